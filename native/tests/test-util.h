@@ -1,0 +1,44 @@
+/*
+ * test-util.h: the few helpers the C++ tests share: CHECK that reports file:line and keeps going,
+ * a close-enough check for floats, and a summary that sets the exit code (77 = skipped, for ctest).
+ */
+#pragma once
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+static int g_test_failures = 0;
+static int g_test_checks = 0;
+
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        ++g_test_checks;                                                              \
+        if (!(cond)) {                                                                \
+            ++g_test_failures;                                                        \
+            std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+        }                                                                             \
+    } while (0)
+
+#define CHECK_CLOSE(a, b, tol)                                                                  \
+    do {                                                                                        \
+        ++g_test_checks;                                                                        \
+        double a_ = (a), b_ = (b);                                                              \
+        if (!(std::fabs(a_ - b_) <= (tol))) {                                                   \
+            ++g_test_failures;                                                                  \
+            std::fprintf(stderr, "%s:%d: %s = %.9g, %s = %.9g, |diff| > %g\n", __FILE__, __LINE__, #a, a_, #b, b_, \
+                         (double)(tol));                                                        \
+        }                                                                                       \
+    } while (0)
+
+inline int test_summary(const char * name) {
+    std::fprintf(stderr, "%s: %d checks, %d failed\n", name, g_test_checks, g_test_failures);
+    if (g_test_checks == 0) return 1;  // a test that checked nothing is a failure
+    return g_test_failures == 0 ? 0 : 1;
+}
+
+// Directory of ../shared, or empty when absent (tests that need it skip with a message and exit 77).
+inline std::string shared_dir() {
+    const char * d = std::getenv("SLIPSTREAM_SHARED_DIR");
+    return d ? std::string(d) : std::string();
+}

@@ -1,0 +1,79 @@
+/**
+ * The shape of every `slipstream` subcommand: names, flags and help. Scripts and docs rely on
+ * these; change them only together with docs/cli.md.
+ */
+import type { CommandSpec } from './args.js';
+
+const model = { kind: 'string', value: 'DIR', description: 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json)' } as const;
+const drafter = { kind: 'string', value: 'DIR', description: 'ReDrafter head folder for the model' } as const;
+const help = { kind: 'boolean', description: 'show this help' } as const;
+
+export const serveCommand: CommandSpec = {
+  name: 'serve',
+  summary: 'Run the language server over stdio (the default) or a loopback TCP port.',
+  usage: 'slipstream serve [--stdio | --port N [--host 127.0.0.1]] [--model DIR] [--drafter DIR]',
+  flags: {
+    stdio: { kind: 'boolean', description: 'speak JSON-RPC over stdin/stdout (default)' },
+    port: { kind: 'int', value: 'N', min: 0, max: 65535, description: 'listen on this TCP port instead of stdio' },
+    host: { kind: 'string', value: 'HOST', default: '127.0.0.1', description: 'address to bind with --port' },
+    model,
+    drafter,
+    help,
+  },
+};
+
+export const generateCommand: CommandSpec = {
+  name: 'generate',
+  summary: 'Generate tokens from a prompt with the engine, plain (ar) or with ReDrafter.',
+  usage:
+    'slipstream generate --model DIR [--drafter DIR] (--prompt TEXT | --prompt-ids 1,2,3) [--max-tokens N] ' +
+    '[--mode ar|redrafter] [--temperature T] [--seed S] [--json]',
+  flags: {
+    model,
+    drafter,
+    prompt: { kind: 'string', value: 'TEXT', description: "prompt text, tokenized with the model's tokenizer" },
+    'prompt-ids': { kind: 'ids', value: 'IDS', description: 'prompt as comma-separated token ids, used exactly as given' },
+    'max-tokens': { kind: 'int', value: 'N', min: 1, default: 64, description: 'tokens to generate at most' },
+    mode: { kind: 'string', value: 'MODE', default: 'ar', description: "'ar' (plain decoding) or 'redrafter'" },
+    beams: { kind: 'int', value: 'M', min: 1, max: 64, description: 'ReDrafter beam width' },
+    'beam-length': { kind: 'int', value: 'L', min: 2, max: 16, description: 'ReDrafter beam length, counting the guaranteed token' },
+    temperature: { kind: 'number', value: 'T', min: 0, default: 0, description: '0 for greedy' },
+    'top-k': { kind: 'int', value: 'K', min: 0, description: 'sample among the K most likely tokens (0: all)' },
+    'top-p': { kind: 'number', value: 'P', min: 0, max: 1, description: 'nucleus sampling mass' },
+    seed: { kind: 'int', value: 'S', min: 0, default: 0, description: 'random seed for sampling' },
+    threads: { kind: 'int', value: 'N', min: 1, max: 256, description: 'CPU threads' },
+    json: { kind: 'boolean', description: 'print one JSON object {ids, text, stats}' },
+    help,
+  },
+};
+
+export const infoCommand: CommandSpec = {
+  name: 'info',
+  summary: 'Describe a model folder (architecture, shapes, dtype, size, tokenizer) and the backends.',
+  usage: 'slipstream info --model DIR [--drafter DIR] [--json]',
+  flags: { model, drafter, json: { kind: 'boolean', description: 'print JSON' }, help },
+};
+
+export const benchCommand: CommandSpec = {
+  name: 'bench',
+  summary: 'Run a benchmark: engine (load, prefill, decode, forward cost curve) or redrafter (plain vs ReDrafter).',
+  usage: 'slipstream bench (engine | redrafter | keystrokes) --model DIR [--drafter DIR] [--out FILE]',
+  positionals: ['suite'],
+  flags: {
+    model,
+    drafter,
+    out: { kind: 'string', value: 'FILE', description: 'write the JSON result here' },
+    threads: { kind: 'int', value: 'N', min: 1, max: 256, description: 'CPU threads' },
+    help,
+  },
+};
+
+export const traceCommand: CommandSpec = {
+  name: 'trace',
+  summary: 'Summarise a trace file: percentiles per stage and a latency histogram.',
+  usage: 'slipstream trace FILE',
+  positionals: ['file'],
+  flags: { help },
+};
+
+export const commands: CommandSpec[] = [serveCommand, generateCommand, benchCommand, traceCommand, infoCommand];

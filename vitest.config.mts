@@ -1,0 +1,17 @@
+/**
+ * Test projects, one per layer (docs/testing.md): unit (pure), lsp (in-process server over a
+ * stream pair), e2e (real `slipstream serve` processes) and native (the addon). npm test runs all.
+ */
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/golden/**/*.test.ts'], testTimeout: 10_000 } },
+      { test: { name: 'lsp', include: ['test/lsp/**/*.test.ts'], testTimeout: 20_000 } },
+      // e2e and native need `npm run build` / `npm run build:native` first; npm test does both.
+      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 60_000, fileParallelism: false } },
+      { test: { name: 'native', include: ['test/native/**/*.test.ts'], testTimeout: 60_000, fileParallelism: false } },
+    ],
+  },
+});

@@ -1,0 +1,95 @@
+/*
+ * kernels.h: the CPU compute kernels of the engine core: matmul (f32 and bf16 weights), RMSNorm,
+ * RoPE, softmax, SiLU-GLU and masked attention. matmul() dispatches at run time to an AVX-512
+ * (+BF16 dot products), an AVX2 or a plain reference path; *_ref functions are the readable
+ * reference kept for the parity tests (test-kernels.cpp). The math is in docs/engine.md.
+ * Invariant: a bf16-weight matmul rounds the activations to bf16 (round-to-nearest-even) in every
+ * path, so all paths compute the same products and differ only in summation order.
+ */
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+struct thread_pool;
+
+enum weight_dtype : int { WEIGHT_F32 = 0, WEIGHT_BF16 = 1 };
+
+// A weight matrix W: (rows = out, cols = in) row-major, f32 or bf16, not owned (mmap or model buffer).
+struct weight_matrix {
+    const void * data = nullptr;
+    weight_dtype dtype = WEIGHT_F32;
+    int64_t rows = 0;  // out
+    int64_t cols = 0;  // in
+};
+
+enum kernel_path : int { KERNEL_PATH_AUTO = 0, KERNEL_PATH_REF = 1, KERNEL_PATH_AVX2 = 2, KERNEL_PATH_AVX512 = 3 };
+
+// The best path this CPU supports ("avx512bf16", "avx512", "avx2", "ref").
+const char * kernel_best_path_name();
+// True when the path can run on this CPU (REF always can).
+bool kernel_path_supported(kernel_path path);
+
+// ---- bf16 helpers ---------------------------------------------------------------------------
+inline float bf16_to_f32(uint16_t h) {
+    uint32_t u = static_cast<uint32_t>(h) << 16;
+    float f;
+    __builtin_memcpy(&f, &u, 4);
+    return f;
+}
+inline uint16_t f32_to_bf16(float f) {  // round to nearest even; NaN stays NaN
+    uint32_t u;
+    __builtin_memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return static_cast<uint16_t>(u >> 16);
+}
+float f16_to_f32(uint16_t h);
+
+// ---- matmul --------------------------------------------------------------------------------
+// y: (n, W.rows) row-major, ldy = row stride of y (>= W.rows); x: (n, W.cols) row-major;
+// bias: (W.rows) f32 or null. y = x W^T + bias. pool may be null (single thread).
+void matmul(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w, const float * bias,
+            thread_pool * pool, kernel_path path = KERNEL_PATH_AUTO);
+
+// Several products sharing one input x in a single thread-pool dispatch (e.g. q/k/v, gate/up).
+struct matmul_job {
+    float * y;   // (n, w->rows) with row stride ldy
+    int64_t ldy;
+    const weight_matrix * w;
+    const float * bias;  // (w->rows) or null
+};
+void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t n, thread_pool * pool,
+                  kernel_path path = KERNEL_PATH_AUTO);
+
+// ---- elementwise and attention (f32) ------------------------------------------------------------
+// out, x: (n, dim); weight: (dim). out = x / sqrt(mean(x^2) + eps) * weight. out may alias x.
+void rmsnorm(float * out, const float * x, const float * weight, int64_t n, int64_t dim, float eps);
+// In place softmax over one row of length len.
+void softmax(float * x, int64_t len);
+// gate: (n, ff) becomes silu(gate) * up; up: (n, ff). Row strides ld_gate, ld_up.
+void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff);
+
+// RoPE tables: inv_freq (head_dim / 2), HF rotate_half convention (pairs i and i + head_dim/2).
+// x: (n, n_heads * head_dim) with row stride ld; positions: (n).
+void rope_apply(float * x, int64_t ld, int64_t n, int n_heads, int head_dim, const int32_t * positions,
+                const float * inv_freq);
+
+// Masked attention for n query rows against kv_len + n cached slots (the batch's own K/V already
+// written at slots [kv_len, kv_len + n)).
+// q: (n, n_head * head_dim); k_cache, v_cache: (slots, n_head_kv * head_dim) of this layer;
+// mask: (n, kv_len + n) row-major, 1 = may attend, or null for causal (row i sees slots <= kv_len + i);
+// out: (n, n_head * head_dim). Scale 1/sqrt(head_dim). A row that may attend to nothing gets zeros.
+void attention(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
+               int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool);
+
+// ---- path-specific entry points (kernels-*.cpp; used by matmul() and the parity tests) ------------
+// Each computes rows [r0, r1) of y = x W^T + bias for all n inputs.
+void matmul_rows_ref(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,
+                     const float * bias, int64_t r0, int64_t r1);
+void matmul_rows_avx2(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t n,
+                      const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
+void matmul_rows_avx512(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t n,
+                        const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
+// xb: (n, cols) bf16 copy of x (rounded), needed for bf16 weights by the SIMD paths.
+void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count);
+float dot_f32(const float * a, const float * b, int64_t len);

@@ -1,0 +1,30 @@
+/*
+ * sampler.h: token selection from logits: greedy (temperature 0), or temperature sampling with
+ * optional top-k and top-p, driven by a seeded RNG so a (seed, logits sequence) always gives the
+ * same tokens. Also the softmax-with-temperature helper the ReDrafter acceptance uses.
+ */
+#pragma once
+#include <cstdint>
+#include <vector>
+
+struct sampling_params {
+    float temperature = 0.0f;  // 0 = greedy (argmax, ties -> lowest id)
+    int top_k = 0;             // 0 = all
+    float top_p = 1.0f;        // 1 = all
+    uint64_t seed = 0;
+};
+
+// splitmix64-seeded xoshiro256**: fast, reproducible across platforms.
+struct sampler_rng {
+    uint64_t s[4];
+    explicit sampler_rng(uint64_t seed = 0) { reseed(seed); }
+    void reseed(uint64_t seed);
+    uint64_t next_u64();
+    double next_double();  // [0, 1)
+};
+
+int sampler_argmax(const float * logits, int n_vocab);
+// probs_out: (n_vocab) = softmax(logits / temperature); temperature > 0.
+void sampler_softmax(const float * logits, int n_vocab, float temperature, float * probs_out);
+// Picks one token per params. logits: (n_vocab).
+int sampler_sample(const float * logits, int n_vocab, const sampling_params & params, sampler_rng & rng);

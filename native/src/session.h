@@ -1,0 +1,51 @@
+/*
+ * session.h: one sequence being decoded: its KV cache, committed tokens, and the state carried
+ * between steps (docs/redrafter.md §2.1): the next guaranteed token g0 (decided, emitted, its KV
+ * not yet in the cache) and the post-norm hidden state c at the position that produced it.
+ * Plain AR steps (here) and ReDrafter steps (speculate.cpp) share this state, so a session can
+ * alternate modes. A session is used by one thread at a time (the C API's busy flag enforces it).
+ */
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kv-cache.h"
+#include "sampler.h"
+
+struct model;
+
+// Scratch slots past max_context: room for one ReDrafter tree (1 + M*C) or a plain batch.
+constexpr int64_t SESSION_SCRATCH_SLOTS = 1024;
+
+struct session {
+    const model * m = nullptr;
+    kv_cache kv;
+    std::vector<int32_t> tokens;  // (kv.length) committed tokens
+    // carried between steps (docs/redrafter.md §2.1)
+    bool has_pending = false;
+    int32_t pending_token = -1;       // g0
+    std::vector<float> pending_hidden;  // c: (H)
+    sampling_params sampling;
+    sampler_rng rng;
+    std::atomic<bool> abort{false};
+    std::atomic<bool> busy{false};
+    std::string last_error;
+    // scratch for steps: logits (n_vocab), hidden (H)
+    std::vector<float> logits;
+};
+
+void session_init(session & s, const model & m, int64_t max_context);
+// Forward of n tokens appended after kv.length, then commit all of them; clears the pending state.
+// Same shapes as model_forward (mask (n, length + n) or null, out_rows (k), logits (k, V), hidden (k, H)).
+void session_forward(session & s, const int32_t * tokens, int64_t n, const int32_t * positions,
+                     const uint8_t * mask, const int32_t * out_rows, int64_t k, float * logits_out,
+                     float * hidden_out);
+void session_truncate(session & s, int64_t length);
+// Prefill: forward + commit n >= 1 prompt tokens (after truncating to the committed prefix the caller
+// chose), reseed the sampler, sample g0 from the last row's logits, keep c. Returns g0.
+int32_t session_prefill(session & s, const int32_t * tokens, int64_t n, const sampling_params & params);
+// One plain autoregressive step: forward g0 at position length, commit it, sample the new g0.
+// Returns the new g0 (the one token emitted by this step). Requires has_pending.
+int32_t session_step_ar(session & s);

@@ -1,0 +1,228 @@
+/**
+ * Tokenizer for Hugging Face model folders, on @huggingface/tokenizers: encode/decode with the
+ * folder's tokenizer.json + tokenizer_config.json semantics (BOS/EOS per add_bos_token /
+ * add_eos_token, special tokens), the model's EOS ids, and a streaming detokenizer that never
+ * emits half a UTF-8 character while keeping concat(stream) === decode(all ids).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { EngineError } from './errors.js';
+
+/** Options of `Tokenizer.decode` and `Tokenizer.createStreamDecoder`. */
+export interface DecodeOptions {
+  /** Drop special tokens (BOS, EOS, <|fim_prefix|>, ...) from the text. Default false (HF semantics). */
+  skipSpecialTokens?: boolean;
+}
+
+/** Incremental detokenizer for one generation: feed accepted ids, get the new text. */
+export interface StreamDecoder {
+  /** Adds ids and returns the text that became final (possibly ''). */
+  push(ids: ArrayLike<number>): string;
+  /** Returns everything not yet emitted (including an unfinished UTF-8 sequence as U+FFFD, as decode() would). */
+  flush(): string;
+}
+
+type JsonObject = Record<string, unknown>;
+
+const REPLACEMENT_CHAR = '\uFFFD';
+/** Re-anchor the stream decoder's window once it holds this many tokens (bounds decode cost per push). */
+const STREAM_WINDOW_MAX = 24;
+/** Tokens kept in the window after re-anchoring. */
+const STREAM_WINDOW_KEEP = 6;
+/**
+ * clean_up_tokenization_spaces deletes the space before these continuations (see the library's
+ * clean_up_tokenization). A tail ' ' + one of these proper prefixes may still change, so it is held.
+ */
+const CLEANUP_PENDING_TAILS = new Set(['', "'", 'n', "n'", "'v", "'r"]);
+
+function readJson(path: string, required: boolean): JsonObject | undefined {
+  if (!existsSync(path)) {
+    if (required) throw new EngineError(`${path}: file not found`, 'ENGINE_BAD_MODEL');
+    return undefined;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new EngineError(`${path}: invalid JSON: ${(err as Error).message}`, 'ENGINE_BAD_MODEL');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new EngineError(`${path}: expected a JSON object`, 'ENGINE_BAD_MODEL');
+  }
+  return value as JsonObject;
+}
+
+/** A special-token field of tokenizer_config.json: a string, an AddedToken object {content}, or null. */
+function tokenContent(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (value !== null && typeof value === 'object' && typeof (value as JsonObject).content === 'string') {
+    return (value as JsonObject).content as string;
+  }
+  return null;
+}
+
+/** eos_token_id / bos_token_id of config.json or generation_config.json: a number, a list, or absent. */
+function idList(value: unknown): number[] {
+  if (Number.isInteger(value)) return [value as number];
+  if (Array.isArray(value)) return value.filter((v): v is number => Number.isInteger(v));
+  return [];
+}
+
+export class Tokenizer {
+  readonly bosTokenId: number | null;
+  readonly eosTokenIds: number[];
+  /** Number of ids the tokenizer knows (largest id + 1, added tokens included). */
+  readonly vocabSize: number;
+
+  private readonly hf: HfTokenizer;
+  private readonly addBos: boolean | undefined;
+  private readonly addEos: boolean | undefined;
+  private readonly eosForEncode: number | null;
+  private readonly cleanUpSpaces: boolean;
+  private readonly specialIds: Set<number>;
+
+  private constructor(hf: HfTokenizer, tokenizerConfig: JsonObject, generationConfig: JsonObject, modelConfig: JsonObject) {
+    this.hf = hf;
+    this.addBos = typeof tokenizerConfig.add_bos_token === 'boolean' ? tokenizerConfig.add_bos_token : undefined;
+    this.addEos = typeof tokenizerConfig.add_eos_token === 'boolean' ? tokenizerConfig.add_eos_token : undefined;
+    this.cleanUpSpaces = tokenizerConfig.clean_up_tokenization_spaces === true;
+
+    // BOS: tokenizer_config's bos_token when the key is present (null means "none", as in Qwen2),
+    // else the model's bos_token_id.
+    if ('bos_token' in tokenizerConfig) {
+      const bos = tokenContent(tokenizerConfig.bos_token);
+      this.bosTokenId = bos === null ? null : (hf.token_to_id(bos) ?? null);
+    } else {
+      this.bosTokenId = idList(generationConfig.bos_token_id)[0] ?? idList(modelConfig.bos_token_id)[0] ?? null;
+    }
+    const eosText = tokenContent(tokenizerConfig.eos_token);
+    this.eosForEncode = eosText === null ? null : (hf.token_to_id(eosText) ?? null);
+    // EOS: every id generation stops at, generation_config first (it may be a list, as in Llama 3).
+    const eos = [...idList(generationConfig.eos_token_id), ...idList(modelConfig.eos_token_id)];
+    if (this.eosForEncode !== null) eos.push(this.eosForEncode);
+    this.eosTokenIds = [...new Set(eos)];
+
+    this.specialIds = new Set([...hf.get_added_tokens_decoder()].filter(([, t]) => t.special).map(([id]) => id));
+    let maxId = -1;
+    for (const id of hf.get_vocab(true).values()) if (id > maxId) maxId = id;
+    this.vocabSize = maxId + 1;
+  }
+
+  /**
+   * Loads tokenizer.json (required) and tokenizer_config.json, generation_config.json and
+   * config.json (optional) from a Hugging Face model folder.
+   */
+  static async load(modelDir: string): Promise<Tokenizer> {
+    const tokenizerJson = readJson(join(modelDir, 'tokenizer.json'), true)!;
+    const tokenizerConfig = readJson(join(modelDir, 'tokenizer_config.json'), false) ?? {};
+    const generationConfig = readJson(join(modelDir, 'generation_config.json'), false) ?? {};
+    const modelConfig = readJson(join(modelDir, 'config.json'), false) ?? {};
+    // The library defaults clean_up_tokenization_spaces to true when absent, which rewrites code
+    // (" ." -> "."); transformers 5 defaults it to false. Pass the folder's value, default false.
+    const libConfig = { ...tokenizerConfig, clean_up_tokenization_spaces: tokenizerConfig.clean_up_tokenization_spaces === true };
+    let hf: HfTokenizer;
+    try {
+      hf = new HfTokenizer(tokenizerJson, libConfig);
+    } catch (err) {
+      throw new EngineError(`${join(modelDir, 'tokenizer.json')}: cannot build tokenizer: ${(err as Error).message}`, 'ENGINE_BAD_MODEL');
+    }
+    return new Tokenizer(hf, tokenizerConfig, generationConfig, modelConfig);
+  }
+
+  /**
+   * Text to ids. With addSpecialTokens (default true): when tokenizer_config.json sets
+   * add_bos_token / add_eos_token, those flags decide (as transformers' Llama tokenizers do);
+   * otherwise tokenizer.json's post-processor does. Special-token strings in the text become
+   * control tokens (HF semantics).
+   */
+  encode(text: string, opts: { addSpecialTokens?: boolean } = {}): Int32Array {
+    if (typeof text !== 'string') throw new EngineError('encode: text must be a string', 'ENGINE_INVALID_ARGUMENT');
+    const addSpecial = opts.addSpecialTokens ?? true;
+    const flagsDecide = this.addBos !== undefined || this.addEos !== undefined;
+    const ids = this.hf.encode(text, { add_special_tokens: addSpecial && !flagsDecide }).ids;
+    if (addSpecial && flagsDecide) {
+      if (this.addBos && this.bosTokenId !== null) ids.unshift(this.bosTokenId);
+      if (this.addEos && this.eosForEncode !== null) ids.push(this.eosForEncode);
+    }
+    return Int32Array.from(ids);
+  }
+
+  /** Ids to text. Ids the tokenizer does not know (padding rows of the embedding) decode to ''. */
+  decode(ids: ArrayLike<number>, opts: DecodeOptions = {}): string {
+    const known: number[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (Number.isInteger(id) && id >= 0 && this.hf.id_to_token(id) !== undefined) known.push(id);
+    }
+    if (known.length === 0) return ''; // the library throws on an empty list
+    return this.hf.decode(known, { skip_special_tokens: opts.skipSpecialTokens ?? false });
+  }
+
+  /** The id of a token string such as '<|fim_prefix|>' or '<s>', or undefined. */
+  tokenId(token: string): number | undefined {
+    return this.hf.token_to_id(token);
+  }
+
+  /** Whether an id is a special (control) token. */
+  isSpecial(id: number): boolean {
+    return this.specialIds.has(id);
+  }
+
+  /**
+   * A streaming detokenizer. It decodes a window of recent ids and emits only the text beyond
+   * what it already emitted, holding back a trailing U+FFFD (an unfinished UTF-8 sequence from
+   * byte-fallback or byte-level pieces) and, with clean_up_tokenization_spaces, a trailing space
+   * that the clean-up may still delete. The window starts at token 0 until it grows past
+   * STREAM_WINDOW_MAX, so SentencePiece's "strip the first leading space" applies exactly as in
+   * decode(); it is then re-anchored only at a point where the window's text is complete.
+   */
+  createStreamDecoder(opts: DecodeOptions = {}): StreamDecoder {
+    const ids: number[] = [];
+    let anchor = 0; // window = ids[anchor:]
+    let pos = 0; // chars of decode(window) already emitted
+    const decodeWindow = (from: number): string => this.decode(ids.slice(from), opts);
+    const safeLength = (text: string): number => {
+      let end = text.length;
+      while (end > 0 && text[end - 1] === REPLACEMENT_CHAR) end--;
+      if (this.cleanUpSpaces) {
+        const space = text.lastIndexOf(' ', end - 1);
+        if (space >= 0 && CLEANUP_PENDING_TAILS.has(text.slice(space + 1, end))) end = space;
+      }
+      return end;
+    };
+    const reanchor = (windowText: string): void => {
+      if (ids.length - anchor <= STREAM_WINDOW_MAX || pos !== windowText.length) return;
+      for (let a = ids.length - STREAM_WINDOW_KEEP; a > anchor; a--) {
+        const text = decodeWindow(a);
+        // The new window must decode to complete text that ends the old one (the first char may
+        // differ: a stripped leading space), so later ids extend both windows identically.
+        if (text.length >= 2 && text[0] !== REPLACEMENT_CHAR && safeLength(text) === text.length && windowText.endsWith(text.slice(1))) {
+          anchor = a;
+          pos = text.length;
+          return;
+        }
+      }
+    };
+    return {
+      push: (newIds: ArrayLike<number>): string => {
+        for (let i = 0; i < newIds.length; i++) ids.push(newIds[i]);
+        const text = decodeWindow(anchor);
+        const end = safeLength(text);
+        let out = '';
+        if (end > pos) {
+          out = text.slice(pos, end);
+          pos = end;
+        }
+        reanchor(text);
+        return out;
+      },
+      flush: (): string => {
+        const text = decodeWindow(anchor);
+        const out = text.length > pos ? text.slice(pos) : '';
+        pos = text.length;
+        return out;
+      },
+    };
+  }
+}

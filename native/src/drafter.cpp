@@ -1,0 +1,209 @@
+/*
+ * drafter.cpp: loading and checking ReDrafter heads (docs/redrafter.md §2). Reuses the engine's
+ * safetensors reader (safetensors.h) and JSON reader; matrices are used in place by matmul().
+ */
+#include "drafter.h"
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "check.h"
+#include "json.h"
+#include "log.h"
+#include "model.h"
+#include "safetensors.h"
+
+drafter::drafter() = default;
+drafter::~drafter() = default;
+
+namespace {
+
+[[noreturn]] void bad(const std::string & where, const std::string & what) {
+    throw engine_error(ENGINE_STATUS_BAD_MODEL, where + ": " + what);
+}
+
+std::string shape_str(const std::vector<int64_t> & s) {
+    std::string out = "[";
+    for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+    return out + "]";
+}
+
+int config_int(const std::string & path, const json_value & root, const char * key) {
+    const json_value * v = root.get(key);
+    if (!v) bad(path, std::string("missing '") + key + "'");
+    if (v->kind != json_value::NUMBER || !v->is_int || v->i <= 0 || v->i > (1 << 30))
+        bad(path, std::string("'") + key + "' must be a positive integer");
+    return (int)v->i;
+}
+
+// Finds a tensor under its primary name or one of the alternative spellings TRT-LLM's converter
+// accepts (docs/redrafter.md §2.3).
+const st_tensor * find_any(const st_collection & c, const std::vector<std::string> & names) {
+    for (const auto & n : names)
+        if (const st_tensor * t = c.find(n)) return t;
+    return nullptr;
+}
+
+struct loader {
+    drafter & d;
+    std::string st_path;  // for messages when a tensor is missing
+
+    const st_tensor & need(const std::vector<std::string> & names, std::vector<int64_t> shape) {
+        const st_tensor * t = find_any(*d.files, names);
+        if (!t) bad(st_path, "missing tensor '" + names[0] + "' (expected shape " + shape_str(shape) + ")");
+        if (t->shape != shape)
+            bad(t->file, "tensor '" + t->name + "' has shape " + shape_str(t->shape) + ", expected " + shape_str(shape) +
+                             " (from config.json and the base model)");
+        if (t->dtype == ST_OTHER)
+            bad(t->file, "tensor '" + t->name + "' has dtype " + t->dtype_name + "; supported: F32, BF16, F16");
+        return *t;
+    }
+
+    weight_matrix matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols) {
+        const st_tensor & t = need(names, {rows, cols});
+        weight_matrix w;
+        w.rows = rows;
+        w.cols = cols;
+        const size_t count = (size_t)rows * cols;
+        const bool aligned = t.dtype == ST_F32 ? ((uintptr_t)t.data % 4 == 0) : ((uintptr_t)t.data % 2 == 0);
+        if (t.dtype == ST_BF16 && aligned) {
+            w.data = t.data;
+            w.dtype = WEIGHT_BF16;
+        } else if (t.dtype == ST_F32 && aligned) {
+            w.data = t.data;
+            w.dtype = WEIGHT_F32;
+        } else if (t.dtype == ST_BF16) {  // misaligned bf16: keep bf16, own a copy
+            std::unique_ptr<float[]> buf(new float[(count + 1) / 2]);
+            std::memcpy(buf.get(), t.data, count * 2);
+            w.data = buf.get();
+            w.dtype = WEIGHT_BF16;
+            d.owned.push_back(std::move(buf));
+        } else {  // F16, or misaligned F32: f32 copy
+            std::unique_ptr<float[]> buf(new float[count]);
+            for (size_t i = 0; i < count; ++i) {
+                if (t.dtype == ST_F16) {
+                    uint16_t h;
+                    std::memcpy(&h, t.data + 2 * i, 2);
+                    buf[i] = f16_to_f32(h);
+                } else {
+                    std::memcpy(&buf[i], t.data + 4 * i, 4);
+                }
+            }
+            w.data = buf.get();
+            w.dtype = WEIGHT_F32;
+            d.owned.push_back(std::move(buf));
+        }
+        d.weight_bytes += count * (w.dtype == WEIGHT_BF16 ? 2 : 4);
+        return w;
+    }
+
+    std::vector<float> vector(const std::vector<std::string> & names, int64_t n) {
+        const st_tensor & t = need(names, {n});
+        std::vector<float> out(n);
+        for (int64_t i = 0; i < n; ++i) {
+            if (t.dtype == ST_F32) {
+                std::memcpy(&out[i], t.data + 4 * i, 4);
+            } else {
+                uint16_t h;
+                std::memcpy(&h, t.data + 2 * i, 2);
+                out[i] = t.dtype == ST_BF16 ? bf16_to_f32(h) : f16_to_f32(h);
+            }
+        }
+        d.weight_bytes += n * 4;
+        return out;
+    }
+
+    bool has_any(const std::vector<std::string> & names) const { return find_any(*d.files, names) != nullptr; }
+};
+
+std::string read_file(const std::string & path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw engine_error(ENGINE_STATUS_IO_ERROR, path + ": cannot open");
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+drafter_config drafter_config_parse(const std::string & path, const std::string & text) {
+    json_value root;
+    try {
+        root = json_parse(text.data(), text.size());
+    } catch (const json_error & e) {
+        bad(path, std::string("not valid JSON: ") + e.what());
+    }
+    if (root.kind != json_value::OBJECT) bad(path, "not a JSON object");
+    if (const json_value * mt = root.get("model_type")) {
+        if (mt->kind != json_value::STRING || mt->str != "recurrent_drafting_drafter")
+            bad(path, "model_type is '" + (mt->kind == json_value::STRING ? mt->str : std::string("?")) +
+                          "', not 'recurrent_drafting_drafter': this is not a ReDrafter drafter folder");
+    }
+    drafter_config c;
+    c.n_vocab = config_int(path, root, "vocab_size");
+    c.n_embd = config_int(path, root, "hidden_size");
+    c.exit_dim = config_int(path, root, "exit_dim");
+    c.n_layers = config_int(path, root, "num_draft_layers");
+    c.rnn = false;  // DrafterConfig's default
+    if (const json_value * r = root.get("rnn")) {
+        if (r->kind != json_value::BOOL) bad(path, "'rnn' must be true or false");
+        c.rnn = r->b;
+    }
+    if (c.n_layers > 64) bad(path, "'num_draft_layers' is " + std::to_string(c.n_layers) + " (at most 64)");
+    return c;
+}
+
+std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & base) {
+    auto d = std::make_unique<drafter>();
+    d->dir = dir;
+    const std::string cfg_path = dir + "/config.json";
+    d->config = drafter_config_parse(cfg_path, read_file(cfg_path));
+    const drafter_config & c = d->config;
+    const model_config & b = base.config;
+    if (c.n_embd != b.n_embd)
+        bad(cfg_path, "hidden_size is " + std::to_string(c.n_embd) + " but the base model's hidden size is " + std::to_string(b.n_embd) +
+                          " (" + base.dir + "): this drafter was trained for another model");
+    if (c.n_vocab != b.n_vocab)
+        bad(cfg_path, "vocab_size is " + std::to_string(c.n_vocab) + " but the base model's vocabulary has " + std::to_string(b.n_vocab) +
+                          " tokens (" + base.dir + "): this drafter was trained for another model");
+
+    if (!std::ifstream(dir + "/model.safetensors") && !std::ifstream(dir + "/model.safetensors.index.json") && std::ifstream(dir + "/model.pt"))
+        bad(dir, "only model.pt found; convert the drafter to safetensors (model.safetensors)");
+    d->files = st_open_folder(dir, true);
+    loader ld{*d, dir + "/model.safetensors"};
+    const int64_t H = c.n_embd, E = c.exit_dim, V = c.n_vocab, N = c.n_layers;
+
+    // rnn_* exactly when rnn (§2.3 loader checklist)
+    if (c.rnn) {
+        d->rnn_w = ld.matrix({"rnn_w.weight"}, H, H);
+        d->rnn_u = ld.matrix({"rnn_u.weight"}, H, H);
+        d->rnn_u_bias = ld.vector({"rnn_u.bias"}, H);
+    } else if (ld.has_any({"rnn_w.weight", "rnn_u.weight"})) {
+        bad(ld.st_path, "has rnn_w/rnn_u tensors but config.json says rnn: false");
+    }
+    // input_proj exactly when E != 2H
+    if (E != 2 * H) {
+        d->input_proj = ld.matrix({"input_proj.weight", "input_projs.weight"}, E, 2 * H);
+        d->input_proj_bias = ld.vector({"input_proj.bias", "input_projs.bias"}, E);
+    } else if (ld.has_any({"input_proj.weight", "input_projs.weight"})) {
+        bad(ld.st_path, "has input_proj but exit_dim == 2 * hidden_size (" + std::to_string(E) + "), where Apple's Drafter has none");
+    }
+    auto names = [](const std::string & suffix) {
+        return std::vector<std::string>{"lm_head." + suffix, "lm_heads." + suffix, "0." + suffix};
+    };
+    for (int64_t i = 0; i < N; ++i) {
+        d->res_w.push_back(ld.matrix(names(std::to_string(i) + ".linear.weight"), E, E));
+        d->res_b.push_back(ld.vector(names(std::to_string(i) + ".linear.bias"), E));
+    }
+    d->lm_head = ld.matrix(names(std::to_string(N) + ".weight"), V, E);
+    if (ld.has_any(names(std::to_string(N + 1) + ".weight")) || ld.has_any(names(std::to_string(N) + ".linear.weight")))
+        bad(ld.st_path, "has more lm_head layers than num_draft_layers = " + std::to_string(N) + " in config.json");
+
+    d->stored_dtype = "f32";
+    if (const st_tensor * t = find_any(*d->files, names(std::to_string(N) + ".weight")))
+        d->stored_dtype = t->dtype == ST_BF16 ? "bf16" : t->dtype == ST_F16 ? "f16" : "f32";
+    ENGINE_LOG_INFO("drafter %s: H=%d E=%d N=%d V=%d rnn=%d dtype=%s, %.1f MB", dir.c_str(), c.n_embd, c.exit_dim, c.n_layers,
+                    c.n_vocab, c.rnn ? 1 : 0, d->stored_dtype.c_str(), d->weight_bytes / 1e6);
+    return d;
+}

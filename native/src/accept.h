@@ -9,6 +9,7 @@
 #include <functional>
 #include <vector>
 
+#include "sampler.h"
 #include "tree-attention.h"
 
 struct accept_result {
@@ -28,6 +29,12 @@ int32_t accept_argmax(const float * row, int n);
 
 // Inverse-CDF draw from weights: (n) (non-negative, need not sum to 1) with u in [0, 1).
 int32_t accept_draw(const float * weights, int n, double u);
+
+// The distribution sampler_sample() draws from for these params (temperature > 0): softmax of
+// logits / T, then top-k, then top-p over the remaining mass (ties by lower id), renormalised.
+// logits: (n_vocab); probs: (n_vocab), zero outside the kept set; order: (n_vocab) scratch.
+void accept_sampling_probs(const float * logits, int n_vocab, const sampling_params & params, float * probs,
+                           std::vector<int> & order);
 
 // logits: (n_tree, n_vocab) row-major, row i = base logits after packed node i.
 void accept_greedy(const draft_tree & tree, const float * logits, int n_vocab, accept_result & out);

@@ -93,3 +93,5 @@ void matmul_rows_avx512(float * y, int64_t ldy, const float * x, const uint16_t 
 // xb: (n, cols) bf16 copy of x (rounded), needed for bf16 weights by the SIMD paths.
 void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count);
 float dot_f32(const float * a, const float * b, int64_t len);
+// y += a * x over len floats.
+void axpy_f32(float * y, float a, const float * x, int64_t len);

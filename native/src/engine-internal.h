@@ -1,0 +1,19 @@
+/*
+ * engine-internal.h: what the opaque C API handles hold, for C++ code beside engine.cpp (the
+ * ReDrafter C API in speculate/drafter code reaches the session and model through these).
+ */
+#pragma once
+#include <memory>
+
+#include "engine.h"
+#include "model.h"
+#include "session.h"
+
+struct engine_model {
+    std::unique_ptr<model> m;
+};
+
+struct engine_session {
+    engine_model * model = nullptr;  // not owned; must outlive the session
+    session s;
+};

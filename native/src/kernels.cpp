@@ -1,0 +1,162 @@
+/*
+ * kernels.cpp: run-time dispatch of the matmul (and the small dot/axpy helpers) to the best path
+ * this CPU supports, and the split of a matmul's rows into thread-pool tasks. Path functions
+ * live in kernels-avx512.cpp, kernels-avx2.cpp and kernels-ref.cpp.
+ */
+#include <algorithm>
+#include <vector>
+
+#include "check.h"
+#include "kernels.h"
+#include "thread-pool.h"
+
+// kernels-avx512.cpp / kernels-avx2.cpp
+void matmul_rows_avx512_f32(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,
+                            const float * bias, int64_t r0, int64_t r1);
+void matmul_rows_avx512_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t n, const weight_matrix & w,
+                             const float * bias, int64_t r0, int64_t r1);
+float dot_f32_avx512(const float * a, const float * b, int64_t len);
+float dot_f32_avx2(const float * a, const float * b, int64_t len);
+void axpy_f32_avx512(float * y, float a, const float * x, int64_t len);
+void axpy_f32_avx2(float * y, float a, const float * x, int64_t len);
+void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);
+
+namespace {
+
+struct cpu_features {
+    bool avx2 = false, avx512 = false, avx512bf16 = false;
+    cpu_features() {
+        __builtin_cpu_init();
+        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+        avx512bf16 = avx512 && __builtin_cpu_supports("avx512bf16");
+    }
+};
+
+const cpu_features & cpu() {
+    static const cpu_features f;
+    return f;
+}
+
+kernel_path resolve(kernel_path p) {
+    if (p != KERNEL_PATH_AUTO) {
+        ENGINE_ASSERT(kernel_path_supported(p));
+        return p;
+    }
+    if (cpu().avx512) return KERNEL_PATH_AVX512;
+    if (cpu().avx2) return KERNEL_PATH_AVX2;
+    return KERNEL_PATH_REF;
+}
+
+float dot_ref(const float * a, const float * b, int64_t len) {
+    float s = 0;
+    for (int64_t k = 0; k < len; ++k) s += a[k] * b[k];
+    return s;
+}
+void axpy_ref(float * y, float a, const float * x, int64_t len) {
+    for (int64_t k = 0; k < len; ++k) y[k] += a * x[k];
+}
+
+using dot_fn = float (*)(const float *, const float *, int64_t);
+using axpy_fn = void (*)(float *, float, const float *, int64_t);
+const dot_fn g_dot = cpu().avx512 ? dot_f32_avx512 : cpu().avx2 ? dot_f32_avx2 : dot_ref;
+const axpy_fn g_axpy = cpu().avx512 ? axpy_f32_avx512 : cpu().avx2 ? axpy_f32_avx2 : axpy_ref;
+
+// One task: rows [r0, r1) of one job.
+struct row_task {
+    int job;
+    int64_t r0, r1;
+};
+
+void run_rows(kernel_path p, const matmul_job & j, const float * x, const uint16_t * xb, int64_t n, int64_t r0, int64_t r1) {
+    const weight_matrix & w = *j.w;
+    switch (p) {
+        case KERNEL_PATH_AVX512:
+            if (w.dtype == WEIGHT_F32) matmul_rows_avx512_f32(j.y, j.ldy, x, n, w, j.bias, r0, r1);
+            else if (cpu().avx512bf16) matmul_rows_avx512_bf16(j.y, j.ldy, xb, n, w, j.bias, r0, r1);
+            else matmul_rows_avx2(j.y, j.ldy, x, xb, n, w, j.bias, r0, r1);
+            break;
+        case KERNEL_PATH_AVX2: matmul_rows_avx2(j.y, j.ldy, x, xb, n, w, j.bias, r0, r1); break;
+        default: matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1); break;
+    }
+}
+
+}  // namespace
+
+const char * kernel_best_path_name() {
+    if (cpu().avx512bf16) return "avx512bf16";
+    if (cpu().avx512) return "avx512";
+    if (cpu().avx2) return "avx2";
+    return "ref";
+}
+
+bool kernel_path_supported(kernel_path path) {
+    switch (path) {
+        case KERNEL_PATH_AUTO:
+        case KERNEL_PATH_REF: return true;
+        case KERNEL_PATH_AVX2: return cpu().avx2;
+        case KERNEL_PATH_AVX512: return cpu().avx512;
+    }
+    return false;
+}
+
+float dot_f32(const float * a, const float * b, int64_t len) { return g_dot(a, b, len); }
+void axpy_f32(float * y, float a, const float * x, int64_t len) { g_axpy(y, a, x, len); }
+
+void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count) {
+    if (cpu().avx512bf16) {
+        convert_f32_to_bf16_avx512(dst, src, count);
+        return;
+    }
+    for (int64_t k = 0; k < count; ++k) dst[k] = f32_to_bf16(src[k]);
+}
+
+void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t n, thread_pool * pool, kernel_path path) {
+    if (n <= 0 || n_jobs <= 0) return;
+    const kernel_path p = resolve(path);
+    const int64_t K = jobs[0].w->cols;
+    bool any_bf16 = false;
+    int64_t total_rows = 0;
+    for (int j = 0; j < n_jobs; ++j) {
+        ENGINE_ASSERT(jobs[j].w->cols == K);
+        any_bf16 |= jobs[j].w->dtype == WEIGHT_BF16;
+        total_rows += jobs[j].w->rows;
+    }
+    // bf16-rounded copy of x for the SIMD bf16 paths: (n, K)
+    thread_local std::vector<uint16_t> xb_buf;
+    const uint16_t * xb = nullptr;
+    if (any_bf16 && p != KERNEL_PATH_REF) {
+        xb_buf.resize(static_cast<size_t>(n * K));
+        convert_f32_to_bf16(xb_buf.data(), x, n * K);
+        xb = xb_buf.data();
+    }
+    const int threads = pool ? pool->n_threads() : 1;
+    // Chunks of rows: a multiple of 4 (the tile height), about 8 per thread for load balance.
+    int64_t chunk = (total_rows / (threads * 8) + 3) / 4 * 4;
+    chunk = std::max<int64_t>(chunk, n >= 16 ? 16 : 32);
+    std::vector<row_task> tasks;
+    for (int j = 0; j < n_jobs; ++j)
+        for (int64_t r = 0; r < jobs[j].w->rows; r += chunk)
+            tasks.push_back({j, r, std::min(r + chunk, jobs[j].w->rows)});
+    if (!pool || threads == 1 || tasks.size() == 1) {
+        for (const auto & t : tasks) run_rows(p, jobs[t.job], x, xb, n, t.r0, t.r1);
+        return;
+    }
+    pool->parallel_for(static_cast<int>(tasks.size()), [&](int t, int) {
+        const row_task & rt = tasks[static_cast<size_t>(t)];
+        run_rows(p, jobs[rt.job], x, xb, n, rt.r0, rt.r1);
+    });
+}
+
+void matmul(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w, const float * bias,
+            thread_pool * pool, kernel_path path) {
+    matmul_job j{y, ldy, &w, bias};
+    matmul_multi(&j, 1, x, n, pool, path);
+}
+
+void matmul_rows_avx512(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t n,
+                        const weight_matrix & w, const float * bias, int64_t r0, int64_t r1) {
+    matmul_job j{y, ldy, &w, bias};
+    run_rows(KERNEL_PATH_AVX512, j, x, xb, n, r0, r1);
+}

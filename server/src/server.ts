@@ -1,39 +1,183 @@
 /**
  * The language server behind one connection: builds the features, merges their capabilities in
- * onInitialize and shuts them down in order. Transport (stdio or socket) is chosen by the caller;
- * this file never touches process.stdout.
+ * initialize, applies configuration (initializationOptions, then workspace/configuration), keeps
+ * the document store, and shuts the features down in reverse order. Wiring to the connection is
+ * connection.ts; transport (stdio or socket) is the caller's. Never touches process.stdout.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
-  TextDocuments,
-  TextDocumentSyncKind,
+  DidChangeConfigurationNotification,
   type Connection,
+  type DidChangeConfigurationParams,
+  type DidChangeTextDocumentParams,
+  type DidCloseTextDocumentParams,
+  type DidOpenTextDocumentParams,
   type InitializeParams,
   type InitializeResult,
-} from 'vscode-languageserver/node';
-import { TextDocument } from 'vscode-languageserver-textdocument';
+  type ServerCapabilities,
+  TextDocumentSyncKind,
+} from 'vscode-languageserver';
+import { ConfigStore, defaultSettings, engineChanged, type Settings } from './config.js';
+import { wireConnection } from './connection.js';
+import type { EngineHost } from './completion/engine.js';
+import { NativeEngineHost } from './completion/engine-host.js';
+import { CompletionFeature } from './completion/feature.js';
+import { DocumentStore } from './documents.js';
+import type { Feature, ServerContext } from './feature.js';
+import { Logger, type LogSink } from './log.js';
+import { negotiateEncoding } from './position-encoding.js';
+import { StatusFeature } from './status-feature.js';
 import { VERSION } from './version.js';
 
 export interface ServerOptions {
   modelDir?: string;
   drafterDir?: string;
+  /** An engine host to use instead of a new native one (shared by TCP clients; fakes in tests). */
+  engineHost?: EngineHost;
+  /** Whether shutdown disposes the engine host (default: when the server created it). */
+  ownsEngineHost?: boolean;
 }
 
 export const SERVER_NAME = 'slipstream';
 
+export class Server {
+  readonly documents = new DocumentStore();
+  readonly config: ConfigStore;
+  readonly log: Logger;
+  readonly completion: CompletionFeature;
+  readonly status: StatusFeature;
+  private readonly features: Feature[];
+  private readonly ctx: ServerContext;
+  private readonly host: EngineHost;
+  private readonly ownsHost: boolean;
+  private readonly reportedModelErrors = new Set<string>();
+
+  constructor(
+    private readonly connection: Connection,
+    options: ServerOptions,
+  ) {
+    const sink: LogSink = (level, message) => {
+      if (level === 'error') connection.console.error(message);
+      else if (level === 'warn') connection.console.warn(message);
+      else if (level === 'info') connection.console.info(message);
+      else connection.console.log(message);
+    };
+    this.log = new Logger(sink);
+    const base: Settings = defaultSettings();
+    if (options.modelDir) base.engine.model = options.modelDir;
+    if (options.drafterDir) base.engine.drafter = options.drafterDir;
+    this.config = new ConfigStore(base, (w) => this.log.warn(w));
+    this.host = options.engineHost ?? new NativeEngineHost(this.log);
+    this.ownsHost = options.ownsEngineHost ?? options.engineHost === undefined;
+    this.ctx = { connection, documents: this.documents, config: this.config, log: this.log, client: {} };
+    this.completion = new CompletionFeature(this.ctx, this.host);
+    this.status = new StatusFeature(this.ctx, this.completion);
+    this.features = [this.completion, this.status];
+    this.config.onChange((next, prev) => this.applySettings(next, prev));
+  }
+
+  initialize(params: InitializeParams): InitializeResult {
+    this.ctx.client = params?.capabilities ?? {};
+    const encoding = negotiateEncoding(this.ctx.client.general?.positionEncodings);
+    this.documents.encoding = encoding;
+    let capabilities: ServerCapabilities = {
+      positionEncoding: encoding,
+      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+    };
+    for (const f of this.features) capabilities = { ...capabilities, ...f.initialize(params) };
+    this.config.set(0, params?.initializationOptions);
+    this.host.configure(this.config.settings.engine);
+    this.log.setLevel(this.config.settings.log.level);
+    return { capabilities, serverInfo: { name: SERVER_NAME, version: VERSION } };
+  }
+
+  initialized(): void {
+    const ws = this.ctx.client.workspace;
+    if (ws?.didChangeConfiguration?.dynamicRegistration) {
+      void this.connection.client.register(DidChangeConfigurationNotification.type, { section: 'slipstream' }).catch(() => {});
+    }
+    for (const f of this.features) f.initialized?.();
+    this.checkModelPath(this.config.settings);
+    void this.pullConfiguration();
+  }
+
+  /** Pulls `slipstream` from workspace/configuration when the client supports it. */
+  private async pullConfiguration(): Promise<void> {
+    if (!this.ctx.client.workspace?.configuration) return;
+    try {
+      const section: unknown = await this.connection.workspace.getConfiguration('slipstream');
+      this.config.set(1, section ?? {});
+    } catch (err) {
+      this.log.warn(`workspace/configuration failed: ${(err as Error).message}`);
+    }
+  }
+
+  didChangeConfiguration(params: DidChangeConfigurationParams): void {
+    const pushed = (params?.settings as { slipstream?: unknown } | undefined)?.slipstream;
+    if (pushed !== undefined) this.config.set(1, pushed);
+    else void this.pullConfiguration();
+  }
+
+  private applySettings(next: Settings, prev: Settings): void {
+    this.log.setLevel(next.log.level);
+    if (engineChanged(next, prev) || next.engine.mode !== prev.engine.mode) {
+      this.host.configure(next.engine);
+      if (engineChanged(next, prev)) this.checkModelPath(next);
+    }
+  }
+
+  /** A model folder that is not there is a startup misconfiguration: tell the user. */
+  private checkModelPath(s: Settings): void {
+    const dir = s.engine.model;
+    if (!dir) {
+      this.log.warn('no model configured: set slipstream.engine.model (or start with --model); completions are off until then');
+      return;
+    }
+    if (!existsSync(join(dir, 'config.json'))) this.reportModelError(dir, `model folder ${dir} has no config.json`);
+  }
+
+  /** Shows a model problem once per folder as window/showMessage. */
+  reportModelError(dir: string, message: string): void {
+    if (this.reportedModelErrors.has(dir)) return;
+    this.reportedModelErrors.add(dir);
+    this.log.error(message, 'ENGINE_BAD_MODEL');
+    void this.connection.window.showErrorMessage(`Slipstream: ${message}`);
+  }
+
+  didOpen(params: DidOpenTextDocumentParams): void {
+    if (typeof params?.textDocument?.uri !== 'string') return this.log.warn('didOpen without textDocument.uri ignored');
+    this.documents.open(params);
+  }
+
+  didChange(params: DidChangeTextDocumentParams): void {
+    const uri = params?.textDocument?.uri;
+    if (!this.documents.change(params)) this.log.warn(`didChange for a document that is not open: ${JSON.stringify(uri)}`);
+  }
+
+  didClose(params: DidCloseTextDocumentParams): void {
+    const uri = params?.textDocument?.uri;
+    if (typeof uri !== 'string') return;
+    this.documents.close(params);
+    this.completion.closed(uri);
+  }
+
+  /** Called after each completion: a model that fails to load is shown to the user once. */
+  afterCompletion(): void {
+    const st = this.host.status();
+    if (st.state === 'error' && st.error && this.config.settings.engine.model) this.reportModelError(this.config.settings.engine.model, st.error.message);
+  }
+
+  async shutdown(): Promise<void> {
+    for (const f of [...this.features].reverse()) await f.shutdown?.();
+    if (this.ownsHost) await this.host.dispose();
+  }
+}
+
 /** Wires a server onto a connection and starts listening. */
-export function startServer(connection: Connection, options: ServerOptions): void {
-  const documents = new TextDocuments(TextDocument);
-  connection.onInitialize(
-    (_params: InitializeParams): InitializeResult => ({
-      capabilities: {
-        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
-      },
-      serverInfo: { name: SERVER_NAME, version: VERSION },
-    }),
-  );
-  connection.onShutdown(() => {
-    connection.console.info(`${SERVER_NAME}: shutting down${options.modelDir ? ` (model ${options.modelDir})` : ''}`);
-  });
-  documents.listen(connection);
+export function startServer(connection: Connection, options: ServerOptions): Server {
+  const server = new Server(connection, options);
+  wireConnection(connection, server);
   connection.listen();
+  return server;
 }

@@ -1,11 +1,15 @@
 /**
  * `slipstream serve`: the language server over stdio (one client) or over a loopback TCP port
- * (many clients, one connection each). In stdio mode stdout belongs to the JSON-RPC writer alone.
+ * (many clients at once, one connection each, one engine shared). In stdio mode stdout belongs to
+ * the JSON-RPC writer alone. A client's `exit` or disconnect ends only its own connection in TCP
+ * mode; in stdio mode it ends the process (0 after shutdown, else 1).
  */
 import { createServer, type Socket } from 'node:net';
 import { format } from 'node:util';
-import { createConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver/node';
+import { NativeEngineHost } from '../completion/engine-host.js';
+import { Logger, stderrSink } from '../log.js';
 import { startServer, type ServerOptions } from '../server.js';
+import { createStreamConnection } from '../transport.js';
 import { UsageError, type ParsedArgs } from './args.js';
 import { existingDir } from './paths.js';
 
@@ -18,9 +22,39 @@ export async function runServe(args: ParsedArgs): Promise<number> {
   if (flags.port !== undefined) return serveSocket(flags.port as number, flags.host as string, options);
   // Nothing but the JSON-RPC writer may touch stdout: route stray console output to stderr.
   guardStdout();
-  // vscode-languageserver exits the process itself on the `exit` notification (0 after shutdown).
-  startServer(createConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout)), options);
-  return new Promise<number>(() => {});
+  return serveStdio(options);
+}
+
+function serveStdio(options: ServerOptions): Promise<number> {
+  return new Promise<number>((resolvePromise) => {
+    let done = false;
+    const finish = (code: number): void => {
+      if (done) return;
+      done = true;
+      // Let the last frames (the shutdown reply) drain before the process ends.
+      process.stdout.write('', () => {
+        resolvePromise(code);
+        process.exit(code);
+      });
+    };
+    const connection = createStreamConnection(process.stdin, process.stdout, {
+      exit: (code) => finish(code),
+      initialize: (pid) => {
+        if (pid === null) return;
+        const timer = setInterval(() => {
+          try {
+            process.kill(pid, 0);
+          } catch {
+            finish(1);
+          }
+        }, 3000);
+        timer.unref();
+      },
+    });
+    // The client went away without `exit`: nothing is left to serve.
+    process.stdin.on('end', () => finish(1));
+    startServer(connection, options);
+  });
 }
 
 function guardStdout(): void {
@@ -30,18 +64,24 @@ function guardStdout(): void {
   console.log = toStderr;
   console.info = toStderr;
   console.debug = toStderr;
+  console.warn = toStderr;
 }
 
 function serveSocket(port: number, host: string, options: ServerOptions): Promise<number> {
+  const engineHost = new NativeEngineHost(new Logger(stderrSink));
   return new Promise<number>((resolvePromise) => {
     const server = createServer((socket: Socket) => {
       socket.on('error', () => socket.destroy());
-      const connection = createConnection(new StreamMessageReader(socket), new StreamMessageWriter(socket));
-      // A client's `exit` ends its own connection, not the whole server.
-      connection.onExit(() => {
+      let closed = false;
+      const close = (): void => {
+        if (closed) return;
+        closed = true;
         socket.end();
-      });
-      startServer(connection, options);
+        connection.dispose();
+      };
+      const connection = createStreamConnection(socket, socket, { exit: close });
+      socket.on('close', close);
+      startServer(connection, { ...options, engineHost, ownsEngineHost: false });
     });
     server.on('error', (err) => {
       process.stderr.write(`slipstream serve: cannot listen on ${host}:${port}: ${err.message}\n`);

@@ -1,0 +1,155 @@
+/**
+ * Builds the prompt for one request: the prefix and suffix windows around the cursor cut to a
+ * token budget, in the model's own format (prompt-format.ts), plus snippets from other open
+ * documents of the same language when budget remains (FIM models only). The prefix window's
+ * start is kept per document while it fits, so consecutive keystrokes share a token prefix and
+ * the engine reuses its KV cache.
+ */
+import type { TokenizerLike } from './engine.js';
+import type { PromptFormat } from './prompt-format.js';
+import { snippetAsComment, type Snippet } from './snippets.js';
+import { TokenCache } from './token-cache.js';
+
+export interface Budget {
+  /** Prompt tokens at most (before clamping to the model's context). */
+  contextTokens: number;
+  suffixShare: number;
+  maxTokens: number;
+  maxContext: number;
+}
+
+/** Per-document state that makes consecutive prompts share a prefix. */
+export class PromptState {
+  anchor = -1;
+  charsPerToken = 3;
+  readonly cache: TokenCache;
+  constructor(splittable: boolean) {
+    this.cache = new TokenCache(splittable);
+  }
+}
+
+export interface PromptInput {
+  text: string;
+  /** UTF-16 offset of the cursor in text. */
+  offset: number;
+  languageId: string;
+  /** Called only when budget remains for snippets. */
+  snippets?: (before: string) => Snippet[];
+}
+
+export interface BuiltPrompt {
+  ids: Int32Array;
+  /** The prefix and suffix text the prompt holds (windows of the document). */
+  prefix: string;
+  suffix: string;
+  prefixTokens: number;
+  suffixTokens: number;
+  snippetTokens: number;
+  /** ms spent in tokenizer.encode. */
+  tokenizeMs: number;
+}
+
+function lineStartAtOrAfter(text: string, pos: number, limit: number): number {
+  if (pos <= 0) return 0;
+  if (text.charCodeAt(pos - 1) === 10) return pos;
+  const nl = text.indexOf('\n', pos);
+  return nl < 0 || nl + 1 > limit ? pos : nl + 1;
+}
+
+/** Replaces lone UTF-16 surrogates with U+FFFD so every tokenizer sees well-formed text. */
+export function wellFormed(s: string): string {
+  return /[\uD800-\uDFFF]/.test(s) ? s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD') : s;
+}
+
+export function buildPrompt(input: PromptInput, tok: TokenizerLike, format: PromptFormat, budget: Budget, state: PromptState): BuiltPrompt {
+  const { text, offset } = input;
+  const fim = format.kind === 'fim';
+  const overhead = format.bos.length + (fim ? 3 : 0);
+  const total = Math.max(8, Math.min(budget.contextTokens, budget.maxContext - budget.maxTokens - 1) - overhead);
+  const suffixBudget = fim ? Math.floor(total * budget.suffixShare) : 0;
+  const prefixBudget = total - suffixBudget;
+  let tokenizeMs = 0;
+  const encode = (s: string, cached: boolean): Int32Array => {
+    const t = performance.now();
+    const ids = cached ? state.cache.encode(tok, wellFormed(s)) : tok.encode(wellFormed(s), { addSpecialTokens: false });
+    tokenizeMs += performance.now() - t;
+    return ids;
+  };
+
+  // Prefix: reuse the anchor while the window fits, else move it to a line start with headroom.
+  const maxChars = Math.ceil(prefixBudget * state.charsPerToken * 1.5) + 64;
+  let start = state.anchor >= 0 && state.anchor <= offset && offset - state.anchor <= maxChars ? state.anchor : -1;
+  if (start < 0) start = lineStartAtOrAfter(text, Math.max(0, offset - Math.floor(prefixBudget * state.charsPerToken)), offset);
+  let prefixIds = encode(text.slice(start, offset), true);
+  for (let tries = 0; prefixIds.length > prefixBudget && tries < 3; tries++) {
+    const chars = offset - start;
+    state.charsPerToken = Math.max(0.5, chars / prefixIds.length);
+    const keep = Math.floor(prefixBudget * 0.8 * state.charsPerToken);
+    start = lineStartAtOrAfter(text, offset - keep, offset);
+    prefixIds = encode(text.slice(start, offset), true);
+  }
+  if (prefixIds.length > prefixBudget) prefixIds = prefixIds.subarray(prefixIds.length - prefixBudget);
+  if (offset - start > 0 && prefixIds.length > 0) state.charsPerToken = Math.max(0.5, (offset - start) / prefixIds.length);
+  state.anchor = start;
+  const prefix = text.slice(start, offset);
+
+  // Suffix: the lines after the cursor, front kept.
+  let suffix = '';
+  let suffixIds: Int32Array = new Int32Array(0);
+  if (fim && suffixBudget > 0) {
+    const end = Math.min(text.length, offset + Math.ceil(suffixBudget * state.charsPerToken));
+    const lastNl = text.lastIndexOf('\n', end);
+    suffix = text.slice(offset, end === text.length || lastNl <= offset ? end : lastNl + 1);
+    suffixIds = encode(suffix, false);
+    if (suffixIds.length > suffixBudget) suffixIds = suffixIds.subarray(0, suffixBudget);
+  }
+
+  // Snippets from other documents, in the remaining budget.
+  const parts: Int32Array[] = [];
+  let snippetTokens = 0;
+  let remaining = total - prefixIds.length - suffixIds.length;
+  if (fim && input.snippets && remaining >= 64) {
+    for (const s of input.snippets(prefix)) {
+      const body =
+        format.kind === 'fim' && format.fileSep !== null
+          ? [Int32Array.of(format.fileSep), encode(`${s.uri.replace(/^file:\/\//, '')}\n${s.text}\n`, false)]
+          : [encode(snippetAsComment(s, input.languageId), false)];
+      const n = body.reduce((a, b) => a + b.length, 0);
+      if (n > remaining) continue;
+      parts.push(...body);
+      snippetTokens += n;
+      remaining -= n;
+    }
+  }
+
+  const seq: ArrayLike<number>[] = [format.bos];
+  if (format.kind === 'fim') {
+    if (format.fileSep !== null) seq.push(...parts, [format.prefix], prefixIds);
+    else seq.push([format.prefix], ...parts, prefixIds);
+    seq.push([format.suffix], suffixIds, [format.middle]);
+  } else {
+    seq.push(prefixIds);
+  }
+  const n = seq.reduce((a, b) => a + b.length, 0);
+  const ids = new Int32Array(n);
+  let at = 0;
+  for (const s of seq) {
+    ids.set(s, at);
+    at += s.length;
+  }
+  return { ids, prefix, suffix, prefixTokens: prefixIds.length, suffixTokens: suffixIds.length, snippetTokens, tokenizeMs };
+}
+
+/**
+ * The text of generated ids, decoded in the context of the prompt's last few ids so tokenizers
+ * that strip a leading space from the first piece (SentencePiece) keep it. A trailing unfinished
+ * UTF-8 character (U+FFFD) is dropped.
+ */
+export function decodeContinuation(tok: TokenizerLike, prompt: Int32Array, generated: ArrayLike<number>): string {
+  if (generated.length === 0) return '';
+  const anchor = Array.from(prompt.subarray(Math.max(0, prompt.length - 4)));
+  const base = tok.decode(anchor, { skipSpecialTokens: true });
+  const full = tok.decode([...anchor, ...Array.from(generated)], { skipSpecialTokens: true });
+  const text = full.startsWith(base) ? full.slice(base.length) : tok.decode(generated, { skipSpecialTokens: true });
+  return text.replace(/\uFFFD+$/, '');
+}

@@ -1,0 +1,81 @@
+/**
+ * What the completion pipeline needs from an engine, at the level of the engine host: a lazily
+ * loaded model with its tokenizer, and per-document generation that streams token ids and honours
+ * an AbortSignal. engine-host.ts implements it over native/lib; tests use a fake (named as such).
+ */
+import type { Settings } from '../config.js';
+
+/** The tokenizer surface the prompt builder uses (native/lib/tokenizer.ts implements it). */
+export interface TokenizerLike {
+  encode(text: string, opts?: { addSpecialTokens?: boolean }): Int32Array;
+  decode(ids: ArrayLike<number>, opts?: { skipSpecialTokens?: boolean }): string;
+  tokenId(token: string): number | undefined;
+  readonly bosTokenId: number | null;
+  readonly eosTokenIds: number[];
+}
+
+export interface LoadedModel {
+  dir: string;
+  tokenizer: TokenizerLike;
+  /** Positions a session holds: prompt + generated tokens must fit. */
+  maxContext: number;
+  architecture: string;
+  vocabSize: number;
+  numLayers: number;
+  hiddenSize: number;
+}
+
+export interface GenerateRequest {
+  /** One engine session per key (a document); its resident prefix is reused across requests. */
+  key: string;
+  prompt: Int32Array;
+  maxTokens: number;
+  stopTokens: number[];
+  temperature: number;
+  signal: AbortSignal;
+}
+
+export interface GenerateSummary {
+  stoppedBy: 'eos' | 'max_tokens' | 'aborted';
+  promptTokens: number;
+  reusedTokens: number;
+  prefillMs: number;
+  decodeMs: number;
+}
+
+export interface EngineHostStatus {
+  state: 'unconfigured' | 'loading' | 'ready' | 'error';
+  model: LoadedModel | null;
+  drafterDir: string | null;
+  backend: string;
+  mode: string;
+  backends: { name: string; available: boolean; reason?: string }[];
+  error: { message: string; code: string } | null;
+  sessions: number;
+}
+
+export interface EngineHost {
+  /** New engine settings; a changed model, drafter or backend unloads the current model. */
+  configure(engine: Settings['engine']): void;
+  /** The loaded model, loading it on first use. Rejects with an EngineError-like {code}. */
+  ready(signal?: AbortSignal): Promise<LoadedModel>;
+  /**
+   * Streams accepted token ids for one request; engine calls are serialized. Stopping the
+   * iteration early (break) ends the generation. Returns a summary when it ran to its end.
+   */
+  generate(req: GenerateRequest): AsyncGenerator<Int32Array, GenerateSummary | undefined, void>;
+  /** Drops the session of a key (document closed). */
+  closeSession(key: string): void;
+  status(): EngineHostStatus;
+  dispose(): Promise<void>;
+}
+
+/** An error with a stable code, as EngineError has. */
+export function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : 'INTERNAL';
+}
+
+export function isAbort(err: unknown): boolean {
+  return (err as { name?: string })?.name === 'AbortError' || errorCode(err) === 'ENGINE_CANCELLED';
+}

@@ -1,0 +1,61 @@
+/**
+ * What was offered, shown and accepted (Copilot's didShowCompletion, didPartiallyAcceptCompletion
+ * and accept command). Each returned item gets an id carried in its command's arguments; the
+ * records are kept in a bounded map for the suggestion cache to learn from.
+ */
+
+export interface OfferedItem {
+  id: string;
+  uri: string;
+  version: number | null;
+  /** UTF-16 offset of the cursor the item was computed for. */
+  offset: number;
+  text: string;
+  shownAt?: number;
+  acceptedAt?: number;
+  acceptedLength?: number;
+}
+
+const MAX_ITEMS = 200;
+
+export class CompletionEvents {
+  private readonly items = new Map<string, OfferedItem>();
+  private next = 1;
+  readonly counts = { shown: 0, accepted: 0, partiallyAccepted: 0 };
+
+  offer(item: Omit<OfferedItem, 'id'>): OfferedItem {
+    const rec = { id: `s${this.next++}`, ...item };
+    this.items.set(rec.id, rec);
+    if (this.items.size > MAX_ITEMS) this.items.delete(this.items.keys().next().value!);
+    return rec;
+  }
+
+  get(id: string): OfferedItem | undefined {
+    return this.items.get(id);
+  }
+
+  shown(id: string): boolean {
+    const rec = this.items.get(id);
+    if (!rec) return false;
+    if (rec.shownAt === undefined) this.counts.shown++;
+    rec.shownAt = Date.now();
+    return true;
+  }
+
+  accepted(id: string): boolean {
+    const rec = this.items.get(id);
+    if (!rec) return false;
+    this.counts.accepted++;
+    rec.acceptedAt = Date.now();
+    rec.acceptedLength = rec.text.length;
+    return true;
+  }
+
+  partiallyAccepted(id: string, length: number): boolean {
+    const rec = this.items.get(id);
+    if (!rec) return false;
+    this.counts.partiallyAccepted++;
+    rec.acceptedLength = Math.max(rec.acceptedLength ?? 0, Math.min(length, rec.text.length));
+    return true;
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The completion feature: advertises inlineCompletionProvider and the accept command, turns
+ * `textDocument/inlineCompletion` and `slipstream/complete` into provider requests (LSP
+ * CancellationToken → AbortSignal), answers with ranges in the negotiated position encoding,
+ * and records Copilot's didShow / didPartiallyAccept / accept events.
+ */
+import {
+  ErrorCodes,
+  LSPErrorCodes,
+  ResponseError,
+  type CancellationToken,
+  type ExecuteCommandParams,
+  type InlineCompletionItem,
+  type InlineCompletionList,
+  type ServerCapabilities,
+} from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { PositionError } from '../documents.js';
+import type { Feature, ServerContext } from '../feature.js';
+import {
+  ACCEPT_COMMAND,
+  type CompleteParams,
+  type CompleteResult,
+  type DidPartiallyAcceptCompletionParams,
+  type DidShowCompletionParams,
+  type SlipstreamInlineCompletionParams,
+} from '../protocol.js';
+import type { EngineHost } from './engine.js';
+import { CompletionEvents } from './events.js';
+import { CompletionProvider, type CompletionResult } from './provider.js';
+import { TraceLog } from './traces.js';
+
+function invalid(message: string): ResponseError<void> {
+  return new ResponseError(ErrorCodes.InvalidParams, message);
+}
+
+/** An AbortSignal that follows the token; call dispose when the request is over. */
+function tokenSignal(token: CancellationToken | undefined): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  if (!token) return { signal: ac.signal, dispose: () => {} };
+  if (token.isCancellationRequested) ac.abort('cancelled');
+  const sub = token.onCancellationRequested(() => ac.abort('cancelled'));
+  return { signal: ac.signal, dispose: () => sub.dispose() };
+}
+
+function itemId(item: InlineCompletionItem | undefined): string | undefined {
+  const arg = item?.command?.arguments?.[0];
+  return typeof arg === 'string' ? arg : undefined;
+}
+
+export class CompletionFeature implements Feature {
+  readonly name = 'completion';
+  readonly traces = new TraceLog();
+  readonly events = new CompletionEvents();
+  readonly provider: CompletionProvider;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    readonly host: EngineHost,
+  ) {
+    this.provider = new CompletionProvider({
+      host,
+      settings: () => ctx.config.settings,
+      log: ctx.log,
+      traces: this.traces,
+      events: this.events,
+      sources: () => ctx.documents.all(),
+    });
+    const applyTrace = (): void => {
+      this.traces.capacity = ctx.config.settings.trace.capacity;
+      this.traces.file = ctx.config.settings.trace.file;
+    };
+    applyTrace();
+    ctx.config.onChange(applyTrace);
+  }
+
+  initialize(): ServerCapabilities {
+    return { inlineCompletionProvider: true, executeCommandProvider: { commands: [ACCEPT_COMMAND] } };
+  }
+
+  closed(uri: string): void {
+    this.provider.close(uri);
+  }
+
+  async inlineCompletion(params: SlipstreamInlineCompletionParams, token?: CancellationToken): Promise<InlineCompletionList | null> {
+    const uri = params?.textDocument?.uri;
+    if (typeof uri !== 'string') throw invalid('textDocument.uri is required');
+    const doc = this.ctx.documents.get(uri);
+    if (!doc) throw invalid(`unknown document ${uri}: send textDocument/didOpen first`);
+    let offset: number;
+    try {
+      offset = this.ctx.documents.offsetAt(doc, params.position);
+    } catch (err) {
+      if (err instanceof PositionError) throw invalid(err.message);
+      throw err;
+    }
+    const version = typeof params.textDocument.version === 'number' ? params.textDocument.version : doc.version;
+    if (version !== doc.version) return { items: [] }; // computed for a text the document no longer has
+    const { signal, dispose } = tokenSignal(token);
+    try {
+      const result = await this.provider.complete({
+        key: uri,
+        text: doc.getText(),
+        offset,
+        languageId: doc.languageId,
+        version,
+        currentVersion: () => this.ctx.documents.get(uri)?.version,
+        trigger: params.context?.triggerKind === 1 ? 'invoked' : 'automatic',
+        signal,
+      });
+      return this.toList(result, doc, offset);
+    } finally {
+      dispose();
+    }
+  }
+
+  private toList(result: CompletionResult, doc: TextDocument, offset: number): InlineCompletionList | null {
+    if (result.outcome === 'cancelled') throw new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
+    if (result.outcome !== 'shown' && result.outcome !== 'cached') return { items: [] };
+    const docs = this.ctx.documents;
+    const start = docs.positionAt(doc, offset);
+    const end = result.replaceLength > 0 ? docs.positionAt(doc, offset + result.replaceLength) : start;
+    const item: InlineCompletionItem = {
+      insertText: result.item.text,
+      range: { start, end },
+      command: { title: 'Accept Slipstream completion', command: ACCEPT_COMMAND, arguments: [result.item.id] },
+    };
+    return { items: [item] };
+  }
+
+  async complete(params: CompleteParams, token?: CancellationToken): Promise<CompleteResult> {
+    if (typeof params?.text !== 'string') throw invalid('text must be a string');
+    const { text, offset } = params;
+    if (!Number.isInteger(offset) || offset < 0 || offset > text.length) {
+      throw invalid(`offset must be an integer in 0..${text.length} (UTF-16 code units of text), got ${JSON.stringify(offset)}`);
+    }
+    if (params.maxTokens !== undefined && (!Number.isInteger(params.maxTokens) || params.maxTokens < 1 || params.maxTokens > 1024)) {
+      throw invalid('maxTokens must be an integer in 1..1024');
+    }
+    const { signal, dispose } = tokenSignal(token);
+    try {
+      const result = await this.provider.complete({
+        key: typeof params.uri === 'string' ? params.uri : 'slipstream:complete',
+        text,
+        offset,
+        languageId: typeof params.languageId === 'string' ? params.languageId : 'plaintext',
+        version: null,
+        trigger: 'complete',
+        signal,
+        maxTokens: params.maxTokens,
+      });
+      if (result.outcome === 'cancelled') throw new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
+      if (result.outcome !== 'shown' && result.outcome !== 'cached') return { items: [], traceId: result.traceId };
+      return { items: [{ insertText: result.item.text, start: offset, end: offset + result.replaceLength }], traceId: result.traceId };
+    } finally {
+      dispose();
+    }
+  }
+
+  didShow(params: DidShowCompletionParams): void {
+    const id = itemId(params?.item);
+    if (!id || !this.events.shown(id)) this.ctx.log.debug(`didShowCompletion for an unknown item ${JSON.stringify(id)}`);
+  }
+
+  didPartiallyAccept(params: DidPartiallyAcceptCompletionParams): void {
+    const id = itemId(params?.item);
+    const n = params?.acceptedLength;
+    if (!id || !Number.isInteger(n) || !this.events.partiallyAccepted(id, n)) {
+      this.ctx.log.debug(`didPartiallyAcceptCompletion ignored: item ${JSON.stringify(id)}, acceptedLength ${JSON.stringify(n)}`);
+    }
+  }
+
+  executeCommand(params: ExecuteCommandParams): null {
+    if (params?.command !== ACCEPT_COMMAND) throw invalid(`unknown command ${JSON.stringify(params?.command)}`);
+    const id = params.arguments?.[0];
+    if (typeof id !== 'string') throw invalid(`${ACCEPT_COMMAND} takes the item id as its only argument`);
+    if (!this.events.accepted(id)) this.ctx.log.debug(`accept for an unknown item ${id}`);
+    return null;
+  }
+
+  async shutdown(): Promise<void> {}
+}

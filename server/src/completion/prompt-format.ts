@@ -1,0 +1,40 @@
+/**
+ * The model's prompt format, read from its tokenizer's special tokens: fill-in-the-middle in PSM
+ * order (`<|fim_prefix|>P<|fim_suffix|>S<|fim_middle|>` as Qwen2.5-Coder and the shipped model
+ * use; StarCoder's `<fim_prefix>` and DeepSeek's `<｜fim▁begin｜>` spellings too), or prefix-only
+ * for a model without FIM tokens (e.g. stories260K). Also the tokens that end a completion.
+ */
+import type { TokenizerLike } from './engine.js';
+
+export type PromptFormat =
+  | { kind: 'fim'; prefix: number; suffix: number; middle: number; fileSep: number | null; bos: number[]; stopTokens: number[] }
+  | { kind: 'prefix-only'; bos: number[]; stopTokens: number[] };
+
+const FIM_SPELLINGS: [string, string, string][] = [
+  ['<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>'],
+  ['<fim_prefix>', '<fim_suffix>', '<fim_middle>'],
+  ['<｜fim▁begin｜>', '<｜fim▁hole｜>', '<｜fim▁end｜>'],
+];
+
+/** Tokens that, when generated, end a code completion (only those the vocabulary has). */
+const STOP_SPELLINGS = ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|repo_name|>', '<|im_end|>', '<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>', '<file_sep>', '<|end_of_text|>', '<|eot_id|>'];
+
+export function detectPromptFormat(tok: TokenizerLike): PromptFormat {
+  // BOS exactly as the tokenizer adds it (none for Qwen, <s> for Llama 2 style).
+  const bos = Array.from(tok.encode('', { addSpecialTokens: true }));
+  const stop = new Set(tok.eosTokenIds);
+  for (const s of STOP_SPELLINGS) {
+    const id = tok.tokenId(s);
+    if (id !== undefined) stop.add(id);
+  }
+  const stopTokens = [...stop];
+  for (const [p, s, m] of FIM_SPELLINGS) {
+    const prefix = tok.tokenId(p);
+    const suffix = tok.tokenId(s);
+    const middle = tok.tokenId(m);
+    if (prefix !== undefined && suffix !== undefined && middle !== undefined) {
+      return { kind: 'fim', prefix, suffix, middle, fileSep: tok.tokenId('<|file_sep|>') ?? null, bos, stopTokens };
+    }
+  }
+  return { kind: 'prefix-only', bos, stopTokens };
+}

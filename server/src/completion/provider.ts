@@ -1,0 +1,230 @@
+/**
+ * The completion pipeline for one request: supersede older work for the same document, answer
+ * from the typing-through cache, debounce, build the prompt, stream the engine's tokens (stopping
+ * early at the end of the line or scope), drop the result if the document moved on, post-process.
+ * Engine errors are logged with their code and answered with no items; they never escape.
+ */
+import type { Settings } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Outcome } from '../protocol.js';
+import { buildPrompt, decodeContinuation, PromptState, wellFormed } from './context.js';
+import { AdaptiveDebouncer, abortError, wait } from './debouncer.js';
+import { errorCode, isAbort, type EngineHost, type LoadedModel, type TokenizerLike } from './engine.js';
+import type { CompletionEvents, OfferedItem } from './events.js';
+import { allowsMultiline, type FilterContext } from './postprocess/context.js';
+import { indentationScope } from './postprocess/indentation-scope.js';
+import { postprocess } from './postprocess/index.js';
+import { detectPromptFormat, type PromptFormat } from './prompt-format.js';
+import { SnippetIndex, type SnippetSource } from './snippets.js';
+import { canSplitAtLines } from './token-cache.js';
+import type { Trace, TraceLog } from './traces.js';
+import { TypingCache } from './typing-cache.js';
+
+export interface CompletionRequest {
+  /** Engine session and supersession key (the document URI). */
+  key: string;
+  text: string;
+  /** UTF-16 offset of the cursor in text. */
+  offset: number;
+  languageId: string;
+  /** Document version the request is for; null when there is no document. */
+  version: number | null;
+  /** The document's version now, for the stale check; omitted when there is no document. */
+  currentVersion?: () => number | undefined;
+  trigger: 'invoked' | 'automatic' | 'complete';
+  /** Aborted when the client cancels. */
+  signal: AbortSignal;
+  maxTokens?: number;
+}
+
+export type CompletionResult =
+  | { outcome: 'shown' | 'cached'; item: OfferedItem; replaceLength: number; traceId: number }
+  | { outcome: Exclude<Outcome, 'shown' | 'cached'>; traceId: number };
+
+export interface ProviderDeps {
+  host: EngineHost;
+  settings: () => Settings;
+  log: Logger;
+  traces: TraceLog;
+  events: CompletionEvents;
+  /** Other open documents, for snippets. */
+  sources: () => Iterable<SnippetSource>;
+}
+
+interface ModelView {
+  model: LoadedModel;
+  format: PromptFormat;
+  splittable: boolean;
+}
+
+const FILTER_WINDOW = 4000;
+
+export class CompletionProvider {
+  private readonly inflight = new Map<string, AbortController>();
+  private readonly prompts = new Map<string, PromptState>();
+  private readonly views = new WeakMap<TokenizerLike, ModelView>();
+  private readonly snippets = new SnippetIndex();
+  readonly typing = new TypingCache();
+  readonly debouncer = new AdaptiveDebouncer();
+
+  constructor(private readonly deps: ProviderDeps) {}
+
+  /** Forgets everything about a closed document. */
+  close(key: string): void {
+    this.inflight.get(key)?.abort('superseded');
+    this.inflight.delete(key);
+    this.prompts.delete(key);
+    this.typing.forget(key);
+    this.debouncer.forget(key);
+    this.snippets.forget(key);
+    this.deps.host.closeSession(key);
+  }
+
+  async complete(req: CompletionRequest): Promise<CompletionResult> {
+    const { traces } = this.deps;
+    const trace = traces.start(req.key, req.version, req.trigger);
+    const settings = this.deps.settings();
+    const mine = new AbortController();
+    this.inflight.get(req.key)?.abort('superseded');
+    this.inflight.set(req.key, mine);
+    const signal = AbortSignal.any([mine.signal, req.signal]);
+    trace.stage('receive');
+    try {
+      if (!settings.completion.enabled) return this.done(trace, 'disabled');
+      this.debouncer.noteRequest(req.key, performance.now());
+
+      const cached = this.typing.lookup(req.key, req.text, req.offset);
+      if (cached) return this.offer(trace, req, 'cached', cached.text, cached.replaceLength);
+
+      if (req.trigger === 'automatic') await wait(this.debouncer.delay(settings.completion.debounceMs), signal);
+      trace.stage('debounce');
+
+      const view = await this.view(signal);
+      const state = this.promptState(req.key, view);
+      const prompt = buildPrompt(
+        {
+          text: req.text,
+          offset: req.offset,
+          languageId: req.languageId,
+          snippets: settings.completion.snippets ? (before) => this.snippets.pick(req.key, req.languageId, before, this.deps.sources()) : undefined,
+        },
+        view.model.tokenizer,
+        view.format,
+        { contextTokens: settings.completion.contextTokens, suffixShare: settings.completion.suffixShare, maxTokens: req.maxTokens ?? settings.completion.maxTokens, maxContext: view.model.maxContext },
+        state,
+      );
+      trace.stage('context');
+      trace.add('tokenize', prompt.tokenizeMs);
+      trace.add('context', -prompt.tokenizeMs);
+      trace.record.promptTokens = prompt.ids.length;
+
+      const fctx: FilterContext = {
+        prefix: wellFormed(req.text.slice(Math.max(0, req.offset - FILTER_WINDOW), req.offset)),
+        suffix: wellFormed(req.text.slice(req.offset, req.offset + FILTER_WINDOW)),
+        policy: settings.completion.multiline,
+      };
+      const multiline = allowsMultiline(fctx);
+      const raw = await this.generate(req, view, prompt.ids, fctx, multiline, signal, trace);
+
+      const now = req.currentVersion?.();
+      if (req.version !== null && now !== req.version) return this.done(trace, 'stale');
+      if (signal.aborted) throw abortError(signal);
+
+      const processed = postprocess(raw, fctx);
+      trace.stage('postprocess');
+      if (processed.text === '') return this.done(trace, 'empty');
+      return this.offer(trace, req, 'shown', processed.text, processed.replaceLength);
+    } catch (err) {
+      if (isAbort(err) || signal.aborted) return this.done(trace, req.signal.aborted ? 'cancelled' : 'superseded');
+      const code = errorCode(err);
+      this.deps.log.error(`completion for ${req.key} failed: ${(err as Error)?.message ?? String(err)}`, code);
+      return this.done(trace, 'error', `${code}: ${(err as Error)?.message ?? String(err)}`);
+    } finally {
+      if (this.inflight.get(req.key) === mine) this.inflight.delete(req.key);
+    }
+  }
+
+  private async generate(
+    req: CompletionRequest,
+    view: ModelView,
+    prompt: Int32Array,
+    fctx: FilterContext,
+    multiline: boolean,
+    signal: AbortSignal,
+    trace: Trace,
+  ): Promise<string> {
+    const settings = this.deps.settings();
+    const tok = view.model.tokenizer;
+    const ids: number[] = [];
+    const started = performance.now();
+    let firstAt = 0;
+    const gen = this.deps.host.generate({
+      key: req.key,
+      prompt,
+      maxTokens: req.maxTokens ?? settings.completion.maxTokens,
+      stopTokens: view.format.stopTokens,
+      temperature: settings.completion.temperature,
+      signal,
+    });
+    let text = '';
+    for (;;) {
+      const r = await gen.next();
+      if (r.done) {
+        if (r.value) {
+          trace.record.reusedTokens = r.value.reusedTokens;
+        }
+        break;
+      }
+      if (firstAt === 0) firstAt = performance.now();
+      for (const id of r.value) ids.push(id);
+      text = decodeContinuation(tok, prompt, ids);
+      const nl = text.indexOf('\n');
+      // Early stops: the line ended in single-line mode, or the indentation scope ended.
+      if ((!multiline && nl >= 0) || (multiline && nl >= 0 && indentationScope(text, fctx) !== text)) {
+        await gen.return(undefined);
+        break;
+      }
+    }
+    if (signal.aborted) throw abortError(signal);
+    const end = performance.now();
+    trace.add('prefill', (firstAt || end) - started);
+    trace.add('decode', firstAt ? end - firstAt : 0);
+    trace.skip();
+    trace.record.generatedTokens = ids.length;
+    this.debouncer.noteLatency(end - started);
+    return text;
+  }
+
+  private offer(trace: Trace, req: CompletionRequest, outcome: 'shown' | 'cached', text: string, replaceLength: number): CompletionResult {
+    trace.stage('respond');
+    const item = this.deps.events.offer({ uri: req.key, version: req.version, offset: req.offset, text });
+    this.typing.remember(req.key, req.text, req.offset, text, replaceLength);
+    this.deps.traces.finish(trace, outcome);
+    return { outcome, item, replaceLength, traceId: trace.record.id };
+  }
+
+  private done(trace: Trace, outcome: Exclude<Outcome, 'shown' | 'cached'>, error?: string): CompletionResult {
+    this.deps.traces.finish(trace, outcome, error);
+    return { outcome, traceId: trace.record.id };
+  }
+
+  private async view(signal: AbortSignal): Promise<ModelView> {
+    const model = await this.deps.host.ready(signal);
+    let view = this.views.get(model.tokenizer);
+    if (!view) {
+      view = { model, format: detectPromptFormat(model.tokenizer), splittable: canSplitAtLines(model.tokenizer) };
+      this.views.set(model.tokenizer, view);
+      this.prompts.clear();
+    }
+    return view;
+  }
+
+  private promptState(key: string, view: ModelView): PromptState {
+    let s = this.prompts.get(key);
+    if (!s) {
+      s = new PromptState(view.splittable);
+      this.prompts.set(key, s);
+    }
+    return s;
+  }
+}

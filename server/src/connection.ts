@@ -1,0 +1,42 @@
+/**
+ * Wiring only: which connection message goes to which Server or feature method. No behaviour
+ * lives here (typescript-language-server's split of entry, wiring and behaviour).
+ */
+import type { Connection } from 'vscode-languageserver';
+import {
+  CompleteRequest,
+  DidPartiallyAcceptCompletionNotification,
+  DidShowCompletionNotification,
+  StatusRequest,
+  TracesRequest,
+} from './protocol.js';
+import type { Server } from './server.js';
+
+export function wireConnection(connection: Connection, server: Server): void {
+  connection.onInitialize((params) => server.initialize(params));
+  connection.onInitialized(() => server.initialized());
+  connection.onShutdown(() => server.shutdown());
+  connection.onDidOpenTextDocument((params) => server.didOpen(params));
+  connection.onDidChangeTextDocument((params) => server.didChange(params));
+  connection.onDidCloseTextDocument((params) => server.didClose(params));
+  connection.onDidChangeConfiguration((params) => server.didChangeConfiguration(params));
+  connection.languages.inlineCompletion.on(async (params, token) => {
+    try {
+      return await server.completion.inlineCompletion(params, token);
+    } finally {
+      server.afterCompletion();
+    }
+  });
+  connection.onNotification(DidShowCompletionNotification.type, (params) => server.completion.didShow(params));
+  connection.onNotification(DidPartiallyAcceptCompletionNotification.type, (params) => server.completion.didPartiallyAccept(params));
+  connection.onExecuteCommand((params) => server.completion.executeCommand(params));
+  connection.onRequest(StatusRequest.type, () => server.status.status());
+  connection.onRequest(TracesRequest.type, (params) => server.status.traces(params));
+  connection.onRequest(CompleteRequest.type, async (params, token) => {
+    try {
+      return await server.completion.complete(params, token);
+    } finally {
+      server.afterCompletion();
+    }
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * The open documents, kept in sync from didOpen / incremental didChange / didClose. Positions
+ * arrive in the negotiated encoding (positionEncoding) and are converted to the UTF-16 offsets the
+ * stored TextDocument uses. Position checks for requests live here so every feature rejects a bad
+ * position with the same message.
+ */
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import type {
+  DidChangeTextDocumentParams,
+  DidCloseTextDocumentParams,
+  DidOpenTextDocumentParams,
+  Position,
+  Range,
+} from 'vscode-languageserver';
+import { fromUtf16Column, toUtf16Column, type PositionEncoding } from './position-encoding.js';
+
+export class PositionError extends Error {}
+
+export class DocumentStore {
+  private readonly docs = new Map<string, TextDocument>();
+  encoding: PositionEncoding = 'utf-16';
+  private readonly listeners: ((doc: TextDocument) => void)[] = [];
+
+  get size(): number {
+    return this.docs.size;
+  }
+  get(uri: string): TextDocument | undefined {
+    return this.docs.get(uri);
+  }
+  all(): IterableIterator<TextDocument> {
+    return this.docs.values();
+  }
+  /** Called after every open or change with the new document. */
+  onDidChange(listener: (doc: TextDocument) => void): void {
+    this.listeners.push(listener);
+  }
+
+  open(params: DidOpenTextDocumentParams): void {
+    const { uri, languageId, version, text } = params.textDocument;
+    const doc = TextDocument.create(uri, String(languageId ?? ''), Number(version ?? 0), String(text ?? ''));
+    this.docs.set(uri, doc);
+    for (const l of this.listeners) l(doc);
+  }
+
+  /** Applies the changes; returns false (nothing applied) for an unknown document. */
+  change(params: DidChangeTextDocumentParams): boolean {
+    const { uri, version } = params.textDocument;
+    const doc = this.docs.get(uri);
+    if (!doc) return false;
+    // Each change's range refers to the document after the previous changes.
+    const changes: ({ text: string } | { range: Range; text: string })[] = (params.contentChanges ?? []).map((c) => {
+      const range = (c as { range?: Range }).range;
+      return range ? { range, text: String(c.text ?? '') } : { text: String(c.text ?? '') };
+    });
+    // Convert ranges one by one against the intermediate text when the encoding is not UTF-16.
+    if (this.encoding === 'utf-16') {
+      TextDocument.update(doc, changes, version);
+    } else {
+      for (const c of changes) {
+        const converted = 'range' in c ? { range: this.toUtf16Range(doc, c.range), text: c.text } : c;
+        TextDocument.update(doc, [converted], version);
+      }
+    }
+    for (const l of this.listeners) l(doc);
+    return true;
+  }
+
+  close(params: DidCloseTextDocumentParams): void {
+    this.docs.delete(params.textDocument.uri);
+  }
+
+  /** Line `line` without its line ending. */
+  lineText(doc: TextDocument, line: number): string {
+    const start = doc.offsetAt({ line, character: 0 });
+    const end = line + 1 < doc.lineCount ? doc.offsetAt({ line: line + 1, character: 0 }) : doc.getText().length;
+    return doc.getText().slice(start, end).replace(/\r?\n$|\r$/, '');
+  }
+
+  /**
+   * UTF-16 offset of a client position. Throws PositionError when the line or the column is past
+   * the end of the document (no silent clamping for requests).
+   */
+  offsetAt(doc: TextDocument, position: Position): number {
+    const { line, character } = position ?? ({} as Position);
+    if (!Number.isInteger(line) || !Number.isInteger(character) || line < 0 || character < 0) {
+      throw new PositionError(`invalid position ${JSON.stringify(position)}: line and character must be integers ≥ 0`);
+    }
+    if (line >= doc.lineCount) throw new PositionError(`position ${line}:${character} is past the end of ${doc.uri} (${doc.lineCount} lines)`);
+    const text = this.lineText(doc, line);
+    const column = toUtf16Column(text, character, this.encoding);
+    if (fromUtf16Column(text, column, this.encoding) !== character) {
+      const max = fromUtf16Column(text, text.length, this.encoding);
+      if (character > max) throw new PositionError(`position ${line}:${character} is past the end of line ${line} (${max} ${this.encoding} units)`);
+    }
+    return doc.offsetAt({ line, character: 0 }) + column;
+  }
+
+  /** Client position (negotiated encoding) of a UTF-16 offset. */
+  positionAt(doc: TextDocument, offset: number): Position {
+    const p = doc.positionAt(offset);
+    if (this.encoding === 'utf-16') return p;
+    return { line: p.line, character: fromUtf16Column(this.lineText(doc, p.line), p.character, this.encoding) };
+  }
+
+  private toUtf16Range(doc: TextDocument, range: Range): Range {
+    const conv = (p: Position): Position => {
+      if (p.line >= doc.lineCount) return p; // TextDocument clamps past-the-end positions
+      return { line: p.line, character: toUtf16Column(this.lineText(doc, p.line), p.character, this.encoding) };
+    };
+    return { start: conv(range.start), end: conv(range.end) };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * `slipstream/status` and `slipstream/traces`: what the engine has loaded, the backends, cache
+ * and latency figures, request outcomes, and the ring of per-request stage timings.
+ */
+import { ErrorCodes, ResponseError, type ServerCapabilities } from 'vscode-languageserver';
+import type { CompletionFeature } from './completion/feature.js';
+import type { Feature, ServerContext } from './feature.js';
+import type { StatusResult, TracesParams, TracesResult } from './protocol.js';
+import { VERSION } from './version.js';
+
+export class StatusFeature implements Feature {
+  readonly name = 'status';
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly completion: CompletionFeature,
+  ) {}
+
+  initialize(): ServerCapabilities {
+    return { experimental: { slipstream: { methods: ['slipstream/status', 'slipstream/complete', 'slipstream/traces'] } } };
+  }
+
+  status(): StatusResult {
+    const host = this.completion.host.status();
+    const { provider, traces, events } = this.completion;
+    const m = host.model;
+    const fim = m ? m.tokenizer.tokenId('<|fim_middle|>') !== undefined || m.tokenizer.tokenId('<fim_middle>') !== undefined : false;
+    return {
+      version: VERSION,
+      engine: {
+        state: host.state,
+        model: m ? { dir: m.dir, architecture: m.architecture, vocabSize: m.vocabSize, numLayers: m.numLayers, hiddenSize: m.hiddenSize, fim } : null,
+        drafter: host.drafterDir ? { dir: host.drafterDir } : null,
+        backend: host.backend,
+        mode: host.mode,
+        backends: host.backends,
+        error: host.error,
+        sessions: host.sessions,
+      },
+      cache: { hits: provider.typing.hits, misses: provider.typing.misses },
+      latency: traces.latency(),
+      requests: { ...traces.counts },
+      events: { ...events.counts },
+      documents: this.ctx.documents.size,
+    };
+  }
+
+  traces(params: TracesParams | null | undefined): TracesResult {
+    const after = params?.after ?? 0;
+    const limit = params?.limit ?? Infinity;
+    if (typeof after !== 'number' || (limit !== Infinity && (!Number.isInteger(limit) || limit < 0))) {
+      throw new ResponseError(ErrorCodes.InvalidParams, 'after must be a number and limit a non-negative integer');
+    }
+    return { capacity: this.completion.traces.capacity, traces: this.completion.traces.traces(after, limit) };
+  }
+}

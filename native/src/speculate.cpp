@@ -184,3 +184,21 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
     stats.draft_ms += draft_ms;
     stats.verify_ms += ms_since(t1);
 }
+
+void speculate_align_extra(const int32_t * generated, int n_generated, const int32_t * extra_tokens,
+                           const int32_t * extra_lens, int n_extra, std::vector<int32_t> & out_tokens,
+                           std::vector<int32_t> & out_lens) {
+    out_tokens.clear();
+    out_lens.clear();
+    if (n_generated < 1) return;
+    int64_t off = 0;
+    for (int e = 0; e < n_extra; ++e) {
+        const int n = extra_lens[e];
+        const int32_t * d = extra_tokens + off;
+        off += std::max(0, n);
+        if (n <= n_generated) continue;  // nothing left past g0
+        if (!std::equal(generated, generated + n_generated, d)) continue;
+        out_tokens.insert(out_tokens.end(), d + n_generated - 1, d + n);
+        out_lens.push_back(n - n_generated + 1);
+    }
+}

@@ -46,3 +46,10 @@ struct speculate_stats {
 void speculate_step(session & s, const drafter & d, const speculate_params & params, const int32_t * extra_tokens,
                     const int32_t * extra_lens, int n_extra, int max_emit, std::vector<int32_t> & out,
                     speculate_stats & stats);
+
+// Re-aligns extra drafts that continue the PROMPT to the current round: generated holds every
+// token emitted since the prompt, the pending g0 last. A draft D that starts with generated gives
+// D[|generated| - 1 ..] (starting at g0); others are dropped. Flat tokens + lengths, as above.
+void speculate_align_extra(const int32_t * generated, int n_generated, const int32_t * extra_tokens,
+                           const int32_t * extra_lens, int n_extra, std::vector<int32_t> & out_tokens,
+                           std::vector<int32_t> & out_lens);

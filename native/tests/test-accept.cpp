@@ -174,8 +174,42 @@ static void test_draw() {
     CHECK(accept_draw(w, 4, 0.9999999) == 3);
 }
 
+// accept_sampling_probs must be the distribution sampler_sample draws from (plain sampling),
+// including top-k and top-p: chi-square over draws of sampler_sample at significance 0.001.
+static void test_sampling_probs_match_plain_sampling() {
+    const int V = 12;
+    std::mt19937 rng(99);
+    std::uniform_real_distribution<float> U(-2, 2);
+    std::vector<float> logits(V);
+    for (auto & x : logits) x = U(rng);
+    logits[3] = logits[7];  // a tie inside the kept set
+    std::vector<sampling_params> cases(4);
+    cases[0].temperature = 0.8f;
+    cases[1].temperature = 1.2f, cases[1].top_k = 5;
+    cases[2].temperature = 1.0f, cases[2].top_p = 0.7f;
+    cases[3].temperature = 0.6f, cases[3].top_k = 8, cases[3].top_p = 0.9f;
+    for (const auto & sp : cases) {
+        std::vector<float> p(V);
+        std::vector<int> order;
+        accept_sampling_probs(logits.data(), V, sp, p.data(), order);
+        double total = 0;
+        int kept = 0;
+        for (float x : p) total += x, kept += x > 0;
+        CHECK_CLOSE(total, 1.0, 1e-5);
+        if (sp.top_k > 0) CHECK(kept <= sp.top_k);
+        sampler_rng r(1234);
+        const long N = 100000;
+        std::vector<long> counts(V, 0);
+        for (long i = 0; i < N; ++i) counts[sampler_sample(logits.data(), V, sp, r)]++;
+        std::vector<double> e(p.begin(), p.end());
+        const double stat = chi2_stat(counts, e, N);
+        CHECK(stat < chi2_critical_001(kept - 1 > 0 ? kept - 1 : 1));
+    }
+}
+
 int main() {
     test_draw();
+    test_sampling_probs_match_plain_sampling();
     test_greedy_matches_beam_formula();
     test_sampling_at_low_temperature_is_greedy();
     test_sampling_is_exact();

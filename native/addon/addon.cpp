@@ -1,10 +1,18 @@
 /*
- * addon.cpp: the Node addon's module object. It exports backends() here; the classes that wrap
- * models and sessions live in their own file pairs and register themselves in Init.
+ * addon.cpp: the Node addon's module object: backends(), loadModel(), readBandwidth(), the
+ * NativeModel / NativeSession classes (own file pairs), the log bridge and the ReDrafter hook.
  * No code here prints: logs reach JS through the log bridge or go to stderr.
  */
 #include <napi.h>
+
+#include "addon-state.h"
 #include "engine.h"
+#include "log-bridge.h"
+#include "model-wrap.h"
+#include "session-wrap.h"
+
+// Defined by drafter-wrap.cpp when the ReDrafter addon code is linked in (see session-wrap.h).
+Napi::Object drafter_wrap_init(Napi::Env env, Napi::Object exports) __attribute__((weak));
 
 namespace {
 
@@ -23,8 +31,26 @@ Napi::Value js_backends(const Napi::CallbackInfo & info) {
     return out;
 }
 
+// readBandwidth(bytes, threads, repeats) => GB/s (synchronous: a benchmark helper).
+Napi::Value js_read_bandwidth(const Napi::CallbackInfo & info) {
+    double bytes = info[0].As<Napi::Number>().DoubleValue();
+    int threads = info[1].As<Napi::Number>().Int32Value();
+    int repeats = info.Length() > 2 ? info[2].As<Napi::Number>().Int32Value() : 3;
+    return Napi::Number::New(info.Env(), engine_bench_read_bandwidth(static_cast<size_t>(bytes), threads, repeats));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("backends", Napi::Function::New(env, js_backends, "backends"));
+    auto * state = new addon_state();
+    env.SetInstanceData(state);
+    state->model_ctor = Napi::Persistent(ModelWrap::Define(env));
+    state->session_ctor = Napi::Persistent(SessionWrap::Define(env));
+    exports.Set("NativeModel", state->model_ctor.Value());
+    exports.Set("NativeSession", state->session_ctor.Value());
+    exports.Set("loadModel", Napi::Function::New(env, ModelWrap::js_load, "loadModel"));
+    exports.Set("readBandwidth", Napi::Function::New(env, js_read_bandwidth, "readBandwidth"));
+    log_bridge_init(env, exports);
+    if (drafter_wrap_init) drafter_wrap_init(env, exports);
     return exports;
 }
 

@@ -1,6 +1,7 @@
 /**
  * The TypeScript mirror of what engine_addon.node exports. Only binding.ts and the wrapper classes
- * use it; everything else goes through the public API in index.ts.
+ * use it; everything else goes through the public API in index.ts. Arguments reach these methods
+ * already validated by the wrapper (model.ts, session.ts).
  */
 
 /** One compute backend as the registry reports it. */
@@ -13,6 +14,67 @@ export interface BackendReport {
   reason?: string;
 }
 
+/** engine_model_info as the addon returns it. */
+export interface NativeModelInfo {
+  architecture: 'llama' | 'qwen2' | 'mistral';
+  storedDtype: 'f32' | 'bf16' | 'f16';
+  computeDtype: 'f32' | 'bf16';
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  maxPositionEmbeddings: number;
+  ropeTheta: number;
+  rmsNormEps: number;
+  tieWordEmbeddings: boolean;
+  bosTokenId: number | null;
+  eosTokenIds: number[];
+  weightBytes: number;
+  threads: number;
+  kernelPath: string;
+}
+
+export interface NativeModel {
+  info(): NativeModelInfo;
+  /** maxContext 0 = the model's max_position_embeddings. */
+  createSession(maxContext: number): NativeSession;
+  dispose(): void;
+}
+
+/** One native session. Async methods reject with an Error carrying `code` (ENGINE_BUSY, ...). */
+export interface NativeSession {
+  readonly length: number;
+  readonly maxContext: number;
+  readonly busy: boolean;
+  tokens(): Int32Array;
+  forward(
+    tokens: Int32Array,
+    positions: Int32Array | null,
+    mask: Uint8Array | null,
+    outRows: Int32Array | null,
+    wantHidden: boolean,
+    wantLogits: boolean,
+  ): Promise<{ logits?: Float32Array; hidden?: Float32Array }>;
+  /** Commits the tokens, reseeds the sampler, returns the next token g0 (emitted, not committed). */
+  prefill(tokens: Int32Array, temperature: number, topK: number, topP: number, seed: number): Promise<number>;
+  /** One autoregressive step: commits g0, returns the emitted token(s). */
+  step(): Promise<Int32Array>;
+  truncate(length: number): void;
+  /** Makes the running call reject with ENGINE_CANCELLED (checked between layers). */
+  abort(): void;
+  dispose(): void;
+}
+
+export type NativeLogger = (level: 'debug' | 'info' | 'warn' | 'error', line: string) => void;
+
 export interface NativeBinding {
   backends(): BackendReport[];
+  loadModel(dir: string, threads: number, backend: string, abortFlag: Int32Array): Promise<NativeModel>;
+  /** DRAM read bandwidth in GB/s (synchronous; a benchmark helper). */
+  readBandwidth(bytes: number, threads: number, repeats: number): number;
+  setLogger(fn: NativeLogger | null): void;
+  setLogLevel(level: 'debug' | 'info' | 'warn' | 'error'): void;
 }

@@ -3,12 +3,42 @@
  * module; it validates arguments and owns the API, the addon stays mechanical.
  */
 import { loadBinding } from './binding.js';
-import type { BackendReport } from './binding-types.js';
+import type { BackendReport, NativeLogger } from './binding-types.js';
 
 export type { BackendReport } from './binding-types.js';
 export { EngineError, isAbortError } from './errors.js';
+export { Tokenizer } from './tokenizer.js';
+export { Model, type Dtype, type LoadOptions, type ModelInfo, type SessionOptions } from './model.js';
+export {
+  Session,
+  type DraftStepper,
+  type ForwardOptions,
+  type ForwardResult,
+  type GenerateChunk,
+  type GenerateOptions,
+  type GenerateResult,
+  type GenerateStats,
+  type SpeculativeStepStats,
+} from './session.js';
 
 /** Which compute backends exist in this build and on this machine, and why any is unavailable. */
 export function backends(): BackendReport[] {
   return loadBinding().backends();
+}
+
+/**
+ * Sends native log lines to fn (called on the main thread); null restores the default sink,
+ * which writes to stderr (never stdout).
+ */
+export function setEngineLogger(fn: NativeLogger | null): void {
+  loadBinding().setLogger(fn);
+}
+
+export function setEngineLogLevel(level: 'debug' | 'info' | 'warn' | 'error'): void {
+  loadBinding().setLogLevel(level);
+}
+
+/** DRAM read bandwidth in GB/s, measured now (a benchmark helper; blocks for about a second). */
+export function measureReadBandwidth(bytes = 512 * 1024 * 1024, threads = 2, repeats = 3): number {
+  return loadBinding().readBandwidth(bytes, threads, repeats);
 }

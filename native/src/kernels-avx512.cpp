@@ -7,6 +7,10 @@
  */
 #include <immintrin.h>
 
+// GCC 12 reports false "uninitialized" warnings inside _mm512_reduce_add_ps.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include "kernels.h"
 
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))

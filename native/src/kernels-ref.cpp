@@ -161,7 +161,8 @@ void attention(float * out, const float * q, const float * k_cache, const float 
             axpy_f32(oi, p, v_cache + j * kv_dim + static_cast<int64_t>(hk) * head_dim, head_dim);
         }
     };
-    if (!pool || pool->n_threads() == 1 || n_tasks < 2) {
+    const bool small = static_cast<double>(n_tasks) * static_cast<double>(total) * head_dim < 65536.0;
+    if (!pool || pool->n_threads() == 1 || n_tasks < 2 || small) {
         for (int64_t t = 0; t < n_tasks; ++t) task(t);
         return;
     }

@@ -139,7 +139,9 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
     for (int j = 0; j < n_jobs; ++j)
         for (int64_t r = 0; r < jobs[j].w->rows; r += chunk)
             tasks.push_back({j, r, std::min(r + chunk, jobs[j].w->rows)});
-    if (!pool || threads == 1 || tasks.size() == 1) {
+    // Below ~256K multiply-adds a dispatch costs more than it saves.
+    const bool small = static_cast<double>(n) * static_cast<double>(total_rows) * static_cast<double>(K) < 262144.0;
+    if (!pool || threads == 1 || tasks.size() == 1 || small) {
         for (const auto & t : tasks) run_rows(p, jobs[t.job], x, xb, n, t.r0, t.r1);
         return;
     }

@@ -1,28 +1,45 @@
 /*
- * thread-pool.cpp: fork-join dispatch. A dispatch bumps an epoch; workers spin on it for a short
- * while (cheap hand-off during decode), then sleep on a condition variable. Tasks are claimed with
- * an atomic counter; the caller works too and waits until every worker has left the dispatch.
+ * thread-pool.cpp: fork-join dispatch. A dispatch publishes (epoch, n_tasks, next = 0) in one
+ * atomic word; workers spin on it for a short while (cheap hand-off during decode), then sleep on a
+ * condition variable. Tasks are claimed by compare-and-swap on that word, so a late worker can
+ * never claim a task of a dispatch it did not see; the caller works too and then waits for the
+ * claimed tasks to finish (spinning, then yielding the core).
  */
 #include "thread-pool.h"
 
 #include <immintrin.h>
+#include <sched.h>
 
 namespace {
 constexpr int SPIN_ITERATIONS = 20000;
-}
+constexpr uint64_t FIELD = (1u << 20) - 1;
+inline uint64_t epoch_of(uint64_t s) { return s >> 40; }
+inline uint64_t pack(uint64_t epoch, uint64_t n, uint64_t next) { return (epoch << 40) | (n << 20) | next; }
+}  // namespace
 
 thread_pool::thread_pool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
     for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_main(i); });
 }
 
 thread_pool::~thread_pool() {
+    stop_.store(true);
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        stop_.store(true);
-        epoch_.fetch_add(1);
+        state_.store(pack((epoch_of(state_.load()) + 1) & 0xffffff, 0, 0));
     }
     cv_.notify_all();
     for (auto & t : workers_) t.join();
+}
+
+int thread_pool::claim(uint64_t epoch) {
+    uint64_t s = state_.load(std::memory_order_acquire);
+    while (true) {
+        if (epoch_of(s) != epoch) return -1;
+        const uint64_t next = s & FIELD, n = (s >> 20) & FIELD;
+        if (next >= n) return -1;
+        if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+            return static_cast<int>(next);
+    }
 }
 
 void thread_pool::worker_main(int index) {
@@ -30,21 +47,23 @@ void thread_pool::worker_main(int index) {
     while (true) {
         int spins = 0;
         uint64_t e;
-        while ((e = epoch_.load(std::memory_order_acquire)) == seen && spins < SPIN_ITERATIONS) {
+        while ((e = epoch_of(state_.load(std::memory_order_acquire))) == seen && spins < SPIN_ITERATIONS) {
             _mm_pause();
             ++spins;
         }
         if (e == seen) {
             std::unique_lock<std::mutex> lock(mutex_);
-            cv_.wait(lock, [&] { return epoch_.load(std::memory_order_acquire) != seen; });
-            e = epoch_.load(std::memory_order_acquire);
+            sleepers_.fetch_add(1);
+            cv_.wait(lock, [&] { return epoch_of(state_.load()) != seen || stop_.load(); });
+            sleepers_.fetch_sub(1);
+            e = epoch_of(state_.load());
         }
         seen = e;
         if (stop_.load()) return;
-        const auto * fn = fn_;
-        const int n = n_tasks_;
-        for (int t; (t = next_task_.fetch_add(1, std::memory_order_relaxed)) < n;) (*fn)(t, index);
-        pending_workers_.fetch_sub(1, std::memory_order_acq_rel);
+        for (int t; (t = claim(e)) >= 0;) {
+            (*fn_)(t, index);  // fn_ belongs to epoch e: the caller cannot move on before this task is done
+            done_.fetch_add(1, std::memory_order_acq_rel);
+        }
     }
 }
 
@@ -56,14 +75,18 @@ void thread_pool::parallel_for(int n_tasks, const std::function<void(int, int)> 
     }
     std::lock_guard<std::mutex> run_lock(run_mutex_);
     fn_ = &fn;
-    n_tasks_ = n_tasks;
-    next_task_.store(0, std::memory_order_relaxed);
-    pending_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    {
+    done_.store(0, std::memory_order_relaxed);
+    const uint64_t epoch = (epoch_of(state_.load()) + 1) & 0xffffff;
+    state_.store(pack(epoch, static_cast<uint64_t>(n_tasks), 0));  // seq_cst: pairs with sleepers_ below
+    if (sleepers_.load() > 0) {
         std::lock_guard<std::mutex> lock(mutex_);
-        epoch_.fetch_add(1, std::memory_order_acq_rel);
+        cv_.notify_all();
     }
-    cv_.notify_all();
-    for (int t; (t = next_task_.fetch_add(1, std::memory_order_relaxed)) < n_tasks;) fn(t, 0);
-    while (pending_workers_.load(std::memory_order_acquire) != 0) _mm_pause();
+    int mine = 0;
+    for (int t; (t = claim(epoch)) >= 0; ++mine) fn(t, 0);
+    int spins = 0;
+    while (done_.load(std::memory_order_acquire) + mine != n_tasks) {
+        if (++spins < 2000) _mm_pause();
+        else sched_yield();
+    }
 }

@@ -1,0 +1,275 @@
+/*
+ * session-wrap.cpp: SessionWrap: forward / prefill / step as SessionWorkers (one AsyncWorker per
+ * unit of work), truncate, abort, the busy guard and disposal. Arguments arrive validated by the
+ * TS wrapper (native/lib/session.ts); only cheap type checks happen here.
+ */
+#include "session-wrap.h"
+
+#include <cstring>
+#include <vector>
+
+#include "addon-state.h"
+#include "model-wrap.h"
+
+namespace {
+
+std::vector<int32_t> to_vec(const Napi::Value & v) {
+    if (!v.IsTypedArray()) return {};
+    Napi::Int32Array a = v.As<Napi::Int32Array>();
+    return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+}
+
+class ForwardWorker : public SessionWorker {
+  public:
+    ForwardWorker(Napi::Env env, SessionWrap * w, std::vector<int32_t> tokens, std::vector<int32_t> positions,
+                  std::vector<uint8_t> mask, bool has_mask, std::vector<int32_t> rows, bool want_hidden, bool want_logits,
+                  int n_vocab, int n_embd)
+        : SessionWorker(env, w), tokens_(std::move(tokens)), positions_(std::move(positions)), mask_(std::move(mask)),
+          has_mask_(has_mask), rows_(std::move(rows)), want_hidden_(want_hidden), want_logits_(want_logits),
+          n_vocab_(n_vocab), n_embd_(n_embd) {}
+
+  protected:
+    engine_status Run() override {
+        if (rows_.empty()) rows_.push_back(static_cast<int32_t>(tokens_.size()) - 1);
+        if (want_logits_) logits_.resize(rows_.size() * static_cast<size_t>(n_vocab_));
+        if (want_hidden_) hidden_.resize(rows_.size() * static_cast<size_t>(n_embd_));
+        engine_status st = engine_session_forward(session(), tokens_.data(), static_cast<int>(tokens_.size()),
+                                                  positions_.empty() ? nullptr : positions_.data(),
+                                                  has_mask_ ? mask_.data() : nullptr, rows_.data(),
+                                                  static_cast<int>(rows_.size()), want_logits_ ? logits_.data() : nullptr,
+                                                  want_hidden_ ? hidden_.data() : nullptr);
+        if (st != ENGINE_STATUS_OK) message_ = engine_session_last_error(session());
+        return st;
+    }
+    Napi::Value Result(Napi::Env env) override {
+        Napi::Object o = Napi::Object::New(env);
+        if (want_logits_) {
+            Napi::Float32Array l = Napi::Float32Array::New(env, logits_.size());
+            std::memcpy(l.Data(), logits_.data(), logits_.size() * sizeof(float));
+            o.Set("logits", l);
+        }
+        if (want_hidden_) {
+            Napi::Float32Array h = Napi::Float32Array::New(env, hidden_.size());
+            std::memcpy(h.Data(), hidden_.data(), hidden_.size() * sizeof(float));
+            o.Set("hidden", h);
+        }
+        return o;
+    }
+
+  private:
+    std::vector<int32_t> tokens_, positions_;
+    std::vector<uint8_t> mask_;
+    bool has_mask_;
+    std::vector<int32_t> rows_;
+    bool want_hidden_, want_logits_;
+    int n_vocab_, n_embd_;
+    std::vector<float> logits_, hidden_;
+};
+
+class PrefillWorker : public SessionWorker {
+  public:
+    PrefillWorker(Napi::Env env, SessionWrap * w, std::vector<int32_t> tokens, engine_sampling sp)
+        : SessionWorker(env, w), tokens_(std::move(tokens)), sp_(sp) {}
+
+  protected:
+    engine_status Run() override {
+        engine_status st = engine_session_prefill(session(), tokens_.data(), static_cast<int>(tokens_.size()), &sp_, &token_);
+        if (st != ENGINE_STATUS_OK) message_ = engine_session_last_error(session());
+        return st;
+    }
+    Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, token_); }
+
+  private:
+    std::vector<int32_t> tokens_;
+    engine_sampling sp_;
+    int32_t token_ = -1;
+};
+
+class StepWorker : public SessionWorker {
+  public:
+    StepWorker(Napi::Env env, SessionWrap * w) : SessionWorker(env, w) {}
+
+  protected:
+    engine_status Run() override {
+        engine_status st = engine_session_step(session(), out_, 16, &n_);
+        if (st != ENGINE_STATUS_OK) message_ = engine_session_last_error(session());
+        return st;
+    }
+    Napi::Value Result(Napi::Env env) override {
+        Napi::Int32Array a = Napi::Int32Array::New(env, static_cast<size_t>(n_));
+        std::memcpy(a.Data(), out_, static_cast<size_t>(n_) * sizeof(int32_t));
+        return a;
+    }
+
+  private:
+    int32_t out_[16];
+    int n_ = 0;
+};
+
+}  // namespace
+
+Napi::Function SessionWrap::Define(Napi::Env env) {
+    return DefineClass(env, "NativeSession",
+                       {InstanceMethod<&SessionWrap::js_forward>("forward"),
+                        InstanceMethod<&SessionWrap::js_prefill>("prefill"),
+                        InstanceMethod<&SessionWrap::js_step>("step"),
+                        InstanceMethod<&SessionWrap::js_truncate>("truncate"),
+                        InstanceMethod<&SessionWrap::js_abort>("abort"),
+                        InstanceMethod<&SessionWrap::js_dispose>("dispose"),
+                        InstanceMethod<&SessionWrap::js_tokens>("tokens"),
+                        InstanceAccessor<&SessionWrap::js_length>("length"),
+                        InstanceAccessor<&SessionWrap::js_max_context>("maxContext"),
+                        InstanceAccessor<&SessionWrap::js_busy>("busy")});
+}
+
+Napi::Value SessionWrap::Create(Napi::Env env, Napi::Object model_obj, engine_session * s) {
+    return get_addon_state(env).session_ctor.New({model_obj, Napi::External<engine_session>::New(env, s)});
+}
+
+SessionWrap * SessionWrap::FromValue(Napi::Value v) {
+    if (!v.IsObject()) return nullptr;
+    Napi::Object o = v.As<Napi::Object>();
+    if (!o.InstanceOf(get_addon_state(v.Env()).session_ctor.Value())) return nullptr;
+    return Napi::ObjectWrap<SessionWrap>::Unwrap(o);
+}
+
+SessionWrap::SessionWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<SessionWrap>(info) {
+    if (info.Length() < 2 || !info[1].IsExternal()) {
+        Napi::TypeError::New(info.Env(), "NativeSession cannot be constructed directly; use model.createSession()")
+            .ThrowAsJavaScriptException();
+        return;
+    }
+    model_ = ModelWrap::FromValue(info[0]);
+    model_ref_ = Napi::Persistent(info[0].As<Napi::Object>());
+    session_ = info[1].As<Napi::External<engine_session>>().Data();
+    if (model_) model_->session_opened();
+}
+
+SessionWrap::~SessionWrap() { free_now(); }
+
+void SessionWrap::free_now() {
+    if (!session_) return;
+    engine_session_free(session_);
+    session_ = nullptr;
+    if (model_) model_->session_closed();
+    if (!model_ref_.IsEmpty()) model_ref_.Reset();
+}
+
+bool SessionWrap::BeginCall(Napi::Env env, Napi::Value * error) {
+    if (!session_ || dispose_pending_) {
+        *error = engine_js_error(env, "session is disposed", "ENGINE_INVALID_ARGUMENT").Value();
+        return false;
+    }
+    if (busy_ || engine_session_acquire(session_) != ENGINE_STATUS_OK) {
+        *error = engine_js_error(env, "session is busy: another call on it is still running", "ENGINE_BUSY").Value();
+        return false;
+    }
+    busy_ = true;
+    engine_session_set_abort(session_, 0);
+    return true;
+}
+
+void SessionWrap::EndCall() {
+    busy_ = false;
+    if (session_) engine_session_release(session_);
+    if (dispose_pending_) free_now();
+}
+
+namespace {
+Napi::Value rejected(Napi::Env env, Napi::Value reason) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(reason);
+    return d.Promise();
+}
+}  // namespace
+
+Napi::Value SessionWrap::js_forward(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    Napi::Value err;
+    if (!BeginCall(env, &err)) return rejected(env, err);
+    // forward(tokens, positions|null, mask|null, outRows|null, wantHidden, wantLogits)
+    std::vector<uint8_t> mask;
+    bool has_mask = info.Length() > 2 && info[2].IsTypedArray();
+    if (has_mask) {
+        Napi::Uint8Array m = info[2].As<Napi::Uint8Array>();
+        mask.assign(m.Data(), m.Data() + m.ElementLength());
+    }
+    bool want_hidden = info.Length() > 4 && info[4].ToBoolean();
+    bool want_logits = info.Length() <= 5 || info[5].ToBoolean();
+    engine_model_info mi;
+    engine_model_get_info(model_->handle(), &mi);
+    auto * w = new ForwardWorker(env, this, to_vec(info[0]), info.Length() > 1 ? to_vec(info[1]) : std::vector<int32_t>(),
+                                 std::move(mask), has_mask, info.Length() > 3 ? to_vec(info[3]) : std::vector<int32_t>(),
+                                 want_hidden, want_logits, mi.n_vocab, mi.n_embd);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+}
+
+Napi::Value SessionWrap::js_prefill(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    Napi::Value err;
+    if (!BeginCall(env, &err)) return rejected(env, err);
+    // prefill(tokens, temperature, topK, topP, seed)
+    engine_sampling sp{0.0f, 0, 1.0f, 0};
+    if (info.Length() > 1 && info[1].IsNumber()) sp.temperature = info[1].As<Napi::Number>().FloatValue();
+    if (info.Length() > 2 && info[2].IsNumber()) sp.top_k = info[2].As<Napi::Number>().Int32Value();
+    if (info.Length() > 3 && info[3].IsNumber()) sp.top_p = info[3].As<Napi::Number>().FloatValue();
+    if (info.Length() > 4 && info[4].IsNumber()) sp.seed = static_cast<uint64_t>(info[4].As<Napi::Number>().Int64Value());
+    auto * w = new PrefillWorker(env, this, to_vec(info[0]), sp);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+}
+
+Napi::Value SessionWrap::js_step(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    Napi::Value err;
+    if (!BeginCall(env, &err)) return rejected(env, err);
+    auto * w = new StepWorker(env, this);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+}
+
+Napi::Value SessionWrap::js_truncate(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (!session_ || dispose_pending_) throw engine_js_error(env, "session is disposed", "ENGINE_INVALID_ARGUMENT");
+    if (busy_) throw engine_js_error(env, "session is busy: another call on it is still running", "ENGINE_BUSY");
+    engine_status st = engine_session_truncate(session_, info[0].As<Napi::Number>().Int32Value());
+    if (st != ENGINE_STATUS_OK) throw engine_js_error(env, engine_session_last_error(session_), engine_status_code(st));
+    return env.Undefined();
+}
+
+Napi::Value SessionWrap::js_abort(const Napi::CallbackInfo & info) {
+    if (session_ && busy_) engine_session_set_abort(session_, 1);
+    return info.Env().Undefined();
+}
+
+Napi::Value SessionWrap::js_dispose(const Napi::CallbackInfo & info) {
+    if (busy_) {
+        dispose_pending_ = true;
+        if (session_) engine_session_set_abort(session_, 1);
+    } else {
+        free_now();
+    }
+    return info.Env().Undefined();
+}
+
+Napi::Value SessionWrap::js_length(const Napi::CallbackInfo & info) {
+    return Napi::Number::New(info.Env(), session_ ? engine_session_length(session_) : 0);
+}
+
+Napi::Value SessionWrap::js_max_context(const Napi::CallbackInfo & info) {
+    return Napi::Number::New(info.Env(), session_ ? engine_session_max_context(session_) : 0);
+}
+
+Napi::Value SessionWrap::js_busy(const Napi::CallbackInfo & info) { return Napi::Boolean::New(info.Env(), busy_); }
+
+Napi::Value SessionWrap::js_tokens(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    int n = session_ ? engine_session_length(session_) : 0;
+    Napi::Int32Array a = Napi::Int32Array::New(env, static_cast<size_t>(n));
+    if (n > 0) std::memcpy(a.Data(), engine_session_tokens(session_), static_cast<size_t>(n) * sizeof(int32_t));
+    return a;
+}

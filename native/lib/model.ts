@@ -1,0 +1,143 @@
+/**
+ * Model: a loaded Hugging Face model folder (llama, qwen2, mistral). Loading runs off the event
+ * loop; a bad folder rejects with EngineError (ENGINE_BAD_MODEL / ENGINE_IO_ERROR) naming the file
+ * and tensor. Sessions created from a model keep it alive until they are disposed.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadBinding } from './binding.js';
+import type { NativeModel } from './binding-types.js';
+import { EngineError, native } from './errors.js';
+import { Session } from './session.js';
+import { checkInt, checkKeys, checkObject, checkSignal } from './validate.js';
+
+export type Dtype = 'f32' | 'bf16' | 'f16';
+
+export interface ModelInfo {
+  dir: string;
+  architecture: 'llama' | 'qwen2' | 'mistral';
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  maxPositionEmbeddings: number;
+  ropeTheta: number;
+  rmsNormEps: number;
+  tieWordEmbeddings: boolean;
+  /** As in the files. */
+  storedDtype: Dtype;
+  /** Weights as kept in memory: 'bf16' for bf16 files, else 'f32'. */
+  computeDtype: Dtype;
+  weightBytes: number;
+  bosTokenId: number | null;
+  /** config.json's and generation_config.json's eos_token_id, merged. */
+  eosTokenIds: number[];
+  /** CPU threads the model computes with. */
+  threads: number;
+  /** The matmul path chosen for this CPU: 'avx512bf16' | 'avx512' | 'avx2' | 'ref'. */
+  kernelPath: string;
+}
+
+export interface LoadOptions {
+  threads?: number;
+  backend?: 'auto' | 'cpu' | 'cuda';
+  signal?: AbortSignal;
+}
+
+export interface SessionOptions {
+  /** Most tokens the session's KV cache holds; default the model's maxPositionEmbeddings. */
+  maxContext?: number;
+}
+
+function generationEos(dir: string): number[] {
+  const path = join(dir, 'generation_config.json');
+  if (!existsSync(path)) return [];
+  try {
+    const g = JSON.parse(readFileSync(path, 'utf8')) as { eos_token_id?: unknown };
+    const e = g.eos_token_id;
+    if (Number.isInteger(e)) return [e as number];
+    if (Array.isArray(e)) return e.filter((x): x is number => Number.isInteger(x));
+  } catch {
+    // an unreadable generation_config.json only loses the extra stop ids
+  }
+  return [];
+}
+
+export class Model {
+  readonly info: ModelInfo;
+  /** @internal */
+  readonly native: NativeModel;
+  #disposed = false;
+
+  private constructor(nativeModel: NativeModel, dir: string) {
+    this.native = nativeModel;
+    const ni = nativeModel.info();
+    const eos = [...new Set([...ni.eosTokenIds, ...generationEos(dir)])];
+    this.info = Object.freeze({
+      dir,
+      architecture: ni.architecture,
+      vocabSize: ni.vocabSize,
+      hiddenSize: ni.hiddenSize,
+      intermediateSize: ni.intermediateSize,
+      numLayers: ni.numLayers,
+      numHeads: ni.numHeads,
+      numKvHeads: ni.numKvHeads,
+      headDim: ni.headDim,
+      maxPositionEmbeddings: ni.maxPositionEmbeddings,
+      ropeTheta: ni.ropeTheta,
+      rmsNormEps: ni.rmsNormEps,
+      tieWordEmbeddings: ni.tieWordEmbeddings,
+      storedDtype: ni.storedDtype,
+      computeDtype: ni.computeDtype,
+      weightBytes: ni.weightBytes,
+      bosTokenId: ni.bosTokenId,
+      eosTokenIds: eos,
+      threads: ni.threads,
+      kernelPath: ni.kernelPath,
+    });
+  }
+
+  /** Loads a model folder (config.json, model.safetensors or shards, tokenizer.json optional). */
+  static async load(dir: string, opts?: LoadOptions): Promise<Model> {
+    if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('dir must be a non-empty string');
+    const o = checkObject('options', opts);
+    checkKeys('options', o, ['threads', 'backend', 'signal']);
+    const threads = o.threads === undefined ? 0 : checkInt('threads', o.threads, 1, 256);
+    const backend = o.backend ?? 'auto';
+    if (backend !== 'auto' && backend !== 'cpu' && backend !== 'cuda') throw new TypeError("backend must be 'auto', 'cpu' or 'cuda'");
+    const signal = checkSignal('signal', o.signal);
+    signal?.throwIfAborted();
+    const abs = resolve(dir);
+    const flag = new Int32Array(1);
+    const onAbort = (): void => {
+      flag[0] = 1;
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const nm = await native(loadBinding().loadModel(abs, threads, backend, flag));
+      return new Model(nm, abs);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** A new sequence with its own KV cache. */
+  createSession(opts?: SessionOptions): Session {
+    if (this.#disposed) throw new EngineError('model is disposed', 'ENGINE_INVALID_ARGUMENT');
+    const o = checkObject('options', opts);
+    checkKeys('options', o, ['maxContext']);
+    const max = this.info.maxPositionEmbeddings;
+    const maxContext = o.maxContext === undefined ? max : checkInt('maxContext', o.maxContext, 1, max);
+    return new Session(this, this.native.createSession(maxContext));
+  }
+
+  /** Frees the weights once every session of this model is disposed. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.native.dispose();
+  }
+}

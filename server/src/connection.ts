@@ -9,6 +9,7 @@ import {
   DidShowCompletionNotification,
   StatusRequest,
   TracesRequest,
+  type TracesParams,
 } from './protocol.js';
 import type { Server } from './server.js';
 
@@ -30,8 +31,8 @@ export function wireConnection(connection: Connection, server: Server): void {
   connection.onNotification(DidShowCompletionNotification.type, (params) => server.completion.didShow(params));
   connection.onNotification(DidPartiallyAcceptCompletionNotification.type, (params) => server.completion.didPartiallyAccept(params));
   connection.onExecuteCommand((params) => server.completion.executeCommand(params));
-  connection.onRequest(StatusRequest.type, () => server.status.status());
-  connection.onRequest(TracesRequest.type, (params) => server.status.traces(params));
+  connection.onRequest(StatusRequest.method, () => server.status.status());
+  connection.onRequest(TracesRequest.method, (params?: TracesParams | null) => server.status.traces(params));
   connection.onRequest(CompleteRequest.type, async (params, token) => {
     try {
       return await server.completion.complete(params, token);

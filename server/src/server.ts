@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DidChangeConfigurationNotification,
+  MessageType,
+  ShowMessageNotification,
   type Connection,
   type DidChangeConfigurationParams,
   type DidChangeTextDocumentParams,
@@ -142,7 +144,7 @@ export class Server {
     if (this.reportedModelErrors.has(dir)) return;
     this.reportedModelErrors.add(dir);
     this.log.error(message, 'ENGINE_BAD_MODEL');
-    void this.connection.window.showErrorMessage(`Slipstream: ${message}`);
+    void this.connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message: `Slipstream: ${message}` });
   }
 
   didOpen(params: DidOpenTextDocumentParams): void {
@@ -165,7 +167,7 @@ export class Server {
   /** Called after each completion: a model that fails to load is shown to the user once. */
   afterCompletion(): void {
     const st = this.host.status();
-    if (st.state === 'error' && st.error && this.config.settings.engine.model) this.reportModelError(this.config.settings.engine.model, st.error.message);
+    if (st.state === 'error' && st.error) this.reportModelError(this.config.settings.engine.model || 'model', st.error.message);
   }
 
   async shutdown(): Promise<void> {

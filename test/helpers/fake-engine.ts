@@ -1,0 +1,144 @@
+/**
+ * A FAKE engine host for unit and in-process LSP tests only: a character-level tokenizer (one
+ * id per UTF-16 code unit, optional FIM tokens) and scripted completions streamed one character
+ * per chunk. Tests can hold a generation after its first chunk and wait for it to start, so
+ * cancellation and supersession are tested on events, never on sleeps. Never used by e2e tests.
+ */
+import type { Settings } from '../../server/src/config.js';
+import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, LoadedModel, TokenizerLike } from '../../server/src/completion/engine.js';
+
+const BASE = 16;
+const SPECIAL = ['<s>', '</s>', '<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>', '<|endoftext|>'];
+
+/** Fake tokenizer: id = BASE + UTF-16 code unit; special tokens are ids 0..5. */
+export class FakeTokenizer implements TokenizerLike {
+  readonly bosTokenId: number | null;
+  readonly eosTokenIds = [1];
+  constructor(
+    readonly fim: boolean,
+    private readonly addBos = false,
+  ) {
+    this.bosTokenId = addBos ? 0 : null;
+  }
+  encode(text: string, opts: { addSpecialTokens?: boolean } = {}): Int32Array {
+    const ids: number[] = opts.addSpecialTokens !== false && this.addBos ? [0] : [];
+    for (let i = 0; i < text.length; i++) ids.push(BASE + text.charCodeAt(i));
+    return Int32Array.from(ids);
+  }
+  decode(ids: ArrayLike<number>, opts: { skipSpecialTokens?: boolean } = {}): string {
+    let s = '';
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id >= BASE) s += String.fromCharCode(id - BASE);
+      else if (!opts.skipSpecialTokens) s += SPECIAL[id] ?? '';
+    }
+    return s;
+  }
+  tokenId(token: string): number | undefined {
+    const i = SPECIAL.indexOf(token);
+    if (i < 0) return undefined;
+    if (!this.fim && token.startsWith('<|fim')) return undefined;
+    return i;
+  }
+}
+
+export interface FakeCall {
+  key: string;
+  /** The prompt decoded with special tokens spelled out. */
+  prompt: string;
+  maxTokens: number;
+  signal: AbortSignal;
+}
+
+export class FakeEngineHost implements EngineHost {
+  readonly tokenizer: FakeTokenizer;
+  /** What the fake model answers for a prompt (the text after the cursor is not seen unless FIM). */
+  respond: (prompt: string) => string = () => 'completion()';
+  readonly calls: FakeCall[] = [];
+  readonly configured: Settings['engine'][] = [];
+  readonly closed: string[] = [];
+  /** When set, ready() rejects with this error. */
+  failLoad: (Error & { code?: string }) | null = null;
+  private gate: Promise<void> | null = null;
+  private startWaiters: ((call: FakeCall) => void)[] = [];
+
+  constructor(opts: { fim?: boolean; maxContext?: number } = {}) {
+    this.tokenizer = new FakeTokenizer(opts.fim ?? true);
+    this.maxContext = opts.maxContext ?? 4096;
+  }
+  private readonly maxContext: number;
+
+  /** Blocks every generation after its first chunk until the returned function is called. */
+  hold(): () => void {
+    let release!: () => void;
+    this.gate = new Promise<void>((r) => (release = r));
+    return () => {
+      this.gate = null;
+      release();
+    };
+  }
+
+  /** Resolves when the next generation starts. */
+  nextStart(): Promise<FakeCall> {
+    return new Promise((r) => this.startWaiters.push(r));
+  }
+
+  configure(engine: Settings['engine']): void {
+    this.configured.push({ ...engine });
+  }
+
+  async ready(): Promise<LoadedModel> {
+    if (this.failLoad) throw this.failLoad;
+    return { dir: '/fake/model', tokenizer: this.tokenizer, maxContext: this.maxContext, architecture: 'fake', vocabSize: 65552, numLayers: 1, hiddenSize: 1 };
+  }
+
+  async *generate(req: GenerateRequest): AsyncGenerator<Int32Array, GenerateSummary | undefined, void> {
+    await this.ready();
+    const call: FakeCall = { key: req.key, prompt: this.tokenizer.decode(req.prompt), maxTokens: req.maxTokens, signal: req.signal };
+    this.calls.push(call);
+    const waiters = this.startWaiters;
+    this.startWaiters = [];
+    for (const w of waiters) w(call);
+    const text = this.respond(call.prompt);
+    const ids = this.tokenizer.encode(text, { addSpecialTokens: false });
+    const n = Math.min(ids.length, req.maxTokens);
+    for (let i = 0; i < n; i++) {
+      if (req.signal.aborted) return { stoppedBy: 'aborted', promptTokens: req.prompt.length, reusedTokens: 0, prefillMs: 0, decodeMs: 0 };
+      yield ids.subarray(i, i + 1);
+      const gate = this.gate;
+      if (gate) await abortable(gate, req.signal);
+    }
+    return { stoppedBy: n < ids.length ? 'max_tokens' : 'eos', promptTokens: req.prompt.length, reusedTokens: 0, prefillMs: 0, decodeMs: 0 };
+  }
+
+  closeSession(key: string): void {
+    this.closed.push(key);
+  }
+
+  status(): EngineHostStatus {
+    return {
+      state: this.failLoad ? 'error' : 'ready',
+      model: null,
+      drafterDir: null,
+      backend: 'fake',
+      mode: 'ar',
+      backends: [{ name: 'fake', available: true }],
+      error: this.failLoad ? { message: this.failLoad.message, code: this.failLoad.code ?? 'FAKE' } : null,
+      sessions: 0,
+    };
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+function abortable(p: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    void p.then(done);
+  });
+}

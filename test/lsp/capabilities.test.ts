@@ -1,0 +1,43 @@
+/**
+ * What the server advertises in initialize: incremental sync, inline completions, the accept
+ * command, the negotiated position encoding and the custom methods.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeEngineHost } from '../helpers/fake-engine.js';
+import { createPair, type LspPair } from '../helpers/lsp-pair.js';
+
+let pair: LspPair;
+afterEach(() => pair?.dispose());
+
+describe('initialize', () => {
+  it('advertises incremental sync, inline completions and the accept command', async () => {
+    pair = createPair({ engineHost: new FakeEngineHost() });
+    const { capabilities } = await pair.initialize();
+    expect(capabilities).toMatchObject({
+      textDocumentSync: { openClose: true, change: 2 },
+      inlineCompletionProvider: true,
+      executeCommandProvider: { commands: ['slipstream.didAcceptCompletionItem'] },
+      positionEncoding: 'utf-16',
+      experimental: { slipstream: { methods: ['slipstream/status', 'slipstream/complete', 'slipstream/traces'] } },
+    });
+  });
+
+  it.each([
+    [['utf-8', 'utf-16'], 'utf-8'],
+    [['utf-32'], 'utf-32'],
+    [['utf-16'], 'utf-16'],
+    [['latin-1'], 'utf-16'],
+  ])('negotiates the position encoding from the client offer %j', async (offered, expected) => {
+    pair = createPair({ engineHost: new FakeEngineHost() });
+    const { capabilities } = await pair.initialize({ general: { positionEncodings: offered } });
+    expect(capabilities.positionEncoding).toBe(expected);
+  });
+
+  it('answers shutdown with null and exits with code 0 after exit', async () => {
+    pair = createPair({ engineHost: new FakeEngineHost() });
+    await pair.initialize();
+    expect(await pair.client.sendRequest('shutdown')).toBeNull();
+    await pair.client.sendNotification('exit');
+    expect(await pair.exitCode).toBe(0);
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * textDocument/inlineCompletion against the in-process server with a fake engine: items with the
+ * right text, range and accept command; Copilot's extra params; show / accept events; errors for
+ * unknown documents and positions past the end.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeEngineHost } from '../helpers/fake-engine.js';
+import { createPair, type LspPair } from '../helpers/lsp-pair.js';
+
+let pair: LspPair;
+let engine: FakeEngineHost;
+const uri = 'file:///work/a.ts';
+const noDebounce = { completion: { debounceMs: 0 } };
+
+beforeEach(async () => {
+  engine = new FakeEngineHost();
+  pair = createPair({ engineHost: engine });
+  await pair.initialize({}, noDebounce);
+});
+afterEach(() => pair.dispose());
+
+describe('textDocument/inlineCompletion', () => {
+  it('returns the engine completion at the cursor with an accept command', async () => {
+    engine.respond = () => 'b + 1;';
+    await pair.open(uri, 'const a = \nconst z = 2;\n');
+    const list = await pair.inline(uri, { line: 0, character: 10 });
+    expect(list?.items).toHaveLength(1);
+    const item = list!.items[0]!;
+    expect(item.insertText).toBe('b + 1;');
+    expect(item.range).toEqual({ start: { line: 0, character: 10 }, end: { line: 0, character: 10 } });
+    expect(item.command).toMatchObject({ command: 'slipstream.didAcceptCompletionItem', arguments: [expect.any(String)] });
+  });
+
+  it('builds a fill-in-the-middle prompt from the text around the cursor', async () => {
+    engine.respond = () => 'x';
+    await pair.open(uri, 'function f() {\n  return \n}\n');
+    await pair.inline(uri, { line: 1, character: 9 });
+    expect(engine.calls[0]!.prompt).toBe('<|fim_prefix|>function f() {\n  return <|fim_suffix|>\n}\n<|fim_middle|>');
+  });
+
+  it('accepts the document version and formatting options Copilot sends', async () => {
+    engine.respond = () => '42;';
+    await pair.open(uri, 'let x = ', 'typescript', 7);
+    const list = await pair.inline(uri, { line: 0, character: 8 }, { textDocument: { version: 7 }, formattingOptions: { tabSize: 2, insertSpaces: true } });
+    expect(list?.items[0]?.insertText).toBe('42;');
+  });
+
+  it('returns no items when the request names a version the document no longer has', async () => {
+    await pair.open(uri, 'let x = ', 'typescript', 3);
+    const list = await pair.inline(uri, { line: 0, character: 8 }, { textDocument: { version: 2 } });
+    expect(list).toEqual({ items: [] });
+    expect(engine.calls).toHaveLength(0);
+  });
+
+  it('replaces the rest of the line when the completion ends with it', async () => {
+    engine.respond = () => 'a, b)';
+    await pair.open(uri, 'call()\n');
+    const list = await pair.inline(uri, { line: 0, character: 5 });
+    // The closing parenthesis is already there: balance-brackets cuts it, nothing is replaced.
+    expect(list?.items[0]).toMatchObject({ insertText: 'a, b', range: { start: { line: 0, character: 5 }, end: { line: 0, character: 5 } } });
+  });
+
+  it('keeps the first line only when the cursor is mid-line', async () => {
+    engine.respond = () => 'first\nsecond';
+    await pair.open(uri, 'const v = ;\n');
+    const list = await pair.inline(uri, { line: 0, character: 10 });
+    expect(list?.items[0]?.insertText).toBe('first');
+  });
+
+  it('rejects an unknown document with InvalidParams', async () => {
+    await expect(pair.inline('file:///nope.ts', { line: 0, character: 0 })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('unknown document') });
+  });
+
+  it.each([
+    [{ line: 5, character: 0 }, 'past the end'],
+    [{ line: 0, character: 99 }, 'past the end of line 0'],
+    [{ line: -1, character: 0 }, 'invalid position'],
+  ])('rejects position %j with InvalidParams', async (position, message) => {
+    await pair.open(uri, 'abc\n');
+    await expect(pair.inline(uri, position)).rejects.toMatchObject({ code: -32602, message: expect.stringContaining(message) });
+  });
+
+  it('answers the same suggestion from the typing-through cache without calling the engine', async () => {
+    engine.respond = () => 'hello()';
+    await pair.open(uri, 'x.');
+    await pair.inline(uri, { line: 0, character: 2 });
+    await pair.change(uri, 2, [{ range: { start: { line: 0, character: 2 }, end: { line: 0, character: 2 } }, text: 'he' }]);
+    const list = await pair.inline(uri, { line: 0, character: 4 });
+    expect(list?.items[0]?.insertText).toBe('llo()');
+    expect(engine.calls).toHaveLength(1);
+  });
+
+  it('records shown, partially accepted and accepted items in slipstream/status', async () => {
+    engine.respond = () => 'done();';
+    await pair.open(uri, '');
+    const item = (await pair.inline(uri, { line: 0, character: 0 }))!.items[0]!;
+    await pair.client.sendNotification('textDocument/didShowCompletion', { item });
+    await pair.client.sendNotification('textDocument/didPartiallyAcceptCompletion', { item, acceptedLength: 4 });
+    await pair.client.sendRequest('workspace/executeCommand', item.command);
+    const status = (await pair.client.sendRequest('slipstream/status')) as { events: unknown; requests: { shown: number } };
+    expect(status.events).toEqual({ shown: 1, accepted: 1, partiallyAccepted: 1 });
+    expect(status.requests.shown).toBe(1);
+  });
+
+  it('answers an engine error with no items and logs its code', async () => {
+    engine.failLoad = Object.assign(new Error('weights are broken'), { code: 'ENGINE_BAD_MODEL' });
+    await pair.open(uri, 'x');
+    const shown = pair.nextMessage();
+    const list = await pair.inline(uri, { line: 0, character: 1 });
+    expect(list).toEqual({ items: [] });
+    expect(pair.logs.some((l) => l.message.includes('weights are broken') && l.message.includes('ENGINE_BAD_MODEL'))).toBe(true);
+    expect((await shown).message).toContain('weights are broken');
+  });
+});

@@ -1,5 +1,6 @@
 /**
- * Cuts the loops small models fall into: a non-blank line repeated three or more times in a row
+ * Cuts the loops small models fall into (lines compared without surrounding whitespace): a
+ * non-blank line repeated three or more times in a row
  * keeps its first occurrence; a block of 2 to 6 lines repeated back to back keeps one copy; a
  * short pattern (1 to 12 chars) repeated 8+ times at the end of a line keeps one copy.
  */
@@ -7,8 +8,8 @@ import type { Filter } from './context.js';
 
 function cutRepeatedLines(lines: string[]): string[] {
   for (let i = 0; i + 2 < lines.length; i++) {
-    const l = lines[i]!;
-    if (l.trim() !== '' && lines[i + 1] === l && lines[i + 2] === l) return lines.slice(0, i + 1);
+    const l = lines[i]!.trim();
+    if (l !== '' && lines[i + 1]!.trim() === l && lines[i + 2]!.trim() === l) return lines.slice(0, i + 1);
   }
   return lines;
 }
@@ -19,7 +20,7 @@ function cutRepeatedBlocks(lines: string[]): string[] {
       let same = true;
       let content = false;
       for (let k = 0; k < size && same; k++) {
-        same = lines[i + k] === lines[i + size + k];
+        same = lines[i + k]!.trim() === lines[i + size + k]!.trim();
         if (lines[i + k]!.trim() !== '') content = true;
       }
       if (same && content) return lines.slice(0, i + size);

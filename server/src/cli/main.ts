@@ -6,6 +6,9 @@
 import { commandHelp, parseArgs, UsageError, type CommandSpec } from './args.js';
 import { commands } from './commands.js';
 import { runServe } from './serve.js';
+import { runGenerate } from './generate.js';
+import { runInfo } from './info.js';
+import { runBench } from './bench.js';
 import { notYetAvailable } from './pending.js';
 import { VERSION } from '../version.js';
 
@@ -13,9 +16,9 @@ type Handler = (args: ReturnType<typeof parseArgs>) => Promise<number>;
 
 const handlers: Record<string, Handler> = {
   serve: runServe,
-  generate: () => notYetAvailable('generate', 'the engine cannot load models yet (engine core issue)'),
-  info: () => notYetAvailable('info', 'the engine cannot load models yet (engine core issue)'),
-  bench: () => notYetAvailable('bench', 'benchmarks arrive with the engine core and ReDrafter issues'),
+  generate: runGenerate,
+  info: runInfo,
+  bench: runBench,
   trace: () => notYetAvailable('trace', 'tracing arrives with the tracing issue'),
 };
 

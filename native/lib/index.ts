@@ -9,6 +9,7 @@ export type { BackendReport } from './binding-types.js';
 export { EngineError, isAbortError } from './errors.js';
 export { Tokenizer } from './tokenizer.js';
 export { Model, type Dtype, type LoadOptions, type ModelInfo, type SessionOptions } from './model.js';
+export { Drafter, type DrafterInfo } from './drafter.js';
 export {
   Session,
   type DraftStepper,

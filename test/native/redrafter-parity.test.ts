@@ -1,0 +1,114 @@
+/**
+ * ReDrafter's invariant (docs/redrafter.md §6.1): greedy ReDrafter output equals greedy plain
+ * decoding token for token (fp32), on stories260K and on tiny random models of each architecture,
+ * for seeded random-weight drafters, several (M, L) including M = 1 and L = 2, and with extra drafts
+ * (the true continuation, a corrupted copy, an unrelated one). Also: stats, and the stop token.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeRandomModel } from '../../bench/make-random-model.js';
+import { Drafter, Model, type GenerateOptions, type GenerateResult, type Session } from '../../native/lib/index.js';
+import { writeDrafterFolder } from '../helpers/random-drafter.js';
+import { stories260K, stories260KMissing } from '../helpers/paths.js';
+
+async function run(session: Session, prompt: Int32Array, opts: GenerateOptions): Promise<GenerateResult> {
+  const it = session.generate(prompt, opts);
+  const chunks: number[] = [];
+  for (;;) {
+    const r = await it.next();
+    if (r.done) {
+      expect(Array.from(r.value.ids)).toEqual(chunks);  // the chunks add up to the result
+      return r.value;
+    }
+    chunks.push(...r.value.ids);
+  }
+}
+
+const CONFIGS: [number, number][] = [[1, 2], [1, 5], [2, 4], [4, 3], [8, 6]];
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'redrafter-parity-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function checkParity(modelDir: string, prompts: Int32Array[], maxTokens: number, drafterDtype: 'F32' | 'BF16'): Promise<void> {
+  const model = await Model.load(modelDir, { backend: 'cpu', threads: 1 });
+  try {
+    const { vocabSize, hiddenSize } = model.info;
+    const d1 = await Drafter.load(writeDrafterFolder(join(tmp, `${model.info.architecture}-${hiddenSize}-a`), { vocabSize, hiddenSize, seed: 3 }), model);
+    const d2 = await Drafter.load(
+      writeDrafterFolder(join(tmp, `${model.info.architecture}-${hiddenSize}-b`), { vocabSize, hiddenSize, exitDim: 96, numDraftLayers: 1, dtype: drafterDtype, seed: 4 }),
+      model,
+    );
+    const session = model.createSession();
+    for (const prompt of prompts) {
+      const plain = await run(session, prompt, { maxTokens, stopTokens: [] });
+      expect(plain.ids.length).toBe(maxTokens);
+      for (const [M, L] of CONFIGS) {
+        for (const drafter of [d1, d2]) {
+          const r = await run(session, prompt, { maxTokens, stopTokens: [], mode: 'redrafter', drafter, beams: M, beamLength: L });
+          expect(Array.from(r.ids), `M=${M} L=${L} ${drafter.info.dir}`).toEqual(Array.from(plain.ids));
+          expect(r.stats.forward_passes).toBeLessThanOrEqual(maxTokens);
+          expect(r.stats.tokens_per_step).toBeCloseTo(maxTokens / r.stats.forward_passes, 10);
+          expect(r.stats.mean_tree_size).toBeLessThanOrEqual(1 + M * (L - 1));
+          const hist = r.stats.accepted_histogram!;
+          expect(hist.length).toBeLessThanOrEqual(L);
+          expect(hist.reduce((a, b) => a + b, 0)).toBe(r.stats.forward_passes - 1);  // one round per pass after the prefill
+        }
+      }
+      // Extra drafts (prompt-relative): the true continuation is accepted in long runs.
+      const truth = plain.ids;
+      const corrupted = truth.map((t, i) => (i % 7 === 5 ? (t + 1) % vocabSize : t));
+      const unrelated = Int32Array.of(3, 4, 5, 6, 7);
+      for (const [M, L] of [[1, 2], [2, 4]] as [number, number][]) {
+        const r = await run(session, prompt, {
+          maxTokens, stopTokens: [], mode: 'redrafter', drafter: d1, beams: M, beamLength: L, extraDrafts: [truth, corrupted, unrelated],
+        });
+        expect(Array.from(r.ids)).toEqual(Array.from(truth));
+        // extra drafts are verified in full in one pass, deeper than L
+        expect(r.stats.forward_passes).toBeLessThan(maxTokens / 4);
+      }
+    }
+    d1.dispose();
+    d2.dispose();
+    session.dispose();
+  } finally {
+    model.dispose();
+  }
+}
+
+const sharedMissing = stories260KMissing();
+if (sharedMissing) console.warn(sharedMissing);
+
+describe('greedy ReDrafter equals greedy plain decoding', () => {
+  it.skipIf(sharedMissing)('on stories260K with random drafters', async () => {
+    await checkParity(stories260K, [Int32Array.of(1), Int32Array.of(1, 403, 407, 261, 378, 292)], 48, 'BF16');
+  });
+
+  for (const preset of ['tiny-llama3', 'tiny-qwen2', 'tiny-mistral', 'tiny-llama-gqa8']) {
+    it(`on a random ${preset} model`, async () => {
+      const dir = join(tmp, preset);
+      makeRandomModel(dir, { preset, dtype: 'f32', seed: 7 });
+      await checkParity(dir, [Int32Array.of(10, 20, 30, 40)], 40, 'F32');
+    });
+  }
+
+  it.skipIf(sharedMissing)('stops at the stop token inside an accepted chunk', async () => {
+    const model = await Model.load(stories260K, { backend: 'cpu', threads: 1 });
+    const d = await Drafter.load(writeDrafterFolder(join(tmp, 'stop'), { vocabSize: 512, hiddenSize: 64, seed: 5 }), model);
+    const s = model.createSession();
+    const plain = await run(s, Int32Array.of(1), { maxTokens: 40, stopTokens: [] });
+    const stop = plain.ids[10]!;
+    const firstStop = plain.ids.indexOf(stop);
+    // the true continuation as an extra draft makes the stop token arrive inside a long accepted chunk
+    const r = await run(s, Int32Array.of(1), { maxTokens: 40, stopTokens: [stop], mode: 'redrafter', drafter: d, extraDrafts: [plain.ids] });
+    expect(r.stoppedBy).toBe('eos');
+    expect(Array.from(r.ids)).toEqual(Array.from(plain.ids.subarray(0, firstStop)));
+    s.dispose();
+    d.dispose();
+    model.dispose();
+  });
+});

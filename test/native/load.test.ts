@@ -1,9 +1,11 @@
 /**
  * The addon loads on a machine without a GPU and reports its backends: the CPU always available,
- * CUDA either available with a device or unavailable with a reason.
+ * CUDA either available with a device or unavailable with a reason; a model folder loads with the
+ * shapes its files declare.
  */
 import { describe, expect, it } from 'vitest';
-import { backends } from '../../native/lib/index.js';
+import { backends, Model } from '../../native/lib/index.js';
+import { stories260K, stories260KMissing } from '../helpers/paths.js';
 
 describe('engine addon', () => {
   it('reports the CPU backend as available', () => {
@@ -17,5 +19,19 @@ describe('engine addon', () => {
     expect(cuda).toBeDefined();
     if (cuda!.available) expect(cuda!.device).toBeTruthy();
     else expect(cuda!.reason).toMatch(/^(not built|module failed to load: |no device: |API version mismatch: )/);
+  });
+});
+
+describe.skipIf(stories260KMissing())('Model.load', () => {
+  it('describes stories260K as its config.json and safetensors say', async () => {
+    const model = await Model.load(stories260K, { threads: 1 });
+    expect(model.info).toMatchObject({
+      architecture: 'llama', vocabSize: 512, hiddenSize: 64, intermediateSize: 172, numLayers: 5, numHeads: 8,
+      numKvHeads: 4, headDim: 8, maxPositionEmbeddings: 512, ropeTheta: 10000, rmsNormEps: 1e-5,
+      tieWordEmbeddings: true, storedDtype: 'f32', computeDtype: 'f32', bosTokenId: 1, eosTokenIds: [2], threads: 1,
+    });
+    // every parameter once (the LM head is the embedding) plus nothing else: 260,032 floats
+    expect(model.info.weightBytes).toBe(260_032 * 4);
+    model.dispose();
   });
 });

@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { measureReadBandwidth, Model, type Session } from '../../../native/lib/index.js';
 import { UsageError, type ParsedArgs } from './args.js';
+import { runRedrafterBench } from './bench-redrafter.js';
 import { existingDir } from './paths.js';
 import { notYetAvailable } from './pending.js';
 
@@ -15,8 +16,7 @@ type Suite = (args: ParsedArgs) => Promise<number>;
 
 const suites: Record<string, Suite> = {
   engine: runEngineBench,
-  // The ReDrafter work replaces this line with its suite (plain vs ReDrafter decoding).
-  redrafter: () => notYetAvailable('bench redrafter', 'the ReDrafter benchmark arrives with the ReDrafter issue'),
+  redrafter: runRedrafterBench,  // plain vs ReDrafter decoding (bench-redrafter.ts)
   keystrokes: () => notYetAvailable('bench keystrokes', 'the keystroke benchmark arrives with the server work'),
 };
 

@@ -64,6 +64,10 @@ export const benchCommand: CommandSpec = {
     drafter,
     out: { kind: 'string', value: 'FILE', description: 'write the JSON result here' },
     threads: { kind: 'int', value: 'N', min: 1, max: 256, description: 'CPU threads' },
+    beams: { kind: 'int', value: 'M', min: 1, max: 64, description: 'redrafter: beam width (default: the backend default)' },
+    'beam-length': { kind: 'int', value: 'L', min: 2, max: 16, description: 'redrafter: beam length, counting the guaranteed token' },
+    'max-tokens': { kind: 'int', value: 'N', min: 1, description: 'redrafter: tokens generated per prompt (default 128)' },
+    sweep: { kind: 'boolean', description: 'redrafter: also measure a grid of (beams, beam length)' },
     help,
   },
 };

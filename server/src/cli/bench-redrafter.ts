@@ -1,0 +1,209 @@
+/**
+ * `slipstream bench redrafter --model DIR --drafter DIR`: plain greedy decoding vs ReDrafter on the
+ * same prompts in one run: tokens/s of each, the speedup ratio, tokens per step, accepted lengths,
+ * tree sizes and the time split (drafting, verification, the rest), and whether the greedy outputs
+ * are identical (they must be, token for token: docs/redrafter.md §6.1). --sweep also measures a
+ * grid of (beams, beam length). Prints a table; --out writes the JSON. Ratios come from this run.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Drafter, Model, type GenerateOptions, type GenerateStats, type Session } from '../../../native/lib/index.js';
+import { Tokenizer } from '../../../native/lib/tokenizer.js';
+import { UsageError, type ParsedArgs } from './args.js';
+import { existingDir } from './paths.js';
+
+/** Code and prose openings; tokenized with the model's tokenizer when it has one. */
+const TEXT_PROMPTS = [
+  'export function debounce<T extends (...args: unknown[]) => void>(fn: T, ms: number): T {\n  let timer: ReturnType<typeof setTimeout> | undefined;\n',
+  "import { readFileSync } from 'node:fs';\nimport { join } from 'node:path';\n\nexport function loadConfig(dir: string) {\n",
+  'class LRUCache<K, V> {\n  private map = new Map<K, V>();\n  constructor(private capacity: number) {}\n\n  get(key: K): V | undefined {\n',
+  'function parseArgs(argv) {\n  const out = {};\n  for (let i = 0; i < argv.length; i++) {\n',
+  'Once upon a time, there was a little girl named Lily. She loved to',
+  'The dog ran to the park. He saw a big red ball and',
+];
+
+const SWEEP: [number, number][] = [
+  [1, 2], [1, 3], [1, 4], [1, 5], [2, 3], [2, 4], [2, 5], [3, 4], [4, 4], [4, 5], [8, 5],
+];
+
+export interface RunMeasure {
+  decode_ms: number;
+  tokens: number;
+  stats: GenerateStats;
+}
+
+export interface RedrafterConfigResult {
+  beams: number;
+  beam_length: number;
+  tok_s: number;
+  speedup: number;
+  tokens_per_step: number;
+  mean_tree_size: number;
+  accepted_histogram: number[];
+  draft_ms: number;
+  verify_ms: number;
+  other_ms: number;
+  decode_ms: number;
+  identical: boolean;
+  mismatched_prompts: number[];
+}
+
+export interface RedrafterBenchResult {
+  model: string;
+  drafter: string;
+  threads: number;
+  kernel_path: string;
+  dtype: string;
+  prompts: number;
+  max_tokens: number;
+  repeats: number;
+  plain: { tok_s: number; decode_ms: number; tokens: number };
+  redrafter: RedrafterConfigResult;
+  sweep?: RedrafterConfigResult[];
+  identical_greedy_output: boolean;
+}
+
+async function runOnce(session: Session, prompt: Int32Array, opts: GenerateOptions): Promise<{ ids: Int32Array; stats: GenerateStats }> {
+  const gen = session.generate(prompt, opts);
+  let r = await gen.next();
+  while (!r.done) r = await gen.next();
+  return r.value;
+}
+
+function seededIds(n: number, lo: number, hi: number, seed: number): Int32Array {
+  let a = seed >>> 0;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = lo + Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo));
+  }
+  return out;
+}
+
+export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
+  const f = args.flags;
+  if (f.model === undefined) throw new UsageError('--model is required');
+  if (f.drafter === undefined) throw new UsageError('bench redrafter needs --drafter DIR');
+  const modelDir = existingDir('model', f.model as string);
+  const drafterDir = existingDir('drafter', f.drafter as string);
+  const threads = (f.threads as number | undefined) ?? 2;
+  const maxTokens = (f['max-tokens'] as number | undefined) ?? 128;
+  const repeats = 3;
+  const log = (s: string): void => void process.stderr.write(`${s}\n`);
+
+  const model = await Model.load(modelDir, { threads });
+  let drafter: Drafter | undefined;
+  try {
+    drafter = await Drafter.load(drafterDir, model);
+    const info = model.info;
+    const tokenizer = existsSync(join(modelDir, 'tokenizer.json')) ? await Tokenizer.load(modelDir) : null;
+    const prompts = tokenizer
+      ? TEXT_PROMPTS.map((t) => tokenizer.encode(t)).filter((p) => p.length > 0)
+      : TEXT_PROMPTS.map((_, i) => seededIds(24, Math.min(300, Math.floor(info.vocabSize / 4)), Math.floor(info.vocabSize / 2), 100 + i));
+    const beams = (f.beams as number | undefined) ?? drafter.info.defaultBeams;
+    const beamLength = (f['beam-length'] as number | undefined) ?? drafter.info.defaultBeamLength;
+    const configs: [number, number][] = f.sweep ? [...SWEEP] : [];
+    if (!configs.some(([m, l]) => m === beams && l === beamLength)) configs.unshift([beams, beamLength]);
+    const longest = Math.max(...prompts.map((p) => p.length));
+    const session = model.createSession({ maxContext: Math.min(info.maxPositionEmbeddings, longest + maxTokens + 32) });
+    const tokens = Math.min(maxTokens, session.maxContext - longest - 1);
+    log(
+      `bench redrafter: ${info.architecture} ${info.computeDtype}, drafter E=${drafter.info.exitDim} N=${drafter.info.numDraftLayers}, ` +
+        `${prompts.length} prompts x ${tokens} tokens, ${repeats} repeats, ${threads} threads`,
+    );
+    const base: GenerateOptions = { maxTokens: tokens, stopTokens: [], temperature: 0 };
+
+    // best (lowest decode time) of `repeats` runs per prompt and config, runs interleaved
+    const plainBest: (RunMeasure & { ids: Int32Array })[] = [];
+    const rdBest: (RunMeasure & { ids: Int32Array })[][] = configs.map(() => []);
+    await runOnce(session, prompts[0]!, base);  // warm-up
+    for (const [m, l] of configs) await runOnce(session, prompts[0]!, { ...base, mode: 'redrafter', drafter, beams: m, beamLength: l });
+    for (let r = 0; r < repeats; r++) {
+      for (let p = 0; p < prompts.length; p++) {
+        const plain = await runOnce(session, prompts[p]!, base);
+        if (!plainBest[p] || plain.stats.decode_ms < plainBest[p]!.decode_ms)
+          plainBest[p] = { decode_ms: plain.stats.decode_ms, tokens: plain.ids.length - 1, stats: plain.stats, ids: plain.ids };
+        for (let c = 0; c < configs.length; c++) {
+          const [m, l] = configs[c]!;
+          const rd = await runOnce(session, prompts[p]!, { ...base, mode: 'redrafter', drafter, beams: m, beamLength: l });
+          if (!rdBest[c]![p] || rd.stats.decode_ms < rdBest[c]![p]!.decode_ms)
+            rdBest[c]![p] = { decode_ms: rd.stats.decode_ms, tokens: rd.ids.length - 1, stats: rd.stats, ids: rd.ids };
+        }
+      }
+    }
+    session.dispose();
+
+    const plainMs = plainBest.reduce((s, x) => s + x.decode_ms, 0);
+    const plainTokens = plainBest.reduce((s, x) => s + x.tokens, 0);
+    const plainTokS = (plainTokens / plainMs) * 1000;
+    const results: RedrafterConfigResult[] = configs.map(([m, l], c) => {
+      const runs = rdBest[c]!;
+      const ms = runs.reduce((s, x) => s + x.decode_ms, 0);
+      const toks = runs.reduce((s, x) => s + x.tokens, 0);
+      const generated = runs.reduce((s, x) => s + x.ids.length, 0);
+      const passes = runs.reduce((s, x) => s + x.stats.forward_passes, 0);
+      const hist: number[] = [];
+      let treeNodes = 0;
+      let rounds = 0;
+      for (const x of runs) {
+        const h = x.stats.accepted_histogram ?? [];
+        h.forEach((v, i) => (hist[i] = (hist[i] ?? 0) + v));
+        const n = h.reduce((a, b) => a + b, 0);
+        rounds += n;
+        treeNodes += (x.stats.mean_tree_size ?? 0) * n;
+      }
+      const draft = runs.reduce((s, x) => s + (x.stats.draft_ms ?? 0), 0);
+      const verify = runs.reduce((s, x) => s + (x.stats.verify_ms ?? 0), 0);
+      const mismatched = runs.flatMap((x, p) => (x.ids.length === plainBest[p]!.ids.length && x.ids.every((t, i) => t === plainBest[p]!.ids[i]) ? [] : [p]));
+      const tokS = (toks / ms) * 1000;
+      return {
+        beams: m, beam_length: l, tok_s: tokS, speedup: tokS / plainTokS, tokens_per_step: generated / passes,
+        mean_tree_size: rounds > 0 ? treeNodes / rounds : 0, accepted_histogram: Array.from(hist, (v) => v ?? 0),
+        draft_ms: draft, verify_ms: verify, other_ms: ms - draft - verify, decode_ms: ms,
+        identical: mismatched.length === 0, mismatched_prompts: mismatched,
+      };
+    });
+    const main = results.find((r) => r.beams === beams && r.beam_length === beamLength)!;
+    const result: RedrafterBenchResult = {
+      model: modelDir, drafter: drafterDir, threads, kernel_path: info.kernelPath, dtype: info.computeDtype,
+      prompts: prompts.length, max_tokens: tokens, repeats,
+      plain: { tok_s: plainTokS, decode_ms: plainMs, tokens: plainTokens },
+      redrafter: main,
+      ...(f.sweep ? { sweep: results } : {}),
+      identical_greedy_output: results.every((r) => r.identical),
+    };
+
+    const pct = (x: number, of: number): string => `${((100 * x) / of).toFixed(0)}%`;
+    const rows: [string, string][] = [
+      ['plain decoding', `${plainTokS.toFixed(1)} tok/s`],
+      [`redrafter M=${main.beams} L=${main.beam_length}`, `${main.tok_s.toFixed(1)} tok/s`],
+      ['speedup', `${main.speedup.toFixed(2)}x`],
+      ['tokens per step', main.tokens_per_step.toFixed(2)],
+      ['accepted drafts (histogram)', main.accepted_histogram.join(' ')],
+      ['mean tree size', main.mean_tree_size.toFixed(1)],
+      ['time: draft / verify / other', `${pct(main.draft_ms, main.decode_ms)} / ${pct(main.verify_ms, main.decode_ms)} / ${pct(main.other_ms, main.decode_ms)}`],
+      ['identical greedy output', result.identical_greedy_output ? 'yes' : `NO (configs/prompts differ: ${results.filter((r) => !r.identical).map((r) => `M=${r.beams} L=${r.beam_length}: ${r.mismatched_prompts.join(',')}`).join('; ')})`],
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length)) + 2;
+    let out = `${rows.map(([k, v]) => `${k.padEnd(w)}${v}`).join('\n')}\n`;
+    if (f.sweep) {
+      out += '\n   M   L   tok/s  speedup  tok/step  tree  draft%  identical\n';
+      for (const r of results)
+        out += `${String(r.beams).padStart(4)}${String(r.beam_length).padStart(4)}${r.tok_s.toFixed(1).padStart(8)}${r.speedup.toFixed(2).padStart(9)}` +
+          `${r.tokens_per_step.toFixed(2).padStart(10)}${r.mean_tree_size.toFixed(1).padStart(6)}${pct(r.draft_ms, r.decode_ms).padStart(8)}  ${r.identical ? 'yes' : 'NO'}\n`;
+    }
+    process.stdout.write(out);
+    if (f.out !== undefined) writeFileSync(f.out as string, `${JSON.stringify(result, null, 2)}\n`);
+    if (!result.identical_greedy_output) {
+      log('bench redrafter: greedy ReDrafter output differs from plain decoding (see docs/redrafter.md §12, numerical parity)');
+      return 1;
+    }
+    return 0;
+  } finally {
+    drafter?.dispose();
+    model.dispose();
+  }
+}

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ReadTensor, readModelTensors } from '../../bench/lib/safetensors.js';
+import { type ReadTensor, bf16BitsToF32, f32ToBf16Bits, readModelTensors } from '../../bench/lib/safetensors.js';
 
 export interface ReferenceConfig {
   architecture: 'llama' | 'qwen2' | 'mistral';
@@ -92,8 +92,15 @@ function vector(t: Map<string, ReadTensor>, name: string): Float64Array {
   return Float64Array.from(v.data);
 }
 
-/** y (out) = W (out, inp) x (inp) + b */
-function matvec(l: Linear, x: Float64Array): Float64Array {
+/** x rounded to float32 and then to bfloat16 (nearest even), as a bf16 dot-product kernel sees it. */
+function roundBf16(x: Float64Array): Float64Array {
+  const scratch = new Float32Array(1);
+  return x.map((v) => bf16BitsToF32(f32ToBf16Bits(v, scratch)));
+}
+
+/** y (out) = W (out, inp) x (inp) + b; with bf16Inputs, x is first rounded to bfloat16. */
+function matvec(l: Linear, xIn: Float64Array, bf16Inputs = false): Float64Array {
+  const x = bf16Inputs ? roundBf16(xIn) : xIn;
   const y = new Float64Array(l.out);
   for (let o = 0; o < l.out; o++) {
     let s = l.b ? l.b[o] : 0;
@@ -125,6 +132,10 @@ function rope(x: Float64Array, off: number, headDim: number, pos: number, invFre
   }
 }
 
+export interface ReferenceLoadOptions {
+  bf16MatmulInputs?: boolean;
+}
+
 interface Layer {
   inNorm: Float64Array; postNorm: Float64Array;
   q: Linear; k: Linear; v: Linear; o: Linear; gate: Linear; up: Linear; down: Linear;
@@ -136,8 +147,11 @@ export class ReferenceModel {
   private readonly layers: Layer[];
   private readonly norm: Float64Array;
   private readonly head: Linear;
+  /** Round every matmul input to bfloat16 (see load()). */
+  readonly bf16MatmulInputs: boolean;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, opts: ReferenceLoadOptions) {
+    this.bf16MatmulInputs = opts.bf16MatmulInputs ?? false;
     const c = readReferenceConfig(dir);
     this.config = c;
     const t = readModelTensors(dir);
@@ -165,9 +179,13 @@ export class ReferenceModel {
     this.head = c.tied ? { w: this.embed, b: null, out: c.vocab, inp: c.hidden } : linear(t, 'lm_head', c.vocab, c.hidden, false);
   }
 
-  /** Loads a folder (weights widened exactly from F32/BF16/F16 to float64). */
-  static load(dir: string): ReferenceModel {
-    return new ReferenceModel(dir);
+  /**
+   * Loads a folder (weights widened exactly from F32/BF16/F16 to float64). bf16MatmulInputs
+   * models a kernel that multiplies bf16 weights with bf16-rounded activations (VDPBF16PS): the
+   * input vector of every linear layer is rounded to bfloat16; everything else stays float64.
+   */
+  static load(dir: string, opts: ReferenceLoadOptions = {}): ReferenceModel {
+    return new ReferenceModel(dir, opts);
   }
 
   createSession(): ReferenceSession {
@@ -186,7 +204,7 @@ export class ReferenceModel {
     return rmsNorm(x, this.norm, this.config.eps);
   }
   logits(hidden: Float64Array): Float64Array {
-    return matvec(this.head, hidden);
+    return matvec(this.head, hidden, this.bf16MatmulInputs);
   }
 
   /** Greedy decoding: the maxNew argmax tokens after the prompt (prompt teacher-forced, fp64). */
@@ -253,15 +271,16 @@ export class ReferenceSession {
     const allowed = (r: number, j: number): boolean => (opts.mask ? opts.mask[r * total + j] !== 0 : j <= past + r);
     const group = c.heads / c.kvHeads;
     const scale = 1 / Math.sqrt(c.headDim);
+    const bf = m.bf16MatmulInputs;
     let xs = Array.from({ length: n }, (_, i) => m.embedRow(tokens[i]));
     for (let l = 0; l < c.layers; l++) {
       const L = m.layer(l);
       const qs: Float64Array[] = [];
       for (let i = 0; i < n; i++) {
         const h = rmsNorm(xs[i], L.inNorm, c.eps);
-        const q = matvec(L.q, h);
-        const k = matvec(L.k, h);
-        const v = matvec(L.v, h);
+        const q = matvec(L.q, h, bf);
+        const k = matvec(L.k, h, bf);
+        const v = matvec(L.v, h, bf);
         for (let hh = 0; hh < c.heads; hh++) rope(q, hh * c.headDim, c.headDim, positions[i], c.invFreq);
         for (let hh = 0; hh < c.kvHeads; hh++) rope(k, hh * c.headDim, c.headDim, positions[i], c.invFreq);
         qs.push(q);
@@ -293,13 +312,13 @@ export class ReferenceSession {
             for (let d = 0; d < c.headDim; d++) attn[hh * c.headDim + d] += p * vj[kvh * c.headDim + d];
           });
         }
-        const o = matvec(L.o, attn);
+        const o = matvec(L.o, attn, bf);
         const x = xs[i].map((v, d) => v + o[d]);
         const h2 = rmsNorm(x, L.postNorm, c.eps);
-        const g = matvec(L.gate, h2);
-        const u = matvec(L.up, h2);
+        const g = matvec(L.gate, h2, bf);
+        const u = matvec(L.up, h2, bf);
         const a = g.map((gv, d) => (gv / (1 + Math.exp(-gv))) * u[d]);
-        const down = matvec(L.down, a);
+        const down = matvec(L.down, a, bf);
         next.push(x.map((v, d) => v + down[d]));
       }
       xs = next;

@@ -1,0 +1,59 @@
+/**
+ * Shared pieces of the engine parity tests: temporary random-model folders, draining a
+ * Session.generate iterator, and comparing engine logits (float32 rows) with the float64 reference.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type MakeRandomModelOptions, makeRandomModel } from '../../bench/make-random-model.js';
+
+const made: string[] = [];
+
+/** Writes a random model into a fresh temp folder; removeTempModels() deletes them all. */
+export function tempModel(opts: MakeRandomModelOptions): string {
+  const dir = mkdtempSync(join(tmpdir(), 'slipstream-model-'));
+  made.push(dir);
+  makeRandomModel(dir, opts);
+  return dir;
+}
+
+export function removeTempModels(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+/** The chunks and the final result of an async generator (Session.generate). */
+export async function drain<C, R>(gen: AsyncGenerator<C, R>): Promise<{ chunks: C[]; result: R }> {
+  const chunks: C[] = [];
+  for (;;) {
+    const r = await gen.next();
+    if (r.done) return { chunks, result: r.value };
+    chunks.push(r.value);
+  }
+}
+
+/** max |a[row*width + j] - b[j]| over one row of a row-major (rows, width) array. */
+export function maxRowDiff(a: Float32Array, row: number, b: ArrayLike<number>): number {
+  const width = b.length;
+  let m = 0;
+  for (let j = 0; j < width; j++) m = Math.max(m, Math.abs(a[row * width + j] - b[j]));
+  return m;
+}
+
+export function maxAbs(b: ArrayLike<number>): number {
+  let m = 0;
+  for (let j = 0; j < b.length; j++) m = Math.max(m, Math.abs(b[j]));
+  return m;
+}
+
+export function range(n: number, from = 0): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => from + i);
+}
+
+/** Deterministic pseudo-random token ids in [lo, hi). */
+export function tokenIds(n: number, seed: number, lo: number, hi: number): Int32Array {
+  let a = seed >>> 0;
+  return Int32Array.from({ length: n }, () => {
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+    return lo + (a % (hi - lo));
+  });
+}

@@ -36,7 +36,7 @@ typedef struct engine_redrafter_params {
     int beam_len;   // L, 2..16, COUNTING the guaranteed token (L = 5 drafts 4 tokens); 0 = the backend default
 } engine_redrafter_params;
 
-// The defaults for the backend the model runs on (docs/redrafter.md §11).
+// The defaults for the backend the model runs on (docs/redrafter.md §5).
 engine_redrafter_params engine_redrafter_default_params(const engine_model * model) ENGINE_NOEXCEPT;
 
 #define ENGINE_REDRAFTER_HISTOGRAM 64

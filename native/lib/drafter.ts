@@ -53,7 +53,7 @@ function binding(): RedrafterBinding {
 }
 
 /**
- * Candidate beams from extra drafts (docs/redrafter.md §10). `generated` (when known) holds every
+ * Candidate beams from extra drafts (docs/redrafter.md §3). `generated` (when known) holds every
  * token emitted since the prompt, the pending guaranteed token last; a draft continuing the prompt
  * is cut to start at that token. Without it, a draft is aligned on its longest prefix that matches
  * the end of the committed tokens. The engine ignores beams that do not start at the pending token,

@@ -1,5 +1,5 @@
 /*
- * accept.cpp: greedy acceptance (§6.1) and exact tree rejection sampling (§6.2) over the packed
+ * accept.cpp: greedy acceptance (§2.6) and exact tree rejection sampling (§2.7) over the packed
  * draft tree. Only the nodes on the walked path get their distribution computed.
  */
 #include "accept.h"

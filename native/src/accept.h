@@ -1,7 +1,7 @@
 /*
- * accept.h: acceptance of a verified draft tree (docs/redrafter.md §6). Greedy walks the tree
- * along the base model's argmax (§6.1). Sampling uses exact recursive rejection down the tree
- * (§6.2): each child of the current node is accepted with its renormalised target probability;
+ * accept.h: acceptance of a verified draft tree (docs/redrafter.md §2.6-2.7). Greedy walks the tree
+ * along the base model's argmax (§2.6). Sampling uses exact recursive rejection down the tree
+ * (§2.7): each child of the current node is accepted with its renormalised target probability;
  * the emitted tokens are distributed exactly as plain sampling from the base model.
  */
 #pragma once

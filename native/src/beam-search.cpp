@@ -1,7 +1,7 @@
 /*
- * beam-search.cpp: the drafter forward (§2.1-2.2) and beam search (§3) on the CPU kernels.
+ * beam-search.cpp: the drafter forward (§1.3-1.4) and beam search (§2.3) on the CPU kernels.
  * At step 1 every beam holds the same state and input, so one row is computed and shared
- * (§3.4); the candidates are still the full M x V table, so results equal the unoptimised search.
+ * (§2.3); the candidates are still the full M x V table, so results equal the unoptimised search.
  */
 #include "beam-search.h"
 
@@ -69,7 +69,7 @@ void beam_search(const drafter & d, const model & base, const float * context, i
     out.beam_len = L;
     out.beams.assign((size_t)M * L, g0);
     out.scores.assign(M, BEAM_LOG_0);
-    out.scores[0] = 0.0f;  // only beam 0 alive at step 1 (§3.3)
+    out.scores[0] = 0.0f;  // only beam 0 alive at step 1 (§2.3)
     if (L == 1) return;
 
     ws.state.assign((size_t)M * H, 0.0f);
@@ -84,8 +84,8 @@ void beam_search(const drafter & d, const model & base, const float * context, i
     std::vector<float> scores_next(M);
 
     for (int t = 1; t < L; ++t) {
-        const int rows = t == 1 ? 1 : M;  // step 1: identical rows, compute one (§3.4)
-        // §2.1 state update. emb: (rows, H) base input embeddings of each beam's last token.
+        const int rows = t == 1 ? 1 : M;  // step 1: identical rows, compute one (§2.3)
+        // §1.3 state update. emb: (rows, H) base input embeddings of each beam's last token.
         for (int r = 0; r < rows; ++r) model_embed_row(base, out.beams[(size_t)r * L + t - 1], ws.emb.data() + (size_t)r * H);
         if (d.config.rnn) {
             // state = SiLU(W e + U s + b_U); at t = 1, s = 0, so U s = 0 but b_U still applies.
@@ -95,7 +95,7 @@ void beam_search(const drafter & d, const model & base, const float * context, i
         } else {
             for (size_t i = 0; i < (size_t)rows * H; ++i) ws.state[i] += ws.emb[i];
         }
-        // §2.2 head: z = concat(c, s) (rows, 2H) -> [input_proj] -> N residual SiLU blocks -> lm_head.
+        // §1.4 head: z = concat(c, s) (rows, 2H) -> [input_proj] -> N residual SiLU blocks -> lm_head.
         for (int r = 0; r < rows; ++r) {
             std::memcpy(ws.z.data() + (size_t)r * 2 * H, context, sizeof(float) * H);
             std::memcpy(ws.z.data() + (size_t)r * 2 * H + H, ws.state.data() + (size_t)r * H, sizeof(float) * H);
@@ -110,12 +110,12 @@ void beam_search(const drafter & d, const model & base, const float * context, i
             for (size_t k = 0; k < (size_t)rows * E; ++k) ws.h[k] += silu(ws.h2[k]);
         }
         matmul(ws.logits.data(), V, ws.h.data(), rows, d.lm_head, nullptr, pool);  // logits: (rows, V)
-        // §3.2 log q per row
+        // §1.5 log q per row
         std::vector<float> & mv = ws.masked;
         mv.resize(rows);
         for (int r = 0; r < rows; ++r) mv[r] = beam_logprobs_row(ws.logits.data() + (size_t)r * V, V, BEAM_TOP_K, ws.sel);
 
-        // §3.3 top-M of score[m] + log q[m][v] over all M * V (ties: lower flat index). Per row,
+        // §2.3 top-M of score[m] + log q[m][v] over all M * V (ties: lower flat index). Per row,
         // the entries at LOG_0 - lse share one value, so only the first M of them can be chosen.
         top_m best{M, {}};
         best.items.reserve(M + 1);

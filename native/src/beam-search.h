@@ -1,5 +1,5 @@
 /*
- * beam-search.h: ReDrafter's deterministic beam search over the drafter (docs/redrafter.md §3):
+ * beam-search.h: ReDrafter's deterministic beam search over the drafter (docs/redrafter.md §1.3-2.3):
  * the recurrent state update, the prediction head on concat(context, state), max-subtraction,
  * top-50 masking to -50000, log-softmax, and top-M over all M*V joint scores (fp32), with only
  * beam 0 alive at step 1. L counts the guaranteed token g0 (L = 5 drafts 4 tokens).
@@ -12,7 +12,7 @@ struct drafter;
 struct model;
 struct thread_pool;
 
-constexpr int BEAM_TOP_K = 50;           // drafter logits kept per row (§3.2)
+constexpr int BEAM_TOP_K = 50;           // drafter logits kept per row (§1.5)
 constexpr float BEAM_LOG_0 = -50000.0f;  // masked logit and dead-beam score (Apple's LOG_0)
 
 struct beam_search_result {
@@ -29,13 +29,13 @@ struct beam_search_ws {
     std::vector<float> tmp;                // (M, H)
     std::vector<float> z;                  // (M, 2H) concat(context, state)
     std::vector<float> h, h2;              // (M, E)
-    std::vector<float> logits;             // (M, V) -> log q after §3.2
+    std::vector<float> logits;             // (M, V) -> log q after §1.5
     std::vector<float> sel;                // (V) top-k selection scratch
     std::vector<float> masked;             // (M) the value masked entries of each row end at
     std::vector<int32_t> beams_next;       // (M, L)
 };
 
-// Drafter log-probabilities of one logits row in place (§3.2): x -= max; x[x < kth largest] =
+// Drafter log-probabilities of one logits row in place (§1.5): x -= max; x[x < kth largest] =
 // -50000; x = log_softmax(x). row: (n_vocab); scratch: any vector (resized to n_vocab).
 // Returns the value every masked entry ends at (-50000 - logsumexp), or NaN when none was masked.
 float beam_logprobs_row(float * row, int n_vocab, int top_k, std::vector<float> & scratch);

@@ -1,5 +1,5 @@
 /*
- * drafter.cpp: loading and checking ReDrafter heads (docs/redrafter.md §2). Reuses the engine's
+ * drafter.cpp: loading and checking ReDrafter heads (docs/redrafter.md §1). Reuses the engine's
  * safetensors reader (safetensors.h) and JSON reader; matrices are used in place by matmul().
  */
 #include "drafter.h"
@@ -38,7 +38,7 @@ int config_int(const std::string & path, const json_value & root, const char * k
 }
 
 // Finds a tensor under its primary name or one of the alternative spellings TRT-LLM's converter
-// accepts (docs/redrafter.md §2.3).
+// accepts (docs/redrafter.md §1.7).
 const st_tensor * find_any(const st_collection & c, const std::vector<std::string> & names) {
     for (const auto & n : names)
         if (const st_tensor * t = c.find(n)) return t;
@@ -174,7 +174,7 @@ std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & bas
     loader ld{*d, dir + "/model.safetensors"};
     const int64_t H = c.n_embd, E = c.exit_dim, V = c.n_vocab, N = c.n_layers;
 
-    // rnn_* exactly when rnn (§2.3 loader checklist)
+    // rnn_* exactly when rnn (§1.7 loader checklist)
     if (c.rnn) {
         d->rnn_w = ld.matrix({"rnn_w.weight"}, H, H);
         d->rnn_u = ld.matrix({"rnn_u.weight"}, H, H);

@@ -1,5 +1,5 @@
 /*
- * drafter.h: ReDrafter drafter heads as Apple's train.py saves them (docs/redrafter.md §2):
+ * drafter.h: ReDrafter drafter heads as Apple's train.py saves them (docs/redrafter.md §1):
  * config.json (vocab_size, hidden_size, exit_dim, num_draft_layers, rnn) and model.safetensors
  * (rnn_w, rnn_u, input_proj when exit_dim != 2 * hidden_size, lm_head.{i}.linear, lm_head.{N}).
  * Matrices stay in the mmap'd file when F32 or BF16 (F16 is converted to f32); biases are f32.

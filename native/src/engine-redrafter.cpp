@@ -174,7 +174,7 @@ extern "C" engine_status engine_session_generate_redrafter(engine_session * s, c
             speculate_align_extra(out_tokens, *n_out, extra_tokens, extra_lens, n_extra, ex_tokens, ex_lens);
             out.clear();
             speculate_step(s->s, *ed->d, sp, ex_tokens.data(), ex_lens.data(), (int)ex_lens.size(), max_tokens - *n_out, out, st);
-            for (int32_t tok : out) {  // §8: truncate after the first stop token
+            for (int32_t tok : out) {  // §2.10: truncate after the first stop token
                 out_tokens[(*n_out)++] = tok;
                 if (is_stop(tok)) {
                     stopped = true;

@@ -1,5 +1,5 @@
 /*
- * speculate.cpp: the ReDrafter round (docs/redrafter.md §9 pseudocode). Buffers live in a
+ * speculate.cpp: the ReDrafter round (docs/redrafter.md §2.11 pseudocode). Buffers live in a
  * thread-local workspace: a round runs on one thread from start to end.
  */
 #include "speculate.h"
@@ -43,10 +43,10 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 speculate_params speculate_default_params(const std::string & backend) {
     speculate_params p;
-    if (backend == "cuda") {  // verification of ~64 tokens costs about one token there (§11)
+    if (backend == "cuda") {  // verification of ~64 tokens costs about one token there (§5)
         p.n_beams = 16;
         p.beam_len = 5;
-    } else {  // CPU: narrow trees pay (§11)
+    } else {  // CPU: narrow trees pay (§5)
         p.n_beams = 2;
         p.beam_len = 4;
     }
@@ -83,7 +83,7 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
     if (n_extra < 0 || (n_extra > 0 && (!extra_tokens || !extra_lens)))
         throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "extra drafts: tokens and lengths are required");
     const int64_t n_ctx = s.kv.length;
-    // A round commits at most `len` tokens (g0 + drafts), so cap the depth by the budget and the room left (§8).
+    // A round commits at most `len` tokens (g0 + drafts), so cap the depth by the budget and the room left (§2.10).
     const int64_t room = s.kv.capacity - n_ctx;
     if (room < 1)
         throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "context full: " + std::to_string(n_ctx) + " tokens fill max context " +
@@ -93,12 +93,12 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
     speculate_ws & ws = t_ws;
     const int32_t g0 = s.pending_token;
 
-    // ---- draft (§3) ----
+    // ---- draft (§2.3) ----
     auto t0 = std::chrono::steady_clock::now();
     beam_search(d, m, s.pending_hidden.data(), g0, M, Ld, ws.beams, ws.bs, m.pool.get());
     const double draft_ms = ms_since(t0);
 
-    // ---- join extra drafts (§10) and build the tree (§4) ----
+    // ---- join extra drafts (§3) and build the tree (§2.4) ----
     auto t1 = std::chrono::steady_clock::now();
     int max_len = Ld;
     int budget = (int)SESSION_SCRATCH_SLOTS - (1 + M * (Ld - 1));  // nodes the extra beams may add at most
@@ -136,7 +136,7 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
     const int n_tree = tree.size();
     ENGINE_ASSERT(n_tree <= SESSION_SCRATCH_SLOTS);
 
-    // ---- one base forward over the packed tree (§5) ----
+    // ---- one base forward over the packed tree (§2.5) ----
     ws.mask.resize((size_t)n_tree * (n_ctx + n_tree));
     tree_mask(tree, (int)n_ctx, ws.mask.data());
     ws.positions.resize(n_tree);
@@ -150,7 +150,7 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
     model_forward(m, s.kv, tree.tokens.data(), n_tree, ws.positions.data(), ws.mask.data(), ws.rows.data(), n_tree,
                   ws.logits.data(), ws.hidden.data(), &s.abort);
 
-    // ---- accept (§6) ----
+    // ---- accept (§2.6-2.7) ----
     accept_result & acc = ws.acc;
     if (s.sampling.temperature <= 0.0f) {
         accept_greedy(tree, ws.logits.data(), V, acc);
@@ -161,18 +161,18 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
         accept_sample(tree, ws.logits.data(), V, probs, uniform, acc);
     }
 
-    // ---- commit the accepted path's KV (§7.3: rows are increasing packed indices, no re-rotation) ----
+    // ---- commit the accepted path's KV (§2.9: rows are increasing packed indices, no re-rotation) ----
     const int n_acc = acc.n_accepted();
     kv_commit_rows(s.kv, acc.path.data(), (int64_t)acc.path.size());
     for (int32_t node : acc.path) s.tokens.push_back(tree.tokens[node]);
-    // ---- next step's inputs (§7.1-7.2) ----
+    // ---- next step's inputs (§2.8) ----
     std::memcpy(s.pending_hidden.data(), ws.hidden.data() + (size_t)acc.path.back() * H, sizeof(float) * H);
     s.pending_token = acc.next_token;
     s.has_pending = true;
     for (int k = 1; k <= n_acc; ++k) out.push_back(tree.tokens[acc.path[k]]);
     out.push_back(acc.next_token);
 
-    // ---- stats (§10) ----
+    // ---- stats (§4) ----
     stats.rounds += 1;
     stats.tree_nodes += n_tree;
     stats.max_tree_nodes = std::max<int64_t>(stats.max_tree_nodes, n_tree);

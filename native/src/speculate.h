@@ -1,5 +1,5 @@
 /*
- * speculate.h: one ReDrafter round on a session (docs/redrafter.md §1, §5-§9): draft with beam
+ * speculate.h: one ReDrafter round on a session (docs/redrafter.md §2.1-2.10): draft with beam
  * search from (c, g0), join caller-supplied extra drafts as extra beams, deduplicate and pack the
  * tree, run ONE base forward over it (positions n_ctx + depth, tree mask), accept (greedy or
  * exact tree rejection sampling), commit the accepted path's KV (no re-rotation) and carry the
@@ -22,7 +22,7 @@ struct speculate_params {
     int beam_len = 0;  // L, counting g0 (L = 5 drafts 4 tokens); 0 = the backend default
 };
 
-// Defaults for a backend ("cpu", "cuda"), chosen from the forward cost curve (docs/redrafter.md §11).
+// Defaults for a backend ("cpu", "cuda"), chosen from the forward cost curve (docs/redrafter.md §5).
 speculate_params speculate_default_params(const std::string & backend);
 
 struct speculate_stats {

@@ -1,6 +1,6 @@
 /*
  * tree-attention.cpp: prefix deduplication, packing, unpacker, depths, parents and the tree mask
- * for one verification pass (docs/redrafter.md §4). O(M^2 * L) on the host; M * L is small.
+ * for one verification pass (docs/redrafter.md §2.4). O(M^2 * L) on the host; M * L is small.
  */
 #include "tree-attention.h"
 
@@ -35,7 +35,7 @@ void tree_build(const int32_t * beams, int n_beams, int max_len, const int32_t *
     out.source.clear();
     auto at = [&](int m, int j) { return (size_t)m * max_len + j; };
 
-    // §4.1 prefix tree: pt[m][j] = smallest k whose prefix 0..j equals beam m's. Two prefixes of
+    // §2.4 (1) prefix tree: pt[m][j] = smallest k whose prefix 0..j equals beam m's. Two prefixes of
     // length j+1 are equal iff their length-j prefixes are (same pt at j-1) and token j matches.
     for (int m = 0; m < n_beams; ++m) {
         for (int j = 0; j < out.beam_len[m]; ++j) {
@@ -50,7 +50,7 @@ void tree_build(const int32_t * beams, int n_beams, int max_len, const int32_t *
             out.prefix_tree[at(m, j)] = pt;
         }
     }
-    // §4.2-4.4 packing (beam-major, depth-minor over new nodes), unpacker, depth, parent.
+    // §2.4 (2-4) packing (beam-major, depth-minor over new nodes), unpacker, depth, parent.
     for (int m = 0; m < n_beams; ++m) {
         for (int j = 0; j < out.beam_len[m]; ++j) {
             int pt = out.prefix_tree[at(m, j)];

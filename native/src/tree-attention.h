@@ -1,5 +1,5 @@
 /*
- * tree-attention.h: ReDrafter's dynamic tree attention (docs/redrafter.md §4): deduplicate the
+ * tree-attention.h: ReDrafter's dynamic tree attention (docs/redrafter.md §2.4): deduplicate the
  * beams by whole prefix, pack the unique nodes beam-major/depth-minor, and derive the unpacker,
  * depths (RoPE position offsets), parents and the verification mask. Beams may differ in length
  * (caller-supplied extra drafts join as extra beams); every beam starts with the guaranteed token.
@@ -31,7 +31,7 @@ struct draft_tree {
 // the same token (g0); throws engine_error(INVALID_ARGUMENT) otherwise.
 void tree_build(const int32_t * beams, int n_beams, int max_len, const int32_t * beam_len, draft_tree & out);
 
-// Verification mask (§4.5). mask: (n_tree, n_ctx + n_tree) row-major, 1 = may attend. Row i
+// Verification mask (§2.4). mask: (n_tree, n_ctx + n_tree) row-major, 1 = may attend. Row i
 // attends to all n_ctx committed tokens and to its ancestors-or-self among the packed nodes.
 void tree_mask(const draft_tree & tree, int n_ctx, uint8_t * mask);
 

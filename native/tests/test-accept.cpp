@@ -1,6 +1,6 @@
 /*
- * test-accept.cpp: acceptance on hand-made trees and distributions (docs/redrafter.md §6).
- * Greedy: equals the spec's per-beam formula (§6.1) on random trees. Sampling: the emitted tokens
+ * test-accept.cpp: acceptance on hand-made trees and distributions (docs/redrafter.md §2.6-2.7).
+ * Greedy: equals the spec's per-beam formula (§2.6) on random trees. Sampling: the emitted tokens
  * follow the target distribution exactly: chi-square goodness of fit at significance 0.001 on the
  * first token and on the second token given an accepted first one, for drafts that are good
  * (contain the likely tokens) and bad (contain only unlikely ones). Seeded, so deterministic.
@@ -38,7 +38,7 @@ static void softmax(const float * x, float * y, int n) {
     for (int i = 0; i < n; ++i) y[i] = (float)(std::exp((double)x[i] - mx) / z);
 }
 
-// §6.1 written per beam, independent of the tree walk.
+// §2.6 written per beam, independent of the tree walk.
 static void greedy_by_beams(const std::vector<int32_t> & beams, int M, int L, const draft_tree & t, const float * logits, int V,
                             int & n_out, int32_t & next_out) {
     int best_m = 0, best_a = -1;

@@ -1,5 +1,5 @@
 /*
- * test-beam-search.cpp: the drafter beam search (docs/redrafter.md §3) against an independent,
+ * test-beam-search.cpp: the drafter beam search (docs/redrafter.md §2.3) against an independent,
  * literal reference of Apple's beam_search_candidates written here in double precision: every
  * beam computed at every step (no step-1 sharing), the full M x V table sorted. Tiny hand-made
  * heads (vocab 128, H 16, E 24 with input_proj, and E = 2H without; rnn and non-rnn) with random
@@ -86,7 +86,7 @@ void bind(const tiny & t, model & base, drafter & d) {
     d.lm_head = wm(t.head, t.V, t.E);
 }
 
-// ---- the independent reference (double precision, literal transcription of §2-3) ----
+// ---- the independent reference (double precision, literal transcription of §1.3-2.3) ----
 using vec = std::vector<double>;
 vec linear(const std::vector<float> & W, const std::vector<float> * b, const vec & x, int out) {
     const int in = (int)x.size();

@@ -1,5 +1,5 @@
 /*
- * test-drafter.cpp: loading drafter folders in Apple's train.py layout (docs/redrafter.md §2.3).
+ * test-drafter.cpp: loading drafter folders in Apple's train.py layout (docs/redrafter.md §1.7).
  * The test writes folders into a temp dir with a minimal safetensors writer (F32/BF16/F16) and
  * checks: good folders load with the right shapes and values in each dtype; bad folders (wrong
  * hidden size, wrong vocab, missing tensors, wrong shapes, input_proj or rnn tensors where the

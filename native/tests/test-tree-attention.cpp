@@ -1,5 +1,5 @@
 /*
- * test-tree-attention.cpp: the dynamic tree attention builder (docs/redrafter.md §4) against the
+ * test-tree-attention.cpp: the dynamic tree attention builder (docs/redrafter.md §2.4) against the
  * test vectors of Apple's tree_attention_test.py (M=3, L=4), the spec's mask, and invariants on
  * random beams (packed[up[m][j]] == beams[m][j], depth == j, mask == the spec's O(M*L^2) loop).
  */
@@ -13,7 +13,7 @@
 
 static bool same(const std::vector<int32_t> & a, const std::vector<int32_t> & b) { return a == b; }
 
-// The spec's mask construction (§4.5): for each beam m and j, mask[up[m][j]][up[m][j']] = 1, j' <= j.
+// The spec's mask construction (§2.4): for each beam m and j, mask[up[m][j]][up[m][j']] = 1, j' <= j.
 static std::vector<uint8_t> reference_mask(const draft_tree & t, int n_ctx) {
     const int n = t.size();
     std::vector<uint8_t> mask((size_t)n * (n_ctx + n), 0);

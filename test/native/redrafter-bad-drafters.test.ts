@@ -1,6 +1,6 @@
 /**
  * Bad drafter folders fail with EngineError ENGINE_BAD_MODEL (or ENGINE_IO_ERROR) and a message
- * naming the file and tensor (docs/redrafter.md §2.3); the model keeps serving afterwards. Good
+ * naming the file and tensor (docs/redrafter.md §1.7); the model keeps serving afterwards. Good
  * folders load in F32, BF16 and F16 and report their shape.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

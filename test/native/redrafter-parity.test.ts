@@ -1,5 +1,5 @@
 /**
- * ReDrafter's invariant (docs/redrafter.md §6.1): greedy ReDrafter output equals greedy plain
+ * ReDrafter's invariant (docs/redrafter.md §2.6): greedy ReDrafter output equals greedy plain
  * decoding token for token (fp32), on stories260K and on tiny random models of each architecture,
  * for seeded random-weight drafters, several (M, L) including M = 1 and L = 2, and with extra drafts
  * (the true continuation, a corrupted copy, an unrelated one). Also: stats, and the stop token.

@@ -1,5 +1,5 @@
 /**
- * ReDrafter sampling is exactly the base model's distribution (docs/redrafter.md §6.2): on a tiny
+ * ReDrafter sampling is exactly the base model's distribution (docs/redrafter.md §2.7): on a tiny
  * random model (temperature 0.7, top-k 6, so each position has 6 possible tokens), the empirical
  * distribution of the first and second tokens a ReDrafter round emits matches the exact marginals
  * of plain sampling, computed from the model's own logits (a mixture over the preceding tokens).

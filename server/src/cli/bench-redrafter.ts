@@ -2,7 +2,7 @@
  * `slipstream bench redrafter --model DIR --drafter DIR`: plain greedy decoding vs ReDrafter on the
  * same prompts in one run: tokens/s of each, the speedup ratio, tokens per step, accepted lengths,
  * tree sizes and the time split (drafting, verification, the rest), and whether the greedy outputs
- * are identical (they must be, token for token: docs/redrafter.md §6.1). --sweep also measures a
+ * are identical (they must be, token for token: docs/redrafter.md §2.6). --sweep also measures a
  * grid of (beams, beam length). Prints a table; --out writes the JSON. Ratios come from this run.
  */
 import { existsSync, writeFileSync } from 'node:fs';
@@ -198,7 +198,7 @@ export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
     process.stdout.write(out);
     if (f.out !== undefined) writeFileSync(f.out as string, `${JSON.stringify(result, null, 2)}\n`);
     if (!result.identical_greedy_output) {
-      log('bench redrafter: greedy ReDrafter output differs from plain decoding (see docs/redrafter.md §12, numerical parity)');
+      log('bench redrafter: greedy ReDrafter output differs from plain decoding (see docs/redrafter.md §6, numerical parity)');
       return 1;
     }
     return 0;

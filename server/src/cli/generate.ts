@@ -76,7 +76,7 @@ export async function runGenerate(args: ParsedArgs): Promise<number> {
           `prefill ${s.prefill_ms.toFixed(1)} ms, decode ${s.decode_ms.toFixed(1)} ms` +
           (s.decode_ms > 0 ? ` (${((result.ids.length - 1) / (s.decode_ms / 1000)).toFixed(1)} tok/s)` : '') + '\n',
       );
-      if (s.accepted_histogram)  // ReDrafter stats (docs/redrafter.md §10)
+      if (s.accepted_histogram)  // ReDrafter stats (docs/redrafter.md §4)
         process.stderr.write(
           `redrafter: ${s.tokens_per_step.toFixed(2)} tokens/step, accepted drafts histogram [${s.accepted_histogram.join(' ')}], ` +
             `mean tree ${(s.mean_tree_size ?? 0).toFixed(1)} nodes, draft ${(s.draft_ms ?? 0).toFixed(1)} ms, verify ${(s.verify_ms ?? 0).toFixed(1)} ms\n`,

@@ -41,12 +41,13 @@ export interface SpeculativeStepStats {
 /**
  * The hook through which mode 'redrafter' runs: a drafter (native/lib/drafter.ts) implements it.
  * stepNative runs one speculative round on the native session (which must have a pending token,
- * i.e. after prefill) and resolves with the emitted ids (at most maxEmit).
+ * i.e. after prefill) and resolves with the emitted ids (at most maxEmit). `generated` holds the
+ * tokens emitted since the prompt, the pending one last (to align extraDrafts to the round).
  */
 export interface DraftStepper {
   stepNative(
     session: NativeSession,
-    opts: { beams?: number; beamLength?: number; extraDrafts?: Int32Array[]; maxEmit: number },
+    opts: { beams?: number; beamLength?: number; extraDrafts?: Int32Array[]; maxEmit: number; generated?: ArrayLike<number> },
   ): Promise<{ ids: Int32Array; stats?: SpeculativeStepStats }>;
 }
 
@@ -320,7 +321,7 @@ export class Session {
           if (o.mode === 'redrafter') {
             const r = await native(
               o.drafter!.stepNative(this.native, {
-                beams: o.beams, beamLength: o.beamLength, extraDrafts: o.extraDrafts, maxEmit: o.maxTokens - out.length,
+                beams: o.beams, beamLength: o.beamLength, extraDrafts: o.extraDrafts, maxEmit: o.maxTokens - out.length, generated: out,
               }),
             );
             ids = r.ids;

@@ -2,16 +2,18 @@
  * kernels-avx512.cpp: the AVX-512 matmul (f32 weights with FMA; bf16 weights with the AVX512-BF16
  * dot product vdpbf16ps on bf16-rounded activations). Compiled with target attributes, so the rest
  * of the core runs on any x86-64; kernels.cpp calls these only when the CPU has the features.
- * Tiles of R weight rows x C inputs keep R*C accumulators in registers; each weight vector loaded
- * is used C times, each input vector R times (docs/engine.md, "matmul").
+ * TILED4 matrices (the model's, re-laid out at load) run as tiles of 4 rows x C inputs that read
+ * one sequential stream; ROWS matrices (e.g. the drafter's, used in place) go one row at a time,
+ * which also streams sequentially. Each weight vector loaded is used for all C inputs.
+ * See docs/engine.md, "matmul".
  */
 #include <immintrin.h>
+
+#include "kernels.h"
 
 // GCC 12 reports false "uninitialized" warnings inside _mm512_reduce_add_ps.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
-#include "kernels.h"
 
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 #define AVX512BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
@@ -20,114 +22,149 @@ namespace {
 
 constexpr int64_t TOKEN_BLOCK = 64;  // inputs processed per pass over a block of weight rows
 
-template <int R, int C>
-AVX512_TARGET inline void tile_f32(float * y, int64_t ldy, const float * x, int64_t K, const float * w,
-                                   const float * bias, int64_t r, int64_t i) {
-    __m512 acc[R][C];
-    for (int a = 0; a < R; ++a)
-        for (int b = 0; b < C; ++b) acc[a][b] = _mm512_setzero_ps();
-    const float * wr[R];
-    for (int a = 0; a < R; ++a) wr[a] = w + (r + a) * K;
-    const float * xr[C];
-    for (int b = 0; b < C; ++b) xr[b] = x + (i + b) * K;
-    int64_t k = 0;
-    for (; k + 16 <= K; k += 16) {
-        __m512 wv[R];
-        for (int a = 0; a < R; ++a) wv[a] = _mm512_loadu_ps(wr[a] + k);
-        for (int b = 0; b < C; ++b) {
-            __m512 xv = _mm512_loadu_ps(xr[b] + k);
-            for (int a = 0; a < R; ++a) acc[a][b] = _mm512_fmadd_ps(wv[a], xv, acc[a][b]);
+// ---- element traits: one vector step of each dtype --------------------------------------------
+
+struct bf16_ops {
+    using elem = uint16_t;
+    static constexpr int64_t CH = 32;
+    AVX512BF16_TARGET static inline __m512i load(const elem * p) { return _mm512_loadu_si512(p); }
+    AVX512BF16_TARGET static inline __m512i load_mask(const elem * p, __mmask32 m) { return _mm512_maskz_loadu_epi16(m, p); }
+    AVX512BF16_TARGET static inline __m512 madd(__m512 acc, __m512i w, __m512i x) {
+        return _mm512_dpbf16_ps(acc, (__m512bh)w, (__m512bh)x);
+    }
+};
+
+struct f32_ops {
+    using elem = float;
+    static constexpr int64_t CH = 16;
+    AVX512_TARGET static inline __m512i load(const elem * p) { return _mm512_castps_si512(_mm512_loadu_ps(p)); }
+    AVX512_TARGET static inline __m512i load_mask(const elem * p, __mmask32 m) {
+        return _mm512_castps_si512(_mm512_maskz_loadu_ps(static_cast<__mmask16>(m), p));
+    }
+    AVX512_TARGET static inline __m512 madd(__m512 acc, __m512i w, __m512i x) {
+        return _mm512_fmadd_ps(_mm512_castsi512_ps(w), _mm512_castsi512_ps(x), acc);
+    }
+};
+
+// ---- TILED4: 4 rows x C inputs ------------------------------------------------------------------
+
+// y[i + c, 4b + a] for c < C, a < 4 (rows >= rows_valid are padding and not written).
+// blk: the block's weights (KC chunks of 4 x CH); x: (n, K) rows; tail chunk of x masked.
+template <typename OPS, int C>
+AVX512BF16_TARGET inline void tile4(float * y, int64_t ldy, const typename OPS::elem * x, int64_t K,
+                                    const typename OPS::elem * blk, int64_t KC, const float * bias, int64_t r,
+                                    int64_t rows_valid, int64_t i, __mmask32 tail) {
+    __m512 acc[4][C];
+    for (int a = 0; a < 4; ++a)
+        for (int c = 0; c < C; ++c) acc[a][c] = _mm512_setzero_ps();
+    const int64_t CH = OPS::CH;
+    const int64_t full = (K % CH == 0) ? KC : KC - 1;
+    for (int64_t kc = 0; kc < full; ++kc) {
+        const typename OPS::elem * p = blk + kc * 4 * CH;
+        __m512i w[4];
+        for (int a = 0; a < 4; ++a) w[a] = OPS::load(p + a * CH);
+        for (int c = 0; c < C; ++c) {
+            __m512i xv = OPS::load(x + (i + c) * K + kc * CH);
+            for (int a = 0; a < 4; ++a) acc[a][c] = OPS::madd(acc[a][c], w[a], xv);
         }
     }
-    if (k < K) {
-        __mmask16 m = static_cast<__mmask16>((1u << (K - k)) - 1);
-        __m512 wv[R];
-        for (int a = 0; a < R; ++a) wv[a] = _mm512_maskz_loadu_ps(m, wr[a] + k);
-        for (int b = 0; b < C; ++b) {
-            __m512 xv = _mm512_maskz_loadu_ps(m, xr[b] + k);
-            for (int a = 0; a < R; ++a) acc[a][b] = _mm512_fmadd_ps(wv[a], xv, acc[a][b]);
+    if (full < KC) {
+        const typename OPS::elem * p = blk + full * 4 * CH;
+        __m512i w[4];
+        for (int a = 0; a < 4; ++a) w[a] = OPS::load(p + a * CH);
+        for (int c = 0; c < C; ++c) {
+            __m512i xv = OPS::load_mask(x + (i + c) * K + full * CH, tail);
+            for (int a = 0; a < 4; ++a) acc[a][c] = OPS::madd(acc[a][c], w[a], xv);
         }
     }
-    for (int a = 0; a < R; ++a)
-        for (int b = 0; b < C; ++b)
-            y[(i + b) * ldy + r + a] = _mm512_reduce_add_ps(acc[a][b]) + (bias ? bias[r + a] : 0.0f);
+    for (int a = 0; a < 4; ++a) {
+        if (r + a >= rows_valid) break;
+        const float b = bias ? bias[r + a] : 0.0f;
+        for (int c = 0; c < C; ++c) y[(i + c) * ldy + r + a] = _mm512_reduce_add_ps(acc[a][c]) + b;
+    }
 }
 
-template <int R, int C>
-AVX512BF16_TARGET inline void tile_bf16(float * y, int64_t ldy, const uint16_t * x, int64_t K, const uint16_t * w,
-                                        const float * bias, int64_t r, int64_t i) {
-    __m512 acc[R][C];
-    for (int a = 0; a < R; ++a)
-        for (int b = 0; b < C; ++b) acc[a][b] = _mm512_setzero_ps();
-    const uint16_t * wr[R];
-    for (int a = 0; a < R; ++a) wr[a] = w + (r + a) * K;
-    const uint16_t * xr[C];
-    for (int b = 0; b < C; ++b) xr[b] = x + (i + b) * K;
-    int64_t k = 0;
-    for (; k + 32 <= K; k += 32) {
-        __m512bh wv[R];
-        for (int a = 0; a < R; ++a) wv[a] = (__m512bh)_mm512_loadu_si512(wr[a] + k);
-        for (int b = 0; b < C; ++b) {
-            __m512bh xv = (__m512bh)_mm512_loadu_si512(xr[b] + k);
-            for (int a = 0; a < R; ++a) acc[a][b] = _mm512_dpbf16_ps(acc[a][b], wv[a], xv);
+template <typename OPS>
+AVX512BF16_TARGET void tiled_rows(float * y, int64_t ldy, const typename OPS::elem * x, int64_t n,
+                                  const weight_matrix & w, const float * bias, int64_t r0, int64_t r1) {
+    const int64_t K = w.cols, CH = OPS::CH, KC = weight_padded_cols(w) / CH;
+    const auto * W = static_cast<const typename OPS::elem *>(w.data);
+    const int64_t rem = K % CH;
+    const __mmask32 tail = rem == 0 ? static_cast<__mmask32>(0xffffffffu) : static_cast<__mmask32>((1u << rem) - 1);
+    for (int64_t i0 = 0; i0 < n; i0 += TOKEN_BLOCK) {
+        const int64_t i1 = i0 + TOKEN_BLOCK < n ? i0 + TOKEN_BLOCK : n;
+        for (int64_t r = r0 / 4 * 4; r < r1; r += 4) {
+            const typename OPS::elem * blk = W + (r / 4) * KC * 4 * CH;
+            int64_t i = i0;
+            for (; i + 6 <= i1; i += 6) tile4<OPS, 6>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail);
+            for (; i + 4 <= i1; i += 4) tile4<OPS, 4>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail);
+            for (; i + 2 <= i1; i += 2) tile4<OPS, 2>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail);
+            for (; i < i1; ++i) tile4<OPS, 1>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail);
         }
+    }
+}
+
+// ---- ROWS: 1 row x C inputs -----------------------------------------------------------------------
+
+template <typename OPS, int C>
+AVX512BF16_TARGET inline void row1(float * y, int64_t ldy, const typename OPS::elem * x, int64_t K,
+                                   const typename OPS::elem * wr, const float * bias, int64_t r, int64_t i,
+                                   __mmask32 tail) {
+    __m512 acc[C][2];
+    for (int c = 0; c < C; ++c) acc[c][0] = acc[c][1] = _mm512_setzero_ps();
+    const int64_t CH = OPS::CH;
+    int64_t k = 0;
+    for (; k + 2 * CH <= K; k += 2 * CH) {
+        __m512i w0 = OPS::load(wr + k), w1 = OPS::load(wr + k + CH);
+        for (int c = 0; c < C; ++c) {
+            acc[c][0] = OPS::madd(acc[c][0], w0, OPS::load(x + (i + c) * K + k));
+            acc[c][1] = OPS::madd(acc[c][1], w1, OPS::load(x + (i + c) * K + k + CH));
+        }
+    }
+    for (; k + CH <= K; k += CH) {
+        __m512i w0 = OPS::load(wr + k);
+        for (int c = 0; c < C; ++c) acc[c][0] = OPS::madd(acc[c][0], w0, OPS::load(x + (i + c) * K + k));
     }
     if (k < K) {
-        __mmask32 m = static_cast<__mmask32>((K - k) >= 32 ? 0xffffffffu : ((1u << (K - k)) - 1));
-        __m512bh wv[R];
-        for (int a = 0; a < R; ++a) wv[a] = (__m512bh)_mm512_maskz_loadu_epi16(m, wr[a] + k);
-        for (int b = 0; b < C; ++b) {
-            __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, xr[b] + k);
-            for (int a = 0; a < R; ++a) acc[a][b] = _mm512_dpbf16_ps(acc[a][b], wv[a], xv);
+        __m512i w0 = OPS::load_mask(wr + k, tail);
+        for (int c = 0; c < C; ++c) acc[c][0] = OPS::madd(acc[c][0], w0, OPS::load_mask(x + (i + c) * K + k, tail));
+    }
+    const float b = bias ? bias[r] : 0.0f;
+    for (int c = 0; c < C; ++c) y[(i + c) * ldy + r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[c][0], acc[c][1])) + b;
+}
+
+template <typename OPS>
+AVX512BF16_TARGET void plain_rows(float * y, int64_t ldy, const typename OPS::elem * x, int64_t n,
+                                  const weight_matrix & w, const float * bias, int64_t r0, int64_t r1) {
+    const int64_t K = w.cols, CH = OPS::CH;
+    const auto * W = static_cast<const typename OPS::elem *>(w.data);
+    const int64_t rem = K % CH;
+    const __mmask32 tail = rem == 0 ? static_cast<__mmask32>(0xffffffffu) : static_cast<__mmask32>((1u << rem) - 1);
+    for (int64_t i0 = 0; i0 < n; i0 += TOKEN_BLOCK) {
+        const int64_t i1 = i0 + TOKEN_BLOCK < n ? i0 + TOKEN_BLOCK : n;
+        for (int64_t r = r0; r < r1; ++r) {
+            const typename OPS::elem * wr = W + r * K;
+            int64_t i = i0;
+            for (; i + 4 <= i1; i += 4) row1<OPS, 4>(y, ldy, x, K, wr, bias, r, i, tail);
+            for (; i + 2 <= i1; i += 2) row1<OPS, 2>(y, ldy, x, K, wr, bias, r, i, tail);
+            for (; i < i1; ++i) row1<OPS, 1>(y, ldy, x, K, wr, bias, r, i, tail);
         }
     }
-    for (int a = 0; a < R; ++a)
-        for (int b = 0; b < C; ++b)
-            y[(i + b) * ldy + r + a] = _mm512_reduce_add_ps(acc[a][b]) + (bias ? bias[r + a] : 0.0f);
 }
 
 }  // namespace
 
-AVX512_TARGET void matmul_rows_avx512_f32(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,
-                                          const float * bias, int64_t r0, int64_t r1) {
-    const int64_t K = w.cols;
-    const float * W = static_cast<const float *>(w.data);
-    for (int64_t i0 = 0; i0 < n; i0 += TOKEN_BLOCK) {
-        const int64_t i1 = i0 + TOKEN_BLOCK < n ? i0 + TOKEN_BLOCK : n;
-        int64_t r = r0;
-        for (; r + 4 <= r1; r += 4) {
-            int64_t i = i0;
-            for (; i + 4 <= i1; i += 4) tile_f32<4, 4>(y, ldy, x, K, W, bias, r, i);
-            for (; i + 2 <= i1; i += 2) tile_f32<4, 2>(y, ldy, x, K, W, bias, r, i);
-            for (; i < i1; ++i) tile_f32<4, 1>(y, ldy, x, K, W, bias, r, i);
-        }
-        for (; r < r1; ++r) {
-            int64_t i = i0;
-            for (; i + 4 <= i1; i += 4) tile_f32<1, 4>(y, ldy, x, K, W, bias, r, i);
-            for (; i < i1; ++i) tile_f32<1, 1>(y, ldy, x, K, W, bias, r, i);
-        }
-    }
+// Callers guarantee AVX-512 F/BW/VL/DQ (f32) and additionally AVX512-BF16 (bf16).
+void matmul_rows_avx512_f32(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,
+                            const float * bias, int64_t r0, int64_t r1) {
+    if (w.layout == WEIGHT_TILED4) tiled_rows<f32_ops>(y, ldy, x, n, w, bias, r0, r1);
+    else plain_rows<f32_ops>(y, ldy, x, n, w, bias, r0, r1);
 }
 
-AVX512BF16_TARGET void matmul_rows_avx512_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t n,
-                                               const weight_matrix & w, const float * bias, int64_t r0, int64_t r1) {
-    const int64_t K = w.cols;
-    const uint16_t * W = static_cast<const uint16_t *>(w.data);
-    for (int64_t i0 = 0; i0 < n; i0 += TOKEN_BLOCK) {
-        const int64_t i1 = i0 + TOKEN_BLOCK < n ? i0 + TOKEN_BLOCK : n;
-        int64_t r = r0;
-        for (; r + 4 <= r1; r += 4) {
-            int64_t i = i0;
-            for (; i + 4 <= i1; i += 4) tile_bf16<4, 4>(y, ldy, xb, K, W, bias, r, i);
-            for (; i + 2 <= i1; i += 2) tile_bf16<4, 2>(y, ldy, xb, K, W, bias, r, i);
-            for (; i < i1; ++i) tile_bf16<4, 1>(y, ldy, xb, K, W, bias, r, i);
-        }
-        for (; r < r1; ++r) {
-            int64_t i = i0;
-            for (; i + 4 <= i1; i += 4) tile_bf16<1, 4>(y, ldy, xb, K, W, bias, r, i);
-            for (; i < i1; ++i) tile_bf16<1, 1>(y, ldy, xb, K, W, bias, r, i);
-        }
-    }
+void matmul_rows_avx512_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t n, const weight_matrix & w,
+                             const float * bias, int64_t r0, int64_t r1) {
+    if (w.layout == WEIGHT_TILED4) tiled_rows<bf16_ops>(y, ldy, xb, n, w, bias, r0, r1);
+    else plain_rows<bf16_ops>(y, ldy, xb, n, w, bias, r0, r1);
 }
 
 AVX512_TARGET float dot_f32_avx512(const float * a, const float * b, int64_t len) {

@@ -48,7 +48,9 @@ void matmul_rows_ref(float * y, int64_t ldy, const float * x, int64_t n, const w
         for (int64_t k = 0; k < K; ++k) xr[k] = w.dtype == WEIGHT_BF16 ? bf16_to_f32(f32_to_bf16(xi[k])) : xi[k];
         for (int64_t r = r0; r < r1; ++r) {
             double acc = 0;
-            if (w.dtype == WEIGHT_F32) {
+            if (w.layout == WEIGHT_TILED4) {
+                for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(weight_at(w, r, k)) * xr[k];
+            } else if (w.dtype == WEIGHT_F32) {
                 const float * wr = static_cast<const float *>(w.data) + r * K;
                 for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(wr[k]) * xr[k];
             } else {
@@ -59,6 +61,44 @@ void matmul_rows_ref(float * y, int64_t ldy, const float * x, int64_t n, const w
         }
     }
 }
+
+// ---- tiled layout --------------------------------------------------------------------------------
+
+namespace {
+inline int64_t tiled_index(const weight_matrix & w, int64_t r, int64_t k) {
+    const int64_t ch = weight_chunk(w.dtype), kc = weight_padded_cols(w) / ch;
+    return ((r / 4) * kc + k / ch) * 4 * ch + (r % 4) * ch + k % ch;
+}
+}  // namespace
+
+size_t weight_tiled_bytes(const weight_matrix & src) {
+    const int64_t rows_p = (src.rows + 3) / 4 * 4;
+    return static_cast<size_t>(rows_p * weight_padded_cols(src)) * (src.dtype == WEIGHT_BF16 ? 2 : 4);
+}
+
+weight_matrix weight_tile(const weight_matrix & src, void * dst) {
+    weight_matrix out = src;
+    out.layout = WEIGHT_TILED4;
+    out.data = dst;
+    std::memset(dst, 0, weight_tiled_bytes(src));
+    const int64_t ch = weight_chunk(src.dtype);
+    const size_t es = src.dtype == WEIGHT_BF16 ? 2 : 4;
+    const uint8_t * s = static_cast<const uint8_t *>(src.data);
+    uint8_t * d = static_cast<uint8_t *>(dst);
+    for (int64_t r = 0; r < src.rows; ++r)
+        for (int64_t k = 0; k < src.cols; k += ch) {
+            const int64_t len = std::min(ch, src.cols - k);
+            std::memcpy(d + tiled_index(out, r, k) * es, s + (r * src.cols + k) * es, static_cast<size_t>(len) * es);
+        }
+    return out;
+}
+
+float weight_at(const weight_matrix & w, int64_t r, int64_t k) {
+    const int64_t i = w.layout == WEIGHT_TILED4 ? tiled_index(w, r, k) : r * w.cols + k;
+    return w.dtype == WEIGHT_BF16 ? bf16_to_f32(static_cast<const uint16_t *>(w.data)[i]) : static_cast<const float *>(w.data)[i];
+}
+
+// ---- elementwise -------------------------------------------------------------------------------
 
 void rmsnorm(float * out, const float * x, const float * weight, int64_t n, int64_t dim, float eps) {
     for (int64_t i = 0; i < n; ++i) {

@@ -71,13 +71,19 @@ struct row_task {
 
 void run_rows(kernel_path p, const matmul_job & j, const float * x, const uint16_t * xb, int64_t n, int64_t r0, int64_t r1) {
     const weight_matrix & w = *j.w;
+    const bool tiled = w.layout == WEIGHT_TILED4;
     switch (p) {
         case KERNEL_PATH_AVX512:
             if (w.dtype == WEIGHT_F32) matmul_rows_avx512_f32(j.y, j.ldy, x, n, w, j.bias, r0, r1);
             else if (cpu().avx512bf16) matmul_rows_avx512_bf16(j.y, j.ldy, xb, n, w, j.bias, r0, r1);
-            else matmul_rows_avx2(j.y, j.ldy, x, xb, n, w, j.bias, r0, r1);
+            else if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb, n, w, j.bias, r0, r1);
+            else matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1);
             break;
-        case KERNEL_PATH_AVX2: matmul_rows_avx2(j.y, j.ldy, x, xb, n, w, j.bias, r0, r1); break;
+        case KERNEL_PATH_AVX2:
+            // tiled matrices exist only where the AVX-512 path is preferred; forced AVX2 (tests) reads them slowly
+            if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb, n, w, j.bias, r0, r1);
+            else matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1);
+            break;
         default: matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1); break;
     }
 }
@@ -90,6 +96,8 @@ const char * kernel_best_path_name() {
     if (cpu().avx2) return "avx2";
     return "ref";
 }
+
+bool weight_tiling_preferred(weight_dtype d) { return cpu().avx512 && (d == WEIGHT_F32 || cpu().avx512bf16); }
 
 bool kernel_path_supported(kernel_path path) {
     switch (path) {

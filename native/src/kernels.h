@@ -14,13 +14,36 @@ struct thread_pool;
 
 enum weight_dtype : int { WEIGHT_F32 = 0, WEIGHT_BF16 = 1 };
 
-// A weight matrix W: (rows = out, cols = in) row-major, f32 or bf16, not owned (mmap or model buffer).
+// WEIGHT_ROWS: plain row-major (rows, cols). WEIGHT_TILED4: re-laid out at load time for the
+// AVX-512 path: blocks of 4 rows, each cut into chunks of CH = 32 (bf16) or 16 (f32) columns,
+// the 4 rows' chunks stored one after the other, so a 4-row x C-token tile reads ONE sequential
+// stream (the DRAM prefetchers' best case). Rows pad to a multiple of 4 and columns to CH with zeros.
+// Element (r, k) lives at ((r / 4) * (Kp / CH) + k / CH) * 4 * CH + (r % 4) * CH + k % CH.
+enum weight_layout : int { WEIGHT_ROWS = 0, WEIGHT_TILED4 = 1 };
+
+// A weight matrix W: (rows = out, cols = in), f32 or bf16, not owned (mmap or model buffer).
 struct weight_matrix {
     const void * data = nullptr;
     weight_dtype dtype = WEIGHT_F32;
     int64_t rows = 0;  // out
     int64_t cols = 0;  // in
+    weight_layout layout = WEIGHT_ROWS;
 };
+
+// ---- tiled layout (see WEIGHT_TILED4) ------------------------------------------------------------
+inline int64_t weight_chunk(weight_dtype d) { return d == WEIGHT_BF16 ? 32 : 16; }
+inline int64_t weight_padded_cols(const weight_matrix & w) {
+    const int64_t ch = weight_chunk(w.dtype);
+    return (w.cols + ch - 1) / ch * ch;
+}
+// True when matmul's AUTO path on this CPU reads TILED4 matrices of this dtype at full speed.
+bool weight_tiling_preferred(weight_dtype d);
+// Bytes of the TILED4 copy of src.
+size_t weight_tiled_bytes(const weight_matrix & src);
+// Writes the TILED4 copy of src (ROWS layout) to dst (weight_tiled_bytes(src) bytes) and returns its descriptor.
+weight_matrix weight_tile(const weight_matrix & src, void * dst);
+// Element (r, k) as f32, any layout (slow; for the reference path and row lookups).
+float weight_at(const weight_matrix & w, int64_t r, int64_t k);
 
 enum kernel_path : int { KERNEL_PATH_AUTO = 0, KERNEL_PATH_REF = 1, KERNEL_PATH_AVX2 = 2, KERNEL_PATH_AVX512 = 3 };
 

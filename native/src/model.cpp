@@ -5,6 +5,7 @@
  */
 #include "model.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -22,6 +23,17 @@
 
 model::model() = default;
 model::~model() = default;
+
+anon_buffer::anon_buffer(size_t n) : bytes(n) {
+    void * p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw engine_error(ENGINE_STATUS_OUT_OF_MEMORY, "cannot allocate " + std::to_string(n) + " bytes for weights");
+    ::madvise(p, n, MADV_HUGEPAGE);
+    data = p;
+}
+
+anon_buffer::~anon_buffer() {
+    if (data) ::munmap(data, bytes);
+}
 
 // ---- load helpers ------------------------------------------------------------------------------
 
@@ -95,6 +107,14 @@ struct loader {
             m.owned.push_back(std::move(buf));
         }
         m.weight_bytes += static_cast<uint64_t>(rows * cols) * (w.dtype == WEIGHT_BF16 ? 2 : 4);
+        if (params.tile && weight_tiling_preferred(w.dtype)) {
+            auto buf = std::make_unique<anon_buffer>(weight_tiled_bytes(w));
+            weight_matrix t = weight_tile(w, buf->data);
+            m.tiled.push_back(std::move(buf));
+            if (t.dtype == WEIGHT_F32 && t.data != w.data && !m.owned.empty() && m.owned.back().get() == w.data)
+                m.owned.pop_back();  // the F16 -> f32 copy is not needed any more
+            return t;
+        }
         return w;
     }
 
@@ -210,6 +230,12 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     }
     const st_tensor * e = m->files->find("model.embed_tokens.weight");
     m->stored_dtype = e->dtype == ST_F32 ? "f32" : e->dtype == ST_BF16 ? "bf16" : "f16";
+    // Every matrix tiled: nothing points into the files any more.
+    bool all_tiled = m->tok_embd.layout == WEIGHT_TILED4;
+    for (const auto & L : m->layers)
+        for (const weight_matrix * w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+            all_tiled = all_tiled && w->layout == WEIGHT_TILED4;
+    if (all_tiled && m->output.layout == WEIGHT_TILED4) m->files.reset();
     m->compute_dtype = m->tok_embd.dtype == WEIGHT_BF16 ? "bf16" : "f32";
     m->rope_inv_freq = config_rope_inv_freq(c);
     int threads = params.n_threads > 0 ? params.n_threads : static_cast<int>(std::thread::hardware_concurrency());
@@ -224,7 +250,9 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
 void model_embed_row(const model & m, int32_t token, float * out) {
     ENGINE_ASSERT(token >= 0 && token < m.config.n_vocab);
     const int64_t H = m.config.n_embd;
-    if (m.tok_embd.dtype == WEIGHT_F32) {
+    if (m.tok_embd.layout == WEIGHT_TILED4) {
+        for (int64_t j = 0; j < H; ++j) out[j] = weight_at(m.tok_embd, token, j);
+    } else if (m.tok_embd.dtype == WEIGHT_F32) {
         std::memcpy(out, static_cast<const float *>(m.tok_embd.data) + token * H, H * sizeof(float));
     } else {
         const uint16_t * row = static_cast<const uint16_t *>(m.tok_embd.data) + token * H;

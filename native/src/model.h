@@ -48,6 +48,7 @@ struct model {
 
     std::unique_ptr<st_collection> files;              // the mappings the matrices point into
     std::vector<std::unique_ptr<float[]>> owned;       // converted (F16) matrices
+    std::vector<std::unique_ptr<struct anon_buffer>> tiled;  // TILED4 copies (kernels.h), huge-page backed
     std::unique_ptr<thread_pool> pool;
 
     model();
@@ -56,9 +57,20 @@ struct model {
     model & operator=(const model &) = delete;
 };
 
+// Anonymous memory (mmap, transparent huge pages advised), unmapped in the destructor.
+struct anon_buffer {
+    void * data = nullptr;
+    size_t bytes = 0;
+    explicit anon_buffer(size_t n);  // throws engine_error(OUT_OF_MEMORY)
+    ~anon_buffer();
+    anon_buffer(const anon_buffer &) = delete;
+    anon_buffer & operator=(const anon_buffer &) = delete;
+};
+
 struct model_load_params {
     int n_threads = 0;  // 0 = hardware concurrency
     bool populate = true;  // prefault the mappings (MAP_POPULATE)
+    bool tile = true;      // re-lay out matrices as TILED4 where the AVX-512 path prefers it
     const std::atomic<bool> * abort = nullptr;
 };
 

@@ -1,6 +1,6 @@
 /*
- * test-kernels.cpp: every matmul path this CPU supports (AVX-512 with BF16 dot products, AVX2)
- * equals the plain reference path, for f32 and bf16 weights, N = 1..70 inputs (tile remainders),
+ * test-kernels.cpp: every matmul path this CPU supports (AVX-512 with BF16 dot products, AVX2),
+ * on plain and TILED4 (re-laid out) matrices, equals the plain reference path, for f32 and bf16 weights, N = 1..70 inputs (tile remainders),
  * widths that are not multiples of the vector length, biases and row strides; plus RMSNorm,
  * softmax, RoPE and attention against direct formulas.
  */
@@ -22,7 +22,7 @@ std::vector<float> randn(size_t n, std::mt19937 & rng, float scale = 1.0f) {
 }
 
 void check_matmul(kernel_path path, weight_dtype dt, int64_t rows, int64_t cols, int64_t n, bool bias, thread_pool * pool,
-                  std::mt19937 & rng) {
+                  std::mt19937 & rng, bool tiled) {
     std::vector<float> wf = randn(static_cast<size_t>(rows * cols), rng, 0.1f);
     std::vector<uint16_t> wb(wf.size());
     for (size_t i = 0; i < wf.size(); ++i) wb[i] = f32_to_bf16(wf[i]);
@@ -36,7 +36,16 @@ void check_matmul(kernel_path path, weight_dtype dt, int64_t rows, int64_t cols,
     const int64_t ldy = rows + 3;  // a row stride wider than the output
     std::vector<float> y_ref(static_cast<size_t>(n * ldy), -7.0f), y(static_cast<size_t>(n * ldy), -7.0f);
     matmul(y_ref.data(), ldy, x.data(), n, w, bias ? b.data() : nullptr, nullptr, KERNEL_PATH_REF);
-    matmul(y.data(), ldy, x.data(), n, w, bias ? b.data() : nullptr, pool, path);
+    // the TILED4 copy (the layout the model uses on AVX-512 machines) when this path reads it
+    std::vector<uint8_t> tiled_buf;
+    weight_matrix wt = w;
+    if (tiled && path == KERNEL_PATH_AVX512 && weight_tiling_preferred(dt)) {
+        tiled_buf.resize(weight_tiled_bytes(w));
+        wt = weight_tile(w, tiled_buf.data());
+        for (int64_t r = 0; r < rows; r += 7)
+            for (int64_t k = 0; k < cols; k += 5) CHECK(weight_at(wt, r, k) == weight_at(w, r, k));
+    }
+    matmul(y.data(), ldy, x.data(), n, wt, bias ? b.data() : nullptr, pool, path);
     double max_err = 0, max_ref = 0;
     for (int64_t i = 0; i < n; ++i)
         for (int64_t r = 0; r < ldy; ++r) {
@@ -51,8 +60,8 @@ void check_matmul(kernel_path path, weight_dtype dt, int64_t rows, int64_t cols,
     // only the summation order differs: f32 accumulation over `cols` terms
     const double tol = 2e-6 * std::sqrt(static_cast<double>(cols)) * (max_ref + 1.0);
     if (!(max_err <= tol))
-        std::fprintf(stderr, "path %d dtype %d rows %lld cols %lld n %lld: max err %g > %g\n", path, dt, (long long)rows,
-                     (long long)cols, (long long)n, max_err, tol);
+        std::fprintf(stderr, "path %d dtype %d%s rows %lld cols %lld n %lld: max err %g > %g\n", path, dt,
+                     wt.layout == WEIGHT_TILED4 ? " tiled" : "", (long long)rows, (long long)cols, (long long)n, max_err, tol);
     CHECK(max_err <= tol);
 }
 
@@ -73,7 +82,9 @@ int main() {
         for (weight_dtype dt : {WEIGHT_F32, WEIGHT_BF16})
             for (int64_t n : {1, 2, 3, 4, 5, 7, 8, 16, 33, 64, 70})
                 for (auto rc : {std::pair<int64_t, int64_t>{1, 1}, {5, 17}, {37, 64}, {64, 96}, {131, 200}, {300, 1000}})
-                    check_matmul(path, dt, rc.first, rc.second, n, (n + rc.first) % 2 == 0, n % 3 == 0 ? &pool : nullptr, rng);
+                    for (bool tiled : {false, true})
+                        check_matmul(path, dt, rc.first, rc.second, n, (n + rc.first) % 2 == 0, n % 3 == 0 ? &pool : nullptr,
+                                     rng, tiled);
     }
     CHECK(tested_paths > 0 || std::string(kernel_best_path_name()) == "ref");
 

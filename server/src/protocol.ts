@@ -38,8 +38,8 @@ export namespace DidPartiallyAcceptCompletionNotification {
   export const type = new NotificationType<DidPartiallyAcceptCompletionParams>(method);
 }
 
-export type Stage = 'receive' | 'debounce' | 'context' | 'tokenize' | 'prefill' | 'decode' | 'postprocess' | 'respond';
-export const STAGES: readonly Stage[] = ['receive', 'debounce', 'context', 'tokenize', 'prefill', 'decode', 'postprocess', 'respond'];
+export type Stage = 'receive' | 'debounce' | 'load' | 'context' | 'tokenize' | 'prefill' | 'decode' | 'postprocess' | 'respond';
+export const STAGES: readonly Stage[] = ['receive', 'debounce', 'load', 'context', 'tokenize', 'prefill', 'decode', 'postprocess', 'respond'];
 
 export type Outcome = 'shown' | 'empty' | 'cached' | 'cancelled' | 'superseded' | 'stale' | 'error' | 'disabled';
 

@@ -60,10 +60,14 @@ export class Server {
     options: ServerOptions,
   ) {
     const sink: LogSink = (level, message) => {
-      if (level === 'error') connection.console.error(message);
-      else if (level === 'warn') connection.console.warn(message);
-      else if (level === 'info') connection.console.info(message);
-      else connection.console.log(message);
+      try {
+        if (level === 'error') connection.console.error(message);
+        else if (level === 'warn') connection.console.warn(message);
+        else if (level === 'info') connection.console.info(message);
+        else connection.console.log(message);
+      } catch {
+        // The client is gone (connection disposed): nobody is left to tell.
+      }
     };
     this.log = new Logger(sink);
     const base: Settings = defaultSettings();
@@ -140,11 +144,15 @@ export class Server {
   }
 
   /** Shows a model problem once per folder as window/showMessage. */
-  reportModelError(dir: string, message: string): void {
+  reportModelError(dir: string, message: string, logIt = true): void {
     if (this.reportedModelErrors.has(dir)) return;
     this.reportedModelErrors.add(dir);
-    this.log.error(message, 'ENGINE_BAD_MODEL');
-    void this.connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message: `Slipstream: ${message}` });
+    if (logIt) this.log.error(message, 'ENGINE_BAD_MODEL');
+    try {
+      void this.connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message: `Slipstream: ${message}` }).catch(() => {});
+    } catch {
+      // connection disposed
+    }
   }
 
   didOpen(params: DidOpenTextDocumentParams): void {
@@ -167,7 +175,7 @@ export class Server {
   /** Called after each completion: a model that fails to load is shown to the user once. */
   afterCompletion(): void {
     const st = this.host.status();
-    if (st.state === 'error' && st.error) this.reportModelError(this.config.settings.engine.model || 'model', st.error.message);
+    if (st.state === 'error' && st.error) this.reportModelError(this.config.settings.engine.model || 'model', `${st.error.message} [${st.error.code}]`, false);
   }
 
   async shutdown(): Promise<void> {

@@ -66,8 +66,10 @@ export class TolerantMessageReader extends AbstractMessageReader implements Mess
       const header = this.buffer.subarray(0, end).toString('ascii');
       const length = this.contentLength(header);
       if (length === undefined) {
+        // Resynchronise on the next thing that looks like a frame start.
+        const next = this.nextHeaderStart();
         this.report(ErrorCodes.ParseError, `Parse error: malformed header ${JSON.stringify(header.slice(0, 200))}: expected "Content-Length: <n>"`, null);
-        this.buffer = this.buffer.subarray(end + 4);
+        this.buffer = this.buffer.subarray(next > 0 ? next : end + 4);
         continue;
       }
       if (length > BODY_LIMIT) {
@@ -82,6 +84,12 @@ export class TolerantMessageReader extends AbstractMessageReader implements Mess
       this.buffer = this.buffer.subarray(end + 4 + length);
       this.deliver(body);
     }
+  }
+
+  /** Offset (> 0) of the next "Content-Length:" in the buffer, or -1. */
+  private nextHeaderStart(): number {
+    const text = this.buffer.toString('latin1').toLowerCase();
+    return text.indexOf('content-length:', 1);
   }
 
   private contentLength(header: string): number | undefined {
@@ -126,12 +134,21 @@ export class TolerantMessageReader extends AbstractMessageReader implements Mess
       this.report(ErrorCodes.InvalidRequest, 'Invalid request: "id" must be a number or a string', null);
       return;
     }
+    if (typeof m.method === 'string' && needsObjectParams(m.method) && (typeof (m as { params?: unknown }).params !== 'object' || (m as { params?: unknown }).params === null || Array.isArray((m as { params?: unknown }).params))) {
+      if (id !== null) this.report(ErrorCodes.InvalidParams, `Invalid params: ${m.method} takes an object`, id);
+      return;
+    }
     try {
       this.callback?.(msg as Message);
     } catch (err) {
       this.report(ErrorCodes.InternalError, `Internal error: ${(err as Error).message}`, id);
     }
   }
+}
+
+/** Methods whose params the protocol defines as an object; anything else is refused up front. */
+function needsObjectParams(method: string): boolean {
+  return method === 'initialize' || method.startsWith('textDocument/') || method === 'workspace/executeCommand' || method === 'slipstream/complete';
 }
 
 export interface ExitControl {

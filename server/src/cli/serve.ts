@@ -19,6 +19,7 @@ export async function runServe(args: ParsedArgs): Promise<number> {
   const options: ServerOptions = {};
   if (typeof flags.model === 'string') options.modelDir = existingDir('model', flags.model);
   if (typeof flags.drafter === 'string') options.drafterDir = existingDir('drafter', flags.drafter);
+  keepServing();
   if (flags.port !== undefined) return serveSocket(flags.port as number, flags.host as string, options);
   // Nothing but the JSON-RPC writer may touch stdout: route stray console output to stderr.
   guardStdout();
@@ -54,6 +55,19 @@ function serveStdio(options: ServerOptions): Promise<number> {
     // The client went away without `exit`: nothing is left to serve.
     process.stdin.on('end', () => finish(1));
     startServer(connection, options);
+  });
+}
+
+/**
+ * A bug in one request must not take the server (and every other client) down: log it on
+ * stderr and keep serving.
+ */
+function keepServing(): void {
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`slipstream serve: internal error (still serving): ${err?.stack ?? String(err)}\n`);
+  });
+  process.on('unhandledRejection', (err) => {
+    process.stderr.write(`slipstream serve: internal error (still serving): ${(err as Error)?.stack ?? String(err)}\n`);
   });
 }
 

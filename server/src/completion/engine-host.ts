@@ -6,50 +6,21 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import * as engine from '../../../native/lib/index.js';
-import { Tokenizer } from '../../../native/lib/tokenizer.js';
+import { backends, Drafter, Model, Tokenizer, type Session } from '../../../native/lib/index.js';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { abortError } from './debouncer.js';
 import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, LoadedModel } from './engine.js';
 import { Mutex } from './mutex.js';
 
-/** The slice of native/lib this host uses (see /work/engine-contract.md). */
-interface EngineSession {
-  generate(
-    prompt: Int32Array,
-    opts: { maxTokens: number; temperature?: number; stopTokens?: number[]; signal?: AbortSignal; mode?: 'ar' | 'redrafter'; drafter?: unknown },
-  ): AsyncGenerator<{ ids: Int32Array }, { stats: { prompt_tokens: number; reused_tokens: number; prefill_ms: number; decode_ms: number }; stoppedBy: GenerateSummary['stoppedBy'] }>;
-  dispose(): void;
-}
-interface EngineModel {
-  info: { architecture: string; vocabSize: number; numLayers: number; hiddenSize: number; maxPositionEmbeddings: number };
-  createSession(opts?: { maxContext?: number }): EngineSession;
-  dispose(): void;
-}
-interface EngineModule {
-  Model: { load(dir: string, opts?: { threads?: number; backend?: 'auto' | 'cpu' | 'cuda'; signal?: AbortSignal }): Promise<EngineModel> };
-  Drafter?: { load(dir: string, model: EngineModel): Promise<{ dispose(): void }> };
-  Tokenizer: { load(dir: string): Promise<LoadedModel['tokenizer']> };
-  backends(): { name: string; available?: boolean; loaded?: boolean; reason?: string }[];
-}
-
-function loadEngineModule(): EngineModule {
-  const index = engine as unknown as Partial<EngineModule>;
-  if (typeof index.Model?.load !== 'function') {
-    throw Object.assign(new Error('this build of the engine cannot load models (native/lib has no Model)'), { code: 'ENGINE_UNAVAILABLE' });
-  }
-  return { ...(index as EngineModule), Tokenizer };
-}
-
 const MAX_SESSIONS = 4;
 /** KV positions per session: the prompt budget plus generated tokens, with room to spare. */
 const SESSION_CONTEXT = 4096;
 
 interface Loaded {
-  model: EngineModel;
+  model: Model;
   view: LoadedModel;
-  drafter: { dispose(): void } | null;
+  drafter: Drafter | null;
 }
 
 export class NativeEngineHost implements EngineHost {
@@ -57,9 +28,8 @@ export class NativeEngineHost implements EngineHost {
   private loaded: Loaded | null = null;
   private loading: Promise<Loaded> | null = null;
   private error: { message: string; code: string } | null = null;
-  private readonly sessions = new Map<string, EngineSession>();
+  private readonly sessions = new Map<string, Session>();
   private readonly lock = new Mutex();
-  private module: EngineModule | null = null;
 
   constructor(private readonly log: Logger) {}
 
@@ -125,16 +95,14 @@ export class NativeEngineHost implements EngineHost {
     if (!existsSync(join(s.model, 'config.json'))) {
       throw Object.assign(new Error(`${s.model} is not a model folder (no config.json)`), { code: 'ENGINE_BAD_MODEL' });
     }
-    this.module ??= loadEngineModule();
     const started = performance.now();
     const [model, tokenizer] = await Promise.all([
-      this.module.Model.load(s.model, { backend: s.backend, ...(s.threads > 0 ? { threads: s.threads } : {}) }),
-      this.module.Tokenizer.load(s.model),
+      Model.load(s.model, { backend: s.backend, ...(s.threads > 0 ? { threads: s.threads } : {}) }),
+      Tokenizer.load(s.model),
     ]);
     let drafter: Loaded['drafter'] = null;
     if (s.drafter) {
-      if (!this.module.Drafter) this.log.warn('this engine build has no ReDrafter support; decoding without the drafter');
-      else drafter = await this.module.Drafter.load(s.drafter, model);
+      drafter = await Drafter.load(s.drafter, model);
     }
     const info = model.info;
     this.log.info(`loaded ${s.model} (${info.architecture}, ${info.numLayers} layers) in ${Math.round(performance.now() - started)} ms`);
@@ -159,13 +127,13 @@ export class NativeEngineHost implements EngineHost {
       const view = await this.ready(req.signal);
       const loaded = this.loaded!;
       const session = this.session(req.key, loaded, view);
-      const useDrafter = this.settings?.mode === 'redrafter' && loaded.drafter !== null;
+      const drafter = this.settings?.mode === 'redrafter' ? loaded.drafter : null;
       const gen = session.generate(req.prompt, {
         maxTokens: req.maxTokens,
         temperature: req.temperature,
         stopTokens: req.stopTokens,
         signal: req.signal,
-        ...(useDrafter ? { mode: 'redrafter' as const, drafter: loaded.drafter } : {}),
+        ...(drafter ? { mode: 'redrafter' as const, drafter } : {}),
       });
       let finished = false;
       try {
@@ -179,14 +147,14 @@ export class NativeEngineHost implements EngineHost {
           yield r.value.ids;
         }
       } finally {
-        if (!finished) await gen.return?.(undefined as never).catch(() => {});
+        if (!finished) await gen.return(undefined as never).catch(() => {});
       }
     } finally {
       release();
     }
   }
 
-  private session(key: string, loaded: Loaded, view: LoadedModel): EngineSession {
+  private session(key: string, loaded: Loaded, view: LoadedModel): Session {
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // re-insert: most recently used last
@@ -211,12 +179,11 @@ export class NativeEngineHost implements EngineHost {
   }
 
   status(): EngineHostStatus {
-    let backends: EngineHostStatus['backends'] = [];
+    let list: EngineHostStatus['backends'] = [];
     try {
-      this.module ??= loadEngineModule();
-      backends = this.module.backends().map((b) => ({ name: b.name, available: b.available ?? b.loaded ?? false, ...(b.reason ? { reason: b.reason } : {}) }));
+      list = backends().map((b) => ({ name: b.name, available: b.available, ...(b.reason ? { reason: b.reason } : {}) }));
     } catch (err) {
-      backends = [{ name: 'engine', available: false, reason: (err as Error).message }];
+      list = [{ name: 'engine', available: false, reason: (err as Error).message }];
     }
     const s = this.settings;
     return {
@@ -225,7 +192,7 @@ export class NativeEngineHost implements EngineHost {
       drafterDir: this.loaded?.drafter ? (s?.drafter ?? null) : null,
       backend: s?.backend ?? 'auto',
       mode: this.loaded?.drafter && s?.mode === 'redrafter' ? 'redrafter' : 'ar',
-      backends,
+      backends: list,
       error: this.error,
       sessions: this.sessions.size,
     };

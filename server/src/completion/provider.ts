@@ -100,6 +100,7 @@ export class CompletionProvider {
       trace.stage('debounce');
 
       const view = await this.view(signal);
+      trace.stage('load');
       const state = this.promptState(req.key, view);
       const prompt = buildPrompt(
         {
@@ -124,6 +125,7 @@ export class CompletionProvider {
         policy: settings.completion.multiline,
       };
       const multiline = allowsMultiline(fctx);
+      if (this.deps.log.enabled('debug')) this.deps.log.debug(`trace ${trace.record.id}: generating for ${req.key} from ${prompt.ids.length} prompt tokens`);
       const raw = await this.generate(req, view, prompt.ids, fctx, multiline, signal, trace);
 
       const now = req.currentVersion?.();
@@ -167,30 +169,33 @@ export class CompletionProvider {
       signal,
     });
     let text = '';
-    for (;;) {
-      const r = await gen.next();
-      if (r.done) {
-        if (r.value) {
-          trace.record.reusedTokens = r.value.reusedTokens;
+    try {
+      for (;;) {
+        const r = await gen.next();
+        if (r.done) {
+          if (r.value) {
+            trace.record.reusedTokens = r.value.reusedTokens;
+          }
+          break;
         }
-        break;
+        if (firstAt === 0) firstAt = performance.now();
+        for (const id of r.value) ids.push(id);
+        text = decodeContinuation(tok, prompt, ids);
+        const nl = text.indexOf('\n');
+        // Early stops: the line ended in single-line mode, or the indentation scope ended.
+        if ((!multiline && nl >= 0) || (multiline && nl >= 0 && indentationScope(text, fctx) !== text)) {
+          await gen.return(undefined);
+          break;
+        }
       }
-      if (firstAt === 0) firstAt = performance.now();
-      for (const id of r.value) ids.push(id);
-      text = decodeContinuation(tok, prompt, ids);
-      const nl = text.indexOf('\n');
-      // Early stops: the line ended in single-line mode, or the indentation scope ended.
-      if ((!multiline && nl >= 0) || (multiline && nl >= 0 && indentationScope(text, fctx) !== text)) {
-        await gen.return(undefined);
-        break;
-      }
+    } finally {
+      trace.record.generatedTokens = ids.length;
     }
     if (signal.aborted) throw abortError(signal);
     const end = performance.now();
     trace.add('prefill', (firstAt || end) - started);
     trace.add('decode', firstAt ? end - firstAt : 0);
     trace.skip();
-    trace.record.generatedTokens = ids.length;
     this.debouncer.noteLatency(end - started);
     return text;
   }

@@ -1,0 +1,81 @@
+/**
+ * The real server, engine and model over stdio (stories260K from ../shared until the shipped code
+ * model lands): open a document, type into it, get a non-empty completion whose insertion keeps
+ * the document valid, type through it, cancel a generation mid-way, shut down with exit code 0.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
+import { stories260K, stories260KMissing } from '../helpers/paths.js';
+
+const missing = stories260KMissing();
+if (missing) console.warn(`completion-stdio: ${missing}`);
+
+let server: SpawnedServer | undefined;
+afterEach(() => server?.kill());
+
+const uri = 'file:///story.txt';
+
+/** A valid insertion: well-formed UTF-16, no control characters but newline/tab, no special-token text. */
+function expectValidText(text: string): void {
+  expect(text.isWellFormed()).toBe(true);
+  expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
+  expect(text).not.toMatch(/<\/?s>|<unk>|<\|/);
+}
+
+describe.skipIf(missing)('slipstream serve --stdio with stories260K', () => {
+  it('completes typed text with a non-empty suggestion that keeps the document valid, then types through it', async () => {
+    server = spawnStdio(['--model', stories260K]);
+    const c = server.client;
+    await c.initialize({ completion: { debounceMs: 0 } });
+    let text = 'Once upon a time, there was a little';
+    c.open(uri, text);
+    // Type " girl" one character at a time, as an editor sends incremental changes.
+    let version = 1;
+    for (const ch of ' girl') {
+      const pos = { line: 0, character: text.length };
+      c.notify('textDocument/didChange', { textDocument: { uri, version: ++version }, contentChanges: [{ range: { start: pos, end: pos }, text: ch }] });
+      text += ch;
+    }
+    const list = await c.request('textDocument/inlineCompletion', { textDocument: { uri, version }, position: { line: 0, character: text.length }, context: { triggerKind: 1 } });
+    expect(list.items).toHaveLength(1);
+    const item = list.items[0];
+    expect(item.insertText.length).toBeGreaterThan(0);
+    expectValidText(item.insertText);
+    expect(item.range).toEqual({ start: { line: 0, character: text.length }, end: { line: 0, character: text.length } });
+
+    // Accept the first character of the suggestion by typing it: the rest comes from the cache.
+    const first = item.insertText[0];
+    const pos = { line: 0, character: text.length };
+    c.notify('textDocument/didChange', { textDocument: { uri, version: ++version }, contentChanges: [{ range: { start: pos, end: pos }, text: first }] });
+    text += first;
+    const next = await c.request('textDocument/inlineCompletion', { textDocument: { uri, version }, position: { line: 0, character: text.length }, context: { triggerKind: 2 } });
+    expect(next.items[0].insertText).toBe(item.insertText.slice(1));
+    const status = await c.request('slipstream/status');
+    expect(status.engine).toMatchObject({ state: 'ready', model: { architecture: 'llama', fim: false } });
+    expect(status.cache.hits).toBe(1);
+
+    expect(await c.request('shutdown')).toBeNull();
+    c.notify('exit');
+    expect((await server.exit).code).toBe(0);
+    expect(c.garbage).toEqual([]);
+  });
+
+  it('answers $/cancelRequest mid-generation with RequestCancelled and stops the engine early', async () => {
+    server = spawnStdio(['--model', stories260K]);
+    const c = server.client;
+    await c.initialize({ completion: { debounceMs: 0, maxTokens: 400, contextTokens: 32 }, log: { level: 'debug' } });
+    c.open(uri, 'Once upon a time');
+    const { id, response } = c.send('textDocument/inlineCompletion', { textDocument: { uri }, position: { line: 0, character: 16 }, context: { triggerKind: 1 } });
+    // The server logs when generation starts: cancel right then.
+    await c.waitFor((m) => m.method === 'window/logMessage' && /generating for file:\/\/\/story\.txt/.test(m.params.message));
+    c.notify('$/cancelRequest', { id });
+    const r = await response;
+    expect(r.error?.code).toBe(-32800);
+    const { traces } = await c.request('slipstream/traces', {});
+    expect(traces.at(-1)).toMatchObject({ outcome: 'cancelled' });
+    expect(traces.at(-1).generatedTokens ?? 0).toBeLessThan(400);
+    // The session is still usable afterwards.
+    const after = await c.request('slipstream/complete', { text: 'Once upon a time', offset: 16, maxTokens: 8 });
+    expect(after.items[0].insertText.length).toBeGreaterThan(0);
+  });
+});

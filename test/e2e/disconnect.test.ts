@@ -1,0 +1,64 @@
+/**
+ * A client that goes away: over stdio, closing stdin mid-request ends the server cleanly (no
+ * crash, nothing but frames on stdout); over TCP, one client disconnecting mid-request leaves the
+ * server and its other client working. Two TCP clients complete at the same time on one engine.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnStdio, spawnTcp } from '../helpers/spawn-server.js';
+import { stories260K, stories260KMissing } from '../helpers/paths.js';
+
+const model = stories260KMissing() ? [] : ['--model', stories260K];
+const kills: (() => void)[] = [];
+afterEach(() => kills.splice(0).forEach((k) => k()));
+
+const request = (uri: string, character: number) => ({ textDocument: { uri }, position: { line: 0, character }, context: { triggerKind: 1 } });
+
+describe('clients that disconnect, and several at once', () => {
+  it('ends a stdio server cleanly when the client closes stdin mid-request', async () => {
+    const server = spawnStdio(model);
+    kills.push(server.kill);
+    await server.client.initialize({ completion: { debounceMs: 0 } });
+    server.client.open('file:///a.txt', 'Once upon a time');
+    server.client.send('textDocument/inlineCompletion', request('file:///a.txt', 16));
+    server.child.stdin!.end();
+    const { code, signal } = await server.exit;
+    expect(signal).toBeNull();
+    expect(code).toBe(1); // no shutdown was received
+    expect(server.stderr()).not.toMatch(/TypeError|ReferenceError|Unhandled|at .*\.js:\d+/);
+    expect(server.client.garbage).toEqual([]);
+  });
+
+  it('serves two TCP clients at once and survives one disconnecting mid-request', async () => {
+    const server = await spawnTcp(model);
+    kills.push(server.kill);
+    const a = await server.connect();
+    const b = await server.connect();
+    await Promise.all([a.client.initialize({ completion: { debounceMs: 0 } }), b.client.initialize({ completion: { debounceMs: 0 } })]);
+    a.client.open('file:///a.txt', 'Once upon a time');
+    b.client.open('file:///b.txt', 'The little dog');
+    const [ra, rb] = await Promise.all([
+      a.client.request('textDocument/inlineCompletion', request('file:///a.txt', 16)),
+      b.client.request('textDocument/inlineCompletion', request('file:///b.txt', 14)),
+    ]);
+    expect(Array.isArray(ra.items)).toBe(true);
+    expect(Array.isArray(rb.items)).toBe(true);
+    if (model.length > 0) {
+      expect(ra.items[0].insertText.length).toBeGreaterThan(0);
+      expect(rb.items[0].insertText.length).toBeGreaterThan(0);
+    }
+    // a goes away in the middle of a request; b carries on, and b's exit ends only b.
+    a.client.send('textDocument/inlineCompletion', request('file:///a.txt', 16));
+    a.socket.destroy();
+    const again = await b.client.request('textDocument/inlineCompletion', request('file:///b.txt', 14));
+    expect(Array.isArray(again.items)).toBe(true);
+    expect(await b.client.request('shutdown')).toBeNull();
+    b.client.notify('exit');
+    await b.client.closed;
+    const c = await server.connect();
+    await c.client.initialize();
+    expect((await c.client.request('slipstream/status')).version).toBeTypeOf('string');
+    expect(server.child.exitCode).toBeNull();
+    expect(server.stderr()).not.toContain('internal error');
+    c.socket.destroy();
+  });
+});

@@ -30,13 +30,13 @@ struct beam_search_ws {
     std::vector<float> z;                  // (M, 2H) concat(context, state)
     std::vector<float> h, h2;              // (M, E)
     std::vector<float> logits;             // (M, V) -> log q after §1.5
-    std::vector<float> sel;                // (V) top-k selection scratch
+    std::vector<float> sel;                // (top_k) heap of the largest logits of a row
     std::vector<float> masked;             // (M) the value masked entries of each row end at
     std::vector<int32_t> beams_next;       // (M, L)
 };
 
 // Drafter log-probabilities of one logits row in place (§1.5): x -= max; x[x < kth largest] =
-// -50000; x = log_softmax(x). row: (n_vocab); scratch: any vector (resized to n_vocab).
+// -50000; x = log_softmax(x). row: (n_vocab); scratch: any vector (resized to top_k).
 // Returns the value every masked entry ends at (-50000 - logsumexp), or NaN when none was masked.
 float beam_logprobs_row(float * row, int n_vocab, int top_k, std::vector<float> & scratch);
 

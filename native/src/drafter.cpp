@@ -48,6 +48,7 @@ const st_tensor * find_any(const st_collection & c, const std::vector<std::strin
 struct loader {
     drafter & d;
     std::string st_path;  // for messages when a tensor is missing
+    bool tile;
 
     const st_tensor & need(const std::vector<std::string> & names, std::vector<int64_t> shape) {
         const st_tensor * t = find_any(*d.files, names);
@@ -95,6 +96,13 @@ struct loader {
             d.owned.push_back(std::move(buf));
         }
         d.weight_bytes += count * (w.dtype == WEIGHT_BF16 ? 2 : 4);
+        if (tile && weight_tiling_preferred(w.dtype)) {
+            auto buf = std::make_unique<anon_buffer>(weight_tiled_bytes(w));
+            weight_matrix t = weight_tile(w, buf->data);
+            d.tiled.push_back(std::move(buf));
+            if (!d.owned.empty() && d.owned.back().get() == w.data) d.owned.pop_back();  // the copy is not needed any more
+            return t;
+        }
         return w;
     }
 
@@ -154,7 +162,7 @@ drafter_config drafter_config_parse(const std::string & path, const std::string 
     return c;
 }
 
-std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & base) {
+std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & base, bool tile) {
     auto d = std::make_unique<drafter>();
     d->dir = dir;
     const std::string cfg_path = dir + "/config.json";
@@ -171,7 +179,7 @@ std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & bas
     if (!std::ifstream(dir + "/model.safetensors") && !std::ifstream(dir + "/model.safetensors.index.json") && std::ifstream(dir + "/model.pt"))
         bad(dir, "only model.pt found; convert the drafter to safetensors (model.safetensors)");
     d->files = st_open_folder(dir, true);
-    loader ld{*d, dir + "/model.safetensors"};
+    loader ld{*d, dir + "/model.safetensors", tile};
     const int64_t H = c.n_embd, E = c.exit_dim, V = c.n_vocab, N = c.n_layers;
 
     // rnn_* exactly when rnn (§1.7 loader checklist)

@@ -2,7 +2,8 @@
  * drafter.h: ReDrafter drafter heads as Apple's train.py saves them (docs/redrafter.md §1):
  * config.json (vocab_size, hidden_size, exit_dim, num_draft_layers, rnn) and model.safetensors
  * (rnn_w, rnn_u, input_proj when exit_dim != 2 * hidden_size, lm_head.{i}.linear, lm_head.{N}).
- * Matrices stay in the mmap'd file when F32 or BF16 (F16 is converted to f32); biases are f32.
+ * Matrices stay in the mmap'd file when F32 or BF16 (F16 is converted to f32), or are re-laid out
+ * for the AVX-512 kernels as the model's are; biases are f32.
  * Every shape is checked against the base model; errors name the file and the tensor.
  */
 #pragma once
@@ -13,6 +14,7 @@
 
 #include "kernels.h"
 
+struct anon_buffer;
 struct model;
 struct st_collection;
 
@@ -40,6 +42,7 @@ struct drafter {
 
     std::unique_ptr<st_collection> files;
     std::vector<std::unique_ptr<float[]>> owned;  // F16 matrices converted to f32
+    std::vector<std::unique_ptr<anon_buffer>> tiled;  // TILED4 copies (kernels.h) for the AVX-512 path
 
     drafter();
     ~drafter();
@@ -49,7 +52,8 @@ struct drafter {
 
 // Loads and checks a drafter folder against the base model. Throws engine_error (BAD_MODEL for a
 // malformed or mismatched folder, IO_ERROR for unreadable files) naming the file and tensor.
-std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & base);
+// tile: re-lay out the matrices as TILED4 where this CPU's matmul prefers it (as model_load does).
+std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & base, bool tile = true);
 
 // Parses a drafter config.json's text (path used in messages). Throws engine_error(BAD_MODEL).
 drafter_config drafter_config_parse(const std::string & path, const std::string & text);

@@ -135,8 +135,7 @@ int main() {
         auto d = drafter_load(make_folder(root, "proj-f16", s), base.m);
         CHECK(d->lm_head.dtype == WEIGHT_F32);  // F16 converted
         auto expect = random_values(8 * 8, 1);  // rnn_w
-        const float * w = (const float *)d->rnn_w.data;
-        for (int i = 0; i < 64; ++i) CHECK_CLOSE(w[i], expect[i], 1e-3);
+        for (int i = 0; i < 64; ++i) CHECK_CLOSE(weight_at(d->rnn_w, i / 8, i % 8), expect[i], 1e-3);
     }
     {
         folder_spec s;

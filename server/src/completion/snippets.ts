@@ -23,8 +23,13 @@ const MAX_DOC_CHARS = 200_000;
 const MAX_DOCS = 20;
 const MIN_SCORE = 0.05;
 
+/** Keywords every file shares: they say nothing about relatedness. */
+const COMMON = new Set(
+  'const let var function return true false null undefined this self def class import export from new if else for while async await void type interface public private static print pass None True False'.split(' '),
+);
+
 function identifiers(text: string): Set<string> {
-  return new Set(text.match(/[A-Za-z_$][A-Za-z0-9_$]{2,}/g) ?? []);
+  return new Set((text.match(/[A-Za-z_$][A-Za-z0-9_$]{2,}/g) ?? []).filter((w) => !COMMON.has(w)));
 }
 
 function jaccard(a: Set<string>, b: Set<string>): number {

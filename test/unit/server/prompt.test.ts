@@ -1,0 +1,115 @@
+/**
+ * Prompt building with real tokenizers: the FIM layout read from the tokenizer's special tokens
+ * (a byte-level BPE tokenizer in the Qwen2 layout), the prefix-only fallback (stories260K), the
+ * token budget, a stable prefix window across keystrokes, line-split token caching that gives
+ * the same ids as whole-text encoding, and decoding that keeps a leading space.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Tokenizer } from '../../../native/lib/tokenizer.js';
+import { writeByteLevelTokenizer } from '../../../bench/lib/byte-level-tokenizer.js';
+import { buildPrompt, decodeContinuation, PromptState, wellFormed } from '../../../server/src/completion/context.js';
+import { detectPromptFormat } from '../../../server/src/completion/prompt-format.js';
+import { canSplitAtLines, splitPoint, TokenCache } from '../../../server/src/completion/token-cache.js';
+import { stories260K, stories260KMissing } from '../../helpers/paths.js';
+
+let dir: string;
+let qwen: Tokenizer;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'slipstream-prompt-'));
+  writeByteLevelTokenizer(dir);
+  qwen = await Tokenizer.load(dir);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const budget = { contextTokens: 1024, suffixShare: 0.25, maxTokens: 32, maxContext: 4096 };
+const code = Array.from({ length: 60 }, (_, i) => `def f${i}(x):\n    return x + ${i}\n`).join('');
+
+describe('prompt format', () => {
+  it('reads the FIM tokens and stop tokens from a Qwen-style tokenizer', () => {
+    const f = detectPromptFormat(qwen);
+    expect(f.kind).toBe('fim');
+    if (f.kind !== 'fim') return;
+    expect([f.prefix, f.suffix, f.middle]).toEqual(['<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>'].map((t) => qwen.tokenId(t)));
+    expect(f.stopTokens).toEqual(expect.arrayContaining([qwen.tokenId('<|endoftext|>'), qwen.tokenId('<|fim_pad|>'), qwen.tokenId('<|file_sep|>')]));
+  });
+
+  it('builds <|fim_prefix|>P<|fim_suffix|>S<|fim_middle|> that decodes back to the document', () => {
+    const text = 'def add(a, b):\n    return \n\nprint(add(1, 2))\n';
+    const offset = text.indexOf('return ') + 7;
+    const p = buildPrompt({ text, offset, languageId: 'python' }, qwen, detectPromptFormat(qwen), budget, new PromptState(true));
+    expect(qwen.decode(p.ids)).toBe(`<|fim_prefix|>${text.slice(0, offset)}<|fim_suffix|>${text.slice(offset)}<|fim_middle|>`);
+  });
+
+  it.skipIf(stories260KMissing())('falls back to a prefix-only prompt with BOS for stories260K', async () => {
+    const tok = await Tokenizer.load(stories260K);
+    const f = detectPromptFormat(tok);
+    expect(f).toMatchObject({ kind: 'prefix-only', bos: [1], stopTokens: [2] });
+    const p = buildPrompt({ text: 'Once upon a time there', offset: 16, languageId: 'plaintext' }, tok, f, budget, new PromptState(false));
+    expect(p.ids[0]).toBe(1);
+    expect(tok.decode(p.ids, { skipSpecialTokens: true })).toBe('Once upon a time');
+    // The first generated piece ('▁there') keeps its leading space when decoded after the prompt.
+    const next = tok.encode('there', { addSpecialTokens: false });
+    expect(decodeContinuation(tok, p.ids, next)).toBe(' there');
+  });
+});
+
+describe('token budget and prefix stability', () => {
+  it('keeps the prompt within the budget and the suffix within its share', () => {
+    const small = { ...budget, contextTokens: 200 };
+    const p = buildPrompt({ text: code + code, offset: code.length, languageId: 'python' }, qwen, detectPromptFormat(qwen), small, new PromptState(true));
+    expect(p.ids.length).toBeLessThanOrEqual(200);
+    expect(p.suffixTokens).toBeLessThanOrEqual(50);
+    expect(p.prefix.length).toBeGreaterThan(0);
+    expect(code.endsWith(p.prefix)).toBe(true);
+  });
+
+  it('starts consecutive prompts at the same place so the engine can reuse their prefix', () => {
+    const small = { ...budget, contextTokens: 300 };
+    const state = new PromptState(true);
+    const f = detectPromptFormat(qwen);
+    const a = buildPrompt({ text: code, offset: code.length - 5, languageId: 'python' }, qwen, f, small, state);
+    const b = buildPrompt({ text: code, offset: code.length - 4, languageId: 'python' }, qwen, f, small, state);
+    expect(b.prefix.startsWith(a.prefix)).toBe(true);
+    let common = 0;
+    while (common < a.ids.length && a.ids[common] === b.ids[common]) common++;
+    expect(common).toBeGreaterThan(a.prefixTokens - 4);
+  });
+
+  it('adds snippets from other documents only when the budget has room', () => {
+    const f = detectPromptFormat(qwen);
+    const snippets = () => [{ uri: 'file:///lib.py', text: 'def helper(x):\n    return x * 2', score: 1 }];
+    const roomy = buildPrompt({ text: 'y = helper(', offset: 11, languageId: 'python', snippets }, qwen, f, budget, new PromptState(true));
+    expect(qwen.decode(roomy.ids)).toContain('<|file_sep|>/lib.py\ndef helper(x):');
+    const tight = buildPrompt({ text: code, offset: code.length, languageId: 'python', snippets }, qwen, f, { ...budget, contextTokens: 120 }, new PromptState(true));
+    expect(tight.snippetTokens).toBe(0);
+  });
+});
+
+describe('token cache', () => {
+  it('finds the byte-level tokenizer splittable at line starts and stories260K not', async () => {
+    expect(canSplitAtLines(qwen)).toBe(true);
+    if (!stories260KMissing()) expect(canSplitAtLines(await Tokenizer.load(stories260K))).toBe(false);
+  });
+
+  it('splits after a newline followed by a non-space character, a few lines up', () => {
+    const text = 'a\n  b\nc\n  d\n  e\n  f';
+    expect(text.slice(splitPoint(text))).toBe('c\n  d\n  e\n  f');
+  });
+
+  it('gives the same ids as encoding the whole window, and reuses the head', () => {
+    const cache = new TokenCache(true);
+    const a = cache.encode(qwen, code);
+    expect(Array.from(a)).toEqual(Array.from(qwen.encode(code, { addSpecialTokens: false })));
+    const more = `${code}de`;
+    expect(Array.from(cache.encode(qwen, more))).toEqual(Array.from(qwen.encode(more, { addSpecialTokens: false })));
+    expect(cache.hits).toBe(1);
+  });
+
+  it('replaces lone surrogates before tokenizing', () => {
+    expect(wellFormed('a\ud800b\udc00')).toBe('a\ufffdb\ufffd');
+    expect(wellFormed('😀')).toBe('😀');
+  });
+});

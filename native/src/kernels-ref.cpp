@@ -129,6 +129,7 @@ void softmax(float * x, int64_t len) {
 }
 
 void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff) {
+    if (silu_glu_fast(gate, ld_gate, up, ld_up, n, ff)) return;
     for (int64_t i = 0; i < n; ++i) {
         float * g = gate + i * ld_gate;
         const float * u = up + i * ld_up;
@@ -138,16 +139,21 @@ void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, in
 
 // HF rotate_half: for each head, (x1, x2) = (x[:d/2], x[d/2:]); out = (x1 cos - x2 sin, x2 cos + x1 sin)
 // with angle = position * inv_freq[i] (float32, as HF computes it).
-void rope_apply(float * x, int64_t ld, int64_t n, int n_heads, int head_dim, const int32_t * positions,
-                const float * inv_freq) {
+void rope_tables(int64_t n, int head_dim, const int32_t * positions, const float * inv_freq, float * cos_out, float * sin_out) {
     const int half = head_dim / 2;
-    std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = 0; i < n; ++i)
         for (int j = 0; j < half; ++j) {
             float angle = static_cast<float>(positions[i]) * inv_freq[j];
-            cs[j] = static_cast<float>(std::cos(static_cast<double>(angle)));
-            sn[j] = static_cast<float>(std::sin(static_cast<double>(angle)));
+            cos_out[i * half + j] = static_cast<float>(std::cos(static_cast<double>(angle)));
+            sin_out[i * half + j] = static_cast<float>(std::sin(static_cast<double>(angle)));
         }
+}
+
+void rope_apply_tables(float * x, int64_t ld, int64_t n, int n_heads, int head_dim, const float * cos_t, const float * sin_t) {
+    const int half = head_dim / 2;
+    for (int64_t i = 0; i < n; ++i) {
+        const float * cs = cos_t + i * half;
+        const float * sn = sin_t + i * half;
         for (int h = 0; h < n_heads; ++h) {
             float * v = x + i * ld + static_cast<int64_t>(h) * head_dim;
             for (int j = 0; j < half; ++j) {
@@ -157,6 +163,13 @@ void rope_apply(float * x, int64_t ld, int64_t n, int n_heads, int head_dim, con
             }
         }
     }
+}
+
+void rope_apply(float * x, int64_t ld, int64_t n, int n_heads, int head_dim, const int32_t * positions,
+                const float * inv_freq) {
+    std::vector<float> cs(static_cast<size_t>(n * (head_dim / 2))), sn(cs.size());
+    rope_tables(n, head_dim, positions, inv_freq, cs.data(), sn.data());
+    rope_apply_tables(x, ld, n, n_heads, head_dim, cs.data(), sn.data());
 }
 
 void attention(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
@@ -173,9 +186,13 @@ void attention(float * out, const float * q, const float * k_cache, const float 
         const int hk = h / group;
         const float * qi = q + i * q_dim + static_cast<int64_t>(h) * head_dim;
         float * oi = out + i * q_dim + static_cast<int64_t>(h) * head_dim;
-        std::vector<float> scores(static_cast<size_t>(total));
+        thread_local std::vector<float> scores;
+        scores.resize(static_cast<size_t>(total));
         const uint8_t * mrow = mask ? mask + i * total : nullptr;
         const int64_t limit = mask ? total : kv_len + i + 1;
+        if (attention_row_fast(oi, qi, k_cache + static_cast<int64_t>(hk) * head_dim, v_cache + static_cast<int64_t>(hk) * head_dim,
+                               kv_dim, limit, mrow, scale, scores.data(), head_dim))
+            return;
         float mx = -INFINITY;
         for (int64_t j = 0; j < limit; ++j) {
             if (mrow && !mrow[j]) {

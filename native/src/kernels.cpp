@@ -20,6 +20,9 @@ float dot_f32_avx2(const float * a, const float * b, int64_t len);
 void axpy_f32_avx512(float * y, float a, const float * x, int64_t len);
 void axpy_f32_avx2(float * y, float a, const float * x, int64_t len);
 void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);
+bool attention_row_avx512(float * out, const float * q, const float * k, const float * v, int64_t kv_dim, int64_t limit,
+                          const uint8_t * mrow, float scale, float * scores, int head_dim);
+void silu_glu_avx512(float * g, const float * u, int64_t len);
 
 namespace {
 
@@ -110,6 +113,17 @@ bool kernel_path_supported(kernel_path path) {
 }
 
 float dot_f32(const float * a, const float * b, int64_t len) { return g_dot(a, b, len); }
+
+bool attention_row_fast(float * out, const float * q, const float * k, const float * v, int64_t kv_dim, int64_t limit,
+                        const uint8_t * mrow, float scale, float * scores, int head_dim) {
+    return cpu().avx512 && attention_row_avx512(out, q, k, v, kv_dim, limit, mrow, scale, scores, head_dim);
+}
+
+bool silu_glu_fast(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff) {
+    if (!cpu().avx512) return false;
+    for (int64_t i = 0; i < n; ++i) silu_glu_avx512(gate + i * ld_gate, up + i * ld_up, ff);
+    return true;
+}
 void axpy_f32(float * y, float a, const float * x, int64_t len) { g_axpy(y, a, x, len); }
 
 void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count) {

@@ -96,6 +96,10 @@ void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, in
 // x: (n, n_heads * head_dim) with row stride ld; positions: (n).
 void rope_apply(float * x, int64_t ld, int64_t n, int n_heads, int head_dim, const int32_t * positions,
                 const float * inv_freq);
+// The same in two halves, so a forward computes the tables once for all layers:
+// cos_out, sin_out: (n, head_dim / 2).
+void rope_tables(int64_t n, int head_dim, const int32_t * positions, const float * inv_freq, float * cos_out, float * sin_out);
+void rope_apply_tables(float * x, int64_t ld, int64_t n, int n_heads, int head_dim, const float * cos_t, const float * sin_t);
 
 // Masked attention for n query rows against kv_len + n cached slots (the batch's own K/V already
 // written at slots [kv_len, kv_len + n)).
@@ -116,5 +120,9 @@ void matmul_rows_avx512(float * y, int64_t ldy, const float * x, const uint16_t 
 // xb: (n, cols) bf16 copy of x (rounded), needed for bf16 weights by the SIMD paths.
 void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count);
 float dot_f32(const float * a, const float * b, int64_t len);
+// The AVX-512 attention row / SiLU-GLU when this CPU and head_dim allow; false = use the plain code.
+bool attention_row_fast(float * out, const float * q, const float * k, const float * v, int64_t kv_dim, int64_t limit,
+                        const uint8_t * mrow, float scale, float * scores, int head_dim);
+bool silu_glu_fast(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff);
 // y += a * x over len floats.
 void axpy_f32(float * y, float a, const float * x, int64_t len);

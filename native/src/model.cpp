@@ -292,6 +292,11 @@ void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64
         ENGINE_ASSERT(tokens[i] >= 0 && tokens[i] < c.n_vocab);
         model_embed_row(m, tokens[i], x + i * H);
     }
+    // RoPE cos/sin once for all layers: (n, hd / 2) each
+    thread_local std::vector<float> rope_cos, rope_sin;
+    rope_cos.resize(static_cast<size_t>(n * hd / 2));
+    rope_sin.resize(static_cast<size_t>(n * hd / 2));
+    rope_tables(n, c.head_dim, positions, m.rope_inv_freq.data(), rope_cos.data(), rope_sin.data());
 
     for (int l = 0; l < c.n_layer; ++l) {
         if (abort && abort->load(std::memory_order_relaxed)) throw engine_error(ENGINE_STATUS_CANCELLED, "cancelled");
@@ -306,8 +311,8 @@ void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64
             {vc + len * kv_dim, kv_dim, &L.wv, L.bv.empty() ? nullptr : L.bv.data()},
         };
         matmul_multi(qkv, 3, xn, n, pool, m.path);
-        rope_apply(q_buf.data(), q_dim, n, c.n_head, c.head_dim, positions, m.rope_inv_freq.data());
-        rope_apply(kc + len * kv_dim, kv_dim, n, c.n_head_kv, c.head_dim, positions, m.rope_inv_freq.data());
+        rope_apply_tables(q_buf.data(), q_dim, n, c.n_head, c.head_dim, rope_cos.data(), rope_sin.data());
+        rope_apply_tables(kc + len * kv_dim, kv_dim, n, c.n_head_kv, c.head_dim, rope_cos.data(), rope_sin.data());
         attention(att_buf.data(), q_buf.data(), kc, vc, len, n, c.n_head, c.n_head_kv, c.head_dim, mask, pool);
         matmul(xn, H, att_buf.data(), n, L.wo, nullptr, pool, m.path);
         for (int64_t i = 0; i < n * H; ++i) x[i] += xn[i];

@@ -12,6 +12,7 @@ import {
   type Connection,
   type DataCallback,
   type Disposable,
+  type Logger,
   type Message,
   type MessageReader,
   type MessageWriter,
@@ -175,5 +176,19 @@ export function createStreamConnection(input: Readable, output: Writable, contro
     },
     exit: (code) => control.exit(code),
   };
-  return createServerConnection((logger) => createProtocolConnection(reader, writer, logger), watchDog);
+  // vscode-jsonrpc logs a failed reply through the remote console, which throws once the
+  // connection is gone (a client that disconnected mid-request): never let that escape.
+  const safe = (logger: Logger): Logger => {
+    const guard =
+      (f: (m: string) => void) =>
+      (m: string): void => {
+        try {
+          f.call(logger, m);
+        } catch {
+          // connection disposed
+        }
+      };
+    return { error: guard(logger.error), warn: guard(logger.warn), info: guard(logger.info), log: guard(logger.log) };
+  };
+  return createServerConnection((logger) => createProtocolConnection(reader, writer, safe(logger)), watchDog);
 }

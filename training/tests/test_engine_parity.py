@@ -1,0 +1,84 @@
+# Parity with the Slipstream engine (native/, through dist/native/lib): the engine loads the
+# exported folders, its logits and hidden states equal this PyTorch reference on the same input,
+# its plain greedy output equals PyTorch greedy, and its greedy ReDrafter output equals its plain
+# greedy output. Runs on the smoke export and, when present, on the shipped fixtures.
+# Skips (with the reason) only when the engine is not built.
+import json
+import os
+import subprocess
+
+import pytest
+import torch
+
+from conftest import REPO
+from slipstream_train import export, speculative
+from slipstream_train.bpe import Encoder
+from slipstream_train.drafter import Drafter
+from slipstream_train.model import LlamaConfig, LlamaForCausalLM
+from slipstream_train import safetensors_io
+
+SCRIPT = os.path.join(REPO, "training", "tests", "engine-parity.cjs")
+SHIPPED = os.path.join(REPO, "fixtures", "models", "slipstream-code")
+SHIPPED_DRAFTER = os.path.join(REPO, "fixtures", "models", "slipstream-code-drafter")
+PROMPT = "import { ok, err, Result } from './result';\n\nexport function parse(input: string): Result<number, Error> {\n  const n = "
+
+
+def engine_run(model_dir, drafter_dir, prompt, max_tokens, beams, beam_length):
+    missing = [p for p in ("dist/native/lib/index.js", "native/build/Release/engine_addon.node")
+               if not os.path.exists(os.path.join(REPO, p))]
+    if missing:
+        pytest.skip(f"engine not built ({', '.join(missing)} missing): run npm run build && npm run build:native")
+    inp = {"model": model_dir, "drafter": drafter_dir, "prompt": prompt, "maxTokens": max_tokens,
+           "beams": beams, "beamLength": beam_length}
+    r = subprocess.run(["node", SCRIPT], input=json.dumps(inp), capture_output=True, text=True, cwd=REPO)
+    if r.returncode == 3:
+        pytest.skip(r.stderr.strip())
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout)
+
+
+def load_folder(model_dir, drafter_dir):
+    cfg = LlamaConfig.from_dict(json.load(open(os.path.join(model_dir, "config.json"))))
+    m = LlamaForCausalLM(cfg)
+    sd, _ = safetensors_io.load(os.path.join(model_dir, "model.safetensors"))
+    m.load_export_state_dict({k: v.float() for k, v in sd.items()})
+    m.eval()
+    d = Drafter.from_config(json.load(open(os.path.join(drafter_dir, "config.json"))))
+    dsd, _ = safetensors_io.load(os.path.join(drafter_dir, "model.safetensors"))
+    d.load_state_dict({k: v.float() for k, v in dsd.items()})
+    d.eval()
+    return m, d, Encoder.load(os.path.join(model_dir, "tokenizer.json"))
+
+
+def check_parity(model_dir, drafter_dir, max_tokens, beams, beam_length):
+    m, d, enc = load_folder(model_dir, drafter_dir)
+    prompt = enc.encode(PROMPT)
+    out = engine_run(model_dir, drafter_dir, prompt, max_tokens, beams, beam_length)
+    with torch.no_grad():
+        h, logits, _ = m(torch.tensor([prompt]))
+    el, eh = torch.tensor(out["logits"]), torch.tensor(out["hidden"])
+    scale = logits.abs().max().item()
+    assert (el - logits[0]).abs().max().item() <= 1e-4 * max(1.0, scale)
+    assert (eh - h[0]).abs().max().item() <= 1e-4 * max(1.0, h.abs().max().item())
+    eos = enc.special["<|endoftext|>"]
+    ref = speculative.greedy_plain(m, prompt, max_tokens, eos=eos)
+    if ref and ref[-1] == eos:
+        ref = ref[:-1]  # the engine does not emit the stop token
+    assert out["ar"]["ids"] == ref
+    assert out["redrafter"]["ids"] == out["ar"]["ids"]
+    sim, per_step = speculative.greedy_redrafter(m, d, prompt, max_tokens, beams, beam_length, eos=eos)
+    print(f"{model_dir}: engine ReDrafter {out['redrafter']['stats']['tokens_per_step']:.2f} tokens/step "
+          f"(histogram {out['redrafter']['stats'].get('accepted_histogram')}), PyTorch simulation "
+          f"{sum(per_step) / max(1, len(per_step)):.2f} tokens per verification step")
+    return out
+
+
+def test_engine_matches_pytorch_on_the_smoke_export(smoke):
+    model_dir, drafter_dir = export.out_dirs(smoke)
+    check_parity(model_dir, drafter_dir, 24, 2, 4)
+
+
+def test_engine_matches_pytorch_on_the_shipped_model():
+    if not os.path.exists(os.path.join(SHIPPED, "model.safetensors")):
+        pytest.skip("no shipped model in fixtures/models/slipstream-code")
+    check_parity(SHIPPED, SHIPPED_DRAFTER, 48, 2, 5)

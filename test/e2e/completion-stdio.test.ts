@@ -4,7 +4,7 @@
  * the document valid, type through it, cancel a generation mid-way, shut down with exit code 0.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
+import { isWellFormed, spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
 import { stories260K, stories260KMissing } from '../helpers/paths.js';
 
 const missing = stories260KMissing();
@@ -17,7 +17,7 @@ const uri = 'file:///story.txt';
 
 /** A valid insertion: well-formed UTF-16, no control characters but newline/tab, no special-token text. */
 function expectValidText(text: string): void {
-  expect(text.isWellFormed()).toBe(true);
+  expect(isWellFormed(text)).toBe(true);
   expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
   expect(text).not.toMatch(/<\/?s>|<unk>|<\|/);
 }

@@ -168,3 +168,8 @@ export async function spawnTcp(args: string[] = []): Promise<Omit<SpawnedServer,
       }),
   };
 }
+
+/** True when `s` has no lone UTF-16 surrogate (String.prototype.isWellFormed, for ES2022 typings). */
+export function isWellFormed(s: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}

@@ -64,7 +64,7 @@ export interface RequestTrace {
 export interface StatusResult {
   version: string;
   engine: {
-    state: 'unconfigured' | 'loading' | 'ready' | 'error';
+    state: 'unconfigured' | 'unloaded' | 'loading' | 'ready' | 'error';
     model: { dir: string; architecture: string; vocabSize: number; numLayers: number; hiddenSize: number; fim: boolean } | null;
     drafter: { dir: string } | null;
     backend: string;

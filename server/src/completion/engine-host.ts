@@ -187,7 +187,7 @@ export class NativeEngineHost implements EngineHost {
     }
     const s = this.settings;
     return {
-      state: this.loaded ? 'ready' : this.loading ? 'loading' : this.error ? 'error' : s?.model ? 'unconfigured' : 'unconfigured',
+      state: this.loaded ? 'ready' : this.loading ? 'loading' : this.error ? 'error' : s?.model ? 'unloaded' : 'unconfigured',
       model: this.loaded?.view ?? null,
       drafterDir: this.loaded?.drafter ? (s?.drafter ?? null) : null,
       backend: s?.backend ?? 'auto',

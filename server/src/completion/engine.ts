@@ -44,7 +44,7 @@ export interface GenerateSummary {
 }
 
 export interface EngineHostStatus {
-  state: 'unconfigured' | 'loading' | 'ready' | 'error';
+  state: 'unconfigured' | 'unloaded' | 'loading' | 'ready' | 'error';
   model: LoadedModel | null;
   drafterDir: string | null;
   backend: string;

@@ -96,6 +96,28 @@ describe('greedy ReDrafter equals greedy plain decoding', () => {
     });
   }
 
+  it.skipIf(sharedMissing)('ends with stoppedBy aborted when the signal fires, and the session serves again', async () => {
+    const model = await Model.load(stories260K, { backend: 'cpu', threads: 1 });
+    const d = await Drafter.load(writeDrafterFolder(join(tmp, 'abort'), { vocabSize: 512, hiddenSize: 64, seed: 6 }), model);
+    const s = model.createSession();
+    const ac = new AbortController();
+    const gen = s.generate(Int32Array.of(1), { maxTokens: 200, stopTokens: [], mode: 'redrafter', drafter: d, signal: ac.signal });
+    let r = await gen.next();
+    let chunks = 0;
+    while (!r.done) {
+      if (++chunks === 3) ac.abort();
+      r = await gen.next();
+    }
+    expect(r.value.stoppedBy).toBe('aborted');
+    expect(r.value.ids.length).toBeLessThan(200);
+    const plain = await run(s, Int32Array.of(1), { maxTokens: 30, stopTokens: [] });
+    const again = await run(s, Int32Array.of(1), { maxTokens: 30, stopTokens: [], mode: 'redrafter', drafter: d });
+    expect(Array.from(again.ids)).toEqual(Array.from(plain.ids));
+    s.dispose();
+    d.dispose();
+    model.dispose();
+  });
+
   it.skipIf(sharedMissing)('stops at the stop token inside an accepted chunk', async () => {
     const model = await Model.load(stories260K, { backend: 'cpu', threads: 1 });
     const d = await Drafter.load(writeDrafterFolder(join(tmp, 'stop'), { vocabSize: 512, hiddenSize: 64, seed: 5 }), model);

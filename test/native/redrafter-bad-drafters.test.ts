@@ -78,10 +78,10 @@ describe('Drafter.load', () => {
   });
 
   it('refuses a base-model folder and a folder without files', async () => {
-    const e = await Drafter.load(join(tmp, 'model'), model).catch((err: unknown) => err as EngineError);
+    const e = (await Drafter.load(join(tmp, 'model'), model).catch((err: unknown) => err)) as EngineError;
     expect(e).toBeInstanceOf(EngineError);
     expect(e.message).toMatch(/not a ReDrafter drafter folder/);
-    const io = await Drafter.load(join(tmp, 'nowhere'), model).catch((err: unknown) => err as EngineError);
+    const io = (await Drafter.load(join(tmp, 'nowhere'), model).catch((err: unknown) => err)) as EngineError;
     expect(io.code).toBe('ENGINE_IO_ERROR');
     expect(io.message).toMatch(/config\.json/);
   });

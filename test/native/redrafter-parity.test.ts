@@ -4,14 +4,19 @@
  * for seeded random-weight drafters, several (M, L) including M = 1 and L = 2, and with extra drafts
  * (the true continuation, a corrupted copy, an unrelated one). Also: stats, and the stop token.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRandomModel } from '../../bench/make-random-model.js';
 import { Drafter, Model, type GenerateOptions, type GenerateResult, type Session } from '../../native/lib/index.js';
 import { writeDrafterFolder } from '../helpers/random-drafter.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
+import { repoRoot, stories260K, stories260KMissing } from '../helpers/paths.js';
+
+// The shipped model and its trained drafter (training/, exported to fixtures/models/).
+const shippedModel = join(repoRoot, 'fixtures', 'models', 'slipstream-code');
+const shippedDrafter = join(repoRoot, 'fixtures', 'models', 'slipstream-code-drafter');
+const shippedMissing = !existsSync(join(shippedModel, 'config.json')) || !existsSync(join(shippedDrafter, 'config.json'));
 
 async function run(session: Session, prompt: Int32Array, opts: GenerateOptions): Promise<GenerateResult> {
   const it = session.generate(prompt, opts);
@@ -95,6 +100,33 @@ describe('greedy ReDrafter equals greedy plain decoding', () => {
       await checkParity(dir, [Int32Array.of(10, 20, 30, 40)], 40, 'F32');
     });
   }
+
+  it.skipIf(shippedMissing)('on the shipped model with its trained drafter (f32 compute)', async () => {
+    const model = await Model.load(shippedModel, { backend: 'cpu', threads: 1 });
+    try {
+      if (model.info.computeDtype !== 'f32') {
+        console.warn(`shipped model computes in ${model.info.computeDtype}: greedy parity is only exact in f32 (docs/redrafter.md §6); checked on the first 16 tokens`);
+      }
+      const n = model.info.computeDtype === 'f32' ? 64 : 16;
+      const d = await Drafter.load(shippedDrafter, model);
+      const s = model.createSession({ maxContext: 256 });
+      const prompts = [Int32Array.of(...Array.from({ length: 12 }, (_, i) => 300 + 17 * i)), Int32Array.of(400, 401, 402, 403)];
+      let accepted = 0;
+      for (const prompt of prompts) {
+        const plain = await run(s, prompt, { maxTokens: n, stopTokens: [] });
+        for (const [M, L] of [[1, 2], [1, 5], [2, 4], [4, 5]] as [number, number][]) {
+          const r = await run(s, prompt, { maxTokens: n, stopTokens: [], mode: 'redrafter', drafter: d, beams: M, beamLength: L });
+          expect(Array.from(r.ids), `M=${M} L=${L}`).toEqual(Array.from(plain.ids));
+          accepted += (r.stats.accepted_histogram ?? []).reduce((a, v, i) => a + v * i, 0);
+        }
+      }
+      expect(accepted).toBeGreaterThan(0);  // a trained drafter gets drafts accepted
+      s.dispose();
+      d.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
 
   it.skipIf(sharedMissing)('ends with stoppedBy aborted when the signal fires, and the session serves again', async () => {
     const model = await Model.load(stories260K, { backend: 'cpu', threads: 1 });

@@ -6,6 +6,7 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { format } from 'node:util';
+import { setEngineLogger } from '../../../native/lib/index.js';
 import { NativeEngineHost } from '../completion/engine-host.js';
 import { Logger, stderrSink } from '../log.js';
 import { startServer, type ServerOptions } from '../server.js';
@@ -54,7 +55,8 @@ function serveStdio(options: ServerOptions): Promise<number> {
     });
     // The client went away without `exit`: nothing is left to serve.
     process.stdin.on('end', () => finish(1));
-    startServer(connection, options);
+    const server = startServer(connection, options);
+    routeEngineLogs(server.log);
   });
 }
 
@@ -69,6 +71,15 @@ function keepServing(): void {
   process.on('unhandledRejection', (err) => {
     process.stderr.write(`slipstream serve: internal error (still serving): ${(err as Error)?.stack ?? String(err)}\n`);
   });
+}
+
+/** Native engine log lines go to this connection's log (window/logMessage) instead of stderr. */
+function routeEngineLogs(log: Logger): void {
+  try {
+    setEngineLogger((level, line) => (level === 'error' ? log.error(`engine: ${line}`) : log[level](`engine: ${line}`)));
+  } catch {
+    // The addon is not built: the engine host reports that on the first request.
+  }
 }
 
 function guardStdout(): void {

@@ -110,5 +110,9 @@ describe('textDocument/inlineCompletion', () => {
     expect(list).toEqual({ items: [] });
     expect(pair.logs.some((l) => l.message.includes('weights are broken') && l.message.includes('ENGINE_BAD_MODEL'))).toBe(true);
     expect((await shown).message).toContain('weights are broken');
+    // The same failure on the next keystroke is not logged again.
+    await pair.inline(uri, { line: 0, character: 1 });
+    await pair.client.sendRequest('slipstream/status');
+    expect(pair.logs.filter((l) => l.message.includes('completion for')).length).toBe(1);
   });
 });

@@ -178,5 +178,7 @@ export class CompletionFeature implements Feature {
     return null;
   }
 
-  async shutdown(): Promise<void> {}
+  shutdown(): void {
+    this.provider.abortAll();
+  }
 }

@@ -61,6 +61,7 @@ const FILTER_WINDOW = 4000;
 
 export class CompletionProvider {
   private readonly inflight = new Map<string, AbortController>();
+  private lastError = '';
   private readonly prompts = new Map<string, PromptState>();
   private readonly views = new WeakMap<TokenizerLike, ModelView>();
   private readonly snippets = new SnippetIndex();
@@ -78,6 +79,12 @@ export class CompletionProvider {
     this.debouncer.forget(key);
     this.snippets.forget(key);
     this.deps.host.closeSession(key);
+  }
+
+  /** Aborts every request in flight (server shutdown). */
+  abortAll(): void {
+    for (const ac of this.inflight.values()) ac.abort('superseded');
+    this.inflight.clear();
   }
 
   async complete(req: CompletionRequest): Promise<CompletionResult> {
@@ -134,13 +141,17 @@ export class CompletionProvider {
 
       const processed = postprocess(raw, fctx);
       trace.stage('postprocess');
+      this.lastError = '';
       if (processed.text === '') return this.done(trace, 'empty');
       return this.offer(trace, req, 'shown', processed.text, processed.replaceLength);
     } catch (err) {
       if (isAbort(err) || signal.aborted) return this.done(trace, req.signal.aborted ? 'cancelled' : 'superseded');
       const code = errorCode(err);
-      this.deps.log.error(`completion for ${req.key} failed: ${(err as Error)?.message ?? String(err)}`, code);
-      return this.done(trace, 'error', `${code}: ${(err as Error)?.message ?? String(err)}`);
+      const message = `${code}: ${(err as Error)?.message ?? String(err)}`;
+      // The same failure on every keystroke (no model, broken model) is logged once until it changes.
+      if (message !== this.lastError) this.deps.log.error(`completion for ${req.key} failed: ${(err as Error)?.message ?? String(err)}`, code);
+      this.lastError = message;
+      return this.done(trace, 'error', message);
     } finally {
       if (this.inflight.get(req.key) === mine) this.inflight.delete(req.key);
     }

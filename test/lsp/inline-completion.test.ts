@@ -90,6 +90,19 @@ describe('textDocument/inlineCompletion', () => {
     expect(engine.calls).toHaveLength(1);
   });
 
+  it('skips the debounce for an answer from the typing-through cache', async () => {
+    engine.respond = () => 'hello()';
+    await pair.open(uri, 'x.');
+    await pair.inline(uri, { line: 0, character: 2 });
+    await pair.client.sendNotification('workspace/didChangeConfiguration', { settings: { slipstream: { completion: { debounceMs: 5000 } } } });
+    await pair.change(uri, 2, [{ range: { start: { line: 0, character: 2 }, end: { line: 0, character: 2 } }, text: 'h' }]);
+    expect((await pair.inline(uri, { line: 0, character: 3 }))?.items[0]?.insertText).toBe('ello()');
+    const { traces } = (await pair.client.sendRequest('slipstream/traces', {})) as { traces: { outcome: string; stages: Record<string, number> }[] };
+    expect(traces.at(-1)?.outcome).toBe('cached');
+    expect(traces.at(-1)?.stages.debounce).toBeUndefined();
+    expect(traces[0]?.stages.debounce).toBeGreaterThanOrEqual(0);
+  });
+
   it('records shown, partially accepted and accepted items in slipstream/status', async () => {
     engine.respond = () => 'done();';
     await pair.open(uri, '');

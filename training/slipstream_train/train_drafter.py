@@ -20,7 +20,9 @@ from .drafter import Drafter, lookahead_loss
 @torch.no_grad()
 def generate_batch(model, prompts, gen_len, eos):
     """Left-padded batched greedy generation. prompts: list of token lists (equal lengths are not
-    required). Returns list of (prompt + continuation) token lists and the prompt lengths."""
+    required). Returns the (prompt + continuation) token lists, the prompt lengths and the base's
+    post-norm hidden states hs: (B, S, H), hs[:, 0] at the last prompt position and hs[:, j] at the
+    j-th generated token (the last generated token of a row that ran to gen_len has none: zeros)."""
     B = len(prompts)
     P = max(len(p) for p in prompts)
     pad = [P - len(p) for p in prompts]
@@ -35,6 +37,7 @@ def generate_batch(model, prompts, gen_len, eos):
     mask = (causal[None] & keymask[:, None, :])[:, None]  # (B, 1, P, P)
     mask = mask | torch.eye(P, dtype=torch.bool)[None, None]  # pad rows attend to themselves
     h, logits, past = model(ids, positions=pos, mask=mask)
+    hs = [h[:, -1]]
     cur_pos = pos[:, -1] + 1
     nxt = logits[:, -1].argmax(-1)
     for s in range(gen_len):
@@ -48,9 +51,11 @@ def generate_batch(model, prompts, gen_len, eos):
         keymask = torch.cat([keymask, torch.ones(B, 1, dtype=torch.bool)], dim=1)
         m = keymask[:, None, None, :]  # (B, 1, 1, P+s+1)
         h, logits, past = model(nxt[:, None], positions=cur_pos[:, None], past=past, mask=m)
+        hs.append(h[:, -1])
         cur_pos = cur_pos + 1
         nxt = logits[:, -1].argmax(-1)
-    return out, [len(p) for p in prompts]
+    hs.append(torch.zeros_like(hs[0]))
+    return out, [len(p) for p in prompts], torch.stack(hs, dim=1)
 
 
 def make_prompts(enc, segments, n, min_len, max_len, fim_rate, seed):
@@ -88,50 +93,41 @@ def build_distillation_set(recipe, model, dc):
     segments = data.segments_of(recipe.docs("train"), 3000)
     prompts = make_prompts(enc, segments, dc["n_sequences"], dc["prompt_min"], dc["prompt_max"],
                            dc["fim_rate"], dc["seed"])
-    seqs, plens = [], []
+    seqs, plens, hids = [], [], []
     t = time.time()
     # sort by length so batches need little padding
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     bs = dc["gen_batch"]
     for i in range(0, len(order), bs):
         batch = [prompts[j] for j in order[i:i + bs]]
-        s, pl = generate_batch(model, batch, dc["gen_len"], eos)
+        s, pl, hs = generate_batch(model, batch, dc["gen_len"], eos)
         seqs.extend(s)
         plens.extend(pl)
+        hids.extend(hs[b, :len(s[b]) - pl[b] + 1].clone() for b in range(len(s)))
         if (i // bs) % 10 == 0:
             recipe.log(f"drafter data: {len(seqs)}/{len(prompts)} sequences generated ({time.time() - t:.0f}s)")
     gen_tokens = sum(len(s) - p for s, p in zip(seqs, plens))
-    res = {"seqs": seqs, "plens": plens, "gen_tokens": gen_tokens, "gen_time_s": time.time() - t}
+    res = {"seqs": seqs, "plens": plens, "hids": hids, "gen_tokens": gen_tokens, "gen_time_s": time.time() - t}
     torch.save(res, path)
     recipe.log(f"drafter data: {len(seqs)} sequences, {gen_tokens} generated tokens in {res['gen_time_s']:.0f}s")
     return res
 
 
 @torch.no_grad()
-def hidden_windows(model, seqs, plens, batch_size, log):
-    """Base post-norm hidden states and input embeddings over each sequence's window
-    [plen-1, len): the last prompt position (whose output is g0) and the generated tokens.
-    Returns ids (N, W), hid (N, W, H), emb (N, W, H), valid (N, W) bool, right-padded to W."""
+def hidden_windows(model, seqs, plens, hids):
+    """Windows [plen-1, len) of every sequence: the last prompt position (whose base output is
+    g0) and the generated tokens, with the base's hidden states recorded during generation.
+    Returns ids (N, W), hid (N, W, H), emb (N, W, H) base input embeddings, valid (N, W) bool."""
     W = max(len(s) - p + 1 for s, p in zip(seqs, plens))
     N, H = len(seqs), model.cfg.hidden_size
     ids = torch.zeros(N, W, dtype=torch.int64)
     hid = torch.zeros(N, W, H)
     valid = torch.zeros(N, W, dtype=torch.bool)
-    t = time.time()
-    order = sorted(range(N), key=lambda i: len(seqs[i]))
-    for k in range(0, N, batch_size):
-        rows = order[k:k + batch_size]
-        T = max(len(seqs[r]) for r in rows)
-        x = torch.zeros(len(rows), T, dtype=torch.int64)
-        for b, r in enumerate(rows):
-            x[b, :len(seqs[r])] = torch.tensor(seqs[r])
-        h, _, _ = model(x, want_logits=False)  # (b, T, H); right padding does not affect real rows
-        for b, r in enumerate(rows):
-            a, e = plens[r] - 1, len(seqs[r])
-            ids[r, :e - a] = x[b, a:e]
-            hid[r, :e - a] = h[b, a:e]
-            valid[r, :e - a] = True
-    log(f"drafter data: base hidden states for {N} windows of up to {W} tokens in {time.time() - t:.0f}s")
+    for r in range(N):
+        w = seqs[r][plens[r] - 1:]
+        ids[r, :len(w)] = torch.tensor(w)
+        hid[r, :len(w)] = hids[r][:len(w)]
+        valid[r, :len(w)] = True
     return ids, hid, model.model.embed_tokens(ids).detach(), valid
 
 
@@ -155,7 +151,7 @@ def run(recipe, stop_after=None):
         p.requires_grad_(False)
     dset = build_distillation_set(recipe, model, dc)
     seqs, plens = dset["seqs"], dset["plens"]
-    w_ids, w_hid, w_emb, w_valid = hidden_windows(model, seqs, plens, dc["gen_batch"], recipe.log)
+    w_ids, w_hid, w_emb, w_valid = hidden_windows(model, seqs, plens, dset["hids"])
     H, V = model.cfg.hidden_size, model.cfg.vocab_size
     torch.manual_seed(dc["seed"])
     drafter = Drafter(V, H, dc["exit_dim"] if dc["exit_dim"] > 0 else 2 * H, dc["num_draft_layers"], True)

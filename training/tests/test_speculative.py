@@ -40,3 +40,17 @@ def test_greedy_redrafter_equals_plain_greedy(smoke):
             out, per_step = speculative.greedy_redrafter(m, d, p, 30, M, L, eos=eos)
             assert out == ref, (M, L)
             assert all(1 <= s <= L for s in per_step)
+
+
+def test_batched_generation_records_the_same_hidden_states_as_a_full_forward(smoke):
+    from slipstream_train.train_drafter import generate_batch
+    m = smoke.base_model()
+    enc = smoke.encoder()
+    prompts = [enc.encode("export function f(a) {\n  return "), enc.encode("const x = 1;\nconst y = x + ")]
+    seqs, plens, hs = generate_batch(m, prompts, 12, eos=enc.special["<|endoftext|>"])
+    for b, (s, p) in enumerate(zip(seqs, plens)):
+        assert s[:p] == prompts[b]
+        assert s[p:] == speculative.greedy_plain(m, prompts[b], 12, eos=enc.special["<|endoftext|>"])
+        h, _, _ = m(torch.tensor([s]))
+        n = len(s) - p  # generated tokens; hs[b, :n] covers positions p-1 .. len-2
+        assert torch.allclose(hs[b, :n], h[0, p - 1:len(s) - 1], atol=1e-4)

@@ -72,7 +72,7 @@ float beam_logprobs_row(float * row, int n_vocab, int top_k, std::vector<float> 
 }
 
 void beam_search(const drafter & d, const model & base, const float * context, int32_t g0, int M, int L,
-                 beam_search_result & out, beam_search_ws & ws, thread_pool * pool) {
+                 beam_search_result & out, beam_search_ws & ws, thread_pool * pool, bool want_scores) {
     ENGINE_ASSERT(M >= 1 && L >= 1);
     const int H = d.config.n_embd, E = d.config.exit_dim, V = d.config.n_vocab;
     const bool proj = d.input_proj.rows > 0;
@@ -121,6 +121,17 @@ void beam_search(const drafter & d, const model & base, const float * context, i
             for (size_t k = 0; k < (size_t)rows * E; ++k) ws.h[k] += silu(ws.h2[k]);
         }
         matmul(ws.logits.data(), V, ws.h.data(), rows, d.lm_head, nullptr, pool);  // logits: (rows, V)
+        if (M == 1 && !want_scores) {
+            // One beam: the top-1 of 0 + log q is the argmax of the raw logits (max-subtraction,
+            // the top-50 mask and log-softmax keep the order; ties go to the lower id either way).
+            const float * lg = ws.logits.data();
+            int32_t best = 0;
+            for (int v = 1; v < V; ++v)
+                if (lg[v] > lg[best]) best = v;
+            out.beams[t] = best;
+            out.scores[0] = std::nanf("");
+            continue;
+        }
         // §1.5 log q per row
         std::vector<float> & mv = ws.masked;
         mv.resize(rows);

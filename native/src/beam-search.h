@@ -41,6 +41,7 @@ struct beam_search_ws {
 float beam_logprobs_row(float * row, int n_vocab, int top_k, std::vector<float> & scratch);
 
 // Runs the search. context: (H) post-norm base hidden state c; g0: the guaranteed token.
-// M >= 1, L >= 1 (L == 1 gives M copies of [g0]). pool may be null.
+// M >= 1, L >= 1 (L == 1 gives M copies of [g0]). pool may be null. want_scores = false lets
+// M = 1 skip the log-softmax (the beam is the argmax chain; scores come back NaN).
 void beam_search(const drafter & d, const model & base, const float * context, int32_t g0, int M, int L,
-                 beam_search_result & out, beam_search_ws & ws, thread_pool * pool);
+                 beam_search_result & out, beam_search_ws & ws, thread_pool * pool, bool want_scores = true);

@@ -1,7 +1,8 @@
 /**
  * Tokenizes a prompt window without re-tokenizing all of it on every keystroke: the window is
  * split after a newline that is followed by a non-space character a few lines above the cursor,
- * and the head's ids are kept per document while the head's text is unchanged. Splitting is only
+ * and the head's ids are kept per document while the head's text is unchanged (when it only grows
+ * by whole lines, only those are encoded). Splitting is only
  * used when a probe shows the tokenizer gives the same ids for the two parts as for the whole
  * (true for byte-level BPE with a Qwen/GPT-style pre-tokenizer; false for SentencePiece with a
  * prepended '▁', which then falls back to encoding the whole window).
@@ -46,6 +47,8 @@ export class TokenCache {
   private head = '';
   private headIds: Int32Array = new Int32Array(0);
   hits = 0;
+  /** Head grew by whole lines (a newline was typed): only the new lines were encoded. */
+  extensions = 0;
   misses = 0;
 
   constructor(private readonly splittable: boolean) {}
@@ -56,7 +59,16 @@ export class TokenCache {
     if (at === 0) return tok.encode(text, { addSpecialTokens: false });
     const head = text.slice(0, at);
     if (head === this.head) this.hits++;
-    else {
+    else if (this.head.length > 0 && head.startsWith(this.head)) {
+      // The old head ended at a split point too, so the new lines encode on their own.
+      this.extensions++;
+      const more = tok.encode(head.slice(this.head.length), { addSpecialTokens: false });
+      const ids = new Int32Array(this.headIds.length + more.length);
+      ids.set(this.headIds, 0);
+      ids.set(more, this.headIds.length);
+      this.head = head;
+      this.headIds = ids;
+    } else {
       this.misses++;
       this.head = head;
       this.headIds = tok.encode(head, { addSpecialTokens: false });

@@ -106,6 +106,10 @@ describe('token cache', () => {
     const more = `${code}de`;
     expect(Array.from(cache.encode(qwen, more))).toEqual(Array.from(qwen.encode(more, { addSpecialTokens: false })));
     expect(cache.hits).toBe(1);
+    // Typing on: new lines extend the cached head instead of re-encoding it.
+    const longer = `${more}f(x):\n    return 1\nz = 3\nw = 4\n`;
+    expect(Array.from(cache.encode(qwen, longer))).toEqual(Array.from(qwen.encode(longer, { addSpecialTokens: false })));
+    expect(cache.extensions).toBe(1);
   });
 
   it('replaces lone surrogates before tokenizing', () => {

@@ -76,16 +76,16 @@ size_t weight_tiled_bytes(const weight_matrix & src) {
     return static_cast<size_t>(rows_p * weight_padded_cols(src)) * (src.dtype == WEIGHT_BF16 ? 2 : 4);
 }
 
-weight_matrix weight_tile(const weight_matrix & src, void * dst) {
+weight_matrix weight_tile(const weight_matrix & src, void * dst, int64_t r0, int64_t r1) {
     weight_matrix out = src;
     out.layout = WEIGHT_TILED4;
     out.data = dst;
-    std::memset(dst, 0, weight_tiled_bytes(src));
+    if (r1 < 0) r1 = src.rows;
     const int64_t ch = weight_chunk(src.dtype);
     const size_t es = src.dtype == WEIGHT_BF16 ? 2 : 4;
     const uint8_t * s = static_cast<const uint8_t *>(src.data);
     uint8_t * d = static_cast<uint8_t *>(dst);
-    for (int64_t r = 0; r < src.rows; ++r)
+    for (int64_t r = r0; r < r1; ++r)
         for (int64_t k = 0; k < src.cols; k += ch) {
             const int64_t len = std::min(ch, src.cols - k);
             std::memcpy(d + tiled_index(out, r, k) * es, s + (r * src.cols + k) * es, static_cast<size_t>(len) * es);

@@ -110,23 +110,19 @@ export function buildPrompt(input: PromptInput, tok: TokenizerLike, format: Prom
   let remaining = total - prefixIds.length - suffixIds.length;
   if (fim && input.snippets && remaining >= 64) {
     for (const s of input.snippets(prefix)) {
-      const body =
-        format.kind === 'fim' && format.fileSep !== null
-          ? [Int32Array.of(format.fileSep), encode(`${s.uri.replace(/^file:\/\//, '')}\n${s.text}\n`, false)]
-          : [encode(snippetAsComment(s, input.languageId), false)];
-      const n = body.reduce((a, b) => a + b.length, 0);
-      if (n > remaining) continue;
-      parts.push(...body);
-      snippetTokens += n;
-      remaining -= n;
+      // As comments at the top of the prefix (Copilot's layout): in distribution for any code
+      // model, unlike repository tokens (<|file_sep|>) a FIM-only model never saw.
+      const body = encode(snippetAsComment(s, input.languageId), false);
+      if (body.length > remaining) continue;
+      parts.push(body);
+      snippetTokens += body.length;
+      remaining -= body.length;
     }
   }
 
   const seq: ArrayLike<number>[] = [format.bos];
   if (format.kind === 'fim') {
-    if (format.fileSep !== null) seq.push(...parts, [format.prefix], prefixIds);
-    else seq.push([format.prefix], ...parts, prefixIds);
-    seq.push([format.suffix], suffixIds, [format.middle]);
+    seq.push([format.prefix], ...parts, prefixIds, [format.suffix], suffixIds, [format.middle]);
   } else {
     seq.push(prefixIds);
   }

@@ -7,7 +7,7 @@
 import type { TokenizerLike } from './engine.js';
 
 export type PromptFormat =
-  | { kind: 'fim'; prefix: number; suffix: number; middle: number; fileSep: number | null; bos: number[]; stopTokens: number[] }
+  | { kind: 'fim'; prefix: number; suffix: number; middle: number; bos: number[]; stopTokens: number[] }
   | { kind: 'prefix-only'; bos: number[]; stopTokens: number[] };
 
 const FIM_SPELLINGS: [string, string, string][] = [
@@ -33,7 +33,7 @@ export function detectPromptFormat(tok: TokenizerLike): PromptFormat {
     const suffix = tok.tokenId(s);
     const middle = tok.tokenId(m);
     if (prefix !== undefined && suffix !== undefined && middle !== undefined) {
-      return { kind: 'fim', prefix, suffix, middle, fileSep: tok.tokenId('<|file_sep|>') ?? null, bos, stopTokens };
+      return { kind: 'fim', prefix, suffix, middle, bos, stopTokens };
     }
   }
   return { kind: 'prefix-only', bos, stopTokens };

@@ -82,7 +82,7 @@ describe('token budget and prefix stability', () => {
     const f = detectPromptFormat(qwen);
     const snippets = () => [{ uri: 'file:///lib.py', text: 'def helper(x):\n    return x * 2', score: 1 }];
     const roomy = buildPrompt({ text: 'y = helper(', offset: 11, languageId: 'python', snippets }, qwen, f, budget, new PromptState(true));
-    expect(qwen.decode(roomy.ids)).toContain('<|file_sep|>/lib.py\ndef helper(x):');
+    expect(qwen.decode(roomy.ids)).toBe('<|fim_prefix|># Compare this snippet from /lib.py:\n# def helper(x):\n#     return x * 2\ny = helper(<|fim_suffix|><|fim_middle|>');
     const tight = buildPrompt({ text: code, offset: code.length, languageId: 'python', snippets }, qwen, f, { ...budget, contextTokens: 120 }, new PromptState(true));
     expect(tight.snippetTokens).toBe(0);
   });

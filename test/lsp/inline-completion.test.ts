@@ -38,6 +38,18 @@ describe('textDocument/inlineCompletion', () => {
     expect(engine.calls[0]!.prompt).toBe('<|fim_prefix|>function f() {\n  return <|fim_suffix|>\n}\n<|fim_middle|>');
   });
 
+  it('adds a snippet from another open document of the same language to the prompt', async () => {
+    engine.respond = () => 'x';
+    await pair.open('file:///work/stats.ts', 'export function percentile(values: number[], p: number): number {\n  return values[0];\n}\n');
+    await pair.open('file:///work/notes.py', 'def percentile(values, p):\n    pass\n', 'python');
+    await pair.open(uri, 'const p95 = percentile(values, ');
+    await pair.inline(uri, { line: 0, character: 31 });
+    const prompt = engine.calls[0]!.prompt;
+    expect(prompt.startsWith('<|fim_prefix|>// Compare this snippet from /work/stats.ts:\n// export function percentile(')).toBe(true);
+    expect(prompt).not.toContain('notes.py');
+    expect(prompt.endsWith('const p95 = percentile(values, <|fim_suffix|><|fim_middle|>')).toBe(true);
+  });
+
   it('accepts the document version and formatting options Copilot sends', async () => {
     engine.respond = () => '42;';
     await pair.open(uri, 'let x = ', 'typescript', 7);

@@ -3,11 +3,21 @@
  * without Node (the GPU machine). Subcommands grow with the engine; results go to stdout here
  * because this program is not a language server.
  */
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
+
 #include "engine.h"
 
-static int cmd_backends() {
+namespace {
+
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+int cmd_backends() {
     engine_backend_report reports[8];
     int n = engine_backends(reports, 8);
     for (int i = 0; i < n && i < 8; ++i) {
@@ -17,12 +27,140 @@ static int cmd_backends() {
     return 0;
 }
 
-static void usage(FILE * out) {
-    std::fprintf(out,
-                 "usage: engine-cli <command>\n"
-                 "commands:\n"
-                 "  backends   list the compute backends and why any is unavailable\n");
+struct cli_args {
+    std::string model;
+    std::vector<int32_t> ids = {1};
+    int n = 64;
+    int threads = 2;
+};
+
+bool parse(int argc, char ** argv, cli_args & a) {
+    if (argc < 3) return false;
+    a.model = argv[2];
+    for (int i = 3; i + 1 < argc; i += 2) {
+        if (!std::strcmp(argv[i], "--ids")) {
+            a.ids.clear();
+            for (char * p = argv[i + 1]; *p;) {
+                a.ids.push_back(static_cast<int32_t>(std::strtol(p, &p, 10)));
+                if (*p == ',') ++p;
+            }
+        } else if (!std::strcmp(argv[i], "--n")) {
+            a.n = std::atoi(argv[i + 1]);
+        } else if (!std::strcmp(argv[i], "--threads")) {
+            a.threads = std::atoi(argv[i + 1]);
+        } else {
+            return false;
+        }
+    }
+    return !a.ids.empty() && a.n > 0 && a.threads > 0;
 }
+
+engine_model * load(const cli_args & a, double * seconds) {
+    engine_model_params p = engine_model_default_params();
+    p.n_threads = a.threads;
+    engine_model * m = nullptr;
+    char err[1024];
+    double t0 = now_s();
+    if (engine_model_init(a.model.c_str(), &p, &m, err, sizeof(err)) != ENGINE_STATUS_OK) {
+        std::fprintf(stderr, "engine-cli: %s\n", err);
+        return nullptr;
+    }
+    if (seconds) *seconds = now_s() - t0;
+    return m;
+}
+
+// Greedy generation of --n tokens after --ids; prints the ids and the speed.
+int cmd_generate(const cli_args & a) {
+    engine_model * m = load(a, nullptr);
+    if (!m) return 1;
+    engine_session * s = nullptr;
+    engine_session_init(m, static_cast<int>(a.ids.size()) + a.n + 8, &s);
+    std::vector<int32_t> out(static_cast<size_t>(a.n));
+    int n_out = 0;
+    engine_sampling greedy{0.0f, 0, 1.0f, 0};
+    double t0 = now_s();
+    engine_status st = engine_session_generate(s, a.ids.data(), static_cast<int>(a.ids.size()), &greedy, a.n, nullptr, 0,
+                                               out.data(), &n_out);
+    double dt = now_s() - t0;
+    if (st != ENGINE_STATUS_OK) std::fprintf(stderr, "engine-cli: %s\n", engine_session_last_error(s));
+    for (int i = 0; i < n_out; ++i) std::printf("%s%d", i ? "," : "", out[static_cast<size_t>(i)]);
+    std::printf("\n%d tokens in %.1f ms (%.1f tok/s, prefill included)\n", n_out, dt * 1e3, n_out / dt);
+    engine_session_free(s);
+    engine_model_free(m);
+    return st == ENGINE_STATUS_OK ? 0 : 1;
+}
+
+// The engine benchmark without Node: bandwidth, prefill 512, decode, forward cost over N.
+int cmd_bench(const cli_args & a) {
+    double load_s = 0;
+    engine_model * m = load(a, &load_s);
+    if (!m) return 1;
+    engine_model_info info;
+    engine_model_get_info(m, &info);
+    const double bw = engine_bench_read_bandwidth(512u << 20, a.threads, 5);
+    const double embed = double(info.n_vocab) * info.n_embd * (std::strcmp(info.compute_dtype, "bf16") ? 4 : 2);
+    const double bytes = info.tie_word_embeddings ? double(info.weight_bytes) : double(info.weight_bytes) - embed;
+    engine_session * s = nullptr;
+    engine_session_init(m, 1024, &s);
+    const int lo = std::min(300, info.n_vocab / 4), span = std::max(1, info.n_vocab / 2 - lo);
+    std::vector<int32_t> toks(512);
+    for (int i = 0; i < 512; ++i) toks[static_cast<size_t>(i)] = lo + (i * 7919) % span;
+    std::vector<float> logits(64 * static_cast<size_t>(info.n_vocab));
+    double prefill = 1e9;
+    for (int r = 0; r < 3; ++r) {
+        engine_session_truncate(s, 0);
+        double t0 = now_s();
+        engine_session_forward(s, toks.data(), 512, nullptr, nullptr, nullptr, 1, logits.data(), nullptr);
+        prefill = std::min(prefill, now_s() - t0);
+    }
+    double decode = 1e9;
+    for (int r = 0; r < 3; ++r) {
+        engine_session_truncate(s, 0);
+        engine_sampling greedy{0.0f, 0, 1.0f, 0};
+        int32_t t;
+        engine_session_prefill(s, toks.data(), 16, &greedy, &t);
+        double t0 = now_s();
+        for (int i = 0; i < a.n; ++i) {
+            int n_out;
+            engine_session_step(s, &t, 1, &n_out);
+        }
+        decode = std::min(decode, (now_s() - t0) / a.n);
+    }
+    std::printf("load %.0f ms, weights %.1f MB, bandwidth %.1f GB/s, roofline %.1f tok/s\n", load_s * 1e3,
+                info.weight_bytes / 1e6, bw, bw * 1e9 / bytes);
+    std::printf("prefill 512: %.1f tok/s; decode: %.1f tok/s (%.1f%% of roofline)\n", 512 / prefill, 1 / decode,
+                100.0 / decode / (bw * 1e9 / bytes));
+    engine_session_truncate(s, 0);
+    engine_session_forward(s, toks.data(), 64, nullptr, nullptr, nullptr, 1, logits.data(), nullptr);
+    std::vector<int32_t> rows(64);
+    for (int i = 0; i < 64; ++i) rows[static_cast<size_t>(i)] = i;
+    double base = 0;
+    for (int n : {1, 2, 4, 8, 16, 32, 64}) {
+        double best = 1e9;
+        for (int r = 0; r < 7; ++r) {
+            double t0 = now_s();
+            engine_session_forward(s, toks.data() + 100, n, nullptr, nullptr, rows.data(), n, logits.data(), nullptr);
+            best = std::min(best, now_s() - t0);
+            engine_session_truncate(s, 64);
+        }
+        if (n == 1) base = best;
+        std::printf("forward N=%-2d %8.2f ms  %.2fx N=1\n", n, best * 1e3, best / base);
+    }
+    engine_session_free(s);
+    engine_model_free(m);
+    return 0;
+}
+
+void usage(FILE * out) {
+    std::fprintf(out,
+                 "usage: engine-cli <command> [args]\n"
+                 "commands:\n"
+                 "  backends                                   list the compute backends and why any is unavailable\n"
+                 "  generate DIR [--ids 1,2] [--n N] [--threads T]  greedy tokens after --ids, with tok/s\n"
+                 "  bench DIR [--n N] [--threads T]            bandwidth, prefill 512, decode N tokens, forward cost curve\n");
+}
+
+}  // namespace
 
 int main(int argc, char ** argv) {
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
@@ -30,6 +168,15 @@ int main(int argc, char ** argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!std::strcmp(argv[1], "backends")) return cmd_backends();
+    if (!std::strcmp(argv[1], "generate") || !std::strcmp(argv[1], "bench")) {
+        cli_args a;
+        if (!parse(argc, argv, a)) {
+            usage(stderr);
+            return 2;
+        }
+        engine_set_log_level(ENGINE_LOG_WARN);
+        return !std::strcmp(argv[1], "generate") ? cmd_generate(a) : cmd_bench(a);
+    }
     std::fprintf(stderr, "engine-cli: unknown command '%s'\n", argv[1]);
     return 2;
 }

@@ -47,7 +47,7 @@ speculate_params speculate_default_params(const std::string & backend) {
         p.n_beams = 16;
         p.beam_len = 5;
     } else {  // CPU: narrow trees pay (§5)
-        p.n_beams = 2;
+        p.n_beams = 1;
         p.beam_len = 4;
     }
     return p;

@@ -66,8 +66,7 @@ export function createPair(options: ServerOptions): LspPair {
       await client.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: changes });
     },
     inline(uri, position, extra = {}, token) {
-      const params = { textDocument: { uri, ...((extra.textDocument as object) ?? {}) }, position, context: { triggerKind: 2 }, ...extra };
-      params.textDocument = { uri, ...((extra.textDocument as object) ?? {}) };
+      const params = { position, context: { triggerKind: 2 }, ...extra, textDocument: { uri, ...((extra.textDocument as object) ?? {}) } };
       const method = 'textDocument/inlineCompletion';
       return (token ? client.sendRequest(method, params, token.token) : client.sendRequest(method, params)) as Promise<InlineCompletionList | null>;
     },

@@ -79,6 +79,13 @@ describe('textDocument/inlineCompletion', () => {
     expect(list?.items[0]?.insertText).toBe('first');
   });
 
+  it('drops the engine session of a closed document and forgets the document', async () => {
+    await pair.open(uri, 'x');
+    await pair.client.sendNotification('textDocument/didClose', { textDocument: { uri } });
+    await expect(pair.inline(uri, { line: 0, character: 1 })).rejects.toMatchObject({ code: -32602 });
+    expect(engine.closed).toEqual([uri]);
+  });
+
   it('rejects an unknown document with InvalidParams', async () => {
     await expect(pair.inline('file:///nope.ts', { line: 0, character: 0 })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('unknown document') });
   });

@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRandomModel } from '../../bench/make-random-model.js';
-import { Drafter, Model, type GenerateOptions, type GenerateResult, type Session } from '../../native/lib/index.js';
+import { Drafter, Model, Tokenizer, type GenerateOptions, type GenerateResult, type Session } from '../../native/lib/index.js';
 import { writeDrafterFolder } from '../helpers/random-drafter.js';
 import { repoRoot, stories260K, stories260KMissing } from '../helpers/paths.js';
 
 // The shipped model and its trained drafter (training/, exported to fixtures/models/).
-const shippedModel = join(repoRoot, 'fixtures', 'models', 'slipstream-code');
-const shippedDrafter = join(repoRoot, 'fixtures', 'models', 'slipstream-code-drafter');
+const fixturesDir = process.env.SLIPSTREAM_FIXTURES_DIR ?? join(repoRoot, 'fixtures');
+const shippedModel = join(fixturesDir, 'models', 'slipstream-code');
+const shippedDrafter = join(fixturesDir, 'models', 'slipstream-code-drafter');
 const shippedMissing = !existsSync(join(shippedModel, 'config.json')) || !existsSync(join(shippedDrafter, 'config.json'));
 
 async function run(session: Session, prompt: Int32Array, opts: GenerateOptions): Promise<GenerateResult> {
@@ -110,7 +111,11 @@ describe('greedy ReDrafter equals greedy plain decoding', () => {
       const n = model.info.computeDtype === 'f32' ? 64 : 16;
       const d = await Drafter.load(shippedDrafter, model);
       const s = model.createSession({ maxContext: 256 });
-      const prompts = [Int32Array.of(...Array.from({ length: 12 }, (_, i) => 300 + 17 * i)), Int32Array.of(400, 401, 402, 403)];
+      const tok = await Tokenizer.load(shippedModel);
+      const prompts = [
+        tok.encode('export function clamp(x: number, lo: number, hi: number): number {\n  return '),
+        tok.encode("import { readFileSync } from 'node:fs';\n\nconst config = JSON.parse("),
+      ];
       let accepted = 0;
       for (const prompt of prompts) {
         const plain = await run(s, prompt, { maxTokens: n, stopTokens: [] });

@@ -1,6 +1,7 @@
 /*
  * membench.cpp: a DRAM read-bandwidth probe for the engine benchmark's roofline (bandwidth / bytes
- * per token). Each thread streams its share of a buffer with wide loads; best of `repeats` runs.
+ * per token). Each thread streams its share of a buffer (huge pages, as the weights) with the
+ * widest loads the CPU has; best of `repeats` runs.
  */
 #include <immintrin.h>
 #include <sys/mman.h>
@@ -27,6 +28,18 @@ __attribute__((target("avx2"))) uint64_t read_avx2(const uint8_t * p, size_t n) 
     return static_cast<uint64_t>(_mm256_extract_epi64(a0, 0) ^ _mm256_extract_epi64(a0, 3));
 }
 
+__attribute__((target("avx512f"))) uint64_t read_avx512(const uint8_t * p, size_t n) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i + 256 <= n; i += 256) {
+        a0 = _mm512_xor_si512(a0, _mm512_load_si512(p + i));
+        a1 = _mm512_xor_si512(a1, _mm512_load_si512(p + i + 64));
+        a2 = _mm512_xor_si512(a2, _mm512_load_si512(p + i + 128));
+        a3 = _mm512_xor_si512(a3, _mm512_load_si512(p + i + 192));
+    }
+    a0 = _mm512_xor_si512(_mm512_xor_si512(a0, a1), _mm512_xor_si512(a2, a3));
+    return static_cast<uint64_t>(_mm512_reduce_or_epi64(a0));
+}
+
 }  // namespace
 
 extern "C" double engine_bench_read_bandwidth(size_t bytes, int n_threads, int repeats) noexcept {
@@ -36,6 +49,9 @@ extern "C" double engine_bench_read_bandwidth(size_t bytes, int n_threads, int r
         if (bytes == 0) return 0;
         void * mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (mem == MAP_FAILED) return 0;
+        ::madvise(mem, bytes, MADV_HUGEPAGE);  // as the engine's weights
+        __builtin_cpu_init();
+        auto reader = __builtin_cpu_supports("avx512f") ? read_avx512 : read_avx2;
         uint8_t * buf = static_cast<uint8_t *>(mem);
         // fill with non-zero data so pages are real, in parallel
         std::vector<std::thread> ts;
@@ -50,7 +66,7 @@ extern "C" double engine_bench_read_bandwidth(size_t bytes, int n_threads, int r
             ts.clear();
             auto t0 = std::chrono::steady_clock::now();
             for (int t = 0; t < n_threads; ++t)
-                ts.emplace_back([&, t] { results[static_cast<size_t>(t)] = read_avx2(buf + part * t, part); });
+                ts.emplace_back([&, t] { results[static_cast<size_t>(t)] = reader(buf + part * t, part); });
             for (auto & t : ts) t.join();
             double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             for (auto v : results) sink = sink ^ v;

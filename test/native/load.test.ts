@@ -4,7 +4,7 @@
  * shapes its files declare.
  */
 import { describe, expect, it } from 'vitest';
-import { backends, Model } from '../../native/lib/index.js';
+import { backends, Model, setEngineLogger } from '../../native/lib/index.js';
 import { stories260K, stories260KMissing } from '../helpers/paths.js';
 
 describe('engine addon', () => {
@@ -32,6 +32,23 @@ describe.skipIf(stories260KMissing())('Model.load', () => {
     });
     // every parameter once (the LM head is the embedding) plus nothing else: 260,032 floats
     expect(model.info.weightBytes).toBe(260_032 * 4);
+    model.dispose();
+  });
+});
+
+describe.skipIf(stories260KMissing())('native log lines', () => {
+  it('reach a logger set with setEngineLogger instead of stderr', async () => {
+    const lines: string[] = [];
+    const seen = new Promise<void>((resolve) => {
+      setEngineLogger((level, line) => {
+        lines.push(`${level} ${line}`);
+        if (line.includes('loaded')) resolve();
+      });
+    });
+    const model = await Model.load(stories260K, { threads: 1 });
+    await seen;
+    setEngineLogger(null);
+    expect(lines.some((l) => l.startsWith('info loaded ') && l.includes('stories260K'))).toBe(true);
     model.dispose();
   });
 });

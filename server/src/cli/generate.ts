@@ -5,21 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Model, type DraftStepper, type GenerateOptions, setEngineLogLevel } from '../../../native/lib/index.js';
+import { Drafter, Model, type GenerateOptions, setEngineLogLevel } from '../../../native/lib/index.js';
 import { Tokenizer } from '../../../native/lib/tokenizer.js';
 import { UsageError, type ParsedArgs } from './args.js';
 import { existingDir } from './paths.js';
 
-/**
- * Loads a ReDrafter head for mode 'redrafter' from native/lib/drafter.ts (the ReDrafter work).
- * Resolved at run time so this command builds before that module exists.
- */
-export async function loadDrafter(dir: string, model: Model): Promise<DraftStepper & { dispose(): void }> {
-  const path = join(__dirname, '..', '..', '..', 'native', 'lib', 'drafter.js');
-  if (!existsSync(path)) throw new Error('ReDrafter is not available in this build (native/lib/drafter is missing)');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(path) as { Drafter: { load(dir: string, model: Model): Promise<DraftStepper & { dispose(): void }> } };
-  return mod.Drafter.load(dir, model);
+/** Loads a ReDrafter head for mode 'redrafter' (native/lib/drafter.ts). */
+export async function loadDrafter(dir: string, model: Model): Promise<Drafter> {
+  return Drafter.load(dir, model);
 }
 
 export async function runGenerate(args: ParsedArgs): Promise<number> {

@@ -23,7 +23,7 @@ export async function runInfo(args: ParsedArgs): Promise<number> {
     let drafter: unknown = null;
     if (drafterDir !== undefined) {
       const d = await loadDrafter(drafterDir, model);
-      drafter = (d as unknown as { info?: unknown }).info ?? { dir: drafterDir };
+      drafter = d.info;
       d.dispose();
     }
     const out = { model: model.info, tokenizer, drafter, backends: backends() };

@@ -139,8 +139,12 @@ export class Session {
     return this.native.maxContext;
   }
 
-  #enter(): void {
+  #alive(): void {
     if (this.#disposed) throw new EngineError('session is disposed', 'ENGINE_INVALID_ARGUMENT');
+  }
+
+  #enter(): void {
+    this.#alive();
     if (this.#busy) throw new EngineError('session is busy: another call on it is still running', 'ENGINE_BUSY');
     this.#busy = true;
   }
@@ -152,6 +156,7 @@ export class Session {
 
   /** Appends the n tokens' KV after `length`, commits them, and returns logits (and hidden states) of outputRows. */
   async forward(tokens: Int32Array, opts?: ForwardOptions): Promise<ForwardResult> {
+    this.#alive();
     const vocab = this.model.info.vocabSize;
     checkTokens('tokens', tokens, vocab);
     const o = checkObject('options', opts);
@@ -198,8 +203,8 @@ export class Session {
 
   /** Drops committed KV past `length`. */
   truncate(length: number): void {
+    this.#alive();
     checkInt('length', length, 0, this.length);
-    if (this.#disposed) throw new EngineError('session is disposed', 'ENGINE_INVALID_ARGUMENT');
     if (this.#busy) throw new EngineError('session is busy: another call on it is still running', 'ENGINE_BUSY');
     try {
       this.native.truncate(length);
@@ -209,6 +214,7 @@ export class Session {
   }
 
   #checkGenerate(prompt: unknown, opts: unknown): CheckedGenerate {
+    this.#alive();
     const info = this.model.info;
     checkTokens('prompt', prompt, info.vocabSize);
     if (opts === undefined) throw new TypeError('options are required (at least maxTokens)');

@@ -92,6 +92,20 @@ describe.skipIf(missing)('engine cancellation and busy guard', () => {
     s.dispose();
   });
 
+  it('settles a call whose session is disposed under it, then refuses further calls', async () => {
+    const m = await Model.load(stories260K, { threads: 2 });
+    const s = m.createSession();
+    const first = s.generate(prompt, { maxTokens: 4 }).next();
+    s.dispose();  // during the prefill: the native session is freed when the call settles
+    m.dispose();  // the weights go with the last session
+    const r = await first;
+    expect(r.done).toBe(true);
+    expect(r.value).toMatchObject({ stoppedBy: 'aborted' });
+    await expect(s.forward(Int32Array.of(1))).rejects.toMatchObject({ code: 'ENGINE_INVALID_ARGUMENT', message: 'session is disposed' });
+    expect(() => s.truncate(0)).toThrow('session is disposed');
+    expect(() => m.createSession()).toThrow('model is disposed');
+  });
+
   it('rejects a load aborted by its signal with ENGINE_CANCELLED or AbortError', async () => {
     const ac = new AbortController();
     ac.abort();

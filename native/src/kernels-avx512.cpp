@@ -48,6 +48,18 @@ struct f32_ops {
 
 // ---- TILED4: 4 rows x C inputs ------------------------------------------------------------------
 
+// (sum(v0), sum(v1), sum(v2), sum(v3))
+AVX512_TARGET inline __m128 hsum4(__m512 v0, __m512 v1, __m512 v2, __m512 v3) {
+    // pairwise: t01 lanes hold partial sums of v0 and v1 interleaved, t23 of v2 and v3
+    __m512 t01 = _mm512_add_ps(_mm512_unpacklo_ps(v0, v1), _mm512_unpackhi_ps(v0, v1));
+    __m512 t23 = _mm512_add_ps(_mm512_unpacklo_ps(v2, v3), _mm512_unpackhi_ps(v2, v3));
+    // each 128-bit lane: (v0, v1, v2, v3) partial sums
+    __m512 u = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))),
+                             _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))));
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(u), _mm512_extractf32x8_ps(u, 1));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
 // y[i + c, 4b + a] for c < C, a < 4 (rows >= rows_valid are padding and not written).
 // blk: the block's weights (KC chunks of 4 x CH); x: (n, K) rows; tail chunk of x masked.
 // next (or null): the following block; chunks [pf0, pf1) of it are prefetched into L2 while this
@@ -88,10 +100,19 @@ AVX512BF16_TARGET inline void tile4(float * y, int64_t ldy, const typename OPS::
             for (int a = 0; a < 4; ++a) acc[a][c] = OPS::madd(acc[a][c], w[a], xv);
         }
     }
-    for (int a = 0; a < 4; ++a) {
-        if (r + a >= rows_valid) break;
-        const float b = bias ? bias[r + a] : 0.0f;
-        for (int c = 0; c < C; ++c) y[(i + c) * ldy + r + a] = _mm512_reduce_add_ps(acc[a][c]) + b;
+    // the 4 rows' sums of each input at once (a transposing reduction: ~12 instructions for 4
+    // sums instead of ~32 for 4 separate horizontal reductions)
+    const bool full_rows = r + 4 <= rows_valid;
+    const __m128 bv = bias && full_rows ? _mm_loadu_ps(bias + r) : _mm_setzero_ps();
+    for (int c = 0; c < C; ++c) {
+        __m128 s4 = hsum4(acc[0][c], acc[1][c], acc[2][c], acc[3][c]);
+        if (full_rows) {
+            _mm_storeu_ps(y + (i + c) * ldy + r, _mm_add_ps(s4, bv));
+        } else {
+            float tmp[4];
+            _mm_storeu_ps(tmp, s4);
+            for (int a = 0; a < 4 && r + a < rows_valid; ++a) y[(i + c) * ldy + r + a] = tmp[a] + (bias ? bias[r + a] : 0.0f);
+        }
     }
 }
 

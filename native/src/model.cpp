@@ -266,6 +266,55 @@ void model_embed_row(const model & m, int32_t token, float * out) {
 
 // ---- forward -------------------------------------------------------------------------------------
 
+// The last layer when only k < n rows are wanted: K/V of all n rows go to the cache; attention,
+// o_proj and the MLP run on the k rows, which end up compacted at the top of x: (k, H).
+// x, xn: (n, H) residual stream and scratch; rope_cos/sin: (n, hd / 2).
+static void forward_last_layer_rows(const model & m, const layer_weights & L, kv_cache & kv, int l, float * x, float * xn,
+                                    int64_t n, const int32_t * positions, const uint8_t * mask, const int32_t * out_rows,
+                                    int64_t k, const float * rope_cos, const float * rope_sin) {
+    (void)positions;
+    const model_config & c = m.config;
+    const int64_t H = c.n_embd, F = c.n_ff, hd = c.head_dim;
+    const int64_t q_dim = int64_t(c.n_head) * hd, kv_dim = int64_t(c.n_head_kv) * hd, len = kv.length;
+    thread_local std::vector<float> xk, xkn, qk, attk, gk, uk;
+    xk.resize(static_cast<size_t>(k * H));    // xk: (k, H) the requested rows of the residual stream
+    xkn.resize(static_cast<size_t>(k * H));   // xkn: (k, H)
+    qk.resize(static_cast<size_t>(k * q_dim));
+    attk.resize(static_cast<size_t>(k * q_dim));
+    gk.resize(static_cast<size_t>(k * F));
+    uk.resize(static_cast<size_t>(k * F));
+    float * kc = kv.k(l);
+    float * vc = kv.v(l);
+    thread_pool * pool = m.pool.get();
+    rmsnorm(xn, x, L.attn_norm.data(), n, H, c.rms_norm_eps);
+    const matmul_job kvj[2] = {
+        {kc + len * kv_dim, kv_dim, &L.wk, L.bk.empty() ? nullptr : L.bk.data()},
+        {vc + len * kv_dim, kv_dim, &L.wv, L.bv.empty() ? nullptr : L.bv.data()},
+    };
+    matmul_multi(kvj, 2, xn, n, pool, m.path);
+    rope_apply_tables(kc + len * kv_dim, kv_dim, n, c.n_head_kv, c.head_dim, rope_cos, rope_sin);
+    for (int64_t r = 0; r < k; ++r) {
+        std::memcpy(xk.data() + r * H, x + int64_t(out_rows[r]) * H, H * sizeof(float));
+        std::memcpy(xkn.data() + r * H, xn + int64_t(out_rows[r]) * H, H * sizeof(float));
+    }
+    matmul(qk.data(), q_dim, xkn.data(), k, L.wq, L.bq.empty() ? nullptr : L.bq.data(), pool, m.path);
+    for (int64_t r = 0; r < k; ++r) {
+        const int64_t row = out_rows[r];
+        rope_apply_tables(qk.data() + r * q_dim, q_dim, 1, c.n_head, c.head_dim, rope_cos + row * (hd / 2), rope_sin + row * (hd / 2));
+        // one query row: causal sees slots <= len + row; a mask row spans len + n slots
+        if (mask) attention(attk.data() + r * q_dim, qk.data() + r * q_dim, kc, vc, len + n - 1, 1, c.n_head, c.n_head_kv, c.head_dim, mask + row * (len + n), pool);
+        else attention(attk.data() + r * q_dim, qk.data() + r * q_dim, kc, vc, len + row, 1, c.n_head, c.n_head_kv, c.head_dim, nullptr, pool);
+    }
+    matmul(xkn.data(), H, attk.data(), k, L.wo, nullptr, pool, m.path);
+    for (int64_t i = 0; i < k * H; ++i) xk[i] += xkn[i];
+    rmsnorm(xkn.data(), xk.data(), L.ffn_norm.data(), k, H, c.rms_norm_eps);
+    const matmul_job gu[2] = {{gk.data(), F, &L.w_gate, nullptr}, {uk.data(), F, &L.w_up, nullptr}};
+    matmul_multi(gu, 2, xkn.data(), k, pool, m.path);
+    silu_glu(gk.data(), F, uk.data(), F, k, F);
+    matmul(xkn.data(), H, gk.data(), k, L.w_down, nullptr, pool, m.path);
+    for (int64_t i = 0; i < k * H; ++i) x[i] = xk[i] + xkn[i];  // x's first k rows := the finished rows
+}
+
 void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64_t n, const int32_t * positions,
                    const uint8_t * mask, const int32_t * out_rows, int64_t k, float * logits_out, float * hidden_out,
                    const std::atomic<bool> * abort) {
@@ -302,11 +351,18 @@ void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64
     rope_sin.resize(static_cast<size_t>(n * hd / 2));
     rope_tables(n, c.head_dim, positions, m.rope_inv_freq.data(), rope_cos.data(), rope_sin.data());
 
+    // The last layer only needs its K/V for every row; the rest runs on the k requested rows
+    // (a long prefill asks for one), gathered into xk: (k, H).
+    const bool trim_last = k < n;
     for (int l = 0; l < c.n_layer; ++l) {
         if (abort && abort->load(std::memory_order_relaxed)) throw engine_error(ENGINE_STATUS_CANCELLED, "cancelled");
         const layer_weights & L = m.layers[static_cast<size_t>(l)];
         float * kc = kv.k(l);  // (slots, kv_dim)
         float * vc = kv.v(l);
+        if (trim_last && l == c.n_layer - 1) {
+            forward_last_layer_rows(m, L, kv, l, x, xn, n, positions, mask, out_rows, k, rope_cos.data(), rope_sin.data());
+            break;
+        }
         // attention block
         rmsnorm(xn, x, L.attn_norm.data(), n, H, c.rms_norm_eps);
         const matmul_job qkv[3] = {
@@ -334,7 +390,8 @@ void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64
     h_buf.resize(static_cast<size_t>(k * H));  // h: (k, H)
     for (int64_t r = 0; r < k; ++r) {
         ENGINE_ASSERT(out_rows[r] >= 0 && out_rows[r] < n);
-        rmsnorm(h_buf.data() + r * H, x + int64_t(out_rows[r]) * H, m.output_norm.data(), 1, H, c.rms_norm_eps);
+        const float * row = trim_last ? x + r * H : x + int64_t(out_rows[r]) * H;  // trimmed: x holds the k rows
+        rmsnorm(h_buf.data() + r * H, row, m.output_norm.data(), 1, H, c.rms_norm_eps);
     }
     if (hidden_out) std::memcpy(hidden_out, h_buf.data(), static_cast<size_t>(k * H) * sizeof(float));
     if (logits_out && k > 0) matmul(logits_out, c.n_vocab, h_buf.data(), k, m.output, nullptr, pool, m.path);

@@ -1,7 +1,7 @@
 /*
  * test-masked-forward.cpp: a batched forward over a token tree (explicit positions, ancestor-only
  * mask) gives each node the logits and hidden state of running its root-to-node path alone after
- * the same prefix; kv_commit_rows of one path leaves the cache as if that path had been run
+ * the same prefix, also when only some rows are asked for; kv_commit_rows of one path leaves the cache as if that path had been run
  * plainly (the next token's logits agree); a chunked long prefill equals token-by-token decoding.
  */
 #include <cmath>
@@ -49,6 +49,18 @@ void run(const tiny_spec & spec) {
     }
     std::vector<float> logits(static_cast<size_t>(n) * V), hidden(static_cast<size_t>(n) * H);
     model_forward(*m, s.kv, tok.data(), n, pos.data(), mask.data(), rows.data(), n, logits.data(), hidden.data(), nullptr);
+
+    // asking for a subset of rows (the last layer then runs on those rows only) gives the same rows
+    {
+        kv_truncate(s.kv, P);
+        const std::vector<int32_t> some = {6, 2, 6};
+        std::vector<float> lg(some.size() * V), hd(some.size() * H);
+        model_forward(*m, s.kv, tok.data(), n, pos.data(), mask.data(), some.data(), 3, lg.data(), hd.data(), nullptr);
+        for (size_t j = 0; j < some.size(); ++j) {
+            CHECK(max_diff(lg.data() + j * V, logits.data() + static_cast<size_t>(some[j]) * V, V) <= 1e-5);
+            CHECK(max_diff(hd.data() + j * H, hidden.data() + static_cast<size_t>(some[j]) * H, H) <= 1e-5);
+        }
+    }
 
     for (int i = 0; i < n; ++i) {
         std::vector<int32_t> path;

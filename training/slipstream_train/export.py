@@ -167,6 +167,7 @@ useful completions. Drafter: `../slipstream-code-drafter`.
   {bc['min_lr_ratio']}x, weight decay {bc['weight_decay']}, grad clip {bc.get('grad_clip', 1.0)}.
 * Tokens seen: {b.get('tokens', 0):,}; training time {_fmt_time(b.get('train_time_s'))} on the 2-core
   CPU machine (shared with other jobs while this run trained, niced).
+{recipe.cfg.get('notes', '')}
 
 | step | tokens | train loss (EMA) | validation loss |
 | --- | --- | --- | --- |

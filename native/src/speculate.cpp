@@ -48,7 +48,7 @@ speculate_params speculate_default_params(const std::string & backend) {
         p.beam_len = 5;
     } else {  // CPU: narrow trees pay (§5)
         p.n_beams = 1;
-        p.beam_len = 4;
+        p.beam_len = 3;
     }
     return p;
 }

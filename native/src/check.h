@@ -23,3 +23,8 @@ struct engine_error : std::runtime_error {
     engine_status status;
     engine_error(engine_status s, const std::string & msg) : std::runtime_error(msg), status(s) {}
 };
+
+// A malformed or inconsistent model/drafter folder: "<file>: <what is wrong>".
+[[noreturn]] inline void bad_model(const std::string & where, const std::string & msg) {
+    throw engine_error(ENGINE_STATUS_BAD_MODEL, where + ": " + msg);
+}

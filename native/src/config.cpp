@@ -15,25 +15,21 @@
 
 namespace {
 
-[[noreturn]] void bad(const std::string & path, const std::string & msg) {
-    throw engine_error(ENGINE_STATUS_BAD_MODEL, path + ": " + msg);
-}
-
 int get_int(const std::string & path, const json_value & root, const char * key, bool required, int def) {
     const json_value * v = root.get(key);
     if (!v || v->is_null()) {
-        if (required) bad(path, std::string("missing '") + key + "'");
+        if (required) bad_model(path, std::string("missing '") + key + "'");
         return def;
     }
     if (v->kind != json_value::NUMBER || !v->is_int || v->i < 0 || v->i > 0x7fffffff)
-        bad(path, std::string("'") + key + "' must be a non-negative integer");
+        bad_model(path, std::string("'") + key + "' must be a non-negative integer");
     return static_cast<int>(v->i);
 }
 
 double get_num(const std::string & path, const json_value & obj, const char * key, double def) {
     const json_value * v = obj.get(key);
     if (!v || v->is_null()) return def;
-    if (v->kind != json_value::NUMBER) bad(path, std::string("'") + key + "' must be a number");
+    if (v->kind != json_value::NUMBER) bad_model(path, std::string("'") + key + "' must be a number");
     return v->num;
 }
 
@@ -47,18 +43,18 @@ void read_rope_params(const std::string & path, const json_value & rp, model_con
     if (type.empty()) type = get_str(rp, "type");
     if (type.empty()) type = "default";
     if (type != "default" && type != "linear" && type != "llama3")
-        bad(path, "unsupported rope scaling type '" + type + "' (supported: default, linear, llama3)");
+        bad_model(path, "unsupported rope scaling type '" + type + "' (supported: default, linear, llama3)");
     c.rope_type = type;
     if (rp.get("rope_theta")) c.rope_theta = static_cast<float>(get_num(path, rp, "rope_theta", c.rope_theta));
     if (type == "linear" || type == "llama3") {
         c.rope_factor = static_cast<float>(get_num(path, rp, "factor", 1.0));
-        if (!(c.rope_factor > 0)) bad(path, "rope scaling 'factor' must be > 0");
+        if (!(c.rope_factor > 0)) bad_model(path, "rope scaling 'factor' must be > 0");
     }
     if (type == "llama3") {
         c.rope_low_freq_factor = static_cast<float>(get_num(path, rp, "low_freq_factor", 1.0));
         c.rope_high_freq_factor = static_cast<float>(get_num(path, rp, "high_freq_factor", 4.0));
         c.rope_original_max_pos = static_cast<int>(get_num(path, rp, "original_max_position_embeddings", 8192));
-        if (!(c.rope_high_freq_factor > c.rope_low_freq_factor)) bad(path, "llama3 rope: high_freq_factor must exceed low_freq_factor");
+        if (!(c.rope_high_freq_factor > c.rope_low_freq_factor)) bad_model(path, "llama3 rope: high_freq_factor must exceed low_freq_factor");
     }
 }
 
@@ -78,9 +74,9 @@ model_config config_parse(const std::string & path, const char * text, size_t le
     try {
         root = json_parse(text, len);
     } catch (const json_error & e) {
-        bad(path, std::string("not valid JSON: ") + e.what());
+        bad_model(path, std::string("not valid JSON: ") + e.what());
     }
-    if (root.kind != json_value::OBJECT) bad(path, "not a JSON object");
+    if (root.kind != json_value::OBJECT) bad_model(path, "not a JSON object");
     model_config c;
     std::string mt = get_str(root, "model_type");
     if (mt.empty()) {
@@ -94,7 +90,7 @@ model_config config_parse(const std::string & path, const char * text, size_t le
     if (mt == "llama") c.arch = ARCH_LLAMA;
     else if (mt == "qwen2") c.arch = ARCH_QWEN2;
     else if (mt == "mistral") c.arch = ARCH_MISTRAL;
-    else bad(path, "unknown architecture '" + mt + "' (supported: llama, qwen2, mistral)");
+    else bad_model(path, "unknown architecture '" + mt + "' (supported: llama, qwen2, mistral)");
 
     c.n_vocab = get_int(path, root, "vocab_size", true, 0);
     c.n_embd = get_int(path, root, "hidden_size", true, 0);
@@ -103,13 +99,13 @@ model_config config_parse(const std::string & path, const char * text, size_t le
     c.n_head = get_int(path, root, "num_attention_heads", true, 0);
     c.n_head_kv = get_int(path, root, "num_key_value_heads", false, c.n_head);
     if (c.n_vocab <= 0 || c.n_embd <= 0 || c.n_ff <= 0 || c.n_layer <= 0 || c.n_head <= 0 || c.n_head_kv <= 0)
-        bad(path, "vocab_size, hidden_size, intermediate_size, num_hidden_layers, num_attention_heads and num_key_value_heads must be > 0");
+        bad_model(path, "vocab_size, hidden_size, intermediate_size, num_hidden_layers, num_attention_heads and num_key_value_heads must be > 0");
     c.head_dim = get_int(path, root, "head_dim", false, c.n_embd / c.n_head);
-    if (c.head_dim <= 0 || c.head_dim % 2 != 0) bad(path, "head_dim must be a positive even number");
-    if (!root.get("head_dim") && c.n_embd % c.n_head != 0) bad(path, "hidden_size is not a multiple of num_attention_heads");
-    if (c.n_head % c.n_head_kv != 0) bad(path, "num_attention_heads is not a multiple of num_key_value_heads");
+    if (c.head_dim <= 0 || c.head_dim % 2 != 0) bad_model(path, "head_dim must be a positive even number");
+    if (!root.get("head_dim") && c.n_embd % c.n_head != 0) bad_model(path, "hidden_size is not a multiple of num_attention_heads");
+    if (c.n_head % c.n_head_kv != 0) bad_model(path, "num_attention_heads is not a multiple of num_key_value_heads");
     c.n_ctx_train = get_int(path, root, "max_position_embeddings", false, 2048);
-    if (c.n_ctx_train <= 0) bad(path, "max_position_embeddings must be > 0");
+    if (c.n_ctx_train <= 0) bad_model(path, "max_position_embeddings must be > 0");
     c.rms_norm_eps = static_cast<float>(get_num(path, root, "rms_norm_eps", 1e-6));
     c.rope_theta = static_cast<float>(get_num(path, root, "rope_theta", 10000.0));
     const json_value * tie = root.get("tie_word_embeddings");
@@ -120,7 +116,7 @@ model_config config_parse(const std::string & path, const char * text, size_t le
     if (c.dtype.empty()) c.dtype = get_str(root, "dtype");
     const json_value * hidden_act = root.get("hidden_act");
     if (hidden_act && hidden_act->kind == json_value::STRING && hidden_act->str != "silu")
-        bad(path, "unsupported hidden_act '" + hidden_act->str + "' (supported: silu)");
+        bad_model(path, "unsupported hidden_act '" + hidden_act->str + "' (supported: silu)");
     // transformers 4.x: rope_scaling; 5.x: rope_parameters (holds rope_theta too)
     const json_value * rs = root.get("rope_scaling");
     if (rs && rs->kind == json_value::OBJECT) read_rope_params(path, *rs, c);

@@ -19,21 +19,11 @@ drafter::~drafter() = default;
 
 namespace {
 
-[[noreturn]] void bad(const std::string & where, const std::string & what) {
-    throw engine_error(ENGINE_STATUS_BAD_MODEL, where + ": " + what);
-}
-
-std::string shape_str(const std::vector<int64_t> & s) {
-    std::string out = "[";
-    for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-    return out + "]";
-}
-
 int config_int(const std::string & path, const json_value & root, const char * key) {
     const json_value * v = root.get(key);
-    if (!v) bad(path, std::string("missing '") + key + "'");
+    if (!v) bad_model(path, std::string("missing '") + key + "'");
     if (v->kind != json_value::NUMBER || !v->is_int || v->i <= 0 || v->i > (1 << 30))
-        bad(path, std::string("'") + key + "' must be a positive integer");
+        bad_model(path, std::string("'") + key + "' must be a positive integer");
     return (int)v->i;
 }
 
@@ -52,12 +42,12 @@ struct loader {
 
     const st_tensor & need(const std::vector<std::string> & names, std::vector<int64_t> shape) {
         const st_tensor * t = find_any(*d.files, names);
-        if (!t) bad(st_path, "missing tensor '" + names[0] + "' (expected shape " + shape_str(shape) + ")");
+        if (!t) bad_model(st_path, "missing tensor '" + names[0] + "' (expected shape " + st_shape_str(shape) + ")");
         if (t->shape != shape)
-            bad(t->file, "tensor '" + t->name + "' has shape " + shape_str(t->shape) + ", expected " + shape_str(shape) +
+            bad_model(t->file, "tensor '" + t->name + "' has shape " + st_shape_str(t->shape) + ", expected " + st_shape_str(shape) +
                              " (from config.json and the base model)");
         if (t->dtype == ST_OTHER)
-            bad(t->file, "tensor '" + t->name + "' has dtype " + t->dtype_name + "; supported: F32, BF16, F16");
+            bad_model(t->file, "tensor '" + t->name + "' has dtype " + t->dtype_name + "; supported: F32, BF16, F16");
         return *t;
     }
 
@@ -140,12 +130,12 @@ drafter_config drafter_config_parse(const std::string & path, const std::string 
     try {
         root = json_parse(text.data(), text.size());
     } catch (const json_error & e) {
-        bad(path, std::string("not valid JSON: ") + e.what());
+        bad_model(path, std::string("not valid JSON: ") + e.what());
     }
-    if (root.kind != json_value::OBJECT) bad(path, "not a JSON object");
+    if (root.kind != json_value::OBJECT) bad_model(path, "not a JSON object");
     if (const json_value * mt = root.get("model_type")) {
         if (mt->kind != json_value::STRING || mt->str != "recurrent_drafting_drafter")
-            bad(path, "model_type is '" + (mt->kind == json_value::STRING ? mt->str : std::string("?")) +
+            bad_model(path, "model_type is '" + (mt->kind == json_value::STRING ? mt->str : std::string("?")) +
                           "', not 'recurrent_drafting_drafter': this is not a ReDrafter drafter folder");
     }
     drafter_config c;
@@ -155,10 +145,10 @@ drafter_config drafter_config_parse(const std::string & path, const std::string 
     c.n_layers = config_int(path, root, "num_draft_layers");
     c.rnn = false;  // DrafterConfig's default
     if (const json_value * r = root.get("rnn")) {
-        if (r->kind != json_value::BOOL) bad(path, "'rnn' must be true or false");
+        if (r->kind != json_value::BOOL) bad_model(path, "'rnn' must be true or false");
         c.rnn = r->b;
     }
-    if (c.n_layers > 64) bad(path, "'num_draft_layers' is " + std::to_string(c.n_layers) + " (at most 64)");
+    if (c.n_layers > 64) bad_model(path, "'num_draft_layers' is " + std::to_string(c.n_layers) + " (at most 64)");
     return c;
 }
 
@@ -170,14 +160,14 @@ std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & bas
     const drafter_config & c = d->config;
     const model_config & b = base.config;
     if (c.n_embd != b.n_embd)
-        bad(cfg_path, "hidden_size is " + std::to_string(c.n_embd) + " but the base model's hidden size is " + std::to_string(b.n_embd) +
+        bad_model(cfg_path, "hidden_size is " + std::to_string(c.n_embd) + " but the base model's hidden size is " + std::to_string(b.n_embd) +
                           " (" + base.dir + "): this drafter was trained for another model");
     if (c.n_vocab != b.n_vocab)
-        bad(cfg_path, "vocab_size is " + std::to_string(c.n_vocab) + " but the base model's vocabulary has " + std::to_string(b.n_vocab) +
+        bad_model(cfg_path, "vocab_size is " + std::to_string(c.n_vocab) + " but the base model's vocabulary has " + std::to_string(b.n_vocab) +
                           " tokens (" + base.dir + "): this drafter was trained for another model");
 
     if (!std::ifstream(dir + "/model.safetensors") && !std::ifstream(dir + "/model.safetensors.index.json") && std::ifstream(dir + "/model.pt"))
-        bad(dir, "only model.pt found; convert the drafter to safetensors (model.safetensors)");
+        bad_model(dir, "only model.pt found; convert the drafter to safetensors (model.safetensors)");
     d->files = st_open_folder(dir, true);
     loader ld{*d, dir + "/model.safetensors", tile};
     const int64_t H = c.n_embd, E = c.exit_dim, V = c.n_vocab, N = c.n_layers;
@@ -188,14 +178,14 @@ std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & bas
         d->rnn_u = ld.matrix({"rnn_u.weight"}, H, H);
         d->rnn_u_bias = ld.vector({"rnn_u.bias"}, H);
     } else if (ld.has_any({"rnn_w.weight", "rnn_u.weight"})) {
-        bad(ld.st_path, "has rnn_w/rnn_u tensors but config.json says rnn: false");
+        bad_model(ld.st_path, "has rnn_w/rnn_u tensors but config.json says rnn: false");
     }
     // input_proj exactly when E != 2H
     if (E != 2 * H) {
         d->input_proj = ld.matrix({"input_proj.weight", "input_projs.weight"}, E, 2 * H);
         d->input_proj_bias = ld.vector({"input_proj.bias", "input_projs.bias"}, E);
     } else if (ld.has_any({"input_proj.weight", "input_projs.weight"})) {
-        bad(ld.st_path, "has input_proj but exit_dim == 2 * hidden_size (" + std::to_string(E) + "), where Apple's Drafter has none");
+        bad_model(ld.st_path, "has input_proj but exit_dim == 2 * hidden_size (" + std::to_string(E) + "), where Apple's Drafter has none");
     }
     auto names = [](const std::string & suffix) {
         return std::vector<std::string>{"lm_head." + suffix, "lm_heads." + suffix, "0." + suffix};
@@ -206,7 +196,7 @@ std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & bas
     }
     d->lm_head = ld.matrix(names(std::to_string(N) + ".weight"), V, E);
     if (ld.has_any(names(std::to_string(N + 1) + ".weight")) || ld.has_any(names(std::to_string(N) + ".linear.weight")))
-        bad(ld.st_path, "has more lm_head layers than num_draft_layers = " + std::to_string(N) + " in config.json");
+        bad_model(ld.st_path, "has more lm_head layers than num_draft_layers = " + std::to_string(N) + " in config.json");
 
     d->stored_dtype = "f32";
     if (const st_tensor * t = find_any(*d->files, names(std::to_string(N) + ".weight")))

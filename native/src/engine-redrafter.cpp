@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "drafter.h"
+#include "api-guard.h"
 #include "engine-internal.h"
 #include "speculate.h"
 
@@ -21,34 +22,6 @@ struct engine_drafter {
 };
 
 namespace {
-
-void copy_str(char * dst, size_t len, const std::string & s) {
-    if (!dst || len == 0) return;
-    size_t n = std::min(len - 1, s.size());
-    std::memcpy(dst, s.data(), n);
-    dst[n] = '\0';
-}
-
-template <typename F>
-engine_status guarded(std::string & error, F && fn) noexcept {
-    try {
-        fn();
-        error.clear();
-        return ENGINE_STATUS_OK;
-    } catch (const engine_error & e) {
-        error = e.what();
-        return e.status;
-    } catch (const std::bad_alloc &) {
-        error = "out of memory";
-        return ENGINE_STATUS_OUT_OF_MEMORY;
-    } catch (const std::exception & e) {
-        error = std::string("internal error: ") + e.what();
-        return ENGINE_STATUS_INTERNAL;
-    } catch (...) {
-        error = "internal error: unknown exception";
-        return ENGINE_STATUS_INTERNAL;
-    }
-}
 
 speculate_params resolve(const engine_model * em, const engine_redrafter_params * p) {
     engine_redrafter_params def = engine_redrafter_default_params(em);

@@ -32,43 +32,11 @@ extern "C" const char * engine_status_code(engine_status status) noexcept {
 #include <vector>
 
 #include "check.h"
+#include "api-guard.h"
 #include "engine-internal.h"
 #include "kernels.h"
 #include "model.h"
 #include "session.h"
-
-namespace {
-
-void copy_str(char * dst, size_t len, const std::string & s) {
-    if (!dst || len == 0) return;
-    size_t n = std::min(len - 1, s.size());
-    std::memcpy(dst, s.data(), n);
-    dst[n] = '\0';
-}
-
-// Runs fn, converting exceptions to a status and a message.
-template <typename F>
-engine_status guarded(std::string & error, F && fn) noexcept {
-    try {
-        fn();
-        error.clear();
-        return ENGINE_STATUS_OK;
-    } catch (const engine_error & e) {
-        error = e.what();
-        return e.status;
-    } catch (const std::bad_alloc &) {
-        error = "out of memory";
-        return ENGINE_STATUS_OUT_OF_MEMORY;
-    } catch (const std::exception & e) {
-        error = std::string("internal error: ") + e.what();
-        return ENGINE_STATUS_INTERNAL;
-    } catch (...) {
-        error = "internal error: unknown exception";
-        return ENGINE_STATUS_INTERNAL;
-    }
-}
-
-}  // namespace
 
 extern "C" engine_model_params engine_model_default_params(void) noexcept {
     engine_model_params p;

@@ -39,16 +39,6 @@ anon_buffer::~anon_buffer() {
 
 namespace {
 
-[[noreturn]] void bad(const std::string & where, const std::string & msg) {
-    throw engine_error(ENGINE_STATUS_BAD_MODEL, where + ": " + msg);
-}
-
-std::string shape_str(const std::vector<int64_t> & s) {
-    std::string out = "[";
-    for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-    return out + "]";
-}
-
 st_dtype config_dtype(const model_config & c) {
     if (c.dtype == "float32") return ST_F32;
     if (c.dtype == "bfloat16") return ST_BF16;
@@ -72,14 +62,14 @@ struct loader {
         const st_tensor * t = m.files->find(name);
         if (!t) {
             std::string where = m.files->files.size() == 1 ? m.files->files[0]->path : dir + "/model.safetensors.index.json";
-            bad(where, "missing tensor '" + name + "'");
+            bad_model(where, "missing tensor '" + name + "'");
         }
         if (t->shape != shape)
-            bad(t->file, "tensor '" + name + "' has shape " + shape_str(t->shape) + " but config.json implies " + shape_str(shape));
+            bad_model(t->file, "tensor '" + name + "' has shape " + st_shape_str(t->shape) + " but config.json implies " + st_shape_str(shape));
         if (t->dtype == ST_OTHER)
-            bad(t->file, "tensor '" + name + "' has unsupported dtype " + t->dtype_name + " (supported: F32, BF16, F16)");
+            bad_model(t->file, "tensor '" + name + "' has unsupported dtype " + t->dtype_name + " (supported: F32, BF16, F16)");
         if (want != ST_OTHER && t->dtype != want)
-            bad(t->file, "tensor '" + name + "' has dtype " + t->dtype_name + " but config.json says " + m.config.dtype);
+            bad_model(t->file, "tensor '" + name + "' has dtype " + t->dtype_name + " but config.json says " + m.config.dtype);
         return *t;
     }
 
@@ -157,7 +147,7 @@ void check_tokenizer_vocab(const std::string & dir, const model_config & c) {
     try {
         root = json_parse(text.data(), text.size());
     } catch (const json_error & e) {
-        bad(path, std::string("not valid JSON: ") + e.what());
+        bad_model(path, std::string("not valid JSON: ") + e.what());
     }
     int64_t max_id = -1;
     std::string max_piece;
@@ -183,7 +173,7 @@ void check_tokenizer_vocab(const std::string & dir, const model_config & c) {
             }
         }
     if (max_id >= c.n_vocab)
-        bad(path, "vocabulary has " + std::to_string(max_id + 1) + " tokens (id " + std::to_string(max_id) + " '" + max_piece +
+        bad_model(path, "vocabulary has " + std::to_string(max_id + 1) + " tokens (id " + std::to_string(max_id) + " '" + max_piece +
                       "') but config.json vocab_size is " + std::to_string(c.n_vocab));
 }
 

@@ -14,6 +14,8 @@
 
 enum st_dtype : int { ST_F32, ST_BF16, ST_F16, ST_OTHER };
 const char * st_dtype_name(st_dtype d);
+// "[a, b, c]", for messages about tensor shapes.
+std::string st_shape_str(const std::vector<int64_t> & shape);
 
 struct st_tensor {
     std::string name;

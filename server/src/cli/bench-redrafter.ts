@@ -11,6 +11,7 @@ import { Drafter, Model, type GenerateOptions, type GenerateStats, type Session 
 import { Tokenizer } from '../../../native/lib/tokenizer.js';
 import { UsageError, type ParsedArgs } from './args.js';
 import { existingDir } from './paths.js';
+import { seededIds } from './seeded-ids.js';
 
 /** Code and prose openings; tokenized with the model's tokenizer when it has one. */
 const TEXT_PROMPTS = [
@@ -68,19 +69,6 @@ async function runOnce(session: Session, prompt: Int32Array, opts: GenerateOptio
   let r = await gen.next();
   while (!r.done) r = await gen.next();
   return r.value;
-}
-
-function seededIds(n: number, lo: number, hi: number, seed: number): Int32Array {
-  let a = seed >>> 0;
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo));
-  }
-  return out;
 }
 
 export async function runRedrafterBench(args: ParsedArgs): Promise<number> {

@@ -10,6 +10,7 @@ import { measureReadBandwidth, Model, type Session } from '../../../native/lib/i
 import { UsageError, type ParsedArgs } from './args.js';
 import { runRedrafterBench } from './bench-redrafter.js';
 import { existingDir } from './paths.js';
+import { seededIds } from './seeded-ids.js';
 import { notYetAvailable } from './pending.js';
 
 type Suite = (args: ParsedArgs) => Promise<number>;
@@ -26,22 +27,6 @@ export async function runBench(args: ParsedArgs): Promise<number> {
   if (!run) throw new UsageError(`unknown suite '${suite}' (known: ${Object.keys(suites).join(', ')})`);
   return run(args);
 }
-
-/** Seeded token ids in [lo, hi) (mulberry32), so every run uses the same prompt. */
-function seededIds(n: number, lo: number, hi: number, seed: number): Int32Array {
-  let a = seed >>> 0;
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const r = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    out[i] = lo + Math.floor(r * (hi - lo));
-  }
-  return out;
-}
-
 
 async function timeForward(session: Session, tokens: Int32Array, allRows: boolean): Promise<number> {
   const base = session.length;

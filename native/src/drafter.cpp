@@ -99,15 +99,7 @@ struct loader {
     std::vector<float> vector(const std::vector<std::string> & names, int64_t n) {
         const st_tensor & t = need(names, {n});
         std::vector<float> out(n);
-        for (int64_t i = 0; i < n; ++i) {
-            if (t.dtype == ST_F32) {
-                std::memcpy(&out[i], t.data + 4 * i, 4);
-            } else {
-                uint16_t h;
-                std::memcpy(&h, t.data + 2 * i, 2);
-                out[i] = t.dtype == ST_BF16 ? bf16_to_f32(h) : f16_to_f32(h);
-            }
-        }
+        st_to_f32(t, out.data(), n);
         d.weight_bytes += n * 4;
         return out;
     }

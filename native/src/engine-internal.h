@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "model.h"
+#include "sampler.h"
 #include "session.h"
 
 struct engine_model {
@@ -17,3 +18,15 @@ struct engine_session {
     engine_model * model = nullptr;  // not owned; must outlive the session
     session s;
 };
+
+// The C API's sampling options as the sampler's (null: greedy defaults).
+inline sampling_params to_params(const engine_sampling * sp) {
+    sampling_params p;
+    if (sp) {
+        p.temperature = sp->temperature;
+        p.top_k = sp->top_k;
+        p.top_p = sp->top_p;
+        p.seed = sp->seed;
+    }
+    return p;
+}

@@ -44,17 +44,6 @@ void add_stats(engine_redrafter_stats * out, const speculate_stats & st) {
     out->verify_ms += st.verify_ms;
 }
 
-sampling_params to_params(const engine_sampling * sp) {
-    sampling_params p;
-    if (sp) {
-        p.temperature = sp->temperature;
-        p.top_k = sp->top_k;
-        p.top_p = sp->top_p;
-        p.seed = sp->seed;
-    }
-    return p;
-}
-
 }  // namespace
 
 extern "C" engine_status engine_drafter_init(const char * dir, const engine_model * model, engine_drafter ** out, char * error,

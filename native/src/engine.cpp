@@ -197,19 +197,6 @@ extern "C" engine_status engine_session_truncate(engine_session * s, int length)
     return guarded(s->s.last_error, [&] { session_truncate(s->s, length); });
 }
 
-namespace {
-sampling_params to_params(const engine_sampling * sp) {
-    sampling_params p;
-    if (sp) {
-        p.temperature = sp->temperature;
-        p.top_k = sp->top_k;
-        p.top_p = sp->top_p;
-        p.seed = sp->seed;
-    }
-    return p;
-}
-}  // namespace
-
 extern "C" engine_status engine_session_prefill(engine_session * s, const int32_t * tokens, int n,
                                                 const engine_sampling * sampling, int32_t * token) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;

@@ -115,15 +115,7 @@ struct loader {
     std::vector<float> vec(const std::string & name, int64_t len) {
         const st_tensor & t = get(name, {len});
         std::vector<float> out(static_cast<size_t>(len));
-        for (int64_t i = 0; i < len; ++i) {
-            if (t.dtype == ST_F32) {
-                std::memcpy(&out[i], t.data + 4 * i, 4);
-            } else {
-                uint16_t h;
-                std::memcpy(&h, t.data + 2 * i, 2);
-                out[i] = t.dtype == ST_BF16 ? bf16_to_f32(h) : f16_to_f32(h);
-            }
-        }
+        st_to_f32(t, out.data(), len);
         m.weight_bytes += static_cast<uint64_t>(len) * 4;
         return out;
     }

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "check.h"
+#include "kernels.h"
 #include "json.h"
 
 namespace {
@@ -52,6 +53,18 @@ bool file_exists(const std::string & path) {
 }
 
 }  // namespace
+
+void st_to_f32(const st_tensor & t, float * out, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        if (t.dtype == ST_F32) {
+            std::memcpy(&out[i], t.data + 4 * i, 4);
+        } else {
+            uint16_t h;
+            std::memcpy(&h, t.data + 2 * i, 2);
+            out[i] = t.dtype == ST_BF16 ? bf16_to_f32(h) : f16_to_f32(h);
+        }
+    }
+}
 
 std::string st_shape_str(const std::vector<int64_t> & shape) {
     std::string out = "[";

@@ -45,6 +45,9 @@ struct st_file {
 void st_parse_header(const std::string & path, const uint8_t * bytes, size_t file_size, std::vector<st_tensor> & out);
 std::unique_ptr<st_file> st_open(const std::string & path, bool populate);
 
+// Copies the first n elements of an F32/BF16/F16 tensor to out (n) as f32.
+void st_to_f32(const st_tensor & t, float * out, int64_t n);
+
 // All tensors of a model folder: model.safetensors, or the shards named by
 // model.safetensors.index.json (its weight_map), by name.
 struct st_collection {

@@ -17,7 +17,9 @@ export interface BackendReport {
 /** engine_model_info as the addon returns it. */
 export interface NativeModelInfo {
   architecture: 'llama' | 'qwen2' | 'mistral';
+  /** As in the files. */
   storedDtype: 'f32' | 'bf16' | 'f16';
+  /** Weights as kept in memory: 'bf16' for bf16 files, else 'f32'. */
   computeDtype: 'f32' | 'bf16';
   vocabSize: number;
   hiddenSize: number;
@@ -31,9 +33,12 @@ export interface NativeModelInfo {
   rmsNormEps: number;
   tieWordEmbeddings: boolean;
   bosTokenId: number | null;
+  /** config.json's and generation_config.json's eos_token_id, merged. */
   eosTokenIds: number[];
   weightBytes: number;
+  /** CPU threads the model computes with. */
   threads: number;
+  /** The matmul path chosen for this CPU: 'avx512bf16' | 'avx512' | 'avx2' | 'ref'. */
   kernelPath: string;
 }
 

@@ -6,39 +6,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadBinding } from './binding.js';
-import type { NativeModel } from './binding-types.js';
+import type { NativeModel, NativeModelInfo } from './binding-types.js';
 import { EngineError, native } from './errors.js';
 import { Session } from './session.js';
 import { checkInt, checkKeys, checkObject, checkSignal } from './validate.js';
 
 export type Dtype = 'f32' | 'bf16' | 'f16';
 
-export interface ModelInfo {
+/** What a loaded model is (fields documented on NativeModelInfo), plus the folder it came from. */
+export interface ModelInfo extends NativeModelInfo {
   dir: string;
-  architecture: 'llama' | 'qwen2' | 'mistral';
-  vocabSize: number;
-  hiddenSize: number;
-  intermediateSize: number;
-  numLayers: number;
-  numHeads: number;
-  numKvHeads: number;
-  headDim: number;
-  maxPositionEmbeddings: number;
-  ropeTheta: number;
-  rmsNormEps: number;
-  tieWordEmbeddings: boolean;
-  /** As in the files. */
-  storedDtype: Dtype;
-  /** Weights as kept in memory: 'bf16' for bf16 files, else 'f32'. */
-  computeDtype: Dtype;
-  weightBytes: number;
-  bosTokenId: number | null;
-  /** config.json's and generation_config.json's eos_token_id, merged. */
-  eosTokenIds: number[];
-  /** CPU threads the model computes with. */
-  threads: number;
-  /** The matmul path chosen for this CPU: 'avx512bf16' | 'avx512' | 'avx2' | 'ref'. */
-  kernelPath: string;
 }
 
 export interface LoadOptions {
@@ -77,26 +54,11 @@ export class Model {
     const ni = nativeModel.info();
     const eos = [...new Set([...ni.eosTokenIds, ...generationEos(dir)])];
     this.info = Object.freeze({
+      ...ni,
       dir,
-      architecture: ni.architecture,
-      vocabSize: ni.vocabSize,
-      hiddenSize: ni.hiddenSize,
-      intermediateSize: ni.intermediateSize,
-      numLayers: ni.numLayers,
-      numHeads: ni.numHeads,
-      numKvHeads: ni.numKvHeads,
-      headDim: ni.headDim,
-      maxPositionEmbeddings: ni.maxPositionEmbeddings,
       ropeTheta: Number(ni.ropeTheta.toPrecision(7)),
       rmsNormEps: Number(ni.rmsNormEps.toPrecision(7)),
-      tieWordEmbeddings: ni.tieWordEmbeddings,
-      storedDtype: ni.storedDtype,
-      computeDtype: ni.computeDtype,
-      weightBytes: ni.weightBytes,
-      bosTokenId: ni.bosTokenId,
       eosTokenIds: eos,
-      threads: ni.threads,
-      kernelPath: ni.kernelPath,
     });
   }
 

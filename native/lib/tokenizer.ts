@@ -53,6 +53,13 @@ function readJson(path: string, required: boolean): JsonObject | undefined {
   return value as JsonObject;
 }
 
+export interface EncodeOptions {
+  /** Add BOS/EOS as the tokenizer's config says (default true). */
+  addSpecialTokens?: boolean;
+  /** Treat special-token strings in the text as plain text instead of control tokens (default false). */
+  literalSpecials?: boolean;
+}
+
 /** A special-token field of tokenizer_config.json: a string, an AddedToken object {content}, or null. */
 function tokenContent(value: unknown): string | null {
   if (typeof value === 'string') return value;
@@ -81,6 +88,8 @@ export class Tokenizer {
   private readonly eosForEncode: number | null;
   private readonly cleanUpSpaces: boolean;
   private readonly specialIds: Set<number>;
+  /** Contents of the special added tokens, longest first, for literal encoding. */
+  private readonly specialStrings: string[];
 
   private constructor(hf: HfTokenizer, tokenizerConfig: JsonObject, generationConfig: JsonObject, modelConfig: JsonObject) {
     this.hf = hf;
@@ -103,7 +112,9 @@ export class Tokenizer {
     if (this.eosForEncode !== null) eos.push(this.eosForEncode);
     this.eosTokenIds = [...new Set(eos)];
 
-    this.specialIds = new Set([...hf.get_added_tokens_decoder()].filter(([, t]) => t.special).map(([id]) => id));
+    const specials = [...hf.get_added_tokens_decoder()].filter(([, t]) => t.special);
+    this.specialIds = new Set(specials.map(([id]) => id));
+    this.specialStrings = [...new Set(specials.map(([, t]) => t.content).filter((c) => c.length > 1))].sort((a, b) => b.length - a.length);
     let maxId = -1;
     for (const id of hf.get_vocab(true).values()) if (id > maxId) maxId = id;
     this.vocabSize = maxId + 1;
@@ -136,16 +147,40 @@ export class Tokenizer {
    * otherwise tokenizer.json's post-processor does. Special-token strings in the text become
    * control tokens (HF semantics).
    */
-  encode(text: string, opts: { addSpecialTokens?: boolean } = {}): Int32Array {
+  encode(text: string, opts: EncodeOptions = {}): Int32Array {
     if (typeof text !== 'string') throw new EngineError('encode: text must be a string', 'ENGINE_INVALID_ARGUMENT');
     const addSpecial = opts.addSpecialTokens ?? true;
     const flagsDecide = this.addBos !== undefined || this.addEos !== undefined;
-    const ids = this.hf.encode(text, { add_special_tokens: addSpecial && !flagsDecide }).ids;
+    const ids = opts.literalSpecials ? this.encodeLiteral(text) : this.hf.encode(text, { add_special_tokens: addSpecial && !flagsDecide }).ids;
     if (addSpecial && flagsDecide) {
       if (this.addBos && this.bosTokenId !== null) ids.unshift(this.bosTokenId);
       if (this.addEos && this.eosForEncode !== null) ids.push(this.eosForEncode);
     }
     return Int32Array.from(ids);
+  }
+
+  /**
+   * Encodes text in which special-token strings are plain text (a document that mentions
+   * "<|endoftext|>"): each such string is cut after its first character, so neither piece
+   * matches a special token and both are encoded as ordinary bytes.
+   */
+  private encodeLiteral(text: string): number[] {
+    const pieces: string[] = [];
+    let start = 0;
+    for (;;) {
+      let hit = -1;
+      for (const sp of this.specialStrings) {
+        const index = text.indexOf(sp, start);
+        if (index >= 0 && (hit < 0 || index < hit)) hit = index;
+      }
+      if (hit < 0) break;
+      pieces.push(text.slice(start, hit + 1));
+      start = hit + 1;
+    }
+    pieces.push(text.slice(start));
+    const ids: number[] = [];
+    for (const piece of pieces) if (piece.length > 0) ids.push(...this.hf.encode(piece, { add_special_tokens: false }).ids);
+    return ids;
   }
 
   /** Ids to text. Ids the tokenizer does not know (padding rows of the embedding) decode to ''. */

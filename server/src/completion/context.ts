@@ -5,7 +5,7 @@
  * start is kept per document while it fits, so consecutive keystrokes share a token prefix and
  * the engine reuses its KV cache.
  */
-import type { TokenizerLike } from './engine.js';
+import { DOCUMENT_TEXT, type TokenizerLike } from './engine.js';
 import type { PromptFormat } from './prompt-format.js';
 import { snippetAsComment, type Snippet } from './snippets.js';
 import { TokenCache } from './token-cache.js';
@@ -71,7 +71,7 @@ export function buildPrompt(input: PromptInput, tok: TokenizerLike, format: Prom
   let tokenizeMs = 0;
   const encode = (s: string, cached: boolean): Int32Array => {
     const t = performance.now();
-    const ids = cached ? state.cache.encode(tok, wellFormed(s)) : tok.encode(wellFormed(s), { addSpecialTokens: false });
+    const ids = cached ? state.cache.encode(tok, wellFormed(s)) : tok.encode(wellFormed(s), DOCUMENT_TEXT);
     tokenizeMs += performance.now() - t;
     return ids;
   };

@@ -7,12 +7,15 @@ import type { Settings } from '../config.js';
 
 /** The tokenizer surface the prompt builder uses (native/lib/tokenizer.ts implements it). */
 export interface TokenizerLike {
-  encode(text: string, opts?: { addSpecialTokens?: boolean }): Int32Array;
+  encode(text: string, opts?: { addSpecialTokens?: boolean; literalSpecials?: boolean }): Int32Array;
   decode(ids: ArrayLike<number>, opts?: { skipSpecialTokens?: boolean }): string;
   tokenId(token: string): number | undefined;
   readonly bosTokenId: number | null;
   readonly eosTokenIds: number[];
 }
+
+/** How document text is encoded: no BOS/EOS, and "<|endoftext|>" typed in a file stays text. */
+export const DOCUMENT_TEXT = { addSpecialTokens: false, literalSpecials: true } as const;
 
 export interface LoadedModel {
   dir: string;

@@ -7,7 +7,7 @@
  * (true for byte-level BPE with a Qwen/GPT-style pre-tokenizer; false for SentencePiece with a
  * prepended '▁', which then falls back to encoding the whole window).
  */
-import type { TokenizerLike } from './engine.js';
+import { DOCUMENT_TEXT, type TokenizerLike } from './engine.js';
 
 const PROBES: [string, string][] = [
   ['def f(x):\n    return x\n', 'y = f(1)\n  z'],
@@ -17,9 +17,9 @@ const PROBES: [string, string][] = [
 /** Whether encode(head + tail) == encode(head) ++ encode(tail) for heads ending in "\n" before a non-space. */
 export function canSplitAtLines(tok: TokenizerLike): boolean {
   for (const [head, tail] of PROBES) {
-    const whole = tok.encode(head + tail, { addSpecialTokens: false });
-    const a = tok.encode(head, { addSpecialTokens: false });
-    const b = tok.encode(tail, { addSpecialTokens: false });
+    const whole = tok.encode(head + tail, DOCUMENT_TEXT);
+    const a = tok.encode(head, DOCUMENT_TEXT);
+    const b = tok.encode(tail, DOCUMENT_TEXT);
     if (whole.length !== a.length + b.length) return false;
     for (let i = 0; i < a.length; i++) if (whole[i] !== a[i]) return false;
     for (let i = 0; i < b.length; i++) if (whole[a.length + i] !== b[i]) return false;
@@ -54,15 +54,15 @@ export class TokenCache {
   constructor(private readonly splittable: boolean) {}
 
   encode(tok: TokenizerLike, text: string): Int32Array {
-    if (!this.splittable || text.length < 256) return tok.encode(text, { addSpecialTokens: false });
+    if (!this.splittable || text.length < 256) return tok.encode(text, DOCUMENT_TEXT);
     const at = splitPoint(text);
-    if (at === 0) return tok.encode(text, { addSpecialTokens: false });
+    if (at === 0) return tok.encode(text, DOCUMENT_TEXT);
     const head = text.slice(0, at);
     if (head === this.head) this.hits++;
     else if (this.head.length > 0 && head.startsWith(this.head)) {
       // The old head ended at a split point too, so the new lines encode on their own.
       this.extensions++;
-      const more = tok.encode(head.slice(this.head.length), { addSpecialTokens: false });
+      const more = tok.encode(head.slice(this.head.length), DOCUMENT_TEXT);
       const ids = new Int32Array(this.headIds.length + more.length);
       ids.set(this.headIds, 0);
       ids.set(more, this.headIds.length);
@@ -71,9 +71,9 @@ export class TokenCache {
     } else {
       this.misses++;
       this.head = head;
-      this.headIds = tok.encode(head, { addSpecialTokens: false });
+      this.headIds = tok.encode(head, DOCUMENT_TEXT);
     }
-    const tail = tok.encode(text.slice(at), { addSpecialTokens: false });
+    const tail = tok.encode(text.slice(at), DOCUMENT_TEXT);
     const out = new Int32Array(this.headIds.length + tail.length);
     out.set(this.headIds, 0);
     out.set(tail, this.headIds.length);

@@ -88,7 +88,7 @@ export class Tokenizer {
   private readonly eosForEncode: number | null;
   private readonly cleanUpSpaces: boolean;
   private readonly specialIds: Set<number>;
-  /** Contents of the special added tokens, longest first, for literal encoding. */
+  /** Contents of the special added tokens, longest first, for literal encoding (empty: not supported). */
   private readonly specialStrings: string[];
 
   private constructor(hf: HfTokenizer, tokenizerConfig: JsonObject, generationConfig: JsonObject, modelConfig: JsonObject) {
@@ -114,7 +114,13 @@ export class Tokenizer {
 
     const specials = [...hf.get_added_tokens_decoder()].filter(([, t]) => t.special);
     this.specialIds = new Set(specials.map(([id]) => id));
-    this.specialStrings = [...new Set(specials.map(([, t]) => t.content).filter((c) => c.length > 1))].sort((a, b) => b.length - a.length);
+    // Splitting text into separately encoded pieces is exact only when encoding does not prepend a
+    // space marker to each piece (byte-level BPE without add_prefix_space; not SentencePiece's "▁").
+    const probe = hf.encode('<', { add_special_tokens: false }).ids;
+    const splitSafe = probe.length === 1 && hf.id_to_token(probe[0]!) === '<';
+    this.specialStrings = splitSafe
+      ? [...new Set(specials.map(([, t]) => t.content).filter((c) => c.length > 1))].sort((a, b) => b.length - a.length)
+      : [];
     let maxId = -1;
     for (const id of hf.get_vocab(true).values()) if (id > maxId) maxId = id;
     this.vocabSize = maxId + 1;
@@ -162,7 +168,9 @@ export class Tokenizer {
   /**
    * Encodes text in which special-token strings are plain text (a document that mentions
    * "<|endoftext|>"): each such string is cut after its first character, so neither piece
-   * matches a special token and both are encoded as ordinary bytes.
+   * matches a special token and both are encoded as ordinary bytes. For tokenizers that prepend
+   * a space marker to every encode call (SentencePiece), cutting would add spaces, so there the
+   * text is encoded with HF semantics.
    */
   private encodeLiteral(text: string): number[] {
     const pieces: string[] = [];

@@ -9,12 +9,7 @@
 
 #include "check.h"
 
-int32_t accept_argmax(const float * row, int n) {
-    int32_t best = 0;
-    for (int i = 1; i < n; ++i)
-        if (row[i] > row[best]) best = i;
-    return best;
-}
+int32_t accept_argmax(const float * row, int n) { return sampler_argmax(row, n); }
 
 void accept_sampling_probs(const float * logits, int n_vocab, const sampling_params & params, float * probs,
                            std::vector<int> & order) {
@@ -23,30 +18,7 @@ void accept_sampling_probs(const float * logits, int n_vocab, const sampling_par
     const bool use_k = params.top_k > 0 && params.top_k < n_vocab;
     const bool use_p = params.top_p > 0.0f && params.top_p < 1.0f;
     if (!use_k && !use_p) return;
-    // Mirrors sampler_sample(): sort by probability (ties by id), keep top_k, then the smallest
-    // prefix whose renormalised mass reaches top_p.
-    order.resize(n_vocab);
-    std::iota(order.begin(), order.end(), 0);
-    auto cmp = [&](int a, int b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); };
-    int keep = n_vocab;
-    if (use_k && !use_p) {
-        std::partial_sort(order.begin(), order.begin() + params.top_k, order.end(), cmp);
-    } else {
-        std::sort(order.begin(), order.end(), cmp);
-    }
-    if (use_k) keep = params.top_k;
-    if (use_p) {
-        double mass = 0;
-        for (int i = 0; i < keep; ++i) mass += probs[order[i]];
-        double cum = 0;
-        int k = 0;
-        while (k < keep) {
-            cum += probs[order[k]] / mass;
-            ++k;
-            if (cum >= params.top_p) break;
-        }
-        keep = k;
-    }
+    const int keep = sampler_truncate(probs, n_vocab, params, order);
     double total = 0;
     for (int i = 0; i < keep; ++i) total += probs[order[i]];
     for (int i = keep; i < n_vocab; ++i) probs[order[i]] = 0.0f;

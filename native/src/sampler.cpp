@@ -57,38 +57,41 @@ void sampler_softmax(const float * logits, int n_vocab, float temperature, float
     for (int i = 0; i < n_vocab; ++i) probs_out[i] *= inv;
 }
 
+int sampler_truncate(const float * probs, int n_vocab, const sampling_params & params, std::vector<int> & order) {
+    order.resize(static_cast<size_t>(n_vocab));
+    std::iota(order.begin(), order.end(), 0);
+    const bool use_k = params.top_k > 0 && params.top_k < n_vocab;
+    const bool use_p = params.top_p > 0.0f && params.top_p < 1.0f;
+    if (!use_k && !use_p) return n_vocab;
+    auto cmp = [&](int a, int b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); };
+    if (use_k && !use_p) {
+        std::partial_sort(order.begin(), order.begin() + params.top_k, order.end(), cmp);
+    } else {
+        std::sort(order.begin(), order.end(), cmp);
+    }
+    int keep = use_k ? params.top_k : n_vocab;
+    if (use_p) {
+        double mass = 0;
+        for (int i = 0; i < keep; ++i) mass += probs[order[i]];
+        double cum = 0;
+        int k = 0;
+        // keep the smallest prefix whose renormalised mass reaches top_p (at least one token)
+        while (k < keep) {
+            cum += probs[order[k]] / mass;
+            ++k;
+            if (cum >= params.top_p) break;
+        }
+        keep = k;
+    }
+    return keep;
+}
+
 int sampler_sample(const float * logits, int n_vocab, const sampling_params & params, sampler_rng & rng) {
     if (params.temperature <= 0.0f) return sampler_argmax(logits, n_vocab);
     std::vector<float> probs(static_cast<size_t>(n_vocab));
     sampler_softmax(logits, n_vocab, params.temperature, probs.data());
-    // candidates sorted by probability (descending, ties by id) when a filter needs the order
-    std::vector<int> ids(static_cast<size_t>(n_vocab));
-    std::iota(ids.begin(), ids.end(), 0);
-    int keep = n_vocab;
-    const bool use_k = params.top_k > 0 && params.top_k < n_vocab;
-    const bool use_p = params.top_p > 0.0f && params.top_p < 1.0f;
-    if (use_k || use_p) {
-        auto cmp = [&](int a, int b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); };
-        if (use_k && !use_p) {
-            std::partial_sort(ids.begin(), ids.begin() + params.top_k, ids.end(), cmp);
-        } else {
-            std::sort(ids.begin(), ids.end(), cmp);
-        }
-        if (use_k) keep = params.top_k;
-        if (use_p) {
-            double mass = 0;
-            for (int i = 0; i < keep; ++i) mass += probs[ids[i]];
-            double cum = 0;
-            int k = 0;
-            // keep the smallest prefix whose renormalised mass reaches top_p (at least one token)
-            while (k < keep) {
-                cum += probs[ids[k]] / mass;
-                ++k;
-                if (cum >= params.top_p) break;
-            }
-            keep = k;
-        }
-    }
+    std::vector<int> ids;
+    const int keep = sampler_truncate(probs.data(), n_vocab, params, ids);
     double total = 0;
     for (int i = 0; i < keep; ++i) total += probs[ids[i]];
     double u = rng.next_double() * total;

@@ -26,5 +26,10 @@ struct sampler_rng {
 int sampler_argmax(const float * logits, int n_vocab);
 // probs_out: (n_vocab) = softmax(logits / temperature); temperature > 0.
 void sampler_softmax(const float * logits, int n_vocab, float temperature, float * probs_out);
+// The top-k / top-p filter shared by sampling and ReDrafter acceptance. probs: (n_vocab). Fills
+// order (n_vocab) with token ids sorted by probability (descending, ties by lowest id) as far as
+// the filter needs, and returns how many leading entries it keeps (at least one; n_vocab, with
+// order the identity, when neither filter applies).
+int sampler_truncate(const float * probs, int n_vocab, const sampling_params & params, std::vector<int> & order);
 // Picks one token per params. logits: (n_vocab).
 int sampler_sample(const float * logits, int n_vocab, const sampling_params & params, sampler_rng & rng);

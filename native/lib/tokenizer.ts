@@ -60,6 +60,14 @@ export interface EncodeOptions {
   literalSpecials?: boolean;
 }
 
+export type FimOrder = 'psm' | 'spm';
+
+function fimOrderOf(v: unknown, path: string): FimOrder {
+  if (v === undefined || v === null) return 'psm';
+  if (v === 'psm' || v === 'spm') return v;
+  throw new EngineError(`${path}: fim_order must be "psm" or "spm", got ${JSON.stringify(v)}`, 'ENGINE_BAD_MODEL');
+}
+
 /** A special-token field of tokenizer_config.json: a string, an AddedToken object {content}, or null. */
 function tokenContent(value: unknown): string | null {
   if (typeof value === 'string') return value;
@@ -81,6 +89,12 @@ export class Tokenizer {
   readonly eosTokenIds: number[];
   /** Number of ids the tokenizer knows (largest id + 1, added tokens included). */
   readonly vocabSize: number;
+  /**
+   * The fill-in-the-middle order the model was trained in: tokenizer_config.json's `fim_order`
+   * ("psm" or "spm", the key Slipstream's training recipe writes; absent means "psm", the order of
+   * Qwen2.5-Coder, StarCoder and DeepSeek-Coder).
+   */
+  readonly fimOrder: FimOrder;
 
   private readonly hf: HfTokenizer;
   private readonly addBos: boolean | undefined;
@@ -91,11 +105,12 @@ export class Tokenizer {
   /** Contents of the special added tokens, longest first, for literal encoding (empty: not supported). */
   private readonly specialStrings: string[];
 
-  private constructor(hf: HfTokenizer, tokenizerConfig: JsonObject, generationConfig: JsonObject, modelConfig: JsonObject) {
+  private constructor(hf: HfTokenizer, tokenizerConfig: JsonObject, generationConfig: JsonObject, modelConfig: JsonObject, fimOrder: FimOrder) {
     this.hf = hf;
     this.addBos = typeof tokenizerConfig.add_bos_token === 'boolean' ? tokenizerConfig.add_bos_token : undefined;
     this.addEos = typeof tokenizerConfig.add_eos_token === 'boolean' ? tokenizerConfig.add_eos_token : undefined;
     this.cleanUpSpaces = tokenizerConfig.clean_up_tokenization_spaces === true;
+    this.fimOrder = fimOrder;
 
     // BOS: tokenizer_config's bos_token when the key is present (null means "none", as in Qwen2),
     // else the model's bos_token_id.
@@ -144,7 +159,8 @@ export class Tokenizer {
     } catch (err) {
       throw new EngineError(`${join(modelDir, 'tokenizer.json')}: cannot build tokenizer: ${(err as Error).message}`, 'ENGINE_BAD_MODEL');
     }
-    return new Tokenizer(hf, tokenizerConfig, generationConfig, modelConfig);
+    const fimOrder = fimOrderOf(tokenizerConfig.fim_order, join(modelDir, 'tokenizer_config.json'));
+    return new Tokenizer(hf, tokenizerConfig, generationConfig, modelConfig, fimOrder);
   }
 
   /**

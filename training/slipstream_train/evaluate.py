@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from . import speculative, train_base
+from . import data, speculative, train_base
 from .train_drafter import load_drafter
 
 
@@ -48,13 +48,12 @@ def first_line(s):
     return s.split("\n", 1)[0].rstrip()
 
 
-def run_fim(model, enc, cases, max_new, log):
+def run_fim(model, enc, cases, max_new, log, fim_order="psm"):
     sp = enc.special
     eot = sp["<|endoftext|>"]
     em = fl = 0
     for i, c in enumerate(cases):
-        prompt = [sp["<|fim_prefix|>"]] + c["prefix_ids"] + [sp["<|fim_suffix|>"]] + c["suffix_ids"] + \
-            [sp["<|fim_middle|>"]]
+        prompt = data.fim_prompt(sp, c["prefix_ids"], c["suffix_ids"], fim_order)
         out = speculative.greedy_plain(model, prompt, max_new, eos=eot)
         if out and out[-1] == eot:
             out = out[:-1]
@@ -69,7 +68,7 @@ def run_fim(model, enc, cases, max_new, log):
     return {"cases": len(cases), "exact_match": em / max(1, len(cases)), "first_line_correct": fl / max(1, len(cases))}
 
 
-def drafter_prompts(docs, enc, n, seed, prompt_len):
+def drafter_prompts(docs, enc, n, seed, prompt_len, fim_order="psm"):
     """Held-out prompts: half FIM (ending in <|fim_middle|>), half plain (a file's first lines cut)."""
     rng = random.Random(seed)
     sp = enc.special
@@ -83,8 +82,8 @@ def drafter_prompts(docs, enc, n, seed, prompt_len):
         if len(out) % 2 == 0:
             out.append(toks[cut - prompt_len:cut])
         else:
-            out.append([sp["<|fim_prefix|>"]] + toks[cut - prompt_len * 3 // 4:cut] + [sp["<|fim_suffix|>"]] +
-                       toks[cut + 24:cut + 24 + prompt_len // 4] + [sp["<|fim_middle|>"]])
+            out.append(data.fim_prompt(sp, toks[cut - prompt_len * 3 // 4:cut],
+                                       toks[cut + 24:cut + 24 + prompt_len // 4], fim_order))
     return out
 
 
@@ -128,7 +127,8 @@ def run(recipe):
         recipe.log(f"eval {split} loss {res[f'{split}_loss']:.4f} over {res[f'{split}_loss_tokens']} tokens")
     test_docs = recipe.docs("test")
     cases = fim_cases(test_docs, ec["fim_cases"], ec["seed"], enc, ec["fim_prefix_tokens"], ec["fim_suffix_tokens"])
-    res["fim"] = run_fim(model, enc, cases, ec["fim_max_new"], recipe.log)
+    fim_order = recipe.cfg["base"].get("fim_order", "psm")
+    res["fim"] = run_fim(model, enc, cases, ec["fim_max_new"], recipe.log, fim_order)
     recipe.log(f"eval fim: {res['fim']}")
     good = [c for c in cases if c["exact"]][:5]
     bad = [c for c in cases if not c["exact"]][:10 - len(good)]
@@ -136,7 +136,8 @@ def run(recipe):
     res["examples"] = [{k: c[k] for k in keep} for c in good + bad]
     if os.path.exists(recipe.path("drafter", "summary.json")):
         drafter = load_drafter(recipe)
-        prompts = drafter_prompts(test_docs, enc, ec["drafter_prompts"], ec["seed"] + 1, ec["drafter_prompt_len"])
+        prompts = drafter_prompts(test_docs, enc, ec["drafter_prompts"], ec["seed"] + 1, ec["drafter_prompt_len"],
+                                  fim_order)
         res["drafter"] = run_drafter_grid(model, drafter, prompts, ec["beam_widths"], ec["beam_lengths"],
                                           ec["drafter_max_new"], enc.special["<|endoftext|>"], recipe.log)
         res["drafter_setup"] = {"prompts": len(prompts), "prompt_len": ec["drafter_prompt_len"],

@@ -42,8 +42,12 @@ def run(recipe):
               open(os.path.join(model_dir, "generation_config.json"), "w"), indent=1)
     sd = {k: v.to(dtype) for k, v in model.export_state_dict().items()}
     safetensors_io.save(sd, os.path.join(model_dir, "model.safetensors"), {"format": "pt"})
-    for f in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copyfile(recipe.path("tokenizer", f), os.path.join(model_dir, f))
+    shutil.copyfile(recipe.path("tokenizer", "tokenizer.json"), os.path.join(model_dir, "tokenizer.json"))
+    # fim_order tells a server which fill-in-the-middle order the model was trained in
+    # (data.fim_prompt); Slipstream's prompt builder reads it, other tools ignore the extra key.
+    tok_cfg = json.load(open(recipe.path("tokenizer", "tokenizer_config.json")))
+    tok_cfg["fim_order"] = recipe.cfg["base"].get("fim_order", "psm")
+    json.dump(tok_cfg, open(os.path.join(model_dir, "tokenizer_config.json"), "w"), indent=1)
     drafter = load_drafter(recipe)
     json.dump(dict(drafter.config(), torch_dtype=ex.get("dtype", "float32")),
               open(os.path.join(drafter_dir, "config.json"), "w"), indent=1)
@@ -132,10 +136,17 @@ def examples_section(info):
     return "\n".join(out) if out else "No examples (not evaluated).\n"
 
 
+FIM_FORMATS = {
+    "psm": "`<|fim_prefix|>` prefix `<|fim_suffix|>` suffix `<|fim_middle|>`",
+    "spm": "`<|fim_prefix|><|fim_suffix|>` suffix `<|fim_middle|>` prefix (the middle continues the prefix)",
+}
+
+
 def base_card(recipe, cfg, info):
     b = info["base"]
     bc = recipe.cfg["base"]
     phases = ", ".join(f"{p['steps']} steps at {p['batch_size']}x{p['seq_len']} tokens" for p in bc["phases"])
+    fim_order = bc.get("fim_order", "psm")
     hist = "\n".join(f"| {h['step']} | {h['tokens']:,} | {h['train_loss_ema']:.3f} | {h['val_loss']:.3f} |"
                      for h in b.get("history", []))
     return f"""# slipstream-code ({recipe.cfg['name']} recipe)
@@ -155,12 +166,13 @@ useful completions. Drafter: `../slipstream-code-drafter`.
 * Tokenizer: byte-level BPE (GPT-2 pre-tokenizer regex) trained on
   {recipe.cfg['tokenizer']['sample_bytes']:,} bytes of the training split; specials `<|endoftext|>` (eos),
   `<|fim_prefix|>`, `<|fim_middle|>`, `<|fim_suffix|>`, `<|fim_pad|>`, `<|file_sep|>`. No BOS token.
-* Prompt format (PSM): `<|fim_prefix|>` prefix `<|fim_suffix|>` suffix `<|fim_middle|>`; the model writes
-  the middle and ends it with `<|endoftext|>`. Plain left-to-right text works too.
+* Prompt format ({fim_order.upper()}, `fim_order` in `tokenizer_config.json`): {FIM_FORMATS[fim_order]}; the model
+  writes the middle and ends it with `<|endoftext|>`. Plain left-to-right text works too.
 
 ## Training
-* Objective: next-token cross-entropy; {int(bc['fim_rate'] * 100)}% of samples are FIM (PSM, cut points
-  uniform over characters), the rest left-to-right; each sample ends with `<|endoftext|>`; samples are
+* Objective: next-token cross-entropy; {int(bc['fim_rate'] * 100)}% of samples are FIM ({fim_order.upper()}; cursor
+  uniform over characters; the middle ends uniformly over the rest of the segment, or for
+  {int(bc.get('fim_line_rate', 0) * 100)}% of FIM samples at the end of the cursor's line or one or two lines later), the rest left-to-right; each sample ends with `<|endoftext|>`; samples are
   packed into full rows.
 * Phases: {phases} (the long-context phase trains every position up to {cfg['max_position_embeddings']}).
   AdamW (0.9, 0.95), lr {bc['lr']} with {bc['warmup']} warmup steps and cosine decay to

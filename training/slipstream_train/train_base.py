@@ -86,7 +86,8 @@ def train(model_cfg: LlamaConfig, tcfg, encoder, train_docs, val_rows, out_dir, 
         ph, _ = phase_at(step, phases)
         key = ph["seq_len"]
         if key not in samplers:
-            samplers[key] = data.FimSampler(encoder, segments, ph["seq_len"], tcfg["fim_rate"], tcfg["seed"])
+            samplers[key] = data.FimSampler(encoder, segments, ph["seq_len"], tcfg["fim_rate"], tcfg["seed"],
+                                           tcfg.get("fim_order", "psm"), tcfg.get("fim_line_rate", 0.0))
         x, y = samplers[key].batch(step, ph["batch_size"])
         lr = lr_at(step, total, tcfg)
         for g in opt.param_groups:

@@ -58,8 +58,8 @@ def generate_batch(model, prompts, gen_len, eos):
     return out, [len(p) for p in prompts], torch.stack(hs, dim=1)
 
 
-def make_prompts(enc, segments, n, min_len, max_len, fim_rate, seed):
-    """n prompts of min_len..max_len tokens: FIM prompts end with <|fim_middle|>."""
+def make_prompts(enc, segments, n, min_len, max_len, fim_rate, seed, fim_order="psm"):
+    """n prompts of min_len..max_len tokens: FIM prompts in the base model's order (data.fim_prompt)."""
     rng = random.Random(seed)
     sp = enc.special
     out = []
@@ -73,7 +73,7 @@ def make_prompts(enc, segments, n, min_len, max_len, fim_rate, seed):
             b = min(len(seg), a + rng.randint(0, 200))
             pre = enc.encode(seg[:a], allow_special=False)[-(L * 3 // 4):]
             suf = enc.encode(seg[b:], allow_special=False)[:L // 4]
-            p = [sp["<|fim_prefix|>"]] + pre + [sp["<|fim_suffix|>"]] + suf + [sp["<|fim_middle|>"]]
+            p = data.fim_prompt(sp, pre, suf, fim_order)
         else:
             toks = enc.encode(seg, allow_special=False)
             if len(toks) < 16:
@@ -92,7 +92,7 @@ def build_distillation_set(recipe, model, dc):
     eos = enc.special["<|endoftext|>"]
     segments = data.segments_of(recipe.docs("train"), 3000)
     prompts = make_prompts(enc, segments, dc["n_sequences"], dc["prompt_min"], dc["prompt_max"],
-                           dc["fim_rate"], dc["seed"])
+                           dc["fim_rate"], dc["seed"], recipe.cfg["base"].get("fim_order", "psm"))
     seqs, plens, hids = [], [], []
     t = time.time()
     # sort by length so batches need little padding

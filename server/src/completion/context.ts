@@ -121,7 +121,11 @@ export function buildPrompt(input: PromptInput, tok: TokenizerLike, format: Prom
   }
 
   const seq: ArrayLike<number>[] = [format.bos];
-  if (format.kind === 'fim') {
+  if (format.kind === 'fim' && format.order === 'spm') {
+    // the suffix first: typing at the cursor only appends to this prompt, so the engine's resident
+    // prefix (the suffix, the snippets and the old prefix) is reused up to the new characters
+    seq.push([format.prefix, format.suffix], suffixIds, [format.middle], ...parts, prefixIds);
+  } else if (format.kind === 'fim') {
     seq.push([format.prefix], ...parts, prefixIds, [format.suffix], suffixIds, [format.middle]);
   } else {
     seq.push(prefixIds);

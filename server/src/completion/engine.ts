@@ -12,6 +12,8 @@ export interface TokenizerLike {
   tokenId(token: string): number | undefined;
   readonly bosTokenId: number | null;
   readonly eosTokenIds: number[];
+  /** Fill-in-the-middle order the model was trained in (tokenizer_config.json `fim_order`). */
+  readonly fimOrder?: 'psm' | 'spm';
 }
 
 /** How document text is encoded: no BOS/EOS, and "<|endoftext|>" typed in a file stays text. */

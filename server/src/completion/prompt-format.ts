@@ -1,13 +1,15 @@
 /**
- * The model's prompt format, read from its tokenizer's special tokens: fill-in-the-middle in PSM
- * order (`<|fim_prefix|>P<|fim_suffix|>S<|fim_middle|>` as Qwen2.5-Coder and the shipped model
- * use; StarCoder's `<fim_prefix>` and DeepSeek's `<｜fim▁begin｜>` spellings too), or prefix-only
- * for a model without FIM tokens (e.g. stories260K). Also the tokens that end a completion.
+ * The model's prompt format, read from its tokenizer's special tokens: fill-in-the-middle (Qwen's
+ * `<|fim_prefix|>`, StarCoder's `<fim_prefix>` and DeepSeek's `<｜fim▁begin｜>` spellings) in the
+ * order tokenizer_config.json's `fim_order` names: PSM `<|fim_prefix|>P<|fim_suffix|>S<|fim_middle|>`
+ * (Qwen2.5-Coder; the default) or SPM `<|fim_prefix|><|fim_suffix|>S<|fim_middle|>P` (the shipped
+ * model), or prefix-only for a model without FIM tokens (e.g. stories260K). Also the tokens that
+ * end a completion.
  */
 import type { TokenizerLike } from './engine.js';
 
 export type PromptFormat =
-  | { kind: 'fim'; prefix: number; suffix: number; middle: number; bos: number[]; stopTokens: number[] }
+  | { kind: 'fim'; order: 'psm' | 'spm'; prefix: number; suffix: number; middle: number; bos: number[]; stopTokens: number[] }
   | { kind: 'prefix-only'; bos: number[]; stopTokens: number[] };
 
 const FIM_SPELLINGS: [string, string, string][] = [
@@ -33,7 +35,7 @@ export function detectPromptFormat(tok: TokenizerLike): PromptFormat {
     const suffix = tok.tokenId(s);
     const middle = tok.tokenId(m);
     if (prefix !== undefined && suffix !== undefined && middle !== undefined) {
-      return { kind: 'fim', prefix, suffix, middle, bos, stopTokens };
+      return { kind: 'fim', order: tok.fimOrder ?? 'psm', prefix, suffix, middle, bos, stopTokens };
     }
   }
   return { kind: 'prefix-only', bos, stopTokens };

@@ -4,7 +4,7 @@
  * token budget, a stable prefix window across keystrokes, line-split token caching that gives
  * the same ids as whole-text encoding, and decoding that keeps a leading space.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,10 +17,20 @@ import { stories260K, stories260KMissing } from '../../helpers/paths.js';
 
 let dir: string;
 let qwen: Tokenizer;
+let spm: Tokenizer;
+/** A copy of the tokenizer folder in `dir` with tokenizer_config.json's fim_order set to `order`. */
+function withFimOrder(name: string, order: unknown): string {
+  const d = join(dir, name);
+  cpSync(join(dir, 'base'), d, { recursive: true });
+  const cfgPath = join(d, 'tokenizer_config.json');
+  writeFileSync(cfgPath, JSON.stringify({ ...JSON.parse(readFileSync(cfgPath, 'utf8')), fim_order: order }));
+  return d;
+}
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'slipstream-prompt-'));
-  writeByteLevelTokenizer(dir);
-  qwen = await Tokenizer.load(dir);
+  writeByteLevelTokenizer(join(dir, 'base'));
+  qwen = await Tokenizer.load(join(dir, 'base'));
+  spm = await Tokenizer.load(withFimOrder('spm', 'spm'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -41,6 +51,34 @@ describe('prompt format', () => {
     const offset = text.indexOf('return ') + 7;
     const p = buildPrompt({ text, offset, languageId: 'python' }, qwen, detectPromptFormat(qwen), budget, new PromptState(true));
     expect(qwen.decode(p.ids)).toBe(`<|fim_prefix|>${text.slice(0, offset)}<|fim_suffix|>${text.slice(offset)}<|fim_middle|>`);
+  });
+
+  it('builds <|fim_prefix|><|fim_suffix|>S<|fim_middle|>P for a model trained in SPM order', () => {
+    const f = detectPromptFormat(spm);
+    expect(f).toMatchObject({ kind: 'fim', order: 'spm' });
+    expect(detectPromptFormat(qwen)).toMatchObject({ kind: 'fim', order: 'psm' });
+    const text = 'def add(a, b):\n    return \n\nprint(add(1, 2))\n';
+    const offset = text.indexOf('return ') + 7;
+    const p = buildPrompt({ text, offset, languageId: 'python' }, spm, f, budget, new PromptState(true));
+    expect(spm.decode(p.ids)).toBe(`<|fim_prefix|><|fim_suffix|>${text.slice(offset)}<|fim_middle|>${text.slice(0, offset)}`);
+  });
+
+  it('in SPM order, typing at the cursor only appends to the prompt, so the engine reuses it', () => {
+    const f = detectPromptFormat(spm);
+    const state = new PromptState(true);
+    const offset = code.indexOf('return x + 7') + 7;
+    const a = buildPrompt({ text: code, offset, languageId: 'python' }, spm, f, budget, state);
+    const typed = code.slice(0, offset) + 'y' + code.slice(offset);
+    const b = buildPrompt({ text: typed, offset: offset + 1, languageId: 'python' }, spm, f, budget, state);
+    let common = 0;
+    while (common < a.ids.length && a.ids[common] === b.ids[common]) common++;
+    // all but the last token or two of the old prompt (the typed character may merge with them)
+    expect(common).toBeGreaterThanOrEqual(a.ids.length - 2);
+    expect(a.suffixTokens).toBeGreaterThan(50);
+  });
+
+  it('rejects a fim_order other than psm or spm with the file named', async () => {
+    await expect(Tokenizer.load(withFimOrder('bad', 'middle-first'))).rejects.toThrow(/tokenizer_config\.json: fim_order must be "psm" or "spm", got "middle-first"/);
   });
 
   it.skipIf(stories260KMissing())('falls back to a prefix-only prompt with BOS for stories260K', async () => {

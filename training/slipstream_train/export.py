@@ -162,7 +162,7 @@ useful completions. Drafter: `../slipstream-code-drafter`.
   ({cfg['num_key_value_heads']} KV heads, head dim {cfg['head_dim']}), SwiGLU {cfg['intermediate_size']},
   RMSNorm eps {cfg['rms_norm_eps']}, RoPE theta {cfg['rope_theta']} without scaling,
   max_position_embeddings {cfg['max_position_embeddings']}, tied embeddings, vocab {cfg['vocab_size']};
-  {b.get('params', 0):,} parameters; fp32 weights.
+  {b.get('params', 0):,} parameters; {recipe.cfg['export'].get('dtype', 'float32')} weights.
 * Tokenizer: byte-level BPE (GPT-2 pre-tokenizer regex) trained on
   {recipe.cfg['tokenizer']['sample_bytes']:,} bytes of the training split; specials `<|endoftext|>` (eos),
   `<|fim_prefix|>`, `<|fim_middle|>`, `<|fim_suffix|>`, `<|fim_pad|>`, `<|file_sep|>`. No BOS token.
@@ -220,7 +220,7 @@ post-norm hidden state; it has no embedding table of its own.
 
 ## Configuration
 * hidden_size {dcfg['hidden_size']}, exit_dim {dcfg['exit_dim']}, num_draft_layers {dcfg['num_draft_layers']},
-  rnn true, vocab {dcfg['vocab_size']}; {d.get('params', 0):,} parameters; fp32. One drafter row (one beam,
+  rnn true, vocab {dcfg['vocab_size']}; {d.get('params', 0):,} parameters; {recipe.cfg['export'].get('dtype', 'float32')}. One drafter row (one beam,
   one step) costs {row_cost_ratio(dcfg, info):.2f}x the multiply-adds of one base token, so drafting stays
   cheap next to verification.
 * Lookahead {dc['lookahead']} (trained for beam lengths up to 6 tokens incl. the guaranteed one; use L <= 6).

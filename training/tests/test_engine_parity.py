@@ -50,6 +50,25 @@ def load_folder(model_dir, drafter_dir):
     return m, d, Encoder.load(os.path.join(model_dir, "tokenizer.json"))
 
 
+def weights_are_bf16(model_dir):
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    return (cfg.get("torch_dtype") or cfg.get("dtype")) == "bfloat16"
+
+
+def decided_prefix(m, prompt, ids, margin):
+    """How many of the greedy ids are decided by more than margin (top-1 minus top-2 logit)."""
+    if not ids:
+        return 0
+    with torch.no_grad():
+        _, logits, _ = m(torch.tensor([prompt + ids[:-1]]))
+    top2 = logits[0, len(prompt) - 1:].topk(2, dim=-1).values
+    gaps = (top2[:, 0] - top2[:, 1]).tolist()
+    for i, g in enumerate(gaps):
+        if g <= margin:
+            return i
+    return len(ids)
+
+
 def check_parity(model_dir, drafter_dir, max_tokens, beams, beam_length):
     m, d, enc = load_folder(model_dir, drafter_dir)
     prompt = enc.encode(PROMPT)
@@ -57,14 +76,24 @@ def check_parity(model_dir, drafter_dir, max_tokens, beams, beam_length):
     with torch.no_grad():
         h, logits, _ = m(torch.tensor([prompt]))
     el, eh = torch.tensor(out["logits"]), torch.tensor(out["hidden"])
+    # f32 weights: the engine computes in f32 (1e-4). bf16 weights: the engine rounds activations
+    # to bf16 for the AVX512-BF16 dot products (docs/engine.md), PyTorch here does not (5e-3).
+    rel = 5e-3 if weights_are_bf16(model_dir) else 1e-4
     scale = logits.abs().max().item()
-    assert (el - logits[0]).abs().max().item() <= 1e-4 * max(1.0, scale)
-    assert (eh - h[0]).abs().max().item() <= 1e-4 * max(1.0, h.abs().max().item())
+    diff = (el - logits[0]).abs().max().item()
+    assert diff <= rel * max(1.0, scale)
+    assert (eh - h[0]).abs().max().item() <= rel * max(1.0, h.abs().max().item())
     eos = enc.special["<|endoftext|>"]
     ref = speculative.greedy_plain(m, prompt, max_tokens, eos=eos)
     if ref and ref[-1] == eos:
         ref = ref[:-1]  # the engine does not emit the stop token
-    assert out["ar"]["ids"] == ref
+    # Greedy outputs must agree up to the first step whose top-2 logit margin is within 4x the
+    # difference measured above (there the two can legitimately pick different tokens).
+    n = decided_prefix(m, prompt, ref, 4 * diff)
+    assert n >= min(len(ref), 8), f"PyTorch's greedy path has a near-tie after {n} tokens; pick another prompt"
+    assert out["ar"]["ids"][:n] == ref[:n]
+    if n == len(ref):
+        assert out["ar"]["ids"] == ref
     assert out["redrafter"]["ids"] == out["ar"]["ids"]
     sim, per_step = speculative.greedy_redrafter(m, d, prompt, max_tokens, beams, beam_length, eos=eos)
     print(f"{model_dir}: engine ReDrafter {out['redrafter']['stats']['tokens_per_step']:.2f} tokens/step "

@@ -8,17 +8,17 @@
 import { writeFileSync } from 'node:fs';
 import { measureReadBandwidth, Model, type Session } from '../../../native/lib/index.js';
 import { UsageError, type ParsedArgs } from './args.js';
+import { runKeystrokesBench } from './bench-keystrokes.js';
 import { runRedrafterBench } from './bench-redrafter.js';
 import { existingDir } from './paths.js';
 import { seededIds } from './seeded-ids.js';
-import { notYetAvailable } from './pending.js';
 
 type Suite = (args: ParsedArgs) => Promise<number>;
 
 const suites: Record<string, Suite> = {
   engine: runEngineBench,
   redrafter: runRedrafterBench,  // plain vs ReDrafter decoding (bench-redrafter.ts)
-  keystrokes: () => notYetAvailable('bench keystrokes', 'the keystroke benchmark arrives with the server work'),
+  keystrokes: runKeystrokesBench,  // typing through a file against a real server (bench-keystrokes.ts)
 };
 
 export async function runBench(args: ParsedArgs): Promise<number> {

@@ -56,7 +56,7 @@ export const infoCommand: CommandSpec = {
 
 export const benchCommand: CommandSpec = {
   name: 'bench',
-  summary: 'Run a benchmark: engine (load, prefill, decode, forward cost curve) or redrafter (plain vs ReDrafter).',
+  summary: 'Run a benchmark: engine (load, prefill, decode, forward cost curve), redrafter (plain vs ReDrafter) or keystrokes (typing against the server).',
   usage: 'slipstream bench (engine | redrafter | keystrokes) --model DIR [--drafter DIR] [--out FILE]',
   positionals: ['suite'],
   flags: {
@@ -66,8 +66,14 @@ export const benchCommand: CommandSpec = {
     threads: { kind: 'int', value: 'N', min: 1, max: 256, description: 'CPU threads' },
     beams: { kind: 'int', value: 'M', min: 1, max: 64, description: 'redrafter: beam width (default: the backend default)' },
     'beam-length': { kind: 'int', value: 'L', min: 2, max: 16, description: 'redrafter: beam length, counting the guaranteed token' },
-    'max-tokens': { kind: 'int', value: 'N', min: 1, description: 'redrafter: tokens generated per prompt (default 128)' },
+    'max-tokens': { kind: 'int', value: 'N', min: 1, description: "redrafter: tokens generated per prompt (default 128); keystrokes: completion.maxTokens (default: the server's)" },
     sweep: { kind: 'boolean', description: 'redrafter: also measure a grid of (beams, beam length)' },
+    file: { kind: 'string', value: 'PATH', description: 'keystrokes: the file to type in (default fixtures/workspace/src/lru-cache.ts)' },
+    spots: { kind: 'int', value: 'K', min: 1, max: 10000, description: 'keystrokes: cursor spots, seeded (default 8)' },
+    chars: { kind: 'int', value: 'N', min: 1, max: 1000, description: 'keystrokes: characters deleted and typed back at each spot, within the line (default 12)' },
+    seed: { kind: 'int', value: 'S', min: 0, description: 'keystrokes: seed that picks the spots (default 1)' },
+    'interval-ms': { kind: 'int', value: 'MS', min: 0, max: 60000, description: 'keystrokes: a keystroke every MS ms without waiting for answers (0: each waits for its answer)' },
+    'debounce-ms': { kind: 'int', value: 'MS', min: 0, max: 5000, description: "keystrokes: the server's completion.debounceMs (default: the server's)" },
     help,
   },
 };

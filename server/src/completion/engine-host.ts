@@ -23,6 +23,16 @@ interface Loaded {
   drafter: Drafter | null;
 }
 
+/**
+ * The prompt tokens Session.generate keeps from the session's KV: the longest common prefix with
+ * the committed tokens, at least one prompt token recomputed (native/lib/session.ts, generate).
+ */
+function residentPrefix(have: Int32Array, prompt: Int32Array): number {
+  let n = 0;
+  while (n < have.length && n < prompt.length && have[n] === prompt[n]) n++;
+  return Math.max(0, Math.min(n, prompt.length - 1));
+}
+
 export class NativeEngineHost implements EngineHost {
   private settings: Settings['engine'] | null = null;
   private loaded: Loaded | null = null;
@@ -127,6 +137,7 @@ export class NativeEngineHost implements EngineHost {
       const view = await this.ready(req.signal);
       const loaded = this.loaded!;
       const session = this.session(req.key, loaded, view);
+      req.onReuse?.(residentPrefix(session.tokens, req.prompt));
       const drafter = this.settings?.mode === 'redrafter' ? loaded.drafter : null;
       const gen = session.generate(req.prompt, {
         maxTokens: req.maxTokens,

@@ -38,6 +38,8 @@ export interface GenerateRequest {
   stopTokens: number[];
   temperature: number;
   signal: AbortSignal;
+  /** Called once before the prefill with how many prompt tokens the session already holds (KV reused). */
+  onReuse?: (reusedTokens: number) => void;
 }
 
 export interface GenerateSummary {

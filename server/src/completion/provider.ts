@@ -178,6 +178,8 @@ export class CompletionProvider {
       stopTokens: view.format.stopTokens,
       temperature: settings.completion.temperature,
       signal,
+      // known before the first token, so traces of generations stopped early carry it too
+      onReuse: (n) => (trace.record.reusedTokens = n),
     });
     let text = '';
     try {

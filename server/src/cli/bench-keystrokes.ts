@@ -1,0 +1,253 @@
+/**
+ * `slipstream bench keystrokes --model DIR [--drafter DIR]`: what a user typing feels. Drives a
+ * real `slipstream serve --stdio` like an editor (lsp-typist.ts): at K seeded spots of a file it
+ * deletes the next N characters of the line and types them back, an inline completion request
+ * after every keystroke. Per request: client-side latency, typing-through cache or engine, and the
+ * prompt / KV-reused tokens from the server's trace (slipstream/traces). Table on stdout; --out JSON.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { extname, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { InlineCompletionList } from 'vscode-languageserver';
+import type { Outcome, RequestTrace } from '../protocol.js';
+import { UsageError, type ParsedArgs } from './args.js';
+import { latencySummary, planSpots, type LatencySummary } from './keystroke-plan.js';
+import { LspTypist, packageRoot } from './lsp-typist.js';
+import { existingDir, existingFile } from './paths.js';
+
+export interface KeystrokeRecord {
+  spot: number;
+  /** 0 for the first keystroke at a spot. */
+  keystroke: number;
+  line: number;
+  character: number;
+  typed: string;
+  /** Client-side: request sent to answer received. */
+  latency_ms: number;
+  outcome: Outcome;
+  source: 'cache' | 'engine' | 'none';
+  server_ms: number;
+  debounce_ms: number;
+  prefill_ms: number;
+  decode_ms: number;
+  prompt_tokens: number | null;
+  reused_tokens: number | null;
+  generated_tokens: number | null;
+  suggestion: string;
+  /** The suggestion began with the next character to type (null after a spot's last keystroke). */
+  predicted_next: boolean | null;
+}
+
+export interface KeystrokeGroup {
+  requests: number;
+  /** Requests answered for the text they were asked about (shown, cached, empty). */
+  answered: number;
+  /** Over the answered requests; null when none was. */
+  latency_ms: LatencySummary | null;
+  cache_hits: number;
+  cache_share: number;
+  engine_requests: number;
+  mean_prompt_tokens: number;
+  mean_reused_tokens: number;
+  reused_share: number;
+  mean_debounce_ms: number;
+  predicted_next_share: number;
+}
+
+export interface KeystrokeBenchResult {
+  model: string;
+  drafter: string | null;
+  mode: string;
+  file: string;
+  spots: number;
+  chars: number;
+  seed: number;
+  interval_ms: number;
+  debounce_ms: number | null;
+  max_tokens: number | null;
+  outcomes: Partial<Record<Outcome, number>>;
+  all: KeystrokeGroup;
+  first_keystroke: KeystrokeGroup;
+  following_keystrokes: KeystrokeGroup;
+  requests: KeystrokeRecord[];
+}
+
+const LANGUAGES: Record<string, string> = { '.ts': 'typescript', '.js': 'javascript', '.py': 'python', '.rs': 'rust', '.go': 'go', '.c': 'c', '.cpp': 'cpp' };
+const ANSWERED: ReadonlySet<Outcome> = new Set<Outcome>(['shown', 'cached', 'empty']);
+
+const mean = (xs: number[]): number => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+export function summarize(rs: KeystrokeRecord[]): KeystrokeGroup {
+  const answered = rs.filter((r) => ANSWERED.has(r.outcome));
+  const engine = rs.filter((r) => r.source === 'engine');
+  const withReuse = engine.filter((r) => r.prompt_tokens !== null && r.reused_tokens !== null);
+  const prompt = withReuse.reduce((s, r) => s + r.prompt_tokens!, 0);
+  const reused = withReuse.reduce((s, r) => s + r.reused_tokens!, 0);
+  const cacheHits = rs.filter((r) => r.source === 'cache').length;
+  const predictable = rs.filter((r) => r.predicted_next !== null);
+  return {
+    requests: rs.length,
+    answered: answered.length,
+    latency_ms: answered.length > 0 ? latencySummary(answered.map((r) => r.latency_ms)) : null,
+    cache_hits: cacheHits,
+    cache_share: rs.length > 0 ? cacheHits / rs.length : 0,
+    engine_requests: engine.length,
+    mean_prompt_tokens: withReuse.length > 0 ? prompt / withReuse.length : 0,
+    mean_reused_tokens: withReuse.length > 0 ? reused / withReuse.length : 0,
+    reused_share: prompt > 0 ? reused / prompt : 0,
+    mean_debounce_ms: mean(engine.map((r) => r.debounce_ms)),
+    predicted_next_share: predictable.length > 0 ? predictable.filter((r) => r.predicted_next).length / predictable.length : 0,
+  };
+}
+
+const sleepUntil = (t: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, t - performance.now())));
+
+interface Pending {
+  spot: number;
+  keystroke: number;
+  line: number;
+  character: number;
+  typed: string;
+  version: number;
+  rest: string;
+  answer: Promise<{ list: InlineCompletionList | null; ms: number } | { error: Error }>;
+}
+
+export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
+  const f = args.flags;
+  if (f.model === undefined) throw new UsageError('--model is required');
+  const modelDir = existingDir('model', f.model as string);
+  const drafterDir = f.drafter === undefined ? null : existingDir('drafter', f.drafter as string);
+  const root = packageRoot();
+  const file = existingFile('--file', (f.file as string | undefined) ?? resolve(root, 'fixtures', 'workspace', 'src', 'lru-cache.ts'));
+  const spotCount = (f.spots as number | undefined) ?? 8;
+  const chars = (f.chars as number | undefined) ?? 12;
+  const seed = (f.seed as number | undefined) ?? 1;
+  const interval = (f['interval-ms'] as number | undefined) ?? 0;
+  const debounce = (f['debounce-ms'] as number | undefined) ?? null;
+  const maxTokens = (f['max-tokens'] as number | undefined) ?? null;
+  if (maxTokens !== null && maxTokens > 1024) throw new UsageError('--max-tokens must be at most 1024 for keystrokes (completion.maxTokens)');
+  const original = readFileSync(file, 'utf8');
+  const spots = planSpots(original, spotCount, chars, seed);
+  const total = spots.reduce((s, p) => s + [...p.typed].length, 0);
+  const log = (s: string): void => void process.stderr.write(`${s}\n`);
+
+  const serverArgs = ['--model', modelDir, ...(drafterDir ? ['--drafter', drafterDir] : [])];
+  const typist = new LspTypist(serverArgs);
+  try {
+    await typist.initialize({
+      engine: { mode: drafterDir ? 'redrafter' : 'ar', ...(f.threads !== undefined ? { threads: f.threads } : {}) },
+      completion: { ...(debounce !== null ? { debounceMs: debounce } : {}), ...(maxTokens !== null ? { maxTokens } : {}) },
+      trace: { capacity: Math.min(100000, total + 64) },
+    });
+    const uri = pathToFileURL(file).href;
+    await typist.open(uri, LANGUAGES[extname(file)] ?? 'plaintext', original);
+    // Outside the measurement: load the model, and let the document's engine session hold the
+    // file, as it does once a user has been editing (a request at the end of the file).
+    await typist.inlineCompletion(original.length, 'invoked');
+    const status = await typist.status();
+    if (status.engine.state !== 'ready') throw new Error(`the server did not load the model: ${status.engine.error ? `${status.engine.error.code}: ${status.engine.error.message}` : status.engine.state}`);
+    if (drafterDir && status.engine.mode !== 'redrafter') throw new Error(`the server runs mode '${status.engine.mode}' although a drafter was given`);
+    const before = (await typist.traces(0)).reduce((m, t) => Math.max(m, t.id), 0);
+    log(`bench keystrokes: ${relative(process.cwd(), file) || file}, ${spots.length} spots, ${total} keystrokes, mode ${status.engine.mode}, ` +
+      (interval > 0 ? `a keystroke every ${interval} ms` : 'each keystroke waits for its answer'));
+
+    const pending: Pending[] = [];
+    for (const [s, spot] of spots.entries()) {
+      await typist.edit(spot.offset, spot.offset + spot.typed.length, '');
+      const t0 = performance.now();
+      const here: Pending[] = [];
+      let cursor = spot.offset;
+      let done = '';
+      for (const [k, ch] of [...spot.typed].entries()) {
+        if (interval > 0) await sleepUntil(t0 + (k + 1) * interval);
+        await typist.edit(cursor, cursor, ch);
+        cursor += ch.length;
+        done += ch;
+        const sent = performance.now();
+        const answer = typist.inlineCompletion(cursor).then(
+          (list) => ({ list, ms: performance.now() - sent }),
+          (error: Error) => ({ error }),
+        );
+        const at = { line: spot.line, character: cursor - (typist.text.lastIndexOf('\n', cursor - 1) + 1) };
+        here.push({ spot: s, keystroke: k, ...at, typed: ch, version: typist.version, rest: spot.typed.slice(done.length), answer });
+        if (interval === 0) {
+          const a = await answer;
+          if ('error' in a) throw a.error;
+        }
+      }
+      for (const p of here) {
+        const a = await p.answer;
+        if ('error' in a) throw a.error;
+      }
+      pending.push(...here);
+      if (typist.text !== original) throw new Error(`internal: the document differs from ${file} after spot ${s}`);
+    }
+
+    const traces = new Map<number, RequestTrace>();
+    for (const t of await typist.traces(before)) if (t.uri === uri && t.version !== null) traces.set(t.version, t);
+    const requests: KeystrokeRecord[] = [];
+    for (const p of pending) {
+      const a = (await p.answer) as { list: InlineCompletionList | null; ms: number };
+      const t = traces.get(p.version);
+      if (!t) throw new Error(`the server kept no trace for the request at document version ${p.version}`);
+      if (t.outcome === 'error') throw new Error(`the server failed a completion (line ${p.line + 1}): ${t.error ?? 'no message'}`);
+      const item = a.list?.items[0];
+      const suggestion = typeof item?.insertText === 'string' ? item.insertText : '';
+      requests.push({
+        spot: p.spot, keystroke: p.keystroke, line: p.line, character: p.character, typed: p.typed,
+        latency_ms: a.ms,
+        outcome: t.outcome,
+        source: t.outcome === 'cached' ? 'cache' : t.promptTokens !== undefined ? 'engine' : 'none',
+        server_ms: t.totalMs,
+        debounce_ms: t.stages.debounce ?? 0,
+        prefill_ms: t.stages.prefill ?? 0,
+        decode_ms: t.stages.decode ?? 0,
+        prompt_tokens: t.promptTokens ?? null,
+        reused_tokens: t.reusedTokens ?? null,
+        generated_tokens: t.generatedTokens ?? null,
+        suggestion,
+        predicted_next: p.rest === '' ? null : suggestion !== '' && suggestion[0] === p.rest[0],
+      });
+    }
+    const outcomes: Partial<Record<Outcome, number>> = {};
+    for (const r of requests) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+    const result: KeystrokeBenchResult = {
+      model: modelDir, drafter: drafterDir, mode: status.engine.mode, file, spots: spots.length, chars, seed,
+      interval_ms: interval, debounce_ms: debounce, max_tokens: maxTokens, outcomes,
+      all: summarize(requests),
+      first_keystroke: summarize(requests.filter((r) => r.keystroke === 0)),
+      following_keystrokes: summarize(requests.filter((r) => r.keystroke > 0)),
+      requests,
+    };
+    process.stdout.write(formatTable(result));
+    if (f.out !== undefined) writeFileSync(f.out as string, `${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  } finally {
+    await typist.close();
+  }
+}
+
+export function formatTable(r: KeystrokeBenchResult): string {
+  const ms = (x: number): string => `${x.toFixed(1)} ms`;
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const lat = (l: LatencySummary | null): string => (l ? `${ms(l.p50)} / ${ms(l.p90)} / ${ms(l.p99)} / ${ms(l.max)}` : '- (none answered)');
+  const tokens = (g: KeystrokeGroup): string =>
+    g.engine_requests === 0 ? '-' : `${g.mean_prompt_tokens.toFixed(1)} prompt, ${g.mean_reused_tokens.toFixed(1)} reused (${pct(g.reused_share)})`;
+  const { all, first_keystroke: first, following_keystrokes: next } = r;
+  const other = Object.entries(r.outcomes).filter(([o]) => !ANSWERED.has(o as Outcome)).map(([o, n]) => `${n} ${o}`);
+  const rows: [string, string][] = [
+    ['requests', `${all.requests} (${all.answered} answered${other.length > 0 ? `, ${other.join(', ')}` : ''}), mode ${r.mode}`],
+    ['latency p50 / p90 / p99 / max', lat(all.latency_ms)],
+    ['  first keystroke at a spot', `${lat(first.latency_ms)} (${first.requests})`],
+    ['  following keystrokes', `${lat(next.latency_ms)} (${next.requests})`],
+    ['typing-through cache hits', `${pct(all.cache_share)} (${all.cache_hits} of ${all.requests})`],
+    ['engine requests', `${all.engine_requests}, mean debounce ${ms(all.mean_debounce_ms)}`],
+    ['tokens per engine request', tokens(all)],
+    ['  first keystroke at a spot', tokens(first)],
+    ['  following keystrokes', tokens(next)],
+    ['ghost text had the next char', pct(all.predicted_next_share)],
+  ];
+  const w = Math.max(...rows.map((x) => x[0].length)) + 2;
+  return `${rows.map(([k, v]) => `${k.padEnd(w)}${v}`).join('\n')}\n`;
+}

@@ -1,12 +1,14 @@
 /*
- * kernels-avx512-ops.cpp: the AVX-512 versions of the non-matmul kernels that matter for a long
- * prefill: a vector exp (Cephes polynomial, about 1 ulp), SiLU-GLU, and one attention row (one
- * query row and head against all visible slots: scores, softmax, weighted sum of V) for head_dim a
- * multiple of 16. Compiled with target attributes; kernels.cpp calls them only when supported.
+ * kernels-avx512-ops.cpp: the AVX-512 versions of the non-matmul kernels: a vector exp (Cephes
+ * polynomial, about 1 ulp), SiLU-GLU, and attention for head_dim a multiple of 16 up to 128 (one
+ * KV head's query heads x a tile of query rows at once: scores over transposed 16-slot blocks of
+ * K, masked softmax, weighted sum of V). Compiled with target attributes; kernels.cpp calls them
+ * only when supported. See docs/engine.md, "attention".
  */
 #include <immintrin.h>
 
 #include <cmath>
+#include <vector>
 
 #include "kernels.h"
 
@@ -16,6 +18,10 @@
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
 namespace {
+
+// Up to this many queries per tile, scores_direct beats transposing the block (measured on Zen 4,
+// head_dim 32/64/128: at 1-2 queries by 1.3-2x, a tie at 3, transposing wins from 4).
+constexpr int64_t ATT_DIRECT_MAX = 3;
 
 // exp(x) for each lane; x <= -87.3 gives ~0 (exactly 0 for -inf), x >= 88.7 gives +inf-ish.
 AVX512_TARGET inline __m512 exp512(__m512 x) {
@@ -35,70 +41,268 @@ AVX512_TARGET inline __m512 exp512(__m512 x) {
     return _mm512_maskz_mov_ps(static_cast<__mmask16>(~zero), _mm512_scalef_ps(p, n));
 }
 
+// ---- attention: all query heads of one KV head x a tile of query rows, over blocks of 16 keys ----
+// See docs/engine.md, "attention". A block's 16 K rows are transposed once into kt (head_dim x 16),
+// so a query's 16 scores are head_dim broadcast-FMAs with no horizontal reduction, and the block is
+// shared by every (row, head) query of the tile; the weighted sum of V likewise reads each V row
+// once per group of queries.
+
+// In place 16x16 transpose: r[i][j] -> r[j][i] (64 shuffles).
+AVX512_TARGET inline void transpose16(__m512 r[16]) {
+    __m512 a[16], b[16];
+    for (int k = 0; k < 8; ++k) {
+        a[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        a[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    // b[4k + c], 128-bit lane l: rows 4k..4k+3 of column 4l + c
+    for (int k = 0; k < 4; ++k) {
+        const __m512d a0 = _mm512_castps_pd(a[4 * k]), a1 = _mm512_castps_pd(a[4 * k + 1]);
+        const __m512d a2 = _mm512_castps_pd(a[4 * k + 2]), a3 = _mm512_castps_pd(a[4 * k + 3]);
+        b[4 * k + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+        b[4 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+        b[4 * k + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+        b[4 * k + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+    // 4x4 transpose of 128-bit lanes across b[c], b[4 + c], b[8 + c], b[12 + c]
+    for (int c = 0; c < 4; ++c) {
+        const __m512 e0 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x44), e1 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xee);
+        const __m512 e2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x44), e3 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xee);
+        r[c] = _mm512_shuffle_f32x4(e0, e2, 0x88);
+        r[4 + c] = _mm512_shuffle_f32x4(e0, e2, 0xdd);
+        r[8 + c] = _mm512_shuffle_f32x4(e1, e3, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(e1, e3, 0xdd);
+    }
+}
+
+// kt: (16 * NV, 16): kt[d][x] = k[(j0 + x) * kv_dim + d] for x < cnt, else 0.
 template <int NV>
-AVX512_TARGET void attention_row_t(float * out, const float * q, const float * k, const float * v, int64_t kv_dim,
-                                   int64_t limit, const uint8_t * mrow, float scale, float * scores) {
-    __m512 qv[NV];
-    for (int c = 0; c < NV; ++c) qv[c] = _mm512_mul_ps(_mm512_loadu_ps(q + 16 * c), _mm512_set1_ps(scale));
-    float mx = -INFINITY;
-    for (int64_t j = 0; j < limit; ++j) {
-        if (mrow && !mrow[j]) {
-            scores[j] = -INFINITY;
-            continue;
+AVX512_TARGET inline void transpose_keys(float * kt, const float * k, int64_t kv_dim, int64_t j0, int64_t cnt) {
+    for (int c = 0; c < NV; ++c) {
+        __m512 r[16];
+        for (int x = 0; x < 16; ++x) r[x] = x < cnt ? _mm512_loadu_ps(k + (j0 + x) * kv_dim + 16 * c) : _mm512_setzero_ps();
+        transpose16(r);
+        for (int t = 0; t < 16; ++t) _mm512_storeu_ps(kt + (16 * c + t) * 16, r[t]);
+    }
+}
+
+// s[x * ld_s + 0..15] = scale * (q[x] . key 0..15 of kt) for the QG queries q[x] (head_dim HD).
+// U independent partial sums per query keep enough FMA chains in flight when QG is small.
+template <int QG, int HD>
+AVX512_TARGET inline void scores_block(float * s, int64_t ld_s, const float * const * q, const float * kt, float scale) {
+    constexpr int U = QG >= 8 ? 1 : QG >= 3 ? 2 : 4;
+    __m512 acc[QG][U];
+    for (int x = 0; x < QG; ++x)
+        for (int u = 0; u < U; ++u) acc[x][u] = _mm512_setzero_ps();
+    for (int d = 0; d < HD; d += U)
+        for (int u = 0; u < U; ++u) {
+            __m512 kv = _mm512_loadu_ps(kt + (d + u) * 16);
+            __asm__("" : "+v"(kv));  // keep it in a register: folded into every FMA it costs a 64-byte load each
+            for (int x = 0; x < QG; ++x) acc[x][u] = _mm512_fmadd_ps(_mm512_set1_ps(q[x][d + u]), kv, acc[x][u]);
         }
-        const float * kj = k + j * kv_dim;
-        __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));
-        for (int c = 1; c < NV; ++c) acc = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kj + 16 * c), acc);
-        const float s = _mm512_reduce_add_ps(acc);
-        scores[j] = s;
-        mx = s > mx ? s : mx;
+    const __m512 sc = _mm512_set1_ps(scale);
+    for (int x = 0; x < QG; ++x) {
+        __m512 t = acc[x][0];
+        for (int u = 1; u < U; ++u) t = _mm512_add_ps(t, acc[x][u]);
+        _mm512_storeu_ps(s + x * ld_s, _mm512_mul_ps(t, sc));
     }
-    __m512 o[NV];
-    for (int c = 0; c < NV; ++c) o[c] = _mm512_setzero_ps();
-    if (mx == -INFINITY) {
-        for (int c = 0; c < NV; ++c) _mm512_storeu_ps(out + 16 * c, o[c]);
-        return;
+}
+
+// The same 16 scores for ONE query without a transposed block: one product vector per slot
+// (16 partial sums each), folded by a transposing reduction (30 shuffles + 15 adds for 16 slots,
+// instead of 16 full horizontal sums). Cheaper than transposing the block when few queries share
+// it. k: slot j0 of this head, stride kv_dim; slots at or past cnt read as 0.
+template <int NV>
+AVX512_TARGET inline __m512 fold4(const __m512 * qv, const float * k, int64_t kv_dim, int64_t j, int64_t cnt) {
+    __m512 p[4];
+    for (int e = 0; e < 4; ++e) {
+        if (j + e < cnt) {
+            const float * kj = k + (j + e) * kv_dim;
+            __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));
+            for (int c = 1; c < NV; ++c) acc = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kj + 16 * c), acc);
+            p[e] = acc;
+        } else {
+            p[e] = _mm512_setzero_ps();
+        }
     }
-    // exp(s - max), summed
-    const __m512 mxv = _mm512_set1_ps(mx);
+    // 128-bit lane l of the result: the 4 slots' partial sums over lane l's columns
+    const __m512 t01 = _mm512_add_ps(_mm512_unpacklo_ps(p[0], p[1]), _mm512_unpackhi_ps(p[0], p[1]));
+    const __m512 t23 = _mm512_add_ps(_mm512_unpacklo_ps(p[2], p[3]), _mm512_unpackhi_ps(p[2], p[3]));
+    return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))),
+                         _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))));
+}
+
+template <int NV>
+AVX512_TARGET inline void scores_direct(float * s, const __m512 * qv, const float * k, int64_t kv_dim, int64_t cnt, float scale) {
+    const __m512 u0 = fold4<NV>(qv, k, kv_dim, 0, cnt), u1 = fold4<NV>(qv, k, kv_dim, 4, cnt);
+    const __m512 u2 = fold4<NV>(qv, k, kv_dim, 8, cnt), u3 = fold4<NV>(qv, k, kv_dim, 12, cnt);
+    // lane k of the result := sum of the 4 lanes of u_k
+    const __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(u0, u1, 0x44), _mm512_shuffle_f32x4(u0, u1, 0xee));
+    const __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(u2, u3, 0x44), _mm512_shuffle_f32x4(u2, u3, 0xee));
+    const __m512 w = _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, 0x88), _mm512_shuffle_f32x4(s01, s23, 0xdd));
+    _mm512_storeu_ps(s, _mm512_mul_ps(w, _mm512_set1_ps(scale)));
+}
+
+// Lanes of slots j..j+15 that are visible (see softmax_masked).
+AVX512_TARGET inline __mmask16 visible16(int64_t j, int64_t limit, const uint8_t * mrow) {
+    if (j >= limit) return 0;
+    const __mmask16 in = limit - j >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (limit - j)) - 1);
+    if (!mrow) return in;
+    const __m128i mb = _mm_maskz_loadu_epi8(in, mrow + j);
+    return _mm_test_epi8_mask(mb, mb);
+}
+
+// s: (tp) scores, tp a multiple of 16; slot j is visible iff j < limit and (mrow null or mrow[j]).
+// Becomes exp(s - max) on visible slots and 0 elsewhere; returns 1 / sum, or 0 when nothing is visible.
+AVX512_TARGET inline float softmax_masked(float * s, int64_t tp, int64_t limit, const uint8_t * mrow) {
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    for (int64_t j = 0; j < tp; j += 16) mx = _mm512_mask_max_ps(mx, visible16(j, limit, mrow), mx, _mm512_loadu_ps(s + j));
+    const float m = _mm512_reduce_max_ps(mx);
+    if (m == -INFINITY) {
+        for (int64_t j = 0; j < tp; j += 16) _mm512_storeu_ps(s + j, _mm512_setzero_ps());
+        return 0.0f;
+    }
+    const __m512 mv = _mm512_set1_ps(m);
     __m512 sum = _mm512_setzero_ps();
+    for (int64_t j = 0; j < tp; j += 16) {
+        const __m512 e = _mm512_maskz_mov_ps(visible16(j, limit, mrow), exp512(_mm512_sub_ps(_mm512_loadu_ps(s + j), mv)));
+        _mm512_storeu_ps(s + j, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    return 1.0f / _mm512_reduce_add_ps(sum);
+}
+
+// o[x] = inv[x] * sum_{j < len} p[x][j] v_j for QG queries (head_dim 16 * NV); v: slot 0, stride kv_dim.
+// U = 2 alternates two accumulator sets over the slots when QG * NV is too small to hide FMA latency.
+template <int NV, int QG>
+AVX512_TARGET inline void weighted_v(float * const * o, const float * const * p, const float * inv, const float * v,
+                                     int64_t kv_dim, int64_t len) {
+    constexpr int U = QG * NV >= 8 ? 1 : 3;
+    __m512 acc[U][QG][NV];
+    for (int u = 0; u < U; ++u)
+        for (int x = 0; x < QG; ++x)
+            for (int c = 0; c < NV; ++c) acc[u][x][c] = _mm512_setzero_ps();
     int64_t j = 0;
-    for (; j + 16 <= limit; j += 16) {
-        __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(scores + j), mxv));
-        _mm512_storeu_ps(scores + j, e);
-        sum = _mm512_add_ps(sum, e);
+    for (; j + U <= len; j += U)
+        for (int u = 0; u < U; ++u) {
+            __m512 vr[NV];
+            for (int c = 0; c < NV; ++c) vr[c] = _mm512_loadu_ps(v + (j + u) * kv_dim + 16 * c);
+            for (int x = 0; x < QG; ++x) {
+                const __m512 pv = _mm512_set1_ps(p[x][j + u]);
+                for (int c = 0; c < NV; ++c) acc[u][x][c] = _mm512_fmadd_ps(pv, vr[c], acc[u][x][c]);
+            }
+        }
+    for (; j < len; ++j) {
+        __m512 vr[NV];
+        for (int c = 0; c < NV; ++c) vr[c] = _mm512_loadu_ps(v + j * kv_dim + 16 * c);
+        for (int x = 0; x < QG; ++x) {
+            const __m512 pv = _mm512_set1_ps(p[x][j]);
+            for (int c = 0; c < NV; ++c) acc[0][x][c] = _mm512_fmadd_ps(pv, vr[c], acc[0][x][c]);
+        }
     }
-    if (j < limit) {
-        __mmask16 m = static_cast<__mmask16>((1u << (limit - j)) - 1);
-        __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, scores + j), mxv));
-        e = _mm512_maskz_mov_ps(m, e);
-        _mm512_mask_storeu_ps(scores + j, m, e);
-        sum = _mm512_add_ps(sum, e);
+    for (int x = 0; x < QG; ++x) {
+        const __m512 iv = _mm512_set1_ps(inv[x]);
+        for (int c = 0; c < NV; ++c) {
+            __m512 t = acc[0][x][c];
+            for (int u = 1; u < U; ++u) t = _mm512_add_ps(t, acc[u][x][c]);
+            _mm512_storeu_ps(o[x] + 16 * c, _mm512_mul_ps(t, iv));
+        }
     }
-    const float inv = 1.0f / _mm512_reduce_add_ps(sum);
-    for (j = 0; j < limit; ++j) {
-        const float p = scores[j];
-        if (p == 0.0f) continue;
-        const __m512 pv = _mm512_set1_ps(p);
-        const float * vj = v + j * kv_dim;
-        for (int c = 0; c < NV; ++c) o[c] = _mm512_fmadd_ps(pv, _mm512_loadu_ps(vj + 16 * c), o[c]);
+}
+
+// weighted_v for r < R + 1 remaining queries, as one group.
+template <int NV, int R>
+AVX512_TARGET inline void weighted_v_rest(int64_t r, float * const * o, const float * const * p, const float * inv,
+                                          const float * v, int64_t kv_dim, int64_t len) {
+    if constexpr (R > 0) {
+        if (r == R) weighted_v<NV, R>(o, p, inv, v, kv_dim, len);
+        else weighted_v_rest<NV, R - 1>(r, o, p, inv, v, kv_dim, len);
     }
-    const __m512 iv = _mm512_set1_ps(inv);
-    for (int c = 0; c < NV; ++c) _mm512_storeu_ps(out + 16 * c, _mm512_mul_ps(o[c], iv));
+}
+
+template <int NV>
+AVX512_TARGET void attention_tile_t(const attention_args & a, int hk, int64_t i0, int64_t i1) {
+    constexpr int HD = 16 * NV;
+    const int g = a.n_head / a.n_head_kv;
+    const int64_t total = a.kv_len + a.n;
+    const int64_t kv_dim = static_cast<int64_t>(a.n_head_kv) * HD, q_dim = static_cast<int64_t>(a.n_head) * HD;
+    // slots any row of the tile may see: causal row i sees [0, kv_len + i]
+    const int64_t len = a.mask ? total : a.kv_len + i1;
+    const int64_t tp = (len + 15) / 16 * 16;
+    const int64_t m = (i1 - i0) * g;  // queries: (row i, head hk * g + hh) is query (i - i0) * g + hh
+    thread_local std::vector<float> S, kt, inv;
+    thread_local std::vector<const float *> qp, pp;
+    thread_local std::vector<float *> op;
+    S.resize(static_cast<size_t>(m * tp));  // S: (m, tp) scores, then unnormalised probabilities
+    kt.resize(static_cast<size_t>(HD * 16));
+    inv.resize(static_cast<size_t>(m));
+    qp.resize(static_cast<size_t>(m));
+    pp.resize(static_cast<size_t>(m));
+    op.resize(static_cast<size_t>(m));
+    for (int64_t i = i0; i < i1; ++i)
+        for (int hh = 0; hh < g; ++hh) {
+            const int64_t x = (i - i0) * g + hh, col = (static_cast<int64_t>(hk) * g + hh) * HD;
+            qp[x] = a.q + i * q_dim + col;
+            op[x] = a.out + i * q_dim + col;
+            pp[x] = S.data() + x * tp;
+        }
+    const float * kh = a.k + static_cast<int64_t>(hk) * HD;
+    const float * vh = a.v + static_cast<int64_t>(hk) * HD;
+    // scores, 16 slots at a time: with few queries per block, each folds its own products;
+    // otherwise the block is transposed once for all of them
+    if (m <= ATT_DIRECT_MAX) {
+        for (int64_t x = 0; x < m; ++x) {
+            __m512 qv[NV];
+            for (int c = 0; c < NV; ++c) qv[c] = _mm512_loadu_ps(qp[x] + 16 * c);
+            float * s = S.data() + x * tp;
+            for (int64_t j0 = 0; j0 < len; j0 += 16)
+                scores_direct<NV>(s + j0, qv, kh + j0 * kv_dim, kv_dim, len - j0 < 16 ? len - j0 : 16, a.scale);
+        }
+    } else {
+        for (int64_t j0 = 0; j0 < len; j0 += 16) {
+            transpose_keys<NV>(kt.data(), kh, kv_dim, j0, len - j0 < 16 ? len - j0 : 16);
+            float * s = S.data() + j0;
+            int64_t x = 0;
+            for (; x + 8 <= m; x += 8) scores_block<8, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale);
+            switch (m - x) {
+                case 7: scores_block<7, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+                case 6: scores_block<6, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+                case 5: scores_block<5, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+                case 4: scores_block<4, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+                case 3: scores_block<3, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+                case 2: scores_block<2, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+                case 1: scores_block<1, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+                default: break;
+            }
+        }
+    }
+    for (int64_t i = i0; i < i1; ++i) {
+        const int64_t limit = a.mask ? total : a.kv_len + i + 1;
+        const uint8_t * mrow = a.mask ? a.mask + i * total : nullptr;
+        for (int hh = 0; hh < g; ++hh) {
+            const int64_t x = (i - i0) * g + hh;
+            inv[x] = softmax_masked(S.data() + x * tp, tp, limit, mrow);
+        }
+    }
+    // weighted sums of V: groups of up to G queries share each V row load (at most ~16 accumulators)
+    constexpr int G = NV <= 2 ? 8 : NV == 3 ? 5 : NV == 4 ? 4 : 3;
+    int64_t x = 0;
+    for (; x + G <= m; x += G) weighted_v<NV, G>(op.data() + x, pp.data() + x, inv.data() + x, vh, kv_dim, len);
+    weighted_v_rest<NV, G - 1>(m - x, op.data() + x, pp.data() + x, inv.data() + x, vh, kv_dim, len);
 }
 
 }  // namespace
 
-// One query row of one head. k, v: this head's slice of slot 0 (stride kv_dim between slots);
-// slots [0, limit) are candidates, mrow (limit) or null filters them; scores: (limit) scratch.
-bool attention_row_avx512(float * out, const float * q, const float * k, const float * v, int64_t kv_dim, int64_t limit,
-                          const uint8_t * mrow, float scale, float * scores, int head_dim) {
-    switch (head_dim) {
-        case 32: attention_row_t<2>(out, q, k, v, kv_dim, limit, mrow, scale, scores); return true;
-        case 64: attention_row_t<4>(out, q, k, v, kv_dim, limit, mrow, scale, scores); return true;
-        case 80: attention_row_t<5>(out, q, k, v, kv_dim, limit, mrow, scale, scores); return true;
-        case 96: attention_row_t<6>(out, q, k, v, kv_dim, limit, mrow, scale, scores); return true;
-        case 128: attention_row_t<8>(out, q, k, v, kv_dim, limit, mrow, scale, scores); return true;
+// Rows [i0, i1) of the batch, all query heads of KV head hk (see kernels.h, attention()).
+bool attention_tile_avx512(const attention_args & a, int hk, int64_t i0, int64_t i1) {
+    switch (a.head_dim) {
+        case 16: attention_tile_t<1>(a, hk, i0, i1); return true;
+        case 32: attention_tile_t<2>(a, hk, i0, i1); return true;
+        case 48: attention_tile_t<3>(a, hk, i0, i1); return true;
+        case 64: attention_tile_t<4>(a, hk, i0, i1); return true;
+        case 80: attention_tile_t<5>(a, hk, i0, i1); return true;
+        case 96: attention_tile_t<6>(a, hk, i0, i1); return true;
+        case 112: attention_tile_t<7>(a, hk, i0, i1); return true;
+        case 128: attention_tile_t<8>(a, hk, i0, i1); return true;
         default: return false;
     }
 }

@@ -172,8 +172,8 @@ void rope_apply(float * x, int64_t ld, int64_t n, int n_heads, int head_dim, con
     rope_apply_tables(x, ld, n, n_heads, head_dim, cs.data(), sn.data());
 }
 
-void attention(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
-               int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool) {
+void attention_ref(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
+                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool) {
     const int64_t total = kv_len + n;
     const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
     const int64_t q_dim = static_cast<int64_t>(n_head) * head_dim;
@@ -190,9 +190,6 @@ void attention(float * out, const float * q, const float * k_cache, const float 
         scores.resize(static_cast<size_t>(total));
         const uint8_t * mrow = mask ? mask + i * total : nullptr;
         const int64_t limit = mask ? total : kv_len + i + 1;
-        if (attention_row_fast(oi, qi, k_cache + static_cast<int64_t>(hk) * head_dim, v_cache + static_cast<int64_t>(hk) * head_dim,
-                               kv_dim, limit, mrow, scale, scores.data(), head_dim))
-            return;
         float mx = -INFINITY;
         for (int64_t j = 0; j < limit; ++j) {
             if (mrow && !mrow[j]) {

@@ -1,9 +1,11 @@
 /*
- * kernels.cpp: run-time dispatch of the matmul (and the small dot/axpy helpers) to the best path
- * this CPU supports, and the split of a matmul's rows into thread-pool tasks. Path functions
+ * kernels.cpp: run-time dispatch of the matmul, attention (and the small dot/axpy helpers) to the
+ * best path this CPU supports, and the split of a matmul's rows / attention's (KV head, row tile)
+ * pairs into thread-pool tasks. Path functions
  * live in kernels-avx512.cpp, kernels-avx2.cpp and kernels-ref.cpp.
  */
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "check.h"
@@ -20,8 +22,6 @@ float dot_f32_avx2(const float * a, const float * b, int64_t len);
 void axpy_f32_avx512(float * y, float a, const float * x, int64_t len);
 void axpy_f32_avx2(float * y, float a, const float * x, int64_t len);
 void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);
-bool attention_row_avx512(float * out, const float * q, const float * k, const float * v, int64_t kv_dim, int64_t limit,
-                          const uint8_t * mrow, float scale, float * scores, int head_dim);
 void silu_glu_avx512(float * g, const float * u, int64_t len);
 
 namespace {
@@ -114,9 +114,41 @@ bool kernel_path_supported(kernel_path path) {
 
 float dot_f32(const float * a, const float * b, int64_t len) { return g_dot(a, b, len); }
 
-bool attention_row_fast(float * out, const float * q, const float * k, const float * v, int64_t kv_dim, int64_t limit,
-                        const uint8_t * mrow, float scale, float * scores, int head_dim) {
-    return cpu().avx512 && attention_row_avx512(out, q, k, v, kv_dim, limit, mrow, scale, scores, head_dim);
+void attention(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
+               int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+               kernel_path path) {
+    const bool fast = resolve(path) == KERNEL_PATH_AVX512 && head_dim % 16 == 0 && head_dim <= 128 && n_head_kv > 0 &&
+                      n_head % n_head_kv == 0;
+    if (!fast || n <= 0) {
+        attention_ref(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool);
+        return;
+    }
+    const attention_args a{out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask,
+                           1.0f / std::sqrt(static_cast<float>(head_dim))};
+    // One task per (KV head, tile of query rows). A tile's scores, (rows * group, slots), stay
+    // under ~256 KB (L2); with a pool, rows are split further until there are 2 tasks per thread.
+    const int64_t total = kv_len + n, group = n_head / n_head_kv;
+    const int64_t tp = (total + 15) / 16 * 16;
+    int64_t rows = std::max<int64_t>(1, std::min<int64_t>(n, 65536 / (group * tp)));
+    const int threads = pool ? pool->n_threads() : 1;
+    const bool small = static_cast<double>(n) * n_head * static_cast<double>(total) * head_dim < 65536.0;
+    const bool parallel = threads > 1 && !small;
+    if (parallel) {
+        const int64_t want_tiles = std::min<int64_t>(n, (2 * threads + n_head_kv - 1) / n_head_kv);
+        rows = std::min(rows, (n + want_tiles - 1) / want_tiles);
+    }
+    const int64_t tiles = (n + rows - 1) / rows;
+    const int64_t n_tasks = tiles * n_head_kv;
+    auto task = [&](int64_t t) {
+        const int hk = static_cast<int>(t % n_head_kv);
+        const int64_t i0 = (t / n_head_kv) * rows;
+        attention_tile_avx512(a, hk, i0, std::min(i0 + rows, n));
+    };
+    if (!parallel || n_tasks < 2) {
+        for (int64_t t = 0; t < n_tasks; ++t) task(t);
+        return;
+    }
+    pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
 }
 
 bool silu_glu_fast(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff) {

@@ -107,8 +107,14 @@ void rope_apply_tables(float * x, int64_t ld, int64_t n, int n_heads, int head_d
 // q: (n, n_head * head_dim); k_cache, v_cache: (slots, n_head_kv * head_dim) of this layer;
 // mask: (n, kv_len + n) row-major, 1 = may attend, or null for causal (row i sees slots <= kv_len + i);
 // out: (n, n_head * head_dim). Scale 1/sqrt(head_dim). A row that may attend to nothing gets zeros.
+// AUTO runs the AVX-512 kernel (head_dim a multiple of 16 up to 128) where the CPU has it, else
+// attention_ref; KERNEL_PATH_REF forces attention_ref (the parity tests' oracle).
 void attention(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
-               int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool);
+               int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+               kernel_path path = KERNEL_PATH_AUTO);
+// The plain reference attention (kernels-ref.cpp): one (row, head) at a time, same arguments.
+void attention_ref(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
+                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool);
 
 // ---- path-specific entry points (kernels-*.cpp; used by matmul() and the parity tests) ------------
 // Each computes rows [r0, r1) of y = x W^T + bias for all n inputs.
@@ -121,9 +127,21 @@ void matmul_rows_avx512(float * y, int64_t ldy, const float * x, const uint16_t 
 // xb: (n, cols) bf16 copy of x (rounded), needed for bf16 weights by the SIMD paths.
 void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count);
 float dot_f32(const float * a, const float * b, int64_t len);
-// The AVX-512 attention row / SiLU-GLU when this CPU and head_dim allow; false = use the plain code.
-bool attention_row_fast(float * out, const float * q, const float * k, const float * v, int64_t kv_dim, int64_t limit,
-                        const uint8_t * mrow, float scale, float * scores, int head_dim);
+// The arguments of attention() (kernels.h above), as the AVX-512 tile kernel takes them.
+struct attention_args {
+    float * out;          // (n, n_head * head_dim)
+    const float * q;      // (n, n_head * head_dim)
+    const float * k;      // k_cache: (slots, n_head_kv * head_dim)
+    const float * v;      // v_cache: (slots, n_head_kv * head_dim)
+    int64_t kv_len, n;
+    int n_head, n_head_kv, head_dim;
+    const uint8_t * mask;  // (n, kv_len + n) or null (causal)
+    float scale;           // 1 / sqrt(head_dim)
+};
+// Query rows [i0, i1), all query heads of KV head hk; false when head_dim is not supported. The
+// caller guarantees AVX-512 (kernels-avx512-ops.cpp).
+bool attention_tile_avx512(const attention_args & a, int hk, int64_t i0, int64_t i1);
+// The AVX-512 SiLU-GLU when this CPU allows; false = use the plain code.
 bool silu_glu_fast(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff);
 // y += a * x over len floats.
 void axpy_f32(float * y, float a, const float * x, int64_t len);

@@ -1,0 +1,108 @@
+/*
+ * test-attention.cpp: attention() on this CPU's best path (the AVX-512 tile kernel where it
+ * applies) equals the plain reference attention_ref, for 1..9 query rows, GQA groups 1/2/4/8,
+ * head_dim 32/64/128 and one the fast kernel does not take (40: falls back), cached lengths
+ * 0/1/15/16/17/300, causal and with a tree mask that includes a fully masked row, with and
+ * without the thread pool.
+ */
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "kernels.h"
+#include "test-util.h"
+#include "thread-pool.h"
+
+namespace {
+
+std::vector<float> randn(size_t n, std::mt19937 & rng) {
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<float> v(n);
+    for (auto & x : v) x = d(rng);
+    return v;
+}
+
+// A tree-like mask (n, kv_len + n): the cached prefix mostly visible, each row its own slot and a
+// random subset of earlier batch slots; row `blank` (if >= 0) sees nothing.
+std::vector<uint8_t> make_mask(int64_t n, int64_t kv_len, int64_t blank, std::mt19937 & rng) {
+    const int64_t total = kv_len + n;
+    std::vector<uint8_t> m(static_cast<size_t>(n * total), 0);
+    std::uniform_int_distribution<int> coin(0, 3);
+    for (int64_t i = 0; i < n; ++i) {
+        if (i == blank) continue;
+        for (int64_t j = 0; j < kv_len; ++j) m[i * total + j] = coin(rng) != 0;  // 3/4 visible
+        for (int64_t j = 0; j < i; ++j) m[i * total + kv_len + j] = coin(rng) >= 2;
+        m[i * total + kv_len + i] = 1;
+    }
+    return m;
+}
+
+int g_cases = 0;
+
+void check_case(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_len, bool masked, thread_pool * pool,
+                std::mt19937 & rng) {
+    const int n_head = n_head_kv * group;
+    const int64_t total = kv_len + n;
+    const int64_t q_dim = int64_t(n_head) * head_dim, kv_dim = int64_t(n_head_kv) * head_dim;
+    std::vector<float> q = randn(static_cast<size_t>(n * q_dim), rng);
+    std::vector<float> k = randn(static_cast<size_t>(total * kv_dim), rng);
+    std::vector<float> v = randn(static_cast<size_t>(total * kv_dim), rng);
+    // scores of a few units, so the softmax is neither flat nor one-hot
+    for (auto & x : q) x *= 1.5f;
+    std::vector<uint8_t> mask;
+    if (masked) mask = make_mask(n, kv_len, n >= 3 ? 1 : (n == 2 && kv_len > 0 ? 0 : -1), rng);
+    const uint8_t * mp = masked ? mask.data() : nullptr;
+    std::vector<float> ref(static_cast<size_t>(n * q_dim), 7.0f), out(static_cast<size_t>(n * q_dim), 7.0f);
+    attention_ref(ref.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, head_dim, mp, nullptr);
+    attention(out.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, head_dim, mp, pool);
+    // error of each (row, head) output relative to its largest element (a weighted mean of V rows
+    // can cancel to ~0 in single elements, where an element-wise relative error means nothing)
+    double max_rel = 0;
+    bool zero_rows_ok = true;
+    for (int64_t i = 0; i < n; ++i) {
+        bool blank = masked;
+        if (masked)
+            for (int64_t j = 0; j < total; ++j) blank = blank && mask[i * total + j] == 0;
+        for (int h = 0; h < n_head; ++h) {
+            const float * a = out.data() + i * q_dim + int64_t(h) * head_dim;
+            const float * e = ref.data() + i * q_dim + int64_t(h) * head_dim;
+            double err = 0, mag = 0;
+            for (int c = 0; c < head_dim; ++c) {
+                if (blank) zero_rows_ok = zero_rows_ok && a[c] == 0.0f && e[c] == 0.0f;
+                err = std::max(err, static_cast<double>(std::fabs(a[c] - e[c])));
+                mag = std::max(mag, static_cast<double>(std::fabs(e[c])));
+            }
+            if (!blank) max_rel = std::max(max_rel, err / mag);
+        }
+    }
+    ++g_cases;
+    if (!(max_rel <= 1e-5) || !zero_rows_ok)
+        std::fprintf(stderr, "n %lld kv heads %d group %d head_dim %d kv_len %lld %s %s: max rel err %g%s\n", (long long)n,
+                     n_head_kv, group, head_dim, (long long)kv_len, masked ? "mask" : "causal", pool ? "pool" : "1 thread",
+                     max_rel, zero_rows_ok ? "" : ", fully masked row not zero");
+    CHECK(max_rel <= 1e-5);
+    CHECK(zero_rows_ok);
+}
+
+}  // namespace
+
+int main() {
+    std::mt19937 rng(7);
+    thread_pool pool(2);
+    std::fprintf(stderr, "best path: %s\n", kernel_best_path_name());
+    for (int head_dim : {32, 64, 128, 40})
+        for (int group : {1, 2, 4, 8})
+            for (int64_t kv_len : {0, 1, 15, 16, 17, 300})
+                for (int64_t n = 1; n <= 9; ++n)
+                    for (bool masked : {false, true}) {
+                        const int n_head_kv = (n + group + kv_len) % 3 == 0 ? 1 : 2;
+                        check_case(n, n_head_kv, group, head_dim, kv_len, masked, (n + kv_len) % 2 ? &pool : nullptr, rng);
+                    }
+    // a long batch (several row tiles per KV head) and a prefill-sized one with the pool
+    check_case(200, 2, 7, 64, 900, false, &pool, rng);
+    check_case(64, 2, 7, 64, 40, true, &pool, rng);
+    check_case(33, 1, 1, 128, 0, false, nullptr, rng);
+    std::fprintf(stderr, "%d attention cases\n", g_cases);
+    return test_summary("test-attention");
+}

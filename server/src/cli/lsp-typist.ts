@@ -43,7 +43,7 @@ export class LspTypist {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly conn: ProtocolConnection;
   private stderr = '';
-  private readonly exited: Promise<number>;
+  private readonly exited: Promise<string>;
   private readonly died: Promise<never>;
   private uri = '';
 
@@ -53,10 +53,10 @@ export class LspTypist {
       this.stderr = (this.stderr + d.toString()).slice(-8000);
     });
     this.child.stdin.on('error', () => {});
-    this.exited = new Promise<number>((r) => this.child.on('exit', (code) => r(code ?? 1)));
-    this.died = this.exited.then((code) => {
+    this.exited = new Promise<string>((r) => this.child.on('exit', (code, signal) => r(signal ? `killed by ${signal}` : `code ${code}`)));
+    this.died = this.exited.then((how) => {
       const tail = this.stderr.trim().split('\n').slice(-8).join('\n');
-      throw new Error(`the server exited (code ${code})${tail ? `; its last stderr lines:\n${tail}` : ''}`);
+      throw new Error(`the server exited (${how})${tail ? `; its last stderr lines:\n${tail}` : ''}`);
     });
     this.died.catch(() => {});
     this.conn = createProtocolConnection(new StreamMessageReader(this.child.stdout), new StreamMessageWriter(this.child.stdin));

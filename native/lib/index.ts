@@ -12,6 +12,7 @@ export { Model, type Dtype, type LoadOptions, type ModelInfo, type SessionOption
 export { Drafter, type DrafterInfo } from './drafter.js';
 export {
   Session,
+  reusablePrefixLength,
   type DraftStepper,
   type ForwardOptions,
   type ForwardResult,

@@ -112,6 +112,17 @@ interface CheckedGenerate {
   signal?: AbortSignal;
 }
 
+/**
+ * How many prompt tokens a session keeps from its KV cache when it generates: the longest common
+ * prefix with the committed tokens, less one when the whole prompt matches (the prefill must
+ * compute the last prompt position to get its logits).
+ */
+export function reusablePrefixLength(committed: ArrayLike<number>, prompt: ArrayLike<number>): number {
+  let n = 0;
+  while (n < committed.length && n < prompt.length && committed[n] === prompt[n]) n++;
+  return Math.max(0, Math.min(n, prompt.length - 1));
+}
+
 export class Session {
   readonly model: Model;
   /** @internal */
@@ -282,9 +293,7 @@ export class Session {
       // longest common prefix with the committed tokens; at least one prompt token is recomputed
       // so the prefill yields the logits of the last prompt position
       const have = this.native.tokens();
-      let lcp = 0;
-      while (lcp < have.length && lcp < prompt.length && have[lcp] === prompt[lcp]) lcp++;
-      if (lcp === prompt.length) lcp--;
+      const lcp = reusablePrefixLength(have, prompt);
       if (lcp < have.length) this.native.truncate(lcp);
       stats.reused_tokens = lcp;
       if (signal?.aborted) return { ids: new Int32Array(0), stats, stoppedBy: 'aborted' };

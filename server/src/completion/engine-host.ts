@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { backends, Drafter, Model, Tokenizer, type Session } from '../../../native/lib/index.js';
+import { backends, Drafter, Model, reusablePrefixLength, Tokenizer, type Session } from '../../../native/lib/index.js';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { abortError } from './debouncer.js';
@@ -21,16 +21,6 @@ interface Loaded {
   model: Model;
   view: LoadedModel;
   drafter: Drafter | null;
-}
-
-/**
- * The prompt tokens Session.generate keeps from the session's KV: the longest common prefix with
- * the committed tokens, at least one prompt token recomputed (native/lib/session.ts, generate).
- */
-function residentPrefix(have: Int32Array, prompt: Int32Array): number {
-  let n = 0;
-  while (n < have.length && n < prompt.length && have[n] === prompt[n]) n++;
-  return Math.max(0, Math.min(n, prompt.length - 1));
 }
 
 export class NativeEngineHost implements EngineHost {
@@ -137,7 +127,7 @@ export class NativeEngineHost implements EngineHost {
       const view = await this.ready(req.signal);
       const loaded = this.loaded!;
       const session = this.session(req.key, loaded, view);
-      req.onReuse?.(residentPrefix(session.tokens, req.prompt));
+      req.onReuse?.(reusablePrefixLength(session.tokens, req.prompt));
       const drafter = this.settings?.mode === 'redrafter' ? loaded.drafter : null;
       const gen = session.generate(req.prompt, {
         maxTokens: req.maxTokens,

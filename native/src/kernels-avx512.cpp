@@ -2,9 +2,10 @@
  * kernels-avx512.cpp: the AVX-512 matmul (f32 weights with FMA; bf16 weights with the AVX512-BF16
  * dot product vdpbf16ps on bf16-rounded activations). Compiled with target attributes, so the rest
  * of the core runs on any x86-64; kernels.cpp calls these only when the CPU has the features.
- * TILED4 matrices (the model's, re-laid out at load) run as tiles of 4 rows x C inputs that read
- * one sequential stream; ROWS matrices (e.g. the drafter's, used in place) go one row at a time,
- * which also streams sequentially. Each weight vector loaded is used for all C inputs.
+ * TILED4 matrices (the model's, re-laid out at load) run as tiles of 4 rows x C <= 6 inputs that
+ * read one sequential stream, as few tiles per block as the inputs allow; ROWS matrices (e.g. the
+ * drafter's, used in place) go one row at a time, which also streams sequentially. Each weight
+ * vector loaded is used for all C inputs.
  * See docs/engine.md, "matmul".
  */
 #include <immintrin.h>
@@ -85,7 +86,12 @@ AVX512BF16_TARGET inline void tile4(float * y, int64_t ldy, const typename OPS::
             _mm_prefetch(q + 192, _MM_HINT_T1);
         }
         __m512i w[4];
-        for (int a = 0; a < 4; ++a) w[a] = OPS::load(p + a * CH);
+        for (int a = 0; a < 4; ++a) {
+            w[a] = OPS::load(p + a * CH);
+            // pinned to a register: left alone, GCC re-loads (or folds) w[a] once per input, which
+            // multiplies the L1 loads by C (C = 3: 1.2x slower); with one input folding is right
+            if constexpr (C > 1) __asm__("" : "+v"(w[a]));
+        }
         for (int c = 0; c < C; ++c) {
             __m512i xv = OPS::load(x + (i + c) * K + kc * CH);
             for (int a = 0; a < 4; ++a) acc[a][c] = OPS::madd(acc[a][c], w[a], xv);
@@ -125,26 +131,37 @@ AVX512BF16_TARGET void tiled_rows(float * y, int64_t ldy, const typename OPS::el
     const __mmask32 tail = rem == 0 ? static_cast<__mmask32>(0xffffffffu) : static_cast<__mmask32>((1u << rem) - 1);
     for (int64_t i0 = 0; i0 < n; i0 += TOKEN_BLOCK) {
         const int64_t i1 = i0 + TOKEN_BLOCK < n ? i0 + TOKEN_BLOCK : n;
+        const int64_t m = i1 - i0;
+        // the fewest tiles (passes over a block) for m inputs, at most 6 per tile; tile t covers
+        // inputs [first[t], first[t + 1]) and prefetches chunks [share[t], share[t + 1]) of the next block
+        int64_t first[TOKEN_BLOCK / 6 + 3], share[TOKEN_BLOCK / 6 + 3];
+        int passes = 0;
+        first[0] = i0;
+        for (int64_t i = i0; i < i1; ++passes) {
+            const int64_t rest = i1 - i;
+            i += rest <= 6 ? rest : rest <= 12 ? (rest + 1) / 2 : 6;
+            first[passes + 1] = i;
+        }
+        for (int t = 0; t <= passes; ++t) share[t] = KC * t / passes;
+        // the next block, prefetched in shares by the tiles over this one (a chunk is 4 lines);
+        // with fewer than 4 inputs the hardware prefetcher alone streams faster (measured: bf16
+        // N = 1 is 15% slower with it, also with a threshold of 2 inputs; N >= 6 is 1.5x faster;
+        // f32 from DRAM, N = 4..8: 1.3-1.7x faster)
+        const bool prefetch = m >= 4;
         for (int64_t r = r0 / 4 * 4; r < r1; r += 4) {
             const typename OPS::elem * blk = W + (r / 4) * KC * 4 * CH;
-            // the next block, prefetched in shares by the tiles over this one (bf16: a chunk is 4 lines);
-            // with fewer than 4 inputs the hardware prefetcher alone streams faster (measured: N = 1
-            // is 15% slower with it, N >= 6 is 1.5x faster)
-            const typename OPS::elem * next = i1 - i0 >= 4 && r + 4 < r1 && OPS::CH == 32 ? blk + KC * 4 * CH : nullptr;
-            const int64_t m = i1 - i0;
-            const int64_t passes = m / 6 + (m % 6) / 4 + (m % 6 % 4) / 2 + (m % 2);
-            int64_t t = 0;
-            auto share = [&](int64_t & a, int64_t & b) {
-                a = KC * t / passes;
-                b = KC * (t + 1) / passes;
-                ++t;
-            };
-            int64_t a, b;
-            int64_t i = i0;
-            for (; i + 6 <= i1; i += 6) share(a, b), tile4<OPS, 6>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail, next, a, b);
-            for (; i + 4 <= i1; i += 4) share(a, b), tile4<OPS, 4>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail, next, a, b);
-            for (; i + 2 <= i1; i += 2) share(a, b), tile4<OPS, 2>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail, next, a, b);
-            for (; i < i1; ++i) share(a, b), tile4<OPS, 1>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail, next, a, b);
+            const typename OPS::elem * next = prefetch && r + 4 < r1 ? blk + KC * 4 * CH : nullptr;
+            for (int t = 0; t < passes; ++t) {
+                const int64_t i = first[t], a = share[t], b = share[t + 1];
+                switch (first[t + 1] - i) {
+                    case 6: tile4<OPS, 6>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail, next, a, b); break;
+                    case 5: tile4<OPS, 5>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail, next, a, b); break;
+                    case 4: tile4<OPS, 4>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail, next, a, b); break;
+                    case 3: tile4<OPS, 3>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail, next, a, b); break;
+                    case 2: tile4<OPS, 2>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail, next, a, b); break;
+                    default: tile4<OPS, 1>(y, ldy, x, K, blk, KC, bias, r, r1, i, tail, next, a, b); break;
+                }
+            }
         }
     }
 }

@@ -32,6 +32,7 @@ struct cli_args {
     std::vector<int32_t> ids = {1};
     int n = 64;
     int threads = 2;
+    int ctx = 300;  // forward-curve: committed context before each timed forward
 };
 
 bool parse(int argc, char ** argv, cli_args & a) {
@@ -48,11 +49,13 @@ bool parse(int argc, char ** argv, cli_args & a) {
             a.n = std::atoi(argv[i + 1]);
         } else if (!std::strcmp(argv[i], "--threads")) {
             a.threads = std::atoi(argv[i + 1]);
+        } else if (!std::strcmp(argv[i], "--ctx")) {
+            a.ctx = std::atoi(argv[i + 1]);
         } else {
             return false;
         }
     }
-    return !a.ids.empty() && a.n > 0 && a.threads > 0;
+    return !a.ids.empty() && a.n > 0 && a.threads > 0 && a.ctx >= 0;
 }
 
 engine_model * load(const cli_args & a, double * seconds) {
@@ -151,13 +154,60 @@ int cmd_bench(const cli_args & a) {
     return 0;
 }
 
+// The cost of one forward of N tokens (logits for every row, what a draft verification needs)
+// after a committed context of --ctx tokens, N = 1..16, in C++ (no per-call Node overhead):
+// best batch of 10 forwards out of --n / 10 batches (default 64 -> 6), relative to N = 1.
+int cmd_forward_curve(const cli_args & a) {
+    engine_model * m = load(a, nullptr);
+    if (!m) return 1;
+    engine_model_info info;
+    engine_model_get_info(m, &info);
+    engine_session * s = nullptr;
+    if (engine_session_init(m, a.ctx + 64, &s) != ENGINE_STATUS_OK) {
+        std::fprintf(stderr, "engine-cli: session init failed\n");
+        engine_model_free(m);
+        return 1;
+    }
+    const int lo = std::min(300, info.n_vocab / 4), span = std::max(1, info.n_vocab / 2 - lo);
+    std::vector<int32_t> toks(static_cast<size_t>(a.ctx) + 16);
+    for (size_t i = 0; i < toks.size(); ++i) toks[i] = lo + static_cast<int32_t>((i * 7919) % static_cast<size_t>(span));
+    std::vector<float> logits(16 * static_cast<size_t>(info.n_vocab));
+    std::vector<int32_t> rows(16);
+    for (int i = 0; i < 16; ++i) rows[static_cast<size_t>(i)] = i;
+    engine_status st = ENGINE_STATUS_OK;
+    if (a.ctx > 0) st = engine_session_forward(s, toks.data(), a.ctx, nullptr, nullptr, nullptr, 1, logits.data(), nullptr);
+    const int batches = std::max(1, a.n / 10);
+    std::printf("model %s, %d threads, context %d, best of %d x 10 forwards\n", a.model.c_str(), a.threads, a.ctx, batches);
+    double base = 0;
+    for (int n : {1, 2, 3, 4, 5, 6, 8, 12, 16}) {
+        double best = 1e9;
+        for (int b = 0; b <= batches && st == ENGINE_STATUS_OK; ++b) {  // batch 0 warms up
+            double t0 = now_s();
+            for (int r = 0; r < 10 && st == ENGINE_STATUS_OK; ++r) {
+                st = engine_session_forward(s, toks.data() + a.ctx, n, nullptr, nullptr, rows.data(), n, logits.data(), nullptr);
+                if (st == ENGINE_STATUS_OK) st = engine_session_truncate(s, a.ctx);
+            }
+            if (b > 0) best = std::min(best, (now_s() - t0) / 10);
+        }
+        if (st != ENGINE_STATUS_OK) break;
+        if (n == 1) base = best;
+        std::printf("forward N=%-2d %8.3f ms  %.2fx N=1\n", n, best * 1e3, best / base);
+    }
+    if (st != ENGINE_STATUS_OK) std::fprintf(stderr, "engine-cli: %s\n", engine_session_last_error(s));
+    engine_session_free(s);
+    engine_model_free(m);
+    return st == ENGINE_STATUS_OK ? 0 : 1;
+}
+
 void usage(FILE * out) {
     std::fprintf(out,
                  "usage: engine-cli <command> [args]\n"
                  "commands:\n"
                  "  backends                                   list the compute backends and why any is unavailable\n"
                  "  generate DIR [--ids 1,2] [--n N] [--threads T]  greedy tokens after --ids, with tok/s\n"
-                 "  bench DIR [--n N] [--threads T]            bandwidth, prefill 512, decode N tokens, forward cost curve\n");
+                 "  bench DIR [--n N] [--threads T]            bandwidth, prefill 512, decode N tokens, forward cost curve\n"
+                 "  forward-curve DIR [--ctx L] [--n R] [--threads T]  cost of one N-token forward (N = 1..16) after L\n"
+                 "                                             context tokens (default 300), best of R / 10 batches\n");
 }
 
 }  // namespace
@@ -168,13 +218,14 @@ int main(int argc, char ** argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!std::strcmp(argv[1], "backends")) return cmd_backends();
-    if (!std::strcmp(argv[1], "generate") || !std::strcmp(argv[1], "bench")) {
+    if (!std::strcmp(argv[1], "generate") || !std::strcmp(argv[1], "bench") || !std::strcmp(argv[1], "forward-curve")) {
         cli_args a;
         if (!parse(argc, argv, a)) {
             usage(stderr);
             return 2;
         }
         engine_set_log_level(ENGINE_LOG_WARN);
+        if (!std::strcmp(argv[1], "forward-curve")) return cmd_forward_curve(a);
         return !std::strcmp(argv[1], "generate") ? cmd_generate(a) : cmd_bench(a);
     }
     std::fprintf(stderr, "engine-cli: unknown command '%s'\n", argv[1]);

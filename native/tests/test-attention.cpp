@@ -1,7 +1,8 @@
 /*
  * test-attention.cpp: attention() on this CPU's best path (the AVX-512 tile kernel where it
  * applies) equals the plain reference attention_ref, for 1..9 query rows, GQA groups 1/2/4/8,
- * head_dim 32/64/128 and one the fast kernel does not take (40: falls back), cached lengths
+ * head_dim 32/64/128 (and, fewer cases, every other multiple of 16 up to 128) and one the fast
+ * kernel does not take (40: falls back), cached lengths
  * 0/1/15/16/17/300, causal and with a tree mask that includes a fully masked row, with and
  * without the thread pool.
  */
@@ -51,7 +52,8 @@ void check_case(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_le
     // scores of a few units, so the softmax is neither flat nor one-hot
     for (auto & x : q) x *= 1.5f;
     std::vector<uint8_t> mask;
-    if (masked) mask = make_mask(n, kv_len, n >= 3 ? 1 : (n == 2 && kv_len > 0 ? 0 : -1), rng);
+    // the fully masked row: row 1 of 3+ rows, row 0 of 2 rows after a context, the only row when kv_len is 17
+    if (masked) mask = make_mask(n, kv_len, n >= 3 ? 1 : (n == 2 && kv_len > 0) || kv_len == 17 ? 0 : -1, rng);
     const uint8_t * mp = masked ? mask.data() : nullptr;
     std::vector<float> ref(static_cast<size_t>(n * q_dim), 7.0f), out(static_cast<size_t>(n * q_dim), 7.0f);
     attention_ref(ref.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, head_dim, mp, nullptr);
@@ -99,6 +101,12 @@ int main() {
                         const int n_head_kv = (n + group + kv_len) % 3 == 0 ? 1 : 2;
                         check_case(n, n_head_kv, group, head_dim, kv_len, masked, (n + kv_len) % 2 ? &pool : nullptr, rng);
                     }
+    // every other head_dim the fast kernel takes (16 * 1..8), fewer shapes each
+    for (int head_dim : {16, 48, 80, 96, 112})
+        for (int group : {1, 3, 7})
+            for (int64_t kv_len : {0, 17, 300})
+                for (int64_t n : {1, 2, 3, 5, 9})
+                    for (bool masked : {false, true}) check_case(n, 2, group, head_dim, kv_len, masked, n % 2 ? &pool : nullptr, rng);
     // a long batch (several row tiles per KV head) and a prefill-sized one with the pool
     check_case(200, 2, 7, 64, 900, false, &pool, rng);
     check_case(64, 2, 7, 64, 40, true, &pool, rng);

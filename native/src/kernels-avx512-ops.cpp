@@ -44,8 +44,8 @@ AVX512_TARGET inline __m512 exp512(__m512 x) {
 // ---- attention: all query heads of one KV head x a tile of query rows, over blocks of 16 keys ----
 // See docs/engine.md, "attention". A block's 16 K rows are transposed once into kt (head_dim x 16),
 // so a query's 16 scores are head_dim broadcast-FMAs with no horizontal reduction, and the block is
-// shared by every (row, head) query of the tile; the weighted sum of V likewise reads each V row
-// once per group of queries.
+// shared by every (row, head) query of the tile (with 3 queries or fewer, scores_direct instead);
+// the weighted sum of V likewise reads each V row once per group of queries.
 
 // In place 16x16 transpose: r[i][j] -> r[j][i] (64 shuffles).
 AVX512_TARGET inline void transpose16(__m512 r[16]) {

@@ -19,10 +19,6 @@
 
 namespace {
 
-// Up to this many queries per tile, scores_direct beats transposing the block (measured on Zen 4,
-// head_dim 32/64/128: at 1-2 queries by 1.3-2x, a tie at 3, transposing wins from 4).
-constexpr int64_t ATT_DIRECT_MAX = 3;
-
 // exp(x) for each lane; x <= -87.3 gives ~0 (exactly 0 for -inf), x >= 88.7 gives +inf-ish.
 AVX512_TARGET inline __m512 exp512(__m512 x) {
     __mmask16 zero = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-88.0f), _CMP_LT_OQ);
@@ -44,7 +40,7 @@ AVX512_TARGET inline __m512 exp512(__m512 x) {
 // ---- attention: all query heads of one KV head x a tile of query rows, over blocks of 16 keys ----
 // See docs/engine.md, "attention". A block's 16 K rows are transposed once into kt (head_dim x 16),
 // so a query's 16 scores are head_dim broadcast-FMAs with no horizontal reduction, and the block is
-// shared by every (row, head) query of the tile (with 3 queries or fewer, scores_direct instead);
+// shared by every (row, head) query of the tile;
 // the weighted sum of V likewise reads each V row once per group of queries.
 
 // In place 16x16 transpose: r[i][j] -> r[j][i] (64 shuffles).
@@ -86,10 +82,11 @@ AVX512_TARGET inline void transpose_keys(float * kt, const float * k, int64_t kv
 }
 
 // s[x * ld_s + 0..15] = scale * (q[x] . key 0..15 of kt) for the QG queries q[x] (head_dim HD).
-// U independent partial sums per query keep enough FMA chains in flight when QG is small.
+// Two partial sums per query (even and odd head_dim indices) keep FMA chains in flight; the same
+// for every QG, so a query's scores do not depend on how many queries share the block.
 template <int QG, int HD>
 AVX512_TARGET inline void scores_block(float * s, int64_t ld_s, const float * const * q, const float * kt, float scale) {
-    constexpr int U = QG >= 8 ? 1 : QG >= 3 ? 2 : 4;
+    constexpr int U = 2;
     __m512 acc[QG][U];
     for (int x = 0; x < QG; ++x)
         for (int u = 0; u < U; ++u) acc[x][u] = _mm512_setzero_ps();
@@ -105,41 +102,6 @@ AVX512_TARGET inline void scores_block(float * s, int64_t ld_s, const float * co
         for (int u = 1; u < U; ++u) t = _mm512_add_ps(t, acc[x][u]);
         _mm512_storeu_ps(s + x * ld_s, _mm512_mul_ps(t, sc));
     }
-}
-
-// The same 16 scores for ONE query without a transposed block: one product vector per slot
-// (16 partial sums each), folded by a transposing reduction (30 shuffles + 15 adds for 16 slots,
-// instead of 16 full horizontal sums). Cheaper than transposing the block when few queries share
-// it. k: slot j0 of this head, stride kv_dim; slots at or past cnt read as 0.
-template <int NV>
-AVX512_TARGET inline __m512 fold4(const __m512 * qv, const float * k, int64_t kv_dim, int64_t j, int64_t cnt) {
-    __m512 p[4];
-    for (int e = 0; e < 4; ++e) {
-        if (j + e < cnt) {
-            const float * kj = k + (j + e) * kv_dim;
-            __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));
-            for (int c = 1; c < NV; ++c) acc = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kj + 16 * c), acc);
-            p[e] = acc;
-        } else {
-            p[e] = _mm512_setzero_ps();
-        }
-    }
-    // 128-bit lane l of the result: the 4 slots' partial sums over lane l's columns
-    const __m512 t01 = _mm512_add_ps(_mm512_unpacklo_ps(p[0], p[1]), _mm512_unpackhi_ps(p[0], p[1]));
-    const __m512 t23 = _mm512_add_ps(_mm512_unpacklo_ps(p[2], p[3]), _mm512_unpackhi_ps(p[2], p[3]));
-    return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))),
-                         _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))));
-}
-
-template <int NV>
-AVX512_TARGET inline void scores_direct(float * s, const __m512 * qv, const float * k, int64_t kv_dim, int64_t cnt, float scale) {
-    const __m512 u0 = fold4<NV>(qv, k, kv_dim, 0, cnt), u1 = fold4<NV>(qv, k, kv_dim, 4, cnt);
-    const __m512 u2 = fold4<NV>(qv, k, kv_dim, 8, cnt), u3 = fold4<NV>(qv, k, kv_dim, 12, cnt);
-    // lane k of the result := sum of the 4 lanes of u_k
-    const __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(u0, u1, 0x44), _mm512_shuffle_f32x4(u0, u1, 0xee));
-    const __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(u2, u3, 0x44), _mm512_shuffle_f32x4(u2, u3, 0xee));
-    const __m512 w = _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, 0x88), _mm512_shuffle_f32x4(s01, s23, 0xdd));
-    _mm512_storeu_ps(s, _mm512_mul_ps(w, _mm512_set1_ps(scale)));
 }
 
 // Lanes of slots j..j+15 that are visible (see softmax_masked).
@@ -172,40 +134,25 @@ AVX512_TARGET inline float softmax_masked(float * s, int64_t tp, int64_t limit, 
 }
 
 // o[x] = inv[x] * sum_{j < len} p[x][j] v_j for QG queries (head_dim 16 * NV); v: slot 0, stride kv_dim.
-// U = 2 alternates two accumulator sets over the slots when QG * NV is too small to hide FMA latency.
+// One accumulator per (query, column block), slots summed in order: a query's result must not depend
+// on QG or on len (slots past its own limit hold p = 0), so rows are batch-invariant.
 template <int NV, int QG>
 AVX512_TARGET inline void weighted_v(float * const * o, const float * const * p, const float * inv, const float * v,
                                      int64_t kv_dim, int64_t len) {
-    constexpr int U = QG * NV >= 8 ? 1 : 3;
-    __m512 acc[U][QG][NV];
-    for (int u = 0; u < U; ++u)
-        for (int x = 0; x < QG; ++x)
-            for (int c = 0; c < NV; ++c) acc[u][x][c] = _mm512_setzero_ps();
-    int64_t j = 0;
-    for (; j + U <= len; j += U)
-        for (int u = 0; u < U; ++u) {
-            __m512 vr[NV];
-            for (int c = 0; c < NV; ++c) vr[c] = _mm512_loadu_ps(v + (j + u) * kv_dim + 16 * c);
-            for (int x = 0; x < QG; ++x) {
-                const __m512 pv = _mm512_set1_ps(p[x][j + u]);
-                for (int c = 0; c < NV; ++c) acc[u][x][c] = _mm512_fmadd_ps(pv, vr[c], acc[u][x][c]);
-            }
-        }
-    for (; j < len; ++j) {
+    __m512 acc[QG][NV];
+    for (int x = 0; x < QG; ++x)
+        for (int c = 0; c < NV; ++c) acc[x][c] = _mm512_setzero_ps();
+    for (int64_t j = 0; j < len; ++j) {
         __m512 vr[NV];
         for (int c = 0; c < NV; ++c) vr[c] = _mm512_loadu_ps(v + j * kv_dim + 16 * c);
         for (int x = 0; x < QG; ++x) {
             const __m512 pv = _mm512_set1_ps(p[x][j]);
-            for (int c = 0; c < NV; ++c) acc[0][x][c] = _mm512_fmadd_ps(pv, vr[c], acc[0][x][c]);
+            for (int c = 0; c < NV; ++c) acc[x][c] = _mm512_fmadd_ps(pv, vr[c], acc[x][c]);
         }
     }
     for (int x = 0; x < QG; ++x) {
         const __m512 iv = _mm512_set1_ps(inv[x]);
-        for (int c = 0; c < NV; ++c) {
-            __m512 t = acc[0][x][c];
-            for (int u = 1; u < U; ++u) t = _mm512_add_ps(t, acc[u][x][c]);
-            _mm512_storeu_ps(o[x] + 16 * c, _mm512_mul_ps(t, iv));
-        }
+        for (int c = 0; c < NV; ++c) _mm512_storeu_ps(o[x] + 16 * c, _mm512_mul_ps(acc[x][c], iv));
     }
 }
 
@@ -247,32 +194,24 @@ AVX512_TARGET void attention_tile_t(const attention_args & a, int hk, int64_t i0
         }
     const float * kh = a.k + static_cast<int64_t>(hk) * HD;
     const float * vh = a.v + static_cast<int64_t>(hk) * HD;
-    // scores, 16 slots at a time: with few queries per block, each folds its own products;
-    // otherwise the block is transposed once for all of them
-    if (m <= ATT_DIRECT_MAX) {
-        for (int64_t x = 0; x < m; ++x) {
-            __m512 qv[NV];
-            for (int c = 0; c < NV; ++c) qv[c] = _mm512_loadu_ps(qp[x] + 16 * c);
-            float * s = S.data() + x * tp;
-            for (int64_t j0 = 0; j0 < len; j0 += 16)
-                scores_direct<NV>(s + j0, qv, kh + j0 * kv_dim, kv_dim, len - j0 < 16 ? len - j0 : 16, a.scale);
-        }
-    } else {
-        for (int64_t j0 = 0; j0 < len; j0 += 16) {
-            transpose_keys<NV>(kt.data(), kh, kv_dim, j0, len - j0 < 16 ? len - j0 : 16);
-            float * s = S.data() + j0;
-            int64_t x = 0;
-            for (; x + 8 <= m; x += 8) scores_block<8, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale);
-            switch (m - x) {
-                case 7: scores_block<7, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
-                case 6: scores_block<6, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
-                case 5: scores_block<5, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
-                case 4: scores_block<4, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
-                case 3: scores_block<3, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
-                case 2: scores_block<2, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
-                case 1: scores_block<1, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
-                default: break;
-            }
+    // scores, 16 slots at a time, the block transposed once for all queries. Every query takes the
+    // same path whatever the tile holds, so a row's output does not depend on the batch around it
+    // (greedy ReDrafter == plain greedy bit for bit; a per-query path for 1-3 queries measured
+    // 1.3-2x faster on the scores but summed in another order).
+    for (int64_t j0 = 0; j0 < len; j0 += 16) {
+        transpose_keys<NV>(kt.data(), kh, kv_dim, j0, len - j0 < 16 ? len - j0 : 16);
+        float * s = S.data() + j0;
+        int64_t x = 0;
+        for (; x + 8 <= m; x += 8) scores_block<8, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale);
+        switch (m - x) {
+            case 7: scores_block<7, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+            case 6: scores_block<6, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+            case 5: scores_block<5, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+            case 4: scores_block<4, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+            case 3: scores_block<3, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+            case 2: scores_block<2, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+            case 1: scores_block<1, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale); break;
+            default: break;
         }
     }
     for (int64_t i = i0; i < i1; ++i) {

@@ -4,7 +4,8 @@
  * head_dim 32/64/128 (and, fewer cases, every other multiple of 16 up to 128) and one the fast
  * kernel does not take (40: falls back), cached lengths
  * 0/1/15/16/17/300, causal and with a tree mask that includes a fully masked row, with and
- * without the thread pool.
+ * without the thread pool; and that a row's output is bit for bit the same whatever batch (and
+ * thread split) it is computed in, which greedy ReDrafter == plain greedy relies on.
  */
 #include <cmath>
 #include <cstdio>
@@ -87,6 +88,35 @@ void check_case(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_le
     CHECK(zero_rows_ok);
 }
 
+// Rows of a causal batch of n after kv_len cached slots, each computed alone (as a decode step
+// at length kv_len + i) and inside a tree-masked batch, equal the batch's causal rows bit for bit.
+void check_batch_invariance(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_len, thread_pool * pool,
+                            std::mt19937 & rng) {
+    const int n_head = n_head_kv * group;
+    const int64_t total = kv_len + n;
+    const int64_t q_dim = int64_t(n_head) * head_dim, kv_dim = int64_t(n_head_kv) * head_dim;
+    const std::vector<float> q = randn(static_cast<size_t>(n * q_dim), rng);
+    const std::vector<float> k = randn(static_cast<size_t>(total * kv_dim), rng);
+    const std::vector<float> v = randn(static_cast<size_t>(total * kv_dim), rng);
+    std::vector<float> batch(static_cast<size_t>(n * q_dim)), tree(static_cast<size_t>(n * q_dim)), one(static_cast<size_t>(q_dim));
+    attention(batch.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, head_dim, nullptr, pool);
+    std::vector<uint8_t> causal(static_cast<size_t>(n * total), 0);  // the causal pattern as a tree mask
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j <= kv_len + i; ++j) causal[i * total + j] = 1;
+    attention(tree.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, head_dim, causal.data(), pool);
+    bool same = true;
+    for (int64_t i = 0; i < n; ++i) {
+        attention(one.data(), q.data() + i * q_dim, k.data(), v.data(), kv_len + i, 1, n_head, n_head_kv, head_dim, nullptr, nullptr);
+        for (int64_t c = 0; c < q_dim; ++c)
+            same = same && one[c] == batch[i * q_dim + c] && one[c] == tree[i * q_dim + c];
+    }
+    ++g_cases;
+    if (!same)
+        std::fprintf(stderr, "batch invariance: n %lld kv heads %d group %d head_dim %d kv_len %lld: a row differs\n",
+                     (long long)n, n_head_kv, group, head_dim, (long long)kv_len);
+    CHECK(same);
+}
+
 }  // namespace
 
 int main() {
@@ -111,6 +141,10 @@ int main() {
     check_case(200, 2, 7, 64, 900, false, &pool, rng);
     check_case(64, 2, 7, 64, 40, true, &pool, rng);
     check_case(33, 1, 1, 128, 0, false, nullptr, rng);
+    for (int head_dim : {32, 64})
+        for (int group : {1, 2, 7})
+            for (int64_t n : {2, 3, 5, 16})
+                for (int64_t kv_len : {0, 17, 300}) check_batch_invariance(n, 2, group, head_dim, kv_len, n % 2 ? &pool : nullptr, rng);
     std::fprintf(stderr, "%d attention cases\n", g_cases);
     return test_summary("test-attention");
 }

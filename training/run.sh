@@ -2,7 +2,7 @@
 # Runs the training recipe with the CPU settings measured fastest on the project machine
 # (docs/training.md, shared machine.md): tcmalloc preloaded, OpenBLAS on 2 threads with
 # OPENBLAS_CORETYPE unset for this process only, torch intra-op threads 1 (set by the config).
-# Usage: ./run.sh --config configs/default.json [--steps corpus,tokenizer,base,drafter,eval,export]
+# Usage: ./run.sh --config configs/full.json [--steps corpus,tokenizer,base,drafter,eval,export]
 set -euo pipefail
 cd "$(dirname "$0")"
 TCMALLOC=$(ls /usr/lib/*/libtcmalloc_minimal.so.4 2>/dev/null | head -n1 || true)

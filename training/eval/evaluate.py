@@ -1,8 +1,8 @@
 # Evaluation entry point: runs the recipe's eval step (slipstream_train/evaluate.py: validation and
 # test loss, FIM exact-match / first-line on held-out files, drafter tokens per step over a grid)
 # for a config and prints the results JSON. Usage (from the repository root):
-#   training/run.sh --config training/configs/default.json --steps eval        (same thing)
-#   /usr/bin/python3 training/eval/evaluate.py --config training/configs/default.json [--force]
+#   training/run.sh --config training/configs/full.json --steps eval        (same thing)
+#   /usr/bin/python3 training/eval/evaluate.py --config training/configs/full.json [--force]
 import argparse
 import json
 import os

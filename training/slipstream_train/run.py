@@ -2,7 +2,7 @@
 # Every step writes under work/<config name>/ and is skipped when its output exists, and the
 # training steps resume from their checkpoints, so rerunning the same command after an
 # interruption continues where it stopped. Usage (from training/):
-#   ./run.sh --config configs/default.json [--steps corpus,tokenizer,base,drafter,eval,export]
+#   ./run.sh --config configs/full.json [--steps corpus,tokenizer,base,drafter,eval,export]
 import argparse
 import json
 import os
@@ -137,7 +137,7 @@ def set_threads(cfg):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Slipstream training recipe")
-    ap.add_argument("--config", default=os.path.join(TRAINING, "configs", "default.json"))
+    ap.add_argument("--config", default=os.path.join(TRAINING, "configs", "full.json"))
     ap.add_argument("--steps", default=",".join(STEPS))
     ap.add_argument("--work", default=None, help="work root (default training/work)")
     args = ap.parse_args(argv)

@@ -12,6 +12,9 @@ export default defineConfig({
       // e2e and native need `npm run build` / `npm run build:native` first; npm test does both.
       { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 60_000, fileParallelism: false } },
       { test: { name: 'native', include: ['test/native/**/*.test.ts'], testTimeout: 60_000, fileParallelism: false } },
+      // vscode: the extension in a real code-server + headless Chromium; skips until scripts/vscode-e2e-setup.sh ran.
+      // groupOrder 1: runs after the other projects, not beside them on a 2-core machine.
+      { test: { name: 'vscode', include: ['test/vscode/**/*.test.ts'], testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false, sequence: { groupOrder: 1 } } },
     ],
   },
 });

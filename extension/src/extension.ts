@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import type { StatusResult } from '../../server/src/protocol.js';
 
 let client: LanguageClient | undefined;
 let statusItem: vscode.StatusBarItem | undefined;
@@ -33,9 +34,10 @@ function clientOptions(): LanguageClientOptions {
 async function refreshStatus(): Promise<void> {
   if (!client || !statusItem) return;
   try {
-    const status = await client.sendRequest<{ model?: { name?: string }; backend?: string; latency?: { lastMs?: number } }>('slipstream/status', {});
-    const latency = status.latency?.lastMs !== undefined ? ` ${Math.round(status.latency.lastMs)} ms` : '';
-    statusItem.text = `$(zap) ${status.model?.name ?? 'slipstream'} · ${status.backend ?? '?'}${latency}`;
+    const status = await client.sendRequest<StatusResult>('slipstream/status', {});
+    const model = status.engine.model ? path.basename(status.engine.model.dir) : 'slipstream';
+    const latency = status.latency.lastMs !== null ? ` ${Math.round(status.latency.lastMs)} ms` : '';
+    statusItem.text = `$(zap) ${model} · ${status.engine.backend}${latency}`;
   } catch {
     statusItem.text = '$(zap) slipstream';
   }

@@ -13,8 +13,7 @@ export default defineConfig({
       { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 60_000, fileParallelism: false } },
       { test: { name: 'native', include: ['test/native/**/*.test.ts'], testTimeout: 60_000, fileParallelism: false } },
       // vscode: the extension in a real code-server + headless Chromium; skips until scripts/vscode-e2e-setup.sh ran.
-      // groupOrder 1: runs after the other projects, not beside them on a 2-core machine.
-      { test: { name: 'vscode', include: ['test/vscode/**/*.test.ts'], testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false, sequence: { groupOrder: 1 } } },
+      { test: { name: 'vscode', include: ['test/vscode/**/*.test.ts'], testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false } },
     ],
   },
 });

@@ -92,6 +92,10 @@ describe.skipIf(missing)('the extension in code-server', () => {
       const editor = page.locator('.editor-instance .monaco-editor').first();
       await editor.locator('.view-lines').waitFor();
       mark('editorOpen');
+      // The item turns from a spinner to $(zap) once client.start() has resolved: the server is up and
+      // the inline completion provider registered. Typing earlier would race the extension's startup.
+      await page.locator('.statusbar-item .codicon-zap').first().waitFor({ timeout: 60_000 });
+      mark('serverReady');
       await editor.locator('.view-lines').click();
       await page.keyboard.press('Control+End'); // the empty last line, after the final newline
       await page.keyboard.type(TYPED, { delay: 60 });

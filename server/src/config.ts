@@ -121,6 +121,9 @@ export function applySettings(base: Settings, source: unknown): { settings: Sett
   const warnings: string[] = [];
   for (const [name, value] of flattenSettings(source)) {
     const spec = SETTINGS_SPEC[name];
+    // slipstream.server.* are the editor client's own settings (how to start this server); a
+    // client that sends its whole section sends them too
+    if (!spec && name.startsWith('server.')) continue;
     if (!spec) {
       warnings.push(`unknown setting slipstream.${name} ignored`);
       continue;

@@ -40,12 +40,13 @@ describe('position encodings', () => {
 });
 
 describe('settings', () => {
-  it('merges nested, wrapped and dotted names and rejects bad values with a named warning', () => {
+  it('merges nested, wrapped and dotted names, rejects bad values with a named warning and skips the client-side server.* settings', () => {
     const { settings, warnings } = applySettings(defaultSettings(), {
       slipstream: { completion: { maxTokens: 10 } },
       'slipstream.engine.backend': 'cpu',
       'completion.multiline': 'sometimes',
       bogus: 1,
+      server: { command: ['node', 'slipstream.js'] },  // the VS Code extension's own setting: no warning
     });
     expect(settings.completion.maxTokens).toBe(10);
     expect(settings.engine.backend).toBe('cpu');

@@ -14,20 +14,7 @@ t0=$SECONDS
 
 # 1. Debian packages: the browser, kerberos headers (code-server's kerberos module builds from
 #    source) and rg (seeds @vscode/ripgrep's download cache below).
-PKGS="chromium libkrb5-dev ripgrep"
-missing=""
-for p in $PKGS; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  SUDO=""
-  if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-  echo "vscode-e2e-setup: apt installing$missing"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
-else
-  echo "vscode-e2e-setup: apt packages present ($PKGS)"
-fi
+bash "$(dirname "$0")/apt-install-missing.sh" vscode-e2e-setup chromium libkrb5-dev ripgrep
 echo "vscode-e2e-setup: apt done at $((SECONDS - t0))s"
 
 # 2. npm packages into $B, unless the right versions are already there.

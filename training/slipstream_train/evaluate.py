@@ -130,8 +130,9 @@ def run(recipe):
     fim_order = recipe.cfg["base"].get("fim_order", "psm")
     res["fim"] = run_fim(model, enc, cases, ec["fim_max_new"], recipe.log, fim_order)
     recipe.log(f"eval fim: {res['fim']}")
-    good = [c for c in cases if c["exact"]][:5]
-    bad = [c for c in cases if not c["exact"]][:10 - len(good)]
+    # up to 5 good examples (exact first, then right first line) and the rest wrong ones
+    good = ([c for c in cases if c["exact"]] + [c for c in cases if c["first_line"] and not c["exact"]])[:5]
+    bad = [c for c in cases if not c["exact"] and not c["first_line"]][:10 - len(good)]
     keep = ("package", "path", "prefix_tail", "middle", "generated", "suffix_head", "exact", "first_line")
     res["examples"] = [{k: c[k] for k in keep} for c in good + bad]
     if os.path.exists(recipe.path("drafter", "summary.json")):

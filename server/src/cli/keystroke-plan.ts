@@ -3,6 +3,7 @@
  * the next N characters of the line (never the newline) are deleted and then typed back one
  * code point at a time. Also the summary statistics of a group of keystroke measurements.
  */
+import { percentile } from '../demo/plan.js';
 import { seededIds } from './seeded-ids.js';
 
 export interface Spot {
@@ -48,13 +49,6 @@ export function planSpots(text: string, count: number, chars: number, seed: numb
   return spots;
 }
 
-/** The p-th percentile (nearest rank) of values, or 0 when there are none. */
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
 export interface LatencySummary {
   mean: number;
   p50: number;
@@ -65,5 +59,6 @@ export interface LatencySummary {
 
 export function latencySummary(ms: number[]): LatencySummary {
   const mean = ms.length > 0 ? ms.reduce((a, b) => a + b, 0) / ms.length : 0;
-  return { mean, p50: percentile(ms, 50), p90: percentile(ms, 90), p99: percentile(ms, 99), max: percentile(ms, 100) };
+  const at = (p: number): number => percentile(ms, p) ?? 0;
+  return { mean, p50: at(50), p90: at(90), p99: at(99), max: at(100) };
 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs llama.cpp for bench/llama-cpp/compare.ts, on demand and outside the project's
+# node_modules (nothing is added to package.json): node-llama-cpp from npm into
+# .bench-deps/llama-cpp/, then builds llama.cpp from the source the package bundles
+# (llama/gitRelease.bundle) with -march=native (AVX512 + AVX512_BF16 on Zen 4) and at most 2 jobs:
+# llama-bench, and bench/llama-cpp/llama-engine-bench.cpp linked against the same static libraries.
+#   bash bench/llama-cpp/setup.sh        # ~5 min on 2 cores; rerun is a no-op unless FORCE=1
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+PREFIX="$ROOT/.bench-deps/llama-cpp"
+VERSION="${NODE_LLAMA_CPP_VERSION:-3.22.1}"
+JOBS="${JOBS:-2}"
+mkdir -p "$PREFIX"
+PKG="$PREFIX/node_modules/node-llama-cpp"
+if [ ! -f "$PKG/package.json" ] || [ "${FORCE:-0}" = 1 ]; then
+  [ -f "$PREFIX/package.json" ] || echo '{ "name": "bench-llama-cpp", "private": true }' > "$PREFIX/package.json"
+  # Only the package and its prebuilt CPU binary (no CUDA/Vulkan variants); the postinstall
+  # (download/build on its own) is skipped: the source build below replaces it.
+  NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --prefix "$PREFIX" --no-audit --no-fund --omit=optional \
+    "node-llama-cpp@$VERSION" "@node-llama-cpp/linux-x64@$VERSION"
+fi
+BUNDLE="$PKG/llama/gitRelease.bundle"
+[ -f "$BUNDLE" ] || { echo "setup: $BUNDLE missing: this node-llama-cpp has no bundled llama.cpp source" >&2; exit 1; }
+echo "llama.cpp release bundled by node-llama-cpp $VERSION: $(cat "$PKG/llama/llama.cpp.info.json" | tr -d '\n ')"
+if [ ! -d "$PREFIX/src/.git" ] || [ "${FORCE:-0}" = 1 ]; then
+  rm -rf "$PREFIX/src"
+  git clone -q "$BUNDLE" "$PREFIX/src"
+fi
+B="$PREFIX/build"
+if [ ! -x "$B/bin/llama-bench" ] || [ "${FORCE:-0}" = 1 ]; then
+  cmake -S "$PREFIX/src" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=OFF \
+    -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_OPENMP=ON >"$PREFIX/build-config.log"
+  cmake --build "$B" --target llama-bench -j "$JOBS" >"$PREFIX/build.log"
+fi
+g++ -O2 -std=c++17 -march=native -I "$PREFIX/src/include" -I "$PREFIX/src/ggml/include" \
+  "$ROOT/bench/llama-cpp/llama-engine-bench.cpp" -o "$B/bin/llama-engine-bench" \
+  "$B/src/libllama.a" "$B/ggml/src/libggml.a" "$B/ggml/src/libggml-cpu.a" "$B/ggml/src/libggml-base.a" -fopenmp -lpthread -ldl
+echo "built $B/bin/llama-bench and $B/bin/llama-engine-bench (llama.cpp $(git -C "$PREFIX/src" rev-parse --short HEAD), -march=native)"

@@ -1,0 +1,252 @@
+/**
+ * Our engine against llama.cpp on the same model, on this machine, in one run: converts the HF
+ * folder to GGUF (cached under bench/results/tmp/gguf/), then alternates for --rounds rounds
+ * (order flipped every round) `engine-cli bench DIR`, llama-engine-bench (the same measurements
+ * through llama.cpp's C API: prefill 512, decode after 16, one N-token forward with all-row logits)
+ * and llama-bench (pp512, pp16, pp1, tg64). Prints a table of ours vs llama.cpp with the ratios and
+ * writes bench/results/<date>-llama-cpp-compare.json and .md. Needs `bash bench/llama-cpp/setup.sh`.
+ *
+ *   npm run build && node dist/bench/llama-cpp/compare.js --model /work/bench-tmp/q05 [--threads 2] [--rounds 3]
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { convertHfToGguf } from './hf-to-gguf.js';
+
+const ROOT = resolve(__dirname, '..', '..', ...(__dirname.includes(`${join('dist', 'bench')}`) ? ['..'] : []));
+const DEPS = join(ROOT, '.bench-deps', 'llama-cpp');
+const LLAMA_BIN = join(DEPS, 'build', 'bin');
+const ENGINE_CLI = join(ROOT, 'native', 'build', 'Release', 'engine-cli');
+const CONVERTER_VERSION = 'hf-to-gguf 1';
+
+/** One program's figures for one round (ms per forward by N; tok/s). */
+export interface EngineFigures {
+  prefill512: number;
+  decode: number;
+  forwardMs: Record<number, number>;
+}
+
+export interface LlamaBenchFigures {
+  pp512: number;
+  tg64: number;
+  pp16Ms: number;
+  pp1Ms: number;
+}
+
+interface Round {
+  round: number;
+  order: string[];
+  loadBefore: number;
+  loadAfter: number;
+  ours: EngineFigures;
+  llama: EngineFigures;
+  llamaBench: LlamaBenchFigures;
+}
+
+/** Parses `engine-cli bench` / llama-engine-bench stdout (the same line formats). */
+export function parseEngineBench(text: string, who: string): EngineFigures {
+  const m = /prefill 512: ([\d.]+) tok\/s; decode: ([\d.]+) tok\/s/.exec(text);
+  if (!m) throw new Error(`${who}: no "prefill 512: ... decode: ..." line in its output:\n${text.slice(-2000)}`);
+  const forwardMs: Record<number, number> = {};
+  for (const f of text.matchAll(/forward N=\s*(\d+)\s+([\d.]+) ms/g)) forwardMs[Number(f[1])] = Number(f[2]);
+  if (!forwardMs[1] || !forwardMs[16]) throw new Error(`${who}: no forward N=1 / N=16 lines in its output`);
+  return { prefill512: Number(m[1]), decode: Number(m[2]), forwardMs };
+}
+
+/** Parses llama-bench -o json output. */
+export function parseLlamaBench(json: string): LlamaBenchFigures {
+  const rows = JSON.parse(json) as { n_prompt: number; n_gen: number; avg_ts: number; avg_ns: number }[];
+  const find = (p: number, g: number): { avg_ts: number; avg_ns: number } => {
+    const r = rows.find((x) => x.n_prompt === p && x.n_gen === g);
+    if (!r) throw new Error(`llama-bench: no result for n_prompt=${p} n_gen=${g}`);
+    return r;
+  };
+  return { pp512: find(512, 0).avg_ts, tg64: find(0, 64).avg_ts, pp16Ms: find(16, 0).avg_ns / 1e6, pp1Ms: find(1, 0).avg_ns / 1e6 };
+}
+
+function run(cmd: string, args: string[]): { stdout: string; stderr: string; seconds: number } {
+  const t0 = Date.now();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${basename(cmd)} ${args.join(' ')} exited with ${r.status}:\n${(r.stderr || '').slice(-3000)}`);
+  return { stdout: r.stdout, stderr: r.stderr, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** The cached GGUF of dir: keyed on the folder's path and its files' sizes and mtimes. */
+export function cachedGguf(dir: string, cacheDir: string): string {
+  const real = realpathSync(dir);
+  const h = createHash('sha1').update(CONVERTER_VERSION).update(real);
+  for (const f of readdirSync(real).sort()) {
+    if (!/\.(json|safetensors)$/.test(f)) continue;
+    const s = statSync(join(real, f));
+    h.update(`${f}:${s.size}:${s.mtimeMs}`);
+  }
+  mkdirSync(cacheDir, { recursive: true });
+  const out = join(cacheDir, `${basename(real)}-${h.digest('hex').slice(0, 12)}.gguf`);
+  if (!existsSync(out)) {
+    process.stderr.write(`converting ${real} -> ${out}\n`);
+    convertHfToGguf(real, `${out}.part`);
+    spawnSync('mv', [`${out}.part`, out]);
+  }
+  return out;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+interface Args { model: string; threads: number; rounds: number; out: string }
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { model: '', threads: 2, rounds: 3, out: join(ROOT, 'bench', 'results') };
+  for (let i = 0; i < argv.length; i += 2) {
+    const v = argv[i + 1];
+    if (v === undefined) throw new Error(`${argv[i]} needs a value`);
+    if (argv[i] === '--model') a.model = v;
+    else if (argv[i] === '--threads') a.threads = Number(v);
+    else if (argv[i] === '--rounds') a.rounds = Number(v);
+    else if (argv[i] === '--out') a.out = v;
+    else throw new Error(`unknown option ${argv[i]}`);
+  }
+  if (!a.model) throw new Error('usage: node dist/bench/llama-cpp/compare.js --model HF_DIR [--threads 2] [--rounds 3] [--out DIR]');
+  if (!(a.threads > 0) || !(a.rounds > 0)) throw new Error('--threads and --rounds must be positive');
+  return a;
+}
+
+const f1 = (x: number): string => x.toFixed(1);
+const f2 = (x: number): string => x.toFixed(2);
+
+/** The table rows: metric, ours, llama.cpp, ours/llama (higher-is-better metrics as speed ratios). */
+function tableRows(ours: EngineFigures, llama: EngineFigures, lb: LlamaBenchFigures): string[][] {
+  const r16o = ours.forwardMs[16] / ours.forwardMs[1];
+  const r16l = llama.forwardMs[16] / llama.forwardMs[1];
+  return [
+    ['prefill 512 (tok/s)', f1(ours.prefill512), f1(llama.prefill512), f2(ours.prefill512 / llama.prefill512)],
+    ['decode (tok/s)', f1(ours.decode), f1(llama.decode), f2(ours.decode / llama.decode)],
+    ['forward N=1 (ms)', f2(ours.forwardMs[1]), f2(llama.forwardMs[1]), f2(llama.forwardMs[1] / ours.forwardMs[1])],
+    ['forward N=16 (ms)', f2(ours.forwardMs[16]), f2(llama.forwardMs[16]), f2(llama.forwardMs[16] / ours.forwardMs[16])],
+    ['N=16 / N=1', f2(r16o), f2(r16l), ''],
+    ['llama-bench pp512 / tg64 (tok/s)', '', `${f1(lb.pp512)} / ${f1(lb.tg64)}`, `${f2(ours.prefill512 / lb.pp512)} / ${f2(ours.decode / lb.tg64)}`],
+    ['llama-bench pp1 / pp16 (ms), pp16/pp1', '', `${f2(lb.pp1Ms)} / ${f2(lb.pp16Ms)}, ${f2(lb.pp16Ms / lb.pp1Ms)}`, ''],
+  ];
+}
+
+function formatTable(rows: string[][]): string {
+  const head = ['', 'ours', 'llama.cpp', 'ours speed / llama.cpp'];
+  const all = [head, ...rows];
+  const w = head.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
+  return all.map((r) => r.map((x, c) => (c === 0 ? x.padEnd(w[c]) : x.padStart(w[c]))).join('  ')).join('\n');
+}
+
+function medianFigures(xs: EngineFigures[]): EngineFigures {
+  const forwardMs: Record<number, number> = {};
+  for (const n of Object.keys(xs[0].forwardMs).map(Number)) forwardMs[n] = median(xs.map((x) => x.forwardMs[n]));
+  return { prefill512: median(xs.map((x) => x.prefill512)), decode: median(xs.map((x) => x.decode)), forwardMs };
+}
+
+function main(argv: string[]): void {
+  const a = parseArgs(argv);
+  const llamaBench = join(LLAMA_BIN, 'llama-bench');
+  const llamaEngine = join(LLAMA_BIN, 'llama-engine-bench');
+  if (!existsSync(llamaBench) || !existsSync(llamaEngine)) {
+    throw new Error(`llama.cpp is not installed (${LLAMA_BIN}): run \`bash bench/llama-cpp/setup.sh\` first (npm install into .bench-deps/, ~5 min build on 2 cores)`);
+  }
+  if (!existsSync(ENGINE_CLI)) throw new Error(`${ENGINE_CLI} missing: run \`npm run build:native\``);
+  const gguf = cachedGguf(a.model, join(ROOT, 'bench', 'results', 'tmp', 'gguf'));
+  const t = String(a.threads);
+  const rounds: Round[] = [];
+  let systemInfo = '';
+  for (let r = 0; r < a.rounds; r++) {
+    const order = r % 2 === 0 ? ['ours', 'llama'] : ['llama', 'ours'];
+    const loadBefore = loadavg()[0];
+    let ours: EngineFigures | undefined;
+    let llama: EngineFigures | undefined;
+    let lb: LlamaBenchFigures | undefined;
+    for (const who of order) {
+      if (who === 'ours') {
+        ours = parseEngineBench(run(ENGINE_CLI, ['bench', a.model, '--threads', t]).stdout, 'engine-cli bench');
+      } else {
+        const out = run(llamaEngine, [gguf, '--threads', t]).stdout;
+        systemInfo = /system_info: (.*)/.exec(out)?.[1].trim() ?? systemInfo;
+        llama = parseEngineBench(out, 'llama-engine-bench');
+        lb = parseLlamaBench(run(llamaBench, ['-m', gguf, '-t', t, '-p', '512,16,1', '-n', '64', '-r', '3', '-o', 'json']).stdout);
+      }
+    }
+    const round: Round = { round: r + 1, order, loadBefore, loadAfter: loadavg()[0], ours: ours!, llama: llama!, llamaBench: lb! };
+    rounds.push(round);
+    process.stdout.write(`\nround ${r + 1} (${order.join(' then ')}; load ${f2(loadBefore)} -> ${f2(round.loadAfter)})\n`);
+    process.stdout.write(`${formatTable(tableRows(round.ours, round.llama, round.llamaBench))}\n`);
+  }
+  const mo = medianFigures(rounds.map((r) => r.ours));
+  const ml = medianFigures(rounds.map((r) => r.llama));
+  const mlb: LlamaBenchFigures = {
+    pp512: median(rounds.map((r) => r.llamaBench.pp512)), tg64: median(rounds.map((r) => r.llamaBench.tg64)),
+    pp16Ms: median(rounds.map((r) => r.llamaBench.pp16Ms)), pp1Ms: median(rounds.map((r) => r.llamaBench.pp1Ms)),
+  };
+  const medianTable = formatTable(tableRows(mo, ml, mlb));
+  process.stdout.write(`\nmedian over ${a.rounds} rounds\n${medianTable}\n`);
+
+  const git = (args: string[]): string => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+  const nativeDirty = git(['status', '--porcelain', 'native']).split('\n').filter(Boolean).length;
+  const cpu = /Model name:\s*(.*)/.exec(spawnSync('lscpu', [], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? 'unknown';
+  const llamaCommit = spawnSync('git', ['-C', join(DEPS, 'src'), 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+  let nlcVersion = 'unknown';
+  try {
+    nlcVersion = (JSON.parse(readFileSync(join(DEPS, 'node_modules', 'node-llama-cpp', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch { /* reported as unknown */ }
+  const command = `node dist/bench/llama-cpp/compare.js --model ${a.model} --threads ${a.threads} --rounds ${a.rounds}`;
+  const build = `llama.cpp ${llamaCommit} from node-llama-cpp ${nlcVersion}'s bundled source, built here with GGML_NATIVE (-march=native), static, OpenMP`;
+  const date = new Date().toISOString().slice(0, 10);
+  mkdirSync(a.out, { recursive: true });
+  let stem = join(a.out, `${date}-llama-cpp-compare`);
+  for (let i = 2; existsSync(`${stem}.json`); i++) stem = join(a.out, `${date}-llama-cpp-compare-${i}`);
+  const result = {
+    command, date: new Date().toISOString(), cpu, threads: a.threads, model: a.model, gguf,
+    engineCommit: git(['rev-parse', '--short', 'HEAD']), nativeUncommittedFiles: nativeDirty,
+    llamaCpp: { build, systemInfo, llamaBenchArgs: `-t ${a.threads} -p 512,16,1 -n 64 -r 3` },
+    rounds, median: { ours: mo, llama: ml, llamaBench: mlb },
+    ratios: {
+      prefillOursOverLlama: mo.prefill512 / ml.prefill512,
+      decodeOursOverLlama: mo.decode / ml.decode,
+      n16OverN1Ours: mo.forwardMs[16] / mo.forwardMs[1],
+      n16OverN1Llama: ml.forwardMs[16] / ml.forwardMs[1],
+      llamaBenchPp16OverPp1: mlb.pp16Ms / mlb.pp1Ms,
+    },
+  };
+  writeFileSync(`${stem}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  const md = [
+    `# Our engine vs llama.cpp, ${date}`,
+    '',
+    `Command: \`${command}\` (${a.rounds} rounds, order flipped each round; load average ${rounds.map((r) => f2(r.loadBefore)).join(', ')} at the start of each round).`,
+    `Machine: ${cpu}, ${a.threads} threads. Engine: ${result.engineCommit}${nativeDirty ? ` with ${nativeDirty} uncommitted file(s) under native/ (the engine-cli binary as built then)` : ''}.`,
+    `llama.cpp: ${build}; system_info: \`${systemInfo}\`.`,
+    'Model: the HF folder for ours, its GGUF conversion (bench/llama-cpp/hf-to-gguf.ts: BF16 matrices kept BF16, norms/biases F32) for llama.cpp.',
+    '',
+    'Ours = `engine-cli bench`; llama.cpp = `llama-engine-bench` (bench/llama-cpp/llama-engine-bench.cpp: the same token ids,',
+    'prefill of 512 in one batch, greedy decode after 16, one forward of N tokens after 64 with logits for every row,',
+    'best of the same repetitions), plus `llama-bench` for reference (its ppN keeps only the last row\'s logits).',
+    'The last column is ours as a speed ratio (> 1: ours faster).',
+    '',
+    '```',
+    `median over ${a.rounds} rounds`,
+    medianTable,
+    '```',
+    '',
+    `Per round: ${rounds.map((r) => `prefill ${f1(r.ours.prefill512)}/${f1(r.llama.prefill512)}, decode ${f1(r.ours.decode)}/${f1(r.llama.decode)}, N16/N1 ${f2(r.ours.forwardMs[16] / r.ours.forwardMs[1])}/${f2(r.llama.forwardMs[16] / r.llama.forwardMs[1])}`).join('; ')} (ours/llama.cpp).`,
+    '',
+  ].join('\n');
+  writeFileSync(`${stem}.md`, md);
+  process.stdout.write(`\nwrote ${stem}.json and ${stem}.md\n`);
+}
+
+if (require.main === module) {
+  try {
+    main(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`compare: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "addon-state.h"
+#include "float-buffer.h"
 #include "model-wrap.h"
 
 namespace {
@@ -31,8 +32,8 @@ class ForwardWorker : public SessionWorker {
   protected:
     engine_status Run() override {
         if (rows_.empty()) rows_.push_back(static_cast<int32_t>(tokens_.size()) - 1);
-        if (want_logits_) logits_.resize(rows_.size() * static_cast<size_t>(n_vocab_));
-        if (want_hidden_) hidden_.resize(rows_.size() * static_cast<size_t>(n_embd_));
+        if (want_logits_) logits_.allocate(rows_.size() * static_cast<size_t>(n_vocab_));  // logits: (rows, n_vocab)
+        if (want_hidden_) hidden_.allocate(rows_.size() * static_cast<size_t>(n_embd_));   // hidden: (rows, n_embd)
         engine_status st = engine_session_forward(session(), tokens_.data(), static_cast<int>(tokens_.size()),
                                                   positions_.empty() ? nullptr : positions_.data(),
                                                   has_mask_ ? mask_.data() : nullptr, rows_.data(),
@@ -43,16 +44,8 @@ class ForwardWorker : public SessionWorker {
     }
     Napi::Value Result(Napi::Env env) override {
         Napi::Object o = Napi::Object::New(env);
-        if (want_logits_) {
-            Napi::Float32Array l = Napi::Float32Array::New(env, logits_.size());
-            std::memcpy(l.Data(), logits_.data(), logits_.size() * sizeof(float));
-            o.Set("logits", l);
-        }
-        if (want_hidden_) {
-            Napi::Float32Array h = Napi::Float32Array::New(env, hidden_.size());
-            std::memcpy(h.Data(), hidden_.data(), hidden_.size() * sizeof(float));
-            o.Set("hidden", h);
-        }
+        if (want_logits_) o.Set("logits", logits_.to_js(env));
+        if (want_hidden_) o.Set("hidden", hidden_.to_js(env));
         return o;
     }
 
@@ -63,7 +56,7 @@ class ForwardWorker : public SessionWorker {
     std::vector<int32_t> rows_;
     bool want_hidden_, want_logits_;
     int n_vocab_, n_embd_;
-    std::vector<float> logits_, hidden_;
+    float_buffer logits_, hidden_;
 };
 
 class PrefillWorker : public SessionWorker {

@@ -87,9 +87,7 @@ struct loader {
         }
         d.weight_bytes += count * (w.dtype == WEIGHT_BF16 ? 2 : 4);
         if (tile && weight_tiling_preferred(w.dtype)) {
-            auto buf = std::make_unique<anon_buffer>(weight_tiled_bytes(w));
-            weight_matrix t = weight_tile(w, buf->data);
-            d.tiled.push_back(std::move(buf));
+            weight_matrix t = weight_tile(w, d.tiled.take(weight_tiled_bytes(w)));
             if (!d.owned.empty() && d.owned.back().get() == w.data) d.owned.pop_back();  // the copy is not needed any more
             return t;
         }

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "kernels.h"
+#include "weight-arena.h"
 
-struct anon_buffer;
 struct model;
 struct st_collection;
 
@@ -42,7 +42,7 @@ struct drafter {
 
     std::unique_ptr<st_collection> files;
     std::vector<std::unique_ptr<float[]>> owned;  // F16 matrices converted to f32
-    std::vector<std::unique_ptr<anon_buffer>> tiled;  // TILED4 copies (kernels.h) for the AVX-512 path
+    weight_arena tiled;  // TILED4 copies (kernels.h) for the AVX-512 path
 
     drafter();
     ~drafter();

@@ -186,21 +186,29 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
         xb = xb_buf.data();
     }
     const int threads = pool ? pool->n_threads() : 1;
-    // Chunks of rows: a multiple of 4 (the tile height), about 8 per thread for load balance.
-    int64_t chunk = (total_rows / (threads * 8) + 3) / 4 * 4;
-    chunk = std::max<int64_t>(chunk, n >= 16 ? 16 : 32);
-    std::vector<row_task> tasks;
+    thread_local std::vector<row_task> tasks;
+    tasks.clear();
+    // Guided split over all jobs' rows, in order: each task takes 1/(2 * threads) of the rows left
+    // (a multiple of 4, the tile height), never less than `least`, so the threads start on long
+    // sequential streams and finish together on short tasks.
+    const int64_t least = n >= 16 ? 16 : 32;
+    int64_t left = total_rows;
     for (int j = 0; j < n_jobs; ++j)
-        for (int64_t r = 0; r < jobs[j].w->rows; r += chunk)
-            tasks.push_back({j, r, std::min(r + chunk, jobs[j].w->rows)});
+        for (int64_t r = 0; r < jobs[j].w->rows;) {
+            const int64_t size = std::min(std::max<int64_t>(least, (left / (2 * threads) + 3) / 4 * 4), jobs[j].w->rows - r);
+            tasks.push_back({j, r, r + size});
+            r += size;
+            left -= size;
+        }
     // Below ~256K multiply-adds a dispatch costs more than it saves.
     const bool small = static_cast<double>(n) * static_cast<double>(total_rows) * static_cast<double>(K) < 262144.0;
     if (!pool || threads == 1 || tasks.size() == 1 || small) {
         for (const auto & t : tasks) run_rows(p, jobs[t.job], x, xb, n, t.r0, t.r1);
         return;
     }
+    const row_task * task_list = tasks.data();  // tasks is this thread's; the workers get the pointer
     pool->parallel_for(static_cast<int>(tasks.size()), [&](int t, int) {
-        const row_task & rt = tasks[static_cast<size_t>(t)];
+        const row_task & rt = task_list[t];
         run_rows(p, jobs[rt.job], x, xb, n, rt.r0, rt.r1);
     });
 }

@@ -24,17 +24,6 @@
 model::model() = default;
 model::~model() = default;
 
-anon_buffer::anon_buffer(size_t n) : bytes(n) {
-    void * p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw engine_error(ENGINE_STATUS_OUT_OF_MEMORY, "cannot allocate " + std::to_string(n) + " bytes for weights");
-    ::madvise(p, n, MADV_HUGEPAGE);
-    data = p;
-}
-
-anon_buffer::~anon_buffer() {
-    if (data) ::munmap(data, bytes);
-}
-
 // ---- load helpers ------------------------------------------------------------------------------
 
 namespace {
@@ -98,13 +87,12 @@ struct loader {
         }
         m.weight_bytes += static_cast<uint64_t>(rows * cols) * (w.dtype == WEIGHT_BF16 ? 2 : 4);
         if (params.tile && weight_tiling_preferred(w.dtype)) {
-            auto buf = std::make_unique<anon_buffer>(weight_tiled_bytes(w));  // zero-filled
+            void * dst = m.tiled.take(weight_tiled_bytes(w));  // zero-filled
             // two halves in parallel (copying ~1 GB is most of a load)
             const int64_t half = (w.rows / 2 + 3) / 4 * 4;
-            std::thread helper([&] { weight_tile(w, buf->data, half, w.rows); });
-            weight_matrix t = weight_tile(w, buf->data, 0, half);
+            std::thread helper([&] { weight_tile(w, dst, half, w.rows); });
+            weight_matrix t = weight_tile(w, dst, 0, half);
             helper.join();
-            m.tiled.push_back(std::move(buf));
             if (t.dtype == WEIGHT_F32 && t.data != w.data && !m.owned.empty() && m.owned.back().get() == w.data)
                 m.owned.pop_back();  // the F16 -> f32 copy is not needed any more
             return t;

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "kernels.h"
+#include "weight-arena.h"
 
 struct st_collection;
 struct thread_pool;
@@ -48,23 +49,13 @@ struct model {
 
     std::unique_ptr<st_collection> files;              // the mappings the matrices point into
     std::vector<std::unique_ptr<float[]>> owned;       // converted (F16) matrices
-    std::vector<std::unique_ptr<struct anon_buffer>> tiled;  // TILED4 copies (kernels.h), huge-page backed
+    weight_arena tiled;  // TILED4 copies (kernels.h), in load (= forward) order on 2 MB pages
     std::unique_ptr<thread_pool> pool;
 
     model();
     ~model();
     model(const model &) = delete;
     model & operator=(const model &) = delete;
-};
-
-// Anonymous memory (mmap, transparent huge pages advised), unmapped in the destructor.
-struct anon_buffer {
-    void * data = nullptr;
-    size_t bytes = 0;
-    explicit anon_buffer(size_t n);  // throws engine_error(OUT_OF_MEMORY)
-    ~anon_buffer();
-    anon_buffer(const anon_buffer &) = delete;
-    anon_buffer & operator=(const anon_buffer &) = delete;
 };
 
 struct model_load_params {

@@ -25,6 +25,8 @@ const CONVERTER_VERSION = 'hf-to-gguf 1';
 export interface EngineFigures {
   prefill512: number;
   decode: number;
+  /** Median over decode rounds of decode / (that round's probed bandwidth / weight bytes), 0..1. */
+  rooflineFraction?: number;
   forwardMs: Record<number, number>;
 }
 
@@ -40,9 +42,13 @@ interface Round {
   order: string[];
   loadBefore: number;
   loadAfter: number;
+  /** CPU time used by processes other than this benchmark during the round, in cores (0..nproc). */
+  otherCores: number;
   ours: EngineFigures;
   llama: EngineFigures;
   llamaBench: LlamaBenchFigures;
+  /** stdout of engine-cli bench and llama-engine-bench, for auditing. */
+  raw: { ours: string; llama: string };
 }
 
 /** Parses `engine-cli bench` / llama-engine-bench stdout (the same line formats). */
@@ -52,7 +58,8 @@ export function parseEngineBench(text: string, who: string): EngineFigures {
   const forwardMs: Record<number, number> = {};
   for (const f of text.matchAll(/forward N=\s*(\d+)\s+([\d.]+) ms/g)) forwardMs[Number(f[1])] = Number(f[2]);
   if (!forwardMs[1] || !forwardMs[16]) throw new Error(`${who}: no forward N=1 / N=16 lines in its output`);
-  return { prefill512: Number(m[1]), decode: Number(m[2]), forwardMs };
+  const roof = /decode: [\d.]+ tok\/s \(median ([\d.]+)% of the paired roofline\)/.exec(text);
+  return { prefill512: Number(m[1]), decode: Number(m[2]), ...(roof ? { rooflineFraction: Number(roof[1]) / 100 } : {}), forwardMs };
 }
 
 /** Parses llama-bench -o json output. */
@@ -93,6 +100,15 @@ export function cachedGguf(dir: string, cacheDir: string): string {
   return out;
 }
 
+/** Busy CPU ticks of the whole machine (/proc/stat) and of this process + its waited children. */
+function cpuTicks(): { machine: number; ours: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const machine = cpu.reduce((a, b) => a + b, 0) - cpu[3] - (cpu[4] ?? 0); // minus idle and iowait
+  const self = readFileSync('/proc/self/stat', 'utf8');
+  const f = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number); // fields from 3 (state) on
+  return { machine, ours: f[11] + f[12] + f[13] + f[14] }; // utime stime cutime cstime
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -118,6 +134,7 @@ function parseArgs(argv: string[]): Args {
 
 const f1 = (x: number): string => x.toFixed(1);
 const f2 = (x: number): string => x.toFixed(2);
+const pct = (x: number | undefined): string => (x === undefined ? '?' : `${(100 * x).toFixed(1)}%`);
 
 /** The table rows: metric, ours, llama.cpp, ours/llama (higher-is-better metrics as speed ratios). */
 function tableRows(ours: EngineFigures, llama: EngineFigures, lb: LlamaBenchFigures): string[][] {
@@ -126,6 +143,8 @@ function tableRows(ours: EngineFigures, llama: EngineFigures, lb: LlamaBenchFigu
   return [
     ['prefill 512 (tok/s)', f1(ours.prefill512), f1(llama.prefill512), f2(ours.prefill512 / llama.prefill512)],
     ['decode (tok/s)', f1(ours.decode), f1(llama.decode), f2(ours.decode / llama.decode)],
+    ['decode, % of paired roofline', pct(ours.rooflineFraction), pct(llama.rooflineFraction),
+      ours.rooflineFraction && llama.rooflineFraction ? f2(ours.rooflineFraction / llama.rooflineFraction) : ''],
     ['forward N=1 (ms)', f2(ours.forwardMs[1]), f2(llama.forwardMs[1]), f2(llama.forwardMs[1] / ours.forwardMs[1])],
     ['forward N=16 (ms)', f2(ours.forwardMs[16]), f2(llama.forwardMs[16]), f2(llama.forwardMs[16] / ours.forwardMs[16])],
     ['N=16 / N=1', f2(r16o), f2(r16l), ''],
@@ -144,7 +163,11 @@ function formatTable(rows: string[][]): string {
 function medianFigures(xs: EngineFigures[]): EngineFigures {
   const forwardMs: Record<number, number> = {};
   for (const n of Object.keys(xs[0].forwardMs).map(Number)) forwardMs[n] = median(xs.map((x) => x.forwardMs[n]));
-  return { prefill512: median(xs.map((x) => x.prefill512)), decode: median(xs.map((x) => x.decode)), forwardMs };
+  const roofs = xs.map((x) => x.rooflineFraction).filter((x): x is number => x !== undefined);
+  return {
+    prefill512: median(xs.map((x) => x.prefill512)), decode: median(xs.map((x) => x.decode)),
+    ...(roofs.length === xs.length ? { rooflineFraction: median(roofs) } : {}), forwardMs,
+  };
 }
 
 function main(argv: string[]): void {
@@ -162,22 +185,30 @@ function main(argv: string[]): void {
   for (let r = 0; r < a.rounds; r++) {
     const order = r % 2 === 0 ? ['ours', 'llama'] : ['llama', 'ours'];
     const loadBefore = loadavg()[0];
+    const ticks0 = cpuTicks();
+    const wall0 = Date.now();
     let ours: EngineFigures | undefined;
     let llama: EngineFigures | undefined;
     let lb: LlamaBenchFigures | undefined;
+    const raw = { ours: '', llama: '' };
     for (const who of order) {
       if (who === 'ours') {
-        ours = parseEngineBench(run(ENGINE_CLI, ['bench', a.model, '--threads', t]).stdout, 'engine-cli bench');
+        raw.ours = run(ENGINE_CLI, ['bench', a.model, '--threads', t]).stdout;
+        ours = parseEngineBench(raw.ours, 'engine-cli bench');
       } else {
         const out = run(llamaEngine, [gguf, '--threads', t]).stdout;
+        raw.llama = out;
         systemInfo = /system_info: (.*)/.exec(out)?.[1].trim() ?? systemInfo;
         llama = parseEngineBench(out, 'llama-engine-bench');
         lb = parseLlamaBench(run(llamaBench, ['-m', gguf, '-t', t, '-p', '512,16,1', '-n', '64', '-r', '3', '-o', 'json']).stdout);
       }
     }
-    const round: Round = { round: r + 1, order, loadBefore, loadAfter: loadavg()[0], ours: ours!, llama: llama!, llamaBench: lb! };
+    const ticks1 = cpuTicks();
+    const hz = 100; // USER_HZ on Linux
+    const otherCores = Math.max(0, (ticks1.machine - ticks0.machine - (ticks1.ours - ticks0.ours)) / hz / ((Date.now() - wall0) / 1000));
+    const round: Round = { round: r + 1, order, loadBefore, loadAfter: loadavg()[0], otherCores, ours: ours!, llama: llama!, llamaBench: lb!, raw };
     rounds.push(round);
-    process.stdout.write(`\nround ${r + 1} (${order.join(' then ')}; load ${f2(loadBefore)} -> ${f2(round.loadAfter)})\n`);
+    process.stdout.write(`\nround ${r + 1} (${order.join(' then ')}; load ${f2(loadBefore)} -> ${f2(round.loadAfter)}; other processes used ${f2(otherCores)} cores)\n`);
     process.stdout.write(`${formatTable(tableRows(round.ours, round.llama, round.llamaBench))}\n`);
   }
   const mo = medianFigures(rounds.map((r) => r.ours));
@@ -211,6 +242,8 @@ function main(argv: string[]): void {
     ratios: {
       prefillOursOverLlama: mo.prefill512 / ml.prefill512,
       decodeOursOverLlama: mo.decode / ml.decode,
+      decodeRooflineFractionOurs: mo.rooflineFraction,
+      decodeRooflineFractionLlama: ml.rooflineFraction,
       n16OverN1Ours: mo.forwardMs[16] / mo.forwardMs[1],
       n16OverN1Llama: ml.forwardMs[16] / ml.forwardMs[1],
       llamaBenchPp16OverPp1: mlb.pp16Ms / mlb.pp1Ms,
@@ -220,7 +253,7 @@ function main(argv: string[]): void {
   const md = [
     `# Our engine vs llama.cpp, ${date}`,
     '',
-    `Command: \`${command}\` (${a.rounds} rounds, order flipped each round; load average ${rounds.map((r) => f2(r.loadBefore)).join(', ')} at the start of each round).`,
+    `Command: \`${command}\` (${a.rounds} rounds, order flipped each round; load average ${rounds.map((r) => f2(r.loadBefore)).join(', ')} at the start of each round, the benchmark's own 2 threads included; CPU used by other processes during each round: ${rounds.map((r) => f2(r.otherCores)).join(', ')} cores).`,
     `Machine: ${cpu}, ${a.threads} threads. Engine: ${result.engineCommit}${nativeDirty ? ` with ${nativeDirty} uncommitted file(s) under native/ (the engine-cli binary as built then)` : ''}.`,
     `llama.cpp: ${build}; system_info: \`${systemInfo}\`.`,
     'Model: the HF folder for ours, its GGUF conversion (bench/llama-cpp/hf-to-gguf.ts: BF16 matrices kept BF16, norms/biases F32) for llama.cpp.',
@@ -228,14 +261,17 @@ function main(argv: string[]): void {
     'Ours = `engine-cli bench`; llama.cpp = `llama-engine-bench` (bench/llama-cpp/llama-engine-bench.cpp: the same token ids,',
     'prefill of 512 in one batch, greedy decode after 16, one forward of N tokens after 64 with logits for every row,',
     'best of the same repetitions), plus `llama-bench` for reference (its ppN keeps only the last row\'s logits).',
-    'The last column is ours as a speed ratio (> 1: ours faster).',
+    'The last column is ours as a speed ratio (> 1: ours faster). This machine\'s DRAM bandwidth moves between',
+    'rounds (the probe reads ~32 or ~57 GB/s at different times), so decode tok/s ratios are noisy: both programs',
+    'pair each decode round with the same bandwidth probe (native/src/membench.cpp), and "% of paired roofline"',
+    'is the bandwidth-independent decode comparison.',
     '',
     '```',
     `median over ${a.rounds} rounds`,
     medianTable,
     '```',
     '',
-    `Per round: ${rounds.map((r) => `prefill ${f1(r.ours.prefill512)}/${f1(r.llama.prefill512)}, decode ${f1(r.ours.decode)}/${f1(r.llama.decode)}, N16/N1 ${f2(r.ours.forwardMs[16] / r.ours.forwardMs[1])}/${f2(r.llama.forwardMs[16] / r.llama.forwardMs[1])}`).join('; ')} (ours/llama.cpp).`,
+    `Per round: ${rounds.map((r) => `prefill ${f1(r.ours.prefill512)}/${f1(r.llama.prefill512)}, decode ${f1(r.ours.decode)}/${f1(r.llama.decode)} (${pct(r.ours.rooflineFraction)}/${pct(r.llama.rooflineFraction)} of roofline), N16/N1 ${f2(r.ours.forwardMs[16] / r.ours.forwardMs[1])}/${f2(r.llama.forwardMs[16] / r.llama.forwardMs[1])}`).join('; ')} (ours/llama.cpp).`,
     '',
   ].join('\n');
   writeFileSync(`${stem}.md`, md);

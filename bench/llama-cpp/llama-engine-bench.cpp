@@ -4,7 +4,10 @@
  * by side: prefill of the same 512 token ids (one batch, last-row logits, best of 3), greedy decode
  * after a 16-token prompt (best of 5 rounds), and one forward of N = 1..64 tokens after 64 context
  * tokens with logits for EVERY row (what draft verification needs; llama-bench's ppN only keeps
- * the last row), best of 7 rounds after a warm-up round. Built by bench/llama-cpp/setup.sh.
+ * the last row), best of 7 rounds after a warm-up round. Each decode round is paired with the
+ * engine's own DRAM bandwidth probe (native/src/membench.cpp, compiled in) taken just before it,
+ * as engine-cli does, because this machine's bandwidth moves between rounds: the fraction of the
+ * roofline compares the two programs' decode independently of that. Built by setup.sh.
  *
  *   llama-engine-bench MODEL.gguf [--threads T] [--n N]
  */
@@ -15,6 +18,7 @@
 #include <cstring>
 #include <vector>
 
+#include "engine.h"  // engine_bench_read_bandwidth only (native/src/membench.cpp)
 #include "llama.h"
 
 namespace {
@@ -87,9 +91,13 @@ int main(int argc, char ** argv) {
         prefill = std::min(prefill, now_s() - t);
     }
 
+    // Bytes read per decoded token: every weight once (tied embedding = the head).
+    const double bytes = static_cast<double>(llama_model_size(model));
     const int rounds = 5, steps = std::max(8, n_arg / 2);
     double per_best = 1e9;
+    std::vector<double> fractions;
     for (int r = 0; r < rounds; ++r) {
+        const double bw = engine_bench_read_bandwidth(256u << 20, threads, 3);
         llama_memory_clear(mem, true);
         if (!decode(ctx, batch, toks.data(), 16, 0, false)) return 1;
         int32_t tok = argmax(llama_get_logits_ith(ctx, -1), n_vocab);
@@ -100,10 +108,14 @@ int main(int argc, char ** argv) {
         }
         const double per = (now_s() - t) / steps;
         per_best = std::min(per_best, per);
-        std::printf("round %d: decode %.1f tok/s\n", r + 1, 1 / per);
+        fractions.push_back((1 / per) / (bw * 1e9 / bytes));
+        std::printf("round %d: bandwidth %.1f GB/s, decode %.1f tok/s = %.1f%% of that roofline\n", r + 1, bw, 1 / per,
+                    100 * fractions.back());
     }
-    std::printf("load %.0f ms, %d threads\n", load_s * 1e3, threads);
-    std::printf("prefill 512: %.1f tok/s; decode: %.1f tok/s\n", 512 / prefill, 1 / per_best);
+    std::sort(fractions.begin(), fractions.end());
+    std::printf("load %.0f ms, weights %.1f MB, %d threads\n", load_s * 1e3, bytes / 1e6, threads);
+    std::printf("prefill 512: %.1f tok/s; decode: %.1f tok/s (median %.1f%% of the paired roofline)\n", 512 / prefill,
+                1 / per_best, 100.0 * fractions[fractions.size() / 2]);
 
     llama_memory_clear(mem, true);
     if (!decode(ctx, batch, toks.data(), 64, 0, false)) return 1;

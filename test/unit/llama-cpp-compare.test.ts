@@ -15,7 +15,13 @@ describe('llama.cpp comparison parsers', () => {
       'forward N=16   124.24 ms  2.30x N=1',
       'forward N=64   369.87 ms  6.85x N=1',
     ].join('\n');
-    expect(parseEngineBench(text, 'x')).toEqual({ prefill512: 490.3, decode: 31.9, forwardMs: { 1: 54.01, 16: 124.24, 64: 369.87 } });
+    expect(parseEngineBench(text, 'x')).toEqual({ prefill512: 490.3, decode: 31.9, rooflineFraction: 0.586, forwardMs: { 1: 54.01, 16: 124.24, 64: 369.87 } });
+  });
+
+  it('leaves the roofline fraction out when the output has none', () => {
+    const f = parseEngineBench('prefill 512: 311.7 tok/s; decode: 40.3 tok/s\nforward N=1 25.11 ms\nforward N=16 101.07 ms', 'x');
+    expect(f.rooflineFraction).toBeUndefined();
+    expect(f.forwardMs[16]).toBe(101.07);
   });
 
   it('names the program and shows its output when the prefill/decode line is missing', () => {

@@ -27,6 +27,8 @@ export interface EngineFigures {
   decode: number;
   /** Median over decode rounds of decode / (that round's probed bandwidth / weight bytes), 0..1. */
   rooflineFraction?: number;
+  /** Median of the bandwidth probes paired with the decode rounds, GB/s. */
+  decodeBandwidth?: number;
   forwardMs: Record<number, number>;
 }
 
@@ -59,7 +61,11 @@ export function parseEngineBench(text: string, who: string): EngineFigures {
   for (const f of text.matchAll(/forward N=\s*(\d+)\s+([\d.]+) ms/g)) forwardMs[Number(f[1])] = Number(f[2]);
   if (!forwardMs[1] || !forwardMs[16]) throw new Error(`${who}: no forward N=1 / N=16 lines in its output`);
   const roof = /decode: [\d.]+ tok\/s \(median ([\d.]+)% of the paired roofline\)/.exec(text);
-  return { prefill512: Number(m[1]), decode: Number(m[2]), ...(roof ? { rooflineFraction: Number(roof[1]) / 100 } : {}), forwardMs };
+  const bws = [...text.matchAll(/^round \d+: bandwidth ([\d.]+) GB\/s/gm)].map((b) => Number(b[1]));
+  return {
+    prefill512: Number(m[1]), decode: Number(m[2]),
+    ...(roof ? { rooflineFraction: Number(roof[1]) / 100 } : {}), ...(bws.length ? { decodeBandwidth: median(bws) } : {}), forwardMs,
+  };
 }
 
 /** Parses llama-bench -o json output. */
@@ -109,10 +115,10 @@ function cpuTicks(): { machine: number; ours: number } {
   return { machine, ours: f[11] + f[12] + f[13] + f[14] }; // utime stime cutime cstime
 }
 
-const median = (xs: number[]): number => {
+function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+}
 
 interface Args { model: string; threads: number; rounds: number; out: string }
 
@@ -145,6 +151,7 @@ function tableRows(ours: EngineFigures, llama: EngineFigures, lb: LlamaBenchFigu
     ['decode (tok/s)', f1(ours.decode), f1(llama.decode), f2(ours.decode / llama.decode)],
     ['decode, % of paired roofline', pct(ours.rooflineFraction), pct(llama.rooflineFraction),
       ours.rooflineFraction && llama.rooflineFraction ? f2(ours.rooflineFraction / llama.rooflineFraction) : ''],
+    ['decode rounds\' probed bandwidth (GB/s)', ours.decodeBandwidth ? f1(ours.decodeBandwidth) : '?', llama.decodeBandwidth ? f1(llama.decodeBandwidth) : '?', ''],
     ['forward N=1 (ms)', f2(ours.forwardMs[1]), f2(llama.forwardMs[1]), f2(llama.forwardMs[1] / ours.forwardMs[1])],
     ['forward N=16 (ms)', f2(ours.forwardMs[16]), f2(llama.forwardMs[16]), f2(llama.forwardMs[16] / ours.forwardMs[16])],
     ['N=16 / N=1', f2(r16o), f2(r16l), ''],
@@ -166,7 +173,8 @@ function medianFigures(xs: EngineFigures[]): EngineFigures {
   const roofs = xs.map((x) => x.rooflineFraction).filter((x): x is number => x !== undefined);
   return {
     prefill512: median(xs.map((x) => x.prefill512)), decode: median(xs.map((x) => x.decode)),
-    ...(roofs.length === xs.length ? { rooflineFraction: median(roofs) } : {}), forwardMs,
+    ...(roofs.length === xs.length ? { rooflineFraction: median(roofs) } : {}),
+    ...(xs.every((x) => x.decodeBandwidth) ? { decodeBandwidth: median(xs.map((x) => x.decodeBandwidth!)) } : {}), forwardMs,
   };
 }
 
@@ -262,9 +270,10 @@ function main(argv: string[]): void {
     'prefill of 512 in one batch, greedy decode after 16, one forward of N tokens after 64 with logits for every row,',
     'best of the same repetitions), plus `llama-bench` for reference (its ppN keeps only the last row\'s logits).',
     'The last column is ours as a speed ratio (> 1: ours faster). This machine\'s DRAM bandwidth moves between',
-    'rounds (the probe reads ~32 or ~57 GB/s at different times), so decode tok/s ratios are noisy: both programs',
-    'pair each decode round with the same bandwidth probe (native/src/membench.cpp), and "% of paired roofline"',
-    'is the bandwidth-independent decode comparison.',
+    'rounds (the probe reads ~30 or ~55 GB/s at different times, for minutes at a time), so decode tok/s ratios',
+    'are noisy: both programs pair each decode round with the same bandwidth probe (native/src/membench.cpp); compare',
+    'decode only where both sides\' probed bandwidth is in the same state (llama.cpp reaches ~90% of the roofline in',
+    'the ~30 GB/s state but only ~70% in the ~55 GB/s one).',
     '',
     '```',
     `median over ${a.rounds} rounds`,

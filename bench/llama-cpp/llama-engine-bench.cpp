@@ -9,7 +9,10 @@
  * as engine-cli does, because this machine's bandwidth moves between rounds: the fraction of the
  * roofline compares the two programs' decode independently of that. Built by setup.sh.
  *
- *   llama-engine-bench MODEL.gguf [--threads T] [--n N]
+ *   llama-engine-bench MODEL.gguf [--threads T] [--n N] [--mmap 0|1]
+ * --mmap 0 loads the weights into malloc'd memory instead of mapping the file; with
+ * GLIBC_TUNABLES=glibc.malloc.hugetlb=1 that memory gets transparent huge pages (as our engine's
+ * weight arena has), which llama.cpp does not ask for on its own.
  */
 #include <algorithm>
 #include <chrono>
@@ -47,13 +50,14 @@ int argmax(const float * x, int n) { return static_cast<int>(std::max_element(x,
 
 int main(int argc, char ** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: llama-engine-bench MODEL.gguf [--threads T] [--n N]\n");
+        std::fprintf(stderr, "usage: llama-engine-bench MODEL.gguf [--threads T] [--n N] [--mmap 0|1]\n");
         return 2;
     }
-    int threads = 2, n_arg = 64;
+    int threads = 2, n_arg = 64, use_mmap = 1;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--n")) n_arg = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--mmap")) use_mmap = std::atoi(argv[i + 1]);
         else { std::fprintf(stderr, "llama-engine-bench: unknown option %s\n", argv[i]); return 2; }
     }
     llama_log_set([](ggml_log_level level, const char * text, void *) { if (level >= GGML_LOG_LEVEL_WARN) std::fputs(text, stderr); }, nullptr);
@@ -62,6 +66,7 @@ int main(int argc, char ** argv) {
 
     double t0 = now_s();
     llama_model_params mp = llama_model_default_params();
+    if (!use_mmap) mp.load_mode = LLAMA_LOAD_MODE_NONE;  // default: AUTO (mmap on CPU)
     llama_model * model = llama_model_load_from_file(argv[1], mp);
     if (!model) { std::fprintf(stderr, "llama-engine-bench: cannot load %s\n", argv[1]); return 1; }
     const double load_s = now_s() - t0;
@@ -113,7 +118,8 @@ int main(int argc, char ** argv) {
                     100 * fractions.back());
     }
     std::sort(fractions.begin(), fractions.end());
-    std::printf("load %.0f ms, weights %.1f MB, %d threads\n", load_s * 1e3, bytes / 1e6, threads);
+    std::printf("load %.0f ms, weights %.1f MB, %d threads, %s\n", load_s * 1e3, bytes / 1e6, threads,
+                use_mmap ? "weights mmapped from the file" : "weights in malloc'd memory");
     std::printf("prefill 512: %.1f tok/s; decode: %.1f tok/s (median %.1f%% of the paired roofline)\n", 512 / prefill,
                 1 / per_best, 100.0 * fractions[fractions.size() / 2]);
 

@@ -15,7 +15,7 @@ describe('llama.cpp comparison parsers', () => {
       'forward N=16   124.24 ms  2.30x N=1',
       'forward N=64   369.87 ms  6.85x N=1',
     ].join('\n');
-    expect(parseEngineBench(text, 'x')).toEqual({ prefill512: 490.3, decode: 31.9, rooflineFraction: 0.586, forwardMs: { 1: 54.01, 16: 124.24, 64: 369.87 } });
+    expect(parseEngineBench(text, 'x')).toEqual({ prefill512: 490.3, decode: 31.9, rooflineFraction: 0.586, decodeBandwidth: 33.5, forwardMs: { 1: 54.01, 16: 124.24, 64: 369.87 } });
   });
 
   it('leaves the roofline fraction out when the output has none', () => {

@@ -227,10 +227,22 @@ function main(argv: string[]): void {
   };
   const medianTable = formatTable(tableRows(mo, ml, mlb));
   process.stdout.write(`\nmedian over ${a.rounds} rounds\n${medianTable}\n`);
+  // Decode is only comparable where both sides' paired bandwidth probes read the same state.
+  const matched = rounds.filter((r) => {
+    const [x, y] = [r.ours.decodeBandwidth, r.llama.decodeBandwidth];
+    return x !== undefined && y !== undefined && Math.abs(x - y) / Math.max(x, y) < 0.15;
+  });
+  const matchedLine = matched.length
+    ? `decode in rounds whose bandwidth probes agree within 15% (${matched.map((r) => r.round).join(', ')}): ` +
+      matched.map((r) => `${f1(r.ours.decode)}/${f1(r.llama.decode)} tok/s = ${f2(r.ours.decode / r.llama.decode)}x at ~${f1(r.llama.decodeBandwidth!)} GB/s`).join('; ')
+    : 'no round had both decode measurements at the same probed bandwidth (within 15%): the decode ratio is not reliable';
+  process.stdout.write(`${matchedLine}\n`);
 
   const git = (args: string[]): string => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
   const nativeDirty = git(['status', '--porcelain', 'native']).split('\n').filter(Boolean).length;
-  const cpu = /Model name:\s*(.*)/.exec(spawnSync('lscpu', [], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? 'unknown';
+  const lscpu = spawnSync('lscpu', [], { encoding: 'utf8' }).stdout ?? '';
+  const field = (k: string): string => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(lscpu)?.[1].trim() ?? '?';
+  const cpu = `${field('Model name')} (family ${field('CPU family')} model ${field('Model')}; flags ${/avx512_bf16/.test(lscpu) ? 'include' : 'lack'} avx512_bf16)`;
   const llamaCommit = spawnSync('git', ['-C', join(DEPS, 'src'), 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
   let nlcVersion = 'unknown';
   try {
@@ -252,6 +264,7 @@ function main(argv: string[]): void {
       decodeOursOverLlama: mo.decode / ml.decode,
       decodeRooflineFractionOurs: mo.rooflineFraction,
       decodeRooflineFractionLlama: ml.rooflineFraction,
+      decodeMatchedBandwidthRounds: matched.map((r) => ({ round: r.round, oursOverLlama: r.ours.decode / r.llama.decode, bandwidth: r.llama.decodeBandwidth })),
       n16OverN1Ours: mo.forwardMs[16] / mo.forwardMs[1],
       n16OverN1Llama: ml.forwardMs[16] / ml.forwardMs[1],
       llamaBenchPp16OverPp1: mlb.pp16Ms / mlb.pp1Ms,
@@ -279,6 +292,8 @@ function main(argv: string[]): void {
     `median over ${a.rounds} rounds`,
     medianTable,
     '```',
+    '',
+    `${matchedLine[0].toUpperCase()}${matchedLine.slice(1)}.`,
     '',
     `Per round: ${rounds.map((r) => `prefill ${f1(r.ours.prefill512)}/${f1(r.llama.prefill512)}, decode ${f1(r.ours.decode)}/${f1(r.llama.decode)} (${pct(r.ours.rooflineFraction)}/${pct(r.llama.rooflineFraction)} of roofline), N16/N1 ${f2(r.ours.forwardMs[16] / r.ours.forwardMs[1])}/${f2(r.llama.forwardMs[16] / r.llama.forwardMs[1])}`).join('; ')} (ours/llama.cpp).`,
     '',

@@ -15,10 +15,10 @@ mkdir -p "$PREFIX"
 PKG="$PREFIX/node_modules/node-llama-cpp"
 if [ ! -f "$PKG/package.json" ] || [ "${FORCE:-0}" = 1 ]; then
   [ -f "$PREFIX/package.json" ] || echo '{ "name": "bench-llama-cpp", "private": true }' > "$PREFIX/package.json"
-  # Only the package and its prebuilt CPU binary (no CUDA/Vulkan variants); the postinstall
-  # (download/build on its own) is skipped: the source build below replaces it.
+  # Only the package, for its bundled source: no prebuilt binaries (optional deps; the linux-x64
+  # one has no llama-bench) and no postinstall download/build: the source build below replaces them.
   NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --prefix "$PREFIX" --no-audit --no-fund --omit=optional \
-    "node-llama-cpp@$VERSION" "@node-llama-cpp/linux-x64@$VERSION"
+    "node-llama-cpp@$VERSION"
 fi
 BUNDLE="$PKG/llama/gitRelease.bundle"
 [ -f "$BUNDLE" ] || { echo "setup: $BUNDLE missing: this node-llama-cpp has no bundled llama.cpp source" >&2; exit 1; }

@@ -1,7 +1,8 @@
 /**
  * The thin VS Code client: starts `slipstream serve --stdio` through vscode-languageclient, which
  * registers inline completions by itself once the server advertises them. Adds a status bar item
- * (model, backend, last latency from slipstream/status) and two commands. No completion logic here.
+ * (model, backend, last latency from slipstream/status) and two commands, and asks for a suggestion
+ * once the server is up if the user typed while it started. No completion logic here.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -59,7 +60,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     vscode.commands.registerCommand('slipstream.restartServer', async () => client?.restart()),
   );
-  await client.start();
+  // Typing while the server starts (or before the extension is activated) asks VS Code for inline
+  // completions before any provider is registered, and VS Code does not ask again when one
+  // appears: the user would see nothing until the next keystroke. So if the active editor was
+  // edited meanwhile (or holds unsaved edits), ask once when the client is up.
+  let editedWhileStarting = false;
+  const watch = vscode.workspace.onDidChangeTextDocument((e) => {
+    if (e.contentChanges.length > 0 && e.document === vscode.window.activeTextEditor?.document) editedWhileStarting = true;
+  });
+  try {
+    await client.start();
+  } finally {
+    watch.dispose();
+  }
+  if (editedWhileStarting || vscode.window.activeTextEditor?.document.isDirty) {
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+  }
   await refreshStatus();
 }
 

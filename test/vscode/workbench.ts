@@ -1,0 +1,111 @@
+/**
+ * One VS Code workbench for an e2e test file: builds the extension bundle, starts code-server in a
+ * scratch folder with the given Slipstream settings, opens headless Chromium on it (requests that
+ * leave 127.0.0.1 are aborted and recorded), and opens a workspace file in an editor. close()
+ * leaves no process behind; report() is what a failing test prints.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliPath, repoRoot } from '../helpers/paths.js';
+import { extensionLog, installExtension, makeScratch, startCodeServer, writeUserSettings, type CodeServer, type Scratch } from './code-server.js';
+import { chromiumPath, e2eDir, loadPlaywright, vscodeToolsMissing, type BrowserContext, type Locator, type Page } from './tools.js';
+
+/** Why this machine cannot run the VS Code e2e (printed, and the tests skip), or undefined. */
+export function e2eSkipReason(): string | undefined {
+  const missing = vscodeToolsMissing();
+  // .ci/run sets this after running the setup: there a skip would hide a broken install.
+  if (missing && process.env.SLIPSTREAM_VSCODE_E2E_REQUIRED) throw new Error(`VS Code e2e required but ${missing}`);
+  if (missing) console.warn(`VS Code e2e ${missing}`);
+  return missing;
+}
+
+export interface Workbench {
+  scratch: Scratch;
+  extensionId: string;
+  page: Page;
+  /** Requests to anything but 127.0.0.1 (aborted). */
+  offsite: string[];
+  /** ms since start of named moments, printed by report(). */
+  mark(name: string): void;
+  report(): string;
+  close(): Promise<void>;
+}
+
+/** name: the scratch folder under .e2e/ (one per test file); settings: the user's slipstream.* settings. */
+export async function startWorkbench(name: string, settings: Record<string, unknown>): Promise<Workbench> {
+  if (!existsSync(join(repoRoot, 'dist', 'server')) || !existsSync(cliPath)) throw new Error('the server is not built: run `npm run build` first');
+  const bundle = spawnSync(process.execPath, [join(repoRoot, 'esbuild.mjs')], { cwd: repoRoot, encoding: 'utf8' });
+  if (bundle.status !== 0) throw new Error(`npm run build:extension failed:\n${bundle.stderr}`);
+  const t0 = Date.now();
+  const timings: Record<string, number> = {};
+  const offsite: string[] = [];
+  const consoleErrors: string[] = [];
+  const scratch = makeScratch(join(e2eDir, name));
+  const extensionId = installExtension(scratch);
+  writeUserSettings(scratch, settings);
+  let server: CodeServer | undefined;
+  let context: BrowserContext | undefined;
+  const close = async (): Promise<void> => {
+    console.log(`${name} timings (ms since start): ${JSON.stringify(timings)}`);
+    await context?.close().catch(() => {});
+    server?.stop();
+  };
+  try {
+    server = await startCodeServer(scratch);
+    timings.codeServerUp = Date.now() - t0;
+    context = await loadPlaywright().chromium.launchPersistentContext(join(scratch.root, 'chromium-profile'), {
+      executablePath: chromiumPath,
+      headless: true,
+      viewport: { width: 1400, height: 900 },
+      env: scratch.env,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    // Everything stays on 127.0.0.1: any other request is aborted and recorded.
+    await context.route('**/*', async (route) => {
+      const url = new URL(route.request().url());
+      if (url.hostname === '127.0.0.1' || url.protocol === 'data:' || url.protocol === 'blob:') return route.continue();
+      offsite.push(url.href);
+      return route.abort();
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => void (m.type() === 'error' && consoleErrors.push(m.text())));
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(scratch.workspace)}`);
+    await page.locator('.explorer-folders-view .monaco-list-row[aria-label^="src"]').waitFor({ timeout: 60_000 });
+    timings.workbench = Date.now() - t0;
+    return {
+      scratch,
+      extensionId,
+      page,
+      offsite,
+      mark: (m) => void (timings[m] = Date.now() - t0),
+      report: () =>
+        [
+          `timings: ${JSON.stringify(timings)}`,
+          `offsite requests: ${JSON.stringify(offsite)}`,
+          `browser console errors: ${consoleErrors.slice(-10).join('\n')}`,
+          `screenshots and logs: ${scratch.root}`,
+          extensionLog(scratch, extensionId).slice(-6000),
+        ].join('\n'),
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** Opens `file` of the workspace with Ctrl+P and returns its editor. */
+export async function openFile(page: Page, file: string): Promise<Locator> {
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget input').waitFor();
+  await page.keyboard.type(file);
+  await page.locator(`.quick-input-list .monaco-list-row[aria-label*="${file}"]`).first().waitFor();
+  await page.keyboard.press('Enter');
+  const editor = page.locator('.editor-instance .monaco-editor').first();
+  await editor.locator('.view-lines').waitFor();
+  return editor;
+}
+
+/** The ghost text's first element in `editor` (cursor line or the lines below). */
+export const ghostIn = (editor: Locator): Locator => editor.locator('.ghost-text-decoration, .ghost-text').first();

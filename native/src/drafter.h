@@ -42,7 +42,7 @@ struct drafter {
 
     std::unique_ptr<st_collection> files;
     std::vector<std::unique_ptr<float[]>> owned;  // F16 matrices converted to f32
-    weight_arena tiled;  // TILED4 copies (kernels.h) for the AVX-512 path
+    weight_arena tiled;  // TILED32 copies (kernels.h) for the AVX-512 path
 
     drafter();
     ~drafter();
@@ -52,7 +52,7 @@ struct drafter {
 
 // Loads and checks a drafter folder against the base model. Throws engine_error (BAD_MODEL for a
 // malformed or mismatched folder, IO_ERROR for unreadable files) naming the file and tensor.
-// tile: re-lay out the matrices as TILED4 where this CPU's matmul prefers it (as model_load does).
+// tile: re-lay out the matrices as TILED32 where this CPU's matmul prefers it (as model_load does).
 std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & base, bool tile = true);
 
 // Parses a drafter config.json's text (path used in messages). Throws engine_error(BAD_MODEL).

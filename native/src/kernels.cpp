@@ -15,8 +15,8 @@
 // kernels-avx512.cpp / kernels-avx2.cpp
 void matmul_rows_avx512_f32(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,
                             const float * bias, int64_t r0, int64_t r1);
-void matmul_rows_avx512_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t n, const weight_matrix & w,
-                             const float * bias, int64_t r0, int64_t r1);
+void matmul_rows_avx512_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t ldxb, int64_t n,
+                             const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
 float dot_f32_avx512(const float * a, const float * b, int64_t len);
 float dot_f32_avx2(const float * a, const float * b, int64_t len);
 void axpy_f32_avx512(float * y, float a, const float * x, int64_t len);
@@ -72,19 +72,28 @@ struct row_task {
     int64_t r0, r1;
 };
 
-void run_rows(kernel_path p, const matmul_job & j, const float * x, const uint16_t * xb, int64_t n, int64_t r0, int64_t r1) {
+// The bf16-rounded copies of a matmul's input x: (n, K).
+struct bf16_input {
+    const uint16_t * rows = nullptr;    // row stride K (ROWS matrices)
+    const uint16_t * paired = nullptr;  // row stride K rounded up to even, pad zero (TILED32 steps read pairs)
+    int64_t paired_stride = 0;
+};
+
+void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_input & xb, int64_t n, int64_t r0, int64_t r1) {
     const weight_matrix & w = *j.w;
-    const bool tiled = w.layout == WEIGHT_TILED4;
+    const bool tiled = w.layout == WEIGHT_TILED32;
     switch (p) {
         case KERNEL_PATH_AVX512:
             if (w.dtype == WEIGHT_F32) matmul_rows_avx512_f32(j.y, j.ldy, x, n, w, j.bias, r0, r1);
-            else if (cpu().avx512bf16) matmul_rows_avx512_bf16(j.y, j.ldy, xb, n, w, j.bias, r0, r1);
-            else if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb, n, w, j.bias, r0, r1);
+            else if (cpu().avx512bf16) {
+                if (tiled) matmul_rows_avx512_bf16(j.y, j.ldy, xb.paired, xb.paired_stride, n, w, j.bias, r0, r1);
+                else matmul_rows_avx512_bf16(j.y, j.ldy, xb.rows, w.cols, n, w, j.bias, r0, r1);
+            } else if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1);
             else matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1);
             break;
         case KERNEL_PATH_AVX2:
             // tiled matrices exist only where the AVX-512 path is preferred; forced AVX2 (tests) reads them slowly
-            if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb, n, w, j.bias, r0, r1);
+            if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1);
             else matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1);
             break;
         default: matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1); break;
@@ -177,25 +186,33 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
         any_bf16 |= jobs[j].w->dtype == WEIGHT_BF16;
         total_rows += jobs[j].w->rows;
     }
-    // bf16-rounded copy of x for the SIMD bf16 paths: (n, K)
-    thread_local std::vector<uint16_t> xb_buf;
-    const uint16_t * xb = nullptr;
+    // bf16-rounded copies of x for the SIMD bf16 paths: (n, K); with an odd K the tiled kernels
+    // need rows padded to even with a zero (they read column pairs)
+    thread_local std::vector<uint16_t> xb_buf, xb_pad_buf;
+    bf16_input xb;
     if (any_bf16 && p != KERNEL_PATH_REF) {
         xb_buf.resize(static_cast<size_t>(n * K));
         convert_f32_to_bf16(xb_buf.data(), x, n * K);
-        xb = xb_buf.data();
+        xb.rows = xb.paired = xb_buf.data();
+        xb.paired_stride = K;
+        if (K % 2 != 0) {
+            xb_pad_buf.assign(static_cast<size_t>(n * (K + 1)), 0);
+            for (int64_t i = 0; i < n; ++i) std::copy_n(xb_buf.data() + i * K, K, xb_pad_buf.data() + i * (K + 1));
+            xb.paired = xb_pad_buf.data();
+            xb.paired_stride = K + 1;
+        }
     }
     const int threads = pool ? pool->n_threads() : 1;
     thread_local std::vector<row_task> tasks;
     tasks.clear();
     // Guided split over all jobs' rows, in order: each task takes 1/(2 * threads) of the rows left
-    // (a multiple of 4, the tile height), never less than `least`, so the threads start on long
+    // (a multiple of the tiles' 32 rows), never less than 32 rows, so the threads start on long
     // sequential streams and finish together on short tasks.
-    const int64_t least = n >= 16 ? 16 : 32;
+    const int64_t G = WEIGHT_GROUP_ROWS;
     int64_t left = total_rows;
     for (int j = 0; j < n_jobs; ++j)
         for (int64_t r = 0; r < jobs[j].w->rows;) {
-            const int64_t size = std::min(std::max<int64_t>(least, (left / (2 * threads) + 3) / 4 * 4), jobs[j].w->rows - r);
+            const int64_t size = std::min(std::max<int64_t>(G, (left / (2 * threads) + G - 1) / G * G), jobs[j].w->rows - r);
             tasks.push_back({j, r, r + size});
             r += size;
             left -= size;
@@ -217,10 +234,4 @@ void matmul(float * y, int64_t ldy, const float * x, int64_t n, const weight_mat
             thread_pool * pool, kernel_path path) {
     matmul_job j{y, ldy, &w, bias};
     matmul_multi(&j, 1, x, n, pool, path);
-}
-
-void matmul_rows_avx512(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t n,
-                        const weight_matrix & w, const float * bias, int64_t r0, int64_t r1) {
-    matmul_job j{y, ldy, &w, bias};
-    run_rows(KERNEL_PATH_AVX512, j, x, xb, n, r0, r1);
 }

@@ -14,12 +14,14 @@ struct thread_pool;
 
 enum weight_dtype : int { WEIGHT_F32 = 0, WEIGHT_BF16 = 1 };
 
-// WEIGHT_ROWS: plain row-major (rows, cols). WEIGHT_TILED4: re-laid out at load time for the
-// AVX-512 path: blocks of 4 rows, each cut into chunks of CH = 32 (bf16) or 16 (f32) columns,
-// the 4 rows' chunks stored one after the other, so a 4-row x C-token tile reads ONE sequential
-// stream (the DRAM prefetchers' best case). Rows pad to a multiple of 4 and columns to CH with zeros.
-// Element (r, k) lives at ((r / 4) * (Kp / CH) + k / CH) * 4 * CH + (r % 4) * CH + k % CH.
-enum weight_layout : int { WEIGHT_ROWS = 0, WEIGHT_TILED4 = 1 };
+// WEIGHT_ROWS: plain row-major (rows, cols). WEIGHT_TILED32: re-laid out at load time for the
+// AVX-512 path: groups of 32 rows; a group stores its columns in steps of P = 2 (bf16: the pair
+// one vdpbf16ps lane multiplies) or P = 1 (f32), each step holding the 32 rows x P values (128
+// bytes, row-major within the step). A tile of 32 rows x C inputs then reads ONE sequential stream
+// and multiplies each 16-row vector by each input's broadcast step: every lane accumulates one
+// output, so no horizontal sums (docs/engine.md, "matmul"). Rows pad to a multiple of 32 and
+// columns to P, with zeros. Element (r, k) lives at ((r / 32) * (Kp / P) + k / P) * 32 * P + (r % 32) * P + k % P.
+enum weight_layout : int { WEIGHT_ROWS = 0, WEIGHT_TILED32 = 1 };
 
 // A weight matrix W: (rows = out, cols = in), f32 or bf16, not owned (mmap or model buffer).
 struct weight_matrix {
@@ -30,17 +32,19 @@ struct weight_matrix {
     weight_layout layout = WEIGHT_ROWS;
 };
 
-// ---- tiled layout (see WEIGHT_TILED4) ------------------------------------------------------------
-inline int64_t weight_chunk(weight_dtype d) { return d == WEIGHT_BF16 ? 32 : 16; }
+// ---- tiled layout (see WEIGHT_TILED32) -----------------------------------------------------------
+constexpr int64_t WEIGHT_GROUP_ROWS = 32;
+// Columns per step: 2 for bf16 (a vdpbf16ps pair), 1 for f32.
+inline int64_t weight_step(weight_dtype d) { return d == WEIGHT_BF16 ? 2 : 1; }
 inline int64_t weight_padded_cols(const weight_matrix & w) {
-    const int64_t ch = weight_chunk(w.dtype);
-    return (w.cols + ch - 1) / ch * ch;
+    const int64_t p = weight_step(w.dtype);
+    return (w.cols + p - 1) / p * p;
 }
-// True when matmul's AUTO path on this CPU reads TILED4 matrices of this dtype at full speed.
+// True when matmul's AUTO path on this CPU reads TILED32 matrices of this dtype at full speed.
 bool weight_tiling_preferred(weight_dtype d);
-// Bytes of the TILED4 copy of src.
+// Bytes of the TILED32 copy of src.
 size_t weight_tiled_bytes(const weight_matrix & src);
-// Writes rows [r0, r1) (r1 < 0: all) of the TILED4 copy of src (ROWS layout) to dst, which holds
+// Writes rows [r0, r1) (r1 < 0: all) of the TILED32 copy of src (ROWS layout) to dst, which holds
 // weight_tiled_bytes(src) ZERO-FILLED bytes (the padding is not written), and returns its descriptor.
 weight_matrix weight_tile(const weight_matrix & src, void * dst, int64_t r0 = 0, int64_t r1 = -1);
 // Element (r, k) as f32, any layout (slow; for the reference path and row lookups).
@@ -122,8 +126,6 @@ void matmul_rows_ref(float * y, int64_t ldy, const float * x, int64_t n, const w
                      const float * bias, int64_t r0, int64_t r1);
 void matmul_rows_avx2(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t n,
                       const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
-void matmul_rows_avx512(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t n,
-                        const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
 // xb: (n, cols) bf16 copy of x (rounded), needed for bf16 weights by the SIMD paths.
 void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count);
 float dot_f32(const float * a, const float * b, int64_t len);

@@ -89,7 +89,7 @@ struct loader {
         if (params.tile && weight_tiling_preferred(w.dtype)) {
             void * dst = m.tiled.take(weight_tiled_bytes(w));  // zero-filled
             // two halves in parallel (copying ~1 GB is most of a load)
-            const int64_t half = (w.rows / 2 + 3) / 4 * 4;
+            const int64_t half = (w.rows / 2 + WEIGHT_GROUP_ROWS - 1) / WEIGHT_GROUP_ROWS * WEIGHT_GROUP_ROWS;
             std::thread helper([&] { weight_tile(w, dst, half, w.rows); });
             weight_matrix t = weight_tile(w, dst, 0, half);
             helper.join();
@@ -205,11 +205,11 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     const st_tensor * e = m->files->find("model.embed_tokens.weight");
     m->stored_dtype = e->dtype == ST_F32 ? "f32" : e->dtype == ST_BF16 ? "bf16" : "f16";
     // Every matrix tiled: nothing points into the files any more.
-    bool all_tiled = m->tok_embd.layout == WEIGHT_TILED4;
+    bool all_tiled = m->tok_embd.layout == WEIGHT_TILED32;
     for (const auto & L : m->layers)
         for (const weight_matrix * w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
-            all_tiled = all_tiled && w->layout == WEIGHT_TILED4;
-    if (all_tiled && m->output.layout == WEIGHT_TILED4) m->files.reset();
+            all_tiled = all_tiled && w->layout == WEIGHT_TILED32;
+    if (all_tiled && m->output.layout == WEIGHT_TILED32) m->files.reset();
     m->compute_dtype = m->tok_embd.dtype == WEIGHT_BF16 ? "bf16" : "f32";
     m->rope_inv_freq = config_rope_inv_freq(c);
     int threads = params.n_threads > 0 ? params.n_threads : static_cast<int>(std::thread::hardware_concurrency());
@@ -224,7 +224,7 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
 void model_embed_row(const model & m, int32_t token, float * out) {
     ENGINE_ASSERT(token >= 0 && token < m.config.n_vocab);
     const int64_t H = m.config.n_embd;
-    if (m.tok_embd.layout == WEIGHT_TILED4) {
+    if (m.tok_embd.layout == WEIGHT_TILED32) {
         for (int64_t j = 0; j < H; ++j) out[j] = weight_at(m.tok_embd, token, j);
     } else if (m.tok_embd.dtype == WEIGHT_F32) {
         std::memcpy(out, static_cast<const float *>(m.tok_embd.data) + token * H, H * sizeof(float));

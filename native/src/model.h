@@ -49,7 +49,7 @@ struct model {
 
     std::unique_ptr<st_collection> files;              // the mappings the matrices point into
     std::vector<std::unique_ptr<float[]>> owned;       // converted (F16) matrices
-    weight_arena tiled;  // TILED4 copies (kernels.h), in load (= forward) order on 2 MB pages
+    weight_arena tiled;  // TILED32 copies (kernels.h), in load (= forward) order on 2 MB pages
     std::unique_ptr<thread_pool> pool;
 
     model();
@@ -61,7 +61,7 @@ struct model {
 struct model_load_params {
     int n_threads = 0;  // 0 = hardware concurrency
     bool populate = true;  // prefault the mappings (MAP_POPULATE)
-    bool tile = true;      // re-lay out matrices as TILED4 where the AVX-512 path prefers it
+    bool tile = true;      // re-lay out matrices as TILED32 where the AVX-512 path prefers it
     const std::atomic<bool> * abort = nullptr;
 };
 

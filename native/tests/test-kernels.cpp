@@ -1,6 +1,6 @@
 /*
  * test-kernels.cpp: every matmul path this CPU supports (AVX-512 with BF16 dot products, AVX2),
- * on plain and TILED4 (re-laid out) matrices, equals the plain reference path, for f32 and bf16 weights, N = 1..70 inputs (tile remainders),
+ * on plain and TILED32 (re-laid out) matrices, equals the plain reference path, for f32 and bf16 weights, N = 1..70 inputs (tile remainders),
  * widths that are not multiples of the vector length, biases and row strides; plus RMSNorm,
  * softmax, RoPE and attention against direct formulas.
  */
@@ -36,7 +36,7 @@ void check_matmul(kernel_path path, weight_dtype dt, int64_t rows, int64_t cols,
     const int64_t ldy = rows + 3;  // a row stride wider than the output
     std::vector<float> y_ref(static_cast<size_t>(n * ldy), -7.0f), y(static_cast<size_t>(n * ldy), -7.0f);
     matmul(y_ref.data(), ldy, x.data(), n, w, bias ? b.data() : nullptr, nullptr, KERNEL_PATH_REF);
-    // the TILED4 copy (the layout the model uses on AVX-512 machines) when this path reads it
+    // the TILED32 copy (the layout the model uses on AVX-512 machines) when this path reads it
     std::vector<uint8_t> tiled_buf;
     weight_matrix wt = w;
     if (tiled && path == KERNEL_PATH_AVX512 && weight_tiling_preferred(dt)) {
@@ -61,7 +61,7 @@ void check_matmul(kernel_path path, weight_dtype dt, int64_t rows, int64_t cols,
     const double tol = 2e-6 * std::sqrt(static_cast<double>(cols)) * (max_ref + 1.0);
     if (!(max_err <= tol))
         std::fprintf(stderr, "path %d dtype %d%s rows %lld cols %lld n %lld: max err %g > %g\n", path, dt,
-                     wt.layout == WEIGHT_TILED4 ? " tiled" : "", (long long)rows, (long long)cols, (long long)n, max_err, tol);
+                     wt.layout == WEIGHT_TILED32 ? " tiled" : "", (long long)rows, (long long)cols, (long long)n, max_err, tol);
     CHECK(max_err <= tol);
 }
 
@@ -80,7 +80,7 @@ int main() {
         }
         ++tested_paths;
         for (weight_dtype dt : {WEIGHT_F32, WEIGHT_BF16})
-            for (int64_t n : {1, 2, 3, 4, 5, 7, 8, 16, 33, 64, 70})
+            for (int64_t n : {1, 2, 3, 4, 5, 7, 8, 12, 13, 16, 25, 33, 64, 70})
                 for (auto rc : {std::pair<int64_t, int64_t>{1, 1}, {5, 17}, {37, 64}, {64, 96}, {131, 200}, {300, 1000}})
                     for (bool tiled : {false, true})
                         check_matmul(path, dt, rc.first, rc.second, n, (n + rc.first) % 2 == 0, n % 3 == 0 ? &pool : nullptr,

@@ -80,7 +80,7 @@ weight_matrix weight_tile(const weight_matrix & src, void * dst, int64_t r0, int
     weight_matrix out = src;
     out.layout = WEIGHT_TILED32;
     out.data = dst;
-    if (r1 < 0) r1 = src.rows;
+    if (r1 < 0 || r1 > src.rows) r1 = src.rows;
     const int64_t p = weight_step(src.dtype), K = src.cols;
     const size_t es = src.dtype == WEIGHT_BF16 ? 2 : 4;
     const uint8_t * s = static_cast<const uint8_t *>(src.data);

@@ -44,7 +44,7 @@ inline int64_t weight_padded_cols(const weight_matrix & w) {
 bool weight_tiling_preferred(weight_dtype d);
 // Bytes of the TILED32 copy of src.
 size_t weight_tiled_bytes(const weight_matrix & src);
-// Writes rows [r0, r1) (r1 < 0: all) of the TILED32 copy of src (ROWS layout) to dst, which holds
+// Writes rows [r0, r1) (r1 < 0 or past the last row: to the end) of the TILED32 copy of src (ROWS layout) to dst, which holds
 // weight_tiled_bytes(src) ZERO-FILLED bytes (the padding is not written), and returns its descriptor.
 weight_matrix weight_tile(const weight_matrix & src, void * dst, int64_t r0 = 0, int64_t r1 = -1);
 // Element (r, k) as f32, any layout (slow; for the reference path and row lookups).

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -89,7 +90,7 @@ struct loader {
         if (params.tile && weight_tiling_preferred(w.dtype)) {
             void * dst = m.tiled.take(weight_tiled_bytes(w));  // zero-filled
             // two halves in parallel (copying ~1 GB is most of a load)
-            const int64_t half = (w.rows / 2 + WEIGHT_GROUP_ROWS - 1) / WEIGHT_GROUP_ROWS * WEIGHT_GROUP_ROWS;
+            const int64_t half = std::min(w.rows, (w.rows / 2 + WEIGHT_GROUP_ROWS - 1) / WEIGHT_GROUP_ROWS * WEIGHT_GROUP_ROWS);
             std::thread helper([&] { weight_tile(w, dst, half, w.rows); });
             weight_matrix t = weight_tile(w, dst, 0, half);
             helper.join();

@@ -4,6 +4,9 @@
  * widths that are not multiples of the vector length, biases and row strides; plus RMSNorm,
  * softmax, RoPE and attention against direct formulas.
  */
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <random>
 #include <vector>
@@ -65,9 +68,34 @@ void check_matmul(kernel_path path, weight_dtype dt, int64_t rows, int64_t cols,
     CHECK(max_err <= tol);
 }
 
+// A matrix smaller than a tile group whose data ends at an inaccessible page: re-laying out rows
+// [0, r1) with r1 past its last row (as a load split in halves asks for small matrices) must read
+// only its own rows, and pad the rest of the group with zeros.
+void check_tile_stays_inside_source() {
+    const long page = sysconf(_SC_PAGESIZE);
+    uint8_t * mem = static_cast<uint8_t *>(mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    CHECK(mem != MAP_FAILED);
+    CHECK(mprotect(mem + page, page, PROT_NONE) == 0);
+    const int64_t rows = 5, cols = 6;
+    uint16_t * src = reinterpret_cast<uint16_t *>(mem + page) - rows * cols;  // ends at the guard page
+    for (int64_t i = 0; i < rows * cols; ++i) src[i] = f32_to_bf16(static_cast<float>(i + 1));
+    weight_matrix w;
+    w.rows = rows;
+    w.cols = cols;
+    w.dtype = WEIGHT_BF16;
+    w.data = src;
+    std::vector<uint8_t> dst(weight_tiled_bytes(w), 0);
+    const weight_matrix t = weight_tile(w, dst.data(), 0, WEIGHT_GROUP_ROWS);
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t k = 0; k < cols; ++k) CHECK(weight_at(t, r, k) == static_cast<float>(r * cols + k + 1));
+    for (int64_t r = rows; r < WEIGHT_GROUP_ROWS; ++r) CHECK(weight_at(t, r, 0) == 0.0f);
+    munmap(mem, 2 * page);
+}
+
 }  // namespace
 
 int main() {
+    check_tile_stays_inside_source();
     std::mt19937 rng(42);
     thread_pool pool(2);
     const kernel_path paths[] = {KERNEL_PATH_AVX2, KERNEL_PATH_AVX512};

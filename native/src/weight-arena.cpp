@@ -40,10 +40,8 @@ void * weight_arena::take(size_t n) {
     if (chunks_.empty() || offset + n > chunks_.back()->bytes) {
         chunks_.push_back(std::make_unique<anon_buffer>(n > CHUNK ? round_up(n, HUGE_PAGE) : CHUNK));
         used_in_last_ = n;
-        used_total_ += n;
         return chunks_.back()->data;
     }
     used_in_last_ = offset + n;
-    used_total_ += n;
     return static_cast<char *>(chunks_.back()->data) + offset;
 }

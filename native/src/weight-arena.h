@@ -30,11 +30,8 @@ struct weight_arena {
     // current chunk (chunks are 256 MB, or the piece's size when larger; the unused end of a chunk
     // is never touched, so it costs address space only).
     void * take(size_t n);
-    // Bytes handed out so far.
-    size_t used() const { return used_total_; }
 
   private:
     std::vector<std::unique_ptr<anon_buffer>> chunks_;
     size_t used_in_last_ = 0;
-    size_t used_total_ = 0;
 };

@@ -9,6 +9,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { measureReadBandwidth, Model, type Session } from '../../../native/lib/index.js';
+import { percentile } from '../demo/plan.js';
 import { UsageError, type ParsedArgs } from './args.js';
 import { runKeystrokesBench } from './bench-keystrokes.js';
 import { runRedrafterBench } from './bench-redrafter.js';
@@ -30,10 +31,11 @@ export async function runBench(args: ParsedArgs): Promise<number> {
   return run(args);
 }
 
-async function timeForward(session: Session, tokens: Int32Array, allRows: boolean): Promise<number> {
+/** ms of one forward of `tokens` with logits for every row (what a tree verification needs). */
+async function timeForward(session: Session, tokens: Int32Array): Promise<number> {
   const base = session.length;
   const t0 = performance.now();
-  await session.forward(tokens, allRows ? { outputRows: Int32Array.from(tokens.keys()) } : {});
+  await session.forward(tokens, { outputRows: Int32Array.from(tokens.keys()) });
   const ms = performance.now() - t0;
   session.truncate(base);
   return ms;
@@ -107,8 +109,7 @@ async function runEngineBench(args: ParsedArgs): Promise<number> {
       rounds.push({ bandwidth_gbs: bandwidth, tok_s: tokS, fraction_of_roofline: tokS / ((bandwidth * 1e9) / bytesPerToken) });
     }
     const decodeTokS = Math.max(...rounds.map((r) => r.tok_s));
-    const fractions = rounds.map((r) => r.fraction_of_roofline).sort((a, b) => a - b);
-    const decodeFraction = fractions[Math.floor(fractions.length / 2)]!;
+    const decodeFraction = percentile(rounds.map((r) => r.fraction_of_roofline), 50)!;
 
     // forward cost over N tokens after a 64-token context, logits for every row (tree verification):
     // a warm-up round, then 7 rounds over all N; best per N (interference only ever adds time)
@@ -119,7 +120,7 @@ async function runEngineBench(args: ParsedArgs): Promise<number> {
     const best = ns.map(() => Infinity);
     for (let r = 0; r < 8; r++) {
       for (let j = 0; j < ns.length; j++) {
-        const ms = await timeForward(session, toks[j]!, true);
+        const ms = await timeForward(session, toks[j]!);
         if (r > 0) best[j] = Math.min(best[j]!, ms);
       }
     }

@@ -49,12 +49,7 @@ std::vector<int32_t> redrafter(engine_session * s, engine_drafter * d, int M, in
 }  // namespace
 
 int main() {
-    const std::string shared = shared_dir();
-    const std::string model_dir = shared + "/models/stories260K";
-    if (shared.empty() || access((model_dir + "/model.safetensors").c_str(), R_OK) != 0) {
-        std::fprintf(stderr, "test-drafter-speculate: skipped (no %s)\n", model_dir.c_str());
-        return 77;
-    }
+    const std::string model_dir = fixtures_dir() + "/models/stories260K";
     engine_set_log_level(ENGINE_LOG_WARN);
     engine_model_params mp = engine_model_default_params();
     mp.n_threads = 1;

@@ -1,7 +1,7 @@
 /*
  * test-stories260k.cpp: the real stories260K model reproduces golden.json: 200 greedy tokens from
  * BOS, the "Zoo" continuation, and the first-position logits within the file's tolerance (1e-4),
- * on every kernel path this CPU supports. Skips (77) when $SLIPSTREAM_SHARED_DIR lacks the model.
+ * on every kernel path this CPU supports.
  */
 #include <sys/stat.h>
 
@@ -21,12 +21,7 @@ static std::vector<int32_t> ids_of(const json_value & a) {
 }
 
 int main() {
-    const std::string dir = shared_dir() + "/models/stories260K";
-    struct stat st;
-    if (shared_dir().empty() || ::stat((dir + "/model.safetensors").c_str(), &st) != 0) {
-        std::fprintf(stderr, "skipped: %s is absent\n", dir.c_str());
-        return 77;
-    }
+    const std::string dir = fixtures_dir() + "/models/stories260K";
     std::ifstream f(dir + "/golden.json");
     std::stringstream ss;
     ss << f.rdbuf();

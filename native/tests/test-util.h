@@ -37,8 +37,9 @@ inline int test_summary(const char * name) {
     return g_test_failures == 0 ? 0 : 1;
 }
 
-// Directory of ../shared, or empty when absent (tests that need it skip with a message and exit 77).
-inline std::string shared_dir() {
-    const char * d = std::getenv("SLIPSTREAM_SHARED_DIR");
-    return d ? std::string(d) : std::string();
+// The repository's fixtures/ folder (set by ctest through SLIPSTREAM_FIXTURES_DIR; the default is
+// the path from the build folder, for running a test binary by hand from native/build).
+inline std::string fixtures_dir() {
+    const char * d = std::getenv("SLIPSTREAM_FIXTURES_DIR");
+    return d ? std::string(d) : std::string("../../fixtures");
 }

@@ -2,14 +2,14 @@
  * Bad input never kills `slipstream serve --stdio`, and every bad request gets a clear JSON-RPC
  * error: malformed frames and JSON, unknown methods, positions past the end, unknown URIs,
  * 10 MB documents, binary content, invalid UTF-16 surrogates. After each, the server still
- * answers. Uses stories260K when ../shared has it (so completions really run), else no model.
+ * answers. Uses stories260K (so completions really run).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWellFormed, spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
+import { stories260K } from '../helpers/paths.js';
 
 let server: SpawnedServer;
-const model = stories260KMissing() ? [] : ['--model', stories260K];
+const model = ['--model', stories260K];
 
 beforeAll(async () => {
   server = spawnStdio(model);

@@ -1,14 +1,10 @@
 /**
- * The real server, engine and model over stdio (stories260K from ../shared until the shipped code
- * model lands): open a document, type into it, get a non-empty completion whose insertion keeps
+ * The real server, engine and model over stdio (stories260K from fixtures/models): open a document, type into it, get a non-empty completion whose insertion keeps
  * the document valid, type through it, cancel a generation mid-way, shut down with exit code 0.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { isWellFormed, spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
-
-const missing = stories260KMissing();
-if (missing) console.warn(`completion-stdio: ${missing}`);
+import { stories260K } from '../helpers/paths.js';
 
 let server: SpawnedServer | undefined;
 afterEach(() => server?.kill());
@@ -22,7 +18,7 @@ function expectValidText(text: string): void {
   expect(text).not.toMatch(/<\/?s>|<unk>|<\|/);
 }
 
-describe.skipIf(missing)('slipstream serve --stdio with stories260K', () => {
+describe('slipstream serve --stdio with stories260K', () => {
   it('completes typed text with a non-empty suggestion that keeps the document valid, then types through it', async () => {
     server = spawnStdio(['--model', stories260K]);
     const c = server.client;

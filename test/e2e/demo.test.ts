@@ -3,15 +3,11 @@
  * fixture file through the real server and ends with a summary and exit code 0.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, stories260KMissing } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
 
-const shipped = existsSync(join(repoRoot, 'fixtures', 'models', 'slipstream-code', 'config.json'));
-const missing = shipped ? undefined : stories260KMissing();
-
-describe.skipIf(missing)('npm start', () => {
+describe('npm start', () => {
   it('types the fixture file through the server and prints a summary', () => {
     const r = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'start.mjs'), '--seconds', '2', '--no-color'], { encoding: 'utf8', timeout: 50_000 });
     expect(r.status, r.stderr).toBe(0);

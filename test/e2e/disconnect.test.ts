@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnStdio, spawnTcp } from '../helpers/spawn-server.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
+import { stories260K } from '../helpers/paths.js';
 
-const model = stories260KMissing() ? [] : ['--model', stories260K];
+const model = ['--model', stories260K];
 const kills: (() => void)[] = [];
 afterEach(() => kills.splice(0).forEach((k) => k()));
 

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { frame } from '../helpers/lsp-frames.js';
 import { spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
+import { stories260K } from '../helpers/paths.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -26,8 +26,8 @@ afterAll(() => server?.kill());
 
 describe('fuzzing the wire', () => {
   it('keeps answering after random and mutated frames', async () => {
-    // With stories260K (when ../shared has it) completions really run; maxTokens keeps it quick.
-    server = spawnStdio(stories260KMissing() ? [] : ['--model', stories260K]);
+    // With stories260K completions really run; maxTokens keeps it quick.
+    server = spawnStdio(['--model', stories260K]);
     await server.client.initialize({ completion: { debounceMs: 0, maxTokens: 4 } });
     server.client.open('file:///f.txt', 'hello\nworld');
     const rand = rng(1234);

@@ -1,5 +1,5 @@
 /**
- * The in-process server on the real engine host (stories260K from ../shared, skipped without it):
+ * The in-process server on the real engine host (stories260K from fixtures/models):
  * engine calls from concurrent requests are serialized (never ENGINE_BUSY), supersession reaches
  * the engine, ReDrafter mode with a drafter gives the same greedy completion as plain decoding,
  * and a model folder switched to a bad path is reported, then switched back.
@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
+import { stories260K } from '../helpers/paths.js';
 import { writeDrafterFolder } from '../helpers/random-drafter.js';
 
-const missing = stories260KMissing();
 let pair: LspPair;
 let drafterDir: string;
 
@@ -26,7 +25,7 @@ afterEach(async () => {
   pair?.dispose();
 });
 
-describe.skipIf(missing)('the server on the real engine', () => {
+describe('the server on the real engine', () => {
   it('serializes engine calls from concurrent requests for different documents', async () => {
     pair = createPair({ modelDir: stories260K });
     await pair.initialize({}, { completion: { debounceMs: 0, maxTokens: 16 } });

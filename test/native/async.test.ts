@@ -8,12 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Model, type Session } from '../../native/lib/index.js';
 import { drain } from '../helpers/engine-compare.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
+import { stories260K } from '../helpers/paths.js';
 
-const missing = stories260KMissing();
-if (missing) console.warn(missing);
-
-describe.skipIf(missing)('engine async API on stories260K', () => {
+describe('engine async API on stories260K', () => {
   let model: Model;
   let golden: { generation: { greedy_ids: number[]; prompt_ids: number[]; generated_ids: number[] }[] };
   beforeAll(async () => {

@@ -9,12 +9,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliPath, stories260K, stories260KMissing } from '../helpers/paths.js';
+import { cliPath, stories260K } from '../helpers/paths.js';
 
-const sharedMissing = stories260KMissing();
-if (sharedMissing) console.warn(sharedMissing);
-
-describe.skipIf(sharedMissing)('slipstream bench engine', () => {
+describe('slipstream bench engine', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'bench-engine-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

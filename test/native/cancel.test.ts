@@ -9,12 +9,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError, Model } from '../../native/lib/index.js';
 import { drain } from '../helpers/engine-compare.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
+import { stories260K } from '../helpers/paths.js';
 
-const missing = stories260KMissing();
-if (missing) console.warn(missing);
-
-describe.skipIf(missing)('engine cancellation and busy guard', () => {
+describe('engine cancellation and busy guard', () => {
   let model: Model;
   let greedy: number[];
   beforeAll(async () => {

@@ -4,14 +4,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { cliPath, stories260K, stories260KMissing } from '../helpers/paths.js';
+import { cliPath, stories260K } from '../helpers/paths.js';
 
 function run(...args: string[]) {
   const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe.skipIf(stories260KMissing())('slipstream info and generate', () => {
+describe('slipstream info and generate', () => {
   it('describes stories260K with info --json', () => {
     const { code, stdout } = run('info', '--model', stories260K, '--json');
     expect(code).toBe(0);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backends, Model, setEngineLogger } from '../../native/lib/index.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
+import { stories260K } from '../helpers/paths.js';
 
 describe('engine addon', () => {
   it('reports the CPU backend as available', () => {
@@ -22,7 +22,7 @@ describe('engine addon', () => {
   });
 });
 
-describe.skipIf(stories260KMissing())('Model.load', () => {
+describe('Model.load', () => {
   it('describes stories260K as its config.json and safetensors say', async () => {
     const model = await Model.load(stories260K, { threads: 1 });
     expect(model.info).toMatchObject({
@@ -36,7 +36,7 @@ describe.skipIf(stories260KMissing())('Model.load', () => {
   });
 });
 
-describe.skipIf(stories260KMissing())('native log lines', () => {
+describe('native log lines', () => {
   it('reach a logger set with setEngineLogger instead of stderr', async () => {
     const lines: string[] = [];
     const seen = new Promise<void>((resolve) => {

@@ -4,10 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model, type Session } from '../../native/lib/index.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
-
-const missing = stories260KMissing();
-if (missing) console.warn(missing);
+import { stories260K } from '../helpers/paths.js';
 
 describe('Model.load option validation', () => {
   it.each([
@@ -29,7 +26,7 @@ describe('Model.load option validation', () => {
   });
 });
 
-describe.skipIf(missing)('Session option validation', () => {
+describe('Session option validation', () => {
   let model: Model;
   let s: Session;
   beforeAll(async () => {

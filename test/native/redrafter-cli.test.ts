@@ -10,12 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDrafterFolder } from '../helpers/random-drafter.js';
-import { cliPath, stories260K, stories260KMissing } from '../helpers/paths.js';
+import { cliPath, stories260K } from '../helpers/paths.js';
 
-const sharedMissing = stories260KMissing();
-if (sharedMissing) console.warn(sharedMissing);
-
-describe.skipIf(sharedMissing)('slipstream CLI with ReDrafter', () => {
+describe('slipstream CLI with ReDrafter', () => {
   let tmp: string;
   let drafter: string;
   beforeAll(() => {

@@ -4,20 +4,19 @@
  * for seeded random-weight drafters, several (M, L) including M = 1 and L = 2, and with extra drafts
  * (the true continuation, a corrupted copy, an unrelated one). Also: stats, and the stop token.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRandomModel } from '../../bench/make-random-model.js';
 import { Drafter, Model, Tokenizer, type GenerateOptions, type GenerateResult, type Session } from '../../native/lib/index.js';
 import { writeDrafterFolder } from '../helpers/random-drafter.js';
-import { repoRoot, stories260K, stories260KMissing } from '../helpers/paths.js';
+import { repoRoot, stories260K } from '../helpers/paths.js';
 
 // The shipped model and its trained drafter (training/, exported to fixtures/models/).
-const fixturesDir = process.env.SLIPSTREAM_FIXTURES_DIR ?? join(repoRoot, 'fixtures');
+const fixturesDir = join(repoRoot, 'fixtures');
 const shippedModel = join(fixturesDir, 'models', 'slipstream-code');
 const shippedDrafter = join(fixturesDir, 'models', 'slipstream-code-drafter');
-const shippedMissing = !existsSync(join(shippedModel, 'config.json')) || !existsSync(join(shippedDrafter, 'config.json'));
 
 async function run(session: Session, prompt: Int32Array, opts: GenerateOptions): Promise<GenerateResult> {
   const it = session.generate(prompt, opts);
@@ -86,11 +85,8 @@ async function checkParity(modelDir: string, prompts: Int32Array[], maxTokens: n
   }
 }
 
-const sharedMissing = stories260KMissing();
-if (sharedMissing) console.warn(sharedMissing);
-
 describe('greedy ReDrafter equals greedy plain decoding', () => {
-  it.skipIf(sharedMissing)('on stories260K with random drafters', async () => {
+  it('on stories260K with random drafters', async () => {
     await checkParity(stories260K, [Int32Array.of(1), Int32Array.of(1, 403, 407, 261, 378, 292)], 48, 'BF16');
   });
 
@@ -102,7 +98,7 @@ describe('greedy ReDrafter equals greedy plain decoding', () => {
     });
   }
 
-  it.skipIf(shippedMissing)('on the shipped model with its trained drafter (f32 compute)', async () => {
+  it('on the shipped model with its trained drafter (f32 compute)', async () => {
     const model = await Model.load(shippedModel, { backend: 'cpu', threads: 1 });
     try {
       if (model.info.computeDtype !== 'f32') {
@@ -133,7 +129,7 @@ describe('greedy ReDrafter equals greedy plain decoding', () => {
     }
   });
 
-  it.skipIf(sharedMissing)('ends with stoppedBy aborted when the signal fires, and the session serves again', async () => {
+  it('ends with stoppedBy aborted when the signal fires, and the session serves again', async () => {
     const model = await Model.load(stories260K, { backend: 'cpu', threads: 1 });
     const d = await Drafter.load(writeDrafterFolder(join(tmp, 'abort'), { vocabSize: 512, hiddenSize: 64, seed: 6 }), model);
     const s = model.createSession();
@@ -155,7 +151,7 @@ describe('greedy ReDrafter equals greedy plain decoding', () => {
     model.dispose();
   });
 
-  it.skipIf(sharedMissing)('stops at the stop token inside an accepted chunk', async () => {
+  it('stops at the stop token inside an accepted chunk', async () => {
     const model = await Model.load(stories260K, { backend: 'cpu', threads: 1 });
     const d = await Drafter.load(writeDrafterFolder(join(tmp, 'stop'), { vocabSize: 512, hiddenSize: 64, seed: 5 }), model);
     const s = model.createSession();

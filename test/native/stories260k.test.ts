@@ -11,7 +11,7 @@ import { Model } from '../../native/lib/index.js';
 import { Tokenizer } from '../../native/lib/tokenizer.js';
 import { ReferenceModel, argmax } from '../helpers/reference-llama.js';
 import { drain, maxAbs, maxRowDiff, range } from '../helpers/engine-compare.js';
-import { cliPath, stories260K, stories260KMissing } from '../helpers/paths.js';
+import { cliPath, stories260K } from '../helpers/paths.js';
 
 interface GoldenGeneration {
   prompt: string; prompt_ids: number[]; steps: number; text: string;
@@ -19,10 +19,7 @@ interface GoldenGeneration {
   first_logits?: { first16: number[]; argmax: number; max: number; tolerance: number };
 }
 
-
-const sharedMissing = stories260KMissing();
-if (sharedMissing) console.warn(sharedMissing);
-describe.skipIf(sharedMissing)('engine on stories260K', () => {
+describe('engine on stories260K', () => {
   let model: Model;
   let fromBos: GoldenGeneration;
   let zoo: GoldenGeneration;

@@ -9,12 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Model } from '../../native/lib/index.js';
 import { ReferenceModel } from '../helpers/reference-llama.js';
 import { maxAbs, maxRowDiff, range, removeTempModels, tempModel } from '../helpers/engine-compare.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
+import { stories260K } from '../helpers/paths.js';
 
 afterAll(removeTempModels);
-
-const sharedMissing = stories260KMissing();
-if (sharedMissing) console.warn(sharedMissing);
 
 /**
  * The tree: node i has token tokens[i] and parent parents[i] (-1 = child of the prefix's last token).
@@ -87,7 +84,7 @@ async function checkTree(dir: string, prefix: Int32Array, tree: Int32Array): Pro
 }
 
 describe('batched masked forward of a draft tree', () => {
-  it.skipIf(sharedMissing)('equals each root-to-leaf path run separately on stories260K', async () => {
+  it('equals each root-to-leaf path run separately on stories260K', async () => {
     // Prefix "<s> Once upon a", then continuations of it as a tree.
     await checkTree(stories260K, Int32Array.of(1, 403, 407, 261), Int32Array.of(378, 432, 383, 376, 286, 261, 298, 315));
   });

@@ -9,17 +9,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeRandomModel } from '../../bench/make-random-model.js';
 import { ReferenceModel, argmax, ropeInvFreq } from '../helpers/reference-llama.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
+import { stories260K } from '../helpers/paths.js';
 
 interface GoldenGeneration {
   prompt_ids: number[]; steps: number; greedy_ids?: number[]; ids?: number[]; generated_ids?: number[];
   first_logits?: { first16: number[]; argmax: number; max: number; tolerance: number };
 }
 
-
-const sharedMissing = stories260KMissing();
-if (sharedMissing) console.warn(sharedMissing);
-describe.skipIf(sharedMissing)('reference forward on stories260K', () => {
+describe('reference forward on stories260K', () => {
   const golden = (): GoldenGeneration[] =>
     (JSON.parse(readFileSync(join(stories260K, 'golden.json'), 'utf8')) as { generation: GoldenGeneration[] }).generation;
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SPECIAL_TOKENS, writeByteLevelTokenizer } from '../../bench/lib/byte-level-tokenizer.js';
 import { Tokenizer } from '../../native/lib/tokenizer.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
+import { stories260K } from '../helpers/paths.js';
 
 describe('Tokenizer literal special-token strings', () => {
   let dir: string;
@@ -41,7 +41,7 @@ describe('Tokenizer literal special-token strings', () => {
 });
 
 describe('Tokenizer literal special-token strings on a SentencePiece tokenizer', () => {
-  it.skipIf(stories260KMissing() !== undefined)('keeps HF semantics, since cutting the text would add "▁" spaces', async () => {
+  it('keeps HF semantics, since cutting the text would add "▁" spaces', async () => {
     const tok = await Tokenizer.load(stories260K);
     const text = 'Tom said <s> and </s> ok';
     expect(Array.from(tok.encode(text, { addSpecialTokens: false, literalSpecials: true }))).toEqual(

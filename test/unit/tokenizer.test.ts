@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../native/lib/tokenizer.js';
 import { SPECIAL_TOKENS, writeByteLevelTokenizer } from '../../bench/lib/byte-level-tokenizer.js';
-import { stories260K, stories260KMissing } from '../helpers/paths.js';
+import { stories260K } from '../helpers/paths.js';
 
 interface Golden {
   tokenizer: { cases: { text: string; ids: number[] }[]; expected_differences: { text: string; llama2c_ids: number[] }[] };
@@ -52,10 +52,7 @@ function expectStreamMatchesDecode(tok: Tokenizer, ids: number[], chunkSizes: (i
   }
 }
 
-
-const sharedMissing = stories260KMissing();
-if (sharedMissing) console.warn(sharedMissing);
-describe.skipIf(sharedMissing)('tokenizer on stories260K (byte-fallback BPE)', () => {
+describe('tokenizer on stories260K (byte-fallback BPE)', () => {
   let tok: Tokenizer;
   let golden: Golden;
   beforeAll(async () => {

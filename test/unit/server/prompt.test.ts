@@ -13,7 +13,7 @@ import { writeByteLevelTokenizer } from '../../../bench/lib/byte-level-tokenizer
 import { buildPrompt, decodeContinuation, PromptState, wellFormed } from '../../../server/src/completion/context.js';
 import { detectPromptFormat } from '../../../server/src/completion/prompt-format.js';
 import { canSplitAtLines, splitPoint, TokenCache } from '../../../server/src/completion/token-cache.js';
-import { stories260K, stories260KMissing } from '../../helpers/paths.js';
+import { stories260K } from '../../helpers/paths.js';
 
 let dir: string;
 let qwen: Tokenizer;
@@ -81,7 +81,7 @@ describe('prompt format', () => {
     await expect(Tokenizer.load(withFimOrder('bad', 'middle-first'))).rejects.toThrow(/tokenizer_config\.json: fim_order must be "psm" or "spm", got "middle-first"/);
   });
 
-  it.skipIf(stories260KMissing())('falls back to a prefix-only prompt with BOS for stories260K', async () => {
+  it('falls back to a prefix-only prompt with BOS for stories260K', async () => {
     const tok = await Tokenizer.load(stories260K);
     const f = detectPromptFormat(tok);
     expect(f).toMatchObject({ kind: 'prefix-only', bos: [1], stopTokens: [2] });
@@ -129,7 +129,7 @@ describe('token budget and prefix stability', () => {
 describe('token cache', () => {
   it('finds the byte-level tokenizer splittable at line starts and stories260K not', async () => {
     expect(canSplitAtLines(qwen)).toBe(true);
-    if (!stories260KMissing()) expect(canSplitAtLines(await Tokenizer.load(stories260K))).toBe(false);
+    expect(canSplitAtLines(await Tokenizer.load(stories260K))).toBe(false);
   });
 
   it('splits after a newline followed by a non-space character, a few lines up', () => {

@@ -22,8 +22,8 @@ import {
 } from 'vscode-languageserver';
 import { ConfigStore, defaultSettings, engineChanged, type Settings } from './config.js';
 import { wireConnection } from './connection.js';
-import type { EngineHost } from './completion/engine.js';
-import { NativeEngineHost } from './completion/engine-host.js';
+import type { EngineHost } from './completion/engine-host.js';
+import { NativeEngineHost } from './completion/native-engine-host.js';
 import { CompletionFeature } from './completion/feature.js';
 import { DocumentStore } from './documents.js';
 import type { Feature, ServerContext } from './feature.js';

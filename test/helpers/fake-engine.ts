@@ -5,7 +5,7 @@
  * cancellation and supersession are tested on events, never on sleeps. Never used by e2e tests.
  */
 import type { Settings } from '../../server/src/config.js';
-import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, LoadedModel, TokenizerLike } from '../../server/src/completion/engine.js';
+import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, LoadedModel, TokenizerLike } from '../../server/src/completion/engine-host.js';
 
 const BASE = 16;
 const SPECIAL = ['<s>', '</s>', '<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>', '<|endoftext|>'];

@@ -7,7 +7,7 @@
 import { createServer, type Socket } from 'node:net';
 import { format } from 'node:util';
 import { setEngineLogger } from '../../../native/lib/index.js';
-import { NativeEngineHost } from '../completion/engine-host.js';
+import { NativeEngineHost } from '../completion/native-engine-host.js';
 import { Logger, stderrSink } from '../log.js';
 import { startServer, type ServerOptions } from '../server.js';
 import { createStreamConnection } from '../transport.js';

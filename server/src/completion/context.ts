@@ -5,8 +5,8 @@
  * start is kept per document while it fits, so consecutive keystrokes share a token prefix and
  * the engine reuses its KV cache.
  */
-import { DOCUMENT_TEXT, type TokenizerLike } from './engine.js';
-import type { PromptFormat } from './prompt-format.js';
+import type { TokenizerLike } from './engine-host.js';
+import { DOCUMENT_TEXT, type PromptFormat } from './prompt-format.js';
 import { snippetAsComment, type Snippet } from './snippets.js';
 import { TokenCache } from './token-cache.js';
 

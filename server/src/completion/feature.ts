@@ -25,7 +25,7 @@ import {
   type DidShowCompletionParams,
   type SlipstreamInlineCompletionParams,
 } from '../protocol.js';
-import type { EngineHost } from './engine.js';
+import type { EngineHost } from './engine-host.js';
 import { CompletionEvents } from './events.js';
 import { CompletionProvider, type CompletionResult } from './provider.js';
 import { TraceLog } from './traces.js';

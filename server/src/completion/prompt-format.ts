@@ -4,9 +4,12 @@
  * order tokenizer_config.json's `fim_order` names: PSM `<|fim_prefix|>P<|fim_suffix|>S<|fim_middle|>`
  * (Qwen2.5-Coder; the default) or SPM `<|fim_prefix|><|fim_suffix|>S<|fim_middle|>P` (the shipped
  * model), or prefix-only for a model without FIM tokens (e.g. stories260K). Also the tokens that
- * end a completion.
+ * end a completion, and how document text is encoded into a prompt.
  */
-import type { TokenizerLike } from './engine.js';
+import type { TokenizerLike } from './engine-host.js';
+
+/** How document text is encoded: no BOS/EOS, and "<|endoftext|>" typed in a file stays text. */
+export const DOCUMENT_TEXT = { addSpecialTokens: false, literalSpecials: true } as const;
 
 export type PromptFormat =
   | { kind: 'fim'; order: 'psm' | 'spm'; prefix: number; suffix: number; middle: number; bos: number[]; stopTokens: number[] }

@@ -7,7 +7,8 @@
  * (true for byte-level BPE with a Qwen/GPT-style pre-tokenizer; false for SentencePiece with a
  * prepended '▁', which then falls back to encoding the whole window).
  */
-import { DOCUMENT_TEXT, type TokenizerLike } from './engine.js';
+import type { TokenizerLike } from './engine-host.js';
+import { DOCUMENT_TEXT } from './prompt-format.js';
 
 const PROBES: [string, string][] = [
   ['def f(x):\n    return x\n', 'y = f(1)\n  z'],

@@ -19,7 +19,6 @@ export class PositionError extends Error {}
 export class DocumentStore {
   private readonly docs = new Map<string, TextDocument>();
   encoding: PositionEncoding = 'utf-16';
-  private readonly listeners: ((doc: TextDocument) => void)[] = [];
 
   get size(): number {
     return this.docs.size;
@@ -30,16 +29,11 @@ export class DocumentStore {
   all(): IterableIterator<TextDocument> {
     return this.docs.values();
   }
-  /** Called after every open or change with the new document. */
-  onDidChange(listener: (doc: TextDocument) => void): void {
-    this.listeners.push(listener);
-  }
 
   open(params: DidOpenTextDocumentParams): void {
     const { uri, languageId, version, text } = params.textDocument;
     const doc = TextDocument.create(uri, String(languageId ?? ''), Number(version ?? 0), String(text ?? ''));
     this.docs.set(uri, doc);
-    for (const l of this.listeners) l(doc);
   }
 
   /** Applies the changes; returns false (nothing applied) for an unknown document. */
@@ -61,7 +55,6 @@ export class DocumentStore {
         TextDocument.update(doc, [converted], version);
       }
     }
-    for (const l of this.listeners) l(doc);
     return true;
   }
 

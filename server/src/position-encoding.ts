@@ -50,8 +50,3 @@ export function fromUtf16Column(line: string, column: number, encoding: Position
   }
   return units;
 }
-
-/** Length of `text` in `encoding` units. */
-export function lengthIn(text: string, encoding: PositionEncoding): number {
-  return fromUtf16Column(text, text.length, encoding);
-}

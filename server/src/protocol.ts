@@ -39,7 +39,6 @@ export namespace DidPartiallyAcceptCompletionNotification {
 }
 
 export type Stage = 'receive' | 'debounce' | 'load' | 'context' | 'tokenize' | 'prefill' | 'decode' | 'postprocess' | 'respond';
-export const STAGES: readonly Stage[] = ['receive', 'debounce', 'load', 'context', 'tokenize', 'prefill', 'decode', 'postprocess', 'respond'];
 
 export type Outcome = 'shown' | 'empty' | 'cached' | 'cancelled' | 'superseded' | 'stale' | 'error' | 'disabled';
 

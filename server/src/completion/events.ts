@@ -1,7 +1,8 @@
 /**
  * What was offered, shown and accepted (Copilot's didShowCompletion, didPartiallyAcceptCompletion
  * and accept command). Each returned item gets an id carried in its command's arguments; the
- * records are kept in a bounded map for the suggestion cache to learn from.
+ * records are kept in a bounded map (the latest 200) so that late events find their item, and
+ * the counts are reported by slipstream/status.
  */
 
 export interface OfferedItem {
@@ -28,10 +29,6 @@ export class CompletionEvents {
     this.items.set(rec.id, rec);
     if (this.items.size > MAX_ITEMS) this.items.delete(this.items.keys().next().value!);
     return rec;
-  }
-
-  get(id: string): OfferedItem | undefined {
-    return this.items.get(id);
   }
 
   shown(id: string): boolean {

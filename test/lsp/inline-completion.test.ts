@@ -65,10 +65,20 @@ describe('textDocument/inlineCompletion', () => {
   });
 
   it('replaces the rest of the line when the completion ends with it', async () => {
+    // fixtures/postprocess/pipeline/replace-remainder.toml through the server: the suggestion
+    // '"hi");' ends with the text after the cursor ('");'), so its range covers those 3 characters.
+    engine.respond = () => '"hi");';
+    await pair.open(uri, 'print(");\nnext();\n');
+    const list = await pair.inline(uri, { line: 0, character: 6 });
+    expect(list?.items).toHaveLength(1);
+    expect(list!.items[0]!.insertText).toBe('"hi");');
+    expect(list!.items[0]!.range).toEqual({ start: { line: 0, character: 6 }, end: { line: 0, character: 9 } });
+  });
+
+  it('replaces nothing when balance-brackets cut the closer already after the cursor', async () => {
     engine.respond = () => 'a, b)';
     await pair.open(uri, 'call()\n');
     const list = await pair.inline(uri, { line: 0, character: 5 });
-    // The closing parenthesis is already there: balance-brackets cuts it, nothing is replaced.
     expect(list?.items[0]).toMatchObject({ insertText: 'a, b', range: { start: { line: 0, character: 5 }, end: { line: 0, character: 5 } } });
   });
 

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const demo = join(root, 'dist', 'server', 'src', 'demo', 'main.js');
+const demo = join(root, 'dist', 'bench', 'demo', 'main.js');
 const model = join(root, 'fixtures', 'models', 'slipstream-code');
 const drafter = join(root, 'fixtures', 'models', 'slipstream-code-drafter');
 

@@ -12,10 +12,11 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
+import { packageRoot } from '../../server/src/package-root.js';
 import { convertHfToGguf } from './hf-to-gguf.js';
 
-const ROOT = resolve(__dirname, '..', '..', ...(__dirname.includes(`${join('dist', 'bench')}`) ? ['..'] : []));
+const ROOT = packageRoot();
 const DEPS = join(ROOT, '.bench-deps', 'llama-cpp');
 const LLAMA_BIN = join(DEPS, 'build', 'bin');
 const ENGINE_CLI = join(ROOT, 'native', 'build', 'Release', 'engine-cli');

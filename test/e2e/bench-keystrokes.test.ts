@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { KeystrokeBenchResult, KeystrokeGroup } from '../../server/src/cli/bench-keystrokes.js';
-import { planSpots } from '../../server/src/cli/keystroke-plan.js';
+import type { KeystrokeBenchResult, KeystrokeGroup } from '../../bench/keystrokes.js';
+import { planSpots } from '../../bench/keystroke-plan.js';
 import { cliPath, repoRoot } from '../helpers/paths.js';
 
 const model = join(repoRoot, 'fixtures', 'models', 'slipstream-code');

@@ -2,30 +2,28 @@
  * The real `slipstream serve --stdio` process: initialize → shutdown → exit ends with code 0, and
  * stdout carries nothing but JSON-RPC frames.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { spawnServer } from '../../bench/lib/lsp-client.js';
 import { frame, parseFrames } from '../helpers/lsp-frames.js';
-import { cliPath } from '../helpers/paths.js';
 
 function runSession(messages: unknown[]): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [cliPath, 'serve', '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const server = spawnServer(['serve', '--stdio']);
+    const child = server.child;
     const out: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
     child.on('error', reject);
-    child.on('exit', (code) => resolvePromise({ code, stdout: Buffer.concat(out), stderr }));
+    void server.exit.then(({ code }) => resolvePromise({ code, stdout: Buffer.concat(out), stderr: server.stderr() }));
     // Send each message only after the previous request's reply arrived, like a client.
     let sent = 0;
     const sendNext = (): void => {
       while (sent < messages.length) {
         const msg = messages[sent++] as { id?: number };
-        child.stdin.write(frame(msg));
+        child.stdin!.write(frame(msg));
         if (msg.id !== undefined) return;
       }
     };
-    child.stdout.on('data', () => {
+    child.stdout!.on('data', () => {
       const replies = parseFrames(Buffer.concat(out)).messages.filter((m) => (m as { id?: number }).id !== undefined);
       if (replies.length === messages.slice(0, sent).filter((m) => (m as { id?: number }).id !== undefined).length) sendNext();
     });

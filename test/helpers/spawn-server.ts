@@ -1,14 +1,14 @@
 /**
- * A real `slipstream serve` process (stdio, or a TCP socket with --port) and a small JSON-RPC
- * client that reads every frame the server writes, so tests see exactly the bytes on the wire:
- * requests with ids, notifications, error responses with id null, raw (malformed) input.
- * Waiting is always on a message or an exit, never on a sleep.
+ * A real `slipstream serve` process (stdio, or a TCP socket with --port), started by the shared
+ * bench/lib/lsp-client.ts spawnServer, and a small JSON-RPC client that reads every frame the
+ * server writes, so tests see exactly the bytes on the wire: requests with ids, notifications,
+ * error responses with id null, raw (malformed) input (vscode-jsonrpc, which LspClient uses, hides
+ * those). Waiting is always on a message or an exit, never on a sleep.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { spawnServer, type ServerProcess } from '../../bench/lib/lsp-client.js';
 import { frame } from './lsp-frames.js';
-import { cliPath } from './paths.js';
 
 export interface RpcMessage {
   jsonrpc: '2.0';
@@ -125,42 +125,31 @@ export class RpcClient {
   }
 }
 
-export interface SpawnedServer {
-  child: ChildProcess;
+export interface SpawnedServer extends ServerProcess {
   client: RpcClient;
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  kill(): void;
 }
 
 /** Starts `slipstream serve --stdio` with extra args. */
 export function spawnStdio(args: string[] = []): SpawnedServer {
-  const child = spawn(process.execPath, [cliPath, 'serve', '--stdio', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
-  return { child, client: new RpcClient(child.stdout!, child.stdin!), stderr: () => stderr, exit, kill: () => child.kill() };
+  const server = spawnServer(['serve', '--stdio', ...args]);
+  return { ...server, client: new RpcClient(server.child.stdout!, server.child.stdin!) };
 }
 
 /** Starts `slipstream serve --port 0` and resolves once it listens, with its port. */
-export async function spawnTcp(args: string[] = []): Promise<Omit<SpawnedServer, 'client'> & { port: number; connect(): Promise<{ client: RpcClient; socket: Socket }> }> {
-  const child = spawn(process.execPath, [cliPath, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+export async function spawnTcp(args: string[] = []): Promise<ServerProcess & { port: number; connect(): Promise<{ client: RpcClient; socket: Socket }> }> {
+  const server = spawnServer(['serve', '--port', '0', ...args], { stdin: 'ignore' });
   const port = await new Promise<number>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const m = /listening on [^\s:]+:(\d+)/.exec(stderr);
+    const listening = (): void => {
+      const m = /listening on [^\s:]+:(\d+)/.exec(server.stderr());
       if (m) resolve(Number(m[1]));
-    });
-    void exit.then(() => reject(new Error(`server exited before listening: ${stderr}`)));
+    };
+    server.child.stderr!.on('data', listening);
+    listening();
+    void server.exit.then(() => reject(new Error(`server exited before listening: ${server.stderr()}`)));
   });
   return {
-    child,
+    ...server,
     port,
-    stderr: () => stderr,
-    exit,
-    kill: () => child.kill(),
     connect: () =>
       new Promise((resolve, reject) => {
         const socket = connect(port, '127.0.0.1', () => resolve({ client: new RpcClient(socket, socket), socket }));

@@ -5,6 +5,7 @@
  * a file (slipstream.trace.file). The tracing issue extends this.
  */
 import { appendFile } from 'node:fs';
+import { percentileOfSorted } from '../percentile.js';
 import type { Outcome, RequestTrace, Stage, StatusResult } from '../protocol.js';
 
 export class Trace {
@@ -38,11 +39,6 @@ export class Trace {
   elapsed(): number {
     return performance.now() - this.t0;
   }
-}
-
-function percentile(sorted: number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 export class TraceLog {
@@ -88,6 +84,6 @@ export class TraceLog {
 
   latency(): StatusResult['latency'] {
     const sorted = [...this.latencies].sort((a, b) => a - b);
-    return { count: sorted.length, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), p99Ms: percentile(sorted, 99), lastMs: this.lastMs };
+    return { count: sorted.length, p50Ms: percentileOfSorted(sorted, 50), p95Ms: percentileOfSorted(sorted, 95), p99Ms: percentileOfSorted(sorted, 99), lastMs: this.lastMs };
   }
 }

@@ -47,10 +47,3 @@ export function acceptance(suggestion: string, upcoming: string): Acceptance {
   while (n > 0 && WORD.test(suggestion[n - 1]!) && n < suggestion.length && WORD.test(suggestion[n]!)) n--;
   return n >= 3 ? { kind: 'partial', length: n } : { kind: 'none' };
 }
-
-/** The p-th percentile (nearest rank) of values, or null when empty. */
-export function percentile(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}

@@ -1,31 +1,21 @@
 /**
- * An editor stand-in for benchmarks: spawns a real `slipstream serve --stdio`, speaks LSP to it
- * (vscode-jsonrpc stream connection), keeps one open document in sync with incremental
+ * The one way the demo, the benchmarks and the tests start a real `slipstream` server process
+ * (`spawnServer`), and an editor stand-in that speaks LSP to `slipstream serve --stdio`
+ * (`LspClient`, vscode-jsonrpc stream connection): keeps one open document in sync with incremental
  * `didChange` edits and asks for inline completions the way an editor does after a keystroke.
  * Every wait races the server's exit, so a dying server is an error naming its last stderr lines.
+ * Tests that must see raw bytes on the wire use spawnServer with their own frame reader.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { createProtocolConnection, ResponseError, StreamMessageReader, StreamMessageWriter, type ProtocolConnection } from 'vscode-languageserver/node';
 import type { InlineCompletionList } from 'vscode-languageserver';
-import type { RequestTrace, StatusResult, TracesResult } from '../protocol.js';
+import { packageRoot } from '../../server/src/package-root.js';
+import type { RequestTrace, StatusResult, TracesResult } from '../../server/src/protocol.js';
 
 export interface Position {
   line: number;
   character: number;
-}
-
-/** The root of this package (where bin/slipstream.js lives), from source or from dist/. */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'slipstream') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('the slipstream package.json was not found above this file');
-    dir = up;
-  }
 }
 
 /** UTF-16 line/character of `offset` in `text` (the negotiated encoding is utf-16). */
@@ -37,32 +27,65 @@ export function positionOf(text: string, offset: number): Position {
   return { line, character: offset - lineStart };
 }
 
-export class LspTypist {
+/** The `slipstream` command of this package (bin/slipstream.js, which runs dist/). */
+export function cliPath(): string {
+  return join(packageRoot(), 'bin', 'slipstream.js');
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  /** Everything the process wrote to stderr so far (the last MiB). */
+  stderr(): string;
+  /** Resolves when the process has exited. */
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(): void;
+}
+
+const STDERR_KEPT = 1 << 20;
+
+/**
+ * Runs `slipstream ARGS...` (e.g. ['serve', '--stdio']) with stdout piped and stderr collected;
+ * stdin is piped unless `stdin: 'ignore'` (a TCP server).
+ */
+export function spawnServer(args: string[], options: { stdin?: 'pipe' | 'ignore' } = {}): ServerProcess {
+  const child = spawn(process.execPath, [cliPath(), ...args], { stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (stderr.length > 2 * STDERR_KEPT) stderr = stderr.slice(-STDERR_KEPT);
+  });
+  child.stdin?.on('error', () => {});
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  return { child, stderr: () => stderr, exit, kill: () => child.kill() };
+}
+
+export interface LspClientOptions {
+  /** Where the server's window/showMessage goes; default: a `server: ...` line on stderr. */
+  onShowMessage?: (message: string) => void;
+}
+
+export class LspClient {
   text = '';
   version = 0;
-  private readonly child: ChildProcessWithoutNullStreams;
+  readonly server: ServerProcess;
   private readonly conn: ProtocolConnection;
-  private stderr = '';
-  private readonly exited: Promise<string>;
   private readonly died: Promise<never>;
   private uri = '';
 
-  constructor(serverArgs: string[]) {
-    this.child = spawn(process.execPath, [join(packageRoot(), 'bin', 'slipstream.js'), 'serve', '--stdio', ...serverArgs], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stderr.on('data', (d: Buffer) => {
-      this.stderr = (this.stderr + d.toString()).slice(-8000);
-    });
-    this.child.stdin.on('error', () => {});
-    this.exited = new Promise<string>((r) => this.child.on('exit', (code, signal) => r(signal ? `killed by ${signal}` : `code ${code}`)));
-    this.died = this.exited.then((how) => {
-      const tail = this.stderr.trim().split('\n').slice(-8).join('\n');
-      throw new Error(`the server exited (${how})${tail ? `; its last stderr lines:\n${tail}` : ''}`);
+  /** Starts `slipstream serve --stdio SERVER_ARGS...` and listens to it. */
+  constructor(serverArgs: string[], options: LspClientOptions = {}) {
+    this.server = spawnServer(['serve', '--stdio', ...serverArgs]);
+    const child = this.server.child;
+    this.died = this.server.exit.then(({ code, signal }) => {
+      const tail = this.server.stderr().trim().split('\n').slice(-8).join('\n');
+      throw new Error(`the server exited (${signal ? `killed by ${signal}` : `code ${code}`})${tail ? `; its last stderr lines:\n${tail}` : ''}`);
     });
     this.died.catch(() => {});
-    this.conn = createProtocolConnection(new StreamMessageReader(this.child.stdout), new StreamMessageWriter(this.child.stdin));
+    this.conn = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    const show = options.onShowMessage ?? ((m: string) => void process.stderr.write(`server: ${m}\n`));
     this.conn.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => null));
     this.conn.onNotification('window/logMessage', () => {});
-    this.conn.onNotification('window/showMessage', (m: { message: string }) => void process.stderr.write(`server: ${m.message}\n`));
+    this.conn.onNotification('window/showMessage', (m: { message: string }) => show(m.message));
     this.conn.listen();
   }
 
@@ -76,7 +99,8 @@ export class LspTypist {
     }
   }
 
-  private async notify(method: string, params: unknown): Promise<void> {
+  /** A notification to the server; rejects when the server has exited. */
+  async notify(method: string, params: unknown): Promise<void> {
     await Promise.race([this.conn.sendNotification(method, params), this.died]);
   }
 
@@ -99,6 +123,7 @@ export class LspTypist {
     return (await this.request<TracesResult>('slipstream/traces', { after })).traces;
   }
 
+  /** Opens the document this client edits and asks about (one at a time). */
   async open(uri: string, languageId: string, text: string): Promise<void> {
     this.uri = uri;
     this.text = text;
@@ -125,15 +150,16 @@ export class LspTypist {
 
   /** shutdown + exit when the server is alive, else nothing; always ends the child. */
   async close(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
+    const child = this.server.child;
+    if (child.exitCode === null && child.signalCode === null) {
       try {
-        await Promise.race([this.conn.sendRequest('shutdown'), this.exited]);
+        await Promise.race([this.conn.sendRequest('shutdown'), this.server.exit]);
         await this.conn.sendNotification('exit');
-        await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5000).unref())]);
+        await Promise.race([this.server.exit, new Promise((r) => setTimeout(r, 5000).unref())]);
       } catch {
         // the server is gone or not answering: kill below
       }
-      if (this.child.exitCode === null) this.child.kill();
+      if (child.exitCode === null) child.kill();
     }
     this.conn.dispose();
   }

@@ -4,15 +4,14 @@
  * a time budget), shows each suggestion and its latency, accepts suggestions that match what
  * comes next (Tab, or word by word), and ends with a summary. Writes to stdout: it is a CLI.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type ProtocolConnection } from 'vscode-languageserver/node';
-import type { InlineCompletionList } from 'vscode-languageserver';
-import type { StatusResult } from '../protocol.js';
-import { ACCEPT_COMMAND } from '../protocol.js';
-import { acceptance, percentile, requestPoints, thin } from './plan.js';
+import { packageRoot } from '../../server/src/package-root.js';
+import { percentile } from '../../server/src/percentile.js';
+import { ACCEPT_COMMAND } from '../../server/src/protocol.js';
+import { LspClient, positionOf } from '../lib/lsp-client.js';
+import { acceptance, requestPoints, thin } from './plan.js';
 import { formatMs, makeStyle, rule, suggestionLine, type Style } from './render.js';
 
 export interface DemoOptions {
@@ -22,17 +21,6 @@ export interface DemoOptions {
 }
 
 const USAGE = 'usage: npm start -- [--file PATH] [--seconds N] [--max-tokens N] [--no-color]';
-
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'slipstream') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('slipstream package.json not found');
-    dir = up;
-  }
-}
 
 interface Args {
   file: string;
@@ -70,7 +58,7 @@ function parseDemoArgs(argv: string[], root: string): Args | string {
 const LANGUAGES: Record<string, string> = { ts: 'typescript', js: 'javascript', py: 'python', rs: 'rust', go: 'go', c: 'c', cpp: 'cpp', md: 'markdown', txt: 'plaintext' };
 
 export async function runDemo(options: DemoOptions): Promise<number> {
-  const root = repoRoot();
+  const root = packageRoot();
   let args: Args;
   try {
     const parsed = parseDemoArgs(options.argv, root);
@@ -87,60 +75,33 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const columns = process.stdout.columns || 100;
   const out = (s = ''): void => void process.stdout.write(`${s}\n`);
 
-  const serverArgs = [join(root, 'bin', 'slipstream.js'), 'serve', '--stdio', '--model', options.modelDir];
-  if (options.drafterDir) serverArgs.push('--drafter', options.drafterDir);
-  const child = spawn(process.execPath, serverArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? 1)));
-  const failed = exited.then((code) => {
-    throw new Error(`the server exited early (code ${code}):\n${stderr.trim().split('\n').slice(-8).join('\n')}`);
-  });
-  const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
-  conn.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => null));
-  conn.onNotification('window/logMessage', () => {});
-  conn.onNotification('window/showMessage', (m: { message: string }) => out(style.red(`server: ${m.message}`)));
-  conn.listen();
+  const serverArgs = ['--model', options.modelDir, ...(options.drafterDir ? ['--drafter', options.drafterDir] : [])];
+  const client = new LspClient(serverArgs, { onShowMessage: (m) => out(style.red(`server: ${m}`)) });
   try {
-    return await Promise.race([drive(conn, args, options, style, columns, out), failed]);
+    return await drive(client, args, options, style, columns, out);
   } catch (err) {
     process.stderr.write(`slipstream demo: ${(err as Error).message}\n`);
-    child.kill();
+    client.server.kill();
     return 1;
   } finally {
-    if (child.exitCode === null) {
-      try {
-        await Promise.race([conn.sendRequest('shutdown'), exited]);
-        await conn.sendNotification('exit');
-      } catch {
-        child.kill();
-      }
-      await exited.catch(() => 1);
-    }
-    conn.dispose();
+    await client.close();
   }
 }
 
-async function drive(conn: ProtocolConnection, args: Args, options: DemoOptions, style: Style, columns: number, out: (s?: string) => void): Promise<number> {
+async function drive(client: LspClient, args: Args, options: DemoOptions, style: Style, columns: number, out: (s?: string) => void): Promise<number> {
   const target = readFileSync(args.file, 'utf8');
   const uri = pathToFileURL(args.file).href;
   const ext = args.file.slice(args.file.lastIndexOf('.') + 1);
   const languageId = LANGUAGES[ext] ?? 'plaintext';
 
-  await conn.sendRequest('initialize', {
-    processId: process.pid,
-    rootUri: null,
-    capabilities: { general: { positionEncodings: ['utf-16'] } },
-    initializationOptions: { completion: { debounceMs: 0, maxTokens: args.maxTokens } },
-  });
-  await conn.sendNotification('initialized', {});
+  await client.initialize({ completion: { debounceMs: 0, maxTokens: args.maxTokens } });
 
   out(style.bold('Slipstream') + style.dim(' · inline completions from a local engine, driven like an editor'));
   out(rule(style, columns));
   const loadStart = performance.now();
-  await conn.sendRequest('slipstream/complete', { text: '', offset: 0, maxTokens: 1, uri: 'demo:warmup' });
+  await client.request('slipstream/complete', { text: '', offset: 0, maxTokens: 1, uri: 'demo:warmup' });
   const loadMs = performance.now() - loadStart;
-  const status = (await conn.sendRequest('slipstream/status')) as StatusResult;
+  const status = await client.status();
   const m = status.engine.model;
   if (status.engine.state !== 'ready' || !m) throw new Error(`the engine did not load the model: ${status.engine.error?.message ?? status.engine.state}`);
   const cpu = status.engine.backends.filter((b) => b.available).map((b) => b.name).join(', ');
@@ -154,21 +115,11 @@ async function drive(conn: ProtocolConnection, args: Args, options: DemoOptions,
   // Other files of the workspace, open like editor tabs (snippet context).
   const companion = join(dirname(args.file), 'stats.ts');
   if (companion !== args.file && existsSync(companion)) {
-    await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: pathToFileURL(companion).href, languageId, version: 1, text: readFileSync(companion, 'utf8') } });
+    await client.notify('textDocument/didOpen', { textDocument: { uri: pathToFileURL(companion).href, languageId, version: 1, text: readFileSync(companion, 'utf8') } });
   }
-  let version = 1;
-  let doc = '';
-  await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version, text: '' } });
-  const position = (offset: number): { line: number; character: number } => {
-    const before = doc.slice(0, offset);
-    const line = before.split('\n').length - 1;
-    return { line, character: offset - (before.lastIndexOf('\n') + 1) };
-  };
-  const insert = async (text: string): Promise<void> => {
-    const at = position(doc.length);
-    doc += text;
-    await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: ++version }, contentChanges: [{ range: { start: at, end: at }, text }] });
-  };
+  // The typed document: starts empty, grows at its end one change at a time.
+  await client.open(uri, languageId, '');
+  const insert = (text: string): Promise<void> => client.edit(client.text.length, client.text.length, text);
 
   const latencies: number[] = [];
   let shown = 0;
@@ -179,11 +130,11 @@ async function drive(conn: ProtocolConnection, args: Args, options: DemoOptions,
   const budgetMs = args.seconds * 1000;
   let points = requestPoints(target);
   let pi = 0;
-  while (doc.length < target.length) {
-    while (pi < points.length && points[pi]! <= doc.length) pi++;
+  while (client.text.length < target.length) {
+    while (pi < points.length && points[pi]! <= client.text.length) pi++;
     const elapsed = performance.now() - started;
     if (pi >= points.length || elapsed > budgetMs) {
-      for (const ch of target.slice(doc.length)) await insert(ch);
+      for (const ch of target.slice(client.text.length)) await insert(ch);
       break;
     }
     // Re-plan every few requests so the whole file fits the time budget.
@@ -194,30 +145,25 @@ async function drive(conn: ProtocolConnection, args: Args, options: DemoOptions,
     }
     const at = points[pi]!;
     // Type up to the request point, one character per change, as an editor sends them.
-    for (const ch of target.slice(doc.length, at)) await insert(ch);
-    const pos = position(doc.length);
+    for (const ch of target.slice(client.text.length, at)) await insert(ch);
+    const pos = positionOf(client.text, client.text.length);
     const t0 = performance.now();
-    const list = (await conn.sendRequest('textDocument/inlineCompletion', {
-      textDocument: { uri, version },
-      position: pos,
-      context: { triggerKind: 2 },
-      formattingOptions: { tabSize: 2, insertSpaces: true },
-    })) as InlineCompletionList | null;
+    const list = await client.inlineCompletion(client.text.length);
     const ms = performance.now() - t0;
     latencies.push(ms);
     const item = list?.items[0];
     const suggestion = typeof item?.insertText === 'string' ? item.insertText : '';
-    const verdict = acceptance(suggestion, target.slice(doc.length));
-    const typed = doc.slice(doc.lastIndexOf('\n') + 1);
+    const verdict = acceptance(suggestion, target.slice(client.text.length));
+    const typed = client.text.slice(client.text.lastIndexOf('\n') + 1);
     if (item && suggestion) {
       shown++;
-      await conn.sendNotification('textDocument/didShowCompletion', { item });
+      await client.notify('textDocument/didShowCompletion', { item });
       if (verdict.kind === 'full') {
         full++;
-        await conn.sendRequest('workspace/executeCommand', { command: ACCEPT_COMMAND, arguments: item.command?.arguments ?? [] });
+        await client.request('workspace/executeCommand', { command: ACCEPT_COMMAND, arguments: item.command?.arguments ?? [] });
       } else if (verdict.kind === 'partial') {
         partial++;
-        await conn.sendNotification('textDocument/didPartiallyAcceptCompletion', { item, acceptedLength: verdict.length });
+        await client.notify('textDocument/didPartiallyAcceptCompletion', { item, acceptedLength: verdict.length });
       }
       if (verdict.kind !== 'none') {
         acceptedChars += verdict.length;
@@ -228,7 +174,7 @@ async function drive(conn: ProtocolConnection, args: Args, options: DemoOptions,
   }
   const wall = performance.now() - started;
 
-  const final = (await conn.sendRequest('slipstream/status')) as StatusResult;
+  const final = await client.status();
   out(rule(style, columns));
   const p50 = percentile(latencies, 50);
   const p95 = percentile(latencies, 95);
@@ -237,6 +183,6 @@ async function drive(conn: ProtocolConnection, args: Args, options: DemoOptions,
   out(`  latency       p50 ${style.cyan(formatMs(p50))}  p95 ${style.cyan(formatMs(p95))}  ${style.dim('(editor round trip)')}`);
   out(`  server        p50 ${formatMs(final.latency.p50Ms)}  p95 ${formatMs(final.latency.p95Ms)}  ${style.dim(`(typing-through cache hits ${final.cache.hits})`)}`);
   out(`  accepted      ${style.green(String(full))} whole, ${style.yellow(String(partial))} in part: ${acceptedChars} of ${target.length} chars written by the model (${((100 * acceptedChars) / Math.max(1, target.length)).toFixed(1)} %)`);
-  out(`  document      ${doc === target ? style.green('typed out exactly') : style.red('differs from the file')}`);
-  return doc === target ? 0 : 1;
+  out(`  document      ${client.text === target ? style.green('typed out exactly') : style.red('differs from the file')}`);
+  return client.text === target ? 0 : 1;
 }

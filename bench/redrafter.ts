@@ -7,11 +7,11 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Drafter, Model, type GenerateOptions, type GenerateStats, type Session } from '../../../native/lib/index.js';
-import { Tokenizer } from '../../../native/lib/tokenizer.js';
-import { UsageError, type ParsedArgs } from './args.js';
-import { existingDir } from './paths.js';
-import { seededIds } from './seeded-ids.js';
+import { Drafter, Model, type GenerateOptions, type GenerateStats, type Session } from '../native/lib/index.js';
+import { Tokenizer } from '../native/lib/tokenizer.js';
+import { UsageError, type ParsedArgs } from '../server/src/cli/args.js';
+import { existingDir } from '../server/src/cli/paths.js';
+import { seededIds } from './lib/seeded-ids.js';
 
 /** Code and prose openings; tokenized with the model's tokenizer when it has one. */
 const TEXT_PROMPTS = [

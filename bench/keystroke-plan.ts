@@ -3,8 +3,8 @@
  * the next N characters of the line (never the newline) are deleted and then typed back one
  * code point at a time. Also the summary statistics of a group of keystroke measurements.
  */
-import { percentile } from '../demo/plan.js';
-import { seededIds } from './seeded-ids.js';
+import { percentile } from '../server/src/percentile.js';
+import { seededIds } from './lib/seeded-ids.js';
 
 export interface Spot {
   /** UTF-16 offset of the cursor in the file. */

@@ -1,6 +1,6 @@
 /**
  * `slipstream bench keystrokes --model DIR [--drafter DIR]`: what a user typing feels. Drives a
- * real `slipstream serve --stdio` like an editor (lsp-typist.ts): at K seeded spots of a file it
+ * real `slipstream serve --stdio` like an editor (lib/lsp-client.ts): at K seeded spots of a file it
  * deletes the next N characters of the line and types them back, an inline completion request
  * after every keystroke. Per request: client-side latency, typing-through cache or engine, and the
  * prompt / KV-reused tokens from the server's trace (slipstream/traces). Table on stdout; --out JSON.
@@ -9,11 +9,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { extname, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { InlineCompletionList } from 'vscode-languageserver';
-import type { Outcome, RequestTrace } from '../protocol.js';
-import { UsageError, type ParsedArgs } from './args.js';
+import { UsageError, type ParsedArgs } from '../server/src/cli/args.js';
+import { existingDir, existingFile } from '../server/src/cli/paths.js';
+import { packageRoot } from '../server/src/package-root.js';
+import type { Outcome, RequestTrace } from '../server/src/protocol.js';
 import { latencySummary, planSpots, type LatencySummary } from './keystroke-plan.js';
-import { LspTypist, packageRoot } from './lsp-typist.js';
-import { existingDir, existingFile } from './paths.js';
+import { LspClient } from './lib/lsp-client.js';
 
 export interface KeystrokeRecord {
   spot: number;
@@ -133,7 +134,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
   const serverArgs = ['--model', modelDir, ...(drafterDir ? ['--drafter', drafterDir] : [])];
-  const typist = new LspTypist(serverArgs);
+  const typist = new LspClient(serverArgs);
   try {
     await typist.initialize({
       engine: { mode: drafterDir ? 'redrafter' : 'ar', ...(f.threads !== undefined ? { threads: f.threads } : {}) },

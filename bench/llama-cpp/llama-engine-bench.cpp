@@ -5,7 +5,7 @@
  * after a 16-token prompt (best of 5 rounds), and one forward of N = 1..64 tokens after 64 context
  * tokens with logits for EVERY row (what draft verification needs; llama-bench's ppN only keeps
  * the last row), best of 7 rounds after a warm-up round. Each decode round is paired with the
- * engine's own DRAM bandwidth probe (native/src/membench.cpp, compiled in) taken just before it,
+ * engine's own DRAM bandwidth probe (native/src/backends/cpu/membench.cpp, compiled in) taken just before it,
  * as engine-cli does, because this machine's bandwidth moves between rounds: the fraction of the
  * roofline compares the two programs' decode independently of that. Built by setup.sh.
  *
@@ -21,7 +21,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine.h"  // engine_bench_read_bandwidth only (native/src/membench.cpp)
+#include "engine.h"  // engine_bench_read_bandwidth only (native/src/backends/cpu/membench.cpp)
 #include "llama.h"
 
 namespace {

@@ -12,9 +12,9 @@
 #include <random>
 #include <vector>
 
-#include "kernels.h"
+#include "kernels/kernels.h"
 #include "test-util.h"
-#include "thread-pool.h"
+#include "base/thread-pool.h"
 
 namespace {
 

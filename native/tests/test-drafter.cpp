@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "check.h"
-#include "drafter.h"
-#include "kernels.h"
-#include "model.h"
+#include "base/check.h"
+#include "redrafter/drafter.h"
+#include "kernels/kernels.h"
+#include "core/model.h"
 #include "test-util.h"
 #include "drafter-writer.h"
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "check.h"
-#include "safetensors.h"
+#include "base/check.h"
+#include "core/safetensors.h"
 #include "test-util.h"
 #include "tiny-model.h"
 

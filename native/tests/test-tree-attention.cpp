@@ -7,9 +7,9 @@
 #include <random>
 #include <vector>
 
-#include "check.h"
+#include "base/check.h"
 #include "test-util.h"
-#include "tree-attention.h"
+#include "redrafter/tree-attention.h"
 
 static bool same(const std::vector<int32_t> & a, const std::vector<int32_t> & b) { return a == b; }
 

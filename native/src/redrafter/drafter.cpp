@@ -8,11 +8,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "check.h"
-#include "json.h"
-#include "log.h"
-#include "model.h"
-#include "safetensors.h"
+#include "base/check.h"
+#include "core/json.h"
+#include "base/log.h"
+#include "core/model.h"
+#include "core/safetensors.h"
 
 drafter::drafter() = default;
 drafter::~drafter() = default;

@@ -31,12 +31,12 @@ extern "C" const char * engine_status_code(engine_status status) noexcept {
 #include <thread>
 #include <vector>
 
-#include "check.h"
+#include "base/check.h"
 #include "api-guard.h"
 #include "engine-internal.h"
-#include "kernels.h"
-#include "model.h"
-#include "session.h"
+#include "kernels/kernels.h"
+#include "core/model.h"
+#include "core/session.h"
 
 extern "C" engine_model_params engine_model_default_params(void) noexcept {
     engine_model_params p;

@@ -10,10 +10,10 @@
 
 #include "accept.h"
 #include "beam-search.h"
-#include "check.h"
+#include "base/check.h"
 #include "drafter.h"
-#include "model.h"
-#include "session.h"
+#include "core/model.h"
+#include "core/session.h"
 #include "tree-attention.h"
 
 namespace {

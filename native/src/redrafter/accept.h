@@ -9,7 +9,7 @@
 #include <functional>
 #include <vector>
 
-#include "sampler.h"
+#include "core/sampler.h"
 #include "tree-attention.h"
 
 struct accept_result {

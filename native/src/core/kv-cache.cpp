@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "check.h"
+#include "base/check.h"
 
 kv_cache::~kv_cache() {
     if (data) ::munmap(data, bytes);

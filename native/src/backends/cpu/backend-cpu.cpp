@@ -2,7 +2,7 @@
  * backend-cpu.cpp: the CPU backend's table and its probe (which reports the SIMD level the
  * run-time dispatch will use). The kernels themselves live in their own files.
  */
-#include "backend.h"
+#include "backends/backend.h"
 #include <cstdio>
 
 namespace {

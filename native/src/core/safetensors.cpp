@@ -15,8 +15,8 @@
 #include <set>
 #include <sstream>
 
-#include "check.h"
-#include "kernels.h"
+#include "base/check.h"
+#include "kernels/kernels.h"
 #include "json.h"
 
 namespace {

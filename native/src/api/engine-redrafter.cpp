@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "check.h"
-#include "drafter.h"
+#include "base/check.h"
+#include "redrafter/drafter.h"
 #include "api-guard.h"
 #include "engine-internal.h"
-#include "speculate.h"
+#include "redrafter/speculate.h"
 
 struct engine_drafter {
     std::unique_ptr<drafter> d;

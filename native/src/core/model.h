@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "config.h"
-#include "kernels.h"
+#include "kernels/kernels.h"
 #include "weight-arena.h"
 
 struct st_collection;

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "check.h"
+#include "base/check.h"
 #include "json.h"
 
 namespace {

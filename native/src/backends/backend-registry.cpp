@@ -6,7 +6,7 @@
  */
 #include "backend.h"
 #include "engine.h"
-#include "log.h"
+#include "base/log.h"
 
 #include <dlfcn.h>
 #include <cstdlib>

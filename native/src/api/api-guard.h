@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "check.h"
+#include "base/check.h"
 #include "engine.h"
 
 inline void copy_str(char * dst, size_t len, const std::string & s) {

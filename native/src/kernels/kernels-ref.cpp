@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "kernels.h"
-#include "thread-pool.h"
+#include "base/thread-pool.h"
 
 float f16_to_f32(uint16_t h) {
     uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;

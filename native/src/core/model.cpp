@@ -15,12 +15,12 @@
 #include <sstream>
 #include <thread>
 
-#include "check.h"
+#include "base/check.h"
 #include "json.h"
 #include "kv-cache.h"
-#include "log.h"
+#include "base/log.h"
 #include "safetensors.h"
-#include "thread-pool.h"
+#include "base/thread-pool.h"
 
 model::model() = default;
 model::~model() = default;

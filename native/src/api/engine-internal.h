@@ -6,9 +6,9 @@
 #include <memory>
 
 #include "engine.h"
-#include "model.h"
-#include "sampler.h"
-#include "session.h"
+#include "core/model.h"
+#include "core/sampler.h"
+#include "core/session.h"
 
 struct engine_model {
     std::unique_ptr<model> m;

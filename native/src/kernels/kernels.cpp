@@ -8,9 +8,9 @@
 #include <cmath>
 #include <vector>
 
-#include "check.h"
+#include "base/check.h"
 #include "kernels.h"
-#include "thread-pool.h"
+#include "base/thread-pool.h"
 
 // kernels-avx512.cpp / kernels-avx2.cpp
 void matmul_rows_avx512_f32(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,

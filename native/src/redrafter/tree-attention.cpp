@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "check.h"
+#include "base/check.h"
 
 void tree_build(const int32_t * beams, int n_beams, int max_len, const int32_t * beam_len, draft_tree & out) {
     if (n_beams < 1 || max_len < 1) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "tree_build: need at least one beam of at least one token");

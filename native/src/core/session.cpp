@@ -4,7 +4,7 @@
  */
 #include "session.h"
 
-#include "check.h"
+#include "base/check.h"
 #include "model.h"
 
 void session_init(session & s, const model & m, int64_t max_context) {

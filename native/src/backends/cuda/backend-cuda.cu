@@ -3,7 +3,7 @@
  * loaded only through dlopen by backend-registry.cpp. The probe reports "no device: <reason>" on
  * machines without a GPU or driver, which is how this module behaves on the CPU machines.
  */
-#include "backend.h"
+#include "backends/backend.h"
 #include "common.cuh"
 #include <cstdio>
 

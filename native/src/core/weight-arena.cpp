@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "check.h"
+#include "base/check.h"
 
 namespace {
 constexpr size_t HUGE_PAGE = size_t(2) << 20;

@@ -9,10 +9,10 @@
 #include <cmath>
 #include <cstring>
 
-#include "check.h"
+#include "base/check.h"
 #include "drafter.h"
-#include "kernels.h"
-#include "model.h"
+#include "kernels/kernels.h"
+#include "core/model.h"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "check.h"
+#include "base/check.h"
 
 int32_t accept_argmax(const float * row, int n) { return sampler_argmax(row, n); }
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "engine.h"
+#include "engine-redrafter.h"
 #include "model-wrap.h"
 #include "session-wrap.h"
 #include "worker.h"

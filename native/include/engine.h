@@ -154,10 +154,3 @@ double engine_bench_read_bandwidth(size_t bytes, int n_threads, int repeats) ENG
 #ifdef __cplusplus
 }
 #endif
-
-// The ReDrafter C API (written by the ReDrafter work) extends this header when present.
-#if defined(__has_include)
-#if __has_include("engine-redrafter.h")
-#include "engine-redrafter.h"
-#endif
-#endif

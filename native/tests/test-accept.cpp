@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "redrafter/accept.h"
-#include "test-util.h"
 #include "redrafter/tree-attention.h"
+#include "test-util.h"
 
 // Upper 0.001 critical value of chi-square with df degrees of freedom (Wilson-Hilferty).
 static double chi2_critical_001(int df) {

@@ -12,9 +12,9 @@
 #include <random>
 #include <vector>
 
+#include "base/thread-pool.h"
 #include "kernels/kernels.h"
 #include "test-util.h"
-#include "base/thread-pool.h"
 
 namespace {
 

@@ -11,9 +11,9 @@
 #include <random>
 #include <vector>
 
+#include "core/model.h"
 #include "redrafter/beam-search.h"
 #include "redrafter/drafter.h"
-#include "core/model.h"
 #include "test-util.h"
 
 namespace {

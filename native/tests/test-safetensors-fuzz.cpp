@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "base/check.h"
+#include "base/status.h"
 #include "core/safetensors.h"
 #include "test-util.h"
 #include "tiny-model.h"

@@ -5,10 +5,10 @@
 #pragma once
 #include <memory>
 
-#include "engine.h"
 #include "core/model.h"
 #include "core/sampler.h"
 #include "core/session.h"
+#include "engine.h"
 
 struct engine_model {
     std::unique_ptr<model> m;

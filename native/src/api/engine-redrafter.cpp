@@ -11,10 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "base/check.h"
-#include "redrafter/drafter.h"
 #include "api-guard.h"
+#include "base/check.h"
+#include "base/status.h"
 #include "engine-internal.h"
+#include "redrafter/drafter.h"
 #include "redrafter/speculate.h"
 
 struct engine_drafter {
@@ -99,9 +100,9 @@ extern "C" engine_status engine_session_step_redrafter(engine_session * s, const
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
     if (n_out) *n_out = 0;
     return guarded(s->s.last_error, [&] {
-        if (!ed) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "redrafter step needs a drafter");
-        if (!out_tokens || max_out < 1) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "step needs room for one token");
-        if (s->s.abort.load()) throw engine_error(ENGINE_STATUS_CANCELLED, "cancelled");
+        if (!ed) throw engine_error(ERROR_INVALID_ARGUMENT, "redrafter step needs a drafter");
+        if (!out_tokens || max_out < 1) throw engine_error(ERROR_INVALID_ARGUMENT, "step needs room for one token");
+        if (s->s.abort.load()) throw engine_error(ERROR_CANCELLED, "cancelled");
         std::vector<int32_t> out;
         speculate_stats st;
         speculate_step(s->s, *ed->d, resolve(s->model, params), extra_tokens, extra_lens, n_extra, max_out, out, st);
@@ -122,8 +123,8 @@ extern "C" engine_status engine_session_generate_redrafter(engine_session * s, c
     if (!s || !out_tokens || !n_out || max_tokens < 1) return ENGINE_STATUS_INVALID_ARGUMENT;
     *n_out = 0;
     return guarded(s->s.last_error, [&] {
-        if (!ed) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "redrafter generate needs a drafter");
-        if (!prompt || n_prompt <= 0) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "generate needs a prompt");
+        if (!ed) throw engine_error(ERROR_INVALID_ARGUMENT, "redrafter generate needs a drafter");
+        if (!prompt || n_prompt <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "generate needs a prompt");
         auto is_stop = [&](int32_t t) { return stop_tokens && std::find(stop_tokens, stop_tokens + n_stop, t) != stop_tokens + n_stop; };
         const speculate_params sp = resolve(s->model, params);
         int32_t t = session_prefill(s->s, prompt, n_prompt, to_params(sampling));
@@ -132,7 +133,7 @@ extern "C" engine_status engine_session_generate_redrafter(engine_session * s, c
         std::vector<int32_t> out, ex_tokens, ex_lens;
         speculate_stats st;
         while (*n_out < max_tokens && !stopped) {
-            if (s->s.abort.load()) throw engine_error(ENGINE_STATUS_CANCELLED, "cancelled");
+            if (s->s.abort.load()) throw engine_error(ERROR_CANCELLED, "cancelled");
             speculate_align_extra(out_tokens, *n_out, extra_tokens, extra_lens, n_extra, ex_tokens, ex_lens);
             out.clear();
             speculate_step(s->s, *ed->d, sp, ex_tokens.data(), ex_lens.data(), (int)ex_lens.size(), max_tokens - *n_out, out, st);

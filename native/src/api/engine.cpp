@@ -1,25 +1,9 @@
 /*
- * engine.cpp: C API glue: argument checks and exception-to-status conversion only.
- * The work lives in the files each function calls.
+ * engine.cpp: the models-and-sessions part of the C API (include/engine.h): argument checks and
+ * exception-to-status conversion only. The work lives in core/ (model, session); the process-wide
+ * functions are in engine-global.cpp, the ReDrafter ones in engine-redrafter.cpp.
  */
 #include "engine.h"
-
-extern "C" const char * engine_status_code(engine_status status) noexcept {
-    switch (status) {
-        case ENGINE_STATUS_OK: return "ENGINE_OK";
-        case ENGINE_STATUS_INVALID_ARGUMENT: return "ENGINE_INVALID_ARGUMENT";
-        case ENGINE_STATUS_IO_ERROR: return "ENGINE_IO_ERROR";
-        case ENGINE_STATUS_BAD_MODEL: return "ENGINE_BAD_MODEL";
-        case ENGINE_STATUS_CANCELLED: return "ENGINE_CANCELLED";
-        case ENGINE_STATUS_BUSY: return "ENGINE_BUSY";
-        case ENGINE_STATUS_OUT_OF_MEMORY: return "ENGINE_OUT_OF_MEMORY";
-        case ENGINE_STATUS_UNSUPPORTED: return "ENGINE_UNSUPPORTED";
-        case ENGINE_STATUS_INTERNAL: return "ENGINE_INTERNAL";
-    }
-    return "ENGINE_UNKNOWN";
-}
-
-// ---- models and sessions ---------------------------------------------------------------------
 
 #include <algorithm>
 #include <atomic>
@@ -31,12 +15,12 @@ extern "C" const char * engine_status_code(engine_status status) noexcept {
 #include <thread>
 #include <vector>
 
-#include "base/check.h"
 #include "api-guard.h"
-#include "engine-internal.h"
-#include "kernels/kernels.h"
+#include "base/status.h"
 #include "core/model.h"
 #include "core/session.h"
+#include "engine-internal.h"
+#include "kernels/kernels.h"
 
 extern "C" engine_model_params engine_model_default_params(void) noexcept {
     engine_model_params p;
@@ -177,15 +161,15 @@ extern "C" engine_status engine_session_forward(engine_session * s, const int32_
                                                 float * hidden) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
     return guarded(s->s.last_error, [&] {
-        if (!tokens || n <= 0) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "forward needs at least one token");
+        if (!tokens || n <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "forward needs at least one token");
         int32_t last = n - 1;
         if (!out_rows) {
-            if (n_out != 1) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "out_rows is NULL but n_out != 1");
+            if (n_out != 1) throw engine_error(ERROR_INVALID_ARGUMENT, "out_rows is NULL but n_out != 1");
             out_rows = &last;
         }
         for (int i = 0; i < n_out; ++i)
             if (out_rows[i] < 0 || out_rows[i] >= n)
-                throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "out_rows[" + std::to_string(i) + "] = " +
+                throw engine_error(ERROR_INVALID_ARGUMENT, "out_rows[" + std::to_string(i) + "] = " +
                                                                        std::to_string(out_rows[i]) + " is outside 0.." +
                                                                        std::to_string(n - 1));
         session_forward(s->s, tokens, n, positions, mask, out_rows, n_out, logits, hidden);
@@ -201,7 +185,7 @@ extern "C" engine_status engine_session_prefill(engine_session * s, const int32_
                                                 const engine_sampling * sampling, int32_t * token) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
     return guarded(s->s.last_error, [&] {
-        if (!tokens || n <= 0) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "prefill needs at least one token");
+        if (!tokens || n <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "prefill needs at least one token");
         int32_t t = session_prefill(s->s, tokens, n, to_params(sampling));
         if (token) *token = t;
     });
@@ -211,8 +195,8 @@ extern "C" engine_status engine_session_step(engine_session * s, int32_t * out_t
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
     if (n_out) *n_out = 0;
     return guarded(s->s.last_error, [&] {
-        if (!out_tokens || max_out < 1) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "step needs room for one token");
-        if (s->s.abort.load()) throw engine_error(ENGINE_STATUS_CANCELLED, "cancelled");
+        if (!out_tokens || max_out < 1) throw engine_error(ERROR_INVALID_ARGUMENT, "step needs room for one token");
+        if (s->s.abort.load()) throw engine_error(ERROR_CANCELLED, "cancelled");
         out_tokens[0] = session_step_ar(s->s);
         if (n_out) *n_out = 1;
     });
@@ -225,12 +209,12 @@ extern "C" engine_status engine_session_generate(engine_session * s, const int32
     if (!s || !out_tokens || !n_out || max_tokens < 1) return ENGINE_STATUS_INVALID_ARGUMENT;
     *n_out = 0;
     return guarded(s->s.last_error, [&] {
-        if (!prompt || n_prompt <= 0) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "generate needs a prompt");
+        if (!prompt || n_prompt <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "generate needs a prompt");
         auto is_stop = [&](int32_t t) { return std::find(stop_tokens, stop_tokens + n_stop, t) != stop_tokens + n_stop; };
         int32_t t = session_prefill(s->s, prompt, n_prompt, to_params(sampling));
         out_tokens[(*n_out)++] = t;
         while (*n_out < max_tokens && !(stop_tokens && is_stop(t))) {
-            if (s->s.abort.load()) throw engine_error(ENGINE_STATUS_CANCELLED, "cancelled");
+            if (s->s.abort.load()) throw engine_error(ERROR_CANCELLED, "cancelled");
             t = session_step_ar(s->s);
             out_tokens[(*n_out)++] = t;
         }

@@ -2,30 +2,24 @@
  * backend-registry.cpp: discovers backends once per process. CPU is always registered. The CUDA
  * module is looked for next to the binary that holds this code (the addon or the CLI), or at
  * $SLIPSTREAM_CUDA_MODULE; a missing module, a dlopen failure, an API version mismatch and
- * "no device" are states reported by engine_backends(), never errors.
+ * "no device" are states the registry reports (the C API's engine_backends()), never errors.
  */
 #include "backend.h"
-#include "engine.h"
-#include "base/log.h"
 
 #include <dlfcn.h>
+
+#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "base/log.h"
+
 namespace {
 
-struct registered_backend {
-    std::string name;
-    const engine_backend_i * iface = nullptr;  // null when unavailable
-    int score = 0;
-    std::string detail;
-};
-
 std::once_flag g_once;
-std::vector<registered_backend> g_backends;
+std::vector<backend_entry> g_backends;
 
 std::string own_directory() {
     Dl_info info{};
@@ -35,8 +29,8 @@ std::string own_directory() {
     return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
 }
 
-registered_backend probe(const char * name, const engine_backend_i * iface) {
-    registered_backend b;
+backend_entry probe(const char * name, const engine_backend_i * iface) {
+    backend_entry b;
     b.name = name;
     char detail[256] = {0};
     int score = iface->probe(detail, sizeof(detail));
@@ -48,8 +42,8 @@ registered_backend probe(const char * name, const engine_backend_i * iface) {
     return b;
 }
 
-registered_backend load_cuda() {
-    registered_backend b;
+backend_entry load_cuda() {
+    backend_entry b;
     b.name = "cuda";
     const char * env = std::getenv("SLIPSTREAM_CUDA_MODULE");
     std::string path = env && *env ? std::string(env) : own_directory() + "/engine-cuda.so";
@@ -93,19 +87,7 @@ void discover() {
 
 }  // namespace
 
-extern "C" int engine_backends(engine_backend_report * reports, int max_reports) noexcept {
-    try {
-        std::call_once(g_once, discover);
-    } catch (...) {
-        return 0;
-    }
-    int n = static_cast<int>(g_backends.size());
-    for (int i = 0; i < n && i < max_reports && reports; ++i) {
-        engine_backend_report & r = reports[i];
-        std::memset(&r, 0, sizeof(r));
-        std::strncpy(r.name, g_backends[i].name.c_str(), sizeof(r.name) - 1);
-        r.available = g_backends[i].iface != nullptr;
-        std::strncpy(r.detail, g_backends[i].detail.c_str(), sizeof(r.detail) - 1);
-    }
-    return n;
+const std::vector<backend_entry> & backend_registry() {
+    std::call_once(g_once, discover);
+    return g_backends;
 }

@@ -8,6 +8,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #define ENGINE_BACKEND_API_VERSION 1
 #define ENGINE_BACKEND_ENTRY "engine_backend_entry"
@@ -26,3 +28,15 @@ typedef const engine_backend_i * (*engine_backend_entry_fn)(void);
 
 // The CPU backend's table (always present).
 const engine_backend_i * engine_backend_cpu(void);
+
+// One backend as the registry found it (backend-registry.cpp).
+struct backend_entry {
+    std::string name;                          // "cpu", "cuda"
+    const engine_backend_i * iface = nullptr;  // null when unavailable
+    int score = 0;                             // the probe's score when available (higher is preferred)
+    std::string detail;                        // the device when available; why not when unavailable
+};
+
+// Every backend this process knows, cpu first. Discovered (the CUDA module looked up, loaded and
+// probed) once, on the first call; later calls return the same list.
+const std::vector<backend_entry> & backend_registry();

@@ -2,26 +2,27 @@
  * log.cpp: the log sink. One global sink and level behind a mutex; the default writes to stderr.
  */
 #include "log.h"
+
 #include <cstdarg>
 #include <cstdio>
 #include <mutex>
+#include <utility>
 
 namespace {
 std::mutex g_log_mutex;
-engine_log_sink g_sink = nullptr;
-void * g_sink_user = nullptr;
-engine_log_level g_min_level = ENGINE_LOG_INFO;
-const char * level_name(engine_log_level l) {
+log_sink g_sink;
+log_level g_min_level = LOG_LEVEL_INFO;
+const char * level_name(log_level l) {
     switch (l) {
-        case ENGINE_LOG_DEBUG: return "debug";
-        case ENGINE_LOG_INFO: return "info";
-        case ENGINE_LOG_WARN: return "warn";
+        case LOG_LEVEL_DEBUG: return "debug";
+        case LOG_LEVEL_INFO: return "info";
+        case LOG_LEVEL_WARN: return "warn";
         default: return "error";
     }
 }
 }  // namespace
 
-void engine_log(engine_log_level level, const char * fmt, ...) {
+void log_printf(log_level level, const char * fmt, ...) {
     char line[1024];
     va_list args;
     va_start(args, fmt);
@@ -30,19 +31,18 @@ void engine_log(engine_log_level level, const char * fmt, ...) {
     std::lock_guard<std::mutex> lock(g_log_mutex);
     if (level < g_min_level) return;
     if (g_sink) {
-        g_sink(level, line, g_sink_user);
+        g_sink(level, line);
     } else {
         std::fprintf(stderr, "[engine %s] %s\n", level_name(level), line);
     }
 }
 
-extern "C" void engine_set_log_sink(engine_log_sink sink, void * user_data) noexcept {
+void log_set_sink(log_sink sink) {
     std::lock_guard<std::mutex> lock(g_log_mutex);
-    g_sink = sink;
-    g_sink_user = user_data;
+    g_sink = std::move(sink);
 }
 
-extern "C" void engine_set_log_level(engine_log_level min_level) noexcept {
+void log_set_level(log_level min_level) {
     std::lock_guard<std::mutex> lock(g_log_mutex);
     g_min_level = min_level;
 }

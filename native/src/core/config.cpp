@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "base/check.h"
+#include "base/status.h"
 #include "json.h"
 
 namespace {
@@ -136,7 +136,7 @@ model_config config_parse(const std::string & path, const char * text, size_t le
 
 model_config config_load(const std::string & path) {
     std::ifstream f(path, std::ios::binary);
-    if (!f) throw engine_error(ENGINE_STATUS_BAD_MODEL, path + ": cannot open: " + std::strerror(errno));
+    if (!f) throw engine_error(ERROR_BAD_MODEL, path + ": cannot open: " + std::strerror(errno));
     std::stringstream ss;
     ss << f.rdbuf();
     std::string text = ss.str();

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/check.h"
+#include "base/status.h"
 
 kv_cache::~kv_cache() {
     if (data) ::munmap(data, bytes);
@@ -27,7 +28,7 @@ void kv_init(kv_cache & kv, int n_layer, int64_t kv_dim, int64_t capacity, int64
     if (p == MAP_FAILED) {
         std::string msg = "cannot reserve " + std::to_string(kv.bytes) + " bytes for the KV cache";
         kv.bytes = 0;
-        throw engine_error(ENGINE_STATUS_OUT_OF_MEMORY, msg);
+        throw engine_error(ERROR_OUT_OF_MEMORY, msg);
     }
     kv.data = static_cast<float *>(p);
 }

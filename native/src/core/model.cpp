@@ -16,11 +16,12 @@
 #include <thread>
 
 #include "base/check.h"
+#include "base/log.h"
+#include "base/status.h"
+#include "base/thread-pool.h"
 #include "json.h"
 #include "kv-cache.h"
-#include "base/log.h"
 #include "safetensors.h"
-#include "base/thread-pool.h"
 
 model::model() = default;
 model::~model() = default;
@@ -44,7 +45,7 @@ struct loader {
 
     void check_abort() const {
         if (params.abort && params.abort->load(std::memory_order_relaxed))
-            throw engine_error(ENGINE_STATUS_CANCELLED, "model load cancelled");
+            throw engine_error(ERROR_CANCELLED, "model load cancelled");
     }
 
     const st_tensor & get(const std::string & name, std::vector<int64_t> shape) const {
@@ -120,7 +121,7 @@ void check_tokenizer_vocab(const std::string & dir, const model_config & c) {
     const std::string path = dir + "/tokenizer.json";
     if (!file_exists(path)) return;
     std::ifstream f(path, std::ios::binary);
-    if (!f) throw engine_error(ENGINE_STATUS_IO_ERROR, path + ": cannot open: " + std::strerror(errno));
+    if (!f) throw engine_error(ERROR_IO, path + ": cannot open: " + std::strerror(errno));
     std::stringstream ss;
     ss << f.rdbuf();
     std::string text = ss.str();
@@ -167,7 +168,7 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     m->dir = dir;
     struct stat st;
     if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-        throw engine_error(ENGINE_STATUS_IO_ERROR, dir + ": not a directory");
+        throw engine_error(ERROR_IO, dir + ": not a directory");
     m->config = config_load(dir + "/config.json");
     const model_config & c = m->config;
     check_tokenizer_vocab(dir, c);
@@ -326,7 +327,7 @@ void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64
     // (a long prefill asks for one), gathered into xk: (k, H).
     const bool trim_last = k < n;
     for (int l = 0; l < c.n_layer; ++l) {
-        if (abort && abort->load(std::memory_order_relaxed)) throw engine_error(ENGINE_STATUS_CANCELLED, "cancelled");
+        if (abort && abort->load(std::memory_order_relaxed)) throw engine_error(ERROR_CANCELLED, "cancelled");
         const layer_weights & L = m.layers[static_cast<size_t>(l)];
         float * kc = kv.k(l);  // (slots, kv_dim)
         float * vc = kv.v(l);

@@ -15,9 +15,9 @@
 #include <set>
 #include <sstream>
 
-#include "base/check.h"
-#include "kernels/kernels.h"
+#include "base/status.h"
 #include "json.h"
+#include "kernels/kernels.h"
 
 namespace {
 
@@ -41,7 +41,7 @@ size_t dtype_size(const std::string & s) {
 
 std::string read_text(const std::string & path) {
     std::ifstream f(path, std::ios::binary);
-    if (!f) throw engine_error(ENGINE_STATUS_IO_ERROR, path + ": cannot open: " + std::strerror(errno));
+    if (!f) throw engine_error(ERROR_IO, path + ": cannot open: " + std::strerror(errno));
     std::stringstream ss;
     ss << f.rdbuf();
     return ss.str();
@@ -150,12 +150,12 @@ std::unique_ptr<st_file> st_open(const std::string & path, bool populate) {
     auto f = std::make_unique<st_file>();
     f->path = path;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw engine_error(ENGINE_STATUS_IO_ERROR, path + ": cannot open: " + std::strerror(errno));
+    if (fd < 0) throw engine_error(ERROR_IO, path + ": cannot open: " + std::strerror(errno));
     struct stat st;
     if (::fstat(fd, &st) != 0) {
         int e = errno;
         ::close(fd);
-        throw engine_error(ENGINE_STATUS_IO_ERROR, path + ": cannot stat: " + std::strerror(e));
+        throw engine_error(ERROR_IO, path + ": cannot stat: " + std::strerror(e));
     }
     size_t size = static_cast<size_t>(st.st_size);
     if (size < 8) {
@@ -165,7 +165,7 @@ std::unique_ptr<st_file> st_open(const std::string & path, bool populate) {
     void * p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
     int e = errno;
     ::close(fd);
-    if (p == MAP_FAILED) throw engine_error(ENGINE_STATUS_IO_ERROR, path + ": cannot mmap: " + std::strerror(e));
+    if (p == MAP_FAILED) throw engine_error(ERROR_IO, path + ": cannot mmap: " + std::strerror(e));
     f->base = static_cast<const uint8_t *>(p);
     f->size = size;
     st_parse_header(path, f->base, f->size, f->tensors);  // throws; f's destructor unmaps
@@ -205,7 +205,7 @@ std::unique_ptr<st_collection> st_open_folder(const std::string & dir, bool popu
     } else if (file_exists(single)) {
         shard_names.push_back("model.safetensors");
     } else {
-        throw engine_error(ENGINE_STATUS_BAD_MODEL, dir + ": no model.safetensors or model.safetensors.index.json");
+        throw engine_error(ERROR_BAD_MODEL, dir + ": no model.safetensors or model.safetensors.index.json");
     }
     for (const auto & fn : shard_names) {
         c->files.push_back(st_open(dir + "/" + fn, populate));

@@ -4,7 +4,7 @@
  */
 #include "session.h"
 
-#include "base/check.h"
+#include "base/status.h"
 #include "model.h"
 
 void session_init(session & s, const model & m, int64_t max_context) {
@@ -19,16 +19,16 @@ void session_init(session & s, const model & m, int64_t max_context) {
 
 namespace {
 void check_room(const session & s, int64_t n) {
-    if (n <= 0) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "no tokens to process");
+    if (n <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "no tokens to process");
     if (s.kv.length + n > s.kv.capacity)
-        throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "context full: " + std::to_string(s.kv.length) + " + " +
+        throw engine_error(ERROR_INVALID_ARGUMENT, "context full: " + std::to_string(s.kv.length) + " + " +
                                                                std::to_string(n) + " tokens exceed max context " +
                                                                std::to_string(s.kv.capacity));
 }
 void check_tokens(const session & s, const int32_t * tokens, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
         if (tokens[i] < 0 || tokens[i] >= s.m->config.n_vocab)
-            throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "token id " + std::to_string(tokens[i]) + " at index " +
+            throw engine_error(ERROR_INVALID_ARGUMENT, "token id " + std::to_string(tokens[i]) + " at index " +
                                                                    std::to_string(i) + " is outside the vocabulary (0.." +
                                                                    std::to_string(s.m->config.n_vocab - 1) + ")");
 }
@@ -83,7 +83,7 @@ void session_forward(session & s, const int32_t * tokens, int64_t n, const int32
 
 void session_truncate(session & s, int64_t length) {
     if (length < 0 || length > s.kv.length)
-        throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "truncate length " + std::to_string(length) +
+        throw engine_error(ERROR_INVALID_ARGUMENT, "truncate length " + std::to_string(length) +
                                                                " is outside 0.." + std::to_string(s.kv.length));
     kv_truncate(s.kv, length);
     s.tokens.resize(static_cast<size_t>(length));
@@ -101,7 +101,7 @@ int32_t session_prefill(session & s, const int32_t * tokens, int64_t n, const sa
 }
 
 int32_t session_step_ar(session & s) {
-    if (!s.has_pending) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "step without a prefill: no pending token");
+    if (!s.has_pending) throw engine_error(ERROR_INVALID_ARGUMENT, "step without a prefill: no pending token");
     check_room(s, 1);
     const int32_t g0 = s.pending_token;
     const int32_t row = 0;

@@ -3,13 +3,13 @@
  * weight-arena.h for why the weights want both).
  */
 #include "weight-arena.h"
+#include "base/status.h"
 
 #include <sys/mman.h>
 
 #include <cstdint>
 #include <string>
 
-#include "base/check.h"
 
 namespace {
 constexpr size_t HUGE_PAGE = size_t(2) << 20;
@@ -24,7 +24,7 @@ anon_buffer::anon_buffer(size_t n) : bytes(n) {
     mapping_ = ::mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mapping_ == MAP_FAILED) {
         mapping_ = nullptr;
-        throw engine_error(ENGINE_STATUS_OUT_OF_MEMORY, "cannot allocate " + std::to_string(n) + " bytes for weights");
+        throw engine_error(ERROR_OUT_OF_MEMORY, "cannot allocate " + std::to_string(n) + " bytes for weights");
     }
     const uintptr_t start = round_up(reinterpret_cast<uintptr_t>(mapping_), HUGE_PAGE);
     data = reinterpret_cast<void *>(start);

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels.h"
 #include "base/thread-pool.h"
+#include "kernels.h"
 
 float f16_to_f32(uint16_t h) {
     uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;

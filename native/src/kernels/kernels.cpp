@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "base/check.h"
-#include "kernels.h"
 #include "base/thread-pool.h"
+#include "kernels.h"
 
 // kernels-avx512.cpp / kernels-avx2.cpp
 void matmul_rows_avx512_f32(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,

@@ -10,9 +10,9 @@
 #include <cstring>
 
 #include "base/check.h"
+#include "core/model.h"
 #include "drafter.h"
 #include "kernels/kernels.h"
-#include "core/model.h"
 
 namespace {
 

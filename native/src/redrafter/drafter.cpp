@@ -8,9 +8,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "base/check.h"
-#include "core/json.h"
 #include "base/log.h"
+#include "base/status.h"
+#include "core/json.h"
 #include "core/model.h"
 #include "core/safetensors.h"
 
@@ -107,7 +107,7 @@ struct loader {
 
 std::string read_file(const std::string & path) {
     std::ifstream f(path, std::ios::binary);
-    if (!f) throw engine_error(ENGINE_STATUS_IO_ERROR, path + ": cannot open");
+    if (!f) throw engine_error(ERROR_IO, path + ": cannot open");
     std::ostringstream ss;
     ss << f.rdbuf();
     return ss.str();

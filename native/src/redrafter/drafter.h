@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "kernels/kernels.h"
 #include "core/weight-arena.h"
+#include "kernels/kernels.h"
 
 struct model;
 struct st_collection;

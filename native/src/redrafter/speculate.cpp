@@ -9,11 +9,12 @@
 #include <cstring>
 
 #include "accept.h"
-#include "beam-search.h"
 #include "base/check.h"
-#include "drafter.h"
+#include "base/status.h"
+#include "beam-search.h"
 #include "core/model.h"
 #include "core/session.h"
+#include "drafter.h"
 #include "tree-attention.h"
 
 namespace {
@@ -70,23 +71,23 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
                     speculate_stats & stats) {
     const model & m = *s.m;
     const int V = m.config.n_vocab, H = m.config.n_embd;
-    if (!s.has_pending) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "redrafter step without a prefill: no pending token");
+    if (!s.has_pending) throw engine_error(ERROR_INVALID_ARGUMENT, "redrafter step without a prefill: no pending token");
     if (d.config.n_vocab != V || d.config.n_embd != H)
-        throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "drafter " + d.dir + " does not fit this session's model (hidden size or vocabulary differ)");
+        throw engine_error(ERROR_INVALID_ARGUMENT, "drafter " + d.dir + " does not fit this session's model (hidden size or vocabulary differ)");
     const int M = params.n_beams, L = params.beam_len;
     if (M < 1 || M > SPECULATE_MAX_BEAMS)
-        throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "beam width " + std::to_string(M) + " is outside 1.." + std::to_string(SPECULATE_MAX_BEAMS));
+        throw engine_error(ERROR_INVALID_ARGUMENT, "beam width " + std::to_string(M) + " is outside 1.." + std::to_string(SPECULATE_MAX_BEAMS));
     if (L < 2 || L > SPECULATE_MAX_LEN)
-        throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "beam length " + std::to_string(L) + " is outside 2.." + std::to_string(SPECULATE_MAX_LEN) +
+        throw engine_error(ERROR_INVALID_ARGUMENT, "beam length " + std::to_string(L) + " is outside 2.." + std::to_string(SPECULATE_MAX_LEN) +
                                                                " (it counts the guaranteed token)");
-    if (max_emit < 1) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "max_emit must be at least 1");
+    if (max_emit < 1) throw engine_error(ERROR_INVALID_ARGUMENT, "max_emit must be at least 1");
     if (n_extra < 0 || (n_extra > 0 && (!extra_tokens || !extra_lens)))
-        throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "extra drafts: tokens and lengths are required");
+        throw engine_error(ERROR_INVALID_ARGUMENT, "extra drafts: tokens and lengths are required");
     const int64_t n_ctx = s.kv.length;
     // A round commits at most `len` tokens (g0 + drafts), so cap the depth by the budget and the room left (§2.10).
     const int64_t room = s.kv.capacity - n_ctx;
     if (room < 1)
-        throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "context full: " + std::to_string(n_ctx) + " tokens fill max context " +
+        throw engine_error(ERROR_INVALID_ARGUMENT, "context full: " + std::to_string(n_ctx) + " tokens fill max context " +
                                                                std::to_string(s.kv.capacity));
     const int len_cap = (int)std::min<int64_t>({(int64_t)max_emit, room, (int64_t)SPECULATE_MAX_EXTRA_LEN});
     const int Ld = std::min(L, len_cap);
@@ -107,12 +108,12 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
         int64_t off = 0;
         for (int e = 0; e < n_extra; ++e) {
             const int n = extra_lens[e];
-            if (n < 0) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "extra draft " + std::to_string(e) + " has a negative length");
+            if (n < 0) throw engine_error(ERROR_INVALID_ARGUMENT, "extra draft " + std::to_string(e) + " has a negative length");
             const int32_t * toks = extra_tokens + off;
             off += n;
             for (int i = 0; i < n; ++i)
                 if (toks[i] < 0 || toks[i] >= V)
-                    throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "extra draft " + std::to_string(e) + ": token id " +
+                    throw engine_error(ERROR_INVALID_ARGUMENT, "extra draft " + std::to_string(e) + ": token id " +
                                                                            std::to_string(toks[i]) + " is outside the vocabulary");
             if (n < 2 || toks[0] != g0) continue;  // does not continue the text, or adds nothing
             const int keep = std::min({n, len_cap, 1 + std::max(0, budget)});

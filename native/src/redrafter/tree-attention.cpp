@@ -7,16 +7,17 @@
 #include <string>
 
 #include "base/check.h"
+#include "base/status.h"
 
 void tree_build(const int32_t * beams, int n_beams, int max_len, const int32_t * beam_len, draft_tree & out) {
-    if (n_beams < 1 || max_len < 1) throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "tree_build: need at least one beam of at least one token");
+    if (n_beams < 1 || max_len < 1) throw engine_error(ERROR_INVALID_ARGUMENT, "tree_build: need at least one beam of at least one token");
     out.n_beams = n_beams;
     out.max_len = max_len;
     out.beam_len.assign(n_beams, max_len);
     if (beam_len) {
         for (int m = 0; m < n_beams; ++m) {
             if (beam_len[m] < 1 || beam_len[m] > max_len)
-                throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "tree_build: beam " + std::to_string(m) + " has length " +
+                throw engine_error(ERROR_INVALID_ARGUMENT, "tree_build: beam " + std::to_string(m) + " has length " +
                                                                        std::to_string(beam_len[m]) + ", outside 1.." + std::to_string(max_len));
             out.beam_len[m] = beam_len[m];
         }
@@ -24,7 +25,7 @@ void tree_build(const int32_t * beams, int n_beams, int max_len, const int32_t *
     const int32_t g0 = beams[0];
     for (int m = 1; m < n_beams; ++m)
         if (beams[(size_t)m * max_len] != g0)
-            throw engine_error(ENGINE_STATUS_INVALID_ARGUMENT, "tree_build: beam " + std::to_string(m) + " does not start with the guaranteed token");
+            throw engine_error(ERROR_INVALID_ARGUMENT, "tree_build: beam " + std::to_string(m) + " does not start with the guaranteed token");
 
     const size_t cells = (size_t)n_beams * max_len;
     out.prefix_tree.assign(cells, -1);

@@ -3,6 +3,8 @@
  * per token). Each thread streams its share of a buffer (huge pages, as the weights) with the
  * widest loads the CPU has; best of `repeats` runs.
  */
+#include "membench.h"
+
 #include <immintrin.h>
 #include <sys/mman.h>
 
@@ -11,8 +13,6 @@
 #include <cstring>
 #include <thread>
 #include <vector>
-
-#include "engine.h"
 
 namespace {
 
@@ -37,12 +37,17 @@ __attribute__((target("avx512f"))) uint64_t read_avx512(const uint8_t * p, size_
         a3 = _mm512_xor_si512(a3, _mm512_load_si512(p + i + 192));
     }
     a0 = _mm512_xor_si512(_mm512_xor_si512(a0, a1), _mm512_xor_si512(a2, a3));
-    return static_cast<uint64_t>(_mm512_reduce_or_epi64(a0));
+    // stored and folded by hand: GCC 12's _mm512_reduce_or_epi64 warns (-Wuninitialized in its header)
+    alignas(64) uint64_t lanes[8];
+    _mm512_store_si512(lanes, a0);
+    uint64_t folded = 0;
+    for (uint64_t v : lanes) folded |= v;
+    return folded;
 }
 
 }  // namespace
 
-extern "C" double engine_bench_read_bandwidth(size_t bytes, int n_threads, int repeats) noexcept {
+double bench_read_bandwidth(size_t bytes, int n_threads, int repeats) noexcept {
     try {
         if (n_threads < 1) n_threads = 1;
         bytes = bytes / (4096 * static_cast<size_t>(n_threads)) * 4096 * static_cast<size_t>(n_threads);

@@ -1,14 +1,14 @@
 /*
- * kernels-ref.cpp: the plain reference kernels (no SIMD intrinsics): the matmul every SIMD path is
- * tested against, plus RMSNorm, softmax, SiLU-GLU, RoPE and masked attention, which are cheap
- * enough next to the matmuls that the compiler's code is used in every path. Math: docs/engine.md.
+ * kernels-ref.cpp: the pure scalar kernels (no SIMD intrinsics, no dispatch, no threads). Each
+ * kernel that has a fast path (matmul, attention, SiLU-GLU, dot, axpy) has its reference here,
+ * which test-kernels and test-attention check the fast paths against; RMSNorm, softmax and RoPE
+ * have only this one path, which every path uses. Math: docs/engine.md.
  */
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
-#include "base/thread-pool.h"
 #include "kernels.h"
 
 float f16_to_f32(uint16_t h) {
@@ -37,6 +37,8 @@ float f16_to_f32(uint16_t h) {
     return f;
 }
 
+// ---- matmul ------------------------------------------------------------------------------------
+
 // y[i, r] = sum_k x[i, k] * W[r, k] + bias[r], accumulated in double. For bf16 weights x is rounded
 // to bf16 first (the invariant in kernels.h).
 void matmul_rows_ref(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,
@@ -62,43 +64,16 @@ void matmul_rows_ref(float * y, int64_t ldy, const float * x, int64_t n, const w
     }
 }
 
-// ---- tiled layout --------------------------------------------------------------------------------
+// ---- vector helpers ----------------------------------------------------------------------------
 
-namespace {
-inline int64_t tiled_index(const weight_matrix & w, int64_t r, int64_t k) {
-    const int64_t p = weight_step(w.dtype), steps = weight_padded_cols(w) / p, G = WEIGHT_GROUP_ROWS;
-    return ((r / G) * steps + k / p) * G * p + (r % G) * p + k % p;
-}
-}  // namespace
-
-size_t weight_tiled_bytes(const weight_matrix & src) {
-    const int64_t rows_p = (src.rows + WEIGHT_GROUP_ROWS - 1) / WEIGHT_GROUP_ROWS * WEIGHT_GROUP_ROWS;
-    return static_cast<size_t>(rows_p * weight_padded_cols(src)) * (src.dtype == WEIGHT_BF16 ? 2 : 4);
+float dot_f32_ref(const float * a, const float * b, int64_t len) {
+    float s = 0;
+    for (int64_t k = 0; k < len; ++k) s += a[k] * b[k];
+    return s;
 }
 
-weight_matrix weight_tile(const weight_matrix & src, void * dst, int64_t r0, int64_t r1) {
-    weight_matrix out = src;
-    out.layout = WEIGHT_TILED32;
-    out.data = dst;
-    if (r1 < 0 || r1 > src.rows) r1 = src.rows;
-    const int64_t p = weight_step(src.dtype), K = src.cols;
-    const size_t es = src.dtype == WEIGHT_BF16 ? 2 : 4;
-    const uint8_t * s = static_cast<const uint8_t *>(src.data);
-    uint8_t * d = static_cast<uint8_t *>(dst);
-    // step by step, so the writes go in order; each row contributes p values per step
-    for (int64_t g = r0 / WEIGHT_GROUP_ROWS * WEIGHT_GROUP_ROWS; g < r1; g += WEIGHT_GROUP_ROWS) {
-        const int64_t ra = std::max(g, r0), rb = std::min(g + WEIGHT_GROUP_ROWS, r1);
-        for (int64_t k = 0; k < K; k += p) {
-            const size_t len = static_cast<size_t>(std::min(p, K - k)) * es;
-            for (int64_t r = ra; r < rb; ++r) std::memcpy(d + tiled_index(out, r, k) * es, s + (r * K + k) * es, len);
-        }
-    }
-    return out;
-}
-
-float weight_at(const weight_matrix & w, int64_t r, int64_t k) {
-    const int64_t i = w.layout == WEIGHT_TILED32 ? tiled_index(w, r, k) : r * w.cols + k;
-    return w.dtype == WEIGHT_BF16 ? bf16_to_f32(static_cast<const uint16_t *>(w.data)[i]) : static_cast<const float *>(w.data)[i];
+void axpy_f32_ref(float * y, float a, const float * x, int64_t len) {
+    for (int64_t k = 0; k < len; ++k) y[k] += a * x[k];
 }
 
 // ---- elementwise -------------------------------------------------------------------------------
@@ -131,8 +106,7 @@ void softmax(float * x, int64_t len) {
     for (int64_t j = 0; j < len; ++j) x[j] *= inv;
 }
 
-void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff) {
-    if (silu_glu_fast(gate, ld_gate, up, ld_up, n, ff)) return;
+void silu_glu_ref(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff) {
     for (int64_t i = 0; i < n; ++i) {
         float * g = gate + i * ld_gate;
         const float * u = up + i * ld_up;
@@ -175,53 +149,31 @@ void rope_apply(float * x, int64_t ld, int64_t n, int n_heads, int head_dim, con
     rope_apply_tables(x, ld, n, n_heads, head_dim, cs.data(), sn.data());
 }
 
+// ---- attention ---------------------------------------------------------------------------------
+
+// One (query row i, head h) at a time, straight from the formula:
+// out[i, h] = sum_j softmax_j(q[i, h] . k[j, h / group] * scale over visible j) v[j, h / group].
 void attention_ref(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
-                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool) {
+                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
     const int64_t total = kv_len + n;
     const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
     const int64_t q_dim = static_cast<int64_t>(n_head) * head_dim;
     const int group = n_head / n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-    const int64_t n_tasks = n * n_head;
-    auto task = [&](int64_t t) {
-        const int64_t i = t / n_head;
-        const int h = static_cast<int>(t % n_head);
-        const int hk = h / group;
-        const float * qi = q + i * q_dim + static_cast<int64_t>(h) * head_dim;
-        float * oi = out + i * q_dim + static_cast<int64_t>(h) * head_dim;
-        thread_local std::vector<float> scores;
-        scores.resize(static_cast<size_t>(total));
-        const uint8_t * mrow = mask ? mask + i * total : nullptr;
-        const int64_t limit = mask ? total : kv_len + i + 1;
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < limit; ++j) {
-            if (mrow && !mrow[j]) {
-                scores[j] = -INFINITY;
-                continue;
+    std::vector<float> p(static_cast<size_t>(total));
+    for (int64_t i = 0; i < n; ++i)
+        for (int h = 0; h < n_head; ++h) {
+            const float * qi = q + i * q_dim + static_cast<int64_t>(h) * head_dim;
+            const int64_t head_off = static_cast<int64_t>(h / group) * head_dim;
+            float * oi = out + i * q_dim + static_cast<int64_t>(h) * head_dim;
+            // p[j]: the score of slot j, -inf where row i may not attend
+            for (int64_t j = 0; j < total; ++j) {
+                const bool visible = mask ? mask[i * total + j] != 0 : j <= kv_len + i;
+                p[j] = visible ? dot_f32_ref(qi, k_cache + j * kv_dim + head_off, head_dim) * scale : -INFINITY;
             }
-            float s = dot_f32(qi, k_cache + j * kv_dim + static_cast<int64_t>(hk) * head_dim, head_dim) * scale;
-            scores[j] = s;
-            mx = std::max(mx, s);
+            softmax(p.data(), total);  // all -inf: all 0
+            std::fill(oi, oi + head_dim, 0.0f);
+            for (int64_t j = 0; j < total; ++j)
+                if (p[j] != 0.0f) axpy_f32_ref(oi, p[j], v_cache + j * kv_dim + head_off, head_dim);
         }
-        std::fill(oi, oi + head_dim, 0.0f);
-        if (mx == -INFINITY) return;  // nothing visible
-        float sum = 0;
-        for (int64_t j = 0; j < limit; ++j) {
-            float e = scores[j] == -INFINITY ? 0.0f : std::exp(scores[j] - mx);
-            scores[j] = e;
-            sum += e;
-        }
-        const float inv = 1.0f / sum;
-        for (int64_t j = 0; j < limit; ++j) {
-            float p = scores[j] * inv;
-            if (p == 0.0f) continue;
-            axpy_f32(oi, p, v_cache + j * kv_dim + static_cast<int64_t>(hk) * head_dim, head_dim);
-        }
-    };
-    const bool small = static_cast<double>(n_tasks) * static_cast<double>(total) * head_dim < 65536.0;
-    if (!pool || pool->n_threads() == 1 || n_tasks < 2 || small) {
-        for (int64_t t = 0; t < n_tasks; ++t) task(t);
-        return;
-    }
-    pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
 }

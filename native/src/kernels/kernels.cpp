@@ -1,8 +1,8 @@
 /*
- * kernels.cpp: run-time dispatch of the matmul, attention (and the small dot/axpy helpers) to the
- * best path this CPU supports, and the split of a matmul's rows / attention's (KV head, row tile)
- * pairs into thread-pool tasks. Path functions
- * live in kernels-avx512.cpp, kernels-avx2.cpp and kernels-ref.cpp.
+ * kernels.cpp: run-time dispatch of matmul, attention, SiLU-GLU and the dot/axpy helpers to the
+ * best path this CPU supports, the split of a matmul's rows / attention's (KV head, row tile) pairs
+ * into thread-pool tasks, and the generic attention for head sizes the AVX-512 kernel does not
+ * take. Path functions live in kernels-avx512*.cpp, kernels-avx2.cpp and kernels-ref.cpp.
  */
 #include <algorithm>
 #include <cmath>
@@ -11,18 +11,6 @@
 #include "base/check.h"
 #include "base/thread-pool.h"
 #include "kernels.h"
-
-// kernels-avx512.cpp / kernels-avx2.cpp
-void matmul_rows_avx512_f32(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,
-                            const float * bias, int64_t r0, int64_t r1);
-void matmul_rows_avx512_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t ldxb, int64_t n,
-                             const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
-float dot_f32_avx512(const float * a, const float * b, int64_t len);
-float dot_f32_avx2(const float * a, const float * b, int64_t len);
-void axpy_f32_avx512(float * y, float a, const float * x, int64_t len);
-void axpy_f32_avx2(float * y, float a, const float * x, int64_t len);
-void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);
-void silu_glu_avx512(float * g, const float * u, int64_t len);
 
 namespace {
 
@@ -52,19 +40,10 @@ kernel_path resolve(kernel_path p) {
     return KERNEL_PATH_REF;
 }
 
-float dot_ref(const float * a, const float * b, int64_t len) {
-    float s = 0;
-    for (int64_t k = 0; k < len; ++k) s += a[k] * b[k];
-    return s;
-}
-void axpy_ref(float * y, float a, const float * x, int64_t len) {
-    for (int64_t k = 0; k < len; ++k) y[k] += a * x[k];
-}
-
 using dot_fn = float (*)(const float *, const float *, int64_t);
 using axpy_fn = void (*)(float *, float, const float *, int64_t);
-const dot_fn g_dot = cpu().avx512 ? dot_f32_avx512 : cpu().avx2 ? dot_f32_avx2 : dot_ref;
-const axpy_fn g_axpy = cpu().avx512 ? axpy_f32_avx512 : cpu().avx2 ? axpy_f32_avx2 : axpy_ref;
+const dot_fn g_dot = cpu().avx512 ? dot_f32_avx512 : cpu().avx2 ? dot_f32_avx2 : dot_f32_ref;
+const axpy_fn g_axpy = cpu().avx512 ? axpy_f32_avx512 : cpu().avx2 ? axpy_f32_avx2 : axpy_f32_ref;
 
 // One task: rows [r0, r1) of one job.
 struct row_task {
@@ -100,6 +79,59 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
     }
 }
 
+// The generic attention: one (row, head) task at a time with the dispatched dot / axpy, for head
+// sizes the AVX-512 tile kernel does not take and CPUs without AVX-512.
+void attention_rows(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
+                    int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool) {
+    const int64_t total = kv_len + n;
+    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
+    const int64_t q_dim = static_cast<int64_t>(n_head) * head_dim;
+    const int group = n_head / n_head_kv;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    const int64_t n_tasks = n * n_head;
+    auto task = [&](int64_t t) {
+        const int64_t i = t / n_head;
+        const int h = static_cast<int>(t % n_head);
+        const int hk = h / group;
+        const float * qi = q + i * q_dim + static_cast<int64_t>(h) * head_dim;
+        float * oi = out + i * q_dim + static_cast<int64_t>(h) * head_dim;
+        thread_local std::vector<float> scores;
+        scores.resize(static_cast<size_t>(total));
+        const uint8_t * mrow = mask ? mask + i * total : nullptr;
+        const int64_t limit = mask ? total : kv_len + i + 1;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < limit; ++j) {
+            if (mrow && !mrow[j]) {
+                scores[j] = -INFINITY;
+                continue;
+            }
+            float s = dot_f32(qi, k_cache + j * kv_dim + static_cast<int64_t>(hk) * head_dim, head_dim) * scale;
+            scores[j] = s;
+            mx = std::max(mx, s);
+        }
+        std::fill(oi, oi + head_dim, 0.0f);
+        if (mx == -INFINITY) return;  // nothing visible
+        float sum = 0;
+        for (int64_t j = 0; j < limit; ++j) {
+            float e = scores[j] == -INFINITY ? 0.0f : std::exp(scores[j] - mx);
+            scores[j] = e;
+            sum += e;
+        }
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j < limit; ++j) {
+            float p = scores[j] * inv;
+            if (p == 0.0f) continue;
+            axpy_f32(oi, p, v_cache + j * kv_dim + static_cast<int64_t>(hk) * head_dim, head_dim);
+        }
+    };
+    const bool small = static_cast<double>(n_tasks) * static_cast<double>(total) * head_dim < 65536.0;
+    if (!pool || pool->n_threads() == 1 || n_tasks < 2 || small) {
+        for (int64_t t = 0; t < n_tasks; ++t) task(t);
+        return;
+    }
+    pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
+}
+
 }  // namespace
 
 const char * kernel_best_path_name() {
@@ -126,10 +158,15 @@ float dot_f32(const float * a, const float * b, int64_t len) { return g_dot(a, b
 void attention(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
                int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                kernel_path path) {
-    const bool fast = resolve(path) == KERNEL_PATH_AVX512 && head_dim % 16 == 0 && head_dim <= 128 && n_head_kv > 0 &&
+    const kernel_path p = resolve(path);
+    if (p == KERNEL_PATH_REF) {
+        attention_ref(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask);
+        return;
+    }
+    const bool fast = p == KERNEL_PATH_AVX512 && head_dim % 16 == 0 && head_dim <= 128 && n_head_kv > 0 &&
                       n_head % n_head_kv == 0;
     if (!fast || n <= 0) {
-        attention_ref(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool);
+        attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool);
         return;
     }
     const attention_args a{out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask,
@@ -160,10 +197,12 @@ void attention(float * out, const float * q, const float * k_cache, const float 
     pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
 }
 
-bool silu_glu_fast(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff) {
-    if (!cpu().avx512) return false;
+void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff) {
+    if (!cpu().avx512) {
+        silu_glu_ref(gate, ld_gate, up, ld_up, n, ff);
+        return;
+    }
     for (int64_t i = 0; i < n; ++i) silu_glu_avx512(gate + i * ld_gate, up + i * ld_up, ff);
-    return true;
 }
 void axpy_f32(float * y, float a, const float * x, int64_t len) { g_axpy(y, a, x, len); }
 

@@ -1,10 +1,9 @@
 /*
- * kernels.h: the CPU compute kernels of the engine core: matmul (f32 and bf16 weights), RMSNorm,
- * RoPE, softmax, SiLU-GLU and masked attention. matmul() dispatches at run time to an AVX-512
- * (+BF16 dot products), an AVX2 or a plain reference path; *_ref functions are the readable
- * reference kept for the parity tests (test-kernels.cpp). The math is in docs/engine.md.
- * Invariant: a bf16-weight matmul rounds the activations to bf16 (round-to-nearest-even) in every
- * path, so all paths compute the same products and differ only in summation order.
+ * kernels.h: the CPU compute kernels: matmul (f32 and bf16 weights), RMSNorm, RoPE, softmax,
+ * SiLU-GLU, masked attention, and the TILED32 weight layout. The entry points dispatch at run time
+ * to AVX-512 (+BF16), AVX2 or the pure scalar reference (*_ref, kernels-ref.cpp), which the tests
+ * hold every fast path to. Math: docs/engine.md. Invariant: a bf16-weight matmul rounds the
+ * activations to bf16 (nearest even) in every path, so paths differ only in summation order.
  */
 #pragma once
 #include <cstddef>
@@ -32,7 +31,7 @@ struct weight_matrix {
     weight_layout layout = WEIGHT_ROWS;
 };
 
-// ---- tiled layout (see WEIGHT_TILED32) -----------------------------------------------------------
+// ---- tiled layout (see WEIGHT_TILED32; tiled32.cpp) ----------------------------------------------
 constexpr int64_t WEIGHT_GROUP_ROWS = 32;
 // Columns per step: 2 for bf16 (a vdpbf16ps pair), 1 for f32.
 inline int64_t weight_step(weight_dtype d) { return d == WEIGHT_BF16 ? 2 : 1; }
@@ -111,24 +110,48 @@ void rope_apply_tables(float * x, int64_t ld, int64_t n, int n_heads, int head_d
 // q: (n, n_head * head_dim); k_cache, v_cache: (slots, n_head_kv * head_dim) of this layer;
 // mask: (n, kv_len + n) row-major, 1 = may attend, or null for causal (row i sees slots <= kv_len + i);
 // out: (n, n_head * head_dim). Scale 1/sqrt(head_dim). A row that may attend to nothing gets zeros.
-// AUTO runs the AVX-512 kernel (head_dim a multiple of 16 up to 128) where the CPU has it, else
-// attention_ref; KERNEL_PATH_REF forces attention_ref (the parity tests' oracle).
+// AUTO runs the AVX-512 kernel (head_dim a multiple of 16 up to 128) where the CPU has it, else a
+// generic one (row, head) at a time with the dispatched dot/axpy; KERNEL_PATH_REF runs attention_ref.
 void attention(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
                int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                kernel_path path = KERNEL_PATH_AUTO);
-// The plain reference attention (kernels-ref.cpp): one (row, head) at a time, same arguments.
-void attention_ref(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
-                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool);
 
-// ---- path-specific entry points (kernels-*.cpp; used by matmul() and the parity tests) ------------
-// Each computes rows [r0, r1) of y = x W^T + bias for all n inputs.
+// y += a * x over len floats; the dot product of a and b (len floats). Dispatched.
+void axpy_f32(float * y, float a, const float * x, int64_t len);
+float dot_f32(const float * a, const float * b, int64_t len);
+// dst (count) = src rounded to bf16 (nearest even). Dispatched.
+void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count);
+
+// ---- the scalar reference (kernels-ref.cpp): same arguments as the dispatched kernels ---------------
+// matmul: rows [r0, r1) of y = x W^T + bias for all n inputs, accumulated in double.
 void matmul_rows_ref(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,
                      const float * bias, int64_t r0, int64_t r1);
+// attention: one (row, head) at a time, straight from the formula, single-threaded.
+void attention_ref(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
+                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
+void silu_glu_ref(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff);
+float dot_f32_ref(const float * a, const float * b, int64_t len);
+void axpy_f32_ref(float * y, float a, const float * x, int64_t len);
+
+// ---- the fast paths (kernels-avx2.cpp, kernels-avx512*.cpp): called by the dispatch and the tests;
+// each requires its instruction set (kernel_path_supported, or avx512bf16 where named) ------------
+// Rows [r0, r1) of y = x W^T + bias for all n inputs. xb: (n, cols) bf16 copy of x (rounded), read
+// for bf16 weights; matmul_rows_avx2 handles ROWS matrices only.
 void matmul_rows_avx2(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t n,
                       const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
-// xb: (n, cols) bf16 copy of x (rounded), needed for bf16 weights by the SIMD paths.
-void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count);
-float dot_f32(const float * a, const float * b, int64_t len);
+void matmul_rows_avx512_f32(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,
+                            const float * bias, int64_t r0, int64_t r1);
+// xb: row stride ldxb (cols for ROWS matrices; cols rounded up to even, the pad zero, for TILED32). AVX512-BF16.
+void matmul_rows_avx512_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t ldxb, int64_t n,
+                             const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
+float dot_f32_avx2(const float * a, const float * b, int64_t len);
+float dot_f32_avx512(const float * a, const float * b, int64_t len);
+void axpy_f32_avx2(float * y, float a, const float * x, int64_t len);
+void axpy_f32_avx512(float * y, float a, const float * x, int64_t len);
+// AVX512-BF16.
+void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);
+// One row: g (len) = silu(g) * u (len).
+void silu_glu_avx512(float * g, const float * u, int64_t len);
 // The arguments of attention() (kernels.h above), as the AVX-512 tile kernel takes them.
 struct attention_args {
     float * out;          // (n, n_head * head_dim)
@@ -140,10 +163,5 @@ struct attention_args {
     const uint8_t * mask;  // (n, kv_len + n) or null (causal)
     float scale;           // 1 / sqrt(head_dim)
 };
-// Query rows [i0, i1), all query heads of KV head hk; false when head_dim is not supported. The
-// caller guarantees AVX-512 (kernels-avx512-ops.cpp).
+// Query rows [i0, i1), all query heads of KV head hk; false when head_dim is not supported.
 bool attention_tile_avx512(const attention_args & a, int hk, int64_t i0, int64_t i1);
-// The AVX-512 SiLU-GLU when this CPU allows; false = use the plain code.
-bool silu_glu_fast(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff);
-// y += a * x over len floats.
-void axpy_f32(float * y, float a, const float * x, int64_t len);

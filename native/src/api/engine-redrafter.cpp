@@ -80,7 +80,7 @@ extern "C" void engine_drafter_get_info(const engine_drafter * ed, engine_drafte
     out->n_layers = d.config.n_layers;
     out->rnn = d.config.rnn ? 1 : 0;
     copy_str(out->stored_dtype, sizeof(out->stored_dtype), d.stored_dtype);
-    out->weight_bytes = d.weight_bytes;
+    out->weight_bytes = d.weights.bytes;
 }
 
 extern "C" engine_redrafter_params engine_redrafter_default_params(const engine_model * model) noexcept {

@@ -101,7 +101,7 @@ extern "C" void engine_model_get_info(const engine_model * em, engine_model_info
     out->bos_token_id = c.bos_token_id;
     out->n_eos = static_cast<int>(std::min<size_t>(c.eos_token_ids.size(), 8));
     for (int i = 0; i < out->n_eos; ++i) out->eos_token_ids[i] = c.eos_token_ids[static_cast<size_t>(i)];
-    out->weight_bytes = m.weight_bytes;
+    out->weight_bytes = m.weights.bytes;
     out->n_threads = m.n_threads;
     copy_str(out->kernel_path, sizeof(out->kernel_path), kernel_best_path_name());
 }

@@ -1,14 +1,13 @@
 /*
- * model.cpp: loading a Hugging Face folder into a model (every tensor's shape and dtype checked
- * against config.json) and the batched, masked forward pass. Sections: load helpers, load,
- * forward. The math (pre-norm Llama block, GQA, RoPE rotate_half) is in docs/engine.md.
+ * model.cpp: loading a Hugging Face folder into a model (config.json, tokenizer.json's vocabulary,
+ * then every tensor through the weight loader, checked against config.json) and the batched,
+ * masked forward pass. Sections: load helpers, load, forward. The math (pre-norm Llama block, GQA,
+ * RoPE rotate_half) is in docs/engine.md.
  */
 #include "model.h"
 
-#include <sys/mman.h>
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -22,6 +21,7 @@
 #include "json.h"
 #include "kv-cache.h"
 #include "safetensors.h"
+#include "weight-loader.h"
 
 model::model() = default;
 model::~model() = default;
@@ -36,80 +36,6 @@ st_dtype config_dtype(const model_config & c) {
     if (c.dtype == "float16") return ST_F16;
     return ST_OTHER;  // absent or something else: not enforced
 }
-
-struct loader {
-    model & m;
-    const std::string & dir;
-    const model_load_params & params;
-    st_dtype want;
-
-    void check_abort() const {
-        if (params.abort && params.abort->load(std::memory_order_relaxed))
-            throw engine_error(ERROR_CANCELLED, "model load cancelled");
-    }
-
-    const st_tensor & get(const std::string & name, std::vector<int64_t> shape) const {
-        check_abort();
-        const st_tensor * t = m.files->find(name);
-        if (!t) {
-            std::string where = m.files->files.size() == 1 ? m.files->files[0]->path : dir + "/model.safetensors.index.json";
-            bad_model(where, "missing tensor '" + name + "'");
-        }
-        if (t->shape != shape)
-            bad_model(t->file, "tensor '" + name + "' has shape " + st_shape_str(t->shape) + " but config.json implies " + st_shape_str(shape));
-        if (t->dtype == ST_OTHER)
-            bad_model(t->file, "tensor '" + name + "' has unsupported dtype " + t->dtype_name + " (supported: F32, BF16, F16)");
-        if (want != ST_OTHER && t->dtype != want)
-            bad_model(t->file, "tensor '" + name + "' has dtype " + t->dtype_name + " but config.json says " + m.config.dtype);
-        return *t;
-    }
-
-    weight_matrix matrix(const std::string & name, int64_t rows, int64_t cols) {
-        const st_tensor & t = get(name, {rows, cols});
-        weight_matrix w;
-        w.rows = rows;
-        w.cols = cols;
-        if (t.dtype == ST_F32) {
-            w.dtype = WEIGHT_F32;
-            w.data = t.data;
-        } else if (t.dtype == ST_BF16) {
-            w.dtype = WEIGHT_BF16;
-            w.data = t.data;
-        } else {  // F16 -> f32 copy
-            std::unique_ptr<float[]> buf(new float[static_cast<size_t>(rows * cols)]);
-            const uint8_t * src = t.data;
-            for (int64_t i = 0; i < rows * cols; ++i) {
-                uint16_t h;
-                std::memcpy(&h, src + 2 * i, 2);
-                buf[i] = f16_to_f32(h);
-            }
-            w.dtype = WEIGHT_F32;
-            w.data = buf.get();
-            m.owned.push_back(std::move(buf));
-        }
-        m.weight_bytes += static_cast<uint64_t>(rows * cols) * (w.dtype == WEIGHT_BF16 ? 2 : 4);
-        if (params.tile && weight_tiling_preferred(w.dtype)) {
-            void * dst = m.tiled.take(weight_tiled_bytes(w));  // zero-filled
-            // two halves in parallel (copying ~1 GB is most of a load)
-            const int64_t half = std::min(w.rows, (w.rows / 2 + WEIGHT_GROUP_ROWS - 1) / WEIGHT_GROUP_ROWS * WEIGHT_GROUP_ROWS);
-            std::thread helper([&] { weight_tile(w, dst, half, w.rows); });
-            weight_matrix t = weight_tile(w, dst, 0, half);
-            helper.join();
-            if (t.dtype == WEIGHT_F32 && t.data != w.data && !m.owned.empty() && m.owned.back().get() == w.data)
-                m.owned.pop_back();  // the F16 -> f32 copy is not needed any more
-            return t;
-        }
-        return w;
-    }
-
-    std::vector<float> vec(const std::string & name, int64_t len) {
-        const st_tensor & t = get(name, {len});
-        std::vector<float> out(static_cast<size_t>(len));
-        st_to_f32(t, out.data(), len);
-        m.weight_bytes += static_cast<uint64_t>(len) * 4;
-        return out;
-    }
-};
 
 bool file_exists(const std::string & path) {
     struct stat st;
@@ -172,53 +98,48 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     m->config = config_load(dir + "/config.json");
     const model_config & c = m->config;
     check_tokenizer_vocab(dir, c);
-    m->files = st_open_folder(dir, params.populate);
-
-    loader ld{*m, dir, params, config_dtype(c)};
+    weight_load_params wp;
+    wp.populate = params.populate;
+    wp.tile = params.tile;
+    wp.abort = params.abort;
+    wp.want = config_dtype(c);
+    wp.want_source = "config.json says " + c.dtype;
+    weight_loader ld(m->weights, dir, wp);
     const int64_t H = c.n_embd, q_dim = int64_t(c.n_head) * c.head_dim, kv_dim = int64_t(c.n_head_kv) * c.head_dim;
-    m->tok_embd = ld.matrix("model.embed_tokens.weight", c.n_vocab, H);
-    const st_tensor * lm = m->files->find("lm_head.weight");
-    if (!c.tie_word_embeddings || lm) {
-        if (c.tie_word_embeddings) m->output = m->tok_embd;  // tied: the copy in the file is the same matrix
-        else m->output = ld.matrix("lm_head.weight", c.n_vocab, H);
-    } else {
-        m->output = m->tok_embd;
-    }
-    m->output_norm = ld.vec("model.norm.weight", H);
+    m->tok_embd = ld.matrix({"model.embed_tokens.weight"}, c.n_vocab, H);
+    // tied: the head is the embedding (a copy of it in the file, if any, is the same matrix)
+    if (c.tie_word_embeddings) m->output = m->tok_embd;
+    else m->output = ld.matrix({"lm_head.weight"}, c.n_vocab, H);
+    m->output_norm = ld.vec({"model.norm.weight"}, H);
     m->layers.resize(static_cast<size_t>(c.n_layer));
     for (int l = 0; l < c.n_layer; ++l) {
         const std::string p = "model.layers." + std::to_string(l) + ".";
         layer_weights & L = m->layers[static_cast<size_t>(l)];
-        L.attn_norm = ld.vec(p + "input_layernorm.weight", H);
-        L.ffn_norm = ld.vec(p + "post_attention_layernorm.weight", H);
-        L.wq = ld.matrix(p + "self_attn.q_proj.weight", q_dim, H);
-        L.wk = ld.matrix(p + "self_attn.k_proj.weight", kv_dim, H);
-        L.wv = ld.matrix(p + "self_attn.v_proj.weight", kv_dim, H);
-        L.wo = ld.matrix(p + "self_attn.o_proj.weight", H, q_dim);
+        L.attn_norm = ld.vec({p + "input_layernorm.weight"}, H);
+        L.ffn_norm = ld.vec({p + "post_attention_layernorm.weight"}, H);
+        L.wq = ld.matrix({p + "self_attn.q_proj.weight"}, q_dim, H);
+        L.wk = ld.matrix({p + "self_attn.k_proj.weight"}, kv_dim, H);
+        L.wv = ld.matrix({p + "self_attn.v_proj.weight"}, kv_dim, H);
+        L.wo = ld.matrix({p + "self_attn.o_proj.weight"}, H, q_dim);
         if (c.attention_bias) {
-            L.bq = ld.vec(p + "self_attn.q_proj.bias", q_dim);
-            L.bk = ld.vec(p + "self_attn.k_proj.bias", kv_dim);
-            L.bv = ld.vec(p + "self_attn.v_proj.bias", kv_dim);
+            L.bq = ld.vec({p + "self_attn.q_proj.bias"}, q_dim);
+            L.bk = ld.vec({p + "self_attn.k_proj.bias"}, kv_dim);
+            L.bv = ld.vec({p + "self_attn.v_proj.bias"}, kv_dim);
         }
-        L.w_gate = ld.matrix(p + "mlp.gate_proj.weight", c.n_ff, H);
-        L.w_up = ld.matrix(p + "mlp.up_proj.weight", c.n_ff, H);
-        L.w_down = ld.matrix(p + "mlp.down_proj.weight", H, c.n_ff);
+        L.w_gate = ld.matrix({p + "mlp.gate_proj.weight"}, c.n_ff, H);
+        L.w_up = ld.matrix({p + "mlp.up_proj.weight"}, c.n_ff, H);
+        L.w_down = ld.matrix({p + "mlp.down_proj.weight"}, H, c.n_ff);
     }
-    const st_tensor * e = m->files->find("model.embed_tokens.weight");
+    const st_tensor * e = ld.find({"model.embed_tokens.weight"});
     m->stored_dtype = e->dtype == ST_F32 ? "f32" : e->dtype == ST_BF16 ? "bf16" : "f16";
-    // Every matrix tiled: nothing points into the files any more.
-    bool all_tiled = m->tok_embd.layout == WEIGHT_TILED32;
-    for (const auto & L : m->layers)
-        for (const weight_matrix * w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
-            all_tiled = all_tiled && w->layout == WEIGHT_TILED32;
-    if (all_tiled && m->output.layout == WEIGHT_TILED32) m->files.reset();
+    ld.finish();  // every matrix re-laid out: nothing points into the files any more
     m->compute_dtype = m->tok_embd.dtype == WEIGHT_BF16 ? "bf16" : "f32";
     m->rope_inv_freq = config_rope_inv_freq(c);
     int threads = params.n_threads > 0 ? params.n_threads : static_cast<int>(std::thread::hardware_concurrency());
     m->n_threads = threads < 1 ? 1 : threads;
     m->pool = std::make_unique<thread_pool>(m->n_threads);
     ENGINE_LOG_INFO("loaded %s: %s, %d layers, H %d, %s weights (%.1f MB), %d threads, kernels %s", dir.c_str(),
-                    model_arch_name(c.arch), c.n_layer, c.n_embd, m->compute_dtype.c_str(), m->weight_bytes / 1e6,
+                    model_arch_name(c.arch), c.n_layer, c.n_embd, m->compute_dtype.c_str(), m->weights.bytes / 1e6,
                     m->n_threads, kernel_best_path_name());
     return m;
 }

@@ -1,9 +1,9 @@
 /*
  * model.h: a loaded Llama-family model (llama, qwen2, mistral) and its batched, masked forward.
- * Weights stay in the mmap'd safetensors files when their dtype is kept (F32, BF16); F16 is
- * converted to f32 at load. model_forward computes n tokens at given positions against the KV
- * cache plus the batch itself, writes their K/V as scratch (kv.length does not move) and returns
- * logits / post-final-norm hidden states for the rows asked for. See docs/engine.md.
+ * Weights come through weight-loader.h (TILED32 copies where this CPU's matmul prefers them, else in
+ * place in the mapping). model_forward computes n tokens at given positions against the KV cache
+ * plus the batch itself, writes their K/V as scratch (kv.length does not move) and returns logits /
+ * post-final-norm hidden states for the rows asked for. See docs/engine.md.
  */
 #pragma once
 #include <atomic>
@@ -14,9 +14,8 @@
 
 #include "config.h"
 #include "kernels/kernels.h"
-#include "weight-arena.h"
+#include "weight-loader.h"
 
-struct st_collection;
 struct thread_pool;
 struct kv_cache;
 
@@ -43,13 +42,10 @@ struct model {
     std::vector<float> output_norm;  // (H)
     std::vector<layer_weights> layers;
     std::vector<float> rope_inv_freq;  // (head_dim / 2)
-    uint64_t weight_bytes = 0;         // bytes of all weights as kept in memory
     int n_threads = 1;
     kernel_path path = KERNEL_PATH_AUTO;  // tests force a path
 
-    std::unique_ptr<st_collection> files;              // the mappings the matrices point into
-    std::vector<std::unique_ptr<float[]>> owned;       // converted (F16) matrices
-    weight_arena tiled;  // TILED32 copies (kernels.h), in load (= forward) order on 2 MB pages
+    weight_store weights;  // what the matrices above point into; weights.bytes: all weights as kept in memory
     std::unique_ptr<thread_pool> pool;
 
     model();

@@ -1,10 +1,10 @@
 /*
- * drafter.cpp: loading and checking ReDrafter heads (docs/redrafter.md §1). Reuses the engine's
- * safetensors reader (safetensors.h) and JSON reader; matrices are used in place by matmul().
+ * drafter.cpp: loading and checking ReDrafter heads (docs/redrafter.md §1): config.json against the
+ * base model, then every tensor through the engine's weight loader (core/weight-loader.h), as the
+ * model's are.
  */
 #include "drafter.h"
 
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -12,7 +12,7 @@
 #include "base/status.h"
 #include "core/json.h"
 #include "core/model.h"
-#include "core/safetensors.h"
+#include "core/weight-loader.h"
 
 drafter::drafter() = default;
 drafter::~drafter() = default;
@@ -26,84 +26,6 @@ int config_int(const std::string & path, const json_value & root, const char * k
         bad_model(path, std::string("'") + key + "' must be a positive integer");
     return (int)v->i;
 }
-
-// Finds a tensor under its primary name or one of the alternative spellings TRT-LLM's converter
-// accepts (docs/redrafter.md §1.7).
-const st_tensor * find_any(const st_collection & c, const std::vector<std::string> & names) {
-    for (const auto & n : names)
-        if (const st_tensor * t = c.find(n)) return t;
-    return nullptr;
-}
-
-struct loader {
-    drafter & d;
-    std::string st_path;  // for messages when a tensor is missing
-    bool tile;
-
-    const st_tensor & need(const std::vector<std::string> & names, std::vector<int64_t> shape) {
-        const st_tensor * t = find_any(*d.files, names);
-        if (!t) bad_model(st_path, "missing tensor '" + names[0] + "' (expected shape " + st_shape_str(shape) + ")");
-        if (t->shape != shape)
-            bad_model(t->file, "tensor '" + t->name + "' has shape " + st_shape_str(t->shape) + ", expected " + st_shape_str(shape) +
-                             " (from config.json and the base model)");
-        if (t->dtype == ST_OTHER)
-            bad_model(t->file, "tensor '" + t->name + "' has dtype " + t->dtype_name + "; supported: F32, BF16, F16");
-        return *t;
-    }
-
-    weight_matrix matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols) {
-        const st_tensor & t = need(names, {rows, cols});
-        weight_matrix w;
-        w.rows = rows;
-        w.cols = cols;
-        const size_t count = (size_t)rows * cols;
-        const bool aligned = t.dtype == ST_F32 ? ((uintptr_t)t.data % 4 == 0) : ((uintptr_t)t.data % 2 == 0);
-        if (t.dtype == ST_BF16 && aligned) {
-            w.data = t.data;
-            w.dtype = WEIGHT_BF16;
-        } else if (t.dtype == ST_F32 && aligned) {
-            w.data = t.data;
-            w.dtype = WEIGHT_F32;
-        } else if (t.dtype == ST_BF16) {  // misaligned bf16: keep bf16, own a copy
-            std::unique_ptr<float[]> buf(new float[(count + 1) / 2]);
-            std::memcpy(buf.get(), t.data, count * 2);
-            w.data = buf.get();
-            w.dtype = WEIGHT_BF16;
-            d.owned.push_back(std::move(buf));
-        } else {  // F16, or misaligned F32: f32 copy
-            std::unique_ptr<float[]> buf(new float[count]);
-            for (size_t i = 0; i < count; ++i) {
-                if (t.dtype == ST_F16) {
-                    uint16_t h;
-                    std::memcpy(&h, t.data + 2 * i, 2);
-                    buf[i] = f16_to_f32(h);
-                } else {
-                    std::memcpy(&buf[i], t.data + 4 * i, 4);
-                }
-            }
-            w.data = buf.get();
-            w.dtype = WEIGHT_F32;
-            d.owned.push_back(std::move(buf));
-        }
-        d.weight_bytes += count * (w.dtype == WEIGHT_BF16 ? 2 : 4);
-        if (tile && weight_tiling_preferred(w.dtype)) {
-            weight_matrix t = weight_tile(w, d.tiled.take(weight_tiled_bytes(w)));
-            if (!d.owned.empty() && d.owned.back().get() == w.data) d.owned.pop_back();  // the copy is not needed any more
-            return t;
-        }
-        return w;
-    }
-
-    std::vector<float> vector(const std::vector<std::string> & names, int64_t n) {
-        const st_tensor & t = need(names, {n});
-        std::vector<float> out(n);
-        st_to_f32(t, out.data(), n);
-        d.weight_bytes += n * 4;
-        return out;
-    }
-
-    bool has_any(const std::vector<std::string> & names) const { return find_any(*d.files, names) != nullptr; }
-};
 
 std::string read_file(const std::string & path) {
     std::ifstream f(path, std::ios::binary);
@@ -158,40 +80,43 @@ std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & bas
 
     if (!std::ifstream(dir + "/model.safetensors") && !std::ifstream(dir + "/model.safetensors.index.json") && std::ifstream(dir + "/model.pt"))
         bad_model(dir, "only model.pt found; convert the drafter to safetensors (model.safetensors)");
-    d->files = st_open_folder(dir, true);
-    loader ld{*d, dir + "/model.safetensors", tile};
+    weight_load_params wp;
+    wp.tile = tile;
+    wp.shape_source = "config.json and the base model";
+    weight_loader ld(d->weights, dir, wp);
     const int64_t H = c.n_embd, E = c.exit_dim, V = c.n_vocab, N = c.n_layers;
 
     // rnn_* exactly when rnn (§1.7 loader checklist)
     if (c.rnn) {
         d->rnn_w = ld.matrix({"rnn_w.weight"}, H, H);
         d->rnn_u = ld.matrix({"rnn_u.weight"}, H, H);
-        d->rnn_u_bias = ld.vector({"rnn_u.bias"}, H);
-    } else if (ld.has_any({"rnn_w.weight", "rnn_u.weight"})) {
-        bad_model(ld.st_path, "has rnn_w/rnn_u tensors but config.json says rnn: false");
+        d->rnn_u_bias = ld.vec({"rnn_u.bias"}, H);
+    } else if (ld.find({"rnn_w.weight", "rnn_u.weight"})) {
+        bad_model(ld.where(), "has rnn_w/rnn_u tensors but config.json says rnn: false");
     }
     // input_proj exactly when E != 2H
     if (E != 2 * H) {
         d->input_proj = ld.matrix({"input_proj.weight", "input_projs.weight"}, E, 2 * H);
-        d->input_proj_bias = ld.vector({"input_proj.bias", "input_projs.bias"}, E);
-    } else if (ld.has_any({"input_proj.weight", "input_projs.weight"})) {
-        bad_model(ld.st_path, "has input_proj but exit_dim == 2 * hidden_size (" + std::to_string(E) + "), where Apple's Drafter has none");
+        d->input_proj_bias = ld.vec({"input_proj.bias", "input_projs.bias"}, E);
+    } else if (ld.find({"input_proj.weight", "input_projs.weight"})) {
+        bad_model(ld.where(), "has input_proj but exit_dim == 2 * hidden_size (" + std::to_string(E) + "), where Apple's Drafter has none");
     }
+    // the spellings TRT-LLM's converter accepts (docs/redrafter.md §1.7)
     auto names = [](const std::string & suffix) {
         return std::vector<std::string>{"lm_head." + suffix, "lm_heads." + suffix, "0." + suffix};
     };
     for (int64_t i = 0; i < N; ++i) {
         d->res_w.push_back(ld.matrix(names(std::to_string(i) + ".linear.weight"), E, E));
-        d->res_b.push_back(ld.vector(names(std::to_string(i) + ".linear.bias"), E));
+        d->res_b.push_back(ld.vec(names(std::to_string(i) + ".linear.bias"), E));
     }
     d->lm_head = ld.matrix(names(std::to_string(N) + ".weight"), V, E);
-    if (ld.has_any(names(std::to_string(N + 1) + ".weight")) || ld.has_any(names(std::to_string(N) + ".linear.weight")))
-        bad_model(ld.st_path, "has more lm_head layers than num_draft_layers = " + std::to_string(N) + " in config.json");
+    if (ld.find(names(std::to_string(N + 1) + ".weight")) || ld.find(names(std::to_string(N) + ".linear.weight")))
+        bad_model(ld.where(), "has more lm_head layers than num_draft_layers = " + std::to_string(N) + " in config.json");
 
-    d->stored_dtype = "f32";
-    if (const st_tensor * t = find_any(*d->files, names(std::to_string(N) + ".weight")))
-        d->stored_dtype = t->dtype == ST_BF16 ? "bf16" : t->dtype == ST_F16 ? "f16" : "f32";
+    const st_tensor * head = ld.find(names(std::to_string(N) + ".weight"));
+    d->stored_dtype = head->dtype == ST_BF16 ? "bf16" : head->dtype == ST_F16 ? "f16" : "f32";
+    ld.finish();
     ENGINE_LOG_INFO("drafter %s: H=%d E=%d N=%d V=%d rnn=%d dtype=%s, %.1f MB", dir.c_str(), c.n_embd, c.exit_dim, c.n_layers,
-                    c.n_vocab, c.rnn ? 1 : 0, d->stored_dtype.c_str(), d->weight_bytes / 1e6);
+                    c.n_vocab, c.rnn ? 1 : 0, d->stored_dtype.c_str(), d->weights.bytes / 1e6);
     return d;
 }

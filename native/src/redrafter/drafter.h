@@ -2,8 +2,7 @@
  * drafter.h: ReDrafter drafter heads as Apple's train.py saves them (docs/redrafter.md §1):
  * config.json (vocab_size, hidden_size, exit_dim, num_draft_layers, rnn) and model.safetensors
  * (rnn_w, rnn_u, input_proj when exit_dim != 2 * hidden_size, lm_head.{i}.linear, lm_head.{N}).
- * Matrices stay in the mmap'd file when F32 or BF16 (F16 is converted to f32), or are re-laid out
- * for the AVX-512 kernels as the model's are; biases are f32.
+ * Loaded by the model's weight loader (TILED32 where this CPU's matmul prefers it); biases are f32.
  * Every shape is checked against the base model; errors name the file and the tensor.
  */
 #pragma once
@@ -12,11 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "core/weight-arena.h"
+#include "core/weight-loader.h"
 #include "kernels/kernels.h"
 
 struct model;
-struct st_collection;
 
 struct drafter_config {
     int n_vocab = 0;    // V: vocab_size (== base model's)
@@ -38,11 +36,8 @@ struct drafter {
     std::vector<weight_matrix> res_w;    // N x (E, E)
     std::vector<std::vector<float>> res_b;  // N x (E)
     weight_matrix lm_head;     // (V, E), no bias: the drafter's own head
-    uint64_t weight_bytes = 0; // bytes of all weights as kept in memory
 
-    std::unique_ptr<st_collection> files;
-    std::vector<std::unique_ptr<float[]>> owned;  // F16 matrices converted to f32
-    weight_arena tiled;  // TILED32 copies (kernels.h) for the AVX-512 path
+    weight_store weights;  // what the matrices above point into; weights.bytes: all weights as kept in memory
 
     drafter();
     ~drafter();

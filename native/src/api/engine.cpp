@@ -6,13 +6,10 @@
 #include "engine.h"
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cstring>
 #include <memory>
 #include <new>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "api-guard.h"
@@ -43,27 +40,13 @@ extern "C" engine_status engine_model_init(const char * dir, const engine_model_
         copy_str(error, error_len, "backend 'cuda' cannot run models in this build yet; use 'cpu' or 'auto'");
         return ENGINE_STATUS_UNSUPPORTED;
     }
-    // A watcher copies the caller's int flag into the atomic the loader polls.
-    std::atomic<bool> abort_flag{false};
-    std::atomic<bool> done{false};
-    std::thread watcher;
-    if (p.abort) {
-        watcher = std::thread([&] {
-            while (!done.load()) {
-                if (*p.abort) abort_flag.store(true);
-                std::this_thread::sleep_for(std::chrono::milliseconds(5));
-            }
-        });
-    }
     std::unique_ptr<model> m;
     engine_status st = guarded(err, [&] {
         model_load_params lp;
         lp.n_threads = p.n_threads;
-        lp.abort = &abort_flag;
+        lp.abort = p.abort;  // polled by the loader before each tensor
         m = model_load(dir, lp);
     });
-    done.store(true);
-    if (watcher.joinable()) watcher.join();
     if (st != ENGINE_STATUS_OK) {
         copy_str(error, error_len, err);
         return st;

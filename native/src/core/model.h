@@ -58,7 +58,7 @@ struct model_load_params {
     int n_threads = 0;  // 0 = hardware concurrency
     bool populate = true;  // prefault the mappings (MAP_POPULATE)
     bool tile = true;      // re-lay out matrices as TILED32 where the AVX-512 path prefers it
-    const std::atomic<bool> * abort = nullptr;
+    const volatile int * abort = nullptr;  // the C API's flag (another thread sets it): checked before each tensor
 };
 
 // Throws engine_error naming the file and tensor on any inconsistency; nothing leaks.

@@ -33,7 +33,7 @@ const st_tensor * weight_loader::find(const std::vector<std::string> & names) co
 }
 
 const st_tensor & weight_loader::tensor(const std::vector<std::string> & names, const std::vector<int64_t> & shape) {
-    if (params_.abort && params_.abort->load(std::memory_order_relaxed)) throw engine_error(ERROR_CANCELLED, "model load cancelled");
+    if (params_.abort && *params_.abort) throw engine_error(ERROR_CANCELLED, "model load cancelled");
     const st_tensor * t = find(names);
     if (!t) bad_model(where_, "missing tensor '" + names[0] + "' (expected shape " + st_shape_str(shape) + ")");
     if (t->shape != shape)

@@ -5,7 +5,6 @@
  * f32, misaligned data) or re-laid out as TILED32 where this CPU's matmul prefers it (kernels.h).
  */
 #pragma once
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,7 +25,7 @@ struct weight_store {
 struct weight_load_params {
     bool populate = true;  // prefault the mappings (MAP_POPULATE)
     bool tile = true;      // re-lay out matrices as TILED32 where weight_tiling_preferred()
-    const std::atomic<bool> * abort = nullptr;  // checked before each tensor: throws engine_error(CANCELLED)
+    const volatile int * abort = nullptr;  // checked before each tensor: *abort != 0 throws engine_error(CANCELLED)
     st_dtype want = ST_OTHER;    // every tensor must be stored in this dtype (ST_OTHER: any of F32, BF16, F16)
     std::string want_source;     // where `want` comes from, for messages ("config.json says float32")
     std::string shape_source = "config.json";  // what implies the shapes, for messages

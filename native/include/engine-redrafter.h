@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-typedef struct engine_drafter engine_drafter;  // ReDrafter heads (weights mmap'd)
+typedef struct engine_drafter engine_drafter;  // ReDrafter heads (their weights)
 
 // Loads a drafter folder saved by Apple's train.py (config.json + model.safetensors) and checks it
 // against model (hidden size, vocabulary, every tensor shape). On failure *out is NULL and error

@@ -89,12 +89,6 @@ extern "C" void engine_model_get_info(const engine_model * em, engine_model_info
     copy_str(out->kernel_path, sizeof(out->kernel_path), kernel_best_path_name());
 }
 
-extern "C" engine_status engine_model_embed_row(const engine_model * em, int32_t token, float * out) noexcept {
-    if (!em || !out || token < 0 || token >= em->m->config.n_vocab) return ENGINE_STATUS_INVALID_ARGUMENT;
-    model_embed_row(*em->m, token, out);
-    return ENGINE_STATUS_OK;
-}
-
 extern "C" engine_status engine_session_init(engine_model * em, int max_context, engine_session ** out) noexcept {
     if (out) *out = nullptr;
     if (!em || !out) return ENGINE_STATUS_INVALID_ARGUMENT;

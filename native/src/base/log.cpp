@@ -1,5 +1,6 @@
 /*
- * log.cpp: the log sink. One global sink and level behind a mutex; the default writes to stderr.
+ * log.cpp: the log sink. One global sink and level behind a mutex; lines are formatted before the
+ * lock and cut at 1023 bytes; the default sink writes to stderr.
  */
 #include "log.h"
 

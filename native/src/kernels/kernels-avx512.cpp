@@ -1,13 +1,9 @@
 /*
- * kernels-avx512.cpp: the AVX-512 matmul (f32 weights with FMA; bf16 weights with the AVX512-BF16
- * dot product vdpbf16ps on bf16-rounded activations). Compiled with target attributes, so the rest
- * of the core runs on any x86-64; kernels.cpp calls these only when the CPU has the features.
- * TILED32 matrices (the model's, re-laid out at load) run as tiles of 32 rows x C <= 12 inputs
- * that read one sequential stream, as few tiles per group as the inputs allow: each 16-row weight
- * vector meets each input's broadcast step, so every lane accumulates one output and no
- * horizontal sums are needed. ROWS matrices (e.g. the drafter's, used in place) go one row at a
- * time, which also streams sequentially. Each weight vector loaded is used for all C inputs.
- * See docs/engine.md, "matmul".
+ * kernels-avx512.cpp: the AVX-512 matmul (f32 weights with FMA; bf16 weights with vdpbf16ps on
+ * bf16-rounded activations), compiled with target attributes: kernels.cpp calls it only on CPUs
+ * that have them. TILED32 matrices run as tiles of 32 rows x C <= 12 inputs reading one sequential
+ * stream; every lane accumulates one output, so no horizontal sums. ROWS matrices (loads without
+ * re-layout) go one row at a time. Each weight vector loaded serves all C inputs. docs/engine.md.
  */
 #include <immintrin.h>
 

@@ -22,7 +22,7 @@ struct beam_search_result {
     std::vector<float> scores;    // scores: (M) joint draft log-probability of each beam
 };
 
-// Buffers reused across calls (one per session).
+// Buffers reused across calls; not shared between threads (speculate.cpp keeps one per thread).
 struct beam_search_ws {
     std::vector<float> state, state_next;  // (M, H)
     std::vector<float> emb;                // (M, H)

@@ -54,18 +54,6 @@ speculate_params speculate_default_params(const std::string & backend) {
     return p;
 }
 
-void speculate_stats::add(const speculate_stats & o) {
-    rounds += o.rounds;
-    tree_nodes += o.tree_nodes;
-    max_tree_nodes = std::max(max_tree_nodes, o.max_tree_nodes);
-    emitted += o.emitted;
-    if (accepted_histogram.size() < o.accepted_histogram.size()) accepted_histogram.resize(o.accepted_histogram.size(), 0);
-    for (size_t i = 0; i < o.accepted_histogram.size(); ++i) accepted_histogram[i] += o.accepted_histogram[i];
-    extra_accepted += o.extra_accepted;
-    draft_ms += o.draft_ms;
-    verify_ms += o.verify_ms;
-}
-
 void speculate_step(session & s, const drafter & d, const speculate_params & params, const int32_t * extra_tokens,
                     const int32_t * extra_lens, int n_extra, int max_emit, std::vector<int32_t> & out,
                     speculate_stats & stats) {

@@ -34,7 +34,6 @@ struct speculate_stats {
     int64_t extra_accepted = 0;    // drafted tokens accepted that only an extra draft proposed
     double draft_ms = 0;           // beam search
     double verify_ms = 0;          // tree build + base forward + acceptance + KV commit
-    void add(const speculate_stats & o);
 };
 
 // One round. Requires s.has_pending (after a prefill or any step). Extra drafts: n_extra token

@@ -3,9 +3,11 @@
  * loaded only through dlopen by backend-registry.cpp. The probe reports "no device: <reason>" on
  * machines without a GPU or driver, which is how this module behaves on the CPU machines.
  */
-#include "backends/backend.h"
-#include "common.cuh"
+#include <cuda_runtime.h>
+
 #include <cstdio>
+
+#include "backends/backend.h"
 
 namespace {
 int cuda_probe(char * detail, size_t detail_len) {

@@ -132,7 +132,7 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     }
     const st_tensor * e = ld.find({"model.embed_tokens.weight"});
     m->stored_dtype = e->dtype == ST_F32 ? "f32" : e->dtype == ST_BF16 ? "bf16" : "f16";
-    ld.finish();  // every matrix re-laid out: nothing points into the files any more
+    ld.finish();  // the mappings go when every matrix was re-laid out or copied
     m->compute_dtype = m->tok_embd.dtype == WEIGHT_BF16 ? "bf16" : "f32";
     m->rope_inv_freq = config_rope_inv_freq(c);
     int threads = params.n_threads > 0 ? params.n_threads : static_cast<int>(std::thread::hardware_concurrency());

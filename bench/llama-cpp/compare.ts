@@ -285,7 +285,7 @@ function main(argv: string[]): void {
     'best of the same repetitions), plus `llama-bench` for reference (its ppN keeps only the last row\'s logits).',
     'The last column is ours as a speed ratio (> 1: ours faster). This machine\'s DRAM bandwidth moves between',
     'rounds (the probe reads ~30 or ~55 GB/s at different times, for minutes at a time), so decode tok/s ratios',
-    'are noisy: both programs pair each decode round with the same bandwidth probe (native/src/membench.cpp); compare',
+    'are noisy: both programs pair each decode round with the same bandwidth probe (native/src/backends/cpu/membench.cpp); compare',
     'decode only where both sides\' probed bandwidth is in the same state (llama.cpp reaches ~90% of the roofline in',
     'the ~30 GB/s state but only ~70% in the ~55 GB/s one).',
     '',

@@ -5,9 +5,10 @@
  * after a 16-token prompt (best of 5 rounds), and one forward of N = 1..64 tokens after 64 context
  * tokens with logits for EVERY row (what draft verification needs; llama-bench's ppN only keeps
  * the last row), best of 7 rounds after a warm-up round. Each decode round is paired with the
- * engine's own DRAM bandwidth probe (native/src/membench.cpp, compiled in) taken just before it,
- * as engine-cli does, because this machine's bandwidth moves between rounds: the fraction of the
- * roofline compares the two programs' decode independently of that. Built by setup.sh.
+ * engine's own DRAM bandwidth probe (native/src/backends/cpu/membench.cpp, compiled in) taken just
+ * before it, as engine-cli does, because this machine's bandwidth moves between rounds: the
+ * fraction of the roofline compares the two programs' decode independently of that. Built by
+ * setup.sh.
  *
  *   llama-engine-bench MODEL.gguf [--threads T] [--n N] [--mmap 0|1]
  * --mmap 0 loads the weights into malloc'd memory instead of mapping the file; with
@@ -21,7 +22,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine.h"  // engine_bench_read_bandwidth only (native/src/membench.cpp)
+#include "backends/cpu/membench.h"  // the engine's bandwidth probe, compiled in
 #include "llama.h"
 
 namespace {
@@ -102,7 +103,7 @@ int main(int argc, char ** argv) {
     double per_best = 1e9;
     std::vector<double> fractions;
     for (int r = 0; r < rounds; ++r) {
-        const double bw = engine_bench_read_bandwidth(256u << 20, threads, 3);
+        const double bw = bench_read_bandwidth(256u << 20, threads, 3);
         llama_memory_clear(mem, true);
         if (!decode(ctx, batch, toks.data(), 16, 0, false)) return 1;
         int32_t tok = argmax(llama_get_logits_ith(ctx, -1), n_vocab);

@@ -33,9 +33,9 @@ if [ ! -x "$B/bin/llama-bench" ] || [ "${FORCE:-0}" = 1 ]; then
     -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_OPENMP=ON >"$PREFIX/build-config.log"
   cmake --build "$B" --target llama-bench -j "$JOBS" >"$PREFIX/build.log"
 fi
-# llama-engine-bench compiles in the engine's bandwidth probe (native/src/membench.cpp) so both
-# programs' decode is set against the same roofline measurement.
-g++ -O2 -std=c++17 -march=native -I "$PREFIX/src/include" -I "$PREFIX/src/ggml/include" -I "$ROOT/native/include" \
-  "$ROOT/bench/llama-cpp/llama-engine-bench.cpp" "$ROOT/native/src/membench.cpp" -o "$B/bin/llama-engine-bench" \
+# llama-engine-bench compiles in the engine's bandwidth probe (native/src/backends/cpu/membench.cpp,
+# self-contained) so both programs' decode is set against the same roofline measurement.
+g++ -O2 -std=c++17 -march=native -I "$PREFIX/src/include" -I "$PREFIX/src/ggml/include" -I "$ROOT/native/src" \
+  "$ROOT/bench/llama-cpp/llama-engine-bench.cpp" "$ROOT/native/src/backends/cpu/membench.cpp" -o "$B/bin/llama-engine-bench" \
   "$B/src/libllama.a" "$B/ggml/src/libggml.a" "$B/ggml/src/libggml-cpu.a" "$B/ggml/src/libggml-base.a" -fopenmp -lpthread -ldl
 echo "built $B/bin/llama-bench and $B/bin/llama-engine-bench (llama.cpp $(git -C "$PREFIX/src" rev-parse --short HEAD), -march=native)"

@@ -1,18 +1,17 @@
 /*
- * addon.cpp: the Node addon's module object: backends(), loadModel(), readBandwidth(), the
- * NativeModel / NativeSession classes (own file pairs), the log bridge and the ReDrafter hook.
- * No code here prints: logs reach JS through the log bridge or go to stderr.
+ * addon.cpp: the Node addon's module object: backends(), readBandwidth(), the NativeModel /
+ * NativeSession / NativeDrafter classes with their module functions (loadModel(), loadDrafter(),
+ * redrafterStep(), redrafterDefaults(); own file pairs) and the log bridge. Typed in
+ * native/lib/binding-types.ts. No code here prints: logs reach JS through the log bridge or stderr.
  */
 #include <napi.h>
 
 #include "addon-state.h"
+#include "drafter-wrap.h"
 #include "engine.h"
 #include "log-bridge.h"
 #include "model-wrap.h"
 #include "session-wrap.h"
-
-// Defined by drafter-wrap.cpp when the ReDrafter addon code is linked in (see session-wrap.h).
-Napi::Object drafter_wrap_init(Napi::Env env, Napi::Object exports) __attribute__((weak));
 
 namespace {
 
@@ -45,12 +44,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     env.SetInstanceData(state);
     state->model_ctor = Napi::Persistent(ModelWrap::Define(env));
     state->session_ctor = Napi::Persistent(SessionWrap::Define(env));
+    state->drafter_ctor = Napi::Persistent(DrafterWrap::Define(env));
     exports.Set("NativeModel", state->model_ctor.Value());
     exports.Set("NativeSession", state->session_ctor.Value());
+    exports.Set("NativeDrafter", state->drafter_ctor.Value());
     exports.Set("loadModel", Napi::Function::New(env, ModelWrap::js_load, "loadModel"));
+    exports.Set("loadDrafter", Napi::Function::New(env, DrafterWrap::js_load, "loadDrafter"));
+    exports.Set("redrafterStep", Napi::Function::New(env, DrafterWrap::js_redrafter_step, "redrafterStep"));
+    exports.Set("redrafterDefaults", Napi::Function::New(env, DrafterWrap::js_redrafter_defaults, "redrafterDefaults"));
     exports.Set("readBandwidth", Napi::Function::New(env, js_read_bandwidth, "readBandwidth"));
     log_bridge_init(env, exports);
-    if (drafter_wrap_init) drafter_wrap_init(env, exports);
     return exports;
 }
 

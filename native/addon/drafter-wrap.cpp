@@ -1,87 +1,25 @@
 /*
- * drafter-wrap.cpp: the ReDrafter part of the addon: loadDrafter() (an AsyncWorker), the
- * NativeDrafter class (info, dispose), redrafterStep() (one SessionWorker per ReDrafter round)
- * and redrafterDefaults(). Registered by addon.cpp through drafter_wrap_init (session-wrap.h).
+ * drafter-wrap.cpp: DrafterWrap (drafter-wrap.h): the load worker (engine_drafter_init off the event
+ * loop), the info object, disposal that waits for running steps, and the ReDrafter step worker.
  * Arguments arrive validated by native/lib/drafter.ts and session code; only type checks here.
  */
-#include <napi.h>
+#include "drafter-wrap.h"
 
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "engine.h"
+#include "addon-state.h"
 #include "model-wrap.h"
 #include "session-wrap.h"
 #include "worker.h"
 
 namespace {
 
-const napi_type_tag k_drafter_tag = {0x7e3d1c2a5b4f4e11ull, 0x9a8b7c6d5e4f3a21ull};
-
-class DrafterWrap : public Napi::ObjectWrap<DrafterWrap> {
-  public:
-    static Napi::Function Define(Napi::Env env) {
-        return DefineClass(env, "NativeDrafter",
-                           {InstanceMethod<&DrafterWrap::js_info>("info"), InstanceMethod<&DrafterWrap::js_dispose>("dispose")});
-    }
-    static DrafterWrap * FromValue(Napi::Value v) {
-        if (!v.IsObject()) return nullptr;
-        Napi::Object o = v.As<Napi::Object>();
-        if (!o.CheckTypeTag(&k_drafter_tag)) return nullptr;
-        return Napi::ObjectWrap<DrafterWrap>::Unwrap(o);
-    }
-    explicit DrafterWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<DrafterWrap>(info) {
-        if (info.Length() < 1 || !info[0].IsExternal()) {
-            Napi::TypeError::New(info.Env(), "NativeDrafter cannot be constructed directly; use loadDrafter()").ThrowAsJavaScriptException();
-            return;
-        }
-        drafter_ = info[0].As<Napi::External<engine_drafter>>().Data();
-        info.This().As<Napi::Object>().TypeTag(&k_drafter_tag);
-    }
-    ~DrafterWrap() override { free_now(); }
-
-    engine_drafter * handle() const { return disposed_ ? nullptr : drafter_; }
-    void use() { ++in_use_; }
-    void unuse() {
-        if (--in_use_ == 0 && disposed_) free_now();
-    }
-
-  private:
-    Napi::Value js_info(const Napi::CallbackInfo & info) {
-        Napi::Env env = info.Env();
-        if (!handle()) throw Napi::Error::New(env, "drafter is disposed");
-        engine_drafter_info di;
-        engine_drafter_get_info(drafter_, &di);
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("vocabSize", di.n_vocab);
-        o.Set("hiddenSize", di.n_embd);
-        o.Set("exitDim", di.exit_dim);
-        o.Set("numDraftLayers", di.n_layers);
-        o.Set("rnn", Napi::Boolean::New(env, di.rnn != 0));
-        o.Set("storedDtype", di.stored_dtype);
-        o.Set("weightBytes", Napi::Number::New(env, (double)di.weight_bytes));
-        return o;
-    }
-    Napi::Value js_dispose(const Napi::CallbackInfo & info) {
-        disposed_ = true;
-        if (in_use_ == 0) free_now();
-        return info.Env().Undefined();
-    }
-    void free_now() {
-        if (drafter_) engine_drafter_free(drafter_);
-        drafter_ = nullptr;
-    }
-
-    engine_drafter * drafter_ = nullptr;
-    int in_use_ = 0;
-    bool disposed_ = false;
-};
-
 class LoadDrafterWorker : public EngineWorker {
   public:
-    LoadDrafterWorker(Napi::Env env, std::string dir, Napi::Object model_obj, engine_model * model, Napi::FunctionReference * ctor)
-        : EngineWorker(env), dir_(std::move(dir)), model_(model), ctor_(ctor) {
+    LoadDrafterWorker(Napi::Env env, std::string dir, Napi::Object model_obj, engine_model * model)
+        : EngineWorker(env), dir_(std::move(dir)), model_(model) {
         model_ref_ = Napi::Persistent(model_obj);  // the model must outlive the load
     }
     ~LoadDrafterWorker() override {
@@ -96,7 +34,7 @@ class LoadDrafterWorker : public EngineWorker {
         return st;
     }
     Napi::Value Result(Napi::Env env) override {
-        Napi::Object obj = ctor_->New({Napi::External<engine_drafter>::New(env, drafter_)});
+        Napi::Object obj = get_addon_state(env).drafter_ctor.New({Napi::External<engine_drafter>::New(env, drafter_)});
         drafter_ = nullptr;
         return obj;
     }
@@ -105,7 +43,6 @@ class LoadDrafterWorker : public EngineWorker {
   private:
     std::string dir_;
     engine_model * model_;
-    Napi::FunctionReference * ctor_;
     Napi::ObjectReference model_ref_;
     engine_drafter * drafter_ = nullptr;
 };
@@ -175,22 +112,73 @@ std::vector<int32_t> to_vec(const Napi::Value & v) {
     return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
 }
 
-// loadDrafter(dir: string, model: NativeModel) => Promise<NativeDrafter>
-Napi::Value js_load_drafter(const Napi::CallbackInfo & info) {
+}  // namespace
+
+Napi::Function DrafterWrap::Define(Napi::Env env) {
+    return DefineClass(env, "NativeDrafter",
+                       {InstanceMethod<&DrafterWrap::js_info>("info"), InstanceMethod<&DrafterWrap::js_dispose>("dispose")});
+}
+
+DrafterWrap * DrafterWrap::FromValue(Napi::Value v) {
+    if (!v.IsObject()) return nullptr;
+    Napi::Object o = v.As<Napi::Object>();
+    if (!o.InstanceOf(get_addon_state(v.Env()).drafter_ctor.Value())) return nullptr;
+    return Napi::ObjectWrap<DrafterWrap>::Unwrap(o);
+}
+
+DrafterWrap::DrafterWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<DrafterWrap>(info) {
+    if (info.Length() < 1 || !info[0].IsExternal()) {
+        Napi::TypeError::New(info.Env(), "NativeDrafter cannot be constructed directly; use loadDrafter()").ThrowAsJavaScriptException();
+        return;
+    }
+    drafter_ = info[0].As<Napi::External<engine_drafter>>().Data();
+}
+
+DrafterWrap::~DrafterWrap() { free_now(); }
+
+void DrafterWrap::unuse() {
+    if (--in_use_ == 0 && disposed_) free_now();
+}
+
+Napi::Value DrafterWrap::js_info(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    auto * ctor = static_cast<Napi::FunctionReference *>(info.Data());
+    if (!handle()) throw Napi::Error::New(env, "drafter is disposed");
+    engine_drafter_info di;
+    engine_drafter_get_info(drafter_, &di);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("vocabSize", di.n_vocab);
+    o.Set("hiddenSize", di.n_embd);
+    o.Set("exitDim", di.exit_dim);
+    o.Set("numDraftLayers", di.n_layers);
+    o.Set("rnn", Napi::Boolean::New(env, di.rnn != 0));
+    o.Set("storedDtype", di.stored_dtype);
+    o.Set("weightBytes", Napi::Number::New(env, (double)di.weight_bytes));
+    return o;
+}
+
+Napi::Value DrafterWrap::js_dispose(const Napi::CallbackInfo & info) {
+    disposed_ = true;
+    if (in_use_ == 0) free_now();
+    return info.Env().Undefined();
+}
+
+void DrafterWrap::free_now() {
+    if (drafter_) engine_drafter_free(drafter_);
+    drafter_ = nullptr;
+}
+
+Napi::Value DrafterWrap::js_load(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadDrafter(dir, model)");
     ModelWrap * mw = ModelWrap::FromValue(info[1]);
     if (!mw || !mw->handle()) return rejected(env, engine_js_error(env, "loadDrafter: the model is disposed or not a model", "ENGINE_INVALID_ARGUMENT").Value());
-    auto * w = new LoadDrafterWorker(env, info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Object>(), mw->handle(), ctor);
+    auto * w = new LoadDrafterWorker(env, info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Object>(), mw->handle());
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
 }
 
-// redrafterStep(session, drafter, beams, beamLength, extraTokens | null, extraLens | null, maxOut)
-//   => Promise<{ ids: Int32Array, accepted, treeSize, extraAccepted, draftMs, verifyMs }>
-Napi::Value js_redrafter_step(const Napi::CallbackInfo & info) {
+Napi::Value DrafterWrap::js_redrafter_step(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     SessionWrap * sw = SessionWrap::FromValue(info[0]);
     DrafterWrap * dw = DrafterWrap::FromValue(info[1]);
@@ -207,8 +195,7 @@ Napi::Value js_redrafter_step(const Napi::CallbackInfo & info) {
     return pr;
 }
 
-// redrafterDefaults(model) => { beams, beamLength }
-Napi::Value js_redrafter_defaults(const Napi::CallbackInfo & info) {
+Napi::Value DrafterWrap::js_redrafter_defaults(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     ModelWrap * mw = ModelWrap::FromValue(info[0]);
     engine_redrafter_params p = engine_redrafter_default_params(mw ? mw->handle() : nullptr);
@@ -216,16 +203,4 @@ Napi::Value js_redrafter_defaults(const Napi::CallbackInfo & info) {
     o.Set("beams", p.n_beams);
     o.Set("beamLength", p.beam_len);
     return o;
-}
-
-}  // namespace
-
-Napi::Object drafter_wrap_init(Napi::Env env, Napi::Object exports) {
-    auto * ctor = new Napi::FunctionReference(Napi::Persistent(DrafterWrap::Define(env)));
-    env.AddCleanupHook([ctor]() { delete ctor; });
-    exports.Set("NativeDrafter", ctor->Value());
-    exports.Set("loadDrafter", Napi::Function::New(env, js_load_drafter, "loadDrafter", ctor));
-    exports.Set("redrafterStep", Napi::Function::New(env, js_redrafter_step, "redrafterStep"));
-    exports.Set("redrafterDefaults", Napi::Function::New(env, js_redrafter_defaults, "redrafterDefaults"));
-    return exports;
 }

@@ -1,5 +1,6 @@
 /*
- * log-bridge.h: registers setLogger(fn | null) and setLogLevel(level) on the addon's exports.
+ * log-bridge.h: registers setLogger(fn | null) and setLogLevel(level) on the addon's exports; the
+ * engine's log lines then reach the JS function (on the event loop) instead of stderr.
  */
 #pragma once
 #include <napi.h>

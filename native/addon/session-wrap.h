@@ -3,9 +3,6 @@
  * SessionWorker; a call while another is running rejects with ENGINE_BUSY (the busy flag lives
  * in the C session, so code outside this class, e.g. drafter-wrap.cpp, shares the guard through
  * BeginCall/EndCall). dispose() during a call frees the session when the call settles.
- * Hook for the ReDrafter addon code: define
- *     Napi::Object drafter_wrap_init(Napi::Env env, Napi::Object exports);
- * in drafter-wrap.cpp; addon.cpp calls it when it is linked in (weak symbol).
  */
 #pragma once
 #include <napi.h>

@@ -1,8 +1,8 @@
 /*
- * engine-redrafter.h: the ReDrafter part of the C API (included by engine.h). A drafter is loaded
- * against a model (its shapes are checked); a ReDrafter step on a session drafts with beam search,
- * verifies the tree in one base forward and emits 1..L tokens. AR and ReDrafter steps share the
- * session state, so they may alternate. The math: docs/redrafter.md.
+ * engine-redrafter.h: the ReDrafter part of the C API, built on engine.h's models and sessions (it
+ * includes engine.h). A drafter is loaded against a model (its shapes are checked); a ReDrafter step
+ * on a session drafts with beam search, verifies the tree in one base forward and emits 1..L tokens.
+ * AR and ReDrafter steps share the session state, so they may alternate. Math: docs/redrafter.md.
  */
 #pragma once
 #include <stddef.h>
@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-typedef struct engine_drafter engine_drafter;  // ReDrafter heads (weights mmap'd)
+typedef struct engine_drafter engine_drafter;  // ReDrafter heads (their weights)
 
 // Loads a drafter folder saved by Apple's train.py (config.json + model.safetensors) and checks it
 // against model (hidden size, vocabulary, every tensor shape). On failure *out is NULL and error

@@ -1,8 +1,8 @@
 /*
- * engine.h: THE C API of the Slipstream engine. The Node addon, the CLI and the tests use only
- * this header. Every function is noexcept and reports failure through engine_status plus a
- * message; objects come in *_init / *_free pairs. Nothing here writes to stdout.
- * Later work adds model and session functions here, next to what exists.
+ * engine.h: THE C API of the Slipstream engine: models, sessions, backends, logging. With
+ * engine-redrafter.h (the ReDrafter functions, built on this header) it is all the Node addon, the
+ * CLI and the tests use. Every function is noexcept and reports failure through engine_status plus
+ * a message; objects come in *_init / *_free pairs. Nothing here writes to stdout.
  */
 #pragma once
 #include <stddef.h>
@@ -60,7 +60,7 @@ void engine_set_log_level(engine_log_level min_level) ENGINE_NOEXCEPT;
 
 // ---- models --------------------------------------------------------------------------------
 
-typedef struct engine_model engine_model;      // a loaded model folder (weights mmap'd)
+typedef struct engine_model engine_model;      // a loaded model folder (its weights and thread pool)
 typedef struct engine_session engine_session;  // one sequence: KV cache + committed tokens
 
 typedef struct engine_model_params {
@@ -93,8 +93,6 @@ typedef struct engine_model_info {
 } engine_model_info;
 
 void engine_model_get_info(const engine_model * model, engine_model_info * out) ENGINE_NOEXCEPT;
-// Input embedding row of a token: out (n_embd) f32.
-engine_status engine_model_embed_row(const engine_model * model, int32_t token, float * out) ENGINE_NOEXCEPT;
 
 // ---- sessions ------------------------------------------------------------------------------
 
@@ -153,11 +151,4 @@ double engine_bench_read_bandwidth(size_t bytes, int n_threads, int repeats) ENG
 
 #ifdef __cplusplus
 }
-#endif
-
-// The ReDrafter C API (written by the ReDrafter work) extends this header when present.
-#if defined(__has_include)
-#if __has_include("engine-redrafter.h")
-#include "engine-redrafter.h"
-#endif
 #endif

@@ -73,11 +73,58 @@ export interface NativeSession {
   dispose(): void;
 }
 
+/** engine_drafter_info as the addon returns it. */
+export interface NativeDrafterInfo {
+  vocabSize: number;
+  hiddenSize: number;
+  /** Width of the drafter MLP (E). */
+  exitDim: number;
+  numDraftLayers: number;
+  /** true: recurrent state update; false: running sum of embeddings. */
+  rnn: boolean;
+  storedDtype: 'f32' | 'bf16' | 'f16';
+  weightBytes: number;
+}
+
+/** ReDrafter heads loaded against a model. */
+export interface NativeDrafter {
+  info(): NativeDrafterInfo;
+  /** Frees the weights once no ReDrafter step uses them. */
+  dispose(): void;
+}
+
+/** What one ReDrafter round emitted and how it went. */
+export interface NativeRedrafterStep {
+  ids: Int32Array;
+  /** Drafted tokens accepted this round. */
+  accepted: number;
+  /** Nodes of the packed draft tree verified. */
+  treeSize: number;
+  /** Accepted drafted tokens that only caller-supplied drafts proposed. */
+  extraAccepted: number;
+  draftMs: number;
+  verifyMs: number;
+}
+
 export type NativeLogger = (level: 'debug' | 'info' | 'warn' | 'error', line: string) => void;
 
 export interface NativeBinding {
   backends(): BackendReport[];
   loadModel(dir: string, threads: number, backend: string, abortFlag: Int32Array): Promise<NativeModel>;
+  /** Loads a drafter folder and checks it against the model (rejects with ENGINE_BAD_MODEL, ...). */
+  loadDrafter(dir: string, model: NativeModel): Promise<NativeDrafter>;
+  /** One ReDrafter round on a session with a prefill (rejects with ENGINE_BUSY while another call runs). */
+  redrafterStep(
+    session: NativeSession,
+    drafter: NativeDrafter,
+    beams: number,
+    beamLength: number,
+    extraTokens: Int32Array | null,
+    extraLens: Int32Array | null,
+    maxOut: number,
+  ): Promise<NativeRedrafterStep>;
+  /** The backend defaults for beam width and beam length (the length counts the guaranteed token). */
+  redrafterDefaults(model: NativeModel): { beams: number; beamLength: number };
   /** DRAM read bandwidth in GB/s (synchronous; a benchmark helper). */
   readBandwidth(bytes: number, threads: number, repeats: number): number;
   setLogger(fn: NativeLogger | null): void;

@@ -6,50 +6,16 @@
  */
 import { resolve } from 'node:path';
 import { loadBinding } from './binding.js';
-import type { NativeModel, NativeSession } from './binding-types.js';
+import type { NativeDrafter, NativeDrafterInfo, NativeSession } from './binding-types.js';
 import { EngineError, native } from './errors.js';
 import type { Model } from './model.js';
 import type { DraftStepper, SpeculativeStepStats } from './session.js';
 
-export interface DrafterInfo {
+export interface DrafterInfo extends NativeDrafterInfo {
   dir: string;
-  vocabSize: number;
-  hiddenSize: number;
-  /** Width of the drafter MLP (E). */
-  exitDim: number;
-  numDraftLayers: number;
-  /** true: recurrent state update; false: running sum of embeddings. */
-  rnn: boolean;
-  storedDtype: 'f32' | 'bf16' | 'f16';
-  weightBytes: number;
   /** Backend defaults for beam width M and beam length L (L counts the guaranteed token). */
   defaultBeams: number;
   defaultBeamLength: number;
-}
-
-/** What the addon's ReDrafter part exports (native/addon/drafter-wrap.cpp). */
-interface NativeDrafter {
-  info(): Omit<DrafterInfo, 'dir' | 'defaultBeams' | 'defaultBeamLength'>;
-  dispose(): void;
-}
-interface RedrafterBinding {
-  loadDrafter(dir: string, model: NativeModel): Promise<NativeDrafter>;
-  redrafterStep(
-    session: NativeSession,
-    drafter: NativeDrafter,
-    beams: number,
-    beamLength: number,
-    extraTokens: Int32Array | null,
-    extraLens: Int32Array | null,
-    maxOut: number,
-  ): Promise<{ ids: Int32Array } & SpeculativeStepStats & { extraAccepted: number }>;
-  redrafterDefaults(model: NativeModel): { beams: number; beamLength: number };
-}
-
-function binding(): RedrafterBinding {
-  const b = loadBinding() as unknown as Partial<RedrafterBinding>;
-  if (typeof b.loadDrafter !== 'function') throw new EngineError('this engine build has no ReDrafter support', 'ENGINE_UNSUPPORTED');
-  return b as RedrafterBinding;
 }
 
 /**
@@ -96,7 +62,7 @@ export class Drafter implements DraftStepper {
   private constructor(model: Model, nd: NativeDrafter, dir: string) {
     this.model = model;
     this.#native = nd;
-    const defaults = binding().redrafterDefaults(model.native);
+    const defaults = loadBinding().redrafterDefaults(model.native);
     this.info = Object.freeze({ dir, ...nd.info(), defaultBeams: defaults.beams, defaultBeamLength: defaults.beamLength });
   }
 
@@ -105,7 +71,7 @@ export class Drafter implements DraftStepper {
     if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('dir must be a non-empty string');
     if (!model || typeof model !== 'object' || !('native' in model)) throw new TypeError('model must be a Model (from Model.load)');
     const abs = resolve(dir);
-    const nd = await native(binding().loadDrafter(abs, model.native));
+    const nd = await native(loadBinding().loadDrafter(abs, model.native));
     return new Drafter(model, nd, abs);
   }
 
@@ -123,7 +89,7 @@ export class Drafter implements DraftStepper {
       const a = alignExtraDrafts(opts.extraDrafts, opts.generated ? new Int32Array(0) : session.tokens(), opts.generated);
       if (a.lens.length > 0) ({ tokens, lens } = a);
     }
-    const r = await native(binding().redrafterStep(session, this.#native, beams, beamLength, tokens, lens, Math.max(1, opts.maxEmit)));
+    const r = await native(loadBinding().redrafterStep(session, this.#native, beams, beamLength, tokens, lens, Math.max(1, opts.maxEmit)));
     return {
       ids: r.ids,
       stats: { accepted: r.accepted, treeSize: r.treeSize, draftMs: r.draftMs, verifyMs: r.verifyMs, extraAccepted: r.extraAccepted },

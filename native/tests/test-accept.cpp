@@ -9,9 +9,9 @@
 #include <random>
 #include <vector>
 
-#include "accept.h"
+#include "redrafter/accept.h"
+#include "redrafter/tree-attention.h"
 #include "test-util.h"
-#include "tree-attention.h"
 
 // Upper 0.001 critical value of chi-square with df degrees of freedom (Wilson-Hilferty).
 static double chi2_critical_001(int df) {

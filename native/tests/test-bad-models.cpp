@@ -3,7 +3,7 @@
  * there is one, the tensor: truncated file, header offsets out of range, lying header length,
  * missing tensor, wrong shape, dtype that disagrees with config.json, unknown architecture,
  * vocabulary disagreeing with tokenizer.json, missing files. The status is BAD_MODEL or IO_ERROR
- * and no model handle is returned (the loader frees everything through RAII on the way out).
+ * (CANCELLED for a set abort flag) and no model handle is returned (RAII frees everything).
  */
 #include <string>
 #include <vector>
@@ -63,6 +63,20 @@ int main() {
     // the valid folder loads
     dirs.push_back(with_file(s, good));
     CHECK(load(dirs.back()).status == ENGINE_STATUS_OK);
+
+    // the caller's abort flag reaches the loader (checked before each tensor): a set flag cancels
+    {
+        volatile int flag = 1;
+        engine_model_params mp = engine_model_default_params();
+        mp.abort = &flag;
+        engine_model * m = nullptr;
+        char err[256] = {0};
+        CHECK(engine_model_init(dirs.back().c_str(), &mp, &m, err, sizeof(err)) == ENGINE_STATUS_CANCELLED);
+        CHECK(m == nullptr && contains(err, "cancelled"));
+        flag = 0;
+        CHECK(engine_model_init(dirs.back().c_str(), &mp, &m, err, sizeof(err)) == ENGINE_STATUS_OK);
+        engine_model_free(m);
+    }
 
     // truncated file: data runs short
     dirs.push_back(with_file(s, good.substr(0, good.size() - 100)));

@@ -11,9 +11,9 @@
 #include <random>
 #include <vector>
 
-#include "beam-search.h"
-#include "drafter.h"
-#include "model.h"
+#include "core/model.h"
+#include "redrafter/beam-search.h"
+#include "redrafter/drafter.h"
 #include "test-util.h"
 
 namespace {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "drafter-writer.h"
-#include "engine.h"
+#include "engine-redrafter.h"
 #include "test-util.h"
 
 namespace {

@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "check.h"
-#include "drafter.h"
-#include "kernels.h"
-#include "model.h"
-#include "test-util.h"
+#include "base/status.h"
+#include "core/model.h"
 #include "drafter-writer.h"
+#include "kernels/kernels.h"
+#include "redrafter/drafter.h"
+#include "test-util.h"
 
 namespace {
 using namespace drafter_writer;
@@ -88,7 +88,7 @@ void expect_bad(const std::string & dir, const model & base, const std::vector<s
         drafter_load(dir, base);
     } catch (const engine_error & e) {
         threw = true;
-        CHECK(e.status == ENGINE_STATUS_BAD_MODEL);
+        CHECK(e.kind == ERROR_BAD_MODEL);
         for (const auto & f : fragments) {
             bool found = std::string(e.what()).find(f) != std::string::npos;
             if (!found) std::fprintf(stderr, "message '%s' lacks '%s'\n", e.what(), f.c_str());
@@ -197,7 +197,7 @@ int main() {
         try {
             drafter_load(root + "/does-not-exist", base.m);
         } catch (const engine_error & e) {
-            threw = e.status == ENGINE_STATUS_IO_ERROR && std::string(e.what()).find("config.json") != std::string::npos;
+            threw = e.kind == ERROR_IO && std::string(e.what()).find("config.json") != std::string::npos;
         }
         CHECK(threw);
     }

@@ -1,8 +1,9 @@
 /*
- * test-kernels.cpp: every matmul path this CPU supports (AVX-512 with BF16 dot products, AVX2),
- * on plain and TILED32 (re-laid out) matrices, equals the plain reference path, for f32 and bf16 weights, N = 1..70 inputs (tile remainders),
- * widths that are not multiples of the vector length, biases and row strides; plus RMSNorm,
- * softmax, RoPE and attention against direct formulas.
+ * test-kernels.cpp: every fast path this CPU supports against the pure scalar reference
+ * (kernels-ref.cpp): matmul (AVX-512 with BF16 dot products, AVX2; plain and TILED32 matrices, f32
+ * and bf16, N = 1..70 inputs, odd widths, biases, row strides), dot, axpy, SiLU-GLU and the bf16
+ * rounding, each with its tolerance and why; RMSNorm, softmax, RoPE and attention against direct
+ * formulas. The attention kernels against attention_ref: test-attention.cpp.
  */
 #include <sys/mman.h>
 #include <unistd.h>
@@ -11,9 +12,9 @@
 #include <random>
 #include <vector>
 
-#include "kernels.h"
+#include "base/thread-pool.h"
+#include "kernels/kernels.h"
 #include "test-util.h"
-#include "thread-pool.h"
 
 namespace {
 
@@ -92,6 +93,78 @@ void check_tile_stays_inside_source() {
     munmap(mem, 2 * page);
 }
 
+
+// Worst-case bound on the difference of two f32 sums of the same len terms in different orders
+// (each within gamma_len * sum |terms| of the exact sum, gamma_len ~ len * 2^-24).
+double sum_order_bound(int64_t len, double abs_sum) { return 2.0 * static_cast<double>(len + 1) * std::ldexp(1.0, -24) * abs_sum; }
+
+// dot_f32_<path> vs dot_f32_ref: the same products summed in another order (SIMD lanes, FMA).
+void check_dot(float (*fast)(const float *, const float *, int64_t), const char * name, std::mt19937 & rng) {
+    for (int64_t len : {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 1000}) {
+        const std::vector<float> a = randn(static_cast<size_t>(len), rng), b = randn(static_cast<size_t>(len), rng);
+        double abs_sum = 0;
+        for (int64_t k = 0; k < len; ++k) abs_sum += std::fabs(static_cast<double>(a[k]) * b[k]);
+        const double err = std::fabs(static_cast<double>(fast(a.data(), b.data(), len)) - dot_f32_ref(a.data(), b.data(), len));
+        if (!(err <= sum_order_bound(len, abs_sum))) std::fprintf(stderr, "%s len %lld: err %g\n", name, (long long)len, err);
+        CHECK(err <= sum_order_bound(len, abs_sum));
+    }
+}
+
+// axpy_f32_<path> vs axpy_f32_ref: y + a*x with one rounding (FMA) vs two (multiply, then add), so
+// each element differs by at most one rounding of a*x and one of the sum: 2^-24 (|a x| + |y + a x|) each.
+void check_axpy(void (*fast)(float *, float, const float *, int64_t), const char * name, std::mt19937 & rng) {
+    for (int64_t len : {1, 5, 8, 15, 16, 17, 40, 129}) {
+        const std::vector<float> x = randn(static_cast<size_t>(len), rng), y0 = randn(static_cast<size_t>(len), rng);
+        const float a = 0.37f;
+        std::vector<float> y_fast = y0, y_ref = y0;
+        fast(y_fast.data(), a, x.data(), len);
+        axpy_f32_ref(y_ref.data(), a, x.data(), len);
+        for (int64_t k = 0; k < len; ++k) {
+            const double ax = std::fabs(static_cast<double>(a) * x[k]);
+            const double tol = std::ldexp(1.0, -23) * (ax + std::fabs(static_cast<double>(y_ref[k])) + ax);
+            if (!(std::fabs(y_fast[k] - y_ref[k]) <= tol)) std::fprintf(stderr, "%s len %lld [%lld]\n", name, (long long)len, (long long)k);
+            CHECK(std::fabs(y_fast[k] - y_ref[k]) <= tol);
+        }
+    }
+}
+
+// silu_glu_avx512 vs silu_glu_ref: the vector exp is Cephes' polynomial (a few ulp off std::exp),
+// then the same divide and multiply: relative error under 1e-6 of the output, or 1e-30 absolute near 0.
+void check_silu_glu(std::mt19937 & rng) {
+    for (int64_t len : {1, 15, 16, 17, 100, 1000}) {
+        std::vector<float> g = randn(static_cast<size_t>(len), rng, 4.0f), u = randn(static_cast<size_t>(len), rng);
+        if (len == 100) g[3] = -90.0f, g[4] = 90.0f, g[5] = 0.0f;  // exp's ends and the middle
+        std::vector<float> g_fast = g, g_ref = g;
+        silu_glu_avx512(g_fast.data(), u.data(), len);
+        silu_glu_ref(g_ref.data(), len, u.data(), len, 1, len);
+        for (int64_t k = 0; k < len; ++k) {
+            const double tol = 1e-6 * std::fabs(static_cast<double>(g_ref[k])) + 1e-30;
+            if (!(std::fabs(g_fast[k] - g_ref[k]) <= tol))
+                std::fprintf(stderr, "silu_glu_avx512 len %lld [%lld]: %g vs %g\n", (long long)len, (long long)k, g_fast[k], g_ref[k]);
+            CHECK(std::fabs(g_fast[k] - g_ref[k]) <= tol);
+        }
+    }
+}
+
+// convert_f32_to_bf16_avx512 (vcvtneps2bf16) vs f32_to_bf16: both round to nearest even, so every
+// normal value, halfway cases included, converts bit for bit the same; NaN stays NaN. The one
+// difference: the instruction treats f32 subnormals (|x| < 2^-126) as zero and returns a signed zero
+// (the last count % 16 values go through f32_to_bf16 itself).
+void check_bf16_convert(std::mt19937 & rng) {
+    std::vector<float> src = randn(1000, rng, 100.0f);
+    src[0] = 1.00390625f, src[1] = 1.01171875f, src[2] = -0.0f, src[3] = 3.0e38f, src[4] = 1e-40f, src[5] = INFINITY;
+    src[7] = -1e-40f, src[8] = 1.17549435e-38f;  // subnormals and the smallest normal
+    src[6] = NAN;
+    std::vector<uint16_t> fast(src.size());
+    for (size_t count : {size_t(1), size_t(15), size_t(16), size_t(17), src.size()}) {
+        convert_f32_to_bf16_avx512(fast.data(), src.data(), static_cast<int64_t>(count));
+        for (size_t k = 0; k < count; ++k) {
+            if (std::isnan(src[k])) CHECK(std::isnan(bf16_to_f32(fast[k])));
+            else if (std::fpclassify(src[k]) == FP_SUBNORMAL && k < count / 16 * 16) CHECK(fast[k] == (std::signbit(src[k]) ? 0x8000 : 0x0000));
+            else CHECK(fast[k] == f32_to_bf16(src[k]));
+        }
+    }
+}
 }  // namespace
 
 int main() {
@@ -115,6 +188,19 @@ int main() {
                                      rng, tiled);
     }
     CHECK(tested_paths > 0 || std::string(kernel_best_path_name()) == "ref");
+
+    // the vector helpers' fast paths against the scalar reference
+    if (kernel_path_supported(KERNEL_PATH_AVX2)) {
+        check_dot(dot_f32_avx2, "dot_f32_avx2", rng);
+        check_axpy(axpy_f32_avx2, "axpy_f32_avx2", rng);
+    }
+    if (kernel_path_supported(KERNEL_PATH_AVX512)) {
+        check_dot(dot_f32_avx512, "dot_f32_avx512", rng);
+        check_axpy(axpy_f32_avx512, "axpy_f32_avx512", rng);
+        check_silu_glu(rng);
+    }
+    if (std::string(kernel_best_path_name()) == "avx512bf16") check_bf16_convert(rng);
+    else std::fprintf(stderr, "no AVX512-BF16: the bf16 conversion's fast path is not tested here\n");
 
     // bf16 rounding: round to nearest even
     CHECK(f32_to_bf16(1.0f) == 0x3f80);

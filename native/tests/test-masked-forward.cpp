@@ -7,9 +7,9 @@
 #include <cmath>
 #include <vector>
 
-#include "kv-cache.h"
-#include "model.h"
-#include "session.h"
+#include "core/kv-cache.h"
+#include "core/model.h"
+#include "core/session.h"
 #include "test-util.h"
 #include "tiny-model.h"
 

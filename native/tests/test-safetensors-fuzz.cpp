@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "check.h"
-#include "safetensors.h"
+#include "base/status.h"
+#include "core/safetensors.h"
 #include "test-util.h"
 #include "tiny-model.h"
 

@@ -9,9 +9,9 @@
 #include <sstream>
 #include <vector>
 
-#include "engine-internal.h"
-#include "json.h"
-#include "kernels.h"
+#include "api/engine-internal.h"
+#include "core/json.h"
+#include "kernels/kernels.h"
 #include "test-util.h"
 
 static std::vector<int32_t> ids_of(const json_value & a) {

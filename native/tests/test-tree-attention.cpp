@@ -7,9 +7,9 @@
 #include <random>
 #include <vector>
 
-#include "check.h"
+#include "base/status.h"
+#include "redrafter/tree-attention.h"
 #include "test-util.h"
-#include "tree-attention.h"
 
 static bool same(const std::vector<int32_t> & a, const std::vector<int32_t> & b) { return a == b; }
 
@@ -124,7 +124,7 @@ static void test_rejects_mismatched_roots() {
     try {
         tree_build(beams, 2, 2, nullptr, t);
     } catch (const engine_error & e) {
-        threw = e.status == ENGINE_STATUS_INVALID_ARGUMENT;
+        threw = e.kind == ERROR_INVALID_ARGUMENT;
     }
     CHECK(threw);
 }

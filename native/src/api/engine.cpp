@@ -1,0 +1,199 @@
+/*
+ * engine.cpp: the models-and-sessions part of the C API (include/engine.h): argument checks and
+ * exception-to-status conversion only. The work lives in core/ (model, session); the process-wide
+ * functions are in engine-global.cpp, the ReDrafter ones in engine-redrafter.cpp.
+ */
+#include "engine.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "api-guard.h"
+#include "base/status.h"
+#include "core/model.h"
+#include "core/session.h"
+#include "engine-internal.h"
+#include "kernels/kernels.h"
+
+extern "C" engine_model_params engine_model_default_params(void) noexcept {
+    engine_model_params p;
+    p.n_threads = 0;
+    p.backend = "auto";
+    p.abort = nullptr;
+    return p;
+}
+
+extern "C" engine_status engine_model_init(const char * dir, const engine_model_params * params, engine_model ** out,
+                                           char * error, size_t error_len) noexcept {
+    std::string err;
+    if (out) *out = nullptr;
+    if (!dir || !out) {
+        copy_str(error, error_len, "engine_model_init: dir and out are required");
+        return ENGINE_STATUS_INVALID_ARGUMENT;
+    }
+    engine_model_params p = params ? *params : engine_model_default_params();
+    if (p.backend && std::strcmp(p.backend, "cuda") == 0) {
+        copy_str(error, error_len, "backend 'cuda' cannot run models in this build yet; use 'cpu' or 'auto'");
+        return ENGINE_STATUS_UNSUPPORTED;
+    }
+    std::unique_ptr<model> m;
+    engine_status st = guarded(err, [&] {
+        model_load_params lp;
+        lp.n_threads = p.n_threads;
+        lp.abort = p.abort;  // polled by the loader before each tensor
+        m = model_load(dir, lp);
+    });
+    if (st != ENGINE_STATUS_OK) {
+        copy_str(error, error_len, err);
+        return st;
+    }
+    try {
+        *out = new engine_model{std::move(m)};
+    } catch (...) {
+        copy_str(error, error_len, "out of memory");
+        return ENGINE_STATUS_OUT_OF_MEMORY;
+    }
+    return ENGINE_STATUS_OK;
+}
+
+extern "C" void engine_model_free(engine_model * model) noexcept { delete model; }
+
+extern "C" void engine_model_get_info(const engine_model * em, engine_model_info * out) noexcept {
+    if (!em || !out) return;
+    const model & m = *em->m;
+    const model_config & c = m.config;
+    std::memset(out, 0, sizeof(*out));
+    copy_str(out->architecture, sizeof(out->architecture), model_arch_name(c.arch));
+    copy_str(out->stored_dtype, sizeof(out->stored_dtype), m.stored_dtype);
+    copy_str(out->compute_dtype, sizeof(out->compute_dtype), m.compute_dtype);
+    out->n_vocab = c.n_vocab;
+    out->n_embd = c.n_embd;
+    out->n_ff = c.n_ff;
+    out->n_layer = c.n_layer;
+    out->n_head = c.n_head;
+    out->n_head_kv = c.n_head_kv;
+    out->head_dim = c.head_dim;
+    out->n_ctx_train = c.n_ctx_train;
+    out->rope_theta = c.rope_theta;
+    out->rms_norm_eps = c.rms_norm_eps;
+    out->tie_word_embeddings = c.tie_word_embeddings ? 1 : 0;
+    out->bos_token_id = c.bos_token_id;
+    out->n_eos = static_cast<int>(std::min<size_t>(c.eos_token_ids.size(), 8));
+    for (int i = 0; i < out->n_eos; ++i) out->eos_token_ids[i] = c.eos_token_ids[static_cast<size_t>(i)];
+    out->weight_bytes = m.weights.bytes;
+    out->n_threads = m.n_threads;
+    copy_str(out->kernel_path, sizeof(out->kernel_path), kernel_best_path_name());
+}
+
+extern "C" engine_status engine_session_init(engine_model * em, int max_context, engine_session ** out) noexcept {
+    if (out) *out = nullptr;
+    if (!em || !out) return ENGINE_STATUS_INVALID_ARGUMENT;
+    std::string err;
+    std::unique_ptr<engine_session> s;
+    engine_status st = guarded(err, [&] {
+        s = std::make_unique<engine_session>();
+        s->model = em;
+        int64_t ctx = max_context > 0 ? max_context : em->m->config.n_ctx_train;
+        session_init(s->s, *em->m, ctx);
+    });
+    if (st == ENGINE_STATUS_OK) *out = s.release();
+    return st;
+}
+
+extern "C" void engine_session_free(engine_session * s) noexcept { delete s; }
+
+extern "C" const char * engine_session_last_error(const engine_session * s) noexcept {
+    return s ? s->s.last_error.c_str() : "";
+}
+
+extern "C" int engine_session_length(const engine_session * s) noexcept { return s ? static_cast<int>(s->s.kv.length) : 0; }
+extern "C" int engine_session_max_context(const engine_session * s) noexcept {
+    return s ? static_cast<int>(s->s.kv.capacity) : 0;
+}
+extern "C" const int32_t * engine_session_tokens(const engine_session * s) noexcept {
+    return s ? s->s.tokens.data() : nullptr;
+}
+
+extern "C" void engine_session_set_abort(engine_session * s, int abort) noexcept {
+    if (s) s->s.abort.store(abort != 0);
+}
+
+extern "C" engine_status engine_session_acquire(engine_session * s) noexcept {
+    if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    bool expected = false;
+    if (!s->s.busy.compare_exchange_strong(expected, true)) return ENGINE_STATUS_BUSY;
+    return ENGINE_STATUS_OK;
+}
+
+extern "C" void engine_session_release(engine_session * s) noexcept {
+    if (s) s->s.busy.store(false);
+}
+
+extern "C" engine_status engine_session_forward(engine_session * s, const int32_t * tokens, int n, const int32_t * positions,
+                                                const uint8_t * mask, const int32_t * out_rows, int n_out, float * logits,
+                                                float * hidden) noexcept {
+    if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    return guarded(s->s.last_error, [&] {
+        if (!tokens || n <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "forward needs at least one token");
+        int32_t last = n - 1;
+        if (!out_rows) {
+            if (n_out != 1) throw engine_error(ERROR_INVALID_ARGUMENT, "out_rows is NULL but n_out != 1");
+            out_rows = &last;
+        }
+        for (int i = 0; i < n_out; ++i)
+            if (out_rows[i] < 0 || out_rows[i] >= n)
+                throw engine_error(ERROR_INVALID_ARGUMENT, "out_rows[" + std::to_string(i) + "] = " +
+                                                                       std::to_string(out_rows[i]) + " is outside 0.." +
+                                                                       std::to_string(n - 1));
+        session_forward(s->s, tokens, n, positions, mask, out_rows, n_out, logits, hidden);
+    });
+}
+
+extern "C" engine_status engine_session_truncate(engine_session * s, int length) noexcept {
+    if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    return guarded(s->s.last_error, [&] { session_truncate(s->s, length); });
+}
+
+extern "C" engine_status engine_session_prefill(engine_session * s, const int32_t * tokens, int n,
+                                                const engine_sampling * sampling, int32_t * token) noexcept {
+    if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    return guarded(s->s.last_error, [&] {
+        if (!tokens || n <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "prefill needs at least one token");
+        int32_t t = session_prefill(s->s, tokens, n, to_params(sampling));
+        if (token) *token = t;
+    });
+}
+
+extern "C" engine_status engine_session_step(engine_session * s, int32_t * out_tokens, int max_out, int * n_out) noexcept {
+    if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    if (n_out) *n_out = 0;
+    return guarded(s->s.last_error, [&] {
+        if (!out_tokens || max_out < 1) throw engine_error(ERROR_INVALID_ARGUMENT, "step needs room for one token");
+        if (s->s.abort.load()) throw engine_error(ERROR_CANCELLED, "cancelled");
+        out_tokens[0] = session_step_ar(s->s);
+        if (n_out) *n_out = 1;
+    });
+}
+
+extern "C" engine_status engine_session_generate(engine_session * s, const int32_t * prompt, int n_prompt,
+                                                 const engine_sampling * sampling, int max_tokens,
+                                                 const int32_t * stop_tokens, int n_stop, int32_t * out_tokens,
+                                                 int * n_out) noexcept {
+    if (!s || !out_tokens || !n_out || max_tokens < 1) return ENGINE_STATUS_INVALID_ARGUMENT;
+    *n_out = 0;
+    return guarded(s->s.last_error, [&] {
+        if (!prompt || n_prompt <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "generate needs a prompt");
+        auto is_stop = [&](int32_t t) { return std::find(stop_tokens, stop_tokens + n_stop, t) != stop_tokens + n_stop; };
+        int32_t t = session_prefill(s->s, prompt, n_prompt, to_params(sampling));
+        out_tokens[(*n_out)++] = t;
+        while (*n_out < max_tokens && !(stop_tokens && is_stop(t))) {
+            if (s->s.abort.load()) throw engine_error(ERROR_CANCELLED, "cancelled");
+            t = session_step_ar(s->s);
+            out_tokens[(*n_out)++] = t;
+        }
+    });
+}

@@ -1,0 +1,79 @@
+/*
+ * model.h: a loaded Llama-family model (llama, qwen2, mistral) and its batched, masked forward.
+ * Weights come through weight-loader.h (TILED32 copies where this CPU's matmul prefers them, else in
+ * place in the mapping). model_forward computes n tokens at given positions against the KV cache
+ * plus the batch itself, writes their K/V as scratch (kv.length does not move) and returns logits /
+ * post-final-norm hidden states for the rows asked for. See docs/engine.md.
+ */
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "kernels/kernels.h"
+#include "weight-loader.h"
+
+struct thread_pool;
+struct kv_cache;
+
+struct layer_weights {
+    std::vector<float> attn_norm;  // (H)
+    std::vector<float> ffn_norm;   // (H)
+    weight_matrix wq;              // (n_head * head_dim, H)
+    weight_matrix wk;              // (n_head_kv * head_dim, H)
+    weight_matrix wv;              // (n_head_kv * head_dim, H)
+    weight_matrix wo;              // (H, n_head * head_dim)
+    std::vector<float> bq, bk, bv; // (rows) or empty
+    weight_matrix w_gate;          // (n_ff, H)
+    weight_matrix w_up;            // (n_ff, H)
+    weight_matrix w_down;          // (H, n_ff)
+};
+
+struct model {
+    std::string dir;
+    model_config config;
+    std::string stored_dtype;   // "f32" | "bf16" | "f16" (of the matrices)
+    std::string compute_dtype;  // "f32" | "bf16" (as kept in memory)
+    weight_matrix tok_embd;     // (n_vocab, H)
+    weight_matrix output;       // (n_vocab, H): lm_head, or tok_embd when tied
+    std::vector<float> output_norm;  // (H)
+    std::vector<layer_weights> layers;
+    std::vector<float> rope_inv_freq;  // (head_dim / 2)
+    int n_threads = 1;
+    kernel_path path = KERNEL_PATH_AUTO;  // tests force a path
+
+    weight_store weights;  // what the matrices above point into; weights.bytes: all weights as kept in memory
+    std::unique_ptr<thread_pool> pool;
+
+    model();
+    ~model();
+    model(const model &) = delete;
+    model & operator=(const model &) = delete;
+};
+
+struct model_load_params {
+    int n_threads = 0;  // 0 = hardware concurrency
+    bool populate = true;  // prefault the mappings (MAP_POPULATE)
+    bool tile = true;      // re-lay out matrices as TILED32 where the AVX-512 path prefers it
+    const volatile int * abort = nullptr;  // the C API's flag (another thread sets it): checked before each tensor
+};
+
+// Throws engine_error naming the file and tensor on any inconsistency; nothing leaks.
+std::unique_ptr<model> model_load(const std::string & dir, const model_load_params & params);
+
+// out: (H) f32 copy of the input embedding of token (0 <= token < n_vocab).
+void model_embed_row(const model & m, int32_t token, float * out);
+
+// The batched forward.
+// tokens: (n); positions: (n) RoPE positions or null for kv.length + i;
+// mask: (n, kv.length + n) row-major, 1 = may attend, or null for causal;
+// out_rows: (k) row indices in [0, n); logits_out: (k, n_vocab) or null;
+// hidden_out: (k, H) post-final-norm hidden states or null.
+// Writes K/V of the n tokens to slots [kv.length, kv.length + n) (scratch); requires
+// kv.length + n <= kv.slots(). Checks *abort between layers and throws engine_error(CANCELLED).
+void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64_t n, const int32_t * positions,
+                   const uint8_t * mask, const int32_t * out_rows, int64_t k, float * logits_out,
+                   float * hidden_out, const std::atomic<bool> * abort);

@@ -1,0 +1,226 @@
+/*
+ * safetensors.cpp: header parsing with every offset checked against the file size, mmap of the
+ * files, and folder discovery (single file or model.safetensors.index.json shards).
+ */
+#include "safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "base/status.h"
+#include "json.h"
+#include "kernels/kernels.h"
+
+namespace {
+
+// Headers above this size are refused (the format's own limit is 100 MB).
+constexpr uint64_t MAX_HEADER_BYTES = 100ull * 1024 * 1024;
+
+st_dtype parse_dtype(const std::string & s) {
+    if (s == "F32") return ST_F32;
+    if (s == "BF16") return ST_BF16;
+    if (s == "F16") return ST_F16;
+    return ST_OTHER;
+}
+
+size_t dtype_size(const std::string & s) {
+    if (s == "F64" || s == "I64" || s == "U64") return 8;
+    if (s == "F32" || s == "I32" || s == "U32") return 4;
+    if (s == "F16" || s == "BF16" || s == "I16" || s == "U16") return 2;
+    if (s == "I8" || s == "U8" || s == "BOOL" || s == "F8_E4M3" || s == "F8_E5M2") return 1;
+    return 0;
+}
+
+std::string read_text(const std::string & path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw engine_error(ERROR_IO, path + ": cannot open: " + std::strerror(errno));
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+bool file_exists(const std::string & path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace
+
+void st_to_f32(const st_tensor & t, float * out, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        if (t.dtype == ST_F32) {
+            std::memcpy(&out[i], t.data + 4 * i, 4);
+        } else {
+            uint16_t h;
+            std::memcpy(&h, t.data + 2 * i, 2);
+            out[i] = t.dtype == ST_BF16 ? bf16_to_f32(h) : f16_to_f32(h);
+        }
+    }
+}
+
+std::string st_shape_str(const std::vector<int64_t> & shape) {
+    std::string out = "[";
+    for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+    return out + "]";
+}
+
+const char * st_dtype_name(st_dtype d) {
+    switch (d) {
+        case ST_F32: return "F32";
+        case ST_BF16: return "BF16";
+        case ST_F16: return "F16";
+        default: return "other";
+    }
+}
+
+void st_parse_header(const std::string & path, const uint8_t * bytes, size_t file_size, std::vector<st_tensor> & out) {
+    if (file_size < 8) bad_model(path, "truncated file: " + std::to_string(file_size) + " bytes, less than the 8-byte header length");
+    uint64_t header_len = 0;
+    std::memcpy(&header_len, bytes, 8);  // little-endian on every supported host
+    if (header_len > MAX_HEADER_BYTES) bad_model(path, "header length " + std::to_string(header_len) + " is larger than the 100 MB limit");
+    if (header_len > file_size - 8)
+        bad_model(path, "header length " + std::to_string(header_len) + " runs past the end of the file (" +
+                      std::to_string(file_size) + " bytes): truncated file or lying header length");
+    json_value h;
+    try {
+        h = json_parse(reinterpret_cast<const char *>(bytes + 8), header_len);
+    } catch (const json_error & e) {
+        bad_model(path, std::string("header is not valid JSON (lying header length?): ") + e.what());
+    }
+    if (h.kind != json_value::OBJECT) bad_model(path, "header is not a JSON object");
+    const uint64_t data_size = file_size - 8 - header_len;
+    const uint8_t * data = bytes ? bytes + 8 + header_len : nullptr;
+    std::set<std::string> seen;
+    for (const auto & kv : h.obj) {
+        const std::string & name = kv.first;
+        if (name == "__metadata__") continue;
+        const json_value & t = kv.second;
+        const std::string where = "tensor '" + name + "'";
+        if (!seen.insert(name).second) bad_model(path, where + " appears twice in the header");
+        if (t.kind != json_value::OBJECT) bad_model(path, where + ": entry is not an object");
+        const json_value * dt = t.get("dtype");
+        const json_value * shape = t.get("shape");
+        const json_value * offs = t.get("data_offsets");
+        if (!dt || dt->kind != json_value::STRING) bad_model(path, where + ": missing dtype");
+        if (!shape || shape->kind != json_value::ARRAY) bad_model(path, where + ": missing shape");
+        if (!offs || offs->kind != json_value::ARRAY || offs->arr.size() != 2) bad_model(path, where + ": data_offsets must be [begin, end]");
+        st_tensor st;
+        st.name = name;
+        st.file = path;
+        st.dtype_name = dt->str;
+        st.dtype = parse_dtype(dt->str);
+        size_t esize = dtype_size(dt->str);
+        if (esize == 0) bad_model(path, where + ": unknown dtype '" + dt->str + "'");
+        uint64_t numel = 1;
+        for (const auto & d : shape->arr) {
+            if (d.kind != json_value::NUMBER || !d.is_int || d.i < 0) bad_model(path, where + ": shape entries must be non-negative integers");
+            if (d.i > 0 && numel > (UINT64_MAX / 16) / static_cast<uint64_t>(d.i)) bad_model(path, where + ": shape is too large");
+            numel *= static_cast<uint64_t>(d.i);
+            st.shape.push_back(d.i);
+        }
+        for (const auto & o : offs->arr)
+            if (o.kind != json_value::NUMBER || !o.is_int || o.i < 0) bad_model(path, where + ": data_offsets must be non-negative integers");
+        uint64_t begin = static_cast<uint64_t>(offs->arr[0].i), end = static_cast<uint64_t>(offs->arr[1].i);
+        if (end < begin) bad_model(path, where + ": data_offsets end " + std::to_string(end) + " is before begin " + std::to_string(begin));
+        if (end > data_size)
+            bad_model(path, where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+                          "] out of range: the data section has " + std::to_string(data_size) + " bytes (truncated file?)");
+        if (end - begin != numel * esize)
+            bad_model(path, where + ": data_offsets span " + std::to_string(end - begin) + " bytes but shape and dtype need " +
+                          std::to_string(numel * esize));
+        st.data = data ? data + begin : nullptr;
+        st.nbytes = static_cast<size_t>(end - begin);
+        out.push_back(std::move(st));
+    }
+}
+
+st_file::~st_file() {
+    if (base) ::munmap(const_cast<uint8_t *>(base), size);
+}
+
+std::unique_ptr<st_file> st_open(const std::string & path, bool populate) {
+    auto f = std::make_unique<st_file>();
+    f->path = path;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw engine_error(ERROR_IO, path + ": cannot open: " + std::strerror(errno));
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+        int e = errno;
+        ::close(fd);
+        throw engine_error(ERROR_IO, path + ": cannot stat: " + std::strerror(e));
+    }
+    size_t size = static_cast<size_t>(st.st_size);
+    if (size < 8) {
+        ::close(fd);
+        bad_model(path, "truncated file: " + std::to_string(size) + " bytes, less than the 8-byte header length");
+    }
+    void * p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
+    int e = errno;
+    ::close(fd);
+    if (p == MAP_FAILED) throw engine_error(ERROR_IO, path + ": cannot mmap: " + std::strerror(e));
+    f->base = static_cast<const uint8_t *>(p);
+    f->size = size;
+    st_parse_header(path, f->base, f->size, f->tensors);  // throws; f's destructor unmaps
+    return f;
+}
+
+const st_tensor * st_collection::find(const std::string & name) const {
+    auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : it->second;
+}
+
+std::unique_ptr<st_collection> st_open_folder(const std::string & dir, bool populate) {
+    auto c = std::make_unique<st_collection>();
+    const std::string index_path = dir + "/model.safetensors.index.json";
+    const std::string single = dir + "/model.safetensors";
+    std::vector<std::string> shard_names;
+    json_value index;
+    bool sharded = false;
+    if (file_exists(index_path)) {
+        sharded = true;
+        std::string text = read_text(index_path);
+        try {
+            index = json_parse(text.data(), text.size());
+        } catch (const json_error & e) {
+            bad_model(index_path, std::string("not valid JSON: ") + e.what());
+        }
+        const json_value * wm = index.get("weight_map");
+        if (!wm || wm->kind != json_value::OBJECT) bad_model(index_path, "missing weight_map");
+        std::set<std::string> names;
+        for (const auto & kv : wm->obj) {
+            if (kv.second.kind != json_value::STRING) bad_model(index_path, "weight_map['" + kv.first + "'] is not a file name");
+            const std::string & fn = kv.second.str;
+            if (fn.empty() || fn.find('/') != std::string::npos || fn == "." || fn == "..")
+                bad_model(index_path, "weight_map['" + kv.first + "'] names an invalid file '" + fn + "'");
+            if (names.insert(fn).second) shard_names.push_back(fn);
+        }
+    } else if (file_exists(single)) {
+        shard_names.push_back("model.safetensors");
+    } else {
+        throw engine_error(ERROR_BAD_MODEL, dir + ": no model.safetensors or model.safetensors.index.json");
+    }
+    for (const auto & fn : shard_names) {
+        c->files.push_back(st_open(dir + "/" + fn, populate));
+        for (const auto & t : c->files.back()->tensors) {
+            if (!c->by_name.emplace(t.name, &t).second) bad_model(t.file, "tensor '" + t.name + "' also appears in another shard");
+        }
+    }
+    if (sharded) {
+        const json_value * wm = index.get("weight_map");
+        for (const auto & kv : wm->obj) {
+            const st_tensor * t = c->find(kv.first);
+            if (!t) bad_model(index_path, "tensor '" + kv.first + "' listed in weight_map is missing from " + kv.second.str);
+            if (t->file != dir + "/" + kv.second.str)
+                bad_model(index_path, "tensor '" + kv.first + "' is in " + t->file + ", not in " + kv.second.str);
+        }
+    }
+    return c;
+}

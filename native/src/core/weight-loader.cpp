@@ -1,0 +1,102 @@
+/*
+ * weight-loader.cpp: checked tensors out of safetensors mappings, into the forms the kernels take
+ * (see weight-loader.h). The re-layout of a large matrix is most of a load, so it runs in two
+ * halves on two threads.
+ */
+#include "weight-loader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+#include "base/status.h"
+
+namespace {
+
+size_t element_size(weight_dtype d) { return d == WEIGHT_BF16 ? 2 : 4; }
+
+// True when the scalar code may read w.data as an array of its element type.
+bool aligned(const weight_matrix & w) { return reinterpret_cast<uintptr_t>(w.data) % element_size(w.dtype) == 0; }
+
+}  // namespace
+
+weight_loader::weight_loader(weight_store & store, const std::string & dir, weight_load_params params)
+    : store_(store), params_(std::move(params)) {
+    store_.files = st_open_folder(dir, params_.populate);
+    where_ = store_.files->files.size() == 1 ? store_.files->files[0]->path : dir + "/model.safetensors.index.json";
+}
+
+const st_tensor * weight_loader::find(const std::vector<std::string> & names) const {
+    for (const auto & n : names)
+        if (const st_tensor * t = store_.files->find(n)) return t;
+    return nullptr;
+}
+
+const st_tensor & weight_loader::tensor(const std::vector<std::string> & names, const std::vector<int64_t> & shape) {
+    if (params_.abort && *params_.abort) throw engine_error(ERROR_CANCELLED, "model load cancelled");
+    const st_tensor * t = find(names);
+    if (!t) bad_model(where_, "missing tensor '" + names[0] + "' (expected shape " + st_shape_str(shape) + ")");
+    if (t->shape != shape)
+        bad_model(t->file, "tensor '" + t->name + "' has shape " + st_shape_str(t->shape) + ", expected " + st_shape_str(shape) +
+                               " (from " + params_.shape_source + ")");
+    if (t->dtype == ST_OTHER)
+        bad_model(t->file, "tensor '" + t->name + "' has unsupported dtype " + t->dtype_name + " (supported: F32, BF16, F16)");
+    if (params_.want != ST_OTHER && t->dtype != params_.want)
+        bad_model(t->file, "tensor '" + t->name + "' has dtype " + t->dtype_name + " but " + params_.want_source);
+    return *t;
+}
+
+weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols) {
+    const st_tensor & t = tensor(names, {rows, cols});
+    const size_t count = static_cast<size_t>(rows * cols);
+    weight_matrix w;
+    w.rows = rows;
+    w.cols = cols;
+    if (t.dtype == ST_F16) {  // F16 -> f32 copy
+        std::unique_ptr<float[]> buf(new float[count]);
+        for (size_t i = 0; i < count; ++i) {
+            uint16_t h;
+            std::memcpy(&h, t.data + 2 * i, 2);
+            buf[i] = f16_to_f32(h);
+        }
+        w.dtype = WEIGHT_F32;
+        w.data = buf.get();
+        store_.owned.push_back(std::move(buf));
+    } else {
+        w.dtype = t.dtype == ST_BF16 ? WEIGHT_BF16 : WEIGHT_F32;
+        w.data = t.data;
+    }
+    store_.bytes += count * element_size(w.dtype);
+    const bool copied = t.dtype == ST_F16;
+    if (params_.tile && weight_tiling_preferred(w.dtype)) {
+        // the re-layout reads bytes (memcpy), so the source may be misaligned
+        void * dst = store_.tiled.take(weight_tiled_bytes(w));  // zero-filled
+        const int64_t half = std::min(w.rows, (w.rows / 2 + WEIGHT_GROUP_ROWS - 1) / WEIGHT_GROUP_ROWS * WEIGHT_GROUP_ROWS);
+        std::thread helper([&] { weight_tile(w, dst, half, w.rows); });
+        const weight_matrix tiled = weight_tile(w, dst, 0, half);
+        helper.join();
+        if (copied) store_.owned.pop_back();  // the F16 -> f32 copy is not needed any more
+        return tiled;
+    }
+    if (!copied && !aligned(w)) {  // kept as stored, in a copy the kernels may read as floats / bf16 words
+        std::unique_ptr<float[]> buf(new float[(count * element_size(w.dtype) + 3) / 4]);
+        std::memcpy(buf.get(), t.data, count * element_size(w.dtype));
+        w.data = buf.get();
+        store_.owned.push_back(std::move(buf));
+    } else if (!copied) {
+        ++in_place_;
+    }
+    return w;
+}
+
+std::vector<float> weight_loader::vec(const std::vector<std::string> & names, int64_t len) {
+    const st_tensor & t = tensor(names, {len});
+    std::vector<float> out(static_cast<size_t>(len));
+    st_to_f32(t, out.data(), len);
+    store_.bytes += static_cast<uint64_t>(len) * 4;
+    return out;
+}
+
+void weight_loader::finish() {
+    if (in_place_ == 0) store_.files.reset();
+}

@@ -1,0 +1,58 @@
+/*
+ * weight-loader.h: the one way a model (model.cpp) or a drafter (redrafter/drafter.cpp) gets its
+ * weights out of a folder's safetensors files: every tensor checked (present, shape, dtype) with
+ * errors naming the file and the tensor; matrices used in place (F32/BF16, aligned), copied (F16 to
+ * f32, misaligned data) or re-laid out as TILED32 where this CPU's matmul prefers it (kernels.h).
+ */
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "safetensors.h"
+#include "weight-arena.h"
+
+// What a loaded model or drafter owns of its weights.
+struct weight_store {
+    std::unique_ptr<st_collection> files;         // the mappings; released when nothing points into them
+    std::vector<std::unique_ptr<float[]>> owned;  // copies: F16 converted to f32, misaligned F32/BF16
+    weight_arena tiled;                           // TILED32 copies, in load (= forward) order on 2 MB pages
+    uint64_t bytes = 0;                           // all weights as kept in memory
+};
+
+struct weight_load_params {
+    bool populate = true;  // prefault the mappings (MAP_POPULATE)
+    bool tile = true;      // re-lay out matrices as TILED32 where weight_tiling_preferred()
+    const volatile int * abort = nullptr;  // checked before each tensor: *abort != 0 throws engine_error(CANCELLED)
+    st_dtype want = ST_OTHER;    // every tensor must be stored in this dtype (ST_OTHER: any of F32, BF16, F16)
+    std::string want_source;     // where `want` comes from, for messages ("config.json says float32")
+    std::string shape_source = "config.json";  // what implies the shapes, for messages
+};
+
+class weight_loader {
+  public:
+    // Opens dir's model.safetensors, or the shards its model.safetensors.index.json names, into store.
+    weight_loader(weight_store & store, const std::string & dir, weight_load_params params);
+
+    // The first of names (alternative spellings) that is present, or null.
+    const st_tensor * find(const std::vector<std::string> & names) const;
+    // The first of names present, checked against shape and the dtype rules; throws engine_error(BAD_MODEL).
+    const st_tensor & tensor(const std::vector<std::string> & names, const std::vector<int64_t> & shape);
+    // A matrix (rows, cols) as the kernels take it.
+    weight_matrix matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols);
+    // A vector (len) as f32 (norm weights, biases).
+    std::vector<float> vec(const std::vector<std::string> & names, int64_t len);
+
+    // The file a tensor of this folder is looked for in (model.safetensors or the shard index), for messages.
+    const std::string & where() const { return where_; }
+    // Releases the mappings when no matrix handed out points into them (all re-laid out or copied).
+    void finish();
+
+  private:
+    weight_store & store_;
+    weight_load_params params_;
+    std::string where_;
+    int in_place_ = 0;  // matrices handed out that point into the mappings
+};

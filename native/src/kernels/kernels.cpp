@@ -1,0 +1,276 @@
+/*
+ * kernels.cpp: run-time dispatch of matmul, attention, SiLU-GLU and the dot/axpy helpers to the
+ * best path this CPU supports, the split of a matmul's rows / attention's (KV head, row tile) pairs
+ * into thread-pool tasks, and the generic attention for head sizes the AVX-512 kernel does not
+ * take. Path functions live in kernels-avx512*.cpp, kernels-avx2.cpp and kernels-ref.cpp.
+ */
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "base/check.h"
+#include "base/thread-pool.h"
+#include "kernels.h"
+
+namespace {
+
+struct cpu_features {
+    bool avx2 = false, avx512 = false, avx512bf16 = false;
+    cpu_features() {
+        __builtin_cpu_init();
+        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+        avx512bf16 = avx512 && __builtin_cpu_supports("avx512bf16");
+    }
+};
+
+const cpu_features & cpu() {
+    static const cpu_features f;
+    return f;
+}
+
+kernel_path resolve(kernel_path p) {
+    if (p != KERNEL_PATH_AUTO) {
+        ENGINE_ASSERT(kernel_path_supported(p));
+        return p;
+    }
+    if (cpu().avx512) return KERNEL_PATH_AVX512;
+    if (cpu().avx2) return KERNEL_PATH_AVX2;
+    return KERNEL_PATH_REF;
+}
+
+using dot_fn = float (*)(const float *, const float *, int64_t);
+using axpy_fn = void (*)(float *, float, const float *, int64_t);
+const dot_fn g_dot = cpu().avx512 ? dot_f32_avx512 : cpu().avx2 ? dot_f32_avx2 : dot_f32_ref;
+const axpy_fn g_axpy = cpu().avx512 ? axpy_f32_avx512 : cpu().avx2 ? axpy_f32_avx2 : axpy_f32_ref;
+
+// One task: rows [r0, r1) of one job.
+struct row_task {
+    int job;
+    int64_t r0, r1;
+};
+
+// The bf16-rounded copies of a matmul's input x: (n, K).
+struct bf16_input {
+    const uint16_t * rows = nullptr;    // row stride K (ROWS matrices)
+    const uint16_t * paired = nullptr;  // row stride K rounded up to even, pad zero (TILED32 steps read pairs)
+    int64_t paired_stride = 0;
+};
+
+void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_input & xb, int64_t n, int64_t r0, int64_t r1) {
+    const weight_matrix & w = *j.w;
+    const bool tiled = w.layout == WEIGHT_TILED32;
+    switch (p) {
+        case KERNEL_PATH_AVX512:
+            if (w.dtype == WEIGHT_F32) matmul_rows_avx512_f32(j.y, j.ldy, x, n, w, j.bias, r0, r1);
+            else if (cpu().avx512bf16) {
+                if (tiled) matmul_rows_avx512_bf16(j.y, j.ldy, xb.paired, xb.paired_stride, n, w, j.bias, r0, r1);
+                else matmul_rows_avx512_bf16(j.y, j.ldy, xb.rows, w.cols, n, w, j.bias, r0, r1);
+            } else if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1);
+            else matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1);
+            break;
+        case KERNEL_PATH_AVX2:
+            // tiled matrices exist only where the AVX-512 path is preferred; forced AVX2 (tests) reads them slowly
+            if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1);
+            else matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1);
+            break;
+        default: matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1); break;
+    }
+}
+
+// The generic attention: one (row, head) task at a time with the dispatched dot / axpy, for head
+// sizes the AVX-512 tile kernel does not take and CPUs without AVX-512.
+void attention_rows(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
+                    int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool) {
+    const int64_t total = kv_len + n;
+    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
+    const int64_t q_dim = static_cast<int64_t>(n_head) * head_dim;
+    const int group = n_head / n_head_kv;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    const int64_t n_tasks = n * n_head;
+    auto task = [&](int64_t t) {
+        const int64_t i = t / n_head;
+        const int h = static_cast<int>(t % n_head);
+        const int hk = h / group;
+        const float * qi = q + i * q_dim + static_cast<int64_t>(h) * head_dim;
+        float * oi = out + i * q_dim + static_cast<int64_t>(h) * head_dim;
+        thread_local std::vector<float> scores;
+        scores.resize(static_cast<size_t>(total));
+        const uint8_t * mrow = mask ? mask + i * total : nullptr;
+        const int64_t limit = mask ? total : kv_len + i + 1;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < limit; ++j) {
+            if (mrow && !mrow[j]) {
+                scores[j] = -INFINITY;
+                continue;
+            }
+            float s = dot_f32(qi, k_cache + j * kv_dim + static_cast<int64_t>(hk) * head_dim, head_dim) * scale;
+            scores[j] = s;
+            mx = std::max(mx, s);
+        }
+        std::fill(oi, oi + head_dim, 0.0f);
+        if (mx == -INFINITY) return;  // nothing visible
+        float sum = 0;
+        for (int64_t j = 0; j < limit; ++j) {
+            float e = scores[j] == -INFINITY ? 0.0f : std::exp(scores[j] - mx);
+            scores[j] = e;
+            sum += e;
+        }
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j < limit; ++j) {
+            float p = scores[j] * inv;
+            if (p == 0.0f) continue;
+            axpy_f32(oi, p, v_cache + j * kv_dim + static_cast<int64_t>(hk) * head_dim, head_dim);
+        }
+    };
+    const bool small = static_cast<double>(n_tasks) * static_cast<double>(total) * head_dim < 65536.0;
+    if (!pool || pool->n_threads() == 1 || n_tasks < 2 || small) {
+        for (int64_t t = 0; t < n_tasks; ++t) task(t);
+        return;
+    }
+    pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
+}
+
+}  // namespace
+
+const char * kernel_best_path_name() {
+    if (cpu().avx512bf16) return "avx512bf16";
+    if (cpu().avx512) return "avx512";
+    if (cpu().avx2) return "avx2";
+    return "ref";
+}
+
+bool weight_tiling_preferred(weight_dtype d) { return cpu().avx512 && (d == WEIGHT_F32 || cpu().avx512bf16); }
+
+bool kernel_path_supported(kernel_path path) {
+    switch (path) {
+        case KERNEL_PATH_AUTO:
+        case KERNEL_PATH_REF: return true;
+        case KERNEL_PATH_AVX2: return cpu().avx2;
+        case KERNEL_PATH_AVX512: return cpu().avx512;
+    }
+    return false;
+}
+
+float dot_f32(const float * a, const float * b, int64_t len) { return g_dot(a, b, len); }
+
+void attention(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
+               int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+               kernel_path path) {
+    const kernel_path p = resolve(path);
+    if (p == KERNEL_PATH_REF) {
+        attention_ref(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask);
+        return;
+    }
+    const bool fast = p == KERNEL_PATH_AVX512 && head_dim % 16 == 0 && head_dim <= 128 && n_head_kv > 0 &&
+                      n_head % n_head_kv == 0;
+    if (!fast || n <= 0) {
+        attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool);
+        return;
+    }
+    const attention_args a{out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask,
+                           1.0f / std::sqrt(static_cast<float>(head_dim))};
+    // One task per (KV head, tile of query rows). A tile's scores, (rows * group, slots), stay
+    // under ~256 KB (L2); with a pool, rows are split further until there are 2 tasks per thread.
+    const int64_t total = kv_len + n, group = n_head / n_head_kv;
+    const int64_t tp = (total + 15) / 16 * 16;
+    int64_t rows = std::max<int64_t>(1, std::min<int64_t>(n, 65536 / (group * tp)));
+    const int threads = pool ? pool->n_threads() : 1;
+    const bool small = static_cast<double>(n) * n_head * static_cast<double>(total) * head_dim < 65536.0;
+    const bool parallel = threads > 1 && !small;
+    if (parallel) {
+        const int64_t want_tiles = std::min<int64_t>(n, (2 * threads + n_head_kv - 1) / n_head_kv);
+        rows = std::min(rows, (n + want_tiles - 1) / want_tiles);
+    }
+    const int64_t tiles = (n + rows - 1) / rows;
+    const int64_t n_tasks = tiles * n_head_kv;
+    auto task = [&](int64_t t) {
+        const int hk = static_cast<int>(t % n_head_kv);
+        const int64_t i0 = (t / n_head_kv) * rows;
+        attention_tile_avx512(a, hk, i0, std::min(i0 + rows, n));
+    };
+    if (!parallel || n_tasks < 2) {
+        for (int64_t t = 0; t < n_tasks; ++t) task(t);
+        return;
+    }
+    pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
+}
+
+void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff) {
+    if (!cpu().avx512) {
+        silu_glu_ref(gate, ld_gate, up, ld_up, n, ff);
+        return;
+    }
+    for (int64_t i = 0; i < n; ++i) silu_glu_avx512(gate + i * ld_gate, up + i * ld_up, ff);
+}
+void axpy_f32(float * y, float a, const float * x, int64_t len) { g_axpy(y, a, x, len); }
+
+void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count) {
+    if (cpu().avx512bf16) {
+        convert_f32_to_bf16_avx512(dst, src, count);
+        return;
+    }
+    for (int64_t k = 0; k < count; ++k) dst[k] = f32_to_bf16(src[k]);
+}
+
+void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t n, thread_pool * pool, kernel_path path) {
+    if (n <= 0 || n_jobs <= 0) return;
+    const kernel_path p = resolve(path);
+    const int64_t K = jobs[0].w->cols;
+    bool any_bf16 = false;
+    int64_t total_rows = 0;
+    for (int j = 0; j < n_jobs; ++j) {
+        ENGINE_ASSERT(jobs[j].w->cols == K);
+        any_bf16 |= jobs[j].w->dtype == WEIGHT_BF16;
+        total_rows += jobs[j].w->rows;
+    }
+    // bf16-rounded copies of x for the SIMD bf16 paths: (n, K); with an odd K the tiled kernels
+    // need rows padded to even with a zero (they read column pairs)
+    thread_local std::vector<uint16_t> xb_buf, xb_pad_buf;
+    bf16_input xb;
+    if (any_bf16 && p != KERNEL_PATH_REF) {
+        xb_buf.resize(static_cast<size_t>(n * K));
+        convert_f32_to_bf16(xb_buf.data(), x, n * K);
+        xb.rows = xb.paired = xb_buf.data();
+        xb.paired_stride = K;
+        if (K % 2 != 0) {
+            xb_pad_buf.assign(static_cast<size_t>(n * (K + 1)), 0);
+            for (int64_t i = 0; i < n; ++i) std::copy_n(xb_buf.data() + i * K, K, xb_pad_buf.data() + i * (K + 1));
+            xb.paired = xb_pad_buf.data();
+            xb.paired_stride = K + 1;
+        }
+    }
+    const int threads = pool ? pool->n_threads() : 1;
+    thread_local std::vector<row_task> tasks;
+    tasks.clear();
+    // Guided split over all jobs' rows, in order: each task takes 1/(2 * threads) of the rows left
+    // (a multiple of the tiles' 32 rows), never less than 32 rows, so the threads start on long
+    // sequential streams and finish together on short tasks.
+    const int64_t G = WEIGHT_GROUP_ROWS;
+    int64_t left = total_rows;
+    for (int j = 0; j < n_jobs; ++j)
+        for (int64_t r = 0; r < jobs[j].w->rows;) {
+            const int64_t size = std::min(std::max<int64_t>(G, (left / (2 * threads) + G - 1) / G * G), jobs[j].w->rows - r);
+            tasks.push_back({j, r, r + size});
+            r += size;
+            left -= size;
+        }
+    // Below ~256K multiply-adds a dispatch costs more than it saves.
+    const bool small = static_cast<double>(n) * static_cast<double>(total_rows) * static_cast<double>(K) < 262144.0;
+    if (!pool || threads == 1 || tasks.size() == 1 || small) {
+        for (const auto & t : tasks) run_rows(p, jobs[t.job], x, xb, n, t.r0, t.r1);
+        return;
+    }
+    const row_task * task_list = tasks.data();  // tasks is this thread's; the workers get the pointer
+    pool->parallel_for(static_cast<int>(tasks.size()), [&](int t, int) {
+        const row_task & rt = task_list[t];
+        run_rows(p, jobs[rt.job], x, xb, n, rt.r0, rt.r1);
+    });
+}
+
+void matmul(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w, const float * bias,
+            thread_pool * pool, kernel_path path) {
+    matmul_job j{y, ldy, &w, bias};
+    matmul_multi(&j, 1, x, n, pool, path);
+}

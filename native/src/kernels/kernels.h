@@ -1,0 +1,167 @@
+/*
+ * kernels.h: the CPU compute kernels: matmul (f32 and bf16 weights), RMSNorm, RoPE, softmax,
+ * SiLU-GLU, masked attention, and the TILED32 weight layout. The entry points dispatch at run time
+ * to AVX-512 (+BF16), AVX2 or the pure scalar reference (*_ref, kernels-ref.cpp), which the tests
+ * hold every fast path to. Math: docs/engine.md. Invariant: a bf16-weight matmul rounds the
+ * activations to bf16 (nearest even) in every path, so paths differ only in summation order.
+ */
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+struct thread_pool;
+
+enum weight_dtype : int { WEIGHT_F32 = 0, WEIGHT_BF16 = 1 };
+
+// WEIGHT_ROWS: plain row-major (rows, cols). WEIGHT_TILED32: re-laid out at load time for the
+// AVX-512 path: groups of 32 rows; a group stores its columns in steps of P = 2 (bf16: the pair
+// one vdpbf16ps lane multiplies) or P = 1 (f32), each step holding the 32 rows x P values (128
+// bytes, row-major within the step). A tile of 32 rows x C inputs then reads ONE sequential stream
+// and multiplies each 16-row vector by each input's broadcast step: every lane accumulates one
+// output, so no horizontal sums (docs/engine.md, "matmul"). Rows pad to a multiple of 32 and
+// columns to P, with zeros. Element (r, k) lives at ((r / 32) * (Kp / P) + k / P) * 32 * P + (r % 32) * P + k % P.
+enum weight_layout : int { WEIGHT_ROWS = 0, WEIGHT_TILED32 = 1 };
+
+// A weight matrix W: (rows = out, cols = in), f32 or bf16, not owned (mmap or model buffer).
+struct weight_matrix {
+    const void * data = nullptr;
+    weight_dtype dtype = WEIGHT_F32;
+    int64_t rows = 0;  // out
+    int64_t cols = 0;  // in
+    weight_layout layout = WEIGHT_ROWS;
+};
+
+// ---- tiled layout (see WEIGHT_TILED32; tiled32.cpp) ----------------------------------------------
+constexpr int64_t WEIGHT_GROUP_ROWS = 32;
+// Columns per step: 2 for bf16 (a vdpbf16ps pair), 1 for f32.
+inline int64_t weight_step(weight_dtype d) { return d == WEIGHT_BF16 ? 2 : 1; }
+inline int64_t weight_padded_cols(const weight_matrix & w) {
+    const int64_t p = weight_step(w.dtype);
+    return (w.cols + p - 1) / p * p;
+}
+// True when matmul's AUTO path on this CPU reads TILED32 matrices of this dtype at full speed.
+bool weight_tiling_preferred(weight_dtype d);
+// Bytes of the TILED32 copy of src.
+size_t weight_tiled_bytes(const weight_matrix & src);
+// Writes rows [r0, r1) (r1 < 0 or past the last row: to the end) of the TILED32 copy of src (ROWS layout) to dst, which holds
+// weight_tiled_bytes(src) ZERO-FILLED bytes (the padding is not written), and returns its descriptor.
+weight_matrix weight_tile(const weight_matrix & src, void * dst, int64_t r0 = 0, int64_t r1 = -1);
+// Element (r, k) as f32, any layout (slow; for the reference path and row lookups).
+float weight_at(const weight_matrix & w, int64_t r, int64_t k);
+
+enum kernel_path : int { KERNEL_PATH_AUTO = 0, KERNEL_PATH_REF = 1, KERNEL_PATH_AVX2 = 2, KERNEL_PATH_AVX512 = 3 };
+
+// The best path this CPU supports ("avx512bf16", "avx512", "avx2", "ref").
+const char * kernel_best_path_name();
+// True when the path can run on this CPU (REF always can).
+bool kernel_path_supported(kernel_path path);
+
+// ---- bf16 helpers ---------------------------------------------------------------------------
+inline float bf16_to_f32(uint16_t h) {
+    uint32_t u = static_cast<uint32_t>(h) << 16;
+    float f;
+    __builtin_memcpy(&f, &u, 4);
+    return f;
+}
+inline uint16_t f32_to_bf16(float f) {  // round to nearest even; NaN stays NaN
+    uint32_t u;
+    __builtin_memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return static_cast<uint16_t>(u >> 16);
+}
+float f16_to_f32(uint16_t h);
+
+// ---- matmul --------------------------------------------------------------------------------
+// y: (n, W.rows) row-major, ldy = row stride of y (>= W.rows); x: (n, W.cols) row-major;
+// bias: (W.rows) f32 or null. y = x W^T + bias. pool may be null (single thread).
+void matmul(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w, const float * bias,
+            thread_pool * pool, kernel_path path = KERNEL_PATH_AUTO);
+
+// Several products sharing one input x in a single thread-pool dispatch (e.g. q/k/v, gate/up).
+struct matmul_job {
+    float * y;   // (n, w->rows) with row stride ldy
+    int64_t ldy;
+    const weight_matrix * w;
+    const float * bias;  // (w->rows) or null
+};
+void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t n, thread_pool * pool,
+                  kernel_path path = KERNEL_PATH_AUTO);
+
+// ---- elementwise and attention (f32) ------------------------------------------------------------
+// out, x: (n, dim); weight: (dim). out = x / sqrt(mean(x^2) + eps) * weight. out may alias x.
+void rmsnorm(float * out, const float * x, const float * weight, int64_t n, int64_t dim, float eps);
+// In place softmax over one row of length len.
+void softmax(float * x, int64_t len);
+// gate: (n, ff) becomes silu(gate) * up; up: (n, ff). Row strides ld_gate, ld_up.
+void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff);
+
+// RoPE tables: inv_freq (head_dim / 2), HF rotate_half convention (pairs i and i + head_dim/2).
+// x: (n, n_heads * head_dim) with row stride ld; positions: (n).
+void rope_apply(float * x, int64_t ld, int64_t n, int n_heads, int head_dim, const int32_t * positions,
+                const float * inv_freq);
+// The same in two halves, so a forward computes the tables once for all layers:
+// cos_out, sin_out: (n, head_dim / 2).
+void rope_tables(int64_t n, int head_dim, const int32_t * positions, const float * inv_freq, float * cos_out, float * sin_out);
+void rope_apply_tables(float * x, int64_t ld, int64_t n, int n_heads, int head_dim, const float * cos_t, const float * sin_t);
+
+// Masked attention for n query rows against kv_len + n cached slots (the batch's own K/V already
+// written at slots [kv_len, kv_len + n)).
+// q: (n, n_head * head_dim); k_cache, v_cache: (slots, n_head_kv * head_dim) of this layer;
+// mask: (n, kv_len + n) row-major, 1 = may attend, or null for causal (row i sees slots <= kv_len + i);
+// out: (n, n_head * head_dim). Scale 1/sqrt(head_dim). A row that may attend to nothing gets zeros.
+// AUTO runs the AVX-512 kernel (head_dim a multiple of 16 up to 128) where the CPU has it, else a
+// generic one (row, head) at a time with the dispatched dot/axpy; KERNEL_PATH_REF runs attention_ref.
+void attention(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
+               int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+               kernel_path path = KERNEL_PATH_AUTO);
+
+// y += a * x over len floats; the dot product of a and b (len floats). Dispatched.
+void axpy_f32(float * y, float a, const float * x, int64_t len);
+float dot_f32(const float * a, const float * b, int64_t len);
+// dst (count) = src rounded to bf16 (nearest even). Dispatched.
+void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count);
+
+// ---- the scalar reference (kernels-ref.cpp): same arguments as the dispatched kernels ---------------
+// matmul: rows [r0, r1) of y = x W^T + bias for all n inputs, accumulated in double.
+void matmul_rows_ref(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,
+                     const float * bias, int64_t r0, int64_t r1);
+// attention: one (row, head) at a time, straight from the formula, single-threaded.
+void attention_ref(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
+                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
+void silu_glu_ref(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff);
+float dot_f32_ref(const float * a, const float * b, int64_t len);
+void axpy_f32_ref(float * y, float a, const float * x, int64_t len);
+
+// ---- the fast paths (kernels-avx2.cpp, kernels-avx512*.cpp): called by the dispatch and the tests;
+// each requires its instruction set (kernel_path_supported, or avx512bf16 where named) ------------
+// Rows [r0, r1) of y = x W^T + bias for all n inputs. xb: (n, cols) bf16 copy of x (rounded), read
+// for bf16 weights; matmul_rows_avx2 handles ROWS matrices only.
+void matmul_rows_avx2(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t n,
+                      const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
+void matmul_rows_avx512_f32(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,
+                            const float * bias, int64_t r0, int64_t r1);
+// xb: row stride ldxb (cols for ROWS matrices; cols rounded up to even, the pad zero, for TILED32). AVX512-BF16.
+void matmul_rows_avx512_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t ldxb, int64_t n,
+                             const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
+float dot_f32_avx2(const float * a, const float * b, int64_t len);
+float dot_f32_avx512(const float * a, const float * b, int64_t len);
+void axpy_f32_avx2(float * y, float a, const float * x, int64_t len);
+void axpy_f32_avx512(float * y, float a, const float * x, int64_t len);
+// AVX512-BF16.
+void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);
+// One row: g (len) = silu(g) * u (len).
+void silu_glu_avx512(float * g, const float * u, int64_t len);
+// The arguments of attention() (kernels.h above), as the AVX-512 tile kernel takes them.
+struct attention_args {
+    float * out;          // (n, n_head * head_dim)
+    const float * q;      // (n, n_head * head_dim)
+    const float * k;      // k_cache: (slots, n_head_kv * head_dim)
+    const float * v;      // v_cache: (slots, n_head_kv * head_dim)
+    int64_t kv_len, n;
+    int n_head, n_head_kv, head_dim;
+    const uint8_t * mask;  // (n, kv_len + n) or null (causal)
+    float scale;           // 1 / sqrt(head_dim)
+};
+// Query rows [i0, i1), all query heads of KV head hk; false when head_dim is not supported.
+bool attention_tile_avx512(const attention_args & a, int hk, int64_t i0, int64_t i1);

@@ -1,0 +1,54 @@
+/*
+ * speculate.h: one ReDrafter round on a session (docs/redrafter.md §2.1-2.10): draft with beam
+ * search from (c, g0), join caller-supplied extra drafts as extra beams, deduplicate and pack the
+ * tree, run ONE base forward over it (positions n_ctx + depth, tree mask), accept (greedy or
+ * exact tree rejection sampling), commit the accepted path's KV (no re-rotation) and carry the
+ * next c and g0. Shares session state with plain AR steps, so a session can alternate modes.
+ */
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct session;
+struct drafter;
+
+constexpr int SPECULATE_MAX_BEAMS = 64;
+constexpr int SPECULATE_MAX_LEN = 16;        // L at most (g0 included)
+constexpr int SPECULATE_MAX_EXTRA_LEN = 64;  // tokens of one extra draft kept (g0 included)
+
+struct speculate_params {
+    int n_beams = 0;   // M; 0 = the backend default (speculate_default_params)
+    int beam_len = 0;  // L, counting g0 (L = 5 drafts 4 tokens); 0 = the backend default
+};
+
+// Defaults for a backend ("cpu", "cuda"), chosen from the forward cost curve (docs/redrafter.md §5).
+speculate_params speculate_default_params(const std::string & backend);
+
+struct speculate_stats {
+    int64_t rounds = 0;            // ReDrafter steps (each = one base forward)
+    int64_t tree_nodes = 0;        // sum over rounds of the packed tree size
+    int64_t max_tree_nodes = 0;
+    int64_t emitted = 0;           // tokens emitted by rounds (n + 1 each)
+    std::vector<int64_t> accepted_histogram;  // [n] = rounds that accepted n drafted tokens
+    int64_t extra_accepted = 0;    // drafted tokens accepted that only an extra draft proposed
+    double draft_ms = 0;           // beam search
+    double verify_ms = 0;          // tree build + base forward + acceptance + KV commit
+};
+
+// One round. Requires s.has_pending (after a prefill or any step). Extra drafts: n_extra token
+// sequences, flat in extra_tokens with lengths extra_lens (n_extra); each is a candidate
+// continuation starting AT g0 (a draft whose first token is not g0 is ignored). max_emit (>= 1)
+// caps the tokens this round may emit (the caller's remaining budget). Appends the emitted tokens
+// (the accepted drafted tokens, then the new g0) to out. Throws engine_error on bad arguments
+// or cancellation; the session is unchanged then.
+void speculate_step(session & s, const drafter & d, const speculate_params & params, const int32_t * extra_tokens,
+                    const int32_t * extra_lens, int n_extra, int max_emit, std::vector<int32_t> & out,
+                    speculate_stats & stats);
+
+// Re-aligns extra drafts that continue the PROMPT to the current round: generated holds every
+// token emitted since the prompt, the pending g0 last. A draft D that starts with generated gives
+// D[|generated| - 1 ..] (starting at g0); others are dropped. Flat tokens + lengths, as above.
+void speculate_align_extra(const int32_t * generated, int n_generated, const int32_t * extra_tokens,
+                           const int32_t * extra_lens, int n_extra, std::vector<int32_t> & out_tokens,
+                           std::vector<int32_t> & out_lens);

@@ -11,6 +11,11 @@ if !has('patch-9.0.0121') || !has('job') || !has('channel') || !has('textprop')
   echomsg 'slipstream: needs Vim 9.0.0121 or later with +job, +channel and +textprop'
   finish
 endif
+if &encoding != 'utf-8'
+  # the LSP positions sent are UTF-8 byte columns
+  echomsg "slipstream: needs 'encoding' utf-8"
+  finish
+endif
 
 # the server command: anything that speaks LSP on stdio (a later `serve --stdio --connect` too)
 g:slipstream_command = get(g:, 'slipstream_command', ['slipstream', 'serve', '--stdio'])

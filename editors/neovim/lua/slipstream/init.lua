@@ -317,7 +317,8 @@ local function attach(bufnr)
     state.client_id = id
   elseif not start_failed then
     start_failed = true
-    vim.notify('slipstream: could not start ' .. table.concat(config.cmd, ' ') .. (ok and '' or (': ' .. tostring(id))), vim.log.levels.ERROR)
+    local cmd = type(config.cmd) == 'table' and table.concat(config.cmd, ' ') or tostring(config.cmd)
+    vim.notify('slipstream: could not start ' .. cmd .. (ok and '' or (': ' .. tostring(id))), vim.log.levels.ERROR)
   end
 end
 

@@ -4,7 +4,7 @@ vim9script
 # server's copy of each attached buffer current (didOpen, full-text didChange before each request,
 # didClose), and sends requests, notifications and cancellations. Knows nothing about suggestions.
 
-var job: job
+var job: job = null_job
 var channel: channel
 var ready = false
 var encoding = 'utf-16'
@@ -167,9 +167,15 @@ def OnStderr(ch: channel, line: string)
 enddef
 
 def OnExit(j: job, status: number)
+  if j != job
+    return # a server stopped before
+  endif
+  var started = ready
   ready = false
   versions = {}
-  if status != 0
+  # a server that never came up is retried on the next buffer, but reported once
+  if status != 0 && (started || !start_failed)
+    start_failed = start_failed || !started
     echomsg printf('slipstream: the server exited with status %d (:SlipstreamLog shows its output)', status)
   endif
 enddef
@@ -212,6 +218,9 @@ export def Stop()
   elseif Running()
     job_stop(job)
   endif
+  # forget it now, so that the next Start() starts a new one even while this one is exiting
+  job = null_job
   ready = false
   versions = {}
+  waiting = {}
 enddef

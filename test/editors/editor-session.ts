@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
+import type { UserEvents } from './user-events.js';
 
 export const fixtureModel = join(repoRoot, 'fixtures', 'models', 'slipstream-code');
 export const fixtureDrafter = join(repoRoot, 'fixtures', 'models', 'slipstream-code-drafter');
@@ -34,14 +35,21 @@ export interface Snapshot {
   screen: string[];
 }
 
+export interface SessionOptions {
+  /** Scratch folder for the editor's own files (Neovim's XDG dirs, Vim's driver config). */
+  home: string;
+  /** slipstream.* settings for the server the plugin starts. */
+  settings?: Record<string, unknown>;
+  /** The plugin's debounce (20 ms in the tests). */
+  debounceMs?: number;
+}
+
 export interface EditorSession {
   readonly name: string;
-  /** Index of the next event; pass to waitFor to wait only for later ones. */
-  mark(): number;
-  /** Resolves when the plugin fires User `event` (at index >= since); rejects after timeoutMs, saying why. */
-  waitFor(event: string, since: number, timeoutMs: number, why: string): Promise<void>;
-  /** Opens a file and resolves once the plugin attached the buffer to the server. */
-  open(path: string): Promise<void>;
+  /** The plugin's User events, as they arrive. */
+  readonly events: UserEvents;
+  /** Runs an Ex command. */
+  ex(command: string): Promise<void>;
   /** Appends lines at the end of the buffer (set up, not typed). */
   append(lines: string[]): Promise<void>;
   /** Types keys (Vim key notation: `<Left>`, `<C-l>`) as if from the keyboard. */
@@ -52,6 +60,13 @@ export interface EditorSession {
   /** `slipstream/status` from the editor's own server, through the plugin. */
   status(): Promise<any>;
   close(): Promise<void>;
+}
+
+/** Opens a file in the editor and resolves once the plugin attached its buffer to the server. */
+export async function openFile(editor: EditorSession, path: string): Promise<void> {
+  const since = editor.events.mark();
+  await editor.ex(`edit ${path.replace(/ /g, '\\ ')}`);
+  await editor.events.waitFor('SlipstreamAttached', since, 20_000, 'the server starts and answers initialize in about a second');
 }
 
 export interface EditorTool {

@@ -6,13 +6,13 @@
 import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
-import { displayed, fixtureDrafter, fixtureModel, type EditorSession, type EditorTool, type Snapshot } from './editor-session.js';
+import { displayed, fixtureDrafter, fixtureModel, openFile, type EditorSession, type EditorTool, type SessionOptions, type Snapshot } from './editor-session.js';
 import { runScenario, SCENARIOS, scratchDir, scratchFile, waitForSuggestion } from './scenarios.js';
 
 export interface EditorSuite {
   name: string;
   tool: EditorTool | { skip: string };
-  start(opts: { home: string; settings?: Record<string, unknown> }): Promise<EditorSession>;
+  start(opts: SessionOptions): Promise<EditorSession>;
   /** The editor's own readback of the suggestion (beyond the screen), if it has one. */
   checkDecorations?: (shown: Snapshot, expectedLines: string[], insertText: string) => void;
   /** Expects no decoration left (beyond the screen check). */
@@ -54,15 +54,15 @@ export function editorSuite(suite: EditorSuite): void {
 
     it('clears the suggestion when Insert mode ends', async () => {
       editor = await suite.start({ home: dir });
-      await editor.open(scratchFile(dir, 'lf'));
+      await openFile(editor, scratchFile(dir, 'lf'));
       await editor.append(['export function median(values: number[]): number {']);
-      let since = editor.mark();
+      let since = editor.events.mark();
       await editor.type('Go  if (');
       await waitForSuggestion(editor, since);
       expect((await editor.snapshot()).screen[1]).not.toBe('~'); // the suggestion's second line
-      since = editor.mark();
+      since = editor.events.mark();
       await editor.type('<Esc>');
-      await editor.waitFor('SlipstreamCleared', since, 5_000, 'clearing is local');
+      await editor.events.waitFor('SlipstreamCleared', since, 5_000, 'clearing is local');
       const snap = await editor.snapshot();
       expect(snap.mode).toBe('n');
       expect(snap.screen.slice(0, 2)).toEqual([displayed(snap.lines[snap.row]!, snap.tabstop), '~']);
@@ -73,16 +73,16 @@ export function editorSuite(suite: EditorSuite): void {
       // The server's debounce holds the first automatic request of a document for debounceMs
       // (5 s here), so it is certainly still in flight when the next key arrives.
       editor = await suite.start({ home: dir, settings: { completion: { debounceMs: 5000 } } });
-      await editor.open(scratchFile(dir, 'lf'));
-      let since = editor.mark();
+      await openFile(editor, scratchFile(dir, 'lf'));
+      let since = editor.events.mark();
       await editor.type('Goexport function m');
-      await editor.waitFor('SlipstreamRequest', since, 5_000, 'the plugin asks 20 ms after the last key');
+      await editor.events.waitFor('SlipstreamRequest', since, 5_000, 'the plugin asks 20 ms after the last key');
       const first = (await editor.pluginState()).pending;
       expect(first).toBeGreaterThan(0);
-      since = editor.mark();
+      since = editor.events.mark();
       await editor.type('e');
       // the newer request is answered after a short debounce (the typing interval, learnt from the two requests)
-      await editor.waitFor('SlipstreamResponse', since, 10_000, 'the second request waits at most the 5 s debounce');
+      await editor.events.waitFor('SlipstreamResponse', since, 10_000, 'the second request waits at most the 5 s debounce');
       expect((await editor.status()).requests.cancelled).toBe(1);
     });
   });

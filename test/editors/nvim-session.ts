@@ -9,7 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { attach, type NeovimClient } from 'neovim';
 import { repoRoot } from '../helpers/paths.js';
-import { EVENTS, SCREEN, serverCommand, type EditorSession, type Snapshot } from './editor-session.js';
+import { EVENTS, SCREEN, serverCommand, type EditorSession, type SessionOptions, type Snapshot } from './editor-session.js';
+import { UserEvents } from './user-events.js';
 
 // The node client's default logger replaces console.* process-wide; a quiet one of our own avoids that.
 const quiet = { info() {}, warn() {}, error() {}, debug() {}, level: 'error' } as never;
@@ -26,18 +27,9 @@ export interface NeovimSnapshot extends Snapshot {
   marks: Extmark[];
 }
 
-export interface NeovimOptions {
-  /** Scratch folder: Neovim's XDG dirs (LSP log, state) go below it. */
-  home: string;
-  /** slipstream.* settings for the server. */
-  settings?: Record<string, unknown>;
-  debounceMs?: number;
-}
-
 export class NeovimSession implements EditorSession {
   readonly name = 'neovim';
-  private readonly events: string[] = [];
-  private waiters: (() => void)[] = [];
+  readonly events = new UserEvents('neovim', async () => `nvim stderr: ${this.stderr()}`);
   private readonly exited: Promise<void>;
 
   private constructor(
@@ -47,13 +39,11 @@ export class NeovimSession implements EditorSession {
   ) {
     this.exited = new Promise((resolve) => proc.on('exit', () => resolve()));
     nvim.on('notification', (method: string, args: unknown[]) => {
-      if (method !== 'slipstream-user-event') return;
-      this.events.push(String(args[0]));
-      for (const w of this.waiters.splice(0)) w();
+      if (method === 'slipstream-user-event') this.events.push(String(args[0]));
     });
   }
 
-  static async start(opts: NeovimOptions): Promise<NeovimSession> {
+  static async start(opts: SessionOptions): Promise<NeovimSession> {
     const xdg = join(opts.home, 'xdg');
     mkdirSync(xdg, { recursive: true });
     const env = { ...process.env, XDG_CONFIG_HOME: xdg, XDG_DATA_HOME: xdg, XDG_STATE_HOME: xdg, XDG_CACHE_HOME: xdg };
@@ -77,29 +67,8 @@ export class NeovimSession implements EditorSession {
     return session;
   }
 
-  mark(): number {
-    return this.events.length;
-  }
-
-  async waitFor(event: string, since: number, timeoutMs: number, why: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`neovim: no User ${event} within ${timeoutMs} ms (${why}); events so far: ${this.events.slice(since).join(', ') || 'none'}; nvim stderr: ${this.stderr()}`)), timeoutMs);
-    });
-    const seen = async (): Promise<void> => {
-      while (!this.events.slice(since).includes(event)) await new Promise<void>((r) => this.waiters.push(r));
-    };
-    try {
-      await Promise.race([seen(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async open(path: string): Promise<void> {
-    const since = this.mark();
-    await this.nvim.call('execute', [`edit ${path.replace(/ /g, '\\ ')}`]);
-    await this.waitFor('SlipstreamAttached', since, 20_000, 'the server starts and answers initialize in about a second');
+  async ex(command: string): Promise<void> {
+    await this.nvim.call('execute', [command]);
   }
 
   async append(lines: string[]): Promise<void> {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { repoRoot } from '../helpers/paths.js';
 import type { RpcClient } from '../helpers/spawn-server.js';
-import { cursorOffset, displayed, documentText, expectedScreen, linesAfter, type EditorSession, type Snapshot } from './editor-session.js';
+import { cursorOffset, displayed, documentText, expectedScreen, linesAfter, openFile, type EditorSession, type Snapshot } from './editor-session.js';
 
 export interface Scenario {
   name: string;
@@ -66,8 +66,8 @@ export async function referenceCompletion(reference: RpcClient, snap: Snapshot):
 export async function waitForSuggestion(editor: EditorSession, since: number): Promise<void> {
   // a response for a text the buffer no longer has ('stale') is followed by the newer request's
   for (let mark = since; ; ) {
-    await editor.waitFor('SlipstreamResponse', mark, 20_000, 'the server loads the 11 MB model and answers in well under a second');
-    mark = editor.mark();
+    await editor.events.waitFor('SlipstreamResponse', mark, 20_000, 'the server loads the 11 MB model and answers in well under a second');
+    mark = editor.events.mark();
     const state = await editor.pluginState();
     if (state.last?.outcome !== 'stale') {
       expect(state.last, `${editor.name}: outcome of the request after typing`).toMatchObject({ outcome: 'shown' });
@@ -100,9 +100,9 @@ export async function runScenario(
   dir: string,
   checkDecorations?: (shown: Snapshot, expectedLines: string[], insertText: string) => void,
 ): Promise<ScenarioResult> {
-  await editor.open(scratchFile(dir, scenario.file));
+  await openFile(editor, scratchFile(dir, scenario.file));
   if (scenario.append.length > 0) await editor.append(scenario.append);
-  let since = editor.mark();
+  let since = editor.events.mark();
   const t0 = performance.now();
   await editor.type(scenario.keys);
   await waitForSuggestion(editor, since);
@@ -122,10 +122,10 @@ export async function runScenario(
   checkDecorations?.(shown, after, ref.insertText);
 
   // (b) the accept key writes exactly it, and leaves the cursor after it
-  since = editor.mark();
+  since = editor.events.mark();
   const t1 = performance.now();
   await editor.type('<C-l>');
-  await editor.waitFor('SlipstreamAccepted', since, 5_000, 'accepting is a local buffer edit');
+  await editor.events.waitFor('SlipstreamAccepted', since, 5_000, 'accepting is a local buffer edit');
   const accept = performance.now() - t1;
   const accepted = await editor.snapshot();
   expect(accepted.lines).toEqual(after);

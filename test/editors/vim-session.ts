@@ -9,19 +9,16 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
-import { EVENTS, SCREEN, serverCommand, type EditorSession, type Snapshot } from './editor-session.js';
-
-export interface VimOptions {
-  /** Scratch folder for the driver's config file. */
-  home: string;
-  settings?: Record<string, unknown>;
-  debounceMs?: number;
-}
+import { EVENTS, SCREEN, serverCommand, type EditorSession, type SessionOptions, type Snapshot } from './editor-session.js';
+import { UserEvents } from './user-events.js';
 
 export class VimSession implements EditorSession {
   readonly name = 'vim';
-  private readonly events: string[] = [];
-  private waiters: (() => void)[] = [];
+  readonly events = new UserEvents('vim', async () => {
+    const messages = await this.call('execute', ['messages']).catch(() => '');
+    const log = await this.call('slipstream#server#LogLines').catch(() => []);
+    return `messages: ${messages}; server log: ${JSON.stringify(log)}`;
+  });
   private replies = new Map<number, (value: unknown) => void>();
   private nextId = -1;
   private socket: Socket | undefined;
@@ -37,7 +34,7 @@ export class VimSession implements EditorSession {
     proc.stdout!.on('data', (d: Buffer) => (this.output = (this.output + d.toString('utf8')).slice(-4000)));
   }
 
-  static async start(opts: VimOptions): Promise<VimSession> {
+  static async start(opts: SessionOptions): Promise<VimSession> {
     const config = join(opts.home, 'vim-driver.json');
     writeFileSync(config, JSON.stringify({ plugin: join(repoRoot, 'editors', 'vim'), command: serverCommand, settings: opts.settings ?? {}, debounce_ms: opts.debounceMs ?? 20, events: EVENTS }));
     const server = createServer();
@@ -63,7 +60,6 @@ export class VimSession implements EditorSession {
               resolve();
             } else if (head === 'event') {
               session.events.push(String(value));
-              for (const w of session.waiters.splice(0)) w();
             } else if (typeof head === 'number') {
               session.replies.get(head)?.(value);
               session.replies.delete(head);
@@ -90,33 +86,8 @@ export class VimSession implements EditorSession {
     });
   }
 
-  mark(): number {
-    return this.events.length;
-  }
-
-  async waitFor(event: string, since: number, timeoutMs: number, why: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(async () => {
-        const log = await this.call('slipstream#server#LogLines').catch(() => []);
-        const messages = await this.call('execute', ['messages']).catch(() => '');
-        reject(new Error(`vim: no User ${event} within ${timeoutMs} ms (${why}); events so far: ${this.events.slice(since).join(', ') || 'none'}; messages: ${messages}; server log: ${JSON.stringify(log)}`));
-      }, timeoutMs);
-    });
-    const seen = async (): Promise<void> => {
-      while (!this.events.slice(since).includes(event)) await new Promise<void>((r) => this.waiters.push(r));
-    };
-    try {
-      await Promise.race([seen(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async open(path: string): Promise<void> {
-    const since = this.mark();
-    await this.call('execute', [`edit ${path.replace(/ /g, '\\ ')}`]);
-    await this.waitFor('SlipstreamAttached', since, 20_000, 'the server starts and answers initialize in about a second');
+  async ex(command: string): Promise<void> {
+    await this.call('execute', [command]);
   }
 
   async append(lines: string[]): Promise<void> {

@@ -38,6 +38,7 @@ export class NeovimSession implements EditorSession {
     private readonly stderr: () => string,
   ) {
     this.exited = new Promise((resolve) => proc.on('exit', () => resolve()));
+    // (not "…_event": the node client takes notifications named so for buffer events and drops them)
     nvim.on('notification', (method: string, args: unknown[]) => {
       if (method === 'slipstream-user-event') this.events.push(String(args[0]));
     });

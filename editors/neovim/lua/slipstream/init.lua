@@ -240,12 +240,7 @@ function M.status(timeout_ms)
   if not c then
     return nil, 'not running'
   end
-  local response, reason
-  if vim.fn.has('nvim-0.11') == 1 then
-    response, reason = c:request_sync('slipstream/status', vim.empty_dict(), timeout_ms or 2000)
-  else
-    response, reason = c.request_sync('slipstream/status', vim.empty_dict(), timeout_ms or 2000)
-  end
+  local response, reason = lsp.request_sync(c, 'slipstream/status', vim.empty_dict(), timeout_ms or 2000)
   if not response then
     return nil, reason
   end

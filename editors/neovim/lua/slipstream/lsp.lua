@@ -36,6 +36,14 @@ function M.request(client, method, params, handler, bufnr)
   return ok and id or nil
 end
 
+--- Sends a request and waits for it (at most timeout_ms): { err, result }, or nil and a reason.
+function M.request_sync(client, method, params, timeout_ms)
+  if has('0.11') then
+    return client:request_sync(method, params, timeout_ms)
+  end
+  return client.request_sync(method, params, timeout_ms)
+end
+
 function M.notify(client, method, params)
   if has('0.11') then
     return client:notify(method, params)

@@ -1,6 +1,6 @@
 /**
  * Test projects, one per layer (docs/testing.md): unit (pure), lsp (in-process server over a
- * stream pair), e2e (real `slipstream serve` processes) and native (the addon). npm test runs all.
+ * stream pair), e2e (real `slipstream serve` processes), native (the addon) and editors (Neovim and Vim). npm test runs all.
  */
 import { defineConfig } from 'vitest/config';
 
@@ -12,6 +12,8 @@ export default defineConfig({
       // e2e and native need `npm run build` / `npm run build:native` first; npm test does both.
       { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 60_000, fileParallelism: false } },
       { test: { name: 'native', include: ['test/native/**/*.test.ts'], testTimeout: 60_000, fileParallelism: false } },
+      // editors: editors/neovim and editors/vim in the real editors against real servers; skip without nvim/vim.
+      { test: { name: 'editors', include: ['test/editors/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 30_000, fileParallelism: false } },
       // vscode: the extension in a real code-server + headless Chromium; skips until scripts/vscode-e2e-setup.sh ran.
       { test: { name: 'vscode', include: ['test/vscode/**/*.test.ts'], testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false } },
     ],

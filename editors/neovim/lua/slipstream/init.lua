@@ -1,0 +1,370 @@
+-- Slipstream for Neovim: asks the Slipstream language server for `textDocument/inlineCompletion`
+-- through Neovim's own LSP client while you type in Insert mode, shows the answer as virtual text,
+-- writes it into the buffer on the accept key, and drops it (cancelling a request in flight) on
+-- the next keystroke. Setup and options: editors/neovim/README.md. Not a completion menu source.
+local lsp = require('slipstream.lsp')
+local encoding = require('slipstream.encoding')
+local ghost = require('slipstream.ghost')
+
+local M = {}
+
+local defaults = {
+  -- the server command: anything that speaks LSP on stdio (a later `serve --stdio --connect` too)
+  cmd = { 'slipstream', 'serve', '--stdio' },
+  cmd_cwd = nil,
+  cmd_env = nil,
+  -- workspace root sent to the server; nil: the current directory when setup() runs
+  root_dir = nil,
+  -- filetypes to attach to; nil: every buffer that has a file name
+  filetypes = nil,
+  -- slipstream.* server settings (docs/configuration.md), e.g. { completion = { maxTokens = 64 } }:
+  -- sent as initializationOptions and answered to workspace/configuration
+  settings = {},
+  -- further initializationOptions, merged over `settings`
+  init_options = {},
+  -- milliseconds without typing before a request (the server adds its own adaptive debounce)
+  debounce_ms = 50,
+  -- Insert-mode keys; false disables one. Without a suggestion a key does what it did before.
+  keys = { accept = '<C-l>', dismiss = '<C-]>', trigger = '<M-\\>' },
+  -- also accept with <Tab> while a suggestion is shown
+  tab_accept = false,
+  highlight = 'SlipstreamSuggestion',
+}
+
+local config = nil
+local root_dir = nil
+local state = {
+  client_id = nil,
+  timer = nil,
+  -- the request in flight: { id, bufnr, tick, row, col }
+  pending = nil,
+  -- the suggestion shown: { bufnr, tick, row, col, end_col, text, item }
+  suggestion = nil,
+  -- how the last request ended: { outcome = 'shown'|'empty'|'stale'|'error', code?, message? }
+  last = nil,
+}
+
+local function emit(name)
+  if vim.fn.exists('#User#' .. name) == 1 then
+    vim.api.nvim_exec_autocmds('User', { pattern = name, modeline = false })
+  end
+end
+
+local function dict(t)
+  return next(t) == nil and vim.empty_dict() or t
+end
+
+local function client()
+  local c = state.client_id and vim.lsp.get_client_by_id(state.client_id)
+  if c and c.initialized then
+    return c
+  end
+  return nil
+end
+
+local function in_insert_mode()
+  return vim.api.nvim_get_mode().mode:sub(1, 1) == 'i'
+end
+
+local function stop_timer()
+  if state.timer then
+    vim.fn.timer_stop(state.timer)
+    state.timer = nil
+  end
+end
+
+local function cancel_pending()
+  local p = state.pending
+  state.pending = nil
+  local c = client()
+  if p and p.id and c then
+    lsp.cancel(c, p.id)
+  end
+end
+
+--- Removes the suggestion shown, cancels the request in flight and the debounce timer.
+function M.clear()
+  stop_timer()
+  cancel_pending()
+  local s = state.suggestion
+  state.suggestion = nil
+  if s then
+    ghost.clear(s.bufnr)
+    emit('SlipstreamCleared')
+  end
+end
+
+local function finish(outcome, err)
+  state.last = { outcome = outcome, code = err and err.code, message = err and err.message }
+  emit('SlipstreamResponse')
+end
+
+local function on_response(p, err, result)
+  if state.pending ~= p then
+    return -- cancelled or superseded by a newer keystroke
+  end
+  state.pending = nil
+  if err then
+    return finish('error', err)
+  end
+  local items = result and (result.items or result) or {}
+  local item = items[1]
+  local text = item and item.insertText
+  if type(text) ~= 'string' or text == '' then
+    return finish('empty')
+  end
+  local cursor = vim.api.nvim_win_get_cursor(0)
+  if vim.api.nvim_get_current_buf() ~= p.bufnr or vim.api.nvim_buf_get_changedtick(p.bufnr) ~= p.tick
+      or cursor[1] - 1 ~= p.row or cursor[2] ~= p.col or not in_insert_mode() then
+    return finish('stale')
+  end
+  local line = vim.api.nvim_buf_get_lines(p.bufnr, p.row, p.row + 1, true)[1]
+  local end_col = p.col
+  if item.range then
+    local c = client()
+    local enc = c and c.offset_encoding or 'utf-16'
+    local start, stop = item.range.start, item.range['end']
+    -- the server's ranges start at the cursor and end on its line (docs/protocol.md)
+    if start.line ~= p.row or stop.line ~= p.row or encoding.byte_col(line, start.character, enc) ~= p.col then
+      return finish('error', { message = 'range does not start at the cursor' })
+    end
+    end_col = math.max(p.col, encoding.byte_col(line, stop.character, enc))
+  end
+  state.suggestion = { bufnr = p.bufnr, tick = p.tick, row = p.row, col = p.col, end_col = end_col, text = text, item = item }
+  ghost.show(p.bufnr, state.suggestion, config.highlight)
+  local c = client()
+  if c then
+    lsp.notify(c, 'textDocument/didShowCompletion', { item = item })
+  end
+  finish('shown')
+  emit('SlipstreamShown')
+end
+
+local function request(bufnr, trigger_kind)
+  local c = client()
+  if not c or not vim.lsp.buf_is_attached(bufnr, c.id) or vim.api.nvim_get_current_buf() ~= bufnr then
+    return
+  end
+  cancel_pending()
+  local cursor = vim.api.nvim_win_get_cursor(0)
+  local row, col = cursor[1] - 1, cursor[2]
+  local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, true)[1]
+  local params = {
+    textDocument = { uri = vim.uri_from_bufnr(bufnr) },
+    position = { line = row, character = encoding.character(line, col, c.offset_encoding or 'utf-16') },
+    context = { triggerKind = trigger_kind },
+  }
+  local p = { bufnr = bufnr, tick = vim.api.nvim_buf_get_changedtick(bufnr), row = row, col = col }
+  state.pending = p
+  -- client.request sends the buffer's pending didChange first
+  p.id = lsp.request(c, 'textDocument/inlineCompletion', params, function(err, result)
+    on_response(p, err, result)
+  end, bufnr)
+  if p.id == nil and state.pending == p then
+    state.pending = nil
+  end
+  emit('SlipstreamRequest')
+end
+
+local function schedule(bufnr)
+  M.clear()
+  state.timer = vim.fn.timer_start(config.debounce_ms, function()
+    state.timer = nil
+    if in_insert_mode() then
+      request(bufnr, 2)
+    end
+  end)
+end
+
+-- The suggestion shown, if the buffer and cursor are still where it was drawn.
+local function current_suggestion()
+  local s = state.suggestion
+  if not s or vim.api.nvim_get_current_buf() ~= s.bufnr or vim.api.nvim_buf_get_changedtick(s.bufnr) ~= s.tick then
+    return nil
+  end
+  local cursor = vim.api.nvim_win_get_cursor(0)
+  if cursor[1] - 1 ~= s.row or cursor[2] ~= s.col then
+    return nil
+  end
+  return s
+end
+
+--- Writes the suggestion shown into the buffer; false when there is none.
+function M.accept()
+  local s = current_suggestion()
+  if not s then
+    return false
+  end
+  M.clear()
+  local row, col = ghost.apply(s.bufnr, s)
+  vim.api.nvim_win_set_cursor(0, { row + 1, col })
+  local c = client()
+  local command = s.item.command
+  if c and command then
+    lsp.request(c, 'workspace/executeCommand', { command = command.command, arguments = command.arguments }, function() end, s.bufnr)
+  end
+  emit('SlipstreamAccepted')
+  return true
+end
+
+--- Hides the suggestion shown; false when there is none.
+function M.dismiss()
+  if not state.suggestion then
+    return false
+  end
+  M.clear()
+  return true
+end
+
+--- Asks for a suggestion at the cursor now (LSP triggerKind Invoked: no debounce on the server).
+function M.trigger()
+  M.clear()
+  request(vim.api.nvim_get_current_buf(), 1)
+  return true
+end
+
+--- A copy of the plugin's state, for statuslines and tests.
+function M.state()
+  local s = state.suggestion
+  return {
+    client_id = state.client_id,
+    pending = state.pending and state.pending.id or nil,
+    suggestion = s and { row = s.row, col = s.col, end_col = s.end_col, text = s.text } or nil,
+    last = state.last,
+  }
+end
+
+--- The server's `slipstream/status` (docs/protocol.md), or nil and a reason.
+function M.status(timeout_ms)
+  local c = client()
+  if not c then
+    return nil, 'not running'
+  end
+  local response, reason = lsp.request_sync(c, 'slipstream/status', vim.empty_dict(), timeout_ms or 2000)
+  if not response then
+    return nil, reason
+  end
+  if response.err then
+    return nil, response.err.message
+  end
+  return response.result
+end
+
+local function print_status()
+  local status, reason = M.status()
+  if not status then
+    vim.notify('slipstream: ' .. tostring(reason), vim.log.levels.WARN)
+    return
+  end
+  local e = status.engine
+  local model = e.model and e.model.dir or '(no model)'
+  local latency = status.latency.count > 0 and string.format('%.0f ms p50', status.latency.p50Ms) or 'no requests yet'
+  print(string.format('slipstream %s: %s, %s, %s, %d shown, %d accepted', status.version, e.state, model, latency,
+    status.events.shown, status.events.accepted))
+end
+
+local function wants(bufnr)
+  if vim.bo[bufnr].buftype ~= '' or vim.api.nvim_buf_get_name(bufnr) == '' then
+    return false
+  end
+  return config.filetypes == nil or vim.tbl_contains(config.filetypes, vim.bo[bufnr].filetype)
+end
+
+local function make_config()
+  local capabilities = vim.lsp.protocol.make_client_capabilities()
+  capabilities.textDocument.inlineCompletion = { dynamicRegistration = false }
+  return {
+    name = 'slipstream',
+    cmd = config.cmd,
+    cmd_cwd = config.cmd_cwd,
+    cmd_env = config.cmd_env,
+    root_dir = root_dir,
+    capabilities = capabilities,
+    init_options = dict(vim.tbl_deep_extend('force', {}, config.settings, config.init_options)),
+    settings = { slipstream = dict(vim.deepcopy(config.settings)) },
+    on_attach = function(_, bufnr)
+      emit('SlipstreamAttached')
+      -- typed before the server was up: ask now rather than wait for the next keystroke
+      if bufnr == vim.api.nvim_get_current_buf() and in_insert_mode() then
+        schedule(bufnr)
+      end
+    end,
+    on_exit = function()
+      vim.schedule(function()
+        M.clear()
+        state.client_id = nil
+      end)
+    end,
+  }
+end
+
+local start_failed = false
+
+local function attach(bufnr)
+  if not wants(bufnr) then
+    return
+  end
+  if state.client_id and vim.lsp.buf_is_attached(bufnr, state.client_id) then
+    return
+  end
+  local ok, id = pcall(lsp.attach, bufnr, make_config)
+  if ok and id then
+    state.client_id = id
+  elseif not start_failed then
+    start_failed = true
+    local cmd = type(config.cmd) == 'table' and table.concat(config.cmd, ' ') or tostring(config.cmd)
+    vim.notify('slipstream: could not start ' .. cmd .. (ok and '' or (': ' .. tostring(id))), vim.log.levels.ERROR)
+  end
+end
+
+local function map(lhs, action, desc)
+  if not lhs or lhs == '' then
+    return
+  end
+  local keys = vim.api.nvim_replace_termcodes(lhs, true, false, true)
+  vim.keymap.set('i', lhs, function()
+    if not action() then
+      vim.api.nvim_feedkeys(keys, 'ni', false)
+    end
+  end, { silent = true, desc = desc })
+end
+
+--- Starts the plugin: attaches to buffers as they are entered, sets the keys. See the README.
+function M.setup(opts)
+  config = vim.tbl_deep_extend('force', vim.deepcopy(defaults), opts or {})
+  -- lists replace, not merge
+  if opts and opts.cmd then
+    config.cmd = opts.cmd
+  end
+  root_dir = config.root_dir or vim.fn.getcwd()
+  vim.cmd('highlight default link SlipstreamSuggestion Comment')
+
+  local group = vim.api.nvim_create_augroup('slipstream', { clear = true })
+  vim.api.nvim_create_autocmd('BufEnter', {
+    group = group,
+    callback = function(args)
+      attach(args.buf)
+    end,
+  })
+  vim.api.nvim_create_autocmd({ 'TextChangedI', 'CursorMovedI' }, {
+    group = group,
+    callback = function(args)
+      if state.client_id and vim.lsp.buf_is_attached(args.buf, state.client_id) then
+        schedule(args.buf)
+      end
+    end,
+  })
+  vim.api.nvim_create_autocmd({ 'InsertLeave', 'BufLeave' }, { group = group, callback = M.clear })
+
+  map(config.keys.accept, M.accept, 'Accept the Slipstream suggestion')
+  map(config.keys.dismiss, M.dismiss, 'Dismiss the Slipstream suggestion')
+  map(config.keys.trigger, M.trigger, 'Ask Slipstream for a suggestion')
+  if config.tab_accept then
+    map('<Tab>', M.accept, 'Accept the Slipstream suggestion')
+  end
+  vim.api.nvim_create_user_command('SlipstreamStatus', print_status, { desc = 'Show the Slipstream server status' })
+
+  attach(vim.api.nvim_get_current_buf())
+end
+
+return M

@@ -1,0 +1,65 @@
+vim9script
+# Slipstream for Vim: the settings with their defaults, the autocommands that attach file buffers
+# and follow typing, the Insert-mode keys and the commands. The client itself is in autoload/
+# (loaded on the first buffer). Options and keys: editors/vim/README.md.
+
+if exists('g:loaded_slipstream')
+  finish
+endif
+g:loaded_slipstream = 1
+if !has('patch-9.0.0121') || !has('job') || !has('channel') || !has('textprop')
+  echomsg 'slipstream: needs Vim 9.0.0121 or later with +job, +channel and +textprop'
+  finish
+endif
+if &encoding != 'utf-8'
+  # the LSP positions sent are UTF-8 byte columns
+  echomsg "slipstream: needs 'encoding' utf-8"
+  finish
+endif
+
+# the server command: anything that speaks LSP on stdio (a later `serve --stdio --connect` too)
+g:slipstream_command = get(g:, 'slipstream_command', ['slipstream', 'serve', '--stdio'])
+# slipstream.* server settings (docs/configuration.md), sent as initializationOptions
+g:slipstream_settings = get(g:, 'slipstream_settings', {})
+# further initializationOptions, merged over the settings
+g:slipstream_init_options = get(g:, 'slipstream_init_options', {})
+# milliseconds without typing before a request (the server adds its own adaptive debounce)
+g:slipstream_debounce_ms = get(g:, 'slipstream_debounce_ms', 50)
+# filetypes to attach to; empty: every buffer that has a file name
+g:slipstream_filetypes = get(g:, 'slipstream_filetypes', [])
+# Insert-mode keys; '' disables one. Without a suggestion a key does what it did before.
+g:slipstream_keys = extend({accept: '<C-l>', dismiss: '<C-]>', trigger: ''}, get(g:, 'slipstream_keys', {}))
+# also accept with <Tab> while a suggestion is shown
+g:slipstream_tab_accept = get(g:, 'slipstream_tab_accept', false)
+
+highlight default link SlipstreamSuggestion Comment
+import autoload 'slipstream/ghost.vim'
+ghost.Setup()
+
+augroup slipstream
+  autocmd!
+  autocmd BufEnter * slipstream#Attach(str2nr(expand('<abuf>')))
+  autocmd BufUnload * slipstream#Detach(str2nr(expand('<abuf>')))
+  autocmd TextChangedI,CursorMovedI * slipstream#OnEdit()
+  autocmd InsertLeave,BufLeave * slipstream#Clear()
+augroup END
+
+# An Insert-mode key that runs action while a suggestion is shown, and is itself otherwise.
+def Map(lhs: string, action: string)
+  if lhs != ''
+    execute printf('inoremap <silent><expr> %s slipstream#HasSuggestion() ? "\<Cmd>call slipstream#%s()\<CR>" : "\%s"', lhs, action, lhs)
+  endif
+enddef
+
+Map(g:slipstream_keys.accept, 'Accept')
+Map(g:slipstream_keys.dismiss, 'Dismiss')
+if g:slipstream_tab_accept
+  Map('<Tab>', 'Accept')
+endif
+if g:slipstream_keys.trigger != ''
+  execute printf('inoremap <silent> %s <Cmd>call slipstream#Trigger()<CR>', g:slipstream_keys.trigger)
+endif
+
+command! SlipstreamStatus slipstream#PrintStatus()
+command! SlipstreamLog slipstream#PrintLog()
+command! SlipstreamStop slipstream#Stop()

@@ -1,0 +1,122 @@
+/**
+ * A real Neovim (`nvim --embed --headless`, no user config) driven over msgpack-RPC with the
+ * official node client: editors/neovim on its runtimepath, set up to start this checkout's server.
+ * The plugin's User events come back as RPC notifications; keys go in with nvim_input (as typed);
+ * the screen is read with screenstring() after a redraw, the extmarks with nvim_buf_get_extmarks.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { attach, type NeovimClient } from 'neovim';
+import { repoRoot } from '../helpers/paths.js';
+import { EVENTS, SCREEN, serverCommand, type EditorSession, type SessionOptions, type Snapshot } from './editor-session.js';
+import { UserEvents } from './user-events.js';
+
+// The node client's default logger replaces console.* process-wide; a quiet one of our own avoids that.
+const quiet = { info() {}, warn() {}, error() {}, debug() {}, level: 'error' } as never;
+
+export interface Extmark {
+  row: number;
+  col: number;
+  virt_text?: [string, string][];
+  virt_text_pos?: string;
+  virt_lines?: [string, string][][];
+}
+
+export interface NeovimSnapshot extends Snapshot {
+  marks: Extmark[];
+}
+
+export class NeovimSession implements EditorSession {
+  readonly name = 'neovim';
+  readonly events = new UserEvents('neovim', async () => `nvim stderr: ${this.stderr()}`);
+  private readonly exited: Promise<void>;
+
+  private constructor(
+    private readonly proc: ChildProcess,
+    readonly nvim: NeovimClient,
+    private readonly stderr: () => string,
+  ) {
+    this.exited = new Promise((resolve) => proc.on('exit', () => resolve()));
+    // (not "…_event": the node client takes notifications named so for buffer events and drops them)
+    nvim.on('notification', (method: string, args: unknown[]) => {
+      if (method === 'slipstream-user-event') this.events.push(String(args[0]));
+    });
+  }
+
+  static async start(opts: SessionOptions): Promise<NeovimSession> {
+    const xdg = join(opts.home, 'xdg');
+    mkdirSync(xdg, { recursive: true });
+    const env = { ...process.env, XDG_CONFIG_HOME: xdg, XDG_DATA_HOME: xdg, XDG_STATE_HOME: xdg, XDG_CACHE_HOME: xdg };
+    const proc = spawn('nvim', ['--embed', '--headless', '-u', 'NONE', '-i', 'NONE', '-n', '--cmd', `set rtp^=${join(repoRoot, 'editors', 'neovim')}`], { cwd: opts.home, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const nvim = attach({ proc, options: { logger: quiet } });
+    const session = new NeovimSession(proc, nvim, () => stderr);
+    await nvim.lua(
+      `local channel, events, columns, lines, setup = ...
+      vim.o.columns = columns
+      vim.o.lines = lines
+      vim.o.autoindent = false -- as in Vim without a vimrc: the scenarios type their own indentation
+      vim.cmd('filetype on')
+      for _, name in ipairs(events) do
+        vim.api.nvim_create_autocmd('User', { pattern = name, callback = function() vim.rpcnotify(channel, 'slipstream-user-event', name) end })
+      end
+      require('slipstream').setup(setup)`,
+      [await nvim.channelId, EVENTS, SCREEN.columns, SCREEN.lines, { cmd: serverCommand, settings: opts.settings ?? {}, debounce_ms: opts.debounceMs ?? 20 }],
+    );
+    return session;
+  }
+
+  async ex(command: string): Promise<void> {
+    await this.nvim.call('execute', [command]);
+  }
+
+  async append(lines: string[]): Promise<void> {
+    await this.nvim.lua('vim.api.nvim_buf_set_lines(0, -1, -1, true, ...)', [lines]);
+  }
+
+  async type(keys: string): Promise<void> {
+    await this.nvim.input(keys);
+  }
+
+  async snapshot(): Promise<NeovimSnapshot> {
+    return (await this.nvim.lua(
+      `local ns = vim.api.nvim_get_namespaces()['slipstream']
+      local cursor = vim.api.nvim_win_get_cursor(0)
+      vim.cmd('redraw')
+      local screen = {}
+      for row = vim.fn.winline(), math.min(vim.fn.winline() + 11, vim.o.lines - 2) do
+        local cells = {}
+        for col = 1, vim.o.columns do cells[#cells + 1] = vim.fn.screenstring(row, col) end
+        screen[#screen + 1] = (table.concat(cells):gsub('%s+$', ''))
+      end
+      local marks = {}
+      for _, m in ipairs(ns and vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true }) or {}) do
+        local d = m[4]
+        marks[#marks + 1] = { row = m[2], col = m[3], virt_text = d.virt_text, virt_text_pos = d.virt_text_pos, virt_lines = d.virt_lines }
+      end
+      return {
+        lines = vim.api.nvim_buf_get_lines(0, 0, -1, true), row = cursor[1] - 1, col = cursor[2],
+        eol = vim.bo.eol, fileformat = vim.bo.fileformat, tabstop = vim.bo.tabstop,
+        mode = vim.api.nvim_get_mode().mode, screen = screen, marks = marks,
+      }`,
+      [],
+    )) as NeovimSnapshot;
+  }
+
+  async pluginState(): Promise<any> {
+    return this.nvim.lua("return require('slipstream').state()", []);
+  }
+
+  async status(): Promise<any> {
+    return this.nvim.lua("local s, err = require('slipstream').status(5000) return s or { error = err }", []);
+  }
+
+  async close(): Promise<void> {
+    this.nvim.command('qa!').catch(() => {});
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 5_000); // :qa! ends it in milliseconds
+    await this.exited;
+    clearTimeout(timer);
+  }
+}

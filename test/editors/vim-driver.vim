@@ -1,0 +1,47 @@
+vim9script
+# The test's hands in a Vim under test (test/editors/vim-session.ts): loads editors/vim with the
+# settings in $SLIPSTREAM_TEST_CONFIG, connects back to the test over a JSON channel on
+# $SLIPSTREAM_TEST_PORT, forwards the plugin's User events to it, and offers the functions the test
+# calls through that channel (type keys, read the buffer, the cursor and the screen).
+
+var config = json_decode(join(readfile($SLIPSTREAM_TEST_CONFIG), "\n"))
+execute 'set runtimepath^=' .. fnameescape(config.plugin)
+g:slipstream_command = config.command
+g:slipstream_settings = config.settings
+g:slipstream_debounce_ms = config.debounce_ms
+filetype on
+runtime plugin/slipstream.vim
+
+var channel = ch_open('127.0.0.1:' .. $SLIPSTREAM_TEST_PORT, {mode: 'json'})
+
+def Send(message: list<any>)
+  ch_sendraw(channel, json_encode(message) .. "\n")
+enddef
+
+for name in config.events
+  execute printf("autocmd User %s Send(['event', '%s'])", name, name)
+endfor
+
+# Keys in <> notation, queued as if typed. (These return a value for the channel's reply: a
+# function without one is answered with "ERROR".)
+def g:TestType(keys: string): bool
+  feedkeys(substitute(keys, '<[^<>]\+>', (m) => eval('"\' .. m[0] .. '"'), 'g'), 't')
+  return true
+enddef
+
+def g:TestAppend(lines: list<string>): bool
+  append('$', lines)
+  return true
+enddef
+
+def g:TestSnapshot(): dict<any>
+  redraw
+  var screen: list<string> = []
+  for row in range(winline(), min([winline() + 11, &lines - 2]))
+    screen->add(join(mapnew(range(1, &columns), (_, c) => screenstring(row, c)), '')->substitute('\s\+$', '', ''))
+  endfor
+  return {lines: getline(1, '$'), row: line('.') - 1, col: col('.') - 1, eol: &endofline, fileformat: &fileformat,
+    tabstop: &tabstop, mode: mode(), screen: screen}
+enddef
+
+Send(['ready', v:version])

@@ -1,0 +1,122 @@
+/**
+ * A real Vim (`vim -N -u NONE --not-a-term`, its screen written to a pipe nobody reads) with
+ * editors/vim loaded by test/editors/vim-driver.vim, which connects back to this test over a Vim
+ * JSON channel: the test sends ["call", ...] commands (type keys with feedkeys(), read the buffer
+ * and the screen with screenstring()), the plugin's User events come back as messages.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/paths.js';
+import { EVENTS, SCREEN, serverCommand, type EditorSession, type SessionOptions, type Snapshot } from './editor-session.js';
+import { UserEvents } from './user-events.js';
+
+export class VimSession implements EditorSession {
+  readonly name = 'vim';
+  readonly events = new UserEvents('vim', async () => {
+    const messages = await this.call('execute', ['messages']).catch(() => '');
+    const log = await this.call('slipstream#server#LogLines').catch(() => []);
+    return `messages: ${messages}; server log: ${JSON.stringify(log)}`;
+  });
+  private replies = new Map<number, (value: unknown) => void>();
+  private nextId = -1;
+  private socket: Socket | undefined;
+  private readonly exited: Promise<void>;
+  private output = '';
+
+  private constructor(
+    private readonly proc: ChildProcess,
+    private readonly server: Server,
+  ) {
+    this.exited = new Promise((resolve) => proc.on('exit', () => resolve()));
+    // Vim's screen output: kept only for error messages when something times out
+    proc.stdout!.on('data', (d: Buffer) => (this.output = (this.output + d.toString('utf8')).slice(-4000)));
+  }
+
+  static async start(opts: SessionOptions): Promise<VimSession> {
+    const config = join(opts.home, 'vim-driver.json');
+    writeFileSync(config, JSON.stringify({ plugin: join(repoRoot, 'editors', 'vim'), command: serverCommand, settings: opts.settings ?? {}, debounce_ms: opts.debounceMs ?? 20, events: EVENTS }));
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const env = { ...process.env, SLIPSTREAM_TEST_PORT: String(port), SLIPSTREAM_TEST_CONFIG: config, COLUMNS: String(SCREEN.columns), LINES: String(SCREEN.lines), TERM: 'xterm' };
+    const proc = spawn('vim', ['-N', '-u', 'NONE', '-i', 'NONE', '-n', '--not-a-term', '-S', join(repoRoot, 'test', 'editors', 'vim-driver.vim')], { cwd: opts.home, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const session = new VimSession(proc, server);
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`vim did not connect back within 10 s (it starts in ~50 ms); its screen ends with: ${JSON.stringify(session.output.slice(-500))}`)), 10_000);
+      server.once('connection', (socket: Socket) => {
+        session.socket = socket;
+        let buffer = '';
+        socket.on('data', (d: Buffer) => {
+          buffer += d.toString('utf8');
+          for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+            const line = buffer.slice(0, nl);
+            buffer = buffer.slice(nl + 1);
+            if (line.trim() === '') continue;
+            const [head, value] = JSON.parse(line) as [unknown, unknown];
+            if (head === 'ready') {
+              clearTimeout(timer);
+              resolve();
+            } else if (head === 'event') {
+              session.events.push(String(value));
+            } else if (typeof head === 'number') {
+              session.replies.get(head)?.(value);
+              session.replies.delete(head);
+            }
+          }
+        });
+      });
+    });
+    await ready;
+    return session;
+  }
+
+  /** Calls a Vim function through the channel and resolves with its result. */
+  call(fn: string, args: unknown[] = []): Promise<any> {
+    const id = this.nextId--;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`vim: no answer to ${fn}() within 10 s (Vim answers channel commands between keys)`)), 10_000);
+      this.replies.set(id, (value) => {
+        clearTimeout(timer);
+        if (value === 'ERROR') reject(new Error(`vim: ${fn}(${JSON.stringify(args)}) failed (v:errmsg has the reason)`));
+        else resolve(value);
+      });
+      this.socket!.write(`${JSON.stringify(['call', fn, args, id])}\n`);
+    });
+  }
+
+  async ex(command: string): Promise<void> {
+    await this.call('execute', [command]);
+  }
+
+  async append(lines: string[]): Promise<void> {
+    await this.call('g:TestAppend', [lines]);
+  }
+
+  async type(keys: string): Promise<void> {
+    await this.call('g:TestType', [keys]);
+  }
+
+  async snapshot(): Promise<Snapshot> {
+    const s = await this.call('g:TestSnapshot');
+    return { ...s, eol: Boolean(s.eol) };
+  }
+
+  async pluginState(): Promise<any> {
+    return this.call('slipstream#State');
+  }
+
+  async status(): Promise<any> {
+    return this.call('slipstream#Status');
+  }
+
+  async close(): Promise<void> {
+    this.socket?.write(`${JSON.stringify(['ex', 'qa!'])}\n`);
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 5_000); // :qa! ends it in milliseconds
+    await this.exited;
+    clearTimeout(timer);
+    this.socket?.destroy();
+    this.server.close();
+  }
+}

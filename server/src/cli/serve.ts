@@ -20,6 +20,10 @@ export async function runServe(args: ParsedArgs): Promise<number> {
   const options: ServerOptions = {};
   if (typeof flags.model === 'string') options.modelDir = existingDir('model', flags.model);
   if (typeof flags.drafter === 'string') options.drafterDir = existingDir('drafter', flags.drafter);
+  if (flags.mode !== undefined) {
+    if (flags.mode !== 'auto' && flags.mode !== 'ar' && flags.mode !== 'redrafter') throw new UsageError("--mode must be 'auto', 'ar' or 'redrafter'");
+    options.mode = flags.mode;
+  }
   keepServing();
   if (flags.port !== undefined) return serveSocket(flags.port as number, flags.host as string, options);
   // Nothing but the JSON-RPC writer may touch stdout: route stray console output to stderr.

@@ -19,6 +19,7 @@ export const serveCommand: CommandSpec = {
     model: { ...model, description: 'Hugging Face model folder (default: the shipped model in fixtures/models/slipstream-code)' },
     drafter: { ...drafter, description: 'ReDrafter head folder for the model (default: the shipped drafter with the shipped model, else none)' },
     mode: { kind: 'string', value: 'MODE', description: "engine.mode: 'auto' (ReDrafter when a calibration at load shows it pays), 'ar' or 'redrafter' (default auto)" },
+    clientProcessId: { kind: 'int', value: 'PID', min: 1, description: "the editor's process id (vscode-languageclient passes it): stdio serving ends when that process is gone" },
     help,
   },
 };

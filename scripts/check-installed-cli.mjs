@@ -2,15 +2,16 @@
 // no drafter, no settings), it loads the shipped default model from its own package, says so in
 // slipstream/status, and answers a real inline completion with non-empty text. Speaks LSP through
 // the project's client (bench/lib/lsp-client.ts, from dist/). Exit 0 on success, 1 with the reason.
-// Usage: node scripts/check-installed-cli.mjs PATH/TO/bin/slipstream   (run by scripts/check-global-install.sh)
-import { realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// Usage: node scripts/check-installed-cli.mjs PATH/TO/bin/slipstream   (run by scripts/check-global-install.sh;
+// `node scripts/check-installed-cli.mjs bin/slipstream.js` checks this checkout the same way)
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = process.argv[2];
-if (!bin) {
-  console.error('usage: node scripts/check-installed-cli.mjs PATH/TO/bin/slipstream');
+const bin = process.argv[2] && resolve(process.argv[2]);
+if (!bin || !existsSync(bin)) {
+  console.error(bin ? `check-installed-cli: ${bin} does not exist` : 'usage: node scripts/check-installed-cli.mjs PATH/TO/bin/slipstream');
   process.exit(2);
 }
 const { LspClient } = await import(join(root, 'dist', 'bench', 'lib', 'lsp-client.js'));

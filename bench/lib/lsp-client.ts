@@ -65,7 +65,14 @@ export function spawnServer(args: string[], options: SpawnOptions = {}): ServerP
     if (stderr.length > 2 * STDERR_KEPT) stderr = stderr.slice(-STDERR_KEPT);
   });
   child.stdin?.on('error', () => {});
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => {
+    child.on('exit', (code, signal) => r({ code, signal }));
+    // could not start at all (no such program): an exit without a code, the reason in stderr
+    child.on('error', (err) => {
+      stderr += `cannot start ${command}: ${err.message}\n`;
+      r({ code: null, signal: null });
+    });
+  });
   return { child, stderr: () => stderr, exit, kill: () => child.kill() };
 }
 

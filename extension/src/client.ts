@@ -89,6 +89,9 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
         return result;
       },
       workspace: {
+        // The client's own change notification would carry the raw section (the extension's own
+        // settings included); the listener below sends the vetted one instead.
+        didChangeConfiguration: async () => {},
         // The server pulls `slipstream`: answer with the vetted section, never raw workspace values.
         configuration: async (params, token, next) => {
           const others = params.items.filter((i) => i.section !== 'slipstream');

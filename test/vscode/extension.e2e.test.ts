@@ -11,6 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extensionLog } from './code-server.js';
 import { e2eDir, type Page } from './tools.js';
 import { waitForStableGhost } from './ghost-text.js';
 import { e2eSkipReason, ghostIn, openFile, startWorkbench, type Workbench } from './workbench.js';
@@ -126,6 +127,10 @@ describe.skipIf(missing)('the extension in code-server', () => {
       wb.mark('suggestionsOff');
       const settings = JSON.parse(readFileSync(join(wb.scratch.userData, 'User', 'settings.json'), 'utf8'));
       expect(settings['slipstream.completion.enabled']).toBe(false);
+      // the server was sent only its own settings (the extension's, like slipstream.languages, stay in the extension)
+      const log = extensionLog(wb.scratch, wb.extensionId);
+      expect(log).toContain('loaded the shipped default model');
+      expect(log).not.toContain('unknown setting');
     } catch (e) {
       await page.screenshot({ path: join(wb.scratch.root, 'failure-menu.png') }).catch(() => {});
       console.error(`status bar items: ${JSON.stringify(await page.evaluate<string[]>(STATUS_ITEMS))}\n${wb.report()}`);

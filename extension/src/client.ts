@@ -50,10 +50,11 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
 
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-    initializationOptions: serverSection(),
+    initializationOptions: () => serverSection(), // read again at every (re)start
     outputChannel: output,
     errorHandler: {
-      error: () => ({ action: ErrorAction.Continue }),
+      // a few read/write errors in a row are survivable; more end the connection (then `closed` decides)
+      error: (_err, _msg, count) => ({ action: count !== undefined && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown }),
       closed: async () => {
         const d = policy.crashed();
         if (!d.restart) {

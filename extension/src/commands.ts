@@ -21,7 +21,8 @@ export interface CommandContext {
 
 type Action = vscode.QuickPickItem & { run?: () => unknown };
 
-async function fetchStatus(client: LanguageClient): Promise<StatusResult | null> {
+/** The server's slipstream/status, or null while it is not running. */
+export async function fetchStatus(client: LanguageClient): Promise<StatusResult | null> {
   return client.isRunning() ? client.sendRequest<StatusResult>('slipstream/status', {}) : null;
 }
 
@@ -87,4 +88,3 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   ];
 }
 
-export { fetchStatus };

@@ -1,5 +1,6 @@
 /**
- * Settings: their names, defaults and validation. Sources merge in this order, later wins:
+ * Settings: their names, defaults, validation and descriptions (the one source of the VS Code
+ * extension's declarations and docs/configuration.md's table: settings-manifest.ts). Sources merge in this order, later wins:
  * defaults < command-line flags < `initializationOptions` < `workspace/configuration` (section
  * `slipstream`). Every source may be nested (`{completion: {debounceMs}}`), wrapped in
  * `{slipstream: …}`, or use dotted keys (`"slipstream.completion.debounceMs"`). Invalid values are

@@ -15,7 +15,17 @@ export default defineConfig({
       // editors: editors/neovim and editors/vim in the real editors against real servers; skip without nvim/vim.
       { test: { name: 'editors', include: ['test/editors/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 30_000, fileParallelism: false } },
       // vscode: the extension in a real code-server + headless Chromium; skips until scripts/vscode-e2e-setup.sh ran.
-      { test: { name: 'vscode', include: ['test/vscode/**/*.test.ts'], testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false } },
+      // The .vsix under test is built once per run (global-setup.ts).
+      {
+        test: {
+          name: 'vscode',
+          include: ['test/vscode/**/*.test.ts'],
+          globalSetup: ['test/vscode/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -282,10 +282,22 @@ export function makeRandomModel(dir: string, opts: MakeRandomModelOptions): Rand
   return { dir, shape, config, tensorNames: plan.map((t) => t.name), paramCount };
 }
 
+const USAGE = [
+  'usage: make-random-model --preset NAME --out DIR [--dtype f32|bf16|f16] [--seed N] [--shards N] [--config-spelling 4|5]',
+  '       make-random-model --list     the presets',
+  '',
+  'Writes a seeded random-weight Hugging Face model folder with the shapes of a public model, for speed',
+  'and parity tests (never for quality). Defaults: --dtype bf16, --seed 1, --shards 1, --config-spelling 4.',
+].join('\n');
+
 function main(argv: string[]): void {
   const args = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    if (a === '--help' || a === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
     if (a === '--list') args.set('list', '1');
     else if (a.startsWith('--') && i + 1 < argv.length) args.set(a.slice(2), argv[++i]);
     else throw new Error(`unexpected argument '${a}'`);
@@ -299,7 +311,7 @@ function main(argv: string[]): void {
   const out = args.get('out');
   const preset = args.get('preset');
   const dtype = (args.get('dtype') ?? 'bf16') as ModelDtype;
-  if (!out || !preset) throw new Error('usage: make-random-model --preset NAME --out DIR [--dtype f32|bf16|f16] [--seed N] [--shards N] [--config-spelling 4|5]');
+  if (!out || !preset) throw new Error(`--preset and --out are required\n${USAGE}`);
   if (!(dtype in TORCH_DTYPE)) throw new Error(`--dtype must be f32, bf16 or f16, not '${dtype}'`);
   const spelling = Number(args.get('config-spelling') ?? 4);
   if (spelling !== 4 && spelling !== 5) throw new Error('--config-spelling must be 4 or 5');

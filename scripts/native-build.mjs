@@ -1,8 +1,10 @@
-// Builds the native engine with cmake-js: the addon, the C++ CLI, the C++ tests and, when nvcc is
-// found, the CUDA module. Prints one ✓/✗ line per optional part (from CMake's [slipstream] lines).
+// Builds the native engine with cmake-js: the addon, the C++ CLI, the C++ tests (when native/tests
+// is there: a clone, not the npm package) and, when nvcc is found, the CUDA module. Prints one ✓/✗
+// line per optional part (from CMake's [slipstream] lines). It is the package's postinstall, also
+// for `npm install -g slipstream-lsp`: cmake-js and the headers come from npm, nothing else is fetched.
 // Usage: node scripts/native-build.mjs [--debug] [extra cmake-js args such as --CDENGINE_CUDA=OFF]
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +13,19 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const debug = args.includes('--debug');
 const extra = args.filter((a) => a !== '--debug');
-const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
-if (!existsSync(cmakeJs)) {
+let cmakeJs;
+try {
+  // wherever npm put it: this package's node_modules, or a parent's when hoisted
+  cmakeJs = join(dirname(createRequire(import.meta.url).resolve('cmake-js/package.json')), 'bin', 'cmake-js');
+} catch {
   console.error('native-build: cmake-js is not installed; run npm install first');
   process.exit(1);
+}
+for (const [tool, what] of [['cmake', 'cmake'], ['c++', 'a C++17 compiler (g++ or clang++)']]) {
+  if (spawnSync(tool, ['--version'], { encoding: 'utf8' }).status !== 0) {
+    console.error(`native-build: ${what} is not installed; the engine builds from source (Debian/Ubuntu: apt install cmake g++)`);
+    process.exit(1);
+  }
 }
 const started = Date.now();
 const result = spawnSync(

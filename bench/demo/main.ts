@@ -106,7 +106,7 @@ async function drive(client: LspClient, args: Args, options: DemoOptions, style:
   if (status.engine.state !== 'ready' || !m) throw new Error(`the engine did not load the model: ${status.engine.error?.message ?? status.engine.state}`);
   const cpu = status.engine.backends.filter((b) => b.available).map((b) => b.name).join(', ');
   out(`  model    ${style.cyan(basename(m.dir))} ${style.dim(`(${m.architecture}, ${m.numLayers} layers, hidden ${m.hiddenSize}, vocab ${m.vocabSize}${m.fim ? ', fill-in-the-middle' : ', prefix only'})`)}`);
-  if (options.drafterDir) out(`  drafter  ${style.cyan(basename(options.drafterDir))} ${style.dim(`(mode ${status.engine.mode})`)}`);
+  if (options.drafterDir) out(`  drafter  ${style.cyan(basename(options.drafterDir))} ${style.dim(`(mode ${status.engine.mode}; ${status.engine.modeDecision?.reason ?? ''})`)}`);
   out(`  engine   ${style.cyan(cpu || 'none')} ${style.dim(`backends available · first request with model load ${formatMs(loadMs)}`)}`);
   out(`  typing   ${style.cyan(args.file.replace(`${process.cwd()}/`, ''))} ${style.dim(`(${target.length} chars, ~${args.seconds} s)`)}`);
   if (!m.fim) out(style.yellow(`  note     ${basename(m.dir)} is a story model, not a code model: its suggestions are prose.`));

@@ -43,25 +43,44 @@ export interface ServerProcess {
 
 const STDERR_KEPT = 1 << 20;
 
+export interface SpawnOptions {
+  /** Default 'pipe'; 'ignore' for a TCP server. */
+  stdin?: 'pipe' | 'ignore';
+  /** Another `slipstream` to run, e.g. an installed one (default: node and this package's bin/slipstream.js). */
+  command?: string[];
+  /** Working directory of the server (default: this process's). */
+  cwd?: string;
+}
+
 /**
  * Runs `slipstream ARGS...` (e.g. ['serve', '--stdio']) with stdout piped and stderr collected;
  * stdin is piped unless `stdin: 'ignore'` (a TCP server).
  */
-export function spawnServer(args: string[], options: { stdin?: 'pipe' | 'ignore' } = {}): ServerProcess {
-  const child = spawn(process.execPath, [cliPath(), ...args], { stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'] });
+export function spawnServer(args: string[], options: SpawnOptions = {}): ServerProcess {
+  const [command, ...pre] = options.command ?? [process.execPath, cliPath()];
+  const child = spawn(command!, [...pre, ...args], { stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}) });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
     if (stderr.length > 2 * STDERR_KEPT) stderr = stderr.slice(-STDERR_KEPT);
   });
   child.stdin?.on('error', () => {});
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => {
+    child.on('exit', (code, signal) => r({ code, signal }));
+    // could not start at all (no such program): an exit without a code, the reason in stderr
+    child.on('error', (err) => {
+      stderr += `cannot start ${command}: ${err.message}\n`;
+      r({ code: null, signal: null });
+    });
+  });
   return { child, stderr: () => stderr, exit, kill: () => child.kill() };
 }
 
 export interface LspClientOptions {
   /** Where the server's window/showMessage goes; default: a `server: ...` line on stderr. */
   onShowMessage?: (message: string) => void;
+  /** How to start the server (SpawnOptions.command, .cwd). */
+  spawn?: Pick<SpawnOptions, 'command' | 'cwd'>;
 }
 
 export class LspClient {
@@ -74,7 +93,7 @@ export class LspClient {
 
   /** Starts `slipstream serve --stdio SERVER_ARGS...` and listens to it. */
   constructor(serverArgs: string[], options: LspClientOptions = {}) {
-    this.server = spawnServer(['serve', '--stdio', ...serverArgs]);
+    this.server = spawnServer(['serve', '--stdio', ...serverArgs], options.spawn);
     const child = this.server.child;
     this.died = this.server.exit.then(({ code, signal }) => {
       const tail = this.server.stderr().trim().split('\n').slice(-8).join('\n');

@@ -1,65 +1,68 @@
 /**
- * The thin VS Code client: starts `slipstream serve --stdio` through vscode-languageclient, which
- * registers inline completions by itself once the server advertises them. Adds a status bar item
- * (model, backend, last latency from slipstream/status) and two commands, and asks for a suggestion
- * once the server is up if the user typed while it started. No completion logic here.
+ * The VS Code extension's entry point: creates the status bar, the language client (client.ts)
+ * and the commands (commands.ts), keeps the status bar's on/off state in step with the settings
+ * and the active editor, and asks for a suggestion once the server is up if the user typed while
+ * it started. The pieces live in their own files; no completion logic anywhere here.
  */
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LanguageClient, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import type { StatusResult } from '../../server/src/protocol.js';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { createClient } from './client.js';
+import { fetchStatus, registerCommands } from './commands.js';
+import { languageKey } from './language-gate.js';
+import { documentOn, suggestionsOn, workspaceOverridesIgnored } from './settings.js';
+import { StatusBar } from './status-bar.js';
+import type { RestartPolicy } from './restart-policy.js';
 
 let client: LanguageClient | undefined;
-let statusItem: vscode.StatusBarItem | undefined;
-
-function serverOptions(context: vscode.ExtensionContext): ServerOptions {
-  const configured = vscode.workspace.getConfiguration('slipstream').get<string[]>('server.command') ?? [];
-  const [command, ...args] =
-    configured.length > 0 ? configured : [process.execPath, path.join(context.extensionPath, '..', 'bin', 'slipstream.js')];
-  return { command: command!, args: [...args, 'serve', '--stdio'] };
-}
-
-function clientOptions(): LanguageClientOptions {
-  const config = vscode.workspace.getConfiguration('slipstream');
-  return {
-    documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-    initializationOptions: {
-      engine: { model: config.get('engine.model') || undefined, drafter: config.get('engine.drafter') || undefined, backend: config.get('engine.backend') },
-      completion: { debounceMs: config.get('completion.debounceMs'), maxTokens: config.get('completion.maxTokens') },
-    },
-    synchronize: { configurationSection: 'slipstream' },
-    outputChannel: vscode.window.createOutputChannel('Slipstream', { log: true }),
-  };
-}
-
-async function refreshStatus(): Promise<void> {
-  if (!client || !statusItem) return;
-  try {
-    const status = await client.sendRequest<StatusResult>('slipstream/status', {});
-    const model = status.engine.model ? path.basename(status.engine.model.dir) : 'slipstream';
-    const latency = status.latency.lastMs !== null ? ` ${Math.round(status.latency.lastMs)} ms` : '';
-    statusItem.text = `$(zap) ${model} · ${status.engine.backend}${latency}`;
-  } catch {
-    statusItem.text = '$(zap) slipstream';
-  }
-}
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
-  statusItem.command = 'slipstream.showStatus';
-  statusItem.text = '$(loading~spin) slipstream';
-  statusItem.show();
-  client = new LanguageClient('slipstream', 'Slipstream', serverOptions(context), clientOptions());
-  const timer = setInterval(() => void refreshStatus(), 5000);
+  const output = vscode.window.createOutputChannel('Slipstream', { log: true });
+  const statusBar = new StatusBar(async () => (client ? fetchStatus(client) : null));
+  context.subscriptions.push(output, statusBar);
+
+  const ignored = workspaceOverridesIgnored();
+  if (ignored.length > 0) output.warn(`ignored from the workspace's settings (they name a program or a path; set them in your user settings): ${ignored.join(', ')}`);
+
+  const made = createClient(context, output, {
+    onCompletion: () => statusBar.refreshSoon(),
+    onRestarting: () => statusBar.setClient({ phase: 'starting' }),
+    onGaveUp: (message) => {
+      statusBar.setClient({ phase: 'failed', message });
+      void vscode.window.showErrorMessage(message, 'Show Log').then((c) => c && output.show());
+    },
+  });
+  client = made.client;
+  const policy: RestartPolicy = made.policy;
   context.subscriptions.push(
-    statusItem,
-    { dispose: () => clearInterval(timer) },
-    vscode.commands.registerCommand('slipstream.showStatus', async () => {
-      const status = await client?.sendRequest('slipstream/status', {});
-      void vscode.window.showInformationMessage(`Slipstream: ${JSON.stringify(status)}`);
+    client.onDidChangeState(() => {
+      if (client?.isRunning()) statusBar.setClient({ phase: 'running' });
     }),
-    vscode.commands.registerCommand('slipstream.restartServer', async () => client?.restart()),
   );
+
+  const restart = async (): Promise<void> => {
+    policy.reset();
+    statusBar.setClient({ phase: 'starting' });
+    try {
+      await (client!.isRunning() ? client!.restart() : client!.start());
+      statusBar.setClient({ phase: 'running' });
+    } catch (err) {
+      statusBar.setClient({ phase: 'failed', message: `the server did not start: ${(err as Error).message}` });
+    }
+  };
+  context.subscriptions.push(...registerCommands({ client: () => client!, statusBar, output, restart }));
+
+  const updateOff = (): void => {
+    const doc = vscode.window.activeTextEditor?.document;
+    statusBar.setOff(!suggestionsOn() ? 'suggestions are off' : doc && !documentOn(doc) ? `suggestions are off for ${languageKey(doc.languageId, doc.uri.path)}` : null);
+  };
+  updateOff();
+  context.subscriptions.push(
+    vscode.window.onDidChangeActiveTextEditor(updateOff),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('slipstream')) updateOff();
+    }),
+  );
+
   // Typing while the server starts (or before the extension is activated) asks VS Code for inline
   // completions before any provider is registered, and VS Code does not ask again when one
   // appears: the user would see nothing until the next keystroke. So if the active editor was
@@ -70,13 +73,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   });
   try {
     await client.start();
+    statusBar.setClient({ phase: 'running' });
+  } catch (err) {
+    statusBar.setClient({ phase: 'failed', message: `the server did not start: ${(err as Error).message}` });
+    return;
   } finally {
     watch.dispose();
   }
   if (editedWhileStarting || vscode.window.activeTextEditor?.document.isDirty) {
     await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
   }
-  await refreshStatus();
 }
 
 export async function deactivate(): Promise<void> {

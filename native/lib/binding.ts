@@ -1,6 +1,8 @@
 /**
  * Locates and loads the compiled addon (engine_addon.node). Looks at $SLIPSTREAM_ADDON, then the
- * Release and Debug build folders. Never bundled: the path is resolved at run time.
+ * Release and Debug build folders, then beside this file (the bundled server of the VS Code
+ * extension, extension dist/server.js, carries the addon and the CUDA module next to it). The
+ * addon itself is never bundled: its path is resolved at run time.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -8,11 +10,12 @@ import type { NativeBinding } from './binding-types.js';
 import { EngineError } from './errors.js';
 
 /** Candidate paths for the addon, in the order they are tried. Exported for tests. */
-export function addonCandidates(nativeRoot: string, env: NodeJS.ProcessEnv = process.env): string[] {
+export function addonCandidates(nativeRoot: string, env: NodeJS.ProcessEnv = process.env, here: string = __dirname): string[] {
   const list: string[] = [];
   if (env.SLIPSTREAM_ADDON) list.push(resolve(env.SLIPSTREAM_ADDON));
   list.push(join(nativeRoot, 'build', 'Release', 'engine_addon.node'));
   list.push(join(nativeRoot, 'build', 'Debug', 'engine_addon.node'));
+  list.push(join(here, 'engine_addon.node'));
   return list;
 }
 

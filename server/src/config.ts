@@ -1,5 +1,6 @@
 /**
- * Settings: their names, defaults and validation. Sources merge in this order, later wins:
+ * Settings: their names, defaults, validation and descriptions (the one source of the VS Code
+ * extension's declarations and docs/configuration.md's table: settings-manifest.ts). Sources merge in this order, later wins:
  * defaults < command-line flags < `initializationOptions` < `workspace/configuration` (section
  * `slipstream`). Every source may be nested (`{completion: {debounceMs}}`), wrapped in
  * `{slipstream: …}`, or use dotted keys (`"slipstream.completion.debounceMs"`). Invalid values are
@@ -8,13 +9,14 @@
 
 export type Backend = 'auto' | 'cpu' | 'cuda';
 export type MultilinePolicy = 'auto' | 'always' | 'never';
-export type DecodeMode = 'ar' | 'redrafter';
+/** 'auto': ReDrafter when a drafter is loaded and a calibration at load shows it pays, else 'ar'. */
+export type DecodeMode = 'auto' | 'ar' | 'redrafter';
 
 export interface Settings {
   engine: {
-    /** Hugging Face model folder; '' = none configured. */
+    /** Hugging Face model folder; '' = the shipped default model (default-model.ts). */
     model: string;
-    /** ReDrafter head folder; '' = plain decoding. */
+    /** ReDrafter head folder; '' = the shipped drafter with the default model, else none. */
     drafter: string;
     backend: Backend;
     mode: DecodeMode;
@@ -48,7 +50,7 @@ export type LogLevelName = 'error' | 'warn' | 'info' | 'debug';
 
 export function defaultSettings(): Settings {
   return {
-    engine: { model: '', drafter: '', backend: 'auto', mode: 'ar', threads: 0 },
+    engine: { model: '', drafter: '', backend: 'auto', mode: 'auto', threads: 0 },
     completion: {
       enabled: true,
       debounceMs: 75,
@@ -65,31 +67,98 @@ export function defaultSettings(): Settings {
 }
 
 type Check = (v: unknown) => boolean;
-const isString: Check = (v) => typeof v === 'string';
-const isBool: Check = (v) => typeof v === 'boolean';
-const intIn = (min: number, max: number): Check => (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
-const numIn = (min: number, max: number): Check => (v) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
-const oneOf = (...values: string[]): Check => (v) => typeof v === 'string' && values.includes(v);
 
-/** Every setting, by its dotted name under `slipstream.`, with what a valid value is. */
-export const SETTINGS_SPEC: Record<string, { check: Check; expect: string }> = {
-  'engine.model': { check: isString, expect: 'a folder path' },
-  'engine.drafter': { check: isString, expect: 'a folder path' },
-  'engine.backend': { check: oneOf('auto', 'cpu', 'cuda'), expect: '"auto", "cpu" or "cuda"' },
-  'engine.mode': { check: oneOf('ar', 'redrafter'), expect: '"ar" or "redrafter"' },
-  'engine.threads': { check: intIn(0, 256), expect: 'an integer 0..256' },
-  'completion.enabled': { check: isBool, expect: 'true or false' },
-  'completion.debounceMs': { check: intIn(0, 5000), expect: 'an integer 0..5000' },
-  'completion.maxTokens': { check: intIn(1, 1024), expect: 'an integer 1..1024' },
-  'completion.multiline': { check: oneOf('auto', 'always', 'never'), expect: '"auto", "always" or "never"' },
-  'completion.contextTokens': { check: intIn(16, 32768), expect: 'an integer 16..32768' },
-  'completion.suffixShare': { check: numIn(0, 0.9), expect: 'a number 0..0.9' },
-  'completion.snippets': { check: isBool, expect: 'true or false' },
-  'completion.temperature': { check: numIn(0, 2), expect: 'a number 0..2' },
-  'trace.capacity': { check: intIn(0, 100000), expect: 'an integer 0..100000' },
-  'trace.file': { check: isString, expect: 'a file path' },
-  'log.level': { check: oneOf('error', 'warn', 'info', 'debug'), expect: '"error", "warn", "info" or "debug"' },
+/** The JSON-schema shape of a setting (what an editor's settings UI shows). */
+export interface SettingSchema {
+  type: 'string' | 'boolean' | 'integer' | 'number';
+  enum?: string[];
+  minimum?: number;
+  maximum?: number;
+}
+
+interface Kind {
+  check: Check;
+  /** Said in the warning when a value is rejected. */
+  expect: string;
+  schema: SettingSchema;
+}
+
+export interface SettingSpec extends Kind {
+  description: string;
+  /**
+   * Names a program or a path: taken only from the user's own settings, never from a workspace's
+   * (VS Code scope "machine"), so opening a repository cannot choose what runs or what is read.
+   */
+  machine?: boolean;
+}
+
+const text = (expect: string): Kind => ({ check: (v) => typeof v === 'string', expect, schema: { type: 'string' } });
+const bool: Kind = { check: (v) => typeof v === 'boolean', expect: 'true or false', schema: { type: 'boolean' } };
+const intIn = (min: number, max: number): Kind => ({
+  check: (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max,
+  expect: `an integer ${min}..${max}`,
+  schema: { type: 'integer', minimum: min, maximum: max },
+});
+const numIn = (min: number, max: number): Kind => ({
+  check: (v) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max,
+  expect: `a number ${min}..${max}`,
+  schema: { type: 'number', minimum: min, maximum: max },
+});
+const oneOf = (...values: string[]): Kind => {
+  const quoted = values.map((v) => `"${v}"`);
+  return {
+    check: (v) => typeof v === 'string' && values.includes(v),
+    expect: `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`,
+    schema: { type: 'string', enum: values },
+  };
 };
+
+/**
+ * Every setting, by its dotted name under `slipstream.`: what a valid value is and what it does.
+ * The one source of the settings' descriptions: the VS Code extension's declarations and the table
+ * in docs/configuration.md are generated from it (settings-manifest.ts, npm run gen:settings).
+ */
+export const SETTINGS_SPEC: Record<string, SettingSpec> = {
+  'engine.model': {
+    ...text('a folder path'),
+    machine: true,
+    description: 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json). Empty: the shipped default model. A configured model that cannot be loaded is an error shown to the user, never replaced by the default.',
+  },
+  'engine.drafter': {
+    ...text('a folder path'),
+    machine: true,
+    description: 'ReDrafter head folder for the model. Empty: the shipped drafter when the model is the shipped default, else none.',
+  },
+  'engine.backend': { ...oneOf('auto', 'cpu', 'cuda'), description: 'Compute backend; "auto" picks the best available (this build runs models on the CPU).' },
+  'engine.mode': {
+    ...oneOf('auto', 'ar', 'redrafter'),
+    description: '"auto": ReDrafter speculative decoding when a drafter is loaded and a short calibration at load shows it is faster for this model on this machine, else plain decoding. "ar": always plain decoding. "redrafter": always ReDrafter (needs a drafter).',
+  },
+  'engine.threads': { ...intIn(0, 256), description: 'CPU threads; 0 lets the engine choose.' },
+  'completion.enabled': { ...bool, description: 'Off: every request answers no items.' },
+  'completion.debounceMs': {
+    ...intIn(0, 5000),
+    description: 'Upper bound of the adaptive debounce for automatic triggers: the delay is the smaller of the typing interval (x1.25) and the engine\'s recent latency. 0 turns it off.',
+  },
+  'completion.maxTokens': { ...intIn(1, 1024), description: 'Tokens generated at most per suggestion.' },
+  'completion.multiline': {
+    ...oneOf('auto', 'always', 'never'),
+    description: '"auto": several lines only when the cursor ends its line (mid-line suggestions are one line unless they end with the rest of the line).',
+  },
+  'completion.contextTokens': { ...intIn(16, 32768), description: 'Prompt budget in tokens (prefix + suffix + snippets), also capped by the model\'s context.' },
+  'completion.suffixShare': { ...numIn(0, 0.9), description: 'Share of the prompt budget for the text after the cursor (fill-in-the-middle models).' },
+  'completion.snippets': { ...bool, description: 'Add snippets from other open documents of the same language when budget remains.' },
+  'completion.temperature': { ...numIn(0, 2), description: 'Sampling temperature; 0 is greedy.' },
+  'trace.capacity': { ...intIn(0, 100000), description: 'Per-request traces kept for slipstream/traces.' },
+  'trace.file': { ...text('a file path'), machine: true, description: 'Append every request trace as one JSON line to this file. Empty: off.' },
+  'log.level': { ...oneOf('error', 'warn', 'info', 'debug'), description: 'What goes to the log (window/logMessage).' },
+};
+
+/** The default of a setting by its dotted name. */
+export function defaultOf(name: string): unknown {
+  const [group, key] = name.split('.') as [keyof Settings, string];
+  return (defaultSettings()[group] as Record<string, unknown>)[key];
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

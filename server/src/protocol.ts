@@ -64,10 +64,21 @@ export interface StatusResult {
   version: string;
   engine: {
     state: 'unconfigured' | 'unloaded' | 'loading' | 'ready' | 'error';
-    model: { dir: string; architecture: string; vocabSize: number; numLayers: number; hiddenSize: number; fim: boolean } | null;
-    drafter: { dir: string } | null;
+    model: { dir: string; source: 'default' | 'configured'; architecture: string; vocabSize: number; numLayers: number; hiddenSize: number; fim: boolean } | null;
+    drafter: { dir: string; source: 'default' | 'configured' } | null;
+    /** The backend setting. */
     backend: string;
+    /** The backend the loaded model runs on; null until loaded. */
+    backendInUse: string | null;
+    /** The mode requests run in: 'ar' or 'redrafter'. */
     mode: string;
+    /** The engine.mode setting: 'auto', 'ar' or 'redrafter'. */
+    modeSetting: string;
+    /** Why `mode`; with mode auto and a drafter, the calibration's figures (docs/configuration.md). */
+    modeDecision: {
+      reason: string;
+      calibration: { tokens: number; rounds: number; arMsPerToken: number; redrafterMsPerToken: number; speedup: number; ms: number } | null;
+    } | null;
     backends: { name: string; available: boolean; reason?: string }[];
     error: { message: string; code: string } | null;
     sessions: number;

@@ -20,7 +20,8 @@ import {
   type ServerCapabilities,
   TextDocumentSyncKind,
 } from 'vscode-languageserver';
-import { ConfigStore, defaultSettings, engineChanged, type Settings } from './config.js';
+import { ConfigStore, defaultSettings, engineChanged, type DecodeMode, type Settings } from './config.js';
+import { chooseModel } from './completion/default-model.js';
 import { wireConnection } from './connection.js';
 import type { EngineHost } from './completion/engine-host.js';
 import { NativeEngineHost } from './completion/native-engine-host.js';
@@ -35,6 +36,8 @@ import { VERSION } from './version.js';
 export interface ServerOptions {
   modelDir?: string;
   drafterDir?: string;
+  /** engine.mode before any client setting (`serve --mode`). */
+  mode?: DecodeMode;
   /** An engine host to use instead of a new native one (shared by TCP clients; fakes in tests). */
   engineHost?: EngineHost;
   /** Whether shutdown disposes the engine host (default: when the server created it). */
@@ -73,6 +76,7 @@ export class Server {
     const base: Settings = defaultSettings();
     if (options.modelDir) base.engine.model = options.modelDir;
     if (options.drafterDir) base.engine.drafter = options.drafterDir;
+    if (options.mode) base.engine.mode = options.mode;
     this.config = new ConfigStore(base, (w) => this.log.warn(w));
     this.host = options.engineHost ?? new NativeEngineHost(this.log);
     this.ownsHost = options.ownsEngineHost ?? options.engineHost === undefined;
@@ -105,7 +109,8 @@ export class Server {
     }
     for (const f of this.features) f.initialized?.();
     this.checkModelPath(this.config.settings);
-    void this.pullConfiguration();
+    // Load the model now (not at the first keystroke), once the client's settings are in.
+    void this.pullConfiguration().then(() => this.warmUp());
   }
 
   /** Pulls `slipstream` from workspace/configuration when the client supports it. */
@@ -119,6 +124,15 @@ export class Server {
     }
   }
 
+  /** Starts loading the model; a model that cannot be loaded is shown to the user. */
+  private warmUp(): void {
+    const model = chooseModel(this.config.settings.engine).model;
+    this.host.ready().then(
+      () => {},
+      (err: { message?: string; code?: string }) => this.reportModelError(model, `cannot load model ${model}: ${err?.message ?? String(err)} [${err?.code ?? 'ENGINE_LOAD_FAILED'}]`, false),
+    );
+  }
+
   didChangeConfiguration(params: DidChangeConfigurationParams): void {
     const pushed = (params?.settings as { slipstream?: unknown } | undefined)?.slipstream;
     if (pushed !== undefined) this.config.set(1, pushed);
@@ -129,7 +143,10 @@ export class Server {
     this.log.setLevel(next.log.level);
     if (engineChanged(next, prev) || next.engine.mode !== prev.engine.mode) {
       this.host.configure(next.engine);
-      if (engineChanged(next, prev)) this.checkModelPath(next);
+      if (engineChanged(next, prev)) {
+        this.checkModelPath(next);
+        this.warmUp();
+      }
     }
   }
 
@@ -137,7 +154,7 @@ export class Server {
   private checkModelPath(s: Settings): void {
     const dir = s.engine.model;
     if (!dir) {
-      this.log.warn('no model configured: set slipstream.engine.model (or start with --model); completions are off until then');
+      this.log.info(`no model configured (slipstream.engine.model or --model): using the shipped default model ${chooseModel(s.engine).model}`);
       return;
     }
     if (!existsSync(join(dir, 'config.json'))) this.reportModelError(dir, `model folder ${dir} has no config.json`);
@@ -175,7 +192,7 @@ export class Server {
   /** Called after each completion: a model that fails to load is shown to the user once. */
   afterCompletion(): void {
     const st = this.host.status();
-    if (st.state === 'error' && st.error) this.reportModelError(this.config.settings.engine.model || 'model', `${st.error.message} [${st.error.code}]`, false);
+    if (st.state === 'error' && st.error) this.reportModelError(chooseModel(this.config.settings.engine).model, `${st.error.message} [${st.error.code}]`, false);
   }
 
   async shutdown(): Promise<void> {

@@ -29,10 +29,15 @@ export class StatusFeature implements Feature {
       version: VERSION,
       engine: {
         state: host.state,
-        model: m ? { dir: m.dir, architecture: m.architecture, vocabSize: m.vocabSize, numLayers: m.numLayers, hiddenSize: m.hiddenSize, fim } : null,
-        drafter: host.drafterDir ? { dir: host.drafterDir } : null,
+        model: m
+          ? { dir: m.dir, source: host.modelSource ?? 'configured', architecture: m.architecture, vocabSize: m.vocabSize, numLayers: m.numLayers, hiddenSize: m.hiddenSize, fim }
+          : null,
+        drafter: host.drafterDir ? { dir: host.drafterDir, source: host.drafterSource === 'default' ? 'default' : 'configured' } : null,
         backend: host.backend,
+        backendInUse: host.backendInUse ?? null,
         mode: host.mode,
+        modeSetting: host.modeSetting ?? host.mode,
+        modeDecision: host.modeDecision ? { reason: host.modeDecision.reason, calibration: host.modeDecision.calibration } : null,
         backends: host.backends,
         error: host.error,
         sessions: host.sessions,

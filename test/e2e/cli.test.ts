@@ -15,7 +15,7 @@ describe('slipstream CLI', () => {
   it('lists every subcommand in --help', () => {
     const { code, stdout } = run('--help');
     expect(code).toBe(0);
-    for (const name of ['serve', 'generate', 'bench', 'trace', 'info']) expect(stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const name of ['serve', 'generate', 'bench', 'info']) expect(stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
   });
 
   it.each([
@@ -23,6 +23,8 @@ describe('slipstream CLI', () => {
     [['serve', '--nope'], "slipstream serve: unknown flag --nope for 'slipstream serve' (see slipstream serve --help)"],
     [['serve', '--port'], 'slipstream serve: --port needs a value (N)'],
     [['serve', '--model', '/definitely/not/here'], 'slipstream serve: --model: no such directory: /definitely/not/here'],
+    [['serve', '--mode', 'fast'], "slipstream serve: --mode must be 'auto', 'ar' or 'redrafter'"],
+    [['generate', '--model', '.', '--prompt-ids', '1', '--beams', '2'], "slipstream generate: --beams shapes ReDrafter's draft tree: it needs --mode redrafter"],
   ])('exits 2 with one line on stderr for %j', (args, message) => {
     const { code, stderr, stdout } = run(...args);
     expect(code).toBe(2);

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../../server/src/cli/args.js';
-import { generateCommand, serveCommand, traceCommand } from '../../server/src/cli/commands.js';
+import { benchCommand, generateCommand, serveCommand } from '../../server/src/cli/commands.js';
 
 describe('parseArgs', () => {
   it('parses generate flags of every kind and fills defaults', () => {
@@ -26,8 +26,8 @@ describe('parseArgs', () => {
   });
 
   it('requires positionals and refuses extra ones', () => {
-    expect(() => parseArgs(traceCommand, [])).toThrow("'slipstream trace' needs FILE");
-    expect(() => parseArgs(traceCommand, ['a', 'b'])).toThrow("unexpected argument 'b' for 'slipstream trace'");
-    expect(parseArgs(traceCommand, ['t.json']).positionals).toEqual({ file: 't.json' });
+    expect(() => parseArgs(benchCommand, [])).toThrow("'slipstream bench' needs SUITE");
+    expect(() => parseArgs(benchCommand, ['engine', 'b'])).toThrow("unexpected argument 'b' for 'slipstream bench'");
+    expect(parseArgs(benchCommand, ['engine']).positionals).toEqual({ suite: 'engine' });
   });
 });

@@ -1,15 +1,16 @@
 /**
  * A real code-server (VS Code 1.100.3 in the browser, extension host in Node) for the e2e test:
- * a scratch folder with HOME/XDG/TMPDIR, user settings that point the Slipstream extension at this
- * checkout's server and shipped model, the bundled extension copied into its extensions folder,
- * and the process bound to 127.0.0.1 in its own process group so teardown leaves nothing behind.
+ * a scratch folder with HOME/XDG/TMPDIR, user settings for a quiet workbench (and nothing for
+ * Slipstream unless a test asks), the .vsix of `npm run package:extension` installed with
+ * `code-server --install-extension` as a user would, and the process bound to 127.0.0.1 in its
+ * own process group so teardown leaves nothing behind.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { cliPath, repoRoot } from '../helpers/paths.js';
-import { codeServerBin } from './tools.js';
+import { repoRoot } from '../helpers/paths.js';
+import { codeServerBin, vsixPath } from './tools.js';
 
 export interface Scratch {
   root: string;
@@ -75,28 +76,28 @@ export function writeUserSettings(s: Scratch, slipstream: Record<string, unknown
   writeFileSync(join(dir, 'settings.json'), JSON.stringify(settings, null, 2));
 }
 
-/**
- * Installs extension/ (package.json + the esbuild bundle in dist/) the way an unpacked .vsix lands:
- * as <publisher>.<name>-<version> in the extensions folder. Returns the extension id.
- */
-export function installExtension(s: Scratch): string {
-  const src = join(repoRoot, 'extension');
-  const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
-  const dest = join(s.extensions, `${pkg.publisher}.${pkg.name}-${pkg.version}`);
-  mkdirSync(dest, { recursive: true });
-  cpSync(join(src, 'package.json'), join(dest, 'package.json'));
-  cpSync(join(src, 'dist'), join(dest, 'dist'), { recursive: true });
-  return `${pkg.publisher}.${pkg.name}`;
+/** The workspace's own settings (.vscode/settings.json), as a cloned repository would carry them. */
+export function writeWorkspaceSettings(s: Scratch, settings: Record<string, unknown>): void {
+  mkdirSync(join(s.workspace, '.vscode'), { recursive: true });
+  writeFileSync(join(s.workspace, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2));
 }
 
-/** The settings that make the extension start `node bin/slipstream.js serve --stdio` on the shipped model. */
-export function slipstreamSettings(): Record<string, unknown> {
-  return {
-    'slipstream.server.command': [process.execPath, cliPath],
-    'slipstream.engine.model': join(repoRoot, 'fixtures', 'models', 'slipstream-code'),
-    'slipstream.engine.drafter': join(repoRoot, 'fixtures', 'models', 'slipstream-code-drafter'),
-    'slipstream.engine.backend': 'cpu',
-  };
+/**
+ * Installs the .vsix into the scratch extensions folder with `code-server --install-extension`,
+ * offline. Returns the extension id and the folder it was unpacked to.
+ */
+export function installVsix(s: Scratch): { id: string; dir: string } {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'extension', 'package.json'), 'utf8')) as { publisher: string; name: string };
+  const r = spawnSync(codeServerBin, ['--extensions-dir', s.extensions, '--user-data-dir', s.userData, '--install-extension', vsixPath], {
+    env: s.env,
+    cwd: s.root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const id = `${pkg.publisher}.${pkg.name}`;
+  const dir = readdirSync(s.extensions).find((d) => d.startsWith(`${id}-`));
+  if (r.status !== 0 || !dir) throw new Error(`code-server --install-extension ${vsixPath} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  return { id, dir: join(s.extensions, dir) };
 }
 
 export async function freePort(): Promise<number> {

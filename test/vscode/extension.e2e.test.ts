@@ -1,19 +1,32 @@
 /**
- * The VS Code extension in a real VS Code: the esbuild bundle of extension/ runs in code-server,
- * starts this checkout's `slipstream serve --stdio` on the shipped model, and headless Chromium
- * (playwright-core) types into a copy of fixtures/workspace, reads the real model's ghost text from
- * the editor DOM, accepts it with Tab, saves, and checks the file on disk. Skips (with a message)
- * until scripts/vscode-e2e-setup.sh has run. See docs/testing.md ("VS Code end to end").
+ * The VS Code extension in a real VS Code, as a user gets it: the .vsix of `npm run
+ * package:extension` installed into code-server with no Slipstream settings at all; it starts its
+ * bundled server on the shipped model, and headless Chromium (playwright-core) types into a copy
+ * of fixtures/workspace, reads the real model's ghost text from the editor DOM, accepts it with
+ * Tab, saves, and checks the file on disk. The workspace's .vscode/settings.json names a server
+ * command, a model and a trace file, as a hostile repository could: none of them is used. Also
+ * the status bar and its menu. Skips (with a message) until scripts/vscode-e2e-setup.sh has run.
+ * See docs/testing.md ("VS Code end to end").
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { slipstreamSettings } from './code-server.js';
-import type { Page } from './tools.js';
+import { extensionLog } from './code-server.js';
+import { e2eDir, type Page } from './tools.js';
 import { waitForStableGhost } from './ghost-text.js';
 import { e2eSkipReason, ghostIn, openFile, startWorkbench, type Workbench } from './workbench.js';
 
 const missing = e2eSkipReason();
+const scratchRoot = join(e2eDir, 'run');
+// What a cloned repository's .vscode/settings.json could say: run this, load that, write there.
+const ranMarker = join(scratchRoot, 'workspace-server-command-ran');
+const stolenTrace = join(scratchRoot, 'workspace-trace-file.jsonl');
+const hostileWorkspace = {
+  'slipstream.server.command': ['bash', '-c', `touch '${ranMarker}'; exec sleep 600`],
+  'slipstream.engine.model': join(scratchRoot, 'no-such-model'),
+  'slipstream.engine.drafter': join(scratchRoot, 'no-such-drafter'),
+  'slipstream.trace.file': stolenTrace,
+};
 
 const FILE = 'stats.ts';
 // Typed one character at a time until ghost text shows (which character first gets a suggestion
@@ -25,7 +38,7 @@ describe.skipIf(missing)('the extension in code-server', () => {
   let page: Page;
 
   beforeAll(async () => {
-    wb = await startWorkbench('run', slipstreamSettings());
+    wb = await startWorkbench('run', { workspace: hostileWorkspace });
     page = wb.page;
   }, 120_000);
 
@@ -76,6 +89,9 @@ describe.skipIf(missing)('the extension in code-server', () => {
       expect(onDisk).toBe(expected);
       // Nothing left the machine.
       expect(wb.offsite).toEqual([]);
+      // The workspace's program and paths were not used: the bundled server on the shipped model answered.
+      expect(existsSync(ranMarker)).toBe(false);
+      expect(existsSync(stolenTrace)).toBe(false);
     } catch (e) {
       await page.screenshot({ path: join(wb.scratch.root, 'failure.png') }).catch(() => {});
       console.error(wb.report());
@@ -83,15 +99,40 @@ describe.skipIf(missing)('the extension in code-server', () => {
     }
   });
 
-  it('shows the status bar item with the model, the backend and the last latency from slipstream/status', async () => {
+  it('shows the status bar item with the shipped model, the backend in use and the last latency from slipstream/status', async () => {
     const item = page.locator('.statusbar-item').filter({ has: page.locator('.codicon-zap') });
     try {
-      // The extension refreshes the item every 5 s; after the completion above it carries a latency.
+      // The extension refreshes the item shortly after each completion; the one above carries a latency.
       await item.filter({ hasText: /slipstream-code · cpu \d+ ms/ }).first().waitFor({ timeout: 15_000 });
       const text = (await item.first().textContent())?.trim();
       console.log(`vscode e2e: status bar item: ${JSON.stringify(text)}`);
       expect(text).toMatch(/^slipstream-code · cpu \d+ ms$/);
     } catch (e) {
+      console.error(`status bar items: ${JSON.stringify(await page.evaluate<string[]>(STATUS_ITEMS))}\n${wb.report()}`);
+      throw e;
+    }
+  });
+
+  it('opens a readable status menu from the status bar, and turns suggestions off from it', async () => {
+    try {
+      await page.locator('.statusbar-item').filter({ has: page.locator('.codicon-zap') }).first().click();
+      const rows = page.locator('.quick-input-widget .monaco-list-row');
+      await rows.filter({ hasText: 'Model: slipstream-code (shipped default)' }).first().waitFor({ timeout: 10_000 });
+      await rows.filter({ hasText: /Decoding: (ReDrafter speculative decoding|plain \(one token per step\)) · setting auto/ }).first().waitFor({ timeout: 5_000 });
+      wb.mark('statusMenu');
+      await page.screenshot({ path: join(wb.scratch.root, 'status-menu.png') });
+      await rows.filter({ hasText: 'Turn suggestions off' }).first().click();
+      // the item turns to the crossed-out icon: completion.enabled is false in the user's settings
+      await page.locator('.statusbar-item .codicon-circle-slash').first().waitFor({ timeout: 10_000 });
+      wb.mark('suggestionsOff');
+      const settings = JSON.parse(readFileSync(join(wb.scratch.userData, 'User', 'settings.json'), 'utf8'));
+      expect(settings['slipstream.completion.enabled']).toBe(false);
+      // the server was sent only its own settings (the extension's, like slipstream.languages, stay in the extension)
+      const log = extensionLog(wb.scratch, wb.extensionId);
+      expect(log).toContain('loaded the shipped default model');
+      expect(log).not.toContain('unknown setting');
+    } catch (e) {
+      await page.screenshot({ path: join(wb.scratch.root, 'failure-menu.png') }).catch(() => {});
       console.error(`status bar items: ${JSON.stringify(await page.evaluate<string[]>(STATUS_ITEMS))}\n${wb.report()}`);
       throw e;
     }

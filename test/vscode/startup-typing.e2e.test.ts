@@ -8,8 +8,6 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath } from '../helpers/paths.js';
-import { slipstreamSettings } from './code-server.js';
 import { e2eSkipReason, ghostIn, openFile, startWorkbench, type Workbench } from './workbench.js';
 
 const missing = e2eSkipReason();
@@ -19,9 +17,12 @@ describe.skipIf(missing)('the extension when the user types while its server sta
   let wb: Workbench;
 
   beforeAll(async () => {
-    // bash runs "$0" "$@" = node cli.js serve --stdio after the delay (the extension appends serve --stdio)
-    const delayed = ['bash', '-c', `sleep ${START_DELAY_S}; exec "$0" "$@"`, process.execPath, cliPath];
-    wb = await startWorkbench('run-startup', { ...slipstreamSettings(), 'slipstream.server.command': delayed });
+    // The user's own server command: the extension's bundled server, started late. bash runs
+    // "$0" "$@" = node <extension>/dist/server.js serve --stdio after the delay (the extension
+    // appends serve --stdio). No model settings: the bundled server finds the shipped model.
+    wb = await startWorkbench('run-startup', {
+      user: (ext) => ({ 'slipstream.server.command': ['bash', '-c', `sleep ${START_DELAY_S}; exec "$0" "$@"`, process.execPath, join(ext, 'dist', 'server.js')] }),
+    });
   }, 120_000);
 
   afterAll(async () => {

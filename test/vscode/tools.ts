@@ -1,11 +1,15 @@
 /**
  * Where the VS Code e2e tools live (.e2e/, installed by scripts/vscode-e2e-setup.sh, never by
- * `npm install`), why the test must skip when they are absent, and the small slice of the
+ * `npm install`) and the .vsix under test, why the test must skip when the tools are absent, and the small slice of the
  * playwright-core API the test uses, typed here because playwright-core is not a root dependency.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
+
+const extensionPkg = JSON.parse(readFileSync(join(repoRoot, 'extension', 'package.json'), 'utf8')) as { name: string; version: string };
+/** What `npm run package:extension` writes (global-setup.ts makes it before the suite). */
+export const vsixPath = join(repoRoot, 'dist', `${extensionPkg.name}-${extensionPkg.version}.vsix`);
 
 export const e2eDir = process.env.SLIPSTREAM_E2E_DIR ?? join(repoRoot, '.e2e');
 export const codeServerBin = join(e2eDir, 'node_modules', '.bin', 'code-server');

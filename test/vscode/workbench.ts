@@ -1,15 +1,14 @@
 /**
- * One VS Code workbench for an e2e test file: builds the extension bundle, starts code-server in a
- * scratch folder with the given Slipstream settings, opens headless Chromium on it (requests that
- * leave 127.0.0.1 are aborted and recorded), and opens a workspace file in an editor. close()
- * leaves no process behind; report() is what a failing test prints.
+ * One VS Code workbench for an e2e test file: installs the .vsix (made once per run by
+ * global-setup.ts) into a scratch code-server, with the given user and workspace settings (none
+ * for Slipstream unless a test asks), opens headless Chromium on it (requests that leave 127.0.0.1
+ * are aborted and recorded), and opens a workspace file in an editor. close() leaves no process
+ * behind; report() is what a failing test prints.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliPath, repoRoot } from '../helpers/paths.js';
-import { extensionLog, installExtension, makeScratch, startCodeServer, writeUserSettings, type CodeServer, type Scratch } from './code-server.js';
-import { chromiumPath, e2eDir, loadPlaywright, vscodeToolsMissing, type BrowserContext, type Locator, type Page } from './tools.js';
+import { extensionLog, installVsix, makeScratch, startCodeServer, writeUserSettings, writeWorkspaceSettings, type CodeServer, type Scratch } from './code-server.js';
+import { chromiumPath, e2eDir, loadPlaywright, vscodeToolsMissing, vsixPath, type BrowserContext, type Locator, type Page } from './tools.js';
 
 /** Why this machine cannot run the VS Code e2e (printed, and the tests skip), or undefined. */
 export function e2eSkipReason(): string | undefined {
@@ -23,6 +22,8 @@ export function e2eSkipReason(): string | undefined {
 export interface Workbench {
   scratch: Scratch;
   extensionId: string;
+  /** Where code-server unpacked the .vsix. */
+  extensionDir: string;
   page: Page;
   /** Requests to anything but 127.0.0.1 (aborted). */
   offsite: string[];
@@ -32,18 +33,25 @@ export interface Workbench {
   close(): Promise<void>;
 }
 
-/** name: the scratch folder under .e2e/ (one per test file); settings: the user's slipstream.* settings. */
-export async function startWorkbench(name: string, settings: Record<string, unknown>): Promise<Workbench> {
-  if (!existsSync(join(repoRoot, 'dist', 'server')) || !existsSync(cliPath)) throw new Error('the server is not built: run `npm run build` first');
-  const bundle = spawnSync(process.execPath, [join(repoRoot, 'esbuild.mjs')], { cwd: repoRoot, encoding: 'utf8' });
-  if (bundle.status !== 0) throw new Error(`npm run build:extension failed:\n${bundle.stderr}`);
+export interface WorkbenchOptions {
+  /** The user's slipstream.* settings, given the folder the extension was installed to (default: none). */
+  user?: (extensionDir: string) => Record<string, unknown>;
+  /** The workspace's .vscode/settings.json (default: none). */
+  workspace?: Record<string, unknown>;
+}
+
+/** name: the scratch folder under .e2e/ (one per test file). */
+export async function startWorkbench(name: string, options: WorkbenchOptions = {}): Promise<Workbench> {
+  if (!existsSync(vsixPath)) throw new Error(`${vsixPath} is missing: npm run package:extension (global-setup.ts runs it)`);
   const t0 = Date.now();
   const timings: Record<string, number> = {};
   const offsite: string[] = [];
   const consoleErrors: string[] = [];
   const scratch = makeScratch(join(e2eDir, name));
-  const extensionId = installExtension(scratch);
-  writeUserSettings(scratch, settings);
+  const { id: extensionId, dir: extensionDir } = installVsix(scratch);
+  timings.installed = Date.now() - t0;
+  writeUserSettings(scratch, options.user?.(extensionDir) ?? {});
+  if (options.workspace) writeWorkspaceSettings(scratch, options.workspace);
   let server: CodeServer | undefined;
   let context: BrowserContext | undefined;
   const close = async (): Promise<void> => {
@@ -76,6 +84,7 @@ export async function startWorkbench(name: string, settings: Record<string, unkn
     return {
       scratch,
       extensionId,
+      extensionDir,
       page,
       offsite,
       mark: (m) => void (timings[m] = Date.now() - t0),

@@ -11,13 +11,15 @@ const help = { kind: 'boolean', description: 'show this help' } as const;
 export const serveCommand: CommandSpec = {
   name: 'serve',
   summary: 'Run the language server over stdio (the default) or a loopback TCP port.',
-  usage: 'slipstream serve [--stdio | --port N [--host 127.0.0.1]] [--model DIR] [--drafter DIR]',
+  usage: 'slipstream serve [--stdio | --port N [--host 127.0.0.1]] [--model DIR] [--drafter DIR] [--mode auto|ar|redrafter]',
   flags: {
     stdio: { kind: 'boolean', description: 'speak JSON-RPC over stdin/stdout (default)' },
     port: { kind: 'int', value: 'N', min: 0, max: 65535, description: 'listen on this TCP port instead of stdio' },
     host: { kind: 'string', value: 'HOST', default: '127.0.0.1', description: 'address to bind with --port' },
-    model,
-    drafter,
+    model: { ...model, description: 'Hugging Face model folder (default: the shipped model in fixtures/models/slipstream-code)' },
+    drafter: { ...drafter, description: 'ReDrafter head folder for the model (default: the shipped drafter with the shipped model, else none)' },
+    mode: { kind: 'string', value: 'MODE', description: "engine.mode: 'auto' (ReDrafter when a calibration at load shows it pays), 'ar' or 'redrafter' (default auto)" },
+    clientProcessId: { kind: 'int', value: 'PID', min: 1, description: "the editor's process id (vscode-languageclient passes it): stdio serving ends when that process is gone" },
     help,
   },
 };
@@ -35,8 +37,8 @@ export const generateCommand: CommandSpec = {
     'prompt-ids': { kind: 'ids', value: 'IDS', description: 'prompt as comma-separated token ids, used exactly as given' },
     'max-tokens': { kind: 'int', value: 'N', min: 1, default: 64, description: 'tokens to generate at most' },
     mode: { kind: 'string', value: 'MODE', default: 'ar', description: "'ar' (plain decoding) or 'redrafter'" },
-    beams: { kind: 'int', value: 'M', min: 1, max: 64, description: 'ReDrafter beam width' },
-    'beam-length': { kind: 'int', value: 'L', min: 2, max: 16, description: 'ReDrafter beam length, counting the guaranteed token' },
+    beams: { kind: 'int', value: 'M', min: 1, max: 64, description: 'ReDrafter beam width (with --mode redrafter)' },
+    'beam-length': { kind: 'int', value: 'L', min: 2, max: 16, description: 'ReDrafter beam length, counting the guaranteed token (with --mode redrafter)' },
     temperature: { kind: 'number', value: 'T', min: 0, default: 0, description: '0 for greedy' },
     'top-k': { kind: 'int', value: 'K', min: 0, description: 'sample among the K most likely tokens (0: all)' },
     'top-p': { kind: 'number', value: 'P', min: 0, max: 1, description: 'nucleus sampling mass' },
@@ -78,12 +80,4 @@ export const benchCommand: CommandSpec = {
   },
 };
 
-export const traceCommand: CommandSpec = {
-  name: 'trace',
-  summary: 'Summarise a trace file: percentiles per stage and a latency histogram.',
-  usage: 'slipstream trace FILE',
-  positionals: ['file'],
-  flags: { help },
-};
-
-export const commands: CommandSpec[] = [serveCommand, generateCommand, benchCommand, traceCommand, infoCommand];
+export const commands: CommandSpec[] = [serveCommand, generateCommand, benchCommand, infoCommand];

@@ -24,6 +24,8 @@ export async function runGenerate(args: ParsedArgs): Promise<number> {
   const mode = f.mode as string;
   if (mode !== 'ar' && mode !== 'redrafter') throw new UsageError("--mode must be 'ar' or 'redrafter'");
   if (mode === 'redrafter' && drafterDir === undefined) throw new UsageError('--mode redrafter needs --drafter DIR');
+  for (const flag of ['beams', 'beam-length'])
+    if (f[flag] !== undefined && mode !== 'redrafter') throw new UsageError(`--${flag} shapes ReDrafter's draft tree: it needs --mode redrafter`);
   const hasTokenizer = existsSync(join(modelDir, 'tokenizer.json'));
   if (f.prompt !== undefined && !hasTokenizer) throw new UsageError(`--prompt needs ${join(modelDir, 'tokenizer.json')}; use --prompt-ids`);
 

@@ -9,7 +9,6 @@ import { runServe } from './serve.js';
 import { runGenerate } from './generate.js';
 import { runInfo } from './info.js';
 import { runBench } from './bench.js';
-import { notYetAvailable } from './pending.js';
 import { VERSION } from '../version.js';
 
 type Handler = (args: ReturnType<typeof parseArgs>) => Promise<number>;
@@ -19,7 +18,6 @@ const handlers: Record<string, Handler> = {
   generate: runGenerate,
   info: runInfo,
   bench: runBench,
-  trace: () => notYetAvailable('trace', 'tracing arrives with the tracing issue'),
 };
 
 export function mainHelp(): string {

@@ -20,14 +20,18 @@ export async function runServe(args: ParsedArgs): Promise<number> {
   const options: ServerOptions = {};
   if (typeof flags.model === 'string') options.modelDir = existingDir('model', flags.model);
   if (typeof flags.drafter === 'string') options.drafterDir = existingDir('drafter', flags.drafter);
+  if (flags.mode !== undefined) {
+    if (flags.mode !== 'auto' && flags.mode !== 'ar' && flags.mode !== 'redrafter') throw new UsageError("--mode must be 'auto', 'ar' or 'redrafter'");
+    options.mode = flags.mode;
+  }
   keepServing();
   if (flags.port !== undefined) return serveSocket(flags.port as number, flags.host as string, options);
   // Nothing but the JSON-RPC writer may touch stdout: route stray console output to stderr.
   guardStdout();
-  return serveStdio(options);
+  return serveStdio(options, flags.clientProcessId as number | undefined);
 }
 
-function serveStdio(options: ServerOptions): Promise<number> {
+function serveStdio(options: ServerOptions, clientPid: number | undefined): Promise<number> {
   return new Promise<number>((resolvePromise) => {
     let done = false;
     const finish = (code: number): void => {
@@ -39,19 +43,22 @@ function serveStdio(options: ServerOptions): Promise<number> {
         process.exit(code);
       });
     };
+    // The editor's process (initialize's processId, or --clientProcessId): gone means nobody is left to serve.
+    const watchClient = (pid: number | null | undefined): void => {
+      if (pid === null || pid === undefined) return;
+      const timer = setInterval(() => {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          finish(1);
+        }
+      }, 3000);
+      timer.unref();
+    };
+    watchClient(clientPid);
     const connection = createStreamConnection(process.stdin, process.stdout, {
       exit: (code) => finish(code),
-      initialize: (pid) => {
-        if (pid === null) return;
-        const timer = setInterval(() => {
-          try {
-            process.kill(pid, 0);
-          } catch {
-            finish(1);
-          }
-        }, 3000);
-        timer.unref();
-      },
+      initialize: watchClient,
     });
     // The client went away without `exit`: nothing is left to serve.
     process.stdin.on('end', () => finish(1));

@@ -5,6 +5,8 @@
  * native-engine-host.ts implements it over native/lib; tests use a fake (named as such).
  */
 import type { Settings } from '../config.js';
+import type { ModelSource } from './default-model.js';
+import type { ModeDecision } from './mode-calibration.js';
 
 /** The tokenizer surface the prompt builder uses (native/lib/tokenizer.ts implements it). */
 export interface TokenizerLike {
@@ -51,9 +53,20 @@ export interface GenerateSummary {
 export interface EngineHostStatus {
   state: 'unconfigured' | 'unloaded' | 'loading' | 'ready' | 'error';
   model: LoadedModel | null;
+  /** Whether the model is the shipped default (no model configured) or a configured one. */
+  modelSource?: ModelSource | null;
   drafterDir: string | null;
+  drafterSource?: ModelSource | 'none' | null;
+  /** The backend setting. */
   backend: string;
+  /** The backend the loaded model runs on (null until loaded). */
+  backendInUse?: string | null;
+  /** The mode requests run in ('ar' | 'redrafter'). */
   mode: string;
+  /** The engine.mode setting ('auto' | 'ar' | 'redrafter'). */
+  modeSetting?: string;
+  /** Why `mode`, with the calibration figures of mode auto. */
+  modeDecision?: ModeDecision | null;
   backends: { name: string; available: boolean; reason?: string }[];
   error: { message: string; code: string } | null;
   sessions: number;

@@ -1,9 +1,10 @@
 /**
  * The engine host on the native engine (implements engine-host.ts over native/lib): owns the
  * Model, one Session per document (bounded, least recently used first out) and the Drafter; loads
- * lazily on first use; serializes every engine call (one generation at a time, shared by all
- * connections of a TCP server); reports backends. Prefix reuse happens inside Session.generate.
- * Never throws past its callers' catch: errors carry codes.
+ * on first use (the configured model, else the shipped default pair: default-model.ts), then for
+ * mode auto calibrates plain vs ReDrafter decoding (mode-calibration.ts); serializes every engine
+ * call (one generation at a time, shared by all connections of a TCP server); reports backends.
+ * Prefix reuse happens inside Session.generate. Never throws past its callers' catch: errors carry codes.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,9 @@ import { backends, Drafter, Model, reusablePrefixLength, Tokenizer, type Session
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { abortError } from './debouncer.js';
+import { chooseModel, type ModelChoice } from './default-model.js';
 import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, LoadedModel } from './engine-host.js';
+import { calibrate, decideMode, type Calibration, type ModeDecision } from './mode-calibration.js';
 import { Mutex } from './mutex.js';
 
 const MAX_SESSIONS = 4;
@@ -22,6 +25,9 @@ interface Loaded {
   model: Model;
   view: LoadedModel;
   drafter: Drafter | null;
+  choice: ModelChoice;
+  /** Plain vs ReDrafter timings (mode auto with a drafter), or null until measured. */
+  calibration: Calibration | null;
 }
 
 export class NativeEngineHost implements EngineHost {
@@ -55,7 +61,7 @@ export class NativeEngineHost implements EngineHost {
   async ready(signal?: AbortSignal): Promise<LoadedModel> {
     if (this.loaded) return this.loaded.view;
     const s = this.settings;
-    if (!s || !s.model) throw Object.assign(new Error('no model configured (set slipstream.engine.model or pass --model)'), { code: 'NO_MODEL' });
+    if (!s) throw Object.assign(new Error('the engine is not configured yet (initialize first)'), { code: 'NO_MODEL' });
     if (!this.loading) {
       const p = this.load(s);
       this.loading = p;
@@ -69,7 +75,7 @@ export class NativeEngineHost implements EngineHost {
         (err: unknown) => {
           if (this.loading === p) this.loading = null;
           this.error = { message: (err as Error)?.message ?? String(err), code: (err as { code?: string })?.code ?? 'ENGINE_LOAD_FAILED' };
-          this.log.error(`cannot load model ${s.model}: ${this.error.message}`, this.error.code);
+          this.log.error(`cannot load model ${chooseModel(s).model}: ${this.error.message}`, this.error.code);
         },
       );
     }
@@ -93,25 +99,37 @@ export class NativeEngineHost implements EngineHost {
   }
 
   private async load(s: Settings['engine']): Promise<Loaded> {
-    if (!existsSync(join(s.model, 'config.json'))) {
-      throw Object.assign(new Error(`${s.model} is not a model folder (no config.json)`), { code: 'ENGINE_BAD_MODEL' });
+    const choice = chooseModel(s);
+    if (!existsSync(join(choice.model, 'config.json'))) {
+      if (choice.source === 'default') {
+        throw Object.assign(new Error(`the shipped default model is missing (${choice.model} has no config.json); set slipstream.engine.model`), { code: 'ENGINE_NO_DEFAULT_MODEL' });
+      }
+      throw Object.assign(new Error(`${choice.model} is not a model folder (no config.json)`), { code: 'ENGINE_BAD_MODEL' });
     }
     const started = performance.now();
     const [model, tokenizer] = await Promise.all([
-      Model.load(s.model, { backend: s.backend, ...(s.threads > 0 ? { threads: s.threads } : {}) }),
-      Tokenizer.load(s.model),
+      Model.load(choice.model, { backend: s.backend, ...(s.threads > 0 ? { threads: s.threads } : {}) }),
+      Tokenizer.load(choice.model),
     ]);
     let drafter: Loaded['drafter'] = null;
-    if (s.drafter) {
-      drafter = await Drafter.load(s.drafter, model);
+    if (choice.drafter) {
+      try {
+        drafter = await Drafter.load(choice.drafter, model);
+      } catch (err) {
+        model.dispose();
+        throw err;
+      }
     }
     const info = model.info;
-    this.log.info(`loaded ${s.model} (${info.architecture}, ${info.numLayers} layers) in ${Math.round(performance.now() - started)} ms`);
-    return {
+    const what = choice.source === 'default' ? 'the shipped default model' : 'the configured model';
+    this.log.info(`loaded ${what} ${choice.model} (${info.architecture}, ${info.numLayers} layers)${drafter ? ` with drafter ${choice.drafter} (${choice.drafterSource})` : ', no drafter'} in ${Math.round(performance.now() - started)} ms`);
+    const loaded: Loaded = {
       model,
       drafter,
+      choice,
+      calibration: null,
       view: {
-        dir: s.model,
+        dir: choice.model,
         tokenizer,
         maxContext: Math.min(info.maxPositionEmbeddings, SESSION_CONTEXT),
         architecture: info.architecture,
@@ -120,6 +138,27 @@ export class NativeEngineHost implements EngineHost {
         hiddenSize: info.hiddenSize,
       },
     };
+    if (s.mode === 'auto') await this.calibrate(loaded);
+    return loaded;
+  }
+
+  /** Measures plain vs ReDrafter decoding once per loaded pair (mode auto); logs the decision. */
+  private async calibrate(l: Loaded): Promise<void> {
+    if (!l.drafter || l.calibration) return;
+    try {
+      l.calibration = await calibrate(l.model, l.view.tokenizer, l.drafter);
+    } catch (err) {
+      this.log.warn(`mode auto: calibration failed, plain decoding: ${(err as Error).message}`);
+      return;
+    }
+    this.log.info(`decoding mode ${decideMode('auto', true, l.calibration).reason} (calibration ${Math.round(l.calibration.ms)} ms)`);
+  }
+
+  /** The decoding mode for the current settings and the loaded pair. */
+  private decision(l: Loaded | null): ModeDecision | null {
+    const s = this.settings;
+    if (!s || !l) return null;
+    return decideMode(s.mode, l.drafter !== null, l.calibration);
   }
 
   async *generate(req: GenerateRequest): AsyncGenerator<Int32Array, GenerateSummary | undefined, void> {
@@ -129,7 +168,9 @@ export class NativeEngineHost implements EngineHost {
       const loaded = this.loaded!;
       const session = this.session(req.key, loaded, view);
       req.onReuse?.(reusablePrefixLength(session.tokens, req.prompt));
-      const drafter = this.settings?.mode === 'redrafter' ? loaded.drafter : null;
+      // mode switched to auto after the load: calibrate now, once
+      if (this.settings?.mode === 'auto') await this.calibrate(loaded);
+      const drafter = this.decision(loaded)?.chosen === 'redrafter' ? loaded.drafter : null;
       const gen = session.generate(req.prompt, {
         maxTokens: req.maxTokens,
         temperature: req.temperature,
@@ -188,12 +229,21 @@ export class NativeEngineHost implements EngineHost {
       list = [{ name: 'engine', available: false, reason: (err as Error).message }];
     }
     const s = this.settings;
+    const l = this.loaded;
+    const decision = this.decision(l);
+    const choice = l?.choice ?? (s ? chooseModel(s) : null);
     return {
-      state: this.loaded ? 'ready' : this.loading ? 'loading' : this.error ? 'error' : s?.model ? 'unloaded' : 'unconfigured',
-      model: this.loaded?.view ?? null,
-      drafterDir: this.loaded?.drafter ? (s?.drafter ?? null) : null,
+      state: l ? 'ready' : this.loading ? 'loading' : this.error ? 'error' : s ? 'unloaded' : 'unconfigured',
+      model: l?.view ?? null,
+      modelSource: choice?.source ?? null,
+      drafterDir: l?.drafter ? l.choice.drafter : null,
+      drafterSource: l ? (l.drafter ? l.choice.drafterSource : 'none') : null,
       backend: s?.backend ?? 'auto',
-      mode: this.loaded?.drafter && s?.mode === 'redrafter' ? 'redrafter' : 'ar',
+      // this build runs models on the CPU backend only (the engine refuses 'cuda' at load)
+      backendInUse: l ? 'cpu' : null,
+      mode: decision?.chosen ?? 'ar',
+      modeSetting: s?.mode ?? 'auto',
+      modeDecision: decision,
       backends: list,
       error: this.error,
       sessions: this.sessions.size,

@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdio>
+#include <dlfcn.h>
 
 #include "backends/backend.h"
 
@@ -14,7 +15,9 @@ int cuda_probe(char * detail, size_t detail_len) {
     int count = 0;
     cudaError_t err = cudaGetDeviceCount(&count);
     if (err != cudaSuccess) {
-        std::snprintf(detail, detail_len, "no device: %s", cudaGetErrorString(err));
+        // cudart says "insufficient driver" also when there is no driver at all: libcuda never loaded
+        bool no_driver = err == cudaErrorInsufficientDriver && !dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+        std::snprintf(detail, detail_len, "no device: %s", no_driver ? "no NVIDIA driver (libcuda.so.1 not found)" : cudaGetErrorString(err));
         return 0;
     }
     if (count == 0) {

@@ -1,0 +1,79 @@
+/**
+ * The real server with nothing configured: `slipstream serve --stdio` with no flags and no settings
+ * loads the shipped model and drafter from this package's fixtures/models, says so in
+ * slipstream/status (source "default", the mode-auto decision with its calibration figures) and
+ * answers a non-empty completion. A configured model that cannot load is an error shown to the
+ * user (window/showMessage), never replaced by the default. `--mode ar` is an explicit choice.
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LspClient } from '../../bench/lib/lsp-client.js';
+import { repoRoot } from '../helpers/paths.js';
+
+const shipped = join(repoRoot, 'fixtures', 'models');
+let client: LspClient | undefined;
+afterEach(async () => {
+  await client?.close();
+  client = undefined;
+});
+
+/** Starts a server, initializes it with no options and waits until the model load has ended. */
+async function start(args: string[], shown: string[]): Promise<LspClient> {
+  const c = new LspClient(args, { onShowMessage: (m) => shown.push(m) });
+  await c.initialize(undefined);
+  for (let i = 0; i < 600; i++) {
+    const s = await c.status();
+    if (s.engine.state !== 'loading' && s.engine.state !== 'unloaded') return c;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the model load did not end in 30 s');
+}
+
+describe('slipstream serve with nothing configured', () => {
+  it('loads the shipped model and drafter, reports them as the default and the mode decision, and completes', async () => {
+    const shown: string[] = [];
+    client = await start([], shown);
+    const e = (await client.status()).engine;
+    expect(e).toMatchObject({
+      state: 'ready',
+      model: { dir: join(shipped, 'slipstream-code'), source: 'default', fim: true },
+      drafter: { dir: join(shipped, 'slipstream-code-drafter'), source: 'default' },
+      backendInUse: 'cpu',
+      modeSetting: 'auto',
+    });
+    // mode auto: the calibration ran both ways and the decision follows its figures and the rule
+    const c = e.modeDecision!.calibration!;
+    expect(c.arMsPerToken).toBeGreaterThan(0);
+    expect(c.redrafterMsPerToken).toBeGreaterThan(0);
+    expect(c.speedup).toBeCloseTo(c.arMsPerToken / c.redrafterMsPerToken, 10);
+    expect(e.mode).toBe(c.speedup >= 1.1 ? 'redrafter' : 'ar');
+    expect(e.modeDecision!.reason).toMatch(/^auto: ReDrafter [\d.]+ ms\/token vs plain [\d.]+ ms\/token/);
+
+    const text = 'export function mean(values: number[]): number {\n  ';
+    await client.open('file:///mean.ts', 'typescript', `${text}\n}\n`);
+    const list = await client.inlineCompletion(text.length, 'invoked');
+    expect(list?.items[0]?.insertText.toString().trim().length).toBeGreaterThan(0);
+    expect(shown).toEqual([]);
+  });
+
+  it('shows an error for a configured model that cannot load and does not fall back to the default', async () => {
+    const shown: string[] = [];
+    const notAModel = join(repoRoot, 'fixtures', 'workspace'); // a folder without config.json
+    client = await start(['--model', notAModel], shown);
+    const e = (await client.status()).engine;
+    expect(e.state).toBe('error');
+    expect(e.model).toBeNull();
+    expect(e.error?.message).toContain(notAModel);
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown[0]).toContain(notAModel);
+    const text = 'const x = ';
+    await client.open('file:///x.ts', 'typescript', text);
+    expect((await client.inlineCompletion(text.length, 'invoked'))?.items ?? []).toEqual([]);
+  });
+
+  it('decodes plainly with --mode ar although the shipped drafter is loaded', async () => {
+    client = await start(['--mode', 'ar'], []);
+    const e = (await client.status()).engine;
+    expect(e).toMatchObject({ state: 'ready', mode: 'ar', modeSetting: 'ar', drafter: { source: 'default' }, modeDecision: { reason: 'engine.mode is "ar"', calibration: null } });
+  });
+});

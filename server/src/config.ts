@@ -6,7 +6,8 @@
  * ignored with a warning naming the setting; they never stop the server. See docs/configuration.md.
  */
 
-export type Backend = 'auto' | 'cpu' | 'cuda';
+export type Backend = 'auto' | 'cpu' | 'cuda' | 'remote';
+export type RemoteApi = 'openai' | 'llama-server';
 export type MultilinePolicy = 'auto' | 'always' | 'never';
 export type DecodeMode = 'ar' | 'redrafter';
 
@@ -20,6 +21,20 @@ export interface Settings {
     mode: DecodeMode;
     /** CPU threads; 0 = engine default. */
     threads: number;
+    /** A serving engine over HTTP, used when backend is 'remote' (docs/team.md). */
+    remote: {
+      /** Base URL, e.g. http://gpu-box:8000 ('' = none). */
+      url: string;
+      api: RemoteApi;
+      /** The `model` field of OpenAI requests ('' = the server's default). */
+      model: string;
+      /** Name of the environment variable holding the API key ('' = no key); the key itself is never a setting. */
+      apiKeyEnv: string;
+      /** Longest wait for the response and for each next event of its stream. */
+      timeoutMs: number;
+      /** Send the prompt as token ids (exact) or as text with the special tokens spelled out. */
+      prompt: 'ids' | 'text';
+    };
   };
   completion: {
     enabled: boolean;
@@ -48,7 +63,7 @@ export type LogLevelName = 'error' | 'warn' | 'info' | 'debug';
 
 export function defaultSettings(): Settings {
   return {
-    engine: { model: '', drafter: '', backend: 'auto', mode: 'ar', threads: 0 },
+    engine: { model: '', drafter: '', backend: 'auto', mode: 'ar', threads: 0, remote: { url: '', api: 'openai', model: '', apiKeyEnv: '', timeoutMs: 10_000, prompt: 'ids' } },
     completion: {
       enabled: true,
       debounceMs: 75,
@@ -70,14 +85,24 @@ const isBool: Check = (v) => typeof v === 'boolean';
 const intIn = (min: number, max: number): Check => (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 const numIn = (min: number, max: number): Check => (v) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
 const oneOf = (...values: string[]): Check => (v) => typeof v === 'string' && values.includes(v);
+const httpUrl: Check = (v) => typeof v === 'string' && (v === '' || (/^https?:\/\//.test(v) && URL.canParse(v)));
 
-/** Every setting, by its dotted name under `slipstream.`, with what a valid value is. */
-export const SETTINGS_SPEC: Record<string, { check: Check; expect: string }> = {
+/**
+ * Every setting, by its dotted name under `slipstream.`, with what a valid value is. A `secret`
+ * setting's rejected value is never repeated in the warning (someone may paste a key there).
+ */
+export const SETTINGS_SPEC: Record<string, { check: Check; expect: string; secret?: boolean }> = {
   'engine.model': { check: isString, expect: 'a folder path' },
   'engine.drafter': { check: isString, expect: 'a folder path' },
-  'engine.backend': { check: oneOf('auto', 'cpu', 'cuda'), expect: '"auto", "cpu" or "cuda"' },
+  'engine.backend': { check: oneOf('auto', 'cpu', 'cuda', 'remote'), expect: '"auto", "cpu", "cuda" or "remote"' },
   'engine.mode': { check: oneOf('ar', 'redrafter'), expect: '"ar" or "redrafter"' },
   'engine.threads': { check: intIn(0, 256), expect: 'an integer 0..256' },
+  'engine.remote.url': { check: httpUrl, expect: 'an http:// or https:// URL' },
+  'engine.remote.api': { check: oneOf('openai', 'llama-server'), expect: '"openai" or "llama-server"' },
+  'engine.remote.model': { check: isString, expect: 'a model name' },
+  'engine.remote.apiKeyEnv': { check: (v) => typeof v === 'string' && /^([A-Za-z_][A-Za-z0-9_]*)?$/.test(v), expect: 'the name of an environment variable', secret: true },
+  'engine.remote.timeoutMs': { check: intIn(100, 600_000), expect: 'an integer 100..600000' },
+  'engine.remote.prompt': { check: oneOf('ids', 'text'), expect: '"ids" or "text"' },
   'completion.enabled': { check: isBool, expect: 'true or false' },
   'completion.debounceMs': { check: intIn(0, 5000), expect: 'an integer 0..5000' },
   'completion.maxTokens': { check: intIn(1, 1024), expect: 'an integer 1..1024' },
@@ -130,18 +155,25 @@ export function applySettings(base: Settings, source: unknown): { settings: Sett
     }
     if (value === null || value === undefined) continue;
     if (!spec.check(value)) {
-      warnings.push(`setting slipstream.${name} = ${JSON.stringify(value)} ignored: expected ${spec.expect}`);
+      warnings.push(`setting slipstream.${name}${spec.secret ? '' : ` = ${JSON.stringify(value)}`} ignored: expected ${spec.expect}`);
       continue;
     }
-    const [group, key] = name.split('.') as [keyof Settings, string];
-    (settings[group] as Record<string, unknown>)[key] = value;
+    const path = name.split('.');
+    const group = path.slice(0, -1).reduce<Record<string, unknown>>((obj, key) => obj[key] as Record<string, unknown>, settings as unknown as Record<string, unknown>);
+    group[path[path.length - 1]!] = value;
   }
   return { settings, warnings };
 }
 
 /** True when a change between the two settings needs the model reloaded. */
 export function engineChanged(a: Settings, b: Settings): boolean {
-  return a.engine.model !== b.engine.model || a.engine.drafter !== b.engine.drafter || a.engine.backend !== b.engine.backend || a.engine.threads !== b.engine.threads;
+  return (
+    a.engine.model !== b.engine.model ||
+    a.engine.drafter !== b.engine.drafter ||
+    a.engine.backend !== b.engine.backend ||
+    a.engine.threads !== b.engine.threads ||
+    JSON.stringify(a.engine.remote) !== JSON.stringify(b.engine.remote)
+  );
 }
 
 /** The merged settings of one connection, rebuilt whenever a source changes. */

@@ -23,8 +23,8 @@ import {
 import { ConfigStore, defaultSettings, engineChanged, type Settings } from './config.js';
 import { wireConnection } from './connection.js';
 import type { EngineHost } from './completion/engine-host.js';
-import { NativeEngineHost } from './completion/native-engine-host.js';
 import { CompletionFeature } from './completion/feature.js';
+import { SwitchingEngineHost } from './completion/switching-engine-host.js';
 import { DocumentStore } from './documents.js';
 import type { Feature, ServerContext } from './feature.js';
 import { Logger, type LogSink } from './log.js';
@@ -35,7 +35,7 @@ import { VERSION } from './version.js';
 export interface ServerOptions {
   modelDir?: string;
   drafterDir?: string;
-  /** An engine host to use instead of a new native one (shared by TCP clients; fakes in tests). */
+  /** An engine host to use instead of a new one (shared by TCP clients; fakes in tests). */
   engineHost?: EngineHost;
   /** Whether shutdown disposes the engine host (default: when the server created it). */
   ownsEngineHost?: boolean;
@@ -74,7 +74,7 @@ export class Server {
     if (options.modelDir) base.engine.model = options.modelDir;
     if (options.drafterDir) base.engine.drafter = options.drafterDir;
     this.config = new ConfigStore(base, (w) => this.log.warn(w));
-    this.host = options.engineHost ?? new NativeEngineHost(this.log);
+    this.host = options.engineHost ?? new SwitchingEngineHost(this.log);
     this.ownsHost = options.ownsEngineHost ?? options.engineHost === undefined;
     this.ctx = { connection, documents: this.documents, config: this.config, log: this.log, client: {} };
     this.completion = new CompletionFeature(this.ctx, this.host);

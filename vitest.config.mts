@@ -1,6 +1,7 @@
 /**
  * Test projects, one per layer (docs/testing.md): unit (pure), lsp (in-process server over a
- * stream pair), e2e (real `slipstream serve` processes) and native (the addon). npm test runs all.
+ * stream pair), e2e (real `slipstream serve` processes), native (the addon), remote (a real
+ * llama-server behind the server) and vscode (a real VS Code). npm test runs all.
  */
 import { defineConfig } from 'vitest/config';
 
@@ -12,6 +13,8 @@ export default defineConfig({
       // e2e and native need `npm run build` / `npm run build:native` first; npm test does both.
       { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 60_000, fileParallelism: false } },
       { test: { name: 'native', include: ['test/native/**/*.test.ts'], testTimeout: 60_000, fileParallelism: false } },
+      // remote: the server in front of a real llama.cpp llama-server; skips until bench/llama-cpp/setup.sh server ran.
+      { test: { name: 'remote', include: ['test/remote/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false } },
       // vscode: the extension in a real code-server + headless Chromium; skips until scripts/vscode-e2e-setup.sh ran.
       { test: { name: 'vscode', include: ['test/vscode/**/*.test.ts'], testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false } },
     ],

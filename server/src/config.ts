@@ -26,7 +26,7 @@ export interface Settings {
       /** Base URL, e.g. http://gpu-box:8000 ('' = none). */
       url: string;
       api: RemoteApi;
-      /** The `model` field of OpenAI requests ('' = the server's default). */
+      /** The `model` field of OpenAI requests ('' = the first model the server's GET /v1/models lists). */
       model: string;
       /** Name of the environment variable holding the API key ('' = no key); the key itself is never a setting. */
       apiKeyEnv: string;

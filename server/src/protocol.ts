@@ -98,7 +98,7 @@ export interface RemoteStatus {
   skipped: number;
   /** ms until the next attempt while backing off after a failure; 0 when not backing off. */
   retryInMs: number;
-  /** The last completed exchange. */
+  /** The last exchange, however it ended. */
   last: RemoteExchange | null;
 }
 

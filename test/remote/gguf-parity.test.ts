@@ -68,29 +68,39 @@ async function serverGreedy(server: LlamaServer, prompt: Int32Array, n: number, 
   return cut >= 0 ? r.tokens.slice(0, cut) : r.tokens;
 }
 
+interface Pair {
+  server: LlamaServer;
+  model: Model;
+  tok: Tokenizer;
+}
+
+/** For the enclosing describe: llama-server on the folder's GGUF, and the engine and tokenizer on the folder. */
+function serverAndEngine(ggufs: GgufCache, dir: string, ctx: number): Pair {
+  const p = {} as Pair;
+  beforeAll(async () => {
+    p.server = await LlamaServer.start(ggufs.get(dir), { parallel: 1, ctx });
+    p.model = await Model.load(dir, { backend: 'cpu' });
+    p.tok = await Tokenizer.load(dir);
+  });
+  afterAll(async () => {
+    p.model?.dispose();
+    await p.server?.stop();
+  });
+  return p;
+}
+
 describe.skipIf(missing !== null)('GGUF conversion of Llama folders, against the engine', () => {
   const ggufs = new GgufCache();
   afterAll(() => ggufs.dispose());
 
   describe('stories260K (f32, byte-fallback BPE)', () => {
-    let server: LlamaServer;
-    let model: Model;
-    let tok: Tokenizer;
-    beforeAll(async () => {
-      server = await LlamaServer.start(ggufs.get(stories260K), { parallel: 1, ctx: 512 });
-      model = await Model.load(stories260K, { backend: 'cpu' });
-      tok = await Tokenizer.load(stories260K);
-    });
-    afterAll(async () => {
-      model?.dispose();
-      await server?.stop();
-    });
+    const p = serverAndEngine(ggufs, stories260K, 512);
 
     it('continues prompts greedily token for token as the engine does (q/k permutation, rope, GQA)', async () => {
       for (const text of ['Once upon a time', 'The little dog was', 'Lily and Tom went to the park. They']) {
-        const prompt = tok.encode(text); // with BOS, as the model was trained
-        const ours = await engineGreedy(model, prompt, 64, [2]);
-        const theirs = await serverGreedy(server, prompt, 64, [2]);
+        const prompt = p.tok.encode(text); // with BOS, as the model was trained
+        const ours = await engineGreedy(p.model, prompt, 64, [2]);
+        const theirs = await serverGreedy(p.server, prompt, 64, [2]);
         expect(ours.length).toBeGreaterThan(20);
         expect(theirs, text).toEqual(ours);
       }
@@ -98,39 +108,28 @@ describe.skipIf(missing !== null)('GGUF conversion of Llama folders, against the
 
     it('tokenizes text as the HF tokenizer does (SPM vocabulary with merge-rank scores, byte fallback)', async () => {
       for (const text of ['Once upon a time, there was a little girl named Lily.', 'She said, "Wow!" 123 é ü 🐶\nnew line', '  two spaces']) {
-        const ours = Array.from(tok.encode(text, { addSpecialTokens: false }));
-        const r = await server.post<{ tokens: number[] }>('/tokenize', { content: text, add_special: false });
+        const ours = Array.from(p.tok.encode(text, { addSpecialTokens: false }));
+        const r = await p.server.post<{ tokens: number[] }>('/tokenize', { content: text, add_special: false });
         expect(r.tokens, text).toEqual(ours);
       }
     });
   });
 
   describe('the shipped model (bf16, byte-level BPE, SPM FIM)', () => {
-    let server: LlamaServer;
-    let model: Model;
-    let tok: Tokenizer;
-    beforeAll(async () => {
-      server = await LlamaServer.start(ggufs.get(shippedModel), { parallel: 1, ctx: 2048 });
-      model = await Model.load(shippedModel, { backend: 'cpu' });
-      tok = await Tokenizer.load(shippedModel);
-    });
-    afterAll(async () => {
-      model?.dispose();
-      await server?.stop();
-    });
+    const p = serverAndEngine(ggufs, shippedModel, 2048);
 
     it('tokenizes code as the HF tokenizer does (gpt-2 pre-tokenizer), special tokens included', async () => {
       for (const text of [CODE[0]!.replace('‸', ''), CODE[3]!.replace('‸', ''), 'x  =  1;\t\ty\r\n  \n\nz = "é😀";  ', "it's 'll 've 123456"]) {
-        const ours = Array.from(tok.encode(text, DOCUMENT_TEXT));
-        const r = await server.post<{ tokens: number[] }>('/tokenize', { content: text, add_special: false });
+        const ours = Array.from(p.tok.encode(text, DOCUMENT_TEXT));
+        const r = await p.server.post<{ tokens: number[] }>('/tokenize', { content: text, add_special: false });
         expect(r.tokens, JSON.stringify(text)).toEqual(ours);
       }
-      const spelled = await server.post<{ tokens: number[] }>('/tokenize', { content: '<|fim_prefix|><|fim_suffix|>x<|fim_middle|>', add_special: false, parse_special: true });
-      expect(spelled.tokens).toEqual([tok.tokenId('<|fim_prefix|>'), tok.tokenId('<|fim_suffix|>'), ...tok.encode('x', DOCUMENT_TEXT), tok.tokenId('<|fim_middle|>')]);
+      const spelled = await p.server.post<{ tokens: number[] }>('/tokenize', { content: '<|fim_prefix|><|fim_suffix|>x<|fim_middle|>', add_special: false, parse_special: true });
+      expect(spelled.tokens).toEqual([p.tok.tokenId('<|fim_prefix|>'), p.tok.tokenId('<|fim_suffix|>'), ...p.tok.encode('x', DOCUMENT_TEXT), p.tok.tokenId('<|fim_middle|>')]);
     });
 
     it(`agrees with the engine on the first greedy tokens of FIM prompts (${GENERATED} generated per prompt)`, async () => {
-      const format = detectPromptFormat(tok);
+      const format = detectPromptFormat(p.tok);
       expect(format.kind === 'fim' && format.order).toBe('spm');
       const agreed: string[] = [];
       let total = 0;
@@ -138,19 +137,19 @@ describe.skipIf(missing !== null)('GGUF conversion of Llama folders, against the
       for (const code of CODE) {
         const offset = code.indexOf('‸');
         const text = code.replace('‸', '');
-        const prompt = buildPrompt({ text, offset, languageId: 'typescript' }, tok, format, { contextTokens: 1024, suffixShare: 0.25, maxTokens: GENERATED, maxContext: 1024 }, new PromptState(canSplitAtLines(tok))).ids;
-        const ours = await engineGreedy(model, prompt, GENERATED, format.stopTokens);
-        const theirs = await serverGreedy(server, prompt, GENERATED, format.stopTokens);
+        const prompt = buildPrompt({ text, offset, languageId: 'typescript' }, p.tok, format, { contextTokens: 1024, suffixShare: 0.25, maxTokens: GENERATED, maxContext: 1024 }, new PromptState(canSplitAtLines(p.tok))).ids;
+        const ours = await engineGreedy(p.model, prompt, GENERATED, format.stopTokens);
+        const theirs = await serverGreedy(p.server, prompt, GENERATED, format.stopTokens);
         const n = commonPrefix(ours, theirs);
-        const what = `prompt ${JSON.stringify(code.slice(0, 40))}: engine ${JSON.stringify(tok.decode(ours))} vs llama.cpp ${JSON.stringify(tok.decode(theirs))}`;
+        const what = `prompt ${JSON.stringify(code.slice(0, 40))}: engine ${JSON.stringify(p.tok.decode(ours))} vs llama.cpp ${JSON.stringify(p.tok.decode(theirs))}`;
         total += Math.max(ours.length, theirs.length);
         matched += n;
         // Every prompt: at least its first 4 tokens.
         expect(n, what).toBeGreaterThanOrEqual(Math.min(4, ours.length));
         if (n < Math.min(ours.length, theirs.length)) {
           // Where they part, the engine itself nearly ties the two choices.
-          const [a, b] = await engineLogits(model, prompt, ours.slice(0, n), ours[n]!, theirs[n]!);
-          agreed.push(`${n}/${GENERATED} (then ${JSON.stringify(tok.decode([ours[n]!]))} vs ${JSON.stringify(tok.decode([theirs[n]!]))}, engine logits ${a.toFixed(4)} vs ${b.toFixed(4)})`);
+          const [a, b] = await engineLogits(p.model, prompt, ours.slice(0, n), ours[n]!, theirs[n]!);
+          agreed.push(`${n}/${GENERATED} (then ${JSON.stringify(p.tok.decode([ours[n]!]))} vs ${JSON.stringify(p.tok.decode([theirs[n]!]))}, engine logits ${a.toFixed(4)} vs ${b.toFixed(4)})`);
           expect(a - b, what).toBeLessThan(0.01);
         } else {
           agreed.push(`${n}/${GENERATED}`);

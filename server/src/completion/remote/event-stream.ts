@@ -4,7 +4,7 @@
  * of each server-sent event, parsed by eventsource-parser. The caller's AbortSignal aborts the
  * request (the server sees the connection close); `timeoutMs` bounds the wait for the response
  * and for each next event. Every failure becomes a RemoteError with a stable code. Knows nothing
- * of any completion API (openai-api.ts and llama-server-api.ts do).
+ * of any completion API (remote-api.ts does).
  */
 import { createParser } from 'eventsource-parser';
 import { fetch, type Dispatcher } from 'undici';

@@ -96,7 +96,7 @@ export class RemoteEngineHost implements EngineHost {
       this.loading = null;
       this.loadError = null;
     }
-    if (!prev || prev.remote.url !== r.url) {
+    if (!prev || prev.remote.url !== r.url || prev.remote.timeoutMs !== r.timeoutMs) {
       void this.agent?.close().catch(() => {});
       this.agent = null;
     }

@@ -1,6 +1,7 @@
 /**
  * Test projects, one per layer (docs/testing.md): unit (pure), lsp (in-process server over a
- * stream pair), e2e (real `slipstream serve` processes), native (the addon) and editors (Neovim and Vim). npm test runs all.
+ * stream pair), e2e (real `slipstream serve` processes), native (the addon), editors (Neovim and
+ * Vim), remote (a real llama-server behind the server) and vscode (a real VS Code). npm test runs all.
  */
 import { defineConfig } from 'vitest/config';
 
@@ -14,6 +15,8 @@ export default defineConfig({
       { test: { name: 'native', include: ['test/native/**/*.test.ts'], testTimeout: 60_000, fileParallelism: false } },
       // editors: editors/neovim and editors/vim in the real editors against real servers; skip without nvim/vim.
       { test: { name: 'editors', include: ['test/editors/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 30_000, fileParallelism: false } },
+      // remote: the server in front of a real llama.cpp llama-server; skips until bench/llama-cpp/setup.sh server ran.
+      { test: { name: 'remote', include: ['test/remote/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false } },
       // vscode: the extension in a real code-server + headless Chromium; skips until scripts/vscode-e2e-setup.sh ran.
       // The .vsix under test is built once per run (global-setup.ts).
       {

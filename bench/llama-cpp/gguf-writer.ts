@@ -61,6 +61,7 @@ export const gguf = {
   bool: (value: boolean): GgufValue => ({ type: GgufValueType.BOOL, value }),
   strs: (value: string[]): GgufValue => ({ type: GgufValueType.ARRAY, itemType: GgufValueType.STRING, value }),
   i32s: (value: number[]): GgufValue => ({ type: GgufValueType.ARRAY, itemType: GgufValueType.INT32, value }),
+  f32s: (value: number[]): GgufValue => ({ type: GgufValueType.ARRAY, itemType: GgufValueType.FLOAT32, value }),
 };
 
 export function tensorByteSize(t: Pick<GgufTensor, 'type' | 'dims'>): number {

@@ -1,22 +1,22 @@
 /**
- * Converts a Hugging Face qwen2 model folder (config.json, model.safetensors or shards,
- * tokenizer.json) to a GGUF v3 file that llama.cpp loads, for bench/llama-cpp/compare.ts: 2-D
- * weights keep their dtype (BF16 stays ggml type 30, no requantisation), 1-D norms and biases
- * become F32 as llama.cpp's convert_hf_to_gguf.py writes them. Qwen2 only: llama's HF rope layout
- * would need convert_hf_to_gguf.py's q/k row permutation, which this tool does not do.
+ * Converts a Hugging Face qwen2 or llama model folder (config.json, model.safetensors or shards,
+ * tokenizer.json) to a GGUF v3 file that llama.cpp loads, for bench/llama-cpp/compare.ts and the
+ * llama-server tests (test/remote): 2-D weights keep their dtype (BF16 stays ggml type 30, no
+ * requantisation), 1-D norms and biases become F32 as llama.cpp's convert_hf_to_gguf.py writes
+ * them. For llama, the rows of q_proj and k_proj are permuted per head from HF's rotate-half rope
+ * layout (pairs (i, i + d/2)) back to the interleaved pairs (2i, 2i + 1) llama.cpp's llama rope
+ * uses, as convert_hf_to_gguf.py's LlamaModel.permute does; qwen2 uses llama.cpp's NeoX rope
+ * (rotate-half) and is copied as is. Tokenizer metadata: gguf-tokenizer.ts.
  *
  *   node dist/bench/llama-cpp/hf-to-gguf.js DIR OUT.gguf
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { bf16BitsToF32, f16BitsToF32, readHeader } from '../lib/safetensors.js';
+import { tokenizerKv, type SpecialTokens, type TokenizerJson } from './gguf-tokenizer.js';
 import { type GgufTensor, type GgufValue, GgmlType, gguf, writeGguf } from './gguf-writer.js';
 
-/** The llama.cpp token types (llama_token_type / gguf.TokenType). */
-const TOKEN_NORMAL = 1;
-const TOKEN_CONTROL = 3;
-const TOKEN_USER_DEFINED = 4;
-const TOKEN_UNUSED = 5;
+const ARCHITECTURES = ['qwen2', 'llama'];
 
 interface HfConfig {
   model_type?: string;
@@ -26,6 +26,7 @@ interface HfConfig {
   num_hidden_layers: number;
   num_attention_heads: number;
   num_key_value_heads?: number;
+  head_dim?: number;
   max_position_embeddings: number;
   rms_norm_eps: number;
   rope_theta?: number;
@@ -45,8 +46,8 @@ interface SourceTensor {
   end: number;
 }
 
-/** HF tensor name -> llama.cpp qwen2 name (llama.cpp src/llama-arch.cpp LLM_TENSOR_* names). */
-export function qwen2TensorName(hf: string): string | undefined {
+/** HF tensor name -> llama.cpp name, the same for qwen2 and llama (llama.cpp src/llama-arch.cpp LLM_TENSOR_* names). */
+export function ggufTensorName(hf: string): string | undefined {
   const fixed: Record<string, string> = {
     'model.embed_tokens.weight': 'token_embd.weight',
     'model.norm.weight': 'output_norm.weight',
@@ -128,46 +129,43 @@ function toGgufTensor(name: string, t: SourceTensor): GgufTensor {
   };
 }
 
-interface TokenizerJson {
-  model: { type: string; vocab: Record<string, number>; merges?: (string | [string, string])[] };
-  added_tokens?: { id: number; content: string; special?: boolean }[];
+/**
+ * The rows of a [heads·d, cols] projection reordered per head for llama.cpp's llama rope: new row
+ * 2j + s of a head is old row s·d/2 + j (s in {0, 1}, j < d/2), convert_hf_to_gguf.py's
+ * reshape(heads, 2, d/2, cols).swapaxes(1, 2). Works on 1-D biases too (cols = 1).
+ */
+export function permuteRopeRows(src: Uint8Array, rows: number, heads: number): Uint8Array {
+  if (rows % (2 * heads) !== 0) throw new Error(`cannot permute ${rows} rows into ${heads} heads of even size`);
+  const rowBytes = src.length / rows;
+  const d = rows / heads;
+  const out = new Uint8Array(src.length);
+  for (let h = 0; h < heads; h++) {
+    for (let j = 0; j < d / 2; j++) {
+      for (let s = 0; s < 2; s++) {
+        const from = (h * d + s * (d / 2) + j) * rowBytes;
+        out.set(src.subarray(from, from + rowBytes), (h * d + 2 * j + s) * rowBytes);
+      }
+    }
+  }
+  return out;
 }
 
-/** tokenizer.ggml.* key/values from tokenizer.json, padded to vocabSize with "[PAD<i>]" (UNUSED). */
-export function tokenizerKv(tok: TokenizerJson, vocabSize: number, bos: number | undefined, eos: number | undefined): [string, GgufValue][] {
-  if (tok.model.type !== 'BPE') throw new Error(`tokenizer.json: model type ${tok.model.type}, only byte-level BPE (gpt2 style) is supported`);
-  const tokens: (string | undefined)[] = new Array(vocabSize);
-  const types = new Array<number>(vocabSize).fill(TOKEN_UNUSED);
-  for (const [text, id] of Object.entries(tok.model.vocab)) {
-    if (id >= vocabSize) throw new Error(`tokenizer.json: token id ${id} >= vocab_size ${vocabSize}`);
-    tokens[id] = text;
-    types[id] = TOKEN_NORMAL;
-  }
-  for (const a of tok.added_tokens ?? []) {
-    if (a.id >= vocabSize) throw new Error(`tokenizer.json: added token id ${a.id} >= vocab_size ${vocabSize}`);
-    tokens[a.id] = a.content;
-    types[a.id] = a.special ? TOKEN_CONTROL : TOKEN_USER_DEFINED;
-  }
-  const texts = Array.from(tokens, (t, i) => t ?? `[PAD${i}]`);
-  const merges = (tok.model.merges ?? []).map((m) => (Array.isArray(m) ? m.join(' ') : m));
-  const kv: [string, GgufValue][] = [
-    ['tokenizer.ggml.model', gguf.str('gpt2')],
-    ['tokenizer.ggml.pre', gguf.str('qwen2')],
-    ['tokenizer.ggml.tokens', gguf.strs(texts)],
-    ['tokenizer.ggml.token_type', gguf.i32s(types)],
-    ['tokenizer.ggml.merges', gguf.strs(merges)],
-  ];
-  if (bos !== undefined) kv.push(['tokenizer.ggml.bos_token_id', gguf.u32(bos)]);
-  if (eos !== undefined) kv.push(['tokenizer.ggml.eos_token_id', gguf.u32(eos)], ['tokenizer.ggml.padding_token_id', gguf.u32(eos)]);
-  kv.push(['tokenizer.ggml.add_bos_token', gguf.bool(false)]);
-  return kv;
+function readRange(t: SourceTensor): Uint8Array {
+  const buf = new Uint8Array(t.end - t.begin);
+  let at = 0;
+  copyRange(t.file, t.begin, t.end, (c) => {
+    buf.set(c, at);
+    at += c.length;
+  });
+  return buf;
 }
 
 /**
- * bos/eos ids named by tokenizer_config.json's bos_token/eos_token, when those strings are tokens
- * of tokenizer.json (config.json's ids may point past the real vocabulary into the padding).
+ * bos/eos/unk ids named by tokenizer_config.json's bos_token/eos_token/unk_token, when those
+ * strings are tokens of tokenizer.json (config.json's ids may point past the real vocabulary into
+ * the padding), and its add_bos_token.
  */
-function specialTokenIds(dir: string, tok: TokenizerJson): { bos?: number; eos?: number } {
+function specialTokenIds(dir: string, tok: TokenizerJson): Omit<SpecialTokens, 'addBos'> & { addBos?: boolean } {
   const path = join(dir, 'tokenizer_config.json');
   if (!existsSync(path)) return {};
   const cfg = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
@@ -176,14 +174,17 @@ function specialTokenIds(dir: string, tok: TokenizerJson): { bos?: number; eos?:
     if (text === undefined) return undefined;
     return tok.added_tokens?.find((a) => a.content === text)?.id ?? tok.model.vocab[text];
   };
-  return { bos: lookup(cfg.bos_token), eos: lookup(cfg.eos_token) };
+  return { bos: lookup(cfg.bos_token), eos: lookup(cfg.eos_token), unk: lookup(cfg.unk_token), addBos: typeof cfg.add_bos_token === 'boolean' ? cfg.add_bos_token : undefined };
 }
 
 /** Converts dir to a GGUF file at out; returns the number of tensors written. */
 export function convertHfToGguf(dir: string, out: string): { tensors: number; dataStart: number } {
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as HfConfig;
   const arch = config.model_type ?? '';
-  if (arch !== 'qwen2') throw new Error(`${dir}: model_type ${JSON.stringify(arch)}: only qwen2 is supported (llama needs the q/k rope permutation)`);
+  if (!ARCHITECTURES.includes(arch)) throw new Error(`${dir}: model_type ${JSON.stringify(arch)}: only ${ARCHITECTURES.join(' and ')} are supported`);
+  const heads = config.num_attention_heads;
+  const kvHeads = config.num_key_value_heads ?? heads;
+  const headDim = config.head_dim ?? config.hidden_size / heads;
   const ropeTheta = config.rope_theta ?? config.rope_parameters?.rope_theta ?? 10000;
   const source = listSourceTensors(dir);
   const tied = config.tie_word_embeddings ?? !source.has('lm_head.weight');
@@ -191,9 +192,16 @@ export function convertHfToGguf(dir: string, out: string): { tensors: number; da
   for (const [hf, t] of source) {
     if (hf === 'lm_head.weight' && tied) continue;
     if (hf.endsWith('.rotary_emb.inv_freq')) continue;
-    const name = qwen2TensorName(hf);
-    if (!name) throw new Error(`${dir}: tensor ${hf} has no llama.cpp qwen2 name`);
-    tensors.push(toGgufTensor(name, t));
+    const name = ggufTensorName(hf);
+    if (!name) throw new Error(`${dir}: tensor ${hf} has no llama.cpp ${arch} name`);
+    const tensor = toGgufTensor(name, t);
+    const qk = /\.attn_([qk])\.weight$/.exec(name);
+    if (arch === 'llama' && qk) {
+      tensor.write = (w) => w(permuteRopeRows(readRange(t), t.shape[0]!, qk[1] === 'q' ? heads : kvHeads));
+    } else if (arch === 'llama' && /\.attn_[qk]\.bias$/.test(name)) {
+      throw new Error(`${hf}: llama q/k biases are not supported`);
+    }
+    tensors.push(tensor);
   }
   const order = (n: string): [number, string] => {
     const m = /^blk\.(\d+)\./.exec(n);
@@ -217,19 +225,27 @@ export function convertHfToGguf(dir: string, out: string): { tensors: number; da
   const bos = special.bos ?? (special.eos !== undefined ? special.eos : (config.bos_token_id ?? undefined));
 
   const kv = new Map<string, GgufValue>([
-    ['general.architecture', gguf.str('qwen2')],
+    ['general.architecture', gguf.str(arch)],
     ['general.name', gguf.str(dir.split('/').filter(Boolean).pop() ?? 'model')],
     ['general.file_type', gguf.u32(fileType)],
     ['general.alignment', gguf.u32(32)],
-    ['qwen2.block_count', gguf.u32(config.num_hidden_layers)],
-    ['qwen2.context_length', gguf.u32(config.max_position_embeddings)],
-    ['qwen2.embedding_length', gguf.u32(config.hidden_size)],
-    ['qwen2.feed_forward_length', gguf.u32(config.intermediate_size)],
-    ['qwen2.attention.head_count', gguf.u32(config.num_attention_heads)],
-    ['qwen2.attention.head_count_kv', gguf.u32(config.num_key_value_heads ?? config.num_attention_heads)],
-    ['qwen2.rope.freq_base', gguf.f32(ropeTheta)],
-    ['qwen2.attention.layer_norm_rms_epsilon', gguf.f32(config.rms_norm_eps)],
-    ...tokenizerKv(tok, config.vocab_size, bos, eos),
+    [`${arch}.block_count`, gguf.u32(config.num_hidden_layers)],
+    [`${arch}.context_length`, gguf.u32(config.max_position_embeddings)],
+    [`${arch}.embedding_length`, gguf.u32(config.hidden_size)],
+    [`${arch}.feed_forward_length`, gguf.u32(config.intermediate_size)],
+    [`${arch}.attention.head_count`, gguf.u32(heads)],
+    [`${arch}.attention.head_count_kv`, gguf.u32(kvHeads)],
+    [`${arch}.rope.freq_base`, gguf.f32(ropeTheta)],
+    [`${arch}.attention.layer_norm_rms_epsilon`, gguf.f32(config.rms_norm_eps)],
+    ...(arch === 'llama'
+      ? ([
+          ['llama.rope.dimension_count', gguf.u32(headDim)],
+          ['llama.attention.key_length', gguf.u32(headDim)],
+          ['llama.attention.value_length', gguf.u32(headDim)],
+          ['llama.vocab_size', gguf.u32(config.vocab_size)],
+        ] as [string, GgufValue][])
+      : []),
+    ...tokenizerKv(tok, config.vocab_size, { bos, eos, unk: special.unk, addBos: special.addBos ?? false }),
   ]);
   const dataStart = writeGguf(out, kv, tensors);
   return { tensors: tensors.length, dataStart };

@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# Installs llama.cpp for bench/llama-cpp/compare.ts, on demand and outside the project's
-# node_modules (nothing is added to package.json): node-llama-cpp from npm into
-# .bench-deps/llama-cpp/, then builds llama.cpp from the source the package bundles
-# (llama/gitRelease.bundle) with -march=native (AVX512 + AVX512_BF16 on Zen 4) and at most 2 jobs:
-# llama-bench, and bench/llama-cpp/llama-engine-bench.cpp linked against the same static libraries.
+# Installs llama.cpp on demand, outside the project's node_modules (nothing is added to
+# package.json): node-llama-cpp from npm into .bench-deps/llama-cpp/, then builds llama.cpp from the
+# source the package bundles (llama/gitRelease.bundle) with -march=native and at most 2 jobs.
+# What it builds, by argument:
+#   bench   llama-bench, and bench/llama-cpp/llama-engine-bench.cpp linked against the same static
+#           libraries (for bench/llama-cpp/compare.ts); the default
+#   server  llama-server (for test/remote, the remote engine tests), without its web UI: no npm
+#           build of the UI and no download of prebuilt UI assets; the server answers the API only
+#   all     both
 # Rerun after editing llama-engine-bench.cpp: the llama.cpp build is kept, the tool is relinked.
-#   bash bench/llama-cpp/setup.sh        # ~5 min on 2 cores; rerun is a no-op unless FORCE=1
+#   bash bench/llama-cpp/setup.sh          # ~5 min on 2 cores; a rerun only builds what changed
+#   bash bench/llama-cpp/setup.sh server   # ~7 min on 2 cores (what CI runs)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 PREFIX="$ROOT/.bench-deps/llama-cpp"
 VERSION="${NODE_LLAMA_CPP_VERSION:-3.22.1}"
 JOBS="${JOBS:-2}"
+WHAT="${1:-bench}"
+case "$WHAT" in
+  bench) TARGETS=(llama-bench) ;;
+  server) TARGETS=(llama-server) ;;
+  all) TARGETS=(llama-bench llama-server) ;;
+  *) echo "usage: bash bench/llama-cpp/setup.sh [bench|server|all]" >&2; exit 2 ;;
+esac
 mkdir -p "$PREFIX"
 PKG="$PREFIX/node_modules/node-llama-cpp"
 if [ ! -f "$PKG/package.json" ] || [ "${FORCE:-0}" = 1 ]; then
@@ -28,14 +40,24 @@ if [ ! -d "$PREFIX/src/.git" ] || [ "${FORCE:-0}" = 1 ]; then
   git clone -q "$BUNDLE" "$PREFIX/src"
 fi
 B="$PREFIX/build"
-if [ ! -x "$B/bin/llama-bench" ] || [ "${FORCE:-0}" = 1 ]; then
-  cmake -S "$PREFIX/src" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=OFF \
-    -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_OPENMP=ON >"$PREFIX/build-config.log"
-  cmake --build "$B" --target llama-bench -j "$JOBS" >"$PREFIX/build.log"
+[ "${FORCE:-0}" = 1 ] && rm -rf "$B"
+# Configuring again is cheap and a no-op when nothing changed; the build steps below only
+# compile what their targets need. LLAMA_BUILD_UI=OFF and LLAMA_USE_PREBUILT_UI=OFF: the server is
+# built with an empty asset table (no npm, no network).
+# Compiler output (llama.cpp's AVX-512 code warns a lot) goes to the logs; a failure shows their tail.
+run_logged() {
+  local log="$1"; shift
+  "$@" >"$log" 2>&1 || { tail -40 "$log" >&2; echo "setup: failed, see $log" >&2; exit 1; }
+}
+run_logged "$PREFIX/build-config.log" cmake -S "$PREFIX/src" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+  -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON \
+  -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DGGML_OPENMP=ON
+run_logged "$PREFIX/build.log" cmake --build "$B" --target "${TARGETS[@]}" -j "$JOBS"
+if [ "$WHAT" != server ]; then
+  # llama-engine-bench compiles in the engine's bandwidth probe (native/src/backends/cpu/membench.cpp,
+  # self-contained) so both programs' decode is set against the same roofline measurement.
+  g++ -O2 -std=c++17 -march=native -I "$PREFIX/src/include" -I "$PREFIX/src/ggml/include" -I "$ROOT/native/src" \
+    "$ROOT/bench/llama-cpp/llama-engine-bench.cpp" "$ROOT/native/src/backends/cpu/membench.cpp" -o "$B/bin/llama-engine-bench" \
+    "$B/src/libllama.a" "$B/ggml/src/libggml.a" "$B/ggml/src/libggml-cpu.a" "$B/ggml/src/libggml-base.a" -fopenmp -lpthread -ldl
 fi
-# llama-engine-bench compiles in the engine's bandwidth probe (native/src/backends/cpu/membench.cpp,
-# self-contained) so both programs' decode is set against the same roofline measurement.
-g++ -O2 -std=c++17 -march=native -I "$PREFIX/src/include" -I "$PREFIX/src/ggml/include" -I "$ROOT/native/src" \
-  "$ROOT/bench/llama-cpp/llama-engine-bench.cpp" "$ROOT/native/src/backends/cpu/membench.cpp" -o "$B/bin/llama-engine-bench" \
-  "$B/src/libllama.a" "$B/ggml/src/libggml.a" "$B/ggml/src/libggml-cpu.a" "$B/ggml/src/libggml-base.a" -fopenmp -lpthread -ldl
-echo "built $B/bin/llama-bench and $B/bin/llama-engine-bench (llama.cpp $(git -C "$PREFIX/src" rev-parse --short HEAD), -march=native)"
+echo "built ${TARGETS[*]}$([ "$WHAT" != server ] && echo ' llama-engine-bench') in $B/bin (llama.cpp $(git -C "$PREFIX/src" rev-parse --short HEAD), -march=native)"

@@ -7,7 +7,8 @@
  * ignored with a warning naming the setting; they never stop the server. See docs/configuration.md.
  */
 
-export type Backend = 'auto' | 'cpu' | 'cuda';
+export type Backend = 'auto' | 'cpu' | 'cuda' | 'remote';
+export type RemoteApi = 'openai' | 'llama-server';
 export type MultilinePolicy = 'auto' | 'always' | 'never';
 /** 'auto': ReDrafter when a drafter is loaded and a calibration at load shows it pays, else 'ar'. */
 export type DecodeMode = 'auto' | 'ar' | 'redrafter';
@@ -22,6 +23,20 @@ export interface Settings {
     mode: DecodeMode;
     /** CPU threads; 0 = engine default. */
     threads: number;
+    /** A serving engine over HTTP, used when backend is 'remote' (docs/team.md). */
+    remote: {
+      /** Base URL, e.g. http://gpu-box:8000 ('' = none). */
+      url: string;
+      api: RemoteApi;
+      /** The `model` field of OpenAI requests ('' = the first model the server's GET /v1/models lists). */
+      model: string;
+      /** Name of the environment variable holding the API key ('' = no key); the key itself is never a setting. */
+      apiKeyEnv: string;
+      /** Longest wait for the response and for each next event of its stream. */
+      timeoutMs: number;
+      /** Send the prompt as token ids (exact) or as text with the special tokens spelled out. */
+      prompt: 'ids' | 'text';
+    };
   };
   completion: {
     enabled: boolean;
@@ -50,7 +65,7 @@ export type LogLevelName = 'error' | 'warn' | 'info' | 'debug';
 
 export function defaultSettings(): Settings {
   return {
-    engine: { model: '', drafter: '', backend: 'auto', mode: 'auto', threads: 0 },
+    engine: { model: '', drafter: '', backend: 'auto', mode: 'auto', threads: 0, remote: { url: '', api: 'openai', model: '', apiKeyEnv: '', timeoutMs: 10_000, prompt: 'ids' } },
     completion: {
       enabled: true,
       debounceMs: 75,
@@ -90,6 +105,8 @@ export interface SettingSpec extends Kind {
    * (VS Code scope "machine"), so opening a repository cannot choose what runs or what is read.
    */
   machine?: boolean;
+  /** A rejected value is never repeated in the warning (someone may paste a key there). */
+  secret?: boolean;
 }
 
 const text = (expect: string): Kind => ({ check: (v) => typeof v === 'string', expect, schema: { type: 'string' } });
@@ -112,6 +129,11 @@ const oneOf = (...values: string[]): Kind => {
     schema: { type: 'string', enum: values },
   };
 };
+const httpUrl: Kind = {
+  check: (v) => typeof v === 'string' && (v === '' || (/^https?:\/\//.test(v) && URL.canParse(v))),
+  expect: 'an http:// or https:// URL',
+  schema: { type: 'string' },
+};
 
 /**
  * Every setting, by its dotted name under `slipstream.`: what a valid value is and what it does.
@@ -129,12 +151,32 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
     machine: true,
     description: 'ReDrafter head folder for the model. Empty: the shipped drafter when the model is the shipped default, else none.',
   },
-  'engine.backend': { ...oneOf('auto', 'cpu', 'cuda'), description: 'Compute backend; "auto" picks the best available (this build runs models on the CPU).' },
+  'engine.backend': {
+    ...oneOf('auto', 'cpu', 'cuda', 'remote'),
+    description: 'Compute backend; "auto" picks the best available (this build runs models on the CPU). "remote": an existing serving engine over HTTP (engine.remote.*; docs/team.md).',
+  },
   'engine.mode': {
     ...oneOf('auto', 'ar', 'redrafter'),
     description: '"auto": ReDrafter speculative decoding when a drafter is loaded and a short calibration at load shows it is faster for this model on this machine, else plain decoding. "ar": always plain decoding. "redrafter": always ReDrafter (needs a drafter).',
   },
   'engine.threads': { ...intIn(0, 256), description: 'CPU threads; 0 lets the engine choose.' },
+  'engine.remote.url': {
+    ...httpUrl,
+    machine: true,
+    description: 'With engine.backend "remote": the serving engine\'s base URL (e.g. http://127.0.0.1:8080). The prompt is still built locally with the tokenizer of engine.model.',
+  },
+  'engine.remote.api': { ...oneOf('openai', 'llama-server'), description: '"openai": POST /v1/completions (vLLM, SGLang, trtllm-serve, llama-server). "llama-server": llama.cpp\'s /completion with cache_prompt.' },
+  'engine.remote.model': { ...text('a model name'), description: 'Model name sent to the remote server. Empty: the first one its /v1/models lists.' },
+  'engine.remote.apiKeyEnv': {
+    check: (v) => typeof v === 'string' && /^([A-Za-z_][A-Za-z0-9_]*)?$/.test(v),
+    expect: 'the name of an environment variable',
+    schema: { type: 'string' },
+    machine: true,
+    secret: true,
+    description: 'Name of the environment variable of the server process that holds the API key (sent as a Bearer token). The key itself is never a setting and never logged.',
+  },
+  'engine.remote.timeoutMs': { ...intIn(100, 600_000), description: 'Time allowed for the remote server\'s first byte and between stream events, in ms.' },
+  'engine.remote.prompt': { ...oneOf('ids', 'text'), description: '"ids": send the prompt as token ids (exact); "text": as text with the special tokens written out.' },
   'completion.enabled': { ...bool, description: 'Off: every request answers no items.' },
   'completion.debounceMs': {
     ...intIn(0, 5000),
@@ -156,8 +198,7 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
 
 /** The default of a setting by its dotted name. */
 export function defaultOf(name: string): unknown {
-  const [group, key] = name.split('.') as [keyof Settings, string];
-  return (defaultSettings()[group] as Record<string, unknown>)[key];
+  return name.split('.').reduce<unknown>((obj, key) => (obj as Record<string, unknown>)[key], defaultSettings());
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -199,18 +240,25 @@ export function applySettings(base: Settings, source: unknown): { settings: Sett
     }
     if (value === null || value === undefined) continue;
     if (!spec.check(value)) {
-      warnings.push(`setting slipstream.${name} = ${JSON.stringify(value)} ignored: expected ${spec.expect}`);
+      warnings.push(`setting slipstream.${name}${spec.secret ? '' : ` = ${JSON.stringify(value)}`} ignored: expected ${spec.expect}`);
       continue;
     }
-    const [group, key] = name.split('.') as [keyof Settings, string];
-    (settings[group] as Record<string, unknown>)[key] = value;
+    const path = name.split('.');
+    const group = path.slice(0, -1).reduce<Record<string, unknown>>((obj, key) => obj[key] as Record<string, unknown>, settings as unknown as Record<string, unknown>);
+    group[path[path.length - 1]!] = value;
   }
   return { settings, warnings };
 }
 
 /** True when a change between the two settings needs the model reloaded. */
 export function engineChanged(a: Settings, b: Settings): boolean {
-  return a.engine.model !== b.engine.model || a.engine.drafter !== b.engine.drafter || a.engine.backend !== b.engine.backend || a.engine.threads !== b.engine.threads;
+  return (
+    a.engine.model !== b.engine.model ||
+    a.engine.drafter !== b.engine.drafter ||
+    a.engine.backend !== b.engine.backend ||
+    a.engine.threads !== b.engine.threads ||
+    JSON.stringify(a.engine.remote) !== JSON.stringify(b.engine.remote)
+  );
 }
 
 /** The merged settings of one connection, rebuilt whenever a source changes. */

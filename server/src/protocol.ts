@@ -58,6 +58,48 @@ export interface RequestTrace {
   reusedTokens?: number;
   generatedTokens?: number;
   error?: string;
+  /** The HTTP exchange with a remote serving engine (engine.backend "remote"). */
+  remote?: RemoteExchange;
+}
+
+/** One request to a remote serving engine, as the trace records it. */
+export interface RemoteExchange {
+  /** The URL posted to, without credentials or query. */
+  endpoint: string;
+  api: 'openai' | 'llama-server';
+  /** HTTP status of the response; absent when none arrived. */
+  status?: number;
+  /** From sending the request to the response headers (the server's first byte). */
+  ttfbMs?: number;
+  /** From sending the request to the first generated token. */
+  firstTokenMs?: number;
+  /** From the first generated token to the end of the stream (or its abort). */
+  streamMs?: number;
+  /** Generated tokens received (the server's count when it sends one). */
+  tokens: number;
+  /** Prompt tokens the server reports it reused from its cache (llama-server cache_n, OpenAI usage cached_tokens). */
+  cachedTokens?: number;
+  /** How it ended: completed, stopped early or cancelled by us, or failed. */
+  ended: 'completed' | 'aborted' | 'failed';
+}
+
+/** What `slipstream/status` reports about a remote serving engine. */
+export interface RemoteStatus {
+  /** The server's base URL, without credentials. */
+  url: string;
+  api: 'openai' | 'llama-server';
+  model: string;
+  /** Name of the environment variable the API key is read from, and whether it is set (never the key). */
+  apiKeyEnv: string;
+  apiKeySet: boolean;
+  requests: number;
+  failures: number;
+  /** Requests answered without contacting the server while it is backed off. */
+  skipped: number;
+  /** ms until the next attempt while backing off after a failure; 0 when not backing off. */
+  retryInMs: number;
+  /** The last exchange, however it ended. */
+  last: RemoteExchange | null;
 }
 
 export interface StatusResult {
@@ -82,6 +124,8 @@ export interface StatusResult {
     backends: { name: string; available: boolean; reason?: string }[];
     error: { message: string; code: string } | null;
     sessions: number;
+    /** Present when engine.backend is "remote". */
+    remote?: RemoteStatus;
   };
   cache: { hits: number; misses: number };
   latency: { count: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null; lastMs: number | null };

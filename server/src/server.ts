@@ -24,8 +24,8 @@ import { ConfigStore, defaultSettings, engineChanged, type DecodeMode, type Sett
 import { chooseModel } from './completion/default-model.js';
 import { wireConnection } from './connection.js';
 import type { EngineHost } from './completion/engine-host.js';
-import { NativeEngineHost } from './completion/native-engine-host.js';
 import { CompletionFeature } from './completion/feature.js';
+import { SwitchingEngineHost } from './completion/switching-engine-host.js';
 import { DocumentStore } from './documents.js';
 import type { Feature, ServerContext } from './feature.js';
 import { Logger, type LogSink } from './log.js';
@@ -38,7 +38,7 @@ export interface ServerOptions {
   drafterDir?: string;
   /** engine.mode before any client setting (`serve --mode`). */
   mode?: DecodeMode;
-  /** An engine host to use instead of a new native one (shared by TCP clients; fakes in tests). */
+  /** An engine host to use instead of a new one (shared by TCP clients; fakes in tests). */
   engineHost?: EngineHost;
   /** Whether shutdown disposes the engine host (default: when the server created it). */
   ownsEngineHost?: boolean;
@@ -78,7 +78,7 @@ export class Server {
     if (options.drafterDir) base.engine.drafter = options.drafterDir;
     if (options.mode) base.engine.mode = options.mode;
     this.config = new ConfigStore(base, (w) => this.log.warn(w));
-    this.host = options.engineHost ?? new NativeEngineHost(this.log);
+    this.host = options.engineHost ?? new SwitchingEngineHost(this.log);
     this.ownsHost = options.ownsEngineHost ?? options.engineHost === undefined;
     this.ctx = { connection, documents: this.documents, config: this.config, log: this.log, client: {} };
     this.completion = new CompletionFeature(this.ctx, this.host);

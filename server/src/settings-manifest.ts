@@ -39,7 +39,7 @@ function typeCell(spec: SettingSpec): string {
   const { schema } = spec;
   if (schema.enum) return schema.enum.map((v) => `\`${v}\``).join(' \\| ');
   if (schema.type === 'integer' || schema.type === 'number') return `${schema.type} ${schema.minimum}..${schema.maximum}`;
-  if (schema.type === 'string') return spec.machine ? 'path (user settings only)' : 'string';
+  if (schema.type === 'string') return spec.machine ? 'string (user settings only)' : 'string';
   return schema.type;
 }
 

@@ -41,6 +41,7 @@ export class StatusFeature implements Feature {
         backends: host.backends,
         error: host.error,
         sessions: host.sessions,
+        ...(host.remote ? { remote: host.remote } : {}),
       },
       cache: { hits: provider.typing.hits, misses: provider.typing.misses },
       latency: traces.latency(),

@@ -2,14 +2,18 @@
  * bench/llama-cpp/gguf-writer.ts and hf-to-gguf.ts: a written GGUF parses back (magic, version,
  * counts, typed key/values, aligned tensor offsets, the bytes at those offsets), and a tiny random
  * qwen2 folder converts with llama.cpp's tensor names, ggml dim order, BF16 kept bit for bit, 1-D
- * tensors widened to F32 and the vocabulary padded to vocab_size.
+ * tensors widened to F32 and the vocabulary padded to vocab_size; a tiny llama folder converts with
+ * q/k rows permuted per head (the rest copied), and stories260K's byte-fallback tokenizer becomes
+ * llama.cpp's SPM vocabulary. That llama.cpp runs these files like the engine is test/remote's.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GgmlType, gguf, readGgufHeader, writeGguf, type GgufValue } from '../../bench/llama-cpp/gguf-writer.js';
-import { convertHfToGguf, qwen2TensorName } from '../../bench/llama-cpp/hf-to-gguf.js';
+import { convertHfToGguf, ggufTensorName, permuteRopeRows } from '../../bench/llama-cpp/hf-to-gguf.js';
+import { byteLevelPre } from '../../bench/llama-cpp/gguf-tokenizer.js';
+import { repoRoot, stories260K } from '../helpers/paths.js';
 import { readHeader, readSafetensors } from '../../bench/lib/safetensors.js';
 import { makeRandomModel } from '../../bench/make-random-model.js';
 
@@ -79,13 +83,13 @@ describe('GGUF writer', () => {
 
 describe('HF qwen2 to GGUF conversion', () => {
   it('maps HF qwen2 tensor names to llama.cpp names', () => {
-    expect(qwen2TensorName('model.embed_tokens.weight')).toBe('token_embd.weight');
-    expect(qwen2TensorName('model.layers.11.self_attn.k_proj.bias')).toBe('blk.11.attn_k.bias');
-    expect(qwen2TensorName('model.layers.0.self_attn.o_proj.weight')).toBe('blk.0.attn_output.weight');
-    expect(qwen2TensorName('model.layers.3.post_attention_layernorm.weight')).toBe('blk.3.ffn_norm.weight');
-    expect(qwen2TensorName('model.layers.3.mlp.down_proj.weight')).toBe('blk.3.ffn_down.weight');
-    expect(qwen2TensorName('model.norm.weight')).toBe('output_norm.weight');
-    expect(qwen2TensorName('model.layers.0.mlp.experts.0.weight')).toBeUndefined();
+    expect(ggufTensorName('model.embed_tokens.weight')).toBe('token_embd.weight');
+    expect(ggufTensorName('model.layers.11.self_attn.k_proj.bias')).toBe('blk.11.attn_k.bias');
+    expect(ggufTensorName('model.layers.0.self_attn.o_proj.weight')).toBe('blk.0.attn_output.weight');
+    expect(ggufTensorName('model.layers.3.post_attention_layernorm.weight')).toBe('blk.3.ffn_norm.weight');
+    expect(ggufTensorName('model.layers.3.mlp.down_proj.weight')).toBe('blk.3.ffn_down.weight');
+    expect(ggufTensorName('model.norm.weight')).toBe('output_norm.weight');
+    expect(ggufTensorName('model.layers.0.mlp.experts.0.weight')).toBeUndefined();
   });
 
   it('converts a tiny bf16 qwen2 folder: llama.cpp names and metadata, BF16 bytes kept, norms as F32, padded vocab', () => {
@@ -144,9 +148,83 @@ describe('HF qwen2 to GGUF conversion', () => {
     expect(new Float32Array(gg.buffer.slice(gg.byteOffset + normAt, gg.byteOffset + normAt + 4 * widened.length))).toEqual(widened);
   });
 
-  it('refuses a llama folder with a clear error instead of writing an unpermuted q/k', () => {
+  it('refuses an architecture it does not know', () => {
     const dir = tempDir();
-    makeRandomModel(dir, { preset: 'tiny-llama3', dtype: 'bf16', seed: 1 });
-    expect(() => convertHfToGguf(dir, join(dir, 'x.gguf'))).toThrow(/only qwen2 is supported/);
+    makeRandomModel(dir, { preset: 'tiny-mistral', dtype: 'bf16', seed: 1 });
+    expect(() => convertHfToGguf(dir, join(dir, 'x.gguf'))).toThrow(/only qwen2 and llama are supported/);
+  });
+});
+
+describe('HF llama to GGUF conversion', () => {
+  it('permutes rows per head from rotate-half pairs (i, i + d/2) to interleaved pairs (2i, 2i + 1)', () => {
+    // 2 heads of d = 4 rows, 1 byte per row: head rows [a0 a1 b0 b1] -> [a0 b0 a1 b1]
+    const rows = Uint8Array.from([0, 1, 2, 3, 10, 11, 12, 13]);
+    expect(Array.from(permuteRopeRows(rows, 8, 2))).toEqual([0, 2, 1, 3, 10, 12, 11, 13]);
+    // rows of 3 bytes move whole
+    const wide = Uint8Array.from({ length: 12 }, (_, i) => i);
+    expect(Array.from(permuteRopeRows(wide, 4, 1))).toEqual([0, 1, 2, 6, 7, 8, 3, 4, 5, 9, 10, 11]);
+    expect(() => permuteRopeRows(rows, 8, 3)).toThrow(/cannot permute/);
+  });
+
+  it('converts a tiny bf16 llama folder: llama metadata, q and k permuted with their own head counts, v copied', () => {
+    const dir = tempDir();
+    makeRandomModel(dir, { preset: 'tiny-llama3', dtype: 'bf16', seed: 3 });
+    const out = join(dir, 'model.gguf');
+    convertHfToGguf(dir, out);
+    const h = readGgufHeader(out);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, number>;
+    expect(h.kv.get('general.architecture')).toBe('llama');
+    expect(h.kv.get('llama.attention.head_count')).toBe(config.num_attention_heads);
+    expect(h.kv.get('llama.attention.head_count_kv')).toBe(config.num_key_value_heads);
+    const headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
+    expect(h.kv.get('llama.rope.dimension_count')).toBe(headDim);
+    expect(h.kv.get('tokenizer.ggml.pre')).toBe('qwen2'); // the tiny presets share the byte-level tokenizer
+    const st = join(dir, 'model.safetensors');
+    const { entries, dataStart } = readHeader(st);
+    const src = readFileSync(st);
+    const gg = readFileSync(out);
+    const bytesOf = (gguf: string, hf: string): [Uint8Array, Uint8Array] => {
+      const t = h.tensors.find((x) => x.name === gguf)!;
+      const e = entries.get(hf)!;
+      const n = e.data_offsets[1] - e.data_offsets[0];
+      return [Uint8Array.from(gg.subarray(h.dataStart + t.offset, h.dataStart + t.offset + n)), Uint8Array.from(src.subarray(dataStart + e.data_offsets[0], dataStart + e.data_offsets[1]))];
+    };
+    const [q, qHf] = bytesOf('blk.0.attn_q.weight', 'model.layers.0.self_attn.q_proj.weight');
+    expect(q).toEqual(permuteRopeRows(qHf, config.num_attention_heads * headDim, config.num_attention_heads));
+    expect(q).not.toEqual(qHf);
+    const [k, kHf] = bytesOf('blk.1.attn_k.weight', 'model.layers.1.self_attn.k_proj.weight');
+    expect(k).toEqual(permuteRopeRows(kHf, config.num_key_value_heads * headDim, config.num_key_value_heads));
+    const [v, vHf] = bytesOf('blk.0.attn_v.weight', 'model.layers.0.self_attn.v_proj.weight');
+    expect(v).toEqual(vHf);
+  });
+
+  it("writes stories260K's byte-fallback BPE as llama.cpp's SPM vocabulary: scores from merge ranks, byte tokens, space prefix", () => {
+    const dir = tempDir();
+    const out = join(dir, 'stories.gguf');
+    convertHfToGguf(stories260K, out);
+    const h = readGgufHeader(out);
+    expect(h.kv.get('tokenizer.ggml.model')).toBe('llama');
+    expect(h.kv.get('tokenizer.ggml.add_space_prefix')).toBe(true);
+    expect(h.kv.get('tokenizer.ggml.add_bos_token')).toBe(true);
+    expect(h.kv.get('tokenizer.ggml.bos_token_id')).toBe(1);
+    expect(h.kv.get('tokenizer.ggml.eos_token_id')).toBe(2);
+    expect(h.kv.get('tokenizer.ggml.unknown_token_id')).toBe(0);
+    const tokens = h.kv.get('tokenizer.ggml.tokens') as string[];
+    const types = h.kv.get('tokenizer.ggml.token_type') as number[];
+    const scores = h.kv.get('tokenizer.ggml.scores') as number[];
+    expect(tokens.length).toBe(512);
+    expect([types[0], types[1], types[2]]).toEqual([3, 3, 3]); // <unk> <s> </s> are special (control)
+    expect(types[tokens.indexOf('<0x0A>')]).toBe(6);
+    // the first merge of tokenizer.json ("▁ t") makes the best-scored piece
+    expect(scores[tokens.indexOf('▁t')]).toBe(-0);
+    expect(scores[tokens.indexOf('▁the')]).toBeLessThan(scores[tokens.indexOf('he')]!);
+  });
+
+  it('names the pre-tokenizer llama.cpp must use, and refuses one it does not know', () => {
+    const model = { type: 'BPE', vocab: {} };
+    expect(byteLevelPre({ model, pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, use_regex: true } })).toBe('gpt-2');
+    const shipped = JSON.parse(readFileSync(join(repoRoot, 'fixtures', 'models', 'slipstream-code', 'tokenizer.json'), 'utf8')) as Parameters<typeof byteLevelPre>[0];
+    expect(byteLevelPre(shipped)).toBe('gpt-2');
+    expect(() => byteLevelPre({ model, pre_tokenizer: { type: 'Whitespace' } })).toThrow(/no.*llama.cpp pre-tokenizer|none this converter maps/);
   });
 });

@@ -7,7 +7,7 @@
 import { createServer, type Socket } from 'node:net';
 import { format } from 'node:util';
 import { setEngineLogger } from '../../../native/lib/index.js';
-import { NativeEngineHost } from '../completion/native-engine-host.js';
+import { SwitchingEngineHost } from '../completion/switching-engine-host.js';
 import { Logger, stderrSink } from '../log.js';
 import { startServer, type ServerOptions } from '../server.js';
 import { createStreamConnection } from '../transport.js';
@@ -100,7 +100,7 @@ function guardStdout(): void {
 }
 
 function serveSocket(port: number, host: string, options: ServerOptions): Promise<number> {
-  const engineHost = new NativeEngineHost(new Logger(stderrSink));
+  const engineHost = new SwitchingEngineHost(new Logger(stderrSink));
   return new Promise<number>((resolvePromise) => {
     const server = createServer((socket: Socket) => {
       socket.on('error', () => socket.destroy());

@@ -2,11 +2,14 @@
  * The engine host interface: what the completion pipeline needs from an engine, a lazily loaded
  * model with its tokenizer and per-document generation that streams token ids and honours an
  * AbortSignal, with the types it shares with its callers. Interface and types only:
- * native-engine-host.ts implements it over native/lib; tests use a fake (named as such).
+ * native-engine-host.ts implements it over native/lib, remote/remote-engine-host.ts over a serving
+ * engine's HTTP API, switching-engine-host.ts picks one by engine.backend; tests use a fake (named
+ * as such).
  */
 import type { Settings } from '../config.js';
 import type { ModelSource } from './default-model.js';
 import type { ModeDecision } from './mode-calibration.js';
+import type { RemoteExchange, RemoteStatus } from '../protocol.js';
 
 /** The tokenizer surface the prompt builder uses (native/lib/tokenizer.ts implements it). */
 export interface TokenizerLike {
@@ -40,7 +43,21 @@ export interface GenerateRequest {
   signal: AbortSignal;
   /** Called once before the prefill with how many prompt tokens the session already holds (KV reused). */
   onReuse?: (reusedTokens: number) => void;
+  /** Called once when a remote host's HTTP exchange ends (completed, stopped early, cancelled or failed). */
+  onRemote?: (exchange: RemoteExchange) => void;
 }
+
+/**
+ * Generated text a host received already decoded, from a server whose API returns text and no
+ * token ids (OpenAI-compatible completions); `tokens` is how many tokens it stands for.
+ */
+export interface GeneratedText {
+  text: string;
+  tokens: number;
+}
+
+/** What generate yields: accepted token ids, or text where the engine gives no ids. */
+export type GeneratedChunk = Int32Array | GeneratedText;
 
 export interface GenerateSummary {
   stoppedBy: 'eos' | 'max_tokens' | 'aborted';
@@ -70,6 +87,7 @@ export interface EngineHostStatus {
   backends: { name: string; available: boolean; reason?: string }[];
   error: { message: string; code: string } | null;
   sessions: number;
+  remote?: RemoteStatus;
 }
 
 export interface EngineHost {
@@ -78,10 +96,10 @@ export interface EngineHost {
   /** The loaded model, loading it on first use. Rejects with an EngineError-like {code}. */
   ready(signal?: AbortSignal): Promise<LoadedModel>;
   /**
-   * Streams accepted token ids for one request; engine calls are serialized. Stopping the
+   * Streams accepted token ids (or text, see GeneratedText) for one request. Stopping the
    * iteration early (break) ends the generation. Returns a summary when it ran to its end.
    */
-  generate(req: GenerateRequest): AsyncGenerator<Int32Array, GenerateSummary | undefined, void>;
+  generate(req: GenerateRequest): AsyncGenerator<GeneratedChunk, GenerateSummary | undefined, void>;
   /** Drops the session of a key (document closed). */
   closeSession(key: string): void;
   status(): EngineHostStatus;

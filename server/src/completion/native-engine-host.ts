@@ -108,7 +108,7 @@ export class NativeEngineHost implements EngineHost {
     }
     const started = performance.now();
     const [model, tokenizer] = await Promise.all([
-      Model.load(choice.model, { backend: s.backend, ...(s.threads > 0 ? { threads: s.threads } : {}) }),
+      Model.load(choice.model, { backend: s.backend === 'remote' ? 'auto' : s.backend, ...(s.threads > 0 ? { threads: s.threads } : {}) }),
       Tokenizer.load(choice.model),
     ]);
     let drafter: Loaded['drafter'] = null;

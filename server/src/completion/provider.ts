@@ -181,8 +181,11 @@ export class CompletionProvider {
       signal,
       // known before the first token, so traces of generations stopped early carry it too
       onReuse: (n) => (trace.record.reusedTokens = n),
+      onRemote: (exchange) => (trace.record.remote = exchange),
     });
     let text = '';
+    // Hosts that receive text (OpenAI-compatible servers) yield it decoded, with a token count.
+    let textTokens = 0;
     try {
       for (;;) {
         const r = await gen.next();
@@ -193,8 +196,13 @@ export class CompletionProvider {
           break;
         }
         if (firstAt === 0) firstAt = performance.now();
-        for (const id of r.value) ids.push(id);
-        text = decodeContinuation(tok, prompt, ids);
+        if (r.value instanceof Int32Array) {
+          for (const id of r.value) ids.push(id);
+          text = decodeContinuation(tok, prompt, ids);
+        } else {
+          text += r.value.text;
+          textTokens += r.value.tokens;
+        }
         const nl = text.indexOf('\n');
         // Early stops: the line ended in single-line mode, or the indentation scope ended.
         if ((!multiline && nl >= 0) || (multiline && nl >= 0 && indentationScope(text, fctx) !== text)) {
@@ -203,7 +211,7 @@ export class CompletionProvider {
         }
       }
     } finally {
-      trace.record.generatedTokens = ids.length;
+      trace.record.generatedTokens = ids.length + textTokens;
     }
     if (signal.aborted) throw abortError(signal);
     const end = performance.now();

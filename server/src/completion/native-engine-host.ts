@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { backends, Drafter, Model, reusablePrefixLength, Tokenizer, type Session } from '../../../native/lib/index.js';
+import { backends, Drafter, Model, Tokenizer, type Session } from '../../../native/lib/index.js';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { abortError } from './debouncer.js';
@@ -106,6 +106,11 @@ export class NativeEngineHost implements EngineHost {
       drafter = await Drafter.load(s.drafter, model);
     }
     const info = model.info;
+    try {
+      model.setTokenBytes(tokenizer.tokenBytes(info.vocabSize));  // for generations with a required prefix
+    } catch (err) {
+      this.log.warn(`${s.model}: no token bytes, so no required-prefix constraint: ${(err as Error).message}`);
+    }
     this.log.info(`loaded ${s.model} (${info.architecture}, ${info.numLayers} layers) in ${Math.round(performance.now() - started)} ms`);
     return {
       model,
@@ -128,7 +133,7 @@ export class NativeEngineHost implements EngineHost {
       const view = await this.ready(req.signal);
       const loaded = this.loaded!;
       const session = this.session(req.key, loaded, view);
-      req.onReuse?.(reusablePrefixLength(session.tokens, req.prompt));
+      req.onReuse?.(session.reusablePrefixLength(req.prompt));
       const drafter = this.settings?.mode === 'redrafter' ? loaded.drafter : null;
       const gen = session.generate(req.prompt, {
         maxTokens: req.maxTokens,

@@ -1,12 +1,12 @@
 /*
  * generation-wrap.cpp: GenerationWrap (generation-wrap.h): the step worker (engine_generation_step
- * off the event loop; its figures become one JS object), the totals, and disposal that waits for a
- * running step. Arguments arrive validated by native/lib/session.ts.
+ * off the event loop; the step's tokens, done reason and engine_step_stats go back as one step
+ * record), the totals, and disposal that waits for a running step. Arguments arrive validated by
+ * native/lib/session.ts.
  */
 #include "generation-wrap.h"
 
 #include <cstring>
-#include <vector>
 
 #include "addon-state.h"
 #include "drafter-wrap.h"
@@ -14,25 +14,6 @@
 #include "worker.h"
 
 namespace {
-
-const char * done_name(engine_done d) {
-    switch (d) {
-        case ENGINE_DONE_EOS: return "eos";
-        case ENGINE_DONE_MAX_TOKENS: return "max_tokens";
-        case ENGINE_DONE_CANCELLED: return "cancelled";
-        case ENGINE_DONE_NOT: break;
-    }
-    return nullptr;
-}
-
-const char * kind_name(engine_step_kind k) {
-    switch (k) {
-        case ENGINE_STEP_PREFILL: return "prefill";
-        case ENGINE_STEP_AR: return "ar";
-        case ENGINE_STEP_REDRAFTER: return "redrafter";
-    }
-    return "ar";
-}
 
 class StepWorker : public EngineWorker {
   public:
@@ -48,26 +29,23 @@ class StepWorker : public EngineWorker {
         else if (st != ENGINE_STATUS_OK) message_ = engine_session_last_error(session_);
         return st;
     }
+    // The step record (generation-wrap.h): one typed array, no per-step property sets.
     Napi::Value Result(Napi::Env env) override {
-        Napi::Object o = Napi::Object::New(env);
-        Napi::Int32Array ids = Napi::Int32Array::New(env, static_cast<size_t>(n_));
-        std::memcpy(ids.Data(), out_, sizeof(int32_t) * static_cast<size_t>(n_));
-        o.Set("ids", ids);
-        const char * done = done_name(done_);
-        o.Set("done", done ? Napi::Value(Napi::String::New(env, done)) : env.Null());
-        Napi::Object s = Napi::Object::New(env);
-        s.Set("kind", kind_name(stats_.kind));
-        s.Set("reusedTokens", stats_.reused_tokens);
-        s.Set("promptTokens", stats_.prompt_tokens);
-        s.Set("treeSize", stats_.tree_size);
-        s.Set("accepted", stats_.accepted);
-        s.Set("extraAccepted", stats_.extra_accepted);
-        s.Set("draftMs", stats_.draft_ms);
-        s.Set("verifyMs", stats_.verify_ms);
-        s.Set("acceptMs", stats_.accept_ms);
-        s.Set("stepMs", stats_.step_ms);
-        o.Set("stats", s);
-        return o;
+        Napi::Float64Array r = Napi::Float64Array::New(env, STEP_RECORD_IDS + static_cast<size_t>(n_));
+        double * f = r.Data();
+        f[0] = done_;
+        f[1] = stats_.kind;
+        f[2] = stats_.reused_tokens;
+        f[3] = stats_.prompt_tokens;
+        f[4] = stats_.tree_size;
+        f[5] = stats_.accepted;
+        f[6] = stats_.extra_accepted;
+        f[7] = stats_.draft_ms;
+        f[8] = stats_.verify_ms;
+        f[9] = stats_.accept_ms;
+        f[10] = stats_.step_ms;
+        for (int i = 0; i < n_; ++i) f[STEP_RECORD_IDS + static_cast<size_t>(i)] = out_[i];
+        return r;
     }
     void Finish() override {
         wrap_->StepDone();

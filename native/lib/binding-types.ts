@@ -1,7 +1,8 @@
 /**
- * The TypeScript mirror of what engine_addon.node exports. Only binding.ts and the wrapper classes
- * use it; everything else goes through the public API in index.ts. Arguments reach these methods
- * already validated by the wrapper (model.ts, session.ts).
+ * The TypeScript mirror of what engine_addon.node exports (and the layout of the one record it
+ * returns per generation step). Only binding.ts and the wrapper classes use it; everything else
+ * goes through the public API in index.ts. Arguments reach these methods already validated by the
+ * wrapper (model.ts, session.ts).
  */
 
 /** One compute backend as the registry reports it. */
@@ -98,7 +99,7 @@ export interface NativeGenerateParams {
   requiredPrefix: Uint8Array | null;
 }
 
-/** engine_step_stats: one step's figures. */
+/** engine_step_stats: one step's figures (session.ts decodes them from the step record). */
 export interface NativeStepStats {
   kind: 'prefill' | 'ar' | 'redrafter';
   /** prefill: prompt tokens whose KV was kept. */
@@ -118,13 +119,14 @@ export interface NativeStepStats {
   stepMs: number;
 }
 
-export interface NativeStepResult {
-  /** The emitted tokens (a stop token is never among them). */
-  ids: Int32Array;
-  /** Why the generation ended with this step, or null when it goes on. */
-  done: 'eos' | 'max_tokens' | 'cancelled' | null;
-  stats: NativeStepStats;
-}
+/**
+ * What NativeGeneration.step() resolves with (native/addon/generation-wrap.h): a Float64Array of
+ * STEP_RECORD_IDS + n entries: engine_done (0 running, 1 eos, 2 max_tokens, 3 cancelled), the
+ * engine_step_stats fields in NativeStepStats order (kind 0 prefill, 1 ar, 2 redrafter), then the
+ * n emitted token ids (a stop token is never among them).
+ */
+export type NativeStepRecord = Float64Array;
+export const STEP_RECORD_IDS = 11;
 
 /** engine_generation_stats: the totals over a generation's steps. */
 export interface NativeGenerationStats {
@@ -148,7 +150,7 @@ export interface NativeGenerationStats {
 /** One generation on a session (engine_generation). */
 export interface NativeGeneration {
   /** One step (AsyncWorker): the first prefills, each later one runs one round. */
-  step(): Promise<NativeStepResult>;
+  step(): Promise<NativeStepRecord>;
   stats(): NativeGenerationStats;
   /** Releases the session (after a running step settles). */
   dispose(): void;

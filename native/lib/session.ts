@@ -6,7 +6,7 @@
  * and streams each step's tokens. The busy guard is the engine's: a call while another runs on the
  * same session, or while a generation holds it, throws EngineError ENGINE_BUSY.
  */
-import type { NativeGenerateParams, NativeGeneration, NativeSession, NativeStepStats } from './binding-types.js';
+import { STEP_RECORD_IDS, type NativeGenerateParams, type NativeGeneration, type NativeSession, type NativeStepStats } from './binding-types.js';
 import type { Drafter } from './drafter.js';
 import { EngineError, native, toEngineError } from './errors.js';
 import type { Model } from './model.js';
@@ -108,6 +108,21 @@ function concatIds(parts: Int32Array[]): Int32Array {
     off += p.length;
   }
   return out;
+}
+
+const DONE = [null, 'eos', 'max_tokens', 'cancelled'] as const;
+const STEP_KIND = ['prefill', 'ar', 'redrafter'] as const;
+
+/** A step record (binding-types.ts NativeStepRecord) as the emitted ids, the done reason and the step's figures. */
+function decodeStep(r: Float64Array): { ids: Int32Array; done: (typeof DONE)[number]; stats: StepStats } {
+  return {
+    ids: Int32Array.from(r.subarray(STEP_RECORD_IDS)),
+    done: DONE[r[0]!]!,
+    stats: {
+      kind: STEP_KIND[r[1]!]!, reusedTokens: r[2]!, promptTokens: r[3]!, treeSize: r[4]!, accepted: r[5]!, extraAccepted: r[6]!,
+      draftMs: r[7]!, verifyMs: r[8]!, acceptMs: r[9]!, stepMs: r[10]!,
+    },
+  };
 }
 
 /** Extra drafts as the engine takes them: concatenated, with their lengths. */
@@ -314,7 +329,7 @@ export class Session {
           break;
         }
         const t0 = performance.now();
-        const r = await native(gen.step());
+        const r = decodeStep(await native(gen.step()));
         if (first) stats.prefill_ms = performance.now() - t0;
         else stats.decode_ms += performance.now() - t0;
         if (r.ids.length > 0) {

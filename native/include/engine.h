@@ -121,7 +121,8 @@ const int32_t * engine_session_tokens(const engine_session * session) ENGINE_NOE
 void engine_session_set_abort(engine_session * session, int abort) ENGINE_NOEXCEPT;
 // The session's busy guard (the only one): acquire claims it for one call and returns BUSY while
 // another call runs or a generation holds the session; release gives it back. Callers that step a
-// session from worker threads (the addon) claim it around each call; generations claim it themselves.
+// session from worker threads (the addon) claim it around each call; generations claim it
+// themselves, and while one does, forward / truncate / prefill / step return BUSY.
 engine_status engine_session_acquire(engine_session * session) ENGINE_NOEXCEPT;
 void engine_session_release(engine_session * session) ENGINE_NOEXCEPT;
 // How many of the prompt's n >= 1 tokens a generation on this session would keep from its KV: the

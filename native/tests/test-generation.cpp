@@ -108,6 +108,9 @@ void test_cancel_and_busy(engine_session * s) {
     CHECK(engine_session_acquire(s) == ENGINE_STATUS_BUSY);
     engine_generation * other = nullptr;
     CHECK(engine_generation_init(s, &p, &other, err, sizeof err) == ENGINE_STATUS_BUSY && !other);
+    CHECK(engine_session_truncate(s, 0) == ENGINE_STATUS_BUSY);
+    int32_t t0 = 1;
+    CHECK(engine_session_forward(s, &t0, 1, nullptr, nullptr, nullptr, 1, nullptr, nullptr) == ENGINE_STATUS_BUSY);
     int32_t buf[64];
     int n = 0;
     engine_done done = ENGINE_DONE_NOT;

@@ -216,7 +216,10 @@ vocab_spec big_vocabulary(int n_vocab) {
 void test_cost_at_151k() {
     const int V = 151936;
     const vocab_spec v = big_vocabulary(V);
+    const auto t_make = std::chrono::steady_clock::now();
     const auto vb = make(v);
+    std::fprintf(stderr, "V=%d: building the sorted token-bytes table (once per model) took %.1f ms\n", V,
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_make).count());
     std::vector<float> logits(V), row(V);
     std::mt19937 rng(9);
     std::normal_distribution<float> N(0, 3);

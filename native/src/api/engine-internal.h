@@ -46,6 +46,13 @@ inline sampling_params to_params(const engine_sampling * sp) {
     return p;
 }
 
+// True while a generation holds the session: the single-step calls refuse to run then (BUSY), so a
+// caller cannot move the session under a generation's feet.
+inline bool held_by_generation(const engine_session * s) {
+    const int b = s->s.busy.load();
+    return b == SESSION_GENERATION || b == SESSION_GENERATION_STEP;
+}
+
 // The speculate params for a generation or a hand-driven round: n_beams / beam_len, 0 = the
 // backend default (engine-redrafter.cpp).
 speculate_params redrafter_resolve(const engine_model * em, int n_beams, int beam_len);

@@ -79,6 +79,7 @@ extern "C" engine_status engine_session_step_redrafter(engine_session * s, const
                                                        const int32_t * extra_lens, int n_extra, int32_t * out_tokens,
                                                        int max_out, int * n_out, engine_step_stats * stats) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    if (held_by_generation(s)) return ENGINE_STATUS_BUSY;
     if (n_out) *n_out = 0;
     return guarded(s->s.last_error, [&] {
         if (!ed) throw engine_error(ERROR_INVALID_ARGUMENT, "redrafter step needs a drafter");

@@ -162,6 +162,7 @@ extern "C" engine_status engine_session_forward(engine_session * s, const int32_
                                                 const uint8_t * mask, const int32_t * out_rows, int n_out, float * logits,
                                                 float * hidden) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    if (held_by_generation(s)) return ENGINE_STATUS_BUSY;
     return guarded(s->s.last_error, [&] {
         if (!tokens || n <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "forward needs at least one token");
         int32_t last = n - 1;
@@ -180,12 +181,14 @@ extern "C" engine_status engine_session_forward(engine_session * s, const int32_
 
 extern "C" engine_status engine_session_truncate(engine_session * s, int length) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    if (held_by_generation(s)) return ENGINE_STATUS_BUSY;
     return guarded(s->s.last_error, [&] { session_truncate(s->s, length); });
 }
 
 extern "C" engine_status engine_session_prefill(engine_session * s, const int32_t * tokens, int n,
                                                 const engine_sampling * sampling, int32_t * token) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    if (held_by_generation(s)) return ENGINE_STATUS_BUSY;
     return guarded(s->s.last_error, [&] {
         if (!tokens || n <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "prefill needs at least one token");
         int32_t t = session_prefill(s->s, tokens, n, to_params(sampling));
@@ -195,6 +198,7 @@ extern "C" engine_status engine_session_prefill(engine_session * s, const int32_
 
 extern "C" engine_status engine_session_step(engine_session * s, int32_t * out_tokens, int max_out, int * n_out) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    if (held_by_generation(s)) return ENGINE_STATUS_BUSY;
     if (n_out) *n_out = 0;
     return guarded(s->s.last_error, [&] {
         if (!out_tokens || max_out < 1) throw engine_error(ERROR_INVALID_ARGUMENT, "step needs room for one token");

@@ -6,15 +6,12 @@
  * per-step figures add up to the totals; AR and hand-driven ReDrafter steps alternate on one
  * session; the committed tokens equal prompt + output.
  */
-#include <unistd.h>
-
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include "drafter-writer.h"
-#include "engine-redrafter.h"
 #include "run-generation.h"
+#include "stories-drafters.h"
 #include "test-util.h"
 
 namespace {
@@ -67,24 +64,13 @@ std::vector<int32_t> redrafter(engine_session * s, engine_drafter * d, int M, in
 }  // namespace
 
 int main() {
-    const std::string model_dir = fixtures_dir() + "/models/stories260K";
-    engine_set_log_level(ENGINE_LOG_WARN);
-    engine_model_params mp = engine_model_default_params();
-    mp.n_threads = 1;
-    engine_model * model = nullptr;
-    char err[512];
-    CHECK(engine_model_init(model_dir.c_str(), &mp, &model, err, sizeof err) == ENGINE_STATUS_OK);
-    if (!model) return test_summary("test-drafter-speculate");
-    engine_session * s = nullptr;
-    CHECK(engine_session_init(model, 0, &s) == ENGINE_STATUS_OK);
-
-    char tmpl[] = "/tmp/test-drafter-speculate-XXXXXX";
-    const std::string root = mkdtemp(tmpl);
-    engine_drafter * d1 = nullptr, * d2 = nullptr;
-    drafter_writer::write_random_drafter(root + "/a", 512, 64, 128, 2, "F32", 1);
-    drafter_writer::write_random_drafter(root + "/b", 512, 64, 96, 1, "BF16", 2);
-    CHECK(engine_drafter_init((root + "/a").c_str(), model, &d1, err, sizeof err) == ENGINE_STATUS_OK);
-    CHECK(engine_drafter_init((root + "/b").c_str(), model, &d2, err, sizeof err) == ENGINE_STATUS_OK);
+    stories_drafters f;
+    if (!stories_drafters_init(f, 0)) {
+        stories_drafters_free(f);
+        return test_summary("test-drafter-speculate");
+    }
+    engine_session * s = f.s;
+    engine_drafter * d1 = f.d1, * d2 = f.d2;
 
     const std::vector<std::vector<int32_t>> prompts = {{1}, {1, 403, 407, 261, 378, 292}, {1, 320, 400, 266, 401, 263, 349, 271}};
     const int N = 80;
@@ -159,11 +145,6 @@ int main() {
         engine_redrafter_params ok{2, 3};
         CHECK(engine_session_step_redrafter(s, d1, &ok, nullptr, nullptr, 0, buf, 4, &n, nullptr) == ENGINE_STATUS_OK);
     }
-    engine_drafter_free(d1);
-    engine_drafter_free(d2);
-    engine_session_free(s);
-    engine_model_free(model);
-    std::string rm = "rm -rf '" + root + "'";
-    CHECK(std::system(rm.c_str()) == 0);
+    stories_drafters_free(f);
     return test_summary("test-drafter-speculate");
 }

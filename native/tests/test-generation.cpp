@@ -7,16 +7,13 @@
  * every output starts with the required bytes and greedy ReDrafter equals greedy plain decoding
  * under it, for several (M, L) and with extra drafts.
  */
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "drafter-writer.h"
-#include "engine-redrafter.h"
 #include "run-generation.h"
+#include "stories-drafters.h"
 #include "test-util.h"
 
 namespace {
@@ -251,35 +248,14 @@ void test_required_prefix(engine_session * s, engine_model * m, engine_drafter *
 }  // namespace
 
 int main() {
-    const std::string model_dir = fixtures_dir() + "/models/stories260K";
-    engine_set_log_level(ENGINE_LOG_WARN);
-    engine_model_params mp = engine_model_default_params();
-    mp.n_threads = 1;
-    engine_model * model = nullptr;
-    char err[512];
-    CHECK(engine_model_init(model_dir.c_str(), &mp, &model, err, sizeof err) == ENGINE_STATUS_OK);
-    if (!model) return test_summary("test-generation");
-    engine_session * s = nullptr;
-    CHECK(engine_session_init(model, 256, &s) == ENGINE_STATUS_OK);
-    char tmpl[] = "/tmp/test-generation-XXXXXX";
-    const std::string root = mkdtemp(tmpl);
-    drafter_writer::write_random_drafter(root + "/a", 512, 64, 128, 2, "F32", 1);
-    drafter_writer::write_random_drafter(root + "/b", 512, 64, 96, 1, "BF16", 2);
-    engine_drafter * d1 = nullptr, * d2 = nullptr;
-    CHECK(engine_drafter_init((root + "/a").c_str(), model, &d1, err, sizeof err) == ENGINE_STATUS_OK);
-    CHECK(engine_drafter_init((root + "/b").c_str(), model, &d2, err, sizeof err) == ENGINE_STATUS_OK);
-
-    test_stop_rule_and_limits(s, d1);
-    test_prefix_reuse(s);
-    test_cancel_and_busy(s);
-    test_refused_arguments(s, model, d1);
-    test_required_prefix(s, model, d1, d2);
-
-    engine_drafter_free(d1);
-    engine_drafter_free(d2);
-    engine_session_free(s);
-    engine_model_free(model);
-    std::string rm = "rm -rf '" + root + "'";
-    CHECK(std::system(rm.c_str()) == 0);
+    stories_drafters f;
+    if (stories_drafters_init(f, 256)) {
+        test_stop_rule_and_limits(f.s, f.d1);
+        test_prefix_reuse(f.s);
+        test_cancel_and_busy(f.s);
+        test_refused_arguments(f.s, f.model, f.d1);
+        test_required_prefix(f.s, f.model, f.d1, f.d2);
+    }
+    stories_drafters_free(f);
     return test_summary("test-generation");
 }

@@ -90,7 +90,11 @@ GenerationWrap::GenerationWrap(const Napi::CallbackInfo & info) : Napi::ObjectWr
     }
 }
 
-GenerationWrap::~GenerationWrap() { free_now(); }
+GenerationWrap::~GenerationWrap() {
+    // Collected: the session and drafter wraps may be collected in the same pass (in any order),
+    // so touch only the engine (which defers a session freed under a generation, engine.h).
+    if (generation_) engine_generation_free(generation_);
+}
 
 void GenerationWrap::free_now() {
     if (!generation_) return;

@@ -109,6 +109,7 @@ engine_status engine_model_set_token_bytes(engine_model * model, const uint8_t *
 
 // max_context <= 0 means n_ctx_train. The KV cache is reserved virtually and touched lazily.
 engine_status engine_session_init(engine_model * model, int max_context, engine_session ** out) ENGINE_NOEXCEPT;
+// Frees the session; while a generation holds it, the free happens in engine_generation_free.
 void engine_session_free(engine_session * session) ENGINE_NOEXCEPT;
 // Message of the last failed call on this session ("" when none).
 const char * engine_session_last_error(const engine_session * session) ENGINE_NOEXCEPT;
@@ -240,7 +241,8 @@ typedef struct engine_generation_stats {
 // error holds the message.
 engine_status engine_generation_init(engine_session * session, const engine_generation_params * params,
                                      engine_generation ** out, char * error, size_t error_len) ENGINE_NOEXCEPT;
-// Releases the session. A generation may be freed at any point (the session keeps what was committed).
+// Releases the session. A generation may be freed after any step (the session keeps what was
+// committed), not while one of its steps runs.
 void engine_generation_free(engine_generation * generation) ENGINE_NOEXCEPT;
 // One step: the first keeps the resident prefix and prefills the rest of the prompt; every later
 // one runs one AR step or one ReDrafter round. out_tokens (max_out >= 1) receives the emitted

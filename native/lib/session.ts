@@ -117,7 +117,7 @@ const STEP_KIND = ['prefill', 'ar', 'redrafter'] as const;
 function decodeStep(r: Float64Array): { ids: Int32Array; done: (typeof DONE)[number]; stats: StepStats } {
   return {
     ids: Int32Array.from(r.subarray(STEP_RECORD_IDS)),
-    done: DONE[r[0]!]!,
+    done: DONE[r[0]!] ?? null,
     stats: {
       kind: STEP_KIND[r[1]!]!, reusedTokens: r[2]!, promptTokens: r[3]!, treeSize: r[4]!, accepted: r[5]!, extraAccepted: r[6]!,
       draftMs: r[7]!, verifyMs: r[8]!, acceptMs: r[9]!, stepMs: r[10]!,

@@ -127,6 +127,24 @@ void test_cancel_and_busy(engine_session * s) {
     CHECK(again.status == ENGINE_STATUS_OK && again.done == ENGINE_DONE_MAX_TOKENS && again.ids.size() == 5);
 }
 
+// A session freed while a generation holds it (the addon's objects collected in either order) is
+// freed by the generation's free; the generation keeps working until then.
+void test_session_freed_under_a_generation(engine_model * m) {
+    engine_session * s = nullptr;
+    CHECK(engine_session_init(m, 64, &s) == ENGINE_STATUS_OK);
+    const std::vector<int32_t> prompt{1, 403};
+    const engine_generation_params p = greedy_params(prompt, 4);
+    engine_generation * g = nullptr;
+    char err[256];
+    CHECK(engine_generation_init(s, &p, &g, err, sizeof err) == ENGINE_STATUS_OK);
+    engine_session_free(s);  // deferred
+    int32_t buf[64];
+    int n = 0;
+    engine_done done = ENGINE_DONE_NOT;
+    CHECK(engine_generation_step(g, buf, 64, &n, &done, nullptr) == ENGINE_STATUS_OK && n == 1);
+    engine_generation_free(g);  // frees the session too (valgrind / ASan: no leak, no use after free)
+}
+
 void test_refused_arguments(engine_session * s, engine_model * m, engine_drafter * d) {
     const std::vector<int32_t> prompt{1, 403};
     char err[512];
@@ -253,6 +271,7 @@ int main() {
         test_stop_rule_and_limits(f.s, f.d1);
         test_prefix_reuse(f.s);
         test_cancel_and_busy(f.s);
+        test_session_freed_under_a_generation(f.model);
         test_refused_arguments(f.s, f.model, f.d1);
         test_required_prefix(f.s, f.model, f.d1, f.d2);
     }

@@ -102,8 +102,10 @@ extern "C" engine_status engine_generation_init(engine_session * s, const engine
 
 extern "C" void engine_generation_free(engine_generation * g) noexcept {
     if (!g) return;
-    g->session->s.busy.store(SESSION_FREE);
+    engine_session * s = g->session;
+    s->s.busy.store(SESSION_FREE);
     delete g;
+    if (s->free_pending) engine_session_free(s);  // freed while this generation held it
 }
 
 extern "C" engine_status engine_generation_step(engine_generation * g, int32_t * out_tokens, int max_out, int * n_out,

@@ -32,6 +32,7 @@ struct engine_generation {
 struct engine_session {
     engine_model * model = nullptr;  // not owned; must outlive the session
     session s;
+    bool free_pending = false;  // engine_session_free came while a generation held it
 };
 
 // The C API's sampling options as the sampler's (null: greedy defaults).

@@ -122,7 +122,14 @@ extern "C" engine_status engine_session_init(engine_model * em, int max_context,
     return st;
 }
 
-extern "C" void engine_session_free(engine_session * s) noexcept { delete s; }
+extern "C" void engine_session_free(engine_session * s) noexcept {
+    if (!s) return;
+    if (held_by_generation(s)) {  // the generation still points at it: it frees the session when freed
+        s->free_pending = true;
+        return;
+    }
+    delete s;
+}
 
 extern "C" const char * engine_session_last_error(const engine_session * s) noexcept {
     return s ? s->s.last_error.c_str() : "";

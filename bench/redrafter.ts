@@ -43,6 +43,7 @@ export interface RedrafterConfigResult {
   accepted_histogram: number[];
   draft_ms: number;
   verify_ms: number;
+  accept_ms: number;
   other_ms: number;
   decode_ms: number;
   identical: boolean;
@@ -145,12 +146,13 @@ export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
       }
       const draft = runs.reduce((s, x) => s + (x.stats.draft_ms ?? 0), 0);
       const verify = runs.reduce((s, x) => s + (x.stats.verify_ms ?? 0), 0);
+      const accept = runs.reduce((s, x) => s + (x.stats.accept_ms ?? 0), 0);
       const mismatched = runs.flatMap((x, p) => (x.ids.length === plainBest[p]!.ids.length && x.ids.every((t, i) => t === plainBest[p]!.ids[i]) ? [] : [p]));
       const tokS = (toks / ms) * 1000;
       return {
         beams: m, beam_length: l, tok_s: tokS, speedup: tokS / plainTokS, tokens_per_step: generated / passes,
         mean_tree_size: rounds > 0 ? treeNodes / rounds : 0, accepted_histogram: Array.from(hist, (v) => v ?? 0),
-        draft_ms: draft, verify_ms: verify, other_ms: ms - draft - verify, decode_ms: ms,
+        draft_ms: draft, verify_ms: verify, accept_ms: accept, other_ms: ms - draft - verify - accept, decode_ms: ms,
         identical: mismatched.length === 0, mismatched_prompts: mismatched,
       };
     });
@@ -172,7 +174,10 @@ export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
       ['tokens per step', main.tokens_per_step.toFixed(2)],
       ['accepted drafts (histogram)', main.accepted_histogram.join(' ')],
       ['mean tree size', main.mean_tree_size.toFixed(1)],
-      ['time: draft / verify / other', `${pct(main.draft_ms, main.decode_ms)} / ${pct(main.verify_ms, main.decode_ms)} / ${pct(main.other_ms, main.decode_ms)}`],
+      [
+        'time: draft / verify / accept / other',
+        `${pct(main.draft_ms, main.decode_ms)} / ${pct(main.verify_ms, main.decode_ms)} / ${pct(main.accept_ms, main.decode_ms)} / ${pct(main.other_ms, main.decode_ms)}`,
+      ],
       ['identical greedy output', result.identical_greedy_output ? 'yes' : `NO (configs/prompts differ: ${results.filter((r) => !r.identical).map((r) => `M=${r.beams} L=${r.beam_length}: ${r.mismatched_prompts.join(',')}`).join('; ')})`],
     ];
     const w = Math.max(...rows.map((r) => r[0].length)) + 2;

@@ -9,6 +9,7 @@ struct addon_state {
     Napi::FunctionReference model_ctor;
     Napi::FunctionReference session_ctor;
     Napi::FunctionReference drafter_ctor;
+    Napi::FunctionReference generation_ctor;
 };
 
 inline addon_state & get_addon_state(Napi::Env env) { return *env.GetInstanceData<addon_state>(); }

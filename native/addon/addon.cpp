@@ -1,13 +1,14 @@
 /*
  * addon.cpp: the Node addon's module object: backends(), readBandwidth(), the NativeModel /
- * NativeSession / NativeDrafter classes with their module functions (loadModel(), loadDrafter(),
- * redrafterStep(), redrafterDefaults(); own file pairs) and the log bridge. Typed in
+ * NativeSession / NativeGeneration / NativeDrafter classes with their module functions
+ * (loadModel(), loadDrafter(), redrafterDefaults(); own file pairs) and the log bridge. Typed in
  * native/lib/binding-types.ts. No code here prints: logs reach JS through the log bridge or stderr.
  */
 #include <napi.h>
 
 #include "addon-state.h"
 #include "drafter-wrap.h"
+#include "generation-wrap.h"
 #include "engine.h"
 #include "log-bridge.h"
 #include "model-wrap.h"
@@ -45,12 +46,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     state->model_ctor = Napi::Persistent(ModelWrap::Define(env));
     state->session_ctor = Napi::Persistent(SessionWrap::Define(env));
     state->drafter_ctor = Napi::Persistent(DrafterWrap::Define(env));
+    state->generation_ctor = Napi::Persistent(GenerationWrap::Define(env));
     exports.Set("NativeModel", state->model_ctor.Value());
     exports.Set("NativeSession", state->session_ctor.Value());
     exports.Set("NativeDrafter", state->drafter_ctor.Value());
+    exports.Set("NativeGeneration", state->generation_ctor.Value());
     exports.Set("loadModel", Napi::Function::New(env, ModelWrap::js_load, "loadModel"));
     exports.Set("loadDrafter", Napi::Function::New(env, DrafterWrap::js_load, "loadDrafter"));
-    exports.Set("redrafterStep", Napi::Function::New(env, DrafterWrap::js_redrafter_step, "redrafterStep"));
     exports.Set("redrafterDefaults", Napi::Function::New(env, DrafterWrap::js_redrafter_defaults, "redrafterDefaults"));
     exports.Set("readBandwidth", Napi::Function::New(env, js_read_bandwidth, "readBandwidth"));
     log_bridge_init(env, exports);

@@ -1,17 +1,15 @@
 /*
  * drafter-wrap.cpp: DrafterWrap (drafter-wrap.h): the load worker (engine_drafter_init off the event
- * loop), the info object, disposal that waits for running steps, and the ReDrafter step worker.
- * Arguments arrive validated by native/lib/drafter.ts and session code; only type checks here.
+ * loop), the info object, the backend defaults, and disposal that waits for the generations using
+ * it. Arguments arrive validated by native/lib/drafter.ts; only type checks here.
  */
 #include "drafter-wrap.h"
 
 #include <cstring>
 #include <string>
-#include <vector>
 
 #include "addon-state.h"
 #include "model-wrap.h"
-#include "session-wrap.h"
 #include "worker.h"
 
 namespace {
@@ -47,69 +45,10 @@ class LoadDrafterWorker : public EngineWorker {
     engine_drafter * drafter_ = nullptr;
 };
 
-class RedrafterStepWorker : public SessionWorker {
-  public:
-    RedrafterStepWorker(Napi::Env env, SessionWrap * s, DrafterWrap * d, Napi::Object drafter_obj, engine_redrafter_params p,
-                        std::vector<int32_t> extra_tokens, std::vector<int32_t> extra_lens, int max_out)
-        : SessionWorker(env, s), drafter_(d), params_(p), extra_tokens_(std::move(extra_tokens)),
-          extra_lens_(std::move(extra_lens)), max_out_(max_out) {
-        drafter_ref_ = Napi::Persistent(drafter_obj);
-        drafter_->use();
-        handle_ = drafter_->handle();
-    }
-
-  protected:
-    engine_status Run() override {
-        out_.resize(max_out_);
-        std::memset(&stats_, 0, sizeof stats_);
-        engine_status st = engine_session_step_redrafter(session(), handle_, &params_, extra_tokens_.data(), extra_lens_.data(),
-                                                         (int)extra_lens_.size(), out_.data(), max_out_, &n_, &stats_);
-        if (st != ENGINE_STATUS_OK) message_ = engine_session_last_error(session());
-        return st;
-    }
-    Napi::Value Result(Napi::Env env) override {
-        Napi::Object o = Napi::Object::New(env);
-        Napi::Int32Array ids = Napi::Int32Array::New(env, (size_t)n_);
-        std::memcpy(ids.Data(), out_.data(), sizeof(int32_t) * (size_t)n_);
-        o.Set("ids", ids);
-        int accepted = 0;
-        for (int i = 0; i < ENGINE_REDRAFTER_HISTOGRAM; ++i)
-            if (stats_.accepted_histogram[i]) accepted = i;
-        o.Set("accepted", accepted);
-        o.Set("treeSize", Napi::Number::New(env, (double)stats_.tree_nodes));
-        o.Set("extraAccepted", Napi::Number::New(env, (double)stats_.extra_accepted));
-        o.Set("draftMs", stats_.draft_ms);
-        o.Set("verifyMs", stats_.verify_ms);
-        return o;
-    }
-    void Finish() override {
-        SessionWorker::Finish();
-        drafter_->unuse();
-        drafter_ref_.Reset();
-    }
-
-  private:
-    DrafterWrap * drafter_;
-    engine_drafter * handle_;
-    Napi::ObjectReference drafter_ref_;
-    engine_redrafter_params params_;
-    std::vector<int32_t> extra_tokens_, extra_lens_;
-    int max_out_;
-    std::vector<int32_t> out_;
-    int n_ = 0;
-    engine_redrafter_stats stats_;
-};
-
 Napi::Value rejected(Napi::Env env, Napi::Value reason) {
     auto d = Napi::Promise::Deferred::New(env);
     d.Reject(reason);
     return d.Promise();
-}
-
-std::vector<int32_t> to_vec(const Napi::Value & v) {
-    if (!v.IsTypedArray()) return {};
-    Napi::Int32Array a = v.As<Napi::Int32Array>();
-    return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
 }
 
 }  // namespace
@@ -176,23 +115,6 @@ Napi::Value DrafterWrap::js_load(const Napi::CallbackInfo & info) {
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
-}
-
-Napi::Value DrafterWrap::js_redrafter_step(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    SessionWrap * sw = SessionWrap::FromValue(info[0]);
-    DrafterWrap * dw = DrafterWrap::FromValue(info[1]);
-    if (!sw) throw Napi::TypeError::New(env, "redrafterStep: not a session");
-    if (!dw || !dw->handle()) return rejected(env, engine_js_error(env, "redrafterStep: the drafter is disposed", "ENGINE_INVALID_ARGUMENT").Value());
-    engine_redrafter_params p{info[2].ToNumber().Int32Value(), info[3].ToNumber().Int32Value()};
-    int max_out = info[6].ToNumber().Int32Value();
-    if (max_out < 1) max_out = 1;
-    Napi::Value err;
-    if (!sw->BeginCall(env, &err)) return rejected(env, err);
-    auto * w = new RedrafterStepWorker(env, sw, dw, info[1].As<Napi::Object>(), p, to_vec(info[4]), to_vec(info[5]), max_out);
-    Napi::Promise pr = w->Promise();
-    w->Queue();
-    return pr;
 }
 
 Napi::Value DrafterWrap::js_redrafter_defaults(const Napi::CallbackInfo & info) {

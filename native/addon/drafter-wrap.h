@@ -1,7 +1,7 @@
 /*
  * drafter-wrap.h: the JS class wrapping one engine_drafter (NativeDrafter: info(), dispose()) and
- * the ReDrafter functions of the module: loadDrafter() (an AsyncWorker), redrafterStep() (one
- * SessionWorker per ReDrafter round, sharing the session's busy guard) and redrafterDefaults().
+ * the ReDrafter functions of the module: loadDrafter() (an AsyncWorker) and redrafterDefaults().
+ * A generation in ReDrafter mode (generation-wrap.h) holds the drafter while it lives.
  * Registered by addon.cpp with the other classes.
  */
 #pragma once
@@ -14,9 +14,6 @@ class DrafterWrap : public Napi::ObjectWrap<DrafterWrap> {
     static Napi::Function Define(Napi::Env env);
     // loadDrafter(dir: string, model: NativeModel) => Promise<NativeDrafter>
     static Napi::Value js_load(const Napi::CallbackInfo & info);
-    // redrafterStep(session, drafter, beams, beamLength, extraTokens | null, extraLens | null, maxOut)
-    //   => Promise<{ ids: Int32Array, accepted, treeSize, extraAccepted, draftMs, verifyMs }>
-    static Napi::Value js_redrafter_step(const Napi::CallbackInfo & info);
     // redrafterDefaults(model) => { beams, beamLength }
     static Napi::Value js_redrafter_defaults(const Napi::CallbackInfo & info);
     // The DrafterWrap behind a JS value, or null if it is not one.
@@ -27,7 +24,7 @@ class DrafterWrap : public Napi::ObjectWrap<DrafterWrap> {
 
     // Null once disposed.
     engine_drafter * handle() const { return disposed_ ? nullptr : drafter_; }
-    // A running step holds the drafter: dispose() then frees it when the last step settles.
+    // A generation holds the drafter: dispose() then frees it when the last one ends.
     void use() { ++in_use_; }
     void unuse();
 

@@ -1,6 +1,6 @@
 /*
  * model-wrap.cpp: ModelWrap: the load worker (engine_model_init off the event loop), the info
- * object, session creation and disposal with reference counting against open sessions.
+ * object, the token bytes, session creation and disposal with reference counting against open sessions.
  */
 #include "model-wrap.h"
 
@@ -58,6 +58,7 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
     return DefineClass(env, "NativeModel",
                        {InstanceMethod<&ModelWrap::js_info>("info"),
                         InstanceMethod<&ModelWrap::js_create_session>("createSession"),
+                        InstanceMethod<&ModelWrap::js_set_token_bytes>("setTokenBytes"),
                         InstanceMethod<&ModelWrap::js_dispose>("dispose")});
 }
 
@@ -132,6 +133,25 @@ Napi::Value ModelWrap::js_create_session(const Napi::CallbackInfo & info) {
     engine_status st = engine_session_init(model_, max_context, &s);
     if (st != ENGINE_STATUS_OK) throw engine_js_error(env, "cannot create a session", engine_status_code(st));
     return SessionWrap::Create(env, Value(), s);
+}
+
+Napi::Value ModelWrap::js_set_token_bytes(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (!model_ || disposed_) throw engine_js_error(env, "model is disposed", "ENGINE_INVALID_ARGUMENT");
+    if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray())
+        throw Napi::TypeError::New(env, "setTokenBytes(bytes: Uint8Array, offsets: Uint32Array, special: Uint8Array)");
+    Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+    Napi::Uint32Array offsets = info[1].As<Napi::Uint32Array>();
+    Napi::Uint8Array special = info[2].As<Napi::Uint8Array>();
+    const int n = static_cast<int>(special.ElementLength());
+    if (offsets.ElementLength() != special.ElementLength() + 1)
+        throw engine_js_error(env, "setTokenBytes: offsets must have one entry more than special", "ENGINE_INVALID_ARGUMENT");
+    if (n > 0 && offsets[static_cast<size_t>(n)] > bytes.ElementLength())
+        throw engine_js_error(env, "setTokenBytes: offsets run past the bytes", "ENGINE_INVALID_ARGUMENT");
+    char err[512] = {0};
+    engine_status st = engine_model_set_token_bytes(model_, bytes.Data(), offsets.Data(), special.Data(), n, err, sizeof err);
+    if (st != ENGINE_STATUS_OK) throw engine_js_error(env, err, engine_status_code(st));
+    return env.Undefined();
 }
 
 Napi::Value ModelWrap::js_dispose(const Napi::CallbackInfo & info) {

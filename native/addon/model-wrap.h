@@ -1,6 +1,6 @@
 /*
  * model-wrap.h: the JS class wrapping one engine_model: loadModel() (an AsyncWorker), info(),
- * createSession(), dispose(). The model is freed when it is disposed (or collected) and no session
+ * setTokenBytes(), createSession(), dispose(). The model is freed when it is disposed (or collected) and no session
  * still uses it.
  */
 #pragma once
@@ -25,6 +25,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   private:
     Napi::Value js_info(const Napi::CallbackInfo & info);
     Napi::Value js_create_session(const Napi::CallbackInfo & info);
+    // setTokenBytes(bytes: Uint8Array, offsets: Uint32Array (V + 1), special: Uint8Array (V))
+    Napi::Value js_set_token_bytes(const Napi::CallbackInfo & info);
     Napi::Value js_dispose(const Napi::CallbackInfo & info);
     void maybe_free();
 

@@ -1,7 +1,7 @@
 /*
- * session-wrap.cpp: SessionWrap: forward / prefill / step as SessionWorkers (one AsyncWorker per
- * unit of work), truncate, abort, the busy guard and disposal. Arguments arrive validated by the
- * TS wrapper (native/lib/session.ts); only cheap type checks happen here.
+ * session-wrap.cpp: SessionWrap: forward as a SessionWorker (one AsyncWorker per unit of work),
+ * generate (a NativeGeneration), the reusable prefix, truncate, abort and disposal. Arguments arrive
+ * validated by the TS wrapper (native/lib/session.ts); only cheap type checks happen here.
  */
 #include "session-wrap.h"
 
@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "addon-state.h"
+#include "drafter-wrap.h"
 #include "float-buffer.h"
+#include "generation-wrap.h"
 #include "model-wrap.h"
 
 namespace {
@@ -59,60 +61,19 @@ class ForwardWorker : public SessionWorker {
     float_buffer logits_, hidden_;
 };
 
-class PrefillWorker : public SessionWorker {
-  public:
-    PrefillWorker(Napi::Env env, SessionWrap * w, std::vector<int32_t> tokens, engine_sampling sp)
-        : SessionWorker(env, w), tokens_(std::move(tokens)), sp_(sp) {}
-
-  protected:
-    engine_status Run() override {
-        engine_status st = engine_session_prefill(session(), tokens_.data(), static_cast<int>(tokens_.size()), &sp_, &token_);
-        if (st != ENGINE_STATUS_OK) message_ = engine_session_last_error(session());
-        return st;
-    }
-    Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, token_); }
-
-  private:
-    std::vector<int32_t> tokens_;
-    engine_sampling sp_;
-    int32_t token_ = -1;
-};
-
-class StepWorker : public SessionWorker {
-  public:
-    StepWorker(Napi::Env env, SessionWrap * w) : SessionWorker(env, w) {}
-
-  protected:
-    engine_status Run() override {
-        engine_status st = engine_session_step(session(), out_, 16, &n_);
-        if (st != ENGINE_STATUS_OK) message_ = engine_session_last_error(session());
-        return st;
-    }
-    Napi::Value Result(Napi::Env env) override {
-        Napi::Int32Array a = Napi::Int32Array::New(env, static_cast<size_t>(n_));
-        std::memcpy(a.Data(), out_, static_cast<size_t>(n_) * sizeof(int32_t));
-        return a;
-    }
-
-  private:
-    int32_t out_[16];
-    int n_ = 0;
-};
-
 }  // namespace
 
 Napi::Function SessionWrap::Define(Napi::Env env) {
     return DefineClass(env, "NativeSession",
                        {InstanceMethod<&SessionWrap::js_forward>("forward"),
-                        InstanceMethod<&SessionWrap::js_prefill>("prefill"),
-                        InstanceMethod<&SessionWrap::js_step>("step"),
+                        InstanceMethod<&SessionWrap::js_generate>("generate"),
+                        InstanceMethod<&SessionWrap::js_reusable_prefix>("reusablePrefix"),
                         InstanceMethod<&SessionWrap::js_truncate>("truncate"),
                         InstanceMethod<&SessionWrap::js_abort>("abort"),
                         InstanceMethod<&SessionWrap::js_dispose>("dispose"),
                         InstanceMethod<&SessionWrap::js_tokens>("tokens"),
                         InstanceAccessor<&SessionWrap::js_length>("length"),
-                        InstanceAccessor<&SessionWrap::js_max_context>("maxContext"),
-                        InstanceAccessor<&SessionWrap::js_busy>("busy")});
+                        InstanceAccessor<&SessionWrap::js_max_context>("maxContext")});
 }
 
 Napi::Value SessionWrap::Create(Napi::Env env, Napi::Object model_obj, engine_session * s) {
@@ -153,18 +114,20 @@ bool SessionWrap::BeginCall(Napi::Env env, Napi::Value * error) {
         *error = engine_js_error(env, "session is disposed", "ENGINE_INVALID_ARGUMENT").Value();
         return false;
     }
-    if (busy_ || engine_session_acquire(session_) != ENGINE_STATUS_OK) {
+    if (engine_session_acquire(session_) != ENGINE_STATUS_OK) {
         *error = engine_js_error(env, "session is busy: another call on it is still running", "ENGINE_BUSY").Value();
         return false;
     }
-    busy_ = true;
     engine_session_set_abort(session_, 0);
     return true;
 }
 
 void SessionWrap::EndCall() {
-    busy_ = false;
     if (session_) engine_session_release(session_);
+    Released();
+}
+
+void SessionWrap::Released() {
     if (dispose_pending_) free_now();
 }
 
@@ -199,52 +162,91 @@ Napi::Value SessionWrap::js_forward(const Napi::CallbackInfo & info) {
     return p;
 }
 
-Napi::Value SessionWrap::js_prefill(const Napi::CallbackInfo & info) {
+namespace {
+std::vector<int32_t> int32s(const Napi::Object & o, const char * key) { return to_vec(o.Get(key)); }
+double number(const Napi::Object & o, const char * key, double fallback) {
+    Napi::Value v = o.Get(key);
+    return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+}
+}  // namespace
+
+Napi::Value SessionWrap::js_generate(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    Napi::Value err;
-    if (!BeginCall(env, &err)) return rejected(env, err);
-    // prefill(tokens, temperature, topK, topP, seed)
-    engine_sampling sp{0.0f, 0, 1.0f, 0};
-    if (info.Length() > 1 && info[1].IsNumber()) sp.temperature = info[1].As<Napi::Number>().FloatValue();
-    if (info.Length() > 2 && info[2].IsNumber()) sp.top_k = info[2].As<Napi::Number>().Int32Value();
-    if (info.Length() > 3 && info[3].IsNumber()) sp.top_p = info[3].As<Napi::Number>().FloatValue();
-    if (info.Length() > 4 && info[4].IsNumber()) sp.seed = static_cast<uint64_t>(info[4].As<Napi::Number>().Int64Value());
-    auto * w = new PrefillWorker(env, this, to_vec(info[0]), sp);
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    if (!session_ || dispose_pending_) throw engine_js_error(env, "session is disposed", "ENGINE_INVALID_ARGUMENT");
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "generate(params)");
+    // generate({ prompt, maxTokens, temperature, topK, topP, seed, stopTokens, drafter, beams,
+    //            beamLength, extraTokens, extraLens, requiredPrefix })
+    Napi::Object o = info[0].As<Napi::Object>();
+    const std::vector<int32_t> prompt = int32s(o, "prompt"), stop = int32s(o, "stopTokens");
+    const std::vector<int32_t> extra_tokens = int32s(o, "extraTokens"), extra_lens = int32s(o, "extraLens");
+    std::vector<uint8_t> required;
+    if (o.Get("requiredPrefix").IsTypedArray()) {
+        Napi::Uint8Array r = o.Get("requiredPrefix").As<Napi::Uint8Array>();
+        required.assign(r.Data(), r.Data() + r.ElementLength());
+    }
+    engine_generation_params p = engine_generation_default_params();
+    p.prompt = prompt.data();
+    p.n_prompt = static_cast<int>(prompt.size());
+    p.max_tokens = static_cast<int>(number(o, "maxTokens", 1));
+    p.sampling.temperature = static_cast<float>(number(o, "temperature", 0));
+    p.sampling.top_k = static_cast<int>(number(o, "topK", 0));
+    p.sampling.top_p = static_cast<float>(number(o, "topP", 1));
+    p.sampling.seed = static_cast<uint64_t>(number(o, "seed", 0));
+    p.stop_tokens = stop.data();
+    p.n_stop = static_cast<int>(stop.size());
+    Napi::Value drafter_obj = o.Get("drafter");
+    DrafterWrap * dw = DrafterWrap::FromValue(drafter_obj);
+    if (!drafter_obj.IsNull() && !drafter_obj.IsUndefined() && (!dw || !dw->handle()))
+        throw engine_js_error(env, "the drafter is disposed or not a drafter", "ENGINE_INVALID_ARGUMENT");
+    if (dw) {
+        p.mode = ENGINE_DECODE_REDRAFTER;
+        p.drafter = dw->handle();
+        p.n_beams = static_cast<int>(number(o, "beams", 0));
+        p.beam_len = static_cast<int>(number(o, "beamLength", 0));
+        p.extra_tokens = extra_tokens.data();
+        p.extra_lens = extra_lens.data();
+        p.n_extra = static_cast<int>(extra_lens.size());
+    }
+    p.required_prefix = required.data();
+    p.n_required_prefix = static_cast<int>(required.size());
+    engine_generation * g = nullptr;
+    char err[1024] = {0};
+    engine_status st = engine_generation_init(session_, &p, &g, err, sizeof err);
+    if (st != ENGINE_STATUS_OK) throw engine_js_error(env, err, engine_status_code(st));
+    return GenerationWrap::Create(env, Value(), g, dw ? drafter_obj : env.Null());
 }
 
-Napi::Value SessionWrap::js_step(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    Napi::Value err;
-    if (!BeginCall(env, &err)) return rejected(env, err);
-    auto * w = new StepWorker(env, this);
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+Napi::Value SessionWrap::js_reusable_prefix(const Napi::CallbackInfo & info) {
+    const std::vector<int32_t> prompt = to_vec(info[0]);
+    const int n = session_ && !prompt.empty() ? engine_session_reusable_prefix(session_, prompt.data(), static_cast<int>(prompt.size())) : 0;
+    return Napi::Number::New(info.Env(), n);
 }
 
 Napi::Value SessionWrap::js_truncate(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     if (!session_ || dispose_pending_) throw engine_js_error(env, "session is disposed", "ENGINE_INVALID_ARGUMENT");
-    if (busy_) throw engine_js_error(env, "session is busy: another call on it is still running", "ENGINE_BUSY");
+    if (engine_session_acquire(session_) != ENGINE_STATUS_OK)
+        throw engine_js_error(env, "session is busy: another call on it is still running", "ENGINE_BUSY");
     engine_status st = engine_session_truncate(session_, info[0].As<Napi::Number>().Int32Value());
+    engine_session_release(session_);
     if (st != ENGINE_STATUS_OK) throw engine_js_error(env, engine_session_last_error(session_), engine_status_code(st));
     return env.Undefined();
 }
 
 Napi::Value SessionWrap::js_abort(const Napi::CallbackInfo & info) {
-    if (session_ && busy_) engine_session_set_abort(session_, 1);
+    // Harmless when idle: every call and generation clears the flag when it starts.
+    if (session_) engine_session_set_abort(session_, 1);
     return info.Env().Undefined();
 }
 
 Napi::Value SessionWrap::js_dispose(const Napi::CallbackInfo & info) {
-    if (busy_) {
-        dispose_pending_ = true;
-        if (session_) engine_session_set_abort(session_, 1);
-    } else {
+    if (!session_ || dispose_pending_) return info.Env().Undefined();
+    if (engine_session_acquire(session_) == ENGINE_STATUS_OK) {
+        engine_session_release(session_);
         free_now();
+    } else {  // a call or a generation holds it: end that soon, free when it lets go
+        dispose_pending_ = true;
+        engine_session_set_abort(session_, 1);
     }
     return info.Env().Undefined();
 }
@@ -256,8 +258,6 @@ Napi::Value SessionWrap::js_length(const Napi::CallbackInfo & info) {
 Napi::Value SessionWrap::js_max_context(const Napi::CallbackInfo & info) {
     return Napi::Number::New(info.Env(), session_ ? engine_session_max_context(session_) : 0);
 }
-
-Napi::Value SessionWrap::js_busy(const Napi::CallbackInfo & info) { return Napi::Boolean::New(info.Env(), busy_); }
 
 Napi::Value SessionWrap::js_tokens(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();

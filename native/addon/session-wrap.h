@@ -1,8 +1,9 @@
 /*
- * session-wrap.h: the JS class wrapping one engine_session. Every async method runs one
- * SessionWorker; a call while another is running rejects with ENGINE_BUSY (the busy flag lives
- * in the C session, so code outside this class, e.g. drafter-wrap.cpp, shares the guard through
- * BeginCall/EndCall). dispose() during a call frees the session when the call settles.
+ * session-wrap.h: the JS class wrapping one engine_session: forward() runs one SessionWorker,
+ * generate() starts a NativeGeneration (generation-wrap.h) that holds the session until it is
+ * disposed. The busy guard is the C session's (engine_session_acquire / engine_generation_init):
+ * a call while another runs or a generation holds the session is refused with ENGINE_BUSY.
+ * dispose() while the session is held frees it when the holder lets go.
  */
 #pragma once
 #include <napi.h>
@@ -24,30 +25,31 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     ~SessionWrap() override;
 
     engine_session * handle() const { return session_; }
-    // Main thread. Acquires the busy flag and clears the abort flag; on failure returns a rejected
-    // promise's reason in *error (ENGINE_BUSY, or ENGINE_INVALID_ARGUMENT when disposed).
+    // Main thread. Claims the session for one call and clears the abort flag; on failure returns a
+    // rejected promise's reason in *error (ENGINE_BUSY, or ENGINE_INVALID_ARGUMENT when disposed).
     bool BeginCall(Napi::Env env, Napi::Value * error);
-    // Main thread, when the call settles: releases the busy flag, finishes a deferred dispose.
+    // Main thread, when the call settles: releases the session.
     void EndCall();
+    // Main thread, after the holder (a call or a generation) released the session: finishes a
+    // deferred dispose.
+    void Released();
 
   private:
     Napi::Value js_forward(const Napi::CallbackInfo & info);
-    Napi::Value js_prefill(const Napi::CallbackInfo & info);
-    Napi::Value js_step(const Napi::CallbackInfo & info);
+    Napi::Value js_generate(const Napi::CallbackInfo & info);
+    Napi::Value js_reusable_prefix(const Napi::CallbackInfo & info);
     Napi::Value js_truncate(const Napi::CallbackInfo & info);
     Napi::Value js_abort(const Napi::CallbackInfo & info);
     Napi::Value js_dispose(const Napi::CallbackInfo & info);
     Napi::Value js_length(const Napi::CallbackInfo & info);
     Napi::Value js_tokens(const Napi::CallbackInfo & info);
     Napi::Value js_max_context(const Napi::CallbackInfo & info);
-    Napi::Value js_busy(const Napi::CallbackInfo & info);
     void free_now();
 
     engine_session * session_ = nullptr;
     Napi::ObjectReference model_ref_;  // pins the model while the session lives
     ModelWrap * model_ = nullptr;
-    bool busy_ = false;
-    bool dispose_pending_ = false;
+    bool dispose_pending_ = false;  // dispose() came while the session was held
 };
 
 // A worker bound to one session: pins its JS object and calls EndCall before settling.

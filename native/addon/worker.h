@@ -2,8 +2,8 @@
  * worker.h: the base of every addon AsyncWorker (one per unit of engine work). Execute() runs
  * Run() on a libuv thread and never lets an exception escape; OnOK resolves the promise with
  * Result(), OnError rejects with an Error carrying `code` (engine_status_code) that the TS wrapper
- * turns into EngineError. SessionWorker also pins its session's JS object and releases the
- * session's busy flag before settling. Code in Run() must not touch Napi.
+ * turns into EngineError. SessionWorker (session-wrap.h) also pins its session's JS object and
+ * releases the session's busy guard before settling. Code in Run() must not touch Napi.
  */
 #pragma once
 #include <napi.h>

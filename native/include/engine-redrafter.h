@@ -1,8 +1,9 @@
 /*
  * engine-redrafter.h: the ReDrafter part of the C API, built on engine.h's models and sessions (it
- * includes engine.h). A drafter is loaded against a model (its shapes are checked); a ReDrafter step
- * on a session drafts with beam search, verifies the tree in one base forward and emits 1..L tokens.
- * AR and ReDrafter steps share the session state, so they may alternate. Math: docs/redrafter.md.
+ * includes engine.h). A drafter is loaded against a model (its shapes are checked) and handed to a
+ * generation (engine_generation_params.mode = ENGINE_DECODE_REDRAFTER). A hand-driven ReDrafter
+ * step drafts with beam search, verifies the tree in one base forward and emits 1..L tokens; AR and
+ * ReDrafter steps share the session state, so they may alternate. Math: docs/redrafter.md.
  */
 #pragma once
 #include <stddef.h>
@@ -13,8 +14,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct engine_drafter engine_drafter;  // ReDrafter heads (their weights)
 
 // Loads a drafter folder saved by Apple's train.py (config.json + model.safetensors) and checks it
 // against model (hidden size, vocabulary, every tensor shape). On failure *out is NULL and error
@@ -39,36 +38,15 @@ typedef struct engine_redrafter_params {
 // The defaults for the backend the model runs on (docs/redrafter.md §5).
 engine_redrafter_params engine_redrafter_default_params(const engine_model * model) ENGINE_NOEXCEPT;
 
-#define ENGINE_REDRAFTER_HISTOGRAM 64
-typedef struct engine_redrafter_stats {
-    int64_t rounds;          // ReDrafter steps; each is one base forward
-    int64_t emitted;         // tokens the rounds emitted (accepted drafts + the new guaranteed token)
-    int64_t tree_nodes;      // sum of packed tree sizes (mean = tree_nodes / rounds)
-    int64_t max_tree_nodes;
-    int64_t extra_accepted;  // accepted drafted tokens that only caller-supplied drafts proposed
-    int64_t accepted_histogram[ENGINE_REDRAFTER_HISTOGRAM];  // [n] = rounds accepting n drafted tokens
-    double draft_ms;         // beam search
-    double verify_ms;        // tree build + base forward + acceptance + KV commit
-} engine_redrafter_stats;
-
-// One ReDrafter round (requires a prefill). Extra drafts: n_extra candidate continuations that start
-// AT the pending guaranteed token (others are ignored), concatenated in extra_tokens with lengths
-// extra_lens. out_tokens (max_out >= 1) receives the emitted tokens, *n_out their count (<= max_out;
-// the round drafts no deeper than max_out allows). stats (may be NULL) is ADDED to.
+// One ReDrafter round by hand (requires a prefill; the decode loop is engine_generation). Extra
+// drafts: n_extra candidate continuations that start AT the pending guaranteed token (others are
+// ignored), concatenated in extra_tokens with lengths extra_lens. out_tokens (max_out >= 1) receives
+// the emitted tokens, *n_out their count (<= max_out; the round drafts no deeper than max_out
+// allows). stats (may be NULL) receives the round's figures.
 engine_status engine_session_step_redrafter(engine_session * session, const engine_drafter * drafter,
                                             const engine_redrafter_params * params, const int32_t * extra_tokens,
                                             const int32_t * extra_lens, int n_extra, int32_t * out_tokens, int max_out,
-                                            int * n_out, engine_redrafter_stats * stats) ENGINE_NOEXCEPT;
-
-// Convenience for the CLI and tests: prefill + ReDrafter rounds until max_tokens or a stop token.
-// out_tokens (max_tokens) gets the generated tokens (truncated after the first stop token, which is
-// kept), *n_out their count. Extra drafts here continue the PROMPT (they are re-aligned every round).
-engine_status engine_session_generate_redrafter(engine_session * session, const engine_drafter * drafter,
-                                                const engine_redrafter_params * params, const int32_t * prompt,
-                                                int n_prompt, const engine_sampling * sampling, int max_tokens,
-                                                const int32_t * stop_tokens, int n_stop, const int32_t * extra_tokens,
-                                                const int32_t * extra_lens, int n_extra, int32_t * out_tokens,
-                                                int * n_out, engine_redrafter_stats * stats) ENGINE_NOEXCEPT;
+                                            int * n_out, engine_step_stats * stats) ENGINE_NOEXCEPT;
 
 #ifdef __cplusplus
 }

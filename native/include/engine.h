@@ -1,8 +1,9 @@
 /*
- * engine.h: THE C API of the Slipstream engine: models, sessions, backends, logging. With
- * engine-redrafter.h (the ReDrafter functions, built on this header) it is all the Node addon, the
- * CLI and the tests use. Every function is noexcept and reports failure through engine_status plus
- * a message; objects come in *_init / *_free pairs. Nothing here writes to stdout.
+ * engine.h: THE C API of the Slipstream engine: models, sessions, generations (the one decode
+ * loop, stepped one round at a time), backends, logging. With engine-redrafter.h (loading ReDrafter
+ * heads; hand-driven ReDrafter rounds) it is all the Node addon, the CLI and the tests use. Every
+ * function is noexcept and reports failure through engine_status plus a message; objects come in
+ * *_init / *_free pairs. Nothing here writes to stdout.
  */
 #pragma once
 #include <stddef.h>
@@ -25,6 +26,7 @@ typedef enum engine_status {
     ENGINE_STATUS_OUT_OF_MEMORY = 6,
     ENGINE_STATUS_UNSUPPORTED = 7,       // valid request this build or backend cannot serve
     ENGINE_STATUS_INTERNAL = 8,          // a bug: an exception escaped the core
+    ENGINE_STATUS_NUMERIC = 9,           // the model computed NaN or Inf logits (broken weights or config)
 } engine_status;
 
 // Stable string for a status ("ENGINE_OK", "ENGINE_BAD_MODEL", ...): the code EngineError carries in JS.
@@ -94,23 +96,40 @@ typedef struct engine_model_info {
 
 void engine_model_get_info(const engine_model * model, engine_model_info * out) ENGINE_NOEXCEPT;
 
+// What each token id writes, as bytes (the core deals in ids only; decoding constraints need the
+// bytes). Set once after loading the tokenizer, before generations that use a required prefix;
+// not concurrently with engine_generation_init on this model's sessions. n_vocab must equal the
+// model's. bytes: concatenated token bytes; offsets: (n_vocab + 1), token i is
+// bytes[offsets[i] .. offsets[i + 1]), offsets[0] = 0, non-decreasing; special: (n_vocab) 1 = a
+// control token (never allowed under a constraint) or NULL. Tokens with no bytes are never allowed either.
+engine_status engine_model_set_token_bytes(engine_model * model, const uint8_t * bytes, const uint32_t * offsets,
+                                           const uint8_t * special, int n_vocab, char * error, size_t error_len) ENGINE_NOEXCEPT;
+
 // ---- sessions ------------------------------------------------------------------------------
 
 // max_context <= 0 means n_ctx_train. The KV cache is reserved virtually and touched lazily.
 engine_status engine_session_init(engine_model * model, int max_context, engine_session ** out) ENGINE_NOEXCEPT;
+// Frees the session; while a generation holds it, the free happens in engine_generation_free.
 void engine_session_free(engine_session * session) ENGINE_NOEXCEPT;
 // Message of the last failed call on this session ("" when none).
 const char * engine_session_last_error(const engine_session * session) ENGINE_NOEXCEPT;
 int engine_session_length(const engine_session * session) ENGINE_NOEXCEPT;        // committed tokens
 int engine_session_max_context(const engine_session * session) ENGINE_NOEXCEPT;
 const int32_t * engine_session_tokens(const engine_session * session) ENGINE_NOEXCEPT;  // (length)
-// Abort flag, polled between layers and between steps: set to make the running call return
-// CANCELLED; the caller clears it (set 0) before the next call.
+// Abort flag, polled between layers and at the start of every step: set to make the running call
+// return CANCELLED (a generation step: ENGINE_DONE_CANCELLED); the caller clears it (set 0) before
+// the next call.
 void engine_session_set_abort(engine_session * session, int abort) ENGINE_NOEXCEPT;
-// Busy guard for callers that step a session from worker threads: acquire returns BUSY when a call
-// is already running.
+// The session's busy guard (the only one): acquire claims it for one call and returns BUSY while
+// another call runs or a generation holds the session; release gives it back. Callers that step a
+// session from worker threads (the addon) claim it around each call; generations claim it
+// themselves, and while one does, forward / truncate / prefill / step return BUSY.
 engine_status engine_session_acquire(engine_session * session) ENGINE_NOEXCEPT;
 void engine_session_release(engine_session * session) ENGINE_NOEXCEPT;
+// How many of the prompt's n >= 1 tokens a generation on this session would keep from its KV: the
+// longest common prefix with the committed tokens, less one when it covers the whole prompt (the
+// last prompt position is recomputed for its logits).
+int engine_session_reusable_prefix(const engine_session * session, const int32_t * prompt, int n) ENGINE_NOEXCEPT;
 
 // Forward of n tokens appended after the committed ones; commits all n (length += n).
 // positions (n) or NULL = length..length+n-1; mask (n, length + n) row-major 1 = may attend, or NULL = causal;
@@ -129,19 +148,113 @@ typedef struct engine_sampling {
     uint64_t seed;
 } engine_sampling;
 
-// Generation in steps (docs/redrafter.md §2.1 state): prefill commits n >= 1 prompt tokens after the
-// committed ones, reseeds the sampler and decides the next token g0 (returned in *token; it is
-// emitted but its KV is not yet committed). Each step then commits g0 and decides the next one.
+// Single steps for tools and tests that drive rounds by hand (docs/redrafter.md §2.1 state); the
+// decode loop is engine_generation below. prefill commits n >= 1 prompt tokens after the committed
+// ones, reseeds the sampler and decides the next token g0 (returned in *token; it is emitted but
+// its KV is not yet committed). Each step then commits g0 and decides the next one.
 engine_status engine_session_prefill(engine_session * session, const int32_t * tokens, int n,
                                      const engine_sampling * sampling, int32_t * token) ENGINE_NOEXCEPT;
 // One plain autoregressive step: out_tokens receives the tokens emitted (1 for AR), *n_out their count.
 engine_status engine_session_step(engine_session * session, int32_t * out_tokens, int max_out,
                                   int * n_out) ENGINE_NOEXCEPT;
-// Convenience for the CLI and tests: prefill + steps until max_tokens or a stop token.
-// out_tokens (max_tokens) gets the generated tokens (stop token included), *n_out their count.
-engine_status engine_session_generate(engine_session * session, const int32_t * prompt, int n_prompt,
-                                      const engine_sampling * sampling, int max_tokens, const int32_t * stop_tokens,
-                                      int n_stop, int32_t * out_tokens, int * n_out) ENGINE_NOEXCEPT;
+
+// ---- generations: the decode loop ---------------------------------------------------------------
+
+typedef struct engine_drafter engine_drafter;        // ReDrafter heads (engine-redrafter.h loads them)
+typedef struct engine_generation engine_generation;  // one generation on a session
+
+typedef enum engine_decode_mode {
+    ENGINE_DECODE_AR = 0,         // one token per step
+    ENGINE_DECODE_REDRAFTER = 1,  // one ReDrafter round per step (docs/redrafter.md)
+} engine_decode_mode;
+
+typedef struct engine_generation_params {
+    const int32_t * prompt;       // (n_prompt >= 1) the whole prompt; the session keeps its longest
+    int n_prompt;                 //   common prefix with it (engine_session_reusable_prefix)
+    engine_sampling sampling;
+    int max_tokens;               // >= 1: the most tokens the generation emits
+    const int32_t * stop_tokens;  // (n_stop) a decided stop token ends the generation (ENGINE_DONE_EOS)
+    int n_stop;                   //   and is NOT emitted
+    engine_decode_mode mode;
+    const engine_drafter * drafter;  // REDRAFTER: required; must outlive the generation
+    int n_beams;                  // REDRAFTER: beam width M (1..64), 0 = the backend default
+    int beam_len;                 // REDRAFTER: beam length L (2..16) counting the guaranteed token, 0 = default
+    const int32_t * extra_tokens; // REDRAFTER: n_extra drafts that continue the PROMPT, concatenated,
+    const int32_t * extra_lens;   //   with their lengths (n_extra); verified as extra beams each round
+    int n_extra;
+    const uint8_t * required_prefix;  // (n_required_prefix) the output's bytes must start with these
+    int n_required_prefix;            //   (docs/engine.md, "The required prefix"); needs token bytes
+} engine_generation_params;
+
+// Greedy, AR, no stop tokens, max_tokens 1, everything else empty.
+engine_generation_params engine_generation_default_params(void) ENGINE_NOEXCEPT;
+
+typedef enum engine_done {
+    ENGINE_DONE_NOT = 0,         // more steps to come
+    ENGINE_DONE_EOS = 1,         // a stop token was decided (not emitted)
+    ENGINE_DONE_MAX_TOKENS = 2,  // max_tokens were emitted
+    ENGINE_DONE_CANCELLED = 3,   // the session's abort flag was set: this step committed nothing
+} engine_done;
+
+typedef enum engine_step_kind {
+    ENGINE_STEP_PREFILL = 0,    // the first step: prefix reuse + prefill, decides the first token
+    ENGINE_STEP_AR = 1,         // one plain decoding step
+    ENGINE_STEP_REDRAFTER = 2,  // one ReDrafter round
+} engine_step_kind;
+
+// One step's figures (docs/redrafter.md §4).
+typedef struct engine_step_stats {
+    engine_step_kind kind;
+    int reused_tokens;   // PREFILL: prompt tokens whose KV the session kept
+    int prompt_tokens;   // PREFILL: prompt tokens computed
+    int tree_size;       // tokens the base forward verified (AR: 1; REDRAFTER: packed tree nodes)
+    int accepted;        // REDRAFTER: drafted tokens accepted (the guaranteed token not counted)
+    int extra_accepted;  // REDRAFTER: of those, the ones only an extra draft proposed
+    double draft_ms;     // REDRAFTER: beam search
+    double verify_ms;    // REDRAFTER: joining extra drafts, tree build, the base forward
+    double accept_ms;    // REDRAFTER: acceptance and the KV commit
+    double step_ms;      // the whole step in the engine
+} engine_step_stats;
+
+#define ENGINE_ACCEPTED_HISTOGRAM 64
+#define ENGINE_STEP_MAX_TOKENS 64  // the most tokens one step emits (a round verifying a long extra draft)
+
+// A generation's totals, summed over its steps.
+typedef struct engine_generation_stats {
+    int prompt_tokens;
+    int reused_tokens;
+    int emitted;
+    int forward_passes;      // base forwards: the prefill and every later step count one each
+    int rounds;              // ReDrafter rounds
+    int64_t tree_nodes;      // summed over rounds (mean = tree_nodes / rounds)
+    int64_t max_tree_nodes;
+    int64_t extra_accepted;
+    int64_t accepted_histogram[ENGINE_ACCEPTED_HISTOGRAM];  // [n] = rounds accepting n drafted tokens
+    double prefill_ms, decode_ms;                  // engine time of the first step, of the later ones
+    double draft_ms, verify_ms, accept_ms;         // ReDrafter rounds' parts
+} engine_generation_stats;
+
+// Starts a generation: checks and copies params (prompt ids, drafter fit, extra drafts, that the
+// required prefix can be written) and claims the session's busy guard until engine_generation_free
+// (other calls on the session get BUSY meanwhile); clears the abort flag. No model work happens
+// here and the session's tokens are untouched until the first step. On failure *out is NULL and
+// error holds the message.
+engine_status engine_generation_init(engine_session * session, const engine_generation_params * params,
+                                     engine_generation ** out, char * error, size_t error_len) ENGINE_NOEXCEPT;
+// Releases the session. A generation may be freed after any step (the session keeps what was
+// committed), not while one of its steps runs.
+void engine_generation_free(engine_generation * generation) ENGINE_NOEXCEPT;
+// One step: the first keeps the resident prefix and prefills the rest of the prompt; every later
+// one runs one AR step or one ReDrafter round. out_tokens (max_out >= 1) receives the emitted
+// tokens, *n_out their count (a round drafts no deeper than max_out allows); *done says whether
+// the generation ended (stop token, max_tokens, abort); stats (may be NULL) gets this step's
+// figures. Failures (NUMERIC for non-finite logits, ...) end the generation: later steps are
+// refused; the message is in engine_session_last_error. Returns BUSY while another step of the
+// same generation runs. Steps of one generation run one after another, from any thread.
+engine_status engine_generation_step(engine_generation * generation, int32_t * out_tokens, int max_out, int * n_out,
+                                     engine_done * done, engine_step_stats * stats) ENGINE_NOEXCEPT;
+// The totals so far.
+void engine_generation_get_stats(const engine_generation * generation, engine_generation_stats * out) ENGINE_NOEXCEPT;
 
 // ---- measurement ---------------------------------------------------------------------------
 

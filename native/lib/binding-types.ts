@@ -1,7 +1,8 @@
 /**
- * The TypeScript mirror of what engine_addon.node exports. Only binding.ts and the wrapper classes
- * use it; everything else goes through the public API in index.ts. Arguments reach these methods
- * already validated by the wrapper (model.ts, session.ts).
+ * The TypeScript mirror of what engine_addon.node exports (and the layout of the one record it
+ * returns per generation step). Only binding.ts and the wrapper classes use it; everything else
+ * goes through the public API in index.ts. Arguments reach these methods already validated by the
+ * wrapper (model.ts, session.ts).
  */
 
 /** One compute backend as the registry reports it. */
@@ -44,6 +45,8 @@ export interface NativeModelInfo {
 
 export interface NativeModel {
   info(): NativeModelInfo;
+  /** What each token writes (token-bytes.ts), for decoding constraints; throws ENGINE_INVALID_ARGUMENT on a bad table. */
+  setTokenBytes(bytes: Uint8Array, offsets: Uint32Array, special: Uint8Array): void;
   /** maxContext 0 = the model's max_position_embeddings. */
   createSession(maxContext: number): NativeSession;
   dispose(): void;
@@ -53,7 +56,6 @@ export interface NativeModel {
 export interface NativeSession {
   readonly length: number;
   readonly maxContext: number;
-  readonly busy: boolean;
   tokens(): Int32Array;
   forward(
     tokens: Int32Array,
@@ -63,13 +65,94 @@ export interface NativeSession {
     wantHidden: boolean,
     wantLogits: boolean,
   ): Promise<{ logits?: Float32Array; hidden?: Float32Array }>;
-  /** Commits the tokens, reseeds the sampler, returns the next token g0 (emitted, not committed). */
-  prefill(tokens: Int32Array, temperature: number, topK: number, topP: number, seed: number): Promise<number>;
-  /** One autoregressive step: commits g0, returns the emitted token(s). */
-  step(): Promise<Int32Array>;
+  /**
+   * Starts a generation (engine_generation_init): it holds the session until disposed (other calls
+   * then throw ENGINE_BUSY). Throws ENGINE_BUSY, ENGINE_INVALID_ARGUMENT synchronously.
+   */
+  generate(params: NativeGenerateParams): NativeGeneration;
+  /** Prompt tokens a generation would keep from the KV cache (engine_session_reusable_prefix). */
+  reusablePrefix(prompt: Int32Array): number;
   truncate(length: number): void;
-  /** Makes the running call reject with ENGINE_CANCELLED (checked between layers). */
+  /** Makes the running call (or the next step of a generation) stop with ENGINE_CANCELLED / done 'cancelled'. */
   abort(): void;
+  dispose(): void;
+}
+
+/** engine_generation_params as the addon reads them; absent numbers take the engine's defaults. */
+export interface NativeGenerateParams {
+  prompt: Int32Array;
+  maxTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed: number;
+  stopTokens: Int32Array;
+  /** ReDrafter rounds with this drafter; null: plain decoding. */
+  drafter: NativeDrafter | null;
+  /** 0 = the backend default. */
+  beams: number;
+  beamLength: number;
+  /** Drafts continuing the prompt, concatenated, with their lengths (ReDrafter only). */
+  extraTokens: Int32Array | null;
+  extraLens: Int32Array | null;
+  /** The output's bytes must start with these (null or empty: no constraint). */
+  requiredPrefix: Uint8Array | null;
+}
+
+/** engine_step_stats: one step's figures (session.ts decodes them from the step record). */
+export interface NativeStepStats {
+  kind: 'prefill' | 'ar' | 'redrafter';
+  /** prefill: prompt tokens whose KV was kept. */
+  reusedTokens: number;
+  /** prefill: prompt tokens computed. */
+  promptTokens: number;
+  /** Tokens the base forward verified (ar: 1; redrafter: tree nodes). */
+  treeSize: number;
+  /** redrafter: drafted tokens accepted (the guaranteed token not counted). */
+  accepted: number;
+  /** redrafter: of those, the ones only an extra draft proposed. */
+  extraAccepted: number;
+  draftMs: number;
+  verifyMs: number;
+  acceptMs: number;
+  /** The whole step in the engine. */
+  stepMs: number;
+}
+
+/**
+ * What NativeGeneration.step() resolves with (native/addon/generation-wrap.h): a Float64Array of
+ * STEP_RECORD_IDS + n entries: engine_done (0 running, 1 eos, 2 max_tokens, 3 cancelled), the
+ * engine_step_stats fields in NativeStepStats order (kind 0 prefill, 1 ar, 2 redrafter), then the
+ * n emitted token ids (a stop token is never among them).
+ */
+export type NativeStepRecord = Float64Array;
+export const STEP_RECORD_IDS = 11;
+
+/** engine_generation_stats: the totals over a generation's steps. */
+export interface NativeGenerationStats {
+  promptTokens: number;
+  reusedTokens: number;
+  emitted: number;
+  forwardPasses: number;
+  rounds: number;
+  treeNodes: number;
+  maxTreeNodes: number;
+  extraAccepted: number;
+  /** [n] = rounds that accepted n drafted tokens, up to the last non-zero entry. */
+  acceptedHistogram: number[];
+  prefillMs: number;
+  decodeMs: number;
+  draftMs: number;
+  verifyMs: number;
+  acceptMs: number;
+}
+
+/** One generation on a session (engine_generation). */
+export interface NativeGeneration {
+  /** One step (AsyncWorker): the first prefills, each later one runs one round. */
+  step(): Promise<NativeStepRecord>;
+  stats(): NativeGenerationStats;
+  /** Releases the session (after a running step settles). */
   dispose(): void;
 }
 
@@ -93,19 +176,6 @@ export interface NativeDrafter {
   dispose(): void;
 }
 
-/** What one ReDrafter round emitted and how it went. */
-export interface NativeRedrafterStep {
-  ids: Int32Array;
-  /** Drafted tokens accepted this round. */
-  accepted: number;
-  /** Nodes of the packed draft tree verified. */
-  treeSize: number;
-  /** Accepted drafted tokens that only caller-supplied drafts proposed. */
-  extraAccepted: number;
-  draftMs: number;
-  verifyMs: number;
-}
-
 export type NativeLogger = (level: 'debug' | 'info' | 'warn' | 'error', line: string) => void;
 
 export interface NativeBinding {
@@ -113,16 +183,6 @@ export interface NativeBinding {
   loadModel(dir: string, threads: number, backend: string, abortFlag: Int32Array): Promise<NativeModel>;
   /** Loads a drafter folder and checks it against the model (rejects with ENGINE_BAD_MODEL, ...). */
   loadDrafter(dir: string, model: NativeModel): Promise<NativeDrafter>;
-  /** One ReDrafter round on a session with a prefill (rejects with ENGINE_BUSY while another call runs). */
-  redrafterStep(
-    session: NativeSession,
-    drafter: NativeDrafter,
-    beams: number,
-    beamLength: number,
-    extraTokens: Int32Array | null,
-    extraLens: Int32Array | null,
-    maxOut: number,
-  ): Promise<NativeRedrafterStep>;
   /** The backend defaults for beam width and beam length (the length counts the guaranteed token). */
   redrafterDefaults(model: NativeModel): { beams: number; beamLength: number };
   /** DRAM read bandwidth in GB/s (synchronous; a benchmark helper). */

@@ -12,16 +12,16 @@ export { Model, type Dtype, type LoadOptions, type ModelInfo, type SessionOption
 export { Drafter, type DrafterInfo } from './drafter.js';
 export {
   Session,
-  reusablePrefixLength,
-  type DraftStepper,
+  MAX_REQUIRED_PREFIX_BYTES,
   type ForwardOptions,
   type ForwardResult,
   type GenerateChunk,
   type GenerateOptions,
   type GenerateResult,
   type GenerateStats,
-  type SpeculativeStepStats,
+  type StepStats,
 } from './session.js';
+export type { TokenBytes } from './token-bytes.js';
 
 /** Which compute backends exist in this build and on this machine, and why any is unavailable. */
 export function backends(): BackendReport[] {

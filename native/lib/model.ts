@@ -7,8 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadBinding } from './binding.js';
 import type { NativeModel, NativeModelInfo } from './binding-types.js';
-import { EngineError, native } from './errors.js';
+import { EngineError, native, toEngineError } from './errors.js';
 import { Session } from './session.js';
+import type { TokenBytes } from './token-bytes.js';
 import { checkInt, checkKeys, checkObject, checkSignal } from './validate.js';
 
 export type Dtype = 'f32' | 'bf16' | 'f16';
@@ -48,6 +49,7 @@ export class Model {
   /** @internal */
   readonly native: NativeModel;
   #disposed = false;
+  #hasTokenBytes = false;
 
   private constructor(nativeModel: NativeModel, dir: string) {
     this.native = nativeModel;
@@ -84,6 +86,33 @@ export class Model {
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * Gives the engine what each token writes (tokenizer.tokenBytes(model.info.vocabSize)), which
+   * generate({ requiredPrefix }) needs: the native core deals in ids only.
+   */
+  setTokenBytes(table: TokenBytes): void {
+    if (this.#disposed) throw new EngineError('model is disposed', 'ENGINE_INVALID_ARGUMENT');
+    const v = this.info.vocabSize;
+    if (!table || !(table.bytes instanceof Uint8Array) || !(table.offsets instanceof Uint32Array) || !(table.special instanceof Uint8Array))
+      throw new TypeError('setTokenBytes needs { bytes: Uint8Array, offsets: Uint32Array, special: Uint8Array } (tokenizer.tokenBytes())');
+    if (table.offsets.length !== v + 1 || table.special.length !== v)
+      throw new RangeError(`token bytes must cover the model's ${v} tokens (offsets ${v + 1}, special ${v}); use tokenizer.tokenBytes(model.info.vocabSize)`);
+    for (let i = 0; i < v; i++)
+      if (table.offsets[i + 1]! < table.offsets[i]!) throw new RangeError(`token bytes: offsets decrease at token ${i}`);
+    if (table.offsets[0] !== 0 || table.offsets[v]! > table.bytes.length) throw new RangeError('token bytes: offsets must start at 0 and stay within bytes');
+    try {
+      this.native.setTokenBytes(table.bytes, table.offsets, table.special);
+    } catch (err) {
+      throw toEngineError(err);
+    }
+    this.#hasTokenBytes = true;
+  }
+
+  /** Whether setTokenBytes was called (generate({ requiredPrefix }) needs it). */
+  get hasTokenBytes(): boolean {
+    return this.#hasTokenBytes;
   }
 
   /** A new sequence with its own KV cache. */

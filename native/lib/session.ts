@@ -1,11 +1,13 @@
 /**
  * Session: one sequence with its KV cache. forward() runs a batch (optionally with positions and
- * an attention mask, for draft trees); generate() streams tokens, reusing the longest common prefix
- * of the prompt with what the session already holds. One native AsyncWorker per step; the abort
- * signal is checked between steps and, through the native abort flag, between layers of a prefill.
- * A call while another runs on the same session throws EngineError ENGINE_BUSY.
+ * an attention mask, for draft trees); generate() is a thin loop over the engine's generation (the
+ * one decode loop, native/src/decode/): it validates, steps it (one AsyncWorker per step), checks
+ * the abort signal between steps (and hands it to the native abort flag, polled between layers),
+ * and streams each step's tokens. The busy guard is the engine's: a call while another runs on the
+ * same session, or while a generation holds it, throws EngineError ENGINE_BUSY.
  */
-import type { NativeSession } from './binding-types.js';
+import { STEP_RECORD_IDS, type NativeGenerateParams, type NativeGeneration, type NativeSession, type NativeStepStats } from './binding-types.js';
+import type { Drafter } from './drafter.js';
 import { EngineError, native, toEngineError } from './errors.js';
 import type { Model } from './model.js';
 import { checkBoolean, checkInt, checkKeys, checkNumber, checkObject, checkSignal, checkTokens } from './validate.js';
@@ -29,27 +31,8 @@ export interface ForwardResult {
   hidden?: Float32Array;
 }
 
-/** Per-round statistics a speculative stepper may report (ReDrafter). */
-export interface SpeculativeStepStats {
-  /** Drafted tokens accepted this round (the guaranteed token not counted). */
-  accepted: number;
-  treeSize: number;
-  draftMs: number;
-  verifyMs: number;
-}
-
-/**
- * The hook through which mode 'redrafter' runs: a drafter (native/lib/drafter.ts) implements it.
- * stepNative runs one speculative round on the native session (which must have a pending token,
- * i.e. after prefill) and resolves with the emitted ids (at most maxEmit). `generated` holds the
- * tokens emitted since the prompt, the pending one last (to align extraDrafts to the round).
- */
-export interface DraftStepper {
-  stepNative(
-    session: NativeSession,
-    opts: { beams?: number; beamLength?: number; extraDrafts?: Int32Array[]; maxEmit: number; generated?: ArrayLike<number> },
-  ): Promise<{ ids: Int32Array; stats?: SpeculativeStepStats }>;
-}
+/** One step's figures (engine_step_stats; docs/redrafter.md §4). */
+export type StepStats = NativeStepStats;
 
 export interface GenerateOptions {
   maxTokens: number;
@@ -58,32 +41,44 @@ export interface GenerateOptions {
   topK?: number;
   topP?: number;
   seed?: number;
-  /** Default: the model's eosTokenIds. The stop token itself is not emitted. */
+  /** Default: the model's eosTokenIds. A decided stop token ends the generation and is not emitted. */
   stopTokens?: number[];
   mode?: 'ar' | 'redrafter';
-  drafter?: DraftStepper;
+  drafter?: Drafter;
   beams?: number;
   beamLength?: number;
+  /** Candidate continuations of the prompt, verified as extra beams (ReDrafter; docs/redrafter.md §3). */
   extraDrafts?: Int32Array[];
+  /**
+   * The output must start with these bytes (a string is taken as UTF-8): token healing's
+   * constraint (docs/engine.md, "The required prefix"). Needs model.setTokenBytes() first.
+   */
+  requiredPrefix?: string | Uint8Array;
   signal?: AbortSignal;
 }
 
 export interface GenerateChunk {
-  /** Tokens accepted in one step. */
+  /** Tokens emitted by one step. */
   ids: Int32Array;
+  /** That step's figures. */
+  step: StepStats;
 }
 
 export interface GenerateStats {
   forward_passes: number;
   tokens_per_step: number;
+  /** Wall time of the first step (prefix reuse + prefill), as the caller sees it. */
   prefill_ms: number;
+  /** Wall time of the later steps, as the caller sees it (engine time plus the addon's and JS's share). */
   decode_ms: number;
   prompt_tokens: number;
   reused_tokens: number;
   accepted_histogram?: number[];
   mean_tree_size?: number;
+  extra_accepted?: number;
   draft_ms?: number;
   verify_ms?: number;
+  accept_ms?: number;
 }
 
 export interface GenerateResult {
@@ -92,42 +87,53 @@ export interface GenerateResult {
   stoppedBy: 'eos' | 'max_tokens' | 'aborted';
 }
 
+/** A required prefix is at most this many bytes (token healing backs off a few tokens). */
+export const MAX_REQUIRED_PREFIX_BYTES = 256;
+
 const GENERATE_KEYS = [
   'maxTokens', 'temperature', 'topK', 'topP', 'seed', 'stopTokens', 'mode', 'drafter', 'beams', 'beamLength',
-  'extraDrafts', 'signal',
+  'extraDrafts', 'requiredPrefix', 'signal',
 ] as const;
 
 interface CheckedGenerate {
-  maxTokens: number;
-  temperature: number;
-  topK: number;
-  topP: number;
-  seed: number;
-  stop: Set<number>;
-  mode: 'ar' | 'redrafter';
-  drafter?: DraftStepper;
-  beams?: number;
-  beamLength?: number;
-  extraDrafts?: Int32Array[];
+  params: NativeGenerateParams;
   signal?: AbortSignal;
 }
 
-/**
- * How many prompt tokens a session keeps from its KV cache when it generates: the longest common
- * prefix with the committed tokens, less one when the whole prompt matches (the prefill must
- * compute the last prompt position to get its logits).
- */
-export function reusablePrefixLength(committed: ArrayLike<number>, prompt: ArrayLike<number>): number {
-  let n = 0;
-  while (n < committed.length && n < prompt.length && committed[n] === prompt[n]) n++;
-  return Math.max(0, Math.min(n, prompt.length - 1));
+function concatIds(parts: Int32Array[]): Int32Array {
+  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+const DONE = [null, 'eos', 'max_tokens', 'cancelled'] as const;
+const STEP_KIND = ['prefill', 'ar', 'redrafter'] as const;
+
+/** A step record (binding-types.ts NativeStepRecord) as the emitted ids, the done reason and the step's figures. */
+function decodeStep(r: Float64Array): { ids: Int32Array; done: (typeof DONE)[number]; stats: StepStats } {
+  return {
+    ids: Int32Array.from(r.subarray(STEP_RECORD_IDS)),
+    done: DONE[r[0]!] ?? null,
+    stats: {
+      kind: STEP_KIND[r[1]!]!, reusedTokens: r[2]!, promptTokens: r[3]!, treeSize: r[4]!, accepted: r[5]!, extraAccepted: r[6]!,
+      draftMs: r[7]!, verifyMs: r[8]!, acceptMs: r[9]!, stepMs: r[10]!,
+    },
+  };
+}
+
+/** Extra drafts as the engine takes them: concatenated, with their lengths. */
+function concatDrafts(drafts: Int32Array[]): { tokens: Int32Array; lens: Int32Array } {
+  return { tokens: concatIds(drafts), lens: Int32Array.from(drafts, (d) => d.length) };
 }
 
 export class Session {
   readonly model: Model;
   /** @internal */
   readonly native: NativeSession;
-  #busy = false;
   #disposed = false;
 
   /** @internal use model.createSession() */
@@ -152,12 +158,6 @@ export class Session {
 
   #alive(): void {
     if (this.#disposed) throw new EngineError('session is disposed', 'ENGINE_INVALID_ARGUMENT');
-  }
-
-  #enter(): void {
-    this.#alive();
-    if (this.#busy) throw new EngineError('session is busy: another call on it is still running', 'ENGINE_BUSY');
-    this.#busy = true;
   }
 
   #checkRoom(n: number): void {
@@ -199,29 +199,37 @@ export class Session {
     const hidden = o.hidden === undefined ? false : checkBoolean('hidden', o.hidden);
     const signal = checkSignal('signal', o.signal);
     this.#checkRoom(n);
-    this.#enter();
+    if (signal?.aborted) throw new EngineError('cancelled', 'ENGINE_CANCELLED');
+    const running = native(this.native.forward(tokens, positions, mask, rows, hidden, true));  // rejects ENGINE_BUSY
     const onAbort = (): void => this.native.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      if (signal?.aborted) throw new EngineError('cancelled', 'ENGINE_CANCELLED');
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const r = await native(this.native.forward(tokens, positions, mask, rows, hidden, true));
+      const r = await running;
       return hidden ? { logits: r.logits!, hidden: r.hidden! } : { logits: r.logits! };
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      this.#busy = false;
     }
   }
 
-  /** Drops committed KV past `length`. */
+  /** Drops committed KV past `length`. Throws ENGINE_BUSY while a call or a generation holds the session. */
   truncate(length: number): void {
     this.#alive();
     checkInt('length', length, 0, this.length);
-    if (this.#busy) throw new EngineError('session is busy: another call on it is still running', 'ENGINE_BUSY');
     try {
       this.native.truncate(length);
     } catch (err) {
       throw toEngineError(err);
     }
+  }
+
+  /**
+   * How many of the prompt's tokens generate() would keep from the KV cache: the longest common
+   * prefix with the committed tokens, less one when it covers the whole prompt (the engine's rule).
+   */
+  reusablePrefixLength(prompt: Int32Array): number {
+    this.#alive();
+    checkTokens('prompt', prompt, this.model.info.vocabSize);
+    return this.native.reusablePrefix(prompt);
   }
 
   #checkGenerate(prompt: unknown, opts: unknown): CheckedGenerate {
@@ -245,131 +253,112 @@ export class Session {
     }
     const mode = o.mode ?? 'ar';
     if (mode !== 'ar' && mode !== 'redrafter') throw new TypeError("mode must be 'ar' or 'redrafter'");
-    const r: CheckedGenerate = { maxTokens, temperature, topK, topP, seed, stop: new Set(stop), mode };
+    let drafter: Drafter | undefined;
     if (o.drafter !== undefined) {
-      const d = o.drafter as Partial<DraftStepper> | null;
-      if (d === null || typeof d !== 'object' || typeof d.stepNative !== 'function')
-        throw new TypeError('drafter must be a Drafter (from Drafter.load)');
-      r.drafter = d as DraftStepper;
+      const d = o.drafter as { native?: unknown } | null;
+      if (d === null || typeof d !== 'object' || !('native' in d)) throw new TypeError('drafter must be a Drafter (from Drafter.load)');
+      drafter = d as Drafter;
     }
-    if (mode === 'redrafter' && !r.drafter) throw new TypeError("drafter is required when mode is 'redrafter'");
-    if (o.beams !== undefined) r.beams = checkInt('beams', o.beams, 1, 64);
-    if (o.beamLength !== undefined) r.beamLength = checkInt('beamLength', o.beamLength, 2, 16);
+    if (mode === 'redrafter' && !drafter) throw new TypeError("drafter is required when mode is 'redrafter'");
+    const beams = o.beams === undefined ? 0 : checkInt('beams', o.beams, 1, 64);
+    const beamLength = o.beamLength === undefined ? 0 : checkInt('beamLength', o.beamLength, 2, 16);
+    let extraTokens: Int32Array | null = null;
+    let extraLens: Int32Array | null = null;
     if (o.extraDrafts !== undefined) {
       if (!Array.isArray(o.extraDrafts)) throw new TypeError('extraDrafts must be an array of Int32Array');
-      o.extraDrafts.forEach((d, i) => checkTokens(`extraDrafts[${i}]`, d, info.vocabSize, true));
-      r.extraDrafts = o.extraDrafts as Int32Array[];
+      const drafts = o.extraDrafts as unknown[];
+      drafts.forEach((d, i) => checkTokens(`extraDrafts[${i}]`, d, info.vocabSize, true));
+      ({ tokens: extraTokens, lens: extraLens } = concatDrafts(drafts as Int32Array[]));
     }
-    r.signal = checkSignal('signal', o.signal);
+    let requiredPrefix: Uint8Array | null = null;
+    if (o.requiredPrefix !== undefined) {
+      const r = o.requiredPrefix;
+      if (typeof r === 'string') requiredPrefix = new TextEncoder().encode(r);
+      else if (r instanceof Uint8Array) requiredPrefix = r;
+      else throw new TypeError('requiredPrefix must be a string or a Uint8Array');
+      if (requiredPrefix.length > MAX_REQUIRED_PREFIX_BYTES)
+        throw new RangeError(`requiredPrefix must be at most ${MAX_REQUIRED_PREFIX_BYTES} bytes (got ${requiredPrefix.length})`);
+      if (requiredPrefix.length > 0 && !this.model.hasTokenBytes)
+        throw new EngineError(
+          'requiredPrefix needs the token bytes: call model.setTokenBytes(tokenizer.tokenBytes(model.info.vocabSize)) first',
+          'ENGINE_INVALID_ARGUMENT',
+        );
+    }
+    const signal = checkSignal('signal', o.signal);
     if ((prompt as Int32Array).length + maxTokens > this.maxContext)
       throw new RangeError(`prompt (${(prompt as Int32Array).length} tokens) + maxTokens (${maxTokens}) exceed maxContext ${this.maxContext}`);
-    return r;
+    const params: NativeGenerateParams = {
+      prompt: prompt as Int32Array, maxTokens, temperature, topK, topP, seed, stopTokens: Int32Array.from(stop),
+      drafter: mode === 'redrafter' ? drafter!.native : null, beams, beamLength, extraTokens, extraLens, requiredPrefix,
+    };
+    return { params, signal };
   }
 
   /**
-   * Streams generated tokens: one chunk per engine step; the return value holds all ids, stats and
-   * why it stopped. Abort through opts.signal ends it with stoppedBy 'aborted' (no throw).
-   * Options are validated when called; the session is claimed at the first next().
+   * Streams generated tokens: one chunk per engine step (the engine's decode loop, one AsyncWorker
+   * per step); the return value holds all ids, stats and why it stopped. Abort through opts.signal
+   * ends it with stoppedBy 'aborted' (no throw). Options are validated when called; the session is
+   * claimed at the first next() (ENGINE_BUSY if a call or another generation holds it) and held
+   * until the generator finishes or is returned.
    */
   generate(prompt: Int32Array, opts: GenerateOptions): AsyncGenerator<GenerateChunk, GenerateResult> {
     const o = this.#checkGenerate(prompt, opts);
-    return this.#generate(prompt, o);
+    return this.#generate(o);
   }
 
-  async *#generate(prompt: Int32Array, o: CheckedGenerate): AsyncGenerator<GenerateChunk, GenerateResult> {
-    this.#enter();
+  async *#generate({ params, signal }: CheckedGenerate): AsyncGenerator<GenerateChunk, GenerateResult> {
+    this.#alive();
     const stats: GenerateStats = {
-      forward_passes: 0, tokens_per_step: 0, prefill_ms: 0, decode_ms: 0, prompt_tokens: prompt.length, reused_tokens: 0,
+      forward_passes: 0, tokens_per_step: 0, prefill_ms: 0, decode_ms: 0, prompt_tokens: params.prompt.length, reused_tokens: 0,
     };
-    const out: number[] = [];
+    if (signal?.aborted) return { ids: new Int32Array(0), stats, stoppedBy: 'aborted' };
+    let gen: NativeGeneration;
+    try {
+      gen = this.native.generate(params);
+    } catch (err) {
+      throw toEngineError(err);
+    }
+    const chunks: Int32Array[] = [];
     let stoppedBy: GenerateResult['stoppedBy'] = 'max_tokens';
-    const signal = o.signal;
     const onAbort = (): void => this.native.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const histogram: number[] = [];
-    let treeNodes = 0;
-    let rounds = 0;
     try {
-      // longest common prefix with the committed tokens; at least one prompt token is recomputed
-      // so the prefill yields the logits of the last prompt position
-      const have = this.native.tokens();
-      const lcp = reusablePrefixLength(have, prompt);
-      if (lcp < have.length) this.native.truncate(lcp);
-      stats.reused_tokens = lcp;
-      if (signal?.aborted) return { ids: new Int32Array(0), stats, stoppedBy: 'aborted' };
-
-      let t0 = performance.now();
-      let ids: Int32Array;
-      try {
-        const g0 = await native(this.native.prefill(prompt.subarray(lcp), o.temperature, o.topK, o.topP, o.seed));
-        ids = Int32Array.of(g0);
-      } catch (err) {
-        if (err instanceof EngineError && err.code === 'ENGINE_CANCELLED') return { ids: new Int32Array(0), stats, stoppedBy: 'aborted' };
-        throw err;
-      }
-      stats.prefill_ms = performance.now() - t0;
-      stats.forward_passes = 1;
-      while (true) {
-        // emit up to the first stop token (not included) and within maxTokens
-        const emit: number[] = [];
-        for (const t of ids) {
-          if (o.stop.has(t)) {
-            stoppedBy = 'eos';
-            break;
-          }
-          if (out.length + emit.length >= o.maxTokens) break;
-          emit.push(t);
-        }
-        out.push(...emit);
-        if (emit.length > 0) yield { ids: Int32Array.from(emit) };
-        if (stoppedBy === 'eos') break;
-        if (out.length >= o.maxTokens) {
-          stoppedBy = 'max_tokens';
-          break;
-        }
+      for (let first = true; ; first = false) {
         if (signal?.aborted) {
           stoppedBy = 'aborted';
           break;
         }
-        t0 = performance.now();
-        try {
-          if (o.mode === 'redrafter') {
-            const r = await native(
-              o.drafter!.stepNative(this.native, {
-                beams: o.beams, beamLength: o.beamLength, extraDrafts: o.extraDrafts, maxEmit: o.maxTokens - out.length, generated: out,
-              }),
-            );
-            ids = r.ids;
-            if (r.stats) {
-              histogram[r.stats.accepted] = (histogram[r.stats.accepted] ?? 0) + 1;
-              treeNodes += r.stats.treeSize;
-              rounds++;
-              stats.draft_ms = (stats.draft_ms ?? 0) + r.stats.draftMs;
-              stats.verify_ms = (stats.verify_ms ?? 0) + r.stats.verifyMs;
-            }
-          } else {
-            ids = await native(this.native.step());
-          }
-        } catch (err) {
-          if (err instanceof EngineError && err.code === 'ENGINE_CANCELLED') {
-            stoppedBy = 'aborted';
-            break;
-          }
-          throw err;
+        const t0 = performance.now();
+        const r = decodeStep(await native(gen.step()));
+        if (first) stats.prefill_ms = performance.now() - t0;
+        else stats.decode_ms += performance.now() - t0;
+        if (r.ids.length > 0) {
+          chunks.push(r.ids);
+          yield { ids: r.ids, step: r.stats };
         }
-        stats.decode_ms += performance.now() - t0;
-        stats.forward_passes++;
+        if (r.done !== null) {
+          stoppedBy = r.done === 'cancelled' ? 'aborted' : r.done;
+          break;
+        }
+      }
+      const t = gen.stats();
+      stats.forward_passes = t.forwardPasses;
+      stats.reused_tokens = t.reusedTokens;
+      if (t.rounds > 0) {
+        stats.accepted_histogram = t.acceptedHistogram;
+        stats.mean_tree_size = t.treeNodes / t.rounds;
+        stats.extra_accepted = t.extraAccepted;
+        stats.draft_ms = t.draftMs;
+        stats.verify_ms = t.verifyMs;
+        stats.accept_ms = t.acceptMs;
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      this.#busy = false;
+      gen.dispose();
     }
-    stats.tokens_per_step = stats.forward_passes > 0 ? out.length / stats.forward_passes : 0;
-    if (rounds > 0) {
-      stats.accepted_histogram = Array.from(histogram, (v) => v ?? 0);
-      stats.mean_tree_size = treeNodes / rounds;
-    }
-    return { ids: Int32Array.from(out), stats, stoppedBy };
+    const ids = concatIds(chunks);
+    stats.tokens_per_step = stats.forward_passes > 0 ? ids.length / stats.forward_passes : 0;
+    return { ids, stats, stoppedBy };
   }
 
   /** Frees the KV cache (after the running call, if any, settles). */

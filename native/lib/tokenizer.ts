@@ -1,13 +1,15 @@
 /**
  * Tokenizer for Hugging Face model folders, on @huggingface/tokenizers: encode/decode with the
  * folder's tokenizer.json + tokenizer_config.json semantics (BOS/EOS per add_bos_token /
- * add_eos_token, special tokens), the model's EOS ids, and a streaming detokenizer that never
- * emits half a UTF-8 character while keeping concat(stream) === decode(all ids).
+ * add_eos_token, special tokens), the model's EOS ids, a streaming detokenizer that never
+ * emits half a UTF-8 character while keeping concat(stream) === decode(all ids), and the bytes each
+ * token writes (token-bytes.ts) for the engine's decoding constraints.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { EngineError } from './errors.js';
+import { buildTokenBytes, pieceSpelling, type PieceSpelling, type TokenBytes } from './token-bytes.js';
 
 /** Options of `Tokenizer.decode` and `Tokenizer.createStreamDecoder`. */
 export interface DecodeOptions {
@@ -96,6 +98,9 @@ export class Tokenizer {
    */
   readonly fimOrder: FimOrder;
 
+  /** How tokenizer.json spells its pieces as bytes (null: neither byte-level nor SentencePiece). */
+  readonly pieceSpelling: PieceSpelling | null;
+
   private readonly hf: HfTokenizer;
   private readonly addBos: boolean | undefined;
   private readonly addEos: boolean | undefined;
@@ -105,8 +110,12 @@ export class Tokenizer {
   /** Contents of the special added tokens, longest first, for literal encoding (empty: not supported). */
   private readonly specialStrings: string[];
 
-  private constructor(hf: HfTokenizer, tokenizerConfig: JsonObject, generationConfig: JsonObject, modelConfig: JsonObject, fimOrder: FimOrder) {
+  private constructor(
+    hf: HfTokenizer, tokenizerConfig: JsonObject, generationConfig: JsonObject, modelConfig: JsonObject, fimOrder: FimOrder,
+    spelling: PieceSpelling | null,
+  ) {
     this.hf = hf;
+    this.pieceSpelling = spelling;
     this.addBos = typeof tokenizerConfig.add_bos_token === 'boolean' ? tokenizerConfig.add_bos_token : undefined;
     this.addEos = typeof tokenizerConfig.add_eos_token === 'boolean' ? tokenizerConfig.add_eos_token : undefined;
     this.cleanUpSpaces = tokenizerConfig.clean_up_tokenization_spaces === true;
@@ -160,7 +169,7 @@ export class Tokenizer {
       throw new EngineError(`${join(modelDir, 'tokenizer.json')}: cannot build tokenizer: ${(err as Error).message}`, 'ENGINE_BAD_MODEL');
     }
     const fimOrder = fimOrderOf(tokenizerConfig.fim_order, join(modelDir, 'tokenizer_config.json'));
-    return new Tokenizer(hf, tokenizerConfig, generationConfig, modelConfig, fimOrder);
+    return new Tokenizer(hf, tokenizerConfig, generationConfig, modelConfig, fimOrder, pieceSpelling(tokenizerJson));
   }
 
   /**
@@ -226,6 +235,21 @@ export class Tokenizer {
   /** Whether an id is a special (control) token. */
   isSpecial(id: number): boolean {
     return this.specialIds.has(id);
+  }
+
+  /**
+   * What each id below vocabSize (default: the tokenizer's; pass the model's vocabSize for
+   * Model.setTokenBytes) writes, as bytes: special tokens and unknown ids write nothing.
+   * Throws EngineError ENGINE_UNSUPPORTED for tokenizers that are neither byte-level BPE nor
+   * SentencePiece.
+   */
+  tokenBytes(vocabSize: number = this.vocabSize): TokenBytes {
+    if (!Number.isInteger(vocabSize) || vocabSize < 1) throw new RangeError('vocabSize must be a positive integer');
+    if (this.pieceSpelling === null)
+      throw new EngineError('token bytes: the tokenizer is neither byte-level BPE nor SentencePiece (its decoder is not supported)', 'ENGINE_UNSUPPORTED');
+    const added = new Map<number, { content: string; special: boolean }>();
+    for (const [id, t] of this.hf.get_added_tokens_decoder()) added.set(id, { content: t.content, special: t.special });
+    return buildTokenBytes(this.pieceSpelling, vocabSize, this.hf.get_vocab(true), added);
   }
 
   /**

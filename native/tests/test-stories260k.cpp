@@ -12,6 +12,7 @@
 #include "api/engine-internal.h"
 #include "core/json.h"
 #include "kernels/kernels.h"
+#include "run-generation.h"
 #include "test-util.h"
 
 static std::vector<int32_t> ids_of(const json_value & a) {
@@ -64,14 +65,12 @@ int main() {
 
         // 200 greedy tokens from BOS
         const std::vector<int32_t> want = ids_of(*gen0.get("greedy_ids"));
-        std::vector<int32_t> got(want.size());
-        int n_out = 0;
-        engine_sampling greedy{0.0f, 0, 1.0f, 0};
-        CHECK(engine_session_generate(s, &bos, 1, &greedy, static_cast<int>(want.size()), nullptr, 0, got.data(), &n_out) ==
-              ENGINE_STATUS_OK);
-        CHECK(n_out == static_cast<int>(want.size()));
+        const generation_run run = run_generation(s, greedy_params({bos}, static_cast<int>(want.size())));
+        CHECK(run.status == ENGINE_STATUS_OK && run.done == ENGINE_DONE_MAX_TOKENS);
+        const std::vector<int32_t> & got = run.ids;
+        CHECK(got.size() == want.size());
         int first_diff = -1;
-        for (size_t i = 0; i < want.size(); ++i)
+        for (size_t i = 0; i < want.size() && i < got.size(); ++i)
             if (got[i] != want[i]) {
                 first_diff = static_cast<int>(i);
                 break;
@@ -83,10 +82,9 @@ int main() {
         CHECK(engine_session_truncate(s, 0) == ENGINE_STATUS_OK);
         const std::vector<int32_t> prompt = ids_of(*gen1.get("prompt_ids"));
         const std::vector<int32_t> want_zoo = ids_of(*gen1.get("generated_ids"));
-        std::vector<int32_t> zoo(want_zoo.size());
-        CHECK(engine_session_generate(s, prompt.data(), static_cast<int>(prompt.size()), &greedy,
-                                      static_cast<int>(want_zoo.size()), nullptr, 0, zoo.data(), &n_out) == ENGINE_STATUS_OK);
-        CHECK(zoo == want_zoo);
+        const generation_run zoo = run_generation(s, greedy_params(prompt, static_cast<int>(want_zoo.size())));
+        CHECK(zoo.status == ENGINE_STATUS_OK);
+        CHECK(zoo.ids == want_zoo);
         engine_session_free(s);
     }
     engine_model_free(em);

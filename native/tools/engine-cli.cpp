@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine.h"
+#include "engine-redrafter.h"
 
 namespace {
 
@@ -33,6 +33,8 @@ struct cli_args {
     int n = 64;
     int threads = 2;
     int ctx = 300;  // forward-curve: committed context before each timed forward
+    std::string drafter;  // generate: ReDrafter rounds with this drafter
+    int beams = 0, beam_len = 0;  // generate --drafter: 0 = the backend defaults
 };
 
 bool parse(int argc, char ** argv, cli_args & a) {
@@ -51,6 +53,12 @@ bool parse(int argc, char ** argv, cli_args & a) {
             a.threads = std::atoi(argv[i + 1]);
         } else if (!std::strcmp(argv[i], "--ctx")) {
             a.ctx = std::atoi(argv[i + 1]);
+        } else if (!std::strcmp(argv[i], "--drafter")) {
+            a.drafter = argv[i + 1];
+        } else if (!std::strcmp(argv[i], "--beams")) {
+            a.beams = std::atoi(argv[i + 1]);
+        } else if (!std::strcmp(argv[i], "--beam-length")) {
+            a.beam_len = std::atoi(argv[i + 1]);
         } else {
             return false;
         }
@@ -72,23 +80,59 @@ engine_model * load(const cli_args & a, double * seconds) {
     return m;
 }
 
-// Greedy generation of --n tokens after --ids; prints the ids and the speed.
+// Greedy generation of --n tokens after --ids (no stop tokens) through the engine's decode loop
+// (engine_generation), plain or with --drafter; prints the ids and the speed (and ReDrafter figures).
 int cmd_generate(const cli_args & a) {
     engine_model * m = load(a, nullptr);
     if (!m) return 1;
+    char err[1024];
+    engine_drafter * d = nullptr;
+    if (!a.drafter.empty() && engine_drafter_init(a.drafter.c_str(), m, &d, err, sizeof(err)) != ENGINE_STATUS_OK) {
+        std::fprintf(stderr, "engine-cli: %s\n", err);
+        engine_model_free(m);
+        return 1;
+    }
     engine_session * s = nullptr;
     engine_session_init(m, static_cast<int>(a.ids.size()) + a.n + 8, &s);
-    std::vector<int32_t> out(static_cast<size_t>(a.n));
-    int n_out = 0;
-    engine_sampling greedy{0.0f, 0, 1.0f, 0};
+    engine_generation_params gp = engine_generation_default_params();
+    gp.prompt = a.ids.data();
+    gp.n_prompt = static_cast<int>(a.ids.size());
+    gp.max_tokens = a.n;
+    if (d) {
+        gp.mode = ENGINE_DECODE_REDRAFTER;
+        gp.drafter = d;
+        gp.n_beams = a.beams;
+        gp.beam_len = a.beam_len;
+    }
+    std::vector<int32_t> out;
+    std::vector<int32_t> buf(64);
+    engine_generation * g = nullptr;
+    engine_status st = engine_generation_init(s, &gp, &g, err, sizeof(err));
     double t0 = now_s();
-    engine_status st = engine_session_generate(s, a.ids.data(), static_cast<int>(a.ids.size()), &greedy, a.n, nullptr, 0,
-                                               out.data(), &n_out);
+    engine_done done = ENGINE_DONE_NOT;
+    while (st == ENGINE_STATUS_OK && done == ENGINE_DONE_NOT) {
+        int n = 0;
+        st = engine_generation_step(g, buf.data(), static_cast<int>(buf.size()), &n, &done, nullptr);
+        out.insert(out.end(), buf.begin(), buf.begin() + n);
+    }
     double dt = now_s() - t0;
-    if (st != ENGINE_STATUS_OK) std::fprintf(stderr, "engine-cli: %s\n", engine_session_last_error(s));
-    for (int i = 0; i < n_out; ++i) std::printf("%s%d", i ? "," : "", out[static_cast<size_t>(i)]);
-    std::printf("\n%d tokens in %.1f ms (%.1f tok/s, prefill included)\n", n_out, dt * 1e3, n_out / dt);
+    if (st != ENGINE_STATUS_OK) std::fprintf(stderr, "engine-cli: %s\n", g ? engine_session_last_error(s) : err);
+    for (size_t i = 0; i < out.size(); ++i) std::printf("%s%d", i ? "," : "", out[i]);
+    std::printf("\n%d tokens in %.1f ms (%.1f tok/s, prefill included)\n", static_cast<int>(out.size()), dt * 1e3, out.size() / dt);
+    if (g && d) {
+        engine_generation_stats gs;
+        engine_generation_get_stats(g, &gs);
+        std::printf("redrafter: %d rounds, %.2f tokens per forward pass, mean tree %.1f nodes, accepted drafts histogram",
+                    gs.rounds, double(gs.emitted) / gs.forward_passes, gs.rounds ? double(gs.tree_nodes) / gs.rounds : 0.0);
+        int last = 0;
+        for (int i = 0; i < ENGINE_ACCEPTED_HISTOGRAM; ++i)
+            if (gs.accepted_histogram[i]) last = i;
+        for (int i = 0; i <= last; ++i) std::printf(" %lld", static_cast<long long>(gs.accepted_histogram[i]));
+        std::printf("\n");
+    }
+    engine_generation_free(g);
     engine_session_free(s);
+    engine_drafter_free(d);
     engine_model_free(m);
     return st == ENGINE_STATUS_OK ? 0 : 1;
 }
@@ -216,7 +260,8 @@ void usage(FILE * out) {
                  "usage: engine-cli <command> [args]\n"
                  "commands:\n"
                  "  backends                                   list the compute backends and why any is unavailable\n"
-                 "  generate DIR [--ids 1,2] [--n N] [--threads T]  greedy tokens after --ids, with tok/s\n"
+                 "  generate DIR [--ids 1,2] [--n N] [--threads T] [--drafter D [--beams M] [--beam-length L]]\n"
+                 "                                             greedy tokens after --ids, with tok/s (ReDrafter with --drafter)\n"
                  "  bench DIR [--n N] [--threads T]            bandwidth, prefill 512, decode N tokens, forward cost curve\n"
                  "  forward-curve DIR [--ctx L] [--n R] [--threads T]  cost of one N-token forward (N = 1..16) after L\n"
                  "                                             context tokens (default 300), best of R / 10 batches\n");

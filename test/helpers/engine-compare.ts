@@ -1,6 +1,7 @@
 /**
  * Shared pieces of the engine parity tests: temporary random-model folders, draining a
- * Session.generate iterator, and comparing engine logits (float32 rows) with the float64 reference.
+ * Session.generate iterator, and comparing engine logits (float32 rows) bit for bit with each other
+ * and with the float64 reference.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,18 @@ export function maxRowDiff(a: Float32Array, row: number, b: ArrayLike<number>): 
   let m = 0;
   for (let j = 0; j < width; j++) m = Math.max(m, Math.abs(a[row * width + j] - b[j]));
   return m;
+}
+
+/**
+ * Where row `row` of a row-major (rows, width) float32 array and b (width) first differ bit for bit
+ * (so +0 vs -0 and NaN payloads count), as "index j: a vs b"; null when they are identical.
+ */
+export function firstBitDifference(a: Float32Array, row: number, b: Float32Array): string | null {
+  const width = b.length;
+  const ab = new Uint32Array(a.buffer, a.byteOffset + row * width * 4, width);
+  const bb = new Uint32Array(b.buffer, b.byteOffset, width);
+  for (let j = 0; j < width; j++) if (ab[j] !== bb[j]) return `index ${j}: ${a[row * width + j]} vs ${b[j]}`;
+  return null;
 }
 
 export function maxAbs(b: ArrayLike<number>): number {

@@ -1,8 +1,9 @@
 /**
  * Cancellation and the busy guard: an abort during a prefill settles the call with nothing
  * committed and leaves the session usable; an abort between steps ends generate with
- * stoppedBy 'aborted'; a second call on a busy session is refused with ENGINE_BUSY, in the TS
- * wrapper and in the addon itself.
+ * stoppedBy 'aborted'; a second call on a busy session, or any call while a generation holds it
+ * between steps, is refused with ENGINE_BUSY by the engine's one guard (the TS wrapper and the
+ * addon have none of their own).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -81,11 +82,23 @@ describe('engine cancellation and busy guard', () => {
     s.dispose();
   });
 
-  it('refuses a second native call on a busy session in the addon itself', async () => {
+  it('refuses other calls while a generation holds the session between its steps, and serves again after it', async () => {
     const s = model.createSession();
-    const running = s.native.forward(prompt, null, null, null, false, true);
-    await expect(s.native.step()).rejects.toMatchObject({ code: 'ENGINE_BUSY' });
-    await running;
+    const gen = s.generate(Int32Array.of(1), { maxTokens: 20, stopTokens: [] });
+    expect((await gen.next()).done).toBe(false);  // suspended after its first step: the session is still held
+    await expect(s.forward(Int32Array.of(1))).rejects.toMatchObject({ code: 'ENGINE_BUSY' });
+    await expect(s.generate(Int32Array.of(1), { maxTokens: 2 }).next()).rejects.toMatchObject({ code: 'ENGINE_BUSY' });
+    expect(() => s.truncate(0)).toThrow(expect.objectContaining({ code: 'ENGINE_BUSY' }));
+    // the addon has no guard of its own: the native call is refused by the engine's
+    expect(() => s.native.generate({
+      prompt: Int32Array.of(1), maxTokens: 1, temperature: 0, topK: 0, topP: 1, seed: 0, stopTokens: new Int32Array(0),
+      drafter: null, beams: 0, beamLength: 0, extraTokens: null, extraLens: null, requiredPrefix: null,
+    })).toThrow(expect.objectContaining({ code: 'ENGINE_BUSY' }));
+    await gen.return(undefined as never);  // ends the generation: the session is free again
+    const after = await drain(s.generate(Int32Array.of(1), { maxTokens: 20, stopTokens: [] }));
+    expect(Array.from(after.result.ids)).toEqual(greedy.slice(0, 20));
+    s.truncate(0);
+    expect(s.length).toBe(0);
     s.dispose();
   });
 

@@ -33,6 +33,7 @@ describe('slipstream CLI with ReDrafter', () => {
       expect(rd.stats).toHaveProperty('mean_tree_size');
       expect(rd.stats).toHaveProperty('draft_ms');
       expect(rd.stats).toHaveProperty('verify_ms');
+      expect(rd.stats).toHaveProperty('accept_ms');
       expect(rd.stats.tokens_per_step).toBeCloseTo(40 / (rd.stats.forward_passes as number), 10);
     }
   });

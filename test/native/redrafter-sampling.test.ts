@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRandomModel } from '../../bench/make-random-model.js';
 import { readModelTensors } from '../../bench/lib/safetensors.js';
 import { Drafter, Model, type Session } from '../../native/lib/index.js';
+import { chi2Critical001, chiSquare } from '../helpers/chi-square.js';
 import { writeDrafterFolder } from '../helpers/random-drafter.js';
 
 const T = 0.7;
@@ -28,38 +29,6 @@ function processed(logits: Float32Array): Map<number, number> {
   const ids = p.map((_, i) => i).sort((a, b) => p[b]! - p[a]! || a - b).slice(0, TOP_K);
   const z = ids.reduce((s, i) => s + p[i]!, 0);
   return new Map(ids.map((i) => [i, p[i]! / z]));
-}
-
-/** Upper 0.001 critical value of chi-square with df degrees of freedom (Wilson-Hilferty). */
-function chi2Critical001(df: number): number {
-  const z = 3.090232;
-  const a = 2 / (9 * df);
-  return df * (1 - a + z * Math.sqrt(a)) ** 3;
-}
-
-/** Chi-square statistic and degrees of freedom, pooling cells whose expected count is below 5. */
-function chiSquare(observed: Map<number, number>, expected: Map<number, number>, n: number): { stat: number; df: number } {
-  let stat = 0;
-  let cells = 0;
-  let poolO = 0;
-  let poolE = 0;
-  for (const [k, p] of expected) {
-    const e = p * n;
-    const o = observed.get(k) ?? 0;
-    if (e < 5) {
-      poolO += o;
-      poolE += e;
-      continue;
-    }
-    stat += (o - e) ** 2 / e;
-    cells++;
-  }
-  for (const [k, o] of observed) if (!expected.has(k)) poolO += o;  // impossible tokens land in the pool
-  if (poolE > 0 || poolO > 0) {
-    stat += poolE > 0 ? (poolO - poolE) ** 2 / poolE : Infinity;
-    cells++;
-  }
-  return { stat, df: cells - 1 };
 }
 
 let tmp: string;

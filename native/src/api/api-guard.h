@@ -28,6 +28,7 @@ inline engine_status to_status(error_kind kind) {
         case ERROR_BAD_MODEL: return ENGINE_STATUS_BAD_MODEL;
         case ERROR_CANCELLED: return ENGINE_STATUS_CANCELLED;
         case ERROR_OUT_OF_MEMORY: return ENGINE_STATUS_OUT_OF_MEMORY;
+        case ERROR_NUMERIC: return ENGINE_STATUS_NUMERIC;
     }
     return ENGINE_STATUS_INTERNAL;
 }

@@ -23,6 +23,7 @@ extern "C" const char * engine_status_code(engine_status status) noexcept {
         case ENGINE_STATUS_OUT_OF_MEMORY: return "ENGINE_OUT_OF_MEMORY";
         case ENGINE_STATUS_UNSUPPORTED: return "ENGINE_UNSUPPORTED";
         case ENGINE_STATUS_INTERNAL: return "ENGINE_INTERNAL";
+        case ENGINE_STATUS_NUMERIC: return "ENGINE_NUMERIC";
     }
     return "ENGINE_UNKNOWN";
 }

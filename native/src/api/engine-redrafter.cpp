@@ -1,10 +1,12 @@
 /*
  * engine-redrafter.cpp: the ReDrafter C API (include/engine-redrafter.h): argument checks and
- * exception-to-status conversion; the work is in drafter.cpp and speculate.cpp.
+ * exception-to-status conversion; the work is in drafter.cpp and speculate.cpp. Also the one place
+ * the backend defaults for (M, L) are resolved (generations use it too).
  */
 #include "engine-redrafter.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -18,34 +20,13 @@
 #include "redrafter/drafter.h"
 #include "redrafter/speculate.h"
 
-struct engine_drafter {
-    std::unique_ptr<drafter> d;
-};
-
-namespace {
-
-speculate_params resolve(const engine_model * em, const engine_redrafter_params * p) {
+speculate_params redrafter_resolve(const engine_model * em, int n_beams, int beam_len) {
     engine_redrafter_params def = engine_redrafter_default_params(em);
     speculate_params sp;
-    sp.n_beams = p && p->n_beams > 0 ? p->n_beams : def.n_beams;
-    sp.beam_len = p && p->beam_len > 0 ? p->beam_len : def.beam_len;
+    sp.n_beams = n_beams > 0 ? n_beams : def.n_beams;
+    sp.beam_len = beam_len > 0 ? beam_len : def.beam_len;
     return sp;
 }
-
-void add_stats(engine_redrafter_stats * out, const speculate_stats & st) {
-    if (!out) return;
-    out->rounds += st.rounds;
-    out->emitted += st.emitted;
-    out->tree_nodes += st.tree_nodes;
-    out->max_tree_nodes = std::max<int64_t>(out->max_tree_nodes, st.max_tree_nodes);
-    out->extra_accepted += st.extra_accepted;
-    for (size_t i = 0; i < st.accepted_histogram.size() && i < ENGINE_REDRAFTER_HISTOGRAM; ++i)
-        out->accepted_histogram[i] += st.accepted_histogram[i];
-    out->draft_ms += st.draft_ms;
-    out->verify_ms += st.verify_ms;
-}
-
-}  // namespace
 
 extern "C" engine_status engine_drafter_init(const char * dir, const engine_model * model, engine_drafter ** out, char * error,
                                              size_t error_len) noexcept {
@@ -96,55 +77,24 @@ extern "C" engine_redrafter_params engine_redrafter_default_params(const engine_
 extern "C" engine_status engine_session_step_redrafter(engine_session * s, const engine_drafter * ed,
                                                        const engine_redrafter_params * params, const int32_t * extra_tokens,
                                                        const int32_t * extra_lens, int n_extra, int32_t * out_tokens,
-                                                       int max_out, int * n_out, engine_redrafter_stats * stats) noexcept {
+                                                       int max_out, int * n_out, engine_step_stats * stats) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    if (held_by_generation(s)) return ENGINE_STATUS_BUSY;
     if (n_out) *n_out = 0;
     return guarded(s->s.last_error, [&] {
         if (!ed) throw engine_error(ERROR_INVALID_ARGUMENT, "redrafter step needs a drafter");
         if (!out_tokens || max_out < 1) throw engine_error(ERROR_INVALID_ARGUMENT, "step needs room for one token");
         if (s->s.abort.load()) throw engine_error(ERROR_CANCELLED, "cancelled");
         std::vector<int32_t> out;
-        speculate_stats st;
-        speculate_step(s->s, *ed->d, resolve(s->model, params), extra_tokens, extra_lens, n_extra, max_out, out, st);
+        generation_step_stats st;
+        st.kind = STEP_REDRAFTER;
+        const auto t0 = std::chrono::steady_clock::now();
+        speculate_step(s->s, *ed->d, redrafter_resolve(s->model, params ? params->n_beams : 0, params ? params->beam_len : 0),
+                       extra_tokens, extra_lens, n_extra, max_out, out, st.round);
+        st.step_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         ENGINE_ASSERT((int)out.size() <= max_out);
         std::copy(out.begin(), out.end(), out_tokens);
         if (n_out) *n_out = (int)out.size();
-        add_stats(stats, st);
-    });
-}
-
-extern "C" engine_status engine_session_generate_redrafter(engine_session * s, const engine_drafter * ed,
-                                                           const engine_redrafter_params * params, const int32_t * prompt,
-                                                           int n_prompt, const engine_sampling * sampling, int max_tokens,
-                                                           const int32_t * stop_tokens, int n_stop,
-                                                           const int32_t * extra_tokens, const int32_t * extra_lens,
-                                                           int n_extra, int32_t * out_tokens, int * n_out,
-                                                           engine_redrafter_stats * stats) noexcept {
-    if (!s || !out_tokens || !n_out || max_tokens < 1) return ENGINE_STATUS_INVALID_ARGUMENT;
-    *n_out = 0;
-    return guarded(s->s.last_error, [&] {
-        if (!ed) throw engine_error(ERROR_INVALID_ARGUMENT, "redrafter generate needs a drafter");
-        if (!prompt || n_prompt <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "generate needs a prompt");
-        auto is_stop = [&](int32_t t) { return stop_tokens && std::find(stop_tokens, stop_tokens + n_stop, t) != stop_tokens + n_stop; };
-        const speculate_params sp = resolve(s->model, params);
-        int32_t t = session_prefill(s->s, prompt, n_prompt, to_params(sampling));
-        out_tokens[(*n_out)++] = t;
-        bool stopped = is_stop(t);
-        std::vector<int32_t> out, ex_tokens, ex_lens;
-        speculate_stats st;
-        while (*n_out < max_tokens && !stopped) {
-            if (s->s.abort.load()) throw engine_error(ERROR_CANCELLED, "cancelled");
-            speculate_align_extra(out_tokens, *n_out, extra_tokens, extra_lens, n_extra, ex_tokens, ex_lens);
-            out.clear();
-            speculate_step(s->s, *ed->d, sp, ex_tokens.data(), ex_lens.data(), (int)ex_lens.size(), max_tokens - *n_out, out, st);
-            for (int32_t tok : out) {  // §2.10: truncate after the first stop token
-                out_tokens[(*n_out)++] = tok;
-                if (is_stop(tok)) {
-                    stopped = true;
-                    break;
-                }
-            }
-        }
-        add_stats(stats, st);
+        to_step_stats(st, stats);
     });
 }

@@ -1,7 +1,8 @@
 /*
- * engine.cpp: the models-and-sessions part of the C API (include/engine.h): argument checks and
- * exception-to-status conversion only. The work lives in core/ (model, session); the process-wide
- * functions are in engine-global.cpp, the ReDrafter ones in engine-redrafter.cpp.
+ * engine.cpp: the models-and-sessions part of the C API (include/engine.h): argument checks,
+ * the session's busy guard and exception-to-status conversion only. The work lives in core/
+ * (model, session); the process-wide functions are in engine-global.cpp, generations in
+ * engine-generation.cpp, the ReDrafter ones in engine-redrafter.cpp.
  */
 #include "engine.h"
 
@@ -52,7 +53,7 @@ extern "C" engine_status engine_model_init(const char * dir, const engine_model_
         return st;
     }
     try {
-        *out = new engine_model{std::move(m)};
+        *out = new engine_model{std::move(m), nullptr};
     } catch (...) {
         copy_str(error, error_len, "out of memory");
         return ENGINE_STATUS_OUT_OF_MEMORY;
@@ -89,6 +90,23 @@ extern "C" void engine_model_get_info(const engine_model * em, engine_model_info
     copy_str(out->kernel_path, sizeof(out->kernel_path), kernel_best_path_name());
 }
 
+extern "C" engine_status engine_model_set_token_bytes(engine_model * em, const uint8_t * bytes, const uint32_t * offsets,
+                                                      const uint8_t * special, int n_vocab, char * error, size_t error_len) noexcept {
+    if (!em) {
+        copy_str(error, error_len, "engine_model_set_token_bytes: model is required");
+        return ENGINE_STATUS_INVALID_ARGUMENT;
+    }
+    std::string err;
+    engine_status st = guarded(err, [&] {
+        if (n_vocab != em->m->config.n_vocab)
+            throw engine_error(ERROR_INVALID_ARGUMENT, "token bytes: " + std::to_string(n_vocab) + " tokens given, the model has " +
+                                                           std::to_string(em->m->config.n_vocab));
+        em->vocab = vocab_bytes_make(bytes, offsets, special, n_vocab);
+    });
+    if (st != ENGINE_STATUS_OK) copy_str(error, error_len, err);
+    return st;
+}
+
 extern "C" engine_status engine_session_init(engine_model * em, int max_context, engine_session ** out) noexcept {
     if (out) *out = nullptr;
     if (!em || !out) return ENGINE_STATUS_INVALID_ARGUMENT;
@@ -104,7 +122,14 @@ extern "C" engine_status engine_session_init(engine_model * em, int max_context,
     return st;
 }
 
-extern "C" void engine_session_free(engine_session * s) noexcept { delete s; }
+extern "C" void engine_session_free(engine_session * s) noexcept {
+    if (!s) return;
+    if (held_by_generation(s)) {  // the generation still points at it: it frees the session when freed
+        s->free_pending = true;
+        return;
+    }
+    delete s;
+}
 
 extern "C" const char * engine_session_last_error(const engine_session * s) noexcept {
     return s ? s->s.last_error.c_str() : "";
@@ -124,19 +149,27 @@ extern "C" void engine_session_set_abort(engine_session * s, int abort) noexcept
 
 extern "C" engine_status engine_session_acquire(engine_session * s) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
-    bool expected = false;
-    if (!s->s.busy.compare_exchange_strong(expected, true)) return ENGINE_STATUS_BUSY;
+    int expected = SESSION_FREE;
+    if (!s->s.busy.compare_exchange_strong(expected, SESSION_CALL)) return ENGINE_STATUS_BUSY;
     return ENGINE_STATUS_OK;
 }
 
 extern "C" void engine_session_release(engine_session * s) noexcept {
-    if (s) s->s.busy.store(false);
+    if (!s) return;
+    int expected = SESSION_CALL;  // a generation's claim is released by engine_generation_free only
+    s->s.busy.compare_exchange_strong(expected, SESSION_FREE);
+}
+
+extern "C" int engine_session_reusable_prefix(const engine_session * s, const int32_t * prompt, int n) noexcept {
+    if (!s || !prompt || n < 1) return 0;
+    return static_cast<int>(session_reusable_prefix(s->s, prompt, n));
 }
 
 extern "C" engine_status engine_session_forward(engine_session * s, const int32_t * tokens, int n, const int32_t * positions,
                                                 const uint8_t * mask, const int32_t * out_rows, int n_out, float * logits,
                                                 float * hidden) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    if (held_by_generation(s)) return ENGINE_STATUS_BUSY;
     return guarded(s->s.last_error, [&] {
         if (!tokens || n <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "forward needs at least one token");
         int32_t last = n - 1;
@@ -155,12 +188,14 @@ extern "C" engine_status engine_session_forward(engine_session * s, const int32_
 
 extern "C" engine_status engine_session_truncate(engine_session * s, int length) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    if (held_by_generation(s)) return ENGINE_STATUS_BUSY;
     return guarded(s->s.last_error, [&] { session_truncate(s->s, length); });
 }
 
 extern "C" engine_status engine_session_prefill(engine_session * s, const int32_t * tokens, int n,
                                                 const engine_sampling * sampling, int32_t * token) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    if (held_by_generation(s)) return ENGINE_STATUS_BUSY;
     return guarded(s->s.last_error, [&] {
         if (!tokens || n <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "prefill needs at least one token");
         int32_t t = session_prefill(s->s, tokens, n, to_params(sampling));
@@ -170,30 +205,12 @@ extern "C" engine_status engine_session_prefill(engine_session * s, const int32_
 
 extern "C" engine_status engine_session_step(engine_session * s, int32_t * out_tokens, int max_out, int * n_out) noexcept {
     if (!s) return ENGINE_STATUS_INVALID_ARGUMENT;
+    if (held_by_generation(s)) return ENGINE_STATUS_BUSY;
     if (n_out) *n_out = 0;
     return guarded(s->s.last_error, [&] {
         if (!out_tokens || max_out < 1) throw engine_error(ERROR_INVALID_ARGUMENT, "step needs room for one token");
         if (s->s.abort.load()) throw engine_error(ERROR_CANCELLED, "cancelled");
         out_tokens[0] = session_step_ar(s->s);
         if (n_out) *n_out = 1;
-    });
-}
-
-extern "C" engine_status engine_session_generate(engine_session * s, const int32_t * prompt, int n_prompt,
-                                                 const engine_sampling * sampling, int max_tokens,
-                                                 const int32_t * stop_tokens, int n_stop, int32_t * out_tokens,
-                                                 int * n_out) noexcept {
-    if (!s || !out_tokens || !n_out || max_tokens < 1) return ENGINE_STATUS_INVALID_ARGUMENT;
-    *n_out = 0;
-    return guarded(s->s.last_error, [&] {
-        if (!prompt || n_prompt <= 0) throw engine_error(ERROR_INVALID_ARGUMENT, "generate needs a prompt");
-        auto is_stop = [&](int32_t t) { return std::find(stop_tokens, stop_tokens + n_stop, t) != stop_tokens + n_stop; };
-        int32_t t = session_prefill(s->s, prompt, n_prompt, to_params(sampling));
-        out_tokens[(*n_out)++] = t;
-        while (*n_out < max_tokens && !(stop_tokens && is_stop(t))) {
-            if (s->s.abort.load()) throw engine_error(ERROR_CANCELLED, "cancelled");
-            t = session_step_ar(s->s);
-            out_tokens[(*n_out)++] = t;
-        }
     });
 }

@@ -14,6 +14,7 @@ enum error_kind : int {
     ERROR_BAD_MODEL,         // a model/drafter folder is malformed or inconsistent
     ERROR_CANCELLED,         // the abort flag was set
     ERROR_OUT_OF_MEMORY,
+    ERROR_NUMERIC,           // the model computed a non-finite value (NaN or Inf logits)
 };
 
 // A recoverable failure: its kind and a message naming what failed.

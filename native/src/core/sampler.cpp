@@ -1,12 +1,17 @@
 /*
  * sampler.cpp: greedy / temperature / top-k / top-p selection. Order of filters (as in HF's
  * generate): temperature, then top-k, then top-p over the remaining mass; sample with the seeded RNG.
+ * Logits at -inf (a decoding constraint's mask) get probability 0 and are never drawn.
  */
 #include "sampler.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
+#include <string>
+
+#include "base/status.h"
 
 namespace {
 uint64_t splitmix64(uint64_t & x) {
@@ -96,9 +101,28 @@ int sampler_sample(const float * logits, int n_vocab, const sampling_params & pa
     for (int i = 0; i < keep; ++i) total += probs[ids[i]];
     double u = rng.next_double() * total;
     double cum = 0;
+    int last_positive = ids[0];
     for (int i = 0; i < keep; ++i) {
+        if (probs[ids[i]] <= 0.0f) continue;  // masked (-inf) logits: never drawn
         cum += probs[ids[i]];
+        last_positive = ids[i];
         if (u < cum) return ids[i];
     }
-    return ids[keep - 1];
+    return last_positive;  // rounding left u >= cum
+}
+
+void sampler_check_finite(const float * logits, int n_vocab) {
+    // OR of "exponent all ones" over the row: vectorises, unlike an early-exit isfinite loop
+    uint32_t bad = 0;
+    for (int i = 0; i < n_vocab; ++i) {
+        uint32_t b;
+        std::memcpy(&b, logits + i, sizeof b);
+        bad |= static_cast<uint32_t>((b & 0x7f800000u) == 0x7f800000u);
+    }
+    if (!bad) return;
+    int i = 0;
+    while (std::isfinite(logits[i])) ++i;
+    throw engine_error(ERROR_NUMERIC, std::string("the model computed a non-finite logit (") + (std::isnan(logits[i]) ? "NaN" : "Inf") +
+                                          " for token " + std::to_string(i) +
+                                          "): its weights or config.json (e.g. rms_norm_eps) are broken");
 }

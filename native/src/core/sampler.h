@@ -31,5 +31,8 @@ void sampler_softmax(const float * logits, int n_vocab, float temperature, float
 // the filter needs, and returns how many leading entries it keeps (at least one; n_vocab, with
 // order the identity, when neither filter applies).
 int sampler_truncate(const float * probs, int n_vocab, const sampling_params & params, std::vector<int> & order);
-// Picks one token per params. logits: (n_vocab).
+// Picks one token per params. logits: (n_vocab), finite or -inf (masked: never picked), not all -inf.
 int sampler_sample(const float * logits, int n_vocab, const sampling_params & params, sampler_rng & rng);
+// Throws engine_error(NUMERIC) when a logit is NaN or +-Inf (a broken model; docs/engine.md).
+// logits: (n_vocab), as the forward computed them (before any mask).
+void sampler_check_finite(const float * logits, int n_vocab);

@@ -4,6 +4,8 @@
  */
 #include "session.h"
 
+#include <algorithm>
+
 #include "base/status.h"
 #include "model.h"
 
@@ -90,24 +92,43 @@ void session_truncate(session & s, int64_t length) {
     s.has_pending = false;
 }
 
-int32_t session_prefill(session & s, const int32_t * tokens, int64_t n, const sampling_params & params) {
+int64_t session_reusable_prefix(const session & s, const int32_t * prompt, int64_t n) {
+    const int64_t have = static_cast<int64_t>(s.tokens.size());
+    int64_t k = 0;
+    while (k < have && k < n && s.tokens[static_cast<size_t>(k)] == prompt[k]) ++k;
+    return std::max<int64_t>(0, std::min(k, n - 1));
+}
+
+namespace {
+// Checks the row, applies the constraint, picks the token.
+int32_t choose(session & s, const constraint_state & cs) {
+    const int V = s.m->config.n_vocab;
+    sampler_check_finite(s.logits.data(), V);
+    constraint_mask_logits(cs, s.logits.data(), V, s.mask_ids, s.mask_saved);
+    return sampler_sample(s.logits.data(), V, s.sampling, s.rng);
+}
+}  // namespace
+
+int32_t session_prefill(session & s, const int32_t * tokens, int64_t n, const sampling_params & params,
+                        const constraint_state & cs) {
     s.sampling = params;
     s.rng.reseed(params.seed);
     const int32_t last = static_cast<int32_t>(n - 1);
     session_forward(s, tokens, n, nullptr, nullptr, &last, 1, s.logits.data(), s.pending_hidden.data());
-    s.pending_token = sampler_sample(s.logits.data(), s.m->config.n_vocab, s.sampling, s.rng);
+    s.pending_token = choose(s, cs);
     s.has_pending = true;
     return s.pending_token;
 }
 
-int32_t session_step_ar(session & s) {
+int32_t session_step_ar(session & s, const constraint_state & cs) {
     if (!s.has_pending) throw engine_error(ERROR_INVALID_ARGUMENT, "step without a prefill: no pending token");
     check_room(s, 1);
     const int32_t g0 = s.pending_token;
     const int32_t row = 0;
     model_forward(*s.m, s.kv, &g0, 1, nullptr, nullptr, &row, 1, s.logits.data(), s.pending_hidden.data(), &s.abort);
+    const int32_t next = choose(s, cs);  // may throw (NUMERIC): nothing committed then
     kv_commit(s.kv, 1);
     s.tokens.push_back(g0);
-    s.pending_token = sampler_sample(s.logits.data(), s.m->config.n_vocab, s.sampling, s.rng);
+    s.pending_token = next;
     return s.pending_token;
 }

@@ -42,10 +42,11 @@ int32_t accept_draw(const float * weights, int n, double u) {
     return last_positive;  // rounding left target >= cum: the last token with mass
 }
 
-void accept_greedy(const draft_tree & tree, const float * logits, int n_vocab, accept_result & out) {
+void accept_greedy(const draft_tree & tree, float * logits, int n_vocab, accept_result & out, const accept_row_fn & prepare) {
     out.path.assign(1, 0);
     int node = 0;
     for (;;) {
+        if (prepare) prepare(node, logits + (size_t)node * n_vocab);
         const int32_t want = accept_argmax(logits + (size_t)node * n_vocab, n_vocab);
         int next = -1;
         for (int c = tree.child_begin[node]; c < tree.child_begin[node + 1]; ++c)
@@ -56,12 +57,13 @@ void accept_greedy(const draft_tree & tree, const float * logits, int n_vocab, a
     }
 }
 
-void accept_sample(const draft_tree & tree, const float * logits, int n_vocab, const accept_probs_fn & probs,
-                   const accept_uniform_fn & uniform, accept_result & out) {
+void accept_sample(const draft_tree & tree, float * logits, int n_vocab, const accept_probs_fn & probs,
+                   const accept_uniform_fn & uniform, accept_result & out, const accept_row_fn & prepare) {
     out.path.assign(1, 0);
     std::vector<float> p(n_vocab);  // p: (n_vocab) residual target distribution at the current node
     int node = 0;
     for (;;) {
+        if (prepare) prepare(node, logits + (size_t)node * n_vocab);
         probs(logits + (size_t)node * n_vocab, p.data());
         double z = 0;
         for (int v = 0; v < n_vocab; ++v) z += p[v];

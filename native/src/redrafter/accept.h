@@ -23,6 +23,9 @@ struct accept_result {
 using accept_probs_fn = std::function<void(const float * logits, float * probs)>;
 // A uniform draw in [0, 1) (never 1: spec pitfall 14).
 using accept_uniform_fn = std::function<double()>;
+// Called on a node's logits row before acceptance reads it (only for the nodes the walk visits):
+// checks it and applies the decoding constraint in place (docs/redrafter.md §2.12). May throw.
+using accept_row_fn = std::function<void(int node, float * logits)>;
 
 // First index of the largest value (the tie-break plain greedy decoding uses).
 int32_t accept_argmax(const float * row, int n);
@@ -36,7 +39,9 @@ int32_t accept_draw(const float * weights, int n, double u);
 void accept_sampling_probs(const float * logits, int n_vocab, const sampling_params & params, float * probs,
                            std::vector<int> & order);
 
-// logits: (n_tree, n_vocab) row-major, row i = base logits after packed node i.
-void accept_greedy(const draft_tree & tree, const float * logits, int n_vocab, accept_result & out);
-void accept_sample(const draft_tree & tree, const float * logits, int n_vocab, const accept_probs_fn & probs,
-                   const accept_uniform_fn & uniform, accept_result & out);
+// logits: (n_tree, n_vocab) row-major, row i = base logits after packed node i; the rows the walk
+// visits are passed through prepare (when set) first, in place.
+void accept_greedy(const draft_tree & tree, float * logits, int n_vocab, accept_result & out,
+                   const accept_row_fn & prepare = {});
+void accept_sample(const draft_tree & tree, float * logits, int n_vocab, const accept_probs_fn & probs,
+                   const accept_uniform_fn & uniform, accept_result & out, const accept_row_fn & prepare = {});

@@ -72,7 +72,8 @@ float beam_logprobs_row(float * row, int n_vocab, int top_k, std::vector<float> 
 }
 
 void beam_search(const drafter & d, const model & base, const float * context, int32_t g0, int M, int L,
-                 beam_search_result & out, beam_search_ws & ws, thread_pool * pool, bool want_scores) {
+                 beam_search_result & out, beam_search_ws & ws, thread_pool * pool, bool want_scores,
+                 const constraint_state & cs) {
     ENGINE_ASSERT(M >= 1 && L >= 1);
     const int H = d.config.n_embd, E = d.config.exit_dim, V = d.config.n_vocab;
     const bool proj = d.input_proj.rows > 0;
@@ -93,6 +94,9 @@ void beam_search(const drafter & d, const model & base, const float * context, i
     ws.logits.resize((size_t)M * V);
     ws.beams_next.resize((size_t)M * L);
     std::vector<float> scores_next(M);
+    const bool constrained = cs.active();
+    ws.cpos.assign(M, cs.pos);
+    ws.cpos_next.resize(M);
 
     for (int t = 1; t < L; ++t) {
         const int rows = t == 1 ? 1 : M;  // step 1: identical rows, compute one (§2.3)
@@ -121,6 +125,10 @@ void beam_search(const drafter & d, const model & base, const float * context, i
             for (size_t k = 0; k < (size_t)rows * E; ++k) ws.h[k] += silu(ws.h2[k]);
         }
         matmul(ws.logits.data(), V, ws.h.data(), rows, d.lm_head, nullptr, pool);  // logits: (rows, V)
+        if (constrained)  // §2.12: each beam's row under its own state (a beam that left it: unmasked)
+            for (int r = 0; r < rows; ++r)
+                if (ws.cpos[r] >= 0)
+                    constraint_mask_logits({cs.c, ws.cpos[r]}, ws.logits.data() + (size_t)r * V, V, ws.mask_ids, ws.mask_saved);
         if (M == 1 && !want_scores) {
             // One beam: the top-1 of 0 + log q is the argmax of the raw logits (max-subtraction,
             // the top-50 mask and log-softmax keep the order; ties go to the lower id either way).
@@ -130,6 +138,7 @@ void beam_search(const drafter & d, const model & base, const float * context, i
                 if (lg[v] > lg[best]) best = v;
             out.beams[t] = best;
             out.scores[0] = std::nanf("");
+            if (constrained && ws.cpos[0] >= 0) ws.cpos[0] = prefix_constraint_advance(*cs.c, ws.cpos[0], best);
             continue;
         }
         // §1.5 log q per row
@@ -161,9 +170,11 @@ void beam_search(const drafter & d, const model & base, const float * context, i
             ws.beams_next[(size_t)k * L + t] = v;
             std::memcpy(ws.state_next.data() + (size_t)k * H, ws.state.data() + (size_t)(t == 1 ? 0 : p) * H, sizeof(float) * H);
             scores_next[k] = best.items[k].score;
+            if (constrained) ws.cpos_next[k] = ws.cpos[p] < 0 ? -1 : prefix_constraint_advance(*cs.c, ws.cpos[p], v);
         }
         out.beams.swap(ws.beams_next);
         ws.state.swap(ws.state_next);
         out.scores = scores_next;
+        if (constrained) ws.cpos.swap(ws.cpos_next);
     }
 }

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/prefix-constraint.h"
+
 struct drafter;
 struct model;
 struct thread_pool;
@@ -33,6 +35,9 @@ struct beam_search_ws {
     std::vector<float> sel;                // (top_k) heap of the largest logits of a row
     std::vector<float> masked;             // (M) the value masked entries of each row end at
     std::vector<int32_t> beams_next;       // (M, L)
+    std::vector<int> cpos, cpos_next;      // (M) constraint state of each beam; -1 = left the constraint
+    std::vector<int32_t> mask_ids;         // constraint_mask_logits scratch
+    std::vector<float> mask_saved;
 };
 
 // Drafter log-probabilities of one logits row in place (§1.5): x -= max; x[x < kth largest] =
@@ -43,5 +48,9 @@ float beam_logprobs_row(float * row, int n_vocab, int top_k, std::vector<float> 
 // Runs the search. context: (H) post-norm base hidden state c; g0: the guaranteed token.
 // M >= 1, L >= 1 (L == 1 gives M copies of [g0]). pool may be null. want_scores = false lets
 // M = 1 skip the log-softmax (the beam is the argmax chain; scores come back NaN).
+// cs: the decoding constraint in the state after g0 (docs/redrafter.md §2.12): each beam's drafter
+// logits are masked by its own state before §1.5, so a beam proposes only allowed tokens while it
+// has allowed candidates left.
 void beam_search(const drafter & d, const model & base, const float * context, int32_t g0, int M, int L,
-                 beam_search_result & out, beam_search_ws & ws, thread_pool * pool, bool want_scores = true);
+                 beam_search_result & out, beam_search_ws & ws, thread_pool * pool, bool want_scores = true,
+                 const constraint_state & cs = {});

@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "beam-search.h"
 #include "core/model.h"
+#include "core/sampler.h"
 #include "core/session.h"
 #include "drafter.h"
 #include "tree-attention.h"
@@ -31,6 +32,9 @@ struct speculate_ws {
     std::vector<float> logits;       // (n_tree, V)
     std::vector<float> hidden;       // (n_tree, H)
     std::vector<int> order;          // (V) sampling scratch
+    std::vector<int> node_pos;       // (n_tree) constraint state each node's row is decided under; -1 = not allowed
+    std::vector<int32_t> mask_ids;   // constraint_mask_logits scratch
+    std::vector<float> mask_saved;
     accept_result acc;
 };
 
@@ -56,7 +60,7 @@ speculate_params speculate_default_params(const std::string & backend) {
 
 void speculate_step(session & s, const drafter & d, const speculate_params & params, const int32_t * extra_tokens,
                     const int32_t * extra_lens, int n_extra, int max_emit, std::vector<int32_t> & out,
-                    speculate_stats & stats) {
+                    speculate_round & round, const constraint_state & cs) {
     const model & m = *s.m;
     const int V = m.config.n_vocab, H = m.config.n_embd;
     if (!s.has_pending) throw engine_error(ERROR_INVALID_ARGUMENT, "redrafter step without a prefill: no pending token");
@@ -84,7 +88,7 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
 
     // ---- draft (§2.3) ----
     auto t0 = std::chrono::steady_clock::now();
-    beam_search(d, m, s.pending_hidden.data(), g0, M, Ld, ws.beams, ws.bs, m.pool.get(), /*want_scores=*/false);
+    beam_search(d, m, s.pending_hidden.data(), g0, M, Ld, ws.beams, ws.bs, m.pool.get(), /*want_scores=*/false, cs);
     const double draft_ms = ms_since(t0);
 
     // ---- join extra drafts (§3) and build the tree (§2.4) ----
@@ -139,15 +143,31 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
     model_forward(m, s.kv, tree.tokens.data(), n_tree, ws.positions.data(), ws.mask.data(), ws.rows.data(), n_tree,
                   ws.logits.data(), ws.hidden.data(), &s.abort);
 
-    // ---- accept (§2.6-2.7) ----
+    const double verify_ms = ms_since(t1);
+
+    // ---- accept (§2.6-2.7) against the target masked per node by the constraint (§2.12) ----
+    auto t2 = std::chrono::steady_clock::now();
+    ws.node_pos.resize(n_tree);
+    ws.node_pos[0] = cs.pos;  // parents precede children in packed order
+    if (cs.c)
+        for (int i = 1; i < n_tree; ++i) {
+            const int pp = ws.node_pos[tree.parent[i]];
+            ws.node_pos[i] = pp < 0 ? -1 : prefix_constraint_advance(*cs.c, pp, tree.tokens[i]);
+        }
+    accept_row_fn prepare = [&](int node, float * row) {
+        sampler_check_finite(row, V);
+        if (!cs.c) return;
+        ENGINE_ASSERT(ws.node_pos[node] >= 0);  // the walk only enters allowed nodes
+        constraint_mask_logits({cs.c, ws.node_pos[node]}, row, V, ws.mask_ids, ws.mask_saved);
+    };
     accept_result & acc = ws.acc;
     if (s.sampling.temperature <= 0.0f) {
-        accept_greedy(tree, ws.logits.data(), V, acc);
+        accept_greedy(tree, ws.logits.data(), V, acc, prepare);
     } else {
         const sampling_params sp = s.sampling;
         accept_probs_fn probs = [&](const float * row, float * p) { accept_sampling_probs(row, V, sp, p, ws.order); };
         accept_uniform_fn uniform = [&]() { return s.rng.next_double(); };
-        accept_sample(tree, ws.logits.data(), V, probs, uniform, acc);
+        accept_sample(tree, ws.logits.data(), V, probs, uniform, acc, prepare);
     }
 
     // ---- commit the accepted path's KV (§2.9: rows are increasing packed indices, no re-rotation) ----
@@ -161,17 +181,15 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
     for (int k = 1; k <= n_acc; ++k) out.push_back(tree.tokens[acc.path[k]]);
     out.push_back(acc.next_token);
 
-    // ---- stats (§4) ----
-    stats.rounds += 1;
-    stats.tree_nodes += n_tree;
-    stats.max_tree_nodes = std::max<int64_t>(stats.max_tree_nodes, n_tree);
-    stats.emitted += n_acc + 1;
-    if ((int)stats.accepted_histogram.size() <= n_acc) stats.accepted_histogram.resize(n_acc + 1, 0);
-    stats.accepted_histogram[n_acc] += 1;
+    // ---- this round's figures (§4) ----
+    round.tree_size = n_tree;
+    round.accepted = n_acc;
+    round.extra_accepted = 0;
     for (int k = 1; k <= n_acc; ++k)
-        if (tree.source[acc.path[k]] / max_len >= M) stats.extra_accepted += 1;
-    stats.draft_ms += draft_ms;
-    stats.verify_ms += ms_since(t1);
+        if (tree.source[acc.path[k]] / max_len >= M) round.extra_accepted += 1;
+    round.draft_ms = draft_ms;
+    round.verify_ms = verify_ms;
+    round.accept_ms = ms_since(t2);
 }
 
 void speculate_align_extra(const int32_t * generated, int n_generated, const int32_t * extra_tokens,

@@ -3,12 +3,15 @@
  * search from (c, g0), join caller-supplied extra drafts as extra beams, deduplicate and pack the
  * tree, run ONE base forward over it (positions n_ctx + depth, tree mask), accept (greedy or
  * exact tree rejection sampling), commit the accepted path's KV (no re-rotation) and carry the
- * next c and g0. Shares session state with plain AR steps, so a session can alternate modes.
+ * next c and g0. Shares session state with plain AR steps, so a session can alternate modes. A
+ * decoding constraint masks the drafter per beam and the target per tree node (§2.12).
  */
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "core/prefix-constraint.h"
 
 struct session;
 struct drafter;
@@ -25,26 +28,26 @@ struct speculate_params {
 // Defaults for a backend ("cpu", "cuda"), chosen from the forward cost curve (docs/redrafter.md §5).
 speculate_params speculate_default_params(const std::string & backend);
 
-struct speculate_stats {
-    int64_t rounds = 0;            // ReDrafter steps (each = one base forward)
-    int64_t tree_nodes = 0;        // sum over rounds of the packed tree size
-    int64_t max_tree_nodes = 0;
-    int64_t emitted = 0;           // tokens emitted by rounds (n + 1 each)
-    std::vector<int64_t> accepted_histogram;  // [n] = rounds that accepted n drafted tokens
-    int64_t extra_accepted = 0;    // drafted tokens accepted that only an extra draft proposed
-    double draft_ms = 0;           // beam search
-    double verify_ms = 0;          // tree build + base forward + acceptance + KV commit
+// One round's figures (docs/redrafter.md §4).
+struct speculate_round {
+    int tree_size = 0;       // packed tree nodes verified
+    int accepted = 0;        // drafted tokens accepted (g0 not counted)
+    int extra_accepted = 0;  // of those, the ones only an extra draft proposed
+    double draft_ms = 0;     // beam search
+    double verify_ms = 0;    // joining extra drafts, tree build, the base forward
+    double accept_ms = 0;    // acceptance and the KV commit
 };
 
 // One round. Requires s.has_pending (after a prefill or any step). Extra drafts: n_extra token
 // sequences, flat in extra_tokens with lengths extra_lens (n_extra); each is a candidate
 // continuation starting AT g0 (a draft whose first token is not g0 is ignored). max_emit (>= 1)
 // caps the tokens this round may emit (the caller's remaining budget). Appends the emitted tokens
-// (the accepted drafted tokens, then the new g0) to out. Throws engine_error on bad arguments
-// or cancellation; the session is unchanged then.
+// (the accepted drafted tokens, then the new g0) to out and fills round. cs: the decoding
+// constraint in the state after g0. Throws engine_error on bad arguments, cancellation or
+// non-finite logits (NUMERIC); the session is unchanged then.
 void speculate_step(session & s, const drafter & d, const speculate_params & params, const int32_t * extra_tokens,
                     const int32_t * extra_lens, int n_extra, int max_emit, std::vector<int32_t> & out,
-                    speculate_stats & stats);
+                    speculate_round & round, const constraint_state & cs = {});
 
 // Re-aligns extra drafts that continue the PROMPT to the current round: generated holds every
 // token emitted since the prompt, the pending g0 last. A draft D that starts with generated gives

@@ -74,7 +74,8 @@ export async function runGenerate(args: ParsedArgs): Promise<number> {
       if (s.accepted_histogram)  // ReDrafter stats (docs/redrafter.md §4)
         process.stderr.write(
           `redrafter: ${s.tokens_per_step.toFixed(2)} tokens/step, accepted drafts histogram [${s.accepted_histogram.join(' ')}], ` +
-            `mean tree ${(s.mean_tree_size ?? 0).toFixed(1)} nodes, draft ${(s.draft_ms ?? 0).toFixed(1)} ms, verify ${(s.verify_ms ?? 0).toFixed(1)} ms\n`,
+            `mean tree ${(s.mean_tree_size ?? 0).toFixed(1)} nodes, draft ${(s.draft_ms ?? 0).toFixed(1)} ms, verify ${(s.verify_ms ?? 0).toFixed(1)} ms, ` +
+            `accept ${(s.accept_ms ?? 0).toFixed(1)} ms\n`,
         );
     }
     session.dispose();

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { backends, Drafter, Model, reusablePrefixLength, Tokenizer, type Session } from '../../../native/lib/index.js';
+import { backends, Drafter, Model, Tokenizer, type Session } from '../../../native/lib/index.js';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { abortError } from './debouncer.js';
@@ -121,6 +121,11 @@ export class NativeEngineHost implements EngineHost {
       }
     }
     const info = model.info;
+    try {
+      model.setTokenBytes(tokenizer.tokenBytes(info.vocabSize));  // for generations with a required prefix
+    } catch (err) {
+      this.log.warn(`${choice.model}: no token bytes, so no required-prefix constraint: ${(err as Error).message}`);
+    }
     const what = choice.source === 'default' ? 'the shipped default model' : 'the configured model';
     this.log.info(`loaded ${what} ${choice.model} (${info.architecture}, ${info.numLayers} layers)${drafter ? ` with drafter ${choice.drafter} (${choice.drafterSource})` : ', no drafter'} in ${Math.round(performance.now() - started)} ms`);
     const loaded: Loaded = {
@@ -167,7 +172,7 @@ export class NativeEngineHost implements EngineHost {
       const view = await this.ready(req.signal);
       const loaded = this.loaded!;
       const session = this.session(req.key, loaded, view);
-      req.onReuse?.(reusablePrefixLength(session.tokens, req.prompt));
+      req.onReuse?.(session.reusablePrefixLength(req.prompt));
       // mode switched to auto after the load: calibrate now, once
       if (this.settings?.mode === 'auto') await this.calibrate(loaded);
       const drafter = this.decision(loaded)?.chosen === 'redrafter' ? loaded.drafter : null;

@@ -1,0 +1,154 @@
+/*
+ * generation.cpp: the decode loop's checks, its first step (prefix reuse + prefill) and its later
+ * steps (one AR step or one ReDrafter round), the stop rule, and the running totals.
+ */
+#include "generation.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "base/check.h"
+#include "base/status.h"
+#include "core/model.h"
+#include "core/session.h"
+#include "redrafter/drafter.h"
+
+namespace {
+
+[[noreturn]] void invalid(const std::string & msg) { throw engine_error(ERROR_INVALID_ARGUMENT, msg); }
+
+void check_ids(const char * what, const std::vector<int32_t> & ids, int n_vocab) {
+    for (size_t i = 0; i < ids.size(); ++i)
+        if (ids[i] < 0 || ids[i] >= n_vocab)
+            invalid(std::string(what) + "[" + std::to_string(i) + "] = " + std::to_string(ids[i]) +
+                    " is outside the vocabulary (0.." + std::to_string(n_vocab - 1) + ")");
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+void generation_init(generation & g, session & s, generation_params params) {
+    const model & m = *s.m;
+    const int V = m.config.n_vocab;
+    if (params.prompt.empty()) invalid("a generation needs a prompt of at least one token");
+    check_ids("prompt", params.prompt, V);
+    check_ids("stop_tokens", params.stop, V);
+    if (params.max_tokens < 1) invalid("max_tokens must be at least 1");
+    if ((int64_t)params.prompt.size() + params.max_tokens > s.kv.capacity)
+        invalid("prompt (" + std::to_string(params.prompt.size()) + " tokens) + max_tokens (" + std::to_string(params.max_tokens) +
+                ") exceed the session's max context " + std::to_string(s.kv.capacity));
+    if (params.d) {
+        if (params.d->config.n_vocab != V || params.d->config.n_embd != m.config.n_embd)
+            invalid("drafter " + params.d->dir + " does not fit this session's model (hidden size or vocabulary differ)");
+        const speculate_params & sp = params.sp;
+        if (sp.n_beams < 1 || sp.n_beams > SPECULATE_MAX_BEAMS)
+            invalid("beam width " + std::to_string(sp.n_beams) + " is outside 1.." + std::to_string(SPECULATE_MAX_BEAMS));
+        if (sp.beam_len < 2 || sp.beam_len > SPECULATE_MAX_LEN)
+            invalid("beam length " + std::to_string(sp.beam_len) + " is outside 2.." + std::to_string(SPECULATE_MAX_LEN) +
+                    " (it counts the guaranteed token)");
+    }
+    int64_t total = 0;
+    for (size_t e = 0; e < params.extra_lens.size(); ++e) {
+        if (params.extra_lens[e] < 0) invalid("extra draft " + std::to_string(e) + " has a negative length");
+        total += params.extra_lens[e];
+    }
+    if (total != (int64_t)params.extra_tokens.size()) invalid("extra drafts: the lengths do not add up to the tokens given");
+    check_ids("extra draft tokens", params.extra_tokens, V);
+    g = generation{};
+    g.s = &s;
+    if (!params.required_prefix.empty()) {
+        if (!params.vocab) invalid("a required prefix needs the model's token bytes (engine_model_set_token_bytes)");
+        ENGINE_ASSERT(params.vocab->n_vocab == V);
+        g.constraint = prefix_constraint_make(params.vocab, params.required_prefix);
+    }
+    g.p = std::move(params);
+    g.totals.prompt_tokens = (int)g.p.prompt.size();
+}
+
+generation_done generation_step(generation & g, int max_out, std::vector<int32_t> & out, generation_step_stats & st) {
+    if (g.failed) invalid("this generation failed in an earlier step");
+    if (g.done != GENERATION_RUNNING) invalid("this generation is done");
+    if (max_out < 1) invalid("a step needs room for one token");
+    session & s = *g.s;
+    st = generation_step_stats{};
+    const auto t0 = std::chrono::steady_clock::now();
+    if (s.abort.load()) return g.done = GENERATION_CANCELLED;
+    std::vector<int32_t> & decided = g.round_out;
+    decided.clear();
+    const constraint_state cs{g.constraint ? &*g.constraint : nullptr, g.cpos};
+    generation_totals & tot = g.totals;
+    try {
+        if (!g.started) {  // reuse the resident prefix, prefill the rest
+            const int64_t n = (int64_t)g.p.prompt.size();
+            const int64_t keep = session_reusable_prefix(s, g.p.prompt.data(), n);
+            if (keep < s.kv.length) session_truncate(s, keep);
+            st.kind = STEP_PREFILL;
+            st.reused_tokens = (int)keep;
+            st.prompt_tokens = (int)(n - keep);
+            tot.reused_tokens = (int)keep;
+            decided.push_back(session_prefill(s, g.p.prompt.data() + keep, n - keep, g.p.sampling, cs));
+            g.started = true;
+        } else if (!g.p.d) {
+            st.kind = STEP_AR;
+            st.round.tree_size = 1;
+            decided.push_back(session_step_ar(s, cs));
+        } else {
+            st.kind = STEP_REDRAFTER;
+            speculate_align_extra(g.generated.data(), (int)g.generated.size(), g.p.extra_tokens.data(), g.p.extra_lens.data(),
+                                  (int)g.p.extra_lens.size(), g.ex_tokens, g.ex_lens);
+            const int max_emit = std::min(max_out, g.p.max_tokens - tot.emitted);
+            speculate_step(s, *g.p.d, g.p.sp, g.ex_tokens.data(), g.ex_lens.data(), (int)g.ex_lens.size(), max_emit, decided,
+                           st.round, cs);
+        }
+    } catch (const engine_error & e) {
+        if (e.kind == ERROR_CANCELLED) {
+            st.step_ms = ms_since(t0);
+            return g.done = GENERATION_CANCELLED;
+        }
+        g.failed = true;
+        throw;
+    } catch (...) {
+        g.failed = true;
+        throw;
+    }
+    // the stop rule: a decided stop token ends the generation and is not emitted
+    for (int32_t t : decided) {
+        if (std::find(g.p.stop.begin(), g.p.stop.end(), t) != g.p.stop.end()) {
+            g.done = GENERATION_EOS;
+            break;
+        }
+        out.push_back(t);
+        g.generated.push_back(t);
+        tot.emitted += 1;
+        if (g.constraint) {
+            g.cpos = prefix_constraint_advance(*g.constraint, g.cpos, t);
+            ENGINE_ASSERT(g.cpos >= 0);  // every decided token was chosen under the mask
+        }
+        if (tot.emitted >= g.p.max_tokens) {
+            g.done = GENERATION_MAX_TOKENS;
+            break;
+        }
+    }
+    st.step_ms = ms_since(t0);
+    tot.forward_passes += 1;
+    if (st.kind == STEP_PREFILL) {
+        tot.prefill_ms += st.step_ms;
+    } else {
+        tot.decode_ms += st.step_ms;
+    }
+    if (st.kind == STEP_REDRAFTER) {
+        const speculate_round & r = st.round;
+        tot.rounds += 1;
+        tot.tree_nodes += r.tree_size;
+        tot.max_tree_nodes = std::max<int64_t>(tot.max_tree_nodes, r.tree_size);
+        tot.extra_accepted += r.extra_accepted;
+        tot.accepted_histogram[std::min(r.accepted, GENERATION_HISTOGRAM - 1)] += 1;
+        tot.draft_ms += r.draft_ms;
+        tot.verify_ms += r.verify_ms;
+        tot.accept_ms += r.accept_ms;
+    }
+    return g.done;
+}

@@ -34,7 +34,15 @@ describe('settings manifest', () => {
 
   it('settings that name a program or a path are machine-scoped and restricted in untrusted workspaces', () => {
     const machine = Object.entries(props).filter(([, p]) => p.scope === 'machine').map(([k]) => k).sort();
-    expect(machine).toEqual(['slipstream.engine.drafter', 'slipstream.engine.model', 'slipstream.server.command', 'slipstream.trace.file']);
+    expect(machine).toEqual([
+      'slipstream.engine.drafter',
+      'slipstream.engine.model',
+      'slipstream.engine.remote.apiKeyEnv',
+      'slipstream.engine.remote.url',
+      'slipstream.server.command',
+      'slipstream.trace.file',
+      'slipstream.trace.otlpEndpoint',
+    ]);
     expect([...extensionPkg.capabilities.untrustedWorkspaces.restrictedConfigurations].sort()).toEqual(machine);
   });
 

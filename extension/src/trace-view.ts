@@ -12,6 +12,7 @@ const ms = (v: number): string => (v >= 100 ? `${v.toFixed(0)} ms` : v >= 10 ? `
 /** Stages below this share of the total are summed into "other". */
 const SMALL = 0.02;
 const BAR = 12;
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** Tooltip lines for the last request; [] when there is none. */
 export function lastRequestLines(t: RequestTrace | null | undefined): string[] {
@@ -28,7 +29,12 @@ export function lastRequestLines(t: RequestTrace | null | undefined): string[] {
       continue;
     }
     const bar = '█'.repeat(Math.max(1, Math.round(share * BAR)));
-    const extra = c.name === 'decode' ? ` (${(c.children ?? []).length} rounds, ${c.attrs?.tokens ?? 0} tokens)` : c.name === 'prefill' && typeof c.attrs?.computedTokens === 'number' ? ` (${c.attrs.computedTokens} tokens computed, ${c.attrs.reusedTokens} reused)` : '';
+    const extra =
+      c.name === 'decode'
+        ? ` (${count((c.children ?? []).length, 'round')}, ${count(Number(c.attrs?.tokens ?? 0), 'token')})`
+        : c.name === 'prefill' && typeof c.attrs?.computedTokens === 'number'
+          ? ` (${count(c.attrs.computedTokens, 'token')} computed, ${c.attrs.reusedTokens} reused)`
+          : '';
     lines.push(`  ${c.name} ${ms(c.dur)} ${bar}${extra}`);
   }
   if (other > 0) lines.push(`  other stages ${ms(other)}`);

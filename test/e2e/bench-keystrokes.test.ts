@@ -6,7 +6,6 @@
  * the run are written beside the result, and --compare-tracing types each spot with spans on and
  * off. No timing is asserted.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { KeystrokeBenchResult, KeystrokeGroup } from '../../bench/keystrokes.js';
 import { planSpots } from '../../bench/keystroke-plan.js';
 import type { RequestTrace } from '../../server/src/protocol.js';
-import { cliPath, repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
+import { runCli } from '../helpers/run-cli.js';
 import { checkTree } from '../helpers/span-checks.js';
 
 const model = join(repoRoot, 'fixtures', 'models', 'slipstream-code');
@@ -23,16 +23,7 @@ const fixture = join(repoRoot, 'fixtures', 'workspace', 'src', 'lru-cache.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'bench-keystrokes-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 function expectOrdered(g: KeystrokeGroup): void {
   const l = g.latency_ms!;

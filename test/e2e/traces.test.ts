@@ -5,7 +5,6 @@
  * it (SVG, HTML), converts it to Chrome trace JSON that follows the trace-event format and reads
  * that back; bad input is a clear error.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,8 @@ import { LspClient } from '../../bench/lib/lsp-client.js';
 import type { RequestTrace } from '../../server/src/protocol.js';
 import { nowMs } from '../../server/src/trace/clock.js';
 import { STAGES } from '../../server/src/trace/stages.js';
-import { cliPath, repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
+import { runCli } from '../helpers/run-cli.js';
 import { checkTree } from '../helpers/span-checks.js';
 import { traceEventProblems } from '../helpers/trace-event-format.js';
 
@@ -25,16 +25,7 @@ const file = join(tmp, 'traces.jsonl');
 const source = readFileSync(join(repoRoot, 'fixtures', 'workspace', 'src', 'lru-cache.ts'), 'utf8');
 let served: RequestTrace[] = [];
 
-function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 beforeAll(async () => {
   // the shipped pair, typing a few characters of a line back, as an editor would

@@ -46,7 +46,7 @@ export function checkClientTrace(raw: unknown, receivedAt: number): { client: Cl
     else if (k > receivedAt + MAX_AHEAD_MS || k < receivedAt - MAX_AGE_MS) problems.push(`clientTrace.keystrokeAt is ${Math.round(receivedAt - k)} ms before the request arrived (outside -${MAX_AHEAD_MS}..${MAX_AGE_MS})`);
     else {
       client.keystrokeAt = k;
-      client.editorMs = Math.max(0, receivedAt - k);
+      client.editorMs = Math.round(Math.max(0, receivedAt - k) * 1000) / 1000;
     }
   }
   return { client: Object.keys(client).length > 0 ? client : undefined, problems };

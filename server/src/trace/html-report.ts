@@ -54,13 +54,13 @@ th, td { padding: 3px 10px 3px 0; text-align: right; border-bottom: 1px solid #e
 th:first-child, td:first-child, td.bd, th.bd { text-align: left; }
 td.bd { color: #333; max-width: 720px; }
 .sw { display: inline-block; width: 10px; height: 10px; margin-right: 6px; vertical-align: -1px; }
-.pic { max-width: 100%; overflow-x: auto; }
+.pic { max-width: 960px; }
 </style>
 </head>
 <body>
 <h1>${e(title)}</h1>
 <p class="meta">${options.source ? `${e(options.source)} · ` : ''}${s.requests} requests (${e(others || 'none')})${options.headerExtra ?? ''}</p>
-<div class="pic">${renderSvg(traces, 'Where every millisecond went')}</div>
+<div class="pic">${renderSvg(traces, 'Where every millisecond went', true)}</div>
 <h2>Stages</h2>
 <table>
 <tr><th>stage</th><th>count</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>share</th></tr>

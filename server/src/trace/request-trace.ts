@@ -26,9 +26,6 @@ export interface TraceStart {
   spans: boolean;
 }
 
-/** Below this a request that ended early gets no span for its unfinished stage (it extends the last one). */
-const NEGLIGIBLE_MS = 0.005;
-
 export class Trace implements EngineSpans {
   readonly record: RequestTrace;
   private readonly root: TraceSpan | null;
@@ -117,9 +114,10 @@ export class Trace implements EngineSpans {
     const kids = root.children!;
     const rest = now - this.mark;
     const lastSpan = kids.at(-1);
-    const running = stageAfter(this.last);
-    if (lastSpan && (running === this.last || rest < NEGLIGIBLE_MS)) lastSpan.dur += Math.max(0, rest);
-    else if (rest > 0 || !lastSpan) this.stageAt(running, now);
+    // a request answered without work (suggestions off) goes straight to respond
+    const running = outcome === 'disabled' ? 'respond' : stageAfter(this.last);
+    if (lastSpan && running === this.last) lastSpan.dur += Math.max(0, rest);
+    else this.stageAt(running, now);
     root.dur = r.totalMs;
     this.addRemote(r);
     roundSpans(root);

@@ -121,6 +121,7 @@ export function summarize(all: readonly RequestTrace[], top = 5): TraceSummary {
   };
 }
 
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 const f1 = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 function docName(uri: string): string {
@@ -134,7 +135,7 @@ export function breakdown(t: RequestTrace): string {
   for (const c of t.spans?.children ?? []) {
     let s = `${c.name} ${f1(c.dur)}`;
     if (c.name === 'prefill' && typeof c.attrs?.computedTokens === 'number') s += ` (${c.attrs.computedTokens} computed, ${c.attrs.reusedTokens} reused)`;
-    if (c.name === 'decode') s += ` (${(c.children ?? []).length} rounds, ${c.attrs?.tokens ?? 0} tokens)`;
+    if (c.name === 'decode') s += ` (${plural((c.children ?? []).length, 'round')}, ${plural(Number(c.attrs?.tokens ?? 0), 'token')})`;
     if (c.name === 'cache' && c.attrs?.hit === 'typing') s += ' (hit)';
     parts.push(s);
   }

@@ -192,8 +192,11 @@ function attrText(s: TraceSpan): string {
   return a.length > 0 ? ` (${a.map(([k, v]) => `${k} ${typeof v === 'number' ? n2(v) : v}`).join(', ')})` : '';
 }
 
-/** The report picture of `traces`; `title` names the source. */
-export function renderSvg(traces: readonly RequestTrace[], title = 'Slipstream latency'): string {
+/**
+ * The report picture of `traces`; `title` names the source. `fluid`: no fixed size, it scales to
+ * the width of the page it is in (the HTML report), else 960 px wide.
+ */
+export function renderSvg(traces: readonly RequestTrace[], title = 'Slipstream latency', fluid = false): string {
   const s = summarize(traces);
   const svg = new Svg();
   const head = s.total
@@ -214,7 +217,7 @@ export function renderSvg(traces: readonly RequestTrace[], title = 'Slipstream l
   }
   const height = Math.ceil(y);
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" ${FONT} font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" ${fluid ? 'width="100%"' : `width="${W}" height="${height}"`} viewBox="0 0 ${W} ${height}" ${FONT} font-size="12">`,
     `<rect x="0" y="0" width="${W}" height="${height}" fill="#ffffff"/>`,
     ...svg.parts,
     '</svg>',

@@ -42,11 +42,6 @@ export class Trace implements EngineSpans {
     this.root = s.spans ? { name: 'request', start: t0, dur: 0, children: [] } : null;
   }
 
-  /** Whether spans are recorded (the engine host times its steps only then). */
-  get spans(): boolean {
-    return this.root !== null;
-  }
-
   /** Ends stage `name` now. */
   stage(name: Stage, attrs?: Attrs): void {
     if (this.root) this.stageAt(name, nowMs(), attrs);
@@ -78,14 +73,7 @@ export class Trace implements EngineSpans {
     const d = Math.min(Math.max(0, ms), prev.dur);
     prev.dur -= d;
     this.root!.children!.push({ name, start: prev.start + prev.dur, dur: d });
-  }
-
-  /** Attributes on the last span named `name` (or the request span). */
-  attrs(name: Stage | 'request', attrs: Attrs): void {
-    const root = this.root;
-    if (!root) return;
-    const span = name === 'request' ? root : [...root.children!].reverse().find((c) => c.name === name);
-    if (span) span.attrs = { ...span.attrs, ...attrs };
+    this.last = name;
   }
 
   /** The hooks an engine host reports to, or undefined when spans are off. */
@@ -154,11 +142,12 @@ const us = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /**
  * Rounds every span to microseconds (shorter JSON): each edge is rounded, so spans that touched
- * still touch and children stay inside their parents.
+ * still touch, and kept inside its parent (the last bits of two sums of one instant can differ).
  */
-function roundSpans(span: TraceSpan): void {
-  const start = us(span.start);
-  span.dur = us(us(span.start + span.dur) - start);
+function roundSpans(span: TraceSpan, lo = -Infinity, hi = Infinity): void {
+  const start = Math.min(Math.max(us(span.start), lo), hi);
+  const end = Math.min(Math.max(us(span.start + span.dur), start), hi);
   span.start = start;
-  for (const c of span.children ?? []) roundSpans(c);
+  span.dur = us(end - start);
+  for (const c of span.children ?? []) roundSpans(c, start, end);
 }

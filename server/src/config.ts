@@ -200,7 +200,7 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
   'trace.capacity': { ...intIn(0, 100000), description: 'Per-request traces kept for slipstream/traces.' },
   'trace.spans': {
     ...bool,
-    description: 'Record each request\'s span tree: every stage, engine step and decode round with its time (docs/tracing.md). Off: traces keep only the total, the outcome and the token counts, and nothing goes to the trace file or OpenTelemetry.',
+    description: 'Record each request\'s span tree: every stage, engine step and decode round with its time (docs/tracing.md). Off: traces keep only the total, the outcome and the token counts (in the trace file too), and nothing goes to OpenTelemetry.',
   },
   'trace.file': { ...text('a file path'), machine: true, description: 'Append every request trace (with its spans) as one JSON line to this file; `slipstream trace FILE` summarises and draws it. Empty: off.' },
   'trace.fileMaxKB': { ...intIn(1, 4194304), description: 'When the trace file would grow past this many KiB it is renamed to FILE.1 (replacing the previous one) and a new file begins.' },

@@ -54,7 +54,7 @@ th, td { padding: 3px 10px 3px 0; text-align: right; border-bottom: 1px solid #e
 th:first-child, td:first-child, td.bd, th.bd { text-align: left; }
 td.bd { color: #333; max-width: 720px; }
 .sw { display: inline-block; width: 10px; height: 10px; margin-right: 6px; vertical-align: -1px; }
-.pic { max-width: 960px; }
+.pic { max-width: 960px; overflow-x: auto; } .pic svg { min-width: 720px; }
 </style>
 </head>
 <body>

@@ -2,9 +2,14 @@
  * `slipstream bench keystrokes --model DIR [--drafter DIR]`: what a user typing feels. Drives a
  * real `slipstream serve --stdio` like an editor (lib/lsp-client.ts): at K seeded spots of a file it
  * deletes the next N characters of the line and types them back, an inline completion request
- * after every keystroke. Per request: client-side latency, typing-through cache or engine, and the
- * prompt / KV-reused tokens from the server's trace (slipstream/traces). Table on stdout; --out JSON.
+ * after every keystroke, with the keystroke's time and a trace id as an editor sends them
+ * (clientTrace). Per request: client-side latency, typing-through cache or engine, and the prompt /
+ * KV-reused tokens from the server's trace (slipstream/traces). Table on stdout; --out JSON; the
+ * server's traces of the measured requests as JSON lines (--trace, or beside --out), for
+ * `slipstream trace`. --compare-tracing types every spot twice, with the server's spans on and off
+ * in alternating order, and reports what tracing costs.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { extname, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +18,7 @@ import { UsageError, type ParsedArgs } from '../server/src/cli/args.js';
 import { existingDir, existingFile } from '../server/src/cli/paths.js';
 import { packageRoot } from '../server/src/package-root.js';
 import type { Outcome, RequestTrace } from '../server/src/protocol.js';
+import { nowMs } from '../server/src/trace/clock.js';
 import { latencySummary, planSpots, type LatencySummary } from './keystroke-plan.js';
 import { LspClient } from './lib/lsp-client.js';
 
@@ -37,6 +43,8 @@ export interface KeystrokeRecord {
   suggestion: string;
   /** The suggestion began with the next character to type (null after a spot's last keystroke). */
   predicted_next: boolean | null;
+  /** With --compare-tracing: whether the server recorded spans for this request. */
+  tracing?: boolean;
 }
 
 export interface KeystrokeGroup {
@@ -70,7 +78,29 @@ export interface KeystrokeBenchResult {
   all: KeystrokeGroup;
   first_keystroke: KeystrokeGroup;
   following_keystrokes: KeystrokeGroup;
+  /** With --compare-tracing: the same keystrokes with the server's spans on and off. */
+  tracing_cost?: TracingCost;
   requests: KeystrokeRecord[];
+}
+
+export interface TracingCost {
+  /** Keystrokes answered by the engine in both passes (the pairs compared). */
+  pairs: number;
+  /** Mean client-side latency of those requests with spans on / off. */
+  on_mean_ms: number;
+  off_mean_ms: number;
+  /** (on - off) / off of the means. */
+  cost: number;
+  /** Median of the per-keystroke differences on - off. */
+  median_diff_ms: number;
+  /** Mean of the per-keystroke differences without the 10% lowest and 10% highest (outliers of a shared machine). */
+  trimmed_mean_diff_ms: number;
+  /** The median difference over the median latency with spans off. */
+  median_cost: number;
+  /** The same for the server's own total (receipt to answer). */
+  server_on_mean_ms: number;
+  server_off_mean_ms: number;
+  server_cost: number;
 }
 
 const LANGUAGES: Record<string, string> = { '.ts': 'typescript', '.js': 'javascript', '.py': 'python', '.rs': 'rust', '.go': 'go', '.c': 'c', '.cpp': 'cpp' };
@@ -104,6 +134,7 @@ export function summarize(rs: KeystrokeRecord[]): KeystrokeGroup {
 const sleepUntil = (t: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, t - performance.now())));
 
 interface Pending {
+  tracing?: boolean;
   spot: number;
   keystroke: number;
   line: number;
@@ -127,6 +158,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
   const interval = (f['interval-ms'] as number | undefined) ?? 0;
   const debounce = (f['debounce-ms'] as number | undefined) ?? null;
   const maxTokens = (f['max-tokens'] as number | undefined) ?? null;
+  const compare = f['compare-tracing'] === true;
   if (maxTokens !== null && maxTokens > 1024) throw new UsageError('--max-tokens must be at most 1024 for keystrokes (completion.maxTokens)');
   const original = readFileSync(file, 'utf8');
   const spots = planSpots(original, spotCount, chars, seed);
@@ -139,7 +171,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
     await typist.initialize({
       engine: { mode: drafterDir ? 'redrafter' : 'ar', ...(f.threads !== undefined ? { threads: f.threads } : {}) },
       completion: { ...(debounce !== null ? { debounceMs: debounce } : {}), ...(maxTokens !== null ? { maxTokens } : {}) },
-      trace: { capacity: Math.min(100000, total + 64) },
+      trace: { capacity: Math.min(100000, (compare ? 3 : 1) * total + 64) },
     });
     const uri = pathToFileURL(file).href;
     await typist.open(uri, LANGUAGES[extname(file)] ?? 'plaintext', original);
@@ -154,7 +186,8 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
       (interval > 0 ? `a keystroke every ${interval} ms` : 'each keystroke waits for its answer'));
 
     const pending: Pending[] = [];
-    for (const [s, spot] of spots.entries()) {
+    // One spot: delete its characters, type them back one keystroke at a time.
+    const typeSpot = async (s: number, spot: (typeof spots)[number], tracing?: boolean, measured = true): Promise<void> => {
       await typist.edit(spot.offset, spot.offset + spot.typed.length, '');
       const t0 = performance.now();
       const here: Pending[] = [];
@@ -162,16 +195,18 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
       let done = '';
       for (const [k, ch] of [...spot.typed].entries()) {
         if (interval > 0) await sleepUntil(t0 + (k + 1) * interval);
+        const keystrokeAt = nowMs();
         await typist.edit(cursor, cursor, ch);
         cursor += ch.length;
         done += ch;
         const sent = performance.now();
-        const answer = typist.inlineCompletion(cursor).then(
+        const clientTrace = { traceId: randomBytes(16).toString('hex'), keystrokeAt };
+        const answer = typist.inlineCompletion(cursor, 'automatic', { clientTrace }).then(
           (list) => ({ list, ms: performance.now() - sent }),
           (error: Error) => ({ error }),
         );
         const at = { line: spot.line, character: cursor - (typist.text.lastIndexOf('\n', cursor - 1) + 1) };
-        here.push({ spot: s, keystroke: k, ...at, typed: ch, version: typist.version, rest: spot.typed.slice(done.length), answer });
+        here.push({ ...(tracing !== undefined ? { tracing } : {}), spot: s, keystroke: k, ...at, typed: ch, version: typist.version, rest: spot.typed.slice(done.length), answer });
         if (interval === 0) {
           const a = await answer;
           if ('error' in a) throw a.error;
@@ -181,13 +216,29 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
         const a = await p.answer;
         if ('error' in a) throw a.error;
       }
-      pending.push(...here);
+      if (measured) pending.push(...here);
       if (typist.text !== original) throw new Error(`internal: the document differs from ${file} after spot ${s}`);
+    };
+    const setSpans = (on: boolean): Promise<void> => typist.notify('workspace/didChangeConfiguration', { settings: { slipstream: { trace: { spans: on } } } });
+    for (const [s, spot] of spots.entries()) {
+      if (!compare) {
+        await typeSpot(s, spot);
+        continue;
+      }
+      // a pass not measured first, so both measured passes start from the state a pass of this
+      // spot leaves (the engine session's KV, the typing cache); then on/off, and off/on at the next spot
+      await typeSpot(s, spot, undefined, false);
+      for (const on of s % 2 === 0 ? [true, false] : [false, true]) {
+        await setSpans(on);
+        await typeSpot(s, spot, on);
+      }
     }
+    if (compare) await setSpans(true);
 
     const traces = new Map<number, RequestTrace>();
     for (const t of await typist.traces(before)) if (t.uri === uri && t.version !== null) traces.set(t.version, t);
     const requests: KeystrokeRecord[] = [];
+    const measured: RequestTrace[] = [];
     for (const p of pending) {
       const a = (await p.answer) as { list: InlineCompletionList | null; ms: number };
       const t = traces.get(p.version);
@@ -209,7 +260,9 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
         generated_tokens: t.generatedTokens ?? null,
         suggestion,
         predicted_next: p.rest === '' ? null : suggestion !== '' && suggestion[0] === p.rest[0],
+        ...(p.tracing !== undefined ? { tracing: p.tracing } : {}),
       });
+      measured.push(t);
     }
     const outcomes: Partial<Record<Outcome, number>> = {};
     for (const r of requests) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
@@ -219,10 +272,16 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
       all: summarize(requests),
       first_keystroke: summarize(requests.filter((r) => r.keystroke === 0)),
       following_keystrokes: summarize(requests.filter((r) => r.keystroke > 0)),
+      ...(compare ? { tracing_cost: tracingCost(requests) } : {}),
       requests,
     };
     process.stdout.write(formatTable(result));
     if (f.out !== undefined) writeFileSync(f.out as string, `${JSON.stringify(result, null, 2)}\n`);
+    const traceFile = (f.trace as string | undefined) ?? (f.out !== undefined ? `${(f.out as string).replace(/\.json$/, '')}.trace.jsonl` : undefined);
+    if (traceFile !== undefined) {
+      writeFileSync(traceFile, measured.map((t) => `${JSON.stringify(t)}\n`).join(''));
+      log(`bench keystrokes: the server's traces of the ${measured.length} requests in ${traceFile} (slipstream trace ${traceFile})`);
+    }
     return 0;
   } finally {
     await typist.close();
@@ -249,6 +308,40 @@ export function formatTable(r: KeystrokeBenchResult): string {
     ['  following keystrokes', tokens(next)],
     ['ghost text had the next char', pct(all.predicted_next_share)],
   ];
+  const c = r.tracing_cost;
+  if (c) {
+    rows.push(['tracing on vs off (client)', `${ms(c.on_mean_ms)} vs ${ms(c.off_mean_ms)} mean over ${c.pairs} keystroke pairs: ${c.cost >= 0 ? '+' : ''}${pct(c.cost)}`]);
+    rows.push(['  per keystroke, on - off', `median ${c.median_diff_ms.toFixed(3)} ms (${c.median_cost >= 0 ? '+' : ''}${pct(c.median_cost)} of the median), 10%-trimmed mean ${c.trimmed_mean_diff_ms.toFixed(3)} ms`]);
+    rows.push(['tracing on vs off (server)', `${ms(c.server_on_mean_ms)} vs ${ms(c.server_off_mean_ms)}: ${c.server_cost >= 0 ? '+' : ''}${pct(c.server_cost)}`]);
+  }
   const w = Math.max(...rows.map((x) => x[0].length)) + 2;
   return `${rows.map(([k, v]) => `${k.padEnd(w)}${v}`).join('\n')}\n`;
+}
+
+/** What the server's spans cost: the keystrokes answered by the engine in both passes, on vs off. */
+export function tracingCost(rs: KeystrokeRecord[]): TracingCost {
+  const key = (r: KeystrokeRecord): string => `${r.spot}/${r.keystroke}`;
+  const off = new Map(rs.filter((r) => r.tracing === false && r.source === 'engine' && ANSWERED.has(r.outcome)).map((r) => [key(r), r]));
+  const pairs = rs.filter((r) => r.tracing === true && r.source === 'engine' && ANSWERED.has(r.outcome) && off.has(key(r))).map((r) => [r, off.get(key(r))!] as const);
+  const diffs = pairs.map(([a, b]) => a.latency_ms - b.latency_ms).sort((x, y) => x - y);
+  const cut = Math.floor(diffs.length / 10);
+  const trimmed = diffs.slice(cut, diffs.length - cut);
+  const offSorted = pairs.map(([, b]) => b.latency_ms).sort((x, y) => x - y);
+  const median = (xs: number[]): number => (xs.length > 0 ? xs[Math.ceil(xs.length / 2) - 1]! : 0);
+  const onMean = mean(pairs.map(([a]) => a.latency_ms));
+  const offMean = mean(pairs.map(([, b]) => b.latency_ms));
+  const sOn = mean(pairs.map(([a]) => a.server_ms));
+  const sOff = mean(pairs.map(([, b]) => b.server_ms));
+  return {
+    pairs: pairs.length,
+    on_mean_ms: onMean,
+    off_mean_ms: offMean,
+    cost: offMean > 0 ? (onMean - offMean) / offMean : 0,
+    median_diff_ms: median(diffs),
+    trimmed_mean_diff_ms: mean(trimmed),
+    median_cost: median(offSorted) > 0 ? median(diffs) / median(offSorted) : 0,
+    server_on_mean_ms: sOn,
+    server_off_mean_ms: sOff,
+    server_cost: sOff > 0 ? (sOn - sOff) / sOff : 0,
+  };
 }

@@ -157,13 +157,17 @@ export class LspClient {
     await this.notify('textDocument/didChange', { textDocument: { uri: this.uri, version: ++this.version }, contentChanges: [{ range, text: insert }] });
   }
 
-  /** textDocument/inlineCompletion at `offset` for the current version; automatic (typing) unless invoked. */
-  inlineCompletion(offset: number, trigger: 'automatic' | 'invoked' = 'automatic'): Promise<InlineCompletionList | null> {
+  /**
+   * textDocument/inlineCompletion at `offset` for the current version; automatic (typing) unless
+   * invoked; `extra` params are sent too (clientTrace).
+   */
+  inlineCompletion(offset: number, trigger: 'automatic' | 'invoked' = 'automatic', extra: Record<string, unknown> = {}): Promise<InlineCompletionList | null> {
     return this.request<InlineCompletionList | null>('textDocument/inlineCompletion', {
       textDocument: { uri: this.uri, version: this.version },
       position: positionOf(this.text, offset),
       context: { triggerKind: trigger === 'invoked' ? 1 : 2 },
       formattingOptions: { tabSize: 2, insertSpaces: true },
+      ...extra,
     });
   }
 

@@ -18,6 +18,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
+import { KeystrokeClock } from './client-trace.js';
 import { RestartPolicy } from './restart-policy.js';
 import { syncableScheme } from './language-gate.js';
 import { documentOn, serverSection, serverToStart, suggestionsOn } from './settings.js';
@@ -47,6 +48,9 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
     await client.sendNotification(DidOpenTextDocumentNotification.type, client.code2ProtocolConverter.asOpenTextDocumentParams(doc));
   };
   const policy = new RestartPolicy();
+  // each inline completion request carries the keystroke's time and a trace id (client-trace.ts)
+  const keystrokes = new KeystrokeClock();
+  context.subscriptions.push(keystrokes);
 
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
@@ -68,6 +72,7 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
       },
     },
     middleware: {
+      sendRequest: keystrokes.middleware,
       didOpen: async (doc, next) => {
         if (!syncableScheme(doc.uri.scheme) || !documentOn(doc)) return;
         synced.add(doc.uri.toString());

@@ -1,13 +1,15 @@
 /**
  * The extension's commands: the menu (status bar click), Show Status as a readable quick pick,
- * suggestions on/off (everywhere, or for the active editor's language), restart, the log, and
+ * suggestions on/off (everywhere, or for the active editor's language), the latency report
+ * (latency-report.ts), restart, the log, and
  * accept-next-word / accept-next-line, which run VS Code's own partial-accept actions (word: VS
  * Code binds Ctrl+Right itself; line: package.json binds Ctrl+Alt+End, unbound in VS Code).
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import type { StatusResult } from '../../server/src/protocol.js';
+import type { RequestTrace, StatusResult, TracesResult } from '../../server/src/protocol.js';
 import { languageKey } from './language-gate.js';
+import { OPEN_LATENCY_REPORT, openLatencyReport } from './latency-report.js';
 import { documentOn, suggestionsOn, toggleLanguage, toggleSuggestions } from './settings.js';
 import type { StatusBar } from './status-bar.js';
 import { statusRows } from './status-view.js';
@@ -26,6 +28,11 @@ export async function fetchStatus(client: LanguageClient): Promise<StatusResult 
   return client.isRunning() ? client.sendRequest<StatusResult>('slipstream/status', {}) : null;
 }
 
+/** The server's last finished request trace, or null. */
+export async function fetchLastTrace(client: LanguageClient): Promise<RequestTrace | null> {
+  return client.isRunning() ? ((await client.sendRequest<TracesResult>('slipstream/traces', { limit: 1 })).traces[0] ?? null) : null;
+}
+
 function actions(ctx: CommandContext): Action[] {
   const editor = vscode.window.activeTextEditor;
   const list: Action[] = [{ label: 'Actions', kind: vscode.QuickPickItemKind.Separator }];
@@ -34,6 +41,7 @@ function actions(ctx: CommandContext): Action[] {
     const key = languageKey(editor.document.languageId, editor.document.uri.path);
     list.push({ label: documentOn(editor.document) ? `$(circle-slash) Turn suggestions off for ${key}` : `$(check) Turn suggestions on for ${key}`, run: () => vscode.commands.executeCommand('slipstream.toggleLanguage') });
   }
+  list.push({ label: '$(graph) Open the latency report', run: () => vscode.commands.executeCommand(OPEN_LATENCY_REPORT) });
   list.push({ label: '$(debug-restart) Restart the server', run: () => ctx.restart() });
   list.push({ label: '$(output) Open the log', run: () => ctx.output.show() });
   return list;
@@ -82,6 +90,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       void vscode.window.setStatusBarMessage(`Slipstream: suggestions ${on ? 'on' : 'off'} for ${key}`, 3000);
     }),
     reg('slipstream.restartServer', () => ctx.restart()),
+    reg(OPEN_LATENCY_REPORT, () => openLatencyReport(ctx.client())),
     reg('slipstream.showLog', () => ctx.output.show()),
     reg('slipstream.acceptNextWord', () => vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextWord')),
     reg('slipstream.acceptNextLine', () => vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextLine')),

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { createClient } from './client.js';
-import { fetchStatus, registerCommands } from './commands.js';
+import { fetchLastTrace, fetchStatus, registerCommands } from './commands.js';
 import { languageKey } from './language-gate.js';
 import { documentOn, suggestionsOn, workspaceOverridesIgnored } from './settings.js';
 import { StatusBar } from './status-bar.js';
@@ -17,7 +17,10 @@ let client: LanguageClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('Slipstream', { log: true });
-  const statusBar = new StatusBar(async () => (client ? fetchStatus(client) : null));
+  const statusBar = new StatusBar(
+    async () => (client ? fetchStatus(client) : null),
+    async () => (client ? fetchLastTrace(client) : null),
+  );
   context.subscriptions.push(output, statusBar);
 
   const ignored = workspaceOverridesIgnored();

@@ -2,11 +2,13 @@
  * The status bar item: a spinner while the server starts, then "<model> · <backend> <last latency>"
  * from `slipstream/status` (refreshed every 5 s and shortly after each completion), a crossed-out
  * icon when suggestions are off (everywhere or for the active editor's language), and an error
- * state (red) whose message the click shows. The click runs `slipstream.menu`.
+ * state (red) whose message the click shows. The tooltip adds the last request's stage breakdown
+ * (trace-view.ts, from `slipstream/traces`). The click runs `slipstream.menu`.
  */
 import * as vscode from 'vscode';
-import type { StatusResult } from '../../server/src/protocol.js';
+import type { RequestTrace, StatusResult } from '../../server/src/protocol.js';
 import { statusBarText, statusBarTooltip } from './status-view.js';
+import { lastRequestLines } from './trace-view.js';
 
 export type ClientPhase = { phase: 'starting' } | { phase: 'running' } | { phase: 'failed'; message: string };
 
@@ -14,11 +16,15 @@ export class StatusBar implements vscode.Disposable {
   readonly item = vscode.window.createStatusBarItem('slipstream.status', vscode.StatusBarAlignment.Right, 100);
   private client: ClientPhase = { phase: 'starting' };
   private last: StatusResult | null = null;
+  private lastTrace: RequestTrace | null = null;
   private off: string | null = null;
   private soon: ReturnType<typeof setTimeout> | undefined;
   private readonly timer: ReturnType<typeof setInterval>;
 
-  constructor(private readonly fetchStatus: () => Promise<StatusResult | null>) {
+  constructor(
+    private readonly fetchStatus: () => Promise<StatusResult | null>,
+    private readonly fetchLastTrace: () => Promise<RequestTrace | null> = async () => null,
+  ) {
     this.item.name = 'Slipstream';
     this.item.command = 'slipstream.menu';
     this.render();
@@ -57,11 +63,9 @@ export class StatusBar implements vscode.Disposable {
 
   async refresh(): Promise<void> {
     if (this.client.phase !== 'running') return;
-    try {
-      this.last = await this.fetchStatus();
-    } catch {
-      this.last = null;
-    }
+    const [status, trace] = await Promise.allSettled([this.fetchStatus(), this.fetchLastTrace()]);
+    this.last = status.status === 'fulfilled' ? status.value : null;
+    this.lastTrace = trace.status === 'fulfilled' ? trace.value : null;
     this.render();
   }
 
@@ -80,7 +84,7 @@ export class StatusBar implements vscode.Disposable {
       it.tooltip = `Slipstream: ${this.off} (click to turn on)`;
     } else {
       it.text = this.last ? `$(zap) ${statusBarText(this.last)}` : '$(zap) Slipstream';
-      it.tooltip = this.last ? statusBarTooltip(this.last) : 'Slipstream';
+      it.tooltip = this.last ? [statusBarTooltip(this.last), ...lastRequestLines(this.lastTrace)].join('\n') : 'Slipstream';
     }
   }
 

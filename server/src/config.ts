@@ -55,8 +55,14 @@ export interface Settings {
   trace: {
     /** How many per-request traces `slipstream/traces` keeps. */
     capacity: number;
+    /** Record each request's span tree (off: only totals and outcomes). */
+    spans: boolean;
     /** Append every trace as one JSON line to this file ('' = off). */
     file: string;
+    /** The file is rotated (to FILE.1) when it would exceed this many KiB. */
+    fileMaxKB: number;
+    /** OTLP/HTTP endpoint for OpenTelemetry export ('' = off). */
+    otlpEndpoint: string;
   };
   log: { level: LogLevelName };
 }
@@ -76,7 +82,7 @@ export function defaultSettings(): Settings {
       snippets: true,
       temperature: 0,
     },
-    trace: { capacity: 200, file: '' },
+    trace: { capacity: 200, spans: true, file: '', fileMaxKB: 16384, otlpEndpoint: '' },
     log: { level: 'info' },
   };
 }
@@ -192,7 +198,17 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
   'completion.snippets': { ...bool, description: 'Add snippets from other open documents of the same language when budget remains.' },
   'completion.temperature': { ...numIn(0, 2), description: 'Sampling temperature; 0 is greedy.' },
   'trace.capacity': { ...intIn(0, 100000), description: 'Per-request traces kept for slipstream/traces.' },
-  'trace.file': { ...text('a file path'), machine: true, description: 'Append every request trace as one JSON line to this file. Empty: off.' },
+  'trace.spans': {
+    ...bool,
+    description: 'Record each request\'s span tree: every stage, engine step and decode round with its time (docs/tracing.md). Off: traces keep only the total, the outcome and the token counts (in the trace file too), and nothing goes to OpenTelemetry.',
+  },
+  'trace.file': { ...text('a file path'), machine: true, description: 'Append every request trace (with its spans) as one JSON line to this file; `slipstream trace FILE` summarises and draws it. Empty: off.' },
+  'trace.fileMaxKB': { ...intIn(1, 4194304), description: 'When the trace file would grow past this many KiB it is renamed to FILE.1 (replacing the previous one) and a new file begins.' },
+  'trace.otlpEndpoint': {
+    ...httpUrl,
+    machine: true,
+    description: 'Export every request\'s spans to this OpenTelemetry OTLP/HTTP traces endpoint, e.g. http://localhost:4318/v1/traces (headers from OTEL_EXPORTER_OTLP_HEADERS). Empty: off, and nothing is sent anywhere.',
+  },
   'log.level': { ...oneOf('error', 'warn', 'info', 'debug'), description: 'What goes to the log (window/logMessage).' },
 };
 

@@ -15,6 +15,8 @@ import {
 export type SlipstreamInlineCompletionParams = InlineCompletionParams & {
   textDocument: { uri: string; version?: number };
   formattingOptions?: { tabSize?: number; insertSpaces?: boolean };
+  /** Slipstream's own, optional: the editor's trace id and keystroke time (ClientTraceParams). */
+  clientTrace?: unknown;
 };
 
 /** The command every returned item carries; the editor runs it when the item is accepted. */
@@ -38,7 +40,37 @@ export namespace DidPartiallyAcceptCompletionNotification {
   export const type = new NotificationType<DidPartiallyAcceptCompletionParams>(method);
 }
 
-export type Stage = 'receive' | 'debounce' | 'load' | 'context' | 'tokenize' | 'prefill' | 'decode' | 'postprocess' | 'respond';
+/** The stages of a request, in pipeline order: the children of its `request` span (docs/tracing.md). */
+export type Stage =
+  | 'receive' | 'cache' | 'debounce' | 'load' | 'context' | 'tokenize' | 'queue' | 'prefill' | 'decode' | 'postprocess' | 'respond';
+
+/** Spans below the stages: `round` under decode (draft, verify, accept under a round), `ttfb` under a remote prefill. */
+export type SubSpan = 'round' | 'draft' | 'verify' | 'accept' | 'ttfb';
+
+/** One span of a request's trace: a time interval with its children, all on the trace clock. */
+export interface TraceSpan {
+  name: 'request' | Stage | SubSpan;
+  /** Start, ms since the epoch (performance.timeOrigin + performance.now(): monotonic, sub-ms). */
+  start: number;
+  /** Duration in ms; children lie within [start, start + dur]. */
+  dur: number;
+  attrs?: Record<string, string | number | boolean>;
+  children?: TraceSpan[];
+}
+
+/**
+ * What a client may send with a completion request (`clientTrace` in the params) so the editor's
+ * time joins the server's: its own trace id and when the keystroke happened. Each field is
+ * checked on its own; a malformed one is ignored (logged at debug), never an error.
+ */
+export interface ClientTraceParams {
+  /** 1-64 printable ASCII characters; 32 lowercase hex digits (a W3C trace id) is also the OpenTelemetry trace id. */
+  traceId?: string;
+  /** The editor's span of this keystroke (16 lowercase hex digits): the OpenTelemetry parent of the request span. */
+  spanId?: string;
+  /** When the keystroke happened, ms since the epoch (the editor's performance.timeOrigin + performance.now()). */
+  keystrokeAt?: number;
+}
 
 export type Outcome = 'shown' | 'empty' | 'cached' | 'cancelled' | 'superseded' | 'stale' | 'error' | 'disabled';
 
@@ -48,9 +80,9 @@ export interface RequestTrace {
   /** Document version the request was computed for (null for slipstream/complete). */
   version: number | null;
   trigger: 'invoked' | 'automatic' | 'complete';
-  /** Wall-clock start, ms since the epoch. */
+  /** Start (the request's receipt), ms since the epoch on the trace clock. */
   startedAt: number;
-  /** Milliseconds spent in each stage that ran. */
+  /** Milliseconds spent in each stage that ran (the sums of the request span's children by name). */
   stages: Partial<Record<Stage, number>>;
   totalMs: number;
   outcome: Outcome;
@@ -58,6 +90,10 @@ export interface RequestTrace {
   reusedTokens?: number;
   generatedTokens?: number;
   error?: string;
+  /** The request's span tree (root `request`); absent when slipstream.trace.spans is off. */
+  spans?: TraceSpan;
+  /** The client's trace fields that passed the checks, and the editor's share: keystroke to receipt. */
+  client?: { traceId?: string; spanId?: string; keystrokeAt?: number; editorMs?: number };
   /** The HTTP exchange with a remote serving engine (engine.backend "remote"). */
   remote?: RemoteExchange;
 }
@@ -147,6 +183,8 @@ export interface CompleteParams {
   /** Names the document for the engine's per-document session (default `slipstream:complete`). */
   uri?: string;
   maxTokens?: number;
+  /** The client's trace id and keystroke time (ClientTraceParams); optional. */
+  clientTrace?: unknown;
 }
 export interface CompleteResult {
   /** Zero or one item; `start`/`end` are UTF-16 offsets in `text` of the range it replaces. */
@@ -161,6 +199,10 @@ export namespace CompleteRequest {
 export interface TracesParams {
   /** Only traces with an id greater than this. */
   after?: number;
+  /** Only traces of this document (its URI; `slipstream:complete` or the given uri for slipstream/complete). */
+  uri?: string;
+  /** Only traces that started at or after this time, ms since the epoch. */
+  since?: number;
   /** At most this many, the newest. */
   limit?: number;
 }

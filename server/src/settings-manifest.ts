@@ -2,7 +2,8 @@
  * The server's settings as others declare them, made from SETTINGS_SPEC and defaultSettings()
  * (config.ts), so there is one source of truth: the VS Code extension's
  * `contributes.configuration` entries (with `"scope": "machine"` for settings that name a program
- * or a path) and the table in docs/configuration.md. scripts/gen-settings.mjs writes both;
+ * or a path, which are also its restricted settings in untrusted workspaces) and the table in
+ * docs/configuration.md. scripts/gen-settings.mjs writes both;
  * test/unit/settings-manifest.test.ts fails when either is out of date. Not used at run time.
  */
 import { defaultOf, SETTINGS_SPEC, type SettingSpec } from './config.js';
@@ -62,9 +63,25 @@ export function withSettingsTable(doc: string): string {
   return `${doc.slice(0, a + TABLE_START.length)}\n${settingsTable()}\n${doc.slice(b)}`;
 }
 
-/** The extension's package.json with the server settings regenerated (its own settings kept, first). */
-export function withVscodeSettings(pkg: { contributes: { configuration: { properties: Record<string, unknown> } } }): typeof pkg {
+interface ExtensionManifest {
+  contributes: { configuration: { properties: Record<string, unknown> } };
+  capabilities?: { untrustedWorkspaces?: { restrictedConfigurations?: string[] } & Record<string, unknown> } & Record<string, unknown>;
+}
+
+/**
+ * The extension's package.json with the server settings regenerated (its own settings kept, first)
+ * and, when it declares limited support for untrusted workspaces, every machine-scoped setting
+ * (its own and the server's) restricted there.
+ */
+export function withVscodeSettings<T extends ExtensionManifest>(pkg: T): T {
   const generated = vscodeSettings();
   const own = Object.fromEntries(Object.entries(pkg.contributes.configuration.properties).filter(([k]) => !(k.slice('slipstream.'.length) in SETTINGS_SPEC)));
-  return { ...pkg, contributes: { ...pkg.contributes, configuration: { ...pkg.contributes.configuration, properties: { ...own, ...generated } } } };
+  const properties = { ...own, ...generated };
+  const out: T = { ...pkg, contributes: { ...pkg.contributes, configuration: { ...pkg.contributes.configuration, properties } } };
+  const untrusted = pkg.capabilities?.untrustedWorkspaces;
+  if (untrusted) {
+    const machine = Object.entries(properties).filter(([, p]) => (p as { scope?: string }).scope === 'machine').map(([k]) => k);
+    out.capabilities = { ...pkg.capabilities, untrustedWorkspaces: { ...untrusted, restrictedConfigurations: machine } };
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 /**
  * `slipstream/status` and `slipstream/traces`: what the engine has loaded, the backends, cache
- * and latency figures, request outcomes, and the ring of per-request stage timings.
+ * and latency figures, request outcomes, and the ring of per-request traces (by id, document, time).
  */
 import { ErrorCodes, ResponseError, type ServerCapabilities } from 'vscode-languageserver';
 import type { CompletionFeature } from './completion/feature.js';
@@ -52,11 +52,17 @@ export class StatusFeature implements Feature {
   }
 
   traces(params: TracesParams | null | undefined): TracesResult {
-    const after = params?.after ?? 0;
-    const limit = params?.limit ?? Infinity;
+    const p = params ?? {};
+    const after = p.after ?? 0;
+    const limit = p.limit ?? Infinity;
     if (typeof after !== 'number' || (limit !== Infinity && (!Number.isInteger(limit) || limit < 0))) {
       throw new ResponseError(ErrorCodes.InvalidParams, 'after must be a number and limit a non-negative integer');
     }
-    return { capacity: this.completion.traces.capacity, traces: this.completion.traces.traces(after, limit) };
+    if (p.uri !== undefined && typeof p.uri !== 'string') throw new ResponseError(ErrorCodes.InvalidParams, 'uri must be a string (a document URI)');
+    if (p.since !== undefined && (typeof p.since !== 'number' || !Number.isFinite(p.since))) {
+      throw new ResponseError(ErrorCodes.InvalidParams, 'since must be a number (ms since the epoch)');
+    }
+    const traces = this.completion.traces.traces({ after, limit, ...(p.uri !== undefined ? { uri: p.uri } : {}), ...(p.since !== undefined ? { since: p.since } : {}) });
+    return { capacity: this.completion.traces.capacity, traces };
   }
 }

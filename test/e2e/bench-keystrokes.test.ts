@@ -2,16 +2,20 @@
  * `slipstream bench keystrokes` against the real server and the shipped model and drafter: every
  * keystroke's request is answered, the JSON's counts and percentiles agree with each other, the
  * engine reports KV reuse for keystrokes after the first at a spot, and the typing-through cache
- * answers exactly when the user typed what the last suggestion predicted. No timing is asserted.
+ * answers exactly when the user typed what the last suggestion predicted; the server's traces of
+ * the run are written beside the result, and --compare-tracing types each spot with spans on and
+ * off. No timing is asserted.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KeystrokeBenchResult, KeystrokeGroup } from '../../bench/keystrokes.js';
 import { planSpots } from '../../bench/keystroke-plan.js';
-import { cliPath, repoRoot } from '../helpers/paths.js';
+import type { RequestTrace } from '../../server/src/protocol.js';
+import { repoRoot } from '../helpers/paths.js';
+import { runCli } from '../helpers/run-cli.js';
+import { checkTree } from '../helpers/span-checks.js';
 
 const model = join(repoRoot, 'fixtures', 'models', 'slipstream-code');
 const drafter = join(repoRoot, 'fixtures', 'models', 'slipstream-code-drafter');
@@ -19,16 +23,7 @@ const fixture = join(repoRoot, 'fixtures', 'workspace', 'src', 'lru-cache.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'bench-keystrokes-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 function expectOrdered(g: KeystrokeGroup): void {
   const l = g.latency_ms!;
@@ -112,6 +107,43 @@ describe('slipstream bench keystrokes', () => {
         expect(q.prompt_tokens).toBeNull();
         expect(q.suggestion).toBe(prev.suggestion.slice(q.typed.length));
       }
+    }
+  });
+
+  it("writes the server's traces beside --out, and with --compare-tracing what the spans cost", async () => {
+    const out = join(tmp, 'compare.json');
+    const r = await run('bench', 'keystrokes', '--model', model, '--drafter', drafter, '--spots', '2', '--chars', '4', '--seed', '3', '--out', out, '--compare-tracing');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('tracing on vs off (client)');
+    expect(r.stderr).toContain(`the server's traces of the`);
+    const res = JSON.parse(readFileSync(out, 'utf8')) as KeystrokeBenchResult;
+    const keystrokes = planSpots(readFileSync(fixture, 'utf8'), 2, 4, 3).reduce((n, s) => n + [...s.typed].length, 0);
+    // every keystroke typed twice, once with spans and once without, the order alternating by spot
+    expect(res.requests).toHaveLength(2 * keystrokes);
+    expect(res.requests.filter((q) => q.tracing === true)).toHaveLength(keystrokes);
+    expect(res.requests.filter((q) => q.spot === 0).map((q) => q.tracing)[0]).toBe(true);
+    expect(res.requests.filter((q) => q.spot === 1).map((q) => q.tracing)[0]).toBe(false);
+    const c = res.tracing_cost!;
+    expect(c.pairs).toBeGreaterThan(0);
+    expect(c.cost).toBeCloseTo((c.on_mean_ms - c.off_mean_ms) / c.off_mean_ms, 10);
+    const traces = readFileSync(join(tmp, 'compare.trace.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RequestTrace);
+    expect(traces).toHaveLength(2 * keystrokes);
+    res.requests.forEach((q, i) => {
+      const t = traces[i]!;
+      expect(t.version).toBeGreaterThan(0);
+      expect(t.outcome).toBe(q.outcome);
+      // the keystroke's time came with the request: the editor's share is known
+      expect(t.client!.editorMs).toBeGreaterThanOrEqual(0);
+      if (q.tracing) checkTree(t);
+      else expect(t.spans).toBeUndefined();
+    });
+    // the engine's steps: a prefill, then ReDrafter rounds under decode
+    const engine = traces.filter((t) => t.spans?.children?.some((c) => c.name === 'decode'));
+    expect(engine.length).toBeGreaterThan(0);
+    for (const t of engine) {
+      const decode = t.spans!.children!.find((c) => c.name === 'decode')!;
+      for (const round of decode.children ?? []) expect(round.attrs).toMatchObject({ mode: 'redrafter', tokens: expect.any(Number) });
+      expect(t.spans!.children!.map((c) => c.name)).toEqual(expect.arrayContaining(['queue', 'prefill', 'decode']));
     }
   });
 

@@ -15,7 +15,7 @@ describe('slipstream CLI', () => {
   it('lists every subcommand in --help', () => {
     const { code, stdout } = run('--help');
     expect(code).toBe(0);
-    for (const name of ['serve', 'generate', 'bench', 'info']) expect(stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const name of ['serve', 'generate', 'bench', 'info', 'trace']) expect(stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
   });
 
   it.each([

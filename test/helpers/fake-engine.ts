@@ -2,9 +2,11 @@
  * A FAKE engine host for unit and in-process LSP tests only: a character-level tokenizer (one
  * id per UTF-16 code unit, optional FIM tokens) and scripted completions streamed one character
  * per chunk. Tests can hold a generation after its first chunk and wait for it to start, so
- * cancellation and supersession are tested on events, never on sleeps. Never used by e2e tests.
+ * cancellation and supersession are tested on events, never on sleeps. Reports a zero-length
+ * engine step per chunk to a traced request. Never used by e2e tests.
  */
 import type { Settings } from '../../server/src/config.js';
+import { nowMs } from '../../server/src/trace/clock.js';
 import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, LoadedModel, TokenizerLike } from '../../server/src/completion/engine-host.js';
 
 const BASE = 16;
@@ -102,8 +104,12 @@ export class FakeEngineHost implements EngineHost {
     const text = this.respond(call.prompt);
     const ids = this.tokenizer.encode(text, { addSpecialTokens: false });
     const n = Math.min(ids.length, req.maxTokens);
+    req.spans?.queued(nowMs());
     for (let i = 0; i < n; i++) {
       if (req.signal.aborted) return { stoppedBy: 'aborted', promptTokens: req.prompt.length, reusedTokens: 0, prefillMs: 0, decodeMs: 0 };
+      const at = nowMs();
+      // a step as an engine reports it: the prefill, then rounds with the fake's own figures
+      req.spans?.step({ kind: i === 0 ? 'prefill' : 'ar', start: at, end: at, tokens: 1, stats: i === 0 ? { reusedTokens: 0, promptTokens: req.prompt.length } : { treeSize: 1, accepted: 0 } });
       yield ids.subarray(i, i + 1);
       const gate = this.gate;
       if (gate) await abortable(gate, req.signal);

@@ -34,9 +34,15 @@ describe('settings manifest', () => {
 
   it('settings that name a program or a path are machine-scoped and restricted in untrusted workspaces', () => {
     const machine = Object.entries(props).filter(([, p]) => p.scope === 'machine').map(([k]) => k).sort();
-    const expected = ['slipstream.server.command', ...Object.entries(SETTINGS_SPEC).filter(([, s]) => s.machine).map(([n]) => `slipstream.${n}`)];
-    expect(machine).toEqual(expected.sort());
-    expect(machine).toEqual(expect.arrayContaining(['slipstream.engine.drafter', 'slipstream.engine.model', 'slipstream.trace.file', 'slipstream.engine.remote.apiKeyEnv']));
+    expect(machine).toEqual([
+      'slipstream.engine.drafter',
+      'slipstream.engine.model',
+      'slipstream.engine.remote.apiKeyEnv',
+      'slipstream.engine.remote.url',
+      'slipstream.server.command',
+      'slipstream.trace.file',
+      'slipstream.trace.otlpEndpoint',
+    ]);
     expect([...extensionPkg.capabilities.untrustedWorkspaces.restrictedConfigurations].sort()).toEqual(machine);
   });
 

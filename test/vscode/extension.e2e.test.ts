@@ -5,7 +5,8 @@
  * of fixtures/workspace, reads the real model's ghost text from the editor DOM, accepts it with
  * Tab, saves, and checks the file on disk. The workspace's .vscode/settings.json names a server
  * command, a model and a trace file, as a hostile repository could: none of them is used. Also
- * the status bar and its menu. Skips (with a message) until scripts/vscode-e2e-setup.sh has run.
+ * the status bar, its tooltip's last-request breakdown, its menu and the latency report. Skips
+ * (with a message) until scripts/vscode-e2e-setup.sh has run.
  * See docs/testing.md ("VS Code end to end").
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -109,6 +110,35 @@ describe.skipIf(missing)('the extension in code-server', () => {
       expect(text).toMatch(/^slipstream-code · cpu \d+ ms$/);
     } catch (e) {
       console.error(`status bar items: ${JSON.stringify(await page.evaluate<string[]>(STATUS_ITEMS))}\n${wb.report()}`);
+      throw e;
+    }
+  });
+
+  it("shows the last request's stages in the status bar tooltip, and Open Latency Report draws this session's traces", async () => {
+    try {
+      await page.locator('.statusbar-item').filter({ has: page.locator('.codicon-zap') }).first().hover();
+      const hover = page.locator('.workbench-hover, .monaco-hover').filter({ hasText: 'Last request #' }).first();
+      await hover.waitFor({ timeout: 10_000 });
+      const tip = (await hover.textContent()) ?? '';
+      console.log(`vscode e2e: status bar tooltip: ${JSON.stringify(tip)}`);
+      // the extension sent the keystroke's time with the request: the editor's share is there too
+      expect(tip).toMatch(/Last request #\d+ \((shown|cached|empty)\): [\d.]+ ms in the server, [\d.]+ ms in the editor before it/);
+      await page.mouse.move(0, 0);
+      await page.keyboard.press('F1');
+      await page.keyboard.type('Slipstream: Open Latency Report');
+      await page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: 'Open Latency Report' }).first().waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      // VS Code puts a webview's page in a frame inside a frame
+      const report = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+      await report.locator('h1').filter({ hasText: 'Slipstream latency report' }).waitFor({ timeout: 20_000 });
+      wb.mark('latencyReport');
+      await page.screenshot({ path: join(wb.scratch.root, 'latency-report.png') });
+      await expect(report.locator('svg text').filter({ hasText: 'Where the time went' }).count()).resolves.toBe(1);
+      for (const stage of ['receive', 'prefill', 'decode', 'respond']) await expect(report.locator('td').filter({ hasText: new RegExp(`^${stage}$`) }).count()).resolves.toBe(1);
+      await page.keyboard.press('Control+W'); // close the report; the editor is next
+    } catch (e) {
+      await page.screenshot({ path: join(wb.scratch.root, 'failure-report.png') }).catch(() => {});
+      console.error(wb.report());
       throw e;
     }
   });

@@ -30,13 +30,21 @@ export interface Locator {
   locator(selector: string): Locator;
   waitFor(options?: { state?: 'attached' | 'visible'; timeout?: number }): Promise<void>;
   click(): Promise<void>;
+  hover(): Promise<void>;
   textContent(): Promise<string | null>;
   count(): Promise<number>;
+}
+/** A frame's content (a webview's page). */
+export interface FrameLocator {
+  locator(selector: string): Locator;
+  frameLocator(selector: string): FrameLocator;
 }
 export interface Page {
   goto(url: string): Promise<unknown>;
   locator(selector: string): Locator;
+  frameLocator(selector: string): FrameLocator;
   keyboard: { press(key: string): Promise<void>; type(text: string, options?: { delay?: number }): Promise<void> };
+  mouse: { move(x: number, y: number): Promise<void> };
   evaluate<T>(expression: string): Promise<T>;
   screenshot(options: { path: string }): Promise<unknown>;
   waitForTimeout(ms: number): Promise<void>;

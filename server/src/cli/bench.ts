@@ -1,11 +1,12 @@
 /**
  * `slipstream bench SUITE`: dispatches on the suite to a harness in bench/ (engine.ts,
- * redrafter.ts, keystrokes.ts); the harnesses own their flags' meaning, their tables and JSON.
+ * redrafter.ts, keystrokes.ts, tracing.ts); the harnesses own their flags' meaning, their tables and JSON.
  * This file only maps suite names to them; the benchmarks are not part of the server.
  */
 import { runEngineBench } from '../../../bench/engine.js';
 import { runKeystrokesBench } from '../../../bench/keystrokes.js';
 import { runRedrafterBench } from '../../../bench/redrafter.js';
+import { runTracingBench } from '../../../bench/tracing.js';
 import { UsageError, type ParsedArgs } from './args.js';
 
 type Suite = (args: ParsedArgs) => Promise<number>;
@@ -14,6 +15,7 @@ const suites: Record<string, Suite> = {
   engine: runEngineBench,  // load, prefill, decode, forward cost curve, roofline
   redrafter: runRedrafterBench,  // plain vs ReDrafter decoding
   keystrokes: runKeystrokesBench,  // typing through a file against a real server
+  tracing: runTracingBench,  // the tracing code's own cost, replaying a real trace
 };
 
 export async function runBench(args: ParsedArgs): Promise<number> {

@@ -58,8 +58,8 @@ export const infoCommand: CommandSpec = {
 
 export const benchCommand: CommandSpec = {
   name: 'bench',
-  summary: 'Run a benchmark: engine (load, prefill, decode, forward cost curve), redrafter (plain vs ReDrafter) or keystrokes (typing against the server).',
-  usage: 'slipstream bench (engine | redrafter | keystrokes) --model DIR [--drafter DIR] [--out FILE]',
+  summary: 'Run a benchmark: engine (load, prefill, decode, forward cost curve), redrafter (plain vs ReDrafter), keystrokes (typing against the server) or tracing (the tracing code\'s own cost).',
+  usage: 'slipstream bench (engine | redrafter | keystrokes) --model DIR [--drafter DIR] [--out FILE] [--trace FILE] [--compare-tracing] | slipstream bench tracing --trace FILE [--out FILE]',
   positionals: ['suite'],
   flags: {
     model,
@@ -76,8 +76,25 @@ export const benchCommand: CommandSpec = {
     seed: { kind: 'int', value: 'S', min: 0, description: 'keystrokes: seed that picks the spots (default 1)' },
     'interval-ms': { kind: 'int', value: 'MS', min: 0, max: 60000, description: 'keystrokes: a keystroke every MS ms without waiting for answers (0: each waits for its answer)' },
     'debounce-ms': { kind: 'int', value: 'MS', min: 0, max: 5000, description: "keystrokes: the server's completion.debounceMs (default: the server's)" },
+    trace: { kind: 'string', value: 'FILE', description: "keystrokes: write the server's traces of the measured requests here as JSON lines (default with --out: OUT's name with .trace.jsonl); tracing: the trace to replay" },
+    'compare-tracing': { kind: 'boolean', description: "keystrokes: type every spot twice, with the server's spans on and off in alternating order, and report the difference" },
     help,
   },
 };
 
-export const commands: CommandSpec[] = [serveCommand, generateCommand, benchCommand, infoCommand];
+export const traceCommand: CommandSpec = {
+  name: 'trace',
+  summary: 'Summarise a trace file (per-stage latency table, slowest requests) and draw it (SVG, HTML) or convert it for Perfetto.',
+  usage: 'slipstream trace FILE [--top N] [--json] [--svg OUT] [--html OUT] [--chrome OUT]',
+  positionals: ['file'],
+  flags: {
+    top: { kind: 'int', value: 'N', min: 1, max: 1000, default: 5, description: 'how many of the slowest requests to list' },
+    json: { kind: 'boolean', description: 'print the figures as JSON instead of the table' },
+    svg: { kind: 'string', value: 'OUT', description: 'write the picture (latency histogram, stage shares, waterfalls of the median and slowest request) as SVG' },
+    html: { kind: 'string', value: 'OUT', description: 'write the report (picture and tables) as one HTML page' },
+    chrome: { kind: 'string', value: 'OUT', description: 'write Chrome trace-event JSON (opens in Perfetto and chrome://tracing)' },
+    help,
+  },
+};
+
+export const commands: CommandSpec[] = [serveCommand, generateCommand, benchCommand, infoCommand, traceCommand];

@@ -9,6 +9,7 @@ import { runServe } from './serve.js';
 import { runGenerate } from './generate.js';
 import { runInfo } from './info.js';
 import { runBench } from './bench.js';
+import { runTrace } from './trace.js';
 import { VERSION } from '../version.js';
 
 type Handler = (args: ReturnType<typeof parseArgs>) => Promise<number>;
@@ -18,6 +19,7 @@ const handlers: Record<string, Handler> = {
   generate: runGenerate,
   info: runInfo,
   bench: runBench,
+  trace: runTrace,
 };
 
 export function mainHelp(): string {

@@ -10,6 +10,7 @@ import type { Settings } from '../config.js';
 import type { ModelSource } from './default-model.js';
 import type { ModeDecision } from './mode-calibration.js';
 import type { RemoteExchange, RemoteStatus } from '../protocol.js';
+import type { EngineSpans } from '../trace/engine-steps.js';
 
 /** The tokenizer surface the prompt builder uses (native/lib/tokenizer.ts implements it). */
 export interface TokenizerLike {
@@ -45,6 +46,8 @@ export interface GenerateRequest {
   onReuse?: (reusedTokens: number) => void;
   /** Called once when a remote host's HTTP exchange ends (completed, stopped early, cancelled or failed). */
   onRemote?: (exchange: RemoteExchange) => void;
+  /** Present when the request is traced: the host reports its queue wait and each engine step (trace/engine-steps.ts). */
+  spans?: EngineSpans;
 }
 
 /**

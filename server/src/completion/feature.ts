@@ -28,6 +28,8 @@ import {
 import type { EngineHost } from './engine-host.js';
 import { CompletionEvents } from './events.js';
 import { CompletionProvider, type CompletionResult } from './provider.js';
+import { checkClientTrace, type ClientTrace } from '../trace/client-trace.js';
+import { nowMs } from '../trace/clock.js';
 import { TraceLog } from './traces.js';
 
 function invalid(message: string): ResponseError<void> {
@@ -50,7 +52,7 @@ function itemId(item: InlineCompletionItem | undefined): string | undefined {
 
 export class CompletionFeature implements Feature {
   readonly name = 'completion';
-  readonly traces = new TraceLog();
+  readonly traces: TraceLog;
   readonly events = new CompletionEvents();
   readonly provider: CompletionProvider;
 
@@ -58,6 +60,7 @@ export class CompletionFeature implements Feature {
     private readonly ctx: ServerContext,
     readonly host: EngineHost,
   ) {
+    this.traces = new TraceLog((message) => ctx.log.warn(message));
     this.provider = new CompletionProvider({
       host,
       settings: () => ctx.config.settings,
@@ -66,10 +69,7 @@ export class CompletionFeature implements Feature {
       events: this.events,
       sources: () => ctx.documents.all(),
     });
-    const applyTrace = (): void => {
-      this.traces.capacity = ctx.config.settings.trace.capacity;
-      this.traces.file = ctx.config.settings.trace.file;
-    };
+    const applyTrace = (): void => this.traces.configure(ctx.config.settings.trace);
     applyTrace();
     ctx.config.onChange(applyTrace);
   }
@@ -83,6 +83,7 @@ export class CompletionFeature implements Feature {
   }
 
   async inlineCompletion(params: SlipstreamInlineCompletionParams, token?: CancellationToken): Promise<InlineCompletionList | null> {
+    const receivedAt = nowMs();
     const uri = params?.textDocument?.uri;
     if (typeof uri !== 'string') throw invalid('textDocument.uri is required');
     const doc = this.ctx.documents.get(uri);
@@ -107,6 +108,8 @@ export class CompletionFeature implements Feature {
         currentVersion: () => this.ctx.documents.get(uri)?.version,
         trigger: params.context?.triggerKind === 1 ? 'invoked' : 'automatic',
         signal,
+        receivedAt,
+        clientTrace: this.clientTrace(params.clientTrace, receivedAt),
       });
       return this.toList(result, doc, offset);
     } finally {
@@ -129,6 +132,7 @@ export class CompletionFeature implements Feature {
   }
 
   async complete(params: CompleteParams, token?: CancellationToken): Promise<CompleteResult> {
+    const receivedAt = nowMs();
     if (typeof params?.text !== 'string') throw invalid('text must be a string');
     const { text, offset } = params;
     if (!Number.isInteger(offset) || offset < 0 || offset > text.length) {
@@ -148,6 +152,8 @@ export class CompletionFeature implements Feature {
         trigger: 'complete',
         signal,
         maxTokens: params.maxTokens,
+        receivedAt,
+        clientTrace: this.clientTrace(params.clientTrace, receivedAt),
       });
       if (result.outcome === 'cancelled') throw new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
       if (result.outcome !== 'shown' && result.outcome !== 'cached') return { items: [], traceId: result.traceId };
@@ -178,7 +184,15 @@ export class CompletionFeature implements Feature {
     return null;
   }
 
-  shutdown(): void {
+  /** The valid part of a request's clientTrace; what was wrong with the rest goes to the debug log. */
+  private clientTrace(raw: unknown, receivedAt: number): ClientTrace | undefined {
+    const { client, problems } = checkClientTrace(raw, receivedAt);
+    if (problems.length > 0) this.ctx.log.debug(`clientTrace ignored in part: ${problems.join('; ')}`);
+    return client;
+  }
+
+  async shutdown(): Promise<void> {
     this.provider.abortAll();
+    await this.traces.close();
   }
 }

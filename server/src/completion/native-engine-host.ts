@@ -16,6 +16,8 @@ import { chooseModel, type ModelChoice } from './default-model.js';
 import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, LoadedModel } from './engine-host.js';
 import { calibrate, decideMode, type Calibration, type ModeDecision } from './mode-calibration.js';
 import { Mutex } from './mutex.js';
+import { nowMs } from '../trace/clock.js';
+import { engineStep, type EngineSpans, type EngineStep } from '../trace/engine-steps.js';
 
 const MAX_SESSIONS = 4;
 /** KV positions per session: the prompt budget plus generated tokens, with room to spare. */
@@ -167,7 +169,12 @@ export class NativeEngineHost implements EngineHost {
   }
 
   async *generate(req: GenerateRequest): AsyncGenerator<Int32Array, GenerateSummary | undefined, void> {
-    const release = await this.lock.acquire(req.signal);
+    let release: () => void;
+    try {
+      release = await this.lock.acquire(req.signal);
+    } finally {
+      req.spans?.queued(nowMs());
+    }
     try {
       const view = await this.ready(req.signal);
       const loaded = this.loaded!;
@@ -184,14 +191,18 @@ export class NativeEngineHost implements EngineHost {
         ...(drafter ? { mode: 'redrafter' as const, drafter } : {}),
       });
       let finished = false;
+      const steps = req.spans ? new StepTimer(req.spans, drafter ? 'redrafter' : 'ar') : null;
       try {
         for (;;) {
+          steps?.begin();
           const r = await gen.next();
           if (r.done) {
             finished = true;
             const st = r.value.stats;
+            steps?.last(st.forward_passes);
             return { stoppedBy: r.value.stoppedBy, promptTokens: st.prompt_tokens, reusedTokens: st.reused_tokens, prefillMs: st.prefill_ms, decodeMs: st.decode_ms };
           }
+          steps?.end(r.value);
           yield r.value.ids;
         }
       } finally {
@@ -269,5 +280,34 @@ export class NativeEngineHost implements EngineHost {
       this.loading = null;
       if (l) this.unload(l);
     });
+  }
+}
+
+/**
+ * Times a Session.generate loop for a trace: each next() that yields tokens is one engine step
+ * (the first the prefill, then one decode round each), reported with the chunk's own figures when
+ * the engine sends them; a final next() that ran a step without emitting (a stop token) is
+ * reported too, from the generation's forward-pass count.
+ */
+class StepTimer {
+  private at = 0;
+  private count = 0;
+
+  constructor(
+    private readonly spans: EngineSpans,
+    private readonly mode: Exclude<EngineStep['kind'], 'prefill'>,
+  ) {}
+
+  begin(): void {
+    this.at = nowMs();
+  }
+
+  end(chunk: Parameters<typeof engineStep>[3]): void {
+    this.spans.step(engineStep(this.count++ === 0 ? 'prefill' : this.mode, this.at, nowMs(), chunk));
+  }
+
+  /** The generation ended; `forwardPasses` counts its steps (the prefill included). */
+  last(forwardPasses: number): void {
+    if (forwardPasses > this.count) this.end(null);
   }
 }

@@ -18,6 +18,8 @@ import { postprocess } from './postprocess/index.js';
 import { detectPromptFormat, type PromptFormat } from './prompt-format.js';
 import { SnippetIndex, type SnippetSource } from './snippets.js';
 import { canSplitAtLines } from './token-cache.js';
+import type { ClientTrace } from '../trace/client-trace.js';
+import { nowMs } from '../trace/clock.js';
 import type { Trace, TraceLog } from './traces.js';
 import { TypingCache } from './typing-cache.js';
 
@@ -36,6 +38,10 @@ export interface CompletionRequest {
   /** Aborted when the client cancels. */
   signal: AbortSignal;
   maxTokens?: number;
+  /** When the server received the request (trace/clock.ts); default: when complete() is called. */
+  receivedAt?: number;
+  /** The client's trace fields that passed trace/client-trace.ts's checks. */
+  clientTrace?: ClientTrace;
 }
 
 export type CompletionResult =
@@ -90,7 +96,7 @@ export class CompletionProvider {
 
   async complete(req: CompletionRequest): Promise<CompletionResult> {
     const { traces } = this.deps;
-    const trace = traces.start(req.key, req.version, req.trigger);
+    const trace = traces.start(req.key, req.version, req.trigger, { receivedAt: req.receivedAt, client: req.clientTrace });
     const settings = this.deps.settings();
     const mine = new AbortController();
     this.inflight.get(req.key)?.abort('superseded');
@@ -102,10 +108,12 @@ export class CompletionProvider {
       this.debouncer.noteRequest(req.key, performance.now());
 
       const cached = this.typing.lookup(req.key, req.text, req.offset);
+      trace.stage('cache', { hit: cached ? 'typing' : 'none' });
       if (cached) return this.offer(trace, req, 'cached', cached.text, cached.replaceLength);
 
-      if (req.trigger === 'automatic') await wait(this.debouncer.delay(settings.completion.debounceMs), signal);
-      trace.stage('debounce');
+      const delay = req.trigger === 'automatic' ? this.debouncer.delay(settings.completion.debounceMs) : 0;
+      if (req.trigger === 'automatic') await wait(delay, signal);
+      trace.stage('debounce', { delayMs: delay });
 
       const view = await this.view(signal);
       trace.stage('load');
@@ -122,9 +130,8 @@ export class CompletionProvider {
         { contextTokens: settings.completion.contextTokens, suffixShare: settings.completion.suffixShare, maxTokens: req.maxTokens ?? settings.completion.maxTokens, maxContext: view.model.maxContext },
         state,
       );
-      trace.stage('context');
-      trace.add('tokenize', prompt.tokenizeMs);
-      trace.add('context', -prompt.tokenizeMs);
+      trace.stage('context', { prefixTokens: prompt.prefixTokens, suffixTokens: prompt.suffixTokens, snippetTokens: prompt.snippetTokens });
+      trace.split('tokenize', prompt.tokenizeMs);
       trace.record.promptTokens = prompt.ids.length;
 
       const fctx: FilterContext = {
@@ -170,7 +177,7 @@ export class CompletionProvider {
     const settings = this.deps.settings();
     const tok = view.model.tokenizer;
     const ids: number[] = [];
-    const started = performance.now();
+    const started = nowMs();
     let firstAt = 0;
     const gen = this.deps.host.generate({
       key: req.key,
@@ -182,6 +189,7 @@ export class CompletionProvider {
       // known before the first token, so traces of generations stopped early carry it too
       onReuse: (n) => (trace.record.reusedTokens = n),
       onRemote: (exchange) => (trace.record.remote = exchange),
+      spans: trace.engine(),
     });
     let text = '';
     // Hosts that receive text (OpenAI-compatible servers) yield it decoded, with a token count.
@@ -195,7 +203,7 @@ export class CompletionProvider {
           }
           break;
         }
-        if (firstAt === 0) firstAt = performance.now();
+        if (firstAt === 0) firstAt = nowMs();
         if (r.value instanceof Int32Array) {
           for (const id of r.value) ids.push(id);
           text = decodeContinuation(tok, prompt, ids);
@@ -212,13 +220,10 @@ export class CompletionProvider {
       }
     } finally {
       trace.record.generatedTokens = ids.length + textTokens;
+      traceGeneration(trace, prompt.length, firstAt, nowMs(), signal.aborted);
     }
     if (signal.aborted) throw abortError(signal);
-    const end = performance.now();
-    trace.add('prefill', (firstAt || end) - started);
-    trace.add('decode', firstAt ? end - firstAt : 0);
-    trace.skip();
-    this.debouncer.noteLatency(end - started);
+    this.debouncer.noteLatency(nowMs() - started);
     return text;
   }
 
@@ -253,5 +258,21 @@ export class CompletionProvider {
       this.prompts.set(key, s);
     }
     return s;
+  }
+}
+
+/**
+ * Ends the engine's stages of a trace: prefill up to the first token, decode (with the rounds the
+ * host reported) up to `end`. A generation cancelled before its first token leaves its stage to
+ * the trace's finish (queue or prefill, whichever was running).
+ */
+function traceGeneration(trace: Trace, promptTokens: number, firstAt: number, end: number, aborted: boolean): void {
+  const reused = trace.record.reusedTokens;
+  const attrs: Record<string, number> = reused !== undefined ? { reusedTokens: reused, computedTokens: promptTokens - reused } : {};
+  if (firstAt) {
+    trace.stageAt('prefill', firstAt, attrs);
+    trace.stageAt('decode', end, { tokens: trace.record.generatedTokens ?? 0 });
+  } else if (!aborted) {
+    trace.stageAt('prefill', end, attrs);
   }
 }

@@ -1,14 +1,17 @@
 /**
  * The VS Code extension's pure parts (no vscode API): which server it starts (a workspace's
  * `slipstream.server.command` is never used), which settings it takes from where, which documents
- * get suggestions, the restart backoff, and the status texts the user reads.
+ * get suggestions, the restart backoff, the status texts the user reads, and the latency view
+ * (the tooltip's last-request breakdown, the report page).
  */
 import { describe, expect, it } from 'vitest';
 import { documentEnabled, isDotenvFile, languageEnabled, toggledLanguages } from '../../../extension/src/language-gate.js';
 import { MAX_CRASHES, RestartPolicy } from '../../../extension/src/restart-policy.js';
 import { serverStart, setByWorkspace, trustedValue } from '../../../extension/src/server-command.js';
 import { statusBarText, statusRows } from '../../../extension/src/status-view.js';
-import type { StatusResult } from '../../../server/src/protocol.js';
+import { lastRequestLines, newTraceId, REPORT_CSP, reportHtml } from '../../../extension/src/trace-view.js';
+import type { RequestTrace, StatusResult } from '../../../server/src/protocol.js';
+import { syntheticTrace } from '../../helpers/synthetic-traces.js';
 
 describe('serverStart', () => {
   const bundled = '/ext/dist/server.js';
@@ -133,5 +136,33 @@ describe('status texts', () => {
     expect(rows).toContain('Latency: last 13 ms · p50 11 ms · p95 30 ms · p99 30 ms');
     expect(rows.join('\n')).not.toMatch(/[{}]/);
     expect(statusRows(status).find((r) => r.label.startsWith('Backend'))?.detail).toContain('no NVIDIA driver');
+  });
+});
+
+describe('the latency view', () => {
+  const trace = syntheticTrace({ id: 7, at: 1_800_000_000_000, debounce: 20, prefill: 9, rounds: [3, 3, 3], keystrokeBefore: 1.25 });
+
+  it("the tooltip gives the last request's total, the editor's share and each stage that took a visible part", () => {
+    const lines = lastRequestLines(trace);
+    expect(lines[0]).toBe(`Last request #7 (shown): ${trace.totalMs.toFixed(1)} ms in the server, 1.25 ms in the editor before it`);
+    expect(lines.slice(1).map((l) => l.trim().split(' ')[0])).toEqual(['debounce', 'prefill', 'decode', 'other']);
+    expect(lines.find((l) => l.includes('decode'))).toMatch(/decode 9\.\d\d ms █+ \(3 rounds, 6 tokens\)/);
+    expect(lines.find((l) => l.includes('prefill'))).toContain('(20 tokens computed, 100 reused)');
+    expect(lastRequestLines(null)).toEqual([]);
+    const { spans: _spans, ...flat } = trace;
+    expect(lastRequestLines(flat as RequestTrace)).toHaveLength(1);
+  });
+
+  it('trace ids are 32 lowercase hex digits', () => {
+    expect(newTraceId((n) => Uint8Array.from({ length: n }, (_, i) => i * 17))).toBe('00112233445566778899aabbccddeeff');
+  });
+
+  it('the report page is the CLI report with no script, a strict policy and a refresh link', () => {
+    const html = reportHtml({ capacity: 200, traces: [trace] }, 'slipstream.openLatencyReport');
+    expect(html).toContain(`content="${REPORT_CSP.replace(/'/g, '&apos;')}"`);
+    expect(html).toContain('<a href="command:slipstream.openLatencyReport">Refresh</a>');
+    expect(html).toContain('this session&apos;s last 1 request (the server keeps 200)');
+    expect(html).toContain('<svg xmlns="http://www.w3.org/2000/svg"');
+    expect(html).not.toMatch(/<script/i);
   });
 });

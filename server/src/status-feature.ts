@@ -1,8 +1,9 @@
 /**
- * `slipstream/status` and `slipstream/traces`: what the engine has loaded, the backends, cache
- * and latency figures, request outcomes, and the ring of per-request stage timings.
+ * `slipstream/status` and `slipstream/traces`: what the engine has loaded, the backends, the
+ * engine's and the process's memory, cache and latency figures, request outcomes, and the ring of
+ * per-request stage timings.
  */
-import { ErrorCodes, ResponseError, type ServerCapabilities } from 'vscode-languageserver';
+import type { ServerCapabilities } from 'vscode-languageserver';
 import type { CompletionFeature } from './completion/feature.js';
 import type { Feature, ServerContext } from './feature.js';
 import type { StatusResult, TracesParams, TracesResult } from './protocol.js';
@@ -36,7 +37,9 @@ export class StatusFeature implements Feature {
         backends: host.backends,
         error: host.error,
         sessions: host.sessions,
+        memory: host.memory ?? null,
       },
+      process: processFigures(),
       cache: { hits: provider.typing.hits, misses: provider.typing.misses },
       latency: traces.latency(),
       requests: { ...traces.counts },
@@ -48,9 +51,11 @@ export class StatusFeature implements Feature {
   traces(params: TracesParams | null | undefined): TracesResult {
     const after = params?.after ?? 0;
     const limit = params?.limit ?? Infinity;
-    if (typeof after !== 'number' || (limit !== Infinity && (!Number.isInteger(limit) || limit < 0))) {
-      throw new ResponseError(ErrorCodes.InvalidParams, 'after must be a number and limit a non-negative integer');
-    }
     return { capacity: this.completion.traces.capacity, traces: this.completion.traces.traces(after, limit) };
   }
+}
+
+function processFigures(): StatusResult['process'] {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, uptimeS: Math.round(process.uptime()) };
 }

@@ -57,6 +57,11 @@ export interface EngineHostStatus {
   backends: { name: string; available: boolean; reason?: string }[];
   error: { message: string; code: string } | null;
   sessions: number;
+  /**
+   * What the engine holds in memory: weights (model + drafter, as loaded) and the K/V of the
+   * tokens the sessions hold; absent when the host does not know (a remote engine).
+   */
+  memory?: { weightBytes: number; kvBytes: number };
 }
 
 export interface EngineHost {

@@ -63,11 +63,12 @@ describe('params validation', () => {
   it.each(['toString', 'constructor', '__proto__', 'valueOf', 'hasOwnProperty'])(
     'treats a setting named %s as an unknown setting and still configures the engine',
     async (name) => {
-      const options = JSON.parse(`{"${name}": {"x": 1}, "engine": {"model": "/models/m", "${name}": 3}, "completion": {"${name}": true}}`);
+      const options = JSON.parse(`{"${name}": 1, "engine": {"model": "/models/m", "${name}": 3}, "completion": {"${name}": true}}`);
       const r = await pair.initialize({}, options);
       expect(r.capabilities.inlineCompletionProvider).toBe(true);
       expect(engine.configured.at(-1)?.model).toBe('/models/m');
       const warnings = pair.logs.map((l) => l.message);
+      expect(warnings).toContainEqual(expect.stringContaining(`unknown setting slipstream.${name} ignored`));
       expect(warnings).toContainEqual(expect.stringContaining(`unknown setting slipstream.engine.${name} ignored`));
       expect(warnings).toContainEqual(expect.stringContaining(`unknown setting slipstream.completion.${name} ignored`));
     },

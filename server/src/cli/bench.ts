@@ -18,7 +18,7 @@ const suites: Record<string, Suite> = {
 
 export async function runBench(args: ParsedArgs): Promise<number> {
   const suite = args.positionals.suite!;
-  const run = suites[suite];
+  const run = Object.hasOwn(suites, suite) ? suites[suite] : undefined;
   if (!run) throw new UsageError(`unknown suite '${suite}' (known: ${Object.keys(suites).join(', ')})`);
   return run(args);
 }

@@ -46,18 +46,11 @@ export class DocumentStore {
     const doc = this.docs.get(uri);
     if (!doc) return 'unknown';
     if (version <= doc.version) return 'stale';
-    // Each change's range refers to the document after the previous changes.
-    const changes: ({ text: string } | { range: Range; text: string })[] = params.contentChanges.map((c) =>
-      'range' in c && c.range ? { range: c.range, text: c.text } : { text: c.text },
-    );
-    // Convert ranges one by one against the intermediate text when the encoding is not UTF-16.
-    if (this.encoding === 'utf-16') {
-      TextDocument.update(doc, changes, version);
-    } else {
-      for (const c of changes) {
-        const converted = 'range' in c ? { range: this.toUtf16Range(doc, c.range), text: c.text } : c;
-        TextDocument.update(doc, [converted], version);
-      }
+    // Each change's range refers to the document after the previous changes, so they are
+    // converted (encoding, clamping) and applied one at a time.
+    for (const c of params.contentChanges) {
+      const range = 'range' in c && c.range ? this.toLibraryRange(doc, c.range) : undefined;
+      TextDocument.update(doc, [range ? { range, text: c.text } : { text: c.text }], version);
     }
     return 'applied';
   }
@@ -90,10 +83,16 @@ export class DocumentStore {
     return { line: p.line, character: fromUtf16Column(this.lineText(doc, p.line), p.character, this.encoding) };
   }
 
-  private toUtf16Range(doc: TextDocument, range: Range): Range {
+  /**
+   * A client range as TextDocument.update takes it: UTF-16 columns, and a line past the last one
+   * moved to the end of the document. The library reads such lines as the end of the text but
+   * writes past the end of its line table, after which edits land in the wrong place and can
+   * duplicate the whole text (found by the fuzzer).
+   */
+  private toLibraryRange(doc: TextDocument, range: Range): Range {
     const conv = (p: Position): Position => {
-      if (p.line >= doc.lineCount) return p; // TextDocument clamps past-the-end positions
-      return { line: p.line, character: toUtf16Column(this.lineText(doc, p.line), p.character, this.encoding) };
+      if (p.line >= doc.lineCount) return doc.positionAt(doc.getText().length);
+      return this.encoding === 'utf-16' ? p : { line: p.line, character: toUtf16Column(this.lineText(doc, p.line), p.character, this.encoding) };
     };
     return { start: conv(range.start), end: conv(range.end) };
   }

@@ -45,6 +45,15 @@ describe('params validation', () => {
     expect(await documentText()).toEqual({ uri, version: 2, text: 'const a = 1; // one\nconst b = 2;\n' });
   });
 
+  it('applies an edit whose range lies past the last line at the end, and later edits where they belong', async () => {
+    // The document library used to corrupt its line table here: the next edit duplicated the text.
+    await pair.initialize();
+    await pair.open(uri, 'a\nb\nc');
+    await pair.change(uri, 2, [{ range: { start: { line: 5, character: 0 }, end: { line: 6, character: 0 } }, text: '!\n' }]);
+    await pair.change(uri, 3, [{ range: { start: { line: 3, character: 0 }, end: { line: 3, character: 0 } }, text: 'Z' }]);
+    expect(await documentText()).toEqual({ uri, version: 3, text: 'a\nb\nc!\nZ' });
+  });
+
   it('ignores a didChange whose version does not increase, with a log line', async () => {
     await pair.initialize();
     await pair.open(uri, text, 'typescript', 5);

@@ -1,7 +1,7 @@
 /**
  * LSP base-protocol framing: bytes in, frame bodies out (no JSON or JSON-RPC: transport.ts does
- * those). It never wedges: a malformed header, a body over the size limit or a body cut short by
- * the next frame's header is reported and decoding resumes at the next `Content-Length` header.
+ * those). It never wedges: a malformed header, a body over the size limit, or a length that runs
+ * into the next frame's header is reported and decoding resumes at the next `Content-Length` header.
  * An over-limit body is never buffered. Consecutive framing errors with no good header between
  * them are reported once, so garbage cannot be amplified into a flood of replies.
  */
@@ -107,10 +107,37 @@ export class FrameDecoder {
 
   private finish(b: Body, rest: Buffer): Buffer {
     this.body = null;
-    if (!b.skipping) this.onBody(b.chunks.length === 1 ? b.chunks[0]! : Buffer.concat(b.chunks));
+    if (b.skipping) return rest;
+    const body = b.chunks.length === 1 ? b.chunks[0]! : Buffer.concat(b.chunks);
+    const cut = headerAtEnd(body);
+    if (cut >= 0) {
+      // The length overshot into the start of the next frame's header: resume there.
+      this.error(`Parse error: a frame declared ${b.length} bytes but the next frame header began after ${cut}; the frame is dropped`);
+      return Buffer.concat([body.subarray(cut), rest]);
+    }
+    this.onBody(body);
     return rest;
   }
 }
+
+/**
+ * Where the start of a frame header (a prefix of "Content-Length: n\r\n...") ends a body that
+ * cannot be a JSON-RPC message (one ends with "}"), or -1.
+ */
+function headerAtEnd(body: Buffer): number {
+  const tailFrom = Math.max(0, body.length - HEADER_LIMIT);
+  const tail = body.toString('latin1', tailFrom).toLowerCase();
+  if (tail.trimEnd().endsWith('}')) return -1;
+  const at = tail.lastIndexOf(NAME);
+  if (at >= 0 && HEADER_PREFIX_REST.test(tail.slice(at + NAME.length))) return tailFrom + at;
+  for (let k = Math.min(NAME.length - 1, tail.length); k > 0; k--) {
+    if (NAME.startsWith(tail.slice(tail.length - k))) return body.length - k;
+  }
+  return -1;
+}
+
+/** What may follow "content-length" in a header block that is cut short. */
+const HEADER_PREFIX_REST = /^[ \t]*(?::[ \t]*(?:\d+[ \t]*(?:\r\n?(?:[^\r\n]*\r?\n?)*)?)?)?$/;
 
 /**
  * Where a complete header block that ends inside `part` starts, as an offset into tail + part;

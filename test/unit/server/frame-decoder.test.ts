@@ -66,6 +66,12 @@ describe('FrameDecoder', () => {
     expect(r.errors).toEqual([expect.stringContaining('declared 500 bytes but the next frame header came after 37')]);
   });
 
+  it.each([1, 5, 14, 19, 21, 22, 30])('recovers the next frame when a length overshoots %i bytes into its header', (over) => {
+    const r = decode([`Content-Length: ${a.length + over}\r\n\r\n${a}`, frame(b), frame(a)]);
+    expect(r.bodies).toEqual([b, a]);
+    expect(r.errors).toHaveLength(1);
+  });
+
   it('finds the swallowed header when it arrives in pieces', () => {
     const r = decode([`Content-Length: 500\r\n\r\n${a}Content-Le`, 'ngth: ', `${b.length}\r`, `\n\r\n${b}`]);
     expect(r.bodies).toEqual([b]);

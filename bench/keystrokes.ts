@@ -3,7 +3,8 @@
  * real `slipstream serve --stdio` like an editor (lib/lsp-client.ts): at K seeded spots of a file it
  * deletes the next N characters of the line and types them back, an inline completion request
  * after every keystroke. Per request: client-side latency, typing-through cache or engine, and the
- * prompt / KV-reused tokens from the server's trace (slipstream/traces). Table on stdout; --out JSON.
+ * prompt / KV-reused tokens from the server's trace (slipstream/traces). Table on stdout; --out JSON;
+ * --record FILE writes every message the client sent, one JSON line each (the fuzzer's seed traffic).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { extname, relative, resolve } from 'node:path';
@@ -134,7 +135,8 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
   const serverArgs = ['--model', modelDir, ...(drafterDir ? ['--drafter', drafterDir] : [])];
-  const typist = new LspClient(serverArgs);
+  const recorded: string[] = [];
+  const typist = new LspClient(serverArgs, f.record === undefined ? {} : { record: (m) => recorded.push(JSON.stringify(m)) });
   try {
     await typist.initialize({
       engine: { mode: drafterDir ? 'redrafter' : 'ar', ...(f.threads !== undefined ? { threads: f.threads } : {}) },
@@ -226,6 +228,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
     return 0;
   } finally {
     await typist.close();
+    if (f.record !== undefined) writeFileSync(f.record as string, recorded.map((l) => `${l}\n`).join(''));
   }
 }
 

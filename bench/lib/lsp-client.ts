@@ -2,13 +2,14 @@
  * The one way the demo, the benchmarks and the tests start a real `slipstream` server process
  * (`spawnServer`), and an editor stand-in that speaks LSP to `slipstream serve --stdio`
  * (`LspClient`, vscode-jsonrpc stream connection): keeps one open document in sync with incremental
- * `didChange` edits and asks for inline completions the way an editor does after a keystroke.
+ * `didChange` edits and asks for inline completions the way an editor does after a keystroke; it
+ * can record every message it sends (the fuzzer's seed traffic).
  * Every wait races the server's exit, so a dying server is an error naming its last stderr lines.
  * Tests that must see raw bytes on the wire use spawnServer with their own frame reader.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createProtocolConnection, ResponseError, StreamMessageReader, StreamMessageWriter, type ProtocolConnection } from 'vscode-languageserver/node';
+import { createProtocolConnection, ResponseError, StreamMessageReader, StreamMessageWriter, type Message, type ProtocolConnection } from 'vscode-languageserver/node';
 import type { InlineCompletionList } from 'vscode-languageserver';
 import { packageRoot } from '../../server/src/package-root.js';
 import type { RequestTrace, StatusResult, TracesResult } from '../../server/src/protocol.js';
@@ -45,10 +46,10 @@ const STDERR_KEPT = 1 << 20;
 
 /**
  * Runs `slipstream ARGS...` (e.g. ['serve', '--stdio']) with stdout piped and stderr collected;
- * stdin is piped unless `stdin: 'ignore'` (a TCP server).
+ * stdin is piped unless `stdin: 'ignore'` (a TCP server); `env` replaces the environment.
  */
-export function spawnServer(args: string[], options: { stdin?: 'pipe' | 'ignore' } = {}): ServerProcess {
-  const child = spawn(process.execPath, [cliPath(), ...args], { stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'] });
+export function spawnServer(args: string[], options: { stdin?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv } = {}): ServerProcess {
+  const child = spawn(process.execPath, [cliPath(), ...args], { stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -62,6 +63,8 @@ export function spawnServer(args: string[], options: { stdin?: 'pipe' | 'ignore'
 export interface LspClientOptions {
   /** Where the server's window/showMessage goes; default: a `server: ...` line on stderr. */
   onShowMessage?: (message: string) => void;
+  /** Called with every message the client sends (requests, notifications, its answers), in order. */
+  record?: (message: Message) => void;
 }
 
 export class LspClient {
@@ -81,7 +84,16 @@ export class LspClient {
       throw new Error(`the server exited (${signal ? `killed by ${signal}` : `code ${code}`})${tail ? `; its last stderr lines:\n${tail}` : ''}`);
     });
     this.died.catch(() => {});
-    this.conn = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    const writer = new StreamMessageWriter(child.stdin!);
+    if (options.record) {
+      const record = options.record;
+      const write = writer.write.bind(writer);
+      writer.write = (msg: Message) => {
+        record(msg);
+        return write(msg);
+      };
+    }
+    this.conn = createProtocolConnection(new StreamMessageReader(child.stdout!), writer);
     const show = options.onShowMessage ?? ((m: string) => void process.stderr.write(`server: ${m}\n`));
     this.conn.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => null));
     this.conn.onNotification('window/logMessage', () => {});

@@ -1,9 +1,11 @@
 /**
  * `slipstream bench SUITE`: dispatches on the suite to a harness in bench/ (engine.ts,
- * redrafter.ts, keystrokes.ts); the harnesses own their flags' meaning, their tables and JSON.
+ * redrafter.ts, keystrokes.ts, fuzz/, soak.ts); the harnesses own their flags' meaning, their
+ * tables and JSON.
  * This file only maps suite names to them; the benchmarks are not part of the server.
  */
 import { runEngineBench } from '../../../bench/engine.js';
+import { runFuzzBench } from '../../../bench/fuzz/main.js';
 import { runKeystrokesBench } from '../../../bench/keystrokes.js';
 import { runRedrafterBench } from '../../../bench/redrafter.js';
 import { UsageError, type ParsedArgs } from './args.js';
@@ -14,6 +16,7 @@ const suites: Record<string, Suite> = {
   engine: runEngineBench,  // load, prefill, decode, forward cost curve, roofline
   redrafter: runRedrafterBench,  // plain vs ReDrafter decoding
   keystrokes: runKeystrokesBench,  // typing through a file against a real server
+  fuzz: runFuzzBench,  // structure-aware fuzzing of a real server (bench/fuzz/)
 };
 
 export async function runBench(args: ParsedArgs): Promise<number> {

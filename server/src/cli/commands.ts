@@ -56,8 +56,10 @@ export const infoCommand: CommandSpec = {
 
 export const benchCommand: CommandSpec = {
   name: 'bench',
-  summary: 'Run a benchmark: engine (load, prefill, decode, forward cost curve), redrafter (plain vs ReDrafter) or keystrokes (typing against the server).',
-  usage: 'slipstream bench (engine | redrafter | keystrokes) --model DIR [--drafter DIR] [--out FILE]',
+  summary:
+    'Run a benchmark: engine (load, prefill, decode, forward cost curve), redrafter (plain vs ReDrafter), keystrokes (typing against the server), ' +
+    'fuzz (structure-aware fuzzing of the server) or soak (clients replaying typing for minutes, memory and latency sampled).',
+  usage: 'slipstream bench (engine | redrafter | keystrokes | fuzz | soak) [--model DIR] [--drafter DIR] [--out FILE]',
   positionals: ['suite'],
   flags: {
     model,
@@ -71,9 +73,16 @@ export const benchCommand: CommandSpec = {
     file: { kind: 'string', value: 'PATH', description: 'keystrokes: the file to type in (default fixtures/workspace/src/lru-cache.ts)' },
     spots: { kind: 'int', value: 'K', min: 1, max: 10000, description: 'keystrokes: cursor spots, seeded (default 8)' },
     chars: { kind: 'int', value: 'N', min: 1, max: 1000, description: 'keystrokes: characters deleted and typed back at each spot, within the line (default 12)' },
-    seed: { kind: 'int', value: 'S', min: 0, description: 'keystrokes: seed that picks the spots (default 1)' },
+    seed: { kind: 'int', value: 'S', min: 0, description: 'keystrokes: seed that picks the spots; fuzz: seed of the episodes (default 1)' },
     'interval-ms': { kind: 'int', value: 'MS', min: 0, max: 60000, description: 'keystrokes: a keystroke every MS ms without waiting for answers (0: each waits for its answer)' },
     'debounce-ms': { kind: 'int', value: 'MS', min: 0, max: 5000, description: "keystrokes: the server's completion.debounceMs (default: the server's)" },
+    record: { kind: 'string', value: 'FILE', description: 'keystrokes: write every message the client sends here, one JSON line each' },
+    seconds: { kind: 'int', value: 'N', min: 1, max: 1_000_000, description: 'fuzz: run for N seconds (default 60)' },
+    episodes: { kind: 'int', value: 'N', min: 1, description: 'fuzz: run N episodes (one connection each)' },
+    'only-episode': { kind: 'int', value: 'I', min: 0, description: 'fuzz: run only episode I of --seed (to reproduce a failure)' },
+    concurrency: { kind: 'int', value: 'N', min: 1, max: 64, description: 'fuzz: episodes at once (default 2)' },
+    corpus: { kind: 'string', value: 'FILE', description: 'fuzz: recorded traffic to mutate (default fixtures/fuzz/keystrokes.jsonl)' },
+    failures: { kind: 'string', value: 'DIR', description: 'fuzz: write the bytes of each failing episode here' },
     help,
   },
 };

@@ -52,6 +52,7 @@ export class DocumentStore {
       const range = 'range' in c && c.range ? this.toLibraryRange(doc, c.range) : undefined;
       TextDocument.update(doc, [range ? { range, text: c.text } : { text: c.text }], version);
     }
+    if (params.contentChanges.length === 0) TextDocument.update(doc, [], version);
     return 'applied';
   }
 

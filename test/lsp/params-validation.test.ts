@@ -54,6 +54,13 @@ describe('params validation', () => {
     expect(await documentText()).toEqual({ uri, version: 3, text: 'a\nb\nc!\nZ' });
   });
 
+  it('takes the version of a didChange without content changes', async () => {
+    await pair.initialize();
+    await pair.open(uri, text);
+    await pair.change(uri, 7, []);
+    expect(await documentText()).toEqual({ uri, version: 7, text });
+  });
+
   it('ignores a didChange whose version does not increase, with a log line', async () => {
     await pair.initialize();
     await pair.open(uri, text, 'typescript', 5);

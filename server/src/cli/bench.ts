@@ -8,6 +8,7 @@ import { runEngineBench } from '../../../bench/engine.js';
 import { runFuzzBench } from '../../../bench/fuzz/main.js';
 import { runKeystrokesBench } from '../../../bench/keystrokes.js';
 import { runRedrafterBench } from '../../../bench/redrafter.js';
+import { runSoakBench } from '../../../bench/soak.js';
 import { UsageError, type ParsedArgs } from './args.js';
 
 type Suite = (args: ParsedArgs) => Promise<number>;
@@ -17,6 +18,7 @@ const suites: Record<string, Suite> = {
   redrafter: runRedrafterBench,  // plain vs ReDrafter decoding
   keystrokes: runKeystrokesBench,  // typing through a file against a real server
   fuzz: runFuzzBench,  // structure-aware fuzzing of a real server (bench/fuzz/)
+  soak: runSoakBench,  // clients replaying typing for minutes: answers, memory, latency
 };
 
 export async function runBench(args: ParsedArgs): Promise<number> {

@@ -59,6 +59,8 @@ export class FakeEngineHost implements EngineHost {
   readonly closed: string[] = [];
   /** When set, ready() rejects with this error. */
   failLoad: (Error & { code?: string }) | null = null;
+  /** When set, every generation throws this error after its first chunk (a failing engine step). */
+  failStep: (Error & { code?: string }) | null = null;
   private gate: Promise<void> | null = null;
   private startWaiters: ((call: FakeCall) => void)[] = [];
 
@@ -105,6 +107,7 @@ export class FakeEngineHost implements EngineHost {
     for (let i = 0; i < n; i++) {
       if (req.signal.aborted) return { stoppedBy: 'aborted', promptTokens: req.prompt.length, reusedTokens: 0, prefillMs: 0, decodeMs: 0 };
       yield ids.subarray(i, i + 1);
+      if (this.failStep) throw this.failStep;
       const gate = this.gate;
       if (gate) await abortable(gate, req.signal);
     }

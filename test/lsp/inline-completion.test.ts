@@ -177,4 +177,19 @@ describe('textDocument/inlineCompletion', () => {
     await pair.client.sendRequest('slipstream/status');
     expect(pair.logs.filter((l) => l.message.includes('completion for')).length).toBe(1);
   });
+
+  it('answers an engine step that fails mid-generation with no items, counts it, and serves the next request', async () => {
+    engine.respond = () => 'value';
+    engine.failStep = Object.assign(new Error('step failed'), { code: 'ENGINE_STEP_FAILED' });
+    await pair.open(uri, 'x = ');
+    expect(await pair.inline(uri, { line: 0, character: 4 })).toEqual({ items: [] });
+    expect(pair.logs.some((l) => l.message.includes('step failed') && l.message.includes('ENGINE_STEP_FAILED'))).toBe(true);
+    const status = (await pair.client.sendRequest('slipstream/status')) as { requests: { errors: number } };
+    expect(status.requests.errors).toBe(1);
+    const traces = (await pair.client.sendRequest('slipstream/traces', {})) as { traces: { outcome: string; error?: string }[] };
+    expect(traces.traces.at(-1)).toMatchObject({ outcome: 'error', error: 'ENGINE_STEP_FAILED: step failed' });
+    engine.failStep = null;
+    await pair.change(uri, 2, [{ range: { start: { line: 0, character: 4 }, end: { line: 0, character: 4 } }, text: '1' }]);
+    expect((await pair.inline(uri, { line: 0, character: 5 }))?.items[0]?.insertText).toBe('value');
+  });
 });

@@ -4,8 +4,8 @@
  * `slipstream`). Every source may be nested (`{completion: {debounceMs}}`), wrapped in
  * `{slipstream: …}`, or use dotted keys (`"slipstream.completion.debounceMs"`). Invalid values are
  * ignored with a warning naming the setting; they never stop the server. Names the client sends
- * are looked up in Maps and own properties only, so `toString` or `__proto__` is just an unknown
- * setting. See docs/configuration.md.
+ * are looked up as own properties only, so `toString` or `__proto__` is just an unknown setting.
+ * See docs/configuration.md.
  */
 
 export type Backend = 'auto' | 'cpu' | 'cuda';
@@ -74,7 +74,7 @@ const numIn = (min: number, max: number): Check => (v) => typeof v === 'number' 
 const oneOf = (...values: string[]): Check => (v) => typeof v === 'string' && values.includes(v);
 
 /** Every setting, by its dotted name under `slipstream.`, with what a valid value is. */
-export const SETTINGS_SPEC: ReadonlyMap<string, { check: Check; expect: string }> = new Map(Object.entries({
+export const SETTINGS_SPEC: Record<string, { check: Check; expect: string }> = {
   'engine.model': { check: isString, expect: 'a folder path' },
   'engine.drafter': { check: isString, expect: 'a folder path' },
   'engine.backend': { check: oneOf('auto', 'cpu', 'cuda'), expect: '"auto", "cpu" or "cuda"' },
@@ -91,7 +91,7 @@ export const SETTINGS_SPEC: ReadonlyMap<string, { check: Check; expect: string }
   'trace.capacity': { check: intIn(0, 100000), expect: 'an integer 0..100000' },
   'trace.file': { check: isString, expect: 'a file path' },
   'log.level': { check: oneOf('error', 'warn', 'info', 'debug'), expect: '"error", "warn", "info" or "debug"' },
-}));
+};
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -127,7 +127,7 @@ export function applySettings(base: Settings, source: unknown): { settings: Sett
   const settings = structuredClone(base);
   const warnings: string[] = [];
   for (const [name, value] of flattenSettings(source)) {
-    const spec = SETTINGS_SPEC.get(name);
+    const spec = Object.hasOwn(SETTINGS_SPEC, name) ? SETTINGS_SPEC[name] : undefined;
     // slipstream.server.* are the editor client's own settings (how to start this server); a
     // client that sends its whole section sends them too
     if (!spec && name.startsWith('server.')) continue;

@@ -23,9 +23,10 @@ const text = 'Once upon a time';
 const complete = (): Promise<{ items: { insertText: string }[] }> =>
   server!.client.request('textDocument/inlineCompletion', { textDocument: { uri: 'file:///f.txt' }, position: { line: 0, character: text.length }, context: { triggerKind: 1 } });
 
+/** A server configured with `model` by initializationOptions (so the folder may be missing at start). */
 async function start(model: string): Promise<void> {
-  server = spawnStdio(['--model', model]);
-  await server.client.initialize({ completion: { debounceMs: 0, maxTokens: 6 } });
+  server = spawnStdio();
+  await server.client.initialize({ engine: { model }, completion: { debounceMs: 0, maxTokens: 6 } });
   server.client.open('file:///f.txt', text);
 }
 
@@ -39,15 +40,15 @@ function copyModel(): string {
 describe('engine faults', () => {
   it('answers with no items while the model folder is missing, says why once, and loads once it is back', async () => {
     const model = copyModel();
-    await start(model);
     renameSync(model, `${model}.away`);
+    await start(model);
     expect((await complete()).items).toEqual([]);
     expect((await complete()).items).toEqual([]);
     const status = await server!.client.request('slipstream/status');
     expect(status.engine).toMatchObject({ state: 'error', error: { code: 'ENGINE_BAD_MODEL' } });
     expect(status.requests.errors).toBe(2);
     const shown = server!.client.received.filter((m) => m.method === 'window/showMessage').map((m) => m.params.message);
-    expect(shown).toEqual([expect.stringContaining('[ENGINE_BAD_MODEL]')]);
+    expect(shown).toEqual([expect.stringContaining(model)]);
     const logged = server!.client.received.filter((m) => m.method === 'window/logMessage' && m.params.type === 1).map((m) => m.params.message);
     expect(logged).toContainEqual(expect.stringContaining('[ENGINE_BAD_MODEL]'));
     renameSync(`${model}.away`, model);

@@ -9,6 +9,7 @@
 import type { Readable, Writable } from 'node:stream';
 import {
   AbstractMessageReader,
+  AbstractMessageWriter,
   createConnection as createServerConnection,
   ErrorCodes,
   type Connection,
@@ -20,7 +21,7 @@ import {
   type MessageWriter,
   type WatchDog,
 } from 'vscode-languageserver';
-import { createProtocolConnection, StreamMessageWriter } from 'vscode-languageserver/node';
+import { createProtocolConnection } from 'vscode-languageserver/node';
 import { FrameDecoder } from './frame-decoder.js';
 import { MessageGate, type RequestId } from './message-gate.js';
 
@@ -106,9 +107,12 @@ export class TolerantMessageReader extends AbstractMessageReader implements Mess
   }
 }
 
-/** The stream writer, telling the gate which requests are answered and pausing a client that does not read. */
-class AnsweringWriter implements MessageWriter {
-  private readonly inner: StreamMessageWriter;
+/**
+ * Writes frames straight to the output stream (so every byte not yet sent is in its buffer and
+ * counted by writableLength), tells the gate which requests are answered, and stops reading a
+ * client whose unread answers pass OUTPUT_BACKLOG_LIMIT until they drain.
+ */
+export class BoundedMessageWriter extends AbstractMessageWriter implements MessageWriter {
   private paused = false;
 
   constructor(
@@ -116,37 +120,32 @@ class AnsweringWriter implements MessageWriter {
     private readonly input: Readable,
     private readonly gate: MessageGate,
   ) {
-    this.inner = new StreamMessageWriter(output);
-  }
-
-  get onError() {
-    return this.inner.onError;
-  }
-  get onClose() {
-    return this.inner.onClose;
+    super();
+    output.on('error', (err: Error) => this.fireError(err));
+    output.on('close', () => this.fireClose());
   }
 
   write(msg: Message): Promise<void> {
     const m = msg as { id?: unknown; method?: unknown };
     if (m.method === undefined && (typeof m.id === 'number' || typeof m.id === 'string')) this.gate.answered(m.id);
-    const written = this.inner.write(msg);
-    if (!this.paused && this.output.writableLength > OUTPUT_BACKLOG_LIMIT) {
-      this.paused = true;
-      this.input.pause();
-      this.output.once('drain', () => {
-        this.paused = false;
-        this.input.resume();
-      });
-    }
-    return written;
+    const body = Buffer.from(JSON.stringify(msg), 'utf8');
+    const frame = Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'ascii'), body]);
+    return new Promise<void>((resolve, reject) => {
+      if (this.output.destroyed || this.output.writableEnded) return reject(new Error('the connection is closed'));
+      this.output.write(frame, (err) => (err ? reject(err) : resolve()));
+      if (!this.paused && this.output.writableLength > OUTPUT_BACKLOG_LIMIT) {
+        this.paused = true;
+        this.input.pause();
+        this.output.once('drain', () => {
+          this.paused = false;
+          this.input.resume();
+        });
+      }
+    });
   }
 
   end(): void {
-    this.inner.end();
-  }
-
-  dispose(): void {
-    this.inner.dispose();
+    this.output.end();
   }
 }
 
@@ -160,7 +159,7 @@ export interface ExitControl {
 /** A server connection over a readable/writable pair with a tolerant reader and the message gate. */
 export function createStreamConnection(input: Readable, output: Writable, control: ExitControl): Connection {
   const gate = new MessageGate();
-  const writer = new AnsweringWriter(output, input, gate);
+  const writer = new BoundedMessageWriter(output, input, gate);
   const send = (msg: unknown): void => void writer.write(msg as Message).catch(() => {});
   const reader = new TolerantMessageReader(
     input,

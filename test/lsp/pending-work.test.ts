@@ -1,11 +1,16 @@
 /**
  * Work never outlives its client or piles up: when the client's stream ends, every request it
  * left in flight is cancelled (the engine's signal aborts; TCP clients that sent a request and
- * disconnected used to keep the engine busy and the memory held); and one connection has at most
- * MAX_PENDING completions in flight, a new one superseding the oldest. Synchronised on engine events.
+ * disconnected used to keep the engine busy and the memory held); one connection has at most
+ * MAX_PENDING completions in flight, a new one superseding the oldest; a client that does not read
+ * its answers is not read until it does. Synchronised on engine and stream events.
  */
+import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { frame } from '../../bench/lib/rpc-client.js';
 import { MAX_PENDING } from '../../server/src/completion/provider.js';
+import { startServer } from '../../server/src/server.js';
+import { createStreamConnection } from '../../server/src/transport.js';
 import { FakeEngineHost } from '../helpers/fake-engine.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
 
@@ -60,5 +65,38 @@ describe('pending work', () => {
     expect(traces.traces.filter((t) => t.outcome === 'superseded').map((t) => t.error)).toEqual(
       Array(extra).fill(`superseded: more than ${MAX_PENDING} completion requests were pending on this connection`),
     );
+  });
+
+  it('stops reading a client that does not read its answers, and reads again once it does', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough(); // the client's side of the answers, not read at first
+    const connection = createStreamConnection(input, output, { exit: () => {} });
+    startServer(connection, { engineHost: new FakeEngineHost() });
+    const status = (id: number): Buffer => frame({ jsonrpc: '2.0', id, method: 'slipstream/status' });
+    input.write(frame({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { processId: null, capabilities: {} } }));
+    let id = 1;
+    for (let i = 0; i < 200 && !input.isPaused(); i++) {
+      input.write(Buffer.concat(Array.from({ length: 50 }, () => status(id++))));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(input.isPaused()).toBe(true);
+    const backlog = output.readableLength + output.writableLength;
+    expect(backlog).toBeLessThan(8 * 1024 * 1024);
+    // the server reads no more while its answers wait (50 ms: nothing may happen, so nothing to
+    // wait on); what it had read before pausing is still answered, 500 more answers would be ~750 KB
+    input.write(Buffer.concat(Array.from({ length: 500 }, () => status(id++))));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(output.readableLength + output.writableLength).toBeLessThan(backlog + 256 * 1024);
+    // once the client reads, the server reads again and answers every request
+    let tail = '';
+    const all = new Promise<void>((resolve) =>
+      output.on('data', (d: Buffer) => {
+        tail = tail.slice(-64) + d.toString('latin1');
+        if (tail.includes(`"id":${id - 1},`)) resolve();
+      }),
+    );
+    await all;
+    expect(input.isPaused()).toBe(false);
+    connection.dispose();
   });
 });

@@ -25,7 +25,6 @@ import { createProtocolConnection } from 'vscode-languageserver/node';
 import { FrameDecoder } from './frame-decoder.js';
 import { MessageGate, type RequestId } from './message-gate.js';
 
-
 /** Answers the client with an error response (id null when the message had none). */
 export type ProtocolErrorReporter = (code: number, message: string, id: RequestId | null) => void;
 

@@ -165,7 +165,7 @@ export class CompletionFeature implements Feature {
   }
 
   executeCommand(params: ExecuteCommandParams): null {
-    if (params.command !== ACCEPT_COMMAND) throw invalid(`unknown command ${JSON.stringify(params?.command)}`);
+    if (params.command !== ACCEPT_COMMAND) throw invalid(`unknown command ${JSON.stringify(params.command)}`);
     const id = params.arguments?.[0];
     if (typeof id !== 'string') throw invalid(`${ACCEPT_COMMAND} takes the item id as its only argument`);
     if (!this.events.accepted(id)) this.ctx.log.debug(`accept for an unknown item ${id}`);

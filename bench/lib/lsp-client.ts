@@ -5,7 +5,7 @@
  * `didChange` edits and asks for inline completions the way an editor does after a keystroke; it
  * can record every message it sends (the fuzzer's seed traffic).
  * Every wait races the server's exit, so a dying server is an error naming its last stderr lines.
- * Tests that must see raw bytes on the wire use spawnServer with their own frame reader.
+ * Tests that must see raw bytes on the wire use spawnServer with rpc-client.ts's frame reader.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';

@@ -51,7 +51,8 @@ const clientCapabilities = obj({
   }).optional(),
 });
 
-const traceValue = z.enum(['off', 'messages', 'verbose'], { error: 'expected "off", "messages" or "verbose"' });
+// LSP's TraceValues, and vscode-jsonrpc's "compact", which vscode-languageclient may send
+const traceValue = z.enum(['off', 'messages', 'compact', 'verbose'], { error: 'expected "off", "messages", "compact" or "verbose"' });
 
 /** Params schema per method. A method without an entry is passed on unchecked (but depth-bounded). */
 export const PARAMS: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([

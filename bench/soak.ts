@@ -17,6 +17,7 @@ import type { InlineCompletionList } from 'vscode-languageserver';
 import { UsageError, type ParsedArgs } from '../server/src/cli/args.js';
 import { existingDir } from '../server/src/cli/paths.js';
 import { packageRoot } from '../server/src/package-root.js';
+import { shortPath } from './lib/short-path.js';
 import type { StatusResult } from '../server/src/protocol.js';
 import { latencySummary, planSpots, type LatencySummary, type Spot } from './keystroke-plan.js';
 import { positionOf } from './lib/lsp-client.js';
@@ -206,7 +207,7 @@ export async function runSoakBench(args: ParsedArgs): Promise<number> {
     const rss = samples.map((s) => s.rss_bytes / 1e6);
     const result: SoakResult = {
       date: new Date().toISOString(),
-      model,
+      model: shortPath(model),
       minutes,
       clients,
       documents: DOCUMENTS,

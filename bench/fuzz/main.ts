@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { UsageError, type ParsedArgs } from '../../server/src/cli/args.js';
 import { existingDir, existingFile } from '../../server/src/cli/paths.js';
 import { packageRoot } from '../../server/src/package-root.js';
+import { shortPath } from '../lib/short-path.js';
 import type { StatusResult } from '../../server/src/protocol.js';
 import { mulberry32 } from '../lib/mulberry32.js';
 import { spawnTcp } from '../lib/rpc-client.js';
@@ -130,8 +131,8 @@ export async function runFuzzBench(args: ParsedArgs): Promise<number> {
   const mb = (x: number | undefined): number | null => (x === undefined ? null : Math.round(x / 1e5) / 10);
   const result: FuzzResult = {
     date: new Date().toISOString(),
-    model,
-    corpus: corpusFile,
+    model: shortPath(model),
+    corpus: shortPath(corpusFile),
     seed,
     concurrency,
     seconds: Math.round((performance.now() - started) / 100) / 10,

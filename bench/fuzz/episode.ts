@@ -8,11 +8,12 @@
  * slipstream/debug/document).
  */
 import type { Socket } from 'node:net';
-import { wellFormed } from '../../server/src/completion/context.js';
 import { RpcClient, type RpcMessage } from '../lib/rpc-client.js';
+import { checkReplies, judgeAnswer, type Expect, type Failure } from './oracle.js';
 import type { Corpus, RecordedMessage } from './corpus.js';
-import { Deep, int, interestingValue, mutate, mutateSettings, pick, serialize, type Rng } from './mutate.js';
-import { acceptedChange, acceptedClose, acceptedOpen, depthOf, lineStarts, ReferenceDocument, type Pos } from './reference-document.js';
+import { int, interestingValue, mutate, mutateSettings, pick, serialize, type Rng } from './mutate.js';
+import { didChangeParams, randomPos } from './edits.js';
+import { acceptedChange, acceptedClose, acceptedOpen, depthOf, ReferenceDocument } from './reference-document.js';
 import { encodeFrame, LOSSLESS, type Framing } from './wire.js';
 
 export const INPUT_CLASSES = [
@@ -30,10 +31,8 @@ export const INPUT_CLASSES = [
 ] as const;
 export type InputClass = (typeof INPUT_CLASSES)[number];
 
-export interface Failure {
-  kind: 'internal-error' | 'hang' | 'reply-to-notification' | 'second-reply' | 'document-mismatch' | 'unexpected-answer';
-  detail: string;
-}
+
+export type { Failure } from './oracle.js';
 
 export interface EpisodeResult {
   inputs: Record<InputClass, number>;
@@ -42,14 +41,6 @@ export interface EpisodeResult {
   sent: Buffer[];
 }
 
-/** Error codes a request may get; -32603 (internal error) is never one. */
-const ALLOWED_ERRORS = new Set([-32700, -32600, -32601, -32602, -32002, -32800]);
-
-type Expect =
-  | { kind: 'any' }
-  | { kind: 'error'; code: number }
-  | { kind: 'result' }
-  | { kind: 'document'; uri: string; expected: { uri: string; version: number; text: string } | null };
 
 interface Pending {
   method: string;
@@ -87,7 +78,7 @@ export class Episode {
     try {
       await this.body();
     } finally {
-      this.checkReplies();
+      this.failures.push(...checkReplies(this.name, this.client.received, this.nextId, this.clean));
       this.socket.destroy();
     }
     return { inputs: this.inputs, failures: this.failures, sent: this.sent };
@@ -169,59 +160,14 @@ export class Episode {
         const m = await Promise.race([p.answer, timeout]);
         clearTimeout(timer);
         if (m === null) return this.fail('hang', `${this.name}: no answer to ${p.method} (id ${id}) within ${this.hangMs} ms`);
-        this.judge(id, p, m);
+        const failure = judgeAnswer(this.name, id, p.method, p.expect, m);
+        if (failure) this.failures.push(failure);
       }),
     );
   }
 
-  private judge(id: number, p: Pending, m: RpcMessage): void {
-    const err = m.error;
-    if (err?.code === -32603) return this.fail('internal-error', `${this.name}: ${p.method} (id ${id}) answered -32603: ${err.message}`);
-    if (err && !ALLOWED_ERRORS.has(err.code)) return this.fail('unexpected-answer', `${this.name}: ${p.method} answered error ${err.code}: ${err.message}`);
-    const e = p.expect;
-    if (e.kind === 'error' && err?.code !== e.code) {
-      return this.fail('unexpected-answer', `${this.name}: ${p.method} (id ${id}) answered ${JSON.stringify(err ?? 'a result')}, expected error ${e.code}`);
-    }
-    if (e.kind === 'result' && err) return this.fail('unexpected-answer', `${this.name}: ${p.method} (id ${id}) answered error ${err.code}: ${err.message}`);
-    if (e.kind === 'document' && !err) {
-      const got = m.result as { uri: string; version: number; text: string } | null;
-      const same = got === null || e.expected === null ? got === e.expected : got.version === e.expected.version && got.text === e.expected.text;
-      if (!same) {
-        this.fail('document-mismatch', `${this.name}: ${e.uri}: server has ${describe(got)}, the reference ${describe(e.expected)}`);
-      }
-    }
-    if (p.method === 'textDocument/inlineCompletion' && !err) {
-      const items = (m.result as { items?: { insertText?: unknown }[] } | null)?.items;
-      if (m.result !== null && !Array.isArray(items)) return this.fail('unexpected-answer', `${this.name}: inlineCompletion answered ${JSON.stringify(m.result).slice(0, 200)}`);
-      for (const it of items ?? []) {
-        if (typeof it.insertText !== 'string' || it.insertText !== wellFormed(it.insertText)) {
-          this.fail('unexpected-answer', `${this.name}: a suggestion that is not well-formed text: ${JSON.stringify(it).slice(0, 200)}`);
-        }
-      }
-    }
-  }
-
   private fail(kind: Failure['kind'], detail: string): void {
     this.failures.push({ kind, detail });
-  }
-
-  /** After the episode: no reply to a notification, at most one reply per request. */
-  private checkReplies(): void {
-    const seen = new Map<unknown, number>();
-    for (const m of this.client.received) {
-      // a handler that threw is logged by vscode-jsonrpc ("... failed with message: ...")
-      const logged = m.method === 'window/logMessage' ? String(m.params?.message ?? '') : '';
-      if (/failed with message|internal error/i.test(logged)) this.fail('internal-error', `${this.name}: the server logged ${JSON.stringify(logged.slice(0, 300))}`);
-      if (m.method !== undefined) continue;
-      if (m.error?.code === -32603) this.fail('internal-error', `${this.name}: -32603 for id ${JSON.stringify(m.id)}: ${m.error.message}`);
-      if (m.id === null || m.id === undefined) {
-        if (this.clean) this.fail('reply-to-notification', `${this.name}: a reply with id null although every frame was well-formed: ${JSON.stringify(m).slice(0, 300)}`);
-        continue;
-      }
-      seen.set(m.id, (seen.get(m.id) ?? 0) + 1);
-      if (typeof m.id === 'number' && m.id >= this.nextId && this.clean) this.fail('reply-to-notification', `${this.name}: a reply for id ${m.id}, never sent as a request`);
-    }
-    for (const [id, n] of seen) if (n > 1) this.fail('second-reply', `${this.name}: ${n} replies for id ${JSON.stringify(id)}`);
   }
 
   // ---- lifecycle
@@ -314,69 +260,10 @@ export class Episode {
     return entries.length > 0 ? pick(this.rng, entries) : undefined;
   }
 
-  private randomPos(doc: ReferenceDocument): Pos {
-    const starts = lineStarts(doc.text);
-    const rng = this.rng;
-    const line = rng() < 0.9 ? int(rng, 0, starts.length - 1) : starts.length + int(rng, 0, 3);
-    const len = line < starts.length ? (line + 1 < starts.length ? starts[line + 1]! : doc.text.length) - starts[line]! : 0;
-    const character = rng() < 0.95 ? int(rng, 0, len + 2) : 2 ** 31 - 1;
-    return { line, character };
-  }
-
-  private randomText(): string {
-    const rng = this.rng;
-    return pick(rng, [
-      () => '',
-      () => String.fromCharCode(int(rng, 32, 126)),
-      () => pick(rng, ['\n', '\r\n', '\r', '\t', '😀', '中文', 'é', '\ud83d', '\ude00', '\u0000']),
-      () => Array.from({ length: int(rng, 1, 40) }, () => String.fromCharCode(int(rng, 32, 126))).join(''),
-      () => 'line one\r\nline two\nline three\r',
-      () => 'x'.repeat(int(rng, 1000, 20_000)),
-    ])();
-  }
-
   private edit(): void {
     this.inputs['didChange sequences']++;
-    const rng = this.rng;
-    const entry = this.randomDoc();
-    const [uri, doc] = entry ?? ['file:///fuzz/none.ts', new ReferenceDocument('', 0)];
-    if (doc.text.length > 400_000) {
-      this.sendDocumentNotification('textDocument/didChange', { textDocument: { uri, version: doc.version + 1 }, contentChanges: [{ text: 'reset\n' }] });
-      return;
-    }
-    const changes: unknown[] = [];
-    const count = rng() < 0.05 ? 0 : rng() < 0.75 ? 1 : int(rng, 2, 5);
-    const scratch = new ReferenceDocument(doc.text, doc.version);
-    for (let i = 0; i < count; i++) {
-      const r = rng();
-      if (r < 0.85) {
-        const start = this.randomPos(scratch);
-        const end = rng() < 0.5 ? start : rng() < 0.1 ? { line: Math.max(0, start.line - 1), character: 0 } : { line: start.line + int(rng, 0, 2), character: int(rng, 0, 30) };
-        const c: Record<string, unknown> = { range: { start, end }, text: this.randomText() };
-        if (rng() < 0.1) c.rangeLength = int(rng, 0, 10);
-        changes.push(c);
-        scratch.apply([c as { range: { start: Pos; end: Pos }; text: string }], scratch.version);
-      } else if (r < 0.93) {
-        const c = { text: pick(rng, [scratch.text.slice(0, int(rng, 0, scratch.text.length)), 'new text\r\n', '']) };
-        changes.push(c);
-        scratch.apply([c], scratch.version);
-      } else {
-        // invalid by the LSP types: the whole notification must be dropped
-        changes.push(
-          pick(rng, [
-            { range: { start: { line: 0.5, character: 0 }, end: { line: 0.5, character: 0 } }, text: 'x'.repeat(180) },
-            { range: { start: { line: -1, character: 0 }, end: { line: 0, character: 0 } }, text: 'x' },
-            { range: { start: { line: '1', character: 0 }, end: { line: 1, character: 0 } }, text: 'x' },
-            { range: null, text: 'x' },
-            { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } },
-            { text: 'x', rangeLength: -1 },
-            { range: { start: { line: 0, character: new Deep(100_000) }, end: { line: 0, character: 0 } }, text: 'x' },
-          ]),
-        );
-      }
-    }
-    const version = rng() < 0.9 ? doc.version + int(rng, 1, 3) : doc.version - int(rng, 0, 1);
-    this.sendDocumentNotification('textDocument/didChange', { textDocument: { uri: rng() < 0.95 ? uri : 'file:///fuzz/not-open.ts', version }, contentChanges: changes });
+    const [uri, doc] = this.randomDoc() ?? ['file:///fuzz/none.ts', new ReferenceDocument('', 0)];
+    this.sendDocumentNotification('textDocument/didChange', didChangeParams(this.rng, uri, doc));
   }
 
   private checkDocument(uri?: string): void {
@@ -393,7 +280,7 @@ export class Episode {
   private inlineParams(uri: string, doc: ReferenceDocument | undefined): Record<string, unknown> {
     return {
       textDocument: { uri, ...(this.rng() < 0.8 && doc ? { version: this.rng() < 0.9 ? doc.version : doc.version - 1 } : {}) },
-      position: doc ? this.randomPos(doc) : { line: 0, character: 0 },
+      position: doc ? randomPos(this.rng, doc) : { line: 0, character: 0 },
       context: { triggerKind: this.rng() < 0.5 ? 1 : 2 },
       ...(this.rng() < 0.5 ? { formattingOptions: { tabSize: 2, insertSpaces: true } } : {}),
     };
@@ -517,8 +404,4 @@ export class Episode {
     ]);
     this.write(encodeFrame(body, 'exact', this.rng));
   }
-}
-
-function describe(d: { version: number; text: string } | null): string {
-  return d === null ? 'no document' : `version ${d.version}, ${d.text.length} chars ${JSON.stringify(d.text.slice(0, 80))}`;
 }

@@ -7,7 +7,8 @@
  * KV-reused tokens from the server's trace (slipstream/traces). Table on stdout; --out JSON; the
  * server's traces of the measured requests as JSON lines (--trace, or beside --out), for
  * `slipstream trace`. --compare-tracing types every spot twice, with the server's spans on and off
- * in alternating order, and reports what tracing costs.
+ * in alternating order, and reports what tracing costs. --record FILE writes every message the
+ * client sent, one JSON line each (the fuzzer's seed traffic).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -166,7 +167,8 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
   const serverArgs = ['--model', modelDir, ...(drafterDir ? ['--drafter', drafterDir] : [])];
-  const typist = new LspClient(serverArgs);
+  const recorded: string[] = [];
+  const typist = new LspClient(serverArgs, f.record === undefined ? {} : { record: (m) => recorded.push(JSON.stringify(m)) });
   try {
     await typist.initialize({
       engine: { mode: drafterDir ? 'redrafter' : 'ar', ...(f.threads !== undefined ? { threads: f.threads } : {}) },
@@ -285,6 +287,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
     return 0;
   } finally {
     await typist.close();
+    if (f.record !== undefined) writeFileSync(f.record as string, recorded.map((l) => `${l}\n`).join(''));
   }
 }
 

@@ -2,13 +2,14 @@
  * The one way the demo, the benchmarks and the tests start a real `slipstream` server process
  * (`spawnServer`), and an editor stand-in that speaks LSP to `slipstream serve --stdio`
  * (`LspClient`, vscode-jsonrpc stream connection): keeps one open document in sync with incremental
- * `didChange` edits and asks for inline completions the way an editor does after a keystroke.
+ * `didChange` edits and asks for inline completions the way an editor does after a keystroke; it
+ * can record every message it sends (the fuzzer's seed traffic).
  * Every wait races the server's exit, so a dying server is an error naming its last stderr lines.
- * Tests that must see raw bytes on the wire use spawnServer with their own frame reader.
+ * Tests that must see raw bytes on the wire use spawnServer with rpc-client.ts's frame reader.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createProtocolConnection, ResponseError, StreamMessageReader, StreamMessageWriter, type ProtocolConnection } from 'vscode-languageserver/node';
+import { createProtocolConnection, ResponseError, StreamMessageReader, StreamMessageWriter, type Message, type ProtocolConnection } from 'vscode-languageserver/node';
 import type { InlineCompletionList } from 'vscode-languageserver';
 import { packageRoot } from '../../server/src/package-root.js';
 import type { RequestTrace, StatusResult, TracesResult } from '../../server/src/protocol.js';
@@ -50,15 +51,17 @@ export interface SpawnOptions {
   command?: string[];
   /** Working directory of the server (default: this process's). */
   cwd?: string;
+  /** The server's environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
  * Runs `slipstream ARGS...` (e.g. ['serve', '--stdio']) with stdout piped and stderr collected;
- * stdin is piped unless `stdin: 'ignore'` (a TCP server).
+ * stdin is piped unless `stdin: 'ignore'` (a TCP server); `env` replaces the environment.
  */
 export function spawnServer(args: string[], options: SpawnOptions = {}): ServerProcess {
   const [command, ...pre] = options.command ?? [process.execPath, cliPath()];
-  const child = spawn(command!, [...pre, ...args], { stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}) });
+  const child = spawn(command!, [...pre, ...args], { stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}), env: options.env ?? process.env });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -81,6 +84,8 @@ export interface LspClientOptions {
   onShowMessage?: (message: string) => void;
   /** How to start the server (SpawnOptions.command, .cwd). */
   spawn?: Pick<SpawnOptions, 'command' | 'cwd'>;
+  /** Called with every message the client sends (requests, notifications, its answers), in order. */
+  record?: (message: Message) => void;
 }
 
 export class LspClient {
@@ -100,7 +105,16 @@ export class LspClient {
       throw new Error(`the server exited (${signal ? `killed by ${signal}` : `code ${code}`})${tail ? `; its last stderr lines:\n${tail}` : ''}`);
     });
     this.died.catch(() => {});
-    this.conn = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    const writer = new StreamMessageWriter(child.stdin!);
+    if (options.record) {
+      const record = options.record;
+      const write = writer.write.bind(writer);
+      writer.write = (msg: Message) => {
+        record(msg);
+        return write(msg);
+      };
+    }
+    this.conn = createProtocolConnection(new StreamMessageReader(child.stdout!), writer);
     const show = options.onShowMessage ?? ((m: string) => void process.stderr.write(`server: ${m}\n`));
     this.conn.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => null));
     this.conn.onNotification('window/logMessage', () => {});

@@ -4,7 +4,9 @@
  * defaults < command-line flags < `initializationOptions` < `workspace/configuration` (section
  * `slipstream`). Every source may be nested (`{completion: {debounceMs}}`), wrapped in
  * `{slipstream: …}`, or use dotted keys (`"slipstream.completion.debounceMs"`). Invalid values are
- * ignored with a warning naming the setting; they never stop the server. See docs/configuration.md.
+ * ignored with a warning naming the setting; they never stop the server. Names the client sends
+ * are looked up as own properties only, so `toString` or `__proto__` is just an unknown setting.
+ * See docs/configuration.md.
  */
 
 export type Backend = 'auto' | 'cpu' | 'cuda' | 'remote';
@@ -221,6 +223,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** `source[key]` when source is an object that has it as an own property (never an inherited one). */
+export function ownField(source: unknown, key: string): unknown {
+  return isObject(source) && Object.hasOwn(source, key) ? source[key] : undefined;
+}
+
 /** Flattens one settings source into dotted names relative to `slipstream.`. */
 export function flattenSettings(source: unknown): Map<string, unknown> {
   const out = new Map<string, unknown>();
@@ -246,7 +253,7 @@ export function applySettings(base: Settings, source: unknown): { settings: Sett
   const settings = structuredClone(base);
   const warnings: string[] = [];
   for (const [name, value] of flattenSettings(source)) {
-    const spec = SETTINGS_SPEC[name];
+    const spec = Object.hasOwn(SETTINGS_SPEC, name) ? SETTINGS_SPEC[name] : undefined;
     // slipstream.server.* are the editor client's own settings (how to start this server); a
     // client that sends its whole section sends them too
     if (!spec && name.startsWith('server.')) continue;

@@ -5,6 +5,7 @@
 import type { Connection } from 'vscode-languageserver';
 import {
   CompleteRequest,
+  DebugDocumentRequest,
   DidPartiallyAcceptCompletionNotification,
   DidShowCompletionNotification,
   StatusRequest,
@@ -33,6 +34,7 @@ export function wireConnection(connection: Connection, server: Server): void {
   connection.onExecuteCommand((params) => server.completion.executeCommand(params));
   connection.onRequest(StatusRequest.method, () => server.status.status());
   connection.onRequest(TracesRequest.method, (params?: TracesParams | null) => server.status.traces(params));
+  if (server.debugMethods) connection.onRequest(DebugDocumentRequest.type, (params) => server.debugDocument(params.uri));
   connection.onRequest(CompleteRequest.type, async (params, token) => {
     try {
       return await server.completion.complete(params, token);

@@ -1,8 +1,9 @@
 /**
- * The open documents, kept in sync from didOpen / incremental didChange / didClose. Positions
- * arrive in the negotiated encoding (positionEncoding) and are converted to the UTF-16 offsets the
- * stored TextDocument uses. Position checks for requests live here so every feature rejects a bad
- * position with the same message.
+ * The open documents, kept in sync from didOpen / incremental didChange / didClose. Params arrive
+ * already checked against the LSP types (message-gate.ts). Positions come in the negotiated
+ * encoding (positionEncoding) and are converted to the UTF-16 offsets the stored TextDocument uses;
+ * a character past the end of its line means the line's end (LSP). Versions only increase: a
+ * didChange that does not raise the version is not applied.
  */
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type {
@@ -32,30 +33,27 @@ export class DocumentStore {
 
   open(params: DidOpenTextDocumentParams): void {
     const { uri, languageId, version, text } = params.textDocument;
-    const doc = TextDocument.create(uri, String(languageId ?? ''), Number(version ?? 0), String(text ?? ''));
+    const doc = TextDocument.create(uri, languageId, version, text);
     this.docs.set(uri, doc);
   }
 
-  /** Applies the changes; returns false (nothing applied) for an unknown document. */
-  change(params: DidChangeTextDocumentParams): boolean {
+  /**
+   * Applies the changes. 'unknown': the document is not open; 'stale': the version does not
+   * increase (LSP: versions increase with every change), nothing is applied.
+   */
+  change(params: DidChangeTextDocumentParams): 'applied' | 'unknown' | 'stale' {
     const { uri, version } = params.textDocument;
     const doc = this.docs.get(uri);
-    if (!doc) return false;
-    // Each change's range refers to the document after the previous changes.
-    const changes: ({ text: string } | { range: Range; text: string })[] = (params.contentChanges ?? []).map((c) => {
-      const range = (c as { range?: Range }).range;
-      return range ? { range, text: String(c.text ?? '') } : { text: String(c.text ?? '') };
-    });
-    // Convert ranges one by one against the intermediate text when the encoding is not UTF-16.
-    if (this.encoding === 'utf-16') {
-      TextDocument.update(doc, changes, version);
-    } else {
-      for (const c of changes) {
-        const converted = 'range' in c ? { range: this.toUtf16Range(doc, c.range), text: c.text } : c;
-        TextDocument.update(doc, [converted], version);
-      }
+    if (!doc) return 'unknown';
+    if (version <= doc.version) return 'stale';
+    // Each change's range refers to the document after the previous changes, so they are
+    // converted (encoding, clamping) and applied one at a time.
+    for (const c of params.contentChanges) {
+      const range = 'range' in c && c.range ? this.toLibraryRange(doc, c.range) : undefined;
+      TextDocument.update(doc, [range ? { range, text: c.text } : { text: c.text }], version);
     }
-    return true;
+    if (params.contentChanges.length === 0) TextDocument.update(doc, [], version);
+    return 'applied';
   }
 
   close(params: DidCloseTextDocumentParams): void {
@@ -70,22 +68,13 @@ export class DocumentStore {
   }
 
   /**
-   * UTF-16 offset of a client position. Throws PositionError when the line or the column is past
-   * the end of the document (no silent clamping for requests).
+   * UTF-16 offset of a client position. A character past the end of its line is the line's end
+   * (LSP); a line past the end of the document throws PositionError (LSP defines no default).
    */
   offsetAt(doc: TextDocument, position: Position): number {
-    const { line, character } = position ?? ({} as Position);
-    if (!Number.isInteger(line) || !Number.isInteger(character) || line < 0 || character < 0) {
-      throw new PositionError(`invalid position ${JSON.stringify(position)}: line and character must be integers ≥ 0`);
-    }
+    const { line, character } = position;
     if (line >= doc.lineCount) throw new PositionError(`position ${line}:${character} is past the end of ${doc.uri} (${doc.lineCount} lines)`);
-    const text = this.lineText(doc, line);
-    const column = toUtf16Column(text, character, this.encoding);
-    if (fromUtf16Column(text, column, this.encoding) !== character) {
-      const max = fromUtf16Column(text, text.length, this.encoding);
-      if (character > max) throw new PositionError(`position ${line}:${character} is past the end of line ${line} (${max} ${this.encoding} units)`);
-    }
-    return doc.offsetAt({ line, character: 0 }) + column;
+    return doc.offsetAt({ line, character: 0 }) + toUtf16Column(this.lineText(doc, line), character, this.encoding);
   }
 
   /** Client position (negotiated encoding) of a UTF-16 offset. */
@@ -95,10 +84,16 @@ export class DocumentStore {
     return { line: p.line, character: fromUtf16Column(this.lineText(doc, p.line), p.character, this.encoding) };
   }
 
-  private toUtf16Range(doc: TextDocument, range: Range): Range {
+  /**
+   * A client range as TextDocument.update takes it: UTF-16 columns, and a line past the last one
+   * moved to the end of the document. The library reads such lines as the end of the text but
+   * writes past the end of its line table, after which edits land in the wrong place and can
+   * duplicate the whole text (found by the fuzzer).
+   */
+  private toLibraryRange(doc: TextDocument, range: Range): Range {
     const conv = (p: Position): Position => {
-      if (p.line >= doc.lineCount) return p; // TextDocument clamps past-the-end positions
-      return { line: p.line, character: toUtf16Column(this.lineText(doc, p.line), p.character, this.encoding) };
+      if (p.line >= doc.lineCount) return doc.positionAt(doc.getText().length);
+      return this.encoding === 'utf-16' ? p : { line: p.line, character: toUtf16Column(this.lineText(doc, p.line), p.character, this.encoding) };
     };
     return { start: conv(range.start), end: conv(range.end) };
   }

@@ -162,7 +162,11 @@ export interface StatusResult {
     sessions: number;
     /** Present when engine.backend is "remote". */
     remote?: RemoteStatus;
+    /** Bytes of weights (model + drafter) and of the sessions' K/V; null when the engine does not say. */
+    memory: { weightBytes: number; kvBytes: number } | null;
   };
+  /** The server process (shared by every connection of a TCP server). */
+  process: { rssBytes: number; heapUsedBytes: number; externalBytes: number; uptimeS: number };
   cache: { hits: number; misses: number };
   latency: { count: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null; lastMs: number | null };
   requests: { total: number; shown: number; empty: number; cached: number; cancelled: number; superseded: number; stale: number; errors: number };
@@ -194,6 +198,17 @@ export interface CompleteResult {
 export namespace CompleteRequest {
   export const method = 'slipstream/complete' as const;
   export const type = new RequestType<CompleteParams, CompleteResult, void>(method);
+}
+
+/** Test-only (SLIPSTREAM_DEBUG_METHODS=1): the server's copy of an open document. */
+export interface DebugDocumentResult {
+  uri: string;
+  version: number;
+  text: string;
+}
+export namespace DebugDocumentRequest {
+  export const method = 'slipstream/debug/document' as const;
+  export const type = new RequestType<{ uri: string }, DebugDocumentResult | null, void>(method);
 }
 
 export interface TracesParams {

@@ -20,7 +20,7 @@ import {
   type ServerCapabilities,
   TextDocumentSyncKind,
 } from 'vscode-languageserver';
-import { ConfigStore, defaultSettings, engineChanged, type DecodeMode, type Settings } from './config.js';
+import { ConfigStore, defaultSettings, engineChanged, ownField, type DecodeMode, type Settings } from './config.js';
 import { chooseModel } from './completion/default-model.js';
 import { wireConnection } from './connection.js';
 import type { EngineHost } from './completion/engine-host.js';
@@ -30,6 +30,7 @@ import { DocumentStore } from './documents.js';
 import type { Feature, ServerContext } from './feature.js';
 import { Logger, type LogSink } from './log.js';
 import { negotiateEncoding } from './position-encoding.js';
+import type { DebugDocumentResult } from './protocol.js';
 import { StatusFeature } from './status-feature.js';
 import { VERSION } from './version.js';
 
@@ -42,6 +43,8 @@ export interface ServerOptions {
   engineHost?: EngineHost;
   /** Whether shutdown disposes the engine host (default: when the server created it). */
   ownsEngineHost?: boolean;
+  /** Serve the test-only slipstream/debug/* methods (default: SLIPSTREAM_DEBUG_METHODS=1). */
+  debugMethods?: boolean;
 }
 
 export const SERVER_NAME = 'slipstream';
@@ -52,6 +55,7 @@ export class Server {
   readonly log: Logger;
   readonly completion: CompletionFeature;
   readonly status: StatusFeature;
+  readonly debugMethods: boolean;
   private readonly features: Feature[];
   private readonly ctx: ServerContext;
   private readonly host: EngineHost;
@@ -80,6 +84,7 @@ export class Server {
     this.config = new ConfigStore(base, (w) => this.log.warn(w));
     this.host = options.engineHost ?? new SwitchingEngineHost(this.log);
     this.ownsHost = options.ownsEngineHost ?? options.engineHost === undefined;
+    this.debugMethods = options.debugMethods ?? process.env.SLIPSTREAM_DEBUG_METHODS === '1';
     this.ctx = { connection, documents: this.documents, config: this.config, log: this.log, client: {} };
     this.completion = new CompletionFeature(this.ctx, this.host);
     this.status = new StatusFeature(this.ctx, this.completion);
@@ -88,7 +93,7 @@ export class Server {
   }
 
   initialize(params: InitializeParams): InitializeResult {
-    this.ctx.client = params?.capabilities ?? {};
+    this.ctx.client = params.capabilities;
     const encoding = negotiateEncoding(this.ctx.client.general?.positionEncodings);
     this.documents.encoding = encoding;
     let capabilities: ServerCapabilities = {
@@ -96,7 +101,7 @@ export class Server {
       textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
     };
     for (const f of this.features) capabilities = { ...capabilities, ...f.initialize(params) };
-    this.config.set(0, params?.initializationOptions);
+    this.config.set(0, params.initializationOptions);
     this.host.configure(this.config.settings.engine);
     this.log.setLevel(this.config.settings.log.level);
     return { capabilities, serverInfo: { name: SERVER_NAME, version: VERSION } };
@@ -134,7 +139,7 @@ export class Server {
   }
 
   didChangeConfiguration(params: DidChangeConfigurationParams): void {
-    const pushed = (params?.settings as { slipstream?: unknown } | undefined)?.slipstream;
+    const pushed = ownField(params.settings, 'slipstream');
     if (pushed !== undefined) this.config.set(1, pushed);
     else void this.pullConfiguration();
   }
@@ -173,20 +178,27 @@ export class Server {
   }
 
   didOpen(params: DidOpenTextDocumentParams): void {
-    if (typeof params?.textDocument?.uri !== 'string') return this.log.warn('didOpen without textDocument.uri ignored');
     this.documents.open(params);
   }
 
   didChange(params: DidChangeTextDocumentParams): void {
-    const uri = params?.textDocument?.uri;
-    if (!this.documents.change(params)) this.log.warn(`didChange for a document that is not open: ${JSON.stringify(uri)}`);
+    const { uri, version } = params.textDocument;
+    const r = this.documents.change(params);
+    if (r === 'unknown') this.log.warn(`didChange for a document that is not open: ${JSON.stringify(uri)}`);
+    if (r === 'stale') {
+      this.log.warn(`didChange for ${uri} ignored: version ${version} does not increase on ${this.documents.get(uri)?.version} (LSP: versions increase with every change)`);
+    }
   }
 
   didClose(params: DidCloseTextDocumentParams): void {
-    const uri = params?.textDocument?.uri;
-    if (typeof uri !== 'string') return;
     this.documents.close(params);
-    this.completion.closed(uri);
+    this.completion.closed(params.textDocument.uri);
+  }
+
+  /** slipstream/debug/document: the server's copy of a document, for tests that check edits. */
+  debugDocument(uri: string): DebugDocumentResult | null {
+    const doc = this.documents.get(uri);
+    return doc ? { uri, version: doc.version, text: doc.getText() } : null;
   }
 
   /** Called after each completion: a model that fails to load is shown to the user once. */

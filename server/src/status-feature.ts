@@ -1,8 +1,9 @@
 /**
- * `slipstream/status` and `slipstream/traces`: what the engine has loaded, the backends, cache
- * and latency figures, request outcomes, and the ring of per-request traces (by id, document, time).
+ * `slipstream/status` and `slipstream/traces`: what the engine has loaded, the backends, the
+ * engine's and the process's memory, cache and latency figures, request outcomes, and the ring of
+ * per-request traces (by id, document, time).
  */
-import { ErrorCodes, ResponseError, type ServerCapabilities } from 'vscode-languageserver';
+import type { ServerCapabilities } from 'vscode-languageserver';
 import type { CompletionFeature } from './completion/feature.js';
 import type { Feature, ServerContext } from './feature.js';
 import type { StatusResult, TracesParams, TracesResult } from './protocol.js';
@@ -42,7 +43,9 @@ export class StatusFeature implements Feature {
         error: host.error,
         sessions: host.sessions,
         ...(host.remote ? { remote: host.remote } : {}),
+        memory: host.memory ?? null,
       },
+      process: processFigures(),
       cache: { hits: provider.typing.hits, misses: provider.typing.misses },
       latency: traces.latency(),
       requests: { ...traces.counts },
@@ -52,17 +55,16 @@ export class StatusFeature implements Feature {
   }
 
   traces(params: TracesParams | null | undefined): TracesResult {
+    // params were checked against their schema at the boundary (lsp-params.ts)
     const p = params ?? {};
     const after = p.after ?? 0;
     const limit = p.limit ?? Infinity;
-    if (typeof after !== 'number' || (limit !== Infinity && (!Number.isInteger(limit) || limit < 0))) {
-      throw new ResponseError(ErrorCodes.InvalidParams, 'after must be a number and limit a non-negative integer');
-    }
-    if (p.uri !== undefined && typeof p.uri !== 'string') throw new ResponseError(ErrorCodes.InvalidParams, 'uri must be a string (a document URI)');
-    if (p.since !== undefined && (typeof p.since !== 'number' || !Number.isFinite(p.since))) {
-      throw new ResponseError(ErrorCodes.InvalidParams, 'since must be a number (ms since the epoch)');
-    }
     const traces = this.completion.traces.traces({ after, limit, ...(p.uri !== undefined ? { uri: p.uri } : {}), ...(p.since !== undefined ? { since: p.since } : {}) });
     return { capacity: this.completion.traces.capacity, traces };
   }
+}
+
+function processFigures(): StatusResult['process'] {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, uptimeS: Math.round(process.uptime()) };
 }

@@ -1,12 +1,15 @@
 /**
- * JSON-RPC over a byte stream, hardened: a frame reader that answers malformed headers and
- * bodies with a JSON-RPC error (-32700 parse error, -32600 invalid request) and resynchronises
- * on the next frame instead of wedging; and a connection whose `exit` ends only that connection
- * (the caller decides: process exit for stdio, socket close for TCP).
+ * JSON-RPC over a byte stream, hardened. frame-decoder.ts cuts frames (and resynchronises); here a
+ * body that is not JSON-RPC 2.0 gets -32700 / -32600 with the request's id when it has one, and
+ * message-gate.ts decides what reaches a handler. When the input ends (a client that disconnects)
+ * every request still in flight is cancelled, so no work outlives its client. A client that does
+ * not read its answers stops being read until it does (backpressure), which bounds memory.
+ * `exit` ends only this connection (the caller decides: process exit for stdio, socket close for TCP).
  */
 import type { Readable, Writable } from 'node:stream';
 import {
   AbstractMessageReader,
+  AbstractMessageWriter,
   createConnection as createServerConnection,
   ErrorCodes,
   type Connection,
@@ -18,94 +21,51 @@ import {
   type MessageWriter,
   type WatchDog,
 } from 'vscode-languageserver';
-import { createProtocolConnection, StreamMessageWriter } from 'vscode-languageserver/node';
+import { createProtocolConnection } from 'vscode-languageserver/node';
+import { FrameDecoder } from './frame-decoder.js';
+import { MessageGate, type RequestId } from './message-gate.js';
 
-const HEADER_LIMIT = 8 * 1024;
-/** Bodies above this are refused (and skipped) rather than buffered. */
-export const BODY_LIMIT = 64 * 1024 * 1024;
+/** Answers the client with an error response (id null when the message had none). */
+export type ProtocolErrorReporter = (code: number, message: string, id: RequestId | null) => void;
 
-export type ProtocolErrorReporter = (code: number, message: string, id: number | string | null) => void;
+/** Output bytes waiting for the client above which its input is no longer read. */
+const OUTPUT_BACKLOG_LIMIT = 4 * 1024 * 1024;
 
 export class TolerantMessageReader extends AbstractMessageReader implements MessageReader {
-  private buffer: Buffer = Buffer.alloc(0);
-  private skip = 0;
   private callback: DataCallback | undefined;
+  private readonly frames: FrameDecoder;
+  private ended = false;
 
   constructor(
     private readonly input: Readable,
+    readonly gate: MessageGate,
     private readonly report: ProtocolErrorReporter,
+    /** A line for the client's log (a dropped notification). */
+    private readonly log: (message: string) => void,
   ) {
     super();
+    this.frames = new FrameDecoder(
+      (body) => this.deliver(body),
+      (message) => this.report(ErrorCodes.ParseError, message, null),
+    );
     input.on('error', (err: Error) => this.fireError(err));
-    input.on('close', () => this.fireClose());
-    input.on('end', () => this.fireClose());
+    input.on('close', () => this.end());
+    input.on('end', () => this.end());
   }
 
   listen(callback: DataCallback): Disposable {
     this.callback = callback;
-    const onData = (chunk: Buffer): void => this.onData(chunk);
+    const onData = (chunk: Buffer): void => this.frames.push(chunk);
     this.input.on('data', onData);
     return { dispose: () => this.input.off('data', onData) };
   }
 
-  private onData(chunk: Buffer): void {
-    if (this.skip > 0) {
-      const n = Math.min(this.skip, chunk.length);
-      this.skip -= n;
-      chunk = chunk.subarray(n);
-    }
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    for (;;) {
-      const end = this.buffer.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (this.buffer.length > HEADER_LIMIT) {
-          this.report(ErrorCodes.ParseError, `Parse error: no end of header in ${this.buffer.length} bytes; input discarded`, null);
-          this.buffer = Buffer.alloc(0);
-        }
-        return;
-      }
-      const header = this.buffer.subarray(0, end).toString('ascii');
-      const length = this.contentLength(header);
-      if (length === undefined) {
-        // Resynchronise on the next thing that looks like a frame start.
-        const next = this.nextHeaderStart();
-        this.report(ErrorCodes.ParseError, `Parse error: malformed header ${JSON.stringify(header.slice(0, 200))}: expected "Content-Length: <n>"`, null);
-        this.buffer = this.buffer.subarray(next > 0 ? next : end + 4);
-        continue;
-      }
-      if (length > BODY_LIMIT) {
-        this.report(ErrorCodes.ParseError, `Parse error: Content-Length ${length} exceeds the limit of ${BODY_LIMIT} bytes; body skipped`, null);
-        const have = this.buffer.length - (end + 4);
-        this.skip = Math.max(0, length - have);
-        this.buffer = this.buffer.subarray(Math.min(this.buffer.length, end + 4 + length));
-        continue;
-      }
-      if (this.buffer.length < end + 4 + length) return;
-      const body = this.buffer.subarray(end + 4, end + 4 + length);
-      this.buffer = this.buffer.subarray(end + 4 + length);
-      this.deliver(body);
-    }
-  }
-
-  /** Offset (> 0) of the next "Content-Length:" in the buffer, or -1. */
-  private nextHeaderStart(): number {
-    const text = this.buffer.toString('latin1').toLowerCase();
-    return text.indexOf('content-length:', 1);
-  }
-
-  private contentLength(header: string): number | undefined {
-    let length: number | undefined;
-    for (const line of header.split('\r\n')) {
-      const colon = line.indexOf(':');
-      if (colon <= 0) return undefined;
-      const key = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      if (key === 'content-length') {
-        if (!/^\d+$/.test(value)) return undefined;
-        length = Number(value);
-      }
-    }
-    return length;
+  /** The client is gone: cancel what it asked for and still runs, then report the close. */
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const id of this.gate.pending) this.dispatch({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id } } as Message, null);
+    this.fireClose();
   }
 
   private deliver(body: Buffer): void {
@@ -116,40 +76,76 @@ export class TolerantMessageReader extends AbstractMessageReader implements Mess
       this.report(ErrorCodes.ParseError, `Parse error: body is not valid JSON (${(err as Error).message})`, null);
       return;
     }
-    const m = msg as { jsonrpc?: unknown; id?: unknown; method?: unknown; result?: unknown; error?: unknown };
-    const id = typeof m?.id === 'number' || typeof m?.id === 'string' ? m.id : null;
     if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
       this.report(ErrorCodes.InvalidRequest, 'Invalid request: a JSON-RPC message must be an object (batches are not supported)', null);
       return;
     }
-    if (m.jsonrpc !== '2.0') {
-      this.report(ErrorCodes.InvalidRequest, 'Invalid request: "jsonrpc" must be "2.0"', id);
-      return;
+    const m = msg as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown };
+    const id = typeof m.id === 'number' || typeof m.id === 'string' ? m.id : null;
+    if (m.jsonrpc !== '2.0') return this.report(ErrorCodes.InvalidRequest, 'Invalid request: "jsonrpc" must be "2.0"', id);
+    if (m.id !== undefined && m.id !== null && id === null) return this.report(ErrorCodes.InvalidRequest, 'Invalid request: "id" must be a number or a string', null);
+    if (m.method === undefined && ('result' in m || 'error' in m)) {
+      // A response to one of our requests (workspace/configuration, ...).
+      const problem = this.gate.checkResponse('error' in m ? m.error : m.result);
+      if (problem !== null) return this.dispatch({ jsonrpc: '2.0', id, error: { code: ErrorCodes.InvalidParams, message: problem } } as Message, id);
+      return this.dispatch(msg as Message, id);
     }
-    const isResponse = m.method === undefined && ('result' in m || 'error' in m);
-    if (!isResponse && typeof m.method !== 'string') {
-      this.report(ErrorCodes.InvalidRequest, 'Invalid request: "method" must be a string', id);
-      return;
-    }
-    if (m.id !== undefined && m.id !== null && id === null) {
-      this.report(ErrorCodes.InvalidRequest, 'Invalid request: "id" must be a number or a string', null);
-      return;
-    }
-    if (typeof m.method === 'string' && needsObjectParams(m.method) && (typeof (m as { params?: unknown }).params !== 'object' || (m as { params?: unknown }).params === null || Array.isArray((m as { params?: unknown }).params))) {
-      if (id !== null) this.report(ErrorCodes.InvalidParams, `Invalid params: ${m.method} takes an object`, id);
-      return;
-    }
+    if (typeof m.method !== 'string') return this.report(ErrorCodes.InvalidRequest, 'Invalid request: "method" must be a string', id);
+    const verdict = this.gate.check(m.method, m.params, id ?? undefined);
+    if (verdict.kind === 'reply') return this.report(verdict.code, verdict.message, id);
+    if (verdict.kind === 'drop') return void (verdict.message !== null && this.log(verdict.message));
+    this.dispatch(msg as Message, id);
+  }
+
+  private dispatch(msg: Message, id: RequestId | null): void {
     try {
-      this.callback?.(msg as Message);
+      this.callback?.(msg);
     } catch (err) {
       this.report(ErrorCodes.InternalError, `Internal error: ${(err as Error).message}`, id);
     }
   }
 }
 
-/** Methods whose params the protocol defines as an object; anything else is refused up front. */
-function needsObjectParams(method: string): boolean {
-  return method === 'initialize' || method.startsWith('textDocument/') || method === 'workspace/executeCommand' || method === 'slipstream/complete';
+/**
+ * Writes frames straight to the output stream (so every byte not yet sent is in its buffer and
+ * counted by writableLength), tells the gate which requests are answered, and stops reading a
+ * client whose unread answers pass OUTPUT_BACKLOG_LIMIT until they drain.
+ */
+export class BoundedMessageWriter extends AbstractMessageWriter implements MessageWriter {
+  private paused = false;
+
+  constructor(
+    private readonly output: Writable,
+    private readonly input: Readable,
+    private readonly gate: MessageGate,
+  ) {
+    super();
+    output.on('error', (err: Error) => this.fireError(err));
+    output.on('close', () => this.fireClose());
+  }
+
+  write(msg: Message): Promise<void> {
+    const m = msg as { id?: unknown; method?: unknown };
+    if (m.method === undefined && (typeof m.id === 'number' || typeof m.id === 'string')) this.gate.answered(m.id);
+    const body = Buffer.from(JSON.stringify(msg), 'utf8');
+    const frame = Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'ascii'), body]);
+    return new Promise<void>((resolve, reject) => {
+      if (this.output.destroyed || this.output.writableEnded) return reject(new Error('the connection is closed'));
+      this.output.write(frame, (err) => (err ? reject(err) : resolve()));
+      if (!this.paused && this.output.writableLength > OUTPUT_BACKLOG_LIMIT) {
+        this.paused = true;
+        this.input.pause();
+        this.output.once('drain', () => {
+          this.paused = false;
+          this.input.resume();
+        });
+      }
+    });
+  }
+
+  end(): void {
+    this.output.end();
+  }
 }
 
 export interface ExitControl {
@@ -159,12 +155,17 @@ export interface ExitControl {
   initialize?(processId: number | null): void;
 }
 
-/** A server connection over a readable/writable pair with a tolerant reader. */
+/** A server connection over a readable/writable pair with a tolerant reader and the message gate. */
 export function createStreamConnection(input: Readable, output: Writable, control: ExitControl): Connection {
-  const writer: MessageWriter = new StreamMessageWriter(output);
-  const reader = new TolerantMessageReader(input, (code, message, id) => {
-    writer.write({ jsonrpc: '2.0', id, error: { code, message } } as Message).catch(() => {});
-  });
+  const gate = new MessageGate();
+  const writer = new BoundedMessageWriter(output, input, gate);
+  const send = (msg: unknown): void => void writer.write(msg as Message).catch(() => {});
+  const reader = new TolerantMessageReader(
+    input,
+    gate,
+    (code, message, id) => send({ jsonrpc: '2.0', id, error: { code, message } }),
+    (message) => send({ jsonrpc: '2.0', method: 'window/logMessage', params: { type: 2, message: `slipstream: ${message}` } }),
+  );
   let shutdownReceived = false;
   const watchDog: WatchDog = {
     initialize: (params) => control.initialize?.(typeof params.processId === 'number' ? params.processId : null),

@@ -1,8 +1,9 @@
 /**
  * Bad input never kills `slipstream serve --stdio`, and every bad request gets a clear JSON-RPC
- * error: malformed frames and JSON, unknown methods, positions past the end, unknown URIs,
- * 10 MB documents, binary content, invalid UTF-16 surrogates. After each, the server still
- * answers. Uses stories260K (so completions really run).
+ * error: malformed frames and JSON, an absurd Content-Length, unknown methods, positions past the
+ * end, unknown URIs, params nested 100,000 deep, 10 MB documents, binary content, invalid UTF-16
+ * surrogates; notifications never get an answer. After each, the server still answers. Uses
+ * stories260K (so completions really run).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWellFormed, spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
@@ -60,6 +61,35 @@ describe('bad input over stdio', () => {
     const err = server.client.waitFor((m) => m.id === id && m.error !== undefined, since);
     server.client.raw(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     expect((await err).error).toMatchObject({ code: -32600 });
+    await stillServes();
+  });
+
+  it('skips a Content-Length of 99999999999999999999 and answers the frames after it', async () => {
+    // This used to answer one parse error and then skip every later byte of the connection.
+    const err = nextError();
+    server.client.raw('Content-Length: 99999999999999999999\r\n\r\n{"jsonrpc": "2.0", "method": "x"');
+    expect(await err).toMatchObject({ code: -32700, message: expect.stringContaining('exceeds the limit') });
+    await stillServes();
+  });
+
+  it('never answers a notification, not even $/cancelRequest with null params', async () => {
+    const since = server.client.received.length;
+    server.client.notify('$/cancelRequest', null);
+    server.client.notify('$/cancelRequest', { id: 123456 });
+    server.client.notify('textDocument/didChange', null);
+    await stillServes();
+    const replies = server.client.received.slice(since).filter((m) => m.method === undefined);
+    expect(replies.map((m) => m.result?.version ?? m.error)).toEqual([expect.any(String)]);
+    const logged = server.client.received.slice(since).filter((m) => m.method === 'window/logMessage').map((m) => m.params.message);
+    expect(logged).toContainEqual(expect.stringContaining('ignored $/cancelRequest notification'));
+  });
+
+  it('answers a 100,000-deep object in a position with InvalidParams', async () => {
+    const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    const body = `{"jsonrpc":"2.0","id":"deep","method":"textDocument/inlineCompletion","params":{"textDocument":{"uri":"file:///short.txt"},"position":${deep},"context":{"triggerKind":1}}}`;
+    const reply = server.client.waitFor((m) => m.id === 'deep', server.client.received.length);
+    server.client.raw(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    expect((await reply).error).toMatchObject({ code: -32602, message: 'params nest deeper than 64 levels' });
     await stillServes();
   });
 

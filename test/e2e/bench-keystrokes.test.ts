@@ -54,7 +54,8 @@ describe('keystroke plan', () => {
 describe('slipstream bench keystrokes', () => {
   it('answers every keystroke and reports consistent latency, cache and KV-reuse figures', async () => {
     const out = join(tmp, 'keystrokes.json');
-    const r = await run('bench', 'keystrokes', '--model', model, '--drafter', drafter, '--spots', '3', '--chars', '5', '--seed', '7', '--out', out);
+    const recording = join(tmp, 'keystrokes.jsonl');
+    const r = await run('bench', 'keystrokes', '--model', model, '--drafter', drafter, '--spots', '3', '--chars', '5', '--seed', '7', '--out', out, '--record', recording);
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     for (const row of ['requests', 'latency p50 / p90 / p99 / max', 'first keystroke at a spot', 'typing-through cache hits', 'tokens per engine request'])
@@ -81,6 +82,14 @@ describe('slipstream bench keystrokes', () => {
     expectOrdered(res.all);
     expectOrdered(res.first_keystroke);
     expect(res.all.latency_ms!.max).toBe(Math.max(...res.requests.map((q) => q.latency_ms)));
+
+    // --record: every message the client sent, in order: one inline completion per keystroke
+    // (plus the unmeasured one), each after the didChange that typed its character
+    const sent = readFileSync(recording, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { method?: string });
+    expect(sent[0]!.method).toBe('initialize');
+    expect(sent.filter((m) => m.method === 'textDocument/inlineCompletion')).toHaveLength(keystrokes + 1);
+    expect(sent.filter((m) => m.method === 'textDocument/didChange')).toHaveLength(keystrokes + 3);
+    expect(sent.at(-1)!.method).toBe('exit');
 
     // the engine's prompt: at least one token computed, and after the first keystroke at a spot
     // the session already holds part of it (the KV cache survives from one keystroke to the next)

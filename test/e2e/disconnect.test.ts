@@ -3,6 +3,9 @@
  * crash, nothing but frames on stdout); over TCP, one client disconnecting mid-request leaves the
  * server and its other client working. Two TCP clients complete at the same time on one engine.
  */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnStdio, spawnTcp } from '../helpers/spawn-server.js';
 import { stories260K } from '../helpers/paths.js';
@@ -12,6 +15,15 @@ const kills: (() => void)[] = [];
 afterEach(() => kills.splice(0).forEach((k) => k()));
 
 const request = (uri: string, character: number) => ({ textDocument: { uri }, position: { line: 0, character }, context: { triggerKind: 1 } });
+
+/** The JSON lines of `file` once it has `n` of them (polled: the server appends them). */
+async function traceLines(file: string, n: number): Promise<{ outcome: string; totalMs: number; generatedTokens?: number }[]> {
+  for (;;) {
+    const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+    if (lines.length >= n) return lines.map((l) => JSON.parse(l));
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
 
 describe('clients that disconnect, and several at once', () => {
   it('ends a stdio server cleanly when the client closes stdin mid-request', async () => {
@@ -60,5 +72,29 @@ describe('clients that disconnect, and several at once', () => {
     expect(server.child.exitCode).toBeNull();
     expect(server.stderr()).not.toContain('internal error');
     c.socket.destroy();
+  });
+
+  it('cancels the requests of TCP clients that disconnect without waiting for their answers', async () => {
+    // 600 such clients with 1 MB documents used to take the server from 55 MB to 1 GB and keep
+    // two cores busy after they left. Each client here asks for an automatic completion (which
+    // first waits out a 1.5 s debounce) and hangs up; the requests must end then, cancelled.
+    const dir = mkdtempSync(join(tmpdir(), 'slipstream-abandon-'));
+    kills.push(() => rmSync(dir, { recursive: true, force: true }));
+    const traces = join(dir, 'traces.jsonl');
+    const server = await spawnTcp(model);
+    kills.push(server.kill);
+    const text = 'Once upon a time there was a cat.\n'.repeat(32 * 1024);
+    const clients = 6;
+    for (let i = 0; i < clients; i++) {
+      const { client, socket } = await server.connect();
+      await client.initialize({ completion: { debounceMs: 1500 }, trace: { file: traces } });
+      client.open(`file:///gone-${i}.txt`, text);
+      client.send('textDocument/inlineCompletion', { textDocument: { uri: `file:///gone-${i}.txt` }, position: { line: 5, character: 0 }, context: { triggerKind: 2 } });
+      socket.end();
+    }
+    const lines = await traceLines(traces, clients);
+    expect(lines.map((t) => t.outcome)).toEqual(Array(clients).fill('cancelled'));
+    expect(lines.every((t) => t.generatedTokens === undefined && t.totalMs < 1500)).toBe(true);
+    expect(server.child.exitCode).toBeNull();
   });
 });

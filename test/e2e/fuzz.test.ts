@@ -1,23 +1,23 @@
 /**
- * A bounded fuzz run against `slipstream serve --stdio`: a seeded stream of random bytes,
- * mutated valid frames and valid messages with random params (a few thousand, well under 10 s),
- * then the server must still answer a request. Seeded, so a failure reproduces.
+ * Bounded fuzz runs. Over stdio: a seeded stream of random bytes, mutated valid frames and valid
+ * messages with random params (a few thousand, well under 10 s), then the server must still answer
+ * a request. Over TCP: `slipstream bench fuzz` (bench/fuzz/, structure-aware, mutating recorded
+ * keystroke traffic, every document checked against a reference) for a few episodes; CI runs it
+ * longer (.ci/run). Seeded, so a failure reproduces.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { FuzzResult } from '../../bench/fuzz/main.js';
+import { mulberry32 } from '../../bench/lib/mulberry32.js';
 import { frame } from '../helpers/lsp-frames.js';
+import { cliPath } from '../helpers/paths.js';
 import { spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
 import { stories260K } from '../helpers/paths.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const METHODS = ['textDocument/inlineCompletion', 'textDocument/didOpen', 'textDocument/didChange', 'textDocument/didClose', 'slipstream/complete', 'slipstream/status', 'slipstream/traces', 'workspace/executeCommand', 'textDocument/didShowCompletion', 'nope/x'];
 
@@ -84,4 +84,20 @@ describe('fuzzing the wire', () => {
     expect(server.stderr()).not.toContain('internal error');
     expect(server.client.received.filter((m) => m.error?.code === -32603).map((m) => m.error!.message)).toEqual([]);
   }, 30_000);
+
+  it('passes a bounded structure-aware run of bench fuzz: no crash, hang, -32603, reply to a notification or document mismatch', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipstream-fuzz-'));
+    try {
+      const out = join(dir, 'fuzz.json');
+      const r = spawnSync(process.execPath, [cliPath, 'bench', 'fuzz', '--episodes', '16', '--seed', '1', '--out', out], { encoding: 'utf8', timeout: 110_000 });
+      const result = JSON.parse(readFileSync(out, 'utf8')) as FuzzResult;
+      expect(result.failures, r.stdout).toEqual([]);
+      expect(r.status).toBe(0);
+      expect(result.episodes).toBe(16);
+      // every input class was exercised
+      expect(Object.entries(result.inputs).filter(([, n]) => n === 0)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

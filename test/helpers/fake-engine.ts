@@ -61,6 +61,8 @@ export class FakeEngineHost implements EngineHost {
   readonly closed: string[] = [];
   /** When set, ready() rejects with this error. */
   failLoad: (Error & { code?: string }) | null = null;
+  /** When set, every generation throws this error after its first chunk (a failing engine step). */
+  failStep: (Error & { code?: string }) | null = null;
   private gate: Promise<void> | null = null;
   private startWaiters: ((call: FakeCall) => void)[] = [];
 
@@ -111,6 +113,7 @@ export class FakeEngineHost implements EngineHost {
       // a step as an engine reports it: the prefill, then rounds with the fake's own figures
       req.spans?.step({ kind: i === 0 ? 'prefill' : 'ar', start: at, end: at, tokens: 1, stats: i === 0 ? { reusedTokens: 0, promptTokens: req.prompt.length } : { treeSize: 1, accepted: 0 } });
       yield ids.subarray(i, i + 1);
+      if (this.failStep) throw this.failStep;
       const gate = this.gate;
       if (gate) await abortable(gate, req.signal);
     }

@@ -42,8 +42,4 @@ export function parseFrames(data: Buffer): FrameParse {
   return { messages, garbage };
 }
 
-/** Encodes one JSON-RPC message as an LSP frame. */
-export function frame(message: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(message), 'utf8');
-  return Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'ascii'), body]);
-}
+export { frame } from '../../bench/lib/rpc-client.js';

@@ -25,9 +25,9 @@ describe('slipstream/* methods', () => {
   });
 
   it.each([
-    [{ text: 'abc', offset: 4 }, 'offset must be an integer in 0..3'],
-    [{ text: 42, offset: 0 }, 'text must be a string'],
-    [{ text: 'a', offset: 0, maxTokens: 0 }, 'maxTokens'],
+    [{ text: 'abc', offset: 4 }, 'params.offset: offset is past the end of text'],
+    [{ text: 42, offset: 0 }, 'params.text: expected a string'],
+    [{ text: 'a', offset: 0, maxTokens: 0 }, 'params.maxTokens: expected an integer 1..1024'],
   ])('slipstream/complete rejects %j with InvalidParams', async (params, message) => {
     await expect(pair.client.sendRequest('slipstream/complete', params)).rejects.toMatchObject({ code: -32602, message: expect.stringContaining(message) });
   });

@@ -82,6 +82,17 @@ describe('textDocument/inlineCompletion', () => {
     expect(list?.items[0]).toMatchObject({ insertText: 'a, b', range: { start: { line: 0, character: 5 }, end: { line: 0, character: 5 } } });
   });
 
+  it.each([
+    ['LF', 'a();\n  b();'],
+    ['CR LF', 'a();\r\n  b();'],
+  ])("writes a multi-line suggestion the model ends with %s in the CR LF document's line ending", async (_what, raw) => {
+    engine.respond = () => raw;
+    await pair.open(uri, 'function f() {\r\n  \r\n}\r\n');
+    const list = await pair.inline(uri, { line: 1, character: 2 });
+    expect(list?.items[0]?.insertText).toBe('a();\r\n  b();');
+    expect(engine.calls[0]!.prompt).toBe('<|fim_prefix|>function f() {\r\n  <|fim_suffix|>\r\n}\r\n<|fim_middle|>');
+  });
+
   it('keeps the first line only when the cursor is mid-line', async () => {
     engine.respond = () => 'first\nsecond';
     await pair.open(uri, 'const v = ;\n');
@@ -102,11 +113,20 @@ describe('textDocument/inlineCompletion', () => {
 
   it.each([
     [{ line: 5, character: 0 }, 'past the end'],
-    [{ line: 0, character: 99 }, 'past the end of line 0'],
-    [{ line: -1, character: 0 }, 'invalid position'],
+    [{ line: -1, character: 0 }, 'params.position.line: expected an integer 0..2147483647 (LSP uinteger)'],
+    [{ line: 0.5, character: 0 }, 'params.position.line: expected an integer'],
   ])('rejects position %j with InvalidParams', async (position, message) => {
     await pair.open(uri, 'abc\n');
     await expect(pair.inline(uri, position)).rejects.toMatchObject({ code: -32602, message: expect.stringContaining(message) });
+  });
+
+  it('completes at the end of the line for a character past it (LSP: it defaults back to the line length)', async () => {
+    engine.respond = () => 'def';
+    await pair.open(uri, 'abc\nxyz\n');
+    const list = await pair.inline(uri, { line: 0, character: 99 });
+    expect(list?.items[0]?.insertText).toBe('def');
+    expect(list?.items[0]?.range).toEqual({ start: { line: 0, character: 3 }, end: { line: 0, character: 3 } });
+    expect(engine.calls[0]!.prompt).toBe('<|fim_prefix|>abc<|fim_suffix|>\nxyz\n<|fim_middle|>');
   });
 
   it('answers the same suggestion from the typing-through cache without calling the engine', async () => {
@@ -156,5 +176,20 @@ describe('textDocument/inlineCompletion', () => {
     await pair.inline(uri, { line: 0, character: 1 });
     await pair.client.sendRequest('slipstream/status');
     expect(pair.logs.filter((l) => l.message.includes('completion for')).length).toBe(1);
+  });
+
+  it('answers an engine step that fails mid-generation with no items, counts it, and serves the next request', async () => {
+    engine.respond = () => 'value';
+    engine.failStep = Object.assign(new Error('step failed'), { code: 'ENGINE_STEP_FAILED' });
+    await pair.open(uri, 'x = ');
+    expect(await pair.inline(uri, { line: 0, character: 4 })).toEqual({ items: [] });
+    expect(pair.logs.some((l) => l.message.includes('step failed') && l.message.includes('ENGINE_STEP_FAILED'))).toBe(true);
+    const status = (await pair.client.sendRequest('slipstream/status')) as { requests: { errors: number } };
+    expect(status.requests.errors).toBe(1);
+    const traces = (await pair.client.sendRequest('slipstream/traces', {})) as { traces: { outcome: string; error?: string }[] };
+    expect(traces.traces.at(-1)).toMatchObject({ outcome: 'error', error: 'ENGINE_STEP_FAILED: step failed' });
+    engine.failStep = null;
+    await pair.change(uri, 2, [{ range: { start: { line: 0, character: 4 }, end: { line: 0, character: 4 } }, text: '1' }]);
+    expect((await pair.inline(uri, { line: 0, character: 5 }))?.items[0]?.insertText).toBe('value');
   });
 });

@@ -15,6 +15,10 @@ describe('parseArgs', () => {
     expect(() => parseArgs(serveCommand, ['--bogus'])).toThrow(new UsageError("unknown flag --bogus for 'slipstream serve' (see slipstream serve --help)"));
   });
 
+  it.each(['toString', 'constructor', '__proto__'])('rejects --%s as an unknown flag, not a built-in', (name) => {
+    expect(() => parseArgs(serveCommand, [`--${name}`])).toThrow(new UsageError(`unknown flag --${name} for 'slipstream serve' (see slipstream serve --help)`));
+  });
+
   it('rejects a flag whose value is missing', () => {
     expect(() => parseArgs(serveCommand, ['--port'])).toThrow(new UsageError('--port needs a value (N)'));
   });

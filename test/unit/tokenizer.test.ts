@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../native/lib/tokenizer.js';
 import { SPECIAL_TOKENS, writeByteLevelTokenizer } from '../../bench/lib/byte-level-tokenizer.js';
+import { mulberry32 } from '../../bench/lib/mulberry32.js';
 import { stories260K } from '../helpers/paths.js';
 
 interface Golden {
@@ -16,17 +17,7 @@ interface Golden {
   generation: { greedy_ids?: number[]; ids?: number[]; text: string; prompt_ids: number[] }[];
 }
 
-/** mulberry32: a small seeded PRNG so the random streams are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** Streams ids through a fresh decoder in the given chunk sizes; returns the emitted chunks (flush last). */
 function stream(tok: Tokenizer, ids: number[], chunkSizes: (i: number) => number, skipSpecialTokens = false): string[] {

@@ -84,9 +84,9 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
     }
     const eq = arg.indexOf('=');
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    const flagSpec = spec.flags[name];
+    const flagSpec = Object.hasOwn(spec.flags, name) ? spec.flags[name] : undefined;
     if (!flagSpec) throw new UsageError(`unknown flag --${name} for 'slipstream ${spec.name}' (see slipstream ${spec.name} --help)`);
-    if (name in flags) throw new UsageError(`--${name} given twice`);
+    if (Object.hasOwn(flags, name)) throw new UsageError(`--${name} given twice`);
     if (flagSpec.kind === 'boolean') {
       if (eq >= 0) throw new UsageError(`--${name} takes no value`);
       flags[name] = true;

@@ -1,12 +1,15 @@
 /**
  * `slipstream bench SUITE`: dispatches on the suite to a harness in bench/ (engine.ts,
- * redrafter.ts, keystrokes.ts, tracing.ts); the harnesses own their flags' meaning, their tables and JSON.
+ * redrafter.ts, keystrokes.ts, tracing.ts, fuzz/, soak.ts); the harnesses own their flags' meaning,
+ * their tables and JSON.
  * This file only maps suite names to them; the benchmarks are not part of the server.
  */
 import { runEngineBench } from '../../../bench/engine.js';
+import { runFuzzBench } from '../../../bench/fuzz/main.js';
 import { runKeystrokesBench } from '../../../bench/keystrokes.js';
 import { runRedrafterBench } from '../../../bench/redrafter.js';
 import { runTracingBench } from '../../../bench/tracing.js';
+import { runSoakBench } from '../../../bench/soak.js';
 import { UsageError, type ParsedArgs } from './args.js';
 
 type Suite = (args: ParsedArgs) => Promise<number>;
@@ -16,11 +19,13 @@ const suites: Record<string, Suite> = {
   redrafter: runRedrafterBench,  // plain vs ReDrafter decoding
   keystrokes: runKeystrokesBench,  // typing through a file against a real server
   tracing: runTracingBench,  // the tracing code's own cost, replaying a real trace
+  fuzz: runFuzzBench,  // structure-aware fuzzing of a real server (bench/fuzz/)
+  soak: runSoakBench,  // clients replaying typing for minutes: answers, memory, latency
 };
 
 export async function runBench(args: ParsedArgs): Promise<number> {
   const suite = args.positionals.suite!;
-  const run = suites[suite];
+  const run = Object.hasOwn(suites, suite) ? suites[suite] : undefined;
   if (!run) throw new UsageError(`unknown suite '${suite}' (known: ${Object.keys(suites).join(', ')})`);
   return run(args);
 }

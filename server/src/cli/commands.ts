@@ -58,8 +58,12 @@ export const infoCommand: CommandSpec = {
 
 export const benchCommand: CommandSpec = {
   name: 'bench',
-  summary: 'Run a benchmark: engine (load, prefill, decode, forward cost curve), redrafter (plain vs ReDrafter), keystrokes (typing against the server) or tracing (the tracing code\'s own cost).',
-  usage: 'slipstream bench (engine | redrafter | keystrokes) --model DIR [--drafter DIR] [--out FILE] [--trace FILE] [--compare-tracing] | slipstream bench tracing --trace FILE [--out FILE]',
+  summary:
+    'Run a benchmark: engine (load, prefill, decode, forward cost curve), redrafter (plain vs ReDrafter), keystrokes (typing against the server), ' +
+    "tracing (the tracing code's own cost), fuzz (structure-aware fuzzing of the server) or soak (clients replaying typing for minutes, memory and latency sampled).",
+  usage:
+    'slipstream bench (engine | redrafter | keystrokes | fuzz | soak) [--model DIR] [--drafter DIR] [--out FILE] [--trace FILE] [--compare-tracing] | ' +
+    'slipstream bench tracing --trace FILE [--out FILE]',
   positionals: ['suite'],
   flags: {
     model,
@@ -71,13 +75,23 @@ export const benchCommand: CommandSpec = {
     'max-tokens': { kind: 'int', value: 'N', min: 1, description: "redrafter: tokens generated per prompt (default 128); keystrokes: completion.maxTokens (default: the server's)" },
     sweep: { kind: 'boolean', description: 'redrafter: also measure a grid of (beams, beam length)' },
     file: { kind: 'string', value: 'PATH', description: 'keystrokes: the file to type in (default fixtures/workspace/src/lru-cache.ts)' },
-    spots: { kind: 'int', value: 'K', min: 1, max: 10000, description: 'keystrokes: cursor spots, seeded (default 8)' },
-    chars: { kind: 'int', value: 'N', min: 1, max: 1000, description: 'keystrokes: characters deleted and typed back at each spot, within the line (default 12)' },
-    seed: { kind: 'int', value: 'S', min: 0, description: 'keystrokes: seed that picks the spots (default 1)' },
+    spots: { kind: 'int', value: 'K', min: 1, max: 10000, description: 'keystrokes: cursor spots, seeded (default 8); soak: spots per document (default 4)' },
+    chars: { kind: 'int', value: 'N', min: 1, max: 1000, description: 'keystrokes: characters deleted and typed back at each spot, within the line (default 12; soak 8)' },
+    seed: { kind: 'int', value: 'S', min: 0, description: 'keystrokes: seed that picks the spots; fuzz: seed of the episodes (default 1)' },
     'interval-ms': { kind: 'int', value: 'MS', min: 0, max: 60000, description: 'keystrokes: a keystroke every MS ms without waiting for answers (0: each waits for its answer)' },
     'debounce-ms': { kind: 'int', value: 'MS', min: 0, max: 5000, description: "keystrokes: the server's completion.debounceMs (default: the server's)" },
     trace: { kind: 'string', value: 'FILE', description: "keystrokes: write the server's traces of the measured requests here as JSON lines (default with --out: OUT's name with .trace.jsonl); tracing: the trace to replay" },
     'compare-tracing': { kind: 'boolean', description: "keystrokes: type every spot twice, with the server's spans on and off in alternating order, and report the difference" },
+    record: { kind: 'string', value: 'FILE', description: 'keystrokes: write every message the client sends here, one JSON line each' },
+    seconds: { kind: 'int', value: 'N', min: 1, max: 1_000_000, description: 'fuzz: run for N seconds (default 60)' },
+    episodes: { kind: 'int', value: 'N', min: 1, description: 'fuzz: run N episodes (one connection each)' },
+    'only-episode': { kind: 'int', value: 'I', min: 0, description: 'fuzz: run only episode I of --seed (to reproduce a failure)' },
+    concurrency: { kind: 'int', value: 'N', min: 1, max: 64, description: 'fuzz: episodes at once (default 2)' },
+    corpus: { kind: 'string', value: 'FILE', description: 'fuzz: recorded traffic to mutate (default fixtures/fuzz/keystrokes.jsonl)' },
+    failures: { kind: 'string', value: 'DIR', description: 'fuzz: write the bytes of each failing episode here' },
+    minutes: { kind: 'number', value: 'M', min: 0.1, max: 10_000, description: 'soak: minutes the clients type (default 30)' },
+    clients: { kind: 'int', value: 'N', min: 1, max: 64, description: 'soak: TCP clients typing at once (default 4)' },
+    'sample-seconds': { kind: 'int', value: 'S', min: 1, max: 3600, description: 'soak: seconds between memory samples (default 60)' },
     help,
   },
 };

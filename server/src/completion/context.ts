@@ -140,16 +140,50 @@ export function buildPrompt(input: PromptInput, tok: TokenizerLike, format: Prom
   return { ids, prefix, suffix, prefixTokens: prefixIds.length, suffixTokens: suffixIds.length, snippetTokens, tokenizeMs };
 }
 
+/** Ids of a literal U+FFFD per tokenizer (what the model generates when it means that character). */
+const replacementIds = new WeakMap<TokenizerLike, number[]>();
+
 /**
  * The text of generated ids, decoded in the context of the prompt's last few ids so tokenizers
- * that strip a leading space from the first piece (SentencePiece) keep it. A trailing unfinished
- * UTF-8 character (U+FFFD) is dropped.
+ * that strip a leading space from the first piece (SentencePiece) keep it. Byte-level and
+ * byte-fallback tokens can split a UTF-8 character, and a small model can emit bytes that form no
+ * character at all (a continuation byte after an emoji); decoding writes U+FFFD for both. Such
+ * U+FFFD are dropped: an unfinished character at the end is held back until its last byte comes,
+ * invalid bytes never show. A U+FFFD stays only where the model generated the tokens of U+FFFD
+ * itself (tok.encode('\uFFFD')).
  */
 export function decodeContinuation(tok: TokenizerLike, prompt: Int32Array, generated: ArrayLike<number>): string {
   if (generated.length === 0) return '';
-  const anchor = Array.from(prompt.subarray(Math.max(0, prompt.length - 4)));
-  const base = tok.decode(anchor, { skipSpecialTokens: true });
-  const full = tok.decode([...anchor, ...Array.from(generated)], { skipSpecialTokens: true });
-  const text = full.startsWith(base) ? full.slice(base.length) : tok.decode(generated, { skipSpecialTokens: true });
-  return text.replace(/\uFFFD+$/, '');
+  let meant = replacementIds.get(tok);
+  if (!meant) {
+    meant = Array.from(tok.encode('\uFFFD', { addSpecialTokens: false }));
+    replacementIds.set(tok, meant);
+  }
+  const ids = Array.from(generated);
+  let context = Array.from(prompt.subarray(Math.max(0, prompt.length - 4)));
+  let text = '';
+  let start = 0;
+  for (let i = 0; i <= ids.length; i++) {
+    const isMeant = i < ids.length && meant.length > 0 && meant.every((id, k) => ids[i + k] === id);
+    if (!isMeant && i < ids.length) continue;
+    const segment = ids.slice(start, i);
+    text += decodeAfter(tok, context, segment).replace(/\uFFFD/g, '');
+    context = [...context, ...segment];
+    if (isMeant) {
+      text += '\uFFFD';
+      context = [...context, ...meant];
+      i += meant.length - 1;
+      start = i + 1;
+    }
+    context = context.slice(-4);
+  }
+  return text;
+}
+
+/** decode(ids) as it reads after `context` (which decodes to whole characters or U+FFFD). */
+function decodeAfter(tok: TokenizerLike, context: number[], ids: number[]): string {
+  if (ids.length === 0) return '';
+  const base = tok.decode(context, { skipSpecialTokens: true });
+  const full = tok.decode([...context, ...ids], { skipSpecialTokens: true });
+  return full.startsWith(base) ? full.slice(base.length) : tok.decode(ids, { skipSpecialTokens: true });
 }

@@ -91,6 +91,11 @@ export interface EngineHostStatus {
   error: { message: string; code: string } | null;
   sessions: number;
   remote?: RemoteStatus;
+  /**
+   * What the engine holds in memory: weights (model + drafter, as loaded) and the K/V of the
+   * tokens the sessions hold; absent when the host does not know (a remote engine).
+   */
+  memory?: { weightBytes: number; kvBytes: number };
 }
 
 export interface EngineHost {

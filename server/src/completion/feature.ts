@@ -2,7 +2,9 @@
  * The completion feature: advertises inlineCompletionProvider and the accept command, turns
  * `textDocument/inlineCompletion` and `slipstream/complete` into provider requests (LSP
  * CancellationToken → AbortSignal), answers with ranges in the negotiated position encoding,
- * and records Copilot's didShow / didPartiallyAccept / accept events.
+ * and records Copilot's didShow / didPartiallyAccept / accept events. Params arrive checked
+ * against their types (message-gate.ts); what is left here are checks against state (is the
+ * document open, is the item known).
  */
 import {
   ErrorCodes,
@@ -84,8 +86,7 @@ export class CompletionFeature implements Feature {
 
   async inlineCompletion(params: SlipstreamInlineCompletionParams, token?: CancellationToken): Promise<InlineCompletionList | null> {
     const receivedAt = nowMs();
-    const uri = params?.textDocument?.uri;
-    if (typeof uri !== 'string') throw invalid('textDocument.uri is required');
+    const uri = params.textDocument.uri;
     const doc = this.ctx.documents.get(uri);
     if (!doc) throw invalid(`unknown document ${uri}: send textDocument/didOpen first`);
     let offset: number;
@@ -133,21 +134,14 @@ export class CompletionFeature implements Feature {
 
   async complete(params: CompleteParams, token?: CancellationToken): Promise<CompleteResult> {
     const receivedAt = nowMs();
-    if (typeof params?.text !== 'string') throw invalid('text must be a string');
     const { text, offset } = params;
-    if (!Number.isInteger(offset) || offset < 0 || offset > text.length) {
-      throw invalid(`offset must be an integer in 0..${text.length} (UTF-16 code units of text), got ${JSON.stringify(offset)}`);
-    }
-    if (params.maxTokens !== undefined && (!Number.isInteger(params.maxTokens) || params.maxTokens < 1 || params.maxTokens > 1024)) {
-      throw invalid('maxTokens must be an integer in 1..1024');
-    }
     const { signal, dispose } = tokenSignal(token);
     try {
       const result = await this.provider.complete({
-        key: typeof params.uri === 'string' ? params.uri : 'slipstream:complete',
+        key: params.uri ?? 'slipstream:complete',
         text,
         offset,
-        languageId: typeof params.languageId === 'string' ? params.languageId : 'plaintext',
+        languageId: params.languageId ?? 'plaintext',
         version: null,
         trigger: 'complete',
         signal,
@@ -164,20 +158,20 @@ export class CompletionFeature implements Feature {
   }
 
   didShow(params: DidShowCompletionParams): void {
-    const id = itemId(params?.item);
+    const id = itemId(params.item);
     if (!id || !this.events.shown(id)) this.ctx.log.debug(`didShowCompletion for an unknown item ${JSON.stringify(id)}`);
   }
 
   didPartiallyAccept(params: DidPartiallyAcceptCompletionParams): void {
-    const id = itemId(params?.item);
-    const n = params?.acceptedLength;
-    if (!id || !Number.isInteger(n) || !this.events.partiallyAccepted(id, n)) {
+    const id = itemId(params.item);
+    const n = params.acceptedLength;
+    if (!id || !this.events.partiallyAccepted(id, n)) {
       this.ctx.log.debug(`didPartiallyAcceptCompletion ignored: item ${JSON.stringify(id)}, acceptedLength ${JSON.stringify(n)}`);
     }
   }
 
   executeCommand(params: ExecuteCommandParams): null {
-    if (params?.command !== ACCEPT_COMMAND) throw invalid(`unknown command ${JSON.stringify(params?.command)}`);
+    if (params.command !== ACCEPT_COMMAND) throw invalid(`unknown command ${JSON.stringify(params.command)}`);
     const id = params.arguments?.[0];
     if (typeof id !== 'string') throw invalid(`${ACCEPT_COMMAND} takes the item id as its only argument`);
     if (!this.events.accepted(id)) this.ctx.log.debug(`accept for an unknown item ${id}`);

@@ -263,7 +263,19 @@ export class NativeEngineHost implements EngineHost {
       backends: list,
       error: this.error,
       sessions: this.sessions.size,
+      memory: this.memory(),
     };
+  }
+
+  private memory(): { weightBytes: number; kvBytes: number } {
+    const l = this.loaded;
+    if (!l) return { weightBytes: 0, kvBytes: 0 };
+    const info = l.model.info;
+    // K and V (f32) per token: (2, numLayers, numKvHeads * headDim), see native/src/kv-cache.h
+    const perToken = 2 * info.numLayers * info.numKvHeads * info.headDim * 4;
+    let tokens = 0;
+    for (const s of this.sessions.values()) tokens += s.length;
+    return { weightBytes: info.weightBytes + (l.drafter?.info.weightBytes ?? 0), kvBytes: tokens * perToken };
   }
 
   private unload(l: Loaded): void {

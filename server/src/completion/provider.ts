@@ -1,7 +1,9 @@
 /**
  * The completion pipeline for one request: supersede older work for the same document, answer
  * from the typing-through cache, debounce, build the prompt, stream the engine's tokens (stopping
- * early at the end of the line or scope), drop the result if the document moved on, post-process.
+ * early at the end of the line or scope), drop the result if the document moved on, post-process,
+ * write it with the document's line ending. At most MAX_PENDING requests of one connection are in
+ * flight: a new one supersedes the oldest (answered with no items, like a superseded keystroke).
  * Engine errors are logged with their code and answered with no items; they never escape.
  */
 import type { Settings } from '../config.js';
@@ -12,6 +14,7 @@ import { AdaptiveDebouncer, abortError, wait } from './debouncer.js';
 import { errorCode, isAbort } from './engine-errors.js';
 import type { EngineHost, LoadedModel, TokenizerLike } from './engine-host.js';
 import type { CompletionEvents, OfferedItem } from './events.js';
+import { lineEndingAt, toLf, withLineEnding } from './line-endings.js';
 import { allowsMultiline, type FilterContext } from './postprocess/context.js';
 import { indentationScope } from './postprocess/indentation-scope.js';
 import { postprocess } from './postprocess/index.js';
@@ -65,6 +68,9 @@ interface ModelView {
 }
 
 const FILTER_WINDOW = 4000;
+/** Requests of one connection in flight at most (an editor has one per document it shows). */
+export const MAX_PENDING = 8;
+const OVER_CAP = `superseded: more than ${MAX_PENDING} completion requests were pending on this connection`;
 
 export class CompletionProvider {
   private readonly inflight = new Map<string, AbortController>();
@@ -100,6 +106,12 @@ export class CompletionProvider {
     const settings = this.deps.settings();
     const mine = new AbortController();
     this.inflight.get(req.key)?.abort('superseded');
+    this.inflight.delete(req.key);
+    if (this.inflight.size >= MAX_PENDING) {
+      const [oldest, ac] = this.inflight.entries().next().value!;
+      ac.abort(OVER_CAP);
+      this.inflight.delete(oldest);
+    }
     this.inflight.set(req.key, mine);
     const signal = AbortSignal.any([mine.signal, req.signal]);
     trace.stage('receive');
@@ -135,8 +147,8 @@ export class CompletionProvider {
       trace.record.promptTokens = prompt.ids.length;
 
       const fctx: FilterContext = {
-        prefix: wellFormed(req.text.slice(Math.max(0, req.offset - FILTER_WINDOW), req.offset)),
-        suffix: wellFormed(req.text.slice(req.offset, req.offset + FILTER_WINDOW)),
+        prefix: toLf(wellFormed(req.text.slice(Math.max(0, req.offset - FILTER_WINDOW), req.offset))),
+        suffix: toLf(wellFormed(req.text.slice(req.offset, req.offset + FILTER_WINDOW))),
         policy: settings.completion.multiline,
       };
       const multiline = allowsMultiline(fctx);
@@ -151,9 +163,12 @@ export class CompletionProvider {
       trace.stage('postprocess');
       this.lastError = '';
       if (processed.text === '') return this.done(trace, 'empty');
-      return this.offer(trace, req, 'shown', processed.text, processed.replaceLength);
+      return this.offer(trace, req, 'shown', withLineEnding(processed.text, lineEndingAt(req.text, req.offset)), processed.replaceLength);
     } catch (err) {
-      if (isAbort(err) || signal.aborted) return this.done(trace, req.signal.aborted ? 'cancelled' : 'superseded');
+      if (isAbort(err) || signal.aborted) {
+        if (req.signal.aborted) return this.done(trace, 'cancelled');
+        return this.done(trace, 'superseded', mine.signal.reason === OVER_CAP ? OVER_CAP : undefined);
+      }
       const code = errorCode(err);
       const message = `${code}: ${(err as Error)?.message ?? String(err)}`;
       // The same failure on every keystroke (no model, broken model) is logged once until it changes.
@@ -206,9 +221,9 @@ export class CompletionProvider {
         if (firstAt === 0) firstAt = nowMs();
         if (r.value instanceof Int32Array) {
           for (const id of r.value) ids.push(id);
-          text = decodeContinuation(tok, prompt, ids);
+          text = toLf(decodeContinuation(tok, prompt, ids));
         } else {
-          text += r.value.text;
+          text = toLf(text + r.value.text);
           textTokens += r.value.tokens;
         }
         const nl = text.indexOf('\n');

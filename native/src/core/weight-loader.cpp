@@ -112,4 +112,5 @@ void weight_loader::finish() {
                                              " holds " + std::to_string(file_elements_) +
                                              " (vocab_size, hidden_size, intermediate_size, num_hidden_layers or the head counts are too large)");
     if (in_place_ == 0) store_.files.reset();
+    else for (auto & f : store_.files->files) st_detach_from_disk(*f);
 }

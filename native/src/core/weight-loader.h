@@ -55,7 +55,9 @@ class weight_loader {
 
     // The file a tensor of this folder is looked for in (model.safetensors or the shard index), for messages.
     const std::string & where() const { return where_; }
-    // Releases the mappings when no matrix handed out points into them (all re-laid out or copied).
+    // Releases the mappings when no matrix handed out points into them (all re-laid out or
+    // copied); otherwise replaces them by anonymous copies (st_detach_from_disk), so the files may
+    // be truncated or rewritten while the model is loaded.
     void finish();
 
   private:

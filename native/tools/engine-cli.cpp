@@ -77,7 +77,8 @@ int cmd_generate(const cli_args & a) {
     engine_model * m = load(a, nullptr);
     if (!m) return 1;
     engine_session * s = nullptr;
-    engine_session_init(m, static_cast<int>(a.ids.size()) + a.n + 8, &s);
+    const engine_status si = engine_session_init(m, static_cast<int>(a.ids.size()) + a.n + 8, &s);
+    if (si != ENGINE_STATUS_OK) { std::fprintf(stderr, "engine-cli: cannot create a session: %s\n", engine_status_code(si)); engine_model_free(m); return 1; }
     std::vector<int32_t> out(static_cast<size_t>(a.n));
     int n_out = 0;
     engine_sampling greedy{0.0f, 0, 1.0f, 0};

@@ -40,7 +40,8 @@ async function loadError(dir: string): Promise<EngineError> {
   return err as EngineError;
 }
 
-const SECRET = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n';
+// V8's JSON.parse error quotes the start of this one ("Unexpected token 'a', "aws_secret"... is not valid JSON")
+const SECRET = 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE\n';
 const WORD = 'AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG';
 
 /** True when any 6-character run of secret appears in message. */

@@ -14,11 +14,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
     try {
         c = drafter_config_parse("fuzz/config.json", std::string(reinterpret_cast<const char *>(data), size));
     } catch (const engine_error & e) {
-        FUZZ_CHECK(std::string(e.what()).rfind("fuzz/config.json: ", 0) == 0);
+        ENGINE_ASSERT(std::string(e.what()).rfind("fuzz/config.json: ", 0) == 0);
         return 0;
     }
-    FUZZ_CHECK(c.n_vocab >= 1 && c.n_vocab <= CONFIG_MAX_VOCAB && c.n_embd >= 1 && c.n_embd <= CONFIG_MAX_HIDDEN);
-    FUZZ_CHECK(c.exit_dim >= 1 && c.exit_dim <= DRAFTER_MAX_EXIT_DIM && c.n_layers >= 1 && c.n_layers <= DRAFTER_MAX_LAYERS);
-    FUZZ_CHECK(drafter_weight_elements(c) > 0);
+    ENGINE_ASSERT(c.n_vocab >= 1 && c.n_vocab <= CONFIG_MAX_VOCAB && c.n_embd >= 1 && c.n_embd <= CONFIG_MAX_HIDDEN);
+    ENGINE_ASSERT(c.exit_dim >= 1 && c.exit_dim <= DRAFTER_MAX_EXIT_DIM && c.n_layers >= 1 && c.n_layers <= DRAFTER_MAX_LAYERS);
+    ENGINE_ASSERT(drafter_weight_elements(c) > 0);
     return 0;
 }

@@ -44,9 +44,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
     const bool ok_all = parse(text, size, all, n_all);
     const bool ok_some = parse(text, size, some, n_some);
     const bool ok_small = parse(text, size, small, n_small);
-    FUZZ_CHECK(ok_all == ok_some);
-    FUZZ_CHECK(n_some <= n_all);
-    FUZZ_CHECK(ok_small == (ok_all && n_all <= 16));  // the budget refuses exactly the larger trees
-    FUZZ_CHECK(!ok_small || n_small == n_all);
+    ENGINE_ASSERT(ok_all == ok_some);
+    ENGINE_ASSERT(n_some <= n_all);
+    ENGINE_ASSERT(ok_small == (ok_all && n_all <= 16));  // the budget refuses exactly the larger trees
+    ENGINE_ASSERT(!ok_small || n_small == n_all);
     return 0;
 }

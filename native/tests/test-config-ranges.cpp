@@ -7,7 +7,6 @@
  * the file holds fails without allocating a weight (shown with the allocation faults armed); the
  * drafter's config.json likewise.
  */
-#include <sys/resource.h>
 
 #include <string>
 #include <vector>
@@ -17,29 +16,16 @@
 #include "core/weight-loader.h"
 #include "engine.h"
 #include "redrafter/drafter-config.h"
+#include "load-outcome.h"
 #include "test-util.h"
 #include "tiny-model.h"
 
 namespace {
 
-struct outcome {
-    engine_status status;
-    std::string message;
-};
 
-outcome load(const std::string & dir) {
-    engine_model * m = nullptr;
-    char err[1024] = {0};
-    engine_status st = engine_model_init(dir.c_str(), nullptr, &m, err, sizeof(err));
-    if (m) engine_model_free(m);
-    return {st, err};
-}
-
-bool contains(const std::string & s, const std::string & part) { return s.find(part) != std::string::npos; }
-
-// tiny_config with "key": value replaced (or added when absent); value is raw JSON.
-std::string config_with(const tiny_spec & s, const std::string & key, const std::string & value) {
-    std::string c = tiny_config(s);
+// config (JSON text as tiny_config writes it) with "key": value replaced, or added when absent;
+// value is raw JSON.
+std::string set_field(const std::string & c, const std::string & key, const std::string & value) {
     const std::string k = "\"" + key + "\": ";
     size_t p = c.find(k);
     if (p == std::string::npos) return c.substr(0, c.size() - 1) + ", " + k + value + "}";
@@ -54,31 +40,15 @@ std::string config_with(const tiny_spec & s, const std::string & key, const std:
     return c.substr(0, start) + value + c.substr(end);
 }
 
-long max_rss_kb() {
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return u.ru_maxrss;
+std::string config_with(const tiny_spec & s, const std::string & key, const std::string & value) {
+    return set_field(tiny_config(s), key, value);
 }
 
-struct fixture {
-    tiny_spec spec;
-    std::string weights;
-    std::vector<std::string> dirs;
-    fixture() { weights = safetensors_bytes(tiny_tensors(spec, 1), false); }
-    ~fixture() {
-        for (const auto & d : dirs) remove_dir(d);
-    }
-    std::string folder(const std::string & config) {
-        std::string dir = make_temp_dir();
-        write_file(dir + "/config.json", config);
-        write_file(dir + "/model.safetensors", weights);
-        dirs.push_back(dir);
-        return dir;
-    }
+struct fixture : tiny_folders {
     // The field set to value must fail with BAD_MODEL naming config.json and every part.
     void expect_refused(const std::string & key, const std::string & value, const std::vector<std::string> & parts) {
         const std::string dir = folder(config_with(spec, key, value));
-        const outcome o = load(dir);
+        const load_outcome o = load_folder(dir);
         bool ok = o.status == ENGINE_STATUS_BAD_MODEL && contains(o.message, dir + "/config.json");
         for (const auto & p : parts) ok = ok && contains(o.message, p);
         if (!ok) std::fprintf(stderr, "%s = %s: got %s '%s'\n", key.c_str(), value.c_str(), engine_status_code(o.status), o.message.c_str());
@@ -88,7 +58,7 @@ struct fixture {
 
 void check_model_ranges(fixture & f) {
     // the unmodified folder loads
-    CHECK(load(f.folder(tiny_config(f.spec))).status == ENGINE_STATUS_OK);
+    CHECK(load_folder(f.folder(tiny_config(f.spec))).status == ENGINE_STATUS_OK);
 
     // the defects of issue #12: refused from config.json alone, with almost no memory touched
     const long rss0 = max_rss_kb();
@@ -133,14 +103,9 @@ void check_model_ranges(fixture & f) {
     // head_dim 1024 x 16M tokens) would not fit the address space
     {
         std::string c = tiny_config(f.spec);
-        for (const char * key : {"num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim"}) {
-            const std::string k = std::string("\"") + key + "\": ";
-            const size_t p = c.find(k) + k.size();
-            c = c.substr(0, p) + "1024" + c.substr(c.find(',', p));
-        }
-        const size_t p = c.find("\"max_position_embeddings\": ") + 27;
-        c = c.substr(0, p) + "16777216" + c.substr(c.find(',', p));
-        const outcome o = load(f.folder(c));
+        for (const char * key : {"num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim"}) c = set_field(c, key, "1024");
+        c = set_field(c, "max_position_embeddings", "16777216");
+        const load_outcome o = load_folder(f.folder(c));
         CHECK(o.status == ENGINE_STATUS_BAD_MODEL && contains(o.message, "the KV cache of max_position_embeddings (16777216) tokens") &&
               contains(o.message, "70368744177664-byte limit"));
     }
@@ -151,14 +116,14 @@ void check_model_ranges(fixture & f) {
 void check_no_allocation(fixture & f) {
     fault_arm("alloc:arena,alloc:weights");
     const std::string dir = f.folder(config_with(f.spec, "num_hidden_layers", "1000"));
-    outcome o = load(dir);
+    load_outcome o = load_folder(dir);
     if (o.status != ENGINE_STATUS_BAD_MODEL) std::fprintf(stderr, "1000 layers: got %s '%s'\n", engine_status_code(o.status), o.message.c_str());
     CHECK(o.status == ENGINE_STATUS_BAD_MODEL && contains(o.message, "missing tensor 'model.layers.2."));
-    o = load(f.folder(config_with(f.spec, "intermediate_size", "2400")));
+    o = load_folder(f.folder(config_with(f.spec, "intermediate_size", "2400")));
     CHECK(o.status == ENGINE_STATUS_BAD_MODEL && contains(o.message, "mlp.gate_proj.weight") && contains(o.message, "[2400, 16]"));
     fault_arm(nullptr);
     // disarmed, the same allocation path works
-    CHECK(load(f.folder(tiny_config(f.spec))).status == ENGINE_STATUS_OK);
+    CHECK(load_folder(f.folder(tiny_config(f.spec))).status == ENGINE_STATUS_OK);
 
     // the loader itself: told to expect more elements than the file holds, it hands out checked but
     // empty matrices and vectors, and finish() names both totals

@@ -8,7 +8,6 @@
  * secret file). A SIGALRM after 20 s fails the test instead of letting a blocked open hang ctest.
  */
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,25 +19,12 @@
 #include "engine.h"
 #include "redrafter/drafter-config.h"
 #include "base/status.h"
+#include "load-outcome.h"
 #include "test-util.h"
 #include "tiny-model.h"
 
 namespace {
 
-struct outcome {
-    engine_status status;
-    std::string message;
-};
-
-outcome load(const std::string & dir) {
-    engine_model * m = nullptr;
-    char err[1024] = {0};
-    engine_status st = engine_model_init(dir.c_str(), nullptr, &m, err, sizeof(err));
-    if (m) engine_model_free(m);
-    return {st, err};
-}
-
-bool contains(const std::string & s, const std::string & part) { return s.find(part) != std::string::npos; }
 
 // True when any 6-byte run of secret appears in message.
 bool leaks(const std::string & message, const std::string & secret) {
@@ -47,29 +33,9 @@ bool leaks(const std::string & message, const std::string & secret) {
     return false;
 }
 
-long max_rss_kb() {
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return u.ru_maxrss;
-}
-
-struct fixture {
-    tiny_spec spec;
-    std::string weights;
-    std::vector<std::string> dirs;
-    fixture() { weights = safetensors_bytes(tiny_tensors(spec, 1), false); }
-    ~fixture() {
-        for (const auto & d : dirs) remove_dir(d);
-    }
-    std::string folder() {
-        std::string dir = make_temp_dir();
-        write_file(dir + "/config.json", tiny_config(spec));
-        write_file(dir + "/model.safetensors", weights);
-        dirs.push_back(dir);
-        return dir;
-    }
+struct fixture : tiny_folders {
     void expect(const char * what, const std::string & dir, engine_status status, const std::vector<std::string> & parts) {
-        const outcome o = load(dir);
+        const load_outcome o = load_folder(dir);
         bool ok = o.status == status;
         for (const auto & p : parts) ok = ok && contains(o.message, p);
         if (!ok) std::fprintf(stderr, "%s: got %s '%s'\n", what, engine_status_code(o.status), o.message.c_str());
@@ -182,7 +148,7 @@ void check_no_contents_in_messages(fixture & f) {
         const std::string dir = f.folder();
         ::unlink((dir + "/" + name).c_str());
         CHECK(::symlink(target.c_str(), (dir + "/" + name).c_str()) == 0);
-        const outcome o = load(dir);
+        const load_outcome o = load_folder(dir);
         const bool ok = o.status == ENGINE_STATUS_BAD_MODEL && contains(o.message, dir + "/" + name) && !leaks(o.message, needle);
         if (!ok) std::fprintf(stderr, "%s -> %s: got %s '%s'\n", name.c_str(), target.c_str(), engine_status_code(o.status), o.message.c_str());
         CHECK(ok);
@@ -222,7 +188,7 @@ int main() {
     engine_set_log_level(ENGINE_LOG_ERROR);
     {
         fixture f;
-        CHECK(load(f.folder()).status == ENGINE_STATUS_OK);
+        CHECK(load_folder(f.folder()).status == ENGINE_STATUS_OK);
         check_not_regular(f);
         check_caps(f);
         check_tokenizer_vocab(f);

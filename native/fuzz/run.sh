@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets (clang, native/build-fuzz) and runs each for SECONDS (default 60),
 # one after another, starting from the committed seeds (native/fuzz/corpus) and regression inputs
 # (native/fuzz/regressions) plus whatever earlier runs here added (native/build-fuzz/corpus).
-# An input that crashes, leaks, breaks a FUZZ_CHECK, takes over 10 s (a hang) or over 2 GB is
+# An input that crashes, leaks, breaks an ENGINE_ASSERT, takes over 10 s (a hang) or over 2 GB is
 # saved to native/build-fuzz/artifacts/ and fails the run; turn it into a regression test by
 # copying it to native/fuzz/regressions/<target>/. Prints one line per target: executions, time,
 # corpus size. Usage: native/fuzz/run.sh [SECONDS] [TARGET...]   (targets: fuzz-*.cpp names)

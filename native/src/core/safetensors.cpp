@@ -5,10 +5,7 @@
  */
 #include "safetensors.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -40,7 +37,6 @@ size_t dtype_size(const std::string & s) {
     if (s == "I8" || s == "U8" || s == "BOOL" || s == "F8_E4M3" || s == "F8_E5M2") return 1;
     return 0;
 }
-
 
 }  // namespace
 

@@ -2,7 +2,9 @@
  * Tokenizer for Hugging Face model folders, on @huggingface/tokenizers: encode/decode with the
  * folder's tokenizer.json + tokenizer_config.json semantics (BOS/EOS per add_bos_token /
  * add_eos_token, special tokens), the model's EOS ids, and a streaming detokenizer that never
- * emits half a UTF-8 character while keeping concat(stream) === decode(all ids).
+ * emits half a UTF-8 character while keeping concat(stream) === decode(all ids). The folder's
+ * files are read through model-files.ts (regular files only, each with a size cap, off the event
+ * loop; errors never quote them).
  */
 import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';

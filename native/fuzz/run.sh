@@ -5,7 +5,7 @@
 # An input that crashes, leaks, breaks an ENGINE_ASSERT, takes over 10 s (a hang) or over 2 GB is
 # saved to native/build-fuzz/artifacts/ and fails the run; turn it into a regression test by
 # copying it to native/fuzz/regressions/<target>/. Prints one line per target: executions, time,
-# corpus size. Usage: native/fuzz/run.sh [SECONDS] [TARGET...]   (targets: fuzz-*.cpp names)
+# corpus size, the slowest input's time and the peak RSS. Usage: native/fuzz/run.sh [SECONDS] [TARGET...]   (targets: fuzz-*.cpp names)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-60}"
@@ -21,7 +21,7 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 mkdir -p "$build/artifacts"
 failed=0
-printf '%-20s %12s %8s %8s %s\n' target executions seconds corpus result
+printf '%-20s %12s %8s %8s %8s %8s %s\n' target executions seconds corpus slowest peak-MB result
 for t in "${targets[@]}"; do
   corpus="$build/corpus/$t"
   mkdir -p "$corpus"
@@ -33,10 +33,13 @@ for t in "${targets[@]}"; do
   rc=0
   "$build/Release/fuzz-$t" "$corpus" -dict="$dict" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" >"$log" 2>&1 || rc=$?
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+  final_stat() { grep -o "stat::$1: *[0-9]*" "$log" | grep -o '[0-9]*$' || echo '?'; }
+  execs=$(final_stat number_of_executed_units)
+  slowest="$(final_stat slowest_unit_time_sec)s"
+  peak=$(final_stat peak_rss_mb)
   size=$(ls "$corpus" | wc -l)
   if [ "$rc" -eq 0 ]; then result=ok; else result="FAILED (exit $rc, see $log)"; failed=1; fi
-  printf '%-20s %12s %8s %8s %s\n' "$t" "$execs" "$seconds" "$size" "$result"
+  printf '%-20s %12s %8s %8s %8s %8s %s\n' "$t" "$execs" "$seconds" "$size" "$slowest" "$peak" "$result"
   [ "$rc" -eq 0 ] || tail -40 "$log"
 done
 exit "$failed"

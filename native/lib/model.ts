@@ -3,11 +3,11 @@
  * loop; a bad folder rejects with EngineError (ENGINE_BAD_MODEL / ENGINE_IO_ERROR) naming the file
  * and tensor. Sessions created from a model keep it alive until they are disposed.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadBinding } from './binding.js';
 import type { NativeModel, NativeModelInfo } from './binding-types.js';
 import { EngineError, native, toEngineError } from './errors.js';
+import { readModelJson } from './model-files.js';
 import { Session } from './session.js';
 import type { TokenBytes } from './token-bytes.js';
 import { checkInt, checkKeys, checkObject, checkSignal } from './validate.js';
@@ -30,17 +30,12 @@ export interface SessionOptions {
   maxContext?: number;
 }
 
-function generationEos(dir: string): number[] {
-  const path = join(dir, 'generation_config.json');
-  if (!existsSync(path)) return [];
-  try {
-    const g = JSON.parse(readFileSync(path, 'utf8')) as { eos_token_id?: unknown };
-    const e = g.eos_token_id;
-    if (Number.isInteger(e)) return [e as number];
-    if (Array.isArray(e)) return e.filter((x): x is number => Number.isInteger(x));
-  } catch {
-    // an unreadable generation_config.json only loses the extra stop ids
-  }
+/** generation_config.json's eos_token_id (a number or a list), when the file is there. */
+async function generationEos(dir: string): Promise<number[]> {
+  const g = await readModelJson(join(dir, 'generation_config.json'), 'generation_config.json', false);
+  const e = g?.eos_token_id;
+  if (Number.isInteger(e)) return [e as number];
+  if (Array.isArray(e)) return e.filter((x): x is number => Number.isInteger(x));
   return [];
 }
 
@@ -51,10 +46,10 @@ export class Model {
   #disposed = false;
   #hasTokenBytes = false;
 
-  private constructor(nativeModel: NativeModel, dir: string) {
+  private constructor(nativeModel: NativeModel, dir: string, generationEosIds: number[]) {
     this.native = nativeModel;
     const ni = nativeModel.info();
-    const eos = [...new Set([...ni.eosTokenIds, ...generationEos(dir)])];
+    const eos = [...new Set([...ni.eosTokenIds, ...generationEosIds])];
     this.info = Object.freeze({
       ...ni,
       dir,
@@ -81,8 +76,10 @@ export class Model {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      // a FIFO, an oversized file or broken JSON in generation_config.json is an error, before the weights load
+      const eos = await generationEos(abs);
       const nm = await native(loadBinding().loadModel(abs, threads, backend, flag));
-      return new Model(nm, abs);
+      return new Model(nm, abs, eos);
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }

@@ -3,13 +3,15 @@
  * folder's tokenizer.json + tokenizer_config.json semantics (BOS/EOS per add_bos_token /
  * add_eos_token, special tokens), the model's EOS ids, a streaming detokenizer that never
  * emits half a UTF-8 character while keeping concat(stream) === decode(all ids), and the bytes each
- * token writes (token-bytes.ts) for the engine's decoding constraints.
+ * token writes (token-bytes.ts) for the engine's decoding constraints. The folder's files are read
+ * through model-files.ts (regular files only, each with a size cap, off the event loop; errors
+ * never quote them).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { EngineError } from './errors.js';
 import { buildTokenBytes, pieceSpelling, type PieceSpelling, type TokenBytes } from './token-bytes.js';
+import { messageWithoutFileText, readModelJson, valueForMessage, type JsonObject } from './model-files.js';
 
 /** Options of `Tokenizer.decode` and `Tokenizer.createStreamDecoder`. */
 export interface DecodeOptions {
@@ -25,8 +27,6 @@ export interface StreamDecoder {
   flush(): string;
 }
 
-type JsonObject = Record<string, unknown>;
-
 const REPLACEMENT_CHAR = '\uFFFD';
 /** Re-anchor the stream decoder's window once it holds this many tokens (bounds decode cost per push). */
 const STREAM_WINDOW_MAX = 24;
@@ -37,23 +37,6 @@ const STREAM_WINDOW_KEEP = 6;
  * clean_up_tokenization). A tail ' ' + one of these proper prefixes may still change, so it is held.
  */
 const CLEANUP_PENDING_TAILS = new Set(['', "'", 'n', "n'", "'v", "'r"]);
-
-function readJson(path: string, required: boolean): JsonObject | undefined {
-  if (!existsSync(path)) {
-    if (required) throw new EngineError(`${path}: file not found`, 'ENGINE_BAD_MODEL');
-    return undefined;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new EngineError(`${path}: invalid JSON: ${(err as Error).message}`, 'ENGINE_BAD_MODEL');
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new EngineError(`${path}: expected a JSON object`, 'ENGINE_BAD_MODEL');
-  }
-  return value as JsonObject;
-}
 
 export interface EncodeOptions {
   /** Add BOS/EOS as the tokenizer's config says (default true). */
@@ -67,7 +50,7 @@ export type FimOrder = 'psm' | 'spm';
 function fimOrderOf(v: unknown, path: string): FimOrder {
   if (v === undefined || v === null) return 'psm';
   if (v === 'psm' || v === 'spm') return v;
-  throw new EngineError(`${path}: fim_order must be "psm" or "spm", got ${JSON.stringify(v)}`, 'ENGINE_BAD_MODEL');
+  throw new EngineError(`${path}: fim_order must be "psm" or "spm", got ${valueForMessage(v)}`, 'ENGINE_BAD_MODEL');
 }
 
 /** A special-token field of tokenizer_config.json: a string, an AddedToken object {content}, or null. */
@@ -155,10 +138,13 @@ export class Tokenizer {
    * config.json (optional) from a Hugging Face model folder.
    */
   static async load(modelDir: string): Promise<Tokenizer> {
-    const tokenizerJson = readJson(join(modelDir, 'tokenizer.json'), true)!;
-    const tokenizerConfig = readJson(join(modelDir, 'tokenizer_config.json'), false) ?? {};
-    const generationConfig = readJson(join(modelDir, 'generation_config.json'), false) ?? {};
-    const modelConfig = readJson(join(modelDir, 'config.json'), false) ?? {};
+    // read off the event loop, regular files only, each with its size cap (model-files.ts)
+    const [tokenizerJson, tokenizerConfig, generationConfig, modelConfig] = await Promise.all([
+      readModelJson(join(modelDir, 'tokenizer.json'), 'tokenizer.json', true).then((j) => j!),
+      readModelJson(join(modelDir, 'tokenizer_config.json'), 'tokenizer_config.json', false).then((j) => j ?? {}),
+      readModelJson(join(modelDir, 'generation_config.json'), 'generation_config.json', false).then((j) => j ?? {}),
+      readModelJson(join(modelDir, 'config.json'), 'config.json', false).then((j) => j ?? {}),
+    ]);
     // The library defaults clean_up_tokenization_spaces to true when absent, which rewrites code
     // (" ." -> "."); transformers 5 defaults it to false. Pass the folder's value, default false.
     const libConfig = { ...tokenizerConfig, clean_up_tokenization_spaces: tokenizerConfig.clean_up_tokenization_spaces === true };
@@ -166,10 +152,15 @@ export class Tokenizer {
     try {
       hf = new HfTokenizer(tokenizerJson, libConfig);
     } catch (err) {
-      throw new EngineError(`${join(modelDir, 'tokenizer.json')}: cannot build tokenizer: ${(err as Error).message}`, 'ENGINE_BAD_MODEL');
+      // the library's messages quote the file ("Unknown PreTokenizer type: X"): only their head is kept
+      throw new EngineError(`${join(modelDir, 'tokenizer.json')}: cannot build tokenizer: ${messageWithoutFileText(err)}`, 'ENGINE_BAD_MODEL');
     }
     const fimOrder = fimOrderOf(tokenizerConfig.fim_order, join(modelDir, 'tokenizer_config.json'));
-    return new Tokenizer(hf, tokenizerConfig, generationConfig, modelConfig, fimOrder, pieceSpelling(tokenizerJson));
+    const tokenizer = new Tokenizer(hf, tokenizerConfig, generationConfig, modelConfig, fimOrder, pieceSpelling(tokenizerJson));
+    if (tokenizer.vocabSize === 0) {
+      throw new EngineError(`${join(modelDir, 'tokenizer.json')}: the vocabulary is empty (no model.vocab entries and no added_tokens)`, 'ENGINE_BAD_MODEL');
+    }
+    return tokenizer;
   }
 
   /**

@@ -9,28 +9,15 @@
 #include <vector>
 
 #include "engine.h"
+#include "load-outcome.h"
 #include "test-util.h"
 #include "tiny-model.h"
 
 namespace {
 
-struct outcome {
-    engine_status status;
-    std::string message;
-};
-
-outcome load(const std::string & dir) {
-    engine_model * m = nullptr;
-    char err[1024] = {0};
-    engine_status st = engine_model_init(dir.c_str(), nullptr, &m, err, sizeof(err));
-    if (m) engine_model_free(m);
-    return {st, err};
-}
-
-bool contains(const std::string & s, const std::string & part) { return s.find(part) != std::string::npos; }
 
 void expect_error(const char * what, const std::string & dir, engine_status status, const std::vector<std::string> & parts) {
-    outcome o = load(dir);
+    load_outcome o = load_folder(dir);
     bool ok = o.status == status;
     for (const auto & p : parts) ok = ok && contains(o.message, p);
     if (!ok) std::fprintf(stderr, "%s: got %s '%s'\n", what, engine_status_code(o.status), o.message.c_str());
@@ -62,7 +49,7 @@ int main() {
 
     // the valid folder loads
     dirs.push_back(with_file(s, good));
-    CHECK(load(dirs.back()).status == ENGINE_STATUS_OK);
+    CHECK(load_folder(dirs.back()).status == ENGINE_STATUS_OK);
 
     // the caller's abort flag reaches the loader (checked before each tensor): a set flag cancels
     {

@@ -93,7 +93,8 @@ int cmd_generate(const cli_args & a) {
         return 1;
     }
     engine_session * s = nullptr;
-    engine_session_init(m, static_cast<int>(a.ids.size()) + a.n + 8, &s);
+    const engine_status si = engine_session_init(m, static_cast<int>(a.ids.size()) + a.n + 8, &s);
+    if (si != ENGINE_STATUS_OK) { std::fprintf(stderr, "engine-cli: cannot create a session: %s\n", engine_status_code(si)); engine_model_free(m); return 1; }
     engine_generation_params gp = engine_generation_default_params();
     gp.prompt = a.ids.data();
     gp.n_prompt = static_cast<int>(a.ids.size());

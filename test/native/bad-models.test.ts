@@ -1,9 +1,11 @@
 /**
  * Broken model folders are refused by Model.load with one EngineError (ENGINE_BAD_MODEL) whose
- * message names the file and, where one is at fault, the tensor; and the process goes on to load
- * a good model afterwards. Each case starts from a valid tiny random folder and breaks one thing.
+ * message names the file and, where one is at fault, the tensor (or the config.json field and its
+ * range); and the process goes on to load a good model afterwards. Each case starts from a valid
+ * tiny random folder and breaks one thing.
  */
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EngineError, Model } from '../../native/lib/index.js';
@@ -169,6 +171,43 @@ describe('Model.load on broken folders', () => {
     expect(err.message).toContain(path);
     expect(err.message).toMatch(/vocab/);
   });
+
+  // issue #12: each of these once loaded and gave nothing (or allocated 464 MB first, or said out of memory)
+  for (const [key, value, expected] of [
+    ['num_hidden_layers', 1_000_000, "'num_hidden_layers' is 1000000: it must be an integer in 1..1024"],
+    ['num_hidden_layers', 2 ** 31 - 1, "'num_hidden_layers' is 2147483647: it must be an integer in 1..1024"],
+    ['rope_theta', 0, "'rope_theta' is 0: it must be in (1, 1000000000000]"],
+    ['rope_theta', -10_000, "'rope_theta' is -10000: it must be in (1, 1000000000000]"],
+    ['rms_norm_eps', -1, "'rms_norm_eps' is -1: it must be in (0, 1]"],
+    ['rms_norm_eps', 0, "'rms_norm_eps' is 0: it must be in (0, 1]"],
+    ['max_position_embeddings', 1, "'max_position_embeddings' is 1: it must be an integer in 64..16777216"],
+  ] as const) {
+    it(`refuses config.json with ${key} ${value}, naming the field and its range`, async () => {
+      const dir = goodFolder();
+      editConfig(dir, (c) => { c[key] = value; });
+      const err = await loadError(dir);
+      expect(err.code).toBe('ENGINE_BAD_MODEL');
+      expect(err.message).toBe(`${join(dir, 'config.json')}: ${expected}`);
+    });
+  }
+
+  it('refuses a tokenizer.json with an empty vocabulary', async () => {
+    const dir = goodFolder();
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'BPE', vocab: {}, merges: [] }, added_tokens: [] }));
+    const err = await loadError(dir);
+    expect(err.message).toBe(`${join(dir, 'tokenizer.json')}: the vocabulary is empty (no model.vocab entries and no added_tokens)`);
+  });
+
+  for (const name of ['config.json', 'tokenizer.json', 'generation_config.json', ST]) {
+    it(`refuses a FIFO as ${name} at once instead of waiting for a writer`, async () => {
+      const dir = goodFolder();
+      rmSync(join(dir, name), { force: true });
+      execFileSync('mkfifo', [join(dir, name)]);
+      const err = await loadError(dir);
+      expect(err.code).toBe('ENGINE_BAD_MODEL');
+      expect(err.message).toBe(`${join(dir, name)}: is a FIFO, not a regular file`);
+    });
+  }
 
   it('still loads and runs a good model after all of these', async () => {
     const model = await Model.load(goodFolder(), { backend: 'cpu' });

@@ -1,36 +1,62 @@
 /*
- * config.cpp: config.json -> model_config, accepting the transformers 4.x and 5.x spellings, and the
- * RoPE inverse frequencies with scaling (HF modeling_rope_utils: default, linear, llama3).
+ * config.cpp: config.json -> model_config, accepting the transformers 4.x and 5.x spellings, every
+ * field checked against its valid range (docs/engine.md, "What config.json may say") and the sizes
+ * it implies computed overflow-safe, all before the caller allocates anything; and the RoPE
+ * inverse frequencies with scaling (HF modeling_rope_utils: default, linear, llama3).
  */
 #include "config.h"
 
-#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <limits>
 
 #include "base/status.h"
+#include "file-read.h"
 #include "json.h"
 
 namespace {
 
-int get_int(const std::string & path, const json_value & root, const char * key, bool required, int def) {
-    const json_value * v = root.get(key);
+// A number for a message: integers as integers, others in %g.
+std::string num_str(double v) {
+    if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%g", v);
+    return buf;
+}
+
+// An integer field in [lo, hi]; absent or null: def (or an error when required).
+int get_int(const std::string & path, const json_value & obj, const char * key, bool required, int def, int64_t lo, int64_t hi) {
+    const json_value * v = obj.get(key);
     if (!v || v->is_null()) {
-        if (required) bad_model(path, std::string("missing '") + key + "'");
+        if (required) bad_model(path, std::string("missing '") + key + "' (an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ")");
         return def;
     }
-    if (v->kind != json_value::NUMBER || !v->is_int || v->i < 0 || v->i > 0x7fffffff)
-        bad_model(path, std::string("'") + key + "' must be a non-negative integer");
+    if (v->kind != json_value::NUMBER || !v->is_int || v->i < lo || v->i > hi) {
+        const std::string got = v->kind == json_value::NUMBER ? "is " + num_str(v->num) : "is not a number";
+        bad_model(path, std::string("'") + key + "' " + got + ": it must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
+    }
     return static_cast<int>(v->i);
 }
 
-double get_num(const std::string & path, const json_value & obj, const char * key, double def) {
+// A finite number in (lo, hi] (lo_open) or [lo, hi]; absent or null: def.
+double get_num(const std::string & path, const json_value & obj, const char * key, double def, double lo, double hi, bool lo_open) {
     const json_value * v = obj.get(key);
     if (!v || v->is_null()) return def;
-    if (v->kind != json_value::NUMBER) bad_model(path, std::string("'") + key + "' must be a number");
-    return v->num;
+    const std::string range = std::string(lo_open ? "(" : "[") + num_str(lo) + ", " + num_str(hi) + "]";
+    if (v->kind != json_value::NUMBER) bad_model(path, std::string("'") + key + "' is not a number: it must be in " + range);
+    const double x = v->num;
+    if (!std::isfinite(x) || (lo_open ? !(x > lo) : !(x >= lo)) || !(x <= hi))
+        bad_model(path, std::string("'") + key + "' is " + num_str(x) + ": it must be in " + range);
+    return x;
+}
+
+// true / false / absent (def); anything else is an error.
+bool get_bool(const std::string & path, const json_value & obj, const char * key, bool def) {
+    const json_value * v = obj.get(key);
+    if (!v || v->is_null()) return def;
+    if (v->kind != json_value::BOOL) bad_model(path, std::string("'") + key + "' must be true or false");
+    return v->b;
 }
 
 std::string get_str(const json_value & obj, const char * key) {
@@ -38,24 +64,64 @@ std::string get_str(const json_value & obj, const char * key) {
     return v && v->kind == json_value::STRING ? v->str : std::string();
 }
 
+// A token id (or a list of them, for eos_token_id) in [0, n_vocab); absent or null: none.
+void get_token_ids(const std::string & path, const json_value & root, const char * key, int n_vocab, std::vector<int> & out) {
+    const json_value * v = root.get(key);
+    if (!v || v->is_null()) return;
+    const std::string range = "0.." + std::to_string(n_vocab - 1) + " (vocab_size " + std::to_string(n_vocab) + ")";
+    auto one = [&](const json_value & e) {
+        if (e.kind != json_value::NUMBER || !e.is_int || e.i < 0 || e.i >= n_vocab)
+            bad_model(path, std::string("'") + key + "' holds " + (e.kind == json_value::NUMBER ? num_str(e.num) : "a non-number") +
+                                ": token ids must be integers in " + range);
+        out.push_back(static_cast<int>(e.i));
+    };
+    if (v->kind == json_value::ARRAY) {
+        if (v->arr.size() > 64) bad_model(path, std::string("'") + key + "' lists " + std::to_string(v->arr.size()) + " ids (at most 64)");
+        for (const auto & e : v->arr) one(e);
+    } else {
+        one(*v);
+    }
+}
+
 void read_rope_params(const std::string & path, const json_value & rp, model_config & c) {
     std::string type = get_str(rp, "rope_type");
     if (type.empty()) type = get_str(rp, "type");
     if (type.empty()) type = "default";
     if (type != "default" && type != "linear" && type != "llama3")
-        bad_model(path, "unsupported rope scaling type '" + type + "' (supported: default, linear, llama3)");
+        bad_model(path, "unsupported rope scaling type " + file_value_for_message(type) + " (supported: default, linear, llama3)");
     c.rope_type = type;
-    if (rp.get("rope_theta")) c.rope_theta = static_cast<float>(get_num(path, rp, "rope_theta", c.rope_theta));
-    if (type == "linear" || type == "llama3") {
-        c.rope_factor = static_cast<float>(get_num(path, rp, "factor", 1.0));
-        if (!(c.rope_factor > 0)) bad_model(path, "rope scaling 'factor' must be > 0");
-    }
+    c.rope_theta = static_cast<float>(get_num(path, rp, "rope_theta", c.rope_theta, CONFIG_ROPE_THETA_MIN, CONFIG_ROPE_THETA_MAX, true));
+    if (type == "linear" || type == "llama3")
+        c.rope_factor = static_cast<float>(get_num(path, rp, "factor", 1.0, CONFIG_ROPE_FACTOR_MIN, CONFIG_ROPE_FACTOR_MAX, false));
     if (type == "llama3") {
-        c.rope_low_freq_factor = static_cast<float>(get_num(path, rp, "low_freq_factor", 1.0));
-        c.rope_high_freq_factor = static_cast<float>(get_num(path, rp, "high_freq_factor", 4.0));
-        c.rope_original_max_pos = static_cast<int>(get_num(path, rp, "original_max_position_embeddings", 8192));
+        c.rope_low_freq_factor = static_cast<float>(get_num(path, rp, "low_freq_factor", 1.0, CONFIG_ROPE_FACTOR_MIN, CONFIG_ROPE_FACTOR_MAX, false));
+        c.rope_high_freq_factor = static_cast<float>(get_num(path, rp, "high_freq_factor", 4.0, CONFIG_ROPE_FACTOR_MIN, CONFIG_ROPE_FACTOR_MAX, false));
+        c.rope_original_max_pos = get_int(path, rp, "original_max_position_embeddings", false, 8192, 1, CONFIG_MAX_CONTEXT);
         if (!(c.rope_high_freq_factor > c.rope_low_freq_factor)) bad_model(path, "llama3 rope: high_freq_factor must exceed low_freq_factor");
     }
+}
+
+// a * b, or an error naming what overflowed (the ranges above keep every product far from it).
+uint64_t mul(const std::string & path, uint64_t a, uint64_t b, const char * what) {
+    if (b != 0 && a > std::numeric_limits<uint64_t>::max() / b) bad_model(path, std::string(what) + " overflows 64 bits");
+    return a * b;
+}
+uint64_t add(const std::string & path, uint64_t a, uint64_t b, const char * what) {
+    if (a > std::numeric_limits<uint64_t>::max() - b) bad_model(path, std::string(what) + " overflows 64 bits");
+    return a + b;
+}
+
+// The sizes the config implies, overflow-checked, and the KV cache of a full context within reach.
+void check_sizes(const std::string & path, const model_config & c) {
+    (void)config_weight_elements(path, c);  // throws on overflow
+    const uint64_t kv_per_token = config_kv_bytes_per_token(c);
+    const uint64_t kv_full = mul(path, kv_per_token, static_cast<uint64_t>(c.n_ctx_train), "the KV cache of max_position_embeddings tokens");
+    if (kv_full > CONFIG_MAX_KV_BYTES)
+        bad_model(path, "the KV cache of max_position_embeddings (" + std::to_string(c.n_ctx_train) + ") tokens would take " +
+                            std::to_string(kv_full) + " bytes (" + std::to_string(kv_per_token) + " per token: 2 x num_hidden_layers x " +
+                            "num_key_value_heads x head_dim x 4), more than the " + std::to_string(CONFIG_MAX_KV_BYTES) + "-byte limit");
+    for (float f : config_rope_inv_freq(c))
+        if (!std::isfinite(f) || !(f > 0.0f)) bad_model(path, "the RoPE parameters (rope_theta, rope scaling) give a non-finite frequency");
 }
 
 }  // namespace
@@ -69,10 +135,33 @@ const char * model_arch_name(model_arch a) {
     return "?";
 }
 
+uint64_t config_weight_elements(const std::string & path, const model_config & c) {
+    const uint64_t H = c.n_embd, V = c.n_vocab, F = c.n_ff;
+    const uint64_t q_dim = mul(path, c.n_head, c.head_dim, "num_attention_heads x head_dim");
+    const uint64_t kv_dim = mul(path, c.n_head_kv, c.head_dim, "num_key_value_heads x head_dim");
+    // per layer: 2 norms (H), q and o (q_dim x H), k and v (kv_dim x H), gate, up, down (F x H), biases
+    uint64_t layer = 2 * H;
+    layer = add(path, layer, mul(path, 2 * q_dim, H, "q_proj/o_proj sizes"), "a layer's size");
+    layer = add(path, layer, mul(path, 2 * kv_dim, H, "k_proj/v_proj sizes"), "a layer's size");
+    layer = add(path, layer, mul(path, 3 * F, H, "intermediate_size x hidden_size x 3"), "a layer's size");
+    if (c.attention_bias) layer = add(path, layer, q_dim + 2 * kv_dim, "a layer's size");
+    uint64_t total = mul(path, layer, static_cast<uint64_t>(c.n_layer), "num_hidden_layers x a layer's size");
+    const uint64_t embd = mul(path, V, H, "vocab_size x hidden_size");
+    total = add(path, total, mul(path, embd, c.tie_word_embeddings ? 1 : 2, "the embedding and head"), "the weights' size");
+    return add(path, total, H, "the weights' size");  // the final norm
+}
+
+uint64_t config_kv_bytes_per_token(const model_config & c) {
+    // the ranges bound this by 2 x 1024 x 1024 x 1024 x 4 bytes
+    return uint64_t(2) * static_cast<uint64_t>(c.n_layer) * static_cast<uint64_t>(c.n_head_kv) * static_cast<uint64_t>(c.head_dim) * sizeof(float);
+}
+
 model_config config_parse(const std::string & path, const char * text, size_t len) {
     json_value root;
     try {
-        root = json_parse(text, len);
+        json_options opt;
+        opt.max_values = CONFIG_MAX_JSON_VALUES;
+        root = json_parse(text, len, opt);
     } catch (const json_error & e) {
         bad_model(path, std::string("not valid JSON: ") + e.what());
     }
@@ -90,56 +179,62 @@ model_config config_parse(const std::string & path, const char * text, size_t le
     if (mt == "llama") c.arch = ARCH_LLAMA;
     else if (mt == "qwen2") c.arch = ARCH_QWEN2;
     else if (mt == "mistral") c.arch = ARCH_MISTRAL;
-    else bad_model(path, "unknown architecture '" + mt + "' (supported: llama, qwen2, mistral)");
+    else if (mt.empty()) bad_model(path, "no model_type or architectures: not a model's config.json (supported: llama, qwen2, mistral)");
+    else bad_model(path, "unknown architecture " + file_value_for_message(mt) + " (supported: llama, qwen2, mistral)");
 
-    c.n_vocab = get_int(path, root, "vocab_size", true, 0);
-    c.n_embd = get_int(path, root, "hidden_size", true, 0);
-    c.n_ff = get_int(path, root, "intermediate_size", true, 0);
-    c.n_layer = get_int(path, root, "num_hidden_layers", true, 0);
-    c.n_head = get_int(path, root, "num_attention_heads", true, 0);
-    c.n_head_kv = get_int(path, root, "num_key_value_heads", false, c.n_head);
-    if (c.n_vocab <= 0 || c.n_embd <= 0 || c.n_ff <= 0 || c.n_layer <= 0 || c.n_head <= 0 || c.n_head_kv <= 0)
-        bad_model(path, "vocab_size, hidden_size, intermediate_size, num_hidden_layers, num_attention_heads and num_key_value_heads must be > 0");
-    c.head_dim = get_int(path, root, "head_dim", false, c.n_embd / c.n_head);
-    if (c.head_dim <= 0 || c.head_dim % 2 != 0) bad_model(path, "head_dim must be a positive even number");
-    if (!root.get("head_dim") && c.n_embd % c.n_head != 0) bad_model(path, "hidden_size is not a multiple of num_attention_heads");
-    if (c.n_head % c.n_head_kv != 0) bad_model(path, "num_attention_heads is not a multiple of num_key_value_heads");
-    c.n_ctx_train = get_int(path, root, "max_position_embeddings", false, 2048);
-    if (c.n_ctx_train <= 0) bad_model(path, "max_position_embeddings must be > 0");
-    c.rms_norm_eps = static_cast<float>(get_num(path, root, "rms_norm_eps", 1e-6));
-    c.rope_theta = static_cast<float>(get_num(path, root, "rope_theta", 10000.0));
-    const json_value * tie = root.get("tie_word_embeddings");
-    c.tie_word_embeddings = tie && tie->kind == json_value::BOOL ? tie->b : false;
-    const json_value * ab = root.get("attention_bias");
-    c.attention_bias = c.arch == ARCH_QWEN2 || (ab && ab->kind == json_value::BOOL && ab->b);
+    c.n_vocab = get_int(path, root, "vocab_size", true, 0, 1, CONFIG_MAX_VOCAB);
+    c.n_embd = get_int(path, root, "hidden_size", true, 0, 1, CONFIG_MAX_HIDDEN);
+    c.n_ff = get_int(path, root, "intermediate_size", true, 0, 1, CONFIG_MAX_FF);
+    c.n_layer = get_int(path, root, "num_hidden_layers", true, 0, 1, CONFIG_MAX_LAYERS);
+    c.n_head = get_int(path, root, "num_attention_heads", true, 0, 1, CONFIG_MAX_HEADS);
+    c.n_head_kv = get_int(path, root, "num_key_value_heads", false, c.n_head, 1, c.n_head);
+    if (c.n_head % c.n_head_kv != 0)
+        bad_model(path, "num_attention_heads (" + std::to_string(c.n_head) + ") is not a multiple of num_key_value_heads (" +
+                            std::to_string(c.n_head_kv) + ")");
+    if (!root.get("head_dim") || root.get("head_dim")->is_null()) {
+        if (c.n_embd % c.n_head != 0)
+            bad_model(path, "hidden_size (" + std::to_string(c.n_embd) + ") is not a multiple of num_attention_heads (" +
+                                std::to_string(c.n_head) + ") and there is no head_dim");
+        c.head_dim = c.n_embd / c.n_head;
+        if (c.head_dim % 2 != 0 || c.head_dim > CONFIG_MAX_HEAD_DIM)
+            bad_model(path, "hidden_size / num_attention_heads is " + std::to_string(c.head_dim) + ": the head dimension must be even and in 2.." +
+                                std::to_string(CONFIG_MAX_HEAD_DIM));
+    } else {
+        c.head_dim = get_int(path, root, "head_dim", false, 0, 2, CONFIG_MAX_HEAD_DIM);
+        if (c.head_dim % 2 != 0) bad_model(path, "'head_dim' is " + std::to_string(c.head_dim) + ": it must be even (RoPE rotates pairs)");
+    }
+    c.n_ctx_train = get_int(path, root, "max_position_embeddings", false, 2048, CONFIG_MIN_CONTEXT, CONFIG_MAX_CONTEXT);
+    c.rms_norm_eps = static_cast<float>(get_num(path, root, "rms_norm_eps", 1e-6, 0.0, CONFIG_RMS_NORM_EPS_MAX, true));
+    if (!(c.rms_norm_eps > 0.0f)) bad_model(path, "'rms_norm_eps' is too small for a float (it must be at least about 1e-38)");
+    c.rope_theta = static_cast<float>(get_num(path, root, "rope_theta", 10000.0, CONFIG_ROPE_THETA_MIN, CONFIG_ROPE_THETA_MAX, true));
+    c.tie_word_embeddings = get_bool(path, root, "tie_word_embeddings", false);
+    c.attention_bias = c.arch == ARCH_QWEN2 || get_bool(path, root, "attention_bias", false);
     c.dtype = get_str(root, "torch_dtype");
     if (c.dtype.empty()) c.dtype = get_str(root, "dtype");
     const json_value * hidden_act = root.get("hidden_act");
-    if (hidden_act && hidden_act->kind == json_value::STRING && hidden_act->str != "silu")
-        bad_model(path, "unsupported hidden_act '" + hidden_act->str + "' (supported: silu)");
+    if (hidden_act && !hidden_act->is_null() && (hidden_act->kind != json_value::STRING || hidden_act->str != "silu"))
+        bad_model(path, "unsupported hidden_act " + (hidden_act->kind == json_value::STRING ? file_value_for_message(hidden_act->str) : "(not a string)") +
+                            " (supported: silu)");
     // transformers 4.x: rope_scaling; 5.x: rope_parameters (holds rope_theta too)
-    const json_value * rs = root.get("rope_scaling");
-    if (rs && rs->kind == json_value::OBJECT) read_rope_params(path, *rs, c);
-    const json_value * rp = root.get("rope_parameters");
-    if (rp && rp->kind == json_value::OBJECT) read_rope_params(path, *rp, c);
-    const json_value * sw = root.get("sliding_window");
-    if (sw && sw->kind == json_value::NUMBER && sw->is_int) c.sliding_window = static_cast<int>(sw->i);
-    const json_value * bos = root.get("bos_token_id");
-    if (bos && bos->kind == json_value::NUMBER && bos->is_int) c.bos_token_id = static_cast<int>(bos->i);
-    const json_value * eos = root.get("eos_token_id");
-    if (eos && eos->kind == json_value::NUMBER && eos->is_int) c.eos_token_ids.push_back(static_cast<int>(eos->i));
-    if (eos && eos->kind == json_value::ARRAY)
-        for (const auto & e : eos->arr)
-            if (e.kind == json_value::NUMBER && e.is_int) c.eos_token_ids.push_back(static_cast<int>(e.i));
+    for (const char * key : {"rope_scaling", "rope_parameters"}) {
+        const json_value * rs = root.get(key);
+        if (!rs || rs->is_null()) continue;
+        if (rs->kind != json_value::OBJECT) bad_model(path, std::string("'") + key + "' must be an object or null");
+        read_rope_params(path, *rs, c);
+    }
+    c.sliding_window = get_int(path, root, "sliding_window", false, 0, 0, 0x7fffffff);
+    std::vector<int> bos;
+    get_token_ids(path, root, "bos_token_id", c.n_vocab, bos);
+    if (bos.size() > 1) bad_model(path, "'bos_token_id' must be one integer");
+    c.bos_token_id = bos.empty() ? -1 : bos[0];
+    get_token_ids(path, root, "eos_token_id", c.n_vocab, c.eos_token_ids);
+    check_sizes(path, c);
     return c;
 }
 
 model_config config_load(const std::string & path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw engine_error(ERROR_BAD_MODEL, path + ": cannot open: " + std::strerror(errno));
-    std::stringstream ss;
-    ss << f.rdbuf();
-    std::string text = ss.str();
+    if (!path_exists(path)) bad_model(path, "not found (a model folder holds a config.json)");
+    const std::string text = read_capped_file(path, FILE_CAP_CONFIG);
     return config_parse(path, text.data(), text.size());
 }
 

@@ -1,20 +1,28 @@
 /*
- * json.cpp: a recursive-descent JSON parser (RFC 8259) with bounds checks on every read and a depth
- * limit. \u escapes are decoded to UTF-8 (surrogate pairs joined).
+ * json.cpp: a recursive-descent JSON parser (RFC 8259) with bounds checks on every read, a depth
+ * limit, a limit on the values kept and key-path filtering (members off the kept paths are parsed
+ * in skip mode: checked, never stored). \u escapes are decoded to UTF-8 (surrogate pairs joined).
+ * Numbers are read with std::from_chars, so the process locale cannot change them.
  */
 #include "json.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 
 namespace {
+
+// Where a value lies relative to the kept key paths.
+enum keep_mode { KEEP_ALL, KEEP_SOME, KEEP_NONE };
 
 struct parser {
     const char * p;
     const char * end;
     const char * begin;
-    int max_depth;
+    const json_options & opt;
+    size_t kept = 0;
+    std::vector<std::string> path;  // keys of the objects above the current member (KEEP_SOME only)
 
     [[noreturn]] void fail(const char * what) const {
         throw json_error(std::string(what) + " at byte " + std::to_string(p - begin));
@@ -60,45 +68,47 @@ struct parser {
         }
         return v;
     }
-    std::string string() {
+    // Reads a string into out (null: checks it only).
+    void string(std::string * out) {
         if (p >= end || *p != '"') fail("expected string");
         ++p;
-        std::string out;
+        std::string scratch;
+        std::string & o = out ? *out : scratch;
         while (true) {
+            // the plain run up to the next quote, backslash or control character in one piece
+            const char * run = p;
+            while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) ++p;
+            if (out) o.append(run, p);
             if (p >= end) fail("unterminated string");
             char c = *p++;
             if (c == '"') break;
-            if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
-            if (c != '\\') {
-                out += c;
-                continue;
-            }
+            if (c != '\\') fail("control character in string");
             if (p >= end) fail("unterminated escape");
             char e = *p++;
             switch (e) {
-                case '"': out += '"'; break;
-                case '\\': out += '\\'; break;
-                case '/': out += '/'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
-                case 'n': out += '\n'; break;
-                case 'r': out += '\r'; break;
-                case 't': out += '\t'; break;
+                case '"': o += '"'; break;
+                case '\\': o += '\\'; break;
+                case '/': o += '/'; break;
+                case 'b': o += '\b'; break;
+                case 'f': o += '\f'; break;
+                case 'n': o += '\n'; break;
+                case 'r': o += '\r'; break;
+                case 't': o += '\t'; break;
                 case 'u': {
                     uint32_t cp = hex4();
                     if (cp >= 0xD800 && cp < 0xDC00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
                         p += 2;
                         uint32_t lo = hex4();
                         if (lo >= 0xDC00 && lo < 0xE000) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                        else { put_utf8(out, cp); cp = lo; }
+                        else { put_utf8(o, cp); cp = lo; }
                     }
-                    put_utf8(out, cp);
+                    put_utf8(o, cp);
                     break;
                 }
                 default: fail("bad escape");
             }
+            if (!out) o.clear();
         }
-        return out;
     }
     void number(json_value & v) {
         const char * start = p;
@@ -119,34 +129,90 @@ struct parser {
             if (p >= end || !(*p >= '0' && *p <= '9')) fail("bad number");
             while (p < end && *p >= '0' && *p <= '9') ++p;
         }
-        std::string text(start, p);
         v.kind = json_value::NUMBER;
-        v.num = std::strtod(text.c_str(), nullptr);
-        if (integral && text.size() <= 19) {
-            v.is_int = true;
-            v.i = std::strtoll(text.c_str(), nullptr, 10);
-        } else if (integral) {
-            v.is_int = false;  // too large for int64: keep the double only
+        // the grammar was checked above; from_chars reports only range errors (then: +-inf or 0)
+        const auto r = std::from_chars(start, p, v.num);
+        if (r.ec == std::errc::result_out_of_range) v.num = (*start == '-' ? -1.0 : 1.0) * (overflows(start, p) ? HUGE_VAL : 0.0);
+        if (integral) {
+            int64_t i = 0;
+            const auto ri = std::from_chars(start, p, i);
+            v.is_int = ri.ec == std::errc() && ri.ptr == p;  // false when too large for int64: the double only
+            if (v.is_int) v.i = i;
         }
     }
-    void value(json_value & v, int depth) {
-        if (depth > max_depth) fail("nesting too deep");
+    // For a number out of double's range: true when too large (else too small). Its decimal
+    // magnitude is the integer part's digit count (or minus the zeros after the point) plus the exponent.
+    static bool overflows(const char * s, const char * e) {
+        if (*s == '-') ++s;
+        int64_t mag = 0;
+        while (s < e && *s == '0') ++s;
+        const char * digits = s;
+        while (s < e && *s >= '0' && *s <= '9') ++s;
+        mag = s - digits;
+        if (mag == 0 && s < e && *s == '.') {
+            ++s;
+            while (s < e && *s == '0') { ++s; --mag; }
+        }
+        while (s < e && *s != 'e' && *s != 'E') ++s;
+        if (s < e) {
+            ++s;
+            const bool neg = s < e && *s == '-';
+            if (s < e && (*s == '-' || *s == '+')) ++s;
+            int64_t x = 0;
+            for (; s < e && x < 1000000; ++s) x = x * 10 + (*s - '0');
+            mag += neg ? -x : x;
+        }
+        return mag > 0;
+    }
+    // Where the member `key` of an object at `mode` lies (path holds the keys above it).
+    keep_mode member_mode(keep_mode mode, const std::string & key) const {
+        if (mode != KEEP_SOME) return mode;
+        keep_mode best = KEEP_NONE;
+        const size_t depth = path.size() + 1;  // the member's path: path + key
+        for (const auto & k : opt.keep) {
+            const size_t common = std::min(k.size(), depth);
+            bool match = true;
+            for (size_t i = 0; match && i < common; ++i) match = (i < path.size() ? path[i] : key) == k[i];
+            if (!match) continue;
+            if (k.size() <= depth) return KEEP_ALL;  // the member lies on or under a kept path
+            best = KEEP_SOME;                        // it leads to one
+        }
+        return best;
+    }
+    json_value & count(json_value & v) {
+        if (++kept > opt.max_values) fail(("more than " + std::to_string(opt.max_values) + " values").c_str());
+        return v;
+    }
+    // Parses one value into v (mode KEEP_NONE: checks it, v stays null).
+    void value(json_value & v, int depth, keep_mode mode) {
+        if (depth > opt.max_depth) fail("nesting too deep");
         ws();
         if (p >= end) fail("unexpected end");
+        const bool keep = mode != KEEP_NONE;
+        if (keep) count(v);
         char c = *p;
         if (c == '{') {
             ++p;
-            v.kind = json_value::OBJECT;
+            if (keep) v.kind = json_value::OBJECT;
             ws();
             if (p < end && *p == '}') { ++p; return; }
             while (true) {
                 ws();
-                std::string key = string();
+                std::string key;
+                string(mode == KEEP_NONE ? nullptr : &key);
                 ws();
                 if (p >= end || *p != ':') fail("expected ':'");
                 ++p;
-                v.obj.emplace_back(std::move(key), json_value());
-                value(v.obj.back().second, depth + 1);
+                const keep_mode m = member_mode(mode, key);
+                if (m == KEEP_NONE) {
+                    json_value ignored;
+                    value(ignored, depth + 1, KEEP_NONE);
+                } else {
+                    if (mode == KEEP_SOME) path.push_back(key);
+                    v.obj.emplace_back(std::move(key), json_value());
+                    value(v.obj.back().second, depth + 1, m);
+                    if (mode == KEEP_SOME) path.pop_back();
+                }
                 ws();
                 if (p < end && *p == ',') { ++p; continue; }
                 if (p < end && *p == '}') { ++p; return; }
@@ -154,29 +220,37 @@ struct parser {
             }
         } else if (c == '[') {
             ++p;
-            v.kind = json_value::ARRAY;
+            if (keep) v.kind = json_value::ARRAY;
             ws();
             if (p < end && *p == ']') { ++p; return; }
+            json_value ignored;
             while (true) {
-                v.arr.emplace_back();
-                value(v.arr.back(), depth + 1);
+                if (keep) {
+                    v.arr.emplace_back();
+                    value(v.arr.back(), depth + 1, mode);
+                } else {
+                    value(ignored, depth + 1, KEEP_NONE);
+                }
                 ws();
                 if (p < end && *p == ',') { ++p; continue; }
                 if (p < end && *p == ']') { ++p; return; }
                 fail("expected ',' or ']'");
             }
         } else if (c == '"') {
-            v.kind = json_value::STRING;
-            v.str = string();
+            if (keep) v.kind = json_value::STRING;
+            string(keep ? &v.str : nullptr);
         } else if (lit("true")) {
-            v.kind = json_value::BOOL;
-            v.b = true;
+            if (keep) {
+                v.kind = json_value::BOOL;
+                v.b = true;
+            }
         } else if (lit("false")) {
-            v.kind = json_value::BOOL;
+            if (keep) v.kind = json_value::BOOL;
         } else if (lit("null")) {
-            v.kind = json_value::NUL;
+            if (keep) v.kind = json_value::NUL;
         } else {
-            number(v);
+            json_value n;
+            number(keep ? v : n);
         }
     }
 };
@@ -190,10 +264,10 @@ const json_value * json_value::get(const std::string & key) const {
     return nullptr;
 }
 
-json_value json_parse(const char * text, size_t len, int max_depth) {
-    parser ps{text, text + len, text, max_depth};
+json_value json_parse(const char * text, size_t len, const json_options & options) {
+    parser ps{text, text + len, text, options, 0, {}};
     json_value v;
-    ps.value(v, 0);
+    ps.value(v, 0, options.keep.empty() ? KEEP_ALL : KEEP_SOME);
     ps.ws();
     if (ps.p != ps.end) ps.fail("trailing characters");
     return v;

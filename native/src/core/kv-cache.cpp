@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/check.h"
+#include "base/fault-inject.h"
 #include "base/status.h"
 
 kv_cache::~kv_cache() {
@@ -24,7 +25,7 @@ void kv_init(kv_cache & kv, int n_layer, int64_t kv_dim, int64_t capacity, int64
     kv.scratch = scratch;
     kv.length = 0;
     kv.bytes = static_cast<size_t>(n_layer) * 2 * static_cast<size_t>(capacity + scratch) * static_cast<size_t>(kv_dim) * sizeof(float);
-    void * p = ::mmap(nullptr, kv.bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void * p = fault_hit("alloc:kv") ? MAP_FAILED : ::mmap(nullptr, kv.bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         std::string msg = "cannot reserve " + std::to_string(kv.bytes) + " bytes for the KV cache";
         kv.bytes = 0;

@@ -15,12 +15,14 @@
 #include <thread>
 
 #include "base/check.h"
+#include "base/fault-inject.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "base/thread-pool.h"
 #include "json.h"
 #include "kv-cache.h"
 #include "safetensors.h"
+#include "tokenizer-vocab.h"
 #include "weight-loader.h"
 
 model::model() = default;
@@ -35,54 +37,6 @@ st_dtype config_dtype(const model_config & c) {
     if (c.dtype == "bfloat16") return ST_BF16;
     if (c.dtype == "float16") return ST_F16;
     return ST_OTHER;  // absent or something else: not enforced
-}
-
-bool file_exists(const std::string & path) {
-    struct stat st;
-    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// tokenizer.json (when present) must not use ids past the model's vocabulary.
-void check_tokenizer_vocab(const std::string & dir, const model_config & c) {
-    const std::string path = dir + "/tokenizer.json";
-    if (!file_exists(path)) return;
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw engine_error(ERROR_IO, path + ": cannot open: " + std::strerror(errno));
-    std::stringstream ss;
-    ss << f.rdbuf();
-    std::string text = ss.str();
-    json_value root;
-    try {
-        root = json_parse(text.data(), text.size());
-    } catch (const json_error & e) {
-        bad_model(path, std::string("not valid JSON: ") + e.what());
-    }
-    int64_t max_id = -1;
-    std::string max_piece;
-    const json_value * model = root.get("model");
-    const json_value * vocab = model ? model->get("vocab") : nullptr;
-    if (vocab && vocab->kind == json_value::OBJECT) {
-        for (const auto & kv : vocab->obj)
-            if (kv.second.kind == json_value::NUMBER && kv.second.i > max_id) {
-                max_id = kv.second.i;
-                max_piece = kv.first;
-            }
-    } else if (vocab && vocab->kind == json_value::ARRAY) {
-        max_id = static_cast<int64_t>(vocab->arr.size()) - 1;
-    }
-    const json_value * added = root.get("added_tokens");
-    if (added && added->kind == json_value::ARRAY)
-        for (const auto & t : added->arr) {
-            const json_value * id = t.get("id");
-            const json_value * content = t.get("content");
-            if (id && id->kind == json_value::NUMBER && id->i > max_id) {
-                max_id = id->i;
-                max_piece = content && content->kind == json_value::STRING ? content->str : "";
-            }
-        }
-    if (max_id >= c.n_vocab)
-        bad_model(path, "vocabulary has " + std::to_string(max_id + 1) + " tokens (id " + std::to_string(max_id) + " '" + max_piece +
-                      "') but config.json vocab_size is " + std::to_string(c.n_vocab));
 }
 
 }  // namespace
@@ -104,6 +58,8 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     wp.abort = params.abort;
     wp.want = config_dtype(c);
     wp.want_source = "config.json says " + c.dtype;
+    wp.expect_elements = config_weight_elements(dir + "/config.json", c);  // checked before anything is allocated
+    wp.expect_source = dir + "/config.json";
     weight_loader ld(m->weights, dir, wp);
     const int64_t H = c.n_embd, q_dim = int64_t(c.n_head) * c.head_dim, kv_dim = int64_t(c.n_head_kv) * c.head_dim;
     m->tok_embd = ld.matrix({"model.embed_tokens.weight"}, c.n_vocab, H);
@@ -249,6 +205,7 @@ void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64
     const bool trim_last = k < n;
     for (int l = 0; l < c.n_layer; ++l) {
         if (abort && abort->load(std::memory_order_relaxed)) throw engine_error(ERROR_CANCELLED, "cancelled");
+        if (l == c.n_layer / 2 && fault_hit("step")) throw std::runtime_error("injected fault in a forward (ENGINE_FAULT=step)");
         const layer_weights & L = m.layers[static_cast<size_t>(l)];
         float * kc = kv.k(l);  // (slots, kv_dim)
         float * vc = kv.v(l);

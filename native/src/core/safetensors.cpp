@@ -1,21 +1,18 @@
 /*
  * safetensors.cpp: header parsing with every offset checked against the file size, mmap of the
- * files, and folder discovery (single file or model.safetensors.index.json shards).
+ * files (regular files only, opened without blocking), folder discovery (single file or
+ * model.safetensors.index.json shards, the index read with a size cap), and st_detach_from_disk.
  */
 #include "safetensors.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "base/status.h"
+#include "file-read.h"
 #include "json.h"
 #include "kernels/kernels.h"
 
@@ -23,6 +20,8 @@ namespace {
 
 // Headers above this size are refused (the format's own limit is 100 MB).
 constexpr uint64_t MAX_HEADER_BYTES = 100ull * 1024 * 1024;
+// Values kept from a header or an index (about 9 per tensor: 110K tensors); bounds the JSON tree.
+constexpr size_t MAX_HEADER_VALUES = size_t(1) << 20;
 
 st_dtype parse_dtype(const std::string & s) {
     if (s == "F32") return ST_F32;
@@ -37,19 +36,6 @@ size_t dtype_size(const std::string & s) {
     if (s == "F16" || s == "BF16" || s == "I16" || s == "U16") return 2;
     if (s == "I8" || s == "U8" || s == "BOOL" || s == "F8_E4M3" || s == "F8_E5M2") return 1;
     return 0;
-}
-
-std::string read_text(const std::string & path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw engine_error(ERROR_IO, path + ": cannot open: " + std::strerror(errno));
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
-bool file_exists(const std::string & path) {
-    struct stat st;
-    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 }  // namespace
@@ -85,13 +71,16 @@ void st_parse_header(const std::string & path, const uint8_t * bytes, size_t fil
     if (file_size < 8) bad_model(path, "truncated file: " + std::to_string(file_size) + " bytes, less than the 8-byte header length");
     uint64_t header_len = 0;
     std::memcpy(&header_len, bytes, 8);  // little-endian on every supported host
-    if (header_len > MAX_HEADER_BYTES) bad_model(path, "header length " + std::to_string(header_len) + " is larger than the 100 MB limit");
+    // (the length's value is not shown: in a file that is not a safetensors file, those 8 bytes are its text)
+    if (header_len > MAX_HEADER_BYTES) bad_model(path, "header length (the first 8 bytes) is larger than the 100 MB limit: not a safetensors file");
     if (header_len > file_size - 8)
-        bad_model(path, "header length " + std::to_string(header_len) + " runs past the end of the file (" +
-                      std::to_string(file_size) + " bytes): truncated file or lying header length");
+        bad_model(path, "header length (the first 8 bytes) runs past the end of the file (" + std::to_string(file_size) +
+                            " bytes): truncated file or lying header length");
     json_value h;
     try {
-        h = json_parse(reinterpret_cast<const char *>(bytes + 8), header_len);
+        json_options opt;
+        opt.max_values = MAX_HEADER_VALUES;
+        h = json_parse(reinterpret_cast<const char *>(bytes + 8), header_len, opt);
     } catch (const json_error & e) {
         bad_model(path, std::string("header is not valid JSON (lying header length?): ") + e.what());
     }
@@ -103,7 +92,7 @@ void st_parse_header(const std::string & path, const uint8_t * bytes, size_t fil
         const std::string & name = kv.first;
         if (name == "__metadata__") continue;
         const json_value & t = kv.second;
-        const std::string where = "tensor '" + name + "'";
+        const std::string where = "tensor " + file_value_for_message(name);
         if (!seen.insert(name).second) bad_model(path, where + " appears twice in the header");
         if (t.kind != json_value::OBJECT) bad_model(path, where + ": entry is not an object");
         const json_value * dt = t.get("dtype");
@@ -118,7 +107,7 @@ void st_parse_header(const std::string & path, const uint8_t * bytes, size_t fil
         st.dtype_name = dt->str;
         st.dtype = parse_dtype(dt->str);
         size_t esize = dtype_size(dt->str);
-        if (esize == 0) bad_model(path, where + ": unknown dtype '" + dt->str + "'");
+        if (esize == 0) bad_model(path, where + ": unknown dtype " + file_value_for_message(dt->str));
         uint64_t numel = 1;
         for (const auto & d : shape->arr) {
             if (d.kind != json_value::NUMBER || !d.is_int || d.i < 0) bad_model(path, where + ": shape entries must be non-negative integers");
@@ -149,27 +138,58 @@ st_file::~st_file() {
 std::unique_ptr<st_file> st_open(const std::string & path, bool populate) {
     auto f = std::make_unique<st_file>();
     f->path = path;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw engine_error(ERROR_IO, path + ": cannot open: " + std::strerror(errno));
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-        int e = errno;
-        ::close(fd);
-        throw engine_error(ERROR_IO, path + ": cannot stat: " + std::strerror(e));
-    }
-    size_t size = static_cast<size_t>(st.st_size);
-    if (size < 8) {
-        ::close(fd);
-        bad_model(path, "truncated file: " + std::to_string(size) + " bytes, less than the 8-byte header length");
-    }
-    void * p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
-    int e = errno;
-    ::close(fd);
-    if (p == MAP_FAILED) throw engine_error(ERROR_IO, path + ": cannot mmap: " + std::strerror(e));
+    regular_file rf;
+    open_regular_file(path, rf);  // a FIFO or directory is refused here, without blocking
+    const size_t size = static_cast<size_t>(rf.size);
+    if (size < 8) bad_model(path, "truncated file: " + std::to_string(size) + " bytes, less than the 8-byte header length");
+    void * p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), rf.fd, 0);
+    if (p == MAP_FAILED) throw engine_error(ERROR_IO, path + ": cannot mmap: " + std::strerror(errno));
     f->base = static_cast<const uint8_t *>(p);
     f->size = size;
     st_parse_header(path, f->base, f->size, f->tensors);  // throws; f's destructor unmaps
     return f;
+}
+
+void st_detach_from_disk(st_file & f) {
+    if (!f.base) return;
+    void * copy = ::mmap(nullptr, f.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (copy == MAP_FAILED) throw engine_error(ERROR_OUT_OF_MEMORY, f.path + ": cannot allocate " + std::to_string(f.size) + " bytes to copy it");
+    std::memcpy(copy, f.base, f.size);
+    ::mprotect(copy, f.size, PROT_READ);
+    // the copy takes the mapping's place at the same address, so every pointer into it stays valid
+    void * moved = ::mremap(copy, f.size, f.size, MREMAP_MAYMOVE | MREMAP_FIXED, const_cast<uint8_t *>(f.base));
+    if (moved == MAP_FAILED) {
+        const int e = errno;
+        ::munmap(copy, f.size);
+        throw engine_error(ERROR_OUT_OF_MEMORY, f.path + ": cannot move its copy into place: " + std::strerror(e));
+    }
+}
+
+json_value st_parse_index(const std::string & path, const char * text, size_t len, std::vector<std::string> & shard_names) {
+    json_value index;
+    try {
+        json_options opt;
+        opt.max_values = MAX_HEADER_VALUES;
+        opt.keep = {{"weight_map"}};
+        index = json_parse(text, len, opt);
+    } catch (const json_error & e) {
+        bad_model(path, std::string("not valid JSON: ") + e.what());
+    }
+    const json_value * wm = index.get("weight_map");
+    if (!wm || wm->kind != json_value::OBJECT) bad_model(path, "missing weight_map");
+    std::set<std::string> names;
+    for (const auto & kv : wm->obj) {
+        const std::string where = "weight_map[" + file_value_for_message(kv.first) + "]";
+        if (kv.second.kind != json_value::STRING) bad_model(path, where + " is not a file name");
+        const std::string & fn = kv.second.str;
+        // a plain *.safetensors name in the folder; being an identifier, it may appear in messages
+        const std::string ext = ".safetensors";
+        const bool plain = fn.size() > ext.size() && fn.compare(fn.size() - ext.size(), ext.size(), ext) == 0 &&
+                           file_value_for_message(fn)[0] == '\'' && fn[0] != '.';
+        if (!plain) bad_model(path, where + " names an invalid file " + file_value_for_message(fn) + " (a *.safetensors file in the folder)");
+        if (names.insert(fn).second) shard_names.push_back(fn);
+    }
+    return index;
 }
 
 const st_tensor * st_collection::find(const std::string & name) const {
@@ -184,25 +204,11 @@ std::unique_ptr<st_collection> st_open_folder(const std::string & dir, bool popu
     std::vector<std::string> shard_names;
     json_value index;
     bool sharded = false;
-    if (file_exists(index_path)) {
+    if (path_exists(index_path)) {
         sharded = true;
-        std::string text = read_text(index_path);
-        try {
-            index = json_parse(text.data(), text.size());
-        } catch (const json_error & e) {
-            bad_model(index_path, std::string("not valid JSON: ") + e.what());
-        }
-        const json_value * wm = index.get("weight_map");
-        if (!wm || wm->kind != json_value::OBJECT) bad_model(index_path, "missing weight_map");
-        std::set<std::string> names;
-        for (const auto & kv : wm->obj) {
-            if (kv.second.kind != json_value::STRING) bad_model(index_path, "weight_map['" + kv.first + "'] is not a file name");
-            const std::string & fn = kv.second.str;
-            if (fn.empty() || fn.find('/') != std::string::npos || fn == "." || fn == "..")
-                bad_model(index_path, "weight_map['" + kv.first + "'] names an invalid file '" + fn + "'");
-            if (names.insert(fn).second) shard_names.push_back(fn);
-        }
-    } else if (file_exists(single)) {
+        const std::string text = read_capped_file(index_path, FILE_CAP_SHARD_INDEX);
+        index = st_parse_index(index_path, text.data(), text.size(), shard_names);
+    } else if (path_exists(single)) {
         shard_names.push_back("model.safetensors");
     } else {
         throw engine_error(ERROR_BAD_MODEL, dir + ": no model.safetensors or model.safetensors.index.json");
@@ -217,9 +223,9 @@ std::unique_ptr<st_collection> st_open_folder(const std::string & dir, bool popu
         const json_value * wm = index.get("weight_map");
         for (const auto & kv : wm->obj) {
             const st_tensor * t = c->find(kv.first);
-            if (!t) bad_model(index_path, "tensor '" + kv.first + "' listed in weight_map is missing from " + kv.second.str);
+            if (!t) bad_model(index_path, "tensor " + file_value_for_message(kv.first) + " listed in weight_map is missing from " + dir + "/" + kv.second.str);
             if (t->file != dir + "/" + kv.second.str)
-                bad_model(index_path, "tensor '" + kv.first + "' is in " + t->file + ", not in " + kv.second.str);
+                bad_model(index_path, "tensor " + file_value_for_message(kv.first) + " is in " + t->file + ", not in " + dir + "/" + kv.second.str);
         }
     }
     return c;

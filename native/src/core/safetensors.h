@@ -1,8 +1,9 @@
 /*
  * safetensors.h: reads .safetensors files: an 8-byte little-endian header length, a JSON header
- * {name: {dtype, shape, data_offsets}}, then raw data. The file is mmap'd; tensors point into it.
- * Every offset and size is checked against the file size before use; errors throw
- * engine_error(BAD_MODEL or IO_ERROR) naming the file and, where there is one, the tensor.
+ * {name: {dtype, shape, data_offsets}}, then raw data. The file (a regular file: a FIFO or a
+ * directory is refused without blocking) is mmap'd; tensors point into it. Every offset and size
+ * is checked against the file size before use; errors throw engine_error(BAD_MODEL or IO_ERROR)
+ * naming the file and, where there is one, the tensor.
  */
 #pragma once
 #include <cstddef>
@@ -44,6 +45,10 @@ struct st_file {
 // come from. Used by st_open and by the fuzz test. data pointers are base + offset (base may be null).
 void st_parse_header(const std::string & path, const uint8_t * bytes, size_t file_size, std::vector<st_tensor> & out);
 std::unique_ptr<st_file> st_open(const std::string & path, bool populate);
+// Replaces the file's mapping by an anonymous copy at the same address: pointers into it stay
+// valid, and truncating or rewriting the file afterwards cannot touch them (a file mapping of a
+// truncated file raises SIGBUS on access, even for pages already read). Throws engine_error(OUT_OF_MEMORY).
+void st_detach_from_disk(st_file & f);
 
 // Copies the first n elements of an F32/BF16/F16 tensor to out (n) as f32.
 void st_to_f32(const st_tensor & t, float * out, int64_t n);
@@ -56,3 +61,9 @@ struct st_collection {
     const st_tensor * find(const std::string & name) const;
 };
 std::unique_ptr<st_collection> st_open_folder(const std::string & dir, bool populate);
+
+struct json_value;
+// Parses model.safetensors.index.json's text (path for messages): its weight_map, checked to name
+// plain file names, whose distinct shard names go to shard_names in order. Used by st_open_folder
+// and the fuzz target. Throws engine_error(BAD_MODEL).
+json_value st_parse_index(const std::string & path, const char * text, size_t len, std::vector<std::string> & shard_names);

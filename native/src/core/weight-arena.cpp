@@ -3,6 +3,7 @@
  * weight-arena.h for why the weights want both).
  */
 #include "weight-arena.h"
+#include "base/fault-inject.h"
 #include "base/status.h"
 
 #include <sys/mman.h>
@@ -21,7 +22,7 @@ size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 anon_buffer::anon_buffer(size_t n) : bytes(n) {
     // map one huge page more than needed, then keep the 2 MB aligned part
     mapped_ = round_up(n, HUGE_PAGE) + HUGE_PAGE;
-    mapping_ = ::mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mapping_ = fault_hit("alloc:arena") ? MAP_FAILED : ::mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mapping_ == MAP_FAILED) {
         mapping_ = nullptr;
         throw engine_error(ERROR_OUT_OF_MEMORY, "cannot allocate " + std::to_string(n) + " bytes for weights");

@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <thread>
 
+#include "base/fault-inject.h"
 #include "base/status.h"
 
 namespace {
@@ -24,6 +26,10 @@ weight_loader::weight_loader(weight_store & store, const std::string & dir, weig
     : store_(store), params_(std::move(params)) {
     store_.files = st_open_folder(dir, params_.populate);
     where_ = store_.files->files.size() == 1 ? store_.files->files[0]->path : dir + "/model.safetensors.index.json";
+    for (const auto & f : store_.files->files)
+        for (const auto & t : f->tensors)
+            if (t.dtype != ST_OTHER) file_elements_ += t.nbytes / (t.dtype == ST_F32 ? 4 : 2);
+    check_only_ = params_.expect_elements > file_elements_;
 }
 
 const st_tensor * weight_loader::find(const std::vector<std::string> & names) const {
@@ -48,6 +54,8 @@ const st_tensor & weight_loader::tensor(const std::vector<std::string> & names, 
 
 weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols) {
     const st_tensor & t = tensor(names, {rows, cols});
+    if (check_only_) return weight_matrix{};
+    if (fault_hit("alloc:weights")) throw std::bad_alloc();  // as a failed new below would
     const size_t count = static_cast<size_t>(rows * cols);
     weight_matrix w;
     w.rows = rows;
@@ -91,6 +99,7 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
 
 std::vector<float> weight_loader::vec(const std::vector<std::string> & names, int64_t len) {
     const st_tensor & t = tensor(names, {len});
+    if (check_only_) return {};
     std::vector<float> out(static_cast<size_t>(len));
     st_to_f32(t, out.data(), len);
     store_.bytes += static_cast<uint64_t>(len) * 4;
@@ -98,5 +107,10 @@ std::vector<float> weight_loader::vec(const std::vector<std::string> & names, in
 }
 
 void weight_loader::finish() {
+    if (check_only_)
+        bad_model(params_.expect_source, "describes " + std::to_string(params_.expect_elements) + " weight elements but " + where_ +
+                                             " holds " + std::to_string(file_elements_) +
+                                             " (vocab_size, hidden_size, intermediate_size, num_hidden_layers or the head counts are too large)");
     if (in_place_ == 0) store_.files.reset();
+    else for (auto & f : store_.files->files) st_detach_from_disk(*f);
 }

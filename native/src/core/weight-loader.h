@@ -29,8 +29,16 @@ struct weight_load_params {
     st_dtype want = ST_OTHER;    // every tensor must be stored in this dtype (ST_OTHER: any of F32, BF16, F16)
     std::string want_source;     // where `want` comes from, for messages ("config.json says float32")
     std::string shape_source = "config.json";  // what implies the shapes, for messages
+    // Weight elements the config implies (config_weight_elements) and the file it comes from; 0 =
+    // not checked. When the files hold fewer, nothing is allocated: see weight_loader.
+    uint64_t expect_elements = 0;
+    std::string expect_source;
 };
 
+// Before anything is allocated, the constructor compares params.expect_elements with the elements
+// the files hold. When they hold fewer, the config cannot match them: every later matrix() and
+// vec() only checks its tensor (returning an empty matrix or vector), so the first tensor that
+// disagrees is still named, and finish() reports the totals if none did.
 class weight_loader {
   public:
     // Opens dir's model.safetensors, or the shards its model.safetensors.index.json names, into store.
@@ -47,7 +55,9 @@ class weight_loader {
 
     // The file a tensor of this folder is looked for in (model.safetensors or the shard index), for messages.
     const std::string & where() const { return where_; }
-    // Releases the mappings when no matrix handed out points into them (all re-laid out or copied).
+    // Releases the mappings when no matrix handed out points into them (all re-laid out or
+    // copied); otherwise replaces them by anonymous copies (st_detach_from_disk), so the files may
+    // be truncated or rewritten while the model is loaded.
     void finish();
 
   private:
@@ -55,4 +65,6 @@ class weight_loader {
     weight_load_params params_;
     std::string where_;
     int in_place_ = 0;  // matrices handed out that point into the mappings
+    uint64_t file_elements_ = 0;  // elements of the F32/BF16/F16 tensors in the files
+    bool check_only_ = false;     // the files hold fewer elements than params_.expect_elements
 };

@@ -5,70 +5,20 @@
  */
 #include "drafter.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "base/log.h"
 #include "base/status.h"
-#include "core/json.h"
+#include "core/file-read.h"
 #include "core/model.h"
 #include "core/weight-loader.h"
 
 drafter::drafter() = default;
 drafter::~drafter() = default;
 
-namespace {
-
-int config_int(const std::string & path, const json_value & root, const char * key) {
-    const json_value * v = root.get(key);
-    if (!v) bad_model(path, std::string("missing '") + key + "'");
-    if (v->kind != json_value::NUMBER || !v->is_int || v->i <= 0 || v->i > (1 << 30))
-        bad_model(path, std::string("'") + key + "' must be a positive integer");
-    return (int)v->i;
-}
-
-std::string read_file(const std::string & path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw engine_error(ERROR_IO, path + ": cannot open");
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
-}  // namespace
-
-drafter_config drafter_config_parse(const std::string & path, const std::string & text) {
-    json_value root;
-    try {
-        root = json_parse(text.data(), text.size());
-    } catch (const json_error & e) {
-        bad_model(path, std::string("not valid JSON: ") + e.what());
-    }
-    if (root.kind != json_value::OBJECT) bad_model(path, "not a JSON object");
-    if (const json_value * mt = root.get("model_type")) {
-        if (mt->kind != json_value::STRING || mt->str != "recurrent_drafting_drafter")
-            bad_model(path, "model_type is '" + (mt->kind == json_value::STRING ? mt->str : std::string("?")) +
-                          "', not 'recurrent_drafting_drafter': this is not a ReDrafter drafter folder");
-    }
-    drafter_config c;
-    c.n_vocab = config_int(path, root, "vocab_size");
-    c.n_embd = config_int(path, root, "hidden_size");
-    c.exit_dim = config_int(path, root, "exit_dim");
-    c.n_layers = config_int(path, root, "num_draft_layers");
-    c.rnn = false;  // DrafterConfig's default
-    if (const json_value * r = root.get("rnn")) {
-        if (r->kind != json_value::BOOL) bad_model(path, "'rnn' must be true or false");
-        c.rnn = r->b;
-    }
-    if (c.n_layers > 64) bad_model(path, "'num_draft_layers' is " + std::to_string(c.n_layers) + " (at most 64)");
-    return c;
-}
-
 std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & base, bool tile) {
     auto d = std::make_unique<drafter>();
     d->dir = dir;
     const std::string cfg_path = dir + "/config.json";
-    d->config = drafter_config_parse(cfg_path, read_file(cfg_path));
+    d->config = drafter_config_load(cfg_path);
     const drafter_config & c = d->config;
     const model_config & b = base.config;
     if (c.n_embd != b.n_embd)
@@ -78,11 +28,13 @@ std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & bas
         bad_model(cfg_path, "vocab_size is " + std::to_string(c.n_vocab) + " but the base model's vocabulary has " + std::to_string(b.n_vocab) +
                           " tokens (" + base.dir + "): this drafter was trained for another model");
 
-    if (!std::ifstream(dir + "/model.safetensors") && !std::ifstream(dir + "/model.safetensors.index.json") && std::ifstream(dir + "/model.pt"))
+    if (!path_exists(dir + "/model.safetensors") && !path_exists(dir + "/model.safetensors.index.json") && path_exists(dir + "/model.pt"))
         bad_model(dir, "only model.pt found; convert the drafter to safetensors (model.safetensors)");
     weight_load_params wp;
     wp.tile = tile;
     wp.shape_source = "config.json and the base model";
+    wp.expect_elements = drafter_weight_elements(c);  // checked before anything is allocated
+    wp.expect_source = cfg_path;
     weight_loader ld(d->weights, dir, wp);
     const int64_t H = c.n_embd, E = c.exit_dim, V = c.n_vocab, N = c.n_layers;
 

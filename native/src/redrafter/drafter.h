@@ -12,17 +12,10 @@
 #include <vector>
 
 #include "core/weight-loader.h"
+#include "drafter-config.h"
 #include "kernels/kernels.h"
 
 struct model;
-
-struct drafter_config {
-    int n_vocab = 0;    // V: vocab_size (== base model's)
-    int n_embd = 0;     // H: hidden_size (== base model's)
-    int exit_dim = 0;   // E: width of the residual MLP
-    int n_layers = 0;   // N: num_draft_layers (residual blocks)
-    bool rnn = true;    // true: s = SiLU(W e + U s + b_U); false: s = s + e
-};
 
 struct drafter {
     std::string dir;
@@ -49,6 +42,3 @@ struct drafter {
 // malformed or mismatched folder, IO_ERROR for unreadable files) naming the file and tensor.
 // tile: re-lay out the matrices as TILED32 where this CPU's matmul prefers it (as model_load does).
 std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & base, bool tile = true);
-
-// Parses a drafter config.json's text (path used in messages). Throws engine_error(BAD_MODEL).
-drafter_config drafter_config_parse(const std::string & path, const std::string & text);

@@ -1,0 +1,215 @@
+/*
+ * test-faults.cpp: what the engine does when things fail underneath it, through the fault hook
+ * (base/fault-inject.h) and the file system; each case is a row of docs/reliability.md's fault
+ * table. An allocation fails (KV cache, weight arena, a weight matrix): the call returns
+ * OUT_OF_MEMORY, nothing leaks, and the model, or the process, loads and runs afterwards. A
+ * forward fails half-way (an internal error in the middle of an AR step or of a ReDrafter round's
+ * verification): the step returns INTERNAL, the session keeps its committed tokens and pending
+ * token, and the retried step gives exactly the tokens of a run without the fault. The model file
+ * is truncated, rewritten or deleted after load (weights re-laid out, or used in place from the
+ * mapping): the model keeps answering with the same logits, and no SIGBUS.
+ */
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "base/fault-inject.h"
+#include "core/model.h"
+#include "core/session.h"
+#include "drafter-writer.h"
+#include "engine-redrafter.h"
+#include "kernels/kernels.h"
+#include "test-util.h"
+#include "tiny-model.h"
+
+namespace {
+
+bool contains(const std::string & s, const std::string & part) { return s.find(part) != std::string::npos; }
+
+engine_status load(const std::string & dir, engine_model ** m, std::string * message = nullptr) {
+    char err[512] = {0};
+    engine_model_params mp = engine_model_default_params();
+    mp.n_threads = 1;
+    const engine_status st = engine_model_init(dir.c_str(), &mp, m, err, sizeof(err));
+    if (message) *message = err;
+    return st;
+}
+
+// Logits of the last of tokens on a fresh session.
+std::vector<float> logits_of(engine_model * m, const std::vector<int32_t> & tokens) {
+    engine_session * s = nullptr;
+    CHECK(engine_session_init(m, 64, &s) == ENGINE_STATUS_OK);
+    engine_model_info info;
+    engine_model_get_info(m, &info);
+    std::vector<float> out(static_cast<size_t>(info.n_vocab));
+    if (s) CHECK(engine_session_forward(s, tokens.data(), (int)tokens.size(), nullptr, nullptr, nullptr, 1, out.data(), nullptr) == ENGINE_STATUS_OK);
+    engine_session_free(s);
+    return out;
+}
+
+void check_allocation_faults(const std::string & dir) {
+    engine_model * m = nullptr;
+    std::string msg;
+    // a weight matrix (bad_alloc, as a failed new would throw)
+    fault_arm("alloc:weights");
+    CHECK(load(dir, &m, &msg) == ENGINE_STATUS_OUT_OF_MEMORY && m == nullptr && contains(msg, "out of memory"));
+    // a weight arena chunk (mmap fails): only where matrices are re-laid out into the arena
+    fault_arm("alloc:arena");
+    const engine_status st = load(dir, &m, &msg);
+    if (weight_tiling_preferred(WEIGHT_F32)) CHECK(st == ENGINE_STATUS_OUT_OF_MEMORY && m == nullptr && contains(msg, "bytes for weights"));
+    else CHECK(st == ENGINE_STATUS_OK);  // no arena on this CPU: the fault never fires
+    engine_model_free(m);
+    m = nullptr;
+    // disarmed, the same folder loads
+    fault_arm(nullptr);
+    CHECK(load(dir, &m) == ENGINE_STATUS_OK && m != nullptr);
+    const std::vector<float> ref = logits_of(m, {1, 5, 9});
+
+    // a session's KV cache: the session is refused, the model serves the next one
+    fault_arm("alloc:kv");
+    engine_session * s = nullptr;
+    CHECK(engine_session_init(m, 64, &s) == ENGINE_STATUS_OUT_OF_MEMORY && s == nullptr);
+    fault_arm(nullptr);
+    CHECK(logits_of(m, {1, 5, 9}) == ref);
+    engine_model_free(m);
+}
+
+// AR: the third forward fails (prefill = 1, step = 2, step = 3); the session stays where it was and
+// the retried step continues the greedy sequence of a run without the fault.
+void check_step_fault(const std::string & dir) {
+    engine_model * m = nullptr;
+    CHECK(load(dir, &m) == ENGINE_STATUS_OK);
+    if (!m) return;
+    engine_session * s = nullptr;
+    CHECK(engine_session_init(m, 64, &s) == ENGINE_STATUS_OK);
+    const std::vector<int32_t> prompt = {1, 7, 3};
+    const engine_sampling greedy{0.0f, 0, 1.0f, 0};
+    auto run = [&](bool fault) {
+        std::vector<int32_t> out;
+        int32_t t = -1;
+        CHECK(engine_session_truncate(s, 0) == ENGINE_STATUS_OK);
+        if (fault) fault_arm("step@3");
+        CHECK(engine_session_prefill(s, prompt.data(), (int)prompt.size(), &greedy, &t) == ENGINE_STATUS_OK);
+        out.push_back(t);
+        while (out.size() < 8) {
+            const int before = engine_session_length(s);
+            int n = 0;
+            const engine_status st = engine_session_step(s, &t, 1, &n);
+            if (st != ENGINE_STATUS_OK) {
+                CHECK(fault && st == ENGINE_STATUS_INTERNAL && contains(engine_session_last_error(s), "injected fault"));
+                CHECK(engine_session_length(s) == before && n == 0);
+                fault = false;
+                continue;  // the same step again
+            }
+            out.push_back(t);
+        }
+        fault_arm(nullptr);
+        return out;
+    };
+    const std::vector<int32_t> clean = run(false), faulted = run(true);
+    CHECK(clean == faulted);
+    // a forward through the C API: the failed call commits nothing
+    fault_arm("step");
+    std::vector<float> logits(40);
+    const int before = engine_session_length(s);
+    CHECK(engine_session_forward(s, prompt.data(), 3, nullptr, nullptr, nullptr, 1, logits.data(), nullptr) == ENGINE_STATUS_INTERNAL);
+    CHECK(engine_session_length(s) == before);
+    fault_arm(nullptr);
+    engine_session_free(s);
+    engine_model_free(m);
+}
+
+// ReDrafter: the verification forward of the second round fails; the round leaves the session
+// unchanged and the retried round gives the tokens of a run without the fault.
+void check_redrafter_fault() {
+    const std::string model_dir = fixtures_dir() + "/models/stories260K";
+    engine_model * m = nullptr;
+    if (load(model_dir, &m) != ENGINE_STATUS_OK) {
+        CHECK(false);
+        return;
+    }
+    char tmpl[] = "/tmp/test-faults-XXXXXX";
+    const std::string root = mkdtemp(tmpl);
+    drafter_writer::write_random_drafter(root + "/d", 512, 64, 128, 2, "F32", 1);
+    engine_drafter * d = nullptr;
+    char err[512];
+    CHECK(engine_drafter_init((root + "/d").c_str(), m, &d, err, sizeof err) == ENGINE_STATUS_OK);
+    engine_session * s = nullptr;
+    CHECK(engine_session_init(m, 0, &s) == ENGINE_STATUS_OK);
+    const std::vector<int32_t> prompt = {1, 403, 407, 261, 378, 292};
+    const engine_sampling greedy{0.0f, 0, 1.0f, 0};
+    engine_redrafter_params p{2, 4};
+    auto run = [&](bool fault) {
+        std::vector<int32_t> out;
+        int32_t t = -1;
+        CHECK(engine_session_truncate(s, 0) == ENGINE_STATUS_OK);
+        CHECK(engine_session_prefill(s, prompt.data(), (int)prompt.size(), &greedy, &t) == ENGINE_STATUS_OK);
+        out.push_back(t);
+        if (fault) fault_arm("step@2");  // hit 1: round 1's verification, hit 2: round 2's
+        while (out.size() < 30) {
+            int32_t buf[16];
+            int n = 0;
+            const int before = engine_session_length(s);
+            const engine_status st = engine_session_step_redrafter(s, d, &p, nullptr, nullptr, 0, buf, 16, &n, nullptr);
+            if (st != ENGINE_STATUS_OK) {
+                CHECK(fault && st == ENGINE_STATUS_INTERNAL && engine_session_length(s) == before);
+                fault = false;
+                continue;
+            }
+            out.insert(out.end(), buf, buf + n);
+        }
+        fault_arm(nullptr);
+        out.resize(30);
+        return out;
+    };
+    const std::vector<int32_t> clean = run(false), faulted = run(true);
+    CHECK(clean == faulted);
+    engine_session_free(s);
+    engine_drafter_free(d);
+    engine_model_free(m);
+    remove_dir(root);
+}
+
+// The weights file changes under a loaded model. tile: re-lay out (AVX-512) or keep in place.
+void check_file_changes(const tiny_spec & spec, bool tile) {
+    const std::string dir = write_tiny_model(spec, 3), file = dir + "/model.safetensors";
+    model_load_params lp;
+    lp.n_threads = 1;
+    lp.tile = tile;
+    std::unique_ptr<model> m = model_load(dir, lp);
+    // in place (no re-layout): the mapping stays, detached from the file
+    CHECK((m->weights.files != nullptr) == !(tile && weight_tiling_preferred(WEIGHT_F32)));
+    auto logits = [&] {
+        session s;
+        session_init(s, *m, 64);
+        const int32_t tokens[3] = {1, 5, 9}, row = 2;
+        std::vector<float> out(static_cast<size_t>(spec.vocab));
+        session_forward(s, tokens, 3, nullptr, nullptr, &row, 1, out.data(), nullptr);
+        return out;
+    };
+    const std::vector<float> ref = logits();
+    CHECK(::truncate(file.c_str(), 0) == 0);  // a file mapping of these pages would now raise SIGBUS
+    CHECK(logits() == ref);
+    write_file(file, std::string(4096, 'x'));  // rewritten in place
+    CHECK(logits() == ref);
+    remove_dir(dir);  // and gone
+    CHECK(logits() == ref);
+}
+
+}  // namespace
+
+int main() {
+    engine_set_log_level(ENGINE_LOG_ERROR);
+    tiny_spec spec;
+    const std::string dir = write_tiny_model(spec, 2);
+    check_allocation_faults(dir);
+    check_step_fault(dir);
+    remove_dir(dir);
+    check_redrafter_fault();
+    check_file_changes(spec, true);
+    check_file_changes(spec, false);
+    return test_summary("test-faults");
+}

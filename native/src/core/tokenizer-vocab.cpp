@@ -60,8 +60,10 @@ tokenizer_vocab_info tokenizer_vocab_scan(const std::string & path, const char *
     }
     if (info.n_entries == 0) bad_model(path, "the vocabulary is empty (no model.vocab entries and no added_tokens)");
     if (info.max_id >= n_vocab)
-        bad_model(path, "vocabulary has " + std::to_string(info.max_id + 1) + " tokens (id " + std::to_string(info.max_id) + " " +
-                            file_value_for_message(max_piece) + ") but config.json vocab_size is " + std::to_string(n_vocab));
+        // max_id may be INT64_MAX: the message names the id, never max_id + 1 (signed overflow)
+        bad_model(path, "vocabulary holds token id " + std::to_string(info.max_id) + " " + file_value_for_message(max_piece) +
+                            " but config.json vocab_size is " + std::to_string(n_vocab) + " (ids 0.." +
+                            std::to_string(n_vocab - 1) + ")");
     return info;
 }
 

@@ -9,8 +9,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { measureReadBandwidth, Model, type Session } from '../native/lib/index.js';
-import { UsageError, type ParsedArgs } from '../server/src/cli/args.js';
-import { existingDir } from '../server/src/cli/paths.js';
+import type { ParsedArgs } from '../server/src/cli/args.js';
+import { modelDirsFromFlags } from '../server/src/cli/paths.js';
 import { percentile } from '../server/src/percentile.js';
 import { seededIds } from './lib/seeded-ids.js';
 
@@ -58,8 +58,7 @@ export function rooflineNote(fraction: number, before: string, after: string): s
 
 export async function runEngineBench(args: ParsedArgs): Promise<number> {
   const f = args.flags;
-  if (f.model === undefined) throw new UsageError('--model is required');
-  const dir = existingDir('model', f.model as string);
+  const dir = modelDirsFromFlags(f).modelDir;
   const threads = (f.threads as number | undefined) ?? 2;
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 

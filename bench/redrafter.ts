@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Drafter, Model, type GenerateOptions, type GenerateStats, type Session } from '../native/lib/index.js';
 import { Tokenizer } from '../native/lib/tokenizer.js';
 import { UsageError, type ParsedArgs } from '../server/src/cli/args.js';
-import { existingDir } from '../server/src/cli/paths.js';
+import { modelDirsFromFlags } from '../server/src/cli/paths.js';
 import { seededIds } from './lib/seeded-ids.js';
 
 /** Code and prose openings; tokenized with the model's tokenizer when it has one. */
@@ -74,10 +74,9 @@ async function runOnce(session: Session, prompt: Int32Array, opts: GenerateOptio
 
 export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
   const f = args.flags;
-  if (f.model === undefined) throw new UsageError('--model is required');
-  if (f.drafter === undefined) throw new UsageError('bench redrafter needs --drafter DIR');
-  const modelDir = existingDir('model', f.model as string);
-  const drafterDir = existingDir('drafter', f.drafter as string);
+  const { modelDir, drafterDir: maybeDrafter } = modelDirsFromFlags(f);
+  if (maybeDrafter === undefined) throw new UsageError('bench redrafter needs --drafter DIR with --model');
+  const drafterDir = maybeDrafter;
   const threads = (f.threads as number | undefined) ?? 2;
   const maxTokens = (f['max-tokens'] as number | undefined) ?? 128;
   const repeats = 3;

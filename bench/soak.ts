@@ -14,8 +14,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InlineCompletionList } from 'vscode-languageserver';
-import { UsageError, type ParsedArgs } from '../server/src/cli/args.js';
-import { existingDir } from '../server/src/cli/paths.js';
+import type { ParsedArgs } from '../server/src/cli/args.js';
+import { modelDirsFromFlags } from '../server/src/cli/paths.js';
 import { packageRoot } from '../server/src/package-root.js';
 import { shortPath } from './lib/short-path.js';
 import type { StatusResult } from '../server/src/protocol.js';
@@ -112,8 +112,7 @@ class Typist {
 
 export async function runSoakBench(args: ParsedArgs): Promise<number> {
   const f = args.flags;
-  if (f.model === undefined) throw new UsageError('--model is required');
-  const model = existingDir('model', f.model as string);
+  const model = modelDirsFromFlags(f).modelDir;
   const minutes = (f.minutes as number | undefined) ?? 30;
   const clients = (f.clients as number | undefined) ?? 4;
   const sampleS = (f['sample-seconds'] as number | undefined) ?? 60;

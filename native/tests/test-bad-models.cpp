@@ -153,7 +153,7 @@ int main() {
         std::string tok = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"zz\": 57}}, \"added_tokens\": []}";
         write_file(dir + "/tokenizer.json", tok);
         dirs.push_back(dir);
-        expect_error("vocab", dirs.back(), ENGINE_STATUS_BAD_MODEL, {"tokenizer.json", "58 tokens", "vocab_size is 40"});
+        expect_error("vocab", dirs.back(), ENGINE_STATUS_BAD_MODEL, {"tokenizer.json", "token id 57", "vocab_size is 40"});
     }
 
     // no weights, no config, no folder

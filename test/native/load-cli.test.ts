@@ -21,6 +21,14 @@ describe('slipstream info and generate', () => {
     expect(out.backends[0]).toMatchObject({ name: 'cpu', available: true });
   });
 
+  it('describes the shipped model and drafter when --model is not given', () => {
+    const { code, stdout } = run('info', '--json');
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out.model.dir).toMatch(/fixtures[\\/]models[\\/]slipstream-code$/);
+    expect(out.drafter).not.toBeNull();
+  });
+
   it('streams the same text without --json as the JSON result holds', () => {
     const plain = run('generate', '--model', stories260K, '--prompt', 'Zoo', '--max-tokens', '12');
     const json = run('generate', '--model', stories260K, '--prompt', 'Zoo', '--max-tokens', '12', '--json');

@@ -28,7 +28,7 @@ export const generateCommand: CommandSpec = {
   name: 'generate',
   summary: 'Generate tokens from a prompt with the engine, plain (ar) or with ReDrafter.',
   usage:
-    'slipstream generate --model DIR [--drafter DIR] (--prompt TEXT | --prompt-ids 1,2,3) [--max-tokens N] ' +
+    'slipstream generate [--model DIR] [--drafter DIR] (--prompt TEXT | --prompt-ids 1,2,3) [--max-tokens N] ' +
     '[--mode ar|redrafter] [--temperature T] [--seed S] [--json]',
   flags: {
     model,
@@ -52,7 +52,7 @@ export const generateCommand: CommandSpec = {
 export const infoCommand: CommandSpec = {
   name: 'info',
   summary: 'Describe a model folder (architecture, shapes, dtype, size, tokenizer) and the backends.',
-  usage: 'slipstream info --model DIR [--drafter DIR] [--json]',
+  usage: 'slipstream info [--model DIR] [--drafter DIR] [--json]',
   flags: { model, drafter, json: { kind: 'boolean', description: 'print JSON' }, help },
 };
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Drafter, Model, type GenerateOptions, setEngineLogLevel } from '../../../native/lib/index.js';
 import { Tokenizer } from '../../../native/lib/tokenizer.js';
 import { UsageError, type ParsedArgs } from './args.js';
-import { existingDir } from './paths.js';
+import { modelDirsFromFlags } from './paths.js';
 
 /** Loads a ReDrafter head for mode 'redrafter' (native/lib/drafter.ts). */
 export async function loadDrafter(dir: string, model: Model): Promise<Drafter> {
@@ -17,9 +17,7 @@ export async function loadDrafter(dir: string, model: Model): Promise<Drafter> {
 
 export async function runGenerate(args: ParsedArgs): Promise<number> {
   const f = args.flags;
-  if (f.model === undefined) throw new UsageError('--model is required');
-  const modelDir = existingDir('model', f.model as string);
-  const drafterDir = f.drafter === undefined ? undefined : existingDir('drafter', f.drafter as string);
+  const { modelDir, drafterDir } = modelDirsFromFlags(f);
   if ((f.prompt === undefined) === (f['prompt-ids'] === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-ids');
   const mode = f.mode as string;
   if (mode !== 'ar' && mode !== 'redrafter') throw new UsageError("--mode must be 'ar' or 'redrafter'");

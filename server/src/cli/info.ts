@@ -6,15 +6,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { backends, Model, setEngineLogLevel } from '../../../native/lib/index.js';
 import { Tokenizer } from '../../../native/lib/tokenizer.js';
-import { UsageError, type ParsedArgs } from './args.js';
+import type { ParsedArgs } from './args.js';
 import { loadDrafter } from './generate.js';
-import { existingDir } from './paths.js';
+import { modelDirsFromFlags } from './paths.js';
 
 export async function runInfo(args: ParsedArgs): Promise<number> {
   const f = args.flags;
-  if (f.model === undefined) throw new UsageError('--model is required');
-  const modelDir = existingDir('model', f.model as string);
-  const drafterDir = f.drafter === undefined ? undefined : existingDir('drafter', f.drafter as string);
+  const { modelDir, drafterDir } = modelDirsFromFlags(f);
   setEngineLogLevel('warn');  // keep the output to the result
   const model = await Model.load(modelDir);
   try {

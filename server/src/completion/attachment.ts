@@ -39,6 +39,10 @@ export class RunningGenerations {
     };
   }
 
+  all(): IterableIterator<RunningGeneration> {
+    return this.running.values();
+  }
+
   get(key: string): RunningGeneration | undefined {
     return this.running.get(key);
   }

@@ -99,6 +99,7 @@ export class CompletionProvider {
   /** Forgets everything about a closed document. */
   close(key: string): void {
     this.inflight.get(key)?.abort('superseded');
+    this.running.get(key)?.owner.abort('superseded');
     this.inflight.delete(key);
     this.prompts.delete(key);
     this.suggestions.forget(key);
@@ -110,6 +111,7 @@ export class CompletionProvider {
   /** Aborts every request in flight (server shutdown). */
   abortAll(): void {
     for (const ac of this.inflight.values()) ac.abort('superseded');
+    for (const g of this.running.all()) g.owner.abort('superseded');
     this.inflight.clear();
   }
 
@@ -185,9 +187,10 @@ export class CompletionProvider {
       const drafts = cacheOn ? this.drafts(req, view.model.tokenizer) : [];
       // the client's cancel ends the generation after a grace, unless a request attached to it
       const engine = new AbortController();
+      let grace: NodeJS.Timeout | undefined;
       const cancelled = (): void => {
         const end = (): void => void (gen.attached === 0 && engine.abort(req.signal.reason));
-        if (cacheOn) setTimeout(end, ATTACH_GRACE_MS);
+        if (cacheOn) grace = setTimeout(end, ATTACH_GRACE_MS);
         else end();
       };
       req.signal.addEventListener('abort', cancelled, { once: true });
@@ -206,6 +209,7 @@ export class CompletionProvider {
         }
       } finally {
         req.signal.removeEventListener('abort', cancelled);
+        clearTimeout(grace);
         end();
       }
 

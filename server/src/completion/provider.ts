@@ -201,9 +201,9 @@ export class CompletionProvider {
         raw = await this.generate(req, view, prompt.ids, fctx, multiline, engineSignal, trace, drafts, (t) => (gen.partial = t));
         const now = req.currentVersion?.();
         const moved = req.version !== null && now !== req.version;
+        // a request waiting for this generation takes its suggestion from the cache (before it wakes)
+        if (gen.attached > 0) this.remember(req, postprocess(raw, fctx));
         if (moved || signal.aborted) {
-          // a request waiting for this generation takes its suggestion from the cache
-          if (gen.attached > 0) this.remember(req, postprocess(raw, fctx));
           if (moved) return this.done(trace, 'stale');
           throw abortError(signal);
         }

@@ -3,11 +3,12 @@
  * (session-pool.ts): typing through returns exactly the rest of a suggestion, for several
  * positions and documents; a divergence gives the old suggestion's rest re-aligned to the new text;
  * the LRU bound evicts and disposes; the pool stays under its byte budget and never drops a
- * session in use.
+ * session in use; a running generation is matched by a request that types what it produces.
  */
 import { describe, expect, it } from 'vitest';
 import { drafts, stableAfter, SuggestionCache } from '../../../server/src/completion/suggestion-cache.js';
 import { SessionPool } from '../../../server/src/completion/session-pool.js';
+import { RunningGenerations, waitFor } from '../../../server/src/completion/attachment.js';
 
 describe('suggestion cache: typing through', () => {
   it('answers exactly the rest of the suggestion for every prefix typed, and nothing past a divergence', () => {
@@ -131,5 +132,32 @@ describe('session pool', () => {
     b.release(); // over the budget and no longer in use: out
     expect(b.session.disposed).toBe(true);
     expect(pool.figures()).toMatchObject({ bytes: 0, budgetBytes: 100, sessions: 0, evictions: 2 });
+  });
+});
+
+describe('running generations (attachment)', () => {
+  it('matches a request that typed, at the cursor, what the generation produced or is producing', () => {
+    const running = new RunningGenerations();
+    const { gen, end } = running.start('d', 'let a = ;\n', 8, new AbortController());
+    gen.partial = 'val';
+    expect(running.extendedBy('d', 'let a = va;\n', 10)).toBe(gen); // typed what it produced
+    expect(running.extendedBy('d', 'let a = value;\n', 13)).toBe(gen); // typed past it, agreeing so far
+    expect(running.extendedBy('d', 'let a = vx;\n', 10)).toBeUndefined(); // disagrees
+    expect(running.extendedBy('d', 'let b = va;\n', 10)).toBeUndefined(); // other text changed
+    expect(running.extendedBy('d', 'let a = ;\n', 8)).toBeUndefined(); // nothing typed
+    expect(running.extendedBy('e', 'let a = va;\n', 10)).toBeUndefined(); // another document
+    end();
+    expect(running.extendedBy('d', 'let a = va;\n', 10)).toBeUndefined();
+  });
+
+  it('waits for the generation, bounded', async () => {
+    const running = new RunningGenerations();
+    const a = running.start('d', 'x', 1, new AbortController());
+    const waited = waitFor(a.gen, 10_000, new AbortController().signal);
+    a.end();
+    expect(await waited).toBe(true);
+    const b = running.start('d', 'x', 1, new AbortController());
+    expect(await waitFor(b.gen, 1, new AbortController().signal)).toBe(false);
+    b.end();
   });
 });

@@ -4,8 +4,9 @@
  * suggestion cache when typing through, debounce, build the prompt, stream the engine's tokens
  * (with a diverged suggestion's rest as extra drafts; stopping early at the end of the line or
  * scope), drop the result if the document moved on, post-process, write it with the document's
- * line ending. cache.enabled off turns every cross-keystroke reuse off. At most MAX_PENDING requests of one connection are in
- * flight: a new one supersedes the oldest (answered with no items, like a superseded keystroke).
+ * line ending. cache.enabled off turns every cross-keystroke reuse off. At most MAX_PENDING
+ * requests of one connection are in flight: a new one supersedes the oldest (answered with no
+ * items, like a superseded keystroke).
  * Engine errors are logged with their code and answered with no items; they never escape.
  */
 import type { Settings } from '../config.js';
@@ -193,9 +194,10 @@ export class CompletionProvider {
         if (cacheOn) grace = setTimeout(end, ATTACH_GRACE_MS);
         else end();
       };
-      req.signal.addEventListener('abort', cancelled, { once: true });
       const engineSignal = AbortSignal.any([mine.signal, engine.signal]);
       const { gen, end } = this.running.start(req.key, req.text, req.offset, mine);
+      if (req.signal.aborted) cancelled();
+      else req.signal.addEventListener('abort', cancelled, { once: true });
       let raw: string;
       try {
         raw = await this.generate(req, view, prompt.ids, fctx, multiline, engineSignal, trace, drafts, (t) => (gen.partial = t));

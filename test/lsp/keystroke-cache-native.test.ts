@@ -4,12 +4,17 @@
  * character by character, one request per keystroke, one at a time, greedy) replayed with
  * cache.enabled on and off gives the same suggestion at every keystroke where the engine ran with
  * the cache on, including those where a diverged suggestion's rest went to the engine as extra
- * drafts (their verification is exact). With the cache on, resident KV is reused and typing
+ * drafts (their verification is exact; some of their tokens are accepted). At the host, a
+ * generation given its own output as an extra draft, or a wrong one, gives the same ids as one
+ * without, and accepts the right draft's tokens. With the cache on, resident KV is reused and typing
  * through answers without the engine; with it off, nothing is reused.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaultSettings } from '../../server/src/config.js';
+import { NativeEngineHost } from '../../server/src/completion/native-engine-host.js';
+import { Logger } from '../../server/src/log.js';
 import type { StatusResult, TracesResult } from '../../server/src/protocol.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -79,6 +84,7 @@ describe('keystroke cache on the shipped model', () => {
     expect(computed.filter(({ k }) => (k.reusedTokens ?? 0) > 0).length).toBe(computed.length - 1);
     expect(computed.filter(({ k }) => k.draftsOffered > 0).length).toBeGreaterThan(0);
     expect(on.status.cache.drafts.offered).toBeGreaterThan(0);
+    expect(on.status.cache.drafts.accepted).toBeGreaterThan(0);
     expect(on.status.cache.kv).toMatchObject({ sessions: 1 });
     expect(on.status.cache.kv!.hits).toBe(computed.length - 1);
     // off: every request ran the engine cold
@@ -86,4 +92,43 @@ describe('keystroke cache on the shipped model', () => {
     expect(off.keys.filter((k) => (k.reusedTokens ?? 0) > 0)).toEqual([]);
     expect(off.status.cache).toMatchObject({ enabled: false, suggestions: { entries: 0 }, drafts: { offered: 0 }, attached: 0 });
   }, 180_000);
+});
+
+describe('extra drafts at the native host', () => {
+  it('never change the output: a right draft is accepted, a wrong one is not, the ids are the same', async () => {
+    const host = new NativeEngineHost(new Logger(() => {}));
+    host.configure({ ...defaultSettings().engine, mode: 'redrafter' });
+    try {
+      const model = await host.ready();
+      const tok = model.tokenizer;
+      const prompt = tok.encode('export function mean(values: number[]): number {\n  let sum = 0;\n', { addSpecialTokens: true });
+      const run = async (key: string, extraDrafts?: Int32Array[]): Promise<{ ids: number[]; drafts: [number, number] | null }> => {
+        const ids: number[] = [];
+        let drafts: [number, number] | null = null;
+        const gen = host.generate({
+          key, prompt, maxTokens: 24, stopTokens: [], temperature: 0, signal: new AbortController().signal, reuse: false,
+          ...(extraDrafts ? { extraDrafts, onDrafts: (o: number, a: number) => (drafts = [o, a]) } : {}),
+        });
+        for (;;) {
+          const r = await gen.next();
+          if (r.done) break;
+          for (const id of r.value as Int32Array) ids.push(id);
+        }
+        return { ids, drafts };
+      };
+      const cold = await run('a');
+      expect(cold.ids.length).toBe(24);
+      // the model's own continuation after its first token: what a suggestion typed through would offer
+      const right = await run('b', [Int32Array.from(cold.ids)]);
+      expect(right.ids).toEqual(cold.ids);
+      expect(right.drafts![0]).toBe(24);
+      expect(right.drafts![1]).toBeGreaterThan(0);
+      const wrong = await run('c', [Int32Array.from(cold.ids.map((t) => (t + 7) % model.vocabSize))]);
+      expect(wrong.ids).toEqual(cold.ids);
+      expect(wrong.drafts![1]).toBe(0);
+      expect(host.status().kv).toMatchObject({ sessions: 3 });
+    } finally {
+      await host.dispose();
+    }
+  }, 60_000);
 });

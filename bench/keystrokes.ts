@@ -1,5 +1,7 @@
 /**
- * `slipstream bench keystrokes --model DIR [--drafter DIR]`: what a user typing feels. Drives a
+ * `slipstream bench keystrokes [--model DIR] [--drafter DIR] [--multi]`: what a user typing feels
+ * (default: the shipped model and drafter; --multi: the multi-document session with the cache on
+ * and off, keystrokes-multi.ts). Drives a
  * real `slipstream serve --stdio` like an editor (lib/lsp-client.ts): at K seeded spots of a file it
  * deletes the next N characters of the line and types them back, an inline completion request
  * after every keystroke, with the keystroke's time and a trace id as an editor sends them
@@ -22,6 +24,8 @@ import type { Outcome, RequestTrace } from '../server/src/protocol.js';
 import { nowMs } from '../server/src/trace/clock.js';
 import { latencySummary, planSpots, type LatencySummary } from './keystroke-plan.js';
 import { LspClient } from './lib/lsp-client.js';
+import { formatMulti, runMultiSession } from './keystrokes-multi.js';
+import { defaultModelDirs } from '../server/src/completion/default-model.js';
 
 export interface KeystrokeRecord {
   spot: number;
@@ -148,10 +152,28 @@ interface Pending {
 
 export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
   const f = args.flags;
-  if (f.model === undefined) throw new UsageError('--model is required');
-  const modelDir = existingDir('model', f.model as string);
-  const drafterDir = f.drafter === undefined ? null : existingDir('drafter', f.drafter as string);
+  // no --model: the shipped pair (its drafter too, unless --drafter names another)
+  const shipped = defaultModelDirs();
+  const modelDir = existingDir('model', (f.model as string | undefined) ?? shipped.model);
+  const drafterDir = f.drafter !== undefined ? existingDir('drafter', f.drafter as string) : f.model === undefined ? existingDir('drafter', shipped.drafter) : null;
   const root = packageRoot();
+  if (f.multi === true) {
+    const result = await runMultiSession({
+      root,
+      serverArgs: ['--model', modelDir, ...(drafterDir ? ['--drafter', drafterDir] : [])],
+      mode: drafterDir ? 'redrafter' : 'ar',
+      visits: (f.spots as number | undefined) ?? 9,
+      chars: (f.chars as number | undefined) ?? 24,
+      seed: (f.seed as number | undefined) ?? 1,
+      debounceMs: (f['debounce-ms'] as number | undefined) ?? 0,
+      maxTokens: (f['max-tokens'] as number | undefined) ?? null,
+      ...(f.threads !== undefined ? { threads: f.threads as number } : {}),
+      log: (s) => void process.stderr.write(`${s}\n`),
+    });
+    process.stdout.write(formatMulti(result));
+    if (f.out !== undefined) writeFileSync(f.out as string, `${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
   const file = existingFile('--file', (f.file as string | undefined) ?? resolve(root, 'fixtures', 'workspace', 'src', 'lru-cache.ts'));
   const spotCount = (f.spots as number | undefined) ?? 8;
   const chars = (f.chars as number | undefined) ?? 12;

@@ -66,6 +66,13 @@ export interface Settings {
     /** OTLP/HTTP endpoint for OpenTelemetry export ('' = off). */
     otlpEndpoint: string;
   };
+  /** Cross-keystroke reuse (issue 14): the suggestion cache, extra drafts, attachment, the engine's KV. */
+  cache: {
+    /** Off: no reuse across keystrokes at all (the cold baseline, for comparisons). */
+    enabled: boolean;
+    /** Bound of the engine sessions' KV bytes in MiB (least recently used sessions out). */
+    kvBudgetMB: number;
+  };
   log: { level: LogLevelName };
 }
 
@@ -85,6 +92,7 @@ export function defaultSettings(): Settings {
       temperature: 0,
     },
     trace: { capacity: 200, spans: true, file: '', fileMaxKB: 16384, otlpEndpoint: '' },
+    cache: { enabled: true, kvBudgetMB: 256 },
     log: { level: 'info' },
   };
 }
@@ -211,6 +219,11 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
     machine: true,
     description: 'Export every request\'s spans to this OpenTelemetry OTLP/HTTP traces endpoint, e.g. http://localhost:4318/v1/traces (headers from OTEL_EXPORTER_OTLP_HEADERS). Empty: off, and nothing is sent anywhere.',
   },
+  'cache.enabled': {
+    ...bool,
+    description: 'Reuse work across keystrokes: answer from the suggestion cache when typing through a suggestion, offer a diverged suggestion\'s rest to the engine as extra drafts, let a request wait for a running generation it extends, keep each document\'s KV cache. Off: every request starts cold (for comparisons); suggestions the engine computes are the same either way.',
+  },
+  'cache.kvBudgetMB': { ...intIn(1, 65536), description: 'Bound of the KV memory of the engine\'s per-document sessions, in MiB: least recently used sessions are dropped to stay under it (never one in use).' },
   'log.level': { ...oneOf('error', 'warn', 'info', 'debug'), description: 'What goes to the log (window/logMessage).' },
 };
 

@@ -89,6 +89,13 @@ export interface RequestTrace {
   promptTokens?: number;
   reusedTokens?: number;
   generatedTokens?: number;
+  /**
+   * What the caches gave (issue 14): 'typing' (the rest of a suggestion typed through), 'attached'
+   * (from a running generation the request waited for), 'none' (the engine ran), 'off' (cache.enabled off).
+   */
+  cacheHit?: 'typing' | 'attached' | 'none' | 'off';
+  /** Extra-draft tokens offered to the engine (a diverged suggestion's rest) and generated tokens only they proposed. */
+  draftTokens?: { offered: number; accepted: number };
   error?: string;
   /** The request's span tree (root `request`); absent when slipstream.trace.spans is off. */
   spans?: TraceSpan;
@@ -167,7 +174,19 @@ export interface StatusResult {
   };
   /** The server process (shared by every connection of a TCP server). */
   process: { rssBytes: number; heapUsedBytes: number; externalBytes: number; uptimeS: number };
-  cache: { hits: number; misses: number };
+  /**
+   * Cross-keystroke reuse (issue 14). hits / misses: the suggestion cache's (as `suggestions`).
+   * kv: the engine sessions' KV (null when the engine keeps none here: remote).
+   */
+  cache: {
+    hits: number;
+    misses: number;
+    enabled: boolean;
+    kv: { bytes: number; budgetBytes: number; sessions: number; hits: number; evictions: number } | null;
+    suggestions: { entries: number; hits: number; misses: number };
+    drafts: { offered: number; accepted: number };
+    attached: number;
+  };
   latency: { count: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null; lastMs: number | null };
   requests: { total: number; shown: number; empty: number; cached: number; cancelled: number; superseded: number; stale: number; errors: number };
   events: { shown: number; accepted: number; partiallyAccepted: number };

@@ -57,6 +57,8 @@ export class FakeEngineHost implements EngineHost {
   /** What the fake model answers for a prompt (the text after the cursor is not seen unless FIM). */
   respond: (prompt: string) => string = () => 'completion()';
   readonly calls: FakeCall[] = [];
+  /** Every GenerateRequest as received (for what the cache passes: reuse, extraDrafts). */
+  readonly requests: GenerateRequest[] = [];
   readonly configured: Settings['engine'][] = [];
   readonly closed: string[] = [];
   /** When set, ready() rejects with this error. */
@@ -100,6 +102,7 @@ export class FakeEngineHost implements EngineHost {
     await this.ready();
     const call: FakeCall = { key: req.key, prompt: this.tokenizer.decode(req.prompt), maxTokens: req.maxTokens, signal: req.signal };
     this.calls.push(call);
+    this.requests.push(req);
     const waiters = this.startWaiters;
     this.startWaiters = [];
     for (const w of waiters) w(call);

@@ -39,7 +39,16 @@ describe('slipstream/* methods', () => {
     expect(s.latency.count).toBe(1);
     expect(s.latency.p50Ms).toBeGreaterThanOrEqual(0);
     expect(s.requests).toMatchObject({ total: 1, shown: 1 });
-    expect(s.cache).toEqual({ hits: 0, misses: 0 });
+    // the request looked in the suggestion cache (a miss) and its suggestion was remembered
+    expect(s.cache).toEqual({
+      hits: 0,
+      misses: 1,
+      enabled: true,
+      kv: null,
+      suggestions: { entries: 1, hits: 0, misses: 1 },
+      drafts: { offered: 0, accepted: 0 },
+      attached: 0,
+    });
     expect(typeof s.version).toBe('string');
   });
 

@@ -66,7 +66,7 @@ export const benchCommand: CommandSpec = {
     'slipstream bench tracing --trace FILE [--out FILE]',
   positionals: ['suite'],
   flags: {
-    model,
+    model: { ...model, description: 'Hugging Face model folder (keystrokes: default the shipped model, with its drafter)' },
     drafter,
     out: { kind: 'string', value: 'FILE', description: 'write the JSON result here' },
     threads: { kind: 'int', value: 'N', min: 1, max: 256, description: 'CPU threads' },
@@ -81,6 +81,10 @@ export const benchCommand: CommandSpec = {
     'interval-ms': { kind: 'int', value: 'MS', min: 0, max: 60000, description: 'keystrokes: a keystroke every MS ms without waiting for answers (0: each waits for its answer)' },
     'debounce-ms': { kind: 'int', value: 'MS', min: 0, max: 5000, description: "keystrokes: the server's completion.debounceMs (default: the server's)" },
     trace: { kind: 'string', value: 'FILE', description: "keystrokes: write the server's traces of the measured requests here as JSON lines (default with --out: OUT's name with .trace.jsonl); tracing: the trace to replay" },
+    multi: {
+      kind: 'boolean',
+      description: 'keystrokes: a multi-document session (three files of fixtures/workspace, switching, accepting) with cache.enabled on and off in the same run; --spots: visits (default 9), --chars (default 24), --debounce-ms (default 0)',
+    },
     'compare-tracing': { kind: 'boolean', description: "keystrokes: type every spot twice, with the server's spans on and off in alternating order, and report the difference" },
     record: { kind: 'string', value: 'FILE', description: 'keystrokes: write every message the client sends here, one JSON line each' },
     seconds: { kind: 'int', value: 'N', min: 1, max: 1_000_000, description: 'fuzz: run for N seconds (default 60)' },

@@ -42,6 +42,20 @@ export interface GenerateRequest {
   stopTokens: number[];
   temperature: number;
   signal: AbortSignal;
+  /**
+   * Candidate continuations of the prompt (token ids), verified by the engine as extra beams in
+   * its first decoding round (ReDrafter only; others ignore them): the cache's re-aligned drafts.
+   */
+  extraDrafts?: Int32Array[];
+  /**
+   * Called once when a generation that used extraDrafts ends (however it ends): the draft tokens
+   * offered and the generated tokens only they proposed.
+   */
+  onDrafts?: (offered: number, accepted: number) => void;
+  /** false: start cold, dropping the session's resident KV first (cache.enabled off). Default true. */
+  reuse?: boolean;
+  /** Bound of all sessions' KV bytes (cache.kvBudgetMB); hosts that keep no KV ignore it. */
+  kvBudgetBytes?: number;
   /** Called once before the prefill with how many prompt tokens the session already holds (KV reused). */
   onReuse?: (reusedTokens: number) => void;
   /** Called once when a remote host's HTTP exchange ends (completed, stopped early, cancelled or failed). */
@@ -70,6 +84,18 @@ export interface GenerateSummary {
   decodeMs: number;
 }
 
+/** The native host's KV figures (slipstream/status cache.kv). */
+export interface KvFigures {
+  /** K/V bytes of the tokens the sessions hold. */
+  bytes: number;
+  budgetBytes: number;
+  sessions: number;
+  /** Generations that reused at least one resident token. */
+  hits: number;
+  /** Sessions dropped to stay under the budget. */
+  evictions: number;
+}
+
 export interface EngineHostStatus {
   state: 'unconfigured' | 'unloaded' | 'loading' | 'ready' | 'error';
   model: LoadedModel | null;
@@ -96,6 +122,8 @@ export interface EngineHostStatus {
    * tokens the sessions hold; absent when the host does not know (a remote engine).
    */
   memory?: { weightBytes: number; kvBytes: number };
+  /** KV pool figures; absent when the host keeps no KV (a remote engine, a fake). */
+  kv?: KvFigures;
 }
 
 export interface EngineHost {

@@ -1,10 +1,12 @@
 /**
  * The engine host on the native engine (implements engine-host.ts over native/lib): owns the
- * Model, one Session per document (bounded, least recently used first out) and the Drafter; loads
+ * Model, one Session per document (a SessionPool bounded by KV bytes, least recently used first
+ * out: session-pool.ts) and the Drafter; loads
  * on first use (the configured model, else the shipped default pair: default-model.ts), then for
  * mode auto calibrates plain vs ReDrafter decoding (mode-calibration.ts); serializes every engine
  * call (one generation at a time, shared by all connections of a TCP server); reports backends.
- * Prefix reuse happens inside Session.generate. Never throws past its callers' catch: errors carry codes.
+ * Prefix reuse happens inside Session.generate (a request with reuse false drops the session's KV
+ * first); extra drafts go to ReDrafter generations. Never throws past its callers' catch: errors carry codes.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,8 +20,10 @@ import { calibrate, decideMode, type Calibration, type ModeDecision } from './mo
 import { Mutex } from './mutex.js';
 import { nowMs } from '../trace/clock.js';
 import { engineStep, type EngineSpans, type EngineStep } from '../trace/engine-steps.js';
+import { SessionPool } from './session-pool.js';
 
-const MAX_SESSIONS = 4;
+/** cache.kvBudgetMB's default, until a request says otherwise. */
+const DEFAULT_KV_BUDGET_BYTES = 256 * 1024 * 1024;
 /** KV positions per session: the prompt budget plus generated tokens, with room to spare. */
 const SESSION_CONTEXT = 4096;
 
@@ -30,6 +34,8 @@ interface Loaded {
   choice: ModelChoice;
   /** Plain vs ReDrafter timings (mode auto with a drafter), or null until measured. */
   calibration: Calibration | null;
+  /** The sessions, one per document key. */
+  pool: SessionPool<Session>;
 }
 
 export class NativeEngineHost implements EngineHost {
@@ -37,7 +43,7 @@ export class NativeEngineHost implements EngineHost {
   private loaded: Loaded | null = null;
   private loading: Promise<Loaded> | null = null;
   private error: { message: string; code: string } | null = null;
-  private readonly sessions = new Map<string, Session>();
+  private kvBudgetBytes = DEFAULT_KV_BUDGET_BYTES;
   private readonly lock = new Mutex();
 
   constructor(private readonly log: Logger) {}
@@ -135,6 +141,8 @@ export class NativeEngineHost implements EngineHost {
       drafter,
       choice,
       calibration: null,
+      // K and V (f32) per token: (2, numLayers, numKvHeads * headDim), see native/src/core/kv-cache.h
+      pool: new SessionPool<Session>(2 * info.numLayers * info.numKvHeads * info.headDim * 4, this.kvBudgetBytes),
       view: {
         dir: choice.model,
         tokenizer,
@@ -178,18 +186,27 @@ export class NativeEngineHost implements EngineHost {
     try {
       const view = await this.ready(req.signal);
       const loaded = this.loaded!;
-      const session = this.session(req.key, loaded, view);
-      req.onReuse?.(session.reusablePrefixLength(req.prompt));
+      if (req.kvBudgetBytes !== undefined) this.kvBudgetBytes = loaded.pool.budgetBytes = req.kvBudgetBytes;
+      const held = loaded.pool.acquire(req.key, () => loaded.model.createSession({ maxContext: view.maxContext }));
+      release = chain(release, held.release);
+      const session = held.session;
+      if (req.reuse === false && session.length > 0) session.truncate(0);
+      const reusable = session.reusablePrefixLength(req.prompt);
+      loaded.pool.noteReuse(reusable);
+      req.onReuse?.(reusable);
       // mode switched to auto after the load: calibrate now, once
       if (this.settings?.mode === 'auto') await this.calibrate(loaded);
       const drafter = this.decision(loaded)?.chosen === 'redrafter' ? loaded.drafter : null;
+      // the engine takes extra drafts in ReDrafter rounds only
+      const extra = drafter && req.extraDrafts?.length ? req.extraDrafts : null;
       const gen = session.generate(req.prompt, {
         maxTokens: req.maxTokens,
         temperature: req.temperature,
         stopTokens: req.stopTokens,
         signal: req.signal,
-        ...(drafter ? { mode: 'redrafter' as const, drafter } : {}),
+        ...(drafter ? { mode: 'redrafter' as const, drafter, ...(extra ? { extraDrafts: extra } : {}) } : {}),
       });
+      let extraAccepted = 0;
       let finished = false;
       const steps = req.spans ? new StepTimer(req.spans, drafter ? 'redrafter' : 'ar') : null;
       try {
@@ -203,36 +220,21 @@ export class NativeEngineHost implements EngineHost {
             return { stoppedBy: r.value.stoppedBy, promptTokens: st.prompt_tokens, reusedTokens: st.reused_tokens, prefillMs: st.prefill_ms, decodeMs: st.decode_ms };
           }
           steps?.end(r.value);
+          extraAccepted += r.value.step.extraAccepted;
           yield r.value.ids;
         }
       } finally {
         if (!finished) await gen.return(undefined as never).catch(() => {});
+        if (extra) req.onDrafts?.(extra.reduce((n, d) => n + d.length, 0), extraAccepted);
       }
     } finally {
       release();
     }
   }
 
-  private session(key: string, loaded: Loaded, view: LoadedModel): Session {
-    let s = this.sessions.get(key);
-    if (s) {
-      this.sessions.delete(key); // re-insert: most recently used last
-    } else {
-      s = loaded.model.createSession({ maxContext: view.maxContext });
-      if (this.sessions.size >= MAX_SESSIONS) {
-        const [oldKey, old] = this.sessions.entries().next().value!;
-        this.sessions.delete(oldKey);
-        old.dispose();
-      }
-    }
-    this.sessions.set(key, s);
-    return s;
-  }
-
   closeSession(key: string): void {
-    const s = this.sessions.get(key);
+    const s = this.loaded?.pool.take(key);
     if (!s) return;
-    this.sessions.delete(key);
     // Dispose only when no generation can be using it.
     void this.lock.run(async () => s.dispose());
   }
@@ -262,25 +264,20 @@ export class NativeEngineHost implements EngineHost {
       modeDecision: decision,
       backends: list,
       error: this.error,
-      sessions: this.sessions.size,
+      sessions: l?.pool.size ?? 0,
       memory: this.memory(),
+      kv: l?.pool.figures() ?? { bytes: 0, budgetBytes: this.kvBudgetBytes, sessions: 0, hits: 0, evictions: 0 },
     };
   }
 
   private memory(): { weightBytes: number; kvBytes: number } {
     const l = this.loaded;
     if (!l) return { weightBytes: 0, kvBytes: 0 };
-    const info = l.model.info;
-    // K and V (f32) per token: (2, numLayers, numKvHeads * headDim), see native/src/kv-cache.h
-    const perToken = 2 * info.numLayers * info.numKvHeads * info.headDim * 4;
-    let tokens = 0;
-    for (const s of this.sessions.values()) tokens += s.length;
-    return { weightBytes: info.weightBytes + (l.drafter?.info.weightBytes ?? 0), kvBytes: tokens * perToken };
+    return { weightBytes: l.model.info.weightBytes + (l.drafter?.info.weightBytes ?? 0), kvBytes: l.pool.bytes() };
   }
 
   private unload(l: Loaded): void {
-    for (const s of this.sessions.values()) s.dispose();
-    this.sessions.clear();
+    l.pool.clear();
     l.drafter?.dispose();
     l.model.dispose();
   }
@@ -293,6 +290,14 @@ export class NativeEngineHost implements EngineHost {
       if (l) this.unload(l);
     });
   }
+}
+
+/** Runs `a` then `b` (releasing the session before the engine lock). */
+function chain(a: () => void, b: () => void): () => void {
+  return () => {
+    b();
+    a();
+  };
 }
 
 /**

@@ -1,9 +1,12 @@
 /**
- * The completion pipeline for one request: supersede older work for the same document, answer
- * from the typing-through cache, debounce, build the prompt, stream the engine's tokens (stopping
- * early at the end of the line or scope), drop the result if the document moved on, post-process,
- * write it with the document's line ending. At most MAX_PENDING requests of one connection are in
- * flight: a new one supersedes the oldest (answered with no items, like a superseded keystroke).
+ * The completion pipeline for one request: supersede older work for the same document (or wait
+ * for it when the request extends its running generation: attachment.ts), answer from the
+ * suggestion cache when typing through, debounce, build the prompt, stream the engine's tokens
+ * (with a diverged suggestion's rest as extra drafts; stopping early at the end of the line or
+ * scope), drop the result if the document moved on, post-process, write it with the document's
+ * line ending. cache.enabled off turns every cross-keystroke reuse off. At most MAX_PENDING
+ * requests of one connection are in flight: a new one supersedes the oldest (answered with no
+ * items, like a superseded keystroke).
  * Engine errors are logged with their code and answered with no items; they never escape.
  */
 import type { Settings } from '../config.js';
@@ -24,7 +27,15 @@ import { canSplitAtLines } from './token-cache.js';
 import type { ClientTrace } from '../trace/client-trace.js';
 import { nowMs } from '../trace/clock.js';
 import type { Trace, TraceLog } from './traces.js';
-import { TypingCache } from './typing-cache.js';
+import { SuggestionCache } from './suggestion-cache.js';
+import { RunningGenerations, waitFor } from './attachment.js';
+
+/** How long a request waits for the running generation it extends. */
+export const ATTACH_WAIT_MS = 1500;
+/** A generation whose client cancelled its request runs on this long, for a request that extends it. */
+export const ATTACH_GRACE_MS = 150;
+/** Tokens of one extra draft at most (the engine's own bound). */
+const MAX_DRAFT_TOKENS = 64;
 
 export interface CompletionRequest {
   /** Engine session and supersession key (the document URI). */
@@ -78,7 +89,10 @@ export class CompletionProvider {
   private readonly prompts = new Map<string, PromptState>();
   private readonly views = new WeakMap<TokenizerLike, ModelView>();
   private readonly snippets = new SnippetIndex();
-  readonly typing = new TypingCache();
+  readonly suggestions = new SuggestionCache();
+  private readonly running = new RunningGenerations();
+  /** Requests answered from a generation they waited for; extra-draft tokens offered and accepted. */
+  readonly figures = { attached: 0, draftsOffered: 0, draftsAccepted: 0 };
   readonly debouncer = new AdaptiveDebouncer();
 
   constructor(private readonly deps: ProviderDeps) {}
@@ -86,9 +100,10 @@ export class CompletionProvider {
   /** Forgets everything about a closed document. */
   close(key: string): void {
     this.inflight.get(key)?.abort('superseded');
+    this.running.get(key)?.owner.abort('superseded');
     this.inflight.delete(key);
     this.prompts.delete(key);
-    this.typing.forget(key);
+    this.suggestions.forget(key);
     this.debouncer.forget(key);
     this.snippets.forget(key);
     this.deps.host.closeSession(key);
@@ -97,6 +112,7 @@ export class CompletionProvider {
   /** Aborts every request in flight (server shutdown). */
   abortAll(): void {
     for (const ac of this.inflight.values()) ac.abort('superseded');
+    for (const g of this.running.all()) g.owner.abort('superseded');
     this.inflight.clear();
   }
 
@@ -105,7 +121,13 @@ export class CompletionProvider {
     const trace = traces.start(req.key, req.version, req.trigger, { receivedAt: req.receivedAt, client: req.clientTrace });
     const settings = this.deps.settings();
     const mine = new AbortController();
-    this.inflight.get(req.key)?.abort('superseded');
+    const cacheOn = settings.cache.enabled;
+    // a request that types what the running generation produces waits for it; others supersede it
+    const attachTo = cacheOn ? this.running.extendedBy(req.key, req.text, req.offset) : undefined;
+    const prev = this.inflight.get(req.key);
+    if (prev && prev !== attachTo?.owner) prev.abort('superseded');
+    if (attachTo) attachTo.attached++;
+    else this.running.get(req.key)?.owner.abort('superseded');
     this.inflight.delete(req.key);
     if (this.inflight.size >= MAX_PENDING) {
       const [oldest, ac] = this.inflight.entries().next().value!;
@@ -119,9 +141,19 @@ export class CompletionProvider {
       if (!settings.completion.enabled) return this.done(trace, 'disabled');
       this.debouncer.noteRequest(req.key, performance.now());
 
-      const cached = this.typing.lookup(req.key, req.text, req.offset);
-      trace.stage('cache', { hit: cached ? 'typing' : 'none' });
-      if (cached) return this.offer(trace, req, 'cached', cached.text, cached.replaceLength);
+      if (attachTo) {
+        const finished = await waitFor(attachTo, ATTACH_WAIT_MS, signal).finally(() => attachTo.attached--);
+        if (signal.aborted) throw abortError(signal);
+        if (!finished) attachTo.owner.abort('superseded'); // too slow: start over
+      }
+      const cached = cacheOn ? this.suggestions.lookup(req.key, req.text, req.offset) : undefined;
+      const hit = cached ? (attachTo ? 'attached' : 'typing') : cacheOn ? 'none' : 'off';
+      trace.stage('cache', { hit });
+      trace.record.cacheHit = hit;
+      if (cached) {
+        if (attachTo) this.figures.attached++;
+        return this.offer(trace, req, 'cached', cached.text, cached.replaceLength);
+      }
 
       const delay = req.trigger === 'automatic' ? this.debouncer.delay(settings.completion.debounceMs) : 0;
       if (req.trigger === 'automatic') await wait(delay, signal);
@@ -153,11 +185,35 @@ export class CompletionProvider {
       };
       const multiline = allowsMultiline(fctx);
       if (this.deps.log.enabled('debug')) this.deps.log.debug(`trace ${trace.record.id}: generating for ${req.key} from ${prompt.ids.length} prompt tokens`);
-      const raw = await this.generate(req, view, prompt.ids, fctx, multiline, signal, trace);
-
-      const now = req.currentVersion?.();
-      if (req.version !== null && now !== req.version) return this.done(trace, 'stale');
-      if (signal.aborted) throw abortError(signal);
+      const drafts = cacheOn ? this.drafts(req, view.model.tokenizer) : [];
+      // the client's cancel ends the generation after a grace, unless a request attached to it
+      const engine = new AbortController();
+      let grace: NodeJS.Timeout | undefined;
+      const cancelled = (): void => {
+        const end = (): void => void (gen.attached === 0 && engine.abort(req.signal.reason));
+        if (cacheOn) grace = setTimeout(end, ATTACH_GRACE_MS);
+        else end();
+      };
+      const engineSignal = AbortSignal.any([mine.signal, engine.signal]);
+      const { gen, end } = this.running.start(req.key, req.text, req.offset, mine);
+      if (req.signal.aborted) cancelled();
+      else req.signal.addEventListener('abort', cancelled, { once: true });
+      let raw: string;
+      try {
+        raw = await this.generate(req, view, prompt.ids, fctx, multiline, engineSignal, trace, drafts, (t) => (gen.partial = t));
+        const now = req.currentVersion?.();
+        const moved = req.version !== null && now !== req.version;
+        // a request waiting for this generation takes its suggestion from the cache (before it wakes)
+        if (gen.attached > 0) this.remember(req, postprocess(raw, fctx));
+        if (moved || signal.aborted) {
+          if (moved) return this.done(trace, 'stale');
+          throw abortError(signal);
+        }
+      } finally {
+        req.signal.removeEventListener('abort', cancelled);
+        clearTimeout(grace);
+        end();
+      }
 
       const processed = postprocess(raw, fctx);
       trace.stage('postprocess');
@@ -188,6 +244,8 @@ export class CompletionProvider {
     multiline: boolean,
     signal: AbortSignal,
     trace: Trace,
+    extraDrafts: Int32Array[],
+    onText: (text: string) => void,
   ): Promise<string> {
     const settings = this.deps.settings();
     const tok = view.model.tokenizer;
@@ -201,6 +259,18 @@ export class CompletionProvider {
       stopTokens: view.format.stopTokens,
       temperature: settings.completion.temperature,
       signal,
+      reuse: settings.cache.enabled,
+      kvBudgetBytes: settings.cache.kvBudgetMB * 1024 * 1024,
+      ...(extraDrafts.length > 0
+        ? {
+            extraDrafts,
+            onDrafts: (offered: number, accepted: number) => {
+              this.figures.draftsOffered += offered;
+              this.figures.draftsAccepted += accepted;
+              trace.record.draftTokens = { offered, accepted };
+            },
+          }
+        : {}),
       // known before the first token, so traces of generations stopped early carry it too
       onReuse: (n) => (trace.record.reusedTokens = n),
       onRemote: (exchange) => (trace.record.remote = exchange),
@@ -226,6 +296,7 @@ export class CompletionProvider {
           text = toLf(text + r.value.text);
           textTokens += r.value.tokens;
         }
+        onText(text);
         const nl = text.indexOf('\n');
         // Early stops: the line ended in single-line mode, or the indentation scope ended.
         if ((!multiline && nl >= 0) || (multiline && nl >= 0 && indentationScope(text, fctx) !== text)) {
@@ -245,9 +316,23 @@ export class CompletionProvider {
   private offer(trace: Trace, req: CompletionRequest, outcome: 'shown' | 'cached', text: string, replaceLength: number): CompletionResult {
     trace.stage('respond');
     const item = this.deps.events.offer({ uri: req.key, version: req.version, offset: req.offset, text });
-    this.typing.remember(req.key, req.text, req.offset, text, replaceLength);
+    if (this.deps.settings().cache.enabled) this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength);
     this.deps.traces.finish(trace, outcome);
     return { outcome, item, replaceLength, traceId: trace.record.id };
+  }
+
+  /** Remembers a suggestion computed for a text the document no longer has (for an attached request). */
+  private remember(req: CompletionRequest, processed: { text: string; replaceLength: number }): void {
+    if (processed.text === '') return;
+    this.suggestions.remember(req.key, req.text, req.offset, withLineEnding(processed.text, lineEndingAt(req.text, req.offset)), processed.replaceLength);
+  }
+
+  /** A diverged suggestion's re-aligned rests as token ids (suggestion-cache.ts drafts()). */
+  private drafts(req: CompletionRequest, tok: TokenizerLike): Int32Array[] {
+    return this.suggestions
+      .divergedDrafts(req.key, req.text, req.offset)
+      .map((d) => tok.encode(toLf(d), { addSpecialTokens: false }).subarray(0, MAX_DRAFT_TOKENS))
+      .filter((ids) => ids.length > 0);
   }
 
   private done(trace: Trace, outcome: Exclude<Outcome, 'shown' | 'cached'>, error?: string): CompletionResult {

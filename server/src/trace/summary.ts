@@ -136,7 +136,7 @@ export function breakdown(t: RequestTrace): string {
     let s = `${c.name} ${f1(c.dur)}`;
     if (c.name === 'prefill' && typeof c.attrs?.computedTokens === 'number') s += ` (${c.attrs.computedTokens} computed, ${c.attrs.reusedTokens} reused)`;
     if (c.name === 'decode') s += ` (${plural((c.children ?? []).length, 'round')}, ${plural(Number(c.attrs?.tokens ?? 0), 'token')})`;
-    if (c.name === 'cache' && c.attrs?.hit === 'typing') s += ' (hit)';
+    if (c.name === 'cache' && (c.attrs?.hit === 'typing' || c.attrs?.hit === 'attached')) s += ` (hit: ${c.attrs.hit})`;
     parts.push(s);
   }
   return parts.join(' · ');

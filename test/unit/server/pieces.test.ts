@@ -1,6 +1,6 @@
 /**
  * The small pure pieces of the server: position-encoding conversion, settings merging and
- * validation, the adaptive debounce, the typing-through cache, the FIFO engine lock, snippet
+ * validation, the adaptive debounce, the FIFO engine lock, snippet
  * choice, and the demo's typing plan.
  */
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,6 @@ import { applySettings, defaultSettings } from '../../../server/src/config.js';
 import { AdaptiveDebouncer, wait } from '../../../server/src/completion/debouncer.js';
 import { Mutex } from '../../../server/src/completion/mutex.js';
 import { SnippetIndex } from '../../../server/src/completion/snippets.js';
-import { TypingCache } from '../../../server/src/completion/typing-cache.js';
 import { acceptance, requestPoints, thin } from '../../../bench/demo/plan.js';
 import { fromUtf16Column, negotiateEncoding, toUtf16Column } from '../../../server/src/position-encoding.js';
 
@@ -82,17 +81,6 @@ describe('adaptive debounce', () => {
     const p = wait(60_000, ac.signal);
     ac.abort('superseded');
     await expect(p).rejects.toMatchObject({ name: 'AbortError', message: 'superseded' });
-  });
-});
-
-describe('typing-through cache', () => {
-  it('answers the rest of a suggestion the user is typing through, and nothing after a divergence', () => {
-    const c = new TypingCache();
-    c.remember('d', 'let x = ;', 8, 'compute(1)', 0);
-    expect(c.lookup('d', 'let x = com;', 11)).toEqual({ text: 'pute(1)', replaceLength: 0 });
-    expect(c.lookup('d', 'let x = cat;', 11)).toBeUndefined();
-    expect(c.lookup('d', 'let y = com;', 11)).toBeUndefined();
-    expect([c.hits, c.misses]).toEqual([1, 2]);
   });
 });
 

@@ -1,0 +1,359 @@
+/**
+ * `slipstream bench keystrokes --multi`: keystroke memory (issue 14) measured on a multi-document
+ * session against a real `slipstream serve --stdio`. A developer writes in three files of
+ * fixtures/workspace/src: in each, at a seeded spot, a region of the file is deleted when they
+ * first get there, and each visit (visits switch files and come back) types its next characters
+ * one at a time, a completion request after each keystroke, continuing where the last visit to
+ * that file stopped; a suggestion that starts with what they were about to type (3 characters or
+ * more) is accepted up to there. The session runs twice in one run, cache.enabled on then off, on fresh
+ * servers; the off pass replays the on pass's edits exactly (the same keystrokes and accepts), so
+ * the two see the same texts. Then, cache on, 20 documents each get a request under a small
+ * cache.kvBudgetMB and the KV bytes are sampled after each. Figures from the client (latency) and
+ * the server's traces and status (engine ms, prompt / reused tokens, hit kind, drafts, KV bytes).
+ */
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { InlineCompletionList } from 'vscode-languageserver';
+import type { RequestTrace, StatusResult } from '../server/src/protocol.js';
+import { latencySummary, planSpots, type LatencySummary } from './keystroke-plan.js';
+import { LspClient, positionOf } from './lib/lsp-client.js';
+
+export const MULTI_FILES = ['lru-cache.ts', 'stats.ts', 'text-lines.ts'];
+/** Which file each visit types in: switching away and coming back. */
+const VISIT_ORDER = [0, 1, 0, 2, 0, 1, 2, 1, 0];
+/** A suggestion is accepted when it starts with at least this many of the next characters. */
+const ACCEPT_MIN = 3;
+/** The many-documents check: documents opened, and the KV budget in MiB. */
+const MANY_DOCS = 20;
+const MANY_BUDGET_MB = 16;
+
+export interface MultiOptions {
+  root: string;
+  serverArgs: string[];
+  mode: 'ar' | 'redrafter';
+  visits: number;
+  chars: number;
+  seed: number;
+  debounceMs: number;
+  maxTokens: number | null;
+  threads?: number;
+  log: (s: string) => void;
+}
+
+type Edit = { kind: 'type' | 'accept'; text: string };
+
+interface Visit {
+  doc: number;
+  /** Where the document's region starts, and its text (deleted at the first visit). */
+  region: number;
+  regionText: string;
+  /** The first visit to the document; the last one (the file is whole again after it). */
+  first: boolean;
+  last: boolean;
+  /** Where in the region this visit starts typing, and what it types. */
+  at: number;
+  typed: string;
+}
+
+export interface MultiRequest {
+  visit: number;
+  doc: string;
+  /** The first request of a visit (after switching to the document). */
+  first: boolean;
+  /** The visit comes back to a document already typed in (else it is the first visit: a new spot, its region just deleted). */
+  returning: boolean;
+  after: 'type' | 'accept';
+  latency_ms: number;
+  outcome: string;
+  cache_hit: string | null;
+  prompt_tokens: number | null;
+  reused_tokens: number | null;
+  engine_ms: number;
+  suggestion: string;
+}
+
+export interface MultiPass {
+  cache: boolean;
+  keystrokes: number;
+  requests: number;
+  latency_ms: LatencySummary | null;
+  /** Requests answered from the suggestion cache (typing through, attached) and their latency. */
+  answered_without_engine: number;
+  without_engine_share: number;
+  cache_answer_latency_ms: LatencySummary | null;
+  engine_calls: number;
+  engine_ms_per_keystroke: number;
+  prefill_tokens_per_keystroke: number;
+  median_prefill_per_engine_call: number | null;
+  /** The first engine call of each visit that comes back to a document (the first visits start at a new spot). */
+  median_prefill_first_after_switch_back: number | null;
+  /** The same for the first visits. */
+  median_prefill_first_at_new_spot: number | null;
+  drafts: { offered: number; accepted: number };
+  kv_bytes_max: number;
+  kv_budget_bytes: number;
+  chars_accepted: number;
+  chars_typed: number;
+  requests_detail: MultiRequest[];
+}
+
+export interface ManyDocs {
+  documents: number;
+  budget_bytes: number;
+  kv_bytes_max: number;
+  sessions_max: number;
+  evictions: number;
+}
+
+export interface MultiResult {
+  passes: MultiPass[];
+  /** off / on of engine ms per keystroke (the issue's target: >= 3). */
+  engine_ms_ratio: number;
+  many_docs: ManyDocs;
+}
+
+const median = (xs: number[]): number | null => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.ceil(s.length / 2) - 1]!;
+};
+
+/** Several open documents over one LspClient connection (the client's own document is not used). */
+class Docs {
+  readonly text = new Map<string, string>();
+  readonly version = new Map<string, number>();
+  constructor(private readonly c: LspClient) {}
+
+  async open(uri: string, text: string): Promise<void> {
+    this.text.set(uri, text);
+    this.version.set(uri, 1);
+    await this.c.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'typescript', version: 1, text } });
+  }
+
+  async edit(uri: string, start: number, end: number, insert: string): Promise<void> {
+    const t = this.text.get(uri)!;
+    const range = { start: positionOf(t, start), end: positionOf(t, end) };
+    this.text.set(uri, t.slice(0, start) + insert + t.slice(end));
+    const version = this.version.get(uri)! + 1;
+    this.version.set(uri, version);
+    await this.c.notify('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ range, text: insert }] });
+  }
+
+  async complete(uri: string, offset: number, trigger: 1 | 2 = 2): Promise<{ list: InlineCompletionList | null; ms: number }> {
+    const sent = performance.now();
+    const list = await this.c.request<InlineCompletionList | null>('textDocument/inlineCompletion', {
+      textDocument: { uri, version: this.version.get(uri) },
+      position: positionOf(this.text.get(uri)!, offset),
+      context: { triggerKind: trigger },
+    });
+    return { list, ms: performance.now() - sent };
+  }
+}
+
+function planVisits(root: string, visits: number, chars: number, seed: number): { files: string[]; texts: string[]; plan: Visit[] } {
+  const files = MULTI_FILES.map((f) => resolve(root, 'fixtures', 'workspace', 'src', f));
+  const texts = files.map((f) => readFileSync(f, 'utf8'));
+  const order = Array.from({ length: visits }, (_, i) => VISIT_ORDER[i % VISIT_ORDER.length]!);
+  const counts = texts.map((_, d) => order.filter((x) => x === d).length);
+  const regions = texts.map((t, d) => {
+    const start = planSpots(t, 1, 1, seed + d)[0]!.offset;
+    return { start, text: t.slice(start, start + chars * counts[d]!) };
+  });
+  const used = texts.map(() => 0);
+  const plan = order.map((doc): Visit => {
+    const k = used[doc]!++;
+    const r = regions[doc]!;
+    return { doc, region: r.start, regionText: r.text, first: k === 0, last: k === counts[doc]! - 1, at: k * chars, typed: r.text.slice(k * chars, (k + 1) * chars) };
+  });
+  return { files, texts, plan };
+}
+
+/** One pass of the session. With `script` it replays those edits; without, it decides them (accepts) and returns them. */
+async function runPass(o: MultiOptions, cache: boolean, script: Edit[][] | null): Promise<{ pass: MultiPass; script: Edit[][] }> {
+  const { files, texts, plan } = planVisits(o.root, o.visits, o.chars, o.seed);
+  const client = new LspClient(o.serverArgs);
+  const docs = new Docs(client);
+  const uris = files.map((f) => pathToFileURL(f).href);
+  const made: Edit[][] = [];
+  const pending: { req: Omit<MultiRequest, 'outcome' | 'cache_hit' | 'prompt_tokens' | 'reused_tokens' | 'engine_ms'>; version: number; uri: string }[] = [];
+  let kvMax = 0;
+  let budget = 0;
+  let accepted = 0;
+  let typedChars = 0;
+  try {
+    await client.initialize({
+      engine: { mode: o.mode, ...(o.threads !== undefined ? { threads: o.threads } : {}) },
+      completion: { debounceMs: o.debounceMs, ...(o.maxTokens !== null ? { maxTokens: o.maxTokens } : {}) },
+      cache: { enabled: cache },
+      trace: { capacity: 100000, spans: true },
+    });
+    // outside the measurement: load the model; each document's session holds its file (a request at its end)
+    for (const [d, uri] of uris.entries()) {
+      await docs.open(uri, texts[d]!);
+      await docs.complete(uri, texts[d]!.length, 1);
+    }
+    const status0 = await client.status();
+    if (status0.engine.state !== 'ready') throw new Error(`the server did not load the model: ${status0.engine.error?.message ?? status0.engine.state}`);
+    const before = (await client.traces(0)).reduce((m, t) => Math.max(m, t.id), 0);
+    for (const [v, visit] of plan.entries()) {
+      const uri = uris[visit.doc]!;
+      if (visit.first) await docs.edit(uri, visit.region, visit.region + visit.regionText.length, '');
+      const start = visit.region + visit.at;
+      const edits: Edit[] = [];
+      let pos = 0;
+      let first = true;
+      const ask = async (after: 'type' | 'accept'): Promise<string> => {
+        const { list, ms } = await docs.complete(uri, start + pos);
+        const item = list?.items[0];
+        const suggestion = typeof item?.insertText === 'string' ? item.insertText : '';
+        pending.push({ uri, version: docs.version.get(uri)!, req: { visit: v, doc: basename(files[visit.doc]!), first, returning: !visit.first, after, latency_ms: ms, suggestion } });
+        first = false;
+        return suggestion;
+      };
+      const apply = async (e: Edit): Promise<string> => {
+        await docs.edit(uri, start + pos, start + pos, e.text);
+        pos += e.text.length;
+        if (e.kind === 'accept') accepted += e.text.length;
+        else typedChars += e.text.length;
+        edits.push(e);
+        return ask(e.kind);
+      };
+      if (script) {
+        for (const e of script[v]!) await apply(e);
+      } else {
+        while (pos < visit.typed.length) {
+          const suggestion = await apply({ kind: 'type', text: visit.typed[pos]! });
+          const rest = visit.typed.slice(pos);
+          let m = 0;
+          while (m < suggestion.length && m < rest.length && suggestion[m] === rest[m]) m++;
+          if (m >= ACCEPT_MIN) await apply({ kind: 'accept', text: rest.slice(0, m) });
+        }
+      }
+      made.push(edits);
+      if (visit.last && docs.text.get(uri) !== texts[visit.doc]) throw new Error(`internal: ${files[visit.doc]} differs after visit ${v}`);
+      const s = await client.status();
+      kvMax = Math.max(kvMax, s.cache.kv?.bytes ?? 0);
+      budget = s.cache.kv?.budgetBytes ?? 0;
+    }
+    const traces = new Map<string, RequestTrace>();
+    for (const t of await client.traces(before)) if (t.version !== null) traces.set(`${t.uri} ${t.version}`, t);
+    const requests: MultiRequest[] = pending.map((p) => {
+      const t = traces.get(`${p.uri} ${p.version}`);
+      if (!t) throw new Error(`no trace for ${p.uri} version ${p.version}`);
+      if (t.outcome === 'error') throw new Error(`the server failed a completion: ${t.error ?? ''}`);
+      return {
+        ...p.req,
+        outcome: t.outcome,
+        cache_hit: t.cacheHit ?? null,
+        prompt_tokens: t.promptTokens ?? null,
+        reused_tokens: t.reusedTokens ?? null,
+        engine_ms: (t.stages.prefill ?? 0) + (t.stages.decode ?? 0),
+      };
+    });
+    const final: StatusResult = await client.status();
+    return { pass: summarizePass(cache, requests, typedChars, accepted, final, kvMax, budget), script: made };
+  } finally {
+    await client.close();
+  }
+}
+
+function summarizePass(cache: boolean, rs: MultiRequest[], typed: number, accepted: number, s: StatusResult, kvMax: number, budget: number): MultiPass {
+  const answered = rs.filter((r) => r.outcome === 'shown' || r.outcome === 'cached' || r.outcome === 'empty');
+  const fromCache = rs.filter((r) => r.outcome === 'cached');
+  const engine = rs.filter((r) => r.prompt_tokens !== null);
+  const prefill = (r: MultiRequest): number => r.prompt_tokens! - (r.reused_tokens ?? 0);
+  const keystrokes = rs.length;
+  const firstEngine = [...new Set(rs.map((r) => r.visit))].map((v) => engine.find((r) => r.visit === v)).filter((r): r is MultiRequest => r !== undefined);
+  return {
+    cache,
+    keystrokes,
+    requests: rs.length,
+    latency_ms: answered.length > 0 ? latencySummary(answered.map((r) => r.latency_ms)) : null,
+    answered_without_engine: fromCache.length,
+    without_engine_share: rs.length > 0 ? fromCache.length / rs.length : 0,
+    cache_answer_latency_ms: fromCache.length > 0 ? latencySummary(fromCache.map((r) => r.latency_ms)) : null,
+    engine_calls: engine.length,
+    engine_ms_per_keystroke: rs.reduce((n, r) => n + r.engine_ms, 0) / Math.max(1, keystrokes),
+    prefill_tokens_per_keystroke: engine.reduce((n, r) => n + prefill(r), 0) / Math.max(1, keystrokes),
+    median_prefill_per_engine_call: median(engine.map(prefill)),
+    median_prefill_first_after_switch_back: median(firstEngine.filter((r) => r.returning).map(prefill)),
+    median_prefill_first_at_new_spot: median(firstEngine.filter((r) => !r.returning).map(prefill)),
+    drafts: { offered: s.cache.drafts.offered, accepted: s.cache.drafts.accepted },
+    kv_bytes_max: kvMax,
+    kv_budget_bytes: budget,
+    chars_accepted: accepted,
+    chars_typed: typed,
+    requests_detail: rs,
+  };
+}
+
+/** Cache on, a small budget: a request in each of MANY_DOCS documents; the KV bytes after each. */
+async function manyDocs(o: MultiOptions): Promise<ManyDocs> {
+  const { texts } = planVisits(o.root, 1, o.chars, o.seed);
+  const client = new LspClient(o.serverArgs);
+  const docs = new Docs(client);
+  let kvMax = 0;
+  let sessionsMax = 0;
+  try {
+    await client.initialize({ engine: { mode: o.mode }, completion: { debounceMs: 0, maxTokens: 8 }, cache: { enabled: true, kvBudgetMB: MANY_BUDGET_MB } });
+    let last: StatusResult | null = null;
+    for (let i = 0; i < MANY_DOCS; i++) {
+      const uri = `file:///bench/many/doc${i}.ts`;
+      const text = texts[i % texts.length]!;
+      await docs.open(uri, text);
+      await docs.complete(uri, Math.floor(text.length / 2), 1);
+      last = await client.status();
+      kvMax = Math.max(kvMax, last.cache.kv?.bytes ?? 0);
+      sessionsMax = Math.max(sessionsMax, last.cache.kv?.sessions ?? 0);
+    }
+    return { documents: MANY_DOCS, budget_bytes: MANY_BUDGET_MB * 1024 * 1024, kv_bytes_max: kvMax, sessions_max: sessionsMax, evictions: last?.cache.kv?.evictions ?? 0 };
+  } finally {
+    await client.close();
+  }
+}
+
+export async function runMultiSession(o: MultiOptions): Promise<MultiResult> {
+  o.log(`bench keystrokes --multi: ${o.visits} visits over ${MULTI_FILES.join(', ')}, ${o.chars} characters each, mode ${o.mode}, debounce ${o.debounceMs} ms; cache on, then off`);
+  const on = await runPass(o, true, null);
+  const off = await runPass(o, false, on.script);
+  o.log(`bench keystrokes --multi: ${MANY_DOCS} documents under cache.kvBudgetMB ${MANY_BUDGET_MB}`);
+  const many = await manyDocs(o);
+  return {
+    passes: [on.pass, off.pass],
+    engine_ms_ratio: on.pass.engine_ms_per_keystroke > 0 ? off.pass.engine_ms_per_keystroke / on.pass.engine_ms_per_keystroke : 0,
+    many_docs: many,
+  };
+}
+
+export function formatMulti(r: MultiResult): string {
+  const ms = (x: number): string => `${x.toFixed(1)} ms`;
+  const lat = (l: LatencySummary | null): string => (l ? `${ms(l.p50)} / ${ms(l.p90)} / ${ms(l.p99)}` : '-');
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const mib = (b: number): string => `${(b / 1048576).toFixed(2)} MiB`;
+  const [on, off] = r.passes as [MultiPass, MultiPass];
+  const rows: [string, string, string][] = [
+    ['', 'cache on', 'cache off'],
+    ['requests (keystrokes + accepts)', `${on.requests}`, `${off.requests}`],
+    ['latency p50 / p90 / p99', lat(on.latency_ms), lat(off.latency_ms)],
+    ['answered without the engine', `${pct(on.without_engine_share)} (${on.answered_without_engine})`, `${pct(off.without_engine_share)} (${off.answered_without_engine})`],
+    ['  their latency p50 / p90 / p99', lat(on.cache_answer_latency_ms), lat(off.cache_answer_latency_ms)],
+    ['engine calls', `${on.engine_calls}`, `${off.engine_calls}`],
+    ['engine ms per request', ms(on.engine_ms_per_keystroke), ms(off.engine_ms_per_keystroke)],
+    ['prefill tokens per request', on.prefill_tokens_per_keystroke.toFixed(1), off.prefill_tokens_per_keystroke.toFixed(1)],
+    ['median prefill per engine call', `${on.median_prefill_per_engine_call ?? '-'}`, `${off.median_prefill_per_engine_call ?? '-'}`],
+    ['  first call after switching back', `${on.median_prefill_first_after_switch_back ?? '-'}`, `${off.median_prefill_first_after_switch_back ?? '-'}`],
+    ['  first call at a new spot', `${on.median_prefill_first_at_new_spot ?? '-'}`, `${off.median_prefill_first_at_new_spot ?? '-'}`],
+    ['draft tokens offered / accepted', `${on.drafts.offered} / ${on.drafts.accepted}`, `${off.drafts.offered} / ${off.drafts.accepted}`],
+    ['KV bytes max (budget)', `${mib(on.kv_bytes_max)} (${mib(on.kv_budget_bytes)})`, `${mib(off.kv_bytes_max)} (${mib(off.kv_budget_bytes)})`],
+    ['characters accepted / typed', `${on.chars_accepted} / ${on.chars_typed}`, `${off.chars_accepted} / ${off.chars_typed}`],
+  ];
+  const w0 = Math.max(...rows.map((x) => x[0].length)) + 2;
+  const w1 = Math.max(...rows.map((x) => x[1].length)) + 2;
+  const m = r.many_docs;
+  return (
+    rows.map(([a, b, c]) => `${a.padEnd(w0)}${b.padEnd(w1)}${c}`).join('\n') +
+    `\nengine ms per request, off / on: ${r.engine_ms_ratio.toFixed(2)}x\n` +
+    `${m.documents} documents, budget ${mib(m.budget_bytes)}: KV bytes max ${mib(m.kv_bytes_max)}, sessions max ${m.sessions_max}, evictions ${m.evictions}\n`
+  );
+}

@@ -1,0 +1,134 @@
+/**
+ * Caches change speed, never output (issue 14), on the real engine with the shipped model and its
+ * drafter in ReDrafter mode: the same typing (a function body of fixtures/workspace typed
+ * character by character, one request per keystroke, one at a time, greedy) replayed with
+ * cache.enabled on and off gives the same suggestion at every keystroke where the engine ran with
+ * the cache on, including those where a diverged suggestion's rest went to the engine as extra
+ * drafts (their verification is exact; some of their tokens are accepted). At the host, a
+ * generation given its own output as an extra draft, or a wrong one, gives the same ids as one
+ * without, and accepts the right draft's tokens. With the cache on, resident KV is reused and typing
+ * through answers without the engine; with it off, nothing is reused.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultSettings } from '../../server/src/config.js';
+import { NativeEngineHost } from '../../server/src/completion/native-engine-host.js';
+import { Logger } from '../../server/src/log.js';
+import type { StatusResult, TracesResult } from '../../server/src/protocol.js';
+import { createPair, type LspPair } from '../helpers/lsp-pair.js';
+import { repoRoot } from '../helpers/paths.js';
+
+let pair: LspPair | undefined;
+afterEach(async () => {
+  await pair?.client.sendRequest('shutdown');
+  pair?.dispose();
+  pair = undefined;
+});
+
+const file = readFileSync(join(repoRoot, 'fixtures', 'workspace', 'src', 'stats.ts'), 'utf8');
+const body = '  const sorted = [...values].sort((a, b) => a - b);\n  const index = Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length));\n';
+const at = file.indexOf(body);
+
+interface Keystroke {
+  text: string | null;
+  outcome: string;
+  cacheHit?: string;
+  reusedTokens?: number;
+  draftsOffered: number;
+}
+
+/** Types `body` into stats.ts at its place, asking for a suggestion after each character. */
+async function replay(cache: boolean): Promise<{ keys: Keystroke[]; status: StatusResult }> {
+  const p = createPair({});
+  pair = p;
+  await p.initialize({}, { completion: { debounceMs: 0, maxTokens: 24 }, engine: { mode: 'redrafter' }, cache: { enabled: cache }, trace: { capacity: 1000 } });
+  const uri = 'file:///work/stats.ts';
+  let text = file.slice(0, at) + file.slice(at + body.length);
+  await p.open(uri, text, 'typescript', 1);
+  const keys: Keystroke[] = [];
+  for (let i = 0; i < body.length; i++) {
+    const offset = at + i;
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length - 1;
+    const character = offset - (before.lastIndexOf('\n') + 1);
+    text = text.slice(0, offset) + body[i] + text.slice(offset);
+    await p.change(uri, i + 2, [{ range: { start: { line, character }, end: { line, character } }, text: body[i]! }]);
+    const after = text.slice(0, offset + 1);
+    const list = await p.inline(uri, { line: after.split('\n').length - 1, character: offset + 1 - (after.lastIndexOf('\n') + 1) });
+    const item = list?.items[0];
+    keys.push({ text: item ? String(item.insertText) : null, outcome: '', draftsOffered: 0 });
+  }
+  const traces = ((await p.client.sendRequest('slipstream/traces', {})) as TracesResult).traces;
+  expect(traces).toHaveLength(keys.length);
+  traces.forEach((t, i) => Object.assign(keys[i]!, { outcome: t.outcome, cacheHit: t.cacheHit, reusedTokens: t.reusedTokens, draftsOffered: t.draftTokens?.offered ?? 0 }));
+  const status = (await p.client.sendRequest('slipstream/status', {})) as StatusResult;
+  await p.client.sendRequest('shutdown');
+  p.dispose();
+  pair = undefined;
+  return { keys, status };
+}
+
+describe('keystroke cache on the shipped model', () => {
+  it('gives the same engine-computed suggestions with the cache on and off', async () => {
+    expect(at).toBeGreaterThan(0);
+    const on = await replay(true);
+    const off = await replay(false);
+    expect(on.status.engine.mode).toBe('redrafter');
+    expect(on.keys.every((k) => k.outcome !== 'error')).toBe(true);
+    const computed = on.keys.map((k, i) => ({ k, i })).filter(({ k }) => k.outcome === 'shown' || k.outcome === 'empty');
+    expect(computed.length).toBeGreaterThan(5);
+    for (const { k, i } of computed) expect({ i, text: off.keys[i]!.text }).toEqual({ i, text: k.text });
+    // the cache did its work: answers without the engine, resident KV reused, drafts verified
+    expect(on.keys.filter((k) => k.cacheHit === 'typing').length).toBeGreaterThan(0);
+    expect(computed.filter(({ k }) => (k.reusedTokens ?? 0) > 0).length).toBe(computed.length - 1);
+    expect(computed.filter(({ k }) => k.draftsOffered > 0).length).toBeGreaterThan(0);
+    expect(on.status.cache.drafts.offered).toBeGreaterThan(0);
+    expect(on.status.cache.drafts.accepted).toBeGreaterThan(0);
+    expect(on.status.cache.kv).toMatchObject({ sessions: 1 });
+    expect(on.status.cache.kv!.hits).toBe(computed.length - 1);
+    // off: every request ran the engine cold
+    expect(off.keys.every((k) => k.cacheHit === 'off' && k.outcome !== 'cached')).toBe(true);
+    expect(off.keys.filter((k) => (k.reusedTokens ?? 0) > 0)).toEqual([]);
+    expect(off.status.cache).toMatchObject({ enabled: false, suggestions: { entries: 0 }, drafts: { offered: 0 }, attached: 0 });
+  }, 180_000);
+});
+
+describe('extra drafts at the native host', () => {
+  it('never change the output: a right draft is accepted, a wrong one is not, the ids are the same', async () => {
+    const host = new NativeEngineHost(new Logger(() => {}));
+    host.configure({ ...defaultSettings().engine, mode: 'redrafter' });
+    try {
+      const model = await host.ready();
+      const tok = model.tokenizer;
+      const prompt = tok.encode('export function mean(values: number[]): number {\n  let sum = 0;\n', { addSpecialTokens: true });
+      const run = async (key: string, extraDrafts?: Int32Array[]): Promise<{ ids: number[]; drafts: [number, number] | null }> => {
+        const ids: number[] = [];
+        let drafts: [number, number] | null = null;
+        const gen = host.generate({
+          key, prompt, maxTokens: 24, stopTokens: [], temperature: 0, signal: new AbortController().signal, reuse: false,
+          ...(extraDrafts ? { extraDrafts, onDrafts: (o: number, a: number) => (drafts = [o, a]) } : {}),
+        });
+        for (;;) {
+          const r = await gen.next();
+          if (r.done) break;
+          for (const id of r.value as Int32Array) ids.push(id);
+        }
+        return { ids, drafts };
+      };
+      const cold = await run('a');
+      expect(cold.ids.length).toBe(24);
+      // the model's own continuation after its first token: what a suggestion typed through would offer
+      const right = await run('b', [Int32Array.from(cold.ids)]);
+      expect(right.ids).toEqual(cold.ids);
+      expect(right.drafts![0]).toBe(24);
+      expect(right.drafts![1]).toBeGreaterThan(0);
+      const wrong = await run('c', [Int32Array.from(cold.ids.map((t) => (t + 7) % model.vocabSize))]);
+      expect(wrong.ids).toEqual(cold.ids);
+      expect(wrong.drafts![1]).toBe(0);
+      expect(host.status().kv).toMatchObject({ sessions: 3 });
+    } finally {
+      await host.dispose();
+    }
+  }, 60_000);
+});

@@ -89,6 +89,8 @@ export interface RequestTrace {
   promptTokens?: number;
   reusedTokens?: number;
   generatedTokens?: number;
+  /** Token healing: prompt tokens backed off at the cursor and the bytes the output had to rewrite (absent when none). */
+  healed?: { tokens: number; bytes: number };
   error?: string;
   /** The request's span tree (root `request`); absent when slipstream.trace.spans is off. */
   spans?: TraceSpan;

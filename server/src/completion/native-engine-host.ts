@@ -123,9 +123,12 @@ export class NativeEngineHost implements EngineHost {
       }
     }
     const info = model.info;
+    let tokenBytes: LoadedModel['tokenBytes'];
     try {
-      model.setTokenBytes(tokenizer.tokenBytes(info.vocabSize));  // for generations with a required prefix
+      tokenBytes = tokenizer.tokenBytes(info.vocabSize);
+      model.setTokenBytes(tokenBytes);  // for generations with a required prefix
     } catch (err) {
+      tokenBytes = undefined;
       this.log.warn(`${choice.model}: no token bytes, so no required-prefix constraint: ${(err as Error).message}`);
     }
     const what = choice.source === 'default' ? 'the shipped default model' : 'the configured model';
@@ -143,6 +146,7 @@ export class NativeEngineHost implements EngineHost {
         vocabSize: info.vocabSize,
         numLayers: info.numLayers,
         hiddenSize: info.hiddenSize,
+        ...(tokenBytes ? { tokenBytes } : {}),
       },
     };
     if (s.mode === 'auto') await this.calibrate(loaded);
@@ -188,6 +192,7 @@ export class NativeEngineHost implements EngineHost {
         temperature: req.temperature,
         stopTokens: req.stopTokens,
         signal: req.signal,
+        ...(req.requiredPrefix ? { requiredPrefix: req.requiredPrefix } : {}),
         ...(drafter ? { mode: 'redrafter' as const, drafter } : {}),
       });
       let finished = false;

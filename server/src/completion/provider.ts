@@ -21,6 +21,7 @@ import { postprocess } from './postprocess/index.js';
 import { detectPromptFormat, type PromptFormat } from './prompt-format.js';
 import { SnippetIndex, type SnippetSource } from './snippets.js';
 import { canSplitAtLines } from './token-cache.js';
+import { healingVocab, healPrompt, stripHealed } from './token-healing.js';
 import type { ClientTrace } from '../trace/client-trace.js';
 import { nowMs } from '../trace/clock.js';
 import type { Trace, TraceLog } from './traces.js';
@@ -144,7 +145,11 @@ export class CompletionProvider {
       );
       trace.stage('context', { prefixTokens: prompt.prefixTokens, suffixTokens: prompt.suffixTokens, snippetTokens: prompt.snippetTokens });
       trace.split('tokenize', prompt.tokenizeMs);
-      trace.record.promptTokens = prompt.ids.length;
+      // token healing (token-healing.ts), where the host constrains decoding
+      const tb = settings.completion.tokenHealing ? view.model.tokenBytes : undefined;
+      const { ids, healing } = tb ? healPrompt(prompt, view.format, healingVocab(tb)) : { ids: prompt.ids, healing: null };
+      if (healing) trace.record.healed = { tokens: healing.tokens, bytes: healing.bytes };
+      trace.record.promptTokens = ids.length;
 
       const fctx: FilterContext = {
         prefix: toLf(wellFormed(req.text.slice(Math.max(0, req.offset - FILTER_WINDOW), req.offset))),
@@ -153,7 +158,7 @@ export class CompletionProvider {
       };
       const multiline = allowsMultiline(fctx);
       if (this.deps.log.enabled('debug')) this.deps.log.debug(`trace ${trace.record.id}: generating for ${req.key} from ${prompt.ids.length} prompt tokens`);
-      const raw = await this.generate(req, view, prompt.ids, fctx, multiline, signal, trace);
+      const raw = await this.generate(req, view, ids, healing?.text ?? '', fctx, multiline, signal, trace);
 
       const now = req.currentVersion?.();
       if (req.version !== null && now !== req.version) return this.done(trace, 'stale');
@@ -184,6 +189,7 @@ export class CompletionProvider {
     req: CompletionRequest,
     view: ModelView,
     prompt: Int32Array,
+    healed: string,
     fctx: FilterContext,
     multiline: boolean,
     signal: AbortSignal,
@@ -201,6 +207,7 @@ export class CompletionProvider {
       stopTokens: view.format.stopTokens,
       temperature: settings.completion.temperature,
       signal,
+      ...(healed ? { requiredPrefix: healed } : {}),
       // known before the first token, so traces of generations stopped early carry it too
       onReuse: (n) => (trace.record.reusedTokens = n),
       onRemote: (exchange) => (trace.record.remote = exchange),
@@ -221,7 +228,7 @@ export class CompletionProvider {
         if (firstAt === 0) firstAt = nowMs();
         if (r.value instanceof Int32Array) {
           for (const id of r.value) ids.push(id);
-          text = toLf(decodeContinuation(tok, prompt, ids));
+          text = toLf(stripHealed(decodeContinuation(tok, prompt, ids), healed));
         } else {
           text = toLf(text + r.value.text);
           textTokens += r.value.tokens;

@@ -15,6 +15,12 @@ import { existingDir } from '../../server/src/cli/paths.js';
 import { defaultModelDirs } from '../../server/src/completion/default-model.js';
 import { packageRoot } from '../../server/src/package-root.js';
 import type { RequestTrace } from '../../server/src/protocol.js';
+import { Tokenizer } from '../../native/lib/tokenizer.js';
+import { percentileOfSorted } from '../../server/src/percentile.js';
+import { buildPrompt, PromptState } from '../../server/src/completion/context.js';
+import { detectPromptFormat } from '../../server/src/completion/prompt-format.js';
+import { healingVocab, healPrompt } from '../../server/src/completion/token-healing.js';
+import { defaultSettings } from '../../server/src/config.js';
 import { LspClient } from '../lib/lsp-client.js';
 import type { QualityManifest } from './copy-fixtures.js';
 import { planCases, scoreCase, summarizeScores, type CaseKind, type CaseScore, type GroupScore } from './plan.js';
@@ -49,6 +55,8 @@ export interface QualityResult {
   files: string[];
   healing_on: QualityPass;
   healing_off: QualityPass;
+  /** healPrompt's own time on these cases' prompts (this process, the model's tokenizer), microseconds. */
+  healing_cpu_us: { p50: number; p99: number; vocab_build_ms: number };
   rows: QualityRow[];
 }
 
@@ -117,11 +125,13 @@ export async function runQualityBench(args: ParsedArgs): Promise<number> {
       }
     }
     const mode = (await client.status()).engine.mode;
+    const healingCpu = await timeHealing(modelDir, cases, maxTokens);
     const result: QualityResult = {
       model: modelDir, drafter: drafterDir, mode, cases: cases.length, seed, max_tokens: maxTokens,
       files: files.map((x) => x.name),
       healing_on: pass(rows.filter((r) => r.healing)),
       healing_off: pass(rows.filter((r) => !r.healing)),
+      healing_cpu_us: healingCpu,
       rows,
     };
     void status;
@@ -131,6 +141,32 @@ export async function runQualityBench(args: ParsedArgs): Promise<number> {
   } finally {
     await client.close();
   }
+}
+
+/**
+ * What healing itself costs per request: healPrompt on each case's prompt as the server builds it
+ * (default budget), 20 times each after a warm-up; and the one-off HealingVocab build.
+ */
+async function timeHealing(modelDir: string, cases: { text: string; offset: number }[], maxTokens: number): Promise<QualityResult['healing_cpu_us']> {
+  const tok = await Tokenizer.load(modelDir);
+  const format = detectPromptFormat(tok);
+  const t0 = performance.now();
+  const vocab = healingVocab(tok.tokenBytes(tok.vocabSize));
+  const buildMs = performance.now() - t0;
+  const c = defaultSettings().completion;
+  const budget = { contextTokens: c.contextTokens, suffixShare: c.suffixShare, maxTokens, maxContext: 1024 };
+  const us: number[] = [];
+  for (const k of cases) {
+    const prompt = buildPrompt({ text: k.text, offset: k.offset, languageId: 'typescript' }, tok, format, budget, new PromptState(false));
+    healPrompt(prompt, format, vocab);
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      healPrompt(prompt, format, vocab);
+      us.push(1000 * (performance.now() - t));
+    }
+  }
+  us.sort((a, b) => a - b);
+  return { p50: percentileOfSorted(us, 50) ?? 0, p99: percentileOfSorted(us, 99) ?? 0, vocab_build_ms: buildMs };
 }
 
 export function formatQuality(r: QualityResult): string {
@@ -143,5 +179,7 @@ export function formatQuality(r: QualityResult): string {
     out.push(`  ${'cases'.padEnd(12)}${'n'.padStart(6)}  ${'first-line EM'.padStart(12)}  ${'chars matched'.padStart(14)}  ${'empty'.padStart(7)}  ${'ws-led at start'.padStart(16)}`);
     out.push(line('all', p.all), line('line start', p.line_start), line('mid-line', p.mid_line));
   }
+  const h = r.healing_cpu_us;
+  out.push(`healing's own cost: healPrompt p50 ${h.p50.toFixed(1)} us, p99 ${h.p99.toFixed(1)} us per request; vocabulary index built once in ${h.vocab_build_ms.toFixed(1)} ms`);
   return `${out.join('\n')}\n`;
 }

@@ -16,6 +16,7 @@ import { chooseModel, type ModelChoice } from './default-model.js';
 import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, LoadedModel } from './engine-host.js';
 import { calibrate, decideMode, type Calibration, type ModeDecision } from './mode-calibration.js';
 import { Mutex } from './mutex.js';
+import { healingVocab } from './token-healing.js';
 import { nowMs } from '../trace/clock.js';
 import { engineStep, type EngineSpans, type EngineStep } from '../trace/engine-steps.js';
 
@@ -127,6 +128,7 @@ export class NativeEngineHost implements EngineHost {
     try {
       tokenBytes = tokenizer.tokenBytes(info.vocabSize);
       model.setTokenBytes(tokenBytes);  // for generations with a required prefix
+      healingVocab(tokenBytes);  // token healing's index, built here rather than on the first request
     } catch (err) {
       tokenBytes = undefined;
       this.log.warn(`${choice.model}: no token bytes, so no required-prefix constraint: ${(err as Error).message}`);

@@ -15,11 +15,12 @@ import { existingDir } from '../../server/src/cli/paths.js';
 import { defaultModelDirs } from '../../server/src/completion/default-model.js';
 import { packageRoot } from '../../server/src/package-root.js';
 import type { RequestTrace } from '../../server/src/protocol.js';
+import { Model } from '../../native/lib/model.js';
 import { Tokenizer } from '../../native/lib/tokenizer.js';
 import { percentileOfSorted } from '../../server/src/percentile.js';
-import { buildPrompt, PromptState } from '../../server/src/completion/context.js';
+import { buildPrompt, decodeContinuation, PromptState, type BuiltPrompt } from '../../server/src/completion/context.js';
 import { detectPromptFormat } from '../../server/src/completion/prompt-format.js';
-import { healingVocab, healPrompt } from '../../server/src/completion/token-healing.js';
+import { healingVocab, healPrompt, stripHealed } from '../../server/src/completion/token-healing.js';
 import { defaultSettings } from '../../server/src/config.js';
 import { LspClient } from '../lib/lsp-client.js';
 import type { QualityManifest } from './copy-fixtures.js';
@@ -57,6 +58,11 @@ export interface QualityResult {
   healing_off: QualityPass;
   /** healPrompt's own time on these cases' prompts (this process, the model's tokenizer), microseconds. */
   healing_cpu_us: { p50: number; p99: number; vocab_build_ms: number };
+  /**
+   * Healing's own effect, before post-processing: the line-start cases' prompts generated in this
+   * process (the model, plain greedy decoding, 6 tokens), how many outputs begin with a space or tab.
+   */
+  raw_whitespace_led_at_line_start: { cases: number; healing_on: number; healing_off: number };
   rows: QualityRow[];
 }
 
@@ -126,12 +132,14 @@ export async function runQualityBench(args: ParsedArgs): Promise<number> {
     }
     const mode = (await client.status()).engine.mode;
     const healingCpu = await timeHealing(modelDir, cases, maxTokens);
+    const raw = await rawWhitespace(modelDir, cases.filter((c) => c.kind === 'line-start'));
     const result: QualityResult = {
       model: modelDir, drafter: drafterDir, mode, cases: cases.length, seed, max_tokens: maxTokens,
       files: files.map((x) => x.name),
       healing_on: pass(rows.filter((r) => r.healing)),
       healing_off: pass(rows.filter((r) => !r.healing)),
       healing_cpu_us: healingCpu,
+      raw_whitespace_led_at_line_start: raw,
       rows,
     };
     void status;
@@ -153,11 +161,9 @@ async function timeHealing(modelDir: string, cases: { text: string; offset: numb
   const t0 = performance.now();
   const vocab = healingVocab(tok.tokenBytes(tok.vocabSize));
   const buildMs = performance.now() - t0;
-  const c = defaultSettings().completion;
-  const budget = { contextTokens: c.contextTokens, suffixShare: c.suffixShare, maxTokens, maxContext: 1024 };
   const us: number[] = [];
   for (const k of cases) {
-    const prompt = buildPrompt({ text: k.text, offset: k.offset, languageId: 'typescript' }, tok, format, budget, new PromptState(false));
+    const prompt = casePrompt(tok, format, k, maxTokens);
     healPrompt(prompt, format, vocab);
     for (let i = 0; i < 20; i++) {
       const t = performance.now();
@@ -167,6 +173,40 @@ async function timeHealing(modelDir: string, cases: { text: string; offset: numb
   }
   us.sort((a, b) => a - b);
   return { p50: percentileOfSorted(us, 50) ?? 0, p99: percentileOfSorted(us, 99) ?? 0, vocab_build_ms: buildMs };
+}
+
+/** The prompt of a case as the server builds it (default budget, no snippets). */
+function casePrompt(tok: Tokenizer, format: ReturnType<typeof detectPromptFormat>, c: { text: string; offset: number }, maxTokens: number): BuiltPrompt {
+  const s = defaultSettings().completion;
+  const budget = { contextTokens: s.contextTokens, suffixShare: s.suffixShare, maxTokens, maxContext: 1024 };
+  return buildPrompt({ text: c.text, offset: c.offset, languageId: 'typescript' }, tok, format, budget, new PromptState(false));
+}
+
+async function rawWhitespace(modelDir: string, cases: { text: string; offset: number }[]): Promise<QualityResult['raw_whitespace_led_at_line_start']> {
+  const [model, tok] = await Promise.all([Model.load(modelDir, { backend: 'cpu' }), Tokenizer.load(modelDir)]);
+  const out = { cases: cases.length, healing_on: 0, healing_off: 0 };
+  try {
+    const table = tok.tokenBytes(model.info.vocabSize);
+    model.setTokenBytes(table);
+    const vocab = healingVocab(table);
+    const format = detectPromptFormat(tok);
+    const session = model.createSession({ maxContext: 1024 });
+    for (const c of cases) {
+      const prompt = casePrompt(tok, format, c, 8);
+      const healed = healPrompt(prompt, format, vocab);
+      for (const on of [true, false]) {
+        const ids = on ? healed.ids : prompt.ids;
+        const rp = on && healed.healing ? healed.healing.text : '';
+        const gen: number[] = [];
+        for await (const chunk of session.generate(ids, { maxTokens: 6, stopTokens: format.stopTokens, ...(rp ? { requiredPrefix: rp } : {}) })) gen.push(...chunk.ids);
+        if (/^[ \t]/.test(stripHealed(decodeContinuation(tok, ids, gen), rp))) out[on ? 'healing_on' : 'healing_off']++;
+      }
+    }
+    session.dispose();
+  } finally {
+    model.dispose();
+  }
+  return out;
 }
 
 export function formatQuality(r: QualityResult): string {
@@ -179,6 +219,8 @@ export function formatQuality(r: QualityResult): string {
     out.push(`  ${'cases'.padEnd(12)}${'n'.padStart(6)}  ${'first-line EM'.padStart(12)}  ${'chars matched'.padStart(14)}  ${'empty'.padStart(7)}  ${'ws-led at start'.padStart(16)}`);
     out.push(line('all', p.all), line('line start', p.line_start), line('mid-line', p.mid_line));
   }
+  const w = r.raw_whitespace_led_at_line_start;
+  out.push(`before post-processing, line starts (in-process, 6 tokens): ${w.healing_on} of ${w.cases} begin with whitespace with healing, ${w.healing_off} without`);
   const h = r.healing_cpu_us;
   out.push(`healing's own cost: healPrompt p50 ${h.p50.toFixed(1)} us, p99 ${h.p99.toFixed(1)} us per request; vocabulary index built once in ${h.vocab_build_ms.toFixed(1)} ms`);
   return `${out.join('\n')}\n`;

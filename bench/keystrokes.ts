@@ -10,7 +10,8 @@
  * server's traces of the measured requests as JSON lines (--trace, or beside --out), for
  * `slipstream trace`. --compare-tracing types every spot twice, with the server's spans on and off
  * in alternating order, and reports what tracing costs. --record FILE writes every message the
- * client sent, one JSON line each (the fuzzer's seed traffic).
+ * client sent, one JSON line each (the fuzzer's seed traffic). --compare-healing does the same with
+ * token healing (slipstream.completion.tokenHealing) on and off: what healing costs per keystroke.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -50,6 +51,8 @@ export interface KeystrokeRecord {
   predicted_next: boolean | null;
   /** With --compare-tracing: whether the server recorded spans for this request. */
   tracing?: boolean;
+  /** With --compare-healing: whether token healing was on for this request. */
+  healing?: boolean;
 }
 
 export interface KeystrokeGroup {
@@ -85,6 +88,8 @@ export interface KeystrokeBenchResult {
   following_keystrokes: KeystrokeGroup;
   /** With --compare-tracing: the same keystrokes with the server's spans on and off. */
   tracing_cost?: TracingCost;
+  /** With --compare-healing: the same keystrokes with token healing on and off (TracingCost's figures). */
+  healing_cost?: TracingCost;
   requests: KeystrokeRecord[];
 }
 
@@ -181,7 +186,10 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
   const interval = (f['interval-ms'] as number | undefined) ?? 0;
   const debounce = (f['debounce-ms'] as number | undefined) ?? null;
   const maxTokens = (f['max-tokens'] as number | undefined) ?? null;
-  const compare = f['compare-tracing'] === true;
+  const compareHealing = f['compare-healing'] === true;
+  if (compareHealing && f['compare-tracing'] === true) throw new UsageError('--compare-tracing and --compare-healing are one at a time');
+  const compare = f['compare-tracing'] === true || compareHealing;
+  const variant: 'tracing' | 'healing' = compareHealing ? 'healing' : 'tracing';
   if (maxTokens !== null && maxTokens > 1024) throw new UsageError('--max-tokens must be at most 1024 for keystrokes (completion.maxTokens)');
   const original = readFileSync(file, 'utf8');
   const spots = planSpots(original, spotCount, chars, seed);
@@ -243,7 +251,8 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
       if (measured) pending.push(...here);
       if (typist.text !== original) throw new Error(`internal: the document differs from ${file} after spot ${s}`);
     };
-    const setSpans = (on: boolean): Promise<void> => typist.notify('workspace/didChangeConfiguration', { settings: { slipstream: { trace: { spans: on } } } });
+    const setSpans = (on: boolean): Promise<void> =>
+      typist.notify('workspace/didChangeConfiguration', { settings: { slipstream: compareHealing ? { completion: { tokenHealing: on } } : { trace: { spans: on } } } });
     for (const [s, spot] of spots.entries()) {
       if (!compare) {
         await typeSpot(s, spot);
@@ -284,7 +293,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
         generated_tokens: t.generatedTokens ?? null,
         suggestion,
         predicted_next: p.rest === '' ? null : suggestion !== '' && suggestion[0] === p.rest[0],
-        ...(p.tracing !== undefined ? { tracing: p.tracing } : {}),
+        ...(p.tracing !== undefined ? { [variant]: p.tracing } : {}),
       });
       measured.push(t);
     }
@@ -296,7 +305,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
       all: summarize(requests),
       first_keystroke: summarize(requests.filter((r) => r.keystroke === 0)),
       following_keystrokes: summarize(requests.filter((r) => r.keystroke > 0)),
-      ...(compare ? { tracing_cost: tracingCost(requests) } : {}),
+      ...(compare ? { [`${variant}_cost`]: tracingCost(requests, variant) } : {}),
       requests,
     };
     process.stdout.write(formatTable(result));
@@ -333,21 +342,21 @@ export function formatTable(r: KeystrokeBenchResult): string {
     ['  following keystrokes', tokens(next)],
     ['ghost text had the next char', pct(all.predicted_next_share)],
   ];
-  const c = r.tracing_cost;
-  if (c) {
-    rows.push(['tracing on vs off (client)', `${ms(c.on_mean_ms)} vs ${ms(c.off_mean_ms)} mean over ${c.pairs} keystroke pairs: ${c.cost >= 0 ? '+' : ''}${pct(c.cost)}`]);
+  for (const [name, c] of [['tracing', r.tracing_cost], ['healing', r.healing_cost]] as const) {
+    if (!c) continue;
+    rows.push([`${name} on vs off (client)`, `${ms(c.on_mean_ms)} vs ${ms(c.off_mean_ms)} mean over ${c.pairs} keystroke pairs: ${c.cost >= 0 ? '+' : ''}${pct(c.cost)}`]);
     rows.push(['  per keystroke, on - off', `median ${c.median_diff_ms.toFixed(3)} ms (${c.median_cost >= 0 ? '+' : ''}${pct(c.median_cost)} of the median), 10%-trimmed mean ${c.trimmed_mean_diff_ms.toFixed(3)} ms`]);
-    rows.push(['tracing on vs off (server)', `${ms(c.server_on_mean_ms)} vs ${ms(c.server_off_mean_ms)}: ${c.server_cost >= 0 ? '+' : ''}${pct(c.server_cost)}`]);
+    rows.push([`${name} on vs off (server)`, `${ms(c.server_on_mean_ms)} vs ${ms(c.server_off_mean_ms)}: ${c.server_cost >= 0 ? '+' : ''}${pct(c.server_cost)}`]);
   }
   const w = Math.max(...rows.map((x) => x[0].length)) + 2;
   return `${rows.map(([k, v]) => `${k.padEnd(w)}${v}`).join('\n')}\n`;
 }
 
-/** What the server's spans cost: the keystrokes answered by the engine in both passes, on vs off. */
-export function tracingCost(rs: KeystrokeRecord[]): TracingCost {
+/** What the server's spans (or token healing) cost: the keystrokes answered by the engine in both passes, on vs off. */
+export function tracingCost(rs: KeystrokeRecord[], variant: 'tracing' | 'healing' = 'tracing'): TracingCost {
   const key = (r: KeystrokeRecord): string => `${r.spot}/${r.keystroke}`;
-  const off = new Map(rs.filter((r) => r.tracing === false && r.source === 'engine' && ANSWERED.has(r.outcome)).map((r) => [key(r), r]));
-  const pairs = rs.filter((r) => r.tracing === true && r.source === 'engine' && ANSWERED.has(r.outcome) && off.has(key(r))).map((r) => [r, off.get(key(r))!] as const);
+  const off = new Map(rs.filter((r) => r[variant] === false && r.source === 'engine' && ANSWERED.has(r.outcome)).map((r) => [key(r), r]));
+  const pairs = rs.filter((r) => r[variant] === true && r.source === 'engine' && ANSWERED.has(r.outcome) && off.has(key(r))).map((r) => [r, off.get(key(r))!] as const);
   const diffs = pairs.map(([a, b]) => a.latency_ms - b.latency_ms).sort((x, y) => x - y);
   const cut = Math.floor(diffs.length / 10);
   const trimmed = diffs.slice(cut, diffs.length - cut);

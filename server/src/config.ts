@@ -52,6 +52,8 @@ export interface Settings {
     suffixShare: number;
     /** Add snippets from other open documents of the same language. */
     snippets: boolean;
+    /** Back the prompt off by the cursor's partial token and require the output to rewrite it (token-healing.ts). */
+    tokenHealing: boolean;
     temperature: number;
   };
   trace: {
@@ -89,6 +91,7 @@ export function defaultSettings(): Settings {
       contextTokens: 1024,
       suffixShare: 0.25,
       snippets: true,
+      tokenHealing: true,
       temperature: 0,
     },
     trace: { capacity: 200, spans: true, file: '', fileMaxKB: 16384, otlpEndpoint: '' },
@@ -206,6 +209,7 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
   'completion.contextTokens': { ...intIn(16, 32768), description: 'Prompt budget in tokens (prefix + suffix + snippets), also capped by the model\'s context.' },
   'completion.suffixShare': { ...numIn(0, 0.9), description: 'Share of the prompt budget for the text after the cursor (fill-in-the-middle models).' },
   'completion.snippets': { ...bool, description: 'Add snippets from other open documents of the same language when budget remains.' },
+  'completion.tokenHealing': { ...bool, description: 'Token healing: when the cursor ends inside a token (a run of spaces, part of a word), back the prompt off by that token and make the suggestion start with its text, so it continues the way the model was trained. Local engine only (a remote engine cannot constrain decoding).' },
   'completion.temperature': { ...numIn(0, 2), description: 'Sampling temperature; 0 is greedy.' },
   'trace.capacity': { ...intIn(0, 100000), description: 'Per-request traces kept for slipstream/traces.' },
   'trace.spans': {

@@ -96,6 +96,8 @@ export interface RequestTrace {
   cacheHit?: 'typing' | 'attached' | 'none' | 'off';
   /** Extra-draft tokens offered to the engine (a diverged suggestion's rest) and generated tokens only they proposed. */
   draftTokens?: { offered: number; accepted: number };
+  /** Token healing: prompt tokens backed off at the cursor and the bytes the output had to rewrite (absent when none). */
+  healed?: { tokens: number; bytes: number };
   error?: string;
   /** The request's span tree (root `request`); absent when slipstream.trace.spans is off. */
   spans?: TraceSpan;

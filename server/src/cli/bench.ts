@@ -7,6 +7,7 @@
 import { runEngineBench } from '../../../bench/engine.js';
 import { runFuzzBench } from '../../../bench/fuzz/main.js';
 import { runKeystrokesBench } from '../../../bench/keystrokes.js';
+import { runQualityBench } from '../../../bench/quality/main.js';
 import { runRedrafterBench } from '../../../bench/redrafter.js';
 import { runTracingBench } from '../../../bench/tracing.js';
 import { runSoakBench } from '../../../bench/soak.js';
@@ -21,6 +22,7 @@ const suites: Record<string, Suite> = {
   tracing: runTracingBench,  // the tracing code's own cost, replaying a real trace
   fuzz: runFuzzBench,  // structure-aware fuzzing of a real server (bench/fuzz/)
   soak: runSoakBench,  // clients replaying typing for minutes: answers, memory, latency
+  quality: runQualityBench,  // held-out code through the server: would a user take the suggestions (bench/quality/)
 };
 
 export async function runBench(args: ParsedArgs): Promise<number> {

@@ -11,6 +11,7 @@ import type { ModelSource } from './default-model.js';
 import type { ModeDecision } from './mode-calibration.js';
 import type { RemoteExchange, RemoteStatus } from '../protocol.js';
 import type { EngineSpans } from '../trace/engine-steps.js';
+import type { TokenBytes } from '../../../native/lib/token-bytes.js';
 
 /** The tokenizer surface the prompt builder uses (native/lib/tokenizer.ts implements it). */
 export interface TokenizerLike {
@@ -32,6 +33,11 @@ export interface LoadedModel {
   vocabSize: number;
   numLayers: number;
   hiddenSize: number;
+  /**
+   * What each token writes, present only when the host honours GenerateRequest.requiredPrefix
+   * (the native engine; a remote serving engine cannot constrain decoding, so it gets no token healing).
+   */
+  tokenBytes?: TokenBytes;
 }
 
 export interface GenerateRequest {
@@ -56,6 +62,8 @@ export interface GenerateRequest {
   reuse?: boolean;
   /** Bound of all sessions' KV bytes (cache.kvBudgetMB); hosts that keep no KV ignore it. */
   kvBudgetBytes?: number;
+  /** The output must start with this text (token healing: token-healing.ts); needs LoadedModel.tokenBytes. */
+  requiredPrefix?: string;
   /** Called once before the prefill with how many prompt tokens the session already holds (KV reused). */
   onReuse?: (reusedTokens: number) => void;
   /** Called once when a remote host's HTTP exchange ends (completed, stopped early, cancelled or failed). */

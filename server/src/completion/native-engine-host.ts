@@ -18,6 +18,7 @@ import { chooseModel, type ModelChoice } from './default-model.js';
 import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, LoadedModel } from './engine-host.js';
 import { calibrate, decideMode, type Calibration, type ModeDecision } from './mode-calibration.js';
 import { Mutex } from './mutex.js';
+import { healingVocab } from './token-healing.js';
 import { nowMs } from '../trace/clock.js';
 import { engineStep, type EngineSpans, type EngineStep } from '../trace/engine-steps.js';
 import { SessionPool } from './session-pool.js';
@@ -129,9 +130,13 @@ export class NativeEngineHost implements EngineHost {
       }
     }
     const info = model.info;
+    let tokenBytes: LoadedModel['tokenBytes'];
     try {
-      model.setTokenBytes(tokenizer.tokenBytes(info.vocabSize));  // for generations with a required prefix
+      tokenBytes = tokenizer.tokenBytes(info.vocabSize);
+      model.setTokenBytes(tokenBytes);  // for generations with a required prefix
+      healingVocab(tokenBytes);  // token healing's index, built here rather than on the first request
     } catch (err) {
+      tokenBytes = undefined;
       this.log.warn(`${choice.model}: no token bytes, so no required-prefix constraint: ${(err as Error).message}`);
     }
     const what = choice.source === 'default' ? 'the shipped default model' : 'the configured model';
@@ -151,6 +156,7 @@ export class NativeEngineHost implements EngineHost {
         vocabSize: info.vocabSize,
         numLayers: info.numLayers,
         hiddenSize: info.hiddenSize,
+        ...(tokenBytes ? { tokenBytes } : {}),
       },
     };
     if (s.mode === 'auto') await this.calibrate(loaded);
@@ -204,6 +210,7 @@ export class NativeEngineHost implements EngineHost {
         temperature: req.temperature,
         stopTokens: req.stopTokens,
         signal: req.signal,
+        ...(req.requiredPrefix ? { requiredPrefix: req.requiredPrefix } : {}),
         ...(drafter ? { mode: 'redrafter' as const, drafter, ...(extra ? { extraDrafts: extra } : {}) } : {}),
       });
       let extraAccepted = 0;

@@ -24,6 +24,7 @@ import { postprocess } from './postprocess/index.js';
 import { detectPromptFormat, type PromptFormat } from './prompt-format.js';
 import { SnippetIndex, type SnippetSource } from './snippets.js';
 import { canSplitAtLines } from './token-cache.js';
+import { healingVocab, healPrompt, stripHealed } from './token-healing.js';
 import type { ClientTrace } from '../trace/client-trace.js';
 import { nowMs } from '../trace/clock.js';
 import type { Trace, TraceLog } from './traces.js';
@@ -176,7 +177,11 @@ export class CompletionProvider {
       );
       trace.stage('context', { prefixTokens: prompt.prefixTokens, suffixTokens: prompt.suffixTokens, snippetTokens: prompt.snippetTokens });
       trace.split('tokenize', prompt.tokenizeMs);
-      trace.record.promptTokens = prompt.ids.length;
+      // token healing (token-healing.ts), where the host constrains decoding
+      const tb = settings.completion.tokenHealing ? view.model.tokenBytes : undefined;
+      const { ids, healing } = tb ? healPrompt(prompt, view.format, healingVocab(tb)) : { ids: prompt.ids, healing: null };
+      if (healing) trace.record.healed = { tokens: healing.tokens, bytes: healing.bytes };
+      trace.record.promptTokens = ids.length;
 
       const fctx: FilterContext = {
         prefix: toLf(wellFormed(req.text.slice(Math.max(0, req.offset - FILTER_WINDOW), req.offset))),
@@ -185,7 +190,7 @@ export class CompletionProvider {
       };
       const multiline = allowsMultiline(fctx);
       if (this.deps.log.enabled('debug')) this.deps.log.debug(`trace ${trace.record.id}: generating for ${req.key} from ${prompt.ids.length} prompt tokens`);
-      const drafts = cacheOn ? this.drafts(req, view.model.tokenizer) : [];
+      const drafts = cacheOn ? this.drafts(req, view.model.tokenizer, healing?.text ?? '') : [];
       // the client's cancel ends the generation after a grace, unless a request attached to it
       const engine = new AbortController();
       let grace: NodeJS.Timeout | undefined;
@@ -200,7 +205,7 @@ export class CompletionProvider {
       else req.signal.addEventListener('abort', cancelled, { once: true });
       let raw: string;
       try {
-        raw = await this.generate(req, view, prompt.ids, fctx, multiline, engineSignal, trace, drafts, (t) => (gen.partial = t));
+        raw = await this.generate(req, view, ids, healing?.text ?? '', fctx, multiline, engineSignal, trace, drafts, (t) => (gen.partial = t));
         const now = req.currentVersion?.();
         const moved = req.version !== null && now !== req.version;
         // a request waiting for this generation takes its suggestion from the cache (before it wakes)
@@ -240,6 +245,7 @@ export class CompletionProvider {
     req: CompletionRequest,
     view: ModelView,
     prompt: Int32Array,
+    healed: string,
     fctx: FilterContext,
     multiline: boolean,
     signal: AbortSignal,
@@ -271,6 +277,7 @@ export class CompletionProvider {
             },
           }
         : {}),
+      ...(healed ? { requiredPrefix: healed } : {}),
       // known before the first token, so traces of generations stopped early carry it too
       onReuse: (n) => (trace.record.reusedTokens = n),
       onRemote: (exchange) => (trace.record.remote = exchange),
@@ -291,7 +298,7 @@ export class CompletionProvider {
         if (firstAt === 0) firstAt = nowMs();
         if (r.value instanceof Int32Array) {
           for (const id of r.value) ids.push(id);
-          text = toLf(decodeContinuation(tok, prompt, ids));
+          text = toLf(stripHealed(decodeContinuation(tok, prompt, ids), healed));
         } else {
           text = toLf(text + r.value.text);
           textTokens += r.value.tokens;
@@ -327,11 +334,14 @@ export class CompletionProvider {
     this.suggestions.remember(req.key, req.text, req.offset, withLineEnding(processed.text, lineEndingAt(req.text, req.offset)), processed.replaceLength);
   }
 
-  /** A diverged suggestion's re-aligned rests as token ids (suggestion-cache.ts drafts()). */
-  private drafts(req: CompletionRequest, tok: TokenizerLike): Int32Array[] {
+  /**
+   * A diverged suggestion's re-aligned rests as token ids (suggestion-cache.ts drafts()), after the
+   * text token healing took off the prompt (the output rewrites it first).
+   */
+  private drafts(req: CompletionRequest, tok: TokenizerLike, healed: string): Int32Array[] {
     return this.suggestions
       .divergedDrafts(req.key, req.text, req.offset)
-      .map((d) => tok.encode(toLf(d), { addSpecialTokens: false }).subarray(0, MAX_DRAFT_TOKENS))
+      .map((d) => tok.encode(toLf(healed + d), { addSpecialTokens: false }).subarray(0, MAX_DRAFT_TOKENS))
       .filter((ids) => ids.length > 0);
   }
 

@@ -6,6 +6,7 @@ import { balanceBrackets } from './balance-brackets.js';
 import { lineSuffix, type Filter, type FilterContext } from './context.js';
 import { cutRepetition } from './cut-repetition.js';
 import { dropSuffixDuplicate } from './drop-suffix-duplicate.js';
+import { dropTypedIndentation } from './drop-typed-indentation.js';
 import { indentationScope } from './indentation-scope.js';
 import { singleLine } from './single-line.js';
 import { trimEnd } from './trim-end.js';
@@ -14,6 +15,7 @@ export type { FilterContext } from './context.js';
 
 /** Every filter by the name its fixtures folder uses, in pipeline order. */
 export const FILTERS: [string, Filter][] = [
+  ['drop-typed-indentation', dropTypedIndentation],
   ['cut-repetition', cutRepetition],
   ['single-line', singleLine],
   ['indentation-scope', indentationScope],

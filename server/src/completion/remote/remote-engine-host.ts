@@ -6,7 +6,8 @@
  * when the generation stops early or is cancelled. Requests run concurrently (the server
  * batches). After a failure no request goes out until the backoff has passed; a success clears
  * it. The API key comes from the environment variable engine.remote.apiKeyEnv names and appears
- * in no log, status or trace.
+ * in no log, status or trace. No token healing: these APIs cannot require an output prefix, so
+ * the loaded model carries no token bytes and the provider leaves the prompt unhealed.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

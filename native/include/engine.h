@@ -67,7 +67,7 @@ typedef struct engine_session engine_session;  // one sequence: KV cache + commi
 
 typedef struct engine_model_params {
     int n_threads;               // 0 = all hardware threads
-    const char * backend;        // "auto", "cpu" or "cuda" (NULL = "auto"; cuda is refused as UNSUPPORTED for now)
+    const char * backend;        // "auto", "cpu" or "cuda" (NULL = "auto"; a backend lacking ops, cuda for now, is refused as UNSUPPORTED)
     const volatile int * abort;  // optional: load stops with CANCELLED when *abort != 0
 } engine_model_params;
 

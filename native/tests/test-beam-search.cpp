@@ -69,6 +69,8 @@ void bind(const tiny & t, model & base, drafter & d) {
     base.config.n_vocab = t.V;
     base.config.n_embd = t.H;
     base.tok_embd = wm(t.embd, t.V, t.H);
+    base.backend = engine_backend_cpu();  // single-threaded, as the search ran before it had a backend
+    base.bctx = base.backend->ctx_create(1);
     d.config = {t.V, t.H, t.E, t.N, t.rnn};
     if (t.rnn) {
         d.rnn_w = wm(t.w, t.H, t.H);
@@ -172,7 +174,7 @@ void compare(const char * name, const tiny & t, int M, int L, unsigned seed) {
     const int g0 = (int)(rng() % t.V);
     beam_search_result out;
     beam_search_ws ws;
-    beam_search(d, base, c.data(), g0, M, L, out, ws, nullptr);
+    beam_search(d, base, c.data(), g0, M, L, out, ws);
     std::vector<int> rb;
     vec rs;
     ref_beam_search(t, vec(c.begin(), c.end()), g0, M, L, rb, rs);
@@ -186,7 +188,7 @@ void compare(const char * name, const tiny & t, int M, int L, unsigned seed) {
     for (int m = 1; m < M; ++m) CHECK(out.scores[m] <= out.scores[m - 1]);
     if (M == 1) {  // the argmax shortcut (no scores) gives the same beam
         beam_search_result fast;
-        beam_search(d, base, c.data(), g0, M, L, fast, ws, nullptr, /*want_scores=*/false);
+        beam_search(d, base, c.data(), g0, M, L, fast, ws, /*want_scores=*/false);
         CHECK(fast.beams == out.beams);
     }
 }
@@ -217,11 +219,11 @@ void test_off_by_one() {
     std::vector<float> c(16, 0.1f);
     beam_search_result out;
     beam_search_ws ws;
-    beam_search(d, base, c.data(), 7, 4, 5, out, ws, nullptr);  // L = 5 drafts 4 tokens
+    beam_search(d, base, c.data(), 7, 4, 5, out, ws);  // L = 5 drafts 4 tokens
     CHECK(out.beam_len == 5);
     CHECK((int)out.beams.size() == 4 * 5);
     // step 1 grows beam 0 alone, so with L = 2 the M drafted tokens are distinct
-    beam_search(d, base, c.data(), 7, 4, 2, out, ws, nullptr);
+    beam_search(d, base, c.data(), 7, 4, 2, out, ws);
     std::vector<int> firsts;
     for (int m = 0; m < 4; ++m) firsts.push_back(out.beams[(size_t)m * 2 + 1]);
     std::sort(firsts.begin(), firsts.end());
@@ -232,7 +234,7 @@ void test_logprobs_row() {
     // 60 entries: values 0..59 (max 59). Top-50 keeps 10..59; below the 50th largest -> -50000.
     std::vector<float> row(60), scratch;
     for (int i = 0; i < 60; ++i) row[i] = (float)i;
-    float masked = beam_logprobs_row(row.data(), 60, 50, scratch);
+    float masked = topk_logprobs_row(row.data(), 60, 50, scratch);
     double lse = 0;
     for (int i = 10; i < 60; ++i) lse += std::exp((double)(i - 59));
     lse = std::log(lse);
@@ -247,12 +249,12 @@ void test_logprobs_row() {
     // Ties at the 50th largest value stay (strictly-below rule): 55 entries of 1.0 and 5 of 0.
     std::vector<float> tie(60, 1.0f);
     for (int i = 0; i < 5; ++i) tie[i] = 0.0f;
-    beam_logprobs_row(tie.data(), 60, 50, scratch);
+    topk_logprobs_row(tie.data(), 60, 50, scratch);
     CHECK_CLOSE(tie[59], -std::log(55.0), 1e-5);
     CHECK(tie[0] < -40000);
     // Fewer than 50 tokens: nothing masked.
     std::vector<float> small{1, 2, 3};
-    CHECK(std::isnan(beam_logprobs_row(small.data(), 3, 50, scratch)));
+    CHECK(std::isnan(topk_logprobs_row(small.data(), 3, 50, scratch)));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "api/engine-internal.h"
 #include "core/json.h"
+#include "backends/cpu/backend-cpu.h"
 #include "kernels/kernels.h"
 #include "run-generation.h"
 #include "test-util.h"
@@ -43,7 +44,7 @@ int main() {
     const kernel_path paths[] = {KERNEL_PATH_REF, KERNEL_PATH_AVX2, KERNEL_PATH_AVX512};
     for (kernel_path path : paths) {
         if (!kernel_path_supported(path)) continue;
-        em->m->path = path;
+        backend_cpu_set_matmul_path(em->m->bctx, path);
         std::fprintf(stderr, "kernel path %d\n", static_cast<int>(path));
         engine_session * s = nullptr;
         CHECK(engine_session_init(em, 0, &s) == ENGINE_STATUS_OK);

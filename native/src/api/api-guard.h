@@ -29,6 +29,7 @@ inline engine_status to_status(error_kind kind) {
         case ERROR_CANCELLED: return ENGINE_STATUS_CANCELLED;
         case ERROR_OUT_OF_MEMORY: return ENGINE_STATUS_OUT_OF_MEMORY;
         case ERROR_NUMERIC: return ENGINE_STATUS_NUMERIC;
+        case ERROR_UNSUPPORTED: return ENGINE_STATUS_UNSUPPORTED;
     }
     return ENGINE_STATUS_INTERNAL;
 }

@@ -65,9 +65,8 @@ extern "C" void engine_drafter_get_info(const engine_drafter * ed, engine_drafte
 }
 
 extern "C" engine_redrafter_params engine_redrafter_default_params(const engine_model * model) noexcept {
-    // Models run on the CPU backend in this build (engine_model_init refuses cuda).
-    speculate_params sp = speculate_default_params("cpu");
-    (void)model;
+    // the defaults of the backend the model runs on (the CPU's when no model is given)
+    speculate_params sp = speculate_default_params(model && model->m->backend ? model->m->backend->name : "cpu");
     engine_redrafter_params p;
     p.n_beams = sp.n_beams;
     p.beam_len = sp.beam_len;

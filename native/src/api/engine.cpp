@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api-guard.h"
+#include "backends/backend.h"
 #include "base/status.h"
 #include "core/model.h"
 #include "core/session.h"
@@ -37,13 +38,10 @@ extern "C" engine_status engine_model_init(const char * dir, const engine_model_
         return ENGINE_STATUS_INVALID_ARGUMENT;
     }
     engine_model_params p = params ? *params : engine_model_default_params();
-    if (p.backend && std::strcmp(p.backend, "cuda") == 0) {
-        copy_str(error, error_len, "backend 'cuda' cannot run models in this build yet; use 'cpu' or 'auto'");
-        return ENGINE_STATUS_UNSUPPORTED;
-    }
     std::unique_ptr<model> m;
     engine_status st = guarded(err, [&] {
         model_load_params lp;
+        lp.backend = backend_select(p.backend);  // a backend lacking ops is refused here (UNSUPPORTED)
         lp.n_threads = p.n_threads;
         lp.abort = p.abort;  // polled by the loader before each tensor
         m = model_load(dir, lp);

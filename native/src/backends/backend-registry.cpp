@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/status.h"
 
 namespace {
 
@@ -90,4 +91,42 @@ void discover() {
 const std::vector<backend_entry> & backend_registry() {
     std::call_once(g_once, discover);
     return g_backends;
+}
+
+std::string backend_missing_ops(const engine_backend_i & b) {
+    std::string missing;
+#define ENGINE_BACKEND_CHECK_OP(op)          \
+    if (!b.op) {                             \
+        if (!missing.empty()) missing += ", "; \
+        missing += #op;                      \
+    }
+    ENGINE_BACKEND_REQUIRED_OPS(ENGINE_BACKEND_CHECK_OP)
+#undef ENGINE_BACKEND_CHECK_OP
+    return missing;
+}
+
+const engine_backend_i * backend_select(const char * name) {
+    const std::string want = name && *name ? name : "auto";
+    const auto & list = backend_registry();
+    if (want == "auto") {
+        const engine_backend_i * best = nullptr;
+        int best_score = 0;
+        for (const auto & b : list)
+            if (b.iface && b.score > best_score && backend_missing_ops(*b.iface).empty()) {
+                best = b.iface;
+                best_score = b.score;
+            }
+        if (!best) throw engine_error(ERROR_UNSUPPORTED, "no available backend can run models");
+        return best;
+    }
+    for (const auto & b : list) {
+        if (b.name != want) continue;
+        if (!b.iface) throw engine_error(ERROR_UNSUPPORTED, "backend '" + want + "' is unavailable: " + b.detail);
+        const std::string missing = backend_missing_ops(*b.iface);
+        if (!missing.empty())
+            throw engine_error(ERROR_UNSUPPORTED, "backend '" + want + "' cannot run models in this build yet: it lacks " + missing +
+                                                      "; use 'cpu' or 'auto'");
+        return b.iface;
+    }
+    throw engine_error(ERROR_INVALID_ARGUMENT, "unknown backend '" + want + "' (auto, cpu or cuda)");
 }

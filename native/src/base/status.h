@@ -15,6 +15,7 @@ enum error_kind : int {
     ERROR_CANCELLED,         // the abort flag was set
     ERROR_OUT_OF_MEMORY,
     ERROR_NUMERIC,           // the model computed a non-finite value (NaN or Inf logits)
+    ERROR_UNSUPPORTED,       // a valid request the chosen backend cannot serve (ops it lacks)
 };
 
 // A recoverable failure: its kind and a message naming what failed.

@@ -1,8 +1,9 @@
 /*
  * model.cpp: loading a Hugging Face folder into a model (config.json, tokenizer.json's vocabulary,
  * then every tensor through the weight loader, checked against config.json) and the batched,
- * masked forward pass. Sections: load helpers, load, forward. The math (pre-norm Llama block, GQA,
- * RoPE rotate_half) is in docs/engine.md.
+ * masked forward pass, written once against the backend table (backends/backend.h): no kernel is
+ * called here. Sections: load helpers, load, forward. The math (pre-norm Llama block, GQA, RoPE
+ * rotate_half) is in docs/engine.md.
  */
 #include "model.h"
 
@@ -18,7 +19,6 @@
 #include "base/fault-inject.h"
 #include "base/log.h"
 #include "base/status.h"
-#include "base/thread-pool.h"
 #include "json.h"
 #include "kv-cache.h"
 #include "safetensors.h"
@@ -26,7 +26,9 @@
 #include "weight-loader.h"
 
 model::model() = default;
-model::~model() = default;
+model::~model() {
+    if (backend && bctx) backend->ctx_free(bctx);
+}
 
 // ---- load helpers ------------------------------------------------------------------------------
 
@@ -44,6 +46,13 @@ st_dtype config_dtype(const model_config & c) {
 // ---- load ----------------------------------------------------------------------------------------
 
 std::unique_ptr<model> model_load(const std::string & dir, const model_load_params & params) {
+    const engine_backend_i * be = params.backend ? params.backend : engine_backend_cpu();
+    const std::string missing = backend_missing_ops(*be);
+    if (!missing.empty())
+        throw engine_error(ERROR_UNSUPPORTED, std::string("backend '") + be->name + "' cannot run models in this build yet: it lacks " + missing);
+    if (!be->host_memory)
+        throw engine_error(ERROR_UNSUPPORTED, std::string("backend '") + be->name +
+                                                  "' keeps weights in device memory, and uploading them is not written yet");
     auto m = std::make_unique<model>();
     m->dir = dir;
     struct stat st;
@@ -93,112 +102,129 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     m->rope_inv_freq = config_rope_inv_freq(c);
     int threads = params.n_threads > 0 ? params.n_threads : static_cast<int>(std::thread::hardware_concurrency());
     m->n_threads = threads < 1 ? 1 : threads;
-    m->pool = std::make_unique<thread_pool>(m->n_threads);
-    ENGINE_LOG_INFO("loaded %s: %s, %d layers, H %d, %s weights (%.1f MB), %d threads, kernels %s", dir.c_str(),
+    m->bctx = be->ctx_create(m->n_threads);
+    if (!m->bctx) throw engine_error(ERROR_OUT_OF_MEMORY, std::string("cannot create the ") + be->name + " backend's context");
+    m->backend = be;
+    ENGINE_LOG_INFO("loaded %s: %s, %d layers, H %d, %s weights (%.1f MB), %d threads, backend %s", dir.c_str(),
                     model_arch_name(c.arch), c.n_layer, c.n_embd, m->compute_dtype.c_str(), m->weights.bytes / 1e6,
-                    m->n_threads, kernel_best_path_name());
+                    m->n_threads, be->name);
     return m;
 }
 
-void model_embed_row(const model & m, int32_t token, float * out) {
-    ENGINE_ASSERT(token >= 0 && token < m.config.n_vocab);
-    const int64_t H = m.config.n_embd;
-    if (m.tok_embd.layout == WEIGHT_TILED32) {
-        for (int64_t j = 0; j < H; ++j) out[j] = weight_at(m.tok_embd, token, j);
-    } else if (m.tok_embd.dtype == WEIGHT_F32) {
-        std::memcpy(out, static_cast<const float *>(m.tok_embd.data) + token * H, H * sizeof(float));
-    } else {
-        const uint16_t * row = static_cast<const uint16_t *>(m.tok_embd.data) + token * H;
-        for (int64_t j = 0; j < H; ++j) out[j] = bf16_to_f32(row[j]);
-    }
+// ---- forward -------------------------------------------------------------------------------------
+
+namespace {
+
+// The forward's activation buffers (engine_backend_i::scratch slots, per thread, reused across calls).
+enum : int {
+    S_X = BACKEND_SCRATCH_FORWARD,  // x: (n, H) residual stream
+    S_XN,                           // xn: (n, H) normed / block output
+    S_Q,                            // q: (n, n_head * hd)
+    S_ATT,                          // att: (n, n_head * hd)
+    S_G,                            // gate: (n, F)
+    S_U,                            // up: (n, F)
+    S_COS,                          // RoPE cos: (n, hd / 2)
+    S_SIN,                          // RoPE sin: (n, hd / 2)
+    S_H,                            // h: (k, H) final-normed requested rows
+    S_LOGITS,                       // logits: (k, n_vocab), for backends whose memory is not the host's
+    S_XK,                           // the trimmed last layer: xk, xkn: (k, H)
+    S_XKN,
+    S_QK,                           // qk, attk: (k, n_head * hd)
+    S_ATTK,
+    S_GK,                           // gk, uk: (k, F)
+    S_UK,
+    S_FORWARD_END
+};
+static_assert(S_FORWARD_END <= BACKEND_SCRATCH_DRAFTER, "the forward's scratch slots overlap the drafter's");
+
+float * scratch(const model & m, int slot, int64_t floats) {
+    return m.backend->scratch(m.bctx, slot, static_cast<size_t>(floats) * sizeof(float));
 }
 
-// ---- forward -------------------------------------------------------------------------------------
+const float * opt(const std::vector<float> & v) { return v.empty() ? nullptr : v.data(); }
+
+}  // namespace
 
 // The last layer when only k < n rows are wanted: K/V of all n rows go to the cache; attention,
 // o_proj and the MLP run on the k rows, which end up compacted at the top of x: (k, H).
 // x, xn: (n, H) residual stream and scratch; rope_cos/sin: (n, hd / 2).
 static void forward_last_layer_rows(const model & m, const layer_weights & L, kv_cache & kv, int l, float * x, float * xn,
-                                    int64_t n, const int32_t * positions, const uint8_t * mask, const int32_t * out_rows,
-                                    int64_t k, const float * rope_cos, const float * rope_sin) {
-    (void)positions;
+                                    int64_t n, const uint8_t * mask, const int32_t * out_rows, int64_t k,
+                                    const float * rope_cos, const float * rope_sin) {
+    const engine_backend_i & be = *m.backend;
+    engine_backend_ctx * ctx = m.bctx;
     const model_config & c = m.config;
     const int64_t H = c.n_embd, F = c.n_ff, hd = c.head_dim;
     const int64_t q_dim = int64_t(c.n_head) * hd, kv_dim = int64_t(c.n_head_kv) * hd, len = kv.length;
-    thread_local std::vector<float> xk, xkn, qk, attk, gk, uk;
-    xk.resize(static_cast<size_t>(k * H));    // xk: (k, H) the requested rows of the residual stream
-    xkn.resize(static_cast<size_t>(k * H));   // xkn: (k, H)
-    qk.resize(static_cast<size_t>(k * q_dim));
-    attk.resize(static_cast<size_t>(k * q_dim));
-    gk.resize(static_cast<size_t>(k * F));
-    uk.resize(static_cast<size_t>(k * F));
+    float * xk = scratch(m, S_XK, k * H);  // xk: (k, H) the requested rows of the residual stream
+    float * xkn = scratch(m, S_XKN, k * H);  // xkn: (k, H)
+    float * qk = scratch(m, S_QK, k * q_dim);
+    float * attk = scratch(m, S_ATTK, k * q_dim);
+    float * gk = scratch(m, S_GK, k * F);
+    float * uk = scratch(m, S_UK, k * F);
     float * kc = kv.k(l);
     float * vc = kv.v(l);
-    thread_pool * pool = m.pool.get();
-    rmsnorm(xn, x, L.attn_norm.data(), n, H, c.rms_norm_eps);
+    be.rmsnorm(ctx, xn, x, L.attn_norm.data(), n, H, c.rms_norm_eps);
     const matmul_job kvj[2] = {
-        {kc + len * kv_dim, kv_dim, &L.wk, L.bk.empty() ? nullptr : L.bk.data()},
-        {vc + len * kv_dim, kv_dim, &L.wv, L.bv.empty() ? nullptr : L.bv.data()},
+        {kc + len * kv_dim, kv_dim, &L.wk, opt(L.bk)},
+        {vc + len * kv_dim, kv_dim, &L.wv, opt(L.bv)},
     };
-    matmul_multi(kvj, 2, xn, n, pool, m.path);
-    rope_apply_tables(kc + len * kv_dim, kv_dim, n, c.n_head_kv, c.head_dim, rope_cos, rope_sin);
-    for (int64_t r = 0; r < k; ++r) {
-        std::memcpy(xk.data() + r * H, x + int64_t(out_rows[r]) * H, H * sizeof(float));
-        std::memcpy(xkn.data() + r * H, xn + int64_t(out_rows[r]) * H, H * sizeof(float));
-    }
-    matmul(qk.data(), q_dim, xkn.data(), k, L.wq, L.bq.empty() ? nullptr : L.bq.data(), pool, m.path);
+    be.matmul(ctx, kvj, 2, xn, n);
+    be.rope(ctx, kc + len * kv_dim, kv_dim, n, c.n_head_kv, c.head_dim, rope_cos, rope_sin);
+    be.gather_rows(ctx, xk, H, x, H, out_rows, k, H);
+    be.gather_rows(ctx, xkn, H, xn, H, out_rows, k, H);
+    const matmul_job qj = {qk, q_dim, &L.wq, opt(L.bq)};
+    be.matmul(ctx, &qj, 1, xkn, k);
     for (int64_t r = 0; r < k; ++r) {
         const int64_t row = out_rows[r];
-        rope_apply_tables(qk.data() + r * q_dim, q_dim, 1, c.n_head, c.head_dim, rope_cos + row * (hd / 2), rope_sin + row * (hd / 2));
+        be.rope(ctx, qk + r * q_dim, q_dim, 1, c.n_head, c.head_dim, rope_cos + row * (hd / 2), rope_sin + row * (hd / 2));
         // one query row: causal sees slots <= len + row; a mask row spans len + n slots
-        if (mask) attention(attk.data() + r * q_dim, qk.data() + r * q_dim, kc, vc, len + n - 1, 1, c.n_head, c.n_head_kv, c.head_dim, mask + row * (len + n), pool);
-        else attention(attk.data() + r * q_dim, qk.data() + r * q_dim, kc, vc, len + row, 1, c.n_head, c.n_head_kv, c.head_dim, nullptr, pool);
+        if (mask) be.attention(ctx, attk + r * q_dim, qk + r * q_dim, kc, vc, len + n - 1, 1, c.n_head, c.n_head_kv, c.head_dim, mask + row * (len + n));
+        else be.attention(ctx, attk + r * q_dim, qk + r * q_dim, kc, vc, len + row, 1, c.n_head, c.n_head_kv, c.head_dim, nullptr);
     }
-    matmul(xkn.data(), H, attk.data(), k, L.wo, nullptr, pool, m.path);
-    for (int64_t i = 0; i < k * H; ++i) xk[i] += xkn[i];
-    rmsnorm(xkn.data(), xk.data(), L.ffn_norm.data(), k, H, c.rms_norm_eps);
-    const matmul_job gu[2] = {{gk.data(), F, &L.w_gate, nullptr}, {uk.data(), F, &L.w_up, nullptr}};
-    matmul_multi(gu, 2, xkn.data(), k, pool, m.path);
-    silu_glu(gk.data(), F, uk.data(), F, k, F);
-    matmul(xkn.data(), H, gk.data(), k, L.w_down, nullptr, pool, m.path);
-    for (int64_t i = 0; i < k * H; ++i) x[i] = xk[i] + xkn[i];  // x's first k rows := the finished rows
+    const matmul_job oj = {xkn, H, &L.wo, nullptr};
+    be.matmul(ctx, &oj, 1, attk, k);
+    be.add(ctx, xk, xkn, k * H);
+    be.rmsnorm(ctx, xkn, xk, L.ffn_norm.data(), k, H, c.rms_norm_eps);
+    const matmul_job gu[2] = {{gk, F, &L.w_gate, nullptr}, {uk, F, &L.w_up, nullptr}};
+    be.matmul(ctx, gu, 2, xkn, k);
+    be.silu_glu(ctx, gk, F, uk, F, k, F);
+    const matmul_job dj = {xkn, H, &L.w_down, nullptr};
+    be.matmul(ctx, &dj, 1, gk, k);
+    be.add(ctx, xk, xkn, k * H);
+    be.gather_rows(ctx, x, H, xk, H, nullptr, k, H);  // x's first k rows := the finished rows
 }
 
 void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64_t n, const int32_t * positions,
                    const uint8_t * mask, const int32_t * out_rows, int64_t k, float * logits_out, float * hidden_out,
                    const std::atomic<bool> * abort) {
+    const engine_backend_i & be = *m.backend;
+    engine_backend_ctx * ctx = m.bctx;
     const model_config & c = m.config;
     ENGINE_ASSERT(n > 0 && kv.length + n <= kv.slots());
     const int64_t H = c.n_embd, F = c.n_ff, hd = c.head_dim;
     const int64_t q_dim = int64_t(c.n_head) * hd, kv_dim = int64_t(c.n_head_kv) * hd;
     const int64_t len = kv.length;
-    thread_pool * pool = m.pool.get();
 
-    // activations, reused across calls on this thread
-    thread_local std::vector<float> x_buf, xn_buf, q_buf, att_buf, g_buf, u_buf;
-    thread_local std::vector<int32_t> pos_buf;
-    x_buf.resize(static_cast<size_t>(n * H));    // x: (n, H) residual stream
-    xn_buf.resize(static_cast<size_t>(n * H));   // xn: (n, H) normed
-    q_buf.resize(static_cast<size_t>(n * q_dim));    // q: (n, n_head * hd)
-    att_buf.resize(static_cast<size_t>(n * q_dim));  // att: (n, n_head * hd)
-    g_buf.resize(static_cast<size_t>(n * F));    // gate: (n, F)
-    u_buf.resize(static_cast<size_t>(n * F));    // up: (n, F)
-    float * x = x_buf.data();
-    float * xn = xn_buf.data();
+    float * x = scratch(m, S_X, n * H);    // x: (n, H) residual stream
+    float * xn = scratch(m, S_XN, n * H);  // xn: (n, H) normed
+    float * q = scratch(m, S_Q, n * q_dim);    // q: (n, n_head * hd)
+    float * att = scratch(m, S_ATT, n * q_dim);  // att: (n, n_head * hd)
+    float * g = scratch(m, S_G, n * F);  // gate: (n, F)
+    float * u = scratch(m, S_U, n * F);  // up: (n, F)
+    thread_local std::vector<int32_t> pos_buf;  // host: (n)
     if (!positions) {
         pos_buf.resize(static_cast<size_t>(n));
         for (int64_t i = 0; i < n; ++i) pos_buf[i] = static_cast<int32_t>(len + i);
         positions = pos_buf.data();
     }
-    for (int64_t i = 0; i < n; ++i) {
-        ENGINE_ASSERT(tokens[i] >= 0 && tokens[i] < c.n_vocab);
-        model_embed_row(m, tokens[i], x + i * H);
-    }
+    for (int64_t i = 0; i < n; ++i) ENGINE_ASSERT(tokens[i] >= 0 && tokens[i] < c.n_vocab);
+    for (int64_t r = 0; r < k; ++r) ENGINE_ASSERT(out_rows[r] >= 0 && out_rows[r] < n);
+    be.embed_rows(ctx, &m.tok_embd, tokens, n, x);
     // RoPE cos/sin once for all layers: (n, hd / 2) each
-    thread_local std::vector<float> rope_cos, rope_sin;
-    rope_cos.resize(static_cast<size_t>(n * hd / 2));
-    rope_sin.resize(static_cast<size_t>(n * hd / 2));
-    rope_tables(n, c.head_dim, positions, m.rope_inv_freq.data(), rope_cos.data(), rope_sin.data());
+    float * rope_cos = scratch(m, S_COS, n * hd / 2);
+    float * rope_sin = scratch(m, S_SIN, n * hd / 2);
+    be.rope_tables(ctx, n, c.head_dim, positions, m.rope_inv_freq.data(), rope_cos, rope_sin);
 
     // The last layer only needs its K/V for every row; the rest runs on the k requested rows
     // (a long prefill asks for one), gathered into xk: (k, H).
@@ -210,39 +236,48 @@ void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64
         float * kc = kv.k(l);  // (slots, kv_dim)
         float * vc = kv.v(l);
         if (trim_last && l == c.n_layer - 1) {
-            forward_last_layer_rows(m, L, kv, l, x, xn, n, positions, mask, out_rows, k, rope_cos.data(), rope_sin.data());
+            forward_last_layer_rows(m, L, kv, l, x, xn, n, mask, out_rows, k, rope_cos, rope_sin);
             break;
         }
         // attention block
-        rmsnorm(xn, x, L.attn_norm.data(), n, H, c.rms_norm_eps);
+        be.rmsnorm(ctx, xn, x, L.attn_norm.data(), n, H, c.rms_norm_eps);
         const matmul_job qkv[3] = {
-            {q_buf.data(), q_dim, &L.wq, L.bq.empty() ? nullptr : L.bq.data()},
-            {kc + len * kv_dim, kv_dim, &L.wk, L.bk.empty() ? nullptr : L.bk.data()},
-            {vc + len * kv_dim, kv_dim, &L.wv, L.bv.empty() ? nullptr : L.bv.data()},
+            {q, q_dim, &L.wq, opt(L.bq)},
+            {kc + len * kv_dim, kv_dim, &L.wk, opt(L.bk)},
+            {vc + len * kv_dim, kv_dim, &L.wv, opt(L.bv)},
         };
-        matmul_multi(qkv, 3, xn, n, pool, m.path);
-        rope_apply_tables(q_buf.data(), q_dim, n, c.n_head, c.head_dim, rope_cos.data(), rope_sin.data());
-        rope_apply_tables(kc + len * kv_dim, kv_dim, n, c.n_head_kv, c.head_dim, rope_cos.data(), rope_sin.data());
-        attention(att_buf.data(), q_buf.data(), kc, vc, len, n, c.n_head, c.n_head_kv, c.head_dim, mask, pool);
-        matmul(xn, H, att_buf.data(), n, L.wo, nullptr, pool, m.path);
-        for (int64_t i = 0; i < n * H; ++i) x[i] += xn[i];
+        be.matmul(ctx, qkv, 3, xn, n);
+        be.rope(ctx, q, q_dim, n, c.n_head, c.head_dim, rope_cos, rope_sin);
+        be.rope(ctx, kc + len * kv_dim, kv_dim, n, c.n_head_kv, c.head_dim, rope_cos, rope_sin);
+        be.attention(ctx, att, q, kc, vc, len, n, c.n_head, c.n_head_kv, c.head_dim, mask);
+        const matmul_job oj = {xn, H, &L.wo, nullptr};
+        be.matmul(ctx, &oj, 1, att, n);
+        be.add(ctx, x, xn, n * H);
         // MLP block: down(silu(gate(xn)) * up(xn))
-        rmsnorm(xn, x, L.ffn_norm.data(), n, H, c.rms_norm_eps);
-        const matmul_job gu[2] = {{g_buf.data(), F, &L.w_gate, nullptr}, {u_buf.data(), F, &L.w_up, nullptr}};
-        matmul_multi(gu, 2, xn, n, pool, m.path);
-        silu_glu(g_buf.data(), F, u_buf.data(), F, n, F);
-        matmul(xn, H, g_buf.data(), n, L.w_down, nullptr, pool, m.path);
-        for (int64_t i = 0; i < n * H; ++i) x[i] += xn[i];
+        be.rmsnorm(ctx, xn, x, L.ffn_norm.data(), n, H, c.rms_norm_eps);
+        const matmul_job gu[2] = {{g, F, &L.w_gate, nullptr}, {u, F, &L.w_up, nullptr}};
+        be.matmul(ctx, gu, 2, xn, n);
+        be.silu_glu(ctx, g, F, u, F, n, F);
+        const matmul_job dj = {xn, H, &L.w_down, nullptr};
+        be.matmul(ctx, &dj, 1, g, n);
+        be.add(ctx, x, xn, n * H);
     }
+    if (k <= 0) return;
 
     // final norm of the requested rows, then the LM head
-    thread_local std::vector<float> h_buf;
-    h_buf.resize(static_cast<size_t>(k * H));  // h: (k, H)
-    for (int64_t r = 0; r < k; ++r) {
-        ENGINE_ASSERT(out_rows[r] >= 0 && out_rows[r] < n);
-        const float * row = trim_last ? x + r * H : x + int64_t(out_rows[r]) * H;  // trimmed: x holds the k rows
-        rmsnorm(h_buf.data() + r * H, row, m.output_norm.data(), 1, H, c.rms_norm_eps);
+    float * h = scratch(m, S_H, k * H);  // h: (k, H)
+    if (trim_last) {
+        be.rmsnorm(ctx, h, x, m.output_norm.data(), k, H, c.rms_norm_eps);  // x holds the k rows
+    } else {
+        be.gather_rows(ctx, h, H, x, H, out_rows, k, H);
+        be.rmsnorm(ctx, h, h, m.output_norm.data(), k, H, c.rms_norm_eps);
     }
-    if (hidden_out) std::memcpy(hidden_out, h_buf.data(), static_cast<size_t>(k * H) * sizeof(float));
-    if (logits_out && k > 0) matmul(logits_out, c.n_vocab, h_buf.data(), k, m.output, nullptr, pool, m.path);
+    if (hidden_out) be.buffer_download(ctx, hidden_out, h, static_cast<size_t>(k * H) * sizeof(float));
+    if (logits_out) {
+        // host-memory backends write the caller's buffer directly (the download is then a no-op)
+        float * lg = be.host_memory ? logits_out : scratch(m, S_LOGITS, k * c.n_vocab);
+        const matmul_job hj = {lg, c.n_vocab, &m.output, nullptr};
+        be.matmul(ctx, &hj, 1, h, k);
+        be.buffer_download(ctx, logits_out, lg, static_cast<size_t>(k * c.n_vocab) * sizeof(float));
+    }
 }

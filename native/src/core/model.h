@@ -1,9 +1,11 @@
 /*
  * model.h: a loaded Llama-family model (llama, qwen2, mistral) and its batched, masked forward.
- * Weights come through weight-loader.h (TILED32 copies where this CPU's matmul prefers them, else in
- * place in the mapping). model_forward computes n tokens at given positions against the KV cache
- * plus the batch itself, writes their K/V as scratch (kv.length does not move) and returns logits /
- * post-final-norm hidden states for the rows asked for. See docs/engine.md.
+ * A model runs on one backend (backends/backend.h), chosen at load: it holds the backend's table and
+ * its per-model context, and the forward calls nothing but that table, so the one forward serves
+ * every backend. Weights come through weight-loader.h (TILED32 copies where this CPU's matmul
+ * prefers them, else in place in the mapping). model_forward computes n tokens at given positions
+ * against the KV cache plus the batch itself, writes their K/V as scratch (kv.length does not move)
+ * and returns logits / post-final-norm hidden states for the rows asked for. See docs/engine.md.
  */
 #pragma once
 #include <atomic>
@@ -12,11 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "backends/backend.h"
 #include "config.h"
-#include "kernels/kernels.h"
 #include "weight-loader.h"
 
-struct thread_pool;
 struct kv_cache;
 
 struct layer_weights {
@@ -43,10 +44,10 @@ struct model {
     std::vector<layer_weights> layers;
     std::vector<float> rope_inv_freq;  // (head_dim / 2)
     int n_threads = 1;
-    kernel_path path = KERNEL_PATH_AUTO;  // tests force a path
 
     weight_store weights;  // what the matrices above point into; weights.bytes: all weights as kept in memory
-    std::unique_ptr<thread_pool> pool;
+    const engine_backend_i * backend = nullptr;  // the table every op of the forward goes through
+    engine_backend_ctx * bctx = nullptr;         // its per-model context (owned; the CPU: the thread pool)
 
     model();
     ~model();
@@ -59,13 +60,13 @@ struct model_load_params {
     bool populate = true;  // prefault the mappings (MAP_POPULATE)
     bool tile = true;      // re-lay out matrices as TILED32 where the AVX-512 path prefers it
     const volatile int * abort = nullptr;  // the C API's flag (another thread sets it): checked before each tensor
+    const engine_backend_i * backend = nullptr;  // null = the CPU backend
 };
 
-// Throws engine_error naming the file and tensor on any inconsistency; nothing leaks.
+// Throws engine_error naming the file and tensor on any inconsistency; nothing leaks. A backend
+// whose table lacks a required op, or that needs weights uploaded to device memory (not written
+// yet), is refused first with engine_error(ERROR_UNSUPPORTED) naming what it lacks.
 std::unique_ptr<model> model_load(const std::string & dir, const model_load_params & params);
-
-// out: (H) f32 copy of the input embedding of token (0 <= token < n_vocab).
-void model_embed_row(const model & m, int32_t token, float * out);
 
 // The batched forward.
 // tokens: (n); positions: (n) RoPE positions or null for kv.length + i;

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 struct thread_pool;
 
@@ -115,6 +116,13 @@ void rope_apply_tables(float * x, int64_t ld, int64_t n, int n_heads, int head_d
 void attention(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
                int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                kernel_path path = KERNEL_PATH_AUTO);
+
+// Beam search's per-row log-probabilities (docs/redrafter.md §1.5; topk-logprobs.cpp): row: (n_vocab)
+// in place: x -= max; x[x < k-th largest] = TOPK_LOG_0; x = log_softmax(x). scratch: any vector
+// (resized to top_k). Returns the value every masked entry ends at (TOPK_LOG_0 - logsumexp), or NaN
+// when none was masked.
+constexpr float TOPK_LOG_0 = -50000.0f;  // Apple's LOG_0
+float topk_logprobs_row(float * row, int n_vocab, int top_k, std::vector<float> & scratch);
 
 // y += a * x over len floats; the dot product of a and b (len floats). Dispatched.
 void axpy_f32(float * y, float a, const float * x, int64_t len);

@@ -88,7 +88,7 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
 
     // ---- draft (§2.3) ----
     auto t0 = std::chrono::steady_clock::now();
-    beam_search(d, m, s.pending_hidden.data(), g0, M, Ld, ws.beams, ws.bs, m.pool.get(), /*want_scores=*/false, cs);
+    beam_search(d, m, s.pending_hidden.data(), g0, M, Ld, ws.beams, ws.bs, /*want_scores=*/false, cs);
     const double draft_ms = ms_since(t0);
 
     // ---- join extra drafts (§3) and build the tree (§2.4) ----

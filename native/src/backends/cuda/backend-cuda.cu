@@ -1,5 +1,5 @@
 /*
- * backend-cuda.cu: the CUDA backend's table and module entry point. Built only when nvcc is found,
+ * backend-cuda.cu: the CUDA backend's table (the probe; the ops are null until written) and module entry point. Built only when nvcc is found,
  * loaded only through dlopen by backend-registry.cpp. The probe reports "no device: <reason>" on
  * machines without a GPU or driver, which is how this module behaves on the CPU machines.
  */
@@ -33,9 +33,20 @@ int cuda_probe(char * detail, size_t detail_len) {
                   prop.totalGlobalMem / (1024.0 * 1024.0 * 1024.0));
     return 100;  // preferred over the CPU whenever a device is present
 }
-const engine_backend_i g_cuda_backend = {ENGINE_BACKEND_API_VERSION, "cuda", cuda_probe};
+// The ops are not written yet (issue #18): every member past probe stays null, so
+// backend_missing_ops names them all and a model asked to load on "cuda" is refused (UNSUPPORTED)
+// while "auto" keeps choosing the CPU.
+engine_backend_i make_table() {
+    engine_backend_i t{};
+    t.api_version = ENGINE_BACKEND_API_VERSION;
+    t.name = "cuda";
+    t.probe = cuda_probe;
+    t.host_memory = 0;  // device memory: weights and KV will be uploaded
+    return t;
+}
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) const engine_backend_i * engine_backend_entry(void) {
-    return &g_cuda_backend;
+    static const engine_backend_i table = make_table();
+    return &table;
 }

@@ -61,7 +61,7 @@ export async function runFuzzBench(args: ParsedArgs): Promise<number> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
   const env = { ...process.env, SLIPSTREAM_DEBUG_METHODS: '1' };
-  const start = (): Promise<Server> => spawnTcp(['--model', model], env);
+  const start = (): Promise<Server> => spawnTcp(['--model', model, '--insecure-no-token'], env);
   let server = await start();
   const inputs = Object.fromEntries(INPUT_CLASSES.map((c) => [c, 0])) as Record<InputClass, number>;
   const failures: FuzzResult['failures'] = [];

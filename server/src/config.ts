@@ -215,7 +215,7 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
     ...bool,
     description: 'Record each request\'s span tree: every stage, engine step and decode round with its time (docs/tracing.md). Off: traces keep only the total, the outcome and the token counts (in the trace file too), and nothing goes to OpenTelemetry.',
   },
-  'trace.file': { scope: 'client', ...text('a file path'), machine: true, description: 'Append every request trace (with its spans) as one JSON line to this file; `slipstream trace FILE` summarises and draws it. Empty: off.' },
+  'trace.file': { scope: 'client', ...text('a file path'), machine: true, description: 'Append every request trace (with its spans) as one JSON line to this file; `slipstream trace FILE` summarises and draws it. Empty: off. On a shared daemon (`serve --port`): only a file inside the daemon\'s state directory (a relative path is taken from there); any other is ignored.' },
   'trace.fileMaxKB': { scope: 'client', ...intIn(1, 4194304), description: 'When the trace file would grow past this many KiB it is renamed to FILE.1 (replacing the previous one) and a new file begins.' },
   'trace.otlpEndpoint': { scope: 'engine',
     ...httpUrl,

@@ -4,7 +4,8 @@
  * own Server with its own completion settings (a client's engine settings are ignored: config.ts
  * SettingSpec.scope). Every connection passes admission.ts first (token, LSP framing, handshake
  * timeout) unless the daemon runs with --insecure-no-token; connection-limits.ts bounds how many
- * are open; a client that does not read its replies is disconnected (transport.ts StallLimit).
+ * are open; connection-engine-host.ts queues one generation per connection at a time on the
+ * engine; a client that does not read its replies is disconnected (transport.ts StallLimit).
  */
 import { createServer, isIP, type Socket } from 'node:net';
 import type { Settings, SharedPolicy } from '../config.js';
@@ -13,6 +14,7 @@ import { Logger, stderrSink } from '../log.js';
 import { startServer, type ServerOptions } from '../server.js';
 import { createStreamConnection } from '../transport.js';
 import { admit, refuse } from './admission.js';
+import { ConnectionEngineHost } from './connection-engine-host.js';
 import { ConnectionLimits, type Limits } from './connection-limits.js';
 import { removeDaemonFile, writeDaemonFile } from './daemon-file.js';
 
@@ -42,7 +44,13 @@ export function serveDaemon(opts: DaemonOptions): Promise<number> {
   engineHost.configure(opts.settings.engine);
   const shared: SharedPolicy = { stateDir: opts.stateDir };
   const limits = new ConnectionLimits(opts.limits);
-  const serverOptions: ServerOptions = { base: opts.settings, shared, engineHost, ownsEngineHost: false, ...(opts.debugMethods !== undefined ? { debugMethods: opts.debugMethods } : {}) };
+  const serverOptions = (): ServerOptions => ({
+    base: opts.settings,
+    shared,
+    engineHost: new ConnectionEngineHost(engineHost),
+    ownsEngineHost: false,
+    ...(opts.debugMethods !== undefined ? { debugMethods: opts.debugMethods } : {}),
+  });
 
   const serveConnection = (socket: Socket): void => {
     let closed = false;
@@ -65,7 +73,7 @@ export function serveDaemon(opts: DaemonOptions): Promise<number> {
       },
     });
     socket.on('close', close);
-    startServer(connection, serverOptions);
+    startServer(connection, serverOptions());
   };
 
   return new Promise<number>((resolvePromise) => {

@@ -236,9 +236,12 @@ describe('shared daemon: limits', () => {
       `flood: victim p50 ${p(alone, 0.5).toFixed(1)} ms alone, ${p(underFlood, 0.5).toFixed(1)} ms under flood; ` +
         `max ${p(alone, 1).toFixed(1)} / ${p(underFlood, 1).toFixed(1)} ms; one flood request alone ${oneFlood.toFixed(1)} ms; ${sent} flood requests\n`,
     );
-    // the stated bound (docs/security.md): the flooder has at most MAX_PENDING (8) requests in
-    // flight, so the victim waits for at most those generations, never for the flood's backlog
-    expect(p(underFlood, 1)).toBeLessThan(p(alone, 1) + (MAX_PENDING + 1) * oneFlood * 1.5);
+    // the stated bound (docs/security.md): one generation per connection waits for the engine
+    // (connection-engine-host.ts), so a victim's request waits for the flooder's running
+    // generation and at most one queued before it: 2 flood generations, with 50% slack for a
+    // shared machine; without that queue it waited for up to MAX_PENDING of them
+    expect(p(underFlood, 1)).toBeLessThan(p(alone, 1) + 3 * oneFlood);
+    expect(MAX_PENDING).toBeGreaterThan(2);
   });
 });
 

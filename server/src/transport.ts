@@ -113,18 +113,13 @@ export class TolerantMessageReader extends AbstractMessageReader implements Mess
  */
 export class BoundedMessageWriter extends AbstractMessageWriter implements MessageWriter {
   private paused = false;
-  private stallTimer: NodeJS.Timeout | undefined;
-  /** The client was disconnected for not reading: later replies are dropped without an error (no log loop). */
-  private dropped = false;
 
   constructor(
     private readonly output: Writable,
     private readonly input: Readable,
     private readonly gate: MessageGate,
-    private readonly stall?: StallLimit,
   ) {
     super();
-    output.on('close', () => clearTimeout(this.stallTimer));
     output.on('error', (err: Error) => this.fireError(err));
     output.on('close', () => this.fireClose());
   }
@@ -135,17 +130,12 @@ export class BoundedMessageWriter extends AbstractMessageWriter implements Messa
     const body = Buffer.from(JSON.stringify(msg), 'utf8');
     const frame = Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'ascii'), body]);
     return new Promise<void>((resolve, reject) => {
-      if (this.dropped) return resolve();
       if (this.output.destroyed || this.output.writableEnded) return reject(new Error('the connection is closed'));
-      this.output.write(frame, (err) => (err && !this.dropped ? reject(err) : resolve()));
-      if (this.stall && this.output.writableLength > this.stall.maxBytes) return this.drop(`${this.output.writableLength} bytes of replies unread (limit ${this.stall.maxBytes})`);
+      this.output.write(frame, (err) => (err ? reject(err) : resolve()));
       if (!this.paused && this.output.writableLength > OUTPUT_BACKLOG_LIMIT) {
         this.paused = true;
         this.input.pause();
-        const stall = this.stall;
-        if (stall) this.stallTimer = setTimeout(() => this.drop(`replies unread for ${stall.ms} ms`), stall.ms);
         this.output.once('drain', () => {
-          clearTimeout(this.stallTimer);
           this.paused = false;
           this.input.resume();
         });
@@ -153,27 +143,9 @@ export class BoundedMessageWriter extends AbstractMessageWriter implements Messa
     });
   }
 
-  /** Disconnects a client that does not read (StallLimit), once. */
-  private drop(reason: string): void {
-    if (this.dropped) return;
-    this.dropped = true;
-    clearTimeout(this.stallTimer);
-    this.stall?.disconnect(reason);
-  }
-
   end(): void {
     this.output.end();
   }
-}
-
-/**
- * A shared daemon's bound on a client that does not read its replies: disconnected when its unread
- * bytes pass `maxBytes`, or when they stay above the backlog limit (its input paused) for `ms`.
- */
-export interface StallLimit {
-  maxBytes: number;
-  ms: number;
-  disconnect(reason: string): void;
 }
 
 export interface ExitControl {
@@ -181,14 +153,12 @@ export interface ExitControl {
   exit(code: number): void;
   /** Called on initialize with the client's process id (stdio watches it). */
   initialize?(processId: number | null): void;
-  /** Set on a shared daemon's connections (stdio has one client, which may be slow). */
-  stall?: StallLimit;
 }
 
 /** A server connection over a readable/writable pair with a tolerant reader and the message gate. */
 export function createStreamConnection(input: Readable, output: Writable, control: ExitControl): Connection {
   const gate = new MessageGate();
-  const writer = new BoundedMessageWriter(output, input, gate, control.stall);
+  const writer = new BoundedMessageWriter(output, input, gate);
   const send = (msg: unknown): void => void writer.write(msg as Message).catch(() => {});
   const reader = new TolerantMessageReader(
     input,

@@ -5,7 +5,7 @@
  * SettingSpec.scope). Every connection passes admission.ts first (token, LSP framing, handshake
  * timeout) unless the daemon runs with --insecure-no-token; connection-limits.ts bounds how many
  * are open; connection-engine-host.ts queues one generation per connection at a time on the
- * engine; a client that does not read its replies is disconnected (transport.ts StallLimit).
+ * engine; a client that does not read its replies is disconnected (watchUnread).
  */
 import { createServer, isIP, type Socket } from 'node:net';
 import type { Settings, SharedPolicy } from '../config.js';
@@ -34,6 +34,33 @@ export interface DaemonOptions {
   debugMethods?: boolean;
 }
 
+/** How often a connection's unread reply bytes are looked at. */
+const WATCH_MS = 100;
+
+/**
+ * Disconnects a client whose unread replies (the socket's write buffer) pass opts.stallBytes, or
+ * stay above 4 MiB (where transport.ts stops reading its input) for opts.stallMs.
+ */
+function watchUnread(socket: Socket, opts: DaemonOptions, disconnect: (reason: string) => void): void {
+  let above: number | null = null;
+  const timer = setInterval(() => {
+    const unread = socket.writableLength;
+    if (unread > opts.stallBytes) return stop(`${unread} bytes of replies unread, limit ${opts.stallBytes}`);
+    if (unread <= BACKLOG_BYTES) above = null;
+    else if (above === null) above = Date.now();
+    else if (Date.now() - above >= opts.stallMs) stop(`replies unread for ${opts.stallMs} ms`);
+  }, WATCH_MS);
+  timer.unref();
+  const stop = (reason: string): void => {
+    clearInterval(timer);
+    disconnect(reason);
+  };
+  socket.once('close', () => clearInterval(timer));
+}
+
+/** Unread reply bytes above which transport.ts pauses a client's input (OUTPUT_BACKLOG_LIMIT). */
+const BACKLOG_BYTES = 4 * 1024 * 1024;
+
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
@@ -60,17 +87,11 @@ export function serveDaemon(opts: DaemonOptions): Promise<number> {
       socket.end();
       connection.dispose();
     };
-    const connection = createStreamConnection(socket, socket, {
-      exit: close,
-      stall: {
-        maxBytes: opts.stallBytes,
-        ms: opts.stallMs,
-        disconnect: (reason) => {
-          process.stderr.write(`slipstream serve: disconnected a client that does not read its replies (${reason})\n`);
-          socket.destroy();
-          close();
-        },
-      },
+    const connection = createStreamConnection(socket, socket, { exit: close });
+    watchUnread(socket, opts, (reason) => {
+      process.stderr.write(`slipstream serve: disconnected a client that does not read its replies (${reason})\n`);
+      close();
+      socket.destroy();
     });
     socket.on('close', close);
     startServer(connection, serverOptions());

@@ -1,6 +1,7 @@
 /**
- * `slipstream bench fuzz`: the structure-aware fuzzer. Starts `slipstream serve --port 0` (with
- * the test-only slipstream/debug/document) and runs seeded episodes (episode.ts) on fresh TCP
+ * `slipstream bench fuzz`: the structure-aware fuzzer. Starts `slipstream serve --port 0
+ * --insecure-no-token` (so episodes reach the LSP layer with pre-initialize traffic; the token
+ * check itself is test/e2e/shared-daemon.test.ts's) with the test-only slipstream/debug/document, and runs seeded episodes (episode.ts) on fresh TCP
  * connections, `--concurrency` at a time, until `--seconds` or `--episodes` is reached; the seed
  * traffic is a recording of `bench keystrokes` (fixtures/fuzz/keystrokes.jsonl). Prints the inputs
  * per class and every failure (crash, hang, -32603, reply to a notification, document mismatch);

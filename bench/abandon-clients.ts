@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const mb = Number(arg('mb', '1'));
   const cli = resolve(arg('cli', join(root, 'bin', 'slipstream.js')));
   const model = arg('model', join(root, 'fixtures', 'models', 'stories260K'));
-  const server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--model', model], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--model', model, '--insecure-no-token', '--max-connections', '100000', '--max-per-address', '100000'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const port = await new Promise<number>((res, rej) => {
     server.stderr.on('data', (d: Buffer) => {

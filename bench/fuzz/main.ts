@@ -1,6 +1,7 @@
 /**
- * `slipstream bench fuzz`: the structure-aware fuzzer. Starts `slipstream serve --port 0` (with
- * the test-only slipstream/debug/document) and runs seeded episodes (episode.ts) on fresh TCP
+ * `slipstream bench fuzz`: the structure-aware fuzzer. Starts `slipstream serve --port 0
+ * --insecure-no-token` (so episodes reach the LSP layer with pre-initialize traffic; the token
+ * check itself is test/e2e/shared-daemon.test.ts's) with the test-only slipstream/debug/document, and runs seeded episodes (episode.ts) on fresh TCP
  * connections, `--concurrency` at a time, until `--seconds` or `--episodes` is reached; the seed
  * traffic is a recording of `bench keystrokes` (fixtures/fuzz/keystrokes.jsonl). Prints the inputs
  * per class and every failure (crash, hang, -32603, reply to a notification, document mismatch);
@@ -61,7 +62,7 @@ export async function runFuzzBench(args: ParsedArgs): Promise<number> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
   const env = { ...process.env, SLIPSTREAM_DEBUG_METHODS: '1' };
-  const start = (): Promise<Server> => spawnTcp(['--model', model], env);
+  const start = (): Promise<Server> => spawnTcp(['--model', model, '--insecure-no-token'], env);
   let server = await start();
   const inputs = Object.fromEntries(INPUT_CLASSES.map((c) => [c, 0])) as Record<InputClass, number>;
   const failures: FuzzResult['failures'] = [];

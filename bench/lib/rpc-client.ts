@@ -4,7 +4,10 @@
  * null, and raw (malformed) input they send themselves (vscode-jsonrpc, which LspClient uses, hides
  * those). The fuzzer and the e2e tests use it; waiting is always on a message, never on a sleep.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { spawnServer, type ServerProcess } from './lsp-client.js';
 
@@ -120,7 +123,11 @@ export class RpcClient {
     return r.result as T;
   }
 
+  /** A shared daemon's token: added to initializationOptions by initialize(). */
+  token: string | undefined;
+
   async initialize(initializationOptions?: unknown, capabilities: unknown = {}): Promise<any> {
+    if (this.token !== undefined) initializationOptions = { ...(initializationOptions as object | undefined), token: this.token };
     const r = await this.request('initialize', { processId: null, rootUri: null, capabilities, initializationOptions });
     this.notify('initialized', {});
     return r;
@@ -131,9 +138,18 @@ export class RpcClient {
   }
 }
 
-/** Starts `slipstream serve --port 0` and resolves once it listens, with its port. */
-export async function spawnTcp(args: string[] = [], env?: NodeJS.ProcessEnv): Promise<ServerProcess & { port: number; connect(): Promise<{ client: RpcClient; socket: Socket }> }> {
-  const server = spawnServer(['serve', '--port', '0', ...args], { stdin: 'ignore', env });
+/**
+ * Starts `slipstream serve --port 0` and resolves once it listens, with its port. Unless the args
+ * name a --state-dir or --insecure-no-token, the daemon gets a fresh state directory, and every
+ * client from connect() sends its token in initialize.
+ */
+export async function spawnTcp(
+  args: string[] = [],
+  env?: NodeJS.ProcessEnv,
+): Promise<ServerProcess & { port: number; stateDir: string | null; token: string | null; connect(): Promise<{ client: RpcClient; socket: Socket }> }> {
+  const own = !args.includes('--state-dir') && !args.includes('--insecure-no-token');
+  const stateDir = own ? mkdtempSync(join(tmpdir(), 'slipstream-state-')) : args.includes('--state-dir') ? args[args.indexOf('--state-dir') + 1]! : null;
+  const server = spawnServer(['serve', '--port', '0', ...(own ? ['--state-dir', stateDir!] : []), ...args], { stdin: 'ignore', env });
   const port = await new Promise<number>((resolve, reject) => {
     const listening = (): void => {
       const m = /listening on [^\s:]+:(\d+)/.exec(server.stderr());
@@ -143,12 +159,20 @@ export async function spawnTcp(args: string[] = [], env?: NodeJS.ProcessEnv): Pr
     listening();
     void server.exit.then(() => reject(new Error(`server exited before listening: ${server.stderr()}`)));
   });
+  const token = stateDir !== null && !args.includes('--insecure-no-token') ? readFileSync(join(stateDir, 'token'), 'utf8').trim() : null;
+  if (own) void server.exit.then(() => rmSync(stateDir!, { recursive: true, force: true }));
   return {
     ...server,
     port,
+    stateDir,
+    token,
     connect: () =>
       new Promise((resolve, reject) => {
-        const socket = connect(port, '127.0.0.1', () => resolve({ client: new RpcClient(socket, socket), socket }));
+        const socket = connect(port, '127.0.0.1', () => {
+          const client = new RpcClient(socket, socket);
+          if (token !== null) client.token = token;
+          resolve({ client, socket });
+        });
         socket.on('error', reject);
       }),
   };

@@ -22,13 +22,15 @@ export type ServerStart =
  * way the server runs `serve --stdio` (for the bundled module the languageclient appends `--stdio`
  * and `--clientProcessId=<pid>` itself).
  */
-export function serverStart(setting: Inspected<unknown> | undefined, bundledServer: string): ServerStart {
+export function serverStart(setting: Inspected<unknown> | undefined, bundledServer: string, shared: Inspected<unknown> | undefined = undefined): ServerStart {
   const user = setting?.globalValue;
+  // slipstream.server.shared (user settings only): a stdio bridge to the shared daemon (serve --stdio --connect)
+  const connect = shared?.globalValue === true ? ['--connect'] : [];
   if (Array.isArray(user) && user.length > 0 && user.every((a) => typeof a === 'string' && a !== '')) {
     const [command, ...args] = user as string[];
-    return { kind: 'command', command: command!, args: [...args, 'serve', '--stdio'] };
+    return { kind: 'command', command: command!, args: [...args, 'serve', '--stdio', ...connect] };
   }
-  return { kind: 'bundled', module: bundledServer, args: ['serve'] };
+  return { kind: 'bundled', module: bundledServer, args: ['serve', ...connect] };
 }
 
 /** True when a workspace (or folder) sets this setting: it is ignored, and the user may want to know. */

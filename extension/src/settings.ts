@@ -27,13 +27,14 @@ export function serverSection(): Record<string, unknown> {
 /** Program and path settings a workspace tried to set (ignored), for one warning in the log. */
 export function workspaceOverridesIgnored(): string[] {
   const c = config();
-  const names = ['server.command', ...Object.entries(SETTINGS_SPEC).filter(([, s]) => s.machine).map(([n]) => n)];
+  const names = ['server.command', 'server.shared', ...Object.entries(SETTINGS_SPEC).filter(([, s]) => s.machine).map(([n]) => n)];
   return names.filter((n) => setByWorkspace(c.inspect(n) as Inspected<unknown> | undefined)).map((n) => `${SECTION}.${n}`);
 }
 
 /** The server to start (the bundled one unless the user's settings name a command). */
 export function serverToStart(bundledServer: string): ServerStart {
-  return serverStart(config().inspect('server.command') as Inspected<unknown> | undefined, bundledServer);
+  const c = config();
+  return serverStart(c.inspect('server.command') as Inspected<unknown> | undefined, bundledServer, c.inspect('server.shared') as Inspected<unknown> | undefined);
 }
 
 export function suggestionsOn(): boolean {

@@ -9,6 +9,8 @@
  * See docs/configuration.md.
  */
 
+import { resolve as resolvePath, sep } from 'node:path';
+
 export type Backend = 'auto' | 'cpu' | 'cuda' | 'remote';
 export type RemoteApi = 'openai' | 'llama-server';
 export type MultilinePolicy = 'auto' | 'always' | 'never';
@@ -117,8 +119,17 @@ interface Kind {
   schema: SettingSchema;
 }
 
+/**
+ * Who sets it on a shared daemon (`serve --port`, many clients, one engine): 'engine' settings
+ * come only from the daemon's own flags and --config file (a client's value is ignored with a
+ * warning); 'client' settings are each connection's own. Over stdio (one editor) both are the
+ * client's, as before.
+ */
+export type SettingScope = 'engine' | 'client';
+
 export interface SettingSpec extends Kind {
   description: string;
+  scope: SettingScope;
   /**
    * Names a program or a path: taken only from the user's own settings, never from a workspace's
    * (VS Code scope "machine"), so opening a repository cannot choose what runs or what is read.
@@ -160,33 +171,33 @@ const httpUrl: Kind = {
  * in docs/configuration.md are generated from it (settings-manifest.ts, npm run gen:settings).
  */
 export const SETTINGS_SPEC: Record<string, SettingSpec> = {
-  'engine.model': {
+  'engine.model': { scope: 'engine',
     ...text('a folder path'),
     machine: true,
     description: 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json). Empty: the shipped default model. A configured model that cannot be loaded is an error shown to the user, never replaced by the default.',
   },
-  'engine.drafter': {
+  'engine.drafter': { scope: 'engine',
     ...text('a folder path'),
     machine: true,
     description: 'ReDrafter head folder for the model. Empty: the shipped drafter when the model is the shipped default, else none.',
   },
-  'engine.backend': {
+  'engine.backend': { scope: 'engine',
     ...oneOf('auto', 'cpu', 'cuda', 'remote'),
     description: 'Compute backend; "auto" picks the best available (this build runs models on the CPU). "remote": an existing serving engine over HTTP (engine.remote.*; docs/team.md).',
   },
-  'engine.mode': {
+  'engine.mode': { scope: 'engine',
     ...oneOf('auto', 'ar', 'redrafter'),
     description: '"auto": ReDrafter speculative decoding when a drafter is loaded and a short calibration at load shows it is faster for this model on this machine, else plain decoding. "ar": always plain decoding. "redrafter": always ReDrafter (needs a drafter).',
   },
-  'engine.threads': { ...intIn(0, 256), description: 'CPU threads; 0 lets the engine choose.' },
-  'engine.remote.url': {
+  'engine.threads': { scope: 'engine', ...intIn(0, 256), description: 'CPU threads; 0 lets the engine choose.' },
+  'engine.remote.url': { scope: 'engine',
     ...httpUrl,
     machine: true,
     description: 'With engine.backend "remote": the serving engine\'s base URL (e.g. http://127.0.0.1:8080). The prompt is still built locally with the tokenizer of engine.model.',
   },
-  'engine.remote.api': { ...oneOf('openai', 'llama-server'), description: '"openai": POST /v1/completions (vLLM, SGLang, trtllm-serve, llama-server). "llama-server": llama.cpp\'s /completion with cache_prompt.' },
-  'engine.remote.model': { ...text('a model name'), description: 'Model name sent to the remote server. Empty: the first one its /v1/models lists.' },
-  'engine.remote.apiKeyEnv': {
+  'engine.remote.api': { scope: 'engine', ...oneOf('openai', 'llama-server'), description: '"openai": POST /v1/completions (vLLM, SGLang, trtllm-serve, llama-server). "llama-server": llama.cpp\'s /completion with cache_prompt.' },
+  'engine.remote.model': { scope: 'engine', ...text('a model name'), description: 'Model name sent to the remote server. Empty: the first one its /v1/models lists.' },
+  'engine.remote.apiKeyEnv': { scope: 'engine',
     check: (v) => typeof v === 'string' && /^([A-Za-z_][A-Za-z0-9_]*)?$/.test(v),
     expect: 'the name of an environment variable',
     schema: { type: 'string' },
@@ -194,41 +205,42 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
     secret: true,
     description: 'Name of the environment variable of the server process that holds the API key (sent as a Bearer token). The key itself is never a setting and never logged.',
   },
-  'engine.remote.timeoutMs': { ...intIn(100, 600_000), description: 'Time allowed for the remote server\'s first byte and between stream events, in ms.' },
-  'engine.remote.prompt': { ...oneOf('ids', 'text'), description: '"ids": send the prompt as token ids (exact); "text": as text with the special tokens written out.' },
-  'completion.enabled': { ...bool, description: 'Off: every request answers no items.' },
-  'completion.debounceMs': {
+  'engine.remote.timeoutMs': { scope: 'engine', ...intIn(100, 600_000), description: 'Time allowed for the remote server\'s first byte and between stream events, in ms.' },
+  'engine.remote.prompt': { scope: 'engine', ...oneOf('ids', 'text'), description: '"ids": send the prompt as token ids (exact); "text": as text with the special tokens written out.' },
+  'completion.enabled': { scope: 'client', ...bool, description: 'Off: every request answers no items.' },
+  'completion.debounceMs': { scope: 'client',
     ...intIn(0, 5000),
     description: 'Upper bound of the adaptive debounce for automatic triggers: the delay is the smaller of the typing interval (x1.25) and the engine\'s recent latency. 0 turns it off.',
   },
-  'completion.maxTokens': { ...intIn(1, 1024), description: 'Tokens generated at most per suggestion.' },
-  'completion.multiline': {
+  'completion.maxTokens': { scope: 'client', ...intIn(1, 1024), description: 'Tokens generated at most per suggestion.' },
+  'completion.multiline': { scope: 'client',
     ...oneOf('auto', 'always', 'never'),
     description: '"auto": several lines only when the cursor ends its line (mid-line suggestions are one line unless they end with the rest of the line).',
   },
-  'completion.contextTokens': { ...intIn(16, 32768), description: 'Prompt budget in tokens (prefix + suffix + snippets), also capped by the model\'s context.' },
-  'completion.suffixShare': { ...numIn(0, 0.9), description: 'Share of the prompt budget for the text after the cursor (fill-in-the-middle models).' },
-  'completion.snippets': { ...bool, description: 'Add snippets from other open documents of the same language when budget remains.' },
-  'completion.tokenHealing': { ...bool, description: 'Token healing: when the cursor ends inside a token (a run of spaces, part of a word), back the prompt off by that token and make the suggestion start with its text, so it continues the way the model was trained. Local engine only (a remote engine cannot constrain decoding).' },
-  'completion.temperature': { ...numIn(0, 2), description: 'Sampling temperature; 0 is greedy.' },
-  'trace.capacity': { ...intIn(0, 100000), description: 'Per-request traces kept for slipstream/traces.' },
-  'trace.spans': {
+  'completion.contextTokens': { scope: 'client', ...intIn(16, 32768), description: 'Prompt budget in tokens (prefix + suffix + snippets), also capped by the model\'s context.' },
+  'completion.suffixShare': { scope: 'client', ...numIn(0, 0.9), description: 'Share of the prompt budget for the text after the cursor (fill-in-the-middle models).' },
+  'completion.snippets': { scope: 'client', ...bool, description: 'Add snippets from other open documents of the same language when budget remains.' },
+  'completion.tokenHealing': { scope: 'client', ...bool, description: 'Token healing: when the cursor ends inside a token (a run of spaces, part of a word), back the prompt off by that token and make the suggestion start with its text, so it continues the way the model was trained. Local engine only (a remote engine cannot constrain decoding).' },
+  'completion.temperature': { scope: 'client', ...numIn(0, 2), description: 'Sampling temperature; 0 is greedy.' },
+  'trace.capacity': { scope: 'client', ...intIn(0, 100000), description: 'Per-request traces kept for slipstream/traces.' },
+  'trace.spans': { scope: 'client',
     ...bool,
     description: 'Record each request\'s span tree: every stage, engine step and decode round with its time (docs/tracing.md). Off: traces keep only the total, the outcome and the token counts (in the trace file too), and nothing goes to OpenTelemetry.',
   },
-  'trace.file': { ...text('a file path'), machine: true, description: 'Append every request trace (with its spans) as one JSON line to this file; `slipstream trace FILE` summarises and draws it. Empty: off.' },
-  'trace.fileMaxKB': { ...intIn(1, 4194304), description: 'When the trace file would grow past this many KiB it is renamed to FILE.1 (replacing the previous one) and a new file begins.' },
-  'trace.otlpEndpoint': {
+  'trace.file': { scope: 'client', ...text('a file path'), machine: true, description: 'Append every request trace (with its spans) as one JSON line to this file; `slipstream trace FILE` summarises and draws it. Empty: off. On a shared daemon (`serve --port`): only a file inside the daemon\'s state directory (a relative path is taken from there); any other is ignored.' },
+  'trace.fileMaxKB': { scope: 'client', ...intIn(1, 4194304), description: 'When the trace file would grow past this many KiB it is renamed to FILE.1 (replacing the previous one) and a new file begins.' },
+  'trace.otlpEndpoint': { scope: 'engine',
     ...httpUrl,
     machine: true,
     description: 'Export every request\'s spans to this OpenTelemetry OTLP/HTTP traces endpoint, e.g. http://localhost:4318/v1/traces (headers from OTEL_EXPORTER_OTLP_HEADERS). Empty: off, and nothing is sent anywhere.',
   },
   'cache.enabled': {
+    scope: 'engine',
     ...bool,
     description: 'Reuse work across keystrokes: answer from the suggestion cache when typing through a suggestion, offer a diverged suggestion\'s rest to the engine as extra drafts, let a request wait for a running generation it extends, keep each document\'s KV cache. Off: every request starts cold (for comparisons); suggestions the engine computes are the same either way.',
   },
-  'cache.kvBudgetMB': { ...intIn(1, 65536), description: 'Bound of the KV memory of the engine\'s per-document sessions, in MiB: least recently used sessions are dropped to stay under it (never one in use).' },
-  'log.level': { ...oneOf('error', 'warn', 'info', 'debug'), description: 'What goes to the log (window/logMessage).' },
+  'cache.kvBudgetMB': { scope: 'engine', ...intIn(1, 65536), description: 'Bound of the KV memory of the engine\'s per-document sessions, in MiB: least recently used sessions are dropped to stay under it (never one in use).' },
+  'log.level': { scope: 'client', ...oneOf('error', 'warn', 'info', 'debug'), description: 'What goes to the log (window/logMessage).' },
 };
 
 /** The default of a setting by its dotted name. */
@@ -266,10 +278,10 @@ export function flattenSettings(source: unknown): Map<string, unknown> {
  * Applies one source onto `base` (not modified) and returns the result plus a warning per
  * rejected value. Unknown names are reported too, so typos are visible.
  */
-export function applySettings(base: Settings, source: unknown): { settings: Settings; warnings: string[] } {
+export function applySettings(base: Settings, source: unknown, shared?: SharedPolicy): { settings: Settings; warnings: string[] } {
   const settings = structuredClone(base);
   const warnings: string[] = [];
-  for (const [name, value] of flattenSettings(source)) {
+  for (let [name, value] of flattenSettings(source)) {
     const spec = Object.hasOwn(SETTINGS_SPEC, name) ? SETTINGS_SPEC[name] : undefined;
     // slipstream.server.* are the editor client's own settings (how to start this server); a
     // client that sends its whole section sends them too
@@ -283,11 +295,36 @@ export function applySettings(base: Settings, source: unknown): { settings: Sett
       warnings.push(`setting slipstream.${name}${spec.secret ? '' : ` = ${JSON.stringify(value)}`} ignored: expected ${spec.expect}`);
       continue;
     }
+    if (shared && spec.scope === 'engine') {
+      warnings.push(`setting slipstream.${name} ignored: on a shared daemon engine settings are the daemon's own (its flags and --config file), never a client's`);
+      continue;
+    }
+    if (shared && name === 'trace.file' && value !== '') {
+      const inside = traceFileInside(shared.stateDir, value as string);
+      if (inside === null) {
+        warnings.push(`setting slipstream.trace.file ignored: on a shared daemon a trace file must be inside the daemon's state directory ${shared.stateDir}`);
+        continue;
+      }
+      value = inside;
+    }
     const path = name.split('.');
     const group = path.slice(0, -1).reduce<Record<string, unknown>>((obj, key) => obj[key] as Record<string, unknown>, settings as unknown as Record<string, unknown>);
     group[path[path.length - 1]!] = value;
   }
   return { settings, warnings };
+}
+
+/** A shared daemon's rules for what its clients may set (SettingSpec.scope, trace file place). */
+export interface SharedPolicy {
+  /** The daemon's state directory (absolute): trace files of clients go only inside it. */
+  stateDir: string;
+}
+
+/** `file` resolved against `dir` when the result lies strictly inside `dir`, else null. */
+export function traceFileInside(dir: string, file: string): string | null {
+  const root = resolvePath(dir);
+  const full = resolvePath(root, file);
+  return full.startsWith(root + sep) ? full : null;
 }
 
 /** True when a change between the two settings needs the model reloaded. */
@@ -310,6 +347,8 @@ export class ConfigStore {
   constructor(
     private readonly base: Settings,
     private readonly warn: (message: string) => void,
+    /** Set on a shared daemon's connections: engine settings and outside trace files are refused. */
+    private readonly shared?: SharedPolicy,
   ) {
     this.current = base;
   }
@@ -328,7 +367,7 @@ export class ConfigStore {
     let s = this.base;
     for (const l of this.layers) {
       if (l === undefined) continue;
-      const r = applySettings(s, l);
+      const r = applySettings(s, l, this.shared);
       s = r.settings;
       if (l === source) for (const w of r.warnings) this.warn(w);
     }

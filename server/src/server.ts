@@ -20,7 +20,7 @@ import {
   type ServerCapabilities,
   TextDocumentSyncKind,
 } from 'vscode-languageserver';
-import { ConfigStore, defaultSettings, engineChanged, ownField, type DecodeMode, type Settings } from './config.js';
+import { ConfigStore, defaultSettings, engineChanged, ownField, type DecodeMode, type Settings, type SharedPolicy } from './config.js';
 import { chooseModel } from './completion/default-model.js';
 import { wireConnection } from './connection.js';
 import type { EngineHost } from './completion/engine-host.js';
@@ -45,6 +45,13 @@ export interface ServerOptions {
   ownsEngineHost?: boolean;
   /** Serve the test-only slipstream/debug/* methods (default: SLIPSTREAM_DEBUG_METHODS=1). */
   debugMethods?: boolean;
+  /** Settings before any client's (a daemon's --config file); modelDir, drafterDir and mode apply on top. */
+  base?: Settings;
+  /**
+   * A connection of a shared daemon: engine settings are the daemon's (the shared engine host is
+   * configured by the daemon, never by a connection) and client trace files stay in its state dir.
+   */
+  shared?: SharedPolicy;
 }
 
 export const SERVER_NAME = 'slipstream';
@@ -61,6 +68,8 @@ export class Server {
   private readonly host: EngineHost;
   private readonly ownsHost: boolean;
   private readonly reportedModelErrors = new Set<string>();
+  /** A shared daemon's connection: never configures the engine host (the daemon does). */
+  private readonly shared: boolean;
 
   constructor(
     private readonly connection: Connection,
@@ -77,11 +86,12 @@ export class Server {
       }
     };
     this.log = new Logger(sink);
-    const base: Settings = defaultSettings();
+    const base: Settings = structuredClone(options.base ?? defaultSettings());
     if (options.modelDir) base.engine.model = options.modelDir;
     if (options.drafterDir) base.engine.drafter = options.drafterDir;
     if (options.mode) base.engine.mode = options.mode;
-    this.config = new ConfigStore(base, (w) => this.log.warn(w));
+    this.config = new ConfigStore(base, (w) => this.log.warn(w), options.shared);
+    this.shared = options.shared !== undefined;
     this.host = options.engineHost ?? new SwitchingEngineHost(this.log);
     this.ownsHost = options.ownsEngineHost ?? options.engineHost === undefined;
     this.debugMethods = options.debugMethods ?? process.env.SLIPSTREAM_DEBUG_METHODS === '1';
@@ -102,7 +112,7 @@ export class Server {
     };
     for (const f of this.features) capabilities = { ...capabilities, ...f.initialize(params) };
     this.config.set(0, params.initializationOptions);
-    this.host.configure(this.config.settings.engine);
+    if (!this.shared) this.host.configure(this.config.settings.engine);
     this.log.setLevel(this.config.settings.log.level);
     return { capabilities, serverInfo: { name: SERVER_NAME, version: VERSION } };
   }
@@ -146,7 +156,7 @@ export class Server {
 
   private applySettings(next: Settings, prev: Settings): void {
     this.log.setLevel(next.log.level);
-    if (engineChanged(next, prev) || next.engine.mode !== prev.engine.mode) {
+    if (!this.shared && (engineChanged(next, prev) || next.engine.mode !== prev.engine.mode)) {
       this.host.configure(next.engine);
       if (engineChanged(next, prev)) {
         this.checkModelPath(next);

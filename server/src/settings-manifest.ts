@@ -31,10 +31,14 @@ export function vscodeSettings(): Record<string, VscodeSetting> {
       s.scope = 'machine';
       s.description += ' Only from user settings: a workspace cannot set it.';
     }
+    if (spec.scope === 'engine') s.description += SHARED_NOTE;
     out[`slipstream.${name}`] = s;
   });
   return out;
 }
+
+/** Said of every engine-scope setting (SettingSpec.scope): on a shared daemon a client cannot set it. */
+const SHARED_NOTE = ' On a shared daemon (`serve --port`, slipstream.server.shared): the daemon\'s own, from its flags and --config file; a client\'s value is ignored.';
 
 function typeCell(spec: SettingSpec): string {
   const { schema } = spec;
@@ -47,7 +51,7 @@ function typeCell(spec: SettingSpec): string {
 /** The settings table of docs/configuration.md (markdown, one row per setting). */
 export function settingsTable(): string {
   const rows = Object.entries(SETTINGS_SPEC).map(
-    ([name, spec]) => `| \`slipstream.${name}\` | ${typeCell(spec)} | \`${JSON.stringify(defaultOf(name))}\` | ${spec.description} |`,
+    ([name, spec]) => `| \`slipstream.${name}\` | ${typeCell(spec)} | \`${JSON.stringify(defaultOf(name))}\` | ${spec.description}${spec.scope === 'engine' ? SHARED_NOTE : ''} |`,
   );
   return ['| setting | type | default | what it does |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }

@@ -3,8 +3,7 @@
  * crash, nothing but frames on stdout); over TCP, one client disconnecting mid-request leaves the
  * server and its other client working. Two TCP clients complete at the same time on one engine.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnStdio, spawnTcp } from '../helpers/spawn-server.js';
@@ -78,11 +77,10 @@ describe('clients that disconnect, and several at once', () => {
     // 600 such clients with 1 MB documents used to take the server from 55 MB to 1 GB and keep
     // two cores busy after they left. Each client here asks for an automatic completion (which
     // first waits out a 1.5 s debounce) and hangs up; the requests must end then, cancelled.
-    const dir = mkdtempSync(join(tmpdir(), 'slipstream-abandon-'));
-    kills.push(() => rmSync(dir, { recursive: true, force: true }));
-    const traces = join(dir, 'traces.jsonl');
     const server = await spawnTcp(model);
     kills.push(server.kill);
+    // a shared daemon writes client trace files only inside its state directory
+    const traces = join(server.stateDir!, 'traces.jsonl');
     const text = 'Once upon a time there was a cat.\n'.repeat(32 * 1024);
     const clients = 6;
     for (let i = 0; i < clients; i++) {

@@ -40,6 +40,7 @@ describe('settings manifest', () => {
       'slipstream.engine.remote.apiKeyEnv',
       'slipstream.engine.remote.url',
       'slipstream.server.command',
+      'slipstream.server.shared',
       'slipstream.trace.file',
       'slipstream.trace.otlpEndpoint',
     ]);

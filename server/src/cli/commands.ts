@@ -10,12 +10,22 @@ const help = { kind: 'boolean', description: 'show this help' } as const;
 
 export const serveCommand: CommandSpec = {
   name: 'serve',
-  summary: 'Run the language server over stdio (the default) or a loopback TCP port.',
-  usage: 'slipstream serve [--stdio | --port N [--host 127.0.0.1]] [--model DIR] [--drafter DIR] [--mode auto|ar|redrafter]',
+  summary: 'Run the language server over stdio (the default), as a shared daemon on a loopback TCP port (token required), or as a stdio bridge to that daemon.',
+  usage:
+    'slipstream serve [--stdio [--connect] | --port N [--host 127.0.0.1 [--allow-remote]]] [--state-dir DIR] [--config FILE] [--model DIR] [--drafter DIR] [--mode auto|ar|redrafter]',
   flags: {
     stdio: { kind: 'boolean', description: 'speak JSON-RPC over stdin/stdout (default)' },
-    port: { kind: 'int', value: 'N', min: 0, max: 65535, description: 'listen on this TCP port instead of stdio' },
-    host: { kind: 'string', value: 'HOST', default: '127.0.0.1', description: 'address to bind with --port' },
+    connect: { kind: 'boolean', description: 'with --stdio: bridge stdin/stdout to the shared daemon (started on demand, detached), adding the token to initialize' },
+    port: { kind: 'int', value: 'N', min: 0, max: 65535, description: 'run the shared daemon on this TCP port (0: any free port); clients send the token (slipstream token) as initializationOptions.token' },
+    host: { kind: 'string', value: 'HOST', default: '127.0.0.1', description: 'address to bind with --port (a non-loopback address needs --allow-remote)' },
+    'allow-remote': { kind: 'boolean', description: 'allow --host to be an address other machines can reach (a warning is printed)' },
+    'state-dir': { kind: 'string', value: 'DIR', description: 'where the token, daemon.json, daemon.log and client trace files live (default $SLIPSTREAM_STATE_DIR, $XDG_STATE_HOME/slipstream or ~/.local/state/slipstream)' },
+    config: { kind: 'string', value: 'FILE', description: "the daemon's settings as JSON (same names as the client settings); engine settings of a shared daemon come only from here and the flags" },
+    'max-connections': { kind: 'int', value: 'N', min: 1, max: 100000, description: `with --port: connections open at most (default 64)` },
+    'max-per-address': { kind: 'int', value: 'N', min: 1, max: 100000, description: 'with --port: connections open at most from one address (default 32)' },
+    'handshake-timeout-ms': { kind: 'int', value: 'MS', min: 100, max: 600000, description: 'with --port: a connection without a valid initialize after MS ms is closed (default 10000)' },
+    'write-stall-ms': { kind: 'int', value: 'MS', min: 100, max: 3600000, description: 'with --port: a client whose unread replies keep its input paused for MS ms is disconnected (default 30000)' },
+    'insecure-no-token': { kind: 'boolean', description: 'with --port: accept connections without a token (testing only: any local process could use the server)' },
     model: { ...model, description: 'Hugging Face model folder (default: the shipped model in fixtures/models/slipstream-code)' },
     drafter: { ...drafter, description: 'ReDrafter head folder for the model (default: the shipped drafter with the shipped model, else none)' },
     mode: { kind: 'string', value: 'MODE', description: "engine.mode: 'auto' (ReDrafter when a calibration at load shows it pays), 'ar' or 'redrafter' (default auto)" },
@@ -119,4 +129,14 @@ export const traceCommand: CommandSpec = {
   },
 };
 
-export const commands: CommandSpec[] = [serveCommand, generateCommand, benchCommand, infoCommand, traceCommand];
+export const tokenCommand: CommandSpec = {
+  name: 'token',
+  summary: "Print the shared daemon's token (creating it, mode 0600, in the state directory if needed).",
+  usage: 'slipstream token [--state-dir DIR]',
+  flags: {
+    'state-dir': { kind: 'string', value: 'DIR', description: 'state directory (default $SLIPSTREAM_STATE_DIR, $XDG_STATE_HOME/slipstream or ~/.local/state/slipstream)' },
+    help,
+  },
+};
+
+export const commands: CommandSpec[] = [serveCommand, tokenCommand, generateCommand, benchCommand, infoCommand, traceCommand];

@@ -10,6 +10,7 @@ import { runGenerate } from './generate.js';
 import { runInfo } from './info.js';
 import { runBench } from './bench.js';
 import { runTrace } from './trace.js';
+import { runToken } from './token.js';
 import { VERSION } from '../version.js';
 
 type Handler = (args: ReturnType<typeof parseArgs>) => Promise<number>;
@@ -20,6 +21,7 @@ const handlers: Record<string, Handler> = {
   info: runInfo,
   bench: runBench,
   trace: runTrace,
+  token: runToken,
 };
 
 export function mainHelp(): string {

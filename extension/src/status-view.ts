@@ -62,8 +62,8 @@ export function statusRows(s: StatusResult): StatusRow[] {
   });
   const r = s.requests;
   rows.push({
-    label: `Requests: ${r.total} · shown ${r.shown} · from the typing cache ${r.cached} · empty ${r.empty}`,
-    detail: `cancelled ${r.cancelled}, superseded ${r.superseded}, stale ${r.stale}, errors ${r.errors}; typing cache hits ${s.cache.hits}, misses ${s.cache.misses}`,
+    label: `Requests: ${r.total} · shown ${r.shown} · from the suggestion cache ${r.cached} · empty ${r.empty}`,
+    detail: `cancelled ${r.cancelled}, superseded ${r.superseded}, stale ${r.stale}, errors ${r.errors}; suggestion cache hits ${s.cache.hits}, misses ${s.cache.misses}`,
   });
   rows.push({ label: `Suggestions: shown ${s.events.shown} · accepted ${s.events.accepted} · partly accepted ${s.events.partiallyAccepted}`, detail: `${s.documents} open documents` });
   return rows;

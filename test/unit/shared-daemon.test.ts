@@ -65,7 +65,7 @@ describe('token file', () => {
 
 describe('settings on a shared daemon', () => {
   it('gives every setting a scope, engine settings to the daemon', () => {
-    for (const [name, spec] of Object.entries(SETTINGS_SPEC)) expect(spec.scope, name).toBe(name.startsWith('engine.') || name === 'trace.otlpEndpoint' ? 'engine' : 'client');
+    for (const [name, spec] of Object.entries(SETTINGS_SPEC)) expect(spec.scope, name).toBe(name.startsWith('engine.') || name.startsWith('cache.') || name === 'trace.otlpEndpoint' ? 'engine' : 'client');
   });
 
   it("ignores a client's engine settings with a warning and keeps its completion settings", () => {

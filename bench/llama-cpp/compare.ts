@@ -7,6 +7,7 @@
  * writes bench/results/<date>-llama-cpp-compare.json and .md. Needs `bash bench/llama-cpp/setup.sh`.
  *
  *   npm run build && node dist/bench/llama-cpp/compare.js --model /work/bench-tmp/q05 [--threads 2] [--rounds 3]
+ *   [--engine-cli PATH]   (another build of engine-cli, e.g. the one before a change)
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -121,10 +122,11 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-interface Args { model: string; threads: number; rounds: number; out: string }
+/** engineCli: our engine-cli (another build's, e.g. to compare before and after a change). */
+interface Args { model: string; threads: number; rounds: number; out: string; engineCli: string }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { model: '', threads: 2, rounds: 3, out: join(ROOT, 'bench', 'results') };
+  const a: Args = { model: '', threads: 2, rounds: 3, out: join(ROOT, 'bench', 'results'), engineCli: ENGINE_CLI };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (v === undefined) throw new Error(`${argv[i]} needs a value`);
@@ -132,9 +134,10 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--threads') a.threads = Number(v);
     else if (argv[i] === '--rounds') a.rounds = Number(v);
     else if (argv[i] === '--out') a.out = v;
+    else if (argv[i] === '--engine-cli') a.engineCli = v;
     else throw new Error(`unknown option ${argv[i]}`);
   }
-  if (!a.model) throw new Error('usage: node dist/bench/llama-cpp/compare.js --model HF_DIR [--threads 2] [--rounds 3] [--out DIR]');
+  if (!a.model) throw new Error('usage: node dist/bench/llama-cpp/compare.js --model HF_DIR [--threads 2] [--rounds 3] [--out DIR] [--engine-cli PATH]');
   if (!(a.threads > 0) || !(a.rounds > 0)) throw new Error('--threads and --rounds must be positive');
   return a;
 }
@@ -186,7 +189,7 @@ function main(argv: string[]): void {
   if (!existsSync(llamaBench) || !existsSync(llamaEngine)) {
     throw new Error(`llama.cpp is not installed (${LLAMA_BIN}): run \`bash bench/llama-cpp/setup.sh\` first (npm install into .bench-deps/, ~5 min build on 2 cores)`);
   }
-  if (!existsSync(ENGINE_CLI)) throw new Error(`${ENGINE_CLI} missing: run \`npm run build:native\``);
+  if (!existsSync(a.engineCli)) throw new Error(`${a.engineCli} missing: run \`npm run build:native\``);
   const gguf = cachedGguf(a.model, join(ROOT, 'bench', 'results', 'tmp', 'gguf'));
   const t = String(a.threads);
   const rounds: Round[] = [];
@@ -202,7 +205,7 @@ function main(argv: string[]): void {
     const raw = { ours: '', llama: '' };
     for (const who of order) {
       if (who === 'ours') {
-        raw.ours = run(ENGINE_CLI, ['bench', a.model, '--threads', t]).stdout;
+        raw.ours = run(a.engineCli, ['bench', a.model, '--threads', t]).stdout;
         ours = parseEngineBench(raw.ours, 'engine-cli bench');
       } else {
         const out = run(llamaEngine, [gguf, '--threads', t]).stdout;

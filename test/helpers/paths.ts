@@ -5,8 +5,11 @@
  */
 import { join } from 'node:path';
 import { cliPath as slipstreamCli } from '../../bench/lib/lsp-client.js';
+import { defaultModelDirs } from '../../server/src/completion/default-model.js';
 import { packageRoot } from '../../server/src/package-root.js';
 
 export const repoRoot = packageRoot();
 export const cliPath = slipstreamCli();
 export const stories260K = join(repoRoot, 'fixtures', 'models', 'stories260K');
+/** The shipped default model and its drafter (the folders the server loads with none configured). */
+export const { model: shippedModel, drafter: shippedDrafter } = defaultModelDirs();

@@ -5,14 +5,13 @@
  * whitespace, the trace records the healed tokens and bytes (none with the setting off), and
  * greedy ReDrafter gives the same healed suggestions as greedy plain decoding.
  */
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RequestTrace } from '../../server/src/protocol.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
-import { repoRoot } from '../helpers/paths.js';
+import { shippedDrafter, shippedModel } from '../helpers/paths.js';
 
-const model = join(repoRoot, 'fixtures', 'models', 'slipstream-code');
-const drafter = join(repoRoot, 'fixtures', 'models', 'slipstream-code-drafter');
+const model = shippedModel;
+const drafter = shippedDrafter;
 
 const SOURCE = [
   'export function clamp(x: number, lo: number, hi: number): number {',

@@ -147,6 +147,26 @@ const float * opt(const std::vector<float> & v) { return v.empty() ? nullptr : v
 
 // The last layer when only k < n rows are wanted: K/V of all n rows go to the cache; attention,
 // o_proj and the MLP run on the k rows, which end up compacted at the top of x: (k, H).
+// The rest of a layer after attention, on `rows` rows: x += att · wo, then the MLP block
+// x += down(silu(gate(norm(x))) * up(norm(x))). x, xn: (rows, H) residual stream and scratch;
+// att: (rows, q_dim) attention output; g, u: (rows, F) scratch.
+static void attention_out_and_mlp(const model & m, const layer_weights & L, float * x, float * xn, const float * att,
+                                  float * g, float * u, int64_t rows) {
+    const engine_backend_i & be = *m.backend;
+    engine_backend_ctx * ctx = m.bctx;
+    const int64_t H = m.config.n_embd, F = m.config.n_ff;
+    const matmul_job oj = {xn, H, &L.wo, nullptr};
+    be.matmul(ctx, &oj, 1, att, rows);
+    be.add(ctx, x, xn, rows * H);
+    be.rmsnorm(ctx, xn, x, L.ffn_norm.data(), rows, H, m.config.rms_norm_eps);
+    const matmul_job gu[2] = {{g, F, &L.w_gate, nullptr}, {u, F, &L.w_up, nullptr}};
+    be.matmul(ctx, gu, 2, xn, rows);
+    be.silu_glu(ctx, g, F, u, F, rows, F);
+    const matmul_job dj = {xn, H, &L.w_down, nullptr};
+    be.matmul(ctx, &dj, 1, g, rows);
+    be.add(ctx, x, xn, rows * H);
+}
+
 // x, xn: (n, H) residual stream and scratch; rope_cos/sin: (n, hd / 2).
 static void forward_last_layer_rows(const model & m, const layer_weights & L, kv_cache & kv, int l, float * x, float * xn,
                                     int64_t n, const uint8_t * mask, const int32_t * out_rows, int64_t k,
@@ -182,16 +202,7 @@ static void forward_last_layer_rows(const model & m, const layer_weights & L, kv
         if (mask) be.attention(ctx, attk + r * q_dim, qk + r * q_dim, kc, vc, len + n - 1, 1, c.n_head, c.n_head_kv, c.head_dim, mask + row * (len + n));
         else be.attention(ctx, attk + r * q_dim, qk + r * q_dim, kc, vc, len + row, 1, c.n_head, c.n_head_kv, c.head_dim, nullptr);
     }
-    const matmul_job oj = {xkn, H, &L.wo, nullptr};
-    be.matmul(ctx, &oj, 1, attk, k);
-    be.add(ctx, xk, xkn, k * H);
-    be.rmsnorm(ctx, xkn, xk, L.ffn_norm.data(), k, H, c.rms_norm_eps);
-    const matmul_job gu[2] = {{gk, F, &L.w_gate, nullptr}, {uk, F, &L.w_up, nullptr}};
-    be.matmul(ctx, gu, 2, xkn, k);
-    be.silu_glu(ctx, gk, F, uk, F, k, F);
-    const matmul_job dj = {xkn, H, &L.w_down, nullptr};
-    be.matmul(ctx, &dj, 1, gk, k);
-    be.add(ctx, xk, xkn, k * H);
+    attention_out_and_mlp(m, L, xk, xkn, attk, gk, uk, k);
     be.gather_rows(ctx, x, H, xk, H, nullptr, k, H);  // x's first k rows := the finished rows
 }
 
@@ -250,17 +261,7 @@ void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64
         be.rope(ctx, q, q_dim, n, c.n_head, c.head_dim, rope_cos, rope_sin);
         be.rope(ctx, kc + len * kv_dim, kv_dim, n, c.n_head_kv, c.head_dim, rope_cos, rope_sin);
         be.attention(ctx, att, q, kc, vc, len, n, c.n_head, c.n_head_kv, c.head_dim, mask);
-        const matmul_job oj = {xn, H, &L.wo, nullptr};
-        be.matmul(ctx, &oj, 1, att, n);
-        be.add(ctx, x, xn, n * H);
-        // MLP block: down(silu(gate(xn)) * up(xn))
-        be.rmsnorm(ctx, xn, x, L.ffn_norm.data(), n, H, c.rms_norm_eps);
-        const matmul_job gu[2] = {{g, F, &L.w_gate, nullptr}, {u, F, &L.w_up, nullptr}};
-        be.matmul(ctx, gu, 2, xn, n);
-        be.silu_glu(ctx, g, F, u, F, n, F);
-        const matmul_job dj = {xn, H, &L.w_down, nullptr};
-        be.matmul(ctx, &dj, 1, g, n);
-        be.add(ctx, x, xn, n * H);
+        attention_out_and_mlp(m, L, x, xn, att, g, u, n);
     }
     if (k <= 0) return;
 

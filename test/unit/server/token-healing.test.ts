@@ -18,9 +18,9 @@ import type { TokenBytes } from '../../../native/lib/token-bytes.js';
 import { buildPrompt, PromptState } from '../../../server/src/completion/context.js';
 import { detectPromptFormat } from '../../../server/src/completion/prompt-format.js';
 import { HEALING_LIMITS, HealingVocab, healingVocab, healPrompt, healTail, stripHealed } from '../../../server/src/completion/token-healing.js';
-import { repoRoot, stories260K } from '../../helpers/paths.js';
+import { shippedModel, stories260K } from '../../helpers/paths.js';
 
-const shipped = join(repoRoot, 'fixtures', 'models', 'slipstream-code');
+const shipped = shippedModel;
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 let tmp: string;

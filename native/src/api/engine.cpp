@@ -51,7 +51,9 @@ extern "C" engine_status engine_model_init(const char * dir, const engine_model_
         return st;
     }
     try {
-        *out = new engine_model{std::move(m), nullptr};
+        const model_config & c = m->config;
+        auto pool = std::make_unique<kv_pool>(c.n_layer, int64_t(c.n_head_kv) * c.head_dim, 0);
+        *out = new engine_model{std::move(m), nullptr, std::move(pool)};
     } catch (...) {
         copy_str(error, error_len, "out of memory");
         return ENGINE_STATUS_OUT_OF_MEMORY;
@@ -115,6 +117,7 @@ extern "C" engine_status engine_session_init(engine_model * em, int max_context,
         s->model = em;
         int64_t ctx = max_context > 0 ? max_context : em->m->config.n_ctx_train;
         session_init(s->s, *em->m, ctx);
+        s->s.pool = em->pool.get();
     });
     if (st == ENGINE_STATUS_OK) *out = s.release();
     return st;

@@ -17,6 +17,7 @@
 #include "sampler.h"
 
 struct model;
+class kv_pool;
 
 // Scratch slots past max_context: room for one ReDrafter tree (1 + M*C) or a plain batch.
 constexpr int64_t SESSION_SCRATCH_SLOTS = 1024;
@@ -28,6 +29,7 @@ enum session_busy : int { SESSION_FREE = 0, SESSION_CALL = 1, SESSION_GENERATION
 struct session {
     const model * m = nullptr;
     kv_cache kv;
+    kv_pool * pool = nullptr;  // the model's shared block pool (kv-share.h), or none; outlives the session
     std::vector<int32_t> tokens;  // (kv.length) committed tokens
     // carried between steps (docs/redrafter.md §2.1)
     bool has_pending = false;

@@ -115,6 +115,17 @@ void test_pool_alone() {
     q.release(ids);
     CHECK(q.stats().evictions == 1);
 
+    // a publisher that keeps its own copy (recent = false): its new blocks go out first
+    kv_pool r(1, 2, 2 * 256);
+    const std::vector<int32_t> h = seq(1100, 16), i2 = seq(1300, 16), j = seq(1500, 16);
+    CHECK(publish(r, h) == 1);
+    CHECK(r.publish(i2.data(), 1, [](int64_t, float * dst) { dst[0] = 0; }, false) == 1);
+    CHECK(publish(r, j) == 1);  // evicts i2 (least recently used end), not h
+    ids = r.lookup(h.data(), 16, 1);
+    CHECK(ids.size() == 1);
+    r.release(ids);
+    CHECK(r.lookup(i2.data(), 16, 1).empty());
+
     // budget 0: off
     p.set_budget(0);
     CHECK(p.stats().blocks == 0);
@@ -259,6 +270,51 @@ void test_cross_document(engine_model * m) {
     CHECK(engine_model_set_kv_pool(m, 0) == ENGINE_STATUS_OK);
 }
 
+// A session freed leaves its committed blocks in the pool (generated tokens included); K/V a
+// hand-driven forward committed with explicit positions or a mask are never published.
+void test_free_and_exactness(engine_model * m) {
+    CHECK(engine_model_set_kv_pool(m, 1 << 24) == ENGINE_STATUS_OK);
+    engine_model_info info;
+    engine_model_get_info(m, &info);
+    std::vector<int32_t> p;
+    for (int i = 0; i < 20; ++i) p.push_back(1 + (i * 7) % (info.n_vocab - 1));
+    engine_session * a = nullptr;
+    CHECK(engine_session_init(m, 128, &a) == ENGINE_STATUS_OK);
+    const generation_run ra = run_generation(a, greedy_params(p, 20));
+    CHECK(ra.ids.size() == 20);
+    engine_kv_pool_stats ps;
+    engine_model_get_kv_pool_stats(m, &ps);
+    CHECK(ps.blocks == 1);  // after the prefill: 20 prompt tokens, one full block
+    engine_session_free(a);  // 39 committed (the 20th emitted token's KV is not): two blocks
+    engine_model_get_kv_pool_stats(m, &ps);
+    CHECK(ps.blocks == 2);
+    std::vector<int32_t> q = p;
+    q.insert(q.end(), ra.ids.begin(), ra.ids.end());
+    engine_session * b = nullptr;
+    CHECK(engine_session_init(m, 128, &b) == ENGINE_STATUS_OK);
+    const generation_run rb = run_generation(b, greedy_params(q, 4));
+    CHECK(rb.stats.reused_tokens == 32);
+    engine_session_free(b);
+
+    // explicit positions (shifted by 5): committed, but not what a prefill computes
+    CHECK(engine_model_set_kv_pool(m, 0) == ENGINE_STATUS_OK);
+    CHECK(engine_model_set_kv_pool(m, 1 << 24) == ENGINE_STATUS_OK);
+    std::vector<int32_t> pos(40);
+    std::vector<int32_t> t(40);
+    for (int i = 0; i < 40; ++i) {
+        pos[static_cast<size_t>(i)] = i + 5;
+        t[static_cast<size_t>(i)] = 1 + (i * 11) % (info.n_vocab - 1);
+    }
+    engine_session * c = nullptr;
+    CHECK(engine_session_init(m, 128, &c) == ENGINE_STATUS_OK);
+    const int32_t last = 39;
+    CHECK(engine_session_forward(c, t.data(), 40, pos.data(), nullptr, &last, 1, nullptr, nullptr) == ENGINE_STATUS_OK);
+    engine_session_free(c);
+    engine_model_get_kv_pool_stats(m, &ps);
+    CHECK(ps.blocks == 0);
+    CHECK(engine_model_set_kv_pool(m, 0) == ENGINE_STATUS_OK);
+}
+
 }  // namespace
 
 int main() {
@@ -276,6 +332,7 @@ int main() {
         CHECK(engine_model_init(dir.c_str(), &mp, &cold, err, sizeof err) == ENGINE_STATUS_OK);
         if (a && cold) {
             test_cross_document(a);
+            test_free_and_exactness(a);
             engine_kv_pool_stats ps;
             engine_model_get_kv_pool_stats(a, &ps);
             run_interleaved("tiny, roomy pool", a, cold, 1 << 24, 150, 1, 128);
@@ -302,6 +359,7 @@ int main() {
         CHECK(engine_drafter_init((f.root + "/a").c_str(), cold, &d_cold, err, sizeof err) == ENGINE_STATUS_OK);
         if (cold && d_cold) {
             test_cross_document(f.model);
+            test_free_and_exactness(f.model);
             engine_kv_pool_stats ps;
             engine_model_get_kv_pool_stats(f.model, &ps);
             run_interleaved("stories260K, roomy pool", f.model, cold, 1 << 26, 80, 3, 256);

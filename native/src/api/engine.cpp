@@ -16,6 +16,7 @@
 #include "api-guard.h"
 #include "backends/backend.h"
 #include "base/status.h"
+#include "core/kv-share.h"
 #include "core/model.h"
 #include "core/session.h"
 #include "engine-internal.h"
@@ -128,6 +129,12 @@ extern "C" void engine_session_free(engine_session * s) noexcept {
     if (held_by_generation(s)) {  // the generation still points at it: it frees the session when freed
         s->free_pending = true;
         return;
+    }
+    // its KV outlives it in the model's block pool (a document the server dropped, coming back)
+    try {
+        session_publish_to_pool(s->s, true);
+    } catch (...) {
+        // out of memory for a block: the pool simply does not get it
     }
     delete s;
 }

@@ -63,9 +63,12 @@ class kv_pool {
     // the missing ones in chain order; fill(b, dst) writes block b's floats (block_floats()) into a new
     // block. Stops at the first block it cannot add (pool off, or every resident block held and the
     // budget full: counted as refused). Returns how many blocks from the start are resident. Runs
-    // under the pool's lock (fill is a copy). Added blocks start unheld, most recently used.
+    // under the pool's lock (fill is a copy). Added blocks start unheld. recent: the chain becomes
+    // the most recently used; !recent: blocks added go to the least recently used end (first out)
+    // and resident ones keep their place: for a publisher that keeps its own copy (a live session),
+    // whose blocks are the cheapest to lose.
     template <class Fill>
-    int64_t publish(const int32_t * tokens, int64_t n_blocks, Fill && fill) {
+    int64_t publish(const int32_t * tokens, int64_t n_blocks, Fill && fill, bool recent = true) {
         std::lock_guard<std::mutex> lk(mu_);
         uint64_t key = KV_ROOT_KEY;
         int32_t parent = -1;
@@ -78,11 +81,12 @@ class kv_pool {
                 id = add_locked(key, parent, t);
                 if (id < 0) break;
                 fill(b, blocks_[static_cast<size_t>(id)].data.get());
+                if (!recent) lru_.splice(lru_.begin(), lru_, blocks_[static_cast<size_t>(id)].lru_it);
             }
             chain.push_back(id);
             parent = id;
         }
-        touch_chain_locked(chain.data(), static_cast<int64_t>(chain.size()));
+        if (recent) touch_chain_locked(chain.data(), static_cast<int64_t>(chain.size()));
         return static_cast<int64_t>(chain.size());
     }
     // The block's floats: (n_layer, 2, KV_BLOCK_TOKENS, kv_dim); valid while the block is held.

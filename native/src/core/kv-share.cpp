@@ -45,10 +45,10 @@ int64_t session_fill_from_pool(session & s, const int32_t * prompt, int64_t n, i
     return std::max(keep, covered);
 }
 
-int64_t session_publish_to_pool(session & s) {
+int64_t session_publish_to_pool(session & s, bool leaving) {
     kv_pool * pool = s.pool;
     if (!pool) return 0;
-    const int64_t n_blocks = s.kv.length / KV_BLOCK_TOKENS;
+    const int64_t n_blocks = std::min(s.kv.length, s.exact_len) / KV_BLOCK_TOKENS;
     if (n_blocks == 0) return 0;
     const engine_backend_i & be = *s.kv.backend;
     const int64_t D = s.kv.kv_dim;
@@ -61,5 +61,5 @@ int64_t session_publish_to_pool(session & s) {
             be.buffer_download(s.kv.bctx, bk, s.kv.k(l) + slot * D, static_cast<size_t>(KV_BLOCK_TOKENS * D) * sizeof(float));
             be.buffer_download(s.kv.bctx, bv, s.kv.v(l) + slot * D, static_cast<size_t>(KV_BLOCK_TOKENS * D) * sizeof(float));
         }
-    });
+    }, leaving);
 }

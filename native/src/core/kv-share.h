@@ -20,4 +20,7 @@ int64_t session_fill_from_pool(session & s, const int32_t * prompt, int64_t n, i
 
 // Publishes the session's committed full blocks (positions [0, 16 * floor(length / 16))) to the
 // pool, adding the missing ones. Returns how many blocks from the start are resident after.
-int64_t session_publish_to_pool(session & s);
+// leaving: the session is about to be freed, so its blocks become the most recently used (the
+// pool's copy is now the only one); else (after a prefill) new blocks go to the least recently
+// used end, since the session still holds them itself.
+int64_t session_publish_to_pool(session & s, bool leaving = false);

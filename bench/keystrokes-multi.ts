@@ -27,7 +27,7 @@ const ACCEPT_MIN = 3;
 /** The many-documents check: documents opened, and the KV budget in MiB. */
 const MANY_DOCS = 20;
 const MANY_BUDGET_MB = 16;
-/** Of those, how many are visited again at the end (their sessions dropped by then). */
+/** Of those, how many are visited again at the end, most recently dropped first. */
 const REVISIT_DOCS = 5;
 
 export interface MultiOptions {
@@ -111,9 +111,10 @@ export interface ManyDocs {
   pool_hits: number;
   pool_evictions: number;
   /**
-   * After all 20, the first REVISIT_DOCS documents again (their sessions long dropped): one
-   * character typed at the same spot, a request; the prompt and the tokens it reused (from the
-   * engine's shared block pool, their sessions being gone), and the median of what it prefilled.
+   * After all 20, REVISIT_DOCS documents again, the most recently dropped first (documents 16, 15,
+   * ...: their sessions were dropped, the last 3 or so still have one): one character typed at the
+   * same spot, a request; the prompt and the tokens it reused (from the engine's shared block
+   * pool, their sessions being gone), and the median of what it prefilled.
    */
   revisits: { doc: number; prompt_tokens: number | null; reused_tokens: number | null; outcome: string }[];
   median_prefill_revisit: number | null;
@@ -333,7 +334,8 @@ async function manyDocs(o: MultiOptions): Promise<ManyDocs> {
     // (so the suggestion cache cannot answer), then a request
     const before = (await client.traces(0)).reduce((m, t) => Math.max(m, t.id), 0);
     const asked: { doc: number; uri: string; version: number }[] = [];
-    for (let i = 0; i < REVISIT_DOCS; i++) {
+    for (let k = 0; k < REVISIT_DOCS; k++) {
+      const i = MANY_DOCS - 4 - k;  // the most recently dropped first (the last 3 or so still have sessions)
       const uri = `file:///bench/many/doc${i}.ts`;
       const ch = shown[i]!.startsWith(' ') ? ';' : ' ';
       await docs.edit(uri, spot(i), spot(i), ch);
@@ -408,8 +410,8 @@ export function formatMulti(r: MultiResult): string {
     `\nengine ms per request, off / on: ${r.engine_ms_ratio.toFixed(2)}x\n` +
     `${m.documents} documents, budget ${mib(m.budget_bytes)}: KV bytes max ${mib(m.kv_bytes_max)}, sessions max ${m.sessions_max}, evictions ${m.evictions}\n` +
     `  engine block pool: blocks max ${m.pool_blocks_max}, blocks found ${m.pool_hits}, evicted ${m.pool_evictions}\n` +
-    `  revisiting the first ${m.revisits.length} (sessions dropped): median prefill ${m.median_prefill_revisit ?? '-'} tokens; ` +
-    m.revisits.map((r) => (r.prompt_tokens !== null ? `${r.prompt_tokens - (r.reused_tokens ?? 0)} of ${r.prompt_tokens}` : r.outcome)).join(', ') +
+    `  revisiting ${m.revisits.length} whose sessions were dropped: median prefill ${m.median_prefill_revisit ?? '-'} tokens; ` +
+    m.revisits.map((r) => `doc${r.doc} ` + (r.prompt_tokens !== null ? `${r.prompt_tokens - (r.reused_tokens ?? 0)} of ${r.prompt_tokens}` : r.outcome)).join(', ') +
     '\n'
   );
 }

@@ -162,6 +162,7 @@ int32_t kv_pool::add_locked(uint64_t key, int32_t parent, const int32_t * t) {
         counts_.refused++;
         return -1;
     }
+    std::unique_ptr<float[]> data(new float[block_floats_]);  // may throw: nothing changed yet
     int32_t id;
     if (!free_ids_.empty()) {
         id = free_ids_.back();
@@ -178,7 +179,7 @@ int32_t kv_pool::add_locked(uint64_t key, int32_t parent, const int32_t * t) {
     std::memcpy(bl.tokens, t, sizeof bl.tokens);
     bl.ref = 0;
     bl.resident = true;
-    bl.data.reset(new float[block_floats_]);
+    bl.data = std::move(data);
     lru_.push_back(id);
     bl.lru_it = std::prev(lru_.end());
     resident_++;

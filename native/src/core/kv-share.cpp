@@ -6,6 +6,7 @@
 #include "kv-share.h"
 
 #include <algorithm>
+#include <new>
 
 #include "backends/backend.h"
 #include "base/check.h"
@@ -45,15 +46,13 @@ int64_t session_fill_from_pool(session & s, const int32_t * prompt, int64_t n, i
     return std::max(keep, covered);
 }
 
-int64_t session_publish_to_pool(session & s, bool leaving) {
-    kv_pool * pool = s.pool;
-    if (!pool) return 0;
-    const int64_t n_blocks = std::min(s.kv.length, s.exact_len) / KV_BLOCK_TOKENS;
-    if (n_blocks == 0) return 0;
+namespace {
+// The session's first n_blocks blocks into the pool (the rows of each layer's K and V).
+int64_t publish_blocks(session & s, kv_pool & pool, int64_t n_blocks, bool leaving) {
     const engine_backend_i & be = *s.kv.backend;
     const int64_t D = s.kv.kv_dim;
     const int n_layer = s.kv.n_layer;
-    return pool->publish(s.tokens.data(), n_blocks, [&](int64_t b, float * dst) {
+    return pool.publish(s.tokens.data(), n_blocks, [&](int64_t b, float * dst) {
         const int64_t slot = b * KV_BLOCK_TOKENS;
         for (int l = 0; l < n_layer; ++l) {
             float * bk = dst + (int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS * D;
@@ -62,4 +61,17 @@ int64_t session_publish_to_pool(session & s, bool leaving) {
             be.buffer_download(s.kv.bctx, bv, s.kv.v(l) + slot * D, static_cast<size_t>(KV_BLOCK_TOKENS * D) * sizeof(float));
         }
     }, leaving);
+}
+}  // namespace
+
+int64_t session_publish_to_pool(session & s, bool leaving) {
+    kv_pool * pool = s.pool;
+    if (!pool) return 0;
+    const int64_t n_blocks = std::min(s.kv.length, s.exact_len) / KV_BLOCK_TOKENS;
+    if (n_blocks == 0) return 0;
+    try {
+        return publish_blocks(s, *pool, n_blocks, leaving);
+    } catch (const std::bad_alloc &) {
+        return 0;  // no memory for a block: the pool is a cache, the session goes on without it
+    }
 }

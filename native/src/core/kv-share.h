@@ -19,8 +19,8 @@ struct session;
 int64_t session_fill_from_pool(session & s, const int32_t * prompt, int64_t n, int64_t keep);
 
 // Publishes the session's committed full blocks (positions [0, 16 * floor(length / 16))) to the
-// pool, adding the missing ones. Returns how many blocks from the start are resident after.
-// leaving: the session is about to be freed, so its blocks become the most recently used (the
+// pool, adding the missing ones. Returns how many blocks from the start are resident after (0
+// when a block's memory cannot be had: the pool is a cache, nothing fails). leaving: the session is about to be freed, so its blocks become the most recently used (the
 // pool's copy is now the only one); else (after a prefill) new blocks go to the least recently
 // used end, since the session still holds them itself.
 int64_t session_publish_to_pool(session & s, bool leaving = false);

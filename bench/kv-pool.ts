@@ -1,7 +1,8 @@
 /**
  * The engine's shared KV block pool (native/src/core/kv-pool.h) measured on the engine alone (no
- * server): for each of the three multi-document files of fixtures/workspace/src, the first
- * --tokens tokens as a prompt, one token generated (greedy), and four ways to run it:
+ * server): the three multi-document files of fixtures/workspace/src one after another, three
+ * times (starting with each), the first --tokens tokens as a prompt, one token generated (greedy),
+ * and four ways to run it:
  *   cold       pool off, a fresh session: the whole prompt is prefilled
  *   publish    pool on but empty, a fresh session: the same work plus publishing its blocks (the cost)
  *   dropped    pool on, the prompt's session was freed (its blocks left in the pool), a fresh session
@@ -11,7 +12,7 @@
  * Reports, per way, the median engine prefill milliseconds over --repeat runs and the prefilled
  * tokens, and checks that every way decides the same token as cold.
  *
- *   npm run build && node dist/bench/kv-pool.js [--tokens 600] [--repeat 5] [--threads N]
+ *   npm run build && node dist/bench/kv-pool.js [--tokens 500] [--repeat 5] [--threads N]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,7 +42,7 @@ async function prefill(s: Session, prompt: Int32Array): Promise<{ ms: number; co
 }
 
 async function main(): Promise<void> {
-  const nTokens = flag('tokens', 600);
+  const nTokens = flag('tokens', 500);
   const repeat = flag('repeat', 5);
   const threads = flag('threads', 0);
   const root = packageRoot();
@@ -56,9 +57,11 @@ async function main(): Promise<void> {
   let mismatches = 0;
   const ctx = { maxContext: nTokens + 64 };
   for (let r = 0; r < repeat; r++) {
-    for (const f of MULTI_FILES) {
-      const ids = tok.encode(readFileSync(join(root, 'fixtures', 'workspace', 'src', f), 'utf8'), { addSpecialTokens: false });
-      if (ids.length < nTokens + 1) throw new Error(`${f} has only ${ids.length} tokens`);
+    for (const [k, f] of MULTI_FILES.entries()) {
+      // the three files one after another, starting with file k (they are short)
+      const text = [0, 1, 2].map((j) => readFileSync(join(root, 'fixtures', 'workspace', 'src', MULTI_FILES[(k + j) % 3]!), 'utf8')).join('\n');
+      const ids = tok.encode(text, { addSpecialTokens: false });
+      if (ids.length < nTokens + 1) throw new Error(`the files from ${f} on have only ${ids.length} tokens`);
       const prompt = ids.slice(0, nTokens);
       const typed = ids.slice(0, nTokens + 1);  // the next token typed
       const run = async (way: (typeof ways)[number], s: Session, p: Int32Array, want: number | null): Promise<number> => {
@@ -95,7 +98,7 @@ async function main(): Promise<void> {
   }
   const p = model.kvPool();
   const lines = [
-    `shipped model ${dir}, ${model.info.threads} threads, prompts of ${nTokens} (+1) tokens from ${MULTI_FILES.join(', ')}, ${repeat} repeats; block ${block} bytes`,
+    `shipped model ${dir}, ${model.info.threads} threads, prompts of ${nTokens} (+1) tokens from ${MULTI_FILES.join(' + ')} (rotated), ${repeat} repeats; block ${block} bytes`,
     ...ways.map((w) => `${w.padEnd(8)} prefill median ${median(ms[w]).toFixed(1)} ms, tokens computed median ${median(computed[w])}`),
     `cold / dropped ${(median(ms.cold) / median(ms.dropped)).toFixed(1)}x, cold / alike ${(median(ms.cold) / median(ms.alike)).toFixed(1)}x, publish / cold ${(median(ms.publish) / median(ms.cold)).toFixed(2)}x`,
     `tokens differing from cold: ${mismatches}; pool at the end: ${p.blocks} blocks, ${p.bytes} bytes, ${p.hits} blocks found`,

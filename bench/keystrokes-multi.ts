@@ -5,25 +5,27 @@
  * first get there, and each visit (visits switch files and come back) types its next characters
  * one at a time, a completion request after each keystroke, continuing where the last visit to
  * that file stopped; a suggestion that starts with what they were about to type (3 characters or
- * more) is accepted up to there. The session runs twice in one run, cache.enabled on then off, on fresh
- * servers; the off pass replays the on pass's edits exactly (the same keystrokes and accepts), so
- * the two see the same texts. Then, cache on, 20 documents each get a request under a small
+ * more) is accepted up to there, after reading it for READ_BEFORE_ACCEPT_MS. The session runs three
+ * times in one run on fresh servers: cache.enabled on, on with cache.prefetch off, and off; the later
+ * passes replay the first one's edits exactly (the same keystrokes and accepts), so all see the same texts. Then, cache on, 20 documents each get a request under a small
  * cache.kvBudgetMB and the KV bytes are sampled after each. Figures from the client (latency) and
  * the server's traces and status (engine ms, prompt / reused tokens, hit kind, drafts, KV bytes).
  */
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { InlineCompletionList } from 'vscode-languageserver';
 import type { RequestTrace, StatusResult } from '../server/src/protocol.js';
 import { latencySummary, planSpots, type LatencySummary } from './keystroke-plan.js';
-import { LspClient, positionOf } from './lib/lsp-client.js';
+import { LspClient } from './lib/lsp-client.js';
+import { Docs } from './lib/lsp-docs.js';
 
 export const MULTI_FILES = ['lru-cache.ts', 'stats.ts', 'text-lines.ts'];
 /** Which file each visit types in: switching away and coming back. */
 const VISIT_ORDER = [0, 1, 0, 2, 0, 1, 2, 1, 0];
 /** A suggestion is accepted when it starts with at least this many of the next characters. */
 const ACCEPT_MIN = 3;
+/** The developer reads a suggestion this long before accepting it (every pass alike); keystrokes follow answers at once. */
+const READ_BEFORE_ACCEPT_MS = 300;
 /** The many-documents check: documents opened, and the KV budget in MiB. */
 const MANY_DOCS = 20;
 const MANY_BUDGET_MB = 16;
@@ -77,6 +79,8 @@ export interface MultiRequest {
 
 export interface MultiPass {
   cache: boolean;
+  /** cache.prefetch (with the cache on). */
+  prefetch_on: boolean;
   keystrokes: number;
   requests: number;
   latency_ms: LatencySummary | null;
@@ -93,6 +97,11 @@ export interface MultiPass {
   /** The same for the first visits. */
   median_prefill_first_at_new_spot: number | null;
   drafts: { offered: number; accepted: number };
+  /**
+   * The server's prefetches (cache.prefetch): computed, answered from, abandoned for a request, and
+   * the engine ms they took (background work, not in engine_ms_per_keystroke).
+   */
+  prefetch: { computed: number; used: number; abandoned: number; engine_ms: number };
   kv_bytes_max: number;
   kv_budget_bytes: number;
   chars_accepted: number;
@@ -121,6 +130,7 @@ export interface ManyDocs {
 }
 
 export interface MultiResult {
+  /** Cache on, cache on without prefetch, cache off: the same edits. */
   passes: MultiPass[];
   /** off / on of engine ms per keystroke (the issue's target: >= 3). */
   engine_ms_ratio: number;
@@ -134,36 +144,6 @@ const median = (xs: number[]): number | null => {
 };
 
 /** Several open documents over one LspClient connection (the client's own document is not used). */
-class Docs {
-  readonly text = new Map<string, string>();
-  readonly version = new Map<string, number>();
-  constructor(private readonly c: LspClient) {}
-
-  async open(uri: string, text: string): Promise<void> {
-    this.text.set(uri, text);
-    this.version.set(uri, 1);
-    await this.c.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'typescript', version: 1, text } });
-  }
-
-  async edit(uri: string, start: number, end: number, insert: string): Promise<void> {
-    const t = this.text.get(uri)!;
-    const range = { start: positionOf(t, start), end: positionOf(t, end) };
-    this.text.set(uri, t.slice(0, start) + insert + t.slice(end));
-    const version = this.version.get(uri)! + 1;
-    this.version.set(uri, version);
-    await this.c.notify('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ range, text: insert }] });
-  }
-
-  async complete(uri: string, offset: number, trigger: 1 | 2 = 2): Promise<{ list: InlineCompletionList | null; ms: number }> {
-    const sent = performance.now();
-    const list = await this.c.request<InlineCompletionList | null>('textDocument/inlineCompletion', {
-      textDocument: { uri, version: this.version.get(uri) },
-      position: positionOf(this.text.get(uri)!, offset),
-      context: { triggerKind: trigger },
-    });
-    return { list, ms: performance.now() - sent };
-  }
-}
 
 function planVisits(root: string, visits: number, chars: number, seed: number): { files: string[]; texts: string[]; plan: Visit[] } {
   const files = MULTI_FILES.map((f) => resolve(root, 'fixtures', 'workspace', 'src', f));
@@ -184,7 +164,7 @@ function planVisits(root: string, visits: number, chars: number, seed: number): 
 }
 
 /** One pass of the session. With `script` it replays those edits; without, it decides them (accepts) and returns them. */
-async function runPass(o: MultiOptions, cache: boolean, script: Edit[][] | null): Promise<{ pass: MultiPass; script: Edit[][] }> {
+async function runPass(o: MultiOptions, cache: boolean, script: Edit[][] | null, prefetch = true): Promise<{ pass: MultiPass; script: Edit[][] }> {
   const { files, texts, plan } = planVisits(o.root, o.visits, o.chars, o.seed);
   const client = new LspClient(o.serverArgs);
   const docs = new Docs(client);
@@ -199,7 +179,7 @@ async function runPass(o: MultiOptions, cache: boolean, script: Edit[][] | null)
     await client.initialize({
       engine: { mode: o.mode, ...(o.threads !== undefined ? { threads: o.threads } : {}) },
       completion: { debounceMs: o.debounceMs, ...(o.maxTokens !== null ? { maxTokens: o.maxTokens } : {}) },
-      cache: { enabled: cache },
+      cache: { enabled: cache, prefetch },
       trace: { capacity: 100000, spans: true },
     });
     // outside the measurement: load the model; each document's session holds its file (a request at its end)
@@ -226,6 +206,7 @@ async function runPass(o: MultiOptions, cache: boolean, script: Edit[][] | null)
         return suggestion;
       };
       const apply = async (e: Edit): Promise<string> => {
+        if (e.kind === 'accept') await new Promise((r) => setTimeout(r, READ_BEFORE_ACCEPT_MS));
         await docs.edit(uri, start + pos, start + pos, e.text);
         pos += e.text.length;
         if (e.kind === 'accept') accepted += e.text.length;
@@ -251,7 +232,11 @@ async function runPass(o: MultiOptions, cache: boolean, script: Edit[][] | null)
       budget = s.cache.kv?.budgetBytes ?? 0;
     }
     const traces = new Map<string, RequestTrace>();
-    for (const t of await client.traces(before)) if (t.version !== null) traces.set(`${t.uri} ${t.version}`, t);
+    let prefetchMs = 0;
+    for (const t of await client.traces(before)) {
+      if (t.version !== null) traces.set(`${t.uri} ${t.version}`, t);
+      else if (t.trigger === 'prefetch') prefetchMs += (t.stages.prefill ?? 0) + (t.stages.decode ?? 0);
+    }
     const requests: MultiRequest[] = pending.map((p) => {
       const t = traces.get(`${p.uri} ${p.version}`);
       if (!t) throw new Error(`no trace for ${p.uri} version ${p.version}`);
@@ -266,13 +251,13 @@ async function runPass(o: MultiOptions, cache: boolean, script: Edit[][] | null)
       };
     });
     const final: StatusResult = await client.status();
-    return { pass: summarizePass(cache, requests, typedChars, accepted, final, kvMax, budget), script: made };
+    return { pass: { ...summarizePass(cache, requests, typedChars, accepted, final, kvMax, budget, prefetchMs), prefetch_on: cache && prefetch }, script: made };
   } finally {
     await client.close();
   }
 }
 
-function summarizePass(cache: boolean, rs: MultiRequest[], typed: number, accepted: number, s: StatusResult, kvMax: number, budget: number): MultiPass {
+function summarizePass(cache: boolean, rs: MultiRequest[], typed: number, accepted: number, s: StatusResult, kvMax: number, budget: number, prefetchMs: number): Omit<MultiPass, 'prefetch_on'> {
   const answered = rs.filter((r) => r.outcome === 'shown' || r.outcome === 'cached' || r.outcome === 'empty');
   const fromCache = rs.filter((r) => r.outcome === 'cached');
   const engine = rs.filter((r) => r.prompt_tokens !== null);
@@ -294,6 +279,7 @@ function summarizePass(cache: boolean, rs: MultiRequest[], typed: number, accept
     median_prefill_first_after_switch_back: median(firstEngine.filter((r) => r.returning).map(prefill)),
     median_prefill_first_at_new_spot: median(firstEngine.filter((r) => !r.returning).map(prefill)),
     drafts: { offered: s.cache.drafts.offered, accepted: s.cache.drafts.accepted },
+    prefetch: { ...s.cache.prefetched, engine_ms: prefetchMs },
     kv_bytes_max: kvMax,
     kv_budget_bytes: budget,
     chars_accepted: accepted,
@@ -370,11 +356,13 @@ async function manyDocs(o: MultiOptions): Promise<ManyDocs> {
 export async function runMultiSession(o: MultiOptions): Promise<MultiResult> {
   o.log(`bench keystrokes --multi: ${o.visits} visits over ${MULTI_FILES.join(', ')}, ${o.chars} characters each, mode ${o.mode}, debounce ${o.debounceMs} ms; cache on, then off`);
   const on = await runPass(o, true, null);
+  o.log('bench keystrokes --multi: cache on, prefetch off (the same edits)');
+  const noPrefetch = await runPass(o, true, on.script, false);
   const off = await runPass(o, false, on.script);
   o.log(`bench keystrokes --multi: ${MANY_DOCS} documents under cache.kvBudgetMB ${MANY_BUDGET_MB}`);
   const many = await manyDocs(o);
   return {
-    passes: [on.pass, off.pass],
+    passes: [on.pass, noPrefetch.pass, off.pass],
     engine_ms_ratio: on.pass.engine_ms_per_keystroke > 0 ? off.pass.engine_ms_per_keystroke / on.pass.engine_ms_per_keystroke : 0,
     many_docs: many,
   };
@@ -385,28 +373,30 @@ export function formatMulti(r: MultiResult): string {
   const lat = (l: LatencySummary | null): string => (l ? `${ms(l.p50)} / ${ms(l.p90)} / ${ms(l.p99)}` : '-');
   const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
   const mib = (b: number): string => `${(b / 1048576).toFixed(2)} MiB`;
-  const [on, off] = r.passes as [MultiPass, MultiPass];
-  const rows: [string, string, string][] = [
-    ['', 'cache on', 'cache off'],
-    ['requests (keystrokes + accepts)', `${on.requests}`, `${off.requests}`],
-    ['latency p50 / p90 / p99', lat(on.latency_ms), lat(off.latency_ms)],
-    ['answered without the engine', `${pct(on.without_engine_share)} (${on.answered_without_engine})`, `${pct(off.without_engine_share)} (${off.answered_without_engine})`],
-    ['  their latency p50 / p90 / p99', lat(on.cache_answer_latency_ms), lat(off.cache_answer_latency_ms)],
-    ['engine calls', `${on.engine_calls}`, `${off.engine_calls}`],
-    ['engine ms per request', ms(on.engine_ms_per_keystroke), ms(off.engine_ms_per_keystroke)],
-    ['prefill tokens per request', on.prefill_tokens_per_keystroke.toFixed(1), off.prefill_tokens_per_keystroke.toFixed(1)],
-    ['median prefill per engine call', `${on.median_prefill_per_engine_call ?? '-'}`, `${off.median_prefill_per_engine_call ?? '-'}`],
-    ['  first call after switching back', `${on.median_prefill_first_after_switch_back ?? '-'}`, `${off.median_prefill_first_after_switch_back ?? '-'}`],
-    ['  first call at a new spot', `${on.median_prefill_first_at_new_spot ?? '-'}`, `${off.median_prefill_first_at_new_spot ?? '-'}`],
-    ['draft tokens offered / accepted', `${on.drafts.offered} / ${on.drafts.accepted}`, `${off.drafts.offered} / ${off.drafts.accepted}`],
-    ['KV bytes max (budget)', `${mib(on.kv_bytes_max)} (${mib(on.kv_budget_bytes)})`, `${mib(off.kv_bytes_max)} (${mib(off.kv_budget_bytes)})`],
-    ['characters accepted / typed', `${on.chars_accepted} / ${on.chars_typed}`, `${off.chars_accepted} / ${off.chars_typed}`],
+  const passes = r.passes;
+  const row = (label: string, f: (p: MultiPass) => string): string[] => [label, ...passes.map(f)];
+  const rows: string[][] = [
+    ['', ...passes.map((p) => (!p.cache ? 'cache off' : p.prefetch_on ? 'cache on' : 'cache on, no prefetch'))],
+    row('requests (keystrokes + accepts)', (p) => `${p.requests}`),
+    row('latency p50 / p90 / p99', (p) => lat(p.latency_ms)),
+    row('answered without the engine', (p) => `${pct(p.without_engine_share)} (${p.answered_without_engine})`),
+    row('  their latency p50 / p90 / p99', (p) => lat(p.cache_answer_latency_ms)),
+    row('engine calls', (p) => `${p.engine_calls}`),
+    row('engine ms per request', (p) => ms(p.engine_ms_per_keystroke)),
+    row('prefill tokens per request', (p) => p.prefill_tokens_per_keystroke.toFixed(1)),
+    row('median prefill per engine call', (p) => `${p.median_prefill_per_engine_call ?? '-'}`),
+    row('  first call after switching back', (p) => `${p.median_prefill_first_after_switch_back ?? '-'}`),
+    row('  first call at a new spot', (p) => `${p.median_prefill_first_at_new_spot ?? '-'}`),
+    row('prefetches computed / used / abandoned', (p) => `${p.prefetch.computed} / ${p.prefetch.used} / ${p.prefetch.abandoned}`),
+    row('  their engine ms per request', (p) => ms(p.prefetch.engine_ms / Math.max(1, p.requests))),
+    row('draft tokens offered / accepted', (p) => `${p.drafts.offered} / ${p.drafts.accepted}`),
+    row('KV bytes max (budget)', (p) => `${mib(p.kv_bytes_max)} (${mib(p.kv_budget_bytes)})`),
+    row('characters accepted / typed', (p) => `${p.chars_accepted} / ${p.chars_typed}`),
   ];
-  const w0 = Math.max(...rows.map((x) => x[0].length)) + 2;
-  const w1 = Math.max(...rows.map((x) => x[1].length)) + 2;
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((x) => x[c]!.length)) + 2);
   const m = r.many_docs;
   return (
-    rows.map(([a, b, c]) => `${a.padEnd(w0)}${b.padEnd(w1)}${c}`).join('\n') +
+    rows.map((x) => x.map((cell, c) => (c < x.length - 1 ? cell.padEnd(widths[c]!) : cell)).join('')).join('\n') +
     `\nengine ms per request, off / on: ${r.engine_ms_ratio.toFixed(2)}x\n` +
     `${m.documents} documents, budget ${mib(m.budget_bytes)}: KV bytes max ${mib(m.kv_bytes_max)}, sessions max ${m.sessions_max}, evictions ${m.evictions}\n` +
     `  engine block pool: blocks max ${m.pool_blocks_max}, blocks found ${m.pool_hits}, evicted ${m.pool_evictions}\n` +

@@ -76,6 +76,8 @@ export interface Settings {
     enabled: boolean;
     /** Bound of the engine sessions' KV bytes in MiB (least recently used sessions out). */
     kvBudgetMB: number;
+    /** Compute what follows a shown suggestion's acceptance while the engine is idle (prefetch.ts). */
+    prefetch: boolean;
   };
   log: { level: LogLevelName };
 }
@@ -97,7 +99,7 @@ export function defaultSettings(): Settings {
       temperature: 0,
     },
     trace: { capacity: 200, spans: true, file: '', fileMaxKB: 16384, otlpEndpoint: '' },
-    cache: { enabled: true, kvBudgetMB: 256 },
+    cache: { enabled: true, kvBudgetMB: 256, prefetch: true },
     log: { level: 'info' },
   };
 }
@@ -240,6 +242,11 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
     description: 'Reuse work across keystrokes: answer from the suggestion cache when typing through a suggestion, offer a diverged suggestion\'s rest to the engine as extra drafts, let a request wait for a running generation it extends, keep each document\'s KV cache and share KV blocks of common prompt prefixes across documents in the engine\'s block pool. Off: every request starts cold (for comparisons); suggestions the engine computes are the same either way.',
   },
   'cache.kvBudgetMB': { scope: 'engine', ...intIn(1, 65536), description: 'Bound of the engine\'s KV memory, in MiB: half for the per-document sessions (least recently used sessions are dropped to stay under it, never one in use), half for the engine\'s shared block pool (16-token blocks of prompt prefixes, least recently used unheld blocks evicted).' },
+  'cache.prefetch': {
+    scope: 'engine',
+    ...bool,
+    description: 'While the engine is idle after a suggestion is shown, compute the suggestion that follows its acceptance, so accepting answers the next request from the suggestion cache. Abandoned the moment any request reaches the engine; never run against a remote engine. Off with cache.enabled off.',
+  },
   'log.level': { scope: 'client', ...oneOf('error', 'warn', 'info', 'debug'), description: 'What goes to the log (window/logMessage).' },
 };
 

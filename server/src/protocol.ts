@@ -72,14 +72,15 @@ export interface ClientTraceParams {
   keystrokeAt?: number;
 }
 
-export type Outcome = 'shown' | 'empty' | 'cached' | 'cancelled' | 'superseded' | 'stale' | 'error' | 'disabled';
+export type Outcome = 'shown' | 'empty' | 'cached' | 'cancelled' | 'superseded' | 'stale' | 'error' | 'disabled' | 'prefetched';
 
 export interface RequestTrace {
   id: number;
   uri: string;
   /** Document version the request was computed for (null for slipstream/complete). */
   version: number | null;
-  trigger: 'invoked' | 'automatic' | 'complete';
+  /** 'prefetch': the server's own work after a shown suggestion (prefetch.ts), not a client's request. */
+  trigger: 'invoked' | 'automatic' | 'complete' | 'prefetch';
   /** Start (the request's receipt), ms since the epoch on the trace clock. */
   startedAt: number;
   /** Milliseconds spent in each stage that ran (the sums of the request span's children by name). */
@@ -91,9 +92,10 @@ export interface RequestTrace {
   generatedTokens?: number;
   /**
    * What the caches gave (issue 14): 'typing' (the rest of a suggestion typed through), 'attached'
-   * (from a running generation the request waited for), 'none' (the engine ran), 'off' (cache.enabled off).
+   * (from a running generation the request waited for), 'prefetched' (a suggestion computed ahead, after
+   * the one before it was accepted), 'none' (the engine ran), 'off' (cache.enabled off).
    */
-  cacheHit?: 'typing' | 'attached' | 'none' | 'off';
+  cacheHit?: 'typing' | 'attached' | 'prefetched' | 'none' | 'off';
   /** Extra-draft tokens offered to the engine (a diverged suggestion's rest) and generated tokens only they proposed. */
   draftTokens?: { offered: number; accepted: number };
   /** Token healing: prompt tokens backed off at the cursor and the bytes the output had to rewrite (absent when none). */
@@ -198,6 +200,8 @@ export interface StatusResult {
     suggestions: { entries: number; hits: number; misses: number };
     drafts: { offered: number; accepted: number };
     attached: number;
+    /** Suggestions computed ahead (cache.prefetch): computed, answered from, abandoned for a request. */
+    prefetched: { computed: number; used: number; abandoned: number };
   };
   latency: { count: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null; lastMs: number | null };
   requests: { total: number; shown: number; empty: number; cached: number; cancelled: number; superseded: number; stale: number; errors: number };

@@ -54,6 +54,7 @@ export class StatusFeature implements Feature {
         suggestions: { entries: provider.suggestions.size, hits: provider.suggestions.hits, misses: provider.suggestions.misses },
         drafts: { offered: provider.figures.draftsOffered, accepted: provider.figures.draftsAccepted },
         attached: provider.figures.attached,
+        prefetched: { computed: provider.figures.prefetched, used: provider.figures.prefetchUsed, abandoned: provider.figures.prefetchAbandoned },
       },
       latency: traces.latency(),
       requests: { ...traces.counts },

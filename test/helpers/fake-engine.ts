@@ -7,6 +7,7 @@
  */
 import type { Settings } from '../../server/src/config.js';
 import { nowMs } from '../../server/src/trace/clock.js';
+import { BackgroundGate } from '../../server/src/completion/background-gate.js';
 import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, LoadedModel, TokenizerLike } from '../../server/src/completion/engine-host.js';
 
 const BASE = 16;
@@ -65,6 +66,9 @@ export class FakeEngineHost implements EngineHost {
   failLoad: (Error & { code?: string }) | null = null;
   /** When set, every generation throws this error after its first chunk (a failing engine step). */
   failStep: (Error & { code?: string }) | null = null;
+  /** Whether canPrefetch() may say yes (prefetch tests); elsewhere the server does no background work. */
+  prefetches = false;
+  private readonly background = new BackgroundGate();
   private gate: Promise<void> | null = null;
   private startWaiters: ((call: FakeCall) => void)[] = [];
 
@@ -98,7 +102,20 @@ export class FakeEngineHost implements EngineHost {
     return { dir: '/fake/model', tokenizer: this.tokenizer, maxContext: this.maxContext, architecture: 'fake', vocabSize: 65552, numLayers: 1, hiddenSize: 1 };
   }
 
+  canPrefetch(): boolean {
+    return this.prefetches && this.background.idle;
+  }
+
   async *generate(req: GenerateRequest): AsyncGenerator<Int32Array, GenerateSummary | undefined, void> {
+    const { signal, leave } = this.background.enter(req);
+    try {
+      return yield* this.run({ ...req, signal });
+    } finally {
+      leave();
+    }
+  }
+
+  private async *run(req: GenerateRequest): AsyncGenerator<Int32Array, GenerateSummary | undefined, void> {
     await this.ready();
     const call: FakeCall = { key: req.key, prompt: this.tokenizer.decode(req.prompt), maxTokens: req.maxTokens, signal: req.signal };
     this.calls.push(call);

@@ -48,6 +48,7 @@ describe('slipstream/* methods', () => {
       suggestions: { entries: 1, hits: 0, misses: 1 },
       drafts: { offered: 0, accepted: 0 },
       attached: 0,
+      prefetched: { computed: 0, used: 0, abandoned: 0 },
     });
     expect(typeof s.version).toBe('string');
   });

@@ -7,11 +7,12 @@
  * drafts (their verification is exact; some of their tokens are accepted). At the host, a
  * generation given its own output as an extra draft, or a wrong one, gives the same ids as one
  * without, and accepts the right draft's tokens. With the cache on, resident KV is reused and typing
- * through answers without the engine; with it off, nothing is reused.
+ * through answers without the engine; with it off, nothing is reused. A prefetch computes what
+ * follows an accepted suggestion: the request after the accept gets exactly what a cold server computes.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultSettings } from '../../server/src/config.js';
 import { NativeEngineHost } from '../../server/src/completion/native-engine-host.js';
 import { Logger } from '../../server/src/log.js';
@@ -42,7 +43,7 @@ interface Keystroke {
 async function replay(cache: boolean): Promise<{ keys: Keystroke[]; status: StatusResult }> {
   const p = createPair({});
   pair = p;
-  await p.initialize({}, { completion: { debounceMs: 0, maxTokens: 24 }, engine: { mode: 'redrafter' }, cache: { enabled: cache }, trace: { capacity: 1000 } });
+  await p.initialize({}, { completion: { debounceMs: 0, maxTokens: 24 }, engine: { mode: 'redrafter' }, cache: { enabled: cache, prefetch: false }, trace: { capacity: 1000 } });
   const uri = 'file:///work/stats.ts';
   let text = file.slice(0, at) + file.slice(at + body.length);
   await p.open(uri, text, 'typescript', 1);
@@ -59,7 +60,8 @@ async function replay(cache: boolean): Promise<{ keys: Keystroke[]; status: Stat
     const item = list?.items[0];
     keys.push({ text: item ? String(item.insertText) : null, outcome: '', draftsOffered: 0 });
   }
-  const traces = ((await p.client.sendRequest('slipstream/traces', {})) as TracesResult).traces;
+  // the server's own prefetches (cache.prefetch, on by default) are traced too: the requests' traces only
+  const traces = ((await p.client.sendRequest('slipstream/traces', {})) as TracesResult).traces.filter((t) => t.trigger !== 'prefetch');
   expect(traces).toHaveLength(keys.length);
   traces.forEach((t, i) => Object.assign(keys[i]!, { outcome: t.outcome, cacheHit: t.cacheHit, reusedTokens: t.reusedTokens, draftsOffered: t.draftTokens?.offered ?? 0 }));
   const status = (await p.client.sendRequest('slipstream/status', {})) as StatusResult;
@@ -92,6 +94,47 @@ describe('keystroke cache on the shipped model', () => {
     expect(off.keys.filter((k) => (k.reusedTokens ?? 0) > 0)).toEqual([]);
     expect(off.status.cache).toMatchObject({ enabled: false, suggestions: { entries: 0 }, drafts: { offered: 0 }, attached: 0 });
   }, 180_000);
+});
+
+describe('prefetch on the shipped model', () => {
+  /** A server on the shipped pair with the body's first line typed up to `const sorted = `. */
+  async function open(cache: boolean): Promise<{ p: LspPair; uri: string; text: string; offset: number }> {
+    const p = createPair({});
+    pair = p;
+    // a short suggestion, cut by maxTokens mid-line: what follows its acceptance is on the same line
+    await p.initialize({}, { completion: { debounceMs: 0, maxTokens: 4 }, engine: { mode: 'redrafter' }, cache: { enabled: cache } });
+    const uri = 'file:///work/stats.ts';
+    const offset = at + '  const sorted = '.length;
+    const text = file.slice(0, offset) + file.slice(at + body.length);
+    await p.open(uri, text, 'typescript', 1);
+    return { p, uri, text, offset };
+  }
+  const position = (text: string, offset: number): { line: number; character: number } => {
+    const before = text.slice(0, offset);
+    return { line: before.split('\n').length - 1, character: offset - (before.lastIndexOf('\n') + 1) };
+  };
+
+  it('answers the request after an accept from the prefetch, with what the engine computes cold there', async () => {
+    const { p, uri, text, offset } = await open(true);
+    const shown = String((await p.inline(uri, position(text, offset)))?.items[0]?.insertText ?? '');
+    expect(shown.length).toBeGreaterThan(0);
+    const status = async (): Promise<StatusResult> => (await p.client.sendRequest('slipstream/status', {})) as StatusResult;
+    await vi.waitFor(async () => expect((await status()).cache.prefetched.computed).toBe(1), { timeout: 30_000, interval: 50 });
+    // the user accepts: the editor inserts the suggestion and asks again at its end
+    await p.change(uri, 2, [{ range: { start: position(text, offset), end: position(text, offset) }, text: shown }]);
+    const accepted = text.slice(0, offset) + shown + text.slice(offset);
+    const next = (await p.inline(uri, position(accepted, offset + shown.length)))?.items[0]?.insertText;
+    const traces = ((await p.client.sendRequest('slipstream/traces', {})) as TracesResult).traces;
+    expect(traces.at(-1)).toMatchObject({ trigger: 'automatic', outcome: 'cached', cacheHit: 'prefetched' });
+    expect((await status()).cache.prefetched).toMatchObject({ computed: 1, used: 1, abandoned: 0 });
+    await p.client.sendRequest('shutdown');
+    p.dispose();
+    // the same request on a cold server
+    const cold = await open(false);
+    await cold.p.change(cold.uri, 2, [{ range: { start: position(text, offset), end: position(text, offset) }, text: shown }]);
+    const computed = (await cold.p.inline(cold.uri, position(accepted, offset + shown.length)))?.items[0]?.insertText;
+    expect(next).toBe(computed);
+  }, 120_000);
 });
 
 describe('extra drafts at the native host', () => {

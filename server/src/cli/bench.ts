@@ -1,12 +1,13 @@
 /**
  * `slipstream bench SUITE`: dispatches on the suite to a harness in bench/ (engine.ts,
- * redrafter.ts, keystrokes.ts, tracing.ts, fuzz/, soak.ts); the harnesses own their flags' meaning,
+ * redrafter.ts, keystrokes.ts, prefetch.ts, tracing.ts, fuzz/, soak.ts); the harnesses own their flags' meaning,
  * their tables and JSON.
  * This file only maps suite names to them; the benchmarks are not part of the server.
  */
 import { runEngineBench } from '../../../bench/engine.js';
 import { runFuzzBench } from '../../../bench/fuzz/main.js';
 import { runKeystrokesBench } from '../../../bench/keystrokes.js';
+import { runPrefetchBench } from '../../../bench/prefetch.js';
 import { runQualityBench } from '../../../bench/quality/main.js';
 import { runRedrafterBench } from '../../../bench/redrafter.js';
 import { runTracingBench } from '../../../bench/tracing.js';
@@ -19,6 +20,7 @@ const suites: Record<string, Suite> = {
   engine: runEngineBench,  // load, prefill, decode, forward cost curve, roofline
   redrafter: runRedrafterBench,  // plain vs ReDrafter decoding
   keystrokes: runKeystrokesBench,  // typing through a file against a real server
+  prefetch: runPrefetchBench,  // whole suggestions accepted, with cache.prefetch on and off
   tracing: runTracingBench,  // the tracing code's own cost, replaying a real trace
   fuzz: runFuzzBench,  // structure-aware fuzzing of a real server (bench/fuzz/)
   soak: runSoakBench,  // clients replaying typing for minutes: answers, memory, latency

@@ -70,10 +70,11 @@ export const benchCommand: CommandSpec = {
   name: 'bench',
   summary:
     'Run a benchmark: engine (load, prefill, decode, forward cost curve), redrafter (plain vs ReDrafter), keystrokes (typing against the server), ' +
+    'prefetch (whole suggestions accepted, cache.prefetch on and off), ' +
     "tracing (the tracing code's own cost), fuzz (structure-aware fuzzing of the server), soak (clients replaying typing for minutes, memory and latency sampled) " +
     'or quality (held-out code through the server, token healing on and off).',
   usage:
-    'slipstream bench (engine | redrafter | keystrokes | fuzz | soak) [--model DIR] [--drafter DIR] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] | ' +
+    'slipstream bench (engine | redrafter | keystrokes | prefetch | fuzz | soak) [--model DIR] [--drafter DIR] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] | ' +
     'slipstream bench quality [--model DIR] [--cases N] [--seed S] [--out FILE] | ' +
     'slipstream bench tracing --trace FILE [--out FILE]',
   positionals: ['suite'],
@@ -87,7 +88,7 @@ export const benchCommand: CommandSpec = {
     'max-tokens': { kind: 'int', value: 'N', min: 1, description: "redrafter: tokens generated per prompt (default 128); keystrokes: completion.maxTokens (default: the server's); quality: completion.maxTokens (default 32)" },
     sweep: { kind: 'boolean', description: 'redrafter: also measure a grid of (beams, beam length)' },
     file: { kind: 'string', value: 'PATH', description: 'keystrokes: the file to type in (default fixtures/workspace/src/lru-cache.ts)' },
-    spots: { kind: 'int', value: 'K', min: 1, max: 10000, description: 'keystrokes: cursor spots, seeded (default 8); soak: spots per document (default 4)' },
+    spots: { kind: 'int', value: 'K', min: 1, max: 10000, description: 'keystrokes: cursor spots, seeded (default 8); soak: spots per document (default 4); prefetch: line ends (default 12)' },
     chars: { kind: 'int', value: 'N', min: 1, max: 1000, description: 'keystrokes: characters deleted and typed back at each spot, within the line (default 12; soak 8)' },
     seed: { kind: 'int', value: 'S', min: 0, description: 'keystrokes: seed that picks the spots; fuzz: seed of the episodes; quality: seed of the cases (default 1)' },
     cases: { kind: 'int', value: 'N', min: 2, max: 10000, description: 'quality: cursor cases on the held-out files, half after a line\'s indentation, half mid-line (default 60)' },
@@ -96,7 +97,7 @@ export const benchCommand: CommandSpec = {
     trace: { kind: 'string', value: 'FILE', description: "keystrokes: write the server's traces of the measured requests here as JSON lines (default with --out: OUT's name with .trace.jsonl); tracing: the trace to replay" },
     multi: {
       kind: 'boolean',
-      description: 'keystrokes: a multi-document session (three files of fixtures/workspace, switching, accepting) with cache.enabled on and off in the same run; --spots: visits (default 9), --chars (default 24), --debounce-ms (default 0)',
+      description: 'keystrokes: a multi-document session (three files of fixtures/workspace, switching, accepting) with cache.enabled on (with and without cache.prefetch) and off in the same run; --spots: visits (default 9), --chars (default 24), --debounce-ms (default 0)',
     },
     'compare-tracing': { kind: 'boolean', description: "keystrokes: type every spot twice, with the server's spans on and off in alternating order, and report the difference" },
     'compare-healing': { kind: 'boolean', description: 'keystrokes: type every spot twice, with token healing on and off in alternating order, and report the difference' },

@@ -2,7 +2,7 @@
  * In-flight attachment (issue 14): the generations running now, one per document, with the text
  * each has produced so far. A new request whose text is the running one's text with characters
  * typed at its cursor that agree with what the generation produced (or is producing: one is a
- * prefix of the other) waits for it, bounded, instead of aborting it and starting over; its answer
+ * prefix of the other), or with nothing typed (the same text and cursor again), waits for it, bounded, instead of aborting it and starting over; its answer
  * then comes from the suggestion cache, where the finished generation's suggestion was remembered.
  */
 import { toLf } from './line-endings.js';
@@ -58,7 +58,8 @@ export class RunningGenerations {
 /** Whether `text` is g.text with characters typed at g's cursor that agree with g's output so far. */
 function extends_(g: RunningGeneration, text: string, offset: number): boolean {
   const typedLength = offset - g.offset;
-  if (typedLength <= 0 || text.length !== g.text.length + typedLength) return false;
+  // typedLength 0: the same request again (the one after an accept, when a prefetch computes it)
+  if (typedLength < 0 || text.length !== g.text.length + typedLength) return false;
   if (text.slice(offset) !== g.text.slice(g.offset)) return false;
   if (text.slice(0, g.offset) !== g.text.slice(0, g.offset)) return false;
   const typed = toLf(text.slice(g.offset, offset));

@@ -70,6 +70,11 @@ export interface GenerateRequest {
   onRemote?: (exchange: RemoteExchange) => void;
   /** Present when the request is traced: the host reports its queue wait and each engine step (trace/engine-steps.ts). */
   spans?: EngineSpans;
+  /**
+   * Background work (a prefetch: prefetch.ts). A host that runs it ends it the moment any other
+   * request arrives, and refuses to start it (aborted) when one is running or waiting.
+   */
+  background?: boolean;
 }
 
 /**
@@ -157,6 +162,11 @@ export interface EngineHost {
    * iteration early (break) ends the generation. Returns a summary when it ran to its end.
    */
   generate(req: GenerateRequest): AsyncGenerator<GeneratedChunk, GenerateSummary | undefined, void>;
+  /**
+   * Whether background work (GenerateRequest.background) may start now: a loaded local engine with
+   * nothing running or waiting. Absent or false: never (a remote engine's time is its server's).
+   */
+  canPrefetch?(): boolean;
   /** Drops the session of a key (document closed). */
   closeSession(key: string): void;
   status(): EngineHostStatus;

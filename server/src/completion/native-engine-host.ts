@@ -4,7 +4,8 @@
  * out: session-pool.ts) and the Drafter; loads
  * on first use (the configured model, else the shipped default pair: default-model.ts), then for
  * mode auto calibrates plain vs ReDrafter decoding (mode-calibration.ts); serializes every engine
- * call (one generation at a time, shared by all connections of a TCP server); reports backends.
+ * call (one generation at a time, shared by all connections of a TCP server; a background
+ * prefetch only on an idle engine, ended by the next request); reports backends.
  * Prefix reuse happens inside Session.generate, from the session's own KV and from the model's shared
  * KV block pool (a request with reuse false drops the session's KV first and turns the pool off);
  * cache.kvBudgetMB is split between the two; extra drafts go to ReDrafter generations. Never throws past its callers' catch: errors carry codes.
@@ -18,6 +19,7 @@ import { abortError } from './debouncer.js';
 import { chooseModel, type ModelChoice } from './default-model.js';
 import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, KvFigures, LoadedModel } from './engine-host.js';
 import { calibrate, decideMode, type Calibration, type ModeDecision } from './mode-calibration.js';
+import { BackgroundGate } from './background-gate.js';
 import { Mutex } from './mutex.js';
 import { healingVocab } from './token-healing.js';
 import { nowMs } from '../trace/clock.js';
@@ -54,6 +56,7 @@ export class NativeEngineHost implements EngineHost {
   private error: { message: string; code: string } | null = null;
   private kvBudgetBytes = DEFAULT_KV_BUDGET_BYTES;
   private readonly lock = new Mutex();
+  private readonly gate = new BackgroundGate();
 
   constructor(private readonly log: Logger) {}
 
@@ -191,7 +194,24 @@ export class NativeEngineHost implements EngineHost {
     return decideMode(s.mode, l.drafter !== null, l.calibration);
   }
 
+  canPrefetch(): boolean {
+    return this.loaded !== null && this.gate.idle;
+  }
+
+  /**
+   * One generation. Background work (a prefetch) starts only on an idle engine and is ended by the
+   * next request of any document: that request waits at most one engine step for it.
+   */
   async *generate(req: GenerateRequest): AsyncGenerator<Int32Array, GenerateSummary | undefined, void> {
+    const { signal, leave } = this.gate.enter(req);
+    try {
+      return yield* this.run({ ...req, signal });
+    } finally {
+      leave();
+    }
+  }
+
+  private async *run(req: GenerateRequest): AsyncGenerator<Int32Array, GenerateSummary | undefined, void> {
     let release: () => void;
     try {
       release = await this.lock.acquire(req.signal);

@@ -4,7 +4,8 @@
  * suggestion cache when typing through, debounce, build the prompt, stream the engine's tokens
  * (with a diverged suggestion's rest as extra drafts; stopping early at the end of the line or
  * scope), drop the result if the document moved on, post-process, write it with the document's
- * line ending. cache.enabled off turns every cross-keystroke reuse off. At most MAX_PENDING
+ * line ending; after a shown suggestion, on an idle engine, compute the one that follows its
+ * acceptance (prefetch.ts, cache.prefetch). cache.enabled off turns every cross-keystroke reuse off. At most MAX_PENDING
  * requests of one connection are in flight: a new one supersedes the oldest (answered with no
  * items, like a superseded keystroke).
  * Engine errors are logged with their code and answered with no items; they never escape.
@@ -30,6 +31,7 @@ import { nowMs } from '../trace/clock.js';
 import type { Trace, TraceLog } from './traces.js';
 import { SuggestionCache } from './suggestion-cache.js';
 import { RunningGenerations, waitFor } from './attachment.js';
+import { afterAcceptance, PREFETCH_AFTER_MS } from './prefetch.js';
 
 /** How long a request waits for the running generation it extends. */
 export const ATTACH_WAIT_MS = 1500;
@@ -49,7 +51,8 @@ export interface CompletionRequest {
   version: number | null;
   /** The document's version now, for the stale check; omitted when there is no document. */
   currentVersion?: () => number | undefined;
-  trigger: 'invoked' | 'automatic' | 'complete';
+  /** 'prefetch': the provider's own background request (prefetch.ts), never a client's. */
+  trigger: 'invoked' | 'automatic' | 'complete' | 'prefetch';
   /** Aborted when the client cancels. */
   signal: AbortSignal;
   maxTokens?: number;
@@ -92,14 +95,20 @@ export class CompletionProvider {
   private readonly snippets = new SnippetIndex();
   readonly suggestions = new SuggestionCache();
   private readonly running = new RunningGenerations();
-  /** Requests answered from a generation they waited for; extra-draft tokens offered and accepted. */
-  readonly figures = { attached: 0, draftsOffered: 0, draftsAccepted: 0 };
+  /**
+   * Requests answered from a generation they waited for; extra-draft tokens offered and accepted;
+   * prefetched suggestions computed, answered from, and prefetches abandoned for a request.
+   */
+  readonly figures = { attached: 0, draftsOffered: 0, draftsAccepted: 0, prefetched: 0, prefetchUsed: 0, prefetchAbandoned: 0 };
   readonly debouncer = new AdaptiveDebouncer();
+  /** The prefetch waiting for its pause after a shown suggestion (any request cancels it). */
+  private prefetchTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ProviderDeps) {}
 
   /** Forgets everything about a closed document. */
   close(key: string): void {
+    clearTimeout(this.prefetchTimer);
     this.inflight.get(key)?.abort('superseded');
     this.running.get(key)?.owner.abort('superseded');
     this.inflight.delete(key);
@@ -112,6 +121,7 @@ export class CompletionProvider {
 
   /** Aborts every request in flight (server shutdown). */
   abortAll(): void {
+    clearTimeout(this.prefetchTimer);
     for (const ac of this.inflight.values()) ac.abort('superseded');
     for (const g of this.running.all()) g.owner.abort('superseded');
     this.inflight.clear();
@@ -123,6 +133,8 @@ export class CompletionProvider {
     const settings = this.deps.settings();
     const mine = new AbortController();
     const cacheOn = settings.cache.enabled;
+    const background = req.trigger === 'prefetch';
+    if (!background) clearTimeout(this.prefetchTimer);
     // a request that types what the running generation produces waits for it; others supersede it
     const attachTo = cacheOn ? this.running.extendedBy(req.key, req.text, req.offset) : undefined;
     const prev = this.inflight.get(req.key);
@@ -140,7 +152,7 @@ export class CompletionProvider {
     trace.stage('receive');
     try {
       if (!settings.completion.enabled) return this.done(trace, 'disabled');
-      this.debouncer.noteRequest(req.key, performance.now());
+      if (!background) this.debouncer.noteRequest(req.key, performance.now());
 
       if (attachTo) {
         const finished = await waitFor(attachTo, ATTACH_WAIT_MS, signal).finally(() => attachTo.attached--);
@@ -148,11 +160,15 @@ export class CompletionProvider {
         if (!finished) attachTo.owner.abort('superseded'); // too slow: start over
       }
       const cached = cacheOn ? this.suggestions.lookup(req.key, req.text, req.offset) : undefined;
-      const hit = cached ? (attachTo ? 'attached' : 'typing') : cacheOn ? 'none' : 'off';
+      const hit = cached ? (attachTo ? 'attached' : cached.entry.prefetched ? 'prefetched' : 'typing') : cacheOn ? 'none' : 'off';
       trace.stage('cache', { hit });
       trace.record.cacheHit = hit;
       if (cached) {
         if (attachTo) this.figures.attached++;
+        if (cached.entry.prefetched && !background) {
+          this.figures.prefetchUsed++;
+          cached.entry.prefetched = false; // shown now
+        }
         return this.offer(trace, req, 'cached', cached.text, cached.replaceLength);
       }
 
@@ -278,12 +294,15 @@ export class CompletionProvider {
           }
         : {}),
       ...(healed ? { requiredPrefix: healed } : {}),
+      ...(req.trigger === 'prefetch' ? { background: true } : {}),
       // known before the first token, so traces of generations stopped early carry it too
       onReuse: (n) => (trace.record.reusedTokens = n),
       onRemote: (exchange) => (trace.record.remote = exchange),
       spans: trace.engine(),
     });
     let text = '';
+    // the host ended the generation itself (a background one, for another request): not a suggestion
+    let endedByHost = false;
     // Hosts that receive text (OpenAI-compatible servers) yield it decoded, with a token count.
     let textTokens = 0;
     try {
@@ -292,6 +311,7 @@ export class CompletionProvider {
         if (r.done) {
           if (r.value) {
             trace.record.reusedTokens = r.value.reusedTokens;
+            endedByHost = r.value.stoppedBy === 'aborted';
           }
           break;
         }
@@ -313,19 +333,56 @@ export class CompletionProvider {
       }
     } finally {
       trace.record.generatedTokens = ids.length + textTokens;
-      traceGeneration(trace, prompt.length, firstAt, nowMs(), signal.aborted);
+      traceGeneration(trace, prompt.length, firstAt, nowMs(), signal.aborted || endedByHost);
     }
     if (signal.aborted) throw abortError(signal);
-    this.debouncer.noteLatency(nowMs() - started);
+    if (endedByHost) throw abortError(AbortSignal.abort('the engine ended the generation'));
+    if (req.trigger !== 'prefetch') this.debouncer.noteLatency(nowMs() - started);
     return text;
   }
 
   private offer(trace: Trace, req: CompletionRequest, outcome: 'shown' | 'cached', text: string, replaceLength: number): CompletionResult {
     trace.stage('respond');
+    const cache = this.deps.settings().cache;
+    if (req.trigger === 'prefetch') {
+      // computed ahead: remembered for the request that follows the accept, shown to nobody yet
+      if (outcome === 'shown') {
+        this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength, true);
+        this.figures.prefetched++;
+      }
+      return this.done(trace, 'prefetched');
+    }
     const item = this.deps.events.offer({ uri: req.key, version: req.version, offset: req.offset, text });
-    if (this.deps.settings().cache.enabled) this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength);
+    if (cache.enabled) this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength);
     this.deps.traces.finish(trace, outcome);
+    if (outcome === 'shown' && cache.enabled && cache.prefetch) {
+      clearTimeout(this.prefetchTimer);
+      this.prefetchTimer = setTimeout(() => this.prefetch(req, text, replaceLength), PREFETCH_AFTER_MS);
+      this.prefetchTimer.unref();
+    }
     return { outcome, item, replaceLength, traceId: trace.record.id };
+  }
+
+  /**
+   * After a shown suggestion and a pause with no request (PREFETCH_AFTER_MS): on an idle engine, computes the suggestion that follows its acceptance
+   * (prefetch.ts) as a background request; the engine host ends it when any request arrives.
+   */
+  private prefetch(req: CompletionRequest, suggestion: string, replaceLength: number): void {
+    if (this.inflight.size > 0 || !this.deps.host.canPrefetch?.()) return;
+    const next = afterAcceptance(req.text, req.offset, suggestion, replaceLength);
+    if (this.suggestions.covers(req.key, next.text, next.offset)) return;
+    void this.complete({
+      key: req.key,
+      text: next.text,
+      offset: next.offset,
+      languageId: req.languageId,
+      version: null,
+      trigger: 'prefetch',
+      signal: new AbortController().signal,
+      ...(req.maxTokens !== undefined ? { maxTokens: req.maxTokens } : {}),
+    }).then((r) => {
+      if (r.outcome === 'superseded' || r.outcome === 'cancelled') this.figures.prefetchAbandoned++;
+    });
   }
 
   /** Remembers a suggestion computed for a text the document no longer has (for an attached request). */

@@ -7,6 +7,7 @@
  *     rest of it is the answer, with no engine call (Tabby's forwarding, Copilot's TypingAsSuggested);
  *   - diverging: the user typed something else there, so the old suggestion's remainder, re-aligned
  *     to the new text (drafts()), goes to the engine as extra drafts the engine verifies exactly.
+ * A prefetch (prefetch.ts) remembers the suggestion that follows a shown one's acceptance the same way.
  * Evicting or forgetting an entry calls `dispose`, which drops it from its document's index (an
  * entry pins no engine memory: the engine keeps one KV per document session, native-engine-host.ts).
  */
@@ -29,6 +30,8 @@ export interface CachedSuggestion {
   /** The suggestion as shown (the document's line endings). */
   text: string;
   replaceLength: number;
+  /** Computed ahead by a prefetch (prefetch.ts), not yet shown. */
+  prefetched: boolean;
 }
 
 export interface TypingHit {
@@ -71,12 +74,12 @@ export class SuggestionCache {
     return this.lru.size;
   }
 
-  /** Remembers a suggestion shown for `text` at `offset`. */
-  remember(doc: string, text: string, offset: number, suggestion: string, replaceLength: number): void {
+  /** Remembers a suggestion shown (or, `prefetched`, computed ahead) for `text` at `offset`. */
+  remember(doc: string, text: string, offset: number, suggestion: string, replaceLength: number, prefetched = false): void {
     if (suggestion === '') return;
     const before = text.slice(Math.max(0, offset - CONTEXT), offset);
     const key = `${doc}\u0000${offset}\u0000${before}`;
-    const entry: CachedSuggestion = { doc, offset, before, after: stableAfter(text, offset), text: suggestion, replaceLength };
+    const entry: CachedSuggestion = { doc, offset, before, after: stableAfter(text, offset), text: suggestion, replaceLength, prefetched };
     this.lru.set(key, entry);
     let keys = this.byDoc.get(doc);
     if (!keys) this.byDoc.set(doc, (keys = new Set()));
@@ -111,6 +114,14 @@ export class SuggestionCache {
     }
     this.misses++;
     return undefined;
+  }
+
+  /** Whether a remembered suggestion answers a request for `text` at `offset` (no figures change). */
+  covers(doc: string, text: string, offset: number): boolean {
+    for (const { entry, typed } of this.matching(doc, text, offset)) {
+      if (typed.length < entry.text.length && entry.text.startsWith(typed)) return true;
+    }
+    return false;
   }
 
   /**

@@ -50,6 +50,10 @@ export class SwitchingEngineHost implements EngineHost {
     return this.active.generate(req);
   }
 
+  canPrefetch(): boolean {
+    return this.active.canPrefetch?.() ?? false;
+  }
+
   closeSession(key: string): void {
     this.hosts[this.kind]?.closeSession(key);
   }

@@ -16,7 +16,8 @@ import { openTraceFile, type TraceFileHandle } from '../trace/trace-file.js';
 
 export { Trace };
 
-const OUTCOME_COUNT: Record<Outcome, keyof StatusResult['requests']> = {
+/** Prefetch traces (the server's own work, trigger 'prefetch') are in the ring but not in these figures. */
+const OUTCOME_COUNT: Record<Exclude<Outcome, 'prefetched'>, keyof StatusResult['requests']> = {
   shown: 'shown', empty: 'empty', cached: 'cached', cancelled: 'cancelled', superseded: 'superseded', stale: 'stale', error: 'errors', disabled: 'empty',
 };
 
@@ -62,13 +63,7 @@ export class TraceLog {
 
   finish(trace: Trace, outcome: Outcome, error?: string): RequestTrace {
     const r = trace.finish(outcome, error);
-    this.counts.total++;
-    this.counts[OUTCOME_COUNT[outcome]]++;
-    if (outcome === 'shown' || outcome === 'empty' || outcome === 'cached') {
-      this.lastMs = r.totalMs;
-      this.latencies.push(r.totalMs);
-      if (this.latencies.length > 1000) this.latencies.shift();
-    }
+    if (r.trigger !== 'prefetch' && outcome !== 'prefetched') this.count(r, outcome);
     if (this.capacity > 0) {
       this.ring.push(r);
       // trimmed in batches: amortized O(1) per request
@@ -79,6 +74,17 @@ export class TraceLog {
       this.flushing ??= setImmediate(() => this.drain());
     }
     return r;
+  }
+
+  /** A client request's outcome and latency in the status figures. */
+  private count(r: RequestTrace, outcome: Exclude<Outcome, 'prefetched'>): void {
+    this.counts.total++;
+    this.counts[OUTCOME_COUNT[outcome]]++;
+    if (outcome === 'shown' || outcome === 'empty' || outcome === 'cached') {
+      this.lastMs = r.totalMs;
+      this.latencies.push(r.totalMs);
+      if (this.latencies.length > 1000) this.latencies.shift();
+    }
   }
 
   /** Writes the pending traces to the file and hands them to the exporter. */

@@ -144,7 +144,8 @@ describe('running generations (attachment)', () => {
     expect(running.extendedBy('d', 'let a = value;\n', 13)).toBe(gen); // typed past it, agreeing so far
     expect(running.extendedBy('d', 'let a = vx;\n', 10)).toBeUndefined(); // disagrees
     expect(running.extendedBy('d', 'let b = va;\n', 10)).toBeUndefined(); // other text changed
-    expect(running.extendedBy('d', 'let a = ;\n', 8)).toBeUndefined(); // nothing typed
+    expect(running.extendedBy('d', 'let a = ;\n', 8)).toBe(gen); // nothing typed: the same request again (after an accept a prefetch computes)
+    expect(running.extendedBy('d', 'let a = ;\n', 7)).toBeUndefined(); // the cursor moved back
     expect(running.extendedBy('e', 'let a = va;\n', 10)).toBeUndefined(); // another document
     end();
     expect(running.extendedBy('d', 'let a = va;\n', 10)).toBeUndefined();

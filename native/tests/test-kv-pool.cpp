@@ -2,15 +2,18 @@
  * test-kv-pool.cpp: the KV block pool (core/kv-pool.h) and prefix sharing across sessions
  * (core/kv-share.h, the decode loop's prefill). Part 1, the pool alone: the hash chain, sharing of
  * a common first block, exact matching, the byte budget, least-recently-used eviction that never
- * takes a held block, refusal when everything is held, off at budget 0, orphans never matched.
+ * takes a held block, refusal when everything is held, off at budget 0, leaves evicted before
+ * their ancestors; four threads at once (contents intact, budget kept, holds balanced).
  * Part 2, the engine: several documents edited at random, interleaved, served by two sessions
  * that keep switching documents, with the pool on (a roomy and a tiny budget) give greedy tokens
  * AND final logits bit-identical to a cold engine (a fresh session per request, pool off), on the
  * tiny random model and on stories260K; the pool really supplied positions; a second document that
  * starts alike finds the first one's blocks; ReDrafter rounds on shared blocks stay exact.
  */
+#include <atomic>
 #include <cstring>
 #include <random>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -136,6 +139,49 @@ void test_pool_alone() {
     p.set_budget(100);
     CHECK(publish(p, a) == 0);
     CHECK(p.stats().bytes == 0);
+}
+
+// Four threads publishing, looking up and reading blocks of overlapping sequences at once under a
+// small budget: every block read holds what its tokens say, the budget holds, the counts add up.
+void test_pool_threads() {
+    kv_pool p(1, 2, 6 * 256);
+    std::atomic<int> bad{0};
+    std::atomic<int> found{0};
+    auto work = [&](uint32_t seed) {
+        std::mt19937 rng(seed);
+        for (int it = 0; it < 3000; ++it) {
+            // 8 sequences of 3 blocks sharing their first block in pairs
+            const int k = static_cast<int>(rng() % 8);
+            std::vector<int32_t> t = seq(10000 * (k / 2), 48);
+            t[20] = k;  // block 1 differs within a pair
+            if (rng() % 2) {
+                p.publish(t.data(), 3, [&](int64_t b, float * dst) {
+                    for (size_t i = 0; i < p.block_floats(); ++i) dst[i] = static_cast<float>(t[static_cast<size_t>(b * 16)] * 3 + b);
+                });
+            } else {
+                const std::vector<int32_t> ids = p.lookup(t.data(), 48, 3);
+                for (size_t b = 0; b < ids.size(); ++b) {
+                    const float * d = p.data(ids[b]);
+                    const float want = static_cast<float>(t[b * 16] * 3 + static_cast<int64_t>(b));
+                    if (d[0] != want || d[p.block_floats() - 1] != want) bad++;
+                }
+                found += static_cast<int>(ids.size());
+                p.release(ids);
+            }
+            if (p.stats().bytes > 6 * 256) bad++;
+        }
+    };
+    std::vector<std::thread> ts;
+    for (uint32_t i = 0; i < 4; ++i) ts.emplace_back(work, 100 + i);
+    for (auto & t : ts) t.join();
+    const kv_pool_stats st = p.stats();
+    CHECK(bad == 0);
+    CHECK(found > 0);
+    CHECK(st.held == 0);
+    CHECK(st.bytes <= 6 * 256);
+    CHECK(st.hits == found);
+    std::fprintf(stderr, "pool threads: %d blocks found, %lld inserted, %lld evictions, %lld refused\n", found.load(),
+                 (long long)st.inserted, (long long)st.evictions, (long long)st.refused);
 }
 
 // ---- part 2: the engine --------------------------------------------------------------------------
@@ -319,6 +365,7 @@ void test_free_and_exactness(engine_model * m) {
 
 int main() {
     test_pool_alone();
+    test_pool_threads();
     engine_set_log_level(ENGINE_LOG_WARN);
     char err[512];
     {

@@ -5,7 +5,7 @@
  * takes a held block, refusal when everything is held, off at budget 0, leaves evicted before
  * their ancestors; four threads at once (contents intact, budget kept, holds balanced).
  * Part 2, the engine: several documents edited at random, interleaved, served by two sessions
- * that keep switching documents, with the pool on (a roomy and a tiny budget) give greedy tokens
+ * that keep switching documents (and are now and then freed and made anew), with the pool on (a roomy and a tiny budget) give greedy tokens
  * AND final logits bit-identical to a cold engine (a fresh session per request, pool off), on the
  * tiny random model and on stories260K; the pool really supplied positions; a second document that
  * starts alike finds the first one's blocks; ReDrafter rounds on shared blocks stay exact.
@@ -246,7 +246,12 @@ void run_interleaved(const char * what, engine_model * a, engine_model * cold, u
         const int d = static_cast<int>(ed.rng() % 4);
         ed.edit(d);
         const std::vector<int32_t> & prompt = ed.docs[static_cast<size_t>(d)];
-        engine_session * s = ss[ed.rng() % 2];
+        const size_t which = ed.rng() % 2;
+        if (ed.rng() % 6 == 0) {  // the server drops a session: its blocks and tail stay in the pool
+            engine_session_free(ss[which]);
+            CHECK(engine_session_init(a, max_ctx, &ss[which]) == ENGINE_STATUS_OK);
+        }
+        engine_session * s = ss[which];
         const int own = engine_session_reusable_prefix(s, prompt.data(), static_cast<int>(prompt.size()));
         engine_generation_params p = greedy_params(prompt, 6);
         if (drafter_a) {
@@ -316,7 +321,8 @@ void test_cross_document(engine_model * m) {
     CHECK(engine_model_set_kv_pool(m, 0) == ENGINE_STATUS_OK);
 }
 
-// A session freed leaves its committed blocks in the pool (generated tokens included); K/V a
+// A session freed leaves its committed blocks in the pool (generated tokens included), its partial
+// last block as a tail that a prompt diverging inside it uses up to the divergence; K/V a
 // hand-driven forward committed with explicit positions or a mask are never published.
 void test_free_and_exactness(engine_model * m) {
     CHECK(engine_model_set_kv_pool(m, 1 << 24) == ENGINE_STATUS_OK);
@@ -331,15 +337,31 @@ void test_free_and_exactness(engine_model * m) {
     engine_kv_pool_stats ps;
     engine_model_get_kv_pool_stats(m, &ps);
     CHECK(ps.blocks == 1);  // after the prefill: 20 prompt tokens, one full block
-    engine_session_free(a);  // 39 committed (the 20th emitted token's KV is not): two blocks
+    engine_session_free(a);  // 39 committed (the 20th emitted token's KV is not): two blocks + a tail
     engine_model_get_kv_pool_stats(m, &ps);
-    CHECK(ps.blocks == 2);
+    CHECK(ps.blocks == 3);  // and the 7-token tail
     std::vector<int32_t> q = p;
     q.insert(q.end(), ra.ids.begin(), ra.ids.end());
     engine_session * b = nullptr;
     CHECK(engine_session_init(m, 128, &b) == ENGINE_STATUS_OK);
     const generation_run rb = run_generation(b, greedy_params(q, 4));
-    CHECK(rb.stats.reused_tokens == 32);
+    CHECK(rb.stats.reused_tokens == 39);  // 2 full blocks + the freed session's 7-token tail (the 40th is computed)
+    engine_session * b2 = nullptr;  // diverging inside the tail: its common rows only
+    std::vector<int32_t> q2(q.begin(), q.begin() + 36);
+    q2.push_back(q[36] % (info.n_vocab - 1) + 1);
+    q2.push_back(3);
+    CHECK(engine_session_init(m, 128, &b2) == ENGINE_STATUS_OK);
+    const generation_run rb2 = run_generation(b2, greedy_params(q2, 2));
+    CHECK(rb2.stats.reused_tokens == 36);
+    engine_session * cold = nullptr;
+    CHECK(engine_model_set_kv_pool(m, 0) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 128, &cold) == ENGINE_STATUS_OK);
+    const generation_run rc2 = run_generation(cold, greedy_params(q2, 2));
+    CHECK(rc2.ids == rb2.ids);
+    CHECK(rc2.stats.reused_tokens == 0);
+    engine_session_free(cold);
+    engine_session_free(b2);
+    CHECK(engine_model_set_kv_pool(m, 1 << 24) == ENGINE_STATUS_OK);
     engine_session_free(b);
 
     // explicit positions (shifted by 5): committed, but not what a prefill computes

@@ -63,7 +63,7 @@ int32_t kv_pool::find_locked(uint64_t key, int32_t parent, const int32_t * token
     for (auto it = range.first; it != range.second; ++it) {
         const block & bl = blocks_[static_cast<size_t>(it->second)];
         // an orphan (its parent evicted and the id reused) never matches: the generations differ
-        if (bl.resident && bl.parent == parent && (parent < 0 || bl.parent_gen == blocks_[static_cast<size_t>(parent)].gen) &&
+        if (bl.resident && bl.n_tokens == KV_BLOCK_TOKENS && bl.parent == parent && (parent < 0 || bl.parent_gen == blocks_[static_cast<size_t>(parent)].gen) &&
             std::memcmp(bl.tokens, tokens, sizeof bl.tokens) == 0) return it->second;
     }
     return -1;
@@ -148,7 +148,52 @@ bool kv_pool::make_room_locked() {
     return true;
 }
 
-int32_t kv_pool::add_locked(uint64_t key, int32_t parent, const int32_t * t) {
+bool kv_pool::walk_locked(const int32_t * tokens, int64_t n_blocks, int32_t * last, uint64_t * key) const {
+    uint64_t k = KV_ROOT_KEY;
+    int32_t parent = -1;
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        const int32_t * t = tokens + b * KV_BLOCK_TOKENS;
+        k = chain_key(k, t);
+        parent = find_locked(k, parent, t);
+        if (parent < 0) return false;
+    }
+    *last = parent;
+    *key = k;
+    return true;
+}
+
+int32_t kv_pool::lookup_tail(const int32_t * tokens, int64_t n_full, int64_t avail, int64_t * rows) {
+    *rows = 0;
+    std::lock_guard<std::mutex> lk(mu_);
+    if (budget_bytes_ == 0 || avail <= 0) return -1;
+    int32_t parent;
+    uint64_t key;
+    if (!walk_locked(tokens, n_full, &parent, &key)) return -1;
+    const int32_t * t = tokens + n_full * KV_BLOCK_TOKENS;
+    int32_t best = -1;
+    int64_t best_rows = 0;
+    auto range = by_key_.equal_range(tail_key(key));
+    for (auto it = range.first; it != range.second; ++it) {
+        const block & bl = blocks_[static_cast<size_t>(it->second)];
+        if (!bl.resident || bl.n_tokens >= KV_BLOCK_TOKENS || bl.parent != parent ||
+            (parent >= 0 && bl.parent_gen != blocks_[static_cast<size_t>(parent)].gen))
+            continue;
+        int64_t r = 0;
+        while (r < bl.n_tokens && r < avail && bl.tokens[r] == t[r]) ++r;
+        if (r > best_rows) {
+            best_rows = r;
+            best = it->second;
+        }
+    }
+    if (best < 0) return -1;
+    blocks_[static_cast<size_t>(best)].ref++;
+    touch_chain_locked(&best, 1);
+    counts_.hits++;
+    *rows = best_rows;
+    return best;
+}
+
+int32_t kv_pool::add_locked(uint64_t key, int32_t parent, const int32_t * t, int n_tokens) {
     if (budget_bytes_ < block_bytes()) {
         counts_.refused++;
         return -1;
@@ -176,7 +221,9 @@ int32_t kv_pool::add_locked(uint64_t key, int32_t parent, const int32_t * t) {
     bl.gen++;
     bl.parent = parent;
     bl.parent_gen = parent >= 0 ? blocks_[static_cast<size_t>(parent)].gen : 0;
-    std::memcpy(bl.tokens, t, sizeof bl.tokens);
+    std::memset(bl.tokens, 0, sizeof bl.tokens);
+    std::memcpy(bl.tokens, t, static_cast<size_t>(n_tokens) * sizeof(int32_t));
+    bl.n_tokens = n_tokens;
     bl.ref = 0;
     bl.resident = true;
     bl.data = std::move(data);

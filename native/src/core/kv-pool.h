@@ -13,6 +13,7 @@
  */
 #pragma once
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -89,6 +90,37 @@ class kv_pool {
         if (recent) touch_chain_locked(chain.data(), static_cast<int64_t>(chain.size()));
         return static_cast<int64_t>(chain.size());
     }
+    // Tail blocks: a sequence's last, partial block (its first m < KV_BLOCK_TOKENS rows), published
+    // by a session being freed, so the same document coming back copies up to its last token.
+    // publish_tail adds the tail after the n_full resident full blocks of tokens (m rows, fill(dst)
+    // writes them); false when the chain is not resident or no room. lookup_tail finds, after the
+    // n_full full blocks of tokens (all resident), the tail sharing the longest prefix with
+    // tokens[16 n_full, 16 n_full + avail): its id, HELD (release it), and *rows = that prefix
+    // (>= 1); -1 when none.
+    template <class Fill>
+    bool publish_tail(const int32_t * tokens, int64_t n_full, int m, Fill && fill) {
+        if (m <= 0 || m >= KV_BLOCK_TOKENS) return false;
+        std::lock_guard<std::mutex> lk(mu_);
+        int32_t parent;
+        uint64_t key;
+        if (!walk_locked(tokens, n_full, &parent, &key)) return false;
+        const int32_t * t = tokens + n_full * KV_BLOCK_TOKENS;
+        key = tail_key(key);
+        auto range = by_key_.equal_range(key);
+        for (auto it = range.first; it != range.second; ++it) {
+            const block & bl = blocks_[static_cast<size_t>(it->second)];
+            if (bl.resident && bl.parent == parent && bl.n_tokens == m && std::equal(t, t + m, bl.tokens)) {
+                int32_t id = it->second;
+                touch_chain_locked(&id, 1);
+                return true;
+            }
+        }
+        const int32_t id = add_locked(key, parent, t, m);
+        if (id < 0) return false;
+        fill(blocks_[static_cast<size_t>(id)].data.get());
+        return true;
+    }
+    int32_t lookup_tail(const int32_t * tokens, int64_t n_full, int64_t avail, int64_t * rows);
     // The block's floats: (n_layer, 2, KV_BLOCK_TOKENS, kv_dim); valid while the block is held.
     const float * data(int32_t id) const;
     void release(const std::vector<int32_t> & ids);
@@ -100,6 +132,7 @@ class kv_pool {
         uint64_t parent_gen = 0;  // the parent id's generation when this block was added (ids are reused)
         uint64_t gen = 0;         // bumped each time this id is given to a new block
         int32_t tokens[KV_BLOCK_TOKENS] = {};
+        int n_tokens = KV_BLOCK_TOKENS;  // < KV_BLOCK_TOKENS: a tail block (a leaf: never a parent)
         int ref = 0;
         bool resident = false;
         std::list<int32_t>::iterator lru_it;  // in lru_ while resident
@@ -107,7 +140,11 @@ class kv_pool {
     };
     // A new resident, unheld block (its floats uninitialised) after making room; -1 when refused.
     // The parent chain is held while room is made, so it never evicts the new block's ancestors.
-    int32_t add_locked(uint64_t key, int32_t parent, const int32_t * tokens);
+    int32_t add_locked(uint64_t key, int32_t parent, const int32_t * tokens, int n_tokens = KV_BLOCK_TOKENS);
+    // The chain of the first n_blocks full blocks of tokens: the last block's id (-1 for none) and
+    // key (KV_ROOT_KEY for none); false when a block of it is not resident.
+    bool walk_locked(const int32_t * tokens, int64_t n_blocks, int32_t * last, uint64_t * key) const;
+    static uint64_t tail_key(uint64_t parent) { return parent ^ 0x7a11b10c5eedull; }
     int32_t find_locked(uint64_t key, int32_t parent, const int32_t * tokens) const;
     bool make_room_locked();  // frees one unheld block if over budget for one more; false if impossible
     void evict_locked(int32_t id);

@@ -2,7 +2,7 @@
  * kv-pool.h: the model-wide pool of K/V blocks shared by every session of one model (issue 14,
  * docs/engine.md "The KV block pool"). A block holds the K and V of KV_BLOCK_TOKENS consecutive
  * token positions for every layer: (n_layer, 2 (k, v), KV_BLOCK_TOKENS, kv_dim) f32. Full blocks
- * only, addressed by a hash chain: block b of a token sequence has key
+ * (plus tail blocks: a freed sequence's partial last block, a leaf) are addressed by a hash chain: block b of a token sequence has key
  * hash(key of block b - 1 (or the root), its KV_BLOCK_TOKENS token ids), and an entry is only
  * accepted when its parent block and its token ids match exactly (a hash collision is a miss, never
  * a wrong block). Blocks are reference-counted: a held block (ref > 0) is never evicted; unheld ones

@@ -3,8 +3,9 @@
  * the pool's resident prefix blocks (no forward for those positions), and publishing the session's
  * full blocks to the pool so other sessions (other documents) that start alike find them. The
  * session's cache stays contiguous (its attention reads it unchanged); the pool holds copies, so a
- * session never writes into a shared block (share full blocks only; the partial tail is each
- * session's own, recomputed or copied, never shared). See docs/engine.md "The KV block pool".
+ * session never writes into a shared block (full blocks are shared; a freed session's partial last
+ * block becomes a tail block, copied up to where a prompt diverges from it). See docs/engine.md
+ * "The KV block pool".
  */
 #pragma once
 #include <cstdint>
@@ -13,8 +14,8 @@ struct session;
 
 // With keep tokens already kept (the session's committed prefix of prompt, keep <= length, the
 // session already truncated to keep), extends the kept prefix with the pool's longest resident
-// chain of full blocks of prompt, never past n - 1 (the last prompt position is recomputed for its
-// logits). The copied positions are committed (tokens and K/V). Returns the new keep (>= keep).
+// chain of full blocks of prompt and then a tail block's common rows, never past n - 1 (the last
+// prompt position is recomputed for its logits). The copied positions are committed (tokens and K/V). Returns the new keep (>= keep).
 // No pool, a pool that is off, or nothing longer resident: returns keep unchanged.
 int64_t session_fill_from_pool(session & s, const int32_t * prompt, int64_t n, int64_t keep);
 

@@ -29,6 +29,8 @@ const READ_BEFORE_ACCEPT_MS = 300;
 /** The many-documents check: documents opened, and the KV budget in MiB. */
 const MANY_DOCS = 20;
 const MANY_BUDGET_MB = 16;
+/** Of those, how many are visited again at the end, most recently dropped first. */
+const REVISIT_DOCS = 5;
 
 export interface MultiOptions {
   root: string;
@@ -113,6 +115,18 @@ export interface ManyDocs {
   kv_bytes_max: number;
   sessions_max: number;
   evictions: number;
+  /** The engine's shared block pool: most resident blocks, blocks found by prefills, blocks evicted. */
+  pool_blocks_max: number;
+  pool_hits: number;
+  pool_evictions: number;
+  /**
+   * After all 20, REVISIT_DOCS documents again, the most recently dropped first (documents 16, 15,
+   * ...: their sessions were dropped, the last 3 or so still have one): one character typed at the
+   * same spot, a request; the prompt and the tokens it reused (from the engine's shared block
+   * pool, their sessions being gone), and the median of what it prefilled.
+   */
+  revisits: { doc: number; prompt_tokens: number | null; reused_tokens: number | null; outcome: string }[];
+  median_prefill_revisit: number | null;
 }
 
 export interface MultiResult {
@@ -281,19 +295,59 @@ async function manyDocs(o: MultiOptions): Promise<ManyDocs> {
   const docs = new Docs(client);
   let kvMax = 0;
   let sessionsMax = 0;
+  let blocksMax = 0;
   try {
-    await client.initialize({ engine: { mode: o.mode }, completion: { debounceMs: 0, maxTokens: 8 }, cache: { enabled: true, kvBudgetMB: MANY_BUDGET_MB } });
+    await client.initialize({ engine: { mode: o.mode }, completion: { debounceMs: 0, maxTokens: 8 }, cache: { enabled: true, kvBudgetMB: MANY_BUDGET_MB }, trace: { capacity: 10000, spans: true } });
     let last: StatusResult | null = null;
+    const sample = async (): Promise<void> => {
+      last = await client.status();
+      kvMax = Math.max(kvMax, last.cache.kv?.bytes ?? 0);
+      sessionsMax = Math.max(sessionsMax, last.cache.kv?.sessions ?? 0);
+      blocksMax = Math.max(blocksMax, last.cache.kv?.blocks ?? 0);
+    };
+    const spot = (i: number): number => Math.floor(texts[i % texts.length]!.length / 2);
+    const shown: string[] = [];
     for (let i = 0; i < MANY_DOCS; i++) {
       const uri = `file:///bench/many/doc${i}.ts`;
       const text = texts[i % texts.length]!;
       await docs.open(uri, text);
-      await docs.complete(uri, Math.floor(text.length / 2), 1);
-      last = await client.status();
-      kvMax = Math.max(kvMax, last.cache.kv?.bytes ?? 0);
-      sessionsMax = Math.max(sessionsMax, last.cache.kv?.sessions ?? 0);
+      const { list } = await docs.complete(uri, spot(i), 1);
+      const item = list?.items[0];
+      shown.push(typeof item?.insertText === 'string' ? item.insertText : '');
+      await sample();
     }
-    return { documents: MANY_DOCS, budget_bytes: MANY_BUDGET_MB * 1024 * 1024, kv_bytes_max: kvMax, sessions_max: sessionsMax, evictions: last?.cache.kv?.evictions ?? 0 };
+    // come back to the first documents: a character that differs from the suggestion shown there
+    // (so the suggestion cache cannot answer), then a request
+    const before = (await client.traces(0)).reduce((m, t) => Math.max(m, t.id), 0);
+    const asked: { doc: number; uri: string; version: number }[] = [];
+    for (let k = 0; k < REVISIT_DOCS; k++) {
+      const i = MANY_DOCS - 4 - k;  // the most recently dropped first (the last 3 or so still have sessions)
+      const uri = `file:///bench/many/doc${i}.ts`;
+      const ch = shown[i]!.startsWith(' ') ? ';' : ' ';
+      await docs.edit(uri, spot(i), spot(i), ch);
+      await docs.complete(uri, spot(i) + 1, 1);
+      asked.push({ doc: i, uri, version: docs.version.get(uri)! });
+      await sample();
+    }
+    const traces = await client.traces(before);
+    const revisits = asked.map((a) => {
+      const t = traces.find((x) => x.uri === a.uri && x.version === a.version);
+      return { doc: a.doc, prompt_tokens: t?.promptTokens ?? null, reused_tokens: t?.reusedTokens ?? null, outcome: t?.outcome ?? 'no trace' };
+    });
+    const prefills = revisits.filter((r) => r.prompt_tokens !== null).map((r) => r.prompt_tokens! - (r.reused_tokens ?? 0));
+    const kv = (last as StatusResult | null)?.cache.kv;
+    return {
+      documents: MANY_DOCS,
+      budget_bytes: MANY_BUDGET_MB * 1024 * 1024,
+      kv_bytes_max: kvMax,
+      sessions_max: sessionsMax,
+      evictions: kv?.evictions ?? 0,
+      pool_blocks_max: blocksMax,
+      pool_hits: kv?.pool?.hits ?? 0,
+      pool_evictions: kv?.pool?.evictions ?? 0,
+      revisits,
+      median_prefill_revisit: median(prefills),
+    };
   } finally {
     await client.close();
   }
@@ -344,6 +398,10 @@ export function formatMulti(r: MultiResult): string {
   return (
     rows.map((x) => x.map((cell, c) => (c < x.length - 1 ? cell.padEnd(widths[c]!) : cell)).join('')).join('\n') +
     `\nengine ms per request, off / on: ${r.engine_ms_ratio.toFixed(2)}x\n` +
-    `${m.documents} documents, budget ${mib(m.budget_bytes)}: KV bytes max ${mib(m.kv_bytes_max)}, sessions max ${m.sessions_max}, evictions ${m.evictions}\n`
+    `${m.documents} documents, budget ${mib(m.budget_bytes)}: KV bytes max ${mib(m.kv_bytes_max)}, sessions max ${m.sessions_max}, evictions ${m.evictions}\n` +
+    `  engine block pool: blocks max ${m.pool_blocks_max}, blocks found ${m.pool_hits}, evicted ${m.pool_evictions}\n` +
+    `  revisiting ${m.revisits.length} whose sessions were dropped: median prefill ${m.median_prefill_revisit ?? '-'} tokens; ` +
+    m.revisits.map((r) => `doc${r.doc} ` + (r.prompt_tokens !== null ? `${r.prompt_tokens - (r.reused_tokens ?? 0)} of ${r.prompt_tokens}` : r.outcome)).join(', ') +
+    '\n'
   );
 }

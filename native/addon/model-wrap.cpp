@@ -59,6 +59,8 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
                        {InstanceMethod<&ModelWrap::js_info>("info"),
                         InstanceMethod<&ModelWrap::js_create_session>("createSession"),
                         InstanceMethod<&ModelWrap::js_set_token_bytes>("setTokenBytes"),
+                        InstanceMethod<&ModelWrap::js_set_kv_pool>("setKvPool"),
+                        InstanceMethod<&ModelWrap::js_kv_pool>("kvPool"),
                         InstanceMethod<&ModelWrap::js_dispose>("dispose")});
 }
 
@@ -152,6 +154,37 @@ Napi::Value ModelWrap::js_set_token_bytes(const Napi::CallbackInfo & info) {
     engine_status st = engine_model_set_token_bytes(model_, bytes.Data(), offsets.Data(), special.Data(), n, err, sizeof err);
     if (st != ENGINE_STATUS_OK) throw engine_js_error(env, err, engine_status_code(st));
     return env.Undefined();
+}
+
+Napi::Value ModelWrap::js_set_kv_pool(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (!model_ || disposed_) throw engine_js_error(env, "model is disposed", "ENGINE_INVALID_ARGUMENT");
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setKvPool(budgetBytes: number)");
+    const double b = info[0].As<Napi::Number>().DoubleValue();
+    if (!(b >= 0) || b > 9007199254740991.0)
+        throw engine_js_error(env, "setKvPool: budgetBytes must be a number >= 0", "ENGINE_INVALID_ARGUMENT");
+    engine_status st = engine_model_set_kv_pool(model_, static_cast<uint64_t>(b));
+    if (st != ENGINE_STATUS_OK) throw engine_js_error(env, "setKvPool failed", engine_status_code(st));
+    return env.Undefined();
+}
+
+Napi::Value ModelWrap::js_kv_pool(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (!model_) throw engine_js_error(env, "model is disposed", "ENGINE_INVALID_ARGUMENT");
+    engine_kv_pool_stats st;
+    engine_model_get_kv_pool_stats(model_, &st);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("bytes", static_cast<double>(st.bytes));
+    o.Set("budgetBytes", static_cast<double>(st.budget_bytes));
+    o.Set("blockBytes", static_cast<double>(st.block_bytes));
+    o.Set("blocks", static_cast<double>(st.blocks));
+    o.Set("held", static_cast<double>(st.held));
+    o.Set("hits", static_cast<double>(st.hits));
+    o.Set("misses", static_cast<double>(st.misses));
+    o.Set("inserted", static_cast<double>(st.inserted));
+    o.Set("evictions", static_cast<double>(st.evictions));
+    o.Set("refused", static_cast<double>(st.refused));
+    return o;
 }
 
 Napi::Value ModelWrap::js_dispose(const Napi::CallbackInfo & info) {

@@ -1,6 +1,6 @@
 /*
  * model-wrap.h: the JS class wrapping one engine_model: loadModel() (an AsyncWorker), info(),
- * setTokenBytes(), createSession(), dispose(). The model is freed when it is disposed (or collected) and no session
+ * setTokenBytes(), setKvPool() / kvPool() (the shared KV block pool), createSession(), dispose(). The model is freed when it is disposed (or collected) and no session
  * still uses it.
  */
 #pragma once
@@ -27,6 +27,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     Napi::Value js_create_session(const Napi::CallbackInfo & info);
     // setTokenBytes(bytes: Uint8Array, offsets: Uint32Array (V + 1), special: Uint8Array (V))
     Napi::Value js_set_token_bytes(const Napi::CallbackInfo & info);
+    // setKvPool(budgetBytes: number): the model's shared KV block pool (0 = off); kvPool(): its figures
+    Napi::Value js_set_kv_pool(const Napi::CallbackInfo & info);
+    Napi::Value js_kv_pool(const Napi::CallbackInfo & info);
     Napi::Value js_dispose(const Napi::CallbackInfo & info);
     void maybe_free();
 

@@ -105,6 +105,31 @@ void engine_model_get_info(const engine_model * model, engine_model_info * out) 
 engine_status engine_model_set_token_bytes(engine_model * model, const uint8_t * bytes, const uint32_t * offsets,
                                            const uint8_t * special, int n_vocab, char * error, size_t error_len) ENGINE_NOEXCEPT;
 
+// ---- the KV block pool ---------------------------------------------------------------------
+// A model's sessions share one pool of K/V blocks of 16 positions, keyed by a hash chain over
+// token ids (docs/engine.md, "The KV block pool"): a generation's prefill copies the pool's longest
+// resident prefix of its prompt into the session and computes only the rest; after the prefill the
+// session's full blocks go to the pool. Bounded by a byte budget, least recently used unheld blocks
+// evicted first. Off (budget 0) until set; outputs are the same on or off, only the work differs.
+
+typedef struct engine_kv_pool_stats {
+    uint64_t bytes;         // resident blocks x block bytes
+    uint64_t budget_bytes;  // 0 = off
+    uint64_t block_bytes;   // one block: n_layer x 2 x 16 x n_head_kv x head_dim x 4
+    int64_t blocks;         // resident blocks
+    int64_t held;           // of those, held by a running copy
+    int64_t hits;           // blocks found by prefills
+    int64_t misses;         // prefills whose lookup stopped before the prompt's last full block
+    int64_t inserted;       // blocks added
+    int64_t evictions;      // blocks evicted for room (or by a lower budget)
+    int64_t refused;        // blocks not added: the budget was full of held blocks, or smaller than one block
+} engine_kv_pool_stats;
+
+// Sets the pool's budget in bytes (0 turns it off and frees every block not being copied);
+// a lower budget evicts least recently used blocks at once.
+engine_status engine_model_set_kv_pool(engine_model * model, uint64_t budget_bytes) ENGINE_NOEXCEPT;
+void engine_model_get_kv_pool_stats(const engine_model * model, engine_kv_pool_stats * out) ENGINE_NOEXCEPT;
+
 // ---- sessions ------------------------------------------------------------------------------
 
 // max_context <= 0 means n_ctx_train. The KV cache is reserved virtually and touched lazily.

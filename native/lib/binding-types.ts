@@ -43,10 +43,33 @@ export interface NativeModelInfo {
   kernelPath: string;
 }
 
+/** A model's shared KV block pool (native/src/core/kv-pool.h): blocks of 16 positions. */
+export interface KvPoolFigures {
+  /** Resident blocks x blockBytes. */
+  bytes: number;
+  /** 0 = off. */
+  budgetBytes: number;
+  blockBytes: number;
+  blocks: number;
+  /** Blocks being copied into a session right now. */
+  held: number;
+  /** Blocks found by prefills. */
+  hits: number;
+  misses: number;
+  inserted: number;
+  evictions: number;
+  /** Blocks not added: the budget was full of held blocks, or smaller than one block. */
+  refused: number;
+}
+
 export interface NativeModel {
   info(): NativeModelInfo;
   /** What each token writes (token-bytes.ts), for decoding constraints; throws ENGINE_INVALID_ARGUMENT on a bad table. */
   setTokenBytes(bytes: Uint8Array, offsets: Uint32Array, special: Uint8Array): void;
+  /** The shared KV block pool's budget in bytes (engine_model_set_kv_pool; 0 = off). */
+  setKvPool(budgetBytes: number): void;
+  /** The shared KV block pool's figures (engine_model_get_kv_pool_stats). */
+  kvPool(): KvPoolFigures;
   /** maxContext 0 = the model's max_position_embeddings. */
   createSession(maxContext: number): NativeSession;
   dispose(): void;

@@ -5,7 +5,7 @@
 import { loadBinding } from './binding.js';
 import type { BackendReport, NativeLogger } from './binding-types.js';
 
-export type { BackendReport } from './binding-types.js';
+export type { BackendReport, KvPoolFigures } from './binding-types.js';
 export { EngineError, isAbortError } from './errors.js';
 export { Tokenizer } from './tokenizer.js';
 export { Model, type Dtype, type LoadOptions, type ModelInfo, type SessionOptions } from './model.js';

@@ -5,7 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import { loadBinding } from './binding.js';
-import type { NativeModel, NativeModelInfo } from './binding-types.js';
+import type { KvPoolFigures, NativeModel, NativeModelInfo } from './binding-types.js';
 import { EngineError, native, toEngineError } from './errors.js';
 import { readModelJson } from './model-files.js';
 import { Session } from './session.js';
@@ -110,6 +110,28 @@ export class Model {
   /** Whether setTokenBytes was called (generate({ requiredPrefix }) needs it). */
   get hasTokenBytes(): boolean {
     return this.#hasTokenBytes;
+  }
+
+  /**
+   * Sets the byte budget of the KV block pool this model's sessions share (docs/engine.md, "The KV
+   * block pool"): a generation's prefill copies the longest resident prefix of its prompt from the
+   * pool and computes only the rest. 0 (the default) turns it off. Outputs are the same either way.
+   */
+  setKvPool(budgetBytes: number): void {
+    if (this.#disposed) throw new EngineError('model is disposed', 'ENGINE_INVALID_ARGUMENT');
+    if (typeof budgetBytes !== 'number' || !Number.isSafeInteger(budgetBytes) || budgetBytes < 0)
+      throw new RangeError(`setKvPool: budgetBytes must be a whole number >= 0 (got ${String(budgetBytes)})`);
+    try {
+      this.native.setKvPool(budgetBytes);
+    } catch (err) {
+      throw toEngineError(err);
+    }
+  }
+
+  /** The shared KV block pool's figures (bytes, budget, blocks, hits, evictions, ...). */
+  kvPool(): KvPoolFigures {
+    if (this.#disposed) throw new EngineError('model is disposed', 'ENGINE_INVALID_ARGUMENT');
+    return this.native.kvPool();
   }
 
   /** A new sequence with its own KV cache. */

@@ -239,9 +239,9 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
   'cache.enabled': {
     scope: 'engine',
     ...bool,
-    description: 'Reuse work across keystrokes: answer from the suggestion cache when typing through a suggestion, offer a diverged suggestion\'s rest to the engine as extra drafts, let a request wait for a running generation it extends, keep each document\'s KV cache. Off: every request starts cold (for comparisons); suggestions the engine computes are the same either way.',
+    description: 'Reuse work across keystrokes: answer from the suggestion cache when typing through a suggestion, offer a diverged suggestion\'s rest to the engine as extra drafts, let a request wait for a running generation it extends, keep each document\'s KV cache and share KV blocks of common prompt prefixes across documents in the engine\'s block pool. Off: every request starts cold (for comparisons); suggestions the engine computes are the same either way.',
   },
-  'cache.kvBudgetMB': { scope: 'engine', ...intIn(1, 65536), description: 'Bound of the KV memory of the engine\'s per-document sessions, in MiB: least recently used sessions are dropped to stay under it (never one in use).' },
+  'cache.kvBudgetMB': { scope: 'engine', ...intIn(1, 65536), description: 'Bound of the engine\'s KV memory, in MiB: half for the per-document sessions (least recently used sessions are dropped to stay under it, never one in use), half for the engine\'s shared block pool (16-token blocks of prompt prefixes, least recently used unheld blocks evicted).' },
   'cache.prefetch': {
     scope: 'engine',
     ...bool,

@@ -180,13 +180,23 @@ export interface StatusResult {
   process: { rssBytes: number; heapUsedBytes: number; externalBytes: number; uptimeS: number };
   /**
    * Cross-keystroke reuse (issue 14). hits / misses: the suggestion cache's (as `suggestions`).
-   * kv: the engine sessions' KV (null when the engine keeps none here: remote).
+   * kv: the engine's KV, the sessions' and the shared block pool's together (null when the engine
+   * keeps none here: remote); kv.pool: the block pool alone.
    */
   cache: {
     hits: number;
     misses: number;
     enabled: boolean;
-    kv: { bytes: number; budgetBytes: number; sessions: number; hits: number; evictions: number } | null;
+    kv: {
+      bytes: number;
+      budgetBytes: number;
+      sessions: number;
+      hits: number;
+      evictions: number;
+      /** The engine's shared KV block pool (native engine): resident blocks, and its own figures. */
+      blocks?: number;
+      pool?: { bytes: number; budgetBytes: number; blocks: number; hits: number; evictions: number };
+    } | null;
     suggestions: { entries: number; hits: number; misses: number };
     drafts: { offered: number; accepted: number };
     attached: number;

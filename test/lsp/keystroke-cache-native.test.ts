@@ -7,7 +7,8 @@
  * drafts (their verification is exact; some of their tokens are accepted). At the host, a
  * generation given its own output as an extra draft, or a wrong one, gives the same ids as one
  * without, and accepts the right draft's tokens. With the cache on, resident KV is reused and typing
- * through answers without the engine; with it off, nothing is reused. A prefetch computes what
+ * through answers without the engine and the engine's block pool holds the prompts' blocks; with
+ * it off, nothing is reused and the pool is off. A prefetch computes what
  * follows an accepted suggestion: the request after the accept gets exactly what a cold server computes.
  */
 import { readFileSync } from 'node:fs';
@@ -89,10 +90,19 @@ describe('keystroke cache on the shipped model', () => {
     expect(on.status.cache.drafts.accepted).toBeGreaterThan(0);
     expect(on.status.cache.kv).toMatchObject({ sessions: 1 });
     expect(on.status.cache.kv!.hits).toBe(computed.length - 1);
+    // the engine's block pool: half of cache.kvBudgetMB (256 MiB by default), holding the prompts' blocks
+    const pool = on.status.cache.kv!.pool!;
+    expect(pool.budgetBytes).toBe(128 * 1024 * 1024);
+    expect(pool.blocks).toBeGreaterThan(0);
+    expect(on.status.cache.kv!.blocks).toBe(pool.blocks);
+    expect(on.status.cache.kv!.bytes).toBeGreaterThan(pool.bytes);
+    expect(on.status.cache.kv!.bytes).toBeLessThanOrEqual(on.status.cache.kv!.budgetBytes);
     // off: every request ran the engine cold
     expect(off.keys.every((k) => k.cacheHit === 'off' && k.outcome !== 'cached')).toBe(true);
     expect(off.keys.filter((k) => (k.reusedTokens ?? 0) > 0)).toEqual([]);
     expect(off.status.cache).toMatchObject({ enabled: false, suggestions: { entries: 0 }, drafts: { offered: 0 }, attached: 0 });
+    // and the engine's block pool off: nothing kept, nothing found
+    expect(off.status.cache.kv!.pool).toMatchObject({ budgetBytes: 0, blocks: 0, bytes: 0, hits: 0 });
   }, 180_000);
 });
 

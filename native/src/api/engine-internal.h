@@ -6,6 +6,7 @@
 #pragma once
 #include <memory>
 
+#include "core/kv-pool.h"
 #include "core/model.h"
 #include "core/sampler.h"
 #include "core/session.h"
@@ -17,6 +18,7 @@
 struct engine_model {
     std::unique_ptr<model> m;
     std::shared_ptr<const vocab_bytes> vocab;  // token bytes, once set (engine_model_set_token_bytes)
+    std::unique_ptr<kv_pool> pool;             // the KV block pool its sessions share (off: budget 0)
 };
 
 struct engine_drafter {

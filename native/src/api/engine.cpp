@@ -16,6 +16,7 @@
 #include "api-guard.h"
 #include "backends/backend.h"
 #include "base/status.h"
+#include "core/kv-share.h"
 #include "core/model.h"
 #include "core/session.h"
 #include "engine-internal.h"
@@ -51,7 +52,9 @@ extern "C" engine_status engine_model_init(const char * dir, const engine_model_
         return st;
     }
     try {
-        *out = new engine_model{std::move(m), nullptr};
+        const model_config & c = m->config;
+        auto pool = std::make_unique<kv_pool>(c.n_layer, int64_t(c.n_head_kv) * c.head_dim, 0);
+        *out = new engine_model{std::move(m), nullptr, std::move(pool)};
     } catch (...) {
         copy_str(error, error_len, "out of memory");
         return ENGINE_STATUS_OUT_OF_MEMORY;
@@ -115,6 +118,7 @@ extern "C" engine_status engine_session_init(engine_model * em, int max_context,
         s->model = em;
         int64_t ctx = max_context > 0 ? max_context : em->m->config.n_ctx_train;
         session_init(s->s, *em->m, ctx);
+        s->s.pool = em->pool.get();
     });
     if (st == ENGINE_STATUS_OK) *out = s.release();
     return st;
@@ -125,6 +129,12 @@ extern "C" void engine_session_free(engine_session * s) noexcept {
     if (held_by_generation(s)) {  // the generation still points at it: it frees the session when freed
         s->free_pending = true;
         return;
+    }
+    // its KV outlives it in the model's block pool (a document the server dropped, coming back)
+    try {
+        session_publish_to_pool(s->s, true);
+    } catch (...) {
+        // out of memory for a block: the pool simply does not get it
     }
     delete s;
 }

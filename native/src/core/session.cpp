@@ -44,6 +44,7 @@ void session_forward(session & s, const int32_t * tokens, int64_t n, const int32
     // activations small; masks and explicit positions are passed through whole.
     constexpr int64_t CHUNK = 512;
     s.has_pending = false;
+    if (mask || positions) s.exact_len = std::min(s.exact_len, s.kv.length);  // not a causal continuation
     if (mask || positions || n <= CHUNK) {
         model_forward(*s.m, s.kv, tokens, n, positions, mask, out_rows, k, logits_out, hidden_out, &s.abort);
         kv_commit(s.kv, n);
@@ -88,6 +89,7 @@ void session_truncate(session & s, int64_t length) {
         throw engine_error(ERROR_INVALID_ARGUMENT, "truncate length " + std::to_string(length) +
                                                                " is outside 0.." + std::to_string(s.kv.length));
     kv_truncate(s.kv, length);
+    if (length <= s.exact_len) s.exact_len = INT64_MAX;  // what was not exact is gone
     s.tokens.resize(static_cast<size_t>(length));
     s.has_pending = false;
 }

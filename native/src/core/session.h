@@ -17,6 +17,7 @@
 #include "sampler.h"
 
 struct model;
+class kv_pool;
 
 // Scratch slots past max_context: room for one ReDrafter tree (1 + M*C) or a plain batch.
 constexpr int64_t SESSION_SCRATCH_SLOTS = 1024;
@@ -28,6 +29,11 @@ enum session_busy : int { SESSION_FREE = 0, SESSION_CALL = 1, SESSION_GENERATION
 struct session {
     const model * m = nullptr;
     kv_cache kv;
+    kv_pool * pool = nullptr;  // the model's shared block pool (kv-share.h), or none; outlives the session
+    // Committed positions from here on may hold K/V a plain causal prefill would not compute (a
+    // hand-driven forward with a mask or explicit positions committed them): never published to
+    // the pool. INT64_MAX: every committed position is exact.
+    int64_t exact_len = INT64_MAX;
     std::vector<int32_t> tokens;  // (kv.length) committed tokens
     // carried between steps (docs/redrafter.md §2.1)
     bool has_pending = false;

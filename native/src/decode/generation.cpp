@@ -10,6 +10,7 @@
 #include "base/check.h"
 #include "base/status.h"
 #include "core/model.h"
+#include "core/kv-share.h"
 #include "core/session.h"
 #include "redrafter/drafter.h"
 
@@ -83,13 +84,15 @@ generation_done generation_step(generation & g, int max_out, std::vector<int32_t
     try {
         if (!g.started) {  // reuse the resident prefix, prefill the rest
             const int64_t n = (int64_t)g.p.prompt.size();
-            const int64_t keep = session_reusable_prefix(s, g.p.prompt.data(), n);
+            int64_t keep = session_reusable_prefix(s, g.p.prompt.data(), n);
             if (keep < s.kv.length) session_truncate(s, keep);
+            keep = session_fill_from_pool(s, g.p.prompt.data(), n, keep);  // other sessions' resident blocks
             st.kind = STEP_PREFILL;
             st.reused_tokens = (int)keep;
             st.prompt_tokens = (int)(n - keep);
             tot.reused_tokens = (int)keep;
             decided.push_back(session_prefill(s, g.p.prompt.data() + keep, n - keep, g.p.sampling, cs));
+            session_publish_to_pool(s);
             g.started = true;
         } else if (!g.p.d) {
             st.kind = STEP_AR;

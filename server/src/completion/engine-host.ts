@@ -107,6 +107,19 @@ export interface KvFigures {
   hits: number;
   /** Sessions dropped to stay under the budget. */
   evictions: number;
+  /** Resident blocks of the engine's shared KV block pool (native host; 16 positions each). */
+  blocks?: number;
+  /** The engine's shared KV block pool (bytes count in `bytes` above too): blocks found by prefills (hits), evicted. */
+  pool?: KvPoolSummary;
+}
+
+/** The engine's shared KV block pool, as slipstream/status reports it under cache.kv.pool. */
+export interface KvPoolSummary {
+  bytes: number;
+  budgetBytes: number;
+  blocks: number;
+  hits: number;
+  evictions: number;
 }
 
 export interface EngineHostStatus {

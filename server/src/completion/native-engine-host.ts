@@ -6,8 +6,9 @@
  * mode auto calibrates plain vs ReDrafter decoding (mode-calibration.ts); serializes every engine
  * call (one generation at a time, shared by all connections of a TCP server; a background
  * prefetch only on an idle engine, ended by the next request); reports backends.
- * Prefix reuse happens inside Session.generate (a request with reuse false drops the session's KV
- * first); extra drafts go to ReDrafter generations. Never throws past its callers' catch: errors carry codes.
+ * Prefix reuse happens inside Session.generate, from the session's own KV and from the model's shared
+ * KV block pool (a request with reuse false drops the session's KV first and turns the pool off);
+ * cache.kvBudgetMB is split between the two; extra drafts go to ReDrafter generations. Never throws past its callers' catch: errors carry codes.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { abortError } from './debouncer.js';
 import { chooseModel, type ModelChoice } from './default-model.js';
-import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, LoadedModel } from './engine-host.js';
+import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, KvFigures, LoadedModel } from './engine-host.js';
 import { calibrate, decideMode, type Calibration, type ModeDecision } from './mode-calibration.js';
 import { BackgroundGate } from './background-gate.js';
 import { Mutex } from './mutex.js';
@@ -27,6 +28,13 @@ import { SessionPool } from './session-pool.js';
 
 /** cache.kvBudgetMB's default, until a request says otherwise. */
 const DEFAULT_KV_BUDGET_BYTES = 256 * 1024 * 1024;
+/**
+ * How cache.kvBudgetMB is split: half for the sessions' own KV (SessionPool), half for the engine's
+ * shared block pool, which keeps copies of full 16-position blocks so a document whose session was
+ * dropped, or another document that starts alike, prefills only what is not resident.
+ */
+const sessionShare = (budget: number): number => Math.floor(budget / 2);
+const poolShare = (budget: number): number => budget - sessionShare(budget);
 /** KV positions per session: the prompt budget plus generated tokens, with room to spare. */
 const SESSION_CONTEXT = 4096;
 
@@ -150,7 +158,7 @@ export class NativeEngineHost implements EngineHost {
       choice,
       calibration: null,
       // K and V (f32) per token: (2, numLayers, numKvHeads * headDim), see native/src/core/kv-cache.h
-      pool: new SessionPool<Session>(2 * info.numLayers * info.numKvHeads * info.headDim * 4, this.kvBudgetBytes),
+      pool: new SessionPool<Session>(2 * info.numLayers * info.numKvHeads * info.headDim * 4, sessionShare(this.kvBudgetBytes)),
       view: {
         dir: choice.model,
         tokenizer,
@@ -162,6 +170,7 @@ export class NativeEngineHost implements EngineHost {
         ...(tokenBytes ? { tokenBytes } : {}),
       },
     };
+    model.setKvPool(poolShare(this.kvBudgetBytes));
     if (s.mode === 'auto') await this.calibrate(loaded);
     return loaded;
   }
@@ -212,7 +221,12 @@ export class NativeEngineHost implements EngineHost {
     try {
       const view = await this.ready(req.signal);
       const loaded = this.loaded!;
-      if (req.kvBudgetBytes !== undefined) this.kvBudgetBytes = loaded.pool.budgetBytes = req.kvBudgetBytes;
+      if (req.kvBudgetBytes !== undefined) {
+        this.kvBudgetBytes = req.kvBudgetBytes;
+        loaded.pool.budgetBytes = sessionShare(req.kvBudgetBytes);
+      }
+      // cache.enabled off: the shared pool too is off (its blocks freed), so every request prefills cold
+      loaded.model.setKvPool(req.reuse === false ? 0 : poolShare(this.kvBudgetBytes));
       const held = loaded.pool.acquire(req.key, () => loaded.model.createSession({ maxContext: view.maxContext }));
       release = chain(release, held.release);
       const session = held.session;
@@ -293,14 +307,27 @@ export class NativeEngineHost implements EngineHost {
       error: this.error,
       sessions: l?.pool.size ?? 0,
       memory: this.memory(),
-      kv: l?.pool.figures() ?? { bytes: 0, budgetBytes: this.kvBudgetBytes, sessions: 0, hits: 0, evictions: 0 },
+      kv: l ? this.kvFigures(l) : { bytes: 0, budgetBytes: this.kvBudgetBytes, sessions: 0, hits: 0, evictions: 0 },
+    };
+  }
+
+  /** The sessions' KV and the engine's block pool together (the budget is shared: sessionShare / poolShare). */
+  private kvFigures(l: Loaded): KvFigures {
+    const sessions = l.pool.figures();
+    const p = l.model.kvPool();
+    return {
+      ...sessions,
+      bytes: sessions.bytes + p.bytes,
+      budgetBytes: this.kvBudgetBytes,
+      blocks: p.blocks,
+      pool: { bytes: p.bytes, budgetBytes: p.budgetBytes, blocks: p.blocks, hits: p.hits, evictions: p.evictions },
     };
   }
 
   private memory(): { weightBytes: number; kvBytes: number } {
     const l = this.loaded;
     if (!l) return { weightBytes: 0, kvBytes: 0 };
-    return { weightBytes: l.model.info.weightBytes + (l.drafter?.info.weightBytes ?? 0), kvBytes: l.pool.bytes() };
+    return { weightBytes: l.model.info.weightBytes + (l.drafter?.info.weightBytes ?? 0), kvBytes: l.pool.bytes() + l.model.kvPool().bytes };
   }
 
   private unload(l: Loaded): void {

@@ -1,0 +1,105 @@
+/*
+ * kv-share.cpp: copies between a session's contiguous cache, (n_layer, 2, slots, kv_dim), and the
+ * pool's blocks, (n_layer, 2, KV_BLOCK_TOKENS, kv_dim): per layer and K/V, one run of
+ * KV_BLOCK_TOKENS * kv_dim floats, through the backend's upload / download (plain copies on the CPU).
+ */
+#include "kv-share.h"
+
+#include <algorithm>
+#include <new>
+
+#include "backends/backend.h"
+#include "base/check.h"
+#include "kv-pool.h"
+#include "model.h"
+#include "session.h"
+
+namespace {
+// Rows [r0, r1) of pool block `src`, (n_layer, 2, 16, D), into the session's slots from slot0 + r0.
+void copy_rows_in(session & s, const float * src, int64_t slot0, int64_t r0, int64_t r1) {
+    const engine_backend_i & be = *s.kv.backend;
+    const int64_t D = s.kv.kv_dim;
+    const size_t bytes = static_cast<size_t>((r1 - r0) * D) * sizeof(float);
+    for (int l = 0; l < s.kv.n_layer; ++l) {
+        const float * bk = src + ((int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS + r0) * D;
+        const float * bv = src + ((int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS + r0) * D;
+        be.buffer_upload(s.kv.bctx, s.kv.k(l) + (slot0 + r0) * D, bk, bytes);
+        be.buffer_upload(s.kv.bctx, s.kv.v(l) + (slot0 + r0) * D, bv, bytes);
+    }
+}
+}  // namespace
+
+int64_t session_fill_from_pool(session & s, const int32_t * prompt, int64_t n, int64_t keep) {
+    kv_pool * pool = s.pool;
+    if (!pool || n <= 1) return keep;
+    ENGINE_ASSERT(keep == s.kv.length && pool->n_layer() == s.kv.n_layer && pool->kv_dim() == s.kv.kv_dim);
+    const int64_t limit = std::min(n - 1, s.kv.capacity);  // the last prompt position is always computed
+    if (limit <= keep) return keep;
+    const int64_t max_blocks = limit / KV_BLOCK_TOKENS;
+    const std::vector<int32_t> ids = pool->lookup(prompt, n, max_blocks);
+    const int64_t nb = static_cast<int64_t>(ids.size());
+    int64_t covered = nb * KV_BLOCK_TOKENS;
+    // then a tail block (a freed session's last, partial block) continuing the chain, if any
+    int64_t tail_rows = 0;
+    int32_t tail = -1;
+    if (covered < limit && covered + KV_BLOCK_TOKENS > keep) tail = pool->lookup_tail(prompt, nb, limit - covered, &tail_rows);
+    for (int64_t b = keep / KV_BLOCK_TOKENS; b < nb; ++b)  // the first may be partly kept already
+        copy_rows_in(s, pool->data(ids[static_cast<size_t>(b)]), b * KV_BLOCK_TOKENS,
+                     std::max<int64_t>(0, keep - b * KV_BLOCK_TOKENS), KV_BLOCK_TOKENS);
+    if (tail >= 0 && covered + tail_rows > keep) {
+        copy_rows_in(s, pool->data(tail), covered, std::max<int64_t>(0, keep - covered), tail_rows);
+        covered += tail_rows;
+    }
+    if (covered > keep) {
+        kv_commit(s.kv, covered - keep);
+        s.tokens.insert(s.tokens.end(), prompt + keep, prompt + covered);
+        s.has_pending = false;
+    }
+    pool->release(ids);
+    if (tail >= 0) pool->release({tail});
+    return std::max(keep, covered);
+}
+
+namespace {
+// The session's first n_blocks blocks into the pool (the rows of each layer's K and V).
+int64_t publish_blocks(session & s, kv_pool & pool, int64_t n_blocks, bool leaving) {
+    const engine_backend_i & be = *s.kv.backend;
+    const int64_t D = s.kv.kv_dim;
+    const int n_layer = s.kv.n_layer;
+    return pool.publish(s.tokens.data(), n_blocks, [&](int64_t b, float * dst) {
+        const int64_t slot = b * KV_BLOCK_TOKENS;
+        for (int l = 0; l < n_layer; ++l) {
+            float * bk = dst + (int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS * D;
+            float * bv = dst + (int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS * D;
+            be.buffer_download(s.kv.bctx, bk, s.kv.k(l) + slot * D, static_cast<size_t>(KV_BLOCK_TOKENS * D) * sizeof(float));
+            be.buffer_download(s.kv.bctx, bv, s.kv.v(l) + slot * D, static_cast<size_t>(KV_BLOCK_TOKENS * D) * sizeof(float));
+        }
+    }, leaving);
+}
+}  // namespace
+
+int64_t session_publish_to_pool(session & s, bool leaving) {
+    kv_pool * pool = s.pool;
+    if (!pool) return 0;
+    const int64_t n_blocks = std::min(s.kv.length, s.exact_len) / KV_BLOCK_TOKENS;
+    try {
+        const int64_t have = publish_blocks(s, *pool, n_blocks, leaving);
+        const int64_t m = std::min(s.kv.length, s.exact_len) - n_blocks * KV_BLOCK_TOKENS;
+        if (leaving && have == n_blocks && m > 0) {
+            // the partial last block too: the same document coming back continues up to its last token
+            const engine_backend_i & be = *s.kv.backend;
+            const int64_t D = s.kv.kv_dim, slot = n_blocks * KV_BLOCK_TOKENS;
+            pool->publish_tail(s.tokens.data(), n_blocks, static_cast<int>(m), [&](float * dst) {
+                for (int l = 0; l < s.kv.n_layer; ++l) {
+                    be.buffer_download(s.kv.bctx, dst + (int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS * D, s.kv.k(l) + slot * D,
+                                       static_cast<size_t>(m * D) * sizeof(float));
+                    be.buffer_download(s.kv.bctx, dst + (int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS * D, s.kv.v(l) + slot * D,
+                                       static_cast<size_t>(m * D) * sizeof(float));
+                }
+            });
+        }
+        return have;
+    } catch (const std::bad_alloc &) {
+        return 0;  // no memory for a block: the pool is a cache, the session goes on without it
+    }
+}

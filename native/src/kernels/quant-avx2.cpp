@@ -1,0 +1,96 @@
+/*
+ * quant-avx2.cpp: the AVX2 quantized matmul (kernels.h, matmul_rows_quant_avx2): Q8_0 / Q4_0
+ * weights times int8-block activations, the q8_0 x q8_0 dot of llama.cpp: per 32-element block,
+ * vpsignb moves the weight's sign onto the activation so vpmaddubsw can multiply |w| (unsigned)
+ * by x (signed) into pair sums, vpmaddwd sums those to 8 int32 lanes of 4 products each, which
+ * are converted and fused-multiply-added with the block's scale product into 8 f32 lanes. The
+ * operation sequence per output is quant-ref.cpp's, so results equal the reference bit for bit
+ * and do not depend on the batch. A tile is R weight rows x C inputs; kernels.cpp calls this only
+ * where the CPU has AVX2, FMA and F16C.
+ */
+#include <immintrin.h>
+
+#include "kernels.h"
+
+#define QUANT_TARGET __attribute__((target("avx2,fma,f16c")))
+
+namespace {
+
+QUANT_TARGET inline float hsum(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+    return _mm_cvtss_f32(lo);
+}
+
+// One block's 32 weights as int8: Q8_0 as stored; Q4_0 low nibbles -> elements 0..15, high -> 16..31, minus 8.
+template <bool Q4>
+QUANT_TARGET inline __m256i load_block(const uint8_t * p) {
+    if (!Q4) return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+    const __m128i m = _mm_set1_epi8(15);
+    const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(b, m)), _mm_and_si128(_mm_srli_epi16(b, 4), m), 1);
+    return _mm256_sub_epi8(v, _mm256_set1_epi8(8));
+}
+
+template <int R, int C, bool Q4>
+QUANT_TARGET inline void tile(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t nb, const uint8_t * q,
+                              int64_t row_bytes, const uint16_t * sc, const float * bias, int64_t r, int64_t i) {
+    constexpr int64_t BB = Q4 ? 16 : 32;  // bytes of a block's quants
+    __m256 acc[R][C];
+    for (int a = 0; a < R; ++a)
+        for (int c = 0; c < C; ++c) acc[a][c] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t b = 0; b < nb; ++b) {
+        __m256i aw[R], sw[R];
+        float dw[R];
+        for (int a = 0; a < R; ++a) {
+            sw[a] = load_block<Q4>(q + (r + a) * row_bytes + b * BB);
+            aw[a] = _mm256_sign_epi8(sw[a], sw[a]);
+            dw[a] = _cvtsh_ss(sc[(r + a) * nb + b]);
+        }
+        for (int c = 0; c < C; ++c) {
+            const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(xq + ((i + c) * nb + b) * QUANT_BLOCK));
+            const float dx = xd[(i + c) * nb + b];
+            for (int a = 0; a < R; ++a) {
+                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw[a], _mm256_sign_epi8(xv, sw[a])), ones);
+                acc[a][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw[a] * dx), _mm256_cvtepi32_ps(p), acc[a][c]);
+            }
+        }
+    }
+    for (int a = 0; a < R; ++a)
+        for (int c = 0; c < C; ++c) y[(i + c) * ldy + r + a] = hsum(acc[a][c]) + (bias ? bias[r + a] : 0.0f);
+}
+
+template <bool Q4>
+QUANT_TARGET void rows(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
+                       const float * bias, int64_t r0, int64_t r1) {
+    const int64_t nb = quant_blocks(w.cols), rb = quant_row_bytes(w.dtype, w.cols);
+    const uint8_t * q = static_cast<const uint8_t *>(w.data);
+    if (n == 1) {  // decode: 4 weight streams at a time
+        int64_t r = r0;
+        for (; r + 4 <= r1; r += 4) tile<4, 1, Q4>(y, ldy, xq, xd, nb, q, rb, w.scales, bias, r, 0);
+        for (; r < r1; ++r) tile<1, 1, Q4>(y, ldy, xq, xd, nb, q, rb, w.scales, bias, r, 0);
+        return;
+    }
+    for (int64_t i0 = 0; i0 < n; i0 += 64) {
+        const int64_t i1 = i0 + 64 < n ? i0 + 64 : n;
+        int64_t r = r0;
+        for (; r + 2 <= r1; r += 2) {
+            int64_t i = i0;
+            for (; i + 4 <= i1; i += 4) tile<2, 4, Q4>(y, ldy, xq, xd, nb, q, rb, w.scales, bias, r, i);
+            for (; i < i1; ++i) tile<2, 1, Q4>(y, ldy, xq, xd, nb, q, rb, w.scales, bias, r, i);
+        }
+        for (; r < r1; ++r)
+            for (int64_t i = i0; i < i1; ++i) tile<1, 1, Q4>(y, ldy, xq, xd, nb, q, rb, w.scales, bias, r, i);
+    }
+}
+
+}  // namespace
+
+void matmul_rows_quant_avx2(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
+                            const float * bias, int64_t r0, int64_t r1) {
+    if (w.dtype == WEIGHT_Q4_0) rows<true>(y, ldy, xq, xd, n, w, bias, r0, r1);
+    else rows<false>(y, ldy, xq, xd, n, w, bias, r0, r1);
+}

@@ -44,18 +44,18 @@ QUANT_TARGET inline void tile(float * y, int64_t ldy, const int8_t * xq, const f
     const __m256i ones = _mm256_set1_epi16(1);
     for (int64_t b = 0; b < nb; ++b) {
         __m256i aw[R], sw[R];
-        float dw[R];
+        __m256 dw[R];
         for (int a = 0; a < R; ++a) {
             sw[a] = load_block<Q4>(q + (r + a) * row_bytes + b * BB);
             aw[a] = _mm256_sign_epi8(sw[a], sw[a]);
-            dw[a] = _cvtsh_ss(sc[(r + a) * nb + b]);
+            dw[a] = _mm256_set1_ps(_cvtsh_ss(sc[(r + a) * nb + b]));
         }
         for (int c = 0; c < C; ++c) {
             const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(xq + ((i + c) * nb + b) * QUANT_BLOCK));
-            const float dx = xd[(i + c) * nb + b];
+            const __m256 dx = _mm256_broadcast_ss(xd + (i + c) * nb + b);
             for (int a = 0; a < R; ++a) {
                 const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw[a], _mm256_sign_epi8(xv, sw[a])), ones);
-                acc[a][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw[a] * dx), _mm256_cvtepi32_ps(p), acc[a][c]);
+                acc[a][c] = _mm256_fmadd_ps(_mm256_mul_ps(dw[a], dx), _mm256_cvtepi32_ps(p), acc[a][c]);
             }
         }
     }

@@ -71,7 +71,7 @@ void check_blocks(std::mt19937 & rng) {
                 float amax = 0, mx = 0;
                 for (int64_t k = b * 32; k < std::min<int64_t>(cols, b * 32 + 32); ++k)
                     if (std::fabs(wf[r * cols + k]) > amax) amax = std::fabs(wf[r * cols + k]), mx = wf[r * cols + k];
-                const float scale = f16_to_f32(q.w.scales[r * quant_blocks(cols) + b]);
+                const float scale = f16_to_f32(quant_scale(q.w, r, b));
                 // llama.cpp: Q8_0 d = amax / 127; Q4_0 d = (value of largest magnitude) / -8
                 CHECK(scale == f16_to_f32(f32_to_f16(d == WEIGHT_Q8_0 ? amax / 127.0f : mx / -8.0f)));
                 for (int64_t k = b * 32; k < b * 32 + 32; ++k) {
@@ -86,14 +86,21 @@ void check_blocks(std::mt19937 & rng) {
                 }
             }
         if (d == WEIGHT_Q4_0) {  // nibble order: byte j holds element j (low) and j + 16 (high)
-            const uint8_t byte = static_cast<const uint8_t *>(q.w.data)[3];
-            const float s = f16_to_f32(q.w.scales[0]);
+            const uint8_t byte = quant_block(q.w, 0, 0)[3];
+            const float s = f16_to_f32(quant_scale(q.w, 0, 0));
             CHECK(weight_at(q.w, 0, 3) == s * static_cast<float>((byte & 15) - 8));
             CHECK(weight_at(q.w, 0, 19) == s * static_cast<float>((byte >> 4) - 8));
         }
     }
-    CHECK(weight_quant_bytes(WEIGHT_Q8_0, 2, 64) == 128 + 8);      // 2 rows x 2 blocks x 32 B, at 64 B: scales 2 x 2 x 2 B
-    CHECK(weight_quant_bytes(WEIGHT_Q4_0, 3, 33) == 128 + 12);     // 3 x 2 x 16 = 96 -> 128, then 3 x 2 x 2
+    CHECK(weight_quant_bytes(WEIGHT_Q8_0, 2, 64) == 2 * 136);  // one 4-row group x 2 blocks x (4 x 32 + 4 x 2) B
+    CHECK(weight_quant_bytes(WEIGHT_Q4_0, 5, 33) == 2 * 2 * 72);  // two groups x 2 blocks x (4 x 16 + 4 x 2) B
+    // the layout: row 5's block 1 of a (6, 64) Q8_0 matrix, and its scale after the group's quants
+    std::vector<uint8_t> mem(weight_quant_bytes(WEIGHT_Q8_0, 6, 64));
+    const weight_matrix v = weight_quant_view(WEIGHT_Q8_0, 6, 64, mem.data());
+    CHECK(quant_block(v, 5, 1) == mem.data() + (1 * 2 + 1) * 136 + 1 * 32);
+    mem[(1 * 2 + 1) * 136 + 128 + 2] = 0x00;
+    mem[(1 * 2 + 1) * 136 + 128 + 3] = 0x3c;
+    CHECK(quant_scale(v, 5, 1) == 0x3c00);
 }
 
 void check_input_quant(std::mt19937 & rng) {

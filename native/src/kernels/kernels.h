@@ -33,19 +33,29 @@ struct weight_matrix {
     int64_t rows = 0;  // out
     int64_t cols = 0;  // in
     weight_layout layout = WEIGHT_ROWS;
-    // Q8_0 / Q4_0 only (layout WEIGHT_ROWS): data holds the quants, (rows, quant_row_bytes) bytes,
-    // and scales the block scales, (rows, quant_blocks(cols)) f16; the column pad to a multiple
-    // of 32 holds zeros.
-    const uint16_t * scales = nullptr;
 };
 
 // ---- quantized weights (quant-formats.cpp; the math in docs/engine.md) -----------------------
 constexpr int64_t QUANT_BLOCK = 32;
+constexpr int64_t QUANT_GROUP_ROWS = 4;
 inline bool weight_is_quant(weight_dtype d) { return d == WEIGHT_Q8_0 || d == WEIGHT_Q4_0; }
 inline int64_t quant_blocks(int64_t cols) { return (cols + QUANT_BLOCK - 1) / QUANT_BLOCK; }
-// Bytes of one row's quants: 32 per block (Q8_0: int8) or 16 (Q4_0: two 4-bit values a byte).
-inline int64_t quant_row_bytes(weight_dtype d, int64_t cols) { return quant_blocks(cols) * (d == WEIGHT_Q8_0 ? 32 : 16); }
-// Bytes of a quantized (rows, cols) matrix: the quants, then the scales at a 64-byte boundary.
+// Bytes of one block's quants: 32 (Q8_0: int8) or 16 (Q4_0: two 4-bit values a byte).
+inline int64_t quant_block_bytes(weight_dtype d) { return d == WEIGHT_Q8_0 ? 32 : 16; }
+// Layout (WEIGHT_ROWS for these dtypes): rows in groups of 4; a group stores its blocks in order,
+// each as the 4 rows' quants then their 4 f16 scales (Q8_0: 136 bytes, Q4_0: 72), so a tile of 4
+// rows reads one sequential stream. Rows pad to a multiple of 4 and columns to 32, with zeros.
+inline int64_t quant_step_bytes(weight_dtype d) { return QUANT_GROUP_ROWS * (quant_block_bytes(d) + 2); }
+inline const uint8_t * quant_block(const weight_matrix & w, int64_t r, int64_t b) {
+    return static_cast<const uint8_t *>(w.data) + ((r / QUANT_GROUP_ROWS) * quant_blocks(w.cols) + b) * quant_step_bytes(w.dtype) +
+           (r % QUANT_GROUP_ROWS) * quant_block_bytes(w.dtype);
+}
+inline uint16_t quant_scale(const weight_matrix & w, int64_t r, int64_t b) {
+    const uint8_t * p = static_cast<const uint8_t *>(w.data) + ((r / QUANT_GROUP_ROWS) * quant_blocks(w.cols) + b) * quant_step_bytes(w.dtype) +
+                        QUANT_GROUP_ROWS * quant_block_bytes(w.dtype) + (r % QUANT_GROUP_ROWS) * 2;
+    return static_cast<uint16_t>(p[0] | (p[1] << 8));
+}
+// Bytes of a quantized (rows, cols) matrix.
 size_t weight_quant_bytes(weight_dtype d, int64_t rows, int64_t cols);
 // The descriptor of a quantized (rows, cols) matrix stored in mem (weight_quant_bytes of them).
 weight_matrix weight_quant_view(weight_dtype d, int64_t rows, int64_t cols, const void * mem);

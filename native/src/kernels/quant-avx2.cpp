@@ -34,10 +34,14 @@ QUANT_TARGET inline __m256i load_block(const uint8_t * p) {
     return _mm256_sub_epi8(v, _mm256_set1_epi8(8));
 }
 
+// R rows (in one 4-row group: r % 4 + R <= 4) x C inputs.
 template <int R, int C, bool Q4>
-QUANT_TARGET inline void tile(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t nb, const uint8_t * q,
-                              int64_t row_bytes, const uint16_t * sc, const float * bias, int64_t r, int64_t i) {
+QUANT_TARGET inline void tile(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t nb, const uint8_t * base,
+                              const float * bias, int64_t r, int64_t i) {
     constexpr int64_t BB = Q4 ? 16 : 32;  // bytes of a block's quants
+    constexpr int64_t STEP = QUANT_GROUP_ROWS * (BB + 2);  // one block of the group: quants, then scales
+    const uint8_t * q = base + (r / QUANT_GROUP_ROWS) * nb * STEP + (r % QUANT_GROUP_ROWS) * BB;
+    const uint8_t * sc = base + (r / QUANT_GROUP_ROWS) * nb * STEP + QUANT_GROUP_ROWS * BB + (r % QUANT_GROUP_ROWS) * 2;
     __m256 acc[R][C];
     for (int a = 0; a < R; ++a)
         for (int c = 0; c < C; ++c) acc[a][c] = _mm256_setzero_ps();
@@ -46,9 +50,11 @@ QUANT_TARGET inline void tile(float * y, int64_t ldy, const int8_t * xq, const f
         __m256i aw[R], sw[R];
         __m256 dw[R];
         for (int a = 0; a < R; ++a) {
-            sw[a] = load_block<Q4>(q + (r + a) * row_bytes + b * BB);
+            sw[a] = load_block<Q4>(q + b * STEP + a * BB);
             aw[a] = _mm256_sign_epi8(sw[a], sw[a]);
-            dw[a] = _mm256_set1_ps(_cvtsh_ss(sc[(r + a) * nb + b]));
+            uint16_t h;
+            __builtin_memcpy(&h, sc + b * STEP + a * 2, 2);
+            dw[a] = _mm256_set1_ps(_cvtsh_ss(h));
         }
         for (int c = 0; c < C; ++c) {
             const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(xq + ((i + c) * nb + b) * QUANT_BLOCK));
@@ -66,24 +72,27 @@ QUANT_TARGET inline void tile(float * y, int64_t ldy, const int8_t * xq, const f
 template <bool Q4>
 QUANT_TARGET void rows(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
                        const float * bias, int64_t r0, int64_t r1) {
-    const int64_t nb = quant_blocks(w.cols), rb = quant_row_bytes(w.dtype, w.cols);
+    const int64_t nb = quant_blocks(w.cols);
     const uint8_t * q = static_cast<const uint8_t *>(w.data);
-    if (n == 1) {  // decode: 4 weight streams at a time
+    if (n == 1) {  // decode: a whole 4-row group, one stream, at a time
         int64_t r = r0;
-        for (; r + 4 <= r1; r += 4) tile<4, 1, Q4>(y, ldy, xq, xd, nb, q, rb, w.scales, bias, r, 0);
-        for (; r < r1; ++r) tile<1, 1, Q4>(y, ldy, xq, xd, nb, q, rb, w.scales, bias, r, 0);
+        for (; r < r1 && r % QUANT_GROUP_ROWS; ++r) tile<1, 1, Q4>(y, ldy, xq, xd, nb, q, bias, r, 0);
+        for (; r + 4 <= r1; r += 4) tile<4, 1, Q4>(y, ldy, xq, xd, nb, q, bias, r, 0);
+        for (; r < r1; ++r) tile<1, 1, Q4>(y, ldy, xq, xd, nb, q, bias, r, 0);
         return;
     }
     for (int64_t i0 = 0; i0 < n; i0 += 64) {
         const int64_t i1 = i0 + 64 < n ? i0 + 64 : n;
         int64_t r = r0;
+        for (; r < r1 && r % 2; ++r)
+            for (int64_t i = i0; i < i1; ++i) tile<1, 1, Q4>(y, ldy, xq, xd, nb, q, bias, r, i);
         for (; r + 2 <= r1; r += 2) {
             int64_t i = i0;
-            for (; i + 4 <= i1; i += 4) tile<2, 4, Q4>(y, ldy, xq, xd, nb, q, rb, w.scales, bias, r, i);
-            for (; i < i1; ++i) tile<2, 1, Q4>(y, ldy, xq, xd, nb, q, rb, w.scales, bias, r, i);
+            for (; i + 4 <= i1; i += 4) tile<2, 4, Q4>(y, ldy, xq, xd, nb, q, bias, r, i);
+            for (; i < i1; ++i) tile<2, 1, Q4>(y, ldy, xq, xd, nb, q, bias, r, i);
         }
         for (; r < r1; ++r)
-            for (int64_t i = i0; i < i1; ++i) tile<1, 1, Q4>(y, ldy, xq, xd, nb, q, rb, w.scales, bias, r, i);
+            for (int64_t i = i0; i < i1; ++i) tile<1, 1, Q4>(y, ldy, xq, xd, nb, q, bias, r, i);
     }
 }
 

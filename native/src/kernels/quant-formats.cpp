@@ -12,7 +12,6 @@
 #include "kernels.h"
 
 namespace {
-constexpr size_t SCALE_ALIGN = 64;
 
 inline float source_at(const weight_matrix & src, int64_t r, int64_t k) {  // src: WEIGHT_ROWS, any alignment
     const uint8_t * p = static_cast<const uint8_t *>(src.data);
@@ -45,8 +44,8 @@ uint16_t f32_to_f16(float f) {
 }
 
 size_t weight_quant_bytes(weight_dtype d, int64_t rows, int64_t cols) {
-    const size_t quants = static_cast<size_t>(rows * quant_row_bytes(d, cols));
-    return (quants + SCALE_ALIGN - 1) / SCALE_ALIGN * SCALE_ALIGN + static_cast<size_t>(rows * quant_blocks(cols)) * 2;
+    const int64_t groups = (rows + QUANT_GROUP_ROWS - 1) / QUANT_GROUP_ROWS;
+    return static_cast<size_t>(groups * quant_blocks(cols) * quant_step_bytes(d));
 }
 
 weight_matrix weight_quant_view(weight_dtype d, int64_t rows, int64_t cols, const void * mem) {
@@ -56,15 +55,11 @@ weight_matrix weight_quant_view(weight_dtype d, int64_t rows, int64_t cols, cons
     w.cols = cols;
     w.layout = WEIGHT_ROWS;
     w.data = mem;
-    const size_t quants = static_cast<size_t>(rows * quant_row_bytes(d, cols));
-    w.scales = reinterpret_cast<const uint16_t *>(static_cast<const uint8_t *>(mem) + (quants + SCALE_ALIGN - 1) / SCALE_ALIGN * SCALE_ALIGN);
     return w;
 }
 
 void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, int64_t r0, int64_t r1) {
-    const int64_t K = src.cols, nb = quant_blocks(K), row_bytes = quant_row_bytes(dst.dtype, K);
-    uint8_t * q = static_cast<uint8_t *>(const_cast<void *>(dst.data));
-    uint16_t * s = const_cast<uint16_t *>(dst.scales);
+    const int64_t K = src.cols, nb = quant_blocks(K);
     float v[QUANT_BLOCK];
     for (int64_t r = r0; r < r1; ++r)
         for (int64_t b = 0; b < nb; ++b) {
@@ -72,13 +67,14 @@ void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, 
                 const int64_t k = b * QUANT_BLOCK + j;
                 v[j] = k < K ? source_at(src, r, k) : 0.0f;
             }
-            uint8_t * out = q + r * row_bytes + b * (dst.dtype == WEIGHT_Q8_0 ? 32 : 16);
+            uint8_t * out = const_cast<uint8_t *>(quant_block(dst, r, b));
+            float d;
             if (dst.dtype == WEIGHT_Q8_0) {  // d = max|v| / 127, q = round(v / d)
                 float amax = 0.0f;
                 for (float x : v) amax = std::max(amax, std::fabs(x));
-                const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+                d = amax / 127.0f;
+                const float id = d != 0.0f ? 1.0f / d : 0.0f;
                 for (int j = 0; j < QUANT_BLOCK; ++j) out[j] = static_cast<uint8_t>(static_cast<int8_t>(std::round(v[j] * id)));
-                s[r * nb + b] = f32_to_f16(d);
             } else {  // d = (the value of largest magnitude) / -8, q = min(15, trunc(v / d + 8.5))
                 float amax = 0.0f, mx = 0.0f;
                 for (float x : v)
@@ -86,14 +82,19 @@ void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, 
                         amax = std::fabs(x);
                         mx = x;
                     }
-                const float d = mx / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+                d = mx / -8.0f;
+                const float id = d != 0.0f ? 1.0f / d : 0.0f;
                 for (int j = 0; j < 16; ++j) {
                     const int lo = std::min(15, static_cast<int>(static_cast<int8_t>(v[j] * id + 8.5f)));
                     const int hi = std::min(15, static_cast<int>(static_cast<int8_t>(v[j + 16] * id + 8.5f)));
                     out[j] = static_cast<uint8_t>(lo | (hi << 4));
                 }
-                s[r * nb + b] = f32_to_f16(d);
             }
+            const uint16_t h = f32_to_f16(d);
+            uint8_t * sp = const_cast<uint8_t *>(quant_block(dst, r - r % QUANT_GROUP_ROWS, b)) + QUANT_GROUP_ROWS * quant_block_bytes(dst.dtype) +
+                           (r % QUANT_GROUP_ROWS) * 2;
+            sp[0] = static_cast<uint8_t>(h & 0xff);
+            sp[1] = static_cast<uint8_t>(h >> 8);
         }
 }
 

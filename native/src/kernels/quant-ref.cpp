@@ -13,16 +13,16 @@
 namespace {
 // Weight element j (0..31) of block b of row r, as the integer the format stores (minus 8 for Q4_0).
 inline int quant_element(const weight_matrix & w, int64_t r, int64_t b, int j) {
-    const uint8_t * q = static_cast<const uint8_t *>(w.data) + r * quant_row_bytes(w.dtype, w.cols);
-    if (w.dtype == WEIGHT_Q8_0) return static_cast<int8_t>(q[b * 32 + j]);
-    const uint8_t byte = q[b * 16 + (j & 15)];
+    const uint8_t * q = quant_block(w, r, b);
+    if (w.dtype == WEIGHT_Q8_0) return static_cast<int8_t>(q[j]);
+    const uint8_t byte = q[j & 15];
     return (j < 16 ? (byte & 15) : (byte >> 4)) - 8;
 }
 }  // namespace
 
 float quant_weight_at(const weight_matrix & w, int64_t r, int64_t k) {
     const int64_t b = k / QUANT_BLOCK;
-    return f16_to_f32(w.scales[r * quant_blocks(w.cols) + b]) * static_cast<float>(quant_element(w, r, b, static_cast<int>(k % QUANT_BLOCK)));
+    return f16_to_f32(quant_scale(w, r, b)) * static_cast<float>(quant_element(w, r, b, static_cast<int>(k % QUANT_BLOCK)));
 }
 
 void matmul_rows_quant_ref(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
@@ -32,7 +32,7 @@ void matmul_rows_quant_ref(float * y, int64_t ldy, const int8_t * xq, const floa
         for (int64_t i = 0; i < n; ++i) {
             float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
             for (int64_t b = 0; b < nb; ++b) {
-                const float d = f16_to_f32(w.scales[r * nb + b]) * xd[i * nb + b];
+                const float d = f16_to_f32(quant_scale(w, r, b)) * xd[i * nb + b];
                 const int8_t * x = xq + (i * nb + b) * QUANT_BLOCK;
                 for (int l = 0; l < 8; ++l) {
                     int s = 0;

@@ -268,7 +268,7 @@ void usage(FILE * out) {
                  "  generate DIR [--ids 1,2] [--n N] [--threads T] [--weights bf16|q8_0|q4_0] [--drafter D [--beams M] [--beam-length L]]\n"
                  "                                             greedy tokens after --ids, with tok/s (ReDrafter with --drafter)\n"
                  "  bench DIR [--n N] [--threads T] [--weights W]          bandwidth, prefill 512, decode N tokens, forward cost curve\n"
-                 "  forward-curve DIR [--ctx L] [--n R] [--threads T]  cost of one N-token forward (N = 1..16) after L\n"
+                 "  forward-curve DIR [--ctx L] [--n R] [--threads T] [--weights W]  cost of one N-token forward (N = 1..16) after L\n"
                  "                                             context tokens (default 300), best of R / 10 batches\n");
 }
 

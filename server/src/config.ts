@@ -195,7 +195,7 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
   'engine.threads': { scope: 'engine', ...intIn(0, 256), description: 'CPU threads; 0 lets the engine choose.' },
   'engine.weights': { scope: 'engine',
     ...oneOf('bf16', 'q8_0', 'q4_0'),
-    description: 'How the model\'s matrices are kept in memory. "bf16": as stored. "q8_0" / "q4_0": quantized at load to 8-bit / 4-bit blocks of 32 with one scale (llama.cpp\'s Q8_0 / Q4_0; the output head to q8_0), about 1.9x / 2.9x less memory read per token than bf16, at some accuracy cost (docs/performance.md). A folder made by `slipstream quantize` loads as stored.',
+    description: 'How the model\'s matrices are kept in memory. "bf16": as stored. "q8_0" / "q4_0": quantized at load to 8-bit / 4-bit blocks of 32 with one scale (llama.cpp\'s Q8_0 / Q4_0; the output head to q8_0), about 1.9x / 2.9x less memory read per token than bf16, at some accuracy cost (docs/performance.md).',
   },
   'engine.remote.url': { scope: 'engine',
     ...httpUrl,

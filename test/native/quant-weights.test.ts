@@ -3,11 +3,13 @@
  * the addon: ReDrafter's invariant holds for the quantized model (greedy ReDrafter on the shipped
  * pair equals greedy plain decoding of the SAME quantized model, token for token, several tree
  * shapes; the quantized matmul is batch-invariant), the info reports the format and fewer weight
- * bytes, q8_0 keeps the shipped model's greedy output close to bf16's, and a bad format is refused.
+ * bytes, q8_0 keeps the shipped model's greedy output close to bf16's, the CLI's --weights, and a
+ * bad format is refused.
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Drafter, Model, Tokenizer, type GenerateOptions, type GenerateResult, type Session } from '../../native/lib/index.js';
-import { shippedDrafter, shippedModel } from '../helpers/paths.js';
+import { cliPath, shippedDrafter, shippedModel, stories260K } from '../helpers/paths.js';
 
 async function run(session: Session, prompt: Int32Array, opts: GenerateOptions): Promise<GenerateResult> {
   const it = session.generate(prompt, opts);
@@ -63,6 +65,15 @@ describe('quantized weights', () => {
       }
     }, 120_000);
   }
+
+  it('slipstream info --weights q4_0 reports the format; generate --weights checks its value', () => {
+    const info = spawnSync(process.execPath, [cliPath, 'info', '--model', stories260K, '--weights', 'q4_0', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    expect(info.status).toBe(0);
+    expect(JSON.parse(info.stdout).model.computeDtype).toBe('q4_0');
+    const bad = spawnSync(process.execPath, [cliPath, 'generate', '--model', stories260K, '--prompt-ids', '1', '--weights', 'q5'], { encoding: 'utf8', timeout: 60_000 });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--weights must be 'bf16', 'q8_0', 'q4_0'/);
+  });
 
   it('refuses an unknown format with a TypeError', async () => {
     await expect(Model.load(shippedModel, { weights: 'q3_k' as never })).rejects.toThrow(TypeError);

@@ -13,6 +13,7 @@ import type { ParsedArgs } from '../server/src/cli/args.js';
 import { modelDirsFromFlags } from '../server/src/cli/paths.js';
 import { percentile } from '../server/src/percentile.js';
 import { seededIds } from './lib/seeded-ids.js';
+import { weightsFromFlags } from '../server/src/cli/weights-flag.js';
 
 /** ms of one forward of `tokens` with logits for every row (what a tree verification needs). */
 async function timeForward(session: Session, tokens: Int32Array): Promise<number> {
@@ -63,7 +64,8 @@ export async function runEngineBench(args: ParsedArgs): Promise<number> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
   const t0 = performance.now();
-  const model = await Model.load(dir, { threads });
+  const weights = weightsFromFlags(f);
+  const model = await Model.load(dir, { threads, ...(weights ? { weights } : {}) });
   const loadMs = performance.now() - t0;
   const info = model.info;
   const lo = Math.min(300, Math.floor(info.vocabSize / 4));

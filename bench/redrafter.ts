@@ -12,6 +12,7 @@ import { Tokenizer } from '../native/lib/tokenizer.js';
 import { UsageError, type ParsedArgs } from '../server/src/cli/args.js';
 import { modelDirsFromFlags } from '../server/src/cli/paths.js';
 import { seededIds } from './lib/seeded-ids.js';
+import { weightsFromFlags } from '../server/src/cli/weights-flag.js';
 
 /** Code and prose openings; tokenized with the model's tokenizer when it has one. */
 const TEXT_PROMPTS = [
@@ -82,7 +83,8 @@ export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
   const repeats = 3;
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
-  const model = await Model.load(modelDir, { threads });
+  const weights = weightsFromFlags(f);
+  const model = await Model.load(modelDir, { threads, ...(weights ? { weights } : {}) });
   let drafter: Drafter | undefined;
   try {
     drafter = await Drafter.load(drafterDir, model);

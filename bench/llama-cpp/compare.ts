@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSyn
 import { loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { packageRoot } from '../../server/src/package-root.js';
+import type { QuantFormat } from './gguf-quantize.js';
 import { convertHfToGguf } from './hf-to-gguf.js';
 
 const ROOT = packageRoot();
@@ -90,19 +91,19 @@ function run(cmd: string, args: string[]): { stdout: string; stderr: string; sec
 }
 
 /** The cached GGUF of dir: keyed on the folder's path and its files' sizes and mtimes. */
-export function cachedGguf(dir: string, cacheDir: string): string {
+export function cachedGguf(dir: string, cacheDir: string, weights?: QuantFormat): string {
   const real = realpathSync(dir);
-  const h = createHash('sha1').update(CONVERTER_VERSION).update(real);
+  const h = createHash('sha1').update(CONVERTER_VERSION).update(real).update(weights ?? '');
   for (const f of readdirSync(real).sort()) {
     if (!/\.(json|safetensors)$/.test(f)) continue;
     const s = statSync(join(real, f));
     h.update(`${f}:${s.size}:${s.mtimeMs}`);
   }
   mkdirSync(cacheDir, { recursive: true });
-  const out = join(cacheDir, `${basename(real)}-${h.digest('hex').slice(0, 12)}.gguf`);
+  const out = join(cacheDir, `${basename(real)}${weights ? `-${weights}` : ''}-${h.digest('hex').slice(0, 12)}.gguf`);
   if (!existsSync(out)) {
     process.stderr.write(`converting ${real} -> ${out}\n`);
-    convertHfToGguf(real, `${out}.part`);
+    convertHfToGguf(real, `${out}.part`, weights);
     spawnSync('mv', [`${out}.part`, out]);
   }
   return out;
@@ -123,7 +124,7 @@ function median(xs: number[]): number {
 }
 
 /** engineCli: our engine-cli (another build's, e.g. to compare before and after a change). */
-interface Args { model: string; threads: number; rounds: number; out: string; engineCli: string }
+interface Args { model: string; threads: number; rounds: number; out: string; engineCli: string; weights?: QuantFormat }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { model: '', threads: 2, rounds: 3, out: join(ROOT, 'bench', 'results'), engineCli: ENGINE_CLI };
@@ -135,9 +136,13 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--rounds') a.rounds = Number(v);
     else if (argv[i] === '--out') a.out = v;
     else if (argv[i] === '--engine-cli') a.engineCli = v;
+    else if (argv[i] === '--weights') {
+      if (v !== 'q8_0' && v !== 'q4_0' && v !== 'bf16') throw new Error("--weights must be 'bf16', 'q8_0' or 'q4_0'");
+      if (v !== 'bf16') a.weights = v;
+    }
     else throw new Error(`unknown option ${argv[i]}`);
   }
-  if (!a.model) throw new Error('usage: node dist/bench/llama-cpp/compare.js --model HF_DIR [--threads 2] [--rounds 3] [--out DIR] [--engine-cli PATH]');
+  if (!a.model) throw new Error('usage: node dist/bench/llama-cpp/compare.js --model HF_DIR [--threads 2] [--rounds 3] [--out DIR] [--engine-cli PATH] [--weights q8_0|q4_0]');
   if (!(a.threads > 0) || !(a.rounds > 0)) throw new Error('--threads and --rounds must be positive');
   return a;
 }
@@ -190,7 +195,7 @@ function main(argv: string[]): void {
     throw new Error(`llama.cpp is not installed (${LLAMA_BIN}): run \`bash bench/llama-cpp/setup.sh\` first (npm install into .bench-deps/, ~5 min build on 2 cores)`);
   }
   if (!existsSync(a.engineCli)) throw new Error(`${a.engineCli} missing: run \`npm run build:native\``);
-  const gguf = cachedGguf(a.model, join(ROOT, 'bench', 'results', 'tmp', 'gguf'));
+  const gguf = cachedGguf(a.model, join(ROOT, 'bench', 'results', 'tmp', 'gguf'), a.weights);
   const t = String(a.threads);
   const rounds: Round[] = [];
   let systemInfo = '';
@@ -205,7 +210,7 @@ function main(argv: string[]): void {
     const raw = { ours: '', llama: '' };
     for (const who of order) {
       if (who === 'ours') {
-        raw.ours = run(a.engineCli, ['bench', a.model, '--threads', t]).stdout;
+        raw.ours = run(a.engineCli, ['bench', a.model, '--threads', t, ...(a.weights ? ['--weights', a.weights] : [])]).stdout;
         ours = parseEngineBench(raw.ours, 'engine-cli bench');
       } else {
         const out = run(llamaEngine, [gguf, '--threads', t]).stdout;
@@ -252,7 +257,7 @@ function main(argv: string[]): void {
   try {
     nlcVersion = (JSON.parse(readFileSync(join(DEPS, 'node_modules', 'node-llama-cpp', 'package.json'), 'utf8')) as { version: string }).version;
   } catch { /* reported as unknown */ }
-  const command = `node dist/bench/llama-cpp/compare.js --model ${a.model} --threads ${a.threads} --rounds ${a.rounds}`;
+  const command = `node dist/bench/llama-cpp/compare.js --model ${a.model} --threads ${a.threads} --rounds ${a.rounds}${a.weights ? ` --weights ${a.weights}` : ''}`;
   const build = `llama.cpp ${llamaCommit} from node-llama-cpp ${nlcVersion}'s bundled source, built here with GGML_NATIVE (-march=native), static, OpenMP`;
   const date = new Date().toISOString().slice(0, 10);
   mkdirSync(a.out, { recursive: true });
@@ -281,7 +286,9 @@ function main(argv: string[]): void {
     `Command: \`${command}\` (${a.rounds} rounds, order flipped each round; load average ${rounds.map((r) => f2(r.loadBefore)).join(', ')} at the start of each round, the benchmark's own 2 threads included; CPU used by other processes during each round: ${rounds.map((r) => f2(r.otherCores)).join(', ')} cores).`,
     `Machine: ${cpu}, ${a.threads} threads. Engine: ${result.engineCommit}${nativeDirty ? ` with ${nativeDirty} uncommitted file(s) under native/ (the engine-cli binary as built then)` : ''}.`,
     `llama.cpp: ${build}; system_info: \`${systemInfo}\`.`,
-    'Model: the HF folder for ours, its GGUF conversion (bench/llama-cpp/hf-to-gguf.ts: BF16 matrices kept BF16, norms/biases F32) for llama.cpp.',
+    a.weights
+      ? `Model: the HF folder for ours, loaded with --weights ${a.weights}; for llama.cpp its GGUF conversion with the same blocks (bench/llama-cpp/hf-to-gguf.ts --weights ${a.weights}: the layers' matrices ${a.weights.toUpperCase()}, token_embd/output Q8_0, norms F32).`
+      : 'Model: the HF folder for ours, its GGUF conversion (bench/llama-cpp/hf-to-gguf.ts: BF16 matrices kept BF16, norms/biases F32) for llama.cpp.',
     '',
     'Ours = `engine-cli bench`; llama.cpp = `llama-engine-bench` (bench/llama-cpp/llama-engine-bench.cpp: the same token ids,',
     'prefill of 512 in one batch, greedy decode after 16, one forward of N tokens after 64 with logits for every row,',

@@ -32,10 +32,15 @@ export enum GgufValueType {
 export enum GgmlType {
   F32 = 0,
   F16 = 1,
+  Q4_0 = 2,
+  Q8_0 = 8,
   BF16 = 30,
 }
 
-export const GGML_TYPE_SIZE: Record<GgmlType, number> = { [GgmlType.F32]: 4, [GgmlType.F16]: 2, [GgmlType.BF16]: 2 };
+/** Bytes per element (Q4_0 / Q8_0: a block of 32 takes 18 / 34 bytes; rows are whole blocks). */
+export const GGML_TYPE_SIZE: Record<GgmlType, number> = {
+  [GgmlType.F32]: 4, [GgmlType.F16]: 2, [GgmlType.Q4_0]: 18 / 32, [GgmlType.Q8_0]: 34 / 32, [GgmlType.BF16]: 2,
+};
 
 export type GgufScalarType = Exclude<GgufValueType, GgufValueType.ARRAY>;
 

@@ -13,6 +13,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { bf16BitsToF32, f16BitsToF32, readHeader } from '../lib/safetensors.js';
+import { quantizeRows, type QuantFormat } from './gguf-quantize.js';
 import { tokenizerKv, type SpecialTokens, type TokenizerJson } from './gguf-tokenizer.js';
 import { type GgufTensor, type GgufValue, GgmlType, gguf, writeGguf } from './gguf-writer.js';
 
@@ -178,7 +179,27 @@ function specialTokenIds(dir: string, tok: TokenizerJson): Omit<SpecialTokens, '
 }
 
 /** Converts dir to a GGUF file at out; returns the number of tensors written. */
-export function convertHfToGguf(dir: string, out: string): { tensors: number; dataStart: number } {
+/** A 2-D tensor's raw little-endian BF16 / F16 / F32 bytes as f32 values. */
+function toF32(raw: Uint8Array, dtype: string): Float32Array {
+  const copy = raw.slice();  // aligned
+  if (dtype === 'F32') return new Float32Array(copy.buffer);
+  const h = new Uint16Array(copy.buffer);
+  if (dtype === 'BF16') {
+    const bits = new Uint32Array(h.length);
+    for (let i = 0; i < h.length; i++) bits[i] = h[i]! << 16;
+    return new Float32Array(bits.buffer);
+  }
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) out[i] = f16BitsToF32(h[i]!);
+  return out;
+}
+
+/**
+ * weights 'q8_0' / 'q4_0': the 2-D tensors quantized (gguf-quantize.ts) as the engine's
+ * engine.weights of the same name keeps them: the blocks' matrices in that format, the token
+ * embedding and the output head in Q8_0 (native/src/core/model.cpp), so both programs run the same mix.
+ */
+export function convertHfToGguf(dir: string, out: string, weights?: QuantFormat): { tensors: number; dataStart: number } {
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as HfConfig;
   const arch = config.model_type ?? '';
   if (!ARCHITECTURES.includes(arch)) throw new Error(`${dir}: model_type ${JSON.stringify(arch)}: only ${ARCHITECTURES.join(' and ')} are supported`);
@@ -201,6 +222,17 @@ export function convertHfToGguf(dir: string, out: string): { tensors: number; da
     } else if (arch === 'llama' && /\.attn_[qk]\.bias$/.test(name)) {
       throw new Error(`${hf}: llama q/k biases are not supported`);
     }
+    if (weights && t.shape.length === 2) {
+      const format: QuantFormat = name === 'token_embd.weight' || name === 'output.weight' ? 'q8_0' : weights;
+      const raw = tensor.write;
+      const [rows, cols] = [t.shape[0]!, t.shape[1]!];
+      tensor.type = format === 'q8_0' ? GgmlType.Q8_0 : GgmlType.Q4_0;
+      tensor.write = (w) => {
+        const parts: Uint8Array[] = [];
+        raw((c) => parts.push(c.slice()));
+        w(quantizeRows(format, toF32(Buffer.concat(parts), t.dtype), rows, cols));
+      };
+    }
     tensors.push(tensor);
   }
   const order = (n: string): [number, string] => {
@@ -214,7 +246,8 @@ export function convertHfToGguf(dir: string, out: string): { tensors: number; da
   });
   const allBf16 = tensors.filter((t) => t.dims.length >= 2).every((t) => t.type === GgmlType.BF16);
   const allF16 = tensors.filter((t) => t.dims.length >= 2).every((t) => t.type === GgmlType.F16);
-  const fileType = allBf16 ? 32 : allF16 ? 1 : 0; // llama_ftype: MOSTLY_BF16, MOSTLY_F16, ALL_F32
+  // llama_ftype: MOSTLY_Q8_0, MOSTLY_Q4_0, MOSTLY_BF16, MOSTLY_F16, ALL_F32
+  const fileType = weights === 'q8_0' ? 7 : weights === 'q4_0' ? 2 : allBf16 ? 32 : allF16 ? 1 : 0;
 
   const tokPath = join(dir, 'tokenizer.json');
   if (!existsSync(tokPath)) throw new Error(`${dir}: tokenizer.json missing (llama.cpp needs a vocabulary)`);
@@ -252,12 +285,13 @@ export function convertHfToGguf(dir: string, out: string): { tensors: number; da
 }
 
 function main(argv: string[]): void {
-  if (argv.length !== 2) {
-    process.stderr.write('usage: node dist/bench/llama-cpp/hf-to-gguf.js HF_DIR OUT.gguf\n');
+  const weights = argv[2] === '--weights' && (argv[3] === 'q8_0' || argv[3] === 'q4_0') ? argv[3] : undefined;
+  if (argv.length !== (weights ? 4 : 2)) {
+    process.stderr.write('usage: node dist/bench/llama-cpp/hf-to-gguf.js HF_DIR OUT.gguf [--weights q8_0|q4_0]\n');
     process.exit(2);
   }
   const t0 = Date.now();
-  const r = convertHfToGguf(argv[0], argv[1]);
+  const r = convertHfToGguf(argv[0], argv[1], weights);
   process.stdout.write(`${argv[1]}: ${r.tensors} tensors in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
 }
 

@@ -59,5 +59,9 @@ if [ "$WHAT" != server ]; then
   g++ -O2 -std=c++17 -march=native -I "$PREFIX/src/include" -I "$PREFIX/src/ggml/include" -I "$ROOT/native/src" \
     "$ROOT/bench/llama-cpp/llama-engine-bench.cpp" "$ROOT/native/src/backends/cpu/membench.cpp" -o "$B/bin/llama-engine-bench" \
     "$B/src/libllama.a" "$B/ggml/src/libggml.a" "$B/ggml/src/libggml-cpu.a" "$B/ggml/src/libggml-base.a" -fopenmp -lpthread -ldl
+  # llama-logits: all-row logits of a token sequence (bench/llama-cpp/quant-accuracy.ts)
+  g++ -O2 -std=c++17 -march=native -I "$PREFIX/src/include" -I "$PREFIX/src/ggml/include" \
+    "$ROOT/bench/llama-cpp/llama-logits.cpp" -o "$B/bin/llama-logits" \
+    "$B/src/libllama.a" "$B/ggml/src/libggml.a" "$B/ggml/src/libggml-cpu.a" "$B/ggml/src/libggml-base.a" -fopenmp -lpthread -ldl
 fi
-echo "built ${TARGETS[*]}$([ "$WHAT" != server ] && echo ' llama-engine-bench') in $B/bin (llama.cpp $(git -C "$PREFIX/src" rev-parse --short HEAD), -march=native)"
+echo "built ${TARGETS[*]}$([ "$WHAT" != server ] && echo ' llama-engine-bench llama-logits') in $B/bin (llama.cpp $(git -C "$PREFIX/src" rev-parse --short HEAD), -march=native)"

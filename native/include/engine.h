@@ -69,6 +69,7 @@ typedef struct engine_model_params {
     int n_threads;               // 0 = all hardware threads
     const char * backend;        // "auto", "cpu" or "cuda" (NULL = "auto"; a backend lacking ops, cuda for now, is refused as UNSUPPORTED)
     const volatile int * abort;  // optional: load stops with CANCELLED when *abort != 0
+    const char * weights;        // "bf16" (NULL: as stored), "q8_0" or "q4_0": quantize at load (docs/engine.md); else INVALID_ARGUMENT
 } engine_model_params;
 
 engine_model_params engine_model_default_params(void) ENGINE_NOEXCEPT;
@@ -82,7 +83,7 @@ void engine_model_free(engine_model * model) ENGINE_NOEXCEPT;
 typedef struct engine_model_info {
     char architecture[16];   // "llama" | "qwen2" | "mistral"
     char stored_dtype[8];    // "f32" | "bf16" | "f16"
-    char compute_dtype[8];   // "f32" | "bf16"
+    char compute_dtype[8];   // "f32" | "bf16" | "q8_0" | "q4_0"
     int n_vocab, n_embd, n_ff, n_layer, n_head, n_head_kv, head_dim, n_ctx_train;
     float rope_theta, rms_norm_eps;
     int tie_word_embeddings;

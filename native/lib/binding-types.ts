@@ -21,7 +21,7 @@ export interface NativeModelInfo {
   /** As in the files. */
   storedDtype: 'f32' | 'bf16' | 'f16';
   /** Weights as kept in memory: 'bf16' for bf16 files, else 'f32'. */
-  computeDtype: 'f32' | 'bf16';
+  computeDtype: 'f32' | 'bf16' | 'q8_0' | 'q4_0';
   vocabSize: number;
   hiddenSize: number;
   intermediateSize: number;
@@ -203,7 +203,7 @@ export type NativeLogger = (level: 'debug' | 'info' | 'warn' | 'error', line: st
 
 export interface NativeBinding {
   backends(): BackendReport[];
-  loadModel(dir: string, threads: number, backend: string, abortFlag: Int32Array): Promise<NativeModel>;
+  loadModel(dir: string, threads: number, backend: string, abortFlag: Int32Array, weights: string): Promise<NativeModel>;
   /** Loads a drafter folder and checks it against the model (rejects with ENGINE_BAD_MODEL, ...). */
   loadDrafter(dir: string, model: NativeModel): Promise<NativeDrafter>;
   /** The backend defaults for beam width and beam length (the length counts the guaranteed token). */

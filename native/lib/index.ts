@@ -8,7 +8,7 @@ import type { BackendReport, NativeLogger } from './binding-types.js';
 export type { BackendReport, KvPoolFigures } from './binding-types.js';
 export { EngineError, isAbortError } from './errors.js';
 export { Tokenizer } from './tokenizer.js';
-export { Model, type Dtype, type LoadOptions, type ModelInfo, type SessionOptions } from './model.js';
+export { Model, WEIGHT_FORMATS, type Dtype, type LoadOptions, type ModelInfo, type SessionOptions, type WeightFormat } from './model.js';
 export { Drafter, type DrafterInfo } from './drafter.js';
 export {
   Session,

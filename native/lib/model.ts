@@ -19,9 +19,14 @@ export interface ModelInfo extends NativeModelInfo {
   dir: string;
 }
 
+/** How the matrices are kept in memory: 'bf16' as stored, or quantized at load (docs/engine.md, "Quantized weights"). */
+export type WeightFormat = 'bf16' | 'q8_0' | 'q4_0';
+export const WEIGHT_FORMATS: readonly WeightFormat[] = ['bf16', 'q8_0', 'q4_0'];
+
 export interface LoadOptions {
   threads?: number;
   backend?: 'auto' | 'cpu' | 'cuda';
+  weights?: WeightFormat;
   signal?: AbortSignal;
 }
 
@@ -63,10 +68,12 @@ export class Model {
   static async load(dir: string, opts?: LoadOptions): Promise<Model> {
     if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('dir must be a non-empty string');
     const o = checkObject('options', opts);
-    checkKeys('options', o, ['threads', 'backend', 'signal']);
+    checkKeys('options', o, ['threads', 'backend', 'weights', 'signal']);
     const threads = o.threads === undefined ? 0 : checkInt('threads', o.threads, 1, 256);
     const backend = o.backend ?? 'auto';
     if (backend !== 'auto' && backend !== 'cpu' && backend !== 'cuda') throw new TypeError("backend must be 'auto', 'cpu' or 'cuda'");
+    const weights: unknown = o.weights ?? 'bf16';
+    if (typeof weights !== 'string' || !(WEIGHT_FORMATS as readonly string[]).includes(weights)) throw new TypeError("weights must be 'bf16', 'q8_0' or 'q4_0'");
     const signal = checkSignal('signal', o.signal);
     signal?.throwIfAborted();
     const abs = resolve(dir);
@@ -78,7 +85,7 @@ export class Model {
     try {
       // a FIFO, an oversized file or broken JSON in generation_config.json is an error, before the weights load
       const eos = await generationEos(abs);
-      const nm = await native(loadBinding().loadModel(abs, threads, backend, flag));
+      const nm = await native(loadBinding().loadModel(abs, threads, backend, flag, weights));
       return new Model(nm, abs, eos);
     } finally {
       signal?.removeEventListener('abort', onAbort);

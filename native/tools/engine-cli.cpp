@@ -35,6 +35,7 @@ struct cli_args {
     int ctx = 300;  // forward-curve: committed context before each timed forward
     std::string drafter;  // generate: ReDrafter rounds with this drafter
     int beams = 0, beam_len = 0;  // generate --drafter: 0 = the backend defaults
+    std::string weights;  // --weights bf16 | q8_0 | q4_0 (empty: as stored)
 };
 
 bool parse(int argc, char ** argv, cli_args & a) {
@@ -49,6 +50,8 @@ bool parse(int argc, char ** argv, cli_args & a) {
             }
         } else if (!std::strcmp(argv[i], "--n")) {
             a.n = std::atoi(argv[i + 1]);
+        } else if (!std::strcmp(argv[i], "--weights")) {
+            a.weights = argv[i + 1];
         } else if (!std::strcmp(argv[i], "--threads")) {
             a.threads = std::atoi(argv[i + 1]);
         } else if (!std::strcmp(argv[i], "--ctx")) {
@@ -69,6 +72,7 @@ bool parse(int argc, char ** argv, cli_args & a) {
 engine_model * load(const cli_args & a, double * seconds) {
     engine_model_params p = engine_model_default_params();
     p.n_threads = a.threads;
+    if (!a.weights.empty()) p.weights = a.weights.c_str();
     engine_model * m = nullptr;
     char err[1024];
     double t0 = now_s();
@@ -261,10 +265,10 @@ void usage(FILE * out) {
                  "usage: engine-cli <command> [args]\n"
                  "commands:\n"
                  "  backends                                   list the compute backends and why any is unavailable\n"
-                 "  generate DIR [--ids 1,2] [--n N] [--threads T] [--drafter D [--beams M] [--beam-length L]]\n"
+                 "  generate DIR [--ids 1,2] [--n N] [--threads T] [--weights bf16|q8_0|q4_0] [--drafter D [--beams M] [--beam-length L]]\n"
                  "                                             greedy tokens after --ids, with tok/s (ReDrafter with --drafter)\n"
-                 "  bench DIR [--n N] [--threads T]            bandwidth, prefill 512, decode N tokens, forward cost curve\n"
-                 "  forward-curve DIR [--ctx L] [--n R] [--threads T]  cost of one N-token forward (N = 1..16) after L\n"
+                 "  bench DIR [--n N] [--threads T] [--weights W]          bandwidth, prefill 512, decode N tokens, forward cost curve\n"
+                 "  forward-curve DIR [--ctx L] [--n R] [--threads T] [--weights W]  cost of one N-token forward (N = 1..16) after L\n"
                  "                                             context tokens (default 300), best of R / 10 batches\n");
 }
 

@@ -16,6 +16,7 @@ export type RemoteApi = 'openai' | 'llama-server';
 export type MultilinePolicy = 'auto' | 'always' | 'never';
 /** 'auto': ReDrafter when a drafter is loaded and a calibration at load shows it pays, else 'ar'. */
 export type DecodeMode = 'auto' | 'ar' | 'redrafter';
+export type WeightFormat = 'bf16' | 'q8_0' | 'q4_0';
 
 export interface Settings {
   engine: {
@@ -27,6 +28,8 @@ export interface Settings {
     mode: DecodeMode;
     /** CPU threads; 0 = engine default. */
     threads: number;
+    /** How the model's matrices are kept in memory: as stored, or quantized at load (docs/engine.md). */
+    weights: WeightFormat;
     /** A serving engine over HTTP, used when backend is 'remote' (docs/team.md). */
     remote: {
       /** Base URL, e.g. http://gpu-box:8000 ('' = none). */
@@ -86,7 +89,7 @@ export type LogLevelName = 'error' | 'warn' | 'info' | 'debug';
 
 export function defaultSettings(): Settings {
   return {
-    engine: { model: '', drafter: '', backend: 'auto', mode: 'auto', threads: 0, remote: { url: '', api: 'openai', model: '', apiKeyEnv: '', timeoutMs: 10_000, prompt: 'ids' } },
+    engine: { model: '', drafter: '', backend: 'auto', mode: 'auto', threads: 0, weights: 'bf16', remote: { url: '', api: 'openai', model: '', apiKeyEnv: '', timeoutMs: 10_000, prompt: 'ids' } },
     completion: {
       enabled: true,
       debounceMs: 75,
@@ -192,6 +195,10 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
     description: '"auto": ReDrafter speculative decoding when a drafter is loaded and a short calibration at load shows it is faster for this model on this machine, else plain decoding. "ar": always plain decoding. "redrafter": always ReDrafter (needs a drafter).',
   },
   'engine.threads': { scope: 'engine', ...intIn(0, 256), description: 'CPU threads; 0 lets the engine choose.' },
+  'engine.weights': { scope: 'engine',
+    ...oneOf('bf16', 'q8_0', 'q4_0'),
+    description: 'How the model\'s matrices are kept in memory. "bf16": as stored. "q8_0" / "q4_0": quantized at load to 8-bit / 4-bit blocks of 32 with one scale (llama.cpp\'s Q8_0 / Q4_0; the output head to q8_0), about 1.9x / 2.9x less memory read per token than bf16, at some accuracy cost (docs/performance.md).',
+  },
   'engine.remote.url': { scope: 'engine',
     ...httpUrl,
     machine: true,
@@ -341,6 +348,7 @@ export function engineChanged(a: Settings, b: Settings): boolean {
     a.engine.drafter !== b.engine.drafter ||
     a.engine.backend !== b.engine.backend ||
     a.engine.threads !== b.engine.threads ||
+    a.engine.weights !== b.engine.weights ||
     JSON.stringify(a.engine.remote) !== JSON.stringify(b.engine.remote)
   );
 }

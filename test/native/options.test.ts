@@ -14,7 +14,8 @@ describe('Model.load option validation', () => {
     [['x', { threads: '2' }], TypeError, 'threads must be a number'],
     [['x', { backend: 'tpu' }], TypeError, "backend must be 'auto', 'cpu' or 'cuda'"],
     [['x', { signal: {} }], TypeError, 'signal must be an AbortSignal'],
-    [['x', { thread: 2 }], TypeError, "options has an unknown option 'thread' (known: threads, backend, signal)"],
+    [['x', { weights: 'q3_k' }], TypeError, "weights must be 'bf16', 'q8_0' or 'q4_0'"],
+    [['x', { thread: 2 }], TypeError, "options has an unknown option 'thread' (known: threads, backend, weights, signal)"],
   ])('rejects %j', async (args, cls, message) => {
     const p = (Model.load as (...a: unknown[]) => Promise<Model>)(...args);
     await expect(p).rejects.toThrow(cls);

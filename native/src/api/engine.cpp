@@ -27,6 +27,7 @@ extern "C" engine_model_params engine_model_default_params(void) noexcept {
     p.n_threads = 0;
     p.backend = "auto";
     p.abort = nullptr;
+    p.weights = nullptr;
     return p;
 }
 
@@ -39,12 +40,18 @@ extern "C" engine_status engine_model_init(const char * dir, const engine_model_
         return ENGINE_STATUS_INVALID_ARGUMENT;
     }
     engine_model_params p = params ? *params : engine_model_default_params();
+    weight_dtype weights = WEIGHT_BF16;
+    if (!weight_format_parse(p.weights, &weights)) {
+        copy_str(error, error_len, std::string("unknown weights format '") + p.weights + "' (expected bf16, q8_0 or q4_0)");
+        return ENGINE_STATUS_INVALID_ARGUMENT;
+    }
     std::unique_ptr<model> m;
     engine_status st = guarded(err, [&] {
         model_load_params lp;
         lp.backend = backend_select(p.backend);  // a backend lacking ops is refused here (UNSUPPORTED)
         lp.n_threads = p.n_threads;
         lp.abort = p.abort;  // polled by the loader before each tensor
+        lp.weights = weights;
         m = model_load(dir, lp);
     });
     if (st != ENGINE_STATUS_OK) {

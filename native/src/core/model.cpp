@@ -62,7 +62,9 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     const model_config & c = m->config;
     check_tokenizer_vocab(dir, c);
     weight_load_params wp;
-    wp.populate = params.populate;
+    const weight_dtype lq = weight_is_quant(params.weights) ? params.weights : WEIGHT_BF16;  // the layers' matrices
+    const weight_dtype hq = weight_is_quant(lq) ? WEIGHT_Q8_0 : WEIGHT_BF16;                  // the head and the embedding
+    wp.populate = params.populate && !weight_is_quant(lq);  // quantizing reads each tensor once, then releases its pages
     wp.tile = params.tile;
     wp.abort = params.abort;
     wp.want = config_dtype(c);
@@ -71,10 +73,10 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     wp.expect_source = dir + "/config.json";
     weight_loader ld(m->weights, dir, wp);
     const int64_t H = c.n_embd, q_dim = int64_t(c.n_head) * c.head_dim, kv_dim = int64_t(c.n_head_kv) * c.head_dim;
-    m->tok_embd = ld.matrix({"model.embed_tokens.weight"}, c.n_vocab, H);
+    m->tok_embd = ld.matrix({"model.embed_tokens.weight"}, c.n_vocab, H, hq);
     // tied: the head is the embedding (a copy of it in the file, if any, is the same matrix)
     if (c.tie_word_embeddings) m->output = m->tok_embd;
-    else m->output = ld.matrix({"lm_head.weight"}, c.n_vocab, H);
+    else m->output = ld.matrix({"lm_head.weight"}, c.n_vocab, H, hq);
     m->output_norm = ld.vec({"model.norm.weight"}, H);
     m->layers.resize(static_cast<size_t>(c.n_layer));
     for (int l = 0; l < c.n_layer; ++l) {
@@ -82,23 +84,23 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
         layer_weights & L = m->layers[static_cast<size_t>(l)];
         L.attn_norm = ld.vec({p + "input_layernorm.weight"}, H);
         L.ffn_norm = ld.vec({p + "post_attention_layernorm.weight"}, H);
-        L.wq = ld.matrix({p + "self_attn.q_proj.weight"}, q_dim, H);
-        L.wk = ld.matrix({p + "self_attn.k_proj.weight"}, kv_dim, H);
-        L.wv = ld.matrix({p + "self_attn.v_proj.weight"}, kv_dim, H);
-        L.wo = ld.matrix({p + "self_attn.o_proj.weight"}, H, q_dim);
+        L.wq = ld.matrix({p + "self_attn.q_proj.weight"}, q_dim, H, lq);
+        L.wk = ld.matrix({p + "self_attn.k_proj.weight"}, kv_dim, H, lq);
+        L.wv = ld.matrix({p + "self_attn.v_proj.weight"}, kv_dim, H, lq);
+        L.wo = ld.matrix({p + "self_attn.o_proj.weight"}, H, q_dim, lq);
         if (c.attention_bias) {
             L.bq = ld.vec({p + "self_attn.q_proj.bias"}, q_dim);
             L.bk = ld.vec({p + "self_attn.k_proj.bias"}, kv_dim);
             L.bv = ld.vec({p + "self_attn.v_proj.bias"}, kv_dim);
         }
-        L.w_gate = ld.matrix({p + "mlp.gate_proj.weight"}, c.n_ff, H);
-        L.w_up = ld.matrix({p + "mlp.up_proj.weight"}, c.n_ff, H);
-        L.w_down = ld.matrix({p + "mlp.down_proj.weight"}, H, c.n_ff);
+        L.w_gate = ld.matrix({p + "mlp.gate_proj.weight"}, c.n_ff, H, lq);
+        L.w_up = ld.matrix({p + "mlp.up_proj.weight"}, c.n_ff, H, lq);
+        L.w_down = ld.matrix({p + "mlp.down_proj.weight"}, H, c.n_ff, lq);
     }
     const st_tensor * e = ld.find({"model.embed_tokens.weight"});
     m->stored_dtype = e->dtype == ST_F32 ? "f32" : e->dtype == ST_BF16 ? "bf16" : "f16";
     ld.finish();  // the mappings go when every matrix was re-laid out or copied
-    m->compute_dtype = m->tok_embd.dtype == WEIGHT_BF16 ? "bf16" : "f32";
+    m->compute_dtype = weight_is_quant(lq) ? weight_dtype_name(lq) : m->tok_embd.dtype == WEIGHT_BF16 ? "bf16" : "f32";
     m->rope_inv_freq = config_rope_inv_freq(c);
     int threads = params.n_threads > 0 ? params.n_threads : static_cast<int>(std::thread::hardware_concurrency());
     m->n_threads = threads < 1 ? 1 : threads;

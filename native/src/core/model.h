@@ -37,7 +37,7 @@ struct model {
     std::string dir;
     model_config config;
     std::string stored_dtype;   // "f32" | "bf16" | "f16" (of the matrices)
-    std::string compute_dtype;  // "f32" | "bf16" (as kept in memory)
+    std::string compute_dtype;  // "f32" | "bf16" | "q8_0" | "q4_0" (the layers' matrices as kept in memory)
     weight_matrix tok_embd;     // (n_vocab, H)
     weight_matrix output;       // (n_vocab, H): lm_head, or tok_embd when tied
     std::vector<float> output_norm;  // (H)
@@ -61,6 +61,9 @@ struct model_load_params {
     bool tile = true;      // re-lay out matrices as TILED32 where the AVX-512 path prefers it
     const volatile int * abort = nullptr;  // the C API's flag (another thread sets it): checked before each tensor
     const engine_backend_i * backend = nullptr;  // null = the CPU backend
+    // WEIGHT_Q8_0 / WEIGHT_Q4_0: quantize the matrices at load (the layers to this format; the
+    // output head, and the embedding, to Q8_0: docs/engine.md "Quantized weights"); else as stored.
+    weight_dtype weights = WEIGHT_BF16;
 };
 
 // Throws engine_error naming the file and tensor on any inconsistency; nothing leaks. A backend

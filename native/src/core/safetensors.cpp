@@ -7,8 +7,11 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <set>
 
 #include "base/status.h"
@@ -152,16 +155,23 @@ std::unique_ptr<st_file> st_open(const std::string & path, bool populate) {
 
 void st_detach_from_disk(st_file & f) {
     if (!f.base) return;
-    void * copy = ::mmap(nullptr, f.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (copy == MAP_FAILED) throw engine_error(ERROR_OUT_OF_MEMORY, f.path + ": cannot allocate " + std::to_string(f.size) + " bytes to copy it");
-    std::memcpy(copy, f.base, f.size);
-    ::mprotect(copy, f.size, PROT_READ);
-    // the copy takes the mapping's place at the same address, so every pointer into it stays valid
-    void * moved = ::mremap(copy, f.size, f.size, MREMAP_MAYMOVE | MREMAP_FIXED, const_cast<uint8_t *>(f.base));
-    if (moved == MAP_FAILED) {
-        const int e = errno;
-        ::munmap(copy, f.size);
-        throw engine_error(ERROR_OUT_OF_MEMORY, f.path + ": cannot move its copy into place: " + std::strerror(e));
+    // Range by range, so at most one chunk more than the file is resident at any time: copy the
+    // chunk aside, put anonymous memory in place of the file's pages at the same address (every
+    // pointer into the mapping stays valid; the file's pages there leave the process), copy back.
+    const size_t CHUNK = size_t(64) << 20;  // a multiple of the page size
+    uint8_t * base = const_cast<uint8_t *>(f.base);
+    std::unique_ptr<uint8_t[]> tmp(new (std::nothrow) uint8_t[std::min(CHUNK, f.size)]);
+    if (!tmp) throw engine_error(ERROR_OUT_OF_MEMORY, f.path + ": cannot allocate a buffer to copy it");
+    for (size_t off = 0; off < f.size; off += CHUNK) {
+        const size_t len = std::min(CHUNK, f.size - off);
+        std::memcpy(tmp.get(), base + off, len);
+        void * p = ::mmap(base + off, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (p == MAP_FAILED) {
+            const int e = errno;
+            throw engine_error(ERROR_OUT_OF_MEMORY, f.path + ": cannot allocate " + std::to_string(len) + " bytes to copy it: " + std::strerror(e));
+        }
+        std::memcpy(base + off, tmp.get(), len);
+        ::mprotect(base + off, len, PROT_READ);
     }
 }
 

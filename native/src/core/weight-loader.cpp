@@ -5,6 +5,9 @@
  */
 #include "weight-loader.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -19,6 +22,24 @@ size_t element_size(weight_dtype d) { return d == WEIGHT_BF16 ? 2 : 4; }
 
 // True when the scalar code may read w.data as an array of its element type.
 bool aligned(const weight_matrix & w) { return reinterpret_cast<uintptr_t>(w.data) % element_size(w.dtype) == 0; }
+
+// Drops the whole pages of [p, p + n) from this process's resident set (a read-only file mapping
+// reads them again from the file if touched), so a load that copies tensor by tensor keeps only
+// about one tensor of the file resident.
+void release_pages(const void * p, size_t n) {
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t a = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page, b = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
+    if (b > a) ::madvise(reinterpret_cast<void *>(a), b - a, MADV_DONTNEED);
+}
+
+// Runs f(r0, r1) over [0, rows) in two halves on two threads (the copies are most of a load).
+template <typename F>
+void split_rows(int64_t rows, F f) {
+    const int64_t half = std::min(rows, (rows / 2 + WEIGHT_GROUP_ROWS - 1) / WEIGHT_GROUP_ROWS * WEIGHT_GROUP_ROWS);
+    std::thread helper([&] { f(half, rows); });
+    f(int64_t(0), half);
+    helper.join();
+}
 
 }  // namespace
 
@@ -52,7 +73,7 @@ const st_tensor & weight_loader::tensor(const std::vector<std::string> & names, 
     return *t;
 }
 
-weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols) {
+weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols, weight_dtype quant) {
     const st_tensor & t = tensor(names, {rows, cols});
     if (check_only_) return weight_matrix{};
     if (fault_hit("alloc:weights")) throw std::bad_alloc();  // as a failed new below would
@@ -60,6 +81,16 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
     weight_matrix w;
     w.rows = rows;
     w.cols = cols;
+    if (weight_is_quant(quant) && t.dtype != ST_F16) {  // straight from the mapping (any alignment)
+        w.dtype = t.dtype == ST_BF16 ? WEIGHT_BF16 : WEIGHT_F32;
+        w.data = t.data;
+        const size_t bytes = weight_quant_bytes(quant, rows, cols);
+        const weight_matrix q = weight_quant_view(quant, rows, cols, store_.tiled.take(bytes));
+        split_rows(rows, [&](int64_t r0, int64_t r1) { weight_quantize_rows(w, q, r0, r1); });
+        release_pages(t.data, t.nbytes);
+        store_.bytes += bytes;
+        return q;
+    }
     if (t.dtype == ST_F16) {  // F16 -> f32 copy
         std::unique_ptr<float[]> buf(new float[count]);
         for (size_t i = 0; i < count; ++i) {
@@ -74,16 +105,23 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
         w.dtype = t.dtype == ST_BF16 ? WEIGHT_BF16 : WEIGHT_F32;
         w.data = t.data;
     }
-    store_.bytes += count * element_size(w.dtype);
     const bool copied = t.dtype == ST_F16;
+    if (weight_is_quant(quant)) {  // F16: from its f32 copy
+        const size_t bytes = weight_quant_bytes(quant, rows, cols);
+        const weight_matrix q = weight_quant_view(quant, rows, cols, store_.tiled.take(bytes));
+        split_rows(rows, [&](int64_t r0, int64_t r1) { weight_quantize_rows(w, q, r0, r1); });
+        store_.owned.pop_back();
+        store_.bytes += bytes;
+        return q;
+    }
+    store_.bytes += count * element_size(w.dtype);
     if (params_.tile && weight_tiling_preferred(w.dtype)) {
         // the re-layout reads bytes (memcpy), so the source may be misaligned
         void * dst = store_.tiled.take(weight_tiled_bytes(w));  // zero-filled
-        const int64_t half = std::min(w.rows, (w.rows / 2 + WEIGHT_GROUP_ROWS - 1) / WEIGHT_GROUP_ROWS * WEIGHT_GROUP_ROWS);
-        std::thread helper([&] { weight_tile(w, dst, half, w.rows); });
-        const weight_matrix tiled = weight_tile(w, dst, 0, half);
-        helper.join();
+        const weight_matrix tiled = weight_tile(w, dst, 0, 0);  // the descriptor; the rows follow
+        split_rows(w.rows, [&](int64_t r0, int64_t r1) { weight_tile(w, dst, r0, r1); });
         if (copied) store_.owned.pop_back();  // the F16 -> f32 copy is not needed any more
+        else release_pages(t.data, t.nbytes);
         return tiled;
     }
     if (!copied && !aligned(w)) {  // kept as stored, in a copy the kernels may read as floats / bf16 words

@@ -2,7 +2,8 @@
  * weight-loader.h: the one way a model (model.cpp) or a drafter (redrafter/drafter.cpp) gets its
  * weights out of a folder's safetensors files: every tensor checked (present, shape, dtype) with
  * errors naming the file and the tensor; matrices used in place (F32/BF16, aligned), copied (F16 to
- * f32, misaligned data) or re-laid out as TILED32 where this CPU's matmul prefers it (kernels.h).
+ * f32, misaligned data), re-laid out as TILED32 where this CPU's matmul prefers it (kernels.h), or
+ * quantized to Q8_0 / Q4_0 when the caller asks.
  */
 #pragma once
 #include <cstdint>
@@ -18,7 +19,7 @@
 struct weight_store {
     std::unique_ptr<st_collection> files;         // the mappings; released when nothing points into them
     std::vector<std::unique_ptr<float[]>> owned;  // copies: F16 converted to f32, misaligned F32/BF16
-    weight_arena tiled;                           // TILED32 copies, in load (= forward) order on 2 MB pages
+    weight_arena tiled;                           // TILED32 and quantized copies, in load (= forward) order on 2 MB pages
     uint64_t bytes = 0;                           // all weights as kept in memory
 };
 
@@ -48,8 +49,10 @@ class weight_loader {
     const st_tensor * find(const std::vector<std::string> & names) const;
     // The first of names present, checked against shape and the dtype rules; throws engine_error(BAD_MODEL).
     const st_tensor & tensor(const std::vector<std::string> & names, const std::vector<int64_t> & shape);
-    // A matrix (rows, cols) as the kernels take it.
-    weight_matrix matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols);
+    // A matrix (rows, cols) as the kernels take it. quant WEIGHT_Q8_0 / WEIGHT_Q4_0: quantized
+    // from its f32/bf16/f16 data into the arena (quant-formats.cpp), the source pages released
+    // as soon as it is done; anything else: as stored (or TILED32, see above).
+    weight_matrix matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols, weight_dtype quant = WEIGHT_BF16);
     // A vector (len) as f32 (norm weights, biases).
     std::vector<float> vec(const std::vector<std::string> & names, int64_t len);
 

@@ -15,10 +15,13 @@
 namespace {
 
 struct cpu_features {
-    bool avx2 = false, avx512 = false, avx512bf16 = false;
+    bool avx2 = false, avx512 = false, avx512bf16 = false, f16c = false;
     cpu_features() {
         __builtin_cpu_init();
         avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+        __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(1), "c"(0));
+        f16c = (ecx >> 29) & 1u;  // CPUID.1:ECX.F16C (every AVX2 CPU so far has it)
         avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
         avx512bf16 = avx512 && __builtin_cpu_supports("avx512bf16");
@@ -58,8 +61,20 @@ struct bf16_input {
     int64_t paired_stride = 0;
 };
 
-void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_input & xb, int64_t n, int64_t r0, int64_t r1) {
+// The int8-block copy of a matmul's input x for quantized weights: xq (n, quant_blocks(K) * 32), xd (n, quant_blocks(K)).
+struct q8_input {
+    const int8_t * q = nullptr;
+    const float * d = nullptr;
+};
+
+void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_input & xb, const q8_input & xq, int64_t n,
+              int64_t r0, int64_t r1) {
     const weight_matrix & w = *j.w;
+    if (weight_is_quant(w.dtype)) {
+        if (p != KERNEL_PATH_REF && cpu().avx2 && cpu().f16c) matmul_rows_quant_avx2(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
+        else matmul_rows_quant_ref(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
+        return;
+    }
     const bool tiled = w.layout == WEIGHT_TILED32;
     switch (p) {
         case KERNEL_PATH_AVX512:
@@ -218,11 +233,12 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
     if (n <= 0 || n_jobs <= 0) return;
     const kernel_path p = resolve(path);
     const int64_t K = jobs[0].w->cols;
-    bool any_bf16 = false;
+    bool any_bf16 = false, any_quant = false;
     int64_t total_rows = 0;
     for (int j = 0; j < n_jobs; ++j) {
         ENGINE_ASSERT(jobs[j].w->cols == K);
         any_bf16 |= jobs[j].w->dtype == WEIGHT_BF16;
+        any_quant |= weight_is_quant(jobs[j].w->dtype);
         total_rows += jobs[j].w->rows;
     }
     // bf16-rounded copies of x for the SIMD bf16 paths: (n, K); with an odd K the tiled kernels
@@ -240,6 +256,17 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
             xb.paired = xb_pad_buf.data();
             xb.paired_stride = K + 1;
         }
+    }
+    // the int8 blocks of x for quantized weights, made once for all jobs and rows
+    thread_local std::vector<int8_t> xq_buf;
+    thread_local std::vector<float> xd_buf;
+    q8_input xq;
+    if (any_quant) {
+        xq_buf.resize(static_cast<size_t>(n * quant_blocks(K) * QUANT_BLOCK));
+        xd_buf.resize(static_cast<size_t>(n * quant_blocks(K)));
+        quantize_input_q8(xq_buf.data(), xd_buf.data(), x, n, K);
+        xq.q = xq_buf.data();
+        xq.d = xd_buf.data();
     }
     const int threads = pool ? pool->n_threads() : 1;
     thread_local std::vector<row_task> tasks;
@@ -259,13 +286,13 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
     // Below ~256K multiply-adds a dispatch costs more than it saves.
     const bool small = static_cast<double>(n) * static_cast<double>(total_rows) * static_cast<double>(K) < 262144.0;
     if (!pool || threads == 1 || tasks.size() == 1 || small) {
-        for (const auto & t : tasks) run_rows(p, jobs[t.job], x, xb, n, t.r0, t.r1);
+        for (const auto & t : tasks) run_rows(p, jobs[t.job], x, xb, xq, n, t.r0, t.r1);
         return;
     }
     const row_task * task_list = tasks.data();  // tasks is this thread's; the workers get the pointer
     pool->parallel_for(static_cast<int>(tasks.size()), [&](int t, int) {
         const row_task & rt = task_list[t];
-        run_rows(p, jobs[rt.job], x, xb, n, rt.r0, rt.r1);
+        run_rows(p, jobs[rt.job], x, xb, xq, n, rt.r0, rt.r1);
     });
 }
 

@@ -12,7 +12,10 @@
 
 struct thread_pool;
 
-enum weight_dtype : int { WEIGHT_F32 = 0, WEIGHT_BF16 = 1 };
+// Q8_0 / Q4_0: blocks of 32 weights along a row with one f16 scale each (llama.cpp's formats;
+// quant-formats.cpp, docs/engine.md "Quantized weights"); made at load time or read from a
+// quantized folder. Their matmul quantizes the activations to int8 blocks (see QUANT below).
+enum weight_dtype : int { WEIGHT_F32 = 0, WEIGHT_BF16 = 1, WEIGHT_Q8_0 = 2, WEIGHT_Q4_0 = 3 };
 
 // WEIGHT_ROWS: plain row-major (rows, cols). WEIGHT_TILED32: re-laid out at load time for the
 // AVX-512 path: groups of 32 rows; a group stores its columns in steps of P = 2 (bf16: the pair
@@ -31,6 +34,40 @@ struct weight_matrix {
     int64_t cols = 0;  // in
     weight_layout layout = WEIGHT_ROWS;
 };
+
+// ---- quantized weights (quant-formats.cpp; the math in docs/engine.md) -----------------------
+constexpr int64_t QUANT_BLOCK = 32;
+constexpr int64_t QUANT_GROUP_ROWS = 4;
+inline bool weight_is_quant(weight_dtype d) { return d == WEIGHT_Q8_0 || d == WEIGHT_Q4_0; }
+inline int64_t quant_blocks(int64_t cols) { return (cols + QUANT_BLOCK - 1) / QUANT_BLOCK; }
+// Bytes of one block's quants: 32 (Q8_0: int8) or 16 (Q4_0: two 4-bit values a byte).
+inline int64_t quant_block_bytes(weight_dtype d) { return d == WEIGHT_Q8_0 ? 32 : 16; }
+// Layout (WEIGHT_ROWS for these dtypes): rows in groups of 4; a group stores its blocks in order,
+// each as the 4 rows' quants then their 4 f16 scales (Q8_0: 136 bytes, Q4_0: 72), so a tile of 4
+// rows reads one sequential stream. Rows pad to a multiple of 4 and columns to 32, with zeros.
+inline int64_t quant_step_bytes(weight_dtype d) { return QUANT_GROUP_ROWS * (quant_block_bytes(d) + 2); }
+inline const uint8_t * quant_block(const weight_matrix & w, int64_t r, int64_t b) {
+    return static_cast<const uint8_t *>(w.data) + ((r / QUANT_GROUP_ROWS) * quant_blocks(w.cols) + b) * quant_step_bytes(w.dtype) +
+           (r % QUANT_GROUP_ROWS) * quant_block_bytes(w.dtype);
+}
+inline uint16_t quant_scale(const weight_matrix & w, int64_t r, int64_t b) {
+    const uint8_t * p = static_cast<const uint8_t *>(w.data) + ((r / QUANT_GROUP_ROWS) * quant_blocks(w.cols) + b) * quant_step_bytes(w.dtype) +
+                        QUANT_GROUP_ROWS * quant_block_bytes(w.dtype) + (r % QUANT_GROUP_ROWS) * 2;
+    return static_cast<uint16_t>(p[0] | (p[1] << 8));
+}
+// Bytes of a quantized (rows, cols) matrix.
+size_t weight_quant_bytes(weight_dtype d, int64_t rows, int64_t cols);
+// The descriptor of a quantized (rows, cols) matrix stored in mem (weight_quant_bytes of them).
+weight_matrix weight_quant_view(weight_dtype d, int64_t rows, int64_t cols, const void * mem);
+// Quantizes rows [r0, r1) of src (f32 or bf16, WEIGHT_ROWS, any alignment) into dst (a view of
+// zero-filled memory made by weight_quant_view with src's shape).
+void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, int64_t r0, int64_t r1);
+// "bf16" (= keep as stored), "q8_0", "q4_0"; false for anything else.
+bool weight_format_parse(const char * name, weight_dtype * out);
+const char * weight_dtype_name(weight_dtype d);
+// Element (r, k) of a Q8_0 / Q4_0 matrix, dequantized (quant-ref.cpp).
+float quant_weight_at(const weight_matrix & w, int64_t r, int64_t k);
+uint16_t f32_to_f16(float f);       // round to nearest even; overflow to inf
 
 // ---- tiled layout (see WEIGHT_TILED32; tiled32.cpp) ----------------------------------------------
 constexpr int64_t WEIGHT_GROUP_ROWS = 32;
@@ -129,6 +166,19 @@ void axpy_f32(float * y, float a, const float * x, int64_t len);
 float dot_f32(const float * a, const float * b, int64_t len);
 // dst (count) = src rounded to bf16 (nearest even). Dispatched.
 void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count);
+
+// ---- quantized matmul: activations as int8 blocks ---------------------------------------------
+// x: (n, K) f32 -> xq: (n, quant_blocks(K) * 32) int8, xd: (n, quant_blocks(K)) f32 scales: per
+// block d = max|x| / 127, q = nearest-even(x / d) (0 when d = 0); the pad is zero.
+void quantize_input_q8(int8_t * xq, float * xd, const float * x, int64_t n, int64_t K);
+// Rows [r0, r1) of y = x W^T + bias, W Q8_0 / Q4_0, x given as quantize_input_q8 made it. Every
+// output is computed by one fixed sequence of operations (8 f32 lanes, blocks in order, one final
+// sum), whatever n and the row range, so the result does not depend on the batch; the AVX2 path
+// equals the reference bit for bit.
+void matmul_rows_quant_ref(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
+                           const float * bias, int64_t r0, int64_t r1);
+void matmul_rows_quant_avx2(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
+                            const float * bias, int64_t r0, int64_t r1);
 
 // ---- the scalar reference (kernels-ref.cpp): same arguments as the dispatched kernels ---------------
 // matmul: rows [r0, r1) of y = x W^T + bias for all n inputs, accumulated in double.

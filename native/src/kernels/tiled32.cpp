@@ -40,6 +40,7 @@ weight_matrix weight_tile(const weight_matrix & src, void * dst, int64_t r0, int
 }
 
 float weight_at(const weight_matrix & w, int64_t r, int64_t k) {
+    if (weight_is_quant(w.dtype)) return quant_weight_at(w, r, k);
     const int64_t i = w.layout == WEIGHT_TILED32 ? tiled_index(w, r, k) : r * w.cols + k;
     return w.dtype == WEIGHT_BF16 ? bf16_to_f32(static_cast<const uint16_t *>(w.data)[i]) : static_cast<const float *>(w.data)[i];
 }

@@ -3,6 +3,7 @@
  * these; change them only together with docs/cli.md.
  */
 import type { CommandSpec } from './args.js';
+import { weightsFlag } from './weights-flag.js';
 
 const model = { kind: 'string', value: 'DIR', description: 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json)' } as const;
 const drafter = { kind: 'string', value: 'DIR', description: 'ReDrafter head folder for the model' } as const;
@@ -12,7 +13,7 @@ export const serveCommand: CommandSpec = {
   name: 'serve',
   summary: 'Run the language server over stdio (the default), as a shared daemon on a loopback TCP port (token required), or as a stdio bridge to that daemon.',
   usage:
-    'slipstream serve [--stdio [--connect] | --port N [--host 127.0.0.1 [--allow-remote]]] [--state-dir DIR] [--config FILE] [--model DIR] [--drafter DIR] [--mode auto|ar|redrafter]',
+    'slipstream serve [--stdio [--connect] | --port N [--host 127.0.0.1 [--allow-remote]]] [--state-dir DIR] [--config FILE] [--model DIR] [--drafter DIR] [--mode auto|ar|redrafter] [--weights bf16|q8_0|q4_0]',
   flags: {
     stdio: { kind: 'boolean', description: 'speak JSON-RPC over stdin/stdout (default)' },
     connect: { kind: 'boolean', description: 'with --stdio: bridge stdin/stdout to the shared daemon (started on demand, detached), adding the token to initialize' },
@@ -29,6 +30,7 @@ export const serveCommand: CommandSpec = {
     model: { ...model, description: 'Hugging Face model folder (default: the shipped model in fixtures/models/slipstream-code)' },
     drafter: { ...drafter, description: 'ReDrafter head folder for the model (default: the shipped drafter with the shipped model, else none)' },
     mode: { kind: 'string', value: 'MODE', description: "engine.mode: 'auto' (ReDrafter when a calibration at load shows it pays), 'ar' or 'redrafter' (default auto)" },
+    weights: weightsFlag,
     clientProcessId: { kind: 'int', value: 'PID', min: 1, description: "the editor's process id (vscode-languageclient passes it): stdio serving ends when that process is gone" },
     help,
   },
@@ -39,7 +41,7 @@ export const generateCommand: CommandSpec = {
   summary: 'Generate tokens from a prompt with the engine, plain (ar) or with ReDrafter.',
   usage:
     'slipstream generate [--model DIR] [--drafter DIR] (--prompt TEXT | --prompt-ids 1,2,3) [--max-tokens N] ' +
-    '[--mode ar|redrafter] [--temperature T] [--seed S] [--json]',
+    '[--mode ar|redrafter] [--temperature T] [--seed S] [--weights bf16|q8_0|q4_0] [--json]',
   flags: {
     model,
     drafter,
@@ -54,6 +56,7 @@ export const generateCommand: CommandSpec = {
     'top-p': { kind: 'number', value: 'P', min: 0, max: 1, description: 'nucleus sampling mass' },
     seed: { kind: 'int', value: 'S', min: 0, default: 0, description: 'random seed for sampling' },
     threads: { kind: 'int', value: 'N', min: 1, max: 256, description: 'CPU threads' },
+    weights: weightsFlag,
     json: { kind: 'boolean', description: 'print one JSON object {ids, text, stats}' },
     help,
   },
@@ -62,8 +65,8 @@ export const generateCommand: CommandSpec = {
 export const infoCommand: CommandSpec = {
   name: 'info',
   summary: 'Describe a model folder (architecture, shapes, dtype, size, tokenizer) and the backends.',
-  usage: 'slipstream info [--model DIR] [--drafter DIR] [--json]',
-  flags: { model, drafter, json: { kind: 'boolean', description: 'print JSON' }, help },
+  usage: 'slipstream info [--model DIR] [--drafter DIR] [--weights bf16|q8_0|q4_0] [--json]',
+  flags: { model, drafter, weights: weightsFlag, json: { kind: 'boolean', description: 'print JSON' }, help },
 };
 
 export const benchCommand: CommandSpec = {
@@ -74,7 +77,7 @@ export const benchCommand: CommandSpec = {
     "tracing (the tracing code's own cost), fuzz (structure-aware fuzzing of the server), soak (clients replaying typing for minutes, memory and latency sampled) " +
     'or quality (held-out code through the server, token healing on and off).',
   usage:
-    'slipstream bench (engine | redrafter | keystrokes | prefetch | fuzz | soak) [--model DIR] [--drafter DIR] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] | ' +
+    'slipstream bench (engine | redrafter | keystrokes | prefetch | fuzz | soak) [--model DIR] [--drafter DIR] [--weights bf16|q8_0|q4_0] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] | ' +
     'slipstream bench quality [--model DIR] [--cases N] [--seed S] [--out FILE] | ' +
     'slipstream bench tracing --trace FILE [--out FILE]',
   positionals: ['suite'],
@@ -83,6 +86,7 @@ export const benchCommand: CommandSpec = {
     drafter,
     out: { kind: 'string', value: 'FILE', description: 'write the JSON result here' },
     threads: { kind: 'int', value: 'N', min: 1, max: 256, description: 'CPU threads' },
+    weights: { ...weightsFlag, description: `engine, redrafter: ${weightsFlag.description}` },
     beams: { kind: 'int', value: 'M', min: 1, max: 64, description: 'redrafter: beam width (default: the backend default)' },
     'beam-length': { kind: 'int', value: 'L', min: 2, max: 16, description: 'redrafter: beam length, counting the guaranteed token' },
     'max-tokens': { kind: 'int', value: 'N', min: 1, description: "redrafter: tokens generated per prompt (default 128); keystrokes: completion.maxTokens (default: the server's); quality: completion.maxTokens (default 32)" },

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Drafter, Model, type GenerateOptions, setEngineLogLevel } from '../../../native/lib/index.js';
 import { Tokenizer } from '../../../native/lib/tokenizer.js';
 import { UsageError, type ParsedArgs } from './args.js';
+import { weightsFromFlags } from './weights-flag.js';
 import { modelDirsFromFlags } from './paths.js';
 
 /** Loads a ReDrafter head for mode 'redrafter' (native/lib/drafter.ts). */
@@ -28,7 +29,8 @@ export async function runGenerate(args: ParsedArgs): Promise<number> {
   if (f.prompt !== undefined && !hasTokenizer) throw new UsageError(`--prompt needs ${join(modelDir, 'tokenizer.json')}; use --prompt-ids`);
 
   setEngineLogLevel('warn');  // keep the output to the result
-  const model = await Model.load(modelDir, f.threads === undefined ? {} : { threads: f.threads as number });
+  const weights = weightsFromFlags(f);
+  const model = await Model.load(modelDir, { ...(f.threads === undefined ? {} : { threads: f.threads as number }), ...(weights ? { weights } : {}) });
   const tokenizer = hasTokenizer ? await Tokenizer.load(modelDir) : null;
   const drafter = drafterDir !== undefined && mode === 'redrafter' ? await loadDrafter(drafterDir, model) : null;
   try {

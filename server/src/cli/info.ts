@@ -9,12 +9,14 @@ import { Tokenizer } from '../../../native/lib/tokenizer.js';
 import type { ParsedArgs } from './args.js';
 import { loadDrafter } from './generate.js';
 import { modelDirsFromFlags } from './paths.js';
+import { weightsFromFlags } from './weights-flag.js';
 
 export async function runInfo(args: ParsedArgs): Promise<number> {
   const f = args.flags;
   const { modelDir, drafterDir } = modelDirsFromFlags(f);
   setEngineLogLevel('warn');  // keep the output to the result
-  const model = await Model.load(modelDir);
+  const weights = weightsFromFlags(f);
+  const model = await Model.load(modelDir, weights ? { weights } : {});
   try {
     const tok = existsSync(join(modelDir, 'tokenizer.json')) ? await Tokenizer.load(modelDir) : null;
     const tokenizer = tok ? { vocabSize: tok.vocabSize, bosTokenId: tok.bosTokenId, eosTokenIds: tok.eosTokenIds } : null;

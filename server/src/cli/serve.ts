@@ -20,6 +20,7 @@ import { startServer, type ServerOptions } from '../server.js';
 import { createStreamConnection } from '../transport.js';
 import { UsageError, type ParsedArgs } from './args.js';
 import { existingDir } from './paths.js';
+import { weightsFromFlags } from './weights-flag.js';
 
 export async function runServe(args: ParsedArgs): Promise<number> {
   const { flags } = args;
@@ -43,12 +44,14 @@ export async function runServe(args: ParsedArgs): Promise<number> {
   if (options.modelDir) base.engine.model = options.modelDir;
   if (options.drafterDir) base.engine.drafter = options.drafterDir;
   if (options.mode) base.engine.mode = options.mode;
+  const weights = weightsFromFlags(flags);
+  if (weights) base.engine.weights = weights;
   options.base = base;
   const stateDir = stateDirPath(flags['state-dir'] as string | undefined);
   if (flags.connect) {
     guardStdout();
     const daemonArgs: string[] = [];
-    for (const f of ['model', 'drafter', 'mode', 'config'] as const) if (typeof flags[f] === 'string') daemonArgs.push(`--${f}`, resolveIfPath(f, flags[f] as string));
+    for (const f of ['model', 'drafter', 'mode', 'weights', 'config'] as const) if (typeof flags[f] === 'string') daemonArgs.push(`--${f}`, resolveIfPath(f, flags[f] as string));
     return runBridge({ stateDir: ensureStateDir(stateDir), daemonArgs, startTimeoutMs: 60_000 });
   }
   keepServing();
@@ -82,7 +85,7 @@ export async function runServe(args: ParsedArgs): Promise<number> {
 
 /** Model, drafter and config paths made absolute for a daemon started elsewhere. */
 function resolveIfPath(flag: string, value: string): string {
-  return flag === 'mode' ? value : resolve(value);
+  return flag === 'mode' || flag === 'weights' ? value : resolve(value);
 }
 
 function serveStdio(options: ServerOptions, clientPid: number | undefined): Promise<number> {

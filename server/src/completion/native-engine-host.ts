@@ -63,7 +63,7 @@ export class NativeEngineHost implements EngineHost {
   configure(engine: Settings['engine']): void {
     const prev = this.settings;
     this.settings = { ...engine };
-    if (prev && prev.model === engine.model && prev.drafter === engine.drafter && prev.backend === engine.backend && prev.threads === engine.threads) return;
+    if (prev && prev.model === engine.model && prev.drafter === engine.drafter && prev.backend === engine.backend && prev.threads === engine.threads && prev.weights === engine.weights) return;
     this.error = null;
     if (this.loaded || this.loading) {
       // Unload after the running generation (if any) finishes.
@@ -128,7 +128,7 @@ export class NativeEngineHost implements EngineHost {
     }
     const started = performance.now();
     const [model, tokenizer] = await Promise.all([
-      Model.load(choice.model, { backend: s.backend === 'remote' ? 'auto' : s.backend, ...(s.threads > 0 ? { threads: s.threads } : {}) }),
+      Model.load(choice.model, { backend: s.backend === 'remote' ? 'auto' : s.backend, weights: s.weights, ...(s.threads > 0 ? { threads: s.threads } : {}) }),
       Tokenizer.load(choice.model),
     ]);
     let drafter: Loaded['drafter'] = null;

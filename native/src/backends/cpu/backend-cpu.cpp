@@ -77,7 +77,7 @@ void cpu_embed_rows(engine_backend_ctx *, const weight_matrix * t, const int32_t
         const int64_t token = tokens[i];
         ENGINE_ASSERT(token >= 0 && token < t->rows);
         float * o = out + i * H;
-        if (t->layout == WEIGHT_TILED32) {
+        if (t->layout == WEIGHT_TILED32 || weight_is_quant(t->dtype)) {
             for (int64_t j = 0; j < H; ++j) o[j] = weight_at(*t, token, j);
         } else if (t->dtype == WEIGHT_F32) {
             std::memcpy(o, static_cast<const float *>(t->data) + token * H, H * sizeof(float));

@@ -1,0 +1,176 @@
+/*
+ * test-quant-kernels.cpp: the Q8_0 / Q4_0 formats and their matmul (kernels.h, quant-*.cpp):
+ * f32 -> f16 rounding; the quantized blocks against llama.cpp's format rules (scale, range, nibble
+ * order, error within half a step); the AVX2 matmul equal to the scalar reference BIT FOR BIT over
+ * odd shapes, row ranges and batch sizes, through the dispatch and the thread pool; batch
+ * invariance (an input's outputs do not depend on the other inputs of the batch); and the quantized
+ * product close to the f32 product (relative error bounds per format).
+ */
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "base/thread-pool.h"
+#include "kernels/kernels.h"
+#include "test-util.h"
+
+namespace {
+
+std::vector<float> randn(size_t n, std::mt19937 & rng, float scale = 1.0f) {
+    std::normal_distribution<float> d(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto & x : v) x = d(rng);
+    return v;
+}
+
+// A quantized copy of w (rows, cols) f32, in an owned buffer.
+struct quant_matrix {
+    std::vector<uint8_t> mem;
+    weight_matrix w;
+    quant_matrix(weight_dtype d, const std::vector<float> & wf, int64_t rows, int64_t cols) {
+        mem.assign(weight_quant_bytes(d, rows, cols) + 64, 0);
+        void * base = mem.data() + (64 - reinterpret_cast<uintptr_t>(mem.data()) % 64) % 64;
+        w = weight_quant_view(d, rows, cols, base);
+        weight_matrix src;
+        src.dtype = WEIGHT_F32;
+        src.rows = rows;
+        src.cols = cols;
+        src.data = wf.data();
+        weight_quantize_rows(src, w, 0, rows);
+    }
+};
+
+void check_f16() {
+    CHECK(f32_to_f16(0.0f) == 0);
+    CHECK(f32_to_f16(1.0f) == 0x3c00);
+    CHECK(f32_to_f16(-2.0f) == 0xc000);
+    CHECK(f32_to_f16(65504.0f) == 0x7bff);
+    CHECK(f32_to_f16(65520.0f) == 0x7c00);               // halfway to 2^16 rounds (even) to inf
+    CHECK(f32_to_f16(1.0f + 1.0f / 2048) == 0x3c00);     // halfway: even (down)
+    CHECK(f32_to_f16(1.0f + 3.0f / 2048) == 0x3c02);     // halfway: even (up)
+    CHECK(f32_to_f16(std::ldexp(1.0f, -24)) == 0x0001);  // the smallest subnormal
+    CHECK(f32_to_f16(std::ldexp(1.0f, -26)) == 0);       // below half of it
+    // every finite f16 survives the round trip
+    int bad = 0;
+    for (uint32_t h = 0; h < 0x10000; ++h) {
+        if ((h & 0x7c00) == 0x7c00) continue;
+        if (f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))) != h) ++bad;
+    }
+    CHECK(bad == 0);
+}
+
+void check_blocks(std::mt19937 & rng) {
+    const int64_t rows = 3, cols = 70;  // 3 blocks, the last padded
+    std::vector<float> wf = randn(static_cast<size_t>(rows * cols), rng);
+    wf[5] = 0.0f;
+    for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0}) {
+        quant_matrix q(d, wf, rows, cols);
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t b = 0; b < quant_blocks(cols); ++b) {
+                float amax = 0, mx = 0;
+                for (int64_t k = b * 32; k < std::min<int64_t>(cols, b * 32 + 32); ++k)
+                    if (std::fabs(wf[r * cols + k]) > amax) amax = std::fabs(wf[r * cols + k]), mx = wf[r * cols + k];
+                const float scale = f16_to_f32(quant_scale(q.w, r, b));
+                // llama.cpp: Q8_0 d = amax / 127; Q4_0 d = (value of largest magnitude) / -8
+                CHECK(scale == f16_to_f32(f32_to_f16(d == WEIGHT_Q8_0 ? amax / 127.0f : mx / -8.0f)));
+                for (int64_t k = b * 32; k < b * 32 + 32; ++k) {
+                    if (k >= cols) {
+                        CHECK(weight_at(q.w, r, k) == 0.0f);  // the pad
+                        continue;
+                    }
+                    // within half a step (Q4_0: a whole step where +8 clamps to 7), plus the scale's f16
+                    // rounding (2^-11 relative) times the largest quant
+                    const float err = std::fabs(weight_at(q.w, r, k) - wf[r * cols + k]);
+                    CHECK(err <= std::fabs(scale) * (d == WEIGHT_Q8_0 ? 0.5f + 127.0f / 2048.0f : 1.0f + 8.0f / 2048.0f) + 1e-6f);
+                }
+            }
+        if (d == WEIGHT_Q4_0) {  // nibble order: byte j holds element j (low) and j + 16 (high)
+            const uint8_t byte = quant_block(q.w, 0, 0)[3];
+            const float s = f16_to_f32(quant_scale(q.w, 0, 0));
+            CHECK(weight_at(q.w, 0, 3) == s * static_cast<float>((byte & 15) - 8));
+            CHECK(weight_at(q.w, 0, 19) == s * static_cast<float>((byte >> 4) - 8));
+        }
+    }
+    CHECK(weight_quant_bytes(WEIGHT_Q8_0, 2, 64) == 2 * 136);  // one 4-row group x 2 blocks x (4 x 32 + 4 x 2) B
+    CHECK(weight_quant_bytes(WEIGHT_Q4_0, 5, 33) == 2 * 2 * 72);  // two groups x 2 blocks x (4 x 16 + 4 x 2) B
+    // the layout: row 5's block 1 of a (6, 64) Q8_0 matrix, and its scale after the group's quants
+    std::vector<uint8_t> mem(weight_quant_bytes(WEIGHT_Q8_0, 6, 64));
+    const weight_matrix v = weight_quant_view(WEIGHT_Q8_0, 6, 64, mem.data());
+    CHECK(quant_block(v, 5, 1) == mem.data() + (1 * 2 + 1) * 136 + 1 * 32);
+    mem[(1 * 2 + 1) * 136 + 128 + 2] = 0x00;
+    mem[(1 * 2 + 1) * 136 + 128 + 3] = 0x3c;
+    CHECK(quant_scale(v, 5, 1) == 0x3c00);
+}
+
+void check_input_quant(std::mt19937 & rng) {
+    const int64_t n = 3, K = 45;
+    std::vector<float> x = randn(static_cast<size_t>(n * K), rng);
+    for (int64_t k = 32; k < K; ++k) x[k] = 0.0f;  // row 0's second block all zero: d = 0
+    std::vector<int8_t> q(static_cast<size_t>(n * 64), 99);
+    std::vector<float> d(static_cast<size_t>(n * 2));
+    quantize_input_q8(q.data(), d.data(), x.data(), n, K);
+    CHECK(d[1] == 0.0f);
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < 64; ++k) {
+            const float s = d[i * 2 + k / 32];
+            if (k >= K) CHECK(q[i * 64 + k] == 0);
+            else CHECK(std::fabs(s * q[i * 64 + k] - x[i * K + k]) <= 0.5f * s + 1e-7f);
+        }
+}
+
+// The dispatched AVX2 path against the reference, bit for bit; batch invariance; closeness to f32.
+void check_matmul(weight_dtype d, int64_t rows, int64_t cols, int64_t n, bool bias, thread_pool * pool, std::mt19937 & rng) {
+    std::vector<float> wf = randn(static_cast<size_t>(rows * cols), rng, 0.05f);
+    quant_matrix q(d, wf, rows, cols);
+    std::vector<float> x = randn(static_cast<size_t>(n * cols), rng);
+    std::vector<float> b = randn(static_cast<size_t>(rows), rng);
+    const int64_t ldy = rows + 2;
+    std::vector<float> y_ref(static_cast<size_t>(n * ldy), -7.0f), y(y_ref), y_one(static_cast<size_t>(ldy), -7.0f);
+    const float * bp = bias ? b.data() : nullptr;
+    matmul(y_ref.data(), ldy, x.data(), n, q.w, bp, nullptr, KERNEL_PATH_REF);
+    const bool avx2 = kernel_path_supported(KERNEL_PATH_AVX2);
+    matmul(y.data(), ldy, x.data(), n, q.w, bp, pool, avx2 ? KERNEL_PATH_AVX2 : KERNEL_PATH_REF);
+    int differ = 0;
+    for (size_t i = 0; i < y.size(); ++i) differ += std::memcmp(&y[i], &y_ref[i], 4) != 0;
+    CHECK(differ == 0);
+    if (differ) std::fprintf(stderr, "  %s rows %ld cols %ld n %ld: %d outputs differ from the reference\n", weight_dtype_name(d),
+                             static_cast<long>(rows), static_cast<long>(cols), static_cast<long>(n), differ);
+    // batch invariance: the last input alone gives the same bits as inside the batch
+    matmul(y_one.data(), ldy, x.data() + (n - 1) * cols, 1, q.w, bp, pool, KERNEL_PATH_AUTO);
+    CHECK(std::memcmp(y_one.data(), y.data() + (n - 1) * ldy, static_cast<size_t>(rows) * 4) == 0);
+    // close to the f32 product of the unquantized weights: relative L2 error over all outputs
+    // (Q8_0 weights and int8 activations ~0.5%, Q4_0 weights ~9% for Gaussian data; bounds 2x)
+    double err = 0, norm = 0;
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t r = 0; r < rows; ++r) {
+            double e = bias ? b[r] : 0.0;
+            for (int64_t k = 0; k < cols; ++k) e += double(wf[r * cols + k]) * x[i * cols + k];
+            err += (y[i * ldy + r] - e) * (y[i * ldy + r] - e);
+            norm += (e - (bias ? b[r] : 0.0)) * (e - (bias ? b[r] : 0.0));
+        }
+    const double rel = std::sqrt(err / norm);
+    if (rows * n < 64) return;  // too few outputs for a stable ratio
+    CHECK(rel < (d == WEIGHT_Q8_0 ? 0.01 : 0.18));
+    if (rows * cols * n > 100000 || rel >= (d == WEIGHT_Q8_0 ? 0.01 : 0.18))
+        std::fprintf(stderr, "  %s rows %ld cols %ld n %ld: relative L2 error vs f32 %.4f\n", weight_dtype_name(d), static_cast<long>(rows),
+                     static_cast<long>(cols), static_cast<long>(n), rel);
+}
+
+}  // namespace
+
+int main() {
+    std::mt19937 rng(42);
+    check_f16();
+    check_blocks(rng);
+    check_input_quant(rng);
+    if (!kernel_path_supported(KERNEL_PATH_AVX2)) std::fprintf(stderr, "no AVX2 here: the dispatched path is the reference itself\n");
+    thread_pool pool(3);
+    for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0})
+        for (int64_t rows : {1, 3, 5, 64, 97})
+            for (int64_t cols : {32, 45, 172, 896})
+                for (int64_t n : {1, 2, 5, 9, 70}) check_matmul(d, rows, cols, n, (rows + n) % 2 == 0, &pool, rng);
+    check_matmul(WEIGHT_Q8_0, 896, 896, 4, true, &pool, rng);
+    check_matmul(WEIGHT_Q4_0, 896, 896, 4, true, &pool, rng);
+    return test_summary("test-quant-kernels");
+}

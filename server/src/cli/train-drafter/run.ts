@@ -1,0 +1,159 @@
+/**
+ * `slipstream train-drafter --model DIR --out DIR [--budget-minutes N] [--prompts FILE|DIR]
+ * [--device auto|cpu|cuda]`: a ReDrafter head for the user's own model in one command
+ * (docs/training.md, "Train a drafter for your model"). Records the base model's greedy
+ * continuations with their hidden states through the engine (record.ts), trains the head in
+ * PyTorch (python.ts -> training/slipstream_train/distill.py), exports it into --out, evaluates
+ * it through the engine on held-out prompts (evaluate.ts) and writes the model card (card.ts).
+ * The budget is split: 30% recording, the rest training less a reserve for the evaluation.
+ * Re-running with the same --out reuses the recorded data and resumes training from its checkpoint.
+ */
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Model, setEngineLogLevel } from '../../../../native/lib/index.js';
+import { Tokenizer } from '../../../../native/lib/tokenizer.js';
+import { packageRoot } from '../../package-root.js';
+import { UsageError, type ParsedArgs } from '../args.js';
+import { existingDir } from '../paths.js';
+import { baseOf, writeCard, type TrainSummary } from './card.js';
+import { evaluateDrafter } from './evaluate.js';
+import { listPromptFiles, promptSampler, tokenizeFiles } from './prompts.js';
+import { checkPython, runDistill, trainingDir } from './python.js';
+import { DATA_FORMAT, recordData, type RecordSummary } from './record.js';
+
+const RECORD_SHARE = 0.3;
+const EVAL_SHARE = 0.1;
+const GEN_TOKENS = 64;
+const PROMPT_MAX = 64;
+const EVAL_PROMPTS = 12;
+
+const log = (line: string): void => {
+  process.stderr.write(`train-drafter: ${line}\n`);
+};
+
+/** Creates --out and proves it is writable, or throws a UsageError saying why not. */
+function writableOut(path: string): string {
+  const abs = resolve(path);
+  try {
+    mkdirSync(abs, { recursive: true });
+    accessSync(abs, constants.W_OK);
+    const probe = join(abs, '.write-test');
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (err) {
+    throw new UsageError(`--out: cannot write to ${path} (${(err as Error).message})`);
+  }
+  return abs;
+}
+
+async function loadModel(dir: string, threads: number | undefined): Promise<Model> {
+  try {
+    return await Model.load(dir, threads === undefined ? { backend: 'cpu' } : { backend: 'cpu', threads });
+  } catch (err) {
+    throw new Error(`the engine cannot load --model ${dir}: ${(err as Error).message}`);
+  }
+}
+
+/** The recorded data in dataDir when it was made for this model (resume), else null. */
+function reusableData(dataDir: string, modelDir: string, model: Model): RecordSummary | null {
+  const p = join(dataDir, 'index.json');
+  if (!existsSync(p)) return null;
+  try {
+    const idx = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown> & { model?: { dir?: string }; sequences?: unknown[] };
+    if (idx.format !== DATA_FORMAT || idx.hidden_size !== model.info.hiddenSize || idx.vocab_size !== model.info.vocabSize || idx.model?.dir !== modelDir) return null;
+    return { sequences: idx.sequences?.length ?? 0, positions: idx.positions as number, seconds: idx.seconds as number, saturated: idx.saturated_values as number };
+  } catch {
+    return null;
+  }
+}
+
+export async function runTrainDrafter(args: ParsedArgs): Promise<number> {
+  const f = args.flags;
+  if (f.model === undefined) throw new UsageError('--model DIR is required (the base model the head drafts for)');
+  if (f.out === undefined) throw new UsageError('--out DIR is required (where the drafter folder is written)');
+  const modelDir = existingDir('model', f.model as string);
+  const device = (f.device as string | undefined) ?? 'auto';
+  if (!['auto', 'cpu', 'cuda'].includes(device)) throw new UsageError("--device must be 'auto', 'cpu' or 'cuda'");
+  const budgetMin = f['budget-minutes'] as number;
+  const root = packageRoot();
+  const promptsPath = f.prompts !== undefined ? resolve(f.prompts as string) : join(root, 'fixtures', 'workspace', 'src');
+  if (!existsSync(promptsPath)) throw new UsageError(`--prompts: no such file or directory: ${f.prompts as string}`);
+  const outDir = writableOut(f.out as string);
+  const training = trainingDir(root);
+  checkPython(training);
+  if (!existsSync(join(modelDir, 'tokenizer.json'))) throw new Error(`${modelDir} has no tokenizer.json: train-drafter tokenizes its prompts with it`);
+
+  const started = Date.now();
+  const budgetS = budgetMin * 60;
+  const threads = f.threads as number | undefined;
+  setEngineLogLevel('warn');
+  const workDir = join(outDir, 'work');
+  const dataDir = join(workDir, 'data');
+  mkdirSync(dataDir, { recursive: true });
+
+  let model = await loadModel(modelDir, threads);
+  const tokenizer = await Tokenizer.load(modelDir);
+  const files = tokenizeFiles(listPromptFiles(promptsPath), tokenizer);
+  if (files.length === 0) throw new UsageError(`--prompts: no text file of 16 tokens or more under ${promptsPath}`);
+  const bos = tokenizer.bosTokenId !== null && tokenizer.encode('a')[0] === tokenizer.bosTokenId ? tokenizer.bosTokenId : null;
+  const stopTokens = [...new Set([...model.info.eosTokenIds, ...tokenizer.eosTokenIds])].filter((t) => t < model.info.vocabSize);
+  const seed = (f.seed as number | undefined) ?? 1;
+  const promptSource = `${files.length} file(s) under ${promptsPath}`;
+  const info = model.info;
+  log(`${info.architecture} ${info.storedDtype}, ${info.numLayers} layers, hidden ${info.hiddenSize}, vocabulary ${info.vocabSize}; ` +
+    `prompts from ${promptSource}; budget ${budgetMin} min`);
+
+  let data = reusableData(dataDir, modelDir, model);
+  if (data) {
+    log(`reusing the recorded data in ${dataDir} (${data.positions.toLocaleString('en-US')} positions)`);
+  } else {
+    data = await recordData({
+      model, modelDir, dataDir, sampler: promptSampler(files, 'train', { seed, maxLen: PROMPT_MAX, bos, root: promptsPath }),
+      seconds: budgetS * RECORD_SHARE, maxPositions: (f['max-positions'] as number | undefined) ?? 2_000_000, genTokens: GEN_TOKENS,
+      stopTokens, promptSource, log,
+    });
+    log(`recorded ${data.sequences} sequences, ${data.positions.toLocaleString('en-US')} positions in ${(data.seconds / 60).toFixed(2)} min ` +
+      `(${((data.seconds * 1000) / Math.max(1, data.positions)).toFixed(2)} s per thousand positions)` +
+      (data.saturated > 0 ? `; ${data.saturated} hidden values beyond the f16 range were clamped` : ''));
+  }
+  if (data.positions < 2) throw new Error('no training data was recorded (every continuation ended at once?)');
+  model.dispose();  // the engine's weights are not needed while PyTorch trains
+
+  const spentS = (Date.now() - started) / 1000;
+  const trainMin = Math.max(0.05, (budgetS * (1 - EVAL_SHARE) - spentS) / 60);
+  const distillArgs = [
+    '--data', dataDir, '--model', modelDir, '--out', outDir, '--work', workDir, '--budget-minutes', trainMin.toFixed(3),
+    '--device', device, '--export-dtype', info.storedDtype === 'f32' ? 'float32' : 'bfloat16', '--seed', String(seed),
+  ];
+  if (f['max-steps'] !== undefined) distillArgs.push('--max-steps', String(f['max-steps']));
+  log(`training for ${trainMin.toFixed(2)} min (python3 -m slipstream_train.distill)`);
+  await runDistill(training, distillArgs);
+  const trained = JSON.parse(readFileSync(join(workDir, 'train-summary.json'), 'utf8')) as TrainSummary;
+
+  model = await loadModel(modelDir, threads);
+  try {
+    const evaluation = await evaluateDrafter(model, outDir, promptSampler(files, 'heldout', { seed: seed + 1000, maxLen: PROMPT_MAX, bos, root: promptsPath }), {
+      prompts: EVAL_PROMPTS, beams: 4, beamLength: 5, maxTokens: GEN_TOKENS, stopTokens, log,
+    });
+    writeCard(outDir, {
+      base: baseOf(model.info, modelDir),
+      data: { ...data, prompts: promptSource, genTokens: GEN_TOKENS },
+      training: trained,
+      evaluation,
+      command: `slipstream ${process.argv.slice(2).join(' ')}`,
+      date: new Date().toISOString(),
+    });
+    process.stdout.write(`${JSON.stringify({
+      drafter: outDir, tokensPerStep: Number(evaluation.tokensPerStep.toFixed(3)), beams: evaluation.beams, beamLength: evaluation.beamLength,
+      heldOutPrompts: evaluation.prompts, parity: evaluation.parityOk === evaluation.prompts, steps: trained.steps,
+      positions: data.positions, minutes: Number(((Date.now() - started) / 60000).toFixed(2)),
+    })}\n`);
+    if (evaluation.parityOk !== evaluation.prompts) {
+      log(`ReDrafter output differed from plain greedy decoding on ${evaluation.prompts - evaluation.parityOk} prompt(s): ${JSON.stringify(evaluation.mismatch)}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}

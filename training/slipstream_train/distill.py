@@ -197,7 +197,8 @@ def train(args):
 
     t_last = time.time()
     last_log = last_save = t_last
-    while frac() < 1.0:
+    done_here = 0
+    while frac() < 1.0 and not (args.stop_after and done_here >= args.stop_after):
         if state["cursor"] + B > len(order):
             state["epoch"] += 1
             state["cursor"] = 0
@@ -218,6 +219,7 @@ def train(args):
         state["elapsed_s"] += now - t_last
         t_last = now
         state["step"] += 1
+        done_here += 1
         lv = loss.item()
         state["loss_ema"] = lv if state["loss_ema"] is None else 0.95 * state["loss_ema"] + 0.05 * lv
         state["accs"] = accs
@@ -256,6 +258,7 @@ def main(argv=None):
     p.add_argument("--work", required=True, help="checkpoint and summary folder")
     p.add_argument("--budget-minutes", type=float, required=True, help="training time, kept across resumes")
     p.add_argument("--max-steps", type=int, default=0, help="also stop after this many steps (0: none)")
+    p.add_argument("--stop-after", type=int, default=0, help="stop after this many steps in this call (an interruption, for tests)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--exit-dim", type=int, default=0, help="E (0: the base's hidden size H, with input_proj)")
     p.add_argument("--layers", type=int, default=1, help="residual layers")

@@ -117,8 +117,9 @@ class Recorded:
 # ---- training ----------------------------------------------------------------------------------
 
 def make_drafter(V, H, exit_dim, layers, out_matrix=None):
-    """A Drafter (drafter.py). With exit_dim == H and the base's output matrix given, starts from
-    the base's own head: input_proj passes c through ([I, 0]) and lm_head = the base's (V, H)."""
+    """A Drafter (drafter.py). With exit_dim == H and the base's output matrix given, starts as
+    the base's own head: input_proj passes c through ([I, 0]), the residual blocks are the
+    identity, and lm_head = the base's (V, H), so step 0 drafts what the base would say after c."""
     d = Drafter(V, H, exit_dim, layers, True)
     if out_matrix is not None and exit_dim == H:
         with torch.no_grad():
@@ -126,7 +127,19 @@ def make_drafter(V, H, exit_dim, layers, out_matrix=None):
             d.input_proj.weight[:, :H] = torch.eye(H)
             d.input_proj.bias.zero_()
             d.lm_head[-1].weight.copy_(out_matrix)
+            for blk in d.lm_head[:-1]:
+                blk.linear.bias.zero_()  # weight is zero already: the block is the identity
     return d
+
+
+# Above this many output-layer parameters (V x E) the default exit_dim drops from 2H to H.
+BIG_OUTPUT_LAYER = 300_000_000
+
+
+def default_exit_dim(V, H):
+    """Apple's E = 2H (no input_proj) while the drafter's output layer V x 2H stays under
+    BIG_OUTPUT_LAYER parameters (with AdamW, 16 bytes each in training); else E = H."""
+    return 2 * H if V * 2 * H <= BIG_OUTPUT_LAYER else H
 
 
 def lr_at(frac, lr, warm=0.05, floor=0.1):
@@ -157,7 +170,7 @@ def train(args):
     if tuple(emb_w.shape) != (V, H):
         raise SystemExit(f"distill: {EMBED_NAME} is {list(emb_w.shape)}, the data says ({V}, {H})")
     emb = torch.nn.Embedding.from_pretrained(emb_w.to(device), freeze=True)
-    E = args.exit_dim or H
+    E = args.exit_dim or default_exit_dim(V, H)
     drafter = make_drafter(V, H, E, args.layers, base_output_matrix(args.model) if E == H else None).to(device)
     opt = torch.optim.AdamW(drafter.parameters(), lr=args.lr, weight_decay=0.0)
     W = max(n + 1 for _, _, n in data.seqs)
@@ -260,8 +273,8 @@ def main(argv=None):
     p.add_argument("--max-steps", type=int, default=0, help="also stop after this many steps (0: none)")
     p.add_argument("--stop-after", type=int, default=0, help="stop after this many steps in this call (an interruption, for tests)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--exit-dim", type=int, default=0, help="E (0: the base's hidden size H, with input_proj)")
-    p.add_argument("--layers", type=int, default=1, help="residual layers")
+    p.add_argument("--exit-dim", type=int, default=0, help="E (0: 2H, or H with input_proj when V x 2H > 300M)")
+    p.add_argument("--layers", type=int, default=2, help="residual layers")
     p.add_argument("--lookahead", type=int, default=5)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--batch-positions", type=int, default=0, help="window positions per batch (0: by vocabulary size)")

@@ -136,7 +136,22 @@ def test_an_interrupted_run_resumes_to_the_same_weights_and_exports(tmp_path):
         assert torch.equal(sa[k], sb[k]), k
     cfg = json.load(open(a / "config.json"))
     assert cfg["model_type"] == "recurrent_drafting_drafter"
-    assert (cfg["vocab_size"], cfg["hidden_size"], cfg["exit_dim"], cfg["num_draft_layers"]) == (V, H, H, 1)
-    assert sa["lm_head.1.weight"].shape == (V, H) and sa["input_proj.weight"].shape == (H, 2 * H)
+    assert (cfg["vocab_size"], cfg["hidden_size"], cfg["exit_dim"], cfg["num_draft_layers"]) == (V, H, 2 * H, 2)
+    assert sa["lm_head.2.weight"].shape == (V, 2 * H) and "input_proj.weight" not in sa
     summary = json.load(open(a / "work" / "train-summary.json"))
     assert summary["steps"] == 8
+
+
+def test_the_default_exit_dim_is_2h_unless_the_output_layer_is_big():
+    assert distill.default_exit_dim(512, 64) == 128
+    assert distill.default_exit_dim(151936, 896) == 1792  # Qwen2.5 0.5B: 272M parameters
+    assert distill.default_exit_dim(151936, 1536) == 1536  # Qwen2.5 1.5B: 2H would be 467M
+
+
+def test_with_exit_dim_h_the_head_starts_as_the_base_head(tmp_path):
+    ref = fake_base(str(tmp_path / "m"), tied=False)
+    d = distill.make_drafter(V, H, H, 1, distill.base_output_matrix(str(tmp_path / "m")))
+    c = torch.randn(3, H)
+    with torch.no_grad():
+        got = d.head(c, torch.randn(3, H))
+    assert torch.allclose(got, c @ ref["lm_head.weight"].T, atol=1e-5)

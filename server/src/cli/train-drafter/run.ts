@@ -80,8 +80,6 @@ export async function runTrainDrafter(args: ParsedArgs): Promise<number> {
   if (!existsSync(promptsPath)) throw new UsageError(`--prompts: no such file or directory: ${f.prompts as string}`);
   const outDir = writableOut(f.out as string);
   const training = trainingDir(root);
-  checkPython(training);
-  if (!existsSync(join(modelDir, 'tokenizer.json'))) throw new Error(`${modelDir} has no tokenizer.json: train-drafter tokenizes its prompts with it`);
 
   const started = Date.now();
   const budgetS = budgetMin * 60;
@@ -92,6 +90,8 @@ export async function runTrainDrafter(args: ParsedArgs): Promise<number> {
   mkdirSync(dataDir, { recursive: true });
 
   let model = await loadModel(modelDir, threads);
+  if (!existsSync(join(modelDir, 'tokenizer.json'))) throw new Error(`${modelDir} has no tokenizer.json: train-drafter tokenizes its prompts with it`);
+  checkPython(training);  // before any work is done
   const tokenizer = await Tokenizer.load(modelDir);
   const files = tokenizeFiles(listPromptFiles(promptsPath), tokenizer);
   if (files.length === 0) throw new UsageError(`--prompts: no text file of 16 tokens or more under ${promptsPath}`);

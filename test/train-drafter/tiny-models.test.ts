@@ -36,7 +36,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: numbe
 }
 
 async function trainAndCheck(modelDir: string, out: string, extra: string[] = []): Promise<{ stderr: string; result: Record<string, unknown> }> {
-  const r = await cli(['--model', modelDir, '--out', out, '--budget-minutes', '0.3', '--max-steps', '15', '--device', 'cpu', ...extra]);
+  const r = await cli(['--model', modelDir, '--out', out, '--budget-minutes', '0.4', '--max-steps', '15', '--device', 'cpu', ...extra]);
   expect(r.code, r.stderr).toBe(0);
   const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   expect(result.parity).toBe(true);

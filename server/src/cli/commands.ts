@@ -154,7 +154,10 @@ export const trainDrafterCommand: CommandSpec = {
     threads: { kind: 'int', value: 'N', min: 1, max: 256, description: 'CPU threads of the engine while recording and evaluating' },
     seed: { kind: 'int', value: 'S', min: 0, description: 'seed of the prompts and of training (default 1)' },
     'max-steps': { kind: 'int', value: 'N', min: 1, description: 'also stop training after N steps' },
+    'exit-dim': { kind: 'int', value: 'E', min: 8, max: 65536, description: "width of the head's MLP (default 2 x hidden, or hidden when vocabulary x 2 x hidden passes 300M); the output layer is vocabulary x E" },
+    layers: { kind: 'int', value: 'N', min: 0, max: 16, description: 'residual layers of the head (default 2)' },
     'max-positions': { kind: 'int', value: 'N', min: 100, description: 'record at most N positions (default 2,000,000)' },
+    'eval-prompts': { kind: 'int', value: 'N', min: 1, max: 10_000, description: 'held-out prompts the evaluation decodes, plain and with ReDrafter at 4 x 5 (default 12)' },
     help,
   },
 };

@@ -25,7 +25,6 @@ const RECORD_SHARE = 0.3;
 const EVAL_SHARE = 0.1;
 const GEN_TOKENS = 64;
 const PROMPT_MAX = 64;
-const EVAL_PROMPTS = 12;
 
 const log = (line: string): void => {
   process.stderr.write(`train-drafter: ${line}\n`);
@@ -126,6 +125,8 @@ export async function runTrainDrafter(args: ParsedArgs): Promise<number> {
     '--device', device, '--export-dtype', info.storedDtype === 'f32' ? 'float32' : 'bfloat16', '--seed', String(seed),
   ];
   if (f['max-steps'] !== undefined) distillArgs.push('--max-steps', String(f['max-steps']));
+  if (f['exit-dim'] !== undefined) distillArgs.push('--exit-dim', String(f['exit-dim']));
+  if (f.layers !== undefined) distillArgs.push('--layers', String(f.layers));
   log(`training for ${trainMin.toFixed(2)} min (python3 -m slipstream_train.distill)`);
   await runDistill(training, distillArgs);
   const trained = JSON.parse(readFileSync(join(workDir, 'train-summary.json'), 'utf8')) as TrainSummary;
@@ -133,7 +134,7 @@ export async function runTrainDrafter(args: ParsedArgs): Promise<number> {
   model = await loadModel(modelDir, threads);
   try {
     const evaluation = await evaluateDrafter(model, outDir, promptSampler(files, 'heldout', { seed: seed + 1000, maxLen: PROMPT_MAX, bos, root: promptsPath }), {
-      prompts: EVAL_PROMPTS, beams: 4, beamLength: 5, maxTokens: GEN_TOKENS, stopTokens, log,
+      prompts: (f['eval-prompts'] as number | undefined) ?? 12, beams: 4, beamLength: 5, maxTokens: GEN_TOKENS, stopTokens, log,
     });
     writeCard(outDir, {
       base: baseOf(model.info, modelDir),

@@ -35,8 +35,8 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: numbe
   });
 }
 
-async function trainAndCheck(modelDir: string, out: string, extra: string[] = []): Promise<{ stderr: string; result: Record<string, unknown> }> {
-  const r = await cli(['--model', modelDir, '--out', out, '--budget-minutes', '0.4', '--max-steps', '15', '--device', 'cpu', ...extra]);
+async function trainAndCheck(modelDir: string, out: string, maxSteps = 15): Promise<{ stderr: string; result: Record<string, unknown> }> {
+  const r = await cli(['--model', modelDir, '--out', out, '--budget-minutes', '0.4', '--max-steps', String(maxSteps), '--device', 'cpu']);
   expect(r.code, r.stderr).toBe(0);
   const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   expect(result.parity).toBe(true);
@@ -66,7 +66,7 @@ describe.skipIf(!runEndToEnd)('train-drafter on tiny random models', () => {
     const out = join(tmp, 'qwen2-drafter');
     const first = await trainAndCheck(dir, out);
     expect(first.stderr).toMatch(/recorded \d+ sequences/);
-    const second = await trainAndCheck(dir, out, ['--max-steps', '25']);
+    const second = await trainAndCheck(dir, out, 25);
     expect(second.stderr).toMatch(/reusing the recorded data/);
     expect(second.stderr).toMatch(/resumed at step 15/);
     expect(second.result.steps).toBe(25);

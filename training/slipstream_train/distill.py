@@ -13,6 +13,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import struct
 import sys
 import time
@@ -257,9 +258,12 @@ def train(args):
                "steps": state["step"], "epochs": state["epoch"] + state["cursor"] / max(1, len(order)),
                "train_time_s": state["elapsed_s"], "batch": [B, W], "device": device, "lr": args.lr,
                "sequences": len(data.seqs), "positions": data.positions, "loss": state["loss_ema"],
-               "top1_per_lookahead": state.get("accs", []), "export_dtype": dtype, "history": state["history"][-20:]}
+               "top1_per_lookahead": state.get("accs", []), "export_dtype": dtype, "history": state["history"][-20:],
+               "seconds_per_step": state["elapsed_s"] / max(1, state["step"]),
+               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     json.dump(summary, open(os.path.join(args.work, "train-summary.json"), "w"), indent=1)
-    log(f"exported {args.out} after {state['step']} steps ({state['elapsed_s'] / 60:.2f} min)")
+    log(f"exported {args.out} after {state['step']} steps ({state['elapsed_s'] / 60:.2f} min, "
+        f"{summary['seconds_per_step']:.2f} s per step of {B} x {W} positions, peak memory {summary['peak_rss_mb']:.0f} MB)")
     return summary
 
 

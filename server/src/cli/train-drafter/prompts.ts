@@ -88,7 +88,7 @@ export function promptSampler(files: PromptFile[], part: 'train' | 'heldout', op
       return { f, lo: part === 'train' ? 0 : cut, hi: part === 'train' ? cut : f.tokens.length };
     })
     .filter((s) => s.hi - s.lo >= 9);
-  if (spans.length === 0) throw new Error(`no file has enough text for ${part} prompts (each needs 50 tokens or more)`);
+  if (spans.length === 0) throw new Error(`no file has enough text for ${part} prompts (a file needs about 50 tokens or more)`);
   const weights = spans.map((s) => s.hi - s.lo);
   const total = weights.reduce((a, b) => a + b, 0);
   const rand = seededRandom(opts.seed);

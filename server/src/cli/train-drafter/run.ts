@@ -17,7 +17,7 @@ import { UsageError, type ParsedArgs } from '../args.js';
 import { existingDir } from '../paths.js';
 import { baseOf, writeCard, type TrainSummary } from './card.js';
 import { evaluateDrafter } from './evaluate.js';
-import { listPromptFiles, promptSampler, tokenizeFiles } from './prompts.js';
+import { listPromptFiles, promptSampler, tokenizeFiles, type PromptFile } from './prompts.js';
 import { checkPython, runDistill, trainingDir } from './python.js';
 import { DATA_FORMAT, recordData, type RecordSummary } from './record.js';
 
@@ -89,34 +89,43 @@ export async function runTrainDrafter(args: ParsedArgs): Promise<number> {
   mkdirSync(dataDir, { recursive: true });
 
   let model = await loadModel(modelDir, threads);
-  if (!existsSync(join(modelDir, 'tokenizer.json'))) throw new Error(`${modelDir} has no tokenizer.json: train-drafter tokenizes its prompts with it`);
-  checkPython(training);  // before any work is done
-  const tokenizer = await Tokenizer.load(modelDir);
-  const files = tokenizeFiles(listPromptFiles(promptsPath), tokenizer);
-  if (files.length === 0) throw new UsageError(`--prompts: no text file of 16 tokens or more under ${promptsPath}`);
-  const bos = tokenizer.bosTokenId !== null && tokenizer.encode('a')[0] === tokenizer.bosTokenId ? tokenizer.bosTokenId : null;
-  const stopTokens = [...new Set([...model.info.eosTokenIds, ...tokenizer.eosTokenIds])].filter((t) => t < model.info.vocabSize);
-  const seed = (f.seed as number | undefined) ?? 1;
-  const promptSource = `${files.length} file(s) under ${promptsPath}`;
   const info = model.info;
-  log(`${info.architecture} ${info.storedDtype}, ${info.numLayers} layers, hidden ${info.hiddenSize}, vocabulary ${info.vocabSize}; ` +
-    `prompts from ${promptSource}; budget ${budgetMin} min`);
+  const seed = (f.seed as number | undefined) ?? 1;
+  let tokenizer: Tokenizer;
+  let files: PromptFile[];
+  let bos: number | null;
+  let stopTokens: number[];
+  let promptSource: string;
+  let data: RecordSummary | null;
+  try {
+    if (!existsSync(join(modelDir, 'tokenizer.json'))) throw new Error(`${modelDir} has no tokenizer.json: train-drafter tokenizes its prompts with it`);
+    checkPython(training);  // before any work is done
+    tokenizer = await Tokenizer.load(modelDir);
+    files = tokenizeFiles(listPromptFiles(promptsPath), tokenizer);
+    if (files.length === 0) throw new UsageError(`--prompts: no text file of 16 tokens or more under ${promptsPath}`);
+    bos = tokenizer.bosTokenId !== null && tokenizer.encode('a')[0] === tokenizer.bosTokenId ? tokenizer.bosTokenId : null;
+    stopTokens = [...new Set([...model.info.eosTokenIds, ...tokenizer.eosTokenIds])].filter((t) => t < model.info.vocabSize);
+    promptSource = `${files.length} file(s) under ${promptsPath}`;
+    log(`${info.architecture} ${info.storedDtype}, ${info.numLayers} layers, hidden ${info.hiddenSize}, vocabulary ${info.vocabSize}; ` +
+      `prompts from ${promptSource}; budget ${budgetMin} min`);
 
-  let data = reusableData(dataDir, modelDir, model);
-  if (data) {
-    log(`reusing the recorded data in ${dataDir} (${data.positions.toLocaleString('en-US')} positions)`);
-  } else {
-    data = await recordData({
-      model, modelDir, dataDir, sampler: promptSampler(files, 'train', { seed, maxLen: PROMPT_MAX, bos, root: promptsPath }),
-      seconds: budgetS * RECORD_SHARE, maxPositions: (f['max-positions'] as number | undefined) ?? 2_000_000, genTokens: GEN_TOKENS,
-      stopTokens, promptSource, log,
-    });
-    log(`recorded ${data.sequences} sequences, ${data.positions.toLocaleString('en-US')} positions in ${(data.seconds / 60).toFixed(2)} min ` +
-      `(${((data.seconds * 1000) / Math.max(1, data.positions)).toFixed(2)} s per thousand positions)` +
-      (data.saturated > 0 ? `; ${data.saturated} hidden values beyond the f16 range were clamped` : ''));
+    data = reusableData(dataDir, modelDir, model);
+    if (data) {
+      log(`reusing the recorded data in ${dataDir} (${data.positions.toLocaleString('en-US')} positions)`);
+    } else {
+      data = await recordData({
+        model, modelDir, dataDir, sampler: promptSampler(files, 'train', { seed, maxLen: PROMPT_MAX, bos, root: promptsPath }),
+        seconds: budgetS * RECORD_SHARE, maxPositions: (f['max-positions'] as number | undefined) ?? 2_000_000, genTokens: GEN_TOKENS,
+        stopTokens, promptSource, log,
+      });
+      log(`recorded ${data.sequences} sequences, ${data.positions.toLocaleString('en-US')} positions in ${(data.seconds / 60).toFixed(2)} min ` +
+        `(${((data.seconds * 1000) / Math.max(1, data.positions)).toFixed(2)} s per thousand positions)` +
+        (data.saturated > 0 ? `; ${data.saturated} hidden values beyond the f16 range were clamped` : ''));
+    }
+    if (data.positions < 2) throw new Error('no training data was recorded (every continuation ended at once?)');
+  } finally {
+    model.dispose();  // the engine's weights are not needed while PyTorch trains
   }
-  if (data.positions < 2) throw new Error('no training data was recorded (every continuation ended at once?)');
-  model.dispose();  // the engine's weights are not needed while PyTorch trains
 
   const spentS = (Date.now() - started) / 1000;
   const trainMin = Math.max(0.05, (budgetS * (1 - EVAL_SHARE) - spentS) / 60);

@@ -4,7 +4,7 @@
  * hidden/heads, untied head, a vocabulary padded past the tokenizer, f32). With a tiny budget the
  * command records, trains, exports and evaluates; the exported head loads in the engine and
  * ReDrafter output equals plain greedy decoding; a second run reuses the data and resumes
- * training. And the clear errors: a folder the engine cannot load, an unwritable --out, no PyTorch.
+ * training; --evaluate measures a head again. And the clear errors: a folder the engine cannot load, an unwritable --out, no PyTorch.
  * Needs python3-torch (training/setup.sh); random weights say nothing about acceptance.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -75,7 +75,14 @@ describe.skipIf(!runEndToEnd)('train-drafter on tiny random models', () => {
   it('mistral (untied head, padded vocabulary, f32): end to end', async () => {
     const dir = join(tmp, 'mistral');
     makeRandomModel(dir, { preset: 'tiny-mistral', dtype: 'f32', seed: 4 });
-    await trainAndCheck(dir, join(tmp, 'mistral-drafter'));
+    const out = join(tmp, 'mistral-drafter');
+    const trained = await trainAndCheck(dir, out);
+    // --evaluate measures an existing head the same way, on the same held-out prompts
+    const r = await cli(['--model', dir, '--evaluate', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const e = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
+    expect(e.parity).toBe(true);
+    expect(e.tokensPerStep).toBe(trained.result.tokensPerStep);
   });
 });
 

@@ -144,7 +144,7 @@ export const trainDrafterCommand: CommandSpec = {
   summary:
     "Train a ReDrafter head for a model: the engine records the model's own greedy continuations with their hidden states, " +
     'PyTorch trains the head (training/setup.sh installs it), the head is exported with a model card and measured on held-out prompts.',
-  usage: 'slipstream train-drafter --model DIR --out DIR [--budget-minutes N] [--prompts FILE|DIR] [--device auto|cpu|cuda]',
+  usage: 'slipstream train-drafter --model DIR (--out DIR [--budget-minutes N] [--device auto|cpu|cuda] | --evaluate DIR) [--prompts FILE|DIR]',
   flags: {
     model: { ...model, description: 'the base model folder the engine loads (config.json, *.safetensors, tokenizer.json)' },
     out: { kind: 'string', value: 'DIR', description: 'where the drafter folder (config.json, model.safetensors, README.md, model-card.json) and work/ (data, checkpoint) go; re-running resumes' },
@@ -156,6 +156,7 @@ export const trainDrafterCommand: CommandSpec = {
     'max-steps': { kind: 'int', value: 'N', min: 1, description: 'also stop training after N steps' },
     'exit-dim': { kind: 'int', value: 'E', min: 8, max: 65536, description: "width of the head's MLP (default 2 x hidden, or hidden when vocabulary x 2 x hidden passes 300M); the output layer is vocabulary x E" },
     layers: { kind: 'int', value: 'N', min: 0, max: 16, description: 'residual layers of the head (default 2)' },
+    evaluate: { kind: 'string', value: 'DIR', description: 'only measure the head in DIR on the held-out prompts (tokens per verification step at 4 x 5, parity) and print the JSON line; trains nothing, needs no --out' },
     'max-positions': { kind: 'int', value: 'N', min: 100, description: 'record at most N positions (default 2,000,000)' },
     'eval-prompts': { kind: 'int', value: 'N', min: 1, max: 10_000, description: 'held-out prompts the evaluation decodes, plain and with ReDrafter at 4 x 5 (default 12)' },
     help,

@@ -66,17 +66,56 @@ function reusableData(dataDir: string, modelDir: string, model: Model): RecordSu
   }
 }
 
+function promptsPathOf(f: ParsedArgs['flags']): string {
+  const p = f.prompts !== undefined ? resolve(f.prompts as string) : join(packageRoot(), 'fixtures', 'workspace', 'src');
+  if (!existsSync(p)) throw new UsageError(`--prompts: no such file or directory: ${f.prompts as string}`);
+  return p;
+}
+
+/** The prompt files and the tokens that shape prompts and stops. */
+async function promptSetup(model: Model, modelDir: string, promptsPath: string): Promise<{ files: PromptFile[]; bos: number | null; stopTokens: number[] }> {
+  if (!existsSync(join(modelDir, 'tokenizer.json'))) throw new Error(`${modelDir} has no tokenizer.json: train-drafter tokenizes its prompts with it`);
+  const tokenizer = await Tokenizer.load(modelDir);
+  const files = tokenizeFiles(listPromptFiles(promptsPath), tokenizer);
+  if (files.length === 0) throw new UsageError(`--prompts: no text file of 16 tokens or more under ${promptsPath}`);
+  const bos = tokenizer.bosTokenId !== null && tokenizer.encode('a')[0] === tokenizer.bosTokenId ? tokenizer.bosTokenId : null;
+  const stopTokens = [...new Set([...model.info.eosTokenIds, ...tokenizer.eosTokenIds])].filter((t) => t < model.info.vocabSize);
+  return { files, bos, stopTokens };
+}
+
+/** --evaluate DIR: measures an existing head on the held-out prompts, as the last step would; trains nothing. */
+async function evaluateOnly(args: ParsedArgs, modelDir: string, drafterDir: string): Promise<number> {
+  const f = args.flags;
+  const promptsPath = promptsPathOf(f);
+  setEngineLogLevel('warn');
+  const model = await loadModel(modelDir, f.threads as number | undefined);
+  try {
+    const { files, bos, stopTokens } = await promptSetup(model, modelDir, promptsPath);
+    const seed = (f.seed as number | undefined) ?? 1;
+    const e = await evaluateDrafter(model, drafterDir, promptSampler(files, 'heldout', { seed: seed + 1000, maxLen: PROMPT_MAX, bos, root: promptsPath }), {
+      prompts: (f['eval-prompts'] as number | undefined) ?? 12, beams: 4, beamLength: 5, maxTokens: GEN_TOKENS, stopTokens, log,
+    });
+    process.stdout.write(`${JSON.stringify({
+      drafter: drafterDir, tokensPerStep: Number(e.tokensPerStep.toFixed(3)), beams: e.beams, beamLength: e.beamLength,
+      heldOutPrompts: e.prompts, parity: e.parityOk === e.prompts,
+    })}\n`);
+    return e.parityOk === e.prompts ? 0 : 1;
+  } finally {
+    model.dispose();
+  }
+}
+
 export async function runTrainDrafter(args: ParsedArgs): Promise<number> {
   const f = args.flags;
   if (f.model === undefined) throw new UsageError('--model DIR is required (the base model the head drafts for)');
-  if (f.out === undefined) throw new UsageError('--out DIR is required (where the drafter folder is written)');
   const modelDir = existingDir('model', f.model as string);
+  if (f.evaluate !== undefined) return evaluateOnly(args, modelDir, existingDir('evaluate', f.evaluate as string));
+  if (f.out === undefined) throw new UsageError('--out DIR is required (where the drafter folder is written)');
   const device = (f.device as string | undefined) ?? 'auto';
   if (!['auto', 'cpu', 'cuda'].includes(device)) throw new UsageError("--device must be 'auto', 'cpu' or 'cuda'");
   const budgetMin = f['budget-minutes'] as number;
   const root = packageRoot();
-  const promptsPath = f.prompts !== undefined ? resolve(f.prompts as string) : join(root, 'fixtures', 'workspace', 'src');
-  if (!existsSync(promptsPath)) throw new UsageError(`--prompts: no such file or directory: ${f.prompts as string}`);
+  const promptsPath = promptsPathOf(f);
   const outDir = writableOut(f.out as string);
   const training = trainingDir(root);
 
@@ -91,20 +130,14 @@ export async function runTrainDrafter(args: ParsedArgs): Promise<number> {
   let model = await loadModel(modelDir, threads);
   const info = model.info;
   const seed = (f.seed as number | undefined) ?? 1;
-  let tokenizer: Tokenizer;
   let files: PromptFile[];
   let bos: number | null;
   let stopTokens: number[];
   let promptSource: string;
   let data: RecordSummary | null;
   try {
-    if (!existsSync(join(modelDir, 'tokenizer.json'))) throw new Error(`${modelDir} has no tokenizer.json: train-drafter tokenizes its prompts with it`);
+    ({ files, bos, stopTokens } = await promptSetup(model, modelDir, promptsPath));
     checkPython(training);  // before any work is done
-    tokenizer = await Tokenizer.load(modelDir);
-    files = tokenizeFiles(listPromptFiles(promptsPath), tokenizer);
-    if (files.length === 0) throw new UsageError(`--prompts: no text file of 16 tokens or more under ${promptsPath}`);
-    bos = tokenizer.bosTokenId !== null && tokenizer.encode('a')[0] === tokenizer.bosTokenId ? tokenizer.bosTokenId : null;
-    stopTokens = [...new Set([...model.info.eosTokenIds, ...tokenizer.eosTokenIds])].filter((t) => t < model.info.vocabSize);
     promptSource = `${files.length} file(s) under ${promptsPath}`;
     log(`${info.architecture} ${info.storedDtype}, ${info.numLayers} layers, hidden ${info.hiddenSize}, vocabulary ${info.vocabSize}; ` +
       `prompts from ${promptSource}; budget ${budgetMin} min`);

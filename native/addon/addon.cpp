@@ -7,6 +7,7 @@
 #include <napi.h>
 
 #include "addon-state.h"
+#include "distill-wrap.h"
 #include "drafter-wrap.h"
 #include "generation-wrap.h"
 #include "engine.h"
@@ -54,6 +55,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("loadModel", Napi::Function::New(env, ModelWrap::js_load, "loadModel"));
     exports.Set("loadDrafter", Napi::Function::New(env, DrafterWrap::js_load, "loadDrafter"));
     exports.Set("redrafterDefaults", Napi::Function::New(env, DrafterWrap::js_redrafter_defaults, "redrafterDefaults"));
+    exports.Set("generateHidden", Napi::Function::New(env, js_generate_hidden, "generateHidden"));
     exports.Set("readBandwidth", Napi::Function::New(env, js_read_bandwidth, "readBandwidth"));
     log_bridge_init(env, exports);
     return exports;

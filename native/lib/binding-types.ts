@@ -208,6 +208,17 @@ export interface NativeBinding {
   loadDrafter(dir: string, model: NativeModel): Promise<NativeDrafter>;
   /** The backend defaults for beam width and beam length (the length counts the guaranteed token). */
   redrafterDefaults(model: NativeModel): { beams: number; beamLength: number };
+  /**
+   * Greedy plain decoding with the drafter's context vector per emitted token
+   * (engine_session_generate_hidden); a stop token is emitted and ends the run. Rejects ENGINE_BUSY
+   * while the session is held.
+   */
+  generateHidden(
+    session: NativeSession,
+    prompt: Int32Array,
+    maxTokens: number,
+    stopTokens: Int32Array,
+  ): Promise<{ tokens: Int32Array; hidden: Float32Array }>;
   /** DRAM read bandwidth in GB/s (synchronous; a benchmark helper). */
   readBandwidth(bytes: number, threads: number, repeats: number): number;
   setLogger(fn: NativeLogger | null): void;

@@ -10,6 +10,7 @@ export { EngineError, isAbortError } from './errors.js';
 export { Tokenizer } from './tokenizer.js';
 export { Model, WEIGHT_FORMATS, type Dtype, type LoadOptions, type ModelInfo, type SessionOptions, type WeightFormat } from './model.js';
 export { Drafter, type DrafterInfo } from './drafter.js';
+export { generateWithHidden, type GenerateHiddenOptions, type GenerateHiddenResult } from './distill.js';
 export {
   Session,
   MAX_REQUIRED_PREFIX_BYTES,

@@ -64,7 +64,7 @@ class Drafter(nn.Module):
         logits_i: (B, T-i-1, V) where logits_i[:, t] predicts token t+i+2 from h_t and the
         embeddings of tokens t+1..t+i+1."""
         B, T, H = hidden.shape
-        state = torch.zeros(B, T - 1, H)
+        state = torch.zeros(B, T - 1, H, device=hidden.device, dtype=hidden.dtype)
         out = []
         for i in range(k):
             n = T - i - 1

@@ -49,14 +49,20 @@ def run(recipe):
     tok_cfg["fim_order"] = recipe.cfg["base"].get("fim_order", "psm")
     json.dump(tok_cfg, open(os.path.join(model_dir, "tokenizer_config.json"), "w"), indent=1)
     drafter = load_drafter(recipe)
-    json.dump(dict(drafter.config(), torch_dtype=ex.get("dtype", "float32")),
-              open(os.path.join(drafter_dir, "config.json"), "w"), indent=1)
-    dsd = {k: v.detach().to(dtype).contiguous() for k, v in drafter.state_dict().items()}
-    safetensors_io.save(dsd, os.path.join(drafter_dir, "model.safetensors"), {"format": "pt"})
+    write_drafter_folder(drafter, drafter_dir, ex.get("dtype", "float32"))
     info = gather(recipe)
     open(os.path.join(model_dir, "README.md"), "w").write(base_card(recipe, cfg, info))
     open(os.path.join(drafter_dir, "README.md"), "w").write(drafter_card(recipe, drafter.config(), info))
     recipe.log(f"export: {model_dir} and {drafter_dir}")
+
+
+def write_drafter_folder(drafter, drafter_dir, dtype_name="float32"):
+    """The layout the engine loads (Apple's train.py save_pretrained, docs/redrafter.md §1.7):
+    config.json + model.safetensors in dtype_name (float32 | bfloat16)."""
+    os.makedirs(drafter_dir, exist_ok=True)
+    json.dump(dict(drafter.config(), torch_dtype=dtype_name), open(os.path.join(drafter_dir, "config.json"), "w"), indent=1)
+    dsd = {k: v.detach().cpu().to(DTYPES[dtype_name]).contiguous() for k, v in drafter.state_dict().items()}
+    safetensors_io.save(dsd, os.path.join(drafter_dir, "model.safetensors"), {"format": "pt"})
 
 
 def gather(recipe):

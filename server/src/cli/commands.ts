@@ -144,4 +144,28 @@ export const tokenCommand: CommandSpec = {
   },
 };
 
-export const commands: CommandSpec[] = [serveCommand, tokenCommand, generateCommand, benchCommand, infoCommand, traceCommand];
+export const trainDrafterCommand: CommandSpec = {
+  name: 'train-drafter',
+  summary:
+    "Train a ReDrafter head for a model: the engine records the model's own greedy continuations with their hidden states, " +
+    'PyTorch trains the head (training/setup.sh installs it), the head is exported with a model card and measured on held-out prompts.',
+  usage: 'slipstream train-drafter --model DIR (--out DIR [--budget-minutes N] [--device auto|cpu|cuda] | --evaluate DIR) [--prompts FILE|DIR]',
+  flags: {
+    model: { ...model, description: 'the base model folder the engine loads (config.json, *.safetensors, tokenizer.json)' },
+    out: { kind: 'string', value: 'DIR', description: 'where the drafter folder (config.json, model.safetensors, README.md, model-card.json) and work/ (data, checkpoint) go; re-running resumes' },
+    'budget-minutes': { kind: 'number', value: 'N', min: 0.1, max: 100_000, default: 30, description: 'wall time for the whole command: 30% recording data, then training, then the evaluation' },
+    prompts: { kind: 'string', value: 'FILE|DIR', description: 'text or code files to cut prompts from (default: fixtures/workspace/src); the last 20% of each file is held out for the evaluation' },
+    device: { kind: 'string', value: 'DEV', description: "PyTorch device for training: 'auto' (CUDA when PyTorch sees one, default), 'cpu' or 'cuda'" },
+    threads: { kind: 'int', value: 'N', min: 1, max: 256, description: 'CPU threads of the engine while recording and evaluating' },
+    seed: { kind: 'int', value: 'S', min: 0, description: 'seed of the prompts and of training (default 1)' },
+    'max-steps': { kind: 'int', value: 'N', min: 1, description: 'also stop training after N steps' },
+    'exit-dim': { kind: 'int', value: 'E', min: 8, max: 65536, description: "width of the head's MLP (default 2 x hidden, or hidden when vocabulary x 2 x hidden passes 300M); the output layer is vocabulary x E" },
+    layers: { kind: 'int', value: 'N', min: 0, max: 16, description: 'residual layers of the head (default 2)' },
+    evaluate: { kind: 'string', value: 'DIR', description: 'only measure the head in DIR on the held-out prompts (tokens per verification step at 4 x 5, parity) and print the JSON line; trains nothing, needs no --out' },
+    'max-positions': { kind: 'int', value: 'N', min: 100, description: 'record at most N positions (default 2,000,000)' },
+    'eval-prompts': { kind: 'int', value: 'N', min: 1, max: 10_000, description: 'held-out prompts the evaluation decodes, plain and with ReDrafter at 4 x 5 (default 12)' },
+    help,
+  },
+};
+
+export const commands: CommandSpec[] = [serveCommand, tokenCommand, generateCommand, benchCommand, infoCommand, traceCommand, trainDrafterCommand];

@@ -11,6 +11,7 @@ import { runInfo } from './info.js';
 import { runBench } from './bench.js';
 import { runTrace } from './trace.js';
 import { runToken } from './token.js';
+import { runTrainDrafter } from './train-drafter/run.js';
 import { VERSION } from '../version.js';
 
 type Handler = (args: ReturnType<typeof parseArgs>) => Promise<number>;
@@ -22,6 +23,7 @@ const handlers: Record<string, Handler> = {
   bench: runBench,
   trace: runTrace,
   token: runToken,
+  'train-drafter': runTrainDrafter,
 };
 
 export function mainHelp(): string {

@@ -1,6 +1,6 @@
 /**
  * The float32 -> binary16 conversion train-drafter stores hidden states with
- * (server/src/cli/train-drafter/f16.ts): exact values, round to nearest even, subnormals,
+^ * (server/src/cli/train-drafter/f16.ts, on @petamoriken/float16): exact values, round to nearest even, subnormals,
  * saturation beyond the half range (counted), NaN.
  */
 import { describe, expect, it } from 'vitest';

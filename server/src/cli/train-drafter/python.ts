@@ -11,11 +11,12 @@ import { join } from 'node:path';
 
 export const PYTHON = process.env.SLIPSTREAM_PYTHON ?? '/usr/bin/python3';
 
-/** The training/ folder of this checkout, or an error saying why there is none. */
+/** The training/ folder of this checkout or installed package (package.json "files" carries
+ * training/slipstream_train and setup.sh), or an error saying why there is none. */
 export function trainingDir(root: string): string {
   const dir = join(root, 'training');
   if (!existsSync(join(dir, 'slipstream_train', 'distill.py')))
-    throw new Error(`${dir}/slipstream_train/distill.py is missing: train-drafter needs a checkout of the repository (the npm package does not carry training/)`);
+    throw new Error(`${dir}/slipstream_train/distill.py is missing: the installation is incomplete (reinstall the package, or run from a checkout of the repository)`);
   return dir;
 }
 

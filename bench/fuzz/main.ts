@@ -15,7 +15,7 @@ import { existingDir, existingFile } from '../../server/src/cli/paths.js';
 import { packageRoot } from '../../server/src/package-root.js';
 import { shortPath } from '../lib/short-path.js';
 import type { StatusResult } from '../../server/src/protocol.js';
-import { mulberry32 } from '../lib/mulberry32.js';
+import { mulberry32 } from '../../server/src/mulberry32.js';
 import { spawnTcp } from '../lib/rpc-client.js';
 import { parseCorpus } from './corpus.js';
 import { Episode, INPUT_CLASSES, type Failure, type InputClass } from './episode.js';

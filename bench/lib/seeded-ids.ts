@@ -2,7 +2,7 @@
  * Seeded token ids for benchmark prompts (mulberry32), so every run of a benchmark feeds the
  * engine the same prompt.
  */
-import { mulberry32 } from './mulberry32.js';
+import { mulberry32 } from '../../server/src/mulberry32.js';
 
 /** n token ids drawn uniformly from [lo, hi) by a mulberry32 generator seeded with `seed`. */
 export function seededIds(n: number, lo: number, hi: number, seed: number): Int32Array {

@@ -5,7 +5,7 @@
  * the expected completion, the rest of the file stays after the cursor. Scores compare the
  * suggestion's first line with that expected text.
  */
-import { mulberry32 } from '../lib/mulberry32.js';
+import { mulberry32 } from '../../server/src/mulberry32.js';
 
 export type CaseKind = 'line-start' | 'mid-line';
 

@@ -11,6 +11,31 @@ import {
   type InlineCompletionParams,
 } from 'vscode-languageserver';
 
+/** The native host's KV figures (slipstream/status cache.kv; the engine host reports them). */
+export interface KvFigures {
+  /** K/V bytes of the tokens the sessions hold. */
+  bytes: number;
+  budgetBytes: number;
+  sessions: number;
+  /** Generations that reused at least one resident token. */
+  hits: number;
+  /** Sessions dropped to stay under the budget. */
+  evictions: number;
+  /** Resident blocks of the engine's shared KV block pool (native host; 16 positions each). */
+  blocks?: number;
+  /** The engine's shared KV block pool (bytes count in `bytes` above too): blocks found by prefills (hits), evicted. */
+  pool?: KvPoolSummary;
+}
+
+/** The engine's shared KV block pool, as slipstream/status reports it under cache.kv.pool. */
+export interface KvPoolSummary {
+  bytes: number;
+  budgetBytes: number;
+  blocks: number;
+  hits: number;
+  evictions: number;
+}
+
 /** `textDocument/inlineCompletion` params as Copilot's language server sends them. */
 export type SlipstreamInlineCompletionParams = InlineCompletionParams & {
   textDocument: { uri: string; version?: number };
@@ -187,16 +212,7 @@ export interface StatusResult {
     hits: number;
     misses: number;
     enabled: boolean;
-    kv: {
-      bytes: number;
-      budgetBytes: number;
-      sessions: number;
-      hits: number;
-      evictions: number;
-      /** The engine's shared KV block pool (native engine): resident blocks, and its own figures. */
-      blocks?: number;
-      pool?: { bytes: number; budgetBytes: number; blocks: number; hits: number; evictions: number };
-    } | null;
+    kv: KvFigures | null;
     suggestions: { entries: number; hits: number; misses: number };
     drafts: { offered: number; accepted: number };
     attached: number;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FuzzResult } from '../../bench/fuzz/main.js';
-import { mulberry32 } from '../../bench/lib/mulberry32.js';
+import { mulberry32 } from '../../server/src/mulberry32.js';
 import { frame } from '../helpers/lsp-frames.js';
 import { cliPath } from '../helpers/paths.js';
 import { spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';

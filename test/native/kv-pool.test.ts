@@ -9,18 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model, type Session } from '../../native/lib/index.js';
 import { drain } from '../helpers/engine-compare.js';
 import { stories260K } from '../helpers/paths.js';
+import { mulberry32 } from '../../server/src/mulberry32.js';
 
-/** A small deterministic generator (mulberry32), so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function greedy(s: Session, prompt: number[], maxTokens = 6): Promise<{ ids: number[]; reused: number }> {
   const { result } = await drain(s.generate(Int32Array.from(prompt), { maxTokens }));
@@ -49,7 +39,7 @@ describe('the shared KV block pool', () => {
 
   it('lets a second document that starts alike reuse the first one\'s full blocks', async () => {
     model.setKvPool(1 << 24);
-    const r = rng(7);
+    const r = mulberry32(7);
     const header = Array.from({ length: 48 }, () => 1 + Math.floor(r() * 511));
     const a = [...header, ...Array.from({ length: 20 }, () => 1 + Math.floor(r() * 511))];
     const b = [...header, ...Array.from({ length: 9 }, () => 1 + Math.floor(r() * 511))];
@@ -74,7 +64,7 @@ describe('the shared KV block pool', () => {
     it(`gives a cold engine's ids over random interleaved edits of four documents with ${name} budget`, async () => {
       const budget = blocks * model.kvPool().blockBytes;
       model.setKvPool(budget);
-      const r = rng(blocks);
+      const r = mulberry32(blocks);
       const tok = (): number => 1 + Math.floor(r() * 511);
       const header = Array.from({ length: 37 }, tok);
       const docs = Array.from({ length: 4 }, () => [...header, ...Array.from({ length: 5 + Math.floor(r() * 40) }, tok)]);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../native/lib/tokenizer.js';
 import { SPECIAL_TOKENS, writeByteLevelTokenizer } from '../../bench/lib/byte-level-tokenizer.js';
-import { mulberry32 } from '../../bench/lib/mulberry32.js';
+import { mulberry32 } from '../../server/src/mulberry32.js';
 import { stories260K } from '../helpers/paths.js';
 
 interface Golden {

@@ -21,7 +21,7 @@ import time
 import numpy as np
 import torch
 
-from .drafter import Drafter, lookahead_loss
+from .drafter import Drafter, train_step
 from .export import write_drafter_folder
 
 DATA_FORMAT = "slipstream-drafter-data/1"
@@ -223,12 +223,7 @@ def train(args):
             g["lr"] = lr_at(frac(), args.lr)
         ids, hid, valid = data.batch(rows)
         ids, hid, valid = ids.to(device), hid.to(device), valid.to(device)
-        logits = drafter.lookahead_logits(hid, emb(ids), args.lookahead)
-        loss, accs = lookahead_loss(logits, ids, valid)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(drafter.parameters(), 1.0)
-        opt.step()
+        loss, accs = train_step(drafter, opt, hid, emb(ids), ids, valid, args.lookahead)
         now = time.time()
         state["elapsed_s"] += now - t_last
         t_last = now

@@ -92,6 +92,19 @@ def lookahead_loss(logits_list, ids, loss_mask):
     return total, accs
 
 
+def train_step(drafter, opt, hidden, emb, ids, loss_mask, lookahead):
+    """One optimiser step on the lookahead loss (gradient norm clipped to 1, as Apple's recipe).
+    hidden: (B, T, H) base hidden states; emb: (B, T, H) base embeddings of ids: (B, T).
+    Returns (loss tensor, per-lookahead accuracies)."""
+    logits = drafter.lookahead_logits(hidden, emb, lookahead)
+    loss, accs = lookahead_loss(logits, ids, loss_mask)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(drafter.parameters(), 1.0)
+    opt.step()
+    return loss, accs
+
+
 def postprocess_logits(logits, top_k=50):
     """§1.5: subtract the row max, mask below the top-k to LOG_0, log_softmax. (..., V)."""
     logits = logits - logits.max(dim=-1, keepdim=True).values

@@ -14,7 +14,7 @@ import time
 import torch
 
 from . import data
-from .drafter import Drafter, lookahead_loss
+from .drafter import Drafter, train_step
 
 
 @torch.no_grad()
@@ -184,12 +184,7 @@ def run(recipe, stop_after=None):
             # window column 0 is the last prompt position (its base output is g0); targets of the
             # drafter (column >= 2) are all generated tokens
             ids, hid, emb, lmask = w_ids[rows], w_hid[rows], w_emb[rows], w_valid[rows]  # (B, W[, H])
-            logits = drafter.lookahead_logits(hid, emb, dc["lookahead"])
-            loss, accs = lookahead_loss(logits, ids, lmask)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(drafter.parameters(), 1.0)
-            opt.step()
+            loss, accs = train_step(drafter, opt, hid, emb, ids, lmask, dc["lookahead"])
             now = time.time()
             state["elapsed_s"] += now - t_last
             t_last = now

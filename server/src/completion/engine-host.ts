@@ -9,7 +9,9 @@
 import type { Settings } from '../config.js';
 import type { ModelSource } from './default-model.js';
 import type { ModeDecision } from './mode-calibration.js';
-import type { RemoteExchange, RemoteStatus } from '../protocol.js';
+import type { KvFigures, RemoteExchange, RemoteStatus } from '../protocol.js';
+
+export type { KvFigures, KvPoolSummary } from '../protocol.js';
 import type { EngineSpans } from '../trace/engine-steps.js';
 import type { TokenBytes } from '../../../native/lib/token-bytes.js';
 
@@ -97,30 +99,6 @@ export interface GenerateSummary {
   decodeMs: number;
 }
 
-/** The native host's KV figures (slipstream/status cache.kv). */
-export interface KvFigures {
-  /** K/V bytes of the tokens the sessions hold. */
-  bytes: number;
-  budgetBytes: number;
-  sessions: number;
-  /** Generations that reused at least one resident token. */
-  hits: number;
-  /** Sessions dropped to stay under the budget. */
-  evictions: number;
-  /** Resident blocks of the engine's shared KV block pool (native host; 16 positions each). */
-  blocks?: number;
-  /** The engine's shared KV block pool (bytes count in `bytes` above too): blocks found by prefills (hits), evicted. */
-  pool?: KvPoolSummary;
-}
-
-/** The engine's shared KV block pool, as slipstream/status reports it under cache.kv.pool. */
-export interface KvPoolSummary {
-  bytes: number;
-  budgetBytes: number;
-  blocks: number;
-  hits: number;
-  evictions: number;
-}
 
 export interface EngineHostStatus {
   state: 'unconfigured' | 'unloaded' | 'loading' | 'ready' | 'error';

@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
+import { mulberry32 } from '../../mulberry32.js';
 import type { Tokenizer } from '../../../../native/lib/tokenizer.js';
 
 /** Extensions taken from a --prompts folder (source code and text). */
@@ -60,18 +61,6 @@ export function tokenizeFiles(paths: string[], tokenizer: Tokenizer): PromptFile
   return out;
 }
 
-/** mulberry32: a small seeded generator, so the prompts are a pure function of the seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface PromptSampler {
   /** The next prompt: [BOS] + 8..maxLen tokens ending at a random point of a random file's part. */
   next(): { prompt: Int32Array; source: string };
@@ -91,7 +80,7 @@ export function promptSampler(files: PromptFile[], part: 'train' | 'heldout', op
   if (spans.length === 0) throw new Error(`no file has enough text for ${part} prompts (a file needs about 50 tokens or more)`);
   const weights = spans.map((s) => s.hi - s.lo);
   const total = weights.reduce((a, b) => a + b, 0);
-  const rand = seededRandom(opts.seed);
+  const rand = mulberry32(opts.seed);
   return {
     next() {
       let r = rand() * total;

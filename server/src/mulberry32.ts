@@ -1,6 +1,6 @@
 /**
- * mulberry32: a small seeded PRNG, so benchmarks, the fuzzer and tests draw the same numbers on
- * every run. Not for anything that needs unpredictability.
+ * mulberry32: a small seeded PRNG, so benchmarks, the fuzzer, tests and train-drafter's prompts
+ * draw the same numbers on every run. Not for anything that needs unpredictability.
  */
 
 /** A generator of floats in [0, 1) seeded with `seed`. */

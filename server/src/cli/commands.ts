@@ -149,7 +149,7 @@ export const trainDrafterCommand: CommandSpec = {
   summary:
     "Train a ReDrafter head for a model: the engine records the model's own greedy continuations with their hidden states, " +
     'PyTorch trains the head (training/setup.sh installs it), the head is exported with a model card and measured on held-out prompts.',
-  usage: 'slipstream train-drafter --model DIR (--out DIR [--budget-minutes N] [--device auto|cpu|cuda] | --evaluate DIR) [--prompts FILE|DIR]',
+  usage: 'slipstream train-drafter --model DIR (--out DIR [--budget-minutes N] [--device auto|cpu|cuda] | --evaluate DIR) [--prompts FILE|DIR] [--fim-share X]',
   flags: {
     model: { ...model, description: 'the base model folder the engine loads (config.json, *.safetensors, tokenizer.json)' },
     out: { kind: 'string', value: 'DIR', description: 'where the drafter folder (config.json, model.safetensors, README.md, model-card.json) and work/ (data, checkpoint) go; re-running resumes' },
@@ -164,6 +164,7 @@ export const trainDrafterCommand: CommandSpec = {
     evaluate: { kind: 'string', value: 'DIR', description: 'only measure the head in DIR on the held-out prompts (tokens per verification step at 4 x 5, parity) and print the JSON line; trains nothing, needs no --out' },
     'max-positions': { kind: 'int', value: 'N', min: 100, description: 'record at most N positions (default 2,000,000)' },
     'eval-prompts': { kind: 'int', value: 'N', min: 1, max: 10_000, description: 'held-out prompts the evaluation decodes, plain and with ReDrafter at 4 x 5 (default 12)' },
+    'fim-share': { kind: 'number', value: 'X', min: 0, max: 1, description: "share of fill-in-the-middle prompts (the server's own prompt layout) for a model with FIM tokens, in recording and the evaluation (default 0.5; 0: plain continuations only)" },
     help,
   },
 };

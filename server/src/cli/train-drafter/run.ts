@@ -12,11 +12,13 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, wri
 import { join, resolve } from 'node:path';
 import { Model, setEngineLogLevel } from '../../../../native/lib/index.js';
 import { Tokenizer } from '../../../../native/lib/tokenizer.js';
+import { detectPromptFormat } from '../../completion/prompt-format.js';
 import { packageRoot } from '../../package-root.js';
 import { UsageError, type ParsedArgs } from '../args.js';
 import { existingDir } from '../paths.js';
 import { baseOf, writeCard, type TrainSummary } from './card.js';
 import { evaluateDrafter } from './evaluate.js';
+import { fimPrompts, type FimPrompts } from './fim.js';
 import { listPromptFiles, promptSampler, tokenizeFiles, type PromptFile } from './prompts.js';
 import { checkPython, runDistill, trainingDir } from './python.js';
 import { DATA_FORMAT, recordData, type RecordSummary } from './record.js';
@@ -25,6 +27,10 @@ const RECORD_SHARE = 0.3;
 const EVAL_SHARE = 0.1;
 const GEN_TOKENS = 64;
 const PROMPT_MAX = 64;
+/** Tokens of a fill-in-the-middle prompt at most (the server's default is larger; recording cost grows with it). */
+const FIM_CONTEXT = 256;
+/** The share of FIM prompts for a model with FIM tokens, unless --fim-share says otherwise. */
+const FIM_SHARE = 0.5;
 
 const log = (line: string): void => {
   process.stderr.write(`train-drafter: ${line}\n`);
@@ -72,15 +78,27 @@ function promptsPathOf(f: ParsedArgs['flags']): string {
   return p;
 }
 
-/** The prompt files and the tokens that shape prompts and stops. */
-async function promptSetup(model: Model, modelDir: string, promptsPath: string): Promise<{ files: PromptFile[]; bos: number | null; stopTokens: number[] }> {
+interface PromptSetup {
+  files: PromptFile[];
+  bos: number | null;
+  stopTokens: number[];
+  /** FIM prompts, for a model with FIM tokens and a share above 0. */
+  fim: FimPrompts | undefined;
+}
+
+/** The prompt files, the FIM prompts and the tokens that shape prompts and stops. */
+async function promptSetup(model: Model, modelDir: string, promptsPath: string, fimShare: number | undefined): Promise<PromptSetup> {
   if (!existsSync(join(modelDir, 'tokenizer.json'))) throw new Error(`${modelDir} has no tokenizer.json: train-drafter tokenizes its prompts with it`);
   const tokenizer = await Tokenizer.load(modelDir);
   const files = tokenizeFiles(listPromptFiles(promptsPath), tokenizer);
   if (files.length === 0) throw new UsageError(`--prompts: no text file of 16 tokens or more under ${promptsPath}`);
   const bos = tokenizer.bosTokenId !== null && tokenizer.encode('a')[0] === tokenizer.bosTokenId ? tokenizer.bosTokenId : null;
-  const stopTokens = [...new Set([...model.info.eosTokenIds, ...tokenizer.eosTokenIds])].filter((t) => t < model.info.vocabSize);
-  return { files, bos, stopTokens };
+  const format = detectPromptFormat(tokenizer);
+  // the tokens that end a completion in the server (EOS, FIM and file-separator tokens)
+  const stopTokens = [...new Set([...model.info.eosTokenIds, ...format.stopTokens])].filter((t) => t < model.info.vocabSize);
+  const maxContext = Math.min(model.info.maxPositionEmbeddings, 1024);
+  const fim = fimPrompts(tokenizer, format, { share: fimShare ?? FIM_SHARE, contextTokens: FIM_CONTEXT, maxTokens: GEN_TOKENS, maxContext });
+  return { files, bos, stopTokens, fim };
 }
 
 /** --evaluate DIR: measures an existing head on the held-out prompts, as the last step would; trains nothing. */
@@ -90,9 +108,9 @@ async function evaluateOnly(args: ParsedArgs, modelDir: string, drafterDir: stri
   setEngineLogLevel('warn');
   const model = await loadModel(modelDir, f.threads as number | undefined);
   try {
-    const { files, bos, stopTokens } = await promptSetup(model, modelDir, promptsPath);
+    const { files, bos, stopTokens, fim } = await promptSetup(model, modelDir, promptsPath, f['fim-share'] as number | undefined);
     const seed = (f.seed as number | undefined) ?? 1;
-    const e = await evaluateDrafter(model, drafterDir, promptSampler(files, 'heldout', { seed: seed + 1000, maxLen: PROMPT_MAX, bos, root: promptsPath }), {
+    const e = await evaluateDrafter(model, drafterDir, promptSampler(files, 'heldout', { seed: seed + 1000, maxLen: PROMPT_MAX, bos, root: promptsPath, fim }), {
       prompts: (f['eval-prompts'] as number | undefined) ?? 12, beams: 4, beamLength: 5, maxTokens: GEN_TOKENS, stopTokens, log,
     });
     process.stdout.write(`${JSON.stringify({
@@ -133,12 +151,13 @@ export async function runTrainDrafter(args: ParsedArgs): Promise<number> {
   let files: PromptFile[];
   let bos: number | null;
   let stopTokens: number[];
+  let fim: FimPrompts | undefined;
   let promptSource: string;
   let data: RecordSummary | null;
   try {
-    ({ files, bos, stopTokens } = await promptSetup(model, modelDir, promptsPath));
+    ({ files, bos, stopTokens, fim } = await promptSetup(model, modelDir, promptsPath, f['fim-share'] as number | undefined));
     checkPython(training);  // before any work is done
-    promptSource = `${files.length} file(s) under ${promptsPath}`;
+    promptSource = `${files.length} file(s) under ${promptsPath}` + (fim ? `, ${Math.round(fim.share * 100)}% as fill-in-the-middle prompts` : '');
     log(`${info.architecture} ${info.storedDtype}, ${info.numLayers} layers, hidden ${info.hiddenSize}, vocabulary ${info.vocabSize}; ` +
       `prompts from ${promptSource}; budget ${budgetMin} min`);
 
@@ -147,7 +166,7 @@ export async function runTrainDrafter(args: ParsedArgs): Promise<number> {
       log(`reusing the recorded data in ${dataDir} (${data.positions.toLocaleString('en-US')} positions)`);
     } else {
       data = await recordData({
-        model, modelDir, dataDir, sampler: promptSampler(files, 'train', { seed, maxLen: PROMPT_MAX, bos, root: promptsPath }),
+        model, modelDir, dataDir, sampler: promptSampler(files, 'train', { seed, maxLen: PROMPT_MAX, bos, root: promptsPath, fim }),
         seconds: budgetS * RECORD_SHARE, maxPositions: (f['max-positions'] as number | undefined) ?? 2_000_000, genTokens: GEN_TOKENS,
         stopTokens, promptSource, log,
       });
@@ -175,7 +194,7 @@ export async function runTrainDrafter(args: ParsedArgs): Promise<number> {
 
   model = await loadModel(modelDir, threads);
   try {
-    const evaluation = await evaluateDrafter(model, outDir, promptSampler(files, 'heldout', { seed: seed + 1000, maxLen: PROMPT_MAX, bos, root: promptsPath }), {
+    const evaluation = await evaluateDrafter(model, outDir, promptSampler(files, 'heldout', { seed: seed + 1000, maxLen: PROMPT_MAX, bos, root: promptsPath, fim }), {
       prompts: (f['eval-prompts'] as number | undefined) ?? 12, beams: 4, beamLength: 5, maxTokens: GEN_TOKENS, stopTokens, log,
     });
     writeCard(outDir, {

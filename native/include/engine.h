@@ -97,6 +97,14 @@ typedef struct engine_model_info {
 
 void engine_model_get_info(const engine_model * model, engine_model_info * out) ENGINE_NOEXCEPT;
 
+// Writes the weights of a model loaded with quantized weights ("q8_0" / "q4_0", made at load or
+// read from a saved folder) to path as one safetensors file in the saved-folder layout
+// (docs/engine.md, "Saved quantized folders"): the Q8_0 / Q4_0 matrices as U8 blocks, every other
+// tensor of the model's folder as it was. Written to path.tmp, then renamed. Read-only on the model
+// (generations may run meanwhile). INVALID_ARGUMENT when the model's weights are not quantized,
+// IO_ERROR naming the file.
+engine_status engine_model_save_weights(const engine_model * model, const char * path, char * error, size_t error_len) ENGINE_NOEXCEPT;
+
 // What each token id writes, as bytes (the core deals in ids only; decoding constraints need the
 // bytes). Set once after loading the tokenizer, before generations that use a required prefix;
 // not concurrently with engine_generation_init on this model's sessions. n_vocab must equal the

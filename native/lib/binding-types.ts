@@ -70,6 +70,8 @@ export interface NativeModel {
   setKvPool(budgetBytes: number): void;
   /** The shared KV block pool's figures (engine_model_get_kv_pool_stats). */
   kvPool(): KvPoolFigures;
+  /** engine_model_save_weights: a quantized model's weights as a saved folder's model.safetensors (path.tmp, then renamed). */
+  saveWeights(path: string): Promise<void>;
   /** maxContext 0 = the model's max_position_embeddings. */
   createSession(maxContext: number): NativeSession;
   dispose(): void;

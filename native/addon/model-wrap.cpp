@@ -157,6 +157,7 @@ Napi::Value ModelWrap::js_info(const Napi::CallbackInfo & info) {
     o.Set("weightBytes", static_cast<double>(mi.weight_bytes));
     o.Set("threads", mi.n_threads);
     o.Set("kernelPath", mi.kernel_path);
+    o.Set("savedWeights", mi.saved_weights[0] ? Napi::Value(Napi::String::New(env, mi.saved_weights)) : env.Null());
     return o;
 }
 

@@ -82,7 +82,7 @@ void engine_model_free(engine_model * model) ENGINE_NOEXCEPT;
 
 typedef struct engine_model_info {
     char architecture[16];   // "llama" | "qwen2" | "mistral"
-    char stored_dtype[8];    // "f32" | "bf16" | "f16"
+    char stored_dtype[8];    // "f32" | "bf16" | "f16" (a saved quantized folder: of its norms; its matrices are saved_weights blocks)
     char compute_dtype[8];   // "f32" | "bf16" | "q8_0" | "q4_0"
     int n_vocab, n_embd, n_ff, n_layer, n_head, n_head_kv, head_dim, n_ctx_train;
     float rope_theta, rms_norm_eps;
@@ -93,6 +93,7 @@ typedef struct engine_model_info {
     uint64_t weight_bytes;   // bytes of the weights as kept in memory
     int n_threads;
     char kernel_path[16];    // "avx512bf16" | "avx512" | "avx2" | "ref"
+    char saved_weights[8];   // "q8_0" | "q4_0" for a saved quantized folder (config.json slipstream_weights), else ""
 } engine_model_info;
 
 void engine_model_get_info(const engine_model * model, engine_model_info * out) ENGINE_NOEXCEPT;

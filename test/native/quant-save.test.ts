@@ -58,6 +58,8 @@ describe('slipstream quantize', () => {
       const atLoad = await Model.load(shippedModel, { backend: 'cpu', threads: 2, weights });
       try {
         expect(saved.info.computeDtype).toBe(weights);
+        expect(saved.info.savedWeights).toBe(weights);
+        expect(atLoad.info.savedWeights).toBeNull();
         expect(saved.info.weightBytes).toBe(atLoad.info.weightBytes);
         const d = await Drafter.load(shippedDrafter, saved);
         const s = saved.createSession({ maxContext: 256 });
@@ -94,6 +96,9 @@ describe('slipstream quantize', () => {
       expect((err as EngineError).code).toBe('ENGINE_INVALID_ARGUMENT');
       expect((err as Error).message).toContain(`${out}: the folder is saved quantized as ${weights}`);
       expect((err as Error).message).toContain(`weights ${other} were asked for`);
+      const info = cli('info', '--model', out);
+      expect(info.status).toBe(0);
+      expect(info.stdout).toContain(`stored ${weights} blocks (saved by slipstream quantize), norms bf16, computed ${weights}`);
       const gen = cli('generate', '--model', out, '--prompt-ids', '1', '--max-tokens', '2', '--weights', other);
       expect(gen.status).toBe(1);
       expect(gen.stderr).toContain(`saved quantized as ${weights}`);

@@ -97,6 +97,7 @@ extern "C" void engine_model_get_info(const engine_model * em, engine_model_info
     out->weight_bytes = m.weights.bytes;
     out->n_threads = m.n_threads;
     copy_str(out->kernel_path, sizeof(out->kernel_path), kernel_best_path_name());
+    copy_str(out->saved_weights, sizeof(out->saved_weights), c.saved_weights);
 }
 
 extern "C" engine_status engine_model_save_weights(const engine_model * em, const char * path, char * error, size_t error_len) noexcept {

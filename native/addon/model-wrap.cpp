@@ -54,6 +54,35 @@ class LoadWorker : public EngineWorker {
     engine_model * model_ = nullptr;
 };
 
+// Saves the weights; the model is pinned like an open session until the promise settles.
+class SaveWorker : public EngineWorker {
+  public:
+    SaveWorker(Napi::Env env, Napi::Object model_obj, ModelWrap * wrap, std::string path)
+        : EngineWorker(env), wrap_(wrap), model_(wrap->handle()), path_(std::move(path)) {
+        model_ref_ = Napi::Persistent(model_obj);
+        wrap_->session_opened();
+    }
+
+  protected:
+    engine_status Run() override {
+        char err[1024] = {0};
+        engine_status st = engine_model_save_weights(model_, path_.c_str(), err, sizeof(err));
+        if (st != ENGINE_STATUS_OK) message_ = err;
+        return st;
+    }
+    Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+    void Finish() override {
+        wrap_->session_closed();
+        model_ref_.Reset();
+    }
+
+  private:
+    ModelWrap * wrap_;
+    engine_model * model_;
+    std::string path_;
+    Napi::ObjectReference model_ref_;
+};
+
 }  // namespace
 
 Napi::Function ModelWrap::Define(Napi::Env env) {
@@ -63,6 +92,7 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
                         InstanceMethod<&ModelWrap::js_set_token_bytes>("setTokenBytes"),
                         InstanceMethod<&ModelWrap::js_set_kv_pool>("setKvPool"),
                         InstanceMethod<&ModelWrap::js_kv_pool>("kvPool"),
+                        InstanceMethod<&ModelWrap::js_save_weights>("saveWeights"),
                         InstanceMethod<&ModelWrap::js_dispose>("dispose")});
 }
 
@@ -127,6 +157,7 @@ Napi::Value ModelWrap::js_info(const Napi::CallbackInfo & info) {
     o.Set("weightBytes", static_cast<double>(mi.weight_bytes));
     o.Set("threads", mi.n_threads);
     o.Set("kernelPath", mi.kernel_path);
+    o.Set("savedWeights", mi.saved_weights[0] ? Napi::Value(Napi::String::New(env, mi.saved_weights)) : env.Null());
     return o;
 }
 
@@ -188,6 +219,16 @@ Napi::Value ModelWrap::js_kv_pool(const Napi::CallbackInfo & info) {
     o.Set("evictions", static_cast<double>(st.evictions));
     o.Set("refused", static_cast<double>(st.refused));
     return o;
+}
+
+Napi::Value ModelWrap::js_save_weights(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (!model_ || disposed_) throw engine_js_error(env, "model is disposed", "ENGINE_INVALID_ARGUMENT");
+    if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "saveWeights(path: string)");
+    auto * w = new SaveWorker(env, info.This().As<Napi::Object>(), this, info[0].As<Napi::String>());
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
 }
 
 Napi::Value ModelWrap::js_dispose(const Napi::CallbackInfo & info) {

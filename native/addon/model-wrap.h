@@ -1,6 +1,6 @@
 /*
  * model-wrap.h: the JS class wrapping one engine_model: loadModel() (an AsyncWorker), info(),
- * setTokenBytes(), setKvPool() / kvPool() (the shared KV block pool), createSession(), dispose(). The model is freed when it is disposed (or collected) and no session
+ * setTokenBytes(), saveWeights() (a quantized model's weights to a file), setKvPool() / kvPool() (the shared KV block pool), createSession(), dispose(). The model is freed when it is disposed (or collected) and no session
  * still uses it.
  */
 #pragma once
@@ -30,6 +30,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     // setKvPool(budgetBytes: number): the model's shared KV block pool (0 = off); kvPool(): its figures
     Napi::Value js_set_kv_pool(const Napi::CallbackInfo & info);
     Napi::Value js_kv_pool(const Napi::CallbackInfo & info);
+    // saveWeights(path: string) => Promise<void>: engine_model_save_weights off the event loop
+    Napi::Value js_save_weights(const Napi::CallbackInfo & info);
     Napi::Value js_dispose(const Napi::CallbackInfo & info);
     void maybe_free();
 

@@ -4,6 +4,7 @@
  * inside the buffer with exactly shape x dtype bytes; refusals must name the file. (This replaces
  * test-safetensors-fuzz.cpp's random mutations; its JSON tokens are in safetensors.dict.)
  */
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
     std::vector<st_tensor> out;
+    std::map<std::string, std::string> metadata;  // __metadata__'s strings (a saved quantized folder's formats)
     try {
-        st_parse_header("fuzz.safetensors", data, size, out);
+        st_parse_header("fuzz.safetensors", data, size, out, &metadata);
     } catch (const engine_error & e) {
         ENGINE_ASSERT(std::string(e.what()).rfind("fuzz.safetensors: ", 0) == 0);
         return 0;

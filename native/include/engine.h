@@ -82,7 +82,7 @@ void engine_model_free(engine_model * model) ENGINE_NOEXCEPT;
 
 typedef struct engine_model_info {
     char architecture[16];   // "llama" | "qwen2" | "mistral"
-    char stored_dtype[8];    // "f32" | "bf16" | "f16"
+    char stored_dtype[8];    // "f32" | "bf16" | "f16" (a saved quantized folder: of its norms; its matrices are saved_weights blocks)
     char compute_dtype[8];   // "f32" | "bf16" | "q8_0" | "q4_0"
     int n_vocab, n_embd, n_ff, n_layer, n_head, n_head_kv, head_dim, n_ctx_train;
     float rope_theta, rms_norm_eps;
@@ -93,9 +93,18 @@ typedef struct engine_model_info {
     uint64_t weight_bytes;   // bytes of the weights as kept in memory
     int n_threads;
     char kernel_path[16];    // "avx512bf16" | "avx512" | "avx2" | "ref"
+    char saved_weights[8];   // "q8_0" | "q4_0" for a saved quantized folder (config.json slipstream_weights), else ""
 } engine_model_info;
 
 void engine_model_get_info(const engine_model * model, engine_model_info * out) ENGINE_NOEXCEPT;
+
+// Writes the weights of a model loaded with quantized weights ("q8_0" / "q4_0", made at load or
+// read from a saved folder) to path as one safetensors file in the saved-folder layout
+// (docs/engine.md, "Saved quantized folders"): the Q8_0 / Q4_0 matrices as U8 blocks, every other
+// tensor of the model's folder as it was. Written to path.tmp, then renamed. Read-only on the model
+// (generations may run meanwhile). INVALID_ARGUMENT when the model's weights are not quantized,
+// IO_ERROR naming the file.
+engine_status engine_model_save_weights(const engine_model * model, const char * path, char * error, size_t error_len) ENGINE_NOEXCEPT;
 
 // What each token id writes, as bytes (the core deals in ids only; decoding constraints need the
 // bytes). Set once after loading the tokenizer, before generations that use a required prefix;

@@ -20,8 +20,10 @@ export interface NativeModelInfo {
   architecture: 'llama' | 'qwen2' | 'mistral';
   /** As in the files. */
   storedDtype: 'f32' | 'bf16' | 'f16';
-  /** Weights as kept in memory: 'bf16' for bf16 files, else 'f32'. */
+  /** Weights as kept in memory: 'bf16' for bf16 files, else 'f32'; 'q8_0' / 'q4_0' when quantized (at load or saved). */
   computeDtype: 'f32' | 'bf16' | 'q8_0' | 'q4_0';
+  /** The format of a saved quantized folder (`slipstream quantize`), loaded without quantizing; null for any other folder. */
+  savedWeights: 'q8_0' | 'q4_0' | null;
   vocabSize: number;
   hiddenSize: number;
   intermediateSize: number;
@@ -70,6 +72,8 @@ export interface NativeModel {
   setKvPool(budgetBytes: number): void;
   /** The shared KV block pool's figures (engine_model_get_kv_pool_stats). */
   kvPool(): KvPoolFigures;
+  /** engine_model_save_weights: a quantized model's weights as a saved folder's model.safetensors (path.tmp, then renamed). */
+  saveWeights(path: string): Promise<void>;
   /** maxContext 0 = the model's max_position_embeddings. */
   createSession(maxContext: number): NativeSession;
   dispose(): void;

@@ -141,6 +141,18 @@ export class Model {
     return this.native.kvPool();
   }
 
+  /**
+   * Writes this model's weights to `path` as the model.safetensors of a saved quantized folder
+   * (docs/engine.md, "Saved quantized folders"): the model must have been loaded with weights
+   * 'q8_0' or 'q4_0' (else ENGINE_INVALID_ARGUMENT). The rest of the folder (config.json with
+   * slipstream_weights, the tokenizer files) is the caller's: see `slipstream quantize`.
+   */
+  async saveWeights(path: string): Promise<void> {
+    if (this.#disposed) throw new EngineError('model is disposed', 'ENGINE_INVALID_ARGUMENT');
+    if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
+    await native(this.native.saveWeights(resolve(path)));
+  }
+
   /** A new sequence with its own KV cache. */
   createSession(opts?: SessionOptions): Session {
     if (this.#disposed) throw new EngineError('model is disposed', 'ENGINE_INVALID_ARGUMENT');

@@ -18,6 +18,7 @@
 #include "base/status.h"
 #include "core/kv-share.h"
 #include "core/model.h"
+#include "core/quant-save.h"
 #include "core/session.h"
 #include "engine-internal.h"
 #include "kernels/kernels.h"
@@ -96,6 +97,23 @@ extern "C" void engine_model_get_info(const engine_model * em, engine_model_info
     out->weight_bytes = m.weights.bytes;
     out->n_threads = m.n_threads;
     copy_str(out->kernel_path, sizeof(out->kernel_path), kernel_best_path_name());
+    copy_str(out->saved_weights, sizeof(out->saved_weights), c.saved_weights);
+}
+
+extern "C" engine_status engine_model_save_weights(const engine_model * em, const char * path, char * error, size_t error_len) noexcept {
+    if (!em || !path) {
+        copy_str(error, error_len, "engine_model_save_weights: model and path are required");
+        return ENGINE_STATUS_INVALID_ARGUMENT;
+    }
+    std::string err;
+    engine_status st = guarded(err, [&] {
+        const model & m = *em->m;
+        weight_dtype folder = WEIGHT_BF16;
+        weight_format_parse(m.compute_dtype.c_str(), &folder);
+        quant_save_weights(m.dir, m.weights, folder, path);
+    });
+    if (st != ENGINE_STATUS_OK) copy_str(error, error_len, err);
+    return st;
 }
 
 extern "C" engine_status engine_model_set_token_bytes(engine_model * em, const uint8_t * bytes, const uint32_t * offsets,

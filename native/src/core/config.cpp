@@ -211,6 +211,12 @@ model_config config_parse(const std::string & path, const char * text, size_t le
     c.attention_bias = c.arch == ARCH_QWEN2 || get_bool(path, root, "attention_bias", false);
     c.dtype = get_str(root, "torch_dtype");
     if (c.dtype.empty()) c.dtype = get_str(root, "dtype");
+    if (const json_value * sw = root.get("slipstream_weights"); sw && !sw->is_null()) {  // a saved quantized folder (docs/engine.md)
+        if (sw->kind != json_value::STRING || (sw->str != "q8_0" && sw->str != "q4_0"))
+            bad_model(path, "'slipstream_weights' is " + (sw->kind == json_value::STRING ? file_value_for_message(sw->str) : std::string("not a string")) +
+                                ": unknown format of a saved quantized folder (known: q8_0, q4_0)");
+        c.saved_weights = sw->str;
+    }
     const json_value * hidden_act = root.get("hidden_act");
     if (hidden_act && !hidden_act->is_null() && (hidden_act->kind != json_value::STRING || hidden_act->str != "silu"))
         bad_model(path, "unsupported hidden_act " + (hidden_act->kind == json_value::STRING ? file_value_for_message(hidden_act->str) : "(not a string)") +

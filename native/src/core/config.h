@@ -52,6 +52,7 @@ struct model_config {
     bool tie_word_embeddings = false;
     bool attention_bias = false;  // q/k/v biases (qwen2 always; llama when attention_bias = true)
     std::string dtype;            // "float32", "bfloat16", "float16" or "" when absent
+    std::string saved_weights;    // slipstream_weights: "q8_0" | "q4_0" in a saved quantized folder (`slipstream quantize`), else 
     // rope scaling
     std::string rope_type = "default";  // default | linear | llama3
     float rope_factor = 1.0f;

@@ -21,6 +21,7 @@
 #include "base/status.h"
 #include "json.h"
 #include "kv-cache.h"
+#include "quant-file.h"
 #include "safetensors.h"
 #include "tokenizer-vocab.h"
 #include "weight-loader.h"
@@ -62,7 +63,16 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     const model_config & c = m->config;
     check_tokenizer_vocab(dir, c);
     weight_load_params wp;
-    const weight_dtype lq = weight_is_quant(params.weights) ? params.weights : WEIGHT_BF16;  // the layers' matrices
+    // A saved quantized folder loads in its format; asking for the other quantized format is an
+    // error (re-quantizing blocks would lose accuracy twice), asking for bf16 means "as stored".
+    weight_dtype saved = WEIGHT_BF16;
+    if (!c.saved_weights.empty()) weight_format_parse(c.saved_weights.c_str(), &saved);
+    if (weight_is_quant(saved) && weight_is_quant(params.weights) && params.weights != saved)
+        throw engine_error(ERROR_INVALID_ARGUMENT, dir + ": the folder is saved quantized as " + c.saved_weights +
+                                                       " (config.json slipstream_weights) but weights " + weight_dtype_name(params.weights) +
+                                                       " were asked for: load it as " + c.saved_weights +
+                                                       " or bf16 (as stored), or quantize the original folder to " + weight_dtype_name(params.weights));
+    const weight_dtype lq = weight_is_quant(saved) ? saved : weight_is_quant(params.weights) ? params.weights : WEIGHT_BF16;  // the layers' matrices
     const weight_dtype hq = weight_is_quant(lq) ? WEIGHT_Q8_0 : WEIGHT_BF16;                  // the head and the embedding
     wp.populate = params.populate && !weight_is_quant(lq);  // quantizing reads each tensor once, then releases its pages
     wp.tile = params.tile;
@@ -71,6 +81,8 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     wp.want_source = "config.json says " + c.dtype;
     wp.expect_elements = config_weight_elements(dir + "/config.json", c);  // checked before anything is allocated
     wp.expect_source = dir + "/config.json";
+    wp.saved = saved;
+    wp.saved_source = dir + "/config.json says " + QUANT_CONFIG_KEY + " " + c.saved_weights;
     weight_loader ld(m->weights, dir, wp);
     const int64_t H = c.n_embd, q_dim = int64_t(c.n_head) * c.head_dim, kv_dim = int64_t(c.n_head_kv) * c.head_dim;
     m->tok_embd = ld.matrix({"model.embed_tokens.weight"}, c.n_vocab, H, hq);
@@ -97,7 +109,7 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
         L.w_up = ld.matrix({p + "mlp.up_proj.weight"}, c.n_ff, H, lq);
         L.w_down = ld.matrix({p + "mlp.down_proj.weight"}, H, c.n_ff, lq);
     }
-    const st_tensor * e = ld.find({"model.embed_tokens.weight"});
+    const st_tensor * e = ld.find({weight_is_quant(saved) ? "model.norm.weight" : "model.embed_tokens.weight"});  // a saved folder's matrices are blocks
     m->stored_dtype = e->dtype == ST_F32 ? "f32" : e->dtype == ST_BF16 ? "bf16" : "f16";
     ld.finish();  // the mappings go when every matrix was re-laid out or copied
     m->compute_dtype = weight_is_quant(lq) ? weight_dtype_name(lq) : m->tok_embd.dtype == WEIGHT_BF16 ? "bf16" : "f32";

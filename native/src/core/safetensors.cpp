@@ -70,7 +70,8 @@ const char * st_dtype_name(st_dtype d) {
     }
 }
 
-void st_parse_header(const std::string & path, const uint8_t * bytes, size_t file_size, std::vector<st_tensor> & out) {
+void st_parse_header(const std::string & path, const uint8_t * bytes, size_t file_size, std::vector<st_tensor> & out,
+                     std::map<std::string, std::string> * metadata) {
     if (file_size < 8) bad_model(path, "truncated file: " + std::to_string(file_size) + " bytes, less than the 8-byte header length");
     uint64_t header_len = 0;
     std::memcpy(&header_len, bytes, 8);  // little-endian on every supported host
@@ -93,7 +94,12 @@ void st_parse_header(const std::string & path, const uint8_t * bytes, size_t fil
     std::set<std::string> seen;
     for (const auto & kv : h.obj) {
         const std::string & name = kv.first;
-        if (name == "__metadata__") continue;
+        if (name == "__metadata__") {
+            if (metadata && kv.second.kind == json_value::OBJECT)
+                for (const auto & m : kv.second.obj)
+                    if (m.second.kind == json_value::STRING) (*metadata)[m.first] = m.second.str;
+            continue;
+        }
         const json_value & t = kv.second;
         const std::string where = "tensor " + file_value_for_message(name);
         if (!seen.insert(name).second) bad_model(path, where + " appears twice in the header");
@@ -149,7 +155,7 @@ std::unique_ptr<st_file> st_open(const std::string & path, bool populate) {
     if (p == MAP_FAILED) throw engine_error(ERROR_IO, path + ": cannot mmap: " + std::strerror(errno));
     f->base = static_cast<const uint8_t *>(p);
     f->size = size;
-    st_parse_header(path, f->base, f->size, f->tensors);  // throws; f's destructor unmaps
+    st_parse_header(path, f->base, f->size, f->tensors, &f->metadata);  // throws; f's destructor unmaps
     return f;
 }
 

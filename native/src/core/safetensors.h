@@ -34,6 +34,7 @@ struct st_file {
     const uint8_t * base = nullptr;
     size_t size = 0;
     std::vector<st_tensor> tensors;
+    std::map<std::string, std::string> metadata;  // the header's __metadata__ (string values)
 
     st_file() = default;
     st_file(const st_file &) = delete;
@@ -43,7 +44,9 @@ struct st_file {
 
 // Parses a header held in memory (no file): file_size is the size of the whole file it claims to
 // come from. Used by st_open and by the fuzz test. data pointers are base + offset (base may be null).
-void st_parse_header(const std::string & path, const uint8_t * bytes, size_t file_size, std::vector<st_tensor> & out);
+// metadata (optional): the string entries of the header's __metadata__ (others are ignored).
+void st_parse_header(const std::string & path, const uint8_t * bytes, size_t file_size, std::vector<st_tensor> & out,
+                     std::map<std::string, std::string> * metadata = nullptr);
 std::unique_ptr<st_file> st_open(const std::string & path, bool populate);
 // Replaces the file's mapping by an anonymous copy at the same address: pointers into it stay
 // valid, and truncating or rewriting the file afterwards cannot touch them (a file mapping of a

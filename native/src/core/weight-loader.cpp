@@ -15,6 +15,8 @@
 
 #include "base/fault-inject.h"
 #include "base/status.h"
+#include "file-read.h"
+#include "quant-file.h"
 
 namespace {
 
@@ -47,9 +49,33 @@ weight_loader::weight_loader(weight_store & store, const std::string & dir, weig
     : store_(store), params_(std::move(params)) {
     store_.files = st_open_folder(dir, params_.populate);
     where_ = store_.files->files.size() == 1 ? store_.files->files[0]->path : dir + "/model.safetensors.index.json";
-    for (const auto & f : store_.files->files)
-        for (const auto & t : f->tensors)
-            if (t.dtype != ST_OTHER) file_elements_ += t.nbytes / (t.dtype == ST_F32 ? 4 : 2);
+    const std::string prefix = QUANT_META_TENSOR_PREFIX;
+    for (const auto & f : store_.files->files) {
+        auto folder = f->metadata.find(QUANT_META_FOLDER);
+        if (weight_is_quant(params_.saved)) {
+            const std::string want = weight_dtype_name(params_.saved);
+            if (folder == f->metadata.end() || folder->second != want)
+                bad_model(f->path, std::string("__metadata__ ") + QUANT_META_FOLDER + " is " +
+                                       (folder == f->metadata.end() ? "absent" : file_value_for_message(folder->second)) + " but " +
+                                       params_.saved_source + ": not the file `slipstream quantize` wrote for this folder");
+        } else if (folder != f->metadata.end()) {
+            bad_model(f->path, std::string("__metadata__ says the file holds ") + file_value_for_message(folder->second) + " blocks (" +
+                                   QUANT_META_FOLDER + ") but " + params_.shape_source + " has no " + QUANT_CONFIG_KEY +
+                                   ": a quantized folder needs both");
+        }
+        for (const auto & kv : f->metadata)
+            if (kv.first.compare(0, prefix.size(), prefix) == 0) quant_of_[kv.first.substr(prefix.size())] = kv.second;
+        for (const auto & t : f->tensors) {
+            if (t.dtype != ST_OTHER) {
+                file_elements_ += t.nbytes / (t.dtype == ST_F32 ? 4 : 2);
+                continue;
+            }
+            auto q = quant_of_.find(t.name);
+            weight_dtype d;
+            if (q != quant_of_.end() && weight_format_parse(q->second.c_str(), &d) && weight_is_quant(d) && t.shape.size() == 2)
+                file_elements_ += static_cast<uint64_t>(t.shape[0]) * static_cast<uint64_t>(t.shape[1] / quant_file_block_bytes(d)) * QUANT_BLOCK;
+        }
+    }
     check_only_ = params_.expect_elements > file_elements_;
 }
 
@@ -73,7 +99,44 @@ const st_tensor & weight_loader::tensor(const std::vector<std::string> & names, 
     return *t;
 }
 
+weight_matrix weight_loader::saved_matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols, weight_dtype quant) {
+    if (params_.abort && *params_.abort) throw engine_error(ERROR_CANCELLED, "model load cancelled");
+    const st_tensor * tp = find(names);
+    if (!tp) bad_model(where_, "missing tensor '" + names[0] + "' (a " + weight_dtype_name(quant) + " matrix of shape " + st_shape_str({rows, cols}) + ")");
+    const st_tensor & t = *tp;
+    const auto q = quant_of_.find(t.name);
+    if (t.dtype_name != "U8" || q == quant_of_.end())
+        bad_model(t.file, "tensor '" + t.name + "' has dtype " + t.dtype_name + (q == quant_of_.end() ? " and no format in __metadata__" : "") +
+                              ", but " + params_.saved_source + ": its matrices are U8 tensors of " + weight_dtype_name(quant) +
+                              " blocks, each named in __metadata__ (" + QUANT_META_TENSOR_PREFIX + t.name + ")");
+    weight_dtype stored = WEIGHT_BF16;
+    if (!weight_format_parse(q->second.c_str(), &stored) || !weight_is_quant(stored))
+        bad_model(t.file, "tensor '" + t.name + "' has the unknown format " + file_value_for_message(q->second) +
+                              " in __metadata__ (known: q8_0, q4_0)");
+    if (stored != quant)
+        bad_model(t.file, "tensor '" + t.name + "' holds " + weight_dtype_name(stored) + " blocks but the engine keeps it as " +
+                              weight_dtype_name(quant) + " (" + params_.saved_source + ")");
+    const int64_t row_bytes = quant_file_row_bytes(quant, cols);
+    if (t.shape != std::vector<int64_t>{rows, row_bytes})
+        bad_model(t.file, "tensor '" + t.name + "' has shape " + st_shape_str(t.shape) + ", expected " + st_shape_str({rows, row_bytes}) +
+                              " (a (" + std::to_string(rows) + ", " + std::to_string(cols) + ") matrix from " + params_.shape_source + " in " +
+                              weight_dtype_name(quant) + " blocks of " + std::to_string(quant_file_block_bytes(quant)) + " bytes)");
+    if (check_only_) return weight_matrix{};
+    if (fault_hit("alloc:weights")) throw std::bad_alloc();
+    const size_t bytes = weight_quant_bytes(quant, rows, cols);
+    const weight_matrix w = weight_quant_view(quant, rows, cols, store_.tiled.take(bytes));
+    quant_bad_block bad[2];
+    split_rows(rows, [&](int64_t r0, int64_t r1) { bad[r0 == 0 ? 0 : 1] = quant_rows_from_file(t.data, w, r0, r1); });
+    release_pages(t.data, t.nbytes);
+    for (const auto & b : bad)
+        if (b.row >= 0) bad_model(t.file, "tensor '" + t.name + "' has a corrupt " + weight_dtype_name(quant) + " block at " + quant_bad_block_str(b));
+    store_.bytes += bytes;
+    store_.quantized.emplace_back(t.name, w);
+    return w;
+}
+
 weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols, weight_dtype quant) {
+    if (weight_is_quant(params_.saved) && weight_is_quant(quant)) return saved_matrix(names, rows, cols, quant);
     const st_tensor & t = tensor(names, {rows, cols});
     if (check_only_) return weight_matrix{};
     if (fault_hit("alloc:weights")) throw std::bad_alloc();  // as a failed new below would
@@ -89,6 +152,7 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
         split_rows(rows, [&](int64_t r0, int64_t r1) { weight_quantize_rows(w, q, r0, r1); });
         release_pages(t.data, t.nbytes);
         store_.bytes += bytes;
+        store_.quantized.emplace_back(t.name, q);
         return q;
     }
     if (t.dtype == ST_F16) {  // F16 -> f32 copy
@@ -112,6 +176,7 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
         split_rows(rows, [&](int64_t r0, int64_t r1) { weight_quantize_rows(w, q, r0, r1); });
         store_.owned.pop_back();
         store_.bytes += bytes;
+        store_.quantized.emplace_back(t.name, q);
         return q;
     }
     store_.bytes += count * element_size(w.dtype);

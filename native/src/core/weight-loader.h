@@ -3,10 +3,12 @@
  * weights out of a folder's safetensors files: every tensor checked (present, shape, dtype) with
  * errors naming the file and the tensor; matrices used in place (F32/BF16, aligned), copied (F16 to
  * f32, misaligned data), re-laid out as TILED32 where this CPU's matmul prefers it (kernels.h), or
- * quantized to Q8_0 / Q4_0 when the caller asks.
+ * quantized to Q8_0 / Q4_0 when the caller asks, or read as Q8_0 / Q4_0 blocks from a saved
+ * quantized folder (quant-file.h), copied into the arena with no arithmetic.
  */
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +23,9 @@ struct weight_store {
     std::vector<std::unique_ptr<float[]>> owned;  // copies: F16 converted to f32, misaligned F32/BF16
     weight_arena tiled;                           // TILED32 and quantized copies, in load (= forward) order on 2 MB pages
     uint64_t bytes = 0;                           // all weights as kept in memory
+    // The Q8_0 / Q4_0 matrices (quantized at load or read from a saved folder), by the name of
+    // their tensor in the files, in load order: what quant-save.cpp writes.
+    std::vector<std::pair<std::string, weight_matrix>> quantized;
 };
 
 struct weight_load_params {
@@ -34,6 +39,13 @@ struct weight_load_params {
     // not checked. When the files hold fewer, nothing is allocated: see weight_loader.
     uint64_t expect_elements = 0;
     std::string expect_source;
+    // WEIGHT_Q8_0 / WEIGHT_Q4_0: the folder is a saved quantized one in this format (saved_source
+    // says where that comes from, "config.json says slipstream_weights q8_0"): every matrix asked
+    // for with a quantized format must be a U8 tensor of blocks (quant-file.h) in that format, and
+    // every file's __metadata__ must name it. WEIGHT_BF16: not a saved folder (a file whose
+    // __metadata__ says it is one is refused).
+    weight_dtype saved = WEIGHT_BF16;
+    std::string saved_source;
 };
 
 // Before anything is allocated, the constructor compares params.expect_elements with the elements
@@ -50,8 +62,10 @@ class weight_loader {
     // The first of names present, checked against shape and the dtype rules; throws engine_error(BAD_MODEL).
     const st_tensor & tensor(const std::vector<std::string> & names, const std::vector<int64_t> & shape);
     // A matrix (rows, cols) as the kernels take it. quant WEIGHT_Q8_0 / WEIGHT_Q4_0: quantized
-    // from its f32/bf16/f16 data into the arena (quant-formats.cpp), the source pages released
-    // as soon as it is done; anything else: as stored (or TILED32, see above).
+    // from its f32/bf16/f16 data into the arena (quant-formats.cpp), or in a saved folder
+    // (params.saved) its blocks copied into the arena and checked (a wrong shape or format, a NaN,
+    // infinite or impossible scale: BAD_MODEL naming the tensor), the source pages released as
+    // soon as it is done; anything else: as stored (or TILED32, see above).
     weight_matrix matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols, weight_dtype quant = WEIGHT_BF16);
     // A vector (len) as f32 (norm weights, biases).
     std::vector<float> vec(const std::vector<std::string> & names, int64_t len);
@@ -64,10 +78,13 @@ class weight_loader {
     void finish();
 
   private:
+    weight_matrix saved_matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols, weight_dtype quant);
+
     weight_store & store_;
     weight_load_params params_;
     std::string where_;
     int in_place_ = 0;  // matrices handed out that point into the mappings
     uint64_t file_elements_ = 0;  // elements of the F32/BF16/F16 tensors in the files
     bool check_only_ = false;     // the files hold fewer elements than params_.expect_elements
+    std::map<std::string, std::string> quant_of_;  // tensor name -> its format, from the files' __metadata__
 };

@@ -169,4 +169,19 @@ export const trainDrafterCommand: CommandSpec = {
   },
 };
 
-export const commands: CommandSpec[] = [serveCommand, tokenCommand, generateCommand, benchCommand, infoCommand, traceCommand, trainDrafterCommand];
+export const quantizeCommand: CommandSpec = {
+  name: 'quantize',
+  summary:
+    'Save a model folder with q8_0 or q4_0 weights (the engine quantizes and writes the blocks), which the engine then loads without quantizing again.',
+  usage: 'slipstream quantize --model DIR --out DIR --weights q8_0|q4_0 [--threads N] [--json]',
+  flags: {
+    model: { ...model, description: 'the bf16/f16/f32 Hugging Face model folder to quantize (default: the shipped model)' },
+    out: { kind: 'string', value: 'DIR', description: 'the quantized folder to write (new or empty): model.safetensors of blocks, config.json with slipstream_weights, the other files copied' },
+    weights: { kind: 'string', value: 'FORMAT', description: "'q8_0' or 'q4_0': the layers' matrices (the embedding and head are q8_0 in both, norms and biases as stored)" },
+    threads: { kind: 'int', value: 'N', min: 1, max: 256, description: 'CPU threads of the engine' },
+    json: { kind: 'boolean', description: 'print one JSON object {out, model, weights, bytes, seconds, copied}' },
+    help,
+  },
+};
+
+export const commands: CommandSpec[] = [serveCommand, tokenCommand, generateCommand, benchCommand, infoCommand, traceCommand, trainDrafterCommand, quantizeCommand];

@@ -39,7 +39,7 @@ export async function runInfo(args: ParsedArgs): Promise<number> {
       `heads        ${i.numHeads} (kv ${i.numKvHeads}), head_dim ${i.headDim}`,
       `vocab        ${i.vocabSize}, tied embeddings: ${i.tieWordEmbeddings ? 'yes' : 'no'}`,
       `context      ${i.maxPositionEmbeddings}, rope_theta ${i.ropeTheta}, rms_norm_eps ${i.rmsNormEps}`,
-      `dtype        stored ${i.storedDtype}, computed ${i.computeDtype}, ${(i.weightBytes / 1e6).toFixed(1)} MB of weights`,
+      `dtype        stored ${i.savedWeights ? `${i.savedWeights} blocks (saved by slipstream quantize), norms ${i.storedDtype}` : i.storedDtype}, computed ${i.computeDtype}, ${(i.weightBytes / 1e6).toFixed(1)} MB of weights`,
       `cpu          ${i.threads} threads, kernels ${i.kernelPath}`,
       tokenizer
         ? `tokenizer    ${tokenizer.vocabSize} tokens, bos ${tokenizer.bosTokenId ?? 'none'}, eos ${tokenizer.eosTokenIds.join(', ') || 'none'}`

@@ -11,6 +11,7 @@ import { runInfo } from './info.js';
 import { runBench } from './bench.js';
 import { runTrace } from './trace.js';
 import { runToken } from './token.js';
+import { runQuantize } from './quantize.js';
 import { runTrainDrafter } from './train-drafter/run.js';
 import { VERSION } from '../version.js';
 
@@ -24,6 +25,7 @@ const handlers: Record<string, Handler> = {
   trace: runTrace,
   token: runToken,
   'train-drafter': runTrainDrafter,
+  quantize: runQuantize,
 };
 
 export function mainHelp(): string {

@@ -28,7 +28,7 @@ const EVAL_SHARE = 0.1;
 const GEN_TOKENS = 64;
 const PROMPT_MAX = 64;
 /** Tokens of a fill-in-the-middle prompt at most (the server's default is larger; recording cost grows with it). */
-const FIM_CONTEXT = 128;
+const FIM_CONTEXT = 256;
 /** The share of FIM prompts for a model with FIM tokens, unless --fim-share says otherwise. */
 const FIM_SHARE = 0.5;
 

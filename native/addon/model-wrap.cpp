@@ -127,6 +127,8 @@ Napi::Value ModelWrap::js_info(const Napi::CallbackInfo & info) {
     o.Set("weightBytes", static_cast<double>(mi.weight_bytes));
     o.Set("threads", mi.n_threads);
     o.Set("kernelPath", mi.kernel_path);
+    o.Set("kvDtype", mi.kv_dtype);
+    o.Set("kvBytesPerToken", static_cast<double>(mi.kv_bytes_per_token));
     return o;
 }
 

@@ -70,6 +70,7 @@ typedef struct engine_model_params {
     const char * backend;        // "auto", "cpu" or "cuda" (NULL = "auto"; a backend lacking ops, cuda for now, is refused as UNSUPPORTED)
     const volatile int * abort;  // optional: load stops with CANCELLED when *abort != 0
     const char * weights;        // "bf16" (NULL: as stored), "q8_0" or "q4_0": quantize at load (docs/engine.md); else INVALID_ARGUMENT
+    const char * kv;             // K/V dtype: NULL or "auto" (bf16 for bf16/f16 files, f32 for f32 ones), "f32" or "bf16"; else INVALID_ARGUMENT
 } engine_model_params;
 
 engine_model_params engine_model_default_params(void) ENGINE_NOEXCEPT;
@@ -93,6 +94,8 @@ typedef struct engine_model_info {
     uint64_t weight_bytes;   // bytes of the weights as kept in memory
     int n_threads;
     char kernel_path[16];    // "avx512bf16" | "avx512" | "avx2" | "ref"
+    char kv_dtype[8];        // "f32" | "bf16": what the KV cache and pool blocks store (docs/engine.md "K/V dtype")
+    uint64_t kv_bytes_per_token;  // 2 x n_layer x n_head_kv x head_dim x (4 or 2)
 } engine_model_info;
 
 void engine_model_get_info(const engine_model * model, engine_model_info * out) ENGINE_NOEXCEPT;
@@ -116,7 +119,7 @@ engine_status engine_model_set_token_bytes(engine_model * model, const uint8_t *
 typedef struct engine_kv_pool_stats {
     uint64_t bytes;         // resident blocks x block bytes
     uint64_t budget_bytes;  // 0 = off
-    uint64_t block_bytes;   // one block: n_layer x 2 x 16 x n_head_kv x head_dim x 4
+    uint64_t block_bytes;   // one block: n_layer x 2 x 16 x n_head_kv x head_dim x (4: f32 K/V, 2: bf16)
     int64_t blocks;         // resident blocks
     int64_t held;           // of those, held by a running copy
     int64_t hits;           // blocks found by prefills

@@ -41,6 +41,10 @@ export interface NativeModelInfo {
   threads: number;
   /** The matmul path chosen for this CPU: 'avx512bf16' | 'avx512' | 'avx2' | 'ref'. */
   kernelPath: string;
+  /** What the KV cache and the pool's blocks store: 'bf16' for bf16/f16 files, 'f32' for f32 ones (docs/engine.md "K/V dtype"). */
+  kvDtype: 'f32' | 'bf16';
+  /** KV bytes of one token position: 2 x numLayers x numKvHeads x headDim x (4 or 2). */
+  kvBytesPerToken: number;
 }
 
 /** A model's shared KV block pool (native/src/core/kv-pool.h): blocks of 16 positions. */

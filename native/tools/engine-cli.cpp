@@ -36,6 +36,7 @@ struct cli_args {
     std::string drafter;  // generate: ReDrafter rounds with this drafter
     int beams = 0, beam_len = 0;  // generate --drafter: 0 = the backend defaults
     std::string weights;  // --weights bf16 | q8_0 | q4_0 (empty: as stored)
+    std::string kv;       // --kv f32 | bf16 (empty: the model's K/V dtype)
 };
 
 bool parse(int argc, char ** argv, cli_args & a) {
@@ -52,6 +53,8 @@ bool parse(int argc, char ** argv, cli_args & a) {
             a.n = std::atoi(argv[i + 1]);
         } else if (!std::strcmp(argv[i], "--weights")) {
             a.weights = argv[i + 1];
+        } else if (!std::strcmp(argv[i], "--kv")) {
+            a.kv = argv[i + 1];
         } else if (!std::strcmp(argv[i], "--threads")) {
             a.threads = std::atoi(argv[i + 1]);
         } else if (!std::strcmp(argv[i], "--ctx")) {
@@ -73,6 +76,7 @@ engine_model * load(const cli_args & a, double * seconds) {
     engine_model_params p = engine_model_default_params();
     p.n_threads = a.threads;
     if (!a.weights.empty()) p.weights = a.weights.c_str();
+    if (!a.kv.empty()) p.kv = a.kv.c_str();
     engine_model * m = nullptr;
     char err[1024];
     double t0 = now_s();
@@ -238,7 +242,8 @@ int cmd_forward_curve(const cli_args & a) {
     engine_status st = ENGINE_STATUS_OK;
     if (a.ctx > 0) st = engine_session_forward(s, toks.data(), a.ctx, nullptr, nullptr, nullptr, 1, logits.data(), nullptr);
     const int batches = std::max(1, a.n / 10);
-    std::printf("model %s, %d threads, context %d, best of %d x 10 forwards\n", a.model.c_str(), a.threads, a.ctx, batches);
+    std::printf("model %s, %d threads, context %d, %s K/V, best of %d x 10 forwards\n", a.model.c_str(), a.threads, a.ctx,
+                info.kv_dtype, batches);
     double base = 0;
     for (int n : {1, 2, 3, 4, 5, 6, 8, 12, 16}) {
         double best = 1e9;
@@ -269,7 +274,8 @@ void usage(FILE * out) {
                  "                                             greedy tokens after --ids, with tok/s (ReDrafter with --drafter)\n"
                  "  bench DIR [--n N] [--threads T] [--weights W]          bandwidth, prefill 512, decode N tokens, forward cost curve\n"
                  "  forward-curve DIR [--ctx L] [--n R] [--threads T] [--weights W]  cost of one N-token forward (N = 1..16) after L\n"
-                 "                                             context tokens (default 300), best of R / 10 batches\n");
+                 "                                             context tokens (default 300), best of R / 10 batches\n"
+                 "  every command that loads DIR also takes --kv f32|bf16: the K/V dtype (default: bf16 for bf16/f16 files, f32 for f32)\n");
 }
 
 }  // namespace

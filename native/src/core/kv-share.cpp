@@ -1,7 +1,8 @@
 /*
  * kv-share.cpp: copies between a session's contiguous cache, (n_layer, 2, slots, kv_dim), and the
- * pool's blocks, (n_layer, 2, KV_BLOCK_TOKENS, kv_dim): per layer and K/V, one run of
- * KV_BLOCK_TOKENS * kv_dim floats, through the backend's upload / download (plain copies on the CPU).
+ * pool's blocks, (n_layer, 2, KV_BLOCK_TOKENS, kv_dim), both in the model's K/V dtype (f32 or bf16,
+ * so the copies move the rounded values as they are): per layer and K/V, one run of
+ * KV_BLOCK_TOKENS rows of kv_dim elements, through the backend's upload / download (plain copies on the CPU).
  */
 #include "kv-share.h"
 
@@ -16,15 +17,16 @@
 
 namespace {
 // Rows [r0, r1) of pool block `src`, (n_layer, 2, 16, D), into the session's slots from slot0 + r0.
-void copy_rows_in(session & s, const float * src, int64_t slot0, int64_t r0, int64_t r1) {
+void copy_rows_in(session & s, const void * src, int64_t slot0, int64_t r0, int64_t r1) {
     const engine_backend_i & be = *s.kv.backend;
-    const int64_t D = s.kv.kv_dim;
-    const size_t bytes = static_cast<size_t>((r1 - r0) * D) * sizeof(float);
+    const size_t R = s.kv.row_bytes();  // one slot of one layer's K or V
+    const size_t bytes = static_cast<size_t>(r1 - r0) * R;
+    const unsigned char * b = static_cast<const unsigned char *>(src);
     for (int l = 0; l < s.kv.n_layer; ++l) {
-        const float * bk = src + ((int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS + r0) * D;
-        const float * bv = src + ((int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS + r0) * D;
-        be.buffer_upload(s.kv.bctx, s.kv.k(l) + (slot0 + r0) * D, bk, bytes);
-        be.buffer_upload(s.kv.bctx, s.kv.v(l) + (slot0 + r0) * D, bv, bytes);
+        const unsigned char * bk = b + ((int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS + r0) * R;
+        const unsigned char * bv = b + ((int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS + r0) * R;
+        be.buffer_upload(s.kv.bctx, s.kv.row(s.kv.k(l), slot0 + r0), bk, bytes);
+        be.buffer_upload(s.kv.bctx, s.kv.row(s.kv.v(l), slot0 + r0), bv, bytes);
     }
 }
 }  // namespace
@@ -32,7 +34,8 @@ void copy_rows_in(session & s, const float * src, int64_t slot0, int64_t r0, int
 int64_t session_fill_from_pool(session & s, const int32_t * prompt, int64_t n, int64_t keep) {
     kv_pool * pool = s.pool;
     if (!pool || n <= 1) return keep;
-    ENGINE_ASSERT(keep == s.kv.length && pool->n_layer() == s.kv.n_layer && pool->kv_dim() == s.kv.kv_dim);
+    ENGINE_ASSERT(keep == s.kv.length && pool->n_layer() == s.kv.n_layer && pool->kv_dim() == s.kv.kv_dim &&
+                  pool->elem_bytes() == s.kv.elem_bytes());
     const int64_t limit = std::min(n - 1, s.kv.capacity);  // the last prompt position is always computed
     if (limit <= keep) return keep;
     const int64_t max_blocks = limit / KV_BLOCK_TOKENS;
@@ -64,15 +67,16 @@ namespace {
 // The session's first n_blocks blocks into the pool (the rows of each layer's K and V).
 int64_t publish_blocks(session & s, kv_pool & pool, int64_t n_blocks, bool leaving) {
     const engine_backend_i & be = *s.kv.backend;
-    const int64_t D = s.kv.kv_dim;
+    const size_t R = s.kv.row_bytes();  // one slot of one layer's K or V
     const int n_layer = s.kv.n_layer;
-    return pool.publish(s.tokens.data(), n_blocks, [&](int64_t b, float * dst) {
+    ENGINE_ASSERT(pool.elem_bytes() == s.kv.elem_bytes());
+    return pool.publish(s.tokens.data(), n_blocks, [&](int64_t b, unsigned char * dst) {
         const int64_t slot = b * KV_BLOCK_TOKENS;
         for (int l = 0; l < n_layer; ++l) {
-            float * bk = dst + (int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS * D;
-            float * bv = dst + (int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS * D;
-            be.buffer_download(s.kv.bctx, bk, s.kv.k(l) + slot * D, static_cast<size_t>(KV_BLOCK_TOKENS * D) * sizeof(float));
-            be.buffer_download(s.kv.bctx, bv, s.kv.v(l) + slot * D, static_cast<size_t>(KV_BLOCK_TOKENS * D) * sizeof(float));
+            unsigned char * bk = dst + (int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS * R;
+            unsigned char * bv = dst + (int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS * R;
+            be.buffer_download(s.kv.bctx, bk, s.kv.row(s.kv.k(l), slot), KV_BLOCK_TOKENS * R);
+            be.buffer_download(s.kv.bctx, bv, s.kv.row(s.kv.v(l), slot), KV_BLOCK_TOKENS * R);
         }
     }, leaving);
 }
@@ -88,13 +92,14 @@ int64_t session_publish_to_pool(session & s, bool leaving) {
         if (leaving && have == n_blocks && m > 0) {
             // the partial last block too: the same document coming back continues up to its last token
             const engine_backend_i & be = *s.kv.backend;
-            const int64_t D = s.kv.kv_dim, slot = n_blocks * KV_BLOCK_TOKENS;
-            pool->publish_tail(s.tokens.data(), n_blocks, static_cast<int>(m), [&](float * dst) {
+            const size_t R = s.kv.row_bytes();
+            const int64_t slot = n_blocks * KV_BLOCK_TOKENS;
+            pool->publish_tail(s.tokens.data(), n_blocks, static_cast<int>(m), [&](unsigned char * dst) {
                 for (int l = 0; l < s.kv.n_layer; ++l) {
-                    be.buffer_download(s.kv.bctx, dst + (int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS * D, s.kv.k(l) + slot * D,
-                                       static_cast<size_t>(m * D) * sizeof(float));
-                    be.buffer_download(s.kv.bctx, dst + (int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS * D, s.kv.v(l) + slot * D,
-                                       static_cast<size_t>(m * D) * sizeof(float));
+                    be.buffer_download(s.kv.bctx, dst + (int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS * R, s.kv.row(s.kv.k(l), slot),
+                                       static_cast<size_t>(m) * R);
+                    be.buffer_download(s.kv.bctx, dst + (int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS * R, s.kv.row(s.kv.v(l), slot),
+                                       static_cast<size_t>(m) * R);
                 }
             });
         }

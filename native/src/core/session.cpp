@@ -11,7 +11,8 @@
 
 void session_init(session & s, const model & m, int64_t max_context) {
     s.m = &m;
-    kv_init(s.kv, m.backend, m.bctx, m.config.n_layer, int64_t(m.config.n_head_kv) * m.config.head_dim, max_context, SESSION_SCRATCH_SLOTS);
+    kv_init(s.kv, m.backend, m.bctx, m.config.n_layer, int64_t(m.config.n_head_kv) * m.config.head_dim, max_context, SESSION_SCRATCH_SLOTS,
+            m.kv_type);
     s.tokens.clear();
     s.tokens.reserve(static_cast<size_t>(std::min<int64_t>(max_context, 1 << 16)));
     s.has_pending = false;

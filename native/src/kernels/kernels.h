@@ -154,6 +154,27 @@ void attention(float * out, const float * q, const float * k_cache, const float 
                int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                kernel_path path = KERNEL_PATH_AUTO);
 
+// ---- K/V stored as bf16 -----------------------------------------------------------------------
+// The KV cache and the pool's blocks hold K/V as f32 (f32 models) or bf16 (bf16 / f16 models and
+// quantized weights made from them): docs/engine.md "K/V dtype". A forward rounds each new K/V
+// row to bf16 once, when it writes it (f32_to_bf16: nearest even); attention widens each element
+// back to f32 as it reads it (exact: a 16-bit shift) and accumulates in f32.
+enum kv_dtype : int { KV_F32 = 0, KV_BF16 = 1 };
+inline size_t kv_dtype_bytes(kv_dtype d) { return d == KV_BF16 ? 2 : 4; }
+const char * kv_dtype_name(kv_dtype d);  // "f32" | "bf16"
+// "f32" / "bf16"; false for anything else.
+bool kv_dtype_parse(const char * name, kv_dtype * out);
+// attention() with bf16 K/V: k_cache, v_cache: (slots, n_head_kv * head_dim) bf16, the rest as
+// above. Every path runs the generic (row, head) kernel with the bf16 dot / axpy below (AVX2 where
+// the CPU has it, AVX-512 CPUs included: no AVX-512 bf16-K/V kernel is written), so a row's output
+// is the same in any batch; KERNEL_PATH_REF runs the bf16 attention_ref.
+void attention(float * out, const float * q, const uint16_t * k_cache, const uint16_t * v_cache, int64_t kv_len,
+               int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+               kernel_path path = KERNEL_PATH_AUTO);
+// The dot product of a (f32) and b (bf16), len elements; y (f32) += a * x (bf16). Dispatched.
+float dot_f32_bf16(const float * a, const uint16_t * b, int64_t len);
+void axpy_f32_bf16(float * y, float a, const uint16_t * x, int64_t len);
+
 // Beam search's per-row log-probabilities (docs/redrafter.md §1.5; topk-logprobs.cpp): row: (n_vocab)
 // in place: x -= max; x[x < k-th largest] = TOPK_LOG_0; x = log_softmax(x). scratch: any vector
 // (resized to top_k). Returns the value every masked entry ends at (TOPK_LOG_0 - logsumexp), or NaN
@@ -187,6 +208,12 @@ void matmul_rows_ref(float * y, int64_t ldy, const float * x, int64_t n, const w
 // attention: one (row, head) at a time, straight from the formula, single-threaded.
 void attention_ref(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
                    int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
+// the same with bf16 K/V: each element widened to f32 where the f32 version reads it, so it equals
+// attention_ref on the widened copies bit for bit.
+void attention_ref(float * out, const float * q, const uint16_t * k_cache, const uint16_t * v_cache, int64_t kv_len,
+                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
+float dot_f32_bf16_ref(const float * a, const uint16_t * b, int64_t len);
+void axpy_f32_bf16_ref(float * y, float a, const uint16_t * x, int64_t len);
 void silu_glu_ref(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff);
 float dot_f32_ref(const float * a, const float * b, int64_t len);
 void axpy_f32_ref(float * y, float a, const float * x, int64_t len);
@@ -205,6 +232,10 @@ void matmul_rows_avx512_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_
 float dot_f32_avx2(const float * a, const float * b, int64_t len);
 float dot_f32_avx512(const float * a, const float * b, int64_t len);
 void axpy_f32_avx2(float * y, float a, const float * x, int64_t len);
+// The same operations as dot_f32_avx2 / axpy_f32_avx2 in the same order, x or b widened from
+// bf16: on widened copies they give the f32 versions' results bit for bit.
+float dot_f32_bf16_avx2(const float * a, const uint16_t * b, int64_t len);
+void axpy_f32_bf16_avx2(float * y, float a, const uint16_t * x, int64_t len);
 void axpy_f32_avx512(float * y, float a, const float * x, int64_t len);
 // AVX512-BF16.
 void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);

@@ -207,7 +207,7 @@ export type NativeLogger = (level: 'debug' | 'info' | 'warn' | 'error', line: st
 
 export interface NativeBinding {
   backends(): BackendReport[];
-  loadModel(dir: string, threads: number, backend: string, abortFlag: Int32Array, weights: string): Promise<NativeModel>;
+  loadModel(dir: string, threads: number, backend: string, abortFlag: Int32Array, weights: string, kv: string): Promise<NativeModel>;
   /** Loads a drafter folder and checks it against the model (rejects with ENGINE_BAD_MODEL, ...). */
   loadDrafter(dir: string, model: NativeModel): Promise<NativeDrafter>;
   /** The backend defaults for beam width and beam length (the length counts the guaranteed token). */

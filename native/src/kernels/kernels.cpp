@@ -2,7 +2,8 @@
  * kernels.cpp: run-time dispatch of matmul, attention, SiLU-GLU and the dot/axpy helpers to the
  * best path this CPU supports, the split of a matmul's rows / attention's (KV head, row tile) pairs
  * into thread-pool tasks, and the generic attention for head sizes the AVX-512 kernel does not
- * take and for bf16 K/V (on every CPU: the AVX-512 tile kernel reads f32 K/V only). Path functions live in kernels-avx512*.cpp, kernels-avx2.cpp and kernels-ref.cpp.
+ * take and for bf16 K/V (on every CPU: the AVX-512 tile kernel reads f32 K/V only). Path
+ * functions live in kernels-avx512*.cpp, kernels-avx2.cpp and kernels-ref.cpp.
  */
 #include <algorithm>
 #include <cmath>

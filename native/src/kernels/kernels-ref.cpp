@@ -156,12 +156,12 @@ namespace {
 // One (query row i, head h) at a time, straight from the formula:
 // out[i, h] = sum_j softmax_j(q[i, h] . k[j, h / group] * scale over visible j) v[j, h / group].
 // T: float or uint16_t (bf16 K/V, read through the bf16 dot / axpy).
-template <class T>
-void attention_ref_t(float * out, const float * q, const T * k_cache, const T * v_cache, int64_t kv_len, int64_t n,
+// krow(j), vrow(j): slot j's K / V row (kv_dim elements of T), contiguous or through a block table.
+template <class T, class KRow, class VRow>
+void attention_ref_t(float * out, const float * q, KRow krow, VRow vrow, int64_t kv_len, int64_t n,
                      int n_head, int n_head_kv, int head_dim, const uint8_t * mask,
                      float (*dot)(const float *, const T *, int64_t), void (*axpy)(float *, float, const T *, int64_t)) {
     const int64_t total = kv_len + n;
-    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
     const int64_t q_dim = static_cast<int64_t>(n_head) * head_dim;
     const int group = n_head / n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
@@ -174,12 +174,12 @@ void attention_ref_t(float * out, const float * q, const T * k_cache, const T * 
             // p[j]: the score of slot j, -inf where row i may not attend
             for (int64_t j = 0; j < total; ++j) {
                 const bool visible = mask ? mask[i * total + j] != 0 : j <= kv_len + i;
-                p[j] = visible ? dot(qi, k_cache + j * kv_dim + head_off, head_dim) * scale : -INFINITY;
+                p[j] = visible ? dot(qi, krow(j) + head_off, head_dim) * scale : -INFINITY;
             }
             softmax(p.data(), total);  // all -inf: all 0
             std::fill(oi, oi + head_dim, 0.0f);
             for (int64_t j = 0; j < total; ++j)
-                if (p[j] != 0.0f) axpy(oi, p[j], v_cache + j * kv_dim + head_off, head_dim);
+                if (p[j] != 0.0f) axpy(oi, p[j], vrow(j) + head_off, head_dim);
         }
 }
 
@@ -197,13 +197,31 @@ void axpy_f32_bf16_ref(float * y, float a, const uint16_t * x, int64_t len) {
 
 void attention_ref(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
                    int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
-    attention_ref_t<float>(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, dot_f32_ref, axpy_f32_ref);
+    const int64_t D = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_ref_t<float>(out, q, [&](int64_t j) { return k_cache + j * D; }, [&](int64_t j) { return v_cache + j * D; }, kv_len,
+                           n, n_head, n_head_kv, head_dim, mask, dot_f32_ref, axpy_f32_ref);
 }
 
 void attention_ref(float * out, const float * q, const uint16_t * k_cache, const uint16_t * v_cache, int64_t kv_len,
                    int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
-    attention_ref_t<uint16_t>(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, dot_f32_bf16_ref,
-                              axpy_f32_bf16_ref);
+    const int64_t D = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_ref_t<uint16_t>(out, q, [&](int64_t j) { return k_cache + j * D; }, [&](int64_t j) { return v_cache + j * D; },
+                              kv_len, n, n_head, n_head_kv, head_dim, mask, dot_f32_bf16_ref, axpy_f32_bf16_ref);
+}
+
+void attention_paged_ref(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
+                         int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
+    const int64_t D = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_ref_t<float>(out, q, [&](int64_t j) { return kv_view_row(k, j, D); }, [&](int64_t j) { return kv_view_row(v, j, D); },
+                           kv_len, n, n_head, n_head_kv, head_dim, mask, dot_f32_ref, axpy_f32_ref);
+}
+
+void attention_paged_ref(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v,
+                         int64_t kv_len, int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
+    const int64_t D = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_ref_t<uint16_t>(out, q, [&](int64_t j) { return kv_view_row(k, j, D); },
+                              [&](int64_t j) { return kv_view_row(v, j, D); }, kv_len, n, n_head, n_head_kv, head_dim, mask,
+                              dot_f32_bf16_ref, axpy_f32_bf16_ref);
 }
 
 const char * kv_dtype_name(kv_dtype d) { return d == KV_BF16 ? "bf16" : "f32"; }

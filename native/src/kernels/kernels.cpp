@@ -102,12 +102,11 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
 
 // The generic attention: one (row, head) task at a time with the dispatched dot / axpy, for head
 // sizes the AVX-512 tile kernel does not take, CPUs without AVX-512, and bf16 K/V (T = uint16_t).
-template <class T, class Dot, class Axpy>
-void attention_rows(float * out, const float * q, const T * k_cache, const T * v_cache, int64_t kv_len,
-                    int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
-                    Dot dot, Axpy axpy) {
+// krow(j), vrow(j): slot j's K / V row (kv_dim elements of T): contiguous, or through a block table.
+template <class T, class KRow, class VRow, class Dot, class Axpy>
+void attention_rows_t(float * out, const float * q, KRow krow, VRow vrow, int64_t kv_len, int64_t n, int n_head,
+                      int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, Dot dot, Axpy axpy) {
     const int64_t total = kv_len + n;
-    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
     const int64_t q_dim = static_cast<int64_t>(n_head) * head_dim;
     const int group = n_head / n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
@@ -128,7 +127,7 @@ void attention_rows(float * out, const float * q, const T * k_cache, const T * v
                 scores[j] = -INFINITY;
                 continue;
             }
-            float s = dot(qi, k_cache + j * kv_dim + static_cast<int64_t>(hk) * head_dim, head_dim) * scale;
+            float s = dot(qi, krow(j) + static_cast<int64_t>(hk) * head_dim, head_dim) * scale;
             scores[j] = s;
             mx = std::max(mx, s);
         }
@@ -144,7 +143,7 @@ void attention_rows(float * out, const float * q, const T * k_cache, const T * v
         for (int64_t j = 0; j < limit; ++j) {
             float p = scores[j] * inv;
             if (p == 0.0f) continue;
-            axpy(oi, p, v_cache + j * kv_dim + static_cast<int64_t>(hk) * head_dim, head_dim);
+            axpy(oi, p, vrow(j) + static_cast<int64_t>(hk) * head_dim, head_dim);
         }
     };
     const bool small = static_cast<double>(n_tasks) * static_cast<double>(total) * head_dim < 65536.0;
@@ -155,7 +154,47 @@ void attention_rows(float * out, const float * q, const T * k_cache, const T * v
     pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
 }
 
+template <class T, class Dot, class Axpy>
+void attention_rows(float * out, const float * q, const T * k_cache, const T * v_cache, int64_t kv_len,
+                    int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                    Dot dot, Axpy axpy) {
+    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_rows_t<T>(out, q, [&](int64_t j) { return k_cache + j * kv_dim; }, [&](int64_t j) { return v_cache + j * kv_dim; },
+                        kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dot, axpy);
+}
+
+template <class T, class Dot, class Axpy>
+void attention_paged_rows(float * out, const float * q, const kv_view<T> & k, const kv_view<T> & v, int64_t kv_len,
+                          int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                          Dot dot, Axpy axpy) {
+    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_rows_t<T>(out, q, [&](int64_t j) { return kv_view_row(k, j, kv_dim); }, [&](int64_t j) { return kv_view_row(v, j, kv_dim); },
+                        kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dot, axpy);
+}
+
 }  // namespace
+
+void attention_paged(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
+                     int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                     kernel_path path) {
+    if (resolve(path) == KERNEL_PATH_REF) {
+        attention_paged_ref(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask);
+        return;
+    }
+    if (n <= 0) return;
+    attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dot_f32, axpy_f32);
+}
+
+void attention_paged(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v, int64_t kv_len,
+                     int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                     kernel_path path) {
+    if (resolve(path) == KERNEL_PATH_REF) {
+        attention_paged_ref(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask);
+        return;
+    }
+    if (n <= 0) return;
+    attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, g_dot_bf16, g_axpy_bf16);
+}
 
 const char * kernel_best_path_name() {
     if (cpu().avx512bf16) return "avx512bf16";

@@ -175,6 +175,39 @@ void attention(float * out, const float * q, const uint16_t * k_cache, const uin
 float dot_f32_bf16(const float * a, const uint16_t * b, int64_t len);
 void axpy_f32_bf16(float * y, float a, const uint16_t * x, int64_t len);
 
+// ---- K/V read through a block table --------------------------------------------------------------
+// A first step towards sessions reading the KV pool's blocks in place instead of copying them
+// (docs/engine.md "The KV block pool", Next): the kernels, not yet used by sessions. One layer's K
+// or V as attention reads it: slot j < shared is row j % KV_VIEW_BLOCK of blocks[j / KV_VIEW_BLOCK]
+// (KV_VIEW_BLOCK rows of kv_dim elements, e.g. one layer's K inside a pool block), slot j >= shared
+// is own + j * kv_dim (a contiguous cache, its scratch slots included). shared: a multiple of
+// KV_VIEW_BLOCK. With shared = 0 it is the contiguous cache.
+constexpr int64_t KV_VIEW_BLOCK = 16;
+template <class T>
+struct kv_view {
+    const T * own = nullptr;            // (slots, kv_dim)
+    const T * const * blocks = nullptr;  // (shared / KV_VIEW_BLOCK) pointers, each to (KV_VIEW_BLOCK, kv_dim)
+    int64_t shared = 0;
+};
+template <class T>
+inline const T * kv_view_row(const kv_view<T> & v, int64_t j, int64_t kv_dim) {
+    return j < v.shared ? v.blocks[j / KV_VIEW_BLOCK] + (j % KV_VIEW_BLOCK) * kv_dim : v.own + j * kv_dim;
+}
+// attention() reading K and V through views (f32 or bf16), the same numbers in the same order as
+// the contiguous generic kernel (bit for bit: only the rows' addresses differ). Every path runs
+// the generic kernel (the AVX-512 tile kernel reads contiguous f32 K/V only); REF runs
+// attention_paged_ref.
+void attention_paged(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
+                     int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                     kernel_path path = KERNEL_PATH_AUTO);
+void attention_paged(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v, int64_t kv_len,
+                     int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                     kernel_path path = KERNEL_PATH_AUTO);
+void attention_paged_ref(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
+                         int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
+void attention_paged_ref(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v,
+                         int64_t kv_len, int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
+
 // Beam search's per-row log-probabilities (docs/redrafter.md §1.5; topk-logprobs.cpp): row: (n_vocab)
 // in place: x -= max; x[x < k-th largest] = TOPK_LOG_0; x = log_softmax(x). scratch: any vector
 // (resized to top_k). Returns the value every masked entry ends at (TOPK_LOG_0 - logsumexp), or NaN

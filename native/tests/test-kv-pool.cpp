@@ -19,6 +19,7 @@
 
 #include "api/engine-internal.h"
 #include "core/kv-pool.h"
+#include "kernels/kernels.h"
 #include "engine-redrafter.h"
 #include "run-generation.h"
 #include "stories-drafters.h"
@@ -323,6 +324,60 @@ void test_cross_document(engine_model * m) {
     CHECK(engine_model_set_kv_pool(m, 0) == ENGINE_STATUS_OK);
 }
 
+// Full pool blocks a prefill finds are read in place (held, not copied) where that keeps the output's
+// bits (attention_paged_exact: bf16 K/V, or f32 without the AVX-512 tile kernel): a fresh session
+// on a published document holds its 4 full blocks; diverging at token 20 keeps block 0 in place and
+// copies rows 16..19 of block 1 into the session before releasing it; every output (ids and the
+// last logits row) equals a cold model's; freeing the sessions releases every hold.
+void test_in_place(engine_model * m, engine_model * cold) {
+    CHECK(engine_model_set_kv_pool(m, 1 << 24) == ENGINE_STATUS_OK);
+    CHECK(engine_model_set_kv_pool(cold, 0) == ENGINE_STATUS_OK);
+    engine_model_info info;
+    engine_model_get_info(m, &info);
+    const bool in_place = attention_paged_exact(std::strcmp(info.kv_dtype, "bf16") == 0 ? KV_BF16 : KV_F32, info.n_head,
+                                                info.n_head_kv, info.head_dim);
+    std::mt19937 rng(9);
+    std::vector<int32_t> x;
+    for (int i = 0; i < 70; ++i) x.push_back(1 + static_cast<int32_t>(rng() % static_cast<uint32_t>(info.n_vocab - 1)));
+    std::vector<int32_t> z = x;
+    z[20] = x[20] % (info.n_vocab - 1) + 1;
+    engine_session *s1 = nullptr, *s2 = nullptr;
+    CHECK(engine_session_init(m, 128, &s1) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 128, &s2) == ENGINE_STATUS_OK);
+    auto cold_run = [&](const std::vector<int32_t> & prompt, const generation_run & got, engine_session * s) {
+        engine_session * c = nullptr;
+        CHECK(engine_session_init(cold, 128, &c) == ENGINE_STATUS_OK);
+        const generation_run rc = run_generation(c, greedy_params(prompt, 8));
+        CHECK(rc.status == ENGINE_STATUS_OK && got.status == ENGINE_STATUS_OK);
+        CHECK(rc.ids == got.ids);
+        CHECK(same_logits(s, c));
+        engine_session_free(c);
+    };
+    run_generation(s1, greedy_params(x, 8));
+    const generation_run r2 = run_generation(s2, greedy_params(x, 8));
+    CHECK(r2.stats.reused_tokens == 64);
+    CHECK(s2->s.kv.shared == (in_place ? 64 : 0));
+    engine_kv_pool_stats ps;
+    engine_model_get_kv_pool_stats(m, &ps);
+    CHECK(ps.held == (in_place ? 4 : 0));
+    cold_run(x, r2, s2);
+    const generation_run r3 = run_generation(s2, greedy_params(z, 8));  // truncates to 20: block 0 stays, rows 16..19 copied
+    CHECK(r3.stats.reused_tokens == 20);
+    CHECK(s2->s.kv.shared == (in_place ? 16 : 0));
+    engine_model_get_kv_pool_stats(m, &ps);
+    CHECK(ps.held == (in_place ? 1 : 0));
+    cold_run(z, r3, s2);
+    const generation_run r4 = run_generation(s2, greedy_params(x, 8));  // back: its own 20, then copies of x's blocks
+    CHECK(r4.stats.reused_tokens == 64);
+    cold_run(x, r4, s2);
+    engine_session_free(s1);
+    engine_session_free(s2);
+    engine_model_get_kv_pool_stats(m, &ps);
+    CHECK(ps.held == 0);
+    std::fprintf(stderr, "in place (%s K/V): %s\n", info.kv_dtype, in_place ? "held and read through the block table" : "copied (the AVX-512 tile kernel reads this cache)");
+    CHECK(engine_model_set_kv_pool(m, 0) == ENGINE_STATUS_OK);
+}
+
 // A session freed leaves its committed blocks in the pool (generated tokens included), its partial
 // last block as a tail that a prompt diverging inside it uses up to the divergence; K/V a
 // hand-driven forward committed with explicit positions or a mask are never published.
@@ -503,6 +558,7 @@ int main() {
         CHECK(engine_model_init(dir.c_str(), &mp, &a, err, sizeof err) == ENGINE_STATUS_OK);
         CHECK(engine_model_init(dir.c_str(), &mp, &cold, err, sizeof err) == ENGINE_STATUS_OK);
         if (a && cold) {
+            test_in_place(a, cold);
             test_cross_document(a);
             test_free_and_exactness(a);
             engine_kv_pool_stats ps;
@@ -530,6 +586,7 @@ int main() {
         CHECK(engine_model_init(model_dir.c_str(), &mp, &cold, err, sizeof err) == ENGINE_STATUS_OK);
         CHECK(engine_drafter_init((f.root + "/a").c_str(), cold, &d_cold, err, sizeof err) == ENGINE_STATUS_OK);
         if (cold && d_cold) {
+            test_in_place(f.model, cold);
             test_cross_document(f.model);
             test_free_and_exactness(f.model);
             engine_kv_pool_stats ps;
@@ -552,6 +609,7 @@ int main() {
                 CHECK(engine_drafter_init((f.root + "/a").c_str(), cold16, &dc16, err, sizeof err) == ENGINE_STATUS_OK);
             }
             if (da16 && dc16) {
+                test_in_place(a16, cold16);
                 test_cross_document(a16);
                 test_free_and_exactness(a16);
                 run_interleaved("stories260K bf16 K/V, roomy pool", a16, cold16, 1 << 26, 60, 6, 256);

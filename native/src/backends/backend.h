@@ -78,9 +78,12 @@ struct engine_backend_i {
     // decode (n = 1) and tree verification (mask (n, kv_len + n) host, 1 = may attend).
     // q, out: (n, n_head * head_dim); k_cache, v_cache: (slots, n_head_kv * head_dim) of kv_type (f32,
     // or bf16 widened to f32 as read; f32 accumulation). Scale 1/sqrt(head_dim); a row that may
-    // attend to nothing gets zeros.
+    // attend to nothing gets zeros. shared > 0 (a multiple of 16): slots [0, shared) are read from
+    // k_blocks / v_blocks instead ((shared / 16) pointers to 16 rows each: pool blocks a session
+    // holds in place, kernels.h kv_view), the rest from k_cache / v_cache.
     void (*attention)(engine_backend_ctx * ctx, float * out, const float * q, const void * k_cache, const void * v_cache,
-                      kv_dtype kv_type, int64_t kv_len, int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
+                      kv_dtype kv_type, const void * const * k_blocks, const void * const * v_blocks, int64_t shared,
+                      int64_t kv_len, int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
     // gate: (n, ff) row stride ld_gate := silu(gate) * up; up: (n, ff) row stride ld_up.
     void (*silu_glu)(engine_backend_ctx * ctx, float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff);
     // y: (count) += x: (count) (the residual stream).

@@ -26,6 +26,9 @@ void kv_init(kv_cache & kv, const engine_backend_i * backend, engine_backend_ctx
     kv.capacity = capacity;
     kv.scratch = scratch;
     kv.length = 0;
+    kv.shared = 0;
+    kv.block_k.assign(static_cast<size_t>(n_layer), {});
+    kv.block_v.assign(static_cast<size_t>(n_layer), {});
     kv.dtype = dtype;
     kv.bytes = static_cast<size_t>(n_layer) * 2 * static_cast<size_t>(capacity + scratch) * kv.row_bytes();
     void * p = fault_hit("alloc:kv") ? nullptr : backend->buffer_alloc(bctx, kv.bytes);
@@ -50,6 +53,6 @@ void kv_commit_rows(kv_cache & kv, const int32_t * rows, int64_t k) {
 }
 
 void kv_truncate(kv_cache & kv, int64_t len) {
-    ENGINE_ASSERT(len >= 0 && len <= kv.length);
+    ENGINE_ASSERT(len >= kv.shared && len <= kv.length);  // below shared: session_unshare first
     kv.length = len;
 }

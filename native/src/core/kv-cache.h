@@ -11,6 +11,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/kernels.h"  // kv_dtype
 
@@ -41,6 +42,12 @@ struct kv_cache {
     void * k(int layer) const { return static_cast<char *>(data) + (static_cast<int64_t>(layer) * 2 + 0) * slots() * row_bytes(); }
     void * v(int layer) const { return static_cast<char *>(data) + (static_cast<int64_t>(layer) * 2 + 1) * slots() * row_bytes(); }
     void * row(void * layer_kv, int64_t slot) const { return static_cast<char *>(layer_kv) + slot * row_bytes(); }
+
+    // Slots [0, shared) (a multiple of 16) are not in data: they are pool blocks the session holds
+    // in place (kv-share.h), read through these tables: block_k[l][b] / block_v[l][b] point at
+    // block b's 16 rows of layer l's K / V. Their slots in data are never written (nor touched).
+    int64_t shared = 0;
+    std::vector<std::vector<const void *>> block_k, block_v;  // (n_layer) x (shared / 16)
 };
 
 // Allocates the cache on a backend (a model's backend and context, which must outlive it), its

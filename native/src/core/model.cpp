@@ -148,6 +148,9 @@ float * scratch(const model & m, int slot, int64_t floats) {
 
 const float * opt(const std::vector<float> & v) { return v.empty() ? nullptr : v.data(); }
 
+// attention's block-table arguments for layer l: k_blocks, v_blocks, shared (kv-cache.h)
+#define KV_BLOCKS(kv, l) (kv).block_k[static_cast<size_t>(l)].data(), (kv).block_v[static_cast<size_t>(l)].data(), (kv).shared
+
 }  // namespace
 
 // The last layer when only k < n rows are wanted: K/V of all n rows go to the cache; attention,
@@ -208,8 +211,8 @@ static void forward_last_layer_rows(const model & m, const layer_weights & L, kv
         const int64_t row = out_rows[r];
         be.rope(ctx, qk + r * q_dim, q_dim, 1, c.n_head, c.head_dim, rope_cos + row * (hd / 2), rope_sin + row * (hd / 2));
         // one query row: causal sees slots <= len + row; a mask row spans len + n slots
-        if (mask) be.attention(ctx, attk + r * q_dim, qk + r * q_dim, kc, vc, kv.dtype, len + n - 1, 1, c.n_head, c.n_head_kv, c.head_dim, mask + row * (len + n));
-        else be.attention(ctx, attk + r * q_dim, qk + r * q_dim, kc, vc, kv.dtype, len + row, 1, c.n_head, c.n_head_kv, c.head_dim, nullptr);
+        if (mask) be.attention(ctx, attk + r * q_dim, qk + r * q_dim, kc, vc, kv.dtype, KV_BLOCKS(kv, l), len + n - 1, 1, c.n_head, c.n_head_kv, c.head_dim, mask + row * (len + n));
+        else be.attention(ctx, attk + r * q_dim, qk + r * q_dim, kc, vc, kv.dtype, KV_BLOCKS(kv, l), len + row, 1, c.n_head, c.n_head_kv, c.head_dim, nullptr);
     }
     attention_out_and_mlp(m, L, xk, xkn, attk, gk, uk, k);
     be.gather_rows(ctx, x, H, xk, H, nullptr, k, H);  // x's first k rows := the finished rows
@@ -274,7 +277,7 @@ void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64
         // into the cache in its dtype (bf16: rounded here, once); attention reads the batch's rows back from there
         be.kv_write(ctx, kv.row(kc, len), kv.dtype, kn, n * kv_dim);
         be.kv_write(ctx, kv.row(vc, len), kv.dtype, vn, n * kv_dim);
-        be.attention(ctx, att, q, kc, vc, kv.dtype, len, n, c.n_head, c.n_head_kv, c.head_dim, mask);
+        be.attention(ctx, att, q, kc, vc, kv.dtype, KV_BLOCKS(kv, l), len, n, c.n_head, c.n_head_kv, c.head_dim, mask);
         attention_out_and_mlp(m, L, x, xn, att, g, u, n);
     }
     if (k <= 0) return;

@@ -174,6 +174,13 @@ void attention_paged_rows(float * out, const float * q, const kv_view<T> & k, co
 
 }  // namespace
 
+bool attention_paged_exact(kv_dtype d, int n_head, int n_head_kv, int head_dim) {
+    if (d == KV_BF16) return true;
+    const bool tile = resolve(KERNEL_PATH_AUTO) == KERNEL_PATH_AVX512 && head_dim % 16 == 0 && head_dim <= 128 && n_head_kv > 0 &&
+                      n_head % n_head_kv == 0;
+    return !tile;
+}
+
 void attention_paged(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
                      int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                      kernel_path path) {

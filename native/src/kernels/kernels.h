@@ -203,6 +203,10 @@ void attention_paged(float * out, const float * q, const kv_view<float> & k, con
 void attention_paged(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v, int64_t kv_len,
                      int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                      kernel_path path = KERNEL_PATH_AUTO);
+// True when attention() on contiguous K/V of this dtype and shape runs the generic kernel on this
+// CPU (AUTO path), so attention_paged gives the same bits: bf16 K/V always; f32 K/V unless the
+// AVX-512 tile kernel takes the shape. Sessions read pool blocks in place only then.
+bool attention_paged_exact(kv_dtype d, int n_head, int n_head_kv, int head_dim);
 void attention_paged_ref(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
                          int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
 void attention_paged_ref(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v,

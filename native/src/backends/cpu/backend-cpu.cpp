@@ -101,8 +101,34 @@ void cpu_rope(engine_backend_ctx *, float * x, int64_t ld, int64_t n, int n_head
               const float * sin_t) {
     rope_apply_tables(x, ld, n, n_heads, head_dim, cos_t, sin_t);
 }
+// K/V read through the block table: the view's pointer arrays typed (a copy of shared / 16 pointers)
+template <class T>
+void cpu_attention_paged(engine_backend_ctx * ctx, float * out, const float * q, const void * k_cache, const void * v_cache,
+                         const void * const * k_blocks, const void * const * v_blocks, int64_t shared, int64_t kv_len, int64_t n,
+                         int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
+    thread_local std::vector<const T *> kb, vb;
+    const int64_t nb = shared / KV_VIEW_BLOCK;
+    kb.resize(static_cast<size_t>(nb));
+    vb.resize(static_cast<size_t>(nb));
+    for (int64_t b = 0; b < nb; ++b) {
+        kb[static_cast<size_t>(b)] = static_cast<const T *>(k_blocks[b]);
+        vb[static_cast<size_t>(b)] = static_cast<const T *>(v_blocks[b]);
+    }
+    const kv_view<T> k{static_cast<const T *>(k_cache), kb.data(), shared}, v{static_cast<const T *>(v_cache), vb.data(), shared};
+    attention_paged(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, ctx->pool.get());
+}
 void cpu_attention(engine_backend_ctx * ctx, float * out, const float * q, const void * k_cache, const void * v_cache,
-                   kv_dtype kv_type, int64_t kv_len, int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
+                   kv_dtype kv_type, const void * const * k_blocks, const void * const * v_blocks, int64_t shared, int64_t kv_len,
+                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
+    if (shared > 0) {
+        if (kv_type == KV_BF16)
+            cpu_attention_paged<uint16_t>(ctx, out, q, k_cache, v_cache, k_blocks, v_blocks, shared, kv_len, n, n_head, n_head_kv,
+                                          head_dim, mask);
+        else
+            cpu_attention_paged<float>(ctx, out, q, k_cache, v_cache, k_blocks, v_blocks, shared, kv_len, n, n_head, n_head_kv,
+                                       head_dim, mask);
+        return;
+    }
     if (kv_type == KV_BF16)
         attention(out, q, static_cast<const uint16_t *>(k_cache), static_cast<const uint16_t *>(v_cache), kv_len, n, n_head,
                   n_head_kv, head_dim, mask, ctx->pool.get());

@@ -6,7 +6,8 @@
  * Storage is backend memory (the model's backend allocates it: the CPU reserves it virtually,
  * touched lazily) for capacity + scratch slots, in the model's K/V dtype (model::kv_type: bf16 for
  * bf16 / f16 models, f32 for f32 ones; docs/engine.md "K/V dtype"); a forward writes rows with the
- * backend's kv_write op, kv_commit_rows moves slots with its kv_compact op.
+ * backend's kv_write op, kv_commit_rows moves slots with its kv_compact op. A prefix of slots may
+ * instead live in pool blocks the session holds in place (shared, block_k / block_v below).
  */
 #pragma once
 #include <cstddef>

@@ -176,8 +176,8 @@ float dot_f32_bf16(const float * a, const uint16_t * b, int64_t len);
 void axpy_f32_bf16(float * y, float a, const uint16_t * x, int64_t len);
 
 // ---- K/V read through a block table --------------------------------------------------------------
-// A first step towards sessions reading the KV pool's blocks in place instead of copying them
-// (docs/engine.md "The KV block pool", Next): the kernels, not yet used by sessions. One layer's K
+// Sessions read the KV pool's full blocks in place instead of copying them (docs/engine.md "The
+// KV block pool", kv-share.h): attention then reads through this view. One layer's K
 // or V as attention reads it: slot j < shared is row j % KV_VIEW_BLOCK of blocks[j / KV_VIEW_BLOCK]
 // (KV_VIEW_BLOCK rows of kv_dim elements, e.g. one layer's K inside a pool block), slot j >= shared
 // is own + j * kv_dim (a contiguous cache, its scratch slots included). shared: a multiple of

@@ -111,8 +111,9 @@ engine_status engine_model_set_token_bytes(engine_model * model, const uint8_t *
 
 // ---- the KV block pool ---------------------------------------------------------------------
 // A model's sessions share one pool of K/V blocks of 16 positions, keyed by a hash chain over
-// token ids (docs/engine.md, "The KV block pool"): a generation's prefill copies the pool's longest
-// resident prefix of its prompt into the session and computes only the rest; after the prefill the
+// token ids (docs/engine.md, "The KV block pool"): a generation's prefill takes the pool's longest
+// resident prefix of its prompt (full blocks held and read in place, other rows copied into the
+// session) and computes only the rest; after the prefill the
 // session's full blocks go to the pool. Bounded by a byte budget, least recently used unheld blocks
 // evicted first. Off (budget 0) until set; outputs are the same on or off, only the work differs.
 
@@ -121,7 +122,7 @@ typedef struct engine_kv_pool_stats {
     uint64_t budget_bytes;  // 0 = off
     uint64_t block_bytes;   // one block: n_layer x 2 x 16 x n_head_kv x head_dim x (4: f32 K/V, 2: bf16)
     int64_t blocks;         // resident blocks
-    int64_t held;           // of those, held by a running copy
+    int64_t held;           // of those, held: read in place by a session, or being copied
     int64_t hits;           // blocks found by prefills
     int64_t misses;         // prefills whose lookup stopped before the prompt's last full block
     int64_t inserted;       // blocks added

@@ -55,7 +55,7 @@ export interface KvPoolFigures {
   budgetBytes: number;
   blockBytes: number;
   blocks: number;
-  /** Blocks being copied into a session right now. */
+  /** Blocks held: read in place by a live session, or being copied into one right now. */
   held: number;
   /** Blocks found by prefills. */
   hits: number;

@@ -144,6 +144,9 @@ void engine_session_free(engine_session * session) ENGINE_NOEXCEPT;
 // Message of the last failed call on this session ("" when none).
 const char * engine_session_last_error(const engine_session * session) ENGINE_NOEXCEPT;
 int engine_session_length(const engine_session * session) ENGINE_NOEXCEPT;        // committed tokens
+// Of those, the first ones whose K/V the session reads in place from the model's KV block pool
+// (held pool blocks: their bytes are the pool's, not the session's). A multiple of 16.
+int engine_session_shared_length(const engine_session * session) ENGINE_NOEXCEPT;
 int engine_session_max_context(const engine_session * session) ENGINE_NOEXCEPT;
 const int32_t * engine_session_tokens(const engine_session * session) ENGINE_NOEXCEPT;  // (length)
 // Abort flag, polled between layers and at the start of every step: set to make the running call

@@ -82,6 +82,8 @@ export interface NativeModel {
 /** One native session. Async methods reject with an Error carrying `code` (ENGINE_BUSY, ...). */
 export interface NativeSession {
   readonly length: number;
+  /** Of the committed tokens, the first ones read in place from the model's KV block pool. */
+  readonly sharedLength: number;
   readonly maxContext: number;
   tokens(): Int32Array;
   forward(

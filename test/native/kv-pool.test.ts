@@ -148,6 +148,30 @@ describe('K/V in the model\'s dtype (docs/engine.md "K/V dtype")', () => {
     }
   });
 
+  it('reads a found prefix in place: sharedLength counts it, truncating below it gives it back', async () => {
+    const m = await Model.load(shippedModel, { backend: 'cpu', threads: 1 });
+    try {
+      m.setKvPool(1 << 24);
+      const prompt = Array.from({ length: 70 }, (_, i) => 10 + ((i * 37) % 3000));
+      const a = m.createSession();
+      await greedy(a, prompt);
+      expect(a.sharedLength).toBe(0); // computed, not found
+      const b = m.createSession();
+      const r = await greedy(b, prompt);
+      expect(r.reused).toBe(64);
+      expect(b.sharedLength).toBe(64); // 4 blocks held in place (bf16 K/V: always)
+      expect(m.kvPool().held).toBe(4);
+      b.truncate(20);
+      expect(b.sharedLength).toBe(16);
+      expect(m.kvPool().held).toBe(1);
+      b.dispose();
+      a.dispose();
+      expect(m.kvPool().held).toBe(0);
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('keeps f32 K/V for the f32 stories260K', async () => {
     const m = await Model.load(stories260K, { backend: 'cpu', threads: 1 });
     try {

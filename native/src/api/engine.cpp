@@ -164,6 +164,7 @@ extern "C" const char * engine_session_last_error(const engine_session * s) noex
 }
 
 extern "C" int engine_session_length(const engine_session * s) noexcept { return s ? static_cast<int>(s->s.kv.length) : 0; }
+extern "C" int engine_session_shared_length(const engine_session * s) noexcept { return s ? static_cast<int>(s->s.kv.shared) : 0; }
 extern "C" int engine_session_max_context(const engine_session * s) noexcept {
     return s ? static_cast<int>(s->s.kv.capacity) : 0;
 }

@@ -14,8 +14,10 @@ namespace {
 
 class LoadWorker : public EngineWorker {
   public:
-    LoadWorker(Napi::Env env, std::string dir, int threads, std::string backend, Napi::Int32Array abort_flag, std::string weights)
-        : EngineWorker(env), dir_(std::move(dir)), threads_(threads), backend_(std::move(backend)), weights_(std::move(weights)) {
+    LoadWorker(Napi::Env env, std::string dir, int threads, std::string backend, Napi::Int32Array abort_flag, std::string weights,
+               std::string kv)
+        : EngineWorker(env), dir_(std::move(dir)), threads_(threads), backend_(std::move(backend)), weights_(std::move(weights)),
+          kv_(std::move(kv)) {
         if (!abort_flag.IsEmpty() && abort_flag.ElementLength() >= 1) {
             abort_ref_ = Napi::Persistent(abort_flag);
             abort_ptr_ = abort_flag.Data();
@@ -29,6 +31,7 @@ class LoadWorker : public EngineWorker {
         p.backend = backend_.c_str();
         p.abort = abort_ptr_;
         p.weights = weights_.c_str();
+        p.kv = kv_.c_str();
         char err[1024] = {0};
         engine_status st = engine_model_init(dir_.c_str(), &p, &model_, err, sizeof(err));
         if (st != ENGINE_STATUS_OK) message_ = err;
@@ -49,6 +52,7 @@ class LoadWorker : public EngineWorker {
     int threads_;
     std::string backend_;
     std::string weights_;  // "bf16" | "q8_0" | "q4_0"
+    std::string kv_;       // "auto" | "f32" | "bf16"
     Napi::Reference<Napi::Int32Array> abort_ref_;
     const volatile int * abort_ptr_ = nullptr;
     engine_model * model_ = nullptr;
@@ -124,7 +128,8 @@ Napi::Value ModelWrap::js_load(const Napi::CallbackInfo & info) {
     Napi::Int32Array flag;
     if (info.Length() > 3 && info[3].IsTypedArray()) flag = info[3].As<Napi::Int32Array>();
     std::string weights = info.Length() > 4 && info[4].IsString() ? std::string(info[4].As<Napi::String>()) : "bf16";
-    auto * w = new LoadWorker(env, dir, threads, backend, flag, weights);
+    std::string kv = info.Length() > 5 && info[5].IsString() ? std::string(info[5].As<Napi::String>()) : "auto";
+    auto * w = new LoadWorker(env, dir, threads, backend, flag, weights, kv);
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
@@ -158,6 +163,8 @@ Napi::Value ModelWrap::js_info(const Napi::CallbackInfo & info) {
     o.Set("threads", mi.n_threads);
     o.Set("kernelPath", mi.kernel_path);
     o.Set("savedWeights", mi.saved_weights[0] ? Napi::Value(Napi::String::New(env, mi.saved_weights)) : env.Null());
+    o.Set("kvDtype", mi.kv_dtype);
+    o.Set("kvBytesPerToken", static_cast<double>(mi.kv_bytes_per_token));
     return o;
 }
 

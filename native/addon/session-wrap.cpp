@@ -73,6 +73,7 @@ Napi::Function SessionWrap::Define(Napi::Env env) {
                         InstanceMethod<&SessionWrap::js_dispose>("dispose"),
                         InstanceMethod<&SessionWrap::js_tokens>("tokens"),
                         InstanceAccessor<&SessionWrap::js_length>("length"),
+                        InstanceAccessor<&SessionWrap::js_shared_length>("sharedLength"),
                         InstanceAccessor<&SessionWrap::js_max_context>("maxContext")});
 }
 
@@ -253,6 +254,10 @@ Napi::Value SessionWrap::js_dispose(const Napi::CallbackInfo & info) {
 
 Napi::Value SessionWrap::js_length(const Napi::CallbackInfo & info) {
     return Napi::Number::New(info.Env(), session_ ? engine_session_length(session_) : 0);
+}
+
+Napi::Value SessionWrap::js_shared_length(const Napi::CallbackInfo & info) {
+    return Napi::Number::New(info.Env(), session_ ? engine_session_shared_length(session_) : 0);
 }
 
 Napi::Value SessionWrap::js_max_context(const Napi::CallbackInfo & info) {

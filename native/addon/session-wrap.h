@@ -42,6 +42,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     Napi::Value js_abort(const Napi::CallbackInfo & info);
     Napi::Value js_dispose(const Napi::CallbackInfo & info);
     Napi::Value js_length(const Napi::CallbackInfo & info);
+    Napi::Value js_shared_length(const Napi::CallbackInfo & info);
     Napi::Value js_tokens(const Napi::CallbackInfo & info);
     Napi::Value js_max_context(const Napi::CallbackInfo & info);
     void free_now();

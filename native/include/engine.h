@@ -70,6 +70,7 @@ typedef struct engine_model_params {
     const char * backend;        // "auto", "cpu" or "cuda" (NULL = "auto"; a backend lacking ops, cuda for now, is refused as UNSUPPORTED)
     const volatile int * abort;  // optional: load stops with CANCELLED when *abort != 0
     const char * weights;        // "bf16" (NULL: as stored), "q8_0" or "q4_0": quantize at load (docs/engine.md); else INVALID_ARGUMENT
+    const char * kv;             // K/V dtype: NULL or "auto" (bf16 for bf16/f16 files, f32 for f32 ones), "f32" or "bf16"; else INVALID_ARGUMENT
 } engine_model_params;
 
 engine_model_params engine_model_default_params(void) ENGINE_NOEXCEPT;
@@ -94,6 +95,8 @@ typedef struct engine_model_info {
     int n_threads;
     char kernel_path[16];    // "avx512bf16" | "avx512" | "avx2" | "ref"
     char saved_weights[8];   // "q8_0" | "q4_0" for a saved quantized folder (config.json slipstream_weights), else ""
+    char kv_dtype[8];        // "f32" | "bf16": what the KV cache and pool blocks store (docs/engine.md "K/V dtype")
+    uint64_t kv_bytes_per_token;  // 2 x n_layer x n_head_kv x head_dim x (4 or 2)
 } engine_model_info;
 
 void engine_model_get_info(const engine_model * model, engine_model_info * out) ENGINE_NOEXCEPT;
@@ -117,17 +120,18 @@ engine_status engine_model_set_token_bytes(engine_model * model, const uint8_t *
 
 // ---- the KV block pool ---------------------------------------------------------------------
 // A model's sessions share one pool of K/V blocks of 16 positions, keyed by a hash chain over
-// token ids (docs/engine.md, "The KV block pool"): a generation's prefill copies the pool's longest
-// resident prefix of its prompt into the session and computes only the rest; after the prefill the
+// token ids (docs/engine.md, "The KV block pool"): a generation's prefill takes the pool's longest
+// resident prefix of its prompt (full blocks held and read in place, other rows copied into the
+// session) and computes only the rest; after the prefill the
 // session's full blocks go to the pool. Bounded by a byte budget, least recently used unheld blocks
 // evicted first. Off (budget 0) until set; outputs are the same on or off, only the work differs.
 
 typedef struct engine_kv_pool_stats {
     uint64_t bytes;         // resident blocks x block bytes
     uint64_t budget_bytes;  // 0 = off
-    uint64_t block_bytes;   // one block: n_layer x 2 x 16 x n_head_kv x head_dim x 4
+    uint64_t block_bytes;   // one block: n_layer x 2 x 16 x n_head_kv x head_dim x (4: f32 K/V, 2: bf16)
     int64_t blocks;         // resident blocks
-    int64_t held;           // of those, held by a running copy
+    int64_t held;           // of those, held: read in place by a session, or being copied
     int64_t hits;           // blocks found by prefills
     int64_t misses;         // prefills whose lookup stopped before the prompt's last full block
     int64_t inserted;       // blocks added
@@ -149,6 +153,9 @@ void engine_session_free(engine_session * session) ENGINE_NOEXCEPT;
 // Message of the last failed call on this session ("" when none).
 const char * engine_session_last_error(const engine_session * session) ENGINE_NOEXCEPT;
 int engine_session_length(const engine_session * session) ENGINE_NOEXCEPT;        // committed tokens
+// Of those, the first ones whose K/V the session reads in place from the model's KV block pool
+// (held pool blocks: their bytes are the pool's, not the session's). A multiple of 16.
+int engine_session_shared_length(const engine_session * session) ENGINE_NOEXCEPT;
 int engine_session_max_context(const engine_session * session) ENGINE_NOEXCEPT;
 const int32_t * engine_session_tokens(const engine_session * session) ENGINE_NOEXCEPT;  // (length)
 // Abort flag, polled between layers and at the start of every step: set to make the running call

@@ -43,6 +43,10 @@ export interface NativeModelInfo {
   threads: number;
   /** The matmul path chosen for this CPU: 'avx512bf16' | 'avx512' | 'avx2' | 'ref'. */
   kernelPath: string;
+  /** What the KV cache and the pool's blocks store: 'bf16' for bf16/f16 files, 'f32' for f32 ones (docs/engine.md "K/V dtype"). */
+  kvDtype: 'f32' | 'bf16';
+  /** KV bytes of one token position: 2 x numLayers x numKvHeads x headDim x (4 or 2). */
+  kvBytesPerToken: number;
 }
 
 /** A model's shared KV block pool (native/src/core/kv-pool.h): blocks of 16 positions. */
@@ -53,7 +57,7 @@ export interface KvPoolFigures {
   budgetBytes: number;
   blockBytes: number;
   blocks: number;
-  /** Blocks being copied into a session right now. */
+  /** Blocks held: read in place by a live session, or being copied into one right now. */
   held: number;
   /** Blocks found by prefills. */
   hits: number;
@@ -82,6 +86,8 @@ export interface NativeModel {
 /** One native session. Async methods reject with an Error carrying `code` (ENGINE_BUSY, ...). */
 export interface NativeSession {
   readonly length: number;
+  /** Of the committed tokens, the first ones read in place from the model's KV block pool. */
+  readonly sharedLength: number;
   readonly maxContext: number;
   tokens(): Int32Array;
   forward(
@@ -207,7 +213,7 @@ export type NativeLogger = (level: 'debug' | 'info' | 'warn' | 'error', line: st
 
 export interface NativeBinding {
   backends(): BackendReport[];
-  loadModel(dir: string, threads: number, backend: string, abortFlag: Int32Array, weights: string): Promise<NativeModel>;
+  loadModel(dir: string, threads: number, backend: string, abortFlag: Int32Array, weights: string, kv: string): Promise<NativeModel>;
   /** Loads a drafter folder and checks it against the model (rejects with ENGINE_BAD_MODEL, ...). */
   loadDrafter(dir: string, model: NativeModel): Promise<NativeDrafter>;
   /** The backend defaults for beam width and beam length (the length counts the guaranteed token). */

@@ -27,6 +27,8 @@ export interface LoadOptions {
   threads?: number;
   backend?: 'auto' | 'cpu' | 'cuda';
   weights?: WeightFormat;
+  /** The K/V dtype: 'auto' (default: bf16 for bf16/f16 files, f32 for f32 ones), or 'f32' / 'bf16' to force one (docs/engine.md "K/V dtype"). */
+  kv?: 'auto' | 'f32' | 'bf16';
   signal?: AbortSignal;
 }
 
@@ -68,12 +70,14 @@ export class Model {
   static async load(dir: string, opts?: LoadOptions): Promise<Model> {
     if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('dir must be a non-empty string');
     const o = checkObject('options', opts);
-    checkKeys('options', o, ['threads', 'backend', 'weights', 'signal']);
+    checkKeys('options', o, ['threads', 'backend', 'weights', 'kv', 'signal']);
     const threads = o.threads === undefined ? 0 : checkInt('threads', o.threads, 1, 256);
     const backend = o.backend ?? 'auto';
     if (backend !== 'auto' && backend !== 'cpu' && backend !== 'cuda') throw new TypeError("backend must be 'auto', 'cpu' or 'cuda'");
     const weights: unknown = o.weights ?? 'bf16';
     if (typeof weights !== 'string' || !(WEIGHT_FORMATS as readonly string[]).includes(weights)) throw new TypeError("weights must be 'bf16', 'q8_0' or 'q4_0'");
+    const kv: unknown = o.kv ?? 'auto';
+    if (kv !== 'auto' && kv !== 'f32' && kv !== 'bf16') throw new TypeError("kv must be 'auto', 'f32' or 'bf16'");
     const signal = checkSignal('signal', o.signal);
     signal?.throwIfAborted();
     const abs = resolve(dir);
@@ -85,7 +89,7 @@ export class Model {
     try {
       // a FIFO, an oversized file or broken JSON in generation_config.json is an error, before the weights load
       const eos = await generationEos(abs);
-      const nm = await native(loadBinding().loadModel(abs, threads, backend, flag, weights));
+      const nm = await native(loadBinding().loadModel(abs, threads, backend, flag, weights, kv));
       return new Model(nm, abs, eos);
     } finally {
       signal?.removeEventListener('abort', onAbort);

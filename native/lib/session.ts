@@ -147,6 +147,14 @@ export class Session {
     return this.native.length;
   }
 
+  /**
+   * Of those, the first ones whose KV the session reads in place from the model's shared KV block
+   * pool (held blocks: their bytes are counted in model.kvPool().bytes, not the session's). A multiple of 16.
+   */
+  get sharedLength(): number {
+    return this.native.sharedLength;
+  }
+
   /** The committed tokens (a copy). */
   get tokens(): Int32Array {
     return this.native.tokens();

@@ -19,6 +19,7 @@
 
 #include "api/engine-internal.h"
 #include "core/kv-pool.h"
+#include "kernels/kernels.h"
 #include "engine-redrafter.h"
 #include "run-generation.h"
 #include "stories-drafters.h"
@@ -38,13 +39,14 @@ std::vector<int32_t> seq(int32_t base, int n) {
 }
 
 int64_t publish(kv_pool & p, const std::vector<int32_t> & t) {
-    return p.publish(t.data(), static_cast<int64_t>(t.size()) / KV_BLOCK_TOKENS, [&](int64_t b, float * dst) {
-        for (size_t i = 0; i < p.block_floats(); ++i) dst[i] = static_cast<float>(t[static_cast<size_t>(b * KV_BLOCK_TOKENS)] + b);
+    return p.publish(t.data(), static_cast<int64_t>(t.size()) / KV_BLOCK_TOKENS, [&](int64_t b, unsigned char * bytes) {
+        float * dst = reinterpret_cast<float *>(bytes);
+        for (size_t i = 0; i < p.block_elems(); ++i) dst[i] = static_cast<float>(t[static_cast<size_t>(b * KV_BLOCK_TOKENS)] + b);
     });
 }
 
 void test_pool_alone() {
-    kv_pool p(1, 2, 3 * 256);
+    kv_pool p(1, 2, 4, 3 * 256);
     CHECK(p.block_bytes() == 256);
     const std::vector<int32_t> a = seq(100, 32);  // blocks a0 a1
     std::vector<int32_t> b = a;                   // b0 == a0, b1 differs
@@ -57,8 +59,8 @@ void test_pool_alone() {
     std::vector<int32_t> ids = p.lookup(a.data(), 32, 10);
     CHECK(ids.size() == 2);
     if (ids.size() == 2) {
-        CHECK(p.data(ids[0])[0] == 100.0f);
-        CHECK(p.data(ids[1])[5] == 117.0f);
+        CHECK(static_cast<const float *>(p.data(ids[0]))[0] == 100.0f);
+        CHECK(static_cast<const float *>(p.data(ids[1]))[5] == 117.0f);
     }
     p.release(ids);
     ids = p.lookup(b.data(), 32, 10);
@@ -86,8 +88,8 @@ void test_pool_alone() {
     CHECK(st.evictions == 1);
     CHECK(st.refused == 1);
     CHECK(st.held == 2);
-    CHECK(p.data(ids[0])[0] == 100.0f);  // the held blocks are intact
-    CHECK(p.data(ids[1])[0] == 117.0f);
+    CHECK(static_cast<const float *>(p.data(ids[0]))[0] == 100.0f);  // the held blocks are intact
+    CHECK(static_cast<const float *>(p.data(ids[1]))[0] == 117.0f);
     std::vector<int32_t> lb = p.lookup(b.data(), 32, 10);
     CHECK(lb.size() == 1);  // b0 (== a0) still there, b1 gone
     p.release(lb);
@@ -108,7 +110,7 @@ void test_pool_alone() {
     p.release(ids);
 
     // leaves go before their ancestors: f0 f1 resident, a new block evicts f1 and f0 stays found
-    kv_pool q(1, 2, 2 * 256);
+    kv_pool q(1, 2, 4, 2 * 256);
     const std::vector<int32_t> f = seq(700, 32);
     CHECK(publish(q, f) == 2);
     const std::vector<int32_t> g = seq(900, 16);
@@ -119,10 +121,10 @@ void test_pool_alone() {
     CHECK(q.stats().evictions == 1);
 
     // a publisher that keeps its own copy (recent = false): its new blocks go out first
-    kv_pool r(1, 2, 2 * 256);
+    kv_pool r(1, 2, 4, 2 * 256);
     const std::vector<int32_t> h = seq(1100, 16), i2 = seq(1300, 16), j = seq(1500, 16);
     CHECK(publish(r, h) == 1);
-    CHECK(r.publish(i2.data(), 1, [](int64_t, float * dst) { dst[0] = 0; }, false) == 1);
+    CHECK(r.publish(i2.data(), 1, [](int64_t, unsigned char * dst) { dst[0] = 0; }, false) == 1);
     CHECK(publish(r, j) == 1);  // evicts i2 (least recently used end), not h
     ids = r.lookup(h.data(), 16, 1);
     CHECK(ids.size() == 1);
@@ -144,7 +146,7 @@ void test_pool_alone() {
 // Four threads publishing, looking up and reading blocks of overlapping sequences at once under a
 // small budget: every block read holds what its tokens say, the budget holds, the counts add up.
 void test_pool_threads() {
-    kv_pool p(1, 2, 6 * 256);
+    kv_pool p(1, 2, 4, 6 * 256);
     std::atomic<int> bad{0};
     std::atomic<int> found{0};
     auto work = [&](uint32_t seed) {
@@ -155,15 +157,16 @@ void test_pool_threads() {
             std::vector<int32_t> t = seq(10000 * (k / 2), 48);
             t[20] = k;  // block 1 differs within a pair
             if (rng() % 2) {
-                p.publish(t.data(), 3, [&](int64_t b, float * dst) {
-                    for (size_t i = 0; i < p.block_floats(); ++i) dst[i] = static_cast<float>(t[static_cast<size_t>(b * 16)] * 3 + b);
+                p.publish(t.data(), 3, [&](int64_t b, unsigned char * bytes) {
+                    float * dst = reinterpret_cast<float *>(bytes);
+                    for (size_t i = 0; i < p.block_elems(); ++i) dst[i] = static_cast<float>(t[static_cast<size_t>(b * 16)] * 3 + b);
                 });
             } else {
                 const std::vector<int32_t> ids = p.lookup(t.data(), 48, 3);
                 for (size_t b = 0; b < ids.size(); ++b) {
-                    const float * d = p.data(ids[b]);
+                    const float * d = static_cast<const float *>(p.data(ids[b]));
                     const float want = static_cast<float>(t[b * 16] * 3 + static_cast<int64_t>(b));
-                    if (d[0] != want || d[p.block_floats() - 1] != want) bad++;
+                    if (d[0] != want || d[p.block_elems() - 1] != want) bad++;
                 }
                 found += static_cast<int>(ids.size());
                 p.release(ids);
@@ -321,6 +324,60 @@ void test_cross_document(engine_model * m) {
     CHECK(engine_model_set_kv_pool(m, 0) == ENGINE_STATUS_OK);
 }
 
+// Full pool blocks a prefill finds are read in place (held, not copied) where that keeps the output's
+// bits (attention_paged_exact: bf16 K/V, or f32 without the AVX-512 tile kernel): a fresh session
+// on a published document holds its 4 full blocks; diverging at token 20 keeps block 0 in place and
+// copies rows 16..19 of block 1 into the session before releasing it; every output (ids and the
+// last logits row) equals a cold model's; freeing the sessions releases every hold.
+void test_in_place(engine_model * m, engine_model * cold) {
+    CHECK(engine_model_set_kv_pool(m, 1 << 24) == ENGINE_STATUS_OK);
+    CHECK(engine_model_set_kv_pool(cold, 0) == ENGINE_STATUS_OK);
+    engine_model_info info;
+    engine_model_get_info(m, &info);
+    const bool in_place = attention_paged_exact(std::strcmp(info.kv_dtype, "bf16") == 0 ? KV_BF16 : KV_F32, info.n_head,
+                                                info.n_head_kv, info.head_dim);
+    std::mt19937 rng(9);
+    std::vector<int32_t> x;
+    for (int i = 0; i < 70; ++i) x.push_back(1 + static_cast<int32_t>(rng() % static_cast<uint32_t>(info.n_vocab - 1)));
+    std::vector<int32_t> z = x;
+    z[20] = x[20] % (info.n_vocab - 1) + 1;
+    engine_session *s1 = nullptr, *s2 = nullptr;
+    CHECK(engine_session_init(m, 128, &s1) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 128, &s2) == ENGINE_STATUS_OK);
+    auto cold_run = [&](const std::vector<int32_t> & prompt, const generation_run & got, engine_session * s) {
+        engine_session * c = nullptr;
+        CHECK(engine_session_init(cold, 128, &c) == ENGINE_STATUS_OK);
+        const generation_run rc = run_generation(c, greedy_params(prompt, 8));
+        CHECK(rc.status == ENGINE_STATUS_OK && got.status == ENGINE_STATUS_OK);
+        CHECK(rc.ids == got.ids);
+        CHECK(same_logits(s, c));
+        engine_session_free(c);
+    };
+    run_generation(s1, greedy_params(x, 8));
+    const generation_run r2 = run_generation(s2, greedy_params(x, 8));
+    CHECK(r2.stats.reused_tokens == 64);
+    CHECK(s2->s.kv.shared == (in_place ? 64 : 0));
+    engine_kv_pool_stats ps;
+    engine_model_get_kv_pool_stats(m, &ps);
+    CHECK(ps.held == (in_place ? 4 : 0));
+    cold_run(x, r2, s2);
+    const generation_run r3 = run_generation(s2, greedy_params(z, 8));  // truncates to 20: block 0 stays, rows 16..19 copied
+    CHECK(r3.stats.reused_tokens == 20);
+    CHECK(s2->s.kv.shared == (in_place ? 16 : 0));
+    engine_model_get_kv_pool_stats(m, &ps);
+    CHECK(ps.held == (in_place ? 1 : 0));
+    cold_run(z, r3, s2);
+    const generation_run r4 = run_generation(s2, greedy_params(x, 8));  // back: its own 20, then copies of x's blocks
+    CHECK(r4.stats.reused_tokens == 64);
+    cold_run(x, r4, s2);
+    engine_session_free(s1);
+    engine_session_free(s2);
+    engine_model_get_kv_pool_stats(m, &ps);
+    CHECK(ps.held == 0);
+    std::fprintf(stderr, "in place (%s K/V): %s\n", info.kv_dtype, in_place ? "held and read through the block table" : "copied (the AVX-512 tile kernel reads this cache)");
+    CHECK(engine_model_set_kv_pool(m, 0) == ENGINE_STATUS_OK);
+}
+
 // A session freed leaves its committed blocks in the pool (generated tokens included), its partial
 // last block as a tail that a prompt diverging inside it uses up to the divergence; K/V a
 // hand-driven forward committed with explicit positions or a mask are never published.
@@ -383,12 +440,113 @@ void test_free_and_exactness(engine_model * m) {
     CHECK(engine_model_set_kv_pool(m, 0) == ENGINE_STATUS_OK);
 }
 
+// The K/V dtype follows the stored weights (bf16 file: bf16 K/V, f32 file: f32) unless forced
+// (engine_model_params.kv); bf16 K/V take exactly half the bytes: a session's cache, a pool block
+// and kv_bytes_per_token. An unknown name is refused.
+void test_kv_dtype_bytes() {
+    char err[512];
+    for (bool bf16 : {false, true}) {
+        tiny_spec spec;
+        spec.vocab = 64;
+        spec.bf16 = bf16;
+        const std::string dir = write_tiny_model(spec, 13);
+        const char * kinds[3] = {nullptr, "f32", "bf16"};
+        engine_model * m[3] = {nullptr, nullptr, nullptr};
+        engine_model_info info[3];
+        engine_kv_pool_stats ps[3];
+        size_t session_bytes[3] = {0, 0, 0};
+        for (int i = 0; i < 3; ++i) {
+            engine_model_params mp = engine_model_default_params();
+            mp.n_threads = 1;
+            mp.kv = kinds[i];
+            CHECK(engine_model_init(dir.c_str(), &mp, &m[i], err, sizeof err) == ENGINE_STATUS_OK);
+            if (!m[i]) return;
+            engine_model_get_info(m[i], &info[i]);
+            engine_model_get_kv_pool_stats(m[i], &ps[i]);
+            engine_session * s = nullptr;
+            CHECK(engine_session_init(m[i], 64, &s) == ENGINE_STATUS_OK);
+            if (s) session_bytes[i] = s->s.kv.bytes;
+            engine_session_free(s);
+        }
+        const uint64_t elems = uint64_t(2) * uint64_t(info[0].n_layer) * uint64_t(info[0].n_head_kv) * uint64_t(info[0].head_dim);
+        CHECK(std::strcmp(info[0].kv_dtype, bf16 ? "bf16" : "f32") == 0);
+        CHECK(std::strcmp(info[1].kv_dtype, "f32") == 0);
+        CHECK(std::strcmp(info[2].kv_dtype, "bf16") == 0);
+        CHECK(info[1].kv_bytes_per_token == elems * 4);
+        CHECK(info[2].kv_bytes_per_token == elems * 2);
+        CHECK(info[0].kv_bytes_per_token == (bf16 ? elems * 2 : elems * 4));
+        CHECK(ps[1].block_bytes == 2 * ps[2].block_bytes);
+        CHECK(ps[2].block_bytes == elems * 2 * KV_BLOCK_TOKENS);
+        CHECK(session_bytes[2] > 0 && session_bytes[1] == 2 * session_bytes[2]);
+        CHECK(session_bytes[0] == (bf16 ? session_bytes[2] : session_bytes[1]));
+        std::fprintf(stderr, "%s tiny model: K/V %s by default; session cache %zu bytes (f32) vs %zu (bf16), %llu vs %llu per token\n",
+                     bf16 ? "bf16" : "f32", info[0].kv_dtype, session_bytes[1], session_bytes[2],
+                     (unsigned long long)info[1].kv_bytes_per_token, (unsigned long long)info[2].kv_bytes_per_token);
+        for (auto * x : m) engine_model_free(x);
+        if (bf16) {
+            engine_model_params mp = engine_model_default_params();
+            mp.kv = "f16";
+            engine_model * bad = nullptr;
+            CHECK(engine_model_init(dir.c_str(), &mp, &bad, err, sizeof err) == ENGINE_STATUS_INVALID_ARGUMENT);
+            CHECK(bad == nullptr);
+            CHECK(std::strstr(err, "K/V dtype") != nullptr);
+        }
+        remove_dir(dir);
+    }
+}
+
+// bf16 K/V keep greedy ReDrafter == greedy plain decoding, bit for bit in the ids (every reader of
+// a K/V row, the tree's own scratch rows included, reads the same rounded values). The drafter's
+// heads are random, so each round also verifies two extra drafts: the plain continuation with one
+// token changed at 7 (accepted up to it, the rest of that beam rejected) and the continuation
+// from 12 on offset by one (a second branch): trees with accepted paths and rejected scratch rows.
+void test_bf16_redrafter_parity(engine_model * m, const engine_drafter * d) {
+    engine_model_info info;
+    engine_model_get_info(m, &info);
+    CHECK(std::strcmp(info.kv_dtype, "bf16") == 0);
+    std::mt19937 rng(17);
+    int same = 0, accepted_more = 0;
+    for (int t = 0; t < 6; ++t) {
+        std::vector<int32_t> prompt;
+        const int len = 5 + static_cast<int>(rng() % 60);
+        for (int i = 0; i < len; ++i) prompt.push_back(1 + static_cast<int32_t>(rng() % static_cast<uint32_t>(info.n_vocab - 1)));
+        engine_session *a = nullptr, *b = nullptr;
+        CHECK(engine_session_init(m, 256, &a) == ENGINE_STATUS_OK);
+        CHECK(engine_session_init(m, 256, &b) == ENGINE_STATUS_OK);
+        engine_generation_params p = greedy_params(prompt, 40);
+        const generation_run plain = run_generation(a, p);
+        std::vector<int32_t> extra = plain.ids, lens = {static_cast<int32_t>(plain.ids.size())};
+        if (extra.size() > 7) extra[7] = (extra[7] + 1) % info.n_vocab;
+        if (plain.ids.size() > 12) {
+            extra.insert(extra.end(), plain.ids.begin(), plain.ids.begin() + 12);
+            extra.push_back((plain.ids[12] + 3) % info.n_vocab);
+            extra.insert(extra.end(), plain.ids.begin() + 12, plain.ids.end());
+            lens.push_back(static_cast<int32_t>(plain.ids.size()) + 1);
+        }
+        p.mode = ENGINE_DECODE_REDRAFTER;
+        p.drafter = d;
+        p.extra_tokens = extra.data();
+        p.extra_lens = lens.data();
+        p.n_extra = static_cast<int>(lens.size());
+        const generation_run spec = run_generation(b, p);
+        CHECK(plain.status == ENGINE_STATUS_OK && spec.status == ENGINE_STATUS_OK);
+        same += plain.ids == spec.ids;
+        for (const auto & st : spec.steps) accepted_more += st.accepted > 0;
+        engine_session_free(a);
+        engine_session_free(b);
+    }
+    std::fprintf(stderr, "stories260K bf16 K/V: ReDrafter == plain in %d of 6 prompts; %d steps accepted drafted tokens\n", same, accepted_more);
+    CHECK(same == 6);
+    CHECK(accepted_more > 0);  // the drafts were really verified through the tree
+}
+
 }  // namespace
 
 int main() {
     test_pool_alone();
     test_pool_threads();
     engine_set_log_level(ENGINE_LOG_WARN);
+    test_kv_dtype_bytes();
     char err[512];
     {
         tiny_spec spec;
@@ -400,6 +558,7 @@ int main() {
         CHECK(engine_model_init(dir.c_str(), &mp, &a, err, sizeof err) == ENGINE_STATUS_OK);
         CHECK(engine_model_init(dir.c_str(), &mp, &cold, err, sizeof err) == ENGINE_STATUS_OK);
         if (a && cold) {
+            test_in_place(a, cold);
             test_cross_document(a);
             test_free_and_exactness(a);
             engine_kv_pool_stats ps;
@@ -427,6 +586,7 @@ int main() {
         CHECK(engine_model_init(model_dir.c_str(), &mp, &cold, err, sizeof err) == ENGINE_STATUS_OK);
         CHECK(engine_drafter_init((f.root + "/a").c_str(), cold, &d_cold, err, sizeof err) == ENGINE_STATUS_OK);
         if (cold && d_cold) {
+            test_in_place(f.model, cold);
             test_cross_document(f.model);
             test_free_and_exactness(f.model);
             engine_kv_pool_stats ps;
@@ -434,6 +594,35 @@ int main() {
             run_interleaved("stories260K, roomy pool", f.model, cold, 1 << 26, 80, 3, 256);
             run_interleaved("stories260K, 4-block pool", f.model, cold, 4 * ps.block_bytes, 80, 4, 256);
             run_interleaved("stories260K ReDrafter, roomy pool", f.model, cold, 1 << 26, 40, 5, 256, f.d1, d_cold);
+        }
+        {
+            // the same model with bf16 K/V forced: the pool's copies and ReDrafter stay exact
+            engine_model_params mb = engine_model_default_params();
+            mb.n_threads = 1;
+            mb.kv = "bf16";
+            engine_model *a16 = nullptr, *cold16 = nullptr;
+            engine_drafter *da16 = nullptr, *dc16 = nullptr;
+            CHECK(engine_model_init(model_dir.c_str(), &mb, &a16, err, sizeof err) == ENGINE_STATUS_OK);
+            CHECK(engine_model_init(model_dir.c_str(), &mb, &cold16, err, sizeof err) == ENGINE_STATUS_OK);
+            if (a16 && cold16) {
+                CHECK(engine_drafter_init((f.root + "/a").c_str(), a16, &da16, err, sizeof err) == ENGINE_STATUS_OK);
+                CHECK(engine_drafter_init((f.root + "/a").c_str(), cold16, &dc16, err, sizeof err) == ENGINE_STATUS_OK);
+            }
+            if (da16 && dc16) {
+                test_in_place(a16, cold16);
+                test_cross_document(a16);
+                test_free_and_exactness(a16);
+                run_interleaved("stories260K bf16 K/V, roomy pool", a16, cold16, 1 << 26, 60, 6, 256);
+                engine_kv_pool_stats ps;
+                engine_model_get_kv_pool_stats(a16, &ps);
+                run_interleaved("stories260K bf16 K/V, 4-block pool", a16, cold16, 4 * ps.block_bytes, 60, 7, 256);
+                run_interleaved("stories260K bf16 K/V ReDrafter, roomy pool", a16, cold16, 1 << 26, 30, 8, 256, da16, dc16);
+                test_bf16_redrafter_parity(a16, da16);
+            }
+            engine_drafter_free(da16);
+            engine_drafter_free(dc16);
+            engine_model_free(a16);
+            engine_model_free(cold16);
         }
         engine_drafter_free(d_cold);
         engine_model_free(cold);

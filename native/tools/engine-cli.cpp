@@ -36,6 +36,7 @@ struct cli_args {
     std::string drafter;  // generate: ReDrafter rounds with this drafter
     int beams = 0, beam_len = 0;  // generate --drafter: 0 = the backend defaults
     std::string weights;  // --weights bf16 | q8_0 | q4_0 (empty: as stored)
+    std::string kv;       // --kv f32 | bf16 (empty: the model's K/V dtype)
 };
 
 bool parse(int argc, char ** argv, cli_args & a) {
@@ -52,6 +53,8 @@ bool parse(int argc, char ** argv, cli_args & a) {
             a.n = std::atoi(argv[i + 1]);
         } else if (!std::strcmp(argv[i], "--weights")) {
             a.weights = argv[i + 1];
+        } else if (!std::strcmp(argv[i], "--kv")) {
+            a.kv = argv[i + 1];
         } else if (!std::strcmp(argv[i], "--threads")) {
             a.threads = std::atoi(argv[i + 1]);
         } else if (!std::strcmp(argv[i], "--ctx")) {
@@ -73,6 +76,7 @@ engine_model * load(const cli_args & a, double * seconds) {
     engine_model_params p = engine_model_default_params();
     p.n_threads = a.threads;
     if (!a.weights.empty()) p.weights = a.weights.c_str();
+    if (!a.kv.empty()) p.kv = a.kv.c_str();
     engine_model * m = nullptr;
     char err[1024];
     double t0 = now_s();
@@ -238,7 +242,8 @@ int cmd_forward_curve(const cli_args & a) {
     engine_status st = ENGINE_STATUS_OK;
     if (a.ctx > 0) st = engine_session_forward(s, toks.data(), a.ctx, nullptr, nullptr, nullptr, 1, logits.data(), nullptr);
     const int batches = std::max(1, a.n / 10);
-    std::printf("model %s, %d threads, context %d, best of %d x 10 forwards\n", a.model.c_str(), a.threads, a.ctx, batches);
+    std::printf("model %s, %d threads, context %d, %s K/V, best of %d x 10 forwards\n", a.model.c_str(), a.threads, a.ctx,
+                info.kv_dtype, batches);
     double base = 0;
     for (int n : {1, 2, 3, 4, 5, 6, 8, 12, 16}) {
         double best = 1e9;
@@ -260,6 +265,76 @@ int cmd_forward_curve(const cli_args & a) {
     return st == ENGINE_STATUS_OK ? 0 : 1;
 }
 
+// K/V dtype A/B at a long context: two copies of the model, one with f32 K/V and one with bf16,
+// each prefills the same ctx tokens, then they decode n greedy tokens taking turns step by step
+// (so machine noise hits both alike). Reports each one's prefill and decode speed, their ratio,
+// and whether the greedy ids agree (they need not: bf16 K/V round K and V).
+int cmd_kv_ab(const cli_args & a) {
+    cli_args af = a, ab = a;
+    af.kv = "f32";
+    ab.kv = "bf16";
+    engine_model * mf = load(af, nullptr);
+    engine_model * mb = mf ? load(ab, nullptr) : nullptr;
+    if (!mf || !mb) {
+        engine_model_free(mf);
+        return 1;
+    }
+    engine_model_info info;
+    engine_model_get_info(mf, &info);
+    engine_session *sf = nullptr, *sb = nullptr;
+    if (engine_session_init(mf, a.ctx + a.n + 8, &sf) != ENGINE_STATUS_OK || engine_session_init(mb, a.ctx + a.n + 8, &sb) != ENGINE_STATUS_OK) {
+        std::fprintf(stderr, "engine-cli: session init failed (context %d: more than the model's max_position_embeddings?)\n", a.ctx + a.n + 8);
+        engine_session_free(sf);
+        engine_model_free(mf);
+        engine_model_free(mb);
+        return 1;
+    }
+    const int lo = std::min(300, info.n_vocab / 4), span = std::max(1, info.n_vocab / 2 - lo);
+    std::vector<int32_t> toks(static_cast<size_t>(std::max(1, a.ctx)));
+    for (size_t i = 0; i < toks.size(); ++i) toks[i] = lo + static_cast<int32_t>((i * 7919) % static_cast<size_t>(span));
+    engine_sampling greedy{0.0f, 0, 1.0f, 0};
+    engine_session * ss[2] = {sf, sb};
+    double prefill[2] = {0, 0}, decode[2] = {0, 0};
+    std::vector<int32_t> ids[2];
+    engine_status st = ENGINE_STATUS_OK;
+    for (int k = 0; k < 2 && st == ENGINE_STATUS_OK; ++k) {
+        int32_t g0 = -1;
+        const double t0 = now_s();
+        st = engine_session_prefill(ss[k], toks.data(), static_cast<int>(toks.size()), &greedy, &g0);
+        prefill[k] = now_s() - t0;
+        ids[k].push_back(g0);
+    }
+    for (int i = 0; i < a.n && st == ENGINE_STATUS_OK; ++i)
+        for (int k = 0; k < 2 && st == ENGINE_STATUS_OK; ++k) {
+            int32_t out[4];
+            int n_out = 0;
+            const double t0 = now_s();
+            st = engine_session_step(ss[k], out, 4, &n_out);
+            decode[k] += now_s() - t0;
+            ids[k].insert(ids[k].end(), out, out + n_out);
+        }
+    if (st != ENGINE_STATUS_OK) {
+        std::fprintf(stderr, "engine-cli: %s\n", engine_status_code(st));
+    } else {
+        std::printf("model %s, %d threads, context %d, then %d greedy decode steps (the two models take turns)\n", a.model.c_str(),
+                    a.threads, a.ctx, a.n);
+        const char * names[2] = {"f32 ", "bf16"};
+        for (int k = 0; k < 2; ++k)
+            std::printf("%s K/V: %llu bytes/token, prefill %.1f tok/s, decode %.2f ms/token (%.1f tok/s)\n", names[k],
+                        static_cast<unsigned long long>(2ull * info.n_layer * info.n_head_kv * info.head_dim * (k ? 2 : 4)),
+                        a.ctx / prefill[k], decode[k] / a.n * 1e3, a.n / decode[k]);
+        size_t same = 0;
+        while (same < ids[0].size() && same < ids[1].size() && ids[0][same] == ids[1][same]) ++same;
+        std::printf("decode time bf16 / f32: %.3f; prefill time bf16 / f32: %.3f; greedy ids agree on the first %zu of %zu\n",
+                    decode[1] / decode[0], prefill[1] / prefill[0], same, ids[0].size());
+    }
+    engine_session_free(sf);
+    engine_session_free(sb);
+    engine_model_free(mf);
+    engine_model_free(mb);
+    return st == ENGINE_STATUS_OK ? 0 : 1;
+}
+
 void usage(FILE * out) {
     std::fprintf(out,
                  "usage: engine-cli <command> [args]\n"
@@ -269,7 +344,9 @@ void usage(FILE * out) {
                  "                                             greedy tokens after --ids, with tok/s (ReDrafter with --drafter)\n"
                  "  bench DIR [--n N] [--threads T] [--weights W]          bandwidth, prefill 512, decode N tokens, forward cost curve\n"
                  "  forward-curve DIR [--ctx L] [--n R] [--threads T] [--weights W]  cost of one N-token forward (N = 1..16) after L\n"
-                 "                                             context tokens (default 300), best of R / 10 batches\n");
+                 "                                             context tokens (default 300), best of R / 10 batches\n"
+                 "  kv-ab DIR [--ctx L] [--n N] [--threads T]  f32 vs bf16 K/V: prefill L tokens, then N decode steps taking turns\n"
+                 "  every command that loads DIR also takes --kv f32|bf16: the K/V dtype (default: bf16 for bf16/f16 files, f32 for f32)\n");
 }
 
 }  // namespace
@@ -280,7 +357,8 @@ int main(int argc, char ** argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!std::strcmp(argv[1], "backends")) return cmd_backends();
-    if (!std::strcmp(argv[1], "generate") || !std::strcmp(argv[1], "bench") || !std::strcmp(argv[1], "forward-curve")) {
+    if (!std::strcmp(argv[1], "generate") || !std::strcmp(argv[1], "bench") || !std::strcmp(argv[1], "forward-curve") ||
+        !std::strcmp(argv[1], "kv-ab")) {
         cli_args a;
         if (!parse(argc, argv, a)) {
             usage(stderr);
@@ -288,6 +366,7 @@ int main(int argc, char ** argv) {
         }
         engine_set_log_level(ENGINE_LOG_WARN);
         if (!std::strcmp(argv[1], "forward-curve")) return cmd_forward_curve(a);
+        if (!std::strcmp(argv[1], "kv-ab")) return cmd_kv_ab(a);
         return !std::strcmp(argv[1], "generate") ? cmd_generate(a) : cmd_bench(a);
     }
     std::fprintf(stderr, "engine-cli: unknown command '%s'\n", argv[1]);

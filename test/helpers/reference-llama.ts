@@ -134,6 +134,8 @@ function rope(x: Float64Array, off: number, headDim: number, pos: number, invFre
 
 export interface ReferenceLoadOptions {
   bf16MatmulInputs?: boolean;
+  /** Store K (after RoPE) and V rounded to bfloat16, as the engine's bf16 KV cache does (see load()). */
+  bf16KV?: boolean;
 }
 
 interface Layer {
@@ -149,9 +151,12 @@ export class ReferenceModel {
   private readonly head: Linear;
   /** Round every matmul input to bfloat16 (see load()). */
   readonly bf16MatmulInputs: boolean;
+  /** Round every K and V row to bfloat16 as it is stored (see load()). */
+  readonly bf16KV: boolean;
 
   private constructor(dir: string, opts: ReferenceLoadOptions) {
     this.bf16MatmulInputs = opts.bf16MatmulInputs ?? false;
+    this.bf16KV = opts.bf16KV ?? false;
     const c = readReferenceConfig(dir);
     this.config = c;
     const t = readModelTensors(dir);
@@ -183,6 +188,9 @@ export class ReferenceModel {
    * Loads a folder (weights widened exactly from F32/BF16/F16 to float64). bf16MatmulInputs
    * models a kernel that multiplies bf16 weights with bf16-rounded activations (VDPBF16PS): the
    * input vector of every linear layer is rounded to bfloat16; everything else stays float64.
+   * bf16KV models the engine's bf16 K/V storage (docs/engine.md "K/V dtype"): each K row after
+   * RoPE and each V row is rounded to float32 and then to bfloat16 when stored, and every query
+   * (the row's own included) reads the rounded values.
    */
   static load(dir: string, opts: ReferenceLoadOptions = {}): ReferenceModel {
     return new ReferenceModel(dir, opts);
@@ -284,8 +292,8 @@ export class ReferenceSession {
         for (let hh = 0; hh < c.heads; hh++) rope(q, hh * c.headDim, c.headDim, positions[i], c.invFreq);
         for (let hh = 0; hh < c.kvHeads; hh++) rope(k, hh * c.headDim, c.headDim, positions[i], c.invFreq);
         qs.push(q);
-        this.k[l].push(k);
-        this.v[l].push(v);
+        this.k[l].push(m.bf16KV ? roundBf16(k) : k);
+        this.v[l].push(m.bf16KV ? roundBf16(v) : v);
       }
       const next: Float64Array[] = [];
       for (let i = 0; i < n; i++) {

@@ -3,12 +3,13 @@
  * on stories260K: documents that start alike share blocks across sessions; many random interleaved
  * edits of four documents, served by two sessions that keep switching documents with the pool on,
  * give exactly the greedy ids of a cold model (pool off, a fresh session per request); a tiny budget
- * evicts and never exceeds it; budget 0 turns reuse from the pool off.
+ * evicts and never exceeds it; budget 0 turns reuse from the pool off. The K/V dtype follows the
+ * weights: the shipped bf16 model stores bf16 K/V (half the bytes of forced f32), stories260K f32.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model, type Session } from '../../native/lib/index.js';
 import { drain } from '../helpers/engine-compare.js';
-import { stories260K } from '../helpers/paths.js';
+import { shippedModel, stories260K } from '../helpers/paths.js';
 import { mulberry32 } from '../../server/src/mulberry32.js';
 
 
@@ -114,6 +115,61 @@ describe('the shared KV block pool', () => {
     } finally {
       s1.dispose();
       s2.dispose();
+    }
+  });
+});
+
+describe('K/V in the model\'s dtype (docs/engine.md "K/V dtype")', () => {
+  it('stores the shipped bf16 model\'s K/V as bf16: half the bytes per token and per pool block of f32 K/V', async () => {
+    const bf16 = await Model.load(shippedModel, { backend: 'cpu', threads: 1 });
+    const f32 = await Model.load(shippedModel, { backend: 'cpu', threads: 1, kv: 'f32' });
+    try {
+      const i = bf16.info;
+      expect(i.storedDtype).toBe('bf16');
+      expect(i.kvDtype).toBe('bf16');
+      expect(f32.info.kvDtype).toBe('f32');
+      expect(i.kvBytesPerToken).toBe(2 * i.numLayers * i.numKvHeads * i.headDim * 2);
+      expect(f32.info.kvBytesPerToken).toBe(2 * i.kvBytesPerToken);
+      expect(bf16.kvPool().blockBytes).toBe(i.kvBytesPerToken * 16);
+      expect(f32.kvPool().blockBytes).toBe(2 * bf16.kvPool().blockBytes);
+    } finally {
+      bf16.dispose();
+      f32.dispose();
+    }
+  });
+
+  it('reads a found prefix in place: sharedLength counts it, truncating below it gives it back', async () => {
+    const m = await Model.load(shippedModel, { backend: 'cpu', threads: 1 });
+    try {
+      m.setKvPool(1 << 24);
+      const prompt = Array.from({ length: 70 }, (_, i) => 10 + ((i * 37) % 3000));
+      const a = m.createSession();
+      await greedy(a, prompt);
+      expect(a.sharedLength).toBe(0); // computed, not found
+      const b = m.createSession();
+      const r = await greedy(b, prompt);
+      expect(r.reused).toBe(64);
+      expect(b.sharedLength).toBe(64); // 4 blocks held in place (bf16 K/V: always)
+      expect(m.kvPool().held).toBe(4);
+      b.truncate(20);
+      expect(b.sharedLength).toBe(16);
+      expect(m.kvPool().held).toBe(1);
+      b.dispose();
+      a.dispose();
+      expect(m.kvPool().held).toBe(0);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('keeps f32 K/V for the f32 stories260K', async () => {
+    const m = await Model.load(stories260K, { backend: 'cpu', threads: 1 });
+    try {
+      expect(m.info.storedDtype).toBe('f32');
+      expect(m.info.kvDtype).toBe('f32');
+      expect(m.info.kvBytesPerToken).toBe(2 * m.info.numLayers * m.info.numKvHeads * m.info.headDim * 4);
+    } finally {
+      m.dispose();
     }
   });
 });

@@ -15,7 +15,8 @@ describe('Model.load option validation', () => {
     [['x', { backend: 'tpu' }], TypeError, "backend must be 'auto', 'cpu' or 'cuda'"],
     [['x', { signal: {} }], TypeError, 'signal must be an AbortSignal'],
     [['x', { weights: 'q3_k' }], TypeError, "weights must be 'bf16', 'q8_0' or 'q4_0'"],
-    [['x', { thread: 2 }], TypeError, "options has an unknown option 'thread' (known: threads, backend, weights, signal)"],
+    [['x', { kv: 'f16' }], TypeError, "kv must be 'auto', 'f32' or 'bf16'"],
+    [['x', { thread: 2 }], TypeError, "options has an unknown option 'thread' (known: threads, backend, weights, kv, signal)"],
   ])('rejects %j', async (args, cls, message) => {
     const p = (Model.load as (...a: unknown[]) => Promise<Model>)(...args);
     await expect(p).rejects.toThrow(cls);

@@ -29,6 +29,7 @@ extern "C" engine_model_params engine_model_default_params(void) noexcept {
     p.backend = "auto";
     p.abort = nullptr;
     p.weights = nullptr;
+    p.kv = nullptr;
     return p;
 }
 
@@ -46,6 +47,15 @@ extern "C" engine_status engine_model_init(const char * dir, const engine_model_
         copy_str(error, error_len, std::string("unknown weights format '") + p.weights + "' (expected bf16, q8_0 or q4_0)");
         return ENGINE_STATUS_INVALID_ARGUMENT;
     }
+    int kv_type = -1;  // auto
+    if (p.kv && std::strcmp(p.kv, "auto") != 0) {
+        kv_dtype d;
+        if (!kv_dtype_parse(p.kv, &d)) {
+            copy_str(error, error_len, std::string("unknown K/V dtype '") + p.kv + "' (expected auto, f32 or bf16)");
+            return ENGINE_STATUS_INVALID_ARGUMENT;
+        }
+        kv_type = d;
+    }
     std::unique_ptr<model> m;
     engine_status st = guarded(err, [&] {
         model_load_params lp;
@@ -53,6 +63,7 @@ extern "C" engine_status engine_model_init(const char * dir, const engine_model_
         lp.n_threads = p.n_threads;
         lp.abort = p.abort;  // polled by the loader before each tensor
         lp.weights = weights;
+        lp.kv_type = kv_type;
         m = model_load(dir, lp);
     });
     if (st != ENGINE_STATUS_OK) {
@@ -61,7 +72,7 @@ extern "C" engine_status engine_model_init(const char * dir, const engine_model_
     }
     try {
         const model_config & c = m->config;
-        auto pool = std::make_unique<kv_pool>(c.n_layer, int64_t(c.n_head_kv) * c.head_dim, 0);
+        auto pool = std::make_unique<kv_pool>(c.n_layer, int64_t(c.n_head_kv) * c.head_dim, kv_dtype_bytes(m->kv_type), 0);
         *out = new engine_model{std::move(m), nullptr, std::move(pool)};
     } catch (...) {
         copy_str(error, error_len, "out of memory");
@@ -98,6 +109,8 @@ extern "C" void engine_model_get_info(const engine_model * em, engine_model_info
     out->n_threads = m.n_threads;
     copy_str(out->kernel_path, sizeof(out->kernel_path), kernel_best_path_name());
     copy_str(out->saved_weights, sizeof(out->saved_weights), c.saved_weights);
+    copy_str(out->kv_dtype, sizeof(out->kv_dtype), kv_dtype_name(m.kv_type));
+    out->kv_bytes_per_token = uint64_t(2) * uint64_t(c.n_layer) * uint64_t(c.n_head_kv) * uint64_t(c.head_dim) * kv_dtype_bytes(m.kv_type);
 }
 
 extern "C" engine_status engine_model_save_weights(const engine_model * em, const char * path, char * error, size_t error_len) noexcept {
@@ -169,6 +182,7 @@ extern "C" const char * engine_session_last_error(const engine_session * s) noex
 }
 
 extern "C" int engine_session_length(const engine_session * s) noexcept { return s ? static_cast<int>(s->s.kv.length) : 0; }
+extern "C" int engine_session_shared_length(const engine_session * s) noexcept { return s ? static_cast<int>(s->s.kv.shared) : 0; }
 extern "C" int engine_session_max_context(const engine_session * s) noexcept {
     return s ? static_cast<int>(s->s.kv.capacity) : 0;
 }

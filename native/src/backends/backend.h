@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "kernels/kernels.h"  // weight_matrix (dtype, layout: WEIGHT_ROWS / WEIGHT_TILED32), matmul_job
+#include "kernels/kernels.h"  // weight_matrix (dtype, layout: WEIGHT_ROWS / WEIGHT_TILED32), matmul_job, kv_dtype
 
-#define ENGINE_BACKEND_API_VERSION 2
+#define ENGINE_BACKEND_API_VERSION 3
 #define ENGINE_BACKEND_ENTRY "engine_backend_entry"
 
 // A backend's per-model state (the CPU: its thread pool and kernel path), made by ctx_create.
@@ -76,9 +76,13 @@ struct engine_backend_i {
     // Masked attention of n query rows against the KV cache of one layer, the batch's own K/V already
     // at slots [kv_len, kv_len + n). One op for prefill (mask null: causal, row i sees slots <= kv_len + i),
     // decode (n = 1) and tree verification (mask (n, kv_len + n) host, 1 = may attend).
-    // q, out: (n, n_head * head_dim); k_cache, v_cache: (slots, n_head_kv * head_dim). Scale
-    // 1/sqrt(head_dim); a row that may attend to nothing gets zeros.
-    void (*attention)(engine_backend_ctx * ctx, float * out, const float * q, const float * k_cache, const float * v_cache,
+    // q, out: (n, n_head * head_dim); k_cache, v_cache: (slots, n_head_kv * head_dim) of kv_type (f32,
+    // or bf16 widened to f32 as read; f32 accumulation). Scale 1/sqrt(head_dim); a row that may
+    // attend to nothing gets zeros. shared > 0 (a multiple of 16): slots [0, shared) are read from
+    // k_blocks / v_blocks instead ((shared / 16) pointers to 16 rows each: pool blocks a session
+    // holds in place, kernels.h kv_view), the rest from k_cache / v_cache.
+    void (*attention)(engine_backend_ctx * ctx, float * out, const float * q, const void * k_cache, const void * v_cache,
+                      kv_dtype kv_type, const void * const * k_blocks, const void * const * v_blocks, int64_t shared,
                       int64_t kv_len, int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
     // gate: (n, ff) row stride ld_gate := silu(gate) * up; up: (n, ff) row stride ld_up.
     void (*silu_glu)(engine_backend_ctx * ctx, float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff);
@@ -101,24 +105,27 @@ struct engine_backend_i {
     void (*topk_logprobs)(engine_backend_ctx * ctx, float * logits, int64_t rows, int n_vocab, int top_k, float * masked_out);
 
     // ---- ops: the KV cache -----------------------------------------------------------------------
-    // Accepted-path compaction (docs/redrafter.md §2.9). kv: (n_layer, 2 (k, v), slots, kv_dim);
-    // rows: (k) host, increasing, rows[i] >= i: slot length + i := slot length + rows[i] in every
-    // layer's K and V, in order (no RoPE re-rotation).
-    void (*kv_compact)(engine_backend_ctx * ctx, float * kv, int n_layer, int64_t slots, int64_t kv_dim, int64_t length,
-                       const int32_t * rows, int64_t k);
+    // Writes K or V rows into the cache: dst: (count) elements of kv_type := src: (count) f32
+    // (bf16: rounded to nearest even, once; f32: copied).
+    void (*kv_write)(engine_backend_ctx * ctx, void * dst, kv_dtype kv_type, const float * src, int64_t count);
+    // Accepted-path compaction (docs/redrafter.md §2.9). kv: (n_layer, 2 (k, v), slots, kv_dim) of
+    // kv_type; rows: (k) host, increasing, rows[i] >= i: slot length + i := slot length + rows[i] in
+    // every layer's K and V, in order (no RoPE re-rotation).
+    void (*kv_compact)(engine_backend_ctx * ctx, void * kv, kv_dtype kv_type, int n_layer, int64_t slots, int64_t kv_dim,
+                       int64_t length, const int32_t * rows, int64_t k);
 };
 
 // Activation buffers a thread may hold at once (engine_backend_i::scratch): the base forward uses
-// slots [BACKEND_SCRATCH_FORWARD, +16), the drafter step [BACKEND_SCRATCH_DRAFTER, +8).
-constexpr int BACKEND_SCRATCH_SLOTS = 24;
+// slots [BACKEND_SCRATCH_FORWARD, +18), the drafter step [BACKEND_SCRATCH_DRAFTER, +8).
+constexpr int BACKEND_SCRATCH_SLOTS = 26;
 constexpr int BACKEND_SCRATCH_FORWARD = 0;
-constexpr int BACKEND_SCRATCH_DRAFTER = 16;
+constexpr int BACKEND_SCRATCH_DRAFTER = 18;
 
 // Every member a backend must set for a model to load on it, in table order.
 #define ENGINE_BACKEND_REQUIRED_OPS(X)                                                                    \
     X(ctx_create) X(ctx_free) X(buffer_alloc) X(buffer_free) X(buffer_upload) X(buffer_download) X(scratch) \
     X(embed_rows) X(matmul) X(rmsnorm) X(rope_tables) X(rope) X(attention) X(silu_glu) X(add) X(gather_rows) \
-    X(drafter_state) X(silu_residual) X(topk_logprobs) X(kv_compact)
+    X(drafter_state) X(silu_residual) X(topk_logprobs) X(kv_write) X(kv_compact)
 
 // The names of the required members the table leaves null ("" when it is complete), comma-separated.
 std::string backend_missing_ops(const engine_backend_i & b);

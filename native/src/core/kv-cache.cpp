@@ -17,7 +17,7 @@ kv_cache::~kv_cache() {
 }
 
 void kv_init(kv_cache & kv, const engine_backend_i * backend, engine_backend_ctx * bctx, int n_layer, int64_t kv_dim,
-             int64_t capacity, int64_t scratch) {
+             int64_t capacity, int64_t scratch, kv_dtype dtype) {
     ENGINE_ASSERT(kv.data == nullptr && backend != nullptr);
     kv.backend = backend;
     kv.bctx = bctx;
@@ -26,14 +26,18 @@ void kv_init(kv_cache & kv, const engine_backend_i * backend, engine_backend_ctx
     kv.capacity = capacity;
     kv.scratch = scratch;
     kv.length = 0;
-    kv.bytes = static_cast<size_t>(n_layer) * 2 * static_cast<size_t>(capacity + scratch) * static_cast<size_t>(kv_dim) * sizeof(float);
+    kv.shared = 0;
+    kv.block_k.assign(static_cast<size_t>(n_layer), {});
+    kv.block_v.assign(static_cast<size_t>(n_layer), {});
+    kv.dtype = dtype;
+    kv.bytes = static_cast<size_t>(n_layer) * 2 * static_cast<size_t>(capacity + scratch) * kv.row_bytes();
     void * p = fault_hit("alloc:kv") ? nullptr : backend->buffer_alloc(bctx, kv.bytes);
     if (!p) {
         std::string msg = "cannot reserve " + std::to_string(kv.bytes) + " bytes for the KV cache";
         kv.bytes = 0;
         throw engine_error(ERROR_OUT_OF_MEMORY, msg);
     }
-    kv.data = static_cast<float *>(p);
+    kv.data = p;
 }
 
 void kv_commit(kv_cache & kv, int64_t n) {
@@ -44,11 +48,11 @@ void kv_commit(kv_cache & kv, int64_t n) {
 void kv_commit_rows(kv_cache & kv, const int32_t * rows, int64_t k) {
     ENGINE_ASSERT(k >= 0 && kv.length + k <= kv.capacity);
     for (int64_t i = 0; i < k; ++i) ENGINE_ASSERT(rows[i] >= i && kv.length + rows[i] < kv.slots());
-    kv.backend->kv_compact(kv.bctx, kv.data, kv.n_layer, kv.slots(), kv.kv_dim, kv.length, rows, k);
+    kv.backend->kv_compact(kv.bctx, kv.data, kv.dtype, kv.n_layer, kv.slots(), kv.kv_dim, kv.length, rows, k);
     kv.length += k;
 }
 
 void kv_truncate(kv_cache & kv, int64_t len) {
-    ENGINE_ASSERT(len >= 0 && len <= kv.length);
+    ENGINE_ASSERT(len >= kv.shared && len <= kv.length);  // below shared: session_unshare first
     kv.length = len;
 }

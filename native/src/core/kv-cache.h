@@ -3,13 +3,18 @@
  * its n tokens at [length, length + n) as *scratch* and never moves length by itself. The caller
  * then commits all (kv_commit), a chosen subset in order (kv_commit_rows: copies scratch slots to
  * [length, length + k), no RoPE re-rotation, see docs/redrafter.md §2.9) or nothing.
- * Storage is f32 backend memory (the model's backend allocates it: the CPU reserves it virtually,
- * touched lazily) for capacity + scratch slots; kv_commit_rows moves slots with the backend's
- * kv_compact op.
+ * Storage is backend memory (the model's backend allocates it: the CPU reserves it virtually,
+ * touched lazily) for capacity + scratch slots, in the model's K/V dtype (model::kv_type: bf16 for
+ * bf16 / f16 models, f32 for f32 ones; docs/engine.md "K/V dtype"); a forward writes rows with the
+ * backend's kv_write op, kv_commit_rows moves slots with its kv_compact op. A prefix of slots may
+ * instead live in pool blocks the session holds in place (shared, block_k / block_v below).
  */
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
+
+#include "kernels/kernels.h"  // kv_dtype
 
 struct engine_backend_i;
 struct engine_backend_ctx;
@@ -20,7 +25,8 @@ struct kv_cache {
     int64_t capacity = 0;  // max committed tokens (max context)
     int64_t scratch = 0;   // extra slots past capacity for a forward's batch
     int64_t length = 0;    // committed tokens
-    float * data = nullptr;  // (n_layer, 2 (k, v), capacity + scratch, kv_dim), backend memory
+    kv_dtype dtype = KV_F32;  // of every element of data
+    void * data = nullptr;    // (n_layer, 2 (k, v), capacity + scratch, kv_dim) of dtype, backend memory
     size_t bytes = 0;
     const engine_backend_i * backend = nullptr;  // who allocated data (and frees it)
     engine_backend_ctx * bctx = nullptr;
@@ -31,15 +37,24 @@ struct kv_cache {
     ~kv_cache();
 
     int64_t slots() const { return capacity + scratch; }
-    // k: (slots, kv_dim) of one layer
-    float * k(int layer) const { return data + (static_cast<int64_t>(layer) * 2 + 0) * slots() * kv_dim; }
-    float * v(int layer) const { return data + (static_cast<int64_t>(layer) * 2 + 1) * slots() * kv_dim; }
+    size_t elem_bytes() const { return kv_dtype_bytes(dtype); }
+    size_t row_bytes() const { return static_cast<size_t>(kv_dim) * elem_bytes(); }  // one slot of one layer's K or V
+    // k: (slots, kv_dim) of one layer; row(p, slot): slot's row of that array
+    void * k(int layer) const { return static_cast<char *>(data) + (static_cast<int64_t>(layer) * 2 + 0) * slots() * row_bytes(); }
+    void * v(int layer) const { return static_cast<char *>(data) + (static_cast<int64_t>(layer) * 2 + 1) * slots() * row_bytes(); }
+    void * row(void * layer_kv, int64_t slot) const { return static_cast<char *>(layer_kv) + slot * row_bytes(); }
+
+    // Slots [0, shared) (a multiple of 16) are not in data: they are pool blocks the session holds
+    // in place (kv-share.h), read through these tables: block_k[l][b] / block_v[l][b] point at
+    // block b's 16 rows of layer l's K / V. Their slots in data are never written (nor touched).
+    int64_t shared = 0;
+    std::vector<std::vector<const void *>> block_k, block_v;  // (n_layer) x (shared / 16)
 };
 
-// Allocates the cache on a backend (a model's backend and context, which must outlive it).
-// Throws engine_error(OUT_OF_MEMORY) if the allocation fails.
+// Allocates the cache on a backend (a model's backend and context, which must outlive it), its
+// elements of dtype. Throws engine_error(OUT_OF_MEMORY) if the allocation fails.
 void kv_init(kv_cache & kv, const engine_backend_i * backend, engine_backend_ctx * bctx, int n_layer, int64_t kv_dim,
-             int64_t capacity, int64_t scratch);
+             int64_t capacity, int64_t scratch, kv_dtype dtype);
 // length += n (the scratch slots [length, length + n) become committed). Requires length + n <= capacity.
 void kv_commit(kv_cache & kv, int64_t n);
 // rows: (k) indices into the last forward's batch (slot length + rows[i]); copies them to

@@ -19,12 +19,13 @@ uint64_t mix(uint64_t h, uint64_t v) {
 }
 }  // namespace
 
-kv_pool::kv_pool(int n_layer, int64_t kv_dim, size_t budget_bytes)
+kv_pool::kv_pool(int n_layer, int64_t kv_dim, size_t elem_bytes, size_t budget_bytes)
     : n_layer_(n_layer),
       kv_dim_(kv_dim),
-      block_floats_(static_cast<size_t>(n_layer) * 2 * KV_BLOCK_TOKENS * static_cast<size_t>(kv_dim)),
+      elem_bytes_(elem_bytes),
+      block_elems_(static_cast<size_t>(n_layer) * 2 * KV_BLOCK_TOKENS * static_cast<size_t>(kv_dim)),
       budget_bytes_(budget_bytes) {
-    ENGINE_ASSERT(n_layer > 0 && kv_dim > 0);
+    ENGINE_ASSERT(n_layer > 0 && kv_dim > 0 && (elem_bytes == 2 || elem_bytes == 4));
 }
 
 uint64_t kv_pool::chain_key(uint64_t parent, const int32_t * tokens) {
@@ -101,7 +102,7 @@ std::vector<int32_t> kv_pool::lookup(const int32_t * tokens, int64_t n, int64_t 
     return out;
 }
 
-const float * kv_pool::data(int32_t id) const {
+const void * kv_pool::data(int32_t id) const {
     std::lock_guard<std::mutex> lk(mu_);
     const block & bl = blocks_[static_cast<size_t>(id)];
     ENGINE_ASSERT(bl.resident && bl.ref > 0);
@@ -207,7 +208,7 @@ int32_t kv_pool::add_locked(uint64_t key, int32_t parent, const int32_t * t, int
         counts_.refused++;
         return -1;
     }
-    std::unique_ptr<float[]> data(new float[block_floats_]);  // may throw: nothing changed yet
+    std::unique_ptr<unsigned char[]> data(new unsigned char[block_bytes()]);  // may throw: nothing changed yet
     int32_t id;
     if (!free_ids_.empty()) {
         id = free_ids_.back();

@@ -1,7 +1,8 @@
 /*
  * kv-pool.h: the model-wide pool of K/V blocks shared by every session of one model (issue 14,
  * docs/engine.md "The KV block pool"). A block holds the K and V of KV_BLOCK_TOKENS consecutive
- * token positions for every layer: (n_layer, 2 (k, v), KV_BLOCK_TOKENS, kv_dim) f32. Full blocks
+ * token positions for every layer: (n_layer, 2 (k, v), KV_BLOCK_TOKENS, kv_dim) in the model's K/V
+ * dtype (f32 or bf16: elem_bytes, the same as its sessions' caches, so copies move bytes). Full blocks
  * (plus tail blocks: a freed sequence's partial last block, a leaf) are addressed by a hash chain: block b of a token sequence has key
  * hash(key of block b - 1 (or the root), its KV_BLOCK_TOKENS token ids), and an entry is only
  * accepted when its parent block and its token ids match exactly (a hash collision is a miss, never
@@ -37,15 +38,16 @@ struct kv_pool_stats {
 
 class kv_pool {
   public:
-    // One block's floats: (n_layer, 2, KV_BLOCK_TOKENS, kv_dim).
-    kv_pool(int n_layer, int64_t kv_dim, size_t budget_bytes);
+    // One block's elements: (n_layer, 2, KV_BLOCK_TOKENS, kv_dim), elem_bytes each (4: f32, 2: bf16).
+    kv_pool(int n_layer, int64_t kv_dim, size_t elem_bytes, size_t budget_bytes);
     kv_pool(const kv_pool &) = delete;
     kv_pool & operator=(const kv_pool &) = delete;
 
     int n_layer() const { return n_layer_; }
     int64_t kv_dim() const { return kv_dim_; }
-    size_t block_floats() const { return block_floats_; }
-    size_t block_bytes() const { return block_floats_ * sizeof(float); }
+    size_t elem_bytes() const { return elem_bytes_; }
+    size_t block_elems() const { return block_elems_; }
+    size_t block_bytes() const { return block_elems_ * elem_bytes_; }
 
     // Sets the budget; evicts unheld blocks until under it. 0 turns the pool off (every unheld block
     // goes; lookups find nothing; inserts are refused).
@@ -61,7 +63,7 @@ class kv_pool {
     // The caller releases them (release) when done reading.
     std::vector<int32_t> lookup(const int32_t * tokens, int64_t n, int64_t max_blocks);
     // Makes the first n_blocks full blocks of tokens (the sequence from position 0) resident, adding
-    // the missing ones in chain order; fill(b, dst) writes block b's floats (block_floats()) into a new
+    // the missing ones in chain order; fill(b, dst) writes block b's bytes (block_bytes()) into a new
     // block. Stops at the first block it cannot add (pool off, or every resident block held and the
     // budget full: counted as refused). Returns how many blocks from the start are resident. Runs
     // under the pool's lock (fill is a copy). Added blocks start unheld. recent: the chain becomes
@@ -121,8 +123,8 @@ class kv_pool {
         return true;
     }
     int32_t lookup_tail(const int32_t * tokens, int64_t n_full, int64_t avail, int64_t * rows);
-    // The block's floats: (n_layer, 2, KV_BLOCK_TOKENS, kv_dim); valid while the block is held.
-    const float * data(int32_t id) const;
+    // The block's elements: (n_layer, 2, KV_BLOCK_TOKENS, kv_dim) of elem_bytes; valid while the block is held.
+    const void * data(int32_t id) const;
     void release(const std::vector<int32_t> & ids);
 
   private:
@@ -136,9 +138,9 @@ class kv_pool {
         int ref = 0;
         bool resident = false;
         std::list<int32_t>::iterator lru_it;  // in lru_ while resident
-        std::unique_ptr<float[]> data;        // (block_floats_)
+        std::unique_ptr<unsigned char[]> data;  // (block_bytes())
     };
-    // A new resident, unheld block (its floats uninitialised) after making room; -1 when refused.
+    // A new resident, unheld block (its bytes uninitialised) after making room; -1 when refused.
     // The parent chain is held while room is made, so it never evicts the new block's ancestors.
     int32_t add_locked(uint64_t key, int32_t parent, const int32_t * tokens, int n_tokens = KV_BLOCK_TOKENS);
     // The chain of the first n_blocks full blocks of tokens: the last block's id (-1 for none) and
@@ -152,7 +154,8 @@ class kv_pool {
 
     const int n_layer_;
     const int64_t kv_dim_;
-    const size_t block_floats_;
+    const size_t elem_bytes_;
+    const size_t block_elems_;
     size_t budget_bytes_;
     mutable std::mutex mu_;
     std::vector<block> blocks_;                     // by id; slots of evicted blocks are reused

@@ -1,7 +1,9 @@
 /*
  * kv-share.cpp: copies between a session's contiguous cache, (n_layer, 2, slots, kv_dim), and the
- * pool's blocks, (n_layer, 2, KV_BLOCK_TOKENS, kv_dim): per layer and K/V, one run of
- * KV_BLOCK_TOKENS * kv_dim floats, through the backend's upload / download (plain copies on the CPU).
+ * pool's blocks, (n_layer, 2, KV_BLOCK_TOKENS, kv_dim), both in the model's K/V dtype (f32 or bf16,
+ * so the copies move the rounded values as they are): per layer and K/V, one run of
+ * KV_BLOCK_TOKENS rows of kv_dim elements, through the backend's upload / download (plain copies on the CPU);
+ * holding full blocks in place (the cache's block table) and letting them go.
  */
 #include "kv-share.h"
 
@@ -15,16 +17,45 @@
 #include "session.h"
 
 namespace {
-// Rows [r0, r1) of pool block `src`, (n_layer, 2, 16, D), into the session's slots from slot0 + r0.
-void copy_rows_in(session & s, const float * src, int64_t slot0, int64_t r0, int64_t r1) {
-    const engine_backend_i & be = *s.kv.backend;
-    const int64_t D = s.kv.kv_dim;
-    const size_t bytes = static_cast<size_t>((r1 - r0) * D) * sizeof(float);
+// Layer l's K (v = false) or V rows of pool block `data`, (n_layer, 2, 16, kv_dim) of the cache's dtype.
+const void * block_layer(const session & s, const void * data, int l, bool v) {
+    return static_cast<const unsigned char *>(data) + (int64_t(l) * 2 + (v ? 1 : 0)) * KV_BLOCK_TOKENS * s.kv.row_bytes();
+}
+
+// Where slot `slot` of layer l's K or V lives: a held pool block (slot < kv.shared; valid to the
+// end of its 16-row block) or the session's own cache.
+const void * slot_rows(const session & s, int l, bool v, int64_t slot) {
+    if (slot < s.kv.shared) {
+        const auto & t = v ? s.kv.block_v[static_cast<size_t>(l)] : s.kv.block_k[static_cast<size_t>(l)];
+        return static_cast<const unsigned char *>(t[static_cast<size_t>(slot / KV_BLOCK_TOKENS)]) + (slot % KV_BLOCK_TOKENS) * s.kv.row_bytes();
+    }
+    return s.kv.row(v ? s.kv.v(l) : s.kv.k(l), slot);
+}
+
+// Holds pool block `id` (already held by the caller's lookup) as the session's next in-place block.
+void hold_in_place(session & s, kv_pool & pool, int32_t id) {
+    ENGINE_ASSERT(s.kv.shared % KV_BLOCK_TOKENS == 0);
+    const void * data = pool.data(id);
     for (int l = 0; l < s.kv.n_layer; ++l) {
-        const float * bk = src + ((int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS + r0) * D;
-        const float * bv = src + ((int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS + r0) * D;
-        be.buffer_upload(s.kv.bctx, s.kv.k(l) + (slot0 + r0) * D, bk, bytes);
-        be.buffer_upload(s.kv.bctx, s.kv.v(l) + (slot0 + r0) * D, bv, bytes);
+        s.kv.block_k[static_cast<size_t>(l)].push_back(block_layer(s, data, l, false));
+        s.kv.block_v[static_cast<size_t>(l)].push_back(block_layer(s, data, l, true));
+    }
+    s.shared_ids.push_back(id);
+    s.kv.shared += KV_BLOCK_TOKENS;
+}
+
+// Rows [r0, r1) of pool block `src`, (n_layer, 2, 16, D), into the session's slots from slot0 + r0.
+void copy_rows_in(session & s, const void * src, int64_t slot0, int64_t r0, int64_t r1) {
+    ENGINE_ASSERT(slot0 + r0 >= s.kv.shared);  // a session writes only its own slots
+    const engine_backend_i & be = *s.kv.backend;
+    const size_t R = s.kv.row_bytes();  // one slot of one layer's K or V
+    const size_t bytes = static_cast<size_t>(r1 - r0) * R;
+    const unsigned char * b = static_cast<const unsigned char *>(src);
+    for (int l = 0; l < s.kv.n_layer; ++l) {
+        const unsigned char * bk = b + ((int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS + r0) * R;
+        const unsigned char * bv = b + ((int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS + r0) * R;
+        be.buffer_upload(s.kv.bctx, s.kv.row(s.kv.k(l), slot0 + r0), bk, bytes);
+        be.buffer_upload(s.kv.bctx, s.kv.row(s.kv.v(l), slot0 + r0), bv, bytes);
     }
 }
 }  // namespace
@@ -32,7 +63,8 @@ void copy_rows_in(session & s, const float * src, int64_t slot0, int64_t r0, int
 int64_t session_fill_from_pool(session & s, const int32_t * prompt, int64_t n, int64_t keep) {
     kv_pool * pool = s.pool;
     if (!pool || n <= 1) return keep;
-    ENGINE_ASSERT(keep == s.kv.length && pool->n_layer() == s.kv.n_layer && pool->kv_dim() == s.kv.kv_dim);
+    ENGINE_ASSERT(keep == s.kv.length && pool->n_layer() == s.kv.n_layer && pool->kv_dim() == s.kv.kv_dim &&
+                  pool->elem_bytes() == s.kv.elem_bytes());
     const int64_t limit = std::min(n - 1, s.kv.capacity);  // the last prompt position is always computed
     if (limit <= keep) return keep;
     const int64_t max_blocks = limit / KV_BLOCK_TOKENS;
@@ -43,9 +75,22 @@ int64_t session_fill_from_pool(session & s, const int32_t * prompt, int64_t n, i
     int64_t tail_rows = 0;
     int32_t tail = -1;
     if (covered < limit && covered + KV_BLOCK_TOKENS > keep) tail = pool->lookup_tail(prompt, nb, limit - covered, &tail_rows);
-    for (int64_t b = keep / KV_BLOCK_TOKENS; b < nb; ++b)  // the first may be partly kept already
-        copy_rows_in(s, pool->data(ids[static_cast<size_t>(b)]), b * KV_BLOCK_TOKENS,
-                     std::max<int64_t>(0, keep - b * KV_BLOCK_TOKENS), KV_BLOCK_TOKENS);
+    // full blocks continuing the in-place prefix are held and read in place, where that keeps the
+    // output's bits (attention_paged_exact); the rest are copied (the first may be partly kept already)
+    const model_config & c = s.m->config;
+    const bool in_place = attention_paged_exact(s.kv.dtype, c.n_head, c.n_head_kv, c.head_dim);
+    std::vector<int32_t> done;  // ids to release now (the held-in-place ones stay held)
+    for (int64_t b = 0; b < nb; ++b) {
+        const int32_t id = ids[static_cast<size_t>(b)];
+        if (b < keep / KV_BLOCK_TOKENS) {
+            done.push_back(id);
+        } else if (in_place && b * KV_BLOCK_TOKENS == s.kv.shared && b * KV_BLOCK_TOKENS >= keep) {
+            hold_in_place(s, *pool, id);
+        } else {
+            copy_rows_in(s, pool->data(id), b * KV_BLOCK_TOKENS, std::max<int64_t>(0, keep - b * KV_BLOCK_TOKENS), KV_BLOCK_TOKENS);
+            done.push_back(id);
+        }
+    }
     if (tail >= 0 && covered + tail_rows > keep) {
         copy_rows_in(s, pool->data(tail), covered, std::max<int64_t>(0, keep - covered), tail_rows);
         covered += tail_rows;
@@ -55,24 +100,49 @@ int64_t session_fill_from_pool(session & s, const int32_t * prompt, int64_t n, i
         s.tokens.insert(s.tokens.end(), prompt + keep, prompt + covered);
         s.has_pending = false;
     }
-    pool->release(ids);
+    pool->release(done);
     if (tail >= 0) pool->release({tail});
     return std::max(keep, covered);
+}
+
+void session_unshare(session & s, int64_t length) {
+    if (s.kv.shared <= length) return;
+    ENGINE_ASSERT(s.pool != nullptr && length >= 0 && length <= s.kv.length);
+    const int64_t keep_blocks = length / KV_BLOCK_TOKENS;
+    const int64_t new_shared = keep_blocks * KV_BLOCK_TOKENS;
+    if (length > new_shared) {
+        // rows [new_shared, length) of block keep_blocks into the session's own cache
+        const engine_backend_i & be = *s.kv.backend;
+        const size_t bytes = static_cast<size_t>(length - new_shared) * s.kv.row_bytes();
+        for (int l = 0; l < s.kv.n_layer; ++l) {
+            be.buffer_upload(s.kv.bctx, s.kv.row(s.kv.k(l), new_shared), slot_rows(s, l, false, new_shared), bytes);
+            be.buffer_upload(s.kv.bctx, s.kv.row(s.kv.v(l), new_shared), slot_rows(s, l, true, new_shared), bytes);
+        }
+    }
+    const std::vector<int32_t> gone(s.shared_ids.begin() + keep_blocks, s.shared_ids.end());
+    s.shared_ids.resize(static_cast<size_t>(keep_blocks));
+    for (int l = 0; l < s.kv.n_layer; ++l) {
+        s.kv.block_k[static_cast<size_t>(l)].resize(static_cast<size_t>(keep_blocks));
+        s.kv.block_v[static_cast<size_t>(l)].resize(static_cast<size_t>(keep_blocks));
+    }
+    s.kv.shared = new_shared;
+    s.pool->release(gone);
 }
 
 namespace {
 // The session's first n_blocks blocks into the pool (the rows of each layer's K and V).
 int64_t publish_blocks(session & s, kv_pool & pool, int64_t n_blocks, bool leaving) {
     const engine_backend_i & be = *s.kv.backend;
-    const int64_t D = s.kv.kv_dim;
+    const size_t R = s.kv.row_bytes();  // one slot of one layer's K or V
     const int n_layer = s.kv.n_layer;
-    return pool.publish(s.tokens.data(), n_blocks, [&](int64_t b, float * dst) {
-        const int64_t slot = b * KV_BLOCK_TOKENS;
+    ENGINE_ASSERT(pool.elem_bytes() == s.kv.elem_bytes());
+    return pool.publish(s.tokens.data(), n_blocks, [&](int64_t b, unsigned char * dst) {
+        const int64_t slot = b * KV_BLOCK_TOKENS;  // a whole block: all held in place or all the session's own
         for (int l = 0; l < n_layer; ++l) {
-            float * bk = dst + (int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS * D;
-            float * bv = dst + (int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS * D;
-            be.buffer_download(s.kv.bctx, bk, s.kv.k(l) + slot * D, static_cast<size_t>(KV_BLOCK_TOKENS * D) * sizeof(float));
-            be.buffer_download(s.kv.bctx, bv, s.kv.v(l) + slot * D, static_cast<size_t>(KV_BLOCK_TOKENS * D) * sizeof(float));
+            unsigned char * bk = dst + (int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS * R;
+            unsigned char * bv = dst + (int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS * R;
+            be.buffer_download(s.kv.bctx, bk, slot_rows(s, l, false, slot), KV_BLOCK_TOKENS * R);
+            be.buffer_download(s.kv.bctx, bv, slot_rows(s, l, true, slot), KV_BLOCK_TOKENS * R);
         }
     }, leaving);
 }
@@ -88,13 +158,14 @@ int64_t session_publish_to_pool(session & s, bool leaving) {
         if (leaving && have == n_blocks && m > 0) {
             // the partial last block too: the same document coming back continues up to its last token
             const engine_backend_i & be = *s.kv.backend;
-            const int64_t D = s.kv.kv_dim, slot = n_blocks * KV_BLOCK_TOKENS;
-            pool->publish_tail(s.tokens.data(), n_blocks, static_cast<int>(m), [&](float * dst) {
+            const size_t R = s.kv.row_bytes();
+            const int64_t slot = n_blocks * KV_BLOCK_TOKENS;
+            pool->publish_tail(s.tokens.data(), n_blocks, static_cast<int>(m), [&](unsigned char * dst) {
                 for (int l = 0; l < s.kv.n_layer; ++l) {
-                    be.buffer_download(s.kv.bctx, dst + (int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS * D, s.kv.k(l) + slot * D,
-                                       static_cast<size_t>(m * D) * sizeof(float));
-                    be.buffer_download(s.kv.bctx, dst + (int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS * D, s.kv.v(l) + slot * D,
-                                       static_cast<size_t>(m * D) * sizeof(float));
+                    be.buffer_download(s.kv.bctx, dst + (int64_t(l) * 2 + 0) * KV_BLOCK_TOKENS * R, slot_rows(s, l, false, slot),
+                                       static_cast<size_t>(m) * R);
+                    be.buffer_download(s.kv.bctx, dst + (int64_t(l) * 2 + 1) * KV_BLOCK_TOKENS * R, slot_rows(s, l, true, slot),
+                                       static_cast<size_t>(m) * R);
                 }
             });
         }

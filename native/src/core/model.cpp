@@ -112,6 +112,7 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     const st_tensor * e = ld.find({weight_is_quant(saved) ? "model.norm.weight" : "model.embed_tokens.weight"});  // a saved folder's matrices are blocks
     m->stored_dtype = e->dtype == ST_F32 ? "f32" : e->dtype == ST_BF16 ? "bf16" : "f16";
     ld.finish();  // the mappings go when every matrix was re-laid out or copied
+    m->kv_type = params.kv_type >= 0 ? static_cast<kv_dtype>(params.kv_type) : m->stored_dtype == "f32" ? KV_F32 : KV_BF16;
     m->compute_dtype = weight_is_quant(lq) ? weight_dtype_name(lq) : m->tok_embd.dtype == WEIGHT_BF16 ? "bf16" : "f32";
     m->rope_inv_freq = config_rope_inv_freq(c);
     int threads = params.n_threads > 0 ? params.n_threads : static_cast<int>(std::thread::hardware_concurrency());
@@ -119,9 +120,9 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     m->bctx = be->ctx_create(m->n_threads);
     if (!m->bctx) throw engine_error(ERROR_OUT_OF_MEMORY, std::string("cannot create the ") + be->name + " backend's context");
     m->backend = be;
-    ENGINE_LOG_INFO("loaded %s: %s, %d layers, H %d, %s weights (%.1f MB), %d threads, backend %s", dir.c_str(),
+    ENGINE_LOG_INFO("loaded %s: %s, %d layers, H %d, %s weights (%.1f MB), %s K/V, %d threads, backend %s", dir.c_str(),
                     model_arch_name(c.arch), c.n_layer, c.n_embd, m->compute_dtype.c_str(), m->weights.bytes / 1e6,
-                    m->n_threads, be->name);
+                    kv_dtype_name(m->kv_type), m->n_threads, be->name);
     return m;
 }
 
@@ -147,6 +148,8 @@ enum : int {
     S_ATTK,
     S_GK,                           // gk, uk: (k, F)
     S_UK,
+    S_K,                            // k, v: (n, kv_dim) f32, before kv_write puts them in the cache
+    S_V,
     S_FORWARD_END
 };
 static_assert(S_FORWARD_END <= BACKEND_SCRATCH_DRAFTER, "the forward's scratch slots overlap the drafter's");
@@ -156,6 +159,9 @@ float * scratch(const model & m, int slot, int64_t floats) {
 }
 
 const float * opt(const std::vector<float> & v) { return v.empty() ? nullptr : v.data(); }
+
+// attention's block-table arguments for layer l: k_blocks, v_blocks, shared (kv-cache.h)
+#define KV_BLOCKS(kv, l) (kv).block_k[static_cast<size_t>(l)].data(), (kv).block_v[static_cast<size_t>(l)].data(), (kv).shared
 
 }  // namespace
 
@@ -196,15 +202,19 @@ static void forward_last_layer_rows(const model & m, const layer_weights & L, kv
     float * attk = scratch(m, S_ATTK, k * q_dim);
     float * gk = scratch(m, S_GK, k * F);
     float * uk = scratch(m, S_UK, k * F);
-    float * kc = kv.k(l);
-    float * vc = kv.v(l);
+    void * kc = kv.k(l);  // (slots, kv_dim) of kv.dtype
+    void * vc = kv.v(l);
+    float * kn = scratch(m, S_K, n * kv_dim);  // kn, vn: (n, kv_dim) the batch's new K/V in f32
+    float * vn = scratch(m, S_V, n * kv_dim);
     be.rmsnorm(ctx, xn, x, L.attn_norm.data(), n, H, c.rms_norm_eps);
     const matmul_job kvj[2] = {
-        {kc + len * kv_dim, kv_dim, &L.wk, opt(L.bk)},
-        {vc + len * kv_dim, kv_dim, &L.wv, opt(L.bv)},
+        {kn, kv_dim, &L.wk, opt(L.bk)},
+        {vn, kv_dim, &L.wv, opt(L.bv)},
     };
     be.matmul(ctx, kvj, 2, xn, n);
-    be.rope(ctx, kc + len * kv_dim, kv_dim, n, c.n_head_kv, c.head_dim, rope_cos, rope_sin);
+    be.rope(ctx, kn, kv_dim, n, c.n_head_kv, c.head_dim, rope_cos, rope_sin);
+    be.kv_write(ctx, kv.row(kc, len), kv.dtype, kn, n * kv_dim);
+    be.kv_write(ctx, kv.row(vc, len), kv.dtype, vn, n * kv_dim);
     be.gather_rows(ctx, xk, H, x, H, out_rows, k, H);
     be.gather_rows(ctx, xkn, H, xn, H, out_rows, k, H);
     const matmul_job qj = {qk, q_dim, &L.wq, opt(L.bq)};
@@ -213,8 +223,8 @@ static void forward_last_layer_rows(const model & m, const layer_weights & L, kv
         const int64_t row = out_rows[r];
         be.rope(ctx, qk + r * q_dim, q_dim, 1, c.n_head, c.head_dim, rope_cos + row * (hd / 2), rope_sin + row * (hd / 2));
         // one query row: causal sees slots <= len + row; a mask row spans len + n slots
-        if (mask) be.attention(ctx, attk + r * q_dim, qk + r * q_dim, kc, vc, len + n - 1, 1, c.n_head, c.n_head_kv, c.head_dim, mask + row * (len + n));
-        else be.attention(ctx, attk + r * q_dim, qk + r * q_dim, kc, vc, len + row, 1, c.n_head, c.n_head_kv, c.head_dim, nullptr);
+        if (mask) be.attention(ctx, attk + r * q_dim, qk + r * q_dim, kc, vc, kv.dtype, KV_BLOCKS(kv, l), len + n - 1, 1, c.n_head, c.n_head_kv, c.head_dim, mask + row * (len + n));
+        else be.attention(ctx, attk + r * q_dim, qk + r * q_dim, kc, vc, kv.dtype, KV_BLOCKS(kv, l), len + row, 1, c.n_head, c.n_head_kv, c.head_dim, nullptr);
     }
     attention_out_and_mlp(m, L, xk, xkn, attk, gk, uk, k);
     be.gather_rows(ctx, x, H, xk, H, nullptr, k, H);  // x's first k rows := the finished rows
@@ -237,6 +247,8 @@ void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64
     float * att = scratch(m, S_ATT, n * q_dim);  // att: (n, n_head * hd)
     float * g = scratch(m, S_G, n * F);  // gate: (n, F)
     float * u = scratch(m, S_U, n * F);  // up: (n, F)
+    float * kn = scratch(m, S_K, n * kv_dim);  // kn, vn: (n, kv_dim) the batch's new K/V in f32
+    float * vn = scratch(m, S_V, n * kv_dim);
     thread_local std::vector<int32_t> pos_buf;  // host: (n)
     if (!positions) {
         pos_buf.resize(static_cast<size_t>(n));
@@ -258,8 +270,8 @@ void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64
         if (abort && abort->load(std::memory_order_relaxed)) throw engine_error(ERROR_CANCELLED, "cancelled");
         if (l == c.n_layer / 2 && fault_hit("step")) throw std::runtime_error("injected fault in a forward (ENGINE_FAULT=step)");
         const layer_weights & L = m.layers[static_cast<size_t>(l)];
-        float * kc = kv.k(l);  // (slots, kv_dim)
-        float * vc = kv.v(l);
+        void * kc = kv.k(l);  // (slots, kv_dim) of kv.dtype
+        void * vc = kv.v(l);
         if (trim_last && l == c.n_layer - 1) {
             forward_last_layer_rows(m, L, kv, l, x, xn, n, mask, out_rows, k, rope_cos, rope_sin);
             break;
@@ -268,13 +280,16 @@ void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64
         be.rmsnorm(ctx, xn, x, L.attn_norm.data(), n, H, c.rms_norm_eps);
         const matmul_job qkv[3] = {
             {q, q_dim, &L.wq, opt(L.bq)},
-            {kc + len * kv_dim, kv_dim, &L.wk, opt(L.bk)},
-            {vc + len * kv_dim, kv_dim, &L.wv, opt(L.bv)},
+            {kn, kv_dim, &L.wk, opt(L.bk)},
+            {vn, kv_dim, &L.wv, opt(L.bv)},
         };
         be.matmul(ctx, qkv, 3, xn, n);
         be.rope(ctx, q, q_dim, n, c.n_head, c.head_dim, rope_cos, rope_sin);
-        be.rope(ctx, kc + len * kv_dim, kv_dim, n, c.n_head_kv, c.head_dim, rope_cos, rope_sin);
-        be.attention(ctx, att, q, kc, vc, len, n, c.n_head, c.n_head_kv, c.head_dim, mask);
+        be.rope(ctx, kn, kv_dim, n, c.n_head_kv, c.head_dim, rope_cos, rope_sin);
+        // into the cache in its dtype (bf16: rounded here, once); attention reads the batch's rows back from there
+        be.kv_write(ctx, kv.row(kc, len), kv.dtype, kn, n * kv_dim);
+        be.kv_write(ctx, kv.row(vc, len), kv.dtype, vn, n * kv_dim);
+        be.attention(ctx, att, q, kc, vc, kv.dtype, KV_BLOCKS(kv, l), len, n, c.n_head, c.n_head_kv, c.head_dim, mask);
         attention_out_and_mlp(m, L, x, xn, att, g, u, n);
     }
     if (k <= 0) return;

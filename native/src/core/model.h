@@ -38,6 +38,9 @@ struct model {
     model_config config;
     std::string stored_dtype;   // "f32" | "bf16" | "f16" (of the matrices)
     std::string compute_dtype;  // "f32" | "bf16" | "q8_0" | "q4_0" (the layers' matrices as kept in memory)
+    // What the KV cache and the pool's blocks store: KV_BF16 when the stored matrices are bf16 or
+    // f16 (quantized copies of them included), KV_F32 when f32 (docs/engine.md "K/V dtype").
+    kv_dtype kv_type = KV_F32;
     weight_matrix tok_embd;     // (n_vocab, H)
     weight_matrix output;       // (n_vocab, H): lm_head, or tok_embd when tied
     std::vector<float> output_norm;  // (H)
@@ -64,6 +67,9 @@ struct model_load_params {
     // WEIGHT_Q8_0 / WEIGHT_Q4_0: quantize the matrices at load (the layers to this format; the
     // output head, and the embedding, to Q8_0: docs/engine.md "Quantized weights"); else as stored.
     weight_dtype weights = WEIGHT_BF16;
+    // The K/V dtype: -1 = from the stored dtype (model::kv_type above); KV_F32 / KV_BF16 to force one
+    // (tests comparing the two, engine_model_params.kv).
+    int kv_type = -1;
 };
 
 // Throws engine_error naming the file and tensor on any inconsistency; nothing leaks. A backend
@@ -76,7 +82,8 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
 // mask: (n, kv.length + n) row-major, 1 = may attend, or null for causal;
 // out_rows: (k) row indices in [0, n); logits_out: (k, n_vocab) or null;
 // hidden_out: (k, H) post-final-norm hidden states or null.
-// Writes K/V of the n tokens to slots [kv.length, kv.length + n) (scratch); requires
+// Writes K/V of the n tokens to slots [kv.length, kv.length + n) (scratch; in kv.dtype, rounded
+// once as written, and attention reads the batch's own rows from there too); requires
 // kv.length + n <= kv.slots(). Checks *abort between layers and throws engine_error(CANCELLED).
 void model_forward(const model & m, kv_cache & kv, const int32_t * tokens, int64_t n, const int32_t * positions,
                    const uint8_t * mask, const int32_t * out_rows, int64_t k, float * logits_out,

@@ -7,11 +7,15 @@
 #include <algorithm>
 
 #include "base/status.h"
+#include "kv-share.h"
 #include "model.h"
+
+session::~session() { session_unshare(*this, 0); }
 
 void session_init(session & s, const model & m, int64_t max_context) {
     s.m = &m;
-    kv_init(s.kv, m.backend, m.bctx, m.config.n_layer, int64_t(m.config.n_head_kv) * m.config.head_dim, max_context, SESSION_SCRATCH_SLOTS);
+    kv_init(s.kv, m.backend, m.bctx, m.config.n_layer, int64_t(m.config.n_head_kv) * m.config.head_dim, max_context, SESSION_SCRATCH_SLOTS,
+            m.kv_type);
     s.tokens.clear();
     s.tokens.reserve(static_cast<size_t>(std::min<int64_t>(max_context, 1 << 16)));
     s.has_pending = false;
@@ -88,6 +92,7 @@ void session_truncate(session & s, int64_t length) {
     if (length < 0 || length > s.kv.length)
         throw engine_error(ERROR_INVALID_ARGUMENT, "truncate length " + std::to_string(length) +
                                                                " is outside 0.." + std::to_string(s.kv.length));
+    if (length < s.kv.shared) session_unshare(s, length);  // the blocks past length go back to the pool
     kv_truncate(s.kv, length);
     if (length <= s.exact_len) s.exact_len = INT64_MAX;  // what was not exact is gone
     s.tokens.resize(static_cast<size_t>(length));

@@ -30,6 +30,9 @@ struct session {
     const model * m = nullptr;
     kv_cache kv;
     kv_pool * pool = nullptr;  // the model's shared block pool (kv-share.h), or none; outlives the session
+    // The pool blocks the session reads in place (kv.shared / 16 of them, slots [0, kv.shared)):
+    // held (the pool's reference count) until truncated away or the session goes.
+    std::vector<int32_t> shared_ids;
     // Committed positions from here on may hold K/V a plain causal prefill would not compute (a
     // hand-driven forward with a mask or explicit positions committed them): never published to
     // the pool. INT64_MAX: every committed position is exact.
@@ -48,6 +51,11 @@ struct session {
     std::vector<float> logits;
     std::vector<int32_t> mask_ids;  // constraint_mask_logits scratch
     std::vector<float> mask_saved;
+
+    session() = default;
+    session(const session &) = delete;
+    session & operator=(const session &) = delete;
+    ~session();  // releases shared_ids
 };
 
 void session_init(session & s, const model & m, int64_t max_context);

@@ -1,5 +1,6 @@
 /*
- * kernels-avx2.cpp: the AVX2+FMA matmul for CPUs without AVX-512. bf16 weights are widened to f32
+ * kernels-avx2.cpp: the AVX2+FMA matmul for CPUs without AVX-512, and the dot / axpy of the generic
+ * attention (f32 or bf16 K/V, the latter on every CPU with AVX2). bf16 weights are widened to f32
  * (a 16-bit shift) and multiplied with the bf16-rounded activations (xb), so the products equal
  * the other paths'. Compiled with target attributes; kernels.cpp calls it only when supported.
  */
@@ -94,4 +95,26 @@ AVX2_TARGET void axpy_f32_avx2(float * y, float a, const float * x, int64_t len)
     int64_t k = 0;
     for (; k + 8 <= len; k += 8) _mm256_storeu_ps(y + k, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k)));
     for (; k < len; ++k) y[k] += a * x[k];
+}
+
+// bf16 K/V (attention): dot_f32_avx2 / axpy_f32_avx2 with b or x widened from bf16 as loaded.
+AVX2_TARGET float dot_f32_bf16_avx2(const float * a, const uint16_t * b, int64_t len) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 8 <= len; k += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), load_bf16x8(b + k), acc);
+    float s = hsum(acc);
+    // the tail widened first, then the f32 version's own loop, so the compiler treats it alike
+    // (it vectorizes that loop's products; an FMA-contracted tail would round differently)
+    float t[8];
+    const int64_t k0 = k;
+    for (int64_t j = k0; j < len; ++j) t[j - k0] = bf16_to_f32(b[j]);
+    for (; k < len; ++k) s += a[k] * t[k - k0];
+    return s;
+}
+
+AVX2_TARGET void axpy_f32_bf16_avx2(float * y, float a, const uint16_t * x, int64_t len) {
+    __m256 av = _mm256_set1_ps(a);
+    int64_t k = 0;
+    for (; k + 8 <= len; k += 8) _mm256_storeu_ps(y + k, _mm256_fmadd_ps(av, load_bf16x8(x + k), _mm256_loadu_ps(y + k)));
+    for (; k < len; ++k) y[k] += a * bf16_to_f32(x[k]);
 }

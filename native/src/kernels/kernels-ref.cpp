@@ -2,7 +2,7 @@
  * kernels-ref.cpp: the pure scalar kernels (no SIMD intrinsics, no dispatch, no threads). Each
  * kernel that has a fast path (matmul, attention, SiLU-GLU, dot, axpy) has its reference here,
  * which test-kernels and test-attention check the fast paths against; RMSNorm, softmax and RoPE
- * have only this one path, which every path uses. Math: docs/engine.md.
+ * have only this one path, which every path uses. attention_ref also reads bf16 K/V. Math: docs/engine.md.
  */
 #include <algorithm>
 #include <cmath>
@@ -151,12 +151,17 @@ void rope_apply(float * x, int64_t ld, int64_t n, int n_heads, int head_dim, con
 
 // ---- attention ---------------------------------------------------------------------------------
 
+namespace {
+
 // One (query row i, head h) at a time, straight from the formula:
 // out[i, h] = sum_j softmax_j(q[i, h] . k[j, h / group] * scale over visible j) v[j, h / group].
-void attention_ref(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
-                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
+// T: float or uint16_t (bf16 K/V, read through the bf16 dot / axpy).
+// krow(j), vrow(j): slot j's K / V row (kv_dim elements of T), contiguous or through a block table.
+template <class T, class KRow, class VRow>
+void attention_ref_t(float * out, const float * q, KRow krow, VRow vrow, int64_t kv_len, int64_t n,
+                     int n_head, int n_head_kv, int head_dim, const uint8_t * mask,
+                     float (*dot)(const float *, const T *, int64_t), void (*axpy)(float *, float, const T *, int64_t)) {
     const int64_t total = kv_len + n;
-    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
     const int64_t q_dim = static_cast<int64_t>(n_head) * head_dim;
     const int group = n_head / n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
@@ -169,11 +174,62 @@ void attention_ref(float * out, const float * q, const float * k_cache, const fl
             // p[j]: the score of slot j, -inf where row i may not attend
             for (int64_t j = 0; j < total; ++j) {
                 const bool visible = mask ? mask[i * total + j] != 0 : j <= kv_len + i;
-                p[j] = visible ? dot_f32_ref(qi, k_cache + j * kv_dim + head_off, head_dim) * scale : -INFINITY;
+                p[j] = visible ? dot(qi, krow(j) + head_off, head_dim) * scale : -INFINITY;
             }
             softmax(p.data(), total);  // all -inf: all 0
             std::fill(oi, oi + head_dim, 0.0f);
             for (int64_t j = 0; j < total; ++j)
-                if (p[j] != 0.0f) axpy_f32_ref(oi, p[j], v_cache + j * kv_dim + head_off, head_dim);
+                if (p[j] != 0.0f) axpy(oi, p[j], vrow(j) + head_off, head_dim);
         }
+}
+
+}  // namespace
+
+float dot_f32_bf16_ref(const float * a, const uint16_t * b, int64_t len) {
+    float s = 0;
+    for (int64_t k = 0; k < len; ++k) s += a[k] * bf16_to_f32(b[k]);
+    return s;
+}
+
+void axpy_f32_bf16_ref(float * y, float a, const uint16_t * x, int64_t len) {
+    for (int64_t k = 0; k < len; ++k) y[k] += a * bf16_to_f32(x[k]);
+}
+
+void attention_ref(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
+                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
+    const int64_t D = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_ref_t<float>(out, q, [&](int64_t j) { return k_cache + j * D; }, [&](int64_t j) { return v_cache + j * D; }, kv_len,
+                           n, n_head, n_head_kv, head_dim, mask, dot_f32_ref, axpy_f32_ref);
+}
+
+void attention_ref(float * out, const float * q, const uint16_t * k_cache, const uint16_t * v_cache, int64_t kv_len,
+                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
+    const int64_t D = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_ref_t<uint16_t>(out, q, [&](int64_t j) { return k_cache + j * D; }, [&](int64_t j) { return v_cache + j * D; },
+                              kv_len, n, n_head, n_head_kv, head_dim, mask, dot_f32_bf16_ref, axpy_f32_bf16_ref);
+}
+
+void attention_paged_ref(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
+                         int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
+    const int64_t D = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_ref_t<float>(out, q, [&](int64_t j) { return kv_view_row(k, j, D); }, [&](int64_t j) { return kv_view_row(v, j, D); },
+                           kv_len, n, n_head, n_head_kv, head_dim, mask, dot_f32_ref, axpy_f32_ref);
+}
+
+void attention_paged_ref(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v,
+                         int64_t kv_len, int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
+    const int64_t D = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_ref_t<uint16_t>(out, q, [&](int64_t j) { return kv_view_row(k, j, D); },
+                              [&](int64_t j) { return kv_view_row(v, j, D); }, kv_len, n, n_head, n_head_kv, head_dim, mask,
+                              dot_f32_bf16_ref, axpy_f32_bf16_ref);
+}
+
+const char * kv_dtype_name(kv_dtype d) { return d == KV_BF16 ? "bf16" : "f32"; }
+
+bool kv_dtype_parse(const char * name, kv_dtype * out) {
+    if (!name) return false;
+    if (std::strcmp(name, "f32") == 0) *out = KV_F32;
+    else if (std::strcmp(name, "bf16") == 0) *out = KV_BF16;
+    else return false;
+    return true;
 }

@@ -2,7 +2,8 @@
  * kernels.cpp: run-time dispatch of matmul, attention, SiLU-GLU and the dot/axpy helpers to the
  * best path this CPU supports, the split of a matmul's rows / attention's (KV head, row tile) pairs
  * into thread-pool tasks, and the generic attention for head sizes the AVX-512 kernel does not
- * take. Path functions live in kernels-avx512*.cpp, kernels-avx2.cpp and kernels-ref.cpp.
+ * take and for bf16 K/V (on every CPU: the AVX-512 tile kernel reads f32 K/V only). Path
+ * functions live in kernels-avx512*.cpp, kernels-avx2.cpp and kernels-ref.cpp.
  */
 #include <algorithm>
 #include <cmath>
@@ -47,6 +48,11 @@ using dot_fn = float (*)(const float *, const float *, int64_t);
 using axpy_fn = void (*)(float *, float, const float *, int64_t);
 const dot_fn g_dot = cpu().avx512 ? dot_f32_avx512 : cpu().avx2 ? dot_f32_avx2 : dot_f32_ref;
 const axpy_fn g_axpy = cpu().avx512 ? axpy_f32_avx512 : cpu().avx2 ? axpy_f32_avx2 : axpy_f32_ref;
+// bf16 K/V: AVX2 wherever the CPU has it (AVX-512 CPUs too: no AVX-512 version is written)
+using dot_bf16_fn = float (*)(const float *, const uint16_t *, int64_t);
+using axpy_bf16_fn = void (*)(float *, float, const uint16_t *, int64_t);
+const dot_bf16_fn g_dot_bf16 = cpu().avx2 ? dot_f32_bf16_avx2 : dot_f32_bf16_ref;
+const axpy_bf16_fn g_axpy_bf16 = cpu().avx2 ? axpy_f32_bf16_avx2 : axpy_f32_bf16_ref;
 
 // One task: rows [r0, r1) of one job.
 struct row_task {
@@ -95,11 +101,12 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
 }
 
 // The generic attention: one (row, head) task at a time with the dispatched dot / axpy, for head
-// sizes the AVX-512 tile kernel does not take and CPUs without AVX-512.
-void attention_rows(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
-                    int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool) {
+// sizes the AVX-512 tile kernel does not take, CPUs without AVX-512, and bf16 K/V (T = uint16_t).
+// krow(j), vrow(j): slot j's K / V row (kv_dim elements of T): contiguous, or through a block table.
+template <class T, class KRow, class VRow, class Dot, class Axpy>
+void attention_rows_t(float * out, const float * q, KRow krow, VRow vrow, int64_t kv_len, int64_t n, int n_head,
+                      int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, Dot dot, Axpy axpy) {
     const int64_t total = kv_len + n;
-    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
     const int64_t q_dim = static_cast<int64_t>(n_head) * head_dim;
     const int group = n_head / n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
@@ -120,7 +127,7 @@ void attention_rows(float * out, const float * q, const float * k_cache, const f
                 scores[j] = -INFINITY;
                 continue;
             }
-            float s = dot_f32(qi, k_cache + j * kv_dim + static_cast<int64_t>(hk) * head_dim, head_dim) * scale;
+            float s = dot(qi, krow(j) + static_cast<int64_t>(hk) * head_dim, head_dim) * scale;
             scores[j] = s;
             mx = std::max(mx, s);
         }
@@ -136,7 +143,7 @@ void attention_rows(float * out, const float * q, const float * k_cache, const f
         for (int64_t j = 0; j < limit; ++j) {
             float p = scores[j] * inv;
             if (p == 0.0f) continue;
-            axpy_f32(oi, p, v_cache + j * kv_dim + static_cast<int64_t>(hk) * head_dim, head_dim);
+            axpy(oi, p, vrow(j) + static_cast<int64_t>(hk) * head_dim, head_dim);
         }
     };
     const bool small = static_cast<double>(n_tasks) * static_cast<double>(total) * head_dim < 65536.0;
@@ -147,7 +154,54 @@ void attention_rows(float * out, const float * q, const float * k_cache, const f
     pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
 }
 
+template <class T, class Dot, class Axpy>
+void attention_rows(float * out, const float * q, const T * k_cache, const T * v_cache, int64_t kv_len,
+                    int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                    Dot dot, Axpy axpy) {
+    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_rows_t<T>(out, q, [&](int64_t j) { return k_cache + j * kv_dim; }, [&](int64_t j) { return v_cache + j * kv_dim; },
+                        kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dot, axpy);
+}
+
+template <class T, class Dot, class Axpy>
+void attention_paged_rows(float * out, const float * q, const kv_view<T> & k, const kv_view<T> & v, int64_t kv_len,
+                          int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                          Dot dot, Axpy axpy) {
+    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_rows_t<T>(out, q, [&](int64_t j) { return kv_view_row(k, j, kv_dim); }, [&](int64_t j) { return kv_view_row(v, j, kv_dim); },
+                        kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dot, axpy);
+}
+
 }  // namespace
+
+bool attention_paged_exact(kv_dtype d, int n_head, int n_head_kv, int head_dim) {
+    if (d == KV_BF16) return true;
+    const bool tile = resolve(KERNEL_PATH_AUTO) == KERNEL_PATH_AVX512 && head_dim % 16 == 0 && head_dim <= 128 && n_head_kv > 0 &&
+                      n_head % n_head_kv == 0;
+    return !tile;
+}
+
+void attention_paged(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
+                     int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                     kernel_path path) {
+    if (resolve(path) == KERNEL_PATH_REF) {
+        attention_paged_ref(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask);
+        return;
+    }
+    if (n <= 0) return;
+    attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dot_f32, axpy_f32);
+}
+
+void attention_paged(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v, int64_t kv_len,
+                     int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                     kernel_path path) {
+    if (resolve(path) == KERNEL_PATH_REF) {
+        attention_paged_ref(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask);
+        return;
+    }
+    if (n <= 0) return;
+    attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, g_dot_bf16, g_axpy_bf16);
+}
 
 const char * kernel_best_path_name() {
     if (cpu().avx512bf16) return "avx512bf16";
@@ -181,7 +235,7 @@ void attention(float * out, const float * q, const float * k_cache, const float 
     const bool fast = p == KERNEL_PATH_AVX512 && head_dim % 16 == 0 && head_dim <= 128 && n_head_kv > 0 &&
                       n_head % n_head_kv == 0;
     if (!fast || n <= 0) {
-        attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool);
+        attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dot_f32, axpy_f32);
         return;
     }
     const attention_args a{out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask,
@@ -211,6 +265,20 @@ void attention(float * out, const float * q, const float * k_cache, const float 
     }
     pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
 }
+
+void attention(float * out, const float * q, const uint16_t * k_cache, const uint16_t * v_cache, int64_t kv_len,
+               int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+               kernel_path path) {
+    if (resolve(path) == KERNEL_PATH_REF) {
+        attention_ref(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask);
+        return;
+    }
+    if (n <= 0) return;
+    attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, g_dot_bf16, g_axpy_bf16);
+}
+
+float dot_f32_bf16(const float * a, const uint16_t * b, int64_t len) { return g_dot_bf16(a, b, len); }
+void axpy_f32_bf16(float * y, float a, const uint16_t * x, int64_t len) { g_axpy_bf16(y, a, x, len); }
 
 void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff) {
     if (!cpu().avx512) {

@@ -154,6 +154,64 @@ void attention(float * out, const float * q, const float * k_cache, const float 
                int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                kernel_path path = KERNEL_PATH_AUTO);
 
+// ---- K/V stored as bf16 -----------------------------------------------------------------------
+// The KV cache and the pool's blocks hold K/V as f32 (f32 models) or bf16 (bf16 / f16 models and
+// quantized weights made from them): docs/engine.md "K/V dtype". A forward rounds each new K/V
+// row to bf16 once, when it writes it (f32_to_bf16: nearest even); attention widens each element
+// back to f32 as it reads it (exact: a 16-bit shift) and accumulates in f32.
+enum kv_dtype : int { KV_F32 = 0, KV_BF16 = 1 };
+inline size_t kv_dtype_bytes(kv_dtype d) { return d == KV_BF16 ? 2 : 4; }
+const char * kv_dtype_name(kv_dtype d);  // "f32" | "bf16"
+// "f32" / "bf16"; false for anything else.
+bool kv_dtype_parse(const char * name, kv_dtype * out);
+// attention() with bf16 K/V: k_cache, v_cache: (slots, n_head_kv * head_dim) bf16, the rest as
+// above. Every path runs the generic (row, head) kernel with the bf16 dot / axpy below (AVX2 where
+// the CPU has it, AVX-512 CPUs included: no AVX-512 bf16-K/V kernel is written), so a row's output
+// is the same in any batch; KERNEL_PATH_REF runs the bf16 attention_ref.
+void attention(float * out, const float * q, const uint16_t * k_cache, const uint16_t * v_cache, int64_t kv_len,
+               int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+               kernel_path path = KERNEL_PATH_AUTO);
+// The dot product of a (f32) and b (bf16), len elements; y (f32) += a * x (bf16). Dispatched.
+float dot_f32_bf16(const float * a, const uint16_t * b, int64_t len);
+void axpy_f32_bf16(float * y, float a, const uint16_t * x, int64_t len);
+
+// ---- K/V read through a block table --------------------------------------------------------------
+// Sessions read the KV pool's full blocks in place instead of copying them (docs/engine.md "The
+// KV block pool", kv-share.h): attention then reads through this view. One layer's K
+// or V as attention reads it: slot j < shared is row j % KV_VIEW_BLOCK of blocks[j / KV_VIEW_BLOCK]
+// (KV_VIEW_BLOCK rows of kv_dim elements, e.g. one layer's K inside a pool block), slot j >= shared
+// is own + j * kv_dim (a contiguous cache, its scratch slots included). shared: a multiple of
+// KV_VIEW_BLOCK. With shared = 0 it is the contiguous cache.
+constexpr int64_t KV_VIEW_BLOCK = 16;
+template <class T>
+struct kv_view {
+    const T * own = nullptr;            // (slots, kv_dim)
+    const T * const * blocks = nullptr;  // (shared / KV_VIEW_BLOCK) pointers, each to (KV_VIEW_BLOCK, kv_dim)
+    int64_t shared = 0;
+};
+template <class T>
+inline const T * kv_view_row(const kv_view<T> & v, int64_t j, int64_t kv_dim) {
+    return j < v.shared ? v.blocks[j / KV_VIEW_BLOCK] + (j % KV_VIEW_BLOCK) * kv_dim : v.own + j * kv_dim;
+}
+// attention() reading K and V through views (f32 or bf16), the same numbers in the same order as
+// the contiguous generic kernel (bit for bit: only the rows' addresses differ). Every path runs
+// the generic kernel (the AVX-512 tile kernel reads contiguous f32 K/V only); REF runs
+// attention_paged_ref.
+void attention_paged(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
+                     int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                     kernel_path path = KERNEL_PATH_AUTO);
+void attention_paged(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v, int64_t kv_len,
+                     int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                     kernel_path path = KERNEL_PATH_AUTO);
+// True when attention() on contiguous K/V of this dtype and shape runs the generic kernel on this
+// CPU (AUTO path), so attention_paged gives the same bits: bf16 K/V always; f32 K/V unless the
+// AVX-512 tile kernel takes the shape. Sessions read pool blocks in place only then.
+bool attention_paged_exact(kv_dtype d, int n_head, int n_head_kv, int head_dim);
+void attention_paged_ref(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
+                         int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
+void attention_paged_ref(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v,
+                         int64_t kv_len, int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
+
 // Beam search's per-row log-probabilities (docs/redrafter.md §1.5; topk-logprobs.cpp): row: (n_vocab)
 // in place: x -= max; x[x < k-th largest] = TOPK_LOG_0; x = log_softmax(x). scratch: any vector
 // (resized to top_k). Returns the value every masked entry ends at (TOPK_LOG_0 - logsumexp), or NaN
@@ -187,6 +245,12 @@ void matmul_rows_ref(float * y, int64_t ldy, const float * x, int64_t n, const w
 // attention: one (row, head) at a time, straight from the formula, single-threaded.
 void attention_ref(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
                    int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
+// the same with bf16 K/V: each element widened to f32 where the f32 version reads it, so it equals
+// attention_ref on the widened copies bit for bit.
+void attention_ref(float * out, const float * q, const uint16_t * k_cache, const uint16_t * v_cache, int64_t kv_len,
+                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
+float dot_f32_bf16_ref(const float * a, const uint16_t * b, int64_t len);
+void axpy_f32_bf16_ref(float * y, float a, const uint16_t * x, int64_t len);
 void silu_glu_ref(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff);
 float dot_f32_ref(const float * a, const float * b, int64_t len);
 void axpy_f32_ref(float * y, float a, const float * x, int64_t len);
@@ -205,6 +269,10 @@ void matmul_rows_avx512_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_
 float dot_f32_avx2(const float * a, const float * b, int64_t len);
 float dot_f32_avx512(const float * a, const float * b, int64_t len);
 void axpy_f32_avx2(float * y, float a, const float * x, int64_t len);
+// The same operations as dot_f32_avx2 / axpy_f32_avx2 in the same order, x or b widened from
+// bf16: on widened copies they give the f32 versions' results bit for bit.
+float dot_f32_bf16_avx2(const float * a, const uint16_t * b, int64_t len);
+void axpy_f32_bf16_avx2(float * y, float a, const uint16_t * x, int64_t len);
 void axpy_f32_avx512(float * y, float a, const float * x, int64_t len);
 // AVX512-BF16.
 void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);

@@ -157,8 +157,8 @@ export class NativeEngineHost implements EngineHost {
       drafter,
       choice,
       calibration: null,
-      // K and V (f32) per token: (2, numLayers, numKvHeads * headDim), see native/src/core/kv-cache.h
-      pool: new SessionPool<Session>(2 * info.numLayers * info.numKvHeads * info.headDim * 4, sessionShare(this.kvBudgetBytes)),
+      // K and V per token: (2, numLayers, numKvHeads * headDim) in the model's K/V dtype (bf16 or f32), see native/src/core/kv-cache.h
+      pool: new SessionPool<Session>(info.kvBytesPerToken, sessionShare(this.kvBudgetBytes)),
       view: {
         dir: choice.model,
         tokenizer,

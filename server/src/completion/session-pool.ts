@@ -1,6 +1,7 @@
 /**
  * The engine sessions of the native host, one per document, bounded by bytes (issue 14): the sum
- * of the sessions' KV bytes (committed tokens x bytes per token) stays under the budget
+ * of the sessions' own KV bytes (committed tokens not read in place from the engine's block pool,
+ * whose bytes the pool's half of the budget counts, x bytes per token) stays under the budget
  * (cache.kvBudgetMB) by dropping the least recently used sessions, never one in use. Counts the
  * figures slipstream/status reports under cache.kv. Generic over what a session is, so unit tests
  * use plain objects.
@@ -10,6 +11,8 @@ import type { KvFigures } from './engine-host.js';
 export interface PooledSession {
   /** Committed tokens. */
   readonly length: number;
+  /** Of those, the first ones read in place from the engine's KV block pool (its bytes, not the session's); none when absent. */
+  readonly sharedLength?: number;
   dispose(): void;
 }
 
@@ -39,7 +42,7 @@ export class SessionPool<S extends PooledSession> {
 
   bytes(): number {
     let tokens = 0;
-    for (const s of this.sessions.values()) tokens += s.length;
+    for (const s of this.sessions.values()) tokens += s.length - (s.sharedLength ?? 0);
     return tokens * this.bytesPerToken;
   }
 

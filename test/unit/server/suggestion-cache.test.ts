@@ -133,6 +133,17 @@ describe('session pool', () => {
     expect(b.session.disposed).toBe(true);
     expect(pool.figures()).toMatchObject({ bytes: 0, budgetBytes: 100, sessions: 0, evictions: 2 });
   });
+
+  it('counts only the tokens a session does not read in place from the engine\'s block pool', () => {
+    const pool = new SessionPool<FakeSession>(10, 1000);
+    const a = pool.acquire('a', () => Object.assign(new FakeSession(80), { sharedLength: 64 }));
+    expect(pool.bytes()).toBe(16 * 10); // 64 of its 80 tokens are the pool's bytes
+    const b = pool.acquire('b', () => Object.assign(new FakeSession(70), { sharedLength: 0 }));
+    expect(pool.bytes()).toBe((16 + 70) * 10);
+    a.release();
+    b.release();
+    expect(pool.size).toBe(2); // 150 tokens would be 1500 bytes, over the budget; the sessions' own are 860
+  });
 });
 
 describe('running generations (attachment)', () => {

@@ -101,9 +101,40 @@ void cpu_rope(engine_backend_ctx *, float * x, int64_t ld, int64_t n, int n_head
               const float * sin_t) {
     rope_apply_tables(x, ld, n, n_heads, head_dim, cos_t, sin_t);
 }
-void cpu_attention(engine_backend_ctx * ctx, float * out, const float * q, const float * k_cache, const float * v_cache,
-                   int64_t kv_len, int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
-    attention(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, ctx->pool.get());
+// K/V read through the block table: the view's pointer arrays typed (a copy of shared / 16 pointers)
+template <class T>
+void cpu_attention_paged(engine_backend_ctx * ctx, float * out, const float * q, const void * k_cache, const void * v_cache,
+                         const void * const * k_blocks, const void * const * v_blocks, int64_t shared, int64_t kv_len, int64_t n,
+                         int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
+    thread_local std::vector<const T *> kb, vb;
+    const int64_t nb = shared / KV_VIEW_BLOCK;
+    kb.resize(static_cast<size_t>(nb));
+    vb.resize(static_cast<size_t>(nb));
+    for (int64_t b = 0; b < nb; ++b) {
+        kb[static_cast<size_t>(b)] = static_cast<const T *>(k_blocks[b]);
+        vb[static_cast<size_t>(b)] = static_cast<const T *>(v_blocks[b]);
+    }
+    const kv_view<T> k{static_cast<const T *>(k_cache), kb.data(), shared}, v{static_cast<const T *>(v_cache), vb.data(), shared};
+    attention_paged(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, ctx->pool.get());
+}
+void cpu_attention(engine_backend_ctx * ctx, float * out, const float * q, const void * k_cache, const void * v_cache,
+                   kv_dtype kv_type, const void * const * k_blocks, const void * const * v_blocks, int64_t shared, int64_t kv_len,
+                   int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask) {
+    if (shared > 0) {
+        if (kv_type == KV_BF16)
+            cpu_attention_paged<uint16_t>(ctx, out, q, k_cache, v_cache, k_blocks, v_blocks, shared, kv_len, n, n_head, n_head_kv,
+                                          head_dim, mask);
+        else
+            cpu_attention_paged<float>(ctx, out, q, k_cache, v_cache, k_blocks, v_blocks, shared, kv_len, n, n_head, n_head_kv,
+                                       head_dim, mask);
+        return;
+    }
+    if (kv_type == KV_BF16)
+        attention(out, q, static_cast<const uint16_t *>(k_cache), static_cast<const uint16_t *>(v_cache), kv_len, n, n_head,
+                  n_head_kv, head_dim, mask, ctx->pool.get());
+    else
+        attention(out, q, static_cast<const float *>(k_cache), static_cast<const float *>(v_cache), kv_len, n, n_head,
+                  n_head_kv, head_dim, mask, ctx->pool.get());
 }
 void cpu_silu_glu(engine_backend_ctx *, float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff) {
     silu_glu(gate, ld_gate, up, ld_up, n, ff);
@@ -134,15 +165,21 @@ void cpu_topk_logprobs(engine_backend_ctx *, float * logits, int64_t rows, int n
 }
 
 // ---- the KV cache -------------------------------------------------------------------------------------
-void cpu_kv_compact(engine_backend_ctx *, float * kv, int n_layer, int64_t slots, int64_t kv_dim, int64_t length,
-                    const int32_t * rows, int64_t k) {
+void cpu_kv_write(engine_backend_ctx *, void * dst, kv_dtype kv_type, const float * src, int64_t count) {
+    if (kv_type == KV_BF16) convert_f32_to_bf16(static_cast<uint16_t *>(dst), src, count);
+    else std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(float));
+}
+void cpu_kv_compact(engine_backend_ctx *, void * kv, kv_dtype kv_type, int n_layer, int64_t slots, int64_t kv_dim,
+                    int64_t length, const int32_t * rows, int64_t k) {
+    const size_t row_bytes = static_cast<size_t>(kv_dim) * kv_dtype_bytes(kv_type);  // one slot of one layer's K or V
+    char * base = static_cast<char *>(kv);
     for (int64_t i = 0; i < k; ++i) {
         if (rows[i] == i) continue;
         for (int l = 0; l < n_layer; ++l) {
-            float * K = kv + (int64_t(l) * 2 + 0) * slots * kv_dim;
-            float * V = kv + (int64_t(l) * 2 + 1) * slots * kv_dim;
-            std::memmove(K + (length + i) * kv_dim, K + (length + rows[i]) * kv_dim, kv_dim * sizeof(float));
-            std::memmove(V + (length + i) * kv_dim, V + (length + rows[i]) * kv_dim, kv_dim * sizeof(float));
+            char * K = base + (int64_t(l) * 2 + 0) * slots * row_bytes;
+            char * V = base + (int64_t(l) * 2 + 1) * slots * row_bytes;
+            std::memmove(K + (length + i) * row_bytes, K + (length + rows[i]) * row_bytes, row_bytes);
+            std::memmove(V + (length + i) * row_bytes, V + (length + rows[i]) * row_bytes, row_bytes);
         }
     }
 }
@@ -172,6 +209,7 @@ engine_backend_i make_table() {
     t.drafter_state = cpu_drafter_state;
     t.silu_residual = cpu_silu_residual;
     t.topk_logprobs = cpu_topk_logprobs;
+    t.kv_write = cpu_kv_write;
     t.kv_compact = cpu_kv_compact;
     return t;
 }

@@ -1,0 +1,203 @@
+/*
+ * test-attention-bf16.cpp: attention() with bf16 K/V (the KV cache of bf16 models, docs/engine.md
+ * "K/V dtype"). On random shapes (1..9 rows, GQA groups 1..8, head_dim 16..128 and 40, cached
+ * lengths 0..300, causal and tree-masked with a fully masked row, with and without the pool):
+ *  - the bf16 attention_ref equals the f32 attention_ref run on the widened copies bit for bit
+ *    (widening is exact, so bf16 storage changes nothing but what is stored);
+ *  - the dispatched bf16 attention equals the f32 generic path on the widened copies bit for bit
+ *    where the f32 path is the generic one (no AVX-512), and is within 1e-5 of attention_ref
+ *    (relative to each output's largest element) everywhere;
+ *  - a row's output is bit for bit the same alone, in a causal batch and in a tree-masked batch, in
+ *    any thread split (greedy ReDrafter == plain greedy relies on it);
+ *  - the dot / axpy helpers equal their f32 counterparts on widened copies (every length 0..70).
+ */
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "base/thread-pool.h"
+#include "kernels/kernels.h"
+#include "test-util.h"
+
+namespace {
+
+std::vector<float> randn(size_t n, std::mt19937 & rng, float scale = 1.0f) {
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<float> v(n);
+    for (auto & x : v) x = d(rng) * scale;
+    return v;
+}
+
+std::vector<uint16_t> to_bf16(const std::vector<float> & x) {
+    std::vector<uint16_t> b(x.size());
+    for (size_t i = 0; i < x.size(); ++i) b[i] = f32_to_bf16(x[i]);
+    return b;
+}
+
+std::vector<float> widen(const std::vector<uint16_t> & b) {
+    std::vector<float> x(b.size());
+    for (size_t i = 0; i < b.size(); ++i) x[i] = bf16_to_f32(b[i]);
+    return x;
+}
+
+bool same_bits(const std::vector<float> & a, const std::vector<float> & b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+std::vector<uint8_t> make_mask(int64_t n, int64_t kv_len, int64_t blank, std::mt19937 & rng) {
+    const int64_t total = kv_len + n;
+    std::vector<uint8_t> m(static_cast<size_t>(n * total), 0);
+    std::uniform_int_distribution<int> coin(0, 3);
+    for (int64_t i = 0; i < n; ++i) {
+        if (i == blank) continue;
+        for (int64_t j = 0; j < kv_len; ++j) m[i * total + j] = coin(rng) != 0;
+        for (int64_t j = 0; j < i; ++j) m[i * total + kv_len + j] = coin(rng) >= 2;
+        m[i * total + kv_len + i] = 1;
+    }
+    return m;
+}
+
+int g_cases = 0;
+// The f32 AUTO path is the generic one (so bf16 and f32 run the same operations) without AVX-512.
+const bool g_generic_f32 = std::strcmp(kernel_best_path_name(), "avx2") == 0 || std::strcmp(kernel_best_path_name(), "ref") == 0;
+
+void check_case(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_len, bool masked, thread_pool * pool,
+                std::mt19937 & rng) {
+    const int n_head = n_head_kv * group;
+    const int64_t total = kv_len + n;
+    const int64_t q_dim = int64_t(n_head) * head_dim, kv_dim = int64_t(n_head_kv) * head_dim;
+    const std::vector<float> q = randn(static_cast<size_t>(n * q_dim), rng, 1.5f);
+    const std::vector<uint16_t> kb = to_bf16(randn(static_cast<size_t>(total * kv_dim), rng));
+    const std::vector<uint16_t> vb = to_bf16(randn(static_cast<size_t>(total * kv_dim), rng));
+    const std::vector<float> kw = widen(kb), vw = widen(vb);
+    std::vector<uint8_t> mask;
+    if (masked) mask = make_mask(n, kv_len, n >= 3 ? 1 : (n == 2 && kv_len > 0) || kv_len == 17 ? 0 : -1, rng);
+    const uint8_t * mp = masked ? mask.data() : nullptr;
+    const size_t sz = static_cast<size_t>(n * q_dim);
+    std::vector<float> ref_b(sz, 7.0f), ref_f(sz, 7.0f), out_b(sz, 7.0f), out_f(sz, 7.0f);
+    attention_ref(ref_b.data(), q.data(), kb.data(), vb.data(), kv_len, n, n_head, n_head_kv, head_dim, mp);
+    attention_ref(ref_f.data(), q.data(), kw.data(), vw.data(), kv_len, n, n_head, n_head_kv, head_dim, mp);
+    attention(out_b.data(), q.data(), kb.data(), vb.data(), kv_len, n, n_head, n_head_kv, head_dim, mp, pool);
+    attention(out_f.data(), q.data(), kw.data(), vw.data(), kv_len, n, n_head, n_head_kv, head_dim, mp, pool);
+    // the forced reference path of the bf16 entry point is attention_ref
+    std::vector<float> forced(sz, 7.0f);
+    attention(forced.data(), q.data(), kb.data(), vb.data(), kv_len, n, n_head, n_head_kv, head_dim, mp, pool, KERNEL_PATH_REF);
+    double max_rel = 0;
+    bool zero_rows_ok = true;
+    for (int64_t i = 0; i < n; ++i) {
+        bool blank = masked;
+        if (masked)
+            for (int64_t j = 0; j < total; ++j) blank = blank && mask[i * total + j] == 0;
+        for (int h = 0; h < n_head; ++h) {
+            const float * a = out_b.data() + i * q_dim + int64_t(h) * head_dim;
+            const float * e = ref_b.data() + i * q_dim + int64_t(h) * head_dim;
+            double err = 0, mag = 0;
+            for (int c = 0; c < head_dim; ++c) {
+                if (blank) zero_rows_ok = zero_rows_ok && a[c] == 0.0f && e[c] == 0.0f;
+                err = std::max(err, static_cast<double>(std::fabs(a[c] - e[c])));
+                mag = std::max(mag, static_cast<double>(std::fabs(e[c])));
+            }
+            if (!blank) max_rel = std::max(max_rel, err / mag);
+        }
+    }
+    const bool ref_same = same_bits(ref_b, ref_f) && same_bits(forced, ref_b);
+    const bool generic_same = !g_generic_f32 || same_bits(out_b, out_f);
+    ++g_cases;
+    if (!(max_rel <= 1e-5) || !zero_rows_ok || !ref_same || !generic_same)
+        std::fprintf(stderr, "n %lld kv heads %d group %d head_dim %d kv_len %lld %s %s: max rel err %g%s%s%s\n", (long long)n,
+                     n_head_kv, group, head_dim, (long long)kv_len, masked ? "mask" : "causal", pool ? "pool" : "1 thread",
+                     max_rel, zero_rows_ok ? "" : ", fully masked row not zero", ref_same ? "" : ", bf16 ref != f32 ref on widened K/V",
+                     generic_same ? "" : ", bf16 != f32 generic path on widened K/V");
+    CHECK(max_rel <= 1e-5);
+    CHECK(zero_rows_ok);
+    CHECK(ref_same);
+    CHECK(generic_same);
+}
+
+void check_batch_invariance(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_len, thread_pool * pool,
+                            std::mt19937 & rng) {
+    const int n_head = n_head_kv * group;
+    const int64_t total = kv_len + n;
+    const int64_t q_dim = int64_t(n_head) * head_dim, kv_dim = int64_t(n_head_kv) * head_dim;
+    const std::vector<float> q = randn(static_cast<size_t>(n * q_dim), rng);
+    const std::vector<uint16_t> k = to_bf16(randn(static_cast<size_t>(total * kv_dim), rng));
+    const std::vector<uint16_t> v = to_bf16(randn(static_cast<size_t>(total * kv_dim), rng));
+    std::vector<float> batch(static_cast<size_t>(n * q_dim)), tree(static_cast<size_t>(n * q_dim)), one(static_cast<size_t>(q_dim));
+    attention(batch.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, head_dim, nullptr, pool);
+    std::vector<uint8_t> causal(static_cast<size_t>(n * total), 0);
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j <= kv_len + i; ++j) causal[i * total + j] = 1;
+    attention(tree.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, head_dim, causal.data(), pool);
+    bool same = true;
+    for (int64_t i = 0; i < n; ++i) {
+        attention(one.data(), q.data() + i * q_dim, k.data(), v.data(), kv_len + i, 1, n_head, n_head_kv, head_dim, nullptr, nullptr);
+        for (int64_t c = 0; c < q_dim; ++c) same = same && one[c] == batch[i * q_dim + c] && one[c] == tree[i * q_dim + c];
+    }
+    ++g_cases;
+    if (!same)
+        std::fprintf(stderr, "bf16 batch invariance: n %lld kv heads %d group %d head_dim %d kv_len %lld: a row differs\n",
+                     (long long)n, n_head_kv, group, head_dim, (long long)kv_len);
+    CHECK(same);
+}
+
+// dot / axpy with a bf16 operand equal the f32 ones (the dispatched path and the reference) on the
+// widened operand, for every length through two vectors and a tail.
+void check_helpers(std::mt19937 & rng) {
+    int bad = 0;
+    for (int64_t len = 0; len <= 70; ++len) {
+        const std::vector<float> a = randn(static_cast<size_t>(len), rng);
+        const std::vector<uint16_t> b = to_bf16(randn(static_cast<size_t>(len), rng));
+        const std::vector<float> bw = widen(b);
+        if (dot_f32_bf16_ref(a.data(), b.data(), len) != dot_f32_ref(a.data(), bw.data(), len)) ++bad;
+        if (kernel_path_supported(KERNEL_PATH_AVX2) &&
+            dot_f32_bf16_avx2(a.data(), b.data(), len) != dot_f32_avx2(a.data(), bw.data(), len)) ++bad;
+        std::vector<float> y1 = randn(static_cast<size_t>(len), rng), y2 = y1, y3 = y1, y4 = y1;
+        axpy_f32_bf16_ref(y1.data(), 0.375f, b.data(), len);
+        axpy_f32_ref(y2.data(), 0.375f, bw.data(), len);
+        if (!same_bits(y1, y2)) ++bad;
+        if (kernel_path_supported(KERNEL_PATH_AVX2)) {
+            axpy_f32_bf16_avx2(y3.data(), 0.375f, b.data(), len);
+            axpy_f32_avx2(y4.data(), 0.375f, bw.data(), len);
+            if (!same_bits(y3, y4)) ++bad;
+        }
+        // the dispatched ones are one of the two
+        const float d = dot_f32_bf16(a.data(), b.data(), len);
+        if (d != dot_f32_bf16_ref(a.data(), b.data(), len) &&
+            !(kernel_path_supported(KERNEL_PATH_AVX2) && d == dot_f32_bf16_avx2(a.data(), b.data(), len))) ++bad;
+        ++g_cases;
+    }
+    if (bad) std::fprintf(stderr, "bf16 dot/axpy helpers: %d mismatches\n", bad);
+    CHECK(bad == 0);
+}
+
+}  // namespace
+
+int main() {
+    std::mt19937 rng(11);
+    thread_pool pool(2);
+    std::fprintf(stderr, "best path: %s (bf16 K/V: generic kernel)\n", kernel_best_path_name());
+    check_helpers(rng);
+    for (int head_dim : {32, 64, 128, 40})
+        for (int group : {1, 2, 4, 8})
+            for (int64_t kv_len : {0, 1, 15, 16, 17, 300})
+                for (int64_t n : {1, 2, 3, 5, 9})
+                    for (bool masked : {false, true}) {
+                        const int n_head_kv = (n + group + kv_len) % 3 == 0 ? 1 : 2;
+                        check_case(n, n_head_kv, group, head_dim, kv_len, masked, (n + kv_len) % 2 ? &pool : nullptr, rng);
+                    }
+    for (int head_dim : {16, 48, 80})
+        for (int group : {1, 3, 7})
+            for (int64_t kv_len : {0, 17, 300})
+                for (int64_t n : {1, 2, 9})
+                    for (bool masked : {false, true}) check_case(n, 2, group, head_dim, kv_len, masked, n % 2 ? &pool : nullptr, rng);
+    check_case(64, 2, 7, 64, 900, false, &pool, rng);
+    check_case(33, 2, 7, 64, 40, true, &pool, rng);
+    for (int head_dim : {32, 64})
+        for (int group : {1, 2, 7})
+            for (int64_t n : {2, 3, 5, 16})
+                for (int64_t kv_len : {0, 17, 300}) check_batch_invariance(n, 2, group, head_dim, kv_len, n % 2 ? &pool : nullptr, rng);
+    std::fprintf(stderr, "%d bf16 attention cases\n", g_cases);
+    return test_summary("test-attention-bf16");
+}

@@ -179,6 +179,14 @@ void matmul_rows_quant_ref(float * y, int64_t ldy, const int8_t * xq, const floa
                            const float * bias, int64_t r0, int64_t r1);
 void matmul_rows_quant_avx2(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
                             const float * bias, int64_t r0, int64_t r1);
+// The same product for many inputs (quant-gemm-avx2.cpp), equal to the reference bit for bit: x
+// packed in pairs by pack_input_pairs_q8 into quant_input_pairs_bytes(n, K) bytes, 32-byte aligned
+// (per pair and block: the two inputs' 32 quants, then [d_x0 x4, d_x1 x4] as f32; an odd n's last
+// pair padded with a zero input). AVX2 + FMA + F16C.
+size_t quant_input_pairs_bytes(int64_t n, int64_t K);
+void pack_input_pairs_q8(uint8_t * xp, const int8_t * xq, const float * xd, int64_t n, int64_t K);
+void matmul_rows_quant_gemm_avx2(float * y, int64_t ldy, const uint8_t * xp, int64_t n, const weight_matrix & w,
+                                 const float * bias, int64_t r0, int64_t r1);
 
 // ---- the scalar reference (kernels-ref.cpp): same arguments as the dispatched kernels ---------------
 // matmul: rows [r0, r1) of y = x W^T + bias for all n inputs, accumulated in double.

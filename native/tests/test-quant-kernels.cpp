@@ -121,6 +121,31 @@ void check_input_quant(std::mt19937 & rng) {
         }
 }
 
+// The AVX2 activation quantizer equals the scalar one bit for bit: random rows of several widths
+// (whole and partial blocks), an all-zero block, and ties (amax 127 makes the scale 1, so x.5
+// values must round to even).
+void check_input_quant_avx2(std::mt19937 & rng) {
+    if (!kernel_path_supported(KERNEL_PATH_AVX2)) return;
+    int differ = 0;
+    for (int64_t K : {32, 45, 64, 172, 896, 4864}) {
+        const int64_t n = 3, nb = quant_blocks(K);
+        std::vector<float> x = randn(static_cast<size_t>(n * K), rng, 3.0f);
+        for (int64_t k = 0; k < 32; ++k) x[k] = 0.0f;  // row 0, block 0: d = 0
+        if (K >= 64) {                                  // row 0, block 1: the scale is exactly 1
+            x[32] = 127.0f;
+            for (int64_t k = 33; k < 64; ++k) x[k] = static_cast<float>(k % 2 ? k - 48 : 48 - k) + 0.5f;
+        }
+        std::vector<int8_t> q1(static_cast<size_t>(n * nb * 32), 99), q2(q1);
+        std::vector<float> d1(static_cast<size_t>(n * nb), -1.0f), d2(d1);
+        quantize_input_q8(q1.data(), d1.data(), x.data(), n, K);
+        quantize_input_q8_avx2(q2.data(), d2.data(), x.data(), n, K);
+        differ += std::memcmp(q1.data(), q2.data(), q1.size()) != 0;
+        differ += std::memcmp(d1.data(), d2.data(), d1.size() * 4) != 0;
+        if (K >= 64) CHECK(q1[33] == static_cast<int8_t>(std::nearbyint(x[33])));
+    }
+    CHECK(differ == 0);
+}
+
 // The dispatched AVX2 path against the reference, bit for bit; batch invariance; closeness to f32.
 void check_matmul(weight_dtype d, int64_t rows, int64_t cols, int64_t n, bool bias, thread_pool * pool, std::mt19937 & rng) {
     std::vector<float> wf = randn(static_cast<size_t>(rows * cols), rng, 0.05f);
@@ -216,6 +241,7 @@ int main() {
     check_f16();
     check_blocks(rng);
     check_input_quant(rng);
+    check_input_quant_avx2(rng);
     if (!kernel_path_supported(KERNEL_PATH_AVX2)) std::fprintf(stderr, "no AVX2 here: the dispatched path is the reference itself\n");
     thread_pool pool(3);
     for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0})

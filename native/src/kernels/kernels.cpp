@@ -270,7 +270,8 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
     if (any_quant) {
         xq_buf.resize(static_cast<size_t>(n * quant_blocks(K) * QUANT_BLOCK));
         xd_buf.resize(static_cast<size_t>(n * quant_blocks(K)));
-        quantize_input_q8(xq_buf.data(), xd_buf.data(), x, n, K);
+        if (quant_avx2(p)) quantize_input_q8_avx2(xq_buf.data(), xd_buf.data(), x, n, K);
+        else quantize_input_q8(xq_buf.data(), xd_buf.data(), x, n, K);
         xq.q = xq_buf.data();
         xq.d = xd_buf.data();
         if (n >= 2 && quant_avx2(p)) {  // the many-input kernel reads them in pairs

@@ -171,6 +171,10 @@ void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count);
 // x: (n, K) f32 -> xq: (n, quant_blocks(K) * 32) int8, xd: (n, quant_blocks(K)) f32 scales: per
 // block d = max|x| / 127, q = nearest-even(x / d) (0 when d = 0); the pad is zero.
 void quantize_input_q8(int8_t * xq, float * xd, const float * x, int64_t n, int64_t K);
+// One block of it: len (1..32) values of v -> q (32, zero past len), *xd.
+void quantize_input_q8_tail(int8_t * q, float * xd, const float * v, int64_t len);
+// The same, 8 lanes at a time, bit-equal (quant-avx2.cpp). AVX2.
+void quantize_input_q8_avx2(int8_t * xq, float * xd, const float * x, int64_t n, int64_t K);
 // Rows [r0, r1) of y = x W^T + bias, W Q8_0 / Q4_0, x given as quantize_input_q8 made it. Every
 // output is computed by one fixed sequence of operations (8 f32 lanes, blocks in order, one final
 // sum), whatever n and the row range, so the result does not depend on the batch; the AVX2 path

@@ -26,7 +26,6 @@
  */
 #include <immintrin.h>
 
-#include <algorithm>
 #include <vector>
 
 #include "kernels.h"
@@ -42,9 +41,6 @@ constexpr int64_t STRIP_BLOCK_BYTES = 288;
 // Inputs per chunk: the chunk's packed inputs (chunk / 2 x blocks x 96 B) stay in L2 while every
 // 4-row group of the task streams over them; each group's strip is rebuilt once per chunk.
 constexpr int64_t CHUNK_INPUTS = 32;
-// Blocks per K-chunk: a group's strip for a K-chunk (64 x 288 B = 18 KB) stays in L1 while the
-// chunk's input pairs stream past it (6 KB each); the tiles' accumulators wait in memory between.
-constexpr int64_t CHUNK_BLOCKS = 64;
 
 QUANT_TARGET inline float hsum(__m256 v) {  // quant-ref.cpp's tree: ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7))
     __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
@@ -54,16 +50,15 @@ QUANT_TARGET inline float hsum(__m256 v) {  // quant-ref.cpp's tree: ((l0+l4)+(l
     return _mm_cvtss_f32(lo);
 }
 
-// Unpacks blocks [b0, b0 + kb) of 4-row group g of w (nb blocks a row) into strip (kb x
-// STRIP_BLOCK_BYTES, 32-byte aligned).
+// Unpacks blocks [0, nb) of 4-row group g of w into strip (nb x STRIP_BLOCK_BYTES, 32-byte aligned).
 template <bool Q4>
-QUANT_TARGET void build_strip(uint8_t * strip, const weight_matrix & w, int64_t g, int64_t nb, int64_t b0, int64_t kb) {
+QUANT_TARGET void build_strip(uint8_t * strip, const weight_matrix & w, int64_t g, int64_t nb) {
     constexpr int64_t BB = Q4 ? 16 : 32;
     constexpr int64_t STEP = QUANT_GROUP_ROWS * (BB + 2);
-    const uint8_t * src = static_cast<const uint8_t *>(w.data) + (g * nb + b0) * STEP;
+    const uint8_t * src = static_cast<const uint8_t *>(w.data) + g * nb * STEP;
     const __m256i low4 = _mm256_set1_epi8(15), eight = _mm256_set1_epi8(8);
     const __m256i shift_hi = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);  // the high 128 bits take the high nibbles
-    for (int64_t b = 0; b < kb; ++b, src += STEP, strip += STRIP_BLOCK_BYTES) {
+    for (int64_t b = 0; b < nb; ++b, src += STEP, strip += STRIP_BLOCK_BYTES) {
         for (int a = 0; a < QUANT_GROUP_ROWS; ++a) {
             __m256i q;
             if (Q4) {  // byte j: element j (low nibble), element j + 16 (high nibble); weight = nibble - 8
@@ -82,22 +77,20 @@ QUANT_TARGET void build_strip(uint8_t * strip, const weight_matrix & w, int64_t 
     }
 }
 
-// Rows 4g..4g+3 x inputs (2p, 2p + 1), blocks [0, kb) of a K-chunk from strip and pair (both
-// already at the chunk's first block). acc: the tile's 8 accumulators (a * 2 + c), carried through
-// memory between K-chunks: each lane still takes its FMAs block by block in order. dbuf: kb x 8
-// floats of scratch, 32-byte aligned.
-QUANT_TARGET void tile4x2(float * acc, const uint8_t * strip, const uint8_t * pair, int64_t kb, float * dbuf) {
+// Rows 4g..4g+3 x inputs (2p, 2p + 1): blocks [0, nb) from strip and pair, the outputs stored for
+// rows in [r0, r1) and inputs < n. dbuf: nb x 8 floats of scratch, 32-byte aligned.
+QUANT_TARGET void tile4x2(float * y, int64_t ldy, const uint8_t * strip, const uint8_t * pair, int64_t nb, const float * bias,
+                          int64_t g, int64_t p, int64_t n, int64_t r0, int64_t r1, float * dbuf) {
     // First all the scale products, dbuf[b][c * 4 + a] = d_w[a] * d_x[c] (the reference's f32
     // product, 8 per vmulps), so the main loop broadcasts them from L1 and not from a store
     // still in flight (a forwarded 32-byte store read back 4 bytes at a time stalls).
-    for (int64_t b = 0; b < kb; ++b)
+    for (int64_t b = 0; b < nb; ++b)
         _mm256_store_ps(dbuf + b * 8, _mm256_mul_ps(_mm256_load_ps(reinterpret_cast<const float *>(strip + b * STRIP_BLOCK_BYTES + 256)),
                                                     _mm256_load_ps(reinterpret_cast<const float *>(pair + b * PAIR_BLOCK_BYTES + 64))));
-    __m256 a00 = _mm256_load_ps(acc), a01 = _mm256_load_ps(acc + 8), a10 = _mm256_load_ps(acc + 16), a11 = _mm256_load_ps(acc + 24),
-           a20 = _mm256_load_ps(acc + 32), a21 = _mm256_load_ps(acc + 40), a30 = _mm256_load_ps(acc + 48), a31 = _mm256_load_ps(acc + 56);
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
     const __m256i ones = _mm256_set1_epi16(1);
     const float * d = dbuf;
-    for (int64_t b = 0; b < kb; ++b, strip += STRIP_BLOCK_BYTES, pair += PAIR_BLOCK_BYTES, d += 8) {
+    for (int64_t b = 0; b < nb; ++b, strip += STRIP_BLOCK_BYTES, pair += PAIR_BLOCK_BYTES, d += 8) {
         const __m256i x0 = _mm256_load_si256(reinterpret_cast<const __m256i *>(pair));
         const __m256i x1 = _mm256_load_si256(reinterpret_cast<const __m256i *>(pair + 32));
         // row a, both inputs: x takes w's sign, |w| times it in pair sums, pairs summed to lanes of 4
@@ -114,8 +107,14 @@ QUANT_TARGET void tile4x2(float * acc, const uint8_t * strip, const uint8_t * pa
         row(2, a20, a21);
         row(3, a30, a31);
     }
-    const __m256 out[8] = {a00, a01, a10, a11, a20, a21, a30, a31};
-    for (int k = 0; k < 8; ++k) _mm256_store_ps(acc + 8 * k, out[k]);
+    const __m256 acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+    for (int a = 0; a < 4; ++a) {
+        const int64_t r = g * QUANT_GROUP_ROWS + a;
+        if (r < r0 || r >= r1) continue;
+        const float bv = bias ? bias[r] : 0.0f;
+        for (int c = 0; c < 2; ++c)
+            if (2 * p + c < n) y[(2 * p + c) * ldy + r] = hsum(acc[a][c]) + bv;
+    }
 }
 
 template <bool Q4>
@@ -125,32 +124,18 @@ QUANT_TARGET void gemm(float * y, int64_t ldy, const uint8_t * xp, int64_t n, co
     struct alignas(32) line {
         uint8_t b[32];
     };
-    thread_local std::vector<line> strip_mem;  // one K-chunk of one group's strip, per thread
-    thread_local std::vector<line> dbuf_mem;   // a tile's scale products over a K-chunk
-    thread_local std::vector<line> acc_mem;    // the accumulators of a chunk's tiles, 8 x 8 floats per input pair
-    strip_mem.resize(static_cast<size_t>(CHUNK_BLOCKS * STRIP_BLOCK_BYTES / 32));
-    dbuf_mem.resize(static_cast<size_t>(CHUNK_BLOCKS));
-    acc_mem.resize(static_cast<size_t>(CHUNK_INPUTS / 2 * 8));
+    thread_local std::vector<line> strip_mem;  // one strip, per thread
+    thread_local std::vector<line> dbuf_mem;  // a tile's scale products, per thread
+    strip_mem.resize(static_cast<size_t>(nb * STRIP_BLOCK_BYTES / 32));
+    dbuf_mem.resize(static_cast<size_t>(nb));
     uint8_t * strip = strip_mem.data()->b;
     float * dbuf = reinterpret_cast<float *>(dbuf_mem.data()->b);
-    float * acc = reinterpret_cast<float *>(acc_mem.data()->b);
     const int64_t pairs = (n + 1) / 2, g0 = r0 / QUANT_GROUP_ROWS, g1 = (r1 + QUANT_GROUP_ROWS - 1) / QUANT_GROUP_ROWS;
     for (int64_t p0 = 0; p0 < pairs; p0 += CHUNK_INPUTS / 2) {
         const int64_t p1 = p0 + CHUNK_INPUTS / 2 < pairs ? p0 + CHUNK_INPUTS / 2 : pairs;
         for (int64_t g = g0; g < g1; ++g) {
-            std::fill(acc, acc + (p1 - p0) * 64, 0.0f);
-            for (int64_t b0 = 0; b0 < nb; b0 += CHUNK_BLOCKS) {  // K-chunks in order
-                const int64_t kb = nb - b0 < CHUNK_BLOCKS ? nb - b0 : CHUNK_BLOCKS;
-                build_strip<Q4>(strip, w, g, nb, b0, kb);
-                for (int64_t p = p0; p < p1; ++p)
-                    tile4x2(acc + (p - p0) * 64, strip, xp + (p * nb + b0) * PAIR_BLOCK_BYTES, kb, dbuf);
-            }
-            for (int a = 0; a < 4; ++a) {  // the lanes summed in the reference's tree, plus the bias
-                const int64_t r = g * QUANT_GROUP_ROWS + a;
-                if (r < r0 || r >= r1) continue;
-                const float bv = bias ? bias[r] : 0.0f;
-                for (int64_t i = 2 * p0; i < 2 * p1 && i < n; ++i) y[i * ldy + r] = hsum(_mm256_load_ps(acc + ((i / 2 - p0) * 8 + a * 2 + i % 2) * 8)) + bv;
-            }
+            build_strip<Q4>(strip, w, g, nb);
+            for (int64_t p = p0; p < p1; ++p) tile4x2(y, ldy, strip, xp + p * nb * PAIR_BLOCK_BYTES, nb, bias, g, p, n, r0, r1, dbuf);
         }
     }
 }

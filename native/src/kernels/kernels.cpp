@@ -62,7 +62,7 @@ struct bf16_input {
 };
 
 // The int8-block copy of a matmul's input x for quantized weights: xq (n, quant_blocks(K) * 32), xd (n, quant_blocks(K)).
-// With 2+ inputs on AVX2, also packed in pairs for the many-input kernel (quant-gemm-avx2.cpp).
+// Where the many-input kernel runs (quant-gemm-avx2.cpp, quant_gemm_preferred), also packed in pairs.
 struct q8_input {
     const int8_t * q = nullptr;
     const float * d = nullptr;
@@ -274,7 +274,7 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
         else quantize_input_q8(xq_buf.data(), xd_buf.data(), x, n, K);
         xq.q = xq_buf.data();
         xq.d = xd_buf.data();
-        if (n >= 2 && quant_avx2(p)) {  // the many-input kernel reads them in pairs
+        if (quant_avx2(p) && quant_gemm_preferred(n, K)) {  // the many-input kernel reads them in pairs
             struct alignas(32) line {
                 uint8_t b[32];
             };

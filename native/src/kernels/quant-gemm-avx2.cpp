@@ -142,6 +142,13 @@ QUANT_TARGET void gemm(float * y, int64_t ldy, const uint8_t * xp, int64_t n, co
 
 }  // namespace
 
+bool quant_gemm_preferred(int64_t n, int64_t K) {
+    // Measured on Zen 3 (bench/native/quant-gemm-kernel.cpp, docs/performance.md): 1.04-1.45x the
+    // one-input kernel's tiles at K = 896 for every n >= 2, but 0.74-1.0x at K = 4864, where the
+    // strip (152 blocks x 288 B = 43 KB) no longer fits L1 next to the input stream.
+    return n >= 2 && quant_blocks(K) * STRIP_BLOCK_BYTES <= 20 * 1024;
+}
+
 size_t quant_input_pairs_bytes(int64_t n, int64_t K) {
     return static_cast<size_t>((n + 1) / 2 * quant_blocks(K) * PAIR_BLOCK_BYTES);
 }

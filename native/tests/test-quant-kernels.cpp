@@ -248,7 +248,11 @@ int main() {
         for (int64_t rows : {1, 3, 5, 64, 97})
             for (int64_t cols : {32, 45, 172, 896})
                 for (int64_t n : {1, 2, 5, 9, 70}) check_matmul(d, rows, cols, n, (rows + n) % 2 == 0, &pool, rng);
-    for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0}) check_many_inputs(d, rng, &pool);
+    for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0}) {
+        check_many_inputs(d, rng, &pool);
+        // rows longer than 2048 weights: many inputs run the one-input kernel's 2 x 4 tiles
+        for (int64_t n : {2, 7, 40}) check_matmul(d, 37, 2100, n, n != 7, &pool, rng);
+    }
     check_matmul(WEIGHT_Q8_0, 896, 896, 4, true, &pool, rng);
     check_matmul(WEIGHT_Q4_0, 896, 896, 4, true, &pool, rng);
     return test_summary("test-quant-kernels");

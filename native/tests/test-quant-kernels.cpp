@@ -3,9 +3,11 @@
  * f32 -> f16 rounding; the quantized blocks against llama.cpp's format rules (scale, range, nibble
  * order, error within half a step); the AVX2 matmul equal to the scalar reference BIT FOR BIT over
  * odd shapes, row ranges and batch sizes, through the dispatch and the thread pool; batch
- * invariance (an input's outputs do not depend on the other inputs of the batch); and the quantized
+ * invariance (an input's outputs do not depend on the other inputs of the batch), the many-input
+ * kernel equal to the one-input path for n = 1..40; and the quantized
  * product close to the f32 product (relative error bounds per format).
  */
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -119,6 +121,31 @@ void check_input_quant(std::mt19937 & rng) {
         }
 }
 
+// The AVX2 activation quantizer equals the scalar one bit for bit: random rows of several widths
+// (whole and partial blocks), an all-zero block, and ties (amax 127 makes the scale 1, so x.5
+// values must round to even).
+void check_input_quant_avx2(std::mt19937 & rng) {
+    if (!kernel_path_supported(KERNEL_PATH_AVX2)) return;
+    int differ = 0;
+    for (int64_t K : {32, 45, 64, 172, 896, 4864}) {
+        const int64_t n = 3, nb = quant_blocks(K);
+        std::vector<float> x = randn(static_cast<size_t>(n * K), rng, 3.0f);
+        for (int64_t k = 0; k < 32; ++k) x[k] = 0.0f;  // row 0, block 0: d = 0
+        if (K >= 64) {                                  // row 0, block 1: the scale is exactly 1
+            x[32] = 127.0f;
+            for (int64_t k = 33; k < 64; ++k) x[k] = static_cast<float>(k % 2 ? k - 48 : 48 - k) + 0.5f;
+        }
+        std::vector<int8_t> q1(static_cast<size_t>(n * nb * 32), 99), q2(q1);
+        std::vector<float> d1(static_cast<size_t>(n * nb), -1.0f), d2(d1);
+        quantize_input_q8(q1.data(), d1.data(), x.data(), n, K);
+        quantize_input_q8_avx2(q2.data(), d2.data(), x.data(), n, K);
+        differ += std::memcmp(q1.data(), q2.data(), q1.size()) != 0;
+        differ += std::memcmp(d1.data(), d2.data(), d1.size() * 4) != 0;
+        if (K >= 64) CHECK(q1[33] == static_cast<int8_t>(std::nearbyint(x[33])));
+    }
+    CHECK(differ == 0);
+}
+
 // The dispatched AVX2 path against the reference, bit for bit; batch invariance; closeness to f32.
 void check_matmul(weight_dtype d, int64_t rows, int64_t cols, int64_t n, bool bias, thread_pool * pool, std::mt19937 & rng) {
     std::vector<float> wf = randn(static_cast<size_t>(rows * cols), rng, 0.05f);
@@ -157,6 +184,56 @@ void check_matmul(weight_dtype d, int64_t rows, int64_t cols, int64_t n, bool bi
                      static_cast<long>(cols), static_cast<long>(n), rel);
 }
 
+// The many-input kernel (quant-gemm-avx2.cpp, every n >= 2 on AVX2) against the one-input path:
+// each of n = 1..40 inputs gives, inside the batch, the bits it gives alone (the decode tile), and
+// the reference's; also over row ranges that cut 4-row groups, called directly.
+void check_many_inputs(weight_dtype d, std::mt19937 & rng, thread_pool * pool) {
+    std::uniform_int_distribution<int> rows_d(1, 70), cols_d(1, 300);
+    int differ_alone = 0, differ_ref = 0, differ_range = 0;
+    for (int64_t n = 1; n <= 40; ++n) {
+        const int64_t rows = rows_d(rng), cols = n % 5 == 0 ? 896 : cols_d(rng);
+        std::vector<float> wf = randn(static_cast<size_t>(rows * cols), rng, 0.05f);
+        quant_matrix q(d, wf, rows, cols);
+        // Q8_0: a -128 (a quantizer never writes one; a file might), whose |w| needs all 8 bits
+        if (d == WEIGHT_Q8_0) const_cast<uint8_t *>(quant_block(q.w, 0, 0))[1] = 0x80;
+        std::vector<float> x = randn(static_cast<size_t>(n * cols), rng);
+        x[0] = 0.0f;  // a zero element, and for n > 2 a whole zero input (d_x = 0)
+        if (n > 2) std::fill(x.begin() + cols, x.begin() + 2 * cols, 0.0f);
+        std::vector<float> bias = randn(static_cast<size_t>(rows), rng);
+        const float * bp = n % 2 ? bias.data() : nullptr;
+        const int64_t ldy = rows + 3;
+        std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f), y_ref(y), y_alone(y);
+        matmul(y.data(), ldy, x.data(), n, q.w, bp, pool, KERNEL_PATH_AUTO);
+        matmul(y_ref.data(), ldy, x.data(), n, q.w, bp, nullptr, KERNEL_PATH_REF);
+        for (int64_t i = 0; i < n; ++i) matmul(y_alone.data() + i * ldy, ldy, x.data() + i * cols, 1, q.w, bp, pool, KERNEL_PATH_AUTO);
+        for (size_t k = 0; k < y.size(); ++k) {
+            differ_alone += std::memcmp(&y[k], &y_alone[k], 4) != 0;
+            differ_ref += std::memcmp(&y[k], &y_ref[k], 4) != 0;
+        }
+        if (!kernel_path_supported(KERNEL_PATH_AVX2) || rows < 3) continue;
+        // rows [1, rows - 1) only: the outputs outside stay untouched
+        std::vector<int8_t> xq(static_cast<size_t>(n * quant_blocks(cols) * QUANT_BLOCK));
+        std::vector<float> xd(static_cast<size_t>(n * quant_blocks(cols)));
+        quantize_input_q8(xq.data(), xd.data(), x.data(), n, cols);
+        std::vector<uint8_t> pairs(quant_input_pairs_bytes(n, cols) + 32);
+        uint8_t * xp = pairs.data() + (32 - reinterpret_cast<uintptr_t>(pairs.data()) % 32) % 32;
+        pack_input_pairs_q8(xp, xq.data(), xd.data(), n, cols);
+        std::vector<float> yr(static_cast<size_t>(n * ldy), -7.0f);
+        matmul_rows_quant_gemm_avx2(yr.data(), ldy, xp, n, q.w, bp, 1, rows - 1);
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t r = 0; r < ldy; ++r) {
+                const float want = r >= 1 && r < rows - 1 ? y_ref[i * ldy + r] : -7.0f;
+                differ_range += std::memcmp(&yr[i * ldy + r], &want, 4) != 0;
+            }
+    }
+    CHECK(differ_alone == 0);
+    CHECK(differ_ref == 0);
+    CHECK(differ_range == 0);
+    if (differ_alone || differ_ref || differ_range)
+        std::fprintf(stderr, "  %s many inputs: %d differ from alone, %d from the reference, %d in row ranges\n", weight_dtype_name(d),
+                     differ_alone, differ_ref, differ_range);
+}
+
 }  // namespace
 
 int main() {
@@ -164,12 +241,18 @@ int main() {
     check_f16();
     check_blocks(rng);
     check_input_quant(rng);
+    check_input_quant_avx2(rng);
     if (!kernel_path_supported(KERNEL_PATH_AVX2)) std::fprintf(stderr, "no AVX2 here: the dispatched path is the reference itself\n");
     thread_pool pool(3);
     for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0})
         for (int64_t rows : {1, 3, 5, 64, 97})
             for (int64_t cols : {32, 45, 172, 896})
                 for (int64_t n : {1, 2, 5, 9, 70}) check_matmul(d, rows, cols, n, (rows + n) % 2 == 0, &pool, rng);
+    for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0}) {
+        check_many_inputs(d, rng, &pool);
+        // rows longer than 2048 weights: many inputs run the one-input kernel's 2 x 4 tiles
+        for (int64_t n : {2, 7, 40}) check_matmul(d, 37, 2100, n, n != 7, &pool, rng);
+    }
     check_matmul(WEIGHT_Q8_0, 896, 896, 4, true, &pool, rng);
     check_matmul(WEIGHT_Q4_0, 896, 896, 4, true, &pool, rng);
     return test_summary("test-quant-kernels");

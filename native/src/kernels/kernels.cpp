@@ -68,16 +68,22 @@ struct bf16_input {
 };
 
 // The int8-block copy of a matmul's input x for quantized weights: xq (n, quant_blocks(K) * 32), xd (n, quant_blocks(K)).
+// Where the many-input kernel runs (quant-gemm-avx2.cpp, quant_gemm_preferred), also packed in pairs.
 struct q8_input {
     const int8_t * q = nullptr;
     const float * d = nullptr;
+    const uint8_t * pairs = nullptr;
 };
+
+// Whether a quantized product of n inputs runs the AVX2 kernels (else the reference).
+bool quant_avx2(kernel_path p) { return p != KERNEL_PATH_REF && cpu().avx2 && cpu().f16c; }
 
 void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_input & xb, const q8_input & xq, int64_t n,
               int64_t r0, int64_t r1) {
     const weight_matrix & w = *j.w;
     if (weight_is_quant(w.dtype)) {
-        if (p != KERNEL_PATH_REF && cpu().avx2 && cpu().f16c) matmul_rows_quant_avx2(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
+        if (quant_avx2(p) && xq.pairs) matmul_rows_quant_gemm_avx2(j.y, j.ldy, xq.pairs, n, w, j.bias, r0, r1);
+        else if (quant_avx2(p)) matmul_rows_quant_avx2(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
         else matmul_rows_quant_ref(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
         return;
     }
@@ -332,9 +338,19 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
     if (any_quant) {
         xq_buf.resize(static_cast<size_t>(n * quant_blocks(K) * QUANT_BLOCK));
         xd_buf.resize(static_cast<size_t>(n * quant_blocks(K)));
-        quantize_input_q8(xq_buf.data(), xd_buf.data(), x, n, K);
+        if (quant_avx2(p)) quantize_input_q8_avx2(xq_buf.data(), xd_buf.data(), x, n, K);
+        else quantize_input_q8(xq_buf.data(), xd_buf.data(), x, n, K);
         xq.q = xq_buf.data();
         xq.d = xd_buf.data();
+        if (quant_avx2(p) && quant_gemm_preferred(n, K)) {  // the many-input kernel reads them in pairs
+            struct alignas(32) line {
+                uint8_t b[32];
+            };
+            thread_local std::vector<line> pairs_buf;
+            pairs_buf.resize((quant_input_pairs_bytes(n, K) + 31) / 32);
+            pack_input_pairs_q8(pairs_buf.data()->b, xq.q, xq.d, n, K);
+            xq.pairs = pairs_buf.data()->b;
+        }
     }
     const int threads = pool ? pool->n_threads() : 1;
     thread_local std::vector<row_task> tasks;

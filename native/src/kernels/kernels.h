@@ -229,6 +229,10 @@ void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count);
 // x: (n, K) f32 -> xq: (n, quant_blocks(K) * 32) int8, xd: (n, quant_blocks(K)) f32 scales: per
 // block d = max|x| / 127, q = nearest-even(x / d) (0 when d = 0); the pad is zero.
 void quantize_input_q8(int8_t * xq, float * xd, const float * x, int64_t n, int64_t K);
+// One block of it: len (1..32) values of v -> q (32, zero past len), *xd.
+void quantize_input_q8_tail(int8_t * q, float * xd, const float * v, int64_t len);
+// The same, 8 lanes at a time, bit-equal (quant-avx2.cpp). AVX2.
+void quantize_input_q8_avx2(int8_t * xq, float * xd, const float * x, int64_t n, int64_t K);
 // Rows [r0, r1) of y = x W^T + bias, W Q8_0 / Q4_0, x given as quantize_input_q8 made it. Every
 // output is computed by one fixed sequence of operations (8 f32 lanes, blocks in order, one final
 // sum), whatever n and the row range, so the result does not depend on the batch; the AVX2 path
@@ -237,6 +241,17 @@ void matmul_rows_quant_ref(float * y, int64_t ldy, const int8_t * xq, const floa
                            const float * bias, int64_t r0, int64_t r1);
 void matmul_rows_quant_avx2(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
                             const float * bias, int64_t r0, int64_t r1);
+// The same product for many inputs (quant-gemm-avx2.cpp), equal to the reference bit for bit: x
+// packed in pairs by pack_input_pairs_q8 into quant_input_pairs_bytes(n, K) bytes, 32-byte aligned
+// (per pair and block: the two inputs' 32 quants, then [d_x0 x4, d_x1 x4] as f32; an odd n's last
+// pair padded with a zero input). AVX2 + FMA + F16C.
+// Where the many-input kernel is the faster one: n >= 2 inputs and a row of at most 2048 weights
+// (its per-group strip fits L1); elsewhere the one-input kernel's tiles run. Both give the same bits.
+bool quant_gemm_preferred(int64_t n, int64_t K);
+size_t quant_input_pairs_bytes(int64_t n, int64_t K);
+void pack_input_pairs_q8(uint8_t * xp, const int8_t * xq, const float * xd, int64_t n, int64_t K);
+void matmul_rows_quant_gemm_avx2(float * y, int64_t ldy, const uint8_t * xp, int64_t n, const weight_matrix & w,
+                                 const float * bias, int64_t r0, int64_t r1);
 
 // ---- the scalar reference (kernels-ref.cpp): same arguments as the dispatched kernels ---------------
 // matmul: rows [r0, r1) of y = x W^T + bias for all n inputs, accumulated in double.

@@ -6,7 +6,8 @@
  * are converted and fused-multiply-added with the block's scale product into 8 f32 lanes. The
  * operation sequence per output is quant-ref.cpp's, so results equal the reference bit for bit
  * and do not depend on the batch. A tile is R weight rows x C inputs; kernels.cpp calls this only
- * where the CPU has AVX2, FMA and F16C.
+ * where the CPU has AVX2, FMA and F16C. Also the activations' int8 blocks (quantize_input_q8_avx2),
+ * the same operations as quant-formats.cpp's scalar quantize_input_q8, 8 lanes at a time.
  */
 #include <immintrin.h>
 
@@ -104,6 +105,36 @@ QUANT_TARGET void rows(float * y, int64_t ldy, const int8_t * xq, const float * 
 }
 
 }  // namespace
+
+QUANT_TARGET void quantize_input_q8_avx2(int8_t * xq, float * xd, const float * x, int64_t n, int64_t K) {
+    const int64_t nb = quant_blocks(K), full = K / QUANT_BLOCK;
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);  // undoes the packs' 128-bit interleave
+    for (int64_t i = 0; i < n; ++i) {
+        const float * row = x + i * K;
+        for (int64_t b = 0; b < full; ++b) {
+            const float * v = row + b * QUANT_BLOCK;
+            __m256 f[4], m = _mm256_setzero_ps();
+            for (int k = 0; k < 4; ++k) {
+                f[k] = _mm256_loadu_ps(v + 8 * k);
+                m = _mm256_max_ps(_mm256_and_ps(f[k], abs_mask), m);  // a NaN element leaves m as it was, as std::max does
+            }
+            __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+            h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+            h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+            const float d = _mm_cvtss_f32(h) / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+            const __m256 vid = _mm256_set1_ps(id);
+            __m256i q[4];
+            for (int k = 0; k < 4; ++k)  // nearest-even, as std::nearbyint in the default rounding mode
+                q[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(f[k], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            const __m256i q16 = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+            _mm256_storeu_si256(reinterpret_cast<__m256i *>(xq + (i * nb + b) * QUANT_BLOCK), _mm256_permutevar8x32_epi32(q16, order));
+            xd[i * nb + b] = d;
+        }
+        if (full < nb)  // a last, partial block: the scalar code
+            quantize_input_q8_tail(xq + (i * nb + full) * QUANT_BLOCK, xd + i * nb + full, row + full * QUANT_BLOCK, K - full * QUANT_BLOCK);
+    }
+}
 
 void matmul_rows_quant_avx2(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
                             const float * bias, int64_t r0, int64_t r1) {

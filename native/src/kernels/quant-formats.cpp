@@ -98,19 +98,20 @@ void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, 
         }
 }
 
+void quantize_input_q8_tail(int8_t * q, float * xd, const float * v, int64_t len) {
+    float amax = 0.0f;
+    for (int64_t j = 0; j < len; ++j) amax = std::max(amax, std::fabs(v[j]));
+    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (int64_t j = 0; j < QUANT_BLOCK; ++j) q[j] = j < len ? static_cast<int8_t>(std::nearbyint(v[j] * id)) : 0;
+    *xd = d;
+}
+
 void quantize_input_q8(int8_t * xq, float * xd, const float * x, int64_t n, int64_t K) {
     const int64_t nb = quant_blocks(K);
     for (int64_t i = 0; i < n; ++i)
-        for (int64_t b = 0; b < nb; ++b) {
-            const float * v = x + i * K + b * QUANT_BLOCK;
-            const int64_t len = std::min<int64_t>(QUANT_BLOCK, K - b * QUANT_BLOCK);
-            float amax = 0.0f;
-            for (int64_t j = 0; j < len; ++j) amax = std::max(amax, std::fabs(v[j]));
-            const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-            int8_t * q = xq + (i * nb + b) * QUANT_BLOCK;
-            for (int64_t j = 0; j < QUANT_BLOCK; ++j) q[j] = j < len ? static_cast<int8_t>(std::nearbyint(v[j] * id)) : 0;
-            xd[i * nb + b] = d;
-        }
+        for (int64_t b = 0; b < nb; ++b)
+            quantize_input_q8_tail(xq + (i * nb + b) * QUANT_BLOCK, xd + i * nb + b, x + i * K + b * QUANT_BLOCK,
+                                   std::min<int64_t>(QUANT_BLOCK, K - b * QUANT_BLOCK));
 }
 
 bool weight_format_parse(const char * name, weight_dtype * out) {

@@ -1,0 +1,177 @@
+/*
+ * quant-gemm-avx2.cpp: the AVX2 quantized matmul for MANY inputs (kernels.h,
+ * matmul_rows_quant_gemm_avx2): prefill chunks, ReDrafter's tree verification, any product with
+ * n >= 2 activation rows. Same operation sequence per output as quant-ref.cpp (so bit-equal to
+ * the reference and to the one-input path, batch-invariant); what changes is how the work is
+ * laid out so each weight block loaded is used for 2 inputs and each input block for 4 rows,
+ * with fewer vector operations per (row, input, block) than quant-avx2.cpp's tiles:
+ *
+ *  - The inputs come packed in PAIRS (pack_input_pairs_q8): per pair and block, the two inputs'
+ *    32 int8 quants and an 8-float vector [d_x0 x4, d_x1 x4], so one stream serves a 4 x 2 tile.
+ *  - Per task, per 4-row weight group and chunk of inputs, the group's blocks are unpacked once
+ *    into a STRIP (thread-local, reused by every input pair of the chunk): per block the 4 rows'
+ *    |w| (u8) and w (s8, Q4_0: the nibble minus 8, so both formats run one micro-kernel) and an
+ *    8-float vector [d_w0..d_w3, d_w0..d_w3].
+ *  - The micro-kernel, 4 rows x 2 inputs in 8 accumulators: per block ONE vmulps makes all 8
+ *    scale products d = d_w * d_x (the reference's f32 product), spilled to the stack and
+ *    broadcast back by the load ports; per (row, input): vpsignb (x takes w's sign),
+ *    vpmaddubsw (|w| times it, pair sums <= 2 x 128 x 127: no saturation), vpmaddwd with ones
+ *    (lane l = the exact sum of elements 4l..4l+3), vcvtdq2ps and one FMA into lane l: five
+ *    vector operations, against about eight per (row, input, block) in quant-avx2.cpp's tiles.
+ *
+ * The integer lane sums are exact whatever the route (Q4_0 as (u - 8) * x here, as u * x - 8 x
+ * there), the scale product and the FMA are the reference's, and the lanes are summed in the
+ * same tree: so every output has the reference's bits. kernels.cpp calls this only where the
+ * CPU has AVX2, FMA and F16C. Math and layout: docs/engine.md, "Quantized weights".
+ */
+#include <immintrin.h>
+
+#include <vector>
+
+#include "kernels.h"
+
+#define QUANT_TARGET __attribute__((target("avx2,fma,f16c")))
+
+namespace {
+
+// Packed input pair, per block: x0 quants (32 B), x1 quants (32 B), [d_x0 x4, d_x1 x4] (32 B).
+constexpr int64_t PAIR_BLOCK_BYTES = 96;
+// Strip, per block: |w| of rows 0..3 (4 x 32 B), w of rows 0..3 (4 x 32 B), [d_w0..3, d_w0..3] (32 B).
+constexpr int64_t STRIP_BLOCK_BYTES = 288;
+// Inputs per chunk: the chunk's packed inputs (chunk / 2 x blocks x 96 B) stay in L2 while every
+// 4-row group of the task streams over them; each group's strip is rebuilt once per chunk.
+constexpr int64_t CHUNK_INPUTS = 32;
+
+QUANT_TARGET inline float hsum(__m256 v) {  // quant-ref.cpp's tree: ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7))
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+    return _mm_cvtss_f32(lo);
+}
+
+// Unpacks blocks [0, nb) of 4-row group g of w into strip (nb x STRIP_BLOCK_BYTES, 32-byte aligned).
+template <bool Q4>
+QUANT_TARGET void build_strip(uint8_t * strip, const weight_matrix & w, int64_t g, int64_t nb) {
+    constexpr int64_t BB = Q4 ? 16 : 32;
+    constexpr int64_t STEP = QUANT_GROUP_ROWS * (BB + 2);
+    const uint8_t * src = static_cast<const uint8_t *>(w.data) + g * nb * STEP;
+    const __m256i low4 = _mm256_set1_epi8(15), eight = _mm256_set1_epi8(8);
+    const __m256i shift_hi = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);  // the high 128 bits take the high nibbles
+    for (int64_t b = 0; b < nb; ++b, src += STEP, strip += STRIP_BLOCK_BYTES) {
+        for (int a = 0; a < QUANT_GROUP_ROWS; ++a) {
+            __m256i q;
+            if (Q4) {  // byte j: element j (low nibble), element j + 16 (high nibble); weight = nibble - 8
+                const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i *>(src + a * BB)));
+                q = _mm256_sub_epi8(_mm256_and_si256(_mm256_srlv_epi32(both, shift_hi), low4), eight);
+            } else {
+                q = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(src + a * BB));
+            }
+            _mm256_store_si256(reinterpret_cast<__m256i *>(strip + a * 32), _mm256_sign_epi8(q, q));  // |w|; -128 -> 0x80 = 128 as u8
+            _mm256_store_si256(reinterpret_cast<__m256i *>(strip + 128 + a * 32), q);
+        }
+        uint64_t scales;  // the group's 4 f16 scales, in row order
+        __builtin_memcpy(&scales, src + QUANT_GROUP_ROWS * BB, 8);
+        const __m128i s8 = _mm_set1_epi64x(static_cast<long long>(scales));
+        _mm256_store_ps(reinterpret_cast<float *>(strip + 256), _mm256_cvtph_ps(s8));
+    }
+}
+
+// Rows 4g..4g+3 x inputs (2p, 2p + 1): blocks [0, nb) from strip and pair, the outputs stored for
+// rows in [r0, r1) and inputs < n. dbuf: nb x 8 floats of scratch, 32-byte aligned.
+QUANT_TARGET void tile4x2(float * y, int64_t ldy, const uint8_t * strip, const uint8_t * pair, int64_t nb, const float * bias,
+                          int64_t g, int64_t p, int64_t n, int64_t r0, int64_t r1, float * dbuf) {
+    // First all the scale products, dbuf[b][c * 4 + a] = d_w[a] * d_x[c] (the reference's f32
+    // product, 8 per vmulps), so the main loop broadcasts them from L1 and not from a store
+    // still in flight (a forwarded 32-byte store read back 4 bytes at a time stalls).
+    for (int64_t b = 0; b < nb; ++b)
+        _mm256_store_ps(dbuf + b * 8, _mm256_mul_ps(_mm256_load_ps(reinterpret_cast<const float *>(strip + b * STRIP_BLOCK_BYTES + 256)),
+                                                    _mm256_load_ps(reinterpret_cast<const float *>(pair + b * PAIR_BLOCK_BYTES + 64))));
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    const __m256i ones = _mm256_set1_epi16(1);
+    const float * d = dbuf;
+    for (int64_t b = 0; b < nb; ++b, strip += STRIP_BLOCK_BYTES, pair += PAIR_BLOCK_BYTES, d += 8) {
+        const __m256i x0 = _mm256_load_si256(reinterpret_cast<const __m256i *>(pair));
+        const __m256i x1 = _mm256_load_si256(reinterpret_cast<const __m256i *>(pair + 32));
+        // row a, both inputs: x takes w's sign, |w| times it in pair sums, pairs summed to lanes of 4
+        auto row = [&](int a, __m256 & acc0, __m256 & acc1) QUANT_TARGET {
+            const __m256i aw = _mm256_load_si256(reinterpret_cast<const __m256i *>(strip + a * 32));
+            const __m256i sw = _mm256_load_si256(reinterpret_cast<const __m256i *>(strip + 128 + a * 32));
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x0, sw)), ones);
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x1, sw)), ones);
+            acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(d + a), _mm256_cvtepi32_ps(p0), acc0);
+            acc1 = _mm256_fmadd_ps(_mm256_broadcast_ss(d + 4 + a), _mm256_cvtepi32_ps(p1), acc1);
+        };
+        row(0, a00, a01);
+        row(1, a10, a11);
+        row(2, a20, a21);
+        row(3, a30, a31);
+    }
+    const __m256 acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+    for (int a = 0; a < 4; ++a) {
+        const int64_t r = g * QUANT_GROUP_ROWS + a;
+        if (r < r0 || r >= r1) continue;
+        const float bv = bias ? bias[r] : 0.0f;
+        for (int c = 0; c < 2; ++c)
+            if (2 * p + c < n) y[(2 * p + c) * ldy + r] = hsum(acc[a][c]) + bv;
+    }
+}
+
+template <bool Q4>
+QUANT_TARGET void gemm(float * y, int64_t ldy, const uint8_t * xp, int64_t n, const weight_matrix & w, const float * bias,
+                       int64_t r0, int64_t r1) {
+    const int64_t nb = quant_blocks(w.cols);
+    struct alignas(32) line {
+        uint8_t b[32];
+    };
+    thread_local std::vector<line> strip_mem;  // one strip, per thread
+    thread_local std::vector<line> dbuf_mem;  // a tile's scale products, per thread
+    strip_mem.resize(static_cast<size_t>(nb * STRIP_BLOCK_BYTES / 32));
+    dbuf_mem.resize(static_cast<size_t>(nb));
+    uint8_t * strip = strip_mem.data()->b;
+    float * dbuf = reinterpret_cast<float *>(dbuf_mem.data()->b);
+    const int64_t pairs = (n + 1) / 2, g0 = r0 / QUANT_GROUP_ROWS, g1 = (r1 + QUANT_GROUP_ROWS - 1) / QUANT_GROUP_ROWS;
+    for (int64_t p0 = 0; p0 < pairs; p0 += CHUNK_INPUTS / 2) {
+        const int64_t p1 = p0 + CHUNK_INPUTS / 2 < pairs ? p0 + CHUNK_INPUTS / 2 : pairs;
+        for (int64_t g = g0; g < g1; ++g) {
+            build_strip<Q4>(strip, w, g, nb);
+            for (int64_t p = p0; p < p1; ++p) tile4x2(y, ldy, strip, xp + p * nb * PAIR_BLOCK_BYTES, nb, bias, g, p, n, r0, r1, dbuf);
+        }
+    }
+}
+
+}  // namespace
+
+bool quant_gemm_preferred(int64_t n, int64_t K) {
+    // Measured on Zen 3 (bench/native/quant-gemm-kernel.cpp, docs/performance.md): 1.04-1.45x the
+    // one-input kernel's tiles at K = 896 for every n >= 2, but 0.74-1.0x at K = 4864, where the
+    // strip (152 blocks x 288 B = 43 KB) no longer fits L1 next to the input stream.
+    return n >= 2 && quant_blocks(K) * STRIP_BLOCK_BYTES <= 20 * 1024;
+}
+
+size_t quant_input_pairs_bytes(int64_t n, int64_t K) {
+    return static_cast<size_t>((n + 1) / 2 * quant_blocks(K) * PAIR_BLOCK_BYTES);
+}
+
+void pack_input_pairs_q8(uint8_t * xp, const int8_t * xq, const float * xd, int64_t n, int64_t K) {
+    const int64_t nb = quant_blocks(K);
+    for (int64_t p = 0; p < (n + 1) / 2; ++p)
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t * out = xp + (p * nb + b) * PAIR_BLOCK_BYTES;
+            float d[8];
+            for (int c = 0; c < 2; ++c) {
+                const int64_t i = 2 * p + c;
+                // an odd n's last pair gets a zero second input: computed, never stored
+                if (i < n) __builtin_memcpy(out + c * 32, xq + (i * nb + b) * QUANT_BLOCK, 32);
+                else __builtin_memset(out + c * 32, 0, 32);
+                for (int k = 0; k < 4; ++k) d[c * 4 + k] = i < n ? xd[i * nb + b] : 0.0f;
+            }
+            __builtin_memcpy(out + 64, d, 32);
+        }
+}
+
+void matmul_rows_quant_gemm_avx2(float * y, int64_t ldy, const uint8_t * xp, int64_t n, const weight_matrix & w,
+                                 const float * bias, int64_t r0, int64_t r1) {
+    if (w.dtype == WEIGHT_Q4_0) gemm<true>(y, ldy, xp, n, w, bias, r0, r1);
+    else gemm<false>(y, ldy, xp, n, w, bias, r0, r1);
+}

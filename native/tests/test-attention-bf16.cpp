@@ -19,16 +19,10 @@
 
 #include "base/thread-pool.h"
 #include "kernels/kernels.h"
+#include "attention-cases.h"
 #include "test-util.h"
 
 namespace {
-
-std::vector<float> randn(size_t n, std::mt19937 & rng, float scale = 1.0f) {
-    std::normal_distribution<float> d(0.0f, 1.0f);
-    std::vector<float> v(n);
-    for (auto & x : v) x = d(rng) * scale;
-    return v;
-}
 
 std::vector<uint16_t> to_bf16(const std::vector<float> & x) {
     std::vector<uint16_t> b(x.size());
@@ -40,23 +34,6 @@ std::vector<float> widen(const std::vector<uint16_t> & b) {
     std::vector<float> x(b.size());
     for (size_t i = 0; i < b.size(); ++i) x[i] = bf16_to_f32(b[i]);
     return x;
-}
-
-bool same_bits(const std::vector<float> & a, const std::vector<float> & b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
-std::vector<uint8_t> make_mask(int64_t n, int64_t kv_len, int64_t blank, std::mt19937 & rng) {
-    const int64_t total = kv_len + n;
-    std::vector<uint8_t> m(static_cast<size_t>(n * total), 0);
-    std::uniform_int_distribution<int> coin(0, 3);
-    for (int64_t i = 0; i < n; ++i) {
-        if (i == blank) continue;
-        for (int64_t j = 0; j < kv_len; ++j) m[i * total + j] = coin(rng) != 0;
-        for (int64_t j = 0; j < i; ++j) m[i * total + kv_len + j] = coin(rng) >= 2;
-        m[i * total + kv_len + i] = 1;
-    }
-    return m;
 }
 
 int g_cases = 0;
@@ -84,24 +61,8 @@ void check_case(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_le
     // the forced reference path of the bf16 entry point is attention_ref
     std::vector<float> forced(sz, 7.0f);
     attention(forced.data(), q.data(), kb.data(), vb.data(), kv_len, n, n_head, n_head_kv, head_dim, mp, pool, KERNEL_PATH_REF);
-    double max_rel = 0;
     bool zero_rows_ok = true;
-    for (int64_t i = 0; i < n; ++i) {
-        bool blank = masked;
-        if (masked)
-            for (int64_t j = 0; j < total; ++j) blank = blank && mask[i * total + j] == 0;
-        for (int h = 0; h < n_head; ++h) {
-            const float * a = out_b.data() + i * q_dim + int64_t(h) * head_dim;
-            const float * e = ref_b.data() + i * q_dim + int64_t(h) * head_dim;
-            double err = 0, mag = 0;
-            for (int c = 0; c < head_dim; ++c) {
-                if (blank) zero_rows_ok = zero_rows_ok && a[c] == 0.0f && e[c] == 0.0f;
-                err = std::max(err, static_cast<double>(std::fabs(a[c] - e[c])));
-                mag = std::max(mag, static_cast<double>(std::fabs(e[c])));
-            }
-            if (!blank) max_rel = std::max(max_rel, err / mag);
-        }
-    }
+    const double max_rel = attention_max_rel(out_b, ref_b, mask, masked, n, total, n_head, head_dim, zero_rows_ok);
     const bool ref_same = same_bits(ref_b, ref_f) && same_bits(forced, ref_b);
     const bool generic_same = !g_generic_f32 || same_bits(out_b, out_f);
     ++g_cases;

@@ -16,6 +16,7 @@
 
 #include "base/thread-pool.h"
 #include "kernels/kernels.h"
+#include "attention-cases.h"
 #include "test-util.h"
 
 namespace {
@@ -27,10 +28,6 @@ template <class T>
 T make(float x) {
     if constexpr (sizeof(T) == 2) return f32_to_bf16(x);
     else return x;
-}
-
-bool same_bits(const std::vector<float> & a, const std::vector<float> & b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 // One case for T = float or uint16_t (bf16).

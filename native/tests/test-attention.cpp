@@ -12,31 +12,10 @@
 
 #include "base/thread-pool.h"
 #include "kernels/kernels.h"
+#include "attention-cases.h"
 #include "test-util.h"
 
 namespace {
-
-std::vector<float> randn(size_t n, std::mt19937 & rng) {
-    std::normal_distribution<float> d(0.0f, 1.0f);
-    std::vector<float> v(n);
-    for (auto & x : v) x = d(rng);
-    return v;
-}
-
-// A tree-like mask (n, kv_len + n): the cached prefix mostly visible, each row its own slot and a
-// random subset of earlier batch slots; row `blank` (if >= 0) sees nothing.
-std::vector<uint8_t> make_mask(int64_t n, int64_t kv_len, int64_t blank, std::mt19937 & rng) {
-    const int64_t total = kv_len + n;
-    std::vector<uint8_t> m(static_cast<size_t>(n * total), 0);
-    std::uniform_int_distribution<int> coin(0, 3);
-    for (int64_t i = 0; i < n; ++i) {
-        if (i == blank) continue;
-        for (int64_t j = 0; j < kv_len; ++j) m[i * total + j] = coin(rng) != 0;  // 3/4 visible
-        for (int64_t j = 0; j < i; ++j) m[i * total + kv_len + j] = coin(rng) >= 2;
-        m[i * total + kv_len + i] = 1;
-    }
-    return m;
-}
 
 int g_cases = 0;
 
@@ -57,26 +36,8 @@ void check_case(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_le
     std::vector<float> ref(static_cast<size_t>(n * q_dim), 7.0f), out(static_cast<size_t>(n * q_dim), 7.0f);
     attention_ref(ref.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, head_dim, mp);
     attention(out.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, head_dim, mp, pool);
-    // error of each (row, head) output relative to its largest element (a weighted mean of V rows
-    // can cancel to ~0 in single elements, where an element-wise relative error means nothing)
-    double max_rel = 0;
     bool zero_rows_ok = true;
-    for (int64_t i = 0; i < n; ++i) {
-        bool blank = masked;
-        if (masked)
-            for (int64_t j = 0; j < total; ++j) blank = blank && mask[i * total + j] == 0;
-        for (int h = 0; h < n_head; ++h) {
-            const float * a = out.data() + i * q_dim + int64_t(h) * head_dim;
-            const float * e = ref.data() + i * q_dim + int64_t(h) * head_dim;
-            double err = 0, mag = 0;
-            for (int c = 0; c < head_dim; ++c) {
-                if (blank) zero_rows_ok = zero_rows_ok && a[c] == 0.0f && e[c] == 0.0f;
-                err = std::max(err, static_cast<double>(std::fabs(a[c] - e[c])));
-                mag = std::max(mag, static_cast<double>(std::fabs(e[c])));
-            }
-            if (!blank) max_rel = std::max(max_rel, err / mag);
-        }
-    }
+    const double max_rel = attention_max_rel(out, ref, mask, masked, n, total, n_head, head_dim, zero_rows_ok);
     ++g_cases;
     if (!(max_rel <= 1e-5) || !zero_rows_ok)
         std::fprintf(stderr, "n %lld kv heads %d group %d head_dim %d kv_len %lld %s %s: max rel err %g%s\n", (long long)n,

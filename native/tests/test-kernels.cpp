@@ -18,13 +18,6 @@
 
 namespace {
 
-std::vector<float> randn(size_t n, std::mt19937 & rng, float scale = 1.0f) {
-    std::normal_distribution<float> d(0.0f, scale);
-    std::vector<float> v(n);
-    for (auto & x : v) x = d(rng);
-    return v;
-}
-
 void check_matmul(kernel_path path, weight_dtype dt, int64_t rows, int64_t cols, int64_t n, bool bias, thread_pool * pool,
                   std::mt19937 & rng, bool tiled) {
     std::vector<float> wf = randn(static_cast<size_t>(rows * cols), rng, 0.1f);

@@ -19,13 +19,6 @@
 
 namespace {
 
-std::vector<float> randn(size_t n, std::mt19937 & rng, float scale = 1.0f) {
-    std::normal_distribution<float> d(0.0f, scale);
-    std::vector<float> v(n);
-    for (auto & x : v) x = d(rng);
-    return v;
-}
-
 // A quantized copy of w (rows, cols) f32, in an owned buffer.
 struct quant_matrix {
     std::vector<uint8_t> mem;

@@ -1,12 +1,15 @@
 /*
  * test-util.h: the few helpers the C++ tests share: CHECK that reports file:line and keeps going,
- * a close-enough check for floats, and a summary that sets the exit code (77 = skipped, for ctest).
+ * a close-enough check for floats, a summary that sets the exit code (77 = skipped, for ctest),
+ * and seeded normal random vectors.
  */
 #pragma once
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <string>
+#include <vector>
 
 static int g_test_failures = 0;
 static int g_test_checks = 0;
@@ -42,4 +45,12 @@ inline int test_summary(const char * name) {
 inline std::string fixtures_dir() {
     const char * d = std::getenv("SLIPSTREAM_FIXTURES_DIR");
     return d ? std::string(d) : std::string("../../fixtures");
+}
+
+// n values drawn from N(0, scale^2) with rng (a seeded std::mt19937, so a failure replays).
+inline std::vector<float> randn(size_t n, std::mt19937 & rng, float scale = 1.0f) {
+    std::normal_distribution<float> d(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto & x : v) x = d(rng);
+    return v;
 }

@@ -1,12 +1,13 @@
 /**
  * Shared pieces of the engine parity tests: temporary random-model folders, draining a
- * Session.generate iterator, and comparing engine logits (float32 rows) bit for bit with each other
+ * Session.generate iterator, a few code prompts, and comparing engine logits (float32 rows) bit for bit with each other
  * and with the float64 reference.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MakeRandomModelOptions, makeRandomModel } from '../../bench/make-random-model.js';
+import type { GenerateOptions, GenerateResult, Session } from '../../native/lib/index.js';
 
 const made: string[] = [];
 
@@ -33,6 +34,18 @@ export async function drain<C, R>(gen: AsyncGenerator<C, R>): Promise<{ chunks: 
 }
 
 /** max |a[row*width + j] - b[j]| over one row of a row-major (rows, width) array. */
+/** Session.generate run to its end: its result. */
+export async function generateAll(session: Session, prompt: Int32Array, opts: GenerateOptions): Promise<GenerateResult> {
+  return (await drain(session.generate(prompt, opts))).result;
+}
+
+/** Short TypeScript prompts the quantized-weight tests decode with the shipped model. */
+export const CODE_PROMPTS = [
+  'export function clamp(x: number, lo: number, hi: number): number {\n  return ',
+  "import { readFileSync } from 'node:fs';\n\nconst config = JSON.parse(",
+  'class LRUCache<K, V> {\n  private map = new Map<K, V>();\n',
+];
+
 export function maxRowDiff(a: Float32Array, row: number, b: ArrayLike<number>): number {
   const width = b.length;
   let m = 0;

@@ -12,8 +12,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Drafter, EngineError, Model, Tokenizer, type GenerateOptions, type GenerateResult, type Session } from '../../native/lib/index.js';
+import { Drafter, EngineError, Model, Tokenizer } from '../../native/lib/index.js';
 import { cliPath, shippedDrafter, shippedModel } from '../helpers/paths.js';
+import { CODE_PROMPTS, generateAll } from '../helpers/engine-compare.js';
 
 const root = mkdtempSync(join(tmpdir(), 'slipstream-quant-save-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -23,19 +24,6 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function run(session: Session, prompt: Int32Array, opts: GenerateOptions): Promise<GenerateResult> {
-  const it = session.generate(prompt, opts);
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-  }
-}
-
-const PROMPTS = [
-  'export function clamp(x: number, lo: number, hi: number): number {\n  return ',
-  "import { readFileSync } from 'node:fs';\n\nconst config = JSON.parse(",
-  'class LRUCache<K, V> {\n  private map = new Map<K, V>();\n',
-];
 
 describe('slipstream quantize', () => {
   for (const weights of ['q8_0', 'q4_0'] as const) {
@@ -67,14 +55,14 @@ describe('slipstream quantize', () => {
         const tok = await Tokenizer.load(out);
         const n = 48;
         let accepted = 0;
-        for (const text of PROMPTS) {
+        for (const text of CODE_PROMPTS) {
           const prompt = tok.encode(text);
-          const plain = await run(s, prompt, { maxTokens: n, stopTokens: [] });
-          const ref = await run(sa, prompt, { maxTokens: n, stopTokens: [] });
+          const plain = await generateAll(s, prompt, { maxTokens: n, stopTokens: [] });
+          const ref = await generateAll(sa, prompt, { maxTokens: n, stopTokens: [] });
           expect(plain.ids.length).toBe(n);
           expect(Array.from(plain.ids), `${weights}: saved vs quantized at load`).toEqual(Array.from(ref.ids));
           for (const [M, L] of [[1, 3], [4, 5]] as [number, number][]) {
-            const rd = await run(s, prompt, { maxTokens: n, stopTokens: [], mode: 'redrafter', drafter: d, beams: M, beamLength: L });
+            const rd = await generateAll(s, prompt, { maxTokens: n, stopTokens: [], mode: 'redrafter', drafter: d, beams: M, beamLength: L });
             expect(Array.from(rd.ids), `${weights} ReDrafter M=${M} L=${L}`).toEqual(Array.from(plain.ids));
             accepted += (rd.stats.accepted_histogram ?? []).reduce((a, v, i) => a + v * i, 0);
           }

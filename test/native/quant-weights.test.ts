@@ -8,22 +8,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { Drafter, Model, Tokenizer, type GenerateOptions, type GenerateResult, type Session } from '../../native/lib/index.js';
+import { Drafter, Model, Tokenizer } from '../../native/lib/index.js';
 import { cliPath, shippedDrafter, shippedModel, stories260K } from '../helpers/paths.js';
+import { CODE_PROMPTS, generateAll } from '../helpers/engine-compare.js';
 
-async function run(session: Session, prompt: Int32Array, opts: GenerateOptions): Promise<GenerateResult> {
-  const it = session.generate(prompt, opts);
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-  }
-}
-
-const PROMPTS = [
-  'export function clamp(x: number, lo: number, hi: number): number {\n  return ',
-  "import { readFileSync } from 'node:fs';\n\nconst config = JSON.parse(",
-  'class LRUCache<K, V> {\n  private map = new Map<K, V>();\n',
-];
 
 describe('quantized weights', () => {
   for (const weights of ['q8_0', 'q4_0'] as const) {
@@ -39,23 +27,23 @@ describe('quantized weights', () => {
         const tok = await Tokenizer.load(shippedModel);
         const n = 48;
         let accepted = 0, samePrefix = 0;
-        for (const text of PROMPTS) {
+        for (const text of CODE_PROMPTS) {
           const prompt = tok.encode(text);
-          const plain = await run(s, prompt, { maxTokens: n, stopTokens: [] });
+          const plain = await generateAll(s, prompt, { maxTokens: n, stopTokens: [] });
           expect(plain.ids.length).toBe(n);
           for (const [M, L] of [[1, 3], [2, 4], [4, 5]] as [number, number][]) {
-            const r = await run(s, prompt, { maxTokens: n, stopTokens: [], mode: 'redrafter', drafter: d, beams: M, beamLength: L });
+            const r = await generateAll(s, prompt, { maxTokens: n, stopTokens: [], mode: 'redrafter', drafter: d, beams: M, beamLength: L });
             expect(Array.from(r.ids), `${weights} M=${M} L=${L}`).toEqual(Array.from(plain.ids));
             accepted += (r.stats.accepted_histogram ?? []).reduce((a, v, i) => a + v * i, 0);
           }
-          const ref = await run(sb, prompt, { maxTokens: n, stopTokens: [] });
+          const ref = await generateAll(sb, prompt, { maxTokens: n, stopTokens: [] });
           let k = 0;
           while (k < n && ref.ids[k] === plain.ids[k]) k++;
           samePrefix += k;
         }
         expect(accepted).toBeGreaterThan(0);  // the drafter still drafts well for the quantized model
         // q8_0 follows bf16's greedy text for most of the tokens (measured: see docs/performance.md)
-        if (weights === 'q8_0') expect(samePrefix).toBeGreaterThanOrEqual(Math.floor(0.5 * n * PROMPTS.length));
+        if (weights === 'q8_0') expect(samePrefix).toBeGreaterThanOrEqual(Math.floor(0.5 * n * CODE_PROMPTS.length));
         s.dispose();
         sb.dispose();
         d.dispose();

@@ -6,6 +6,7 @@
  */
 #include <immintrin.h>
 
+#include "avx2-hsum.h"
 #include "kernels.h"
 
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
@@ -15,14 +16,6 @@ namespace {
 AVX2_TARGET inline __m256 load_bf16x8(const uint16_t * p) {
     __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-
-AVX2_TARGET inline float hsum(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
-    return _mm_cvtss_f32(lo);
 }
 
 // One weight row r against C inputs; T = float or uint16_t (bf16).
@@ -45,7 +38,7 @@ AVX2_TARGET inline void tile(float * y, int64_t ldy, const float * x, const uint
     }
     for (int a = 0; a < 2; ++a) {
         for (int b = 0; b < C; ++b) {
-            float s = hsum(acc[a][b]);
+            float s = hsum_avx2(acc[a][b]);
             for (int64_t kk = k; kk < K; ++kk) {
                 float wf = BF16 ? bf16_to_f32(static_cast<const uint16_t *>(w)[(r + a) * K + kk])
                                 : static_cast<const float *>(w)[(r + a) * K + kk];
@@ -85,7 +78,7 @@ AVX2_TARGET float dot_f32_avx2(const float * a, const float * b, int64_t len) {
     __m256 acc = _mm256_setzero_ps();
     int64_t k = 0;
     for (; k + 8 <= len; k += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), acc);
-    float s = hsum(acc);
+    float s = hsum_avx2(acc);
     for (; k < len; ++k) s += a[k] * b[k];
     return s;
 }
@@ -102,7 +95,7 @@ AVX2_TARGET float dot_f32_bf16_avx2(const float * a, const uint16_t * b, int64_t
     __m256 acc = _mm256_setzero_ps();
     int64_t k = 0;
     for (; k + 8 <= len; k += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), load_bf16x8(b + k), acc);
-    float s = hsum(acc);
+    float s = hsum_avx2(acc);
     // the tail widened first, then the f32 version's own loop, so the compiler treats it alike
     // (it vectorizes that loop's products; an FMA-contracted tail would round differently)
     float t[8];

@@ -187,26 +187,31 @@ bool attention_paged_exact(kv_dtype d, int n_head, int n_head_kv, int head_dim) 
     return !tile;
 }
 
-void attention_paged(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
-                     int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
-                     kernel_path path) {
+namespace {
+// attention_paged for K/V of T (float or bf16 bits) with that type's dot / axpy.
+template <class T, class Dot, class Axpy>
+void attention_paged_t(float * out, const float * q, const kv_view<T> & k, const kv_view<T> & v, int64_t kv_len, int64_t n,
+                       int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, kernel_path path,
+                       Dot dot, Axpy axpy) {
     if (resolve(path) == KERNEL_PATH_REF) {
         attention_paged_ref(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask);
         return;
     }
     if (n <= 0) return;
-    attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dot_f32, axpy_f32);
+    attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dot, axpy);
+}
+}  // namespace
+
+void attention_paged(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
+                     int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                     kernel_path path) {
+    attention_paged_t(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, path, dot_f32, axpy_f32);
 }
 
 void attention_paged(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v, int64_t kv_len,
                      int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                      kernel_path path) {
-    if (resolve(path) == KERNEL_PATH_REF) {
-        attention_paged_ref(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask);
-        return;
-    }
-    if (n <= 0) return;
-    attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, g_dot_bf16, g_axpy_bf16);
+    attention_paged_t(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, path, g_dot_bf16, g_axpy_bf16);
 }
 
 const char * kernel_best_path_name() {

@@ -11,19 +11,12 @@
  */
 #include <immintrin.h>
 
+#include "avx2-hsum.h"
 #include "kernels.h"
 
 #define QUANT_TARGET __attribute__((target("avx2,fma,f16c")))
 
 namespace {
-
-QUANT_TARGET inline float hsum(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
-    return _mm_cvtss_f32(lo);
-}
 
 // One block's 32 weights: Q8_0 as stored (int8); Q4_0 as its unsigned nibbles u (0..15), low
 // nibbles -> elements 0..15, high -> 16..31 (the weight is u - 8: see tile()).
@@ -74,7 +67,7 @@ QUANT_TARGET inline void tile(float * y, int64_t ldy, const int8_t * xq, const f
         }
     }
     for (int a = 0; a < R; ++a)
-        for (int c = 0; c < C; ++c) y[(i + c) * ldy + r + a] = hsum(acc[a][c]) + (bias ? bias[r + a] : 0.0f);
+        for (int c = 0; c < C; ++c) y[(i + c) * ldy + r + a] = hsum_avx2(acc[a][c]) + (bias ? bias[r + a] : 0.0f);
 }
 
 template <bool Q4>

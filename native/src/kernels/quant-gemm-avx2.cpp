@@ -28,6 +28,7 @@
 
 #include <vector>
 
+#include "avx2-hsum.h"
 #include "kernels.h"
 
 #define QUANT_TARGET __attribute__((target("avx2,fma,f16c")))
@@ -41,14 +42,6 @@ constexpr int64_t STRIP_BLOCK_BYTES = 288;
 // Inputs per chunk: the chunk's packed inputs (chunk / 2 x blocks x 96 B) stay in L2 while every
 // 4-row group of the task streams over them; each group's strip is rebuilt once per chunk.
 constexpr int64_t CHUNK_INPUTS = 32;
-
-QUANT_TARGET inline float hsum(__m256 v) {  // quant-ref.cpp's tree: ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7))
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
-    return _mm_cvtss_f32(lo);
-}
 
 // Unpacks blocks [0, nb) of 4-row group g of w into strip (nb x STRIP_BLOCK_BYTES, 32-byte aligned).
 template <bool Q4>
@@ -113,7 +106,7 @@ QUANT_TARGET void tile4x2(float * y, int64_t ldy, const uint8_t * strip, const u
         if (r < r0 || r >= r1) continue;
         const float bv = bias ? bias[r] : 0.0f;
         for (int c = 0; c < 2; ++c)
-            if (2 * p + c < n) y[(2 * p + c) * ldy + r] = hsum(acc[a][c]) + bv;
+            if (2 * p + c < n) y[(2 * p + c) * ldy + r] = hsum_avx2(acc[a][c]) + bv;
     }
 }
 

@@ -1,0 +1,58 @@
+/*
+ * attention-cases.h: what the attention tests (test-attention, -bf16, -paged) share: a tree-like
+ * random mask, a bitwise comparison of outputs, and the error of an output against a reference
+ * measured per (row, head) relative to that output's largest element.
+ */
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+// A tree-like mask (n, kv_len + n): the cached prefix mostly visible, each row its own slot and a
+// random subset of earlier batch slots; row `blank` (if >= 0) sees nothing.
+inline std::vector<uint8_t> make_mask(int64_t n, int64_t kv_len, int64_t blank, std::mt19937 & rng) {
+    const int64_t total = kv_len + n;
+    std::vector<uint8_t> m(static_cast<size_t>(n * total), 0);
+    std::uniform_int_distribution<int> coin(0, 3);
+    for (int64_t i = 0; i < n; ++i) {
+        if (i == blank) continue;
+        for (int64_t j = 0; j < kv_len; ++j) m[i * total + j] = coin(rng) != 0;  // 3/4 visible
+        for (int64_t j = 0; j < i; ++j) m[i * total + kv_len + j] = coin(rng) >= 2;
+        m[i * total + kv_len + i] = 1;
+    }
+    return m;
+}
+
+inline bool same_bits(const std::vector<float> & a, const std::vector<float> & b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// out, ref: (n, n_head * head_dim). The largest |out - ref| of each (row, head) relative to that
+// reference output's largest element (a weighted mean of V rows can cancel to ~0 in single
+// elements, where an element-wise relative error means nothing), the maximum over rows that see
+// something; rows the mask (n, total) blanks must be exactly 0 in both, else zero_rows_ok = false.
+inline double attention_max_rel(const std::vector<float> & out, const std::vector<float> & ref, const std::vector<uint8_t> & mask,
+                                bool masked, int64_t n, int64_t total, int n_head, int head_dim, bool & zero_rows_ok) {
+    const int64_t q_dim = int64_t(n_head) * head_dim;
+    double max_rel = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        bool blank = masked;
+        if (masked)
+            for (int64_t j = 0; j < total; ++j) blank = blank && mask[i * total + j] == 0;
+        for (int h = 0; h < n_head; ++h) {
+            const float * a = out.data() + i * q_dim + int64_t(h) * head_dim;
+            const float * e = ref.data() + i * q_dim + int64_t(h) * head_dim;
+            double err = 0, mag = 0;
+            for (int c = 0; c < head_dim; ++c) {
+                if (blank) zero_rows_ok = zero_rows_ok && a[c] == 0.0f && e[c] == 0.0f;
+                err = std::max(err, static_cast<double>(std::fabs(a[c] - e[c])));
+                mag = std::max(mag, static_cast<double>(std::fabs(e[c])));
+            }
+            if (!blank) max_rel = std::max(max_rel, err / mag);
+        }
+    }
+    return max_rel;
+}

@@ -27,7 +27,8 @@ inline std::vector<uint8_t> make_mask(int64_t n, int64_t kv_len, int64_t blank, 
 }
 
 inline bool same_bits(const std::vector<float> & a, const std::vector<float> & b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+    // (an empty vector's data() may be null, which memcmp must not get)
+    return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
 // out, ref: (n, n_head * head_dim). The largest |out - ref| of each (row, head) relative to that

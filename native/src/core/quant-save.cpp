@@ -101,13 +101,15 @@ void quant_save_weights(const std::string & src_dir, const weight_store & store,
     const std::string tmp = path + ".tmp";
     std::unique_ptr<std::FILE, file_closer> f(std::fopen(tmp.c_str(), "wb"));
     if (!f) io_error(tmp, "create", errno);
+    // on any failure: the temporary file goes, the error names it
+    auto fail = [&](const std::string & what) {
+        const int e = errno;
+        f.reset();
+        ::unlink(tmp.c_str());
+        io_error(tmp, what.c_str(), e);
+    };
     auto put = [&](const void * p, size_t n) {
-        if (n && std::fwrite(p, 1, n, f.get()) != n) {
-            const int e = errno;
-            f.reset();
-            ::unlink(tmp.c_str());
-            io_error(tmp, "write", e);
-        }
+        if (n && std::fwrite(p, 1, n, f.get()) != n) fail("write");
     };
     const uint64_t header_len = header.size();
     uint8_t len_bytes[8];
@@ -130,16 +132,7 @@ void quant_save_weights(const std::string & src_dir, const weight_store & store,
             put(buf.data(), static_cast<size_t>(r1 - r0) * row_bytes);
         }
     }
-    if (std::fflush(f.get()) != 0 || ::fsync(::fileno(f.get())) != 0) {
-        const int e = errno;
-        f.reset();
-        ::unlink(tmp.c_str());
-        io_error(tmp, "write", e);
-    }
+    if (std::fflush(f.get()) != 0 || ::fsync(::fileno(f.get())) != 0) fail("write");
     f.reset();
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        const int e = errno;
-        ::unlink(tmp.c_str());
-        io_error(tmp, ("rename it to " + path).c_str(), e);
-    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("rename it to " + path);
 }

@@ -120,6 +120,29 @@ describe('RemoteEngineHost (fake server)', () => {
     await h.dispose();
   });
 
+  it('a kept-alive connection the server closes as it is reused is sent once more on a fresh one; a server that always resets fails after that one retry', async () => {
+    let n = 0;
+    const fake = await fakeServer((req, res, body) => {
+      if (++n === 2) req.socket.destroy(); // the second request: the server drops the connection unanswered
+      else llamaStream([5, 6])(req, res, body);
+    });
+    const h = host(fake.url);
+    for (let i = 0; i < 2; i++) {
+      expect((await run(h)).exchange?.ended).toBe('completed');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(fake.requests.length).toBe(3); // the dropped one and its retry
+    expect(fake.connections).toBe(2);
+    expect(h.status().remote?.failures).toBe(0);
+
+    const always = await fakeServer((req) => req.socket.destroy());
+    const r = await run(host(always.url));
+    expect(r.error?.code).toBe('ENGINE_REMOTE_UNREACHABLE');
+    expect(r.error?.message).toMatch(/other side closed|ECONNRESET|socket hang up/);
+    expect(always.requests.length).toBe(2);
+    await h.dispose();
+  });
+
   it('aborting the signal closes the request, and counts as aborted, not failed', async () => {
     const fake = await fakeServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -3,8 +3,9 @@
  * the caller's keep-alive Agent, so consecutive requests reuse the connection) and yields the data
  * of each server-sent event, parsed by eventsource-parser. The caller's AbortSignal aborts the
  * request (the server sees the connection close); `timeoutMs` bounds the wait for the response
- * and for each next event. Every failure becomes a RemoteError with a stable code. Knows nothing
- * of any completion API (remote-api.ts does).
+ * and for each next event. A connection reset before any response byte is sent once more on a
+ * fresh connection (a kept-alive socket the server closed as we reused it). Every failure becomes
+ * a RemoteError with a stable code. Knows nothing of any completion API (remote-api.ts does).
  */
 import { createParser } from 'eventsource-parser';
 import { fetch, type Dispatcher } from 'undici';
@@ -63,6 +64,9 @@ function redact(text: string, secrets: string[]): string {
   return out;
 }
 
+/** Socket errors that mean the connection died before the server answered anything. */
+const RESET_BEFORE_RESPONSE = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
 /** The innermost cause's code and message of a fetch failure (undici wraps them in TypeError). */
 function rootCause(err: unknown): { code?: string; message: string } {
   let e = err as { cause?: unknown; code?: unknown; message?: unknown; errors?: unknown[] } | undefined;
@@ -111,17 +115,22 @@ export async function postEventStream(url: string, body: unknown, opts: StreamOp
   };
 
   arm('response');
-  let res: Awaited<ReturnType<typeof fetch>>;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...opts.headers },
-      body: JSON.stringify(body),
-      signal,
-      dispatcher: opts.dispatcher,
-    });
-  } catch (err) {
-    throw failure(err, 'connect');
+  let res: Awaited<ReturnType<typeof fetch>> | undefined;
+  for (let attempt = 1; !res; attempt++) {
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...opts.headers },
+        body: JSON.stringify(body),
+        signal,
+        dispatcher: opts.dispatcher,
+      });
+    } catch (err) {
+      // A kept-alive connection the server closed as we sent on it: no response byte came back,
+      // so sending once more on a fresh connection is safe (a completion changes nothing).
+      if (attempt === 1 && !signal.aborted && RESET_BEFORE_RESPONSE.has(rootCause(err).code ?? '')) continue;
+      throw failure(err, 'connect');
+    }
   }
   const headersAt = performance.now();
   if (res.status < 200 || res.status > 299) {

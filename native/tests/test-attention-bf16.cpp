@@ -133,6 +133,50 @@ void check_helpers(std::mt19937 & rng) {
     CHECK(bad == 0);
 }
 
+// The many-key helpers the generic attention runs (attention-avx2.cpp) equal one dot per key and
+// one axpy per key in key order, bit for bit, f32 and bf16, for key counts around the groups of
+// four and lengths around the 64-float register block (and lengths with a scalar tail).
+void check_many_key_helpers(std::mt19937 & rng) {
+    if (!kernel_path_supported(KERNEL_PATH_AVX2)) return;
+    int bad = 0;
+    for (int64_t len : {8, 16, 40, 64, 72, 128, 136, 7, 13, 65})
+        for (int64_t count = 0; count <= 9; ++count) {
+            const std::vector<float> q = randn(static_cast<size_t>(len), rng);
+            std::vector<std::vector<float>> kf;
+            std::vector<std::vector<uint16_t>> kb;
+            std::vector<const float *> pf;
+            std::vector<const uint16_t *> pb;
+            for (int64_t j = 0; j < count; ++j) {
+                kf.push_back(randn(static_cast<size_t>(len), rng));
+                kb.push_back(to_bf16(randn(static_cast<size_t>(len), rng)));
+            }
+            for (int64_t j = 0; j < count; ++j) {
+                pf.push_back(kf[j].data());
+                pb.push_back(kb[j].data());
+            }
+            std::vector<float> sf(static_cast<size_t>(count)), sb(static_cast<size_t>(count));
+            dots_f32_avx2(sf.data(), q.data(), pf.data(), count, len);
+            dots_f32_bf16_avx2(sb.data(), q.data(), pb.data(), count, len);
+            for (int64_t j = 0; j < count; ++j) {
+                if (sf[j] != dot_f32_avx2(q.data(), pf[j], len)) ++bad;
+                if (sb[j] != dot_f32_bf16_avx2(q.data(), pb[j], len)) ++bad;
+            }
+            const std::vector<float> a = randn(static_cast<size_t>(count), rng);
+            std::vector<float> y1 = randn(static_cast<size_t>(len), rng), y2 = y1, y3 = y1, y4 = y1;
+            axpys_f32_avx2(y1.data(), a.data(), pf.data(), count, len);
+            axpys_f32_bf16_avx2(y3.data(), a.data(), pb.data(), count, len);
+            for (int64_t j = 0; j < count; ++j) {
+                axpy_f32_avx2(y2.data(), a[j], pf[j], len);
+                axpy_f32_bf16_avx2(y4.data(), a[j], pb[j], len);
+            }
+            if (!same_bits(y1, y2)) ++bad;
+            if (!same_bits(y3, y4)) ++bad;
+            ++g_cases;
+        }
+    if (bad) std::fprintf(stderr, "many-key dot/axpy helpers: %d mismatches\n", bad);
+    CHECK(bad == 0);
+}
+
 }  // namespace
 
 int main() {
@@ -140,6 +184,7 @@ int main() {
     thread_pool pool(2);
     std::fprintf(stderr, "best path: %s (bf16 K/V: generic kernel)\n", kernel_best_path_name());
     check_helpers(rng);
+    check_many_key_helpers(rng);
     for (int head_dim : {32, 64, 128, 40})
         for (int group : {1, 2, 4, 8})
             for (int64_t kv_len : {0, 1, 15, 16, 17, 300})

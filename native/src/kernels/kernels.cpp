@@ -3,7 +3,7 @@
  * best path this CPU supports, the split of a matmul's rows / attention's (KV head, row tile) pairs
  * into thread-pool tasks, and the generic attention for head sizes the AVX-512 kernel does not
  * take and for bf16 K/V (on every CPU: the AVX-512 tile kernel reads f32 K/V only). Path
- * functions live in kernels-avx512*.cpp, kernels-avx2.cpp and kernels-ref.cpp.
+ * functions live in kernels-avx512*.cpp, kernels-avx2.cpp, attention-avx2.cpp and kernels-ref.cpp.
  */
 #include <algorithm>
 #include <cmath>
@@ -53,6 +53,29 @@ using dot_bf16_fn = float (*)(const float *, const uint16_t *, int64_t);
 using axpy_bf16_fn = void (*)(float *, float, const uint16_t *, int64_t);
 const dot_bf16_fn g_dot_bf16 = cpu().avx2 ? dot_f32_bf16_avx2 : dot_f32_bf16_ref;
 const axpy_bf16_fn g_axpy_bf16 = cpu().avx2 ? axpy_f32_bf16_avx2 : axpy_f32_bf16_ref;
+
+// The generic attention's many-key loops: AVX2's side-by-side versions where the one-row helper
+// dispatched above is AVX2's, else a loop over that helper (the same bits either way).
+template <class T>
+using dots_fn = void (*)(float *, const float *, const T * const *, int64_t, int64_t);
+template <class T>
+using axpys_fn = void (*)(float *, const float *, const T * const *, int64_t, int64_t);
+void dots_loop_f32(float * s, const float * q, const float * const * k, int64_t count, int64_t len) {
+    for (int64_t j = 0; j < count; ++j) s[j] = g_dot(q, k[j], len);
+}
+void dots_loop_bf16(float * s, const float * q, const uint16_t * const * k, int64_t count, int64_t len) {
+    for (int64_t j = 0; j < count; ++j) s[j] = g_dot_bf16(q, k[j], len);
+}
+void axpys_loop_f32(float * y, const float * a, const float * const * x, int64_t count, int64_t len) {
+    for (int64_t j = 0; j < count; ++j) g_axpy(y, a[j], x[j], len);
+}
+void axpys_loop_bf16(float * y, const float * a, const uint16_t * const * x, int64_t count, int64_t len) {
+    for (int64_t j = 0; j < count; ++j) g_axpy_bf16(y, a[j], x[j], len);
+}
+const dots_fn<float> g_dots = g_dot == dot_f32_avx2 ? dots_f32_avx2 : dots_loop_f32;
+const axpys_fn<float> g_axpys = g_axpy == axpy_f32_avx2 ? axpys_f32_avx2 : axpys_loop_f32;
+const dots_fn<uint16_t> g_dots_bf16 = g_dot_bf16 == dot_f32_bf16_avx2 ? dots_f32_bf16_avx2 : dots_loop_bf16;
+const axpys_fn<uint16_t> g_axpys_bf16 = g_axpy_bf16 == axpy_f32_bf16_avx2 ? axpys_f32_bf16_avx2 : axpys_loop_bf16;
 
 // One task: rows [r0, r1) of one job.
 struct row_task {
@@ -106,12 +129,15 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
     }
 }
 
-// The generic attention: one (row, head) task at a time with the dispatched dot / axpy, for head
-// sizes the AVX-512 tile kernel does not take, CPUs without AVX-512, and bf16 K/V (T = uint16_t).
-// krow(j), vrow(j): slot j's K / V row (kv_dim elements of T): contiguous, or through a block table.
-template <class T, class KRow, class VRow, class Dot, class Axpy>
+// The generic attention: one (row, head) task at a time, for head sizes the AVX-512 tile kernel does
+// not take, CPUs without AVX-512, and bf16 K/V (T = uint16_t). The visible keys' scores come from
+// dots (q . k for many keys), the output from axpys (p_j * v_j summed in key order): the same
+// numbers as a dot / axpy per key. krow(j), vrow(j): slot j's K / V row (kv_dim elements of T):
+// contiguous, or through a block table.
+template <class T, class KRow, class VRow>
 void attention_rows_t(float * out, const float * q, KRow krow, VRow vrow, int64_t kv_len, int64_t n, int n_head,
-                      int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, Dot dot, Axpy axpy) {
+                      int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, dots_fn<T> dots,
+                      axpys_fn<T> axpys) {
     const int64_t total = kv_len + n;
     const int64_t q_dim = static_cast<int64_t>(n_head) * head_dim;
     const int group = n_head / n_head_kv;
@@ -120,37 +146,47 @@ void attention_rows_t(float * out, const float * q, KRow krow, VRow vrow, int64_
     auto task = [&](int64_t t) {
         const int64_t i = t / n_head;
         const int h = static_cast<int>(t % n_head);
-        const int hk = h / group;
+        const int64_t hk_off = static_cast<int64_t>(h / group) * head_dim;
         const float * qi = q + i * q_dim + static_cast<int64_t>(h) * head_dim;
         float * oi = out + i * q_dim + static_cast<int64_t>(h) * head_dim;
+        // per visible key, in slot order: its slot, K row, score, then weight and V row
+        thread_local std::vector<int64_t> slot;
+        thread_local std::vector<const T *> rows;
         thread_local std::vector<float> scores;
-        scores.resize(static_cast<size_t>(total));
         const uint8_t * mrow = mask ? mask + i * total : nullptr;
         const int64_t limit = mask ? total : kv_len + i + 1;
-        float mx = -INFINITY;
+        slot.resize(static_cast<size_t>(limit));
+        rows.resize(static_cast<size_t>(limit));
+        scores.resize(static_cast<size_t>(limit));
+        int64_t nv = 0;
         for (int64_t j = 0; j < limit; ++j) {
-            if (mrow && !mrow[j]) {
-                scores[j] = -INFINITY;
-                continue;
-            }
-            float s = dot(qi, krow(j) + static_cast<int64_t>(hk) * head_dim, head_dim) * scale;
-            scores[j] = s;
-            mx = std::max(mx, s);
+            if (mrow && !mrow[j]) continue;
+            slot[nv] = j;
+            rows[nv++] = krow(j) + hk_off;
+        }
+        dots(scores.data(), qi, rows.data(), nv, head_dim);
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < nv; ++j) {
+            scores[j] *= scale;
+            mx = std::max(mx, scores[j]);
         }
         std::fill(oi, oi + head_dim, 0.0f);
         if (mx == -INFINITY) return;  // nothing visible
-        float sum = 0;
-        for (int64_t j = 0; j < limit; ++j) {
+        float sum = 0;  // masked keys would add exact zeros: leaving them out changes no bit
+        for (int64_t j = 0; j < nv; ++j) {
             float e = scores[j] == -INFINITY ? 0.0f : std::exp(scores[j] - mx);
             scores[j] = e;
             sum += e;
         }
         const float inv = 1.0f / sum;
-        for (int64_t j = 0; j < limit; ++j) {
+        int64_t np = 0;
+        for (int64_t j = 0; j < nv; ++j) {
             float p = scores[j] * inv;
             if (p == 0.0f) continue;
-            axpy(oi, p, vrow(j) + static_cast<int64_t>(hk) * head_dim, head_dim);
+            scores[np] = p;
+            rows[np++] = vrow(slot[j]) + hk_off;
         }
+        axpys(oi, scores.data(), rows.data(), np, head_dim);
     };
     const bool small = static_cast<double>(n_tasks) * static_cast<double>(total) * head_dim < 65536.0;
     if (!pool || pool->n_threads() == 1 || n_tasks < 2 || small) {
@@ -160,22 +196,22 @@ void attention_rows_t(float * out, const float * q, KRow krow, VRow vrow, int64_
     pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
 }
 
-template <class T, class Dot, class Axpy>
+template <class T>
 void attention_rows(float * out, const float * q, const T * k_cache, const T * v_cache, int64_t kv_len,
                     int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
-                    Dot dot, Axpy axpy) {
+                    dots_fn<T> dots, axpys_fn<T> axpys) {
     const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
     attention_rows_t<T>(out, q, [&](int64_t j) { return k_cache + j * kv_dim; }, [&](int64_t j) { return v_cache + j * kv_dim; },
-                        kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dot, axpy);
+                        kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dots, axpys);
 }
 
-template <class T, class Dot, class Axpy>
+template <class T>
 void attention_paged_rows(float * out, const float * q, const kv_view<T> & k, const kv_view<T> & v, int64_t kv_len,
                           int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
-                          Dot dot, Axpy axpy) {
+                          dots_fn<T> dots, axpys_fn<T> axpys) {
     const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
     attention_rows_t<T>(out, q, [&](int64_t j) { return kv_view_row(k, j, kv_dim); }, [&](int64_t j) { return kv_view_row(v, j, kv_dim); },
-                        kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dot, axpy);
+                        kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dots, axpys);
 }
 
 }  // namespace
@@ -189,29 +225,29 @@ bool attention_paged_exact(kv_dtype d, int n_head, int n_head_kv, int head_dim) 
 
 namespace {
 // attention_paged for K/V of T (float or bf16 bits) with that type's dot / axpy.
-template <class T, class Dot, class Axpy>
+template <class T>
 void attention_paged_t(float * out, const float * q, const kv_view<T> & k, const kv_view<T> & v, int64_t kv_len, int64_t n,
                        int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, kernel_path path,
-                       Dot dot, Axpy axpy) {
+                       dots_fn<T> dots, axpys_fn<T> axpys) {
     if (resolve(path) == KERNEL_PATH_REF) {
         attention_paged_ref(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask);
         return;
     }
     if (n <= 0) return;
-    attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dot, axpy);
+    attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dots, axpys);
 }
 }  // namespace
 
 void attention_paged(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
                      int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                      kernel_path path) {
-    attention_paged_t(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, path, dot_f32, axpy_f32);
+    attention_paged_t(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, path, g_dots, g_axpys);
 }
 
 void attention_paged(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v, int64_t kv_len,
                      int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                      kernel_path path) {
-    attention_paged_t(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, path, g_dot_bf16, g_axpy_bf16);
+    attention_paged_t(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, path, g_dots_bf16, g_axpys_bf16);
 }
 
 const char * kernel_best_path_name() {
@@ -246,7 +282,7 @@ void attention(float * out, const float * q, const float * k_cache, const float 
     const bool fast = p == KERNEL_PATH_AVX512 && head_dim % 16 == 0 && head_dim <= 128 && n_head_kv > 0 &&
                       n_head % n_head_kv == 0;
     if (!fast || n <= 0) {
-        attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dot_f32, axpy_f32);
+        attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, g_dots, g_axpys);
         return;
     }
     const attention_args a{out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask,
@@ -285,7 +321,7 @@ void attention(float * out, const float * q, const uint16_t * k_cache, const uin
         return;
     }
     if (n <= 0) return;
-    attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, g_dot_bf16, g_axpy_bf16);
+    attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, g_dots_bf16, g_axpys_bf16);
 }
 
 float dot_f32_bf16(const float * a, const uint16_t * b, int64_t len) { return g_dot_bf16(a, b, len); }

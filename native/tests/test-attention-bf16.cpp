@@ -135,7 +135,8 @@ void check_helpers(std::mt19937 & rng) {
 
 // The many-key helpers the generic attention runs (attention-avx2.cpp) equal one dot per key and
 // one axpy per key in key order, bit for bit, f32 and bf16, for key counts around the groups of
-// four and lengths around the 64-float register block (and lengths with a scalar tail).
+// four and lengths around the 64-float register block (and lengths with a scalar tail); rows are
+// read at an offset into each pointed-to row (a head's part of a slot's K / V row).
 void check_many_key_helpers(std::mt19937 & rng) {
     if (!kernel_path_supported(KERNEL_PATH_AVX2)) return;
     int bad = 0;
@@ -147,27 +148,27 @@ void check_many_key_helpers(std::mt19937 & rng) {
             std::vector<const float *> pf;
             std::vector<const uint16_t *> pb;
             for (int64_t j = 0; j < count; ++j) {
-                kf.push_back(randn(static_cast<size_t>(len), rng));
-                kb.push_back(to_bf16(randn(static_cast<size_t>(len), rng)));
+                kf.push_back(randn(static_cast<size_t>(len + 5), rng));
+                kb.push_back(to_bf16(randn(static_cast<size_t>(len + 5), rng)));
             }
             for (int64_t j = 0; j < count; ++j) {
                 pf.push_back(kf[j].data());
                 pb.push_back(kb[j].data());
             }
             std::vector<float> sf(static_cast<size_t>(count)), sb(static_cast<size_t>(count));
-            dots_f32_avx2(sf.data(), q.data(), pf.data(), count, len);
-            dots_f32_bf16_avx2(sb.data(), q.data(), pb.data(), count, len);
+            dots_f32_avx2(sf.data(), q.data(), pf.data(), 5, count, len);
+            dots_f32_bf16_avx2(sb.data(), q.data(), pb.data(), 5, count, len);
             for (int64_t j = 0; j < count; ++j) {
-                if (sf[j] != dot_f32_avx2(q.data(), pf[j], len)) ++bad;
-                if (sb[j] != dot_f32_bf16_avx2(q.data(), pb[j], len)) ++bad;
+                if (sf[j] != dot_f32_avx2(q.data(), pf[j] + 5, len)) ++bad;
+                if (sb[j] != dot_f32_bf16_avx2(q.data(), pb[j] + 5, len)) ++bad;
             }
             const std::vector<float> a = randn(static_cast<size_t>(count), rng);
             std::vector<float> y1 = randn(static_cast<size_t>(len), rng), y2 = y1, y3 = y1, y4 = y1;
-            axpys_f32_avx2(y1.data(), a.data(), pf.data(), count, len);
-            axpys_f32_bf16_avx2(y3.data(), a.data(), pb.data(), count, len);
+            axpys_f32_avx2(y1.data(), a.data(), pf.data(), 5, count, len);
+            axpys_f32_bf16_avx2(y3.data(), a.data(), pb.data(), 5, count, len);
             for (int64_t j = 0; j < count; ++j) {
-                axpy_f32_avx2(y2.data(), a[j], pf[j], len);
-                axpy_f32_bf16_avx2(y4.data(), a[j], pb[j], len);
+                axpy_f32_avx2(y2.data(), a[j], pf[j] + 5, len);
+                axpy_f32_bf16_avx2(y4.data(), a[j], pb[j] + 5, len);
             }
             if (!same_bits(y1, y2)) ++bad;
             if (!same_bits(y3, y4)) ++bad;

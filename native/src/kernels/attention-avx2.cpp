@@ -29,13 +29,13 @@ inline float dot1(const float * q, const uint16_t * k, int64_t len) { return dot
 inline void axpy1(float * y, float a, const float * x, int64_t len) { axpy_f32_avx2(y, a, x, len); }
 inline void axpy1(float * y, float a, const uint16_t * x, int64_t len) { axpy_f32_bf16_avx2(y, a, x, len); }
 
-// q: (len), k: count rows of (len) T; s: (count).
+// q: (len), k: count rows of (len) T, each at k[j] + off; s: (count).
 template <class T>
-AVX2_TARGET void dots(float * s, const float * q, const T * const * k, int64_t count, int64_t len) {
+AVX2_TARGET void dots(float * s, const float * q, const T * const * k, int64_t off, int64_t count, int64_t len) {
     int64_t j = 0;
     if (len % 8 == 0) {
         for (; j + 4 <= count; j += 4) {
-            const T *k0 = k[j], *k1 = k[j + 1], *k2 = k[j + 2], *k3 = k[j + 3];
+            const T *k0 = k[j] + off, *k1 = k[j + 1] + off, *k2 = k[j + 2] + off, *k3 = k[j + 3] + off;
             __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
             for (int64_t c = 0; c < len; c += 8) {
                 const __m256 qv = _mm256_loadu_ps(q + c);
@@ -50,14 +50,14 @@ AVX2_TARGET void dots(float * s, const float * q, const T * const * k, int64_t c
             s[j + 3] = hsum_avx2(a3);
         }
     }
-    for (; j < count; ++j) s[j] = dot1(q, k[j], len);
+    for (; j < count; ++j) s[j] = dot1(q, k[j] + off, len);
 }
 
-// y: (len); a: (count); x: count rows of (len) T.
+// y: (len); a: (count); x: count rows of (len) T, each at x[j] + off.
 template <class T>
-AVX2_TARGET void axpys(float * y, const float * a, const T * const * x, int64_t count, int64_t len) {
+AVX2_TARGET void axpys(float * y, const float * a, const T * const * x, int64_t off, int64_t count, int64_t len) {
     if (len % 8 != 0) {
-        for (int64_t j = 0; j < count; ++j) axpy1(y, a[j], x[j], len);
+        for (int64_t j = 0; j < count; ++j) axpy1(y, a[j], x[j] + off, len);
         return;
     }
     int64_t c = 0;
@@ -67,7 +67,7 @@ AVX2_TARGET void axpys(float * y, const float * a, const T * const * x, int64_t 
                o6 = _mm256_loadu_ps(y + c + 48), o7 = _mm256_loadu_ps(y + c + 56);
         for (int64_t j = 0; j < count; ++j) {
             const __m256 av = _mm256_set1_ps(a[j]);
-            const T * xr = x[j] + c;
+            const T * xr = x[j] + off + c;
             o0 = _mm256_fmadd_ps(av, load8(xr), o0);
             o1 = _mm256_fmadd_ps(av, load8(xr + 8), o1);
             o2 = _mm256_fmadd_ps(av, load8(xr + 16), o2);
@@ -88,22 +88,22 @@ AVX2_TARGET void axpys(float * y, const float * a, const T * const * x, int64_t 
     }
     for (; c < len; c += 8) {
         __m256 o = _mm256_loadu_ps(y + c);
-        for (int64_t j = 0; j < count; ++j) o = _mm256_fmadd_ps(_mm256_set1_ps(a[j]), load8(x[j] + c), o);
+        for (int64_t j = 0; j < count; ++j) o = _mm256_fmadd_ps(_mm256_set1_ps(a[j]), load8(x[j] + off + c), o);
         _mm256_storeu_ps(y + c, o);
     }
 }
 
 }  // namespace
 
-void dots_f32_avx2(float * s, const float * q, const float * const * k, int64_t count, int64_t len) {
-    dots(s, q, k, count, len);
+void dots_f32_avx2(float * s, const float * q, const float * const * k, int64_t off, int64_t count, int64_t len) {
+    dots(s, q, k, off, count, len);
 }
-void dots_f32_bf16_avx2(float * s, const float * q, const uint16_t * const * k, int64_t count, int64_t len) {
-    dots(s, q, k, count, len);
+void dots_f32_bf16_avx2(float * s, const float * q, const uint16_t * const * k, int64_t off, int64_t count, int64_t len) {
+    dots(s, q, k, off, count, len);
 }
-void axpys_f32_avx2(float * y, const float * a, const float * const * x, int64_t count, int64_t len) {
-    axpys(y, a, x, count, len);
+void axpys_f32_avx2(float * y, const float * a, const float * const * x, int64_t off, int64_t count, int64_t len) {
+    axpys(y, a, x, off, count, len);
 }
-void axpys_f32_bf16_avx2(float * y, const float * a, const uint16_t * const * x, int64_t count, int64_t len) {
-    axpys(y, a, x, count, len);
+void axpys_f32_bf16_avx2(float * y, const float * a, const uint16_t * const * x, int64_t off, int64_t count, int64_t len) {
+    axpys(y, a, x, off, count, len);
 }

@@ -57,20 +57,20 @@ const axpy_bf16_fn g_axpy_bf16 = cpu().avx2 ? axpy_f32_bf16_avx2 : axpy_f32_bf16
 // The generic attention's many-key loops: AVX2's side-by-side versions where the one-row helper
 // dispatched above is AVX2's, else a loop over that helper (the same bits either way).
 template <class T>
-using dots_fn = void (*)(float *, const float *, const T * const *, int64_t, int64_t);
+using dots_fn = void (*)(float *, const float *, const T * const *, int64_t, int64_t, int64_t);
 template <class T>
-using axpys_fn = void (*)(float *, const float *, const T * const *, int64_t, int64_t);
-void dots_loop_f32(float * s, const float * q, const float * const * k, int64_t count, int64_t len) {
-    for (int64_t j = 0; j < count; ++j) s[j] = g_dot(q, k[j], len);
+using axpys_fn = void (*)(float *, const float *, const T * const *, int64_t, int64_t, int64_t);
+void dots_loop_f32(float * s, const float * q, const float * const * k, int64_t off, int64_t count, int64_t len) {
+    for (int64_t j = 0; j < count; ++j) s[j] = g_dot(q, k[j] + off, len);
 }
-void dots_loop_bf16(float * s, const float * q, const uint16_t * const * k, int64_t count, int64_t len) {
-    for (int64_t j = 0; j < count; ++j) s[j] = g_dot_bf16(q, k[j], len);
+void dots_loop_bf16(float * s, const float * q, const uint16_t * const * k, int64_t off, int64_t count, int64_t len) {
+    for (int64_t j = 0; j < count; ++j) s[j] = g_dot_bf16(q, k[j] + off, len);
 }
-void axpys_loop_f32(float * y, const float * a, const float * const * x, int64_t count, int64_t len) {
-    for (int64_t j = 0; j < count; ++j) g_axpy(y, a[j], x[j], len);
+void axpys_loop_f32(float * y, const float * a, const float * const * x, int64_t off, int64_t count, int64_t len) {
+    for (int64_t j = 0; j < count; ++j) g_axpy(y, a[j], x[j] + off, len);
 }
-void axpys_loop_bf16(float * y, const float * a, const uint16_t * const * x, int64_t count, int64_t len) {
-    for (int64_t j = 0; j < count; ++j) g_axpy_bf16(y, a[j], x[j], len);
+void axpys_loop_bf16(float * y, const float * a, const uint16_t * const * x, int64_t off, int64_t count, int64_t len) {
+    for (int64_t j = 0; j < count; ++j) g_axpy_bf16(y, a[j], x[j] + off, len);
 }
 const dots_fn<float> g_dots = g_dot == dot_f32_avx2 ? dots_f32_avx2 : dots_loop_f32;
 const axpys_fn<float> g_axpys = g_axpy == axpy_f32_avx2 ? axpys_f32_avx2 : axpys_loop_f32;
@@ -133,7 +133,7 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
 // not take, CPUs without AVX-512, and bf16 K/V (T = uint16_t). The visible keys' scores come from
 // dots (q . k for many keys), the output from axpys (p_j * v_j summed in key order): the same
 // numbers as a dot / axpy per key. krow(j), vrow(j): slot j's K / V row (kv_dim elements of T):
-// contiguous, or through a block table.
+// contiguous, or through a block table; looked up once per call, a head's part at its offset.
 template <class T, class KRow, class VRow>
 void attention_rows_t(float * out, const float * q, KRow krow, VRow vrow, int64_t kv_len, int64_t n, int n_head,
                       int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, dots_fn<T> dots,
@@ -143,28 +143,39 @@ void attention_rows_t(float * out, const float * q, KRow krow, VRow vrow, int64_
     const int group = n_head / n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
     const int64_t n_tasks = n * n_head;
+    std::vector<const T *> k_rows(static_cast<size_t>(total)), v_rows(static_cast<size_t>(total));  // slot -> row
+    for (int64_t j = 0; j < total; ++j) {
+        k_rows[j] = krow(j);
+        v_rows[j] = vrow(j);
+    }
     auto task = [&](int64_t t) {
         const int64_t i = t / n_head;
         const int h = static_cast<int>(t % n_head);
-        const int64_t hk_off = static_cast<int64_t>(h / group) * head_dim;
+        const int64_t off = static_cast<int64_t>(h / group) * head_dim;
         const float * qi = q + i * q_dim + static_cast<int64_t>(h) * head_dim;
         float * oi = out + i * q_dim + static_cast<int64_t>(h) * head_dim;
-        // per visible key, in slot order: its slot, K row, score, then weight and V row
+        // the visible keys, in slot order: causal rows see a prefix of the slots, masked rows a subset
         thread_local std::vector<int64_t> slot;
         thread_local std::vector<const T *> rows;
         thread_local std::vector<float> scores;
         const uint8_t * mrow = mask ? mask + i * total : nullptr;
         const int64_t limit = mask ? total : kv_len + i + 1;
-        slot.resize(static_cast<size_t>(limit));
-        rows.resize(static_cast<size_t>(limit));
         scores.resize(static_cast<size_t>(limit));
-        int64_t nv = 0;
-        for (int64_t j = 0; j < limit; ++j) {
-            if (mrow && !mrow[j]) continue;
-            slot[nv] = j;
-            rows[nv++] = krow(j) + hk_off;
+        int64_t nv = limit;
+        const T * const * ks = k_rows.data();
+        const T * const * vs = v_rows.data();
+        if (mrow) {
+            slot.resize(static_cast<size_t>(limit));
+            rows.resize(static_cast<size_t>(limit));
+            nv = 0;
+            for (int64_t j = 0; j < limit; ++j) {
+                if (!mrow[j]) continue;
+                slot[nv] = j;
+                rows[nv++] = k_rows[j];
+            }
+            ks = rows.data();
         }
-        dots(scores.data(), qi, rows.data(), nv, head_dim);
+        dots(scores.data(), qi, ks, off, nv, head_dim);
         float mx = -INFINITY;
         for (int64_t j = 0; j < nv; ++j) {
             scores[j] *= scale;
@@ -179,14 +190,23 @@ void attention_rows_t(float * out, const float * q, KRow krow, VRow vrow, int64_
             sum += e;
         }
         const float inv = 1.0f / sum;
-        int64_t np = 0;
+        bool zero = false;
         for (int64_t j = 0; j < nv; ++j) {
-            float p = scores[j] * inv;
-            if (p == 0.0f) continue;
-            scores[np] = p;
-            rows[np++] = vrow(slot[j]) + hk_off;
+            scores[j] *= inv;
+            zero |= scores[j] == 0.0f;
         }
-        axpys(oi, scores.data(), rows.data(), np, head_dim);
+        if (mrow || zero) {  // keys with weight 0 are skipped (as an axpy per key skipped them)
+            rows.resize(static_cast<size_t>(limit));
+            int64_t np = 0;
+            for (int64_t j = 0; j < nv; ++j) {
+                if (scores[j] == 0.0f) continue;
+                scores[np] = scores[j];
+                rows[np++] = v_rows[mrow ? slot[j] : j];
+            }
+            nv = np;
+            vs = rows.data();
+        }
+        axpys(oi, scores.data(), vs, off, nv, head_dim);
     };
     const bool small = static_cast<double>(n_tasks) * static_cast<double>(total) * head_dim < 65536.0;
     if (!pool || pool->n_threads() == 1 || n_tasks < 2 || small) {

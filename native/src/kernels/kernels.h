@@ -290,12 +290,13 @@ float dot_f32_bf16_avx2(const float * a, const uint16_t * b, int64_t len);
 void axpy_f32_bf16_avx2(float * y, float a, const uint16_t * x, int64_t len);
 void axpy_f32_avx512(float * y, float a, const float * x, int64_t len);
 // attention-avx2.cpp: many rows at once, each result bit-equal to the one-row AVX2 helper above.
-// s: (count) with s[j] = q . k[j]; q, k[j]: (len).
-void dots_f32_avx2(float * s, const float * q, const float * const * k, int64_t count, int64_t len);
-void dots_f32_bf16_avx2(float * s, const float * q, const uint16_t * const * k, int64_t count, int64_t len);
-// y: (len) += a[j] * x[j] for j = 0..count-1 in that order; a: (count); x[j]: (len).
-void axpys_f32_avx2(float * y, const float * a, const float * const * x, int64_t count, int64_t len);
-void axpys_f32_bf16_avx2(float * y, const float * a, const uint16_t * const * x, int64_t count, int64_t len);
+// Row j starts at k[j] + off (x[j] + off): one pointer per slot serves every head.
+// s: (count) with s[j] = q . (k[j] + off)[0..len); q: (len).
+void dots_f32_avx2(float * s, const float * q, const float * const * k, int64_t off, int64_t count, int64_t len);
+void dots_f32_bf16_avx2(float * s, const float * q, const uint16_t * const * k, int64_t off, int64_t count, int64_t len);
+// y: (len) += a[j] * (x[j] + off)[0..len) for j = 0..count-1 in that order; a: (count).
+void axpys_f32_avx2(float * y, const float * a, const float * const * x, int64_t off, int64_t count, int64_t len);
+void axpys_f32_bf16_avx2(float * y, const float * a, const uint16_t * const * x, int64_t off, int64_t count, int64_t len);
 // AVX512-BF16.
 void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);
 // One row: g (len) = silu(g) * u (len).

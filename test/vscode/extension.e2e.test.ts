@@ -121,8 +121,10 @@ describe.skipIf(missing)('the extension in code-server', () => {
       await hover.waitFor({ timeout: 10_000 });
       const tip = (await hover.textContent()) ?? '';
       console.log(`vscode e2e: status bar tooltip: ${JSON.stringify(tip)}`);
-      // the extension sent the keystroke's time with the request: the editor's share is there too
-      expect(tip).toMatch(/Last request #\d+ \((shown|cached|empty)\): [\d.]+ ms in the server, [\d.]+ ms in the editor before it/);
+      // The last request may be one no keystroke made (VS Code asks again after an accept, and which
+      // request is last is a race): the editor's share is in the line when it has one, and the
+      // report below must have it for the typed requests.
+      expect(tip).toMatch(/Last request #\d+ \((shown|cached|empty)\): [\d.]+ ms in the server(, [\d.]+ ms in the editor before it)?\n/);
       await page.mouse.move(0, 0);
       await page.keyboard.press('F1');
       await page.keyboard.type('Slipstream: Open Latency Report');
@@ -134,7 +136,8 @@ describe.skipIf(missing)('the extension in code-server', () => {
       wb.mark('latencyReport');
       await page.screenshot({ path: join(wb.scratch.root, 'latency-report.png') });
       await expect(report.locator('svg text').filter({ hasText: 'Where the time went' }).count()).resolves.toBe(1);
-      for (const stage of ['receive', 'prefill', 'decode', 'respond']) await expect(report.locator('td').filter({ hasText: new RegExp(`^${stage}$`) }).count()).resolves.toBe(1);
+      // 'editor': the extension sent the keystroke's time with the typed requests
+      for (const stage of ['editor', 'receive', 'prefill', 'decode', 'respond']) await expect(report.locator('td').filter({ hasText: new RegExp(`^${stage}$`) }).count()).resolves.toBe(1);
       await page.keyboard.press('Control+W'); // close the report; the editor is next
     } catch (e) {
       await page.screenshot({ path: join(wb.scratch.root, 'failure-report.png') }).catch(() => {});

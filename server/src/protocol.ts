@@ -200,7 +200,7 @@ export interface StatusResult {
         tokens: number;
         rounds: number;
         arMsPerToken: number;
-        shapes: { beams: number; beamLength: number; msPerToken: number; tokensPerStep: number; speedup: number }[];
+        shapes: { beams: number; beamLength: number; msPerToken: number; tokensPerStep: number; speedup: number; rounds: number }[];
         ms: number;
       } | null;
     } | null;

@@ -16,14 +16,16 @@ import { detectPromptFormat, DOCUMENT_TEXT } from './prompt-format.js';
 
 /** ReDrafter must decode at least this many times faster than plain decoding to be chosen. */
 export const REDRAFTER_MIN_SPEEDUP = 1.1;
-/** What the measured rounds may cost, roughly (after an 8-token warm-up each way). */
+/** What the measured rounds may cost, roughly (after an 8-token warm-up of plain decoding and the largest tree). */
 const BUDGET_MS = 300;
 const WARMUP_TOKENS = 8;
 const MIN_TOKENS = 12;
 const MAX_TOKENS = 32;
-/** At least MIN_ROUNDS rounds (each mode's figure is its faster one, so one slow run on a busy machine does not decide), at most ROUNDS. */
-const MIN_ROUNDS = 2;
+/** Rounds: more while the budget lasts (each mode's figure is its fastest, so one slow run on a busy machine does not decide), at most ROUNDS. */
+const MIN_ROUNDS = 1;
 const ROUNDS = 3;
+/** After a round, a shape this many times slower than the fastest one so far is not timed again. */
+export const PRUNE_RATIO = 1.25;
 
 /**
  * The code the calibration completes, [text before the cursor, text after it]: three places where
@@ -94,12 +96,14 @@ export interface ShapeFigures extends TreeShape {
   tokensPerStep: number;
   /** The calibration's arMsPerToken / msPerToken. */
   speedup: number;
+  /** Rounds it was timed in: fewer than the calibration's when it fell behind by PRUNE_RATIO. */
+  rounds: number;
 }
 
 export interface Calibration {
   /** Tokens generated at most per timed run (a prompt's completion may stop earlier, the same way in every mode). */
   tokens: number;
-  /** Timed rounds (each runs every mode on every prompt). */
+  /** Timed rounds (each runs plain decoding and the shapes still in the running on every prompt). */
   rounds: number;
   /** Plain decoding's decode time per token, as ShapeFigures.msPerToken. */
   arMsPerToken: number;
@@ -195,7 +199,9 @@ export function calibrationPrompts(tokenizer: TokenizerLike): { prompt: Int32Arr
  * Times plain decoding against ReDrafter at each shape on one session: every built-in prompt in
  * every mode (greedy, so all emit the same tokens), the order rotating per prompt and round, for
  * MIN_ROUNDS to ROUNDS rounds (no more once BUDGET_MS is spent); per prompt and mode the faster round
- * counts; decode times (the prefill excluded) and steps are summed over the prompts.
+ * counts; decode times (the prefill excluded) and steps are summed over the prompts. After each
+ * round a shape more than PRUNE_RATIO times slower than the fastest shape so far drops out (its
+ * figures stay), so the later rounds refine the contenders within about today's time.
  */
 export async function calibrate(model: Model, tokenizer: TokenizerLike, drafter: Drafter, shapes: readonly TreeShape[]): Promise<Calibration> {
   if (shapes.length === 0) throw new RangeError('calibrate needs at least one tree shape');
@@ -217,26 +223,33 @@ export async function calibrate(model: Model, tokenizer: TokenizerLike, drafter:
       while (!r.done) r = await gen.next();
       return { ms: r.value.stats.decode_ms, tokens: Math.max(0, r.value.ids.length - 1), steps: Math.max(0, r.value.stats.forward_passes - 1) };
     };
+    // the largest tree allocates the most; every later run then finds its buffers
+    const largest = shapes.reduce((a, s, k) => (s.beams * s.beamLength > shapes[a]!.beams * shapes[a]!.beamLength ? k : a), 0);
     const warm = await run(0, 0, WARMUP_TOKENS);
-    for (let m = 1; m < modes; m++) await run(m, 0, WARMUP_TOKENS);
+    await run(largest + 1, 0, WARMUP_TOKENS);
     const perToken = warm.ms / Math.max(1, warm.tokens);
     const tokens = Math.max(MIN_TOKENS, Math.min(MAX_TOKENS, Math.floor(BUDGET_MS / (modes * ROUNDS * prompts.length * Math.max(perToken, 1e-3)))));
     const best: Timed[][] = Array.from({ length: modes }, () => prompts.map(() => ({ ms: Infinity, tokens: 0, steps: 0 })));
+    const timedRounds = new Array<number>(modes).fill(0);
+    const sum = (xs: Timed[], k: keyof Timed): number => xs.reduce((a, x) => a + x[k], 0);
+    const msPerToken = (xs: Timed[]): number => sum(xs, 'ms') / Math.max(1, sum(xs, 'tokens'));
+    let running = Array.from({ length: modes }, (_, m) => m);
     let rounds = 0;
     const measuring = performance.now();
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < prompts.length; i++) {
-        for (let k = 0; k < modes; k++) {
-          const m = (round + i + k) % modes;
+        for (let k = 0; k < running.length; k++) {
+          const m = running[(round + i + k) % running.length]!;
           const r = await run(m, i, tokens);
           if (r.ms < best[m]![i]!.ms) best[m]![i] = r;
         }
       }
+      for (const m of running) timedRounds[m]!++;
       rounds++;
+      const fastest = Math.min(...running.filter((m) => m > 0).map((m) => msPerToken(best[m]!)));
+      running = running.filter((m) => m === 0 || msPerToken(best[m]!) <= PRUNE_RATIO * fastest);
       if (rounds >= MIN_ROUNDS && performance.now() - measuring > BUDGET_MS) break;
     }
-    const sum = (xs: Timed[], k: keyof Timed): number => xs.reduce((a, x) => a + x[k], 0);
-    const msPerToken = (xs: Timed[]): number => sum(xs, 'ms') / Math.max(1, sum(xs, 'tokens'));
     const arMsPerToken = msPerToken(best[0]!);
     return {
       tokens,
@@ -245,7 +258,8 @@ export async function calibrate(model: Model, tokenizer: TokenizerLike, drafter:
       shapes: shapes.map((shape, k) => {
         const xs = best[k + 1]!;
         const ms = msPerToken(xs);
-        return { beams: shape.beams, beamLength: shape.beamLength, msPerToken: ms, tokensPerStep: sum(xs, 'tokens') / Math.max(1, sum(xs, 'steps')), speedup: arMsPerToken / ms };
+        const tokensPerStep = sum(xs, 'tokens') / Math.max(1, sum(xs, 'steps'));
+        return { beams: shape.beams, beamLength: shape.beamLength, msPerToken: ms, tokensPerStep, speedup: arMsPerToken / ms, rounds: timedRounds[k + 1]! };
       }),
       ms: performance.now() - started,
     };

@@ -122,8 +122,8 @@ const status: StatusResult = {
         rounds: 3,
         arMsPerToken: 0.25,
         shapes: [
-          { beams: 1, beamLength: 3, msPerToken: 0.2, tokensPerStep: 2.1, speedup: 1.25 },
-          { beams: 2, beamLength: 4, msPerToken: 0.3, tokensPerStep: 2.4, speedup: 0.83 },
+          { beams: 1, beamLength: 3, msPerToken: 0.2, tokensPerStep: 2.1, speedup: 1.25, rounds: 3 },
+          { beams: 2, beamLength: 4, msPerToken: 0.3, tokensPerStep: 2.4, speedup: 0.83, rounds: 1 },
         ],
         ms: 140,
       },

@@ -23,7 +23,7 @@ import { repoRoot } from '../../helpers/paths.js';
 /** A fake drafter default shape (the engine's CPU default). */
 const DEFAULTS = { beams: 1, beamLength: 3 };
 /** A fake shape measurement: [beams, beamLength, ms per token]. */
-const shape = ([beams, beamLength, ms]: [number, number, number], ar: number): ShapeFigures => ({ beams, beamLength, msPerToken: ms, tokensPerStep: 2, speedup: ar / ms });
+const shape = ([beams, beamLength, ms]: [number, number, number], ar: number): ShapeFigures => ({ beams, beamLength, msPerToken: ms, tokensPerStep: 2, speedup: ar / ms, rounds: 3 });
 /** A fake calibration: plain decoding at `ar` ms/token and the given shapes. */
 const fakeCalibration = (ar: number, shapes: [number, number, number][]): Calibration => ({ tokens: 32, rounds: 3, arMsPerToken: ar, shapes: shapes.map((s) => shape(s, ar)), ms: 100 });
 /** A fake calibration with the one default shape at `rd` ms/token. */

@@ -2,7 +2,8 @@
  * Mode auto's tree-shape calibration on the real shipped pair (fixtures/models/slipstream-code and
  * its drafter): calibrate() returns figures for every candidate shape, the decision picks one of
  * them, and greedy completions at the chosen shape equal plain decoding's token for token. Through
- * NativeEngineHost: the load logs the shape, status carries the figures, and the shape set in
+ * NativeEngineHost: the load logs the shape, status carries the figures, a changed engine.beams
+ * calibrates again without a reload, and the shape set in
  * engine.beams / engine.beamLength is the one every ReDrafter generation runs (its verified trees
  * are larger than the default's could be) with the same output as plain decoding.
  */
@@ -134,6 +135,14 @@ describe('the tree shape through NativeEngineHost', () => {
         const rows = d.shape!.beams * d.shape!.beamLength;
         for (const s of r.steps.filter((s) => s.kind === 'redrafter')) expect(s.stats?.treeSize ?? 0).toBeLessThanOrEqual(rows);
       }
+      // engine.beams set after the load: no reload, the next request calibrates the shapes with 2 beams
+      h.configure({ ...defaultSettings().engine, threads: 2, mode: 'auto', beams: 2 });
+      expect((await complete(await prompt(h))).ids).toEqual(plain);
+      const again = h.status().modeDecision!;
+      expect(again.calibration).not.toBe(d.calibration);
+      expect(again.calibration!.shapes.map((s) => [s.beams, s.beamLength])).toEqual([[2, 2], [2, 3], [2, 4]]);
+      if (again.chosen === 'redrafter') expect(again.shape!.beams).toBe(2);
+      expect(log.filter((l) => l.startsWith('slipstream: loaded '))).toHaveLength(1);
     });
   }, 120_000);
 

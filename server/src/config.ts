@@ -209,7 +209,7 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
   },
   'engine.beamLength': { scope: 'engine',
     ...zeroOrIntIn(2, 16),
-    description: 'ReDrafter\'s tree depth: tokens per beam (L), the guaranteed one included. 0: under engine.mode "auto" the fastest shape of the calibration at load, under "redrafter" the drafter\'s default (3 on a CPU).',
+    description: 'ReDrafter\'s tree depth: tokens per beam (L), the guaranteed one included: 2..16 (1 would draft nothing and is refused). 0: under engine.mode "auto" the fastest shape of the calibration at load, under "redrafter" the drafter\'s default (3 on a CPU).',
   },
   'engine.threads': { scope: 'engine', ...intIn(0, 256), description: 'CPU threads; 0 lets the engine choose.' },
   'engine.weights': { scope: 'engine',

@@ -3,7 +3,10 @@
  * same prompts in one run: tokens/s of each, the speedup ratio, tokens per step, accepted lengths,
  * tree sizes and the time split (drafting, verification, the rest), and whether the greedy outputs
  * are identical (they must be, token for token: docs/redrafter.md §2.6). --sweep also measures a
- * grid of (beams, beam length). Prints a table; --out writes the JSON. Ratios come from this run.
+ * grid of (beams, beam length). --calibrate first runs mode auto's calibration (server/src/completion/
+ * mode-calibration.ts) and then measures each of its candidate shapes (its choice, the drafter's
+ * default among them) here too, so its choice can be checked against longer runs on other prompts.
+ * Prints a table; --out writes the JSON. Ratios come from this run.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +15,7 @@ import { Tokenizer } from '../native/lib/tokenizer.js';
 import { UsageError, type ParsedArgs } from '../server/src/cli/args.js';
 import { modelDirsFromFlags } from '../server/src/cli/paths.js';
 import { seededIds } from './lib/seeded-ids.js';
+import { calibrate, candidateShapes, decideMode, fastestShape, type Calibration, type ModeDecision } from '../server/src/completion/mode-calibration.js';
 import { weightsFromFlags } from '../server/src/cli/weights-flag.js';
 
 /** Code and prose openings; tokenized with the model's tokenizer when it has one. */
@@ -63,6 +67,8 @@ export interface RedrafterBenchResult {
   plain: { tok_s: number; decode_ms: number; tokens: number };
   redrafter: RedrafterConfigResult;
   sweep?: RedrafterConfigResult[];
+  /** --calibrate: mode auto's calibration and decision, made in this run before the timing. */
+  calibration?: { figures: Calibration; decision: Omit<ModeDecision, 'calibration'>; fastest: { beams: number; beamLength: number } };
   identical_greedy_output: boolean;
 }
 
@@ -96,6 +102,17 @@ export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
     const beams = (f.beams as number | undefined) ?? drafter.info.defaultBeams;
     const beamLength = (f['beam-length'] as number | undefined) ?? drafter.info.defaultBeamLength;
     const configs: [number, number][] = f.sweep ? [...SWEEP] : [];
+    let calibrated: RedrafterBenchResult['calibration'];
+    if (f.calibrate) {
+      if (!tokenizer) throw new UsageError('bench redrafter --calibrate needs the model\'s tokenizer.json (the calibration prompts are text)');
+      const defaults = { beams: drafter.info.defaultBeams, beamLength: drafter.info.defaultBeamLength };
+      const figures = await calibrate(model, tokenizer, drafter, candidateShapes(defaults));
+      const { calibration: _, ...decision } = decideMode('auto', defaults, figures);
+      const best = fastestShape(figures.shapes)!;
+      calibrated = { figures, decision, fastest: { beams: best.beams, beamLength: best.beamLength } };
+      log(`calibration (${Math.round(figures.ms)} ms): ${decision.reason}`);
+      for (const s of figures.shapes) if (!configs.some(([m, l]) => m === s.beams && l === s.beamLength)) configs.push([s.beams, s.beamLength]);
+    }
     if (!configs.some(([m, l]) => m === beams && l === beamLength)) configs.unshift([beams, beamLength]);
     const longest = Math.max(...prompts.map((p) => p.length));
     const session = model.createSession({ maxContext: Math.min(info.maxPositionEmbeddings, longest + maxTokens + 32) });
@@ -163,7 +180,8 @@ export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
       prompts: prompts.length, max_tokens: tokens, repeats,
       plain: { tok_s: plainTokS, decode_ms: plainMs, tokens: plainTokens },
       redrafter: main,
-      ...(f.sweep ? { sweep: results } : {}),
+      ...(f.sweep || calibrated ? { sweep: results } : {}),
+      ...(calibrated ? { calibration: calibrated } : {}),
       identical_greedy_output: results.every((r) => r.identical),
     };
 
@@ -183,11 +201,17 @@ export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
     ];
     const w = Math.max(...rows.map((r) => r[0].length)) + 2;
     let out = `${rows.map(([k, v]) => `${k.padEnd(w)}${v}`).join('\n')}\n`;
-    if (f.sweep) {
+    if (f.sweep || calibrated) {
+      if (calibrated) out += `\ncalibration (${Math.round(calibrated.figures.ms)} ms): ${calibrated.decision.reason}\n`;
+      const mark = (r: RedrafterConfigResult): string =>
+        [calibrated && r.beams === calibrated.fastest.beams && r.beam_length === calibrated.fastest.beamLength ? 'calibration' : '', r.beams === beams && r.beam_length === beamLength ? 'default' : '']
+          .filter(Boolean)
+          .join(', ');
       out += '\n   M   L   tok/s  speedup  tok/step  tree  draft%  identical\n';
       for (const r of results)
         out += `${String(r.beams).padStart(4)}${String(r.beam_length).padStart(4)}${r.tok_s.toFixed(1).padStart(8)}${r.speedup.toFixed(2).padStart(9)}` +
-          `${r.tokens_per_step.toFixed(2).padStart(10)}${r.mean_tree_size.toFixed(1).padStart(6)}${pct(r.draft_ms, r.decode_ms).padStart(8)}  ${r.identical ? 'yes' : 'NO'}\n`;
+          `${r.tokens_per_step.toFixed(2).padStart(10)}${r.mean_tree_size.toFixed(1).padStart(6)}${pct(r.draft_ms, r.decode_ms).padStart(8)}  ${r.identical ? 'yes' : 'NO'}` +
+          `${mark(r) ? `  ${mark(r)}` : ''}\n`;
     }
     process.stdout.write(out);
     if (f.out !== undefined) writeFileSync(f.out as string, `${JSON.stringify(result, null, 2)}\n`);

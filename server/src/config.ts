@@ -26,6 +26,9 @@ export interface Settings {
     drafter: string;
     backend: Backend;
     mode: DecodeMode;
+    /** ReDrafter's tree: beams M and beam length L; 0 = auto (mode-calibration.ts decideMode). */
+    beams: number;
+    beamLength: number;
     /** CPU threads; 0 = engine default. */
     threads: number;
     /** How the model's matrices are kept in memory: as stored, or quantized at load (docs/engine.md). */
@@ -89,7 +92,7 @@ export type LogLevelName = 'error' | 'warn' | 'info' | 'debug';
 
 export function defaultSettings(): Settings {
   return {
-    engine: { model: '', drafter: '', backend: 'auto', mode: 'auto', threads: 0, weights: 'bf16', remote: { url: '', api: 'openai', model: '', apiKeyEnv: '', timeoutMs: 10_000, prompt: 'ids' } },
+    engine: { model: '', drafter: '', backend: 'auto', mode: 'auto', beams: 0, beamLength: 0, threads: 0, weights: 'bf16', remote: { url: '', api: 'openai', model: '', apiKeyEnv: '', timeoutMs: 10_000, prompt: 'ids' } },
     completion: {
       enabled: true,
       debounceMs: 75,
@@ -151,6 +154,12 @@ const intIn = (min: number, max: number): Kind => ({
   expect: `an integer ${min}..${max}`,
   schema: { type: 'integer', minimum: min, maximum: max },
 });
+/** 0 (auto) or an integer min..max; the schema says 0..max and the check refuses 1..min-1. */
+const zeroOrIntIn = (min: number, max: number): Kind => ({
+  check: (v) => typeof v === 'number' && Number.isInteger(v) && (v === 0 || (v >= min && v <= max)),
+  expect: `0 or an integer ${min}..${max}`,
+  schema: { type: 'integer', minimum: 0, maximum: max },
+});
 const numIn = (min: number, max: number): Kind => ({
   check: (v) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max,
   expect: `a number ${min}..${max}`,
@@ -193,6 +202,14 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
   'engine.mode': { scope: 'engine',
     ...oneOf('auto', 'ar', 'redrafter'),
     description: '"auto": ReDrafter speculative decoding when a drafter is loaded and a short calibration at load shows it is faster for this model on this machine, else plain decoding. "ar": always plain decoding. "redrafter": always ReDrafter (needs a drafter).',
+  },
+  'engine.beams': { scope: 'engine',
+    ...intIn(0, 64),
+    description: 'ReDrafter\'s tree width: beams drafted per step (M). 0: under engine.mode "auto" the fastest shape of the calibration at load, under "redrafter" the drafter\'s default (1 on a CPU). Greedy output is the same whatever the shape; only the speed differs (docs/configuration.md).',
+  },
+  'engine.beamLength': { scope: 'engine',
+    ...zeroOrIntIn(2, 16),
+    description: 'ReDrafter\'s tree depth: tokens per beam (L), the guaranteed one included: 2..16 (1 would draft nothing and is refused). 0: under engine.mode "auto" the fastest shape of the calibration at load, under "redrafter" the drafter\'s default (3 on a CPU).',
   },
   'engine.threads': { scope: 'engine', ...intIn(0, 256), description: 'CPU threads; 0 lets the engine choose.' },
   'engine.weights': { scope: 'engine',

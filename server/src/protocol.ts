@@ -188,10 +188,21 @@ export interface StatusResult {
     mode: string;
     /** The engine.mode setting: 'auto', 'ar' or 'redrafter'. */
     modeSetting: string;
-    /** Why `mode`; with mode auto and a drafter, the calibration's figures (docs/configuration.md). */
+    /**
+     * Why `mode`, and ReDrafter's tree shape (beams M, beam length L; null with plain decoding); with
+     * mode auto and a drafter, the calibration's figures: plain decoding's and each tree shape's
+     * (docs/configuration.md).
+     */
     modeDecision: {
       reason: string;
-      calibration: { tokens: number; rounds: number; arMsPerToken: number; redrafterMsPerToken: number; speedup: number; ms: number } | null;
+      shape: { beams: number; beamLength: number } | null;
+      calibration: {
+        tokens: number;
+        rounds: number;
+        arMsPerToken: number;
+        shapes: { beams: number; beamLength: number; msPerToken: number; tokensPerStep: number; speedup: number; rounds: number }[];
+        ms: number;
+      } | null;
     } | null;
     backends: { name: string; available: boolean; reason?: string }[];
     error: { message: string; code: string } | null;

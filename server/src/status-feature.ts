@@ -38,7 +38,7 @@ export class StatusFeature implements Feature {
         backendInUse: host.backendInUse ?? null,
         mode: host.mode,
         modeSetting: host.modeSetting ?? host.mode,
-        modeDecision: host.modeDecision ? { reason: host.modeDecision.reason, calibration: host.modeDecision.calibration } : null,
+        modeDecision: host.modeDecision ? { reason: host.modeDecision.reason, shape: host.modeDecision.shape, calibration: host.modeDecision.calibration } : null,
         backends: host.backends,
         error: host.error,
         sessions: host.sessions,

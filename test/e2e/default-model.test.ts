@@ -41,13 +41,20 @@ describe('slipstream serve with nothing configured', () => {
       backendInUse: 'cpu',
       modeSetting: 'auto',
     });
-    // mode auto: the calibration ran both ways and the decision follows its figures and the rule
+    // mode auto: the calibration ran plain decoding and every candidate tree shape, and the decision
+    // follows its figures and the rule: the fastest shape, ReDrafter when it beats plain by 1.1x
     const c = e.modeDecision!.calibration!;
     expect(c.arMsPerToken).toBeGreaterThan(0);
-    expect(c.redrafterMsPerToken).toBeGreaterThan(0);
-    expect(c.speedup).toBeCloseTo(c.arMsPerToken / c.redrafterMsPerToken, 10);
-    expect(e.mode).toBe(c.speedup >= 1.1 ? 'redrafter' : 'ar');
-    expect(e.modeDecision!.reason).toMatch(/^auto: ReDrafter [\d.]+ ms\/token vs plain [\d.]+ ms\/token/);
+    expect(c.shapes.map((s) => [s.beams, s.beamLength])).toEqual([[1, 2], [1, 3], [1, 4], [2, 4]]);
+    for (const s of c.shapes) {
+      expect(s.msPerToken).toBeGreaterThan(0);
+      expect(s.tokensPerStep).toBeGreaterThanOrEqual(1);
+      expect(s.speedup).toBeCloseTo(c.arMsPerToken / s.msPerToken, 10);
+    }
+    const fastest = c.shapes.reduce((a, s) => (s.msPerToken < a.msPerToken ? s : a));
+    expect(e.mode).toBe(fastest.speedup >= 1.1 ? 'redrafter' : 'ar');
+    expect(e.modeDecision!.shape).toEqual(e.mode === 'redrafter' ? { beams: fastest.beams, beamLength: fastest.beamLength } : null);
+    expect(e.modeDecision!.reason).toMatch(new RegExp(`^auto: ReDrafter M=${fastest.beams} L=${fastest.beamLength} [\\d.]+ ms/token vs plain [\\d.]+ ms/token`));
 
     const text = 'export function mean(values: number[]): number {\n  ';
     await client.open('file:///mean.ts', 'typescript', `${text}\n}\n`);
@@ -74,6 +81,6 @@ describe('slipstream serve with nothing configured', () => {
   it('decodes plainly with --mode ar although the shipped drafter is loaded', async () => {
     client = await start(['--mode', 'ar'], []);
     const e = (await client.status()).engine;
-    expect(e).toMatchObject({ state: 'ready', mode: 'ar', modeSetting: 'ar', drafter: { source: 'default' }, modeDecision: { reason: 'engine.mode is "ar"', calibration: null } });
+    expect(e).toMatchObject({ state: 'ready', mode: 'ar', modeSetting: 'ar', drafter: { source: 'default' }, modeDecision: { reason: 'engine.mode is "ar"', shape: null, calibration: null } });
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The ReDrafter CLI on stories260K with a seeded random drafter: `slipstream generate --mode
  * redrafter --json` prints the same ids as plain decoding plus the ReDrafter stats, and
- * `slipstream bench redrafter` writes a JSON report whose greedy outputs are identical. Speed is
- * not asserted (benchmarks report ratios; tests never time).
+ * `slipstream bench redrafter` writes a JSON report whose greedy outputs are identical; with
+ * --calibrate (on the shipped pair) it also reports mode auto's calibration and measures each of
+ * its candidate shapes. Speed is not asserted (benchmarks report ratios; tests never time).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDrafterFolder } from '../helpers/random-drafter.js';
-import { cliPath, stories260K } from '../helpers/paths.js';
+import { cliPath, repoRoot, stories260K } from '../helpers/paths.js';
 
 describe('slipstream CLI with ReDrafter', () => {
   let tmp: string;
@@ -56,4 +57,24 @@ describe('slipstream CLI with ReDrafter', () => {
     expect(j.plain.tok_s).toBeGreaterThan(0);
     expect(j.redrafter.speedup).toBeCloseTo(j.redrafter.tok_s / j.plain.tok_s, 10);
   });
+
+  it('bench redrafter --calibrate runs mode auto\'s calibration on the shipped pair and measures each of its shapes', () => {
+    const shipped = join(repoRoot, 'fixtures', 'models');
+    const out = join(tmp, 'calibrate.json');
+    const r = spawnSync(
+      process.execPath,
+      [cliPath, 'bench', 'redrafter', '--model', join(shipped, 'slipstream-code'), '--drafter', join(shipped, 'slipstream-code-drafter'), '--calibrate', '--max-tokens', '16', '--threads', '1', '--out', out],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/calibration \(\d+ ms\): auto: ReDrafter M=\d+ L=\d+ /);
+    const j = JSON.parse(readFileSync(out, 'utf8'));
+    const shapes = j.calibration.figures.shapes.map((s: { beams: number; beamLength: number }) => [s.beams, s.beamLength]);
+    expect(shapes).toEqual([[1, 2], [1, 3], [1, 4], [2, 4]]);
+    expect(shapes).toContainEqual([j.calibration.fastest.beams, j.calibration.fastest.beamLength]);
+    // every candidate measured in the bench too, all with the plain greedy output
+    expect(j.sweep.map((c: { beams: number; beam_length: number }) => [c.beams, c.beam_length]).sort()).toEqual(shapes.sort());
+    expect(j.identical_greedy_output).toBe(true);
+  }, 120_000);
 });

@@ -3,7 +3,8 @@
  * Model, one Session per document (a SessionPool bounded by KV bytes, least recently used first
  * out: session-pool.ts) and the Drafter; loads
  * on first use (the configured model, else the shipped default pair: default-model.ts), then for
- * mode auto calibrates plain vs ReDrafter decoding (mode-calibration.ts); serializes every engine
+ * mode auto calibrates plain vs ReDrafter decoding at a few tree shapes (mode-calibration.ts) and
+ * runs every ReDrafter generation at the decision's shape (beams, beamLength); serializes every engine
  * call (one generation at a time, shared by all connections of a TCP server; a background
  * prefetch only on an idle engine, ended by the next request); reports backends.
  * Prefix reuse happens inside Session.generate, from the session's own KV and from the model's shared
@@ -18,7 +19,7 @@ import type { Logger } from '../log.js';
 import { abortError } from './debouncer.js';
 import { chooseModel, type ModelChoice } from './default-model.js';
 import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, KvFigures, LoadedModel } from './engine-host.js';
-import { calibrate, decideMode, type Calibration, type ModeDecision } from './mode-calibration.js';
+import { calibratedFor, calibrate, candidateShapes, decideMode, shapeName, type Calibration, type ModeDecision, type ShapeSetting, type TreeShape } from './mode-calibration.js';
 import { BackgroundGate } from './background-gate.js';
 import { Mutex } from './mutex.js';
 import { healingVocab } from './token-healing.js';
@@ -43,7 +44,9 @@ interface Loaded {
   view: LoadedModel;
   drafter: Drafter | null;
   choice: ModelChoice;
-  /** Plain vs ReDrafter timings (mode auto with a drafter), or null until measured. */
+  /** The drafter's default tree shape (null: no drafter). */
+  defaults: TreeShape | null;
+  /** Plain vs ReDrafter timings per tree shape (mode auto with a drafter), or null until measured. */
   calibration: Calibration | null;
   /** The sessions, one per document key. */
   pool: SessionPool<Session>;
@@ -156,6 +159,7 @@ export class NativeEngineHost implements EngineHost {
       model,
       drafter,
       choice,
+      defaults: drafter ? { beams: drafter.info.defaultBeams, beamLength: drafter.info.defaultBeamLength } : null,
       calibration: null,
       // K and V per token: (2, numLayers, numKvHeads * headDim) in the model's K/V dtype (bf16 or f32), see native/src/core/kv-cache.h
       pool: new SessionPool<Session>(info.kvBytesPerToken, sessionShare(this.kvBudgetBytes)),
@@ -175,23 +179,37 @@ export class NativeEngineHost implements EngineHost {
     return loaded;
   }
 
-  /** Measures plain vs ReDrafter decoding once per loaded pair (mode auto); logs the decision. */
+  /** engine.beams / engine.beamLength (0 = auto). */
+  private shapeSetting(): ShapeSetting {
+    return { beams: this.settings?.beams ?? 0, beamLength: this.settings?.beamLength ?? 0 };
+  }
+
+  /**
+   * Measures plain vs ReDrafter decoding at the candidate tree shapes once per loaded pair and
+   * shape settings (mode auto; again when engine.beams / engine.beamLength change); logs the decision.
+   */
   private async calibrate(l: Loaded): Promise<void> {
-    if (!l.drafter || l.calibration) return;
+    const setting = this.shapeSetting();
+    if (!l.drafter || !l.defaults || (l.calibration && calibratedFor(l.calibration, l.defaults, setting))) return;
+    const shapes = candidateShapes(l.defaults, setting);
     try {
-      l.calibration = await calibrate(l.model, l.view.tokenizer, l.drafter);
+      l.calibration = await calibrate(l.model, l.view.tokenizer, l.drafter, shapes);
     } catch (err) {
+      l.calibration = null;
       this.log.warn(`mode auto: calibration failed, plain decoding: ${(err as Error).message}`);
       return;
     }
-    this.log.info(`decoding mode ${decideMode('auto', true, l.calibration).reason} (calibration ${Math.round(l.calibration.ms)} ms)`);
+    const each = l.calibration.shapes.map((f) => `${shapeName(f)} ${f.msPerToken.toFixed(2)} ms/token ${f.tokensPerStep.toFixed(2)} tokens/step`).join(', ');
+    this.log.info(
+      `decoding mode ${decideMode('auto', l.defaults, l.calibration, setting).reason} (calibration ${Math.round(l.calibration.ms)} ms: plain ${l.calibration.arMsPerToken.toFixed(2)} ms/token, ${each})`,
+    );
   }
 
-  /** The decoding mode for the current settings and the loaded pair. */
+  /** The decoding mode and tree shape for the current settings and the loaded pair. */
   private decision(l: Loaded | null): ModeDecision | null {
     const s = this.settings;
     if (!s || !l) return null;
-    return decideMode(s.mode, l.drafter !== null, l.calibration);
+    return decideMode(s.mode, l.drafter ? l.defaults : null, l.calibration, this.shapeSetting());
   }
 
   canPrefetch(): boolean {
@@ -236,7 +254,10 @@ export class NativeEngineHost implements EngineHost {
       req.onReuse?.(reusable);
       // mode switched to auto after the load: calibrate now, once
       if (this.settings?.mode === 'auto') await this.calibrate(loaded);
-      const drafter = this.decision(loaded)?.chosen === 'redrafter' ? loaded.drafter : null;
+      const decision = this.decision(loaded);
+      const drafter = decision?.chosen === 'redrafter' ? loaded.drafter : null;
+      // the decision's tree shape for every ReDrafter generation (requests, prefetch, extra drafts alike)
+      const shape = drafter ? decision!.shape : null;
       // the engine takes extra drafts in ReDrafter rounds only
       const extra = drafter && req.extraDrafts?.length ? req.extraDrafts : null;
       const gen = session.generate(req.prompt, {
@@ -245,7 +266,7 @@ export class NativeEngineHost implements EngineHost {
         stopTokens: req.stopTokens,
         signal: req.signal,
         ...(req.requiredPrefix ? { requiredPrefix: req.requiredPrefix } : {}),
-        ...(drafter ? { mode: 'redrafter' as const, drafter, ...(extra ? { extraDrafts: extra } : {}) } : {}),
+        ...(drafter ? { mode: 'redrafter' as const, drafter, ...(shape ? { beams: shape.beams, beamLength: shape.beamLength } : {}), ...(extra ? { extraDrafts: extra } : {}) } : {}),
       });
       let extraAccepted = 0;
       let finished = false;

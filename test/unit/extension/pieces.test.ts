@@ -114,7 +114,20 @@ const status: StatusResult = {
     backendInUse: 'cpu',
     mode: 'redrafter',
     modeSetting: 'auto',
-    modeDecision: { reason: 'auto: ReDrafter 0.20 ms/token vs plain 0.25 ms/token (1.25x) >= 1.1x', calibration: { tokens: 32, rounds: 3, arMsPerToken: 0.25, redrafterMsPerToken: 0.2, speedup: 1.25, ms: 140 } },
+    modeDecision: {
+      reason: 'auto: ReDrafter M=1 L=3 0.20 ms/token vs plain 0.25 ms/token (1.25x) >= 1.1x, the fastest of 2 shapes',
+      shape: { beams: 1, beamLength: 3 },
+      calibration: {
+        tokens: 32,
+        rounds: 3,
+        arMsPerToken: 0.25,
+        shapes: [
+          { beams: 1, beamLength: 3, msPerToken: 0.2, tokensPerStep: 2.1, speedup: 1.25, rounds: 3 },
+          { beams: 2, beamLength: 4, msPerToken: 0.3, tokensPerStep: 2.4, speedup: 0.83, rounds: 1 },
+        ],
+        ms: 140,
+      },
+    },
     backends: [{ name: 'cpu', available: true }, { name: 'cuda', available: false, reason: 'no device: no NVIDIA driver (libcuda.so.1 not found)' }],
     error: null,
     sessions: 1,

@@ -11,7 +11,10 @@
  *  - Per task, per 4-row weight group and chunk of inputs, the group's blocks are unpacked once
  *    into a STRIP (thread-local, reused by every input pair of the chunk): per block the 4 rows'
  *    |w| (u8) and w (s8, Q4_0: the nibble minus 8, so both formats run one micro-kernel) and an
- *    8-float vector [d_w0..d_w3, d_w0..d_w3].
+ *    8-float vector [d_w0..d_w3, d_w0..d_w3]. Rows longer than 2048 weights are cut into
+ *    K-chunks of ~32 blocks so the strip stays in L1: per chunk a strip, every pair of the input
+ *    chunk runs its tile over it, and the 8 accumulators wait in memory for the next chunk (an
+ *    f32 store and reload: the blocks are still added to each lane in order, no bit changes).
  *  - The micro-kernel, 4 rows x 2 inputs in 8 accumulators: per block ONE vmulps makes all 8
  *    scale products d = d_w * d_x (the reference's f32 product), spilled to the stack and
  *    broadcast back by the load ports; per (row, input): vpsignb (x takes w's sign),
@@ -43,15 +46,22 @@ constexpr int64_t STRIP_BLOCK_BYTES = 288;
 // 4-row group of the task streams over them; each group's strip is rebuilt once per chunk.
 constexpr int64_t CHUNK_INPUTS = 32;
 
-// Unpacks blocks [0, nb) of 4-row group g of w into strip (nb x STRIP_BLOCK_BYTES, 32-byte aligned).
+// Blocks per K-chunk where a row's strip would not fit L1 (K > 2048): the chunk's strip (32 x 288 B
+// = 9 KB) stays in L1 while the chunk's input pairs stream past it.
+constexpr int64_t CHUNK_BLOCKS = 32;
+// A row of at most this many blocks runs as one chunk (its strip, <= 20 KB, fits L1 next to the inputs).
+constexpr int64_t ONE_CHUNK_MAX_BLOCKS = 20 * 1024 / STRIP_BLOCK_BYTES;
+
+// Unpacks blocks [b0, b1) of 4-row group g of w (nb blocks a row) into strip ((b1 - b0) x
+// STRIP_BLOCK_BYTES, 32-byte aligned).
 template <bool Q4>
-QUANT_TARGET void build_strip(uint8_t * strip, const weight_matrix & w, int64_t g, int64_t nb) {
+QUANT_TARGET void build_strip(uint8_t * strip, const weight_matrix & w, int64_t g, int64_t nb, int64_t b0, int64_t b1) {
     constexpr int64_t BB = Q4 ? 16 : 32;
     constexpr int64_t STEP = QUANT_GROUP_ROWS * (BB + 2);
-    const uint8_t * src = static_cast<const uint8_t *>(w.data) + g * nb * STEP;
+    const uint8_t * src = static_cast<const uint8_t *>(w.data) + (g * nb + b0) * STEP;
     const __m256i low4 = _mm256_set1_epi8(15), eight = _mm256_set1_epi8(8);
     const __m256i shift_hi = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);  // the high 128 bits take the high nibbles
-    for (int64_t b = 0; b < nb; ++b, src += STEP, strip += STRIP_BLOCK_BYTES) {
+    for (int64_t b = b0; b < b1; ++b, src += STEP, strip += STRIP_BLOCK_BYTES) {
         for (int a = 0; a < QUANT_GROUP_ROWS; ++a) {
             __m256i q;
             if (Q4) {  // byte j: element j (low nibble), element j + 16 (high nibble); weight = nibble - 8
@@ -70,10 +80,14 @@ QUANT_TARGET void build_strip(uint8_t * strip, const weight_matrix & w, int64_t 
     }
 }
 
-// Rows 4g..4g+3 x inputs (2p, 2p + 1): blocks [0, nb) from strip and pair, the outputs stored for
-// rows in [r0, r1) and inputs < n. dbuf: nb x 8 floats of scratch, 32-byte aligned.
+// Rows 4g..4g+3 x inputs (2p, 2p + 1): nb blocks (one K-chunk, or the whole row) from strip and
+// pair. The 8 accumulators start at zero (first chunk) or from carry (8 x 8 floats, 32-byte
+// aligned, where the previous chunk left them: an f32 store and reload changes no bit); after the
+// last chunk the outputs are stored for rows in [r0, r1) and inputs < n, else the accumulators go
+// back to carry. dbuf: nb x 8 floats of scratch, 32-byte aligned.
 QUANT_TARGET void tile4x2(float * y, int64_t ldy, const uint8_t * strip, const uint8_t * pair, int64_t nb, const float * bias,
-                          int64_t g, int64_t p, int64_t n, int64_t r0, int64_t r1, float * dbuf) {
+                          int64_t g, int64_t p, int64_t n, int64_t r0, int64_t r1, float * dbuf, float * carry, bool first,
+                          bool last) {
     // First all the scale products, dbuf[b][c * 4 + a] = d_w[a] * d_x[c] (the reference's f32
     // product, 8 per vmulps), so the main loop broadcasts them from L1 and not from a store
     // still in flight (a forwarded 32-byte store read back 4 bytes at a time stalls).
@@ -81,6 +95,11 @@ QUANT_TARGET void tile4x2(float * y, int64_t ldy, const uint8_t * strip, const u
         _mm256_store_ps(dbuf + b * 8, _mm256_mul_ps(_mm256_load_ps(reinterpret_cast<const float *>(strip + b * STRIP_BLOCK_BYTES + 256)),
                                                     _mm256_load_ps(reinterpret_cast<const float *>(pair + b * PAIR_BLOCK_BYTES + 64))));
     __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    if (!first) {
+        a00 = _mm256_load_ps(carry), a01 = _mm256_load_ps(carry + 8), a10 = _mm256_load_ps(carry + 16);
+        a11 = _mm256_load_ps(carry + 24), a20 = _mm256_load_ps(carry + 32), a21 = _mm256_load_ps(carry + 40);
+        a30 = _mm256_load_ps(carry + 48), a31 = _mm256_load_ps(carry + 56);
+    }
     const __m256i ones = _mm256_set1_epi16(1);
     const float * d = dbuf;
     for (int64_t b = 0; b < nb; ++b, strip += STRIP_BLOCK_BYTES, pair += PAIR_BLOCK_BYTES, d += 8) {
@@ -100,6 +119,12 @@ QUANT_TARGET void tile4x2(float * y, int64_t ldy, const uint8_t * strip, const u
         row(2, a20, a21);
         row(3, a30, a31);
     }
+    if (!last) {
+        _mm256_store_ps(carry, a00), _mm256_store_ps(carry + 8, a01), _mm256_store_ps(carry + 16, a10);
+        _mm256_store_ps(carry + 24, a11), _mm256_store_ps(carry + 32, a20), _mm256_store_ps(carry + 40, a21);
+        _mm256_store_ps(carry + 48, a30), _mm256_store_ps(carry + 56, a31);
+        return;
+    }
     const __m256 acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
     for (int a = 0; a < 4; ++a) {
         const int64_t r = g * QUANT_GROUP_ROWS + a;
@@ -114,22 +139,32 @@ template <bool Q4>
 QUANT_TARGET void gemm(float * y, int64_t ldy, const uint8_t * xp, int64_t n, const weight_matrix & w, const float * bias,
                        int64_t r0, int64_t r1) {
     const int64_t nb = quant_blocks(w.cols);
+    // K-chunks: one for rows of at most ONE_CHUNK_MAX_BLOCKS blocks, else about CHUNK_BLOCKS each
+    const int64_t chunks = nb <= ONE_CHUNK_MAX_BLOCKS ? 1 : (nb + CHUNK_BLOCKS - 1) / CHUNK_BLOCKS;
+    const int64_t chunk_max = (nb + chunks - 1) / chunks;
     struct alignas(32) line {
         uint8_t b[32];
     };
-    thread_local std::vector<line> strip_mem;  // one strip, per thread
-    thread_local std::vector<line> dbuf_mem;  // a tile's scale products, per thread
-    strip_mem.resize(static_cast<size_t>(nb * STRIP_BLOCK_BYTES / 32));
-    dbuf_mem.resize(static_cast<size_t>(nb));
+    thread_local std::vector<line> strip_mem;  // one strip (a chunk of one 4-row group), per thread
+    thread_local std::vector<line> dbuf_mem;   // a tile's scale products, per thread
+    thread_local std::vector<line> carry_mem;  // the accumulators between chunks: 8 x 8 floats per pair of the input chunk
+    strip_mem.resize(static_cast<size_t>(chunk_max * STRIP_BLOCK_BYTES / 32));
+    dbuf_mem.resize(static_cast<size_t>(chunk_max));
+    carry_mem.resize(static_cast<size_t>(CHUNK_INPUTS / 2 * 8));
     uint8_t * strip = strip_mem.data()->b;
     float * dbuf = reinterpret_cast<float *>(dbuf_mem.data()->b);
+    float * carry = reinterpret_cast<float *>(carry_mem.data()->b);
     const int64_t pairs = (n + 1) / 2, g0 = r0 / QUANT_GROUP_ROWS, g1 = (r1 + QUANT_GROUP_ROWS - 1) / QUANT_GROUP_ROWS;
     for (int64_t p0 = 0; p0 < pairs; p0 += CHUNK_INPUTS / 2) {
         const int64_t p1 = p0 + CHUNK_INPUTS / 2 < pairs ? p0 + CHUNK_INPUTS / 2 : pairs;
-        for (int64_t g = g0; g < g1; ++g) {
-            build_strip<Q4>(strip, w, g, nb);
-            for (int64_t p = p0; p < p1; ++p) tile4x2(y, ldy, strip, xp + p * nb * PAIR_BLOCK_BYTES, nb, bias, g, p, n, r0, r1, dbuf);
-        }
+        for (int64_t g = g0; g < g1; ++g)
+            for (int64_t c = 0; c < chunks; ++c) {
+                const int64_t b0 = c * nb / chunks, b1 = (c + 1) * nb / chunks;
+                build_strip<Q4>(strip, w, g, nb, b0, b1);
+                for (int64_t p = p0; p < p1; ++p)
+                    tile4x2(y, ldy, strip, xp + (p * nb + b0) * PAIR_BLOCK_BYTES, b1 - b0, bias, g, p, n, r0, r1, dbuf,
+                            carry + (p - p0) * 64, c == 0, c == chunks - 1);
+            }
     }
 }
 
@@ -137,9 +172,11 @@ QUANT_TARGET void gemm(float * y, int64_t ldy, const uint8_t * xp, int64_t n, co
 
 bool quant_gemm_preferred(int64_t n, int64_t K) {
     // Measured on Zen 3 (bench/native/quant-gemm-kernel.cpp, docs/performance.md): 1.04-1.45x the
-    // one-input kernel's tiles at K = 896 for every n >= 2, but 0.74-1.0x at K = 4864, where the
-    // strip (152 blocks x 288 B = 43 KB) no longer fits L1 next to the input stream.
-    return n >= 2 && quant_blocks(K) * STRIP_BLOCK_BYTES <= 20 * 1024;
+    // one-input kernel's tiles at K = 896 for every n >= 2; at K = 4864 (K-chunks of 32 blocks)
+    // 1.1-1.3x for n = 2 and n >= 8, but 0.91-0.95x for n = 4 (two pairs: each chunk's strip is
+    // rebuilt for too few tiles), where the tiles stay.
+    if (n < 2) return false;
+    return quant_blocks(K) <= ONE_CHUNK_MAX_BLOCKS || n == 2 || n >= 5;
 }
 
 size_t quant_input_pairs_bytes(int64_t n, int64_t K) {

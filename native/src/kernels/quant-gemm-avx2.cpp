@@ -15,12 +15,14 @@
  *    K-chunks of ~32 blocks so the strip stays in L1: per chunk a strip, every pair of the input
  *    chunk runs its tile over it, and the 8 accumulators wait in memory for the next chunk (an
  *    f32 store and reload: the blocks are still added to each lane in order, no bit changes).
- *  - The micro-kernel, 4 rows x 2 inputs in 8 accumulators: per block ONE vmulps makes all 8
- *    scale products d = d_w * d_x (the reference's f32 product), spilled to the stack and
- *    broadcast back by the load ports; per (row, input): vpsignb (x takes w's sign),
- *    vpmaddubsw (|w| times it, pair sums <= 2 x 128 x 127: no saturation), vpmaddwd with ones
- *    (lane l = the exact sum of elements 4l..4l+3), vcvtdq2ps and one FMA into lane l: five
- *    vector operations, against about eight per (row, input, block) in quant-avx2.cpp's tiles.
+ *  - The micro-kernel, 4 rows x 2 inputs in 8 accumulators: per block two vmulps make the 8
+ *    scale products d = d_w * d_x (the reference's f32 product), each input's four in both
+ *    128-bit halves of a register; per (row, input): vpermilps (d to all 8 lanes), vpsignb (x
+ *    takes w's sign), vpmaddubsw (|w| times it, pair sums <= 2 x 128 x 127: no saturation),
+ *    vpmaddwd with ones (lane l = the exact sum of elements 4l..4l+3), vcvtdq2ps and one FMA
+ *    into lane l: six vector operations, against about eight per (row, input, block) in
+ *    quant-avx2.cpp's tiles. (Until 2026-12-03 the products went through a stack buffer and were
+ *    broadcast back by the load ports: 7-13% slower on Zen 3, docs/performance.md.)
  *
  * The integer lane sums are exact whatever the route (Q4_0 as (u - 8) * x here, as u * x - 8 x
  * there), the scale product and the FMA are the reference's, and the lanes are summed in the
@@ -84,16 +86,9 @@ QUANT_TARGET void build_strip(uint8_t * strip, const weight_matrix & w, int64_t 
 // pair. The 8 accumulators start at zero (first chunk) or from carry (8 x 8 floats, 32-byte
 // aligned, where the previous chunk left them: an f32 store and reload changes no bit); after the
 // last chunk the outputs are stored for rows in [r0, r1) and inputs < n, else the accumulators go
-// back to carry. dbuf: nb x 8 floats of scratch, 32-byte aligned.
+// back to carry.
 QUANT_TARGET void tile4x2(float * y, int64_t ldy, const uint8_t * strip, const uint8_t * pair, int64_t nb, const float * bias,
-                          int64_t g, int64_t p, int64_t n, int64_t r0, int64_t r1, float * dbuf, float * carry, bool first,
-                          bool last) {
-    // First all the scale products, dbuf[b][c * 4 + a] = d_w[a] * d_x[c] (the reference's f32
-    // product, 8 per vmulps), so the main loop broadcasts them from L1 and not from a store
-    // still in flight (a forwarded 32-byte store read back 4 bytes at a time stalls).
-    for (int64_t b = 0; b < nb; ++b)
-        _mm256_store_ps(dbuf + b * 8, _mm256_mul_ps(_mm256_load_ps(reinterpret_cast<const float *>(strip + b * STRIP_BLOCK_BYTES + 256)),
-                                                    _mm256_load_ps(reinterpret_cast<const float *>(pair + b * PAIR_BLOCK_BYTES + 64))));
+                          int64_t g, int64_t p, int64_t n, int64_t r0, int64_t r1, float * carry, bool first, bool last) {
     __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
     if (!first) {
         a00 = _mm256_load_ps(carry), a01 = _mm256_load_ps(carry + 8), a10 = _mm256_load_ps(carry + 16);
@@ -101,23 +96,30 @@ QUANT_TARGET void tile4x2(float * y, int64_t ldy, const uint8_t * strip, const u
         a30 = _mm256_load_ps(carry + 48), a31 = _mm256_load_ps(carry + 56);
     }
     const __m256i ones = _mm256_set1_epi16(1);
-    const float * d = dbuf;
-    for (int64_t b = 0; b < nb; ++b, strip += STRIP_BLOCK_BYTES, pair += PAIR_BLOCK_BYTES, d += 8) {
+    for (int64_t b = 0; b < nb; ++b, strip += STRIP_BLOCK_BYTES, pair += PAIR_BLOCK_BYTES) {
         const __m256i x0 = _mm256_load_si256(reinterpret_cast<const __m256i *>(pair));
         const __m256i x1 = _mm256_load_si256(reinterpret_cast<const __m256i *>(pair + 32));
+        // the scale products d_w[a] * d_x[c] (the reference's f32 product): input c's four in each
+        // 128-bit half of dc, so vpermilps (in-lane, immediate) broadcasts row a's to all 8 lanes
+        const __m256 dw = _mm256_load_ps(reinterpret_cast<const float *>(strip + 256));  // [d_w0..d_w3, d_w0..d_w3]
+        const __m256 d0 = _mm256_mul_ps(dw, _mm256_broadcast_ss(reinterpret_cast<const float *>(pair + 64)));
+        const __m256 d1 = _mm256_mul_ps(dw, _mm256_broadcast_ss(reinterpret_cast<const float *>(pair + 80)));
         // row a, both inputs: x takes w's sign, |w| times it in pair sums, pairs summed to lanes of 4
-        auto row = [&](int a, __m256 & acc0, __m256 & acc1) QUANT_TARGET {
-            const __m256i aw = _mm256_load_si256(reinterpret_cast<const __m256i *>(strip + a * 32));
-            const __m256i sw = _mm256_load_si256(reinterpret_cast<const __m256i *>(strip + 128 + a * 32));
-            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x0, sw)), ones);
-            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x1, sw)), ones);
-            acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(d + a), _mm256_cvtepi32_ps(p0), acc0);
-            acc1 = _mm256_fmadd_ps(_mm256_broadcast_ss(d + 4 + a), _mm256_cvtepi32_ps(p1), acc1);
-        };
-        row(0, a00, a01);
-        row(1, a10, a11);
-        row(2, a20, a21);
-        row(3, a30, a31);
+        // (a macro, not a lambda: vpermilps needs its immediate as a constant)
+#define QUANT_GEMM_ROW(a, acc0, acc1)                                                                                      \
+    {                                                                                                                      \
+        const __m256i aw = _mm256_load_si256(reinterpret_cast<const __m256i *>(strip + (a) * 32));                         \
+        const __m256i sw = _mm256_load_si256(reinterpret_cast<const __m256i *>(strip + 128 + (a) * 32));                   \
+        const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x0, sw)), ones);                   \
+        const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x1, sw)), ones);                   \
+        acc0 = _mm256_fmadd_ps(_mm256_permute_ps(d0, (a) * 0x55), _mm256_cvtepi32_ps(p0), acc0);                           \
+        acc1 = _mm256_fmadd_ps(_mm256_permute_ps(d1, (a) * 0x55), _mm256_cvtepi32_ps(p1), acc1);                           \
+    }
+        QUANT_GEMM_ROW(0, a00, a01)
+        QUANT_GEMM_ROW(1, a10, a11)
+        QUANT_GEMM_ROW(2, a20, a21)
+        QUANT_GEMM_ROW(3, a30, a31)
+#undef QUANT_GEMM_ROW
     }
     if (!last) {
         _mm256_store_ps(carry, a00), _mm256_store_ps(carry + 8, a01), _mm256_store_ps(carry + 16, a10);
@@ -146,13 +148,10 @@ QUANT_TARGET void gemm(float * y, int64_t ldy, const uint8_t * xp, int64_t n, co
         uint8_t b[32];
     };
     thread_local std::vector<line> strip_mem;  // one strip (a chunk of one 4-row group), per thread
-    thread_local std::vector<line> dbuf_mem;   // a tile's scale products, per thread
     thread_local std::vector<line> carry_mem;  // the accumulators between chunks: 8 x 8 floats per pair of the input chunk
     strip_mem.resize(static_cast<size_t>(chunk_max * STRIP_BLOCK_BYTES / 32));
-    dbuf_mem.resize(static_cast<size_t>(chunk_max));
     carry_mem.resize(static_cast<size_t>(CHUNK_INPUTS / 2 * 8));
     uint8_t * strip = strip_mem.data()->b;
-    float * dbuf = reinterpret_cast<float *>(dbuf_mem.data()->b);
     float * carry = reinterpret_cast<float *>(carry_mem.data()->b);
     const int64_t pairs = (n + 1) / 2, g0 = r0 / QUANT_GROUP_ROWS, g1 = (r1 + QUANT_GROUP_ROWS - 1) / QUANT_GROUP_ROWS;
     for (int64_t p0 = 0; p0 < pairs; p0 += CHUNK_INPUTS / 2) {
@@ -162,8 +161,7 @@ QUANT_TARGET void gemm(float * y, int64_t ldy, const uint8_t * xp, int64_t n, co
                 const int64_t b0 = c * nb / chunks, b1 = (c + 1) * nb / chunks;
                 build_strip<Q4>(strip, w, g, nb, b0, b1);
                 for (int64_t p = p0; p < p1; ++p)
-                    tile4x2(y, ldy, strip, xp + (p * nb + b0) * PAIR_BLOCK_BYTES, b1 - b0, bias, g, p, n, r0, r1, dbuf,
-                            carry + (p - p0) * 64, c == 0, c == chunks - 1);
+                    tile4x2(y, ldy, strip, xp + (p * nb + b0) * PAIR_BLOCK_BYTES, b1 - b0, bias, g, p, n, r0, r1, carry + (p - p0) * 64, c == 0, c == chunks - 1);
             }
     }
 }

@@ -229,8 +229,9 @@ void check_many_inputs(weight_dtype d, std::mt19937 & rng, thread_pool * pool) {
 }
 
 // The many-input kernel over rows longer than 2048 weights, cut into K-chunks with the accumulators
-// carried through memory (quant-gemm-avx2.cpp): called directly for n = 1..40 (also the n = 3, 4
-// the dispatch gives the tiles), over whole and partial row ranges, against the reference's bits.
+// carried through memory (quant-gemm-avx2.cpp): called directly for n = 1..40 (n = 1 too, which
+// the dispatch gives the one-input tiles), over whole and partial row ranges, against the
+// reference's bits.
 // K from 2300 (73 blocks: 3 chunks) to 4870 (a last, partial block), both formats.
 void check_many_inputs_long_rows(weight_dtype d, std::mt19937 & rng) {
     if (!kernel_path_supported(KERNEL_PATH_AVX2)) return;
@@ -291,7 +292,7 @@ int main() {
     for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0}) {
         check_many_inputs(d, rng, &pool);
         check_many_inputs_long_rows(d, rng);
-        // rows longer than 2048 weights through the dispatch: 2100 (66 blocks, one chunk) and 4864 (K-chunked; n = 3 runs the tiles)
+        // rows longer than 2048 weights through the dispatch: 2100 (66 blocks, one chunk) and 4864 (K-chunked)
         for (int64_t n : {2, 4, 7, 40}) check_matmul(d, 37, 2100, n, n != 7, &pool, rng);
         for (int64_t n : {3, 9}) check_matmul(d, 11, 4864, n, n == 9, &pool, rng);
     }

@@ -169,12 +169,10 @@ QUANT_TARGET void gemm(float * y, int64_t ldy, const uint8_t * xp, int64_t n, co
 }  // namespace
 
 bool quant_gemm_preferred(int64_t n, int64_t K) {
-    // Measured on Zen 3 (bench/native/quant-gemm-kernel.cpp, docs/performance.md): 1.04-1.45x the
-    // one-input kernel's tiles at K = 896 for every n >= 2; at K = 4864 (K-chunks of 32 blocks)
-    // 1.1-1.3x for n = 2 and n >= 8, but 0.91-0.95x for n = 4 (two pairs: each chunk's strip is
-    // rebuilt for too few tiles), where the tiles stay.
-    if (n < 2) return false;
-    return quant_blocks(K) <= ONE_CHUNK_MAX_BLOCKS || n == 2 || n >= 5;
+    // Measured on Zen 3 (bench/native/quant-gemm-kernel.cpp, docs/performance.md): 1.02-1.5x the
+    // one-input kernel's tiles for every n >= 2 at K = 896, and at K = 4864 (in K-chunks) 1.1-1.4x
+    // for n = 2 and n >= 8, 0.98-1.02x for n = 4.
+    return n >= 2;
 }
 
 size_t quant_input_pairs_bytes(int64_t n, int64_t K) {

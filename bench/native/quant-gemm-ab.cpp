@@ -68,8 +68,9 @@ int main(int argc, char** argv) {
                     bb = std::min(bb, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
                 }
                 const double per = 1e9 / static_cast<double>(r1 * n * nb);
-                std::printf("%s %5ld x %-5ld n %-4ld A %.3f  B %.3f ns  A/B %.3f  %s\n", weight_dtype_name(d), (long)rows, (long)cols, (long)n,
-                            ba * per, bb * per, ba / bb, std::memcmp(y1.data(), y2.data(), y1.size() * 4) == 0 ? "same bits" : "BITS DIFFER");
+                const bool same = std::memcmp(y1.data(), y2.data(), y1.size() * 4) == 0;
+                std::printf("%s %5ld x %-5ld n %-4ld A %.3f  B %.3f ns  A/B %.3f  %s\n", weight_dtype_name(d), static_cast<long>(rows),
+                            static_cast<long>(cols), static_cast<long>(n), ba * per, bb * per, ba / bb, same ? "same bits" : "BITS DIFFER");
             }
         }
     }

@@ -272,7 +272,9 @@ void check_many_inputs_long_rows(weight_dtype d, std::mt19937 & rng) {
     }
     CHECK(checked > 0);
     CHECK(differ == 0);
-    if (differ) std::fprintf(stderr, "  %s many inputs, long rows: %d of %d outputs differ from the reference\n", weight_dtype_name(d), differ, checked);
+    if (differ)
+        std::fprintf(stderr, "  %s many inputs, long rows: %d of %d outputs differ from the reference\n", weight_dtype_name(d), differ,
+                     checked);
 }
 
 }  // namespace

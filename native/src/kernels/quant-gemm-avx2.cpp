@@ -176,7 +176,8 @@ QUANT_TARGET void gemm(float * y, int64_t ldy, const uint8_t * xp, int64_t n, co
                 const int64_t b0 = c * nb / chunks, b1 = (c + 1) * nb / chunks;
                 build_strip<Q4>(strip, w, g, nb, b0, b1);
                 for (int64_t p = p0; p < p1; ++p)
-                    tile4x2<Q4>(y, ldy, strip, xp + (p * nb + b0) * PAIR_BLOCK_BYTES, b1 - b0, bias, g, p, n, r0, r1, carry + (p - p0) * 64, c == 0, c == chunks - 1);
+                    tile4x2<Q4>(y, ldy, strip, xp + (p * nb + b0) * PAIR_BLOCK_BYTES, b1 - b0, bias, g, p, n, r0, r1,
+                                carry + (p - p0) * 64, c == 0, c == chunks - 1);
             }
     }
 }

@@ -4,7 +4,8 @@
  * order, error within half a step); the AVX2 matmul equal to the scalar reference BIT FOR BIT over
  * odd shapes, row ranges and batch sizes, through the dispatch and the thread pool; batch
  * invariance (an input's outputs do not depend on the other inputs of the batch), the many-input
- * kernel equal to the one-input path for n = 1..40; and the quantized
+ * kernel equal to the one-input path for n = 1..40 (also over K-chunked rows longer than 2048
+ * weights); and the quantized
  * product close to the f32 product (relative error bounds per format).
  */
 #include <algorithm>
@@ -227,6 +228,55 @@ void check_many_inputs(weight_dtype d, std::mt19937 & rng, thread_pool * pool) {
                      differ_alone, differ_ref, differ_range);
 }
 
+// The many-input kernel over rows longer than 2048 weights, cut into K-chunks with the accumulators
+// carried through memory (quant-gemm-avx2.cpp): called directly for n = 1..40 (n = 1 too, which
+// the dispatch gives the one-input tiles), over whole and partial row ranges, against the
+// reference's bits.
+// K from 2300 (73 blocks: 3 chunks) to 4870 (a last, partial block), both formats.
+void check_many_inputs_long_rows(weight_dtype d, std::mt19937 & rng) {
+    if (!kernel_path_supported(KERNEL_PATH_AVX2)) return;
+    std::uniform_int_distribution<int> rows_d(1, 13), cols_d(2273, 5000);
+    int differ = 0, checked = 0;
+    for (int64_t n = 1; n <= 40; ++n) {
+        const int64_t rows = rows_d(rng);
+        const int64_t cols = n % 4 == 0 ? 4864 : n % 4 == 1 ? 4870 : n % 4 == 2 ? 2300 : cols_d(rng);
+        std::vector<float> wf = randn(static_cast<size_t>(rows * cols), rng, 0.05f);
+        quant_matrix q(d, wf, rows, cols);
+        if (d == WEIGHT_Q8_0) const_cast<uint8_t *>(quant_block(q.w, 0, 100))[7] = 0x80;  // a -128 past the first chunk
+        std::vector<float> x = randn(static_cast<size_t>(n * cols), rng);
+        if (n > 2) std::fill(x.begin() + cols, x.begin() + 2 * cols, 0.0f);  // a whole zero input
+        std::vector<float> bias = randn(static_cast<size_t>(rows), rng);
+        const float * bp = n % 3 ? bias.data() : nullptr;
+        const int64_t ldy = rows + 2, nb = quant_blocks(cols);
+        std::vector<int8_t> xq(static_cast<size_t>(n * nb * QUANT_BLOCK));
+        std::vector<float> xd(static_cast<size_t>(n * nb));
+        quantize_input_q8(xq.data(), xd.data(), x.data(), n, cols);
+        std::vector<float> y_ref(static_cast<size_t>(n * ldy), -7.0f);
+        matmul_rows_quant_ref(y_ref.data(), ldy, xq.data(), xd.data(), n, q.w, bp, 0, rows);
+        std::vector<uint8_t> pairs(quant_input_pairs_bytes(n, cols) + 32);
+        uint8_t * xp = pairs.data() + (32 - reinterpret_cast<uintptr_t>(pairs.data()) % 32) % 32;
+        pack_input_pairs_q8(xp, xq.data(), xd.data(), n, cols);
+        // all rows, then rows [1, rows - 1) (cuts the 4-row groups; the outputs outside stay untouched)
+        for (int range = 0; range < 2; ++range) {
+            const int64_t r0 = range ? 1 : 0, r1 = range ? rows - 1 : rows;
+            if (r1 <= r0) continue;
+            std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f);
+            matmul_rows_quant_gemm_avx2(y.data(), ldy, xp, n, q.w, bp, r0, r1);
+            for (int64_t i = 0; i < n; ++i)
+                for (int64_t r = 0; r < ldy; ++r) {
+                    const float want = r >= r0 && r < r1 ? y_ref[i * ldy + r] : -7.0f;
+                    differ += std::memcmp(&y[i * ldy + r], &want, 4) != 0;
+                    ++checked;
+                }
+        }
+    }
+    CHECK(checked > 0);
+    CHECK(differ == 0);
+    if (differ)
+        std::fprintf(stderr, "  %s many inputs, long rows: %d of %d outputs differ from the reference\n", weight_dtype_name(d), differ,
+                     checked);
+}
+
 }  // namespace
 
 int main() {
@@ -243,8 +293,10 @@ int main() {
                 for (int64_t n : {1, 2, 5, 9, 70}) check_matmul(d, rows, cols, n, (rows + n) % 2 == 0, &pool, rng);
     for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0}) {
         check_many_inputs(d, rng, &pool);
-        // rows longer than 2048 weights: many inputs run the one-input kernel's 2 x 4 tiles
-        for (int64_t n : {2, 7, 40}) check_matmul(d, 37, 2100, n, n != 7, &pool, rng);
+        check_many_inputs_long_rows(d, rng);
+        // rows longer than 2048 weights through the dispatch: 2100 (66 blocks, one chunk) and 4864 (K-chunked)
+        for (int64_t n : {2, 4, 7, 40}) check_matmul(d, 37, 2100, n, n != 7, &pool, rng);
+        for (int64_t n : {3, 9}) check_matmul(d, 11, 4864, n, n == 9, &pool, rng);
     }
     check_matmul(WEIGHT_Q8_0, 896, 896, 4, true, &pool, rng);
     check_matmul(WEIGHT_Q4_0, 896, 896, 4, true, &pool, rng);

@@ -245,8 +245,9 @@ void matmul_rows_quant_avx2(float * y, int64_t ldy, const int8_t * xq, const flo
 // packed in pairs by pack_input_pairs_q8 into quant_input_pairs_bytes(n, K) bytes, 32-byte aligned
 // (per pair and block: the two inputs' 32 quants, then [d_x0 x4, d_x1 x4] as f32; an odd n's last
 // pair padded with a zero input). AVX2 + FMA + F16C.
-// Where the many-input kernel is the faster one: n >= 2 inputs and a row of at most 2048 weights
-// (its per-group strip fits L1); elsewhere the one-input kernel's tiles run. Both give the same bits.
+// Where the many-input kernel is the faster one (measured on Zen 3): n >= 2 inputs, any row length
+// (rows longer than 2048 weights run in K-chunks); one input runs the one-input kernel's tiles.
+// Both give the same bits.
 bool quant_gemm_preferred(int64_t n, int64_t K);
 size_t quant_input_pairs_bytes(int64_t n, int64_t K);
 void pack_input_pairs_q8(uint8_t * xp, const int8_t * xq, const float * xd, int64_t n, int64_t K);

@@ -10,17 +10,24 @@
  *    32 int8 quants and an 8-float vector [d_x0 x4, d_x1 x4], so one stream serves a 4 x 2 tile.
  *  - Per task, per 4-row weight group and chunk of inputs, the group's blocks are unpacked once
  *    into a STRIP (thread-local, reused by every input pair of the chunk): per block the 4 rows'
- *    |w| (u8) and w (s8, Q4_0: the nibble minus 8, so both formats run one micro-kernel) and an
- *    8-float vector [d_w0..d_w3, d_w0..d_w3].
- *  - The micro-kernel, 4 rows x 2 inputs in 8 accumulators: per block ONE vmulps makes all 8
- *    scale products d = d_w * d_x (the reference's f32 product), spilled to the stack and
- *    broadcast back by the load ports; per (row, input): vpsignb (x takes w's sign),
- *    vpmaddubsw (|w| times it, pair sums <= 2 x 128 x 127: no saturation), vpmaddwd with ones
- *    (lane l = the exact sum of elements 4l..4l+3), vcvtdq2ps and one FMA into lane l: five
- *    vector operations, against about eight per (row, input, block) in quant-avx2.cpp's tiles.
+ *    |w| (u8) and w (s8) for Q8_0, the nibbles u (u8, the weight being u - 8) for Q4_0, and an
+ *    8-float vector [d_w0..d_w3, d_w0..d_w3]. Rows longer than 2048 weights are cut into
+ *    K-chunks of ~32 blocks so the strip stays in L1: per chunk a strip, every pair of the input
+ *    chunk runs its tile over it, and the 8 accumulators wait in memory for the next chunk (an
+ *    f32 store and reload: the blocks are still added to each lane in order, no bit changes).
+ *  - The micro-kernel, 4 rows x 2 inputs in 8 accumulators: per block two vmulps make the 8
+ *    scale products d = d_w * d_x (the reference's f32 product), each input's four in both
+ *    128-bit halves of a register; per (row, input): vpermilps (d to all 8 lanes), for Q8_0
+ *    vpsignb (x takes w's sign) and vpmaddubsw (|w| times it, pair sums <= 2 x 128 x 127: no
+ *    saturation), for Q4_0 vpmaddubsw (u times x, <= 2 x 15 x 127) and vpsubw of the pair sums
+ *    of 8 x (one vpmaddubsw per input and block, shared by the 4 rows; vpsubw runs on any FP
+ *    pipe, vpsignb on two), vpmaddwd with ones (lane l = the exact sum of elements 4l..4l+3),
+ *    vcvtdq2ps and one FMA into lane l: six vector operations, against about eight per (row,
+ *    input, block) in quant-avx2.cpp's tiles. (Until 2026-12-03 the products went through a stack buffer and were
+ *    broadcast back by the load ports: 7-13% slower on Zen 3, docs/performance.md.)
  *
- * The integer lane sums are exact whatever the route (Q4_0 as (u - 8) * x here, as u * x - 8 x
- * there), the scale product and the FMA are the reference's, and the lanes are summed in the
+ * The integer lane sums are exact whatever the route (Q4_0 as u x - 8 x, as quant-avx2.cpp does
+ * too), the scale product and the FMA are the reference's, and the lanes are summed in the
  * same tree: so every output has the reference's bits. kernels.cpp calls this only where the
  * CPU has AVX2, FMA and F16C. Math and layout: docs/engine.md, "Quantized weights".
  */
@@ -37,26 +44,35 @@ namespace {
 
 // Packed input pair, per block: x0 quants (32 B), x1 quants (32 B), [d_x0 x4, d_x1 x4] (32 B).
 constexpr int64_t PAIR_BLOCK_BYTES = 96;
-// Strip, per block: |w| of rows 0..3 (4 x 32 B), w of rows 0..3 (4 x 32 B), [d_w0..3, d_w0..3] (32 B).
+// Strip, per block: |w| of rows 0..3 (4 x 32 B; Q4_0: the nibbles u), w of rows 0..3 (4 x 32 B; Q4_0: unused),
+// [d_w0..3, d_w0..3] (32 B).
 constexpr int64_t STRIP_BLOCK_BYTES = 288;
 // Inputs per chunk: the chunk's packed inputs (chunk / 2 x blocks x 96 B) stay in L2 while every
 // 4-row group of the task streams over them; each group's strip is rebuilt once per chunk.
 constexpr int64_t CHUNK_INPUTS = 32;
 
-// Unpacks blocks [0, nb) of 4-row group g of w into strip (nb x STRIP_BLOCK_BYTES, 32-byte aligned).
+// Blocks per K-chunk where a row's strip would not fit L1 (K > 2048): the chunk's strip (32 x 288 B
+// = 9 KB) stays in L1 while the chunk's input pairs stream past it.
+constexpr int64_t CHUNK_BLOCKS = 32;
+// A row of at most this many blocks runs as one chunk (its strip, <= 20 KB, fits L1 next to the inputs).
+constexpr int64_t ONE_CHUNK_MAX_BLOCKS = 20 * 1024 / STRIP_BLOCK_BYTES;
+
+// Unpacks blocks [b0, b1) of 4-row group g of w (nb blocks a row) into strip ((b1 - b0) x
+// STRIP_BLOCK_BYTES, 32-byte aligned).
 template <bool Q4>
-QUANT_TARGET void build_strip(uint8_t * strip, const weight_matrix & w, int64_t g, int64_t nb) {
+QUANT_TARGET void build_strip(uint8_t * strip, const weight_matrix & w, int64_t g, int64_t nb, int64_t b0, int64_t b1) {
     constexpr int64_t BB = Q4 ? 16 : 32;
     constexpr int64_t STEP = QUANT_GROUP_ROWS * (BB + 2);
-    const uint8_t * src = static_cast<const uint8_t *>(w.data) + g * nb * STEP;
-    const __m256i low4 = _mm256_set1_epi8(15), eight = _mm256_set1_epi8(8);
+    const uint8_t * src = static_cast<const uint8_t *>(w.data) + (g * nb + b0) * STEP;
+    const __m256i low4 = _mm256_set1_epi8(15);
     const __m256i shift_hi = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);  // the high 128 bits take the high nibbles
-    for (int64_t b = 0; b < nb; ++b, src += STEP, strip += STRIP_BLOCK_BYTES) {
+    for (int64_t b = b0; b < b1; ++b, src += STEP, strip += STRIP_BLOCK_BYTES) {
         for (int a = 0; a < QUANT_GROUP_ROWS; ++a) {
             __m256i q;
-            if (Q4) {  // byte j: element j (low nibble), element j + 16 (high nibble); weight = nibble - 8
+            if (Q4) {  // byte j: element j (low nibble), element j + 16 (high nibble); the nibble u as stored
                 const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i *>(src + a * BB)));
-                q = _mm256_sub_epi8(_mm256_and_si256(_mm256_srlv_epi32(both, shift_hi), low4), eight);
+                _mm256_store_si256(reinterpret_cast<__m256i *>(strip + a * 32), _mm256_and_si256(_mm256_srlv_epi32(both, shift_hi), low4));
+                continue;
             } else {
                 q = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(src + a * BB));
             }
@@ -70,35 +86,61 @@ QUANT_TARGET void build_strip(uint8_t * strip, const weight_matrix & w, int64_t 
     }
 }
 
-// Rows 4g..4g+3 x inputs (2p, 2p + 1): blocks [0, nb) from strip and pair, the outputs stored for
-// rows in [r0, r1) and inputs < n. dbuf: nb x 8 floats of scratch, 32-byte aligned.
+// Rows 4g..4g+3 x inputs (2p, 2p + 1): nb blocks (one K-chunk, or the whole row) from strip and
+// pair. The 8 accumulators start at zero (first chunk) or from carry (8 x 8 floats, 32-byte
+// aligned, where the previous chunk left them: an f32 store and reload changes no bit); after the
+// last chunk the outputs are stored for rows in [r0, r1) and inputs < n, else the accumulators go
+// back to carry. Q4 (Q4_0): the strip holds the nibbles u, see the file's comment.
+template <bool Q4>
 QUANT_TARGET void tile4x2(float * y, int64_t ldy, const uint8_t * strip, const uint8_t * pair, int64_t nb, const float * bias,
-                          int64_t g, int64_t p, int64_t n, int64_t r0, int64_t r1, float * dbuf) {
-    // First all the scale products, dbuf[b][c * 4 + a] = d_w[a] * d_x[c] (the reference's f32
-    // product, 8 per vmulps), so the main loop broadcasts them from L1 and not from a store
-    // still in flight (a forwarded 32-byte store read back 4 bytes at a time stalls).
-    for (int64_t b = 0; b < nb; ++b)
-        _mm256_store_ps(dbuf + b * 8, _mm256_mul_ps(_mm256_load_ps(reinterpret_cast<const float *>(strip + b * STRIP_BLOCK_BYTES + 256)),
-                                                    _mm256_load_ps(reinterpret_cast<const float *>(pair + b * PAIR_BLOCK_BYTES + 64))));
+                          int64_t g, int64_t p, int64_t n, int64_t r0, int64_t r1, float * carry, bool first, bool last) {
     __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    if (!first) {
+        a00 = _mm256_load_ps(carry), a01 = _mm256_load_ps(carry + 8), a10 = _mm256_load_ps(carry + 16);
+        a11 = _mm256_load_ps(carry + 24), a20 = _mm256_load_ps(carry + 32), a21 = _mm256_load_ps(carry + 40);
+        a30 = _mm256_load_ps(carry + 48), a31 = _mm256_load_ps(carry + 56);
+    }
     const __m256i ones = _mm256_set1_epi16(1);
-    const float * d = dbuf;
-    for (int64_t b = 0; b < nb; ++b, strip += STRIP_BLOCK_BYTES, pair += PAIR_BLOCK_BYTES, d += 8) {
+    for (int64_t b = 0; b < nb; ++b, strip += STRIP_BLOCK_BYTES, pair += PAIR_BLOCK_BYTES) {
         const __m256i x0 = _mm256_load_si256(reinterpret_cast<const __m256i *>(pair));
         const __m256i x1 = _mm256_load_si256(reinterpret_cast<const __m256i *>(pair + 32));
-        // row a, both inputs: x takes w's sign, |w| times it in pair sums, pairs summed to lanes of 4
-        auto row = [&](int a, __m256 & acc0, __m256 & acc1) QUANT_TARGET {
-            const __m256i aw = _mm256_load_si256(reinterpret_cast<const __m256i *>(strip + a * 32));
-            const __m256i sw = _mm256_load_si256(reinterpret_cast<const __m256i *>(strip + 128 + a * 32));
-            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x0, sw)), ones);
-            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x1, sw)), ones);
-            acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(d + a), _mm256_cvtepi32_ps(p0), acc0);
-            acc1 = _mm256_fmadd_ps(_mm256_broadcast_ss(d + 4 + a), _mm256_cvtepi32_ps(p1), acc1);
-        };
-        row(0, a00, a01);
-        row(1, a10, a11);
-        row(2, a20, a21);
-        row(3, a30, a31);
+        // the scale products d_w[a] * d_x[c] (the reference's f32 product): input c's four in each
+        // 128-bit half of dc, so vpermilps (in-lane, immediate) broadcasts row a's to all 8 lanes
+        const __m256 dw = _mm256_load_ps(reinterpret_cast<const float *>(strip + 256));  // [d_w0..d_w3, d_w0..d_w3]
+        const __m256 d0 = _mm256_mul_ps(dw, _mm256_broadcast_ss(reinterpret_cast<const float *>(pair + 64)));
+        const __m256 d1 = _mm256_mul_ps(dw, _mm256_broadcast_ss(reinterpret_cast<const float *>(pair + 80)));
+        // Q4_0: the pair sums of 8 x, once per input for the 4 rows
+        const __m256i e0 = Q4 ? _mm256_maddubs_epi16(_mm256_set1_epi8(8), x0) : ones;
+        const __m256i e1 = Q4 ? _mm256_maddubs_epi16(_mm256_set1_epi8(8), x1) : ones;
+        // row a, both inputs, pair sums of w x: Q8_0 |w| times x with w's sign, Q4_0 u x - 8 x; the
+        // pairs summed to lanes of 4 (a macro, not a lambda: vpermilps needs its immediate as a constant)
+#define QUANT_GEMM_ROW(a, acc0, acc1)                                                                                      \
+    {                                                                                                                      \
+        const __m256i aw = _mm256_load_si256(reinterpret_cast<const __m256i *>(strip + (a) * 32));                         \
+        __m256i s0, s1;                                                                                                    \
+        if (Q4) {                                                                                                          \
+            s0 = _mm256_sub_epi16(_mm256_maddubs_epi16(aw, x0), e0);                                                       \
+            s1 = _mm256_sub_epi16(_mm256_maddubs_epi16(aw, x1), e1);                                                       \
+        } else {                                                                                                           \
+            const __m256i sw = _mm256_load_si256(reinterpret_cast<const __m256i *>(strip + 128 + (a) * 32));               \
+            s0 = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(x0, sw));                                                       \
+            s1 = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(x1, sw));                                                       \
+        }                                                                                                                  \
+        const __m256i p0 = _mm256_madd_epi16(s0, ones), p1 = _mm256_madd_epi16(s1, ones);                                 \
+        acc0 = _mm256_fmadd_ps(_mm256_permute_ps(d0, (a) * 0x55), _mm256_cvtepi32_ps(p0), acc0);                           \
+        acc1 = _mm256_fmadd_ps(_mm256_permute_ps(d1, (a) * 0x55), _mm256_cvtepi32_ps(p1), acc1);                           \
+    }
+        QUANT_GEMM_ROW(0, a00, a01)
+        QUANT_GEMM_ROW(1, a10, a11)
+        QUANT_GEMM_ROW(2, a20, a21)
+        QUANT_GEMM_ROW(3, a30, a31)
+#undef QUANT_GEMM_ROW
+    }
+    if (!last) {
+        _mm256_store_ps(carry, a00), _mm256_store_ps(carry + 8, a01), _mm256_store_ps(carry + 16, a10);
+        _mm256_store_ps(carry + 24, a11), _mm256_store_ps(carry + 32, a20), _mm256_store_ps(carry + 40, a21);
+        _mm256_store_ps(carry + 48, a30), _mm256_store_ps(carry + 56, a31);
+        return;
     }
     const __m256 acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
     for (int a = 0; a < 4; ++a) {
@@ -114,32 +156,39 @@ template <bool Q4>
 QUANT_TARGET void gemm(float * y, int64_t ldy, const uint8_t * xp, int64_t n, const weight_matrix & w, const float * bias,
                        int64_t r0, int64_t r1) {
     const int64_t nb = quant_blocks(w.cols);
+    // K-chunks: one for rows of at most ONE_CHUNK_MAX_BLOCKS blocks, else about CHUNK_BLOCKS each
+    const int64_t chunks = nb <= ONE_CHUNK_MAX_BLOCKS ? 1 : (nb + CHUNK_BLOCKS - 1) / CHUNK_BLOCKS;
+    const int64_t chunk_max = (nb + chunks - 1) / chunks;
     struct alignas(32) line {
         uint8_t b[32];
     };
-    thread_local std::vector<line> strip_mem;  // one strip, per thread
-    thread_local std::vector<line> dbuf_mem;  // a tile's scale products, per thread
-    strip_mem.resize(static_cast<size_t>(nb * STRIP_BLOCK_BYTES / 32));
-    dbuf_mem.resize(static_cast<size_t>(nb));
+    thread_local std::vector<line> strip_mem;  // one strip (a chunk of one 4-row group), per thread
+    thread_local std::vector<line> carry_mem;  // the accumulators between chunks: 8 x 8 floats per pair of the input chunk
+    strip_mem.resize(static_cast<size_t>(chunk_max * STRIP_BLOCK_BYTES / 32));
+    carry_mem.resize(static_cast<size_t>(CHUNK_INPUTS / 2 * 8));
     uint8_t * strip = strip_mem.data()->b;
-    float * dbuf = reinterpret_cast<float *>(dbuf_mem.data()->b);
+    float * carry = reinterpret_cast<float *>(carry_mem.data()->b);
     const int64_t pairs = (n + 1) / 2, g0 = r0 / QUANT_GROUP_ROWS, g1 = (r1 + QUANT_GROUP_ROWS - 1) / QUANT_GROUP_ROWS;
     for (int64_t p0 = 0; p0 < pairs; p0 += CHUNK_INPUTS / 2) {
         const int64_t p1 = p0 + CHUNK_INPUTS / 2 < pairs ? p0 + CHUNK_INPUTS / 2 : pairs;
-        for (int64_t g = g0; g < g1; ++g) {
-            build_strip<Q4>(strip, w, g, nb);
-            for (int64_t p = p0; p < p1; ++p) tile4x2(y, ldy, strip, xp + p * nb * PAIR_BLOCK_BYTES, nb, bias, g, p, n, r0, r1, dbuf);
-        }
+        for (int64_t g = g0; g < g1; ++g)
+            for (int64_t c = 0; c < chunks; ++c) {
+                const int64_t b0 = c * nb / chunks, b1 = (c + 1) * nb / chunks;
+                build_strip<Q4>(strip, w, g, nb, b0, b1);
+                for (int64_t p = p0; p < p1; ++p)
+                    tile4x2<Q4>(y, ldy, strip, xp + (p * nb + b0) * PAIR_BLOCK_BYTES, b1 - b0, bias, g, p, n, r0, r1,
+                                carry + (p - p0) * 64, c == 0, c == chunks - 1);
+            }
     }
 }
 
 }  // namespace
 
-bool quant_gemm_preferred(int64_t n, int64_t K) {
-    // Measured on Zen 3 (bench/native/quant-gemm-kernel.cpp, docs/performance.md): 1.04-1.45x the
-    // one-input kernel's tiles at K = 896 for every n >= 2, but 0.74-1.0x at K = 4864, where the
-    // strip (152 blocks x 288 B = 43 KB) no longer fits L1 next to the input stream.
-    return n >= 2 && quant_blocks(K) * STRIP_BLOCK_BYTES <= 20 * 1024;
+bool quant_gemm_preferred(int64_t n, int64_t /* K: any */) {
+    // Measured on Zen 3 (bench/native/quant-gemm-kernel.cpp, docs/performance.md): 1.02-1.5x the
+    // one-input kernel's tiles for every n >= 2 at K = 896, and at K = 4864 (in K-chunks) 1.1-1.4x
+    // for n = 2 and n >= 8, 0.98-1.02x for n = 4.
+    return n >= 2;
 }
 
 size_t quant_input_pairs_bytes(int64_t n, int64_t K) {

@@ -22,6 +22,7 @@
 #include <random>
 #include "kernels/avx2-hsum.h"
 #include "kernels/kernels.h"
+#include "quant-bench-data.h"
 namespace ka {
 #include A_SRC
 }
@@ -41,17 +42,13 @@ int main(int argc, char** argv) {
         std::vector<float> wf(static_cast<size_t>(rows * cols));
         for (auto & v : wf) v = nd(rng);
         for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0}) {
-            std::vector<uint8_t> mem(weight_quant_bytes(d, rows, cols) + 64, 0);
-            const weight_matrix w = weight_quant_view(d, rows, cols, mem.data());
-            weight_matrix src; src.rows = rows; src.cols = cols; src.data = wf.data();
-            weight_quantize_rows(src, w, 0, rows);
+            std::vector<uint8_t> mem;
+            const weight_matrix w = quantized_matrix(d, wf, rows, cols, mem);
             for (int64_t n : {8, 64, 256}) {
-                std::vector<float> x(static_cast<size_t>(n * cols));
-                for (auto & v : x) v = nd(rng);
                 const int64_t nb = quant_blocks(cols);
-                std::vector<int8_t> xq(static_cast<size_t>(n * nb * 32));
-                std::vector<float> xd(static_cast<size_t>(n * nb));
-                quantize_input_q8_avx2(xq.data(), xd.data(), x.data(), n, cols);
+                std::vector<int8_t> xq;
+                std::vector<float> xd;
+                quantized_inputs(rng, n, cols, xq, xd);
                 std::vector<uint8_t> pairs(ka::quant_input_pairs_bytes(n, cols) + 32);
                 uint8_t * xp = pairs.data() + (32 - reinterpret_cast<uintptr_t>(pairs.data()) % 32) % 32;
                 ka::pack_input_pairs_q8(xp, xq.data(), xd.data(), n, cols);

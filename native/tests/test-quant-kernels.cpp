@@ -242,7 +242,8 @@ void check_many_inputs_long_rows(weight_dtype d, std::mt19937 & rng) {
         const int64_t cols = n % 4 == 0 ? 4864 : n % 4 == 1 ? 4870 : n % 4 == 2 ? 2300 : cols_d(rng);
         std::vector<float> wf = randn(static_cast<size_t>(rows * cols), rng, 0.05f);
         quant_matrix q(d, wf, rows, cols);
-        if (d == WEIGHT_Q8_0) const_cast<uint8_t *>(quant_block(q.w, 0, 100))[7] = 0x80;  // a -128 past the first chunk
+        // a -128 in the last K-chunk (every K here has 3 or more chunks)
+        if (d == WEIGHT_Q8_0) const_cast<uint8_t *>(quant_block(q.w, 0, quant_blocks(cols) - 2))[7] = 0x80;
         std::vector<float> x = randn(static_cast<size_t>(n * cols), rng);
         if (n > 2) std::fill(x.begin() + cols, x.begin() + 2 * cols, 0.0f);  // a whole zero input
         std::vector<float> bias = randn(static_cast<size_t>(rows), rng);

@@ -59,17 +59,27 @@ describe('slipstream serve --stdio with stories260K', () => {
   it('answers $/cancelRequest mid-generation with RequestCancelled and stops the engine early', async () => {
     server = spawnStdio(['--model', stories260K]);
     const c = server.client;
-    await c.initialize({ completion: { debounceMs: 0, maxTokens: 400, contextTokens: 32 }, log: { level: 'debug' } });
-    c.open(uri, 'Once upon a time');
-    const { id, response } = c.send('textDocument/inlineCompletion', { textDocument: { uri }, position: { line: 0, character: 16 }, context: { triggerKind: 1 } });
-    // The server logs when generation starts: cancel right then.
-    await c.waitFor((m) => m.method === 'window/logMessage' && /generating for file:\/\/\/story\.txt/.test(m.params.message));
-    c.notify('$/cancelRequest', { id });
-    const r = await response;
-    expect(r.error?.code).toBe(-32800);
-    const { traces } = await c.request('slipstream/traces', {});
-    expect(traces.at(-1)).toMatchObject({ outcome: 'cancelled' });
-    expect(traces.at(-1).generatedTokens ?? 0).toBeLessThan(400);
+    await c.initialize({ completion: { debounceMs: 0, maxTokens: 500, contextTokens: 32 }, log: { level: 'debug' } });
+    // stories260K makes 500 tokens (its context's worth) in ~80 ms: on a loaded machine the cancel
+    // can arrive after the last of them (the answer is still RequestCancelled). Such an attempt shows
+    // nothing about stopping early, so it is repeated (a new document each time, nothing cached) up
+    // to 8 times.
+    const generated: number[] = [];
+    for (let attempt = 0; attempt < 8 && (generated.at(-1) ?? 500) >= 500; attempt++) {
+      const doc = `file:///story-${attempt}.txt`;
+      c.open(doc, 'Once upon a time');
+      const { id, response } = c.send('textDocument/inlineCompletion', { textDocument: { uri: doc }, position: { line: 0, character: 16 }, context: { triggerKind: 1 } });
+      // The server logs when generation starts: cancel right then.
+      await c.waitFor((m) => m.method === 'window/logMessage' && m.params.message.includes(`generating for ${doc}`));
+      c.notify('$/cancelRequest', { id });
+      const r = await response;
+      expect(r.error?.code).toBe(-32800);
+      const { traces } = await c.request('slipstream/traces', {});
+      expect(traces.at(-1)).toMatchObject({ uri: doc, outcome: 'cancelled' });
+      generated.push(traces.at(-1).generatedTokens ?? 0);
+    }
+    console.log(`cancelled generations, tokens generated per attempt: ${generated.join(', ')} of 500`);
+    expect(generated.at(-1)).toBeLessThan(500);
     // The session is still usable afterwards.
     const after = await c.request('slipstream/complete', { text: 'Once upon a time', offset: 16, maxTokens: 8 });
     expect(after.items[0].insertText.length).toBeGreaterThan(0);

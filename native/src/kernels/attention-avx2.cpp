@@ -19,10 +19,7 @@
 namespace {
 
 AVX2_TARGET inline __m256 load8(const float * p) { return _mm256_loadu_ps(p); }
-AVX2_TARGET inline __m256 load8(const uint16_t * p) {
-    __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
+AVX2_TARGET inline __m256 load8(const uint16_t * p) { return load_bf16x8(p); }
 
 inline float dot1(const float * q, const float * k, int64_t len) { return dot_f32_avx2(q, k, len); }
 inline float dot1(const float * q, const uint16_t * k, int64_t len) { return dot_f32_bf16_avx2(q, k, len); }

@@ -13,11 +13,6 @@
 
 namespace {
 
-AVX2_TARGET inline __m256 load_bf16x8(const uint16_t * p) {
-    __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-
 // One weight row r against C inputs; T = float or uint16_t (bf16).
 template <int C, bool BF16>
 AVX2_TARGET inline void tile(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t K, const void * w,

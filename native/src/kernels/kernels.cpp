@@ -143,7 +143,13 @@ void attention_rows_t(float * out, const float * q, KRow krow, VRow vrow, int64_
     const int group = n_head / n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
     const int64_t n_tasks = n * n_head;
-    std::vector<const T *> k_rows(static_cast<size_t>(total)), v_rows(static_cast<size_t>(total));  // slot -> row
+    // slot -> row, in the calling thread's buffers; the tasks (on any thread) read them through these
+    // pointers (a thread_local named inside the tasks would be the running thread's own)
+    thread_local std::vector<const T *> k_buf, v_buf;
+    k_buf.resize(static_cast<size_t>(total));
+    v_buf.resize(static_cast<size_t>(total));
+    const T ** const k_rows = k_buf.data();
+    const T ** const v_rows = v_buf.data();
     for (int64_t j = 0; j < total; ++j) {
         k_rows[j] = krow(j);
         v_rows[j] = vrow(j);
@@ -162,8 +168,8 @@ void attention_rows_t(float * out, const float * q, KRow krow, VRow vrow, int64_
         const int64_t limit = mask ? total : kv_len + i + 1;
         scores.resize(static_cast<size_t>(limit));
         int64_t nv = limit;
-        const T * const * ks = k_rows.data();
-        const T * const * vs = v_rows.data();
+        const T * const * ks = k_rows;
+        const T * const * vs = v_rows;
         if (mrow) {
             slot.resize(static_cast<size_t>(limit));
             rows.resize(static_cast<size_t>(limit));

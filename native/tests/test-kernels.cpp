@@ -3,12 +3,14 @@
  * (kernels-ref.cpp): matmul (AVX-512 with BF16 dot products, AVX2; plain and TILED32 matrices, f32
  * and bf16, N = 1..70 inputs, odd widths, biases, row strides), dot, axpy, SiLU-GLU and the bf16
  * rounding, each with its tolerance and why; RMSNorm, softmax, RoPE and attention against direct
- * formulas. The attention kernels against attention_ref: test-attention.cpp.
+ * formulas; the AVX2 exp (SiLU-GLU, the softmax's numerators) against double exp, and SiLU-GLU's
+ * thread split bit for bit. The attention kernels against attention_ref: test-attention.cpp.
  */
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -121,22 +123,69 @@ void check_axpy(void (*fast)(float *, float, const float *, int64_t), const char
     }
 }
 
-// silu_glu_avx512 vs silu_glu_ref: the vector exp is Cephes' polynomial (a few ulp off std::exp),
-// then the same divide and multiply: relative error under 1e-6 of the output, or 1e-30 absolute near 0.
-void check_silu_glu(std::mt19937 & rng) {
-    for (int64_t len : {1, 15, 16, 17, 100, 1000}) {
+// silu_glu_avx512 / silu_glu_avx2 vs silu_glu_ref: the vector exp is Cephes' polynomial (a few ulp
+// off std::exp), then the same divide and multiply: relative error under 1e-6 of the output, or
+// 1e-30 absolute near 0.
+void check_silu_glu(void (*fast)(float *, const float *, int64_t), const char * name, std::mt19937 & rng) {
+    for (int64_t len : {1, 7, 8, 9, 15, 16, 17, 100, 1000}) {
         std::vector<float> g = randn(static_cast<size_t>(len), rng, 4.0f), u = randn(static_cast<size_t>(len), rng);
         if (len == 100) g[3] = -90.0f, g[4] = 90.0f, g[5] = 0.0f;  // exp's ends and the middle
         std::vector<float> g_fast = g, g_ref = g;
-        silu_glu_avx512(g_fast.data(), u.data(), len);
+        fast(g_fast.data(), u.data(), len);
         silu_glu_ref(g_ref.data(), len, u.data(), len, 1, len);
         for (int64_t k = 0; k < len; ++k) {
             const double tol = 1e-6 * std::fabs(static_cast<double>(g_ref[k])) + 1e-30;
             if (!(std::fabs(g_fast[k] - g_ref[k]) <= tol))
-                std::fprintf(stderr, "silu_glu_avx512 len %lld [%lld]: %g vs %g\n", (long long)len, (long long)k, g_fast[k], g_ref[k]);
+                std::fprintf(stderr, "%s len %lld [%lld]: %g vs %g\n", name, (long long)len, (long long)k, g_fast[k], g_ref[k]);
             CHECK(std::fabs(g_fast[k] - g_ref[k]) <= tol);
         }
     }
+}
+
+// exp_shifted_avx2 (the softmax's exp(s - max)) against double exp: relative error under 3e-7
+// (~2.5 ulp) on [-87, 88]; below -88 (and -inf) exactly 0; and a value's result is the same at any
+// place in a row of any length (the tails run through the same 8 lanes: batch invariance).
+void check_exp_shifted(std::mt19937 & rng) {
+    std::uniform_real_distribution<float> d(-87.0f, 88.0f);
+    std::vector<float> s(4000);
+    for (auto & v : s) v = d(rng);
+    s[0] = -88.5f, s[1] = -INFINITY, s[2] = 0.0f, s[3] = -1e-8f, s[4] = 1.0f;
+    std::vector<float> e = s;
+    exp_shifted_avx2(e.data(), static_cast<int64_t>(e.size()), 0.0f);
+    CHECK(e[0] == 0.0f && e[1] == 0.0f && e[2] == 1.0f);
+    double worst = 0;
+    for (size_t k = 2; k < s.size(); ++k) worst = std::max(worst, std::fabs(e[k] / std::exp(static_cast<double>(s[k])) - 1.0));
+    std::fprintf(stderr, "exp_shifted_avx2: worst relative error %.3g on [-87, 88]\n", worst);
+    CHECK(worst < 3e-7);
+    // shifted: exp(s - 5) on the first values equals exp of the difference computed first
+    std::vector<float> a(s.begin() + 2, s.begin() + 40), b = a;
+    exp_shifted_avx2(a.data(), static_cast<int64_t>(a.size()), 5.0f);
+    for (auto & v : b) v -= 5.0f;
+    exp_shifted_avx2(b.data(), static_cast<int64_t>(b.size()), 0.0f);
+    CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+    for (int64_t len = 0; len <= 19; ++len)
+        for (int64_t off : {0, 1, 5, 8}) {
+            std::vector<float> part(s.begin() + 2 + off, s.begin() + 2 + off + len);
+            exp_shifted_avx2(part.data(), len, 0.0f);
+            CHECK(std::memcmp(part.data(), e.data() + 2 + off, static_cast<size_t>(len) * sizeof(float)) == 0);
+        }
+}
+
+// silu_glu split over the pool (rows, or 64-aligned column ranges) == silu_glu in one piece, bit for
+// bit, for decode (1 row), tree (16) and prefill (200) shapes and a row length that is not a
+// multiple of 8 or 64; strided rows leave the gaps between them alone.
+void check_silu_glu_split(thread_pool * pool, std::mt19937 & rng) {
+    for (int64_t n : {1, 3, 16, 200})
+        for (int64_t ff : {4864, 4869, 100}) {
+            const int64_t ld = ff + 3;
+            const std::vector<float> g = randn(static_cast<size_t>(n * ld), rng, 3.0f), u = randn(static_cast<size_t>(n * ld), rng);
+            std::vector<float> one = g, split = g;
+            silu_glu(one.data(), ld, u.data(), ld, n, ff);
+            silu_glu(split.data(), ld, u.data(), ld, n, ff, pool);
+            CHECK(std::memcmp(one.data(), split.data(), one.size() * sizeof(float)) == 0);
+            for (int64_t i = 0; i < n; ++i)
+                for (int64_t j = ff; j < ld; ++j) CHECK(split[static_cast<size_t>(i * ld + j)] == g[static_cast<size_t>(i * ld + j)]);
+        }
 }
 
 // convert_f32_to_bf16_avx512 (vcvtneps2bf16) vs f32_to_bf16: both round to nearest even, so every
@@ -186,11 +235,14 @@ int main() {
     if (kernel_path_supported(KERNEL_PATH_AVX2)) {
         check_dot(dot_f32_avx2, "dot_f32_avx2", rng);
         check_axpy(axpy_f32_avx2, "axpy_f32_avx2", rng);
+        check_silu_glu(silu_glu_avx2, "silu_glu_avx2", rng);
+        check_exp_shifted(rng);
     }
+    check_silu_glu_split(&pool, rng);
     if (kernel_path_supported(KERNEL_PATH_AVX512)) {
         check_dot(dot_f32_avx512, "dot_f32_avx512", rng);
         check_axpy(axpy_f32_avx512, "axpy_f32_avx512", rng);
-        check_silu_glu(rng);
+        check_silu_glu(silu_glu_avx512, "silu_glu_avx512", rng);
     }
     if (std::string(kernel_best_path_name()) == "avx512bf16") check_bf16_convert(rng);
     else std::fprintf(stderr, "no AVX512-BF16: the bf16 conversion's fast path is not tested here\n");

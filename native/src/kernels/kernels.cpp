@@ -190,10 +190,15 @@ void attention_rows_t(float * out, const float * q, KRow krow, VRow vrow, int64_
         std::fill(oi, oi + head_dim, 0.0f);
         if (mx == -INFINITY) return;  // nothing visible
         float sum = 0;  // masked keys would add exact zeros: leaving them out changes no bit
-        for (int64_t j = 0; j < nv; ++j) {
-            float e = scores[j] == -INFINITY ? 0.0f : std::exp(scores[j] - mx);
-            scores[j] = e;
-            sum += e;
+        if (cpu().avx2) {  // exp256 (exp-avx2.cpp) where the CPU has it, for every row alike
+            exp_shifted_avx2(scores.data(), nv, mx);
+            for (int64_t j = 0; j < nv; ++j) sum += scores[j];
+        } else {
+            for (int64_t j = 0; j < nv; ++j) {
+                float e = scores[j] == -INFINITY ? 0.0f : std::exp(scores[j] - mx);
+                scores[j] = e;
+                sum += e;
+            }
         }
         const float inv = 1.0f / sum;
         bool zero = false;
@@ -353,12 +358,35 @@ void attention(float * out, const float * q, const uint16_t * k_cache, const uin
 float dot_f32_bf16(const float * a, const uint16_t * b, int64_t len) { return g_dot_bf16(a, b, len); }
 void axpy_f32_bf16(float * y, float a, const uint16_t * x, int64_t len) { g_axpy_bf16(y, a, x, len); }
 
-void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff) {
-    if (!cpu().avx512) {
-        silu_glu_ref(gate, ld_gate, up, ld_up, n, ff);
+void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff, thread_pool * pool) {
+    // one piece: rows [i0, i1), columns [c0, c1) (c0 a multiple of 64: the vector paths' lanes and
+    // tails fall where they would for the whole row)
+    auto piece = [&](int64_t i0, int64_t i1, int64_t c0, int64_t c1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            float * g = gate + i * ld_gate + c0;
+            const float * u = up + i * ld_up + c0;
+            if (cpu().avx512) silu_glu_avx512(g, u, c1 - c0);
+            else if (cpu().avx2) silu_glu_avx2(g, u, c1 - c0);
+            else silu_glu_ref(g, 0, u, 0, 1, c1 - c0);
+        }
+    };
+    const int threads = pool ? pool->n_threads() : 1;
+    // Below ~32K elements (a decode step's 4864) a dispatch costs more than it saves.
+    if (threads == 1 || static_cast<double>(n) * static_cast<double>(ff) < 32768.0) {
+        piece(0, n, 0, ff);
         return;
     }
-    for (int64_t i = 0; i < n; ++i) silu_glu_avx512(gate + i * ld_gate, up + i * ld_up, ff);
+    // about 8 tasks per thread: groups of rows, or 64-aligned column ranges of fewer rows
+    const int64_t want = 8 * static_cast<int64_t>(threads);
+    const int64_t rows_per = std::max<int64_t>(1, n / want);
+    const int64_t row_tasks = (n + rows_per - 1) / rows_per;
+    const int64_t col_split = std::max<int64_t>(1, std::min<int64_t>(want / row_tasks, ff / 1024));
+    const int64_t cols_per = (ff / col_split + 63) / 64 * 64;
+    const int64_t col_tasks = (ff + cols_per - 1) / cols_per;
+    pool->parallel_for(static_cast<int>(row_tasks * col_tasks), [&](int t, int) {
+        const int64_t r = t / col_tasks, c = t % col_tasks;
+        piece(r * rows_per, std::min(n, (r + 1) * rows_per), c * cols_per, std::min(ff, (c + 1) * cols_per));
+    });
 }
 void axpy_f32(float * y, float a, const float * x, int64_t len) { g_axpy(y, a, x, len); }
 
@@ -403,21 +431,39 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
     thread_local std::vector<float> xd_buf;
     q8_input xq;
     if (any_quant) {
-        xq_buf.resize(static_cast<size_t>(n * quant_blocks(K) * QUANT_BLOCK));
-        xd_buf.resize(static_cast<size_t>(n * quant_blocks(K)));
-        if (quant_avx2(p)) quantize_input_q8_avx2(xq_buf.data(), xd_buf.data(), x, n, K);
-        else quantize_input_q8(xq_buf.data(), xd_buf.data(), x, n, K);
+        const int64_t nb = quant_blocks(K);
+        xq_buf.resize(static_cast<size_t>(n * nb * QUANT_BLOCK));
+        xd_buf.resize(static_cast<size_t>(n * nb));
         xq.q = xq_buf.data();
         xq.d = xd_buf.data();
-        if (quant_avx2(p) && quant_gemm_preferred(n, K)) {  // the many-input kernel reads them in pairs
-            struct alignas(32) line {
-                uint8_t b[32];
-            };
-            thread_local std::vector<line> pairs_buf;
+        struct alignas(32) line {
+            uint8_t b[32];
+        };
+        thread_local std::vector<line> pairs_buf;
+        const bool pairs = quant_avx2(p) && quant_gemm_preferred(n, K);  // the many-input kernel reads them in pairs
+        if (pairs) {
             pairs_buf.resize((quant_input_pairs_bytes(n, K) + 31) / 32);
-            pack_input_pairs_q8(pairs_buf.data()->b, xq.q, xq.d, n, K);
             xq.pairs = pairs_buf.data()->b;
         }
+        // rows [2 p0, 2 p1) of x quantized (and packed in pairs): each row's blocks are the same
+        // whoever makes them, so the pieces go to the pool for a prefill's hundreds of rows (through
+        // these pointers: in a worker, the names of the buffers above are that thread's own)
+        int8_t * const xq_all = xq_buf.data();
+        float * const xd_all = xd_buf.data();
+        uint8_t * const xp_all = pairs ? pairs_buf.data()->b : nullptr;
+        auto make = [&](int64_t p0, int64_t p1) {
+            const int64_t i0 = 2 * p0, rows = std::min(n, 2 * p1) - i0;
+            int8_t * q = xq_all + i0 * nb * QUANT_BLOCK;
+            float * d = xd_all + i0 * nb;
+            if (quant_avx2(p)) quantize_input_q8_avx2(q, d, x + i0 * K, rows, K);
+            else quantize_input_q8(q, d, x + i0 * K, rows, K);
+            if (xp_all) pack_input_pairs_q8(xp_all + quant_input_pairs_bytes(2 * p0, K), q, d, rows, K);
+        };
+        const int64_t n_pairs = (n + 1) / 2, per = 4;  // 8 rows a task
+        if (!pool || pool->n_threads() == 1 || n_pairs < 2 * per) make(0, n_pairs);
+        else
+            pool->parallel_for(static_cast<int>((n_pairs + per - 1) / per),
+                               [&](int t, int) { make(t * per, std::min(n_pairs, (t + 1) * per)); });
     }
     const int threads = pool ? pool->n_threads() : 1;
     thread_local std::vector<row_task> tasks;

@@ -131,8 +131,11 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
 void rmsnorm(float * out, const float * x, const float * weight, int64_t n, int64_t dim, float eps);
 // In place softmax over one row of length len.
 void softmax(float * x, int64_t len);
-// gate: (n, ff) becomes silu(gate) * up; up: (n, ff). Row strides ld_gate, ld_up.
-void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff);
+// gate: (n, ff) becomes silu(gate) * up; up: (n, ff). Row strides ld_gate, ld_up. Rows (and a
+// long row's 64-aligned column ranges) split over pool when it pays; every element's result is
+// the same whatever the split.
+void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff,
+              thread_pool * pool = nullptr);
 
 // RoPE tables: inv_freq (head_dim / 2), HF rotate_half convention (pairs i and i + head_dim/2).
 // x: (n, n_heads * head_dim) with row stride ld; positions: (n).
@@ -302,6 +305,10 @@ void axpys_f32_bf16_avx2(float * y, const float * a, const uint16_t * const * x,
 void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);
 // One row: g (len) = silu(g) * u (len).
 void silu_glu_avx512(float * g, const float * u, int64_t len);
+// exp-avx2.cpp (AVX2+FMA): the same row with exp256, every element through the 8 lanes (the tail too).
+void silu_glu_avx2(float * g, const float * u, int64_t len);
+// s (len) = exp(s - shift) with exp256; s < shift - 88 (and -inf) gives exactly 0.
+void exp_shifted_avx2(float * s, int64_t len, float shift);
 // The arguments of attention() (kernels.h above), as the AVX-512 tile kernel takes them.
 struct attention_args {
     float * out;          // (n, n_head * head_dim)

@@ -136,8 +136,8 @@ void cpu_attention(engine_backend_ctx * ctx, float * out, const float * q, const
         attention(out, q, static_cast<const float *>(k_cache), static_cast<const float *>(v_cache), kv_len, n, n_head,
                   n_head_kv, head_dim, mask, ctx->pool.get());
 }
-void cpu_silu_glu(engine_backend_ctx *, float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff) {
-    silu_glu(gate, ld_gate, up, ld_up, n, ff);
+void cpu_silu_glu(engine_backend_ctx * ctx, float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff) {
+    silu_glu(gate, ld_gate, up, ld_up, n, ff, ctx->pool.get());
 }
 void cpu_add(engine_backend_ctx *, float * y, const float * x, int64_t count) {
     for (int64_t i = 0; i < count; ++i) y[i] += x[i];

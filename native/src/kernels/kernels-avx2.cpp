@@ -1,10 +1,13 @@
 /*
  * kernels-avx2.cpp: the AVX2+FMA matmul for CPUs without AVX-512, and the dot / axpy of the generic
  * attention (f32 or bf16 K/V, the latter on every CPU with AVX2). bf16 weights are widened to f32
- * (a 16-bit shift) and multiplied with the bf16-rounded activations (xb), so the products equal
- * the other paths'. Compiled with target attributes; kernels.cpp calls it only when supported.
+ * exactly (16 at a time, split into even and odd elements: see rows_bf16) and multiplied with the
+ * bf16-rounded activations (xb), widened the same way, so the products equal the other paths'.
+ * Compiled with target attributes; kernels.cpp calls it only when supported.
  */
 #include <immintrin.h>
+
+#include <cmath>
 
 #include "avx2-hsum.h"
 #include "kernels.h"
@@ -13,51 +16,113 @@
 
 namespace {
 
-// One weight row r against C inputs; T = float or uint16_t (bf16).
-template <int C, bool BF16>
-AVX2_TARGET inline void tile(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t K, const void * w,
-                             const float * bias, int64_t r, int64_t i) {
+// f32 weights: rows r, r+1 against C inputs, 8 weights a step.
+template <int C>
+AVX2_TARGET inline void tile_f32(float * y, int64_t ldy, const float * x, int64_t K, const float * w, const float * bias,
+                                 int64_t r, int64_t i) {
     __m256 acc[2][C];
     for (int a = 0; a < 2; ++a)
         for (int b = 0; b < C; ++b) acc[a][b] = _mm256_setzero_ps();
     int64_t k = 0;
     for (; k + 8 <= K; k += 8) {
         __m256 wv[2];
-        for (int a = 0; a < 2; ++a)
-            wv[a] = BF16 ? load_bf16x8(static_cast<const uint16_t *>(w) + (r + a) * K + k)
-                         : _mm256_loadu_ps(static_cast<const float *>(w) + (r + a) * K + k);
+        for (int a = 0; a < 2; ++a) wv[a] = _mm256_loadu_ps(w + (r + a) * K + k);
         for (int b = 0; b < C; ++b) {
-            __m256 xv = BF16 ? load_bf16x8(xb + (i + b) * K + k) : _mm256_loadu_ps(x + (i + b) * K + k);
+            __m256 xv = _mm256_loadu_ps(x + (i + b) * K + k);
             for (int a = 0; a < 2; ++a) acc[a][b] = _mm256_fmadd_ps(wv[a], xv, acc[a][b]);
         }
     }
     for (int a = 0; a < 2; ++a) {
         for (int b = 0; b < C; ++b) {
             float s = hsum_avx2(acc[a][b]);
-            for (int64_t kk = k; kk < K; ++kk) {
-                float wf = BF16 ? bf16_to_f32(static_cast<const uint16_t *>(w)[(r + a) * K + kk])
-                                : static_cast<const float *>(w)[(r + a) * K + kk];
-                float xf = BF16 ? bf16_to_f32(xb[(i + b) * K + kk]) : x[(i + b) * K + kk];
-                s += wf * xf;
-            }
+            for (int64_t kk = k; kk < K; ++kk) s += w[(r + a) * K + kk] * x[(i + b) * K + kk];
             y[(i + b) * ldy + r + a] = s + (bias ? bias[r + a] : 0.0f);
         }
     }
 }
 
-template <bool BF16>
-AVX2_TARGET void rows(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t n, const weight_matrix & w,
-                      const float * bias, int64_t r0, int64_t r1) {
+AVX2_TARGET void rows_f32(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w, const float * bias,
+                          int64_t r0, int64_t r1) {
     const int64_t K = w.cols;
+    const float * wd = static_cast<const float *>(w.data);
     for (int64_t i0 = 0; i0 < n; i0 += 64) {
         const int64_t i1 = i0 + 64 < n ? i0 + 64 : n;
         int64_t r = r0;
         for (; r + 2 <= r1; r += 2) {
             int64_t i = i0;
-            for (; i + 4 <= i1; i += 4) tile<4, BF16>(y, ldy, x, xb, K, w.data, bias, r, i);
-            for (; i < i1; ++i) tile<1, BF16>(y, ldy, x, xb, K, w.data, bias, r, i);
+            for (; i + 4 <= i1; i += 4) tile_f32<4>(y, ldy, x, K, wd, bias, r, i);
+            for (; i < i1; ++i) tile_f32<1>(y, ldy, x, K, wd, bias, r, i);
         }
         if (r < r1) matmul_rows_ref(y + i0 * ldy, ldy, x + i0 * K, i1 - i0, w, bias, r, r1);
+    }
+}
+
+// ---- bf16 weights: 16 weights a step, split into even and odd elements --------------------------
+// A 256-bit load of 16 bf16 values holds element 2j in the low and 2j + 1 in the high half of
+// 32-bit lane j: a shift left by 16 makes the even elements f32, a mask of the high half the odd
+// ones (2 operations for 16 values, where widening 8 at a time takes 2 for 8). Weights and the
+// bf16-rounded inputs are split alike, so each (row, input) sums its products in two 8-lane
+// accumulators, even and odd, the same whatever the tile shape (R rows x C inputs): batch-invariant.
+// Result = hsum(even + odd), then the K % 16 tail in order (exact widening, one FMA each), + bias.
+
+AVX2_TARGET inline void load_bf16x16_split(const uint16_t * p, __m256 & even, __m256 & odd) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
+    even = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    odd = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+
+// Rows r..r+R-1 x inputs i..i+C-1. w: (rows, K) bf16; xb: (n, K) bf16-rounded inputs.
+template <int R, int C>
+AVX2_TARGET inline void tile_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t K, const uint16_t * w,
+                                  const float * bias, int64_t r, int64_t i) {
+    __m256 ae[R][C], ao[R][C];
+    for (int a = 0; a < R; ++a)
+        for (int c = 0; c < C; ++c) ae[a][c] = ao[a][c] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        __m256 xe[C], xo[C];
+        for (int c = 0; c < C; ++c) load_bf16x16_split(xb + (i + c) * K + k, xe[c], xo[c]);
+        for (int a = 0; a < R; ++a) {
+            __m256 we, wo;
+            load_bf16x16_split(w + (r + a) * K + k, we, wo);
+            for (int c = 0; c < C; ++c) {
+                ae[a][c] = _mm256_fmadd_ps(we, xe[c], ae[a][c]);
+                ao[a][c] = _mm256_fmadd_ps(wo, xo[c], ao[a][c]);
+            }
+        }
+    }
+    for (int a = 0; a < R; ++a)
+        for (int c = 0; c < C; ++c) {
+            float s = hsum_avx2(_mm256_add_ps(ae[a][c], ao[a][c]));
+            for (int64_t kk = k; kk < K; ++kk) s = std::fma(bf16_to_f32(w[(r + a) * K + kk]), bf16_to_f32(xb[(i + c) * K + kk]), s);
+            y[(i + c) * ldy + r + a] = s + (bias ? bias[r + a] : 0.0f);
+        }
+}
+
+// One input (decode): 4 rows a tile, 8 independent FMA chains. Several inputs: 2 rows x 2 inputs.
+AVX2_TARGET void rows_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t n, const weight_matrix & w,
+                           const float * bias, int64_t r0, int64_t r1) {
+    const int64_t K = w.cols;
+    const uint16_t * wd = static_cast<const uint16_t *>(w.data);
+    if (n == 1) {
+        int64_t r = r0;
+        for (; r + 4 <= r1; r += 4) tile_bf16<4, 1>(y, ldy, xb, K, wd, bias, r, 0);
+        for (; r < r1; ++r) tile_bf16<1, 1>(y, ldy, xb, K, wd, bias, r, 0);
+        return;
+    }
+    for (int64_t i0 = 0; i0 < n; i0 += 64) {  // 64 inputs at a time stay in L2 while the rows stream
+        const int64_t i1 = i0 + 64 < n ? i0 + 64 : n;
+        int64_t r = r0;
+        for (; r + 2 <= r1; r += 2) {
+            int64_t i = i0;
+            for (; i + 2 <= i1; i += 2) tile_bf16<2, 2>(y, ldy, xb, K, wd, bias, r, i);
+            if (i < i1) tile_bf16<2, 1>(y, ldy, xb, K, wd, bias, r, i);
+        }
+        if (r < r1) {
+            int64_t i = i0;
+            for (; i + 2 <= i1; i += 2) tile_bf16<1, 2>(y, ldy, xb, K, wd, bias, r, i);
+            if (i < i1) tile_bf16<1, 1>(y, ldy, xb, K, wd, bias, r, i);
+        }
     }
 }
 
@@ -65,8 +130,8 @@ AVX2_TARGET void rows(float * y, int64_t ldy, const float * x, const uint16_t * 
 
 void matmul_rows_avx2(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t n, const weight_matrix & w,
                       const float * bias, int64_t r0, int64_t r1) {
-    if (w.dtype == WEIGHT_BF16) rows<true>(y, ldy, x, xb, n, w, bias, r0, r1);
-    else rows<false>(y, ldy, x, xb, n, w, bias, r0, r1);
+    if (w.dtype == WEIGHT_BF16) rows_bf16(y, ldy, xb, n, w, bias, r0, r1);
+    else rows_f32(y, ldy, x, n, w, bias, r0, r1);
 }
 
 AVX2_TARGET float dot_f32_avx2(const float * a, const float * b, int64_t len) {

@@ -8,7 +8,7 @@
  * Build and run (AVX2 CPU):
  *
  *   g++ -O3 -std=c++17 -Inative/src bench/native/attention-kernel.cpp native/src/kernels/kernels*.cpp \
- *     native/src/kernels/attention-avx2.cpp native/src/kernels/quant-*.cpp native/src/kernels/tiled32.cpp \
+ *     native/src/kernels/attention-avx2.cpp native/src/kernels/exp-avx2.cpp native/src/kernels/quant-*.cpp native/src/kernels/tiled32.cpp \
  *     native/src/kernels/topk-logprobs.cpp native/src/base/thread-pool.cpp native/src/base/log.cpp -o /tmp/attention-kernel
  *   /tmp/attention-kernel
  */
@@ -48,10 +48,8 @@ void attention_one_key_at_a_time(float * out, const float * q, const uint16_t * 
             }
             std::fill(oi, oi + hd, 0.0f);
             float sum = 0;
-            for (int64_t j = 0; j < limit; ++j) {
-                s[j] = s[j] == -INFINITY ? 0.0f : std::exp(s[j] - mx);
-                sum += s[j];
-            }
+            exp_shifted_avx2(s.data(), limit, mx);  // the engine's softmax exp since 2026-12-03 (-inf gives 0)
+            for (int64_t j = 0; j < limit; ++j) sum += s[j];
             for (int64_t j = 0; j < limit; ++j)
                 if (float p = s[j] * (1.0f / sum); p != 0.0f) axpy_f32_bf16_avx2(oi, p, v + j * kv_dim + off, hd);
         }

@@ -172,7 +172,10 @@ void check_exp_shifted(std::mt19937 & rng) {
     for (auto & v : b) v -= 5.0f;
     exp_shifted_avx2(b.data(), static_cast<int64_t>(b.size()), 0.0f);
     CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
-    for (int64_t len = 0; len <= 19; ++len)
+    float untouched = 3.0f;  // an empty row writes nothing
+    exp_shifted_avx2(&untouched, 0, 0.0f);
+    CHECK(untouched == 3.0f);
+    for (int64_t len = 1; len <= 19; ++len)
         for (int64_t off : {0, 1, 5, 8}) {
             std::vector<float> part(s.begin() + 2 + off, s.begin() + 2 + off + len);
             exp_shifted_avx2(part.data(), len, 0.0f);

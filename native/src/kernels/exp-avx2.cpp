@@ -1,11 +1,12 @@
 /*
  * exp-avx2.cpp: the exponentials of the forward pass on AVX2+FMA, 8 lanes at a time: SiLU-GLU
  * (the MLP's silu(gate) * up) and the generic attention's softmax numerators exp(s - max).
- * Before 2026-12-03 both called the C library's scalar expf on CPUs without AVX-512: SiLU-GLU was
- * ~13% of a q4_0 prefill's wall time (docs/performance.md).
+ * Before 2026-12-03 both called the C library's scalar expf on CPUs without AVX-512, SiLU-GLU on
+ * one thread: most of the ~13% of a q4_0 prefill's wall time that ran serially (docs/performance.md).
  *
- * exp256 is the AVX-512 path's exp512 (kernels-avx512-ops.cpp) on 8 lanes: n = round(x log2 e),
- * r = x - n ln 2 (ln 2 in two parts), a degree-7 polynomial for e^r, times 2^n. Accuracy ~1 ulp
+ * exp256 is the AVX-512 path's exp512 (kernels-avx512-ops.cpp) on 8 lanes, with the same
+ * constants (exp-poly.h): n = round(x log2 e), r = x - n ln 2 (ln 2 in two parts), a degree-7
+ * polynomial for e^r, times 2^n (built in the exponent field; AVX-512 has vscalefps). Accuracy ~1 ulp
  * on [-87, 88] (test-kernels.cpp bounds it against double exp); it is not libm's expf, so outputs
  * differ from the scalar path's in the last bits, as the AVX-512 path's always did.
  * Batch invariance: every element goes through exp256, the row tails too (through an 8-lane
@@ -15,6 +16,7 @@
 
 #include <cstring>
 
+#include "exp-poly.h"
 #include "kernels.h"
 
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
@@ -23,17 +25,17 @@ namespace {
 
 // exp(x) for each lane; x < -88 gives exactly 0 (so does -inf), x >= 88.7 gives +inf.
 AVX2_TARGET inline __m256 exp256(__m256 x) {
-    const __m256 zero = _mm256_cmp_ps(x, _mm256_set1_ps(-88.0f), _CMP_LT_OQ);
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.0f)), _mm256_set1_ps(88.7f));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500E-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
+    const __m256 zero = _mm256_cmp_ps(x, _mm256_set1_ps(EXP_MIN), _CMP_LT_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(EXP_MIN)), _mm256_set1_ps(EXP_MAX));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(EXP_P0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P5));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
     // 2^n built in the exponent field: n in [-127, 128]; -127 gives 0 (the true value is below
     // 2^-126 * 1.5, denormal), 128 gives +inf

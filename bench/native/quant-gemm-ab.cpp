@@ -10,7 +10,7 @@
  *   g++ -O3 -std=c++17 -Inative/src -Inative/src/kernels -DA_SRC='"/tmp/gemm-a.cpp"' \
  *     -DB_SRC='"kernels/quant-gemm-avx2.cpp"' bench/native/quant-gemm-ab.cpp native/src/kernels/quant-avx2.cpp \
  *     native/src/kernels/quant-formats.cpp native/src/kernels/quant-ref.cpp native/src/kernels/kernels-ref.cpp \
- *     native/src/kernels/tiled32.cpp -o /tmp/quant-gemm-ab && /tmp/quant-gemm-ab [ROUNDS]
+ *     native/src/kernels/weight-layouts.cpp -o /tmp/quant-gemm-ab && /tmp/quant-gemm-ab [ROUNDS]
  */
 #include <immintrin.h>
 #include <vector>

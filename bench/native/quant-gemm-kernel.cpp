@@ -7,7 +7,7 @@
  * (AVX2 CPU):
  *
  *   g++ -O3 -std=c++17 -Inative/src bench/native/quant-gemm-kernel.cpp native/src/kernels/quant-*.cpp \
- *     native/src/kernels/kernels-ref.cpp native/src/kernels/tiled32.cpp -o /tmp/quant-gemm-kernel
+ *     native/src/kernels/kernels-ref.cpp native/src/kernels/weight-layouts.cpp -o /tmp/quant-gemm-kernel
  *   /tmp/quant-gemm-kernel [ROWS COLS]      (default: 4864 896 and 896 4864, the 0.5B MLP shapes)
  */
 #include <chrono>

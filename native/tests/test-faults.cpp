@@ -59,7 +59,7 @@ void check_allocation_faults(const std::string & dir) {
     // a weight arena chunk (mmap fails): only where matrices are re-laid out into the arena
     fault_arm("alloc:arena");
     const engine_status st = load(dir, &m, &msg);
-    if (weight_tiling_preferred(WEIGHT_F32)) CHECK(st == ENGINE_STATUS_OUT_OF_MEMORY && m == nullptr && contains(msg, "bytes for weights"));
+    if (weight_preferred_layout(WEIGHT_F32) != WEIGHT_ROWS) CHECK(st == ENGINE_STATUS_OUT_OF_MEMORY && m == nullptr && contains(msg, "bytes for weights"));
     else CHECK(st == ENGINE_STATUS_OK);  // no arena on this CPU: the fault never fires
     engine_model_free(m);
     m = nullptr;
@@ -181,7 +181,7 @@ void check_file_changes(const tiny_spec & spec, bool tile) {
     lp.tile = tile;
     std::unique_ptr<model> m = model_load(dir, lp);
     // in place (no re-layout): the mapping stays, detached from the file
-    CHECK((m->weights.files != nullptr) == !(tile && weight_tiling_preferred(WEIGHT_F32)));
+    CHECK((m->weights.files != nullptr) == !(tile && weight_preferred_layout(WEIGHT_F32) != WEIGHT_ROWS));
     auto logits = [&] {
         session s;
         session_init(s, *m, 64);

@@ -21,8 +21,10 @@
 
 namespace {
 
+// layout: ROWS, or the tiled copy the model uses on some CPUs (TILED32 on AVX-512 machines,
+// TILED4X16 for bf16 on AVX2 ones), checked element by element and then multiplied.
 void check_matmul(kernel_path path, weight_dtype dt, int64_t rows, int64_t cols, int64_t n, bool bias, thread_pool * pool,
-                  std::mt19937 & rng, bool tiled) {
+                  std::mt19937 & rng, weight_layout layout) {
     std::vector<float> wf = randn(static_cast<size_t>(rows * cols), rng, 0.1f);
     std::vector<uint16_t> wb(wf.size());
     for (size_t i = 0; i < wf.size(); ++i) wb[i] = f32_to_bf16(wf[i]);
@@ -36,16 +38,30 @@ void check_matmul(kernel_path path, weight_dtype dt, int64_t rows, int64_t cols,
     const int64_t ldy = rows + 3;  // a row stride wider than the output
     std::vector<float> y_ref(static_cast<size_t>(n * ldy), -7.0f), y(static_cast<size_t>(n * ldy), -7.0f);
     matmul(y_ref.data(), ldy, x.data(), n, w, bias ? b.data() : nullptr, nullptr, KERNEL_PATH_REF);
-    // the TILED32 copy (the layout the model uses on AVX-512 machines) when this path reads it
     std::vector<uint8_t> tiled_buf;
     weight_matrix wt = w;
-    if (tiled && path == KERNEL_PATH_AVX512 && weight_tiling_preferred(dt)) {
-        tiled_buf.resize(weight_tiled_bytes(w));
-        wt = weight_tile(w, tiled_buf.data());
+    if (layout != WEIGHT_ROWS) {
+        tiled_buf.resize(weight_tiled_bytes(w, layout));
+        wt = weight_tile(w, layout, tiled_buf.data());
+        CHECK(wt.layout == layout);
         for (int64_t r = 0; r < rows; r += 7)
             for (int64_t k = 0; k < cols; k += 5) CHECK(weight_at(wt, r, k) == weight_at(w, r, k));
+        std::vector<float> row(static_cast<size_t>(cols)), row_tiled(static_cast<size_t>(cols));
+        for (int64_t r = 0; r < rows; r += 3) {
+            weight_row_f32(w, r, row.data());
+            weight_row_f32(wt, r, row_tiled.data());
+            CHECK(row == row_tiled);
+            CHECK(row[static_cast<size_t>(cols - 1)] == weight_at(w, r, cols - 1));
+        }
     }
     matmul(y.data(), ldy, x.data(), n, wt, bias ? b.data() : nullptr, pool, path);
+    // TILED4X16 runs the row-major kernel's arithmetic: the same bits as ROWS on the same path
+    // (except where the AVX512-BF16 kernel takes ROWS bf16 matrices)
+    if (layout == WEIGHT_TILED4X16 && !(path == KERNEL_PATH_AVX512 && std::strcmp(kernel_best_path_name(), "avx512bf16") == 0)) {
+        std::vector<float> y_rows(static_cast<size_t>(n * ldy), -7.0f);
+        matmul(y_rows.data(), ldy, x.data(), n, w, bias ? b.data() : nullptr, pool, path);
+        CHECK(std::memcmp(y_rows.data(), y.data(), y.size() * sizeof(float)) == 0);
+    }
     double max_err = 0, max_ref = 0;
     for (int64_t i = 0; i < n; ++i)
         for (int64_t r = 0; r < ldy; ++r) {
@@ -61,7 +77,7 @@ void check_matmul(kernel_path path, weight_dtype dt, int64_t rows, int64_t cols,
     const double tol = 2e-6 * std::sqrt(static_cast<double>(cols)) * (max_ref + 1.0);
     if (!(max_err <= tol))
         std::fprintf(stderr, "path %d dtype %d%s rows %lld cols %lld n %lld: max err %g > %g\n", path, dt,
-                     wt.layout == WEIGHT_TILED32 ? " tiled" : "", (long long)rows, (long long)cols, (long long)n, max_err, tol);
+                     wt.layout == WEIGHT_TILED32 ? " TILED32" : wt.layout == WEIGHT_TILED4X16 ? " TILED4X16" : "", (long long)rows, (long long)cols, (long long)n, max_err, tol);
     CHECK(max_err <= tol);
     // batch invariance on AVX2 (the tile shapes differ with the number of inputs: 4 rows x 1 input
     // alone, 2 x 2 in a batch): each input alone gives its batch row bit for bit
@@ -89,11 +105,17 @@ void check_tile_stays_inside_source() {
     w.cols = cols;
     w.dtype = WEIGHT_BF16;
     w.data = src;
-    std::vector<uint8_t> dst(weight_tiled_bytes(w), 0);
-    const weight_matrix t = weight_tile(w, dst.data(), 0, WEIGHT_GROUP_ROWS);
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t k = 0; k < cols; ++k) CHECK(weight_at(t, r, k) == static_cast<float>(r * cols + k + 1));
-    for (int64_t r = rows; r < WEIGHT_GROUP_ROWS; ++r) CHECK(weight_at(t, r, 0) == 0.0f);
+    for (weight_layout layout : {WEIGHT_TILED32, WEIGHT_TILED4X16}) {
+        std::vector<uint8_t> dst(weight_tiled_bytes(w, layout), 0);
+        const weight_matrix t = weight_tile(w, layout, dst.data(), 0, WEIGHT_GROUP_ROWS);
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t k = 0; k < cols; ++k) CHECK(weight_at(t, r, k) == static_cast<float>(r * cols + k + 1));
+        // the padding: rows to the group, columns to the step
+        const int64_t G = weight_layout_group_rows(layout), Kp = weight_padded_cols(t);
+        CHECK(dst.size() == static_cast<size_t>((rows + G - 1) / G * G * Kp * 2));
+        for (int64_t r = rows; r < (rows + G - 1) / G * G; ++r) CHECK(weight_at(t, r, 0) == 0.0f);
+        for (int64_t k = cols; k < Kp; ++k) CHECK(weight_at(t, 0, k) == 0.0f);
+    }
     munmap(mem, 2 * page);
 }
 
@@ -237,9 +259,14 @@ int main() {
         for (weight_dtype dt : {WEIGHT_F32, WEIGHT_BF16})
             for (int64_t n : {1, 2, 3, 4, 5, 7, 8, 12, 13, 16, 25, 33, 64, 70})
                 for (auto rc : {std::pair<int64_t, int64_t>{1, 1}, {5, 17}, {37, 64}, {64, 96}, {131, 200}, {300, 1000}})
-                    for (bool tiled : {false, true})
+                    for (weight_layout layout : {WEIGHT_ROWS, WEIGHT_TILED32, WEIGHT_TILED4X16}) {
+                        // TILED32 where the AVX-512 path reads it (elsewhere it would take the reference);
+                        // TILED4X16 is made for bf16 only
+                        if (layout == WEIGHT_TILED32 && !(path == KERNEL_PATH_AVX512 && weight_preferred_layout(dt) == WEIGHT_TILED32)) continue;
+                        if (layout == WEIGHT_TILED4X16 && dt != WEIGHT_BF16) continue;
                         check_matmul(path, dt, rc.first, rc.second, n, (n + rc.first) % 2 == 0, n % 3 == 0 ? &pool : nullptr,
-                                     rng, tiled);
+                                     rng, layout);
+                    }
     }
     CHECK(tested_paths > 0 || std::string(kernel_best_path_name()) == "ref");
 

@@ -62,7 +62,7 @@ struct engine_backend_i {
     void (*embed_rows)(engine_backend_ctx * ctx, const weight_matrix * table, const int32_t * tokens, int64_t n, float * out);
     // For each job j: y_j: (n, w_j.rows) with row stride ldy_j := x W_j^T + bias_j; x: (n, w_j.cols)
     // shared by the jobs (q/k/v, gate/up run as one dispatch); bias_j: (w_j.rows) or null. The
-    // weight layout (ROWS, TILED32) is the backend's choice at load time (weight_tiling_preferred).
+    // weight layout (ROWS, TILED32, TILED4X16) is the backend's choice at load time (weight_preferred_layout).
     void (*matmul)(engine_backend_ctx * ctx, const matmul_job * jobs, int n_jobs, const float * x, int64_t n);
     // out, x: (n, dim); weight: (dim). out = x / sqrt(mean(x^2) + eps) * weight. out may alias x.
     void (*rmsnorm)(engine_backend_ctx * ctx, float * out, const float * x, const float * weight, int64_t n, int64_t dim, float eps);

@@ -1,5 +1,5 @@
 /*
- * weight-arena.h: where the re-laid-out (TILED32) weight copies live. anon_buffer is anonymous
+ * weight-arena.h: where the re-laid-out (tiled) weight copies live. anon_buffer is anonymous
  * memory aligned to 2 MB with transparent huge pages advised; weight_arena hands out pieces of a
  * few large anon_buffers in load order, which is the forward's order. So every matrix, however
  * small, lies on 2 MB pages (a separate mapping under 2 MB gets none), and consecutive matrices

@@ -43,6 +43,26 @@ void split_rows(int64_t rows, F f) {
     helper.join();
 }
 
+// split_rows for a matrix read from a file mapping (src: rows of row_bytes each): each half runs
+// f(r0, r1, half) in pieces of about 16 MB of the source and drops a piece's file pages as soon
+// as it is done, so a large matrix (a 151,936-row embedding: 272 MB of bf16) never has all its
+// file pages resident next to its copy. Then the whole tensor's (the pages the pieces' edges share).
+template <typename F>
+void split_rows_releasing(int64_t rows, const void * src, size_t row_bytes, F f) {
+    constexpr size_t PIECE_BYTES = size_t(16) << 20;
+    const int64_t G = WEIGHT_GROUP_ROWS;
+    const int64_t per = std::max<int64_t>(G, static_cast<int64_t>(PIECE_BYTES / std::max<size_t>(row_bytes, 1)) / G * G);
+    const uint8_t * s = static_cast<const uint8_t *>(src);
+    split_rows(rows, [&](int64_t r0, int64_t r1) {
+        for (int64_t a = r0; a < r1; a += per) {
+            const int64_t b = std::min(r1, a + per);
+            f(a, b, r0 == 0 ? 0 : 1);
+            release_pages(s + static_cast<size_t>(a) * row_bytes, static_cast<size_t>(b - a) * row_bytes);
+        }
+    });
+    release_pages(src, static_cast<size_t>(rows) * row_bytes);
+}
+
 }  // namespace
 
 weight_loader::weight_loader(weight_store & store, const std::string & dir, weight_load_params params)
@@ -126,8 +146,10 @@ weight_matrix weight_loader::saved_matrix(const std::vector<std::string> & names
     const size_t bytes = weight_quant_bytes(quant, rows, cols);
     const weight_matrix w = weight_quant_view(quant, rows, cols, store_.tiled.take(bytes));
     quant_bad_block bad[2];
-    split_rows(rows, [&](int64_t r0, int64_t r1) { bad[r0 == 0 ? 0 : 1] = quant_rows_from_file(t.data, w, r0, r1); });
-    release_pages(t.data, t.nbytes);
+    split_rows_releasing(rows, t.data, static_cast<size_t>(row_bytes), [&](int64_t r0, int64_t r1, int half) {
+        const quant_bad_block b = quant_rows_from_file(t.data, w, r0, r1);
+        if (bad[half].row < 0) bad[half] = b;  // each half's first
+    });
     for (const auto & b : bad)
         if (b.row >= 0) bad_model(t.file, "tensor '" + t.name + "' has a corrupt " + weight_dtype_name(quant) + " block at " + quant_bad_block_str(b));
     store_.bytes += bytes;
@@ -149,8 +171,8 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
         w.data = t.data;
         const size_t bytes = weight_quant_bytes(quant, rows, cols);
         const weight_matrix q = weight_quant_view(quant, rows, cols, store_.tiled.take(bytes));
-        split_rows(rows, [&](int64_t r0, int64_t r1) { weight_quantize_rows(w, q, r0, r1); });
-        release_pages(t.data, t.nbytes);
+        split_rows_releasing(rows, t.data, t.nbytes / static_cast<size_t>(std::max<int64_t>(rows, 1)),
+                             [&](int64_t r0, int64_t r1, int) { weight_quantize_rows(w, q, r0, r1); });
         store_.bytes += bytes;
         store_.quantized.emplace_back(t.name, q);
         return q;
@@ -180,13 +202,18 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
         return q;
     }
     store_.bytes += count * element_size(w.dtype);
-    if (params_.tile && weight_tiling_preferred(w.dtype)) {
+    const weight_layout layout = params_.tile ? weight_preferred_layout(w.dtype) : WEIGHT_ROWS;
+    if (layout != WEIGHT_ROWS) {
         // the re-layout reads bytes (memcpy), so the source may be misaligned
-        void * dst = store_.tiled.take(weight_tiled_bytes(w));  // zero-filled
-        const weight_matrix tiled = weight_tile(w, dst, 0, 0);  // the descriptor; the rows follow
-        split_rows(w.rows, [&](int64_t r0, int64_t r1) { weight_tile(w, dst, r0, r1); });
-        if (copied) store_.owned.pop_back();  // the F16 -> f32 copy is not needed any more
-        else release_pages(t.data, t.nbytes);
+        void * dst = store_.tiled.take(weight_tiled_bytes(w, layout));  // zero-filled
+        const weight_matrix tiled = weight_tile(w, layout, dst, 0, 0);  // the descriptor; the rows follow
+        if (copied) {  // from the F16 -> f32 copy, which is not needed afterwards
+            split_rows(w.rows, [&](int64_t r0, int64_t r1) { weight_tile(w, layout, dst, r0, r1); });
+            store_.owned.pop_back();
+        } else {
+            split_rows_releasing(w.rows, t.data, t.nbytes / static_cast<size_t>(std::max<int64_t>(w.rows, 1)),
+                                 [&](int64_t r0, int64_t r1, int) { weight_tile(w, layout, dst, r0, r1); });
+        }
         return tiled;
     }
     if (!copied && !aligned(w)) {  // kept as stored, in a copy the kernels may read as floats / bf16 words

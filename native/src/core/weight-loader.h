@@ -2,7 +2,7 @@
  * weight-loader.h: the one way a model (model.cpp) or a drafter (redrafter/drafter.cpp) gets its
  * weights out of a folder's safetensors files: every tensor checked (present, shape, dtype) with
  * errors naming the file and the tensor; matrices used in place (F32/BF16, aligned), copied (F16 to
- * f32, misaligned data), re-laid out as TILED32 where this CPU's matmul prefers it (kernels.h), or
+ * f32, misaligned data), re-laid out (TILED32, TILED4X16) where this CPU's matmul prefers it (kernels.h), or
  * quantized to Q8_0 / Q4_0 when the caller asks, or read as Q8_0 / Q4_0 blocks from a saved
  * quantized folder (quant-file.h), copied into the arena with no arithmetic.
  */
@@ -21,7 +21,7 @@
 struct weight_store {
     std::unique_ptr<st_collection> files;         // the mappings; released when nothing points into them
     std::vector<std::unique_ptr<float[]>> owned;  // copies: F16 converted to f32, misaligned F32/BF16
-    weight_arena tiled;                           // TILED32 and quantized copies, in load (= forward) order on 2 MB pages
+    weight_arena tiled;                           // tiled and quantized copies, in load (= forward) order on 2 MB pages
     uint64_t bytes = 0;                           // all weights as kept in memory
     // The Q8_0 / Q4_0 matrices (quantized at load or read from a saved folder), by the name of
     // their tensor in the files, in load order: what quant-save.cpp writes.
@@ -30,7 +30,7 @@ struct weight_store {
 
 struct weight_load_params {
     bool populate = true;  // prefault the mappings (MAP_POPULATE)
-    bool tile = true;      // re-lay out matrices as TILED32 where weight_tiling_preferred()
+    bool tile = true;      // re-lay out matrices as weight_preferred_layout() says (TILED32, TILED4X16)
     const volatile int * abort = nullptr;  // checked before each tensor: *abort != 0 throws engine_error(CANCELLED)
     st_dtype want = ST_OTHER;    // every tensor must be stored in this dtype (ST_OTHER: any of F32, BF16, F16)
     std::string want_source;     // where `want` comes from, for messages ("config.json says float32")
@@ -65,7 +65,7 @@ class weight_loader {
     // from its f32/bf16/f16 data into the arena (quant-formats.cpp), or in a saved folder
     // (params.saved) its blocks copied into the arena and checked (a wrong shape or format, a NaN,
     // infinite or impossible scale: BAD_MODEL naming the tensor), the source pages released as
-    // soon as it is done; anything else: as stored (or TILED32, see above).
+    // soon as it is done; anything else: as stored (or tiled, see above).
     weight_matrix matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols, weight_dtype quant = WEIGHT_BF16);
     // A vector (len) as f32 (norm weights, biases).
     std::vector<float> vec(const std::vector<std::string> & names, int64_t len);

@@ -1,7 +1,7 @@
 /*
  * kernels-avx2.cpp: the AVX2+FMA matmul for CPUs without AVX-512, and the dot / axpy of the generic
- * attention (f32 or bf16 K/V, the latter on every CPU with AVX2). bf16 weights are widened to f32
- * exactly (16 at a time, split into even and odd elements: see rows_bf16) and multiplied with the
+ * attention (f32 or bf16 K/V, the latter on every CPU with AVX2). bf16 weights (ROWS or TILED4X16)
+ * are widened to f32 exactly (16 at a time, split into even and odd elements: see rows_bf16) and multiplied with the
  * bf16-rounded activations (xb), widened the same way, so the products equal the other paths'.
  * Compiled with target attributes; kernels.cpp calls it only when supported.
  */
@@ -64,6 +64,8 @@ AVX2_TARGET void rows_f32(float * y, int64_t ldy, const float * x, int64_t n, co
 // bf16-rounded inputs are split alike, so each (row, input) sums its products in two 8-lane
 // accumulators, even and odd, the same whatever the tile shape (R rows x C inputs): batch-invariant.
 // Result = hsum(even + odd), then the K % 16 tail in order (exact widening, one FMA each), + bias.
+// The weights are ROWS or TILED4X16 (kernels.h): either way a row is a run of 16-value steps, the
+// next step `stride` values on (16 or 64), so both layouts give the same bits.
 
 AVX2_TARGET inline void load_bf16x16_split(const uint16_t * p, __m256 & even, __m256 & odd) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
@@ -71,20 +73,39 @@ AVX2_TARGET inline void load_bf16x16_split(const uint16_t * p, __m256 & even, __
     odd = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
 }
 
+// Where the rows of a bf16 matrix start, and the distance between a row's steps.
+struct bf16_rows {
+    const uint16_t * base;
+    int64_t K;
+    int64_t group_stride;  // TILED4X16: values per group of 4 rows (4 x padded K); ROWS: 0
+    int64_t stride;        // values from a step of a row to its next step: 64 (TILED4X16) or 16 (ROWS)
+    explicit bf16_rows(const weight_matrix & w)
+        : base(static_cast<const uint16_t *>(w.data)),
+          K(w.cols),
+          group_stride(w.layout == WEIGHT_TILED4X16 ? 4 * weight_padded_cols(w) : 0),
+          stride(w.layout == WEIGHT_TILED4X16 ? 64 : 16) {}
+    const uint16_t * row(int64_t r) const { return group_stride ? base + (r / 4) * group_stride + (r % 4) * 16 : base + r * K; }
+    // element k of a row, from the row's start
+    int64_t at(int64_t k) const { return (k / 16) * stride + k % 16; }
+};
+
 // Rows r..r+R-1 x inputs i..i+C-1. w: (rows, K) bf16; xb: (n, K) bf16-rounded inputs.
 template <int R, int C>
-AVX2_TARGET inline void tile_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t K, const uint16_t * w,
-                                  const float * bias, int64_t r, int64_t i) {
+AVX2_TARGET inline void tile_bf16(float * y, int64_t ldy, const uint16_t * xb, const bf16_rows & w, const float * bias,
+                                  int64_t r, int64_t i) {
+    const int64_t K = w.K, S = w.stride;
+    const uint16_t * wr[R];
+    for (int a = 0; a < R; ++a) wr[a] = w.row(r + a);
     __m256 ae[R][C], ao[R][C];
     for (int a = 0; a < R; ++a)
         for (int c = 0; c < C; ++c) ae[a][c] = ao[a][c] = _mm256_setzero_ps();
-    int64_t k = 0;
-    for (; k + 16 <= K; k += 16) {
+    int64_t k = 0, s = 0;
+    for (; k + 16 <= K; k += 16, s += S) {
         __m256 xe[C], xo[C];
         for (int c = 0; c < C; ++c) load_bf16x16_split(xb + (i + c) * K + k, xe[c], xo[c]);
         for (int a = 0; a < R; ++a) {
             __m256 we, wo;
-            load_bf16x16_split(w + (r + a) * K + k, we, wo);
+            load_bf16x16_split(wr[a] + s, we, wo);
             for (int c = 0; c < C; ++c) {
                 ae[a][c] = _mm256_fmadd_ps(we, xe[c], ae[a][c]);
                 ao[a][c] = _mm256_fmadd_ps(wo, xo[c], ao[a][c]);
@@ -93,21 +114,22 @@ AVX2_TARGET inline void tile_bf16(float * y, int64_t ldy, const uint16_t * xb, i
     }
     for (int a = 0; a < R; ++a)
         for (int c = 0; c < C; ++c) {
-            float s = hsum_avx2(_mm256_add_ps(ae[a][c], ao[a][c]));
-            for (int64_t kk = k; kk < K; ++kk) s = std::fma(bf16_to_f32(w[(r + a) * K + kk]), bf16_to_f32(xb[(i + c) * K + kk]), s);
-            y[(i + c) * ldy + r + a] = s + (bias ? bias[r + a] : 0.0f);
+            float sum = hsum_avx2(_mm256_add_ps(ae[a][c], ao[a][c]));
+            for (int64_t kk = k; kk < K; ++kk) sum = std::fma(bf16_to_f32(wr[a][w.at(kk)]), bf16_to_f32(xb[(i + c) * K + kk]), sum);
+            y[(i + c) * ldy + r + a] = sum + (bias ? bias[r + a] : 0.0f);
         }
 }
 
-// One input (decode): 4 rows a tile, 8 independent FMA chains. Several inputs: 2 rows x 2 inputs.
+// One input (decode): 4 rows a tile (one TILED4X16 group where r0 is a multiple of 4), 8
+// independent FMA chains. Several inputs: 2 rows x 2 inputs.
 AVX2_TARGET void rows_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t n, const weight_matrix & w,
                            const float * bias, int64_t r0, int64_t r1) {
-    const int64_t K = w.cols;
-    const uint16_t * wd = static_cast<const uint16_t *>(w.data);
+    const bf16_rows wr(w);
     if (n == 1) {
         int64_t r = r0;
-        for (; r + 4 <= r1; r += 4) tile_bf16<4, 1>(y, ldy, xb, K, wd, bias, r, 0);
-        for (; r < r1; ++r) tile_bf16<1, 1>(y, ldy, xb, K, wd, bias, r, 0);
+        for (; r < r1 && r % 4; ++r) tile_bf16<1, 1>(y, ldy, xb, wr, bias, r, 0);
+        for (; r + 4 <= r1; r += 4) tile_bf16<4, 1>(y, ldy, xb, wr, bias, r, 0);
+        for (; r < r1; ++r) tile_bf16<1, 1>(y, ldy, xb, wr, bias, r, 0);
         return;
     }
     for (int64_t i0 = 0; i0 < n; i0 += 64) {  // 64 inputs at a time stay in L2 while the rows stream
@@ -115,13 +137,13 @@ AVX2_TARGET void rows_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t 
         int64_t r = r0;
         for (; r + 2 <= r1; r += 2) {
             int64_t i = i0;
-            for (; i + 2 <= i1; i += 2) tile_bf16<2, 2>(y, ldy, xb, K, wd, bias, r, i);
-            if (i < i1) tile_bf16<2, 1>(y, ldy, xb, K, wd, bias, r, i);
+            for (; i + 2 <= i1; i += 2) tile_bf16<2, 2>(y, ldy, xb, wr, bias, r, i);
+            if (i < i1) tile_bf16<2, 1>(y, ldy, xb, wr, bias, r, i);
         }
         if (r < r1) {
             int64_t i = i0;
-            for (; i + 2 <= i1; i += 2) tile_bf16<1, 2>(y, ldy, xb, K, wd, bias, r, i);
-            if (i < i1) tile_bf16<1, 1>(y, ldy, xb, K, wd, bias, r, i);
+            for (; i + 2 <= i1; i += 2) tile_bf16<1, 2>(y, ldy, xb, wr, bias, r, i);
+            if (i < i1) tile_bf16<1, 1>(y, ldy, xb, wr, bias, r, i);
         }
     }
 }

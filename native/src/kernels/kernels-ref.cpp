@@ -50,7 +50,7 @@ void matmul_rows_ref(float * y, int64_t ldy, const float * x, int64_t n, const w
         for (int64_t k = 0; k < K; ++k) xr[k] = w.dtype == WEIGHT_BF16 ? bf16_to_f32(f32_to_bf16(xi[k])) : xi[k];
         for (int64_t r = r0; r < r1; ++r) {
             double acc = 0;
-            if (w.layout == WEIGHT_TILED32) {
+            if (w.layout != WEIGHT_ROWS) {
                 for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(weight_at(w, r, k)) * xr[k];
             } else if (w.dtype == WEIGHT_F32) {
                 const float * wr = static_cast<const float *>(w.data) + r * K;

@@ -1,6 +1,6 @@
 /*
  * kernels.h: the CPU compute kernels: matmul (f32 and bf16 weights), RMSNorm, RoPE, softmax,
- * SiLU-GLU, masked attention, and the TILED32 weight layout. The entry points dispatch at run time
+ * SiLU-GLU, masked attention, and the tiled weight layouts. The entry points dispatch at run time
  * to AVX-512 (+BF16), AVX2 or the pure scalar reference (*_ref, kernels-ref.cpp), which the tests
  * hold every fast path to. Math: docs/engine.md. Invariant: a bf16-weight matmul rounds the
  * activations to bf16 (nearest even) in every path, so paths differ only in summation order.
@@ -17,14 +17,20 @@ struct thread_pool;
 // quantized folder. Their matmul quantizes the activations to int8 blocks (see QUANT below).
 enum weight_dtype : int { WEIGHT_F32 = 0, WEIGHT_BF16 = 1, WEIGHT_Q8_0 = 2, WEIGHT_Q4_0 = 3 };
 
-// WEIGHT_ROWS: plain row-major (rows, cols). WEIGHT_TILED32: re-laid out at load time for the
-// AVX-512 path: groups of 32 rows; a group stores its columns in steps of P = 2 (bf16: the pair
-// one vdpbf16ps lane multiplies) or P = 1 (f32), each step holding the 32 rows x P values (128
-// bytes, row-major within the step). A tile of 32 rows x C inputs then reads ONE sequential stream
-// and multiplies each 16-row vector by each input's broadcast step: every lane accumulates one
-// output, so no horizontal sums (docs/engine.md, "matmul"). Rows pad to a multiple of 32 and
-// columns to P, with zeros. Element (r, k) lives at ((r / 32) * (Kp / P) + k / P) * 32 * P + (r % 32) * P + k % P.
-enum weight_layout : int { WEIGHT_ROWS = 0, WEIGHT_TILED32 = 1 };
+// WEIGHT_ROWS: plain row-major (rows, cols). The tiled layouts are made at load time for one
+// kernel family (weight_preferred_layout): groups of G rows; a group stores its columns in steps of
+// P, each step holding the G rows x P values, row-major within the step. Rows pad to a multiple of
+// G and columns to P, with zeros. Element (r, k) lives at ((r / G) * (Kp / P) + k / P) * G * P +
+// (r % G) * P + k % P (Kp: the padded columns).
+//  - WEIGHT_TILED32, for the AVX-512 path: G = 32, P = 2 (bf16: the pair one vdpbf16ps lane
+//    multiplies) or 1 (f32); a step is 128 bytes. A tile of 32 rows x C inputs then reads ONE
+//    sequential stream and multiplies each 16-row vector by each input's broadcast step: every lane
+//    accumulates one output, so no horizontal sums (docs/engine.md, "matmul").
+//  - WEIGHT_TILED4X16, for bf16 weights on the AVX2 path: G = 4, P = 16 (one 256-bit load a row
+//    and step); a step is 128 bytes. A decode tile of 4 rows reads one sequential stream where row-
+//    major storage gives it four short ones (1.6x the bandwidth on Zen 3, docs/performance.md); the
+//    arithmetic is the row-major kernel's, so both layouts give the same bits.
+enum weight_layout : int { WEIGHT_ROWS = 0, WEIGHT_TILED32 = 1, WEIGHT_TILED4X16 = 2 };
 
 // A weight matrix W: (rows = out, cols = in), f32 or bf16, not owned (mmap or model buffer).
 struct weight_matrix {
@@ -69,21 +75,31 @@ const char * weight_dtype_name(weight_dtype d);
 float quant_weight_at(const weight_matrix & w, int64_t r, int64_t k);
 uint16_t f32_to_f16(float f);       // round to nearest even; overflow to inf
 
-// ---- tiled layout (see WEIGHT_TILED32; tiled32.cpp) ----------------------------------------------
-constexpr int64_t WEIGHT_GROUP_ROWS = 32;
-// Columns per step: 2 for bf16 (a vdpbf16ps pair), 1 for f32.
+// ---- tiled layouts (see WEIGHT_TILED32, WEIGHT_TILED4X16; weight-layouts.cpp) -------------------
+constexpr int64_t WEIGHT_GROUP_ROWS = 32;  // TILED32's G (and the row granularity of load and matmul splits)
+// TILED32's columns per step: 2 for bf16 (a vdpbf16ps pair), 1 for f32.
 inline int64_t weight_step(weight_dtype d) { return d == WEIGHT_BF16 ? 2 : 1; }
+// G and P of a layout (ROWS: 1 and 1).
+inline int64_t weight_layout_group_rows(weight_layout l) { return l == WEIGHT_TILED32 ? WEIGHT_GROUP_ROWS : l == WEIGHT_TILED4X16 ? 4 : 1; }
+inline int64_t weight_layout_step(weight_layout l, weight_dtype d) { return l == WEIGHT_TILED32 ? weight_step(d) : l == WEIGHT_TILED4X16 ? 16 : 1; }
+// Columns of w as stored: cols padded to its layout's step.
 inline int64_t weight_padded_cols(const weight_matrix & w) {
-    const int64_t p = weight_step(w.dtype);
+    const int64_t p = weight_layout_step(w.layout, w.dtype);
     return (w.cols + p - 1) / p * p;
 }
-// True when matmul's AUTO path on this CPU reads TILED32 matrices of this dtype at full speed.
-bool weight_tiling_preferred(weight_dtype d);
-// Bytes of the TILED32 copy of src.
-size_t weight_tiled_bytes(const weight_matrix & src);
-// Writes rows [r0, r1) (r1 < 0 or past the last row: to the end) of the TILED32 copy of src (ROWS layout) to dst, which holds
-// weight_tiled_bytes(src) ZERO-FILLED bytes (the padding is not written), and returns its descriptor.
-weight_matrix weight_tile(const weight_matrix & src, void * dst, int64_t r0 = 0, int64_t r1 = -1);
+// The layout a load gives f32 / bf16 matrices of this dtype on this CPU, for matmul's AUTO path:
+// TILED32 where the AVX-512 path reads it at full speed, TILED4X16 for bf16 where the AVX2 path
+// multiplies bf16 weights, else ROWS.
+weight_layout weight_preferred_layout(weight_dtype d);
+// Bytes of src (ROWS layout) re-laid out as `layout` (a tiled one).
+size_t weight_tiled_bytes(const weight_matrix & src, weight_layout layout);
+// Writes rows [r0, r1) (r1 < 0 or past the last row: to the end) of src (ROWS layout) re-laid out
+// as `layout` (a tiled one) to dst, which holds weight_tiled_bytes(src, layout) ZERO-FILLED bytes
+// (the padding is not written), and returns its descriptor. Disjoint row ranges write disjoint
+// bytes, so a load runs them at the same time.
+weight_matrix weight_tile(const weight_matrix & src, weight_layout layout, void * dst, int64_t r0 = 0, int64_t r1 = -1);
+// Row r as f32 (out: cols values), any dtype and layout (embedding lookups).
+void weight_row_f32(const weight_matrix & w, int64_t r, float * out);
 // Element (r, k) as f32, any layout (slow; for the reference path and row lookups).
 float weight_at(const weight_matrix & w, int64_t r, int64_t k);
 
@@ -277,7 +293,7 @@ void axpy_f32_ref(float * y, float a, const float * x, int64_t len);
 // ---- the fast paths (kernels-avx2.cpp, kernels-avx512*.cpp): called by the dispatch and the tests;
 // each requires its instruction set (kernel_path_supported, or avx512bf16 where named) ------------
 // Rows [r0, r1) of y = x W^T + bias for all n inputs. xb: (n, cols) bf16 copy of x (rounded), read
-// for bf16 weights; matmul_rows_avx2 handles ROWS matrices only.
+// for bf16 weights; matmul_rows_avx2 takes ROWS matrices, and bf16 ones in TILED4X16 too.
 void matmul_rows_avx2(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t n,
                       const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
 void matmul_rows_avx512_f32(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,

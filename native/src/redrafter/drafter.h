@@ -2,7 +2,7 @@
  * drafter.h: ReDrafter drafter heads as Apple's train.py saves them (docs/redrafter.md §1):
  * config.json (vocab_size, hidden_size, exit_dim, num_draft_layers, rnn) and model.safetensors
  * (rnn_w, rnn_u, input_proj when exit_dim != 2 * hidden_size, lm_head.{i}.linear, lm_head.{N}).
- * Loaded by the model's weight loader (TILED32 where this CPU's matmul prefers it); biases are f32.
+ * Loaded by the model's weight loader (tiled where this CPU's matmul prefers it); biases are f32.
  * Every shape is checked against the base model; errors name the file and the tensor.
  */
 #pragma once
@@ -40,5 +40,5 @@ struct drafter {
 
 // Loads and checks a drafter folder against the base model. Throws engine_error (BAD_MODEL for a
 // malformed or mismatched folder, IO_ERROR for unreadable files) naming the file and tensor.
-// tile: re-lay out the matrices as TILED32 where this CPU's matmul prefers it (as model_load does).
+// tile: re-lay out the matrices in the layout this CPU's matmul prefers (as model_load does).
 std::unique_ptr<drafter> drafter_load(const std::string & dir, const model & base, bool tile = true);

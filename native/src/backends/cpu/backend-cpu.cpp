@@ -76,15 +76,7 @@ void cpu_embed_rows(engine_backend_ctx *, const weight_matrix * t, const int32_t
     for (int64_t i = 0; i < n; ++i) {
         const int64_t token = tokens[i];
         ENGINE_ASSERT(token >= 0 && token < t->rows);
-        float * o = out + i * H;
-        if (t->layout == WEIGHT_TILED32 || weight_is_quant(t->dtype)) {
-            for (int64_t j = 0; j < H; ++j) o[j] = weight_at(*t, token, j);
-        } else if (t->dtype == WEIGHT_F32) {
-            std::memcpy(o, static_cast<const float *>(t->data) + token * H, H * sizeof(float));
-        } else {
-            const uint16_t * row = static_cast<const uint16_t *>(t->data) + token * H;
-            for (int64_t j = 0; j < H; ++j) o[j] = bf16_to_f32(row[j]);
-        }
+        weight_row_f32(*t, token, out + i * H);
     }
 }
 void cpu_matmul(engine_backend_ctx * ctx, const matmul_job * jobs, int n_jobs, const float * x, int64_t n) {

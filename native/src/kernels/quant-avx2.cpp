@@ -23,9 +23,20 @@ namespace {
 template <bool Q4>
 QUANT_TARGET inline __m256i load_block(const uint8_t * p) {
     if (!Q4) return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
-    const __m128i m = _mm_set1_epi8(15);
-    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(b, m)), _mm_and_si128(_mm_srli_epi16(b, 4), m), 1);
+    // the 16 bytes in both halves (one broadcast load), the upper half shifted right by 4, then
+    // each byte's low 4 bits: the low nibbles below, the high ones above
+    const __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+    return _mm256_and_si256(_mm256_srlv_epi64(b, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(15));
+}
+
+// Lane a (0..3) of each 128-bit half of v, in all 8 lanes (v's halves are equal).
+QUANT_TARGET inline __m256 lane_to_all(__m256 v, int a) {
+    switch (a) {
+        case 0: return _mm256_permute_ps(v, 0x00);
+        case 1: return _mm256_permute_ps(v, 0x55);
+        case 2: return _mm256_permute_ps(v, 0xAA);
+        default: return _mm256_permute_ps(v, 0xFF);
+    }
 }
 
 // R rows (in one 4-row group: r % 4 + R <= 4) x C inputs. Q8_0: vpsignb moves w's sign onto x so
@@ -47,22 +58,34 @@ QUANT_TARGET inline void tile(float * y, int64_t ldy, const int8_t * xq, const f
     for (int64_t b = 0; b < nb; ++b) {
         __m256i aw[R], sw[R];
         __m256 dw[R];
+        __m256 dw4 = _mm256_setzero_ps();  // R == 4 (a whole group): its 4 scales, in both 128-bit halves
         for (int a = 0; a < R; ++a) {
             sw[a] = load_block<Q4>(q + b * STEP + a * BB);
             aw[a] = Q4 ? sw[a] : _mm256_sign_epi8(sw[a], sw[a]);
-            uint16_t h;
-            __builtin_memcpy(&h, sc + b * STEP + a * 2, 2);
-            dw[a] = _mm256_set1_ps(_cvtsh_ss(h));
+        }
+        if (R == 4) {  // the group's 4 f16 scales are adjacent: one load, one conversion
+            const __m128 d = _mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(sc + b * STEP)));
+            dw4 = _mm256_insertf128_ps(_mm256_castps128_ps256(d), d, 1);
+        } else {
+            for (int a = 0; a < R; ++a) {
+                uint16_t h;
+                __builtin_memcpy(&h, sc + b * STEP + a * 2, 2);
+                dw[a] = _mm256_set1_ps(_cvtsh_ss(h));
+            }
         }
         for (int c = 0; c < C; ++c) {
             const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(xq + ((i + c) * nb + b) * QUANT_BLOCK));
             const __m256 dx = _mm256_broadcast_ss(xd + (i + c) * nb + b);
             const __m256i x8 = Q4 ? _mm256_maddubs_epi16(eight, xv) : ones;  // Q4_0: pair sums of 8 x
+            // the scale products d_w * d_x (the same f32 products either way): R == 4 makes the
+            // group's four at once and moves each to all lanes with one vpermilps
+            const __m256 d4 = _mm256_mul_ps(dw4, dx);
             for (int a = 0; a < R; ++a) {
                 const __m256i p16 = Q4 ? _mm256_sub_epi16(_mm256_maddubs_epi16(aw[a], xv), x8)
                                        : _mm256_maddubs_epi16(aw[a], _mm256_sign_epi8(xv, sw[a]));
                 const __m256i p = _mm256_madd_epi16(p16, ones);
-                acc[a][c] = _mm256_fmadd_ps(_mm256_mul_ps(dw[a], dx), _mm256_cvtepi32_ps(p), acc[a][c]);
+                const __m256 d = R == 4 ? lane_to_all(d4, a) : _mm256_mul_ps(dw[a], dx);
+                acc[a][c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[a][c]);
             }
         }
     }

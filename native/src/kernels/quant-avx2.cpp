@@ -57,13 +57,14 @@ QUANT_TARGET inline void tile(float * y, int64_t ldy, const int8_t * xq, const f
     const __m256i eight = _mm256_set1_epi8(8);
     for (int64_t b = 0; b < nb; ++b) {
         __m256i aw[R], sw[R];
-        __m256 dw[R];
-        __m256 dw4 = _mm256_setzero_ps();  // R == 4 (a whole group): its 4 scales, in both 128-bit halves
         for (int a = 0; a < R; ++a) {
             sw[a] = load_block<Q4>(q + b * STEP + a * BB);
             aw[a] = Q4 ? sw[a] : _mm256_sign_epi8(sw[a], sw[a]);
         }
-        if (R == 4) {  // the group's 4 f16 scales are adjacent: one load, one conversion
+        // the rows' scales d_w: R == 4 (a whole group, whose 4 f16 scales are adjacent): one load,
+        // one conversion, the 4 in both 128-bit halves of dw4; else each broadcast to dw[a]
+        __m256 dw[R], dw4 = _mm256_setzero_ps();
+        if constexpr (R == 4) {
             const __m128 d = _mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(sc + b * STEP)));
             dw4 = _mm256_insertf128_ps(_mm256_castps128_ps256(d), d, 1);
         } else {
@@ -84,7 +85,9 @@ QUANT_TARGET inline void tile(float * y, int64_t ldy, const int8_t * xq, const f
                 const __m256i p16 = Q4 ? _mm256_sub_epi16(_mm256_maddubs_epi16(aw[a], xv), x8)
                                        : _mm256_maddubs_epi16(aw[a], _mm256_sign_epi8(xv, sw[a]));
                 const __m256i p = _mm256_madd_epi16(p16, ones);
-                const __m256 d = R == 4 ? lane_to_all(d4, a) : _mm256_mul_ps(dw[a], dx);
+                __m256 d;
+                if constexpr (R == 4) d = lane_to_all(d4, a);
+                else d = _mm256_mul_ps(dw[a], dx);
                 acc[a][c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[a][c]);
             }
         }

@@ -62,6 +62,19 @@ void check_matmul(kernel_path path, weight_dtype dt, int64_t rows, int64_t cols,
         matmul(y_rows.data(), ldy, x.data(), n, w, bias ? b.data() : nullptr, pool, path);
         CHECK(std::memcmp(y_rows.data(), y.data(), y.size() * sizeof(float)) == 0);
     }
+    // the AVX2 kernel on row ranges that start and end inside 4-row groups (matmul's own split
+    // starts at multiples of 32): the same bits
+    if (layout == WEIGHT_TILED4X16 && kernel_path_supported(KERNEL_PATH_AVX2) && rows > 2) {
+        std::vector<uint16_t> xb(x.size());
+        for (size_t k = 0; k < x.size(); ++k) xb[k] = f32_to_bf16(x[k]);
+        std::vector<float> y_split(static_cast<size_t>(n * ldy), -7.0f);
+        const int64_t cuts[] = {0, 1, rows / 2 | 1, rows};
+        for (int c = 0; c + 1 < 4; ++c)
+            matmul_rows_avx2(y_split.data(), ldy, x.data(), xb.data(), n, wt, bias ? b.data() : nullptr, cuts[c], cuts[c + 1]);
+        std::vector<float> y_rows(static_cast<size_t>(n * ldy), -7.0f);
+        matmul_rows_avx2(y_rows.data(), ldy, x.data(), xb.data(), n, w, bias ? b.data() : nullptr, 0, rows);
+        CHECK(std::memcmp(y_rows.data(), y_split.data(), y_rows.size() * sizeof(float)) == 0);
+    }
     double max_err = 0, max_ref = 0;
     for (int64_t i = 0; i < n; ++i)
         for (int64_t r = 0; r < ldy; ++r) {

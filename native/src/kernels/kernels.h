@@ -28,7 +28,7 @@ enum weight_dtype : int { WEIGHT_F32 = 0, WEIGHT_BF16 = 1, WEIGHT_Q8_0 = 2, WEIG
 //    accumulates one output, so no horizontal sums (docs/engine.md, "matmul").
 //  - WEIGHT_TILED4X16, for bf16 weights on the AVX2 path: G = 4, P = 16 (one 256-bit load a row
 //    and step); a step is 128 bytes. A decode tile of 4 rows reads one sequential stream where row-
-//    major storage gives it four short ones (1.6x the bandwidth on Zen 3, docs/performance.md); the
+//    major storage gives it four short ones (1.6-2.1x the bandwidth on Zen 3, docs/performance.md); the
 //    arithmetic is the row-major kernel's, so both layouts give the same bits.
 enum weight_layout : int { WEIGHT_ROWS = 0, WEIGHT_TILED32 = 1, WEIGHT_TILED4X16 = 2 };
 

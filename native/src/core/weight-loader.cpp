@@ -43,14 +43,15 @@ void split_rows(int64_t rows, F f) {
     helper.join();
 }
 
-// split_rows for a matrix read from a file mapping (src: rows of row_bytes each): each half runs
-// f(r0, r1, half) in pieces of about 16 MB of the source and drops a piece's file pages as soon
-// as it is done, so a large matrix (a 151,936-row embedding: 272 MB of bf16) never has all its
-// file pages resident next to its copy. Then the whole tensor's (the pages the pieces' edges share).
+// split_rows for a matrix read from a file mapping (src: nbytes, rows of equal size): each half
+// runs f(r0, r1, half) in pieces of about 16 MB of the source and drops a piece's file pages as
+// soon as it is done, so a large matrix (a 151,936-row embedding: 272 MB of bf16) never has all
+// its file pages resident next to its copy. Then the whole tensor's (the pages the pieces' edges share).
 template <typename F>
-void split_rows_releasing(int64_t rows, const void * src, size_t row_bytes, F f) {
+void split_rows_releasing(int64_t rows, const void * src, size_t nbytes, F f) {
     constexpr size_t PIECE_BYTES = size_t(16) << 20;
     const int64_t G = WEIGHT_GROUP_ROWS;
+    const size_t row_bytes = nbytes / static_cast<size_t>(std::max<int64_t>(rows, 1));
     const int64_t per = std::max<int64_t>(G, static_cast<int64_t>(PIECE_BYTES / std::max<size_t>(row_bytes, 1)) / G * G);
     const uint8_t * s = static_cast<const uint8_t *>(src);
     split_rows(rows, [&](int64_t r0, int64_t r1) {
@@ -60,7 +61,7 @@ void split_rows_releasing(int64_t rows, const void * src, size_t row_bytes, F f)
             release_pages(s + static_cast<size_t>(a) * row_bytes, static_cast<size_t>(b - a) * row_bytes);
         }
     });
-    release_pages(src, static_cast<size_t>(rows) * row_bytes);
+    release_pages(src, nbytes);
 }
 
 }  // namespace
@@ -146,7 +147,7 @@ weight_matrix weight_loader::saved_matrix(const std::vector<std::string> & names
     const size_t bytes = weight_quant_bytes(quant, rows, cols);
     const weight_matrix w = weight_quant_view(quant, rows, cols, store_.tiled.take(bytes));
     quant_bad_block bad[2];
-    split_rows_releasing(rows, t.data, static_cast<size_t>(row_bytes), [&](int64_t r0, int64_t r1, int half) {
+    split_rows_releasing(rows, t.data, t.nbytes, [&](int64_t r0, int64_t r1, int half) {
         const quant_bad_block b = quant_rows_from_file(t.data, w, r0, r1);
         if (bad[half].row < 0) bad[half] = b;  // each half's first
     });
@@ -171,8 +172,7 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
         w.data = t.data;
         const size_t bytes = weight_quant_bytes(quant, rows, cols);
         const weight_matrix q = weight_quant_view(quant, rows, cols, store_.tiled.take(bytes));
-        split_rows_releasing(rows, t.data, t.nbytes / static_cast<size_t>(std::max<int64_t>(rows, 1)),
-                             [&](int64_t r0, int64_t r1, int) { weight_quantize_rows(w, q, r0, r1); });
+        split_rows_releasing(rows, t.data, t.nbytes, [&](int64_t r0, int64_t r1, int) { weight_quantize_rows(w, q, r0, r1); });
         store_.bytes += bytes;
         store_.quantized.emplace_back(t.name, q);
         return q;
@@ -211,8 +211,7 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
             split_rows(w.rows, [&](int64_t r0, int64_t r1) { weight_tile(w, layout, dst, r0, r1); });
             store_.owned.pop_back();
         } else {
-            split_rows_releasing(w.rows, t.data, t.nbytes / static_cast<size_t>(std::max<int64_t>(w.rows, 1)),
-                                 [&](int64_t r0, int64_t r1, int) { weight_tile(w, layout, dst, r0, r1); });
+            split_rows_releasing(w.rows, t.data, t.nbytes, [&](int64_t r0, int64_t r1, int) { weight_tile(w, layout, dst, r0, r1); });
         }
         return tiled;
     }

@@ -110,21 +110,24 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
         else matmul_rows_quant_ref(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
         return;
     }
-    const bool tiled32 = w.layout == WEIGHT_TILED32;
-    // the AVX2 kernel reads ROWS matrices and bf16 ones in TILED4X16
-    const bool avx2_reads = w.layout == WEIGHT_ROWS || (w.layout == WEIGHT_TILED4X16 && w.dtype == WEIGHT_BF16);
+    if (w.layout == WEIGHT_TILED4X16) {  // made for bf16 on the AVX2 kernel (weight_preferred_layout)
+        if (p != KERNEL_PATH_REF && w.dtype == WEIGHT_BF16) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1);
+        else matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1);
+        return;
+    }
+    const bool tiled = w.layout == WEIGHT_TILED32;
     switch (p) {
         case KERNEL_PATH_AVX512:
-            if (w.dtype == WEIGHT_F32 && w.layout != WEIGHT_TILED4X16) matmul_rows_avx512_f32(j.y, j.ldy, x, n, w, j.bias, r0, r1);
-            else if (w.dtype == WEIGHT_BF16 && cpu().avx512bf16 && w.layout != WEIGHT_TILED4X16) {
-                if (tiled32) matmul_rows_avx512_bf16(j.y, j.ldy, xb.paired, xb.paired_stride, n, w, j.bias, r0, r1);
+            if (w.dtype == WEIGHT_F32) matmul_rows_avx512_f32(j.y, j.ldy, x, n, w, j.bias, r0, r1);
+            else if (cpu().avx512bf16) {
+                if (tiled) matmul_rows_avx512_bf16(j.y, j.ldy, xb.paired, xb.paired_stride, n, w, j.bias, r0, r1);
                 else matmul_rows_avx512_bf16(j.y, j.ldy, xb.rows, w.cols, n, w, j.bias, r0, r1);
-            } else if (avx2_reads) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1);
+            } else if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1);
             else matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1);
             break;
         case KERNEL_PATH_AVX2:
             // TILED32 matrices exist only where the AVX-512 path is preferred; forced AVX2 (tests) reads them slowly
-            if (avx2_reads) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1);
+            if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1);
             else matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1);
             break;
         default: matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1); break;

@@ -1,8 +1,9 @@
 /*
  * test-quant-kernels.cpp: the Q8_0 / Q4_0 formats and their matmul (kernels.h, quant-*.cpp):
  * f32 -> f16 rounding; the quantized blocks against llama.cpp's format rules (scale, range, nibble
- * order, error within half a step); the AVX2 matmul equal to the scalar reference BIT FOR BIT over
- * odd shapes, row ranges and batch sizes, through the dispatch and the thread pool; batch
+ * order, error within half a step); the AVX2 matmul and (where the CPU has AVX512_VNNI) the VNNI
+ * one equal to the scalar reference BIT FOR BIT over odd shapes, row ranges and batch sizes,
+ * through the dispatch and the thread pool, and called directly over row ranges; batch
  * invariance (an input's outputs do not depend on the other inputs of the batch), the many-input
  * kernel equal to the one-input path for n = 1..40 (also over K-chunked rows longer than 2048
  * weights); and the quantized
@@ -36,6 +37,14 @@ struct quant_matrix {
         weight_quantize_rows(src, w, 0, rows);
     }
 };
+
+// Rows [r0, r1) of the VNNI kernel called directly (quant-vnni.cpp), x given as quantize_input_q8 made it.
+void vnni_rows(float * y, int64_t ldy, const std::vector<int8_t> & xq, const std::vector<float> & xd, int64_t n, int64_t cols,
+               const weight_matrix & w, const float * bias, int64_t r0, int64_t r1) {
+    std::vector<int32_t> off(static_cast<size_t>(n * quant_blocks(cols) * 8));
+    quant_input_offsets_vnni(off.data(), xq.data(), n, cols, w.dtype);
+    matmul_rows_quant_vnni(y, ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
+}
 
 void check_f16() {
     CHECK(f32_to_f16(0.0f) == 0);
@@ -150,13 +159,20 @@ void check_matmul(weight_dtype d, int64_t rows, int64_t cols, int64_t n, bool bi
     std::vector<float> y_ref(static_cast<size_t>(n * ldy), -7.0f), y(y_ref), y_one(static_cast<size_t>(ldy), -7.0f);
     const float * bp = bias ? b.data() : nullptr;
     matmul(y_ref.data(), ldy, x.data(), n, q.w, bp, nullptr, KERNEL_PATH_REF);
-    const bool avx2 = kernel_path_supported(KERNEL_PATH_AVX2);
-    matmul(y.data(), ldy, x.data(), n, q.w, bp, pool, avx2 ? KERNEL_PATH_AVX2 : KERNEL_PATH_REF);
-    int differ = 0;
-    for (size_t i = 0; i < y.size(); ++i) differ += std::memcmp(&y[i], &y_ref[i], 4) != 0;
-    CHECK(differ == 0);
-    if (differ) std::fprintf(stderr, "  %s rows %ld cols %ld n %ld: %d outputs differ from the reference\n", weight_dtype_name(d),
-                             static_cast<long>(rows), static_cast<long>(cols), static_cast<long>(n), differ);
+    // the AVX2 kernels, then (AVX-512 path) the VNNI one where the CPU has it; y keeps the last
+    for (kernel_path p : {KERNEL_PATH_AVX2, KERNEL_PATH_AVX512}) {
+        if (!kernel_path_supported(p) || (p == KERNEL_PATH_AVX512 && !quant_vnni_supported())) continue;
+        std::fill(y.begin(), y.end(), -7.0f);
+        matmul(y.data(), ldy, x.data(), n, q.w, bp, pool, p);
+        int differ = 0;
+        for (size_t i = 0; i < y.size(); ++i) differ += std::memcmp(&y[i], &y_ref[i], 4) != 0;
+        CHECK(differ == 0);
+        if (differ)
+            std::fprintf(stderr, "  %s %s rows %ld cols %ld n %ld: %d outputs differ from the reference\n",
+                         p == KERNEL_PATH_AVX2 ? "avx2" : "vnni", weight_dtype_name(d), static_cast<long>(rows), static_cast<long>(cols),
+                         static_cast<long>(n), differ);
+    }
+    if (!kernel_path_supported(KERNEL_PATH_AVX2)) y = y_ref;
     // batch invariance: the last input alone gives the same bits as inside the batch
     matmul(y_one.data(), ldy, x.data() + (n - 1) * cols, 1, q.w, bp, pool, KERNEL_PATH_AUTO);
     CHECK(std::memcmp(y_one.data(), y.data() + (n - 1) * ldy, static_cast<size_t>(rows) * 4) == 0);
@@ -212,13 +228,17 @@ void check_many_inputs(weight_dtype d, std::mt19937 & rng, thread_pool * pool) {
         std::vector<uint8_t> pairs(quant_input_pairs_bytes(n, cols) + 32);
         uint8_t * xp = pairs.data() + (32 - reinterpret_cast<uintptr_t>(pairs.data()) % 32) % 32;
         pack_input_pairs_q8(xp, xq.data(), xd.data(), n, cols);
-        std::vector<float> yr(static_cast<size_t>(n * ldy), -7.0f);
-        matmul_rows_quant_gemm_avx2(yr.data(), ldy, xp, n, q.w, bp, 1, rows - 1);
-        for (int64_t i = 0; i < n; ++i)
-            for (int64_t r = 0; r < ldy; ++r) {
-                const float want = r >= 1 && r < rows - 1 ? y_ref[i * ldy + r] : -7.0f;
-                differ_range += std::memcmp(&yr[i * ldy + r], &want, 4) != 0;
-            }
+        for (int k = 0; k < 2; ++k) {  // the AVX2 many-input kernel, then the VNNI one where the CPU has it
+            if (k == 1 && !quant_vnni_supported()) continue;
+            std::vector<float> yr(static_cast<size_t>(n * ldy), -7.0f);
+            if (k == 0) matmul_rows_quant_gemm_avx2(yr.data(), ldy, xp, n, q.w, bp, 1, rows - 1);
+            else vnni_rows(yr.data(), ldy, xq, xd, n, cols, q.w, bp, 1, rows - 1);
+            for (int64_t i = 0; i < n; ++i)
+                for (int64_t r = 0; r < ldy; ++r) {
+                    const float want = r >= 1 && r < rows - 1 ? y_ref[i * ldy + r] : -7.0f;
+                    differ_range += std::memcmp(&yr[i * ldy + r], &want, 4) != 0;
+                }
+        }
     }
     CHECK(differ_alone == 0);
     CHECK(differ_ref == 0);
@@ -261,14 +281,18 @@ void check_many_inputs_long_rows(weight_dtype d, std::mt19937 & rng) {
         for (int range = 0; range < 2; ++range) {
             const int64_t r0 = range ? 1 : 0, r1 = range ? rows - 1 : rows;
             if (r1 <= r0) continue;
-            std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f);
-            matmul_rows_quant_gemm_avx2(y.data(), ldy, xp, n, q.w, bp, r0, r1);
-            for (int64_t i = 0; i < n; ++i)
-                for (int64_t r = 0; r < ldy; ++r) {
-                    const float want = r >= r0 && r < r1 ? y_ref[i * ldy + r] : -7.0f;
-                    differ += std::memcmp(&y[i * ldy + r], &want, 4) != 0;
-                    ++checked;
-                }
+            for (int k = 0; k < 2; ++k) {  // the AVX2 many-input kernel, then the VNNI one where the CPU has it
+                if (k == 1 && !quant_vnni_supported()) continue;
+                std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f);
+                if (k == 0) matmul_rows_quant_gemm_avx2(y.data(), ldy, xp, n, q.w, bp, r0, r1);
+                else vnni_rows(y.data(), ldy, xq, xd, n, cols, q.w, bp, r0, r1);
+                for (int64_t i = 0; i < n; ++i)
+                    for (int64_t r = 0; r < ldy; ++r) {
+                        const float want = r >= r0 && r < r1 ? y_ref[i * ldy + r] : -7.0f;
+                        differ += std::memcmp(&y[i * ldy + r], &want, 4) != 0;
+                        ++checked;
+                    }
+            }
         }
     }
     CHECK(checked > 0);
@@ -287,6 +311,7 @@ int main() {
     check_input_quant(rng);
     check_input_quant_avx2(rng);
     if (!kernel_path_supported(KERNEL_PATH_AVX2)) std::fprintf(stderr, "no AVX2 here: the dispatched path is the reference itself\n");
+    if (!quant_vnni_supported()) std::fprintf(stderr, "no AVX512_VNNI here: the VNNI kernel's checks are skipped\n");
     thread_pool pool(3);
     for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0})
         for (int64_t rows : {1, 3, 5, 64, 97})

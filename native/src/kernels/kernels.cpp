@@ -16,7 +16,7 @@
 namespace {
 
 struct cpu_features {
-    bool avx2 = false, avx512 = false, avx512bf16 = false, f16c = false;
+    bool avx2 = false, avx512 = false, avx512bf16 = false, avx512vnni = false, f16c = false;
     cpu_features() {
         __builtin_cpu_init();
         avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -26,6 +26,7 @@ struct cpu_features {
         avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
         avx512bf16 = avx512 && __builtin_cpu_supports("avx512bf16");
+        avx512vnni = avx512 && __builtin_cpu_supports("avx512vnni");
     }
 };
 
@@ -91,22 +92,35 @@ struct bf16_input {
 };
 
 // The int8-block copy of a matmul's input x for quantized weights: xq (n, quant_blocks(K) * 32), xd (n, quant_blocks(K)).
-// Where the many-input kernel runs (quant-gemm-avx2.cpp, quant_gemm_preferred), also packed in pairs.
+// Where the AVX2 many-input kernel runs (quant-gemm-avx2.cpp, quant_gemm_preferred), also packed in
+// pairs; where the VNNI kernel runs, with its offsets for each weight format present (kernels.h).
 struct q8_input {
     const int8_t * q = nullptr;
     const float * d = nullptr;
     const uint8_t * pairs = nullptr;
+    const int32_t * off_q8 = nullptr;  // (n, quant_blocks(K), 8)
+    const int32_t * off_q4 = nullptr;
 };
 
-// Whether a quantized product of n inputs runs the AVX2 kernels (else the reference).
-bool quant_avx2(kernel_path p) { return p != KERNEL_PATH_REF && cpu().avx2 && cpu().f16c; }
+// The kernels a quantized product runs on this path: AVX-512 VNNI (quant-vnni.cpp) on the AVX-512
+// path where the CPU has it, else AVX2 (quant-avx2.cpp, quant-gemm-avx2.cpp), else the reference.
+// All three give the same bits.
+enum quant_kernels { QUANT_REF, QUANT_AVX2, QUANT_VNNI };
+quant_kernels quant_kernels_for(kernel_path p) {
+    if (p == KERNEL_PATH_REF || !cpu().avx2 || !cpu().f16c) return QUANT_REF;
+    return p == KERNEL_PATH_AVX512 && cpu().avx512vnni ? QUANT_VNNI : QUANT_AVX2;
+}
+bool quant_avx2(kernel_path p) { return quant_kernels_for(p) != QUANT_REF; }  // AVX2 quantizes the activations
 
 void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_input & xb, const q8_input & xq, int64_t n,
               int64_t r0, int64_t r1) {
     const weight_matrix & w = *j.w;
     if (weight_is_quant(w.dtype)) {
-        if (quant_avx2(p) && xq.pairs) matmul_rows_quant_gemm_avx2(j.y, j.ldy, xq.pairs, n, w, j.bias, r0, r1);
-        else if (quant_avx2(p)) matmul_rows_quant_avx2(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
+        const quant_kernels k = quant_kernels_for(p);
+        if (k == QUANT_VNNI)
+            matmul_rows_quant_vnni(j.y, j.ldy, xq.q, xq.d, w.dtype == WEIGHT_Q4_0 ? xq.off_q4 : xq.off_q8, n, w, j.bias, r0, r1);
+        else if (k == QUANT_AVX2 && xq.pairs) matmul_rows_quant_gemm_avx2(j.y, j.ldy, xq.pairs, n, w, j.bias, r0, r1);
+        else if (k == QUANT_AVX2) matmul_rows_quant_avx2(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
         else matmul_rows_quant_ref(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
         return;
     }
@@ -301,6 +315,8 @@ weight_layout weight_preferred_layout(weight_dtype d) {
     return WEIGHT_ROWS;
 }
 
+bool quant_vnni_supported() { return cpu().avx512vnni && cpu().avx2 && cpu().f16c; }
+
 bool kernel_path_supported(kernel_path path) {
     switch (path) {
         case KERNEL_PATH_AUTO:
@@ -413,12 +429,14 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
     if (n <= 0 || n_jobs <= 0) return;
     const kernel_path p = resolve(path);
     const int64_t K = jobs[0].w->cols;
-    bool any_bf16 = false, any_quant = false;
+    bool any_bf16 = false, any_quant = false, any_q8 = false, any_q4 = false;
     int64_t total_rows = 0;
     for (int j = 0; j < n_jobs; ++j) {
         ENGINE_ASSERT(jobs[j].w->cols == K);
         any_bf16 |= jobs[j].w->dtype == WEIGHT_BF16;
         any_quant |= weight_is_quant(jobs[j].w->dtype);
+        any_q8 |= jobs[j].w->dtype == WEIGHT_Q8_0;
+        any_q4 |= jobs[j].w->dtype == WEIGHT_Q4_0;
         total_rows += jobs[j].w->rows;
     }
     // bf16-rounded copies of x for the SIMD bf16 paths: (n, K); with an odd K the tiled kernels
@@ -451,11 +469,21 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
             uint8_t b[32];
         };
         thread_local std::vector<line> pairs_buf;
-        const bool pairs = quant_avx2(p) && quant_gemm_preferred(n, K);  // the many-input kernel reads them in pairs
+        // the AVX2 many-input kernel reads them in pairs
+        const bool pairs = quant_kernels_for(p) == QUANT_AVX2 && quant_gemm_preferred(n, K);
         if (pairs) {
             pairs_buf.resize((quant_input_pairs_bytes(n, K) + 31) / 32);
             xq.pairs = pairs_buf.data()->b;
         }
+        // the VNNI kernel starts from offsets made per weight format
+        thread_local std::vector<int32_t> off_q8_buf, off_q4_buf;
+        const bool vnni = quant_kernels_for(p) == QUANT_VNNI;
+        if (vnni && any_q8) off_q8_buf.resize(static_cast<size_t>(n * nb * 8));
+        if (vnni && any_q4) off_q4_buf.resize(static_cast<size_t>(n * nb * 8));
+        int32_t * const off_q8_all = vnni && any_q8 ? off_q8_buf.data() : nullptr;
+        int32_t * const off_q4_all = vnni && any_q4 ? off_q4_buf.data() : nullptr;
+        xq.off_q8 = off_q8_all;
+        xq.off_q4 = off_q4_all;
         // rows [2 p0, 2 p1) of x quantized (and packed in pairs): each row's blocks are the same
         // whoever makes them, so the pieces go to the pool for a prefill's hundreds of rows (through
         // these pointers: in a worker, the names of the buffers above are that thread's own)
@@ -469,6 +497,8 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
             if (quant_avx2(p)) quantize_input_q8_avx2(q, d, x + i0 * K, rows, K);
             else quantize_input_q8(q, d, x + i0 * K, rows, K);
             if (xp_all) pack_input_pairs_q8(xp_all + quant_input_pairs_bytes(2 * p0, K), q, d, rows, K);
+            if (off_q8_all) quant_input_offsets_vnni(off_q8_all + i0 * nb * 8, q, rows, K, WEIGHT_Q8_0);
+            if (off_q4_all) quant_input_offsets_vnni(off_q4_all + i0 * nb * 8, q, rows, K, WEIGHT_Q4_0);
         };
         const int64_t n_pairs = (n + 1) / 2, per = 4;  // 8 rows a task
         if (!pool || pool->n_threads() == 1 || n_pairs < 2 * per) make(0, n_pairs);

@@ -273,6 +273,17 @@ void pack_input_pairs_q8(uint8_t * xp, const int8_t * xq, const float * xd, int6
 void matmul_rows_quant_gemm_avx2(float * y, int64_t ldy, const uint8_t * xp, int64_t n, const weight_matrix & w,
                                  const float * bias, int64_t r0, int64_t r1);
 
+// The AVX-512 VNNI kernel (quant-vnni.cpp), one for any n, equal to the reference bit for bit. It
+// starts each block's int32 lanes at xc, the activations' offsets for the weight format d, made
+// once per matmul: xc (n, quant_blocks(K), 8) int32, lane l of a block = -c sum of its elements
+// 4l..4l+3, c = 8 (Q4_0: the weight is its nibble - 8) or 128 (Q8_0: the weight is q XOR 0x80 - 128).
+// AVX512F/BW/VL + AVX512_VNNI + F16C: quant_vnni_supported(). matmul() runs it on the AVX-512 path
+// (AUTO on such CPUs); KERNEL_PATH_AVX2 runs the AVX2 kernels.
+bool quant_vnni_supported();
+void quant_input_offsets_vnni(int32_t * xc, const int8_t * xq, int64_t n, int64_t K, weight_dtype d);
+void matmul_rows_quant_vnni(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t n,
+                            const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
+
 // ---- the scalar reference (kernels-ref.cpp): same arguments as the dispatched kernels ---------------
 // matmul: rows [r0, r1) of y = x W^T + bias for all n inputs, accumulated in double.
 void matmul_rows_ref(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,

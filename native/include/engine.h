@@ -93,7 +93,7 @@ typedef struct engine_model_info {
     int eos_token_ids[8];
     uint64_t weight_bytes;   // bytes of the weights as kept in memory
     int n_threads;
-    char kernel_path[16];    // "avx512bf16" | "avx512" | "avx2" | "ref"
+    char kernel_path[16];    // what its matmuls run: "avx512bf16" | "avx512" | "avx2" | "ref"; q8_0 / q4_0: "avx512vnni" | "avx2" | "ref"
     char saved_weights[8];   // "q8_0" | "q4_0" for a saved quantized folder (config.json slipstream_weights), else ""
     char kv_dtype[8];        // "f32" | "bf16": what the KV cache and pool blocks store (docs/engine.md "K/V dtype")
     uint64_t kv_bytes_per_token;  // 2 x n_layer x n_head_kv x head_dim x (4 or 2)

@@ -41,7 +41,7 @@ export interface NativeModelInfo {
   weightBytes: number;
   /** CPU threads the model computes with. */
   threads: number;
-  /** The matmul path chosen for this CPU: 'avx512bf16' | 'avx512' | 'avx2' | 'ref'. */
+  /** The matmul path this model's weights run on this CPU: 'avx512bf16' | 'avx512' | 'avx2' | 'ref'; q8_0 / q4_0 weights: 'avx512vnni' | 'avx2' | 'ref'. */
   kernelPath: string;
   /** What the KV cache and the pool's blocks store: 'bf16' for bf16/f16 files, 'f32' for f32 ones (docs/engine.md "K/V dtype"). */
   kvDtype: 'f32' | 'bf16';

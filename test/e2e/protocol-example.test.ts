@@ -1,9 +1,10 @@
 /**
  * docs/protocol.md's slipstream/complete example is what the server really answers: its params,
  * sent to `slipstream serve --stdio` with nothing configured (the shipped model), give the items
- * the page shows. Greedy decoding is deterministic for given kernels; the example was produced
- * with the AVX-512 BF16 kernels, so on a CPU with another kernel path (where a near-tie may break
- * the other way) only a non-empty answer is required.
+ * the page shows. Greedy decoding is deterministic for given kernels; the example is made by
+ * scripts/gen-protocol-example.mjs with the AVX-512 BF16 kernels (rerun it there when the engine's
+ * arithmetic changes), so on a CPU with another kernel path (where a near-tie may break the other
+ * way) only a non-empty answer is required.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -54,10 +54,13 @@ describe('quantized weights', () => {
     }, 120_000);
   }
 
-  it('slipstream info --weights q4_0 reports the format; generate --weights checks its value', () => {
+  it('slipstream info --weights q4_0 reports the format and its kernels; generate --weights checks its value', () => {
     const info = spawnSync(process.execPath, [cliPath, 'info', '--model', stories260K, '--weights', 'q4_0', '--json'], { encoding: 'utf8', timeout: 60_000 });
     expect(info.status).toBe(0);
-    expect(JSON.parse(info.stdout).model.computeDtype).toBe('q4_0');
+    const model = JSON.parse(info.stdout).model;
+    expect(model.computeDtype).toBe('q4_0');
+    // the quantized kernels this CPU runs (AVX-512 VNNI, AVX2 or the reference), not the bf16 ones
+    expect(['avx512vnni', 'avx2', 'ref']).toContain(model.kernelPath);
     const bad = spawnSync(process.execPath, [cliPath, 'generate', '--model', stories260K, '--prompt-ids', '1', '--weights', 'q5'], { encoding: 'utf8', timeout: 60_000 });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--weights must be 'bf16', 'q8_0', 'q4_0'/);

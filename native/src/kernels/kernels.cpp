@@ -307,6 +307,15 @@ const char * kernel_best_path_name() {
     return "ref";
 }
 
+const char * kernel_path_name(weight_dtype d) {
+    if (!weight_is_quant(d)) return kernel_best_path_name();
+    switch (quant_kernels_for(resolve(KERNEL_PATH_AUTO))) {
+        case QUANT_VNNI: return "avx512vnni";
+        case QUANT_AVX2: return "avx2";
+        default: return "ref";
+    }
+}
+
 weight_layout weight_preferred_layout(weight_dtype d) {
     if (d != WEIGHT_F32 && d != WEIGHT_BF16) return WEIGHT_ROWS;
     if (cpu().avx512 && (d == WEIGHT_F32 || cpu().avx512bf16)) return WEIGHT_TILED32;

@@ -107,6 +107,9 @@ enum kernel_path : int { KERNEL_PATH_AUTO = 0, KERNEL_PATH_REF = 1, KERNEL_PATH_
 
 // The best path this CPU supports ("avx512bf16", "avx512", "avx2", "ref").
 const char * kernel_best_path_name();
+// The kernels matmuls of weights of dtype d run on this CPU: kernel_best_path_name() for f32 /
+// bf16, "avx512vnni" | "avx2" | "ref" for Q8_0 / Q4_0.
+const char * kernel_path_name(weight_dtype d);
 // True when the path can run on this CPU (REF always can).
 bool kernel_path_supported(kernel_path path);
 

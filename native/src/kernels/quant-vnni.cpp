@@ -24,10 +24,11 @@
  *    another, the input's 32 bytes broadcast to both halves; scale vectors [d_0 x8, d_1 x8] and
  *    [d_2 x8, d_3 x8]. The end shuffles them into the LO / HI arrangement above.
  * The end sums LO + HI (lanes l and l + 4), then pairs in-lane: ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7))
- * for the 4 rows at once, hsum_avx2's tree. A tile is G groups x C inputs: decode runs 1 group x 1
- * input (one sequential weight stream), more inputs 2 groups x 4 inputs (2, 1 for the rest). A partial group at either end
- * of the row range is computed whole (rows pad to 4 with zeros) and only the rows in range stored.
- * kernels.cpp calls this only where the CPU has AVX512F/BW/VL and AVX512_VNNI (and F16C).
+ * for the 4 rows at once, hsum_avx2's tree. A tile is G groups x C inputs: decode runs 1 group x
+ * 1 input (one sequential weight stream), more inputs 2 groups x 4 inputs (2, 1 for the rest). A
+ * partial group at either end of the row range is computed whole (rows pad to 4 with zeros) and
+ * only the rows in range stored. kernels.cpp calls this only where the CPU has AVX512F/BW/VL and
+ * AVX512_VNNI (and F16C). Measurements: docs/performance.md, "AVX-512 VNNI".
  */
 #include <immintrin.h>
 
@@ -50,7 +51,7 @@ VNNI_TARGET inline void store_group(float * y, const __m512 lo, const __m512 hi,
         l = _mm512_shuffle_f32x4(lo, hi, 0x88);
         h = _mm512_shuffle_f32x4(lo, hi, 0xDD);
     }
-    const __m512 t = _mm512_add_ps(l, h);                       // lane 4a + j: l_j + l_{j+4} of row a
+    const __m512 t = _mm512_add_ps(l, h);                           // lane 4a + j: l_j + l_{j+4} of row a
     const __m512 u = _mm512_add_ps(t, _mm512_permute_ps(t, 0x4E));  // lane 4a: t_0 + t_2, 4a + 1: t_1 + t_3
     const __m512 v = _mm512_add_ps(u, _mm512_permute_ps(u, 0xB1));  // lane 4a: (t_0 + t_2) + (t_1 + t_3)
     alignas(64) float s[16];
@@ -65,15 +66,15 @@ VNNI_TARGET inline void store_group(float * y, const __m512 lo, const __m512 hi,
 template <bool Q4, int G, int C>
 VNNI_TARGET void tile(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t nb,
                       const uint8_t * base, const float * bias, int64_t g, int64_t i, int64_t r0, int64_t r1) {
-    constexpr int64_t BB = Q4 ? 16 : 32;                      // bytes of a row's block quants
-    constexpr int64_t STEP = QUANT_GROUP_ROWS * (BB + 2);     // one block of a group: quants, then 4 f16 scales
+    constexpr int64_t BB = Q4 ? 16 : 32;                   // bytes of a row's block quants
+    constexpr int64_t STEP = QUANT_GROUP_ROWS * (BB + 2);  // one block of a group: quants, then 4 f16 scales
     const uint8_t * wg[G];
     for (int a = 0; a < G; ++a) wg[a] = base + (g + a) * nb * STEP;
     __m512 lo[G][C], hi[G][C];
     for (int a = 0; a < G; ++a)
         for (int c = 0; c < C; ++c) lo[a][c] = hi[a][c] = _mm512_setzero_ps();
     const __m512i low4 = _mm512_set1_epi8(15), flip = _mm512_set1_epi8(static_cast<char>(0x80));
-    // scale vectors from the group's 4 f32 scales: Q4_0 [d0 x4 .. d3 x4]; Q8_0 [d0 x8, d1 x8], [d2 x8, d3 x8]
+    // scale vectors from the group's 4 f16 scales: Q4_0 [d0 x4 .. d3 x4]; Q8_0 [d0 x8, d1 x8], [d2 x8, d3 x8]
     const __m512i by4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     const __m512i by8a = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     const __m512i by8b = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);

@@ -1,14 +1,28 @@
 /*
- * quant-bench-data.h: the data the quantized-kernel micro-benchmarks (quant-gemm-kernel.cpp,
- * quant-gemm-ab.cpp) share: a random matrix quantized to q8_0 / q4_0, and random activations
- * quantized to the int8 blocks the kernels take.
+ * quant-bench-data.h: what the quantized-kernel micro-benchmarks (quant-gemm-kernel.cpp,
+ * quant-gemm-ab.cpp, quant-vnni-kernel.cpp) share: random weights, a matrix quantized to q8_0 /
+ * q4_0, random activations quantized to the int8 blocks the kernels take, and a stopwatch.
  */
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <random>
 #include <vector>
 
 #include "kernels/kernels.h"
+
+// (rows, cols) f32 weights drawn from N(0, 1) with rng.
+inline std::vector<float> random_weights(std::mt19937 & rng, int64_t rows, int64_t cols) {
+    std::normal_distribution<float> nd(0, 1);
+    std::vector<float> wf(static_cast<size_t>(rows * cols));
+    for (auto & v : wf) v = nd(rng);
+    return wf;
+}
+
+// Seconds since t0.
+inline double seconds_since(const std::chrono::steady_clock::time_point & t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
 // wf: (rows, cols) f32, quantized to d in mem (resized here); returns the view of it.
 inline weight_matrix quantized_matrix(weight_dtype d, const std::vector<float> & wf, int64_t rows, int64_t cols,
@@ -32,4 +46,10 @@ inline void quantized_inputs(std::mt19937 & rng, int64_t n, int64_t cols, std::v
     xq.assign(static_cast<size_t>(n * nb * 32), 0);
     xd.assign(static_cast<size_t>(n * nb), 0.0f);
     quantize_input_q8_avx2(xq.data(), xd.data(), x.data(), n, cols);
+}
+
+// A 32-byte aligned buffer in mem (resized here) for n inputs of cols packed in pairs (pack_input_pairs_q8).
+inline uint8_t * aligned_pairs_buffer(std::vector<uint8_t> & mem, int64_t n, int64_t cols) {
+    mem.assign(quant_input_pairs_bytes(n, cols) + 32, 0);
+    return mem.data() + (32 - reinterpret_cast<uintptr_t>(mem.data()) % 32) % 32;
 }

@@ -36,11 +36,9 @@ int main(int argc, char** argv) {
     }
     const int rounds = argc > 1 ? std::atoi(argv[1]) : 20;
     std::mt19937 rng(1);
-    std::normal_distribution<float> nd(0, 1);
     for (auto shape : {std::pair<int64_t,int64_t>{4864, 896}, {896, 4864}}) {
         const int64_t rows = shape.first, cols = shape.second;
-        std::vector<float> wf(static_cast<size_t>(rows * cols));
-        for (auto & v : wf) v = nd(rng);
+        const std::vector<float> wf = random_weights(rng, rows, cols);
         for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0}) {
             std::vector<uint8_t> mem;
             const weight_matrix w = quantized_matrix(d, wf, rows, cols, mem);
@@ -59,10 +57,10 @@ int main(int argc, char** argv) {
                 for (int t = 0; t < rounds; ++t) {
                     auto t0 = std::chrono::steady_clock::now();
                     ka::matmul_rows_quant_gemm_avx2(y1.data(), rows, xp, n, w, nullptr, 0, r1);
-                    ba = std::min(ba, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+                    ba = std::min(ba, seconds_since(t0));
                     t0 = std::chrono::steady_clock::now();
                     kb::matmul_rows_quant_gemm_avx2(y2.data(), rows, xp, n, w, nullptr, 0, r1);
-                    bb = std::min(bb, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+                    bb = std::min(bb, seconds_since(t0));
                 }
                 const double per = 1e9 / static_cast<double>(r1 * n * nb);
                 const bool same = std::memcmp(y1.data(), y2.data(), y1.size() * 4) == 0;

@@ -22,15 +22,9 @@
 
 namespace {
 
-double seconds(const std::chrono::steady_clock::time_point & t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 void bench_shape(int64_t rows, int64_t cols) {
     std::mt19937 rng(1);
-    std::normal_distribution<float> nd(0, 1);
-    std::vector<float> wf(static_cast<size_t>(rows * cols));
-    for (auto & v : wf) v = nd(rng);
+    const std::vector<float> wf = random_weights(rng, rows, cols);
     for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0}) {
         std::vector<uint8_t> mem;
         const weight_matrix w = quantized_matrix(d, wf, rows, cols, mem);
@@ -39,18 +33,18 @@ void bench_shape(int64_t rows, int64_t cols) {
             std::vector<int8_t> xq;
             std::vector<float> xd;
             quantized_inputs(rng, n, cols, xq, xd);
-            std::vector<uint8_t> pairs(quant_input_pairs_bytes(n, cols) + 32);
-            uint8_t * xp = pairs.data() + (32 - reinterpret_cast<uintptr_t>(pairs.data()) % 32) % 32;
+            std::vector<uint8_t> pairs;
+            uint8_t * xp = aligned_pairs_buffer(pairs, n, cols);
             std::vector<float> y1(static_cast<size_t>(n * rows)), y2(y1);
             double best_tile = 1e9, best_gemm = 1e9;
             for (int it = 0; it < 15; ++it) {
                 auto t0 = std::chrono::steady_clock::now();
                 matmul_rows_quant_avx2(y1.data(), rows, xq.data(), xd.data(), n, w, nullptr, 0, rows);
-                best_tile = std::min(best_tile, seconds(t0));
+                best_tile = std::min(best_tile, seconds_since(t0));
                 t0 = std::chrono::steady_clock::now();
                 pack_input_pairs_q8(xp, xq.data(), xd.data(), n, cols);
                 matmul_rows_quant_gemm_avx2(y2.data(), rows, xp, n, w, nullptr, 0, rows);
-                best_gemm = std::min(best_gemm, seconds(t0));
+                best_gemm = std::min(best_gemm, seconds_since(t0));
             }
             const double per = 1e9 / static_cast<double>(rows * n * nb);
             std::printf("%s %5ld x %-5ld n %-3ld  tile %.3f  gemm %.3f ns per (row, input, block)  tile / gemm %.2f  %s\n",
@@ -73,10 +67,10 @@ void bench_quantize() {
     for (int it = 0; it < 15; ++it) {
         auto t0 = std::chrono::steady_clock::now();
         quantize_input_q8(q1.data(), d1.data(), x.data(), n, K);
-        best_ref = std::min(best_ref, seconds(t0));
+        best_ref = std::min(best_ref, seconds_since(t0));
         t0 = std::chrono::steady_clock::now();
         quantize_input_q8_avx2(q2.data(), d2.data(), x.data(), n, K);
-        best_avx2 = std::min(best_avx2, seconds(t0));
+        best_avx2 = std::min(best_avx2, seconds_since(t0));
     }
     const bool same = std::memcmp(q1.data(), q2.data(), q1.size()) == 0 && std::memcmp(d1.data(), d2.data(), d1.size() * 4) == 0;
     std::printf("activation quantizer (64 x 896): scalar %.2f, AVX2 %.2f ns per element  %s\n", best_ref * 1e9 / (n * K),

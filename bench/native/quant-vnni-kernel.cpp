@@ -23,15 +23,9 @@
 
 namespace {
 
-double seconds(const std::chrono::steady_clock::time_point & t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 void bench_shape(int64_t rows, int64_t cols, std::initializer_list<int64_t> ns) {
     std::mt19937 rng(1);
-    std::normal_distribution<float> nd(0, 1);
-    std::vector<float> wf(static_cast<size_t>(rows * cols));
-    for (auto & v : wf) v = nd(rng);
+    const std::vector<float> wf = random_weights(rng, rows, cols);
     for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0}) {
         std::vector<uint8_t> mem;
         const weight_matrix w = quantized_matrix(d, wf, rows, cols, mem);
@@ -40,8 +34,8 @@ void bench_shape(int64_t rows, int64_t cols, std::initializer_list<int64_t> ns) 
             std::vector<int8_t> xq;
             std::vector<float> xd;
             quantized_inputs(rng, n, cols, xq, xd);
-            std::vector<uint8_t> pairs(quant_input_pairs_bytes(n, cols) + 32);
-            uint8_t * xp = pairs.data() + (32 - reinterpret_cast<uintptr_t>(pairs.data()) % 32) % 32;
+            std::vector<uint8_t> pairs;
+            uint8_t * xp = aligned_pairs_buffer(pairs, n, cols);
             std::vector<int32_t> off(static_cast<size_t>(n * nb * 8));
             std::vector<float> y1(static_cast<size_t>(n * rows)), y2(y1);
             double best_avx2 = 1e9, best_vnni = 1e9;
@@ -53,11 +47,11 @@ void bench_shape(int64_t rows, int64_t cols, std::initializer_list<int64_t> ns) 
                     pack_input_pairs_q8(xp, xq.data(), xd.data(), n, cols);
                     matmul_rows_quant_gemm_avx2(y1.data(), rows, xp, n, w, nullptr, 0, rows);
                 }
-                best_avx2 = std::min(best_avx2, seconds(t0));
+                best_avx2 = std::min(best_avx2, seconds_since(t0));
                 t0 = std::chrono::steady_clock::now();
                 quant_input_offsets_vnni(off.data(), xq.data(), n, cols, d);
                 matmul_rows_quant_vnni(y2.data(), rows, xq.data(), xd.data(), off.data(), n, w, nullptr, 0, rows);
-                best_vnni = std::min(best_vnni, seconds(t0));
+                best_vnni = std::min(best_vnni, seconds_since(t0));
             }
             const double per = 1e9 / static_cast<double>(rows * n * nb);
             std::printf("%s %5ld x %-4ld n %-3ld  avx2 %.3f  vnni %.3f ns per (row, input, block)  avx2 / vnni %.2f", weight_dtype_name(d),

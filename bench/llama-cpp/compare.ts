@@ -33,6 +33,8 @@ export interface EngineFigures {
   /** Median of the bandwidth probes paired with the decode rounds, GB/s. */
   decodeBandwidth?: number;
   forwardMs: Record<number, number>;
+  /** The kernels its matmuls ran (engine-cli's "kernels X, ..." line; llama-engine-bench prints none). */
+  kernels?: string;
 }
 
 export interface LlamaBenchFigures {
@@ -65,9 +67,11 @@ export function parseEngineBench(text: string, who: string): EngineFigures {
   if (!forwardMs[1] || !forwardMs[16]) throw new Error(`${who}: no forward N=1 / N=16 lines in its output`);
   const roof = /decode: [\d.]+ tok\/s \(median ([\d.]+)% of the paired roofline\)/.exec(text);
   const bws = [...text.matchAll(/^round \d+: bandwidth ([\d.]+) GB\/s/gm)].map((b) => Number(b[1]));
+  const kernels = /^kernels (\S+),/m.exec(text);
   return {
     prefill512: Number(m[1]), decode: Number(m[2]),
     ...(roof ? { rooflineFraction: Number(roof[1]) / 100 } : {}), ...(bws.length ? { decodeBandwidth: median(bws) } : {}), forwardMs,
+    ...(kernels ? { kernels: kernels[1] } : {}),
   };
 }
 
@@ -184,6 +188,7 @@ function medianFigures(xs: EngineFigures[]): EngineFigures {
     prefill512: median(xs.map((x) => x.prefill512)), decode: median(xs.map((x) => x.decode)),
     ...(roofs.length === xs.length ? { rooflineFraction: median(roofs) } : {}),
     ...(xs.every((x) => x.decodeBandwidth) ? { decodeBandwidth: median(xs.map((x) => x.decodeBandwidth!)) } : {}), forwardMs,
+    ...(xs[0].kernels ? { kernels: xs[0].kernels } : {}),
   };
 }
 
@@ -284,7 +289,7 @@ function main(argv: string[]): void {
     `# Our engine vs llama.cpp, ${date}`,
     '',
     `Command: \`${command}\` (${a.rounds} rounds, order flipped each round; load average ${rounds.map((r) => f2(r.loadBefore)).join(', ')} at the start of each round, the benchmark's own 2 threads included; CPU used by other processes during each round: ${rounds.map((r) => f2(r.otherCores)).join(', ')} cores).`,
-    `Machine: ${cpu}, ${a.threads} threads. Engine: ${result.engineCommit}${nativeDirty ? ` with ${nativeDirty} uncommitted file(s) under native/ (the engine-cli binary as built then)` : ''}.`,
+    `Machine: ${cpu}, ${a.threads} threads. Engine: ${result.engineCommit}${nativeDirty ? ` with ${nativeDirty} uncommitted file(s) under native/ (the engine-cli binary as built then)` : ''}${rounds[0]?.ours.kernels ? `; its matmuls ran the ${rounds[0].ours.kernels} kernels` : ''}.`,
     `llama.cpp: ${build}; system_info: \`${systemInfo}\`.`,
     a.weights
       ? `Model: the HF folder for ours, loaded with --weights ${a.weights}; for llama.cpp its GGUF conversion with the same blocks (bench/llama-cpp/hf-to-gguf.ts --weights ${a.weights}: the layers' matrices ${a.weights.toUpperCase()}, token_embd/output Q8_0, norms F32).`

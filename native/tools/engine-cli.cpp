@@ -157,6 +157,7 @@ int cmd_bench(const cli_args & a) {
     if (!m) return 1;
     engine_model_info info;
     engine_model_get_info(m, &info);
+    std::printf("kernels %s, %s weights, %s K/V\n", info.kernel_path, info.compute_dtype, info.kv_dtype);
     const double embed = double(info.n_vocab) * info.n_embd * (std::strcmp(info.compute_dtype, "bf16") ? 4 : 2);
     const double bytes = info.tie_word_embeddings ? double(info.weight_bytes) : double(info.weight_bytes) - embed;
     engine_session * s = nullptr;

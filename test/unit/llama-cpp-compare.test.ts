@@ -9,18 +9,22 @@ import { parseEngineBench, parseLlamaBench } from '../../bench/llama-cpp/compare
 describe('llama.cpp comparison parsers', () => {
   it('reads prefill, decode and the forward curve from engine-cli bench style output', () => {
     const text = [
+      'kernels avx512vnni, q8_0 weights, bf16 K/V',
       'round 1: bandwidth 33.5 GB/s, decode 31.9 tok/s = 94.0% of that roofline',
       'prefill 512: 490.3 tok/s; decode: 31.9 tok/s (median 58.6% of the paired roofline)',
       'forward N=1     54.01 ms  1.00x N=1',
       'forward N=16   124.24 ms  2.30x N=1',
       'forward N=64   369.87 ms  6.85x N=1',
     ].join('\n');
-    expect(parseEngineBench(text, 'x')).toEqual({ prefill512: 490.3, decode: 31.9, rooflineFraction: 0.586, decodeBandwidth: 33.5, forwardMs: { 1: 54.01, 16: 124.24, 64: 369.87 } });
+    expect(parseEngineBench(text, 'x')).toEqual({
+      prefill512: 490.3, decode: 31.9, rooflineFraction: 0.586, decodeBandwidth: 33.5, forwardMs: { 1: 54.01, 16: 124.24, 64: 369.87 }, kernels: 'avx512vnni',
+    });
   });
 
-  it('leaves the roofline fraction out when the output has none', () => {
+  it('leaves the roofline fraction and the kernels out when the output has none (llama-engine-bench)', () => {
     const f = parseEngineBench('prefill 512: 311.7 tok/s; decode: 40.3 tok/s\nforward N=1 25.11 ms\nforward N=16 101.07 ms', 'x');
     expect(f.rooflineFraction).toBeUndefined();
+    expect(f.kernels).toBeUndefined();
     expect(f.forwardMs[16]).toBe(101.07);
   });
 

@@ -38,12 +38,31 @@ struct quant_matrix {
     }
 };
 
-// Rows [r0, r1) of the VNNI kernel called directly (quant-vnni.cpp), x given as quantize_input_q8 made it.
-void vnni_rows(float * y, int64_t ldy, const std::vector<int8_t> & xq, const std::vector<float> & xd, int64_t n, int64_t cols,
-               const weight_matrix & w, const float * bias, int64_t r0, int64_t r1) {
-    std::vector<int32_t> off(static_cast<size_t>(n * quant_blocks(cols) * 8));
-    quant_input_offsets_vnni(off.data(), xq.data(), n, cols, w.dtype);
-    matmul_rows_quant_vnni(y, ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
+// Rows [r0, r1) of n inputs (x given as quantize_input_q8 made it: xq, xd; xp: packed in pairs)
+// from the AVX2 many-input kernel and, where the CPU has it, the VNNI kernel, each called directly
+// into y filled with -7: the outputs (row stride ldy) that differ from y_ref inside the range or
+// from -7 outside it. *checked (if given) counts the outputs compared.
+int range_differences(const std::vector<float> & y_ref, int64_t ldy, const std::vector<int8_t> & xq, const std::vector<float> & xd,
+                      const uint8_t * xp, int64_t n, int64_t cols, const weight_matrix & w, const float * bias, int64_t r0, int64_t r1,
+                      int * checked = nullptr) {
+    int differ = 0;
+    for (int k = 0; k < 2; ++k) {
+        if (k == 1 && !quant_vnni_supported()) continue;
+        std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f);
+        if (k == 0) matmul_rows_quant_gemm_avx2(y.data(), ldy, xp, n, w, bias, r0, r1);
+        else {
+            std::vector<int32_t> off(static_cast<size_t>(n * quant_blocks(cols) * 8));
+            quant_input_offsets_vnni(off.data(), xq.data(), n, cols, w.dtype);
+            matmul_rows_quant_vnni(y.data(), ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
+        }
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t r = 0; r < ldy; ++r) {
+                const float want = r >= r0 && r < r1 ? y_ref[i * ldy + r] : -7.0f;
+                differ += std::memcmp(&y[i * ldy + r], &want, 4) != 0;
+                if (checked) ++*checked;
+            }
+    }
+    return differ;
 }
 
 void check_f16() {
@@ -228,17 +247,7 @@ void check_many_inputs(weight_dtype d, std::mt19937 & rng, thread_pool * pool) {
         std::vector<uint8_t> pairs(quant_input_pairs_bytes(n, cols) + 32);
         uint8_t * xp = pairs.data() + (32 - reinterpret_cast<uintptr_t>(pairs.data()) % 32) % 32;
         pack_input_pairs_q8(xp, xq.data(), xd.data(), n, cols);
-        for (int k = 0; k < 2; ++k) {  // the AVX2 many-input kernel, then the VNNI one where the CPU has it
-            if (k == 1 && !quant_vnni_supported()) continue;
-            std::vector<float> yr(static_cast<size_t>(n * ldy), -7.0f);
-            if (k == 0) matmul_rows_quant_gemm_avx2(yr.data(), ldy, xp, n, q.w, bp, 1, rows - 1);
-            else vnni_rows(yr.data(), ldy, xq, xd, n, cols, q.w, bp, 1, rows - 1);
-            for (int64_t i = 0; i < n; ++i)
-                for (int64_t r = 0; r < ldy; ++r) {
-                    const float want = r >= 1 && r < rows - 1 ? y_ref[i * ldy + r] : -7.0f;
-                    differ_range += std::memcmp(&yr[i * ldy + r], &want, 4) != 0;
-                }
-        }
+        differ_range += range_differences(y_ref, ldy, xq, xd, xp, n, cols, q.w, bp, 1, rows - 1);
     }
     CHECK(differ_alone == 0);
     CHECK(differ_ref == 0);
@@ -281,18 +290,7 @@ void check_many_inputs_long_rows(weight_dtype d, std::mt19937 & rng) {
         for (int range = 0; range < 2; ++range) {
             const int64_t r0 = range ? 1 : 0, r1 = range ? rows - 1 : rows;
             if (r1 <= r0) continue;
-            for (int k = 0; k < 2; ++k) {  // the AVX2 many-input kernel, then the VNNI one where the CPU has it
-                if (k == 1 && !quant_vnni_supported()) continue;
-                std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f);
-                if (k == 0) matmul_rows_quant_gemm_avx2(y.data(), ldy, xp, n, q.w, bp, r0, r1);
-                else vnni_rows(y.data(), ldy, xq, xd, n, cols, q.w, bp, r0, r1);
-                for (int64_t i = 0; i < n; ++i)
-                    for (int64_t r = 0; r < ldy; ++r) {
-                        const float want = r >= r0 && r < r1 ? y_ref[i * ldy + r] : -7.0f;
-                        differ += std::memcmp(&y[i * ldy + r], &want, 4) != 0;
-                        ++checked;
-                    }
-            }
+            differ += range_differences(y_ref, ldy, xq, xd, xp, n, cols, q.w, bp, r0, r1, &checked);
         }
     }
     CHECK(checked > 0);

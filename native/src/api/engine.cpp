@@ -107,9 +107,9 @@ extern "C" void engine_model_get_info(const engine_model * em, engine_model_info
     for (int i = 0; i < out->n_eos; ++i) out->eos_token_ids[i] = c.eos_token_ids[static_cast<size_t>(i)];
     out->weight_bytes = m.weights.bytes;
     out->n_threads = m.n_threads;
-    weight_dtype computed = WEIGHT_F32;  // "f32" is no weights format: it stays f32 (unquantized either way)
-    weight_format_parse(m.compute_dtype.c_str(), &computed);
-    copy_str(out->kernel_path, sizeof(out->kernel_path), kernel_path_name(computed));
+    // the kernels of the layers' matrices as kept in memory
+    const weight_dtype layers_dtype = m.layers.empty() ? m.output.dtype : m.layers.front().w_up.dtype;
+    copy_str(out->kernel_path, sizeof(out->kernel_path), kernel_path_name(layers_dtype));
     copy_str(out->saved_weights, sizeof(out->saved_weights), c.saved_weights);
     copy_str(out->kv_dtype, sizeof(out->kv_dtype), kv_dtype_name(m.kv_type));
     out->kv_bytes_per_token = uint64_t(2) * uint64_t(c.n_layer) * uint64_t(c.n_head_kv) * uint64_t(c.head_dim) * kv_dtype_bytes(m.kv_type);

@@ -126,8 +126,8 @@ VNNI_TARGET void tile(float * y, int64_t ldy, const int8_t * xq, const float * x
 
 // Groups [g, g + G) x inputs [i0, i1): 4 inputs at a time, then 2, then 1.
 template <bool Q4, int G>
-VNNI_TARGET void inputs(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t nb,
-                        const uint8_t * base, const float * bias, int64_t g, int64_t i0, int64_t i1, int64_t r0, int64_t r1) {
+VNNI_TARGET void input_tiles(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t nb,
+                             const uint8_t * base, const float * bias, int64_t g, int64_t i0, int64_t i1, int64_t r0, int64_t r1) {
     int64_t i = i0;
     for (; i + 4 <= i1; i += 4) tile<Q4, G, 4>(y, ldy, xq, xd, xc, nb, base, bias, g, i, r0, r1);
     if (i + 2 <= i1) tile<Q4, G, 2>(y, ldy, xq, xd, xc, nb, base, bias, g, i, r0, r1), i += 2;
@@ -151,8 +151,8 @@ VNNI_TARGET void rows(float * y, int64_t ldy, const int8_t * xq, const float * x
     for (int64_t i0 = 0; i0 < n; i0 += 32) {
         const int64_t i1 = i0 + 32 < n ? i0 + 32 : n;
         int64_t g = g0;
-        for (; g + 2 <= g1; g += 2) inputs<Q4, 2>(y, ldy, xq, xd, xc, nb, base, bias, g, i0, i1, r0, r1);
-        if (g < g1) inputs<Q4, 1>(y, ldy, xq, xd, xc, nb, base, bias, g, i0, i1, r0, r1);
+        for (; g + 2 <= g1; g += 2) input_tiles<Q4, 2>(y, ldy, xq, xd, xc, nb, base, bias, g, i0, i1, r0, r1);
+        if (g < g1) input_tiles<Q4, 1>(y, ldy, xq, xd, xc, nb, base, bias, g, i0, i1, r0, r1);
     }
 }
 

@@ -1,7 +1,7 @@
 /*
- * quant-bench-data.h: what the quantized-kernel micro-benchmarks (quant-gemm-kernel.cpp,
- * quant-gemm-ab.cpp, quant-vnni-kernel.cpp) share: random weights, a matrix quantized to q8_0 /
- * q4_0, random activations quantized to the int8 blocks the kernels take, and a stopwatch.
+ * quant-bench-data.h: the quantized-kernel micro-benchmark's (quant-kernel.cpp) data: random
+ * weights, a matrix quantized to q8_0 / q4_0, random activations quantized to the int8 blocks the
+ * kernels take, and a stopwatch.
  */
 #pragma once
 #include <chrono>
@@ -46,10 +46,4 @@ inline void quantized_inputs(std::mt19937 & rng, int64_t n, int64_t cols, std::v
     xq.assign(static_cast<size_t>(n * nb * 32), 0);
     xd.assign(static_cast<size_t>(n * nb), 0.0f);
     quantize_input_q8_avx2(xq.data(), xd.data(), x.data(), n, cols);
-}
-
-// A 32-byte aligned buffer in mem (resized here) for n inputs of cols packed in pairs (pack_input_pairs_q8).
-inline uint8_t * aligned_pairs_buffer(std::vector<uint8_t> & mem, int64_t n, int64_t cols) {
-    mem.assign(quant_input_pairs_bytes(n, cols) + 32, 0);
-    return mem.data() + (32 - reinterpret_cast<uintptr_t>(mem.data()) % 32) % 32;
 }

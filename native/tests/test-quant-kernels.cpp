@@ -3,11 +3,11 @@
  * f32 -> f16 rounding; the quantized blocks against llama.cpp's format rules (scale, range, nibble
  * order, error within half a step); the AVX2 matmul and (where the CPU has AVX512_VNNI) the VNNI
  * one equal to the scalar reference BIT FOR BIT over odd shapes, row ranges and batch sizes,
- * through the dispatch and the thread pool, and called directly over row ranges; batch
- * invariance (an input's outputs do not depend on the other inputs of the batch), the many-input
- * kernel equal to the one-input path for n = 1..40 (also over K-chunked rows longer than 2048
- * weights); and the quantized
- * product close to the f32 product (relative error bounds per format).
+ * through the dispatch and the thread pool, and called directly over row ranges that cut the
+ * 16-row groups; batch invariance (an input's outputs do not depend on the other inputs of the
+ * batch: each of n = 1..40 inputs gives the bits it gives alone, also over rows of up to 4870
+ * weights); the memory layout; and the quantized product close to the f32 product (relative error
+ * bounds per format).
  */
 #include <algorithm>
 #include <cmath>
@@ -38,23 +38,21 @@ struct quant_matrix {
     }
 };
 
-// Rows [r0, r1) of n inputs (x given as quantize_input_q8 made it: xq, xd; xp: packed in pairs)
-// from the AVX2 many-input kernel and, where the CPU has it, the VNNI kernel, each called directly
+// Rows [r0, r1) of n inputs (x given as quantize_input_q8 made it: xq, xd) from the AVX2 kernel
+// and, where the CPU has it, the VNNI kernel, each called directly with its offsets
 // into y filled with -7: the outputs (row stride ldy) that differ from y_ref inside the range or
 // from -7 outside it. *checked (if given) counts the outputs compared.
 int range_differences(const std::vector<float> & y_ref, int64_t ldy, const std::vector<int8_t> & xq, const std::vector<float> & xd,
-                      const uint8_t * xp, int64_t n, int64_t cols, const weight_matrix & w, const float * bias, int64_t r0, int64_t r1,
+                      int64_t n, int64_t cols, const weight_matrix & w, const float * bias, int64_t r0, int64_t r1,
                       int * checked = nullptr) {
     int differ = 0;
     for (int k = 0; k < 2; ++k) {
         if (k == 1 && !quant_vnni_supported()) continue;
         std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f);
-        if (k == 0) matmul_rows_quant_gemm_avx2(y.data(), ldy, xp, n, w, bias, r0, r1);
-        else {
-            std::vector<int32_t> off(static_cast<size_t>(n * quant_blocks(cols) * 8));
-            quant_input_offsets_vnni(off.data(), xq.data(), n, cols, w.dtype);
-            matmul_rows_quant_vnni(y.data(), ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
-        }
+        std::vector<int32_t> off(static_cast<size_t>(n * quant_blocks(cols)));
+        quant_input_offsets(off.data(), xq.data(), n, cols, quant_offsets_c(w.dtype, k == 1));
+        if (k == 0) matmul_rows_quant_avx2(y.data(), ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
+        else matmul_rows_quant_vnni(y.data(), ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
         for (int64_t i = 0; i < n; ++i)
             for (int64_t r = 0; r < ldy; ++r) {
                 const float want = r >= r0 && r < r1 ? y_ref[i * ldy + r] : -7.0f;
@@ -110,21 +108,23 @@ void check_blocks(std::mt19937 & rng) {
                 }
             }
         if (d == WEIGHT_Q4_0) {  // nibble order: byte j holds element j (low) and j + 16 (high)
-            const uint8_t byte = quant_block(q.w, 0, 0)[3];
+            const uint8_t byte = *quant_byte_ptr(q.w, 0, 0, 3);
             const float s = f16_to_f32(quant_scale(q.w, 0, 0));
             CHECK(weight_at(q.w, 0, 3) == s * static_cast<float>((byte & 15) - 8));
             CHECK(weight_at(q.w, 0, 19) == s * static_cast<float>((byte >> 4) - 8));
         }
     }
-    CHECK(weight_quant_bytes(WEIGHT_Q8_0, 2, 64) == 2 * 136);  // one 4-row group x 2 blocks x (4 x 32 + 4 x 2) B
-    CHECK(weight_quant_bytes(WEIGHT_Q4_0, 5, 33) == 2 * 2 * 72);  // two groups x 2 blocks x (4 x 16 + 4 x 2) B
-    // the layout: row 5's block 1 of a (6, 64) Q8_0 matrix, and its scale after the group's quants
-    std::vector<uint8_t> mem(weight_quant_bytes(WEIGHT_Q8_0, 6, 64));
-    const weight_matrix v = weight_quant_view(WEIGHT_Q8_0, 6, 64, mem.data());
-    CHECK(quant_block(v, 5, 1) == mem.data() + (1 * 2 + 1) * 136 + 1 * 32);
-    mem[(1 * 2 + 1) * 136 + 128 + 2] = 0x00;
-    mem[(1 * 2 + 1) * 136 + 128 + 3] = 0x3c;
-    CHECK(quant_scale(v, 5, 1) == 0x3c00);
+    CHECK(weight_quant_bytes(WEIGHT_Q8_0, 2, 64) == 2 * 544);      // one 16-row group x 2 blocks x (16 x 32 + 16 x 2) B
+    CHECK(weight_quant_bytes(WEIGHT_Q4_0, 17, 33) == 2 * 2 * 288);  // two groups x 2 blocks x (16 x 16 + 16 x 2) B
+    // the layout: byte 6 of row 21's block 1 in a (22, 64) Q8_0 matrix (group 1, row 5 in it) is in
+    // its block's unit 1 (bytes 4..7 of the 16 rows), at row 5's 4 bytes; its scale follows the 8 units
+    std::vector<uint8_t> mem(weight_quant_bytes(WEIGHT_Q8_0, 22, 64));
+    const weight_matrix v = weight_quant_view(WEIGHT_Q8_0, 22, 64, mem.data());
+    const int64_t step = (1 * 2 + 1) * 544;
+    CHECK(quant_byte_ptr(v, 21, 1, 6) == mem.data() + step + 1 * 64 + 5 * 4 + 2);
+    mem[step + 512 + 5 * 2] = 0x00;
+    mem[step + 512 + 5 * 2 + 1] = 0x3c;
+    CHECK(quant_scale(v, 21, 1) == 0x3c00);
 }
 
 void check_input_quant(std::mt19937 & rng) {
@@ -213,9 +213,9 @@ void check_matmul(weight_dtype d, int64_t rows, int64_t cols, int64_t n, bool bi
                      static_cast<long>(cols), static_cast<long>(n), rel);
 }
 
-// The many-input kernel (quant-gemm-avx2.cpp, every n >= 2 on AVX2) against the one-input path:
-// each of n = 1..40 inputs gives, inside the batch, the bits it gives alone (the decode tile), and
-// the reference's; also over row ranges that cut 4-row groups, called directly.
+// Many inputs against one: each of n = 1..40 inputs gives, inside the batch, the bits it gives
+// alone (the decode tile), and the reference's; also over row ranges that cut 16-row groups, each
+// SIMD kernel called directly.
 void check_many_inputs(weight_dtype d, std::mt19937 & rng, thread_pool * pool) {
     std::uniform_int_distribution<int> rows_d(1, 70), cols_d(1, 300);
     int differ_alone = 0, differ_ref = 0, differ_range = 0;
@@ -224,7 +224,7 @@ void check_many_inputs(weight_dtype d, std::mt19937 & rng, thread_pool * pool) {
         std::vector<float> wf = randn(static_cast<size_t>(rows * cols), rng, 0.05f);
         quant_matrix q(d, wf, rows, cols);
         // Q8_0: a -128 (a quantizer never writes one; a file might), whose |w| needs all 8 bits
-        if (d == WEIGHT_Q8_0) const_cast<uint8_t *>(quant_block(q.w, 0, 0))[1] = 0x80;
+        if (d == WEIGHT_Q8_0) *quant_byte_ptr(q.w, 0, 0, 1) = 0x80;
         std::vector<float> x = randn(static_cast<size_t>(n * cols), rng);
         x[0] = 0.0f;  // a zero element, and for n > 2 a whole zero input (d_x = 0)
         if (n > 2) std::fill(x.begin() + cols, x.begin() + 2 * cols, 0.0f);
@@ -244,10 +244,8 @@ void check_many_inputs(weight_dtype d, std::mt19937 & rng, thread_pool * pool) {
         std::vector<int8_t> xq(static_cast<size_t>(n * quant_blocks(cols) * QUANT_BLOCK));
         std::vector<float> xd(static_cast<size_t>(n * quant_blocks(cols)));
         quantize_input_q8(xq.data(), xd.data(), x.data(), n, cols);
-        std::vector<uint8_t> pairs(quant_input_pairs_bytes(n, cols) + 32);
-        uint8_t * xp = pairs.data() + (32 - reinterpret_cast<uintptr_t>(pairs.data()) % 32) % 32;
-        pack_input_pairs_q8(xp, xq.data(), xd.data(), n, cols);
-        differ_range += range_differences(y_ref, ldy, xq, xd, xp, n, cols, q.w, bp, 1, rows - 1);
+        differ_range += range_differences(y_ref, ldy, xq, xd, n, cols, q.w, bp, 1, rows - 1);
+        if (rows > 20) differ_range += range_differences(y_ref, ldy, xq, xd, n, cols, q.w, bp, 5, rows - 13);
     }
     CHECK(differ_alone == 0);
     CHECK(differ_ref == 0);
@@ -257,22 +255,19 @@ void check_many_inputs(weight_dtype d, std::mt19937 & rng, thread_pool * pool) {
                      differ_alone, differ_ref, differ_range);
 }
 
-// The many-input kernel over rows longer than 2048 weights, cut into K-chunks with the accumulators
-// carried through memory (quant-gemm-avx2.cpp): called directly for n = 1..40 (n = 1 too, which
-// the dispatch gives the one-input tiles), over whole and partial row ranges, against the
-// reference's bits.
-// K from 2300 (73 blocks: 3 chunks) to 4870 (a last, partial block), both formats.
+// Long rows (K from 2273 to 4870, a last partial block among them), both formats: each SIMD kernel
+// called directly for n = 1..40, over whole and partial row ranges, against the reference's bits.
 void check_many_inputs_long_rows(weight_dtype d, std::mt19937 & rng) {
     if (!kernel_path_supported(KERNEL_PATH_AVX2)) return;
-    std::uniform_int_distribution<int> rows_d(1, 13), cols_d(2273, 5000);
+    std::uniform_int_distribution<int> rows_d(1, 40), cols_d(2273, 5000);
     int differ = 0, checked = 0;
     for (int64_t n = 1; n <= 40; ++n) {
         const int64_t rows = rows_d(rng);
         const int64_t cols = n % 4 == 0 ? 4864 : n % 4 == 1 ? 4870 : n % 4 == 2 ? 2300 : cols_d(rng);
         std::vector<float> wf = randn(static_cast<size_t>(rows * cols), rng, 0.05f);
         quant_matrix q(d, wf, rows, cols);
-        // a -128 in the last K-chunk (every K here has 3 or more chunks)
-        if (d == WEIGHT_Q8_0) const_cast<uint8_t *>(quant_block(q.w, 0, quant_blocks(cols) - 2))[7] = 0x80;
+        // a -128 near the row's end
+        if (d == WEIGHT_Q8_0) *quant_byte_ptr(q.w, 0, quant_blocks(cols) - 2, 7) = 0x80;
         std::vector<float> x = randn(static_cast<size_t>(n * cols), rng);
         if (n > 2) std::fill(x.begin() + cols, x.begin() + 2 * cols, 0.0f);  // a whole zero input
         std::vector<float> bias = randn(static_cast<size_t>(rows), rng);
@@ -283,14 +278,11 @@ void check_many_inputs_long_rows(weight_dtype d, std::mt19937 & rng) {
         quantize_input_q8(xq.data(), xd.data(), x.data(), n, cols);
         std::vector<float> y_ref(static_cast<size_t>(n * ldy), -7.0f);
         matmul_rows_quant_ref(y_ref.data(), ldy, xq.data(), xd.data(), n, q.w, bp, 0, rows);
-        std::vector<uint8_t> pairs(quant_input_pairs_bytes(n, cols) + 32);
-        uint8_t * xp = pairs.data() + (32 - reinterpret_cast<uintptr_t>(pairs.data()) % 32) % 32;
-        pack_input_pairs_q8(xp, xq.data(), xd.data(), n, cols);
-        // all rows, then rows [1, rows - 1) (cuts the 4-row groups; the outputs outside stay untouched)
+        // all rows, then rows [1, rows - 1) (cuts the group; the outputs outside stay untouched)
         for (int range = 0; range < 2; ++range) {
             const int64_t r0 = range ? 1 : 0, r1 = range ? rows - 1 : rows;
             if (r1 <= r0) continue;
-            differ += range_differences(y_ref, ldy, xq, xd, xp, n, cols, q.w, bp, r0, r1, &checked);
+            differ += range_differences(y_ref, ldy, xq, xd, n, cols, q.w, bp, r0, r1, &checked);
         }
     }
     CHECK(checked > 0);
@@ -318,7 +310,7 @@ int main() {
     for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0}) {
         check_many_inputs(d, rng, &pool);
         check_many_inputs_long_rows(d, rng);
-        // rows longer than 2048 weights through the dispatch: 2100 (66 blocks, one chunk) and 4864 (K-chunked)
+        // long rows through the dispatch: 2100 (66 blocks) and 4864 (Qwen2.5-0.5B's MLP down projection)
         for (int64_t n : {2, 4, 7, 40}) check_matmul(d, 37, 2100, n, n != 7, &pool, rng);
         for (int64_t n : {3, 9}) check_matmul(d, 11, 4864, n, n == 9, &pool, rng);
     }

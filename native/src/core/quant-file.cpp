@@ -1,30 +1,21 @@
 /*
  * quant-file.cpp: the byte conversions between a quantized folder's block layout (llama.cpp's
  * block_q8_0 / block_q4_0 per row, quant-file.h) and the engine's in-memory layout (kernels.h:
- * groups of 4 rows, each block the 4 rows' quants then their 4 scales). No arithmetic on the values:
- * a matrix saved and loaded again holds the very bytes the load-time quantization made.
+ * groups of 16 rows, each block the rows' quants in 4-byte pieces, then their 16 scales). No
+ * arithmetic on the values: a matrix saved and loaded again holds the very bytes the load-time
+ * quantization made.
  */
 #include "quant-file.h"
 
 #include <cstdio>
 #include <cstring>
 
-namespace {
-
-// The in-memory place of row r's scale for block b (kernels.h, quant_scale).
-uint8_t * scale_at(const weight_matrix & w, int64_t r, int64_t b) {
-    return const_cast<uint8_t *>(quant_block(w, r - r % QUANT_GROUP_ROWS, b)) + QUANT_GROUP_ROWS * quant_block_bytes(w.dtype) +
-           (r % QUANT_GROUP_ROWS) * 2;
-}
-
-}  // namespace
-
 void quant_row_to_file(const weight_matrix & q, int64_t r, uint8_t * out) {
     const int64_t nb = quant_blocks(q.cols), qb = quant_block_bytes(q.dtype);
     for (int64_t b = 0; b < nb; ++b) {
         uint8_t * o = out + b * (2 + qb);
-        std::memcpy(o, scale_at(q, r, b), 2);
-        std::memcpy(o + 2, quant_block(q, r, b), static_cast<size_t>(qb));
+        std::memcpy(o, quant_scale_ptr(q, r, b), 2);
+        for (int64_t t = 0; t < qb; ++t) o[2 + t] = *quant_byte_ptr(q, r, b, t);
     }
 }
 
@@ -43,8 +34,8 @@ quant_bad_block quant_rows_from_file(const uint8_t * src, const weight_matrix & 
                 bad.block = b;
                 bad.scale = h;
             }
-            std::memcpy(scale_at(dst, r, b), in, 2);
-            std::memcpy(const_cast<uint8_t *>(quant_block(dst, r, b)), in + 2, static_cast<size_t>(qb));
+            std::memcpy(quant_scale_ptr(dst, r, b), in, 2);
+            for (int64_t t = 0; t < qb; ++t) *quant_byte_ptr(dst, r, b, t) = in[2 + t];
         }
     }
     return bad;

@@ -1,9 +1,7 @@
 /*
- * avx2-hsum.h: what the AVX2 kernels (kernels-avx2.cpp, quant-avx2.cpp, quant-gemm-avx2.cpp,
- * attention-avx2.cpp) share: the load of 8 bf16 values widened to f32, and the horizontal sum of 8
- * floats. The sum's order of additions is part of their results: lanes
- * ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)), the tree quant-ref.cpp reproduces so that the quantized
- * kernels equal their scalar reference bit for bit.
+ * avx2-hsum.h: what the AVX2 kernels (kernels-avx2.cpp, attention-avx2.cpp) share: the load of 8
+ * bf16 values widened to f32, and the horizontal sum of 8 floats. The sum's order of additions is
+ * part of their results: lanes ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)).
  */
 #pragma once
 #include <immintrin.h>

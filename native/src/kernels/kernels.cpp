@@ -91,19 +91,17 @@ struct bf16_input {
     int64_t paired_stride = 0;
 };
 
-// The int8-block copy of a matmul's input x for quantized weights: xq (n, quant_blocks(K) * 32), xd (n, quant_blocks(K)).
-// Where the AVX2 many-input kernel runs (quant-gemm-avx2.cpp, quant_gemm_preferred), also packed in
-// pairs; where the VNNI kernel runs, with its offsets for each weight format present (kernels.h).
+// The int8-block copy of a matmul's input x for quantized weights: xq (n, quant_blocks(K) * 32), xd (n, quant_blocks(K)),
+// with the block offsets (kernels.h, quant_input_offsets) the kernels need for each weight format present.
 struct q8_input {
     const int8_t * q = nullptr;
     const float * d = nullptr;
-    const uint8_t * pairs = nullptr;
-    const int32_t * off_q8 = nullptr;  // (n, quant_blocks(K), 8)
-    const int32_t * off_q4 = nullptr;
+    const int32_t * off_q8 = nullptr;  // (n, quant_blocks(K)), c = 128: VNNI's Q8_0
+    const int32_t * off_q4 = nullptr;  // c = 8: Q4_0
 };
 
 // The kernels a quantized product runs on this path: AVX-512 VNNI (quant-vnni.cpp) on the AVX-512
-// path where the CPU has it, else AVX2 (quant-avx2.cpp, quant-gemm-avx2.cpp), else the reference.
+// path where the CPU has it, else AVX2 (quant-avx2.cpp), else the reference.
 // All three give the same bits.
 enum quant_kernels { QUANT_REF, QUANT_AVX2, QUANT_VNNI };
 quant_kernels quant_kernels_for(kernel_path p) {
@@ -117,10 +115,9 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
     const weight_matrix & w = *j.w;
     if (weight_is_quant(w.dtype)) {
         const quant_kernels k = quant_kernels_for(p);
-        if (k == QUANT_VNNI)
-            matmul_rows_quant_vnni(j.y, j.ldy, xq.q, xq.d, w.dtype == WEIGHT_Q4_0 ? xq.off_q4 : xq.off_q8, n, w, j.bias, r0, r1);
-        else if (k == QUANT_AVX2 && xq.pairs) matmul_rows_quant_gemm_avx2(j.y, j.ldy, xq.pairs, n, w, j.bias, r0, r1);
-        else if (k == QUANT_AVX2) matmul_rows_quant_avx2(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
+        const int32_t * off = w.dtype == WEIGHT_Q4_0 ? xq.off_q4 : xq.off_q8;
+        if (k == QUANT_VNNI) matmul_rows_quant_vnni(j.y, j.ldy, xq.q, xq.d, off, n, w, j.bias, r0, r1);
+        else if (k == QUANT_AVX2) matmul_rows_quant_avx2(j.y, j.ldy, xq.q, xq.d, off, n, w, j.bias, r0, r1);
         else matmul_rows_quant_ref(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
         return;
     }
@@ -474,40 +471,30 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
         xd_buf.resize(static_cast<size_t>(n * nb));
         xq.q = xq_buf.data();
         xq.d = xd_buf.data();
-        struct alignas(32) line {
-            uint8_t b[32];
-        };
-        thread_local std::vector<line> pairs_buf;
-        // the AVX2 many-input kernel reads them in pairs
-        const bool pairs = quant_kernels_for(p) == QUANT_AVX2 && quant_gemm_preferred(n, K);
-        if (pairs) {
-            pairs_buf.resize((quant_input_pairs_bytes(n, K) + 31) / 32);
-            xq.pairs = pairs_buf.data()->b;
-        }
-        // the VNNI kernel starts from offsets made per weight format
+        // the offsets each format's kernel starts from (0 for the reference and AVX2's Q8_0)
         thread_local std::vector<int32_t> off_q8_buf, off_q4_buf;
-        const bool vnni = quant_kernels_for(p) == QUANT_VNNI;
-        if (vnni && any_q8) off_q8_buf.resize(static_cast<size_t>(n * nb * 8));
-        if (vnni && any_q4) off_q4_buf.resize(static_cast<size_t>(n * nb * 8));
-        int32_t * const off_q8_all = vnni && any_q8 ? off_q8_buf.data() : nullptr;
-        int32_t * const off_q4_all = vnni && any_q4 ? off_q4_buf.data() : nullptr;
+        const quant_kernels qk = quant_kernels_for(p);
+        const int32_t c8 = qk == QUANT_REF ? 0 : quant_offsets_c(WEIGHT_Q8_0, qk == QUANT_VNNI);
+        const int32_t c4 = qk == QUANT_REF ? 0 : quant_offsets_c(WEIGHT_Q4_0, qk == QUANT_VNNI);
+        if (any_q8 && c8) off_q8_buf.resize(static_cast<size_t>(n * nb));
+        if (any_q4 && c4) off_q4_buf.resize(static_cast<size_t>(n * nb));
+        int32_t * const off_q8_all = any_q8 && c8 ? off_q8_buf.data() : nullptr;
+        int32_t * const off_q4_all = any_q4 && c4 ? off_q4_buf.data() : nullptr;
         xq.off_q8 = off_q8_all;
         xq.off_q4 = off_q4_all;
-        // rows [2 p0, 2 p1) of x quantized (and packed in pairs): each row's blocks are the same
+        // rows [2 p0, 2 p1) of x quantized (with their offsets): each row's blocks are the same
         // whoever makes them, so the pieces go to the pool for a prefill's hundreds of rows (through
         // these pointers: in a worker, the names of the buffers above are that thread's own)
         int8_t * const xq_all = xq_buf.data();
         float * const xd_all = xd_buf.data();
-        uint8_t * const xp_all = pairs ? pairs_buf.data()->b : nullptr;
         auto make = [&](int64_t p0, int64_t p1) {
             const int64_t i0 = 2 * p0, rows = std::min(n, 2 * p1) - i0;
             int8_t * q = xq_all + i0 * nb * QUANT_BLOCK;
             float * d = xd_all + i0 * nb;
             if (quant_avx2(p)) quantize_input_q8_avx2(q, d, x + i0 * K, rows, K);
             else quantize_input_q8(q, d, x + i0 * K, rows, K);
-            if (xp_all) pack_input_pairs_q8(xp_all + quant_input_pairs_bytes(2 * p0, K), q, d, rows, K);
-            if (off_q8_all) quant_input_offsets_vnni(off_q8_all + i0 * nb * 8, q, rows, K, WEIGHT_Q8_0);
-            if (off_q4_all) quant_input_offsets_vnni(off_q4_all + i0 * nb * 8, q, rows, K, WEIGHT_Q4_0);
+            if (off_q8_all) quant_input_offsets(off_q8_all + i0 * nb, q, rows, K, c8);
+            if (off_q4_all) quant_input_offsets(off_q4_all + i0 * nb, q, rows, K, c4);
         };
         const int64_t n_pairs = (n + 1) / 2, per = 4;  // 8 rows a task
         if (!pool || pool->n_threads() == 1 || n_pairs < 2 * per) make(0, n_pairs);

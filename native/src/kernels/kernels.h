@@ -43,22 +43,32 @@ struct weight_matrix {
 
 // ---- quantized weights (quant-formats.cpp; the math in docs/engine.md) -----------------------
 constexpr int64_t QUANT_BLOCK = 32;
-constexpr int64_t QUANT_GROUP_ROWS = 4;
+constexpr int64_t QUANT_GROUP_ROWS = 16;
+constexpr int64_t QUANT_UNIT_BYTES = 64;  // one 512-bit vector: 4 bytes of each of a group's 16 rows
 inline bool weight_is_quant(weight_dtype d) { return d == WEIGHT_Q8_0 || d == WEIGHT_Q4_0; }
 inline int64_t quant_blocks(int64_t cols) { return (cols + QUANT_BLOCK - 1) / QUANT_BLOCK; }
 // Bytes of one block's quants: 32 (Q8_0: int8) or 16 (Q4_0: two 4-bit values a byte).
 inline int64_t quant_block_bytes(weight_dtype d) { return d == WEIGHT_Q8_0 ? 32 : 16; }
-// Layout (WEIGHT_ROWS for these dtypes): rows in groups of 4; a group stores its blocks in order,
-// each as the 4 rows' quants then their 4 f16 scales (Q8_0: 136 bytes, Q4_0: 72), so a tile of 4
-// rows reads one sequential stream. Rows pad to a multiple of 4 and columns to 32, with zeros.
+// Layout (WEIGHT_ROWS for these dtypes): rows in groups of 16; a group stores its blocks in order,
+// each block (a "step": Q8_0 544 bytes, Q4_0 288) as its quants in units of 64 bytes, unit u
+// holding bytes 4u..4u+3 of each of the 16 rows (row a at 4a), then the 16 rows' f16 scales. So a
+// unit is one vector of 16 int32 lanes, lane a = row a's 4 bytes, and a tile of 16 rows reads one
+// sequential stream. Rows pad to a multiple of 16 and columns to 32, with zeros.
 inline int64_t quant_step_bytes(weight_dtype d) { return QUANT_GROUP_ROWS * (quant_block_bytes(d) + 2); }
-inline const uint8_t * quant_block(const weight_matrix & w, int64_t r, int64_t b) {
-    return static_cast<const uint8_t *>(w.data) + ((r / QUANT_GROUP_ROWS) * quant_blocks(w.cols) + b) * quant_step_bytes(w.dtype) +
-           (r % QUANT_GROUP_ROWS) * quant_block_bytes(w.dtype);
+// Group g's block b.
+inline const uint8_t * quant_step(const weight_matrix & w, int64_t g, int64_t b) {
+    return static_cast<const uint8_t *>(w.data) + (g * quant_blocks(w.cols) + b) * quant_step_bytes(w.dtype);
+}
+// Byte t (0 .. block bytes - 1) of row r's block b quants, and row r's block b scale (f16 bits).
+inline uint8_t * quant_byte_ptr(const weight_matrix & w, int64_t r, int64_t b, int64_t t) {
+    return const_cast<uint8_t *>(quant_step(w, r / QUANT_GROUP_ROWS, b)) + (t / 4) * QUANT_UNIT_BYTES + (r % QUANT_GROUP_ROWS) * 4 + t % 4;
+}
+inline uint8_t * quant_scale_ptr(const weight_matrix & w, int64_t r, int64_t b) {
+    return const_cast<uint8_t *>(quant_step(w, r / QUANT_GROUP_ROWS, b)) + QUANT_GROUP_ROWS * quant_block_bytes(w.dtype) +
+           (r % QUANT_GROUP_ROWS) * 2;
 }
 inline uint16_t quant_scale(const weight_matrix & w, int64_t r, int64_t b) {
-    const uint8_t * p = static_cast<const uint8_t *>(w.data) + ((r / QUANT_GROUP_ROWS) * quant_blocks(w.cols) + b) * quant_step_bytes(w.dtype) +
-                        QUANT_GROUP_ROWS * quant_block_bytes(w.dtype) + (r % QUANT_GROUP_ROWS) * 2;
+    const uint8_t * p = quant_scale_ptr(w, r, b);
     return static_cast<uint16_t>(p[0] | (p[1] << 8));
 }
 // Bytes of a quantized (rows, cols) matrix.
@@ -255,37 +265,31 @@ void quantize_input_q8(int8_t * xq, float * xd, const float * x, int64_t n, int6
 void quantize_input_q8_tail(int8_t * q, float * xd, const float * v, int64_t len);
 // The same, 8 lanes at a time, bit-equal (quant-avx2.cpp). AVX2.
 void quantize_input_q8_avx2(int8_t * xq, float * xd, const float * x, int64_t n, int64_t K);
+// The activations' block offsets some kernels start each block's integer sum from: xc (n,
+// quant_blocks(K)) int32, xc[i, b] = -c * (sum of x's int8 block b), c = 8 for Q4_0 (whose kernels
+// multiply the unsigned nibble u = q_w + 8) or 128 for Q8_0 on VNNI (the weight q_w XOR 0x80 =
+// q_w + 128). Scalar; n K additions.
+void quant_input_offsets(int32_t * xc, const int8_t * xq, int64_t n, int64_t K, int32_t c);
 // Rows [r0, r1) of y = x W^T + bias, W Q8_0 / Q4_0, x given as quantize_input_q8 made it. Every
-// output is computed by one fixed sequence of operations (8 f32 lanes, blocks in order, one final
-// sum), whatever n and the row range, so the result does not depend on the batch; the AVX2 path
-// equals the reference bit for bit.
+// output is one fixed sequence of operations, whatever n, the row range and the kernel:
+//   acc = 0; for each block b in order: acc = fma(d_w[b] * d_x[b], (float) s_b, acc); y = acc + bias
+// with s_b the exact integer dot product of the block's int8 quants and d_w[b] * d_x[b] one f32
+// product (docs/engine.md "Quantized weights"). So the result does not depend on the batch, and
+// every kernel equals the reference bit for bit. xc: the offsets above for the kernel and format
+// (quant_offsets_c), null where it is 0.
 void matmul_rows_quant_ref(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
                            const float * bias, int64_t r0, int64_t r1);
-void matmul_rows_quant_avx2(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
-                            const float * bias, int64_t r0, int64_t r1);
-// The same product for many inputs (quant-gemm-avx2.cpp), equal to the reference bit for bit: x
-// packed in pairs by pack_input_pairs_q8 into quant_input_pairs_bytes(n, K) bytes, 32-byte aligned
-// (per pair and block: the two inputs' 32 quants, then [d_x0 x4, d_x1 x4] as f32; an odd n's last
-// pair padded with a zero input). AVX2 + FMA + F16C.
-// Where the many-input kernel is the faster one (measured on Zen 3): n >= 2 inputs, any row length
-// (rows longer than 2048 weights run in K-chunks); one input runs the one-input kernel's tiles.
-// Both give the same bits.
-bool quant_gemm_preferred(int64_t n, int64_t K);
-size_t quant_input_pairs_bytes(int64_t n, int64_t K);
-void pack_input_pairs_q8(uint8_t * xp, const int8_t * xq, const float * xd, int64_t n, int64_t K);
-void matmul_rows_quant_gemm_avx2(float * y, int64_t ldy, const uint8_t * xp, int64_t n, const weight_matrix & w,
-                                 const float * bias, int64_t r0, int64_t r1);
-
-// The AVX-512 VNNI kernel (quant-vnni.cpp), one for any n, equal to the reference bit for bit. It
-// starts each block's int32 lanes at xc, the activations' offsets for the weight format d, made
-// once per matmul: xc (n, quant_blocks(K), 8) int32, lane l of a block = -c sum of its elements
-// 4l..4l+3, c = 8 (Q4_0: the weight is its nibble - 8) or 128 (Q8_0: the weight is q XOR 0x80 - 128).
-// AVX512F/BW/VL + AVX512_VNNI + F16C: quant_vnni_supported(). matmul() runs it on the AVX-512 path
-// (AUTO on such CPUs); KERNEL_PATH_AVX2 runs the AVX2 kernels.
+// AVX2 + FMA + F16C (quant-avx2.cpp), any n.
+void matmul_rows_quant_avx2(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t n,
+                            const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
+// AVX512F/BW/VL + AVX512_VNNI + F16C (quant-vnni.cpp), any n: quant_vnni_supported(). matmul()
+// runs it on the AVX-512 path (AUTO on such CPUs); KERNEL_PATH_AVX2 runs the AVX2 kernel.
 bool quant_vnni_supported();
-void quant_input_offsets_vnni(int32_t * xc, const int8_t * xq, int64_t n, int64_t K, weight_dtype d);
 void matmul_rows_quant_vnni(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t n,
                             const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
+// The c of the offsets each kernel takes for a format (0: none): Q4_0 8 on both, Q8_0 128 on VNNI
+// (AVX2 multiplies |q_w| by the activation carrying q_w's sign: no offset).
+inline int32_t quant_offsets_c(weight_dtype d, bool vnni) { return d == WEIGHT_Q4_0 ? 8 : vnni ? 128 : 0; }
 
 // ---- the scalar reference (kernels-ref.cpp): same arguments as the dispatched kernels ---------------
 // matmul: rows [r0, r1) of y = x W^T + bias for all n inputs, accumulated in double.

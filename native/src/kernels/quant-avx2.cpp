@@ -1,125 +1,133 @@
 /*
  * quant-avx2.cpp: the AVX2 quantized matmul (kernels.h, matmul_rows_quant_avx2): Q8_0 / Q4_0
- * weights times int8-block activations, the q8_0 x q8_0 dot of llama.cpp: per 32-element block,
- * vpmaddubsw multiplies an unsigned operand by a signed one into pair sums (see tile() for how
- * each format gets there), vpmaddwd sums those to 8 int32 lanes of 4 products each, which
- * are converted and fused-multiply-added with the block's scale product into 8 f32 lanes. The
- * operation sequence per output is quant-ref.cpp's, so results equal the reference bit for bit
- * and do not depend on the batch. A tile is R weight rows x C inputs; kernels.cpp calls this only
- * where the CPU has AVX2, FMA and F16C. Also the activations' int8 blocks (quantize_input_q8_avx2),
- * the same operations as quant-formats.cpp's scalar quantize_input_q8, 8 lanes at a time.
+ * weights times int8-block activations, for one input (decode) and many alike. Same operation
+ * sequence per output as quant-ref.cpp (one f32 accumulator, per block one FMA of d_w * d_x with
+ * the block's exact integer dot product), so results equal the reference bit for bit and do not
+ * depend on the batch.
+ *
+ * The layout (kernels.h) puts 4 bytes of each of a group's 16 rows in a 64-byte unit; a 256-bit
+ * half of it is 4 bytes of 8 rows, int32 lane a = row a's. vpmaddubsw multiplies an unsigned by a
+ * signed operand into 16-bit pair sums; with the input's matching 4 bytes broadcast to every lane,
+ * vpmaddwd with ones then leaves each row's sum of 4 products in its lane:
+ *  - Q8_0 (llama.cpp's q8_0 x q8_0 dot): vpsignb puts the weight's sign on the activation so it
+ *    can multiply |q_w| by it (at most 2 x 128 x 127 = 32512 a pair: no saturation); each unit's
+ *    pair sums go through vpmaddwd into the block's int32 sums.
+ *  - Q4_0: the nibble u = q_w + 8 is unsigned; the low nibbles of unit u are elements 4u..4u+3,
+ *    the high ones 16+4u..16+4u+3. The block's 8 pair-sum vectors add up in 16 bits (at most
+ *    8 x 2 x 15 x 127 = 30480), one vpmaddwd, then the offset -8 sum q_x (quant_input_offsets).
+ * Then one conversion, one multiply (8 weight scales by one input scale) and one FMA per 8 rows and
+ * input. A tile is H halves of a group (8 rows each) x C inputs; the weights loaded serve all C.
+ * Decode runs whole groups (both halves: one sequential stream); more inputs one half x 4 inputs.
+ * kernels.cpp calls this only where the CPU has AVX2, FMA and F16C. Also the activations' int8
+ * blocks (quantize_input_q8_avx2), the same operations as quant-formats.cpp's scalar
+ * quantize_input_q8, 8 lanes at a time.
  */
 #include <immintrin.h>
 
-#include "avx2-hsum.h"
+#include <cstring>
+
 #include "kernels.h"
 
 #define QUANT_TARGET __attribute__((target("avx2,fma,f16c")))
 
 namespace {
 
-// One block's 32 weights: Q8_0 as stored (int8); Q4_0 as its unsigned nibbles u (0..15), low
-// nibbles -> elements 0..15, high -> 16..31 (the weight is u - 8: see tile()).
-template <bool Q4>
-QUANT_TARGET inline __m256i load_block(const uint8_t * p) {
-    if (!Q4) return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
-    // the 16 bytes in both halves (one broadcast load), the upper half shifted right by 4, then
-    // each byte's low 4 bits: the low nibbles below, the high ones above
-    const __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
-    return _mm256_and_si256(_mm256_srlv_epi64(b, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(15));
+constexpr int64_t HALF_ROWS = QUANT_GROUP_ROWS / 2;
+
+// The input's 4 bytes at x to every int32 lane.
+QUANT_TARGET inline __m256i broadcast4(const int8_t * x) {
+    int32_t v;
+    std::memcpy(&v, x, 4);
+    return _mm256_set1_epi32(v);
 }
 
-// Lane a (0..3) of each 128-bit half of v, in all 8 lanes (v's halves are equal).
-QUANT_TARGET inline __m256 lane_to_all(__m256 v, int a) {
-    switch (a) {
-        case 0: return _mm256_permute_ps(v, 0x00);
-        case 1: return _mm256_permute_ps(v, 0x55);
-        case 2: return _mm256_permute_ps(v, 0xAA);
-        default: return _mm256_permute_ps(v, 0xFF);
-    }
-}
-
-// R rows (in one 4-row group: r % 4 + R <= 4) x C inputs. Q8_0: vpsignb moves w's sign onto x so
-// vpmaddubsw multiplies |w| by it. Q4_0: the nibble u is already unsigned, so vpmaddubsw takes
-// (u, x) as they are and the pair sums of 8 x (one vpmaddubsw per input block, shared by the R
-// rows) are subtracted: sum (u - 8) x. Both give the same exact int32 lane sums as the reference.
-template <int R, int C, bool Q4>
-QUANT_TARGET inline void tile(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t nb, const uint8_t * base,
-                              const float * bias, int64_t r, int64_t i) {
-    constexpr int64_t BB = Q4 ? 16 : 32;  // bytes of a block's quants
-    constexpr int64_t STEP = QUANT_GROUP_ROWS * (BB + 2);  // one block of the group: quants, then scales
-    const uint8_t * q = base + (r / QUANT_GROUP_ROWS) * nb * STEP + (r % QUANT_GROUP_ROWS) * BB;
-    const uint8_t * sc = base + (r / QUANT_GROUP_ROWS) * nb * STEP + QUANT_GROUP_ROWS * BB + (r % QUANT_GROUP_ROWS) * 2;
-    __m256 acc[R][C];
-    for (int a = 0; a < R; ++a)
-        for (int c = 0; c < C; ++c) acc[a][c] = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1);
-    const __m256i eight = _mm256_set1_epi8(8);
-    for (int64_t b = 0; b < nb; ++b) {
-        __m256i aw[R], sw[R];
-        for (int a = 0; a < R; ++a) {
-            sw[a] = load_block<Q4>(q + b * STEP + a * BB);
-            aw[a] = Q4 ? sw[a] : _mm256_sign_epi8(sw[a], sw[a]);
-        }
-        // the rows' scales d_w: R == 4 (a whole group, whose 4 f16 scales are adjacent): one load,
-        // one conversion, the 4 in both 128-bit halves of dw4; else each broadcast to dw[a]
-        __m256 dw[R], dw4 = _mm256_setzero_ps();
-        if constexpr (R == 4) {
-            const __m128 d = _mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(sc + b * STEP)));
-            dw4 = _mm256_insertf128_ps(_mm256_castps128_ps256(d), d, 1);
-        } else {
-            for (int a = 0; a < R; ++a) {
-                uint16_t h;
-                __builtin_memcpy(&h, sc + b * STEP + a * 2, 2);
-                dw[a] = _mm256_set1_ps(_cvtsh_ss(h));
-            }
-        }
-        for (int c = 0; c < C; ++c) {
-            const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(xq + ((i + c) * nb + b) * QUANT_BLOCK));
-            const __m256 dx = _mm256_broadcast_ss(xd + (i + c) * nb + b);
-            const __m256i x8 = Q4 ? _mm256_maddubs_epi16(eight, xv) : ones;  // Q4_0: pair sums of 8 x
-            // the scale products d_w * d_x (the same f32 products either way): R == 4 makes the
-            // group's four at once and moves each to all lanes with one vpermilps
-            const __m256 d4 = _mm256_mul_ps(dw4, dx);
-            for (int a = 0; a < R; ++a) {
-                const __m256i p16 = Q4 ? _mm256_sub_epi16(_mm256_maddubs_epi16(aw[a], xv), x8)
-                                       : _mm256_maddubs_epi16(aw[a], _mm256_sign_epi8(xv, sw[a]));
-                const __m256i p = _mm256_madd_epi16(p16, ones);
-                __m256 d;
-                if constexpr (R == 4) d = lane_to_all(d4, a);
-                else d = _mm256_mul_ps(dw[a], dx);
-                acc[a][c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[a][c]);
-            }
-        }
-    }
-    for (int a = 0; a < R; ++a)
-        for (int c = 0; c < C; ++c) y[(i + c) * ldy + r + a] = hsum_avx2(acc[a][c]) + (bias ? bias[r + a] : 0.0f);
-}
-
-template <bool Q4>
-QUANT_TARGET void rows(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
-                       const float * bias, int64_t r0, int64_t r1) {
-    const int64_t nb = quant_blocks(w.cols);
-    const uint8_t * q = static_cast<const uint8_t *>(w.data);
-    if (n == 1) {  // decode: a whole 4-row group, one stream, at a time
-        int64_t r = r0;
-        for (; r < r1 && r % QUANT_GROUP_ROWS; ++r) tile<1, 1, Q4>(y, ldy, xq, xd, nb, q, bias, r, 0);
-        for (; r + 4 <= r1; r += 4) tile<4, 1, Q4>(y, ldy, xq, xd, nb, q, bias, r, 0);
-        for (; r < r1; ++r) tile<1, 1, Q4>(y, ldy, xq, xd, nb, q, bias, r, 0);
+// Stores acc (8 rows from row ra, one input) + bias into y for the rows in [r0, r1).
+QUANT_TARGET inline void store_rows(float * y, __m256 acc, const float * bias, int64_t ra, int64_t r0, int64_t r1) {
+    if (ra >= r0 && ra + HALF_ROWS <= r1) {
+        _mm256_storeu_ps(y + ra, _mm256_add_ps(acc, bias ? _mm256_loadu_ps(bias + ra) : _mm256_setzero_ps()));
         return;
     }
-    for (int64_t i0 = 0; i0 < n; i0 += 64) {
-        const int64_t i1 = i0 + 64 < n ? i0 + 64 : n;
-        int64_t r = r0;
-        for (; r < r1 && r % 2; ++r)
-            for (int64_t i = i0; i < i1; ++i) tile<1, 1, Q4>(y, ldy, xq, xd, nb, q, bias, r, i);
-        for (; r + 2 <= r1; r += 2) {
-            int64_t i = i0;
-            for (; i + 4 <= i1; i += 4) tile<2, 4, Q4>(y, ldy, xq, xd, nb, q, bias, r, i);
-            for (; i < i1; ++i) tile<2, 1, Q4>(y, ldy, xq, xd, nb, q, bias, r, i);
+    alignas(32) float v[HALF_ROWS];
+    _mm256_store_ps(v, acc);
+    for (int64_t a = 0; a < HALF_ROWS; ++a) {
+        const int64_t r = ra + a;
+        if (r >= r0 && r < r1) y[r] = v[a] + (bias ? bias[r] : 0.0f);
+    }
+}
+
+// Halves [h0, h0 + H) of group g x inputs [i, i + C), all nb blocks; outputs for rows in [r0, r1).
+template <bool Q4, int H, int C>
+QUANT_TARGET void tile(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t nb,
+                       const weight_matrix & w, const float * bias, int64_t g, int h0, int64_t i, int64_t r0, int64_t r1) {
+    constexpr int UNITS = Q4 ? 4 : 8;  // 64-byte units of a step's quants
+    __m256 acc[H][C];
+    for (int h = 0; h < H; ++h)
+        for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1), low4 = _mm256_set1_epi8(15);
+    const uint8_t * s = quant_step(w, g, 0) + h0 * 32;
+    const int64_t step = quant_step_bytes(w.dtype);
+    for (int64_t b = 0; b < nb; ++b, s += step) {
+        __m256i isum[H][C];
+        for (int h = 0; h < H; ++h)
+            for (int c = 0; c < C; ++c) isum[h][c] = _mm256_setzero_si256();
+        for (int u = 0; u < UNITS; ++u)
+            for (int h = 0; h < H; ++h) {
+                const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + u * QUANT_UNIT_BYTES + h * 32));
+                if (Q4) {  // pair sums of the block in 16 bits
+                    const __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+                    for (int c = 0; c < C; ++c) {
+                        const int8_t * x = xq + ((i + c) * nb + b) * QUANT_BLOCK;
+                        const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, broadcast4(x + 4 * u)),
+                                                           _mm256_maddubs_epi16(hi, broadcast4(x + 16 + 4 * u)));
+                        isum[h][c] = _mm256_add_epi16(isum[h][c], p);
+                    }
+                } else {
+                    const __m256i aq = _mm256_abs_epi8(q);
+                    for (int c = 0; c < C; ++c) {
+                        const __m256i x = broadcast4(xq + ((i + c) * nb + b) * QUANT_BLOCK + 4 * u);
+                        const __m256i p = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(x, q));
+                        isum[h][c] = _mm256_add_epi32(isum[h][c], _mm256_madd_epi16(p, ones));
+                    }
+                }
+            }
+        for (int h = 0; h < H; ++h) {
+            const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(s - h0 * 32 + UNITS * QUANT_UNIT_BYTES +
+                                                                                                  (h0 + h) * HALF_ROWS * 2)));
+            for (int c = 0; c < C; ++c) {  // d_w * d_x: the reference's f32 products
+                __m256i si = isum[h][c];
+                if (Q4) si = _mm256_add_epi32(_mm256_madd_epi16(si, ones), _mm256_set1_epi32(xc[(i + c) * nb + b]));
+                const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(xd[(i + c) * nb + b]));
+                acc[h][c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(si), acc[h][c]);
+            }
         }
-        for (; r < r1; ++r)
-            for (int64_t i = i0; i < i1; ++i) tile<1, 1, Q4>(y, ldy, xq, xd, nb, q, bias, r, i);
+    }
+    for (int h = 0; h < H; ++h)
+        for (int c = 0; c < C; ++c)
+            store_rows(y + (i + c) * ldy, acc[h][c], bias, g * QUANT_GROUP_ROWS + (h0 + h) * HALF_ROWS, r0, r1);
+}
+
+template <bool Q4>
+QUANT_TARGET void rows(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t n,
+                       const weight_matrix & w, const float * bias, int64_t r0, int64_t r1) {
+    const int64_t nb = quant_blocks(w.cols);
+    const int64_t g0 = r0 / QUANT_GROUP_ROWS, g1 = (r1 + QUANT_GROUP_ROWS - 1) / QUANT_GROUP_ROWS;
+    if (n == 1) {  // decode: a whole group at a time, one sequential stream
+        for (int64_t g = g0; g < g1; ++g) tile<Q4, 2, 1>(y, ldy, xq, xd, xc, nb, w, bias, g, 0, 0, r0, r1);
+        return;
+    }
+    // Chunks of 32 inputs (their blocks stay in L2) swept by every half-group of the range; within
+    // a chunk, tiles of one half x 4 inputs (then 2, 1 for the rest).
+    for (int64_t i0 = 0; i0 < n; i0 += 32) {
+        const int64_t i1 = i0 + 32 < n ? i0 + 32 : n;
+        for (int64_t g = g0; g < g1; ++g)
+            for (int h = 0; h < 2; ++h) {
+                const int64_t ra = g * QUANT_GROUP_ROWS + h * HALF_ROWS;
+                if (ra + HALF_ROWS <= r0 || ra >= r1) continue;
+                int64_t i = i0;
+                for (; i + 4 <= i1; i += 4) tile<Q4, 1, 4>(y, ldy, xq, xd, xc, nb, w, bias, g, h, i, r0, r1);
+                if (i + 2 <= i1) tile<Q4, 1, 2>(y, ldy, xq, xd, xc, nb, w, bias, g, h, i, r0, r1), i += 2;
+                if (i < i1) tile<Q4, 1, 1>(y, ldy, xq, xd, xc, nb, w, bias, g, h, i, r0, r1);
+            }
     }
 }
 
@@ -155,8 +163,8 @@ QUANT_TARGET void quantize_input_q8_avx2(int8_t * xq, float * xd, const float * 
     }
 }
 
-void matmul_rows_quant_avx2(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
-                            const float * bias, int64_t r0, int64_t r1) {
-    if (w.dtype == WEIGHT_Q4_0) rows<true>(y, ldy, xq, xd, n, w, bias, r0, r1);
-    else rows<false>(y, ldy, xq, xd, n, w, bias, r0, r1);
+void matmul_rows_quant_avx2(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t n,
+                            const weight_matrix & w, const float * bias, int64_t r0, int64_t r1) {
+    if (w.dtype == WEIGHT_Q4_0) rows<true>(y, ldy, xq, xd, xc, n, w, bias, r0, r1);
+    else rows<false>(y, ldy, xq, xd, xc, n, w, bias, r0, r1);
 }

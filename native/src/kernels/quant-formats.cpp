@@ -67,7 +67,7 @@ void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, 
                 const int64_t k = b * QUANT_BLOCK + j;
                 v[j] = k < K ? source_at(src, r, k) : 0.0f;
             }
-            uint8_t * out = const_cast<uint8_t *>(quant_block(dst, r, b));
+            uint8_t out[QUANT_BLOCK];
             float d;
             if (dst.dtype == WEIGHT_Q8_0) {  // d = max|v| / 127, q = round(v / d)
                 float amax = 0.0f;
@@ -90,9 +90,9 @@ void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, 
                     out[j] = static_cast<uint8_t>(lo | (hi << 4));
                 }
             }
+            for (int64_t t = 0; t < quant_block_bytes(dst.dtype); ++t) *quant_byte_ptr(dst, r, b, t) = out[t];
             const uint16_t h = f32_to_f16(d);
-            uint8_t * sp = const_cast<uint8_t *>(quant_block(dst, r - r % QUANT_GROUP_ROWS, b)) + QUANT_GROUP_ROWS * quant_block_bytes(dst.dtype) +
-                           (r % QUANT_GROUP_ROWS) * 2;
+            uint8_t * sp = quant_scale_ptr(dst, r, b);
             sp[0] = static_cast<uint8_t>(h & 0xff);
             sp[1] = static_cast<uint8_t>(h >> 8);
         }

@@ -1,0 +1,85 @@
+/*
+ * quant-kernel.cpp: single-thread micro-benchmark of the quantized matmul kernels: AVX2
+ * (quant-avx2.cpp) and, where the CPU has AVX512_VNNI, VNNI (quant-vnni.cpp), each with the input
+ * offsets it needs made inside the timing. Per format and input count, ns per (row, input,
+ * 32-weight block), best of 15 runs, the kernels alternating, on matrices held in cache (896 x 896,
+ * 4864 x 896) and for n = 1 also on one that is not (32768 x 896: the bandwidth one thread gets,
+ * in GB/s of weights). Checks that both give the same bits. Build and run (AVX2 CPU):
+ *
+ *   g++ -O3 -std=c++17 -Inative/src bench/native/quant-kernel.cpp native/src/kernels/quant-*.cpp \
+ *     native/src/kernels/kernels-ref.cpp native/src/kernels/weight-layouts.cpp -o /tmp/quant-kernel
+ *   /tmp/quant-kernel
+ */
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "quant-bench-data.h"
+
+namespace {
+
+// One kernel's product with its offsets: vnni false = AVX2.
+void product(bool vnni, float * y, const std::vector<int8_t> & xq, const std::vector<float> & xd, std::vector<int32_t> & off, int64_t n,
+             const weight_matrix & w) {
+    const int32_t c = quant_offsets_c(w.dtype, vnni);
+    if (c) quant_input_offsets(off.data(), xq.data(), n, w.cols, c);
+    if (vnni) matmul_rows_quant_vnni(y, w.rows, xq.data(), xd.data(), off.data(), n, w, nullptr, 0, w.rows);
+    else matmul_rows_quant_avx2(y, w.rows, xq.data(), xd.data(), off.data(), n, w, nullptr, 0, w.rows);
+}
+
+void bench_shape(int64_t rows, int64_t cols, std::initializer_list<int64_t> ns, bool vnni) {
+    std::mt19937 rng(1);
+    const std::vector<float> wf = random_weights(rng, rows, cols);
+    for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0}) {
+        std::vector<uint8_t> mem;
+        const weight_matrix w = quantized_matrix(d, wf, rows, cols, mem);
+        for (int64_t n : ns) {
+            const int64_t nb = quant_blocks(cols);
+            std::vector<int8_t> xq;
+            std::vector<float> xd;
+            quantized_inputs(rng, n, cols, xq, xd);
+            std::vector<int32_t> off(static_cast<size_t>(n * nb));
+            std::vector<float> y1(static_cast<size_t>(n * rows)), y2(y1);
+            double best_avx2 = 1e9, best_vnni = 1e9;
+            const int runs = rows * n * nb > 4000000 ? 5 : 15;
+            for (int it = 0; it < runs; ++it) {
+                auto t0 = std::chrono::steady_clock::now();
+                product(false, y1.data(), xq, xd, off, n, w);
+                best_avx2 = std::min(best_avx2, seconds_since(t0));
+                if (!vnni) continue;
+                t0 = std::chrono::steady_clock::now();
+                product(true, y2.data(), xq, xd, off, n, w);
+                best_vnni = std::min(best_vnni, seconds_since(t0));
+            }
+            const double per = 1e9 / static_cast<double>(rows * n * nb);
+            std::printf("%s %5ld x %-4ld n %-3ld  avx2 %.3f", weight_dtype_name(d), static_cast<long>(rows), static_cast<long>(cols),
+                        static_cast<long>(n), best_avx2 * per);
+            if (vnni) std::printf("  vnni %.3f ns per (row, input, block)  avx2 / vnni %.2f", best_vnni * per, best_avx2 / best_vnni);
+            if (n == 1) {
+                std::printf("  (%.1f", static_cast<double>(mem.size()) / best_avx2 / 1e9);
+                if (vnni) std::printf(" / %.1f", static_cast<double>(mem.size()) / best_vnni / 1e9);
+                std::printf(" GB/s)");
+            }
+            if (vnni) std::printf("  %s", std::memcmp(y1.data(), y2.data(), y1.size() * 4) == 0 ? "same bits" : "BITS DIFFER");
+            std::printf("\n");
+        }
+    }
+}
+
+}  // namespace
+
+int main() {
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") || !__builtin_cpu_supports("f16c")) {
+        std::fprintf(stderr, "quant-kernel: needs AVX2, FMA and F16C\n");
+        return 1;
+    }
+    const bool vnni = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    if (!vnni) std::printf("no AVX512_VNNI here: the AVX2 kernel only\n");
+    bench_shape(896, 896, {1, 2, 4, 8, 16, 40, 64}, vnni);
+    bench_shape(4864, 896, {1, 16}, vnni);
+    bench_shape(32768, 896, {1}, vnni);
+    return 0;
+}

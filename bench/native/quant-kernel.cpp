@@ -80,6 +80,7 @@ int main() {
     if (!vnni) std::printf("no AVX512_VNNI here: the AVX2 kernel only\n");
     bench_shape(896, 896, {1, 2, 4, 8, 16, 40, 64}, vnni);
     bench_shape(4864, 896, {1, 16}, vnni);
-    bench_shape(32768, 896, {1}, vnni);
+    bench_shape(32768, 896, {1, 16}, vnni);
+    bench_shape(65536, 896, {16}, vnni);
     return 0;
 }

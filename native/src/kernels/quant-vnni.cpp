@@ -20,9 +20,12 @@
  * AND and one shift give both units. Per (16 rows, input, block): 8 vpdpbusd (their broadcasts are
  * loads), then one vcvtdq2ps, one multiply for d_w * d_x (16 weight scales by one broadcast input
  * scale) and one FMA; the weight units (loaded, XORed or split) are shared by all inputs of a tile.
- * A tile is one group x C inputs (C up to 8: 8 int32 and 8 f32 accumulators). Decode (n = 1) runs
- * one group at a time: one sequential weight stream. A partial group at either end of the row range
- * is computed whole (rows pad to 16 with zeros) and only the rows in range are stored.
+ * A tile is one group x C inputs, C up to 16: f32 accumulators for all C, the int32 sums of a
+ * block for 8 inputs at a time (two passes over the block's units, the second from L1), so the
+ * group's weights come from memory once per 16 inputs. Tiles of more than one input prefetch the
+ * step 8 ahead. Decode (n = 1) runs one group at a time: one sequential weight stream. A partial
+ * group at either end of the row range is computed whole (rows pad to 16 with zeros) and only
+ * the rows in range are stored.
  * kernels.cpp calls this only where the CPU has AVX512F/BW/VL and AVX512_VNNI (and F16C).
  * Measurements: docs/performance.md, "AVX-512 VNNI".
  */
@@ -67,28 +70,33 @@ VNNI_TARGET void tile(float * y, int64_t ldy, const int8_t * xq, const float * x
     const __m512i low4 = _mm512_set1_epi8(15), flip = _mm512_set1_epi8(static_cast<char>(0x80));
     const uint8_t * s = quant_step(w, g, 0);
     const int64_t step = quant_step_bytes(w.dtype);
+    constexpr int SUB = C < 8 ? C : 8;  // inputs per pass over a step's units: SUB int32 accumulators
     for (int64_t b = 0; b < nb; ++b, s += step) {
-        __m512i isum[C];
-        for (int c = 0; c < C; ++c) isum[c] = _mm512_set1_epi32(xc[(i + c) * nb + b]);
-        for (int u = 0; u < UNITS; ++u) {
-            const __m512i q = _mm512_loadu_si512(s + u * QUANT_UNIT_BYTES);
-            if (Q4) {  // low nibbles: elements 4u..4u+3; high: 16+4u..16+4u+3
-                const __m512i lo = _mm512_and_si512(q, low4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
-                for (int c = 0; c < C; ++c) {
-                    const int8_t * x = xq + ((i + c) * nb + b) * QUANT_BLOCK;
-                    isum[c] = _mm512_dpbusd_epi32(isum[c], lo, broadcast4(x + 4 * u));
-                    isum[c] = _mm512_dpbusd_epi32(isum[c], hi, broadcast4(x + 16 + 4 * u));
-                }
-            } else {
-                const __m512i qu = _mm512_xor_si512(q, flip);
-                for (int c = 0; c < C; ++c)
-                    isum[c] = _mm512_dpbusd_epi32(isum[c], qu, broadcast4(xq + ((i + c) * nb + b) * QUANT_BLOCK + 4 * u));
-            }
-        }
+        if (C > 1)  // the lines of the step 8 ahead (decode's single stream measured no gain from it)
+            for (int64_t o = 0; o < step + 63; o += 64) _mm_prefetch(reinterpret_cast<const char *>(s + 8 * step + o), _MM_HINT_T0);
         const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + UNITS * QUANT_UNIT_BYTES)));
-        for (int c = 0; c < C; ++c) {  // d_w * d_x: the reference's f32 products
-            const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(xd[(i + c) * nb + b]));
-            acc[c] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(isum[c]), acc[c]);
+        for (int c0 = 0; c0 < C; c0 += SUB) {
+            __m512i isum[SUB];
+            for (int c = 0; c < SUB; ++c) isum[c] = _mm512_set1_epi32(xc[(i + c0 + c) * nb + b]);
+            for (int u = 0; u < UNITS; ++u) {
+                const __m512i q = _mm512_loadu_si512(s + u * QUANT_UNIT_BYTES);
+                if (Q4) {  // low nibbles: elements 4u..4u+3; high: 16+4u..16+4u+3
+                    const __m512i lo = _mm512_and_si512(q, low4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
+                    for (int c = 0; c < SUB; ++c) {
+                        const int8_t * x = xq + ((i + c0 + c) * nb + b) * QUANT_BLOCK;
+                        isum[c] = _mm512_dpbusd_epi32(isum[c], lo, broadcast4(x + 4 * u));
+                        isum[c] = _mm512_dpbusd_epi32(isum[c], hi, broadcast4(x + 16 + 4 * u));
+                    }
+                } else {
+                    const __m512i qu = _mm512_xor_si512(q, flip);
+                    for (int c = 0; c < SUB; ++c)
+                        isum[c] = _mm512_dpbusd_epi32(isum[c], qu, broadcast4(xq + ((i + c0 + c) * nb + b) * QUANT_BLOCK + 4 * u));
+                }
+            }
+            for (int c = 0; c < SUB; ++c) {  // d_w * d_x: the reference's f32 products
+                const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(xd[(i + c0 + c) * nb + b]));
+                acc[c0 + c] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(isum[c]), acc[c0 + c]);
+            }
         }
     }
     for (int c = 0; c < C; ++c) store_group(y + (i + c) * ldy, acc[c], bias, g, r0, r1);
@@ -100,12 +108,13 @@ VNNI_TARGET void rows(float * y, int64_t ldy, const int8_t * xq, const float * x
     const int64_t nb = quant_blocks(w.cols);
     const int64_t g0 = r0 / QUANT_GROUP_ROWS, g1 = (r1 + QUANT_GROUP_ROWS - 1) / QUANT_GROUP_ROWS;
     // Chunks of 32 inputs (their blocks stay in L2) swept by every group of the range; within a
-    // chunk, tiles of one group x 8 inputs (then 4, 2, 1 for the rest).
+    // chunk, tiles of one group x 16 inputs (then 8, 4, 2, 1 for the rest).
     for (int64_t i0 = 0; i0 < n; i0 += 32) {
         const int64_t i1 = i0 + 32 < n ? i0 + 32 : n;
         for (int64_t g = g0; g < g1; ++g) {
             int64_t i = i0;
-            for (; i + 8 <= i1; i += 8) tile<Q4, 8>(y, ldy, xq, xd, xc, nb, w, bias, g, i, r0, r1);
+            for (; i + 16 <= i1; i += 16) tile<Q4, 16>(y, ldy, xq, xd, xc, nb, w, bias, g, i, r0, r1);
+            if (i + 8 <= i1) tile<Q4, 8>(y, ldy, xq, xd, xc, nb, w, bias, g, i, r0, r1), i += 8;
             if (i + 4 <= i1) tile<Q4, 4>(y, ldy, xq, xd, xc, nb, w, bias, g, i, r0, r1), i += 4;
             if (i + 2 <= i1) tile<Q4, 2>(y, ldy, xq, xd, xc, nb, w, bias, g, i, r0, r1), i += 2;
             if (i < i1) tile<Q4, 1>(y, ldy, xq, xd, xc, nb, w, bias, g, i, r0, r1);

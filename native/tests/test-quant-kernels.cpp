@@ -114,6 +114,14 @@ void check_blocks(std::mt19937 & rng) {
             CHECK(weight_at(q.w, 0, 19) == s * static_cast<float>((byte >> 4) - 8));
         }
     }
+    {  // Q8_0 rounds halfway cases away from zero (llama.cpp's roundf): amax 127 makes d = 1
+        std::vector<float> t(32, 0.0f);
+        const float vals[] = {127.0f, 2.5f, -2.5f, 0.5f, -0.5f, 126.5f, -126.5f, 1.4999999f, -3.5f};
+        std::copy(std::begin(vals), std::end(vals), t.begin());
+        quant_matrix q(WEIGHT_Q8_0, t, 1, 32);
+        const int want[] = {127, 3, -3, 1, -1, 127, -127, 1, -4};
+        for (int j = 0; j < 9; ++j) CHECK(static_cast<int8_t>(*quant_byte_ptr(q.w, 0, 0, j)) == want[j]);
+    }
     CHECK(weight_quant_bytes(WEIGHT_Q8_0, 2, 64) == 2 * 544);      // one 16-row group x 2 blocks x (16 x 32 + 16 x 2) B
     CHECK(weight_quant_bytes(WEIGHT_Q4_0, 17, 33) == 2 * 2 * 288);  // two groups x 2 blocks x (16 x 16 + 16 x 2) B
     // the layout: byte 6 of row 21's block 1 in a (22, 64) Q8_0 matrix (group 1, row 5 in it) is in

@@ -15,7 +15,7 @@ void quant_row_to_file(const weight_matrix & q, int64_t r, uint8_t * out) {
     for (int64_t b = 0; b < nb; ++b) {
         uint8_t * o = out + b * (2 + qb);
         std::memcpy(o, quant_scale_ptr(q, r, b), 2);
-        for (int64_t t = 0; t < qb; ++t) o[2 + t] = *quant_byte_ptr(q, r, b, t);
+        for (int64_t t = 0; t < qb; t += 4) std::memcpy(o + 2 + t, quant_byte_ptr(q, r, b, t), 4);
     }
 }
 
@@ -35,7 +35,7 @@ quant_bad_block quant_rows_from_file(const uint8_t * src, const weight_matrix & 
                 bad.scale = h;
             }
             std::memcpy(quant_scale_ptr(dst, r, b), in, 2);
-            for (int64_t t = 0; t < qb; ++t) *quant_byte_ptr(dst, r, b, t) = in[2 + t];
+            for (int64_t t = 0; t < qb; t += 4) std::memcpy(quant_byte_ptr(dst, r, b, t), in + 2 + t, 4);
         }
     }
     return bad;

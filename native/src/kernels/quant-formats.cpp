@@ -13,16 +13,26 @@
 
 namespace {
 
-inline float source_at(const weight_matrix & src, int64_t r, int64_t k) {  // src: WEIGHT_ROWS, any alignment
+// Values [k0, k0 + len) of row r of src (WEIGHT_ROWS, f32 or bf16, any alignment) as f32 into v.
+void source_values(const weight_matrix & src, int64_t r, int64_t k0, int64_t len, float * v) {
     const uint8_t * p = static_cast<const uint8_t *>(src.data);
     if (src.dtype == WEIGHT_BF16) {
-        uint16_t h;
-        std::memcpy(&h, p + (r * src.cols + k) * 2, 2);
-        return bf16_to_f32(h);
+        for (int64_t j = 0; j < len; ++j) {
+            uint16_t h;
+            std::memcpy(&h, p + (r * src.cols + k0 + j) * 2, 2);
+            v[j] = bf16_to_f32(h);
+        }
+    } else {
+        std::memcpy(v, p + (r * src.cols + k0) * 4, static_cast<size_t>(len) * 4);
     }
-    float f;
-    std::memcpy(&f, p + (r * src.cols + k) * 4, 4);
-    return f;
+}
+
+// roundf(x) (halfway cases away from zero) as an integer, |x| < 2^31, with no branch (so a block
+// vectorizes, and random data does not mispredict): x - trunc(x) is exact, in (-1, 1), and twice
+// it truncates to +-1 exactly where that fraction reaches +-0.5.
+inline int32_t round_half_away(float x) {
+    const int32_t t = static_cast<int32_t>(x);
+    return t + static_cast<int32_t>(2.0f * (x - static_cast<float>(t)));
 }
 }  // namespace
 
@@ -63,10 +73,9 @@ void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, 
     float v[QUANT_BLOCK];
     for (int64_t r = r0; r < r1; ++r)
         for (int64_t b = 0; b < nb; ++b) {
-            for (int64_t j = 0; j < QUANT_BLOCK; ++j) {
-                const int64_t k = b * QUANT_BLOCK + j;
-                v[j] = k < K ? source_at(src, r, k) : 0.0f;
-            }
+            const int64_t len = std::min(QUANT_BLOCK, K - b * QUANT_BLOCK);
+            source_values(src, r, b * QUANT_BLOCK, len, v);
+            for (int64_t j = len; j < QUANT_BLOCK; ++j) v[j] = 0.0f;
             uint8_t out[QUANT_BLOCK];
             float d;
             if (dst.dtype == WEIGHT_Q8_0) {  // d = max|v| / 127, q = round(v / d)
@@ -74,7 +83,7 @@ void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, 
                 for (float x : v) amax = std::max(amax, std::fabs(x));
                 d = amax / 127.0f;
                 const float id = d != 0.0f ? 1.0f / d : 0.0f;
-                for (int j = 0; j < QUANT_BLOCK; ++j) out[j] = static_cast<uint8_t>(static_cast<int8_t>(std::round(v[j] * id)));
+                for (int j = 0; j < QUANT_BLOCK; ++j) out[j] = static_cast<uint8_t>(static_cast<int8_t>(round_half_away(v[j] * id)));
             } else {  // d = (the value of largest magnitude) / -8, q = min(15, trunc(v / d + 8.5))
                 float amax = 0.0f, mx = 0.0f;
                 for (float x : v)
@@ -90,7 +99,7 @@ void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, 
                     out[j] = static_cast<uint8_t>(lo | (hi << 4));
                 }
             }
-            for (int64_t t = 0; t < quant_block_bytes(dst.dtype); ++t) *quant_byte_ptr(dst, r, b, t) = out[t];
+            for (int64_t t = 0; t < quant_block_bytes(dst.dtype); t += 4) std::memcpy(quant_byte_ptr(dst, r, b, t), out + t, 4);
             const uint16_t h = f32_to_f16(d);
             uint8_t * sp = quant_scale_ptr(dst, r, b);
             sp[0] = static_cast<uint8_t>(h & 0xff);

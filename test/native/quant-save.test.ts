@@ -5,7 +5,9 @@
  * q4_0; ReDrafter with the shipped drafter on the saved folder equals plain decoding; the folder
  * holds config.json with slipstream_weights and the tokenizer files; the CLI refuses a non-empty
  * --out, the --model folder as --out and --weights bf16 (exit 2, nothing written); loading with the
- * other format names the folder and both formats; a truncated saved file names the tensor.
+ * other format names the folder and both formats; a truncated saved file names the tensor; every
+ * saved block is byte for byte the block bench/llama-cpp/gguf-quantize.ts (llama.cpp's reference
+ * quantizers) makes of the same values.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Drafter, EngineError, Model, Tokenizer } from '../../native/lib/index.js';
 import { cliPath, shippedDrafter, shippedModel } from '../helpers/paths.js';
 import { CODE_PROMPTS, generateAll } from '../helpers/engine-compare.js';
+import { quantizeRows, type QuantFormat } from '../../bench/llama-cpp/gguf-quantize.js';
+import { readHeader, readModelTensors } from '../../bench/lib/safetensors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'slipstream-quant-save-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -41,6 +45,24 @@ describe('slipstream quantize', () => {
       const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
       const source = JSON.parse(readFileSync(join(shippedModel, 'config.json'), 'utf8'));
       expect(config).toEqual({ ...source, slipstream_weights: weights });
+      // each quantized tensor holds llama.cpp's blocks of the source values (the engine's load-time
+      // quantizer and its in-memory layout, converted back by the save)
+      const file = join(out, 'model.safetensors');
+      const { metadata, entries, dataStart } = readHeader(file);
+      const bytes = readFileSync(file);
+      const sources = readModelTensors(shippedModel);
+      let compared = 0;
+      for (const [name, e] of entries) {
+        const format = metadata[`slipstream.quant.${name}`] as QuantFormat | undefined;
+        if (e.dtype !== 'U8' || !format) continue;
+        const src = sources.get(name)!;
+        const [rows, cols] = src.shape as [number, number];
+        const want = quantizeRows(format, src.data, rows, cols);
+        const got = bytes.subarray(dataStart + e.data_offsets[0], dataStart + e.data_offsets[1]);
+        expect(Buffer.compare(got, Buffer.from(want.buffer, want.byteOffset, want.byteLength)), `${weights} ${name}`).toBe(0);
+        compared++;
+      }
+      expect(compared).toBeGreaterThanOrEqual(6 * 7);  // 6 layers x 7 matrices, and the head
 
       const saved = await Model.load(out, { backend: 'cpu', threads: 2 });  // 'bf16' (default): as stored
       const atLoad = await Model.load(shippedModel, { backend: 'cpu', threads: 2, weights });

@@ -3,8 +3,9 @@
  * (quant-avx2.cpp) and, where the CPU has AVX512_VNNI, VNNI (quant-vnni.cpp), each with the input
  * offsets it needs made inside the timing. Per format and input count, ns per (row, input,
  * 32-weight block), best of 15 runs, the kernels alternating, on matrices held in cache (896 x 896,
- * 4864 x 896) and for n = 1 also on one that is not (32768 x 896: the bandwidth one thread gets,
- * in GB/s of weights). Checks that both give the same bits. Build and run (AVX2 CPU):
+ * 4864 x 896) and larger (32768 x 896, 65536 x 896: q8_0 31 / 62 MB, read from memory; for n = 1
+ * the bandwidth one thread gets, in GB/s of weights). Checks that both give the same bits. Build
+ * and run (AVX2 CPU):
  *
  *   g++ -O3 -std=c++17 -Inative/src bench/native/quant-kernel.cpp native/src/kernels/quant-*.cpp \
  *     native/src/kernels/kernels-ref.cpp native/src/kernels/weight-layouts.cpp -o /tmp/quant-kernel
@@ -81,6 +82,6 @@ int main() {
     bench_shape(896, 896, {1, 2, 4, 8, 16, 40, 64}, vnni);
     bench_shape(4864, 896, {1, 16}, vnni);
     bench_shape(32768, 896, {1, 16}, vnni);
-    bench_shape(65536, 896, {16}, vnni);
+    bench_shape(65536, 896, {1, 16}, vnni);
     return 0;
 }

@@ -74,7 +74,6 @@ VNNI_TARGET void tile(float * y, int64_t ldy, const int8_t * xq, const float * x
     for (int64_t b = 0; b < nb; ++b, s += step) {
         if (C > 1)  // the lines of the step 8 ahead (decode's single stream measured no gain from it)
             for (int64_t o = 0; o < step + 63; o += 64) _mm_prefetch(reinterpret_cast<const char *>(s + 8 * step + o), _MM_HINT_T0);
-        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + UNITS * QUANT_UNIT_BYTES)));
         for (int c0 = 0; c0 < C; c0 += SUB) {
             __m512i isum[SUB];
             for (int c = 0; c < SUB; ++c) isum[c] = _mm512_set1_epi32(xc[(i + c0 + c) * nb + b]);
@@ -93,6 +92,8 @@ VNNI_TARGET void tile(float * y, int64_t ldy, const int8_t * xq, const float * x
                         isum[c] = _mm512_dpbusd_epi32(isum[c], qu, broadcast4(xq + ((i + c0 + c) * nb + b) * QUANT_BLOCK + 4 * u));
                 }
             }
+            // the scales after the quants: a step is read in address order (decode's stream)
+            const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + UNITS * QUANT_UNIT_BYTES)));
             for (int c = 0; c < SUB; ++c) {  // d_w * d_x: the reference's f32 products
                 const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(xd[(i + c0 + c) * nb + b]));
                 acc[c0 + c] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(isum[c]), acc[c0 + c]);

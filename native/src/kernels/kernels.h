@@ -275,8 +275,8 @@ void quant_input_offsets(int32_t * xc, const int8_t * xq, int64_t n, int64_t K, 
 //   acc = 0; for each block b in order: acc = fma(d_w[b] * d_x[b], (float) s_b, acc); y = acc + bias
 // with s_b the exact integer dot product of the block's int8 quants and d_w[b] * d_x[b] one f32
 // product (docs/engine.md "Quantized weights"). So the result does not depend on the batch, and
-// every kernel equals the reference bit for bit. xc: the offsets above for the kernel and format
-// (quant_offsets_c), null where it is 0.
+// every kernel equals the reference bit for bit. The SIMD kernels below also take xc: the offsets
+// above for their format (c = quant_offsets_c; null where c is 0).
 void matmul_rows_quant_ref(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,
                            const float * bias, int64_t r0, int64_t r1);
 // AVX2 + FMA + F16C (quant-avx2.cpp), any n.

@@ -20,7 +20,8 @@
  * Decode runs whole groups (both halves: one sequential stream); more inputs one half x 4 inputs.
  * kernels.cpp calls this only where the CPU has AVX2, FMA and F16C. Also the activations' int8
  * blocks (quantize_input_q8_avx2), the same operations as quant-formats.cpp's scalar
- * quantize_input_q8, 8 lanes at a time.
+ * quantize_input_q8, 8 lanes at a time. Measurements: docs/performance.md, "One accumulator per
+ * output".
  */
 #include <immintrin.h>
 

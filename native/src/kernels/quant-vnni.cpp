@@ -19,15 +19,15 @@
  * bytes 4u..4u+3, whose low nibbles are its elements 4u..4u+3 and high ones 16+4u..16+4u+3: one
  * AND and one shift give both units. Per (16 rows, input, block): 8 vpdpbusd (their broadcasts are
  * loads), then one vcvtdq2ps, one multiply for d_w * d_x (16 weight scales by one broadcast input
- * scale) and one FMA; the weight units (loaded, XORed or split) are shared by all inputs of a tile.
+ * scale) and one FMA; each weight unit (loaded, XORed or split) serves up to 8 inputs.
  * A tile is one group x C inputs, C up to 16: f32 accumulators for all C, the int32 sums of a
  * block for 8 inputs at a time (two passes over the block's units, the second from L1), so the
  * group's weights come from memory once per 16 inputs. Tiles of more than one input prefetch the
- * step 8 ahead. Decode (n = 1) runs one group at a time: one sequential weight stream. A partial
- * group at either end of the row range is computed whole (rows pad to 16 with zeros) and only
- * the rows in range are stored.
+ * step 8 ahead; every tile reads a step in address order (quants, then scales). Decode (n = 1)
+ * runs one group at a time: one sequential weight stream. A partial group at either end of the
+ * row range is computed whole (rows pad to 16 with zeros) and only the rows in range are stored.
  * kernels.cpp calls this only where the CPU has AVX512F/BW/VL and AVX512_VNNI (and F16C).
- * Measurements: docs/performance.md, "AVX-512 VNNI".
+ * Measurements: docs/performance.md, "One accumulator per output".
  */
 #include <immintrin.h>
 

@@ -482,13 +482,13 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
         int32_t * const off_q4_all = any_q4 && c4 ? off_q4_buf.data() : nullptr;
         xq.off_q8 = off_q8_all;
         xq.off_q4 = off_q4_all;
-        // rows [2 p0, 2 p1) of x quantized (with their offsets): each row's blocks are the same
-        // whoever makes them, so the pieces go to the pool for a prefill's hundreds of rows (through
-        // these pointers: in a worker, the names of the buffers above are that thread's own)
+        // rows [i0, i1) of x quantized (with their offsets): each row's blocks are the same whoever
+        // makes them, so the pieces go to the pool for a prefill's hundreds of rows (through these
+        // pointers: in a worker, the names of the buffers above are that thread's own)
         int8_t * const xq_all = xq_buf.data();
         float * const xd_all = xd_buf.data();
-        auto make = [&](int64_t p0, int64_t p1) {
-            const int64_t i0 = 2 * p0, rows = std::min(n, 2 * p1) - i0;
+        auto make = [&](int64_t i0, int64_t i1) {
+            const int64_t rows = i1 - i0;
             int8_t * q = xq_all + i0 * nb * QUANT_BLOCK;
             float * d = xd_all + i0 * nb;
             if (quant_avx2(p)) quantize_input_q8_avx2(q, d, x + i0 * K, rows, K);
@@ -496,11 +496,9 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
             if (off_q8_all) quant_input_offsets(off_q8_all + i0 * nb, q, rows, K, c8);
             if (off_q4_all) quant_input_offsets(off_q4_all + i0 * nb, q, rows, K, c4);
         };
-        const int64_t n_pairs = (n + 1) / 2, per = 4;  // 8 rows a task
-        if (!pool || pool->n_threads() == 1 || n_pairs < 2 * per) make(0, n_pairs);
-        else
-            pool->parallel_for(static_cast<int>((n_pairs + per - 1) / per),
-                               [&](int t, int) { make(t * per, std::min(n_pairs, (t + 1) * per)); });
+        const int64_t per = 8;  // rows a task
+        if (!pool || pool->n_threads() == 1 || n < 2 * per) make(0, n);
+        else pool->parallel_for(static_cast<int>((n + per - 1) / per), [&](int t, int) { make(t * per, std::min(n, (t + 1) * per)); });
     }
     const int threads = pool ? pool->n_threads() : 1;
     thread_local std::vector<row_task> tasks;

@@ -55,9 +55,8 @@ VNNI_TARGET inline void store_group(float * y, __m512 acc, const float * bias, i
     const int64_t ga = g * QUANT_GROUP_ROWS;
     const int64_t lo = r0 > ga ? r0 - ga : 0, hi = r1 < ga + QUANT_GROUP_ROWS ? r1 - ga : QUANT_GROUP_ROWS;
     const __mmask16 m = static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-    if (bias) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, bias + ga));
-    else acc = _mm512_add_ps(acc, _mm512_setzero_ps());  // acc + 0, as the reference (-0 + 0 = +0)
-    _mm512_mask_storeu_ps(y + ga, m, acc);
+    // + 0 without a bias, as the reference (-0 + 0 = +0)
+    _mm512_mask_storeu_ps(y + ga, m, _mm512_add_ps(acc, bias ? _mm512_maskz_loadu_ps(m, bias + ga) : _mm512_setzero_ps()));
 }
 
 // Group g x inputs [i, i + C), all nb blocks; outputs for rows in [r0, r1).

@@ -1,10 +1,11 @@
 /*
  * attention-kernel.cpp: single-thread micro-benchmark of the generic attention with bf16 K/V (the
- * path every AVX2 CPU runs) against a one-key-at-a-time baseline written here: a dot per key and an
- * axpy per key with the one-row AVX2 helpers, which is how the engine's attention ran before the
- * many-key helpers (attention-avx2.cpp). Checks that both give the same bits; reports the best of 9
- * runs each, the two alternating, for a 512-token prefill, one decode step at 1,000 tokens and a
- * 16-row tree verification at 300. Shapes: Qwen2.5-Coder-0.5B (14 heads, 2 KV heads, head_dim 64).
+ * path every AVX2 CPU runs: attention-keyblocks.cpp) against a one-key-at-a-time baseline written
+ * here: one (row, head) at a time, a dot per key and an axpy per key with the one-row AVX2 helpers,
+ * which is how the engine's attention ran before the many-key helpers. Checks that both give the
+ * same bits; reports the best of 9 runs each, the two alternating, for a 512-token prefill, one
+ * decode step at 1,000 tokens, and 16-row verifications (tree-masked at 300 and 1,500, causal at
+ * 1,500). Shapes: Qwen2.5-Coder-0.5B (14 heads, 2 KV heads, head_dim 64).
  * Build and run (AVX2 CPU):
  *
  *   g++ -O3 -std=c++17 -Inative/src bench/native/attention-kernel.cpp native/src/kernels/kernels*.cpp \
@@ -98,5 +99,7 @@ int main() {
     bench("prefill 512 (one layer)", 0, 512, false);
     bench("decode at 1000 (one layer)", 1000, 1, false);
     bench("tree 16 rows at 300 (one layer)", 300, 16, true);
+    bench("tree 16 rows at 1500 (one layer)", 1500, 16, true);
+    bench("causal 16 rows at 1500 (one layer)", 1500, 16, false);
     return 0;
 }

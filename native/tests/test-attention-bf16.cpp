@@ -4,12 +4,15 @@
  * lengths 0..300, causal and tree-masked with a fully masked row, with and without the pool):
  *  - the bf16 attention_ref equals the f32 attention_ref run on the widened copies bit for bit
  *    (widening is exact, so bf16 storage changes nothing but what is stored);
- *  - the dispatched bf16 attention equals the f32 generic path on the widened copies bit for bit
- *    where the f32 path is the generic one (no AVX-512), and is within 1e-5 of attention_ref
- *    (relative to each output's largest element) everywhere;
+ *  - the dispatched bf16 attention (attention-keyblocks.cpp) equals its arithmetic written out one
+ *    (row, head) at a time (attention_one_by_one) bit for bit, equals the f32 generic path on the
+ *    widened copies bit for bit where the f32 path is the generic one (no AVX-512), and is within
+ *    1e-5 of attention_ref (relative to each output's largest element) everywhere;
  *  - a row's output is bit for bit the same alone, in a causal batch and in a tree-masked batch, in
  *    any thread split (greedy ReDrafter == plain greedy relies on it);
- *  - the dot / axpy helpers equal their f32 counterparts on widened copies (every length 0..70).
+ *  - the dot / axpy helpers equal their f32 counterparts on widened copies (every length 0..70), and
+ *    the generic attention's block loops (attention_dots_avx2, axpys_f32_avx2) equal one dot per
+ *    (query, key) and one axpy per key.
  */
 #include <cmath>
 #include <cstdio>
@@ -37,6 +40,7 @@ std::vector<float> widen(const std::vector<uint16_t> & b) {
 }
 
 int g_cases = 0;
+const bool g_avx512 = kernel_path_supported(KERNEL_PATH_AVX512);
 // The f32 AUTO path is the generic one (so bf16 and f32 run the same operations) without AVX-512.
 const bool g_generic_f32 = std::strcmp(kernel_best_path_name(), "avx2") == 0 || std::strcmp(kernel_best_path_name(), "ref") == 0;
 
@@ -61,20 +65,26 @@ void check_case(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_le
     // the forced reference path of the bf16 entry point is attention_ref
     std::vector<float> forced(sz, 7.0f);
     attention(forced.data(), q.data(), kb.data(), vb.data(), kv_len, n, n_head, n_head_kv, head_dim, mp, pool, KERNEL_PATH_REF);
+    std::vector<float> direct(sz, 7.0f);
+    attention_one_by_one(direct.data(), q.data(), kb.data(), vb.data(), kv_len, n, n_head, n_head_kv, head_dim, mp,
+                         dot_f32_bf16, axpy_f32_bf16);
     bool zero_rows_ok = true;
     const double max_rel = attention_max_rel(out_b, ref_b, mask, masked, n, total, n_head, head_dim, zero_rows_ok);
     const bool ref_same = same_bits(ref_b, ref_f) && same_bits(forced, ref_b);
     const bool generic_same = !g_generic_f32 || same_bits(out_b, out_f);
+    const bool direct_same = same_bits(out_b, direct);
     ++g_cases;
-    if (!(max_rel <= 1e-5) || !zero_rows_ok || !ref_same || !generic_same)
-        std::fprintf(stderr, "n %lld kv heads %d group %d head_dim %d kv_len %lld %s %s: max rel err %g%s%s%s\n", (long long)n,
+    if (!(max_rel <= 1e-5) || !zero_rows_ok || !ref_same || !generic_same || !direct_same)
+        std::fprintf(stderr, "n %lld kv heads %d group %d head_dim %d kv_len %lld %s %s: max rel err %g%s%s%s%s\n", (long long)n,
                      n_head_kv, group, head_dim, (long long)kv_len, masked ? "mask" : "causal", pool ? "pool" : "1 thread",
                      max_rel, zero_rows_ok ? "" : ", fully masked row not zero", ref_same ? "" : ", bf16 ref != f32 ref on widened K/V",
-                     generic_same ? "" : ", bf16 != f32 generic path on widened K/V");
+                     generic_same ? "" : ", bf16 != f32 generic path on widened K/V",
+                     direct_same ? "" : ", != one (row, head) at a time");
     CHECK(max_rel <= 1e-5);
     CHECK(zero_rows_ok);
     CHECK(ref_same);
     CHECK(generic_same);
+    CHECK(direct_same);
 }
 
 void check_batch_invariance(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_len, thread_pool * pool,
@@ -133,48 +143,68 @@ void check_helpers(std::mt19937 & rng) {
     CHECK(bad == 0);
 }
 
-// The many-key helpers the generic attention runs (attention-avx2.cpp) equal one dot per key and
-// one axpy per key in key order, bit for bit, f32 and bf16, for key counts around the groups of
-// four and lengths around the 64-float register block (and lengths with a scalar tail); rows are
-// read at an offset into each pointed-to row (a head's part of a slot's K / V row).
-void check_many_key_helpers(std::mt19937 & rng) {
+// The generic attention's block loops (attention-avx2.cpp: AVX2, and the AVX-512VL versions where
+// the CPU has them) equal one dot per (query, key) and one axpy per key in key order, bit for bit:
+// query counts around the pairs and fours, key counts around the tiles of four and eight, head
+// sizes around the 64-float register block (and ones with a scalar tail); scores written at a row
+// stride wider than the block, value rows read at an offset into each pointed-to row (a head's
+// part of a slot's V row); and the AVX2 widening of bf16 rows is exact.
+void check_block_loops(std::mt19937 & rng) {
     if (!kernel_path_supported(KERNEL_PATH_AVX2)) return;
     int bad = 0;
     for (int64_t len : {8, 16, 40, 64, 72, 128, 136, 7, 13, 65})
-        for (int64_t count = 0; count <= 9; ++count) {
-            const std::vector<float> q = randn(static_cast<size_t>(len), rng);
-            std::vector<std::vector<float>> kf;
-            std::vector<std::vector<uint16_t>> kb;
-            std::vector<const float *> pf;
-            std::vector<const uint16_t *> pb;
-            for (int64_t j = 0; j < count; ++j) {
-                kf.push_back(randn(static_cast<size_t>(len + 5), rng));
-                kb.push_back(to_bf16(randn(static_cast<size_t>(len + 5), rng)));
+        for (int64_t nq : {1, 2, 3, 4, 5, 7, 9})
+            for (int64_t count = 0; count <= 17; ++count) {
+                const std::vector<float> qv = randn(static_cast<size_t>(nq * len), rng);
+                const std::vector<float> kb = randn(static_cast<size_t>(count * len), rng);
+                std::vector<const float *> qs;
+                for (int64_t i = 0; i < nq; ++i) qs.push_back(qv.data() + i * len);
+                const int64_t lds = count + 3;
+                for (bool wide : {false, true}) {
+                    if (wide && !g_avx512) continue;
+                    std::vector<float> s(static_cast<size_t>(nq * lds), 7.0f);
+                    if (wide) attention_dots_avx512vl(s.data(), lds, qs.data(), nq, kb.data(), count, len);
+                    else attention_dots_avx2(s.data(), lds, qs.data(), nq, kb.data(), count, len);
+                    for (int64_t i = 0; i < nq; ++i) {
+                        for (int64_t j = 0; j < count; ++j)
+                            if (s[i * lds + j] != dot_f32_avx2(qs[i], kb.data() + j * len, len)) ++bad;
+                        for (int64_t j = count; j < lds; ++j)
+                            if (s[i * lds + j] != 7.0f) ++bad;  // nothing past the block
+                    }
+                }
+                std::vector<std::vector<float>> xf;
+                std::vector<const float *> px;
+                for (int64_t j = 0; j < count; ++j) xf.push_back(randn(static_cast<size_t>(len + 5), rng));
+                for (int64_t j = 0; j < count; ++j) px.push_back(xf[j].data());
+                const std::vector<float> a = randn(static_cast<size_t>(count), rng);
+                std::vector<float> y1 = randn(static_cast<size_t>(len), rng), y2 = y1;
+                axpys_f32_avx2(y1.data(), a.data(), px.data(), 5, count, len);
+                for (int64_t j = 0; j < count; ++j) axpy_f32_avx2(y2.data(), a[j], px[j] + 5, len);
+                if (!same_bits(y1, y2)) ++bad;
+                // two outputs at once (rows read from their start), and the widening of bf16 rows
+                const std::vector<float> b = randn(static_cast<size_t>(count), rng);
+                std::vector<float> z1 = randn(static_cast<size_t>(len), rng), z2 = z1, w1 = randn(static_cast<size_t>(len), rng),
+                                   w2 = w1;
+                for (int64_t j = 0; j < count; ++j) {
+                    axpy_f32_avx2(z2.data(), a[j], px[j], len);
+                    axpy_f32_avx2(w2.data(), b[j], px[j], len);
+                }
+                if (g_avx512) {
+                    axpys2_f32_avx512vl(z1.data(), w1.data(), a.data(), b.data(), px.data(), count, len);
+                    if (!same_bits(z1, z2) || !same_bits(w1, w2)) ++bad;
+                }
+                std::vector<std::vector<uint16_t>> xb;
+                std::vector<const uint16_t *> pb;
+                for (int64_t j = 0; j < count; ++j) xb.push_back(to_bf16(xf[j]));
+                for (int64_t j = 0; j < count; ++j) pb.push_back(xb[j].data());
+                std::vector<float> wide(static_cast<size_t>(count * len), 7.0f);
+                attention_widen_bf16_avx2(wide.data(), pb.data(), 5, count, len);
+                for (int64_t j = 0; j < count; ++j)
+                    for (int64_t c = 0; c < len; ++c)
+                        if (wide[j * len + c] != bf16_to_f32(xb[j][5 + c])) ++bad;
+                ++g_cases;
             }
-            for (int64_t j = 0; j < count; ++j) {
-                pf.push_back(kf[j].data());
-                pb.push_back(kb[j].data());
-            }
-            std::vector<float> sf(static_cast<size_t>(count)), sb(static_cast<size_t>(count));
-            dots_f32_avx2(sf.data(), q.data(), pf.data(), 5, count, len);
-            dots_f32_bf16_avx2(sb.data(), q.data(), pb.data(), 5, count, len);
-            for (int64_t j = 0; j < count; ++j) {
-                if (sf[j] != dot_f32_avx2(q.data(), pf[j] + 5, len)) ++bad;
-                if (sb[j] != dot_f32_bf16_avx2(q.data(), pb[j] + 5, len)) ++bad;
-            }
-            const std::vector<float> a = randn(static_cast<size_t>(count), rng);
-            std::vector<float> y1 = randn(static_cast<size_t>(len), rng), y2 = y1, y3 = y1, y4 = y1;
-            axpys_f32_avx2(y1.data(), a.data(), pf.data(), 5, count, len);
-            axpys_f32_bf16_avx2(y3.data(), a.data(), pb.data(), 5, count, len);
-            for (int64_t j = 0; j < count; ++j) {
-                axpy_f32_avx2(y2.data(), a[j], pf[j] + 5, len);
-                axpy_f32_bf16_avx2(y4.data(), a[j], pb[j] + 5, len);
-            }
-            if (!same_bits(y1, y2)) ++bad;
-            if (!same_bits(y3, y4)) ++bad;
-            ++g_cases;
-        }
-    if (bad) std::fprintf(stderr, "many-key dot/axpy helpers: %d mismatches\n", bad);
+    if (bad) std::fprintf(stderr, "attention block loops: %d mismatches\n", bad);
     CHECK(bad == 0);
 }
 
@@ -185,7 +215,7 @@ int main() {
     thread_pool pool(2);
     std::fprintf(stderr, "best path: %s (bf16 K/V: generic kernel)\n", kernel_best_path_name());
     check_helpers(rng);
-    check_many_key_helpers(rng);
+    check_block_loops(rng);
     for (int head_dim : {32, 64, 128, 40})
         for (int group : {1, 2, 4, 8})
             for (int64_t kv_len : {0, 1, 15, 16, 17, 300})
@@ -201,6 +231,9 @@ int main() {
                     for (bool masked : {false, true}) check_case(n, 2, group, head_dim, kv_len, masked, n % 2 ? &pool : nullptr, rng);
     check_case(64, 2, 7, 64, 900, false, &pool, rng);
     check_case(33, 2, 7, 64, 40, true, &pool, rng);
+    // a context so long that one row's scores over the group pass a task's budget: fewer heads per task
+    check_case(3, 1, 8, 32, 9000, true, &pool, rng);
+    check_case(2, 1, 8, 32, 9000, false, nullptr, rng);
     for (int head_dim : {32, 64})
         for (int group : {1, 2, 7})
             for (int64_t n : {2, 3, 5, 16})

@@ -2,8 +2,10 @@
  * test-attention.cpp: attention() on this CPU's paths (the AVX-512 tile kernel where it applies, the
  * generic one for head_dim 40) equals the pure scalar attention_ref within 1e-5 of each output's
  * largest element: 1..9 rows, GQA groups 1..8, head_dim 16..128, cached lengths 0..300, causal and
- * tree-masked (a fully masked row too), with and without the pool; and a row's output is bit for bit
- * the same in any batch and thread split, which greedy ReDrafter == plain greedy relies on.
+ * tree-masked (a fully masked row too), with and without the pool; where the generic kernel runs
+ * (attention-keyblocks.cpp), it equals its arithmetic written out one (row, head) at a time
+ * (attention_one_by_one) bit for bit; and a row's output is bit for bit the same in any batch and
+ * thread split, which greedy ReDrafter == plain greedy relies on.
  */
 #include <cmath>
 #include <cstdio>
@@ -18,6 +20,7 @@
 namespace {
 
 int g_cases = 0;
+int g_direct = 0;  // cases that ran the generic kernel
 
 void check_case(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_len, bool masked, thread_pool * pool,
                 std::mt19937 & rng) {
@@ -38,13 +41,23 @@ void check_case(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_le
     attention(out.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, head_dim, mp, pool);
     bool zero_rows_ok = true;
     const double max_rel = attention_max_rel(out, ref, mask, masked, n, total, n_head, head_dim, zero_rows_ok);
+    // the generic kernel runs where paged reading gives the contiguous kernel's bits
+    bool direct_same = true;
+    if (attention_paged_exact(KV_F32, n_head, n_head_kv, head_dim)) {
+        std::vector<float> direct(out.size(), 7.0f);
+        attention_one_by_one(direct.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, head_dim, mp, dot_f32,
+                             axpy_f32);
+        direct_same = same_bits(out, direct);
+        ++g_direct;
+    }
     ++g_cases;
-    if (!(max_rel <= 1e-5) || !zero_rows_ok)
-        std::fprintf(stderr, "n %lld kv heads %d group %d head_dim %d kv_len %lld %s %s: max rel err %g%s\n", (long long)n,
+    if (!(max_rel <= 1e-5) || !zero_rows_ok || !direct_same)
+        std::fprintf(stderr, "n %lld kv heads %d group %d head_dim %d kv_len %lld %s %s: max rel err %g%s%s\n", (long long)n,
                      n_head_kv, group, head_dim, (long long)kv_len, masked ? "mask" : "causal", pool ? "pool" : "1 thread",
-                     max_rel, zero_rows_ok ? "" : ", fully masked row not zero");
+                     max_rel, zero_rows_ok ? "" : ", fully masked row not zero", direct_same ? "" : ", != one (row, head) at a time");
     CHECK(max_rel <= 1e-5);
     CHECK(zero_rows_ok);
+    CHECK(direct_same);
 }
 
 // Rows of a causal batch of n after kv_len cached slots, each computed alone (as a decode step
@@ -104,6 +117,7 @@ int main() {
         for (int group : {1, 2, 7})
             for (int64_t n : {2, 3, 5, 16})
                 for (int64_t kv_len : {0, 17, 300}) check_batch_invariance(n, 2, group, head_dim, kv_len, n % 2 ? &pool : nullptr, rng);
-    std::fprintf(stderr, "%d attention cases\n", g_cases);
+    std::fprintf(stderr, "%d attention cases, %d on the generic kernel\n", g_cases, g_direct);
+    CHECK(g_direct > 0);  // head_dim 40 runs it on every CPU
     return test_summary("test-attention");
 }

@@ -1,13 +1,15 @@
 /*
- * attention-avx2.cpp: the generic attention's two inner loops over many keys at once, on AVX2.
- *   dots:  s[j] = q . k[j] for count key rows, four side by side (independent FMA chains, q loaded
- *          once per step for four keys);
+ * attention-avx2.cpp: the generic attention's two inner loops (attention-keyblocks.cpp) on AVX2.
+ *   dots:  s[i, j] = q_i . k_j for a block of keys widened to f32: two queries x four keys (one
+ *          query x eight keys for the last odd one) as eight independent FMA chains, the queries
+ *          and keys loaded once per step for all of them, and the eight horizontal sums done
+ *          together (hsum8_avx2);
  *   axpys: y += a[j] * x[j] for count value rows in order j, the output held in registers across
  *          all rows (64 floats at a time) instead of loaded and stored once per row.
- * Each result is bit-equal to the one-row helpers (dot_f32_avx2 / dot_f32_bf16_avx2, and successive
- * axpy_f32_avx2 / axpy_f32_bf16_avx2 calls): every lane sees the same FMAs in the same order and
- * the same horizontal sum; only independent chains are interleaved. Rows whose length is not a
- * multiple of 8 go to the one-row helpers (their scalar tails are theirs alone).
+ * Each result is bit-equal to the one-row helpers (dot_f32_avx2, successive axpy_f32_avx2 calls):
+ * every lane sees the same FMAs in the same order and the same additions in its horizontal sum;
+ * only independent chains are interleaved. Rows whose length is not a multiple of 8 go to the
+ * one-row helpers (their scalar tails are theirs alone).
  */
 #include <immintrin.h>
 
@@ -18,43 +20,63 @@
 
 namespace {
 
-AVX2_TARGET inline __m256 load8(const float * p) { return _mm256_loadu_ps(p); }
-AVX2_TARGET inline __m256 load8(const uint16_t * p) { return load_bf16x8(p); }
-
-inline float dot1(const float * q, const float * k, int64_t len) { return dot_f32_avx2(q, k, len); }
-inline float dot1(const float * q, const uint16_t * k, int64_t len) { return dot_f32_bf16_avx2(q, k, len); }
-inline void axpy1(float * y, float a, const float * x, int64_t len) { axpy_f32_avx2(y, a, x, len); }
-inline void axpy1(float * y, float a, const uint16_t * x, int64_t len) { axpy_f32_bf16_avx2(y, a, x, len); }
-
-// q: (len), k: count rows of (len) T, each at k[j] + off; s: (count).
-template <class T>
-AVX2_TARGET void dots(float * s, const float * q, const T * const * k, int64_t off, int64_t count, int64_t len) {
-    int64_t j = 0;
-    if (len % 8 == 0) {
-        for (; j + 4 <= count; j += 4) {
-            const T *k0 = k[j] + off, *k1 = k[j + 1] + off, *k2 = k[j + 2] + off, *k3 = k[j + 3] + off;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            for (int64_t c = 0; c < len; c += 8) {
-                const __m256 qv = _mm256_loadu_ps(q + c);
-                a0 = _mm256_fmadd_ps(qv, load8(k0 + c), a0);
-                a1 = _mm256_fmadd_ps(qv, load8(k1 + c), a1);
-                a2 = _mm256_fmadd_ps(qv, load8(k2 + c), a2);
-                a3 = _mm256_fmadd_ps(qv, load8(k3 + c), a3);
-            }
-            s[j] = hsum_avx2(a0);
-            s[j + 1] = hsum_avx2(a1);
-            s[j + 2] = hsum_avx2(a2);
-            s[j + 3] = hsum_avx2(a3);
-        }
-    }
-    for (; j < count; ++j) s[j] = dot1(q, k[j] + off, len);
+// Lane i = hsum_avx2(a_i) for i < 8: the same additions with the same operands
+// (((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)), avx2-hsum.h), done for eight vectors at once.
+AVX2_TARGET __attribute__((always_inline)) inline __m256 hsum8_avx2(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4,
+                                                                    __m256 a5, __m256 a6, __m256 a7) {
+    // p_i = [a_i's four sums l_k + l_(k+4) | a_(i+4)'s]
+    const __m256 p0 = _mm256_add_ps(_mm256_permute2f128_ps(a0, a4, 0x20), _mm256_permute2f128_ps(a0, a4, 0x31));
+    const __m256 p1 = _mm256_add_ps(_mm256_permute2f128_ps(a1, a5, 0x20), _mm256_permute2f128_ps(a1, a5, 0x31));
+    const __m256 p2 = _mm256_add_ps(_mm256_permute2f128_ps(a2, a6, 0x20), _mm256_permute2f128_ps(a2, a6, 0x31));
+    const __m256 p3 = _mm256_add_ps(_mm256_permute2f128_ps(a3, a7, 0x20), _mm256_permute2f128_ps(a3, a7, 0x31));
+    // per half: (m0 + m2), (m1 + m3) of two vectors side by side
+    const __m256 r0 = _mm256_add_ps(_mm256_shuffle_ps(p0, p1, 0x44), _mm256_shuffle_ps(p0, p1, 0xEE));
+    const __m256 r1 = _mm256_add_ps(_mm256_shuffle_ps(p2, p3, 0x44), _mm256_shuffle_ps(p2, p3, 0xEE));
+    return _mm256_add_ps(_mm256_shuffle_ps(r0, r1, 0x88), _mm256_shuffle_ps(r0, r1, 0xDD));
 }
 
-// y: (len); a: (count); x: count rows of (len) T, each at x[j] + off.
-template <class T>
-AVX2_TARGET void axpys(float * y, const float * a, const T * const * x, int64_t off, int64_t count, int64_t len) {
+// Two queries x four keys: lanes 0-3 = q0 . k_0..3, lanes 4-7 = q1 . k_0..3. kb: rows of hd floats.
+AVX2_TARGET __attribute__((always_inline)) inline __m256 dots_2x4(const float * q0, const float * q1, const float * kb,
+                                                                  int64_t hd) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    const float *k0 = kb, *k1 = kb + hd, *k2 = kb + 2 * hd, *k3 = kb + 3 * hd;
+    for (int64_t c = 0; c < hd; c += 8) {
+        const __m256 x0 = _mm256_loadu_ps(k0 + c), x1 = _mm256_loadu_ps(k1 + c), x2 = _mm256_loadu_ps(k2 + c),
+                     x3 = _mm256_loadu_ps(k3 + c);
+        const __m256 u = _mm256_loadu_ps(q0 + c), w = _mm256_loadu_ps(q1 + c);
+        a0 = _mm256_fmadd_ps(u, x0, a0);
+        a1 = _mm256_fmadd_ps(u, x1, a1);
+        a2 = _mm256_fmadd_ps(u, x2, a2);
+        a3 = _mm256_fmadd_ps(u, x3, a3);
+        a4 = _mm256_fmadd_ps(w, x0, a4);
+        a5 = _mm256_fmadd_ps(w, x1, a5);
+        a6 = _mm256_fmadd_ps(w, x2, a6);
+        a7 = _mm256_fmadd_ps(w, x3, a7);
+    }
+    return hsum8_avx2(a0, a1, a2, a3, a4, a5, a6, a7);
+}
+
+// One query x eight keys: lane b = q . k_b.
+AVX2_TARGET __attribute__((always_inline)) inline __m256 dots_1x8(const float * q, const float * kb, int64_t hd) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    for (int64_t c = 0; c < hd; c += 8) {
+        const __m256 u = _mm256_loadu_ps(q + c);
+        a0 = _mm256_fmadd_ps(u, _mm256_loadu_ps(kb + c), a0);
+        a1 = _mm256_fmadd_ps(u, _mm256_loadu_ps(kb + hd + c), a1);
+        a2 = _mm256_fmadd_ps(u, _mm256_loadu_ps(kb + 2 * hd + c), a2);
+        a3 = _mm256_fmadd_ps(u, _mm256_loadu_ps(kb + 3 * hd + c), a3);
+        a4 = _mm256_fmadd_ps(u, _mm256_loadu_ps(kb + 4 * hd + c), a4);
+        a5 = _mm256_fmadd_ps(u, _mm256_loadu_ps(kb + 5 * hd + c), a5);
+        a6 = _mm256_fmadd_ps(u, _mm256_loadu_ps(kb + 6 * hd + c), a6);
+        a7 = _mm256_fmadd_ps(u, _mm256_loadu_ps(kb + 7 * hd + c), a7);
+    }
+    return hsum8_avx2(a0, a1, a2, a3, a4, a5, a6, a7);
+}
+
+// y: (len); a: (count); x: count rows of (len) floats, each at x[j] + off.
+AVX2_TARGET void axpys(float * y, const float * a, const float * const * x, int64_t off, int64_t count, int64_t len) {
     if (len % 8 != 0) {
-        for (int64_t j = 0; j < count; ++j) axpy1(y, a[j], x[j] + off, len);
+        for (int64_t j = 0; j < count; ++j) axpy_f32_avx2(y, a[j], x[j] + off, len);
         return;
     }
     int64_t c = 0;
@@ -64,15 +86,15 @@ AVX2_TARGET void axpys(float * y, const float * a, const T * const * x, int64_t 
                o6 = _mm256_loadu_ps(y + c + 48), o7 = _mm256_loadu_ps(y + c + 56);
         for (int64_t j = 0; j < count; ++j) {
             const __m256 av = _mm256_set1_ps(a[j]);
-            const T * xr = x[j] + off + c;
-            o0 = _mm256_fmadd_ps(av, load8(xr), o0);
-            o1 = _mm256_fmadd_ps(av, load8(xr + 8), o1);
-            o2 = _mm256_fmadd_ps(av, load8(xr + 16), o2);
-            o3 = _mm256_fmadd_ps(av, load8(xr + 24), o3);
-            o4 = _mm256_fmadd_ps(av, load8(xr + 32), o4);
-            o5 = _mm256_fmadd_ps(av, load8(xr + 40), o5);
-            o6 = _mm256_fmadd_ps(av, load8(xr + 48), o6);
-            o7 = _mm256_fmadd_ps(av, load8(xr + 56), o7);
+            const float * xr = x[j] + off + c;
+            o0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(xr), o0);
+            o1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(xr + 8), o1);
+            o2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(xr + 16), o2);
+            o3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(xr + 24), o3);
+            o4 = _mm256_fmadd_ps(av, _mm256_loadu_ps(xr + 32), o4);
+            o5 = _mm256_fmadd_ps(av, _mm256_loadu_ps(xr + 40), o5);
+            o6 = _mm256_fmadd_ps(av, _mm256_loadu_ps(xr + 48), o6);
+            o7 = _mm256_fmadd_ps(av, _mm256_loadu_ps(xr + 56), o7);
         }
         _mm256_storeu_ps(y + c, o0);
         _mm256_storeu_ps(y + c + 8, o1);
@@ -85,22 +107,149 @@ AVX2_TARGET void axpys(float * y, const float * a, const T * const * x, int64_t 
     }
     for (; c < len; c += 8) {
         __m256 o = _mm256_loadu_ps(y + c);
-        for (int64_t j = 0; j < count; ++j) o = _mm256_fmadd_ps(_mm256_set1_ps(a[j]), load8(x[j] + off + c), o);
+        for (int64_t j = 0; j < count; ++j) o = _mm256_fmadd_ps(_mm256_set1_ps(a[j]), _mm256_loadu_ps(x[j] + off + c), o);
         _mm256_storeu_ps(y + c, o);
+    }
+}
+
+// Four queries x four keys into s (rows i..i+3 at stride lds, keys j..j+3): sixteen chains, for
+// CPUs with 32 vector registers (AVX-512VL; the same 256-bit operations).
+AVX2_TARGET __attribute__((always_inline)) inline void dots_4x4(float * s, int64_t lds, const float * const * q,
+                                                                const float * kb, int64_t hd) {
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    const float *k0 = kb, *k1 = kb + hd, *k2 = kb + 2 * hd, *k3 = kb + 3 * hd;
+    const float *q0 = q[0], *q1 = q[1], *q2 = q[2], *q3 = q[3];
+    for (int64_t c = 0; c < hd; c += 8) {
+        const __m256 x0 = _mm256_loadu_ps(k0 + c), x1 = _mm256_loadu_ps(k1 + c), x2 = _mm256_loadu_ps(k2 + c),
+                     x3 = _mm256_loadu_ps(k3 + c);
+        __m256 u = _mm256_loadu_ps(q0 + c);
+        a00 = _mm256_fmadd_ps(u, x0, a00), a01 = _mm256_fmadd_ps(u, x1, a01), a02 = _mm256_fmadd_ps(u, x2, a02),
+        a03 = _mm256_fmadd_ps(u, x3, a03);
+        u = _mm256_loadu_ps(q1 + c);
+        a10 = _mm256_fmadd_ps(u, x0, a10), a11 = _mm256_fmadd_ps(u, x1, a11), a12 = _mm256_fmadd_ps(u, x2, a12),
+        a13 = _mm256_fmadd_ps(u, x3, a13);
+        u = _mm256_loadu_ps(q2 + c);
+        a20 = _mm256_fmadd_ps(u, x0, a20), a21 = _mm256_fmadd_ps(u, x1, a21), a22 = _mm256_fmadd_ps(u, x2, a22),
+        a23 = _mm256_fmadd_ps(u, x3, a23);
+        u = _mm256_loadu_ps(q3 + c);
+        a30 = _mm256_fmadd_ps(u, x0, a30), a31 = _mm256_fmadd_ps(u, x1, a31), a32 = _mm256_fmadd_ps(u, x2, a32),
+        a33 = _mm256_fmadd_ps(u, x3, a33);
+    }
+    const __m256 r01 = hsum8_avx2(a00, a01, a02, a03, a10, a11, a12, a13);
+    const __m256 r23 = hsum8_avx2(a20, a21, a22, a23, a30, a31, a32, a33);
+    _mm_storeu_ps(s, _mm256_castps256_ps128(r01));
+    _mm_storeu_ps(s + lds, _mm256_extractf128_ps(r01, 1));
+    _mm_storeu_ps(s + 2 * lds, _mm256_castps256_ps128(r23));
+    _mm_storeu_ps(s + 3 * lds, _mm256_extractf128_ps(r23, 1));
+}
+
+// The loops over queries and keys; Wide: four queries at a time first (32 registers).
+template <bool Wide>
+AVX2_TARGET __attribute__((always_inline)) inline void dots_block(float * s, int64_t lds, const float * const * q, int64_t nq,
+                                                                  const float * kb, int64_t count, int64_t hd) {
+    if (hd % 8 != 0) {
+        for (int64_t i = 0; i < nq; ++i)
+            for (int64_t j = 0; j < count; ++j) s[i * lds + j] = dot_f32_avx2(q[i], kb + j * hd, hd);
+        return;
+    }
+    int64_t i = 0;
+    if (Wide)
+        for (; i + 4 <= nq; i += 4) {
+            float * s0 = s + i * lds;
+            int64_t j = 0;
+            for (; j + 4 <= count; j += 4) dots_4x4(s0 + j, lds, q + i, kb + j * hd, hd);
+            for (; j < count; ++j)
+                for (int a = 0; a < 4; ++a) s0[a * lds + j] = dot_f32_avx2(q[i + a], kb + j * hd, hd);
+        }
+    for (; i + 2 <= nq; i += 2) {
+        float * s0 = s + i * lds;
+        float * s1 = s0 + lds;
+        int64_t j = 0;
+        for (; j + 4 <= count; j += 4) {
+            const __m256 r = dots_2x4(q[i], q[i + 1], kb + j * hd, hd);
+            _mm_storeu_ps(s0 + j, _mm256_castps256_ps128(r));
+            _mm_storeu_ps(s1 + j, _mm256_extractf128_ps(r, 1));
+        }
+        for (; j < count; ++j) {
+            s0[j] = dot_f32_avx2(q[i], kb + j * hd, hd);
+            s1[j] = dot_f32_avx2(q[i + 1], kb + j * hd, hd);
+        }
+    }
+    if (i < nq) {
+        float * s0 = s + i * lds;
+        int64_t j = 0;
+        for (; j + 8 <= count; j += 8) _mm256_storeu_ps(s0 + j, dots_1x8(q[i], kb + j * hd, hd));
+        for (; j < count; ++j) s0[j] = dot_f32_avx2(q[i], kb + j * hd, hd);
+    }
+}
+
+// Two outputs y0, y1 += a0[j] * x[j], a1[j] * x[j] for j in order, each value row loaded once for
+// both: sixteen output registers and eight value registers, for CPUs with 32 (AVX-512VL). Each
+// output gets exactly successive axpy_f32_avx2's FMAs. len: a multiple of 8.
+AVX2_TARGET __attribute__((always_inline)) inline void axpys_2(float * y0, float * y1, const float * a0, const float * a1,
+                                                               const float * const * x, int64_t count, int64_t len) {
+    int64_t c = 0;
+    for (; c + 64 <= len; c += 64) {
+        __m256 o[8], p[8];
+        for (int u = 0; u < 8; ++u) o[u] = _mm256_loadu_ps(y0 + c + 8 * u), p[u] = _mm256_loadu_ps(y1 + c + 8 * u);
+        for (int64_t j = 0; j < count; ++j) {
+            const __m256 w0 = _mm256_set1_ps(a0[j]), w1 = _mm256_set1_ps(a1[j]);
+            const float * xr = x[j] + c;
+            for (int u = 0; u < 8; ++u) {
+                __m256 v = _mm256_loadu_ps(xr + 8 * u);
+                __asm__("" : "+v"(v));  // one load for both FMAs (folded into each, it would be two)
+                o[u] = _mm256_fmadd_ps(w0, v, o[u]);
+                p[u] = _mm256_fmadd_ps(w1, v, p[u]);
+            }
+        }
+        for (int u = 0; u < 8; ++u) _mm256_storeu_ps(y0 + c + 8 * u, o[u]), _mm256_storeu_ps(y1 + c + 8 * u, p[u]);
+    }
+    for (; c < len; c += 8) {
+        __m256 o = _mm256_loadu_ps(y0 + c), p = _mm256_loadu_ps(y1 + c);
+        for (int64_t j = 0; j < count; ++j) {
+            const __m256 v = _mm256_loadu_ps(x[j] + c);
+            o = _mm256_fmadd_ps(_mm256_set1_ps(a0[j]), v, o);
+            p = _mm256_fmadd_ps(_mm256_set1_ps(a1[j]), v, p);
+        }
+        _mm256_storeu_ps(y0 + c, o), _mm256_storeu_ps(y1 + c, p);
     }
 }
 
 }  // namespace
 
-void dots_f32_avx2(float * s, const float * q, const float * const * k, int64_t off, int64_t count, int64_t len) {
-    dots(s, q, k, off, count, len);
+AVX2_TARGET void attention_dots_avx2(float * s, int64_t lds, const float * const * q, int64_t nq, const float * kb,
+                                     int64_t count, int64_t hd) {
+    dots_block<false>(s, lds, q, nq, kb, count, hd);
 }
-void dots_f32_bf16_avx2(float * s, const float * q, const uint16_t * const * k, int64_t off, int64_t count, int64_t len) {
-    dots(s, q, k, off, count, len);
+
+__attribute__((target("avx2,fma,avx512f,avx512vl"))) void attention_dots_avx512vl(float * s, int64_t lds, const float * const * q,
+                                                                                  int64_t nq, const float * kb, int64_t count,
+                                                                                  int64_t hd) {
+    dots_block<true>(s, lds, q, nq, kb, count, hd);
 }
+
 void axpys_f32_avx2(float * y, const float * a, const float * const * x, int64_t off, int64_t count, int64_t len) {
     axpys(y, a, x, off, count, len);
 }
-void axpys_f32_bf16_avx2(float * y, const float * a, const uint16_t * const * x, int64_t off, int64_t count, int64_t len) {
-    axpys(y, a, x, off, count, len);
+
+AVX2_TARGET void attention_widen_bf16_avx2(float * dst, const uint16_t * const * rows, int64_t off, int64_t count, int64_t hd) {
+    for (int64_t j = 0; j < count; ++j) {
+        const uint16_t * r = rows[j] + off;
+        float * d = dst + j * hd;
+        int64_t c = 0;
+        for (; c + 8 <= hd; c += 8) _mm256_storeu_ps(d + c, load_bf16x8(r + c));
+        for (; c < hd; ++c) d[c] = bf16_to_f32(r[c]);
+    }
+}
+
+__attribute__((target("avx2,fma,avx512f,avx512vl"))) void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0,
+                                                                             const float * a1, const float * const * x,
+                                                                             int64_t count, int64_t len) {
+    if (len % 8 != 0) {
+        axpys(y0, a0, x, 0, count, len);
+        axpys(y1, a1, x, 0, count, len);
+        return;
+    }
+    axpys_2(y0, y1, a0, a1, x, count, len);
 }

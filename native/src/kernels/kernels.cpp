@@ -1,8 +1,8 @@
 /*
  * kernels.cpp: run-time dispatch of matmul, attention, SiLU-GLU and the dot/axpy helpers to the
- * best path this CPU supports, the split of a matmul's rows / attention's (KV head, row tile) pairs
- * into thread-pool tasks, and the generic attention for head sizes the AVX-512 kernel does not
- * take and for bf16 K/V (on every CPU: the AVX-512 tile kernel reads f32 K/V only). Path
+ * best path this CPU supports, and the split of a matmul's rows / the AVX-512 attention's (KV head,
+ * row tile) pairs into thread-pool tasks. The generic attention (head sizes the AVX-512 kernel does
+ * not take, and bf16 K/V on every CPU) is attention-keyblocks.cpp, given its inner loops here. Path
  * functions live in kernels-avx512*.cpp, kernels-avx2.cpp, attention-avx2.cpp and kernels-ref.cpp.
  */
 #include <algorithm>
@@ -55,28 +55,32 @@ using axpy_bf16_fn = void (*)(float *, float, const uint16_t *, int64_t);
 const dot_bf16_fn g_dot_bf16 = cpu().avx2 ? dot_f32_bf16_avx2 : dot_f32_bf16_ref;
 const axpy_bf16_fn g_axpy_bf16 = cpu().avx2 ? axpy_f32_bf16_avx2 : axpy_f32_bf16_ref;
 
-// The generic attention's many-key loops: AVX2's side-by-side versions where the one-row helper
-// dispatched above is AVX2's, else a loop over that helper (the same bits either way).
-template <class T>
-using dots_fn = void (*)(float *, const float *, const T * const *, int64_t, int64_t, int64_t);
-template <class T>
-using axpys_fn = void (*)(float *, const float *, const T * const *, int64_t, int64_t, int64_t);
-void dots_loop_f32(float * s, const float * q, const float * const * k, int64_t off, int64_t count, int64_t len) {
-    for (int64_t j = 0; j < count; ++j) s[j] = g_dot(q, k[j] + off, len);
+// The generic attention's inner loops (attention-keyblocks.cpp) on blocks of widened keys: the
+// AVX2 ones where the one-row helper dispatched above is AVX2's, else a loop over that helper (the
+// same bits either way). bf16 K/V widened to f32 run the f32 helpers: on widened copies
+// dot_f32_avx2 / axpy_f32_avx2 equal dot_f32_bf16_avx2 / axpy_f32_bf16_avx2 bit for bit, and
+// the reference ones alike (test-attention-bf16).
+template <dot_fn Dot>
+void dots_loop(float * s, int64_t lds, const float * const * q, int64_t nq, const float * kb, int64_t count, int64_t hd) {
+    for (int64_t i = 0; i < nq; ++i)
+        for (int64_t j = 0; j < count; ++j) s[i * lds + j] = Dot(q[i], kb + j * hd, hd);
 }
-void dots_loop_bf16(float * s, const float * q, const uint16_t * const * k, int64_t off, int64_t count, int64_t len) {
-    for (int64_t j = 0; j < count; ++j) s[j] = g_dot_bf16(q, k[j] + off, len);
+template <axpy_fn Axpy>
+void axpys_loop(float * y, const float * a, const float * const * x, int64_t off, int64_t count, int64_t len) {
+    for (int64_t j = 0; j < count; ++j) Axpy(y, a[j], x[j] + off, len);
 }
-void axpys_loop_f32(float * y, const float * a, const float * const * x, int64_t off, int64_t count, int64_t len) {
-    for (int64_t j = 0; j < count; ++j) g_axpy(y, a[j], x[j] + off, len);
+attention_block_ops block_ops_for(dot_fn dot) {
+    void (*const exp)(float *, int64_t, float) = cpu().avx2 ? exp_shifted_avx2 : nullptr;  // every row alike
+    if (dot == dot_f32_avx2) {
+        if (cpu().avx512) return {attention_dots_avx512vl, axpys_f32_avx2, axpys2_f32_avx512vl, attention_widen_bf16_avx2, exp};
+        return {attention_dots_avx2, axpys_f32_avx2, nullptr, attention_widen_bf16_avx2, exp};
+    }
+    const auto widen = cpu().avx2 ? attention_widen_bf16_avx2 : nullptr;
+    if (dot == dot_f32_avx512) return {dots_loop<dot_f32_avx512>, axpys_loop<axpy_f32_avx512>, nullptr, widen, exp};
+    return {dots_loop<dot_f32_ref>, axpys_loop<axpy_f32_ref>, nullptr, widen, exp};
 }
-void axpys_loop_bf16(float * y, const float * a, const uint16_t * const * x, int64_t off, int64_t count, int64_t len) {
-    for (int64_t j = 0; j < count; ++j) g_axpy_bf16(y, a[j], x[j] + off, len);
-}
-const dots_fn<float> g_dots = g_dot == dot_f32_avx2 ? dots_f32_avx2 : dots_loop_f32;
-const axpys_fn<float> g_axpys = g_axpy == axpy_f32_avx2 ? axpys_f32_avx2 : axpys_loop_f32;
-const dots_fn<uint16_t> g_dots_bf16 = g_dot_bf16 == dot_f32_bf16_avx2 ? dots_f32_bf16_avx2 : dots_loop_bf16;
-const axpys_fn<uint16_t> g_axpys_bf16 = g_axpy_bf16 == axpy_f32_bf16_avx2 ? axpys_f32_bf16_avx2 : axpys_loop_bf16;
+const attention_block_ops g_block_ops = block_ops_for(g_dot);
+const attention_block_ops g_block_ops_bf16 = block_ops_for(g_dot_bf16 == dot_f32_bf16_avx2 ? dot_f32_avx2 : dot_f32_ref);
 
 // One task: rows [r0, r1) of one job.
 struct row_task {
@@ -145,120 +149,39 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
     }
 }
 
-// The generic attention: one (row, head) task at a time, for head sizes the AVX-512 tile kernel does
-// not take, CPUs without AVX-512, and bf16 K/V (T = uint16_t). The visible keys' scores come from
-// dots (q . k for many keys), the output from axpys (p_j * v_j summed in key order): the same
-// numbers as a dot / axpy per key. krow(j), vrow(j): slot j's K / V row (kv_dim elements of T):
-// contiguous, or through a block table; looked up once per call, a head's part at its offset.
+// The generic attention for contiguous K/V or K/V through views: slot -> row pointers (in the
+// calling thread's buffers, which the tasks on any thread read), then attention_keyblocks.
 template <class T, class KRow, class VRow>
-void attention_rows_t(float * out, const float * q, KRow krow, VRow vrow, int64_t kv_len, int64_t n, int n_head,
-                      int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, dots_fn<T> dots,
-                      axpys_fn<T> axpys) {
+void attention_generic(float * out, const float * q, KRow krow, VRow vrow, int64_t kv_len, int64_t n, int n_head,
+                       int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, const attention_block_ops & ops) {
+    if (n <= 0) return;
     const int64_t total = kv_len + n;
-    const int64_t q_dim = static_cast<int64_t>(n_head) * head_dim;
-    const int group = n_head / n_head_kv;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-    const int64_t n_tasks = n * n_head;
-    // slot -> row, in the calling thread's buffers; the tasks (on any thread) read them through these
-    // pointers (a thread_local named inside the tasks would be the running thread's own)
     thread_local std::vector<const T *> k_buf, v_buf;
     k_buf.resize(static_cast<size_t>(total));
     v_buf.resize(static_cast<size_t>(total));
-    const T ** const k_rows = k_buf.data();
-    const T ** const v_rows = v_buf.data();
     for (int64_t j = 0; j < total; ++j) {
-        k_rows[j] = krow(j);
-        v_rows[j] = vrow(j);
+        k_buf[j] = krow(j);
+        v_buf[j] = vrow(j);
     }
-    auto task = [&](int64_t t) {
-        const int64_t i = t / n_head;
-        const int h = static_cast<int>(t % n_head);
-        const int64_t off = static_cast<int64_t>(h / group) * head_dim;
-        const float * qi = q + i * q_dim + static_cast<int64_t>(h) * head_dim;
-        float * oi = out + i * q_dim + static_cast<int64_t>(h) * head_dim;
-        // the visible keys, in slot order: causal rows see a prefix of the slots, masked rows a subset
-        thread_local std::vector<int64_t> slot;
-        thread_local std::vector<const T *> rows;
-        thread_local std::vector<float> scores;
-        const uint8_t * mrow = mask ? mask + i * total : nullptr;
-        const int64_t limit = mask ? total : kv_len + i + 1;
-        scores.resize(static_cast<size_t>(limit));
-        int64_t nv = limit;
-        const T * const * ks = k_rows;
-        const T * const * vs = v_rows;
-        if (mrow) {
-            slot.resize(static_cast<size_t>(limit));
-            rows.resize(static_cast<size_t>(limit));
-            nv = 0;
-            for (int64_t j = 0; j < limit; ++j) {
-                if (!mrow[j]) continue;
-                slot[nv] = j;
-                rows[nv++] = k_rows[j];
-            }
-            ks = rows.data();
-        }
-        dots(scores.data(), qi, ks, off, nv, head_dim);
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < nv; ++j) {
-            scores[j] *= scale;
-            mx = std::max(mx, scores[j]);
-        }
-        std::fill(oi, oi + head_dim, 0.0f);
-        if (mx == -INFINITY) return;  // nothing visible
-        float sum = 0;  // masked keys would add exact zeros: leaving them out changes no bit
-        if (cpu().avx2) {  // exp256 (exp-avx2.cpp) where the CPU has it, for every row alike
-            exp_shifted_avx2(scores.data(), nv, mx);
-            for (int64_t j = 0; j < nv; ++j) sum += scores[j];
-        } else {
-            for (int64_t j = 0; j < nv; ++j) {
-                float e = scores[j] == -INFINITY ? 0.0f : std::exp(scores[j] - mx);
-                scores[j] = e;
-                sum += e;
-            }
-        }
-        const float inv = 1.0f / sum;
-        bool zero = false;
-        for (int64_t j = 0; j < nv; ++j) {
-            scores[j] *= inv;
-            zero |= scores[j] == 0.0f;
-        }
-        if (mrow || zero) {  // keys with weight 0 are skipped (as an axpy per key skipped them)
-            rows.resize(static_cast<size_t>(limit));
-            int64_t np = 0;
-            for (int64_t j = 0; j < nv; ++j) {
-                if (scores[j] == 0.0f) continue;
-                scores[np] = scores[j];
-                rows[np++] = v_rows[mrow ? slot[j] : j];
-            }
-            nv = np;
-            vs = rows.data();
-        }
-        axpys(oi, scores.data(), vs, off, nv, head_dim);
-    };
-    const bool small = static_cast<double>(n_tasks) * static_cast<double>(total) * head_dim < 65536.0;
-    if (!pool || pool->n_threads() == 1 || n_tasks < 2 || small) {
-        for (int64_t t = 0; t < n_tasks; ++t) task(t);
-        return;
-    }
-    pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
+    attention_keyblocks(out, q, k_buf.data(), v_buf.data(), kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
 }
 
 template <class T>
-void attention_rows(float * out, const float * q, const T * k_cache, const T * v_cache, int64_t kv_len,
-                    int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
-                    dots_fn<T> dots, axpys_fn<T> axpys) {
+void attention_rows(float * out, const float * q, const T * k_cache, const T * v_cache, int64_t kv_len, int64_t n,
+                    int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
+                    const attention_block_ops & ops) {
     const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
-    attention_rows_t<T>(out, q, [&](int64_t j) { return k_cache + j * kv_dim; }, [&](int64_t j) { return v_cache + j * kv_dim; },
-                        kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dots, axpys);
+    attention_generic<T>(out, q, [&](int64_t j) { return k_cache + j * kv_dim; }, [&](int64_t j) { return v_cache + j * kv_dim; },
+                         kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
 }
 
 template <class T>
 void attention_paged_rows(float * out, const float * q, const kv_view<T> & k, const kv_view<T> & v, int64_t kv_len,
                           int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
-                          dots_fn<T> dots, axpys_fn<T> axpys) {
+                          const attention_block_ops & ops) {
     const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
-    attention_rows_t<T>(out, q, [&](int64_t j) { return kv_view_row(k, j, kv_dim); }, [&](int64_t j) { return kv_view_row(v, j, kv_dim); },
-                        kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dots, axpys);
+    attention_generic<T>(out, q, [&](int64_t j) { return kv_view_row(k, j, kv_dim); }, [&](int64_t j) { return kv_view_row(v, j, kv_dim); },
+                         kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
 }
 
 }  // namespace
@@ -275,26 +198,26 @@ namespace {
 template <class T>
 void attention_paged_t(float * out, const float * q, const kv_view<T> & k, const kv_view<T> & v, int64_t kv_len, int64_t n,
                        int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, kernel_path path,
-                       dots_fn<T> dots, axpys_fn<T> axpys) {
+                       const attention_block_ops & ops) {
     if (resolve(path) == KERNEL_PATH_REF) {
         attention_paged_ref(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask);
         return;
     }
     if (n <= 0) return;
-    attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, dots, axpys);
+    attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
 }
 }  // namespace
 
 void attention_paged(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
                      int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                      kernel_path path) {
-    attention_paged_t(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, path, g_dots, g_axpys);
+    attention_paged_t(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, path, g_block_ops);
 }
 
 void attention_paged(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v, int64_t kv_len,
                      int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                      kernel_path path) {
-    attention_paged_t(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, path, g_dots_bf16, g_axpys_bf16);
+    attention_paged_t(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, path, g_block_ops_bf16);
 }
 
 const char * kernel_best_path_name() {
@@ -346,7 +269,7 @@ void attention(float * out, const float * q, const float * k_cache, const float 
     const bool fast = p == KERNEL_PATH_AVX512 && head_dim % 16 == 0 && head_dim <= 128 && n_head_kv > 0 &&
                       n_head % n_head_kv == 0;
     if (!fast || n <= 0) {
-        attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, g_dots, g_axpys);
+        attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, g_block_ops);
         return;
     }
     const attention_args a{out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask,
@@ -385,7 +308,7 @@ void attention(float * out, const float * q, const uint16_t * k_cache, const uin
         return;
     }
     if (n <= 0) return;
-    attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, g_dots_bf16, g_axpys_bf16);
+    attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, g_block_ops_bf16);
 }
 
 float dot_f32_bf16(const float * a, const uint16_t * b, int64_t len) { return g_dot_bf16(a, b, len); }

@@ -180,8 +180,9 @@ void rope_apply_tables(float * x, int64_t ld, int64_t n, int n_heads, int head_d
 // q: (n, n_head * head_dim); k_cache, v_cache: (slots, n_head_kv * head_dim) of this layer;
 // mask: (n, kv_len + n) row-major, 1 = may attend, or null for causal (row i sees slots <= kv_len + i);
 // out: (n, n_head * head_dim). Scale 1/sqrt(head_dim). A row that may attend to nothing gets zeros.
-// AUTO runs the AVX-512 kernel (head_dim a multiple of 16 up to 128) where the CPU has it, else a
-// generic one (row, head) at a time with the dispatched dot/axpy; KERNEL_PATH_REF runs attention_ref.
+// AUTO runs the AVX-512 kernel (head_dim a multiple of 16 up to 128) where the CPU has it, else the
+// generic kernel (attention_keyblocks below: the results of one (row, head) at a time with the
+// dispatched dot / axpy); KERNEL_PATH_REF runs attention_ref.
 void attention(float * out, const float * q, const float * k_cache, const float * v_cache, int64_t kv_len,
                int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                kernel_path path = KERNEL_PATH_AUTO);
@@ -197,9 +198,9 @@ const char * kv_dtype_name(kv_dtype d);  // "f32" | "bf16"
 // "f32" / "bf16"; false for anything else.
 bool kv_dtype_parse(const char * name, kv_dtype * out);
 // attention() with bf16 K/V: k_cache, v_cache: (slots, n_head_kv * head_dim) bf16, the rest as
-// above. Every path runs the generic (row, head) kernel with the bf16 dot / axpy below (AVX2 where
-// the CPU has it, AVX-512 CPUs included: no AVX-512 bf16-K/V kernel is written), so a row's output
-// is the same in any batch; KERNEL_PATH_REF runs the bf16 attention_ref.
+// above. Every path runs the generic kernel, its results those of the bf16 dot / axpy below per key
+// (AVX2 where the CPU has it, AVX-512 CPUs included: no AVX-512 bf16-K/V tile kernel is written),
+// so a row's output is the same in any batch; KERNEL_PATH_REF runs the bf16 attention_ref.
 void attention(float * out, const float * q, const uint16_t * k_cache, const uint16_t * v_cache, int64_t kv_len,
                int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                kernel_path path = KERNEL_PATH_AUTO);
@@ -327,14 +328,50 @@ void axpy_f32_avx2(float * y, float a, const float * x, int64_t len);
 float dot_f32_bf16_avx2(const float * a, const uint16_t * b, int64_t len);
 void axpy_f32_bf16_avx2(float * y, float a, const uint16_t * x, int64_t len);
 void axpy_f32_avx512(float * y, float a, const float * x, int64_t len);
-// attention-avx2.cpp: many rows at once, each result bit-equal to the one-row AVX2 helper above.
-// Row j starts at k[j] + off (x[j] + off): one pointer per slot serves every head.
-// s: (count) with s[j] = q . (k[j] + off)[0..len); q: (len).
-void dots_f32_avx2(float * s, const float * q, const float * const * k, int64_t off, int64_t count, int64_t len);
-void dots_f32_bf16_avx2(float * s, const float * q, const uint16_t * const * k, int64_t off, int64_t count, int64_t len);
-// y: (len) += a[j] * (x[j] + off)[0..len) for j = 0..count-1 in that order; a: (count).
+// The generic attention (attention-keyblocks.cpp) works on blocks of keys widened to f32 (kb:
+// (count, hd), row j at kb + j * hd). Its inner loops, each result bit-equal to the one-row helper
+// it stands for:
+//   dots:  s[i * lds + j] = dot(q[i], kb + j * hd, hd) for i < nq, j < count;
+//   axpys: y (len) += a[j] * (x[j] + off)[0..len) for j = 0..count-1 in that order (a: (count)).
+using attention_dots_fn = void (*)(float * s, int64_t lds, const float * const * q, int64_t nq, const float * kb,
+                                   int64_t count, int64_t hd);
+using attention_axpys_fn = void (*)(float * y, const float * a, const float * const * x, int64_t off, int64_t count,
+                                    int64_t len);
+// axpys2: axpys for two outputs with their own weights over the same rows (off 0), or null (two axpys).
+using attention_axpys2_fn = void (*)(float * y0, float * y1, const float * a0, const float * a1, const float * const * x,
+                                     int64_t count, int64_t len);
+struct attention_block_ops {
+    attention_dots_fn dots;
+    attention_axpys_fn axpys;
+    attention_axpys2_fn axpys2;
+    // dst (count, hd) f32 = (rows[j] + off)[0..hd) widened from bf16; null: a scalar loop
+    void (*widen_bf16)(float * dst, const uint16_t * const * rows, int64_t off, int64_t count, int64_t hd);
+    void (*exp_shifted)(float * s, int64_t len, float shift);  // exp_shifted_avx2, or null: std::exp per element
+};
+// attention() / attention_paged() for K/V rows given per slot: k_rows[j], v_rows[j] (j < kv_len + n)
+// point at slot j's row of n_head_kv * head_dim elements. The same numbers as one (row, head) at a
+// time with ops' one-row dot and axpy per visible key in slot order (docs/engine.md "Attention").
+void attention_keyblocks(float * out, const float * q, const float * const * k_rows, const float * const * v_rows,
+                         int64_t kv_len, int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask,
+                         thread_pool * pool, const attention_block_ops & ops);
+void attention_keyblocks(float * out, const float * q, const uint16_t * const * k_rows, const uint16_t * const * v_rows,
+                         int64_t kv_len, int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask,
+                         thread_pool * pool, const attention_block_ops & ops);
+// attention-avx2.cpp: dots = dot_f32_avx2 per (query, key), two queries x four keys (or one x
+// eight) side by side with one horizontal sum for eight results; axpys = successive axpy_f32_avx2,
+// the output held in registers across all rows (64 floats at a time).
+void attention_dots_avx2(float * s, int64_t lds, const float * const * q, int64_t nq, const float * kb, int64_t count,
+                         int64_t hd);
+// The same with four queries x four keys first, on CPUs with AVX-512VL (its 32 registers; the same
+// 256-bit operations, so the same bits).
+void attention_dots_avx512vl(float * s, int64_t lds, const float * const * q, int64_t nq, const float * kb, int64_t count,
+                             int64_t hd);
+// widen_bf16 on AVX2.
+void attention_widen_bf16_avx2(float * dst, const uint16_t * const * rows, int64_t off, int64_t count, int64_t hd);
+// Two outputs over the same value rows, each row loaded once for both (AVX-512VL's registers).
+void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t count,
+                         int64_t len);
 void axpys_f32_avx2(float * y, const float * a, const float * const * x, int64_t off, int64_t count, int64_t len);
-void axpys_f32_bf16_avx2(float * y, const float * a, const uint16_t * const * x, int64_t off, int64_t count, int64_t len);
 // AVX512-BF16.
 void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);
 // One row: g (len) = silu(g) * u (len).

@@ -6,9 +6,11 @@
  * grid of (beams, beam length). --calibrate first runs mode auto's calibration (server/src/completion/
  * mode-calibration.ts) and then measures each of its candidate shapes (its choice, the drafter's
  * default among them) here too, so its choice can be checked against longer runs on other prompts.
+ * --context FILE puts the file's text before every prompt (a long file above the cursor), its start
+ * cut to fit the model's context.
  * Prints a table; --out writes the JSON. Ratios come from this run.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Drafter, Model, type GenerateOptions, type GenerateStats, type Session } from '../native/lib/index.js';
 import { Tokenizer } from '../native/lib/tokenizer.js';
@@ -96,8 +98,14 @@ export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
     drafter = await Drafter.load(drafterDir, model);
     const info = model.info;
     const tokenizer = existsSync(join(modelDir, 'tokenizer.json')) ? await Tokenizer.load(modelDir) : null;
+    const contextFile = f.context as string | undefined;
+    if (contextFile !== undefined && !tokenizer) throw new UsageError('bench redrafter --context needs the model\'s tokenizer.json');
+    const contextText = contextFile !== undefined ? `${readFileSync(contextFile, 'utf8')}\n` : '';
+    // With --context, each prompt follows the file's text (the code above the cursor), whose start
+    // is cut so that the prompt and maxTokens fit the model's context.
+    const room = info.maxPositionEmbeddings - maxTokens - 32;
     const prompts = tokenizer
-      ? TEXT_PROMPTS.map((t) => tokenizer.encode(t)).filter((p) => p.length > 0)
+      ? TEXT_PROMPTS.map((t) => tokenizer.encode(contextText + t).slice(-room)).filter((p) => p.length > 0)
       : TEXT_PROMPTS.map((_, i) => seededIds(24, Math.min(300, Math.floor(info.vocabSize / 4)), Math.floor(info.vocabSize / 2), 100 + i));
     const beams = (f.beams as number | undefined) ?? drafter.info.defaultBeams;
     const beamLength = (f['beam-length'] as number | undefined) ?? drafter.info.defaultBeamLength;
@@ -119,7 +127,7 @@ export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
     const tokens = Math.min(maxTokens, session.maxContext - longest - 1);
     log(
       `bench redrafter: ${info.architecture} ${info.computeDtype}, drafter E=${drafter.info.exitDim} N=${drafter.info.numDraftLayers}, ` +
-        `${prompts.length} prompts x ${tokens} tokens, ${repeats} repeats, ${threads} threads`,
+        `${prompts.length} prompts (${Math.min(...prompts.map((p) => p.length))}-${longest} tokens) x ${tokens} tokens, ${repeats} repeats, ${threads} threads`,
     );
     const base: GenerateOptions = { maxTokens: tokens, stopTokens: [], temperature: 0 };
 

@@ -92,6 +92,7 @@ export const benchCommand: CommandSpec = {
     'max-tokens': { kind: 'int', value: 'N', min: 1, description: "redrafter: tokens generated per prompt (default 128); keystrokes: completion.maxTokens (default: the server's); quality: completion.maxTokens (default 32)" },
     sweep: { kind: 'boolean', description: 'redrafter: also measure a grid of (beams, beam length)' },
     calibrate: { kind: 'boolean', description: "redrafter: first run mode auto's tree-shape calibration, then measure each of its candidate shapes too" },
+    context: { kind: 'string', value: 'FILE', description: "redrafter: put this file's text before every prompt (the code above the cursor), its start cut to fit the model's context" },
     file: { kind: 'string', value: 'PATH', description: 'keystrokes: the file to type in (default fixtures/workspace/src/lru-cache.ts)' },
     spots: { kind: 'int', value: 'K', min: 1, max: 10000, description: 'keystrokes: cursor spots, seeded (default 8); soak: spots per document (default 4); prefetch: line ends (default 12)' },
     chars: { kind: 'int', value: 'N', min: 1, max: 1000, description: 'keystrokes: characters deleted and typed back at each spot, within the line (default 12; soak 8)' },

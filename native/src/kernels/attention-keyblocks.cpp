@@ -153,14 +153,19 @@ void attention_keyblocks_t(float * out, const float * q, const T * const * k_row
     // Tiles: all rows and all of a KV head's query heads in one task, unless a task's scores
     // (rows x heads, slots) would pass 64K floats (256 KB, within L2): then fewer rows, and fewer
     // heads where one row's alone would; with a pool, rows and then heads split further until
-    // there are 2 tasks per thread.
+    // there are 2 tasks per thread, or one per thread when that divides evenly (each split reads
+    // the head's keys and values again: a decode row of 2 KV heads on 2 threads is 2 tasks).
     constexpr int64_t max_scores = 65536;
     const int threads = pool ? pool->n_threads() : 1;
     const bool parallel = threads > 1 && static_cast<double>(n) * n_head * static_cast<double>(total) * hd >= 65536.0;
     int heads = static_cast<int>(std::clamp<int64_t>(max_scores / total, 1, group));
     int64_t rows = std::clamp<int64_t>(max_scores / (heads * total), 1, n);
     auto n_tasks_of = [&] { return n_head_kv * ((n + rows - 1) / rows) * ((group + heads - 1) / heads); };
-    while (parallel && n_tasks_of() < 2 * threads) {
+    auto enough = [&] {
+        const int64_t t = n_tasks_of();
+        return t >= 2 * threads || (t >= threads && t % threads == 0);
+    };
+    while (parallel && !enough()) {
         if (rows > 1) rows = (rows + 1) / 2;
         else if (heads > 1) heads = (heads + 1) / 2;
         else break;

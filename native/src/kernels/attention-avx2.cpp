@@ -1,15 +1,18 @@
 /*
- * attention-avx2.cpp: the generic attention's two inner loops (attention-keyblocks.cpp) on AVX2.
- *   dots:  s[i, j] = q_i . k_j for a block of keys widened to f32: two queries x four keys (one
- *          query x eight keys for the last odd one) as eight independent FMA chains, the queries
- *          and keys loaded once per step for all of them, and the eight horizontal sums done
- *          together (hsum8_avx2);
- *   axpys: y += a[j] * x[j] for count value rows in order j, the output held in registers across
- *          all rows (64 floats at a time) instead of loaded and stored once per row.
- * Each result is bit-equal to the one-row helpers (dot_f32_avx2, successive axpy_f32_avx2 calls):
- * every lane sees the same FMAs in the same order and the same additions in its horizontal sum;
- * only independent chains are interleaved. Rows whose length is not a multiple of 8 go to the
- * one-row helpers (their scalar tails are theirs alone).
+ * attention-avx2.cpp: the generic attention's inner loops (attention-keyblocks.cpp) on AVX2.
+ *   dots:   s[i, j] = q_i . k_j for a block of keys widened to f32: two queries x four keys (one
+ *           query x eight keys for the last odd one) as eight independent FMA chains, the queries
+ *           and keys loaded once per step for all of them, and the eight horizontal sums done
+ *           together (hsum8_avx2); with AVX-512VL's 32 registers four queries x four keys first;
+ *   axpys:  y += a[j] * x[j] for count value rows in order j, the output held in registers across
+ *           all rows (64 floats at a time) instead of loaded and stored once per row; with
+ *           AVX-512VL two outputs at once, each value row loaded once for both (axpys2);
+ *   widen:  a block's bf16 rows to f32, 8 at a time.
+ * The AVX-512VL versions are the same 256-bit operations (compiled with more registers). Each
+ * result is bit-equal to the one-row helpers (dot_f32_avx2, successive axpy_f32_avx2 calls): every
+ * lane sees the same FMAs in the same order and the same additions in its horizontal sum; only
+ * independent chains are interleaved. Rows whose length is not a multiple of 8 go to the one-row
+ * helpers (their scalar tails are theirs alone).
  */
 #include <immintrin.h>
 
@@ -17,6 +20,8 @@
 #include "kernels.h"
 
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
+// The same operations with 32 vector registers (the 4 x 4 and two-output loops need them).
+#define AVX512VL_TARGET __attribute__((target("avx2,fma,avx512f,avx512vl")))
 
 namespace {
 
@@ -223,9 +228,8 @@ AVX2_TARGET void attention_dots_avx2(float * s, int64_t lds, const float * const
     dots_block<false>(s, lds, q, nq, kb, count, hd);
 }
 
-__attribute__((target("avx2,fma,avx512f,avx512vl"))) void attention_dots_avx512vl(float * s, int64_t lds, const float * const * q,
-                                                                                  int64_t nq, const float * kb, int64_t count,
-                                                                                  int64_t hd) {
+AVX512VL_TARGET void attention_dots_avx512vl(float * s, int64_t lds, const float * const * q, int64_t nq, const float * kb,
+                                             int64_t count, int64_t hd) {
     dots_block<true>(s, lds, q, nq, kb, count, hd);
 }
 
@@ -243,9 +247,8 @@ AVX2_TARGET void attention_widen_bf16_avx2(float * dst, const uint16_t * const *
     }
 }
 
-__attribute__((target("avx2,fma,avx512f,avx512vl"))) void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0,
-                                                                             const float * a1, const float * const * x,
-                                                                             int64_t count, int64_t len) {
+AVX512VL_TARGET void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const float * const * x,
+                                         int64_t count, int64_t len) {
     if (len % 8 != 0) {
         axpys(y0, a0, x, 0, count, len);
         axpys(y1, a1, x, 0, count, len);

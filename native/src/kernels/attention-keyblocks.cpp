@@ -11,10 +11,11 @@
  *   2. after each query's softmax over its visible slots, each block's V rows widened once and
  *      added into every query's output with its weights.
  * The numbers are those of one (row, head) at a time with the one-row dot per visible key and the
- * one-row axpy per key of nonzero weight, in slot order (docs/engine.md "Attention"): each score
- * is that dot of the query and the key; the softmax runs over the same compacted scores; each
- * output lane gets the same FMAs in slot order (an output kept in memory between blocks is not
- * rounded again). So a row's result does not depend on the batch, the tile or the thread split.
+ * one-row axpy per key of nonzero weight, in slot order (docs/engine.md, "Attention by key
+ * blocks"): each score is that dot of the query and the key; the softmax runs over the same
+ * compacted scores; each output lane gets the same FMAs in slot order (an output kept in memory
+ * between blocks is not rounded again). So a row's result does not depend on the batch, the tile
+ * or the thread split.
  */
 #include <algorithm>
 #include <cmath>

@@ -350,7 +350,8 @@ struct attention_block_ops {
 };
 // attention() / attention_paged() for K/V rows given per slot: k_rows[j], v_rows[j] (j < kv_len + n)
 // point at slot j's row of n_head_kv * head_dim elements. The same numbers as one (row, head) at a
-// time with ops' one-row dot and axpy per visible key in slot order (docs/engine.md "Attention").
+// time with ops' one-row dot and axpy per visible key in slot order (docs/engine.md, "Attention by
+// key blocks").
 void attention_keyblocks(float * out, const float * q, const float * const * k_rows, const float * const * v_rows,
                          int64_t kv_len, int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask,
                          thread_pool * pool, const attention_block_ops & ops);
@@ -362,6 +363,7 @@ void attention_keyblocks(float * out, const float * q, const uint16_t * const * 
 // the output held in registers across all rows (64 floats at a time).
 void attention_dots_avx2(float * s, int64_t lds, const float * const * q, int64_t nq, const float * kb, int64_t count,
                          int64_t hd);
+void axpys_f32_avx2(float * y, const float * a, const float * const * x, int64_t off, int64_t count, int64_t len);
 // The same with four queries x four keys first, on CPUs with AVX-512VL (its 32 registers; the same
 // 256-bit operations, so the same bits).
 void attention_dots_avx512vl(float * s, int64_t lds, const float * const * q, int64_t nq, const float * kb, int64_t count,
@@ -371,7 +373,6 @@ void attention_widen_bf16_avx2(float * dst, const uint16_t * const * rows, int64
 // Two outputs over the same value rows, each row loaded once for both (AVX-512VL's registers).
 void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t count,
                          int64_t len);
-void axpys_f32_avx2(float * y, const float * a, const float * const * x, int64_t off, int64_t count, int64_t len);
 // AVX512-BF16.
 void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);
 // One row: g (len) = silu(g) * u (len).

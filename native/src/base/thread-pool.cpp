@@ -3,11 +3,14 @@
  * atomic word; workers spin on it for a short while (cheap hand-off during decode), then sleep on a
  * condition variable. Tasks are claimed by compare-and-swap on that word, so a late worker can
  * never claim a task of a dispatch it did not see; the caller works too and then spins until the
- * claimed tasks are finished.
+ * claimed tasks are finished. A dispatch holds at most 2^20 - 1 tasks (the word's fields); more
+ * run as several dispatches in turn.
  */
 #include "thread-pool.h"
 
 #include <immintrin.h>
+
+#include <algorithm>
 
 namespace {
 constexpr int SPIN_ITERATIONS = 20000;
@@ -70,6 +73,13 @@ void thread_pool::parallel_for(int n_tasks, const std::function<void(int, int)> 
     if (n_tasks <= 0) return;
     if (workers_.empty() || n_tasks == 1) {
         for (int t = 0; t < n_tasks; ++t) fn(t, 0);
+        return;
+    }
+    if (static_cast<uint64_t>(n_tasks) > FIELD) {  // more than the state word counts: dispatches of FIELD tasks in turn
+        for (int base = 0; base < n_tasks; base += static_cast<int>(FIELD)) {
+            const int count = std::min(static_cast<int>(FIELD), n_tasks - base);
+            parallel_for(count, [&](int t, int thread) { fn(base + t, thread); });
+        }
         return;
     }
     std::lock_guard<std::mutex> run_lock(run_mutex_);

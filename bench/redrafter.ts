@@ -102,10 +102,13 @@ export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
     if (contextFile !== undefined && !tokenizer) throw new UsageError('bench redrafter --context needs the model\'s tokenizer.json');
     const contextText = contextFile !== undefined ? `${readFileSync(contextFile, 'utf8')}\n` : '';
     // With --context, each prompt follows the file's text (the code above the cursor), whose start
-    // is cut so that the prompt and maxTokens fit the model's context.
-    const room = info.maxPositionEmbeddings - maxTokens - 32;
+    // is cut so that the prompt and maxTokens fit the model's context; prompts without it stay whole.
+    const room = Math.max(1, info.maxPositionEmbeddings - maxTokens - 32);
     const prompts = tokenizer
-      ? TEXT_PROMPTS.map((t) => tokenizer.encode(contextText + t).slice(-room)).filter((p) => p.length > 0)
+      ? TEXT_PROMPTS.map((t) => {
+          const ids = tokenizer.encode(contextText + t);
+          return contextFile !== undefined ? ids.slice(-room) : ids;
+        }).filter((p) => p.length > 0)
       : TEXT_PROMPTS.map((_, i) => seededIds(24, Math.min(300, Math.floor(info.vocabSize / 4)), Math.floor(info.vocabSize / 2), 100 + i));
     const beams = (f.beams as number | undefined) ?? drafter.info.defaultBeams;
     const beamLength = (f['beam-length'] as number | undefined) ?? drafter.info.defaultBeamLength;

@@ -11,8 +11,8 @@
  *  - a row's output is bit for bit the same alone, in a causal batch and in a tree-masked batch, in
  *    any thread split (greedy ReDrafter == plain greedy relies on it);
  *  - the dot / axpy helpers equal their f32 counterparts on widened copies (every length 0..70), and
- *    the generic attention's block loops (attention_dots_avx2, axpys_f32_avx2) equal one dot per
- *    (query, key) and one axpy per key.
+ *    the generic attention's block loops (attention_dots_avx2, axpys_f32_avx2, their AVX-512VL and
+ *    in-place bf16 versions) equal one dot per (query, key) and one axpy per key.
  */
 #include <cmath>
 #include <cstdio>
@@ -152,7 +152,7 @@ void check_helpers(std::mt19937 & rng) {
 void check_block_loops(std::mt19937 & rng) {
     if (!kernel_path_supported(KERNEL_PATH_AVX2)) return;
     int bad = 0;
-    for (int64_t len : {8, 16, 40, 64, 72, 128, 136, 7, 13, 65})
+    for (int64_t len : {8, 16, 24, 32, 40, 48, 56, 64, 72, 88, 120, 128, 136, 7, 13, 65})
         for (int64_t nq : {1, 2, 3, 4, 5, 7, 9})
             for (int64_t count = 0; count <= 17; ++count) {
                 const std::vector<float> qv = randn(static_cast<size_t>(nq * len), rng);
@@ -202,6 +202,31 @@ void check_block_loops(std::mt19937 & rng) {
                 for (int64_t j = 0; j < count; ++j)
                     for (int64_t c = 0; c < len; ++c)
                         if (wide[j * len + c] != bf16_to_f32(xb[j][5 + c])) ++bad;
+                // the same loops on the bf16 rows in place (at offset 5): the one-row bf16 helpers' bits
+                for (bool wide512 : {false, true}) {
+                    if (wide512 && !g_avx512) continue;
+                    std::vector<float> s(static_cast<size_t>(nq * lds), 7.0f);
+                    if (wide512) attention_dots_bf16_avx512vl(s.data(), lds, qs.data(), nq, pb.data(), 5, count, len);
+                    else attention_dots_bf16_avx2(s.data(), lds, qs.data(), nq, pb.data(), 5, count, len);
+                    for (int64_t i = 0; i < nq; ++i) {
+                        for (int64_t j = 0; j < count; ++j)
+                            if (s[i * lds + j] != dot_f32_bf16_avx2(qs[i], pb[j] + 5, len)) ++bad;
+                        for (int64_t j = count; j < lds; ++j)
+                            if (s[i * lds + j] != 7.0f) ++bad;
+                    }
+                }
+                std::vector<float> u1 = randn(static_cast<size_t>(len), rng), u2 = u1, v1 = randn(static_cast<size_t>(len), rng),
+                                   v2 = v1, u3 = u1;
+                axpys_bf16_avx2(u1.data(), a.data(), pb.data(), 5, count, len);
+                for (int64_t j = 0; j < count; ++j) {
+                    axpy_f32_bf16_avx2(u2.data(), a[j], pb[j] + 5, len);
+                    axpy_f32_bf16_avx2(v2.data(), b[j], pb[j] + 5, len);
+                }
+                if (!same_bits(u1, u2)) ++bad;
+                if (g_avx512) {
+                    axpys2_bf16_avx512vl(u3.data(), v1.data(), a.data(), b.data(), pb.data(), 5, count, len);
+                    if (!same_bits(u3, u2) || !same_bits(v1, v2)) ++bad;
+                }
                 ++g_cases;
             }
     if (bad) std::fprintf(stderr, "attention block loops: %d mismatches\n", bad);

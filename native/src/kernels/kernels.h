@@ -347,6 +347,14 @@ struct attention_block_ops {
     // dst (count, hd) f32 = (rows[j] + off)[0..hd) widened from bf16; null: a scalar loop
     void (*widen_bf16)(float * dst, const uint16_t * const * rows, int64_t off, int64_t count, int64_t hd);
     void (*exp_shifted)(float * s, int64_t len, float shift);  // exp_shifted_avx2, or null: std::exp per element
+    // dots / axpys / axpys2 reading bf16 rows straight from the cache ((rows[j] + off)[0..hd), each
+    // 8 values widened in a register: the same bits as on a widened copy), for tasks of few queries;
+    // null where not offered (the widened copy then).
+    void (*dots_bf16)(float * s, int64_t lds, const float * const * q, int64_t nq, const uint16_t * const * rows, int64_t off,
+                      int64_t count, int64_t hd);
+    void (*axpys_bf16)(float * y, const float * a, const uint16_t * const * x, int64_t off, int64_t count, int64_t len);
+    void (*axpys2_bf16)(float * y0, float * y1, const float * a0, const float * a1, const uint16_t * const * x, int64_t off,
+                        int64_t count, int64_t len);
 };
 // attention() / attention_paged() for K/V rows given per slot: k_rows[j], v_rows[j] (j < kv_len + n)
 // point at slot j's row of n_head_kv * head_dim elements. The same numbers as one (row, head) at a
@@ -373,6 +381,15 @@ void attention_widen_bf16_avx2(float * dst, const uint16_t * const * rows, int64
 // Two outputs over the same value rows, each row loaded once for both (AVX-512VL's registers).
 void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t count,
                          int64_t len);
+// The dots / axpys / axpys2 above on bf16 rows (rows[j] + off) instead of a widened block (the
+// block ops' dots_bf16, axpys_bf16, axpys2_bf16).
+void attention_dots_bf16_avx2(float * s, int64_t lds, const float * const * q, int64_t nq, const uint16_t * const * rows,
+                              int64_t off, int64_t count, int64_t hd);
+void attention_dots_bf16_avx512vl(float * s, int64_t lds, const float * const * q, int64_t nq, const uint16_t * const * rows,
+                                  int64_t off, int64_t count, int64_t hd);
+void axpys_bf16_avx2(float * y, const float * a, const uint16_t * const * x, int64_t off, int64_t count, int64_t len);
+void axpys2_bf16_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const uint16_t * const * x, int64_t off,
+                          int64_t count, int64_t len);
 // AVX512-BF16.
 void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);
 // One row: g (len) = silu(g) * u (len).

@@ -12,8 +12,10 @@
  *    any thread split (greedy ReDrafter == plain greedy relies on it);
  *  - the dot / axpy helpers equal their f32 counterparts on widened copies (every length 0..70), and
  *    the generic attention's block loops (attention_dots_avx2, axpys_f32_avx2, their AVX-512VL and
- *    in-place bf16 versions) equal one dot per (query, key) and one axpy per key.
+ *    in-place bf16 versions) equal one dot per (query, key) and one axpy per key, and the softmax's
+ *    scaling passes on AVX2 equal the scalar loops.
  */
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -233,6 +235,34 @@ void check_block_loops(std::mt19937 & rng) {
     CHECK(bad == 0);
 }
 
+// The softmax's scaling passes on AVX2 equal the scalar loops: the products bit for bit, the max
+// the same value (NaN scores passed over, -inf for an empty or all-NaN row), every length 0..70.
+void check_scale_passes(std::mt19937 & rng) {
+    if (!kernel_path_supported(KERNEL_PATH_AVX2)) return;
+    int bad = 0;
+    for (int64_t len = 0; len <= 70; ++len)
+        for (int nan_at : {-1, 0, 5, 17, 69}) {
+            std::vector<float> x = randn(static_cast<size_t>(len), rng);
+            if (nan_at >= 0 && nan_at < len) x[static_cast<size_t>(nan_at)] = NAN;
+            std::vector<float> y = x, z = x;
+            const float scale = 0.125f + static_cast<float>(len) / 64.0f;
+            float want = -INFINITY;
+            for (auto & v : y) {
+                v *= scale;
+                want = std::max(want, v);
+            }
+            const float got = attention_scale_max_avx2(z.data(), len, scale);
+            if (!same_bits(y, z) || !(got == want)) ++bad;
+            attention_scale_avx2(z.data(), len, 1.0f / 3.0f);
+            for (auto & v : y) v *= 1.0f / 3.0f;
+            if (!same_bits(y, z)) ++bad;
+        }
+    std::vector<float> all_nan(9, NAN);
+    if (attention_scale_max_avx2(all_nan.data(), 9, 2.0f) != -INFINITY) ++bad;
+    if (bad) std::fprintf(stderr, "softmax scaling passes: %d mismatches\n", bad);
+    CHECK(bad == 0);
+}
+
 }  // namespace
 
 int main() {
@@ -241,6 +271,7 @@ int main() {
     std::fprintf(stderr, "best path: %s (bf16 K/V: generic kernel)\n", kernel_best_path_name());
     check_helpers(rng);
     check_block_loops(rng);
+    check_scale_passes(rng);
     for (int head_dim : {32, 64, 128, 40})
         for (int group : {1, 2, 4, 8})
             for (int64_t kv_len : {0, 1, 15, 16, 17, 300})

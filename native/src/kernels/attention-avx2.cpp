@@ -7,7 +7,8 @@
  *   axpys:  y += a[j] * x[j] for count value rows in order j, the output held in registers across
  *           all rows (64 floats at a time) instead of loaded and stored once per row; with
  *           AVX-512VL two outputs at once, each value row loaded once for both (axpys2);
- *   widen:  a block's bf16 rows to f32, 8 at a time.
+ *   widen:  a block's bf16 rows to f32, 8 at a time;
+ *   softmax passes: the scores scaled and their max in one pass, the weights' 1 / sum product.
  * dots and axpys also read bf16 rows straight from the cache (the _bf16 versions: each 8 values
  * widened in a register as they are loaded, exactly as the widening would), for tasks of so few
  * queries that a widened copy is written and read back for little reuse.
@@ -18,6 +19,9 @@
  * helpers (their scalar tails are theirs alone).
  */
 #include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "avx2-hsum.h"
 #include "kernels.h"
@@ -336,6 +340,34 @@ AVX2_TARGET void attention_widen_bf16_avx2(float * dst, const uint16_t * const *
         for (; c + 8 <= hd; c += 8) _mm256_storeu_ps(d + c, load_bf16x8(r + c));
         for (; c < hd; ++c) d[c] = bf16_to_f32(r[c]);
     }
+}
+
+AVX2_TARGET float attention_scale_max_avx2(float * s, int64_t len, float scale) {
+    const __m256 a = _mm256_set1_ps(scale);
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0;
+    int64_t j = 0;
+    // max(x, m) is m where x is NaN: NaN scores are passed over, as std::max(m, x) does
+    for (; j + 16 <= len; j += 16) {
+        const __m256 x0 = _mm256_mul_ps(_mm256_loadu_ps(s + j), a), x1 = _mm256_mul_ps(_mm256_loadu_ps(s + j + 8), a);
+        _mm256_storeu_ps(s + j, x0), _mm256_storeu_ps(s + j + 8, x1);
+        m0 = _mm256_max_ps(x0, m0), m1 = _mm256_max_ps(x1, m1);
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, _mm256_max_ps(m0, m1));
+    float mx = -INFINITY;
+    for (float l : lanes) mx = std::max(mx, l);
+    for (; j < len; ++j) {
+        s[j] *= scale;
+        mx = std::max(mx, s[j]);
+    }
+    return mx;
+}
+
+AVX2_TARGET void attention_scale_avx2(float * s, int64_t len, float a) {
+    const __m256 av = _mm256_set1_ps(a);
+    int64_t j = 0;
+    for (; j + 8 <= len; j += 8) _mm256_storeu_ps(s + j, _mm256_mul_ps(_mm256_loadu_ps(s + j), av));
+    for (; j < len; ++j) s[j] *= a;
 }
 
 namespace {

@@ -133,8 +133,12 @@ void softmax_row(float * s, int64_t lds, int nh, int64_t len, const uint8_t * mr
         for (int h = 0; h < nr; ++h) {
             float * r = s + (h0 + h) * lds;
             rows[h] = r;
-            for (int64_t j = 0; j < nv; ++j) r[j] *= scale;
-            const float mx = row_max(r, nv);
+            float mx;
+            if (ops.scale_max) mx = ops.scale_max(r, nv, scale);
+            else {
+                for (int64_t j = 0; j < nv; ++j) r[j] *= scale;
+                mx = row_max(r, nv);
+            }
             live[h0 + h] = mx != -INFINITY;
             if (!live[h0 + h]) continue;
             if (ops.exp_shifted) ops.exp_shifted(r, nv, mx);
@@ -146,7 +150,9 @@ void softmax_row(float * s, int64_t lds, int nh, int64_t len, const uint8_t * mr
             if (!live[h0 + h]) continue;
             float * r = s + (h0 + h) * lds;
             const float inv = 1.0f / sums[h];
-            for (int64_t j = 0; j < nv; ++j) r[j] *= inv;
+            if (ops.scale) ops.scale(r, nv, inv);
+            else
+                for (int64_t j = 0; j < nv; ++j) r[j] *= inv;
         }
     }
     // back to slot positions, from the end (the visible entry c of slot j has c <= j)
@@ -263,7 +269,7 @@ void attention_keyblocks_t(float * out, const float * q, const T * const * k_row
         };
 
         bool direct = false;
-        if constexpr (std::is_same_v<T, uint16_t>) direct = ops.dots_bf16 && nq <= DIRECT_QUERIES && hd % 8 == 0;
+        if constexpr (std::is_same_v<T, uint16_t>) direct = ops.dots_bf16 && ops.axpys_bf16 && nq <= DIRECT_QUERIES && hd % 8 == 0;
         // 1. scores (nq, span): every query against every key of each block
         for (int64_t b0 = 0; b0 < span; b0 += B) {
             const int64_t bl = std::min(B, span - b0);

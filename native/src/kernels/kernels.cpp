@@ -73,15 +73,17 @@ attention_block_ops block_ops_for(dot_fn dot) {
     void (*const exp)(float *, int64_t, float) = cpu().avx2 ? exp_shifted_avx2 : nullptr;  // every row alike
     if (dot == dot_f32_avx2) {
         if (cpu().avx512)
-            return {attention_dots_avx512vl, axpys_f32_avx2, axpys2_f32_avx512vl, attention_widen_bf16_avx2, exp,
-                    attention_dots_bf16_avx512vl, axpys_bf16_avx2, axpys2_bf16_avx512vl};
-        return {attention_dots_avx2, axpys_f32_avx2, nullptr, attention_widen_bf16_avx2, exp, attention_dots_bf16_avx2, axpys_bf16_avx2,
-                nullptr};
+            return {attention_dots_avx512vl, axpys_f32_avx2, axpys2_f32_avx512vl, attention_widen_bf16_avx2, exp, attention_scale_max_avx2,
+                    attention_scale_avx2, attention_dots_bf16_avx512vl, axpys_bf16_avx2, axpys2_bf16_avx512vl};
+        return {attention_dots_avx2, axpys_f32_avx2, nullptr, attention_widen_bf16_avx2, exp, attention_scale_max_avx2, attention_scale_avx2,
+                attention_dots_bf16_avx2, axpys_bf16_avx2, nullptr};
     }
     const auto widen = cpu().avx2 ? attention_widen_bf16_avx2 : nullptr;
+    const auto scale_max = cpu().avx2 ? attention_scale_max_avx2 : nullptr;
+    const auto scale = cpu().avx2 ? attention_scale_avx2 : nullptr;
     if (dot == dot_f32_avx512)
-        return {dots_loop<dot_f32_avx512>, axpys_loop<axpy_f32_avx512>, nullptr, widen, exp, nullptr, nullptr, nullptr};
-    return {dots_loop<dot_f32_ref>, axpys_loop<axpy_f32_ref>, nullptr, widen, exp, nullptr, nullptr, nullptr};
+        return {dots_loop<dot_f32_avx512>, axpys_loop<axpy_f32_avx512>, nullptr, widen, exp, scale_max, scale, nullptr, nullptr, nullptr};
+    return {dots_loop<dot_f32_ref>, axpys_loop<axpy_f32_ref>, nullptr, widen, exp, scale_max, scale, nullptr, nullptr, nullptr};
 }
 const attention_block_ops g_block_ops = block_ops_for(g_dot);
 const attention_block_ops g_block_ops_bf16 = block_ops_for(g_dot_bf16 == dot_f32_bf16_avx2 ? dot_f32_avx2 : dot_f32_ref);

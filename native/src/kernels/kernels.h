@@ -347,6 +347,10 @@ struct attention_block_ops {
     // dst (count, hd) f32 = (rows[j] + off)[0..hd) widened from bf16; null: a scalar loop
     void (*widen_bf16)(float * dst, const uint16_t * const * rows, int64_t off, int64_t count, int64_t hd);
     void (*exp_shifted)(float * s, int64_t len, float shift);  // exp_shifted_avx2, or null: std::exp per element
+    // s[j] *= scale for j < len, returning the largest that is not NaN (-inf if none); s[j] *= a.
+    // Null: scalar loops (the same numbers: the products are elementwise, max is exact).
+    float (*scale_max)(float * s, int64_t len, float scale);
+    void (*scale)(float * s, int64_t len, float a);
     // dots / axpys / axpys2 reading bf16 rows straight from the cache ((rows[j] + off)[0..hd), each
     // 8 values widened in a register: the same bits as on a widened copy), for tasks of few queries;
     // null where not offered (the widened copy then).
@@ -376,8 +380,10 @@ void axpys_f32_avx2(float * y, const float * a, const float * const * x, int64_t
 // 256-bit operations, so the same bits).
 void attention_dots_avx512vl(float * s, int64_t lds, const float * const * q, int64_t nq, const float * kb, int64_t count,
                              int64_t hd);
-// widen_bf16 on AVX2.
+// widen_bf16, scale_max and scale on AVX2.
 void attention_widen_bf16_avx2(float * dst, const uint16_t * const * rows, int64_t off, int64_t count, int64_t hd);
+float attention_scale_max_avx2(float * s, int64_t len, float scale);
+void attention_scale_avx2(float * s, int64_t len, float a);
 // Two outputs over the same value rows, each row loaded once for both (AVX-512VL's registers).
 void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t count,
                          int64_t len);

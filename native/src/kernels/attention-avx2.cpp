@@ -5,17 +5,18 @@
  *           and keys loaded once per step for all of them, and the eight horizontal sums done
  *           together (hsum8_avx2); with AVX-512VL's 32 registers four queries x four keys first;
  *   axpys:  y += a[j] * x[j] for count value rows in order j, the output held in registers across
- *           all rows (64 floats at a time) instead of loaded and stored once per row; with
- *           AVX-512VL two outputs at once, each value row loaded once for both (axpys2);
+ *           all rows (64 floats at a time, then the row's remaining 8-float chunks side by side)
+ *           instead of loaded and stored once per row; with AVX-512VL two outputs at once, each
+ *           value row loaded once for both (axpys2);
  *   widen:  a block's bf16 rows to f32, 8 at a time;
  *   softmax passes: the scores scaled and their max in one pass, the weights' 1 / sum product.
  * dots and axpys also read bf16 rows straight from the cache (the _bf16 versions: each 8 values
  * widened in a register as they are loaded, exactly as the widening would), for tasks of so few
  * queries that a widened copy is written and read back for little reuse.
  * The AVX-512VL versions are the same 256-bit operations (compiled with more registers). Each
- * result is bit-equal to the one-row helpers (dot_f32_avx2, successive axpy_f32_avx2 calls): every
- * lane sees the same FMAs in the same order and the same additions in its horizontal sum; only
- * independent chains are interleaved. Rows whose length is not a multiple of 8 go to the one-row
+ * result is bit-equal to the one-row helpers (dot_f32_avx2, successive axpy_f32_avx2 calls; their
+ * _bf16 forms for rows read in place): every lane sees the same FMAs in the same order and the
+ * same additions in its horizontal sum; only independent chains are interleaved. Rows whose length is not a multiple of 8 go to the one-row
  * helpers (their scalar tails are theirs alone).
  */
 #include <immintrin.h>

@@ -121,7 +121,7 @@ export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
       const { calibration: _, ...decision } = decideMode('auto', defaults, figures);
       const best = fastestShape(figures.shapes)!;
       calibrated = { figures, decision, fastest: { beams: best.beams, beamLength: best.beamLength } };
-      log(`calibration (${Math.round(figures.ms)} ms): ${decision.reason}`);
+      log(`calibration (${Math.round(figures.ms)} ms, ${figures.promptTokens}-token prompts): ${decision.reason}`);
       for (const s of figures.shapes) if (!configs.some(([m, l]) => m === s.beams && l === s.beamLength)) configs.push([s.beams, s.beamLength]);
     }
     if (!configs.some(([m, l]) => m === beams && l === beamLength)) configs.unshift([beams, beamLength]);
@@ -213,7 +213,7 @@ export async function runRedrafterBench(args: ParsedArgs): Promise<number> {
     const w = Math.max(...rows.map((r) => r[0].length)) + 2;
     let out = `${rows.map(([k, v]) => `${k.padEnd(w)}${v}`).join('\n')}\n`;
     if (f.sweep || calibrated) {
-      if (calibrated) out += `\ncalibration (${Math.round(calibrated.figures.ms)} ms): ${calibrated.decision.reason}\n`;
+      if (calibrated) out += `\ncalibration (${Math.round(calibrated.figures.ms)} ms, ${calibrated.figures.promptTokens}-token prompts): ${calibrated.decision.reason}\n`;
       const mark = (r: RedrafterConfigResult): string =>
         [calibrated && r.beams === calibrated.fastest.beams && r.beam_length === calibrated.fastest.beamLength ? 'calibration' : '', r.beams === beams && r.beam_length === beamLength ? 'default' : '']
           .filter(Boolean)

@@ -198,6 +198,8 @@ export interface StatusResult {
       shape: { beams: number; beamLength: number } | null;
       calibration: {
         tokens: number;
+        /** The longest calibration prompt's tokens (a built-in file above the cursor and the snippet). */
+        promptTokens: number;
         rounds: number;
         arMsPerToken: number;
         shapes: { beams: number; beamLength: number; msPerToken: number; tokensPerStep: number; speedup: number; rounds: number }[];

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Drafter, Model, Tokenizer, type GenerateOptions, type Session } from '../../native/lib/index.js';
 import { defaultSettings, type Settings } from '../../server/src/config.js';
 import {
+  CALIBRATION_PROMPT_TOKENS,
   calibrate,
   calibrationPrompts,
   candidateShapes,
@@ -56,6 +57,11 @@ describe('mode auto calibration on the shipped pair', () => {
     expect(shapes.length).toBeGreaterThan(1);
     const cal: Calibration = await calibrate(model, tokenizer, drafter, shapes);
     expect(cal.shapes.map((s) => ({ beams: s.beams, beamLength: s.beamLength }))).toEqual(shapes);
+    // measured after a file above the cursor: longer than the bare snippets, within the budget and
+    // the room a completion needs (this small model's prefill is fast enough for the whole file)
+    const longestBare = Math.max(...calibrationPrompts(tokenizer).map((p) => p.prompt.length));
+    expect(cal.promptTokens).toBeGreaterThan(longestBare + 200);
+    expect(cal.promptTokens).toBeLessThanOrEqual(Math.min(CALIBRATION_PROMPT_TOKENS, model.info.maxPositionEmbeddings - 48));
     expect(cal.arMsPerToken).toBeGreaterThan(0);
     expect(cal.rounds).toBeGreaterThanOrEqual(1);
     for (const s of cal.shapes) expect(s.rounds).toBeGreaterThanOrEqual(1);
@@ -93,6 +99,29 @@ describe('mode auto calibration on the shipped pair', () => {
   }, 120_000);
 });
 
+describe('the calibration prompts', () => {
+  it('put the same n tokens of the built-in file above every snippet, in the model\'s format', async () => {
+    const tokenizer = await Tokenizer.load(shippedModel);
+    const bare = calibrationPrompts(tokenizer);
+    for (const n of [1, 300, 5000]) {
+      const long = calibrationPrompts(tokenizer, n);
+      expect(long.map((p) => p.stopTokens)).toEqual(bare.map((p) => p.stopTokens));
+      const files = long.map((p, i) => {
+        const b = Array.from(bare[i]!.prompt), l = Array.from(p.prompt);
+        expect(l.length).toBe(b.length + n);
+        // where the text before the cursor starts (after the suffix in the shipped model's SPM
+        // order): the file's n tokens are there, the rest is the bare prompt
+        let k = 0;
+        while (k < b.length && l[k] === b[k]) k++;
+        expect(l.slice(k + n)).toEqual(b.slice(k));
+        return l.slice(k, k + n);
+      });
+      for (const f of files) expect(f).toEqual(files[0]);
+      if (n === 300) expect(tokenizer.decode(Int32Array.from(files[0]!))).toContain('export function chunk<T>(items: readonly T[], size: number)');
+    }
+  });
+});
+
 describe('the tree shape through NativeEngineHost', () => {
   /** A host on the shipped pair with these engine settings, its log lines, and a greedy completion that records its steps. */
   async function withHost<T>(engine: Partial<Settings['engine']>, f: (h: NativeEngineHost, log: string[], complete: (prompt: Int32Array) => Promise<{ ids: number[]; steps: EngineStep[] }>) => Promise<T>): Promise<T> {
@@ -127,7 +156,7 @@ describe('the tree shape through NativeEngineHost', () => {
       expect(d.calibration!.shapes.map((s) => [s.beams, s.beamLength])).toEqual([[1, 2], [1, 3], [1, 4], [2, 4]]);
       const line = log.find((l) => l.includes('decoding mode auto:'));
       expect(line).toMatch(/decoding mode auto: ReDrafter M=\d+ L=\d+ [\d.]+ ms\/token vs plain/);
-      expect(line).toMatch(/calibration \d+ ms: plain [\d.]+ ms\/token, M=1 L=2 [\d.]+ ms\/token [\d.]+ tokens\/step/);
+      expect(line).toMatch(/calibration \d+ ms, \d+-token prompts: plain [\d.]+ ms\/token, M=1 L=2 [\d.]+ ms\/token [\d.]+ tokens\/step/);
       if (d.chosen === 'redrafter') expect(line).toContain(`ReDrafter M=${d.shape!.beams} L=${d.shape!.beamLength} `);
       const r = await complete(await prompt(h));
       expect(r.ids).toEqual(plain);

@@ -68,7 +68,7 @@ describe('slipstream CLI with ReDrafter', () => {
     );
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/calibration \(\d+ ms\): auto: ReDrafter M=\d+ L=\d+ /);
+    expect(r.stdout).toMatch(/calibration \(\d+ ms, \d+-token prompts\): auto: ReDrafter M=\d+ L=\d+ /);
     const j = JSON.parse(readFileSync(out, 'utf8'));
     const shapes = j.calibration.figures.shapes.map((s: { beams: number; beamLength: number }) => [s.beams, s.beamLength]);
     expect(shapes).toEqual([[1, 2], [1, 3], [1, 4], [2, 4]]);

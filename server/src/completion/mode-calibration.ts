@@ -1,16 +1,18 @@
 /**
  * Decoding mode `auto`: whether ReDrafter pays for this model, drafter and machine, and with which
  * tree shape (beams M, beam length L). At load, a short calibration completes three built-in code
- * prompts on one engine session with plain decoding and with ReDrafter at each candidate shape
- * (candidateShapes: a few narrow and one wider tree plus the drafter's default; greedy, the order
- * rotating over up to three rounds, the fastest round of each prompt and mode kept) and compares
- * decode time per token. The fastest shape is chosen (ties: the smaller tree); ReDrafter is chosen
- * when that shape is at least REDRAFTER_MIN_SPEEDUP times faster than plain decoding. The rule and
- * its figures are in docs/configuration.md and `slipstream/status`. Not a benchmark
- * (bench/redrafter.ts is): a few hundred ms on the shipped model.
+ * prompts, each with a file above the cursor (calibration-file.ts) up to about the default prompt
+ * budget, on one engine session per prompt, with plain decoding and with ReDrafter at each
+ * candidate shape (candidateShapes: a few narrow and one wider tree plus the drafter's default;
+ * greedy, the order rotating over up to three rounds, the fastest round of each prompt and mode
+ * kept) and compares decode time per token. The fastest shape is chosen (ties: the smaller tree);
+ * ReDrafter is chosen when that shape is at least REDRAFTER_MIN_SPEEDUP times faster than plain
+ * decoding. The rule and its figures are in docs/configuration.md and `slipstream/status`. Not a
+ * benchmark (bench/redrafter.ts is): under a second on the shipped model.
  */
-import type { Drafter, Model } from '../../../native/lib/index.js';
-import type { DecodeMode } from '../config.js';
+import type { Drafter, Model, Session } from '../../../native/lib/index.js';
+import { defaultSettings, type DecodeMode } from '../config.js';
+import { CALIBRATION_FILE } from './calibration-file.js';
 import type { TokenizerLike } from './engine-host.js';
 import { detectPromptFormat, DOCUMENT_TEXT } from './prompt-format.js';
 
@@ -26,6 +28,15 @@ const MIN_ROUNDS = 1;
 const ROUNDS = 3;
 /** After a round, a shape this many times slower than the fastest one so far is not timed again. */
 export const PRUNE_RATIO = 1.25;
+/**
+ * The prompt length the calibration aims at: the default prompt budget (completion.contextTokens),
+ * which a request fills wherever the file above the cursor is long. Attention, and so every
+ * verified tree row, costs more with a longer context: on the shipped pair after 928 tokens M=1 L=2
+ * ran 1.19x plain decoding and L=3 1.02x, on the bare snippets 1.08x and 1.06x (docs/performance.md).
+ */
+export const CALIBRATION_PROMPT_TOKENS = defaultSettings().completion.contextTokens;
+/** What the prompts' prefills (one per prompt) may cost, roughly: a slower model calibrates with a shorter file above the cursor. */
+const PREFILL_BUDGET_MS = 600;
 
 /**
  * The code the calibration completes, [text before the cursor, text after it]: three places where
@@ -103,6 +114,8 @@ export interface ShapeFigures extends TreeShape {
 export interface Calibration {
   /** Tokens generated at most per timed run (a prompt's completion may stop earlier, the same way in every mode). */
   tokens: number;
+  /** The longest prompt's tokens (the file above the cursor, the snippet around it and the format's tokens). */
+  promptTokens: number;
   /** Timed rounds (each runs plain decoding and the shapes still in the running on every prompt). */
   rounds: number;
   /** Plain decoding's decode time per token, as ShapeFigures.msPerToken. */
@@ -179,11 +192,37 @@ export function calibratedFor(calibration: Calibration, defaults: TreeShape, set
   return want.length === calibration.shapes.length && want.every((w) => calibration.shapes.some((s) => same(s, w)));
 }
 
-/** The built-in prompts in the model's own format (fill-in-the-middle when it has the tokens). */
-export function calibrationPrompts(tokenizer: TokenizerLike): { prompt: Int32Array; stopTokens: number[] }[] {
+/**
+ * Tokens of the file above the cursor: as many as bring the longest bare prompt (longestBare
+ * tokens) to CALIBRATION_PROMPT_TOKENS, within the context left for a completion, and no more than
+ * the prompts' prefills (prompts of them, msPerPromptToken each token as measured) can do in
+ * PREFILL_BUDGET_MS. 0 when none fit.
+ */
+export function fileTokensAbove(longestBare: number, maxContext: number, msPerPromptToken: number, prompts: number): number {
+  const room = Math.min(CALIBRATION_PROMPT_TOKENS, maxContext - MAX_TOKENS - 16) - longestBare;
+  const affordable = msPerPromptToken > 0 ? Math.floor(PREFILL_BUDGET_MS / (Math.max(1, prompts) * msPerPromptToken)) : room;
+  return Math.max(0, Math.min(room, affordable));
+}
+
+/** The last n tokens of CALIBRATION_FILE (repeated from its start when it is shorter). */
+function fileAbove(tokenizer: TokenizerLike, n: number): number[] {
+  if (n <= 0) return [];
+  const file = Array.from(tokenizer.encode(CALIBRATION_FILE, DOCUMENT_TEXT));
+  if (file.length === 0) return [];
+  let ids = file;
+  while (ids.length < n) ids = [...file, ...ids];
+  return ids.slice(ids.length - n);
+}
+
+/**
+ * The built-in prompts in the model's own format (fill-in-the-middle when it has the tokens), each
+ * with fileTokens tokens of CALIBRATION_FILE above its snippet (0: the bare snippets).
+ */
+export function calibrationPrompts(tokenizer: TokenizerLike, fileTokens = 0): { prompt: Int32Array; stopTokens: number[] }[] {
   const f = detectPromptFormat(tokenizer);
+  const above = fileAbove(tokenizer, fileTokens);
   return SNIPPETS.map(([before, after]) => {
-    const p = Array.from(tokenizer.encode(before, DOCUMENT_TEXT));
+    const p = [...above, ...Array.from(tokenizer.encode(before, DOCUMENT_TEXT))];
     const s = Array.from(tokenizer.encode(after, DOCUMENT_TEXT));
     const ids =
       f.kind === 'prefix-only'
@@ -196,40 +235,56 @@ export function calibrationPrompts(tokenizer: TokenizerLike): { prompt: Int32Arr
 }
 
 /**
- * Times plain decoding against ReDrafter at each shape on one session: every built-in prompt in
- * every mode (greedy, so all emit the same tokens), the order rotating per prompt and round, for
- * MIN_ROUNDS to ROUNDS rounds (no more once BUDGET_MS is spent); per prompt and mode the faster round
- * counts; decode times (the prefill excluded) and steps are summed over the prompts. After each
- * round a shape more than PRUNE_RATIO times slower than the fastest shape so far drops out (its
- * figures stay), so the later rounds refine the contenders within about today's time.
+ * Times plain decoding against ReDrafter at each shape: every built-in prompt (with the file above
+ * the cursor that fileTokensAbove allows, after a warm-up on the bare first snippet measured the
+ * prefill) in every mode (greedy, so all emit the same tokens) on that prompt's own session (so
+ * later runs reuse its prefill), the order rotating per prompt and round, for MIN_ROUNDS to ROUNDS
+ * rounds (no more once BUDGET_MS is spent); per prompt and mode the faster round counts; decode
+ * times (the prefill excluded) and steps are summed over the prompts. After each round a shape
+ * more than PRUNE_RATIO times slower than the fastest shape so far drops out (its figures stay), so
+ * the later rounds refine the contenders within about today's time.
  */
 export async function calibrate(model: Model, tokenizer: TokenizerLike, drafter: Drafter, shapes: readonly TreeShape[]): Promise<Calibration> {
   if (shapes.length === 0) throw new RangeError('calibrate needs at least one tree shape');
   const started = performance.now();
-  const prompts = calibrationPrompts(tokenizer);
-  const longest = Math.max(...prompts.map((p) => p.prompt.length));
-  const session = model.createSession({ maxContext: Math.min(model.info.maxPositionEmbeddings, longest + MAX_TOKENS + 16) });
+  const maxContext = model.info.maxPositionEmbeddings;
+  const bare = calibrationPrompts(tokenizer);
+  const longestBare = Math.max(...bare.map((p) => p.prompt.length));
+  const sessions: Session[] = [];
+  const sessionFor = (length: number): Session => {
+    const s = model.createSession({ maxContext: Math.min(maxContext, length + MAX_TOKENS + 16) });
+    sessions.push(s);
+    return s;
+  };
   /** Mode 0 is plain decoding, mode k > 0 ReDrafter at shapes[k - 1]. */
   const modes = shapes.length + 1;
   try {
-    const run = async (m: number, i: number, tokens: number): Promise<Timed> => {
-      const { prompt, stopTokens } = prompts[i]!;
+    const generate = async (session: Session, p: { prompt: Int32Array; stopTokens: number[] }, m: number, tokens: number): Promise<Timed> => {
       const shape = shapes[m - 1];
-      const gen = session.generate(prompt, {
-        maxTokens: tokens, temperature: 0, stopTokens,
+      const gen = session.generate(p.prompt, {
+        maxTokens: tokens, temperature: 0, stopTokens: p.stopTokens,
         ...(shape ? { mode: 'redrafter' as const, drafter, beams: shape.beams, beamLength: shape.beamLength } : { mode: 'ar' as const }),
       });
       let r = await gen.next();
       while (!r.done) r = await gen.next();
-      return { ms: r.value.stats.decode_ms, tokens: Math.max(0, r.value.ids.length - 1), steps: Math.max(0, r.value.stats.forward_passes - 1) };
+      const st = r.value.stats;
+      return {
+        ms: st.decode_ms, tokens: Math.max(0, r.value.ids.length - 1), steps: Math.max(0, st.forward_passes - 1),
+        prefillMsPerToken: st.prefill_ms / Math.max(1, st.prompt_tokens - st.reused_tokens),
+      };
     };
+    // warm-up on the bare first snippet, which measures the prefill's cost per token
+    const warm = await generate(sessionFor(longestBare), bare[0]!, 0, WARMUP_TOKENS);
+    const prompts = calibrationPrompts(tokenizer, fileTokensAbove(longestBare, maxContext, warm.prefillMsPerToken, bare.length));
+    const promptTokens = Math.max(...prompts.map((p) => p.prompt.length));
+    const own = prompts.map((p) => sessionFor(p.prompt.length));
+    const run = (m: number, i: number, tokens: number): Promise<Timed> => generate(own[i]!, prompts[i]!, m, tokens);
     // the largest tree allocates the most; every later run then finds its buffers
     const largest = shapes.reduce((a, s, k) => (s.beams * s.beamLength > shapes[a]!.beams * shapes[a]!.beamLength ? k : a), 0);
-    const warm = await run(0, 0, WARMUP_TOKENS);
     await run(largest + 1, 0, WARMUP_TOKENS);
     const perToken = warm.ms / Math.max(1, warm.tokens);
     const tokens = Math.max(MIN_TOKENS, Math.min(MAX_TOKENS, Math.floor(BUDGET_MS / (modes * ROUNDS * prompts.length * Math.max(perToken, 1e-3)))));
-    const best: Timed[][] = Array.from({ length: modes }, () => prompts.map(() => ({ ms: Infinity, tokens: 0, steps: 0 })));
+    const best: Timed[][] = Array.from({ length: modes }, () => prompts.map(() => ({ ms: Infinity, tokens: 0, steps: 0, prefillMsPerToken: 0 })));
     const timedRounds = new Array<number>(modes).fill(0);
     const sum = (xs: Timed[], k: keyof Timed): number => xs.reduce((a, x) => a + x[k], 0);
     const msPerToken = (xs: Timed[]): number => sum(xs, 'ms') / Math.max(1, sum(xs, 'tokens'));
@@ -253,6 +308,7 @@ export async function calibrate(model: Model, tokenizer: TokenizerLike, drafter:
     const arMsPerToken = msPerToken(best[0]!);
     return {
       tokens,
+      promptTokens,
       rounds,
       arMsPerToken,
       shapes: shapes.map((shape, k) => {
@@ -264,7 +320,7 @@ export async function calibrate(model: Model, tokenizer: TokenizerLike, drafter:
       ms: performance.now() - started,
     };
   } finally {
-    session.dispose();
+    for (const s of sessions) s.dispose();
   }
 }
 
@@ -272,6 +328,8 @@ interface Timed {
   ms: number;
   tokens: number;
   steps: number;
+  /** The prefill's time per prompt token it computed (the reused ones excluded). */
+  prefillMsPerToken: number;
 }
 
 /** The drafter's default shape (Drafter.info.defaultBeams / defaultBeamLength), or null when no drafter is loaded. */

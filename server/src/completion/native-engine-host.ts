@@ -201,7 +201,7 @@ export class NativeEngineHost implements EngineHost {
     }
     const each = l.calibration.shapes.map((f) => `${shapeName(f)} ${f.msPerToken.toFixed(2)} ms/token ${f.tokensPerStep.toFixed(2)} tokens/step`).join(', ');
     this.log.info(
-      `decoding mode ${decideMode('auto', l.defaults, l.calibration, setting).reason} (calibration ${Math.round(l.calibration.ms)} ms: plain ${l.calibration.arMsPerToken.toFixed(2)} ms/token, ${each})`,
+      `decoding mode ${decideMode('auto', l.defaults, l.calibration, setting).reason} (calibration ${Math.round(l.calibration.ms)} ms, ${l.calibration.promptTokens}-token prompts: plain ${l.calibration.arMsPerToken.toFixed(2)} ms/token, ${each})`,
     );
   }
 

@@ -119,6 +119,7 @@ const status: StatusResult = {
       shape: { beams: 1, beamLength: 3 },
       calibration: {
         tokens: 32,
+        promptTokens: 960,
         rounds: 3,
         arMsPerToken: 0.25,
         shapes: [

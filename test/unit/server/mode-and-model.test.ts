@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { applySettings, defaultSettings } from '../../../server/src/config.js';
 import { chooseModel } from '../../../server/src/completion/default-model.js';
 import {
+  CALIBRATION_PROMPT_TOKENS,
+  fileTokensAbove,
   calibratedFor,
   CANDIDATE_SHAPES,
   candidateShapes,
@@ -25,7 +27,7 @@ const DEFAULTS = { beams: 1, beamLength: 3 };
 /** A fake shape measurement: [beams, beamLength, ms per token]. */
 const shape = ([beams, beamLength, ms]: [number, number, number], ar: number): ShapeFigures => ({ beams, beamLength, msPerToken: ms, tokensPerStep: 2, speedup: ar / ms, rounds: 3 });
 /** A fake calibration: plain decoding at `ar` ms/token and the given shapes. */
-const fakeCalibration = (ar: number, shapes: [number, number, number][]): Calibration => ({ tokens: 32, rounds: 3, arMsPerToken: ar, shapes: shapes.map((s) => shape(s, ar)), ms: 100 });
+const fakeCalibration = (ar: number, shapes: [number, number, number][]): Calibration => ({ tokens: 32, promptTokens: 960, rounds: 3, arMsPerToken: ar, shapes: shapes.map((s) => shape(s, ar)), ms: 100 });
 /** A fake calibration with the one default shape at `rd` ms/token. */
 const cal = (ar: number, rd: number): Calibration => fakeCalibration(ar, [[1, 3, rd]]);
 
@@ -88,6 +90,27 @@ describe('decideMode', () => {
     expect(decideMode('auto', DEFAULTS, c, { beams: 0, beamLength: 3 }).shape).toEqual({ beams: 1, beamLength: 3 });
     // a calibration that measured no shape fitting the settings decides nothing
     expect(decideMode('auto', DEFAULTS, c, { beams: 8, beamLength: 0 })).toMatchObject({ chosen: 'ar', reason: expect.stringContaining('no calibrated tree shape fits') });
+  });
+});
+
+describe('fileTokensAbove: the file above the cursor of the calibration prompts', () => {
+  it('fills the prompts up to the default prompt budget where the context and the prefill allow', () => {
+    // 1024-token budget, 60-token bare prompts, a model of 4096 positions, a fast prefill
+    expect(CALIBRATION_PROMPT_TOKENS).toBe(defaultSettings().completion.contextTokens);
+    expect(fileTokensAbove(60, 4096, 0.01, 3)).toBe(CALIBRATION_PROMPT_TOKENS - 60);
+  });
+  it('leaves room for the completion in a short context', () => {
+    // 1024 positions: 32 generated tokens and 16 spare
+    expect(fileTokensAbove(60, 1024, 0.01, 3)).toBe(1024 - 32 - 16 - 60);
+  });
+  it('a slow prefill gets a shorter file: 3 prefills within about 600 ms', () => {
+    expect(fileTokensAbove(60, 4096, 1, 3)).toBe(200);
+    expect(fileTokensAbove(60, 4096, 10, 3)).toBe(20);
+  });
+  it('none where nothing fits; the room alone when the prefill measured nothing', () => {
+    expect(fileTokensAbove(60, 100, 0.01, 3)).toBe(0);
+    expect(fileTokensAbove(2000, 4096, 0.01, 3)).toBe(0);
+    expect(fileTokensAbove(60, 4096, 0, 3)).toBe(CALIBRATION_PROMPT_TOKENS - 60);
   });
 });
 

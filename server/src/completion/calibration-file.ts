@@ -44,41 +44,34 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
   throw lastError;
 }
 
-export class LruCache<K, V> {
-  private readonly entries = new Map<K, V>();
+export class Histogram {
+  private readonly counts: number[];
+  private total = 0;
 
-  constructor(private readonly capacity: number) {
-    if (capacity < 1) throw new RangeError(\`capacity must be at least 1, got \${capacity}\`);
+  constructor(private readonly bounds: readonly number[]) {
+    if (bounds.some((b, i) => i > 0 && b <= bounds[i - 1]!)) throw new RangeError('bounds must increase');
+    this.counts = new Array<number>(bounds.length + 1).fill(0);
   }
 
-  get size(): number {
-    return this.entries.size;
+  record(value: number): void {
+    let i = 0;
+    while (i < this.bounds.length && value > this.bounds[i]!) i++;
+    this.counts[i]!++;
+    this.total++;
   }
 
-  get(key: K): V | undefined {
-    const value = this.entries.get(key);
-    if (value === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    return value;
-  }
-
-  set(key: K, value: V): this {
-    if (this.entries.has(key)) this.entries.delete(key);
-    else if (this.entries.size >= this.capacity) {
-      const oldest = this.entries.keys().next().value as K;
-      this.entries.delete(oldest);
+  quantile(q: number): number {
+    if (this.total === 0) return NaN;
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i]!;
+      if (seen >= q * this.total) return i < this.bounds.length ? this.bounds[i]! : Infinity;
     }
-    this.entries.set(key, value);
-    return this;
+    return Infinity;
   }
 
-  delete(key: K): boolean {
-    return this.entries.delete(key);
-  }
-
-  clear(): void {
-    this.entries.clear();
+  toJSON(): { bounds: readonly number[]; counts: number[]; total: number } {
+    return { bounds: this.bounds, counts: [...this.counts], total: this.total };
   }
 }
 

@@ -209,7 +209,7 @@ void check_block_loops(std::mt19937 & rng) {
                     axpy_f32_avx2(w2.data(), b[j], px[j], len);
                 }
                 if (g_avx512) {
-                    axpys2_f32_avx512vl(z1.data(), w1.data(), a.data(), b.data(), px.data(), count, len);
+                    axpys2_f32_avx512vl(z1.data(), w1.data(), a.data(), b.data(), px.data(), 0, count, len);
                     if (!same_bits(z1, z2) || !same_bits(w1, w2)) ++bad;
                 }
                 std::vector<std::vector<uint16_t>> xb;

@@ -384,9 +384,9 @@ AVX512VL_TARGET void axpys2_t(float * y0, float * y1, const float * a0, const fl
 }
 }  // namespace
 
-void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t count,
-                         int64_t len) {
-    axpys2_t(y0, y1, a0, a1, x, 0, count, len);
+void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t off,
+                         int64_t count, int64_t len) {
+    axpys2_t(y0, y1, a0, a1, x, off, count, len);
 }
 
 void axpys2_bf16_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const uint16_t * const * x, int64_t off,

@@ -164,23 +164,6 @@ void softmax_row(float * s, int64_t lds, int nh, int64_t len, const uint8_t * mr
         }
 }
 
-// axpys2 over a widened block (its function takes no offset: rows start at 0) or bf16 rows.
-inline void call_axpys2(attention_axpys2_fn f, float * y0, float * y1, const float * a0, const float * a1, value_rows<float> vr,
-                        int64_t count, int64_t hd) {
-    f(y0, y1, a0, a1, vr.rows, count, hd);
-}
-inline void call_axpys2(decltype(attention_block_ops::axpys2_bf16) f, float * y0, float * y1, const float * a0, const float * a1,
-                        value_rows<uint16_t> vr, int64_t count, int64_t hd) {
-    f(y0, y1, a0, a1, vr.rows, vr.off, count, hd);
-}
-
-// The list of nonzero-weight rows pass 2 builds: widened rows (vs) or the cache's (vs_direct).
-template <class R, class T>
-const R ** nz_rows(std::vector<const float *> & vs, std::vector<const T *> & vs_direct) {
-    if constexpr (std::is_same_v<R, float>) return vs.data();
-    else return vs_direct.data();
-}
-
 template <class T>
 void attention_keyblocks_t(float * out, const float * q, const T * const * k_rows, const T * const * v_rows, int64_t kv_len,
                            int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
@@ -224,20 +207,17 @@ void attention_keyblocks_t(float * out, const float * q, const T * const * k_row
         const int64_t span = mask ? total : kv_len + i1;  // the slots any of them sees
         const int64_t off = static_cast<int64_t>(hk) * hd;
         thread_local std::vector<float> scores, block, weights;
-        thread_local std::vector<const float *> qs, vs, block_rows;
+        thread_local std::vector<const float *> qs, block_rows;
         thread_local std::vector<int64_t> seen;  // per query: slots [0, seen) may have weight; 0 = none
         thread_local std::vector<uint8_t> live;  // per query: sees something
         scores.resize(static_cast<size_t>(nq * span));
         block.resize(static_cast<size_t>(B * hd));
         weights.resize(static_cast<size_t>(B));
         qs.resize(static_cast<size_t>(nq));
-        vs.resize(static_cast<size_t>(B));
         block_rows.resize(static_cast<size_t>(B));
         seen.resize(static_cast<size_t>(nq));
         live.resize(static_cast<size_t>(nq));
         for (int64_t iq = 0; iq < nq; ++iq) qs[iq] = q + (i0 + iq / nh) * q_dim + (h0 + iq % nh) * hd;
-        thread_local std::vector<const T *> vs_direct;
-        vs_direct.resize(static_cast<size_t>(B));
         auto out_of = [&](int64_t iq) { return out + (i0 + iq / nh) * q_dim + (h0 + iq % nh) * hd; };
         // every query's weighted sum of the block's value rows [b0, b0 + bl) (R: float or T)
         auto add_values = [&](auto vr, int64_t b0, int64_t bl, auto axpys, auto axpys2) {
@@ -250,21 +230,21 @@ void attention_keyblocks_t(float * out, const float * q, const T * const * k_row
                 if (!any_zero(w, cnt)) {
                     // the next query (of this row or the next), if it adds the same keys, none of weight 0: both at once
                     if (axpys2 && iq + 1 < nq && std::min(bl, seen[iq + 1] - b0) == cnt && !any_zero(w + span, cnt)) {
-                        call_axpys2(axpys2, oi, out_of(iq + 1), w, w + span, vr, cnt, hd);
+                        axpys2(oi, out_of(iq + 1), w, w + span, vr.rows, vr.off, cnt, hd);
                         ++iq;
                         continue;
                     }
                     axpys(oi, w, vr.rows, vr.off, cnt, hd);
                     continue;
                 }
-                int64_t nz = 0;  // keys of weight 0 are left out, as an axpy per key skipped them
-                const R ** list = nz_rows<R>(vs, vs_direct);
+                thread_local std::vector<const R *> nonzero;  // keys of weight 0 are left out, as an axpy per key skipped them
+                nonzero.clear();
                 for (int64_t j = 0; j < cnt; ++j) {
                     if (w[j] == 0.0f) continue;
-                    weights[nz] = w[j];
-                    list[nz++] = vr.rows[j];
+                    weights[nonzero.size()] = w[j];
+                    nonzero.push_back(vr.rows[j]);
                 }
-                axpys(oi, weights.data(), list, vr.off, nz, hd);
+                axpys(oi, weights.data(), nonzero.data(), vr.off, static_cast<int64_t>(nonzero.size()), hd);
             }
         };
 

@@ -337,9 +337,9 @@ using attention_dots_fn = void (*)(float * s, int64_t lds, const float * const *
                                    int64_t count, int64_t hd);
 using attention_axpys_fn = void (*)(float * y, const float * a, const float * const * x, int64_t off, int64_t count,
                                     int64_t len);
-// axpys2: axpys for two outputs with their own weights over the same rows (off 0), or null (two axpys).
+// axpys2: axpys for two outputs with their own weights over the same rows, or null (two axpys).
 using attention_axpys2_fn = void (*)(float * y0, float * y1, const float * a0, const float * a1, const float * const * x,
-                                     int64_t count, int64_t len);
+                                     int64_t off, int64_t count, int64_t len);
 struct attention_block_ops {
     attention_dots_fn dots;
     attention_axpys_fn axpys;
@@ -385,8 +385,8 @@ void attention_widen_bf16_avx2(float * dst, const uint16_t * const * rows, int64
 float attention_scale_max_avx2(float * s, int64_t len, float scale);
 void attention_scale_avx2(float * s, int64_t len, float a);
 // Two outputs over the same value rows, each row loaded once for both (AVX-512VL's registers).
-void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t count,
-                         int64_t len);
+void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t off,
+                         int64_t count, int64_t len);
 // The dots / axpys / axpys2 above on bf16 rows (rows[j] + off) instead of a widened block (the
 // block ops' dots_bf16, axpys_bf16, axpys2_bf16).
 void attention_dots_bf16_avx2(float * s, int64_t lds, const float * const * q, int64_t nq, const uint16_t * const * rows,

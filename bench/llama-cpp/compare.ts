@@ -262,7 +262,8 @@ function main(argv: string[]): void {
   try {
     nlcVersion = (JSON.parse(readFileSync(join(DEPS, 'node_modules', 'node-llama-cpp', 'package.json'), 'utf8')) as { version: string }).version;
   } catch { /* reported as unknown */ }
-  const command = `node dist/bench/llama-cpp/compare.js --model ${a.model} --threads ${a.threads} --rounds ${a.rounds}${a.weights ? ` --weights ${a.weights}` : ''}`;
+  const otherBuild = a.engineCli !== ENGINE_CLI;  // --engine-cli: a binary this checkout did not build
+  const command = `node dist/bench/llama-cpp/compare.js --model ${a.model} --threads ${a.threads} --rounds ${a.rounds}${a.weights ? ` --weights ${a.weights}` : ''}${otherBuild ? ` --engine-cli ${a.engineCli}` : ''}`;
   const build = `llama.cpp ${llamaCommit} from node-llama-cpp ${nlcVersion}'s bundled source, built here with GGML_NATIVE (-march=native), static, OpenMP`;
   const date = new Date().toISOString().slice(0, 10);
   mkdirSync(a.out, { recursive: true });
@@ -270,7 +271,8 @@ function main(argv: string[]): void {
   for (let i = 2; existsSync(`${stem}.json`); i++) stem = join(a.out, `${date}-llama-cpp-compare-${i}`);
   const result = {
     command, date: new Date().toISOString(), cpu, threads: a.threads, model: a.model, gguf,
-    engineCommit: git(['rev-parse', '--short', 'HEAD']), nativeUncommittedFiles: nativeDirty,
+    engineCommit: otherBuild ? null : git(['rev-parse', '--short', 'HEAD']), nativeUncommittedFiles: otherBuild ? null : nativeDirty,
+    engineCli: a.engineCli,
     llamaCpp: { build, systemInfo, llamaBenchArgs: `-t ${a.threads} -p 512,16,1 -n 64 -r 3` },
     rounds, median: { ours: mo, llama: ml, llamaBench: mlb },
     ratios: {
@@ -289,7 +291,7 @@ function main(argv: string[]): void {
     `# Our engine vs llama.cpp, ${date}`,
     '',
     `Command: \`${command}\` (${a.rounds} rounds, order flipped each round; load average ${rounds.map((r) => f2(r.loadBefore)).join(', ')} at the start of each round, the benchmark's own 2 threads included; CPU used by other processes during each round: ${rounds.map((r) => f2(r.otherCores)).join(', ')} cores).`,
-    `Machine: ${cpu}, ${a.threads} threads. Engine: ${result.engineCommit}${nativeDirty ? ` with ${nativeDirty} uncommitted file(s) under native/ (the engine-cli binary as built then)` : ''}${rounds[0]?.ours.kernels ? `; its matmuls ran the ${rounds[0].ours.kernels} kernels` : ''}.`,
+    `Machine: ${cpu}, ${a.threads} threads. Engine: ${otherBuild ? `the engine-cli given with --engine-cli (${a.engineCli}), not this checkout's build` : `${result.engineCommit}${nativeDirty ? ` with ${nativeDirty} uncommitted file(s) under native/ (the engine-cli binary as built then)` : ''}`}${rounds[0]?.ours.kernels ? `; its matmuls ran the ${rounds[0].ours.kernels} kernels` : ''}.`,
     `llama.cpp: ${build}; system_info: \`${systemInfo}\`.`,
     a.weights
       ? `Model: the HF folder for ours, loaded with --weights ${a.weights}; for llama.cpp its GGUF conversion with the same blocks (bench/llama-cpp/hf-to-gguf.ts --weights ${a.weights}: the layers' matrices ${a.weights.toUpperCase()}, token_embd/output Q8_0, norms F32).`

@@ -93,7 +93,7 @@ void check_matmul(kernel_path path, weight_dtype dt, int64_t rows, int64_t cols,
                      wt.layout == WEIGHT_TILED32 ? " TILED32" : wt.layout == WEIGHT_TILED4X16 ? " TILED4X16" : "", (long long)rows, (long long)cols, (long long)n, max_err, tol);
     CHECK(max_err <= tol);
     // batch invariance on AVX2 (the tile shapes differ with the number of inputs: 4 rows x 1 input
-    // alone, 2 x 2 in a batch): each input alone gives its batch row bit for bit
+    // alone, 4 x 2 in a batch): each input alone gives its batch row bit for bit
     if (path == KERNEL_PATH_AVX2 && n > 1)
         for (int64_t i = 0; i < n; i += 3) {
             std::vector<float> y1(static_cast<size_t>(ldy), -7.0f);

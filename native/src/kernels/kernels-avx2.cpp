@@ -1,7 +1,7 @@
 /*
  * kernels-avx2.cpp: the AVX2+FMA matmul for CPUs without AVX-512, and the dot / axpy of the generic
  * attention (f32 or bf16 K/V, the latter on every CPU with AVX2). bf16 weights (ROWS or TILED4X16)
- * are widened to f32 exactly (16 at a time, split into even and odd elements: see rows_bf16) and multiplied with the
+ * are widened to f32 exactly (16 at a time, split into even and odd elements: see tile_bf16) and multiplied with the
  * bf16-rounded activations (xb), widened the same way, so the products equal the other paths'.
  * Compiled with target attributes; kernels.cpp calls it only when supported.
  */
@@ -61,9 +61,12 @@ AVX2_TARGET void rows_f32(float * y, int64_t ldy, const float * x, int64_t n, co
 // A 256-bit load of 16 bf16 values holds element 2j in the low and 2j + 1 in the high half of
 // 32-bit lane j: a shift left by 16 makes the even elements f32, a mask of the high half the odd
 // ones (2 operations for 16 values, where widening 8 at a time takes 2 for 8). Weights and the
-// bf16-rounded inputs are split alike, so each (row, input) sums its products in two 8-lane
-// accumulators, even and odd, the same whatever the tile shape (R rows x C inputs): batch-invariant.
-// Result = hsum(even + odd), then the K % 16 tail in order (exact widening, one FMA each), + bias.
+// bf16-rounded inputs are split alike. Each (row, input) sums its products in one 8-lane
+// accumulator, a step adding its 8 even products and then its 8 odd ones (two FMAs), the same
+// whatever the tile shape (R rows x C inputs): batch-invariant. One accumulator (not one each for
+// the even and the odd products) leaves the registers for 4 x 2 tiles: 16 FMAs to 12 widening
+// operations a step, where 2 x 2 tiles with two accumulators each did 8 to 8 (docs/performance.md).
+// Result = hsum(accumulator), then the K % 16 tail in order (exact widening, one FMA each), + bias.
 // The weights are ROWS or TILED4X16 (kernels.h): either way a row is a run of 16-value steps, the
 // next step `stride` values on (16 or 64), so both layouts give the same bits.
 
@@ -96,9 +99,9 @@ AVX2_TARGET inline void tile_bf16(float * y, int64_t ldy, const uint16_t * xb, c
     const int64_t K = w.K, S = w.stride;
     const uint16_t * wr[R];
     for (int a = 0; a < R; ++a) wr[a] = w.row(r + a);
-    __m256 ae[R][C], ao[R][C];
+    __m256 acc[R][C];
     for (int a = 0; a < R; ++a)
-        for (int c = 0; c < C; ++c) ae[a][c] = ao[a][c] = _mm256_setzero_ps();
+        for (int c = 0; c < C; ++c) acc[a][c] = _mm256_setzero_ps();
     int64_t k = 0, s = 0;
     for (; k + 16 <= K; k += 16, s += S) {
         __m256 xe[C], xo[C];
@@ -106,46 +109,48 @@ AVX2_TARGET inline void tile_bf16(float * y, int64_t ldy, const uint16_t * xb, c
         for (int a = 0; a < R; ++a) {
             __m256 we, wo;
             load_bf16x16_split(wr[a] + s, we, wo);
-            for (int c = 0; c < C; ++c) {
-                ae[a][c] = _mm256_fmadd_ps(we, xe[c], ae[a][c]);
-                ao[a][c] = _mm256_fmadd_ps(wo, xo[c], ao[a][c]);
-            }
+            for (int c = 0; c < C; ++c) acc[a][c] = _mm256_fmadd_ps(wo, xo[c], _mm256_fmadd_ps(we, xe[c], acc[a][c]));
         }
     }
     for (int a = 0; a < R; ++a)
         for (int c = 0; c < C; ++c) {
-            float sum = hsum_avx2(_mm256_add_ps(ae[a][c], ao[a][c]));
+            float sum = hsum_avx2(acc[a][c]);
             for (int64_t kk = k; kk < K; ++kk) sum = std::fma(bf16_to_f32(wr[a][w.at(kk)]), bf16_to_f32(xb[(i + c) * K + kk]), sum);
             y[(i + c) * ldy + r + a] = sum + (bias ? bias[r + a] : 0.0f);
         }
 }
 
-// One input (decode): 4 rows a tile (one TILED4X16 group where r0 is a multiple of 4), 8
-// independent FMA chains. Several inputs: 2 rows x 2 inputs.
+// Rows r..r+R-1 x inputs [i0, i1): tiles of C inputs, then of 1.
+template <int R, int C>
+AVX2_TARGET inline void row_tiles_bf16(float * y, int64_t ldy, const uint16_t * xb, const bf16_rows & wr, const float * bias,
+                                       int64_t r, int64_t i0, int64_t i1) {
+    int64_t i = i0;
+    for (; i + C <= i1; i += C) tile_bf16<R, C>(y, ldy, xb, wr, bias, r, i);
+    for (; i < i1; ++i) tile_bf16<R, 1>(y, ldy, xb, wr, bias, r, i);
+}
+
+// Rows [r0, r1) x inputs [i0, i1) in tiles of R rows (1 up to the first multiple of 4, then 4: one
+// TILED4X16 group, one stream of weights; 1 for the last rows) x C inputs.
+template <int C>
+AVX2_TARGET void rows_bf16_inputs(float * y, int64_t ldy, const uint16_t * xb, const bf16_rows & wr, const float * bias,
+                                  int64_t r0, int64_t r1, int64_t i0, int64_t i1) {
+    int64_t r = r0;
+    for (; r < r1 && r % 4; ++r) row_tiles_bf16<1, C>(y, ldy, xb, wr, bias, r, i0, i1);
+    for (; r + 4 <= r1; r += 4) row_tiles_bf16<4, C>(y, ldy, xb, wr, bias, r, i0, i1);
+    for (; r < r1; ++r) row_tiles_bf16<1, C>(y, ldy, xb, wr, bias, r, i0, i1);
+}
+
+// One input (decode): 4-row tiles, 4 independent FMA chains (a decode step is bound by memory, not
+// by them). Several inputs: 4 rows x 2 inputs, 64 inputs at a time, which stay in L2 while the rows
+// stream.
 AVX2_TARGET void rows_bf16(float * y, int64_t ldy, const uint16_t * xb, int64_t n, const weight_matrix & w,
                            const float * bias, int64_t r0, int64_t r1) {
     const bf16_rows wr(w);
     if (n == 1) {
-        int64_t r = r0;
-        for (; r < r1 && r % 4; ++r) tile_bf16<1, 1>(y, ldy, xb, wr, bias, r, 0);
-        for (; r + 4 <= r1; r += 4) tile_bf16<4, 1>(y, ldy, xb, wr, bias, r, 0);
-        for (; r < r1; ++r) tile_bf16<1, 1>(y, ldy, xb, wr, bias, r, 0);
+        rows_bf16_inputs<1>(y, ldy, xb, wr, bias, r0, r1, 0, 1);
         return;
     }
-    for (int64_t i0 = 0; i0 < n; i0 += 64) {  // 64 inputs at a time stay in L2 while the rows stream
-        const int64_t i1 = i0 + 64 < n ? i0 + 64 : n;
-        int64_t r = r0;
-        for (; r + 2 <= r1; r += 2) {
-            int64_t i = i0;
-            for (; i + 2 <= i1; i += 2) tile_bf16<2, 2>(y, ldy, xb, wr, bias, r, i);
-            if (i < i1) tile_bf16<2, 1>(y, ldy, xb, wr, bias, r, i);
-        }
-        if (r < r1) {
-            int64_t i = i0;
-            for (; i + 2 <= i1; i += 2) tile_bf16<1, 2>(y, ldy, xb, wr, bias, r, i);
-            if (i < i1) tile_bf16<1, 1>(y, ldy, xb, wr, bias, r, i);
-        }
-    }
+    for (int64_t i0 = 0; i0 < n; i0 += 64) rows_bf16_inputs<2>(y, ldy, xb, wr, bias, r0, r1, i0, i0 + 64 < n ? i0 + 64 : n);
 }
 
 }  // namespace

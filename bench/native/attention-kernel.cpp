@@ -12,7 +12,7 @@
  * Build and run (AVX2 CPU):
  *
  *   g++ -O3 -std=c++17 -Inative/src bench/native/attention-kernel.cpp native/src/kernels/kernels*.cpp \
- *     native/src/kernels/attention-avx2.cpp native/src/kernels/exp-avx2.cpp native/src/kernels/quant-*.cpp native/src/kernels/weight-layouts.cpp \
+ *     native/src/kernels/attention-*.cpp native/src/kernels/exp-avx2.cpp native/src/kernels/quant-*.cpp native/src/kernels/weight-layouts.cpp \
  *     native/src/kernels/topk-logprobs.cpp native/src/base/thread-pool.cpp native/src/base/log.cpp -o /tmp/attention-kernel
  *   /tmp/attention-kernel
  */

@@ -71,14 +71,14 @@ void check_case(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_le
     std::vector<float> direct(sz, 7.0f);
     attention_one_by_one(direct.data(), q.data(), kb.data(), vb.data(), kv_len, n, n_head, n_head_kv, head_dim, mp,
                          dot_f32_bf16, axpy_f32_bf16);
-    // what a CPU with AVX2 but not AVX-512 runs (no two-output sums; its tasks of few queries read
-    // K/V in place with the AVX2 loops): the same bits as the oracle too
+    // what a CPU with AVX2 but not AVX-512 runs (two-output sums 32 floats at a time; its tasks of
+    // few queries read K/V in place with the AVX2 loops): the same bits as the oracle too
     bool avx2_same = true;
     if (kernel_path_supported(KERNEL_PATH_AVX2)) {
-        const attention_block_ops avx2_ops{attention_dots_avx2,      axpys_f32_avx2,          nullptr,
+        const attention_block_ops avx2_ops{attention_dots_avx2,      axpys_f32_avx2,          axpys2_f32_avx2,
                                            attention_widen_bf16_avx2, exp_shifted_avx2,        attention_scale_max_avx2,
                                            attention_scale_avx2,      attention_dots_bf16_avx2, axpys_bf16_avx2,
-                                           nullptr};
+                                           axpys2_bf16_avx2};
         std::vector<const uint16_t *> kr(static_cast<size_t>(total)), vr(static_cast<size_t>(total));
         for (int64_t j = 0; j < total; ++j) kr[j] = kb.data() + j * kv_dim, vr[j] = vb.data() + j * kv_dim;
         std::vector<float> out_avx2(sz, 7.0f);
@@ -208,9 +208,12 @@ void check_block_loops(std::mt19937 & rng) {
                     axpy_f32_avx2(z2.data(), a[j], px[j], len);
                     axpy_f32_avx2(w2.data(), b[j], px[j], len);
                 }
-                if (g_avx512) {
-                    axpys2_f32_avx512vl(z1.data(), w1.data(), a.data(), b.data(), px.data(), 0, count, len);
-                    if (!same_bits(z1, z2) || !same_bits(w1, w2)) ++bad;
+                for (bool wide512 : {false, true}) {
+                    if (wide512 && !g_avx512) continue;
+                    std::vector<float> z = z1, w = w1;
+                    if (wide512) axpys2_f32_avx512vl(z.data(), w.data(), a.data(), b.data(), px.data(), 0, count, len);
+                    else axpys2_f32_avx2(z.data(), w.data(), a.data(), b.data(), px.data(), 0, count, len);
+                    if (!same_bits(z, z2) || !same_bits(w, w2)) ++bad;
                 }
                 std::vector<std::vector<uint16_t>> xb;
                 std::vector<const uint16_t *> pb;
@@ -242,9 +245,12 @@ void check_block_loops(std::mt19937 & rng) {
                     axpy_f32_bf16_avx2(v2.data(), b[j], pb[j] + 5, len);
                 }
                 if (!same_bits(u1, u2)) ++bad;
-                if (g_avx512) {
-                    axpys2_bf16_avx512vl(u3.data(), v1.data(), a.data(), b.data(), pb.data(), 5, count, len);
-                    if (!same_bits(u3, u2) || !same_bits(v1, v2)) ++bad;
+                for (bool wide512 : {false, true}) {
+                    if (wide512 && !g_avx512) continue;
+                    std::vector<float> u = u3, v = v1;
+                    if (wide512) axpys2_bf16_avx512vl(u.data(), v.data(), a.data(), b.data(), pb.data(), 5, count, len);
+                    else axpys2_bf16_avx2(u.data(), v.data(), a.data(), b.data(), pb.data(), 5, count, len);
+                    if (!same_bits(u, u2) || !same_bits(v, v2)) ++bad;
                 }
                 ++g_cases;
             }

@@ -6,8 +6,9 @@
  *           together (hsum8_avx2); with AVX-512VL's 32 registers four queries x four keys first;
  *   axpys:  y += a[j] * x[j] for count value rows in order j, the output held in registers across
  *           all rows (64 floats at a time, then the row's remaining 8-float chunks side by side)
- *           instead of loaded and stored once per row; with AVX-512VL two outputs at once, each
- *           value row loaded once for both (axpys2);
+ *           instead of loaded and stored once per row; axpys2: two outputs at once, each value
+ *           row loaded (and widened) once for both, 64 floats of each at a time with AVX-512VL's
+ *           32 registers, 32 with AVX2's 16;
  *   widen:  a block's bf16 rows to f32, 8 at a time;
  *   softmax passes: the scores scaled and their max in one pass, the weights' 1 / sum product.
  * dots and axpys also read bf16 rows straight from the cache (the _bf16 versions: each 8 values
@@ -249,8 +250,8 @@ AVX2_TARGET __attribute__((always_inline)) inline void dots_block(float * s, int
     }
 }
 
-// Two outputs' last 8 R floats (R < 8) as axpys_chunks, each value chunk loaded once for both: 2 R
-// chains side by side (for 32 registers).
+// Two outputs' 8 R floats (R < 8) as axpys_chunks, each value chunk loaded once for both: 2 R
+// chains side by side (R <= 4 fits AVX2's 16 registers: 8 outputs, the chunk, two weights).
 template <int R, class T>
 AVX2_TARGET __attribute__((always_inline)) inline void axpys_2_chunks(float * y0, float * y1, const float * a0, const float * a1,
                                                                       const T * const * x, int64_t off, int64_t count) {
@@ -392,4 +393,37 @@ void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0, const float *
 void axpys2_bf16_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const uint16_t * const * x, int64_t off,
                           int64_t count, int64_t len) {
     axpys2_t(y0, y1, a0, a1, x, off, count, len);
+}
+
+namespace {
+// Two outputs with AVX2's 16 registers: 32 floats of each at a time, the row's lanes in turn (a
+// lane's sum does not depend on which lanes share its pass: each output lane gets axpys's FMAs in
+// key order, so the same bits).
+template <class T>
+AVX2_TARGET void axpys2_avx2_t(float * y0, float * y1, const float * a0, const float * a1, const T * const * x, int64_t off,
+                               int64_t count, int64_t len) {
+    if (len % 8 != 0) {
+        axpys(y0, a0, x, off, count, len);
+        axpys(y1, a1, x, off, count, len);
+        return;
+    }
+    int64_t c = 0;
+    for (; c + 32 <= len; c += 32) axpys_2_chunks<4, T>(y0 + c, y1 + c, a0, a1, x, off + c, count);
+    switch ((len - c) / 8) {
+        case 1: axpys_2_chunks<1, T>(y0 + c, y1 + c, a0, a1, x, off + c, count); break;
+        case 2: axpys_2_chunks<2, T>(y0 + c, y1 + c, a0, a1, x, off + c, count); break;
+        case 3: axpys_2_chunks<3, T>(y0 + c, y1 + c, a0, a1, x, off + c, count); break;
+        default: break;
+    }
+}
+}  // namespace
+
+void axpys2_f32_avx2(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t off,
+                     int64_t count, int64_t len) {
+    axpys2_avx2_t(y0, y1, a0, a1, x, off, count, len);
+}
+
+void axpys2_bf16_avx2(float * y0, float * y1, const float * a0, const float * a1, const uint16_t * const * x, int64_t off,
+                      int64_t count, int64_t len) {
+    axpys2_avx2_t(y0, y1, a0, a1, x, off, count, len);
 }

@@ -75,8 +75,8 @@ attention_block_ops block_ops_for(dot_fn dot) {
         if (cpu().avx512)
             return {attention_dots_avx512vl, axpys_f32_avx2, axpys2_f32_avx512vl, attention_widen_bf16_avx2, exp, attention_scale_max_avx2,
                     attention_scale_avx2, attention_dots_bf16_avx512vl, axpys_bf16_avx2, axpys2_bf16_avx512vl};
-        return {attention_dots_avx2, axpys_f32_avx2, nullptr, attention_widen_bf16_avx2, exp, attention_scale_max_avx2, attention_scale_avx2,
-                attention_dots_bf16_avx2, axpys_bf16_avx2, nullptr};
+        return {attention_dots_avx2, axpys_f32_avx2, axpys2_f32_avx2, attention_widen_bf16_avx2, exp, attention_scale_max_avx2,
+                attention_scale_avx2, attention_dots_bf16_avx2, axpys_bf16_avx2, axpys2_bf16_avx2};
     }
     const auto widen = cpu().avx2 ? attention_widen_bf16_avx2 : nullptr;
     const auto scale_max = cpu().avx2 ? attention_scale_max_avx2 : nullptr;

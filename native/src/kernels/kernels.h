@@ -384,9 +384,12 @@ void attention_dots_avx512vl(float * s, int64_t lds, const float * const * q, in
 void attention_widen_bf16_avx2(float * dst, const uint16_t * const * rows, int64_t off, int64_t count, int64_t hd);
 float attention_scale_max_avx2(float * s, int64_t len, float scale);
 void attention_scale_avx2(float * s, int64_t len, float a);
-// Two outputs over the same value rows, each row loaded once for both (AVX-512VL's registers).
+// Two outputs over the same value rows, each row loaded once for both (AVX-512VL's registers: 64
+// floats of each at a time; AVX2's: 32).
 void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t off,
                          int64_t count, int64_t len);
+void axpys2_f32_avx2(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t off,
+                     int64_t count, int64_t len);
 // The dots / axpys / axpys2 above on bf16 rows (rows[j] + off) instead of a widened block (the
 // block ops' dots_bf16, axpys_bf16, axpys2_bf16).
 void attention_dots_bf16_avx2(float * s, int64_t lds, const float * const * q, int64_t nq, const uint16_t * const * rows,
@@ -396,6 +399,8 @@ void attention_dots_bf16_avx512vl(float * s, int64_t lds, const float * const * 
 void axpys_bf16_avx2(float * y, const float * a, const uint16_t * const * x, int64_t off, int64_t count, int64_t len);
 void axpys2_bf16_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const uint16_t * const * x, int64_t off,
                           int64_t count, int64_t len);
+void axpys2_bf16_avx2(float * y0, float * y1, const float * a0, const float * a1, const uint16_t * const * x, int64_t off,
+                      int64_t count, int64_t len);
 // AVX512-BF16.
 void convert_f32_to_bf16_avx512(uint16_t * dst, const float * src, int64_t count);
 // One row: g (len) = silu(g) * u (len).

@@ -373,57 +373,49 @@ AVX2_TARGET void attention_scale_avx2(float * s, int64_t len, float a) {
 }
 
 namespace {
-template <class T>
-AVX512VL_TARGET void axpys2_t(float * y0, float * y1, const float * a0, const float * a1, const T * const * x, int64_t off,
-                              int64_t count, int64_t len) {
+// Two outputs over the same rows (rows not a multiple of 8 long: two axpys). Wide: 64 floats of
+// each at a time (axpys_2, AVX-512VL's 32 registers); else 32 at a time (AVX2's 16), the row's lanes
+// in turn: a lane's sum does not depend on which lanes share its pass (each output lane gets
+// axpys's FMAs in key order), so the same bits either way.
+template <bool Wide, class T>
+AVX2_TARGET __attribute__((always_inline)) inline void axpys2_body(float * y0, float * y1, const float * a0, const float * a1,
+                                                                   const T * const * x, int64_t off, int64_t count, int64_t len) {
     if (len % 8 != 0) {
         axpys(y0, a0, x, off, count, len);
         axpys(y1, a1, x, off, count, len);
         return;
     }
-    axpys_2(y0, y1, a0, a1, x, off, count, len);
-}
-}  // namespace
-
-void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t off,
-                         int64_t count, int64_t len) {
-    axpys2_t(y0, y1, a0, a1, x, off, count, len);
-}
-
-void axpys2_bf16_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const uint16_t * const * x, int64_t off,
-                          int64_t count, int64_t len) {
-    axpys2_t(y0, y1, a0, a1, x, off, count, len);
-}
-
-namespace {
-// Two outputs with AVX2's 16 registers: 32 floats of each at a time, the row's lanes in turn (a
-// lane's sum does not depend on which lanes share its pass: each output lane gets axpys's FMAs in
-// key order, so the same bits).
-template <class T>
-AVX2_TARGET void axpys2_avx2_t(float * y0, float * y1, const float * a0, const float * a1, const T * const * x, int64_t off,
-                               int64_t count, int64_t len) {
-    if (len % 8 != 0) {
-        axpys(y0, a0, x, off, count, len);
-        axpys(y1, a1, x, off, count, len);
-        return;
-    }
-    int64_t c = 0;
-    for (; c + 32 <= len; c += 32) axpys_2_chunks<4, T>(y0 + c, y1 + c, a0, a1, x, off + c, count);
-    switch ((len - c) / 8) {
-        case 1: axpys_2_chunks<1, T>(y0 + c, y1 + c, a0, a1, x, off + c, count); break;
-        case 2: axpys_2_chunks<2, T>(y0 + c, y1 + c, a0, a1, x, off + c, count); break;
-        case 3: axpys_2_chunks<3, T>(y0 + c, y1 + c, a0, a1, x, off + c, count); break;
-        default: break;
+    if constexpr (Wide) {
+        axpys_2(y0, y1, a0, a1, x, off, count, len);
+    } else {
+        int64_t c = 0;
+        for (; c + 32 <= len; c += 32) axpys_2_chunks<4, T>(y0 + c, y1 + c, a0, a1, x, off + c, count);
+        switch ((len - c) / 8) {
+            case 1: axpys_2_chunks<1, T>(y0 + c, y1 + c, a0, a1, x, off + c, count); break;
+            case 2: axpys_2_chunks<2, T>(y0 + c, y1 + c, a0, a1, x, off + c, count); break;
+            case 3: axpys_2_chunks<3, T>(y0 + c, y1 + c, a0, a1, x, off + c, count); break;
+            default: break;
+        }
     }
 }
 }  // namespace
 
-void axpys2_f32_avx2(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t off,
-                     int64_t count, int64_t len) {
-    axpys2_avx2_t(y0, y1, a0, a1, x, off, count, len);
+AVX512VL_TARGET void axpys2_f32_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const float * const * x,
+                                         int64_t off, int64_t count, int64_t len) {
+    axpys2_body<true>(y0, y1, a0, a1, x, off, count, len);
 }
 
-void axpys2_bf16_avx2(float * y0, float * y1, const float * a0, const float * a1, const uint16_t * const * x, int64_t off,
-                      int64_t count, int64_t len) {
-    axpys2_avx2_t(y0, y1, a0, a1, x, off, count, len);
+AVX512VL_TARGET void axpys2_bf16_avx512vl(float * y0, float * y1, const float * a0, const float * a1, const uint16_t * const * x,
+                                          int64_t off, int64_t count, int64_t len) {
+    axpys2_body<true>(y0, y1, a0, a1, x, off, count, len);
+}
+
+AVX2_TARGET void axpys2_f32_avx2(float * y0, float * y1, const float * a0, const float * a1, const float * const * x, int64_t off,
+                                 int64_t count, int64_t len) {
+    axpys2_body<false>(y0, y1, a0, a1, x, off, count, len);
+}
+
+AVX2_TARGET void axpys2_bf16_avx2(float * y0, float * y1, const float * a0, const float * a1, const uint16_t * const * x,
+                                  int64_t off, int64_t count, int64_t len) {
+    axpys2_body<false>(y0, y1, a0, a1, x, off, count, len);
 }

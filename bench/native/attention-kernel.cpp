@@ -25,12 +25,9 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "stopwatch.h"
 
 namespace {
-
-double seconds(const std::chrono::steady_clock::time_point & t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // The baseline: per (row, head), a dot per visible key, softmax, an axpy per key with p != 0.
 // q, out: (n, n_head * hd); k, v: (kv_len + n, n_head_kv * hd) bf16; mask: (n, kv_len + n) or null.
@@ -89,12 +86,12 @@ void bench(const char * what, const shape & sh, int64_t kv_len, int64_t n, bool 
         for (int r = 0; r < reps; ++r)
             attention_one_key_at_a_time(o1.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, hd,
                                         tree ? mask.data() : nullptr);
-        best_old = std::min(best_old, seconds(t0) / reps);
+        best_old = std::min(best_old, seconds_since(t0) / reps);
         t0 = std::chrono::steady_clock::now();
         for (int r = 0; r < reps; ++r)
             attention(o2.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, hd, tree ? mask.data() : nullptr,
                       nullptr);
-        best_new = std::min(best_new, seconds(t0) / reps);
+        best_new = std::min(best_new, seconds_since(t0) / reps);
     }
     const bool same = std::memcmp(o1.data(), o2.data(), o1.size() * sizeof(float)) == 0;
     std::printf("%-34s one key at a time %8.3f ms, many keys %8.3f ms (%.2fx)  %s\n", what, best_old * 1e3, best_new * 1e3,

@@ -18,12 +18,9 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "stopwatch.h"
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // GFLOP/s of 12 independent FMA chains (8 lanes, 2 flops each): the FMA units' throughput.
 __attribute__((target("avx2,fma"))) double fma_peak_gflops(long iters) {

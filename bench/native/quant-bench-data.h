@@ -1,15 +1,15 @@
 /*
  * quant-bench-data.h: the quantized-kernel micro-benchmark's (quant-kernel.cpp) data: random
  * weights, a matrix quantized to q8_0 / q4_0, random activations quantized to the int8 blocks the
- * kernels take, and a stopwatch.
+ * kernels take (its stopwatch: stopwatch.h).
  */
 #pragma once
-#include <chrono>
 #include <cstdint>
 #include <random>
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "stopwatch.h"
 
 // (rows, cols) f32 weights drawn from N(0, 1) with rng.
 inline std::vector<float> random_weights(std::mt19937 & rng, int64_t rows, int64_t cols) {
@@ -17,11 +17,6 @@ inline std::vector<float> random_weights(std::mt19937 & rng, int64_t rows, int64
     std::vector<float> wf(static_cast<size_t>(rows * cols));
     for (auto & v : wf) v = nd(rng);
     return wf;
-}
-
-// Seconds since t0.
-inline double seconds_since(const std::chrono::steady_clock::time_point & t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // wf: (rows, cols) f32, quantized to d in mem (resized here); returns the view of it.

@@ -162,6 +162,25 @@ void check_helpers(std::mt19937 & rng) {
     CHECK(bad == 0);
 }
 
+// axpys2 (AVX2, and AVX-512VL where the CPU has it) from outputs y0 / y1 with weights a / b over
+// rows (at offset off): how many of them differ in any bit from e0 / e1, the successive one-row
+// axpys' results.
+template <class T>
+using axpys2_fn = void (*)(float *, float *, const float *, const float *, const T * const *, int64_t, int64_t, int64_t);
+template <class T>
+int two_output_mismatches(axpys2_fn<T> avx2, axpys2_fn<T> avx512vl, const std::vector<float> & y0, const std::vector<float> & y1,
+                          const std::vector<float> & a, const std::vector<float> & b, const std::vector<const T *> & rows,
+                          int64_t off, int64_t len, const std::vector<float> & e0, const std::vector<float> & e1) {
+    int bad = 0;
+    for (bool wide512 : {false, true}) {
+        if (wide512 && !g_avx512) continue;
+        std::vector<float> u = y0, v = y1;
+        (wide512 ? avx512vl : avx2)(u.data(), v.data(), a.data(), b.data(), rows.data(), off, static_cast<int64_t>(rows.size()), len);
+        if (!same_bits(u, e0) || !same_bits(v, e1)) ++bad;
+    }
+    return bad;
+}
+
 // The generic attention's block loops (attention-avx2.cpp: AVX2, and the AVX-512VL versions where
 // the CPU has them) equal one dot per (query, key) and one axpy per key in key order, bit for bit:
 // query counts around the pairs and fours, key counts around the tiles of four and eight, head
@@ -208,13 +227,7 @@ void check_block_loops(std::mt19937 & rng) {
                     axpy_f32_avx2(z2.data(), a[j], px[j], len);
                     axpy_f32_avx2(w2.data(), b[j], px[j], len);
                 }
-                for (bool wide512 : {false, true}) {
-                    if (wide512 && !g_avx512) continue;
-                    std::vector<float> z = z1, w = w1;
-                    if (wide512) axpys2_f32_avx512vl(z.data(), w.data(), a.data(), b.data(), px.data(), 0, count, len);
-                    else axpys2_f32_avx2(z.data(), w.data(), a.data(), b.data(), px.data(), 0, count, len);
-                    if (!same_bits(z, z2) || !same_bits(w, w2)) ++bad;
-                }
+                bad += two_output_mismatches(axpys2_f32_avx2, axpys2_f32_avx512vl, z1, w1, a, b, px, 0, len, z2, w2);
                 std::vector<std::vector<uint16_t>> xb;
                 std::vector<const uint16_t *> pb;
                 for (int64_t j = 0; j < count; ++j) xb.push_back(to_bf16(xf[j]));
@@ -245,13 +258,7 @@ void check_block_loops(std::mt19937 & rng) {
                     axpy_f32_bf16_avx2(v2.data(), b[j], pb[j] + 5, len);
                 }
                 if (!same_bits(u1, u2)) ++bad;
-                for (bool wide512 : {false, true}) {
-                    if (wide512 && !g_avx512) continue;
-                    std::vector<float> u = u3, v = v1;
-                    if (wide512) axpys2_bf16_avx512vl(u.data(), v.data(), a.data(), b.data(), pb.data(), 5, count, len);
-                    else axpys2_bf16_avx2(u.data(), v.data(), a.data(), b.data(), pb.data(), 5, count, len);
-                    if (!same_bits(u, u2) || !same_bits(v, v2)) ++bad;
-                }
+                bad += two_output_mismatches(axpys2_bf16_avx2, axpys2_bf16_avx512vl, u3, v1, a, b, pb, 5, len, u2, v2);
                 ++g_cases;
             }
     if (bad) std::fprintf(stderr, "attention block loops: %d mismatches\n", bad);

@@ -1,7 +1,9 @@
 /*
  * bf16-many-inputs.cpp: single-thread micro-benchmark of the AVX2 bf16 matmul with many inputs
  * (kernels-avx2.cpp: prefill and verification rows) on TILED4X16 matrices of the Qwen2.5-Coder-0.5B
- * shapes (attention 896 x 896, MLP up 4864 x 896, MLP down 896 x 4864), 16, 64 and 512 inputs:
+ * shapes (attention 896 x 896, MLP up 4864 x 896, MLP down 896 x 4864) at 16, 64 and 512 inputs, and
+ * of the shipped model (attention 256 x 256, MLP up 704 x 256, down 256 x 704, output 4096 x 256) at
+ * 1-4 and 16 inputs (a ReDrafter verification's rows):
  * GFLOP/s (2 x rows x cols x inputs / time, best of 7), beside what one core's FMA units reach in
  * a register loop (12 independent chains). Prints a checksum of the outputs, so two builds (the
  * kernel before and after a change) can be compared for identical bits. Build and run (AVX2 CPU):
@@ -12,6 +14,7 @@
  */
 #include <immintrin.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -47,7 +50,8 @@ int main() {
     std::printf("one core's FMA units: %.1f GFLOP/s\n", fma_peak_gflops(100000000));
     const struct {
         int64_t rows, cols;
-    } shapes[] = {{896, 896}, {4864, 896}, {896, 4864}};
+        bool shipped;
+    } shapes[] = {{896, 896, false}, {4864, 896, false}, {896, 4864, false}, {256, 256, true}, {704, 256, true}, {256, 704, true}, {4096, 256, true}};
     uint64_t checksum = 0;
     for (const auto & sh : shapes) {
         std::vector<uint16_t> rows_data(static_cast<size_t>(sh.rows * sh.cols));
@@ -59,15 +63,17 @@ int main() {
         w.data = rows_data.data();
         std::vector<uint8_t> tiled(weight_tiled_bytes(w, WEIGHT_TILED4X16), 0);
         const weight_matrix wt = weight_tile(w, WEIGHT_TILED4X16, tiled.data());
-        for (const int64_t n : {16, 64, 512}) {
+        for (const int64_t n : sh.shipped ? std::vector<int64_t>{1, 2, 3, 4, 16} : std::vector<int64_t>{16, 64, 512}) {
             std::vector<uint16_t> xb(static_cast<size_t>(n * sh.cols));
             for (size_t i = 0; i < xb.size(); ++i) xb[i] = f32_to_bf16(static_cast<float>(i % 13) / 13.0f - 0.4f);
             std::vector<float> y(static_cast<size_t>(n * sh.rows));
+            // a small product is timed over repeats (about 20M multiply-adds)
+            const int64_t reps = std::max<int64_t>(1, 20000000 / (sh.rows * sh.cols * n));
             double best = 1e30;
             for (int r = 0; r < 7; ++r) {
                 const auto t0 = std::chrono::steady_clock::now();
-                matmul_rows_avx2(y.data(), sh.rows, nullptr, xb.data(), n, wt, nullptr, 0, sh.rows);
-                const double t = seconds_since(t0);
+                for (int64_t q = 0; q < reps; ++q) matmul_rows_avx2(y.data(), sh.rows, nullptr, xb.data(), n, wt, nullptr, 0, sh.rows);
+                const double t = seconds_since(t0) / static_cast<double>(reps);
                 if (t < best) best = t;
             }
             for (const float v : y) {

@@ -254,6 +254,25 @@ void check_bf16_convert(std::mt19937 & rng) {
         }
     }
 }
+// split_bf16_inputs_avx2: each 16-value step of a row as its 8 even then its 8 odd values, exactly
+// widened; a row's last cols % 16 values left out (the kernel's tail reads them from xb).
+void check_split_inputs(std::mt19937 & rng) {
+    for (const int64_t cols : {16, 37, 64}) {
+        const int64_t n = 3, K16 = cols / 16 * 16;
+        const std::vector<float> x = randn(static_cast<size_t>(n * cols), rng, 2.0f);
+        std::vector<uint16_t> xb(x.size());
+        for (size_t k = 0; k < x.size(); ++k) xb[k] = f32_to_bf16(x[k]);
+        std::vector<float> xs(static_cast<size_t>(n * K16 + 1), -7.0f);
+        split_bf16_inputs_avx2(xs.data(), xb.data(), n, cols);
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t k = 0; k < K16; k += 16)
+                for (int64_t j = 0; j < 8; ++j) {
+                    CHECK(xs[static_cast<size_t>(i * K16 + k + j)] == bf16_to_f32(xb[static_cast<size_t>(i * cols + k + 2 * j)]));
+                    CHECK(xs[static_cast<size_t>(i * K16 + k + 8 + j)] == bf16_to_f32(xb[static_cast<size_t>(i * cols + k + 2 * j + 1)]));
+                }
+        CHECK(xs.back() == -7.0f);  // nothing written past (n, K16)
+    }
+}
 }  // namespace
 
 int main() {
@@ -289,6 +308,7 @@ int main() {
         check_axpy(axpy_f32_avx2, "axpy_f32_avx2", rng);
         check_silu_glu(silu_glu_avx2, "silu_glu_avx2", rng);
         check_exp_shifted(rng);
+        check_split_inputs(rng);
     }
     check_silu_glu_split(&pool, rng);
     if (kernel_path_supported(KERNEL_PATH_AVX512)) {

@@ -99,6 +99,7 @@ struct bf16_input {
     const uint16_t * rows = nullptr;    // row stride K (ROWS matrices)
     const uint16_t * paired = nullptr;  // row stride K rounded up to even, pad zero (TILED32 steps read pairs)
     int64_t paired_stride = 0;
+    const float * split = nullptr;  // (n, K / 16 * 16): split_bf16_inputs_avx2 of rows, for the AVX2 kernel's several inputs
 };
 
 // The int8-block copy of a matmul's input x for quantized weights: xq (n, quant_blocks(K) * 32), xd (n, quant_blocks(K)),
@@ -132,7 +133,7 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
         return;
     }
     if (w.layout == WEIGHT_TILED4X16) {  // made for bf16 on the AVX2 kernel (weight_preferred_layout)
-        if (p != KERNEL_PATH_REF && w.dtype == WEIGHT_BF16) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1);
+        if (p != KERNEL_PATH_REF && w.dtype == WEIGHT_BF16) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1, xb.split);
         else matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1);
         return;
     }
@@ -143,12 +144,12 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
             else if (cpu().avx512bf16) {
                 if (tiled) matmul_rows_avx512_bf16(j.y, j.ldy, xb.paired, xb.paired_stride, n, w, j.bias, r0, r1);
                 else matmul_rows_avx512_bf16(j.y, j.ldy, xb.rows, w.cols, n, w, j.bias, r0, r1);
-            } else if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1);
+            } else if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1, xb.split);
             else matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1);
             break;
         case KERNEL_PATH_AVX2:
             // TILED32 matrices exist only where the AVX-512 path is preferred; forced AVX2 (tests) reads them slowly
-            if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1);
+            if (!tiled) matmul_rows_avx2(j.y, j.ldy, x, xb.rows, n, w, j.bias, r0, r1, xb.split);
             else matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1);
             break;
         default: matmul_rows_ref(j.y, j.ldy, x, n, w, j.bias, r0, r1); break;
@@ -364,11 +365,12 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
     if (n <= 0 || n_jobs <= 0) return;
     const kernel_path p = resolve(path);
     const int64_t K = jobs[0].w->cols;
-    bool any_bf16 = false, any_quant = false, any_q8 = false, any_q4 = false;
+    bool any_bf16 = false, any_tiled4x16 = false, any_quant = false, any_q8 = false, any_q4 = false;
     int64_t total_rows = 0;
     for (int j = 0; j < n_jobs; ++j) {
         ENGINE_ASSERT(jobs[j].w->cols == K);
         any_bf16 |= jobs[j].w->dtype == WEIGHT_BF16;
+        any_tiled4x16 |= jobs[j].w->layout == WEIGHT_TILED4X16;
         any_quant |= weight_is_quant(jobs[j].w->dtype);
         any_q8 |= jobs[j].w->dtype == WEIGHT_Q8_0;
         any_q4 |= jobs[j].w->dtype == WEIGHT_Q4_0;
@@ -388,6 +390,14 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
             for (int64_t i = 0; i < n; ++i) std::copy_n(xb_buf.data() + i * K, K, xb_pad_buf.data() + i * (K + 1));
             xb.paired = xb_pad_buf.data();
             xb.paired_stride = K + 1;
+        }
+        // several inputs on the AVX2 bf16 kernel (run_rows: TILED4X16 matrices, or ROWS ones without
+        // AVX512-BF16): their split copy, made once for all jobs and rows
+        thread_local std::vector<float> split_buf;
+        if (n >= 2 && (any_tiled4x16 || !cpu().avx512bf16)) {
+            split_buf.resize(static_cast<size_t>(n * (K / 16 * 16)));
+            split_bf16_inputs_avx2(split_buf.data(), xb_buf.data(), n, K);
+            xb.split = split_buf.data();
         }
     }
     // the int8 blocks of x for quantized weights, made once for all jobs and rows

@@ -312,9 +312,13 @@ void axpy_f32_ref(float * y, float a, const float * x, int64_t len);
 // ---- the fast paths (kernels-avx2.cpp, kernels-avx512*.cpp): called by the dispatch and the tests;
 // each requires its instruction set (kernel_path_supported, or avx512bf16 where named) ------------
 // Rows [r0, r1) of y = x W^T + bias for all n inputs. xb: (n, cols) bf16 copy of x (rounded), read
-// for bf16 weights; matmul_rows_avx2 takes ROWS matrices, and bf16 ones in TILED4X16 too.
+// for bf16 weights; matmul_rows_avx2 takes ROWS matrices, and bf16 ones in TILED4X16 too. xs: for
+// n >= 2 inputs and bf16 weights, split_bf16_inputs_avx2 of xb, or null (then made here, per call).
 void matmul_rows_avx2(float * y, int64_t ldy, const float * x, const uint16_t * xb, int64_t n,
-                      const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
+                      const weight_matrix & w, const float * bias, int64_t r0, int64_t r1, const float * xs = nullptr);
+// xs: (n, cols / 16 * 16) f32 = each 16-value step of xb's rows (n, cols) as its 8 even then its 8 odd
+// values, widened (exact): the AVX2 bf16 kernel's several-input tiles read them as they are.
+void split_bf16_inputs_avx2(float * xs, const uint16_t * xb, int64_t n, int64_t cols);
 void matmul_rows_avx512_f32(float * y, int64_t ldy, const float * x, int64_t n, const weight_matrix & w,
                             const float * bias, int64_t r0, int64_t r1);
 // xb: row stride ldxb (cols for ROWS matrices; cols rounded up to even, the pad zero, for TILED32). AVX512-BF16.

@@ -454,8 +454,10 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
             r += size;
             left -= size;
         }
-    // Below ~256K multiply-adds a dispatch costs more than it saves.
-    const bool small = static_cast<double>(n) * static_cast<double>(total_rows) * static_cast<double>(K) < 262144.0;
+    // Below 64K multiply-adds (a 256 x 256 matrix and one input, a few microseconds) a dispatch costs
+    // more than it saves; from there on the second thread pays (the shipped model's decode step,
+    // whose products are 64K-360K: docs/performance.md, 2026-12-06).
+    const bool small = static_cast<double>(n) * static_cast<double>(total_rows) * static_cast<double>(K) < 65536.0;
     if (!pool || threads == 1 || tasks.size() == 1 || small) {
         for (const auto & t : tasks) run_rows(p, jobs[t.job], x, xb, xq, n, t.r0, t.r1);
         return;

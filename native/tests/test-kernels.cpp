@@ -254,6 +254,7 @@ void check_bf16_convert(std::mt19937 & rng) {
         }
     }
 }
+
 // split_bf16_inputs_avx2: each 16-value step of a row as its 8 even then its 8 odd values, exactly
 // widened; a row's last cols % 16 values left out (the kernel's tail reads them from xb).
 void check_split_inputs(std::mt19937 & rng) {

@@ -1,11 +1,11 @@
 /*
  * quant-kernel.cpp: single-thread micro-benchmark of the quantized matmul kernels: AVX2
- * (quant-avx2.cpp) and, where the CPU has AVX512_VNNI, VNNI (quant-vnni.cpp), each with the input
- * offsets it needs made inside the timing. Per format and input count, ns per (row, input,
- * 32-weight block), best of 15 runs, the kernels alternating, on matrices held in cache (896 x 896,
- * 4864 x 896) and larger (32768 x 896, 65536 x 896: q8_0 31 / 62 MB, read from memory; for n = 1
- * the bandwidth one thread gets, in GB/s of weights). Checks that both give the same bits. Build
- * and run (AVX2 CPU):
+ * (quant-avx2.cpp) and, where the CPU has them, AVX-VNNI (quant-avxvnni.cpp) and AVX-512 VNNI
+ * (quant-vnni.cpp), each with the input offsets it needs made inside the timing. Per format and
+ * input count, ns per (row, input, 32-weight block), best of 15 runs, the kernels alternating, on
+ * matrices held in cache (896 x 896, 4864 x 896) and larger (32768 x 896, 65536 x 896: q8_0 31 /
+ * 62 MB, read from memory; for n = 1 the bandwidth one thread gets, in GB/s of weights), and each
+ * kernel's speed relative to AVX2's. Checks that all give the same bits. Build and run (AVX2 CPU):
  *
  *   g++ -O3 -std=c++17 -Inative/src bench/native/quant-kernel.cpp native/src/kernels/quant-*.cpp \
  *     native/src/kernels/kernels-ref.cpp native/src/kernels/weight-layouts.cpp -o /tmp/quant-kernel
@@ -19,19 +19,24 @@
 
 #include "kernels/kernels.h"
 #include "quant-bench-data.h"
+#include "stopwatch.h"
 
 namespace {
 
-// One kernel's product with its offsets: vnni false = AVX2.
-void product(bool vnni, float * y, const std::vector<int8_t> & xq, const std::vector<float> & xd, std::vector<int32_t> & off, int64_t n,
+enum kernel { AVX2, AVXVNNI, VNNI };
+const char * const kernel_names[] = {"avx2", "avxvnni", "vnni"};
+
+// One kernel's product with its offsets.
+void product(kernel k, float * y, const std::vector<int8_t> & xq, const std::vector<float> & xd, std::vector<int32_t> & off, int64_t n,
              const weight_matrix & w) {
-    const int32_t c = quant_offsets_c(w.dtype, vnni);
+    const int32_t c = quant_offsets_c(w.dtype, k != AVX2);
     if (c) quant_input_offsets(off.data(), xq.data(), n, w.cols, c);
-    if (vnni) matmul_rows_quant_vnni(y, w.rows, xq.data(), xd.data(), off.data(), n, w, nullptr, 0, w.rows);
+    if (k == VNNI) matmul_rows_quant_vnni(y, w.rows, xq.data(), xd.data(), off.data(), n, w, nullptr, 0, w.rows);
+    else if (k == AVXVNNI) matmul_rows_quant_avxvnni(y, w.rows, xq.data(), xd.data(), off.data(), n, w, nullptr, 0, w.rows);
     else matmul_rows_quant_avx2(y, w.rows, xq.data(), xd.data(), off.data(), n, w, nullptr, 0, w.rows);
 }
 
-void bench_shape(int64_t rows, int64_t cols, std::initializer_list<int64_t> ns, bool vnni) {
+void bench_shape(int64_t rows, int64_t cols, std::initializer_list<int64_t> ns, const std::vector<kernel> & kernels) {
     std::mt19937 rng(1);
     const std::vector<float> wf = random_weights(rng, rows, cols);
     for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0}) {
@@ -43,28 +48,28 @@ void bench_shape(int64_t rows, int64_t cols, std::initializer_list<int64_t> ns, 
             std::vector<float> xd;
             quantized_inputs(rng, n, cols, xq, xd);
             std::vector<int32_t> off(static_cast<size_t>(n * nb));
-            std::vector<float> y1(static_cast<size_t>(n * rows)), y2(y1);
-            double best_avx2 = 1e9, best_vnni = 1e9;
+            std::vector<std::vector<float>> y(kernels.size(), std::vector<float>(static_cast<size_t>(n * rows)));
+            std::vector<double> best(kernels.size(), 1e9);
             const int runs = rows * n * nb > 4000000 ? 5 : 15;
-            for (int it = 0; it < runs; ++it) {
-                auto t0 = std::chrono::steady_clock::now();
-                product(false, y1.data(), xq, xd, off, n, w);
-                best_avx2 = std::min(best_avx2, seconds_since(t0));
-                if (!vnni) continue;
-                t0 = std::chrono::steady_clock::now();
-                product(true, y2.data(), xq, xd, off, n, w);
-                best_vnni = std::min(best_vnni, seconds_since(t0));
-            }
+            for (int it = 0; it < runs; ++it)
+                for (size_t k = 0; k < kernels.size(); ++k) {
+                    const auto t0 = std::chrono::steady_clock::now();
+                    product(kernels[k], y[k].data(), xq, xd, off, n, w);
+                    best[k] = std::min(best[k], seconds_since(t0));
+                }
             const double per = 1e9 / static_cast<double>(rows * n * nb);
-            std::printf("%s %5ld x %-4ld n %-3ld  avx2 %.3f", weight_dtype_name(d), static_cast<long>(rows), static_cast<long>(cols),
-                        static_cast<long>(n), best_avx2 * per);
-            if (vnni) std::printf("  vnni %.3f ns per (row, input, block)  avx2 / vnni %.2f", best_vnni * per, best_avx2 / best_vnni);
+            std::printf("%s %5ld x %-4ld n %-3ld ns per (row, input, block):", weight_dtype_name(d), static_cast<long>(rows),
+                        static_cast<long>(cols), static_cast<long>(n));
+            for (size_t k = 0; k < kernels.size(); ++k) std::printf("  %s %.3f", kernel_names[kernels[k]], best[k] * per);
+            for (size_t k = 1; k < kernels.size(); ++k) std::printf("  avx2 / %s %.2f", kernel_names[kernels[k]], best[0] / best[k]);
             if (n == 1) {
-                std::printf("  (%.1f", static_cast<double>(mem.size()) / best_avx2 / 1e9);
-                if (vnni) std::printf(" / %.1f", static_cast<double>(mem.size()) / best_vnni / 1e9);
-                std::printf(" GB/s)");
+                std::printf("  (GB/s");
+                for (size_t k = 0; k < kernels.size(); ++k) std::printf(" %.1f", static_cast<double>(mem.size()) / best[k] / 1e9);
+                std::printf(")");
             }
-            if (vnni) std::printf("  %s", std::memcmp(y1.data(), y2.data(), y1.size() * 4) == 0 ? "same bits" : "BITS DIFFER");
+            bool same = true;
+            for (size_t k = 1; k < kernels.size(); ++k) same &= std::memcmp(y[0].data(), y[k].data(), y[0].size() * 4) == 0;
+            if (kernels.size() > 1) std::printf("  %s", same ? "same bits" : "BITS DIFFER");
             std::printf("\n");
         }
     }
@@ -77,11 +82,14 @@ int main() {
         std::fprintf(stderr, "quant-kernel: needs AVX2, FMA and F16C\n");
         return 1;
     }
-    const bool vnni = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-    if (!vnni) std::printf("no AVX512_VNNI here: the AVX2 kernel only\n");
-    bench_shape(896, 896, {1, 2, 4, 8, 16, 40, 64}, vnni);
-    bench_shape(4864, 896, {1, 16}, vnni);
-    bench_shape(32768, 896, {1, 16}, vnni);
-    bench_shape(65536, 896, {1, 16}, vnni);
+    std::vector<kernel> kernels = {AVX2};
+    if (__builtin_cpu_supports("avxvnni")) kernels.push_back(AVXVNNI);
+    else std::printf("no AVX-VNNI here: its kernel is not run\n");
+    if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) kernels.push_back(VNNI);
+    else std::printf("no AVX512_VNNI here: its kernel is not run\n");
+    bench_shape(896, 896, {1, 2, 4, 8, 16, 40, 64}, kernels);
+    bench_shape(4864, 896, {1, 16}, kernels);
+    bench_shape(32768, 896, {1, 16}, kernels);
+    bench_shape(65536, 896, {1, 16}, kernels);
     return 0;
 }

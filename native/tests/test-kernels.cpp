@@ -5,14 +5,17 @@
  * row of the batch bit for bit), dot, axpy, SiLU-GLU and the bf16
  * rounding, each with its tolerance and why; RMSNorm, softmax, RoPE and attention against direct
  * formulas; the AVX2 exp (SiLU-GLU, the softmax's numerators) against double exp, and SiLU-GLU's
- * thread split bit for bit. The attention kernels against attention_ref: test-attention.cpp.
+ * thread split bit for bit; SLIPSTREAM_CPU_ISA's cap. The attention kernels against attention_ref:
+ * test-attention.cpp.
  */
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "base/thread-pool.h"
@@ -274,9 +277,33 @@ void check_split_inputs(std::mt19937 & rng) {
         CHECK(xs.back() == -7.0f);  // nothing written past (n, K16)
     }
 }
+// SLIPSTREAM_CPU_ISA (ctest runs this test as the CPU is and capped at avxvnni and avx2): a cap
+// leaves no path above it, and its note says so.
+void check_isa_cap() {
+    const char * cap = std::getenv("SLIPSTREAM_CPU_ISA");
+    bool valid = false;
+    const char * note = kernel_isa_cap_note(&valid);
+    if (!cap || !*cap) {
+        CHECK(note == nullptr);
+        return;
+    }
+    std::fprintf(stderr, "%s\n", note ? note : "(no note)");
+    CHECK(note != nullptr && valid);
+    const std::string c = cap;
+    if (c == "avxvnni" || c == "avx2" || c == "ref") {
+        CHECK(!kernel_path_supported(KERNEL_PATH_AVX512));
+        CHECK(!quant_vnni_supported());
+        CHECK(std::string(kernel_path_name(WEIGHT_Q8_0)) != "avx512vnni");
+        CHECK(weight_preferred_layout(WEIGHT_BF16) != WEIGHT_TILED32);
+    }
+    if (c == "avx2" || c == "ref") CHECK(!quant_avxvnni_supported());
+    if (c == "ref") CHECK(!kernel_path_supported(KERNEL_PATH_AVX2) && std::string(kernel_best_path_name()) == "ref");
+}
+
 }  // namespace
 
 int main() {
+    check_isa_cap();
     check_tile_stays_inside_source();
     std::mt19937 rng(42);
     thread_pool pool(2);

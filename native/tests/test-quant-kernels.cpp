@@ -1,8 +1,8 @@
 /*
  * test-quant-kernels.cpp: the Q8_0 / Q4_0 formats and their matmul (kernels.h, quant-*.cpp):
  * f32 -> f16 rounding; the quantized blocks against llama.cpp's format rules (scale, range, nibble
- * order, error within half a step); the AVX2 matmul and (where the CPU has AVX512_VNNI) the VNNI
- * one equal to the scalar reference BIT FOR BIT over odd shapes, row ranges and batch sizes,
+ * order, error within half a step); the AVX2 matmul and (where the CPU has them) the AVX-VNNI and
+ * AVX512_VNNI ones equal to the scalar reference BIT FOR BIT over odd shapes, row ranges and batch sizes,
  * through the dispatch and the thread pool, and called directly over row ranges that cut the
  * 16-row groups; batch invariance (an input's outputs do not depend on the other inputs of the
  * batch: each of n = 1..40 inputs gives the bits it gives alone, also over rows of up to 4870
@@ -39,19 +39,21 @@ struct quant_matrix {
 };
 
 // Rows [r0, r1) of n inputs (x given as quantize_input_q8 made it: xq, xd) from the AVX2 kernel
-// and, where the CPU has it, the VNNI kernel, each called directly with its offsets
-// into y filled with -7: the outputs (row stride ldy) that differ from y_ref inside the range or
-// from -7 outside it. *checked (if given) counts the outputs compared.
+// and, where the CPU has them, the AVX-VNNI and AVX-512 VNNI kernels, each called directly with its
+// offsets into y filled with -7: the outputs (row stride ldy) that differ from y_ref inside the range
+// or from -7 outside it. *checked (if given) counts the outputs compared.
 int range_differences(const std::vector<float> & y_ref, int64_t ldy, const std::vector<int8_t> & xq, const std::vector<float> & xd,
                       int64_t n, int64_t cols, const weight_matrix & w, const float * bias, int64_t r0, int64_t r1,
                       int * checked = nullptr) {
     int differ = 0;
-    for (int k = 0; k < 2; ++k) {
-        if (k == 1 && !quant_vnni_supported()) continue;
+    enum { AVX2, AVXVNNI, VNNI };
+    for (int k : {AVX2, AVXVNNI, VNNI}) {
+        if ((k == AVXVNNI && !quant_avxvnni_supported()) || (k == VNNI && !quant_vnni_supported())) continue;
         std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f);
         std::vector<int32_t> off(static_cast<size_t>(n * quant_blocks(cols)));
-        quant_input_offsets(off.data(), xq.data(), n, cols, quant_offsets_c(w.dtype, k == 1));
-        if (k == 0) matmul_rows_quant_avx2(y.data(), ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
+        quant_input_offsets(off.data(), xq.data(), n, cols, quant_offsets_c(w.dtype, k != AVX2));
+        if (k == AVX2) matmul_rows_quant_avx2(y.data(), ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
+        else if (k == AVXVNNI) matmul_rows_quant_avxvnni(y.data(), ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
         else matmul_rows_quant_vnni(y.data(), ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
         for (int64_t i = 0; i < n; ++i)
             for (int64_t r = 0; r < ldy; ++r) {
@@ -186,7 +188,7 @@ void check_matmul(weight_dtype d, int64_t rows, int64_t cols, int64_t n, bool bi
     std::vector<float> y_ref(static_cast<size_t>(n * ldy), -7.0f), y(y_ref), y_one(static_cast<size_t>(ldy), -7.0f);
     const float * bp = bias ? b.data() : nullptr;
     matmul(y_ref.data(), ldy, x.data(), n, q.w, bp, nullptr, KERNEL_PATH_REF);
-    // the AVX2 kernels, then (AVX-512 path) the VNNI one where the CPU has it; y keeps the last
+    // the AVX2 path (AVX-VNNI where the CPU has it), then (AVX-512 path) the VNNI one where the CPU has it; y keeps the last
     for (kernel_path p : {KERNEL_PATH_AVX2, KERNEL_PATH_AVX512}) {
         if (!kernel_path_supported(p) || (p == KERNEL_PATH_AVX512 && !quant_vnni_supported())) continue;
         std::fill(y.begin(), y.end(), -7.0f);
@@ -196,7 +198,7 @@ void check_matmul(weight_dtype d, int64_t rows, int64_t cols, int64_t n, bool bi
         CHECK(differ == 0);
         if (differ)
             std::fprintf(stderr, "  %s %s rows %ld cols %ld n %ld: %d outputs differ from the reference\n",
-                         p == KERNEL_PATH_AVX2 ? "avx2" : "vnni", weight_dtype_name(d), static_cast<long>(rows), static_cast<long>(cols),
+                         p == KERNEL_PATH_AVX2 ? "avx2 path" : "vnni", weight_dtype_name(d), static_cast<long>(rows), static_cast<long>(cols),
                          static_cast<long>(n), differ);
     }
     if (!kernel_path_supported(KERNEL_PATH_AVX2)) y = y_ref;
@@ -310,6 +312,7 @@ int main() {
     check_input_quant_avx2(rng);
     if (!kernel_path_supported(KERNEL_PATH_AVX2)) std::fprintf(stderr, "no AVX2 here: the dispatched path is the reference itself\n");
     if (!quant_vnni_supported()) std::fprintf(stderr, "no AVX512_VNNI here: the VNNI kernel's checks are skipped\n");
+    if (!quant_avxvnni_supported()) std::fprintf(stderr, "no AVX-VNNI here: the AVX-VNNI kernel's checks are skipped\n");
     thread_pool pool(3);
     for (weight_dtype d : {WEIGHT_Q8_0, WEIGHT_Q4_0})
         for (int64_t rows : {1, 3, 5, 64, 97})

@@ -60,7 +60,7 @@ describe('quantized weights', () => {
     const model = JSON.parse(info.stdout).model;
     expect(model.computeDtype).toBe('q4_0');
     // the quantized kernels this CPU runs (AVX-512 VNNI, AVX2 or the reference), not the bf16 ones
-    expect(['avx512vnni', 'avx2', 'ref']).toContain(model.kernelPath);
+    expect(['avx512vnni', 'avxvnni', 'avx2', 'ref']).toContain(model.kernelPath);
     const bad = spawnSync(process.execPath, [cliPath, 'generate', '--model', stories260K, '--prompt-ids', '1', '--weights', 'q5'], { encoding: 'utf8', timeout: 60_000 });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--weights must be 'bf16', 'q8_0', 'q4_0'/);

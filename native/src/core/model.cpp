@@ -120,6 +120,8 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     m->bctx = be->ctx_create(m->n_threads);
     if (!m->bctx) throw engine_error(ERROR_OUT_OF_MEMORY, std::string("cannot create the ") + be->name + " backend's context");
     m->backend = be;
+    bool cap_valid = true;
+    if (const char * note = kernel_isa_cap_note(&cap_valid)) log_printf(cap_valid ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "%s", note);
     ENGINE_LOG_INFO("loaded %s: %s, %d layers, H %d, %s weights (%.1f MB), %s K/V, %d threads, backend %s", dir.c_str(),
                     model_arch_name(c.arch), c.n_layer, c.n_embd, m->compute_dtype.c_str(), m->weights.bytes / 1e6,
                     kv_dtype_name(m->kv_type), m->n_threads, be->name);

@@ -7,6 +7,9 @@
  */
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "base/check.h"
@@ -15,8 +18,11 @@
 
 namespace {
 
+// What the CPU reports, capped by SLIPSTREAM_CPU_ISA (kernels.h, kernel_isa_cap_note).
 struct cpu_features {
-    bool avx2 = false, avx512 = false, avx512bf16 = false, avx512vnni = false, f16c = false;
+    bool avx2 = false, avx512 = false, avx512bf16 = false, avx512vnni = false, avxvnni = false, f16c = false;
+    const char * cap = nullptr;  // SLIPSTREAM_CPU_ISA as given, or null
+    bool cap_valid = true;
     cpu_features() {
         __builtin_cpu_init();
         avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -27,6 +33,17 @@ struct cpu_features {
                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
         avx512bf16 = avx512 && __builtin_cpu_supports("avx512bf16");
         avx512vnni = avx512 && __builtin_cpu_supports("avx512vnni");
+        avxvnni = avx2 && __builtin_cpu_supports("avxvnni");
+        cap = std::getenv("SLIPSTREAM_CPU_ISA");
+        if (!cap || !*cap) {
+            cap = nullptr;
+        } else if (std::strcmp(cap, "avxvnni") == 0 || std::strcmp(cap, "avx2") == 0 || std::strcmp(cap, "ref") == 0) {
+            avx512 = avx512bf16 = avx512vnni = false;
+            if (std::strcmp(cap, "avxvnni") != 0) avxvnni = false;
+            if (std::strcmp(cap, "ref") == 0) avx2 = false;
+        } else {
+            cap_valid = std::strcmp(cap, "avx512") == 0;
+        }
     }
 };
 
@@ -112,13 +129,16 @@ struct q8_input {
 };
 
 // The kernels a quantized product runs on this path: AVX-512 VNNI (quant-vnni.cpp) on the AVX-512
-// path where the CPU has it, else AVX2 (quant-avx2.cpp), else the reference.
-// All three give the same bits.
-enum quant_kernels { QUANT_REF, QUANT_AVX2, QUANT_VNNI };
+// path where the CPU has it, else AVX-VNNI (quant-avxvnni.cpp) where the CPU has that, else AVX2
+// (quant-avx2.cpp), else the reference. All four give the same bits.
+enum quant_kernels { QUANT_REF, QUANT_AVX2, QUANT_AVXVNNI, QUANT_VNNI };
 quant_kernels quant_kernels_for(kernel_path p) {
     if (p == KERNEL_PATH_REF || !cpu().avx2 || !cpu().f16c) return QUANT_REF;
-    return p == KERNEL_PATH_AVX512 && cpu().avx512vnni ? QUANT_VNNI : QUANT_AVX2;
+    if (p == KERNEL_PATH_AVX512 && cpu().avx512vnni) return QUANT_VNNI;
+    return cpu().avxvnni ? QUANT_AVXVNNI : QUANT_AVX2;
 }
+// The kernels that start Q8_0's sums from offsets (kernels.h, quant_offsets_c)
+bool quant_vpdpbusd(quant_kernels k) { return k == QUANT_VNNI || k == QUANT_AVXVNNI; }
 bool quant_avx2(kernel_path p) { return quant_kernels_for(p) != QUANT_REF; }  // AVX2 quantizes the activations
 
 void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_input & xb, const q8_input & xq, int64_t n,
@@ -128,6 +148,7 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
         const quant_kernels k = quant_kernels_for(p);
         const int32_t * off = w.dtype == WEIGHT_Q4_0 ? xq.off_q4 : xq.off_q8;
         if (k == QUANT_VNNI) matmul_rows_quant_vnni(j.y, j.ldy, xq.q, xq.d, off, n, w, j.bias, r0, r1);
+        else if (k == QUANT_AVXVNNI) matmul_rows_quant_avxvnni(j.y, j.ldy, xq.q, xq.d, off, n, w, j.bias, r0, r1);
         else if (k == QUANT_AVX2) matmul_rows_quant_avx2(j.y, j.ldy, xq.q, xq.d, off, n, w, j.bias, r0, r1);
         else matmul_rows_quant_ref(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
         return;
@@ -238,6 +259,7 @@ const char * kernel_path_name(weight_dtype d) {
     if (!weight_is_quant(d)) return kernel_best_path_name();
     switch (quant_kernels_for(resolve(KERNEL_PATH_AUTO))) {
         case QUANT_VNNI: return "avx512vnni";
+        case QUANT_AVXVNNI: return "avxvnni";
         case QUANT_AVX2: return "avx2";
         default: return "ref";
     }
@@ -252,6 +274,17 @@ weight_layout weight_preferred_layout(weight_dtype d) {
 }
 
 bool quant_vnni_supported() { return cpu().avx512vnni && cpu().avx2 && cpu().f16c; }
+bool quant_avxvnni_supported() { return cpu().avxvnni && cpu().f16c; }
+
+const char * kernel_isa_cap_note(bool * valid) {
+    static char note[160];
+    const cpu_features & f = cpu();
+    if (valid) *valid = f.cap_valid;
+    if (!f.cap) return nullptr;
+    if (f.cap_valid) std::snprintf(note, sizeof(note), "SLIPSTREAM_CPU_ISA=%s: the kernels use no more than %s", f.cap, f.cap);
+    else std::snprintf(note, sizeof(note), "SLIPSTREAM_CPU_ISA=%.40s is not one of avx512, avxvnni, avx2, ref: ignored", f.cap);
+    return note;
+}
 
 bool kernel_path_supported(kernel_path path) {
     switch (path) {
@@ -413,8 +446,8 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
         // the offsets each format's kernel starts from (0 for the reference and AVX2's Q8_0)
         thread_local std::vector<int32_t> off_q8_buf, off_q4_buf;
         const quant_kernels qk = quant_kernels_for(p);
-        const int32_t c8 = qk == QUANT_REF ? 0 : quant_offsets_c(WEIGHT_Q8_0, qk == QUANT_VNNI);
-        const int32_t c4 = qk == QUANT_REF ? 0 : quant_offsets_c(WEIGHT_Q4_0, qk == QUANT_VNNI);
+        const int32_t c8 = qk == QUANT_REF ? 0 : quant_offsets_c(WEIGHT_Q8_0, quant_vpdpbusd(qk));
+        const int32_t c4 = qk == QUANT_REF ? 0 : quant_offsets_c(WEIGHT_Q4_0, quant_vpdpbusd(qk));
         if (any_q8 && c8) off_q8_buf.resize(static_cast<size_t>(n * nb));
         if (any_q4 && c4) off_q4_buf.resize(static_cast<size_t>(n * nb));
         int32_t * const off_q8_all = any_q8 && c8 ? off_q8_buf.data() : nullptr;

@@ -115,10 +115,17 @@ float weight_at(const weight_matrix & w, int64_t r, int64_t k);
 
 enum kernel_path : int { KERNEL_PATH_AUTO = 0, KERNEL_PATH_REF = 1, KERNEL_PATH_AVX2 = 2, KERNEL_PATH_AVX512 = 3 };
 
+// The environment variable SLIPSTREAM_CPU_ISA caps the instruction sets every kernel and layout
+// choice below takes from what the CPU reports, so a bigger CPU runs (and measures) a smaller one's
+// paths: "avx512" (no cap), "avxvnni" (AVX2, FMA, F16C and AVX-VNNI: Intel's client cores),
+// "avx2", "ref" (the scalar reference). Read once, at the first use. Null when unset; else the line
+// the model load logs (*valid false: the value was not one of those and is ignored).
+const char * kernel_isa_cap_note(bool * valid);
+
 // The best path this CPU supports ("avx512bf16", "avx512", "avx2", "ref").
 const char * kernel_best_path_name();
 // The kernels matmuls of weights of dtype d run on this CPU: kernel_best_path_name() for f32 /
-// bf16, "avx512vnni" | "avx2" | "ref" for Q8_0 / Q4_0.
+// bf16, "avx512vnni" | "avxvnni" | "avx2" | "ref" for Q8_0 / Q4_0.
 const char * kernel_path_name(weight_dtype d);
 // True when the path can run on this CPU (REF always can).
 bool kernel_path_supported(kernel_path path);
@@ -284,12 +291,18 @@ void matmul_rows_quant_ref(float * y, int64_t ldy, const int8_t * xq, const floa
 void matmul_rows_quant_avx2(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t n,
                             const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
 // AVX512F/BW/VL + AVX512_VNNI + F16C (quant-vnni.cpp), any n: quant_vnni_supported(). matmul()
-// runs it on the AVX-512 path (AUTO on such CPUs); KERNEL_PATH_AVX2 runs the AVX2 kernel.
+// runs it on the AVX-512 path (AUTO on such CPUs); KERNEL_PATH_AVX2 runs an AVX2-width kernel.
 bool quant_vnni_supported();
 void matmul_rows_quant_vnni(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t n,
                             const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
-// The c of the offsets each kernel takes for a format (0: none): Q4_0 8 on both, Q8_0 128 on VNNI
-// (AVX2 multiplies |q_w| by the activation carrying q_w's sign: no offset).
+// AVX2 + FMA + F16C + AVX-VNNI (quant-avxvnni.cpp), any n: quant_avxvnni_supported(). matmul()
+// runs it instead of the AVX2 kernel on the AVX2 path where the CPU has AVX-VNNI.
+bool quant_avxvnni_supported();
+void matmul_rows_quant_avxvnni(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t n,
+                               const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
+// The c of the offsets each kernel takes for a format (0: none): Q4_0 8 on all, Q8_0 128 on the two
+// vpdpbusd kernels (vnni: quant-vnni.cpp and quant-avxvnni.cpp; AVX2 multiplies |q_w| by the
+// activation carrying q_w's sign: no offset).
 inline int32_t quant_offsets_c(weight_dtype d, bool vnni) { return d == WEIGHT_Q4_0 ? 8 : vnni ? 128 : 0; }
 
 // ---- the scalar reference (kernels-ref.cpp): same arguments as the dispatched kernels ---------------

@@ -21,7 +21,7 @@ namespace {
 // What the CPU reports, capped by SLIPSTREAM_CPU_ISA (kernels.h, kernel_isa_cap_note).
 struct cpu_features {
     bool avx2 = false, avx512 = false, avx512bf16 = false, avx512vnni = false, avxvnni = false, f16c = false;
-    const char * cap = nullptr;  // SLIPSTREAM_CPU_ISA as given, or null
+    char cap_note[160] = "";  // kernel_isa_cap_note's line; empty without SLIPSTREAM_CPU_ISA
     bool cap_valid = true;
     cpu_features() {
         __builtin_cpu_init();
@@ -34,16 +34,17 @@ struct cpu_features {
         avx512bf16 = avx512 && __builtin_cpu_supports("avx512bf16");
         avx512vnni = avx512 && __builtin_cpu_supports("avx512vnni");
         avxvnni = avx2 && __builtin_cpu_supports("avxvnni");
-        cap = std::getenv("SLIPSTREAM_CPU_ISA");
-        if (!cap || !*cap) {
-            cap = nullptr;
-        } else if (std::strcmp(cap, "avxvnni") == 0 || std::strcmp(cap, "avx2") == 0 || std::strcmp(cap, "ref") == 0) {
+        const char * cap = std::getenv("SLIPSTREAM_CPU_ISA");
+        if (!cap || !*cap) return;
+        const bool below_avx512 = std::strcmp(cap, "avxvnni") == 0 || std::strcmp(cap, "avx2") == 0 || std::strcmp(cap, "ref") == 0;
+        cap_valid = below_avx512 || std::strcmp(cap, "avx512") == 0;
+        if (below_avx512) {
             avx512 = avx512bf16 = avx512vnni = false;
             if (std::strcmp(cap, "avxvnni") != 0) avxvnni = false;
             if (std::strcmp(cap, "ref") == 0) avx2 = false;
-        } else {
-            cap_valid = std::strcmp(cap, "avx512") == 0;
         }
+        if (cap_valid) std::snprintf(cap_note, sizeof(cap_note), "SLIPSTREAM_CPU_ISA=%s: the kernels use no more than %s", cap, cap);
+        else std::snprintf(cap_note, sizeof(cap_note), "SLIPSTREAM_CPU_ISA=%.40s is not one of avx512, avxvnni, avx2, ref: ignored", cap);
     }
 };
 
@@ -277,13 +278,8 @@ bool quant_vnni_supported() { return cpu().avx512vnni && cpu().avx2 && cpu().f16
 bool quant_avxvnni_supported() { return cpu().avxvnni && cpu().f16c; }
 
 const char * kernel_isa_cap_note(bool * valid) {
-    static char note[160];
-    const cpu_features & f = cpu();
-    if (valid) *valid = f.cap_valid;
-    if (!f.cap) return nullptr;
-    if (f.cap_valid) std::snprintf(note, sizeof(note), "SLIPSTREAM_CPU_ISA=%s: the kernels use no more than %s", f.cap, f.cap);
-    else std::snprintf(note, sizeof(note), "SLIPSTREAM_CPU_ISA=%.40s is not one of avx512, avxvnni, avx2, ref: ignored", f.cap);
-    return note;
+    if (valid) *valid = cpu().cap_valid;
+    return cpu().cap_note[0] ? cpu().cap_note : nullptr;
 }
 
 bool kernel_path_supported(kernel_path path) {

@@ -25,40 +25,18 @@
  */
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "kernels.h"
-
-#define QUANT_TARGET __attribute__((target("avx2,fma,f16c")))
+#include "quant-avx2-store.h"
 
 namespace {
 
-constexpr int64_t HALF_ROWS = QUANT_GROUP_ROWS / 2;
-
-// The input's 4 bytes at x to every int32 lane.
-QUANT_TARGET inline __m256i broadcast4(const int8_t * x) {
-    int32_t v;
-    std::memcpy(&v, x, 4);
-    return _mm256_set1_epi32(v);
-}
-
-// Stores acc (8 rows from row ra, one input) + bias into y for the rows in [r0, r1).
-QUANT_TARGET inline void store_rows(float * y, __m256 acc, const float * bias, int64_t ra, int64_t r0, int64_t r1) {
-    if (ra >= r0 && ra + HALF_ROWS <= r1) {
-        _mm256_storeu_ps(y + ra, _mm256_add_ps(acc, bias ? _mm256_loadu_ps(bias + ra) : _mm256_setzero_ps()));
-        return;
-    }
-    alignas(32) float v[HALF_ROWS];
-    _mm256_store_ps(v, acc);
-    for (int64_t a = 0; a < HALF_ROWS; ++a) {
-        const int64_t r = ra + a;
-        if (r >= r0 && r < r1) y[r] = v[a] + (bias ? bias[r] : 0.0f);
-    }
-}
+using quant_avx2::HALF_ROWS;
+using quant_avx2::broadcast4;
+using quant_avx2::store_rows;
 
 // Halves [h0, h0 + H) of group g x inputs [i, i + C), all nb blocks; outputs for rows in [r0, r1).
 template <bool Q4, int H, int C>
-QUANT_TARGET void tile(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t nb,
+QUANT_AVX2_TARGET void tile(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t nb,
                        const weight_matrix & w, const float * bias, int64_t g, int h0, int64_t i, int64_t r0, int64_t r1) {
     constexpr int UNITS = Q4 ? 4 : 8;  // 64-byte units of a step's quants
     __m256 acc[H][C];
@@ -108,7 +86,7 @@ QUANT_TARGET void tile(float * y, int64_t ldy, const int8_t * xq, const float * 
 }
 
 template <bool Q4>
-QUANT_TARGET void rows(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t n,
+QUANT_AVX2_TARGET void rows(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t n,
                        const weight_matrix & w, const float * bias, int64_t r0, int64_t r1) {
     const int64_t nb = quant_blocks(w.cols);
     const int64_t g0 = r0 / QUANT_GROUP_ROWS, g1 = (r1 + QUANT_GROUP_ROWS - 1) / QUANT_GROUP_ROWS;
@@ -134,7 +112,7 @@ QUANT_TARGET void rows(float * y, int64_t ldy, const int8_t * xq, const float * 
 
 }  // namespace
 
-QUANT_TARGET void quantize_input_q8_avx2(int8_t * xq, float * xd, const float * x, int64_t n, int64_t K) {
+QUANT_AVX2_TARGET void quantize_input_q8_avx2(int8_t * xq, float * xd, const float * x, int64_t n, int64_t K) {
     const int64_t nb = quant_blocks(K), full = K / QUANT_BLOCK;
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);  // undoes the packs' 128-bit interleave

@@ -25,40 +25,21 @@
  */
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "kernels.h"
+#include "quant-avx2-store.h"
 
 #define AVXVNNI_TARGET __attribute__((target("avx2,fma,f16c,avxvnni")))
 
 namespace {
 
-constexpr int64_t HALF_ROWS = QUANT_GROUP_ROWS / 2;
+using quant_avx2::HALF_ROWS;
+using quant_avx2::broadcast4;
+using quant_avx2::store_rows;
+
 // Inputs a tile of many (measured on Zen 5, docs/performance.md "AVX-VNNI"): Q8_0 4, Q4_0 3 (its
 // split nibbles take two more registers; 4 was 8% slower there).
 template <bool Q4>
 constexpr int c_many() { return Q4 ? 3 : 4; }
-
-// The input's 4 bytes at x to every int32 lane.
-AVXVNNI_TARGET inline __m256i broadcast4(const int8_t * x) {
-    int32_t v;
-    std::memcpy(&v, x, 4);
-    return _mm256_set1_epi32(v);
-}
-
-// Stores acc (8 rows from row ra, one input) + bias into y for the rows in [r0, r1).
-AVXVNNI_TARGET inline void store_rows(float * y, __m256 acc, const float * bias, int64_t ra, int64_t r0, int64_t r1) {
-    if (ra >= r0 && ra + HALF_ROWS <= r1) {  // + 0 without a bias, as the reference (-0 + 0 = +0)
-        _mm256_storeu_ps(y + ra, _mm256_add_ps(acc, bias ? _mm256_loadu_ps(bias + ra) : _mm256_setzero_ps()));
-        return;
-    }
-    alignas(32) float v[HALF_ROWS];
-    _mm256_store_ps(v, acc);
-    for (int64_t a = 0; a < HALF_ROWS; ++a) {
-        const int64_t r = ra + a;
-        if (r >= r0 && r < r1) y[r] = v[a] + (bias ? bias[r] : 0.0f);
-    }
-}
 
 // Group g (its two halves of 8 rows) x inputs [i, i + C), all nb blocks; outputs for rows in [r0, r1).
 template <bool Q4, int C>

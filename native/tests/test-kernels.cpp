@@ -1,8 +1,8 @@
 /*
  * test-kernels.cpp: every fast path this CPU supports against the pure scalar reference
  * (kernels-ref.cpp): matmul (AVX-512 with BF16 dot products, AVX2; plain and TILED32 matrices, f32
- * and bf16, N = 1..70 inputs, odd widths, biases, row strides; on AVX2 each input alone equals its
- * row of the batch bit for bit), dot, axpy, SiLU-GLU and the bf16
+ * and bf16, N = 1..70 inputs, odd widths, biases, row strides; each input alone equals its row of
+ * the batch bit for bit), dot, axpy, SiLU-GLU and the bf16
  * rounding, each with its tolerance and why; RMSNorm, softmax, RoPE and attention against direct
  * formulas; the AVX2 exp (SiLU-GLU, the softmax's numerators) against double exp, and SiLU-GLU's
  * thread split bit for bit; SLIPSTREAM_CPU_ISA's cap. The attention kernels against attention_ref:
@@ -95,9 +95,10 @@ void check_matmul(kernel_path path, weight_dtype dt, int64_t rows, int64_t cols,
         std::fprintf(stderr, "path %d dtype %d%s rows %lld cols %lld n %lld: max err %g > %g\n", path, dt,
                      wt.layout == WEIGHT_TILED32 ? " TILED32" : wt.layout == WEIGHT_TILED4X16 ? " TILED4X16" : "", (long long)rows, (long long)cols, (long long)n, max_err, tol);
     CHECK(max_err <= tol);
-    // batch invariance on AVX2 (the tile shapes differ with the number of inputs: 4 rows x 1 input
-    // alone, 4 x 2 in a batch): each input alone gives its batch row bit for bit
-    if (path == KERNEL_PATH_AVX2 && n > 1)
+    // batch invariance (the tile shapes differ with the number of inputs: on AVX2 4 rows x 1 input
+    // alone, 4 x 2 in a batch; on AVX-512 TILED32 two 32-row groups x 1 input alone, one group x up
+    // to 12 inputs in a batch): each input alone gives its batch row bit for bit
+    if (n > 1)
         for (int64_t i = 0; i < n; i += 3) {
             std::vector<float> y1(static_cast<size_t>(ldy), -7.0f);
             matmul(y1.data(), ldy, x.data() + i * cols, 1, wt, bias ? b.data() : nullptr, pool, path);

@@ -2,7 +2,8 @@
  * kernels-avx512.cpp: the AVX-512 matmul (f32 weights with FMA; bf16 weights with vdpbf16ps on
  * bf16-rounded activations), compiled with target attributes: kernels.cpp calls it only on CPUs
  * that have them. TILED32 matrices run as tiles of 32 rows x C <= 12 inputs reading one sequential
- * stream; every lane accumulates one output, so no horizontal sums. ROWS matrices (loads without
+ * stream (one input: 64 rows, two streams); every lane accumulates one output, so no horizontal
+ * sums. ROWS matrices (loads without
  * re-layout) go one row at a time. Each weight vector loaded serves all C inputs. docs/engine.md.
  */
 #include <immintrin.h>
@@ -63,6 +64,20 @@ struct f32_ops {
 // next (or null): the following group; its steps [pf0, pf1) are prefetched into L2 while this tile
 // computes the same steps, so DRAM keeps streaming while the tiles re-read this group (without it,
 // N = 8 cost 2-3x N = 1). The tiles over a group split the next group between them.
+// y[i + c, r + 16a + l] = acc[a][c] lane l + bias[r + 16a + l], for the rows below rows_valid.
+template <int B, int C>
+AVX512BF16_TARGET inline void store_group(float * y, int64_t ldy, const __m512 (&acc)[B][C], const float * bias, int64_t r,
+                                          int64_t rows_valid, int64_t i) {
+    for (int a = 0; a < B; ++a) {
+        const int64_t r16 = r + 16 * a;
+        if (r16 >= rows_valid) break;
+        const __mmask16 m = r16 + 16 <= rows_valid ? static_cast<__mmask16>(0xffff)
+                                                   : static_cast<__mmask16>((1u << (rows_valid - r16)) - 1);
+        const __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + r16) : _mm512_setzero_ps();
+        for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + (i + c) * ldy + r16, m, _mm512_add_ps(acc[a][c], bv));
+    }
+}
+
 template <typename OPS, int C>
 AVX512BF16_TARGET void tile_group(float * y, int64_t ldy, const typename OPS::elem * x, int64_t ldx,
                                   const typename OPS::elem * grp, int64_t S, const float * bias, int64_t r,
@@ -92,14 +107,29 @@ AVX512BF16_TARGET void tile_group(float * y, int64_t ldy, const typename OPS::el
             for (int a = 0; a < B; ++a) acc[a][c] = OPS::madd(acc[a][c], w[a], xv);
         }
     }
-    for (int a = 0; a < B; ++a) {
-        const int64_t r16 = r + 16 * a;
-        if (r16 >= rows_valid) break;
-        const __mmask16 m = r16 + 16 <= rows_valid ? static_cast<__mmask16>(0xffff)
-                                                   : static_cast<__mmask16>((1u << (rows_valid - r16)) - 1);
-        const __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + r16) : _mm512_setzero_ps();
-        for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + (i + c) * ldy + r16, m, _mm512_add_ps(acc[a][c], bv));
+    store_group<B, C>(y, ldy, acc, bias, r, rows_valid, i);
+}
+
+// One input and two adjacent groups at once (rows r .. r + 2G, weights grp and the S steps after
+// it): each output is the sum tile_group<OPS, 1> makes, in the same order (the same bits), but four
+// chains of vdpbf16ps run side by side where one group has two, each ~6 cycles after its last: one
+// group's chains held a thread's stream below DRAM's pace on Zen 5 (docs/performance.md, "Decode
+// on two groups at once"). Two sequential weight streams, one per group.
+template <typename OPS>
+AVX512BF16_TARGET void tile_two_groups(float * y, const typename OPS::elem * xi, const typename OPS::elem * grp, int64_t S,
+                                       const float * bias, int64_t r, int64_t rows_valid) {
+    constexpr int64_t P = OPS::STEP, G = WEIGHT_GROUP_ROWS;
+    constexpr int B = static_cast<int>(G / 16);
+    __m512 acc[2][B][1];
+    for (int g = 0; g < 2; ++g)
+        for (int a = 0; a < B; ++a) acc[g][a][0] = _mm512_setzero_ps();
+    const typename OPS::elem * grp1 = grp + S * G * P;
+    for (int64_t s = 0; s < S; ++s) {
+        const __m512i xv = OPS::bcast(xi + s * P);
+        for (int a = 0; a < B; ++a) acc[0][a][0] = OPS::madd(acc[0][a][0], OPS::load(grp + s * G * P + a * 16 * P), xv);
+        for (int a = 0; a < B; ++a) acc[1][a][0] = OPS::madd(acc[1][a][0], OPS::load(grp1 + s * G * P + a * 16 * P), xv);
     }
+    for (int g = 0; g < 2; ++g) store_group<B, 1>(y, 0, acc[g], bias, r + g * G, rows_valid, 0);
 }
 
 template <typename OPS>
@@ -144,6 +174,12 @@ AVX512BF16_TARGET void tiled_rows(float * y, int64_t ldy, const typename OPS::el
         // fewer than 4 inputs the hardware prefetcher alone streams faster (measured with the
         // previous 4-row layout: bf16 N = 1 15% slower with it; N >= 6 1.5x faster)
         const bool prefetch = m >= 4;
+        if (m == 1) {  // decode: two groups at a time, then a last one alone
+            int64_t r = r0;
+            for (; r + G < r1; r += 2 * G) tile_two_groups<OPS>(y + i0 * ldy, x + i0 * ldx, W + (r / G) * S * G * P, S, bias, r, r1);
+            if (r < r1) tile_group<OPS, 1>(y, ldy, x, ldx, W + (r / G) * S * G * P, S, bias, r, r1, i0, nullptr, 0, 0);
+            continue;
+        }
         for (int64_t r = r0; r < r1; r += G) {
             const typename OPS::elem * grp = W + (r / G) * S * G * P;
             const typename OPS::elem * next = prefetch && r + G < r1 ? grp + S * G * P : nullptr;

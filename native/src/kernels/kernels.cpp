@@ -33,7 +33,9 @@ struct cpu_features {
                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
         avx512bf16 = avx512 && __builtin_cpu_supports("avx512bf16");
         avx512vnni = avx512 && __builtin_cpu_supports("avx512vnni");
-        avxvnni = avx2 && __builtin_cpu_supports("avxvnni");
+        // CPUID.(7, 1):EAX.AVX-VNNI (bit 4; an AVX2 CPU has leaf 7, and an unknown subleaf reads 0)
+        __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7), "c"(1));
+        avxvnni = avx2 && ((eax >> 4) & 1u);
         const char * cap = std::getenv("SLIPSTREAM_CPU_ISA");
         if (!cap || !*cap) return;
         const bool below_avx512 = std::strcmp(cap, "avxvnni") == 0 || std::strcmp(cap, "avx2") == 0 || std::strcmp(cap, "ref") == 0;

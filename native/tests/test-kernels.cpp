@@ -278,6 +278,7 @@ void check_split_inputs(std::mt19937 & rng) {
         CHECK(xs.back() == -7.0f);  // nothing written past (n, K16)
     }
 }
+
 // SLIPSTREAM_CPU_ISA (ctest runs this test as the CPU is and capped at avxvnni and avx2): a cap
 // leaves no path above it, and its note says so.
 void check_isa_cap() {

@@ -2,9 +2,9 @@
  * test-quant-kernels.cpp: the Q8_0 / Q4_0 formats and their matmul (kernels.h, quant-*.cpp):
  * f32 -> f16 rounding; the quantized blocks against llama.cpp's format rules (scale, range, nibble
  * order, error within half a step); the AVX2 matmul and (where the CPU has them) the AVX-VNNI and
- * AVX512_VNNI ones equal to the scalar reference BIT FOR BIT over odd shapes, row ranges and batch sizes,
- * through the dispatch and the thread pool, and called directly over row ranges that cut the
- * 16-row groups; batch invariance (an input's outputs do not depend on the other inputs of the
+ * AVX512_VNNI ones equal to the scalar reference BIT FOR BIT over odd shapes, row ranges and batch
+ * sizes, through the dispatch and the thread pool, and called directly over row ranges that cut
+ * the 16-row groups; batch invariance (an input's outputs do not depend on the other inputs of the
  * batch: each of n = 1..40 inputs gives the bits it gives alone, also over rows of up to 4870
  * weights); the memory layout; and the quantized product close to the f32 product (relative error
  * bounds per format).
@@ -188,7 +188,8 @@ void check_matmul(weight_dtype d, int64_t rows, int64_t cols, int64_t n, bool bi
     std::vector<float> y_ref(static_cast<size_t>(n * ldy), -7.0f), y(y_ref), y_one(static_cast<size_t>(ldy), -7.0f);
     const float * bp = bias ? b.data() : nullptr;
     matmul(y_ref.data(), ldy, x.data(), n, q.w, bp, nullptr, KERNEL_PATH_REF);
-    // the AVX2 path (AVX-VNNI where the CPU has it), then (AVX-512 path) the VNNI one where the CPU has it; y keeps the last
+    // the AVX2 path (the AVX-VNNI kernel where the CPU has it), then (AVX-512 path) the VNNI one
+    // where the CPU has it; y keeps the last
     for (kernel_path p : {KERNEL_PATH_AVX2, KERNEL_PATH_AVX512}) {
         if (!kernel_path_supported(p) || (p == KERNEL_PATH_AVX512 && !quant_vnni_supported())) continue;
         std::fill(y.begin(), y.end(), -7.0f);

@@ -3,8 +3,8 @@
  * bf16-rounded activations), compiled with target attributes: kernels.cpp calls it only on CPUs
  * that have them. TILED32 matrices run as tiles of 32 rows x C <= 12 inputs reading one sequential
  * stream (one input: 64 rows, two streams); every lane accumulates one output, so no horizontal
- * sums. ROWS matrices (loads without
- * re-layout) go one row at a time. Each weight vector loaded serves all C inputs. docs/engine.md.
+ * sums. ROWS matrices (loads without re-layout) go one row at a time. Each weight vector loaded
+ * serves all C inputs. docs/engine.md.
  */
 #include <immintrin.h>
 
@@ -114,8 +114,8 @@ AVX512BF16_TARGET void tile_group(float * y, int64_t ldy, const typename OPS::el
 // One input and two adjacent groups at once (rows r .. r + 2G, weights grp and the S steps after
 // it): each output is the sum tile_group<OPS, 1> makes, in the same order (the same bits), but four
 // chains of vdpbf16ps run side by side where one group has two, each ~6 cycles after its last: one
-// group's chains held a thread's stream below DRAM's pace on Zen 5 (docs/performance.md, "Decode
-// on two groups at once"). Two sequential weight streams, one per group.
+// group's chains held a thread's stream below DRAM's pace on Zen 5 (docs/performance.md, "bf16
+// decode on two groups at once"). Two sequential weight streams, one per group.
 template <typename OPS>
 AVX512BF16_TARGET void tile_two_groups(float * y, const typename OPS::elem * xi, const typename OPS::elem * grp, int64_t S,
                                        const float * bias, int64_t r, int64_t rows_valid) {

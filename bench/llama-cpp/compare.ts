@@ -8,6 +8,8 @@
  *
  *   npm run build && node dist/bench/llama-cpp/compare.js --model /work/bench-tmp/q05 [--threads 2] [--rounds 3]
  *   [--engine-cli PATH]   (another build of engine-cli, e.g. the one before a change)
+ *   [--isa avx2|avxvnni]  (both sides as on a CPU without AVX-512: ours with SLIPSTREAM_CPU_ISA, llama.cpp
+ *                          built by `LLAMA_ISA=<isa> bash bench/llama-cpp/setup.sh`)
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,7 +22,6 @@ import { convertHfToGguf } from './hf-to-gguf.js';
 
 const ROOT = packageRoot();
 const DEPS = join(ROOT, '.bench-deps', 'llama-cpp');
-const LLAMA_BIN = join(DEPS, 'build', 'bin');
 const ENGINE_CLI = join(ROOT, 'native', 'build', 'Release', 'engine-cli');
 const CONVERTER_VERSION = 'hf-to-gguf 1';
 
@@ -86,9 +87,9 @@ export function parseLlamaBench(json: string): LlamaBenchFigures {
   return { pp512: find(512, 0).avg_ts, tg64: find(0, 64).avg_ts, pp16Ms: find(16, 0).avg_ns / 1e6, pp1Ms: find(1, 0).avg_ns / 1e6 };
 }
 
-function run(cmd: string, args: string[]): { stdout: string; stderr: string; seconds: number } {
+function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): { stdout: string; stderr: string; seconds: number } {
   const t0 = Date.now();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...(env ? { env } : {}) });
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`${basename(cmd)} ${args.join(' ')} exited with ${r.status}:\n${(r.stderr || '').slice(-3000)}`);
   return { stdout: r.stdout, stderr: r.stderr, seconds: (Date.now() - t0) / 1000 };
@@ -127,8 +128,13 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/** The instruction sets --isa can hold both programs to (a CPU without AVX-512). */
+type Isa = 'avx2' | 'avxvnni';
+/** The llama.cpp build for an instruction set (setup.sh: -march=native without --isa). */
+const llamaBin = (isa?: Isa): string => join(DEPS, isa ? `build-${isa}` : 'build', 'bin');
+
 /** engineCli: our engine-cli (another build's, e.g. to compare before and after a change). */
-interface Args { model: string; threads: number; rounds: number; out: string; engineCli: string; weights?: QuantFormat }
+interface Args { model: string; threads: number; rounds: number; out: string; engineCli: string; weights?: QuantFormat; isa?: Isa }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { model: '', threads: 2, rounds: 3, out: join(ROOT, 'bench', 'results'), engineCli: ENGINE_CLI };
@@ -140,13 +146,17 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--rounds') a.rounds = Number(v);
     else if (argv[i] === '--out') a.out = v;
     else if (argv[i] === '--engine-cli') a.engineCli = v;
+    else if (argv[i] === '--isa') {
+      if (v !== 'avx2' && v !== 'avxvnni') throw new Error("--isa must be 'avx2' or 'avxvnni'");
+      a.isa = v;
+    }
     else if (argv[i] === '--weights') {
       if (v !== 'q8_0' && v !== 'q4_0' && v !== 'bf16') throw new Error("--weights must be 'bf16', 'q8_0' or 'q4_0'");
       if (v !== 'bf16') a.weights = v;
     }
     else throw new Error(`unknown option ${argv[i]}`);
   }
-  if (!a.model) throw new Error('usage: node dist/bench/llama-cpp/compare.js --model HF_DIR [--threads 2] [--rounds 3] [--out DIR] [--engine-cli PATH] [--weights q8_0|q4_0]');
+  if (!a.model) throw new Error('usage: node dist/bench/llama-cpp/compare.js --model HF_DIR [--threads 2] [--rounds 3] [--out DIR] [--engine-cli PATH] [--weights q8_0|q4_0] [--isa avx2|avxvnni]');
   if (!(a.threads > 0) || !(a.rounds > 0)) throw new Error('--threads and --rounds must be positive');
   return a;
 }
@@ -194,11 +204,14 @@ function medianFigures(xs: EngineFigures[]): EngineFigures {
 
 function main(argv: string[]): void {
   const a = parseArgs(argv);
-  const llamaBench = join(LLAMA_BIN, 'llama-bench');
-  const llamaEngine = join(LLAMA_BIN, 'llama-engine-bench');
+  const bin = llamaBin(a.isa);
+  const llamaBench = join(bin, 'llama-bench');
+  const llamaEngine = join(bin, 'llama-engine-bench');
   if (!existsSync(llamaBench) || !existsSync(llamaEngine)) {
-    throw new Error(`llama.cpp is not installed (${LLAMA_BIN}): run \`bash bench/llama-cpp/setup.sh\` first (npm install into .bench-deps/, ~5 min build on 2 cores)`);
+    throw new Error(`llama.cpp is not installed (${bin}): run \`${a.isa ? `LLAMA_ISA=${a.isa} ` : ''}bash bench/llama-cpp/setup.sh\` first (npm install into .bench-deps/, ~5 min build on 2 cores)`);
   }
+  // --isa: ours capped at the same instruction set (docs/engine.md, "Dispatch")
+  const oursEnv = a.isa ? { ...process.env, SLIPSTREAM_CPU_ISA: a.isa } : undefined;
   if (!existsSync(a.engineCli)) throw new Error(`${a.engineCli} missing: run \`npm run build:native\``);
   const gguf = cachedGguf(a.model, join(ROOT, 'bench', 'results', 'tmp', 'gguf'), a.weights);
   const t = String(a.threads);
@@ -215,7 +228,7 @@ function main(argv: string[]): void {
     const raw = { ours: '', llama: '' };
     for (const who of order) {
       if (who === 'ours') {
-        raw.ours = run(a.engineCli, ['bench', a.model, '--threads', t, ...(a.weights ? ['--weights', a.weights] : [])]).stdout;
+        raw.ours = run(a.engineCli, ['bench', a.model, '--threads', t, ...(a.weights ? ['--weights', a.weights] : [])], oursEnv).stdout;
         ours = parseEngineBench(raw.ours, 'engine-cli bench');
       } else {
         const out = run(llamaEngine, [gguf, '--threads', t]).stdout;
@@ -263,8 +276,8 @@ function main(argv: string[]): void {
     nlcVersion = (JSON.parse(readFileSync(join(DEPS, 'node_modules', 'node-llama-cpp', 'package.json'), 'utf8')) as { version: string }).version;
   } catch { /* reported as unknown */ }
   const otherBuild = a.engineCli !== ENGINE_CLI;  // --engine-cli: a binary this checkout did not build
-  const command = `node dist/bench/llama-cpp/compare.js --model ${a.model} --threads ${a.threads} --rounds ${a.rounds}${a.weights ? ` --weights ${a.weights}` : ''}${otherBuild ? ` --engine-cli ${a.engineCli}` : ''}`;
-  const build = `llama.cpp ${llamaCommit} from node-llama-cpp ${nlcVersion}'s bundled source, built here with GGML_NATIVE (-march=native), static, OpenMP`;
+  const command = `node dist/bench/llama-cpp/compare.js --model ${a.model} --threads ${a.threads} --rounds ${a.rounds}${a.weights ? ` --weights ${a.weights}` : ''}${otherBuild ? ` --engine-cli ${a.engineCli}` : ''}${a.isa ? ` --isa ${a.isa}` : ''}`;
+  const build = `llama.cpp ${llamaCommit} from node-llama-cpp ${nlcVersion}'s bundled source, built here with ${a.isa ? `LLAMA_ISA=${a.isa} (no AVX-512: GGML AVX2, FMA, F16C, BMI2${a.isa === 'avxvnni' ? ', AVX_VNNI' : ''})` : 'GGML_NATIVE (-march=native)'}, static, OpenMP`;
   const date = new Date().toISOString().slice(0, 10);
   mkdirSync(a.out, { recursive: true });
   let stem = join(a.out, `${date}-llama-cpp-compare`);
@@ -272,7 +285,7 @@ function main(argv: string[]): void {
   const result = {
     command, date: new Date().toISOString(), cpu, threads: a.threads, model: a.model, gguf,
     engineCommit: otherBuild ? null : git(['rev-parse', '--short', 'HEAD']), nativeUncommittedFiles: otherBuild ? null : nativeDirty,
-    engineCli: a.engineCli,
+    engineCli: a.engineCli, isa: a.isa ?? null,
     llamaCpp: { build, systemInfo, llamaBenchArgs: `-t ${a.threads} -p 512,16,1 -n 64 -r 3` },
     rounds, median: { ours: mo, llama: ml, llamaBench: mlb },
     ratios: {
@@ -291,7 +304,7 @@ function main(argv: string[]): void {
     `# Our engine vs llama.cpp, ${date}`,
     '',
     `Command: \`${command}\` (${a.rounds} rounds, order flipped each round; load average ${rounds.map((r) => f2(r.loadBefore)).join(', ')} at the start of each round, the benchmark's own 2 threads included; CPU used by other processes during each round: ${rounds.map((r) => f2(r.otherCores)).join(', ')} cores).`,
-    `Machine: ${cpu}, ${a.threads} threads. Engine: ${otherBuild ? `the engine-cli given with --engine-cli (${a.engineCli}), not this checkout's build` : `${result.engineCommit}${nativeDirty ? ` with ${nativeDirty} uncommitted file(s) under native/ (the engine-cli binary as built then)` : ''}`}${rounds[0]?.ours.kernels ? `; its matmuls ran the ${rounds[0].ours.kernels} kernels` : ''}.`,
+    `Machine: ${cpu}, ${a.threads} threads${a.isa ? `, both programs held to ${a.isa} (ours with SLIPSTREAM_CPU_ISA=${a.isa})` : ''}. Engine: ${otherBuild ? `the engine-cli given with --engine-cli (${a.engineCli}), not this checkout's build` : `${result.engineCommit}${nativeDirty ? ` with ${nativeDirty} uncommitted file(s) under native/ (the engine-cli binary as built then)` : ''}`}${rounds[0]?.ours.kernels ? `; its matmuls ran the ${rounds[0].ours.kernels} kernels` : ''}.`,
     `llama.cpp: ${build}; system_info: \`${systemInfo}\`.`,
     a.weights
       ? `Model: the HF folder for ours, loaded with --weights ${a.weights}; for llama.cpp its GGUF conversion with the same blocks (bench/llama-cpp/hf-to-gguf.ts --weights ${a.weights}: the layers' matrices ${a.weights.toUpperCase()}, token_embd/output Q8_0, norms F32).`

@@ -11,6 +11,9 @@
 # Rerun after editing llama-engine-bench.cpp: the llama.cpp build is kept, the tool is relinked.
 #   bash bench/llama-cpp/setup.sh          # ~5 min on 2 cores; a rerun only builds what changed
 #   bash bench/llama-cpp/setup.sh server   # ~7 min on 2 cores (what CI runs)
+# LLAMA_ISA=avx2 or LLAMA_ISA=avxvnni builds for that instruction set instead of -march=native (GGML
+# AVX, AVX2, FMA, F16C, BMI2, and AVX_VNNI for avxvnni), into build-<isa>/: llama.cpp as it runs on
+# a CPU without AVX-512 (compare.ts --isa runs our engine capped the same way).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 PREFIX="$ROOT/.bench-deps/llama-cpp"
@@ -39,7 +42,15 @@ if [ ! -d "$PREFIX/src/.git" ] || [ "${FORCE:-0}" = 1 ]; then
   rm -rf "$PREFIX/src"
   git clone -q "$BUNDLE" "$PREFIX/src"
 fi
-B="$PREFIX/build"
+ISA="${LLAMA_ISA:-native}"
+case "$ISA" in
+  native) B="$PREFIX/build"; GGML_ISA=(-DGGML_NATIVE=ON); MARCH=(-march=native) ;;
+  avx2) B="$PREFIX/build-avx2"; GGML_ISA=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
+    MARCH=(-mavx2 -mfma -mf16c -mbmi2) ;;
+  avxvnni) B="$PREFIX/build-avxvnni"; GGML_ISA=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=ON)
+    MARCH=(-mavx2 -mfma -mf16c -mbmi2 -mavxvnni) ;;
+  *) echo "setup: LLAMA_ISA must be native, avx2 or avxvnni" >&2; exit 2 ;;
+esac
 [ "${FORCE:-0}" = 1 ] && rm -rf "$B"
 # Configuring again is cheap and a no-op when nothing changed; the build steps below only
 # compile what their targets need. LLAMA_BUILD_UI=OFF and LLAMA_USE_PREBUILT_UI=OFF: the server is
@@ -49,19 +60,19 @@ run_logged() {
   local log="$1"; shift
   "$@" >"$log" 2>&1 || { tail -40 "$log" >&2; echo "setup: failed, see $log" >&2; exit 1; }
 }
-run_logged "$PREFIX/build-config.log" cmake -S "$PREFIX/src" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+run_logged "$B-config.log" cmake -S "$PREFIX/src" -B "$B" -DCMAKE_BUILD_TYPE=Release "${GGML_ISA[@]}" \
   -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON \
   -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DGGML_OPENMP=ON
-run_logged "$PREFIX/build.log" cmake --build "$B" --target "${TARGETS[@]}" -j "$JOBS"
+run_logged "$B.log" cmake --build "$B" --target "${TARGETS[@]}" -j "$JOBS"
 if [ "$WHAT" != server ]; then
   # llama-engine-bench compiles in the engine's bandwidth probe (native/src/backends/cpu/membench.cpp,
   # self-contained) so both programs' decode is set against the same roofline measurement.
-  g++ -O2 -std=c++17 -march=native -I "$PREFIX/src/include" -I "$PREFIX/src/ggml/include" -I "$ROOT/native/src" \
+  g++ -O2 -std=c++17 "${MARCH[@]}" -I "$PREFIX/src/include" -I "$PREFIX/src/ggml/include" -I "$ROOT/native/src" \
     "$ROOT/bench/llama-cpp/llama-engine-bench.cpp" "$ROOT/native/src/backends/cpu/membench.cpp" -o "$B/bin/llama-engine-bench" \
     "$B/src/libllama.a" "$B/ggml/src/libggml.a" "$B/ggml/src/libggml-cpu.a" "$B/ggml/src/libggml-base.a" -fopenmp -lpthread -ldl
   # llama-logits: all-row logits of a token sequence (bench/llama-cpp/quant-accuracy.ts)
-  g++ -O2 -std=c++17 -march=native -I "$PREFIX/src/include" -I "$PREFIX/src/ggml/include" \
+  g++ -O2 -std=c++17 "${MARCH[@]}" -I "$PREFIX/src/include" -I "$PREFIX/src/ggml/include" \
     "$ROOT/bench/llama-cpp/llama-logits.cpp" -o "$B/bin/llama-logits" \
     "$B/src/libllama.a" "$B/ggml/src/libggml.a" "$B/ggml/src/libggml-cpu.a" "$B/ggml/src/libggml-base.a" -fopenmp -lpthread -ldl
 fi
-echo "built ${TARGETS[*]}$([ "$WHAT" != server ] && echo ' llama-engine-bench llama-logits') in $B/bin (llama.cpp $(git -C "$PREFIX/src" rev-parse --short HEAD), -march=native)"
+echo "built ${TARGETS[*]}$([ "$WHAT" != server ] && echo ' llama-engine-bench llama-logits') in $B/bin (llama.cpp $(git -C "$PREFIX/src" rev-parse --short HEAD), ${MARCH[*]})"

@@ -1,8 +1,8 @@
 /*
  * quant-kernel.cpp: single-thread micro-benchmark of the quantized matmul kernels: AVX2
  * (quant-avx2.cpp) and, where the CPU has them, AVX-VNNI (quant-avxvnni.cpp) and AVX-512 VNNI
- * (quant-vnni.cpp), each with the input offsets it needs made inside the timing. Per format and
- * input count, ns per (row, input, 32-weight block), best of 15 runs, the kernels alternating, on
+ * (quant-vnni.cpp), each with the input offsets (and the packing) it needs made inside the timing.
+ * Per format and input count, ns per (row, input, 32-weight block), best of 15 runs, the kernels alternating, on
  * matrices held in cache (896 x 896, 4864 x 896) and larger (32768 x 896, 65536 x 896: q8_0 31 /
  * 62 MB, read from memory; for n = 1 the bandwidth one thread gets, in GB/s of weights), and each
  * kernel's speed relative to AVX2's. Checks that all give the same bits. Build and run (AVX2 CPU):
@@ -33,9 +33,28 @@ void product(kernel k, float * y, const std::vector<int8_t> & xq, const std::vec
              const weight_matrix & w) {
     const int32_t c = quant_offsets_c(w.dtype, k != AVX2);
     if (c) quant_input_offsets(off.data(), xq.data(), n, w.cols, c);
-    if (k == VNNI) matmul_rows_quant_vnni(y, w.rows, xq.data(), xd.data(), off.data(), n, w, nullptr, 0, w.rows);
-    else if (k == AVXVNNI) matmul_rows_quant_avxvnni(y, w.rows, xq.data(), xd.data(), off.data(), n, w, nullptr, 0, w.rows);
-    else matmul_rows_quant_avx2(y, w.rows, xq.data(), xd.data(), off.data(), n, w, nullptr, 0, w.rows);
+    if (k == AVX2) {
+        matmul_rows_quant_avx2(y, w.rows, xq.data(), xd.data(), off.data(), n, w, nullptr, 0, w.rows);
+        return;
+    }
+    if (k == AVXVNNI) {
+        matmul_rows_quant_avxvnni(y, w.rows, xq.data(), xd.data(), off.data(), n, w, nullptr, 0, w.rows);
+        return;
+    }
+    // the AVX-512 VNNI kernel takes the inputs packed as matmul packs them (a single one as it is)
+    quant_packed_inputs x{reinterpret_cast<const int32_t *>(xq.data()), xd.data(), off.data()};
+    if (n > 1) {
+        const int64_t nb = quant_blocks(w.cols), slots = quant_packs(n) * nb * QUANT_PACK;
+        static std::vector<int32_t> pq, po;
+        static std::vector<float> pd;
+        pq.resize(static_cast<size_t>(slots * QUANT_PIECES));
+        po.resize(static_cast<size_t>(slots));
+        pd.resize(static_cast<size_t>(slots));
+        quant_pack_inputs(pq.data(), pd.data(), xq.data(), xd.data(), n, 0, n, nb);
+        quant_pack_offsets(po.data(), off.data(), n, 0, n, nb);
+        x = {pq.data(), pd.data(), po.data()};
+    }
+    matmul_rows_quant_vnni(y, w.rows, x, n, w, nullptr, 0, w.rows);
 }
 
 void bench_shape(int64_t rows, int64_t cols, std::initializer_list<int64_t> ns, const std::vector<kernel> & kernels) {

@@ -52,9 +52,18 @@ int range_differences(const std::vector<float> & y_ref, int64_t ldy, const std::
         std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f);
         std::vector<int32_t> off(static_cast<size_t>(n * quant_blocks(cols)));
         quant_input_offsets(off.data(), xq.data(), n, cols, quant_offsets_c(w.dtype, k != AVX2));
-        if (k == AVX2) matmul_rows_quant_avx2(y.data(), ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
-        else if (k == AVXVNNI) matmul_rows_quant_avxvnni(y.data(), ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
-        else matmul_rows_quant_vnni(y.data(), ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
+        if (k == AVX2) {
+            matmul_rows_quant_avx2(y.data(), ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
+        } else if (k == AVXVNNI) {
+            matmul_rows_quant_avxvnni(y.data(), ldy, xq.data(), xd.data(), off.data(), n, w, bias, r0, r1);
+        } else {  // packed as matmul packs them (for one input, by the packing functions here)
+            const int64_t nb = quant_blocks(cols), slots = quant_packs(n) * nb * QUANT_PACK;
+            std::vector<int32_t> pq(static_cast<size_t>(slots * QUANT_PIECES)), po(static_cast<size_t>(slots));
+            std::vector<float> pd(static_cast<size_t>(slots));
+            quant_pack_inputs(pq.data(), pd.data(), xq.data(), xd.data(), n, 0, n, nb);
+            quant_pack_offsets(po.data(), off.data(), n, 0, n, nb);
+            matmul_rows_quant_vnni(y.data(), ldy, {pq.data(), pd.data(), po.data()}, n, w, bias, r0, r1);
+        }
         for (int64_t i = 0; i < n; ++i)
             for (int64_t r = 0; r < ldy; ++r) {
                 const float want = r >= r0 && r < r1 ? y_ref[i * ldy + r] : -7.0f;
@@ -151,6 +160,43 @@ void check_input_quant(std::mt19937 & rng) {
             if (k >= K) CHECK(q[i * 64 + k] == 0);
             else CHECK(std::fabs(s * q[i * 64 + k] - x[i * K + k]) <= 0.5f * s + 1e-7f);
         }
+}
+
+// The packed inputs (kernels.h, quant_packed_inputs): one element's place in packs of 8, packing in
+// two ranges equals packing all at once, and a single input packs to its own blocks as they are
+// (matmul hands the VNNI kernel xq, xd, xc unpacked for one input).
+void check_pack(std::mt19937 & rng) {
+    for (int64_t n : {1, 10}) {
+        const int64_t K = 100, nb = quant_blocks(K), slots = quant_packs(n) * nb * quant_pack_width(n);
+        std::vector<float> x = randn(static_cast<size_t>(n * K), rng);
+        std::vector<int8_t> xq(static_cast<size_t>(n * nb * QUANT_BLOCK));
+        std::vector<float> xd(static_cast<size_t>(n * nb));
+        std::vector<int32_t> xc(static_cast<size_t>(n * nb));
+        quantize_input_q8(xq.data(), xd.data(), x.data(), n, K);
+        quant_input_offsets(xc.data(), xq.data(), n, K, 128);
+        std::vector<int32_t> q(static_cast<size_t>(slots * QUANT_PIECES), -1), q2(q), o(static_cast<size_t>(slots), -1), o2(o);
+        std::vector<float> d(static_cast<size_t>(slots), -1.0f), d2(d);
+        quant_pack_inputs(q.data(), d.data(), xq.data(), xd.data(), n, 0, n, nb);
+        quant_pack_offsets(o.data(), xc.data(), n, 0, n, nb);
+        const int64_t cut = n / 2;  // [0, cut) and [cut, n)
+        for (int part = 0; part < 2; ++part) {
+            const int64_t i0 = part ? cut : 0, i1 = part ? n : cut;
+            quant_pack_inputs(q2.data(), d2.data(), xq.data(), xd.data(), n, i0, i1, nb);
+            quant_pack_offsets(o2.data(), xc.data(), n, i0, i1, nb);
+        }
+        CHECK(q == q2 && d == d2 && o == o2);
+        if (n == 1) {
+            CHECK(std::memcmp(q.data(), xq.data(), xq.size()) == 0);
+            CHECK(d == xd && o == xc);
+            continue;
+        }
+        // bytes 12..15 (piece 3) of input 9's block 2: pack 1, slot 1
+        int32_t want;
+        std::memcpy(&want, xq.data() + (9 * nb + 2) * QUANT_BLOCK + 12, 4);
+        CHECK(q[static_cast<size_t>(((1 * nb + 2) * QUANT_PIECES + 3) * QUANT_PACK + 1)] == want);
+        CHECK(d[static_cast<size_t>((1 * nb + 2) * QUANT_PACK + 1)] == xd[static_cast<size_t>(9 * nb + 2)]);
+        CHECK(o[static_cast<size_t>((1 * nb + 2) * QUANT_PACK + 1)] == xc[static_cast<size_t>(9 * nb + 2)]);
+    }
 }
 
 // The AVX2 activation quantizer equals the scalar one bit for bit: random rows of several widths
@@ -310,6 +356,7 @@ int main() {
     check_f16();
     check_blocks(rng);
     check_input_quant(rng);
+    check_pack(rng);
     check_input_quant_avx2(rng);
     if (!kernel_path_supported(KERNEL_PATH_AVX2)) std::fprintf(stderr, "no AVX2 here: the dispatched path is the reference itself\n");
     if (!quant_vnni_supported()) std::fprintf(stderr, "no AVX512_VNNI here: the VNNI kernel's checks are skipped\n");

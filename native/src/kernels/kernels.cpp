@@ -129,6 +129,11 @@ struct q8_input {
     const float * d = nullptr;
     const int32_t * off_q8 = nullptr;  // (n, quant_blocks(K)), c = 128: VNNI's Q8_0
     const int32_t * off_q4 = nullptr;  // c = 8: Q4_0
+    // the same packed for the AVX-512 VNNI kernel (kernels.h, quant_packed_inputs), where it runs
+    const int32_t * packed_q = nullptr;
+    const float * packed_d = nullptr;
+    const int32_t * packed_off_q8 = nullptr;
+    const int32_t * packed_off_q4 = nullptr;
 };
 
 // The kernels a quantized product runs on this path: AVX-512 VNNI (quant-vnni.cpp) on the AVX-512
@@ -150,7 +155,9 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
     if (weight_is_quant(w.dtype)) {
         const quant_kernels k = quant_kernels_for(p);
         const int32_t * off = w.dtype == WEIGHT_Q4_0 ? xq.off_q4 : xq.off_q8;
-        if (k == QUANT_VNNI) matmul_rows_quant_vnni(j.y, j.ldy, xq.q, xq.d, off, n, w, j.bias, r0, r1);
+        if (k == QUANT_VNNI)
+            matmul_rows_quant_vnni(j.y, j.ldy, {xq.packed_q, xq.packed_d, w.dtype == WEIGHT_Q4_0 ? xq.packed_off_q4 : xq.packed_off_q8}, n, w,
+                                   j.bias, r0, r1);
         else if (k == QUANT_AVXVNNI) matmul_rows_quant_avxvnni(j.y, j.ldy, xq.q, xq.d, off, n, w, j.bias, r0, r1);
         else if (k == QUANT_AVX2) matmul_rows_quant_avx2(j.y, j.ldy, xq.q, xq.d, off, n, w, j.bias, r0, r1);
         else matmul_rows_quant_ref(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
@@ -452,6 +459,32 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
         int32_t * const off_q4_all = any_q4 && c4 ? off_q4_buf.data() : nullptr;
         xq.off_q8 = off_q8_all;
         xq.off_q4 = off_q4_all;
+        // their packed copies for the AVX-512 VNNI kernel (one input is packed as it is)
+        thread_local std::vector<int32_t> packed_q_buf, packed_off_q8_buf, packed_off_q4_buf;
+        thread_local std::vector<float> packed_d_buf;
+        const bool pack = qk == QUANT_VNNI && n > 1;
+        int32_t * packed_q = nullptr, * packed_off_q8 = nullptr, * packed_off_q4 = nullptr;
+        float * packed_d = nullptr;
+        if (qk == QUANT_VNNI && n == 1) {
+            static_assert(QUANT_PIECES * 4 == QUANT_BLOCK, "a block's pieces are its bytes");
+            packed_q = reinterpret_cast<int32_t *>(xq_buf.data());  // std::vector's memory: aligned for any scalar
+            packed_d = xd_buf.data();
+            packed_off_q8 = off_q8_all;
+            packed_off_q4 = off_q4_all;
+        }
+        if (pack) {
+            const size_t packed_blocks = static_cast<size_t>(quant_packs(n) * nb * QUANT_PACK);
+            packed_q_buf.resize(packed_blocks * QUANT_PIECES);
+            packed_d_buf.resize(packed_blocks);
+            packed_q = packed_q_buf.data();
+            packed_d = packed_d_buf.data();
+            if (off_q8_all) packed_off_q8_buf.resize(packed_blocks), packed_off_q8 = packed_off_q8_buf.data();
+            if (off_q4_all) packed_off_q4_buf.resize(packed_blocks), packed_off_q4 = packed_off_q4_buf.data();
+        }
+        xq.packed_q = packed_q;
+        xq.packed_d = packed_d;
+        xq.packed_off_q8 = packed_off_q8;
+        xq.packed_off_q4 = packed_off_q4;
         // rows [i0, i1) of x quantized (with their offsets): each row's blocks are the same whoever
         // makes them, so the pieces go to the pool for a prefill's hundreds of rows (through these
         // pointers: in a worker, the names of the buffers above are that thread's own)
@@ -465,6 +498,10 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
             else quantize_input_q8(q, d, x + i0 * K, rows, K);
             if (off_q8_all) quant_input_offsets(off_q8_all + i0 * nb, q, rows, K, c8);
             if (off_q4_all) quant_input_offsets(off_q4_all + i0 * nb, q, rows, K, c4);
+            if (!pack) return;
+            quant_pack_inputs(packed_q, packed_d, xq_all, xd_all, n, i0, i1, nb);
+            if (packed_off_q8) quant_pack_offsets(packed_off_q8, off_q8_all, n, i0, i1, nb);
+            if (packed_off_q4) quant_pack_offsets(packed_off_q4, off_q4_all, n, i0, i1, nb);
         };
         const int64_t per = 8;  // rows a task
         if (!pool || pool->n_threads() == 1 || n < 2 * per) make(0, n);

@@ -278,6 +278,30 @@ void quantize_input_q8_avx2(int8_t * xq, float * xd, const float * x, int64_t n,
 // multiply the unsigned nibble u = q_w + 8) or 128 for Q8_0 on VNNI (the weight q_w XOR 0x80 =
 // q_w + 128). Scalar; n K additions.
 void quant_input_offsets(int32_t * xc, const int8_t * xq, int64_t n, int64_t K, int32_t c);
+// The activations packed for the AVX-512 VNNI kernel, so its tiles find every broadcast at a fixed
+// offset from one pointer: inputs in packs of P = quant_pack_width(n) (8; 1 for a single input), and
+// per pack and block b the pieces (4 bytes: int32) of the P inputs side by side.
+//   q (packs, nb, QUANT_PIECES, P) int32: q[t, b, p, c] = bytes 4p..4p+3 of input P t + c's block b
+//   d (packs, nb, P) f32: its scale; o (packs, nb, P) int32: its offset (quant_input_offsets)
+// packs = quant_packs(n); slots past the last input are never read. A single input's packed layout
+// is the one quantize_input_q8 and quant_input_offsets make (xq, xd, xc as they are).
+constexpr int64_t QUANT_PACK = 8;
+constexpr int64_t QUANT_PIECES = QUANT_BLOCK / 4;
+inline int64_t quant_pack_width(int64_t n) { return n == 1 ? 1 : QUANT_PACK; }
+inline int64_t quant_packs(int64_t n) { return (n + QUANT_PACK - 1) / QUANT_PACK; }
+struct quant_packed_inputs {
+    const int32_t * q;
+    const float * d;
+    const int32_t * o;
+};
+// Pack t of x (nb blocks per input, packs of QUANT_PACK).
+inline quant_packed_inputs quant_packed_at(const quant_packed_inputs & x, int64_t t, int64_t nb) {
+    return {x.q + t * nb * QUANT_PIECES * QUANT_PACK, x.d + t * nb * QUANT_PACK, x.o + t * nb * QUANT_PACK};
+}
+// Inputs [i0, i1) of n in xq, xd (as quantize_input_q8 made them, all n inputs) into q and d, sized
+// for all n inputs as above; and of xc (quant_input_offsets) into o.
+void quant_pack_inputs(int32_t * q, float * d, const int8_t * xq, const float * xd, int64_t n, int64_t i0, int64_t i1, int64_t nb);
+void quant_pack_offsets(int32_t * o, const int32_t * xc, int64_t n, int64_t i0, int64_t i1, int64_t nb);
 // Rows [r0, r1) of y = x W^T + bias, W Q8_0 / Q4_0, x given as quantize_input_q8 made it. Every
 // output is one fixed sequence of operations, whatever n, the row range and the kernel:
 //   acc = 0; for each block b in order: acc = fma(d_w[b] * d_x[b], (float) s_b, acc); y = acc + bias
@@ -293,8 +317,9 @@ void matmul_rows_quant_avx2(float * y, int64_t ldy, const int8_t * xq, const flo
 // AVX512F/BW/VL + AVX512_VNNI + F16C (quant-vnni.cpp), any n: quant_vnni_supported(). matmul()
 // runs it on the AVX-512 path (AUTO on such CPUs); KERNEL_PATH_AVX2 runs an AVX2-width kernel.
 bool quant_vnni_supported();
-void matmul_rows_quant_vnni(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t n,
-                            const weight_matrix & w, const float * bias, int64_t r0, int64_t r1);
+// x packed (quant_pack_inputs, with the offsets of w's format).
+void matmul_rows_quant_vnni(float * y, int64_t ldy, const quant_packed_inputs & x, int64_t n, const weight_matrix & w, const float * bias,
+                            int64_t r0, int64_t r1);
 // AVX2 + FMA + F16C + AVX-VNNI (quant-avxvnni.cpp), any n: quant_avxvnni_supported(). matmul()
 // runs it instead of the AVX2 kernel on the AVX2 path where the CPU has AVX-VNNI.
 bool quant_avxvnni_supported();

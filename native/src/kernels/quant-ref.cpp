@@ -4,9 +4,11 @@
  * sequence the SIMD paths perform, so they must equal it bit for bit (docs/engine.md, "Quantized
  * weights"): per output one f32 accumulator; block b adds d_b * s_b with one fused multiply-add,
  * where d_b = scale_w * scale_x (an f32 product) and s_b is the block's exact integer dot product.
- * Also the activations' block offsets (quant_input_offsets) the SIMD kernels start from.
+ * Also the activations' block offsets (quant_input_offsets) the SIMD kernels start from, and the
+ * packing of both for the AVX-512 VNNI kernel (quant_pack_inputs, quant_pack_offsets).
  */
 #include <cmath>
+#include <cstring>
 
 #include "kernels.h"
 
@@ -31,6 +33,24 @@ void quant_input_offsets(int32_t * xc, const int8_t * xq, int64_t n, int64_t K, 
         for (int64_t j = 0; j < QUANT_BLOCK; ++j) s += xq[b * QUANT_BLOCK + j];
         xc[b] = -c * s;
     }
+}
+
+void quant_pack_inputs(int32_t * q, float * d, const int8_t * xq, const float * xd, int64_t n, int64_t i0, int64_t i1, int64_t nb) {
+    const int64_t P = quant_pack_width(n);
+    for (int64_t i = i0; i < i1; ++i) {
+        const int64_t t = i / P, c = i % P;
+        for (int64_t b = 0; b < nb; ++b) {
+            const int64_t tb = t * nb + b;
+            for (int64_t p = 0; p < QUANT_PIECES; ++p) std::memcpy(q + (tb * QUANT_PIECES + p) * P + c, xq + (i * nb + b) * QUANT_BLOCK + 4 * p, 4);
+            d[tb * P + c] = xd[i * nb + b];
+        }
+    }
+}
+
+void quant_pack_offsets(int32_t * o, const int32_t * xc, int64_t n, int64_t i0, int64_t i1, int64_t nb) {
+    const int64_t P = quant_pack_width(n);
+    for (int64_t i = i0; i < i1; ++i)
+        for (int64_t b = 0; b < nb; ++b) o[((i / P) * nb + b) * P + i % P] = xc[i * nb + b];
 }
 
 void matmul_rows_quant_ref(float * y, int64_t ldy, const int8_t * xq, const float * xd, int64_t n, const weight_matrix & w,

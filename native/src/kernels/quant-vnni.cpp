@@ -17,17 +17,21 @@
  *   Q8_0: q_w XOR 0x80 = q_w + 128:     sum (q_w+128) q_x - 128 sum q_x = sum q_w q_x
  * (|partial sums| <= 32 x 255 x 127 + 128 x 32 x 127: no overflow). Q4_0's unit holds row a's
  * bytes 4u..4u+3, whose low nibbles are its elements 4u..4u+3 and high ones 16+4u..16+4u+3: one
- * AND and one shift give both units. Per (16 rows, input, block): 8 vpdpbusd (their broadcasts are
- * loads), then one vcvtdq2ps, one multiply for d_w * d_x (16 weight scales by one broadcast input
- * scale) and one FMA; each weight unit (loaded, XORed or split) serves up to 8 inputs.
- * A tile is one group x C inputs, C up to 16: f32 accumulators for all C, the int32 sums of a
- * block for 8 inputs at a time (two passes over the block's units, the second from L1), so the
- * group's weights come from memory once per 16 inputs. Tiles of more than one input prefetch the
- * step 8 ahead; every tile reads a step in address order (quants, then scales). Decode (n = 1)
- * runs one group at a time: one sequential weight stream. A partial group at either end of the
- * row range is computed whole (rows pad to 16 with zeros) and only the rows in range are stored.
- * kernels.cpp calls this only where the CPU has AVX512F/BW/VL and AVX512_VNNI (and F16C).
- * Measurements: docs/performance.md, "One accumulator per output".
+ * AND and one shift give both units. Per (16 rows, input, block): 8 vpdpbusd, then one vcvtdq2ps,
+ * one multiply for d_w * d_x (16 weight scales by one broadcast input scale) and one FMA.
+ *
+ * The inputs come packed (kernels.h, quant_packed_inputs: per block, 8 inputs' 4-byte pieces side
+ * by side), so every broadcast a tile makes is at a fixed offset from one pointer that moves on a
+ * block at a time. A tile is one group x C inputs of one pack, C up to 8: C f32 accumulators and C
+ * int32 sums stay in registers through all blocks, and each weight unit (loaded, XORed or split)
+ * serves the C inputs. (The tiles of 16 inputs before them reached each input through its own
+ * pointer and kept their f32 sums in memory: 1.15-1.2x slower; docs/performance.md, "Packed
+ * inputs".) Many inputs run in chunks of 32 swept by every group of the row range; the chunk's
+ * first tile over a group prefetches its weights PREFETCH_STEPS ahead. Decode (n = 1) runs one
+ * group at a time: one sequential weight stream. Every tile reads a step in address order (quants,
+ * then scales). A partial group at either end of the row range is computed whole (rows pad to 16
+ * with zeros) and only the rows in range are stored. kernels.cpp calls this only where the CPU has
+ * AVX512F/BW/VL and AVX512_VNNI (and F16C).
  */
 #include <immintrin.h>
 
@@ -43,13 +47,6 @@
 
 namespace {
 
-// The input's 4 bytes at x to every int32 lane.
-VNNI_TARGET inline __m512i broadcast4(const int8_t * x) {
-    int32_t v;
-    std::memcpy(&v, x, 4);
-    return _mm512_set1_epi32(v);
-}
-
 // Stores acc (group g's 16 rows of one input) + bias into y for the rows in [r0, r1).
 VNNI_TARGET inline void store_group(float * y, __m512 acc, const float * bias, int64_t g, int64_t r0, int64_t r1) {
     const int64_t ga = g * QUANT_GROUP_ROWS;
@@ -59,73 +56,103 @@ VNNI_TARGET inline void store_group(float * y, __m512 acc, const float * bias, i
     _mm512_mask_storeu_ps(y + ga, m, _mm512_add_ps(acc, bias ? _mm512_maskz_loadu_ps(m, bias + ga) : _mm512_setzero_ps()));
 }
 
-// Group g x inputs [i, i + C), all nb blocks; outputs for rows in [r0, r1).
-template <bool Q4, int C>
-VNNI_TARGET void tile(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t nb,
-                      const weight_matrix & w, const float * bias, int64_t g, int64_t i, int64_t r0, int64_t r1) {
+// Piece *p (4 input bytes) broadcast to every int32 lane; read bytewise, since a single input's
+// pieces are its int8 blocks as they are (kernels.h, quant_packed_inputs).
+VNNI_TARGET inline __m512i broadcast_piece(const int32_t * p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+// How far ahead the first tile over a group prefetches its weights, in steps (Q8_0 8.7 KB, Q4_0
+// 4.6 KB): a block of 8 inputs computes in ~11 ns, so 8 steps ahead was less than DRAM's latency
+// (measured against 8, 12, 24 and 32: docs/performance.md, "Packed inputs").
+constexpr int64_t PREFETCH_STEPS = 16;
+
+// Group g x the first C (<= P) inputs of the pack of P that x points to (inputs i, i + 1, ... of
+// y), all nb blocks; outputs for rows in [r0, r1). PREFETCH: the tile that first reads the group
+// (the later ones find it in L1 / L2, and decode's single stream measured no gain from it).
+template <bool Q4, int C, bool PREFETCH, int P = QUANT_PACK>
+VNNI_TARGET void tile(float * y, int64_t ldy, quant_packed_inputs x, int64_t nb, const weight_matrix & w, const float * bias,
+                      int64_t g, int64_t i, int64_t r0, int64_t r1) {
     constexpr int UNITS = Q4 ? 4 : 8;  // 64-byte units of a step's quants
     __m512 acc[C];
     for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
     const __m512i low4 = _mm512_set1_epi8(15), flip = _mm512_set1_epi8(static_cast<char>(0x80));
     const uint8_t * s = quant_step(w, g, 0);
     const int64_t step = quant_step_bytes(w.dtype);
-    constexpr int SUB = C < 8 ? C : 8;  // inputs per pass over a step's units: SUB int32 accumulators
-    for (int64_t b = 0; b < nb; ++b, s += step) {
-        if (C > 1)  // the lines of the step 8 ahead (decode's single stream measured no gain from it)
-            for (int64_t o = 0; o < step + 63; o += 64) _mm_prefetch(reinterpret_cast<const char *>(s + 8 * step + o), _MM_HINT_T0);
-        for (int c0 = 0; c0 < C; c0 += SUB) {
-            __m512i isum[SUB];
-            for (int c = 0; c < SUB; ++c) isum[c] = _mm512_set1_epi32(xc[(i + c0 + c) * nb + b]);
-            for (int u = 0; u < UNITS; ++u) {
-                const __m512i q = _mm512_loadu_si512(s + u * QUANT_UNIT_BYTES);
-                if (Q4) {  // low nibbles: elements 4u..4u+3; high: 16+4u..16+4u+3
-                    const __m512i lo = _mm512_and_si512(q, low4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
-                    for (int c = 0; c < SUB; ++c) {
-                        const int8_t * x = xq + ((i + c0 + c) * nb + b) * QUANT_BLOCK;
-                        isum[c] = _mm512_dpbusd_epi32(isum[c], lo, broadcast4(x + 4 * u));
-                        isum[c] = _mm512_dpbusd_epi32(isum[c], hi, broadcast4(x + 16 + 4 * u));
-                    }
-                } else {
-                    const __m512i qu = _mm512_xor_si512(q, flip);
-                    for (int c = 0; c < SUB; ++c)
-                        isum[c] = _mm512_dpbusd_epi32(isum[c], qu, broadcast4(xq + ((i + c0 + c) * nb + b) * QUANT_BLOCK + 4 * u));
+    const int32_t * q = x.q;  // block b's pieces: q[piece * P + input]
+    const float * d = x.d;
+    const int32_t * o = x.o;
+    for (int64_t b = 0; b < nb; ++b, s += step, q += QUANT_PIECES * P, d += P, o += P) {
+        if (PREFETCH)  // the lines of the step PREFETCH_STEPS ahead
+            for (int64_t l = 0; l < step + 63; l += 64) _mm_prefetch(reinterpret_cast<const char *>(s + PREFETCH_STEPS * step + l), _MM_HINT_T0);
+        __m512i isum[C];
+        for (int c = 0; c < C; ++c) isum[c] = _mm512_set1_epi32(o[c]);
+        for (int u = 0; u < UNITS; ++u) {
+            const __m512i v = _mm512_loadu_si512(s + u * QUANT_UNIT_BYTES);
+            if (Q4) {  // low nibbles: elements 4u..4u+3 (piece u); high: 16+4u..16+4u+3 (piece 4 + u)
+                const __m512i lo = _mm512_and_si512(v, low4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+                for (int c = 0; c < C; ++c) {
+                    isum[c] = _mm512_dpbusd_epi32(isum[c], lo, broadcast_piece(q + u * P + c));
+                    isum[c] = _mm512_dpbusd_epi32(isum[c], hi, broadcast_piece(q + (4 + u) * P + c));
                 }
-            }
-            // the scales after the quants: a step is read in address order (decode's stream)
-            const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + UNITS * QUANT_UNIT_BYTES)));
-            for (int c = 0; c < SUB; ++c) {  // d_w * d_x: the reference's f32 products
-                const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(xd[(i + c0 + c) * nb + b]));
-                acc[c0 + c] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(isum[c]), acc[c0 + c]);
+            } else {
+                const __m512i vu = _mm512_xor_si512(v, flip);
+                for (int c = 0; c < C; ++c) isum[c] = _mm512_dpbusd_epi32(isum[c], vu, broadcast_piece(q + u * P + c));
             }
         }
+        // the scales after the quants: a step is read in address order (decode's stream)
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + UNITS * QUANT_UNIT_BYTES)));
+        for (int c = 0; c < C; ++c)  // d_w * d_x: the reference's f32 products
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(d[c])), _mm512_cvtepi32_ps(isum[c]), acc[c]);
     }
     for (int c = 0; c < C; ++c) store_group(y + (i + c) * ldy, acc[c], bias, g, r0, r1);
 }
 
+// tile for C = c (1..8).
+template <bool Q4, bool PREFETCH>
+VNNI_TARGET void tile_n(int c, float * y, int64_t ldy, quant_packed_inputs x, int64_t nb, const weight_matrix & w, const float * bias,
+                        int64_t g, int64_t i, int64_t r0, int64_t r1) {
+    switch (c) {
+        case 8: tile<Q4, 8, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
+        case 7: tile<Q4, 7, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
+        case 6: tile<Q4, 6, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
+        case 5: tile<Q4, 5, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
+        case 4: tile<Q4, 4, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
+        case 3: tile<Q4, 3, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
+        case 2: tile<Q4, 2, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
+        default: tile<Q4, 1, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
+    }
+}
+
 template <bool Q4>
-VNNI_TARGET void rows(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t n,
-                      const weight_matrix & w, const float * bias, int64_t r0, int64_t r1) {
+VNNI_TARGET void rows(float * y, int64_t ldy, const quant_packed_inputs & x, int64_t n, const weight_matrix & w, const float * bias,
+                      int64_t r0, int64_t r1) {
     const int64_t nb = quant_blocks(w.cols);
     const int64_t g0 = r0 / QUANT_GROUP_ROWS, g1 = (r1 + QUANT_GROUP_ROWS - 1) / QUANT_GROUP_ROWS;
+    if (n == 1) {  // decode (one input, a pack of 1): one sequential weight stream
+        for (int64_t g = g0; g < g1; ++g) tile<Q4, 1, false, 1>(y, ldy, x, nb, w, bias, g, 0, r0, r1);
+        return;
+    }
     // Chunks of 32 inputs (their blocks stay in L2) swept by every group of the range; within a
-    // chunk, tiles of one group x 16 inputs (then 8, 4, 2, 1 for the rest).
+    // chunk, one tile for each packed 8, the first prefetching the group's weights.
     for (int64_t i0 = 0; i0 < n; i0 += 32) {
         const int64_t i1 = i0 + 32 < n ? i0 + 32 : n;
-        for (int64_t g = g0; g < g1; ++g) {
-            int64_t i = i0;
-            for (; i + 16 <= i1; i += 16) tile<Q4, 16>(y, ldy, xq, xd, xc, nb, w, bias, g, i, r0, r1);
-            if (i + 8 <= i1) tile<Q4, 8>(y, ldy, xq, xd, xc, nb, w, bias, g, i, r0, r1), i += 8;
-            if (i + 4 <= i1) tile<Q4, 4>(y, ldy, xq, xd, xc, nb, w, bias, g, i, r0, r1), i += 4;
-            if (i + 2 <= i1) tile<Q4, 2>(y, ldy, xq, xd, xc, nb, w, bias, g, i, r0, r1), i += 2;
-            if (i < i1) tile<Q4, 1>(y, ldy, xq, xd, xc, nb, w, bias, g, i, r0, r1);
-        }
+        for (int64_t g = g0; g < g1; ++g)
+            for (int64_t i = i0; i < i1; i += QUANT_PACK) {
+                const int c = static_cast<int>(i1 - i < QUANT_PACK ? i1 - i : QUANT_PACK);
+                const quant_packed_inputs xi = quant_packed_at(x, i / QUANT_PACK, nb);
+                if (i == i0) tile_n<Q4, true>(c, y, ldy, xi, nb, w, bias, g, i, r0, r1);
+                else tile_n<Q4, false>(c, y, ldy, xi, nb, w, bias, g, i, r0, r1);
+            }
     }
 }
 
 }  // namespace
 
-void matmul_rows_quant_vnni(float * y, int64_t ldy, const int8_t * xq, const float * xd, const int32_t * xc, int64_t n,
-                            const weight_matrix & w, const float * bias, int64_t r0, int64_t r1) {
-    if (w.dtype == WEIGHT_Q4_0) rows<true>(y, ldy, xq, xd, xc, n, w, bias, r0, r1);
-    else rows<false>(y, ldy, xq, xd, xc, n, w, bias, r0, r1);
+void matmul_rows_quant_vnni(float * y, int64_t ldy, const quant_packed_inputs & x, int64_t n, const weight_matrix & w, const float * bias,
+                            int64_t r0, int64_t r1) {
+    if (w.dtype == WEIGHT_Q4_0) rows<true>(y, ldy, x, n, w, bias, r0, r1);
+    else rows<false>(y, ldy, x, n, w, bias, r0, r1);
 }

@@ -22,10 +22,12 @@
  *
  * The inputs come packed (kernels.h, quant_packed_inputs: per block, 8 inputs' 4-byte pieces side
  * by side), so every broadcast a tile makes is at a fixed offset from one pointer that moves on a
- * block at a time. A tile is one group x C inputs of one pack, C up to 8: C f32 accumulators and C
- * int32 sums stay in registers through all blocks, and each weight unit (loaded, XORed or split)
- * serves the C inputs. (The tiles of 16 inputs before them reached each input through its own
- * pointer and kept their f32 sums in memory: 1.15-1.2x slower; docs/performance.md, "Packed
+ * block at a time. A tile is one group x up to two packs (16 inputs): 16 f32 accumulators and 8
+ * int32 block sums stay in registers through all blocks; each block's weight units (loaded, XORed
+ * or split) serve the first pack, then the second from L1, so a group's weights stream at the pace
+ * of 16 inputs' arithmetic. (The tiles of 16 inputs before them reached each input through its own
+ * pointer and kept their f32 sums in memory: 1.15-1.2x slower; tiles of one pack left memory idle
+ * while the second pack ran from cache: N = 12-16 1.06-1.14x slower; docs/performance.md, "Packed
  * inputs".) Many inputs run in chunks of 32 swept by every group of the row range; the chunk's
  * first tile over a group prefetches its weights PREFETCH_STEPS ahead. Decode (n = 1) runs one
  * group at a time: one sequential weight stream. Every tile reads a step in address order (quants,
@@ -65,64 +67,112 @@ VNNI_TARGET inline __m512i broadcast_piece(const int32_t * p) {
 }
 
 // How far ahead the first tile over a group prefetches its weights, in steps (Q8_0 8.7 KB, Q4_0
-// 4.6 KB): a block of 8 inputs computes in ~11 ns, so 8 steps ahead was less than DRAM's latency
-// (measured against 8, 12, 24 and 32: docs/performance.md, "Packed inputs").
+// 4.6 KB): 8 inputs' arithmetic on a block takes ~11 ns, so 8 steps ahead was less than DRAM's
+// latency (measured against 8, 12, 24 and 32: docs/performance.md, "Packed inputs").
 constexpr int64_t PREFETCH_STEPS = 16;
 
-// Group g x the first C (<= P) inputs of the pack of P that x points to (inputs i, i + 1, ... of
-// y), all nb blocks; outputs for rows in [r0, r1). PREFETCH: the tile that first reads the group
-// (the later ones find it in L1 / L2, and decode's single stream measured no gain from it).
-template <bool Q4, int C, bool PREFETCH, int P = QUANT_PACK>
-VNNI_TARGET void tile(float * y, int64_t ldy, quant_packed_inputs x, int64_t nb, const weight_matrix & w, const float * bias,
-                      int64_t g, int64_t i, int64_t r0, int64_t r1) {
+// One pack's first C inputs (pieces q, offsets o of block b) times block b's units at s: C int32
+// sums, each started from its input's offset.
+template <bool Q4, int C, int P>
+VNNI_TARGET inline void block_sums(__m512i * isum, const uint8_t * s, const int32_t * q, const int32_t * o) {
     constexpr int UNITS = Q4 ? 4 : 8;  // 64-byte units of a step's quants
-    __m512 acc[C];
-    for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
     const __m512i low4 = _mm512_set1_epi8(15), flip = _mm512_set1_epi8(static_cast<char>(0x80));
-    const uint8_t * s = quant_step(w, g, 0);
-    const int64_t step = quant_step_bytes(w.dtype);
-    const int32_t * q = x.q;  // block b's pieces: q[piece * P + input]
-    const float * d = x.d;
-    const int32_t * o = x.o;
-    for (int64_t b = 0; b < nb; ++b, s += step, q += QUANT_PIECES * P, d += P, o += P) {
-        if (PREFETCH)  // the lines of the step PREFETCH_STEPS ahead
-            for (int64_t l = 0; l < step + 63; l += 64) _mm_prefetch(reinterpret_cast<const char *>(s + PREFETCH_STEPS * step + l), _MM_HINT_T0);
-        __m512i isum[C];
-        for (int c = 0; c < C; ++c) isum[c] = _mm512_set1_epi32(o[c]);
-        for (int u = 0; u < UNITS; ++u) {
-            const __m512i v = _mm512_loadu_si512(s + u * QUANT_UNIT_BYTES);
-            if (Q4) {  // low nibbles: elements 4u..4u+3 (piece u); high: 16+4u..16+4u+3 (piece 4 + u)
-                const __m512i lo = _mm512_and_si512(v, low4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-                for (int c = 0; c < C; ++c) {
-                    isum[c] = _mm512_dpbusd_epi32(isum[c], lo, broadcast_piece(q + u * P + c));
-                    isum[c] = _mm512_dpbusd_epi32(isum[c], hi, broadcast_piece(q + (4 + u) * P + c));
-                }
-            } else {
-                const __m512i vu = _mm512_xor_si512(v, flip);
-                for (int c = 0; c < C; ++c) isum[c] = _mm512_dpbusd_epi32(isum[c], vu, broadcast_piece(q + u * P + c));
+    for (int c = 0; c < C; ++c) isum[c] = _mm512_set1_epi32(o[c]);
+    for (int u = 0; u < UNITS; ++u) {
+        const __m512i v = _mm512_loadu_si512(s + u * QUANT_UNIT_BYTES);
+        if (Q4) {  // low nibbles: elements 4u..4u+3 (piece u); high: 16+4u..16+4u+3 (piece 4 + u)
+            const __m512i lo = _mm512_and_si512(v, low4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+            for (int c = 0; c < C; ++c) {
+                isum[c] = _mm512_dpbusd_epi32(isum[c], lo, broadcast_piece(q + u * P + c));
+                isum[c] = _mm512_dpbusd_epi32(isum[c], hi, broadcast_piece(q + (4 + u) * P + c));
             }
+        } else {
+            const __m512i vu = _mm512_xor_si512(v, flip);
+            for (int c = 0; c < C; ++c) isum[c] = _mm512_dpbusd_epi32(isum[c], vu, broadcast_piece(q + u * P + c));
         }
-        // the scales after the quants: a step is read in address order (decode's stream)
-        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + UNITS * QUANT_UNIT_BYTES)));
-        for (int c = 0; c < C; ++c)  // d_w * d_x: the reference's f32 products
-            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(d[c])), _mm512_cvtepi32_ps(isum[c]), acc[c]);
     }
-    for (int c = 0; c < C; ++c) store_group(y + (i + c) * ldy, acc[c], bias, g, r0, r1);
 }
 
-// tile for C = c (1..8).
+// acc[c] += (d_w * d_x[c]) * isum[c] for C inputs: the reference's f32 product, then one FMA.
+template <int C>
+VNNI_TARGET inline void block_accumulate(__m512 * acc, const __m512i * isum, __m512 dw, const float * d) {
+    for (int c = 0; c < C; ++c) acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(d[c])), _mm512_cvtepi32_ps(isum[c]), acc[c]);
+}
+
+// Group g x the first C0 (<= P) inputs of the pack x0 and the first C1 (0..8) of the pack x1 (packs
+// of P; inputs i, i + 1, ... of y), all nb blocks; outputs for rows in [r0, r1). Each block's
+// weights come in once for both packs (the second pass over its units reads them from L1), so a
+// group's weights stream at the pace of 16 inputs' arithmetic. PREFETCH: the tile that first reads
+// the group (the later ones find it in L1 / L2; decode's single stream measured no gain from it).
+template <bool Q4, int C0, int C1, bool PREFETCH, int P = QUANT_PACK>
+VNNI_TARGET void tile(float * y, int64_t ldy, quant_packed_inputs x0, quant_packed_inputs x1, int64_t nb, const weight_matrix & w,
+                      const float * bias, int64_t g, int64_t i, int64_t r0, int64_t r1) {
+    constexpr int UNITS = Q4 ? 4 : 8;
+    constexpr int A1 = C1 > 0 ? C1 : 1;  // (an array of 0 is not allowed)
+    __m512 acc0[C0], acc1[A1];
+    for (int c = 0; c < C0; ++c) acc0[c] = _mm512_setzero_ps();
+    for (int c = 0; c < C1; ++c) acc1[c] = _mm512_setzero_ps();
+    const uint8_t * s = quant_step(w, g, 0);
+    const int64_t step = quant_step_bytes(w.dtype);
+    for (int64_t b = 0; b < nb; ++b, s += step) {
+        if (PREFETCH)  // the lines of the step PREFETCH_STEPS ahead
+            for (int64_t l = 0; l < step + 63; l += 64) _mm_prefetch(reinterpret_cast<const char *>(s + PREFETCH_STEPS * step + l), _MM_HINT_T0);
+        __m512i isum[C0 > A1 ? C0 : A1];
+        block_sums<Q4, C0, P>(isum, s, x0.q + b * QUANT_PIECES * P, x0.o + b * P);
+        // the scales after the quants: a step is read in address order (decode's stream)
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + UNITS * QUANT_UNIT_BYTES)));
+        block_accumulate<C0>(acc0, isum, dw, x0.d + b * P);
+        if (C1 > 0) {
+            block_sums<Q4, C1, P>(isum, s, x1.q + b * QUANT_PIECES * P, x1.o + b * P);
+            block_accumulate<C1>(acc1, isum, dw, x1.d + b * P);
+        }
+    }
+    for (int c = 0; c < C0; ++c) store_group(y + (i + c) * ldy, acc0[c], bias, g, r0, r1);
+    for (int c = 0; c < C1; ++c) store_group(y + (i + P + c) * ldy, acc1[c], bias, g, r0, r1);
+}
+
+// tile for C0 = 8 and C1 = c1 (1..8).
 template <bool Q4, bool PREFETCH>
-VNNI_TARGET void tile_n(int c, float * y, int64_t ldy, quant_packed_inputs x, int64_t nb, const weight_matrix & w, const float * bias,
-                        int64_t g, int64_t i, int64_t r0, int64_t r1) {
-    switch (c) {
-        case 8: tile<Q4, 8, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
-        case 7: tile<Q4, 7, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
-        case 6: tile<Q4, 6, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
-        case 5: tile<Q4, 5, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
-        case 4: tile<Q4, 4, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
-        case 3: tile<Q4, 3, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
-        case 2: tile<Q4, 2, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
-        default: tile<Q4, 1, PREFETCH>(y, ldy, x, nb, w, bias, g, i, r0, r1); break;
+VNNI_TARGET void tile_two(int c1, float * y, int64_t ldy, quant_packed_inputs x0, quant_packed_inputs x1, int64_t nb, const weight_matrix & w,
+                          const float * bias, int64_t g, int64_t i, int64_t r0, int64_t r1) {
+    switch (c1) {
+        case 8: tile<Q4, 8, 8, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
+        case 7: tile<Q4, 8, 7, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
+        case 6: tile<Q4, 8, 6, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
+        case 5: tile<Q4, 8, 5, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
+        case 4: tile<Q4, 8, 4, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
+        case 3: tile<Q4, 8, 3, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
+        case 2: tile<Q4, 8, 2, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
+        default: tile<Q4, 8, 1, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
+    }
+}
+
+// tile for C0 = c0 (1..8) and C1 = 0.
+template <bool Q4, bool PREFETCH>
+VNNI_TARGET void tile_one(int c0, float * y, int64_t ldy, quant_packed_inputs x0, int64_t nb, const weight_matrix & w, const float * bias,
+                          int64_t g, int64_t i, int64_t r0, int64_t r1) {
+    switch (c0) {
+        case 8: tile<Q4, 8, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
+        case 7: tile<Q4, 7, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
+        case 6: tile<Q4, 6, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
+        case 5: tile<Q4, 5, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
+        case 4: tile<Q4, 4, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
+        case 3: tile<Q4, 3, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
+        case 2: tile<Q4, 2, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
+        default: tile<Q4, 1, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
+    }
+}
+
+// Inputs [i, i + left) of one chunk over group g: two packs at a time while more than one is left.
+template <bool Q4, bool PREFETCH>
+VNNI_TARGET void tile_chunk_from(int64_t left, float * y, int64_t ldy, const quant_packed_inputs & x, int64_t nb, const weight_matrix & w,
+                                 const float * bias, int64_t g, int64_t i, int64_t r0, int64_t r1) {
+    const quant_packed_inputs x0 = quant_packed_at(x, i / QUANT_PACK, nb);
+    if (left > QUANT_PACK) {
+        const int c1 = static_cast<int>(left - QUANT_PACK < QUANT_PACK ? left - QUANT_PACK : QUANT_PACK);
+        tile_two<Q4, PREFETCH>(c1, y, ldy, x0, quant_packed_at(x, i / QUANT_PACK + 1, nb), nb, w, bias, g, i, r0, r1);
+    } else {
+        tile_one<Q4, PREFETCH>(static_cast<int>(left), y, ldy, x0, nb, w, bias, g, i, r0, r1);
     }
 }
 
@@ -132,19 +182,19 @@ VNNI_TARGET void rows(float * y, int64_t ldy, const quant_packed_inputs & x, int
     const int64_t nb = quant_blocks(w.cols);
     const int64_t g0 = r0 / QUANT_GROUP_ROWS, g1 = (r1 + QUANT_GROUP_ROWS - 1) / QUANT_GROUP_ROWS;
     if (n == 1) {  // decode (one input, a pack of 1): one sequential weight stream
-        for (int64_t g = g0; g < g1; ++g) tile<Q4, 1, false, 1>(y, ldy, x, nb, w, bias, g, 0, r0, r1);
+        for (int64_t g = g0; g < g1; ++g) tile<Q4, 1, 0, false, 1>(y, ldy, x, x, nb, w, bias, g, 0, r0, r1);
         return;
     }
     // Chunks of 32 inputs (their blocks stay in L2) swept by every group of the range; within a
-    // chunk, one tile for each packed 8, the first prefetching the group's weights.
+    // chunk, tiles of two packs (16 inputs), the first prefetching the group's weights.
+    constexpr int64_t TWO = 2 * QUANT_PACK;
     for (int64_t i0 = 0; i0 < n; i0 += 32) {
         const int64_t i1 = i0 + 32 < n ? i0 + 32 : n;
         for (int64_t g = g0; g < g1; ++g)
-            for (int64_t i = i0; i < i1; i += QUANT_PACK) {
-                const int c = static_cast<int>(i1 - i < QUANT_PACK ? i1 - i : QUANT_PACK);
-                const quant_packed_inputs xi = quant_packed_at(x, i / QUANT_PACK, nb);
-                if (i == i0) tile_n<Q4, true>(c, y, ldy, xi, nb, w, bias, g, i, r0, r1);
-                else tile_n<Q4, false>(c, y, ldy, xi, nb, w, bias, g, i, r0, r1);
+            for (int64_t i = i0; i < i1; i += TWO) {
+                const int64_t left = i1 - i;
+                if (i == i0) tile_chunk_from<Q4, true>(left, y, ldy, x, nb, w, bias, g, i, r0, r1);
+                else tile_chunk_from<Q4, false>(left, y, ldy, x, nb, w, bias, g, i, r0, r1);
             }
     }
 }

@@ -27,8 +27,8 @@
  * or split) serve the first pack, then the second from L1, so a group's weights stream at the pace
  * of 16 inputs' arithmetic. (The tiles of 16 inputs before them reached each input through its own
  * pointer and kept their f32 sums in memory: 1.15-1.2x slower; tiles of one pack left memory idle
- * while the second pack ran from cache: N = 12-16 1.06-1.14x slower; docs/performance.md, "Packed
- * inputs".) Many inputs run in chunks of 32 swept by every group of the row range; the chunk's
+ * while the second pack ran from cache: 12-token forwards 1.07-1.14x slower; docs/performance.md,
+ * "Packed inputs".) Many inputs run in chunks of 32 swept by every group of the row range; the chunk's
  * first tile over a group prefetches its weights PREFETCH_STEPS ahead. Decode (n = 1) runs one
  * group at a time: one sequential weight stream. Every tile reads a step in address order (quants,
  * then scales). A partial group at either end of the row range is computed whole (rows pad to 16

@@ -37,7 +37,9 @@
  */
 #include <immintrin.h>
 
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "kernels.h"
 
@@ -131,48 +133,32 @@ VNNI_TARGET void tile(float * y, int64_t ldy, quant_packed_inputs x0, quant_pack
     for (int c = 0; c < C1; ++c) store_group(y + (i + P + c) * ldy, acc1[c], bias, g, r0, r1);
 }
 
-// tile for C0 = 8 and C1 = c1 (1..8).
 template <bool Q4, bool PREFETCH>
-VNNI_TARGET void tile_two(int c1, float * y, int64_t ldy, quant_packed_inputs x0, quant_packed_inputs x1, int64_t nb, const weight_matrix & w,
-                          const float * bias, int64_t g, int64_t i, int64_t r0, int64_t r1) {
-    switch (c1) {
-        case 8: tile<Q4, 8, 8, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
-        case 7: tile<Q4, 8, 7, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
-        case 6: tile<Q4, 8, 6, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
-        case 5: tile<Q4, 8, 5, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
-        case 4: tile<Q4, 8, 4, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
-        case 3: tile<Q4, 8, 3, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
-        case 2: tile<Q4, 8, 2, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
-        default: tile<Q4, 8, 1, PREFETCH>(y, ldy, x0, x1, nb, w, bias, g, i, r0, r1); break;
-    }
-}
+using tile_fn = void (*)(float *, int64_t, quant_packed_inputs, quant_packed_inputs, int64_t, const weight_matrix &, const float *, int64_t,
+                         int64_t, int64_t, int64_t);
 
-// tile for C0 = c0 (1..8) and C1 = 0.
-template <bool Q4, bool PREFETCH>
-VNNI_TARGET void tile_one(int c0, float * y, int64_t ldy, quant_packed_inputs x0, int64_t nb, const weight_matrix & w, const float * bias,
-                          int64_t g, int64_t i, int64_t r0, int64_t r1) {
-    switch (c0) {
-        case 8: tile<Q4, 8, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
-        case 7: tile<Q4, 7, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
-        case 6: tile<Q4, 6, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
-        case 5: tile<Q4, 5, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
-        case 4: tile<Q4, 4, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
-        case 3: tile<Q4, 3, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
-        case 2: tile<Q4, 2, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
-        default: tile<Q4, 1, 0, PREFETCH>(y, ldy, x0, x0, nb, w, bias, g, i, r0, r1); break;
-    }
+// The tiles of one pack of C0 = 1..8 inputs (C1 = 0), and of two packs, C0 = 8 and C1 = 1..8.
+template <bool Q4, bool PREFETCH, int... K>
+constexpr std::array<tile_fn<Q4, PREFETCH>, sizeof...(K)> one_pack_tiles(std::integer_sequence<int, K...>) {
+    return {tile<Q4, K + 1, 0, PREFETCH>...};
+}
+template <bool Q4, bool PREFETCH, int... K>
+constexpr std::array<tile_fn<Q4, PREFETCH>, sizeof...(K)> two_pack_tiles(std::integer_sequence<int, K...>) {
+    return {tile<Q4, QUANT_PACK, K + 1, PREFETCH>...};
 }
 
 // Inputs [i, i + left) of one chunk over group g: two packs at a time while more than one is left.
 template <bool Q4, bool PREFETCH>
 VNNI_TARGET void tile_chunk_from(int64_t left, float * y, int64_t ldy, const quant_packed_inputs & x, int64_t nb, const weight_matrix & w,
                                  const float * bias, int64_t g, int64_t i, int64_t r0, int64_t r1) {
+    static constexpr auto one = one_pack_tiles<Q4, PREFETCH>(std::make_integer_sequence<int, QUANT_PACK>());
+    static constexpr auto two = two_pack_tiles<Q4, PREFETCH>(std::make_integer_sequence<int, QUANT_PACK>());
     const quant_packed_inputs x0 = quant_packed_at(x, i / QUANT_PACK, nb);
     if (left > QUANT_PACK) {
-        const int c1 = static_cast<int>(left - QUANT_PACK < QUANT_PACK ? left - QUANT_PACK : QUANT_PACK);
-        tile_two<Q4, PREFETCH>(c1, y, ldy, x0, quant_packed_at(x, i / QUANT_PACK + 1, nb), nb, w, bias, g, i, r0, r1);
+        const int64_t c1 = left - QUANT_PACK < QUANT_PACK ? left - QUANT_PACK : QUANT_PACK;
+        two[c1 - 1](y, ldy, x0, quant_packed_at(x, i / QUANT_PACK + 1, nb), nb, w, bias, g, i, r0, r1);
     } else {
-        tile_one<Q4, PREFETCH>(static_cast<int>(left), y, ldy, x0, nb, w, bias, g, i, r0, r1);
+        one[left - 1](y, ldy, x0, x0, nb, w, bias, g, i, r0, r1);
     }
 }
 

@@ -25,15 +25,15 @@
  * block at a time. A tile is one group x up to two packs (16 inputs): 16 f32 accumulators and 8
  * int32 block sums stay in registers through all blocks; each block's weight units (loaded, XORed
  * or split) serve the first pack, then the second from L1, so a group's weights stream at the pace
- * of 16 inputs' arithmetic. (The tiles of 16 inputs before them reached each input through its own
- * pointer and kept their f32 sums in memory: 1.15-1.2x slower; tiles of one pack left memory idle
- * while the second pack ran from cache: 12-token forwards 1.07-1.14x slower; docs/performance.md,
- * "Packed inputs".) Many inputs run in chunks of 32 swept by every group of the row range; the chunk's
- * first tile over a group prefetches its weights PREFETCH_STEPS ahead. Decode (n = 1) runs one
- * group at a time: one sequential weight stream. Every tile reads a step in address order (quants,
- * then scales). A partial group at either end of the row range is computed whole (rows pad to 16
- * with zeros) and only the rows in range are stored. kernels.cpp calls this only where the CPU has
- * AVX512F/BW/VL and AVX512_VNNI (and F16C).
+ * of 16 inputs' arithmetic. (The tiles of 16 inputs before them reached each input through its
+ * own pointer and kept their f32 sums in memory: 1.15-1.2x slower; tiles of one pack left memory
+ * idle while the second pack ran from cache: 12-token forwards 1.07-1.14x slower;
+ * docs/performance.md, "Packed inputs".) Many inputs run in chunks of 32 swept by every group of
+ * the row range; the chunk's first tile over a group prefetches its weights PREFETCH_STEPS ahead.
+ * Decode (n = 1) runs one group at a time: one sequential weight stream. Every tile reads a step in
+ * address order (quants, then scales). A partial group at either end of the row range is computed
+ * whole (rows pad to 16 with zeros) and only the rows in range are stored. kernels.cpp calls this
+ * only where the CPU has AVX512F/BW/VL and AVX512_VNNI (and F16C).
  */
 #include <immintrin.h>
 
@@ -147,9 +147,10 @@ constexpr std::array<tile_fn<Q4, PREFETCH>, sizeof...(K)> two_pack_tiles(std::in
     return {tile<Q4, QUANT_PACK, K + 1, PREFETCH>...};
 }
 
-// Inputs [i, i + left) of one chunk over group g: two packs at a time while more than one is left.
+// Group g x the next inputs of a chunk from input i (a pack's first), left of them remaining: a tile
+// of two packs (up to 16 inputs), or of one where no more than 8 are left.
 template <bool Q4, bool PREFETCH>
-VNNI_TARGET void tile_chunk_from(int64_t left, float * y, int64_t ldy, const quant_packed_inputs & x, int64_t nb, const weight_matrix & w,
+VNNI_TARGET void tile_from(int64_t left, float * y, int64_t ldy, const quant_packed_inputs & x, int64_t nb, const weight_matrix & w,
                                  const float * bias, int64_t g, int64_t i, int64_t r0, int64_t r1) {
     static constexpr auto one = one_pack_tiles<Q4, PREFETCH>(std::make_integer_sequence<int, QUANT_PACK>());
     static constexpr auto two = two_pack_tiles<Q4, PREFETCH>(std::make_integer_sequence<int, QUANT_PACK>());
@@ -179,8 +180,8 @@ VNNI_TARGET void rows(float * y, int64_t ldy, const quant_packed_inputs & x, int
         for (int64_t g = g0; g < g1; ++g)
             for (int64_t i = i0; i < i1; i += TWO) {
                 const int64_t left = i1 - i;
-                if (i == i0) tile_chunk_from<Q4, true>(left, y, ldy, x, nb, w, bias, g, i, r0, r1);
-                else tile_chunk_from<Q4, false>(left, y, ldy, x, nb, w, bias, g, i, r0, r1);
+                if (i == i0) tile_from<Q4, true>(left, y, ldy, x, nb, w, bias, g, i, r0, r1);
+                else tile_from<Q4, false>(left, y, ldy, x, nb, w, bias, g, i, r0, r1);
             }
     }
 }

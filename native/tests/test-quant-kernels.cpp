@@ -162,11 +162,11 @@ void check_input_quant(std::mt19937 & rng) {
         }
 }
 
-// The packed inputs (kernels.h, quant_packed_inputs): one element's place in packs of 8, packing in
-// two ranges equals packing all at once, and a single input packs to its own blocks as they are
-// (matmul hands the VNNI kernel xq, xd, xc unpacked for one input).
+// The packed inputs (kernels.h, quant_packed_inputs): one element's place in packs of 8 and in a
+// pack of 3, packing in two ranges equals packing all at once, and a single input packs to its own
+// blocks as they are (matmul hands the VNNI kernel xq, xd, xc unpacked for one input).
 void check_pack(std::mt19937 & rng) {
-    for (int64_t n : {1, 10}) {
+    for (int64_t n : {1, 3, 10}) {
         const int64_t K = 100, nb = quant_blocks(K), slots = quant_packs(n) * nb * quant_pack_width(n);
         std::vector<float> x = randn(static_cast<size_t>(n * K), rng);
         std::vector<int8_t> xq(static_cast<size_t>(n * nb * QUANT_BLOCK));
@@ -190,12 +190,15 @@ void check_pack(std::mt19937 & rng) {
             CHECK(d == xd && o == xc);
             continue;
         }
-        // bytes 12..15 (piece 3) of input 9's block 2: pack 1, slot 1
+        // bytes 12..15 (piece 3) of the last input's block 2: n = 10, input 9 in pack 1 of 8, slot 1;
+        // n = 3, input 2 in the one pack of 3, slot 2
+        const int64_t P = n == 10 ? 8 : 3, t = n == 10 ? 1 : 0, c = n == 10 ? 1 : 2;
+        CHECK(quant_pack_width(n) == P);
         int32_t want;
-        std::memcpy(&want, xq.data() + (9 * nb + 2) * QUANT_BLOCK + 12, 4);
-        CHECK(q[static_cast<size_t>(((1 * nb + 2) * QUANT_PIECES + 3) * QUANT_PACK + 1)] == want);
-        CHECK(d[static_cast<size_t>((1 * nb + 2) * QUANT_PACK + 1)] == xd[static_cast<size_t>(9 * nb + 2)]);
-        CHECK(o[static_cast<size_t>((1 * nb + 2) * QUANT_PACK + 1)] == xc[static_cast<size_t>(9 * nb + 2)]);
+        std::memcpy(&want, xq.data() + ((n - 1) * nb + 2) * QUANT_BLOCK + 12, 4);
+        CHECK(q[static_cast<size_t>(((t * nb + 2) * QUANT_PIECES + 3) * P + c)] == want);
+        CHECK(d[static_cast<size_t>((t * nb + 2) * P + c)] == xd[static_cast<size_t>((n - 1) * nb + 2)]);
+        CHECK(o[static_cast<size_t>((t * nb + 2) * P + c)] == xc[static_cast<size_t>((n - 1) * nb + 2)]);
     }
 }
 

@@ -279,22 +279,22 @@ void quantize_input_q8_avx2(int8_t * xq, float * xd, const float * x, int64_t n,
 // q_w + 128). Scalar; n K additions.
 void quant_input_offsets(int32_t * xc, const int8_t * xq, int64_t n, int64_t K, int32_t c);
 // The activations packed for the AVX-512 VNNI kernel, so its tiles find every broadcast at a fixed
-// offset from one pointer: inputs in packs of P = quant_pack_width(n) (8; 1 for a single input), and
-// per pack and block b the pieces (4 bytes: int32) of the P inputs side by side.
+// offset from one pointer: inputs in packs of P = quant_pack_width(n) (8, or n where fewer), and per
+// pack and block b the pieces (4 bytes: int32) of the P inputs side by side.
 //   q (packs, nb, QUANT_PIECES, P) int32: q[t, b, p, c] = bytes 4p..4p+3 of input P t + c's block b
 //   d (packs, nb, P) f32: its scale; o (packs, nb, P) int32: its offset (quant_input_offsets)
 // packs = quant_packs(n); slots past the last input are never read. A single input's packed layout
 // is the one quantize_input_q8 and quant_input_offsets make (xq, xd, xc as they are).
 constexpr int64_t QUANT_PACK = 8;
 constexpr int64_t QUANT_PIECES = QUANT_BLOCK / 4;
-inline int64_t quant_pack_width(int64_t n) { return n == 1 ? 1 : QUANT_PACK; }
+inline int64_t quant_pack_width(int64_t n) { return n < QUANT_PACK ? n : QUANT_PACK; }
 inline int64_t quant_packs(int64_t n) { return (n + QUANT_PACK - 1) / QUANT_PACK; }
 struct quant_packed_inputs {
     const int32_t * q;
     const float * d;
     const int32_t * o;
 };
-// Pack t of x (nb blocks per input, packs of QUANT_PACK).
+// Pack t of x (nb blocks per input, packs of QUANT_PACK; with fewer inputs there is only pack 0).
 inline quant_packed_inputs quant_packed_at(const quant_packed_inputs & x, int64_t t, int64_t nb) {
     return {x.q + t * nb * QUANT_PIECES * QUANT_PACK, x.d + t * nb * QUANT_PACK, x.o + t * nb * QUANT_PACK};
 }

@@ -101,65 +101,73 @@ VNNI_TARGET inline void block_accumulate(__m512 * acc, const __m512i * isum, __m
     for (int c = 0; c < C; ++c) acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(d[c])), _mm512_cvtepi32_ps(isum[c]), acc[c]);
 }
 
-// Group g x the first C0 (<= P) inputs of the pack x0 and the first C1 (0..8) of the pack x1 (packs
-// of P; inputs i, i + 1, ... of y), all nb blocks; outputs for rows in [r0, r1). Each block's
-// weights come in once for both packs (the second pass over its units reads them from L1), so a
-// group's weights stream at the pace of 16 inputs' arithmetic. PREFETCH: the tile that first reads
-// the group (the later ones find it in L1 / L2; decode's single stream measured no gain from it).
+// Groups [g0, g1), each x the first C0 (<= P) inputs of the pack x0 and the first C1 (0..8) of
+// the pack x1 (packs of P; inputs i, i + 1, ... of y), all nb blocks; outputs for rows in [r0, r1).
+// Each block's weights come in once for both packs (the second pass over its units reads them from
+// L1), so a group's weights stream at the pace of 16 inputs' arithmetic. PREFETCH: the tile that
+// first reads the group (the later ones find it in L1 / L2; decode's single stream measured no gain
+// from it).
 template <bool Q4, int C0, int C1, bool PREFETCH, int P = QUANT_PACK>
 VNNI_TARGET void tile(float * y, int64_t ldy, quant_packed_inputs x0, quant_packed_inputs x1, int64_t nb, const weight_matrix & w,
-                      const float * bias, int64_t g, int64_t i, int64_t r0, int64_t r1) {
+                      const float * bias, int64_t g0, int64_t g1, int64_t i, int64_t r0, int64_t r1) {
     constexpr int UNITS = Q4 ? 4 : 8;
     constexpr int A1 = C1 > 0 ? C1 : 1;  // (an array of 0 is not allowed)
-    __m512 acc0[C0], acc1[A1];
-    for (int c = 0; c < C0; ++c) acc0[c] = _mm512_setzero_ps();
-    for (int c = 0; c < C1; ++c) acc1[c] = _mm512_setzero_ps();
-    const uint8_t * s = quant_step(w, g, 0);
-    const int64_t step = quant_step_bytes(w.dtype);
-    for (int64_t b = 0; b < nb; ++b, s += step) {
-        if (PREFETCH)  // the lines of the step PREFETCH_STEPS ahead
-            for (int64_t l = 0; l < step + 63; l += 64) _mm_prefetch(reinterpret_cast<const char *>(s + PREFETCH_STEPS * step + l), _MM_HINT_T0);
-        __m512i isum[C0 > A1 ? C0 : A1];
-        block_sums<Q4, C0, P>(isum, s, x0.q + b * QUANT_PIECES * P, x0.o + b * P);
-        // the scales after the quants: a step is read in address order (decode's stream)
-        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + UNITS * QUANT_UNIT_BYTES)));
-        block_accumulate<C0>(acc0, isum, dw, x0.d + b * P);
-        if (C1 > 0) {
-            block_sums<Q4, C1, P>(isum, s, x1.q + b * QUANT_PIECES * P, x1.o + b * P);
-            block_accumulate<C1>(acc1, isum, dw, x1.d + b * P);
+    for (int64_t g = g0; g < g1; ++g) {
+        __m512 acc0[C0], acc1[A1];
+        for (int c = 0; c < C0; ++c) acc0[c] = _mm512_setzero_ps();
+        for (int c = 0; c < C1; ++c) acc1[c] = _mm512_setzero_ps();
+        const uint8_t * s = quant_step(w, g, 0);
+        const int64_t step = quant_step_bytes(w.dtype);
+        for (int64_t b = 0; b < nb; ++b, s += step) {
+            if (PREFETCH)  // the lines of the step PREFETCH_STEPS ahead
+                for (int64_t l = 0; l < step + 63; l += 64) _mm_prefetch(reinterpret_cast<const char *>(s + PREFETCH_STEPS * step + l), _MM_HINT_T0);
+            __m512i isum[C0 > A1 ? C0 : A1];
+            block_sums<Q4, C0, P>(isum, s, x0.q + b * QUANT_PIECES * P, x0.o + b * P);
+            // the scales after the quants: a step is read in address order (decode's stream)
+            const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + UNITS * QUANT_UNIT_BYTES)));
+            block_accumulate<C0>(acc0, isum, dw, x0.d + b * P);
+            if (C1 > 0) {
+                block_sums<Q4, C1, P>(isum, s, x1.q + b * QUANT_PIECES * P, x1.o + b * P);
+                block_accumulate<C1>(acc1, isum, dw, x1.d + b * P);
+            }
         }
+        for (int c = 0; c < C0; ++c) store_group(y + (i + c) * ldy, acc0[c], bias, g, r0, r1);
+        for (int c = 0; c < C1; ++c) store_group(y + (i + P + c) * ldy, acc1[c], bias, g, r0, r1);
     }
-    for (int c = 0; c < C0; ++c) store_group(y + (i + c) * ldy, acc0[c], bias, g, r0, r1);
-    for (int c = 0; c < C1; ++c) store_group(y + (i + P + c) * ldy, acc1[c], bias, g, r0, r1);
 }
 
 template <bool Q4, bool PREFETCH>
 using tile_fn = void (*)(float *, int64_t, quant_packed_inputs, quant_packed_inputs, int64_t, const weight_matrix &, const float *, int64_t,
-                         int64_t, int64_t, int64_t);
+                         int64_t, int64_t, int64_t, int64_t);
 
-// The tiles of one pack of C0 = 1..8 inputs (C1 = 0), and of two packs, C0 = 8 and C1 = 1..8.
+// The tiles of one pack of C0 = 1..8 inputs (C1 = 0), of a pack of n < 8 inputs (P = C0 = n), and
+// of two packs, C0 = 8 and C1 = 1..8.
 template <bool Q4, bool PREFETCH, int... K>
 constexpr std::array<tile_fn<Q4, PREFETCH>, sizeof...(K)> one_pack_tiles(std::integer_sequence<int, K...>) {
     return {tile<Q4, K + 1, 0, PREFETCH>...};
+}
+template <bool Q4, bool PREFETCH, int... K>
+constexpr std::array<tile_fn<Q4, PREFETCH>, sizeof...(K)> small_pack_tiles(std::integer_sequence<int, K...>) {
+    return {tile<Q4, K + 1, 0, PREFETCH, K + 1>...};
 }
 template <bool Q4, bool PREFETCH, int... K>
 constexpr std::array<tile_fn<Q4, PREFETCH>, sizeof...(K)> two_pack_tiles(std::integer_sequence<int, K...>) {
     return {tile<Q4, QUANT_PACK, K + 1, PREFETCH>...};
 }
 
-// Group g x the next inputs of a chunk from input i (a pack's first), left of them remaining: a tile
-// of two packs (up to 16 inputs), or of one where no more than 8 are left.
+// Groups [g0, g1) x the next inputs of a chunk from input i (a pack's first), left of them
+// remaining: a tile of two packs (up to 16 inputs), or of one where no more than 8 are left.
 template <bool Q4, bool PREFETCH>
 VNNI_TARGET void tile_from(int64_t left, float * y, int64_t ldy, const quant_packed_inputs & x, int64_t nb, const weight_matrix & w,
-                                 const float * bias, int64_t g, int64_t i, int64_t r0, int64_t r1) {
+                           const float * bias, int64_t g0, int64_t g1, int64_t i, int64_t r0, int64_t r1) {
     static constexpr auto one = one_pack_tiles<Q4, PREFETCH>(std::make_integer_sequence<int, QUANT_PACK>());
     static constexpr auto two = two_pack_tiles<Q4, PREFETCH>(std::make_integer_sequence<int, QUANT_PACK>());
     const quant_packed_inputs x0 = quant_packed_at(x, i / QUANT_PACK, nb);
     if (left > QUANT_PACK) {
         const int64_t c1 = left - QUANT_PACK < QUANT_PACK ? left - QUANT_PACK : QUANT_PACK;
-        two[c1 - 1](y, ldy, x0, quant_packed_at(x, i / QUANT_PACK + 1, nb), nb, w, bias, g, i, r0, r1);
+        two[c1 - 1](y, ldy, x0, quant_packed_at(x, i / QUANT_PACK + 1, nb), nb, w, bias, g0, g1, i, r0, r1);
     } else {
-        one[left - 1](y, ldy, x0, x0, nb, w, bias, g, i, r0, r1);
+        one[left - 1](y, ldy, x0, x0, nb, w, bias, g0, g1, i, r0, r1);
     }
 }
 
@@ -168,20 +176,24 @@ VNNI_TARGET void rows(float * y, int64_t ldy, const quant_packed_inputs & x, int
                       int64_t r0, int64_t r1) {
     const int64_t nb = quant_blocks(w.cols);
     const int64_t g0 = r0 / QUANT_GROUP_ROWS, g1 = (r1 + QUANT_GROUP_ROWS - 1) / QUANT_GROUP_ROWS;
-    if (n == 1) {  // decode (one input, a pack of 1): one sequential weight stream
-        for (int64_t g = g0; g < g1; ++g) tile<Q4, 1, 0, false, 1>(y, ldy, x, x, nb, w, bias, g, 0, r0, r1);
-        return;
-    }
-    // Chunks of 32 inputs (their blocks stay in L2) swept by every group of the range; within a
-    // chunk, tiles of two packs (16 inputs), the first prefetching the group's weights.
+    // Up to 16 inputs: one tile over every group of the range (decode's one sequential stream; a
+    // small model's few-token forwards, whose tiles take tens of nanoseconds, pay one call). A pack
+    // of fewer than 8 inputs is as wide as they are (kernels.h, quant_pack_width).
+    static constexpr auto small = small_pack_tiles<Q4, true>(std::make_integer_sequence<int, QUANT_PACK - 1>());
+    if (n == 1) tile<Q4, 1, 0, false, 1>(y, ldy, x, x, nb, w, bias, g0, g1, 0, r0, r1);
+    else if (n < QUANT_PACK) small[n - 1](y, ldy, x, x, nb, w, bias, g0, g1, 0, r0, r1);
+    else if (n <= 2 * QUANT_PACK) tile_from<Q4, true>(n, y, ldy, x, nb, w, bias, g0, g1, 0, r0, r1);
+    if (n <= 2 * QUANT_PACK) return;
+    // More: chunks of 32 inputs (their blocks stay in L2) swept by every group of the range; within
+    // a chunk, tiles of two packs (16 inputs), the first prefetching the group's weights.
     constexpr int64_t TWO = 2 * QUANT_PACK;
     for (int64_t i0 = 0; i0 < n; i0 += 32) {
         const int64_t i1 = i0 + 32 < n ? i0 + 32 : n;
         for (int64_t g = g0; g < g1; ++g)
             for (int64_t i = i0; i < i1; i += TWO) {
                 const int64_t left = i1 - i;
-                if (i == i0) tile_from<Q4, true>(left, y, ldy, x, nb, w, bias, g, i, r0, r1);
-                else tile_from<Q4, false>(left, y, ldy, x, nb, w, bias, g, i, r0, r1);
+                if (i == i0) tile_from<Q4, true>(left, y, ldy, x, nb, w, bias, g, g + 1, i, r0, r1);
+                else tile_from<Q4, false>(left, y, ldy, x, nb, w, bias, g, g + 1, i, r0, r1);
             }
     }
 }

@@ -2,10 +2,10 @@
  * quant-kernel.cpp: single-thread micro-benchmark of the quantized matmul kernels: AVX2
  * (quant-avx2.cpp) and, where the CPU has them, AVX-VNNI (quant-avxvnni.cpp) and AVX-512 VNNI
  * (quant-vnni.cpp), each with the input offsets (and the packing) it needs made inside the timing.
- * Per format and input count, ns per (row, input, 32-weight block), best of 15 runs, the kernels alternating, on
- * matrices held in cache (896 x 896, 4864 x 896) and larger (32768 x 896, 65536 x 896: q8_0 31 /
- * 62 MB, read from memory; for n = 1 the bandwidth one thread gets, in GB/s of weights), and each
- * kernel's speed relative to AVX2's. Checks that all give the same bits. Build and run (AVX2 CPU):
+ * Per format and input count, ns per (row, input, 32-weight block), best of 15 runs, the kernels
+ * alternating, on matrices held in cache (256 x 256, 896 x 896, 4864 x 896) and larger (32768 x
+ * 896, 65536 x 896: q8_0 31 / 62 MB, read from memory; for n = 1 the bandwidth one thread gets, in
+ * GB/s of weights), and each kernel's speed relative to AVX2's. Checks that all give the same bits. Build and run (AVX2 CPU):
  *
  *   g++ -O3 -std=c++17 -Inative/src bench/native/quant-kernel.cpp native/src/kernels/quant-*.cpp \
  *     native/src/kernels/kernels-ref.cpp native/src/kernels/weight-layouts.cpp -o /tmp/quant-kernel
@@ -109,6 +109,7 @@ int main() {
     else std::printf("no AVX-VNNI here: its kernel is not run\n");
     if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) kernels.push_back(VNNI);
     else std::printf("no AVX512_VNNI here: its kernel is not run\n");
+    bench_shape(256, 256, {1, 2, 3, 4, 8}, kernels);  // the shipped model's shape
     bench_shape(896, 896, {1, 2, 4, 8, 16, 40, 64}, kernels);
     bench_shape(4864, 896, {1, 16}, kernels);
     bench_shape(32768, 896, {1, 16}, kernels);

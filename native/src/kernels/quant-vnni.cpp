@@ -20,20 +20,21 @@
  * AND and one shift give both units. Per (16 rows, input, block): 8 vpdpbusd, then one vcvtdq2ps,
  * one multiply for d_w * d_x (16 weight scales by one broadcast input scale) and one FMA.
  *
- * The inputs come packed (kernels.h, quant_packed_inputs: per block, 8 inputs' 4-byte pieces side
- * by side), so every broadcast a tile makes is at a fixed offset from one pointer that moves on a
- * block at a time. A tile is one group x up to two packs (16 inputs): 16 f32 accumulators and 8
- * int32 block sums stay in registers through all blocks; each block's weight units (loaded, XORed
- * or split) serve the first pack, then the second from L1, so a group's weights stream at the pace
- * of 16 inputs' arithmetic. (The tiles of 16 inputs before them reached each input through its
- * own pointer and kept their f32 sums in memory: 1.15-1.2x slower; tiles of one pack left memory
- * idle while the second pack ran from cache: 12-token forwards 1.07-1.14x slower;
- * docs/performance.md, "Packed inputs".) Many inputs run in chunks of 32 swept by every group of
- * the row range; the chunk's first tile over a group prefetches its weights PREFETCH_STEPS ahead.
- * Decode (n = 1) runs one group at a time: one sequential weight stream. Every tile reads a step in
- * address order (quants, then scales). A partial group at either end of the row range is computed
- * whole (rows pad to 16 with zeros) and only the rows in range are stored. kernels.cpp calls this
- * only where the CPU has AVX512F/BW/VL and AVX512_VNNI (and F16C).
+ * The inputs come packed (kernels.h, quant_packed_inputs: per block, up to 8 inputs' 4-byte pieces
+ * side by side), so every broadcast a tile makes is at a fixed offset from one pointer that moves
+ * on a block at a time. A tile is a group (or each of a range of groups) x up to two packs (16
+ * inputs): 16 f32 accumulators and 8 int32 block sums stay in registers through all blocks; each
+ * block's weight units (loaded, XORed or split) serve the first pack, then the second from L1, so a
+ * group's weights stream at the pace of 16 inputs' arithmetic. (The tiles of 16 inputs before them
+ * reached each input through its own pointer and kept their f32 sums in memory: 1.15-1.2x slower;
+ * tiles of one pack left memory idle while the second pack ran from cache: 12-token forwards
+ * 1.07-1.14x slower; docs/performance.md, "Packed inputs".) Up to 16 inputs run as one tile over
+ * every group of the row range (decode, n = 1: one sequential weight stream); more run in chunks of
+ * 32 swept by every group, the chunk's first tile over a group prefetching its weights
+ * PREFETCH_STEPS ahead. Every tile reads a step in address order (quants, then scales). A partial
+ * group at either end of the row range is computed whole (rows pad to 16 with zeros) and only the
+ * rows in range are stored. kernels.cpp calls this only where the CPU has AVX512F/BW/VL and
+ * AVX512_VNNI (and F16C).
  */
 #include <immintrin.h>
 
@@ -180,10 +181,12 @@ VNNI_TARGET void rows(float * y, int64_t ldy, const quant_packed_inputs & x, int
     // small model's few-token forwards, whose tiles take tens of nanoseconds, pay one call). A pack
     // of fewer than 8 inputs is as wide as they are (kernels.h, quant_pack_width).
     static constexpr auto small = small_pack_tiles<Q4, true>(std::make_integer_sequence<int, QUANT_PACK - 1>());
-    if (n == 1) tile<Q4, 1, 0, false, 1>(y, ldy, x, x, nb, w, bias, g0, g1, 0, r0, r1);
-    else if (n < QUANT_PACK) small[n - 1](y, ldy, x, x, nb, w, bias, g0, g1, 0, r0, r1);
-    else if (n <= 2 * QUANT_PACK) tile_from<Q4, true>(n, y, ldy, x, nb, w, bias, g0, g1, 0, r0, r1);
-    if (n <= 2 * QUANT_PACK) return;
+    if (n <= 2 * QUANT_PACK) {
+        if (n == 1) tile<Q4, 1, 0, false, 1>(y, ldy, x, x, nb, w, bias, g0, g1, 0, r0, r1);
+        else if (n < QUANT_PACK) small[n - 1](y, ldy, x, x, nb, w, bias, g0, g1, 0, r0, r1);
+        else tile_from<Q4, true>(n, y, ldy, x, nb, w, bias, g0, g1, 0, r0, r1);
+        return;
+    }
     // More: chunks of 32 inputs (their blocks stay in L2) swept by every group of the range; within
     // a chunk, tiles of two packs (16 inputs), the first prefetching the group's weights.
     constexpr int64_t TWO = 2 * QUANT_PACK;

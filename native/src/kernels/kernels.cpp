@@ -129,11 +129,9 @@ struct q8_input {
     const float * d = nullptr;
     const int32_t * off_q8 = nullptr;  // (n, quant_blocks(K)), c = 128: VNNI's Q8_0
     const int32_t * off_q4 = nullptr;  // c = 8: Q4_0
-    // the same packed for the AVX-512 VNNI kernel (kernels.h, quant_packed_inputs), where it runs
-    const int32_t * packed_q = nullptr;
-    const float * packed_d = nullptr;
-    const int32_t * packed_off_q8 = nullptr;
-    const int32_t * packed_off_q4 = nullptr;
+    // the same packed for the AVX-512 VNNI kernel (kernels.h, quant_packed_inputs), where it runs:
+    // one q and d, with each format's offsets
+    quant_packed_inputs packed_q8{}, packed_q4{};
 };
 
 // The kernels a quantized product runs on this path: AVX-512 VNNI (quant-vnni.cpp) on the AVX-512
@@ -155,9 +153,7 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
     if (weight_is_quant(w.dtype)) {
         const quant_kernels k = quant_kernels_for(p);
         const int32_t * off = w.dtype == WEIGHT_Q4_0 ? xq.off_q4 : xq.off_q8;
-        if (k == QUANT_VNNI)
-            matmul_rows_quant_vnni(j.y, j.ldy, {xq.packed_q, xq.packed_d, w.dtype == WEIGHT_Q4_0 ? xq.packed_off_q4 : xq.packed_off_q8}, n, w,
-                                   j.bias, r0, r1);
+        if (k == QUANT_VNNI) matmul_rows_quant_vnni(j.y, j.ldy, w.dtype == WEIGHT_Q4_0 ? xq.packed_q4 : xq.packed_q8, n, w, j.bias, r0, r1);
         else if (k == QUANT_AVXVNNI) matmul_rows_quant_avxvnni(j.y, j.ldy, xq.q, xq.d, off, n, w, j.bias, r0, r1);
         else if (k == QUANT_AVX2) matmul_rows_quant_avx2(j.y, j.ldy, xq.q, xq.d, off, n, w, j.bias, r0, r1);
         else matmul_rows_quant_ref(j.y, j.ldy, xq.q, xq.d, n, w, j.bias, r0, r1);
@@ -481,10 +477,8 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
             if (off_q8_all) packed_off_q8_buf.resize(packed_blocks), packed_off_q8 = packed_off_q8_buf.data();
             if (off_q4_all) packed_off_q4_buf.resize(packed_blocks), packed_off_q4 = packed_off_q4_buf.data();
         }
-        xq.packed_q = packed_q;
-        xq.packed_d = packed_d;
-        xq.packed_off_q8 = packed_off_q8;
-        xq.packed_off_q4 = packed_off_q4;
+        xq.packed_q8 = {packed_q, packed_d, packed_off_q8};
+        xq.packed_q4 = {packed_q, packed_d, packed_off_q4};
         // rows [i0, i1) of x quantized (with their offsets): each row's blocks are the same whoever
         // makes them, so the pieces go to the pool for a prefill's hundreds of rows (through these
         // pointers: in a worker, the names of the buffers above are that thread's own)

@@ -113,12 +113,12 @@ VNNI_TARGET void tile(float * y, int64_t ldy, quant_packed_inputs x0, quant_pack
                       const float * bias, int64_t g0, int64_t g1, int64_t i, int64_t r0, int64_t r1) {
     constexpr int UNITS = Q4 ? 4 : 8;
     constexpr int A1 = C1 > 0 ? C1 : 1;  // (an array of 0 is not allowed)
+    const int64_t step = quant_step_bytes(w.dtype);
     for (int64_t g = g0; g < g1; ++g) {
         __m512 acc0[C0], acc1[A1];
         for (int c = 0; c < C0; ++c) acc0[c] = _mm512_setzero_ps();
         for (int c = 0; c < C1; ++c) acc1[c] = _mm512_setzero_ps();
         const uint8_t * s = quant_step(w, g, 0);
-        const int64_t step = quant_step_bytes(w.dtype);
         for (int64_t b = 0; b < nb; ++b, s += step) {
             if (PREFETCH)  // the lines of the step PREFETCH_STEPS ahead
                 for (int64_t l = 0; l < step + 63; l += 64) _mm_prefetch(reinterpret_cast<const char *>(s + PREFETCH_STEPS * step + l), _MM_HINT_T0);

@@ -8,7 +8,7 @@
  *   writeSafetensors(path, [{ name: 'w', dtype: 'BF16', shape: [2, 3], data: Float32Array.of(...) }]);
  *   const file = readSafetensors(path);  // file.tensors.get('w')!.data: Float32Array (widened)
  */
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type SafetensorsDtype = 'F32' | 'BF16' | 'F16';
@@ -167,9 +167,26 @@ export function writeSafetensors(path: string, tensors: TensorSpec[], metadata: 
 
 /** The parsed header of a file: its length field, JSON entries and where the data starts. */
 export function readHeader(path: string): { headerLength: number; metadata: Record<string, string>; entries: Map<string, SafetensorsHeaderEntry>; dataStart: number } {
-  const buf = readFileSync(path);
-  const headerLength = Number(buf.readBigUInt64LE(0));
-  const json = JSON.parse(buf.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, unknown>;
+  // Only the length field and the JSON are read: model files pass 2 GiB (Node's readFileSync limit).
+  const fd = openSync(path, 'r');
+  let header: Buffer;
+  let headerLength: number;
+  try {
+    const size = fstatSync(fd).size;
+    const field = Buffer.alloc(8);
+    if (size < 8 || readSync(fd, field, 0, 8, 0) !== 8) throw new Error(`${path}: not a safetensors file (${size} bytes, no header length)`);
+    headerLength = Number(field.readBigUInt64LE(0));
+    if (headerLength > size - 8) throw new Error(`${path}: header length ${headerLength} exceeds the file (${size} bytes)`);
+    header = Buffer.alloc(headerLength);
+    for (let at = 0; at < headerLength; ) {
+      const n = readSync(fd, header, at, headerLength - at, 8 + at);
+      if (n <= 0) throw new Error(`${path}: unexpected end of file in the header`);
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const json = JSON.parse(header.toString('utf8')) as Record<string, unknown>;
   const entries = new Map<string, SafetensorsHeaderEntry>();
   let metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(json)) {

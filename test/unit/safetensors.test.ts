@@ -3,7 +3,7 @@
  * __metadata__, 8-byte aligned data), dtype rounding, the reader, and random model folders that
  * are deterministic, shaped as their config.json says, and identical whether sharded or not.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,21 @@ describe('safetensors writer and reader', () => {
     const r = readSafetensors(path);
     expect(Array.from(r.tensors.get('a')!.data)).toEqual(Array.from(a));
     expect(Array.from(r.tensors.get('b')!.data)).toEqual([0.5, 0.25, -1]);
+  });
+
+  it('reads the header of a file past 2 GiB without reading the file, and names a header longer than the file', () => {
+    // A 1.5B-parameter bf16 model is 3.1 GB; readFileSync stops at 2 GiB. The extension is sparse.
+    const path = join(tempDir(), 'big.safetensors');
+    writeSafetensors(path, [{ name: 'w', dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) }]);
+    truncateSync(path, 2 ** 31 + 4096);
+    expect(readHeader(path).entries.get('w')).toEqual({ dtype: 'F32', shape: [2], data_offsets: [0, 8] });
+    const bad = join(tempDir(), 'bad.safetensors');
+    const field = Buffer.alloc(16);
+    field.writeBigUInt64LE(1000n, 0);
+    writeFileSync(bad, field);
+    expect(() => readHeader(bad)).toThrow(/header length 1000 exceeds the file \(16 bytes\)/);
+    writeFileSync(bad, Buffer.alloc(3));
+    expect(() => readHeader(bad)).toThrow(/not a safetensors file \(3 bytes/);
   });
 
   it('rounds to bfloat16 to nearest even and to float16 with subnormals', () => {

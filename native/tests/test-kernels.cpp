@@ -239,6 +239,40 @@ void check_silu_glu_split(thread_pool * pool, std::mt19937 & rng) {
         }
 }
 
+// rmsnorm (rows 4 at a time, split over the pool) == rmsnorm_ref bit for bit: row counts that leave
+// 1-3 rows after the fours, a split into tasks, in place (out == x) and a row length not a multiple
+// of 8. Random rows would not notice a sum of squares taken in another order (double sums rarely
+// round to different floats), so a row built for it comes too: (1 + 2^-12)^2 is a float midpoint,
+// and the 511 x (2^-27)^2 after it are each below half a double ulp of it, so in order the mean is
+// that midpoint (rounding to even, down), while summed from the end they pass it (rounding up); with
+// dim 512 the two means' 1 / sqrt differ in the first element's output.
+void check_rmsnorm_rows(thread_pool * pool, std::mt19937 & rng) {
+    auto compare = [&](const std::vector<float> & x, const std::vector<float> & w, int64_t n, int64_t dim, float eps) {
+        std::vector<float> ref(x.size()), one(x.size()), split(x.size()), in_place = x;
+        rmsnorm_ref(ref.data(), x.data(), w.data(), n, dim, eps);
+        rmsnorm(one.data(), x.data(), w.data(), n, dim, eps);
+        rmsnorm(split.data(), x.data(), w.data(), n, dim, eps, pool);
+        rmsnorm(in_place.data(), in_place.data(), w.data(), n, dim, eps, pool);
+        CHECK(std::memcmp(ref.data(), one.data(), ref.size() * sizeof(float)) == 0);
+        CHECK(std::memcmp(ref.data(), split.data(), ref.size() * sizeof(float)) == 0);
+        CHECK(std::memcmp(ref.data(), in_place.data(), ref.size() * sizeof(float)) == 0);
+    };
+    for (int64_t n : {1, 3, 4, 7, 16, 37, 200})
+        for (int64_t dim : {896, 1001}) compare(randn(static_cast<size_t>(n * dim), rng, 3.0f), randn(static_cast<size_t>(dim), rng), n, dim, 1e-6f);
+    const int64_t dim = 512, n = 69;  // 17 fours and a single row; 69 x 512 elements split over the pool
+    std::vector<float> row(static_cast<size_t>(dim), std::ldexp(1.0f, -27));
+    row[0] = 1.0f + std::ldexp(1.0f, -12);
+    double forward = 0, backward = 0;
+    for (int64_t j = 0; j < dim; ++j) forward += static_cast<double>(row[static_cast<size_t>(j)]) * row[static_cast<size_t>(j)];
+    for (int64_t j = dim - 1; j >= 0; --j) backward += static_cast<double>(row[static_cast<size_t>(j)]) * row[static_cast<size_t>(j)];
+    const float in_order = row[0] * (1.0f / std::sqrt(static_cast<float>(forward / dim))),
+                from_end = row[0] * (1.0f / std::sqrt(static_cast<float>(backward / dim)));
+    CHECK(in_order != from_end);  // the row tells the two orders apart
+    std::vector<float> x;
+    for (int64_t i = 0; i < n; ++i) x.insert(x.end(), row.begin(), row.end());
+    compare(x, std::vector<float>(static_cast<size_t>(dim), 1.0f), n, dim, 0.0f);
+}
+
 // convert_f32_to_bf16_avx512 (vcvtneps2bf16) vs f32_to_bf16: both round to nearest even, so every
 // normal value, halfway cases included, converts bit for bit the same; NaN stays NaN. The one
 // difference: the instruction treats f32 subnormals (|x| < 2^-126) as zero and returns a signed zero
@@ -341,6 +375,7 @@ int main() {
         check_split_inputs(rng);
     }
     check_silu_glu_split(&pool, rng);
+    check_rmsnorm_rows(&pool, rng);
     if (kernel_path_supported(KERNEL_PATH_AVX512)) {
         check_dot(dot_f32_avx512, "dot_f32_avx512", rng);
         check_axpy(axpy_f32_avx512, "axpy_f32_avx512", rng);

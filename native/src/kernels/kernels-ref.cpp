@@ -78,7 +78,7 @@ void axpy_f32_ref(float * y, float a, const float * x, int64_t len) {
 
 // ---- elementwise -------------------------------------------------------------------------------
 
-void rmsnorm(float * out, const float * x, const float * weight, int64_t n, int64_t dim, float eps) {
+void rmsnorm_ref(float * out, const float * x, const float * weight, int64_t n, int64_t dim, float eps) {
     for (int64_t i = 0; i < n; ++i) {
         const float * xi = x + i * dim;
         float * oi = out + i * dim;

@@ -1,7 +1,7 @@
 /*
  * kernels.cpp: run-time dispatch of matmul, attention, SiLU-GLU and the dot/axpy helpers to the
  * best path this CPU supports, and the split of a matmul's rows / the AVX-512 attention's (KV head,
- * row tile) pairs into thread-pool tasks. The generic attention (head sizes the AVX-512 kernel does
+ * row tile) pairs / RMSNorm's rows into thread-pool tasks. The generic attention (head sizes the AVX-512 kernel does
  * not take, and bf16 K/V on every CPU) is attention-keyblocks.cpp, given its inner loops here. Path
  * functions live in kernels-avx512*.cpp, kernels-avx2.cpp, attention-avx2.cpp and kernels-ref.cpp.
  */
@@ -385,6 +385,41 @@ void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, in
         piece(r * rows_per, std::min(n, (r + 1) * rows_per), c * cols_per, std::min(ff, (c + 1) * cols_per));
     });
 }
+// R rows from row i: rmsnorm_ref's arithmetic per row, the R sums of squares advancing together
+// (one double chain a row waits ~4 cycles an element; R chains fill the pipes).
+template <int R>
+static void rmsnorm_rows(float * out, const float * x, const float * weight, int64_t i, int64_t dim, float eps) {
+    double ss[R] = {};
+    for (int64_t j = 0; j < dim; ++j)
+        for (int r = 0; r < R; ++r) {
+            const double v = x[(i + r) * dim + j];
+            ss[r] += v * v;
+        }
+    for (int r = 0; r < R; ++r) {
+        const float inv = 1.0f / std::sqrt(static_cast<float>(ss[r] / static_cast<double>(dim)) + eps);
+        const float * xi = x + (i + r) * dim;
+        float * oi = out + (i + r) * dim;
+        for (int64_t j = 0; j < dim; ++j) oi[j] = weight[j] * (xi[j] * inv);
+    }
+}
+
+void rmsnorm(float * out, const float * x, const float * weight, int64_t n, int64_t dim, float eps, thread_pool * pool) {
+    auto rows = [&](int64_t i0, int64_t i1) {
+        int64_t i = i0;
+        for (; i + 4 <= i1; i += 4) rmsnorm_rows<4>(out, x, weight, i, dim, eps);
+        for (; i < i1; ++i) rmsnorm_rows<1>(out, x, weight, i, dim, eps);
+    };
+    const int threads = pool ? pool->n_threads() : 1;
+    // as silu_glu: below ~32K elements a dispatch costs more than it saves
+    if (threads == 1 || n < 8 || static_cast<double>(n) * static_cast<double>(dim) < 32768.0) {
+        rows(0, n);
+        return;
+    }
+    // tasks of 4 rows (or more: about 8 tasks a thread)
+    const int64_t per = std::max<int64_t>(4, (n / (8 * threads) + 3) / 4 * 4);
+    pool->parallel_for(static_cast<int>((n + per - 1) / per), [&](int t, int) { rows(t * per, std::min(n, (t + 1) * per)); });
+}
+
 void axpy_f32(float * y, float a, const float * x, int64_t len) { g_axpy(y, a, x, len); }
 
 void convert_f32_to_bf16(uint16_t * dst, const float * src, int64_t count) {

@@ -164,7 +164,11 @@ void matmul_multi(const matmul_job * jobs, int n_jobs, const float * x, int64_t 
 
 // ---- elementwise and attention (f32) ------------------------------------------------------------
 // out, x: (n, dim); weight: (dim). out = x / sqrt(mean(x^2) + eps) * weight. out may alias x.
-void rmsnorm(float * out, const float * x, const float * weight, int64_t n, int64_t dim, float eps);
+// Each row's sum of squares is rmsnorm_ref's (in double, j = 0, 1, ... in order), so every row has
+// the reference's bits whatever n and the split; rows go 4 at a time (four independent sums) and
+// split over pool when it pays.
+void rmsnorm(float * out, const float * x, const float * weight, int64_t n, int64_t dim, float eps,
+             thread_pool * pool = nullptr);
 // In place softmax over one row of length len.
 void softmax(float * x, int64_t len);
 // gate: (n, ff) becomes silu(gate) * up; up: (n, ff). Row strides ld_gate, ld_up. Rows (and a
@@ -344,6 +348,7 @@ void attention_ref(float * out, const float * q, const uint16_t * k_cache, const
 float dot_f32_bf16_ref(const float * a, const uint16_t * b, int64_t len);
 void axpy_f32_bf16_ref(float * y, float a, const uint16_t * x, int64_t len);
 void silu_glu_ref(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, int64_t n, int64_t ff);
+void rmsnorm_ref(float * out, const float * x, const float * weight, int64_t n, int64_t dim, float eps);
 float dot_f32_ref(const float * a, const float * b, int64_t len);
 void axpy_f32_ref(float * y, float a, const float * x, int64_t len);
 

@@ -82,8 +82,8 @@ void cpu_embed_rows(engine_backend_ctx *, const weight_matrix * t, const int32_t
 void cpu_matmul(engine_backend_ctx * ctx, const matmul_job * jobs, int n_jobs, const float * x, int64_t n) {
     matmul_multi(jobs, n_jobs, x, n, ctx->pool.get(), ctx->matmul_path);
 }
-void cpu_rmsnorm(engine_backend_ctx *, float * out, const float * x, const float * w, int64_t n, int64_t dim, float eps) {
-    rmsnorm(out, x, w, n, dim, eps);
+void cpu_rmsnorm(engine_backend_ctx * ctx, float * out, const float * x, const float * w, int64_t n, int64_t dim, float eps) {
+    rmsnorm(out, x, w, n, dim, eps, ctx->pool.get());
 }
 void cpu_rope_tables(engine_backend_ctx *, int64_t n, int head_dim, const int32_t * positions, const float * inv_freq,
                      float * cos_out, float * sin_out) {

@@ -1,9 +1,10 @@
 /*
  * kernels.cpp: run-time dispatch of matmul, attention, SiLU-GLU and the dot/axpy helpers to the
  * best path this CPU supports, and the split of a matmul's rows / the AVX-512 attention's (KV head,
- * row tile) pairs / RMSNorm's rows into thread-pool tasks. The generic attention (head sizes the AVX-512 kernel does
- * not take, and bf16 K/V on every CPU) is attention-keyblocks.cpp, given its inner loops here. Path
- * functions live in kernels-avx512*.cpp, kernels-avx2.cpp, attention-avx2.cpp and kernels-ref.cpp.
+ * row tile) pairs / RMSNorm's rows into thread-pool tasks. The generic attention (head sizes the
+ * AVX-512 kernel does not take, and bf16 K/V on every CPU) is attention-keyblocks.cpp, given its
+ * inner loops here. Path functions live in kernels-avx512*.cpp, kernels-avx2.cpp, attention-avx2.cpp
+ * and kernels-ref.cpp.
  */
 #include <algorithm>
 #include <cmath>
@@ -386,7 +387,7 @@ void silu_glu(float * gate, int64_t ld_gate, const float * up, int64_t ld_up, in
     });
 }
 // R rows from row i: rmsnorm_ref's arithmetic per row, the R sums of squares advancing together
-// (one double chain a row waits ~4 cycles an element; R chains fill the pipes).
+// (a row's one chain of double adds waits ~3-4 cycles an element; R chains overlap).
 template <int R>
 static void rmsnorm_rows(float * out, const float * x, const float * weight, int64_t i, int64_t dim, float eps) {
     double ss[R] = {};
@@ -410,7 +411,7 @@ void rmsnorm(float * out, const float * x, const float * weight, int64_t n, int6
         for (; i < i1; ++i) rmsnorm_rows<1>(out, x, weight, i, dim, eps);
     };
     const int threads = pool ? pool->n_threads() : 1;
-    // as silu_glu: below ~32K elements a dispatch costs more than it saves
+    // as silu_glu: below ~32K elements (or 8 rows) a dispatch costs more than it saves
     if (threads == 1 || n < 8 || static_cast<double>(n) * static_cast<double>(dim) < 32768.0) {
         rows(0, n);
         return;

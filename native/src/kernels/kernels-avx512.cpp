@@ -76,9 +76,11 @@ AVX512BF16_TARGET inline void store_group(float * y, int64_t ldy, const __m512 (
 // w[r + 16a + l, k] * x[i + c, k] over the steps in order, the same for every tile shape, so an
 // output does not depend on how many inputs share its tile (docs/engine.md, "Batch invariance").
 // next (or null): the following group; its steps [pf0, pf1) are prefetched (to L1: prefetcht0 made
-// 16-24 inputs 5-7% faster than prefetcht1 on Zen 5) while this tile computes the same steps, so
-// DRAM keeps streaming while the tiles re-read this group (without it, N = 8 cost 2-3x N = 1). The
-// tiles over a group split the next group between them.
+// 16-24 inputs 5-7% faster than prefetcht1 on Zen 5) while this tile computes, so DRAM keeps
+// streaming while the tiles re-read this group (without it, N = 8 cost 2-3x N = 1). The tiles over a
+// group split the next group between them, and each spreads its share evenly over all S of its own
+// steps: prefetching the share in a burst (tile t over the matching span of its steps) left DRAM idle
+// half of each tile with two tiles a group (N = 16 1.14-1.27x slower; docs/performance.md).
 template <typename OPS, int C>
 AVX512BF16_TARGET void tile_group(float * y, int64_t ldy, const typename OPS::elem * x, int64_t ldx,
                                   const typename OPS::elem * grp, int64_t S, const float * bias, int64_t r,
@@ -90,12 +92,16 @@ AVX512BF16_TARGET void tile_group(float * y, int64_t ldy, const typename OPS::el
     for (int a = 0; a < B; ++a)
         for (int c = 0; c < C; ++c) acc[a][c] = _mm512_setzero_ps();
     const typename OPS::elem * xi = x + i * ldx;
+    // prefetched so far: steps [pf0, pf); pf_acc / S the fraction of the next one due (pf1 - pf0 of
+    // them over S steps, Bresenham's way)
+    int64_t pf = pf0, pf_acc = 0;
     for (int64_t s = 0; s < S; ++s) {
         const typename OPS::elem * p = grp + s * G * P;
-        if (next && s >= pf0 && s < pf1) {
-            const char * q = reinterpret_cast<const char *>(next + s * G * P);
-            for (int l = 0; l < B; ++l) _mm_prefetch(q + 64 * l, _MM_HINT_T0);
-        }
+        if (next)
+            for (pf_acc += pf1 - pf0; pf_acc >= S; pf_acc -= S, ++pf) {
+                const char * q = reinterpret_cast<const char *>(next + pf * G * P);
+                for (int l = 0; l < B; ++l) _mm_prefetch(q + 64 * l, _MM_HINT_T0);
+            }
         __m512i w[B];
         for (int a = 0; a < B; ++a) {
             w[a] = OPS::load(p + a * 16 * P);

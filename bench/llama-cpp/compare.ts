@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { packageRoot } from '../../server/src/package-root.js';
@@ -109,7 +109,7 @@ export function cachedGguf(dir: string, cacheDir: string, weights?: QuantFormat)
   if (!existsSync(out)) {
     process.stderr.write(`converting ${real} -> ${out}\n`);
     convertHfToGguf(real, `${out}.part`, weights);
-    spawnSync('mv', [`${out}.part`, out]);
+    renameSync(`${out}.part`, out);  // throws (and names both paths) rather than leave no GGUF behind
   }
   return out;
 }

@@ -1,10 +1,18 @@
 /**
  * bench/llama-cpp/compare.ts's parsers: the figures it takes from `engine-cli bench` /
  * llama-engine-bench output lines and from llama-bench's JSON, and the clear error when a line
- * it needs is missing (for instance after a change to engine-cli's output format).
+ * it needs is missing (for instance after a change to engine-cli's output format); and its GGUF
+ * cache: converted once, renamed into place, reused.
  */
-import { describe, expect, it } from 'vitest';
-import { parseEngineBench, parseLlamaBench } from '../../bench/llama-cpp/compare.js';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cachedGguf, parseEngineBench, parseLlamaBench } from '../../bench/llama-cpp/compare.js';
+import { makeRandomModel } from '../../bench/make-random-model.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe('llama.cpp comparison parsers', () => {
   it('reads prefill, decode and the forward curve from engine-cli bench style output', () => {
@@ -41,5 +49,21 @@ describe('llama.cpp comparison parsers', () => {
     ]);
     expect(parseLlamaBench(json)).toEqual({ pp512: 314.3, tg64: 39.0, pp16Ms: 78.8, pp1Ms: 25.66 });
     expect(() => parseLlamaBench('[]')).toThrow(/no result for n_prompt=512/);
+  });
+});
+
+describe('llama.cpp comparison GGUF cache', () => {
+  it('converts a folder once per format into the cache, with no partial file left, and reuses it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipstream-compare-'));
+    dirs.push(dir);
+    makeRandomModel(join(dir, 'm'), { preset: 'tiny-qwen2', dtype: 'bf16', seed: 5 });
+    const cache = join(dir, 'cache');
+    const plain = cachedGguf(join(dir, 'm'), cache);
+    const q8 = cachedGguf(join(dir, 'm'), cache, 'q8_0');
+    expect(plain).not.toBe(q8);
+    expect(readdirSync(cache).sort()).toEqual([plain, q8].map((p) => p.slice(cache.length + 1)).sort());
+    const made = statSync(q8).mtimeMs;
+    expect(cachedGguf(join(dir, 'm'), cache, 'q8_0')).toBe(q8);
+    expect(statSync(q8).mtimeMs).toBe(made);
   });
 });

@@ -109,7 +109,7 @@ export function cachedGguf(dir: string, cacheDir: string, weights?: QuantFormat)
   if (!existsSync(out)) {
     process.stderr.write(`converting ${real} -> ${out}\n`);
     convertHfToGguf(real, `${out}.part`, weights);
-    renameSync(`${out}.part`, out);  // throws (and names both paths) rather than leave no GGUF behind
+    renameSync(`${out}.part`, out);  // a failure throws, naming both paths, instead of returning a path to no file
   }
   return out;
 }

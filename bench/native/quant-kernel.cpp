@@ -5,7 +5,8 @@
  * Per format and input count, ns per (row, input, 32-weight block), best of 15 runs, the kernels
  * alternating, on matrices held in cache (256 x 256, 896 x 896, 4864 x 896) and larger (32768 x
  * 896, 65536 x 896: q8_0 31 / 62 MB, read from memory; for n = 1 the bandwidth one thread gets, in
- * GB/s of weights), and each kernel's speed relative to AVX2's. Checks that all give the same bits. Build and run (AVX2 CPU):
+ * GB/s of weights), and each kernel's speed relative to AVX2's. Checks that all give the same
+ * bits. Build and run (AVX2 CPU):
  *
  *   g++ -O3 -std=c++17 -Inative/src bench/native/quant-kernel.cpp native/src/kernels/quant-*.cpp \
  *     native/src/kernels/kernels-ref.cpp native/src/kernels/weight-layouts.cpp -o /tmp/quant-kernel

@@ -8,11 +8,17 @@
  */
 #include "thread-pool.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 
 namespace {
+// A spin-wait's hint to the core that this thread is waiting: x86's pause, ARM64's yield.
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 constexpr int SPIN_ITERATIONS = 20000;
 constexpr uint64_t FIELD = (1u << 20) - 1;
 inline uint64_t epoch_of(uint64_t s) { return s >> 40; }
@@ -50,7 +56,7 @@ void thread_pool::worker_main(int index) {
         int spins = 0;
         uint64_t e;
         while ((e = epoch_of(state_.load(std::memory_order_acquire))) == seen && spins < SPIN_ITERATIONS) {
-            _mm_pause();
+            spin_pause();
             ++spins;
         }
         if (e == seen) {
@@ -95,5 +101,5 @@ void thread_pool::parallel_for(int n_tasks, const std::function<void(int, int)> 
     for (int t; (t = claim(epoch)) >= 0; ++mine) fn(t, 0);
     // Spin, never yield: a claimed task is short, and sched_yield on a shared machine hands the core
     // to another process for a whole time slice (A/B on the shared machine: 2-thread decode 2-20% faster).
-    while (done_.load(std::memory_order_acquire) + mine != n_tasks) _mm_pause();
+    while (done_.load(std::memory_order_acquire) + mine != n_tasks) spin_pause();
 }

@@ -151,7 +151,12 @@ std::unique_ptr<st_file> st_open(const std::string & path, bool populate) {
     open_regular_file(path, rf);  // a FIFO or directory is refused here, without blocking
     const size_t size = static_cast<size_t>(rf.size);
     if (size < 8) bad_model(path, "truncated file: " + std::to_string(size) + " bytes, less than the 8-byte header length");
-    void * p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), rf.fd, 0);
+#ifdef MAP_POPULATE
+    const int prefault = populate ? MAP_POPULATE : 0;
+#else
+    const int prefault = 0;  // not Linux: the pages fault in as the load reads them
+#endif
+    void * p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | prefault, rf.fd, 0);
     if (p == MAP_FAILED) throw engine_error(ERROR_IO, path + ": cannot mmap: " + std::strerror(errno));
     f->base = static_cast<const uint8_t *>(p);
     f->size = size;

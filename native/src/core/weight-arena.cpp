@@ -29,7 +29,9 @@ anon_buffer::anon_buffer(size_t n) : bytes(n) {
     }
     const uintptr_t start = round_up(reinterpret_cast<uintptr_t>(mapping_), HUGE_PAGE);
     data = reinterpret_cast<void *>(start);
+#ifdef MADV_HUGEPAGE  // Linux's transparent huge pages
     ::madvise(data, round_up(n, HUGE_PAGE), MADV_HUGEPAGE);
+#endif
 }
 
 anon_buffer::~anon_buffer() {

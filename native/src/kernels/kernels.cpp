@@ -25,6 +25,7 @@ struct cpu_features {
     char cap_note[160] = "";  // kernel_isa_cap_note's line; empty without SLIPSTREAM_CPU_ISA
     bool cap_valid = true;
     cpu_features() {
+#if ENGINE_X86_PATHS
         __builtin_cpu_init();
         avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
         unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
@@ -37,6 +38,7 @@ struct cpu_features {
         // CPUID.(7, 1):EAX.AVX-VNNI (bit 4; an AVX2 CPU has leaf 7, and an unknown subleaf reads 0)
         __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7), "c"(1));
         avxvnni = avx2 && ((eax >> 4) & 1u);
+#endif  // other CPUs: every feature false, the reference path (kernels.h, ENGINE_X86_PATHS)
         const char * cap = std::getenv("SLIPSTREAM_CPU_ISA");
         if (!cap || !*cap) return;
         const bool below_avx512 = std::strcmp(cap, "avxvnni") == 0 || std::strcmp(cap, "avx2") == 0 || std::strcmp(cap, "ref") == 0;

@@ -12,6 +12,17 @@
 
 struct thread_pool;
 
+// ENGINE_X86_PATHS: 1 where the AVX2 / AVX-512 paths are compiled. CMake builds their files
+// (src/kernels/*avx*.cpp, *vnni*.cpp) only for x86-64; on other CPUs (ARM64: Apple silicon,
+// Graviton) every CPU feature reads false, so the dispatch runs the scalar reference, and
+// kernels/other-cpus/x86-paths-absent.cpp defines the x86 entry points declared below as aborts
+// that nothing reaches (each is called only where kernel_path_supported or its *_supported says so).
+#if defined(__x86_64__)
+#define ENGINE_X86_PATHS 1
+#else
+#define ENGINE_X86_PATHS 0
+#endif
+
 // Q8_0 / Q4_0: blocks of 32 weights along a row with one f16 scale each (llama.cpp's formats;
 // quant-formats.cpp, docs/engine.md "Quantized weights"); made at load time or read from a
 // quantized folder. Their matmul quantizes the activations to int8 blocks (see QUANT below).

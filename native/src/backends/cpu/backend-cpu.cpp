@@ -32,12 +32,18 @@ namespace {
 inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
 int cpu_probe(char * detail, size_t detail_len) {
+#if defined(__x86_64__)
     __builtin_cpu_init();
     const char * simd = __builtin_cpu_supports("avx512bf16") ? "avx512+bf16"
                       : __builtin_cpu_supports("avx512f")    ? "avx512"
                       : __builtin_cpu_supports("avx2")       ? "avx2"
                                                              : "scalar";
     std::snprintf(detail, detail_len, "x86-64 %s", simd);
+#elif defined(__aarch64__)
+    std::snprintf(detail, detail_len, "aarch64 scalar");  // the reference kernels (kernels.h, ENGINE_X86_PATHS)
+#else
+    std::snprintf(detail, detail_len, "scalar");
+#endif
     return 1;
 }
 

@@ -1,12 +1,14 @@
 /*
  * membench.cpp: a DRAM read-bandwidth probe for the engine benchmark's roofline (bandwidth / bytes
  * per token). Each thread streams its share of a buffer (huge pages, as the weights) with the
- * widest loads the CPU has; best of `repeats` runs.
+ * widest loads the CPU has (AVX-512, AVX2, or 64-bit words elsewhere); best of `repeats` runs.
  */
 #include "membench.h"
 
-#include <immintrin.h>
 #include <sys/mman.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -16,6 +18,21 @@
 
 namespace {
 
+// Any CPU: eight 64-bit words at a time (the compiler's widest vectors where it vectorizes them).
+uint64_t read_words(const uint8_t * p, size_t n) {
+    uint64_t a[8] = {};
+    for (size_t i = 0; i + 64 <= n; i += 64)
+        for (int k = 0; k < 8; ++k) {
+            uint64_t v;
+            std::memcpy(&v, p + i + 8 * k, 8);
+            a[k] ^= v;
+        }
+    uint64_t folded = 0;
+    for (uint64_t v : a) folded |= v;
+    return folded;
+}
+
+#if defined(__x86_64__)
 __attribute__((target("avx2"))) uint64_t read_avx2(const uint8_t * p, size_t n) {
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     for (size_t i = 0; i + 128 <= n; i += 128) {
@@ -44,6 +61,18 @@ __attribute__((target("avx512f"))) uint64_t read_avx512(const uint8_t * p, size_
     for (uint64_t v : lanes) folded |= v;
     return folded;
 }
+#endif
+
+// The widest loads this CPU has.
+using reader_fn = uint64_t (*)(const uint8_t *, size_t);
+reader_fn best_reader() {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return read_avx512;
+    if (__builtin_cpu_supports("avx2")) return read_avx2;
+#endif
+    return read_words;
+}
 
 }  // namespace
 
@@ -54,9 +83,10 @@ double bench_read_bandwidth(size_t bytes, int n_threads, int repeats) noexcept {
         if (bytes == 0) return 0;
         void * mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (mem == MAP_FAILED) return 0;
+#ifdef MADV_HUGEPAGE
         ::madvise(mem, bytes, MADV_HUGEPAGE);  // as the engine's weights
-        __builtin_cpu_init();
-        auto reader = __builtin_cpu_supports("avx512f") ? read_avx512 : read_avx2;
+#endif
+        const reader_fn reader = best_reader();
         uint8_t * buf = static_cast<uint8_t *>(mem);
         // fill with non-zero data so pages are real, in parallel
         std::vector<std::thread> ts;

@@ -29,6 +29,10 @@ inline std::vector<uint8_t> make_mask(int64_t n, int64_t kv_len, int64_t blank, 
     return m;
 }
 
+// The dispatch runs the scalar reference (no AVX2: SLIPSTREAM_CPU_ISA=ref, ARM64): attention() is
+// attention_ref itself there, not the generic kernel.
+inline bool reference_path() { return std::strcmp(kernel_best_path_name(), "ref") == 0; }
+
 inline bool same_bits(const std::vector<float> & a, const std::vector<float> & b) {
     // (an empty vector's data() may be null, which memcmp must not get)
     return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);

@@ -45,7 +45,7 @@ std::vector<float> widen(const std::vector<uint16_t> & b) {
 int g_cases = 0;
 const bool g_avx512 = kernel_path_supported(KERNEL_PATH_AVX512);
 // The f32 AUTO path is the generic one (so bf16 and f32 run the same operations) without AVX-512.
-const bool g_generic_f32 = std::strcmp(kernel_best_path_name(), "avx2") == 0 || std::strcmp(kernel_best_path_name(), "ref") == 0;
+const bool g_generic_f32 = std::strcmp(kernel_best_path_name(), "avx2") == 0 || reference_path();
 
 void check_case(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_len, bool masked, thread_pool * pool,
                 std::mt19937 & rng) {
@@ -91,7 +91,7 @@ void check_case(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_le
     const bool ref_same = same_bits(ref_b, ref_f) && same_bits(forced, ref_b);
     const bool generic_same = !g_generic_f32 || same_bits(out_b, out_f);
     // the generic kernel's bits, or on the reference path (no AVX2) attention_ref's, which it is
-    const bool direct_same = same_bits(out_b, std::strcmp(kernel_best_path_name(), "ref") == 0 ? ref_b : direct);
+    const bool direct_same = same_bits(out_b, reference_path() ? ref_b : direct);
     ++g_cases;
     if (!(max_rel <= 1e-5) || !zero_rows_ok || !ref_same || !generic_same || !direct_same || !avx2_same)
         std::fprintf(stderr, "n %lld kv heads %d group %d head_dim %d kv_len %lld %s %s: max rel err %g%s%s%s%s%s\n", (long long)n,

@@ -1,5 +1,5 @@
 /*
- * addon.cpp: the Node addon's module object: backends(), readBandwidth(), the NativeModel /
+ * addon.cpp: the Node addon's module object: backends(), readBandwidth(), clockMs(), the NativeModel /
  * NativeSession / NativeGeneration / NativeDrafter classes with their module functions
  * (loadModel(), loadDrafter(), redrafterDefaults(); own file pairs) and the log bridge. Typed in
  * native/lib/binding-types.ts. No code here prints: logs reach JS through the log bridge or stderr.
@@ -57,6 +57,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("redrafterDefaults", Napi::Function::New(env, DrafterWrap::js_redrafter_defaults, "redrafterDefaults"));
     exports.Set("generateHidden", Napi::Function::New(env, js_generate_hidden, "generateHidden"));
     exports.Set("readBandwidth", Napi::Function::New(env, js_read_bandwidth, "readBandwidth"));
+    exports.Set("clockMs", Napi::Function::New(env, js_clock_ms, "clockMs"));
     log_bridge_init(env, exports);
     return exports;
 }

@@ -1,65 +1,96 @@
 /*
- * generation-wrap.cpp: GenerationWrap (generation-wrap.h): the step worker (engine_generation_step
- * off the event loop; the step's tokens, done reason and engine_step_stats go back as one step
- * record), the totals, and disposal that waits for a running step. Arguments arrive validated by
- * native/lib/session.ts.
+ * generation-wrap.cpp: GenerationWrap (generation-wrap.h). The run-ahead loop: one worker thread
+ * calls engine_generation_step back to back and sends each step's record to the main thread, until
+ * the generation is done, dispose() stops it, a step fails, or it is run_ahead records ahead of
+ * step() (it ends; the next step() starts it again). With run_ahead > 0 the engine does not wait
+ * for JS between steps, and JS finds the step it asks for done, without waiting for a thread to
+ * wake (docs/engine.md, "Steps run ahead"); with 0 each step() runs one step. Arguments arrive
+ * validated by native/lib/session.ts.
  */
 #include "generation-wrap.h"
 
-#include <cstring>
+#include <algorithm>
+#include <chrono>
 
 #include "addon-state.h"
 #include "drafter-wrap.h"
 #include "session-wrap.h"
 #include "worker.h"
 
+double step_clock_ms() {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+Napi::Value js_clock_ms(const Napi::CallbackInfo & info) { return Napi::Number::New(info.Env(), step_clock_ms()); }
+
 namespace {
 
-class StepWorker : public EngineWorker {
+class RunAheadWorker : public Napi::AsyncProgressQueueWorker<double> {
   public:
-    StepWorker(Napi::Env env, GenerationWrap * w, Napi::Object obj, engine_session * s)
-        : EngineWorker(env), wrap_(w), session_(s) {
+    RunAheadWorker(Napi::Env env, GenerationWrap * w, Napi::Object obj)
+        : Napi::AsyncProgressQueueWorker<double>(env), wrap_(w) {
         ref_ = Napi::Persistent(obj);
     }
 
   protected:
-    engine_status Run() override {
-        engine_status st = engine_generation_step(wrap_->handle(), out_, ENGINE_STEP_MAX_TOKENS, &n_, &done_, &stats_);
-        if (st == ENGINE_STATUS_BUSY) message_ = "generation is busy: another step of it is still running";
-        else if (st != ENGINE_STATUS_OK) message_ = engine_session_last_error(session_);
-        return st;
+    // Worker thread: no Napi here but progress.Send.
+    void Execute(const ExecutionProgress & progress) override {
+        status_ = run_catching(message_, [&] { return run(progress); });
     }
-    // The step record (generation-wrap.h): one typed array, no per-step property sets.
-    Napi::Value Result(Napi::Env env) override {
-        Napi::Float64Array r = Napi::Float64Array::New(env, STEP_RECORD_IDS + static_cast<size_t>(n_));
-        double * f = r.Data();
-        f[0] = done_;
-        f[1] = stats_.kind;
-        f[2] = stats_.reused_tokens;
-        f[3] = stats_.prompt_tokens;
-        f[4] = stats_.tree_size;
-        f[5] = stats_.accepted;
-        f[6] = stats_.extra_accepted;
-        f[7] = stats_.draft_ms;
-        f[8] = stats_.verify_ms;
-        f[9] = stats_.accept_ms;
-        f[10] = stats_.step_ms;
-        for (int i = 0; i < n_; ++i) f[STEP_RECORD_IDS + static_cast<size_t>(i)] = out_[i];
-        return r;
-    }
-    void Finish() override {
-        wrap_->StepDone();
-        ref_.Reset();
+    void OnProgress(const double * data, size_t count) override { wrap_->Delivered(GenerationWrap::Record(data, data + count)); }
+    // Both run after every OnProgress (node-addon-api settles a progress worker once its queue drained).
+    void OnOK() override { end(); }
+    void OnError(const Napi::Error & e) override {
+        status_ = ENGINE_STATUS_INTERNAL;
+        message_ = e.Message();
+        end();
     }
 
   private:
+    // Steps while the wrap allows; OK when done, stopped or far enough ahead, else the failure.
+    engine_status run(const ExecutionProgress & progress) {
+        engine_generation * g = wrap_->handle();
+        engine_session * s = wrap_->session_handle();
+        int32_t out[ENGINE_STEP_MAX_TOKENS];
+        double rec[STEP_RECORD_IDS + ENGINE_STEP_MAX_TOKENS];
+        while (wrap_->may_step()) {
+            int n = 0;
+            engine_done done = ENGINE_DONE_NOT;
+            engine_step_stats st{};
+            const engine_status status = engine_generation_step(g, out, ENGINE_STEP_MAX_TOKENS, &n, &done, &st);
+            if (status != ENGINE_STATUS_OK) {
+                message_ = status == ENGINE_STATUS_BUSY ? "generation is busy: another step of it is still running"
+                                                        : engine_session_last_error(s);
+                return status;
+            }
+            rec[0] = done;
+            rec[1] = st.kind;
+            rec[2] = st.reused_tokens;
+            rec[3] = st.prompt_tokens;
+            rec[4] = st.tree_size;
+            rec[5] = st.accepted;
+            rec[6] = st.extra_accepted;
+            rec[7] = st.draft_ms;
+            rec[8] = st.verify_ms;
+            rec[9] = st.accept_ms;
+            rec[10] = st.step_ms;
+            rec[STEP_RECORD_ENDED] = step_clock_ms();
+            for (int i = 0; i < n; ++i) rec[STEP_RECORD_IDS + static_cast<size_t>(i)] = out[i];
+            wrap_->sent();
+            progress.Send(rec, STEP_RECORD_IDS + static_cast<size_t>(n));
+            if (done != ENGINE_DONE_NOT) break;
+        }
+        return ENGINE_STATUS_OK;
+    }
+    void end() {
+        wrap_->LoopEnded(status_, message_);
+        ref_.Reset();
+    }
+
     GenerationWrap * wrap_;
-    engine_session * session_;
-    Napi::ObjectReference ref_;
-    int32_t out_[ENGINE_STEP_MAX_TOKENS];
-    int n_ = 0;
-    engine_done done_ = ENGINE_DONE_NOT;
-    engine_step_stats stats_{};
+    Napi::ObjectReference ref_;  // keeps the wrap (and so the generation) alive while the loop runs
+    engine_status status_ = ENGINE_STATUS_OK;
+    std::string message_;
 };
 
 }  // namespace
@@ -67,11 +98,12 @@ class StepWorker : public EngineWorker {
 Napi::Function GenerationWrap::Define(Napi::Env env) {
     return DefineClass(env, "NativeGeneration",
                        {InstanceMethod<&GenerationWrap::js_step>("step"), InstanceMethod<&GenerationWrap::js_stats>("stats"),
-                        InstanceMethod<&GenerationWrap::js_dispose>("dispose")});
+                        InstanceMethod<&GenerationWrap::js_stop>("stop"), InstanceMethod<&GenerationWrap::js_dispose>("dispose")});
 }
 
-Napi::Value GenerationWrap::Create(Napi::Env env, Napi::Object session_obj, engine_generation * g, Napi::Value drafter_obj) {
-    return get_addon_state(env).generation_ctor.New({session_obj, Napi::External<engine_generation>::New(env, g), drafter_obj});
+Napi::Value GenerationWrap::Create(Napi::Env env, Napi::Object session_obj, engine_generation * g, Napi::Value drafter_obj, int run_ahead) {
+    return get_addon_state(env).generation_ctor.New(
+        {session_obj, Napi::External<engine_generation>::New(env, g), drafter_obj, Napi::Number::New(env, run_ahead)});
 }
 
 GenerationWrap::GenerationWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<GenerationWrap>(info) {
@@ -83,6 +115,7 @@ GenerationWrap::GenerationWrap(const Napi::CallbackInfo & info) : Napi::ObjectWr
     session_ = SessionWrap::FromValue(info[0]);
     session_ref_ = Napi::Persistent(info[0].As<Napi::Object>());
     generation_ = info[1].As<Napi::External<engine_generation>>().Data();
+    if (info.Length() > 3 && info[3].IsNumber()) run_ahead_ = std::clamp(info[3].As<Napi::Number>().Int32Value(), 0, MAX_RUN_AHEAD);
     drafter_ = info.Length() > 2 ? DrafterWrap::FromValue(info[2]) : nullptr;
     if (drafter_) {
         drafter_ref_ = Napi::Persistent(info[2].As<Napi::Object>());
@@ -91,10 +124,13 @@ GenerationWrap::GenerationWrap(const Napi::CallbackInfo & info) : Napi::ObjectWr
 }
 
 GenerationWrap::~GenerationWrap() {
-    // Collected: the session and drafter wraps may be collected in the same pass (in any order),
-    // so touch only the engine (which defers a session freed under a generation, engine.h).
+    // Collected (never while the loop runs: it holds a reference): the session and drafter wraps
+    // may be collected in the same pass (in any order), so touch only the engine (which defers a
+    // session freed under a generation, engine.h).
     if (generation_) engine_generation_free(generation_);
 }
+
+engine_session * GenerationWrap::session_handle() const { return session_ ? session_->handle() : nullptr; }
 
 void GenerationWrap::free_now() {
     if (!generation_) return;
@@ -106,8 +142,60 @@ void GenerationWrap::free_now() {
     if (!session_ref_.IsEmpty()) session_ref_.Reset();
 }
 
-void GenerationWrap::StepDone() {
-    if (--running_ == 0 && disposed_) free_now();
+void GenerationWrap::start_loop() {
+    loop_running_ = true;
+    auto * w = new RunAheadWorker(Env(), this, Value());
+    w->Queue();
+}
+
+Napi::Float64Array GenerationWrap::hand_out(Napi::Env env, const Record & r) {
+    Napi::Float64Array a = Napi::Float64Array::New(env, r.size());
+    std::copy(r.begin(), r.end(), a.Data());
+    return a;
+}
+
+void GenerationWrap::Delivered(Record && r) {
+    if (r[0] != ENGINE_DONE_NOT) finished_ = true;
+    if (waiting_) {
+        Napi::Env env = Env();
+        Napi::HandleScope scope(env);
+        Napi::Promise::Deferred d = *waiting_;
+        waiting_.reset();
+        d.Resolve(hand_out(env, r));
+    } else {
+        ready_.push_back(std::move(r));
+    }
+}
+
+void GenerationWrap::LoopEnded(engine_status status, const std::string & message) {
+    loop_running_ = false;
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (status != ENGINE_STATUS_OK) {
+        finished_ = true;  // a failed step ends the generation (engine.h)
+        failed_ = status;
+        failure_ = message.empty() ? engine_status_code(status) : message;
+    }
+    for (auto & d : stops_) d.Resolve(env.Undefined());
+    stops_.clear();
+    if (disposed_) {
+        settle_disposal();
+        return;
+    }
+    if (!waiting_) return;
+    if (failed_) {
+        Napi::Promise::Deferred d = *waiting_;
+        waiting_.reset();
+        d.Reject(engine_js_error(env, failure_, engine_status_code(*failed_)).Value());
+    } else if (!finished_) {
+        start_loop();  // it stopped run_ahead_ ahead just before step() took those records
+    }
+}
+
+void GenerationWrap::settle_disposal() {
+    free_now();
+    for (auto & d : disposals_) d.Resolve(Env().Undefined());
+    disposals_.clear();
 }
 
 Napi::Value GenerationWrap::js_step(const Napi::CallbackInfo & info) {
@@ -115,18 +203,34 @@ Napi::Value GenerationWrap::js_step(const Napi::CallbackInfo & info) {
     auto d = Napi::Promise::Deferred::New(env);
     if (!generation_ || disposed_) {
         d.Reject(engine_js_error(env, "generation is disposed", "ENGINE_INVALID_ARGUMENT").Value());
-        return d.Promise();
+    } else if (waiting_) {
+        d.Reject(engine_js_error(env, "generation is busy: another step of it is still running", "ENGINE_BUSY").Value());
+    } else if (stop_.load(std::memory_order_relaxed)) {
+        d.Reject(engine_js_error(env, "generation is stopped", "ENGINE_INVALID_ARGUMENT").Value());
+    } else if (!ready_.empty()) {
+        ahead_.fetch_sub(1, std::memory_order_acq_rel);
+        Record r = std::move(ready_.front());
+        ready_.pop_front();
+        d.Resolve(hand_out(env, r));
+        if (!loop_running_ && !finished_ && ahead_.load() < run_ahead_) start_loop();  // it had stopped run_ahead_ ahead
+    } else if (failed_) {
+        d.Reject(engine_js_error(env, failure_, engine_status_code(*failed_)).Value());
+    } else {
+        // Nothing ready: wait for the loop (after the done record, a step asks the engine again,
+        // which answers as it does for any step of a finished generation).
+        ahead_.fetch_sub(1, std::memory_order_acq_rel);
+        waiting_ = d;
+        if (!loop_running_) start_loop();
     }
-    ++running_;
-    auto * w = new StepWorker(env, this, Value(), session_ ? session_->handle() : nullptr);
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    return d.Promise();
 }
 
 Napi::Value GenerationWrap::js_stats(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     if (!generation_) throw engine_js_error(env, "generation is disposed", "ENGINE_INVALID_ARGUMENT");
+    // the loop's steps update the totals: read them only once it runs no more (done, failed or idle)
+    if (loop_running_ && !finished_)
+        throw engine_js_error(env, "generation is busy: its steps are still running (read stats after the last one)", "ENGINE_BUSY");
     engine_generation_stats st;
     engine_generation_get_stats(generation_, &st);
     Napi::Object o = Napi::Object::New(env);
@@ -152,12 +256,36 @@ Napi::Value GenerationWrap::js_stats(const Napi::CallbackInfo & info) {
     return o;
 }
 
+// stop() => Promise<void>: the loop runs no further step (the running one finishes, or ends early
+// when the session's abort flag is set); resolves once none runs, so stats() reads the totals.
+// Later step() calls are refused.
+Napi::Value GenerationWrap::js_stop(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto d = Napi::Promise::Deferred::New(env);
+    stop_.store(true, std::memory_order_release);
+    if (loop_running_ && !finished_) stops_.push_back(d);  // after the done record the loop calls the engine no more
+    else d.Resolve(env.Undefined());
+    return d.Promise();
+}
+
+// dispose() => Promise<void>: resolves once the generation is freed and its session released
+// (at once when the loop is idle; else when the running step, aborted between layers, returns).
 Napi::Value GenerationWrap::js_dispose(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto d = Napi::Promise::Deferred::New(env);
     disposed_ = true;
-    if (running_ == 0) {
-        free_now();
-    } else if (session_ && session_->handle()) {
-        engine_session_set_abort(session_->handle(), 1);  // end the running step soon; freed when it settles
+    stop_.store(true, std::memory_order_release);
+    ready_.clear();
+    if (waiting_) {
+        Napi::Promise::Deferred w = *waiting_;
+        waiting_.reset();
+        w.Reject(engine_js_error(env, "generation is disposed", "ENGINE_INVALID_ARGUMENT").Value());
     }
-    return info.Env().Undefined();
+    disposals_.push_back(d);
+    if (!loop_running_) {
+        settle_disposal();
+    } else if (engine_session * s = session_handle()) {
+        engine_session_set_abort(s, 1);  // end the running step soon
+    }
+    return d.Promise();
 }

@@ -176,7 +176,7 @@ Napi::Value SessionWrap::js_generate(const Napi::CallbackInfo & info) {
     if (!session_ || dispose_pending_) throw engine_js_error(env, "session is disposed", "ENGINE_INVALID_ARGUMENT");
     if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "generate(params)");
     // generate({ prompt, maxTokens, temperature, topK, topP, seed, stopTokens, drafter, beams,
-    //            beamLength, extraTokens, extraLens, requiredPrefix })
+    //            beamLength, extraTokens, extraLens, requiredPrefix, runAhead })
     Napi::Object o = info[0].As<Napi::Object>();
     const std::vector<int32_t> prompt = int32s(o, "prompt"), stop = int32s(o, "stopTokens");
     const std::vector<int32_t> extra_tokens = int32s(o, "extraTokens"), extra_lens = int32s(o, "extraLens");
@@ -214,7 +214,7 @@ Napi::Value SessionWrap::js_generate(const Napi::CallbackInfo & info) {
     char err[1024] = {0};
     engine_status st = engine_generation_init(session_, &p, &g, err, sizeof err);
     if (st != ENGINE_STATUS_OK) throw engine_js_error(env, err, engine_status_code(st));
-    return GenerationWrap::Create(env, Value(), g, dw ? drafter_obj : env.Null());
+    return GenerationWrap::Create(env, Value(), g, dw ? drafter_obj : env.Null(), static_cast<int>(number(o, "runAhead", 0)));
 }
 
 Napi::Value SessionWrap::js_reusable_prefix(const Napi::CallbackInfo & info) {

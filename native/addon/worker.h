@@ -1,6 +1,7 @@
 /*
- * worker.h: the base of every addon AsyncWorker (one per unit of engine work). Execute() runs
- * Run() on a libuv thread and never lets an exception escape; OnOK resolves the promise with
+ * worker.h: the base of every addon AsyncWorker (one per unit of engine work) and run_catching(),
+ * which every worker thread's work goes through. Execute() runs Run() on a libuv thread and never
+ * lets an exception escape; OnOK resolves the promise with
  * Result(), OnError rejects with an Error carrying `code` (engine_status_code) that the TS wrapper
  * turns into EngineError. SessionWorker (session-wrap.h) also pins its session's JS object and
  * releases the session's busy guard before settling. Code in Run() must not touch Napi.
@@ -19,6 +20,20 @@ inline Napi::Error engine_js_error(Napi::Env env, const std::string & message, c
     return e;
 }
 
+// Worker thread: f() (returning an engine_status) with no exception escaping: one becomes
+// ENGINE_STATUS_INTERNAL, its text in message.
+template <class F>
+engine_status run_catching(std::string & message, F && f) noexcept {
+    try {
+        return f();
+    } catch (const std::exception & e) {
+        message = std::string("internal error: ") + e.what();
+    } catch (...) {
+        message = "internal error: unknown exception";
+    }
+    return ENGINE_STATUS_INTERNAL;
+}
+
 class EngineWorker : public Napi::AsyncWorker {
   public:
     explicit EngineWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
@@ -35,17 +50,7 @@ class EngineWorker : public Napi::AsyncWorker {
     std::string message_;
 
   private:
-    void Execute() override {
-        try {
-            status_ = Run();
-        } catch (const std::exception & e) {
-            status_ = ENGINE_STATUS_INTERNAL;
-            message_ = std::string("internal error: ") + e.what();
-        } catch (...) {
-            status_ = ENGINE_STATUS_INTERNAL;
-            message_ = "internal error: unknown exception";
-        }
-    }
+    void Execute() override { status_ = run_catching(message_, [this] { return Run(); }); }
     void OnOK() override {
         Napi::Env env = Env();
         Napi::HandleScope scope(env);

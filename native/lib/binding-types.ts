@@ -130,6 +130,8 @@ export interface NativeGenerateParams {
   extraLens: Int32Array | null;
   /** The output's bytes must start with these (null or empty: no constraint). */
   requiredPrefix: Uint8Array | null;
+  /** Steps the engine may run ahead of step() (0..MAX_RUN_AHEAD in generation-wrap.h; 0: one step per step()). */
+  runAhead: number;
 }
 
 /** engine_step_stats: one step's figures (session.ts decodes them from the step record). */
@@ -155,11 +157,13 @@ export interface NativeStepStats {
 /**
  * What NativeGeneration.step() resolves with (native/addon/generation-wrap.h): a Float64Array of
  * STEP_RECORD_IDS + n entries: engine_done (0 running, 1 eos, 2 max_tokens, 3 cancelled), the
- * engine_step_stats fields in NativeStepStats order (kind 0 prefill, 1 ar, 2 redrafter), then the
- * n emitted token ids (a stop token is never among them).
+ * engine_step_stats fields in NativeStepStats order (kind 0 prefill, 1 ar, 2 redrafter), when the
+ * engine finished the step (STEP_RECORD_ENDED, on clockMs()'s clock; the steps may run ahead of
+ * step()), then the n emitted token ids (a stop token is never among them).
  */
 export type NativeStepRecord = Float64Array;
-export const STEP_RECORD_IDS = 11;
+export const STEP_RECORD_ENDED = 11;
+export const STEP_RECORD_IDS = 12;
 
 /** engine_generation_stats: the totals over a generation's steps. */
 export interface NativeGenerationStats {
@@ -180,13 +184,19 @@ export interface NativeGenerationStats {
   acceptMs: number;
 }
 
-/** One generation on a session (engine_generation). */
+/**
+ * One generation on a session (engine_generation). Its steps run on a worker thread, up to
+ * params.runAhead of them ahead of step(), so a step asked for is often done already.
+ */
 export interface NativeGeneration {
-  /** One step (AsyncWorker): the first prefills, each later one runs one round. */
+  /** The next step's record: the first step prefills, each later one runs one round. One at a time (ENGINE_BUSY). */
   step(): Promise<NativeStepRecord>;
+  /** The totals; ENGINE_BUSY while steps still run (read them after the done record). */
   stats(): NativeGenerationStats;
-  /** Releases the session (after a running step settles). */
-  dispose(): void;
+  /** Runs no further step; resolves once none runs (the running one finishes, or ends early if the session's abort flag is set). Later step() calls are refused. */
+  stop(): Promise<void>;
+  /** Stops the steps and resolves once the session is released (the running step is aborted between layers). */
+  dispose(): Promise<void>;
 }
 
 /** engine_drafter_info as the addon returns it. */
@@ -231,6 +241,8 @@ export interface NativeBinding {
   ): Promise<{ tokens: Int32Array; hidden: Float32Array }>;
   /** DRAM read bandwidth in GB/s (synchronous; a benchmark helper). */
   readBandwidth(bytes: number, threads: number, repeats: number): number;
+  /** Now on the steady clock of a step record's end (ms; monotonic, its zero arbitrary). */
+  clockMs(): number;
   setLogger(fn: NativeLogger | null): void;
   setLogLevel(level: 'debug' | 'info' | 'warn' | 'error'): void;
 }

@@ -14,6 +14,8 @@ export { generateWithHidden, type GenerateHiddenOptions, type GenerateHiddenResu
 export {
   Session,
   MAX_REQUIRED_PREFIX_BYTES,
+  DEFAULT_RUN_AHEAD,
+  defaultRunAhead,
   type ForwardOptions,
   type ForwardResult,
   type GenerateChunk,

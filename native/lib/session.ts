@@ -1,13 +1,16 @@
 /**
  * Session: one sequence with its KV cache. forward() runs a batch (optionally with positions and
  * an attention mask, for draft trees); generate() is a thin loop over the engine's generation (the
- * one decode loop, native/src/decode/): it validates, steps it (one AsyncWorker per step), checks
- * the abort signal between steps (and hands it to the native abort flag, polled between layers),
- * and streams each step's tokens. The busy guard is the engine's: a call while another runs on the
- * same session, or while a generation holds it, throws EngineError ENGINE_BUSY.
+ * one decode loop, native/src/decode/): it validates, takes its steps (the addon runs them on a
+ * worker thread, ahead of the consumer when a CPU is free: runAhead), checks the abort signal
+ * between steps (and hands it to the native abort flag, polled between layers), and streams each
+ * step's tokens. The busy guard is the engine's: a call while another runs on the same session,
+ * or while a generation holds it, throws EngineError ENGINE_BUSY.
  */
-import { STEP_RECORD_IDS, type NativeGenerateParams, type NativeGeneration, type NativeSession, type NativeStepStats } from './binding-types.js';
+import { availableParallelism } from 'node:os';
+import { STEP_RECORD_ENDED, STEP_RECORD_IDS, type NativeGenerateParams, type NativeGeneration, type NativeSession, type NativeStepStats } from './binding-types.js';
 import type { Drafter } from './drafter.js';
+import { loadBinding } from './binding.js';
 import { EngineError, native, toEngineError } from './errors.js';
 import type { Model } from './model.js';
 import { checkBoolean, checkInt, checkKeys, checkNumber, checkObject, checkSignal, checkTokens } from './validate.js';
@@ -54,6 +57,12 @@ export interface GenerateOptions {
    * constraint (docs/engine.md, "The required prefix"). Needs model.setTokenBytes() first.
    */
   requiredPrefix?: string | Uint8Array;
+  /**
+   * How many steps the engine may run ahead of the consumer (0..16): while the consumer handles
+   * one step's tokens the engine runs the next. Default: DEFAULT_RUN_AHEAD when the model's
+   * threads leave a CPU free for the consumer (defaultRunAhead()), else 0 (one step per next()).
+   */
+  runAhead?: number;
   signal?: AbortSignal;
 }
 
@@ -62,6 +71,11 @@ export interface GenerateChunk {
   ids: Int32Array;
   /** That step's figures. */
   step: StepStats;
+  /**
+   * When the engine finished the step, on performance.now()'s clock: the steps run ahead of the
+   * consumer, so this can be earlier than the chunk's arrival (it ran from endedAt - step.stepMs).
+   */
+  endedAt: number;
 }
 
 export interface GenerateStats {
@@ -69,7 +83,11 @@ export interface GenerateStats {
   tokens_per_step: number;
   /** Wall time of the first step (prefix reuse + prefill), as the caller sees it. */
   prefill_ms: number;
-  /** Wall time of the later steps, as the caller sees it (engine time plus the addon's and JS's share). */
+  /**
+   * Wall time from the first step's arrival to the last step's, as the caller sees it: the engine
+   * runs the steps ahead while the caller handles chunks, so a caller slower than the engine adds
+   * its own time here.
+   */
   decode_ms: number;
   prompt_tokens: number;
   reused_tokens: number;
@@ -87,12 +105,26 @@ export interface GenerateResult {
   stoppedBy: 'eos' | 'max_tokens' | 'aborted';
 }
 
+/** Steps the engine runs ahead of the consumer by default, when a CPU is free for it (defaultRunAhead). */
+export const DEFAULT_RUN_AHEAD = 4;
+const MAX_RUN_AHEAD = 16;
+
+/**
+ * The default runAhead for a model computing with `threads` threads: DEFAULT_RUN_AHEAD when the
+ * process may use more CPUs than that, else 0. Running ahead overlaps the engine with the
+ * consumer's JS, which needs a CPU of its own: with every CPU computing it was slower (on 2 vCPUs,
+ * 2 threads: docs/performance.md, "Steps run ahead").
+ */
+export function defaultRunAhead(threads: number): number {
+  return threads < availableParallelism() ? DEFAULT_RUN_AHEAD : 0;
+}
+
 /** A required prefix is at most this many bytes (token healing backs off a few tokens). */
 export const MAX_REQUIRED_PREFIX_BYTES = 256;
 
 const GENERATE_KEYS = [
   'maxTokens', 'temperature', 'topK', 'topP', 'seed', 'stopTokens', 'mode', 'drafter', 'beams', 'beamLength',
-  'extraDrafts', 'requiredPrefix', 'signal',
+  'extraDrafts', 'requiredPrefix', 'runAhead', 'signal',
 ] as const;
 
 interface CheckedGenerate {
@@ -113,11 +145,15 @@ function concatIds(parts: Int32Array[]): Int32Array {
 const DONE = [null, 'eos', 'max_tokens', 'cancelled'] as const;
 const STEP_KIND = ['prefill', 'ar', 'redrafter'] as const;
 
-/** A step record (binding-types.ts NativeStepRecord) as the emitted ids, the done reason and the step's figures. */
-function decodeStep(r: Float64Array): { ids: Int32Array; done: (typeof DONE)[number]; stats: StepStats } {
+/**
+ * A step record (binding-types.ts NativeStepRecord) as the emitted ids, the done reason, the step's
+ * figures and its end on performance.now()'s clock (`clockOffset`: performance.now() less clockMs()).
+ */
+function decodeStep(r: Float64Array, clockOffset: number): { ids: Int32Array; done: (typeof DONE)[number]; stats: StepStats; endedAt: number } {
   return {
     ids: Int32Array.from(r.subarray(STEP_RECORD_IDS)),
     done: DONE[r[0]!] ?? null,
+    endedAt: r[STEP_RECORD_ENDED]! + clockOffset,
     stats: {
       kind: STEP_KIND[r[1]!]!, reusedTokens: r[2]!, promptTokens: r[3]!, treeSize: r[4]!, accepted: r[5]!, extraAccepted: r[6]!,
       draftMs: r[7]!, verifyMs: r[8]!, acceptMs: r[9]!, stepMs: r[10]!,
@@ -292,22 +328,26 @@ export class Session {
           'ENGINE_INVALID_ARGUMENT',
         );
     }
+    const runAhead = o.runAhead === undefined ? defaultRunAhead(info.threads) : checkInt('runAhead', o.runAhead, 0, MAX_RUN_AHEAD);
     const signal = checkSignal('signal', o.signal);
     if ((prompt as Int32Array).length + maxTokens > this.maxContext)
       throw new RangeError(`prompt (${(prompt as Int32Array).length} tokens) + maxTokens (${maxTokens}) exceed maxContext ${this.maxContext}`);
     const params: NativeGenerateParams = {
       prompt: prompt as Int32Array, maxTokens, temperature, topK, topP, seed, stopTokens: Int32Array.from(stop),
-      drafter: mode === 'redrafter' ? drafter!.native : null, beams, beamLength, extraTokens, extraLens, requiredPrefix,
+      drafter: mode === 'redrafter' ? drafter!.native : null, beams, beamLength, extraTokens, extraLens, requiredPrefix, runAhead,
     };
     return { params, signal };
   }
 
   /**
-   * Streams generated tokens: one chunk per engine step (the engine's decode loop, one AsyncWorker
-   * per step); the return value holds all ids, stats and why it stopped. Abort through opts.signal
-   * ends it with stoppedBy 'aborted' (no throw). Options are validated when called; the session is
-   * claimed at the first next() (ENGINE_BUSY if a call or another generation holds it) and held
-   * until the generator finishes or is returned.
+   * Streams generated tokens: one chunk per engine step (the engine's decode loop); the return
+   * value holds all ids, stats and why it stopped. The engine may run up to opts.runAhead steps
+   * ahead of the consumer, so a consumer that stops early (return()) may leave those steps' tokens
+   * committed in the session (reusablePrefixLength() sees them; the next generate() keeps what
+   * matches), and its return() waits for the running step to end (aborted between layers).
+   * Abort through opts.signal ends it with stoppedBy 'aborted' (no throw). Options are validated
+   * when called; the session is claimed at the first next() (ENGINE_BUSY if a call or another
+   * generation holds it) and held until the generator finishes or its return() settles.
    */
   generate(prompt: Int32Array, opts: GenerateOptions): AsyncGenerator<GenerateChunk, GenerateResult> {
     const o = this.#checkGenerate(prompt, opts);
@@ -331,24 +371,30 @@ export class Session {
     const onAbort = (): void => this.native.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      const t0 = performance.now();
+      const clockOffset = t0 - loadBinding().clockMs();  // both monotonic: one offset maps every step's end
+      let prefilledAt = 0;
       for (let first = true; ; first = false) {
         if (signal?.aborted) {
           stoppedBy = 'aborted';
           break;
         }
-        const t0 = performance.now();
-        const r = decodeStep(await native(gen.step()));
-        if (first) stats.prefill_ms = performance.now() - t0;
-        else stats.decode_ms += performance.now() - t0;
+        const r = decodeStep(await native(gen.step()), clockOffset);
+        const at = performance.now();
+        if (first) {
+          stats.prefill_ms = at - t0;
+          prefilledAt = at;
+        } else stats.decode_ms = at - prefilledAt;
         if (r.ids.length > 0) {
           chunks.push(r.ids);
-          yield { ids: r.ids, step: r.stats };
+          yield { ids: r.ids, step: r.stats, endedAt: r.endedAt };
         }
         if (r.done !== null) {
           stoppedBy = r.done === 'cancelled' ? 'aborted' : r.done;
           break;
         }
       }
+      await gen.stop();  // after an abort the loop may still run a step: the totals are read once it ended
       const t = gen.stats();
       stats.forward_passes = t.forwardPasses;
       stats.reused_tokens = t.reusedTokens;
@@ -362,7 +408,7 @@ export class Session {
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      gen.dispose();
+      await gen.dispose();
     }
     const ids = concatIds(chunks);
     stats.tokens_per_step = stats.forward_passes > 0 ? ids.length / stats.forward_passes : 0;

@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { backends, Drafter, Model, Tokenizer, type Session } from '../../../native/lib/index.js';
+import { backends, Drafter, Model, Tokenizer, type GenerateChunk, type Session } from '../../../native/lib/index.js';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { abortError } from './debouncer.js';
@@ -23,7 +23,7 @@ import { calibratedFor, calibrate, candidateShapes, decideMode, shapeName, type 
 import { BackgroundGate } from './background-gate.js';
 import { Mutex } from './mutex.js';
 import { healingVocab } from './token-healing.js';
-import { nowMs } from '../trace/clock.js';
+import { fromPerformanceNow, nowMs } from '../trace/clock.js';
 import { engineStep, type EngineSpans, type EngineStep } from '../trace/engine-steps.js';
 import { SessionPool } from './session-pool.js';
 
@@ -376,10 +376,12 @@ function chain(a: () => void, b: () => void): () => void {
 }
 
 /**
- * Times a Session.generate loop for a trace: each next() that yields tokens is one engine step
- * (the first the prefill, then one decode round each), reported with the chunk's own figures when
- * the engine sends them; a final next() that ran a step without emitting (a stop token) is
- * reported too, from the generation's forward-pass count.
+ * Times a Session.generate loop for a trace: each chunk is one engine step (the first the prefill,
+ * then one decode round each), reported with the chunk's own figures. A round is placed where the
+ * engine ran it (its end, endedAt, less its engine time): the steps run ahead of this loop, so a
+ * round often ended before the loop asked for it. The prefill is timed from the loop's ask. A
+ * final next() that ran a step without emitting (a stop token) is reported too, from the
+ * generation's forward-pass count.
  */
 class StepTimer {
   private at = 0;
@@ -394,8 +396,14 @@ class StepTimer {
     this.at = nowMs();
   }
 
-  end(chunk: Parameters<typeof engineStep>[3]): void {
-    this.spans.step(engineStep(this.count++ === 0 ? 'prefill' : this.mode, this.at, nowMs(), chunk));
+  end(chunk: GenerateChunk | null): void {
+    const kind = this.count++ === 0 ? 'prefill' : this.mode;
+    if (kind === 'prefill' || !chunk) {
+      this.spans.step(engineStep(kind, this.at, nowMs(), chunk));
+      return;
+    }
+    const end = fromPerformanceNow(chunk.endedAt);
+    this.spans.step(engineStep(kind, end - chunk.step.stepMs, end, chunk));
   }
 
   /** The generation ended; `forwardPasses` counts its steps (the prefill included). */

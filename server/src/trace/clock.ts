@@ -8,3 +8,8 @@
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
+
+/** A performance.now() reading (e.g. a generation chunk's endedAt) on this clock. */
+export function fromPerformanceNow(t: number): number {
+  return performance.timeOrigin + t;
+}

@@ -179,7 +179,7 @@ async function timeHealing(modelDir: string, cases: { text: string; offset: numb
 function casePrompt(tok: Tokenizer, format: ReturnType<typeof detectPromptFormat>, c: { text: string; offset: number }, maxTokens: number): BuiltPrompt {
   const s = defaultSettings().completion;
   const budget = { contextTokens: s.contextTokens, suffixShare: s.suffixShare, maxTokens, maxContext: 1024 };
-  return buildPrompt({ text: c.text, offset: c.offset, languageId: 'typescript' }, tok, format, budget, new PromptState(false));
+  return buildPrompt({ text: c.text, offset: c.offset, languageId: 'typescript' }, tok, format, budget, new PromptState(null));
 }
 
 async function rawWhitespace(modelDir: string, cases: { text: string; offset: number }[]): Promise<QualityResult['raw_whitespace_led_at_line_start']> {

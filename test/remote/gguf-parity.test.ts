@@ -15,7 +15,7 @@ import { Model } from '../../native/lib/index.js';
 import { Tokenizer } from '../../native/lib/tokenizer.js';
 import { buildPrompt, PromptState } from '../../server/src/completion/context.js';
 import { detectPromptFormat, DOCUMENT_TEXT } from '../../server/src/completion/prompt-format.js';
-import { canSplitAtLines } from '../../server/src/completion/token-cache.js';
+import { lineSplitRule } from '../../server/src/completion/token-cache.js';
 import { drain } from '../helpers/engine-compare.js';
 import { stories260K } from '../helpers/paths.js';
 import { GgufCache, LlamaServer, llamaServerMissing, shippedModel } from './llama-server.js';
@@ -137,7 +137,7 @@ describe.skipIf(missing !== null)('GGUF conversion of Llama folders, against the
       for (const code of CODE) {
         const offset = code.indexOf('‸');
         const text = code.replace('‸', '');
-        const prompt = buildPrompt({ text, offset, languageId: 'typescript' }, p.tok, format, { contextTokens: 1024, suffixShare: 0.25, maxTokens: GENERATED, maxContext: 1024 }, new PromptState(canSplitAtLines(p.tok))).ids;
+        const prompt = buildPrompt({ text, offset, languageId: 'typescript' }, p.tok, format, { contextTokens: 1024, suffixShare: 0.25, maxTokens: GENERATED, maxContext: 1024 }, new PromptState(lineSplitRule(p.tok))).ids;
         const ours = await engineGreedy(p.model, prompt, GENERATED, format.stopTokens);
         const theirs = await serverGreedy(p.server, prompt, GENERATED, format.stopTokens);
         const n = commonPrefix(ours, theirs);

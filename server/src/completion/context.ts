@@ -8,7 +8,7 @@
 import type { TokenizerLike } from './engine-host.js';
 import { DOCUMENT_TEXT, type PromptFormat } from './prompt-format.js';
 import { snippetAsComment, type Snippet } from './snippets.js';
-import { TokenCache } from './token-cache.js';
+import { LastEncoding, TokenCache, type SplitRule } from './token-cache.js';
 
 export interface Budget {
   /** Prompt tokens at most (before clamping to the model's context). */
@@ -18,13 +18,17 @@ export interface Budget {
   maxContext: number;
 }
 
-/** Per-document state that makes consecutive prompts share a prefix. */
+/** Per-document state that makes consecutive prompts share a prefix, and their tokenization work. */
 export class PromptState {
   anchor = -1;
   charsPerToken = 3;
+  /** The prefix window's head ids. */
   readonly cache: TokenCache;
-  constructor(splittable: boolean) {
-    this.cache = new TokenCache(splittable);
+  /** The suffix window's ids (typing at the cursor leaves its text as it is). */
+  readonly suffix = new LastEncoding();
+  /** rule: where the tokenizer's windows may be cut (token-cache.ts lineSplitRule), null: nowhere. */
+  constructor(rule: SplitRule | null) {
+    this.cache = new TokenCache(rule);
   }
 }
 
@@ -69,9 +73,9 @@ export function buildPrompt(input: PromptInput, tok: TokenizerLike, format: Prom
   const suffixBudget = fim ? Math.floor(total * budget.suffixShare) : 0;
   const prefixBudget = total - suffixBudget;
   let tokenizeMs = 0;
-  const encode = (s: string, cached: boolean): Int32Array => {
+  const encode = (s: string, cache: TokenCache | LastEncoding | null): Int32Array => {
     const t = performance.now();
-    const ids = cached ? state.cache.encode(tok, wellFormed(s)) : tok.encode(wellFormed(s), DOCUMENT_TEXT);
+    const ids = cache ? cache.encode(tok, wellFormed(s)) : tok.encode(wellFormed(s), DOCUMENT_TEXT);
     tokenizeMs += performance.now() - t;
     return ids;
   };
@@ -80,13 +84,13 @@ export function buildPrompt(input: PromptInput, tok: TokenizerLike, format: Prom
   const maxChars = Math.ceil(prefixBudget * state.charsPerToken * 1.5) + 64;
   let start = state.anchor >= 0 && state.anchor <= offset && offset - state.anchor <= maxChars ? state.anchor : -1;
   if (start < 0) start = lineStartAtOrAfter(text, Math.max(0, offset - Math.floor(prefixBudget * state.charsPerToken)), offset);
-  let prefixIds = encode(text.slice(start, offset), true);
+  let prefixIds = encode(text.slice(start, offset), state.cache);
   for (let tries = 0; prefixIds.length > prefixBudget && tries < 3; tries++) {
     const chars = offset - start;
     state.charsPerToken = Math.max(0.5, chars / prefixIds.length);
     const keep = Math.floor(prefixBudget * 0.8 * state.charsPerToken);
     start = lineStartAtOrAfter(text, offset - keep, offset);
-    prefixIds = encode(text.slice(start, offset), true);
+    prefixIds = encode(text.slice(start, offset), state.cache);
   }
   if (prefixIds.length > prefixBudget) prefixIds = prefixIds.subarray(prefixIds.length - prefixBudget);
   if (offset - start > 0 && prefixIds.length > 0) state.charsPerToken = Math.max(0.5, (offset - start) / prefixIds.length);
@@ -100,7 +104,7 @@ export function buildPrompt(input: PromptInput, tok: TokenizerLike, format: Prom
     const end = Math.min(text.length, offset + Math.ceil(suffixBudget * state.charsPerToken));
     const lastNl = text.lastIndexOf('\n', end);
     suffix = text.slice(offset, end === text.length || lastNl <= offset ? end : lastNl + 1);
-    suffixIds = encode(suffix, false);
+    suffixIds = encode(suffix, state.suffix);
     if (suffixIds.length > suffixBudget) suffixIds = suffixIds.subarray(0, suffixBudget);
   }
 
@@ -112,7 +116,7 @@ export function buildPrompt(input: PromptInput, tok: TokenizerLike, format: Prom
     for (const s of input.snippets(prefix)) {
       // As comments at the top of the prefix (Copilot's layout): in distribution for any code
       // model, unlike repository tokens (<|file_sep|>) a FIM-only model never saw.
-      const body = encode(snippetAsComment(s, input.languageId), false);
+      const body = encode(snippetAsComment(s, input.languageId), null);
       if (body.length > remaining) continue;
       parts.push(body);
       snippetTokens += body.length;

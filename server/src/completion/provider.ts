@@ -24,7 +24,7 @@ import { indentationScope } from './postprocess/indentation-scope.js';
 import { postprocess } from './postprocess/index.js';
 import { detectPromptFormat, type PromptFormat } from './prompt-format.js';
 import { SnippetIndex, type SnippetSource } from './snippets.js';
-import { canSplitAtLines } from './token-cache.js';
+import { lineSplitRule, type SplitRule } from './token-cache.js';
 import { healingVocab, healPrompt, stripHealed } from './token-healing.js';
 import type { ClientTrace } from '../trace/client-trace.js';
 import { nowMs } from '../trace/clock.js';
@@ -79,7 +79,7 @@ export interface ProviderDeps {
 interface ModelView {
   model: LoadedModel;
   format: PromptFormat;
-  splittable: boolean;
+  splitRule: SplitRule | null;
 }
 
 const FILTER_WINDOW = 4000;
@@ -411,7 +411,7 @@ export class CompletionProvider {
     const model = await this.deps.host.ready(signal);
     let view = this.views.get(model.tokenizer);
     if (!view) {
-      view = { model, format: detectPromptFormat(model.tokenizer), splittable: canSplitAtLines(model.tokenizer) };
+      view = { model, format: detectPromptFormat(model.tokenizer), splitRule: lineSplitRule(model.tokenizer) };
       this.views.set(model.tokenizer, view);
       this.prompts.clear();
     }
@@ -421,7 +421,7 @@ export class CompletionProvider {
   private promptState(key: string, view: ModelView): PromptState {
     let s = this.prompts.get(key);
     if (!s) {
-      s = new PromptState(view.splittable);
+      s = new PromptState(view.splitRule);
       this.prompts.set(key, s);
     }
     return s;

@@ -12,12 +12,14 @@ import { Tokenizer } from '../../../native/lib/tokenizer.js';
 import { writeByteLevelTokenizer } from '../../../bench/lib/byte-level-tokenizer.js';
 import { buildPrompt, decodeContinuation, PromptState, wellFormed } from '../../../server/src/completion/context.js';
 import { detectPromptFormat } from '../../../server/src/completion/prompt-format.js';
-import { canSplitAtLines, splitPoint, TokenCache } from '../../../server/src/completion/token-cache.js';
-import { stories260K } from '../../helpers/paths.js';
+import { isSplitAt, lineSplitRule, splitPoint, splitRuleHolds, TokenCache, type SplitRule } from '../../../server/src/completion/token-cache.js';
+import { repoRoot, shippedModel, stories260K } from '../../helpers/paths.js';
+import { mulberry32 } from '../../../server/src/mulberry32.js';
 
 let dir: string;
 let qwen: Tokenizer;
 let spm: Tokenizer;
+let rule: SplitRule | null;
 /** A copy of the tokenizer folder in `dir` with tokenizer_config.json's fim_order set to `order`. */
 function withFimOrder(name: string, order: unknown): string {
   const d = join(dir, name);
@@ -31,6 +33,7 @@ beforeAll(async () => {
   writeByteLevelTokenizer(join(dir, 'base'));
   qwen = await Tokenizer.load(join(dir, 'base'));
   spm = await Tokenizer.load(withFimOrder('spm', 'spm'));
+  rule = lineSplitRule(qwen);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -49,7 +52,7 @@ describe('prompt format', () => {
   it('builds <|fim_prefix|>P<|fim_suffix|>S<|fim_middle|> that decodes back to the document', () => {
     const text = 'def add(a, b):\n    return \n\nprint(add(1, 2))\n';
     const offset = text.indexOf('return ') + 7;
-    const p = buildPrompt({ text, offset, languageId: 'python' }, qwen, detectPromptFormat(qwen), budget, new PromptState(true));
+    const p = buildPrompt({ text, offset, languageId: 'python' }, qwen, detectPromptFormat(qwen), budget, new PromptState(rule));
     expect(qwen.decode(p.ids)).toBe(`<|fim_prefix|>${text.slice(0, offset)}<|fim_suffix|>${text.slice(offset)}<|fim_middle|>`);
   });
 
@@ -59,13 +62,13 @@ describe('prompt format', () => {
     expect(detectPromptFormat(qwen)).toMatchObject({ kind: 'fim', order: 'psm' });
     const text = 'def add(a, b):\n    return \n\nprint(add(1, 2))\n';
     const offset = text.indexOf('return ') + 7;
-    const p = buildPrompt({ text, offset, languageId: 'python' }, spm, f, budget, new PromptState(true));
+    const p = buildPrompt({ text, offset, languageId: 'python' }, spm, f, budget, new PromptState(rule));
     expect(spm.decode(p.ids)).toBe(`<|fim_prefix|><|fim_suffix|>${text.slice(offset)}<|fim_middle|>${text.slice(0, offset)}`);
   });
 
   it('in SPM order, typing at the cursor only appends to the prompt, so the engine reuses it', () => {
     const f = detectPromptFormat(spm);
-    const state = new PromptState(true);
+    const state = new PromptState(rule);
     const offset = code.indexOf('return x + 7') + 7;
     const a = buildPrompt({ text: code, offset, languageId: 'python' }, spm, f, budget, state);
     const typed = code.slice(0, offset) + 'y' + code.slice(offset);
@@ -85,7 +88,7 @@ describe('prompt format', () => {
     const tok = await Tokenizer.load(stories260K);
     const f = detectPromptFormat(tok);
     expect(f).toMatchObject({ kind: 'prefix-only', bos: [1], stopTokens: [2] });
-    const p = buildPrompt({ text: 'Once upon a time there', offset: 16, languageId: 'plaintext' }, tok, f, budget, new PromptState(false));
+    const p = buildPrompt({ text: 'Once upon a time there', offset: 16, languageId: 'plaintext' }, tok, f, budget, new PromptState(null));
     expect(p.ids[0]).toBe(1);
     expect(tok.decode(p.ids, { skipSpecialTokens: true })).toBe('Once upon a time');
     // The first generated piece ('▁there') keeps its leading space when decoded after the prompt.
@@ -97,7 +100,7 @@ describe('prompt format', () => {
 describe('token budget and prefix stability', () => {
   it('keeps the prompt within the budget and the suffix within its share', () => {
     const small = { ...budget, contextTokens: 200 };
-    const p = buildPrompt({ text: code + code, offset: code.length, languageId: 'python' }, qwen, detectPromptFormat(qwen), small, new PromptState(true));
+    const p = buildPrompt({ text: code + code, offset: code.length, languageId: 'python' }, qwen, detectPromptFormat(qwen), small, new PromptState(rule));
     expect(p.ids.length).toBeLessThanOrEqual(200);
     expect(p.suffixTokens).toBeLessThanOrEqual(50);
     expect(p.prefix.length).toBeGreaterThan(0);
@@ -106,7 +109,7 @@ describe('token budget and prefix stability', () => {
 
   it('starts consecutive prompts at the same place so the engine can reuse their prefix', () => {
     const small = { ...budget, contextTokens: 300 };
-    const state = new PromptState(true);
+    const state = new PromptState(rule);
     const f = detectPromptFormat(qwen);
     const a = buildPrompt({ text: code, offset: code.length - 5, languageId: 'python' }, qwen, f, small, state);
     const b = buildPrompt({ text: code, offset: code.length - 4, languageId: 'python' }, qwen, f, small, state);
@@ -119,26 +122,34 @@ describe('token budget and prefix stability', () => {
   it('adds snippets from other documents only when the budget has room', () => {
     const f = detectPromptFormat(qwen);
     const snippets = () => [{ uri: 'file:///lib.py', text: 'def helper(x):\n    return x * 2', score: 1 }];
-    const roomy = buildPrompt({ text: 'y = helper(', offset: 11, languageId: 'python', snippets }, qwen, f, budget, new PromptState(true));
+    const roomy = buildPrompt({ text: 'y = helper(', offset: 11, languageId: 'python', snippets }, qwen, f, budget, new PromptState(rule));
     expect(qwen.decode(roomy.ids)).toBe('<|fim_prefix|># Compare this snippet from /lib.py:\n# def helper(x):\n#     return x * 2\ny = helper(<|fim_suffix|><|fim_middle|>');
-    const tight = buildPrompt({ text: code, offset: code.length, languageId: 'python', snippets }, qwen, f, { ...budget, contextTokens: 120 }, new PromptState(true));
+    const tight = buildPrompt({ text: code, offset: code.length, languageId: 'python', snippets }, qwen, f, { ...budget, contextTokens: 120 }, new PromptState(rule));
     expect(tight.snippetTokens).toBe(0);
   });
 });
 
 describe('token cache', () => {
-  it('finds the byte-level tokenizer splittable at line starts and stories260K not', async () => {
-    expect(canSplitAtLines(qwen)).toBe(true);
-    expect(canSplitAtLines(await Tokenizer.load(stories260K))).toBe(false);
+  it('cuts Qwen2-style windows after a line break, GPT-2-style (the shipped model) before one, and SentencePiece nowhere', async () => {
+    expect(lineSplitRule(qwen)).toBe('after-newline');
+    expect(lineSplitRule(await Tokenizer.load(shippedModel))).toBe('before-newline');
+    expect(lineSplitRule(await Tokenizer.load(stories260K))).toBe(null);
   });
 
-  it('splits after a newline followed by a non-space character, a few lines up', () => {
-    const text = 'a\n  b\nc\n  d\n  e\n  f';
-    expect(text.slice(splitPoint(text))).toBe('c\n  d\n  e\n  f');
+  it('cuts a few lines up, where each rule allows', () => {
+    const text = 'a\n  b;\nc\n  d\n\n  e\n  f\n  g';
+    expect(text.slice(splitPoint(text, 'line-start'))).toBe('c\n  d\n\n  e\n  f\n  g');
+    // not after the blank line's "\n" (it would split the run "\n\n")
+    expect(text.slice(splitPoint(text, 'after-newline'))).toBe('  e\n  f\n  g');
+    // before the "\n\n" that follows a non-space character
+    expect(text.slice(splitPoint(text, 'before-newline'))).toBe('\n\n  e\n  f\n  g');
+    expect(isSplitAt('x;  \n  y', 4, 'before-newline')).toBe(false);  // trailing spaces join the break
+    expect(isSplitAt('x;\r\n  y', 2, 'before-newline')).toBe(true);
+    expect(isSplitAt('x;\n  \n  y', 3, 'after-newline')).toBe(false);  // a blank line follows
   });
 
   it('gives the same ids as encoding the whole window, and reuses the head', () => {
-    const cache = new TokenCache(true);
+    const cache = new TokenCache(rule);
     const a = cache.encode(qwen, code);
     expect(Array.from(a)).toEqual(Array.from(qwen.encode(code, { addSpecialTokens: false })));
     const more = `${code}de`;
@@ -148,6 +159,80 @@ describe('token cache', () => {
     const longer = `${more}f(x):\n    return 1\nz = 3\nw = 4\n`;
     expect(Array.from(cache.encode(qwen, longer))).toEqual(Array.from(qwen.encode(longer, { addSpecialTokens: false })));
     expect(cache.extensions).toBe(1);
+  });
+
+  /** A tokenizer that counts the characters it is given. */
+  const counting = (tok: Tokenizer): { tok: Tokenizer; chars: () => number } => {
+    let chars = 0;
+    const wrapped = { encode: (t: string, o: { addSpecialTokens?: boolean }) => ((chars += t.length), tok.encode(t, o)) } as unknown as Tokenizer;
+    return { tok: wrapped, chars: () => chars };
+  };
+  const workspace = ['lru-cache.ts', 'stats.ts'].map((f) => readFileSync(join(repoRoot, 'fixtures', 'workspace', 'src', f), 'utf8'));
+
+  it('equals encoding the whole window through random edits of real code', async () => {
+    const edits = ['x', ' ', '\n', '\n\n', '  ', '\t', ';', '\r\n', '}', '\n    foo(', '// c\n', 'é', ' \n', '\n  \n'];
+    const shipped = await Tokenizer.load(shippedModel);
+    // GPT-2's regex: the break takes the next line's indentation, and a whitespace run before it
+    // takes the break (Qwen2's regex has punctuation take the break after it, which this small
+    // test vocabulary, with no merge across it, cannot show)
+    const holds = (tok: Tokenizer): SplitRule[] => (['after-newline', 'before-newline', 'line-start'] as const).filter((r) => splitRuleHolds(tok, r));
+    expect(holds(qwen)).toContain('after-newline');
+    expect(holds(shipped)).toEqual(['before-newline']);
+    for (const tok of [qwen, shipped]) {
+      for (const r of holds(tok)) {
+        const cache = new TokenCache(r);
+        const next = mulberry32(3);
+        for (const file of workspace) {
+          let text = file;
+          let cursor = Math.floor(text.length / 2);
+          let start = Math.max(0, cursor - 600);  // the window's start stays while typing (buildPrompt's anchor)
+          for (let i = 0; i < 300; i++) {
+            const roll = next();
+            if (roll < 0.8) {
+              const e = edits[Math.floor(next() * edits.length)]!;
+              text = text.slice(0, cursor) + e + text.slice(cursor);
+              cursor += e.length;
+            } else if (roll < 0.95 && cursor > start) {
+              text = text.slice(0, cursor - 1) + text.slice(cursor);
+              cursor--;
+            } else {
+              cursor = Math.floor(next() * text.length);
+              start = Math.max(0, cursor - 600);
+            }
+            const window = text.slice(start, cursor);
+            expect(Array.from(cache.encode(tok, window)), `${r} edit ${i}`).toEqual(Array.from(tok.encode(window, { addSpecialTokens: false })));
+          }
+        }
+        expect(cache.hits + cache.extensions, r).toBeGreaterThan(100);
+      }
+    }
+  });
+
+  it('re-encodes a few lines a keystroke when typing in indented code, where cutting at unindented lines finds no cut', async () => {
+    // every line of the method bodies retyped after its indentation, a character at a time
+    const text = workspace[0]!;
+    const lines = text.split('\n');
+    for (const tok of [qwen, await Tokenizer.load(shippedModel)]) {
+      const encoded: Record<string, number> = {};
+      for (const r of [lineSplitRule(tok)!, 'line-start'] as const) {
+        const c = counting(tok);
+        const cache = new TokenCache(r);
+        let keystrokes = 0;
+        for (let l = 20; l < lines.length; l += 7) {
+          const indent = lines[l]!.length - lines[l]!.trimStart().length;
+          if (indent < 4) continue;
+          const lineStart = lines.slice(0, l).join('\n').length + 1;
+          const start = Math.max(0, lineStart - 600);
+          for (let k = indent; k <= lines[l]!.length; k++, keystrokes++) {
+            const window = text.slice(start, lineStart + k);
+            expect(Array.from(cache.encode(c.tok, window))).toEqual(Array.from(tok.encode(window, { addSpecialTokens: false })));
+          }
+        }
+        encoded[r] = c.chars() / keystrokes;
+      }
+      const r = lineSplitRule(tok)!;
+      expect(encoded[r], JSON.stringify(encoded)).toBeLessThan(encoded['line-start']! / 3);
+    }
   });
 
   it('replaces lone surrogates before tokenizing', () => {

@@ -99,7 +99,7 @@ describe('token healing', () => {
         const text = 'function area(r: number) {\n    for (const x i\n}\n';
         const offset = text.indexOf('x i') + 'x i'.length;
         const budget = { contextTokens: 256, suffixShare: 0.25, maxTokens: 16, maxContext: 1024 };
-        const prompt = buildPrompt({ text, offset, languageId: 'typescript' }, tok, f, budget, new PromptState(false));
+        const prompt = buildPrompt({ text, offset, languageId: 'typescript' }, tok, f, budget, new PromptState(null));
         const { ids, healing } = healPrompt(prompt, f, vocab);
         expect(healing, `${dir} ${f.kind}`).not.toBeNull();
         expect(ids.length).toBe(prompt.ids.length - healing!.tokens);

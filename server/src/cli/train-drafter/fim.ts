@@ -8,7 +8,7 @@
  */
 import { buildPrompt, PromptState } from '../../completion/context.js';
 import type { TokenizerLike } from '../../completion/engine-host.js';
-import { canSplitAtLines } from '../../completion/token-cache.js';
+import { lineSplitRule } from '../../completion/token-cache.js';
 import type { PromptFormat } from '../../completion/prompt-format.js';
 import { defaultSettings } from '../../config.js';
 import type { PromptFile } from './prompts.js';
@@ -27,7 +27,7 @@ export function fimPrompts(
   tok: TokenizerLike, format: PromptFormat, o: { share: number; contextTokens: number; maxTokens: number; maxContext: number },
 ): FimPrompts | undefined {
   if (format.kind !== 'fim' || o.share <= 0) return undefined;
-  const splittable = canSplitAtLines(tok);
+  const splitRule = lineSplitRule(tok);
   const budget = { contextTokens: o.contextTokens, suffixShare: defaultSettings().completion.suffixShare, maxTokens: o.maxTokens, maxContext: o.maxContext };
   return {
     share: o.share,
@@ -35,7 +35,7 @@ export function fimPrompts(
       const lo = part === 'train' ? 0 : file.textCut;
       const doc = part === 'train' ? file.text.slice(0, file.textCut) : file.text.slice(file.textCut);
       const offset = Math.floor(rand() * (doc.length + 1));
-      const built = buildPrompt({ text: doc, offset, languageId: 'plaintext' }, tok, format, budget, new PromptState(splittable));
+      const built = buildPrompt({ text: doc, offset, languageId: 'plaintext' }, tok, format, budget, new PromptState(splitRule));
       return { prompt: built.ids, source: `${where}:fim@${lo + offset}` };
     },
   };

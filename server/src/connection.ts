@@ -22,11 +22,12 @@ export function wireConnection(connection: Connection, server: Server): void {
   connection.onDidChangeTextDocument((params) => server.didChange(params));
   connection.onDidCloseTextDocument((params) => server.didClose(params));
   connection.onDidChangeConfiguration((params) => server.didChangeConfiguration(params));
+  // afterCompletion reads the host's status (tens of µs): after the answer is written, not before
   connection.languages.inlineCompletion.on(async (params, token) => {
     try {
       return await server.completion.inlineCompletion(params, token);
     } finally {
-      server.afterCompletion();
+      setImmediate(() => server.afterCompletion());
     }
   });
   connection.onNotification(DidShowCompletionNotification.type, (params) => server.completion.didShow(params));
@@ -39,7 +40,7 @@ export function wireConnection(connection: Connection, server: Server): void {
     try {
       return await server.completion.complete(params, token);
     } finally {
-      server.afterCompletion();
+      setImmediate(() => server.afterCompletion());
     }
   });
 }

@@ -145,6 +145,11 @@ export interface EngineHost {
    * nothing running or waiting. Absent or false: never (a remote engine's time is its server's).
    */
   canPrefetch?(): boolean;
+  /**
+   * Whether a generation now would use GenerateRequest.extraDrafts (ReDrafter decoding on a local
+   * engine), so a caller can skip making them. Absent: it may.
+   */
+  takesExtraDrafts?(): boolean;
   /** Drops the session of a key (document closed). */
   closeSession(key: string): void;
   status(): EngineHostStatus;

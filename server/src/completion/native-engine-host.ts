@@ -216,6 +216,11 @@ export class NativeEngineHost implements EngineHost {
     return this.loaded !== null && this.gate.idle;
   }
 
+  /** Extra drafts go to ReDrafter rounds only: with plain decoding chosen (or nothing loaded yet) none is used. */
+  takesExtraDrafts(): boolean {
+    return this.decision(this.loaded)?.chosen === 'redrafter';
+  }
+
   /**
    * One generation. Background work (a prefetch) starts only on an idle engine and is ended by the
    * next request of any document: that request waits at most one engine step for it.

@@ -206,7 +206,7 @@ export class CompletionProvider {
       };
       const multiline = allowsMultiline(fctx);
       if (this.deps.log.enabled('debug')) this.deps.log.debug(`trace ${trace.record.id}: generating for ${req.key} from ${prompt.ids.length} prompt tokens`);
-      const drafts = cacheOn ? this.drafts(req, view.model.tokenizer, healing?.text ?? '') : [];
+      const drafts = cacheOn && (this.deps.host.takesExtraDrafts?.() ?? true) ? this.drafts(req, view.model.tokenizer, healing?.text ?? '') : [];
       // the client's cancel ends the generation after a grace, unless a request attached to it
       const engine = new AbortController();
       let grace: NodeJS.Timeout | undefined;

@@ -54,6 +54,10 @@ export class SwitchingEngineHost implements EngineHost {
     return this.active.canPrefetch?.() ?? false;
   }
 
+  takesExtraDrafts(): boolean {
+    return this.active.takesExtraDrafts?.() ?? true;
+  }
+
   closeSession(key: string): void {
     this.hosts[this.kind]?.closeSession(key);
   }

@@ -30,6 +30,10 @@ export class ConnectionEngineHost implements EngineHost {
     }
   }
 
+  takesExtraDrafts(): boolean {
+    return this.shared.takesExtraDrafts?.() ?? true;
+  }
+
   closeSession(key: string): void {
     this.shared.closeSession(key);
   }

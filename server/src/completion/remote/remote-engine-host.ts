@@ -318,6 +318,11 @@ export class RemoteEngineHost implements EngineHost {
     this.log.warn(`remote engine ${exchange.endpoint}: ${message} [${code}]; next attempt in ${wait} ms at the earliest`);
   }
 
+  /** The serving engine takes a prompt and nothing else: extra drafts are never sent. */
+  takesExtraDrafts(): boolean {
+    return false;
+  }
+
   closeSession(): void {
     // The server keeps its own per-slot caches; there is nothing to free here.
   }

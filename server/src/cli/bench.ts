@@ -1,5 +1,5 @@
 /**
- * `slipstream bench SUITE`: dispatches on the suite to a harness in bench/ (engine.ts, steps.ts,
+ * `slipstream bench SUITE`: dispatches on the suite to a harness in bench/ (engine.ts, steps.ts, startup.ts,
  * redrafter.ts, keystrokes.ts, prefetch.ts, tracing.ts, fuzz/, soak.ts); the harnesses own their flags' meaning,
  * their tables and JSON.
  * This file only maps suite names to them; the benchmarks are not part of the server.
@@ -12,6 +12,7 @@ import { runQualityBench } from '../../../bench/quality/main.js';
 import { runRedrafterBench } from '../../../bench/redrafter.js';
 import { runTracingBench } from '../../../bench/tracing.js';
 import { runSoakBench } from '../../../bench/soak.js';
+import { runStartupBench } from '../../../bench/startup.js';
 import { runStepsBench } from '../../../bench/steps.js';
 import { UsageError, type ParsedArgs } from './args.js';
 
@@ -20,6 +21,7 @@ type Suite = (args: ParsedArgs) => Promise<number>;
 const suites: Record<string, Suite> = {
   engine: runEngineBench,  // load, prefill, decode, forward cost curve, roofline
   steps: runStepsBench,  // a decode step as generate()'s consumer sees it, run ahead or not
+  startup: runStartupBench,  // a fresh server: spawn to initialize answered, to the first suggestion
   redrafter: runRedrafterBench,  // plain vs ReDrafter decoding
   keystrokes: runKeystrokesBench,  // typing through a file against a real server
   prefetch: runPrefetchBench,  // whole suggestions accepted, with cache.prefetch on and off

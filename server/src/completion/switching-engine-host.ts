@@ -2,23 +2,13 @@
  * The engine host the server builds: forwards every call to the native engine host, or to the
  * remote one when engine.backend is "remote" (settings can change it at any time). Each is made on
  * first use; switching away from one disposes it (the native model is unloaded), so only the
- * chosen one holds resources (the remote host's module is loaded only then). No engine logic of
- * its own.
+ * chosen one holds resources. No engine logic of its own.
  */
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import type { EngineHost, EngineHostStatus, GeneratedChunk, GenerateRequest, GenerateSummary, LoadedModel } from './engine-host.js';
 import { NativeEngineHost } from './native-engine-host.js';
-import type { RemoteEngineHost } from './remote/remote-engine-host.js';
-
-/**
- * The remote host's module, loaded on first use: it brings undici (an HTTP client that costs tens
- * of ms to load), which a server on the local engine never needs.
- */
-function remoteEngineHost(log: Logger): RemoteEngineHost {
-  const mod = require('./remote/remote-engine-host.js') as typeof import('./remote/remote-engine-host.js');
-  return new mod.RemoteEngineHost(log);
-}
+import { RemoteEngineHost } from './remote/remote-engine-host.js';
 
 export interface EngineHostFactories {
   native: () => EngineHost;
@@ -33,7 +23,7 @@ export class SwitchingEngineHost implements EngineHost {
   private readonly make: EngineHostFactories;
 
   constructor(log: Logger, make?: Partial<EngineHostFactories>) {
-    this.make = { native: () => new NativeEngineHost(log), remote: () => remoteEngineHost(log), ...make };
+    this.make = { native: () => new NativeEngineHost(log), remote: () => new RemoteEngineHost(log), ...make };
   }
 
   /** The host the current settings choose. */

@@ -186,11 +186,13 @@ void GenerationWrap::LoopEnded(engine_status status, const std::string & message
     if (failed_) {
         Napi::Promise::Deferred d = *waiting_;
         waiting_.reset();
-        d.Reject(engine_js_error(env, failure_, engine_status_code(*failed_)).Value());
+        d.Reject(failure(env).Value());
     } else if (!finished_) {
         start_loop();  // it stopped run_ahead_ ahead just before step() took those records
     }
 }
+
+Napi::Error GenerationWrap::failure(Napi::Env env) const { return engine_js_error(env, failure_, engine_status_code(*failed_)); }
 
 void GenerationWrap::settle_disposal() {
     free_now();
@@ -214,7 +216,7 @@ Napi::Value GenerationWrap::js_step(const Napi::CallbackInfo & info) {
         d.Resolve(hand_out(env, r));
         if (!loop_running_ && !finished_ && ahead_.load() < run_ahead_) start_loop();  // it had stopped run_ahead_ ahead
     } else if (failed_) {
-        d.Reject(engine_js_error(env, failure_, engine_status_code(*failed_)).Value());
+        d.Reject(failure(env).Value());
     } else {
         // Nothing ready: wait for the loop (after the done record, a step asks the engine again,
         // which answers as it does for any step of a finished generation).

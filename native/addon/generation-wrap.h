@@ -72,6 +72,7 @@ class GenerationWrap : public Napi::ObjectWrap<GenerationWrap> {
     void start_loop();
     static Napi::Float64Array hand_out(Napi::Env env, const Record & r);
     void settle_disposal();
+    Napi::Error failure(Napi::Env env) const;  // the loop's error (failed_ set), for a step()
     void free_now();
 
     engine_generation * generation_ = nullptr;

@@ -109,6 +109,9 @@ export interface GenerateResult {
 export const DEFAULT_RUN_AHEAD = 4;
 const MAX_RUN_AHEAD = 16;
 
+/** The CPUs the process may use, asked once (a system call; generate() asks per generation). */
+let cpus: number | undefined;
+
 /**
  * The default runAhead for a model computing with `threads` threads: DEFAULT_RUN_AHEAD when the
  * process may use more CPUs than that, else 0. Running ahead overlaps the engine with the
@@ -116,7 +119,8 @@ const MAX_RUN_AHEAD = 16;
  * 2 threads: docs/performance.md, "Steps run ahead").
  */
 export function defaultRunAhead(threads: number): number {
-  return threads < availableParallelism() ? DEFAULT_RUN_AHEAD : 0;
+  cpus ??= availableParallelism();
+  return threads < cpus ? DEFAULT_RUN_AHEAD : 0;
 }
 
 /** A required prefix is at most this many bytes (token healing backs off a few tokens). */

@@ -2,8 +2,9 @@
  * The shared daemon (`slipstream serve --port`) with the shipped model, as real processes over real
  * sockets: the token (missing, wrong, right), what is not a JSON-RPC frame (an HTTP POST), a client's
  * engine settings (ignored: another client's results do not change), per-connection completion
- * settings, KV reuse across connections, the connection limits and the handshake timeout, a client
- * that never reads its replies, and the stdio bridge (`serve --stdio --connect`) end to end.
+ * settings, KV reuse across connections (each with sessions of its own, closed when it hangs up),
+ * the connection limits and the handshake timeout, a client that never reads its replies, and the
+ * stdio bridge (`serve --stdio --connect`) end to end.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -155,7 +156,7 @@ describe('shared daemon: one engine, per-client settings', () => {
     expect(() => statSync(outside)).toThrow();
   });
 
-  it("reuses one connection's KV for another connection's first request on the same document", async () => {
+  it("reuses one connection's KV for another connection's first request on the same document, in a session of its own", async () => {
     const server = await daemon();
     const a = await server.connect();
     const b = await server.connect();
@@ -168,8 +169,16 @@ describe('shared daemon: one engine, per-client settings', () => {
     expect(aTrace.reusedTokens ?? 0).toBe(0);
     expect(bTrace.promptTokens).toBeGreaterThan(4);
     expect(bTrace.reusedTokens).toBeGreaterThan(bTrace.promptTokens / 2);
-    const status = await b.client.request('slipstream/status');
-    expect(status.engine.sessions).toBe(1);
+    // one session per connection (connection-engine-host.ts); the KV is shared through the engine's block pool
+    expect((await b.client.request('slipstream/status')).engine.sessions).toBe(2);
+    // a connection that hangs up takes its sessions with it
+    a.socket.end();
+    let sessions = 2;
+    for (const deadline = Date.now() + 5_000; sessions !== 1 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 20));
+      sessions = (await b.client.request('slipstream/status')).engine.sessions;
+    }
+    expect(sessions).toBe(1);
   });
 });
 

@@ -3,14 +3,27 @@
  * (the daemon does), and it lets at most one generation of this connection wait for or hold the
  * engine at a time. The engine's own lock is first come, first served; with this in front, its
  * queue holds at most one generation per connection, so a client that floods makes every other
- * client wait for at most one of its generations, not for all of its pending ones.
+ * client wait for at most one of its generations, not for all of its pending ones. Every session
+ * key it passes on carries this connection's prefix, so two editors with the same document never
+ * share (or close) one session, and dispose (the connection ended) closes all of its sessions.
  */
 import type { Settings } from '../config.js';
 import type { EngineHost, EngineHostStatus, GeneratedChunk, GenerateRequest, GenerateSummary, LoadedModel } from '../completion/engine-host.js';
 import { Mutex } from '../completion/mutex.js';
 
+/** Numbers the connections of this process; a number is never given twice. */
+let connections = 0;
+
 export class ConnectionEngineHost implements EngineHost {
+  /**
+   * Put before every key passed to the shared host: `c<n>:` with n unique in the process, so a
+   * prefixed key names its connection (digits up to the first ':') and never another's key.
+   */
+  readonly prefix = `c${++connections}:`;
   private readonly turn = new Mutex();
+  /** Shared-host keys this connection generated for and has not closed. */
+  private readonly keys = new Set<string>();
+  private ended = false;
 
   constructor(private readonly shared: EngineHost) {}
 
@@ -22,11 +35,19 @@ export class ConnectionEngineHost implements EngineHost {
   }
 
   async *generate(req: GenerateRequest): AsyncGenerator<GeneratedChunk, GenerateSummary | undefined, void> {
-    const release = await this.turn.acquire(req.signal);
+    const key = this.prefix + req.key;
+    this.keys.add(key);
     try {
-      return yield* this.shared.generate(req);
+      const release = await this.turn.acquire(req.signal);
+      try {
+        return yield* this.shared.generate({ ...req, key });
+      } finally {
+        release();
+      }
     } finally {
-      release();
+      // closed (or the connection ended) while this generation waited or ran: the session it
+      // may have made is closed now, not left to the shared host's eviction
+      if (this.ended || !this.keys.has(key)) this.shared.closeSession(key);
     }
   }
 
@@ -35,13 +56,19 @@ export class ConnectionEngineHost implements EngineHost {
   }
 
   closeSession(key: string): void {
-    this.shared.closeSession(key);
+    const prefixed = this.prefix + key;
+    this.keys.delete(prefixed);
+    this.shared.closeSession(prefixed);
   }
 
   status(): EngineHostStatus {
     return this.shared.status();
   }
 
-  /** The shared host outlives every connection. */
-  async dispose(): Promise<void> {}
+  /** The connection ended: closes every session it opened on the shared host, which outlives it. */
+  async dispose(): Promise<void> {
+    this.ended = true;
+    for (const key of this.keys) this.shared.closeSession(key);
+    this.keys.clear();
+  }
 }

@@ -4,19 +4,17 @@
  * own Server with its own completion settings (a client's engine settings are ignored: config.ts
  * SettingSpec.scope). Every connection passes admission.ts first (token, LSP framing, handshake
  * timeout) unless the daemon runs with --insecure-no-token; connection-limits.ts bounds how many
- * are open; connection-engine-host.ts queues one generation per connection at a time on the
- * engine; a client that does not read its replies is disconnected (watchUnread).
+ * are open; serve-connection.ts serves each admitted one (one queued generation and its own
+ * engine sessions per connection, a client that does not read its replies disconnected).
  */
 import { createServer, isIP, type Socket } from 'node:net';
 import type { Settings, SharedPolicy } from '../config.js';
 import { SwitchingEngineHost } from '../completion/switching-engine-host.js';
 import { Logger, stderrSink } from '../log.js';
-import { startServer, type ServerOptions } from '../server.js';
-import { createStreamConnection } from '../transport.js';
 import { admit, refuse } from './admission.js';
-import { ConnectionEngineHost } from './connection-engine-host.js';
 import { ConnectionLimits, type Limits } from './connection-limits.js';
 import { removeDaemonFile, writeDaemonFile } from './daemon-file.js';
+import { serveConnection, type ConnectionOptions } from './serve-connection.js';
 
 export interface DaemonOptions {
   port: number;
@@ -34,33 +32,6 @@ export interface DaemonOptions {
   debugMethods?: boolean;
 }
 
-/** How often a connection's unread reply bytes are looked at. */
-const WATCH_MS = 100;
-
-/**
- * Disconnects a client whose unread replies (the socket's write buffer) pass opts.stallBytes, or
- * stay above 4 MiB (where transport.ts stops reading its input) for opts.stallMs.
- */
-function watchUnread(socket: Socket, opts: DaemonOptions, disconnect: (reason: string) => void): void {
-  let above: number | null = null;
-  const timer = setInterval(() => {
-    const unread = socket.writableLength;
-    if (unread > opts.stallBytes) return stop(`${unread} bytes of replies unread, limit ${opts.stallBytes}`);
-    if (unread <= BACKLOG_BYTES) above = null;
-    else if (above === null) above = Date.now();
-    else if (Date.now() - above >= opts.stallMs) stop(`replies unread for ${opts.stallMs} ms`);
-  }, WATCH_MS);
-  timer.unref();
-  const stop = (reason: string): void => {
-    clearInterval(timer);
-    disconnect(reason);
-  };
-  socket.once('close', () => clearInterval(timer));
-}
-
-/** Unread reply bytes above which transport.ts pauses a client's input (OUTPUT_BACKLOG_LIMIT). */
-const BACKLOG_BYTES = 4 * 1024 * 1024;
-
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
@@ -71,30 +42,14 @@ export function serveDaemon(opts: DaemonOptions): Promise<number> {
   engineHost.configure(opts.settings.engine);
   const shared: SharedPolicy = { stateDir: opts.stateDir };
   const limits = new ConnectionLimits(opts.limits);
-  const serverOptions = (): ServerOptions => ({
-    base: opts.settings,
-    shared,
-    engineHost: new ConnectionEngineHost(engineHost),
-    ownsEngineHost: false,
-    ...(opts.debugMethods !== undefined ? { debugMethods: opts.debugMethods } : {}),
-  });
-
-  const serveConnection = (socket: Socket): void => {
-    let closed = false;
-    const close = (): void => {
-      if (closed) return;
-      closed = true;
-      socket.end();
-      connection.dispose();
-    };
-    const connection = createStreamConnection(socket, socket, { exit: close });
-    watchUnread(socket, opts, (reason) => {
-      process.stderr.write(`slipstream serve: disconnected a client that does not read its replies (${reason})\n`);
-      close();
-      socket.destroy();
-    });
-    socket.on('close', close);
-    startServer(connection, serverOptions());
+  const connectionOptions: ConnectionOptions = {
+    engineHost,
+    server: { base: opts.settings, shared, ...(opts.debugMethods !== undefined ? { debugMethods: opts.debugMethods } : {}) },
+    stallBytes: opts.stallBytes,
+    stallMs: opts.stallMs,
+  };
+  const serve = (socket: Socket): void => {
+    serveConnection(socket, connectionOptions);
   };
 
   return new Promise<number>((resolvePromise) => {
@@ -104,11 +59,11 @@ export function serveDaemon(opts: DaemonOptions): Promise<number> {
       const refused = limits.acquire(address);
       if (refused !== null) return refuse(socket, `${refused}: connection closed`);
       socket.once('close', () => limits.release(address));
-      if (opts.token === null) return serveConnection(socket);
+      if (opts.token === null) return serve(socket);
       void admit(socket, { token: opts.token, timeoutMs: opts.handshakeTimeoutMs }).then((a) => {
         if (!a.ok) return;
         socket.unshift(a.replay);
-        serveConnection(socket);
+        serve(socket);
         socket.resume();
       });
     });

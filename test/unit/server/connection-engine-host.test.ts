@@ -1,0 +1,104 @@
+/**
+ * ConnectionEngineHost (a shared daemon connection's view of the one engine host) over a FAKE
+ * shared host: each connection's session keys carry its own prefix, so the same document in two
+ * connections is two sessions and closing it in one leaves the other's; prefixed keys never
+ * collide; dispose (the connection ended) closes every session the connection opened, including
+ * one whose generation was still running.
+ */
+import { describe, expect, it } from 'vitest';
+import type { GenerateRequest } from '../../../server/src/completion/engine-host.js';
+import { ConnectionEngineHost } from '../../../server/src/daemon/connection-engine-host.js';
+import { FakeEngineHost } from '../../helpers/fake-engine.js';
+
+const request = (key: string, signal = new AbortController().signal): GenerateRequest => ({
+  key,
+  prompt: Int32Array.of(16 + 97),
+  maxTokens: 4,
+  stopTokens: [],
+  temperature: 0,
+  signal,
+});
+
+async function drain(gen: AsyncGenerator<unknown, unknown, void>): Promise<void> {
+  for await (const _ of gen);
+}
+
+describe('ConnectionEngineHost', () => {
+  it('gives the same document in two connections two sessions; a close in one leaves the other open', async () => {
+    const shared = new FakeEngineHost();
+    const a = new ConnectionEngineHost(shared);
+    const b = new ConnectionEngineHost(shared);
+    const uri = 'file:///same.ts';
+    await drain(a.generate(request(uri)));
+    await drain(b.generate(request(uri)));
+    expect(shared.calls.map((c) => c.key)).toEqual([a.prefix + uri, b.prefix + uri]);
+    expect(a.prefix).not.toBe(b.prefix);
+
+    a.closeSession(uri);
+    expect(shared.closed).toEqual([a.prefix + uri]);
+    await drain(b.generate(request(uri)));
+    expect(shared.calls.at(-1)!.key).toBe(b.prefix + uri);
+    expect(shared.closed).toEqual([a.prefix + uri]);
+  });
+
+  it('never maps two (connection, key) pairs to one shared key, whatever the keys look like', () => {
+    const shared = new FakeEngineHost();
+    const hosts = Array.from({ length: 12 }, () => new ConnectionEngineHost(shared));
+    const keys = ['', ':', 'x', '2:x', '12:x', 'c2:x', `${hosts[1]!.prefix}x`, 'file:///a.ts', 'slipstream:complete'];
+    const seen = new Map<string, string>();
+    for (const [i, h] of hosts.entries()) {
+      for (const k of keys) {
+        const sharedKey = h.prefix + k;
+        expect(seen.get(sharedKey), `connection ${i}, key ${JSON.stringify(k)}`).toBeUndefined();
+        seen.set(sharedKey, `${i} ${k}`);
+      }
+    }
+    expect(seen.size).toBe(hosts.length * keys.length);
+  });
+
+  it('closes every session of the connection when it is disposed, and none of another connection', async () => {
+    const shared = new FakeEngineHost();
+    const a = new ConnectionEngineHost(shared);
+    const b = new ConnectionEngineHost(shared);
+    for (const uri of ['file:///1.ts', 'file:///2.ts', 'slipstream:complete']) await drain(a.generate(request(uri)));
+    await drain(b.generate(request('file:///1.ts')));
+    a.closeSession('file:///2.ts');
+    shared.closed.length = 0;
+
+    await a.dispose();
+    expect(shared.closed.sort()).toEqual([a.prefix + 'file:///1.ts', a.prefix + 'slipstream:complete']);
+    await b.dispose();
+    expect(shared.closed.at(-1)).toBe(b.prefix + 'file:///1.ts');
+  });
+
+  it('closes the session of a generation that was running when the connection ended, once it ends', async () => {
+    const shared = new FakeEngineHost();
+    const a = new ConnectionEngineHost(shared);
+    const release = shared.hold();
+    const started = shared.nextStart();
+    const ac = new AbortController();
+    const running = drain(a.generate(request('file:///busy.ts', ac.signal)));
+    await started;
+    await a.dispose();
+    expect(shared.closed).toEqual([a.prefix + 'file:///busy.ts']);
+    // the connection's requests are cancelled as it ends (transport.ts): the generation stops,
+    // and the session it may have made meanwhile is closed again
+    ac.abort();
+    await running;
+    release();
+    expect(shared.closed).toEqual([a.prefix + 'file:///busy.ts', a.prefix + 'file:///busy.ts']);
+  });
+
+  it('closes the session of a generation that was running when its document closed, once it ends', async () => {
+    const shared = new FakeEngineHost();
+    const a = new ConnectionEngineHost(shared);
+    const release = shared.hold();
+    const started = shared.nextStart();
+    const running = drain(a.generate(request('file:///busy.ts')));
+    await started;
+    a.closeSession('file:///busy.ts');
+    release();
+    await running;
+    expect(shared.closed).toEqual([a.prefix + 'file:///busy.ts', a.prefix + 'file:///busy.ts']);
+  });
+});

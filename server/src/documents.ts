@@ -3,7 +3,10 @@
  * already checked against the LSP types (message-gate.ts). Positions come in the negotiated
  * encoding (positionEncoding) and are converted to the UTF-16 offsets the stored TextDocument uses;
  * a character past the end of its line means the line's end (LSP). Versions only increase: a
- * didChange that does not raise the version is not applied.
+ * didChange that does not raise the version is not applied. The store keeps its connection under
+ * its document limits (document-limits.ts), the total kept as documents change: a didOpen that
+ * would pass one is not stored, and a didChange that would is applied and then the document
+ * dropped, so no document is ever kept out of step with its client's copy.
  */
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type {
@@ -13,16 +16,39 @@ import type {
   Position,
   Range,
 } from 'vscode-languageserver';
+import { countLines, DEFAULT_DOCUMENT_LIMITS, documentBytes, formatBytes, RefusedDocuments, type DocumentLimits } from './document-limits.js';
 import { fromUtf16Column, toUtf16Column, type PositionEncoding } from './position-encoding.js';
 
 export class PositionError extends Error {}
 
+/** A document the limits kept out (not stored, or dropped): why, for the log and the client. */
+export interface Refusal {
+  reason: string;
+}
+
 export class DocumentStore {
   private readonly docs = new Map<string, TextDocument>();
+  /** documentBytes() of each open document, as last counted; `total` is their sum. */
+  private readonly counted = new Map<string, number>();
+  private total = 0;
+  private readonly refused = new RefusedDocuments();
+  readonly limits: DocumentLimits;
   encoding: PositionEncoding = 'utf-16';
+
+  constructor(limits: Partial<DocumentLimits> = {}) {
+    this.limits = { ...DEFAULT_DOCUMENT_LIMITS, ...limits };
+  }
 
   get size(): number {
     return this.docs.size;
+  }
+  /** documentBytes() of the open documents together. */
+  get bytes(): number {
+    return this.total;
+  }
+  /** Whether `uri` was refused or dropped for the limits (and not closed or opened since). */
+  wasRefused(uri: string): boolean {
+    return this.refused.has(uri);
   }
   get(uri: string): TextDocument | undefined {
     return this.docs.get(uri);
@@ -31,17 +57,34 @@ export class DocumentStore {
     return this.docs.values();
   }
 
-  open(params: DidOpenTextDocumentParams): void {
+  /**
+   * Stores the document, replacing (and uncounting) an open one of the same URI; null when stored.
+   * A refusal: it would pass a limit, so it is not stored and an open one of the URI is dropped.
+   */
+  open(params: DidOpenTextDocumentParams): Refusal | null {
     const { uri, languageId, version, text } = params.textDocument;
-    const doc = TextDocument.create(uri, languageId, version, text);
-    this.docs.set(uri, doc);
+    const bytes = documentBytes(uri, text.length, countLines(text));
+    const replaced = this.counted.get(uri) ?? 0;
+    const { maxDocuments, maxBytes } = this.limits;
+    let reason: string | null = null;
+    if (!this.docs.has(uri) && this.docs.size >= maxDocuments) reason = `${this.docs.size} documents are open, the limit is ${maxDocuments}`;
+    else if (this.total - replaced + bytes > maxBytes) reason = this.overBytes(this.total - replaced + bytes);
+    if (reason !== null) {
+      this.drop(uri);
+      return { reason };
+    }
+    this.refused.delete(uri);
+    this.docs.set(uri, TextDocument.create(uri, languageId, version, text));
+    this.count(uri, bytes);
+    return null;
   }
 
   /**
    * Applies the changes. 'unknown': the document is not open; 'stale': the version does not
-   * increase (LSP: versions increase with every change), nothing is applied.
+   * increase (LSP: versions increase with every change), nothing is applied. A refusal: the
+   * changed document would pass the size limit, so it is dropped (no longer open).
    */
-  change(params: DidChangeTextDocumentParams): 'applied' | 'unknown' | 'stale' {
+  change(params: DidChangeTextDocumentParams): 'applied' | 'unknown' | 'stale' | Refusal {
     const { uri, version } = params.textDocument;
     const doc = this.docs.get(uri);
     if (!doc) return 'unknown';
@@ -53,11 +96,43 @@ export class DocumentStore {
       TextDocument.update(doc, [range ? { range, text: c.text } : { text: c.text }], version);
     }
     if (params.contentChanges.length === 0) TextDocument.update(doc, [], version);
+    // lineCount is the library's own table, kept up to date by the incremental update above
+    const bytes = documentBytes(uri, doc.getText().length, doc.lineCount);
+    const total = this.total - (this.counted.get(uri) ?? 0) + bytes;
+    if (total > this.limits.maxBytes) {
+      this.drop(uri);
+      return { reason: this.overBytes(total) };
+    }
+    this.count(uri, bytes);
     return 'applied';
   }
 
   close(params: DidCloseTextDocumentParams): void {
-    this.docs.delete(params.textDocument.uri);
+    const { uri } = params.textDocument;
+    this.uncount(uri);
+    this.docs.delete(uri);
+    this.refused.delete(uri);
+  }
+
+  private overBytes(total: number): string {
+    return `the open documents would take ${formatBytes(total)}, the limit is ${formatBytes(this.limits.maxBytes)}`;
+  }
+
+  /** Forgets an open document of `uri`, if any, and remembers the URI as refused. */
+  private drop(uri: string): void {
+    this.uncount(uri);
+    this.docs.delete(uri);
+    this.refused.add(uri);
+  }
+
+  private count(uri: string, bytes: number): void {
+    this.total += bytes - (this.counted.get(uri) ?? 0);
+    this.counted.set(uri, bytes);
+  }
+
+  private uncount(uri: string): void {
+    this.total -= this.counted.get(uri) ?? 0;
+    this.counted.delete(uri);
   }
 
   /** Line `line` without its line ending. */

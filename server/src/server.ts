@@ -1,8 +1,9 @@
 /**
  * The language server behind one connection: builds the features, merges their capabilities in
  * initialize, applies configuration (initializationOptions, then workspace/configuration), keeps
- * the document store, and shuts the features down in reverse order. Wiring to the connection is
- * connection.ts; transport (stdio or socket) is the caller's. Never touches process.stdout.
+ * the document store (and tells the client of documents its limits keep out), and shuts the
+ * features down in reverse order. Wiring to the connection is connection.ts; transport (stdio or
+ * socket) is the caller's. Never touches process.stdout.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +27,8 @@ import { wireConnection } from './connection.js';
 import type { EngineHost } from './completion/engine-host.js';
 import { CompletionFeature } from './completion/feature.js';
 import { SwitchingEngineHost } from './completion/switching-engine-host.js';
-import { DocumentStore } from './documents.js';
+import type { DocumentLimits } from './document-limits.js';
+import { DocumentStore, type Refusal } from './documents.js';
 import type { Feature, ServerContext } from './feature.js';
 import { Logger, type LogSink } from './log.js';
 import { negotiateEncoding } from './position-encoding.js';
@@ -52,12 +54,14 @@ export interface ServerOptions {
    * configured by the daemon, never by a connection) and client trace files stay in its state dir.
    */
   shared?: SharedPolicy;
+  /** The connection's document limits (document-limits.ts; defaults where absent). */
+  documentLimits?: Partial<DocumentLimits>;
 }
 
 export const SERVER_NAME = 'slipstream';
 
 export class Server {
-  readonly documents = new DocumentStore();
+  readonly documents: DocumentStore;
   readonly config: ConfigStore;
   readonly log: Logger;
   readonly completion: CompletionFeature;
@@ -68,6 +72,8 @@ export class Server {
   private readonly host: EngineHost;
   private readonly ownsHost: boolean;
   private readonly reportedModelErrors = new Set<string>();
+  /** Whether the client was told of a document over the limits since it last closed one. */
+  private toldOfLimits = false;
   /** A shared daemon's connection: never configures the engine host (the daemon does). */
   private readonly shared: boolean;
 
@@ -86,6 +92,7 @@ export class Server {
       }
     };
     this.log = new Logger(sink);
+    this.documents = new DocumentStore(options.documentLimits);
     const base: Settings = structuredClone(options.base ?? defaultSettings());
     if (options.modelDir) base.engine.model = options.modelDir;
     if (options.drafterDir) base.engine.drafter = options.drafterDir;
@@ -188,21 +195,48 @@ export class Server {
   }
 
   didOpen(params: DidOpenTextDocumentParams): void {
-    this.documents.open(params);
+    const { uri } = params.textDocument;
+    const wasOpen = this.documents.get(uri) !== undefined;
+    const refusal = this.documents.open(params);
+    if (refusal) this.overLimits(uri, wasOpen ? 'dropped (opened again, larger)' : 'not opened', refusal, wasOpen);
   }
 
   didChange(params: DidChangeTextDocumentParams): void {
     const { uri, version } = params.textDocument;
     const r = this.documents.change(params);
-    if (r === 'unknown') this.log.warn(`didChange for a document that is not open: ${JSON.stringify(uri)}`);
+    if (r === 'unknown') {
+      if (this.documents.wasRefused(uri)) this.log.debug(`didChange for ${uri} ignored: the document is over the limits`);
+      else this.log.warn(`didChange for a document that is not open: ${JSON.stringify(uri)}`);
+    }
     if (r === 'stale') {
       this.log.warn(`didChange for ${uri} ignored: version ${version} does not increase on ${this.documents.get(uri)?.version} (LSP: versions increase with every change)`);
     }
+    if (typeof r === 'object') this.overLimits(uri, `dropped at version ${version}`, r, true);
   }
 
   didClose(params: DidCloseTextDocumentParams): void {
     this.documents.close(params);
     this.completion.closed(params.textDocument.uri);
+    this.toldOfLimits = false;
+  }
+
+  /**
+   * A document the limits kept out: the completion state of a dropped one goes with it, the log
+   * says why, and the client is shown a warning once until it closes a document (then again at
+   * the next one).
+   */
+  private overLimits(uri: string, what: string, refusal: Refusal, dropped: boolean): void {
+    if (dropped) this.completion.closed(uri);
+    const name = uri.length > 200 ? `${uri.slice(0, 200)}…` : uri;
+    this.log.warn(`document ${name} ${what}: ${refusal.reason}; it gets no completions until it is opened again under the limits`);
+    if (this.toldOfLimits) return;
+    this.toldOfLimits = true;
+    const message = `Slipstream: no completions for ${name}: ${refusal.reason}. Close documents you do not need, then reopen it.`;
+    try {
+      void this.connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message }).catch(() => {});
+    } catch {
+      // connection disposed
+    }
   }
 
   /** slipstream/debug/document: the server's copy of a document, for tests that check edits. */

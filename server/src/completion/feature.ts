@@ -88,7 +88,11 @@ export class CompletionFeature implements Feature {
     const receivedAt = nowMs();
     const uri = params.textDocument.uri;
     const doc = this.ctx.documents.get(uri);
-    if (!doc) throw invalid(`unknown document ${uri}: send textDocument/didOpen first`);
+    if (!doc) {
+      // over the limits: the client was told once (server.ts); an error here would be shown per keystroke
+      if (this.ctx.documents.wasRefused(uri)) return { items: [] };
+      throw invalid(`unknown document ${uri}: send textDocument/didOpen first`);
+    }
     let offset: number;
     try {
       offset = this.ctx.documents.offsetAt(doc, params.position);

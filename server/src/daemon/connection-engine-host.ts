@@ -14,6 +14,14 @@ import { Mutex } from '../completion/mutex.js';
 /** Numbers the connections of this process; a number is never given twice. */
 let connections = 0;
 
+/**
+ * Keys of one connection remembered for closing, most recently used kept: far more than the
+ * sessions the shared host holds at all (session-pool.ts MAX_SESSIONS), so an older key's session
+ * is gone already; it is closed anyway as it is forgotten. Bounds what a client sending
+ * slipstream/complete with ever new URIs makes this remember.
+ */
+export const TRACKED_KEYS = 256;
+
 export class ConnectionEngineHost implements EngineHost {
   /**
    * Put before every key passed to the shared host: `c<n>:` with n unique in the process, so a
@@ -21,7 +29,7 @@ export class ConnectionEngineHost implements EngineHost {
    */
   readonly prefix = `c${++connections}:`;
   private readonly turn = new Mutex();
-  /** Shared-host keys this connection generated for and has not closed. */
+  /** Shared-host keys this connection generated for and has not closed, least recently used first. */
   private readonly keys = new Set<string>();
   private ended = false;
 
@@ -36,7 +44,13 @@ export class ConnectionEngineHost implements EngineHost {
 
   async *generate(req: GenerateRequest): AsyncGenerator<GeneratedChunk, GenerateSummary | undefined, void> {
     const key = this.prefix + req.key;
+    this.keys.delete(key);
     this.keys.add(key);
+    for (const old of this.keys) {
+      if (this.keys.size <= TRACKED_KEYS) break;
+      this.keys.delete(old);
+      this.shared.closeSession(old);
+    }
     try {
       const release = await this.turn.acquire(req.signal);
       try {

@@ -3,11 +3,11 @@
  * shared host: each connection's session keys carry its own prefix, so the same document in two
  * connections is two sessions and closing it in one leaves the other's; prefixed keys never
  * collide; dispose (the connection ended) closes every session the connection opened, including
- * one whose generation was still running.
+ * one whose generation was still running; the keys remembered for that are bounded.
  */
 import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../../../server/src/completion/engine-host.js';
-import { ConnectionEngineHost } from '../../../server/src/daemon/connection-engine-host.js';
+import { ConnectionEngineHost, TRACKED_KEYS } from '../../../server/src/daemon/connection-engine-host.js';
 import { FakeEngineHost } from '../../helpers/fake-engine.js';
 
 const request = (key: string, signal = new AbortController().signal): GenerateRequest => ({
@@ -69,6 +69,20 @@ describe('ConnectionEngineHost', () => {
     expect(shared.closed.sort()).toEqual([a.prefix + 'file:///1.ts', a.prefix + 'slipstream:complete']);
     await b.dispose();
     expect(shared.closed.at(-1)).toBe(b.prefix + 'file:///1.ts');
+  });
+
+  it(`remembers at most ${TRACKED_KEYS} keys of a connection, closing the least recently used as it forgets it`, async () => {
+    const shared = new FakeEngineHost();
+    const a = new ConnectionEngineHost(shared);
+    for (let i = 0; i < TRACKED_KEYS; i++) await drain(a.generate(request(`file:///${i}.ts`)));
+    await drain(a.generate(request('file:///0.ts'))); // used again: now the most recent
+    expect(shared.closed).toEqual([]);
+    await drain(a.generate(request('file:///new.ts')));
+    expect(shared.closed).toEqual([a.prefix + 'file:///1.ts']);
+    await a.dispose();
+    expect(shared.closed).toHaveLength(1 + TRACKED_KEYS);
+    expect(shared.closed).toContain(a.prefix + 'file:///0.ts');
+    expect(shared.closed).toContain(a.prefix + 'file:///new.ts');
   });
 
   it('closes the session of a generation that was running when the connection ended, once it ends', async () => {

@@ -8,8 +8,9 @@
  * a RemoteError with a stable code. Knows nothing of any completion API (remote-api.ts does).
  */
 import { createParser } from 'eventsource-parser';
-import { fetch, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { abortError } from '../debouncer.js';
+import { loadUndici } from './undici.js';
 
 export type RemoteErrorCode =
   | 'ENGINE_REMOTE_UNCONFIGURED'
@@ -93,6 +94,7 @@ export function serverMessage(body: string): string {
  * event stream; rejects with a RemoteError (or the caller's abort) otherwise.
  */
 export async function postEventStream(url: string, body: unknown, opts: StreamOptions): Promise<EventStream> {
+  const { fetch } = await loadUndici();
   const endpoint = publicUrl(url);
   const timer = new AbortController();
   let timeout: NodeJS.Timeout | undefined;

@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Agent, fetch } from 'undici';
+import type { Agent } from 'undici';
 import { Tokenizer } from '../../../../native/lib/tokenizer.js';
 import type { Settings } from '../../config.js';
 import type { Logger } from '../../log.js';
@@ -22,6 +22,7 @@ import type { EngineHost, EngineHostStatus, GeneratedChunk, GenerateRequest, Gen
 import { Backoff } from './backoff.js';
 import { postEventStream, publicUrl, RemoteError } from './event-stream.js';
 import { firstModelId, REMOTE_APIS, type ApiEvent } from './remote-api.js';
+import { loadUndici } from './undici.js';
 
 type Remote = Settings['engine']['remote'];
 
@@ -156,7 +157,8 @@ export class RemoteEngineHost implements EngineHost {
     };
   }
 
-  private dispatcher(): Agent {
+  private async dispatcher(): Promise<Agent> {
+    const { Agent } = await loadUndici();
     this.agent ??= new Agent({ keepAliveTimeout: KEEP_ALIVE_MS, keepAliveMaxTimeout: 10 * KEEP_ALIVE_MS, connect: { timeout: this.settings?.remote.timeoutMs ?? 10_000 } });
     return this.agent;
   }
@@ -197,7 +199,7 @@ export class RemoteEngineHost implements EngineHost {
         headers: this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {},
         signal: req.signal,
         timeoutMs: r.timeoutMs,
-        dispatcher: this.dispatcher(),
+        dispatcher: await this.dispatcher(),
         secrets: [this.apiKey],
       });
       reachedServer = true;
@@ -281,9 +283,10 @@ export class RemoteEngineHost implements EngineHost {
   private modelName(r: Remote, signal: AbortSignal): Promise<string> {
     this.servedModel ??= (async () => {
       try {
+        const { fetch } = await loadUndici();
         const res = await fetch(endpointUrl(r.url, 'openai').replace(/\/completions$/, '/models'), {
           headers: this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {},
-          dispatcher: this.dispatcher(),
+          dispatcher: await this.dispatcher(),
           signal: AbortSignal.any([signal, AbortSignal.timeout(r.timeoutMs)]),
         });
         const id = res.ok ? firstModelId(await res.json()) : undefined;

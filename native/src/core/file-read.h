@@ -1,6 +1,6 @@
 /*
  * file-read.h: how the loaders read a model folder's small files (config.json, tokenizer.json, the
- * shard index) and open its large ones (safetensors, mmap'd): only regular files (a FIFO, device
+ * shard index) and open its large ones (safetensors, read on demand): only regular files (a FIFO, device
  * or directory is refused without blocking: open with O_NONBLOCK, then fstat the descriptor, so a
  * symlink is resolved and its target checked), and small files only up to a stated size cap, so a
  * 1 GiB config.json is refused before a byte is read. Also the one rule for quoting a file's

@@ -74,7 +74,6 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
                                                        " or bf16 (as stored), or quantize the original folder to " + weight_dtype_name(params.weights));
     const weight_dtype lq = weight_is_quant(saved) ? saved : weight_is_quant(params.weights) ? params.weights : WEIGHT_BF16;  // the layers' matrices
     const weight_dtype hq = weight_is_quant(lq) ? WEIGHT_Q8_0 : WEIGHT_BF16;                  // the head and the embedding
-    wp.populate = params.populate && !weight_is_quant(lq);  // quantizing reads each tensor once, then releases its pages
     wp.tile = params.tile;
     wp.abort = params.abort;
     wp.want = config_dtype(c);
@@ -111,7 +110,7 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     }
     const st_tensor * e = ld.find({weight_is_quant(saved) ? "model.norm.weight" : "model.embed_tokens.weight"});  // a saved folder's matrices are blocks
     m->stored_dtype = e->dtype == ST_F32 ? "f32" : e->dtype == ST_BF16 ? "bf16" : "f16";
-    ld.finish();  // the mappings go when every matrix was re-laid out or copied
+    ld.finish();  // the files' buffers go when every matrix was re-laid out or copied
     m->kv_type = params.kv_type >= 0 ? static_cast<kv_dtype>(params.kv_type) : m->stored_dtype == "f32" ? KV_F32 : KV_BF16;
     m->compute_dtype = weight_is_quant(lq) ? weight_dtype_name(lq) : m->tok_embd.dtype == WEIGHT_BF16 ? "bf16" : "f32";
     m->rope_inv_freq = config_rope_inv_freq(c);

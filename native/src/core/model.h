@@ -3,7 +3,7 @@
  * A model runs on one backend (backends/backend.h), chosen at load: it holds the backend's table and
  * its per-model context, and the forward calls nothing but that table, so the one forward serves
  * every backend. Weights come through weight-loader.h (tiled copies where this CPU's matmul
- * prefers them: TILED32, TILED4X16; else in place in the mapping). model_forward computes n tokens at given positions
+ * prefers them: TILED32, TILED4X16; else as stored, in the weight arena). model_forward computes n tokens at given positions
  * against the KV cache plus the batch itself, writes their K/V as scratch (kv.length does not move)
  * and returns logits / post-final-norm hidden states for the rows asked for. See docs/engine.md.
  */
@@ -60,7 +60,6 @@ struct model {
 
 struct model_load_params {
     int n_threads = 0;  // 0 = hardware concurrency
-    bool populate = true;  // prefault the mappings (MAP_POPULATE)
     bool tile = true;      // re-lay out matrices in the layout this CPU's kernels prefer (weight_preferred_layout)
     const volatile int * abort = nullptr;  // the C API's flag (another thread sets it): checked before each tensor
     const engine_backend_i * backend = nullptr;  // null = the CPU backend

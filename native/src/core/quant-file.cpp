@@ -23,7 +23,7 @@ quant_bad_block quant_rows_from_file(const uint8_t * src, const weight_matrix & 
     const int64_t nb = quant_blocks(dst.cols), qb = quant_block_bytes(dst.dtype), row_bytes = quant_file_row_bytes(dst.dtype, dst.cols);
     quant_bad_block bad;
     for (int64_t r = r0; r < r1; ++r) {
-        const uint8_t * row = src + r * row_bytes;
+        const uint8_t * row = src + (r - r0) * row_bytes;
         for (int64_t b = 0; b < nb; ++b) {
             const uint8_t * in = row + b * (2 + qb);
             const uint16_t h = static_cast<uint16_t>(in[0] | (in[1] << 8));

@@ -36,9 +36,9 @@ struct quant_bad_block {
     uint16_t scale = 0;  // the f16 bits
 };
 
-// Rows [r0, r1) of a file tensor (src: rows x quant_file_row_bytes(dst.dtype, dst.cols), any
-// alignment) into dst (a weight_quant_view of zero-filled memory). Copies every block, and returns
-// the first bad one of these rows (the caller names the tensor).
+// Rows [r0, r1) of a file tensor (src: those rows, row r0 first, quant_file_row_bytes(dst.dtype,
+// dst.cols) each, any alignment) into dst (a weight_quant_view of zero-filled memory). Copies every
+// block, and returns the first bad one of these rows (the caller names the tensor).
 quant_bad_block quant_rows_from_file(const uint8_t * src, const weight_matrix & dst, int64_t r0, int64_t r1);
 
 // A bad block as words for a message: "row R, block B: scale 0x7e00 is NaN".

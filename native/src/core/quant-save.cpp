@@ -2,7 +2,7 @@
  * quant-save.cpp: the writer of a saved quantized folder's model.safetensors (quant-save.h): the
  * header (tensors sorted by name, data contiguous with no holes, the header padded with spaces to a
  * multiple of 8 bytes as the format allows), then the tensors, the quantized ones converted row by
- * row from the engine's memory (quant_row_to_file), the others copied from the source mapping.
+ * row from the engine's memory (quant_row_to_file), the others read from the source file and copied.
  */
 #include "quant-save.h"
 
@@ -62,7 +62,7 @@ void quant_save_weights(const std::string & src_dir, const weight_store & store,
         throw engine_error(ERROR_INVALID_ARGUMENT, "the model's weights are not quantized: load it with weights q8_0 or q4_0 to save them");
     std::map<std::string, const weight_matrix *> quant;
     for (const auto & q : store.quantized) quant[q.first] = &q.second;
-    const std::unique_ptr<st_collection> src = st_open_folder(src_dir, false);
+    const std::unique_ptr<st_collection> src = st_open_folder(src_dir);
     std::vector<out_tensor> out;
     std::string meta = "{\"format\":\"pt\",\"" + std::string(QUANT_META_FOLDER) + "\":\"" + weight_dtype_name(folder) + "\"";
     for (const auto & kv : src->by_name) {
@@ -119,7 +119,9 @@ void quant_save_weights(const std::string & src_dir, const weight_store & store,
     std::vector<uint8_t> buf;
     for (const auto & t : out) {
         if (!t.quant) {
-            put(t.src->data, t.src->nbytes);
+            buf.resize(t.src->nbytes);  // norms and biases: small
+            st_read(*t.src, 0, t.src->nbytes, buf.data());
+            put(buf.data(), buf.size());
             continue;
         }
         const weight_matrix & w = *t.quant;

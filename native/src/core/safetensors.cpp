@@ -1,11 +1,11 @@
 /*
- * safetensors.cpp: header parsing with every offset checked against the file size, mmap of the
- * files (regular files only, opened without blocking), folder discovery (single file or
- * model.safetensors.index.json shards, the index read with a size cap), and st_detach_from_disk.
+ * safetensors.cpp: header parsing with every offset checked against the file size, reads of the
+ * files (regular files only, opened without blocking; pread, checked for short reads), and folder
+ * discovery (single file or model.safetensors.index.json shards, the index read with a size cap).
  */
 #include "safetensors.h"
 
-#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -43,14 +43,14 @@ size_t dtype_size(const std::string & s) {
 
 }  // namespace
 
-void st_to_f32(const st_tensor & t, float * out, int64_t n) {
+void st_to_f32(st_dtype dtype, const uint8_t * bytes, float * out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
-        if (t.dtype == ST_F32) {
-            std::memcpy(&out[i], t.data + 4 * i, 4);
+        if (dtype == ST_F32) {
+            std::memcpy(&out[i], bytes + 4 * i, 4);
         } else {
             uint16_t h;
-            std::memcpy(&h, t.data + 2 * i, 2);
-            out[i] = t.dtype == ST_BF16 ? bf16_to_f32(h) : f16_to_f32(h);
+            std::memcpy(&h, bytes + 2 * i, 2);
+            out[i] = dtype == ST_BF16 ? bf16_to_f32(h) : f16_to_f32(h);
         }
     }
 }
@@ -90,7 +90,6 @@ void st_parse_header(const std::string & path, const uint8_t * bytes, size_t fil
     }
     if (h.kind != json_value::OBJECT) bad_model(path, "header is not a JSON object");
     const uint64_t data_size = file_size - 8 - header_len;
-    const uint8_t * data = bytes ? bytes + 8 + header_len : nullptr;
     std::set<std::string> seen;
     for (const auto & kv : h.obj) {
         const std::string & name = kv.first;
@@ -134,56 +133,73 @@ void st_parse_header(const std::string & path, const uint8_t * bytes, size_t fil
         if (end - begin != numel * esize)
             bad_model(path, where + ": data_offsets span " + std::to_string(end - begin) + " bytes but shape and dtype need " +
                           std::to_string(numel * esize));
-        st.data = data ? data + begin : nullptr;
+        st.offset = 8 + header_len + begin;
         st.nbytes = static_cast<size_t>(end - begin);
         out.push_back(std::move(st));
     }
 }
 
 st_file::~st_file() {
-    if (base) ::munmap(const_cast<uint8_t *>(base), size);
+    if (fd >= 0) ::close(fd);
 }
 
-std::unique_ptr<st_file> st_open(const std::string & path, bool populate) {
+namespace {
+
+// Reads up to n bytes at off into dst, over partial reads and EINTR: the bytes read before the
+// end of the file (fewer than n only there), or -1 with errno set.
+int64_t pread_all(int fd, uint8_t * dst, size_t n, uint64_t off) {
+    size_t done = 0;
+    while (done < n) {
+        const size_t chunk = std::min(n - done, size_t(1) << 30);  // Linux reads at most ~2 GiB a call
+        const ssize_t r = ::pread(fd, dst + done, chunk, static_cast<off_t>(off + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) break;
+        done += static_cast<size_t>(r);
+    }
+    return static_cast<int64_t>(done);
+}
+
+// Reads [off, off + n) of f into dst; what names the bytes in messages. Throws engine_error(IO).
+void read_range(const st_file & f, uint64_t off, size_t n, void * dst, const std::string & what) {
+    const int64_t got = pread_all(f.fd, static_cast<uint8_t *>(dst), n, off);
+    if (got < 0) throw engine_error(ERROR_IO, f.path + ": cannot read " + what + ": " + std::strerror(errno));
+    if (static_cast<size_t>(got) < n)
+        throw engine_error(ERROR_IO, f.path + ": cannot read " + what + ": the file ends before them (it had " + std::to_string(f.size) +
+                                         " bytes when it was opened: truncated since?)");
+}
+
+}  // namespace
+
+std::unique_ptr<st_file> st_open(const std::string & path) {
     auto f = std::make_unique<st_file>();
     f->path = path;
     regular_file rf;
     open_regular_file(path, rf);  // a FIFO or directory is refused here, without blocking
-    const size_t size = static_cast<size_t>(rf.size);
-    if (size < 8) bad_model(path, "truncated file: " + std::to_string(size) + " bytes, less than the 8-byte header length");
-#ifdef MAP_POPULATE
-    const int prefault = populate ? MAP_POPULATE : 0;
-#else
-    const int prefault = 0;  // not Linux: the pages fault in as the load reads them
-#endif
-    void * p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | prefault, rf.fd, 0);
-    if (p == MAP_FAILED) throw engine_error(ERROR_IO, path + ": cannot mmap: " + std::strerror(errno));
-    f->base = static_cast<const uint8_t *>(p);
-    f->size = size;
-    st_parse_header(path, f->base, f->size, f->tensors, &f->metadata);  // throws; f's destructor unmaps
+    f->size = static_cast<size_t>(rf.size);
+    f->fd = rf.fd;
+    rf.fd = -1;  // f closes it
+    if (f->size < 8) bad_model(path, "truncated file: " + std::to_string(f->size) + " bytes, less than the 8-byte header length");
+    std::vector<uint8_t> head(8);
+    read_range(*f, 0, 8, head.data(), "the header length (the first 8 bytes)");
+    uint64_t header_len = 0;
+    std::memcpy(&header_len, head.data(), 8);
+    // a length st_parse_header refuses is not read (it says why)
+    if (header_len <= MAX_HEADER_BYTES && header_len <= f->size - 8) {
+        head.resize(8 + static_cast<size_t>(header_len));
+        read_range(*f, 8, static_cast<size_t>(header_len), head.data() + 8, "the header");
+    }
+    st_parse_header(path, head.data(), f->size, f->tensors, &f->metadata);  // throws; f's destructor closes the file
+    for (auto & t : f->tensors) t.owner = f.get();
     return f;
 }
 
-void st_detach_from_disk(st_file & f) {
-    if (!f.base) return;
-    // Range by range, so at most one chunk more than the file is resident at any time: copy the
-    // chunk aside, put anonymous memory in place of the file's pages at the same address (every
-    // pointer into the mapping stays valid; the file's pages there leave the process), copy back.
-    const size_t CHUNK = size_t(64) << 20;  // a multiple of the page size
-    uint8_t * base = const_cast<uint8_t *>(f.base);
-    std::unique_ptr<uint8_t[]> tmp(new (std::nothrow) uint8_t[std::min(CHUNK, f.size)]);
-    if (!tmp) throw engine_error(ERROR_OUT_OF_MEMORY, f.path + ": cannot allocate a buffer to copy it");
-    for (size_t off = 0; off < f.size; off += CHUNK) {
-        const size_t len = std::min(CHUNK, f.size - off);
-        std::memcpy(tmp.get(), base + off, len);
-        void * p = ::mmap(base + off, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-        if (p == MAP_FAILED) {
-            const int e = errno;
-            throw engine_error(ERROR_OUT_OF_MEMORY, f.path + ": cannot allocate " + std::to_string(len) + " bytes to copy it: " + std::strerror(e));
-        }
-        std::memcpy(base + off, tmp.get(), len);
-        ::mprotect(base + off, len, PROT_READ);
-    }
+void st_read(const st_tensor & t, size_t from, size_t n, void * dst) {
+    if (n == 0) return;
+    if (!t.owner || from > t.nbytes || n > t.nbytes - from)
+        throw engine_error(ERROR_INVALID_ARGUMENT, t.file + ": tensor " + file_value_for_message(t.name) + ": a read outside its bytes");
+    const uint64_t off = t.offset + from;
+    read_range(*t.owner, off, n, dst, "tensor " + file_value_for_message(t.name) + " (bytes " + std::to_string(off) + " to " + std::to_string(off + n) + ")");
 }
 
 json_value st_parse_index(const std::string & path, const char * text, size_t len, std::vector<std::string> & shard_names) {
@@ -218,7 +234,7 @@ const st_tensor * st_collection::find(const std::string & name) const {
     return it == by_name.end() ? nullptr : it->second;
 }
 
-std::unique_ptr<st_collection> st_open_folder(const std::string & dir, bool populate) {
+std::unique_ptr<st_collection> st_open_folder(const std::string & dir) {
     auto c = std::make_unique<st_collection>();
     const std::string index_path = dir + "/model.safetensors.index.json";
     const std::string single = dir + "/model.safetensors";
@@ -235,7 +251,7 @@ std::unique_ptr<st_collection> st_open_folder(const std::string & dir, bool popu
         throw engine_error(ERROR_BAD_MODEL, dir + ": no model.safetensors or model.safetensors.index.json");
     }
     for (const auto & fn : shard_names) {
-        c->files.push_back(st_open(dir + "/" + fn, populate));
+        c->files.push_back(st_open(dir + "/" + fn));
         for (const auto & t : c->files.back()->tensors) {
             if (!c->by_name.emplace(t.name, &t).second) bad_model(t.file, "tensor '" + t.name + "' also appears in another shard");
         }

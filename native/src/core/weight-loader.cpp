@@ -1,17 +1,18 @@
 /*
- * weight-loader.cpp: checked tensors out of safetensors mappings, into the forms the kernels take
- * (see weight-loader.h). The re-layout of a large matrix is most of a load, so it runs in two
- * halves on two threads.
+ * weight-loader.cpp: checked tensors out of safetensors files, into the forms the kernels take
+ * (see weight-loader.h). A matrix's bytes are read from its file (st_read) a piece at a time into
+ * a small buffer and copied from there into their final form, so no more than a few pieces of the
+ * file are in memory next to the weights. The copies are most of a load, so a large matrix runs in
+ * two halves on two threads.
  */
 #include "weight-loader.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <new>
 #include <thread>
+#include <vector>
 
 #include "base/fault-inject.h"
 #include "base/status.h"
@@ -22,56 +23,58 @@ namespace {
 
 size_t element_size(weight_dtype d) { return d == WEIGHT_BF16 ? 2 : 4; }
 
-// True when the scalar code may read w.data as an array of its element type.
-bool aligned(const weight_matrix & w) { return reinterpret_cast<uintptr_t>(w.data) % element_size(w.dtype) == 0; }
-
-// Drops the whole pages of [p, p + n) from this process's resident set (a read-only file mapping
-// reads them again from the file if touched), so a load that copies tensor by tensor keeps only
-// about one tensor of the file resident.
-void release_pages(const void * p, size_t n) {
-    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-    const uintptr_t a = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page, b = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
-    if (b > a) ::madvise(reinterpret_cast<void *>(a), b - a, MADV_DONTNEED);
-}
-
-// Runs f(r0, r1) over [0, rows) in two halves on two threads (the copies are most of a load).
+// Runs f(r0, r1) over [0, rows) in two halves on two threads (the copies are most of a load). An
+// exception from either half is rethrown once both are done (the first half's first).
 template <typename F>
 void split_rows(int64_t rows, F f) {
     const int64_t half = std::min(rows, (rows / 2 + WEIGHT_GROUP_ROWS - 1) / WEIGHT_GROUP_ROWS * WEIGHT_GROUP_ROWS);
-    std::thread helper([&] { f(half, rows); });
-    f(int64_t(0), half);
-    helper.join();
-}
-
-// split_rows for a matrix read from a file mapping (src: nbytes, rows of equal size): each half
-// runs f(r0, r1, half) in pieces of about 16 MB of the source and drops a piece's file pages as
-// soon as it is done, so a large matrix (a 151,936-row embedding: 272 MB of bf16) never has all
-// its file pages resident next to its copy. Then the whole tensor's (the pages the pieces' edges share).
-template <typename F>
-void split_rows_releasing(int64_t rows, const void * src, size_t nbytes, F f) {
-    constexpr size_t PIECE_BYTES = size_t(16) << 20;
-    const int64_t G = WEIGHT_GROUP_ROWS;
-    const size_t row_bytes = nbytes / static_cast<size_t>(std::max<int64_t>(rows, 1));
-    const int64_t per = std::max<int64_t>(G, static_cast<int64_t>(PIECE_BYTES / std::max<size_t>(row_bytes, 1)) / G * G);
-    const uint8_t * s = static_cast<const uint8_t *>(src);
-    split_rows(rows, [&](int64_t r0, int64_t r1) {
-        for (int64_t a = r0; a < r1; a += per) {
-            const int64_t b = std::min(r1, a + per);
-            f(a, b, r0 == 0 ? 0 : 1);
-            release_pages(s + static_cast<size_t>(a) * row_bytes, static_cast<size_t>(b - a) * row_bytes);
+    std::exception_ptr failed[2];
+    std::thread helper([&] {
+        try {
+            f(half, rows);
+        } catch (...) {
+            failed[1] = std::current_exception();
         }
     });
-    release_pages(src, nbytes);
+    try {
+        f(int64_t(0), half);
+    } catch (...) {
+        failed[0] = std::current_exception();
+    }
+    helper.join();
+    for (const auto & e : failed)
+        if (e) std::rethrow_exception(e);
+}
+
+// split_rows for a matrix t of the files (rows of equal size): each half reads its rows in pieces
+// of about 1 MB into a buffer of its own and runs f(r0, r1, half, piece) on each (piece: rows r0 ..
+// r1 as the file lays them out, row r0 first). So only two pieces of the file are in memory at a
+// time, each in its thread's cache when f copies it, and the buffer's pages are reused, not faulted
+// in afresh for each piece.
+template <typename F>
+void split_rows_reading(const st_tensor & t, int64_t rows, F f) {
+    constexpr size_t PIECE_BYTES = size_t(1) << 20;
+    const int64_t G = WEIGHT_GROUP_ROWS;
+    const size_t row_bytes = t.nbytes / static_cast<size_t>(std::max<int64_t>(rows, 1));
+    const int64_t per = std::max<int64_t>(G, static_cast<int64_t>(PIECE_BYTES / std::max<size_t>(row_bytes, 1)) / G * G);
+    split_rows(rows, [&](int64_t r0, int64_t r1) {
+        std::vector<uint8_t> piece(static_cast<size_t>(std::min(per, std::max<int64_t>(r1 - r0, 0))) * row_bytes);
+        for (int64_t a = r0; a < r1; a += per) {
+            const int64_t b = std::min(r1, a + per);
+            st_read(t, static_cast<size_t>(a) * row_bytes, static_cast<size_t>(b - a) * row_bytes, piece.data());
+            f(a, b, r0 == 0 ? 0 : 1, piece.data());
+        }
+    });
 }
 
 }  // namespace
 
 weight_loader::weight_loader(weight_store & store, const std::string & dir, weight_load_params params)
     : store_(store), params_(std::move(params)) {
-    store_.files = st_open_folder(dir, params_.populate);
-    where_ = store_.files->files.size() == 1 ? store_.files->files[0]->path : dir + "/model.safetensors.index.json";
+    files_ = st_open_folder(dir);
+    where_ = files_->files.size() == 1 ? files_->files[0]->path : dir + "/model.safetensors.index.json";
     const std::string prefix = QUANT_META_TENSOR_PREFIX;
-    for (const auto & f : store_.files->files) {
+    for (const auto & f : files_->files) {
         auto folder = f->metadata.find(QUANT_META_FOLDER);
         if (weight_is_quant(params_.saved)) {
             const std::string want = weight_dtype_name(params_.saved);
@@ -102,7 +105,7 @@ weight_loader::weight_loader(weight_store & store, const std::string & dir, weig
 
 const st_tensor * weight_loader::find(const std::vector<std::string> & names) const {
     for (const auto & n : names)
-        if (const st_tensor * t = store_.files->find(n)) return t;
+        if (const st_tensor * t = files_->find(n)) return t;
     return nullptr;
 }
 
@@ -147,8 +150,8 @@ weight_matrix weight_loader::saved_matrix(const std::vector<std::string> & names
     const size_t bytes = weight_quant_bytes(quant, rows, cols);
     const weight_matrix w = weight_quant_view(quant, rows, cols, store_.tiled.take(bytes));
     quant_bad_block bad[2];
-    split_rows_releasing(rows, t.data, t.nbytes, [&](int64_t r0, int64_t r1, int half) {
-        const quant_bad_block b = quant_rows_from_file(t.data, w, r0, r1);
+    split_rows_reading(t, rows, [&](int64_t r0, int64_t r1, int half, const uint8_t * piece) {
+        const quant_bad_block b = quant_rows_from_file(piece, w, r0, r1);
         if (bad[half].row < 0) bad[half] = b;  // each half's first
     });
     for (const auto & b : bad)
@@ -167,40 +170,36 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
     weight_matrix w;
     w.rows = rows;
     w.cols = cols;
-    if (weight_is_quant(quant) && t.dtype != ST_F16) {  // straight from the mapping (any alignment)
-        w.dtype = t.dtype == ST_BF16 ? WEIGHT_BF16 : WEIGHT_F32;
-        w.data = t.data;
+    if (weight_is_quant(quant) && t.dtype != ST_F16) {  // straight from the file's bytes (any alignment)
+        w.dtype = t.dtype == ST_BF16 ? WEIGHT_BF16 : WEIGHT_F32;  // its rows come from the pieces read
         const size_t bytes = weight_quant_bytes(quant, rows, cols);
         const weight_matrix q = weight_quant_view(quant, rows, cols, store_.tiled.take(bytes));
-        split_rows_releasing(rows, t.data, t.nbytes, [&](int64_t r0, int64_t r1, int) { weight_quantize_rows(w, q, r0, r1); });
+        split_rows_reading(t, rows, [&](int64_t r0, int64_t r1, int, const uint8_t * piece) { weight_quantize_rows(w, q, r0, r1, piece); });
         store_.bytes += bytes;
         store_.quantized.emplace_back(t.name, q);
         return q;
     }
-    if (t.dtype == ST_F16) {  // F16 -> f32 copy
+    if (t.dtype == ST_F16) {  // F16 -> f32 copy, which the rest starts from
         std::unique_ptr<float[]> buf(new float[count]);
-        for (size_t i = 0; i < count; ++i) {
-            uint16_t h;
-            std::memcpy(&h, t.data + 2 * i, 2);
-            buf[i] = f16_to_f32(h);
-        }
+        split_rows_reading(t, rows, [&](int64_t r0, int64_t r1, int, const uint8_t * piece) {
+            st_to_f32(ST_F16, piece, buf.get() + r0 * cols, (r1 - r0) * cols);
+        });
         w.dtype = WEIGHT_F32;
         w.data = buf.get();
         store_.owned.push_back(std::move(buf));
+        if (weight_is_quant(quant)) {
+            const size_t bytes = weight_quant_bytes(quant, rows, cols);
+            const weight_matrix q = weight_quant_view(quant, rows, cols, store_.tiled.take(bytes));
+            split_rows(rows, [&](int64_t r0, int64_t r1) { weight_quantize_rows(w, q, r0, r1); });
+            store_.owned.pop_back();
+            store_.bytes += bytes;
+            store_.quantized.emplace_back(t.name, q);
+            return q;
+        }
     } else {
         w.dtype = t.dtype == ST_BF16 ? WEIGHT_BF16 : WEIGHT_F32;
-        w.data = t.data;
     }
     const bool copied = t.dtype == ST_F16;
-    if (weight_is_quant(quant)) {  // F16: from its f32 copy
-        const size_t bytes = weight_quant_bytes(quant, rows, cols);
-        const weight_matrix q = weight_quant_view(quant, rows, cols, store_.tiled.take(bytes));
-        split_rows(rows, [&](int64_t r0, int64_t r1) { weight_quantize_rows(w, q, r0, r1); });
-        store_.owned.pop_back();
-        store_.bytes += bytes;
-        store_.quantized.emplace_back(t.name, q);
-        return q;
-    }
     store_.bytes += count * element_size(w.dtype);
     const weight_layout layout = params_.tile ? weight_preferred_layout(w.dtype) : WEIGHT_ROWS;
     if (layout != WEIGHT_ROWS) {
@@ -211,17 +210,17 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
             split_rows(w.rows, [&](int64_t r0, int64_t r1) { weight_tile(w, layout, dst, r0, r1); });
             store_.owned.pop_back();
         } else {
-            split_rows_releasing(w.rows, t.data, t.nbytes, [&](int64_t r0, int64_t r1, int) { weight_tile(w, layout, dst, r0, r1); });
+            split_rows_reading(t, w.rows, [&](int64_t r0, int64_t r1, int, const uint8_t * piece) { weight_tile(w, layout, dst, r0, r1, piece); });
         }
         return tiled;
     }
-    if (!copied && !aligned(w)) {  // kept as stored, in a copy the kernels may read as floats / bf16 words
-        std::unique_ptr<float[]> buf(new float[(count * element_size(w.dtype) + 3) / 4]);
-        std::memcpy(buf.get(), t.data, count * element_size(w.dtype));
-        w.data = buf.get();
-        store_.owned.push_back(std::move(buf));
-    } else if (!copied) {
-        ++in_place_;
+    if (!copied) {  // kept as stored: read straight into the arena (aligned, in forward order)
+        uint8_t * dst = static_cast<uint8_t *>(store_.tiled.take(t.nbytes));
+        const size_t row_bytes = t.nbytes / static_cast<size_t>(std::max<int64_t>(rows, 1));
+        split_rows(rows, [&](int64_t r0, int64_t r1) {
+            st_read(t, static_cast<size_t>(r0) * row_bytes, static_cast<size_t>(r1 - r0) * row_bytes, dst + static_cast<size_t>(r0) * row_bytes);
+        });
+        w.data = dst;
     }
     return w;
 }
@@ -229,8 +228,10 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
 std::vector<float> weight_loader::vec(const std::vector<std::string> & names, int64_t len) {
     const st_tensor & t = tensor(names, {len});
     if (check_only_) return {};
+    std::vector<uint8_t> bytes(t.nbytes);
+    st_read(t, 0, t.nbytes, bytes.data());
     std::vector<float> out(static_cast<size_t>(len));
-    st_to_f32(t, out.data(), len);
+    st_to_f32(t.dtype, bytes.data(), out.data(), len);
     store_.bytes += static_cast<uint64_t>(len) * 4;
     return out;
 }
@@ -240,6 +241,5 @@ void weight_loader::finish() {
         bad_model(params_.expect_source, "describes " + std::to_string(params_.expect_elements) + " weight elements but " + where_ +
                                              " holds " + std::to_string(file_elements_) +
                                              " (vocab_size, hidden_size, intermediate_size, num_hidden_layers or the head counts are too large)");
-    if (in_place_ == 0) store_.files.reset();
-    else for (auto & f : store_.files->files) st_detach_from_disk(*f);
+    files_.reset();
 }

@@ -1,10 +1,11 @@
 /*
  * weight-loader.h: the one way a model (model.cpp) or a drafter (redrafter/drafter.cpp) gets its
  * weights out of a folder's safetensors files: every tensor checked (present, shape, dtype) with
- * errors naming the file and the tensor; matrices used in place (F32/BF16, aligned), copied (F16 to
- * f32, misaligned data), re-laid out (TILED32, TILED4X16) where this CPU's matmul prefers it (kernels.h), or
+ * errors naming the file and the tensor; matrices read as stored (F32/BF16), converted (F16 to
+ * f32), re-laid out (TILED32, TILED4X16) where this CPU's matmul prefers it (kernels.h), or
  * quantized to Q8_0 / Q4_0 when the caller asks, or read as Q8_0 / Q4_0 blocks from a saved
- * quantized folder (quant-file.h), copied into the arena with no arithmetic.
+ * quantized folder (quant-file.h), copied into the arena with no arithmetic. The files are read,
+ * never mapped (safetensors.h), and closed when the load finishes.
  */
 #pragma once
 #include <cstdint>
@@ -19,9 +20,8 @@
 
 // What a loaded model or drafter owns of its weights.
 struct weight_store {
-    std::unique_ptr<st_collection> files;         // the mappings; released when nothing points into them
-    std::vector<std::unique_ptr<float[]>> owned;  // copies: F16 converted to f32, misaligned F32/BF16
-    weight_arena tiled;                           // tiled and quantized copies, in load (= forward) order on 2 MB pages
+    std::vector<std::unique_ptr<float[]>> owned;  // F16 matrices converted to f32 (kept as such when not tiled)
+    weight_arena tiled;                           // the matrices (tiled, quantized or as stored), in load (= forward) order on 2 MB pages
     uint64_t bytes = 0;                           // all weights as kept in memory
     // The Q8_0 / Q4_0 matrices (quantized at load or read from a saved folder), by the name of
     // their tensor in the files, in load order: what quant-save.cpp writes.
@@ -29,7 +29,6 @@ struct weight_store {
 };
 
 struct weight_load_params {
-    bool populate = true;  // prefault the mappings (MAP_POPULATE)
     bool tile = true;      // re-lay out matrices as weight_preferred_layout() says (TILED32, TILED4X16)
     const volatile int * abort = nullptr;  // checked before each tensor: *abort != 0 throws engine_error(CANCELLED)
     st_dtype want = ST_OTHER;    // every tensor must be stored in this dtype (ST_OTHER: any of F32, BF16, F16)
@@ -72,18 +71,18 @@ class weight_loader {
 
     // The file a tensor of this folder is looked for in (model.safetensors or the shard index), for messages.
     const std::string & where() const { return where_; }
-    // Releases the mappings when no matrix handed out points into them (all re-laid out or
-    // copied); otherwise replaces them by anonymous copies (st_detach_from_disk), so the files may
-    // be truncated or rewritten while the model is loaded.
+    // Checks the element count (see the constructor) and closes the files: nothing refers to them
+    // afterwards (every matrix was read into memory of its own), so they may be truncated,
+    // rewritten or deleted while the model is loaded.
     void finish();
 
   private:
     weight_matrix saved_matrix(const std::vector<std::string> & names, int64_t rows, int64_t cols, weight_dtype quant);
 
     weight_store & store_;
+    std::unique_ptr<st_collection> files_;  // open until finish()
     weight_load_params params_;
     std::string where_;
-    int in_place_ = 0;  // matrices handed out that point into the mappings
     uint64_t file_elements_ = 0;  // elements of the F32/BF16/F16 tensors in the files
     bool check_only_ = false;     // the files hold fewer elements than params_.expect_elements
     std::map<std::string, std::string> quant_of_;  // tensor name -> its format, from the files' __metadata__

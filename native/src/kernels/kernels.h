@@ -43,7 +43,8 @@ enum weight_dtype : int { WEIGHT_F32 = 0, WEIGHT_BF16 = 1, WEIGHT_Q8_0 = 2, WEIG
 //    arithmetic is the row-major kernel's, so both layouts give the same bits.
 enum weight_layout : int { WEIGHT_ROWS = 0, WEIGHT_TILED32 = 1, WEIGHT_TILED4X16 = 2 };
 
-// A weight matrix W: (rows = out, cols = in), f32 or bf16, not owned (mmap or model buffer).
+// A weight matrix W: (rows = out, cols = in), f32 or bf16, not owned (the model's weight arena or a
+// caller's buffer).
 struct weight_matrix {
     const void * data = nullptr;
     weight_dtype dtype = WEIGHT_F32;
@@ -87,8 +88,9 @@ size_t weight_quant_bytes(weight_dtype d, int64_t rows, int64_t cols);
 // The descriptor of a quantized (rows, cols) matrix stored in mem (weight_quant_bytes of them).
 weight_matrix weight_quant_view(weight_dtype d, int64_t rows, int64_t cols, const void * mem);
 // Quantizes rows [r0, r1) of src (f32 or bf16, WEIGHT_ROWS, any alignment) into dst (a view of
-// zero-filled memory made by weight_quant_view with src's shape).
-void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, int64_t r0, int64_t r1);
+// zero-filled memory made by weight_quant_view with src's shape). piece: where those rows are read
+// (row r0 first, as src lays them out: a piece of the matrix read from its file); null: src.data.
+void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, int64_t r0, int64_t r1, const void * piece = nullptr);
 // "bf16" (= keep as stored), "q8_0", "q4_0"; false for anything else.
 bool weight_format_parse(const char * name, weight_dtype * out);
 const char * weight_dtype_name(weight_dtype d);
@@ -117,8 +119,10 @@ size_t weight_tiled_bytes(const weight_matrix & src, weight_layout layout);
 // Writes rows [r0, r1) (r1 < 0 or past the last row: to the end) of src (ROWS layout) re-laid out
 // as `layout` (a tiled one) to dst, which holds weight_tiled_bytes(src, layout) ZERO-FILLED bytes
 // (the padding is not written), and returns its descriptor. Disjoint row ranges write disjoint
-// bytes, so a load runs them at the same time.
-weight_matrix weight_tile(const weight_matrix & src, weight_layout layout, void * dst, int64_t r0 = 0, int64_t r1 = -1);
+// bytes, so a load runs them at the same time. piece: where those rows are read (row r0 first, as
+// src lays them out); null: src.data.
+weight_matrix weight_tile(const weight_matrix & src, weight_layout layout, void * dst, int64_t r0 = 0, int64_t r1 = -1,
+                          const void * piece = nullptr);
 // Row r as f32 (out: cols values), any dtype and layout (embedding lookups).
 void weight_row_f32(const weight_matrix & w, int64_t r, float * out);
 // Element (r, k) as f32, any layout (slow; for the reference path and row lookups).

@@ -13,9 +13,9 @@
 
 namespace {
 
-// Values [k0, k0 + len) of row r of src (WEIGHT_ROWS, f32 or bf16, any alignment) as f32 into v.
-void source_values(const weight_matrix & src, int64_t r, int64_t k0, int64_t len, float * v) {
-    const uint8_t * p = static_cast<const uint8_t *>(src.data);
+// Values [k0, k0 + len) of row r of src's rows at p (WEIGHT_ROWS, f32 or bf16, any alignment;
+// row 0 first) as f32 into v.
+void source_values(const weight_matrix & src, const uint8_t * p, int64_t r, int64_t k0, int64_t len, float * v) {
     if (src.dtype == WEIGHT_BF16) {
         for (int64_t j = 0; j < len; ++j) {
             uint16_t h;
@@ -68,13 +68,15 @@ weight_matrix weight_quant_view(weight_dtype d, int64_t rows, int64_t cols, cons
     return w;
 }
 
-void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, int64_t r0, int64_t r1) {
+void weight_quantize_rows(const weight_matrix & src, const weight_matrix & dst, int64_t r0, int64_t r1, const void * piece) {
     const int64_t K = src.cols, nb = quant_blocks(K);
+    const uint8_t * p = static_cast<const uint8_t *>(piece ? piece : src.data);
+    const int64_t first = piece ? r0 : 0;  // the row p starts with
     float v[QUANT_BLOCK];
     for (int64_t r = r0; r < r1; ++r)
         for (int64_t b = 0; b < nb; ++b) {
             const int64_t len = std::min(QUANT_BLOCK, K - b * QUANT_BLOCK);
-            source_values(src, r, b * QUANT_BLOCK, len, v);
+            source_values(src, p, r - first, b * QUANT_BLOCK, len, v);
             for (int64_t j = len; j < QUANT_BLOCK; ++j) v[j] = 0.0f;
             uint8_t out[QUANT_BLOCK];
             float d;

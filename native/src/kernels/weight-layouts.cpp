@@ -28,21 +28,22 @@ size_t weight_tiled_bytes(const weight_matrix & src, weight_layout layout) {
     return static_cast<size_t>(rows_p * weight_padded_cols(t)) * element_bytes(src.dtype);
 }
 
-weight_matrix weight_tile(const weight_matrix & src, weight_layout layout, void * dst, int64_t r0, int64_t r1) {
+weight_matrix weight_tile(const weight_matrix & src, weight_layout layout, void * dst, int64_t r0, int64_t r1, const void * piece) {
     weight_matrix out = src;
     out.layout = layout;
     out.data = dst;
     if (r1 < 0 || r1 > src.rows) r1 = src.rows;
     const int64_t G = weight_layout_group_rows(layout), P = weight_layout_step(layout, src.dtype), K = src.cols;
     const size_t es = element_bytes(src.dtype);
-    const uint8_t * s = static_cast<const uint8_t *>(src.data);
+    const uint8_t * s = static_cast<const uint8_t *>(piece ? piece : src.data);
+    const int64_t first = piece ? r0 : 0;  // the row s starts with
     uint8_t * d = static_cast<uint8_t *>(dst);
     // step by step, so the writes go in order; each row contributes P values per step
     for (int64_t g = r0 / G * G; g < r1; g += G) {
         const int64_t ra = std::max(g, r0), rb = std::min(g + G, r1);
         for (int64_t k = 0; k < K; k += P) {
             const size_t len = static_cast<size_t>(std::min(P, K - k)) * es;
-            for (int64_t r = ra; r < rb; ++r) std::memcpy(d + tiled_index(out, r, k) * es, s + (r * K + k) * es, len);
+            for (int64_t r = ra; r < rb; ++r) std::memcpy(d + tiled_index(out, r, k) * es, s + ((r - first) * K + k) * es, len);
         }
     }
     return out;

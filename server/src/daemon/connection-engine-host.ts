@@ -3,7 +3,9 @@
  * (the daemon does), and it lets at most one generation of this connection wait for or hold the
  * engine at a time. The engine's own lock is first come, first served; with this in front, its
  * queue holds at most one generation per connection, so a client that floods makes every other
- * client wait for at most one of its generations, not for all of its pending ones. Every session
+ * client wait for at most one of its generations, not for all of its pending ones. A background
+ * generation (a prefetch) takes no turn: the shared host starts it only on an idle engine and ends
+ * it when any generation arrives, this connection's next one included. Every session
  * key it passes on carries this connection's prefix, so two editors with the same document never
  * share (or close) one session, and dispose (the connection ended) closes all of its sessions.
  */
@@ -52,7 +54,9 @@ export class ConnectionEngineHost implements EngineHost {
       this.shared.closeSession(old);
     }
     try {
-      const release = await this.turn.acquire(req.signal);
+      // a prefetch must not keep this connection's next request from reaching the shared host,
+      // whose arrival ends it
+      const release = req.background ? () => {} : await this.turn.acquire(req.signal);
       try {
         return yield* this.shared.generate({ ...req, key });
       } finally {
@@ -67,6 +71,10 @@ export class ConnectionEngineHost implements EngineHost {
 
   takesExtraDrafts(): boolean {
     return this.shared.takesExtraDrafts?.() ?? true;
+  }
+
+  canPrefetch(): boolean {
+    return this.shared.canPrefetch?.() ?? false;
   }
 
   closeSession(key: string): void {

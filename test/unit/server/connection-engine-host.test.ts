@@ -3,7 +3,9 @@
  * shared host: each connection's session keys carry its own prefix, so the same document in two
  * connections is two sessions and closing it in one leaves the other's; prefixed keys never
  * collide; dispose (the connection ended) closes every session the connection opened, including
- * one whose generation was still running; the keys remembered for that are bounded.
+ * one whose generation was still running; the keys remembered for that are bounded. Prefetches
+ * (background generations) run on an idle shared engine and take no turn, so the connection's next
+ * request reaches the shared host at once and ends them.
  */
 import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../../../server/src/completion/engine-host.js';
@@ -24,6 +26,32 @@ async function drain(gen: AsyncGenerator<unknown, unknown, void>): Promise<void>
 }
 
 describe('ConnectionEngineHost', () => {
+  it('prefetches when the shared engine is idle; its next request is not queued behind the prefetch, and ends it', async () => {
+    const shared = new FakeEngineHost();
+    shared.prefetches = true;
+    const a = new ConnectionEngineHost(shared);
+    expect(a.canPrefetch()).toBe(true);
+    const release = shared.hold();
+    const bgStarted = shared.nextStart();
+    const bg = drain(a.generate({ ...request('file:///a.ts'), background: true }));
+    const bgCall = await bgStarted;
+    expect(a.canPrefetch()).toBe(false); // the engine is busy
+    const fgStarted = shared.nextStart();
+    const fg = drain(a.generate(request('file:///a.ts')));
+    // reaches the shared host while the prefetch is still held, which ends the prefetch
+    const fgCall = await fgStarted;
+    expect(bgCall.signal.aborted).toBe(true);
+    expect(fgCall.key).toBe(a.prefix + 'file:///a.ts');
+    release();
+    await Promise.all([bg, fg]);
+    expect(fgCall.signal.aborted).toBe(false);
+  });
+
+  it('never prefetches over a shared host that does not', () => {
+    const shared = new FakeEngineHost(); // prefetches false: as a remote engine
+    expect(new ConnectionEngineHost(shared).canPrefetch()).toBe(false);
+  });
+
   it('gives the same document in two connections two sessions; a close in one leaves the other open', async () => {
     const shared = new FakeEngineHost();
     const a = new ConnectionEngineHost(shared);

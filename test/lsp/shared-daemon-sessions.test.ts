@@ -1,7 +1,8 @@
 /**
  * The shared daemon's connections in-process (real loopback sockets, a FAKE engine host shared by
  * all): two editors with the same document get two engine sessions; a didClose in one closes only
- * its own; a connection that hangs up has all of its sessions closed on the shared host.
+ * its own; a connection that hangs up has all of its sessions closed on the shared host. After a
+ * shown suggestion a connection prefetches on the idle shared engine (cache.prefetch).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeEngineHost } from '../helpers/fake-engine.js';
@@ -59,6 +60,18 @@ describe('shared daemon: engine sessions per connection', () => {
     expect((await inline(b.client)).items[0].insertText).toBe('value');
     expect(engine.calls.at(-1)!.key).toBe(keyB);
     expect(engine.closed).toEqual([keyA]);
+  });
+
+  it('prefetches what follows a shown suggestion on the idle shared engine, under the connection\'s key', async () => {
+    engine.prefetches = true;
+    const a = await editor();
+    const prefetch = engine.nextStart().then(() => engine.nextStart()); // the request's, then the prefetch's
+    expect((await inline(a.client)).items[0].insertText).toBe('value');
+    const call = await prefetch;
+    const req = engine.requests.at(-1)!;
+    expect(req.background).toBe(true);
+    expect(call.prompt).toContain(TEXT + 'value');
+    expect(call.key).toBe(engine.calls[0]!.key);
   });
 
   it("closes all of a connection's sessions when it hangs up, and none of another's", async () => {

@@ -3,6 +3,7 @@
  * state, per-request stage traces; unknown methods get MethodNotFound.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KEYS_KEPT } from '../../server/src/completion/keys-kept.js';
 import { FakeEngineHost } from '../helpers/fake-engine.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
 
@@ -30,6 +31,11 @@ describe('slipstream/* methods', () => {
     [{ text: 'a', offset: 0, maxTokens: 0 }, 'params.maxTokens: expected an integer 1..1024'],
   ])('slipstream/complete rejects %j with InvalidParams', async (params, message) => {
     await expect(pair.client.sendRequest('slipstream/complete', params)).rejects.toMatchObject({ code: -32602, message: expect.stringContaining(message) });
+  });
+
+  it('slipstream/complete naming a new document every time keeps the state of the last KEYS_KEPT only', async () => {
+    for (let i = 0; i < KEYS_KEPT + 20; i++) await pair.client.sendRequest('slipstream/complete', { text: 'x', offset: 1, uri: `untitled:${i}` });
+    expect(pair.server.completion.provider.documentsTracked).toBe(KEYS_KEPT);
   });
 
   it('slipstream/status reports the engine, latency and request figures', async () => {

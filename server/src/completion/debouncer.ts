@@ -3,8 +3,11 @@
  * before the answer arrives, so the delay is the smaller of the typing interval (EWMA, ×1.25)
  * and the engine latency (EWMA), capped by `slipstream.completion.debounceMs`. A fast engine
  * gets almost no debounce; a slow one waits out typing bursts. Requests answered from the cache
- * and explicitly invoked ones skip it (the provider decides).
+ * and explicitly invoked ones skip it (the provider decides). The last request time is kept for
+ * the KEYS_KEPT most recent keys only (slipstream/complete may name a new document every time).
  */
+import { LRUCache } from 'lru-cache';
+import { KEYS_KEPT } from './keys-kept.js';
 
 const ALPHA = 0.3;
 /** Gaps longer than this are pauses, not typing speed. */
@@ -13,7 +16,7 @@ const MAX_TYPING_GAP_MS = 1500;
 export class AdaptiveDebouncer {
   private typingMs: number | null = null;
   private latencyMs: number | null = null;
-  private lastRequestAt = new Map<string, number>();
+  private readonly lastRequestAt = new LRUCache<string, number>({ max: KEYS_KEPT });
 
   /** Notes a request for `key` at time `now` (ms) to learn the typing interval. */
   noteRequest(key: string, now: number): void {

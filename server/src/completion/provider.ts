@@ -10,6 +10,7 @@
  * items, like a superseded keystroke).
  * Engine errors are logged with their code and answered with no items; they never escape.
  */
+import { LRUCache } from 'lru-cache';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Outcome } from '../protocol.js';
@@ -23,6 +24,7 @@ import { allowsMultiline, type FilterContext } from './postprocess/context.js';
 import { indentationScope } from './postprocess/indentation-scope.js';
 import { postprocess } from './postprocess/index.js';
 import { detectPromptFormat, type PromptFormat } from './prompt-format.js';
+import { KEYS_KEPT } from './keys-kept.js';
 import { SnippetIndex, type SnippetSource } from './snippets.js';
 import { lineSplitRule, type SplitRule } from './token-cache.js';
 import { healingVocab, healPrompt, stripHealed } from './token-healing.js';
@@ -90,7 +92,8 @@ const OVER_CAP = `superseded: more than ${MAX_PENDING} completion requests were 
 export class CompletionProvider {
   private readonly inflight = new Map<string, AbortController>();
   private lastError = '';
-  private readonly prompts = new Map<string, PromptState>();
+  /** Per-document prompt caches, the KEYS_KEPT most recently used (a forgotten one is rebuilt on its next request). */
+  private readonly prompts = new LRUCache<string, PromptState>({ max: KEYS_KEPT });
   private readonly views = new WeakMap<TokenizerLike, ModelView>();
   private readonly snippets = new SnippetIndex();
   readonly suggestions = new SuggestionCache();
@@ -105,6 +108,11 @@ export class CompletionProvider {
   private prefetchTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ProviderDeps) {}
+
+  /** Documents whose prompt cache is held (at most KEYS_KEPT). */
+  get documentsTracked(): number {
+    return this.prompts.size;
+  }
 
   /** Forgets everything about a closed document. */
   close(key: string): void {

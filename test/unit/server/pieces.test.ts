@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { applySettings, defaultSettings } from '../../../server/src/config.js';
 import { AdaptiveDebouncer, wait } from '../../../server/src/completion/debouncer.js';
+import { KEYS_KEPT } from '../../../server/src/completion/keys-kept.js';
 import { Mutex } from '../../../server/src/completion/mutex.js';
 import { SnippetIndex } from '../../../server/src/completion/snippets.js';
 import { acceptance, requestPoints, thin } from '../../../bench/demo/plan.js';
@@ -67,6 +68,20 @@ describe('adaptive debounce', () => {
     for (let t = 0; t <= 1000; t += 100) d.noteRequest('a', t);
     d.noteLatency(5);
     expect(d.delay(80)).toBe(5);
+  });
+
+  it('forgets the least recently used of more than KEYS_KEPT documents', () => {
+    const d = new AdaptiveDebouncer();
+    d.noteRequest('first', 0);
+    for (let i = 0; i < KEYS_KEPT; i++) d.noteRequest(`other ${i}`, 0);
+    d.noteRequest('first', 100); // its last request is forgotten: no typing interval from it
+    d.noteLatency(5);
+    expect(d.delay(80)).toBe(80);
+    const kept = new AdaptiveDebouncer();
+    kept.noteRequest('first', 0);
+    kept.noteRequest('first', 100);
+    kept.noteLatency(500);
+    expect(kept.delay(200)).toBe(125);
   });
 
   it('waits out a typing burst when the engine is slow', () => {

@@ -63,6 +63,8 @@ export interface Settings {
     /** Back the prompt off by the cursor's partial token and require the output to rewrite it (token-healing.ts). */
     tokenHealing: boolean;
     temperature: number;
+    /** Suggestions offered for an explicitly invoked completion: the first as always, the rest sampled (alternatives.ts). */
+    alternatives: number;
   };
   trace: {
     /** How many per-request traces `slipstream/traces` keeps. */
@@ -103,6 +105,7 @@ export function defaultSettings(): Settings {
       snippets: true,
       tokenHealing: true,
       temperature: 0,
+      alternatives: 3,
     },
     trace: { capacity: 200, spans: true, file: '', fileMaxKB: 16384, otlpEndpoint: '' },
     cache: { enabled: true, kvBudgetMB: 256, prefetch: true },
@@ -248,6 +251,10 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
   'completion.snippets': { scope: 'client', ...bool, description: 'Add snippets from other open documents of the same language when budget remains.' },
   'completion.tokenHealing': { scope: 'client', ...bool, description: 'Token healing: when the cursor ends inside a token (a run of spaces, part of a word), back the prompt off by that token and make the suggestion start with its text, so it continues the way the model was trained. Local engine only (a remote engine cannot constrain decoding).' },
   'completion.temperature': { scope: 'client', ...numIn(0, 2), description: 'Sampling temperature; 0 is greedy.' },
+  'completion.alternatives': { scope: 'client',
+    ...intIn(1, 5),
+    description: 'Suggestions offered when a completion is asked for explicitly (VS Code: Trigger Inline Suggestion, Alt+\\; cycle them with Alt+] and Alt+[): the usual one first, then up to this many minus one sampled at temperature 0.8 with fixed seeds, each distinct. 1: only the usual one. Typing as usual (automatic requests) always gets one.',
+  },
   'trace.capacity': { scope: 'client', ...intIn(0, 100000), description: 'Per-request traces kept for slipstream/traces.' },
   'trace.spans': { scope: 'client',
     ...bool,

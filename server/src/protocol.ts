@@ -104,8 +104,11 @@ export interface RequestTrace {
   uri: string;
   /** Document version the request was computed for (null for slipstream/complete). */
   version: number | null;
-  /** 'prefetch': the server's own work after a shown suggestion (prefetch.ts), not a client's request. */
-  trigger: 'invoked' | 'automatic' | 'complete' | 'prefetch';
+  /**
+   * 'prefetch': the server's own work after a shown suggestion (prefetch.ts), not a client's request.
+   * 'alternative': a further suggestion for an invoked request (completion.alternatives).
+   */
+  trigger: 'invoked' | 'automatic' | 'complete' | 'prefetch' | 'alternative';
   /** Start (the request's receipt), ms since the epoch on the trace clock. */
   startedAt: number;
   /** Milliseconds spent in each stage that ran (the sums of the request span's children by name). */

@@ -55,8 +55,8 @@ export interface FakeCall {
 
 export class FakeEngineHost implements EngineHost {
   readonly tokenizer: FakeTokenizer;
-  /** What the fake model answers for a prompt (the text after the cursor is not seen unless FIM). */
-  respond: (prompt: string) => string = () => 'completion()';
+  /** What the fake model answers for a prompt (the text after the cursor is not seen unless FIM), and the request (sampling). */
+  respond: (prompt: string, req: GenerateRequest) => string = () => 'completion()';
   readonly calls: FakeCall[] = [];
   /** Every GenerateRequest as received (for what the cache passes: reuse, extraDrafts). */
   readonly requests: GenerateRequest[] = [];
@@ -123,7 +123,7 @@ export class FakeEngineHost implements EngineHost {
     const waiters = this.startWaiters;
     this.startWaiters = [];
     for (const w of waiters) w(call);
-    const text = this.respond(call.prompt);
+    const text = this.respond(call.prompt, req);
     const ids = this.tokenizer.encode(text, { addSpecialTokens: false });
     const n = Math.min(ids.length, req.maxTokens);
     req.spans?.queued(nowMs());

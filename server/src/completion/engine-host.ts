@@ -49,6 +49,8 @@ export interface GenerateRequest {
   maxTokens: number;
   stopTokens: number[];
   temperature: number;
+  /** The sampler's seed (temperature > 0): the same seed, prompt and settings give the same tokens. Absent: the engine's default. */
+  seed?: number;
   signal: AbortSignal;
   /**
    * Candidate continuations of the prompt (token ids), verified by the engine as extra beams in

@@ -29,7 +29,8 @@ import {
 } from '../protocol.js';
 import type { EngineHost } from './engine-host.js';
 import { CompletionEvents } from './events.js';
-import { CompletionProvider, type CompletionResult } from './provider.js';
+import { alternativesFor } from './alternatives.js';
+import { CompletionProvider, type CompletionRequest, type CompletionResult } from './provider.js';
 import { checkClientTrace, type ClientTrace } from '../trace/client-trace.js';
 import { nowMs } from '../trace/clock.js';
 import { TraceLog } from './traces.js';
@@ -104,7 +105,7 @@ export class CompletionFeature implements Feature {
     if (version !== doc.version) return { items: [] }; // computed for a text the document no longer has
     const { signal, dispose } = tokenSignal(token);
     try {
-      const result = await this.provider.complete({
+      const req: CompletionRequest = {
         key: uri,
         text: doc.getText(),
         offset,
@@ -115,25 +116,33 @@ export class CompletionFeature implements Feature {
         signal,
         receivedAt,
         clientTrace: this.clientTrace(params.clientTrace, receivedAt),
-      });
-      return this.toList(result, doc, offset);
+      };
+      const result = await this.provider.complete(req);
+      const count = this.ctx.config.settings.completion.alternatives;
+      if (req.trigger !== 'invoked' || count <= 1 || (result.outcome !== 'shown' && result.outcome !== 'cached')) return this.toList([result], doc, offset);
+      return this.toList([result, ...(await alternativesFor(this.provider, req, result, count))], doc, offset);
     } finally {
       dispose();
     }
   }
 
-  private toList(result: CompletionResult, doc: TextDocument, offset: number): InlineCompletionList | null {
-    if (result.outcome === 'cancelled') throw new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
-    if (result.outcome !== 'shown' && result.outcome !== 'cached') return { items: [] };
+  /** The list for results[0] and the alternatives after it (all shown or cached). */
+  private toList(results: CompletionResult[], doc: TextDocument, offset: number): InlineCompletionList | null {
+    const first = results[0]!;
+    if (first.outcome === 'cancelled') throw new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
     const docs = this.ctx.documents;
     const start = docs.positionAt(doc, offset);
-    const end = result.replaceLength > 0 ? docs.positionAt(doc, offset + result.replaceLength) : start;
-    const item: InlineCompletionItem = {
-      insertText: result.item.text,
-      range: { start, end },
-      command: { title: 'Accept Slipstream completion', command: ACCEPT_COMMAND, arguments: [result.item.id] },
-    };
-    return { items: [item] };
+    const items: InlineCompletionItem[] = [];
+    for (const result of results) {
+      if (result.outcome !== 'shown' && result.outcome !== 'cached') continue;
+      const end = result.replaceLength > 0 ? docs.positionAt(doc, offset + result.replaceLength) : start;
+      items.push({
+        insertText: result.item.text,
+        range: { start, end },
+        command: { title: 'Accept Slipstream completion', command: ACCEPT_COMMAND, arguments: [result.item.id] },
+      });
+    }
+    return { items };
   }
 
   async complete(params: CompleteParams, token?: CancellationToken): Promise<CompleteResult> {

@@ -268,6 +268,7 @@ export class NativeEngineHost implements EngineHost {
       const gen = session.generate(req.prompt, {
         maxTokens: req.maxTokens,
         temperature: req.temperature,
+        ...(req.seed !== undefined ? { seed: req.seed } : {}),
         stopTokens: req.stopTokens,
         signal: req.signal,
         ...(req.requiredPrefix ? { requiredPrefix: req.requiredPrefix } : {}),

@@ -53,8 +53,16 @@ export interface CompletionRequest {
   version: number | null;
   /** The document's version now, for the stale check; omitted when there is no document. */
   currentVersion?: () => number | undefined;
-  /** 'prefetch': the provider's own background request (prefetch.ts), never a client's. */
-  trigger: 'invoked' | 'automatic' | 'complete' | 'prefetch';
+  /**
+   * 'prefetch': the provider's own background request (prefetch.ts), never a client's.
+   * 'alternative': a further suggestion for an invoked request (alternatives.ts): sampled with
+   * `temperature` and `seed`, never answered from or kept in the suggestion cache, never attached
+   * to, and it starts only when no other request of its document is in flight.
+   */
+  trigger: 'invoked' | 'automatic' | 'complete' | 'prefetch' | 'alternative';
+  /** Overrides completion.temperature (alternatives). */
+  temperature?: number;
+  seed?: number;
   /** Aborted when the client cancels. */
   signal: AbortSignal;
   maxTokens?: number;
@@ -142,9 +150,12 @@ export class CompletionProvider {
     const mine = new AbortController();
     const cacheOn = settings.cache.enabled;
     const background = req.trigger === 'prefetch';
-    if (!background) clearTimeout(this.prefetchTimer);
+    const alternative = req.trigger === 'alternative';
+    // an alternative never supersedes: a newer request of its document goes first
+    if (alternative && this.inflight.has(req.key)) return this.done(trace, 'superseded');
+    if (!background && !alternative) clearTimeout(this.prefetchTimer);
     // a request that types what the running generation produces waits for it; others supersede it
-    const attachTo = cacheOn ? this.running.extendedBy(req.key, req.text, req.offset) : undefined;
+    const attachTo = cacheOn && !alternative ? this.running.extendedBy(req.key, req.text, req.offset) : undefined;
     const prev = this.inflight.get(req.key);
     if (prev && prev !== attachTo?.owner) prev.abort('superseded');
     if (attachTo) attachTo.attached++;
@@ -167,7 +178,7 @@ export class CompletionProvider {
         if (signal.aborted) throw abortError(signal);
         if (!finished) attachTo.owner.abort('superseded'); // too slow: start over
       }
-      const cached = cacheOn ? this.suggestions.lookup(req.key, req.text, req.offset) : undefined;
+      const cached = cacheOn && !alternative ? this.suggestions.lookup(req.key, req.text, req.offset) : undefined;
       const hit = cached ? (attachTo ? 'attached' : cached.entry.prefetched ? 'prefetched' : 'typing') : cacheOn ? 'none' : 'off';
       trace.stage('cache', { hit });
       trace.record.cacheHit = hit;
@@ -214,7 +225,7 @@ export class CompletionProvider {
       };
       const multiline = allowsMultiline(fctx);
       if (this.deps.log.enabled('debug')) this.deps.log.debug(`trace ${trace.record.id}: generating for ${req.key} from ${prompt.ids.length} prompt tokens`);
-      const drafts = cacheOn && (this.deps.host.takesExtraDrafts?.() ?? true) ? this.drafts(req, view.model.tokenizer, healing?.text ?? '') : [];
+      const drafts = cacheOn && !alternative && (this.deps.host.takesExtraDrafts?.() ?? true) ? this.drafts(req, view.model.tokenizer, healing?.text ?? '') : [];
       // the client's cancel ends the generation after a grace, unless a request attached to it
       const engine = new AbortController();
       let grace: NodeJS.Timeout | undefined;
@@ -224,7 +235,8 @@ export class CompletionProvider {
         else end();
       };
       const engineSignal = AbortSignal.any([mine.signal, engine.signal]);
-      const { gen, end } = this.running.start(req.key, req.text, req.offset, mine);
+      // (an alternative is not registered: nothing attaches to a sampled generation)
+      const { gen, end } = alternative ? { gen: { attached: 0, partial: '' }, end: () => {} } : this.running.start(req.key, req.text, req.offset, mine);
       if (req.signal.aborted) cancelled();
       else req.signal.addEventListener('abort', cancelled, { once: true });
       let raw: string;
@@ -287,7 +299,8 @@ export class CompletionProvider {
       prompt,
       maxTokens: req.maxTokens ?? settings.completion.maxTokens,
       stopTokens: view.format.stopTokens,
-      temperature: settings.completion.temperature,
+      temperature: req.temperature ?? settings.completion.temperature,
+      ...(req.seed !== undefined ? { seed: req.seed } : {}),
       signal,
       reuse: settings.cache.enabled,
       kvBudgetBytes: settings.cache.kvBudgetMB * 1024 * 1024,
@@ -361,9 +374,10 @@ export class CompletionProvider {
       return this.done(trace, 'prefetched');
     }
     const item = this.deps.events.offer({ uri: req.key, version: req.version, offset: req.offset, text });
-    if (cache.enabled) this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength);
+    const alternative = req.trigger === 'alternative';
+    if (cache.enabled && !alternative) this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength);
     this.deps.traces.finish(trace, outcome);
-    if (outcome === 'shown' && cache.enabled && cache.prefetch) {
+    if (outcome === 'shown' && cache.enabled && cache.prefetch && !alternative) {
       clearTimeout(this.prefetchTimer);
       this.prefetchTimer = setTimeout(() => this.prefetch(req, text, replaceLength), PREFETCH_AFTER_MS);
       this.prefetchTimer.unref();

@@ -16,7 +16,10 @@ import { openTraceFile, type TraceFileHandle } from '../trace/trace-file.js';
 
 export { Trace };
 
-/** Prefetch traces (the server's own work, trigger 'prefetch') are in the ring but not in these figures. */
+/**
+ * Prefetch traces (the server's own work, trigger 'prefetch') and alternatives' (further
+ * suggestions of an invoked request, trigger 'alternative') are in the ring but not in these figures.
+ */
 const OUTCOME_COUNT: Record<Exclude<Outcome, 'prefetched'>, keyof StatusResult['requests']> = {
   shown: 'shown', empty: 'empty', cached: 'cached', cancelled: 'cancelled', superseded: 'superseded', stale: 'stale', error: 'errors', disabled: 'empty',
 };
@@ -63,7 +66,7 @@ export class TraceLog {
 
   finish(trace: Trace, outcome: Outcome, error?: string): RequestTrace {
     const r = trace.finish(outcome, error);
-    if (r.trigger !== 'prefetch' && outcome !== 'prefetched') this.count(r, outcome);
+    if (r.trigger !== 'prefetch' && r.trigger !== 'alternative' && outcome !== 'prefetched') this.count(r, outcome);
     if (this.capacity > 0) {
       this.ring.push(r);
       // trimmed in batches: amortized O(1) per request

@@ -18,8 +18,9 @@ local defaults = {
   -- filetypes to attach to; nil: every buffer that has a file name
   filetypes = nil,
   -- slipstream.* server settings (docs/configuration.md), e.g. { completion = { maxTokens = 64 } }:
-  -- sent as initializationOptions and answered to workspace/configuration
-  settings = {},
+  -- sent as initializationOptions and answered to workspace/configuration. This client shows one
+  -- suggestion, so it asks for no alternatives of an invoked request.
+  settings = { completion = { alternatives = 1 } },
   -- further initializationOptions, merged over `settings`
   init_options = {},
   -- milliseconds without typing before a request (the server adds its own adaptive debounce)

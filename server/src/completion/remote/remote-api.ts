@@ -14,6 +14,8 @@ export interface ApiRequest {
   prompt: number[] | string;
   maxTokens: number;
   temperature: number;
+  /** The sampler's seed, when the request gives one (both APIs take `seed`). */
+  seed?: number;
   /** Spellings of the stop tokens, for APIs that stop on text. */
   stopText: string[];
   /** The `model` field ('' = leave it out: the server's default model). */
@@ -75,6 +77,7 @@ const openai: ApiSpec = {
     prompt: r.prompt,
     max_tokens: r.maxTokens,
     temperature: r.temperature,
+    ...(r.seed !== undefined ? { seed: r.seed } : {}),
     ...(r.stopText.length > 0 ? { stop: r.stopText } : {}),
     stream: true,
     stream_options: { include_usage: true },
@@ -109,6 +112,7 @@ const llamaServer: ApiSpec = {
     prompt: r.prompt,
     n_predict: r.maxTokens,
     temperature: r.temperature,
+    ...(r.seed !== undefined ? { seed: r.seed } : {}),
     stream: true,
     // keep this request's KV in the slot: the next keystroke's prompt shares its prefix
     cache_prompt: true,

@@ -182,6 +182,7 @@ export class RemoteEngineHost implements EngineHost {
       prompt: r.prompt === 'ids' ? ids : tok.decode(tok.bosTokenId !== null && ids[0] === tok.bosTokenId ? ids.slice(1) : ids, { skipSpecialTokens: false }),
       maxTokens: req.maxTokens,
       temperature: req.temperature,
+      ...(req.seed !== undefined ? { seed: req.seed } : {}),
       stopText: req.stopTokens.map((id) => tok.decode([id], { skipSpecialTokens: false })).filter((t) => t !== ''),
       model: r.api === 'openai' && !r.model ? await this.modelName(r, req.signal) : r.model,
     });

@@ -1,0 +1,89 @@
+/**
+ * completion.alternatives: an invoked inline completion (triggerKind 1) gets the usual suggestion
+ * first, then up to N - 1 sampled ones (temperature 0.8, seeds 1, 2, ...), each distinct, each
+ * with its own accept command; automatic requests get one. Alternatives are traced with trigger
+ * 'alternative' and left out of the request figures; a newer request of the document stops them.
+ * Over the FAKE engine, whose answer depends on the request's temperature and seed.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { InlineCompletionList } from 'vscode-languageserver-protocol';
+import { FakeEngineHost } from '../helpers/fake-engine.js';
+import { createPair, type LspPair } from '../helpers/lsp-pair.js';
+
+let pair: LspPair;
+let engine: FakeEngineHost;
+const uri = 'file:///alt.ts';
+const at = { line: 0, character: 8 };
+const invoked = { context: { triggerKind: 1 } };
+const texts = (list: InlineCompletionList | null) => list!.items.map((i) => i.insertText);
+
+async function start(settings: Record<string, unknown> = {}) {
+  pair = createPair({ engineHost: engine });
+  await pair.initialize({}, { completion: { debounceMs: 0, ...settings } });
+  await pair.open(uri, 'let a = ');
+}
+
+beforeEach(() => {
+  engine = new FakeEngineHost();
+  engine.respond = (_prompt, req) => (req.temperature === 0 ? 'greedy();' : `alt${req.seed}();`);
+});
+afterEach(() => pair.dispose());
+
+describe('alternatives of an invoked completion', () => {
+  it('offers the usual suggestion first, then sampled ones with seeds 1 and 2, each with its own accept command', async () => {
+    await start();
+    const list = await pair.inline(uri, at, invoked);
+    expect(texts(list)).toEqual(['greedy();', 'alt1();', 'alt2();']);
+    expect(engine.requests.map((r) => [r.temperature, r.seed])).toEqual([[0, undefined], [0.8, 1], [0.8, 2]]);
+    const ids = list!.items.map((i) => i.command!.arguments![0]);
+    expect(new Set(ids).size).toBe(3);
+    // one request in the figures; the alternatives are in the traces
+    const status = (await pair.client.sendRequest('slipstream/status')) as { requests: { total: number; shown: number } };
+    expect(status.requests).toMatchObject({ total: 1, shown: 1 });
+    const { traces } = (await pair.client.sendRequest('slipstream/traces', {})) as { traces: { trigger: string; outcome: string }[] };
+    expect(traces.map((t) => [t.trigger, t.outcome])).toEqual([['invoked', 'shown'], ['alternative', 'shown'], ['alternative', 'shown']]);
+  });
+
+  it('gives automatic requests one suggestion, and invoked ones one with alternatives 1', async () => {
+    await start();
+    expect(texts(await pair.inline(uri, at))).toEqual(['greedy();']);
+    expect(engine.requests).toHaveLength(1);
+    pair.dispose();
+    engine = new FakeEngineHost();
+    engine.respond = (_prompt, req) => (req.temperature === 0 ? 'greedy();' : `alt${req.seed}();`);
+    await start({ alternatives: 1 });
+    expect(texts(await pair.inline(uri, at, invoked))).toEqual(['greedy();']);
+    expect(engine.requests).toHaveLength(1);
+  });
+
+  it('keeps only suggestions unlike those before them, and none from the suggestion cache', async () => {
+    await start({ alternatives: 4 });
+    engine.respond = (_prompt, req) => (req.temperature === 0 || req.seed === 1 ? 'greedy();' : req.seed === 2 ? 'alt();' : 'alt();');
+    expect(texts(await pair.inline(uri, at, invoked))).toEqual(['greedy();', 'alt();']);
+    expect(engine.requests).toHaveLength(4); // every alternative was computed, not answered from the cache
+    // the cache holds the usual suggestion only: an automatic request at the same place gets it
+    expect(texts(await pair.inline(uri, at))).toEqual(['greedy();']);
+    expect(engine.requests).toHaveLength(4);
+  });
+
+  it('stops when a newer request of the document arrives, answering with what it has', async () => {
+    await start();
+    let release = (): void => {};
+    // the usual suggestion's generation, then the first alternative's, which is held
+    const alternativeStarted = engine
+      .nextStart()
+      .then(() => engine.nextStart())
+      .then(() => (release = engine.hold()));
+    const first = pair.inline(uri, at, invoked);
+    await alternativeStarted;
+    // typing: a newer request of the document supersedes the running alternative
+    await pair.change(uri, 2, [{ range: { start: at, end: at }, text: 'x' }]); // not what the suggestion types: no cache hit
+    const newerStarted = engine.nextStart();
+    const newer = pair.inline(uri, { line: 0, character: 9 });
+    await newerStarted;
+    release();
+    expect(texts(await first)).toEqual(['greedy();']);
+    expect(texts(await newer)).toEqual(['greedy();']);
+    expect(engine.requests.map((r) => r.seed)).toEqual([undefined, 1, undefined]); // no second alternative
+  });
+});

@@ -171,7 +171,8 @@ export class CompletionProvider {
     trace.stage('receive');
     try {
       if (!settings.completion.enabled) return this.done(trace, 'disabled');
-      if (!background) this.debouncer.noteRequest(req.key, performance.now());
+      // the typing speed comes from the client's own requests
+      if (!background && !alternative) this.debouncer.noteRequest(req.key, performance.now());
 
       if (attachTo) {
         const finished = await waitFor(attachTo, ATTACH_WAIT_MS, signal).finally(() => attachTo.attached--);

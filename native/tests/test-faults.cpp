@@ -237,9 +237,9 @@ void check_truncated_during_load() {
                 CHECK(e.kind == ERROR_IO);
             }
         }
-        if (!(contains(message, file) && contains(message, "'" + name + "'") && contains(message, "truncated since")))
-            std::fprintf(stderr, "truncated during load, %s: %s\n", w.what, message.empty() ? "(no error)" : message.c_str());
-        CHECK(contains(message, file) && contains(message, "'" + name + "'") && contains(message, "truncated since"));
+        const bool named = contains(message, file) && contains(message, "'" + name + "'") && contains(message, "truncated since");
+        if (!named) std::fprintf(stderr, "truncated during load, %s: %s\n", w.what, message.empty() ? "(no error)" : message.c_str());
+        CHECK(named);
         remove_dir(dir);
     }
 }

@@ -29,7 +29,7 @@ import { MessageGate, type RequestId } from './message-gate.js';
 export type ProtocolErrorReporter = (code: number, message: string, id: RequestId | null) => void;
 
 /** Output bytes waiting for the client above which its input is no longer read. */
-const OUTPUT_BACKLOG_LIMIT = 4 * 1024 * 1024;
+export const OUTPUT_BACKLOG_LIMIT = 4 * 1024 * 1024;
 
 export class TolerantMessageReader extends AbstractMessageReader implements MessageReader {
   private callback: DataCallback | undefined;

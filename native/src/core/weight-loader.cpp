@@ -46,6 +46,9 @@ void split_rows(int64_t rows, F f) {
         if (e) std::rethrow_exception(e);
 }
 
+// Bytes of one of t's rows (rows of equal size).
+size_t row_bytes_of(const st_tensor & t, int64_t rows) { return t.nbytes / static_cast<size_t>(std::max<int64_t>(rows, 1)); }
+
 // split_rows for a matrix t of the files (rows of equal size): each half reads its rows in pieces
 // of about 1 MB into a buffer of its own and runs f(r0, r1, half, piece) on each (piece: rows r0 ..
 // r1 as the file lays them out, row r0 first). So only two pieces of the file are in memory at a
@@ -55,7 +58,7 @@ template <typename F>
 void split_rows_reading(const st_tensor & t, int64_t rows, F f) {
     constexpr size_t PIECE_BYTES = size_t(1) << 20;
     const int64_t G = WEIGHT_GROUP_ROWS;
-    const size_t row_bytes = t.nbytes / static_cast<size_t>(std::max<int64_t>(rows, 1));
+    const size_t row_bytes = row_bytes_of(t, rows);
     const int64_t per = std::max<int64_t>(G, static_cast<int64_t>(PIECE_BYTES / std::max<size_t>(row_bytes, 1)) / G * G);
     split_rows(rows, [&](int64_t r0, int64_t r1) {
         std::vector<uint8_t> piece(static_cast<size_t>(std::min(per, std::max<int64_t>(r1 - r0, 0))) * row_bytes);
@@ -167,11 +170,11 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
     if (check_only_) return weight_matrix{};
     if (fault_hit("alloc:weights")) throw std::bad_alloc();  // as a failed new below would
     const size_t count = static_cast<size_t>(rows * cols);
-    weight_matrix w;
+    weight_matrix w;  // as the kernels take it: F16 computes as f32 (converted below)
     w.rows = rows;
     w.cols = cols;
-    if (weight_is_quant(quant) && t.dtype != ST_F16) {  // straight from the file's bytes (any alignment)
-        w.dtype = t.dtype == ST_BF16 ? WEIGHT_BF16 : WEIGHT_F32;  // its rows come from the pieces read
+    w.dtype = t.dtype == ST_BF16 ? WEIGHT_BF16 : WEIGHT_F32;
+    if (weight_is_quant(quant) && t.dtype != ST_F16) {  // straight from the file's bytes (any alignment): the pieces read
         const size_t bytes = weight_quant_bytes(quant, rows, cols);
         const weight_matrix q = weight_quant_view(quant, rows, cols, store_.tiled.take(bytes));
         split_rows_reading(t, rows, [&](int64_t r0, int64_t r1, int, const uint8_t * piece) { weight_quantize_rows(w, q, r0, r1, piece); });
@@ -184,7 +187,6 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
         split_rows_reading(t, rows, [&](int64_t r0, int64_t r1, int, const uint8_t * piece) {
             st_to_f32(ST_F16, piece, buf.get() + r0 * cols, (r1 - r0) * cols);
         });
-        w.dtype = WEIGHT_F32;
         w.data = buf.get();
         store_.owned.push_back(std::move(buf));
         if (weight_is_quant(quant)) {
@@ -196,8 +198,6 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
             store_.quantized.emplace_back(t.name, q);
             return q;
         }
-    } else {
-        w.dtype = t.dtype == ST_BF16 ? WEIGHT_BF16 : WEIGHT_F32;
     }
     const bool copied = t.dtype == ST_F16;
     store_.bytes += count * element_size(w.dtype);
@@ -216,7 +216,7 @@ weight_matrix weight_loader::matrix(const std::vector<std::string> & names, int6
     }
     if (!copied) {  // kept as stored: read straight into the arena (aligned, in forward order)
         uint8_t * dst = static_cast<uint8_t *>(store_.tiled.take(t.nbytes));
-        const size_t row_bytes = t.nbytes / static_cast<size_t>(std::max<int64_t>(rows, 1));
+        const size_t row_bytes = row_bytes_of(t, rows);
         split_rows(rows, [&](int64_t r0, int64_t r1) {
             st_read(t, static_cast<size_t>(r0) * row_bytes, static_cast<size_t>(r1 - r0) * row_bytes, dst + static_cast<size_t>(r0) * row_bytes);
         });

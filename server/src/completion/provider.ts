@@ -151,11 +151,13 @@ export class CompletionProvider {
     const cacheOn = settings.cache.enabled;
     const background = req.trigger === 'prefetch';
     const alternative = req.trigger === 'alternative';
+    // what earlier keystrokes left (a running generation, remembered suggestions): not for an alternative
+    const reuse = cacheOn && !alternative;
     // an alternative never supersedes: a newer request of its document goes first
     if (alternative && this.inflight.has(req.key)) return this.done(trace, 'superseded');
     if (!background && !alternative) clearTimeout(this.prefetchTimer);
     // a request that types what the running generation produces waits for it; others supersede it
-    const attachTo = cacheOn && !alternative ? this.running.extendedBy(req.key, req.text, req.offset) : undefined;
+    const attachTo = reuse ? this.running.extendedBy(req.key, req.text, req.offset) : undefined;
     const prev = this.inflight.get(req.key);
     if (prev && prev !== attachTo?.owner) prev.abort('superseded');
     if (attachTo) attachTo.attached++;
@@ -179,7 +181,7 @@ export class CompletionProvider {
         if (signal.aborted) throw abortError(signal);
         if (!finished) attachTo.owner.abort('superseded'); // too slow: start over
       }
-      const cached = cacheOn && !alternative ? this.suggestions.lookup(req.key, req.text, req.offset) : undefined;
+      const cached = reuse ? this.suggestions.lookup(req.key, req.text, req.offset) : undefined;
       const hit = cached ? (attachTo ? 'attached' : cached.entry.prefetched ? 'prefetched' : 'typing') : cacheOn ? 'none' : 'off';
       trace.stage('cache', { hit });
       trace.record.cacheHit = hit;
@@ -226,7 +228,7 @@ export class CompletionProvider {
       };
       const multiline = allowsMultiline(fctx);
       if (this.deps.log.enabled('debug')) this.deps.log.debug(`trace ${trace.record.id}: generating for ${req.key} from ${prompt.ids.length} prompt tokens`);
-      const drafts = cacheOn && !alternative && (this.deps.host.takesExtraDrafts?.() ?? true) ? this.drafts(req, view.model.tokenizer, healing?.text ?? '') : [];
+      const drafts = reuse && (this.deps.host.takesExtraDrafts?.() ?? true) ? this.drafts(req, view.model.tokenizer, healing?.text ?? '') : [];
       // the client's cancel ends the generation after a grace, unless a request attached to it
       const engine = new AbortController();
       let grace: NodeJS.Timeout | undefined;

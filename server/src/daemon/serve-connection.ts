@@ -8,7 +8,7 @@
 import type { Socket } from 'node:net';
 import type { EngineHost } from '../completion/engine-host.js';
 import { startServer, type Server, type ServerOptions } from '../server.js';
-import { createStreamConnection } from '../transport.js';
+import { createStreamConnection, OUTPUT_BACKLOG_LIMIT } from '../transport.js';
 import { ConnectionEngineHost } from './connection-engine-host.js';
 
 export interface ConnectionOptions {
@@ -24,9 +24,6 @@ export interface ConnectionOptions {
 /** How often a connection's unread reply bytes are looked at. */
 const WATCH_MS = 100;
 
-/** Unread reply bytes above which transport.ts pauses a client's input (OUTPUT_BACKLOG_LIMIT). */
-const BACKLOG_BYTES = 4 * 1024 * 1024;
-
 /**
  * Disconnects a client whose unread replies (the socket's write buffer) pass opts.stallBytes, or
  * stay above 4 MiB (where transport.ts stops reading its input) for opts.stallMs.
@@ -36,7 +33,7 @@ function watchUnread(socket: Socket, opts: ConnectionOptions, disconnect: (reaso
   const timer = setInterval(() => {
     const unread = socket.writableLength;
     if (unread > opts.stallBytes) return stop(`${unread} bytes of replies unread, limit ${opts.stallBytes}`);
-    if (unread <= BACKLOG_BYTES) above = null;
+    if (unread <= OUTPUT_BACKLOG_LIMIT) above = null;
     else if (above === null) above = Date.now();
     else if (Date.now() - above >= opts.stallMs) stop(`replies unread for ${opts.stallMs} ms`);
   }, WATCH_MS);

@@ -48,9 +48,6 @@ export function serveDaemon(opts: DaemonOptions): Promise<number> {
     stallBytes: opts.stallBytes,
     stallMs: opts.stallMs,
   };
-  const serve = (socket: Socket): void => {
-    serveConnection(socket, connectionOptions);
-  };
 
   return new Promise<number>((resolvePromise) => {
     const server = createServer((socket: Socket) => {
@@ -59,11 +56,11 @@ export function serveDaemon(opts: DaemonOptions): Promise<number> {
       const refused = limits.acquire(address);
       if (refused !== null) return refuse(socket, `${refused}: connection closed`);
       socket.once('close', () => limits.release(address));
-      if (opts.token === null) return serve(socket);
+      if (opts.token === null) return void serveConnection(socket, connectionOptions);
       void admit(socket, { token: opts.token, timeoutMs: opts.handshakeTimeoutMs }).then((a) => {
         if (!a.ok) return;
         socket.unshift(a.replay);
-        serve(socket);
+        serveConnection(socket, connectionOptions);
         socket.resume();
       });
     });

@@ -3,7 +3,17 @@
  * stream pair), e2e (real `slipstream serve` processes), native (the addon), editors (Neovim and
  * Vim), remote (a real llama-server behind the server) and vscode (a real VS Code). npm test runs all.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// The servers and engine hosts under test keep mode auto's calibrations (calibration-store.ts) in a
+// cache directory of this run, never in the user's ~/.cache; the workers and the servers they
+// spawn inherit it; it goes when the run ends.
+const testCacheDir = mkdtempSync(join(tmpdir(), 'slipstream-test-cache-'));
+process.env.SLIPSTREAM_CACHE_DIR = testCacheDir;
+process.on('exit', () => rmSync(testCacheDir, { recursive: true, force: true }));
 
 export default defineConfig({
   test: {

@@ -82,8 +82,8 @@ export function spawnServer(args: string[], options: SpawnOptions = {}): ServerP
 export interface LspClientOptions {
   /** Where the server's window/showMessage goes; default: a `server: ...` line on stderr. */
   onShowMessage?: (message: string) => void;
-  /** How to start the server (SpawnOptions.command, .cwd). */
-  spawn?: Pick<SpawnOptions, 'command' | 'cwd'>;
+  /** How to start the server (SpawnOptions.command, .cwd, .env). */
+  spawn?: Pick<SpawnOptions, 'command' | 'cwd' | 'env'>;
   /** Called with every message the client sends (requests, notifications, its answers), in order. */
   record?: (message: Message) => void;
 }

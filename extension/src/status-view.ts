@@ -51,7 +51,11 @@ export function statusRows(s: StatusResult): StatusRow[] {
   const c = e.modeDecision?.calibration;
   rows.push({
     label: `Decoding: ${e.mode === 'redrafter' ? 'ReDrafter speculative decoding' : 'plain (one token per step)'} · setting ${e.modeSetting}`,
-    detail: (e.modeDecision?.reason ?? '') + (c ? ` · calibrated in ${Math.round(c.ms)} ms over ${c.rounds} rounds of up to ${c.tokens} tokens after ${c.promptTokens}-token prompts, ${c.shapes.length} tree shapes` : ''),
+    detail:
+      (e.modeDecision?.reason ?? '') +
+      (c
+        ? ` · calibrated ${c.source === 'cache' ? `by an earlier start on ${c.measuredAt.slice(0, 10)}, ` : ''}in ${Math.round(c.ms)} ms over ${c.rounds} rounds of up to ${c.tokens} tokens after ${c.promptTokens}-token prompts, ${c.shapes.length} tree shapes`
+        : ''),
   });
   const others = e.backends.filter((b) => !b.available).map((b) => `${b.name} unavailable: ${b.reason ?? 'unknown'}`);
   rows.push({ label: `Backend: ${e.backendInUse ?? '(not loaded)'} · setting ${e.backend}`, detail: others.join('; ') || undefined });

@@ -27,6 +27,7 @@ export function nativeRoot(): string {
 }
 
 let cached: NativeBinding | undefined;
+let cachedPath: string | undefined;
 
 /** Loads the addon once per process; throws EngineError(ENGINE_NOT_BUILT) with the paths tried. */
 export function loadBinding(): NativeBinding {
@@ -40,5 +41,12 @@ export function loadBinding(): NativeBinding {
     );
   }
   cached = require(found) as NativeBinding;
+  cachedPath = found;
   return cached;
+}
+
+/** The file the addon was loaded from (loading it first when needed). */
+export function addonPath(): string {
+  loadBinding();
+  return cachedPath!;
 }

@@ -6,6 +6,7 @@ import { loadBinding } from './binding.js';
 import type { BackendReport, NativeLogger } from './binding-types.js';
 
 export type { BackendReport, KvPoolFigures } from './binding-types.js';
+export { addonPath } from './binding.js';
 export { EngineError, isAbortError } from './errors.js';
 export { Tokenizer } from './tokenizer.js';
 export { Model, WEIGHT_FORMATS, type Dtype, type LoadOptions, type ModelInfo, type SessionOptions, type WeightFormat } from './model.js';

@@ -207,6 +207,10 @@ export interface StatusResult {
         arMsPerToken: number;
         shapes: { beams: number; beamLength: number; msPerToken: number; tokensPerStep: number; speedup: number; rounds: number }[];
         ms: number;
+        /** When it was measured (ISO 8601). */
+        measuredAt: string;
+        /** 'measured' at this start, or 'cache': kept from an earlier start on the same files, build, threads and CPU. */
+        source: 'measured' | 'cache';
       } | null;
     } | null;
     backends: { name: string; available: boolean; reason?: string }[];

@@ -7,6 +7,8 @@
  * engine.beams / engine.beamLength is the one every ReDrafter generation runs (its verified trees
  * are larger than the default's could be) with the same output as plain decoding.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Drafter, Model, Tokenizer, type GenerateOptions, type Session } from '../../native/lib/index.js';
@@ -21,6 +23,7 @@ import {
   type Calibration,
   type TreeShape,
 } from '../../server/src/completion/mode-calibration.js';
+import { CALIBRATION_FILE_NAME, CalibrationStore } from '../../server/src/completion/calibration-store.js';
 import { NativeEngineHost } from '../../server/src/completion/native-engine-host.js';
 import type { EngineStep } from '../../server/src/trace/engine-steps.js';
 import { Logger } from '../../server/src/log.js';
@@ -123,10 +126,17 @@ describe('the calibration prompts', () => {
 });
 
 describe('the tree shape through NativeEngineHost', () => {
-  /** A host on the shipped pair with these engine settings, its log lines, and a greedy completion that records its steps. */
-  async function withHost<T>(engine: Partial<Settings['engine']>, f: (h: NativeEngineHost, log: string[], complete: (prompt: Int32Array) => Promise<{ ids: number[]; steps: EngineStep[] }>) => Promise<T>): Promise<T> {
+  /**
+   * A host on the shipped pair with these engine settings (and this calibration cache: none unless
+   * given), its log lines, and a greedy completion that records its steps.
+   */
+  async function withHost<T>(
+    engine: Partial<Settings['engine']>,
+    f: (h: NativeEngineHost, log: string[], complete: (prompt: Int32Array) => Promise<{ ids: number[]; steps: EngineStep[] }>) => Promise<T>,
+    calibrations: CalibrationStore | null = null,
+  ): Promise<T> {
     const log: string[] = [];
-    const host = new NativeEngineHost(new Logger((_, m) => log.push(m)));
+    const host = new NativeEngineHost(new Logger((_, m) => log.push(m)), calibrations);
     host.configure({ ...defaultSettings().engine, threads: 2, ...engine });
     const complete = async (prompt: Int32Array): Promise<{ ids: number[]; steps: EngineStep[] }> => {
       const steps: EngineStep[] = [];
@@ -173,6 +183,39 @@ describe('the tree shape through NativeEngineHost', () => {
       if (again.chosen === 'redrafter') expect(again.shape!.beams).toBe(2);
       expect(log.filter((l) => l.startsWith('slipstream: loaded '))).toHaveLength(1);
     });
+  }, 120_000);
+
+  it('a later start on the same pair takes the calibration from the cache; other shapes are measured and kept beside it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipstream-calibration-cache-'));
+    try {
+      const store = new CalibrationStore(dir);
+      const first = await withHost({ mode: 'auto' }, async (h, log) => {
+        const d = h.status().modeDecision!;
+        expect(d.calibration!.source).toBe('measured');
+        expect(log.find((l) => l.includes('decoding mode auto:'))).toMatch(/\(calibration \d+ ms, /);
+        return d;
+      }, store);
+      const kept = JSON.parse(readFileSync(join(dir, CALIBRATION_FILE_NAME), 'utf8')) as { entries: { what: string }[] };
+      expect(kept.entries).toHaveLength(1);
+      expect(kept.entries[0]!.what).toContain('slipstream-code-drafter');
+      await withHost({ mode: 'auto' }, async (h, log, complete) => {
+        const d = h.status().modeDecision!;
+        // the same figures and decision, read back rather than measured
+        expect(d.calibration).toEqual({ ...first.calibration!, source: 'cache' });
+        expect({ chosen: d.chosen, shape: d.shape, reason: d.reason }).toEqual({ chosen: first.chosen, shape: first.shape, reason: first.reason });
+        const line = log.find((l) => l.includes('decoding mode auto:'))!;
+        expect(line).toContain(`calibration from ${join(dir, CALIBRATION_FILE_NAME)}, measured ${first.calibration!.measuredAt}`);
+        // engine.beams set: those shapes are not in the cache, so they are measured, then kept too
+        h.configure({ ...defaultSettings().engine, threads: 2, mode: 'auto', beams: 2 });
+        await complete(await prompt(h));
+        expect(h.status().modeDecision!.calibration!.source).toBe('measured');
+      }, store);
+      expect((JSON.parse(readFileSync(join(dir, CALIBRATION_FILE_NAME), 'utf8')) as { entries: unknown[] }).entries).toHaveLength(2);
+      // another thread count is another machine as far as the calibration goes
+      await withHost({ mode: 'auto', threads: 1 }, async (h) => expect(h.status().modeDecision!.calibration!.source).toBe('measured'), store);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('engine.beams / engine.beamLength set the shape every ReDrafter generation runs, with the same output', async () => {

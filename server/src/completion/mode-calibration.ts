@@ -124,6 +124,10 @@ export interface Calibration {
   shapes: ShapeFigures[];
   /** Wall time of the whole calibration, warm-up included. */
   ms: number;
+  /** When it was measured (ISO 8601). */
+  measuredAt: string;
+  /** 'measured' by this server, or read from the calibration cache (calibration-store.ts) of an earlier start. */
+  source: 'measured' | 'cache';
 }
 
 /** The tree-shape settings (engine.beams, engine.beamLength): 0 = not set (auto). */
@@ -318,6 +322,8 @@ export async function calibrate(model: Model, tokenizer: TokenizerLike, drafter:
         return { beams: shape.beams, beamLength: shape.beamLength, msPerToken: ms, tokensPerStep, speedup: arMsPerToken / ms, rounds: timedRounds[k + 1]! };
       }),
       ms: performance.now() - started,
+      measuredAt: new Date().toISOString(),
+      source: 'measured',
     };
   } finally {
     for (const s of sessions) s.dispose();

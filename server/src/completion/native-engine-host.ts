@@ -3,8 +3,10 @@
  * Model, one Session per document (a SessionPool bounded by KV bytes, least recently used first
  * out: session-pool.ts) and the Drafter; loads
  * on first use (the configured model, else the shipped default pair: default-model.ts), then for
- * mode auto calibrates plain vs ReDrafter decoding at a few tree shapes (mode-calibration.ts) and
- * runs every ReDrafter generation at the decision's shape (beams, beamLength); serializes every engine
+ * mode auto calibrates plain vs ReDrafter decoding at a few tree shapes (mode-calibration.ts; or
+ * takes the calibration an earlier start measured on the same files, build, threads and CPU from the
+ * calibration cache, calibration-store.ts) and runs every ReDrafter generation at the decision's
+ * shape (beams, beamLength); serializes every engine
  * call (one generation at a time, shared by all connections of a TCP server; a background
  * prefetch only on an idle engine, ended by the next request); reports backends.
  * Prefix reuse happens inside Session.generate, from the session's own KV and from the model's shared
@@ -13,12 +15,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { backends, Drafter, Model, Tokenizer, type GenerateChunk, type Session } from '../../../native/lib/index.js';
+import { addonPath, backends, Drafter, Model, Tokenizer, type GenerateChunk, type Session } from '../../../native/lib/index.js';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { abortError } from './debouncer.js';
 import { chooseModel, type ModelChoice } from './default-model.js';
 import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, KvFigures, LoadedModel } from './engine-host.js';
+import { cacheDirPath, calibrationIdentity, CalibrationStore } from './calibration-store.js';
 import { calibratedFor, calibrate, candidateShapes, decideMode, shapeName, type Calibration, type ModeDecision, type ShapeSetting, type TreeShape } from './mode-calibration.js';
 import { BackgroundGate } from './background-gate.js';
 import { Mutex } from './mutex.js';
@@ -26,6 +29,7 @@ import { healingVocab } from './token-healing.js';
 import { fromPerformanceNow, nowMs } from '../trace/clock.js';
 import { engineStep, type EngineSpans, type EngineStep } from '../trace/engine-steps.js';
 import { SessionPool } from './session-pool.js';
+import { VERSION } from '../version.js';
 
 /** cache.kvBudgetMB's default, until a request says otherwise. */
 const DEFAULT_KV_BUDGET_BYTES = 256 * 1024 * 1024;
@@ -61,7 +65,11 @@ export class NativeEngineHost implements EngineHost {
   private readonly lock = new Mutex();
   private readonly gate = new BackgroundGate();
 
-  constructor(private readonly log: Logger) {}
+  /** calibrations: where mode auto's calibrations are kept across starts (null: measured at every load). */
+  constructor(
+    private readonly log: Logger,
+    private readonly calibrations: CalibrationStore | null = new CalibrationStore(cacheDirPath()),
+  ) {}
 
   configure(engine: Settings['engine']): void {
     const prev = this.settings;
@@ -186,23 +194,57 @@ export class NativeEngineHost implements EngineHost {
 
   /**
    * Measures plain vs ReDrafter decoding at the candidate tree shapes once per loaded pair and
-   * shape settings (mode auto; again when engine.beams / engine.beamLength change); logs the decision.
+   * shape settings (mode auto; again when engine.beams / engine.beamLength change), or takes the
+   * calibration kept from an earlier start on the same files, build, threads and CPU; keeps a new
+   * one; logs the decision.
    */
   private async calibrate(l: Loaded): Promise<void> {
     const setting = this.shapeSetting();
     if (!l.drafter || !l.defaults || (l.calibration && calibratedFor(l.calibration, l.defaults, setting))) return;
     const shapes = candidateShapes(l.defaults, setting);
-    try {
-      l.calibration = await calibrate(l.model, l.view.tokenizer, l.drafter, shapes);
-    } catch (err) {
-      l.calibration = null;
-      this.log.warn(`mode auto: calibration failed, plain decoding: ${(err as Error).message}`);
-      return;
+    const kept = await this.keptCalibration(l, shapes);
+    if (kept.calibration && calibratedFor(kept.calibration, l.defaults, setting)) {
+      l.calibration = kept.calibration;
+    } else {
+      try {
+        l.calibration = await calibrate(l.model, l.view.tokenizer, l.drafter, shapes);
+      } catch (err) {
+        l.calibration = null;
+        this.log.warn(`mode auto: calibration failed, plain decoding: ${(err as Error).message}`);
+        return;
+      }
+      if (kept.id && this.calibrations) {
+        await this.calibrations.save(kept.id.key, kept.id.what, l.calibration).catch((err: unknown) => {
+          this.log.warn(`mode auto: cannot keep the calibration in ${this.calibrations!.file}: ${(err as Error).message}`);
+        });
+      }
     }
-    const each = l.calibration.shapes.map((f) => `${shapeName(f)} ${f.msPerToken.toFixed(2)} ms/token ${f.tokensPerStep.toFixed(2)} tokens/step`).join(', ');
+    const c = l.calibration;
+    const each = c.shapes.map((f) => `${shapeName(f)} ${f.msPerToken.toFixed(2)} ms/token ${f.tokensPerStep.toFixed(2)} tokens/step`).join(', ');
+    const how = c.source === 'cache' ? `calibration from ${this.calibrations!.file}, measured ${c.measuredAt} in ${Math.round(c.ms)} ms` : `calibration ${Math.round(c.ms)} ms`;
     this.log.info(
-      `decoding mode ${decideMode('auto', l.defaults, l.calibration, setting).reason} (calibration ${Math.round(l.calibration.ms)} ms, ${l.calibration.promptTokens}-token prompts: plain ${l.calibration.arMsPerToken.toFixed(2)} ms/token, ${each})`,
+      `decoding mode ${decideMode('auto', l.defaults, c, setting).reason} (${how}, ${c.promptTokens}-token prompts: plain ${c.arMsPerToken.toFixed(2)} ms/token, ${each})`,
     );
+  }
+
+  /**
+   * The calibration cache's key for the loaded pair and these shapes, and what it keeps under it
+   * (null when nothing, or no cache). Any error (a folder gone, an unreadable addon file) means no
+   * cache for this load: it is measured as without one.
+   */
+  private async keptCalibration(l: Loaded, shapes: TreeShape[]): Promise<{ id: { key: string; what: string } | null; calibration: Calibration | null }> {
+    if (!this.calibrations || !l.choice.drafter) return { id: null, calibration: null };
+    try {
+      const info = l.model.info;
+      const id = await calibrationIdentity({
+        modelDir: l.choice.model, drafterDir: l.choice.drafter, addonPath: addonPath(), version: VERSION,
+        computeDtype: info.computeDtype, kernelPath: info.kernelPath, threads: info.threads, kvDtype: info.kvDtype, shapes,
+      });
+      return { id, calibration: await this.calibrations.find(id.key) };
+    } catch (err) {
+      this.log.warn(`mode auto: no calibration cache for this load: ${(err as Error).message}`);
+      return { id: null, calibration: null };
+    }
   }
 
   /** The decoding mode and tree shape for the current settings and the loaded pair. */

@@ -127,6 +127,8 @@ const status: StatusResult = {
           { beams: 2, beamLength: 4, msPerToken: 0.3, tokensPerStep: 2.4, speedup: 0.83, rounds: 1 },
         ],
         ms: 140,
+        measuredAt: '2026-12-06T20:00:00.000Z',
+        source: 'measured',
       },
     },
     backends: [{ name: 'cpu', available: true }, { name: 'cuda', available: false, reason: 'no device: no NVIDIA driver (libcuda.so.1 not found)' }],
@@ -167,6 +169,14 @@ describe('status texts', () => {
     expect(rows).toContain('Latency: last 13 ms · p50 11 ms · p95 30 ms · p99 30 ms');
     expect(rows.join('\n')).not.toMatch(/[{}]/);
     expect(statusRows(status).find((r) => r.label.startsWith('Backend'))?.detail).toContain('no NVIDIA driver');
+  });
+
+  it('Show Status: the decoding row says whether the calibration was measured now or kept from an earlier start', () => {
+    const decoding = (s: typeof status): string | undefined => statusRows(s).find((r) => r.label.startsWith('Decoding'))?.detail;
+    expect(decoding(status)).toContain(' · calibrated in 140 ms over 3 rounds of up to 32 tokens after 960-token prompts, 2 tree shapes');
+    const md = status.engine.modeDecision!;
+    const kept = { ...status, engine: { ...status.engine, modeDecision: { ...md, calibration: { ...md.calibration!, source: 'cache' as const } } } };
+    expect(decoding(kept)).toContain(' · calibrated by an earlier start on 2026-12-06, in 140 ms over 3 rounds');
   });
 });
 

@@ -27,7 +27,7 @@ const DEFAULTS = { beams: 1, beamLength: 3 };
 /** A fake shape measurement: [beams, beamLength, ms per token]. */
 const shape = ([beams, beamLength, ms]: [number, number, number], ar: number): ShapeFigures => ({ beams, beamLength, msPerToken: ms, tokensPerStep: 2, speedup: ar / ms, rounds: 3 });
 /** A fake calibration: plain decoding at `ar` ms/token and the given shapes. */
-const fakeCalibration = (ar: number, shapes: [number, number, number][]): Calibration => ({ tokens: 32, promptTokens: 960, rounds: 3, arMsPerToken: ar, shapes: shapes.map((s) => shape(s, ar)), ms: 100 });
+const fakeCalibration = (ar: number, shapes: [number, number, number][]): Calibration => ({ tokens: 32, promptTokens: 960, rounds: 3, arMsPerToken: ar, shapes: shapes.map((s) => shape(s, ar)), ms: 100, measuredAt: '2026-12-06T20:00:00.000Z', source: 'measured' });
 /** A fake calibration with the one default shape at `rd` ms/token. */
 const cal = (ar: number, rd: number): Calibration => fakeCalibration(ar, [[1, 3, rd]]);
 

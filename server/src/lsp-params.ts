@@ -120,6 +120,7 @@ export const PARAMS: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>
       languageId: str.optional(),
       uri: str.optional(),
       maxTokens: z.int({ error: 'expected an integer 1..1024' }).min(1, { error: 'expected an integer 1..1024' }).max(1024, { error: 'expected an integer 1..1024' }).optional(),
+      alternatives: z.int({ error: 'expected an integer 1..5' }).min(1, { error: 'expected an integer 1..5' }).max(5, { error: 'expected an integer 1..5' }).optional(),
     }).refine((p) => p.offset <= p.text.length, { error: 'offset is past the end of text (UTF-16 code units)', path: ['offset'] }),
   ],
   ['slipstream/debug/document', obj({ uri })],

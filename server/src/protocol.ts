@@ -258,11 +258,16 @@ export interface CompleteParams {
   /** Names the document for the engine's per-document session (default `slipstream:complete`). */
   uri?: string;
   maxTokens?: number;
+  /**
+   * Suggestions wanted, 1..5 (default 1): past the first, sampled alternatives as for an invoked
+   * inline completion (alternatives.ts), each distinct; fewer when they repeat.
+   */
+  alternatives?: number;
   /** The client's trace id and keystroke time (ClientTraceParams); optional. */
   clientTrace?: unknown;
 }
 export interface CompleteResult {
-  /** Zero or one item; `start`/`end` are UTF-16 offsets in `text` of the range it replaces. */
+  /** None, one, or (with `alternatives`) up to that many items; `start`/`end` are UTF-16 offsets in `text` of the range each replaces. */
   items: { insertText: string; start: number; end: number }[];
   traceId: number;
 }

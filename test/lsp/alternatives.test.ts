@@ -87,3 +87,29 @@ describe('alternatives of an invoked completion', () => {
     expect(engine.requests.map((r) => r.seed)).toEqual([undefined, 1, undefined]); // no second alternative
   });
 });
+
+describe('alternatives on slipstream/complete', () => {
+  type Complete = { items: { insertText: string; start: number; end: number }[] };
+  const complete = (params: Record<string, unknown>): Promise<Complete> =>
+    pair.client.sendRequest('slipstream/complete', { text: 'let a = ', offset: 8, uri: 'untitled:c', ...params }) as Promise<Complete>;
+
+  it('gives one item unless asked, then up to `alternatives` distinct ones, whatever completion.alternatives says', async () => {
+    await start({ alternatives: 1 });
+    expect((await complete({})).items).toEqual([{ insertText: 'greedy();', start: 8, end: 8 }]);
+    expect(engine.requests).toHaveLength(1);
+    const r = await complete({ alternatives: 3 });
+    expect(r.items.map((i) => [i.insertText, i.start, i.end])).toEqual([['greedy();', 8, 8], ['alt1();', 8, 8], ['alt2();', 8, 8]]);
+    // the first from the suggestion cache, the two alternatives computed with seeds 1 and 2
+    expect(engine.requests.map((q) => [q.temperature, q.seed])).toEqual([[0, undefined], [0.8, 1], [0.8, 2]]);
+    engine.respond = (_prompt, req) => (req.temperature === 0 || req.seed === 2 ? 'greedy();' : 'alt();');
+    expect((await complete({ uri: 'untitled:d', alternatives: 5 })).items.map((i) => i.insertText)).toEqual(['greedy();', 'alt();']);
+  });
+
+  it('refuses an alternatives count outside 1..5 with -32602', async () => {
+    await start();
+    for (const alternatives of [0, 6, 1.5, '2']) {
+      await expect(complete({ alternatives })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('params.alternatives: expected an integer 1..5') });
+    }
+    expect(engine.requests).toHaveLength(0);
+  });
+});

@@ -150,7 +150,7 @@ export class CompletionFeature implements Feature {
     const { text, offset } = params;
     const { signal, dispose } = tokenSignal(token);
     try {
-      const result = await this.provider.complete({
+      const req: CompletionRequest = {
         key: params.uri ?? 'slipstream:complete',
         text,
         offset,
@@ -161,10 +161,13 @@ export class CompletionFeature implements Feature {
         maxTokens: params.maxTokens,
         receivedAt,
         clientTrace: this.clientTrace(params.clientTrace, receivedAt),
-      });
+      };
+      const result = await this.provider.complete(req);
       if (result.outcome === 'cancelled') throw new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
       if (result.outcome !== 'shown' && result.outcome !== 'cached') return { items: [], traceId: result.traceId };
-      return { items: [{ insertText: result.item.text, start: offset, end: offset + result.replaceLength }], traceId: result.traceId };
+      const count = params.alternatives ?? 1;
+      const results = count > 1 ? [result, ...(await alternativesFor(this.provider, req, result, count))] : [result];
+      return { items: results.map((r) => ({ insertText: r.item.text, start: offset, end: offset + r.replaceLength })), traceId: result.traceId };
     } finally {
       dispose();
     }

@@ -173,8 +173,9 @@ Napi::Value ModelWrap::js_create_session(const Napi::CallbackInfo & info) {
     if (!model_ || disposed_) throw engine_js_error(env, "model is disposed", "ENGINE_INVALID_ARGUMENT");
     int max_context = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
     engine_session * s = nullptr;
-    engine_status st = engine_session_init(model_, max_context, &s);
-    if (st != ENGINE_STATUS_OK) throw engine_js_error(env, "cannot create a session", engine_status_code(st));
+    char err[512] = {0};
+    engine_status st = engine_session_init(model_, max_context, &s, err, sizeof err);
+    if (st != ENGINE_STATUS_OK) throw engine_js_error(env, std::string("cannot create a session: ") + err, engine_status_code(st));
     return SessionWrap::Create(env, Value(), s);
 }
 

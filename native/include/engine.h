@@ -147,7 +147,9 @@ void engine_model_get_kv_pool_stats(const engine_model * model, engine_kv_pool_s
 // ---- sessions ------------------------------------------------------------------------------
 
 // max_context <= 0 means n_ctx_train. The KV cache is reserved virtually and touched lazily.
-engine_status engine_session_init(engine_model * model, int max_context, engine_session ** out) ENGINE_NOEXCEPT;
+// On failure *out is null and error (when given) says why, e.g. how many bytes the KV cache wanted.
+engine_status engine_session_init(engine_model * model, int max_context, engine_session ** out, char * error,
+                                  size_t error_len) ENGINE_NOEXCEPT;
 // Frees the session; while a generation holds it, the free happens in engine_generation_free.
 void engine_session_free(engine_session * session) ENGINE_NOEXCEPT;
 // Message of the last failed call on this session ("" when none).

@@ -31,7 +31,7 @@ inline bool stories_drafters_init(stories_drafters & f, int max_context) {
     char err[512];
     CHECK(engine_model_init(model_dir.c_str(), &mp, &f.model, err, sizeof err) == ENGINE_STATUS_OK);
     if (!f.model) return false;
-    CHECK(engine_session_init(f.model, max_context, &f.s) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(f.model, max_context, &f.s, nullptr, 0) == ENGINE_STATUS_OK);
     char tmpl[] = "/tmp/slipstream-drafters-XXXXXX";
     f.root = mkdtemp(tmpl);
     drafter_writer::write_random_drafter(f.root + "/a", 512, 64, 128, 2, "F32", 1);

@@ -44,7 +44,7 @@ engine_status load(const std::string & dir, engine_model ** m, std::string * mes
 // Logits of the last of tokens on a fresh session.
 std::vector<float> logits_of(engine_model * m, const std::vector<int32_t> & tokens) {
     engine_session * s = nullptr;
-    CHECK(engine_session_init(m, 64, &s) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 64, &s, nullptr, 0) == ENGINE_STATUS_OK);
     engine_model_info info;
     engine_model_get_info(m, &info);
     std::vector<float> out(static_cast<size_t>(info.n_vocab));
@@ -70,7 +70,9 @@ void check_allocation_faults(const std::string & dir) {
     // a session's KV cache: the session is refused, the model serves the next one
     fault_arm("alloc:kv");
     engine_session * s = nullptr;
-    CHECK(engine_session_init(m, 64, &s) == ENGINE_STATUS_OUT_OF_MEMORY && s == nullptr);
+    char session_msg[256] = {0};
+    CHECK(engine_session_init(m, 64, &s, session_msg, sizeof session_msg) == ENGINE_STATUS_OUT_OF_MEMORY && s == nullptr);
+    CHECK(contains(session_msg, "cannot reserve ") && contains(session_msg, " bytes for the KV cache"));
     fault_arm(nullptr);
     CHECK(logits_of(m, {1, 5, 9}) == ref);
     engine_model_free(m);
@@ -83,7 +85,7 @@ void check_step_fault(const std::string & dir) {
     CHECK(load(dir, &m) == ENGINE_STATUS_OK);
     if (!m) return;
     engine_session * s = nullptr;
-    CHECK(engine_session_init(m, 64, &s) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 64, &s, nullptr, 0) == ENGINE_STATUS_OK);
     const std::vector<int32_t> prompt = {1, 7, 3};
     const engine_sampling greedy{0.0f, 0, 1.0f, 0};
     auto run = [&](bool fault) {
@@ -137,7 +139,7 @@ void check_redrafter_fault() {
     char err[512];
     CHECK(engine_drafter_init((root + "/d").c_str(), m, &d, err, sizeof err) == ENGINE_STATUS_OK);
     engine_session * s = nullptr;
-    CHECK(engine_session_init(m, 0, &s) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 0, &s, nullptr, 0) == ENGINE_STATUS_OK);
     const std::vector<int32_t> prompt = {1, 403, 407, 261, 378, 292};
     const engine_sampling greedy{0.0f, 0, 1.0f, 0};
     engine_redrafter_params p{2, 4};

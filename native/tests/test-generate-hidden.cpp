@@ -31,7 +31,7 @@ int main() {
     const int P = static_cast<int>(prompt.size()), N = 48;
 
     engine_session * s = nullptr;
-    CHECK(engine_session_init(em, 0, &s) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(em, 0, &s, nullptr, 0) == ENGINE_STATUS_OK);
     CHECK(engine_session_hidden_size(s) == H);
     std::vector<int32_t> toks(N);
     std::vector<float> hid(static_cast<size_t>(N) * H);  // (N, H)
@@ -41,14 +41,14 @@ int main() {
 
     // the same tokens as the decode loop's plain greedy generation
     engine_session * s2 = nullptr;
-    CHECK(engine_session_init(em, 0, &s2) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(em, 0, &s2, nullptr, 0) == ENGINE_STATUS_OK);
     generation_run ar = run_generation(s2, greedy_params(prompt, N));
     CHECK(ar.status == ENGINE_STATUS_OK);
     CHECK(ar.ids == std::vector<int32_t>(toks.begin(), toks.begin() + n));
 
     // replayed by hand: bit for bit
     engine_session * s3 = nullptr;
-    CHECK(engine_session_init(em, 0, &s3) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(em, 0, &s3, nullptr, 0) == ENGINE_STATUS_OK);
     std::vector<float> lg(V), h(H);
     const int32_t last = P - 1;
     CHECK(engine_session_forward(s3, prompt.data(), P, nullptr, nullptr, &last, 1, lg.data(), h.data()) == ENGINE_STATUS_OK);
@@ -69,7 +69,7 @@ int main() {
     for (int j = 0; j < n; ++j) rows[j] = P - 1 + j;
     std::vector<float> hb(static_cast<size_t>(n) * H);
     engine_session * s4 = nullptr;
-    CHECK(engine_session_init(em, 0, &s4) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(em, 0, &s4, nullptr, 0) == ENGINE_STATUS_OK);
     CHECK(engine_session_forward(s4, seq.data(), static_cast<int>(seq.size()), nullptr, nullptr, rows.data(), n, nullptr,
                                  hb.data()) == ENGINE_STATUS_OK);
     double maxd = 0;

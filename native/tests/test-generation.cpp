@@ -131,7 +131,7 @@ void test_cancel_and_busy(engine_session * s) {
 // freed by the generation's free; the generation keeps working until then.
 void test_session_freed_under_a_generation(engine_model * m) {
     engine_session * s = nullptr;
-    CHECK(engine_session_init(m, 64, &s) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 64, &s, nullptr, 0) == ENGINE_STATUS_OK);
     const std::vector<int32_t> prompt{1, 403};
     const engine_generation_params p = greedy_params(prompt, 4);
     engine_generation * g = nullptr;

@@ -242,7 +242,7 @@ void run_interleaved(const char * what, engine_model * a, engine_model * cold, u
     engine_model_info info;
     engine_model_get_info(a, &info);
     engine_session * ss[2] = {nullptr, nullptr};
-    for (auto & s : ss) CHECK(engine_session_init(a, max_ctx, &s) == ENGINE_STATUS_OK);
+    for (auto & s : ss) CHECK(engine_session_init(a, max_ctx, &s, nullptr, 0) == ENGINE_STATUS_OK);
     doc_edits ed(seed, info.n_vocab, 4, 37, max_ctx - 24);
     int mismatches = 0, logit_mismatches = 0, from_pool = 0, over_budget = 0;
     for (int r = 0; r < rounds; ++r) {
@@ -252,7 +252,7 @@ void run_interleaved(const char * what, engine_model * a, engine_model * cold, u
         const size_t which = ed.rng() % 2;
         if (ed.rng() % 6 == 0) {  // the server drops a session: its blocks and tail stay in the pool
             engine_session_free(ss[which]);
-            CHECK(engine_session_init(a, max_ctx, &ss[which]) == ENGINE_STATUS_OK);
+            CHECK(engine_session_init(a, max_ctx, &ss[which], nullptr, 0) == ENGINE_STATUS_OK);
         }
         engine_session * s = ss[which];
         const int own = engine_session_reusable_prefix(s, prompt.data(), static_cast<int>(prompt.size()));
@@ -263,7 +263,7 @@ void run_interleaved(const char * what, engine_model * a, engine_model * cold, u
         }
         const generation_run ra = run_generation(s, p);
         engine_session * c = nullptr;
-        CHECK(engine_session_init(cold, max_ctx, &c) == ENGINE_STATUS_OK);
+        CHECK(engine_session_init(cold, max_ctx, &c, nullptr, 0) == ENGINE_STATUS_OK);
         if (drafter_cold) p.drafter = drafter_cold;
         const generation_run rc = run_generation(c, p);
         CHECK(ra.status == ENGINE_STATUS_OK && rc.status == ENGINE_STATUS_OK);
@@ -305,9 +305,9 @@ void test_cross_document(engine_model * m) {
     std::vector<int32_t> z = x;
     z[20] = x[20] % (info.n_vocab - 1) + 1;  // another id in 1..V-1
     engine_session *s1 = nullptr, *s2 = nullptr, *s3 = nullptr;
-    CHECK(engine_session_init(m, 128, &s1) == ENGINE_STATUS_OK);
-    CHECK(engine_session_init(m, 128, &s2) == ENGINE_STATUS_OK);
-    CHECK(engine_session_init(m, 128, &s3) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 128, &s1, nullptr, 0) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 128, &s2, nullptr, 0) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 128, &s3, nullptr, 0) == ENGINE_STATUS_OK);
     const generation_run r1 = run_generation(s1, greedy_params(x, 3));
     CHECK(r1.stats.reused_tokens == 0);
     const generation_run r2 = run_generation(s2, greedy_params(y, 3));
@@ -342,11 +342,11 @@ void test_in_place(engine_model * m, engine_model * cold) {
     std::vector<int32_t> z = x;
     z[20] = x[20] % (info.n_vocab - 1) + 1;
     engine_session *s1 = nullptr, *s2 = nullptr;
-    CHECK(engine_session_init(m, 128, &s1) == ENGINE_STATUS_OK);
-    CHECK(engine_session_init(m, 128, &s2) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 128, &s1, nullptr, 0) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 128, &s2, nullptr, 0) == ENGINE_STATUS_OK);
     auto cold_run = [&](const std::vector<int32_t> & prompt, const generation_run & got, engine_session * s) {
         engine_session * c = nullptr;
-        CHECK(engine_session_init(cold, 128, &c) == ENGINE_STATUS_OK);
+        CHECK(engine_session_init(cold, 128, &c, nullptr, 0) == ENGINE_STATUS_OK);
         const generation_run rc = run_generation(c, greedy_params(prompt, 8));
         CHECK(rc.status == ENGINE_STATUS_OK && got.status == ENGINE_STATUS_OK);
         CHECK(rc.ids == got.ids);
@@ -388,7 +388,7 @@ void test_free_and_exactness(engine_model * m) {
     std::vector<int32_t> p;
     for (int i = 0; i < 20; ++i) p.push_back(1 + (i * 7) % (info.n_vocab - 1));
     engine_session * a = nullptr;
-    CHECK(engine_session_init(m, 128, &a) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 128, &a, nullptr, 0) == ENGINE_STATUS_OK);
     const generation_run ra = run_generation(a, greedy_params(p, 20));
     CHECK(ra.ids.size() == 20);
     engine_kv_pool_stats ps;
@@ -400,19 +400,19 @@ void test_free_and_exactness(engine_model * m) {
     std::vector<int32_t> q = p;
     q.insert(q.end(), ra.ids.begin(), ra.ids.end());
     engine_session * b = nullptr;
-    CHECK(engine_session_init(m, 128, &b) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 128, &b, nullptr, 0) == ENGINE_STATUS_OK);
     const generation_run rb = run_generation(b, greedy_params(q, 4));
     CHECK(rb.stats.reused_tokens == 39);  // 2 full blocks + the freed session's 7-token tail (the 40th is computed)
     engine_session * b2 = nullptr;  // diverging inside the tail: its common rows only
     std::vector<int32_t> q2(q.begin(), q.begin() + 36);
     q2.push_back(q[36] % (info.n_vocab - 1) + 1);
     q2.push_back(3);
-    CHECK(engine_session_init(m, 128, &b2) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 128, &b2, nullptr, 0) == ENGINE_STATUS_OK);
     const generation_run rb2 = run_generation(b2, greedy_params(q2, 2));
     CHECK(rb2.stats.reused_tokens == 36);
     engine_session * cold = nullptr;
     CHECK(engine_model_set_kv_pool(m, 0) == ENGINE_STATUS_OK);
-    CHECK(engine_session_init(m, 128, &cold) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 128, &cold, nullptr, 0) == ENGINE_STATUS_OK);
     const generation_run rc2 = run_generation(cold, greedy_params(q2, 2));
     CHECK(rc2.ids == rb2.ids);
     CHECK(rc2.stats.reused_tokens == 0);
@@ -431,7 +431,7 @@ void test_free_and_exactness(engine_model * m) {
         t[static_cast<size_t>(i)] = 1 + (i * 11) % (info.n_vocab - 1);
     }
     engine_session * c = nullptr;
-    CHECK(engine_session_init(m, 128, &c) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 128, &c, nullptr, 0) == ENGINE_STATUS_OK);
     const int32_t last = 39;
     CHECK(engine_session_forward(c, t.data(), 40, pos.data(), nullptr, &last, 1, nullptr, nullptr) == ENGINE_STATUS_OK);
     engine_session_free(c);
@@ -464,7 +464,7 @@ void test_kv_dtype_bytes() {
             engine_model_get_info(m[i], &info[i]);
             engine_model_get_kv_pool_stats(m[i], &ps[i]);
             engine_session * s = nullptr;
-            CHECK(engine_session_init(m[i], 64, &s) == ENGINE_STATUS_OK);
+            CHECK(engine_session_init(m[i], 64, &s, nullptr, 0) == ENGINE_STATUS_OK);
             if (s) session_bytes[i] = s->s.kv.bytes;
             engine_session_free(s);
         }
@@ -511,8 +511,8 @@ void test_bf16_redrafter_parity(engine_model * m, const engine_drafter * d) {
         const int len = 5 + static_cast<int>(rng() % 60);
         for (int i = 0; i < len; ++i) prompt.push_back(1 + static_cast<int32_t>(rng() % static_cast<uint32_t>(info.n_vocab - 1)));
         engine_session *a = nullptr, *b = nullptr;
-        CHECK(engine_session_init(m, 256, &a) == ENGINE_STATUS_OK);
-        CHECK(engine_session_init(m, 256, &b) == ENGINE_STATUS_OK);
+        CHECK(engine_session_init(m, 256, &a, nullptr, 0) == ENGINE_STATUS_OK);
+        CHECK(engine_session_init(m, 256, &b, nullptr, 0) == ENGINE_STATUS_OK);
         engine_generation_params p = greedy_params(prompt, 40);
         const generation_run plain = run_generation(a, p);
         std::vector<int32_t> extra = plain.ids, lens = {static_cast<int32_t>(plain.ids.size())};

@@ -39,7 +39,7 @@ std::vector<float> all_logits(const std::string & dir, const char * weights, con
     CHECK(std::string(info.compute_dtype) == weights || std::string(weights) == "bf16");
     *vocab = info.n_vocab;
     engine_session * s = nullptr;
-    CHECK(engine_session_init(m, 0, &s) == ENGINE_STATUS_OK);
+    CHECK(engine_session_init(m, 0, &s, nullptr, 0) == ENGINE_STATUS_OK);
     const int n = static_cast<int>(tokens.size());
     std::vector<int32_t> rows(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = i;

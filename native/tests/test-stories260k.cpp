@@ -47,7 +47,7 @@ int main() {
         backend_cpu_set_matmul_path(em->m->bctx, path);
         std::fprintf(stderr, "kernel path %d\n", static_cast<int>(path));
         engine_session * s = nullptr;
-        CHECK(engine_session_init(em, 0, &s) == ENGINE_STATUS_OK);
+        CHECK(engine_session_init(em, 0, &s, nullptr, 0) == ENGINE_STATUS_OK);
 
         // first-position logits
         const json_value & fl = *gen0.get("first_logits");

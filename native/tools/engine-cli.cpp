@@ -101,8 +101,8 @@ int cmd_generate(const cli_args & a) {
         return 1;
     }
     engine_session * s = nullptr;
-    const engine_status si = engine_session_init(m, static_cast<int>(a.ids.size()) + a.n + 8, &s);
-    if (si != ENGINE_STATUS_OK) { std::fprintf(stderr, "engine-cli: cannot create a session: %s\n", engine_status_code(si)); engine_model_free(m); return 1; }
+    const engine_status si = engine_session_init(m, static_cast<int>(a.ids.size()) + a.n + 8, &s, err, sizeof(err));
+    if (si != ENGINE_STATUS_OK) { std::fprintf(stderr, "engine-cli: cannot create a session (%s): %s\n", engine_status_code(si), err); engine_model_free(m); return 1; }
     engine_generation_params gp = engine_generation_default_params();
     gp.prompt = a.ids.data();
     gp.n_prompt = static_cast<int>(a.ids.size());
@@ -161,7 +161,12 @@ int cmd_bench(const cli_args & a) {
     const double embed = double(info.n_vocab) * info.n_embd * (std::strcmp(info.compute_dtype, "bf16") ? 4 : 2);
     const double bytes = info.tie_word_embeddings ? double(info.weight_bytes) : double(info.weight_bytes) - embed;
     engine_session * s = nullptr;
-    engine_session_init(m, 1024, &s);
+    char session_err[512] = {0};
+    if (engine_session_init(m, 1024, &s, session_err, sizeof session_err) != ENGINE_STATUS_OK) {
+        std::fprintf(stderr, "engine-cli: session init failed: %s\n", session_err);
+        engine_model_free(m);
+        return 1;
+    }
     const int lo = std::min(300, info.n_vocab / 4), span = std::max(1, info.n_vocab / 2 - lo);
     std::vector<int32_t> toks(512);
     for (int i = 0; i < 512; ++i) toks[static_cast<size_t>(i)] = lo + (i * 7919) % span;
@@ -229,8 +234,9 @@ int cmd_forward_curve(const cli_args & a) {
     engine_model_info info;
     engine_model_get_info(m, &info);
     engine_session * s = nullptr;
-    if (engine_session_init(m, a.ctx + 64, &s) != ENGINE_STATUS_OK) {
-        std::fprintf(stderr, "engine-cli: session init failed\n");
+    char session_err[512] = {0};
+    if (engine_session_init(m, a.ctx + 64, &s, session_err, sizeof session_err) != ENGINE_STATUS_OK) {
+        std::fprintf(stderr, "engine-cli: session init failed: %s\n", session_err);
         engine_model_free(m);
         return 1;
     }
@@ -283,8 +289,10 @@ int cmd_kv_ab(const cli_args & a) {
     engine_model_info info;
     engine_model_get_info(mf, &info);
     engine_session *sf = nullptr, *sb = nullptr;
-    if (engine_session_init(mf, a.ctx + a.n + 8, &sf) != ENGINE_STATUS_OK || engine_session_init(mb, a.ctx + a.n + 8, &sb) != ENGINE_STATUS_OK) {
-        std::fprintf(stderr, "engine-cli: session init failed (context %d: more than the model's max_position_embeddings?)\n", a.ctx + a.n + 8);
+    char session_err[512] = {0};
+    if (engine_session_init(mf, a.ctx + a.n + 8, &sf, session_err, sizeof session_err) != ENGINE_STATUS_OK ||
+        engine_session_init(mb, a.ctx + a.n + 8, &sb, session_err, sizeof session_err) != ENGINE_STATUS_OK) {
+        std::fprintf(stderr, "engine-cli: session init failed (context %d): %s\n", a.ctx + a.n + 8, session_err);
         engine_session_free(sf);
         engine_model_free(mf);
         engine_model_free(mb);

@@ -148,9 +148,13 @@ extern "C" engine_status engine_model_set_token_bytes(engine_model * em, const u
     return st;
 }
 
-extern "C" engine_status engine_session_init(engine_model * em, int max_context, engine_session ** out) noexcept {
+extern "C" engine_status engine_session_init(engine_model * em, int max_context, engine_session ** out, char * error,
+                                             size_t error_len) noexcept {
     if (out) *out = nullptr;
-    if (!em || !out) return ENGINE_STATUS_INVALID_ARGUMENT;
+    if (!em || !out) {
+        copy_str(error, error_len, "engine_session_init: model and out are required");
+        return ENGINE_STATUS_INVALID_ARGUMENT;
+    }
     std::string err;
     std::unique_ptr<engine_session> s;
     engine_status st = guarded(err, [&] {
@@ -161,6 +165,7 @@ extern "C" engine_status engine_session_init(engine_model * em, int max_context,
         s->s.pool = em->pool.get();
     });
     if (st == ENGINE_STATUS_OK) *out = s.release();
+    else copy_str(error, error_len, err);
     return st;
 }
 

@@ -243,6 +243,10 @@ export interface StatusResult {
   requests: { total: number; shown: number; empty: number; cached: number; cancelled: number; superseded: number; stale: number; errors: number };
   events: { shown: number; accepted: number; partiallyAccepted: number };
   documents: number;
+  /** What this connection's open documents count for against its limits (document-limits.ts: 2 bytes per UTF-16 unit of text and URI, 8 per line). */
+  documentBytes: number;
+  /** This connection's document limits (`serve --max-documents`, `--max-document-mib`). */
+  documentLimits: { maxDocuments: number; maxBytes: number };
 }
 export namespace StatusRequest {
   export const method = 'slipstream/status' as const;

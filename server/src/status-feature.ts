@@ -60,6 +60,8 @@ export class StatusFeature implements Feature {
       requests: { ...traces.counts },
       events: { ...events.counts },
       documents: this.ctx.documents.size,
+      documentBytes: this.ctx.documents.bytes,
+      documentLimits: { ...this.ctx.documents.limits },
     };
   }
 

@@ -24,6 +24,7 @@ describe('slipstream CLI', () => {
     [['serve', '--port'], 'slipstream serve: --port needs a value (N)'],
     [['serve', '--model', '/definitely/not/here'], 'slipstream serve: --model: no such directory: /definitely/not/here'],
     [['serve', '--mode', 'fast'], "slipstream serve: --mode must be 'auto', 'ar' or 'redrafter'"],
+    [['serve', '--max-documents', '0'], 'slipstream serve: --max-documents must be at least 1, got 0'],
     [['generate', '--model', '.', '--prompt-ids', '1', '--beams', '2'], "slipstream generate: --beams shapes ReDrafter's draft tree: it needs --mode redrafter"],
   ])('exits 2 with one line on stderr for %j', (args, message) => {
     const { code, stderr, stdout } = run(...args);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_PENDING } from '../../server/src/completion/provider.js';
 import { readDaemonFile } from '../../server/src/daemon/daemon-file.js';
+import { countLines, documentBytes } from '../../server/src/document-limits.js';
 import { RpcClient, spawnTcp } from '../helpers/spawn-server.js';
 import { cliPath } from '../helpers/paths.js';
 
@@ -210,6 +211,29 @@ describe('shared daemon: limits', () => {
     const { client } = await server.connect();
     await client.initialize({});
     expect((await client.request('slipstream/status')).engine).toBeTruthy();
+  });
+
+  it('takes --max-documents and --max-document-mib per connection, and status reports the bytes against them', async () => {
+    const server = await daemon(['--max-documents', '2', '--max-document-mib', '1']);
+    const a = (await server.connect()).client;
+    await a.initialize({});
+    const texts = ['let a = 1;\n', 'let b = 2;\n', 'let c = 3;\n'];
+    texts.forEach((t, i) => a.open(`file:///${i}.ts`, t));
+    const warned = await a.waitFor((m) => m.method === 'window/showMessage');
+    expect(warned.params.message).toContain('no completions for file:///2.ts: 2 documents are open, the limit is 2');
+    const status = await a.request('slipstream/status');
+    const counted = texts.slice(0, 2).reduce((n, t, i) => n + documentBytes(`file:///${i}.ts`, t.length, countLines(t)), 0);
+    expect({ documents: status.documents, documentBytes: status.documentBytes, documentLimits: status.documentLimits }).toEqual({
+      documents: 2, documentBytes: counted, documentLimits: { maxDocuments: 2, maxBytes: 1024 * 1024 },
+    });
+    expect(await a.request('textDocument/inlineCompletion', { textDocument: { uri: 'file:///2.ts' }, position: { line: 0, character: 3 }, context: { triggerKind: 2 } })).toEqual({ items: [] });
+    // a document over 1 MiB as counted (2 bytes per UTF-16 unit) is refused on another connection; its own count starts at 0
+    const b = (await server.connect()).client;
+    await b.initialize({});
+    b.open('file:///big.ts', 'x'.repeat(600 * 1024));
+    expect((await b.waitFor((m) => m.method === 'window/showMessage')).params.message).toContain('the limit is 1.0 MiB');
+    expect(await b.request('slipstream/status')).toMatchObject({ documents: 0, documentBytes: 0 });
+    expect((await a.request('slipstream/status')).documents).toBe(2);
   });
 
   it('disconnects a client that never reads its replies; another client keeps working', async () => {

@@ -13,7 +13,7 @@ export const serveCommand: CommandSpec = {
   name: 'serve',
   summary: 'Run the language server over stdio (the default), as a shared daemon on a loopback TCP port (token required), or as a stdio bridge to that daemon.',
   usage:
-    'slipstream serve [--stdio [--connect] | --port N [--host 127.0.0.1 [--allow-remote]]] [--state-dir DIR] [--config FILE] [--model DIR] [--drafter DIR] [--mode auto|ar|redrafter] [--weights bf16|q8_0|q4_0]',
+    'slipstream serve [--stdio [--connect] | --port N [--host 127.0.0.1 [--allow-remote]]] [--state-dir DIR] [--config FILE] [--model DIR] [--drafter DIR] [--mode auto|ar|redrafter] [--weights bf16|q8_0|q4_0] [--max-documents N] [--max-document-mib MIB]',
   flags: {
     stdio: { kind: 'boolean', description: 'speak JSON-RPC over stdin/stdout (default)' },
     connect: { kind: 'boolean', description: 'with --stdio: bridge stdin/stdout to the shared daemon (started on demand, detached), adding the token to initialize' },
@@ -26,6 +26,8 @@ export const serveCommand: CommandSpec = {
     'max-per-address': { kind: 'int', value: 'N', min: 1, max: 100000, description: 'with --port: connections open at most from one address (default 32)' },
     'handshake-timeout-ms': { kind: 'int', value: 'MS', min: 100, max: 600000, description: 'with --port: a connection without a valid initialize after MS ms is closed (default 10000)' },
     'write-stall-ms': { kind: 'int', value: 'MS', min: 100, max: 3600000, description: 'with --port: a client whose unread replies keep its input paused for MS ms is disconnected (default 30000)' },
+    'max-documents': { kind: 'int', value: 'N', min: 1, max: 1000000, description: 'open documents one client (one connection) may hold at most; past it a document gets no completions (default 1000)' },
+    'max-document-mib': { kind: 'int', value: 'MIB', min: 1, max: 65536, description: 'MiB of open documents one client (one connection) may hold at most, text counted at 2 bytes per UTF-16 unit (default 256)' },
     'insecure-no-token': { kind: 'boolean', description: 'with --port: accept connections without a token (testing only: any local process could use the server)' },
     model: { ...model, description: 'Hugging Face model folder (default: the shipped model in fixtures/models/slipstream-code)' },
     drafter: { ...drafter, description: 'ReDrafter head folder for the model (default: the shipped drafter with the shipped model, else none)' },

@@ -47,11 +47,18 @@ export async function runServe(args: ParsedArgs): Promise<number> {
   const weights = weightsFromFlags(flags);
   if (weights) base.engine.weights = weights;
   options.base = base;
+  const maxDocuments = flags['max-documents'] as number | undefined;
+  const maxDocumentMiB = flags['max-document-mib'] as number | undefined;
+  options.documentLimits = {
+    ...(maxDocuments !== undefined ? { maxDocuments } : {}),
+    ...(maxDocumentMiB !== undefined ? { maxBytes: maxDocumentMiB * 1024 * 1024 } : {}),
+  };
   const stateDir = stateDirPath(flags['state-dir'] as string | undefined);
   if (flags.connect) {
     guardStdout();
     const daemonArgs: string[] = [];
     for (const f of ['model', 'drafter', 'mode', 'weights', 'config'] as const) if (typeof flags[f] === 'string') daemonArgs.push(`--${f}`, resolveIfPath(f, flags[f] as string));
+    for (const f of ['max-documents', 'max-document-mib'] as const) if (typeof flags[f] === 'number') daemonArgs.push(`--${f}`, String(flags[f]));
     return runBridge({ stateDir: ensureStateDir(stateDir), daemonArgs, startTimeoutMs: 60_000 });
   }
   keepServing();
@@ -76,6 +83,7 @@ export async function runServe(args: ParsedArgs): Promise<number> {
       handshakeTimeoutMs: (flags['handshake-timeout-ms'] as number | undefined) ?? 10_000,
       stallBytes: 16 * 1024 * 1024,
       stallMs: (flags['write-stall-ms'] as number | undefined) ?? 30_000,
+      documentLimits: options.documentLimits,
     });
   }
   // Nothing but the JSON-RPC writer may touch stdout: route stray console output to stderr.

@@ -12,6 +12,7 @@ import type { Settings, SharedPolicy } from '../config.js';
 import { SwitchingEngineHost } from '../completion/switching-engine-host.js';
 import { Logger, stderrSink } from '../log.js';
 import { admit, refuse } from './admission.js';
+import type { DocumentLimits } from '../document-limits.js';
 import { ConnectionLimits, type Limits } from './connection-limits.js';
 import { removeDaemonFile, writeDaemonFile } from './daemon-file.js';
 import { serveConnection, type ConnectionOptions } from './serve-connection.js';
@@ -29,6 +30,8 @@ export interface DaemonOptions {
   /** Unread reply bytes above which a client is disconnected, and how long its input may stay paused. */
   stallBytes: number;
   stallMs: number;
+  /** What each connection's open documents may hold (document-limits.ts; its defaults where not given). */
+  documentLimits?: Partial<DocumentLimits>;
   debugMethods?: boolean;
 }
 
@@ -44,7 +47,12 @@ export function serveDaemon(opts: DaemonOptions): Promise<number> {
   const limits = new ConnectionLimits(opts.limits);
   const connectionOptions: ConnectionOptions = {
     engineHost,
-    server: { base: opts.settings, shared, ...(opts.debugMethods !== undefined ? { debugMethods: opts.debugMethods } : {}) },
+    server: {
+      base: opts.settings,
+      shared,
+      ...(opts.documentLimits ? { documentLimits: opts.documentLimits } : {}),
+      ...(opts.debugMethods !== undefined ? { debugMethods: opts.debugMethods } : {}),
+    },
     stallBytes: opts.stallBytes,
     stallMs: opts.stallMs,
   };

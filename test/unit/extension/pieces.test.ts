@@ -151,6 +151,8 @@ const status: StatusResult = {
   requests: { total: 9, shown: 6, empty: 1, cached: 2, cancelled: 0, superseded: 0, stale: 0, errors: 0 },
   events: { shown: 6, accepted: 1, partiallyAccepted: 0 },
   documents: 1,
+  documentBytes: 4096,
+  documentLimits: { maxDocuments: 1000, maxBytes: 268435456 },
 };
 
 describe('status texts', () => {

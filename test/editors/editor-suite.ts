@@ -1,13 +1,14 @@
 /**
  * The test suite both editors run (neovim.test.ts, vim.test.ts): every scenario of scenarios.ts
- * against a reference server, then "leaving Insert mode clears the suggestion" and "typing cancels
- * the request in flight". Each test starts its own editor, whose plugin starts its own server.
+ * against a reference server, cycling through alternatives at the cycling scenarios' spots, then
+ * "leaving Insert mode clears the suggestion" and "typing cancels the request in flight". Each
+ * test starts its own editor, whose plugin starts its own server.
  */
 import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
 import { displayed, fixtureDrafter, fixtureModel, openFile, type EditorSession, type EditorTool, type SessionOptions, type Snapshot } from './editor-session.js';
-import { runScenario, SCENARIOS, scratchDir, scratchFile, waitForSuggestion } from './scenarios.js';
+import { CYCLE_SCENARIOS, CYCLE_SETTINGS, runCycleScenario, runScenario, SCENARIOS, scratchDir, scratchFile, waitForSuggestion } from './scenarios.js';
 
 export interface EditorSuite {
   name: string;
@@ -25,6 +26,8 @@ export function editorSuite(suite: EditorSuite): void {
 
   describe.skipIf(skip)(`editors/${suite.name} in a real ${suite.name}`, () => {
     let reference: SpawnedServer;
+    /** The cycling test's reference: CYCLE_SETTINGS, as the editor's server there. */
+    let cycleReference: SpawnedServer;
     let editor: EditorSession | undefined;
     let dir: string;
 
@@ -32,11 +35,14 @@ export function editorSuite(suite: EditorSuite): void {
       if ('version' in suite.tool) console.log(`${suite.name}: ${suite.tool.version}`);
       reference = spawnStdio(['--model', fixtureModel, '--drafter', fixtureDrafter]);
       await reference.client.initialize({});
+      cycleReference = spawnStdio(['--model', fixtureModel, '--drafter', fixtureDrafter]);
+      await cycleReference.client.initialize(CYCLE_SETTINGS);
       dir = scratchDir(suite.name);
     });
 
     afterAll(() => {
       reference?.kill();
+      cycleReference?.kill();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
@@ -50,6 +56,12 @@ export function editorSuite(suite: EditorSuite): void {
       editor = await suite.start({ home: dir });
       const r = await runScenario(editor, reference.client, scenario, dir, suite.checkDecorations);
       console.log(`${suite.name}, ${scenario.name}: ${JSON.stringify(r.insertText)}; typed→shown ${r.ms.typedToShown.toFixed(0)} ms, accept ${r.ms.accept.toFixed(0)} ms, whole test ${(performance.now() - started).toFixed(0)} ms`);
+    });
+
+    it.each(CYCLE_SCENARIOS)('$name: the next and previous keys cycle through the alternatives, and accepting writes the one shown', async (scenario) => {
+      editor = await suite.start({ home: dir, settings: CYCLE_SETTINGS });
+      const r = await runCycleScenario(editor, cycleReference.client, scenario, dir, suite.checkDecorations);
+      console.log(`${suite.name}, cycling at ${scenario.name}: ${JSON.stringify(r.texts)}`);
     });
 
     it('clears the suggestion when Insert mode ends', async () => {

@@ -23,6 +23,11 @@ export class UserEvents {
     return this.names.length;
   }
 
+  /** The events that arrived from index `since` on, in order. */
+  since(since: number): string[] {
+    return this.names.slice(since);
+  }
+
   /** Resolves when `event` arrives (at index >= since); rejects after timeoutMs, saying why. */
   async waitFor(event: string, since: number, timeoutMs: number, why: string): Promise<void> {
     let timer: NodeJS.Timeout | undefined;

@@ -1,18 +1,23 @@
 vim9script
 # Slipstream for Vim: while you type in Insert mode, asks the server for
-# `textDocument/inlineCompletion`, shows the answer as virtual text, writes it into the buffer on
-# the accept key, and drops it (cancelling a request in flight) on the next keystroke. The
-# autocommands and keys that call in here are in plugin/slipstream.vim; see editors/vim/README.md.
+# `textDocument/inlineCompletion`, shows the answer as virtual text, cycles through alternatives on
+# the next / previous keys (asking the server for them with an invoked request when it has not
+# yet), writes the suggestion shown into the buffer on the accept key, and drops it all (cancelling
+# a request in flight) on the next keystroke. The autocommands and keys that call in here are in
+# plugin/slipstream.vim; see editors/vim/README.md.
 
 import autoload 'slipstream/server.vim'
 import autoload 'slipstream/ghost.vim'
 import autoload 'slipstream/encoding.vim'
+import autoload 'slipstream/choices.vim'
 
 var timer = 0
-# the request in flight: {id, bufnr, tick, lnum, col}
+# the request in flight: {id, bufnr, tick, lnum, col, trigger, step}; step (1 or -1): a request for
+# alternatives, to show the one step away from the suggestion shown when it answers
 var pending: dict<any> = {}
-# the suggestion shown: {bufnr, tick, lnum, col, end_col, text, item}
-var suggestion: dict<any> = {}
+# the suggestions at the cursor, one of them shown (choices.vim); each is
+# {bufnr, tick, lnum, col, end_col, text, item}
+var offered: dict<any> = {}
 # how the last request ended: {outcome: 'shown'|'empty'|'stale'|'error', code?, message?}
 var last: dict<any> = {}
 
@@ -41,17 +46,18 @@ def CancelPending()
   endif
 enddef
 
-# Removes the suggestion shown, cancels the request in flight and the debounce timer.
+# Removes the suggestion shown (and its alternatives), cancels the request in flight and the
+# debounce timer.
 export def Clear()
   if timer > 0
     timer_stop(timer)
     timer = 0
   endif
   CancelPending()
-  var s = suggestion
-  suggestion = {}
-  if !empty(s)
-    ghost.Clear(s.bufnr)
+  var o = offered
+  offered = {}
+  if !empty(o)
+    ghost.Clear(choices.Current(o).bufnr)
     Emit('SlipstreamCleared')
   endif
 enddef
@@ -65,48 +71,112 @@ def Finish(outcome: string, err: dict<any> = {})
   Emit('SlipstreamResponse')
 enddef
 
+# Draws the suggestion on screen and tells the server; outcome: it answers a request.
+def Display(outcome: string = '')
+  var s = choices.Current(offered)
+  ghost.Show(s, choices.Label(offered))
+  server.Notify('textDocument/didShowCompletion', {item: s.item})
+  if outcome != ''
+    Finish(outcome)
+  endif
+  Emit('SlipstreamShown')
+enddef
+
+# Whether the buffer, its text, the cursor or the mode changed since request p was sent.
+def MovedSince(p: dict<any>): bool
+  return bufnr('%') != p.bufnr || b:changedtick != p.tick || line('.') != p.lnum || col('.') - 1 != p.col || !InInsertMode()
+enddef
+
+# The byte column where item's range ends in line, the cursor line of request p; -1 when the
+# range does not start at the cursor or leaves its line.
+def EndCol(p: dict<any>, item: dict<any>, line: string): number
+  if !has_key(item, 'range')
+    return p.col
+  endif
+  var enc = server.Encoding()
+  var start = item.range.start
+  var stop = item.range.end
+  # the server's ranges start at the cursor and end on its line (docs/protocol.md)
+  if start.line != p.lnum - 1 || stop.line != p.lnum - 1 || encoding.ByteCol(line, start.character, enc) != p.col
+    return -1
+  endif
+  return max([p.col, encoding.ByteCol(line, stop.character, enc)])
+enddef
+
+# Whether item is an inline completion item with a non-empty insertText.
+def HasText(item: any): bool
+  return type(item) == v:t_dict && type(get(item, 'insertText', 0)) == v:t_string && item.insertText != ''
+enddef
+
+# The suggestions in msg, the response to request p (items without text left out): {list}; or
+# {outcome: 'empty'|'stale'|'error', error?}.
+def Suggestions(p: dict<any>, msg: dict<any>): dict<any>
+  if has_key(msg, 'error')
+    return {outcome: 'error', error: msg.error}
+  endif
+  var result = get(msg, 'result', {})
+  var items = type(result) == v:t_dict ? get(result, 'items', []) : type(result) == v:t_list ? result : []
+  items = filter(copy(items), (_, item) => HasText(item))
+  if empty(items)
+    return {outcome: 'empty'}
+  endif
+  if MovedSince(p)
+    return {outcome: 'stale'}
+  endif
+  var line = getline(p.lnum)
+  var list: list<dict<any>> = []
+  for item in items
+    var end_col = EndCol(p, item, line)
+    if end_col < 0
+      return {outcome: 'error', error: {message: 'range does not start at the cursor'}}
+    endif
+    add(list, {bufnr: p.bufnr, tick: p.tick, lnum: p.lnum, col: p.col, end_col: end_col, text: item.insertText, item: item})
+  endfor
+  return {list: list}
+enddef
+
+# The answer to a request for alternatives of the suggestion shown: adds those not yet offered and
+# shows the one p.step away; the suggestion shown stays when there is none.
+def OnAlternatives(p: dict<any>, answer: dict<any>)
+  if empty(offered)
+    Finish('stale')
+    return
+  endif
+  if !has_key(answer, 'list')
+    # nothing to add (but an error may pass: ask again on the next press)
+    offered.complete = answer.outcome != 'error'
+    Finish(answer.outcome, get(answer, 'error', {}))
+    return
+  endif
+  offered.complete = true
+  if choices.Add(offered, answer.list) == 0
+    Finish('empty')
+    return
+  endif
+  choices.Move(offered, p.step)
+  Display('shown')
+enddef
+
 def OnResponse(p: dict<any>, msg: dict<any>)
   if pending isnot p
     return # cancelled or superseded by a newer keystroke
   endif
   pending = {}
-  if has_key(msg, 'error')
-    Finish('error', msg.error)
-    return
+  var answer = Suggestions(p, msg)
+  if p.step != 0
+    OnAlternatives(p, answer)
+  elseif has_key(answer, 'list')
+    # an invoked request's answer holds all the server offers here
+    offered = choices.New(answer.list, p.trigger == 1)
+    Display('shown')
+  else
+    Finish(answer.outcome, get(answer, 'error', {}))
   endif
-  var result = get(msg, 'result', {})
-  var items = type(result) == v:t_dict ? get(result, 'items', []) : type(result) == v:t_list ? result : []
-  var item = empty(items) ? {} : items[0]
-  var text = get(item, 'insertText', '')
-  if type(text) != v:t_string || text == ''
-    Finish('empty')
-    return
-  endif
-  if bufnr('%') != p.bufnr || b:changedtick != p.tick || line('.') != p.lnum || col('.') - 1 != p.col || !InInsertMode()
-    Finish('stale')
-    return
-  endif
-  var line = getline(p.lnum)
-  var end_col = p.col
-  if has_key(item, 'range')
-    var enc = server.Encoding()
-    var start = item.range.start
-    var stop = item.range.end
-    # the server's ranges start at the cursor and end on its line (docs/protocol.md)
-    if start.line != p.lnum - 1 || stop.line != p.lnum - 1 || encoding.ByteCol(line, start.character, enc) != p.col
-      Finish('error', {message: 'range does not start at the cursor'})
-      return
-    endif
-    end_col = max([p.col, encoding.ByteCol(line, stop.character, enc)])
-  endif
-  suggestion = {bufnr: p.bufnr, tick: p.tick, lnum: p.lnum, col: p.col, end_col: end_col, text: text, item: item}
-  ghost.Show(suggestion)
-  server.Notify('textDocument/didShowCompletion', {item: item})
-  Finish('shown')
-  Emit('SlipstreamShown')
 enddef
 
-def Request(bufnr: number, trigger: number)
+# Asks for suggestions at the cursor (trigger 2 automatic, 1 invoked); step (1 or -1): for
+# alternatives of the suggestion shown.
+def Request(bufnr: number, trigger: number, step: number = 0)
   if !server.IsOpen(bufnr) || bufnr('%') != bufnr
     return
   endif
@@ -119,7 +189,7 @@ def Request(bufnr: number, trigger: number)
     position: {line: lnum - 1, character: encoding.Character(getline(lnum), col, server.Encoding())},
     context: {triggerKind: trigger},
   }
-  var p = {id: 0, bufnr: bufnr, tick: b:changedtick, lnum: lnum, col: col}
+  var p = {id: 0, bufnr: bufnr, tick: b:changedtick, lnum: lnum, col: col, trigger: trigger, step: step}
   pending = p
   p.id = server.Request('textDocument/inlineCompletion', params, (msg) => OnResponse(p, msg))
   if p.id == 0 && pending is p
@@ -173,8 +243,11 @@ enddef
 
 # The suggestion shown, if the buffer and cursor are still where it was drawn; else {}.
 def Current(): dict<any>
-  var s = suggestion
-  if empty(s) || bufnr('%') != s.bufnr || b:changedtick != s.tick || line('.') != s.lnum || col('.') - 1 != s.col
+  if empty(offered)
+    return {}
+  endif
+  var s = choices.Current(offered)
+  if bufnr('%') != s.bufnr || b:changedtick != s.tick || line('.') != s.lnum || col('.') - 1 != s.col
     return {}
   endif
   return s
@@ -202,7 +275,7 @@ enddef
 
 # Hides the suggestion shown; false when there is none.
 export def Dismiss(): bool
-  if empty(suggestion)
+  if empty(offered)
     return false
   endif
   Clear()
@@ -215,12 +288,42 @@ export def Trigger()
   Request(bufnr('%'), 1)
 enddef
 
-# A copy of the plugin's state, for statuslines and tests.
+# Shows the suggestion step (1 or -1) away from the one shown, round the list. With no others at
+# hand yet, asks the server for alternatives at the same spot (an invoked request) and shows the
+# one step away when they come; until then the suggestion shown stays.
+def Cycle(step: number): bool
+  var s = Current()
+  if empty(s)
+    return false
+  endif
+  if offered.complete
+    if len(offered.list) > 1
+      choices.Move(offered, step)
+      Display()
+    endif
+  elseif empty(pending)
+    Request(s.bufnr, 1, step)
+  endif
+  return true
+enddef
+
+# Shows the next suggestion (an alternative); false when none is shown.
+export def Next(): bool
+  return Cycle(1)
+enddef
+
+# Shows the previous suggestion (an alternative); false when none is shown.
+export def Prev(): bool
+  return Cycle(-1)
+enddef
+
+# A copy of the plugin's state, for statuslines and tests. suggestion.index (1-based) is which of
+# the suggestion.count suggestions offered at the cursor is shown.
 export def State(): dict<any>
-  var s = suggestion
+  var s = empty(offered) ? {} : choices.Current(offered)
   return {
     pending: empty(pending) ? 0 : pending.id,
-    suggestion: empty(s) ? {} : {lnum: s.lnum, col: s.col, end_col: s.end_col, text: s.text},
+    suggestion: empty(s) ? {} : {lnum: s.lnum, col: s.col, end_col: s.end_col, text: s.text, index: offered.index + 1, count: len(offered.list)},
     last: last,
   }
 enddef

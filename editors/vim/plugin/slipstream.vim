@@ -28,7 +28,8 @@ g:slipstream_debounce_ms = get(g:, 'slipstream_debounce_ms', 50)
 # filetypes to attach to; empty: every buffer that has a file name
 g:slipstream_filetypes = get(g:, 'slipstream_filetypes', [])
 # Insert-mode keys; '' disables one. Without a suggestion a key does what it did before.
-g:slipstream_keys = extend({accept: '<C-l>', dismiss: '<C-]>', trigger: ''}, get(g:, 'slipstream_keys', {}))
+# next / prev: the next or previous alternative (the first press asks the server for them).
+g:slipstream_keys = extend({accept: '<C-l>', dismiss: '<C-]>', trigger: '', next: '<M-]>', prev: '<M-[>'}, get(g:, 'slipstream_keys', {}))
 # also accept with <Tab> while a suggestion is shown
 g:slipstream_tab_accept = get(g:, 'slipstream_tab_accept', false)
 
@@ -53,6 +54,8 @@ enddef
 
 Map(g:slipstream_keys.accept, 'Accept')
 Map(g:slipstream_keys.dismiss, 'Dismiss')
+Map(g:slipstream_keys.next, 'Next')
+Map(g:slipstream_keys.prev, 'Prev')
 if g:slipstream_tab_accept
   Map('<Tab>', 'Accept')
 endif

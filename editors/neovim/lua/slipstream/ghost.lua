@@ -1,7 +1,8 @@
 -- The suggestion on screen and in the buffer: draws an inline completion item as extmark virtual
--- text (the cursor line's new text, then `virt_lines` for the following lines) and applies it as
--- one buffer edit on accept. Knows nothing about LSP; positions here are 0-based rows and byte
--- columns. A suggestion is { row, col, end_col, text }: replace [col, end_col) of row with text.
+-- text (the cursor line's new text, then `virt_lines` for the following lines, then a label such
+-- as " (2/3)" when there are alternatives) and applies it as one buffer edit on accept. Knows
+-- nothing about LSP; positions here are 0-based rows and byte columns. A suggestion is
+-- { row, col, end_col, text }: replace [col, end_col) of row with text.
 local M = {}
 
 M.namespace = vim.api.nvim_create_namespace('slipstream')
@@ -31,25 +32,29 @@ local function ends_with(s, suffix)
   return suffix == '' or s:sub(-#suffix) == suffix
 end
 
---- Draws suggestion `s` in `bufnr` with highlight group `hl`; replaces any drawn before.
-function M.show(bufnr, s, hl)
+--- Draws suggestion `s` in `bufnr` with highlight group `hl`, and `label` (may be nil) after it;
+--- replaces any drawn before.
+function M.show(bufnr, s, hl, label)
   M.clear(bufnr)
+  label = label or ''
   local line = vim.api.nvim_buf_get_lines(bufnr, s.row, s.row + 1, true)[1]
   local tail = line:sub(s.col + 1)
   -- What the lines from the cursor on read after accepting: the text, then what stays of the line.
   local lines = M.lines(s.text)
   lines[#lines] = lines[#lines] .. line:sub(s.end_col + 1)
-  local first = lines[1]
   local opts = { hl_mode = 'combine' }
-  if has_inline and #lines == 1 and ends_with(first, tail) then
-    -- the line keeps its tail: show only what goes in front of it
-    opts.virt_text = { { first:sub(1, #first - #tail), hl } }
+  local inline = has_inline and #lines == 1 and ends_with(lines[1], tail)
+  if inline then
+    -- the line keeps its tail: show only what goes in front of it (the label after the tail, below)
+    opts.virt_text = { { lines[1]:sub(1, #lines[1] - #tail), hl } }
     opts.virt_text_pos = 'inline'
   else
-    -- cover the old tail with the new one, padded with blanks where the new one is shorter
+    -- the label ends the last line; cover the old tail with the new first line, padded with
+    -- blanks where that is shorter
+    lines[#lines] = lines[#lines] .. label
     local start = vim.fn.strdisplaywidth(line:sub(1, s.col))
-    local pad = vim.fn.strdisplaywidth(tail, start) - vim.fn.strdisplaywidth(first, start)
-    opts.virt_text = { { first .. string.rep(' ', math.max(0, pad)), hl } }
+    local pad = vim.fn.strdisplaywidth(tail, start) - vim.fn.strdisplaywidth(lines[1], start)
+    opts.virt_text = { { lines[1] .. string.rep(' ', math.max(0, pad)), hl } }
     opts.virt_text_pos = 'overlay'
   end
   if #lines > 1 then
@@ -59,6 +64,9 @@ function M.show(bufnr, s, hl)
     end
   end
   vim.api.nvim_buf_set_extmark(bufnr, M.namespace, s.row, s.col, opts)
+  if inline and label ~= '' then
+    vim.api.nvim_buf_set_extmark(bufnr, M.namespace, s.row, #line, { virt_text = { { label, hl } }, virt_text_pos = 'inline' })
+  end
 end
 
 function M.clear(bufnr)

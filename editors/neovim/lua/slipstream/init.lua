@@ -1,10 +1,13 @@
 -- Slipstream for Neovim: asks the Slipstream language server for `textDocument/inlineCompletion`
 -- through Neovim's own LSP client while you type in Insert mode, shows the answer as virtual text,
--- writes it into the buffer on the accept key, and drops it (cancelling a request in flight) on
--- the next keystroke. Setup and options: editors/neovim/README.md. Not a completion menu source.
+-- cycles through alternatives on the next / previous keys (asking the server for them with an
+-- invoked request when it has not yet), writes the suggestion shown into the buffer on the accept
+-- key, and drops it all (cancelling a request in flight) on the next keystroke. Setup and options:
+-- editors/neovim/README.md. Not a completion menu source.
 local lsp = require('slipstream.lsp')
 local encoding = require('slipstream.encoding')
 local ghost = require('slipstream.ghost')
+local choices = require('slipstream.choices')
 
 local M = {}
 
@@ -18,15 +21,15 @@ local defaults = {
   -- filetypes to attach to; nil: every buffer that has a file name
   filetypes = nil,
   -- slipstream.* server settings (docs/configuration.md), e.g. { completion = { maxTokens = 64 } }:
-  -- sent as initializationOptions and answered to workspace/configuration. This client shows one
-  -- suggestion, so it asks for no alternatives of an invoked request.
-  settings = { completion = { alternatives = 1 } },
+  -- sent as initializationOptions and answered to workspace/configuration
+  settings = {},
   -- further initializationOptions, merged over `settings`
   init_options = {},
   -- milliseconds without typing before a request (the server adds its own adaptive debounce)
   debounce_ms = 50,
   -- Insert-mode keys; false disables one. Without a suggestion a key does what it did before.
-  keys = { accept = '<C-l>', dismiss = '<C-]>', trigger = '<M-\\>' },
+  -- next / prev: the next or previous alternative (the first press asks the server for them).
+  keys = { accept = '<C-l>', dismiss = '<C-]>', trigger = '<M-\\>', next = '<M-]>', prev = '<M-[>' },
   -- also accept with <Tab> while a suggestion is shown
   tab_accept = false,
   highlight = 'SlipstreamSuggestion',
@@ -37,10 +40,12 @@ local root_dir = nil
 local state = {
   client_id = nil,
   timer = nil,
-  -- the request in flight: { id, bufnr, tick, row, col }
+  -- the request in flight: { id, bufnr, tick, row, col, kind, step }; step: a request for
+  -- alternatives, to show the one `step` (1 or -1) away from the suggestion shown when it answers
   pending = nil,
-  -- the suggestion shown: { bufnr, tick, row, col, end_col, text, item }
-  suggestion = nil,
+  -- the suggestions at the cursor, one of them shown (choices.lua); each is
+  -- { bufnr, tick, row, col, end_col, text, item }
+  offered = nil,
   -- how the last request ended: { outcome = 'shown'|'empty'|'stale'|'error', code?, message? }
   last = nil,
 }
@@ -83,14 +88,15 @@ local function cancel_pending()
   end
 end
 
---- Removes the suggestion shown, cancels the request in flight and the debounce timer.
+--- Removes the suggestion shown (and its alternatives), cancels the request in flight and the
+--- debounce timer.
 function M.clear()
   stop_timer()
   cancel_pending()
-  local s = state.suggestion
-  state.suggestion = nil
-  if s then
-    ghost.clear(s.bufnr)
+  local offered = state.offered
+  state.offered = nil
+  if offered then
+    ghost.clear(choices.current(offered).bufnr)
     emit('SlipstreamCleared')
   end
 end
@@ -100,48 +106,113 @@ local function finish(outcome, err)
   emit('SlipstreamResponse')
 end
 
+-- Draws the suggestion on screen and tells the server; `outcome`: it answers a request.
+local function display(outcome)
+  local s = choices.current(state.offered)
+  ghost.show(s.bufnr, s, config.highlight, choices.label(state.offered))
+  local c = client()
+  if c then
+    lsp.notify(c, 'textDocument/didShowCompletion', { item = s.item })
+  end
+  if outcome then
+    finish(outcome)
+  end
+  emit('SlipstreamShown')
+end
+
+-- Whether the buffer, its text, the cursor or the mode changed since request `p` was sent.
+local function moved_since(p)
+  local cursor = vim.api.nvim_win_get_cursor(0)
+  return vim.api.nvim_get_current_buf() ~= p.bufnr or vim.api.nvim_buf_get_changedtick(p.bufnr) ~= p.tick
+    or cursor[1] - 1 ~= p.row or cursor[2] ~= p.col or not in_insert_mode()
+end
+
+-- The byte column where `item`'s range ends in `line`, the cursor line of request `p`; nil when
+-- the range does not start at the cursor or leaves its line.
+local function end_col_of(p, item, line)
+  if not item.range then
+    return p.col
+  end
+  local c = client()
+  local enc = c and c.offset_encoding or 'utf-16'
+  local start, stop = item.range.start, item.range['end']
+  -- the server's ranges start at the cursor and end on its line (docs/protocol.md)
+  if start.line ~= p.row or stop.line ~= p.row or encoding.byte_col(line, start.character, enc) ~= p.col then
+    return nil
+  end
+  return math.max(p.col, encoding.byte_col(line, stop.character, enc))
+end
+
+-- The suggestions in `result`, the answer to request `p` (items without text left out); or nil,
+-- the outcome ('empty', 'stale' or 'error') and the error.
+local function suggestions_of(p, result)
+  local items = {}
+  for _, item in ipairs(type(result) == 'table' and (result.items or result) or {}) do
+    if type(item.insertText) == 'string' and item.insertText ~= '' then
+      items[#items + 1] = item
+    end
+  end
+  if #items == 0 then
+    return nil, 'empty'
+  end
+  if moved_since(p) then
+    return nil, 'stale'
+  end
+  local line = vim.api.nvim_buf_get_lines(p.bufnr, p.row, p.row + 1, true)[1]
+  local list = {}
+  for _, item in ipairs(items) do
+    local end_col = end_col_of(p, item, line)
+    if not end_col then
+      return nil, 'error', { message = 'range does not start at the cursor' }
+    end
+    list[#list + 1] = { bufnr = p.bufnr, tick = p.tick, row = p.row, col = p.col, end_col = end_col, text = item.insertText, item = item }
+  end
+  return list
+end
+
+-- The answer to a request for alternatives of the suggestion shown: adds those not yet offered
+-- and shows the one `p.step` away; the suggestion shown stays when there is none.
+local function on_alternatives(p, list, outcome, err)
+  local offered = state.offered
+  if not offered then
+    return finish('stale')
+  end
+  if not list then
+    -- nothing to add (but an error may pass: ask again on the next press)
+    offered.complete = outcome ~= 'error'
+    return finish(outcome, err)
+  end
+  offered.complete = true
+  if choices.add(offered, list) == 0 then
+    return finish('empty')
+  end
+  choices.move(offered, p.step)
+  display('shown')
+end
+
 local function on_response(p, err, result)
   if state.pending ~= p then
     return -- cancelled or superseded by a newer keystroke
   end
   state.pending = nil
-  if err then
-    return finish('error', err)
+  local list, outcome, problem = nil, 'error', err
+  if not err then
+    list, outcome, problem = suggestions_of(p, result)
   end
-  local items = result and (result.items or result) or {}
-  local item = items[1]
-  local text = item and item.insertText
-  if type(text) ~= 'string' or text == '' then
-    return finish('empty')
+  if p.step then
+    return on_alternatives(p, list, outcome, problem)
   end
-  local cursor = vim.api.nvim_win_get_cursor(0)
-  if vim.api.nvim_get_current_buf() ~= p.bufnr or vim.api.nvim_buf_get_changedtick(p.bufnr) ~= p.tick
-      or cursor[1] - 1 ~= p.row or cursor[2] ~= p.col or not in_insert_mode() then
-    return finish('stale')
+  if not list then
+    return finish(outcome, problem)
   end
-  local line = vim.api.nvim_buf_get_lines(p.bufnr, p.row, p.row + 1, true)[1]
-  local end_col = p.col
-  if item.range then
-    local c = client()
-    local enc = c and c.offset_encoding or 'utf-16'
-    local start, stop = item.range.start, item.range['end']
-    -- the server's ranges start at the cursor and end on its line (docs/protocol.md)
-    if start.line ~= p.row or stop.line ~= p.row or encoding.byte_col(line, start.character, enc) ~= p.col then
-      return finish('error', { message = 'range does not start at the cursor' })
-    end
-    end_col = math.max(p.col, encoding.byte_col(line, stop.character, enc))
-  end
-  state.suggestion = { bufnr = p.bufnr, tick = p.tick, row = p.row, col = p.col, end_col = end_col, text = text, item = item }
-  ghost.show(p.bufnr, state.suggestion, config.highlight)
-  local c = client()
-  if c then
-    lsp.notify(c, 'textDocument/didShowCompletion', { item = item })
-  end
-  finish('shown')
-  emit('SlipstreamShown')
+  -- an invoked request's answer holds all the server offers here
+  state.offered = choices.new(list, p.kind == 1)
+  display('shown')
 end
 
-local function request(bufnr, trigger_kind)
+-- Asks for suggestions at the cursor (`trigger_kind` 2 automatic, 1 invoked); `step` (1 or -1):
+-- for alternatives of the suggestion shown.
+local function request(bufnr, trigger_kind, step)
   local c = client()
   if not c or not vim.lsp.buf_is_attached(bufnr, c.id) or vim.api.nvim_get_current_buf() ~= bufnr then
     return
@@ -155,7 +226,7 @@ local function request(bufnr, trigger_kind)
     position = { line = row, character = encoding.character(line, col, c.offset_encoding or 'utf-16') },
     context = { triggerKind = trigger_kind },
   }
-  local p = { bufnr = bufnr, tick = vim.api.nvim_buf_get_changedtick(bufnr), row = row, col = col }
+  local p = { bufnr = bufnr, tick = vim.api.nvim_buf_get_changedtick(bufnr), row = row, col = col, kind = trigger_kind, step = step }
   state.pending = p
   -- client.request sends the buffer's pending didChange first
   p.id = lsp.request(c, 'textDocument/inlineCompletion', params, function(err, result)
@@ -179,7 +250,7 @@ end
 
 -- The suggestion shown, if the buffer and cursor are still where it was drawn.
 local function current_suggestion()
-  local s = state.suggestion
+  local s = state.offered and choices.current(state.offered)
   if not s or vim.api.nvim_get_current_buf() ~= s.bufnr or vim.api.nvim_buf_get_changedtick(s.bufnr) ~= s.tick then
     return nil
   end
@@ -210,7 +281,7 @@ end
 
 --- Hides the suggestion shown; false when there is none.
 function M.dismiss()
-  if not state.suggestion then
+  if not state.offered then
     return false
   end
   M.clear()
@@ -224,13 +295,45 @@ function M.trigger()
   return true
 end
 
---- A copy of the plugin's state, for statuslines and tests.
+-- Shows the suggestion `step` (1 or -1) away from the one shown, round the list. With no others
+-- at hand yet, asks the server for alternatives at the same spot (an invoked request) and shows
+-- the one `step` away when they come; until then the suggestion shown stays.
+local function cycle(step)
+  local s = current_suggestion()
+  if not s then
+    return false
+  end
+  local offered = state.offered
+  if offered.complete then
+    if #offered.list > 1 then
+      choices.move(offered, step)
+      display()
+    end
+  elseif not state.pending then
+    request(s.bufnr, 1, step)
+  end
+  return true
+end
+
+--- Shows the next suggestion (an alternative); false when none is shown.
+function M.next()
+  return cycle(1)
+end
+
+--- Shows the previous suggestion (an alternative); false when none is shown.
+function M.prev()
+  return cycle(-1)
+end
+
+--- A copy of the plugin's state, for statuslines and tests. `suggestion.index` is which of the
+--- `suggestion.count` suggestions offered at the cursor is shown.
 function M.state()
-  local s = state.suggestion
+  local offered = state.offered
+  local s = offered and choices.current(offered)
   return {
     client_id = state.client_id,
     pending = state.pending and state.pending.id or nil,
-    suggestion = s and { row = s.row, col = s.col, end_col = s.end_col, text = s.text } or nil,
+    suggestion = s and { row = s.row, col = s.col, end_col = s.end_col, text = s.text, index = offered.index, count = #offered.list } or nil,
     last = state.last,
   }
 end
@@ -360,6 +463,8 @@ function M.setup(opts)
   map(config.keys.accept, M.accept, 'Accept the Slipstream suggestion')
   map(config.keys.dismiss, M.dismiss, 'Dismiss the Slipstream suggestion')
   map(config.keys.trigger, M.trigger, 'Ask Slipstream for a suggestion')
+  map(config.keys.next, M.next, 'Show the next Slipstream suggestion')
+  map(config.keys.prev, M.prev, 'Show the previous Slipstream suggestion')
   if config.tab_accept then
     map('<Tab>', M.accept, 'Accept the Slipstream suggestion')
   end

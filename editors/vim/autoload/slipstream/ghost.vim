@@ -1,7 +1,8 @@
 vim9script
 # The suggestion on screen and in the buffer: draws an inline completion item with text
-# properties (virtual text before the cursor column, then one "below" line per following line)
-# and applies it as one buffer edit on accept. Knows nothing about LSP. A suggestion is
+# properties (virtual text before the cursor column, then one "below" line per following line,
+# then a label such as " (2/3)" when there are alternatives) and applies it as one buffer edit on
+# accept. Knows nothing about LSP. A suggestion is
 # {bufnr, lnum, col, end_col, text}: replace bytes [col, end_col) (0-based) of line lnum with text.
 
 const TYPE = 'SlipstreamSuggestion'
@@ -47,8 +48,8 @@ export def Clear(bufnr: number)
   endif
 enddef
 
-# Draws suggestion s; replaces any drawn before.
-export def Show(s: dict<any>)
+# Draws suggestion s, and label (may be '') after it; replaces any drawn before.
+export def Show(s: dict<any>, label: string = '')
   Clear(s.bufnr)
   var line = getbufline(s.bufnr, s.lnum)[0]
   var tail = strpart(line, s.col)
@@ -65,8 +66,15 @@ export def Show(s: dict<any>)
   if first != ''
     prop_add(s.lnum, s.col + 1, {type: TYPE, bufnr: s.bufnr, text: Expand(first, vcol)})
   endif
-  for l in lines[1 :]
-    prop_add(s.lnum, 0, {type: TYPE, bufnr: s.bufnr, text: Expand(l, 0), text_align: 'below'})
+  var below = mapnew(lines[1 :], (_, l) => Expand(l, 0))
+  if label != '' && empty(below)
+    # after the line's tail, which stays
+    prop_add(s.lnum, 0, {type: TYPE, bufnr: s.bufnr, text: label, text_align: 'after'})
+  elseif label != ''
+    below[-1] ..= label
+  endif
+  for l in below
+    prop_add(s.lnum, 0, {type: TYPE, bufnr: s.bufnr, text: l, text_align: 'below'})
   endfor
 enddef
 

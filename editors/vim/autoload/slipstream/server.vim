@@ -205,21 +205,9 @@ export def Start(): bool
     clientInfo: {name: 'Vim', version: string(v:version)},
     rootUri: Uri(getcwd()),
     capabilities: {general: {positionEncodings: ['utf-8', 'utf-16']}, textDocument: {inlineCompletion: {dynamicRegistration: false}}},
-    initializationOptions: extend(OneSuggestion(deepcopy(g:slipstream_settings)), g:slipstream_init_options),
+    initializationOptions: extend(deepcopy(g:slipstream_settings), g:slipstream_init_options),
   }}, {callback: OnInitialize})
   return true
-enddef
-
-# settings with completion.alternatives 1 unless they name it: this client shows one suggestion,
-# so the server need not compute others for an invoked request (the user's value wins)
-def OneSuggestion(settings: dict<any>): dict<any>
-  if !has_key(settings, 'completion')
-    settings.completion = {}
-  endif
-  if type(settings.completion) == v:t_dict && !has_key(settings.completion, 'alternatives')
-    settings.completion.alternatives = 1
-  endif
-  return settings
 enddef
 
 # Asks the server to shut down and exit.

@@ -2,14 +2,15 @@
  * The VS Code extension's pure parts (no vscode API): which server it starts (a workspace's
  * `slipstream.server.command` is never used), which settings it takes from where, which documents
  * get suggestions, the restart backoff, the status texts the user reads, and the latency view
- * (the tooltip's last-request breakdown, the report page).
+ * (the tooltip's last-request breakdown, the report page, what an inline completion request
+ * tells the server about the keystroke).
  */
 import { describe, expect, it } from 'vitest';
 import { documentEnabled, isDotenvFile, languageEnabled, toggledLanguages } from '../../../extension/src/language-gate.js';
 import { MAX_CRASHES, RestartPolicy } from '../../../extension/src/restart-policy.js';
 import { serverStart, setByWorkspace, trustedValue } from '../../../extension/src/server-command.js';
 import { statusBarText, statusRows } from '../../../extension/src/status-view.js';
-import { lastRequestLines, newTraceId, REPORT_CSP, reportHtml } from '../../../extension/src/trace-view.js';
+import { inlineClientTrace, lastRequestLines, newTraceId, REPORT_CSP, reportHtml } from '../../../extension/src/trace-view.js';
 import type { RequestTrace, StatusResult } from '../../../server/src/protocol.js';
 import { syntheticTrace } from '../../helpers/synthetic-traces.js';
 
@@ -186,6 +187,17 @@ describe('the latency view', () => {
 
   it('trace ids are 32 lowercase hex digits', () => {
     expect(newTraceId((n) => Uint8Array.from({ length: n }, (_, i) => i * 17))).toBe('00112233445566778899aabbccddeeff');
+  });
+
+  it('an inline completion request carries the keystroke time unless it was invoked (Alt+], Trigger Inline Suggestion)', () => {
+    const at = { textDocument: { uri: 'file:///a.ts', version: 3 }, position: { line: 0, character: 1 } };
+    const id = '00112233445566778899aabbccddeeff';
+    expect(inlineClientTrace({ ...at, context: { triggerKind: 2 } }, id, 1234.5)).toEqual({ traceId: id, keystrokeAt: 1234.5 });
+    // a command made it, maybe seconds after the keystroke: that wait is not the editor's share
+    expect(inlineClientTrace({ ...at, context: { triggerKind: 1 } }, id, 1234.5)).toEqual({ traceId: id });
+    // no keystroke known for the document's current text: the trace id alone
+    expect(inlineClientTrace({ ...at, context: { triggerKind: 2 } }, id, undefined)).toEqual({ traceId: id });
+    expect(inlineClientTrace({ ...at }, id, 7)).toEqual({ traceId: id, keystrokeAt: 7 });
   });
 
   it('the report page is the CLI report with no script, a strict policy and a refresh link', () => {

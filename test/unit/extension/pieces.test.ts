@@ -148,7 +148,7 @@ const status: StatusResult = {
   },
   latency: { count: 7, p50Ms: 11.2, p95Ms: 30.1, p99Ms: 30.1, lastMs: 12.6 },
   requests: { total: 9, shown: 6, empty: 1, cached: 2, cancelled: 0, superseded: 0, stale: 0, errors: 0 },
-  events: { shown: 6, accepted: 1, partiallyAccepted: 0 },
+  events: { shown: 6, accepted: 1, acceptedAlternatives: 0, partiallyAccepted: 0 },
   documents: 1,
 };
 
@@ -166,6 +166,10 @@ describe('status texts', () => {
     expect(rows).toContain('Decoding: ReDrafter speculative decoding · setting auto');
     expect(rows).toContain('Backend: cpu · setting auto');
     expect(rows).toContain('Latency: last 13 ms · p50 11 ms · p95 30 ms · p99 30 ms');
+    expect(rows).toContain('Suggestions: shown 6 · accepted 1 · partly accepted 0');
+    expect(statusRows({ ...status, events: { shown: 6, accepted: 3, acceptedAlternatives: 2, partiallyAccepted: 0 } }).map((r) => r.label)).toContain(
+      'Suggestions: shown 6 · accepted 3 (2 alternatives) · partly accepted 0',
+    );
     expect(rows.join('\n')).not.toMatch(/[{}]/);
     expect(statusRows(status).find((r) => r.label.startsWith('Backend'))?.detail).toContain('no NVIDIA driver');
   });

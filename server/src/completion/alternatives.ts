@@ -3,7 +3,9 @@
  * suggestion, up to N - 1 more, each a full request of its own through the provider (trigger
  * 'alternative': the same prompt, post-processing and session, so its prefill is mostly the KV
  * the first one left) sampled at ALTERNATIVE_TEMPERATURE with seed 1, 2, ... so the same document
- * and cursor give the same list. Only suggestions that differ from every one before are kept.
+ * and cursor give the same list with the same decoding (plain decoding and ReDrafter at each tree
+ * shape sample differently; mode auto picks one by timing at load). Only suggestions that differ
+ * from every one before are kept.
  * They are computed one after another and stop at once when the request is cancelled, the
  * document changes or another request of the document arrives (the provider then refuses to
  * start one). An editor cycles through them (VS Code: Alt+] and Alt+[).

@@ -2,13 +2,14 @@
  * The editor's half of a trace: remembers when each document last changed (the keystroke, on the
  * trace clock: performance.timeOrigin + performance.now()) and adds `clientTrace` (a fresh trace
  * id and that time) to every textDocument/inlineCompletion request, through the language client's
- * sendRequest middleware, when the request is for the text that keystroke made. The server's
- * trace then starts at the keystroke (docs/tracing.md). Nothing else is sent.
+ * sendRequest middleware, when the request is for the text that keystroke made and was not
+ * invoked by a command (trace-view.ts inlineClientTrace). The server's trace then starts at the
+ * keystroke (docs/tracing.md). Nothing else is sent.
  */
 import { getRandomValues } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { MessageSignature } from 'vscode-languageclient/node';
-import { newTraceId } from './trace-view.js';
+import { inlineClientTrace, newTraceId } from './trace-view.js';
 
 const INLINE = 'textDocument/inlineCompletion';
 
@@ -30,13 +31,12 @@ export class KeystrokeClock implements vscode.Disposable {
     return k && doc && doc.version === k.version ? k.at : undefined;
   }
 
-  /** The language client's sendRequest middleware: inline completion requests get clientTrace. */
+  /** The language client's sendRequest middleware: inline completion requests get clientTrace (an invoked one no keystroke). */
   middleware = <P, R>(type: string | MessageSignature, param: P | undefined, token: vscode.CancellationToken | undefined, next: (type: string | MessageSignature, param?: P, token?: vscode.CancellationToken) => Promise<R>): Promise<R> => {
     const method = typeof type === 'string' ? type : type.method;
     if (method !== INLINE || typeof param !== 'object' || param === null) return next(type, param, token);
     const uri = (param as { textDocument?: { uri?: string } }).textDocument?.uri;
-    const keystrokeAt = uri ? this.keystrokeAt(uri) : undefined;
-    const clientTrace = { traceId: newTraceId((n) => getRandomValues(new Uint8Array(n))), ...(keystrokeAt !== undefined ? { keystrokeAt } : {}) };
+    const clientTrace = inlineClientTrace(param, newTraceId((n) => getRandomValues(new Uint8Array(n))), uri ? this.keystrokeAt(uri) : undefined);
     return next(type, { ...param, clientTrace }, token);
   };
 

@@ -14,6 +14,7 @@ export interface StatusRow {
 
 const base = (path: string): string => path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
 const ms = (v: number | null): string => (v === null ? '-' : `${Math.round(v)} ms`);
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 const origin = (source: 'default' | 'configured'): string => (source === 'default' ? 'shipped default' : 'configured');
 
 /** The status bar text after the icon: "<model> · <backend in use> <last latency>". */
@@ -69,6 +70,10 @@ export function statusRows(s: StatusResult): StatusRow[] {
     label: `Requests: ${r.total} · shown ${r.shown} · from the suggestion cache ${r.cached} · empty ${r.empty}`,
     detail: `cancelled ${r.cancelled}, superseded ${r.superseded}, stale ${r.stale}, errors ${r.errors}; suggestion cache hits ${s.cache.hits}, misses ${s.cache.misses}`,
   });
-  rows.push({ label: `Suggestions: shown ${s.events.shown} · accepted ${s.events.accepted} · partly accepted ${s.events.partiallyAccepted}`, detail: `${s.documents} open documents` });
+  const ev = s.events;
+  rows.push({
+    label: `Suggestions: shown ${ev.shown} · accepted ${ev.accepted}${ev.acceptedAlternatives > 0 ? ` (${count(ev.acceptedAlternatives, 'alternative')})` : ''} · partly accepted ${ev.partiallyAccepted}`,
+    detail: `${s.documents} open documents`,
+  });
   return rows;
 }

@@ -3,7 +3,8 @@
  * share (keystroke to the server) when known, and each stage that took a visible part with a bar
  * of its share; decode with its rounds. Pure text from a `slipstream/traces` entry (no vscode), so
  * it is unit-tested. Also the latency report page (the CLI's HTML report under a strict content
- * security policy, with a Refresh link) and the trace ids an inline completion request carries.
+ * security policy, with a Refresh link) and the `clientTrace` an inline completion request carries
+ * (a trace id, and the keystroke's time when the keystroke made the request).
  */
 import type { RequestTrace, TracesResult } from '../../server/src/protocol.js';
 import { renderHtml } from '../../server/src/trace/html-report.js';
@@ -44,6 +45,18 @@ export function lastRequestLines(t: RequestTrace | null | undefined): string[] {
 /** A random W3C trace id (32 lowercase hex digits). */
 export function newTraceId(random: (n: number) => Uint8Array): string {
   return Array.from(random(16), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * The `clientTrace` of an inline completion request (`params` as sent): the trace id, and the
+ * time of the keystroke that made the document's current text when there is one, unless the
+ * request was invoked (triggerKind 1: Trigger Inline Suggestion, or Alt+] / Alt+[ fetching the
+ * alternatives, the extension's own request once its server is up). Such a request comes from a
+ * command, often seconds after the last keystroke: that wait is the user's, not the editor's share.
+ */
+export function inlineClientTrace(params: unknown, traceId: string, keystrokeAt: number | undefined): { traceId: string; keystrokeAt?: number } {
+  const invoked = (params as { context?: { triggerKind?: unknown } } | null)?.context?.triggerKind === 1;
+  return keystrokeAt !== undefined && !invoked ? { traceId, keystrokeAt } : { traceId };
 }
 
 /** Nothing runs in the report: no script, only inline styles and the SVG. */

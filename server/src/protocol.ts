@@ -241,7 +241,8 @@ export interface StatusResult {
   };
   latency: { count: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null; lastMs: number | null };
   requests: { total: number; shown: number; empty: number; cached: number; cancelled: number; superseded: number; stale: number; errors: number };
-  events: { shown: number; accepted: number; partiallyAccepted: number };
+  /** Items shown, accepted (of them alternatives: the items after an invoked request's first) and partly accepted. */
+  events: { shown: number; accepted: number; acceptedAlternatives: number; partiallyAccepted: number };
   documents: number;
   /** What this connection's open documents count for against its limits (document-limits.ts: 2 bytes per UTF-16 unit of text and URI, 8 per line). */
   documentBytes: number;

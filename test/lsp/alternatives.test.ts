@@ -2,7 +2,8 @@
  * completion.alternatives: an invoked inline completion (triggerKind 1) gets the usual suggestion
  * first, then up to N - 1 sampled ones (temperature 0.8, seeds 1, 2, ...), each distinct, each
  * with its own accept command; automatic requests get one. Alternatives are traced with trigger
- * 'alternative' and left out of the request figures; a newer request of the document stops them.
+ * 'alternative' and left out of the request figures; a newer request of the document stops them;
+ * an accepted alternative is counted as one in slipstream/status.
  * Over the FAKE engine, whose answer depends on the request's temperature and seed.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -42,6 +43,20 @@ describe('alternatives of an invoked completion', () => {
     expect(status.requests).toMatchObject({ total: 1, shown: 1 });
     const { traces } = (await pair.client.sendRequest('slipstream/traces', {})) as { traces: { trigger: string; outcome: string }[] };
     expect(traces.map((t) => [t.trigger, t.outcome])).toEqual([['invoked', 'shown'], ['alternative', 'shown'], ['alternative', 'shown']]);
+  });
+
+  it("counts an accepted alternative's accept command as an accepted alternative, the first item's as accepted only", async () => {
+    await start();
+    const list = await pair.inline(uri, at, invoked);
+    const events = async () => ((await pair.client.sendRequest('slipstream/status')) as { events: Record<string, number> }).events;
+    // what VS Code runs on Tab after Alt+]: the cycled-to item's command
+    await pair.client.sendRequest('workspace/executeCommand', list!.items[1]!.command);
+    expect(await events()).toMatchObject({ accepted: 1, acceptedAlternatives: 1 });
+    await pair.client.sendRequest('workspace/executeCommand', list!.items[0]!.command);
+    expect(await events()).toMatchObject({ accepted: 2, acceptedAlternatives: 1 });
+    // an automatic request's item is never an alternative
+    await pair.client.sendRequest('workspace/executeCommand', (await pair.inline(uri, at))!.items[0]!.command);
+    expect(await events()).toMatchObject({ accepted: 3, acceptedAlternatives: 1 });
   });
 
   it('gives automatic requests one suggestion, and invoked ones one with alternatives 1', async () => {

@@ -51,3 +51,14 @@ export async function waitForStableGhost(page: Page, quietMs: number, timeoutMs:
     await page.waitForTimeout(100);
   }
 }
+
+/** Waits for a non-empty ghost text other than `other` (cycling: Alt+] / Alt+[), then for it to stay unchanged for 500 ms; returns it. */
+export async function waitForGhostOtherThan(page: Page, other: string, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { text } = await readGhostText(page);
+    if (text !== '' && text !== other) return waitForStableGhost(page, 500, Math.max(1000, deadline - Date.now()));
+    if (Date.now() > deadline) throw new Error(`the ghost text stayed ${JSON.stringify(text)} for ${timeoutMs} ms`);
+    await page.waitForTimeout(100);
+  }
+}

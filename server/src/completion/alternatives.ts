@@ -3,8 +3,8 @@
  * suggestion, up to N - 1 more, each a full request of its own through the provider (trigger
  * 'alternative': the same prompt, post-processing and session, so its prefill is mostly the KV
  * the first one left) sampled at ALTERNATIVE_TEMPERATURE with seed 1, 2, ... so the same document
- * and cursor give the same list under the same decoding mode and tree shape (ReDrafter's exact
- * sampling draws other samples than plain decoding's for a seed). Only suggestions that differ
+ * and cursor give the same list on every start: alternatives always run plain decoding (ReDrafter's
+ * exact sampling draws other samples for a seed, and mode auto may choose it). Only suggestions that differ
  * from every one before are kept.
  * They are computed one after another and stop at once when the request is cancelled, the
  * document changes or another request of the document arrives (the provider then refuses to

@@ -2,7 +2,8 @@
  * What was offered, shown and accepted (Copilot's didShowCompletion, didPartiallyAcceptCompletion
  * and accept command). Each returned item gets an id carried in its command's arguments; the
  * records are kept in a bounded map (the latest 200) so that late events find their item, and
- * the counts are reported by slipstream/status.
+ * the counts are reported by slipstream/status (accepted alternatives of an invoked request, the
+ * items after its first, also on their own).
  */
 
 export interface OfferedItem {
@@ -12,6 +13,8 @@ export interface OfferedItem {
   /** UTF-16 offset of the cursor the item was computed for. */
   offset: number;
   text: string;
+  /** A further suggestion of an invoked request (completion.alternatives), not its first. */
+  alternative: boolean;
   shownAt?: number;
   acceptedAt?: number;
   acceptedLength?: number;
@@ -22,7 +25,7 @@ const MAX_ITEMS = 200;
 export class CompletionEvents {
   private readonly items = new Map<string, OfferedItem>();
   private next = 1;
-  readonly counts = { shown: 0, accepted: 0, partiallyAccepted: 0 };
+  readonly counts = { shown: 0, accepted: 0, acceptedAlternatives: 0, partiallyAccepted: 0 };
 
   offer(item: Omit<OfferedItem, 'id'>): OfferedItem {
     const rec = { id: `s${this.next++}`, ...item };
@@ -43,6 +46,7 @@ export class CompletionEvents {
     const rec = this.items.get(id);
     if (!rec) return false;
     this.counts.accepted++;
+    if (rec.alternative) this.counts.acceptedAlternatives++;
     rec.acceptedAt = Date.now();
     rec.acceptedLength = rec.text.length;
     return true;

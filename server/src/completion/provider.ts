@@ -376,8 +376,8 @@ export class CompletionProvider {
       }
       return this.done(trace, 'prefetched');
     }
-    const item = this.deps.events.offer({ uri: req.key, version: req.version, offset: req.offset, text });
     const alternative = req.trigger === 'alternative';
+    const item = this.deps.events.offer({ uri: req.key, version: req.version, offset: req.offset, text, alternative });
     if (cache.enabled && !alternative) this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength);
     this.deps.traces.finish(trace, outcome);
     if (outcome === 'shown' && cache.enabled && cache.prefetch && !alternative) {

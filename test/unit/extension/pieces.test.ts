@@ -2,14 +2,15 @@
  * The VS Code extension's pure parts (no vscode API): which server it starts (a workspace's
  * `slipstream.server.command` is never used), which settings it takes from where, which documents
  * get suggestions, the restart backoff, the status texts the user reads, and the latency view
- * (the tooltip's last-request breakdown, the report page).
+ * (the tooltip's last-request breakdown, the report page, what an inline completion request
+ * tells the server about the keystroke).
  */
 import { describe, expect, it } from 'vitest';
 import { documentEnabled, isDotenvFile, languageEnabled, toggledLanguages } from '../../../extension/src/language-gate.js';
 import { MAX_CRASHES, RestartPolicy } from '../../../extension/src/restart-policy.js';
 import { serverStart, setByWorkspace, trustedValue } from '../../../extension/src/server-command.js';
 import { statusBarText, statusRows } from '../../../extension/src/status-view.js';
-import { lastRequestLines, newTraceId, REPORT_CSP, reportHtml } from '../../../extension/src/trace-view.js';
+import { inlineClientTrace, lastRequestLines, newTraceId, REPORT_CSP, reportHtml } from '../../../extension/src/trace-view.js';
 import type { RequestTrace, StatusResult } from '../../../server/src/protocol.js';
 import { syntheticTrace } from '../../helpers/synthetic-traces.js';
 
@@ -149,7 +150,7 @@ const status: StatusResult = {
   },
   latency: { count: 7, p50Ms: 11.2, p95Ms: 30.1, p99Ms: 30.1, lastMs: 12.6 },
   requests: { total: 9, shown: 6, empty: 1, cached: 2, cancelled: 0, superseded: 0, stale: 0, errors: 0 },
-  events: { shown: 6, accepted: 1, partiallyAccepted: 0 },
+  events: { shown: 6, accepted: 1, acceptedAlternatives: 0, partiallyAccepted: 0 },
   documents: 1,
   documentBytes: 4096,
   documentLimits: { maxDocuments: 1000, maxBytes: 268435456 },
@@ -169,6 +170,10 @@ describe('status texts', () => {
     expect(rows).toContain('Decoding: ReDrafter speculative decoding · setting auto');
     expect(rows).toContain('Backend: cpu · setting auto');
     expect(rows).toContain('Latency: last 13 ms · p50 11 ms · p95 30 ms · p99 30 ms');
+    expect(rows).toContain('Suggestions: shown 6 · accepted 1 · partly accepted 0');
+    expect(statusRows({ ...status, events: { shown: 6, accepted: 3, acceptedAlternatives: 2, partiallyAccepted: 0 } }).map((r) => r.label)).toContain(
+      'Suggestions: shown 6 · accepted 3 (2 alternatives) · partly accepted 0',
+    );
     expect(rows.join('\n')).not.toMatch(/[{}]/);
     expect(statusRows(status).find((r) => r.label.startsWith('Backend'))?.detail).toContain('no NVIDIA driver');
   });
@@ -198,6 +203,17 @@ describe('the latency view', () => {
 
   it('trace ids are 32 lowercase hex digits', () => {
     expect(newTraceId((n) => Uint8Array.from({ length: n }, (_, i) => i * 17))).toBe('00112233445566778899aabbccddeeff');
+  });
+
+  it('an inline completion request carries the keystroke time unless it was invoked (Alt+], Trigger Inline Suggestion)', () => {
+    const at = { textDocument: { uri: 'file:///a.ts', version: 3 }, position: { line: 0, character: 1 } };
+    const id = '00112233445566778899aabbccddeeff';
+    expect(inlineClientTrace({ ...at, context: { triggerKind: 2 } }, id, 1234.5)).toEqual({ traceId: id, keystrokeAt: 1234.5 });
+    // a command made it, maybe seconds after the keystroke: that wait is not the editor's share
+    expect(inlineClientTrace({ ...at, context: { triggerKind: 1 } }, id, 1234.5)).toEqual({ traceId: id });
+    // no keystroke known for the document's current text: the trace id alone
+    expect(inlineClientTrace({ ...at, context: { triggerKind: 2 } }, id, undefined)).toEqual({ traceId: id });
+    expect(inlineClientTrace({ ...at }, id, 7)).toEqual({ traceId: id, keystrokeAt: 7 });
   });
 
   it('the report page is the CLI report with no script, a strict policy and a refresh link', () => {

@@ -1,7 +1,8 @@
 /**
  * completion.alternatives on the real engine (the shipped model): an invoked completion's list
  * starts with the suggestion an automatic request gets, its items are distinct, and the same
- * request gives the same list again (the alternatives' seeds are fixed), in both decoding modes.
+ * request gives the same list again (the alternatives' seeds are fixed), in both decoding modes,
+ * and the two modes give the same list (alternatives always run plain decoding).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InlineCompletionList } from 'vscode-languageserver-protocol';
@@ -20,6 +21,7 @@ const at = { line: 2, character: 3 };
 const texts = (list: InlineCompletionList | null) => list!.items.map((i) => i.insertText as string);
 
 describe('alternatives on the real engine', () => {
+  const lists: Record<string, string[]> = {};
   for (const mode of ['ar', 'redrafter'] as const) {
     it(`starts with the automatic suggestion, distinct items, the same list again (mode ${mode})`, async () => {
       pair = createPair({});
@@ -33,6 +35,12 @@ describe('alternatives on the real engine', () => {
       expect(new Set(first).size).toBe(first.length);
       expect(first.length).toBeGreaterThanOrEqual(2);
       expect(again).toEqual(first);
+      lists[mode] = first;
     });
   }
+
+  it('gives the same list whatever the decoding mode: greedy ReDrafter equals plain decoding, and alternatives always decode plainly', () => {
+    expect(lists.ar).toBeDefined();
+    expect(lists.redrafter).toEqual(lists.ar);
+  });
 });

@@ -51,6 +51,12 @@ export interface GenerateRequest {
   temperature: number;
   /** The sampler's seed (temperature > 0): the same seed, prompt and settings give the same tokens. Absent: the engine's default. */
   seed?: number;
+  /**
+   * Plain decoding whatever the engine's mode (native engine; others ignore it): a sample that
+   * must be the same for a seed on every start and machine, which ReDrafter's exact but
+   * differently drawn sampling is not (the alternatives of an invoked request).
+   */
+  plainDecoding?: boolean;
   signal: AbortSignal;
   /**
    * Candidate continuations of the prompt (token ids), verified by the engine as extra beams in

@@ -302,7 +302,8 @@ export class NativeEngineHost implements EngineHost {
       // mode switched to auto after the load: calibrate now, once
       if (this.settings?.mode === 'auto') await this.calibrate(loaded);
       const decision = this.decision(loaded);
-      const drafter = decision?.chosen === 'redrafter' ? loaded.drafter : null;
+      // alternatives (plainDecoding) sample with plain decoding whatever the mode
+      const drafter = decision?.chosen === 'redrafter' && !req.plainDecoding ? loaded.drafter : null;
       // the decision's tree shape for every ReDrafter generation (requests, prefetch, extra drafts alike)
       const shape = drafter ? decision!.shape : null;
       // the engine takes extra drafts in ReDrafter rounds only

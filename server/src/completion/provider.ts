@@ -304,6 +304,7 @@ export class CompletionProvider {
       stopTokens: view.format.stopTokens,
       temperature: req.temperature ?? settings.completion.temperature,
       ...(req.seed !== undefined ? { seed: req.seed } : {}),
+      ...(req.trigger === 'alternative' ? { plainDecoding: true } : {}),
       signal,
       reuse: settings.cache.enabled,
       kvBudgetBytes: settings.cache.kvBudgetMB * 1024 * 1024,

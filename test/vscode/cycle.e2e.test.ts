@@ -24,8 +24,8 @@ const SCRATCH = 'run-cycle';
 const traceFile = join(e2eDir, SCRATCH, 'traces.jsonl');
 const FILE = 'stats.ts';
 // At the end of stats.ts the shipped model's invoked list here has had three distinct items in
-// every run, but not the same ones: plain decoding and ReDrafter at each tree shape sample
-// differently, and mode auto picks one by timing at load. The test takes what the screen shows.
+// every run. Which text shows first depends on where the typing stopped (the first character that
+// got a suggestion), so the test takes what the screen shows rather than a fixed list.
 const TYPED = 'export function mean(values: number[]): number {';
 
 describe.skipIf(missing)('cycling through alternative suggestions in code-server', () => {

@@ -32,7 +32,7 @@ export interface ClientHooks {
   onRestarting(delayMs: number): void;
 }
 
-export function createClient(context: vscode.ExtensionContext, output: vscode.LogOutputChannel, hooks: ClientHooks): { client: LanguageClient; policy: RestartPolicy } {
+export function createClient(context: vscode.ExtensionContext, output: vscode.LogOutputChannel, hooks: ClientHooks): { client: LanguageClient; policy: RestartPolicy; catchUp: (uri: string) => void } {
   const start = serverToStart(context.asAbsolutePath('dist/server.js'));
   output.info(start.kind === 'bundled' ? `server: the bundled one (${start.module})` : `server: ${start.command} ${start.args.join(' ')} (slipstream.server.command)`);
   const serverOptions: ServerOptions =
@@ -48,6 +48,8 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
     await client.sendNotification(DidOpenTextDocumentNotification.type, client.code2ProtocolConverter.asOpenTextDocumentParams(doc));
   };
   const policy = new RestartPolicy();
+  // the document whose next invoked request is the extension's catch-up after startup (extension.ts)
+  let catchUpUri: string | null = null;
   // each inline completion request carries the keystroke's time and a trace id (client-trace.ts)
   const keystrokes = new KeystrokeClock();
   context.subscriptions.push(keystrokes);
@@ -90,7 +92,10 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
       provideInlineCompletionItems: async (doc, position, ctx, token, next) => {
         if (!suggestionsOn() || !documentOn(doc)) return null;
         if (!synced.has(doc.uri.toString())) await openNow(doc);
-        const result = await next(doc, position, ctx, token);
+        // the extension's own catch-up request after startup stands for the user's typing: automatic
+        const catchUp = catchUpUri === doc.uri.toString() && ctx.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
+        if (catchUp) catchUpUri = null;
+        const result = await next(doc, position, catchUp ? { ...ctx, triggerKind: vscode.InlineCompletionTriggerKind.Automatic } : ctx, token);
         hooks.onCompletion();
         return result;
       },
@@ -118,5 +123,13 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
       void client.sendNotification(DidChangeConfigurationNotification.type, { settings: { slipstream: serverSection() } });
     }),
   );
-  return { client, policy };
+  /**
+   * The next invoked inline completion request of `uri` is the extension's own catch-up for text
+   * typed while the server started: it goes to the server as automatic (one suggestion, no
+   * alternatives: the user asked for none), and its trace keeps the keystroke's time.
+   */
+  const catchUp = (uri: string): void => {
+    catchUpUri = uri;
+  };
+  return { client, policy, catchUp };
 }

@@ -83,7 +83,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   } finally {
     watch.dispose();
   }
-  if (editedWhileStarting || vscode.window.activeTextEditor?.document.isDirty) {
+  const active = vscode.window.activeTextEditor?.document;
+  if (active && (editedWhileStarting || active.isDirty)) {
+    made.catchUp(active.uri.toString());
     await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
   }
 }

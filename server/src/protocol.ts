@@ -67,7 +67,7 @@ export namespace DidPartiallyAcceptCompletionNotification {
 
 /** The stages of a request, in pipeline order: the children of its `request` span (docs/tracing.md). */
 export type Stage =
-  | 'receive' | 'cache' | 'debounce' | 'load' | 'context' | 'tokenize' | 'queue' | 'prefill' | 'decode' | 'postprocess' | 'respond';
+  | 'receive' | 'cache' | 'debounce' | 'load' | 'context' | 'tokenize' | 'queue' | 'prefill' | 'decode' | 'postprocess' | 'alternatives' | 'respond';
 
 /** Spans below the stages: `round` under decode (draft, verify, accept under a round), `ttfb` under a remote prefill. */
 export type SubSpan = 'round' | 'draft' | 'verify' | 'accept' | 'ttfb';

@@ -22,6 +22,8 @@ export interface Synthetic {
   cached?: boolean;
   keystrokeBefore?: number;
   outcome?: RequestTrace['outcome'];
+  /** An invoked request whose alternatives took this many ms (an `alternatives` stage before respond). */
+  alternatives?: number;
 }
 
 /** One synthetic trace (finished at its last stage's end plus 0.05 ms of respond). */
@@ -30,7 +32,7 @@ export function syntheticTrace(s: Synthetic): RequestTrace {
     id: s.id,
     uri: s.uri ?? 'file:///w/src/a.ts',
     version: s.id,
-    trigger: 'automatic',
+    trigger: s.alternatives !== undefined ? 'invoked' : 'automatic',
     receivedAt: s.at,
     spans: true,
     ...(s.keystrokeBefore !== undefined ? { client: { traceId: `t${s.id}`, keystrokeAt: s.at - s.keystrokeBefore, editorMs: s.keystrokeBefore } } : {}),
@@ -60,6 +62,7 @@ export function syntheticTrace(s: Synthetic): RequestTrace {
     end('decode', at - now, { tokens: 2 * (s.rounds ?? [2, 2]).length });
     end('postprocess', 0.1);
   }
+  if (s.alternatives !== undefined) end('alternatives', s.alternatives, { asked: 2, offered: 2 });
   end('respond', 0.05);
   return t.finish(s.outcome ?? (s.cached ? 'cached' : 'shown'), undefined, now);
 }

@@ -42,8 +42,9 @@ describe('alternatives of an invoked completion', () => {
     // one request in the figures; the alternatives are in the traces
     const status = (await pair.client.sendRequest('slipstream/status')) as { requests: { total: number; shown: number } };
     expect(status.requests).toMatchObject({ total: 1, shown: 1 });
-    const { traces } = (await pair.client.sendRequest('slipstream/traces', {})) as { traces: { trigger: string; outcome: string }[] };
-    expect(traces.map((t) => [t.trigger, t.outcome])).toEqual([['invoked', 'shown'], ['alternative', 'shown'], ['alternative', 'shown']]);
+    const { traces } = (await pair.client.sendRequest('slipstream/traces', {})) as { traces: { id: number; trigger: string; outcome: string }[] };
+    // in the order they started (the invoked request's trace ends after its alternatives')
+    expect(traces.sort((a, b) => a.id - b.id).map((t) => [t.trigger, t.outcome])).toEqual([['invoked', 'shown'], ['alternative', 'shown'], ['alternative', 'shown']]);
   });
 
   it("counts an accepted alternative's accept command as an accepted alternative, the first item's as accepted only", async () => {
@@ -58,6 +59,24 @@ describe('alternatives of an invoked completion', () => {
     // an automatic request's item is never an alternative
     await pair.client.sendRequest('workspace/executeCommand', (await pair.inline(uri, at))!.items[0]!.command);
     expect(await events()).toMatchObject({ accepted: 3, acceptedAlternatives: 1 });
+  });
+
+  it("keeps the invoked request's trace open through its alternatives: an alternatives stage, then respond", async () => {
+    await start();
+    await pair.inline(uri, at, invoked);
+    await pair.inline(uri, { line: 0, character: 8 }); // an automatic one at the same spot (cached)
+    type T = { trigger: string; startedAt: number; totalMs: number; stages: Record<string, number>; spans: { children: { name: string; attrs?: Record<string, unknown> }[] } };
+    const { traces } = (await pair.client.sendRequest('slipstream/traces', {})) as { traces: T[] };
+    const inv = traces.find((t) => t.trigger === 'invoked')!;
+    const alts = traces.filter((t) => t.trigger === 'alternative');
+    expect(alts).toHaveLength(2);
+    expect(inv.spans.children.map((c) => c.name).slice(-3)).toEqual(['postprocess', 'alternatives', 'respond']);
+    expect(inv.spans.children.find((c) => c.name === 'alternatives')!.attrs).toEqual({ asked: 2, offered: 2 });
+    // the invoked request ends after its last alternative, and its alternatives stage covers them
+    const last = Math.max(...alts.map((a) => a.startedAt + a.totalMs));
+    expect(inv.startedAt + inv.totalMs).toBeGreaterThanOrEqual(last - 0.01);
+    expect(inv.stages.alternatives).toBeGreaterThanOrEqual(alts.reduce((n, a) => n + a.totalMs, 0) - 0.05);
+    for (const t of traces.filter((x) => x.trigger !== 'invoked')) expect(t.stages.alternatives).toBeUndefined();
   });
 
   it('gives automatic requests one suggestion, and invoked ones one with alternatives 1', async () => {

@@ -26,7 +26,8 @@ export async function alternativesFor(provider: CompletionProvider, req: Complet
   const out: Shown[] = [];
   for (let seed = 1; seed < count && !req.signal.aborted; seed++) {
     if (req.currentVersion && req.currentVersion() !== req.version) break;
-    const r = await provider.complete({ ...req, trigger: 'alternative', temperature: ALTERNATIVE_TEMPERATURE, seed, clientTrace: undefined });
+    // its own trace starts now (not at the invoked request's receipt) and carries no client fields
+    const r = await provider.complete({ ...req, trigger: 'alternative', temperature: ALTERNATIVE_TEMPERATURE, seed, clientTrace: undefined, receivedAt: undefined });
     if (r.outcome === 'superseded' || r.outcome === 'cancelled' || r.outcome === 'stale') break;
     if ((r.outcome === 'shown' || r.outcome === 'cached') && !seen.has(r.item.text)) {
       seen.add(r.item.text);

@@ -117,13 +117,28 @@ export class CompletionFeature implements Feature {
         receivedAt,
         clientTrace: this.clientTrace(params.clientTrace, receivedAt),
       };
-      const result = await this.provider.complete(req);
-      const count = this.ctx.config.settings.completion.alternatives;
-      if (req.trigger !== 'invoked' || count <= 1 || (result.outcome !== 'shown' && result.outcome !== 'cached')) return this.toList([result], doc, offset);
-      return this.toList([result, ...(await alternativesFor(this.provider, req, result, count))], doc, offset);
+      const count = req.trigger === 'invoked' ? this.ctx.config.settings.completion.alternatives : 1;
+      return this.toList(await this.withAlternatives(req, count), doc, offset);
     } finally {
       dispose();
     }
+  }
+
+  /**
+   * The request's result and, when it was shown or cached and count > 1, its alternatives after
+   * it; the request's trace stays open through them (its `alternatives` stage), so its time is the
+   * time to the whole answer.
+   */
+  private async withAlternatives(req: CompletionRequest, count: number): Promise<CompletionResult[]> {
+    const result = await this.provider.complete({ ...req, holdTrace: count > 1 });
+    if (result.outcome !== 'shown' && result.outcome !== 'cached') return [result];
+    let more: CompletionResult[] = [];
+    try {
+      if (count > 1) more = await alternativesFor(this.provider, req, result, count);
+    } finally {
+      result.finishTrace?.({ asked: count - 1, offered: more.length });
+    }
+    return [result, ...more];
   }
 
   /** The list for results[0] and the alternatives after it (all shown or cached). */
@@ -162,12 +177,11 @@ export class CompletionFeature implements Feature {
         receivedAt,
         clientTrace: this.clientTrace(params.clientTrace, receivedAt),
       };
-      const result = await this.provider.complete(req);
-      if (result.outcome === 'cancelled') throw new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
-      if (result.outcome !== 'shown' && result.outcome !== 'cached') return { items: [], traceId: result.traceId };
-      const count = params.alternatives ?? 1;
-      const results = count > 1 ? [result, ...(await alternativesFor(this.provider, req, result, count))] : [result];
-      return { items: results.map((r) => ({ insertText: r.item.text, start: offset, end: offset + r.replaceLength })), traceId: result.traceId };
+      const results = await this.withAlternatives(req, params.alternatives ?? 1);
+      const first = results[0]!;
+      if (first.outcome === 'cancelled') throw new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
+      const items = results.flatMap((r) => (r.outcome === 'shown' || r.outcome === 'cached' ? [{ insertText: r.item.text, start: offset, end: offset + r.replaceLength }] : []));
+      return { items, traceId: first.traceId };
     } finally {
       dispose();
     }

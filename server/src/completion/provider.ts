@@ -70,10 +70,22 @@ export interface CompletionRequest {
   receivedAt?: number;
   /** The client's trace fields that passed trace/client-trace.ts's checks. */
   clientTrace?: ClientTrace;
+  /**
+   * A shown or cached result leaves its trace open, for the caller to close with the result's
+   * finishTrace once its alternatives are computed (the time to the answer then includes them).
+   */
+  holdTrace?: boolean;
 }
 
 export type CompletionResult =
-  | { outcome: 'shown' | 'cached'; item: OfferedItem; replaceLength: number; traceId: number }
+  | {
+      outcome: 'shown' | 'cached';
+      item: OfferedItem;
+      replaceLength: number;
+      traceId: number;
+      /** With holdTrace: ends the `alternatives` stage now (with its figures) and closes the trace. Call once. */
+      finishTrace?: (attrs: { asked: number; offered: number }) => void;
+    }
   | { outcome: Exclude<Outcome, 'shown' | 'cached'>; traceId: number };
 
 export interface ProviderDeps {
@@ -367,7 +379,7 @@ export class CompletionProvider {
   }
 
   private offer(trace: Trace, req: CompletionRequest, outcome: 'shown' | 'cached', text: string, replaceLength: number): CompletionResult {
-    trace.stage('respond');
+    if (!req.holdTrace) trace.stage('respond');
     const cache = this.deps.settings().cache;
     if (req.trigger === 'prefetch') {
       // computed ahead: remembered for the request that follows the accept, shown to nobody yet
@@ -380,12 +392,17 @@ export class CompletionProvider {
     const alternative = req.trigger === 'alternative';
     const item = this.deps.events.offer({ uri: req.key, version: req.version, offset: req.offset, text, alternative });
     if (cache.enabled && !alternative) this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength);
-    this.deps.traces.finish(trace, outcome);
-    if (outcome === 'shown' && cache.enabled && cache.prefetch && !alternative) {
-      clearTimeout(this.prefetchTimer);
-      this.prefetchTimer = setTimeout(() => this.prefetch(req, text, replaceLength), PREFETCH_AFTER_MS);
-      this.prefetchTimer.unref();
-    }
+    const finishTrace = (attrs?: { asked: number; offered: number }): void => {
+      if (attrs) trace.stage('alternatives', attrs);
+      this.deps.traces.finish(trace, outcome);
+      if (outcome === 'shown' && cache.enabled && cache.prefetch && !alternative) {
+        clearTimeout(this.prefetchTimer);
+        this.prefetchTimer = setTimeout(() => this.prefetch(req, text, replaceLength), PREFETCH_AFTER_MS);
+        this.prefetchTimer.unref();
+      }
+    };
+    if (req.holdTrace) return { outcome, item, replaceLength, traceId: trace.record.id, finishTrace };
+    finishTrace();
     return { outcome, item, replaceLength, traceId: trace.record.id };
   }
 

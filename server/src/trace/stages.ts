@@ -6,7 +6,7 @@
 import type { Stage, SubSpan } from '../protocol.js';
 
 /** The stages of a request (children of its `request` span), in the order they run. */
-export const STAGES: readonly Stage[] = ['receive', 'cache', 'debounce', 'load', 'context', 'tokenize', 'queue', 'prefill', 'decode', 'postprocess', 'respond'];
+export const STAGES: readonly Stage[] = ['receive', 'cache', 'debounce', 'load', 'context', 'tokenize', 'queue', 'prefill', 'decode', 'postprocess', 'alternatives', 'respond'];
 
 /** The editor's share (keystroke to the server's receipt), when the client sent its keystroke time. */
 export const EDITOR = 'editor';
@@ -27,6 +27,7 @@ export const COLORS: Record<Drawn, string> = {
   prefill: '#e69f00',
   decode: '#009e73',
   postprocess: '#cc79a7',
+  alternatives: '#6a3d9a',
   respond: '#e6d800',
   round: '#009e73',
   draft: '#74c7a9',

@@ -28,7 +28,7 @@ function sample(): RequestTrace[] {
     syntheticTrace({ id: 2, at: T0 + 100, debounce: 5, prefill: 2, rounds: [2, 2], roundStats: true, outcome: 'superseded' }),
     syntheticTrace({ id: 3, at: T0 + 105, debounce: 0, prefill: 4, rounds: [1, 1, 1, 1], roundStats: true, keystrokeBefore: 0.5 }),
     syntheticTrace({ id: 4, at: T0 + 200, cached: true }),
-    syntheticTrace({ id: 5, uri: 'file:///w/src/b%20c&d.ts', at: T0 + 120, debounce: 10, prefill: 50, rounds: [5, 6] }),
+    syntheticTrace({ id: 5, uri: 'file:///w/src/b%20c&d.ts', at: T0 + 120, debounce: 10, prefill: 50, rounds: [5, 6], alternatives: 12 }),
     syntheticTrace({ id: 6, at: T0 + 300, cached: true }),
   ];
 }

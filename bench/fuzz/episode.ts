@@ -299,10 +299,13 @@ export class Episode {
     const valid = rng() < 0.85;
     const offset = valid ? int(rng, 0, text.length) : pick(rng, [text.length + 1, -1, 0.5]);
     const maxTokens = rng() < 0.9 ? int(rng, 1, 12) : pick(rng, [0, 2000]);
+    // sometimes alternatives: mostly 1..5, else out of range or not an integer
+    const alternatives = rng() < 0.3 ? (rng() < 0.9 ? int(rng, 1, 5) : pick(rng, [0, 6, 2.5])) : undefined;
+    const alternativesValid = alternatives === undefined || (Number.isInteger(alternatives) && alternatives >= 1 && alternatives <= 5);
     this.request(
       'slipstream/complete',
-      { text, offset, maxTokens, ...(rng() < 0.5 ? { uri: `file:///fuzz/${this.name}/c.ts` } : {}) },
-      valid && maxTokens >= 1 && maxTokens <= 1024 ? { kind: 'result' } : { kind: 'error', code: -32602 },
+      { text, offset, maxTokens, ...(alternatives !== undefined ? { alternatives } : {}), ...(rng() < 0.5 ? { uri: `file:///fuzz/${this.name}/c.ts` } : {}) },
+      valid && maxTokens >= 1 && maxTokens <= 1024 && alternativesValid ? { kind: 'result' } : { kind: 'error', code: -32602 },
     );
   }
 

@@ -214,7 +214,7 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
     ...zeroOrIntIn(2, 16),
     description: 'ReDrafter\'s tree depth: tokens per beam (L), the guaranteed one included: 2..16 (1 would draft nothing and is refused). 0: under engine.mode "auto" the fastest shape of the calibration at load, under "redrafter" the drafter\'s default (3 on a CPU).',
   },
-  'engine.threads': { scope: 'engine', ...intIn(0, 256), description: 'CPU threads; 0 lets the engine choose.' },
+  'engine.threads': { scope: 'engine', ...intIn(0, 256), description: 'CPU threads; 0: one per physical core of the CPUs the server may run on (its affinity mask, e.g. taskset), at most what a cgroup CPU quota grants (a container\'s --cpus).' },
   'engine.weights': { scope: 'engine',
     ...oneOf('bf16', 'q8_0', 'q4_0'),
     description: 'How the model\'s matrices are kept in memory. "bf16": as stored. "q8_0" / "q4_0": quantized at load to 8-bit / 4-bit blocks of 32 with one scale (llama.cpp\'s Q8_0 / Q4_0; the output head to q8_0), about 1.9x / 2.9x less memory read per token than bf16, at some accuracy cost (docs/performance.md).',

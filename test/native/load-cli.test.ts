@@ -3,6 +3,7 @@
  * tokenizer and backends; bad paths and ids exit 2 with one line on stderr.
  */
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { cliPath, stories260K } from '../helpers/paths.js';
 
@@ -19,6 +20,19 @@ describe('slipstream info and generate', () => {
     expect(out.model).toMatchObject({ architecture: 'llama', vocabSize: 512, numLayers: 5, storedDtype: 'f32' });
     expect(out.tokenizer).toMatchObject({ vocabSize: 512, bosTokenId: 1, eosTokenIds: [2] });
     expect(out.backends[0]).toMatchObject({ name: 'cpu', available: true });
+  });
+
+  // the engine's default thread count: the CPUs the process may use (native/src/base/cpu-count.h)
+  const taskset = spawnSync('taskset', ['--version'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!taskset)('computes with one thread by default when pinned to one CPU (taskset), with as many as it may use otherwise', () => {
+    const pinned = spawnSync('taskset', ['-c', '0', process.execPath, cliPath, 'info', '--model', stories260K, '--json'], { encoding: 'utf8' });
+    expect(pinned.status).toBe(0);
+    expect(JSON.parse(pinned.stdout).model.threads).toBe(1);
+    const free = run('info', '--model', stories260K, '--json');
+    // one per physical core of the CPUs this process may use: at most those, at least 1
+    const threads = JSON.parse(free.stdout).model.threads as number;
+    expect(threads).toBeGreaterThanOrEqual(1);
+    expect(threads).toBeLessThanOrEqual(availableParallelism());
   });
 
   it('describes the shipped model and drafter when --model is not given', () => {

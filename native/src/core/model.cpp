@@ -13,9 +13,9 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "base/check.h"
+#include "base/cpu-count.h"
 #include "base/fault-inject.h"
 #include "base/log.h"
 #include "base/status.h"
@@ -114,7 +114,15 @@ std::unique_ptr<model> model_load(const std::string & dir, const model_load_para
     m->kv_type = params.kv_type >= 0 ? static_cast<kv_dtype>(params.kv_type) : m->stored_dtype == "f32" ? KV_F32 : KV_BF16;
     m->compute_dtype = weight_is_quant(lq) ? weight_dtype_name(lq) : m->tok_embd.dtype == WEIGHT_BF16 ? "bf16" : "f32";
     m->rope_inv_freq = config_rope_inv_freq(c);
-    int threads = params.n_threads > 0 ? params.n_threads : static_cast<int>(std::thread::hardware_concurrency());
+    int threads = params.n_threads;
+    if (threads <= 0) {
+        // the CPUs this process may use, one per physical core, within a cgroup quota (cpu-count.h)
+        const cpu_count cc = cpu_count_detect();
+        threads = cc.threads;
+        if (threads != cc.online)
+            ENGINE_LOG_INFO("threads: %d of %d online CPUs (%d in the affinity mask, %d physical cores among them, cgroup quota %s)", threads,
+                            cc.online, cc.allowed, cc.cores, cc.quota > 0 ? std::to_string(cc.quota).c_str() : "none");
+    }
     m->n_threads = threads < 1 ? 1 : threads;
     m->bctx = be->ctx_create(m->n_threads);
     if (!m->bctx) throw engine_error(ERROR_OUT_OF_MEMORY, std::string("cannot create the ") + be->name + " backend's context");

@@ -5,7 +5,8 @@
  * indentation and mid-line), each asked through a real `slipstream serve --stdio`
  * (textDocument/inlineCompletion, invoked, one document per case, closed after), once with token
  * healing on and once off (slipstream.completion.tokenHealing) in the same run. Reports first-line
- * exact match, the share of expected characters matched from the start, empty suggestions and
+ * exact match, the share a user would accept (a correct start of the line: plan.ts scoreCase), the
+ * share of expected characters matched from the start, empty suggestions and
  * suggestions that begin with whitespace at a line start. Default model: the shipped one.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -100,7 +101,8 @@ export async function runQualityBench(args: ParsedArgs): Promise<number> {
   try {
     await client.initialize({
       engine: { mode: drafterDir ? 'redrafter' : 'ar', ...(f.threads !== undefined ? { threads: f.threads } : {}) },
-      completion: { debounceMs: 0, maxTokens },
+      // invoked requests, one suggestion each: no alternatives to compute
+      completion: { debounceMs: 0, maxTokens, alternatives: 1 },
       trace: { capacity: Math.min(100000, 2 * cases.length + 16) },
     });
     const status = await client.status();
@@ -212,11 +214,11 @@ async function rawWhitespace(modelDir: string, cases: { text: string; offset: nu
 export function formatQuality(r: QualityResult): string {
   const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
   const line = (name: string, g: GroupScore): string =>
-    `  ${name.padEnd(12)}${String(g.cases).padStart(6)}  ${pct(g.exact_match).padStart(12)}  ${pct(g.chars_matched).padStart(14)}  ${pct(g.empty).padStart(7)}  ${pct(g.whitespace_led_at_line_start).padStart(16)}`;
+    `  ${name.padEnd(12)}${String(g.cases).padStart(6)}  ${pct(g.exact_match).padStart(12)}  ${pct(g.acceptable).padStart(11)}  ${pct(g.chars_matched).padStart(14)}  ${pct(g.empty).padStart(7)}  ${pct(g.whitespace_led_at_line_start).padStart(16)}`;
   const out = [`model ${r.model}${r.drafter ? ` + ${r.drafter}` : ''}, mode ${r.mode}, ${r.cases} cases, seed ${r.seed}, max ${r.max_tokens} tokens`];
   for (const [name, p] of [['healing on', r.healing_on], ['healing off', r.healing_off]] as const) {
     out.push(`${name} (healed ${pct(p.healed_share)} of requests)`);
-    out.push(`  ${'cases'.padEnd(12)}${'n'.padStart(6)}  ${'first-line EM'.padStart(12)}  ${'chars matched'.padStart(14)}  ${'empty'.padStart(7)}  ${'ws-led at start'.padStart(16)}`);
+    out.push(`  ${'cases'.padEnd(12)}${'n'.padStart(6)}  ${'first-line EM'.padStart(12)}  ${'acceptable'.padStart(11)}  ${'chars matched'.padStart(14)}  ${'empty'.padStart(7)}  ${'ws-led at start'.padStart(16)}`);
     out.push(line('all', p.all), line('line start', p.line_start), line('mid-line', p.mid_line));
   }
   const w = r.raw_whitespace_led_at_line_start;

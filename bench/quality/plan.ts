@@ -78,9 +78,17 @@ export function planCases(files: { name: string; text: string }[], count: number
   return cases;
 }
 
+/** A correct start shorter than the whole expected text is worth accepting from this many characters on. */
+export const ACCEPT_MIN_CHARS = 6;
+
 export interface CaseScore {
   /** The suggestion's first line equals the expected text (trailing whitespace aside). */
   exact: boolean;
+  /**
+   * A user would accept it: its first line is a non-empty start of the expected text (nothing
+   * wrong in it), the whole of it or at least ACCEPT_MIN_CHARS characters.
+   */
+  acceptable: boolean;
   /** Characters of the expected text the suggestion's first line writes from the start. */
   matched: number;
   empty: boolean;
@@ -92,12 +100,16 @@ export function scoreCase(expected: string, suggestion: string): CaseScore {
   const first = suggestion.split('\n')[0]!.trimEnd();
   let matched = 0;
   while (matched < expected.length && matched < first.length && first[matched] === expected[matched]) matched++;
-  return { exact: suggestion !== '' && first === expected, matched, empty: suggestion === '', whitespaceLed: /^[ \t]/.test(suggestion) };
+  const exact = suggestion !== '' && first === expected;
+  const acceptable = exact || (first.length >= ACCEPT_MIN_CHARS && matched === first.length);
+  return { exact, acceptable, matched, empty: suggestion === '', whitespaceLed: /^[ \t]/.test(suggestion) };
 }
 
 export interface GroupScore {
   cases: number;
   exact_match: number;
+  /** Share of cases whose suggestion a user would accept (CaseScore.acceptable). */
+  acceptable: number;
   /** Sum of matched characters over the sum of expected characters. */
   chars_matched: number;
   empty: number;
@@ -113,6 +125,7 @@ export function summarizeScores(rows: { kind: CaseKind; expected: string; score:
   return {
     cases: n,
     exact_match: share(rows.filter((r) => r.score.exact).length, n),
+    acceptable: share(rows.filter((r) => r.score.acceptable).length, n),
     chars_matched: share(rows.reduce((s, r) => s + r.score.matched, 0), expectedChars),
     empty: share(rows.filter((r) => r.score.empty).length, n),
     whitespace_led_at_line_start: starts.length > 0 ? share(starts.filter((r) => r.score.whitespaceLed).length, starts.length) : null,

@@ -34,7 +34,12 @@ describe('bench quality cases', () => {
   });
 
   it('score first lines', () => {
-    expect(scoreCase('return x;', 'return x;\n}')).toEqual({ exact: true, matched: 9, empty: false, whitespaceLed: false });
+    expect(scoreCase('return x;', 'return x;\n}')).toEqual({ exact: true, acceptable: true, matched: 9, empty: false, whitespaceLed: false });
+    // a correct start is acceptable from ACCEPT_MIN_CHARS characters on; anything wrong in it is not
+    expect(scoreCase('return total / values.length;', 'return total')).toMatchObject({ exact: false, acceptable: true, matched: 12 });
+    expect(scoreCase('return total / values.length;', 'retur')).toMatchObject({ acceptable: false, matched: 5 });
+    expect(scoreCase('x;', 'x;')).toMatchObject({ exact: true, acceptable: true });
+    expect(scoreCase('return total / values.length;', 'return totals')).toMatchObject({ acceptable: false, matched: 12 });
     expect(scoreCase('return x;', 'return y;')).toMatchObject({ exact: false, matched: 7 });
     expect(scoreCase('return x;', '    return x;')).toMatchObject({ exact: false, matched: 0, whitespaceLed: true });
     expect(scoreCase('return x;', '')).toMatchObject({ exact: false, matched: 0, empty: true });
@@ -43,6 +48,6 @@ describe('bench quality cases', () => {
       { kind: 'line-start', expected: 'cd', score: scoreCase('cd', ' c') },
       { kind: 'mid-line', expected: 'efgh', score: scoreCase('efgh', 'ef') },
     ]);
-    expect(s).toEqual({ cases: 3, exact_match: 1 / 3, chars_matched: 4 / 8, empty: 0, whitespace_led_at_line_start: 0.5 });
+    expect(s).toEqual({ cases: 3, exact_match: 1 / 3, acceptable: 1 / 3, chars_matched: 4 / 8, empty: 0, whitespace_led_at_line_start: 0.5 });
   });
 });

@@ -244,7 +244,7 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
     await editor.text(`${HEADER}  const é𝒳 = values.length; if (é𝒳 === 0) return;`);
     const since = editor.events.mark();
     await editor.keys('C-b SPC');
-    const snap = await waitForSuggestion(since);
+    let snap = await waitForSuggestion(since);
     expect(snap.state.encoding).toBe(encoding);
     const [ref] = await referenceCompletion(snap);
     expect(ref!.start).toBe(ref!.offset);
@@ -253,6 +253,18 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
     expect(ref!.end, `the reference suggestion ${JSON.stringify(ref!.insertText)} replaces the ";" after point`).toBe(ref!.start + 1);
     expectOverlay(snap, ref!);
     console.log(`emacs, mid-line ${encoding}: ${JSON.stringify(ref!.insertText)} replacing ${ref!.end - ref!.start} code units`);
+
+    // moving point clears it, and asks nothing; C-c \ (invoked) asks here again
+    let mark = editor.events.mark();
+    await editor.keys('C-f');
+    await editor.events.waitFor('cleared', mark, 1_000, 'the move itself clears it');
+    await editor.eval('(progn (sit-for 0.1) t)'); // five times the idle delay: a request would have been sent
+    const moved = await editor.snapshot();
+    expect({ overlays: moved.overlays, pending: moved.state.pending, timer: await editor.eval('(and slipstream--timer t)') }).toEqual({ overlays: [], pending: null, timer: null });
+    mark = editor.events.mark();
+    await editor.keys('C-b C-c \\');
+    snap = await waitForSuggestion(mark);
+    expectOverlay(snap, ref!);
     await acceptAndCheck(ref!);
   });
 
@@ -290,6 +302,12 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
     await acceptAndCheck(refs[distinct]!);
     const status = await editor.status();
     expect(status.events.shown).toBeGreaterThanOrEqual(2);
+
+    // M-x slipstream-status: the summary in the echo area (stderr in batch mode)
+    await editor.eval('(slipstream-status)');
+    const summary = /^slipstream \S+: ready, model \S+slipstream-code, mode (ar|redrafter), last \d+ ms \(median \d+ ms\), \d+ shown, 1 accepted$/m;
+    for (let i = 0; i < 100 && !summary.test(editor.stderr); i++) await editor.eval('(progn (sit-for 0.02) t)');
+    expect(editor.stderr).toMatch(summary);
   });
 
   it.each(['utf-32', 'utf-16', 'utf-8'])("keeps the server's copy equal to the buffer through edits of every kind (%s)", async (encoding) => {

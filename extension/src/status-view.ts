@@ -45,7 +45,9 @@ export function statusRows(s: StatusResult): StatusRow[] {
   if (e.model) {
     rows.push({
       label: `Model: ${base(e.model.dir)} (${origin(e.model.source)})`,
-      detail: `${e.model.architecture}, ${e.model.numLayers} layers, hidden ${e.model.hiddenSize}, vocabulary ${e.model.vocabSize}${e.model.fim ? ', fill-in-the-middle' : ''} · ${e.model.dir}`,
+      detail: `${e.model.architecture}, ${e.model.numLayers} layers, hidden ${e.model.hiddenSize}, vocabulary ${e.model.vocabSize}${e.model.fim ? ', fill-in-the-middle' : ''}${
+        e.model.compute ? ` · ${e.model.compute.weights} weights on ${count(e.model.compute.threads, 'thread')}, ${e.model.compute.kernelPath} kernels` : ''
+      } · ${e.model.dir}`,
     });
   }
   rows.push(e.drafter ? { label: `Drafter: ${base(e.drafter.dir)} (${origin(e.drafter.source)})`, detail: e.drafter.dir } : { label: 'Drafter: none' });

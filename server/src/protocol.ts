@@ -181,7 +181,15 @@ export interface StatusResult {
   version: string;
   engine: {
     state: 'unconfigured' | 'unloaded' | 'loading' | 'ready' | 'error';
-    model: { dir: string; source: 'default' | 'configured'; architecture: string; vocabSize: number; numLayers: number; hiddenSize: number; fim: boolean } | null;
+    model: {
+      dir: string; source: 'default' | 'configured'; architecture: string; vocabSize: number; numLayers: number; hiddenSize: number; fim: boolean;
+      /**
+       * How the local engine computes it (absent with a remote engine): CPU threads (engine.threads,
+       * 0: docs/engine.md "Threads"), the weights as kept ('bf16', 'f32', 'q8_0', 'q4_0') and the
+       * matmul kernels this CPU runs ('avx512bf16', 'avx512vnni', 'avx2', 'ref', ...).
+       */
+      compute?: { threads: number; weights: string; kernelPath: string };
+    } | null;
     drafter: { dir: string; source: 'default' | 'configured' } | null;
     /** The backend setting. */
     backend: string;

@@ -31,7 +31,10 @@ export class StatusFeature implements Feature {
       engine: {
         state: host.state,
         model: m
-          ? { dir: m.dir, source: host.modelSource ?? 'configured', architecture: m.architecture, vocabSize: m.vocabSize, numLayers: m.numLayers, hiddenSize: m.hiddenSize, fim }
+          ? {
+              dir: m.dir, source: host.modelSource ?? 'configured', architecture: m.architecture, vocabSize: m.vocabSize, numLayers: m.numLayers, hiddenSize: m.hiddenSize, fim,
+              ...(m.compute ? { compute: { ...m.compute } } : {}),
+            }
           : null,
         drafter: host.drafterDir ? { dir: host.drafterDir, source: host.drafterSource === 'default' ? 'default' : 'configured' } : null,
         backend: host.backend,

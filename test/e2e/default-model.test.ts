@@ -5,6 +5,7 @@
  * answers a non-empty completion. A configured model that cannot load is an error shown to the
  * user (window/showMessage), never replaced by the default. `--mode ar` is an explicit choice.
  */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LspClient } from '../../bench/lib/lsp-client.js';
@@ -41,6 +42,10 @@ describe('slipstream serve with nothing configured', () => {
       backendInUse: 'cpu',
       modeSetting: 'auto',
     });
+    // how it computes: the engine's default threads (at most the CPUs this process may use), bf16 as stored
+    expect(e.model!.compute).toMatchObject({ weights: 'bf16', kernelPath: expect.stringMatching(/^(avx512bf16|avx512|avx2|ref)$/) });
+    expect(e.model!.compute!.threads).toBeGreaterThanOrEqual(1);
+    expect(e.model!.compute!.threads).toBeLessThanOrEqual(availableParallelism());
     // mode auto: the calibration ran plain decoding and every candidate tree shape, and the decision
     // follows its figures and the rule: the fastest shape, ReDrafter when it beats plain by 1.1x
     const c = e.modeDecision!.calibration!;

@@ -35,6 +35,8 @@ export interface LoadedModel {
   vocabSize: number;
   numLayers: number;
   hiddenSize: number;
+  /** How a local engine computes it (absent for a remote one): threads, weights as kept, the matmul kernels. */
+  compute?: { threads: number; weights: string; kernelPath: string };
   /**
    * What each token writes, present only when the host honours GenerateRequest.requiredPrefix
    * (the native engine; a remote serving engine cannot constrain decoding, so it gets no token healing).

@@ -179,6 +179,7 @@ export class NativeEngineHost implements EngineHost {
         vocabSize: info.vocabSize,
         numLayers: info.numLayers,
         hiddenSize: info.hiddenSize,
+        compute: { threads: info.threads, weights: info.computeDtype, kernelPath: info.kernelPath },
         ...(tokenBytes ? { tokenBytes } : {}),
       },
     };

@@ -109,7 +109,10 @@ const status: StatusResult = {
   version: '0.1.0',
   engine: {
     state: 'ready',
-    model: { dir: '/x/fixtures/models/slipstream-code', source: 'default', architecture: 'llama', vocabSize: 4096, numLayers: 6, hiddenSize: 256, fim: true },
+    model: {
+      dir: '/x/fixtures/models/slipstream-code', source: 'default', architecture: 'llama', vocabSize: 4096, numLayers: 6, hiddenSize: 256, fim: true,
+      compute: { threads: 2, weights: 'bf16', kernelPath: 'avx512bf16' },
+    },
     drafter: { dir: '/x/fixtures/models/slipstream-code-drafter', source: 'default' },
     backend: 'auto',
     backendInUse: 'cpu',
@@ -166,6 +169,9 @@ describe('status texts', () => {
   it('Show Status: readable rows, not JSON', () => {
     const rows = statusRows(status).map((r) => r.label);
     expect(rows).toContain('Model: slipstream-code (shipped default)');
+    expect(statusRows(status).find((r) => r.label.startsWith('Model'))?.detail).toBe(
+      'llama, 6 layers, hidden 256, vocabulary 4096, fill-in-the-middle · bf16 weights on 2 threads, avx512bf16 kernels · /x/fixtures/models/slipstream-code',
+    );
     expect(rows).toContain('Drafter: slipstream-code-drafter (shipped default)');
     expect(rows).toContain('Decoding: ReDrafter speculative decoding · setting auto');
     expect(rows).toContain('Backend: cpu · setting auto');

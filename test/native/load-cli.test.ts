@@ -43,6 +43,16 @@ describe('slipstream info and generate', () => {
     expect(out.drafter).not.toBeNull();
   });
 
+  it('describes the drafter in words without --json, as --json holds it', () => {
+    const plain = run('info');
+    const json = JSON.parse(run('info', '--json').stdout) as { drafter: { dir: string; numDraftLayers: number; defaultBeams: number; defaultBeamLength: number } };
+    expect(plain.code).toBe(0);
+    const lines = plain.stdout.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('drafter '));
+    expect(lines[at]).toBe(`drafter      ${json.drafter.dir}`);
+    expect(lines[at + 1]).toMatch(new RegExp(`^ {13}${json.drafter.numDraftLayers} layers?(, RNN)?, hidden \\d+, exit \\d+, stored \\w+, [\\d.]+ MB; default tree M=${json.drafter.defaultBeams} L=${json.drafter.defaultBeamLength}$`));
+  });
+
   it('streams the same text without --json as the JSON result holds', () => {
     const plain = run('generate', '--model', stories260K, '--prompt', 'Zoo', '--max-tokens', '12');
     const json = run('generate', '--model', stories260K, '--prompt', 'Zoo', '--max-tokens', '12', '--json');

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { backends, Model, setEngineLogLevel } from '../../../native/lib/index.js';
+import { backends, Model, setEngineLogLevel, type DrafterInfo } from '../../../native/lib/index.js';
 import { Tokenizer } from '../../../native/lib/tokenizer.js';
 import type { ParsedArgs } from './args.js';
 import { loadDrafter } from './generate.js';
@@ -20,7 +20,7 @@ export async function runInfo(args: ParsedArgs): Promise<number> {
   try {
     const tok = existsSync(join(modelDir, 'tokenizer.json')) ? await Tokenizer.load(modelDir) : null;
     const tokenizer = tok ? { vocabSize: tok.vocabSize, bosTokenId: tok.bosTokenId, eosTokenIds: tok.eosTokenIds } : null;
-    let drafter: unknown = null;
+    let drafter: DrafterInfo | null = null;
     if (drafterDir !== undefined) {
       const d = await loadDrafter(drafterDir, model);
       drafter = d.info;
@@ -44,7 +44,12 @@ export async function runInfo(args: ParsedArgs): Promise<number> {
       tokenizer
         ? `tokenizer    ${tokenizer.vocabSize} tokens, bos ${tokenizer.bosTokenId ?? 'none'}, eos ${tokenizer.eosTokenIds.join(', ') || 'none'}`
         : 'tokenizer    none (no tokenizer.json)',
-      ...(drafter ? [`drafter      ${JSON.stringify(drafter)}`] : []),
+      ...(drafter
+        ? [
+            `drafter      ${drafter.dir}`,
+            `             ${drafter.numDraftLayers} layer${drafter.numDraftLayers === 1 ? '' : 's'}${drafter.rnn ? ', RNN' : ''}, hidden ${drafter.hiddenSize}, exit ${drafter.exitDim}, stored ${drafter.storedDtype}, ${(drafter.weightBytes / 1e6).toFixed(1)} MB; default tree M=${drafter.defaultBeams} L=${drafter.defaultBeamLength}`,
+          ]
+        : []),
       ...backends().map((b) => `backend      ${b.name}: ${b.available ? `available (${b.device})` : `unavailable (${b.reason})`}`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

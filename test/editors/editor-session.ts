@@ -5,7 +5,9 @@
  * text a user should see on screen and find in the buffer after accepting.
  */
 import { spawnSync } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { repoRoot } from '../helpers/paths.js';
 import type { UserEvents } from './user-events.js';
 
@@ -123,4 +125,11 @@ export function displayed(line: string, tabstop: number): string {
 export function expectedScreen(after: string[], row: number, insert: string, tabstop: number): string[] {
   const count = insert.split(/\r\n|\n|\r/).length;
   return after.slice(row, row + count).map((l) => displayed(l, tabstop));
+}
+
+/** Calls `onMessage` with each line of JSON an editor's test driver sends on `socket` (blank lines skipped). */
+export function onJsonLines(socket: Socket, onMessage: (message: unknown[]) => void): void {
+  createInterface({ input: socket, crlfDelay: Infinity }).on('line', (line) => {
+    if (line.trim() !== '') onMessage(JSON.parse(line) as unknown[]);
+  });
 }

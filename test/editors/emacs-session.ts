@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
-import { serverCommand } from './editor-session.js';
+import { onJsonLines, serverCommand } from './editor-session.js';
 import { UserEvents } from './user-events.js';
 
 export const emacsLisp = join(repoRoot, 'editors', 'emacs');
@@ -144,25 +144,17 @@ export class EmacsSession {
       proc.on('exit', (code) => reject(new Error(`emacs exited (${code}) before connecting; stderr: ${session.stderr}`)));
       server.once('connection', (socket: Socket) => {
         session.socket = socket;
-        let buffer = '';
-        socket.on('data', (d: Buffer) => {
-          buffer += d.toString('utf8');
-          for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-            const line = buffer.slice(0, nl);
-            buffer = buffer.slice(nl + 1);
-            if (line.trim() === '') continue;
-            const [head, value, error] = JSON.parse(line) as [unknown, unknown, unknown];
-            if (head === 'ready') {
-              clearTimeout(timer);
-              resolve();
-            } else if (head === 'event') {
-              session.events.push(String(value));
-            } else if (typeof head === 'number') {
-              const reply = session.replies.get(head);
-              session.replies.delete(head);
-              if (typeof error === 'string') reply?.reject(new Error(`emacs: ${error}`));
-              else reply?.resolve(value);
-            }
+        onJsonLines(socket, ([head, value, error]) => {
+          if (head === 'ready') {
+            clearTimeout(timer);
+            resolve();
+          } else if (head === 'event') {
+            session.events.push(String(value));
+          } else if (typeof head === 'number') {
+            const reply = session.replies.get(head);
+            session.replies.delete(head);
+            if (typeof error === 'string') reply?.reject(new Error(`emacs: ${error}`));
+            else reply?.resolve(value);
           }
         });
       });

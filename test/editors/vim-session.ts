@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
-import { EVENTS, SCREEN, serverCommand, type EditorSession, type SessionOptions, type Snapshot } from './editor-session.js';
+import { EVENTS, onJsonLines, SCREEN, serverCommand, type EditorSession, type SessionOptions, type Snapshot } from './editor-session.js';
 import { UserEvents } from './user-events.js';
 
 export class VimSession implements EditorSession {
@@ -47,23 +47,15 @@ export class VimSession implements EditorSession {
       const timer = setTimeout(() => reject(new Error(`vim did not connect back within 10 s (it starts in ~50 ms); its screen ends with: ${JSON.stringify(session.output.slice(-500))}`)), 10_000);
       server.once('connection', (socket: Socket) => {
         session.socket = socket;
-        let buffer = '';
-        socket.on('data', (d: Buffer) => {
-          buffer += d.toString('utf8');
-          for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-            const line = buffer.slice(0, nl);
-            buffer = buffer.slice(nl + 1);
-            if (line.trim() === '') continue;
-            const [head, value] = JSON.parse(line) as [unknown, unknown];
-            if (head === 'ready') {
-              clearTimeout(timer);
-              resolve();
-            } else if (head === 'event') {
-              session.events.push(String(value));
-            } else if (typeof head === 'number') {
-              session.replies.get(head)?.(value);
-              session.replies.delete(head);
-            }
+        onJsonLines(socket, ([head, value]) => {
+          if (head === 'ready') {
+            clearTimeout(timer);
+            resolve();
+          } else if (head === 'event') {
+            session.events.push(String(value));
+          } else if (typeof head === 'number') {
+            session.replies.get(head)?.(value);
+            session.replies.delete(head);
           }
         });
       });

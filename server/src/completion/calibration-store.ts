@@ -16,8 +16,9 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { arch, cpus, homedir } from 'node:os';
+import { arch, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
+import { userDirPath } from '../user-dir.js';
 import { MAX_BEAMS, MAX_BEAM_LENGTH, MIN_BEAM_LENGTH, type Calibration, type ShapeFigures, type TreeShape } from './mode-calibration.js';
 
 export const CALIBRATION_FILE_NAME = 'mode-calibration.json';
@@ -33,9 +34,7 @@ const STORE_VERSION = 1;
  * ~/.cache/slipstream (an XDG_CACHE_HOME that is not absolute is ignored, as the spec says).
  */
 export function cacheDirPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SLIPSTREAM_CACHE_DIR) return resolve(env.SLIPSTREAM_CACHE_DIR);
-  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
-  return join(base, 'slipstream');
+  return userDirPath(env, 'SLIPSTREAM_CACHE_DIR', 'XDG_CACHE_HOME', ['.cache']);
 }
 
 /** A file's identity for the key: its name, size and modification time (a rewritten file is another calibration). */

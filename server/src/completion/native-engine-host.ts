@@ -203,8 +203,9 @@ export class NativeEngineHost implements EngineHost {
     const setting = this.shapeSetting();
     if (!l.drafter || !l.defaults || (l.calibration && calibratedFor(l.calibration, l.defaults, setting))) return;
     const shapes = candidateShapes(l.defaults, setting);
+    // the cache's key covers the shapes, so what it keeps was measured for these settings
     const kept = await this.keptCalibration(l, shapes);
-    if (kept.calibration && calibratedFor(kept.calibration, l.defaults, setting)) {
+    if (kept.calibration) {
       l.calibration = kept.calibration;
     } else {
       try {

@@ -5,14 +5,11 @@
  * one that other users can write to, or that is not a directory, is refused with a clear error.
  */
 import { lstatSync, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { userDirPath } from '../user-dir.js';
 
 export function stateDirPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (flag) return resolve(flag);
-  if (env.SLIPSTREAM_STATE_DIR) return resolve(env.SLIPSTREAM_STATE_DIR);
-  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
-  return join(base, 'slipstream');
+  return flag ? resolve(flag) : userDirPath(env, 'SLIPSTREAM_STATE_DIR', 'XDG_STATE_HOME', ['.local', 'state']);
 }
 
 /** Creates the directory (0700) when missing and checks that only this user can write to it. */

@@ -173,7 +173,10 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
     await editor.text(other);
     await editor.events.waitFor('cleared', since, 1_000, 'the edit itself clears it');
     const cleared = await editor.snapshot();
-    expect({ overlays: cleared.overlays, active: cleared.active }).toEqual({ overlays: [], active: false });
+    // events and the snapshot's answer come in order on one socket: unless the next suggestion was
+    // already shown before the snapshot (the driver answers between waits of 20 ms), none is on screen
+    const seen = editor.events.since(since);
+    if (seen.lastIndexOf('shown') < seen.indexOf('cleared')) expect({ overlays: cleared.overlays, active: cleared.active }).toEqual({ overlays: [], active: false });
     snap = await waitForSuggestion(since);
     [ref] = await referenceCompletion(snap);
     expectOverlay(snap, ref!);

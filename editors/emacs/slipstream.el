@@ -365,11 +365,13 @@ THEN, if given, is called with the items instead of showing the first."
         (slipstream-clear)
         (goto-char (slipstream--shown-start s))
         (insert part)
+        ;; acceptedLength: the item's text accepted so far (as VS Code counts it), not this part alone
         (slipstream--notify 'textDocument/didPartiallyAcceptCompletion
                             (list :item item
-                                  :acceptedLength (let ((slipstream--encoding "utf-16"))
+                                  :acceptedLength (let ((slipstream--encoding "utf-16")
+                                                        (full (slipstream--item-text item)))
                                                     (with-temp-buffer
-                                                      (insert part)
+                                                      (insert (substring full 0 (- (length full) (length rest))))
                                                       (slipstream--units (point-min) (point-max))))))
         (slipstream--display
          (slipstream--make-shown :buffer (current-buffer) :window (selected-window)

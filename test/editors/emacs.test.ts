@@ -182,17 +182,33 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
     expectOverlay(snap, ref!);
 
     // M-f (slipstream-accept-word, bound by the driver as the README suggests) writes the first
-    // word and keeps the rest on screen; TAB then writes the rest: together exactly the item
-    since = editor.events.mark();
-    await editor.keys('M-f');
-    await editor.events.waitFor('shown', since, 1_000, 'the rest is shown at once, without a request');
-    snap = await editor.snapshot();
-    const part = snap.text.slice(ref!.start, ref!.start + snap.text.length - ref!.text.length);
-    expect(snap.text).toBe(ref!.text.slice(0, ref!.start) + part + ref!.text.slice(ref!.start));
-    expect(part.length > 0 && part.length < ref!.insertText.length && ref!.insertText.startsWith(part), `accepted word ${JSON.stringify(part)} of ${JSON.stringify(ref!.insertText)}`).toBe(true);
-    expectOverlay(snap, { text: snap.text, offset: ref!.start + part.length, insertText: ref!.insertText.slice(part.length), start: ref!.start + part.length, end: ref!.end + part.length });
-    expect(snap.state.pending, 'no request after a partial accept').toBeNull();
-    expect((await editor.status()).events.partiallyAccepted).toBe(1);
+    // word and keeps the rest on screen, twice while a word remains; TAB then writes the rest:
+    // together exactly the item. Each didPartiallyAcceptCompletion carries the length accepted so
+    // far (UTF-16 units of the item's text, as VS Code counts it), read back from the client.
+    await editor.eval(`(progn (defvar slipstream-test--partial nil)
+      (advice-add 'slipstream--notify :before
+        (lambda (method params) (when (eq method 'textDocument/didPartiallyAcceptCompletion)
+                                  (push (plist-get params :acceptedLength) slipstream-test--partial)))
+        '((name . slipstream-test-partial))))`);
+    const lengths: number[] = [];
+    let part = '';
+    for (let press = 1; press <= 2; press++) {
+      since = editor.events.mark();
+      await editor.keys('M-f');
+      await editor.events.waitFor('shown', since, 1_000, 'the rest is shown at once, without a request');
+      snap = await editor.snapshot();
+      part = snap.text.slice(ref!.start, ref!.start + snap.text.length - ref!.text.length);
+      expect(snap.text).toBe(ref!.text.slice(0, ref!.start) + part + ref!.text.slice(ref!.start));
+      expect(part.length > 0 && part.length < ref!.insertText.length && ref!.insertText.startsWith(part), `accepted ${JSON.stringify(part)} of ${JSON.stringify(ref!.insertText)}`).toBe(true);
+      expectOverlay(snap, { text: snap.text, offset: ref!.start + part.length, insertText: ref!.insertText.slice(part.length), start: ref!.start + part.length, end: ref!.end + part.length });
+      expect(snap.state.pending, 'no request after a partial accept').toBeNull();
+      expect((await editor.status()).events.partiallyAccepted).toBe(press);
+      lengths.push(part.length);
+      // again only where the rest has a word with more after it (else M-f would accept it all)
+      if (!/^\W*\w+\W/.test(ref!.insertText.slice(part.length))) break;
+    }
+    expect((await editor.eval('(reverse slipstream-test--partial)')) ?? []).toEqual(lengths);
+    await editor.eval(`(advice-remove 'slipstream--notify 'slipstream-test-partial)`);
 
     const t1 = performance.now();
     await acceptAndCheck(ref!);

@@ -1,6 +1,7 @@
 vim9script
 # The test's hands in a Vim under test (test/editors/vim-session.ts): loads editors/vim with the
-# settings in $SLIPSTREAM_TEST_CONFIG, connects back to the test over a JSON channel on
+# settings in $SLIPSTREAM_TEST_CONFIG (and the partial-accept keys bound; Vim's channel log written
+# where it says, if it does), connects back to the test over a JSON channel on
 # $SLIPSTREAM_TEST_PORT, forwards the plugin's User events to it, and offers the functions the test
 # calls through that channel (type keys, read the buffer, the cursor and the screen).
 
@@ -9,6 +10,12 @@ execute 'set runtimepath^=' .. fnameescape(config.plugin)
 g:slipstream_command = config.command
 g:slipstream_settings = config.settings
 g:slipstream_debounce_ms = config.debounce_ms
+# the partial-accept keys are unbound by default: bound here as the README shows
+g:slipstream_keys = {accept_word: '<C-Right>', accept_line: '<C-Down>'}
+if get(config, 'channel_log', '') != ''
+  # every message on every channel (the server's included), for tests that read what was sent
+  ch_logfile(config.channel_log, 'w')
+endif
 filetype on
 runtime plugin/slipstream.vim
 

@@ -2,10 +2,12 @@
  * A real Vim (`vim -N -u NONE --not-a-term`, its screen written to a pipe nobody reads) with
  * editors/vim loaded by test/editors/vim-driver.vim, which connects back to this test over a Vim
  * JSON channel: the test sends ["call", ...] commands (type keys with feedkeys(), read the buffer
- * and the screen with screenstring()), the plugin's User events come back as messages.
+ * and the screen with screenstring()), the plugin's User events come back as messages. With
+ * `channelLog`, Vim logs its channels there (ch_logfile()) and `sent()` reads back the LSP
+ * messages the plugin sent to its server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
@@ -28,21 +30,23 @@ export class VimSession implements EditorSession {
   private constructor(
     private readonly proc: ChildProcess,
     private readonly server: Server,
+    private readonly channelLog: string | undefined,
   ) {
     this.exited = new Promise((resolve) => proc.on('exit', () => resolve()));
     // Vim's screen output: kept only for error messages when something times out
     proc.stdout!.on('data', (d: Buffer) => (this.output = (this.output + d.toString('utf8')).slice(-4000)));
   }
 
-  static async start(opts: SessionOptions): Promise<VimSession> {
+  /** `channelLog`: a file for Vim's channel log (ch_logfile()), which `sent()` reads. */
+  static async start(opts: SessionOptions & { channelLog?: string }): Promise<VimSession> {
     const config = join(opts.home, 'vim-driver.json');
-    writeFileSync(config, JSON.stringify({ plugin: join(repoRoot, 'editors', 'vim'), command: serverCommand, settings: opts.settings ?? {}, debounce_ms: opts.debounceMs ?? 20, events: EVENTS }));
+    writeFileSync(config, JSON.stringify({ plugin: join(repoRoot, 'editors', 'vim'), command: serverCommand, settings: opts.settings ?? {}, debounce_ms: opts.debounceMs ?? 20, events: EVENTS, channel_log: opts.channelLog ?? '' }));
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
     const env = { ...process.env, SLIPSTREAM_TEST_PORT: String(port), SLIPSTREAM_TEST_CONFIG: config, COLUMNS: String(SCREEN.columns), LINES: String(SCREEN.lines), TERM: 'xterm' };
     const proc = spawn('vim', ['-N', '-u', 'NONE', '-i', 'NONE', '-n', '--not-a-term', '-S', join(repoRoot, 'test', 'editors', 'vim-driver.vim')], { cwd: opts.home, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const session = new VimSession(proc, server);
+    const session = new VimSession(proc, server, opts.channelLog);
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`vim did not connect back within 10 s (it starts in ~50 ms); its screen ends with: ${JSON.stringify(session.output.slice(-500))}`)), 10_000);
       server.once('connection', (socket: Socket) => {
@@ -93,6 +97,26 @@ export class VimSession implements EditorSession {
   async snapshot(): Promise<Snapshot> {
     const s = await this.call('g:TestSnapshot');
     return { ...s, eol: Boolean(s.eol) };
+  }
+
+  /**
+   * The LSP messages with `method` the plugin has sent its server so far, in order, from the
+   * channel log (the session must start with `channelLog`). Vim writes a message to the log as it
+   * sends it, so one sent before an event the test awaited is there.
+   */
+  sent(method: string): any[] {
+    if (!this.channelLog) throw new Error('vim: sent() needs a session started with channelLog');
+    // a SEND entry: "SEND on 0(in): 'Content-Length: ...", header lines, then the JSON body and a closing quote
+    const lines = readFileSync(this.channelLog, 'utf8').split('\n');
+    const out: any[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      if (!/ SEND on \d+\(in\): 'Content-Length:/.test(lines[i]!)) continue;
+      const body = lines.slice(i + 1, i + 4).find((l) => l.startsWith('{'));
+      if (!body?.endsWith("}'")) continue;
+      const message = JSON.parse(body.slice(0, -1));
+      if (message.method === method) out.push(message);
+    }
+    return out;
   }
 
   async pluginState(): Promise<any> {

@@ -1,11 +1,19 @@
 /**
  * editors/vim in a real Vim (9.0.0121 or later; Debian ships 9.0.1378) against the real server and
- * the shipped model: the shared editor suite. The suggestion is read back from Vim's screen
- * (screenstring()): this Vim's prop_list() does not return the text of virtual-text properties.
- * Skips with a reason when vim is not installed; CI installs it.
+ * the shipped model: the shared editor suite, then what only the Vim plugin has here: the
+ * accept-word and accept-line keys (the buffer gets the suggestion piece by piece, the rest stays
+ * shown, the server hears each partial accept with how much of the item is written, and its copy
+ * of the buffer stays exact) and the next key asking for a suggestion when none is shown. The
+ * suggestion is read back from Vim's screen (screenstring()): this Vim's prop_list() does not
+ * return the text of virtual-text properties; what the plugin sent its server is read from Vim's
+ * channel log. Skips with a reason when vim is not installed; CI installs it.
  */
-import { findEditor } from './editor-session.js';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cursorOffset, displayed, documentText, expectedScreen, findEditor, linesAfter, openFile, type Snapshot } from './editor-session.js';
 import { editorSuite } from './editor-suite.js';
+import { SCENARIOS, scratchDir, scratchFile, waitForSuggestion, type Scenario } from './scenarios.js';
 import { VimSession } from './vim-session.js';
 
 function tooOld(versionText: string): string | undefined {
@@ -17,8 +25,202 @@ function tooOld(versionText: string): string | undefined {
   return undefined;
 }
 
+const tool = findEditor('vim', tooOld);
+
 editorSuite({
   name: 'vim',
-  tool: findEditor('vim', tooOld),
+  tool,
   start: (opts) => VimSession.start(opts),
+});
+
+/** The keys test/editors/vim-driver.vim binds to accept_word and accept_line. */
+const ACCEPT_WORD = '<C-Right>';
+const ACCEPT_LINE = '<C-Down>';
+
+/**
+ * How much of `text` the accept-word key writes: what comes before the next word (white space,
+ * punctuation, line breaks), then the word (Vim's default 'iskeyword': letters, digits, "_"); at
+ * least one character.
+ */
+function wordPart(text: string): string {
+  const part = /^[^\p{L}\p{N}_]*[\p{L}\p{N}_]*/u.exec(text)![0];
+  return part === '' ? [...text][0]! : part;
+}
+
+/** How much of `text` the accept-line key writes: up to and with its first line break, or all. */
+function linePart(text: string): string {
+  const nl = text.indexOf('\n');
+  return nl < 0 ? text : text.slice(0, nl + 1);
+}
+
+describe.skipIf('skip' in tool)('editors/vim: partial accept, and the next key with nothing shown', () => {
+  let dir: string;
+  let editor: VimSession | undefined;
+  let logs = 0;
+
+  beforeAll(() => {
+    dir = scratchDir('vim-partial');
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(async () => {
+    await editor?.close();
+    editor = undefined;
+  });
+
+  async function start(): Promise<VimSession> {
+    editor = await VimSession.start({ home: dir, channelLog: join(dir, `channel-${++logs}.log`) });
+    return editor;
+  }
+
+  /** Types `scenario` into its file; resolves once a suggestion is shown. */
+  async function typeScenario(vim: VimSession, scenario: Scenario): Promise<Snapshot> {
+    await openFile(vim, scratchFile(dir, scenario.file));
+    if (scenario.append.length > 0) await vim.append(scenario.append);
+    const since = vim.events.mark();
+    await vim.type(scenario.keys);
+    await waitForSuggestion(vim, since);
+    const snap = await vim.snapshot();
+    expect(snap.mode).toBe('i');
+    return snap;
+  }
+
+  /**
+   * With a suggestion on screen: accepts it piece by piece with `keys` (each an accept-word or
+   * accept-line key), then whole with <C-l>. After each piece the buffer holds the item's text up
+   * to there, the cursor after it, the screen shows the rest as the lines will read, the plugin
+   * asks nothing, and the server was sent didPartiallyAcceptCompletion with the item as received
+   * and the UTF-16 length written so far; the accept writes the item over its own range and the
+   * server counts it accepted.
+   */
+  async function acceptInPieces(vim: VimSession, shown: Snapshot, keys: string[], checkScreen: (rest: string) => boolean): Promise<string[]> {
+    const state = await vim.pluginState();
+    // the item as the plugin received it (and sent back in didShowCompletion)
+    const item = vim.sent('textDocument/didShowCompletion').at(-1)!.params.item;
+    const insertText: string = item.insertText;
+    expect(state.suggestion).toMatchObject({ text: insertText, accepted: 0, lnum: shown.row + 1, col: shown.col });
+    const text = documentText(shown);
+    const offset = cursorOffset(shown);
+    // the item's range, from the cursor to its end on the line (byte columns to UTF-16)
+    const rangeEnd = offset + Buffer.from(shown.lines[shown.row]!, 'utf8').subarray(state.suggestion.col, state.suggestion.end_col).toString('utf8').length;
+    const final = linesAfter(text, offset, rangeEnd, insertText, shown.eol);
+    const requests = vim.sent('textDocument/inlineCompletion').length;
+
+    const pieces: string[] = [];
+    let written = '';
+    for (const key of keys) {
+      const rest = insertText.slice(written.length);
+      const piece = key === ACCEPT_WORD ? wordPart(rest) : linePart(rest);
+      expect(piece.length, `${key} on ${JSON.stringify(rest)} leaves a rest`).toBeLessThan(rest.length);
+      pieces.push(piece);
+      written += piece;
+      const since = vim.events.mark();
+      await vim.type(key);
+      await vim.events.waitFor('SlipstreamShown', since, 5_000, 'a partial accept is a local buffer edit, and the rest is shown at once');
+      const snap = await vim.snapshot();
+      // the buffer: the text written so far at the cursor, the cursor after it
+      const before = (text.slice(0, offset) + written).split('\n');
+      expect(snap.lines).toEqual(linesAfter(text, offset, offset, written, shown.eol));
+      expect({ row: snap.row, col: snap.col, mode: snap.mode }).toEqual({ row: before.length - 1, col: Buffer.byteLength(before.at(-1)!, 'utf8'), mode: 'i' });
+      // the rest of the same item, shown at the cursor (the events the snapshot came after: the
+      // plugin's own edit did not count as typing, which would have cleared it)
+      expect(vim.events.since(since), 'events of the partial accept').toEqual(['SlipstreamCleared', 'SlipstreamShown']);
+      expect((await vim.pluginState()).suggestion).toMatchObject({ text: insertText.slice(written.length), accepted: written.length, lnum: snap.row + 1, col: snap.col, count: 1 });
+      const restNow = insertText.slice(written.length);
+      if (checkScreen(restNow)) {
+        const rows = expectedScreen(final, snap.row, restNow, snap.tabstop);
+        expect(snap.screen.slice(0, rows.length), 'the screen from the cursor line: the rest as the lines will read').toEqual(rows);
+        expect(snap.screen[rows.length]).toBe(snap.row + 1 < snap.lines.length ? displayed(snap.lines[snap.row + 1]!, snap.tabstop) : '~');
+      }
+      // the server was told: the item as received, the UTF-16 code units written so far
+      expect(vim.sent('textDocument/didPartiallyAcceptCompletion').map((m) => m.params)).toEqual(
+        pieces.map((_, i) => ({ item, acceptedLength: pieces.slice(0, i + 1).join('').length })),
+      );
+    }
+    const status = await vim.status();
+    expect(status.events).toMatchObject({ partiallyAccepted: keys.length, accepted: 0 });
+    // nothing was asked between showing the item and the last piece (after the accept the plugin
+    // asks again, as after any edit)
+    expect(vim.sent('textDocument/inlineCompletion').slice(requests), 'requests while accepting in pieces').toEqual([]);
+
+    const since = vim.events.mark();
+    await vim.type('<C-l>');
+    await vim.events.waitFor('SlipstreamAccepted', since, 5_000, 'accepting is a local buffer edit');
+    const accepted = await vim.snapshot();
+    expect(accepted.lines).toEqual(final);
+    const before = (text.slice(0, offset) + insertText).split('\n');
+    expect({ row: accepted.row, col: accepted.col }).toEqual({ row: before.length - 1, col: Buffer.byteLength(before.at(-1)!, 'utf8') });
+    expect((await vim.status()).events).toMatchObject({ partiallyAccepted: keys.length, accepted: 1 });
+    expect(vim.sent('workspace/executeCommand').map((m) => m.params)).toEqual([{ command: item.command.command, arguments: item.command.arguments }]);
+    // the accept is an edit like any other: the plugin asks again, and first sends the server the
+    // buffer's text, which must be exactly the buffer's
+    await vim.events.waitFor('SlipstreamRequest', since, 5_000, 'the plugin asks 20 ms after an edit');
+    const change = vim.sent('textDocument/didChange').at(-1)!;
+    expect(change.params.contentChanges).toEqual([{ text: documentText(accepted) }]);
+    return [...pieces, insertText.slice(written.length)];
+  }
+
+  it('accept word, accept line, then accept: the buffer gets the item piece by piece, the rest stays shown, the server hears each partial accept', async () => {
+    const vim = await start();
+    const shown = await typeScenario(vim, SCENARIOS[0]!); // at the end of a line: a multi-line suggestion
+    const pieces = await acceptInPieces(vim, shown, [ACCEPT_WORD, ACCEPT_LINE], () => true);
+    console.log(`vim, accepting in pieces: ${JSON.stringify(pieces)}`);
+  });
+
+  it('accept word mid-line with a 4-byte character before the cursor: the rest keeps the range over the line tail, and accept writes the item over it', async () => {
+    const vim = await start();
+    const shown = await typeScenario(vim, SCENARIOS[1]!);
+    // (a multi-line rest mid-line leaves the tail visible on the cursor line: README, "Not handled")
+    const pieces = await acceptInPieces(vim, shown, [ACCEPT_WORD], (rest) => !rest.includes('\n'));
+    console.log(`vim, accepting in pieces mid-line: ${JSON.stringify(pieces)}`);
+  });
+
+  it('the next key with no suggestion shown asks the server now (an invoked request), and shows its answer', async () => {
+    const vim = await start();
+    const shown = await typeScenario(vim, SCENARIOS[0]!);
+    let since = vim.events.mark();
+    await vim.type('<C-]>');
+    await vim.events.waitFor('SlipstreamCleared', since, 5_000, 'dismissing is local');
+    expect((await vim.pluginState()).suggestion).toEqual({});
+    const requests = vim.sent('textDocument/inlineCompletion').length;
+
+    since = vim.events.mark();
+    await vim.type('<M-]>');
+    await vim.events.waitFor('SlipstreamShown', since, 20_000, 'an invoked request with alternatives takes well under a second');
+    expect(vim.events.since(since)).toEqual(['SlipstreamRequest', 'SlipstreamResponse', 'SlipstreamShown']);
+    const snap = await vim.snapshot();
+    // the key typed nothing: the buffer and cursor are as they were
+    expect({ lines: snap.lines, row: snap.row, col: snap.col, mode: snap.mode }).toEqual({ lines: shown.lines, row: shown.row, col: shown.col, mode: 'i' });
+    const asked = vim.sent('textDocument/inlineCompletion').slice(requests);
+    expect(asked.map((m) => m.params.context)).toEqual([{ triggerKind: 1 }]);
+    expect(asked[0].params.position).toEqual({ line: shown.row, character: shown.col }); // utf-8: byte columns
+    const state = await vim.pluginState();
+    expect(state.last).toEqual({ outcome: 'shown' });
+    expect(state.suggestion).toMatchObject({ lnum: shown.row + 1, col: shown.col, index: 1 });
+    expect(state.suggestion.text).not.toBe('');
+    // the invoked answer holds all the server offers here: the next key goes round them without asking
+    if (state.suggestion.count > 1) {
+      since = vim.events.mark();
+      await vim.type('<M-]>');
+      await vim.events.waitFor('SlipstreamShown', since, 5_000, 'cycling through the items at hand is local');
+      expect((await vim.pluginState()).suggestion).toMatchObject({ index: 2 });
+      expect(vim.sent('textDocument/inlineCompletion').length).toBe(requests + 1);
+    }
+  });
+
+  it('the next key where the plugin does not serve the buffer is the key itself', async () => {
+    const vim = await start();
+    await openFile(vim, scratchFile(dir, 'lf'));
+    // a buffer without a name: the plugin does not attach to it
+    await vim.ex('enew');
+    await vim.type('i<M-]>x');
+    // the keys are typed before the channel's next command is read; wait for them all the same
+    let snap = await vim.snapshot();
+    for (let i = 0; i < 100 && snap.lines[0] !== '\u00ddx'; i++) snap = await vim.snapshot();
+    expect(snap.lines).toEqual(['\u00ddx']); // Vim takes <M-]> as "Ý" (README)
+    expect(vim.sent('textDocument/inlineCompletion')).toEqual([]);
+  });
 });

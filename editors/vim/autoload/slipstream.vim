@@ -2,9 +2,10 @@ vim9script
 # Slipstream for Vim: while you type in Insert mode, asks the server for
 # `textDocument/inlineCompletion`, shows the answer as virtual text, cycles through alternatives on
 # the next / previous keys (asking the server for them with an invoked request when it has not
-# yet), writes the suggestion shown into the buffer on the accept key, and drops it all (cancelling
-# a request in flight) on the next keystroke. The autocommands and keys that call in here are in
-# plugin/slipstream.vim; see editors/vim/README.md.
+# yet, or for a suggestion when none is shown), writes the suggestion shown into the buffer on the
+# accept key (or its next word or line on the accept-word / accept-line keys, the rest staying
+# shown), and drops it all (cancelling a request in flight) on the next keystroke. The
+# autocommands and keys that call in here are in plugin/slipstream.vim; see editors/vim/README.md.
 
 import autoload 'slipstream/server.vim'
 import autoload 'slipstream/ghost.vim'
@@ -16,7 +17,8 @@ var timer = 0
 # alternatives, to show the one step away from the suggestion shown when it answers
 var pending: dict<any> = {}
 # the suggestions at the cursor, one of them shown (choices.vim); each is
-# {bufnr, tick, lnum, col, end_col, text, item}
+# {bufnr, tick, lnum, col, end_col, text, item, accepted}: text is what is left of item.insertText
+# after partial accepts, accepted how much of it they wrote (UTF-16 code units)
 var offered: dict<any> = {}
 # how the last request ended: {outcome: 'shown'|'empty'|'stale'|'error', code?, message?}
 var last: dict<any> = {}
@@ -130,7 +132,7 @@ def Suggestions(p: dict<any>, msg: dict<any>): dict<any>
     if end_col < 0
       return {outcome: 'error', error: {message: 'range does not start at the cursor'}}
     endif
-    add(list, {bufnr: p.bufnr, tick: p.tick, lnum: p.lnum, col: p.col, end_col: end_col, text: item.insertText, item: item})
+    add(list, {bufnr: p.bufnr, tick: p.tick, lnum: p.lnum, col: p.col, end_col: end_col, text: item.insertText, item: item, accepted: 0})
   endfor
   return {list: list}
 enddef
@@ -231,9 +233,10 @@ export def Detach(bufnr: number)
 enddef
 
 # Text changed or the cursor moved in Insert mode: drop the suggestion, ask again after the debounce.
+# Not after a partial accept: the suggestion's rest then stands at the text and cursor it made.
 export def OnEdit()
   var bufnr = bufnr('%')
-  if server.IsOpen(bufnr)
+  if server.IsOpen(bufnr) && !HasSuggestion()
     Schedule(bufnr)
   endif
 enddef
@@ -273,6 +276,51 @@ export def Accept(): bool
   return true
 enddef
 
+# Writes the first n bytes of the suggestion shown (at least one character, and less than all of
+# it) and shows the rest at the cursor after them: the same item, its range's end moved along
+# with the line's tail. Tells the server how much of the item is written so far.
+def AcceptPart(s: dict<any>, n: number)
+  var part = strpart(s.text, 0, n)
+  Clear()
+  ghost.Apply({lnum: s.lnum, col: s.col, end_col: s.col, text: part})
+  var col = col('.') - 1
+  var rest = extend(copy(s), {tick: b:changedtick, lnum: line('.'), col: col, end_col: col + s.end_col - s.col, text: strpart(s.text, n)})
+  rest.accepted += encoding.Character(part, len(part), 'utf-16')
+  server.Notify('textDocument/didPartiallyAcceptCompletion', {item: s.item, acceptedLength: rest.accepted})
+  # one suggestion left, nothing to ask for (the cursor is no longer where the others were offered)
+  offered = choices.New([rest], true)
+  Display()
+enddef
+
+# Writes the first Count(text) bytes of the suggestion shown (all of them: a full accept); false
+# when none is shown.
+def AcceptBytes(Count: func(string): number): bool
+  var s = Current()
+  if empty(s)
+    return false
+  endif
+  # at least one character
+  var count = max([Count(s.text), len(strcharpart(s.text, 0, 1))])
+  if count >= len(s.text)
+    return Accept()
+  endif
+  AcceptPart(s, count)
+  return true
+enddef
+
+# Writes the suggestion shown up to the end of its next word (what comes before the word, white
+# space and punctuation, goes with it; words as 'iskeyword' has them) and shows the rest; false
+# when none is shown.
+export def AcceptWord(): bool
+  return AcceptBytes((text) => matchend(text, '^\%(\k\@!\_.\)*\k*'))
+enddef
+
+# Writes the suggestion shown up to and with its next line break (all of it when it has none) and
+# shows the rest; false when none is shown.
+export def AcceptLine(): bool
+  return AcceptBytes((text) => stridx(text, "\n") < 0 ? len(text) : stridx(text, "\n") + 1)
+enddef
+
 # Hides the suggestion shown; false when there is none.
 export def Dismiss(): bool
   if empty(offered)
@@ -307,23 +355,43 @@ def Cycle(step: number): bool
   return true
 enddef
 
-# Shows the next suggestion (an alternative); false when none is shown.
-export def Next(): bool
-  return Cycle(1)
+# Whether the plugin serves the current buffer (the server has it open).
+export def Active(): bool
+  return server.IsOpen(bufnr('%'))
 enddef
 
-# Shows the previous suggestion (an alternative); false when none is shown.
+# With no suggestion shown, asks for one now (as Trigger(), but not again while such a request
+# for the same text and cursor is in flight); false where the plugin does not serve the buffer.
+def Ask(): bool
+  if !Active()
+    return false
+  endif
+  if empty(pending) || pending.trigger != 1 || pending.step != 0 || MovedSince(pending)
+    Trigger()
+  endif
+  return true
+enddef
+
+# Shows the next suggestion (an alternative), or asks for suggestions when none is shown; false
+# where the plugin does not serve the buffer.
+export def Next(): bool
+  return Cycle(1) || Ask()
+enddef
+
+# Shows the previous suggestion (an alternative), or asks for suggestions when none is shown;
+# false where the plugin does not serve the buffer.
 export def Prev(): bool
-  return Cycle(-1)
+  return Cycle(-1) || Ask()
 enddef
 
 # A copy of the plugin's state, for statuslines and tests. suggestion.index (1-based) is which of
-# the suggestion.count suggestions offered at the cursor is shown.
+# the suggestion.count suggestions offered at the cursor is shown; suggestion.text what is left of
+# its item after partial accepts, suggestion.accepted what they wrote (UTF-16 code units).
 export def State(): dict<any>
   var s = empty(offered) ? {} : choices.Current(offered)
   return {
     pending: empty(pending) ? 0 : pending.id,
-    suggestion: empty(s) ? {} : {lnum: s.lnum, col: s.col, end_col: s.end_col, text: s.text, index: offered.index + 1, count: len(offered.list)},
+    suggestion: empty(s) ? {} : {lnum: s.lnum, col: s.col, end_col: s.end_col, text: s.text, accepted: s.accepted, index: offered.index + 1, count: len(offered.list)},
     last: last,
   }
 enddef

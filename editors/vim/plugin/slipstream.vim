@@ -27,9 +27,11 @@ g:slipstream_init_options = get(g:, 'slipstream_init_options', {})
 g:slipstream_debounce_ms = get(g:, 'slipstream_debounce_ms', 50)
 # filetypes to attach to; empty: every buffer that has a file name
 g:slipstream_filetypes = get(g:, 'slipstream_filetypes', [])
-# Insert-mode keys; '' disables one. Without a suggestion a key does what it did before.
+# Insert-mode keys; '' disables one. Without a suggestion a key does what it did before, but next
+# and prev then ask for one (where the plugin serves the buffer).
 # next / prev: the next or previous alternative (the first press asks the server for them).
-g:slipstream_keys = extend({accept: '<C-l>', dismiss: '<C-]>', trigger: '', next: '<M-]>', prev: '<M-[>'}, get(g:, 'slipstream_keys', {}))
+# accept_word / accept_line: write the suggestion's next word / line, the rest stays shown.
+g:slipstream_keys = extend({accept: '<C-l>', accept_word: '', accept_line: '', dismiss: '<C-]>', trigger: '', next: '<M-]>', prev: '<M-[>'}, get(g:, 'slipstream_keys', {}))
 # also accept with <Tab> while a suggestion is shown
 g:slipstream_tab_accept = get(g:, 'slipstream_tab_accept', false)
 
@@ -45,17 +47,21 @@ augroup slipstream
   autocmd InsertLeave,BufLeave * slipstream#Clear()
 augroup END
 
-# An Insert-mode key that runs action while a suggestion is shown, and is itself otherwise.
-def Map(lhs: string, action: string)
+# An Insert-mode key that runs action while condition holds (a suggestion is shown), and is itself
+# otherwise.
+def Map(lhs: string, action: string, condition = 'slipstream#HasSuggestion()')
   if lhs != ''
-    execute printf('inoremap <silent><expr> %s slipstream#HasSuggestion() ? "\<Cmd>call slipstream#%s()\<CR>" : "\%s"', lhs, action, lhs)
+    execute printf('inoremap <silent><expr> %s %s ? "\<Cmd>call slipstream#%s()\<CR>" : "\%s"', lhs, condition, action, lhs)
   endif
 enddef
 
 Map(g:slipstream_keys.accept, 'Accept')
+Map(g:slipstream_keys.accept_word, 'AcceptWord')
+Map(g:slipstream_keys.accept_line, 'AcceptLine')
 Map(g:slipstream_keys.dismiss, 'Dismiss')
-Map(g:slipstream_keys.next, 'Next')
-Map(g:slipstream_keys.prev, 'Prev')
+# with no suggestion shown these ask for one: they fall through only where the plugin is not active
+Map(g:slipstream_keys.next, 'Next', 'slipstream#Active()')
+Map(g:slipstream_keys.prev, 'Prev', 'slipstream#Active()')
 if g:slipstream_tab_accept
   Map('<Tab>', 'Accept')
 endif

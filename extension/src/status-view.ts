@@ -3,7 +3,7 @@
  * Status", made from a `slipstream/status` result (docs/protocol.md). Pure text (no vscode), so
  * it is unit-tested; status-bar.ts and commands.ts put it on screen.
  */
-import type { StatusResult } from '../../server/src/protocol.js';
+import type { RetentionStatus, StatusResult } from '../../server/src/protocol.js';
 
 export interface StatusRow {
   /** One short line: "Model: slipstream-code (shipped default)". */
@@ -77,5 +77,20 @@ export function statusRows(s: StatusResult): StatusRow[] {
     label: `Suggestions: shown ${ev.shown} · accepted ${ev.accepted}${ev.acceptedAlternatives > 0 ? ` (${count(ev.acceptedAlternatives, 'alternative')})` : ''} · partly accepted ${ev.partiallyAccepted}`,
     detail: `${s.documents} open documents`,
   });
+  const retention = retentionRow(ev.retention);
+  if (retention) rows.push(retention);
   return rows;
+}
+
+/** "Accepted characters still there: 30 s 92% (1,234 of 1,340) · 5 min …"; none before the first figures. */
+function retentionRow(r: RetentionStatus | undefined): StatusRow | undefined {
+  const counted = r?.checkpoints.filter((c) => c.items > 0 && c.acceptedChars > 0) ?? [];
+  if (!r || counted.length === 0) return undefined;
+  const when = (seconds: number): string => (seconds < 60 ? `${seconds} s` : `${seconds / 60} min`);
+  const n = (v: number): string => v.toLocaleString('en-US');
+  const parts = counted.map((c) => `${when(c.afterSeconds)} ${Math.round((100 * c.retainedChars) / c.acceptedChars)}% (${n(c.retainedChars)} of ${n(c.acceptedChars)})`);
+  return {
+    label: `Accepted characters still there: ${parts.join(' · ')}`,
+    detail: `${counted.map((c) => `${count(c.items, 'item')} at ${when(c.afterSeconds)}`).join(', ')}; ${count(r.untracked, 'accept')} not found in the document; ${r.tracking} followed now`,
+  };
 }

@@ -6,7 +6,9 @@
  * didChange that does not raise the version is not applied. The store keeps its connection under
  * its document limits (document-limits.ts), the total kept as documents change: a didOpen that
  * would pass one is not stored, and a didChange that would is applied and then the document
- * dropped, so no document is ever kept out of step with its client's copy.
+ * dropped, so no document is ever kept out of step with its client's copy. Listeners (onEdits)
+ * hear each applied didChange as edits in UTF-16 offsets (completion/retention.ts follows text
+ * through them).
  */
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type {
@@ -21,6 +23,28 @@ import { fromUtf16Column, toUtf16Column, type PositionEncoding } from './positio
 
 export class PositionError extends Error {}
 
+/**
+ * One change as offsets: [start, end) of the document before it was replaced by `inserted` UTF-16
+ * units. The edits of one didChange apply in order, each to the text the previous one left.
+ */
+export interface DocumentEdit {
+  start: number;
+  end: number;
+  inserted: number;
+}
+
+/** A full-text replacement as one edit: what lies between the common prefix and suffix. */
+export function diffEdit(before: string, after: string): DocumentEdit {
+  const most = Math.min(before.length, after.length);
+  let prefix = 0;
+  while (prefix < most && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
+  let suffix = 0;
+  while (suffix < most - prefix && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
+  return { start: prefix, end: before.length - suffix, inserted: after.length - suffix - prefix };
+}
+
+export type EditListener = (doc: TextDocument, edits: readonly DocumentEdit[]) => void;
+
 /** A document the limits kept out (not stored, or dropped): why, for the log and the client. */
 export interface Refusal {
   reason: string;
@@ -32,6 +56,7 @@ export class DocumentStore {
   private readonly counted = new Map<string, number>();
   private total = 0;
   private readonly refused = new RefusedDocuments();
+  private readonly editListeners: EditListener[] = [];
   readonly limits: DocumentLimits;
   encoding: PositionEncoding = 'utf-16';
 
@@ -45,6 +70,10 @@ export class DocumentStore {
   /** documentBytes() of the open documents together. */
   get bytes(): number {
     return this.total;
+  }
+  /** Calls `listener` after each applied didChange that keeps the document open. */
+  onEdits(listener: EditListener): void {
+    this.editListeners.push(listener);
   }
   /** Whether `uri` was refused or dropped for the limits (and not closed or opened since). */
   wasRefused(uri: string): boolean {
@@ -91,8 +120,14 @@ export class DocumentStore {
     if (version <= doc.version) return 'stale';
     // Each change's range refers to the document after the previous changes, so they are
     // converted (encoding, clamping) and applied one at a time.
+    const edits: DocumentEdit[] = [];
     for (const c of params.contentChanges) {
       const range = 'range' in c && c.range ? this.toLibraryRange(doc, c.range) : undefined;
+      if (range) {
+        // the offsets the library replaces: it orders the two positions and clamps each
+        const [a, b] = [doc.offsetAt(range.start), doc.offsetAt(range.end)];
+        edits.push({ start: Math.min(a, b), end: Math.max(a, b), inserted: c.text.length });
+      } else edits.push(diffEdit(doc.getText(), c.text));
       TextDocument.update(doc, [range ? { range, text: c.text } : { text: c.text }], version);
     }
     if (params.contentChanges.length === 0) TextDocument.update(doc, [], version);
@@ -104,6 +139,7 @@ export class DocumentStore {
       return { reason: this.overBytes(total) };
     }
     this.count(uri, bytes);
+    for (const listener of this.editListeners) listener(doc, edits);
     return 'applied';
   }
 

@@ -177,6 +177,27 @@ export interface RemoteStatus {
   last: RemoteExchange | null;
 }
 
+/** What stays of the accepted text (completion/retention.ts): counts only, never text. */
+export interface RetentionStatus {
+  /** One per checkpoint after the accept: 30 s, then 5 min. */
+  checkpoints: RetentionCheckpoint[];
+  /** Accepts (or partial accepts) whose text was not found where the item was inserted within 5 s. */
+  untracked: number;
+  /** Accepted items found and followed now, not yet past their last checkpoint. */
+  tracking: number;
+}
+
+export interface RetentionCheckpoint {
+  /** Seconds after the item's first accept. */
+  afterSeconds: number;
+  /** Accepted items counted at this checkpoint (those of documents closed before it count at the close). */
+  items: number;
+  /** Their accepted characters (UTF-16 code units) found in the document. */
+  acceptedChars: number;
+  /** Of those, the characters still there at the checkpoint. */
+  retainedChars: number;
+}
+
 export interface StatusResult {
   version: string;
   engine: {
@@ -250,7 +271,7 @@ export interface StatusResult {
   latency: { count: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null; lastMs: number | null };
   requests: { total: number; shown: number; empty: number; cached: number; cancelled: number; superseded: number; stale: number; errors: number };
   /** Items shown, accepted (of them alternatives: the items after an invoked request's first) and partly accepted. */
-  events: { shown: number; accepted: number; acceptedAlternatives: number; partiallyAccepted: number };
+  events: { shown: number; accepted: number; acceptedAlternatives: number; partiallyAccepted: number; retention: RetentionStatus };
   documents: number;
   /** What this connection's open documents count for against its limits (document-limits.ts: 2 bytes per UTF-16 unit of text and URI, 8 per line). */
   documentBytes: number;

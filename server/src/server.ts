@@ -26,6 +26,7 @@ import { chooseModel } from './completion/default-model.js';
 import { wireConnection } from './connection.js';
 import type { EngineHost } from './completion/engine-host.js';
 import { CompletionFeature } from './completion/feature.js';
+import type { Schedule } from './completion/retention.js';
 import { SwitchingEngineHost } from './completion/switching-engine-host.js';
 import type { DocumentLimits } from './document-limits.js';
 import { DocumentStore, type Refusal } from './documents.js';
@@ -56,6 +57,8 @@ export interface ServerOptions {
   shared?: SharedPolicy;
   /** The connection's document limits (document-limits.ts; defaults where absent). */
   documentLimits?: Partial<DocumentLimits>;
+  /** Timers of the retention checkpoints (completion/retention.ts), for tests; real unref'd timers by default. */
+  retentionSchedule?: Schedule;
 }
 
 export const SERVER_NAME = 'slipstream';
@@ -103,7 +106,7 @@ export class Server {
     this.ownsHost = options.ownsEngineHost ?? options.engineHost === undefined;
     this.debugMethods = options.debugMethods ?? process.env.SLIPSTREAM_DEBUG_METHODS === '1';
     this.ctx = { connection, documents: this.documents, config: this.config, log: this.log, client: {} };
-    this.completion = new CompletionFeature(this.ctx, this.host);
+    this.completion = new CompletionFeature(this.ctx, this.host, options.retentionSchedule);
     this.status = new StatusFeature(this.ctx, this.completion);
     this.features = [this.completion, this.status];
     this.config.onChange((next, prev) => this.applySettings(next, prev));
@@ -198,6 +201,8 @@ export class Server {
     const { uri } = params.textDocument;
     const wasOpen = this.documents.get(uri) !== undefined;
     const refusal = this.documents.open(params);
+    // opened again without a close: the accepted text followed so far refers to the old text
+    if (wasOpen) this.completion.retention.closed(uri);
     if (refusal) this.overLimits(uri, wasOpen ? 'dropped (opened again, larger)' : 'not opened', refusal, wasOpen);
   }
 

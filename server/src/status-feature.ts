@@ -1,7 +1,7 @@
 /**
  * `slipstream/status` and `slipstream/traces`: what the engine has loaded, the backends, the
- * engine's and the process's memory, cache and latency figures, request outcomes, and the ring of
- * per-request traces (by id, document, time).
+ * engine's and the process's memory, cache and latency figures, request outcomes, accept events
+ * and retention, and the ring of per-request traces (by id, document, time).
  */
 import type { ServerCapabilities } from 'vscode-languageserver';
 import type { CompletionFeature } from './completion/feature.js';
@@ -61,7 +61,7 @@ export class StatusFeature implements Feature {
       },
       latency: traces.latency(),
       requests: { ...traces.counts },
-      events: { ...events.counts },
+      events: { ...events.counts, retention: this.completion.retention.figuresNow },
       documents: this.ctx.documents.size,
       documentBytes: this.ctx.documents.bytes,
       documentLimits: { ...this.ctx.documents.limits },

@@ -160,7 +160,7 @@ describe('textDocument/inlineCompletion', () => {
     await pair.client.sendNotification('textDocument/didPartiallyAcceptCompletion', { item, acceptedLength: 4 });
     await pair.client.sendRequest('workspace/executeCommand', item.command);
     const status = (await pair.client.sendRequest('slipstream/status')) as { events: unknown; requests: { shown: number } };
-    expect(status.events).toEqual({ shown: 1, accepted: 1, acceptedAlternatives: 0, partiallyAccepted: 1 });
+    expect(status.events).toEqual({ shown: 1, accepted: 1, acceptedAlternatives: 0, partiallyAccepted: 1, retention: expect.any(Object) });
     expect(status.requests.shown).toBe(1);
   });
 

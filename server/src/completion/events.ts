@@ -3,7 +3,7 @@
  * and accept command). Each returned item gets an id carried in its command's arguments; the
  * records are kept in a bounded map (the latest 200) so that late events find their item, and
  * the counts are reported by slipstream/status (accepted alternatives of an invoked request, the
- * items after its first, also on their own).
+ * items after its first, also on their own). What stays of the accepted text: retention.ts.
  */
 
 export interface OfferedItem {
@@ -42,21 +42,23 @@ export class CompletionEvents {
     return true;
   }
 
-  accepted(id: string): boolean {
+  /** The item, undefined when unknown. */
+  accepted(id: string): OfferedItem | undefined {
     const rec = this.items.get(id);
-    if (!rec) return false;
+    if (!rec) return undefined;
     this.counts.accepted++;
     if (rec.alternative) this.counts.acceptedAlternatives++;
     rec.acceptedAt = Date.now();
     rec.acceptedLength = rec.text.length;
-    return true;
+    return rec;
   }
 
-  partiallyAccepted(id: string, length: number): boolean {
+  /** The item (its acceptedLength the longest accepted so far), undefined when unknown. */
+  partiallyAccepted(id: string, length: number): OfferedItem | undefined {
     const rec = this.items.get(id);
-    if (!rec) return false;
+    if (!rec) return undefined;
     this.counts.partiallyAccepted++;
     rec.acceptedLength = Math.max(rec.acceptedLength ?? 0, Math.min(length, rec.text.length));
-    return true;
+    return rec;
   }
 }

@@ -2,9 +2,9 @@
  * The completion feature: advertises inlineCompletionProvider and the accept command, turns
  * `textDocument/inlineCompletion` and `slipstream/complete` into provider requests (LSP
  * CancellationToken → AbortSignal), answers with ranges in the negotiated position encoding,
- * and records Copilot's didShow / didPartiallyAccept / accept events. Params arrive checked
- * against their types (message-gate.ts); what is left here are checks against state (is the
- * document open, is the item known).
+ * and records Copilot's didShow / didPartiallyAccept / accept events (and, through retention.ts,
+ * what stays of the accepted text). Params arrive checked against their types (message-gate.ts);
+ * what is left here are checks against state (is the document open, is the item known).
  */
 import {
   ErrorCodes,
@@ -30,6 +30,7 @@ import {
 import type { EngineHost } from './engine-host.js';
 import { CompletionEvents } from './events.js';
 import { alternativesFor } from './alternatives.js';
+import { RetentionTracker, type Schedule } from './retention.js';
 import { CompletionProvider, type CompletionRequest, type CompletionResult } from './provider.js';
 import { checkClientTrace, type ClientTrace } from '../trace/client-trace.js';
 import { nowMs } from '../trace/clock.js';
@@ -57,12 +58,17 @@ export class CompletionFeature implements Feature {
   readonly name = 'completion';
   readonly traces: TraceLog;
   readonly events = new CompletionEvents();
+  readonly retention: RetentionTracker;
   readonly provider: CompletionProvider;
 
   constructor(
     private readonly ctx: ServerContext,
     readonly host: EngineHost,
+    /** The retention checkpoints' timers (tests pass their own). */
+    schedule?: Schedule,
   ) {
+    this.retention = new RetentionTracker((uri) => ctx.documents.get(uri)?.getText(), schedule);
+    ctx.documents.onEdits((doc, edits) => this.retention.changed(doc.uri, edits));
     this.traces = new TraceLog((message) => ctx.log.warn(message));
     this.provider = new CompletionProvider({
       host,
@@ -81,8 +87,10 @@ export class CompletionFeature implements Feature {
     return { inlineCompletionProvider: true, executeCommandProvider: { commands: [ACCEPT_COMMAND] } };
   }
 
+  /** The document was closed or dropped for the limits. */
   closed(uri: string): void {
     this.provider.close(uri);
+    this.retention.closed(uri);
   }
 
   async inlineCompletion(params: SlipstreamInlineCompletionParams, token?: CancellationToken): Promise<InlineCompletionList | null> {
@@ -195,16 +203,18 @@ export class CompletionFeature implements Feature {
   didPartiallyAccept(params: DidPartiallyAcceptCompletionParams): void {
     const id = itemId(params.item);
     const n = params.acceptedLength;
-    if (!id || !this.events.partiallyAccepted(id, n)) {
-      this.ctx.log.debug(`didPartiallyAcceptCompletion ignored: item ${JSON.stringify(id)}, acceptedLength ${JSON.stringify(n)}`);
-    }
+    const rec = id ? this.events.partiallyAccepted(id, n) : undefined;
+    if (!rec) this.ctx.log.debug(`didPartiallyAcceptCompletion ignored: item ${JSON.stringify(id)}, acceptedLength ${JSON.stringify(n)}`);
+    else this.retention.accepted(rec, rec.acceptedLength ?? 0);
   }
 
   executeCommand(params: ExecuteCommandParams): null {
     if (params.command !== ACCEPT_COMMAND) throw invalid(`unknown command ${JSON.stringify(params.command)}`);
     const id = params.arguments?.[0];
     if (typeof id !== 'string') throw invalid(`${ACCEPT_COMMAND} takes the item id as its only argument`);
-    if (!this.events.accepted(id)) this.ctx.log.debug(`accept for an unknown item ${id}`);
+    const rec = this.events.accepted(id);
+    if (!rec) this.ctx.log.debug(`accept for an unknown item ${id}`);
+    else this.retention.accepted(rec, rec.text.length);
     return null;
   }
 
@@ -216,6 +226,7 @@ export class CompletionFeature implements Feature {
   }
 
   async shutdown(): Promise<void> {
+    this.retention.dispose();
     this.provider.abortAll();
     await this.traces.close();
   }

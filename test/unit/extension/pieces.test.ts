@@ -153,7 +153,7 @@ const status: StatusResult = {
   },
   latency: { count: 7, p50Ms: 11.2, p95Ms: 30.1, p99Ms: 30.1, lastMs: 12.6 },
   requests: { total: 9, shown: 6, empty: 1, cached: 2, cancelled: 0, superseded: 0, stale: 0, errors: 0 },
-  events: { shown: 6, accepted: 1, acceptedAlternatives: 0, partiallyAccepted: 0 },
+  events: { shown: 6, accepted: 1, acceptedAlternatives: 0, partiallyAccepted: 0, retention: { checkpoints: [], untracked: 0, tracking: 0 } },
   documents: 1,
   documentBytes: 4096,
   documentLimits: { maxDocuments: 1000, maxBytes: 268435456 },
@@ -177,11 +177,24 @@ describe('status texts', () => {
     expect(rows).toContain('Backend: cpu · setting auto');
     expect(rows).toContain('Latency: last 13 ms · p50 11 ms · p95 30 ms · p99 30 ms');
     expect(rows).toContain('Suggestions: shown 6 · accepted 1 · partly accepted 0');
-    expect(statusRows({ ...status, events: { shown: 6, accepted: 3, acceptedAlternatives: 2, partiallyAccepted: 0 } }).map((r) => r.label)).toContain(
+    expect(statusRows({ ...status, events: { ...status.events, accepted: 3, acceptedAlternatives: 2 } }).map((r) => r.label)).toContain(
       'Suggestions: shown 6 · accepted 3 (2 alternatives) · partly accepted 0',
     );
     expect(rows.join('\n')).not.toMatch(/[{}]/);
     expect(statusRows(status).find((r) => r.label.startsWith('Backend'))?.detail).toContain('no NVIDIA driver');
+  });
+
+  it('Show Status: the retention row once a checkpoint has figures', () => {
+    const retention = (r: typeof status.events.retention): string[] =>
+      statusRows({ ...status, events: { ...status.events, retention: r } }).filter((row) => row.label.startsWith('Accepted characters')).map((row) => `${row.label} | ${row.detail}`);
+    const checkpoint = (afterSeconds: number, items: number, acceptedChars: number, retainedChars: number) => ({ afterSeconds, items, acceptedChars, retainedChars });
+    expect(retention({ checkpoints: [checkpoint(30, 0, 0, 0), checkpoint(300, 0, 0, 0)], untracked: 2, tracking: 1 })).toEqual([]);
+    expect(retention({ checkpoints: [checkpoint(30, 41, 1340, 1234), checkpoint(300, 12, 400, 301)], untracked: 2, tracking: 3 })).toEqual([
+      'Accepted characters still there: 30 s 92% (1,234 of 1,340) · 5 min 75% (301 of 400) | 41 items at 30 s, 12 items at 5 min; 2 accepts not found in the document; 3 followed now',
+    ]);
+    expect(retention({ checkpoints: [checkpoint(30, 1, 6, 6), checkpoint(300, 0, 0, 0)], untracked: 0, tracking: 1 })).toEqual([
+      'Accepted characters still there: 30 s 100% (6 of 6) | 1 item at 30 s; 0 accepts not found in the document; 1 followed now',
+    ]);
   });
 
   it('Show Status: the decoding row says whether the calibration was measured now or kept from an earlier start', () => {

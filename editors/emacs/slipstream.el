@@ -480,15 +480,34 @@ the last request ended."
          (model (plist-get engine :model))
          (latency (plist-get status :latency))
          (events (plist-get status :events)))
-    (format "slipstream %s: %s, model %s, mode %s, %s, %s shown, %s accepted"
-            (plist-get status :version) (plist-get engine :state)
-            (if model (plist-get model :dir) "(none)")
-            (plist-get engine :mode)
-            (if (and latency (> (plist-get latency :count) 0))
-                (format "last %.0f ms (median %.0f ms)"
-                        (plist-get latency :lastMs) (plist-get latency :p50Ms))
-              "no requests yet")
-            (plist-get events :shown) (plist-get events :accepted))))
+    (concat
+     (format "slipstream %s: %s, model %s, mode %s, %s, %s shown, %s accepted"
+             (plist-get status :version) (plist-get engine :state)
+             (if model (plist-get model :dir) "(none)")
+             (plist-get engine :mode)
+             (if (and latency (> (plist-get latency :count) 0))
+                 (format "last %.0f ms (median %.0f ms)"
+                         (plist-get latency :lastMs) (plist-get latency :p50Ms))
+               "no requests yet")
+             (plist-get events :shown) (plist-get events :accepted))
+     (slipstream--format-retention (plist-get events :retention)))))
+
+(defun slipstream--format-retention (retention)
+  "\", still there: 92% after 30 s, 75% after 5 min\" from RETENTION, or \"\".
+RETENTION is `slipstream/status' events.retention: the accepted characters
+still in the document at each checkpoint."
+  (let ((parts
+         (delq nil
+               (mapcar (lambda (c)
+                         (let ((accepted (plist-get c :acceptedChars))
+                               (seconds (plist-get c :afterSeconds)))
+                           (when (and (numberp accepted) (> accepted 0))
+                             (format "%.0f%% after %s"
+                                     (/ (* 100.0 (plist-get c :retainedChars)) accepted)
+                                     (if (< seconds 60) (format "%d s" seconds)
+                                       (format "%d min" (/ seconds 60)))))))
+                       (append (plist-get retention :checkpoints) nil)))))
+    (if parts (concat ", still there: " (string-join parts ", ")) "")))
 
 (defun slipstream--not-ready-reason ()
   "Why the server cannot be asked, a phrase."

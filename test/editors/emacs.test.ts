@@ -327,6 +327,11 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
     const summary = /^slipstream \S+: ready, model \S+slipstream-code, mode (ar|redrafter), last \d+ ms \(median \d+ ms\), \d+ shown, 1 accepted$/m;
     for (let i = 0; i < 100 && !summary.test(editor.stderr); i++) await editor.eval('(progn (sit-for 0.02) t)');
     expect(editor.stderr).toMatch(summary);
+    // with retention figures (events.retention of slipstream/status), the share of accepted characters still there
+    const retention = '(:checkpoints [(:afterSeconds 30 :items 2 :acceptedChars 40 :retainedChars 37) (:afterSeconds 300 :items 0 :acceptedChars 0 :retainedChars 0)] :untracked 0 :tracking 1)';
+    expect(await editor.eval(`(slipstream--format-retention '${retention})`)).toBe(', still there: 92% after 30 s');
+    expect(await editor.eval(`(slipstream--format-retention '(:checkpoints [(:afterSeconds 30 :items 2 :acceptedChars 40 :retainedChars 37) (:afterSeconds 300 :items 1 :acceptedChars 8 :retainedChars 6)])) `)).toBe(', still there: 92% after 30 s, 75% after 5 min');
+    expect(await editor.eval(`(slipstream--format-retention nil)`)).toBe('');
   });
 
   it.each(['utf-32', 'utf-16', 'utf-8'])("keeps the server's copy equal to the buffer through edits of every kind (%s)", async (encoding) => {

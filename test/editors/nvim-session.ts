@@ -3,6 +3,9 @@
  * official node client: editors/neovim on its runtimepath, set up to start this checkout's server.
  * The plugin's User events come back as RPC notifications; keys go in with nvim_input (as typed);
  * the screen is read with screenstring() after a redraw, the extmarks with nvim_buf_get_extmarks.
+ * The accept-word and accept-line keys are bound as the plugin's README suggests, and what the
+ * plugin sends through its LSP module (requests, notifications) and the replies it gets are
+ * recorded in Neovim for `sent()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -26,6 +29,17 @@ export interface Extmark {
 export interface NeovimSnapshot extends Snapshot {
   marks: Extmark[];
 }
+
+/** A message the plugin sent through its LSP module (editors/neovim/lua/slipstream/lsp.lua), or the reply to a request. */
+export interface SentMessage {
+  kind: 'request' | 'notify' | 'reply';
+  method: string;
+  /** The params sent, or for a reply the result. */
+  params: any;
+}
+
+/** The accept-word / accept-line keys the sessions bind (the README's suggestion; unbound by default). */
+export const PARTIAL_KEYS = { accept_word: '<M-Right>', accept_line: '<M-C-Right>' };
 
 export class NeovimSession implements EditorSession {
   readonly name = 'neovim';
@@ -62,8 +76,26 @@ export class NeovimSession implements EditorSession {
       for _, name in ipairs(events) do
         vim.api.nvim_create_autocmd('User', { pattern = name, callback = function() vim.rpcnotify(channel, 'slipstream-user-event', name) end })
       end
+      -- record what the plugin sends and the replies it gets (the plugin calls lsp.request/notify by field)
+      local lsp = require('slipstream.lsp')
+      local request, notify = lsp.request, lsp.notify
+      _G.slipstream_test_sent = {}
+      local function record(kind, method, params)
+        table.insert(_G.slipstream_test_sent, { kind = kind, method = method, params = params == nil and vim.NIL or params })
+      end
+      lsp.request = function(c, method, params, handler, bufnr)
+        record('request', method, params)
+        return request(c, method, params, function(err, result, ...)
+          record('reply', method, result)
+          return handler(err, result, ...)
+        end, bufnr)
+      end
+      lsp.notify = function(c, method, params)
+        record('notify', method, params)
+        return notify(c, method, params)
+      end
       require('slipstream').setup(setup)`,
-      [await nvim.channelId, EVENTS, SCREEN.columns, SCREEN.lines, { cmd: serverCommand, settings: opts.settings ?? {}, debounce_ms: opts.debounceMs ?? 20 }],
+      [await nvim.channelId, EVENTS, SCREEN.columns, SCREEN.lines, { cmd: serverCommand, settings: opts.settings ?? {}, debounce_ms: opts.debounceMs ?? 20, keys: PARTIAL_KEYS }],
     );
     return session;
   }
@@ -107,6 +139,12 @@ export class NeovimSession implements EditorSession {
 
   async pluginState(): Promise<any> {
     return this.nvim.lua("return require('slipstream').state()", []);
+  }
+
+  /** What the plugin sent through its LSP module so far (and the replies), in order; `method`: only those. */
+  async sent(method?: string): Promise<SentMessage[]> {
+    const all = (await this.nvim.lua('return _G.slipstream_test_sent', [])) as SentMessage[];
+    return method ? all.filter((m) => m.method === method) : all;
   }
 
   async status(): Promise<any> {

@@ -1,8 +1,9 @@
 -- The suggestion on screen and in the buffer: draws an inline completion item as extmark virtual
 -- text (the cursor line's new text, then `virt_lines` for the following lines, then a label such
--- as " (2/3)" when there are alternatives) and applies it as one buffer edit on accept. Knows
--- nothing about LSP; positions here are 0-based rows and byte columns. A suggestion is
--- { row, col, end_col, text }: replace [col, end_col) of row with text.
+-- as " (2/3)" when there are alternatives) and writes it, or the part of it that the accept-word
+-- and accept-line keys take, as one buffer edit. Knows nothing about LSP; positions here are
+-- 0-based rows and byte columns. A suggestion is { row, col, end_col, text }: replace
+-- [col, end_col) of row with text.
 local M = {}
 
 M.namespace = vim.api.nvim_create_namespace('slipstream')
@@ -75,15 +76,21 @@ function M.clear(bufnr)
   end
 end
 
---- Writes suggestion `s` into `bufnr`; returns the 0-based row and byte column just after it.
-function M.apply(bufnr, s)
-  local lines = M.lines(s.text)
-  vim.api.nvim_buf_set_text(bufnr, s.row, s.col, s.row, s.end_col, lines)
+--- Writes `text` into `bufnr` in place of [col, end_col) of `row`; returns the 0-based row and
+--- byte column just after it.
+function M.write(bufnr, row, col, end_col, text)
+  local lines = M.lines(text)
+  vim.api.nvim_buf_set_text(bufnr, row, col, row, end_col, lines)
   local last = lines[#lines]
   if #lines == 1 then
-    return s.row, s.col + #last
+    return row, col + #last
   end
-  return s.row + #lines - 1, #last
+  return row + #lines - 1, #last
+end
+
+--- Writes suggestion `s` into `bufnr`; returns the 0-based row and byte column just after it.
+function M.apply(bufnr, s)
+  return M.write(bufnr, s.row, s.col, s.end_col, s.text)
 end
 
 return M

@@ -1,13 +1,16 @@
 -- Slipstream for Neovim: asks the Slipstream language server for `textDocument/inlineCompletion`
 -- through Neovim's own LSP client while you type in Insert mode, shows the answer as virtual text,
 -- cycles through alternatives on the next / previous keys (asking the server for them with an
--- invoked request when it has not yet), writes the suggestion shown into the buffer on the accept
--- key, and drops it all (cancelling a request in flight) on the next keystroke. Setup and options:
--- editors/neovim/README.md. Not a completion menu source.
+-- invoked request when it has not yet, or for a suggestion when none is shown), writes the
+-- suggestion shown into the buffer on the accept key (or its next word or line on the accept-word
+-- and accept-line keys, the rest staying on screen), and drops it all (cancelling a request in
+-- flight) on the next keystroke. Setup and options: editors/neovim/README.md. Not a completion
+-- menu source.
 local lsp = require('slipstream.lsp')
 local encoding = require('slipstream.encoding')
 local ghost = require('slipstream.ghost')
 local choices = require('slipstream.choices')
+local partial = require('slipstream.partial')
 
 local M = {}
 
@@ -27,9 +30,19 @@ local defaults = {
   init_options = {},
   -- milliseconds without typing before a request (the server adds its own adaptive debounce)
   debounce_ms = 50,
-  -- Insert-mode keys; false disables one. Without a suggestion a key does what it did before.
-  -- next / prev: the next or previous alternative (the first press asks the server for them).
-  keys = { accept = '<C-l>', dismiss = '<C-]>', trigger = '<M-\\>', next = '<M-]>', prev = '<M-[>' },
+  -- Insert-mode keys; false disables one. Without a suggestion a key does what it did before,
+  -- except next / prev, which then ask for one. next / prev: the next or previous alternative
+  -- (the first press asks the server for them). accept_word / accept_line: write the suggestion
+  -- up to the end of its next word / line and keep the rest on screen (unbound by default).
+  keys = {
+    accept = '<C-l>',
+    dismiss = '<C-]>',
+    trigger = '<M-\\>',
+    next = '<M-]>',
+    prev = '<M-[>',
+    accept_word = false,
+    accept_line = false,
+  },
   -- also accept with <Tab> while a suggestion is shown
   tab_accept = false,
   highlight = 'SlipstreamSuggestion',
@@ -48,6 +61,9 @@ local state = {
   offered = nil,
   -- how the last request ended: { outcome = 'shown'|'empty'|'stale'|'error', code?, message? }
   last = nil,
+  -- where the plugin's own edit of a partial accept left the buffer and cursor: { bufnr, tick,
+  -- row, col }; the TextChangedI / CursorMovedI it causes is not the user typing
+  own_edit = nil,
 }
 
 local function emit(name)
@@ -91,6 +107,7 @@ end
 --- Removes the suggestion shown (and its alternatives), cancels the request in flight and the
 --- debounce timer.
 function M.clear()
+  state.own_edit = nil
   stop_timer()
   cancel_pending()
   local offered = state.offered
@@ -106,12 +123,13 @@ local function finish(outcome, err)
   emit('SlipstreamResponse')
 end
 
--- Draws the suggestion on screen and tells the server; `outcome`: it answers a request.
-local function display(outcome)
+-- Draws the suggestion on screen and tells the server (unless `quiet`: it was shown before);
+-- `outcome`: it answers a request.
+local function display(outcome, quiet)
   local s = choices.current(state.offered)
   ghost.show(s.bufnr, s, config.highlight, choices.label(state.offered))
   local c = client()
-  if c then
+  if c and not quiet then
     lsp.notify(c, 'textDocument/didShowCompletion', { item = s.item })
   end
   if outcome then
@@ -279,6 +297,60 @@ function M.accept()
   return true
 end
 
+-- Writes the first `n` bytes of the suggestion shown (fewer than all of it) at the cursor and
+-- shows the rest after them: the same item, its range end moved by what was written, so that
+-- accepting it later replaces what the item's range covered. The server is told how much
+-- (textDocument/didPartiallyAcceptCompletion, in UTF-16 code units of the item's insertText).
+local function accept_part(s, n)
+  stop_timer()
+  cancel_pending()
+  ghost.clear(s.bufnr)
+  local part, rest = s.text:sub(1, n), s.text:sub(n + 1)
+  local row, col = ghost.write(s.bufnr, s.row, s.col, s.col, part)
+  vim.api.nvim_win_set_cursor(0, { row + 1, col })
+  local tick = vim.api.nvim_buf_get_changedtick(s.bufnr)
+  -- what the item had accepted before this part, then this part
+  local before = s.accepted or ''
+  local accepted = before .. part
+  state.offered = choices.new({
+    { bufnr = s.bufnr, tick = tick, row = row, col = col, end_col = col + (s.end_col - s.col), text = rest, item = s.item, accepted = accepted },
+  }, true)
+  state.own_edit = { bufnr = s.bufnr, tick = tick, row = row, col = col }
+  local c = client()
+  if c then
+    local length = encoding.character(accepted, #accepted, 'utf-16')
+    lsp.notify(c, 'textDocument/didPartiallyAcceptCompletion', { item = s.item, acceptedLength = length })
+  end
+  display(nil, true)
+end
+
+-- Writes the part of the suggestion shown that `bytes` (partial.lua) measures of its text, all of
+-- it as the accept key does; false when none is shown.
+local function accept_some(bytes)
+  local s = current_suggestion()
+  if not s then
+    return false
+  end
+  local n = bytes(s.text)
+  if n >= #s.text then
+    return M.accept()
+  end
+  accept_part(s, n)
+  return true
+end
+
+--- Writes the suggestion shown up to the end of its next word (the blanks and punctuation before
+--- it too) and keeps showing the rest; false when none is shown.
+function M.accept_word()
+  return accept_some(partial.word)
+end
+
+--- Writes the suggestion shown up to and with its next line break (all of it when it has none)
+--- and keeps showing the rest; false when none is shown.
+function M.accept_line()
+  return accept_some(partial.line)
+end
+
 --- Hides the suggestion shown; false when there is none.
 function M.dismiss()
   if not state.offered then
@@ -295,13 +367,22 @@ function M.trigger()
   return true
 end
 
+-- Whether the plugin is attached to buffer `bufnr` (its client may still be starting).
+local function attached(bufnr)
+  return state.client_id ~= nil and vim.lsp.buf_is_attached(bufnr, state.client_id)
+end
+
 -- Shows the suggestion `step` (1 or -1) away from the one shown, round the list. With no others
 -- at hand yet, asks the server for alternatives at the same spot (an invoked request) and shows
--- the one `step` away when they come; until then the suggestion shown stays.
+-- the one `step` away when they come; until then the suggestion shown stays. With none shown,
+-- asks for a suggestion as the trigger key does (false when the buffer is not attached).
 local function cycle(step)
   local s = current_suggestion()
   if not s then
-    return false
+    if not attached(vim.api.nvim_get_current_buf()) then
+      return false
+    end
+    return M.trigger()
   end
   local offered = state.offered
   if offered.complete then
@@ -315,12 +396,14 @@ local function cycle(step)
   return true
 end
 
---- Shows the next suggestion (an alternative); false when none is shown.
+--- Shows the next suggestion (an alternative), or asks for one when none is shown; false when
+--- the buffer is not attached.
 function M.next()
   return cycle(1)
 end
 
---- Shows the previous suggestion (an alternative); false when none is shown.
+--- Shows the previous suggestion (an alternative), or asks for one when none is shown; false
+--- when the buffer is not attached.
 function M.prev()
   return cycle(-1)
 end
@@ -421,6 +504,17 @@ local function attach(bufnr)
   end
 end
 
+-- Whether buffer `bufnr` and the cursor are as the plugin's own partial accept left them: its
+-- TextChangedI / CursorMovedI then keep the rest of the suggestion on screen.
+local function own_edit(bufnr)
+  local e = state.own_edit
+  if not e or e.bufnr ~= bufnr or vim.api.nvim_get_current_buf() ~= bufnr then
+    return false
+  end
+  local cursor = vim.api.nvim_win_get_cursor(0)
+  return vim.api.nvim_buf_get_changedtick(bufnr) == e.tick and cursor[1] - 1 == e.row and cursor[2] == e.col
+end
+
 local function map(lhs, action, desc)
   if not lhs or lhs == '' then
     return
@@ -453,7 +547,7 @@ function M.setup(opts)
   vim.api.nvim_create_autocmd({ 'TextChangedI', 'CursorMovedI' }, {
     group = group,
     callback = function(args)
-      if state.client_id and vim.lsp.buf_is_attached(args.buf, state.client_id) then
+      if attached(args.buf) and not own_edit(args.buf) then
         schedule(args.buf)
       end
     end,
@@ -465,6 +559,8 @@ function M.setup(opts)
   map(config.keys.trigger, M.trigger, 'Ask Slipstream for a suggestion')
   map(config.keys.next, M.next, 'Show the next Slipstream suggestion')
   map(config.keys.prev, M.prev, 'Show the previous Slipstream suggestion')
+  map(config.keys.accept_word, M.accept_word, 'Accept the next word of the Slipstream suggestion')
+  map(config.keys.accept_line, M.accept_line, 'Accept the next line of the Slipstream suggestion')
   if config.tab_accept then
     map('<Tab>', M.accept, 'Accept the Slipstream suggestion')
   end

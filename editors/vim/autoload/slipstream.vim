@@ -4,8 +4,11 @@ vim9script
 # the next / previous keys (asking the server for them with an invoked request when it has not
 # yet, or for a suggestion when none is shown), writes the suggestion shown into the buffer on the
 # accept key (or its next word or line on the accept-word / accept-line keys, the rest staying
-# shown), and drops it all (cancelling a request in flight) on the next keystroke. The
-# autocommands and keys that call in here are in plugin/slipstream.vim; see editors/vim/README.md.
+# shown), and drops it all (cancelling a request in flight) on the next keystroke. Asks nothing
+# where suggestions are off (:SlipstreamDisable, b:slipstream_enabled, g:slipstream_filetypes), and
+# only on the keys with g:slipstream_auto_trigger off, but keeps the server's copy of the buffer
+# current all the same. The autocommands, keys and commands that call in here are in
+# plugin/slipstream.vim; see editors/vim/README.md.
 
 import autoload 'slipstream/server.vim'
 import autoload 'slipstream/ghost.vim'
@@ -33,11 +36,41 @@ def InInsertMode(): bool
   return mode() =~# '^i'
 enddef
 
+# Whether a switch's value is off: v:false or 0 (anything else is on).
+def IsOff(value: any): bool
+  return type(value) == v:t_bool ? !value : type(value) == v:t_number && value == 0
+enddef
+
+# Whether g:slipstream_filetypes lets the plugin serve filetype ft. A list: the filetypes served
+# (empty: all). A dict: ft's own entry if it has one, else '*', else on.
+def FiletypeOn(ft: string): bool
+  var filetypes = get(g:, 'slipstream_filetypes', [])
+  if type(filetypes) == v:t_dict
+    return !IsOff(get(filetypes, ft, get(filetypes, '*', true)))
+  endif
+  return empty(filetypes) || index(filetypes, ft) >= 0
+enddef
+
+# Why suggestions are off in buffer bufnr: 'disabled' (in this Vim: :SlipstreamDisable),
+# 'buffer' (b:slipstream_enabled), 'filetype' (g:slipstream_filetypes); '' when they are on.
+def Off(bufnr: number): string
+  if IsOff(get(g:, 'slipstream_enabled', true))
+    return 'disabled'
+  elseif IsOff(getbufvar(bufnr, 'slipstream_enabled', true))
+    return 'buffer'
+  elseif !FiletypeOn(getbufvar(bufnr, '&filetype'))
+    return 'filetype'
+  endif
+  return ''
+enddef
+
+# Whether the plugin attaches buffer bufnr (opens it on the server): a file buffer whose filetype
+# g:slipstream_filetypes lets in. (The other switches only stop the requests.)
 def Wants(bufnr: number): bool
   if getbufvar(bufnr, '&buftype') != '' || bufname(bufnr) == ''
     return false
   endif
-  return empty(g:slipstream_filetypes) || index(g:slipstream_filetypes, getbufvar(bufnr, '&filetype')) >= 0
+  return FiletypeOn(getbufvar(bufnr, '&filetype'))
 enddef
 
 def CancelPending()
@@ -179,7 +212,7 @@ enddef
 # Asks for suggestions at the cursor (trigger 2 automatic, 1 invoked); step (1 or -1): for
 # alternatives of the suggestion shown.
 def Request(bufnr: number, trigger: number, step: number = 0)
-  if !server.IsOpen(bufnr) || bufnr('%') != bufnr
+  if !server.IsOpen(bufnr) || bufnr('%') != bufnr || Off(bufnr) != ''
     return
   endif
   CancelPending()
@@ -200,11 +233,21 @@ def Request(bufnr: number, trigger: number, step: number = 0)
   Emit('SlipstreamRequest')
 enddef
 
+# Whether the plugin asks while typing (g:slipstream_auto_trigger), not only on the keys.
+def AutoTrigger(): bool
+  return !IsOff(get(g:, 'slipstream_auto_trigger', true))
+enddef
+
+# After the debounce, asks for a suggestion at the cursor; where it asks nothing now (suggestions
+# off, or only on request), sends the server the buffer's text instead, so that its copy stays
+# as current as when it asks.
 def Schedule(bufnr: number)
   Clear()
   timer = timer_start(g:slipstream_debounce_ms, (_) => {
     timer = 0
-    if InInsertMode()
+    if Off(bufnr) != '' || !AutoTrigger()
+      server.Sync(bufnr)
+    elseif InInsertMode()
       Request(bufnr, 2)
     endif
   })
@@ -330,10 +373,15 @@ export def Dismiss(): bool
   return true
 enddef
 
-# Asks for a suggestion at the cursor now (LSP triggerKind Invoked: no debounce on the server).
-export def Trigger()
+# Asks for a suggestion at the cursor now (LSP triggerKind Invoked: no debounce on the server);
+# false where the plugin does not serve the buffer or suggestions are off there.
+export def Trigger(): bool
   Clear()
+  if !Active()
+    return false
+  endif
   Request(bufnr('%'), 1)
+  return true
 enddef
 
 # Shows the suggestion step (1 or -1) away from the one shown, round the list. With no others at
@@ -355,9 +403,44 @@ def Cycle(step: number): bool
   return true
 enddef
 
-# Whether the plugin serves the current buffer (the server has it open).
+# Whether the plugin serves the current buffer (the server has it open) and suggestions are on
+# there (not turned off in this Vim, the buffer or for its filetype).
 export def Active(): bool
-  return server.IsOpen(bufnr('%'))
+  return server.IsOpen(bufnr('%')) && Off(bufnr('%')) == ''
+enddef
+
+# Whether suggestions are on in buffer bufnr, and why not, in words.
+def Here(bufnr: number): string
+  var off = Off(bufnr)
+  if off == 'disabled'
+    return 'suggestions off: disabled in this Vim (:SlipstreamEnable turns them on)'
+  elseif off == 'buffer'
+    return 'suggestions off in this buffer (b:slipstream_enabled is false)'
+  elseif off == 'filetype'
+    var ft = getbufvar(bufnr, '&filetype')
+    return printf('suggestions off for this filetype (%s, g:slipstream_filetypes)', ft == '' ? 'none' : ft)
+  elseif !Wants(bufnr)
+    return 'suggestions off here (not a file buffer)'
+  elseif !AutoTrigger()
+    return 'suggestions on here, when asked (g:slipstream_auto_trigger is false)'
+  endif
+  return 'suggestions on here'
+enddef
+
+# Turns suggestions on or off in this Vim (:SlipstreamEnable, :SlipstreamDisable): off drops the
+# suggestion shown and the request in flight at once, and asks nothing more until on again. The
+# buffers stay open on the server, which keeps getting their text.
+export def Enable(on: bool)
+  g:slipstream_enabled = on
+  if !on
+    Clear()
+  endif
+  echo 'slipstream: ' .. Here(bufnr('%'))
+enddef
+
+# :SlipstreamToggle
+export def Toggle()
+  Enable(IsOff(get(g:, 'slipstream_enabled', true)))
 enddef
 
 # With no suggestion shown, asks for one now (as Trigger(), but not again while such a request
@@ -384,12 +467,15 @@ export def Prev(): bool
   return Cycle(-1) || Ask()
 enddef
 
-# A copy of the plugin's state, for statuslines and tests. suggestion.index (1-based) is which of
+# A copy of the plugin's state, for statuslines and tests. enabled: suggestions are on in the
+# current buffer, else off says why ('disabled', 'buffer', 'filetype'). suggestion.index (1-based) is which of
 # the suggestion.count suggestions offered at the cursor is shown; suggestion.text what is left of
 # its item after partial accepts, suggestion.accepted what they wrote (UTF-16 code units).
 export def State(): dict<any>
   var s = empty(offered) ? {} : choices.Current(offered)
   return {
+    enabled: Off(bufnr('%')) == '',
+    off: Off(bufnr('%')),
     pending: empty(pending) ? 0 : pending.id,
     suggestion: empty(s) ? {} : {lnum: s.lnum, col: s.col, end_col: s.end_col, text: s.text, accepted: s.accepted, index: offered.index + 1, count: len(offered.list)},
     last: last,
@@ -401,16 +487,39 @@ export def Status(): dict<any>
   return get(server.Evaluate('slipstream/status', {}, 5000), 'result', {})
 enddef
 
+# ", still there: 92% after 30 s, 75% after 5 min" from slipstream/status's events.retention (the
+# accepted characters still in the document at each checkpoint), for the checkpoints with
+# accepted characters; '' when there are none.
+export def FormatRetention(retention: any): string
+  var checkpoints = type(retention) == v:t_dict ? get(retention, 'checkpoints', []) : []
+  var parts: list<string> = []
+  for c in type(checkpoints) == v:t_list ? checkpoints : []
+    var accepted = type(c) == v:t_dict ? get(c, 'acceptedChars', 0) : 0
+    if (type(accepted) != v:t_number && type(accepted) != v:t_float) || accepted <= 0
+      continue
+    endif
+    var seconds = get(c, 'afterSeconds', 0)
+    seconds = type(seconds) == v:t_float ? float2nr(round(seconds)) : seconds
+    var after = seconds >= 60 && seconds % 60 == 0 ? printf('%d min', seconds / 60) : printf('%d s', seconds)
+    add(parts, printf('%.0f%% after %s', 100.0 * get(c, 'retainedChars', 0) / accepted, after))
+  endfor
+  return empty(parts) ? '' : ', still there: ' .. join(parts, ', ')
+enddef
+
+# Prints the server's state, model, latency and counts, how much accepted text is still there,
+# and whether suggestions are on in the current buffer (and why not).
 export def PrintStatus()
   var status = Status()
+  var here = Here(bufnr('%'))
   if empty(status)
-    echomsg 'slipstream: not running (:SlipstreamLog shows why)'
+    echomsg 'slipstream: not running (:SlipstreamLog shows why); ' .. here
     return
   endif
   var e = status.engine
   var model = type(e.model) == v:t_dict ? e.model.dir : '(no model)'
   var latency = status.latency.count > 0 ? printf('%.0f ms p50', status.latency.p50Ms) : 'no requests yet'
-  echomsg printf('slipstream %s: %s, %s, %s, %d shown, %d accepted', status.version, e.state, model, latency, status.events.shown, status.events.accepted)
+  var retention = FormatRetention(get(status.events, 'retention', {}))
+  echomsg printf('slipstream %s: %s, %s, %s, %d shown, %d accepted%s; %s', status.version, e.state, model, latency, status.events.shown, status.events.accepted, retention, here)
 enddef
 
 export def PrintLog()

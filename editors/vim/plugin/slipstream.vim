@@ -1,7 +1,8 @@
 vim9script
 # Slipstream for Vim: the settings with their defaults, the autocommands that attach file buffers
-# and follow typing, the Insert-mode keys and the commands. The client itself is in autoload/
-# (loaded on the first buffer). Options and keys: editors/vim/README.md.
+# and follow typing, the Insert-mode keys and the commands (:SlipstreamEnable, :SlipstreamDisable,
+# :SlipstreamToggle, :SlipstreamStatus, ...). The client itself is in autoload/ (loaded on the
+# first buffer). Options and keys: editors/vim/README.md.
 
 if exists('g:loaded_slipstream')
   finish
@@ -25,10 +26,17 @@ g:slipstream_settings = get(g:, 'slipstream_settings', {})
 g:slipstream_init_options = get(g:, 'slipstream_init_options', {})
 # milliseconds without typing before a request (the server adds its own adaptive debounce)
 g:slipstream_debounce_ms = get(g:, 'slipstream_debounce_ms', 50)
-# filetypes to attach to; empty: every buffer that has a file name
+# filetypes to attach to: a list (empty: every buffer that has a file name), or a dict of
+# filetype -> v:true/v:false, '*' for the others ({'*': v:true, markdown: v:false}; default on)
 g:slipstream_filetypes = get(g:, 'slipstream_filetypes', [])
+# false: no suggestions anywhere in this Vim (the commands below set it); b:slipstream_enabled =
+# v:false turns them off in one buffer. The buffers stay open on the server.
+g:slipstream_enabled = get(g:, 'slipstream_enabled', true)
+# false: ask only when the trigger, next or prev key is pressed, never while typing
+g:slipstream_auto_trigger = get(g:, 'slipstream_auto_trigger', true)
 # Insert-mode keys; '' disables one. Without a suggestion a key does what it did before, but next
-# and prev then ask for one (where the plugin serves the buffer).
+# and prev then ask for one (where the plugin serves the buffer and suggestions are on), as
+# trigger does.
 # next / prev: the next or previous alternative (the first press asks the server for them).
 # accept_word / accept_line: write the suggestion's next word / line, the rest stays shown.
 g:slipstream_keys = extend({accept: '<C-l>', accept_word: '', accept_line: '', dismiss: '<C-]>', trigger: '', next: '<M-]>', prev: '<M-[>'}, get(g:, 'slipstream_keys', {}))
@@ -59,16 +67,18 @@ Map(g:slipstream_keys.accept, 'Accept')
 Map(g:slipstream_keys.accept_word, 'AcceptWord')
 Map(g:slipstream_keys.accept_line, 'AcceptLine')
 Map(g:slipstream_keys.dismiss, 'Dismiss')
-# with no suggestion shown these ask for one: they fall through only where the plugin is not active
+# with no suggestion shown these ask for one: they fall through only where the plugin is not
+# active (does not serve the buffer, or suggestions are off there)
 Map(g:slipstream_keys.next, 'Next', 'slipstream#Active()')
 Map(g:slipstream_keys.prev, 'Prev', 'slipstream#Active()')
+Map(g:slipstream_keys.trigger, 'Trigger', 'slipstream#Active()')
 if g:slipstream_tab_accept
   Map('<Tab>', 'Accept')
 endif
-if g:slipstream_keys.trigger != ''
-  execute printf('inoremap <silent> %s <Cmd>call slipstream#Trigger()<CR>', g:slipstream_keys.trigger)
-endif
 
+command! SlipstreamEnable slipstream#Enable(true)
+command! SlipstreamDisable slipstream#Enable(false)
+command! SlipstreamToggle slipstream#Toggle()
 command! SlipstreamStatus slipstream#PrintStatus()
 command! SlipstreamLog slipstream#PrintLog()
 command! SlipstreamStop slipstream#Stop()

@@ -1,7 +1,7 @@
 vim9script
 # The test's hands in a Vim under test (test/editors/vim-session.ts): loads editors/vim with the
-# settings in $SLIPSTREAM_TEST_CONFIG (and the partial-accept keys bound; Vim's channel log written
-# where it says, if it does), connects back to the test over a JSON channel on
+# settings in $SLIPSTREAM_TEST_CONFIG (and the partial-accept keys bound, further g:slipstream_*
+# variables set as its "globals" say; Vim's channel log written where it says, if it does), connects back to the test over a JSON channel on
 # $SLIPSTREAM_TEST_PORT, forwards the plugin's User events to it, and offers the functions the test
 # calls through that channel (type keys, read the buffer, the cursor and the screen).
 
@@ -11,7 +11,10 @@ g:slipstream_command = config.command
 g:slipstream_settings = config.settings
 g:slipstream_debounce_ms = config.debounce_ms
 # the partial-accept keys are unbound by default: bound here as the README shows
-g:slipstream_keys = {accept_word: '<C-Right>', accept_line: '<C-Down>'}
+var globals: dict<any> = get(config, 'globals', {})
+g:slipstream_keys = extend({accept_word: '<C-Right>', accept_line: '<C-Down>'}, get(globals, 'slipstream_keys', {}))
+# further options as a vimrc sets them ({slipstream_auto_trigger: false, ...}; keys: added to the above)
+extend(g:, filter(copy(globals), (name, _) => name != 'slipstream_keys'))
 if get(config, 'channel_log', '') != ''
   # every message on every channel (the server's included), for tests that read what was sent
   ch_logfile(config.channel_log, 'w')

@@ -4,7 +4,8 @@
  * JSON channel: the test sends ["call", ...] commands (type keys with feedkeys(), read the buffer
  * and the screen with screenstring()), the plugin's User events come back as messages. With
  * `channelLog`, Vim logs its channels there (ch_logfile()) and `sent()` reads back the LSP
- * messages the plugin sent to its server.
+ * messages the plugin sent to its server; with `globals`, the driver sets those g: variables
+ * before the plugin loads, as a vimrc would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -37,10 +38,14 @@ export class VimSession implements EditorSession {
     proc.stdout!.on('data', (d: Buffer) => (this.output = (this.output + d.toString('utf8')).slice(-4000)));
   }
 
-  /** `channelLog`: a file for Vim's channel log (ch_logfile()), which `sent()` reads. */
-  static async start(opts: SessionOptions & { channelLog?: string }): Promise<VimSession> {
+  /**
+   * `channelLog`: a file for Vim's channel log (ch_logfile()), which `sent()` reads. `globals`:
+   * g: variables to set before the plugin loads (`{ slipstream_auto_trigger: false }`;
+   * `slipstream_keys` is added to the driver's partial-accept keys).
+   */
+  static async start(opts: SessionOptions & { channelLog?: string; globals?: Record<string, unknown> }): Promise<VimSession> {
     const config = join(opts.home, 'vim-driver.json');
-    writeFileSync(config, JSON.stringify({ plugin: join(repoRoot, 'editors', 'vim'), command: serverCommand, settings: opts.settings ?? {}, debounce_ms: opts.debounceMs ?? 20, events: EVENTS, channel_log: opts.channelLog ?? '' }));
+    writeFileSync(config, JSON.stringify({ plugin: join(repoRoot, 'editors', 'vim'), command: serverCommand, settings: opts.settings ?? {}, debounce_ms: opts.debounceMs ?? 20, events: EVENTS, channel_log: opts.channelLog ?? '', globals: opts.globals ?? {} }));
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;

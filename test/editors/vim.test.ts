@@ -3,12 +3,15 @@
  * the shipped model: the shared editor suite, then what only the Vim plugin has here: the
  * accept-word and accept-line keys (the buffer gets the suggestion piece by piece, the rest stays
  * shown, the server hears each partial accept with how much of the item is written, and its copy
- * of the buffer stays exact) and the next key asking for a suggestion when none is shown. The
+ * of the buffer stays exact), the next key asking for a suggestion when none is shown, and turning
+ * suggestions off and on (:SlipstreamDisable/Enable/Toggle, b:slipstream_enabled, the dict form of
+ * g:slipstream_filetypes, g:slipstream_auto_trigger off; no request then, counted in the channel
+ * log, while the server still gets the text) with what :SlipstreamStatus says about it. The
  * suggestion is read back from Vim's screen (screenstring()): this Vim's prop_list() does not
  * return the text of virtual-text properties; what the plugin sent its server is read from Vim's
  * channel log. Skips with a reason when vim is not installed; CI installs it.
  */
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cursorOffset, displayed, documentText, expectedScreen, findEditor, linesAfter, openFile, type Snapshot } from './editor-session.js';
@@ -222,5 +225,263 @@ describe.skipIf('skip' in tool)('editors/vim: partial accept, and the next key w
     for (let i = 0; i < 100 && snap.lines[0] !== '\u00ddx'; i++) snap = await vim.snapshot();
     expect(snap.lines).toEqual(['\u00ddx']); // Vim takes <M-]> as "Ý" (README)
     expect(vim.sent('textDocument/inlineCompletion')).toEqual([]);
+  });
+});
+
+describe.skipIf('skip' in tool)('editors/vim: turning suggestions off and on, per buffer and filetype, and asking only on the keys', () => {
+  let dir: string;
+  let editor: VimSession | undefined;
+  let logs = 0;
+
+  beforeAll(() => {
+    dir = scratchDir('vim-toggle');
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(async () => {
+    await editor?.close();
+    editor = undefined;
+  });
+
+  /** `globals`: g: variables the driver sets before the plugin loads, as a vimrc would. */
+  async function start(globals: Record<string, unknown> = {}): Promise<VimSession> {
+    editor = await VimSession.start({ home: dir, channelLog: join(dir, `channel-${++logs}.log`), globals });
+    return editor;
+  }
+
+  /** Opens `path` and types `scenario` there; resolves once a suggestion is shown. */
+  async function typeScenario(vim: VimSession, path: string, scenario: Scenario): Promise<Snapshot> {
+    await openFile(vim, path);
+    if (scenario.append.length > 0) await vim.append(scenario.append);
+    const since = vim.events.mark();
+    await vim.type(scenario.keys);
+    await waitForSuggestion(vim, since);
+    return vim.snapshot();
+  }
+
+  /**
+   * Waits until the plugin has sent its server the current buffer (the file `name`) as it is now:
+   * where it asks nothing it still sends the text once the debounce after the last keystroke ran
+   * out, at the moment it would otherwise ask, so a request it wrongly made would be in the
+   * channel log by then too. (No event marks that sync: read the log between channel round trips,
+   * each of which lets Vim run its timers.)
+   */
+  async function waitForSync(vim: VimSession, name: string): Promise<Snapshot> {
+    const snap = await vim.snapshot();
+    const text = documentText(snap);
+    const synced = (): boolean => {
+      const last = vim.sent('textDocument/didChange').filter((m) => m.params.textDocument.uri.endsWith(`/${name}`)).at(-1);
+      return last?.params.contentChanges[0].text === text;
+    };
+    const deadline = Date.now() + 5_000; // the debounce is 20 ms
+    while (!synced()) {
+      if (Date.now() > deadline) throw new Error(`vim: the buffer ${name} was not sent to the server within 5 s of typing (the debounce is 20 ms)`);
+      await vim.pluginState();
+    }
+    return snap;
+  }
+
+  /** Types `keys` and waits until the buffer's cursor line is `line` (keys typed with no plugin event to await). */
+  async function typeUntil(vim: VimSession, keys: string, line: string): Promise<Snapshot> {
+    await vim.type(keys);
+    let snap = await vim.snapshot();
+    for (let i = 0; i < 100 && snap.lines[snap.row] !== line; i++) snap = await vim.snapshot();
+    expect(snap.lines[snap.row]).toBe(line);
+    return snap;
+  }
+
+  /** What :SlipstreamStatus prints. */
+  async function statusLine(vim: VimSession): Promise<string> {
+    return String(await vim.call('execute', ['SlipstreamStatus'])).trim();
+  }
+
+  const requests = (vim: VimSession): any[] => vim.sent('textDocument/inlineCompletion');
+
+  it(':SlipstreamDisable drops the suggestion shown and asks nothing while typing (the next key is itself); :SlipstreamEnable asks at the next keystroke; :SlipstreamToggle flips it', async () => {
+    const vim = await start();
+    const shown = await typeScenario(vim, scratchFile(dir, 'lf'), SCENARIOS[0]!); // "  if (": a multi-line suggestion
+    expect(shown.screen[1], 'the suggestion\'s second line').not.toBe('~');
+    expect(await vim.pluginState()).toMatchObject({ enabled: true, off: '' });
+    expect(await statusLine(vim)).toMatch(/; suggestions on here$/);
+
+    let since = vim.events.mark();
+    await vim.ex('SlipstreamDisable');
+    await vim.events.waitFor('SlipstreamCleared', since, 5_000, 'disabling drops the suggestion at once');
+    let snap = await vim.snapshot();
+    expect(snap.screen.slice(0, 2), 'the screen: the line as typed, no suggestion below it').toEqual([displayed(snap.lines[snap.row]!, snap.tabstop), '~']);
+    expect(await vim.pluginState()).toMatchObject({ enabled: false, off: 'disabled', suggestion: {}, pending: 0 });
+    const before = requests(vim).length;
+
+    // typing: the server gets the text (the debounce ran out) but no request
+    snap = await typeUntil(vim, 'a', '  if (a');
+    await waitForSync(vim, 'stats-lf.ts');
+    snap = await typeUntil(vim, '<BS>', '  if (');
+    await waitForSync(vim, 'stats-lf.ts');
+    // the next key falls through to the key itself (Vim takes <M-]> as "Ý")
+    snap = await typeUntil(vim, '<M-]>', '  if (\u00dd');
+    await waitForSync(vim, 'stats-lf.ts');
+    expect(requests(vim).length, 'requests while disabled').toBe(before);
+    expect(vim.events.since(since), 'events while disabled').toEqual(['SlipstreamCleared']);
+    expect(await statusLine(vim)).toMatch(/; suggestions off: disabled in this Vim/);
+
+    // enabled again: the next keystroke asks (exactly one request, for the text and cursor after it)
+    await vim.ex('SlipstreamEnable');
+    expect(await vim.pluginState()).toMatchObject({ enabled: true, off: '' });
+    since = vim.events.mark();
+    await vim.type('<BS>');
+    await waitForSuggestion(vim, since);
+    snap = await vim.snapshot();
+    expect(snap.lines[snap.row]).toBe('  if (');
+    const asked = requests(vim).slice(before);
+    expect(asked.map((m) => m.params.context)).toEqual([{ triggerKind: 2 }]);
+    expect(asked[0].params.position).toEqual({ line: snap.row, character: snap.col });
+    expect(snap.screen[1], 'a suggestion shown again').not.toBe('~');
+
+    since = vim.events.mark();
+    await vim.ex('SlipstreamToggle');
+    await vim.events.waitFor('SlipstreamCleared', since, 5_000, 'toggling off drops the suggestion at once');
+    expect(await vim.pluginState()).toMatchObject({ enabled: false, off: 'disabled', suggestion: {} });
+    await vim.ex('SlipstreamToggle');
+    expect(await vim.pluginState()).toMatchObject({ enabled: true, off: '' });
+  });
+
+  it(':SlipstreamDisable cancels the request in flight', async () => {
+    // the server holds the first automatic request of a document for its debounce (5 s here)
+    const vim = (editor = await VimSession.start({ home: dir, channelLog: join(dir, `channel-${++logs}.log`), settings: { completion: { debounceMs: 5000 } } }));
+    await openFile(vim, scratchFile(dir, 'lf'));
+    const since = vim.events.mark();
+    await vim.type('Goexport function m');
+    await vim.events.waitFor('SlipstreamRequest', since, 5_000, 'the plugin asks 20 ms after the last key');
+    const id = (await vim.pluginState()).pending;
+    expect(id).toBeGreaterThan(0);
+    await vim.ex('SlipstreamDisable');
+    expect((await vim.pluginState()).pending).toBe(0);
+    expect(vim.sent('$/cancelRequest').map((m) => m.params)).toEqual([{ id }]);
+  });
+
+  it('b:slipstream_enabled = v:false: that buffer asks nothing (its text still goes to the server), another buffer still gets suggestions', async () => {
+    const vim = await start();
+    await vim.ex('set hidden');
+    await openFile(vim, scratchFile(dir, 'lf'));
+    await vim.ex('let b:slipstream_enabled = v:false');
+    await vim.append(SCENARIOS[0]!.append);
+    const since = vim.events.mark();
+    await vim.type(SCENARIOS[0]!.keys);
+    await waitForSync(vim, 'stats-lf.ts');
+    await typeUntil(vim, '<M-]>', '  if (\u00dd'); // the next key is itself here
+    await waitForSync(vim, 'stats-lf.ts');
+    expect(requests(vim)).toEqual([]);
+    expect(vim.events.since(since)).toEqual([]);
+    expect(await vim.pluginState()).toMatchObject({ enabled: false, off: 'buffer' });
+    expect(await statusLine(vim)).toMatch(/; suggestions off in this buffer \(b:slipstream_enabled is false\)$/);
+
+    await vim.type('<Esc>');
+    const shown = await typeScenario(vim, scratchFile(dir, 'tabs'), SCENARIOS[3]!);
+    expect(shown.screen[0], 'the suggestion on the cursor line').not.toBe(displayed(shown.lines[shown.row]!, shown.tabstop));
+    expect(requests(vim).length).toBeGreaterThan(0);
+    expect(requests(vim).every((m) => m.params.textDocument.uri.endsWith('/stats-tabs.ts'))).toBe(true);
+    expect(await vim.pluginState()).toMatchObject({ enabled: true, off: '' });
+    // the first buffer stays open on the server
+    expect(vim.sent('textDocument/didClose')).toEqual([]);
+  });
+
+  it("g:slipstream_filetypes as a dict: a filetype's own entry wins, else '*'; changed later it applies at the next keystroke; the list form still works", async () => {
+    const vim = await start({ slipstream_filetypes: { '*': false, typescript: true } });
+    await vim.ex('set hidden');
+    const ts = scratchFile(dir, 'lf');
+    await openFile(vim, ts); // typescript: its own entry
+    const md = join(dir, 'notes.md');
+    writeFileSync(md, '# Notes\n');
+    let since = vim.events.mark();
+    await vim.ex(`edit ${md}`);
+    expect(await vim.call('eval', ['&filetype'])).toBe('markdown');
+    // with the server up, attaching is synchronous: it would have happened before :edit returned
+    expect(vim.events.since(since)).toEqual([]);
+    expect(vim.sent('textDocument/didOpen').map((m) => m.params.textDocument.uri.replace(/.*\//, ''))).toEqual(['stats-lf.ts']);
+    expect(await vim.pluginState()).toMatchObject({ enabled: false, off: 'filetype' });
+    expect(await statusLine(vim)).toMatch(/; suggestions off for this filetype \(markdown, g:slipstream_filetypes\)$/);
+    await typeUntil(vim, 'Go<M-]>', '\u00dd'); // not served: the next key is itself
+    expect(requests(vim)).toEqual([]);
+
+    await vim.type('<Esc>');
+    await vim.ex(`buffer ${ts}`);
+    await vim.append(SCENARIOS[0]!.append);
+    since = vim.events.mark();
+    await vim.type(SCENARIOS[0]!.keys);
+    await waitForSuggestion(vim, since);
+    const asked = requests(vim).length;
+
+    // typescript off now, everything else on: the attached buffer asks nothing from the next keystroke
+    await vim.ex("let g:slipstream_filetypes = {'*': v:true, 'typescript': v:false}");
+    since = vim.events.mark();
+    await typeUntil(vim, 'a', '  if (a');
+    await waitForSync(vim, 'stats-lf.ts');
+    expect(requests(vim).length).toBe(asked);
+    expect(vim.events.since(since)).not.toContain('SlipstreamRequest');
+    expect(await vim.pluginState()).toMatchObject({ enabled: false, off: 'filetype' });
+
+    // the list form: the filetypes served
+    await vim.ex("let g:slipstream_filetypes = ['typescript']");
+    since = vim.events.mark();
+    await vim.type('<BS>');
+    await waitForSuggestion(vim, since);
+    expect(requests(vim).length).toBe(asked + 1);
+  });
+
+  it('g:slipstream_auto_trigger = v:false: typing asks nothing, the trigger key and the next key ask', async () => {
+    const vim = await start({ slipstream_auto_trigger: false, slipstream_keys: { trigger: '<M-\\>' } });
+    await openFile(vim, scratchFile(dir, 'lf'));
+    await vim.append(SCENARIOS[0]!.append);
+    let since = vim.events.mark();
+    await vim.type(SCENARIOS[0]!.keys);
+    const typed = await waitForSync(vim, 'stats-lf.ts');
+    expect(requests(vim)).toEqual([]);
+    expect(vim.events.since(since)).toEqual([]);
+    expect(await vim.pluginState()).toMatchObject({ enabled: true, off: '' });
+    expect(await statusLine(vim)).toMatch(/; suggestions on here, when asked \(g:slipstream_auto_trigger is false\)$/);
+
+    since = vim.events.mark();
+    await vim.type('<M-\\>');
+    await waitForSuggestion(vim, since);
+    expect(vim.events.since(since)).toEqual(['SlipstreamRequest', 'SlipstreamResponse', 'SlipstreamShown']);
+    let snap = await vim.snapshot();
+    // the key typed nothing
+    expect({ lines: snap.lines, row: snap.row, col: snap.col }).toEqual({ lines: typed.lines, row: typed.row, col: typed.col });
+    expect(requests(vim).map((m) => [m.params.context, m.params.position])).toEqual([[{ triggerKind: 1 }, { line: typed.row, character: typed.col }]]);
+    expect(snap.screen[1], 'the suggestion\'s second line').not.toBe('~');
+
+    // typing drops it and asks nothing
+    since = vim.events.mark();
+    await vim.type('a');
+    await vim.events.waitFor('SlipstreamCleared', since, 5_000, 'a keystroke drops the suggestion at once');
+    await waitForSync(vim, 'stats-lf.ts');
+    await typeUntil(vim, '<BS>', '  if (');
+    await waitForSync(vim, 'stats-lf.ts');
+    expect(requests(vim)).toHaveLength(1);
+    expect(vim.events.since(since)).toEqual(['SlipstreamCleared']);
+
+    // the next key with nothing shown asks too
+    since = vim.events.mark();
+    await vim.type('<M-]>');
+    await waitForSuggestion(vim, since);
+    snap = await vim.snapshot();
+    expect(snap.lines[snap.row]).toBe('  if (');
+    expect(requests(vim).map((m) => m.params.context)).toEqual([{ triggerKind: 1 }, { triggerKind: 1 }]);
+  });
+
+  it(":SlipstreamStatus adds the share of accepted characters still there at each checkpoint (slipstream/status's events.retention)", async () => {
+    const vim = await start();
+    const format = (retention: unknown): Promise<string> => vim.call('slipstream#FormatRetention', [retention]);
+    const checkpoint = (afterSeconds: number, items: number, acceptedChars: number, retainedChars: number) => ({ afterSeconds, items, acceptedChars, retainedChars });
+    expect(await format({ checkpoints: [checkpoint(30, 2, 40, 37), checkpoint(300, 0, 0, 0)], untracked: 0, tracking: 1 })).toBe(', still there: 92% after 30 s');
+    expect(await format({ checkpoints: [checkpoint(30, 2, 40, 37), checkpoint(300, 1, 8, 6)], untracked: 0, tracking: 0 })).toBe(', still there: 92% after 30 s, 75% after 5 min');
+    expect(await format({ checkpoints: [checkpoint(30, 0, 0, 0)], untracked: 0, tracking: 0 })).toBe('');
+    expect(await format({})).toBe('');
+    // the server's real figures (the model may still be loading): none accepted yet, so nothing added
+    await openFile(vim, scratchFile(dir, 'lf'));
+    expect(await statusLine(vim)).toMatch(/^slipstream \S+: \w+, .*, no requests yet, 0 shown, 0 accepted; suggestions on here$/);
   });
 });

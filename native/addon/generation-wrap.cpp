@@ -52,7 +52,8 @@ class RunAheadWorker : public Napi::AsyncProgressQueueWorker<double> {
         engine_generation * g = wrap_->handle();
         engine_session * s = wrap_->session_handle();
         int32_t out[ENGINE_STEP_MAX_TOKENS];
-        double rec[STEP_RECORD_IDS + ENGINE_STEP_MAX_TOKENS];
+        float logprobs[ENGINE_STEP_MAX_TOKENS];
+        double rec[STEP_RECORD_IDS + 2 * ENGINE_STEP_MAX_TOKENS];
         while (wrap_->may_step()) {
             int n = 0;
             engine_done done = ENGINE_DONE_NOT;
@@ -75,9 +76,13 @@ class RunAheadWorker : public Napi::AsyncProgressQueueWorker<double> {
             rec[9] = st.accept_ms;
             rec[10] = st.step_ms;
             rec[STEP_RECORD_ENDED] = step_clock_ms();
+            // 0, or n when the generation keeps logprobs
+            const int l = std::min(engine_generation_step_logprobs(g, logprobs, ENGINE_STEP_MAX_TOKENS), n);
+            rec[STEP_RECORD_LOGPROBS] = l;
             for (int i = 0; i < n; ++i) rec[STEP_RECORD_IDS + static_cast<size_t>(i)] = out[i];
+            for (int i = 0; i < l; ++i) rec[STEP_RECORD_IDS + static_cast<size_t>(n + i)] = logprobs[i];
             wrap_->sent();
-            progress.Send(rec, STEP_RECORD_IDS + static_cast<size_t>(n));
+            progress.Send(rec, STEP_RECORD_IDS + static_cast<size_t>(n + l));
             if (done != ENGINE_DONE_NOT) break;
         }
         return ENGINE_STATUS_OK;

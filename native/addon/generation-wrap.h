@@ -20,14 +20,16 @@
 
 #include "engine-redrafter.h"
 
-// The step record: a Float64Array (STEP_RECORD_IDS + n) holding engine_done, then the
+// The step record: a Float64Array (STEP_RECORD_IDS + n + l) holding engine_done, then the
 // engine_step_stats fields in declaration order (kind, reused_tokens, prompt_tokens, tree_size,
 // accepted, extra_accepted, draft_ms, verify_ms, accept_ms, step_ms), then when the engine
-// finished the step (step_clock_ms(): JS maps it to its own clock with clockMs()), then the n
-// emitted ids. One typed array instead of an object per step: building a 10-property
-// object cost ~4 us a step (native/lib/session.ts turns the record into the chunk's object).
+// finished the step (step_clock_ms(): JS maps it to its own clock with clockMs()), then l (0, or n
+// when the generation keeps logprobs), then the n emitted ids, then their l log-probabilities.
+// One typed array instead of an object per step: building a 10-property object cost ~4 us a step
+// (native/lib/session.ts turns the record into the chunk's object).
 constexpr size_t STEP_RECORD_ENDED = 11;
-constexpr size_t STEP_RECORD_IDS = 12;
+constexpr size_t STEP_RECORD_LOGPROBS = 12;
+constexpr size_t STEP_RECORD_IDS = 13;
 
 // The most steps a generation may run ahead of step() (its runAhead, native/lib/session.ts).
 constexpr int MAX_RUN_AHEAD = 16;

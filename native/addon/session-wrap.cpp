@@ -176,7 +176,7 @@ Napi::Value SessionWrap::js_generate(const Napi::CallbackInfo & info) {
     if (!session_ || dispose_pending_) throw engine_js_error(env, "session is disposed", "ENGINE_INVALID_ARGUMENT");
     if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "generate(params)");
     // generate({ prompt, maxTokens, temperature, topK, topP, seed, stopTokens, drafter, beams,
-    //            beamLength, extraTokens, extraLens, requiredPrefix, runAhead })
+    //            beamLength, extraTokens, extraLens, requiredPrefix, logprobs, runAhead })
     Napi::Object o = info[0].As<Napi::Object>();
     const std::vector<int32_t> prompt = int32s(o, "prompt"), stop = int32s(o, "stopTokens");
     const std::vector<int32_t> extra_tokens = int32s(o, "extraTokens"), extra_lens = int32s(o, "extraLens");
@@ -210,6 +210,7 @@ Napi::Value SessionWrap::js_generate(const Napi::CallbackInfo & info) {
     }
     p.required_prefix = required.data();
     p.n_required_prefix = static_cast<int>(required.size());
+    p.logprobs = o.Get("logprobs").ToBoolean().Value() ? 1 : 0;
     engine_generation * g = nullptr;
     char err[1024] = {0};
     engine_status st = engine_generation_init(session_, &p, &g, err, sizeof err);

@@ -228,6 +228,7 @@ typedef struct engine_generation_params {
     int n_extra;
     const uint8_t * required_prefix;  // (n_required_prefix) the output's bytes must start with these
     int n_required_prefix;            //   (docs/engine.md, "The required prefix"); needs token bytes
+    int logprobs;                 // 1: keep each emitted token's log-probability (engine_generation_step_logprobs)
 } engine_generation_params;
 
 // Greedy, AR, no stop tokens, max_tokens 1, everything else empty.
@@ -297,6 +298,11 @@ void engine_generation_free(engine_generation * generation) ENGINE_NOEXCEPT;
 // same generation runs. Steps of one generation run one after another, from any thread.
 engine_status engine_generation_step(engine_generation * generation, int32_t * out_tokens, int max_out, int * n_out,
                                      engine_done * done, engine_step_stats * stats) ENGINE_NOEXCEPT;
+// With params.logprobs: the log-probabilities of the tokens the last step emitted, in order (natural
+// log of the token's probability under the model's distribution at temperature 1, after the decoding
+// constraint's mask, whatever the sampling params: the model's confidence; docs/engine.md). Writes
+// at most max to out and returns how many there are (0 without params.logprobs).
+int engine_generation_step_logprobs(const engine_generation * generation, float * out, int max) ENGINE_NOEXCEPT;
 // The totals so far.
 void engine_generation_get_stats(const engine_generation * generation, engine_generation_stats * out) ENGINE_NOEXCEPT;
 

@@ -130,6 +130,8 @@ export interface NativeGenerateParams {
   extraLens: Int32Array | null;
   /** The output's bytes must start with these (null or empty: no constraint). */
   requiredPrefix: Uint8Array | null;
+  /** Keep each emitted token's log-probability (engine_generation_params.logprobs): the step records carry them. */
+  logprobs: boolean;
   /** Steps the engine may run ahead of step() (0..MAX_RUN_AHEAD in generation-wrap.h; 0: one step per step()). */
   runAhead: number;
 }
@@ -156,14 +158,16 @@ export interface NativeStepStats {
 
 /**
  * What NativeGeneration.step() resolves with (native/addon/generation-wrap.h): a Float64Array of
- * STEP_RECORD_IDS + n entries: engine_done (0 running, 1 eos, 2 max_tokens, 3 cancelled), the
+ * STEP_RECORD_IDS + n + l entries: engine_done (0 running, 1 eos, 2 max_tokens, 3 cancelled), the
  * engine_step_stats fields in NativeStepStats order (kind 0 prefill, 1 ar, 2 redrafter), when the
  * engine finished the step (STEP_RECORD_ENDED, on clockMs()'s clock; the steps may run ahead of
- * step()), then the n emitted token ids (a stop token is never among them).
+ * step()), l (STEP_RECORD_LOGPROBS: n when the generation keeps logprobs, else 0), then the n
+ * emitted token ids (a stop token is never among them), then their l log-probabilities.
  */
 export type NativeStepRecord = Float64Array;
 export const STEP_RECORD_ENDED = 11;
-export const STEP_RECORD_IDS = 12;
+export const STEP_RECORD_LOGPROBS = 12;
+export const STEP_RECORD_IDS = 13;
 
 /** engine_generation_stats: the totals over a generation's steps. */
 export interface NativeGenerationStats {

@@ -8,7 +8,7 @@
  * or while a generation holds it, throws EngineError ENGINE_BUSY.
  */
 import { availableParallelism } from 'node:os';
-import { STEP_RECORD_ENDED, STEP_RECORD_IDS, type NativeGenerateParams, type NativeGeneration, type NativeSession, type NativeStepStats } from './binding-types.js';
+import { STEP_RECORD_ENDED, STEP_RECORD_IDS, STEP_RECORD_LOGPROBS, type NativeGenerateParams, type NativeGeneration, type NativeSession, type NativeStepStats } from './binding-types.js';
 import type { Drafter } from './drafter.js';
 import { loadBinding } from './binding.js';
 import { EngineError, native, toEngineError } from './errors.js';
@@ -58,6 +58,13 @@ export interface GenerateOptions {
    */
   requiredPrefix?: string | Uint8Array;
   /**
+   * Also return each emitted token's log-probability (GenerateChunk.logprobs): the natural log of
+   * its probability under the model's distribution at temperature 1 (after the required prefix's
+   * mask), whatever the sampling options: the model's confidence in it. Costs one pass over the
+   * vocabulary per token; greedy or sampled, plain or ReDrafter, the same figures for the same tokens.
+   */
+  logprobs?: boolean;
+  /**
    * How many steps the engine may run ahead of the consumer (0..16): while the consumer handles
    * one step's tokens the engine runs the next. Default: DEFAULT_RUN_AHEAD when the model's
    * threads leave a CPU free for the consumer (defaultRunAhead()), else 0 (one step per next()).
@@ -69,6 +76,8 @@ export interface GenerateOptions {
 export interface GenerateChunk {
   /** Tokens emitted by one step. */
   ids: Int32Array;
+  /** With options.logprobs: (ids.length) each token's log-probability (GenerateOptions.logprobs). */
+  logprobs?: Float32Array;
   /** That step's figures. */
   step: StepStats;
   /**
@@ -128,7 +137,7 @@ export const MAX_REQUIRED_PREFIX_BYTES = 256;
 
 const GENERATE_KEYS = [
   'maxTokens', 'temperature', 'topK', 'topP', 'seed', 'stopTokens', 'mode', 'drafter', 'beams', 'beamLength',
-  'extraDrafts', 'requiredPrefix', 'runAhead', 'signal',
+  'extraDrafts', 'requiredPrefix', 'logprobs', 'runAhead', 'signal',
 ] as const;
 
 interface CheckedGenerate {
@@ -153,9 +162,15 @@ const STEP_KIND = ['prefill', 'ar', 'redrafter'] as const;
  * A step record (binding-types.ts NativeStepRecord) as the emitted ids, the done reason, the step's
  * figures and its end on performance.now()'s clock (`clockOffset`: performance.now() less clockMs()).
  */
-function decodeStep(r: Float64Array, clockOffset: number): { ids: Int32Array; done: (typeof DONE)[number]; stats: StepStats; endedAt: number } {
+function decodeStep(
+  r: Float64Array,
+  clockOffset: number,
+): { ids: Int32Array; logprobs?: Float32Array; done: (typeof DONE)[number]; stats: StepStats; endedAt: number } {
+  const l = r[STEP_RECORD_LOGPROBS]!;
+  const n = r.length - STEP_RECORD_IDS - l;
   return {
-    ids: Int32Array.from(r.subarray(STEP_RECORD_IDS)),
+    ids: Int32Array.from(r.subarray(STEP_RECORD_IDS, STEP_RECORD_IDS + n)),
+    ...(l > 0 ? { logprobs: Float32Array.from(r.subarray(STEP_RECORD_IDS + n)) } : {}),
     done: DONE[r[0]!] ?? null,
     endedAt: r[STEP_RECORD_ENDED]! + clockOffset,
     stats: {
@@ -332,13 +347,15 @@ export class Session {
           'ENGINE_INVALID_ARGUMENT',
         );
     }
+    if (o.logprobs !== undefined && typeof o.logprobs !== 'boolean') throw new TypeError('logprobs must be a boolean');
+    const logprobs = o.logprobs === true;
     const runAhead = o.runAhead === undefined ? defaultRunAhead(info.threads) : checkInt('runAhead', o.runAhead, 0, MAX_RUN_AHEAD);
     const signal = checkSignal('signal', o.signal);
     if ((prompt as Int32Array).length + maxTokens > this.maxContext)
       throw new RangeError(`prompt (${(prompt as Int32Array).length} tokens) + maxTokens (${maxTokens}) exceed maxContext ${this.maxContext}`);
     const params: NativeGenerateParams = {
       prompt: prompt as Int32Array, maxTokens, temperature, topK, topP, seed, stopTokens: Int32Array.from(stop),
-      drafter: mode === 'redrafter' ? drafter!.native : null, beams, beamLength, extraTokens, extraLens, requiredPrefix, runAhead,
+      drafter: mode === 'redrafter' ? drafter!.native : null, beams, beamLength, extraTokens, extraLens, requiredPrefix, logprobs, runAhead,
     };
     return { params, signal };
   }
@@ -391,7 +408,7 @@ export class Session {
         } else stats.decode_ms = at - prefilledAt;
         if (r.ids.length > 0) {
           chunks.push(r.ids);
-          yield { ids: r.ids, step: r.stats, endedAt: r.endedAt };
+          yield { ids: r.ids, ...(r.logprobs ? { logprobs: r.logprobs } : {}), step: r.stats, endedAt: r.endedAt };
         }
         if (r.done !== null) {
           stoppedBy = r.done === 'cancelled' ? 'aborted' : r.done;

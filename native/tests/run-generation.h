@@ -1,7 +1,7 @@
 /*
  * run-generation.h: runs one generation through the C API's decode loop (engine_generation) to its
- * end, as the CLI and the addon do step by step, for the C++ tests: the emitted ids, why it ended,
- * the totals and each step's figures.
+ * end, as the CLI and the addon do step by step, for the C++ tests: the emitted ids (and, with
+ * params.logprobs, their log-probabilities), why it ended, the totals and each step's figures.
  */
 #pragma once
 #include <vector>
@@ -11,6 +11,7 @@
 struct generation_run {
     engine_status status = ENGINE_STATUS_OK;  // of the first failing call, else OK
     std::vector<int32_t> ids;
+    std::vector<float> logprobs;  // (ids) with params.logprobs; each step's engine_generation_step_logprobs
     engine_done done = ENGINE_DONE_NOT;
     engine_generation_stats stats{};
     std::vector<engine_step_stats> steps;
@@ -32,6 +33,9 @@ inline generation_run run_generation(engine_session * s, const engine_generation
         r.status = engine_generation_step(g, buf.data(), max_out, &n, &r.done, &st);
         if (r.status != ENGINE_STATUS_OK) break;
         r.ids.insert(r.ids.end(), buf.begin(), buf.begin() + n);
+        std::vector<float> lp(static_cast<size_t>(max_out));
+        const int l = engine_generation_step_logprobs(g, lp.data(), max_out);
+        r.logprobs.insert(r.logprobs.end(), lp.begin(), lp.begin() + l);
         r.steps.push_back(st);
     }
     engine_generation_get_stats(g, &r.stats);

@@ -5,8 +5,12 @@
  * committed, the generation ends), the one busy guard (a generation holds the session from init
  * to free), refused arguments, and the required-prefix constraint on a synthetic token-bytes table:
  * every output starts with the required bytes and greedy ReDrafter equals greedy plain decoding
- * under it, for several (M, L) and with extra drafts.
+ * under it, for several (M, L) and with extra drafts. Log-probabilities of the emitted tokens: equal
+ * to an independent float64 log-softmax of the session's own logits, the same bits from greedy
+ * ReDrafter as from greedy plain decoding, none unless asked.
  */
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -265,6 +269,62 @@ void test_required_prefix(engine_session * s, engine_model * m, engine_drafter *
 
 }  // namespace
 
+// log p(token) of a logits row in float64: log-sum-exp from the largest logit.
+double ref_logprob(const std::vector<float> & row, int32_t token) {
+    double mx = row[0];
+    for (float v : row) mx = std::max(mx, (double)v);
+    double sum = 0;
+    for (float v : row) sum += std::exp((double)v - mx);
+    return (double)row[(size_t)token] - mx - std::log(sum);
+}
+
+void test_logprobs(engine_session * s, engine_model * m, engine_drafter * d1, engine_drafter * d2) {
+    const std::vector<int32_t> prompt{1, 403, 407, 261};
+    const int n = 24;
+    CHECK(engine_session_truncate(s, 0) == ENGINE_STATUS_OK);
+    const generation_run bare = run_generation(s, greedy_params(prompt, n));
+    CHECK(bare.logprobs.empty());  // not asked: none kept
+    engine_generation_params p = greedy_params(prompt, n);
+    p.logprobs = 1;
+    const generation_run ar = run_generation(s, p);
+    CHECK(ar.status == ENGINE_STATUS_OK && ar.ids == bare.ids);  // asking changes no token
+    CHECK(ar.logprobs.size() == ar.ids.size());
+    // each against the logits of a forward of the prompt and the tokens before it
+    engine_model_info info;
+    engine_model_get_info(m, &info);
+    const int V = info.n_vocab;
+    std::vector<int32_t> seq(prompt);
+    std::vector<float> row((size_t)V);
+    double worst = 0;
+    for (size_t k = 0; k < ar.ids.size(); ++k) {
+        CHECK(engine_session_truncate(s, 0) == ENGINE_STATUS_OK);
+        CHECK(engine_session_forward(s, seq.data(), (int)seq.size(), nullptr, nullptr, nullptr, 1, row.data(), nullptr) == ENGINE_STATUS_OK);
+        const double want = ref_logprob(row, ar.ids[k]);
+        worst = std::max(worst, std::fabs(want - (double)ar.logprobs[k]));
+        CHECK(ar.logprobs[k] <= 0.0f);
+        seq.push_back(ar.ids[k]);
+    }
+    std::printf("logprobs: %zu tokens, largest difference from the float64 reference %.3g\n", ar.ids.size(), worst);
+    CHECK(worst < 1e-4);
+    // greedy ReDrafter: the same tokens from the same rows, so the same bits
+    for (engine_drafter * d : {d1, d2})
+        for (const auto & ml : std::vector<std::pair<int, int>>{{1, 3}, {2, 4}, {4, 5}}) {
+            engine_generation_params rp = redrafter_params(prompt, n, d, ml.first, ml.second);
+            rp.logprobs = 1;
+            const generation_run rd = run_generation(s, rp);
+            CHECK(rd.status == ENGINE_STATUS_OK && rd.ids == ar.ids);
+            CHECK(rd.logprobs.size() == ar.logprobs.size() &&
+                  std::memcmp(rd.logprobs.data(), ar.logprobs.data(), sizeof(float) * ar.logprobs.size()) == 0);
+        }
+    // sampled: one per token, each a log-probability
+    engine_generation_params sp = greedy_params(prompt, n);
+    sp.logprobs = 1;
+    sp.sampling = engine_sampling{0.8f, 0, 1.0f, 3};
+    const generation_run sampled = run_generation(s, sp);
+    CHECK(sampled.logprobs.size() == sampled.ids.size());
+    for (float lp : sampled.logprobs) CHECK(std::isfinite(lp) && lp <= 0.0f);
+}
+
 int main() {
     stories_drafters f;
     if (stories_drafters_init(f, 256)) {
@@ -274,6 +334,7 @@ int main() {
         test_session_freed_under_a_generation(f.model);
         test_refused_arguments(f.s, f.model, f.d1);
         test_required_prefix(f.s, f.model, f.d1, f.d2);
+        test_logprobs(f.s, f.model, f.d1, f.d2);
     }
     stories_drafters_free(f);
     return test_summary("test-generation");

@@ -86,6 +86,7 @@ describe('Session option validation', () => {
     [[Int32Array.of(1), { maxTokens: 4, beams: 65 }], RangeError, 'beams must be an integer between 1 and 64'],
     [[Int32Array.of(1), { maxTokens: 4, beamLength: 1 }], RangeError, 'beamLength must be an integer between 2 and 16'],
     [[Int32Array.of(1), { maxTokens: 4, extraDrafts: Int32Array.of(1) }], TypeError, 'extraDrafts must be an array of Int32Array'],
+    [[Int32Array.of(1), { maxTokens: 4, logprobs: 1 }], TypeError, 'logprobs must be a boolean'],
     [[Int32Array.of(1), { maxTokens: 4, max_tokens: 4 }], TypeError, "options has an unknown option 'max_tokens'"],
     [[Int32Array.from({ length: 500 }, () => 1), { maxTokens: 20 }], RangeError, 'prompt (500 tokens) + maxTokens (20) exceed maxContext 512'],
   ])('generate rejects %j', (args, cls, message) => {

@@ -57,6 +57,7 @@ generation_params to_generation_params(const engine_session * s, const engine_ge
         g.required_prefix.assign(reinterpret_cast<const char *>(p.required_prefix), static_cast<size_t>(p.n_required_prefix));
         g.vocab = s->model->vocab;
     }
+    g.logprobs = p.logprobs != 0;
     return g;
 }
 
@@ -128,6 +129,13 @@ extern "C" engine_status engine_generation_step(engine_generation * g, int32_t *
     });
     ss.busy.store(SESSION_GENERATION);
     return st;
+}
+
+extern "C" int engine_generation_step_logprobs(const engine_generation * g, float * out, int max) noexcept {
+    if (!g) return 0;
+    const std::vector<float> & lp = g->g.step_logprobs;
+    if (out && max > 0) std::copy(lp.begin(), lp.begin() + std::min<size_t>(lp.size(), static_cast<size_t>(max)), out);
+    return static_cast<int>(lp.size());
 }
 
 extern "C" void engine_generation_get_stats(const engine_generation * g, engine_generation_stats * out) noexcept {

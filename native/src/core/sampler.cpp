@@ -111,6 +111,14 @@ int sampler_sample(const float * logits, int n_vocab, const sampling_params & pa
     return last_positive;  // rounding left u >= cum
 }
 
+float sampler_logprob(const float * logits, int n_vocab, int32_t token) {
+    float mx = -INFINITY;
+    for (int i = 0; i < n_vocab; ++i) mx = std::max(mx, logits[i]);
+    double sum = 0;
+    for (int i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - mx);
+    return static_cast<float>(static_cast<double>(logits[token]) - mx - std::log(sum));
+}
+
 void sampler_check_finite(const float * logits, int n_vocab) {
     // OR of "exponent all ones" over the row: vectorises, unlike an early-exit isfinite loop
     uint32_t bad = 0;

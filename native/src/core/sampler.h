@@ -33,6 +33,9 @@ void sampler_softmax(const float * logits, int n_vocab, float temperature, float
 int sampler_truncate(const float * probs, int n_vocab, const sampling_params & params, std::vector<int> & order);
 // Picks one token per params. logits: (n_vocab), finite or -inf (masked: never picked), not all -inf.
 int sampler_sample(const float * logits, int n_vocab, const sampling_params & params, sampler_rng & rng);
+// log p(token) under softmax(logits) at temperature 1 (natural log; -inf logits count as p = 0): the
+// model's own confidence in a chosen token, whatever the sampling params. logits: (n_vocab).
+float sampler_logprob(const float * logits, int n_vocab, int32_t token);
 // Throws engine_error(NUMERIC) when a logit is NaN or +-Inf (a broken model; docs/engine.md).
 // logits: (n_vocab), as the forward computed them (before any mask).
 void sampler_check_finite(const float * logits, int n_vocab);

@@ -112,7 +112,9 @@ int32_t choose(session & s, const constraint_state & cs) {
     const int V = s.m->config.n_vocab;
     sampler_check_finite(s.logits.data(), V);
     constraint_mask_logits(cs, s.logits.data(), V, s.mask_ids, s.mask_saved);
-    return sampler_sample(s.logits.data(), V, s.sampling, s.rng);
+    const int32_t t = sampler_sample(s.logits.data(), V, s.sampling, s.rng);
+    if (s.want_logprobs) s.pending_logprob = sampler_logprob(s.logits.data(), V, t);
+    return t;
 }
 }  // namespace
 

@@ -44,6 +44,10 @@ struct session {
     std::vector<float> pending_hidden;  // c: (H)
     sampling_params sampling;
     sampler_rng rng;
+    // Set by the caller (a generation asking for logprobs): each chosen token's sampler_logprob under
+    // the row it was chosen from (after the decoding constraint's mask), the pending g0's here.
+    bool want_logprobs = false;
+    float pending_logprob = 0.0f;
     std::atomic<bool> abort{false};
     std::atomic<int> busy{SESSION_FREE};  // session_busy
     std::string last_error;

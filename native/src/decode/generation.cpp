@@ -79,6 +79,10 @@ generation_done generation_step(generation & g, int max_out, std::vector<int32_t
     if (s.abort.load()) return g.done = GENERATION_CANCELLED;
     std::vector<int32_t> & decided = g.round_out;
     decided.clear();
+    std::vector<float> & decided_lp = g.round_logprobs;  // (decided) with p.logprobs
+    decided_lp.clear();
+    g.step_logprobs.clear();
+    s.want_logprobs = g.p.logprobs;
     const constraint_state cs{g.constraint ? &*g.constraint : nullptr, g.cpos};
     generation_totals & tot = g.totals;
     try {
@@ -92,19 +96,21 @@ generation_done generation_step(generation & g, int max_out, std::vector<int32_t
             st.prompt_tokens = (int)(n - keep);
             tot.reused_tokens = (int)keep;
             decided.push_back(session_prefill(s, g.p.prompt.data() + keep, n - keep, g.p.sampling, cs));
+            if (g.p.logprobs) decided_lp.push_back(s.pending_logprob);
             session_publish_to_pool(s);
             g.started = true;
         } else if (!g.p.d) {
             st.kind = STEP_AR;
             st.round.tree_size = 1;
             decided.push_back(session_step_ar(s, cs));
+            if (g.p.logprobs) decided_lp.push_back(s.pending_logprob);
         } else {
             st.kind = STEP_REDRAFTER;
             speculate_align_extra(g.generated.data(), (int)g.generated.size(), g.p.extra_tokens.data(), g.p.extra_lens.data(),
                                   (int)g.p.extra_lens.size(), g.ex_tokens, g.ex_lens);
             const int max_emit = std::min(max_out, g.p.max_tokens - tot.emitted);
             speculate_step(s, *g.p.d, g.p.sp, g.ex_tokens.data(), g.ex_lens.data(), (int)g.ex_lens.size(), max_emit, decided,
-                           st.round, cs);
+                           st.round, cs, g.p.logprobs ? &decided_lp : nullptr);
         }
     } catch (const engine_error & e) {
         if (e.kind == ERROR_CANCELLED) {
@@ -118,12 +124,14 @@ generation_done generation_step(generation & g, int max_out, std::vector<int32_t
         throw;
     }
     // the stop rule: a decided stop token ends the generation and is not emitted
-    for (int32_t t : decided) {
+    for (size_t i = 0; i < decided.size(); ++i) {
+        const int32_t t = decided[i];
         if (std::find(g.p.stop.begin(), g.p.stop.end(), t) != g.p.stop.end()) {
             g.done = GENERATION_EOS;
             break;
         }
         out.push_back(t);
+        if (g.p.logprobs) g.step_logprobs.push_back(decided_lp[i]);
         g.generated.push_back(t);
         tot.emitted += 1;
         if (g.constraint) {

@@ -32,6 +32,7 @@ struct generation_params {
     std::vector<int32_t> extra_tokens, extra_lens;  // drafts continuing the PROMPT (flat, lengths)
     std::shared_ptr<const vocab_bytes> vocab;       // required with a required prefix
     std::string required_prefix;                    // R: the output's bytes start with it
+    bool logprobs = false;                          // fill generation::step_logprobs (sampler_logprob of each emitted token)
 };
 
 enum generation_done : int { GENERATION_RUNNING = 0, GENERATION_EOS, GENERATION_MAX_TOKENS, GENERATION_CANCELLED };
@@ -61,11 +62,13 @@ struct generation {
     std::optional<prefix_constraint> constraint;
     int cpos = 0;                    // constraint state after the emitted tokens
     std::vector<int32_t> generated;  // (emitted) every token emitted; the session's pending g0 is the last
+    std::vector<float> step_logprobs;  // with p.logprobs: (tokens the last step emitted) their log-probabilities
     bool started = false;
     bool failed = false;             // a step threw: no further steps
     generation_done done = GENERATION_RUNNING;
     generation_totals totals;
     std::vector<int32_t> ex_tokens, ex_lens, round_out;  // per-step scratch
+    std::vector<float> round_logprobs;                   // per-step scratch: (round_out) with p.logprobs
 };
 
 // Checks params against the session's model (prompt ids, drafter fit, the required prefix can be

@@ -60,7 +60,7 @@ speculate_params speculate_default_params(const std::string & backend) {
 
 void speculate_step(session & s, const drafter & d, const speculate_params & params, const int32_t * extra_tokens,
                     const int32_t * extra_lens, int n_extra, int max_emit, std::vector<int32_t> & out,
-                    speculate_round & round, const constraint_state & cs) {
+                    speculate_round & round, const constraint_state & cs, std::vector<float> * out_logprobs) {
     const model & m = *s.m;
     const int V = m.config.n_vocab, H = m.config.n_embd;
     if (!s.has_pending) throw engine_error(ERROR_INVALID_ARGUMENT, "redrafter step without a prefill: no pending token");
@@ -180,6 +180,14 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
     s.has_pending = true;
     for (int k = 1; k <= n_acc; ++k) out.push_back(tree.tokens[acc.path[k]]);
     out.push_back(acc.next_token);
+    if (out_logprobs) {
+        // token path[k] was chosen from the row after its parent path[k - 1]; the new g0 from the last
+        // node's row (every one of these rows was visited, so checked and masked, by the walk)
+        for (int k = 1; k <= n_acc; ++k)
+            out_logprobs->push_back(sampler_logprob(ws.logits.data() + (size_t)acc.path[k - 1] * V, V, tree.tokens[acc.path[k]]));
+        s.pending_logprob = sampler_logprob(ws.logits.data() + (size_t)acc.path.back() * V, V, acc.next_token);
+        out_logprobs->push_back(s.pending_logprob);
+    }
 
     // ---- this round's figures (§4) ----
     round.tree_size = n_tree;

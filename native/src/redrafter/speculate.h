@@ -43,11 +43,13 @@ struct speculate_round {
 // continuation starting AT g0 (a draft whose first token is not g0 is ignored). max_emit (>= 1)
 // caps the tokens this round may emit (the caller's remaining budget). Appends the emitted tokens
 // (the accepted drafted tokens, then the new g0) to out and fills round. cs: the decoding
-// constraint in the state after g0. Throws engine_error on bad arguments, cancellation or
-// non-finite logits (NUMERIC); the session is unchanged then.
+// constraint in the state after g0. out_logprobs (may be null): each emitted token's
+// sampler_logprob under the verified row it was chosen from, appended in step with out (the same
+// figures a plain AR step computes: the rows are the same). Throws engine_error on bad arguments,
+// cancellation or non-finite logits (NUMERIC); the session is unchanged then.
 void speculate_step(session & s, const drafter & d, const speculate_params & params, const int32_t * extra_tokens,
                     const int32_t * extra_lens, int n_extra, int max_emit, std::vector<int32_t> & out,
-                    speculate_round & round, const constraint_state & cs = {});
+                    speculate_round & round, const constraint_state & cs = {}, std::vector<float> * out_logprobs = nullptr);
 
 // Re-aligns extra drafts that continue the PROMPT to the current round: generated holds every
 // token emitted since the prompt, the pending g0 last. A draft D that starts with generated gives

@@ -3,13 +3,16 @@
  * the shipped model: the shared editor suite, plus a readback of the suggestion from the plugin's
  * extmark (its virtual text and virtual lines) next to the screen; then Neovim's own: accepting a
  * suggestion word by word and line by line (also with characters beyond ASCII and the BMP in it),
- * and the next key asking for a suggestion when none is shown. Skips with a reason when nvim is
- * not installed; CI installs it.
+ * and the next key asking for a suggestion when none is shown; turning suggestions off and on
+ * (globally, in one buffer, by filetype) and asking only on the keys (auto_trigger = false),
+ * where "no request" is checked once every request the keys could have caused would have been
+ * sent. Skips with a reason when nvim is not installed; CI installs it.
  */
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
-import { cursorOffset, documentText, expectedScreen, findEditor, fixtureDrafter, fixtureModel, linesAfter, openFile, type Snapshot } from './editor-session.js';
+import { cursorOffset, displayed, documentText, expectedScreen, findEditor, fixtureDrafter, fixtureModel, linesAfter, openFile, type Snapshot } from './editor-session.js';
 import { editorSuite } from './editor-suite.js';
 import { NeovimSession, PARTIAL_KEYS, type NeovimSnapshot } from './nvim-session.js';
 import { referenceCompletion, SCENARIOS, scratchDir, scratchFile, waitForSuggestion, type Scenario } from './scenarios.js';
@@ -28,6 +31,18 @@ function extmarkLines(snap: NeovimSnapshot): string[] {
   else if (m.virt_text_pos === 'overlay') first = head + text + [...tail].slice([...text].length).join('');
   else first = head + tail + text; // eol
   return [first, ...(m.virt_lines ?? []).map((l) => l.map(([chunk]) => chunk).join(''))].map((l) => l.trimEnd());
+}
+
+/** Opens the scenario's file (a copy in `dir`) and types its keys; resolves with the snapshot once a suggestion is shown. */
+async function typeScenarioIn(e: NeovimSession, dir: string, scenario: Scenario): Promise<NeovimSnapshot> {
+  await openFile(e, scratchFile(dir, scenario.file));
+  if (scenario.append.length > 0) await e.append(scenario.append);
+  const since = e.events.mark();
+  await e.type(scenario.keys);
+  await waitForSuggestion(e, since);
+  const shown = await e.snapshot();
+  expect(shown.mode).toBe('i');
+  return shown;
 }
 
 const tool = findEditor('nvim', (v) => (/NVIM v0\.[0-6]\./.test(v) ? 'is older than 0.7, the oldest the plugin supports' : undefined));
@@ -90,15 +105,8 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: accepting part
   });
 
   /** Opens the scenario's file and types its keys; resolves with the snapshot once a suggestion is shown. */
-  async function typeScenario(e: NeovimSession, scenario: Scenario): Promise<NeovimSnapshot> {
-    await openFile(e, scratchFile(dir, scenario.file));
-    if (scenario.append.length > 0) await e.append(scenario.append);
-    const since = e.events.mark();
-    await e.type(scenario.keys);
-    await waitForSuggestion(e, since);
-    const shown = await e.snapshot();
-    expect(shown.mode).toBe('i');
-    return shown;
+  function typeScenario(e: NeovimSession, scenario: Scenario): Promise<NeovimSnapshot> {
+    return typeScenarioIn(e, dir, scenario);
   }
 
   /**
@@ -245,5 +253,252 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: accepting part
     expect(r).toEqual([false, false]);
     expect(e.events.since(since)).toEqual([]);
     expect(await e.sent('textDocument/inlineCompletion')).toEqual([]);
+  });
+});
+
+describe.skipIf('skip' in tool)('editors/neovim in a real neovim: turning suggestions off and on, and asking only on the keys', () => {
+  let reference: SpawnedServer;
+  let editor: NeovimSession | undefined;
+  let dir: string;
+
+  beforeAll(async () => {
+    reference = spawnStdio(['--model', fixtureModel, '--drafter', fixtureDrafter]);
+    await reference.client.initialize({});
+    dir = scratchDir('neovim-toggle');
+  });
+
+  afterAll(() => {
+    reference?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(async () => {
+    await editor?.close();
+    editor = undefined;
+  });
+
+  /** The textDocument/inlineCompletion requests the plugin sent so far (their params). */
+  async function asked(e: NeovimSession): Promise<any[]> {
+    return (await e.sent('textDocument/inlineCompletion')).filter((m) => m.kind === 'request').map((m) => m.params);
+  }
+
+  /** Expects the suggestion the plugin shows now to be what slipstream/complete answers for the buffer and cursor. */
+  async function expectReferenceShown(e: NeovimSession): Promise<void> {
+    const snap = await e.snapshot();
+    const ref = await referenceCompletion(reference.client, snap);
+    expect((await e.pluginState()).suggestion?.text).toBe(ref.insertText);
+  }
+
+  /** A markdown file (by its name: the sessions run `filetype on`) in the scratch folder. */
+  function markdownFile(): string {
+    const path = join(dir, 'notes.md');
+    writeFileSync(path, '# Notes\n\nThe median of a list of numbers.\n');
+    return path;
+  }
+
+  it(':SlipstreamDisable clears the suggestion shown, then typing and the trigger and next keys ask nothing; :SlipstreamEnable brings suggestions back', async () => {
+    editor = await NeovimSession.start({ home: dir });
+    const e = editor;
+    await typeScenarioIn(e, dir, SCENARIOS[0]!); // "  if (" with a suggestion
+    expect(await e.pluginState()).toMatchObject({ enabled: true, attached: true });
+
+    // off: the suggestion goes at once, from the screen and the plugin
+    let since = e.events.mark();
+    await e.ex('SlipstreamDisable');
+    expect(e.events.since(since)).toEqual(['SlipstreamCleared']);
+    let snap = await e.snapshot();
+    expect(snap.marks).toEqual([]);
+    expect(snap.screen.slice(0, 2)).toEqual([displayed(snap.lines[snap.row]!, snap.tabstop), '~']);
+    let state = await e.pluginState();
+    expect(state).toMatchObject({ enabled: false, off: 'global', attached: true });
+    expect(state.suggestion).toBeUndefined();
+    expect(state.pending).toBeUndefined();
+    expect(await e.output('SlipstreamStatus')).toContain('suggestions off here: disabled globally');
+
+    // typing: once any debounce the plugin could have started has run out, no request, no event
+    const before = (await asked(e)).length;
+    expect(await e.typeAndSettle('v', '  if (v')).toEqual(['test:settled']);
+    expect(await asked(e)).toHaveLength(before);
+    // the trigger, next and previous functions ask nothing and say so (their keys then fall through)
+    expect(await e.nvim.lua("local s = require('slipstream') return { s.trigger(), s.next(), s.prev() }", [])).toEqual([false, false, false]);
+    expect(await asked(e)).toHaveLength(before);
+
+    // on again: the next keystroke asks (one request, for the line as it was when first shown)
+    await e.ex('SlipstreamEnable');
+    expect(await e.pluginState()).toMatchObject({ enabled: true });
+    since = e.events.mark();
+    await e.type('<BS>');
+    await waitForSuggestion(e, since);
+    expect(await asked(e)).toHaveLength(before + 1);
+    expect((await e.snapshot()).lines.at(-1)).toBe('  if (');
+    await expectReferenceShown(e);
+
+    // :SlipstreamToggle: off (the suggestion goes), then the keys themselves ask nothing
+    since = e.events.mark();
+    await e.ex('SlipstreamToggle');
+    expect(e.events.since(since)).toEqual(['SlipstreamCleared']);
+    expect(await e.pluginState()).toMatchObject({ enabled: false, off: 'global' });
+    expect(await e.typeAndSync('<M-\\>')).toEqual(['test:synced']);
+    expect(await e.typeAndSync('<M-]>')).toEqual(['test:synced']);
+    expect(await asked(e)).toHaveLength(before + 1);
+    await e.ex('SlipstreamToggle');
+    expect(await e.pluginState()).toMatchObject({ enabled: true });
+  });
+
+  it(':SlipstreamDisable cancels the request in flight at once', async () => {
+    // the server's debounce holds the first automatic request of a document for 5 s
+    editor = await NeovimSession.start({ home: dir, settings: { completion: { debounceMs: 5000 } } });
+    const e = editor;
+    await openFile(e, scratchFile(dir, 'lf'));
+    let since = e.events.mark();
+    await e.type('Goexport function m');
+    await e.events.waitFor('SlipstreamRequest', since, 5_000, 'the plugin asks 20 ms after the last key');
+    expect((await e.pluginState()).pending).toBeGreaterThan(0);
+
+    since = e.events.mark();
+    await e.ex('SlipstreamDisable');
+    expect((await e.pluginState()).pending, 'no request in flight right after :SlipstreamDisable').toBeUndefined();
+    await e.ex('SlipstreamEnable');
+    // an invoked request (no server debounce); once it is answered, the server has long had the cancel
+    await e.type('<M-\\>');
+    await e.events.waitFor('SlipstreamResponse', since, 20_000, 'an invoked request skips the 5 s debounce');
+    const events = e.events.since(since);
+    expect(events.slice(0, 2), 'nothing came of the cancelled request').toEqual(['SlipstreamRequest', 'SlipstreamResponse']);
+    expect((await asked(e)).map((p) => p.context.triggerKind)).toEqual([2, 1]);
+    expect((await e.status()).requests.cancelled).toBe(1);
+  });
+
+  it('b:slipstream_enabled = false turns suggestions off in one buffer while another still gets them; :SlipstreamEnable! turns them on there again', async () => {
+    editor = await NeovimSession.start({ home: dir });
+    const e = editor;
+    const fileA = scratchFile(dir, 'lf');
+    await openFile(e, fileA);
+    await e.append(SCENARIOS[0]!.append);
+    await e.nvim.lua('vim.b.slipstream_enabled = false', []);
+    expect(await e.pluginState()).toMatchObject({ enabled: false, off: 'buffer', attached: true });
+    expect(await e.typeAndSettle(SCENARIOS[0]!.keys, '  if (')).toEqual(['test:settled']);
+    expect(await asked(e)).toEqual([]);
+    expect(await e.output('SlipstreamStatus')).toContain('suggestions off here: disabled in this buffer');
+    expect(await e.typeAndSync('<Esc>')).toEqual(['test:synced']);
+
+    // another buffer: suggestions as usual (not compared with the reference server's: with two
+    // documents open, the editor's server adds snippets of the other to its prompts)
+    await typeScenarioIn(e, dir, SCENARIOS[3]!);
+    expect(await e.pluginState()).toMatchObject({ enabled: true });
+    const before = (await asked(e)).length;
+    expect(await e.typeAndSync('<Esc>')).toEqual(['SlipstreamCleared', 'test:synced']);
+
+    // back in the first: still off, and the server still has both documents
+    await e.ex(`buffer ${fileA}`);
+    expect(await e.pluginState()).toMatchObject({ enabled: false, off: 'buffer', attached: true });
+    expect(await e.typeAndSync('A')).toEqual(['test:synced']);
+    expect(await e.typeAndSettle('v', '  if (v')).toEqual(['test:settled']);
+    expect(await asked(e)).toHaveLength(before);
+    expect((await e.status()).documents).toBe(2);
+
+    // on again in this buffer: the next keystroke asks
+    await e.ex('SlipstreamEnable!');
+    expect(await e.nvim.lua('return vim.b.slipstream_enabled', [])).toBe(true);
+    const since = e.events.mark();
+    await e.type('<BS>');
+    await waitForSuggestion(e, since);
+    expect(await asked(e)).toHaveLength(before + 1);
+    expect((await asked(e)).at(-1).textDocument.uri).toMatch(/stats-lf\.ts$/);
+  });
+
+  it("filetypes as a map: a filetype's own entry wins, else '*'; the buffers of a filetype turned off stay attached", async () => {
+    editor = await NeovimSession.start({ home: dir, setup: { filetypes: { '*': true, markdown: false } } });
+    const e = editor;
+    // typescript: on through '*'
+    await typeScenarioIn(e, dir, SCENARIOS[0]!);
+    await expectReferenceShown(e);
+    const before = (await asked(e)).length;
+    expect(await e.typeAndSync('<Esc>')).toEqual(['SlipstreamCleared', 'test:synced']);
+
+    // markdown: its own entry turns it off; attached all the same
+    await openFile(e, markdownFile());
+    expect(await e.nvim.lua('return vim.bo.filetype', [])).toBe('markdown');
+    expect(await e.pluginState()).toMatchObject({ enabled: false, off: 'filetype', attached: true });
+    expect(await e.typeAndSettle('Gothe middle value', 'the middle value')).toEqual(['test:settled']);
+    expect(await asked(e)).toHaveLength(before);
+    expect((await e.status()).documents).toBe(2);
+    expect(await e.output('SlipstreamStatus')).toContain('suggestions off here: off for filetype markdown');
+    // the buffer's own switch wins over the filetype's
+    await e.ex('SlipstreamEnable!');
+    expect(await e.pluginState()).toMatchObject({ enabled: true });
+    await e.ex('SlipstreamToggle!');
+    expect(await e.pluginState()).toMatchObject({ enabled: false, off: 'buffer' });
+  });
+
+  it("filetypes as a map with '*' off, and as a list (attaching only to its filetypes) as before", async () => {
+    editor = await NeovimSession.start({ home: dir, setup: { filetypes: { '*': false, typescript: true } } });
+    let e = editor;
+    await typeScenarioIn(e, dir, SCENARIOS[0]!);
+    expect(await e.typeAndSync('<Esc>')).toEqual(['SlipstreamCleared', 'test:synced']);
+    await openFile(e, markdownFile());
+    expect(await e.pluginState()).toMatchObject({ enabled: false, off: 'filetype', attached: true });
+    await e.close();
+
+    editor = await NeovimSession.start({ home: dir, setup: { filetypes: ['typescript'] } });
+    e = editor;
+    await typeScenarioIn(e, dir, SCENARIOS[0]!);
+    expect(await e.typeAndSync('<Esc>')).toEqual(['SlipstreamCleared', 'test:synced']);
+    await e.ex(`edit ${markdownFile()}`); // BufEnter: the plugin leaves it alone
+    expect(await e.pluginState()).toMatchObject({ enabled: true, attached: false });
+    expect(await e.output('SlipstreamStatus')).toContain('suggestions off here: not attached, filetype not in filetypes');
+    expect((await e.status()).documents).toBe(1);
+  });
+
+  it('auto_trigger = false: typing asks nothing (and clears), the trigger and next keys ask', async () => {
+    editor = await NeovimSession.start({ home: dir, setup: { auto_trigger: false } });
+    const e = editor;
+    await openFile(e, scratchFile(dir, 'lf'));
+    await e.append(SCENARIOS[0]!.append);
+    expect(await e.typeAndSettle(SCENARIOS[0]!.keys, '  if (')).toEqual(['test:settled']);
+    expect(await asked(e)).toEqual([]);
+    expect(await e.pluginState()).toMatchObject({ enabled: true, auto_trigger: false });
+    expect(await e.output('SlipstreamStatus')).toContain('suggestions on here, on request only');
+
+    // the trigger key: an invoked request, its answer shown
+    let since = e.events.mark();
+    await e.type('<M-\\>');
+    await e.events.waitFor('SlipstreamShown', since, 20_000, 'an invoked request takes well under a second');
+    expect(e.events.since(since)).toEqual(['SlipstreamRequest', 'SlipstreamResponse', 'SlipstreamShown']);
+    expect((await asked(e)).map((p) => p.context.triggerKind)).toEqual([1]);
+
+    // typing clears it and asks nothing
+    expect(await e.typeAndSettle('v', '  if (v')).toEqual(['SlipstreamCleared', 'test:settled']);
+    expect(await asked(e)).toHaveLength(1);
+
+    // the next key with none shown asks
+    since = e.events.mark();
+    await e.type('<M-]>');
+    await e.events.waitFor('SlipstreamResponse', since, 20_000, 'an invoked request takes well under a second');
+    expect(e.events.since(since)[0]).toBe('SlipstreamRequest');
+    expect((await asked(e)).map((p) => p.context.triggerKind)).toEqual([1, 1]);
+  });
+
+  it(':SlipstreamStatus adds the share of accepted characters still there at each checkpoint that has some', async () => {
+    editor = await NeovimSession.start({ home: dir });
+    const e = editor;
+    // made-up statuses (the real checkpoints come 30 s and 5 min after an accept): the formatting alone
+    const line = (retention: object) =>
+      e.nvim.lua(
+        `return require('slipstream.report').server({ version = '1.0.0', engine = { state = 'ready', model = { dir = '/m' } },
+          latency = { count = 0 }, events = { shown = 3, accepted = 2, retention = ... } })`,
+        [retention as never],
+      );
+    const checkpoints = [
+      { afterSeconds: 30, items: 2, acceptedChars: 41, retainedChars: 38 },
+      { afterSeconds: 300, items: 1, acceptedChars: 12, retainedChars: 9 },
+    ];
+    expect(await line({ checkpoints, untracked: 0, tracking: 1 })).toBe('slipstream 1.0.0: ready, /m, no requests yet, 3 shown, 2 accepted, still there: 93% after 30 s, 75% after 5 min');
+    expect(await line({ checkpoints: [checkpoints[0], { afterSeconds: 300, items: 0, acceptedChars: 0, retainedChars: 0 }], untracked: 0, tracking: 1 })).toMatch(/accepted, still there: 93% after 30 s$/);
+    expect(await line({ checkpoints: [{ afterSeconds: 30, items: 0, acceptedChars: 0, retainedChars: 0 }], untracked: 0, tracking: 0 })).toMatch(/2 accepted$/);
+    // the real server's, with no checkpoint reached yet: the status line and where suggestions stand
+    await openFile(e, scratchFile(dir, 'lf'));
+    const out = await e.output('SlipstreamStatus');
+    expect(out).toMatch(/slipstream \S+: \w+, .*, 0 shown, 0 accepted; suggestions on here$/);
+    expect(out).not.toContain('still there');
   });
 });

@@ -5,7 +5,9 @@
  * the screen is read with screenstring() after a redraw, the extmarks with nvim_buf_get_extmarks.
  * The accept-word and accept-line keys are bound as the plugin's README suggests, and what the
  * plugin sends through its LSP module (requests, notifications) and the replies it gets are
- * recorded in Neovim for `sent()`.
+ * recorded in Neovim for `sent()`. Options of the plugin's setup() beyond the shared session's
+ * (filetypes, auto_trigger) come in `setup`; `typeAndSettle` and `typeAndSync` wait until typed
+ * keys have had every effect they could have had (for tests that expect none).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -38,6 +40,11 @@ export interface SentMessage {
   params: any;
 }
 
+/** The shared session options, and further options of the plugin's setup() (`filetypes`, `auto_trigger`), over the session's own. */
+export interface NeovimSessionOptions extends SessionOptions {
+  setup?: Record<string, unknown>;
+}
+
 /** The accept-word / accept-line keys the sessions bind (the README's suggestion; unbound by default). */
 export const PARTIAL_KEYS = { accept_word: '<M-Right>', accept_line: '<M-C-Right>' };
 
@@ -50,6 +57,8 @@ export class NeovimSession implements EditorSession {
     private readonly proc: ChildProcess,
     readonly nvim: NeovimClient,
     private readonly stderr: () => string,
+    /** The plugin's debounce_ms. */
+    private readonly debounceMs: number,
   ) {
     this.exited = new Promise((resolve) => proc.on('exit', () => resolve()));
     // (not "…_event": the node client takes notifications named so for buffer events and drops them)
@@ -58,7 +67,7 @@ export class NeovimSession implements EditorSession {
     });
   }
 
-  static async start(opts: SessionOptions): Promise<NeovimSession> {
+  static async start(opts: NeovimSessionOptions): Promise<NeovimSession> {
     const xdg = join(opts.home, 'xdg');
     mkdirSync(xdg, { recursive: true });
     const env = { ...process.env, XDG_CONFIG_HOME: xdg, XDG_DATA_HOME: xdg, XDG_STATE_HOME: xdg, XDG_CACHE_HOME: xdg };
@@ -66,9 +75,11 @@ export class NeovimSession implements EditorSession {
     let stderr = '';
     proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const nvim = attach({ proc, options: { logger: quiet } });
-    const session = new NeovimSession(proc, nvim, () => stderr);
+    const debounceMs = opts.debounceMs ?? 20;
+    const session = new NeovimSession(proc, nvim, () => stderr, debounceMs);
     await nvim.lua(
       `local channel, events, columns, lines, setup = ...
+      _G.slipstream_test_channel = channel
       vim.o.columns = columns
       vim.o.lines = lines
       vim.o.autoindent = false -- as in Vim without a vimrc: the scenarios type their own indentation
@@ -95,7 +106,7 @@ export class NeovimSession implements EditorSession {
         return notify(c, method, params)
       end
       require('slipstream').setup(setup)`,
-      [await nvim.channelId, EVENTS, SCREEN.columns, SCREEN.lines, { cmd: serverCommand, settings: opts.settings ?? {}, debounce_ms: opts.debounceMs ?? 20, keys: PARTIAL_KEYS }],
+      [await nvim.channelId, EVENTS, SCREEN.columns, SCREEN.lines, { cmd: serverCommand, settings: opts.settings ?? {}, debounce_ms: debounceMs, keys: PARTIAL_KEYS, ...opts.setup }],
     );
     return session;
   }
@@ -110,6 +121,51 @@ export class NeovimSession implements EditorSession {
 
   async type(keys: string): Promise<void> {
     await this.nvim.input(keys);
+  }
+
+  /**
+   * Types `keys` (in Insert mode, changing the text) and resolves once they have had every effect
+   * they could have had, with the events from the first key on (ending with the pseudo-event
+   * 'test:settled'). A TextChangedI handler of the test's own, which runs after the plugin's
+   * (defined later), waits for the first TextChangedI after which the cursor line reads `line`
+   * and starts a timer of twice the plugin's debounce; when that ends, any debounce timer the
+   * plugin started for the keys has ended before it (Neovim's timers end in order of their due
+   * time) and any request it made has been sent and recorded, and its SlipstreamRequest event
+   * is among those returned.
+   */
+  async typeAndSettle(keys: string, line: string): Promise<string[]> {
+    await this.nvim.lua(
+      `local line, ms = ...
+      local group = vim.api.nvim_create_augroup('slipstream_test_settle', { clear = true })
+      vim.api.nvim_create_autocmd('TextChangedI', { group = group, callback = function()
+        if vim.api.nvim_get_current_line() ~= line then return end
+        vim.api.nvim_del_augroup_by_id(group)
+        vim.fn.timer_start(ms, function() vim.rpcnotify(_G.slipstream_test_channel, 'slipstream-user-event', 'test:settled') end)
+      end })`,
+      [line, 2 * this.debounceMs],
+    );
+    const since = this.events.mark();
+    await this.type(keys);
+    await this.events.waitFor('test:settled', since, 10_000, `the line reads ${JSON.stringify(line)} after the keys, then a ${2 * this.debounceMs} ms timer`);
+    return this.events.since(since);
+  }
+
+  /**
+   * Types `keys` and resolves once Neovim has taken them and run what their mappings do (not the
+   * plugin's debounced work: typeAndSettle), with the events from the first key on (ending with
+   * the pseudo-event 'test:synced'): a <Cmd> typed after them reports back, and keys a mapping
+   * feeds (its fall-through) go in before it.
+   */
+  async typeAndSync(keys: string): Promise<string[]> {
+    const since = this.events.mark();
+    await this.type(`${keys}<Cmd>lua vim.rpcnotify(_G.slipstream_test_channel, 'slipstream-user-event', 'test:synced')<CR>`);
+    await this.events.waitFor('test:synced', since, 5_000, 'the keys and the <Cmd> after them are taken at once');
+    return this.events.since(since);
+  }
+
+  /** What an Ex command prints (`execute()`). */
+  async output(command: string): Promise<string> {
+    return (await this.nvim.call('execute', [command])) as string;
   }
 
   async snapshot(): Promise<NeovimSnapshot> {

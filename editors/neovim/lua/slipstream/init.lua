@@ -4,13 +4,16 @@
 -- invoked request when it has not yet, or for a suggestion when none is shown), writes the
 -- suggestion shown into the buffer on the accept key (or its next word or line on the accept-word
 -- and accept-line keys, the rest staying on screen), and drops it all (cancelling a request in
--- flight) on the next keystroke. Setup and options: editors/neovim/README.md. Not a completion
--- menu source.
+-- flight) on the next keystroke. Suggestions can be turned off for all of this Neovim, for one
+-- buffer or for filetypes (the documents stay in sync with the server), and limited to the trigger
+-- and next / previous keys (auto_trigger = false). Setup and options: editors/neovim/README.md.
+-- Not a completion menu source.
 local lsp = require('slipstream.lsp')
 local encoding = require('slipstream.encoding')
 local ghost = require('slipstream.ghost')
 local choices = require('slipstream.choices')
 local partial = require('slipstream.partial')
+local report = require('slipstream.report')
 
 local M = {}
 
@@ -21,8 +24,12 @@ local defaults = {
   cmd_env = nil,
   -- workspace root sent to the server; nil: the current directory when setup() runs
   root_dir = nil,
-  -- filetypes to attach to; nil: every buffer that has a file name
+  -- nil: suggestions in every buffer that has a file name; a list ({ 'lua', 'python' }): attach only
+  -- to buffers of these filetypes; a map ({ ['*'] = true, markdown = false }): attach to every
+  -- buffer with a file name, suggestions where the filetype's own entry, else '*', else true says
   filetypes = nil,
+  -- false: ask only on the trigger and next / previous keys, never while typing
+  auto_trigger = true,
   -- slipstream.* server settings (docs/configuration.md), e.g. { completion = { maxTokens = 64 } }:
   -- sent as initializationOptions and answered to workspace/configuration
   settings = {},
@@ -59,7 +66,8 @@ local state = {
   -- the suggestions at the cursor, one of them shown (choices.lua); each is
   -- { bufnr, tick, row, col, end_col, text, item }
   offered = nil,
-  -- how the last request ended: { outcome = 'shown'|'empty'|'stale'|'error', code?, message? }
+  -- how the last request ended: { outcome = 'shown'|'empty'|'stale'|'off'|'error', code?,
+  -- message? } ('off': suggestions were turned off in its buffer while it was in flight)
   last = nil,
   -- where the plugin's own edit of a partial accept left the buffer and cursor: { bufnr, tick,
   -- row, col }; the TextChangedI / CursorMovedI it causes is not the user typing
@@ -86,6 +94,75 @@ end
 
 local function in_insert_mode()
   return vim.api.nvim_get_mode().mode:sub(1, 1) == 'i'
+end
+
+-- A switch variable's value as Lua or Vimscript sets it (false / v:false / 0 are off, nil unset).
+local function flag(v)
+  if v == nil or v == vim.NIL then
+    return nil
+  end
+  return v ~= false and v ~= 0
+end
+
+-- `filetypes` in map form ({ ['*'] = true, markdown = false }) rather than a list: it has a key
+-- other than 1..n. A map's list entries count as `true`.
+local function filetype_map()
+  local fts = config.filetypes
+  if type(fts) ~= 'table' then
+    return nil
+  end
+  for k in pairs(fts) do
+    if type(k) ~= 'number' then
+      return fts
+    end
+  end
+  return nil
+end
+
+-- Whether the filetype map (if `filetypes` is one) lets `ft` have suggestions: its own entry,
+-- else '*', else on.
+local function filetype_on(ft)
+  local fts = filetype_map()
+  if not fts then
+    return true
+  end
+  local v = flag(fts[ft])
+  if v == nil and vim.tbl_contains(fts, ft) then
+    v = true
+  end
+  if v == nil then
+    v = flag(fts['*'])
+  end
+  return v ~= false
+end
+
+local function buffer_number(bufnr)
+  return (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+end
+
+-- Whether the switches let buffer `bufnr` have suggestions (buffer variable, else filetype),
+-- leaving the global one aside: true, or false and why ('buffer' or 'filetype').
+local function buffer_on(bufnr)
+  local b = flag(vim.b[bufnr].slipstream_enabled)
+  if b ~= nil then
+    return b, not b and 'buffer' or nil
+  end
+  if not filetype_on(vim.bo[bufnr].filetype) then
+    return false, 'filetype'
+  end
+  return true
+end
+
+--- Whether the plugin asks for suggestions in buffer `bufnr` (nil or 0: the current one): true,
+--- or false and why: 'global' (:SlipstreamDisable, g:slipstream_enabled), 'buffer'
+--- (b:slipstream_enabled, :SlipstreamDisable!) or 'filetype' (the `filetypes` map). The global
+--- switch wins, then the buffer's, then the filetype's. Attachment aside (see `state().attached`).
+function M.enabled(bufnr)
+  bufnr = buffer_number(bufnr)
+  if flag(vim.g.slipstream_enabled) == false then
+    return false, 'global'
+  end
+  return buffer_on(bufnr)
 end
 
 local function stop_timer()
@@ -213,6 +290,10 @@ local function on_response(p, err, result)
     return -- cancelled or superseded by a newer keystroke
   end
   state.pending = nil
+  if vim.api.nvim_buf_is_valid(p.bufnr) and not M.enabled(p.bufnr) then
+    -- turned off by its variable while in flight (the commands cancel at once)
+    return finish('off')
+  end
   local list, outcome, problem = nil, 'error', err
   if not err then
     list, outcome, problem = suggestions_of(p, result)
@@ -232,7 +313,7 @@ end
 -- for alternatives of the suggestion shown.
 local function request(bufnr, trigger_kind, step)
   local c = client()
-  if not c or not vim.lsp.buf_is_attached(bufnr, c.id) or vim.api.nvim_get_current_buf() ~= bufnr then
+  if not c or not vim.lsp.buf_is_attached(bufnr, c.id) or vim.api.nvim_get_current_buf() ~= bufnr or not M.enabled(bufnr) then
     return
   end
   cancel_pending()
@@ -269,7 +350,8 @@ end
 -- The suggestion shown, if the buffer and cursor are still where it was drawn.
 local function current_suggestion()
   local s = state.offered and choices.current(state.offered)
-  if not s or vim.api.nvim_get_current_buf() ~= s.bufnr or vim.api.nvim_buf_get_changedtick(s.bufnr) ~= s.tick then
+  if not s or vim.api.nvim_get_current_buf() ~= s.bufnr or vim.api.nvim_buf_get_changedtick(s.bufnr) ~= s.tick
+    or not M.enabled(s.bufnr) then
     return nil
   end
   local cursor = vim.api.nvim_win_get_cursor(0)
@@ -360,10 +442,15 @@ function M.dismiss()
   return true
 end
 
---- Asks for a suggestion at the cursor now (LSP triggerKind Invoked: no debounce on the server).
+--- Asks for a suggestion at the cursor now (LSP triggerKind Invoked: no debounce on the server);
+--- false when suggestions are off in this buffer (M.enabled), which asks nothing.
 function M.trigger()
+  local bufnr = vim.api.nvim_get_current_buf()
+  if not M.enabled(bufnr) then
+    return false
+  end
   M.clear()
-  request(vim.api.nvim_get_current_buf(), 1)
+  request(bufnr, 1)
   return true
 end
 
@@ -375,8 +462,12 @@ end
 -- Shows the suggestion `step` (1 or -1) away from the one shown, round the list. With no others
 -- at hand yet, asks the server for alternatives at the same spot (an invoked request) and shows
 -- the one `step` away when they come; until then the suggestion shown stays. With none shown,
--- asks for a suggestion as the trigger key does (false when the buffer is not attached).
+-- asks for a suggestion as the trigger key does (false when the buffer is not attached). False,
+-- asking nothing, when suggestions are off in the buffer.
 local function cycle(step)
+  if not M.enabled() then
+    return false
+  end
   local s = current_suggestion()
   if not s then
     if not attached(vim.api.nvim_get_current_buf()) then
@@ -397,27 +488,50 @@ local function cycle(step)
 end
 
 --- Shows the next suggestion (an alternative), or asks for one when none is shown; false when
---- the buffer is not attached.
+--- the buffer is not attached or suggestions are off in it.
 function M.next()
   return cycle(1)
 end
 
 --- Shows the previous suggestion (an alternative), or asks for one when none is shown; false
---- when the buffer is not attached.
+--- when the buffer is not attached or suggestions are off in it.
 function M.prev()
   return cycle(-1)
 end
 
+-- Whether the plugin attaches buffer `bufnr` to the server: true, or false and why not.
+local function wants(bufnr)
+  if vim.bo[bufnr].buftype ~= '' then
+    return false, 'not a file buffer'
+  end
+  if vim.api.nvim_buf_get_name(bufnr) == '' then
+    return false, 'no file name'
+  end
+  local fts = config.filetypes
+  if fts ~= nil and not filetype_map() and not vim.tbl_contains(fts, vim.bo[bufnr].filetype) then
+    return false, 'filetype not in filetypes'
+  end
+  return true
+end
+
 --- A copy of the plugin's state, for statuslines and tests. `suggestion.index` is which of the
---- `suggestion.count` suggestions offered at the cursor is shown.
+--- `suggestion.count` suggestions offered at the cursor is shown. `enabled`: whether suggestions
+--- are on in the current buffer (M.enabled; `off` says why not: 'global', 'buffer' or
+--- 'filetype'); `attached`: whether the plugin attached it to the server; `auto_trigger`: the option.
 function M.state()
   local offered = state.offered
   local s = offered and choices.current(offered)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local on, off = M.enabled(bufnr)
   return {
     client_id = state.client_id,
     pending = state.pending and state.pending.id or nil,
     suggestion = s and { row = s.row, col = s.col, end_col = s.end_col, text = s.text, index = offered.index, count = #offered.list } or nil,
     last = state.last,
+    enabled = on,
+    off = off,
+    attached = attached(bufnr),
+    auto_trigger = config.auto_trigger,
   }
 end
 
@@ -437,24 +551,26 @@ function M.status(timeout_ms)
   return response.result
 end
 
+-- :SlipstreamStatus: whether suggestions are on in the current buffer (and why not), then the
+-- server's status (report.lua).
 local function print_status()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local on, off = M.enabled(bufnr)
+  local attach_ok, not_attached = wants(bufnr)
+  local here = report.here({
+    on = on,
+    off = off,
+    filetype = vim.bo[bufnr].filetype,
+    attached = attached(bufnr),
+    not_attached = not attach_ok and not_attached or nil,
+    auto_trigger = config.auto_trigger,
+  })
   local status, reason = M.status()
   if not status then
-    vim.notify('slipstream: ' .. tostring(reason), vim.log.levels.WARN)
+    print('slipstream: ' .. here .. '; server: ' .. tostring(reason))
     return
   end
-  local e = status.engine
-  local model = e.model and e.model.dir or '(no model)'
-  local latency = status.latency.count > 0 and string.format('%.0f ms p50', status.latency.p50Ms) or 'no requests yet'
-  print(string.format('slipstream %s: %s, %s, %s, %d shown, %d accepted', status.version, e.state, model, latency,
-    status.events.shown, status.events.accepted))
-end
-
-local function wants(bufnr)
-  if vim.bo[bufnr].buftype ~= '' or vim.api.nvim_buf_get_name(bufnr) == '' then
-    return false
-  end
-  return config.filetypes == nil or vim.tbl_contains(config.filetypes, vim.bo[bufnr].filetype)
+  print(report.server(status) .. '; ' .. here)
 end
 
 local function make_config()
@@ -472,7 +588,7 @@ local function make_config()
     on_attach = function(_, bufnr)
       emit('SlipstreamAttached')
       -- typed before the server was up: ask now rather than wait for the next keystroke
-      if bufnr == vim.api.nvim_get_current_buf() and in_insert_mode() then
+      if config.auto_trigger and bufnr == vim.api.nvim_get_current_buf() and in_insert_mode() and M.enabled(bufnr) then
         schedule(bufnr)
       end
     end,
@@ -527,12 +643,82 @@ local function map(lhs, action, desc)
   end, { silent = true, desc = desc })
 end
 
+-- Removes the suggestion and cancels the request in flight if they are in buffer `bufnr`
+-- (nil: wherever they are).
+local function clear_in(bufnr)
+  local s = state.offered and choices.current(state.offered)
+  local p = state.pending
+  if bufnr == nil or (s and s.bufnr == bufnr) or (p and p.bufnr == bufnr) then
+    M.clear()
+  end
+end
+
+--- Turns suggestions off: in all buffers (`bufnr` nil; g:slipstream_enabled = false), or in
+--- buffer `bufnr` (0: the current one; b:slipstream_enabled = false). The suggestion shown and the
+--- request in flight go at once; the buffers stay attached, their documents in sync.
+function M.disable(bufnr)
+  if bufnr == nil then
+    vim.g.slipstream_enabled = false
+  else
+    bufnr = buffer_number(bufnr)
+    vim.b[bufnr].slipstream_enabled = false
+    -- (a timer pending is for the current buffer, where the autocommands schedule)
+    if bufnr ~= vim.api.nvim_get_current_buf() then
+      return clear_in(bufnr)
+    end
+  end
+  M.clear()
+end
+
+--- Turns suggestions on again: in all buffers (`bufnr` nil; g:slipstream_enabled = true: buffers
+--- and filetypes turned off stay off), or in buffer `bufnr` (0: the current one;
+--- b:slipstream_enabled = true, which wins over the `filetypes` map, not over the global switch).
+--- Asks nothing by itself: the next keystroke does.
+function M.enable(bufnr)
+  if bufnr == nil then
+    vim.g.slipstream_enabled = true
+  else
+    vim.b[buffer_number(bufnr)].slipstream_enabled = true
+  end
+end
+
+--- Turns suggestions off if they are on, else on, in all buffers (`bufnr` nil) or buffer `bufnr`
+--- (its own switch: the buffer variable, else its filetype's); returns whether they are on now.
+function M.toggle(bufnr)
+  local on
+  if bufnr == nil then
+    on = flag(vim.g.slipstream_enabled) ~= false
+  else
+    bufnr = buffer_number(bufnr)
+    on = buffer_on(bufnr)
+  end
+  if on then
+    M.disable(bufnr)
+  else
+    M.enable(bufnr)
+  end
+  return not on
+end
+
+-- The :SlipstreamEnable / Disable / Toggle commands: `!` for the current buffer only.
+local function switch_command(name, fn, desc)
+  vim.api.nvim_create_user_command(name, function(args)
+    local on = fn(args.bang and 0 or nil)
+    if name == 'SlipstreamToggle' then
+      print(string.format('slipstream: suggestions %s %s', on and 'on' or 'off', args.bang and 'in this buffer' or 'globally'))
+    end
+  end, { bang = true, desc = desc })
+end
+
 --- Starts the plugin: attaches to buffers as they are entered, sets the keys. See the README.
 function M.setup(opts)
   config = vim.tbl_deep_extend('force', vim.deepcopy(defaults), opts or {})
   -- lists replace, not merge
   if opts and opts.cmd then
     config.cmd = opts.cmd
+  end
+  if opts and opts.filetypes then
+    config.filetypes = opts.filetypes
   end
   root_dir = config.root_dir or vim.fn.getcwd()
   vim.cmd('highlight default link SlipstreamSuggestion Comment')
@@ -547,8 +733,13 @@ function M.setup(opts)
   vim.api.nvim_create_autocmd({ 'TextChangedI', 'CursorMovedI' }, {
     group = group,
     callback = function(args)
-      if attached(args.buf) and not own_edit(args.buf) then
+      if not attached(args.buf) or own_edit(args.buf) then
+        return
+      end
+      if config.auto_trigger and M.enabled(args.buf) then
         schedule(args.buf)
+      else
+        M.clear() -- the suggestion goes and the request in flight is cancelled all the same
       end
     end,
   })
@@ -565,6 +756,9 @@ function M.setup(opts)
     map('<Tab>', M.accept, 'Accept the Slipstream suggestion')
   end
   vim.api.nvim_create_user_command('SlipstreamStatus', print_status, { desc = 'Show the Slipstream server status' })
+  switch_command('SlipstreamDisable', M.disable, 'Turn Slipstream suggestions off (!: in this buffer)')
+  switch_command('SlipstreamEnable', M.enable, 'Turn Slipstream suggestions on (!: in this buffer)')
+  switch_command('SlipstreamToggle', M.toggle, 'Turn Slipstream suggestions off or on (!: in this buffer)')
 
   attach(vim.api.nvim_get_current_buf())
 end

@@ -3,11 +3,13 @@
  * [--out FILE]`: would a user take the suggestions? Held-out TypeScript (fixtures/quality: npm
  * packages the training corpus never saw) cut at seeded cursors (plan.ts: after a line's
  * indentation and mid-line), each asked through a real `slipstream serve --stdio`
- * (textDocument/inlineCompletion, invoked, one document per case, closed after), once with token
- * healing on and once off (slipstream.completion.tokenHealing) in the same run. Reports first-line
- * exact match, the share a user would accept (a correct start of the line: plan.ts scoreCase), the
- * share of expected characters matched from the start, empty suggestions and
- * suggestions that begin with whitespace at a line start. Default model: the shipped one.
+ * (textDocument/inlineCompletion, one document per case, closed after): invoked with token healing
+ * on and off (slipstream.completion.tokenHealing), then as typing asks (automatic, healing on, at
+ * completion.minTokenProbability: its default or --min-token-probability), in the same run.
+ * Reports first-line exact match, the share a user would accept (a correct start of the line:
+ * plan.ts scoreCase) and that share among the suggestions shown, the share of expected characters
+ * matched from the start, empty suggestions and suggestions that begin with whitespace at a line
+ * start. Default model: the shipped one.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +35,8 @@ export interface QualityRow {
   kind: CaseKind;
   expected: string;
   healing: boolean;
+  /** 'invoked' (the whole suggestion) or 'automatic' (as typing asks: cut or dropped by minTokenProbability). */
+  trigger: 'invoked' | 'automatic';
   suggestion: string;
   /** Tokens and bytes the server healed (trace), null when it did not. */
   healed: { tokens: number; bytes: number } | null;
@@ -57,6 +61,9 @@ export interface QualityResult {
   files: string[];
   healing_on: QualityPass;
   healing_off: QualityPass;
+  /** Automatic requests (healing on) at min_token_probability. */
+  typing: QualityPass;
+  min_token_probability: number;
   /** healPrompt's own time on these cases' prompts (this process, the model's tokenizer), microseconds. */
   healing_cpu_us: { p50: number; p99: number; vocab_build_ms: number };
   /**
@@ -68,6 +75,17 @@ export interface QualityResult {
 }
 
 /** The held-out files listed in fixtures/quality/manifest.json, as "package@version/path". */
+/** The three passes: invoked with healing on and off, then automatic (as typing asks) with healing on. */
+const PASSES = [
+  { healing: true, trigger: 'invoked', dir: 'healed' },
+  { healing: false, trigger: 'invoked', dir: 'plain' },
+  { healing: true, trigger: 'automatic', dir: 'typing' },
+] as const;
+
+function caseUri(dir: string, i: number, file: string): string {
+  return `file:///quality/${dir}/${i}/${file.replace(/[^A-Za-z0-9._/-]/g, '_')}`;
+}
+
 export function qualityFiles(root: string): { name: string; text: string }[] {
   const dir = join(root, 'fixtures', 'quality');
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as QualityManifest;
@@ -91,6 +109,7 @@ export async function runQualityBench(args: ParsedArgs): Promise<number> {
   const count = (f.cases as number | undefined) ?? 60;
   const seed = (f.seed as number | undefined) ?? 1;
   const maxTokens = (f['max-tokens'] as number | undefined) ?? 32;
+  const minTokenProbability = (f['min-token-probability'] as number | undefined) ?? defaultSettings().completion.minTokenProbability;
   if (maxTokens > 1024) throw new UsageError('--max-tokens must be at most 1024 for quality (completion.maxTokens)');
   const root = packageRoot();
   const files = qualityFiles(root);
@@ -103,21 +122,21 @@ export async function runQualityBench(args: ParsedArgs): Promise<number> {
       engine: { mode: drafterDir ? 'redrafter' : 'ar', ...(f.threads !== undefined ? { threads: f.threads } : {}) },
       // invoked requests, one suggestion each: no alternatives to compute
       completion: { debounceMs: 0, maxTokens, alternatives: 1 },
-      trace: { capacity: Math.min(100000, 2 * cases.length + 16) },
+      trace: { capacity: Math.min(100000, PASSES.length * cases.length + 16) },
     });
     const status = await client.status();
-    log(`bench quality: ${cases.length} cases from ${files.length} held-out files (seed ${seed}), healing on and off, ${modelDir}`);
+    log(`bench quality: ${cases.length} cases from ${files.length} held-out files (seed ${seed}), healing on and off, typing at minTokenProbability ${minTokenProbability}, ${modelDir}`);
     const rows: QualityRow[] = [];
-    for (const healing of [true, false]) {
-      await client.notify('workspace/didChangeConfiguration', { settings: { slipstream: { completion: { tokenHealing: healing } } } });
+    for (const { healing, trigger, dir } of PASSES) {
+      await client.notify('workspace/didChangeConfiguration', { settings: { slipstream: { completion: { tokenHealing: healing, minTokenProbability } } } });
       for (const [i, c] of cases.entries()) {
-        const uri = `file:///quality/${healing ? 'healed' : 'plain'}/${i}/${c.file.replace(/[^A-Za-z0-9._/-]/g, '_')}`;
+        const uri = caseUri(dir, i, c.file);
         await client.open(uri, 'typescript', c.text);
-        const list = await client.inlineCompletion(c.offset, 'invoked');
+        const list = await client.inlineCompletion(c.offset, trigger);
         await client.notify('textDocument/didClose', { textDocument: { uri } });
         const item = list?.items[0];
         const suggestion = typeof item?.insertText === 'string' ? item.insertText : '';
-        rows.push({ file: c.file, line: c.line, kind: c.kind, expected: c.expected, healing, suggestion, healed: null, score: scoreCase(c.expected, suggestion) });
+        rows.push({ file: c.file, line: c.line, kind: c.kind, expected: c.expected, healing, trigger, suggestion, healed: null, score: scoreCase(c.expected, suggestion) });
       }
     }
     const traces = await client.traces(0);
@@ -125,9 +144,9 @@ export async function runQualityBench(args: ParsedArgs): Promise<number> {
     for (const t of traces) byUri.set(t.uri, t);
     for (const t of traces) if (t.outcome === 'error') throw new Error(`the server failed a completion: ${t.error ?? 'no message'}`);
     let k = 0;
-    for (const healing of [true, false]) {
+    for (const { dir } of PASSES) {
       for (const [i, c] of cases.entries()) {
-        const t = byUri.get(`file:///quality/${healing ? 'healed' : 'plain'}/${i}/${c.file.replace(/[^A-Za-z0-9._/-]/g, '_')}`);
+        const t = byUri.get(caseUri(dir, i, c.file));
         if (!t) throw new Error(`the server kept no trace for case ${i}`);
         rows[k++]!.healed = t.healed ?? null;
       }
@@ -138,8 +157,10 @@ export async function runQualityBench(args: ParsedArgs): Promise<number> {
     const result: QualityResult = {
       model: modelDir, drafter: drafterDir, mode, cases: cases.length, seed, max_tokens: maxTokens,
       files: files.map((x) => x.name),
-      healing_on: pass(rows.filter((r) => r.healing)),
+      healing_on: pass(rows.filter((r) => r.healing && r.trigger === 'invoked')),
       healing_off: pass(rows.filter((r) => !r.healing)),
+      typing: pass(rows.filter((r) => r.trigger === 'automatic')),
+      min_token_probability: minTokenProbability,
       healing_cpu_us: healingCpu,
       raw_whitespace_led_at_line_start: raw,
       rows,
@@ -213,12 +234,19 @@ async function rawWhitespace(modelDir: string, cases: { text: string; offset: nu
 
 export function formatQuality(r: QualityResult): string {
   const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+  // the share a user would accept among the suggestions shown (not empty)
+  const ofShown = (g: GroupScore): number | null => (g.empty < 1 ? g.acceptable / (1 - g.empty) : null);
   const line = (name: string, g: GroupScore): string =>
-    `  ${name.padEnd(12)}${String(g.cases).padStart(6)}  ${pct(g.exact_match).padStart(12)}  ${pct(g.acceptable).padStart(11)}  ${pct(g.chars_matched).padStart(14)}  ${pct(g.empty).padStart(7)}  ${pct(g.whitespace_led_at_line_start).padStart(16)}`;
+    `  ${name.padEnd(12)}${String(g.cases).padStart(6)}  ${pct(g.exact_match).padStart(12)}  ${pct(g.acceptable).padStart(11)}  ${pct(ofShown(g)).padStart(9)}  ${pct(g.chars_matched).padStart(14)}  ${pct(g.empty).padStart(7)}  ${pct(g.whitespace_led_at_line_start).padStart(16)}`;
   const out = [`model ${r.model}${r.drafter ? ` + ${r.drafter}` : ''}, mode ${r.mode}, ${r.cases} cases, seed ${r.seed}, max ${r.max_tokens} tokens`];
-  for (const [name, p] of [['healing on', r.healing_on], ['healing off', r.healing_off]] as const) {
+  const passes = [
+    ['invoked, healing on', r.healing_on],
+    ['invoked, healing off', r.healing_off],
+    [`typing (automatic, healing on, minTokenProbability ${r.min_token_probability})`, r.typing],
+  ] as const;
+  for (const [name, p] of passes) {
     out.push(`${name} (healed ${pct(p.healed_share)} of requests)`);
-    out.push(`  ${'cases'.padEnd(12)}${'n'.padStart(6)}  ${'first-line EM'.padStart(12)}  ${'acceptable'.padStart(11)}  ${'chars matched'.padStart(14)}  ${'empty'.padStart(7)}  ${'ws-led at start'.padStart(16)}`);
+    out.push(`  ${'cases'.padEnd(12)}${'n'.padStart(6)}  ${'first-line EM'.padStart(12)}  ${'acceptable'.padStart(11)}  ${'of shown'.padStart(9)}  ${'chars matched'.padStart(14)}  ${'empty'.padStart(7)}  ${'ws-led at start'.padStart(16)}`);
     out.push(line('all', p.all), line('line start', p.line_start), line('mid-line', p.mid_line));
   }
   const w = r.raw_whitespace_led_at_line_start;

@@ -63,6 +63,12 @@ export interface Settings {
     /** Back the prompt off by the cursor's partial token and require the output to rewrite it (token-healing.ts). */
     tokenHealing: boolean;
     temperature: number;
+    /**
+     * Automatic suggestions end before the first token the model gave less than this probability,
+     * and one cut to fewer than UNSURE_MIN_CHARS characters on its first line is not shown
+     * (confidence.ts); 0: off.
+     */
+    minTokenProbability: number;
     /** Suggestions offered for an explicitly invoked completion: the first as always, the rest sampled (alternatives.ts). */
     alternatives: number;
   };
@@ -105,6 +111,7 @@ export function defaultSettings(): Settings {
       snippets: true,
       tokenHealing: true,
       temperature: 0,
+      minTokenProbability: 0.1,
       alternatives: 3,
     },
     trace: { capacity: 200, spans: true, file: '', fileMaxKB: 16384, otlpEndpoint: '' },
@@ -251,6 +258,10 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
   'completion.snippets': { scope: 'client', ...bool, description: 'Add snippets from other open documents of the same language when budget remains.' },
   'completion.tokenHealing': { scope: 'client', ...bool, description: 'Token healing: when the cursor ends inside a token (a run of spaces, part of a word), back the prompt off by that token and make the suggestion start with its text, so it continues the way the model was trained. Local engine only (a remote engine cannot constrain decoding).' },
   'completion.temperature': { scope: 'client', ...numIn(0, 2), description: 'Sampling temperature; 0 is greedy.' },
+  'completion.minTokenProbability': { scope: 'client',
+    ...numIn(0, 1),
+    description: 'Fewer, surer suggestions while typing: an automatic suggestion ends before the first token the model gives less than this probability, and one cut to fewer than 6 characters on its first line is not shown. Asking explicitly (Alt+\\) always gets the whole suggestion. 0: off. Local engine only (a remote engine reports no probabilities).',
+  },
   'completion.alternatives': { scope: 'client',
     ...intIn(1, 5),
     description: 'Suggestions offered when a completion is asked for explicitly (VS Code: Trigger Inline Suggestion, Alt+\\; cycle them with Alt+] and Alt+[): the usual one first, then up to this many minus one sampled at temperature 0.8 with fixed seeds, each distinct. 1: only the usual one. Typing as usual (automatic requests) always gets one.',

@@ -37,6 +37,17 @@ export interface Snapshot {
   screen: string[];
 }
 
+/**
+ * The slipstream.* settings a test's editor gives its server: the test's own, with
+ * completion.minTokenProbability 0 unless they set it. The tests compare what an automatic request
+ * shows with slipstream/complete's whole suggestion; the cut before an unsure token is tested on
+ * its own (test/lsp/confidence-native.test.ts).
+ */
+export function editorSettings(settings: Record<string, unknown> = {}): Record<string, unknown> {
+  const completion = (settings.completion ?? {}) as Record<string, unknown>;
+  return { ...settings, completion: { minTokenProbability: 0, ...completion } };
+}
+
 export interface SessionOptions {
   /** Scratch folder for the editor's own files (Neovim's XDG dirs, Vim's driver config). */
   home: string;

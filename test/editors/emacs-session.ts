@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
-import { onJsonLines, serverCommand } from './editor-session.js';
+import { editorSettings, onJsonLines, serverCommand } from './editor-session.js';
 import { UserEvents } from './user-events.js';
 
 export const emacsLisp = join(repoRoot, 'editors', 'emacs');
@@ -113,7 +113,7 @@ export class EmacsSession {
       JSON.stringify({
         lisp: emacsLisp,
         command: opts.command ?? serverCommand,
-        settings: opts.settings ?? {},
+        settings: editorSettings(opts.settings),
         idleDelay: opts.idleDelay ?? 0.02,
         encodings: opts.encodings ?? ['utf-32', 'utf-16'],
         root: opts.home,

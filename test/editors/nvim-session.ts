@@ -14,7 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { attach, type NeovimClient } from 'neovim';
 import { repoRoot } from '../helpers/paths.js';
-import { EVENTS, SCREEN, serverCommand, type EditorSession, type SessionOptions, type Snapshot } from './editor-session.js';
+import { editorSettings, EVENTS, SCREEN, serverCommand, type EditorSession, type SessionOptions, type Snapshot } from './editor-session.js';
 import { UserEvents } from './user-events.js';
 
 // The node client's default logger replaces console.* process-wide; a quiet one of our own avoids that.
@@ -106,7 +106,7 @@ export class NeovimSession implements EditorSession {
         return notify(c, method, params)
       end
       require('slipstream').setup(setup)`,
-      [await nvim.channelId, EVENTS, SCREEN.columns, SCREEN.lines, { cmd: serverCommand, settings: opts.settings ?? {}, debounce_ms: debounceMs, keys: PARTIAL_KEYS, ...opts.setup }],
+      [await nvim.channelId, EVENTS, SCREEN.columns, SCREEN.lines, { cmd: serverCommand, settings: editorSettings(opts.settings), debounce_ms: debounceMs, keys: PARTIAL_KEYS, ...opts.setup }],
     );
     return session;
   }

@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
-import { EVENTS, onJsonLines, SCREEN, serverCommand, type EditorSession, type SessionOptions, type Snapshot } from './editor-session.js';
+import { editorSettings, EVENTS, onJsonLines, SCREEN, serverCommand, type EditorSession, type SessionOptions, type Snapshot } from './editor-session.js';
 import { UserEvents } from './user-events.js';
 
 export class VimSession implements EditorSession {
@@ -45,7 +45,7 @@ export class VimSession implements EditorSession {
    */
   static async start(opts: SessionOptions & { channelLog?: string; globals?: Record<string, unknown> }): Promise<VimSession> {
     const config = join(opts.home, 'vim-driver.json');
-    writeFileSync(config, JSON.stringify({ plugin: join(repoRoot, 'editors', 'vim'), command: serverCommand, settings: opts.settings ?? {}, debounce_ms: opts.debounceMs ?? 20, events: EVENTS, channel_log: opts.channelLog ?? '', globals: opts.globals ?? {} }));
+    writeFileSync(config, JSON.stringify({ plugin: join(repoRoot, 'editors', 'vim'), command: serverCommand, settings: editorSettings(opts.settings), debounce_ms: opts.debounceMs ?? 20, events: EVENTS, channel_log: opts.channelLog ?? '', globals: opts.globals ?? {} }));
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;

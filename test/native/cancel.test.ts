@@ -92,7 +92,7 @@ describe('engine cancellation and busy guard', () => {
     // the addon has no guard of its own: the native call is refused by the engine's
     expect(() => s.native.generate({
       prompt: Int32Array.of(1), maxTokens: 1, temperature: 0, topK: 0, topP: 1, seed: 0, stopTokens: new Int32Array(0),
-      drafter: null, beams: 0, beamLength: 0, extraTokens: null, extraLens: null, requiredPrefix: null, runAhead: 0,
+      drafter: null, beams: 0, beamLength: 0, extraTokens: null, extraLens: null, requiredPrefix: null, logprobs: false, runAhead: 0,
     })).toThrow(expect.objectContaining({ code: 'ENGINE_BUSY' }));
     await gen.return(undefined as never);  // ends the generation: the session is free again
     const after = await drain(s.generate(Int32Array.of(1), { maxTokens: 20, stopTokens: [] }));

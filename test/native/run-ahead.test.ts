@@ -172,7 +172,7 @@ describe('the native generation with steps running ahead', () => {
 
   const params = (runAhead: number): NativeGenerateParams => ({
     prompt: Int32Array.of(1), maxTokens: 50, temperature: 0, topK: 0, topP: 1, seed: 0, stopTokens: new Int32Array(0),
-    drafter: null, beams: 0, beamLength: 0, extraTokens: null, extraLens: null, requiredPrefix: null, runAhead,
+    drafter: null, beams: 0, beamLength: 0, extraTokens: null, extraLens: null, requiredPrefix: null, logprobs: false, runAhead,
   });
 
   it('refuses a second step() while one waits, and stats() while steps run', async () => {

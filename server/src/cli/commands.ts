@@ -77,12 +77,12 @@ export const benchCommand: CommandSpec = {
     'Run a benchmark: engine (load, prefill, decode, forward cost curve), steps (a decode step as generate()\'s consumer sees it, run ahead or not), startup (a fresh server, first start and later start: to initialize answered, to the first suggestion), redrafter (plain vs ReDrafter), keystrokes (typing against the server), ' +
     'prefetch (whole suggestions accepted, cache.prefetch on and off), ' +
     "tracing (the tracing code's own cost), fuzz (structure-aware fuzzing of the server), soak (clients replaying typing for minutes, memory and latency sampled) " +
-    'or quality (held-out code through the server, token healing on and off).',
+    'or quality (held-out code through the server: invoked with token healing on and off, and as typing asks).',
   usage:
     'slipstream bench steps [--model DIR] [--threads N] [--tokens N] [--rounds N] [--work-us US] [--out FILE] | ' +
     'slipstream bench startup [--model DIR] [--rounds N] [--out FILE] | ' +
     'slipstream bench (engine | redrafter | keystrokes | prefetch | fuzz | soak) [--model DIR] [--drafter DIR] [--weights bf16|q8_0|q4_0] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] | ' +
-    'slipstream bench quality [--model DIR] [--cases N] [--seed S] [--out FILE] | ' +
+    'slipstream bench quality [--model DIR] [--cases N] [--seed S] [--min-token-probability P] [--out FILE] | ' +
     'slipstream bench tracing --trace FILE [--out FILE]',
   positionals: ['suite'],
   flags: {
@@ -93,6 +93,7 @@ export const benchCommand: CommandSpec = {
     weights: { ...weightsFlag, description: `engine, redrafter: ${weightsFlag.description}` },
     beams: { kind: 'int', value: 'M', min: 1, max: 64, description: 'redrafter: beam width (default: the backend default)' },
     'beam-length': { kind: 'int', value: 'L', min: 2, max: 16, description: 'redrafter: beam length, counting the guaranteed token' },
+    'min-token-probability': { kind: 'number', value: 'P', min: 0, max: 1, description: 'quality: completion.minTokenProbability of the typing pass (default: the setting\'s default)' },
     'max-tokens': { kind: 'int', value: 'N', min: 1, description: "redrafter: tokens generated per prompt (default 128); keystrokes: completion.maxTokens (default: the server's); quality: completion.maxTokens (default 32)" },
     sweep: { kind: 'boolean', description: 'redrafter: also measure a grid of (beams, beam length)' },
     tokens: { kind: 'int', value: 'N', min: 2, max: 512, description: 'steps: tokens generated per round (default 64)' },

@@ -76,6 +76,12 @@ export interface GenerateRequest {
   kvBudgetBytes?: number;
   /** The output must start with this text (token healing: token-healing.ts); needs LoadedModel.tokenBytes. */
   requiredPrefix?: string;
+  /**
+   * End the generation before the first token the model gives less than this probability
+   * (confidence.ts; the summary's stoppedBy is then 'unsure'). Hosts that know no token
+   * probabilities (a remote engine) ignore it.
+   */
+  minTokenProbability?: number;
   /** Called once before the prefill with how many prompt tokens the session already holds (KV reused). */
   onReuse?: (reusedTokens: number) => void;
   /** Called once when a remote host's HTTP exchange ends (completed, stopped early, cancelled or failed). */
@@ -102,7 +108,8 @@ export interface GeneratedText {
 export type GeneratedChunk = Int32Array | GeneratedText;
 
 export interface GenerateSummary {
-  stoppedBy: 'eos' | 'max_tokens' | 'aborted';
+  /** 'unsure': ended before a token below GenerateRequest.minTokenProbability. */
+  stoppedBy: 'eos' | 'max_tokens' | 'aborted' | 'unsure';
   promptTokens: number;
   reusedTokens: number;
   prefillMs: number;

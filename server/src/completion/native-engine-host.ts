@@ -19,6 +19,7 @@ import { addonPath, backends, Drafter, Model, Tokenizer, type GenerateChunk, typ
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { abortError } from './debouncer.js';
+import { firstUnsure } from './confidence.js';
 import { chooseModel, type ModelChoice } from './default-model.js';
 import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, KvFigures, LoadedModel } from './engine-host.js';
 import { cacheDirPath, calibrationIdentity, CalibrationStore } from './calibration-store.js';
@@ -310,6 +311,7 @@ export class NativeEngineHost implements EngineHost {
       const shape = drafter ? decision!.shape : null;
       // the engine takes extra drafts in ReDrafter rounds only
       const extra = drafter && req.extraDrafts?.length ? req.extraDrafts : null;
+      const unsureBelow = req.minTokenProbability ?? 0;
       const gen = session.generate(req.prompt, {
         maxTokens: req.maxTokens,
         temperature: req.temperature,
@@ -317,10 +319,14 @@ export class NativeEngineHost implements EngineHost {
         stopTokens: req.stopTokens,
         signal: req.signal,
         ...(req.requiredPrefix ? { requiredPrefix: req.requiredPrefix } : {}),
+        ...(unsureBelow > 0 ? { logprobs: true } : {}),
         ...(drafter ? { mode: 'redrafter' as const, drafter, ...(shape ? { beams: shape.beams, beamLength: shape.beamLength } : {}), ...(extra ? { extraDrafts: extra } : {}) } : {}),
       });
       let extraAccepted = 0;
       let finished = false;
+      // the prefill's figures, for the summary of a generation ended before an unsure token
+      let prefill: { promptTokens: number; reusedTokens: number; prefillMs: number } | null = null;
+      let decodeMs = 0;
       const steps = req.spans ? new StepTimer(req.spans, drafter ? 'redrafter' : 'ar') : null;
       try {
         for (;;) {
@@ -334,6 +340,13 @@ export class NativeEngineHost implements EngineHost {
           }
           steps?.end(r.value);
           extraAccepted += r.value.step.extraAccepted;
+          if (prefill) decodeMs += r.value.step.stepMs;
+          else prefill = { promptTokens: req.prompt.length, reusedTokens: r.value.step.reusedTokens, prefillMs: r.value.step.stepMs };
+          const cut = r.value.logprobs ? firstUnsure(r.value.logprobs, unsureBelow) : -1;
+          if (cut >= 0) {
+            if (cut > 0) yield r.value.ids.subarray(0, cut);
+            return { stoppedBy: 'unsure', ...prefill, decodeMs };
+          }
           yield r.value.ids;
         }
       } finally {

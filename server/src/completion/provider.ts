@@ -22,7 +22,8 @@ import type { CompletionEvents, OfferedItem } from './events.js';
 import { lineEndingAt, toLf, withLineEnding } from './line-endings.js';
 import { allowsMultiline, type FilterContext } from './postprocess/context.js';
 import { indentationScope } from './postprocess/indentation-scope.js';
-import { postprocess } from './postprocess/index.js';
+import { postprocess, type Processed } from './postprocess/index.js';
+import { worthShowingCut } from './confidence.js';
 import { detectPromptFormat, type PromptFormat } from './prompt-format.js';
 import { KEYS_KEPT } from './keys-kept.js';
 import { SnippetIndex, type SnippetSource } from './snippets.js';
@@ -193,7 +194,9 @@ export class CompletionProvider {
         if (signal.aborted) throw abortError(signal);
         if (!finished) attachTo.owner.abort('superseded'); // too slow: start over
       }
-      const cached = reuse ? this.suggestions.lookup(req.key, req.text, req.offset) : undefined;
+      const found = reuse ? this.suggestions.lookup(req.key, req.text, req.offset) : undefined;
+      // a suggestion cut for an unsure token serves typing, not an explicit request (which gets the whole one)
+      const cached = found && !(found.entry.unsure && req.trigger === 'invoked') ? found : undefined;
       const hit = cached ? (attachTo ? 'attached' : cached.entry.prefetched ? 'prefetched' : 'typing') : cacheOn ? 'none' : 'off';
       trace.stage('cache', { hit });
       trace.record.cacheHit = hit;
@@ -203,7 +206,7 @@ export class CompletionProvider {
           this.figures.prefetchUsed++;
           cached.entry.prefetched = false; // shown now
         }
-        return this.offer(trace, req, 'cached', cached.text, cached.replaceLength);
+        return this.offer(trace, req, 'cached', cached.text, cached.replaceLength, cached.entry.unsure);
       }
 
       const delay = req.trigger === 'automatic' ? this.debouncer.delay(settings.completion.debounceMs) : 0;
@@ -255,12 +258,13 @@ export class CompletionProvider {
       if (req.signal.aborted) cancelled();
       else req.signal.addEventListener('abort', cancelled, { once: true });
       let raw: string;
+      let unsure: boolean;
       try {
-        raw = await this.generate(req, view, ids, healing?.text ?? '', fctx, multiline, engineSignal, trace, drafts, (t) => (gen.partial = t));
+        ({ text: raw, unsure } = await this.generate(req, view, ids, healing?.text ?? '', fctx, multiline, engineSignal, trace, drafts, (t) => (gen.partial = t)));
         const now = req.currentVersion?.();
         const moved = req.version !== null && now !== req.version;
         // a request waiting for this generation takes its suggestion from the cache (before it wakes)
-        if (gen.attached > 0) this.remember(req, postprocess(raw, fctx));
+        if (gen.attached > 0) this.remember(req, shownPart(raw, fctx, unsure), unsure);
         if (moved || signal.aborted) {
           if (moved) return this.done(trace, 'stale');
           throw abortError(signal);
@@ -271,11 +275,11 @@ export class CompletionProvider {
         end();
       }
 
-      const processed = postprocess(raw, fctx);
-      trace.stage('postprocess');
+      const processed = shownPart(raw, fctx, unsure);
+      trace.stage('postprocess', unsure ? { unsure: true } : undefined);
       this.lastError = '';
       if (processed.text === '') return this.done(trace, 'empty');
-      return this.offer(trace, req, 'shown', withLineEnding(processed.text, lineEndingAt(req.text, req.offset)), processed.replaceLength);
+      return this.offer(trace, req, 'shown', withLineEnding(processed.text, lineEndingAt(req.text, req.offset)), processed.replaceLength, unsure);
     } catch (err) {
       if (isAbort(err) || signal.aborted) {
         if (req.signal.aborted) return this.done(trace, 'cancelled');
@@ -303,12 +307,15 @@ export class CompletionProvider {
     trace: Trace,
     extraDrafts: Int32Array[],
     onText: (text: string) => void,
-  ): Promise<string> {
+  ): Promise<{ text: string; unsure: boolean }> {
     const settings = this.deps.settings();
     const tok = view.model.tokenizer;
     const ids: number[] = [];
     const started = nowMs();
     let firstAt = 0;
+    // automatic suggestions (and those computed ahead for them) end before an unsure token (confidence.ts)
+    const unsureBelow = req.trigger === 'automatic' || req.trigger === 'prefetch' ? settings.completion.minTokenProbability : 0;
+    let unsure = false;
     const gen = this.deps.host.generate({
       key: req.key,
       prompt,
@@ -331,6 +338,7 @@ export class CompletionProvider {
           }
         : {}),
       ...(healed ? { requiredPrefix: healed } : {}),
+      ...(unsureBelow > 0 ? { minTokenProbability: unsureBelow } : {}),
       ...(req.trigger === 'prefetch' ? { background: true } : {}),
       // known before the first token, so traces of generations stopped early carry it too
       onReuse: (n) => (trace.record.reusedTokens = n),
@@ -349,6 +357,7 @@ export class CompletionProvider {
           if (r.value) {
             trace.record.reusedTokens = r.value.reusedTokens;
             endedByHost = r.value.stoppedBy === 'aborted';
+            unsure = r.value.stoppedBy === 'unsure';
           }
           break;
         }
@@ -375,23 +384,24 @@ export class CompletionProvider {
     if (signal.aborted) throw abortError(signal);
     if (endedByHost) throw abortError(AbortSignal.abort('the engine ended the generation'));
     if (req.trigger !== 'prefetch') this.debouncer.noteLatency(nowMs() - started);
-    return text;
+    return { text, unsure };
   }
 
-  private offer(trace: Trace, req: CompletionRequest, outcome: 'shown' | 'cached', text: string, replaceLength: number): CompletionResult {
+  /** unsure: the text was cut before an unsure token (confidence.ts); the cache says so. */
+  private offer(trace: Trace, req: CompletionRequest, outcome: 'shown' | 'cached', text: string, replaceLength: number, unsure = false): CompletionResult {
     if (!req.holdTrace) trace.stage('respond');
     const cache = this.deps.settings().cache;
     if (req.trigger === 'prefetch') {
       // computed ahead: remembered for the request that follows the accept, shown to nobody yet
       if (outcome === 'shown') {
-        this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength, true);
+        this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength, true, unsure);
         this.figures.prefetched++;
       }
       return this.done(trace, 'prefetched');
     }
     const alternative = req.trigger === 'alternative';
     const item = this.deps.events.offer({ uri: req.key, version: req.version, offset: req.offset, text, alternative });
-    if (cache.enabled && !alternative) this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength);
+    if (cache.enabled && !alternative) this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength, false, unsure);
     const finishTrace = (attrs?: { asked: number; offered: number }): void => {
       if (attrs) trace.stage('alternatives', attrs);
       this.deps.traces.finish(trace, outcome);
@@ -429,9 +439,9 @@ export class CompletionProvider {
   }
 
   /** Remembers a suggestion computed for a text the document no longer has (for an attached request). */
-  private remember(req: CompletionRequest, processed: { text: string; replaceLength: number }): void {
+  private remember(req: CompletionRequest, processed: { text: string; replaceLength: number }, unsure: boolean): void {
     if (processed.text === '') return;
-    this.suggestions.remember(req.key, req.text, req.offset, withLineEnding(processed.text, lineEndingAt(req.text, req.offset)), processed.replaceLength);
+    this.suggestions.remember(req.key, req.text, req.offset, withLineEnding(processed.text, lineEndingAt(req.text, req.offset)), processed.replaceLength, false, unsure);
   }
 
   /**
@@ -476,6 +486,11 @@ export class CompletionProvider {
  * host reported) up to `end`. A generation cancelled before its first token leaves its stage to
  * the trace's finish (queue or prefill, whichever was running).
  */
+/** The generated text post-processed; one cut before an unsure token (confidence.ts) too short to be worth showing is none. */
+function shownPart(raw: string, fctx: FilterContext, unsure: boolean): Processed {
+  return unsure && !worthShowingCut(raw) ? { text: '', replaceLength: 0 } : postprocess(raw, fctx);
+}
+
 function traceGeneration(trace: Trace, promptTokens: number, firstAt: number, end: number, aborted: boolean): void {
   const reused = trace.record.reusedTokens;
   const attrs: Record<string, number> = reused !== undefined ? { reusedTokens: reused, computedTokens: promptTokens - reused } : {};

@@ -32,6 +32,8 @@ export interface CachedSuggestion {
   replaceLength: number;
   /** Computed ahead by a prefetch (prefetch.ts), not yet shown. */
   prefetched: boolean;
+  /** Cut before a token the model was unsure of (confidence.ts): an explicitly invoked request computes the whole one. */
+  unsure: boolean;
 }
 
 export interface TypingHit {
@@ -75,11 +77,11 @@ export class SuggestionCache {
   }
 
   /** Remembers a suggestion shown (or, `prefetched`, computed ahead) for `text` at `offset`. */
-  remember(doc: string, text: string, offset: number, suggestion: string, replaceLength: number, prefetched = false): void {
+  remember(doc: string, text: string, offset: number, suggestion: string, replaceLength: number, prefetched = false, unsure = false): void {
     if (suggestion === '') return;
     const before = text.slice(Math.max(0, offset - CONTEXT), offset);
     const key = `${doc}\u0000${offset}\u0000${before}`;
-    const entry: CachedSuggestion = { doc, offset, before, after: stableAfter(text, offset), text: suggestion, replaceLength, prefetched };
+    const entry: CachedSuggestion = { doc, offset, before, after: stableAfter(text, offset), text: suggestion, replaceLength, prefetched, unsure };
     this.lru.set(key, entry);
     let keys = this.byDoc.get(doc);
     if (!keys) this.byDoc.set(doc, (keys = new Set()));

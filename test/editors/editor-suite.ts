@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
-import { displayed, fixtureDrafter, fixtureModel, openFile, type EditorSession, type EditorTool, type SessionOptions, type Snapshot } from './editor-session.js';
+import { displayed, editorSettings, fixtureDrafter, fixtureModel, openFile, type EditorSession, type EditorTool, type SessionOptions, type Snapshot } from './editor-session.js';
 import { CYCLE_SCENARIOS, CYCLE_SETTINGS, runCycleScenario, runScenario, SCENARIOS, scratchDir, scratchFile, waitForSuggestion } from './scenarios.js';
 
 export interface EditorSuite {
@@ -36,7 +36,7 @@ export function editorSuite(suite: EditorSuite): void {
       reference = spawnStdio(['--model', fixtureModel, '--drafter', fixtureDrafter]);
       await reference.client.initialize({});
       cycleReference = spawnStdio(['--model', fixtureModel, '--drafter', fixtureDrafter]);
-      await cycleReference.client.initialize(CYCLE_SETTINGS);
+      await cycleReference.client.initialize(editorSettings(CYCLE_SETTINGS));
       dir = scratchDir(suite.name);
     });
 

@@ -11,14 +11,12 @@
  * test, tmux) is not installed; CI installs both.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/paths.js';
-import { spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
-import { fixtureDrafter, fixtureModel } from './editor-session.js';
 import { EmacsSession, emacsLisp, findEmacs, findTmux, type EmacsSnapshot } from './emacs-session.js';
-import { scratchDir } from './scenarios.js';
+import { editorFrame } from './editor-suite.js';
 
 const tool = findEmacs();
 const skip = 'skip' in tool ? tool.skip : undefined;
@@ -43,31 +41,16 @@ const skipTerminal = 'skip' in tmux ? tmux.skip : undefined;
 if (skipTerminal && !skip) console.warn(`emacs terminal test skipped: ${skipTerminal}`);
 
 describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
-  let reference: SpawnedServer;
-  let editor: EmacsSession | undefined;
-  let dir: string;
+  const f = editorFrame<EmacsSession>('emacs', {
+    before: () => {
+      if ('version' in tool) console.log(`emacs: ${tool.version}`);
+    },
+  });
   let calls = 0;
-
-  beforeAll(async () => {
-    if ('version' in tool) console.log(`emacs: ${tool.version}`);
-    reference = spawnStdio(['--model', fixtureModel, '--drafter', fixtureDrafter]);
-    await reference.client.initialize({});
-    dir = scratchDir('emacs');
-  });
-
-  afterAll(() => {
-    reference?.kill();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  afterEach(async () => {
-    await editor?.close();
-    editor = undefined;
-  });
 
   /** A fresh copy of the fixture file for one test. */
   function scratch(name: string): string {
-    const path = join(dir, `${name}.ts`);
+    const path = join(f.dir, `${name}.ts`);
     copyFileSync(join(repoRoot, 'fixtures', 'workspace', 'src', 'stats.ts'), path);
     return path;
   }
@@ -76,7 +59,7 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
   async function referenceCompletion(snap: EmacsSnapshot, alternatives = 1): Promise<Reference[]> {
     const offset = utf16Offset(snap.text, snap.point);
     // a fresh engine session per call, as the editor's server has for a newly opened file
-    const result = await reference.client.request('slipstream/complete', { text: snap.text, offset, languageId: 'typescript', uri: `emacs-test:${++calls}`, alternatives });
+    const result = await f.reference.client.request('slipstream/complete', { text: snap.text, offset, languageId: 'typescript', uri: `emacs-test:${++calls}`, alternatives });
     expect(result.items.length, `slipstream/complete at ${JSON.stringify(snap.text.slice(offset - 60, offset))}|`).toBeGreaterThanOrEqual(1);
     return result.items.map((item: Omit<Reference, 'text' | 'offset'>) => ({ text: snap.text, offset, ...item }));
   }
@@ -84,9 +67,9 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
   /** Waits for the answer to the request after typing (past stale ones); expects it shown. */
   async function waitForSuggestion(since: number): Promise<EmacsSnapshot> {
     for (let mark = since; ; ) {
-      await editor!.events.waitFor('response', mark, 20_000, 'the server loads the 11 MB model and answers in well under a second');
-      mark = editor!.events.mark();
-      const snap = await editor!.snapshot();
+      await f.editor!.events.waitFor('response', mark, 20_000, 'the server loads the 11 MB model and answers in well under a second');
+      mark = f.editor!.events.mark();
+      const snap = await f.editor!.snapshot();
       if (snap.state.last?.outcome !== 'stale') {
         expect(snap.state.last, 'outcome of the request after typing').toMatchObject({ outcome: 'shown' });
         return snap;
@@ -122,13 +105,13 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
 
   /** Accepts with TAB; expects exactly `ref` written, point after it, the accept counted. */
   async function acceptAndCheck(ref: Reference, acceptedBefore = 0): Promise<EmacsSnapshot> {
-    const since = editor!.events.mark();
-    await editor!.keys('TAB');
-    await editor!.events.waitFor('accepted', since, 5_000, 'accepting is a local buffer edit');
-    const snap = await editor!.snapshot();
+    const since = f.editor!.events.mark();
+    await f.editor!.keys('TAB');
+    await f.editor!.events.waitFor('accepted', since, 5_000, 'accepting is a local buffer edit');
+    const snap = await f.editor!.snapshot();
     expect(snap.text).toBe(accepted(ref));
     expect(snap.point).toBe(chars(ref.text.slice(0, ref.start) + ref.insertText).length);
-    const status = await editor!.status();
+    const status = await f.editor!.status();
     expect(status.events.accepted).toBe(acceptedBefore + 1);
     expect(status.events.shown).toBeGreaterThanOrEqual(1);
     return snap;
@@ -136,13 +119,13 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
 
   /** Expects the server's copy of the buffer to be the buffer. */
   async function expectSynced(what: string): Promise<void> {
-    const snap = await editor!.snapshot();
-    const doc = await editor!.request('slipstream/debug/document', { uri: snap.uri });
+    const snap = await f.editor!.snapshot();
+    const doc = await f.editor!.request('slipstream/debug/document', { uri: snap.uri });
     expect(doc, `the server's copy after ${what}`).toEqual({ uri: snap.uri, version: snap.version, text: snap.text });
   }
 
   it('byte-compiles without warnings', () => {
-    const out = join(dir, 'elc');
+    const out = join(f.dir, 'elc');
     mkdirSync(out, { recursive: true });
     const files = readdirSync(emacsLisp).filter((f) => f.endsWith('.el'));
     expect(files).toEqual(['slipstream-server.el', 'slipstream.el']);
@@ -154,12 +137,12 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
 
   it('shows what slipstream/complete returns at the end of a line; an edit clears it; TAB writes exactly it', async () => {
     const started = performance.now();
-    editor = await EmacsSession.start({ home: dir });
-    await editor.open(scratch('end-of-line'));
-    await editor.eval('(goto-char (point-max))');
-    let since = editor.events.mark();
+    f.editor = await EmacsSession.start({ home: f.dir });
+    await f.editor.open(scratch('end-of-line'));
+    await f.editor.eval('(goto-char (point-max))');
+    let since = f.editor.events.mark();
     const t0 = performance.now();
-    await editor.text(`${HEADER}  if (`);
+    await f.editor.text(`${HEADER}  if (`);
     let snap = await waitForSuggestion(since);
     const typedToShown = performance.now() - t0;
     expect(snap.state.encoding).toBe('utf-32');
@@ -169,13 +152,13 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
 
     // a character other than the suggestion's next one: the overlay goes at once, a new one comes
     const other = ref!.insertText.startsWith('x') ? 'y' : 'x';
-    since = editor.events.mark();
-    await editor.text(other);
-    await editor.events.waitFor('cleared', since, 1_000, 'the edit itself clears it');
-    const cleared = await editor.snapshot();
+    since = f.editor.events.mark();
+    await f.editor.text(other);
+    await f.editor.events.waitFor('cleared', since, 1_000, 'the edit itself clears it');
+    const cleared = await f.editor.snapshot();
     // events and the snapshot's answer come in order on one socket: unless the next suggestion was
     // already shown before the snapshot (the driver answers between waits of 20 ms), none is on screen
-    const seen = editor.events.since(since);
+    const seen = f.editor.events.since(since);
     if (seen.lastIndexOf('shown') < seen.indexOf('cleared')) expect({ overlays: cleared.overlays, active: cleared.active }).toEqual({ overlays: [], active: false });
     snap = await waitForSuggestion(since);
     [ref] = await referenceCompletion(snap);
@@ -185,7 +168,7 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
     // word and keeps the rest on screen, twice while a word remains; TAB then writes the rest:
     // together exactly the item. Each didPartiallyAcceptCompletion carries the length accepted so
     // far (UTF-16 units of the item's text, as VS Code counts it), read back from the client.
-    await editor.eval(`(progn (defvar slipstream-test--partial nil)
+    await f.editor.eval(`(progn (defvar slipstream-test--partial nil)
       (advice-add 'slipstream--notify :before
         (lambda (method params) (when (eq method 'textDocument/didPartiallyAcceptCompletion)
                                   (push (plist-get params :acceptedLength) slipstream-test--partial)))
@@ -193,22 +176,22 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
     const lengths: number[] = [];
     let part = '';
     for (let press = 1; press <= 2; press++) {
-      since = editor.events.mark();
-      await editor.keys('M-f');
-      await editor.events.waitFor('shown', since, 1_000, 'the rest is shown at once, without a request');
-      snap = await editor.snapshot();
+      since = f.editor.events.mark();
+      await f.editor.keys('M-f');
+      await f.editor.events.waitFor('shown', since, 1_000, 'the rest is shown at once, without a request');
+      snap = await f.editor.snapshot();
       part = snap.text.slice(ref!.start, ref!.start + snap.text.length - ref!.text.length);
       expect(snap.text).toBe(ref!.text.slice(0, ref!.start) + part + ref!.text.slice(ref!.start));
       expect(part.length > 0 && part.length < ref!.insertText.length && ref!.insertText.startsWith(part), `accepted ${JSON.stringify(part)} of ${JSON.stringify(ref!.insertText)}`).toBe(true);
       expectOverlay(snap, { text: snap.text, offset: ref!.start + part.length, insertText: ref!.insertText.slice(part.length), start: ref!.start + part.length, end: ref!.end + part.length });
       expect(snap.state.pending, 'no request after a partial accept').toBeNull();
-      expect((await editor.status()).events.partiallyAccepted).toBe(press);
+      expect((await f.editor.status()).events.partiallyAccepted).toBe(press);
       lengths.push(part.length);
       // again only where the rest has a word with more after it (else M-f would accept it all)
       if (!/^\W*\w+\W/.test(ref!.insertText.slice(part.length))) break;
     }
-    expect((await editor.eval('(reverse slipstream-test--partial)')) ?? []).toEqual(lengths);
-    await editor.eval(`(advice-remove 'slipstream--notify 'slipstream-test-partial)`);
+    expect((await f.editor.eval('(reverse slipstream-test--partial)')) ?? []).toEqual(lengths);
+    await f.editor.eval(`(advice-remove 'slipstream--notify 'slipstream-test-partial)`);
 
     const t1 = performance.now();
     await acceptAndCheck(ref!);
@@ -217,12 +200,12 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
 
   it.skipIf(skipTerminal)('in a terminal (emacs -nw under tmux): the screen shows the lines as they will read, the cursor in front of the ghost text, and the Tab key accepts', async () => {
     const terminal = { columns: 300, lines: 40 };
-    editor = await EmacsSession.start({ home: dir, terminal });
-    await editor.open(scratch('terminal'));
-    await editor.eval('(goto-char (point-max))');
+    f.editor = await EmacsSession.start({ home: f.dir, terminal });
+    await f.editor.open(scratch('terminal'));
+    await f.editor.eval('(goto-char (point-max))');
     const lines = async (keys: string[][]): Promise<{ snap: EmacsSnapshot; ref: Reference }> => {
-      const since = editor!.events.mark();
-      for (const k of keys) editor!.terminalKeys(...k);
+      const since = f.editor!.events.mark();
+      for (const k of keys) f.editor!.terminalKeys(...k);
       const snap = await waitForSuggestion(since);
       const [ref] = await referenceCompletion(snap);
       expectOverlay(snap, ref!);
@@ -232,11 +215,11 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
       const count = ref!.insertText.split('\n').length;
       const column = snap.text.slice(0, ref!.offset).split('\n').at(-1)!.length;
       const expected = [...after.slice(row, row + count), ''];
-      let screen = editor!.screen();
+      let screen = f.editor!.screen();
       // the driver answered after a redisplay; tmux may still be reading what Emacs wrote
       for (let i = 0; i < 100 && JSON.stringify(screen.rows.slice(screen.cursor.y, screen.cursor.y + expected.length)) !== JSON.stringify(expected); i++) {
         await new Promise((r) => setTimeout(r, 20));
-        screen = editor!.screen();
+        screen = f.editor!.screen();
       }
       expect(screen.rows.slice(screen.cursor.y, screen.cursor.y + expected.length), 'the terminal from the cursor row').toEqual(expected);
       expect(screen.cursor.x, 'the cursor stays at point, in front of the suggestion').toBe(column);
@@ -249,20 +232,20 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
     // (the shipped model's does here); tmux takes a ";" ending an argument for a command separator
     const { snap, ref } = await lines([['Enter'], ['-l', '  if (values.length === 0) return'], ['\\;', 'C-b', 'Space']]);
     expect(snap.text.endsWith('  if (values.length === 0) return ;') && snap.point === chars(snap.text).length - 1, 'typed as sent').toBe(true);
-    const since = editor.events.mark();
-    editor.terminalKeys('Tab');
-    await editor.events.waitFor('accepted', since, 5_000, 'accepting is a local buffer edit');
-    expect((await editor.snapshot()).text).toBe(accepted(ref));
-    expect((await editor.status()).events.accepted).toBe(1);
+    const since = f.editor.events.mark();
+    f.editor.terminalKeys('Tab');
+    await f.editor.events.waitFor('accepted', since, 5_000, 'accepting is a local buffer edit');
+    expect((await f.editor.snapshot()).text).toBe(accepted(ref));
+    expect((await f.editor.status()).events.accepted).toBe(1);
   });
 
   it.each(['utf-16', 'utf-8'])("mid-line, with characters beyond ASCII and the BMP before point (%s): the item's range replaces the rest of the line", async (encoding) => {
-    editor = await EmacsSession.start({ home: dir, encodings: [encoding] });
-    await editor.open(scratch(`mid-line-${encoding}`));
-    await editor.eval('(goto-char (point-max))');
-    await editor.text(`${HEADER}  const é𝒳 = values.length; if (é𝒳 === 0) return;`);
-    const since = editor.events.mark();
-    await editor.keys('C-b SPC');
+    f.editor = await EmacsSession.start({ home: f.dir, encodings: [encoding] });
+    await f.editor.open(scratch(`mid-line-${encoding}`));
+    await f.editor.eval('(goto-char (point-max))');
+    await f.editor.text(`${HEADER}  const é𝒳 = values.length; if (é𝒳 === 0) return;`);
+    const since = f.editor.events.mark();
+    await f.editor.keys('C-b SPC');
     let snap = await waitForSuggestion(since);
     expect(snap.state.encoding).toBe(encoding);
     const [ref] = await referenceCompletion(snap);
@@ -274,25 +257,25 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
     console.log(`emacs, mid-line ${encoding}: ${JSON.stringify(ref!.insertText)} replacing ${ref!.end - ref!.start} code units`);
 
     // moving point clears it, and asks nothing; C-c \ (invoked) asks here again
-    let mark = editor.events.mark();
-    await editor.keys('C-f');
-    await editor.events.waitFor('cleared', mark, 1_000, 'the move itself clears it');
-    await editor.eval('(progn (sit-for 0.1) t)'); // five times the idle delay: a request would have been sent
-    const moved = await editor.snapshot();
-    expect({ overlays: moved.overlays, pending: moved.state.pending, timer: await editor.eval('(and slipstream--timer t)') }).toEqual({ overlays: [], pending: null, timer: null });
-    mark = editor.events.mark();
-    await editor.keys('C-b C-c \\');
+    let mark = f.editor.events.mark();
+    await f.editor.keys('C-f');
+    await f.editor.events.waitFor('cleared', mark, 1_000, 'the move itself clears it');
+    await f.editor.eval('(progn (sit-for 0.1) t)'); // five times the idle delay: a request would have been sent
+    const moved = await f.editor.snapshot();
+    expect({ overlays: moved.overlays, pending: moved.state.pending, timer: await f.editor.eval('(and slipstream--timer t)') }).toEqual({ overlays: [], pending: null, timer: null });
+    mark = f.editor.events.mark();
+    await f.editor.keys('C-b C-c \\');
     snap = await waitForSuggestion(mark);
     expectOverlay(snap, ref!);
     await acceptAndCheck(ref!);
   });
 
   it('cycles through the alternatives of an invoked request (M-n, M-p) and accepts one', async () => {
-    editor = await EmacsSession.start({ home: dir });
-    await editor.open(scratch('cycle'));
-    await editor.eval('(goto-char (point-max))');
-    let since = editor.events.mark();
-    await editor.text(`${HEADER}  if (`);
+    f.editor = await EmacsSession.start({ home: f.dir });
+    await f.editor.open(scratch('cycle'));
+    await f.editor.eval('(goto-char (point-max))');
+    let since = f.editor.events.mark();
+    await f.editor.text(`${HEADER}  if (`);
     let snap = await waitForSuggestion(since);
     const refs = await referenceCompletion(snap, 3);
     expect(snap.state.suggestion!.texts).toEqual([refs[0]!.insertText]);
@@ -302,82 +285,82 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
     expect(distinct, `alternatives ${JSON.stringify(refs.map((r) => r.insertText))}`).toBeGreaterThan(0);
 
     // M-n on an automatic suggestion asks for the alternatives at the same spot
-    since = editor.events.mark();
-    await editor.keys('M-n');
+    since = f.editor.events.mark();
+    await f.editor.keys('M-n');
     snap = await waitForSuggestion(since);
     expect(snap.state.suggestion!.texts).toEqual(refs.map((r) => r.insertText));
     expect(snap.state.suggestion!.index).toBe(distinct);
     expectOverlay(snap, refs[distinct]!);
     // then M-p and M-n move through them without asking
-    since = editor.events.mark();
-    await editor.keys('M-p');
-    snap = await editor.snapshot();
+    since = f.editor.events.mark();
+    await f.editor.keys('M-p');
+    snap = await f.editor.snapshot();
     expect(snap.state.suggestion!.index).toBe(distinct - 1);
     expectOverlay(snap, refs[distinct - 1]!);
-    await editor.keys('M-n');
-    snap = await editor.snapshot();
+    await f.editor.keys('M-n');
+    snap = await f.editor.snapshot();
     expect(snap.state.suggestion!.index).toBe(distinct);
-    expect(editor.events.mark() - since, 'two shown and two cleared events, no request').toBe(4);
+    expect(f.editor.events.mark() - since, 'two shown and two cleared events, no request').toBe(4);
     await acceptAndCheck(refs[distinct]!);
-    const status = await editor.status();
+    const status = await f.editor.status();
     expect(status.events.shown).toBeGreaterThanOrEqual(2);
 
     // M-x slipstream-status: the summary in the echo area (stderr in batch mode)
-    await editor.eval('(slipstream-status)');
+    await f.editor.eval('(slipstream-status)');
     const summary = /^slipstream \S+: ready, model \S+slipstream-code, mode (ar|redrafter), last \d+ ms \(median \d+ ms\), \d+ shown, 1 accepted$/m;
-    for (let i = 0; i < 100 && !summary.test(editor.stderr); i++) await editor.eval('(progn (sit-for 0.02) t)');
-    expect(editor.stderr).toMatch(summary);
+    for (let i = 0; i < 100 && !summary.test(f.editor.stderr); i++) await f.editor.eval('(progn (sit-for 0.02) t)');
+    expect(f.editor.stderr).toMatch(summary);
     // with retention figures (events.retention of slipstream/status), the share of accepted characters still there
     const retention = '(:checkpoints [(:afterSeconds 30 :items 2 :acceptedChars 40 :retainedChars 37) (:afterSeconds 300 :items 0 :acceptedChars 0 :retainedChars 0)] :untracked 0 :tracking 1)';
-    expect(await editor.eval(`(slipstream--format-retention '${retention})`)).toBe(', still there: 92% after 30 s');
-    expect(await editor.eval(`(slipstream--format-retention '(:checkpoints [(:afterSeconds 30 :items 2 :acceptedChars 40 :retainedChars 37) (:afterSeconds 300 :items 1 :acceptedChars 8 :retainedChars 6)])) `)).toBe(', still there: 92% after 30 s, 75% after 5 min');
-    expect(await editor.eval(`(slipstream--format-retention nil)`)).toBe('');
+    expect(await f.editor.eval(`(slipstream--format-retention '${retention})`)).toBe(', still there: 92% after 30 s');
+    expect(await f.editor.eval(`(slipstream--format-retention '(:checkpoints [(:afterSeconds 30 :items 2 :acceptedChars 40 :retainedChars 37) (:afterSeconds 300 :items 1 :acceptedChars 8 :retainedChars 6)])) `)).toBe(', still there: 92% after 30 s, 75% after 5 min');
+    expect(await f.editor.eval(`(slipstream--format-retention nil)`)).toBe('');
   });
 
   it.each(['utf-32', 'utf-16', 'utf-8'])("keeps the server's copy equal to the buffer through edits of every kind (%s)", async (encoding) => {
-    editor = await EmacsSession.start({ home: dir, encodings: [encoding] });
-    await editor.open(scratch(`sync-${encoding}`));
-    expect((await editor.snapshot()).state.encoding).toBe(encoding);
+    f.editor = await EmacsSession.start({ home: f.dir, encodings: [encoding] });
+    await f.editor.open(scratch(`sync-${encoding}`));
+    expect((await f.editor.snapshot()).state.encoding).toBe(encoding);
     await expectSynced('opening');
     const steps: [string, () => Promise<unknown>][] = [
-      ['typing multi-byte characters and line breaks at the end', () => editor!.eval('(goto-char (point-max))').then(() => editor!.text("const café = '😀é';\nlet 𝒳 = 1;\n"))],
-      ['typing in the middle of a line', () => editor!.keys('C-p C-p C-e').then(() => editor!.text(' // naïve 😀'))],
-      ['deleting a character beyond the BMP', () => editor!.keys('DEL DEL')],
-      ['killing a region across lines', () => editor!.keys('M-< C-n C-f C-f C-SPC C-n C-n C-n C-e C-w')],
-      ['yanking it at the end', () => editor!.keys('M-> C-y')],
-      ['capitalizing and upcasing words', () => editor!.keys('M-< C-n C-n M-c M-u')],
-      ['upcasing a region with é and 😀', () => editor!.eval('(upcase-region (- (point-max) 40) (point-max))')],
-      ['transposing lines', () => editor!.keys('M-< C-n C-n C-x C-t')],
-      ['undoing', () => editor!.keys('C-/ C-/ C-/')],
-      ['joining lines', () => editor!.keys('M-> C-p C-p M-^')],
-      ['replacing é with a combining sequence everywhere (no command)', () => editor!.eval('(save-excursion (goto-char (point-min)) (while (search-forward "é" nil t) (replace-match "e\u0301")))')],
-      ['editing while narrowed', () => editor!.eval('(save-restriction (narrow-to-region 50 120) (goto-char (point-max)) (insert "😀\\n\\t") (goto-char (point-min)) (delete-char 3))')],
-      ['deleting across many lines', () => editor!.eval('(delete-region 30 (- (point-max) 30))')],
-      ['inserting a carriage return', () => editor!.eval('(save-excursion (goto-char (point-min)) (insert "a\\rb😀\\r\\n"))')],
-      ['typing after it', () => editor!.keys('M-> C-p').then(() => editor!.text('x😀y\n'))],
-      ['removing the carriage returns', () => editor!.eval('(save-excursion (goto-char (point-min)) (while (search-forward "\\r" nil t) (replace-match "")))')],
-      ['typing once more', () => editor!.keys('M-<').then(() => editor!.text('é😀\n'))],
+      ['typing multi-byte characters and line breaks at the end', () => f.editor!.eval('(goto-char (point-max))').then(() => f.editor!.text("const café = '😀é';\nlet 𝒳 = 1;\n"))],
+      ['typing in the middle of a line', () => f.editor!.keys('C-p C-p C-e').then(() => f.editor!.text(' // naïve 😀'))],
+      ['deleting a character beyond the BMP', () => f.editor!.keys('DEL DEL')],
+      ['killing a region across lines', () => f.editor!.keys('M-< C-n C-f C-f C-SPC C-n C-n C-n C-e C-w')],
+      ['yanking it at the end', () => f.editor!.keys('M-> C-y')],
+      ['capitalizing and upcasing words', () => f.editor!.keys('M-< C-n C-n M-c M-u')],
+      ['upcasing a region with é and 😀', () => f.editor!.eval('(upcase-region (- (point-max) 40) (point-max))')],
+      ['transposing lines', () => f.editor!.keys('M-< C-n C-n C-x C-t')],
+      ['undoing', () => f.editor!.keys('C-/ C-/ C-/')],
+      ['joining lines', () => f.editor!.keys('M-> C-p C-p M-^')],
+      ['replacing é with a combining sequence everywhere (no command)', () => f.editor!.eval('(save-excursion (goto-char (point-min)) (while (search-forward "é" nil t) (replace-match "e\u0301")))')],
+      ['editing while narrowed', () => f.editor!.eval('(save-restriction (narrow-to-region 50 120) (goto-char (point-max)) (insert "😀\\n\\t") (goto-char (point-min)) (delete-char 3))')],
+      ['deleting across many lines', () => f.editor!.eval('(delete-region 30 (- (point-max) 30))')],
+      ['inserting a carriage return', () => f.editor!.eval('(save-excursion (goto-char (point-min)) (insert "a\\rb😀\\r\\n"))')],
+      ['typing after it', () => f.editor!.keys('M-> C-p').then(() => f.editor!.text('x😀y\n'))],
+      ['removing the carriage returns', () => f.editor!.eval('(save-excursion (goto-char (point-min)) (while (search-forward "\\r" nil t) (replace-match "")))')],
+      ['typing once more', () => f.editor!.keys('M-<').then(() => f.editor!.text('é😀\n'))],
       // the file changed on disk: revert-buffer replaces what differs (insert-file-contents's REPLACE)
-      ['reverting to a changed file, modes kept', () => editor!.eval('(let* ((text (buffer-string)) (n (length text))) (write-region (concat "// 😀 first\n" (substring text 5 (/ n 3)) "naïve\n" (substring text (/ (* 2 n) 3))) nil buffer-file-name) (revert-buffer t t t))')],
+      ['reverting to a changed file, modes kept', () => f.editor!.eval('(let* ((text (buffer-string)) (n (length text))) (write-region (concat "// 😀 first\n" (substring text 5 (/ n 3)) "naïve\n" (substring text (/ (* 2 n) 3))) nil buffer-file-name) (revert-buffer t t t))')],
     ];
     let version = 0;
     const wholeTexts = new Map<string, number>();
     for (const [what, step] of steps) {
       await step();
       await expectSynced(what);
-      const snap = await editor.snapshot();
+      const snap = await f.editor.snapshot();
       expect(snap.version, `${what} changed the version`).toBeGreaterThan(version);
       version = snap.version;
-      wholeTexts.set(what, await editor.eval('slipstream--whole-text-syncs'));
+      wholeTexts.set(what, await f.editor.eval('slipstream--whole-text-syncs'));
     }
     // revert-buffer that runs the major mode again closes the buffer on the server and opens it anew
-    let since = editor.events.mark();
-    await editor.eval('(progn (write-region (concat "const ü = 1;\n" (buffer-string)) nil buffer-file-name) (revert-buffer t t))');
-    await editor.events.waitFor('attached', since, 5_000, 'the mode is turned on again with the major mode');
-    expect((await editor.snapshot()).version).toBe(0);
+    let since = f.editor.events.mark();
+    await f.editor.eval('(progn (write-region (concat "const ü = 1;\n" (buffer-string)) nil buffer-file-name) (revert-buffer t t))');
+    await f.editor.events.waitFor('attached', since, 5_000, 'the mode is turned on again with the major mode');
+    expect((await f.editor.snapshot()).version).toBe(0);
     await expectSynced('reverting with the major mode run again');
-    since = editor.events.mark();
-    await editor.text('x');
+    since = f.editor.events.mark();
+    await f.editor.text('x');
     await expectSynced('typing after that');
     // ranges, not whole texts, except while the buffer holds a carriage return
     expect(wholeTexts.get('inserting a carriage return'), 'whole-text didChanges up to the carriage return').toBe(0);
@@ -388,39 +371,39 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
   it('cancels the request in flight with $/cancelRequest when typing goes on', async () => {
     // The server's debounce holds the first automatic request of a document for debounceMs
     // (5 s here), so it is certainly still in flight when the next key arrives.
-    editor = await EmacsSession.start({ home: dir, settings: { completion: { debounceMs: 5000 } } });
-    await editor.open(scratch('cancel'));
-    await editor.eval('(goto-char (point-max))');
-    let since = editor.events.mark();
-    await editor.text('export function m');
-    await editor.events.waitFor('request', since, 5_000, 'the client asks 20 ms after the last key');
-    const first = (await editor.snapshot()).state.pending;
+    f.editor = await EmacsSession.start({ home: f.dir, settings: { completion: { debounceMs: 5000 } } });
+    await f.editor.open(scratch('cancel'));
+    await f.editor.eval('(goto-char (point-max))');
+    let since = f.editor.events.mark();
+    await f.editor.text('export function m');
+    await f.editor.events.waitFor('request', since, 5_000, 'the client asks 20 ms after the last key');
+    const first = (await f.editor.snapshot()).state.pending;
     expect(first).toBeGreaterThan(0);
-    since = editor.events.mark();
-    await editor.text('e');
-    await editor.events.waitFor('response', since, 10_000, 'the second request waits at most the 5 s debounce');
-    expect((await editor.status()).requests.cancelled).toBe(1);
+    since = f.editor.events.mark();
+    await f.editor.text('e');
+    await f.editor.events.waitFor('response', since, 10_000, 'the second request waits at most the 5 s debounce');
+    expect((await f.editor.status()).requests.cancelled).toBe(1);
   });
 
   it.each([
     ['is not installed', ['slipstream-test-no-such-command', 'serve', '--stdio'], /^slipstream: could not start slipstream-test-no-such-command serve --stdio: .*\(M-x slipstream-restart starts it again\)$/],
     ['exits at once', [process.execPath, '-e', 'process.stderr.write("boom\\n"); process.exit(3)'], /^slipstream: the server exited \(exit 3\): boom \(M-x slipstream-restart starts it again\)$/],
   ])('a server that %s is one message, not an error per keystroke', async (_what, command, message) => {
-    editor = await EmacsSession.start({ home: dir, command });
-    await editor.eval(`(find-file ${JSON.stringify(scratch('no-server'))})`);
+    f.editor = await EmacsSession.start({ home: f.dir, command });
+    await f.editor.eval(`(find-file ${JSON.stringify(scratch('no-server'))})`);
     const said = async (): Promise<string[]> => {
       // let the client's timers run (the debounce, the message it defers out of the sentinel)
-      await editor!.eval('(progn (sit-for 0.1) t)');
-      return editor!.stderr.split('\n').filter((l) => /slipstream|[Ee]rror/.test(l));
+      await f.editor!.eval('(progn (sit-for 0.1) t)');
+      return f.editor!.stderr.split('\n').filter((l) => /slipstream|[Ee]rror/.test(l));
     };
     for (let i = 0; i < 50 && (await said()).length === 0; i++); // the process exits within ~100 ms
-    for (const keys of ['abc', '\nd', 'ef']) await editor.text(keys);
+    for (const keys of ['abc', '\nd', 'ef']) await f.editor.text(keys);
     const lines = await said();
-    expect(lines, editor.stderr).toHaveLength(1);
+    expect(lines, f.editor.stderr).toHaveLength(1);
     expect(lines[0]).toMatch(message);
-    expect((await editor.snapshot()).state.server).toBe(command[0] === process.execPath ? 'exited' : 'failed');
+    expect((await f.editor.snapshot()).state.server).toBe(command[0] === process.execPath ? 'exited' : 'failed');
     // the manual trigger says why it cannot ask
-    await editor.keys('C-c \\');
+    await f.editor.keys('C-c \\');
     expect((await said()).slice(1)).toEqual([lines[0]!.replace(/^slipstream: (.*) \(M-x.*$/, 'slipstream: not running: $1')]);
   });
 });

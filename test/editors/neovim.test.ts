@@ -8,14 +8,13 @@
  * where "no request" is checked once every request the keys could have caused would have been
  * sent. Skips with a reason when nvim is not installed; CI installs it.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
-import { cursorOffset, displayed, documentText, expectedScreen, findEditor, fixtureDrafter, fixtureModel, linesAfter, openFile, type Snapshot } from './editor-session.js';
-import { editorSuite } from './editor-suite.js';
+import { describe, expect, it } from 'vitest';
+import { cursorOffset, displayed, documentText, expectedScreen, findEditor, linesAfter, openFile, type Snapshot } from './editor-session.js';
+import { editorFrame, editorSuite } from './editor-suite.js';
 import { NeovimSession, PARTIAL_KEYS, type NeovimSnapshot } from './nvim-session.js';
-import { referenceCompletion, SCENARIOS, scratchDir, scratchFile, waitForSuggestion, type Scenario } from './scenarios.js';
+import { referenceCompletion, SCENARIOS, scratchFile, waitForSuggestion, type Scenario } from './scenarios.js';
 
 /** The lines the extmark shows from its row on: the row with its virtual text applied, then its virt_lines. */
 function extmarkLines(snap: NeovimSnapshot): string[] {
@@ -84,29 +83,11 @@ function cursorAfter(text: string, start: number, insert: string): { row: number
 }
 
 describe.skipIf('skip' in tool)('editors/neovim in a real neovim: accepting part of a suggestion, and the next key with none shown', () => {
-  let reference: SpawnedServer;
-  let editor: NeovimSession | undefined;
-  let dir: string;
-
-  beforeAll(async () => {
-    reference = spawnStdio(['--model', fixtureModel, '--drafter', fixtureDrafter]);
-    await reference.client.initialize({});
-    dir = scratchDir('neovim-partial');
-  });
-
-  afterAll(() => {
-    reference?.kill();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  afterEach(async () => {
-    await editor?.close();
-    editor = undefined;
-  });
+  const f = editorFrame<NeovimSession>('neovim-partial');
 
   /** Opens the scenario's file and types its keys; resolves with the snapshot once a suggestion is shown. */
   function typeScenario(e: NeovimSession, scenario: Scenario): Promise<NeovimSnapshot> {
-    return typeScenarioIn(e, dir, scenario);
+    return typeScenarioIn(e, f.dir, scenario);
   }
 
   /**
@@ -120,8 +101,8 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: accepting part
    * beyond ASCII in it, which the shipped model does not write).
    */
   async function acceptInParts(scenario: Scenario, prefix: string): Promise<string> {
-    editor = await NeovimSession.start({ home: dir });
-    const e = editor;
+    f.editor = await NeovimSession.start({ home: f.dir });
+    const e = f.editor;
     if (prefix) {
       // between the plugin and its LSP module: the plugin receives the server's items with `prefix`
       // in front of their text (copies: the session records the server's reply as it came)
@@ -145,7 +126,7 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: accepting part
       );
     }
     const shown = await typeScenario(e, scenario);
-    const ref = await referenceCompletion(reference.client, shown);
+    const ref = await referenceCompletion(f.reference.client, shown);
     expect(ref.start).toBe(ref.offset);
     const insertText = prefix + ref.insertText;
     expect((await e.pluginState()).suggestion).toMatchObject({ text: insertText, index: 1, count: 1 });
@@ -207,8 +188,8 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: accepting part
   });
 
   it('the next key with no suggestion shown asks the server (invoked) and shows its answer', async () => {
-    editor = await NeovimSession.start({ home: dir });
-    const e = editor;
+    f.editor = await NeovimSession.start({ home: f.dir });
+    const e = f.editor;
     await typeScenario(e, SCENARIOS[0]!);
     let since = e.events.mark();
     await e.type('<C-]>');
@@ -243,9 +224,9 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: accepting part
   });
 
   it('the next and previous keys in a buffer the plugin is not attached to fall through to what the key did before', async () => {
-    editor = await NeovimSession.start({ home: dir });
-    const e = editor;
-    await openFile(e, scratchFile(dir, 'lf')); // the server runs, with a buffer attached
+    f.editor = await NeovimSession.start({ home: f.dir });
+    const e = f.editor;
+    await openFile(e, scratchFile(f.dir, 'lf')); // the server runs, with a buffer attached
     await e.ex('enew'); // no file name: the plugin leaves this one alone
     const since = e.events.mark();
     // the key's mapping feeds the key itself when these return false (init.lua's map)
@@ -257,25 +238,7 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: accepting part
 });
 
 describe.skipIf('skip' in tool)('editors/neovim in a real neovim: turning suggestions off and on, and asking only on the keys', () => {
-  let reference: SpawnedServer;
-  let editor: NeovimSession | undefined;
-  let dir: string;
-
-  beforeAll(async () => {
-    reference = spawnStdio(['--model', fixtureModel, '--drafter', fixtureDrafter]);
-    await reference.client.initialize({});
-    dir = scratchDir('neovim-toggle');
-  });
-
-  afterAll(() => {
-    reference?.kill();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  afterEach(async () => {
-    await editor?.close();
-    editor = undefined;
-  });
+  const f = editorFrame<NeovimSession>('neovim-toggle');
 
   /** The textDocument/inlineCompletion requests the plugin sent so far (their params). */
   async function asked(e: NeovimSession): Promise<any[]> {
@@ -285,21 +248,21 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: turning sugges
   /** Expects the suggestion the plugin shows now to be what slipstream/complete answers for the buffer and cursor. */
   async function expectReferenceShown(e: NeovimSession): Promise<void> {
     const snap = await e.snapshot();
-    const ref = await referenceCompletion(reference.client, snap);
+    const ref = await referenceCompletion(f.reference.client, snap);
     expect((await e.pluginState()).suggestion?.text).toBe(ref.insertText);
   }
 
   /** A markdown file (by its name: the sessions run `filetype on`) in the scratch folder. */
   function markdownFile(): string {
-    const path = join(dir, 'notes.md');
+    const path = join(f.dir, 'notes.md');
     writeFileSync(path, '# Notes\n\nThe median of a list of numbers.\n');
     return path;
   }
 
   it(':SlipstreamDisable clears the suggestion shown, then typing and the trigger and next keys ask nothing; :SlipstreamEnable brings suggestions back', async () => {
-    editor = await NeovimSession.start({ home: dir });
-    const e = editor;
-    await typeScenarioIn(e, dir, SCENARIOS[0]!); // "  if (" with a suggestion
+    f.editor = await NeovimSession.start({ home: f.dir });
+    const e = f.editor;
+    await typeScenarioIn(e, f.dir, SCENARIOS[0]!); // "  if (" with a suggestion
     expect(await e.pluginState()).toMatchObject({ enabled: true, attached: true });
 
     // off: the suggestion goes at once, from the screen and the plugin
@@ -347,9 +310,9 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: turning sugges
 
   it(':SlipstreamDisable cancels the request in flight at once', async () => {
     // the server's debounce holds the first automatic request of a document for 5 s
-    editor = await NeovimSession.start({ home: dir, settings: { completion: { debounceMs: 5000 } } });
-    const e = editor;
-    await openFile(e, scratchFile(dir, 'lf'));
+    f.editor = await NeovimSession.start({ home: f.dir, settings: { completion: { debounceMs: 5000 } } });
+    const e = f.editor;
+    await openFile(e, scratchFile(f.dir, 'lf'));
     let since = e.events.mark();
     await e.type('Goexport function m');
     await e.events.waitFor('SlipstreamRequest', since, 5_000, 'the plugin asks 20 ms after the last key');
@@ -369,9 +332,9 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: turning sugges
   });
 
   it('b:slipstream_enabled = false turns suggestions off in one buffer while another still gets them; :SlipstreamEnable! turns them on there again', async () => {
-    editor = await NeovimSession.start({ home: dir });
-    const e = editor;
-    const fileA = scratchFile(dir, 'lf');
+    f.editor = await NeovimSession.start({ home: f.dir });
+    const e = f.editor;
+    const fileA = scratchFile(f.dir, 'lf');
     await openFile(e, fileA);
     await e.append(SCENARIOS[0]!.append);
     await e.nvim.lua('vim.b.slipstream_enabled = false', []);
@@ -383,7 +346,7 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: turning sugges
 
     // another buffer: suggestions as usual (not compared with the reference server's: with two
     // documents open, the editor's server adds snippets of the other to its prompts)
-    await typeScenarioIn(e, dir, SCENARIOS[3]!);
+    await typeScenarioIn(e, f.dir, SCENARIOS[3]!);
     expect(await e.pluginState()).toMatchObject({ enabled: true });
     const before = (await asked(e)).length;
     expect(await e.typeAndSync('<Esc>')).toEqual(['SlipstreamCleared', 'test:synced']);
@@ -407,10 +370,10 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: turning sugges
   });
 
   it("filetypes as a map: a filetype's own entry wins, else '*'; the buffers of a filetype turned off stay attached", async () => {
-    editor = await NeovimSession.start({ home: dir, setup: { filetypes: { '*': true, markdown: false } } });
-    const e = editor;
+    f.editor = await NeovimSession.start({ home: f.dir, setup: { filetypes: { '*': true, markdown: false } } });
+    const e = f.editor;
     // typescript: on through '*'
-    await typeScenarioIn(e, dir, SCENARIOS[0]!);
+    await typeScenarioIn(e, f.dir, SCENARIOS[0]!);
     await expectReferenceShown(e);
     const before = (await asked(e)).length;
     expect(await e.typeAndSync('<Esc>')).toEqual(['SlipstreamCleared', 'test:synced']);
@@ -431,17 +394,17 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: turning sugges
   });
 
   it("filetypes as a map with '*' off, and as a list (attaching only to its filetypes) as before", async () => {
-    editor = await NeovimSession.start({ home: dir, setup: { filetypes: { '*': false, typescript: true } } });
-    let e = editor;
-    await typeScenarioIn(e, dir, SCENARIOS[0]!);
+    f.editor = await NeovimSession.start({ home: f.dir, setup: { filetypes: { '*': false, typescript: true } } });
+    let e = f.editor;
+    await typeScenarioIn(e, f.dir, SCENARIOS[0]!);
     expect(await e.typeAndSync('<Esc>')).toEqual(['SlipstreamCleared', 'test:synced']);
     await openFile(e, markdownFile());
     expect(await e.pluginState()).toMatchObject({ enabled: false, off: 'filetype', attached: true });
     await e.close();
 
-    editor = await NeovimSession.start({ home: dir, setup: { filetypes: ['typescript'] } });
-    e = editor;
-    await typeScenarioIn(e, dir, SCENARIOS[0]!);
+    f.editor = await NeovimSession.start({ home: f.dir, setup: { filetypes: ['typescript'] } });
+    e = f.editor;
+    await typeScenarioIn(e, f.dir, SCENARIOS[0]!);
     expect(await e.typeAndSync('<Esc>')).toEqual(['SlipstreamCleared', 'test:synced']);
     await e.ex(`edit ${markdownFile()}`); // BufEnter: the plugin leaves it alone
     expect(await e.pluginState()).toMatchObject({ enabled: true, attached: false });
@@ -450,9 +413,9 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: turning sugges
   });
 
   it('auto_trigger = false: typing asks nothing (and clears), the trigger and next keys ask', async () => {
-    editor = await NeovimSession.start({ home: dir, setup: { auto_trigger: false } });
-    const e = editor;
-    await openFile(e, scratchFile(dir, 'lf'));
+    f.editor = await NeovimSession.start({ home: f.dir, setup: { auto_trigger: false } });
+    const e = f.editor;
+    await openFile(e, scratchFile(f.dir, 'lf'));
     await e.append(SCENARIOS[0]!.append);
     expect(await e.typeAndSettle(SCENARIOS[0]!.keys, '  if (')).toEqual(['test:settled']);
     expect(await asked(e)).toEqual([]);
@@ -479,8 +442,8 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: turning sugges
   });
 
   it(':SlipstreamStatus adds the share of accepted characters still there at each checkpoint that has some', async () => {
-    editor = await NeovimSession.start({ home: dir });
-    const e = editor;
+    f.editor = await NeovimSession.start({ home: f.dir });
+    const e = f.editor;
     // made-up statuses (the real checkpoints come 30 s and 5 min after an accept): the formatting alone
     const line = (retention: object) =>
       e.nvim.lua(
@@ -496,7 +459,7 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: turning sugges
     expect(await line({ checkpoints: [checkpoints[0], { afterSeconds: 300, items: 0, acceptedChars: 0, retainedChars: 0 }], untracked: 0, tracking: 1 })).toMatch(/accepted, still there: 93% after 30 s$/);
     expect(await line({ checkpoints: [{ afterSeconds: 30, items: 0, acceptedChars: 0, retainedChars: 0 }], untracked: 0, tracking: 0 })).toMatch(/2 accepted$/);
     // the real server's, with no checkpoint reached yet: the status line and where suggestions stand
-    await openFile(e, scratchFile(dir, 'lf'));
+    await openFile(e, scratchFile(f.dir, 'lf'));
     const out = await e.output('SlipstreamStatus');
     expect(out).toMatch(/slipstream \S+: \w+, .*, 0 shown, 0 accepted; suggestions on here$/);
     expect(out).not.toContain('still there');

@@ -11,12 +11,12 @@
  * return the text of virtual-text properties; what the plugin sent its server is read from Vim's
  * channel log. Skips with a reason when vim is not installed; CI installs it.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cursorOffset, displayed, documentText, expectedScreen, findEditor, linesAfter, openFile, type Snapshot } from './editor-session.js';
-import { editorSuite } from './editor-suite.js';
-import { SCENARIOS, scratchDir, scratchFile, waitForSuggestion, type Scenario } from './scenarios.js';
+import { editorFrame, editorSuite } from './editor-suite.js';
+import { SCENARIOS, scratchFile, waitForSuggestion, type Scenario } from './scenarios.js';
 import { VimSession } from './vim-session.js';
 
 function tooOld(versionText: string): string | undefined {
@@ -57,31 +57,17 @@ function linePart(text: string): string {
 }
 
 describe.skipIf('skip' in tool)('editors/vim: partial accept, and the next key with nothing shown', () => {
-  let dir: string;
-  let editor: VimSession | undefined;
+  const f = editorFrame<VimSession>('vim-partial', { reference: false });
   let logs = 0;
 
-  beforeAll(() => {
-    dir = scratchDir('vim-partial');
-  });
-
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  afterEach(async () => {
-    await editor?.close();
-    editor = undefined;
-  });
-
   async function start(): Promise<VimSession> {
-    editor = await VimSession.start({ home: dir, channelLog: join(dir, `channel-${++logs}.log`) });
-    return editor;
+    f.editor = await VimSession.start({ home: f.dir, channelLog: join(f.dir, `channel-${++logs}.log`) });
+    return f.editor;
   }
 
   /** Types `scenario` into its file; resolves once a suggestion is shown. */
   async function typeScenario(vim: VimSession, scenario: Scenario): Promise<Snapshot> {
-    await openFile(vim, scratchFile(dir, scenario.file));
+    await openFile(vim, scratchFile(f.dir, scenario.file));
     if (scenario.append.length > 0) await vim.append(scenario.append);
     const since = vim.events.mark();
     await vim.type(scenario.keys);
@@ -216,7 +202,7 @@ describe.skipIf('skip' in tool)('editors/vim: partial accept, and the next key w
 
   it('the next key where the plugin does not serve the buffer is the key itself', async () => {
     const vim = await start();
-    await openFile(vim, scratchFile(dir, 'lf'));
+    await openFile(vim, scratchFile(f.dir, 'lf'));
     // a buffer without a name: the plugin does not attach to it
     await vim.ex('enew');
     await vim.type('i<M-]>x');
@@ -229,27 +215,13 @@ describe.skipIf('skip' in tool)('editors/vim: partial accept, and the next key w
 });
 
 describe.skipIf('skip' in tool)('editors/vim: turning suggestions off and on, per buffer and filetype, and asking only on the keys', () => {
-  let dir: string;
-  let editor: VimSession | undefined;
+  const f = editorFrame<VimSession>('vim-toggle', { reference: false });
   let logs = 0;
-
-  beforeAll(() => {
-    dir = scratchDir('vim-toggle');
-  });
-
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  afterEach(async () => {
-    await editor?.close();
-    editor = undefined;
-  });
 
   /** `globals`: g: variables the driver sets before the plugin loads, as a vimrc would. */
   async function start(globals: Record<string, unknown> = {}): Promise<VimSession> {
-    editor = await VimSession.start({ home: dir, channelLog: join(dir, `channel-${++logs}.log`), globals });
-    return editor;
+    f.editor = await VimSession.start({ home: f.dir, channelLog: join(f.dir, `channel-${++logs}.log`), globals });
+    return f.editor;
   }
 
   /** Opens `path` and types `scenario` there; resolves once a suggestion is shown. */
@@ -302,7 +274,7 @@ describe.skipIf('skip' in tool)('editors/vim: turning suggestions off and on, pe
 
   it(':SlipstreamDisable drops the suggestion shown and asks nothing while typing (the next key is itself); :SlipstreamEnable asks at the next keystroke; :SlipstreamToggle flips it', async () => {
     const vim = await start();
-    const shown = await typeScenario(vim, scratchFile(dir, 'lf'), SCENARIOS[0]!); // "  if (": a multi-line suggestion
+    const shown = await typeScenario(vim, scratchFile(f.dir, 'lf'), SCENARIOS[0]!); // "  if (": a multi-line suggestion
     expect(shown.screen[1], 'the suggestion\'s second line').not.toBe('~');
     expect(await vim.pluginState()).toMatchObject({ enabled: true, off: '' });
     expect(await statusLine(vim)).toMatch(/; suggestions on here$/);
@@ -350,8 +322,8 @@ describe.skipIf('skip' in tool)('editors/vim: turning suggestions off and on, pe
 
   it(':SlipstreamDisable cancels the request in flight', async () => {
     // the server holds the first automatic request of a document for its debounce (5 s here)
-    const vim = (editor = await VimSession.start({ home: dir, channelLog: join(dir, `channel-${++logs}.log`), settings: { completion: { debounceMs: 5000 } } }));
-    await openFile(vim, scratchFile(dir, 'lf'));
+    const vim = (f.editor = await VimSession.start({ home: f.dir, channelLog: join(f.dir, `channel-${++logs}.log`), settings: { completion: { debounceMs: 5000 } } }));
+    await openFile(vim, scratchFile(f.dir, 'lf'));
     const since = vim.events.mark();
     await vim.type('Goexport function m');
     await vim.events.waitFor('SlipstreamRequest', since, 5_000, 'the plugin asks 20 ms after the last key');
@@ -365,7 +337,7 @@ describe.skipIf('skip' in tool)('editors/vim: turning suggestions off and on, pe
   it('b:slipstream_enabled = v:false: that buffer asks nothing (its text still goes to the server), another buffer still gets suggestions', async () => {
     const vim = await start();
     await vim.ex('set hidden');
-    await openFile(vim, scratchFile(dir, 'lf'));
+    await openFile(vim, scratchFile(f.dir, 'lf'));
     await vim.ex('let b:slipstream_enabled = v:false');
     await vim.append(SCENARIOS[0]!.append);
     const since = vim.events.mark();
@@ -379,7 +351,7 @@ describe.skipIf('skip' in tool)('editors/vim: turning suggestions off and on, pe
     expect(await statusLine(vim)).toMatch(/; suggestions off in this buffer \(b:slipstream_enabled is false\)$/);
 
     await vim.type('<Esc>');
-    const shown = await typeScenario(vim, scratchFile(dir, 'tabs'), SCENARIOS[3]!);
+    const shown = await typeScenario(vim, scratchFile(f.dir, 'tabs'), SCENARIOS[3]!);
     expect(shown.screen[0], 'the suggestion on the cursor line').not.toBe(displayed(shown.lines[shown.row]!, shown.tabstop));
     expect(requests(vim).length).toBeGreaterThan(0);
     expect(requests(vim).every((m) => m.params.textDocument.uri.endsWith('/stats-tabs.ts'))).toBe(true);
@@ -391,9 +363,9 @@ describe.skipIf('skip' in tool)('editors/vim: turning suggestions off and on, pe
   it("g:slipstream_filetypes as a dict: a filetype's own entry wins, else '*'; changed later it applies at the next keystroke; the list form still works", async () => {
     const vim = await start({ slipstream_filetypes: { '*': false, typescript: true } });
     await vim.ex('set hidden');
-    const ts = scratchFile(dir, 'lf');
+    const ts = scratchFile(f.dir, 'lf');
     await openFile(vim, ts); // typescript: its own entry
-    const md = join(dir, 'notes.md');
+    const md = join(f.dir, 'notes.md');
     writeFileSync(md, '# Notes\n');
     let since = vim.events.mark();
     await vim.ex(`edit ${md}`);
@@ -433,7 +405,7 @@ describe.skipIf('skip' in tool)('editors/vim: turning suggestions off and on, pe
 
   it('g:slipstream_auto_trigger = v:false: typing asks nothing, the trigger key and the next key ask', async () => {
     const vim = await start({ slipstream_auto_trigger: false, slipstream_keys: { trigger: '<M-\\>' } });
-    await openFile(vim, scratchFile(dir, 'lf'));
+    await openFile(vim, scratchFile(f.dir, 'lf'));
     await vim.append(SCENARIOS[0]!.append);
     let since = vim.events.mark();
     await vim.type(SCENARIOS[0]!.keys);
@@ -481,7 +453,7 @@ describe.skipIf('skip' in tool)('editors/vim: turning suggestions off and on, pe
     expect(await format({ checkpoints: [checkpoint(30, 0, 0, 0)], untracked: 0, tracking: 0 })).toBe('');
     expect(await format({})).toBe('');
     // the server's real figures (the model may still be loading): none accepted yet, so nothing added
-    await openFile(vim, scratchFile(dir, 'lf'));
+    await openFile(vim, scratchFile(f.dir, 'lf'));
     expect(await statusLine(vim)).toMatch(/^slipstream \S+: \w+, .*, no requests yet, 0 shown, 0 accepted; suggestions on here$/);
   });
 });

@@ -32,6 +32,12 @@ async function retention(): Promise<RetentionStatus> {
 async function figures(): Promise<number[][]> {
   return (await retention()).checkpoints.map((c) => [c.items, c.acceptedChars, c.retainedChars]);
 }
+type Figures = [items: number, acceptedChars: number, retainedChars: number];
+/** An events.retention with these figures at the 30 s and the 5 min checkpoint. */
+function retentionOf(at30s: Figures, at5min: Figures, untracked: number, tracking: number): RetentionStatus {
+  const checkpoint = (afterSeconds: number, [items, acceptedChars, retainedChars]: Figures) => ({ afterSeconds, items, acceptedChars, retainedChars });
+  return { checkpoints: [checkpoint(30, at30s), checkpoint(300, at5min)], untracked, tracking };
+}
 /** Moves the clock once the server has handled everything sent before (a request answers after them). */
 async function advance(ms: number): Promise<void> {
   await retention();
@@ -54,14 +60,7 @@ describe('retention of accepted suggestions', () => {
     const item = await offer();
     await pair.change(uri, 2, [insert(0, 10, 'b + 1;')]);
     await accept(item);
-    expect(await retention()).toEqual({
-      checkpoints: [
-        { afterSeconds: 30, items: 0, acceptedChars: 0, retainedChars: 0 },
-        { afterSeconds: 300, items: 0, acceptedChars: 0, retainedChars: 0 },
-      ],
-      untracked: 0,
-      tracking: 1,
-    });
+    expect(await retention()).toEqual(retentionOf([0, 0, 0], [0, 0, 0], 0, 1));
     // 'const a = b + 1;' → 'const a = b;' (' + 1' deleted) with typing before and inside it
     await pair.change(uri, 3, [remove(0, 11, 15), insert(0, 0, '/* */ ')]);
     await pair.change(uri, 4, [insert(0, 17, 'c')]); // 'const a = bc;': not accepted text
@@ -103,14 +102,7 @@ describe('retention of accepted suggestions', () => {
     await accept(item);
     await pair.change(uri, 3, [remove(0, 10, 12)]); // 'b ' deleted
     await pair.client.sendNotification('textDocument/didClose', { textDocument: { uri } });
-    expect(await retention()).toEqual({
-      checkpoints: [
-        { afterSeconds: 30, items: 1, acceptedChars: 6, retainedChars: 4 },
-        { afterSeconds: 300, items: 1, acceptedChars: 6, retainedChars: 4 },
-      ],
-      untracked: 0,
-      tracking: 0,
-    });
+    expect(await retention()).toEqual(retentionOf([1, 6, 4], [1, 6, 4], 0, 0));
     expect(clock.pending).toBe(0);
   });
 
@@ -123,13 +115,6 @@ describe('retention of accepted suggestions', () => {
     await advance(1);
     await pair.change(uri, 3, [remove(0, 10, 16), insert(0, 10, 'b + 1;')]); // too late
     await advance(300_000);
-    expect(await retention()).toEqual({
-      checkpoints: [
-        { afterSeconds: 30, items: 0, acceptedChars: 0, retainedChars: 0 },
-        { afterSeconds: 300, items: 0, acceptedChars: 0, retainedChars: 0 },
-      ],
-      untracked: 1,
-      tracking: 0,
-    });
+    expect(await retention()).toEqual(retentionOf([0, 0, 0], [0, 0, 0], 1, 0));
   });
 });

@@ -109,6 +109,12 @@ describe('RetentionTracker', () => {
     };
   }
   const item = (id: string, offset: number, text: string) => ({ id, uri, offset, text });
+  type Figures = [items: number, acceptedChars: number, retainedChars: number];
+  /** figuresNow with these figures at the 30 s and the 5 min checkpoint. */
+  const retentionOf = (at30s: Figures, at5min: Figures, untracked: number, tracking: number) => {
+    const checkpoint = (afterSeconds: number, [items, acceptedChars, retainedChars]: Figures) => ({ afterSeconds, items, acceptedChars, retainedChars });
+    return { checkpoints: [checkpoint(30, at30s), checkpoint(300, at5min)], untracked, tracking };
+  };
 
   it('counts the surviving characters at 30 s and 5 min, then forgets the item', () => {
     const { clock, tracker, edit: change } = setup('let x = foo(1, 2);\n');
@@ -120,14 +126,7 @@ describe('RetentionTracker', () => {
     expect(tracker.figuresNow.checkpoints[0]).toEqual({ afterSeconds: 30, items: 1, acceptedChars: 10, retainedChars: 6 });
     change(edit(11, 18, 0), ''); // all of 'foo();' gone
     clock.advance(CHECKPOINT_5MIN_MS - CHECKPOINT_30S_MS);
-    expect(tracker.figuresNow).toEqual({
-      checkpoints: [
-        { afterSeconds: 30, items: 1, acceptedChars: 10, retainedChars: 6 },
-        { afterSeconds: 300, items: 1, acceptedChars: 10, retainedChars: 0 },
-      ],
-      untracked: 0,
-      tracking: 0,
-    });
+    expect(tracker.figuresNow).toEqual(retentionOf([1, 10, 6], [1, 10, 0], 0, 0));
     expect(clock.pending).toBe(0);
   });
 
@@ -169,14 +168,7 @@ describe('RetentionTracker', () => {
     change(edit(2, 3, 0), '');
     doc.text = undefined;
     tracker.closed(uri);
-    expect(tracker.figuresNow).toEqual({
-      checkpoints: [
-        { afterSeconds: 30, items: 1, acceptedChars: 3, retainedChars: 3 },
-        { afterSeconds: 300, items: 1, acceptedChars: 3, retainedChars: 2 },
-      ],
-      untracked: 1,
-      tracking: 0,
-    });
+    expect(tracker.figuresNow).toEqual(retentionOf([1, 3, 3], [1, 3, 2], 1, 0));
     expect(clock.pending).toBe(0);
   });
 

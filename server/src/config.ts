@@ -69,6 +69,11 @@ export interface Settings {
      * (confidence.ts); 0: off.
      */
     minTokenProbability: number;
+    /**
+     * An automatic suggestion still generating this long after its request arrived is answered with
+     * the text so far once it is worth showing; the rest goes to the suggestion cache (time-budget.ts). 0: off.
+     */
+    timeBudgetMs: number;
     /** Suggestions offered for an explicitly invoked completion: the first as always, the rest sampled (alternatives.ts). */
     alternatives: number;
   };
@@ -112,6 +117,7 @@ export function defaultSettings(): Settings {
       tokenHealing: true,
       temperature: 0,
       minTokenProbability: 0.1,
+      timeBudgetMs: 250,
       alternatives: 3,
     },
     trace: { capacity: 200, spans: true, file: '', fileMaxKB: 16384, otlpEndpoint: '' },
@@ -261,6 +267,10 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
   'completion.minTokenProbability': { scope: 'client',
     ...numIn(0, 1),
     description: 'Fewer, surer suggestions while typing: an automatic suggestion ends before the first token the model gives less than this probability, and one cut to fewer than 6 characters on its first line is not shown. Asking explicitly (Alt+\\) always gets the whole suggestion. 0: off. Local engine only (a remote engine reports no probabilities).',
+  },
+  'completion.timeBudgetMs': { scope: 'client',
+    ...intIn(0, 60000),
+    description: 'Ghost text without waiting for the whole suggestion: when an automatic suggestion is still being generated this many ms after the request arrived, the part written so far is shown as soon as it is worth showing (a whole first line, or 6 characters of it); the generation finishes in the background (ended by any other request) and typing on or accepting gets the rest from the cache at once. Asking explicitly (Alt+\\) always waits for the whole suggestion. 0: off (always wait).',
   },
   'completion.alternatives': { scope: 'client',
     ...intIn(1, 5),

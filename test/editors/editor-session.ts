@@ -39,13 +39,14 @@ export interface Snapshot {
 
 /**
  * The slipstream.* settings a test's editor gives its server: the test's own, with
- * completion.minTokenProbability 0 unless they set it. The tests compare what an automatic request
- * shows with slipstream/complete's whole suggestion; the cut before an unsure token is tested on
- * its own (test/lsp/confidence-native.test.ts).
+ * completion.minTokenProbability and completion.timeBudgetMs 0 unless they set them. The tests
+ * compare what an automatic request shows with slipstream/complete's whole suggestion; the cut
+ * before an unsure token and the early answer at the time budget are tested on their own
+ * (test/lsp/confidence-native.test.ts, test/lsp/time-budget-native.test.ts).
  */
 export function editorSettings(settings: Record<string, unknown> = {}): Record<string, unknown> {
   const completion = (settings.completion ?? {}) as Record<string, unknown>;
-  return { ...settings, completion: { minTokenProbability: 0, ...completion } };
+  return { ...settings, completion: { minTokenProbability: 0, timeBudgetMs: 0, ...completion } };
 }
 
 export interface SessionOptions {

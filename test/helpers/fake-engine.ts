@@ -1,7 +1,7 @@
 /**
  * A FAKE engine host for unit and in-process LSP tests only: a character-level tokenizer (one
  * id per UTF-16 code unit, optional FIM tokens) and scripted completions streamed one character
- * per chunk. Tests can hold a generation after its first chunk and wait for it to start, so
+ * per chunk. Tests can hold a generation after its first chunks and wait for it to start, so
  * cancellation and supersession are tested on events, never on sleeps. Reports a zero-length
  * engine step per chunk to a traced request. Never used by e2e tests.
  */
@@ -70,6 +70,7 @@ export class FakeEngineHost implements EngineHost {
   prefetches = false;
   private readonly background = new BackgroundGate();
   private gate: Promise<void> | null = null;
+  private gateAfter = 1;
   private startWaiters: ((call: FakeCall) => void)[] = [];
 
   constructor(opts: { fim?: boolean; maxContext?: number } = {}) {
@@ -78,9 +79,10 @@ export class FakeEngineHost implements EngineHost {
   }
   private readonly maxContext: number;
 
-  /** Blocks every generation after its first chunk until the returned function is called. */
-  hold(): () => void {
+  /** Blocks every generation after its first `afterChunks` chunks until the returned function is called. */
+  hold(afterChunks = 1): () => void {
     let release!: () => void;
+    this.gateAfter = afterChunks;
     this.gate = new Promise<void>((r) => (release = r));
     return () => {
       this.gate = null;
@@ -135,7 +137,7 @@ export class FakeEngineHost implements EngineHost {
       yield ids.subarray(i, i + 1);
       if (this.failStep) throw this.failStep;
       const gate = this.gate;
-      if (gate) await abortable(gate, req.signal);
+      if (gate && i + 1 >= this.gateAfter) await abortable(gate, req.signal);
     }
     return { stoppedBy: n < ids.length ? 'max_tokens' : 'eos', promptTokens: req.prompt.length, reusedTokens: 0, prefillMs: 0, decodeMs: 0 };
   }

@@ -25,8 +25,8 @@ describe('alternatives on the real engine', () => {
   for (const mode of ['ar', 'redrafter'] as const) {
     it(`starts with the automatic suggestion, distinct items, the same list again (mode ${mode})`, async () => {
       pair = createPair({});
-      // the automatic suggestion whole (minTokenProbability 0), as the invoked request's first item is
-      await pair.initialize({}, { completion: { debounceMs: 0, maxTokens: 12, minTokenProbability: 0 }, engine: { mode }, cache: { prefetch: false } });
+      // the automatic suggestion whole (minTokenProbability and timeBudgetMs 0), as the invoked request's first item is
+      await pair.initialize({}, { completion: { debounceMs: 0, maxTokens: 12, minTokenProbability: 0, timeBudgetMs: 0 }, engine: { mode }, cache: { prefetch: false } });
       await pair.open(uri, text);
       const automatic = texts(await pair.inline(uri, at));
       const first = texts(await pair.inline(uri, at, { context: { triggerKind: 1 } }));

@@ -112,8 +112,8 @@ describe('prefetch on the shipped model', () => {
     const p = createPair({});
     pair = p;
     // a short suggestion, cut by maxTokens mid-line: what follows its acceptance is on the same line
-    // (whole suggestions: minTokenProbability 0; the cut is confidence-native.test.ts's)
-    await p.initialize({}, { completion: { debounceMs: 0, maxTokens: 4, minTokenProbability: 0 }, engine: { mode: 'redrafter' }, cache: { enabled: cache } });
+    // (whole suggestions: minTokenProbability and timeBudgetMs 0; the cuts are confidence-native.test.ts's and time-budget-native.test.ts's)
+    await p.initialize({}, { completion: { debounceMs: 0, maxTokens: 4, minTokenProbability: 0, timeBudgetMs: 0 }, engine: { mode: 'redrafter' }, cache: { enabled: cache } });
     const uri = 'file:///work/stats.ts';
     const offset = at + '  const sorted = '.length;
     const text = file.slice(0, offset) + file.slice(at + body.length);

@@ -28,8 +28,8 @@ afterEach(async () => {
 describe('the server on the real engine', () => {
   it('serializes engine calls from concurrent requests for different documents', async () => {
     pair = createPair({ modelDir: stories260K });
-    // (minTokenProbability 0: both get a suggestion, however sure the model is of it)
-    await pair.initialize({}, { completion: { debounceMs: 0, maxTokens: 16, minTokenProbability: 0 } });
+    // (minTokenProbability and timeBudgetMs 0: both get the whole suggestion, however sure the model is of it and however long it takes)
+    await pair.initialize({}, { completion: { debounceMs: 0, maxTokens: 16, minTokenProbability: 0, timeBudgetMs: 0 } });
     await pair.open('file:///a.txt', 'Once upon a time', 'plaintext');
     await pair.open('file:///b.txt', 'The dog was', 'plaintext');
     const [a, b] = await Promise.all([pair.inline('file:///a.txt', { line: 0, character: 16 }), pair.inline('file:///b.txt', { line: 0, character: 11 })]);

@@ -50,9 +50,10 @@ export async function startWorkbench(name: string, options: WorkbenchOptions = {
   const scratch = makeScratch(join(e2eDir, name));
   const { id: extensionId, dir: extensionDir } = installVsix(scratch);
   timings.installed = Date.now() - t0;
-  // whole automatic suggestions (minTokenProbability 0), as the tests' references compute them; the
-  // cut before an unsure token is tested on its own (test/lsp/confidence-native.test.ts)
-  writeUserSettings(scratch, { 'slipstream.completion.minTokenProbability': 0, ...(options.user?.(extensionDir) ?? {}) });
+  // whole automatic suggestions (minTokenProbability and timeBudgetMs 0), as the tests' references
+  // compute them; the cut before an unsure token and the early answer at the time budget are tested
+  // on their own (test/lsp/confidence-native.test.ts, test/lsp/time-budget-native.test.ts)
+  writeUserSettings(scratch, { 'slipstream.completion.minTokenProbability': 0, 'slipstream.completion.timeBudgetMs': 0, ...(options.user?.(extensionDir) ?? {}) });
   if (options.workspace) writeWorkspaceSettings(scratch, options.workspace);
   let server: CodeServer | undefined;
   let context: BrowserContext | undefined;

@@ -93,6 +93,12 @@ export interface GenerateRequest {
    * request arrives, and refuses to start it (aborted) when one is running or waiting.
    */
   background?: boolean;
+  /**
+   * When this signal fires, the generation becomes background work from then on (its request was
+   * answered early and it runs on for the cache: time-budget.ts): a host that runs background
+   * work ends it the moment any other request arrives. Hosts without background work ignore it.
+   */
+  becomesBackground?: AbortSignal;
 }
 
 /**

@@ -35,6 +35,7 @@ import type { Trace, TraceLog } from './traces.js';
 import { SuggestionCache } from './suggestion-cache.js';
 import { RunningGenerations, waitFor } from './attachment.js';
 import { afterAcceptance, PREFETCH_AFTER_MS } from './prefetch.js';
+import { TimeBudget } from './time-budget.js';
 
 /** How long a request waits for the running generation it extends. */
 export const ATTACH_WAIT_MS = 1500;
@@ -42,6 +43,22 @@ export const ATTACH_WAIT_MS = 1500;
 export const ATTACH_GRACE_MS = 150;
 /** Tokens of one extra draft at most (the engine's own bound). */
 const MAX_DRAFT_TOKENS = 64;
+
+/** What a generation has done so far, shared between complete() and generate() for an early answer. */
+interface Progress {
+  /** When the generation was asked for (trace clock). */
+  started: number;
+  /** When the first token arrived (trace clock), 0 before. */
+  firstAt: number;
+  /** Tokens generated so far. */
+  tokens: number;
+  /** The request's trace is still open; false after an early answer closed it. */
+  traced: boolean;
+  /** The request was answered before the generation ended (time-budget.ts). */
+  answered: boolean;
+  /** Fired at an early answer: the rest of the generation is background work (GenerateRequest.becomesBackground); null without a time budget. */
+  background: AbortController | null;
+}
 
 export interface CompletionRequest {
   /** Engine session and supersession key (the document URI). */
@@ -195,8 +212,8 @@ export class CompletionProvider {
         if (!finished) attachTo.owner.abort('superseded'); // too slow: start over
       }
       const found = reuse ? this.suggestions.lookup(req.key, req.text, req.offset) : undefined;
-      // a suggestion cut for an unsure token serves typing, not an explicit request (which gets the whole one)
-      const cached = found && !(found.entry.unsure && req.trigger === 'invoked') ? found : undefined;
+      // a suggestion cut short serves typing, not an explicit request (which gets the whole one)
+      const cached = found && !(found.entry.cut && req.trigger === 'invoked') ? found : undefined;
       const hit = cached ? (attachTo ? 'attached' : cached.entry.prefetched ? 'prefetched' : 'typing') : cacheOn ? 'none' : 'off';
       trace.stage('cache', { hit });
       trace.record.cacheHit = hit;
@@ -206,7 +223,7 @@ export class CompletionProvider {
           this.figures.prefetchUsed++;
           cached.entry.prefetched = false; // shown now
         }
-        return this.offer(trace, req, 'cached', cached.text, cached.replaceLength, cached.entry.unsure);
+        return this.offer(trace, req, 'cached', cached.text, cached.replaceLength, cached.entry.cut);
       }
 
       const delay = req.trigger === 'automatic' ? this.debouncer.delay(settings.completion.debounceMs) : 0;
@@ -257,22 +274,40 @@ export class CompletionProvider {
       const { gen, end } = alternative ? { gen: { attached: 0, partial: '' }, end: () => {} } : this.running.start(req.key, req.text, req.offset, mine);
       if (req.signal.aborted) cancelled();
       else req.signal.addEventListener('abort', cancelled, { once: true });
-      let raw: string;
-      let unsure: boolean;
-      try {
-        ({ text: raw, unsure } = await this.generate(req, view, ids, healing?.text ?? '', fctx, multiline, engineSignal, trace, drafts, (t) => (gen.partial = t)));
-        const now = req.currentVersion?.();
-        const moved = req.version !== null && now !== req.version;
-        // a request waiting for this generation takes its suggestion from the cache (before it wakes)
-        if (gen.attached > 0) this.remember(req, shownPart(raw, fctx, unsure), unsure);
-        if (moved || signal.aborted) {
-          if (moved) return this.done(trace, 'stale');
+      // an automatic suggestion still generating when its time budget ends shows what it has (time-budget.ts)
+      const budgetMs = req.trigger === 'automatic' ? settings.completion.timeBudgetMs : 0;
+      const budget = budgetMs > 0 ? new TimeBudget(trace.record.startedAt + budgetMs, (t) => worthShowingCut(t) && postprocess(t, fctx).text !== '') : null;
+      const progress: Progress = { started: 0, firstAt: 0, tokens: 0, traced: true, answered: false, background: budget ? new AbortController() : null };
+      const finished = this.generate(req, view, ids, healing?.text ?? '', fctx, multiline, engineSignal, trace, drafts, progress, (t) => {
+        gen.partial = t;
+        budget?.update(t);
+      })
+        .then((r) => {
+          // a request waiting for this generation, or typing through its early answer, takes the
+          // suggestion from the cache (remembered before it wakes)
+          if (gen.attached > 0 || progress.answered) this.remember(req, shownPart(r.text, fctx, r.unsure), r.unsure);
+          return r;
+        })
+        .finally(() => {
+          req.signal.removeEventListener('abort', cancelled);
+          clearTimeout(grace);
+          budget?.dispose();
+          end();
+        });
+      const first = budget ? await Promise.race([finished, budget.reached.then((text) => ({ early: text }))]) : await finished;
+      if ('early' in first) {
+        if (signal.aborted) {
+          progress.traced = false; // the generation ends after this request's trace
           throw abortError(signal);
         }
-      } finally {
-        req.signal.removeEventListener('abort', cancelled);
-        clearTimeout(grace);
-        end();
+        return this.answerEarly(trace, req, fctx, first.early, progress, finished, () => gen.attached === 0 && engine.abort('stale'));
+      }
+      const { text: raw, unsure } = first;
+      const now = req.currentVersion?.();
+      const moved = req.version !== null && now !== req.version;
+      if (moved || signal.aborted) {
+        if (moved) return this.done(trace, 'stale');
+        throw abortError(signal);
       }
 
       const processed = shownPart(raw, fctx, unsure);
@@ -306,13 +341,15 @@ export class CompletionProvider {
     signal: AbortSignal,
     trace: Trace,
     extraDrafts: Int32Array[],
+    progress: Progress,
     onText: (text: string) => void,
   ): Promise<{ text: string; unsure: boolean }> {
     const settings = this.deps.settings();
     const tok = view.model.tokenizer;
     const ids: number[] = [];
-    const started = nowMs();
-    let firstAt = 0;
+    progress.started = nowMs();
+    // after an early answer (time-budget.ts) the trace is closed: what the generation reports then goes nowhere
+    const spans = trace.engine();
     // automatic suggestions (and those computed ahead for them) end before an unsure token (confidence.ts)
     const unsureBelow = req.trigger === 'automatic' || req.trigger === 'prefetch' ? settings.completion.minTokenProbability : 0;
     let unsure = false;
@@ -333,17 +370,17 @@ export class CompletionProvider {
             onDrafts: (offered: number, accepted: number) => {
               this.figures.draftsOffered += offered;
               this.figures.draftsAccepted += accepted;
-              trace.record.draftTokens = { offered, accepted };
+              if (progress.traced) trace.record.draftTokens = { offered, accepted };
             },
           }
         : {}),
       ...(healed ? { requiredPrefix: healed } : {}),
       ...(unsureBelow > 0 ? { minTokenProbability: unsureBelow } : {}),
-      ...(req.trigger === 'prefetch' ? { background: true } : {}),
+      ...(req.trigger === 'prefetch' ? { background: true } : progress.background ? { becomesBackground: progress.background.signal } : {}),
       // known before the first token, so traces of generations stopped early carry it too
       onReuse: (n) => (trace.record.reusedTokens = n),
-      onRemote: (exchange) => (trace.record.remote = exchange),
-      spans: trace.engine(),
+      onRemote: (exchange) => progress.traced && (trace.record.remote = exchange),
+      ...(spans ? { spans: { queued: (at) => progress.traced && spans.queued(at), step: (s) => progress.traced && spans.step(s) } } : {}),
     });
     let text = '';
     // the host ended the generation itself (a background one, for another request): not a suggestion
@@ -355,13 +392,13 @@ export class CompletionProvider {
         const r = await gen.next();
         if (r.done) {
           if (r.value) {
-            trace.record.reusedTokens = r.value.reusedTokens;
+            if (progress.traced) trace.record.reusedTokens = r.value.reusedTokens;
             endedByHost = r.value.stoppedBy === 'aborted';
             unsure = r.value.stoppedBy === 'unsure';
           }
           break;
         }
-        if (firstAt === 0) firstAt = nowMs();
+        if (progress.firstAt === 0) progress.firstAt = nowMs();
         if (r.value instanceof Int32Array) {
           for (const id of r.value) ids.push(id);
           text = toLf(stripHealed(decodeContinuation(tok, prompt, ids), healed));
@@ -369,6 +406,7 @@ export class CompletionProvider {
           text = toLf(text + r.value.text);
           textTokens += r.value.tokens;
         }
+        progress.tokens = ids.length + textTokens;
         onText(text);
         const nl = text.indexOf('\n');
         // Early stops: the line ended in single-line mode, or the indentation scope ended.
@@ -378,42 +416,89 @@ export class CompletionProvider {
         }
       }
     } finally {
-      trace.record.generatedTokens = ids.length + textTokens;
-      traceGeneration(trace, prompt.length, firstAt, nowMs(), signal.aborted || endedByHost);
+      if (progress.traced) {
+        trace.record.generatedTokens = ids.length + textTokens;
+        traceGeneration(trace, prompt.length, progress.firstAt, nowMs(), signal.aborted || endedByHost);
+      }
     }
     if (signal.aborted) throw abortError(signal);
     if (endedByHost) throw abortError(AbortSignal.abort('the engine ended the generation'));
-    if (req.trigger !== 'prefetch') this.debouncer.noteLatency(nowMs() - started);
+    if (req.trigger !== 'prefetch' && !progress.answered) this.debouncer.noteLatency(nowMs() - progress.started);
     return { text, unsure };
   }
 
-  /** unsure: the text was cut before an unsure token (confidence.ts); the cache says so. */
-  private offer(trace: Trace, req: CompletionRequest, outcome: 'shown' | 'cached', text: string, replaceLength: number, unsure = false): CompletionResult {
+  /** cut: the text was cut short (before an unsure token, or at the time budget); the cache says so. */
+  private offer(trace: Trace, req: CompletionRequest, outcome: 'shown' | 'cached', text: string, replaceLength: number, cut = false): CompletionResult {
     if (!req.holdTrace) trace.stage('respond');
     const cache = this.deps.settings().cache;
     if (req.trigger === 'prefetch') {
       // computed ahead: remembered for the request that follows the accept, shown to nobody yet
       if (outcome === 'shown') {
-        this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength, true, unsure);
+        this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength, true, cut);
         this.figures.prefetched++;
       }
       return this.done(trace, 'prefetched');
     }
     const alternative = req.trigger === 'alternative';
     const item = this.deps.events.offer({ uri: req.key, version: req.version, offset: req.offset, text, alternative });
-    if (cache.enabled && !alternative) this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength, false, unsure);
+    if (cache.enabled && !alternative) this.suggestions.remember(req.key, req.text, req.offset, text, replaceLength, false, cut);
     const finishTrace = (attrs?: { asked: number; offered: number }): void => {
       if (attrs) trace.stage('alternatives', attrs);
       this.deps.traces.finish(trace, outcome);
-      if (outcome === 'shown' && cache.enabled && cache.prefetch && !alternative) {
-        clearTimeout(this.prefetchTimer);
-        this.prefetchTimer = setTimeout(() => this.prefetch(req, text, replaceLength), PREFETCH_AFTER_MS);
-        this.prefetchTimer.unref();
-      }
+      if (outcome === 'shown' && !alternative) this.schedulePrefetch(req, text, replaceLength);
     };
     if (req.holdTrace) return { outcome, item, replaceLength, traceId: trace.record.id, finishTrace };
     finishTrace();
     return { outcome, item, replaceLength, traceId: trace.record.id };
+  }
+
+  /**
+   * Answers with the text generated when the time budget ended (time-budget.ts): the generation
+   * goes on as background work (any other request ends it), and when it finishes its whole
+   * suggestion is remembered for typing through (complete() does that) and computes the one after
+   * it ahead. `abortStale` ends the generation when the document moved on and nothing waits for it.
+   */
+  private answerEarly(
+    trace: Trace,
+    req: CompletionRequest,
+    fctx: FilterContext,
+    text: string,
+    progress: Progress,
+    finished: Promise<{ text: string; unsure: boolean }>,
+    abortStale: () => void,
+  ): CompletionResult {
+    progress.answered = true;
+    progress.background?.abort('answered');
+    trace.record.generatedTokens = progress.tokens;
+    traceGeneration(trace, trace.record.promptTokens ?? 0, progress.firstAt, nowMs(), false);
+    progress.traced = false;
+    this.debouncer.noteLatency(nowMs() - progress.started);
+    void finished.then(
+      (r) => {
+        const whole = shownPart(r.text, fctx, r.unsure);
+        if (whole.text !== '') this.schedulePrefetch(req, withLineEnding(whole.text, lineEndingAt(req.text, req.offset)), whole.replaceLength);
+      },
+      () => {}, // ended for another request, or failed: the early answer stands, the rest is not computed
+    );
+    const moved = req.version !== null && req.currentVersion?.() !== req.version;
+    if (moved) {
+      abortStale();
+      return this.done(trace, 'stale');
+    }
+    const processed = postprocess(text, fctx);
+    trace.stage('postprocess', { timeBudget: true });
+    this.lastError = '';
+    // cut short: an explicit request at the same place computes the whole suggestion, not this
+    return this.offer(trace, req, 'shown', withLineEnding(processed.text, lineEndingAt(req.text, req.offset)), processed.replaceLength, true);
+  }
+
+  /** After a shown suggestion: computes the one after its acceptance ahead, PREFETCH_AFTER_MS later, when cache.prefetch is on. */
+  private schedulePrefetch(req: CompletionRequest, text: string, replaceLength: number): void {
+    const cache = this.deps.settings().cache;
+    if (!cache.enabled || !cache.prefetch) return;
+    clearTimeout(this.prefetchTimer);
+    this.prefetchTimer = setTimeout(() => this.prefetch(req, text, replaceLength), PREFETCH_AFTER_MS);
+    this.prefetchTimer.unref();
   }
 
   /**
@@ -438,10 +523,10 @@ export class CompletionProvider {
     });
   }
 
-  /** Remembers a suggestion computed for a text the document no longer has (for an attached request). */
-  private remember(req: CompletionRequest, processed: { text: string; replaceLength: number }, unsure: boolean): void {
+  /** Remembers a whole suggestion for requests typing through it (one attached to its generation, or after an early answer). */
+  private remember(req: CompletionRequest, processed: { text: string; replaceLength: number }, cut: boolean): void {
     if (processed.text === '') return;
-    this.suggestions.remember(req.key, req.text, req.offset, withLineEnding(processed.text, lineEndingAt(req.text, req.offset)), processed.replaceLength, false, unsure);
+    this.suggestions.remember(req.key, req.text, req.offset, withLineEnding(processed.text, lineEndingAt(req.text, req.offset)), processed.replaceLength, false, cut);
   }
 
   /**

@@ -32,8 +32,11 @@ export interface CachedSuggestion {
   replaceLength: number;
   /** Computed ahead by a prefetch (prefetch.ts), not yet shown. */
   prefetched: boolean;
-  /** Cut before a token the model was unsure of (confidence.ts): an explicitly invoked request computes the whole one. */
-  unsure: boolean;
+  /**
+   * Cut short: before a token the model was unsure of (confidence.ts), or where the time budget
+   * ended (time-budget.ts). An explicitly invoked request computes the whole one.
+   */
+  cut: boolean;
 }
 
 export interface TypingHit {
@@ -77,11 +80,11 @@ export class SuggestionCache {
   }
 
   /** Remembers a suggestion shown (or, `prefetched`, computed ahead) for `text` at `offset`. */
-  remember(doc: string, text: string, offset: number, suggestion: string, replaceLength: number, prefetched = false, unsure = false): void {
+  remember(doc: string, text: string, offset: number, suggestion: string, replaceLength: number, prefetched = false, cut = false): void {
     if (suggestion === '') return;
     const before = text.slice(Math.max(0, offset - CONTEXT), offset);
     const key = `${doc}\u0000${offset}\u0000${before}`;
-    const entry: CachedSuggestion = { doc, offset, before, after: stableAfter(text, offset), text: suggestion, replaceLength, prefetched, unsure };
+    const entry: CachedSuggestion = { doc, offset, before, after: stableAfter(text, offset), text: suggestion, replaceLength, prefetched, cut };
     this.lru.set(key, entry);
     let keys = this.byDoc.get(doc);
     if (!keys) this.byDoc.set(doc, (keys = new Set()));

@@ -5,7 +5,8 @@
  * queue holds at most one generation per connection, so a client that floods makes every other
  * client wait for at most one of its generations, not for all of its pending ones. A background
  * generation (a prefetch) takes no turn: the shared host starts it only on an idle engine and ends
- * it when any generation arrives, this connection's next one included. Every session
+ * it when any generation arrives, this connection's next one included; a generation that becomes
+ * background work (GenerateRequest.becomesBackground) gives its turn back then. Every session
  * key it passes on carries this connection's prefix, so two editors with the same document never
  * share (or close) one session, and dispose (the connection ended) closes all of its sessions.
  */
@@ -54,12 +55,16 @@ export class ConnectionEngineHost implements EngineHost {
       this.shared.closeSession(old);
     }
     try {
-      // a prefetch must not keep this connection's next request from reaching the shared host,
-      // whose arrival ends it
+      // a prefetch (or a generation running on after an early answer) must not keep this
+      // connection's next request from reaching the shared host, whose arrival ends it
       const release = req.background ? () => {} : await this.turn.acquire(req.signal);
+      const demoted = req.becomesBackground;
+      if (demoted?.aborted) release();
+      else demoted?.addEventListener('abort', release, { once: true });
       try {
         return yield* this.shared.generate({ ...req, key });
       } finally {
+        demoted?.removeEventListener('abort', release);
         release();
       }
     } finally {
@@ -94,3 +99,4 @@ export class ConnectionEngineHost implements EngineHost {
     this.keys.clear();
   }
 }
+

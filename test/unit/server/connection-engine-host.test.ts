@@ -5,7 +5,8 @@
  * collide; dispose (the connection ended) closes every session the connection opened, including
  * one whose generation was still running; the keys remembered for that are bounded. Prefetches
  * (background generations) run on an idle shared engine and take no turn, so the connection's next
- * request reaches the shared host at once and ends them.
+ * request reaches the shared host at once and ends them; so does a generation that became
+ * background work after an early answer (GenerateRequest.becomesBackground).
  */
 import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../../../server/src/completion/engine-host.js';
@@ -45,6 +46,42 @@ describe('ConnectionEngineHost', () => {
     release();
     await Promise.all([bg, fg]);
     expect(fgCall.signal.aborted).toBe(false);
+  });
+
+  it('gives the turn back when a generation becomes background work (answered early); the next request ends it', async () => {
+    const shared = new FakeEngineHost();
+    const a = new ConnectionEngineHost(shared);
+    const release = shared.hold();
+    const firstStarted = shared.nextStart();
+    const demote = new AbortController();
+    const first = drain(a.generate({ ...request('file:///a.ts'), becomesBackground: demote.signal }));
+    const firstCall = await firstStarted;
+    demote.abort('answered');
+    const nextStarted = shared.nextStart();
+    const next = drain(a.generate(request('file:///b.ts')));
+    // reaches the shared host while the first is still held (without the turn back it would wait for it), and ends it
+    const nextCall = await nextStarted;
+    expect(firstCall.signal.aborted).toBe(true);
+    release();
+    await Promise.all([first, next]);
+    expect(nextCall.signal.aborted).toBe(false);
+  });
+
+  it('keeps the turn of a foreground generation: the next request waits for it', async () => {
+    const shared = new FakeEngineHost();
+    const a = new ConnectionEngineHost(shared);
+    const release = shared.hold();
+    const firstStarted = shared.nextStart();
+    const first = drain(a.generate({ ...request('file:///a.ts'), becomesBackground: new AbortController().signal }));
+    const firstCall = await firstStarted;
+    let nextReached = false;
+    const nextStarted = shared.nextStart().then((c) => ((nextReached = true), c));
+    const next = drain(a.generate(request('file:///b.ts')));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(nextReached).toBe(false);
+    release();
+    await Promise.all([first, next, nextStarted]);
+    expect(firstCall.signal.aborted).toBe(false);
   });
 
   it('never prefetches over a shared host that does not', () => {

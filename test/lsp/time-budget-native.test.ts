@@ -1,0 +1,94 @@
+/**
+ * completion.timeBudgetMs on the real engine (the shipped model) at line ends of a fixture file,
+ * where suggestions run to several lines: with a budget of 1 ms an automatic suggestion is
+ * answered with the start of the one a budget of 0 gives (most spots: the first chunk worth
+ * showing comes after the prefill, long past 1 ms), and accepting that start gets exactly the
+ * rest, from the generation that went on (attached to it, or from the cache once it ended), with
+ * no second generation. Greedy decoding of a fixed model: the whole suggestions are the same
+ * every run; where a spot is answered early depends on the engine's step timing, so the test
+ * checks the relation, not the cut.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { InlineCompletionList } from 'vscode-languageserver-protocol';
+import type { TracesResult } from '../../server/src/protocol.js';
+import { createPair, type LspPair } from '../helpers/lsp-pair.js';
+import { repoRoot } from '../helpers/paths.js';
+
+let pair: LspPair | undefined;
+afterEach(async () => {
+  await pair?.client.sendRequest('shutdown');
+  pair?.dispose();
+  pair = undefined;
+});
+
+const source = readFileSync(join(repoRoot, 'fixtures', 'workspace', 'src', 'lru-cache.ts'), 'utf8').split('\n');
+const first = (list: InlineCompletionList | null): string => (list?.items[0]?.insertText as string | undefined) ?? '';
+
+/** The first n line ends after a line opening a block (the suggestion is the block's body: several lines). */
+function spots(n: number): { text: string; line: number; character: number }[] {
+  const out: { text: string; line: number; character: number }[] = [];
+  for (let line = 0; line < source.length && out.length < n; line++) {
+    const body = source[line]!;
+    if (!body.trimEnd().endsWith('{')) continue;
+    out.push({ text: [...source.slice(0, line + 1), ''].join('\n'), line: line + 1, character: 0 });
+  }
+  return out;
+}
+
+/** Each document is closed after its spot, so no spot's prompt holds snippets of another. */
+const close = (p: LspPair, uri: string): Promise<void> => p.client.sendNotification('textDocument/didClose', { textDocument: { uri } });
+
+async function server(timeBudgetMs: number): Promise<LspPair> {
+  const p = createPair({});
+  await p.initialize({}, { completion: { debounceMs: 0, maxTokens: 48, alternatives: 1, minTokenProbability: 0, timeBudgetMs }, cache: { prefetch: false } });
+  return p;
+}
+
+describe('timeBudgetMs on the real engine', () => {
+  it('answers early with the start of the whole suggestion; accepting it gets the rest without a second generation', async () => {
+    const places = spots(8);
+    pair = await server(0);
+    const whole: string[] = [];
+    for (const [i, s] of places.entries()) {
+      const uri = `file:///whole/${i}.ts`;
+      await pair.open(uri, s.text);
+      whole.push(first(await pair.inline(uri, { line: s.line, character: s.character })));
+      await close(pair, uri);
+    }
+    await pair.client.sendRequest('shutdown');
+    pair.dispose();
+
+    pair = await server(1);
+    let early = 0;
+    for (const [i, s] of places.entries()) {
+      const uri = `file:///early/${i}.ts`;
+      const full = whole[i]!;
+      await pair.open(uri, s.text);
+      const shown = first(await pair.inline(uri, { line: s.line, character: s.character }));
+      expect(full.startsWith(shown), `spot ${i}: ${JSON.stringify(shown)} starts ${JSON.stringify(full)}`).toBe(true);
+      if (shown === full) {
+        await close(pair, uri);
+        continue;
+      }
+      early++;
+      // worth showing: 6 characters besides blanks, or whole lines (the line break after the last one is not shown)
+      expect(shown.trim().length >= 6 || full.startsWith(`${shown}\n`), `spot ${i}: ${JSON.stringify(shown)} is worth showing`).toBe(true);
+      // the user accepts it: the text now holds it, the cursor after it
+      const lines = shown.split('\n');
+      const end = { line: s.line + lines.length - 1, character: (lines.length > 1 ? 0 : s.character) + lines.at(-1)!.length };
+      await pair.change(uri, 2, [{ range: { start: { line: s.line, character: s.character }, end: { line: s.line, character: s.character } }, text: shown }]);
+      const rest = first(await pair.inline(uri, end));
+      expect(shown + rest, `spot ${i}`).toBe(full);
+      await close(pair, uri);
+    }
+    console.log(`timeBudgetMs 1 on ${places.length} block starts: ${early} answered early`);
+    expect(early).toBeGreaterThan(places.length / 2);
+    const traces = ((await pair.client.sendRequest('slipstream/traces', {})) as TracesResult).traces;
+    // each early one's rest came from its own generation: attached, or from the cache after it ended
+    expect(traces.filter((t) => t.outcome === 'cached').map((t) => t.cacheHit).every((h) => h === 'attached' || h === 'typing')).toBe(true);
+    expect(traces.filter((t) => t.outcome === 'cached')).toHaveLength(early);
+    expect(traces.filter((t) => t.spans?.children?.some((c) => c.name === 'postprocess' && c.attrs?.timeBudget))).toHaveLength(early);
+  });
+});

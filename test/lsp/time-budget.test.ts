@@ -1,0 +1,134 @@
+/**
+ * completion.timeBudgetMs through the in-process server with the FAKE engine (one character per
+ * chunk, held after its first chunks): an automatic suggestion still generating when the budget
+ * ends is answered with the text so far once it is worth showing; the generation runs on, and
+ * typing through the early answer gets the rest from it; the rest is background work that a
+ * request for another document ends; an explicit request is never cut and never takes the cut
+ * suggestion from the cache; 0 waits for the whole suggestion. Synchronised on engine events.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TracesResult } from '../../server/src/protocol.js';
+import { FakeEngineHost } from '../helpers/fake-engine.js';
+import { createPair, type LspPair } from '../helpers/lsp-pair.js';
+
+let pair: LspPair;
+let engine: FakeEngineHost;
+const uri = 'file:///work/a.ts';
+const whole = 'total + sum(a, b);';
+/** After 7 characters ("total +") the text is first worth showing (6 characters besides blanks). */
+const SHOWN_AT = 7;
+const invoked = { context: { triggerKind: 1 } };
+
+async function start(timeBudgetMs: number): Promise<void> {
+  engine = new FakeEngineHost();
+  engine.respond = () => whole;
+  pair = createPair({ engineHost: engine });
+  await pair.initialize({}, { completion: { debounceMs: 0, timeBudgetMs, alternatives: 1, minTokenProbability: 0 }, cache: { prefetch: false } });
+  await pair.open(uri, 'let a = \n', 'typescript', 1);
+}
+afterEach(() => pair.dispose());
+
+const traces = async (): Promise<TracesResult['traces']> => ((await pair.client.sendRequest('slipstream/traces', {})) as TracesResult).traces;
+const status = (): Promise<unknown> => pair.client.sendRequest('slipstream/status', {});
+
+describe('completion.timeBudgetMs', () => {
+  it('answers with the text so far once the budget has passed; typing it through gets the rest from the same generation', async () => {
+    await start(1);
+    const release = engine.hold(SHOWN_AT);
+    const started = engine.nextStart();
+    const first = pair.inline(uri, { line: 0, character: 8 });
+    const call = await started;
+    // answered while the engine is held after SHOWN_AT characters
+    expect((await first)?.items[0]?.insertText).toBe(whole.slice(0, SHOWN_AT));
+    expect(call.signal.aborted).toBe(false);
+    const [t] = await traces();
+    expect(t?.outcome).toBe('shown');
+    expect(t?.spans?.children?.find((s) => s.name === 'postprocess')?.attrs).toMatchObject({ timeBudget: true });
+    expect(t?.generatedTokens).toBe(SHOWN_AT);
+    // the user accepts what is shown: the next request waits for the running generation
+    await pair.change(uri, 2, [{ range: { start: { line: 0, character: 8 }, end: { line: 0, character: 8 } }, text: whole.slice(0, SHOWN_AT) }]);
+    const next = pair.inline(uri, { line: 0, character: 8 + SHOWN_AT });
+    await status();
+    release();
+    expect((await next)?.items[0]?.insertText).toBe(whole.slice(SHOWN_AT));
+    expect(engine.calls).toHaveLength(1);
+    expect((await traces()).map((x) => [x.outcome, x.cacheHit])).toEqual([
+      ['shown', 'none'],
+      ['cached', 'attached'],
+    ]);
+  });
+
+  it('keeps the whole suggestion in the cache when the generation finishes after the early answer', async () => {
+    await start(1);
+    const release = engine.hold(SHOWN_AT);
+    const started = engine.nextStart();
+    const first = pair.inline(uri, { line: 0, character: 8 });
+    await started;
+    expect((await first)?.items[0]?.insertText).toBe(whole.slice(0, SHOWN_AT));
+    release();
+    // an explicit request at the same place waits for the generation (the same text and cursor), then takes the whole one
+    expect((await pair.inline(uri, { line: 0, character: 8 }, invoked))?.items.map((i) => i.insertText)).toEqual([whole]);
+    // typing through part of it is answered from the cache, without the engine
+    await pair.change(uri, 2, [{ range: { start: { line: 0, character: 8 }, end: { line: 0, character: 8 } }, text: 'total + s' }]);
+    expect((await pair.inline(uri, { line: 0, character: 17 }))?.items[0]?.insertText).toBe('um(a, b);');
+    expect(engine.calls).toHaveLength(1);
+  });
+
+  it('runs the rest as background work: a request for another document ends it, and an explicit request then computes the whole one', async () => {
+    await start(1);
+    const release = engine.hold(SHOWN_AT);
+    const started = engine.nextStart();
+    const first = pair.inline(uri, { line: 0, character: 8 });
+    const call = await started;
+    expect((await first)?.items[0]?.insertText).toBe(whole.slice(0, SHOWN_AT));
+    await pair.open('file:///work/b.ts', 'let b = \n', 'typescript', 1);
+    const otherStarted = engine.nextStart();
+    const other = pair.inline('file:///work/b.ts', { line: 0, character: 8 });
+    await otherStarted;
+    expect(call.signal.aborted).toBe(true);
+    release();
+    await other;
+    // the cut suggestion in the cache serves typing, not an explicit request
+    expect((await pair.inline(uri, { line: 0, character: 8 }, invoked))?.items.map((i) => i.insertText)).toEqual([whole]);
+    expect(engine.calls).toHaveLength(3);
+  });
+
+  it('never cuts an explicit request', async () => {
+    await start(1);
+    const release = engine.hold(SHOWN_AT);
+    let answered = false;
+    const first = pair.inline(uri, { line: 0, character: 8 }, invoked).then((r) => ((answered = true), r));
+    await engine.nextStart();
+    await new Promise((r) => setTimeout(r, 30)); // well past the budget
+    expect(answered).toBe(false);
+    release();
+    expect((await first)?.items.map((i) => i.insertText)).toEqual([whole]);
+  });
+
+  it('0: waits for the whole suggestion', async () => {
+    await start(0);
+    const release = engine.hold(SHOWN_AT);
+    let answered = false;
+    const first = pair.inline(uri, { line: 0, character: 8 }).then((r) => ((answered = true), r));
+    await engine.nextStart();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(answered).toBe(false);
+    release();
+    expect((await first)?.items[0]?.insertText).toBe(whole);
+  });
+
+  it('waits past the budget until the text is worth showing', async () => {
+    await start(1);
+    const release = engine.hold(SHOWN_AT - 1); // "total ": 5 characters besides blanks
+    let answered = false;
+    const first = pair.inline(uri, { line: 0, character: 8 }).then((r) => ((answered = true), r));
+    await engine.nextStart();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(answered).toBe(false);
+    release();
+    // released: the next chunk makes it worth showing, and it answers with whatever it has then
+    const text = (await first)?.items[0]?.insertText as string;
+    expect(text.length).toBeGreaterThanOrEqual(SHOWN_AT);
+    expect(whole.startsWith(text)).toBe(true);
+  });
+});

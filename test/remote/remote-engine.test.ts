@@ -102,7 +102,7 @@ describe.skipIf(missing !== null)('the server in front of llama-server', () => {
   it('answers inline completions that pass the same filters as the local engine, equal to its own where the decodings agree', async () => {
     // token healing off: a remote engine cannot constrain decoding (docs/team.md), so only unhealed
     // local prompts are the same prompts
-    // and whole suggestions (minTokenProbability 0): a remote engine reports no token probabilities
+    // and whole suggestions on both sides (minTokenProbability 0): the cuts are remote-logprobs.test.ts's
     const local = await serverPair({ backend: 'cpu' }, { tokenHealing: false, minTokenProbability: 0 });
     const viaServer = await serverPair(remote());
     const rows: string[] = [];

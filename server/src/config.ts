@@ -266,7 +266,7 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
   'completion.temperature': { scope: 'client', ...numIn(0, 2), description: 'Sampling temperature; 0 is greedy.' },
   'completion.minTokenProbability': { scope: 'client',
     ...numIn(0, 1),
-    description: 'Fewer, surer suggestions while typing: an automatic suggestion ends before the first token the model gives less than this probability, and one cut to fewer than 6 characters on its first line is not shown. Asking explicitly (Alt+\\) always gets the whole suggestion. 0: off. Local engine only (a remote engine reports no probabilities).',
+    description: 'Fewer, surer suggestions while typing: an automatic suggestion ends before the first token the model gives less than this probability, and one cut to fewer than 6 characters on its first line is not shown. Asking explicitly (Alt+\\) always gets the whole suggestion. 0: off. A remote engine asks its server for the probabilities (llama-server\'s n_probs, the OpenAI API\'s logprobs: llama-server, vLLM); one that reports none is not cut.',
   },
   'completion.timeBudgetMs': { scope: 'client',
     ...intIn(0, 60000),

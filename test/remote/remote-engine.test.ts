@@ -52,11 +52,15 @@ afterEach(async () => {
   }
 });
 
-/** An in-process server (its own engine host) initialized with these settings and debounce off. */
+/**
+ * An in-process server (its own engine host) initialized with these settings, debounce off and
+ * whole suggestions (minTokenProbability 0): these tests compare completions and exchanges, and
+ * long generations; the cuts before unsure tokens are remote-logprobs.test.ts's.
+ */
 async function serverPair(engine: Record<string, unknown>, completion: Record<string, unknown> = {}, more: Record<string, unknown> = {}): Promise<LspPair> {
   const pair = createPair({});
   pairs.push(pair);
-  await pair.initialize({}, { engine: { model: shippedModel, ...engine }, completion: { debounceMs: 0, ...completion }, ...more });
+  await pair.initialize({}, { engine: { model: shippedModel, ...engine }, completion: { debounceMs: 0, minTokenProbability: 0, ...completion }, ...more });
   return pair;
 }
 
@@ -102,8 +106,8 @@ describe.skipIf(missing !== null)('the server in front of llama-server', () => {
   it('answers inline completions that pass the same filters as the local engine, equal to its own where the decodings agree', async () => {
     // token healing off: a remote engine cannot constrain decoding (docs/team.md), so only unhealed
     // local prompts are the same prompts
-    // and whole suggestions (minTokenProbability 0): a remote engine reports no token probabilities
-    const local = await serverPair({ backend: 'cpu' }, { tokenHealing: false, minTokenProbability: 0 });
+    // and whole suggestions on both sides (minTokenProbability 0): the cuts are remote-logprobs.test.ts's
+    const local = await serverPair({ backend: 'cpu' }, { tokenHealing: false });
     const viaServer = await serverPair(remote());
     const rows: string[] = [];
     let same = 0;

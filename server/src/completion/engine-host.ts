@@ -78,8 +78,8 @@ export interface GenerateRequest {
   requiredPrefix?: string;
   /**
    * End the generation before the first token the model gives less than this probability
-   * (confidence.ts; the summary's stoppedBy is then 'unsure'). Hosts that know no token
-   * probabilities (a remote engine) ignore it.
+   * (confidence.ts; the summary's stoppedBy is then 'unsure'). A remote host asks its server for
+   * them and is not cut where the server reports none.
    */
   minTokenProbability?: number;
   /** Called once before the prefill with how many prompt tokens the session already holds (KV reused). */

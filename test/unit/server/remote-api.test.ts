@@ -1,6 +1,7 @@
 /**
  * The remote engine's pure parts: the request bodies and event parsing of the two APIs (event
- * payloads in the shapes llama-server and OpenAI-compatible servers send), the endpoint and
+ * payloads in the shapes llama-server and OpenAI-compatible servers send, with and without token
+ * log-probabilities, and malformed probability fields ignored), the endpoint and
  * public URL, the backoff clock, and the engine.remote settings (validation; a rejected
  * apiKeyEnv value is never echoed). The real servers are test/remote's.
  */
@@ -28,6 +29,25 @@ describe('llama-server API', () => {
     const final = api.parse('{"content":"","tokens":[],"stop":true,"stop_type":"limit","tokens_evaluated":300,"tokens_predicted":16,"timings":{"cache_n":290}}');
     expect(final).toEqual({ finished: true, end: 'max_tokens', promptTokens: 300, completionTokens: 16, cachedTokens: 290 });
     expect(api.parse('{"stop":true,"stop_type":"eos"}').end).toBe('eos');
+  });
+
+  it('asks for n_probs 1 only with logprobs, never post_sampling_probs', () => {
+    expect(api.body({ ...request, logprobs: true })).toMatchObject({ n_probs: 1 });
+    expect(api.body({ ...request, logprobs: true })).not.toHaveProperty('post_sampling_probs');
+    expect(api.body({ ...request, logprobs: false })).not.toHaveProperty('n_probs');
+  });
+
+  it("reads the emitted tokens' log-probabilities from completion_probabilities, -inf written as null", () => {
+    const event = (probs: string): string => `{"content":" x","tokens":[42],"stop":false,"completion_probabilities":${probs}}`;
+    expect(api.parse(event('[{"id":42,"token":" x","bytes":[32,120],"logprob":-0.25,"top_logprobs":[{"id":42,"token":" x","bytes":[32,120],"logprob":-0.25}]}]'))).toEqual({ ids: [42], logprobs: [-0.25] });
+    expect(api.parse(event('[{"id":42,"token":" x","logprob":null,"top_logprobs":[]}]'))).toEqual({ ids: [42], logprobs: [-Infinity] });
+  });
+
+  it('ignores malformed or misaligned probabilities (the tokens stand, the suggestion is not cut)', () => {
+    const event = (probs: string): string => `{"content":" x","tokens":[42],"stop":false,"completion_probabilities":${probs}}`;
+    for (const bad of ['{}', '"x"', '[{"id":42,"token":" x","logprob":"low"}]', '[{"id":41,"token":" x","logprob":-1}]', '[]', '[{"id":42,"token":" x","logprob":-1},{"id":43,"token":"y","logprob":-1}]', '[null]']) {
+      expect(api.parse(event(bad)), bad).toEqual({ ids: [42] });
+    }
   });
 
   it('turns error events and malformed data into RemoteErrors', () => {
@@ -58,6 +78,34 @@ describe('OpenAI completions API', () => {
 
   it('prefers the generated ids where the server sends them along (TensorRT-LLM, vLLM return_token_ids)', () => {
     expect(api.parse('{"choices":[{"index":0,"text":" x","token_ids":[7,8],"finish_reason":null}]}')).toEqual({ ids: [7, 8] });
+  });
+
+  it('asks for logprobs 1 only with logprobs (llama-server reads 0 as none)', () => {
+    expect(api.body({ ...request, logprobs: true })).toMatchObject({ logprobs: 1 });
+    expect(api.body(request)).not.toHaveProperty('logprobs');
+  });
+
+  it('reads log-probabilities and token texts in the legacy completions format (OpenAI, vLLM)', () => {
+    const chunk = '{"choices":[{"index":0,"text":" foo(","logprobs":{"tokens":[" foo","("],"token_logprobs":[-0.1,-3.2],"top_logprobs":[{" foo":-0.1},{"(":-3.2}],"text_offset":[0,4]},"finish_reason":null}]}';
+    expect(api.parse(chunk)).toEqual({ text: ' foo(', logprobs: [-0.1, -3.2], pieces: [' foo', '('] });
+    // with the ids (vLLM return_token_ids): one log-probability per id
+    expect(api.parse('{"choices":[{"index":0,"text":" foo(","token_ids":[7,8],"logprobs":{"tokens":[" foo","("],"token_logprobs":[-0.1,-3.2]}}]}')).toEqual({ ids: [7, 8], logprobs: [-0.1, -3.2] });
+    // token texts that do not make up the text: the log-probabilities alone
+    expect(api.parse('{"choices":[{"index":0,"text":"é","logprobs":{"tokens":["bytes:\\\\xc3","bytes:\\\\xa9"],"token_logprobs":[-0.5,-0.01]}}]}')).toEqual({ text: 'é', logprobs: [-0.5, -0.01] });
+  });
+
+  it("reads llama-server's OpenAI logprobs (content entries), also on an event whose text is held back", () => {
+    expect(api.parse('{"choices":[{"index":0,"text":" x","logprobs":{"content":[{"id":42,"token":" x","bytes":[32,120],"logprob":-2.5,"top_logprobs":[]}]},"finish_reason":null}]}')).toEqual({ text: ' x', logprobs: [-2.5], pieces: [' x'] });
+    expect(api.parse('{"choices":[{"index":0,"text":"","logprobs":{"content":[{"id":3,"token":"","bytes":[],"logprob":-0.2,"top_logprobs":[]}]},"finish_reason":null}]}')).toEqual({ logprobs: [-0.2], pieces: [''] });
+  });
+
+  it('reads no probabilities where the server sends none or sends them malformed', () => {
+    expect(api.parse('{"choices":[{"index":0,"text":" x","logprobs":null,"finish_reason":null}]}')).toEqual({ text: ' x' });
+    for (const bad of ['"x"', '{}', '{"token_logprobs":[-1,"a"]}', '{"token_logprobs":"a"}', '{"content":[{"token":" x","logprob":-1}]}', '{"content":{}}', '{"token_logprobs":[]}']) {
+      expect(api.parse(`{"choices":[{"index":0,"text":" x","logprobs":${bad}}]}`), bad).toEqual({ text: ' x' });
+    }
+    // ids with a different number of log-probabilities: misaligned, ignored
+    expect(api.parse('{"choices":[{"index":0,"text":" x","token_ids":[7,8],"logprobs":{"token_logprobs":[-0.1]}}]}')).toEqual({ ids: [7, 8] });
   });
 
   it("takes the first model of GET /v1/models as the request's model", () => {

@@ -3,7 +3,9 @@
  * server cannot be made to produce on demand (HTTP errors, malformed or truncated streams, a
  * stall) become RemoteErrors with their codes; failures back off and a success clears it; aborting
  * closes the connection; consecutive requests reuse one keep-alive connection; the API key goes in
- * the Authorization header and nowhere else (errors, status, logs). The real llama-server is
+ * the Authorization header and nowhere else (errors, status, logs); with minTokenProbability the
+ * request asks for token probabilities and the generation ends (its request closed) before the
+ * first unsure token, by ids or at a token boundary of text, and a server that sends none is not cut. The real llama-server is
  * test/remote's.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -243,5 +245,98 @@ describe('RemoteEngineHost (fake server)', () => {
     const h = host('');
     expect(h.status().state).toBe('unconfigured');
     expect((await run(h)).error).toMatchObject({ code: 'ENGINE_REMOTE_UNCONFIGURED', message: 'engine.backend is "remote" but engine.remote.url is empty' });
+  });
+});
+
+/** One llama-server /completion event: a token with its log-probability (n_probs 1). */
+const llamaProbEvent = (id: number, p: number): string =>
+  `data: {"content":"","tokens":[${id}],"stop":false,"completion_probabilities":[{"id":${id},"token":"t","bytes":[116],"logprob":${Math.log(p)},"top_logprobs":[]}]}\n\n`;
+
+/** One OpenAI /v1/completions chunk: text of these tokens with their log-probabilities (llama-server's content entries). */
+const openaiProbEvent = (tokens: [string, number][]): string =>
+  `data: ${JSON.stringify({ choices: [{ index: 0, text: tokens.map(([t]) => t).join(''), logprobs: { content: tokens.map(([t, p], i) => ({ id: i, token: t, logprob: Math.log(p), top_logprobs: [] })) }, finish_reason: null }] })}\n\n`;
+
+/** A generation of the host with minTokenProbability, with its summary. */
+async function runUnsure(h: RemoteEngineHost, minTokenProbability: number): Promise<{ chunks: GeneratedChunk[]; summary: unknown; exchange?: RemoteExchange }> {
+  const chunks: GeneratedChunk[] = [];
+  let exchange: RemoteExchange | undefined;
+  const gen = h.generate({ key: 'k', prompt: Int32Array.from([10, 11, 12]), maxTokens: 8, stopTokens: [4090], temperature: 0, minTokenProbability, signal: new AbortController().signal, onRemote: (e) => (exchange = e) });
+  for (;;) {
+    const r = await gen.next();
+    if (r.done) return { chunks, summary: r.value, exchange };
+    chunks.push(r.value);
+  }
+}
+
+describe('RemoteEngineHost: completion.minTokenProbability (fake server)', () => {
+  it('llama-server: asks for n_probs 1, yields the ids before the first unsure token, ends the request, stoppedBy unsure', async () => {
+    // the server goes on after the unsure token and never ends the stream by itself
+    const fake = await fakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(llamaProbEvent(5, 0.9) + llamaProbEvent(6, 0.5) + llamaProbEvent(7, 0.05) + llamaProbEvent(8, 0.9));
+    });
+    const r = await runUnsure(host(fake.url), 0.1);
+    expect(r.chunks.map((c) => Array.from(c as Int32Array))).toEqual([[5], [6]]);
+    expect(r.summary).toMatchObject({ stoppedBy: 'unsure' });
+    expect(r.exchange).toMatchObject({ tokens: 2, ended: 'completed' });
+    expect(fake.requests[0]!.body).toMatchObject({ n_probs: 1 });
+    await expect.poll(() => fake.closedEarly).toBe(1);
+  });
+
+  it('a bound of 0 asks for no probabilities and cuts nothing', async () => {
+    const fake = await fakeServer(llamaStream([5, 6]));
+    const r = await runUnsure(host(fake.url), 0);
+    expect(fake.requests[0]!.body).not.toHaveProperty('n_probs');
+    expect(r.summary).toMatchObject({ stoppedBy: 'max_tokens' });
+  });
+
+  it('a stop token before the unsure token ends the generation as eos', async () => {
+    const fake = await fakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(llamaProbEvent(5, 0.9) + llamaProbEvent(4090, 0.05) + llamaProbEvent(8, 0.01));
+    });
+    const r = await runUnsure(host(fake.url), 0.1);
+    expect(r.chunks.map((c) => Array.from(c as Int32Array))).toEqual([[5]]);
+    expect(r.summary).toMatchObject({ stoppedBy: 'eos' });
+  });
+
+  it('openai (text): cuts at the token boundary inside an event, and ends the request', async () => {
+    const fake = await fakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(openaiProbEvent([['return', 0.95]]) + openaiProbEvent([[' a', 0.6], [' +', 0.08], [' b', 0.9]]) + openaiProbEvent([[';', 0.9]]));
+    });
+    const r = await runUnsure(host(fake.url, { api: 'openai', model: 'm' }), 0.1);
+    expect(r.chunks).toEqual([{ text: 'return', tokens: 1 }, { text: ' a', tokens: 1 }]);
+    expect(r.summary).toMatchObject({ stoppedBy: 'unsure' });
+    expect(r.exchange).toMatchObject({ tokens: 2, ended: 'completed' });
+    expect(fake.requests[0]!.body).toMatchObject({ logprobs: 1 });
+    await expect.poll(() => fake.closedEarly).toBe(1);
+  });
+
+  it('openai (text): the first token of the generation unsure yields nothing', async () => {
+    const fake = await fakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(openaiProbEvent([['x', 0.02]]));
+    });
+    const r = await runUnsure(host(fake.url, { api: 'openai', model: 'm' }), 0.1);
+    expect(r.chunks).toEqual([]);
+    expect(r.summary).toMatchObject({ stoppedBy: 'unsure' });
+  });
+
+  it('a server that sends no probabilities is not cut, fails nothing, and says so once', async () => {
+    const fake = await fakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"choices":[{"index":0,"text":"ab","logprobs":null,"finish_reason":null}]}\n\n');
+      res.write('data: {"choices":[{"index":0,"text":"c","finish_reason":"length"}]}\n\n');
+      res.end('data: [DONE]\n\n');
+    });
+    const h = host(fake.url, { api: 'openai', model: 'm' });
+    for (let i = 0; i < 3; i++) {
+      const r = await runUnsure(h, 0.1);
+      expect(r.chunks).toEqual([{ text: 'ab', tokens: 1 }, { text: 'c', tokens: 1 }]);
+      expect(r.summary).toMatchObject({ stoppedBy: 'max_tokens' });
+    }
+    expect(logs.filter((l) => l.includes('reports no token probabilities')).length).toBe(1);
+    expect(h.status().remote?.failures).toBe(0);
   });
 });

@@ -6,7 +6,9 @@
  * when the generation stops early or is cancelled. Requests run concurrently (the server
  * batches). After a failure no request goes out until the backoff has passed; a success clears
  * it. The API key comes from the environment variable engine.remote.apiKeyEnv names and appears
- * in no log, status or trace. No token healing: these APIs cannot require an output prefix, so
+ * in no log, status or trace. With completion.minTokenProbability the request asks for the
+ * generated tokens' log-probabilities and the generation ends before the first unsure token, as
+ * the native host's does (confidence.ts); a server that reports none is not cut. No token healing: these APIs cannot require an output prefix, so
  * the loaded model carries no token bytes and the provider leaves the prompt unhealed.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ import type { Settings } from '../../config.js';
 import type { Logger } from '../../log.js';
 import type { RemoteExchange, RemoteStatus } from '../../protocol.js';
 import { abortError } from '../debouncer.js';
+import { firstUnsure } from '../confidence.js';
 import { errorCode, isAbort } from '../engine-errors.js';
 import type { EngineHost, EngineHostStatus, GeneratedChunk, GenerateRequest, GenerateSummary, LoadedModel } from '../engine-host.js';
 import { Backoff } from './backoff.js';
@@ -57,6 +60,37 @@ export function endpointUrl(base: string, api: Remote['api']): string {
   return `${b}${REMOTE_APIS[api].path}`;
 }
 
+/** What one event adds to the generation: its chunk, the tokens it stands for, and why it ends the generation. */
+interface EventOutput {
+  chunk: GeneratedChunk | null;
+  tokens: number;
+  ended?: 'eos' | 'unsure';
+}
+
+/**
+ * One event's output, cut before a stop token the server does not end on (llama.cpp's
+ * end-of-generation set is its own) or before the first token below minProbability, whichever
+ * comes first. Text without pieces cut inside the event keeps none of it (the last token
+ * boundary known).
+ */
+export function eventOutput(ev: ApiEvent, stop: ReadonlySet<number>, minProbability: number): EventOutput {
+  if (ev.ids) {
+    const stopAt = ev.ids.findIndex((id) => stop.has(id));
+    const end = stopAt >= 0 ? stopAt : ev.ids.length;
+    const unsure = ev.logprobs ? firstUnsure(ev.logprobs.slice(0, end), minProbability) : -1;
+    const n = unsure >= 0 ? unsure : end;
+    const ended = unsure >= 0 ? 'unsure' : stopAt >= 0 ? 'eos' : undefined;
+    return { chunk: n > 0 ? Int32Array.from(ev.ids.slice(0, n)) : null, tokens: n, ...(ended ? { ended } : {}) };
+  }
+  const unsure = ev.logprobs ? firstUnsure(ev.logprobs, minProbability) : -1;
+  if (unsure < 0) {
+    const tokens = ev.logprobs?.length || 1;
+    return ev.text ? { chunk: { text: ev.text, tokens }, tokens } : { chunk: null, tokens: 0 };
+  }
+  const text = ev.pieces ? ev.pieces.slice(0, unsure).join('') : '';
+  return { chunk: text ? { text, tokens: unsure } : null, tokens: unsure, ended: 'unsure' };
+}
+
 const int = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fallback);
 
 export class RemoteEngineHost implements EngineHost {
@@ -73,6 +107,8 @@ export class RemoteEngineHost implements EngineHost {
   private last: RemoteExchange | null = null;
   /** The served model's id from GET /v1/models, asked once when engine.remote.model is '' (openai). */
   private servedModel: Promise<string> | null = null;
+  /** Said once per configuration: the server answered without the token probabilities asked for. */
+  private saidNoProbabilities = false;
 
   constructor(
     private readonly log: Logger,
@@ -105,6 +141,7 @@ export class RemoteEngineHost implements EngineHost {
     this.backoff = this.newBackoff();
     this.lastError = null;
     this.servedModel = null;
+    this.saidNoProbabilities = false;
   }
 
   async ready(signal?: AbortSignal): Promise<LoadedModel> {
@@ -175,6 +212,7 @@ export class RemoteEngineHost implements EngineHost {
     const url = endpointUrl(r.url, r.api);
     const tok = model.tokenizer;
     const stop = new Set(req.stopTokens);
+    const unsureBelow = req.minTokenProbability ?? 0;
     const exchange: RemoteExchange = { endpoint: publicUrl(url), api: r.api, tokens: 0, ended: 'failed' };
     const ids = Array.from(req.prompt);
     const body = api.body({
@@ -185,6 +223,7 @@ export class RemoteEngineHost implements EngineHost {
       ...(req.seed !== undefined ? { seed: req.seed } : {}),
       stopText: req.stopTokens.map((id) => tok.decode([id], { skipSpecialTokens: false })).filter((t) => t !== ''),
       model: r.api === 'openai' && !r.model ? await this.modelName(r, req.signal) : r.model,
+      ...(unsureBelow > 0 ? { logprobs: true } : {}),
     });
     this.counts.requests++;
     this.inflight++;
@@ -194,6 +233,7 @@ export class RemoteEngineHost implements EngineHost {
     let outcome: RemoteExchange['ended'] | null = null;
     let final: ApiEvent = {};
     let sawIds = false;
+    let sawProbabilities = false;
     let stoppedBy: GenerateSummary['stoppedBy'] | null = null;
     try {
       const stream = await postEventStream(url, body, {
@@ -217,19 +257,11 @@ export class RemoteEngineHost implements EngineHost {
             req.onReuse?.(ev.cachedTokens);
           }
           if (ev.promptTokens !== undefined || ev.completionTokens !== undefined || ev.cachedTokens !== undefined) final = { ...final, ...ev };
-          let chunk: GeneratedChunk | null = null;
-          if (ev.ids) {
-            sawIds = true;
-            // Stop tokens the server does not end on (llama.cpp's end-of-generation set is its own).
-            const cut = ev.ids.findIndex((id) => stop.has(id));
-            const ids = cut >= 0 ? ev.ids.slice(0, cut) : ev.ids;
-            if (ids.length > 0) chunk = Int32Array.from(ids);
-            exchange.tokens += ids.length;
-            if (cut >= 0) stoppedBy = 'eos';
-          } else if (ev.text) {
-            chunk = { text: ev.text, tokens: 1 };
-            exchange.tokens += 1;
-          }
+          if (ev.ids) sawIds = true;
+          if (ev.logprobs) sawProbabilities = true;
+          const { chunk, tokens, ended } = eventOutput(ev, stop, unsureBelow);
+          exchange.tokens += tokens;
+          if (ended) stoppedBy = ended;
           if (chunk) {
             if (firstAt === 0) {
               firstAt = performance.now();
@@ -239,14 +271,15 @@ export class RemoteEngineHost implements EngineHost {
           }
           stoppedBy ??= ev.end ?? null;
           if (ev.finished) finished = true;
-          // A stop token the server would generate past: end the request, so it stops.
-          if (stoppedBy === 'eos' && !finished && ev.ids) break;
+          // A stop token the server would generate past, or an unsure token: end the request, so it stops.
+          if (ended && !finished) break;
         }
       } catch (err) {
         if (!finished || req.signal.aborted) throw err; // a failure after the final event loses nothing
       }
       if (!stoppedBy) throw new RemoteError(`${exchange.endpoint} ended the stream before the completion finished`, 'ENGINE_REMOTE_BAD_STREAM');
       outcome = 'completed';
+      if (unsureBelow > 0 && !sawProbabilities && exchange.tokens > 0) this.noProbabilities(exchange.endpoint);
       if (!sawIds && final.completionTokens !== undefined) exchange.tokens = final.completionTokens;
       if (final.cachedTokens !== undefined) exchange.cachedTokens = final.cachedTokens;
       this.succeeded();
@@ -299,6 +332,13 @@ export class RemoteEngineHost implements EngineHost {
       }
     })();
     return this.servedModel;
+  }
+
+  /** Once per configuration: a server that reports no token probabilities leaves suggestions uncut. */
+  private noProbabilities(endpoint: string): void {
+    if (this.saidNoProbabilities) return;
+    this.saidNoProbabilities = true;
+    this.log.info(`remote engine ${endpoint} reports no token probabilities: suggestions are not cut at completion.minTokenProbability`);
   }
 
   private backoffWindow(): number {

@@ -49,6 +49,8 @@ export interface KeystrokeRecord {
   suggestion: string;
   /** The suggestion began with the next character to type (null after a spot's last keystroke). */
   predicted_next: boolean | null;
+  /** Answered with what was generated when the time budget ended (completion.timeBudgetMs), the generation going on. */
+  early: boolean;
   /** With --compare-tracing: whether the server recorded spans for this request. */
   tracing?: boolean;
   /** With --compare-healing: whether token healing was on for this request. */
@@ -69,6 +71,8 @@ export interface KeystrokeGroup {
   reused_share: number;
   mean_debounce_ms: number;
   predicted_next_share: number;
+  /** Answered requests answered at the time budget (KeystrokeRecord.early). */
+  early_answers: number;
 }
 
 export interface KeystrokeBenchResult {
@@ -82,6 +86,8 @@ export interface KeystrokeBenchResult {
   interval_ms: number;
   debounce_ms: number | null;
   max_tokens: number | null;
+  /** --time-budget-ms (null: the server's default). */
+  time_budget_ms: number | null;
   outcomes: Partial<Record<Outcome, number>>;
   all: KeystrokeGroup;
   first_keystroke: KeystrokeGroup;
@@ -138,6 +144,7 @@ export function summarize(rs: KeystrokeRecord[]): KeystrokeGroup {
     reused_share: prompt > 0 ? reused / prompt : 0,
     mean_debounce_ms: mean(engine.map((r) => r.debounce_ms)),
     predicted_next_share: predictable.length > 0 ? predictable.filter((r) => r.predicted_next).length / predictable.length : 0,
+    early_answers: answered.filter((r) => r.early).length,
   };
 }
 
@@ -186,6 +193,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
   const interval = (f['interval-ms'] as number | undefined) ?? 0;
   const debounce = (f['debounce-ms'] as number | undefined) ?? null;
   const maxTokens = (f['max-tokens'] as number | undefined) ?? null;
+  const timeBudget = (f['time-budget-ms'] as number | undefined) ?? null;
   const compareHealing = f['compare-healing'] === true;
   if (compareHealing && f['compare-tracing'] === true) throw new UsageError('--compare-tracing and --compare-healing are one at a time');
   const compare = f['compare-tracing'] === true || compareHealing;
@@ -202,7 +210,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
   try {
     await typist.initialize({
       engine: { mode: drafterDir ? 'redrafter' : 'ar', ...(f.threads !== undefined ? { threads: f.threads } : {}) },
-      completion: { ...(debounce !== null ? { debounceMs: debounce } : {}), ...(maxTokens !== null ? { maxTokens } : {}) },
+      completion: { ...(debounce !== null ? { debounceMs: debounce } : {}), ...(maxTokens !== null ? { maxTokens } : {}), ...(timeBudget !== null ? { timeBudgetMs: timeBudget } : {}) },
       trace: { capacity: Math.min(100000, (compare ? 3 : 1) * total + 64) },
     });
     const uri = pathToFileURL(file).href;
@@ -293,6 +301,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
         generated_tokens: t.generatedTokens ?? null,
         suggestion,
         predicted_next: p.rest === '' ? null : suggestion !== '' && suggestion[0] === p.rest[0],
+        early: t.spans?.children?.some((c) => (c.name === 'postprocess' || c.name === 'cache') && c.attrs?.timeBudget === true) ?? false,
         ...(p.tracing !== undefined ? { [variant]: p.tracing } : {}),
       });
       measured.push(t);
@@ -301,7 +310,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
     for (const r of requests) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
     const result: KeystrokeBenchResult = {
       model: modelDir, drafter: drafterDir, mode: status.engine.mode, file, spots: spots.length, chars, seed,
-      interval_ms: interval, debounce_ms: debounce, max_tokens: maxTokens, outcomes,
+      interval_ms: interval, debounce_ms: debounce, max_tokens: maxTokens, time_budget_ms: timeBudget, outcomes,
       all: summarize(requests),
       first_keystroke: summarize(requests.filter((r) => r.keystroke === 0)),
       following_keystrokes: summarize(requests.filter((r) => r.keystroke > 0)),
@@ -341,6 +350,7 @@ export function formatTable(r: KeystrokeBenchResult): string {
     ['  first keystroke at a spot', tokens(first)],
     ['  following keystrokes', tokens(next)],
     ['ghost text had the next char', pct(all.predicted_next_share)],
+    ['answered at the time budget', `${all.early_answers} of ${all.answered}${r.time_budget_ms !== null ? ` (timeBudgetMs ${r.time_budget_ms})` : ''}`],
   ];
   for (const [name, c] of [['tracing', r.tracing_cost], ['healing', r.healing_cost]] as const) {
     if (!c) continue;

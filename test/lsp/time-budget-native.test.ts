@@ -2,9 +2,9 @@
  * completion.timeBudgetMs on the real engine (the shipped model) at line ends of a fixture file,
  * where suggestions run to several lines: with a budget of 1 ms an automatic suggestion is
  * answered with the start of the one a budget of 0 gives (most spots: the first chunk worth
- * showing comes after the prefill, long past 1 ms), and accepting that start gets exactly the
- * rest, from the generation that went on (attached to it, or from the cache once it ended), with
- * no second generation. Greedy decoding of a fixed model: the whole suggestions are the same
+ * showing comes after the prefill, long past 1 ms), and accepting piece after piece gets exactly
+ * the rest, from the generation that went on (attached to it, or from the cache once it ended),
+ * with no second generation. Greedy decoding of a fixed model: the whole suggestions are the same
  * every run; where a spot is answered early depends on the engine's step timing, so the test
  * checks the relation, not the cut.
  */
@@ -75,20 +75,29 @@ describe('timeBudgetMs on the real engine', () => {
       early++;
       // worth showing: 6 characters besides blanks, or whole lines (the line break after the last one is not shown)
       expect(shown.trim().length >= 6 || full.startsWith(`${shown}\n`), `spot ${i}: ${JSON.stringify(shown)} is worth showing`).toBe(true);
-      // the user accepts it: the text now holds it, the cursor after it
-      const lines = shown.split('\n');
-      const end = { line: s.line + lines.length - 1, character: (lines.length > 1 ? 0 : s.character) + lines.at(-1)!.length };
-      await pair.change(uri, 2, [{ range: { start: { line: s.line, character: s.character }, end: { line: s.line, character: s.character } }, text: shown }]);
-      const rest = first(await pair.inline(uri, end));
-      expect(shown + rest, `spot ${i}`).toBe(full);
+      // accepting each piece in turn: every next piece comes from the same generation (attached to it,
+      // answered at its own budget with what lies beyond, or from the cache once it ended) until the whole is in
+      let got = '';
+      let piece = shown;
+      let at = { line: s.line, character: s.character };
+      for (let version = 2; piece !== ''; version++) {
+        expect(full.startsWith(got + piece), `spot ${i}: ${JSON.stringify(got + piece)} starts the whole one`).toBe(true);
+        await pair.change(uri, version, [{ range: { start: at, end: at }, text: piece }]);
+        got += piece;
+        const lines = piece.split('\n');
+        at = { line: at.line + lines.length - 1, character: (lines.length > 1 ? 0 : at.character) + lines.at(-1)!.length };
+        piece = got === full ? '' : first(await pair.inline(uri, at));
+      }
+      expect(got, `spot ${i}`).toBe(full);
       await close(pair, uri);
     }
-    console.log(`timeBudgetMs 1 on ${places.length} block starts: ${early} answered early`);
-    expect(early).toBeGreaterThan(places.length / 2);
     const traces = ((await pair.client.sendRequest('slipstream/traces', {})) as TracesResult).traces;
-    // each early one's rest came from its own generation: attached, or from the cache after it ended
-    expect(traces.filter((t) => t.outcome === 'cached').map((t) => t.cacheHit).every((h) => h === 'attached' || h === 'typing')).toBe(true);
-    expect(traces.filter((t) => t.outcome === 'cached')).toHaveLength(early);
-    expect(traces.filter((t) => t.spans?.children?.some((c) => c.name === 'postprocess' && c.attrs?.timeBudget))).toHaveLength(early);
+    const cached = traces.filter((t) => t.outcome === 'cached');
+    console.log(`timeBudgetMs 1 on ${places.length} block starts: ${early} answered early, the rest in ${cached.length} further answers`);
+    expect(early).toBeGreaterThan(places.length / 2);
+    // no second generation at a spot: every answer after the first came from it
+    expect(traces.filter((t) => t.outcome === 'shown')).toHaveLength(places.length);
+    expect(cached.map((t) => t.cacheHit).every((h) => h === 'attached' || h === 'typing')).toBe(true);
+    expect(cached.length).toBeGreaterThanOrEqual(early);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * completion.timeBudgetMs through the in-process server with the FAKE engine (one character per
  * chunk, held after its first chunks): an automatic suggestion still generating when the budget
- * ends is answered with the text so far once it is worth showing; the generation runs on, and
- * typing through the early answer gets the rest from it; the rest is background work that a
+ * ends is answered with the text so far once it is worth showing; the generation runs on, and a
+ * request typing through the early answer attaches to it, answered in turn at its own budget with
+ * what lies beyond its text, or with the rest when the generation ends; the rest is background work that a
  * request for another document ends; an explicit request is never cut and never takes the cut
  * suggestion from the cache; 0 waits for the whole suggestion. Synchronised on engine events.
  */
@@ -28,6 +29,9 @@ async function start(timeBudgetMs: number): Promise<void> {
 }
 afterEach(() => pair.dispose());
 
+/** Types `chars` at line 0, `character` (one version step). */
+const type = (version: number, character: number, chars: string): Promise<void> =>
+  pair.change(uri, version, [{ range: { start: { line: 0, character }, end: { line: 0, character } }, text: chars }]);
 const traces = async (): Promise<TracesResult['traces']> => ((await pair.client.sendRequest('slipstream/traces', {})) as TracesResult).traces;
 const status = (): Promise<unknown> => pair.client.sendRequest('slipstream/status', {});
 
@@ -45,17 +49,28 @@ describe('completion.timeBudgetMs', () => {
     expect(t?.outcome).toBe('shown');
     expect(t?.spans?.children?.find((s) => s.name === 'postprocess')?.attrs).toMatchObject({ timeBudget: true });
     expect(t?.generatedTokens).toBe(SHOWN_AT);
-    // the user accepts what is shown: the next request waits for the running generation
-    await pair.change(uri, 2, [{ range: { start: { line: 0, character: 8 }, end: { line: 0, character: 8 } }, text: whole.slice(0, SHOWN_AT) }]);
-    const next = pair.inline(uri, { line: 0, character: 8 + SHOWN_AT });
+    // the user accepts what is shown: the next request attaches to the running generation, which has nothing beyond it yet
+    await type(2, 8, whole.slice(0, SHOWN_AT));
+    const second = pair.inline(uri, { line: 0, character: 8 + SHOWN_AT });
     await status();
     release();
-    expect((await next)?.items[0]?.insertText).toBe(whole.slice(SHOWN_AT));
+    // held again 7 characters on ("total + sum(a,"): past its own budget, the second request shows what lies beyond its text
+    const again = engine.hold(2 * SHOWN_AT);
+    expect((await second)?.items[0]?.insertText).toBe(whole.slice(SHOWN_AT, 2 * SHOWN_AT));
+    // and typing that, the third waits for the end (" b);" is not worth showing alone) and gets the rest
+    await type(3, 8 + SHOWN_AT, whole.slice(SHOWN_AT, 2 * SHOWN_AT));
+    const third = pair.inline(uri, { line: 0, character: 8 + 2 * SHOWN_AT });
+    await status();
+    again();
+    expect((await third)?.items[0]?.insertText).toBe(whole.slice(2 * SHOWN_AT));
     expect(engine.calls).toHaveLength(1);
-    expect((await traces()).map((x) => [x.outcome, x.cacheHit])).toEqual([
+    const all = await traces();
+    expect(all.map((x) => [x.outcome, x.cacheHit])).toEqual([
       ['shown', 'none'],
       ['cached', 'attached'],
+      ['cached', 'attached'],
     ]);
+    expect(all.map((x) => x.spans?.children?.some((c) => c.attrs?.timeBudget === true))).toEqual([true, true, false]);
   });
 
   it('keeps the whole suggestion in the cache when the generation finishes after the early answer', async () => {
@@ -69,7 +84,7 @@ describe('completion.timeBudgetMs', () => {
     // an explicit request at the same place waits for the generation (the same text and cursor), then takes the whole one
     expect((await pair.inline(uri, { line: 0, character: 8 }, invoked))?.items.map((i) => i.insertText)).toEqual([whole]);
     // typing through part of it is answered from the cache, without the engine
-    await pair.change(uri, 2, [{ range: { start: { line: 0, character: 8 }, end: { line: 0, character: 8 } }, text: 'total + s' }]);
+    await type(2, 8, 'total + s');
     expect((await pair.inline(uri, { line: 0, character: 17 }))?.items[0]?.insertText).toBe('um(a, b);');
     expect(engine.calls).toHaveLength(1);
   });

@@ -108,6 +108,7 @@ export const benchCommand: CommandSpec = {
     cases: { kind: 'int', value: 'N', min: 2, max: 10000, description: 'quality: cursor cases on the held-out files, half after a line\'s indentation, half mid-line (default 60)' },
     'interval-ms': { kind: 'int', value: 'MS', min: 0, max: 60000, description: 'keystrokes: a keystroke every MS ms without waiting for answers (0: each waits for its answer)' },
     'debounce-ms': { kind: 'int', value: 'MS', min: 0, max: 5000, description: "keystrokes: the server's completion.debounceMs (default: the server's)" },
+    'time-budget-ms': { kind: 'int', value: 'MS', min: 0, max: 60000, description: "keystrokes: the server's completion.timeBudgetMs (default: the server's)" },
     trace: { kind: 'string', value: 'FILE', description: "keystrokes: write the server's traces of the measured requests here as JSON lines (default with --out: OUT's name with .trace.jsonl); tracing: the trace to replay" },
     multi: {
       kind: 'boolean',

@@ -3,7 +3,8 @@
  * each has produced so far. A new request whose text is the running one's text with characters
  * typed at its cursor that agree with what the generation produced (or is producing: one is a
  * prefix of the other), or with nothing typed (the same text and cursor again), waits for it, bounded, instead of aborting it and starting over; its answer
- * then comes from the suggestion cache, where the finished generation's suggestion was remembered.
+ * then comes from the suggestion cache, where the finished generation's suggestion was remembered,
+ * or, when its time budget ends first, from what the generation has beyond the typed text so far.
  */
 import { toLf } from './line-endings.js';
 
@@ -15,6 +16,10 @@ export interface RunningGeneration {
   partial: string;
   /** Requests waiting for this generation. */
   attached: number;
+  /** Called with `partial` each time it grows (an attached request's time budget: time-budget.ts). */
+  readonly watchers: Set<(partial: string) => void>;
+  /** What a text generated here shows at this generation's cursor (post-processed, LF line endings). */
+  readonly shown: (partial: string) => { text: string; replaceLength: number };
   /** The controller of the request that runs the generation (aborting it ends the generation). */
   readonly owner: AbortController;
   /** Resolves when the owner's request has finished (its suggestion remembered, if any). */
@@ -25,10 +30,10 @@ export class RunningGenerations {
   private readonly running = new Map<string, RunningGeneration & { finish: () => void }>();
 
   /** Registers the generation of a request; call the returned function when the request ends. */
-  start(key: string, text: string, offset: number, owner: AbortController): { gen: RunningGeneration; end: () => void } {
+  start(key: string, text: string, offset: number, owner: AbortController, shown: RunningGeneration['shown']): { gen: RunningGeneration; end: () => void } {
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
-    const gen = { key, text, offset, partial: '', attached: 0, owner, done, finish };
+    const gen = { key, text, offset, partial: '', attached: 0, watchers: new Set<(partial: string) => void>(), shown, owner, done, finish };
     this.running.set(key, gen);
     return {
       gen,

@@ -33,9 +33,9 @@ import type { ClientTrace } from '../trace/client-trace.js';
 import { nowMs } from '../trace/clock.js';
 import type { Trace, TraceLog } from './traces.js';
 import { SuggestionCache } from './suggestion-cache.js';
-import { RunningGenerations, waitFor } from './attachment.js';
+import { RunningGenerations, waitFor, type RunningGeneration } from './attachment.js';
 import { afterAcceptance, PREFETCH_AFTER_MS } from './prefetch.js';
-import { TimeBudget } from './time-budget.js';
+import { earlyPart, TimeBudget } from './time-budget.js';
 
 /** How long a request waits for the running generation it extends. */
 export const ATTACH_WAIT_MS = 1500;
@@ -206,10 +206,22 @@ export class CompletionProvider {
       // the typing speed comes from the client's own requests
       if (!background && !alternative) this.debouncer.noteRequest(req.key, performance.now());
 
+      const fctx: FilterContext = {
+        prefix: toLf(wellFormed(req.text.slice(Math.max(0, req.offset - FILTER_WINDOW), req.offset))),
+        suffix: toLf(wellFormed(req.text.slice(req.offset, req.offset + FILTER_WINDOW))),
+        policy: settings.completion.multiline,
+      };
+      const budgetMs = req.trigger === 'automatic' ? settings.completion.timeBudgetMs : 0;
       if (attachTo) {
-        const finished = await waitFor(attachTo, ATTACH_WAIT_MS, signal).finally(() => attachTo.attached--);
+        // with a time budget, what the generation has beyond the typed text once the budget ends
+        const early = budgetMs > 0 ? watchBeyondTyped(attachTo, req, trace.record.startedAt + budgetMs) : null;
+        const waited = await Promise.race([waitFor(attachTo, ATTACH_WAIT_MS, signal), ...(early ? [early.reached] : [])]).finally(() => {
+          early?.stop();
+          attachTo.attached--;
+        });
         if (signal.aborted) throw abortError(signal);
-        if (!finished) attachTo.owner.abort('superseded'); // too slow: start over
+        if (typeof waited === 'object') return this.answerAttachedEarly(trace, req, waited);
+        if (!waited) attachTo.owner.abort('superseded'); // too slow: start over
       }
       const found = reuse ? this.suggestions.lookup(req.key, req.text, req.offset) : undefined;
       // a suggestion cut short serves typing, not an explicit request (which gets the whole one)
@@ -253,11 +265,6 @@ export class CompletionProvider {
       if (healing) trace.record.healed = { tokens: healing.tokens, bytes: healing.bytes };
       trace.record.promptTokens = ids.length;
 
-      const fctx: FilterContext = {
-        prefix: toLf(wellFormed(req.text.slice(Math.max(0, req.offset - FILTER_WINDOW), req.offset))),
-        suffix: toLf(wellFormed(req.text.slice(req.offset, req.offset + FILTER_WINDOW))),
-        policy: settings.completion.multiline,
-      };
       const multiline = allowsMultiline(fctx);
       if (this.deps.log.enabled('debug')) this.deps.log.debug(`trace ${trace.record.id}: generating for ${req.key} from ${prompt.ids.length} prompt tokens`);
       const drafts = reuse && (this.deps.host.takesExtraDrafts?.() ?? true) ? this.drafts(req, view.model.tokenizer, healing?.text ?? '') : [];
@@ -271,15 +278,17 @@ export class CompletionProvider {
       };
       const engineSignal = AbortSignal.any([mine.signal, engine.signal]);
       // (an alternative is not registered: nothing attaches to a sampled generation)
-      const { gen, end } = alternative ? { gen: { attached: 0, partial: '' }, end: () => {} } : this.running.start(req.key, req.text, req.offset, mine);
+      const { gen, end } = alternative
+        ? { gen: { attached: 0, partial: '', watchers: new Set<(partial: string) => void>() }, end: () => {} }
+        : this.running.start(req.key, req.text, req.offset, mine, (t) => postprocess(t, fctx));
       if (req.signal.aborted) cancelled();
       else req.signal.addEventListener('abort', cancelled, { once: true });
       // an automatic suggestion still generating when its time budget ends shows what it has (time-budget.ts)
-      const budgetMs = req.trigger === 'automatic' ? settings.completion.timeBudgetMs : 0;
-      const budget = budgetMs > 0 ? new TimeBudget(trace.record.startedAt + budgetMs, (t) => worthShowingCut(t) && postprocess(t, fctx).text !== '') : null;
+      const budget = budgetMs > 0 ? new TimeBudget(trace.record.startedAt + budgetMs, (t) => worthShowingCut(earlyPart(t)) && postprocess(earlyPart(t), fctx).text !== '') : null;
       const progress: Progress = { started: 0, firstAt: 0, tokens: 0, traced: true, answered: false, background: budget ? new AbortController() : null };
       const finished = this.generate(req, view, ids, healing?.text ?? '', fctx, multiline, engineSignal, trace, drafts, progress, (t) => {
         gen.partial = t;
+        for (const w of gen.watchers) w(t);
         budget?.update(t);
       })
         .then((r) => {
@@ -485,11 +494,23 @@ export class CompletionProvider {
       abortStale();
       return this.done(trace, 'stale');
     }
-    const processed = postprocess(text, fctx);
+    const processed = postprocess(earlyPart(text), fctx);
     trace.stage('postprocess', { timeBudget: true });
     this.lastError = '';
     // cut short: an explicit request at the same place computes the whole suggestion, not this
     return this.offer(trace, req, 'shown', withLineEnding(processed.text, lineEndingAt(req.text, req.offset)), processed.replaceLength, true);
+  }
+
+  /**
+   * Answers a request attached to a running generation (it typed the start of what it produces)
+   * with what the generation has beyond the typed text when the request's time budget ended; the
+   * generation goes on for the requests after it.
+   */
+  private answerAttachedEarly(trace: Trace, req: CompletionRequest, rest: Processed): CompletionResult {
+    trace.stage('cache', { hit: 'attached', timeBudget: true });
+    trace.record.cacheHit = 'attached';
+    this.figures.attached++;
+    return this.offer(trace, req, 'cached', withLineEnding(rest.text, lineEndingAt(req.text, req.offset)), rest.replaceLength, true);
   }
 
   /** After a shown suggestion: computes the one after its acceptance ahead, PREFETCH_AFTER_MS later, when cache.prefetch is on. */
@@ -574,6 +595,31 @@ export class CompletionProvider {
 /** The generated text post-processed; one cut before an unsure token (confidence.ts) too short to be worth showing is none. */
 function shownPart(raw: string, fctx: FilterContext, unsure: boolean): Processed {
   return unsure && !worthShowingCut(raw) ? { text: '', replaceLength: 0 } : postprocess(raw, fctx);
+}
+
+/**
+ * Watches the running generation `g` for a request attached to it (it typed the start of what `g`
+ * produces) whose time budget ends at `deadline`: `reached` resolves, once the budget has passed,
+ * with what `g` shows beyond the typed text (post-processed at g's own cursor, as the cache serves
+ * typing through its whole suggestion), when that is worth showing. stop() ends the watch.
+ */
+function watchBeyondTyped(g: RunningGeneration, req: CompletionRequest, deadline: number): { reached: Promise<Processed>; stop: () => void } {
+  const typed = toLf(req.text.slice(g.offset, req.offset));
+  const beyond = (partial: string): Processed => {
+    const shown = partial.startsWith(typed) ? g.shown(earlyPart(partial, typed.length)) : null;
+    return shown?.text.startsWith(typed) ? { text: shown.text.slice(typed.length), replaceLength: shown.replaceLength } : { text: '', replaceLength: 0 };
+  };
+  const budget = new TimeBudget(deadline, (partial) => worthShowingCut(earlyPart(partial, typed.length).slice(typed.length)) && beyond(partial).text !== '');
+  const watch = (partial: string): void => budget.update(partial);
+  g.watchers.add(watch);
+  watch(g.partial);
+  return {
+    reached: budget.reached.then(beyond),
+    stop: () => {
+      g.watchers.delete(watch);
+      budget.dispose();
+    },
+  };
 }
 
 function traceGeneration(trace: Trace, promptTokens: number, firstAt: number, end: number, aborted: boolean): void {

@@ -54,13 +54,14 @@ afterEach(async () => {
 
 /**
  * An in-process server (its own engine host) initialized with these settings, debounce off and
- * whole suggestions (minTokenProbability 0): these tests compare completions and exchanges, and
- * long generations; the cuts before unsure tokens are remote-logprobs.test.ts's.
+ * whole suggestions (minTokenProbability and timeBudgetMs 0): these tests compare completions and
+ * exchanges, and long generations; the cuts before unsure tokens are remote-logprobs.test.ts's, the
+ * early answers at the time budget time-budget-native.test.ts's.
  */
 async function serverPair(engine: Record<string, unknown>, completion: Record<string, unknown> = {}, more: Record<string, unknown> = {}): Promise<LspPair> {
   const pair = createPair({});
   pairs.push(pair);
-  await pair.initialize({}, { engine: { model: shippedModel, ...engine }, completion: { debounceMs: 0, minTokenProbability: 0, ...completion }, ...more });
+  await pair.initialize({}, { engine: { model: shippedModel, ...engine }, completion: { debounceMs: 0, minTokenProbability: 0, timeBudgetMs: 0, ...completion }, ...more });
   return pair;
 }
 

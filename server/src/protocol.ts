@@ -9,6 +9,7 @@ import {
   RequestType,
   type InlineCompletionItem,
   type InlineCompletionParams,
+  type Position,
 } from 'vscode-languageserver';
 
 /** The native host's KV figures (slipstream/status cache.kv; the engine host reports them). */
@@ -63,6 +64,22 @@ export interface DidPartiallyAcceptCompletionParams {
 export namespace DidPartiallyAcceptCompletionNotification {
   export const method = 'textDocument/didPartiallyAcceptCompletion' as const;
   export const type = new NotificationType<DidPartiallyAcceptCompletionParams>(method);
+}
+
+/**
+ * Server to client, to clients that declare `experimental.slipstream.suggestionFinished: true` in
+ * their capabilities: the generation behind an inline completion answered early (its time budget,
+ * completion.timeBudgetMs, ended while it ran) has finished, and the document is still at that
+ * version: an automatic request at the same position now gets the whole suggestion at once (from
+ * the suggestion cache). A client showing the early answer there asks again.
+ */
+export interface SuggestionFinishedParams {
+  textDocument: { uri: string; version: number };
+  position: Position;
+}
+export namespace SuggestionFinishedNotification {
+  export const method = 'slipstream/suggestionFinished' as const;
+  export const type = new NotificationType<SuggestionFinishedParams>(method);
 }
 
 /** The stages of a request, in pipeline order: the children of its `request` span (docs/tracing.md). */

@@ -72,6 +72,7 @@ export class FakeEngineHost implements EngineHost {
   private gate: Promise<void> | null = null;
   private gateAfter = 1;
   private startWaiters: ((call: FakeCall) => void)[] = [];
+  private endWaiters: (() => void)[] = [];
 
   constructor(opts: { fim?: boolean; maxContext?: number } = {}) {
     this.tokenizer = new FakeTokenizer(opts.fim ?? true);
@@ -95,6 +96,11 @@ export class FakeEngineHost implements EngineHost {
     return new Promise((r) => this.startWaiters.push(r));
   }
 
+  /** Resolves when the next generation to end has ended (however it ended). */
+  nextEnd(): Promise<void> {
+    return new Promise((r) => this.endWaiters.push(r));
+  }
+
   configure(engine: Settings['engine']): void {
     this.configured.push({ ...engine });
   }
@@ -114,6 +120,9 @@ export class FakeEngineHost implements EngineHost {
       return yield* this.run({ ...req, signal });
     } finally {
       leave();
+      const waiters = this.endWaiters;
+      this.endWaiters = [];
+      for (const w of waiters) w();
     }
   }
 

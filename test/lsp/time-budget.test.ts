@@ -20,11 +20,11 @@ const whole = 'total + sum(a, b);';
 const SHOWN_AT = 7;
 const invoked = { context: { triggerKind: 1 } };
 
-async function start(timeBudgetMs: number): Promise<void> {
+async function start(timeBudgetMs: number, capabilities: Record<string, unknown> = {}): Promise<void> {
   engine = new FakeEngineHost();
   engine.respond = () => whole;
   pair = createPair({ engineHost: engine });
-  await pair.initialize({}, { completion: { debounceMs: 0, timeBudgetMs, alternatives: 1, minTokenProbability: 0 }, cache: { prefetch: false } });
+  await pair.initialize(capabilities, { completion: { debounceMs: 0, timeBudgetMs, alternatives: 1, minTokenProbability: 0 }, cache: { prefetch: false } });
   await pair.open(uri, 'let a = \n', 'typescript', 1);
 }
 afterEach(() => pair.dispose());
@@ -145,5 +145,42 @@ describe('completion.timeBudgetMs', () => {
     const text = (await first)?.items[0]?.insertText as string;
     expect(text.length).toBeGreaterThanOrEqual(SHOWN_AT);
     expect(whole.startsWith(text)).toBe(true);
+  });
+
+  it('tells a client that asks for it when the whole suggestion behind an early answer is ready, and asking again there gets it', async () => {
+    await start(1, { experimental: { slipstream: { suggestionFinished: true } } });
+    const told: unknown[] = [];
+    const finished = new Promise<void>((resolve) =>
+      pair.client.onNotification('slipstream/suggestionFinished', (p) => {
+        told.push(p);
+        resolve();
+      }),
+    );
+    const release = engine.hold(SHOWN_AT);
+    expect((await pair.inline(uri, { line: 0, character: 8 }))?.items[0]?.insertText).toBe(whole.slice(0, SHOWN_AT));
+    release();
+    await finished;
+    expect(told).toEqual([{ textDocument: { uri, version: 1 }, position: { line: 0, character: 8 } }]);
+    expect((await pair.inline(uri, { line: 0, character: 8 }))?.items[0]?.insertText).toBe(whole);
+    expect(engine.calls).toHaveLength(1);
+  });
+
+  it('tells nothing when the document moved on, nor to a client that did not ask', async () => {
+    for (const capabilities of [{ experimental: { slipstream: { suggestionFinished: true } } }, {}]) {
+      await start(1, capabilities);
+      const told: unknown[] = [];
+      pair.client.onNotification('slipstream/suggestionFinished', (p) => told.push(p));
+      const release = engine.hold(SHOWN_AT);
+      expect((await pair.inline(uri, { line: 0, character: 8 }))?.items[0]?.insertText).toBe(whole.slice(0, SHOWN_AT));
+      // the asking client edits elsewhere (no request): the generation goes on, the document has moved on
+      if (capabilities.experimental) await pair.change(uri, 2, [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: '// x' }]);
+      await status(); // the edit is in when this is answered
+      const ended = engine.nextEnd();
+      release();
+      await ended;
+      await status(); // a notification sent when the generation ended would have arrived before this answer
+      expect(told).toEqual([]);
+      pair.dispose();
+    }
   });
 });

@@ -3,7 +3,8 @@
  * `textDocument/inlineCompletion` and `slipstream/complete` into provider requests (LSP
  * CancellationToken → AbortSignal), answers with ranges in the negotiated position encoding,
  * and records Copilot's didShow / didPartiallyAccept / accept events (and, through retention.ts,
- * what stays of the accepted text). Params arrive checked against their types (message-gate.ts);
+ * what stays of the accepted text); tells clients that ask for it when the whole suggestion behind
+ * an early answer (time-budget.ts) is ready (slipstream/suggestionFinished). Params arrive checked against their types (message-gate.ts);
  * what is left here are checks against state (is the document open, is the item known).
  */
 import {
@@ -14,6 +15,7 @@ import {
   type ExecuteCommandParams,
   type InlineCompletionItem,
   type InlineCompletionList,
+  type Position,
   type ServerCapabilities,
 } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
@@ -26,6 +28,7 @@ import {
   type DidPartiallyAcceptCompletionParams,
   type DidShowCompletionParams,
   type SlipstreamInlineCompletionParams,
+  SuggestionFinishedNotification,
 } from '../protocol.js';
 import type { EngineHost } from './engine-host.js';
 import { CompletionEvents } from './events.js';
@@ -124,12 +127,25 @@ export class CompletionFeature implements Feature {
         signal,
         receivedAt,
         clientTrace: this.clientTrace(params.clientTrace, receivedAt),
+        ...(this.wantsSuggestionFinished() ? { onWhole: () => this.suggestionFinished(uri, version, params.position) } : {}),
       };
       const count = req.trigger === 'invoked' ? this.ctx.config.settings.completion.alternatives : 1;
       return this.toList(await this.withAlternatives(req, count), doc, offset);
     } finally {
       dispose();
     }
+  }
+
+  /** The client asked for slipstream/suggestionFinished (capabilities.experimental.slipstream.suggestionFinished). */
+  private wantsSuggestionFinished(): boolean {
+    const slipstream = (this.ctx.client.experimental as { slipstream?: { suggestionFinished?: unknown } } | undefined)?.slipstream;
+    return slipstream?.suggestionFinished === true;
+  }
+
+  /** Tells the client the whole suggestion behind an early answer is ready, if the document is still at that version. */
+  private suggestionFinished(uri: string, version: number, position: Position): void {
+    if (this.ctx.documents.get(uri)?.version !== version) return;
+    void this.ctx.connection.sendNotification(SuggestionFinishedNotification.type, { textDocument: { uri, version }, position }).catch(() => {});
   }
 
   /**

@@ -93,6 +93,12 @@ export interface CompletionRequest {
    * finishTrace once its alternatives are computed (the time to the answer then includes them).
    */
   holdTrace?: boolean;
+  /**
+   * Called when this request was answered early (its time budget: time-budget.ts) and the
+   * generation behind the answer has since finished, the cache now answering the same text and
+   * cursor with the whole suggestion (which starts with the early answer).
+   */
+  onWhole?: () => void;
 }
 
 export type CompletionResult =
@@ -220,7 +226,7 @@ export class CompletionProvider {
           attachTo.attached--;
         });
         if (signal.aborted) throw abortError(signal);
-        if (typeof waited === 'object') return this.answerAttachedEarly(trace, req, waited);
+        if (typeof waited === 'object') return this.answerAttachedEarly(trace, req, waited, attachTo.done);
         if (!waited) attachTo.owner.abort('superseded'); // too slow: start over
       }
       const found = reuse ? this.suggestions.lookup(req.key, req.text, req.offset) : undefined;
@@ -497,8 +503,10 @@ export class CompletionProvider {
     const processed = postprocess(earlyPart(text), fctx);
     trace.stage('postprocess', { timeBudget: true });
     this.lastError = '';
+    const shown = withLineEnding(processed.text, lineEndingAt(req.text, req.offset));
+    this.tellWhenWhole(req, shown, finished);
     // cut short: an explicit request at the same place computes the whole suggestion, not this
-    return this.offer(trace, req, 'shown', withLineEnding(processed.text, lineEndingAt(req.text, req.offset)), processed.replaceLength, true);
+    return this.offer(trace, req, 'shown', shown, processed.replaceLength, true);
   }
 
   /**
@@ -506,11 +514,28 @@ export class CompletionProvider {
    * with what the generation has beyond the typed text when the request's time budget ended; the
    * generation goes on for the requests after it.
    */
-  private answerAttachedEarly(trace: Trace, req: CompletionRequest, rest: Processed): CompletionResult {
+  private answerAttachedEarly(trace: Trace, req: CompletionRequest, rest: Processed, done: Promise<void>): CompletionResult {
     trace.stage('cache', { hit: 'attached', timeBudget: true });
     trace.record.cacheHit = 'attached';
     this.figures.attached++;
-    return this.offer(trace, req, 'cached', withLineEnding(rest.text, lineEndingAt(req.text, req.offset)), rest.replaceLength, true);
+    const shown = withLineEnding(rest.text, lineEndingAt(req.text, req.offset));
+    this.tellWhenWhole(req, shown, done);
+    return this.offer(trace, req, 'cached', shown, rest.replaceLength, true);
+  }
+
+  /**
+   * Once the generation behind an early answer has ended (`done`, however it ended), calls
+   * req.onWhole if the cache now answers the request's text and cursor with more than `shown` from
+   * the whole suggestion (not a cut one): asking again there gets it.
+   */
+  private tellWhenWhole(req: CompletionRequest, shown: string, done: Promise<unknown>): void {
+    const onWhole = req.onWhole;
+    if (!onWhole) return;
+    const check = (): void => {
+      const hit = this.suggestions.peek(req.key, req.text, req.offset);
+      if (hit && !hit.entry.cut && hit.text.length > shown.length && hit.text.startsWith(shown)) onWhole();
+    };
+    void done.then(check, check);
   }
 
   /** After a shown suggestion: computes the one after its acceptance ahead, PREFETCH_AFTER_MS later, when cache.prefetch is on. */

@@ -121,12 +121,17 @@ export class SuggestionCache {
     return undefined;
   }
 
+  /** What lookup would answer for `text` at `offset`, without changing figures or recency. */
+  peek(doc: string, text: string, offset: number): TypingHit | undefined {
+    for (const { entry, typed } of this.matching(doc, text, offset)) {
+      if (typed.length < entry.text.length && entry.text.startsWith(typed)) return { entry, text: entry.text.slice(typed.length), replaceLength: entry.replaceLength };
+    }
+    return undefined;
+  }
+
   /** Whether a remembered suggestion answers a request for `text` at `offset` (no figures change). */
   covers(doc: string, text: string, offset: number): boolean {
-    for (const { entry, typed } of this.matching(doc, text, offset)) {
-      if (typed.length < entry.text.length && entry.text.startsWith(typed)) return true;
-    }
-    return false;
+    return this.peek(doc, text, offset) !== undefined;
   }
 
   /**

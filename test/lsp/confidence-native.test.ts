@@ -6,13 +6,10 @@
  * same spot gets the whole one, not the cut one from the cache. Each kind occurs among the spots
  * (greedy decoding of a fixed model: the same spots every run).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { InlineCompletionList } from 'vscode-languageserver-protocol';
 import { UNSURE_MIN_CHARS } from '../../server/src/completion/confidence.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
-import { repoRoot } from '../helpers/paths.js';
+import { firstInsertText, lruCacheLines } from '../helpers/fixture-source.js';
 
 let pair: LspPair | undefined;
 afterEach(async () => {
@@ -21,8 +18,8 @@ afterEach(async () => {
   pair = undefined;
 });
 
-const source = readFileSync(join(repoRoot, 'fixtures', 'workspace', 'src', 'lru-cache.ts'), 'utf8').split('\n');
-const first = (list: InlineCompletionList | null): string => (list?.items[0]?.insertText as string | undefined) ?? '';
+const source = lruCacheLines;
+const first = firstInsertText;
 
 /** Spot i: the file's first lines up to line i's middle (one document per spot, so nothing is cached across spots). */
 function spots(n: number): { text: string; line: number; character: number }[] {

@@ -8,13 +8,10 @@
  * every run; where a spot is answered early depends on the engine's step timing, so the test
  * checks the relation, not the cut.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { InlineCompletionList } from 'vscode-languageserver-protocol';
 import type { TracesResult } from '../../server/src/protocol.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
-import { repoRoot } from '../helpers/paths.js';
+import { firstInsertText, lruCacheLines } from '../helpers/fixture-source.js';
 
 let pair: LspPair | undefined;
 afterEach(async () => {
@@ -23,8 +20,8 @@ afterEach(async () => {
   pair = undefined;
 });
 
-const source = readFileSync(join(repoRoot, 'fixtures', 'workspace', 'src', 'lru-cache.ts'), 'utf8').split('\n');
-const first = (list: InlineCompletionList | null): string => (list?.items[0]?.insertText as string | undefined) ?? '';
+const source = lruCacheLines;
+const first = firstInsertText;
 
 /** The first n line ends after a line opening a block (the suggestion is the block's body: several lines). */
 function spots(n: number): { text: string; line: number; character: number }[] {

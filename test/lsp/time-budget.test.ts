@@ -9,7 +9,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TracesResult } from '../../server/src/protocol.js';
-import { FakeEngineHost } from '../helpers/fake-engine.js';
+import { FakeEngineHost, type FakeCall } from '../helpers/fake-engine.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
 
 let pair: LspPair;
@@ -32,18 +32,25 @@ afterEach(() => pair.dispose());
 /** Types `chars` at line 0, `character` (one version step). */
 const type = (version: number, character: number, chars: string): Promise<void> =>
   pair.change(uri, version, [{ range: { start: { line: 0, character }, end: { line: 0, character } }, text: chars }]);
+/**
+ * An automatic request at the end of "let a = " that the engine, held after SHOWN_AT characters,
+ * lets answer early (asserted), and the engine's call and release.
+ */
+async function answeredEarly(): Promise<{ release: () => void; call: FakeCall }> {
+  const release = engine.hold(SHOWN_AT);
+  const started = engine.nextStart();
+  const first = pair.inline(uri, { line: 0, character: 8 });
+  const call = await started;
+  expect((await first)?.items[0]?.insertText).toBe(whole.slice(0, SHOWN_AT));
+  return { release, call };
+}
 const traces = async (): Promise<TracesResult['traces']> => ((await pair.client.sendRequest('slipstream/traces', {})) as TracesResult).traces;
 const status = (): Promise<unknown> => pair.client.sendRequest('slipstream/status', {});
 
 describe('completion.timeBudgetMs', () => {
   it('answers with the text so far once the budget has passed; typing it through gets the rest from the same generation', async () => {
     await start(1);
-    const release = engine.hold(SHOWN_AT);
-    const started = engine.nextStart();
-    const first = pair.inline(uri, { line: 0, character: 8 });
-    const call = await started;
-    // answered while the engine is held after SHOWN_AT characters
-    expect((await first)?.items[0]?.insertText).toBe(whole.slice(0, SHOWN_AT));
+    const { release, call } = await answeredEarly();
     expect(call.signal.aborted).toBe(false);
     const [t] = await traces();
     expect(t?.outcome).toBe('shown');
@@ -75,11 +82,7 @@ describe('completion.timeBudgetMs', () => {
 
   it('keeps the whole suggestion in the cache when the generation finishes after the early answer', async () => {
     await start(1);
-    const release = engine.hold(SHOWN_AT);
-    const started = engine.nextStart();
-    const first = pair.inline(uri, { line: 0, character: 8 });
-    await started;
-    expect((await first)?.items[0]?.insertText).toBe(whole.slice(0, SHOWN_AT));
+    const { release } = await answeredEarly();
     release();
     // an explicit request at the same place waits for the generation (the same text and cursor), then takes the whole one
     expect((await pair.inline(uri, { line: 0, character: 8 }, invoked))?.items.map((i) => i.insertText)).toEqual([whole]);
@@ -91,11 +94,7 @@ describe('completion.timeBudgetMs', () => {
 
   it('runs the rest as background work: a request for another document ends it, and an explicit request then computes the whole one', async () => {
     await start(1);
-    const release = engine.hold(SHOWN_AT);
-    const started = engine.nextStart();
-    const first = pair.inline(uri, { line: 0, character: 8 });
-    const call = await started;
-    expect((await first)?.items[0]?.insertText).toBe(whole.slice(0, SHOWN_AT));
+    const { release, call } = await answeredEarly();
     await pair.open('file:///work/b.ts', 'let b = \n', 'typescript', 1);
     const otherStarted = engine.nextStart();
     const other = pair.inline('file:///work/b.ts', { line: 0, character: 8 });
@@ -156,8 +155,7 @@ describe('completion.timeBudgetMs', () => {
         resolve();
       }),
     );
-    const release = engine.hold(SHOWN_AT);
-    expect((await pair.inline(uri, { line: 0, character: 8 }))?.items[0]?.insertText).toBe(whole.slice(0, SHOWN_AT));
+    const { release } = await answeredEarly();
     release();
     await finished;
     expect(told).toEqual([{ textDocument: { uri, version: 1 }, position: { line: 0, character: 8 } }]);
@@ -169,9 +167,10 @@ describe('completion.timeBudgetMs', () => {
     for (const capabilities of [{ experimental: { slipstream: { suggestionFinished: true } } }, {}]) {
       await start(1, capabilities);
       const told: unknown[] = [];
-      pair.client.onNotification('slipstream/suggestionFinished', (p) => told.push(p));
-      const release = engine.hold(SHOWN_AT);
-      expect((await pair.inline(uri, { line: 0, character: 8 }))?.items[0]?.insertText).toBe(whole.slice(0, SHOWN_AT));
+      pair.client.onNotification('slipstream/suggestionFinished', (p) => {
+        told.push(p);
+      });
+      const { release } = await answeredEarly();
       // the asking client edits elsewhere (no request): the generation goes on, the document has moved on
       if (capabilities.experimental) await pair.change(uri, 2, [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: '// x' }]);
       await status(); // the edit is in when this is answered

@@ -10,6 +10,9 @@ import { drafts, stableAfter, SuggestionCache } from '../../../server/src/comple
 import { SessionPool } from '../../../server/src/completion/session-pool.js';
 import { RunningGenerations, waitFor } from '../../../server/src/completion/attachment.js';
 
+/** A running generation's post-processing for these tests: the text as it is. */
+const shownAsIs = (t: string): { text: string; replaceLength: number } => ({ text: t, replaceLength: 0 });
+
 describe('suggestion cache: typing through', () => {
   it('answers exactly the rest of the suggestion for every prefix typed, and nothing past a divergence', () => {
     const c = new SuggestionCache();
@@ -149,7 +152,7 @@ describe('session pool', () => {
 describe('running generations (attachment)', () => {
   it('matches a request that typed, at the cursor, what the generation produced or is producing', () => {
     const running = new RunningGenerations();
-    const { gen, end } = running.start('d', 'let a = ;\n', 8, new AbortController());
+    const { gen, end } = running.start('d', 'let a = ;\n', 8, new AbortController(), shownAsIs);
     gen.partial = 'val';
     expect(running.extendedBy('d', 'let a = va;\n', 10)).toBe(gen); // typed what it produced
     expect(running.extendedBy('d', 'let a = value;\n', 13)).toBe(gen); // typed past it, agreeing so far
@@ -164,11 +167,11 @@ describe('running generations (attachment)', () => {
 
   it('waits for the generation, bounded', async () => {
     const running = new RunningGenerations();
-    const a = running.start('d', 'x', 1, new AbortController());
+    const a = running.start('d', 'x', 1, new AbortController(), shownAsIs);
     const waited = waitFor(a.gen, 10_000, new AbortController().signal);
     a.end();
     expect(await waited).toBe(true);
-    const b = running.start('d', 'x', 1, new AbortController());
+    const b = running.start('d', 'x', 1, new AbortController(), shownAsIs);
     expect(await waitFor(b.gen, 1, new AbortController().signal)).toBe(false);
     b.end();
   });

@@ -285,6 +285,12 @@ export interface StatusResult {
     /** Suggestions computed ahead (cache.prefetch): computed, answered from, abandoned for a request. */
     prefetched: { computed: number; used: number; abandoned: number };
   };
+  /**
+   * completion.timeBudgetMs: requests answered early (with what their generation had when the
+   * budget ended; attached ones included), and of them those whose generation then finished, its
+   * whole suggestion cached.
+   */
+  timeBudget: { answered: number; finished: number };
   latency: { count: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null; lastMs: number | null };
   requests: { total: number; shown: number; empty: number; cached: number; cancelled: number; superseded: number; stale: number; errors: number };
   /** Items shown, accepted (of them alternatives: the items after an invoked request's first) and partly accepted. */

@@ -59,6 +59,7 @@ export class StatusFeature implements Feature {
         attached: provider.figures.attached,
         prefetched: { computed: provider.figures.prefetched, used: provider.figures.prefetchUsed, abandoned: provider.figures.prefetchAbandoned },
       },
+      timeBudget: { answered: provider.figures.earlyAnswered, finished: provider.figures.earlyFinished },
       latency: traces.latency(),
       requests: { ...traces.counts },
       events: { ...events.counts, retention: this.completion.retention.figuresNow },

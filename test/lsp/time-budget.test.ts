@@ -8,7 +8,7 @@
  * suggestion from the cache; 0 waits for the whole suggestion. Synchronised on engine events.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TracesResult } from '../../server/src/protocol.js';
+import type { StatusResult, TracesResult } from '../../server/src/protocol.js';
 import { FakeEngineHost, type FakeCall } from '../helpers/fake-engine.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
 
@@ -161,6 +161,7 @@ describe('completion.timeBudgetMs', () => {
     expect(told).toEqual([{ textDocument: { uri, version: 1 }, position: { line: 0, character: 8 } }]);
     expect((await pair.inline(uri, { line: 0, character: 8 }))?.items[0]?.insertText).toBe(whole);
     expect(engine.calls).toHaveLength(1);
+    expect(((await status()) as StatusResult).timeBudget).toEqual({ answered: 1, finished: 1 });
   });
 
   it('tells nothing when the document moved on, nor to a client that did not ask', async () => {

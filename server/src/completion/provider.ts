@@ -146,7 +146,7 @@ export class CompletionProvider {
    * Requests answered from a generation they waited for; extra-draft tokens offered and accepted;
    * prefetched suggestions computed, answered from, and prefetches abandoned for a request.
    */
-  readonly figures = { attached: 0, draftsOffered: 0, draftsAccepted: 0, prefetched: 0, prefetchUsed: 0, prefetchAbandoned: 0 };
+  readonly figures = { attached: 0, draftsOffered: 0, draftsAccepted: 0, prefetched: 0, prefetchUsed: 0, prefetchAbandoned: 0, earlyAnswered: 0, earlyFinished: 0 };
   readonly debouncer = new AdaptiveDebouncer();
   /** The prefetch waiting for its pause after a shown suggestion (any request cancels it). */
   private prefetchTimer: NodeJS.Timeout | undefined;
@@ -524,16 +524,17 @@ export class CompletionProvider {
   }
 
   /**
-   * Once the generation behind an early answer has ended (`done`, however it ended), calls
-   * req.onWhole if the cache now answers the request's text and cursor with more than `shown` from
+   * Counts an early answer; once the generation behind it has ended (`done`, however it ended),
+   * counts it finished and calls req.onWhole if the cache now answers the request's text and cursor with more than `shown` from
    * the whole suggestion (not a cut one): asking again there gets it.
    */
   private tellWhenWhole(req: CompletionRequest, shown: string, done: Promise<unknown>): void {
-    const onWhole = req.onWhole;
-    if (!onWhole) return;
+    this.figures.earlyAnswered++;
     const check = (): void => {
       const hit = this.suggestions.peek(req.key, req.text, req.offset);
-      if (hit && !hit.entry.cut && hit.text.length > shown.length && hit.text.startsWith(shown)) onWhole();
+      if (!hit || hit.entry.cut || hit.text.length <= shown.length || !hit.text.startsWith(shown)) return;
+      this.figures.earlyFinished++;
+      req.onWhole?.();
     };
     void done.then(check, check);
   }

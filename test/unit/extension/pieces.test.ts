@@ -151,6 +151,7 @@ const status: StatusResult = {
     attached: 0,
     prefetched: { computed: 0, used: 0, abandoned: 0 },
   },
+  timeBudget: { answered: 0, finished: 0 },
   latency: { count: 7, p50Ms: 11.2, p95Ms: 30.1, p99Ms: 30.1, lastMs: 12.6 },
   requests: { total: 9, shown: 6, empty: 1, cached: 2, cancelled: 0, superseded: 0, stale: 0, errors: 0 },
   events: { shown: 6, accepted: 1, acceptedAlternatives: 0, partiallyAccepted: 0, retention: { checkpoints: [], untracked: 0, tracking: 0 } },

@@ -20,11 +20,11 @@ const whole = 'total + sum(a, b);';
 const SHOWN_AT = 7;
 const invoked = { context: { triggerKind: 1 } };
 
-async function start(timeBudgetMs: number, capabilities: Record<string, unknown> = {}): Promise<void> {
+async function start(timeBudgetMs: number, capabilities: Record<string, unknown> = {}, cache: Record<string, unknown> = {}): Promise<void> {
   engine = new FakeEngineHost();
   engine.respond = () => whole;
   pair = createPair({ engineHost: engine });
-  await pair.initialize(capabilities, { completion: { debounceMs: 0, timeBudgetMs, alternatives: 1, minTokenProbability: 0 }, cache: { prefetch: false } });
+  await pair.initialize(capabilities, { completion: { debounceMs: 0, timeBudgetMs, alternatives: 1, minTokenProbability: 0 }, cache: { prefetch: false, ...cache } });
   await pair.open(uri, 'let a = \n', 'typescript', 1);
 }
 afterEach(() => pair.dispose());
@@ -105,6 +105,13 @@ describe('completion.timeBudgetMs', () => {
     // the cut suggestion in the cache serves typing, not an explicit request
     expect((await pair.inline(uri, { line: 0, character: 8 }, invoked))?.items.map((i) => i.insertText)).toEqual([whole]);
     expect(engine.calls).toHaveLength(3);
+  });
+
+  it('ends the generation at the early answer when cache.enabled is off (nothing could use the rest)', async () => {
+    await start(1, {}, { enabled: false });
+    const { release, call } = await answeredEarly();
+    expect(call.signal.aborted).toBe(true);
+    release();
   });
 
   it('never cuts an explicit request', async () => {

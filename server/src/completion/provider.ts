@@ -315,7 +315,7 @@ export class CompletionProvider {
           progress.traced = false; // the generation ends after this request's trace
           throw abortError(signal);
         }
-        return this.answerEarly(trace, req, fctx, first.early, progress, finished, () => gen.attached === 0 && engine.abort('stale'));
+        return this.answerEarly(trace, req, fctx, first.early, progress, finished, () => gen.attached === 0 && engine.abort('answered early; nothing uses the rest'));
       }
       const { text: raw, unsure } = first;
       const now = req.currentVersion?.();
@@ -471,7 +471,8 @@ export class CompletionProvider {
    * Answers with the text generated when the time budget ended (time-budget.ts): the generation
    * goes on as background work (any other request ends it), and when it finishes its whole
    * suggestion is remembered for typing through (complete() does that) and computes the one after
-   * it ahead. `abortStale` ends the generation when the document moved on and nothing waits for it.
+   * it ahead. `abortRest` ends the generation where nothing waits for it (no request attached) and
+   * nothing could use it: the document moved on, or cache.enabled is off.
    */
   private answerEarly(
     trace: Trace,
@@ -480,7 +481,7 @@ export class CompletionProvider {
     text: string,
     progress: Progress,
     finished: Promise<{ text: string; unsure: boolean }>,
-    abortStale: () => void,
+    abortRest: () => void,
   ): CompletionResult {
     progress.answered = true;
     progress.background?.abort('answered');
@@ -496,10 +497,8 @@ export class CompletionProvider {
       () => {}, // ended for another request, or failed: the early answer stands, the rest is not computed
     );
     const moved = req.version !== null && req.currentVersion?.() !== req.version;
-    if (moved) {
-      abortStale();
-      return this.done(trace, 'stale');
-    }
+    if (moved || !this.deps.settings().cache.enabled) abortRest();
+    if (moved) return this.done(trace, 'stale');
     const processed = postprocess(earlyPart(text), fctx);
     trace.stage('postprocess', { timeBudget: true });
     this.lastError = '';

@@ -11,7 +11,9 @@
 ;;   `initialize' (the user's settings as initializationOptions) and
 ;;   `initialized', answers `workspace/configuration' with the same settings,
 ;;   logs `window/logMessage' in *slipstream log* and shows
-;;   `window/showMessage' in the echo area;
+;;   `window/showMessage' in the echo area, and passes
+;;   `slipstream/suggestionFinished' on to slipstream.el with the buffer it is
+;;   about (`slipstream-suggestion-finished-functions');
 ;; - keeps the server's copy of each buffer it was asked to open:
 ;;   `textDocument/didOpen', incremental `didChange' (ranges recorded before
 ;;   each change, sent in one notification per batch of changes), `didClose';
@@ -120,6 +122,12 @@ keep this 0 unless debugging; nil keeps everything."
 
 (defvar slipstream-document-opened-functions nil
   "Run with a buffer once it is open on the server.")
+
+(defvar slipstream-suggestion-finished-functions nil
+  "Run with a buffer, a document version and an LSP position (a plist).
+The server says that the whole suggestion behind its early answer to the
+automatic request at that position of that version is ready
+\(`slipstream/suggestionFinished', asked for at `initialize').")
 
 (defvar-local slipstream--wanted nil
   "Non-nil when this buffer is to be open on the server.")
@@ -309,6 +317,7 @@ Clamped to the line's end; a column inside a character is before it."
         :workspace (list :configuration t
                          :didChangeConfiguration (list :dynamicRegistration :json-false)
                          :executeCommand (list :dynamicRegistration :json-false))
+        :experimental (list :slipstream (list :suggestionFinished t))
         :window (list :showMessage (list :messageActionItem
                                          (list :additionalPropertiesSupport :json-false)))))
 
@@ -471,7 +480,17 @@ Clamped to the line's end; a column inside a character is before it."
                       (plist-get params :message)))
     ('window/showMessage
      (slipstream--log "shown: %s" (plist-get params :message))
-     (message "slipstream: %s" (plist-get params :message)))))
+     (message "slipstream: %s" (plist-get params :message)))
+    ('slipstream/suggestionFinished
+     (let* ((document (plist-get params :textDocument))
+            (uri (plist-get document :uri))
+            (buffer (and (stringp uri)
+                         (cl-find-if (lambda (b) (and (buffer-live-p b)
+                                                      (equal (buffer-local-value 'slipstream--uri b) uri)))
+                                     slipstream--documents))))
+       (when buffer
+         (run-hook-with-args 'slipstream-suggestion-finished-functions buffer
+                             (plist-get document :version) (plist-get params :position)))))))
 
 (defun slipstream--send-request (method params success error &optional timeout)
   "Send request METHOD with PARAMS; return its id, or nil when not sent.

@@ -17,6 +17,11 @@
 ;; it (and cancels the request in flight).  `global-slipstream-mode' turns it
 ;; on in every buffer that visits a file.
 ;;
+;; A slow model's suggestion may be answered early, with its start (the
+;; server's `completion.timeBudgetMs'); when the server then says the whole
+;; one is ready (`slipstream/suggestionFinished') and nothing changed, the
+;; client asks again there and the ghost text grows to the whole suggestion.
+;;
 ;; While a suggestion is shown, `slipstream-completion-map' is active:
 ;;   TAB    `slipstream-accept'      write it into the buffer
 ;;   M-n    `slipstream-next'        the next alternative
@@ -273,6 +278,24 @@ THEN, if given, is called with the items instead of showing the first."
                                       (lambda (err) (slipstream--on-response p nil err))))
       (slipstream--emit 'request)
       p)))
+
+(defun slipstream--on-suggestion-finished (buffer version position)
+  "The whole suggestion at POSITION of BUFFER's VERSION is ready: ask again there.
+Only while the suggestion of the automatic request made there is shown in
+the selected window, BUFFER unchanged since the server was sent VERSION and
+point still at POSITION; the answer (from the server's cache) replaces it."
+  (when (and (eq (window-buffer (selected-window)) buffer)
+             (not slipstream--pending))
+    (with-current-buffer buffer
+      (let ((s (slipstream--current))
+            (here (slipstream--lsp-position (point))))
+        (when (and slipstream-mode s
+                   (not (slipstream--shown-complete s))
+                   (eql version slipstream--version)
+                   (null slipstream--changes)
+                   (eql (plist-get position :line) (plist-get here :line))
+                   (eql (plist-get position :character) (plist-get here :character)))
+          (slipstream--request 2))))))
 
 (defun slipstream--on-timer (buffer)
   "The typing in BUFFER paused: ask for a suggestion there."
@@ -559,6 +582,7 @@ One server runs per Emacs."
     (add-hook 'post-command-hook #'slipstream--post-command)
     (add-hook 'pre-command-hook #'slipstream--pre-command)
     (add-hook 'slipstream-document-opened-functions #'slipstream--on-opened)
+    (add-hook 'slipstream-suggestion-finished-functions #'slipstream--on-suggestion-finished)
     (add-hook 'slipstream-server-exit-hook #'slipstream--on-server-exit)
     (slipstream--want (current-buffer)))
    (t

@@ -8,6 +8,9 @@
 ;; $SLIPSTREAM_TEST_PORT and serves its calls, one JSON object per line:
 ;; {"id": N, "fn": NAME, "args": [...]}, answered [N, VALUE] or
 ;; [N, null, ERROR].  The client's events go to the test as ["event", NAME].
+;; The test can also hand the client a notification as if from its server,
+;; and record the requests the client sends, the texts it shows and the
+;; `slipstream/suggestionFinished' notifications it gets, in order.
 ;;
 ;; In batch mode calls run at top level between waits for input, in the
 ;; buffer of the selected window, as commands would: keys are typed with
@@ -151,6 +154,51 @@ The buffers' changes are sent first, as before the client's own requests."
                               (lambda (err) (slipstream-test--send (list id nil (plist-get err :message))))
                               10)
     'deferred))
+
+(defun slipstream-test-server-notification (method params)
+  "Hand the client METHOD with PARAMS as if the server had sent it.
+Through the connection's notification dispatcher, as jsonrpc.el does."
+  (funcall (jsonrpc--notification-dispatcher slipstream--connection)
+           slipstream--connection (intern method) params)
+  t)
+
+;;; A record of what the client did, for tests that look at more than its end state
+
+(defvar slipstream-test--record nil "What the client did since `slipstream-test-record', newest first.")
+
+(defun slipstream-test--note-request (method params &rest _)
+  "Note an inline completion request with METHOD and PARAMS as the client sends it."
+  (when (eq method 'textDocument/inlineCompletion)
+    (push (list :kind "request"
+                :trigger (plist-get (plist-get params :context) :triggerKind)
+                :version (plist-get (plist-get params :textDocument) :version)
+                :position (plist-get params :position))
+          slipstream-test--record)))
+
+(defun slipstream-test--note-event (event)
+  "Note the text of a suggestion shown (EVENT `shown')."
+  (when (eq event 'shown)
+    (push (list :kind "shown" :text (plist-get (plist-get (slipstream-state) :suggestion) :text))
+          slipstream-test--record)))
+
+(defun slipstream-test--note-finished (_buffer version position)
+  "Note a `slipstream/suggestionFinished' for VERSION and POSITION."
+  (push (list :kind "finished" :version version :position position) slipstream-test--record))
+
+(defun slipstream-test-record ()
+  "Start a new record of the client's inline completion requests (trigger
+kind, version, position), the texts it shows and the suggestionFinished
+notifications it is handed, in the order they happen."
+  (setq slipstream-test--record nil)
+  (advice-add 'slipstream--send-request :before #'slipstream-test--note-request)
+  (add-hook 'slipstream-event-functions #'slipstream-test--note-event)
+  ;; before the client's own function: noted before the request it may send
+  (add-hook 'slipstream-suggestion-finished-functions #'slipstream-test--note-finished)
+  t)
+
+(defun slipstream-test-recorded ()
+  "The record since `slipstream-test-record', oldest first."
+  (reverse slipstream-test--record))
 
 (defun slipstream-test--handle (call)
   "Handle CALL from the test and answer it."

@@ -2,8 +2,8 @@
  * A real Emacs (`emacs -Q --batch`, no user config) with editors/emacs loaded by
  * test/editors/emacs-driver.el, which connects back to this test over TCP: the test calls driver
  * functions (type keys with execute-kbd-macro, read the buffer, point and the client's overlay,
- * send the client's server a request), the client's events (slipstream-event-functions) come back
- * as messages. Emacs's own messages (batch mode writes them to stderr) are kept for assertions.
+ * send the client's server a request, hand the client a server notification, record what the client
+ * asks and shows), the client's events (slipstream-event-functions) come back as messages. Emacs's own messages (batch mode writes them to stderr) are kept for assertions.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -61,6 +61,12 @@ export interface EmacsSnapshot {
     last: { outcome: string; message: string | null } | null;
   };
 }
+
+/** One step of the client's record (EmacsSession.record): what it asked, showed, or was told. */
+export type RecordEntry =
+  | { kind: 'request'; trigger: number; version: number; position: { line: number; character: number } }
+  | { kind: 'shown'; text: string }
+  | { kind: 'finished'; version: number; position: { line: number; character: number } };
 
 export interface EmacsOptions {
   home: string;
@@ -227,6 +233,21 @@ export class EmacsSession {
   /** A request to the client's server, through the client's connection (after its pending changes). */
   request(method: string, params: unknown = {}): Promise<any> {
     return this.call('slipstream-test-request', method, params);
+  }
+
+  /** Starts a new record of the client's inline completion requests, shown texts and suggestionFinished notifications. */
+  record(): Promise<void> {
+    return this.call('slipstream-test-record');
+  }
+
+  /** What the client did since record(), oldest first. */
+  async recorded(): Promise<RecordEntry[]> {
+    return (await this.call('slipstream-test-recorded')) ?? [];
+  }
+
+  /** Hands the client a notification as if its server had sent it (through jsonrpc.el's dispatcher). */
+  serverNotification(method: string, params: unknown): Promise<void> {
+    return this.call('slipstream-test-server-notification', method, params);
   }
 
   status(): Promise<any> {

@@ -5,7 +5,9 @@
  * separate server's `slipstream/complete` gives for the same text and offset, and accepting writes
  * exactly that (in each position encoding, with characters beyond the BMP before point); an edit
  * clears it; the server's copy of the buffer equals the buffer after edits of every kind; cycling
- * shows the server's alternatives; a missing or dying server is one message. One test runs
+ * shows the server's alternatives; a missing or dying server is one message; with a time budget of
+ * 1 ms, an early answer grows to the whole suggestion when the server sends
+ * slipstream/suggestionFinished, and one for a text or spot left behind is ignored. One test runs
  * `emacs -nw` in a tmux terminal, types real keys and reads the screen. Each test starts its own
  * Emacs, whose client starts its own server. Skips with a reason when emacs (or, for the terminal
  * test, tmux) is not installed; CI installs both.
@@ -315,6 +317,101 @@ describe.skipIf(skip)('editors/emacs in a real Emacs', () => {
     expect(await f.editor.eval(`(slipstream--format-retention '${retention})`)).toBe(', still there: 92% after 30 s');
     expect(await f.editor.eval(`(slipstream--format-retention '(:checkpoints [(:afterSeconds 30 :items 2 :acceptedChars 40 :retainedChars 37) (:afterSeconds 300 :items 1 :acceptedChars 8 :retainedChars 6)])) `)).toBe(', still there: 92% after 30 s, 75% after 5 min');
     expect(await f.editor.eval(`(slipstream--format-retention nil)`)).toBe('');
+  });
+
+  it('grows the ghost text of an early answer (timeBudgetMs 1) to the whole suggestion when the server says it is finished, without a keystroke', async () => {
+    f.editor = await EmacsSession.start({ home: f.dir, settings: { completion: { timeBudgetMs: 1 } } });
+    await f.editor.open(scratch('finished'));
+    await f.editor.eval('(goto-char (point-max))');
+    await f.editor.record();
+    const since = f.editor.events.mark();
+    await f.editor.text(`${HEADER}  if (`);
+    let snap = await waitForSuggestion(since);
+    const [ref] = await referenceCompletion(snap);
+    // what is shown from then on, until the whole suggestion: no key is typed meanwhile
+    for (;;) {
+      const mark = f.editor.events.mark();
+      snap = await f.editor.snapshot(); // events and answers arrive in order: this shows at least what came before the mark
+      if (snap.state.suggestion?.text === ref!.insertText) break;
+      await f.editor.events
+        .waitFor('shown', mark, 20_000, 'the rest of a 48-token suggestion takes well under a second; then the server tells, the client asks again, the cache answers at once')
+        .catch(async (e: Error) => {
+          throw new Error(`${e.message}; the client asked, showed and was told: ${JSON.stringify(await f.editor!.recorded())}`);
+        });
+    }
+    expectOverlay(snap, ref!);
+    // the shipped model's suggestion here is several lines: with a budget of 1 ms its start was shown
+    // first, then (told by slipstream/suggestionFinished) an automatic request at the same spot got the rest
+    const record = await f.editor.recorded();
+    expect(record.map((r) => r.kind), JSON.stringify(record)).toEqual(['request', 'shown', 'finished', 'request', 'shown']);
+    const [asked, early, told, again, whole] = record as any[];
+    expect(ref!.insertText.length > early.text.length && ref!.insertText.startsWith(early.text), `the early answer ${JSON.stringify(early.text)} starts the whole suggestion ${JSON.stringify(ref!.insertText)}`).toBe(true);
+    expect(whole.text).toBe(ref!.insertText);
+    expect(asked).toMatchObject({ trigger: 2, version: snap.version });
+    expect({ version: told.version, position: told.position }).toEqual({ version: asked.version, position: asked.position });
+    expect(again, 'asked again: automatic, at the same spot of the same text').toEqual(asked);
+    // the server's side: an early answer, then the whole suggestion from the cache (no second generation)
+    const traces = ((await f.editor.request('slipstream/traces', { uri: snap.uri })).traces as any[]).filter((t) => t.trigger === 'automatic');
+    expect(traces.map((t) => [t.outcome, t.cacheHit ?? null]), JSON.stringify(traces.map((t) => [t.outcome, t.cacheHit]))).toEqual([
+      ['shown', 'none'],
+      ['cached', 'typing'],
+    ]);
+    expect(traces[0].spans.children.find((s: { name: string }) => s.name === 'postprocess')?.attrs).toMatchObject({ timeBudget: true });
+    // the usual suggestion: TAB writes all of it
+    await acceptAndCheck(ref!);
+    console.log(`emacs, early answer ${JSON.stringify(early.text)} grown to ${JSON.stringify(whole.text)}`);
+  });
+
+  it("ignores slipstream/suggestionFinished for a version the buffer no longer has, another spot, another document or no suggestion; asks again only where its suggestion is still shown", async () => {
+    f.editor = await EmacsSession.start({ home: f.dir });
+    await f.editor.open(scratch('finished-ignored'));
+    await f.editor.eval('(goto-char (point-max))');
+    let since = f.editor.events.mark();
+    await f.editor.text(`${HEADER}  if (`);
+    const before = await waitForSuggestion(since);
+    const at = async (): Promise<{ line: number; character: number }> => f.editor!.eval('(slipstream--lsp-position (point))');
+    const first = { uri: before.uri, version: before.version, position: await at() };
+    // the user types on: a new suggestion at the next spot, in the next version
+    since = f.editor.events.mark();
+    await f.editor.text('v');
+    const snap = await waitForSuggestion(since);
+    expect(snap.version).toBeGreaterThan(first.version);
+    const now = { uri: snap.uri, version: snap.version, position: await at() };
+    await f.editor.record();
+    const notify = (n: { uri: unknown; version: unknown; position: unknown }): Promise<void> =>
+      f.editor!.serverNotification('slipstream/suggestionFinished', { textDocument: { uri: n.uri, version: n.version }, position: n.position });
+    const ignored: [string, () => Promise<unknown>][] = [
+      ['the version and spot typed over', () => notify(first)],
+      ['a version the buffer no longer has, at point', () => notify({ ...now, version: first.version })],
+      ['another spot of this version', () => notify({ ...now, position: first.position })],
+      ['another document', () => notify({ ...now, uri: 'file:///elsewhere.ts' })],
+      ['malformed params', () => f.editor!.serverNotification('slipstream/suggestionFinished', { textDocument: 3, position: 'x' })],
+    ];
+    for (const [what, send] of ignored) {
+      await send();
+      // a request is sent at once (slipstream--request) and noted before the driver answers
+      const requests = (await f.editor.recorded()).filter((r) => r.kind === 'request');
+      const after = await f.editor.snapshot();
+      expect({ requests, pending: after.state.pending, suggestion: after.state.suggestion?.text, overlays: after.overlays.length }, what).toEqual({ requests: [], pending: null, suggestion: snap.state.suggestion!.text, overlays: 1 });
+    }
+    // the user dismisses it: nothing to grow
+    await f.editor.eval('(slipstream-dismiss)');
+    await notify(now);
+    expect((await f.editor.snapshot()).state.pending, 'after dismissing').toBeNull();
+    // handed on to the client for its buffer (not for another document's URI or malformed params), and no request sent
+    expect((await f.editor.recorded()).map((r) => r.kind)).toEqual(['finished', 'finished', 'finished', 'finished']);
+    // where its suggestion is shown, at its version and spot, the client asks again (automatic) and shows the answer
+    since = f.editor.events.mark();
+    await f.editor.text('a');
+    const shown = await waitForSuggestion(since);
+    const here = { uri: shown.uri, version: shown.version, position: await at() };
+    await f.editor.record();
+    since = f.editor.events.mark();
+    await notify(here);
+    await f.editor.events.waitFor('shown', since, 20_000, 'the server answers a request it has just answered from its cache');
+    expect((await f.editor.snapshot()).state.suggestion?.text).toBe(shown.state.suggestion!.text);
+    expect((await f.editor.recorded()).map((r) => r.kind)).toEqual(['finished', 'request', 'shown']);
+    expect((await f.editor.recorded())[1]).toEqual({ kind: 'request', trigger: 2, version: here.version, position: here.position });
   });
 
   it.each(['utf-32', 'utf-16', 'utf-8'])("keeps the server's copy equal to the buffer through edits of every kind (%s)", async (encoding) => {

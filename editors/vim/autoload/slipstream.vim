@@ -6,10 +6,10 @@ vim9script
 # accept key (or its next word or line on the accept-word / accept-line keys, the rest staying
 # shown), and drops it all (cancelling a request in flight) on the next keystroke. When the server
 # says the whole suggestion behind an early (time budget) answer is ready
-# (slipstream/suggestionFinished), asks again there and shows it in place of the part shown. Asks nothing
-# where suggestions are off (:SlipstreamDisable, b:slipstream_enabled, g:slipstream_filetypes), and
-# only on the keys with g:slipstream_auto_trigger off, but keeps the server's copy of the buffer
-# current all the same. The autocommands, keys and commands that call in here are in
+# (slipstream/suggestionFinished), asks again there and shows it in place of the part shown. Asks
+# nothing where suggestions are off (:SlipstreamDisable, b:slipstream_enabled,
+# g:slipstream_filetypes), and only on the keys with g:slipstream_auto_trigger off, but keeps the
+# server's copy of the buffer current all the same. The autocommands, keys and commands that call in here are in
 # plugin/slipstream.vim; see editors/vim/README.md.
 
 import autoload 'slipstream/server.vim'

@@ -6,7 +6,9 @@
  * and the next key asking for a suggestion when none is shown; turning suggestions off and on
  * (globally, in one buffer, by filetype) and asking only on the keys (auto_trigger = false),
  * where "no request" is checked once every request the keys could have caused would have been
- * sent. Skips with a reason when nvim is not installed; CI installs it.
+ * sent; and with the server's time budget, the early answer growing to the whole suggestion when
+ * the server says it is finished (slipstream/suggestionFinished), and stale notifications ignored
+ * (suggestion-finished.ts). Skips with a reason when nvim is not installed; CI installs it.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { cursorOffset, displayed, documentText, expectedScreen, findEditor, line
 import { editorFrame, editorSuite } from './editor-suite.js';
 import { NeovimSession, PARTIAL_KEYS, type NeovimSnapshot } from './nvim-session.js';
 import { referenceCompletion, SCENARIOS, scratchFile, waitForSuggestion, type Scenario } from './scenarios.js';
+import { EARLY_SETTINGS, runGrowsToWhole, runIgnoresStale, type FinishedHooks } from './suggestion-finished.js';
 
 /** The lines the extmark shows from its row on: the row with its virtual text applied, then its virt_lines. */
 function extmarkLines(snap: NeovimSnapshot): string[] {
@@ -463,5 +466,46 @@ describe.skipIf('skip' in tool)('editors/neovim in a real neovim: turning sugges
     const out = await e.output('SlipstreamStatus');
     expect(out).toMatch(/slipstream \S+: \w+, .*, 0 shown, 0 accepted; suggestions on here$/);
     expect(out).not.toContain('still there');
+  });
+});
+
+describe.skipIf('skip' in tool)('editors/neovim in a real neovim: slipstream/suggestionFinished', () => {
+  const f = editorFrame<NeovimSession>('neovim-finished');
+
+  /** How suggestion-finished.ts reaches the plugin in `e`. */
+  function hooks(e: NeovimSession): FinishedHooks {
+    return {
+      version: () => e.nvim.lua('return vim.lsp.util.buf_versions[vim.api.nvim_get_current_buf()]', []) as Promise<number>,
+      uri: () => e.nvim.lua('return vim.uri_from_bufnr(0)', []) as Promise<string>,
+      asked: async () => (await e.sent('textDocument/inlineCompletion')).filter((m) => m.kind === 'request').map((m) => m.params),
+      traces: async () => (await e.request('slipstream/traces', {})).traces,
+      deliver: (params) => e.suggestionFinished(params),
+    };
+  }
+
+  it('the capability is declared at initialize', async () => {
+    f.editor = await NeovimSession.start({ home: f.dir });
+    const e = f.editor;
+    await openFile(e, scratchFile(f.dir, 'lf'));
+    const declared = await e.nvim.lua("return vim.lsp.get_client_by_id(require('slipstream').state().client_id).config.capabilities.experimental", []);
+    expect(declared).toEqual({ slipstream: { suggestionFinished: true } });
+  });
+
+  it('with a 1 ms time budget the early answer grows to the whole suggestion with no keystroke, and accepting writes it', async () => {
+    const e = (f.editor = await NeovimSession.start({ home: f.dir, settings: EARLY_SETTINGS }));
+    const r = await runGrowsToWhole(e, hooks(e), f.reference.client, f.dir);
+    const count = r.insertText.split('\n').length;
+    expect(extmarkLines(r.shown as NeovimSnapshot), 'the extmark read back').toEqual(r.expectedLines.slice(r.shown.row, r.shown.row + count).map((l) => l.trimEnd()));
+    // the early answer and the whole one, as the plugin received them
+    const replies = (await e.sent('textDocument/inlineCompletion')).filter((m) => m.kind === 'reply' && m.params?.items?.length).map((m) => m.params.items[0].insertText as string);
+    const [early, whole] = replies.slice(-2);
+    expect(whole).toBe(r.insertText);
+    expect(early !== whole && whole!.startsWith(early!), `the early answer ${JSON.stringify(early)} starts the whole ${JSON.stringify(whole)}`).toBe(true);
+    console.log(`neovim, early answer ${JSON.stringify(early)} grew to ${JSON.stringify(whole)}`);
+  });
+
+  it('ignores the notification for a version, position or document it no longer shows, or once dismissed', async () => {
+    f.editor = await NeovimSession.start({ home: f.dir });
+    await runIgnoresStale(f.editor, hooks(f.editor), f.dir);
   });
 });

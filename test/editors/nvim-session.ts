@@ -5,7 +5,8 @@
  * the screen is read with screenstring() after a redraw, the extmarks with nvim_buf_get_extmarks.
  * The accept-word and accept-line keys are bound as the plugin's README suggests, and what the
  * plugin sends through its LSP module (requests, notifications) and the replies it gets are
- * recorded in Neovim for `sent()`. Options of the plugin's setup() beyond the shared session's
+ * recorded in Neovim for `sent()`; `request()` asks the server through the plugin's client, and
+ * `suggestionFinished()` hands the plugin's client a made-up slipstream/suggestionFinished. Options of the plugin's setup() beyond the shared session's
  * (filetypes, auto_trigger) come in `setup`; `typeAndSettle` and `typeAndSync` wait until typed
  * keys have had every effect they could have had (for tests that expect none).
  */
@@ -201,6 +202,37 @@ export class NeovimSession implements EditorSession {
   async sent(method?: string): Promise<SentMessage[]> {
     const all = (await this.nvim.lua('return _G.slipstream_test_sent', [])) as SentMessage[];
     return method ? all.filter((m) => m.method === method) : all;
+  }
+
+  /** A request to the plugin's server through its client (the plugin's LSP module), answered within 5 s: its result. */
+  async request(method: string, params: unknown = {}): Promise<any> {
+    const r = (await this.nvim.lua(
+      `local method, params = ...
+      if type(params) == 'table' and next(params) == nil then params = vim.empty_dict() end -- {} rather than []
+      local c = vim.lsp.get_client_by_id(require('slipstream').state().client_id)
+      if not c then return { error = 'no client' } end
+      local response, reason = require('slipstream.lsp').request_sync(c, method, params, 5000)
+      if not response then return { error = tostring(reason) } end
+      return { result = response.result, error = response.err and response.err.message }`,
+      [method, params as never],
+    )) as { result?: unknown; error?: string };
+    if (r.error) throw new Error(`neovim: ${method}: ${r.error}`);
+    return r.result;
+  }
+
+  /**
+   * Calls the handler the plugin gave its client for slipstream/suggestionFinished with `params`
+   * (null: none), as Neovim does when the server sends one; resolves once it returned (anything
+   * the plugin sends meanwhile is recorded by then).
+   */
+  async suggestionFinished(params: unknown): Promise<void> {
+    await this.nvim.lua(
+      `local params = ...
+      local method = 'slipstream/suggestionFinished'
+      local c = vim.lsp.get_client_by_id(require('slipstream').state().client_id)
+      c.handlers[method](nil, params, { method = method, client_id = c.id })`,
+      [params as never],
+    );
   }
 
   async status(): Promise<any> {

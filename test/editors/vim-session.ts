@@ -5,7 +5,8 @@
  * and the screen with screenstring()), the plugin's User events come back as messages. With
  * `channelLog`, Vim logs its channels there (ch_logfile()) and `sent()` reads back the LSP
  * messages the plugin sent to its server; with `globals`, the driver sets those g: variables
- * before the plugin loads, as a vimrc would.
+ * before the plugin loads, as a vimrc would. `request()` asks the server through the plugin's
+ * connection, and `suggestionFinished()` hands the plugin a made-up slipstream/suggestionFinished.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -122,6 +123,23 @@ export class VimSession implements EditorSession {
       if (message.method === method) out.push(message);
     }
     return out;
+  }
+
+  /** A request to the plugin's server through its connection (server.vim), answered within 5 s: its result. */
+  async request(method: string, params: unknown = {}): Promise<any> {
+    const response = await this.call('slipstream#server#Evaluate', [method, params, 5000]);
+    if (!response || typeof response !== 'object' || Object.keys(response).length === 0) throw new Error(`vim: no answer to ${method} within 5 s`);
+    if (response.error) throw new Error(`vim: ${method}: ${JSON.stringify(response.error)}`);
+    return response.result;
+  }
+
+  /**
+   * Calls the plugin's slipstream/suggestionFinished handler with `params` (null: none), as its
+   * connection does when the server sends one; resolves once it returned (an error in it rejects).
+   */
+  async suggestionFinished(params: unknown): Promise<void> {
+    const json = JSON.stringify(params).replace(/'/g, "''");
+    await this.ex(`call slipstream#OnSuggestionFinished(json_decode('${json}'))`);
   }
 
   async pluginState(): Promise<any> {

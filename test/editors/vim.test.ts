@@ -6,7 +6,10 @@
  * of the buffer stays exact), the next key asking for a suggestion when none is shown, and turning
  * suggestions off and on (:SlipstreamDisable/Enable/Toggle, b:slipstream_enabled, the dict form of
  * g:slipstream_filetypes, g:slipstream_auto_trigger off; no request then, counted in the channel
- * log, while the server still gets the text) with what :SlipstreamStatus says about it. The
+ * log, while the server still gets the text) with what :SlipstreamStatus says about it, and with
+ * the server's time budget, the early answer growing to the whole suggestion when the server says
+ * it is finished (slipstream/suggestionFinished), stale notifications ignored
+ * (suggestion-finished.ts). The
  * suggestion is read back from Vim's screen (screenstring()): this Vim's prop_list() does not
  * return the text of virtual-text properties; what the plugin sent its server is read from Vim's
  * channel log. Skips with a reason when vim is not installed; CI installs it.
@@ -17,6 +20,7 @@ import { describe, expect, it } from 'vitest';
 import { cursorOffset, displayed, documentText, expectedScreen, findEditor, linesAfter, openFile, type Snapshot } from './editor-session.js';
 import { editorFrame, editorSuite } from './editor-suite.js';
 import { SCENARIOS, scratchFile, waitForSuggestion, type Scenario } from './scenarios.js';
+import { EARLY_SETTINGS, runGrowsToWhole, runIgnoresStale, type FinishedHooks } from './suggestion-finished.js';
 import { VimSession } from './vim-session.js';
 
 function tooOld(versionText: string): string | undefined {
@@ -455,5 +459,44 @@ describe.skipIf('skip' in tool)('editors/vim: turning suggestions off and on, pe
     // the server's real figures (the model may still be loading): none accepted yet, so nothing added
     await openFile(vim, scratchFile(f.dir, 'lf'));
     expect(await statusLine(vim)).toMatch(/^slipstream \S+: \w+, .*, no requests yet, 0 shown, 0 accepted; suggestions on here$/);
+  });
+});
+
+describe.skipIf('skip' in tool)('editors/vim: slipstream/suggestionFinished', () => {
+  const f = editorFrame<VimSession>('vim-finished');
+  let logs = 0;
+
+  async function start(settings?: Record<string, unknown>): Promise<VimSession> {
+    f.editor = await VimSession.start({ home: f.dir, channelLog: join(f.dir, `channel-${++logs}.log`), settings });
+    return f.editor;
+  }
+
+  /** How suggestion-finished.ts reaches the plugin in `vim`. */
+  function hooks(vim: VimSession): FinishedHooks {
+    return {
+      // the plugin sends b:changedtick as the version, before each request
+      version: () => vim.call('eval', ['b:changedtick']),
+      uri: async () => vim.sent('textDocument/didOpen').at(-1)!.params.textDocument.uri,
+      asked: async () => vim.sent('textDocument/inlineCompletion').map((m) => m.params),
+      traces: async () => (await vim.request('slipstream/traces', {})).traces,
+      deliver: (params) => vim.suggestionFinished(params),
+    };
+  }
+
+  it('the capability is declared at initialize', async () => {
+    const vim = await start();
+    await openFile(vim, scratchFile(f.dir, 'lf'));
+    expect(vim.sent('initialize')[0].params.capabilities.experimental).toEqual({ slipstream: { suggestionFinished: true } });
+  });
+
+  it('with a 1 ms time budget the early answer grows to the whole suggestion with no keystroke, and accepting writes it', async () => {
+    const vim = await start(EARLY_SETTINGS);
+    const r = await runGrowsToWhole(vim, hooks(vim), f.reference.client, f.dir);
+    console.log(`vim, grew to ${JSON.stringify(r.insertText)}`);
+  });
+
+  it('ignores the notification for a version, position or document it no longer shows, or once dismissed', async () => {
+    const vim = await start();
+    await runIgnoresStale(vim, hooks(vim), f.dir);
   });
 });

@@ -4,10 +4,12 @@ vim9script
 # the next / previous keys (asking the server for them with an invoked request when it has not
 # yet, or for a suggestion when none is shown), writes the suggestion shown into the buffer on the
 # accept key (or its next word or line on the accept-word / accept-line keys, the rest staying
-# shown), and drops it all (cancelling a request in flight) on the next keystroke. Asks nothing
-# where suggestions are off (:SlipstreamDisable, b:slipstream_enabled, g:slipstream_filetypes), and
-# only on the keys with g:slipstream_auto_trigger off, but keeps the server's copy of the buffer
-# current all the same. The autocommands, keys and commands that call in here are in
+# shown), and drops it all (cancelling a request in flight) on the next keystroke. When the server
+# says the whole suggestion behind an early (time budget) answer is ready
+# (slipstream/suggestionFinished), asks again there and shows it in place of the part shown. Asks
+# nothing where suggestions are off (:SlipstreamDisable, b:slipstream_enabled,
+# g:slipstream_filetypes), and only on the keys with g:slipstream_auto_trigger off, but keeps the
+# server's copy of the buffer current all the same. The autocommands, keys and commands that call in here are in
 # plugin/slipstream.vim; see editors/vim/README.md.
 
 import autoload 'slipstream/server.vim'
@@ -16,12 +18,14 @@ import autoload 'slipstream/encoding.vim'
 import autoload 'slipstream/choices.vim'
 
 var timer = 0
-# the request in flight: {id, bufnr, tick, lnum, col, trigger, step}; step (1 or -1): a request for
-# alternatives, to show the one step away from the suggestion shown when it answers
+# the request in flight: {id, bufnr, tick, lnum, col, trigger, step, position}; step (1 or -1): a
+# request for alternatives, to show the one step away from the suggestion shown when it answers;
+# tick: the document version sent with it, position: its LSP position
 var pending: dict<any> = {}
 # the suggestions at the cursor, one of them shown (choices.vim); each is
 # {bufnr, tick, lnum, col, end_col, text, item, accepted}: text is what is left of item.insertText
-# after partial accepts, accepted how much of it they wrote (UTF-16 code units)
+# after partial accepts, accepted how much of it they wrote (UTF-16 code units). asked: the
+# request they answer (none after a partial accept)
 var offered: dict<any> = {}
 # how the last request ended: {outcome: 'shown'|'empty'|'stale'|'error', code?, message?}
 var last: dict<any> = {}
@@ -203,6 +207,7 @@ def OnResponse(p: dict<any>, msg: dict<any>)
   elseif has_key(answer, 'list')
     # an invoked request's answer holds all the server offers here
     offered = choices.New(answer.list, p.trigger == 1)
+    offered.asked = p
     Display('shown')
   else
     Finish(answer.outcome, get(answer, 'error', {}))
@@ -224,7 +229,7 @@ def Request(bufnr: number, trigger: number, step: number = 0)
     position: {line: lnum - 1, character: encoding.Character(getline(lnum), col, server.Encoding())},
     context: {triggerKind: trigger},
   }
-  var p = {id: 0, bufnr: bufnr, tick: b:changedtick, lnum: lnum, col: col, trigger: trigger, step: step}
+  var p = {id: 0, bufnr: bufnr, tick: b:changedtick, lnum: lnum, col: col, trigger: trigger, step: step, position: params.position}
   pending = p
   p.id = server.Request('textDocument/inlineCompletion', params, (msg) => OnResponse(p, msg))
   if p.id == 0 && pending is p
@@ -363,6 +368,29 @@ enddef
 export def AcceptLine(): bool
   return AcceptBytes((text) => stridx(text, "\n") < 0 ? len(text) : stridx(text, "\n") + 1)
 enddef
+
+# slipstream/suggestionFinished: the generation behind an early answer (the server's time budget)
+# has finished, and an automatic request at that document version and position now gets the whole
+# suggestion at once. Asks again there if the suggestion shown is still the answer to the plugin's
+# automatic request for them: same buffer, text (the version sent with the request) and cursor,
+# suggestions on, not dismissed, no alternatives asked for; the answer replaces the part shown when
+# it comes. Else nothing. (Exported for the tests, which call it with made-up params.)
+export def OnSuggestionFinished(params: any)
+  var p = empty(Current()) ? {} : get(offered, 'asked', {})
+  if empty(p) || p.trigger != 2 || offered.complete || !empty(pending) || Off(p.bufnr) != '' || type(params) != v:t_dict
+    return
+  endif
+  var doc = get(params, 'textDocument', 0)
+  var position = get(params, 'position', 0)
+  # (checked type by type: Vim9 refuses to compare values of different types)
+  if type(doc) != v:t_dict || type(get(doc, 'uri', 0)) != v:t_string || type(get(doc, 'version', '')) != v:t_number
+      || type(position) != v:t_dict || doc.uri !=# server.Uri(bufname(p.bufnr)) || doc.version != p.tick || position != p.position
+    return
+  endif
+  Request(p.bufnr, 2)
+enddef
+
+server.OnNotification('slipstream/suggestionFinished', OnSuggestionFinished)
 
 # Hides the suggestion shown; false when there is none.
 export def Dismiss(): bool

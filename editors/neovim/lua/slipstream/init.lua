@@ -4,7 +4,9 @@
 -- invoked request when it has not yet, or for a suggestion when none is shown), writes the
 -- suggestion shown into the buffer on the accept key (or its next word or line on the accept-word
 -- and accept-line keys, the rest staying on screen), and drops it all (cancelling a request in
--- flight) on the next keystroke. Suggestions can be turned off for all of this Neovim, for one
+-- flight) on the next keystroke; when the server says the whole suggestion behind an early (time
+-- budget) answer is ready (slipstream/suggestionFinished), asks again there and shows it in place
+-- of the part shown. Suggestions can be turned off for all of this Neovim, for one
 -- buffer or for filetypes (the documents stay in sync with the server), and limited to the trigger
 -- and next / previous keys (auto_trigger = false). Setup and options: editors/neovim/README.md.
 -- Not a completion menu source.
@@ -60,11 +62,13 @@ local root_dir = nil
 local state = {
   client_id = nil,
   timer = nil,
-  -- the request in flight: { id, bufnr, tick, row, col, kind, step }; step: a request for
-  -- alternatives, to show the one `step` (1 or -1) away from the suggestion shown when it answers
+  -- the request in flight: { id, bufnr, tick, row, col, kind, step, version, position }; step: a
+  -- request for alternatives, to show the one `step` (1 or -1) away from the suggestion shown when
+  -- it answers; version and position: the document version and LSP position it was sent for
   pending = nil,
   -- the suggestions at the cursor, one of them shown (choices.lua); each is
-  -- { bufnr, tick, row, col, end_col, text, item }
+  -- { bufnr, tick, row, col, end_col, text, item }; `asked`: the request they answer (none after
+  -- a partial accept)
   offered = nil,
   -- how the last request ended: { outcome = 'shown'|'empty'|'stale'|'off'|'error', code?,
   -- message? } ('off': suggestions were turned off in its buffer while it was in flight)
@@ -306,6 +310,7 @@ local function on_response(p, err, result)
   end
   -- an invoked request's answer holds all the server offers here
   state.offered = choices.new(list, p.kind == 1)
+  state.offered.asked = p
   display('shown')
 end
 
@@ -331,6 +336,8 @@ local function request(bufnr, trigger_kind, step)
   p.id = lsp.request(c, 'textDocument/inlineCompletion', params, function(err, result)
     on_response(p, err, result)
   end, bufnr)
+  -- (the request went after the buffer's pending changes: this version is the server's now)
+  p.version, p.position = lsp.version(bufnr), params.position
   if p.id == nil and state.pending == p then
     state.pending = nil
   end
@@ -431,6 +438,22 @@ end
 --- and keeps showing the rest; false when none is shown.
 function M.accept_line()
   return accept_some(partial.line)
+end
+
+-- slipstream/suggestionFinished: the generation behind an early answer (the server's time budget)
+-- has finished, and an automatic request at that document version and position now gets the
+-- whole suggestion at once. Asks again there if the suggestion shown is still the answer to the
+-- plugin's automatic request for them: same buffer, text and cursor, not dismissed, no
+-- alternatives asked for; the answer replaces the part shown when it comes. Else nothing.
+local function on_finished(_, params)
+  local s = current_suggestion()
+  local p = s and state.offered.asked
+  if not p or p.kind ~= 2 or state.offered.complete or state.pending or type(params) ~= 'table'
+    or type(params.textDocument) ~= 'table' or params.textDocument.uri ~= vim.uri_from_bufnr(p.bufnr)
+    or params.textDocument.version ~= p.version or not vim.deep_equal(params.position, p.position) then
+    return
+  end
+  request(p.bufnr, 2)
 end
 
 --- Hides the suggestion shown; false when there is none.
@@ -576,6 +599,7 @@ end
 local function make_config()
   local capabilities = vim.lsp.protocol.make_client_capabilities()
   capabilities.textDocument.inlineCompletion = { dynamicRegistration = false }
+  capabilities.experimental = { slipstream = { suggestionFinished = true } }
   return {
     name = 'slipstream',
     cmd = config.cmd,
@@ -585,6 +609,7 @@ local function make_config()
     capabilities = capabilities,
     init_options = dict(vim.tbl_deep_extend('force', {}, config.settings, config.init_options)),
     settings = { slipstream = dict(vim.deepcopy(config.settings)) },
+    handlers = { ['slipstream/suggestionFinished'] = on_finished },
     on_attach = function(_, bufnr)
       emit('SlipstreamAttached')
       -- typed before the server was up: ask now rather than wait for the next keystroke

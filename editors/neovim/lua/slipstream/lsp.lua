@@ -1,6 +1,7 @@
 -- Neovim's own LSP client, across the versions this plugin supports (0.7 to 0.11): starting or
--- reusing the Slipstream client for a buffer, and request/notify/cancel, whose calling convention
--- changed in 0.11 (client.request(...) became client:request(...)). Nothing else lives here.
+-- reusing the Slipstream client for a buffer, request/notify/cancel, whose calling convention
+-- changed in 0.11 (client.request(...) became client:request(...)), and the document version the
+-- client sent. Nothing else lives here.
 local M = {}
 
 local function has(version)
@@ -57,6 +58,12 @@ function M.cancel(client, id)
     return client:cancel_request(id)
   end
   return client.cancel_request(id)
+end
+
+--- The document version of `bufnr` the client last sent, or is about to send with its next
+--- message (its changes go out after a debounce, before any request).
+function M.version(bufnr)
+  return vim.lsp.util.buf_versions[bufnr]
 end
 
 function M.stop(client)

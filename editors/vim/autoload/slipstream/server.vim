@@ -2,7 +2,8 @@ vim9script
 # The connection to the Slipstream server: starts g:slipstream_command as a job whose stdio is a
 # channel in "lsp" mode (Vim frames and parses the JSON-RPC messages), initializes it, keeps the
 # server's copy of each attached buffer current (didOpen, full-text didChange before each request,
-# didClose), and sends requests, notifications and cancellations. Knows nothing about suggestions.
+# didClose), sends requests, notifications and cancellations, and passes the server's
+# notifications that a caller asked for (OnNotification) on to it. Knows nothing about suggestions.
 
 var job: job = null_job
 var channel: channel
@@ -13,6 +14,8 @@ var versions: dict<number> = {}
 # buffers to open once initialize is answered, with what to call then
 var waiting: dict<func(number)> = {}
 var log: list<string> = []
+# server notification method -> what to call with its params (OnNotification)
+var handlers: dict<func(any)> = {}
 var start_failed = false
 
 def Log(line: string)
@@ -92,6 +95,12 @@ export def Evaluate(method: string, params: dict<any>, timeout: number): dict<an
   return ch_evalexpr(channel, {method: method, params: params}, {timeout: timeout})
 enddef
 
+# Calls Handler with the params of each notification `method` the server sends (as they come:
+# Handler checks them).
+export def OnNotification(method: string, Handler: func(any))
+  handlers[method] = Handler
+enddef
+
 export def IsOpen(bufnr: number): bool
   return Ready() && has_key(versions, string(bufnr))
 enddef
@@ -152,6 +161,8 @@ def OnMessage(ch: channel, msg: dict<any>)
   if has_key(msg, 'id') && method != ''
     # a request from the server: this client offers no server-to-client features
     ch_sendexpr(channel, {id: msg.id, error: {code: -32601, message: 'the Vim client does not handle ' .. method}})
+  elseif has_key(handlers, method)
+    handlers[method](get(msg, 'params', {}))
   elseif method == 'window/logMessage'
     Log(get(msg.params, 'message', ''))
   elseif method == 'window/showMessage'
@@ -204,7 +215,8 @@ export def Start(): bool
     processId: getpid(),
     clientInfo: {name: 'Vim', version: string(v:version)},
     rootUri: Uri(getcwd()),
-    capabilities: {general: {positionEncodings: ['utf-8', 'utf-16']}, textDocument: {inlineCompletion: {dynamicRegistration: false}}},
+    capabilities: {general: {positionEncodings: ['utf-8', 'utf-16']}, textDocument: {inlineCompletion: {dynamicRegistration: false}},
+      experimental: {slipstream: {suggestionFinished: true}}},
     initializationOptions: extend(deepcopy(g:slipstream_settings), g:slipstream_init_options),
   }}, {callback: OnInitialize})
   return true

@@ -8,6 +8,7 @@
  * suggestion from the cache; 0 waits for the whole suggestion. Synchronised on engine events.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { InlineCompletionItem } from 'vscode-languageserver-protocol';
 import type { StatusResult, TracesResult } from '../../server/src/protocol.js';
 import { FakeEngineHost, type FakeCall } from '../helpers/fake-engine.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
@@ -36,13 +37,14 @@ const type = (version: number, character: number, chars: string): Promise<void> 
  * An automatic request at the end of "let a = " that the engine, held after SHOWN_AT characters,
  * lets answer early (asserted), and the engine's call and release.
  */
-async function answeredEarly(): Promise<{ release: () => void; call: FakeCall }> {
+async function answeredEarly(): Promise<{ release: () => void; call: FakeCall; item: InlineCompletionItem }> {
   const release = engine.hold(SHOWN_AT);
   const started = engine.nextStart();
   const first = pair.inline(uri, { line: 0, character: 8 });
   const call = await started;
-  expect((await first)?.items[0]?.insertText).toBe(whole.slice(0, SHOWN_AT));
-  return { release, call };
+  const item = (await first)?.items[0];
+  expect(item?.insertText).toBe(whole.slice(0, SHOWN_AT));
+  return { release, call, item: item! };
 }
 const traces = async (): Promise<TracesResult['traces']> => ((await pair.client.sendRequest('slipstream/traces', {})) as TracesResult).traces;
 const status = (): Promise<unknown> => pair.client.sendRequest('slipstream/status', {});
@@ -162,13 +164,19 @@ describe('completion.timeBudgetMs', () => {
         resolve();
       }),
     );
-    const { release } = await answeredEarly();
+    const { release, item } = await answeredEarly();
+    await pair.client.sendNotification('textDocument/didShowCompletion', { item });
     release();
     await finished;
     expect(told).toEqual([{ textDocument: { uri, version: 1 }, position: { line: 0, character: 8 } }]);
-    expect((await pair.inline(uri, { line: 0, character: 8 }))?.items[0]?.insertText).toBe(whole);
+    const grown = (await pair.inline(uri, { line: 0, character: 8 }))?.items[0];
+    expect(grown?.insertText).toBe(whole);
     expect(engine.calls).toHaveLength(1);
-    expect(((await status()) as StatusResult).timeBudget).toEqual({ answered: 1, finished: 1 });
+    // the user saw one suggestion grow: shown once
+    await pair.client.sendNotification('textDocument/didShowCompletion', { item: grown });
+    const s = (await status()) as StatusResult;
+    expect(s.timeBudget).toEqual({ answered: 1, finished: 1 });
+    expect(s.events.shown).toBe(1);
   });
 
   it('tells nothing when the document moved on, nor to a client that did not ask', async () => {

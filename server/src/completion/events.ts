@@ -3,7 +3,10 @@
  * and accept command). Each returned item gets an id carried in its command's arguments; the
  * records are kept in a bounded map (the latest 200) so that late events find their item, and
  * the counts are reported by slipstream/status (accepted alternatives of an invoked request, the
- * items after its first, also on their own). What stays of the accepted text: retention.ts.
+ * items after its first, also on their own). An item that answers the same document version and
+ * cursor as the one offered just before it there, with that one's text and more (an early answer
+ * grown to the whole suggestion: time-budget.ts), is the same suggestion growing: shown once.
+ * What stays of the accepted text: retention.ts.
  */
 
 export interface OfferedItem {
@@ -15,6 +18,8 @@ export interface OfferedItem {
   text: string;
   /** A further suggestion of an invoked request (completion.alternatives), not its first. */
   alternative: boolean;
+  /** The id of the item this one grows (the same version and cursor, its text and more). */
+  grows?: string;
   shownAt?: number;
   acceptedAt?: number;
   acceptedLength?: number;
@@ -24,20 +29,31 @@ const MAX_ITEMS = 200;
 
 export class CompletionEvents {
   private readonly items = new Map<string, OfferedItem>();
+  /** The last item offered for each document. */
+  private readonly lastOf = new Map<string, string>();
   private next = 1;
   readonly counts = { shown: 0, accepted: 0, acceptedAlternatives: 0, partiallyAccepted: 0 };
 
-  offer(item: Omit<OfferedItem, 'id'>): OfferedItem {
-    const rec = { id: `s${this.next++}`, ...item };
+  offer(item: Omit<OfferedItem, 'id' | 'grows'>): OfferedItem {
+    const before = this.items.get(this.lastOf.get(item.uri) ?? '');
+    const grows = before && !item.alternative && !before.alternative && item.version !== null && before.version === item.version && before.offset === item.offset && item.text.length > before.text.length && item.text.startsWith(before.text);
+    const rec: OfferedItem = { id: `s${this.next++}`, ...item, ...(grows ? { grows: before.id } : {}) };
     this.items.set(rec.id, rec);
-    if (this.items.size > MAX_ITEMS) this.items.delete(this.items.keys().next().value!);
+    if (!item.alternative) this.lastOf.set(item.uri, rec.id);
+    if (this.items.size > MAX_ITEMS) {
+      const oldest = this.items.keys().next().value!;
+      this.items.delete(oldest);
+      for (const [uri, id] of this.lastOf) if (id === oldest) this.lastOf.delete(uri);
+    }
     return rec;
   }
 
   shown(id: string): boolean {
     const rec = this.items.get(id);
     if (!rec) return false;
-    if (rec.shownAt === undefined) this.counts.shown++;
+    // the suggestion it grows was counted when it was shown
+    const grown = rec.grows !== undefined && this.items.get(rec.grows)?.shownAt !== undefined;
+    if (rec.shownAt === undefined && !grown) this.counts.shown++;
     rec.shownAt = Date.now();
     return true;
   }

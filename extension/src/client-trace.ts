@@ -3,8 +3,9 @@
  * trace clock: performance.timeOrigin + performance.now()) and adds `clientTrace` (a fresh trace
  * id and that time) to every textDocument/inlineCompletion request, through the language client's
  * sendRequest middleware, when the request is for the text that keystroke made and was not
- * invoked by a command (trace-view.ts inlineClientTrace). The server's trace then starts at the
- * keystroke (docs/tracing.md). Nothing else is sent.
+ * invoked by a command (trace-view.ts inlineClientTrace) and the extension has not asked again on
+ * its own since (forget). The server's trace then starts at the keystroke (docs/tracing.md).
+ * Nothing else is sent.
  */
 import { getRandomValues } from 'node:crypto';
 import * as vscode from 'vscode';
@@ -29,6 +30,11 @@ export class KeystrokeClock implements vscode.Disposable {
     const k = this.last.get(uri);
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
     return k && doc && doc.version === k.version ? k.at : undefined;
+  }
+
+  /** The text of `uri` is no longer the latest keystroke's to time: the extension asks again there on its own. */
+  forget(uri: string): void {
+    this.last.delete(uri);
   }
 
   /** The language client's sendRequest middleware: inline completion requests get clientTrace (an invoked one no keystroke). */

@@ -4,7 +4,9 @@
  * settings) on start, on pull and on every change, syncs only the documents that get suggestions
  * (language-gate.ts: never .env files unless turned on), and restarts a server that died, after a
  * growing delay (restart-policy.ts). vscode-languageclient registers the inline completion
- * provider itself once the server advertises it. No completion logic here.
+ * provider itself once the server advertises it. When the server says the whole suggestion behind
+ * an early answer is ready (slipstream/suggestionFinished: suggestion-finished.ts) and the editor
+ * is still there, it asks again, as its own automatic request. No completion logic here.
  */
 import * as vscode from 'vscode';
 import {
@@ -22,6 +24,12 @@ import { KeystrokeClock } from './client-trace.js';
 import { RestartPolicy } from './restart-policy.js';
 import { syncableScheme } from './language-gate.js';
 import { documentOn, serverSection, serverToStart, suggestionsOn } from './settings.js';
+import { askAgain, finishedEditor, SUGGESTION_FINISHED, SuggestionFinishedCapability } from './suggestion-finished.js';
+
+/** How long the extension's own request may take to come back through VS Code to the middleware. */
+const OWN_REQUEST_MS = 5000;
+/** A finished suggestion is asked for this long after the server says so (suggestion-finished.ts askAgain). */
+const ASK_AGAIN_AFTER_MS = 50;
 
 export interface ClientHooks {
   /** After each inline completion answer (the status bar refreshes its latency). */
@@ -32,7 +40,7 @@ export interface ClientHooks {
   onRestarting(delayMs: number): void;
 }
 
-export function createClient(context: vscode.ExtensionContext, output: vscode.LogOutputChannel, hooks: ClientHooks): { client: LanguageClient; policy: RestartPolicy; catchUp: (uri: string) => void } {
+export function createClient(context: vscode.ExtensionContext, output: vscode.LogOutputChannel, hooks: ClientHooks): { client: LanguageClient; policy: RestartPolicy; catchUp: (editor: vscode.TextEditor) => void } {
   const start = serverToStart(context.asAbsolutePath('dist/server.js'));
   output.info(start.kind === 'bundled' ? `server: the bundled one (${start.module})` : `server: ${start.command} ${start.args.join(' ')} (slipstream.server.command)`);
   const serverOptions: ServerOptions =
@@ -48,8 +56,13 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
     await client.sendNotification(DidOpenTextDocumentNotification.type, client.code2ProtocolConverter.asOpenTextDocumentParams(doc));
   };
   const policy = new RestartPolicy();
-  // the document whose next invoked request is the extension's catch-up after startup (extension.ts)
-  let catchUpUri: string | null = null;
+  // The spot (document, version, cursor) where the next invoked request is the extension's own (the
+  // catch-up after startup, asking again for a finished suggestion), until a deadline: it stands for
+  // the user's typing and goes to the server as automatic (one suggestion, no alternatives).
+  let own: { uri: string; version: number; position: vscode.Position; until: number } | undefined;
+  const expectOwn = (editor: vscode.TextEditor): void => {
+    own = { uri: editor.document.uri.toString(), version: editor.document.version, position: editor.selection.active, until: Date.now() + OWN_REQUEST_MS };
+  };
   // each inline completion request carries the keystroke's time and a trace id (client-trace.ts)
   const keystrokes = new KeystrokeClock();
   context.subscriptions.push(keystrokes);
@@ -92,10 +105,11 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
       provideInlineCompletionItems: async (doc, position, ctx, token, next) => {
         if (!suggestionsOn() || !documentOn(doc)) return null;
         if (!synced.has(doc.uri.toString())) await openNow(doc);
-        // the extension's own catch-up request after startup stands for the user's typing: automatic
-        const catchUp = catchUpUri === doc.uri.toString() && ctx.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
-        if (catchUp) catchUpUri = null;
-        const result = await next(doc, position, catchUp ? { ...ctx, triggerKind: vscode.InlineCompletionTriggerKind.Automatic } : ctx, token);
+        const mine =
+          ctx.triggerKind === vscode.InlineCompletionTriggerKind.Invoke &&
+          own?.uri === doc.uri.toString() && own.version === doc.version && own.position.isEqual(position) && Date.now() <= own.until;
+        if (mine) own = undefined;
+        const result = await next(doc, position, mine ? { ...ctx, triggerKind: vscode.InlineCompletionTriggerKind.Automatic } : ctx, token);
         hooks.onCompletion();
         return result;
       },
@@ -115,6 +129,19 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
     },
   };
   client = new LanguageClient('slipstream', 'Slipstream', serverOptions, clientOptions);
+  client.registerFeature(new SuggestionFinishedCapability());
+  // The whole suggestion behind an early answer is ready: ask again where the editor still is (and
+  // still shows ghost text: askAgain), without the keystroke's time (the wait was the server's).
+  // A moment's delay lets VS Code show the early answer first when both arrive together.
+  client.onNotification(SUGGESTION_FINISHED, (params: unknown) => {
+    setTimeout(() => {
+      const editor = finishedEditor(params, (uri) => client.code2ProtocolConverter.asUri(uri));
+      if (!editor || !suggestionsOn() || !documentOn(editor.document) || !synced.has(editor.document.uri.toString())) return;
+      expectOwn(editor);
+      keystrokes.forget(editor.document.uri.toString());
+      askAgain().catch((err: Error) => output.warn(`asking again for the finished suggestion: ${err.message}`));
+    }, ASK_AGAIN_AFTER_MS);
+  });
   // A (re)starting server has no documents yet; the client opens them again through didOpen.
   context.subscriptions.push(client.onDidChangeState((e) => void (e.newState !== State.Running && synced.clear())));
   context.subscriptions.push(
@@ -124,12 +151,9 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
     }),
   );
   /**
-   * The next invoked inline completion request of `uri` is the extension's own catch-up for text
-   * typed while the server started: it goes to the server as automatic (one suggestion, no
+   * The next invoked inline completion request at `editor`'s cursor is the extension's own catch-up
+   * for text typed while the server started: it goes to the server as automatic (one suggestion, no
    * alternatives: the user asked for none), and its trace keeps the keystroke's time.
    */
-  const catchUp = (uri: string): void => {
-    catchUpUri = uri;
-  };
-  return { client, policy, catchUp };
+  return { client, policy, catchUp: expectOwn };
 }

@@ -83,9 +83,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   } finally {
     watch.dispose();
   }
-  const active = vscode.window.activeTextEditor?.document;
-  if (active && (editedWhileStarting || active.isDirty)) {
-    made.catchUp(active.uri.toString());
+  const active = vscode.window.activeTextEditor;
+  if (active && (editedWhileStarting || active.document.isDirty)) {
+    made.catchUp(active);
     await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
   }
 }

@@ -8,7 +8,7 @@
  * suggestion from the cache; 0 waits for the whole suggestion. Synchronised on engine events.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { InlineCompletionItem } from 'vscode-languageserver-protocol';
+import type { InlineCompletionItem, InlineCompletionList } from 'vscode-languageserver-protocol';
 import type { StatusResult, TracesResult } from '../../server/src/protocol.js';
 import { FakeEngineHost, type FakeCall } from '../helpers/fake-engine.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
@@ -45,6 +45,19 @@ async function answeredEarly(): Promise<{ release: () => void; call: FakeCall; i
   const item = (await first)?.items[0];
   expect(item?.insertText).toBe(whole.slice(0, SHOWN_AT));
   return { release, call, item: item! };
+}
+/**
+ * A request at the end of "let a = " with the engine held after `afterChunks` characters, still
+ * unanswered 30 ms on (well past a 1 ms budget), and the engine's release.
+ */
+async function heldUnanswered(afterChunks: number, extra: Record<string, unknown> = {}): Promise<{ release: () => void; first: Promise<InlineCompletionList | null> }> {
+  const release = engine.hold(afterChunks);
+  let answered = false;
+  const first = pair.inline(uri, { line: 0, character: 8 }, extra).then((r) => ((answered = true), r));
+  await engine.nextStart();
+  await new Promise((r) => setTimeout(r, 30));
+  expect(answered).toBe(false);
+  return { release, first };
 }
 const traces = async (): Promise<TracesResult['traces']> => ((await pair.client.sendRequest('slipstream/traces', {})) as TracesResult).traces;
 const status = (): Promise<unknown> => pair.client.sendRequest('slipstream/status', {});
@@ -118,36 +131,21 @@ describe('completion.timeBudgetMs', () => {
 
   it('never cuts an explicit request', async () => {
     await start(1);
-    const release = engine.hold(SHOWN_AT);
-    let answered = false;
-    const first = pair.inline(uri, { line: 0, character: 8 }, invoked).then((r) => ((answered = true), r));
-    await engine.nextStart();
-    await new Promise((r) => setTimeout(r, 30)); // well past the budget
-    expect(answered).toBe(false);
+    const { release, first } = await heldUnanswered(SHOWN_AT, invoked);
     release();
     expect((await first)?.items.map((i) => i.insertText)).toEqual([whole]);
   });
 
   it('0: waits for the whole suggestion', async () => {
     await start(0);
-    const release = engine.hold(SHOWN_AT);
-    let answered = false;
-    const first = pair.inline(uri, { line: 0, character: 8 }).then((r) => ((answered = true), r));
-    await engine.nextStart();
-    await new Promise((r) => setTimeout(r, 30));
-    expect(answered).toBe(false);
+    const { release, first } = await heldUnanswered(SHOWN_AT);
     release();
     expect((await first)?.items[0]?.insertText).toBe(whole);
   });
 
   it('waits past the budget until the text is worth showing', async () => {
     await start(1);
-    const release = engine.hold(SHOWN_AT - 1); // "total ": 5 characters besides blanks
-    let answered = false;
-    const first = pair.inline(uri, { line: 0, character: 8 }).then((r) => ((answered = true), r));
-    await engine.nextStart();
-    await new Promise((r) => setTimeout(r, 30));
-    expect(answered).toBe(false);
+    const { release, first } = await heldUnanswered(SHOWN_AT - 1); // "total ": 5 characters besides blanks
     release();
     // released: the next chunk makes it worth showing, and it answers with whatever it has then
     const text = (await first)?.items[0]?.insertText as string;

@@ -299,8 +299,13 @@ export class CompletionProvider {
       })
         .then((r) => {
           // a request waiting for this generation, or typing through its early answer, takes the
-          // suggestion from the cache (remembered before it wakes)
-          if (gen.attached > 0 || progress.answered) this.remember(req, shownPart(r.text, fctx, r.unsure), r.unsure);
+          // suggestion from the cache (remembered before it wakes); after an early answer, the one
+          // that follows the whole suggestion's acceptance is computed ahead
+          if (gen.attached > 0 || progress.answered) {
+            const whole = shownPart(r.text, fctx, r.unsure);
+            this.remember(req, whole, r.unsure);
+            if (progress.answered && whole.text !== '') this.schedulePrefetch(req, withLineEnding(whole.text, lineEndingAt(req.text, req.offset)), whole.replaceLength);
+          }
           return r;
         })
         .finally(() => {
@@ -470,8 +475,8 @@ export class CompletionProvider {
   /**
    * Answers with the text generated when the time budget ended (time-budget.ts): the generation
    * goes on as background work (any other request ends it), and when it finishes its whole
-   * suggestion is remembered for typing through (complete() does that) and computes the one after
-   * it ahead. `abortRest` ends the generation where nothing waits for it (no request attached) and
+   * suggestion is remembered for typing through and the one after it computed ahead (complete()
+   * does both). `abortRest` ends the generation where nothing waits for it (no request attached) and
    * nothing could use it: the document moved on, or cache.enabled is off.
    */
   private answerEarly(
@@ -489,13 +494,6 @@ export class CompletionProvider {
     traceGeneration(trace, trace.record.promptTokens ?? 0, progress.firstAt, nowMs(), false);
     progress.traced = false;
     this.debouncer.noteLatency(nowMs() - progress.started);
-    void finished.then(
-      (r) => {
-        const whole = shownPart(r.text, fctx, r.unsure);
-        if (whole.text !== '') this.schedulePrefetch(req, withLineEnding(whole.text, lineEndingAt(req.text, req.offset)), whole.replaceLength);
-      },
-      () => {}, // ended for another request, or failed: the early answer stands, the rest is not computed
-    );
     const moved = req.version !== null && req.currentVersion?.() !== req.version;
     if (moved || !this.deps.settings().cache.enabled) abortRest();
     if (moved) return this.done(trace, 'stale');

@@ -82,4 +82,4 @@ function main(argv: string[]): number {
   return 0;
 }
 
-if (process.argv[1]?.endsWith('keystrokes-compare.js')) process.exitCode = main(process.argv.slice(2));
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

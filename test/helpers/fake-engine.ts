@@ -1,14 +1,15 @@
 /**
  * A FAKE engine host for unit and in-process LSP tests only: a character-level tokenizer (one
  * id per UTF-16 code unit, optional FIM tokens) and scripted completions streamed one character
- * per chunk. Tests can hold a generation after its first chunks and wait for it to start, so
+ * per chunk (with `together`, several samples side by side as EngineHost.generateTogether does:
+ * a character of each branch per step). Tests can hold a generation after its first chunks and wait for it to start, so
  * cancellation and supersession are tested on events, never on sleeps. Reports a zero-length
  * engine step per chunk to a traced request. Never used by e2e tests.
  */
 import type { Settings } from '../../server/src/config.js';
 import { nowMs } from '../../server/src/trace/clock.js';
 import { BackgroundGate } from '../../server/src/completion/background-gate.js';
-import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, LoadedModel, TokenizerLike } from '../../server/src/completion/engine-host.js';
+import type { BranchChunk, BranchRequest, EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, LoadedModel, TokenizerLike } from '../../server/src/completion/engine-host.js';
 
 const BASE = 16;
 const SPECIAL = ['<s>', '</s>', '<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>', '<|endoftext|>'];
@@ -68,6 +69,10 @@ export class FakeEngineHost implements EngineHost {
   failStep: (Error & { code?: string }) | null = null;
   /** Whether canPrefetch() may say yes (prefetch tests); elsewhere the server does no background work. */
   prefetches = false;
+  /** Whether decodesTogether() says yes: alternatives then come as one generateTogether call. */
+  together = false;
+  /** The branch count of each generateTogether call (each branch is also in `requests`, as a request of its own). */
+  readonly togetherCalls: number[] = [];
   private readonly background = new BackgroundGate();
   private gate: Promise<void> | null = null;
   private gateAfter = 1;
@@ -120,24 +125,84 @@ export class FakeEngineHost implements EngineHost {
       return yield* this.run({ ...req, signal });
     } finally {
       leave();
-      const waiters = this.endWaiters;
-      this.endWaiters = [];
-      for (const w of waiters) w();
+      this.ended();
     }
   }
 
-  private async *run(req: GenerateRequest): AsyncGenerator<Int32Array, GenerateSummary | undefined, void> {
+  decodesTogether(): boolean {
+    return this.together;
+  }
+
+  /** Each branch answers respond() for its temperature and seed; one character of every live branch per step. */
+  async *generateTogether(req: GenerateRequest, branches: BranchRequest[]): AsyncGenerator<BranchChunk, void, void> {
+    const { signal, leave } = this.background.enter(req);
+    try {
+      const asked = branches.map((b) => ({ ...req, temperature: b.temperature, seed: b.seed, signal: b.signal }));
+      const call = await this.started(req, () => {
+        this.togetherCalls.push(branches.length);
+        this.requests.push(...asked);
+      });
+      const texts = asked.map((one) => this.tokenizer.encode(this.respond(call.prompt, one), { addSpecialTokens: false }));
+      const summary = (stoppedBy: GenerateSummary['stoppedBy']): GenerateSummary => ({ stoppedBy, promptTokens: req.prompt.length, reusedTokens: 0, prefillMs: 0, decodeMs: 0 });
+      const live = new Set(branches.keys());
+      for (let i = 0; live.size > 0 && !signal.aborted; i++) {
+        const ids: number[] = [];
+        const of: number[] = [];
+        const ended: BranchChunk['ended'] = [];
+        for (const b of [...live]) {
+          const text = texts[b]!;
+          const n = Math.min(text.length, req.maxTokens);
+          if (branches[b]!.signal.aborted) {
+            live.delete(b);
+            ended.push({ branch: b, summary: summary('aborted') });
+            continue;
+          }
+          if (i < n) {
+            ids.push(text[i]!);
+            of.push(b);
+          }
+          if (i + 1 >= n) {
+            live.delete(b);
+            ended.push({ branch: b, summary: summary(n < text.length ? 'max_tokens' : 'eos') });
+          }
+        }
+        const at = nowMs();
+        req.spans?.step({ kind: i === 0 ? 'prefill' : 'ar', start: at, end: at, tokens: ids.length });
+        yield { ids: Int32Array.from(ids), branches: Int32Array.from(of), ended };
+        if (this.failStep) throw this.failStep;
+        const gate = this.gate;
+        if (gate && i + 1 >= this.gateAfter) await abortable(gate, signal);
+      }
+    } finally {
+      leave();
+      this.ended();
+    }
+  }
+
+  /** A generation started: recorded (`record` adds to `requests`), start waiters told, queue span reported. */
+  private async started(req: GenerateRequest, record: () => void): Promise<FakeCall> {
     await this.ready();
     const call: FakeCall = { key: req.key, prompt: this.tokenizer.decode(req.prompt), maxTokens: req.maxTokens, signal: req.signal };
     this.calls.push(call);
-    this.requests.push(req);
+    record();
     const waiters = this.startWaiters;
     this.startWaiters = [];
     for (const w of waiters) w(call);
+    req.spans?.queued(nowMs());
+    return call;
+  }
+
+  private ended(): void {
+    const waiters = this.endWaiters;
+    this.endWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async *run(req: GenerateRequest): AsyncGenerator<Int32Array, GenerateSummary | undefined, void> {
+    const call = await this.started(req, () => this.requests.push(req));
     const text = this.respond(call.prompt, req);
     const ids = this.tokenizer.encode(text, { addSpecialTokens: false });
     const n = Math.min(ids.length, req.maxTokens);
-    req.spans?.queued(nowMs());
     for (let i = 0; i < n; i++) {
       if (req.signal.aborted) return { stoppedBy: 'aborted', promptTokens: req.prompt.length, reusedTokens: 0, prefillMs: 0, decodeMs: 0 };
       const at = nowMs();

@@ -3,7 +3,9 @@
  * first, then up to N - 1 sampled ones (temperature 0.8, seeds 1, 2, ...), each distinct, each
  * with its own accept command; automatic requests get one. Alternatives are traced with trigger
  * 'alternative' and left out of the request figures; a newer request of the document stops them;
- * an accepted alternative is counted as one in slipstream/status.
+ * an accepted alternative is counted as one in slipstream/status. Each case runs twice: over an
+ * engine that generates one at a time (the alternatives one after another) and over one that
+ * decodes them together (one generateTogether call with a branch each: branch-batch.ts).
  * Over the FAKE engine, whose answer depends on the request's temperature and seed.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,6 +20,16 @@ const at = { line: 0, character: 8 };
 const invoked = { context: { triggerKind: 1 } };
 const texts = (list: InlineCompletionList | null) => list!.items.map((i) => i.insertText);
 
+/** Whether the fake engine decodes the alternatives together (each describe.each case sets it). */
+let together = false;
+
+function newEngine(): FakeEngineHost {
+  const e = new FakeEngineHost();
+  e.respond = (_prompt, req) => (req.temperature === 0 ? 'greedy();' : `alt${req.seed}();`);
+  e.together = together;
+  return e;
+}
+
 async function start(settings: Record<string, unknown> = {}) {
   pair = createPair({ engineHost: engine });
   await pair.initialize({}, { completion: { debounceMs: 0, ...settings } });
@@ -25,18 +37,28 @@ async function start(settings: Record<string, unknown> = {}) {
 }
 
 beforeEach(() => {
-  engine = new FakeEngineHost();
-  engine.respond = (_prompt, req) => (req.temperature === 0 ? 'greedy();' : `alt${req.seed}();`);
+  together = false;
+  engine = newEngine();
 });
 afterEach(() => pair.dispose());
 
-describe('alternatives of an invoked completion', () => {
+describe.each([
+  ['one after another', false],
+  ['decoded together', true],
+])('alternatives of an invoked completion (%s)', (_name, decodedTogether) => {
+  beforeEach(() => {
+    together = decodedTogether;
+    engine = newEngine();
+  });
+
   it('offers the usual suggestion first, then sampled ones with seeds 1 and 2, each with its own accept command', async () => {
     await start();
     const list = await pair.inline(uri, at, invoked);
     expect(texts(list)).toEqual(['greedy();', 'alt1();', 'alt2();']);
     // the alternatives decode plainly whatever the engine's mode, so a seed gives the same sample everywhere
     expect(engine.requests.map((r) => [r.temperature, r.seed, r.plainDecoding])).toEqual([[0, undefined, undefined], [0.8, 1, true], [0.8, 2, true]]);
+    // decoded together: one generation with a branch per alternative
+    expect(engine.togetherCalls).toEqual(together ? [2] : []);
     const ids = list!.items.map((i) => i.command!.arguments![0]);
     expect(new Set(ids).size).toBe(3);
     // one request in the figures; the alternatives are in the traces
@@ -75,7 +97,9 @@ describe('alternatives of an invoked completion', () => {
     // the invoked request ends after its last alternative, and its alternatives stage covers them
     const last = Math.max(...alts.map((a) => a.startedAt + a.totalMs));
     expect(inv.startedAt + inv.totalMs).toBeGreaterThanOrEqual(last - 0.01);
-    expect(inv.stages.alternatives).toBeGreaterThanOrEqual(alts.reduce((n, a) => n + a.totalMs, 0) - 0.05);
+    // one after another, the stage covers their sum; decoded together, they overlap
+    const covered = together ? Math.max(...alts.map((a) => a.totalMs)) : alts.reduce((n, a) => n + a.totalMs, 0);
+    expect(inv.stages.alternatives).toBeGreaterThanOrEqual(covered - 0.05);
     for (const t of traces.filter((x) => x.trigger !== 'invoked')) expect(t.stages.alternatives).toBeUndefined();
   });
 
@@ -84,8 +108,7 @@ describe('alternatives of an invoked completion', () => {
     expect(texts(await pair.inline(uri, at))).toEqual(['greedy();']);
     expect(engine.requests).toHaveLength(1);
     pair.dispose();
-    engine = new FakeEngineHost();
-    engine.respond = (_prompt, req) => (req.temperature === 0 ? 'greedy();' : `alt${req.seed}();`);
+    engine = newEngine();
     await start({ alternatives: 1 });
     expect(texts(await pair.inline(uri, at, invoked))).toEqual(['greedy();']);
     expect(engine.requests).toHaveLength(1);
@@ -119,7 +142,8 @@ describe('alternatives of an invoked completion', () => {
     release();
     expect(texts(await first)).toEqual(['greedy();']);
     expect(texts(await newer)).toEqual(['greedy();']);
-    expect(engine.requests.map((r) => r.seed)).toEqual([undefined, 1, undefined]); // no second alternative
+    // one after another: no second alternative; together: both branches had started, and both stopped
+    expect(engine.requests.map((r) => r.seed)).toEqual(together ? [undefined, 1, 2, undefined] : [undefined, 1, undefined]);
   });
 });
 

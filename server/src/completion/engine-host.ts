@@ -113,6 +113,27 @@ export interface GeneratedText {
 /** What generate yields: accepted token ids, or text where the engine gives no ids. */
 export type GeneratedChunk = Int32Array | GeneratedText;
 
+/**
+ * One branch of a generation decoded together with others (EngineHost.generateTogether): a sample
+ * of the same prompt with its own sampler settings.
+ */
+export interface BranchRequest {
+  temperature: number;
+  seed: number;
+  /** Ends this branch from the engine's next step on (the others go on). */
+  signal: AbortSignal;
+}
+
+/** One engine step of a generation decoded together: the tokens it emitted and the branches it ended. */
+export interface BranchChunk {
+  /** Tokens emitted by the step (at most one per branch). */
+  ids: Int32Array;
+  /** (ids.length) the branch (index into the branches asked for) of each token. */
+  branches: Int32Array;
+  /** The branches that ended at this step, each with its summary; every branch ends once. */
+  ended: { branch: number; summary: GenerateSummary }[];
+}
+
 export interface GenerateSummary {
   /** 'unsure': ended before a token below GenerateRequest.minTokenProbability. */
   stoppedBy: 'eos' | 'max_tokens' | 'aborted' | 'unsure';
@@ -163,6 +184,19 @@ export interface EngineHost {
    * iteration early (break) ends the generation. Returns a summary when it ran to its end.
    */
   generate(req: GenerateRequest): AsyncGenerator<GeneratedChunk, GenerateSummary | undefined, void>;
+  /**
+   * Whether generateTogether may be called now (the native engine decodes branches side by side:
+   * one forward per step for all of them). Absent or false: callers generate one after another.
+   */
+  decodesTogether?(): boolean;
+  /**
+   * Several samples of one prompt decoded together, as branches of one generation (the
+   * alternatives of an invoked request: alternatives.ts, branch-batch.ts): req's prompt, maxTokens,
+   * stopTokens, requiredPrefix and session key are every branch's, its temperature and seed are
+   * ignored, its signal ends them all. Each branch's tokens are exactly those of a generation of
+   * its own with its temperature and seed, plain decoding. Only when decodesTogether() is true.
+   */
+  generateTogether?(req: GenerateRequest, branches: BranchRequest[]): AsyncGenerator<BranchChunk, void, void>;
   /**
    * Whether background work (GenerateRequest.background) may start now: a loaded local engine with
    * nothing running or waiting. Absent or false: never (a remote engine's time is its server's).

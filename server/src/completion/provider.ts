@@ -17,7 +17,8 @@ import type { Outcome } from '../protocol.js';
 import { buildPrompt, decodeContinuation, PromptState, wellFormed } from './context.js';
 import { AdaptiveDebouncer, abortError, wait } from './debouncer.js';
 import { errorCode, isAbort } from './engine-errors.js';
-import type { EngineHost, LoadedModel, TokenizerLike } from './engine-host.js';
+import type { EngineHost, GenerateRequest, LoadedModel, TokenizerLike } from './engine-host.js';
+import { BranchBatch } from './branch-batch.js';
 import type { CompletionEvents, OfferedItem } from './events.js';
 import { lineEndingAt, toLf, withLineEnding } from './line-endings.js';
 import { allowsMultiline, type FilterContext } from './postprocess/context.js';
@@ -75,7 +76,8 @@ export interface CompletionRequest {
    * 'prefetch': the provider's own background request (prefetch.ts), never a client's.
    * 'alternative': a further suggestion for an invoked request (alternatives.ts): sampled with
    * `temperature` and `seed`, never answered from or kept in the suggestion cache, never attached
-   * to, and it starts only when no other request of its document is in flight.
+   * to; it neither supersedes nor registers: the alternatives of a request run under one hold of
+   * the document (holdDocument, `held`).
    */
   trigger: 'invoked' | 'automatic' | 'complete' | 'prefetch' | 'alternative';
   /** Overrides completion.temperature (alternatives). */
@@ -83,6 +85,10 @@ export interface CompletionRequest {
   seed?: number;
   /** Aborted when the client cancels. */
   signal: AbortSignal;
+  /** An alternative's hold of its document (holdDocument): aborted when a newer request of the document arrives. */
+  held?: AbortSignal;
+  /** An alternative decoded together with the others of its request: its seat in their batch (branch-batch.ts). */
+  batch?: { batch: BranchBatch; index: number };
   maxTokens?: number;
   /** When the server received the request (trace/clock.ts); default: when complete() is called. */
   receivedAt?: number;
@@ -179,6 +185,39 @@ export class CompletionProvider {
     this.inflight.clear();
   }
 
+  /**
+   * Holds the document for the alternatives of an invoked request (alternatives.ts), as a request
+   * in flight: the returned controller is aborted when a newer request of the document arrives.
+   * Null when another request of the document is in flight already (a newer one goes first).
+   * Give it back with releaseDocument.
+   */
+  holdDocument(key: string): AbortController | null {
+    if (this.inflight.has(key)) return null;
+    const hold = new AbortController();
+    this.register(key, hold);
+    return hold;
+  }
+
+  releaseDocument(key: string, hold: AbortController): void {
+    if (this.inflight.get(key) === hold) this.inflight.delete(key);
+  }
+
+  /** A batch for `size` alternatives decoded together, or null when the engine decodes one generation at a time. */
+  branchBatch(size: number): BranchBatch | null {
+    return this.deps.host.decodesTogether?.() ? new BranchBatch(this.deps.host, size) : null;
+  }
+
+  /** Makes `ac` the document's request in flight, superseding the oldest request over MAX_PENDING. */
+  private register(key: string, ac: AbortController): void {
+    this.inflight.delete(key);
+    if (this.inflight.size >= MAX_PENDING) {
+      const [oldest, old] = this.inflight.entries().next().value!;
+      old.abort(OVER_CAP);
+      this.inflight.delete(oldest);
+    }
+    this.inflight.set(key, ac);
+  }
+
   async complete(req: CompletionRequest): Promise<CompletionResult> {
     const { traces } = this.deps;
     const trace = traces.start(req.key, req.version, req.trigger, { receivedAt: req.receivedAt, client: req.clientTrace });
@@ -189,23 +228,18 @@ export class CompletionProvider {
     const alternative = req.trigger === 'alternative';
     // what earlier keystrokes left (a running generation, remembered suggestions): not for an alternative
     const reuse = cacheOn && !alternative;
-    // an alternative never supersedes: a newer request of its document goes first
-    if (alternative && this.inflight.has(req.key)) return this.done(trace, 'superseded');
     if (!background && !alternative) clearTimeout(this.prefetchTimer);
     // a request that types what the running generation produces waits for it; others supersede it
+    // (an alternative runs under its request's hold of the document instead: holdDocument)
     const attachTo = reuse ? this.running.extendedBy(req.key, req.text, req.offset) : undefined;
-    const prev = this.inflight.get(req.key);
-    if (prev && prev !== attachTo?.owner) prev.abort('superseded');
-    if (attachTo) attachTo.attached++;
-    else this.running.get(req.key)?.owner.abort('superseded');
-    this.inflight.delete(req.key);
-    if (this.inflight.size >= MAX_PENDING) {
-      const [oldest, ac] = this.inflight.entries().next().value!;
-      ac.abort(OVER_CAP);
-      this.inflight.delete(oldest);
+    if (!alternative) {
+      const prev = this.inflight.get(req.key);
+      if (prev && prev !== attachTo?.owner) prev.abort('superseded');
+      if (attachTo) attachTo.attached++;
+      else this.running.get(req.key)?.owner.abort('superseded');
+      this.register(req.key, mine);
     }
-    this.inflight.set(req.key, mine);
-    const signal = AbortSignal.any([mine.signal, req.signal]);
+    const signal = AbortSignal.any([mine.signal, req.signal, ...(req.held ? [req.held] : [])]);
     trace.stage('receive');
     try {
       if (!settings.completion.enabled) return this.done(trace, 'disabled');
@@ -338,7 +372,7 @@ export class CompletionProvider {
     } catch (err) {
       if (isAbort(err) || signal.aborted) {
         if (req.signal.aborted) return this.done(trace, 'cancelled');
-        return this.done(trace, 'superseded', mine.signal.reason === OVER_CAP ? OVER_CAP : undefined);
+        return this.done(trace, 'superseded', mine.signal.reason === OVER_CAP || req.held?.reason === OVER_CAP ? OVER_CAP : undefined);
       }
       const code = errorCode(err);
       const message = `${code}: ${(err as Error)?.message ?? String(err)}`;
@@ -373,7 +407,7 @@ export class CompletionProvider {
     // automatic suggestions (and those computed ahead for them) end before an unsure token (confidence.ts)
     const unsureBelow = req.trigger === 'automatic' || req.trigger === 'prefetch' ? settings.completion.minTokenProbability : 0;
     let unsure = false;
-    const gen = this.deps.host.generate({
+    const hostReq: GenerateRequest = {
       key: req.key,
       prompt,
       maxTokens: req.maxTokens ?? settings.completion.maxTokens,
@@ -401,7 +435,9 @@ export class CompletionProvider {
       onReuse: (n) => (trace.record.reusedTokens = n),
       onRemote: (exchange) => progress.traced && (trace.record.remote = exchange),
       ...(spans ? { spans: { queued: (at) => progress.traced && spans.queued(at), step: (s) => progress.traced && spans.step(s) } } : {}),
-    });
+    };
+    // an alternative decoded together with the others of its request takes its seat in their batch
+    const gen = req.batch ? req.batch.batch.member(req.batch.index, hostReq) : this.deps.host.generate(hostReq);
     let text = '';
     // the host ended the generation itself (a background one, for another request): not a suggestion
     let endedByHost = false;

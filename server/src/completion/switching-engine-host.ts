@@ -6,7 +6,7 @@
  */
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
-import type { EngineHost, EngineHostStatus, GeneratedChunk, GenerateRequest, GenerateSummary, LoadedModel } from './engine-host.js';
+import type { BranchChunk, BranchRequest, EngineHost, EngineHostStatus, GeneratedChunk, GenerateRequest, GenerateSummary, LoadedModel } from './engine-host.js';
 import { NativeEngineHost } from './native-engine-host.js';
 import { RemoteEngineHost } from './remote/remote-engine-host.js';
 
@@ -48,6 +48,16 @@ export class SwitchingEngineHost implements EngineHost {
 
   generate(req: GenerateRequest): AsyncGenerator<GeneratedChunk, GenerateSummary | undefined, void> {
     return this.active.generate(req);
+  }
+
+  decodesTogether(): boolean {
+    return this.active.decodesTogether?.() ?? false;
+  }
+
+  generateTogether(req: GenerateRequest, branches: BranchRequest[]): AsyncGenerator<BranchChunk, void, void> {
+    const active = this.active;
+    if (!active.generateTogether) throw new Error(`the ${this.status().backend} engine does not decode branches together`);
+    return active.generateTogether(req, branches);
   }
 
   canPrefetch(): boolean {

@@ -11,7 +11,7 @@
  * share (or close) one session, and dispose (the connection ended) closes all of its sessions.
  */
 import type { Settings } from '../config.js';
-import type { EngineHost, EngineHostStatus, GeneratedChunk, GenerateRequest, GenerateSummary, LoadedModel } from '../completion/engine-host.js';
+import type { BranchChunk, BranchRequest, EngineHost, EngineHostStatus, GeneratedChunk, GenerateRequest, GenerateSummary, LoadedModel } from '../completion/engine-host.js';
 import { Mutex } from '../completion/mutex.js';
 
 /** Numbers the connections of this process; a number is never given twice. */
@@ -45,7 +45,23 @@ export class ConnectionEngineHost implements EngineHost {
     return this.shared.ready(signal);
   }
 
-  async *generate(req: GenerateRequest): AsyncGenerator<GeneratedChunk, GenerateSummary | undefined, void> {
+  generate(req: GenerateRequest): AsyncGenerator<GeneratedChunk, GenerateSummary | undefined, void> {
+    return this.inTurn(req, (key) => this.shared.generate({ ...req, key }));
+  }
+
+  decodesTogether(): boolean {
+    return this.shared.decodesTogether?.() ?? false;
+  }
+
+  /** Branches decoded together are one generation: they take one turn. */
+  generateTogether(req: GenerateRequest, branches: BranchRequest[]): AsyncGenerator<BranchChunk, void, void> {
+    const shared = this.shared;
+    if (!shared.generateTogether) throw new Error('the shared engine does not decode branches together');
+    return this.inTurn(req, (key) => shared.generateTogether!({ ...req, key }, branches));
+  }
+
+  /** Runs `run` with this connection's prefixed key once the connection's turn is free (a background generation takes none). */
+  private async *inTurn<T, R>(req: GenerateRequest, run: (key: string) => AsyncGenerator<T, R, void>): AsyncGenerator<T, R, void> {
     const key = this.prefix + req.key;
     this.keys.delete(key);
     this.keys.add(key);
@@ -62,7 +78,7 @@ export class ConnectionEngineHost implements EngineHost {
       if (demoted?.aborted) release();
       else demoted?.addEventListener('abort', release, { once: true });
       try {
-        return yield* this.shared.generate({ ...req, key });
+        return yield* run(key);
       } finally {
         demoted?.removeEventListener('abort', release);
         release();

@@ -6,7 +6,8 @@
  * one whose generation was still running; the keys remembered for that are bounded. Prefetches
  * (background generations) run on an idle shared engine and take no turn, so the connection's next
  * request reaches the shared host at once and ends them; so does a generation that became
- * background work after an early answer (GenerateRequest.becomesBackground).
+ * background work after an early answer (GenerateRequest.becomesBackground). Branches decoded
+ * together (generateTogether) are one generation: one turn.
  */
 import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../../../server/src/completion/engine-host.js';
@@ -65,6 +66,28 @@ describe('ConnectionEngineHost', () => {
     release();
     await Promise.all([first, next]);
     expect(nextCall.signal.aborted).toBe(false);
+  });
+
+  it('runs branches decoded together as one generation: one turn, under the connection\'s key', async () => {
+    const shared = new FakeEngineHost();
+    shared.together = true;
+    const a = new ConnectionEngineHost(shared);
+    expect(a.decodesTogether()).toBe(true);
+    const release = shared.hold();
+    const started = shared.nextStart();
+    const branch = (seed: number) => ({ temperature: 0.8, seed, signal: new AbortController().signal });
+    const together = drain(a.generateTogether(request('file:///a.ts'), [branch(1), branch(2)]));
+    const call = await started;
+    expect(call.key).toBe(a.prefix + 'file:///a.ts');
+    let nextReached = false;
+    const next = drain(a.generate(request('file:///b.ts')));
+    void shared.nextStart().then(() => (nextReached = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(nextReached).toBe(false); // the branches hold the connection's turn
+    release();
+    await Promise.all([together, next]);
+    expect(nextReached).toBe(true);
+    expect(shared.togetherCalls).toEqual([2]);
   });
 
   it('keeps the turn of a foreground generation: the next request waits for it', async () => {

@@ -1,7 +1,8 @@
 /**
  * Where `bench keystrokes` types, pure: K seeded spots inside non-blank lines of a file; at each
  * the next N characters of the line (never the newline) are deleted and then typed back one
- * code point at a time. Also the summary statistics of a group of keystroke measurements.
+ * code point at a time; or seeded line ends across several documents (bench prefetch, bench
+ * alternatives). Also the summary statistics of a group of keystroke measurements.
  */
 import { percentile } from '../server/src/percentile.js';
 import { seededIds } from './lib/seeded-ids.js';
@@ -45,6 +46,27 @@ export function planSpots(text: string, count: number, chars: number, seed: numb
     if (/[\uDC00-\uDFFF]/.test(text[offset] ?? '')) offset--;
     const codePoints = [...text.slice(offset, l.end)].slice(0, chars);
     spots.push({ offset, line: l.line, typed: codePoints.join('') });
+  }
+  return spots;
+}
+
+/** A line's end in one of several documents. */
+export interface LineEnd {
+  doc: number;
+  /** UTF-16 offset of the line's end. */
+  offset: number;
+}
+
+/** `count` seeded line ends taken in turn from each of `texts` (planSpots' spots, moved to their line's end). */
+export function planLineEnds(texts: string[], count: number, seed: number): LineEnd[] {
+  const spots: LineEnd[] = [];
+  for (let i = 0; spots.length < count; i++) {
+    const doc = i % texts.length;
+    const text = texts[doc]!;
+    const s = planSpots(text, Math.ceil(count / texts.length), 0, seed + doc)[Math.floor(i / texts.length)];
+    if (!s) break;
+    const end = text.indexOf('\n', s.offset);
+    spots.push({ doc, offset: end < 0 ? text.length : end });
   }
   return spots;
 }

@@ -16,19 +16,13 @@ import { existingDir } from '../server/src/cli/paths.js';
 import { defaultModelDirs } from '../server/src/completion/default-model.js';
 import { packageRoot } from '../server/src/package-root.js';
 import type { RequestTrace } from '../server/src/protocol.js';
-import { latencySummary, planSpots, type LatencySummary } from './keystroke-plan.js';
+import { latencySummary, planLineEnds, type LatencySummary, type LineEnd as Spot } from './keystroke-plan.js';
 import { MULTI_FILES } from './keystrokes-multi.js';
 import { LspClient } from './lib/lsp-client.js';
 import { Docs } from './lib/lsp-docs.js';
 
 /** How long the developer reads a suggestion before accepting it. */
 const READ_MS = 300;
-
-interface Spot {
-  doc: number;
-  /** UTF-16 offset of the line's end. */
-  offset: number;
-}
 
 interface AcceptRow {
   file: string;
@@ -57,19 +51,6 @@ export interface PrefetchResult {
   /** Spots whose suggestion after the accept is the same in both passes, of those accepted in both. */
   same_after_accept: number;
   compared: number;
-}
-
-function planLineEnds(texts: string[], count: number, seed: number): Spot[] {
-  const spots: Spot[] = [];
-  for (let i = 0; spots.length < count; i++) {
-    const doc = i % texts.length;
-    const text = texts[doc]!;
-    const s = planSpots(text, Math.ceil(count / texts.length), 0, seed + doc)[Math.floor(i / texts.length)];
-    if (!s) break;
-    const end = text.indexOf('\n', s.offset);
-    spots.push({ doc, offset: end < 0 ? text.length : end });
-  }
-  return spots;
 }
 
 async function runPass(serverArgs: string[], files: string[], texts: string[], spots: Spot[], prefetch: boolean, mode: string): Promise<PrefetchPass> {

@@ -1,9 +1,10 @@
 /**
  * `slipstream bench SUITE`: dispatches on the suite to a harness in bench/ (engine.ts, steps.ts, startup.ts,
- * redrafter.ts, keystrokes.ts, prefetch.ts, tracing.ts, fuzz/, soak.ts); the harnesses own their flags' meaning,
+ * redrafter.ts, keystrokes.ts, prefetch.ts, alternatives.ts, tracing.ts, fuzz/, soak.ts); the harnesses own their flags' meaning,
  * their tables and JSON.
  * This file only maps suite names to them; the benchmarks are not part of the server.
  */
+import { runAlternativesBench } from '../../../bench/alternatives.js';
 import { runEngineBench } from '../../../bench/engine.js';
 import { runFuzzBench } from '../../../bench/fuzz/main.js';
 import { runKeystrokesBench } from '../../../bench/keystrokes.js';
@@ -25,6 +26,7 @@ const suites: Record<string, Suite> = {
   redrafter: runRedrafterBench,  // plain vs ReDrafter decoding
   keystrokes: runKeystrokesBench,  // typing through a file against a real server
   prefetch: runPrefetchBench,  // whole suggestions accepted, with cache.prefetch on and off
+  alternatives: runAlternativesBench,  // invoked completions with their alternatives
   tracing: runTracingBench,  // the tracing code's own cost, replaying a real trace
   fuzz: runFuzzBench,  // structure-aware fuzzing of a real server (bench/fuzz/)
   soak: runSoakBench,  // clients replaying typing for minutes: answers, memory, latency

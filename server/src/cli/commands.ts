@@ -75,13 +75,13 @@ export const benchCommand: CommandSpec = {
   name: 'bench',
   summary:
     'Run a benchmark: engine (load, prefill, decode, forward cost curve), steps (a decode step as generate()\'s consumer sees it, run ahead or not), startup (a fresh server, first start and later start: to initialize answered, to the first suggestion), redrafter (plain vs ReDrafter), keystrokes (typing against the server), ' +
-    'prefetch (whole suggestions accepted, cache.prefetch on and off), ' +
+    'prefetch (whole suggestions accepted, cache.prefetch on and off), alternatives (invoked completions with their alternatives), ' +
     "tracing (the tracing code's own cost), fuzz (structure-aware fuzzing of the server), soak (clients replaying typing for minutes, memory and latency sampled) " +
     'or quality (held-out code through the server: invoked with token healing on and off, and as typing asks).',
   usage:
     'slipstream bench steps [--model DIR] [--threads N] [--tokens N] [--rounds N] [--work-us US] [--out FILE] | ' +
     'slipstream bench startup [--model DIR] [--rounds N] [--out FILE] | ' +
-    'slipstream bench (engine | redrafter | keystrokes | prefetch | fuzz | soak) [--model DIR] [--drafter DIR] [--weights bf16|q8_0|q4_0] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] | ' +
+    'slipstream bench (engine | redrafter | keystrokes | prefetch | alternatives | fuzz | soak) [--model DIR] [--drafter DIR] [--weights bf16|q8_0|q4_0] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] | ' +
     'slipstream bench quality [--model DIR] [--cases N] [--seed S] [--min-token-probability P] [--out FILE] | ' +
     'slipstream bench tracing --trace FILE [--out FILE]',
   positionals: ['suite'],
@@ -90,19 +90,19 @@ export const benchCommand: CommandSpec = {
     drafter,
     out: { kind: 'string', value: 'FILE', description: 'write the JSON result here' },
     threads: { kind: 'int', value: 'N', min: 1, max: 256, description: 'CPU threads' },
-    weights: { ...weightsFlag, description: `engine, redrafter: ${weightsFlag.description}` },
+    weights: { ...weightsFlag, description: `engine, redrafter, alternatives: ${weightsFlag.description}` },
     beams: { kind: 'int', value: 'M', min: 1, max: 64, description: 'redrafter: beam width (default: the backend default)' },
     'beam-length': { kind: 'int', value: 'L', min: 2, max: 16, description: 'redrafter: beam length, counting the guaranteed token' },
     'min-token-probability': { kind: 'number', value: 'P', min: 0, max: 1, description: 'quality: completion.minTokenProbability of the typing pass (default: the setting\'s default)' },
     'max-tokens': { kind: 'int', value: 'N', min: 1, description: "redrafter: tokens generated per prompt (default 128); keystrokes: completion.maxTokens (default: the server's); quality: completion.maxTokens (default 32)" },
     sweep: { kind: 'boolean', description: 'redrafter: also measure a grid of (beams, beam length)' },
     tokens: { kind: 'int', value: 'N', min: 2, max: 512, description: 'steps: tokens generated per round (default 64)' },
-    rounds: { kind: 'int', value: 'N', min: 1, max: 10000, description: 'steps: rounds, each running every variant once (default 30); startup: rounds of two server starts, an empty and a filled calibration cache (default 8)' },
+    rounds: { kind: 'int', value: 'N', min: 1, max: 10000, description: 'steps: rounds, each running every variant once (default 30); startup: rounds of two server starts, an empty and a filled calibration cache (default 8); alternatives: timed rounds after a warm-up (default 2)' },
     'work-us': { kind: 'int', value: 'US', min: 0, max: 100000, description: "steps: the busy consumer's work per chunk, in microseconds (default 60)" },
     calibrate: { kind: 'boolean', description: "redrafter: first run mode auto's tree-shape calibration, then measure each of its candidate shapes too" },
     context: { kind: 'string', value: 'FILE', description: "redrafter: put this file's text before every prompt (the code above the cursor), its start cut to fit the model's context" },
     file: { kind: 'string', value: 'PATH', description: 'keystrokes: the file to type in (default fixtures/workspace/src/lru-cache.ts)' },
-    spots: { kind: 'int', value: 'K', min: 1, max: 10000, description: 'keystrokes: cursor spots, seeded (default 8); soak: spots per document (default 4); prefetch: line ends (default 12)' },
+    spots: { kind: 'int', value: 'K', min: 1, max: 10000, description: 'keystrokes: cursor spots, seeded (default 8); soak: spots per document (default 4); prefetch: line ends (default 12); alternatives: line ends (default 18)' },
     chars: { kind: 'int', value: 'N', min: 1, max: 1000, description: 'keystrokes: characters deleted and typed back at each spot, within the line (default 12; soak 8)' },
     seed: { kind: 'int', value: 'S', min: 0, description: 'keystrokes: seed that picks the spots; fuzz: seed of the episodes; quality: seed of the cases (default 1)' },
     cases: { kind: 'int', value: 'N', min: 2, max: 10000, description: 'quality: cursor cases on the held-out files, half after a line\'s indentation, half mid-line (default 60)' },

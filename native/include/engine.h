@@ -307,7 +307,7 @@ typedef struct engine_generation_stats {
 engine_status engine_generation_init(engine_session * session, const engine_generation_params * params,
                                      engine_generation ** out, char * error, size_t error_len) ENGINE_NOEXCEPT;
 // Releases the session. A generation may be freed after any step (the session keeps what was
-// committed), not while one of its steps runs.
+// committed; with branches, the prompt only), not while one of its steps runs.
 void engine_generation_free(engine_generation * generation) ENGINE_NOEXCEPT;
 // One step: the first keeps the resident prefix and prefills the rest of the prompt; every later
 // one runs one AR step or one ReDrafter round. out_tokens (max_out >= 1) receives the emitted

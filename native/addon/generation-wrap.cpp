@@ -53,7 +53,9 @@ class RunAheadWorker : public Napi::AsyncProgressQueueWorker<double> {
         engine_session * s = wrap_->session_handle();
         int32_t out[ENGINE_STEP_MAX_TOKENS];
         float logprobs[ENGINE_STEP_MAX_TOKENS];
-        double rec[STEP_RECORD_IDS + 2 * ENGINE_STEP_MAX_TOKENS];
+        int32_t branch_of[ENGINE_STEP_MAX_TOKENS], ended[ENGINE_MAX_BRANCHES];
+        engine_branch_end why[ENGINE_MAX_BRANCHES];
+        double rec[STEP_RECORD_IDS + 3 * ENGINE_STEP_MAX_TOKENS + 2 * ENGINE_MAX_BRANCHES];
         while (wrap_->may_step()) {
             int n = 0;
             engine_done done = ENGINE_DONE_NOT;
@@ -78,11 +80,19 @@ class RunAheadWorker : public Napi::AsyncProgressQueueWorker<double> {
             rec[STEP_RECORD_ENDED] = step_clock_ms();
             // 0, or n when the generation keeps logprobs
             const int l = std::min(engine_generation_step_logprobs(g, logprobs, ENGINE_STEP_MAX_TOKENS), n);
+            // branches: n (the branch of each id), else 0; the branches that ended
+            const int b = std::min(engine_generation_step_branches(g, branch_of, ENGINE_STEP_MAX_TOKENS), n);
+            const int m = std::min(engine_generation_step_ended(g, ended, why, ENGINE_MAX_BRANCHES), ENGINE_MAX_BRANCHES);
             rec[STEP_RECORD_LOGPROBS] = l;
-            for (int i = 0; i < n; ++i) rec[STEP_RECORD_IDS + static_cast<size_t>(i)] = out[i];
-            for (int i = 0; i < l; ++i) rec[STEP_RECORD_IDS + static_cast<size_t>(n + i)] = logprobs[i];
+            rec[STEP_RECORD_BRANCHES_ENDED] = m;
+            double * r = rec + STEP_RECORD_IDS;
+            for (int i = 0; i < n; ++i) *r++ = out[i];
+            for (int i = 0; i < l; ++i) *r++ = logprobs[i];
+            for (int i = 0; i < b; ++i) *r++ = branch_of[i];
+            for (int i = 0; i < m; ++i) *r++ = ended[i];
+            for (int i = 0; i < m; ++i) *r++ = why[i];
             wrap_->sent();
-            progress.Send(rec, STEP_RECORD_IDS + static_cast<size_t>(n + l));
+            progress.Send(rec, static_cast<size_t>(r - rec));
             if (done != ENGINE_DONE_NOT) break;
         }
         return ENGINE_STATUS_OK;
@@ -103,7 +113,8 @@ class RunAheadWorker : public Napi::AsyncProgressQueueWorker<double> {
 Napi::Function GenerationWrap::Define(Napi::Env env) {
     return DefineClass(env, "NativeGeneration",
                        {InstanceMethod<&GenerationWrap::js_step>("step"), InstanceMethod<&GenerationWrap::js_stats>("stats"),
-                        InstanceMethod<&GenerationWrap::js_stop>("stop"), InstanceMethod<&GenerationWrap::js_dispose>("dispose")});
+                        InstanceMethod<&GenerationWrap::js_stop>("stop"), InstanceMethod<&GenerationWrap::js_dispose>("dispose"),
+                        InstanceMethod<&GenerationWrap::js_end_branch>("endBranch")});
 }
 
 Napi::Value GenerationWrap::Create(Napi::Env env, Napi::Object session_obj, engine_generation * g, Napi::Value drafter_obj, int run_ahead) {
@@ -295,4 +306,15 @@ Napi::Value GenerationWrap::js_dispose(const Napi::CallbackInfo & info) {
         engine_session_set_abort(s, 1);  // end the running step soon
     }
     return d.Promise();
+}
+
+// endBranch(b): branch b takes no further rows from the next step the engine starts (the loop may
+// have run steps ahead: their tokens stay). A no-op once the generation is freed or the branch ended.
+Napi::Value GenerationWrap::js_end_branch(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "endBranch(b)");
+    if (!generation_ || finished_) return env.Undefined();
+    const engine_status st = engine_generation_end_branch(generation_, info[0].As<Napi::Number>().Int32Value());
+    if (st != ENGINE_STATUS_OK) throw engine_js_error(env, "endBranch: the generation has no such branch", engine_status_code(st));
+    return env.Undefined();
 }

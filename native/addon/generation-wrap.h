@@ -5,7 +5,8 @@
  * engine already runs the next ones (up to its run_ahead: 0 runs one step per step() call), and a
  * step JS asks for is usually waiting. stats() reads the
  * totals (once no step runs); stop() ends the loop and resolves once no step runs; dispose() stops
- * it, aborting the running step, and resolves once the session is released.
+ * it, aborting the running step, and resolves once the session is released; endBranch(b) ends a
+ * branch from the next step the engine starts (steps run ahead keep the tokens they emitted).
  * Created by NativeSession.generate(). Pins its session (and drafter) while it lives. The busy
  * guard is the C session's: this class only tracks its own loop to free its handle safely.
  */
@@ -20,16 +21,20 @@
 
 #include "engine-redrafter.h"
 
-// The step record: a Float64Array (STEP_RECORD_IDS + n + l) holding engine_done, then the
+// The step record: a Float64Array (STEP_RECORD_IDS + n + l + b + 2m) holding engine_done, then the
 // engine_step_stats fields in declaration order (kind, reused_tokens, prompt_tokens, tree_size,
 // accepted, extra_accepted, draft_ms, verify_ms, accept_ms, step_ms), then when the engine
 // finished the step (step_clock_ms(): JS maps it to its own clock with clockMs()), then l (0, or n
-// when the generation keeps logprobs), then the n emitted ids, then their l log-probabilities.
+// when the generation keeps logprobs), then m (the branches that ended at this step; 0 without
+// branches), then the n emitted ids, then their l log-probabilities, then b (n for a generation
+// with branches, else 0) branch indices, the branch of each id, then the m ended branches, then
+// why each ended (engine_branch_end: 1 eos, 2 max_tokens, 3 ended by the caller).
 // One typed array instead of an object per step: building a 10-property object cost ~4 us a step
 // (native/lib/session.ts turns the record into the chunk's object).
 constexpr size_t STEP_RECORD_ENDED = 11;
 constexpr size_t STEP_RECORD_LOGPROBS = 12;
-constexpr size_t STEP_RECORD_IDS = 13;
+constexpr size_t STEP_RECORD_BRANCHES_ENDED = 13;
+constexpr size_t STEP_RECORD_IDS = 14;
 
 // The most steps a generation may run ahead of step() (its runAhead, native/lib/session.ts).
 constexpr int MAX_RUN_AHEAD = 16;
@@ -71,6 +76,7 @@ class GenerationWrap : public Napi::ObjectWrap<GenerationWrap> {
     Napi::Value js_stats(const Napi::CallbackInfo & info);
     Napi::Value js_stop(const Napi::CallbackInfo & info);
     Napi::Value js_dispose(const Napi::CallbackInfo & info);
+    Napi::Value js_end_branch(const Napi::CallbackInfo & info);
     void start_loop();
     static Napi::Float64Array hand_out(Napi::Env env, const Record & r);
     void settle_disposal();

@@ -176,7 +176,7 @@ Napi::Value SessionWrap::js_generate(const Napi::CallbackInfo & info) {
     if (!session_ || dispose_pending_) throw engine_js_error(env, "session is disposed", "ENGINE_INVALID_ARGUMENT");
     if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "generate(params)");
     // generate({ prompt, maxTokens, temperature, topK, topP, seed, stopTokens, drafter, beams,
-    //            beamLength, extraTokens, extraLens, requiredPrefix, logprobs, runAhead })
+    //            beamLength, extraTokens, extraLens, requiredPrefix, logprobs, runAhead, branches })
     Napi::Object o = info[0].As<Napi::Object>();
     const std::vector<int32_t> prompt = int32s(o, "prompt"), stop = int32s(o, "stopTokens");
     const std::vector<int32_t> extra_tokens = int32s(o, "extraTokens"), extra_lens = int32s(o, "extraLens");
@@ -211,6 +211,16 @@ Napi::Value SessionWrap::js_generate(const Napi::CallbackInfo & info) {
     p.required_prefix = required.data();
     p.n_required_prefix = static_cast<int>(required.size());
     p.logprobs = o.Get("logprobs").ToBoolean().Value() ? 1 : 0;
+    // branches: a Float64Array (B x 4) of (temperature, topK, topP, seed), or null
+    std::vector<engine_sampling> branches;
+    if (o.Get("branches").IsTypedArray()) {
+        Napi::Float64Array b = o.Get("branches").As<Napi::Float64Array>();
+        for (size_t i = 0; i + 4 <= b.ElementLength(); i += 4)
+            branches.push_back(engine_sampling{static_cast<float>(b[i]), static_cast<int>(b[i + 1]), static_cast<float>(b[i + 2]),
+                                               static_cast<uint64_t>(b[i + 3])});
+        p.branches = branches.data();
+        p.n_branches = static_cast<int>(branches.size());
+    }
     engine_generation * g = nullptr;
     char err[1024] = {0};
     engine_status st = engine_generation_init(session_, &p, &g, err, sizeof err);

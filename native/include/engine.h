@@ -229,17 +229,37 @@ typedef struct engine_generation_params {
     const uint8_t * required_prefix;  // (n_required_prefix) the output's bytes must start with these
     int n_required_prefix;            //   (docs/engine.md, "The required prefix"); needs token bytes
     int logprobs;                 // 1: keep each emitted token's log-probability (engine_generation_step_logprobs)
+    // Branches (docs/engine.md, "Branches"): NULL / 0 = one sequence with `sampling`. Else
+    // n_branches in 1..ENGINE_MAX_BRANCHES samples of the prompt decoded side by side, branch b with
+    // branches[b] (temperature, top_k, top_p, seed), `sampling` unused: the first step prefills once
+    // and each branch picks its first token from the last prompt row; each later step is ONE forward
+    // of every live branch's pending token. Branch b emits exactly the tokens a single-sequence
+    // generation with branches[b] gives (bit for bit). max_tokens and the stop tokens apply per
+    // branch; the required prefix applies to each. Plain decoding only: mode AR, no extra drafts, no
+    // logprobs. prompt + n_branches * max_tokens must fit the session's max context. When the
+    // generation ends (done, cancelled, failed or freed early) the session holds the prompt again.
+    const engine_sampling * branches;  // (n_branches)
+    int n_branches;
 } engine_generation_params;
+
+#define ENGINE_MAX_BRANCHES 16
 
 // Greedy, AR, no stop tokens, max_tokens 1, everything else empty.
 engine_generation_params engine_generation_default_params(void) ENGINE_NOEXCEPT;
 
 typedef enum engine_done {
     ENGINE_DONE_NOT = 0,         // more steps to come
-    ENGINE_DONE_EOS = 1,         // a stop token was decided (not emitted)
-    ENGINE_DONE_MAX_TOKENS = 2,  // max_tokens were emitted
-    ENGINE_DONE_CANCELLED = 3,   // the session's abort flag was set: this step committed nothing
+    ENGINE_DONE_EOS = 1,         // a stop token was decided (not emitted); branches: every branch ended
+    ENGINE_DONE_MAX_TOKENS = 2,  // max_tokens were emitted; branches: by every branch
+    ENGINE_DONE_CANCELLED = 3,   // the session's abort flag was set: this step committed (branches: emitted) nothing
 } engine_done;
+
+// Why a branch ended (engine_generation_step_ended).
+typedef enum engine_branch_end {
+    ENGINE_BRANCH_EOS = 1,         // it decided a stop token (not emitted)
+    ENGINE_BRANCH_MAX_TOKENS = 2,  // it emitted max_tokens
+    ENGINE_BRANCH_ENDED = 3,       // engine_generation_end_branch
+} engine_branch_end;
 
 typedef enum engine_step_kind {
     ENGINE_STEP_PREFILL = 0,    // the first step: prefix reuse + prefill, decides the first token
@@ -287,7 +307,7 @@ typedef struct engine_generation_stats {
 engine_status engine_generation_init(engine_session * session, const engine_generation_params * params,
                                      engine_generation ** out, char * error, size_t error_len) ENGINE_NOEXCEPT;
 // Releases the session. A generation may be freed after any step (the session keeps what was
-// committed), not while one of its steps runs.
+// committed; with branches, the prompt only), not while one of its steps runs.
 void engine_generation_free(engine_generation * generation) ENGINE_NOEXCEPT;
 // One step: the first keeps the resident prefix and prefills the rest of the prompt; every later
 // one runs one AR step or one ReDrafter round. out_tokens (max_out >= 1) receives the emitted
@@ -305,6 +325,19 @@ engine_status engine_generation_step(engine_generation * generation, int32_t * o
 int engine_generation_step_logprobs(const engine_generation * generation, float * out, int max) ENGINE_NOEXCEPT;
 // The totals so far.
 void engine_generation_get_stats(const engine_generation * generation, engine_generation_stats * out) ENGINE_NOEXCEPT;
+// With branches: the branch of each token the last step emitted (out: (n_out) of that step, at
+// most one token per branch, branches in ascending order). Writes at most max to out and returns
+// how many there are (0 without branches). A branches step needs max_out >= n_branches.
+int engine_generation_step_branches(const engine_generation * generation, int32_t * out, int max) ENGINE_NOEXCEPT;
+// With branches: the branches that ended at the last step, ascending (branches: (count)), and why
+// (why: (count), may be NULL). Writes at most max of each and returns how many there are.
+int engine_generation_step_ended(const engine_generation * generation, int32_t * branches, engine_branch_end * why,
+                                 int max) ENGINE_NOEXCEPT;
+// Ends branch b: from the next step the engine starts it takes no further rows (its tokens so far
+// stay emitted; that step reports it ended, ENGINE_BRANCH_ENDED). May be called from any thread,
+// also while a step runs; a no-op for a branch already ended. INVALID_ARGUMENT when the generation
+// has no branch b.
+engine_status engine_generation_end_branch(engine_generation * generation, int b) ENGINE_NOEXCEPT;
 
 // ---- measurement ---------------------------------------------------------------------------
 

@@ -134,6 +134,11 @@ export interface NativeGenerateParams {
   logprobs: boolean;
   /** Steps the engine may run ahead of step() (0..MAX_RUN_AHEAD in generation-wrap.h; 0: one step per step()). */
   runAhead: number;
+  /**
+   * Branches of the prompt decoded side by side (engine_generation_params.branches): (B x 4)
+   * temperature, topK, topP, seed of each; null: one sequence with the sampling above.
+   */
+  branches?: Float64Array | null;
 }
 
 /** engine_step_stats: one step's figures (session.ts decodes them from the step record). */
@@ -158,16 +163,20 @@ export interface NativeStepStats {
 
 /**
  * What NativeGeneration.step() resolves with (native/addon/generation-wrap.h): a Float64Array of
- * STEP_RECORD_IDS + n + l entries: engine_done (0 running, 1 eos, 2 max_tokens, 3 cancelled), the
- * engine_step_stats fields in NativeStepStats order (kind 0 prefill, 1 ar, 2 redrafter), when the
- * engine finished the step (STEP_RECORD_ENDED, on clockMs()'s clock; the steps may run ahead of
- * step()), l (STEP_RECORD_LOGPROBS: n when the generation keeps logprobs, else 0), then the n
- * emitted token ids (a stop token is never among them), then their l log-probabilities.
+ * STEP_RECORD_IDS + n + l + b + 2m entries: engine_done (0 running, 1 eos, 2 max_tokens, 3
+ * cancelled), the engine_step_stats fields in NativeStepStats order (kind 0 prefill, 1 ar, 2
+ * redrafter), when the engine finished the step (STEP_RECORD_ENDED, on clockMs()'s clock; the
+ * steps may run ahead of step()), l (STEP_RECORD_LOGPROBS: n when the generation keeps logprobs,
+ * else 0), m (STEP_RECORD_BRANCHES_ENDED: branches that ended at this step, 0 without branches),
+ * then the n emitted token ids (a stop token is never among them), then their l log-probabilities,
+ * then b (n with branches, else 0) branch indices (the branch of each id), then the m ended
+ * branches, then why each ended (1 eos, 2 max_tokens, 3 endBranch).
  */
 export type NativeStepRecord = Float64Array;
 export const STEP_RECORD_ENDED = 11;
 export const STEP_RECORD_LOGPROBS = 12;
-export const STEP_RECORD_IDS = 13;
+export const STEP_RECORD_BRANCHES_ENDED = 13;
+export const STEP_RECORD_IDS = 14;
 
 /** engine_generation_stats: the totals over a generation's steps. */
 export interface NativeGenerationStats {
@@ -201,6 +210,8 @@ export interface NativeGeneration {
   stop(): Promise<void>;
   /** Stops the steps and resolves once the session is released (the running step is aborted between layers). */
   dispose(): Promise<void>;
+  /** Branches only: branch b takes no further rows from the next step the engine starts (a no-op once freed or ended). */
+  endBranch(b: number): void;
 }
 
 /** engine_drafter_info as the addon returns it. */

@@ -1,14 +1,18 @@
 /**
  * Session: one sequence with its KV cache. forward() runs a batch (optionally with positions and
  * an attention mask, for draft trees); generate() is a thin loop over the engine's generation (the
- * one decode loop, native/src/decode/): it validates, takes its steps (the addon runs them on a
+ * one decode loop, native/src/decode/), and generateBranches() the same loop over B samples of one
+ * prompt decoded side by side (one forward per step for all of them): each validates, takes its steps (the addon runs them on a
  * worker thread, ahead of the consumer when a CPU is free: runAhead), checks the abort signal
  * between steps (and hands it to the native abort flag, polled between layers), and streams each
  * step's tokens. The busy guard is the engine's: a call while another runs on the same session,
  * or while a generation holds it, throws EngineError ENGINE_BUSY.
  */
 import { availableParallelism } from 'node:os';
-import { STEP_RECORD_ENDED, STEP_RECORD_IDS, STEP_RECORD_LOGPROBS, type NativeGenerateParams, type NativeGeneration, type NativeSession, type NativeStepStats } from './binding-types.js';
+import {
+  STEP_RECORD_BRANCHES_ENDED, STEP_RECORD_ENDED, STEP_RECORD_IDS, STEP_RECORD_LOGPROBS,
+  type NativeGenerateParams, type NativeGeneration, type NativeSession, type NativeStepStats,
+} from './binding-types.js';
 import type { Drafter } from './drafter.js';
 import { loadBinding } from './binding.js';
 import { EngineError, native, toEngineError } from './errors.js';
@@ -114,6 +118,57 @@ export interface GenerateResult {
   stoppedBy: 'eos' | 'max_tokens' | 'aborted';
 }
 
+/** One branch's sampling (generateBranches): temperature 0 = greedy. */
+export interface BranchSampling {
+  temperature: number;
+  seed: number;
+  topK?: number;
+  topP?: number;
+}
+
+export interface GenerateBranchesOptions {
+  /** 1..MAX_BRANCHES: branch b emits exactly what generate() with its sampling would. */
+  branches: BranchSampling[];
+  /** Per branch. */
+  maxTokens: number;
+  /** Default: the model's eosTokenIds. A decided stop token ends its branch and is not emitted. */
+  stopTokens?: number[];
+  /** Every branch's output starts with it (token healing; GenerateOptions.requiredPrefix). */
+  requiredPrefix?: string | Uint8Array;
+  /** As GenerateOptions.runAhead. */
+  runAhead?: number;
+  signal?: AbortSignal;
+}
+
+export interface BranchesChunk {
+  /** Tokens this step emitted (at most one per branch). */
+  ids: Int32Array;
+  /** (ids.length) the branch of each. */
+  branches: Int32Array;
+  /** Branches that ended at this step (any reason). */
+  ended: Int32Array;
+  /** That step's figures (a prefill step, then plain steps: treeSize = the branches it forwarded). */
+  step: StepStats;
+  /** As GenerateChunk.endedAt. */
+  endedAt: number;
+}
+
+export interface BranchesResult {
+  /** (B) each branch's tokens. */
+  ids: Int32Array[];
+  /** (B) why each ended ('ended': endBranch). */
+  stoppedBy: ('eos' | 'max_tokens' | 'ended' | 'aborted')[];
+  stats: GenerateStats;
+}
+
+export interface BranchedGeneration extends AsyncGenerator<BranchesChunk, BranchesResult> {
+  /** Ends branch b from the next engine step on (its tokens so far stay in the result). No-op when it already ended. */
+  endBranch(b: number): void;
+}
+
+/** The most branches generateBranches() decodes side by side (ENGINE_MAX_BRANCHES). */
+export const MAX_BRANCHES = 16;
+
 /** Steps the engine runs ahead of the consumer by default, when a CPU is free for it (defaultRunAhead). */
 export const DEFAULT_RUN_AHEAD = 4;
 const MAX_RUN_AHEAD = 16;
@@ -139,10 +194,29 @@ const GENERATE_KEYS = [
   'maxTokens', 'temperature', 'topK', 'topP', 'seed', 'stopTokens', 'mode', 'drafter', 'beams', 'beamLength',
   'extraDrafts', 'requiredPrefix', 'logprobs', 'runAhead', 'signal',
 ] as const;
+const BRANCHES_KEYS = ['branches', 'maxTokens', 'stopTokens', 'requiredPrefix', 'runAhead', 'signal'] as const;
+const SAMPLING_KEYS = ['temperature', 'seed', 'topK', 'topP'] as const;
 
 interface CheckedGenerate {
   params: NativeGenerateParams;
   signal?: AbortSignal;
+}
+
+interface Sampling {
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed: number;
+}
+
+/** Sampling options (names prefixed for messages: '' or 'branches[i].'); absent ones take generate()'s defaults. */
+function checkSampling(o: Record<string, unknown>, vocabSize: number, prefix: string): Sampling {
+  return {
+    temperature: o.temperature === undefined ? 0 : checkNumber(`${prefix}temperature`, o.temperature, 0, 1e6),
+    topK: o.topK === undefined ? 0 : checkInt(`${prefix}topK`, o.topK, 0, vocabSize),
+    topP: o.topP === undefined ? 1 : checkNumber(`${prefix}topP`, o.topP, 0, 1, true),
+    seed: o.seed === undefined ? 0 : checkInt(`${prefix}seed`, o.seed, 0, Number.MAX_SAFE_INTEGER),
+  };
 }
 
 function concatIds(parts: Int32Array[]): Int32Array {
@@ -157,20 +231,35 @@ function concatIds(parts: Int32Array[]): Int32Array {
 
 const DONE = [null, 'eos', 'max_tokens', 'cancelled'] as const;
 const STEP_KIND = ['prefill', 'ar', 'redrafter'] as const;
+const BRANCH_END = [null, 'eos', 'max_tokens', 'ended'] as const;
+
+interface DecodedStep {
+  ids: Int32Array;
+  logprobs?: Float32Array;
+  /** With branches: (ids) the branch of each; the branches that ended and why (BRANCH_END). */
+  branches?: Int32Array;
+  ended?: Int32Array;
+  endedWhy?: Float64Array;
+  done: (typeof DONE)[number];
+  stats: StepStats;
+  endedAt: number;
+}
 
 /**
  * A step record (binding-types.ts NativeStepRecord) as the emitted ids, the done reason, the step's
- * figures and its end on performance.now()'s clock (`clockOffset`: performance.now() less clockMs()).
+ * figures and its end on performance.now()'s clock (`clockOffset`: performance.now() less clockMs());
+ * `branched`: the record carries the branch of each id.
  */
-function decodeStep(
-  r: Float64Array,
-  clockOffset: number,
-): { ids: Int32Array; logprobs?: Float32Array; done: (typeof DONE)[number]; stats: StepStats; endedAt: number } {
+function decodeStep(r: Float64Array, clockOffset: number, branched: boolean): DecodedStep {
   const l = r[STEP_RECORD_LOGPROBS]!;
-  const n = r.length - STEP_RECORD_IDS - l;
+  const m = r[STEP_RECORD_BRANCHES_ENDED]!;
+  const rest = r.length - STEP_RECORD_IDS - l - 2 * m;
+  const n = branched ? rest / 2 : rest;
+  const at = (off: number, len: number): Float64Array => r.subarray(STEP_RECORD_IDS + off, STEP_RECORD_IDS + off + len);
   return {
-    ids: Int32Array.from(r.subarray(STEP_RECORD_IDS, STEP_RECORD_IDS + n)),
-    ...(l > 0 ? { logprobs: Float32Array.from(r.subarray(STEP_RECORD_IDS + n)) } : {}),
+    ids: Int32Array.from(at(0, n)),
+    ...(l > 0 ? { logprobs: Float32Array.from(at(n, l)) } : {}),
+    ...(branched ? { branches: Int32Array.from(at(n + l, n)), ended: Int32Array.from(at(2 * n + l, m)), endedWhy: at(2 * n + l + m, m) } : {}),
     done: DONE[r[0]!] ?? null,
     endedAt: r[STEP_RECORD_ENDED]! + clockOffset,
     stats: {
@@ -178,6 +267,12 @@ function decodeStep(
       draftMs: r[7]!, verifyMs: r[8]!, acceptMs: r[9]!, stepMs: r[10]!,
     },
   };
+}
+
+/** How the shared step loop (Session.#steps) ended. */
+interface StepsEnd {
+  stats: GenerateStats;
+  stoppedBy: 'eos' | 'max_tokens' | 'aborted';
 }
 
 /** Extra drafts as the engine takes them: concatenated, with their lengths. */
@@ -295,25 +390,50 @@ export class Session {
     return this.native.reusablePrefix(prompt);
   }
 
-  #checkGenerate(prompt: unknown, opts: unknown): CheckedGenerate {
-    this.#alive();
+  /** The options generate() and generateBranches() share: stop tokens, required prefix, runAhead, signal. */
+  #checkShared(o: Record<string, unknown>): Pick<NativeGenerateParams, 'stopTokens' | 'requiredPrefix' | 'runAhead'> & { signal?: AbortSignal } {
     const info = this.model.info;
-    checkTokens('prompt', prompt, info.vocabSize);
-    if (opts === undefined) throw new TypeError('options are required (at least maxTokens)');
-    const o = checkObject('options', opts);
-    checkKeys('options', o, GENERATE_KEYS);
-    if (o.maxTokens === undefined) throw new TypeError('maxTokens is required');
-    const maxTokens = checkInt('maxTokens', o.maxTokens, 1, info.maxPositionEmbeddings);
-    const temperature = o.temperature === undefined ? 0 : checkNumber('temperature', o.temperature, 0, 1e6);
-    const topK = o.topK === undefined ? 0 : checkInt('topK', o.topK, 0, info.vocabSize);
-    const topP = o.topP === undefined ? 1 : checkNumber('topP', o.topP, 0, 1, true);
-    const seed = o.seed === undefined ? 0 : checkInt('seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
     let stop: number[] = info.eosTokenIds;
     if (o.stopTokens !== undefined) {
       if (!Array.isArray(o.stopTokens)) throw new TypeError('stopTokens must be an array of token ids');
       o.stopTokens.forEach((t, i) => checkInt(`stopTokens[${i}]`, t, 0, info.vocabSize - 1));
       stop = o.stopTokens as number[];
     }
+    let requiredPrefix: Uint8Array | null = null;
+    if (o.requiredPrefix !== undefined) {
+      const r = o.requiredPrefix;
+      if (typeof r === 'string') requiredPrefix = new TextEncoder().encode(r);
+      else if (r instanceof Uint8Array) requiredPrefix = r;
+      else throw new TypeError('requiredPrefix must be a string or a Uint8Array');
+      if (requiredPrefix.length > MAX_REQUIRED_PREFIX_BYTES)
+        throw new RangeError(`requiredPrefix must be at most ${MAX_REQUIRED_PREFIX_BYTES} bytes (got ${requiredPrefix.length})`);
+      if (requiredPrefix.length > 0 && !this.model.hasTokenBytes)
+        throw new EngineError(
+          'requiredPrefix needs the token bytes: call model.setTokenBytes(tokenizer.tokenBytes(model.info.vocabSize)) first',
+          'ENGINE_INVALID_ARGUMENT',
+        );
+    }
+    const runAhead = o.runAhead === undefined ? defaultRunAhead(info.threads) : checkInt('runAhead', o.runAhead, 0, MAX_RUN_AHEAD);
+    const signal = checkSignal('signal', o.signal);
+    return { stopTokens: Int32Array.from(stop), requiredPrefix, runAhead, ...(signal ? { signal } : {}) };
+  }
+
+  /** The options object with its known keys and maxTokens (required), for a prompt of these tokens. */
+  #checkOptions(prompt: unknown, opts: unknown, keys: readonly string[]): { o: Record<string, unknown>; maxTokens: number } {
+    this.#alive();
+    const info = this.model.info;
+    checkTokens('prompt', prompt, info.vocabSize);
+    if (opts === undefined) throw new TypeError('options are required (at least maxTokens)');
+    const o = checkObject('options', opts);
+    checkKeys('options', o, keys);
+    if (o.maxTokens === undefined) throw new TypeError('maxTokens is required');
+    return { o, maxTokens: checkInt('maxTokens', o.maxTokens, 1, info.maxPositionEmbeddings) };
+  }
+
+  #checkGenerate(prompt: unknown, opts: unknown): CheckedGenerate {
+    const { o, maxTokens } = this.#checkOptions(prompt, opts, GENERATE_KEYS);
+    const info = this.model.info;
+    const sampling = checkSampling(o, info.vocabSize, '');
     const mode = o.mode ?? 'ar';
     if (mode !== 'ar' && mode !== 'redrafter') throw new TypeError("mode must be 'ar' or 'redrafter'");
     let drafter: Drafter | undefined;
@@ -333,31 +453,42 @@ export class Session {
       drafts.forEach((d, i) => checkTokens(`extraDrafts[${i}]`, d, info.vocabSize, true));
       ({ tokens: extraTokens, lens: extraLens } = concatDrafts(drafts as Int32Array[]));
     }
-    let requiredPrefix: Uint8Array | null = null;
-    if (o.requiredPrefix !== undefined) {
-      const r = o.requiredPrefix;
-      if (typeof r === 'string') requiredPrefix = new TextEncoder().encode(r);
-      else if (r instanceof Uint8Array) requiredPrefix = r;
-      else throw new TypeError('requiredPrefix must be a string or a Uint8Array');
-      if (requiredPrefix.length > MAX_REQUIRED_PREFIX_BYTES)
-        throw new RangeError(`requiredPrefix must be at most ${MAX_REQUIRED_PREFIX_BYTES} bytes (got ${requiredPrefix.length})`);
-      if (requiredPrefix.length > 0 && !this.model.hasTokenBytes)
-        throw new EngineError(
-          'requiredPrefix needs the token bytes: call model.setTokenBytes(tokenizer.tokenBytes(model.info.vocabSize)) first',
-          'ENGINE_INVALID_ARGUMENT',
-        );
-    }
+    const { signal, ...shared } = this.#checkShared(o);
     if (o.logprobs !== undefined && typeof o.logprobs !== 'boolean') throw new TypeError('logprobs must be a boolean');
     const logprobs = o.logprobs === true;
-    const runAhead = o.runAhead === undefined ? defaultRunAhead(info.threads) : checkInt('runAhead', o.runAhead, 0, MAX_RUN_AHEAD);
-    const signal = checkSignal('signal', o.signal);
     if ((prompt as Int32Array).length + maxTokens > this.maxContext)
       throw new RangeError(`prompt (${(prompt as Int32Array).length} tokens) + maxTokens (${maxTokens}) exceed maxContext ${this.maxContext}`);
     const params: NativeGenerateParams = {
-      prompt: prompt as Int32Array, maxTokens, temperature, topK, topP, seed, stopTokens: Int32Array.from(stop),
-      drafter: mode === 'redrafter' ? drafter!.native : null, beams, beamLength, extraTokens, extraLens, requiredPrefix, logprobs, runAhead,
+      prompt: prompt as Int32Array, maxTokens, ...sampling, ...shared,
+      drafter: mode === 'redrafter' ? drafter!.native : null, beams, beamLength, extraTokens, extraLens, logprobs,
     };
-    return { params, signal };
+    return { params, ...(signal ? { signal } : {}) };
+  }
+
+  #checkBranches(prompt: unknown, opts: unknown): CheckedGenerate & { count: number } {
+    const { o, maxTokens } = this.#checkOptions(prompt, opts, BRANCHES_KEYS);
+    const info = this.model.info;
+    if (!Array.isArray(o.branches)) throw new TypeError('branches must be an array of { temperature, seed, topK?, topP? }');
+    const list = o.branches as unknown[];
+    if (list.length < 1 || list.length > MAX_BRANCHES)
+      throw new RangeError(`branches must have 1 to ${MAX_BRANCHES} entries (got ${list.length})`);
+    const flat = new Float64Array(list.length * 4);  // (B x 4) temperature, topK, topP, seed
+    list.forEach((b, i) => {
+      const bo = checkObject(`branches[${i}]`, b ?? null);
+      checkKeys(`branches[${i}]`, bo, SAMPLING_KEYS);
+      if (bo.temperature === undefined || bo.seed === undefined) throw new TypeError(`branches[${i}] needs temperature and seed`);
+      const sp = checkSampling(bo, info.vocabSize, `branches[${i}].`);
+      flat.set([sp.temperature, sp.topK, sp.topP, sp.seed], i * 4);
+    });
+    const { signal, ...shared } = this.#checkShared(o);
+    const P = (prompt as Int32Array).length;
+    if (P + list.length * maxTokens > this.maxContext)
+      throw new RangeError(`prompt (${P} tokens) + ${list.length} branches x maxTokens (${maxTokens}) exceed maxContext ${this.maxContext}`);
+    const params: NativeGenerateParams = {
+      prompt: prompt as Int32Array, maxTokens, temperature: 0, topK: 0, topP: 1, seed: 0, ...shared,
+      drafter: null, beams: 0, beamLength: 0, extraTokens: null, extraLens: null, logprobs: false, branches: flat,
+    };
+    return { params, count: list.length, ...(signal ? { signal } : {}) };
   }
 
   /**
@@ -375,20 +506,105 @@ export class Session {
     return this.#generate(o);
   }
 
-  async *#generate({ params, signal }: CheckedGenerate): AsyncGenerator<GenerateChunk, GenerateResult> {
+  async *#generate(o: CheckedGenerate): AsyncGenerator<GenerateChunk, GenerateResult> {
+    const chunks: Int32Array[] = [];
+    const loop = this.#steps(o);
+    let end: StepsEnd;
+    try {
+      for (;;) {
+        const it = await loop.next();
+        if (it.done) {
+          end = it.value;
+          break;
+        }
+        const r = it.value;
+        if (r.ids.length === 0) continue;
+        chunks.push(r.ids);
+        yield { ids: r.ids, ...(r.logprobs ? { logprobs: r.logprobs } : {}), step: r.stats, endedAt: r.endedAt };
+      }
+    } finally {
+      await loop.return(undefined as never);  // the consumer's return(): the loop's own finally disposes the generation
+    }
+    const ids = concatIds(chunks);
+    end.stats.tokens_per_step = end.stats.forward_passes > 0 ? ids.length / end.stats.forward_passes : 0;
+    return { ids, stats: end.stats, stoppedBy: end.stoppedBy };
+  }
+
+  /**
+   * B samples of one prompt decoded side by side: the prompt's prefill once, then ONE engine
+   * forward per step for every live branch (docs/engine.md, "Branches"). Branch b's tokens are
+   * exactly those generate() gives with its sampling (temperature, seed, topK, topP) and the same
+   * maxTokens, stopTokens and requiredPrefix. One chunk per step that emitted or ended something;
+   * endBranch(b) ends a branch early (from the next step the engine starts: with runAhead, steps
+   * already run keep their tokens). Afterwards the session holds exactly the prompt (the next
+   * generate() reuses it). Busy guard, abort (stoppedBy 'aborted' for the branches still running),
+   * return() and validation as generate().
+   */
+  generateBranches(prompt: Int32Array, opts: GenerateBranchesOptions): BranchedGeneration {
+    const o = this.#checkBranches(prompt, opts);
+    let gen: NativeGeneration | undefined;
+    const asked: number[] = [];  // endBranch calls before the generation started
+    const it = this.#branches(o, (g) => {
+      gen = g;
+      for (const b of asked) g.endBranch(b);
+    });
+    return Object.assign(it, {
+      endBranch(b: number): void {
+        checkInt('branch', b, 0, o.count - 1);
+        if (gen) gen.endBranch(b);
+        else asked.push(b);
+      },
+    });
+  }
+
+  async *#branches(o: CheckedGenerate & { count: number }, started: (gen: NativeGeneration) => void): AsyncGenerator<BranchesChunk, BranchesResult> {
+    const ids: number[][] = Array.from({ length: o.count }, () => []);
+    const stoppedBy: (BranchesResult['stoppedBy'][number] | null)[] = new Array<null>(o.count).fill(null);
+    const loop = this.#steps(o, started);
+    let end: StepsEnd;
+    try {
+      for (;;) {
+        const it = await loop.next();
+        if (it.done) {
+          end = it.value;
+          break;
+        }
+        const r = it.value;
+        const branches = r.branches!, ended = r.ended!;
+        r.ids.forEach((t, i) => ids[branches[i]!]!.push(t));
+        ended.forEach((b, i) => (stoppedBy[b] = BRANCH_END[r.endedWhy![i]!] ?? 'ended'));
+        if (r.ids.length > 0 || ended.length > 0) yield { ids: r.ids, branches, ended, step: r.stats, endedAt: r.endedAt };
+      }
+    } finally {
+      await loop.return(undefined as never);
+    }
+    const emitted = ids.reduce((n, b) => n + b.length, 0);
+    end.stats.tokens_per_step = end.stats.forward_passes > 0 ? emitted / end.stats.forward_passes : 0;
+    // a branch with no reason was still running: the generation was aborted
+    return { ids: ids.map((b) => Int32Array.from(b)), stoppedBy: stoppedBy.map((w) => w ?? 'aborted'), stats: end.stats };
+  }
+
+  /**
+   * The step loop generate() and generateBranches() share: claims the session (the native
+   * generation; `started` sees it), takes each step (checking the signal between steps and handing
+   * it to the native abort flag), yields every decoded step, and once done reads the totals and
+   * frees the generation (also when the consumer returns early: the finally).
+   */
+  async *#steps({ params, signal }: CheckedGenerate, started?: (gen: NativeGeneration) => void): AsyncGenerator<DecodedStep, StepsEnd> {
     this.#alive();
     const stats: GenerateStats = {
       forward_passes: 0, tokens_per_step: 0, prefill_ms: 0, decode_ms: 0, prompt_tokens: params.prompt.length, reused_tokens: 0,
     };
-    if (signal?.aborted) return { ids: new Int32Array(0), stats, stoppedBy: 'aborted' };
+    if (signal?.aborted) return { stats, stoppedBy: 'aborted' };
     let gen: NativeGeneration;
     try {
       gen = this.native.generate(params);
     } catch (err) {
       throw toEngineError(err);
     }
-    const chunks: Int32Array[] = [];
-    let stoppedBy: GenerateResult['stoppedBy'] = 'max_tokens';
+    started?.(gen);
+    const branched = params.branches != null;
+    let stoppedBy: StepsEnd['stoppedBy'] = 'max_tokens';
     const onAbort = (): void => this.native.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -400,16 +616,13 @@ export class Session {
           stoppedBy = 'aborted';
           break;
         }
-        const r = decodeStep(await native(gen.step()), clockOffset);
+        const r = decodeStep(await native(gen.step()), clockOffset, branched);
         const at = performance.now();
         if (first) {
           stats.prefill_ms = at - t0;
           prefilledAt = at;
         } else stats.decode_ms = at - prefilledAt;
-        if (r.ids.length > 0) {
-          chunks.push(r.ids);
-          yield { ids: r.ids, ...(r.logprobs ? { logprobs: r.logprobs } : {}), step: r.stats, endedAt: r.endedAt };
-        }
+        yield r;
         if (r.done !== null) {
           stoppedBy = r.done === 'cancelled' ? 'aborted' : r.done;
           break;
@@ -431,9 +644,7 @@ export class Session {
       signal?.removeEventListener('abort', onAbort);
       await gen.dispose();
     }
-    const ids = concatIds(chunks);
-    stats.tokens_per_step = stats.forward_passes > 0 ? ids.length / stats.forward_passes : 0;
-    return { ids, stats, stoppedBy };
+    return { stats, stoppedBy };
   }
 
   /** Frees the KV cache (after the running call, if any, settles). */

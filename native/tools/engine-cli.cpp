@@ -37,6 +37,8 @@ struct cli_args {
     int beams = 0, beam_len = 0;  // generate --drafter: 0 = the backend defaults
     std::string weights;  // --weights bf16 | q8_0 | q4_0 (empty: as stored)
     std::string kv;       // --kv f32 | bf16 (empty: the model's K/V dtype)
+    int branches = 3;     // branches: B samples side by side
+    int rounds = 5;       // branches: timed rounds
 };
 
 bool parse(int argc, char ** argv, cli_args & a) {
@@ -65,11 +67,16 @@ bool parse(int argc, char ** argv, cli_args & a) {
             a.beams = std::atoi(argv[i + 1]);
         } else if (!std::strcmp(argv[i], "--beam-length")) {
             a.beam_len = std::atoi(argv[i + 1]);
+        } else if (!std::strcmp(argv[i], "--branches")) {
+            a.branches = std::atoi(argv[i + 1]);
+        } else if (!std::strcmp(argv[i], "--rounds")) {
+            a.rounds = std::atoi(argv[i + 1]);
         } else {
             return false;
         }
     }
-    return !a.ids.empty() && a.n > 0 && a.threads > 0 && a.ctx >= 0;
+    return !a.ids.empty() && a.n > 0 && a.threads > 0 && a.ctx >= 0 && a.branches >= 1 && a.branches <= ENGINE_MAX_BRANCHES &&
+           a.rounds >= 1;
 }
 
 engine_model * load(const cli_args & a, double * seconds) {
@@ -344,6 +351,107 @@ int cmd_kv_ab(const cli_args & a) {
     return st == ENGINE_STATUS_OK ? 0 : 1;
 }
 
+// Runs one generation to its end: the tokens of each of its branches (one list without branches).
+engine_status run_to_end(engine_session * s, const engine_generation_params & gp, std::vector<std::vector<int32_t>> & ids) {
+    const int B = std::max(1, gp.n_branches);
+    ids.assign(static_cast<size_t>(B), {});
+    engine_generation * g = nullptr;
+    char err[1024];
+    engine_status st = engine_generation_init(s, &gp, &g, err, sizeof err);
+    if (st != ENGINE_STATUS_OK) {
+        std::fprintf(stderr, "engine-cli: %s\n", err);
+        return st;
+    }
+    int32_t buf[ENGINE_STEP_MAX_TOKENS], which[ENGINE_STEP_MAX_TOKENS];
+    engine_done done = ENGINE_DONE_NOT;
+    while (st == ENGINE_STATUS_OK && done == ENGINE_DONE_NOT) {
+        int n = 0;
+        st = engine_generation_step(g, buf, ENGINE_STEP_MAX_TOKENS, &n, &done, nullptr);
+        const int nb = engine_generation_step_branches(g, which, ENGINE_STEP_MAX_TOKENS);
+        for (int i = 0; i < n; ++i) ids[static_cast<size_t>(nb ? which[i] : 0)].push_back(buf[i]);
+    }
+    if (st != ENGINE_STATUS_OK) std::fprintf(stderr, "engine-cli: %s\n", engine_session_last_error(s));
+    engine_generation_free(g);
+    return st;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// An invoked completion's alternatives two ways on one session, as the server runs them (each
+// generation reusing the resident prompt): B sampled plain generations one after another
+// (temperature 0.8, seeds 1..B, N tokens each, no stop tokens) against ONE generation of B branches
+// with the same seeds (docs/engine.md, "Branches"), taking turns for R rounds (the order swapped
+// every round). Prints each round's times, the medians and their ratio; exits 1 unless every
+// branch equals its plain generation.
+int cmd_branches(const cli_args & a) {
+    engine_model * m = load(a, nullptr);
+    if (!m) return 1;
+    engine_model_info info;
+    engine_model_get_info(m, &info);
+    const int B = a.branches, P = std::max(1, a.ctx);
+    engine_session * s = nullptr;
+    char err[512] = {0};
+    if (engine_session_init(m, P + B * a.n + 8, &s, err, sizeof err) != ENGINE_STATUS_OK) {
+        std::fprintf(stderr, "engine-cli: session init failed: %s\n", err);
+        engine_model_free(m);
+        return 1;
+    }
+    const int lo = std::min(300, info.n_vocab / 4), span = std::max(1, info.n_vocab / 2 - lo);
+    std::vector<int32_t> prompt(static_cast<size_t>(P));
+    for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = lo + static_cast<int32_t>((i * 7919) % static_cast<size_t>(span));
+    std::vector<engine_sampling> sp;
+    for (int b = 0; b < B; ++b) sp.push_back(engine_sampling{0.8f, 0, 1.0f, static_cast<uint64_t>(b + 1)});
+    engine_generation_params one = engine_generation_default_params();
+    one.prompt = prompt.data();
+    one.n_prompt = P;
+    one.max_tokens = a.n;
+    engine_generation_params all = one;
+    all.branches = sp.data();
+    all.n_branches = B;
+    std::printf("model %s, %s weights, %s K/V, %d threads; prompt %d tokens (resident), %d alternatives x %d tokens, %d rounds\n",
+                a.model.c_str(), info.compute_dtype, info.kv_dtype, a.threads, P, B, a.n, a.rounds);
+    std::vector<std::vector<int32_t>> ids, seq_ids(static_cast<size_t>(B)), br_ids;
+    engine_status st = run_to_end(s, one, ids);  // warm up; the prompt becomes resident
+    std::vector<double> seq_ms, br_ms, ratios;
+    bool same = true;
+    for (int r = 0; r < a.rounds && st == ENGINE_STATUS_OK; ++r) {
+        double t_seq = 0, t_br = 0;
+        for (int k = 0; k < 2 && st == ENGINE_STATUS_OK; ++k) {
+            if ((k == 0) == (r % 2 == 0)) {  // B plain generations, one after another
+                const double t0 = now_s();
+                for (int b = 0; b < B && st == ENGINE_STATUS_OK; ++b) {
+                    one.sampling = sp[static_cast<size_t>(b)];
+                    st = run_to_end(s, one, ids);
+                    if (st == ENGINE_STATUS_OK) seq_ids[static_cast<size_t>(b)] = ids[0];
+                }
+                t_seq = now_s() - t0;
+            } else {  // one generation of B branches
+                const double t0 = now_s();
+                st = run_to_end(s, all, br_ids);
+                t_br = now_s() - t0;
+            }
+        }
+        if (st != ENGINE_STATUS_OK) break;
+        same = same && br_ids == seq_ids;
+        seq_ms.push_back(t_seq * 1e3);
+        br_ms.push_back(t_br * 1e3);
+        ratios.push_back(t_br / t_seq);
+        std::printf("round %d: %d plain generations %.2f ms, %d branches %.2f ms, ratio %.3f%s\n", r + 1, B, t_seq * 1e3, B, t_br * 1e3,
+                    t_br / t_seq, br_ids == seq_ids ? "" : "  OUTPUTS DIFFER");
+    }
+    if (st == ENGINE_STATUS_OK) {
+        std::printf("median: %d plain generations %.2f ms, %d branches %.2f ms, branches / plain %.3f (median of the rounds' ratios %.3f)\n",
+                    B, median(seq_ms), B, median(br_ms), median(br_ms) / median(seq_ms), median(ratios));
+        std::printf("outputs: %s\n", same ? "every branch equals its plain generation" : "DIFFER");
+    }
+    engine_session_free(s);
+    engine_model_free(m);
+    return st == ENGINE_STATUS_OK && same ? 0 : 1;
+}
+
 void usage(FILE * out) {
     std::fprintf(out,
                  "usage: engine-cli <command> [args]\n"
@@ -355,6 +463,10 @@ void usage(FILE * out) {
                  "  forward-curve DIR [--ctx L] [--n R] [--threads T] [--weights W]  cost of one N-token forward (N = 1..16) after L\n"
                  "                                             context tokens (default 300), best of R / 10 batches\n"
                  "  kv-ab DIR [--ctx L] [--n N] [--threads T]  f32 vs bf16 K/V: prefill L tokens, then N decode steps taking turns\n"
+                 "  branches DIR [--n N] [--branches B] [--threads T] [--weights W] [--rounds R] [--ctx L]\n"
+                 "                                             B sampled generations of N tokens one after another vs one generation\n"
+                 "                                             of B branches (seeds 1..B, temperature 0.8, an L-token prompt, default\n"
+                 "                                             300), taking turns R rounds (default 5); checks the outputs are equal\n"
                  "  every command that loads DIR also takes --kv f32|bf16: the K/V dtype (default: bf16 for bf16/f16 files, f32 for f32)\n");
 }
 
@@ -367,7 +479,7 @@ int main(int argc, char ** argv) {
     }
     if (!std::strcmp(argv[1], "backends")) return cmd_backends();
     if (!std::strcmp(argv[1], "generate") || !std::strcmp(argv[1], "bench") || !std::strcmp(argv[1], "forward-curve") ||
-        !std::strcmp(argv[1], "kv-ab")) {
+        !std::strcmp(argv[1], "kv-ab") || !std::strcmp(argv[1], "branches")) {
         cli_args a;
         if (!parse(argc, argv, a)) {
             usage(stderr);
@@ -376,6 +488,7 @@ int main(int argc, char ** argv) {
         engine_set_log_level(ENGINE_LOG_WARN);
         if (!std::strcmp(argv[1], "forward-curve")) return cmd_forward_curve(a);
         if (!std::strcmp(argv[1], "kv-ab")) return cmd_kv_ab(a);
+        if (!std::strcmp(argv[1], "branches")) return cmd_branches(a);
         return !std::strcmp(argv[1], "generate") ? cmd_generate(a) : cmd_bench(a);
     }
     std::fprintf(stderr, "engine-cli: unknown command '%s'\n", argv[1]);

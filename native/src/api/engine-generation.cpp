@@ -23,6 +23,11 @@ static_assert(int(ENGINE_STEP_PREFILL) == int(STEP_PREFILL) && int(ENGINE_STEP_A
               "engine_step_kind and generation_step_kind must agree");
 static_assert(ENGINE_ACCEPTED_HISTOGRAM == GENERATION_HISTOGRAM, "histogram sizes must agree");
 static_assert(ENGINE_STEP_MAX_TOKENS == SPECULATE_MAX_EXTRA_LEN, "a round emits at most its longest beam");
+static_assert(ENGINE_MAX_BRANCHES == GENERATION_MAX_BRANCHES && ENGINE_MAX_BRANCHES <= ENGINE_STEP_MAX_TOKENS,
+              "branch counts must agree, and a branches step fits a step's tokens");
+static_assert(int(ENGINE_BRANCH_EOS) == int(BRANCH_EOS) && int(ENGINE_BRANCH_MAX_TOKENS) == int(BRANCH_MAX_TOKENS) &&
+                  int(ENGINE_BRANCH_ENDED) == int(BRANCH_ENDED),
+              "engine_branch_end and branch_end must agree");
 
 namespace {
 
@@ -58,6 +63,13 @@ generation_params to_generation_params(const engine_session * s, const engine_ge
         g.vocab = s->model->vocab;
     }
     g.logprobs = p.logprobs != 0;
+    if (p.n_branches != 0 || p.branches) {
+        if (!p.branches || p.n_branches < 1 || p.n_branches > ENGINE_MAX_BRANCHES)
+            invalid("branches: " + std::to_string(p.n_branches) + " given, 1.." + std::to_string(ENGINE_MAX_BRANCHES) +
+                    " are decoded side by side (and their params are required)");
+        if (p.mode != ENGINE_DECODE_AR) invalid("branches decode plainly: mode must be ENGINE_DECODE_AR");
+        for (int b = 0; b < p.n_branches; ++b) g.branches.push_back(to_params(&p.branches[b]));
+    }
     return g;
 }
 
@@ -104,6 +116,7 @@ extern "C" engine_status engine_generation_init(engine_session * s, const engine
 extern "C" void engine_generation_free(engine_generation * g) noexcept {
     if (!g) return;
     engine_session * s = g->session;
+    generation_release(g->g);  // branches: the session back to the prompt
     s->s.busy.store(SESSION_FREE);
     delete g;
     if (s->free_pending) engine_session_free(s);  // freed while this generation held it
@@ -156,4 +169,28 @@ extern "C" void engine_generation_get_stats(const engine_generation * g, engine_
     out->draft_ms = t.draft_ms;
     out->verify_ms = t.verify_ms;
     out->accept_ms = t.accept_ms;
+}
+
+extern "C" int engine_generation_step_branches(const engine_generation * g, int32_t * out, int max) noexcept {
+    if (!g) return 0;
+    const std::vector<int32_t> & b = g->g.br.step_branch;
+    if (out && max > 0) std::copy(b.begin(), b.begin() + std::min<size_t>(b.size(), static_cast<size_t>(max)), out);
+    return static_cast<int>(b.size());
+}
+
+extern "C" int engine_generation_step_ended(const engine_generation * g, int32_t * branches, engine_branch_end * why, int max) noexcept {
+    if (!g) return 0;
+    const branch_set & bs = g->g.br;
+    const size_t k = std::min<size_t>(bs.step_ended.size(), static_cast<size_t>(std::max(max, 0)));
+    for (size_t i = 0; i < k; ++i) {
+        if (branches) branches[i] = bs.step_ended[i];
+        if (why) why[i] = static_cast<engine_branch_end>(bs.step_ended_why[i]);
+    }
+    return static_cast<int>(bs.step_ended.size());
+}
+
+extern "C" engine_status engine_generation_end_branch(engine_generation * g, int b) noexcept {
+    if (!g) return ENGINE_STATUS_INVALID_ARGUMENT;
+    std::string err;  // not the session's last_error: a step may be running and writing it
+    return guarded(err, [&] { branches_request_end(g->g.br, b); });
 }

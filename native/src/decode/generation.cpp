@@ -1,6 +1,7 @@
 /*
  * generation.cpp: the decode loop's checks, its first step (prefix reuse + prefill) and its later
- * steps (one AR step or one ReDrafter round), the stop rule, and the running totals.
+ * steps (one AR step, one ReDrafter round, or one forward of every live branch: branches.cpp), the
+ * stop rule, and the running totals.
  */
 #include "generation.h"
 
@@ -58,6 +59,18 @@ void generation_init(generation & g, session & s, generation_params params) {
     }
     if (total != (int64_t)params.extra_tokens.size()) invalid("extra drafts: the lengths do not add up to the tokens given");
     check_ids("extra draft tokens", params.extra_tokens, V);
+    if (!params.branches.empty()) {
+        const int64_t B = static_cast<int64_t>(params.branches.size());
+        if (B > GENERATION_MAX_BRANCHES)
+            invalid(std::to_string(B) + " branches: at most " + std::to_string(GENERATION_MAX_BRANCHES) + " are decoded side by side");
+        if (params.d || !params.extra_lens.empty() || params.logprobs)
+            invalid("branches decode plainly: no drafter, extra drafts or logprobs with them");
+        const int64_t need = (int64_t)params.prompt.size() + B * params.max_tokens;
+        if (need > s.kv.capacity)
+            invalid("prompt (" + std::to_string(params.prompt.size()) + " tokens) + " + std::to_string(B) + " branches x max_tokens (" +
+                    std::to_string(params.max_tokens) + ") = " + std::to_string(need) + " exceed the session's max context " +
+                    std::to_string(s.kv.capacity));
+    }
     g = generation{};
     g.s = &s;
     if (!params.required_prefix.empty()) {
@@ -67,12 +80,44 @@ void generation_init(generation & g, session & s, generation_params params) {
     }
     g.p = std::move(params);
     g.totals.prompt_tokens = (int)g.p.prompt.size();
+    if (!g.p.branches.empty()) branches_init(g.br, g.p.branches);
 }
+
+void generation_release(generation & g) noexcept {
+    try {
+        branches_release(g);
+    } catch (...) {  // a truncation to the prompt's length cannot fail: nothing to report
+    }
+}
+
+namespace {
+generation_done step(generation & g, int max_out, std::vector<int32_t> & out, generation_step_stats & st);
+}  // namespace
 
 generation_done generation_step(generation & g, int max_out, std::vector<int32_t> & out, generation_step_stats & st) {
     if (g.failed) invalid("this generation failed in an earlier step");
     if (g.done != GENERATION_RUNNING) invalid("this generation is done");
     if (max_out < 1) invalid("a step needs room for one token");
+    if (g.br.active() && max_out < (int)g.br.b.size())
+        invalid("a step of " + std::to_string(g.br.b.size()) + " branches needs room for " + std::to_string(g.br.b.size()) + " tokens");
+    g.br.step_branch.clear();
+    g.br.step_ended.clear();
+    g.br.step_ended_why.clear();
+    generation_done d;
+    try {
+        d = step(g, max_out, out, st);
+    } catch (...) {
+        generation_release(g);
+        throw;
+    }
+    if (d != GENERATION_RUNNING) generation_release(g);
+    return d;
+}
+
+namespace {
+
+// One step of generation_step (its checks done; the caller releases the session at the end).
+generation_done step(generation & g, int max_out, std::vector<int32_t> & out, generation_step_stats & st) {
     session & s = *g.s;
     st = generation_step_stats{};
     const auto t0 = std::chrono::steady_clock::now();
@@ -95,10 +140,22 @@ generation_done generation_step(generation & g, int max_out, std::vector<int32_t
             st.reused_tokens = (int)keep;
             st.prompt_tokens = (int)(n - keep);
             tot.reused_tokens = (int)keep;
-            decided.push_back(session_prefill(s, g.p.prompt.data() + keep, n - keep, g.p.sampling, cs));
-            if (g.p.logprobs) decided_lp.push_back(s.pending_logprob);
+            if (g.br.active()) {  // the last row's logits once, for every branch (branches_first)
+                const int32_t last = (int32_t)(n - keep - 1);
+                g.br.logits.resize((size_t)s.m->config.n_vocab);
+                session_forward(s, g.p.prompt.data() + keep, n - keep, nullptr, nullptr, &last, 1, g.br.logits.data(), nullptr);
+            } else {
+                decided.push_back(session_prefill(s, g.p.prompt.data() + keep, n - keep, g.p.sampling, cs));
+                if (g.p.logprobs) decided_lp.push_back(s.pending_logprob);
+            }
             session_publish_to_pool(s);
             g.started = true;
+            if (g.br.active()) branches_first(g, out);
+        } else if (g.br.active()) {
+            if (!branches_step(g, out, st)) {  // every branch had ended (the caller's end requests)
+                st.step_ms = ms_since(t0);
+                return g.done = GENERATION_EOS;
+            }
         } else if (!g.p.d) {
             st.kind = STEP_AR;
             st.round.tree_size = 1;
@@ -123,7 +180,12 @@ generation_done generation_step(generation & g, int max_out, std::vector<int32_t
         g.failed = true;
         throw;
     }
-    // the stop rule: a decided stop token ends the generation and is not emitted
+    if (g.br.active() && branches_all_ended(g.br)) {
+        const bool all_max = std::all_of(g.br.b.begin(), g.br.b.end(), [](const branch & b) { return b.end == BRANCH_MAX_TOKENS; });
+        g.done = all_max ? GENERATION_MAX_TOKENS : GENERATION_EOS;
+    }
+    // the stop rule: a decided stop token ends the generation and is not emitted (branches: each
+    // branch's, in branches.cpp)
     for (size_t i = 0; i < decided.size(); ++i) {
         const int32_t t = decided[i];
         if (std::find(g.p.stop.begin(), g.p.stop.end(), t) != g.p.stop.end()) {
@@ -163,3 +225,5 @@ generation_done generation_step(generation & g, int max_out, std::vector<int32_t
     }
     return g.done;
 }
+
+}  // namespace

@@ -4,7 +4,9 @@
  * The first step keeps the session's longest common prefix with the prompt and prefills the rest;
  * each later step runs one plain AR step or one ReDrafter round. One stop rule: a decided stop
  * token ends the generation and is not emitted. Extra drafts are aligned here, statistics are
- * summed here, the required-prefix constraint is carried here. Not the busy guard (api/ holds it).
+ * summed here, the required-prefix constraint is carried here. With branches (branches.h), the
+ * same first step feeds B samples of the prompt and each later step is one forward of all live
+ * branches. Not the busy guard (api/ holds it).
  */
 #pragma once
 #include <cstdint>
@@ -15,6 +17,7 @@
 
 #include "core/prefix-constraint.h"
 #include "core/sampler.h"
+#include "branches.h"
 #include "redrafter/speculate.h"
 
 struct session;
@@ -33,6 +36,10 @@ struct generation_params {
     std::shared_ptr<const vocab_bytes> vocab;       // required with a required prefix
     std::string required_prefix;                    // R: the output's bytes start with it
     bool logprobs = false;                          // fill generation::step_logprobs (sampler_logprob of each emitted token)
+    // (B) empty: one sequence with `sampling`; B in 1..GENERATION_MAX_BRANCHES: B branches of the
+    // prompt, each with its own params and seed (branches.h), max_tokens each; plain decoding only
+    // (no drafter, extra drafts or logprobs), `sampling` unused.
+    std::vector<sampling_params> branches;
 };
 
 enum generation_done : int { GENERATION_RUNNING = 0, GENERATION_EOS, GENERATION_MAX_TOKENS, GENERATION_CANCELLED };
@@ -69,14 +76,24 @@ struct generation {
     generation_totals totals;
     std::vector<int32_t> ex_tokens, ex_lens, round_out;  // per-step scratch
     std::vector<float> round_logprobs;                   // per-step scratch: (round_out) with p.logprobs
+    branch_set br;                                       // with p.branches: the branches' state
 };
 
 // Checks params against the session's model (prompt ids, drafter fit, the required prefix can be
-// written) and sets up g; touches neither the session's KV nor its tokens. Throws engine_error.
+// written; with branches: 1..16 of them, plain decoding, P + B * max_tokens within the session's
+// context) and sets up g; touches neither the session's KV nor its tokens. Throws engine_error.
 void generation_init(generation & g, session & s, generation_params params);
 
 // One step. Appends the emitted tokens (at most max_out >= 1; a ReDrafter round drafts no deeper)
 // to out and returns the done reason (RUNNING: call again). Cancellation (the session's abort
 // flag, before or during the step) ends it with CANCELLED and nothing committed by this step.
 // Other failures throw engine_error and leave the generation failed.
+// With branches: max_out >= B; the step emits at most one token per branch (g.br.step_branch: the
+// branch of each) and ends branches (g.br.step_ended, step_ended_why); done (EOS, or MAX_TOKENS
+// when every branch reached max_tokens) once every branch has ended. When it is done, cancelled
+// or failed, the session is truncated back to the prompt.
 generation_done generation_step(generation & g, int max_out, std::vector<int32_t> & out, generation_step_stats & st);
+
+// A generation dropped before its end (engine_generation_free): with branches, the session back to
+// the prompt (no-op otherwise, or when already done). Does not throw.
+void generation_release(generation & g) noexcept;

@@ -105,20 +105,19 @@ AVX512_TARGET inline void scores_block(float * s, int64_t ld_s, const float * co
     }
 }
 
-// Lanes of slots j..j+15 that are visible (see softmax_masked).
-AVX512_TARGET inline __mmask16 visible16(int64_t j, int64_t limit, const uint8_t * mrow) {
+// Lanes of slots j..j+15 below limit.
+AVX512_TARGET inline __mmask16 visible16(int64_t j, int64_t limit) {
     if (j >= limit) return 0;
-    const __mmask16 in = limit - j >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (limit - j)) - 1);
-    if (!mrow) return in;
-    const __m128i mb = _mm_maskz_loadu_epi8(in, mrow + j);
-    return _mm_test_epi8_mask(mb, mb);
+    return limit - j >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (limit - j)) - 1);
 }
 
-// s: (tp) scores, tp a multiple of 16; slot j is visible iff j < limit and (mrow null or mrow[j]).
+// s: (tp) scores, tp a multiple of 16; slot j is visible iff j < limit (causal: no mask row).
 // Becomes exp(s - max) on visible slots and 0 elsewhere; returns 1 / sum, or 0 when nothing is visible.
-AVX512_TARGET inline float softmax_masked(float * s, int64_t tp, int64_t limit, const uint8_t * mrow) {
+// The sum runs in 16 lanes, slot j in lane j % 16: a masked row compacts its visible scores first
+// (softmax_masked), so its sum is the one of a causal row seeing the same keys in the same order.
+AVX512_TARGET inline float softmax_prefix(float * s, int64_t tp, int64_t limit) {
     __m512 mx = _mm512_set1_ps(-INFINITY);
-    for (int64_t j = 0; j < tp; j += 16) mx = _mm512_mask_max_ps(mx, visible16(j, limit, mrow), mx, _mm512_loadu_ps(s + j));
+    for (int64_t j = 0; j < tp; j += 16) mx = _mm512_mask_max_ps(mx, visible16(j, limit), mx, _mm512_loadu_ps(s + j));
     const float m = _mm512_reduce_max_ps(mx);
     if (m == -INFINITY) {
         for (int64_t j = 0; j < tp; j += 16) _mm512_storeu_ps(s + j, _mm512_setzero_ps());
@@ -127,11 +126,34 @@ AVX512_TARGET inline float softmax_masked(float * s, int64_t tp, int64_t limit, 
     const __m512 mv = _mm512_set1_ps(m);
     __m512 sum = _mm512_setzero_ps();
     for (int64_t j = 0; j < tp; j += 16) {
-        const __m512 e = _mm512_maskz_mov_ps(visible16(j, limit, mrow), exp512(_mm512_sub_ps(_mm512_loadu_ps(s + j), mv)));
+        const __m512 e = _mm512_maskz_mov_ps(visible16(j, limit), exp512(_mm512_sub_ps(_mm512_loadu_ps(s + j), mv)));
         _mm512_storeu_ps(s + j, e);
         sum = _mm512_add_ps(sum, e);
     }
     return 1.0f / _mm512_reduce_add_ps(sum);
+}
+
+// softmax_prefix for slot j visible iff j < limit and (mrow null or mrow[j]). With a mask row that
+// hides a slot before limit, the visible scores are compacted first, in slot order (only those
+// past the first hidden slot move), their softmax taken as a causal row's (softmax_prefix over the
+// first nv), then put back at their slots with hidden ones 0: a branch's row (docs/engine.md,
+// "Branches"), its keys interleaved with other branches', gets the same weights and 1 / sum, bit
+// for bit, as the same keys seen contiguously by a causal row (the sum's lanes follow the
+// compacted index; the max and each exp do not depend on the lane).
+AVX512_TARGET inline float softmax_masked(float * s, int64_t tp, int64_t limit, const uint8_t * mrow) {
+    int64_t first = limit;  // the first hidden slot
+    if (mrow)
+        for (first = 0; first < limit && mrow[first];) ++first;
+    if (first == limit) return softmax_prefix(s, tp, limit);
+    int64_t nv = first;
+    for (int64_t j = first; j < limit; ++j)
+        if (mrow[j]) s[nv++] = s[j];
+    const float inv = softmax_prefix(s, (nv + 15) / 16 * 16, nv);
+    // back to slot positions, from the end (the visible entry c of slot j has c <= j)
+    int64_t c = nv;
+    for (int64_t j = limit - 1; j >= first; --j) s[j] = mrow[j] ? s[--c] : 0.0f;
+    for (int64_t j = limit; j < tp; ++j) s[j] = 0.0f;
+    return inv;
 }
 
 // o[x] = inv[x] * sum_{j < len} p[x][j] v_j for QG queries (head_dim 16 * NV); v: slot 0, stride kv_dim.

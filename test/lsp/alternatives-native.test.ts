@@ -2,10 +2,15 @@
  * completion.alternatives on the real engine (the shipped model): an invoked completion's list
  * starts with the suggestion an automatic request gets, its items are distinct, and the same
  * request gives the same list again (the alternatives' seeds are fixed), in both decoding modes,
- * and the two modes give the same list (alternatives always run plain decoding).
+ * and the two modes give the same list (alternatives always run plain decoding). Decoded together
+ * (one generation with a branch per alternative), the lists are exactly those of alternatives
+ * generated one after another.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InlineCompletionList } from 'vscode-languageserver-protocol';
+import type { BranchRequest, EngineHost, GenerateRequest } from '../../server/src/completion/engine-host.js';
+import { SwitchingEngineHost } from '../../server/src/completion/switching-engine-host.js';
+import { Logger } from '../../server/src/log.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
 
 let pair: LspPair | undefined;
@@ -44,4 +49,56 @@ describe('alternatives on the real engine', () => {
     expect(lists.ar).toBeDefined();
     expect(lists.redrafter).toEqual(lists.ar);
   });
+});
+
+/** The server's real engine host, counting its generations, with decoding together on or hidden (alternatives then run one after another). */
+class Counted implements EngineHost {
+  readonly inner = new SwitchingEngineHost(new Logger(() => {}));
+  generations = 0;
+  together = 0;
+  constructor(private readonly decodes: boolean) {}
+  configure: EngineHost['configure'] = (e) => this.inner.configure(e);
+  ready: EngineHost['ready'] = (s) => this.inner.ready(s);
+  generate = (req: GenerateRequest) => (this.generations++, this.inner.generate(req));
+  decodesTogether = (): boolean => this.decodes && this.inner.decodesTogether();
+  generateTogether = (req: GenerateRequest, branches: BranchRequest[]) => (this.together++, this.inner.generateTogether(req, branches));
+  takesExtraDrafts = (): boolean => this.inner.takesExtraDrafts();
+  canPrefetch = (): boolean => this.inner.canPrefetch();
+  closeSession: EngineHost['closeSession'] = (k) => this.inner.closeSession(k);
+  status: EngineHost['status'] = () => this.inner.status();
+  dispose: EngineHost['dispose'] = () => this.inner.dispose();
+}
+
+describe('alternatives decoded together on the real engine', () => {
+  // line ends of a small file, each followed by an invoked request
+  const source = 'export function mean(values: number[]): number {\n  let sum = 0;\n  for (const v of values) {\n    sum += v;\n  }\n  return sum / values.length;\n}\n';
+  const spots = source.split('\n').slice(0, 6).map((line, i) => ({ line: i, character: line.length }));
+
+  async function lists(host: Counted): Promise<string[][]> {
+    pair = createPair({ engineHost: host, ownsEngineHost: true });
+    await pair.initialize({}, { completion: { debounceMs: 0, minTokenProbability: 0, timeBudgetMs: 0 }, cache: { prefetch: false } });
+    await pair.open('file:///mean.ts', source);
+    const out: string[][] = [];
+    for (const at of spots) out.push(texts(await pair.inline('file:///mean.ts', at, { context: { triggerKind: 1 } })));
+    await pair.client.sendRequest('shutdown');
+    pair.dispose();
+    pair = undefined;
+    return out;
+  }
+
+  it('gives exactly the lists of alternatives generated one after another, in one generation per invoked request', async () => {
+    const alone = new Counted(false);
+    const together = new Counted(true);
+    const expected = await lists(alone);
+    const got = await lists(together);
+    expect(got).toEqual(expected);
+    const asked = expected.filter((l) => l.length > 0).length; // an empty first suggestion asks for no alternatives
+    expect(asked).toBeGreaterThanOrEqual(3);
+    expect(expected.flat().length).toBeGreaterThan(asked); // some alternatives were offered
+    expect(alone.together).toBe(0);
+    expect(together.together).toBe(asked);
+    // one generation per invoked request's first item, none per alternative
+    expect(together.generations).toBe(spots.length);
+    expect(alone.generations).toBeGreaterThanOrEqual(spots.length + 2 * asked);
+  }, 120_000);
 });

@@ -15,13 +15,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { addonPath, backends, Drafter, Model, Tokenizer, type GenerateChunk, type Session } from '../../../native/lib/index.js';
+import { addonPath, backends, Drafter, Model, Tokenizer, type GenerateChunk, type GenerateResult, type Session } from '../../../native/lib/index.js';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { abortError } from './debouncer.js';
 import { firstUnsure } from './confidence.js';
 import { chooseModel, type ModelChoice } from './default-model.js';
-import type { EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, KvFigures, LoadedModel } from './engine-host.js';
+import type { BranchChunk, BranchRequest, EngineHost, EngineHostStatus, GenerateRequest, GenerateSummary, KvFigures, LoadedModel } from './engine-host.js';
 import { cacheDirPath, calibrationIdentity, CalibrationStore } from './calibration-store.js';
 import { calibratedFor, calibrate, candidateShapes, decideMode, shapeName, type Calibration, type ModeDecision, type ShapeSetting, type TreeShape } from './mode-calibration.js';
 import { BackgroundGate } from './background-gate.js';
@@ -279,7 +279,11 @@ export class NativeEngineHost implements EngineHost {
     }
   }
 
-  private async *run(req: GenerateRequest): AsyncGenerator<Int32Array, GenerateSummary | undefined, void> {
+  /**
+   * Waits for the engine (one generation at a time), loads the model, and takes the request's
+   * session (its KV budget applied, its reuse noted). `release` gives both back.
+   */
+  private async claim(req: GenerateRequest): Promise<{ loaded: Loaded; session: Session; release: () => void }> {
     let release: () => void;
     try {
       release = await this.lock.acquire(req.signal);
@@ -302,6 +306,16 @@ export class NativeEngineHost implements EngineHost {
       const reusable = session.reusablePrefixLength(req.prompt);
       loaded.pool.noteReuse(reusable);
       req.onReuse?.(reusable);
+      return { loaded, session, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private async *run(req: GenerateRequest): AsyncGenerator<Int32Array, GenerateSummary | undefined, void> {
+    const { loaded, session, release } = await this.claim(req);
+    try {
       // mode switched to auto after the load: calibrate now, once
       if (this.settings?.mode === 'auto') await this.calibrate(loaded);
       const decision = this.decision(loaded);
@@ -355,6 +369,110 @@ export class NativeEngineHost implements EngineHost {
       }
     } finally {
       release();
+    }
+  }
+
+  /** Any loaded model decodes branches (plain decoding). */
+  decodesTogether(): boolean {
+    return true;
+  }
+
+  /**
+   * Branches decoded together (Session.generateBranches: one forward per step for all live
+   * branches), one generation on the engine: the same queue, gate and session as generate().
+   */
+  async *generateTogether(req: GenerateRequest, branches: BranchRequest[]): AsyncGenerator<BranchChunk, void, void> {
+    const { signal, leave } = this.gate.enter(req);
+    try {
+      yield* this.runTogether({ ...req, signal }, branches);
+    } finally {
+      leave();
+    }
+  }
+
+  private async *runTogether(req: GenerateRequest, branches: BranchRequest[]): AsyncGenerator<BranchChunk, void, void> {
+    const { loaded, session, release } = await this.claim(req);
+    try {
+      // the branches' tokens side by side must fit the session; else each branch in turn
+      if (req.prompt.length + branches.length * req.maxTokens > loaded.view.maxContext) {
+        yield* this.inTurn(session, req, branches);
+        return;
+      }
+      const gen = session.generateBranches(req.prompt, {
+        branches: branches.map((b) => ({ temperature: b.temperature, seed: b.seed })),
+        maxTokens: req.maxTokens,
+        stopTokens: req.stopTokens,
+        signal: req.signal,
+        ...(req.requiredPrefix ? { requiredPrefix: req.requiredPrefix } : {}),
+      });
+      const ends = branches.map((b, i) => {
+        const end = (): void => gen.endBranch(i);
+        if (b.signal.aborted) end();
+        else b.signal.addEventListener('abort', end, { once: true });
+        return end;
+      });
+      const steps = req.spans ? new StepTimer(req.spans, 'ar') : null;
+      const emitted = branches.map(() => 0);
+      const open = new Set(branches.keys());
+      let prefill: { promptTokens: number; reusedTokens: number; prefillMs: number } | null = null;
+      let decodeMs = 0;
+      // why a branch ended: its own signal, its length, else a stop token (the engine ends it at either)
+      const summary = (b: number): GenerateSummary => ({
+        stoppedBy: branches[b]!.signal.aborted ? 'aborted' : emitted[b]! >= req.maxTokens ? 'max_tokens' : 'eos',
+        ...(prefill ?? { promptTokens: req.prompt.length, reusedTokens: 0, prefillMs: 0 }),
+        decodeMs,
+      });
+      let finished = false;
+      try {
+        for (;;) {
+          steps?.begin();
+          const r = await gen.next();
+          if (r.done) {
+            finished = true;
+            steps?.last(r.value.stats.forward_passes);
+            // branches the steps did not report ended (the generation was aborted)
+            const rest = [...open].map((b) => ({ branch: b, summary: { ...summary(b), stoppedBy: 'aborted' as const } }));
+            if (rest.length > 0) yield { ids: new Int32Array(0), branches: new Int32Array(0), ended: rest };
+            return;
+          }
+          steps?.end(r.value);
+          if (prefill) decodeMs += r.value.step.stepMs;
+          else prefill = { promptTokens: req.prompt.length, reusedTokens: r.value.step.reusedTokens, prefillMs: r.value.step.stepMs };
+          for (const b of r.value.branches) emitted[b]!++;
+          const ended = [...r.value.ended].map((b) => ({ branch: b, summary: summary(b) }));
+          for (const e of ended) open.delete(e.branch);
+          yield { ids: r.value.ids, branches: r.value.branches, ended };
+        }
+      } finally {
+        if (!finished) await gen.return(undefined as never).catch(() => {});
+        branches.forEach((b, i) => b.signal.removeEventListener('abort', ends[i]!));
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /** The branches of runTogether one after another, each a plain generation of its own on the claimed session. */
+  private async *inTurn(session: Session, req: GenerateRequest, branches: BranchRequest[]): AsyncGenerator<BranchChunk, void, void> {
+    for (const [b, branch] of branches.entries()) {
+      const gen = session.generate(req.prompt, {
+        maxTokens: req.maxTokens,
+        temperature: branch.temperature,
+        seed: branch.seed,
+        stopTokens: req.stopTokens,
+        signal: AbortSignal.any([req.signal, branch.signal]),
+        ...(req.requiredPrefix ? { requiredPrefix: req.requiredPrefix } : {}),
+      });
+      const steps = req.spans ? new StepTimer(req.spans, 'ar') : null;
+      let r: IteratorResult<GenerateChunk, GenerateResult>;
+      for (steps?.begin(); !(r = await gen.next()).done; steps?.begin()) {
+        steps?.end(r.value);
+        yield { ids: r.value.ids, branches: new Int32Array(r.value.ids.length).fill(b), ended: [] };
+      }
+      const st = r.value.stats;
+      steps?.last(st.forward_passes);
+      const summary: GenerateSummary = { stoppedBy: r.value.stoppedBy, promptTokens: st.prompt_tokens, reusedTokens: st.reused_tokens, prefillMs: st.prefill_ms, decodeMs: st.decode_ms };
+      yield { ids: new Int32Array(0), branches: new Int32Array(0), ended: [{ branch: b, summary }] };
     }
   }
 

@@ -7,11 +7,14 @@
  * the same spots. Reports the latency of the invoked answers that held a suggestion (an empty first
  * suggestion asks for no alternatives), the `alternatives` stage of their traces (the
  * alternatives alone), how many items they held, and a digest of every list, so two builds can be
- * compared for speed with the same output (the alternatives' seeds are fixed).
+ * compared for speed with the same output (the alternatives' seeds are fixed). The files are opened
+ * from a copy in a fixed scratch folder, so two checkouts' runs send the same prompts (a snippet from
+ * another open file names its path).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ParsedArgs } from '../server/src/cli/args.js';
 import { existingDir } from '../server/src/cli/paths.js';
@@ -46,7 +49,13 @@ export async function runAlternativesBench(args: ParsedArgs): Promise<number> {
   const shipped = defaultModelDirs();
   const modelDir = existingDir('model', (f.model as string | undefined) ?? shipped.model);
   const drafterDir = f.drafter !== undefined ? existingDir('drafter', f.drafter as string) : f.model === undefined ? existingDir('drafter', shipped.drafter) : null;
-  const files = MULTI_FILES.map((x) => resolve(packageRoot(), 'fixtures', 'workspace', 'src', x));
+  const scratch = join(tmpdir(), 'slipstream-bench-alternatives');
+  mkdirSync(scratch, { recursive: true });
+  const files = MULTI_FILES.map((x) => {
+    const copy = join(scratch, x);
+    copyFileSync(resolve(packageRoot(), 'fixtures', 'workspace', 'src', x), copy);
+    return copy;
+  });
   const texts = files.map((x) => readFileSync(x, 'utf8'));
   const spots = planLineEnds(texts, (f.spots as number | undefined) ?? 18, (f.seed as number | undefined) ?? 1);
   const rounds = (f.rounds as number | undefined) ?? 2;

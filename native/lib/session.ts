@@ -508,23 +508,11 @@ export class Session {
 
   async *#generate(o: CheckedGenerate): AsyncGenerator<GenerateChunk, GenerateResult> {
     const chunks: Int32Array[] = [];
-    const loop = this.#steps(o);
-    let end: StepsEnd;
-    try {
-      for (;;) {
-        const it = await loop.next();
-        if (it.done) {
-          end = it.value;
-          break;
-        }
-        const r = it.value;
-        if (r.ids.length === 0) continue;
-        chunks.push(r.ids);
-        yield { ids: r.ids, ...(r.logprobs ? { logprobs: r.logprobs } : {}), step: r.stats, endedAt: r.endedAt };
-      }
-    } finally {
-      await loop.return(undefined as never);  // the consumer's return(): the loop's own finally disposes the generation
-    }
+    const end = yield* this.#chunks(o, (r): GenerateChunk | null => {
+      if (r.ids.length === 0) return null;
+      chunks.push(r.ids);
+      return { ids: r.ids, ...(r.logprobs ? { logprobs: r.logprobs } : {}), step: r.stats, endedAt: r.endedAt };
+    });
     const ids = concatIds(chunks);
     end.stats.tokens_per_step = end.stats.forward_passes > 0 ? ids.length / end.stats.forward_passes : 0;
     return { ids, stats: end.stats, stoppedBy: end.stoppedBy };
@@ -560,28 +548,35 @@ export class Session {
   async *#branches(o: CheckedGenerate & { count: number }, started: (gen: NativeGeneration) => void): AsyncGenerator<BranchesChunk, BranchesResult> {
     const ids: number[][] = Array.from({ length: o.count }, () => []);
     const stoppedBy: (BranchesResult['stoppedBy'][number] | null)[] = new Array<null>(o.count).fill(null);
-    const loop = this.#steps(o, started);
-    let end: StepsEnd;
-    try {
-      for (;;) {
-        const it = await loop.next();
-        if (it.done) {
-          end = it.value;
-          break;
-        }
-        const r = it.value;
+    const end = yield* this.#chunks(
+      o,
+      (r): BranchesChunk | null => {
         const branches = r.branches!, ended = r.ended!;
         r.ids.forEach((t, i) => ids[branches[i]!]!.push(t));
         ended.forEach((b, i) => (stoppedBy[b] = BRANCH_END[r.endedWhy![i]!] ?? 'ended'));
-        if (r.ids.length > 0 || ended.length > 0) yield { ids: r.ids, branches, ended, step: r.stats, endedAt: r.endedAt };
-      }
-    } finally {
-      await loop.return(undefined as never);
-    }
+        return r.ids.length > 0 || ended.length > 0 ? { ids: r.ids, branches, ended, step: r.stats, endedAt: r.endedAt } : null;
+      },
+      started,
+    );
     const emitted = ids.reduce((n, b) => n + b.length, 0);
     end.stats.tokens_per_step = end.stats.forward_passes > 0 ? emitted / end.stats.forward_passes : 0;
     // a branch with no reason was still running: the generation was aborted
     return { ids: ids.map((b) => Int32Array.from(b)), stoppedBy: stoppedBy.map((w) => w ?? 'aborted'), stats: end.stats };
+  }
+
+  /** #steps' decoded steps, each made a chunk by `chunk` (null: not yielded); returns how the loop ended. */
+  async *#chunks<C>(o: CheckedGenerate, chunk: (r: DecodedStep) => C | null, started?: (gen: NativeGeneration) => void): AsyncGenerator<C, StepsEnd> {
+    const loop = this.#steps(o, started);
+    try {
+      for (;;) {
+        const it = await loop.next();
+        if (it.done) return it.value;
+        const c = chunk(it.value);
+        if (c !== null) yield c;
+      }
+    } finally {
+      await loop.return(undefined as never); // the consumer's return(): the loop's own finally disposes the generation
+    }
   }
 
   /**

@@ -8,7 +8,8 @@
  * decodes them together (one generateTogether call with a branch each: branch-batch.ts).
  * Over the FAKE engine, whose answer depends on the request's temperature and seed.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CompletionProvider } from '../../server/src/completion/provider.js';
 import type { InlineCompletionList } from 'vscode-languageserver-protocol';
 import { FakeEngineHost } from '../helpers/fake-engine.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
@@ -40,7 +41,10 @@ beforeEach(() => {
   together = false;
   engine = newEngine();
 });
-afterEach(() => pair.dispose());
+afterEach(() => {
+  vi.restoreAllMocks();
+  pair.dispose();
+});
 
 describe.each([
   ['one after another', false],
@@ -56,9 +60,10 @@ describe.each([
     const list = await pair.inline(uri, at, invoked);
     expect(texts(list)).toEqual(['greedy();', 'alt1();', 'alt2();']);
     // the alternatives decode plainly whatever the engine's mode, so a seed gives the same sample everywhere
-    expect(engine.requests.map((r) => [r.temperature, r.seed, r.plainDecoding])).toEqual([[0, undefined, undefined], [0.8, 1, true], [0.8, 2, true]]);
-    // decoded together: one generation with a branch per alternative
-    expect(engine.togetherCalls).toEqual(together ? [2] : []);
+    // decoded together: one generation with a branch for the first (greedy, plain: the same text) and one per alternative
+    const firstAsked = together ? [0, 0, true] : [0, undefined, undefined];
+    expect(engine.requests.map((r) => [r.temperature, r.seed, r.plainDecoding])).toEqual([firstAsked, [0.8, 1, true], [0.8, 2, true]]);
+    expect(engine.togetherCalls).toEqual(together ? [3] : []);
     const ids = list!.items.map((i) => i.command!.arguments![0]);
     expect(new Set(ids).size).toBe(3);
     // one request in the figures; the alternatives are in the traces
@@ -126,6 +131,7 @@ describe.each([
 
   it('stops when a newer request of the document arrives, answering with what it has', async () => {
     await start();
+    if (together) return stopsTogether();
     let release = (): void => {};
     // the usual suggestion's generation, then the first alternative's, which is held
     const alternativeStarted = engine
@@ -142,10 +148,44 @@ describe.each([
     release();
     expect(texts(await first)).toEqual(['greedy();']);
     expect(texts(await newer)).toEqual(['greedy();']);
-    // one after another: no second alternative; together: both branches had started, and both stopped
-    expect(engine.requests.map((r) => r.seed)).toEqual(together ? [undefined, 1, 2, undefined] : [undefined, 1, undefined]);
+    expect(engine.requests.map((r) => r.seed)).toEqual([undefined, 1, undefined]); // no second alternative
+    // the running alternative was stopped by the newer request (not run to its end, then found stale)
+    expect(await alternativeOutcomes()).toEqual(['superseded']);
   });
 });
+
+/** The case above decoded together: the newer request arrives while the alternatives' branches run on after the first's ended. */
+async function stopsTogether(): Promise<void> {
+  engine.respond = (_prompt, req) => (req.temperature === 0 ? 'greedy();' : `alternative${req.seed}();`);
+  // the generation waits after its 9th step: the first ('greedy();', 9 characters) is whole, the alternatives are not
+  const release = engine.hold(9);
+  // the alternatives hold the document once the first is answered, then take their seats (microtasks only)
+  const holdDocument = CompletionProvider.prototype.holdDocument;
+  const held = new Promise<void>((resolve) => {
+    vi.spyOn(CompletionProvider.prototype, 'holdDocument').mockImplementation(function (this: CompletionProvider, key: string) {
+      resolve();
+      return holdDocument.call(this, key);
+    });
+  });
+  const first = pair.inline(uri, at, invoked);
+  await held;
+  await new Promise((r) => setImmediate(r));
+  await pair.change(uri, 2, [{ range: { start: at, end: at }, text: 'x' }]);
+  const newerStarted = engine.nextStart();
+  const newer = pair.inline(uri, { line: 0, character: 9 });
+  await newerStarted;
+  release();
+  expect(texts(await first)).toEqual(['greedy();']);
+  expect(texts(await newer)).toEqual(['greedy();']);
+  expect(engine.requests.map((r) => r.seed)).toEqual([0, 1, 2, undefined]);
+  // both alternatives were under way and stopped by the newer request
+  expect(await alternativeOutcomes()).toEqual(['superseded', 'superseded']);
+}
+
+async function alternativeOutcomes(): Promise<string[]> {
+  const { traces } = (await pair.client.sendRequest('slipstream/traces', {})) as { traces: { trigger: string; outcome: string }[] };
+  return traces.filter((t) => t.trigger === 'alternative').map((t) => t.outcome);
+}
 
 describe('alternatives on slipstream/complete', () => {
   type Complete = { items: { insertText: string; start: number; end: number }[] };

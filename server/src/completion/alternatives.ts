@@ -7,35 +7,48 @@
  * exact sampling draws other samples for a seed, and mode auto may choose it). Only suggestions that differ
  * from every one before are kept.
  * On an engine that decodes branches together (the native one: EngineHost.decodesTogether) they
- * are decoded side by side, one forward per step for all of them (branch-batch.ts), each exactly the
- * sample it would be alone; on others (a remote engine) one after another. They run under one hold
+ * are branches of one generation with the first suggestion (branch-batch.ts: invokedSeats), one
+ * forward per step for all of them, each exactly the sample it would be alone; they take their seats
+ * once the first is known and read what their branches produced meanwhile. On other engines (a
+ * remote one) they are computed one after another once the first is ready. They run under one hold
  * of the document (provider.holdDocument) and stop at once when the request is cancelled, the
  * document changes or another request of the document arrives (none starts when one is in flight).
  * An editor cycles through them (VS Code: Alt+] and Alt+[).
  */
+import type { BranchBatch, SeatSampling } from './branch-batch.js';
 import type { CompletionProvider, CompletionRequest, CompletionResult } from './provider.js';
 
 /** Hot enough to leave the greedy path often, cool enough to stay plausible code. */
 export const ALTERNATIVE_TEMPERATURE = 0.8;
 
+/**
+ * The seats of an invoked request's batch: 0 the first suggestion (the request's temperature, the
+ * engine's default seed 0), then alternative i with seed i.
+ */
+export function invokedSeats(firstTemperature: number, count: number): SeatSampling[] {
+  return [{ temperature: firstTemperature, seed: 0 }, ...Array.from({ length: count - 1 }, (_, i) => ({ temperature: ALTERNATIVE_TEMPERATURE, seed: i + 1 }))];
+}
+
 type Shown = Extract<CompletionResult, { outcome: 'shown' | 'cached' }>;
 
 /**
  * The results after `first` (a shown or cached result of `req`) for up to `count` suggestions in
- * all: each shown, with a text unlike the first's and each other's.
+ * all: each shown, with a text unlike the first's and each other's. `batch`: the request's batch
+ * (invokedSeats), whose seats 1..count - 1 are the alternatives'; null: one after another.
  */
-export async function alternativesFor(provider: CompletionProvider, req: CompletionRequest, first: Shown, count: number): Promise<Shown[]> {
-  if (count < 2 || req.signal.aborted) return [];
-  const hold = provider.holdDocument(req.key);
-  if (!hold) return [];
+export async function alternativesFor(provider: CompletionProvider, req: CompletionRequest, first: Shown, count: number, batch: BranchBatch | null): Promise<Shown[]> {
+  const seeds = Array.from({ length: count - 1 }, (_, i) => i + 1);
+  const hold = req.signal.aborted ? null : provider.holdDocument(req.key);
+  if (!hold) {
+    for (const seed of seeds) batch?.absent(seed);
+    return [];
+  }
   try {
-    const seeds = Array.from({ length: count - 1 }, (_, i) => i + 1);
     // its own trace starts now (not at the invoked request's receipt) and carries no client fields
-    const ask = (seed: number, batch?: CompletionRequest['batch']): Promise<CompletionResult> =>
-      provider.complete({ ...req, trigger: 'alternative', temperature: ALTERNATIVE_TEMPERATURE, seed, held: hold.signal, clientTrace: undefined, receivedAt: undefined, ...(batch ? { batch } : {}) });
-    const batch = provider.branchBatch(seeds.length);
+    const ask = (seed: number, seat?: CompletionRequest['batch']): Promise<CompletionResult> =>
+      provider.complete({ ...req, trigger: 'alternative', temperature: ALTERNATIVE_TEMPERATURE, seed, held: hold.signal, clientTrace: undefined, receivedAt: undefined, ...(seat ? { batch: seat } : {}) });
     const results = batch
-      ? await Promise.all(seeds.map((seed, index) => ask(seed, { batch, index }).finally(() => batch.absent(index))))
+      ? await Promise.all(seeds.map((seed) => ask(seed, { batch, index: seed }).finally(() => batch.absent(seed))))
       : await oneAfterAnother(seeds, ask, () => hold.signal.aborted || (req.currentVersion !== undefined && req.currentVersion() !== req.version));
     const seen = new Set([first.item.text]);
     const out: Shown[] = [];

@@ -32,7 +32,7 @@ import {
 } from '../protocol.js';
 import type { EngineHost } from './engine-host.js';
 import { CompletionEvents } from './events.js';
-import { alternativesFor } from './alternatives.js';
+import { alternativesFor, invokedSeats } from './alternatives.js';
 import { RetentionTracker, type Schedule } from './retention.js';
 import { CompletionProvider, type CompletionRequest, type CompletionResult } from './provider.js';
 import { checkClientTrace, type ClientTrace } from '../trace/client-trace.js';
@@ -154,11 +154,16 @@ export class CompletionFeature implements Feature {
    * time to the whole answer.
    */
   private async withAlternatives(req: CompletionRequest, count: number): Promise<CompletionResult[]> {
-    const result = await this.provider.complete({ ...req, holdTrace: count > 1 });
-    if (result.outcome !== 'shown' && result.outcome !== 'cached') return [result];
+    // on an engine that decodes branches together, the first and its alternatives are branches of one generation
+    const batch = count > 1 ? this.provider.branchBatch(invokedSeats(req.temperature ?? this.ctx.config.settings.completion.temperature, count)) : null;
+    const result = await this.provider.complete({ ...req, holdTrace: count > 1, ...(batch ? { batch: { batch, index: 0 } } : {}) }).finally(() => batch?.absent(0));
+    if (result.outcome !== 'shown' && result.outcome !== 'cached') {
+      for (let i = 1; i < count; i++) batch?.absent(i); // no alternatives without a first suggestion
+      return [result];
+    }
     let more: CompletionResult[] = [];
     try {
-      if (count > 1) more = await alternativesFor(this.provider, req, result, count);
+      if (count > 1) more = await alternativesFor(this.provider, req, result, count, batch);
     } finally {
       result.finishTrace?.({ asked: count - 1, offered: more.length });
     }

@@ -18,7 +18,7 @@ import { buildPrompt, decodeContinuation, PromptState, wellFormed } from './cont
 import { AdaptiveDebouncer, abortError, wait } from './debouncer.js';
 import { errorCode, isAbort } from './engine-errors.js';
 import type { EngineHost, GenerateRequest, LoadedModel, TokenizerLike } from './engine-host.js';
-import { BranchBatch } from './branch-batch.js';
+import { BranchBatch, type SeatSampling } from './branch-batch.js';
 import type { CompletionEvents, OfferedItem } from './events.js';
 import { lineEndingAt, toLf, withLineEnding } from './line-endings.js';
 import { allowsMultiline, type FilterContext } from './postprocess/context.js';
@@ -87,7 +87,7 @@ export interface CompletionRequest {
   signal: AbortSignal;
   /** An alternative's hold of its document (holdDocument): aborted when a newer request of the document arrives. */
   held?: AbortSignal;
-  /** An alternative decoded together with the others of its request: its seat in their batch (branch-batch.ts). */
+  /** An invoked request's suggestion decoded together with the others of the request: its seat in their batch (branch-batch.ts). */
   batch?: { batch: BranchBatch; index: number };
   maxTokens?: number;
   /** When the server received the request (trace/clock.ts); default: when complete() is called. */
@@ -202,9 +202,9 @@ export class CompletionProvider {
     if (this.inflight.get(key) === hold) this.inflight.delete(key);
   }
 
-  /** A batch for `size` alternatives decoded together, or null when the engine decodes one generation at a time. */
-  branchBatch(size: number): BranchBatch | null {
-    return this.deps.host.decodesTogether?.() ? new BranchBatch(this.deps.host, size) : null;
+  /** A batch of seats decoded together (one per sampling), or null when the engine decodes one generation at a time. */
+  branchBatch(samplings: SeatSampling[]): BranchBatch | null {
+    return this.deps.host.decodesTogether?.() ? new BranchBatch(this.deps.host, samplings) : null;
   }
 
   /** Makes `ac` the document's request in flight, superseding the oldest request over MAX_PENDING. */
@@ -316,7 +316,7 @@ export class CompletionProvider {
         if (cacheOn) grace = setTimeout(end, ATTACH_GRACE_MS);
         else end();
       };
-      const engineSignal = AbortSignal.any([mine.signal, engine.signal]);
+      const engineSignal = AbortSignal.any([mine.signal, engine.signal, ...(req.held ? [req.held] : [])]);
       // (an alternative is not registered: nothing attaches to a sampled generation)
       const { gen, end } = alternative
         ? { gen: { attached: 0, partial: '', watchers: new Set<(partial: string) => void>() }, end: () => {} }

@@ -1,8 +1,9 @@
 /**
- * branch-batch.ts: seats of one batch meet in one generateTogether call once every seat is taken
- * or absent; each seat's stream yields exactly its branch's tokens and summary; a seat that stops
- * early ends its branch only; an engine error reaches every seat; seats that cannot share a
- * generation (another prompt), or a lone seat, get one of their own. Over the FAKE engine.
+ * branch-batch.ts: the first seat to arrive starts one generateTogether call with a branch per seat
+ * (the batch's samplings); each seat's stream yields exactly its branch's tokens and summary, a
+ * late seat from the branch's start; a seat that stops early, aborts or is absent ends its branch
+ * only; an engine error reaches every seat; a late seat that cannot share the generation (another
+ * prompt), or a lone seat, gets one of its own. Over the FAKE engine.
  */
 import { describe, expect, it } from 'vitest';
 import { BranchBatch } from '../../../server/src/completion/branch-batch.js';
@@ -16,9 +17,12 @@ function fakeEngine(): FakeEngineHost {
   return e;
 }
 
-function request(e: FakeEngineHost, seed: number, prompt = 'let a = ', signal = new AbortController().signal): GenerateRequest {
-  return { key: 'doc', prompt: e.tokenizer.encode(prompt, { addSpecialTokens: false }), maxTokens: 48, stopTokens: [1], temperature: 0.8, seed, signal };
+function request(e: FakeEngineHost, prompt = 'let a = ', signal = new AbortController().signal): GenerateRequest {
+  return { key: 'doc', prompt: e.tokenizer.encode(prompt, { addSpecialTokens: false }), maxTokens: 48, stopTokens: [1], temperature: 0.8, signal };
 }
+
+/** A batch with a seat per seed (temperature 0.8): the fake answers `s<seed>-` and `seed` x's. */
+const batchOf = (e: FakeEngineHost, ...seeds: number[]): BranchBatch => new BranchBatch(e, seeds.map((seed) => ({ temperature: 0.8, seed })));
 
 /** Reads a seat's stream to its end (or `stopAfter` chunks): its text and summary. */
 async function read(e: FakeEngineHost, gen: AsyncGenerator<GeneratedChunk, GenerateSummary | undefined, void>, stopAfter = Infinity) {
@@ -37,39 +41,41 @@ async function read(e: FakeEngineHost, gen: AsyncGenerator<GeneratedChunk, Gener
 }
 
 describe('BranchBatch', () => {
-  it('starts one generation once every seat is taken, each seat getting its own branch', async () => {
+  it('starts one generation at the first seat, with a branch per seat; later seats read theirs from its start', async () => {
     const e = fakeEngine();
-    const batch = new BranchBatch(e, 3);
-    const results = [1, 2, 3].map((seed, i) => read(e, batch.member(i, request(e, seed))));
-    expect((await Promise.all(results)).map((r) => [r.text, r.summary?.stoppedBy])).toEqual([
-      ['s1-x', 'eos'],
-      ['s2-xx', 'eos'],
-      ['s3-xxx', 'eos'],
-    ]);
+    const batch = batchOf(e, 1, 2, 3);
+    const first = await read(e, batch.member(0, request(e)));
+    expect([first.text, first.summary?.stoppedBy]).toEqual(['s1-x', 'eos']);
     expect(e.togetherCalls).toEqual([3]);
+    // the others arrive after the first is done (as alternatives do): their branches ran meanwhile
+    const later = await Promise.all([read(e, batch.member(2, request(e))), read(e, batch.member(1, request(e)))]);
+    expect(later.map((r) => [r.text, r.summary?.stoppedBy])).toEqual([
+      ['s3-xxx', 'eos'],
+      ['s2-xx', 'eos'],
+    ]);
     expect(e.calls).toHaveLength(1);
   });
 
-  it('waits for a seat not taken yet, and starts without one marked absent', async () => {
+  it('ends the branch of a seat marked absent; the others go on', async () => {
     const e = fakeEngine();
-    const batch = new BranchBatch(e, 3);
-    const first = read(e, batch.member(0, request(e, 1)));
-    const second = read(e, batch.member(2, request(e, 2)));
+    const batch = batchOf(e, 9, 4);
+    const release = e.hold(2); // the generation waits after its second step
+    const pending = read(e, batch.member(1, request(e)));
     await new Promise((r) => setTimeout(r, 10));
-    expect(e.calls).toHaveLength(0); // seat 1 is neither taken nor absent
-    batch.absent(1);
-    expect((await first).text).toBe('s1-x');
-    expect((await second).text).toBe('s2-xx');
-    expect(e.togetherCalls).toEqual([2]);
-    batch.absent(0); // a seat that ran: no effect
+    batch.absent(0);
+    expect(e.requests.map((r) => r.signal.aborted)).toEqual([true, false]);
+    release();
+    expect((await pending).text).toBe('s4-xxxx');
+    batch.absent(1); // a seat that ran: no effect
+    await expect(read(e, batch.member(0, request(e)))).rejects.toThrow('seat 0 of a branch batch was taken twice');
   });
 
   it('ends the branch of a seat that stops reading; the others run to their end', async () => {
     const e = fakeEngine();
-    const batch = new BranchBatch(e, 2);
+    const batch = batchOf(e, 9, 6);
     const release = e.hold(3); // the generation waits after its third step
-    const pending = read(e, batch.member(1, request(e, 6)));
-    const short = await read(e, batch.member(0, request(e, 9)), 2);
+    const pending = read(e, batch.member(1, request(e)));
+    const short = await read(e, batch.member(0, request(e)), 2);
     expect(short.text).toBe('s9');
     // branch 0 ended while the generation runs on for branch 1
     expect(e.requests.map((r) => r.signal.aborted)).toEqual([true, false]);
@@ -80,11 +86,11 @@ describe('BranchBatch', () => {
 
   it("ends the branch of a seat whose own signal aborts, with an 'aborted' summary", async () => {
     const e = fakeEngine();
-    const batch = new BranchBatch(e, 2);
+    const batch = batchOf(e, 5, 4);
     const ac = new AbortController();
     const release = e.hold(2);
-    const aborted = read(e, batch.member(0, request(e, 5, 'let a = ', ac.signal)));
-    const other = read(e, batch.member(1, request(e, 4)));
+    const aborted = read(e, batch.member(0, request(e, 'let a = ', ac.signal)));
+    const other = read(e, batch.member(1, request(e)));
     await new Promise((r) => setTimeout(r, 10));
     ac.abort();
     release();
@@ -92,31 +98,25 @@ describe('BranchBatch', () => {
     expect((await other).text).toBe('s4-xxxx');
   });
 
-  it('hands an engine error to every seat', async () => {
+  it('hands an engine error to every seat, a late one too', async () => {
     const e = fakeEngine();
     e.failStep = Object.assign(new Error('step failed'), { code: 'ENGINE_NUMERIC' });
-    const batch = new BranchBatch(e, 2);
-    const results = [0, 1].map((i) => read(e, batch.member(i, request(e, i + 1))));
-    for (const r of results) await expect(r).rejects.toThrow('step failed');
+    const batch = batchOf(e, 1, 2);
+    await expect(read(e, batch.member(0, request(e)))).rejects.toThrow('step failed');
+    await expect(read(e, batch.member(1, request(e)))).rejects.toThrow('step failed');
   });
 
-  it('gives seats with different prompts, and a lone seat, generations of their own', async () => {
+  it('gives a late seat with another prompt, and a lone seat, generations of their own', async () => {
     const e = fakeEngine();
-    const batch = new BranchBatch(e, 2);
-    const results = await Promise.all([read(e, batch.member(0, request(e, 1))), read(e, batch.member(1, request(e, 2, 'let b = ')))]);
-    expect(results.map((r) => r.text)).toEqual(['s1-x', 's2-xx']);
-    expect(e.togetherCalls).toEqual([]);
+    const batch = batchOf(e, 1, 2);
+    expect((await read(e, batch.member(0, request(e)))).text).toBe('s1-x');
+    // its branch in the shared generation ended; its own generation answers for its request
+    expect((await read(e, batch.member(1, request(e, 'let b = ')))).text).toBe('s2-xx');
+    expect(e.togetherCalls).toEqual([2]);
     expect(e.calls).toHaveLength(2);
-    const lone = new BranchBatch(e, 1);
-    expect((await read(e, lone.member(0, request(e, 3)))).text).toBe('s3-xxx');
-    expect(e.togetherCalls).toEqual([]);
-  });
-
-  it('refuses a seat taken twice', async () => {
-    const e = fakeEngine();
-    const batch = new BranchBatch(e, 2);
-    void read(e, batch.member(0, request(e, 1)));
-    await expect(read(e, batch.member(0, request(e, 2)))).rejects.toThrow('seat 0 of a branch batch was taken twice');
-    batch.absent(1);
+    const lone = batchOf(e, 3);
+    expect((await read(e, lone.member(0, request(e)))).text).toBe('s3-xxx');
+    expect(e.togetherCalls).toEqual([2]);
+    await expect(read(e, lone.member(1, request(e)))).rejects.toThrow('a branch batch of 1 has no seat 1');
   });
 });

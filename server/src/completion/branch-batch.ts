@@ -62,6 +62,8 @@ export class BranchBatch {
   private running = false;
   /** Prompt tokens the session already held, once the engine said. */
   private reused: number | null = null;
+  /** Whether the engine's queue let the shared generation in. */
+  private admitted = false;
 
   constructor(
     private readonly host: EngineHost,
@@ -86,8 +88,8 @@ export class BranchBatch {
     } else if (!this.running || !sharesBranches(this.shared, req)) {
       this.goAlone(seat);
     } else {
-      // late: what the branch produced so far is queued; the engine's queue is behind it
-      req.spans?.queued(nowMs());
+      // late: what its branch produced so far is queued for it; what the engine already said, it is told now
+      if (this.admitted) req.spans?.queued(nowMs());
       if (this.reused !== null) req.onReuse?.(this.reused);
     }
     try {
@@ -130,7 +132,10 @@ export class BranchBatch {
     // the seats there at each moment hear the engine's queue and steps (a late seat is told at its arrival)
     const present = (): Seat[] => seats.filter((s) => s.req !== null && s.inBatch && !s.finished);
     const spans: EngineSpans = {
-      queued: (at) => present().forEach((s) => s.req!.spans?.queued(at)),
+      queued: (at) => {
+        this.admitted = true;
+        present().forEach((s) => s.req!.spans?.queued(at));
+      },
       step: (step) => present().forEach((s) => s.req!.spans?.step(step)),
     };
     const req: GenerateRequest = {

@@ -3,10 +3,14 @@
  * server/src/completion/alternatives.ts) costs the developer who asks for them (VS Code: Alt+] or
  * Trigger Inline Suggestion). At seeded line ends of three files of fixtures/workspace (each file whole),
  * the client asks as typing does (automatic, untimed: the ghost text a developer sees first), then
- * invoked, timed: the answer with its alternatives. A warm-up round, then --rounds timed rounds over
- * the same spots. Reports the latency of the invoked answers that held a suggestion (an empty first
- * suggestion asks for no alternatives), the `alternatives` stage of their traces (the
- * alternatives alone), how many items they held, and a digest of every list, so two builds can be
+ * invoked, timed: the answer with its alternatives. After a request per file outside the
+ * measurement (the model loaded, each file's session filled), --rounds timed rounds over the same
+ * spots: in the first, an invoked request computes its first suggestion unless the automatic one
+ * before it was whole (then the suggestion cache has it); in later rounds the cache has the first
+ * round's. Reports the latency of the invoked answers that held a suggestion (an empty first
+ * suggestion asks for no alternatives), the `alternatives` stage of their traces (the alternatives
+ * alone), the server's time for those whose first suggestion was computed and for those that found
+ * it in the cache, how many items the answers held, and a digest of every list, so two builds can be
  * compared for speed with the same output (the alternatives' seeds are fixed). The files are opened
  * from a copy in a fixed scratch folder, so two checkouts' runs send the same prompts (a snippet from
  * another open file names its path).
@@ -36,6 +40,9 @@ export interface AlternativesResult {
   invoked_ms: LatencySummary;
   /** The invoked traces' `alternatives` stage: the alternatives after the first item. */
   alternatives_stage_ms: LatencySummary;
+  /** The answers with alternatives, as the server timed them (their traces): the first suggestion computed, or from the cache. */
+  first_computed: { answers: number; ms: LatencySummary | null };
+  first_cached: { answers: number; ms: LatencySummary | null };
   /** How many answers held 0, 1, 2, ... items. */
   items: number[];
   /** sha256 of every round's lists, in order: equal digests, equal output. */
@@ -62,25 +69,32 @@ export async function runAlternativesBench(args: ParsedArgs): Promise<number> {
   const client = new LspClient(['--model', modelDir, ...(drafterDir ? ['--drafter', drafterDir] : []), ...(f.weights !== undefined ? ['--weights', f.weights as string] : [])]);
   const docs = new Docs(client);
   const uris = files.map((x) => pathToFileURL(x).href);
-  process.stderr.write(`bench alternatives: ${spots.length} line ends over ${MULTI_FILES.join(', ')}, a warm-up round and ${rounds} timed\n`);
+  process.stderr.write(`bench alternatives: ${spots.length} line ends over ${MULTI_FILES.join(', ')}, ${rounds} timed rounds\n`);
   try {
     await client.initialize({ completion: { debounceMs: 0 }, cache: { prefetch: false }, trace: { capacity: 100000 } });
-    for (const [d, uri] of uris.entries()) await docs.open(uri, texts[d]!);
+    for (const [d, uri] of uris.entries()) {
+      await docs.open(uri, texts[d]!);
+      await docs.complete(uri, texts[d]!.length, 2); // outside the measurement: load, fill each session
+    }
+    const before = (await client.traces(0)).reduce((m, t) => Math.max(m, t.id), 0);
     const lists: string[][][] = [];
     const ms: number[] = [];
-    let before = 0;
-    for (let round = 0; round <= rounds; round++) {
-      if (round === 1) before = (await client.traces(0)).reduce((m, t) => Math.max(m, t.id), 0);
+    for (let round = 0; round < rounds; round++) {
       const got: string[][] = [];
       for (const s of spots) {
         await docs.complete(uris[s.doc]!, s.offset, 2);
         const { list, ms: took } = await docs.complete(uris[s.doc]!, s.offset, 1);
         got.push((list?.items ?? []).map((i) => (typeof i.insertText === 'string' ? i.insertText : i.insertText.value)));
-        if (round > 0 && got.at(-1)!.length > 0) ms.push(took);
+        if (got.at(-1)!.length > 0) ms.push(took);
       }
-      if (round > 0) lists.push(got);
+      lists.push(got);
     }
-    const stage = (await client.traces(before)).filter((t) => t.trigger === 'invoked' && t.stages.alternatives !== undefined).map((t) => t.stages.alternatives!);
+    const invoked = (await client.traces(before)).filter((t) => t.trigger === 'invoked' && t.stages.alternatives !== undefined);
+    const stage = invoked.map((t) => t.stages.alternatives!);
+    const split = (computed: boolean): AlternativesResult['first_computed'] => {
+      const x = invoked.filter((t) => (t.cacheHit === 'none') === computed).map((t) => t.totalMs);
+      return { answers: x.length, ms: x.length > 0 ? latencySummary(x) : null };
+    };
     const items: number[] = [];
     for (const l of lists.flat()) items[l.length] = (items[l.length] ?? 0) + 1;
     const result: AlternativesResult = {
@@ -90,6 +104,8 @@ export async function runAlternativesBench(args: ParsedArgs): Promise<number> {
       with_items: ms.length,
       invoked_ms: latencySummary(ms.length > 0 ? ms : [0]),
       alternatives_stage_ms: latencySummary(stage.length > 0 ? stage : [0]),
+      first_computed: split(true),
+      first_cached: split(false),
       items: Array.from(items, (n) => n ?? 0),
       lists_digest: createHash('sha256').update(JSON.stringify(lists)).digest('hex').slice(0, 16),
       same_every_round: lists.every((l) => JSON.stringify(l) === JSON.stringify(lists[0])),
@@ -108,6 +124,8 @@ export function formatAlternatives(r: AlternativesResult): string {
     `invoked answers: ${r.answers} (${r.spots} spots x ${r.rounds} rounds)`,
     `  latency of the ${r.with_items} with a suggestion: ${s(r.invoked_ms)}`,
     `  alternatives stage: ${s(r.alternatives_stage_ms)}`,
+    `  server time, first suggestion computed (${r.first_computed.answers}): ${r.first_computed.ms ? s(r.first_computed.ms) : '-'}`,
+    `  server time, first suggestion from the cache (${r.first_cached.answers}): ${r.first_cached.ms ? s(r.first_cached.ms) : '-'}`,
     `  items per answer (0, 1, 2, ...): ${r.items.join(', ')}`,
     `lists digest ${r.lists_digest}; the same every round: ${r.same_every_round ? 'yes' : 'no'}`,
     '',

@@ -97,7 +97,7 @@ export const benchCommand: CommandSpec = {
     'max-tokens': { kind: 'int', value: 'N', min: 1, description: "redrafter: tokens generated per prompt (default 128); keystrokes: completion.maxTokens (default: the server's); quality: completion.maxTokens (default 32)" },
     sweep: { kind: 'boolean', description: 'redrafter: also measure a grid of (beams, beam length)' },
     tokens: { kind: 'int', value: 'N', min: 2, max: 512, description: 'steps: tokens generated per round (default 64)' },
-    rounds: { kind: 'int', value: 'N', min: 1, max: 10000, description: 'steps: rounds, each running every variant once (default 30); startup: rounds of two server starts, an empty and a filled calibration cache (default 8); alternatives: timed rounds after a warm-up (default 2)' },
+    rounds: { kind: 'int', value: 'N', min: 1, max: 10000, description: 'steps: rounds, each running every variant once (default 30); startup: rounds of two server starts, an empty and a filled calibration cache (default 8); alternatives: timed rounds over the same spots (default 2)' },
     'work-us': { kind: 'int', value: 'US', min: 0, max: 100000, description: "steps: the busy consumer's work per chunk, in microseconds (default 60)" },
     calibrate: { kind: 'boolean', description: "redrafter: first run mode auto's tree-shape calibration, then measure each of its candidate shapes too" },
     context: { kind: 'string', value: 'FILE', description: "redrafter: put this file's text before every prompt (the code above the cursor), its start cut to fit the model's context" },

@@ -140,14 +140,7 @@ describe.each([
       .then(() => (release = engine.hold()));
     const first = pair.inline(uri, at, invoked);
     await alternativeStarted;
-    // typing: a newer request of the document supersedes the running alternative
-    await pair.change(uri, 2, [{ range: { start: at, end: at }, text: 'x' }]); // not what the suggestion types: no cache hit
-    const newerStarted = engine.nextStart();
-    const newer = pair.inline(uri, { line: 0, character: 9 });
-    await newerStarted;
-    release();
-    expect(texts(await first)).toEqual(['greedy();']);
-    expect(texts(await newer)).toEqual(['greedy();']);
+    await typeAndAskAgain(first, () => release());
     expect(engine.requests.map((r) => r.seed)).toEqual([undefined, 1, undefined]); // no second alternative
     // the running alternative was stopped by the newer request (not run to its end, then found stale)
     expect(await alternativeOutcomes()).toEqual(['superseded']);
@@ -170,6 +163,18 @@ async function stopsTogether(): Promise<void> {
   const first = pair.inline(uri, at, invoked);
   await held;
   await new Promise((r) => setImmediate(r));
+  await typeAndAskAgain(first, release);
+  expect(engine.requests.map((r) => r.seed)).toEqual([0, 1, 2, undefined]);
+  // both alternatives were under way and stopped by the newer request
+  expect(await alternativeOutcomes()).toEqual(['superseded', 'superseded']);
+}
+
+/**
+ * Typing at the cursor (not what the suggestion types: no cache hit), then a newer request of the
+ * document reaching the engine while the alternatives are held there; `release` lets the engine go
+ * on. The invoked request answers with its first suggestion only, the newer one with its own.
+ */
+async function typeAndAskAgain(first: Promise<InlineCompletionList | null>, release: () => void): Promise<void> {
   await pair.change(uri, 2, [{ range: { start: at, end: at }, text: 'x' }]);
   const newerStarted = engine.nextStart();
   const newer = pair.inline(uri, { line: 0, character: 9 });
@@ -177,9 +182,6 @@ async function stopsTogether(): Promise<void> {
   release();
   expect(texts(await first)).toEqual(['greedy();']);
   expect(texts(await newer)).toEqual(['greedy();']);
-  expect(engine.requests.map((r) => r.seed)).toEqual([0, 1, 2, undefined]);
-  // both alternatives were under way and stopped by the newer request
-  expect(await alternativeOutcomes()).toEqual(['superseded', 'superseded']);
 }
 
 async function alternativeOutcomes(): Promise<string[]> {

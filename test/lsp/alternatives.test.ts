@@ -129,6 +129,17 @@ describe.each([
     expect(engine.requests).toHaveLength(4);
   });
 
+  it('generates a sampled first suggestion (completion.temperature > 0) on its own, as an automatic request gets it', async () => {
+    await start({ temperature: 0.5 });
+    engine.respond = (_prompt, req) => (req.seed === undefined ? 'sampled();' : `alt${req.seed}();`);
+    expect(texts(await pair.inline(uri, at, invoked))).toEqual(['sampled();', 'alt1();', 'alt2();']);
+    // the first: a generation of its own in the engine's mode (not plain decoding); together, the
+    // alternatives' generation leaves the first's seat empty
+    const r = engine.requests[0]!;
+    expect([r.temperature, r.seed, r.plainDecoding]).toEqual([0.5, undefined, undefined]);
+    expect(engine.togetherCalls).toEqual(together ? [3] : []);
+  });
+
   it('stops when a newer request of the document arrives, answering with what it has', async () => {
     await start();
     if (together) return stopsTogether();

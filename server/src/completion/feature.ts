@@ -154,9 +154,14 @@ export class CompletionFeature implements Feature {
    * time to the whole answer.
    */
   private async withAlternatives(req: CompletionRequest, count: number): Promise<CompletionResult[]> {
-    // on an engine that decodes branches together, the first and its alternatives are branches of one generation
-    const batch = count > 1 ? this.provider.branchBatch(invokedSeats(req.temperature ?? this.ctx.config.settings.completion.temperature, count)) : null;
-    const result = await this.provider.complete({ ...req, holdTrace: count > 1, ...(batch ? { batch: { batch, index: 0 } } : {}) }).finally(() => batch?.absent(0));
+    // on an engine that decodes branches together, the first and its alternatives are branches of one
+    // generation; a greedy first only: a sampled one stays the sample an automatic request gets (in
+    // ReDrafter's mode, not plain decoding's), and its seat is left empty
+    const temperature = req.temperature ?? this.ctx.config.settings.completion.temperature;
+    const batch = count > 1 ? this.provider.branchBatch(invokedSeats(temperature, count)) : null;
+    const seated = batch !== null && temperature === 0;
+    if (!seated) batch?.absent(0);
+    const result = await this.provider.complete({ ...req, holdTrace: count > 1, ...(seated ? { batch: { batch, index: 0 } } : {}) }).finally(() => batch?.absent(0));
     if (result.outcome !== 'shown' && result.outcome !== 'cached') {
       for (let i = 1; i < count; i++) batch?.absent(i); // no alternatives without a first suggestion
       return [result];

@@ -19,6 +19,7 @@ export {
   defaultRunAhead,
   MAX_BRANCHES,
   type BranchedGeneration,
+  type BranchEnd,
   type BranchesChunk,
   type BranchesResult,
   type BranchSampling,

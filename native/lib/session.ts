@@ -147,11 +147,16 @@ export interface BranchesChunk {
   branches: Int32Array;
   /** Branches that ended at this step (any reason). */
   ended: Int32Array;
+  /** (ended.length) why each ended: a stop token, max_tokens, or endBranch ('ended'). */
+  endedBy: BranchEnd[];
   /** That step's figures (a prefill step, then plain steps: treeSize = the branches it forwarded). */
   step: StepStats;
   /** As GenerateChunk.endedAt. */
   endedAt: number;
 }
+
+/** Why a branch ended at a step (the engine's engine_branch_end). */
+export type BranchEnd = 'eos' | 'max_tokens' | 'ended';
 
 export interface BranchesResult {
   /** (B) each branch's tokens. */
@@ -553,8 +558,9 @@ export class Session {
       (r): BranchesChunk | null => {
         const branches = r.branches!, ended = r.ended!;
         r.ids.forEach((t, i) => ids[branches[i]!]!.push(t));
-        ended.forEach((b, i) => (stoppedBy[b] = BRANCH_END[r.endedWhy![i]!] ?? 'ended'));
-        return r.ids.length > 0 || ended.length > 0 ? { ids: r.ids, branches, ended, step: r.stats, endedAt: r.endedAt } : null;
+        const endedBy = Array.from(r.endedWhy!, (w): BranchEnd => BRANCH_END[w] ?? 'ended');
+        ended.forEach((b, i) => (stoppedBy[b] = endedBy[i]!));
+        return r.ids.length > 0 || ended.length > 0 ? { ids: r.ids, branches, ended, endedBy, step: r.stats, endedAt: r.endedAt } : null;
       },
       started,
     );

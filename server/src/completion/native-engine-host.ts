@@ -15,7 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { addonPath, backends, Drafter, Model, Tokenizer, type GenerateChunk, type GenerateResult, type Session } from '../../../native/lib/index.js';
+import { addonPath, backends, Drafter, Model, Tokenizer, type GenerateChunk, type GenerateResult, type Session, type StepStats } from '../../../native/lib/index.js';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { abortError } from './debouncer.js';
@@ -338,9 +338,8 @@ export class NativeEngineHost implements EngineHost {
       });
       let extraAccepted = 0;
       let finished = false;
-      // the prefill's figures, for the summary of a generation ended before an unsure token
-      let prefill: { promptTokens: number; reusedTokens: number; prefillMs: number } | null = null;
-      let decodeMs = 0;
+      // for the summary of a generation ended before an unsure token
+      const figures = new StepFigures(req.prompt.length);
       const steps = req.spans ? new StepTimer(req.spans, drafter ? 'redrafter' : 'ar') : null;
       try {
         for (;;) {
@@ -354,12 +353,11 @@ export class NativeEngineHost implements EngineHost {
           }
           steps?.end(r.value);
           extraAccepted += r.value.step.extraAccepted;
-          if (prefill) decodeMs += r.value.step.stepMs;
-          else prefill = { promptTokens: req.prompt.length, reusedTokens: r.value.step.reusedTokens, prefillMs: r.value.step.stepMs };
+          figures.note(r.value.step);
           const cut = r.value.logprobs ? firstUnsure(r.value.logprobs, unsureBelow) : -1;
           if (cut >= 0) {
             if (cut > 0) yield r.value.ids.subarray(0, cut);
-            return { stoppedBy: 'unsure', ...prefill, decodeMs };
+            return figures.summary('unsure');
           }
           yield r.value.ids;
         }
@@ -412,16 +410,8 @@ export class NativeEngineHost implements EngineHost {
         return end;
       });
       const steps = req.spans ? new StepTimer(req.spans, 'ar') : null;
-      const emitted = branches.map(() => 0);
       const open = new Set(branches.keys());
-      let prefill: { promptTokens: number; reusedTokens: number; prefillMs: number } | null = null;
-      let decodeMs = 0;
-      // why a branch ended: its own signal, its length, else a stop token (the engine ends it at either)
-      const summary = (b: number): GenerateSummary => ({
-        stoppedBy: branches[b]!.signal.aborted ? 'aborted' : emitted[b]! >= req.maxTokens ? 'max_tokens' : 'eos',
-        ...(prefill ?? { promptTokens: req.prompt.length, reusedTokens: 0, prefillMs: 0 }),
-        decodeMs,
-      });
+      const figures = new StepFigures(req.prompt.length);
       let finished = false;
       try {
         for (;;) {
@@ -431,15 +421,14 @@ export class NativeEngineHost implements EngineHost {
             finished = true;
             steps?.last(r.value.stats.forward_passes);
             // branches the steps did not report ended (the generation was aborted)
-            const rest = [...open].map((b) => ({ branch: b, summary: { ...summary(b), stoppedBy: 'aborted' as const } }));
+            const rest = [...open].map((b) => ({ branch: b, summary: figures.summary('aborted') }));
             if (rest.length > 0) yield { ids: new Int32Array(0), branches: new Int32Array(0), ended: rest };
             return;
           }
           steps?.end(r.value);
-          if (prefill) decodeMs += r.value.step.stepMs;
-          else prefill = { promptTokens: req.prompt.length, reusedTokens: r.value.step.reusedTokens, prefillMs: r.value.step.stepMs };
-          for (const b of r.value.branches) emitted[b]!++;
-          const ended = [...r.value.ended].map((b) => ({ branch: b, summary: summary(b) }));
+          figures.note(r.value.step);
+          // ended by its caller (its seat's signal): aborted, as a generation of its own would say
+          const ended = r.value.endedBy.map((why, i) => ({ branch: r.value.ended[i]!, summary: figures.summary(why === 'ended' ? 'aborted' : why) }));
           for (const e of ended) open.delete(e.branch);
           yield { ids: r.value.ids, branches: r.value.branches, ended };
         }
@@ -555,6 +544,23 @@ function chain(a: () => void, b: () => void): () => void {
     b();
     a();
   };
+}
+
+/** A generation's figures as its steps arrive (the first is the prefill), for a summary before its end. */
+class StepFigures {
+  private prefill: { reusedTokens: number; prefillMs: number } | null = null;
+  private decodeMs = 0;
+
+  constructor(private readonly promptTokens: number) {}
+
+  note(step: StepStats): void {
+    if (this.prefill) this.decodeMs += step.stepMs;
+    else this.prefill = { reusedTokens: step.reusedTokens, prefillMs: step.stepMs };
+  }
+
+  summary(stoppedBy: GenerateSummary['stoppedBy']): GenerateSummary {
+    return { stoppedBy, promptTokens: this.promptTokens, ...(this.prefill ?? { reusedTokens: 0, prefillMs: 0 }), decodeMs: this.decodeMs };
+  }
 }
 
 /**

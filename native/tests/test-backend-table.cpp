@@ -201,7 +201,7 @@ run_result run_once(model & m, const drafter & d) {
     p.beam_len = 3;
     for (int i = 0; i < 2; ++i) {
         speculate_round round;
-        speculate_step(s, d, p, nullptr, nullptr, 0, 16, r.tokens, round);
+        speculate_step(s, &d, p, nullptr, nullptr, 0, 16, r.tokens, round);
     }
     r.logits = s.logits;
     r.hidden = s.pending_hidden;

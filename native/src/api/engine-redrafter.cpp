@@ -88,7 +88,7 @@ extern "C" engine_status engine_session_step_redrafter(engine_session * s, const
         generation_step_stats st;
         st.kind = STEP_REDRAFTER;
         const auto t0 = std::chrono::steady_clock::now();
-        speculate_step(s->s, *ed->d, redrafter_resolve(s->model, params ? params->n_beams : 0, params ? params->beam_len : 0),
+        speculate_step(s->s, ed->d.get(), redrafter_resolve(s->model, params ? params->n_beams : 0, params ? params->beam_len : 0),
                        extra_tokens, extra_lens, n_extra, max_out, out, st.round);
         st.step_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         ENGINE_ASSERT((int)out.size() <= max_out);

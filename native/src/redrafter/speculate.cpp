@@ -58,23 +58,24 @@ speculate_params speculate_default_params(const std::string & backend) {
     return p;
 }
 
-void speculate_step(session & s, const drafter & d, const speculate_params & params, const int32_t * extra_tokens,
+void speculate_step(session & s, const drafter * d, const speculate_params & params, const int32_t * extra_tokens,
                     const int32_t * extra_lens, int n_extra, int max_emit, std::vector<int32_t> & out,
-                    speculate_round & round, const constraint_state & cs, std::vector<float> * out_logprobs) {
+                    speculate_round & round, const constraint_state & cs, std::vector<float> * out_logprobs, int n_lookup) {
     const model & m = *s.m;
     const int V = m.config.n_vocab, H = m.config.n_embd;
     if (!s.has_pending) throw engine_error(ERROR_INVALID_ARGUMENT, "redrafter step without a prefill: no pending token");
-    if (d.config.n_vocab != V || d.config.n_embd != H)
-        throw engine_error(ERROR_INVALID_ARGUMENT, "drafter " + d.dir + " does not fit this session's model (hidden size or vocabulary differ)");
-    const int M = params.n_beams, L = params.beam_len;
-    if (M < 1 || M > SPECULATE_MAX_BEAMS)
+    if (d && (d->config.n_vocab != V || d->config.n_embd != H))
+        throw engine_error(ERROR_INVALID_ARGUMENT, "drafter " + d->dir + " does not fit this session's model (hidden size or vocabulary differ)");
+    const int M = d ? params.n_beams : 0, L = d ? params.beam_len : 1;  // no drafter: no beams, g0 alone
+    if (d && (M < 1 || M > SPECULATE_MAX_BEAMS))
         throw engine_error(ERROR_INVALID_ARGUMENT, "beam width " + std::to_string(M) + " is outside 1.." + std::to_string(SPECULATE_MAX_BEAMS));
-    if (L < 2 || L > SPECULATE_MAX_LEN)
+    if (d && (L < 2 || L > SPECULATE_MAX_LEN))
         throw engine_error(ERROR_INVALID_ARGUMENT, "beam length " + std::to_string(L) + " is outside 2.." + std::to_string(SPECULATE_MAX_LEN) +
                                                                " (it counts the guaranteed token)");
     if (max_emit < 1) throw engine_error(ERROR_INVALID_ARGUMENT, "max_emit must be at least 1");
     if (n_extra < 0 || (n_extra > 0 && (!extra_tokens || !extra_lens)))
         throw engine_error(ERROR_INVALID_ARGUMENT, "extra drafts: tokens and lengths are required");
+    if (n_lookup < 0 || n_lookup > n_extra) throw engine_error(ERROR_INVALID_ARGUMENT, "lookup drafts: more than the extra drafts given");
     const int64_t n_ctx = s.kv.length;
     // A round commits at most `len` tokens (g0 + drafts), so cap the depth by the budget and the room left (§2.10).
     const int64_t room = s.kv.capacity - n_ctx;
@@ -88,14 +89,15 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
 
     // ---- draft (§2.3) ----
     auto t0 = std::chrono::steady_clock::now();
-    beam_search(d, m, s.pending_hidden.data(), g0, M, Ld, ws.beams, ws.bs, /*want_scores=*/false, cs);
-    const double draft_ms = ms_since(t0);
+    if (d) beam_search(*d, m, s.pending_hidden.data(), g0, M, Ld, ws.beams, ws.bs, /*want_scores=*/false, cs);
+    const double draft_ms = d ? ms_since(t0) : 0.0;
 
     // ---- join extra drafts (§3) and build the tree (§2.4) ----
     auto t1 = std::chrono::steady_clock::now();
     int max_len = Ld;
     int budget = (int)SESSION_SCRATCH_SLOTS - (1 + M * (Ld - 1));  // nodes the extra beams may add at most
     std::vector<std::pair<const int32_t *, int>> extras;
+    int n_caller_kept = 0;  // the kept extras come in order: the caller's, then the lookup drafts
     {
         int64_t off = 0;
         for (int e = 0; e < n_extra; ++e) {
@@ -112,10 +114,12 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
             if (keep < 2) continue;
             budget -= keep - 1;
             extras.push_back({toks, keep});
+            if (e < n_extra - n_lookup) n_caller_kept += 1;
             max_len = std::max(max_len, keep);
         }
     }
-    const int n_beams = M + (int)extras.size();
+    // beams: the drafter's M, the extras; without a drafter and without extras, g0 alone (one node)
+    const int n_beams = std::max(1, M + (int)extras.size());
     ws.all_beams.assign((size_t)n_beams * max_len, g0);
     ws.lens.assign(n_beams, Ld);
     for (int b = 0; b < M; ++b)
@@ -193,8 +197,15 @@ void speculate_step(session & s, const drafter & d, const speculate_params & par
     round.tree_size = n_tree;
     round.accepted = n_acc;
     round.extra_accepted = 0;
-    for (int k = 1; k <= n_acc; ++k)
-        if (tree.source[acc.path[k]] / max_len >= M) round.extra_accepted += 1;
+    round.lookup_accepted = 0;
+    for (int k = 1; k <= n_acc; ++k) {
+        const int beam = tree.source[acc.path[k]] / max_len;  // the first beam holding this prefix
+        if (beam >= M + n_caller_kept) {
+            round.lookup_accepted += 1;
+        } else if (beam >= M) {
+            round.extra_accepted += 1;
+        }
+    }
     round.draft_ms = draft_ms;
     round.verify_ms = verify_ms;
     round.accept_ms = ms_since(t2);

@@ -223,9 +223,9 @@ typedef struct engine_generation_params {
     const engine_drafter * drafter;  // REDRAFTER: required; must outlive the generation
     int n_beams;                  // REDRAFTER: beam width M (1..64), 0 = the backend default
     int beam_len;                 // REDRAFTER: beam length L (2..16) counting the guaranteed token, 0 = default
-    const int32_t * extra_tokens; // REDRAFTER: n_extra drafts that continue the PROMPT, concatenated,
-    const int32_t * extra_lens;   //   with their lengths (n_extra); verified as extra beams each round
-    int n_extra;
+    const int32_t * extra_tokens; // n_extra drafts that continue the PROMPT, concatenated, with their
+    const int32_t * extra_lens;   //   lengths (n_extra); REDRAFTER: verified as extra beams each round;
+    int n_extra;                  //   AR: verified in a drafts round (ENGINE_STEP_DRAFTS) while they match
     const uint8_t * required_prefix;  // (n_required_prefix) the output's bytes must start with these
     int n_required_prefix;            //   (docs/engine.md, "The required prefix"); needs token bytes
     int logprobs;                 // 1: keep each emitted token's log-probability (engine_generation_step_logprobs)
@@ -240,6 +240,17 @@ typedef struct engine_generation_params {
     // generation ends (done, cancelled, failed or freed early) the session holds the prompt again.
     const engine_sampling * branches;  // (n_branches)
     int n_branches;
+    // Lookup drafts (docs/engine.md, "Lookup drafts"): each round, the last n tokens of prompt +
+    // output (n = lookup_max_ngram down to lookup_min_ngram) are looked up earlier in that text and
+    // the tokens that followed each occurrence (at most lookup_max_drafts distinct drafts, each at
+    // most lookup_tokens long, shortened adaptively after misses) are verified exactly in the
+    // round's forward: mode AR runs a drafts round (ENGINE_STEP_DRAFTS) when some are found, a plain
+    // step otherwise; mode REDRAFTER adds them to the tree as extra beams. Outputs are those of the
+    // mode without them (greedy: the same tokens; sampled: the same distribution). Not with branches.
+    int lookup_tokens;            // 0 = off, else 1..63 drafted tokens per draft at most
+    int lookup_min_ngram;         // 0 = default (1); 1..16, <= lookup_max_ngram
+    int lookup_max_ngram;         // 0 = default (3); 1..16
+    int lookup_max_drafts;        // 0 = default (2); 1..16
 } engine_generation_params;
 
 #define ENGINE_MAX_BRANCHES 16
@@ -265,6 +276,7 @@ typedef enum engine_step_kind {
     ENGINE_STEP_PREFILL = 0,    // the first step: prefix reuse + prefill, decides the first token
     ENGINE_STEP_AR = 1,         // one plain decoding step
     ENGINE_STEP_REDRAFTER = 2,  // one ReDrafter round
+    ENGINE_STEP_DRAFTS = 3,     // no drafter: one round verifying extra / lookup drafts (one forward of g0 + drafts)
 } engine_step_kind;
 
 // One step's figures (docs/redrafter.md §4).
@@ -272,12 +284,13 @@ typedef struct engine_step_stats {
     engine_step_kind kind;
     int reused_tokens;   // PREFILL: prompt tokens whose KV the session kept
     int prompt_tokens;   // PREFILL: prompt tokens computed
-    int tree_size;       // tokens the base forward verified (AR: 1; REDRAFTER: packed tree nodes)
-    int accepted;        // REDRAFTER: drafted tokens accepted (the guaranteed token not counted)
-    int extra_accepted;  // REDRAFTER: of those, the ones only an extra draft proposed
+    int tree_size;       // tokens the base forward verified (AR: 1; REDRAFTER, DRAFTS: packed tree nodes)
+    int accepted;        // REDRAFTER, DRAFTS: drafted tokens accepted (the guaranteed token not counted)
+    int extra_accepted;  // REDRAFTER, DRAFTS: of those, the ones only a caller's extra draft proposed
+    int lookup_accepted; // REDRAFTER, DRAFTS: of those, the ones only a lookup draft proposed
     double draft_ms;     // REDRAFTER: beam search
-    double verify_ms;    // REDRAFTER: joining extra drafts, tree build, the base forward
-    double accept_ms;    // REDRAFTER: acceptance and the KV commit
+    double verify_ms;    // REDRAFTER, DRAFTS: joining extra drafts, tree build, the base forward
+    double accept_ms;    // REDRAFTER, DRAFTS: acceptance and the KV commit
     double step_ms;      // the whole step in the engine
 } engine_step_stats;
 
@@ -290,10 +303,11 @@ typedef struct engine_generation_stats {
     int reused_tokens;
     int emitted;
     int forward_passes;      // base forwards: the prefill and every later step count one each
-    int rounds;              // ReDrafter rounds
+    int rounds;              // verification rounds: ReDrafter rounds and drafts rounds (ENGINE_STEP_DRAFTS)
     int64_t tree_nodes;      // summed over rounds (mean = tree_nodes / rounds)
     int64_t max_tree_nodes;
     int64_t extra_accepted;
+    int64_t lookup_accepted; // accepted tokens only a lookup draft proposed
     int64_t accepted_histogram[ENGINE_ACCEPTED_HISTOGRAM];  // [n] = rounds accepting n drafted tokens
     double prefill_ms, decode_ms;                  // engine time of the first step, of the later ones
     double draft_ms, verify_ms, accept_ms;         // ReDrafter rounds' parts
@@ -310,7 +324,7 @@ engine_status engine_generation_init(engine_session * session, const engine_gene
 // committed; with branches, the prompt only), not while one of its steps runs.
 void engine_generation_free(engine_generation * generation) ENGINE_NOEXCEPT;
 // One step: the first keeps the resident prefix and prefills the rest of the prompt; every later
-// one runs one AR step or one ReDrafter round. out_tokens (max_out >= 1) receives the emitted
+// one runs one AR step, one ReDrafter round, or one drafts round (no drafter; extra or lookup drafts). out_tokens (max_out >= 1) receives the emitted
 // tokens, *n_out their count (a round drafts no deeper than max_out allows); *done says whether
 // the generation ended (stop token, max_tokens, abort); stats (may be NULL) gets this step's
 // figures. Failures (NUMERIC for non-finite logits, ...) end the generation: later steps are

@@ -19,7 +19,7 @@ static_assert(int(ENGINE_DONE_NOT) == int(GENERATION_RUNNING) && int(ENGINE_DONE
                   int(ENGINE_DONE_CANCELLED) == int(GENERATION_CANCELLED),
               "engine_done and generation_done must agree");
 static_assert(int(ENGINE_STEP_PREFILL) == int(STEP_PREFILL) && int(ENGINE_STEP_AR) == int(STEP_AR) &&
-                  int(ENGINE_STEP_REDRAFTER) == int(STEP_REDRAFTER),
+                  int(ENGINE_STEP_REDRAFTER) == int(STEP_REDRAFTER) && int(ENGINE_STEP_DRAFTS) == int(STEP_DRAFTS),
               "engine_step_kind and generation_step_kind must agree");
 static_assert(ENGINE_ACCEPTED_HISTOGRAM == GENERATION_HISTOGRAM, "histogram sizes must agree");
 static_assert(ENGINE_STEP_MAX_TOKENS == SPECULATE_MAX_EXTRA_LEN, "a round emits at most its longest beam");
@@ -48,15 +48,27 @@ generation_params to_generation_params(const engine_session * s, const engine_ge
         if (!p.drafter) invalid("mode REDRAFTER needs a drafter");
         g.d = p.drafter->d.get();
         g.sp = redrafter_resolve(s->model, p.n_beams, p.beam_len);
-        int64_t total = 0;
-        for (int e = 0; e < p.n_extra; ++e) {
-            if (p.extra_lens[e] < 0) invalid("extra draft " + std::to_string(e) + " has a negative length");
-            total += p.extra_lens[e];
-        }
-        g.extra_lens.assign(p.extra_lens, p.extra_lens + p.n_extra);
-        g.extra_tokens.assign(p.extra_tokens, p.extra_tokens + total);
     } else if (p.mode != ENGINE_DECODE_AR) {
         invalid("mode must be ENGINE_DECODE_AR or ENGINE_DECODE_REDRAFTER");
+    }
+    // extra drafts: beside the drafter's beams (REDRAFTER) or verified without one (AR)
+    int64_t total = 0;
+    for (int e = 0; e < p.n_extra; ++e) {
+        if (p.extra_lens[e] < 0) invalid("extra draft " + std::to_string(e) + " has a negative length");
+        total += p.extra_lens[e];
+    }
+    if (p.n_extra > 0) {
+        g.extra_lens.assign(p.extra_lens, p.extra_lens + p.n_extra);
+        g.extra_tokens.assign(p.extra_tokens, p.extra_tokens + total);
+    }
+    if (p.lookup_tokens != 0) {  // zero n-gram / draft counts: the defaults; checked in generation_init
+        g.lookup.tokens = p.lookup_tokens;
+        if (p.lookup_min_ngram != 0) g.lookup.min_ngram = p.lookup_min_ngram;
+        if (p.lookup_max_ngram != 0) g.lookup.max_ngram = p.lookup_max_ngram;
+        if (p.lookup_max_drafts != 0) g.lookup.max_drafts = p.lookup_max_drafts;
+        // a default min above an explicit max (or the reverse) follows the explicit one
+        if (p.lookup_min_ngram == 0) g.lookup.min_ngram = std::min(g.lookup.min_ngram, g.lookup.max_ngram);
+        if (p.lookup_max_ngram == 0) g.lookup.max_ngram = std::max(g.lookup.max_ngram, g.lookup.min_ngram);
     }
     if (p.n_required_prefix > 0) {
         g.required_prefix.assign(reinterpret_cast<const char *>(p.required_prefix), static_cast<size_t>(p.n_required_prefix));
@@ -163,6 +175,7 @@ extern "C" void engine_generation_get_stats(const engine_generation * g, engine_
     out->tree_nodes = t.tree_nodes;
     out->max_tree_nodes = t.max_tree_nodes;
     out->extra_accepted = t.extra_accepted;
+    out->lookup_accepted = t.lookup_accepted;
     std::copy(t.accepted_histogram, t.accepted_histogram + GENERATION_HISTOGRAM, out->accepted_histogram);
     out->prefill_ms = t.prefill_ms;
     out->decode_ms = t.decode_ms;

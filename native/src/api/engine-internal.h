@@ -70,6 +70,7 @@ inline void to_step_stats(const generation_step_stats & st, engine_step_stats * 
     out->tree_size = st.round.tree_size;
     out->accepted = st.round.accepted;
     out->extra_accepted = st.round.extra_accepted;
+    out->lookup_accepted = st.round.lookup_accepted;
     out->draft_ms = st.round.draft_ms;
     out->verify_ms = st.round.verify_ms;
     out->accept_ms = st.round.accept_ms;

@@ -1,7 +1,8 @@
 /*
  * generation.cpp: the decode loop's checks, its first step (prefix reuse + prefill) and its later
- * steps (one AR step, one ReDrafter round, or one forward of every live branch: branches.cpp), the
- * stop rule, and the running totals.
+ * steps (one AR step, one ReDrafter round, one drafts round without a drafter, or one forward of
+ * every live branch: branches.cpp), the stop rule, lookup drafts' adaptive length, and the running
+ * totals.
  */
 #include "generation.h"
 
@@ -52,6 +53,7 @@ void generation_init(generation & g, session & s, generation_params params) {
             invalid("beam length " + std::to_string(sp.beam_len) + " is outside 2.." + std::to_string(SPECULATE_MAX_LEN) +
                     " (it counts the guaranteed token)");
     }
+    if (const char * e = lookup_params_error(params.lookup); *e) invalid(e);
     int64_t total = 0;
     for (size_t e = 0; e < params.extra_lens.size(); ++e) {
         if (params.extra_lens[e] < 0) invalid("extra draft " + std::to_string(e) + " has a negative length");
@@ -63,8 +65,8 @@ void generation_init(generation & g, session & s, generation_params params) {
         const int64_t B = static_cast<int64_t>(params.branches.size());
         if (B > GENERATION_MAX_BRANCHES)
             invalid(std::to_string(B) + " branches: at most " + std::to_string(GENERATION_MAX_BRANCHES) + " are decoded side by side");
-        if (params.d || !params.extra_lens.empty() || params.logprobs)
-            invalid("branches decode plainly: no drafter, extra drafts or logprobs with them");
+        if (params.d || !params.extra_lens.empty() || params.logprobs || params.lookup.tokens > 0)
+            invalid("branches decode plainly: no drafter, extra drafts, lookup drafts or logprobs with them");
         const int64_t need = (int64_t)params.prompt.size() + B * params.max_tokens;
         if (need > s.kv.capacity)
             invalid("prompt (" + std::to_string(params.prompt.size()) + " tokens) + " + std::to_string(B) + " branches x max_tokens (" +
@@ -80,6 +82,11 @@ void generation_init(generation & g, session & s, generation_params params) {
     }
     g.p = std::move(params);
     g.totals.prompt_tokens = (int)g.p.prompt.size();
+    if (g.p.lookup.tokens > 0) {
+        g.text.reserve(g.p.prompt.size() + (size_t)g.p.max_tokens);
+        g.text = g.p.prompt;
+        g.lookup_len = g.p.lookup.tokens;  // start at the cap; the schedule shrinks it on misses
+    }
     if (!g.p.branches.empty()) branches_init(g.br, g.p.branches);
 }
 
@@ -156,18 +163,36 @@ generation_done step(generation & g, int max_out, std::vector<int32_t> & out, ge
                 st.step_ms = ms_since(t0);
                 return g.done = GENERATION_EOS;
             }
-        } else if (!g.p.d) {
-            st.kind = STEP_AR;
-            st.round.tree_size = 1;
-            decided.push_back(session_step_ar(s, cs));
-            if (g.p.logprobs) decided_lp.push_back(s.pending_logprob);
         } else {
-            st.kind = STEP_REDRAFTER;
+            const int max_emit = std::min(max_out, g.p.max_tokens - tot.emitted);
+            // the round's drafts: the caller's, re-aligned to g0 (none left once the output leaves them), then lookup drafts
             speculate_align_extra(g.generated.data(), (int)g.generated.size(), g.p.extra_tokens.data(), g.p.extra_lens.data(),
                                   (int)g.p.extra_lens.size(), g.ex_tokens, g.ex_lens);
-            const int max_emit = std::min(max_out, g.p.max_tokens - tot.emitted);
-            speculate_step(s, *g.p.d, g.p.sp, g.ex_tokens.data(), g.ex_lens.data(), (int)g.ex_lens.size(), max_emit, decided,
-                           st.round, cs, g.p.logprobs ? &decided_lp : nullptr);
+            const int n_caller = (int)g.ex_lens.size();
+            g.lookup.clear();
+            if (g.p.lookup.tokens > 0) {  // this round's lookup drafts, no deeper than the round may emit
+                const int64_t room = s.kv.capacity - s.kv.length;
+                const int cap = (int)std::min<int64_t>({(int64_t)g.lookup_len, (int64_t)max_emit - 1, room - 1});
+                if (cap >= 1) lookup_find(g.text.data(), (int)g.text.size(), g.p.lookup, cap, g.lookup);
+                g.ex_tokens.insert(g.ex_tokens.end(), g.lookup.tokens.begin(), g.lookup.tokens.end());
+                g.ex_lens.insert(g.ex_lens.end(), g.lookup.lens.begin(), g.lookup.lens.end());
+            }
+            const int n_drafts = (int)g.ex_lens.size();
+            if (!g.p.d && (n_drafts == 0 || max_emit < 2)) {  // nothing to verify: the plain step, unchanged
+                st.kind = STEP_AR;
+                st.round.tree_size = 1;
+                decided.push_back(session_step_ar(s, cs));
+                if (g.p.logprobs) decided_lp.push_back(s.pending_logprob);
+            } else {
+                st.kind = g.p.d ? STEP_REDRAFTER : STEP_DRAFTS;
+                speculate_step(s, g.p.d, g.p.sp, g.ex_tokens.data(), g.ex_lens.data(), n_drafts, max_emit, decided, st.round, cs,
+                               g.p.logprobs ? &decided_lp : nullptr, n_drafts - n_caller);
+                if (g.lookup.size() > 0) {  // the schedule: every looked-up token accepted +2, else -1 (1..tokens)
+                    const int longest = *std::max_element(g.lookup.lens.begin(), g.lookup.lens.end()) - 1;
+                    g.lookup_len = st.round.accepted >= longest ? std::min(g.lookup_len + 2, g.p.lookup.tokens)
+                                                                : std::max(g.lookup_len - 1, 1);
+                }
+            }
         }
     } catch (const engine_error & e) {
         if (e.kind == ERROR_CANCELLED) {
@@ -195,6 +220,7 @@ generation_done step(generation & g, int max_out, std::vector<int32_t> & out, ge
         out.push_back(t);
         if (g.p.logprobs) g.step_logprobs.push_back(decided_lp[i]);
         g.generated.push_back(t);
+        if (g.p.lookup.tokens > 0) g.text.push_back(t);
         tot.emitted += 1;
         if (g.constraint) {
             g.cpos = prefix_constraint_advance(*g.constraint, g.cpos, t);
@@ -212,12 +238,13 @@ generation_done step(generation & g, int max_out, std::vector<int32_t> & out, ge
     } else {
         tot.decode_ms += st.step_ms;
     }
-    if (st.kind == STEP_REDRAFTER) {
+    if (st.kind == STEP_REDRAFTER || st.kind == STEP_DRAFTS) {
         const speculate_round & r = st.round;
         tot.rounds += 1;
         tot.tree_nodes += r.tree_size;
         tot.max_tree_nodes = std::max<int64_t>(tot.max_tree_nodes, r.tree_size);
         tot.extra_accepted += r.extra_accepted;
+        tot.lookup_accepted += r.lookup_accepted;
         tot.accepted_histogram[std::min(r.accepted, GENERATION_HISTOGRAM - 1)] += 1;
         tot.draft_ms += r.draft_ms;
         tot.verify_ms += r.verify_ms;

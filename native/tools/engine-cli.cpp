@@ -35,6 +35,8 @@ struct cli_args {
     int ctx = 300;  // forward-curve: committed context before each timed forward
     std::string drafter;  // generate: ReDrafter rounds with this drafter
     int beams = 0, beam_len = 0;  // generate --drafter: 0 = the backend defaults
+    int lookup = 0;                 // generate: lookup draft tokens per round (0 = off)
+    int min_ngram = 0, max_ngram = 0, lookup_drafts = 0;  // generate --lookup: 0 = the engine's defaults
     std::string weights;  // --weights bf16 | q8_0 | q4_0 (empty: as stored)
     std::string kv;       // --kv f32 | bf16 (empty: the model's K/V dtype)
     int branches = 3;     // branches: B samples side by side
@@ -67,6 +69,14 @@ bool parse(int argc, char ** argv, cli_args & a) {
             a.beams = std::atoi(argv[i + 1]);
         } else if (!std::strcmp(argv[i], "--beam-length")) {
             a.beam_len = std::atoi(argv[i + 1]);
+        } else if (!std::strcmp(argv[i], "--lookup")) {
+            a.lookup = std::atoi(argv[i + 1]);
+        } else if (!std::strcmp(argv[i], "--min-ngram")) {
+            a.min_ngram = std::atoi(argv[i + 1]);
+        } else if (!std::strcmp(argv[i], "--max-ngram")) {
+            a.max_ngram = std::atoi(argv[i + 1]);
+        } else if (!std::strcmp(argv[i], "--lookup-drafts")) {
+            a.lookup_drafts = std::atoi(argv[i + 1]);
         } else if (!std::strcmp(argv[i], "--branches")) {
             a.branches = std::atoi(argv[i + 1]);
         } else if (!std::strcmp(argv[i], "--rounds")) {
@@ -96,7 +106,8 @@ engine_model * load(const cli_args & a, double * seconds) {
 }
 
 // Greedy generation of --n tokens after --ids (no stop tokens) through the engine's decode loop
-// (engine_generation), plain or with --drafter; prints the ids and the speed (and ReDrafter figures).
+// (engine_generation), plain or with --drafter, with or without --lookup drafts; prints the ids and
+// the speed (and the rounds' figures).
 int cmd_generate(const cli_args & a) {
     engine_model * m = load(a, nullptr);
     if (!m) return 1;
@@ -120,6 +131,10 @@ int cmd_generate(const cli_args & a) {
         gp.n_beams = a.beams;
         gp.beam_len = a.beam_len;
     }
+    gp.lookup_tokens = a.lookup;
+    gp.lookup_min_ngram = a.min_ngram;
+    gp.lookup_max_ngram = a.max_ngram;
+    gp.lookup_max_drafts = a.lookup_drafts;
     std::vector<int32_t> out;
     std::vector<int32_t> buf(64);
     engine_generation * g = nullptr;
@@ -135,11 +150,14 @@ int cmd_generate(const cli_args & a) {
     if (st != ENGINE_STATUS_OK) std::fprintf(stderr, "engine-cli: %s\n", g ? engine_session_last_error(s) : err);
     for (size_t i = 0; i < out.size(); ++i) std::printf("%s%d", i ? "," : "", out[i]);
     std::printf("\n%d tokens in %.1f ms (%.1f tok/s, prefill included)\n", static_cast<int>(out.size()), dt * 1e3, out.size() / dt);
-    if (g && d) {
+    if (g && (d || a.lookup > 0)) {
         engine_generation_stats gs;
         engine_generation_get_stats(g, &gs);
-        std::printf("redrafter: %d rounds, %.2f tokens per forward pass, mean tree %.1f nodes, accepted drafts histogram",
-                    gs.rounds, double(gs.emitted) / gs.forward_passes, gs.rounds ? double(gs.tree_nodes) / gs.rounds : 0.0);
+        std::printf("%s: %d rounds, %d forward passes, %.2f tokens per forward pass, mean tree %.1f nodes, lookup_accepted %lld, "
+                    "accepted drafts histogram",
+                    d ? (a.lookup > 0 ? "redrafter+lookup" : "redrafter") : "lookup", gs.rounds, gs.forward_passes,
+                    double(gs.emitted) / gs.forward_passes, gs.rounds ? double(gs.tree_nodes) / gs.rounds : 0.0,
+                    static_cast<long long>(gs.lookup_accepted));
         int last = 0;
         for (int i = 0; i < ENGINE_ACCEPTED_HISTOGRAM; ++i)
             if (gs.accepted_histogram[i]) last = i;
@@ -458,7 +476,9 @@ void usage(FILE * out) {
                  "commands:\n"
                  "  backends                                   list the compute backends and why any is unavailable\n"
                  "  generate DIR [--ids 1,2] [--n N] [--threads T] [--weights bf16|q8_0|q4_0] [--drafter D [--beams M] [--beam-length L]]\n"
-                 "                                             greedy tokens after --ids, with tok/s (ReDrafter with --drafter)\n"
+                 "           [--lookup K [--min-ngram A] [--max-ngram B] [--lookup-drafts D]]\n"
+                 "                                             greedy tokens after --ids, with tok/s (ReDrafter with --drafter; lookup\n"
+                 "                                             drafts of K tokens at most with --lookup: rounds, lookup_accepted)\n"
                  "  bench DIR [--n N] [--threads T] [--weights W]          bandwidth, prefill 512, decode N tokens, forward cost curve\n"
                  "  forward-curve DIR [--ctx L] [--n R] [--threads T] [--weights W]  cost of one N-token forward (N = 1..16) after L\n"
                  "                                             context tokens (default 300), best of R / 10 batches\n"

@@ -73,10 +73,11 @@ class RunAheadWorker : public Napi::AsyncProgressQueueWorker<double> {
             rec[4] = st.tree_size;
             rec[5] = st.accepted;
             rec[6] = st.extra_accepted;
-            rec[7] = st.draft_ms;
-            rec[8] = st.verify_ms;
-            rec[9] = st.accept_ms;
-            rec[10] = st.step_ms;
+            rec[7] = st.lookup_accepted;
+            rec[8] = st.draft_ms;
+            rec[9] = st.verify_ms;
+            rec[10] = st.accept_ms;
+            rec[11] = st.step_ms;
             rec[STEP_RECORD_ENDED] = step_clock_ms();
             // 0, or n when the generation keeps logprobs
             const int l = std::min(engine_generation_step_logprobs(g, logprobs, ENGINE_STEP_MAX_TOKENS), n);
@@ -260,6 +261,7 @@ Napi::Value GenerationWrap::js_stats(const Napi::CallbackInfo & info) {
     o.Set("treeNodes", Napi::Number::New(env, static_cast<double>(st.tree_nodes)));
     o.Set("maxTreeNodes", Napi::Number::New(env, static_cast<double>(st.max_tree_nodes)));
     o.Set("extraAccepted", Napi::Number::New(env, static_cast<double>(st.extra_accepted)));
+    o.Set("lookupAccepted", Napi::Number::New(env, static_cast<double>(st.lookup_accepted)));
     int last = -1;  // the histogram up to its last non-zero bucket
     for (int i = 0; i < ENGINE_ACCEPTED_HISTOGRAM; ++i)
         if (st.accepted_histogram[i]) last = i;

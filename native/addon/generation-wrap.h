@@ -23,7 +23,7 @@
 
 // The step record: a Float64Array (STEP_RECORD_IDS + n + l + b + 2m) holding engine_done, then the
 // engine_step_stats fields in declaration order (kind, reused_tokens, prompt_tokens, tree_size,
-// accepted, extra_accepted, draft_ms, verify_ms, accept_ms, step_ms), then when the engine
+// accepted, extra_accepted, lookup_accepted, draft_ms, verify_ms, accept_ms, step_ms), then when the engine
 // finished the step (step_clock_ms(): JS maps it to its own clock with clockMs()), then l (0, or n
 // when the generation keeps logprobs), then m (the branches that ended at this step; 0 without
 // branches), then the n emitted ids, then their l log-probabilities, then b (n for a generation
@@ -31,10 +31,10 @@
 // why each ended (engine_branch_end: 1 eos, 2 max_tokens, 3 ended by the caller).
 // One typed array instead of an object per step: building a 10-property object cost ~4 us a step
 // (native/lib/session.ts turns the record into the chunk's object).
-constexpr size_t STEP_RECORD_ENDED = 11;
-constexpr size_t STEP_RECORD_LOGPROBS = 12;
-constexpr size_t STEP_RECORD_BRANCHES_ENDED = 13;
-constexpr size_t STEP_RECORD_IDS = 14;
+constexpr size_t STEP_RECORD_ENDED = 12;
+constexpr size_t STEP_RECORD_LOGPROBS = 13;
+constexpr size_t STEP_RECORD_BRANCHES_ENDED = 14;
+constexpr size_t STEP_RECORD_IDS = 15;
 
 // The most steps a generation may run ahead of step() (its runAhead, native/lib/session.ts).
 constexpr int MAX_RUN_AHEAD = 16;

@@ -176,7 +176,8 @@ Napi::Value SessionWrap::js_generate(const Napi::CallbackInfo & info) {
     if (!session_ || dispose_pending_) throw engine_js_error(env, "session is disposed", "ENGINE_INVALID_ARGUMENT");
     if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "generate(params)");
     // generate({ prompt, maxTokens, temperature, topK, topP, seed, stopTokens, drafter, beams,
-    //            beamLength, extraTokens, extraLens, requiredPrefix, logprobs, runAhead, branches })
+    //            beamLength, extraTokens, extraLens, lookupTokens, lookupMinNgram, lookupMaxNgram,
+    //            lookupMaxDrafts, requiredPrefix, logprobs, runAhead, branches })
     Napi::Object o = info[0].As<Napi::Object>();
     const std::vector<int32_t> prompt = int32s(o, "prompt"), stop = int32s(o, "stopTokens");
     const std::vector<int32_t> extra_tokens = int32s(o, "extraTokens"), extra_lens = int32s(o, "extraLens");
@@ -204,10 +205,16 @@ Napi::Value SessionWrap::js_generate(const Napi::CallbackInfo & info) {
         p.drafter = dw->handle();
         p.n_beams = static_cast<int>(number(o, "beams", 0));
         p.beam_len = static_cast<int>(number(o, "beamLength", 0));
-        p.extra_tokens = extra_tokens.data();
-        p.extra_lens = extra_lens.data();
-        p.n_extra = static_cast<int>(extra_lens.size());
     }
+    // extra drafts with or without a drafter (without one: verified in drafts rounds)
+    p.extra_tokens = extra_tokens.data();
+    p.extra_lens = extra_lens.data();
+    p.n_extra = static_cast<int>(extra_lens.size());
+    // lookup drafts: 0 = off / the engine's defaults
+    p.lookup_tokens = static_cast<int>(number(o, "lookupTokens", 0));
+    p.lookup_min_ngram = static_cast<int>(number(o, "lookupMinNgram", 0));
+    p.lookup_max_ngram = static_cast<int>(number(o, "lookupMaxNgram", 0));
+    p.lookup_max_drafts = static_cast<int>(number(o, "lookupMaxDrafts", 0));
     p.required_prefix = required.data();
     p.n_required_prefix = static_cast<int>(required.size());
     p.logprobs = o.Get("logprobs").ToBoolean().Value() ? 1 : 0;

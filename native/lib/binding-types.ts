@@ -125,9 +125,14 @@ export interface NativeGenerateParams {
   /** 0 = the backend default. */
   beams: number;
   beamLength: number;
-  /** Drafts continuing the prompt, concatenated, with their lengths (ReDrafter only). */
+  /** Drafts continuing the prompt, concatenated, with their lengths (with a drafter: extra beams; without: drafts rounds). */
   extraTokens: Int32Array | null;
   extraLens: Int32Array | null;
+  /** Lookup drafts (engine_generation_params.lookup_*): tokens 0 = off; n-gram lengths and drafts, 0 = the engine's defaults. */
+  lookupTokens?: number;
+  lookupMinNgram?: number;
+  lookupMaxNgram?: number;
+  lookupMaxDrafts?: number;
   /** The output's bytes must start with these (null or empty: no constraint). */
   requiredPrefix: Uint8Array | null;
   /** Keep each emitted token's log-probability (engine_generation_params.logprobs): the step records carry them. */
@@ -143,17 +148,20 @@ export interface NativeGenerateParams {
 
 /** engine_step_stats: one step's figures (session.ts decodes them from the step record). */
 export interface NativeStepStats {
-  kind: 'prefill' | 'ar' | 'redrafter';
+  /** 'drafts': a round verifying extra / lookup drafts without a drafter. */
+  kind: 'prefill' | 'ar' | 'redrafter' | 'drafts';
   /** prefill: prompt tokens whose KV was kept. */
   reusedTokens: number;
   /** prefill: prompt tokens computed. */
   promptTokens: number;
-  /** Tokens the base forward verified (ar: 1; redrafter: tree nodes). */
+  /** Tokens the base forward verified (ar: 1; redrafter, drafts: tree nodes). */
   treeSize: number;
-  /** redrafter: drafted tokens accepted (the guaranteed token not counted). */
+  /** redrafter, drafts: drafted tokens accepted (the guaranteed token not counted). */
   accepted: number;
-  /** redrafter: of those, the ones only an extra draft proposed. */
+  /** redrafter, drafts: of those, the ones only a caller's extra draft proposed. */
   extraAccepted: number;
+  /** redrafter, drafts: of those, the ones only a lookup draft proposed. */
+  lookupAccepted: number;
   draftMs: number;
   verifyMs: number;
   acceptMs: number;
@@ -165,7 +173,7 @@ export interface NativeStepStats {
  * What NativeGeneration.step() resolves with (native/addon/generation-wrap.h): a Float64Array of
  * STEP_RECORD_IDS + n + l + b + 2m entries: engine_done (0 running, 1 eos, 2 max_tokens, 3
  * cancelled), the engine_step_stats fields in NativeStepStats order (kind 0 prefill, 1 ar, 2
- * redrafter), when the engine finished the step (STEP_RECORD_ENDED, on clockMs()'s clock; the
+ * redrafter, 3 drafts), when the engine finished the step (STEP_RECORD_ENDED, on clockMs()'s clock; the
  * steps may run ahead of step()), l (STEP_RECORD_LOGPROBS: n when the generation keeps logprobs,
  * else 0), m (STEP_RECORD_BRANCHES_ENDED: branches that ended at this step, 0 without branches),
  * then the n emitted token ids (a stop token is never among them), then their l log-probabilities,
@@ -173,10 +181,10 @@ export interface NativeStepStats {
  * branches, then why each ended (1 eos, 2 max_tokens, 3 endBranch).
  */
 export type NativeStepRecord = Float64Array;
-export const STEP_RECORD_ENDED = 11;
-export const STEP_RECORD_LOGPROBS = 12;
-export const STEP_RECORD_BRANCHES_ENDED = 13;
-export const STEP_RECORD_IDS = 14;
+export const STEP_RECORD_ENDED = 12;
+export const STEP_RECORD_LOGPROBS = 13;
+export const STEP_RECORD_BRANCHES_ENDED = 14;
+export const STEP_RECORD_IDS = 15;
 
 /** engine_generation_stats: the totals over a generation's steps. */
 export interface NativeGenerationStats {
@@ -184,10 +192,12 @@ export interface NativeGenerationStats {
   reusedTokens: number;
   emitted: number;
   forwardPasses: number;
+  /** Verification rounds: ReDrafter rounds and drafts rounds. */
   rounds: number;
   treeNodes: number;
   maxTreeNodes: number;
   extraAccepted: number;
+  lookupAccepted: number;
   /** [n] = rounds that accepted n drafted tokens, up to the last non-zero entry. */
   acceptedHistogram: number[];
   prefillMs: number;

@@ -30,6 +30,8 @@ export {
   type GenerateOptions,
   type GenerateResult,
   type GenerateStats,
+  type LookupOptions,
+  LOOKUP_DEFAULTS,
   type StepStats,
 } from './session.js';
 export type { TokenBytes } from './token-bytes.js';

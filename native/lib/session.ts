@@ -41,6 +41,22 @@ export interface ForwardResult {
 /** One step's figures (engine_step_stats; docs/redrafter.md §4). */
 export type StepStats = NativeStepStats;
 
+export interface LookupOptions {
+  /** Draft tokens at most per round (1..63). */
+  tokens: number;
+  /** N-gram lengths looked up, longest first (defaults: LOOKUP_DEFAULTS, minNgram 1, maxNgram 3). */
+  minNgram?: number;
+  maxNgram?: number;
+  /** Distinct drafts per round at most (default: LOOKUP_DEFAULTS.maxDrafts, 2). */
+  maxDrafts?: number;
+}
+
+/**
+ * Lookup drafts' defaults (docs/performance.md, "Lookup drafts (2026-12-07)"): the n-gram lengths
+ * looked up and the drafts per round when LookupOptions leaves them out; the engine's own.
+ */
+export const LOOKUP_DEFAULTS = { minNgram: 1, maxNgram: 3, maxDrafts: 2 } as const;
+
 export interface GenerateOptions {
   maxTokens: number;
   /** 0 = greedy (default). */
@@ -54,8 +70,14 @@ export interface GenerateOptions {
   drafter?: Drafter;
   beams?: number;
   beamLength?: number;
-  /** Candidate continuations of the prompt, verified as extra beams (ReDrafter; docs/redrafter.md §3). */
+  /**
+   * Candidate continuations of the prompt, verified exactly while the output follows them: with
+   * 'redrafter' as extra beams of its tree (docs/redrafter.md §3); with 'ar' (no drafter) in a
+   * round verifying g0 plus the drafts in one forward (StepStats.kind 'drafts').
+   */
   extraDrafts?: Int32Array[];
+  /** Drafts looked up in the prompt and the output so far, verified exactly (no drafter needed; with one they join its tree). */
+  lookup?: LookupOptions;
   /**
    * The output must start with these bytes (a string is taken as UTF-8): token healing's
    * constraint (docs/engine.md, "The required prefix"). Needs model.setTokenBytes() first.
@@ -107,6 +129,8 @@ export interface GenerateStats {
   accepted_histogram?: number[];
   mean_tree_size?: number;
   extra_accepted?: number;
+  /** Accepted tokens only a lookup draft proposed (0 without lookup). */
+  lookup_accepted: number;
   draft_ms?: number;
   verify_ms?: number;
   accept_ms?: number;
@@ -197,8 +221,9 @@ export const MAX_REQUIRED_PREFIX_BYTES = 256;
 
 const GENERATE_KEYS = [
   'maxTokens', 'temperature', 'topK', 'topP', 'seed', 'stopTokens', 'mode', 'drafter', 'beams', 'beamLength',
-  'extraDrafts', 'requiredPrefix', 'logprobs', 'runAhead', 'signal',
+  'extraDrafts', 'lookup', 'requiredPrefix', 'logprobs', 'runAhead', 'signal',
 ] as const;
+const LOOKUP_KEYS = ['tokens', 'minNgram', 'maxNgram', 'maxDrafts'] as const;
 const BRANCHES_KEYS = ['branches', 'maxTokens', 'stopTokens', 'requiredPrefix', 'runAhead', 'signal'] as const;
 const SAMPLING_KEYS = ['temperature', 'seed', 'topK', 'topP'] as const;
 
@@ -235,7 +260,7 @@ function concatIds(parts: Int32Array[]): Int32Array {
 }
 
 const DONE = [null, 'eos', 'max_tokens', 'cancelled'] as const;
-const STEP_KIND = ['prefill', 'ar', 'redrafter'] as const;
+const STEP_KIND = ['prefill', 'ar', 'redrafter', 'drafts'] as const;
 const BRANCH_END = [null, 'eos', 'max_tokens', 'ended'] as const;
 
 interface DecodedStep {
@@ -269,7 +294,7 @@ function decodeStep(r: Float64Array, clockOffset: number, branched: boolean): De
     endedAt: r[STEP_RECORD_ENDED]! + clockOffset,
     stats: {
       kind: STEP_KIND[r[1]!]!, reusedTokens: r[2]!, promptTokens: r[3]!, treeSize: r[4]!, accepted: r[5]!, extraAccepted: r[6]!,
-      draftMs: r[7]!, verifyMs: r[8]!, acceptMs: r[9]!, stepMs: r[10]!,
+      lookupAccepted: r[7]!, draftMs: r[8]!, verifyMs: r[9]!, acceptMs: r[10]!, stepMs: r[11]!,
     },
   };
 }
@@ -278,6 +303,24 @@ function decodeStep(r: Float64Array, clockOffset: number, branched: boolean): De
 interface StepsEnd {
   stats: GenerateStats;
   stoppedBy: 'eos' | 'max_tokens' | 'aborted';
+}
+
+/**
+ * GenerateOptions.lookup checked, the absent fields resolved: a default n-gram bound follows an
+ * explicit other one (minNgram 4 alone: maxNgram 4), as the engine does.
+ */
+function checkLookup(v: unknown): Required<LookupOptions> {
+  const o = checkObject('lookup', v ?? null);
+  checkKeys('lookup', o, LOOKUP_KEYS);
+  if (o.tokens === undefined) throw new TypeError('lookup.tokens is required (1..63 draft tokens per round)');
+  const tokens = checkInt('lookup.tokens', o.tokens, 1, 63);
+  const minSet = o.minNgram === undefined ? undefined : checkInt('lookup.minNgram', o.minNgram, 1, 16);
+  const maxSet = o.maxNgram === undefined ? undefined : checkInt('lookup.maxNgram', o.maxNgram, 1, 16);
+  const minNgram = minSet ?? Math.min(LOOKUP_DEFAULTS.minNgram, maxSet ?? LOOKUP_DEFAULTS.minNgram);
+  const maxNgram = maxSet ?? Math.max(LOOKUP_DEFAULTS.maxNgram, minNgram);
+  if (minNgram > maxNgram) throw new RangeError(`lookup.minNgram (${minNgram}) must not exceed lookup.maxNgram (${maxNgram})`);
+  const maxDrafts = o.maxDrafts === undefined ? LOOKUP_DEFAULTS.maxDrafts : checkInt('lookup.maxDrafts', o.maxDrafts, 1, 16);
+  return { tokens, minNgram, maxNgram, maxDrafts };
 }
 
 /** Extra drafts as the engine takes them: concatenated, with their lengths. */
@@ -458,6 +501,7 @@ export class Session {
       drafts.forEach((d, i) => checkTokens(`extraDrafts[${i}]`, d, info.vocabSize, true));
       ({ tokens: extraTokens, lens: extraLens } = concatDrafts(drafts as Int32Array[]));
     }
+    const lookup = o.lookup === undefined ? undefined : checkLookup(o.lookup);
     const { signal, ...shared } = this.#checkShared(o);
     if (o.logprobs !== undefined && typeof o.logprobs !== 'boolean') throw new TypeError('logprobs must be a boolean');
     const logprobs = o.logprobs === true;
@@ -466,6 +510,9 @@ export class Session {
     const params: NativeGenerateParams = {
       prompt: prompt as Int32Array, maxTokens, ...sampling, ...shared,
       drafter: mode === 'redrafter' ? drafter!.native : null, beams, beamLength, extraTokens, extraLens, logprobs,
+      ...(lookup
+        ? { lookupTokens: lookup.tokens, lookupMinNgram: lookup.minNgram, lookupMaxNgram: lookup.maxNgram, lookupMaxDrafts: lookup.maxDrafts }
+        : {}),
     };
     return { params, ...(signal ? { signal } : {}) };
   }
@@ -594,7 +641,7 @@ export class Session {
   async *#steps({ params, signal }: CheckedGenerate, started?: (gen: NativeGeneration) => void): AsyncGenerator<DecodedStep, StepsEnd> {
     this.#alive();
     const stats: GenerateStats = {
-      forward_passes: 0, tokens_per_step: 0, prefill_ms: 0, decode_ms: 0, prompt_tokens: params.prompt.length, reused_tokens: 0,
+      forward_passes: 0, tokens_per_step: 0, prefill_ms: 0, decode_ms: 0, prompt_tokens: params.prompt.length, reused_tokens: 0, lookup_accepted: 0,
     };
     if (signal?.aborted) return { stats, stoppedBy: 'aborted' };
     let gen: NativeGeneration;
@@ -637,6 +684,7 @@ export class Session {
         stats.accepted_histogram = t.acceptedHistogram;
         stats.mean_tree_size = t.treeNodes / t.rounds;
         stats.extra_accepted = t.extraAccepted;
+        stats.lookup_accepted = t.lookupAccepted;
         stats.draft_ms = t.draftMs;
         stats.verify_ms = t.verifyMs;
         stats.accept_ms = t.acceptMs;

@@ -243,14 +243,14 @@ typedef struct engine_generation_params {
     // Lookup drafts (docs/engine.md, "Lookup drafts"): each round, the last n tokens of prompt +
     // output (n = lookup_max_ngram down to lookup_min_ngram) are looked up earlier in that text and
     // the tokens that followed each occurrence (at most lookup_max_drafts distinct drafts, each at
-    // most lookup_tokens long, shortened adaptively after misses) are verified exactly in the
+    // most lookup_tokens long, halved after a miss and doubled after a full hit) are verified exactly in the
     // round's forward: mode AR runs a drafts round (ENGINE_STEP_DRAFTS) when some are found, a plain
     // step otherwise; mode REDRAFTER adds them to the tree as extra beams. Outputs are those of the
     // mode without them (greedy: the same tokens; sampled: the same distribution). Not with branches.
     int lookup_tokens;            // 0 = off, else 1..63 drafted tokens per draft at most
-    int lookup_min_ngram;         // 0 = default (1); 1..16, <= lookup_max_ngram
-    int lookup_max_ngram;         // 0 = default (3); 1..16
-    int lookup_max_drafts;        // 0 = default (2); 1..16
+    int lookup_min_ngram;         // 0 = default (2); 1..16, <= lookup_max_ngram
+    int lookup_max_ngram;         // 0 = default (4); 1..16
+    int lookup_max_drafts;        // 0 = default (1); 1..16
 } engine_generation_params;
 
 #define ENGINE_MAX_BRANCHES 16

@@ -42,12 +42,12 @@ export interface ForwardResult {
 export type StepStats = NativeStepStats;
 
 export interface LookupOptions {
-  /** Draft tokens at most per round (1..63). */
+  /** Draft tokens at most per round (1..63; 4 to 8 measured best: docs/performance.md, "Lookup drafts"). */
   tokens: number;
-  /** N-gram lengths looked up, longest first (defaults: LOOKUP_DEFAULTS, minNgram 1, maxNgram 3). */
+  /** N-gram lengths looked up, longest first (defaults: LOOKUP_DEFAULTS, minNgram 2, maxNgram 4). */
   minNgram?: number;
   maxNgram?: number;
-  /** Distinct drafts per round at most (default: LOOKUP_DEFAULTS.maxDrafts, 2). */
+  /** Distinct drafts per round at most (default: LOOKUP_DEFAULTS.maxDrafts, 1). */
   maxDrafts?: number;
 }
 
@@ -55,7 +55,7 @@ export interface LookupOptions {
  * Lookup drafts' defaults (docs/performance.md, "Lookup drafts (2026-12-07)"): the n-gram lengths
  * looked up and the drafts per round when LookupOptions leaves them out; the engine's own.
  */
-export const LOOKUP_DEFAULTS = { minNgram: 1, maxNgram: 3, maxDrafts: 2 } as const;
+export const LOOKUP_DEFAULTS = { minNgram: 2, maxNgram: 4, maxDrafts: 1 } as const;
 
 export interface GenerateOptions {
   maxTokens: number;

@@ -72,8 +72,8 @@ void test_draft_source() {
     CHECK(*lookup_params_error(p) != 0);
     p.tokens = 10;
     CHECK(*lookup_params_error(p) == 0);
-    p.min_ngram = 4;
-    CHECK(*lookup_params_error(p) != 0);  // min > max (3)
+    p.min_ngram = 5;
+    CHECK(*lookup_params_error(p) != 0);  // min > max (4)
     p.min_ngram = 1, p.max_ngram = 17;
     CHECK(*lookup_params_error(p) != 0);
     p.max_ngram = 3, p.max_drafts = 0;

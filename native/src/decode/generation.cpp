@@ -187,10 +187,13 @@ generation_done step(generation & g, int max_out, std::vector<int32_t> & out, ge
                 st.kind = g.p.d ? STEP_REDRAFTER : STEP_DRAFTS;
                 speculate_step(s, g.p.d, g.p.sp, g.ex_tokens.data(), g.ex_lens.data(), n_drafts, max_emit, decided, st.round, cs,
                                g.p.logprobs ? &decided_lp : nullptr, n_drafts - n_caller);
-                if (g.lookup.size() > 0) {  // the schedule: every looked-up token accepted +2, else -1 (1..tokens)
+                if (g.lookup.size() > 0) {
+                    // the schedule (docs/engine.md, "Lookup drafts"): as long as the longest lookup
+                    // draft was accepted whole, double the length, else halve it (1..tokens); measured
+                    // against HF's +2 / -1 and a fixed length (docs/performance.md)
                     const int longest = *std::max_element(g.lookup.lens.begin(), g.lookup.lens.end()) - 1;
-                    g.lookup_len = st.round.accepted >= longest ? std::min(g.lookup_len + 2, g.p.lookup.tokens)
-                                                                : std::max(g.lookup_len - 1, 1);
+                    g.lookup_len = st.round.accepted >= longest ? std::min(g.lookup_len * 2, g.p.lookup.tokens)
+                                                                : std::max(g.lookup_len / 2, 1);
                 }
             }
         }

@@ -82,7 +82,7 @@ struct generation {
     std::vector<int32_t> ex_tokens, ex_lens, round_out;  // per-step scratch
     std::vector<int32_t> text;       // with lookup: (prompt + emitted) the text drafts are looked up in, g0 last
     lookup_drafts lookup;            // per-step scratch: this round's lookup drafts
-    int lookup_len = 0;              // with lookup: this generation's adaptive draft length (1..p.lookup.tokens)
+    int lookup_len = 0;              // with lookup: this generation's adaptive draft length (1..p.lookup.tokens): x2 / half
     std::vector<float> round_logprobs;                   // per-step scratch: (round_out) with p.logprobs
     branch_set br;                                       // with p.branches: the branches' state
 };

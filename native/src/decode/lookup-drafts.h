@@ -13,9 +13,9 @@ constexpr int LOOKUP_MAX_NGRAM = 16;    // longest n-gram looked up
 constexpr int LOOKUP_MAX_DRAFTS = 16;   // drafts per round at most
 
 // Defaults (docs/performance.md, "Lookup drafts (2026-12-07)": measured on the shipped model).
-constexpr int LOOKUP_DEFAULT_MIN_NGRAM = 1;
-constexpr int LOOKUP_DEFAULT_MAX_NGRAM = 3;
-constexpr int LOOKUP_DEFAULT_MAX_DRAFTS = 2;
+constexpr int LOOKUP_DEFAULT_MIN_NGRAM = 2;
+constexpr int LOOKUP_DEFAULT_MAX_NGRAM = 4;
+constexpr int LOOKUP_DEFAULT_MAX_DRAFTS = 1;
 
 struct lookup_params {
     int tokens = 0;      // drafted tokens per draft at most (g0 not counted); 0 = off, else 1..LOOKUP_MAX_TOKENS

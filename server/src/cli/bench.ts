@@ -1,6 +1,6 @@
 /**
  * `slipstream bench SUITE`: dispatches on the suite to a harness in bench/ (engine.ts, steps.ts, startup.ts,
- * redrafter.ts, keystrokes.ts, prefetch.ts, alternatives.ts, tracing.ts, fuzz/, soak.ts); the harnesses own their flags' meaning,
+ * redrafter.ts, lookup.ts, keystrokes.ts, prefetch.ts, alternatives.ts, tracing.ts, fuzz/, soak.ts); the harnesses own their flags' meaning,
  * their tables and JSON.
  * This file only maps suite names to them; the benchmarks are not part of the server.
  */
@@ -8,6 +8,7 @@ import { runAlternativesBench } from '../../../bench/alternatives.js';
 import { runEngineBench } from '../../../bench/engine.js';
 import { runFuzzBench } from '../../../bench/fuzz/main.js';
 import { runKeystrokesBench } from '../../../bench/keystrokes.js';
+import { runLookupBench } from '../../../bench/lookup.js';
 import { runPrefetchBench } from '../../../bench/prefetch.js';
 import { runQualityBench } from '../../../bench/quality/main.js';
 import { runRedrafterBench } from '../../../bench/redrafter.js';
@@ -24,6 +25,7 @@ const suites: Record<string, Suite> = {
   steps: runStepsBench,  // a decode step as generate()'s consumer sees it, run ahead or not
   startup: runStartupBench,  // a fresh server: spawn to initialize answered, to the first suggestion
   redrafter: runRedrafterBench,  // plain vs ReDrafter decoding
+  lookup: runLookupBench,  // lookup drafts on the server's prompts, with and without a drafter
   keystrokes: runKeystrokesBench,  // typing through a file against a real server
   prefetch: runPrefetchBench,  // whole suggestions accepted, with cache.prefetch on and off
   alternatives: runAlternativesBench,  // invoked completions with their alternatives

@@ -74,7 +74,7 @@ export const infoCommand: CommandSpec = {
 export const benchCommand: CommandSpec = {
   name: 'bench',
   summary:
-    'Run a benchmark: engine (load, prefill, decode, forward cost curve), steps (a decode step as generate()\'s consumer sees it, run ahead or not), startup (a fresh server, first start and later start: to initialize answered, to the first suggestion), redrafter (plain vs ReDrafter), keystrokes (typing against the server), ' +
+    'Run a benchmark: engine (load, prefill, decode, forward cost curve), steps (a decode step as generate()\'s consumer sees it, run ahead or not), startup (a fresh server, first start and later start: to initialize answered, to the first suggestion), redrafter (plain vs ReDrafter), lookup (lookup drafts on the server\'s prompts, with and without a drafter), keystrokes (typing against the server), ' +
     'prefetch (whole suggestions accepted, cache.prefetch on and off), alternatives (invoked completions with their alternatives), ' +
     "tracing (the tracing code's own cost), fuzz (structure-aware fuzzing of the server), soak (clients replaying typing for minutes, memory and latency sampled) " +
     'or quality (held-out code through the server: invoked with token healing on and off, and as typing asks).',
@@ -82,6 +82,7 @@ export const benchCommand: CommandSpec = {
     'slipstream bench steps [--model DIR] [--threads N] [--tokens N] [--rounds N] [--work-us US] [--out FILE] | ' +
     'slipstream bench startup [--model DIR] [--rounds N] [--out FILE] | ' +
     'slipstream bench (engine | redrafter | keystrokes | prefetch | alternatives | fuzz | soak) [--model DIR] [--drafter DIR] [--weights bf16|q8_0|q4_0] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] | ' +
+    'slipstream bench lookup [--model DIR] [--drafter DIR] [--threads N] [--weights W] [--max-tokens N] [--lookup-tokens K] [--cases N] [--seed S] [--rounds R] [--sweep] [--out FILE] | ' +
     'slipstream bench quality [--model DIR] [--cases N] [--seed S] [--min-token-probability P] [--out FILE] | ' +
     'slipstream bench tracing --trace FILE [--out FILE]',
   positionals: ['suite'],
@@ -94,18 +95,19 @@ export const benchCommand: CommandSpec = {
     beams: { kind: 'int', value: 'M', min: 1, max: 64, description: 'redrafter: beam width (default: the backend default)' },
     'beam-length': { kind: 'int', value: 'L', min: 2, max: 16, description: 'redrafter: beam length, counting the guaranteed token' },
     'min-token-probability': { kind: 'number', value: 'P', min: 0, max: 1, description: 'quality: completion.minTokenProbability of the typing pass (default: the setting\'s default)' },
-    'max-tokens': { kind: 'int', value: 'N', min: 1, description: "redrafter: tokens generated per prompt (default 128); keystrokes: completion.maxTokens (default: the server's); quality: completion.maxTokens (default 32)" },
-    sweep: { kind: 'boolean', description: 'redrafter: also measure a grid of (beams, beam length)' },
+    'max-tokens': { kind: 'int', value: 'N', min: 1, description: "redrafter: tokens generated per prompt (default 128); keystrokes: completion.maxTokens (default: the server's); quality: completion.maxTokens (default 32); lookup: tokens per prompt (default: completion.maxTokens, 48)" },
+    sweep: { kind: 'boolean', description: 'redrafter: also measure a grid of (beams, beam length); lookup: also a grid of lookup params' },
+    'lookup-tokens': { kind: 'int', value: 'K', min: 1, max: 63, description: 'lookup: draft tokens per round at most (default 4)' },
     tokens: { kind: 'int', value: 'N', min: 2, max: 512, description: 'steps: tokens generated per round (default 64)' },
-    rounds: { kind: 'int', value: 'N', min: 1, max: 10000, description: 'steps: rounds, each running every variant once (default 30); startup: rounds of two server starts, an empty and a filled calibration cache (default 8); alternatives: timed rounds over the same spots (default 2)' },
+    rounds: { kind: 'int', value: 'N', min: 1, max: 10000, description: 'steps: rounds, each running every variant once (default 30); startup: rounds of two server starts, an empty and a filled calibration cache (default 8); alternatives: timed rounds over the same spots (default 2); lookup: rounds over every prompt and variant, best per prompt (default 3)' },
     'work-us': { kind: 'int', value: 'US', min: 0, max: 100000, description: "steps: the busy consumer's work per chunk, in microseconds (default 60)" },
     calibrate: { kind: 'boolean', description: "redrafter: first run mode auto's tree-shape calibration, then measure each of its candidate shapes too" },
     context: { kind: 'string', value: 'FILE', description: "redrafter: put this file's text before every prompt (the code above the cursor), its start cut to fit the model's context" },
     file: { kind: 'string', value: 'PATH', description: 'keystrokes: the file to type in (default fixtures/workspace/src/lru-cache.ts)' },
     spots: { kind: 'int', value: 'K', min: 1, max: 10000, description: 'keystrokes: cursor spots, seeded (default 8); soak: spots per document (default 4); prefetch: line ends (default 12); alternatives: line ends (default 18)' },
     chars: { kind: 'int', value: 'N', min: 1, max: 1000, description: 'keystrokes: characters deleted and typed back at each spot, within the line (default 12; soak 8)' },
-    seed: { kind: 'int', value: 'S', min: 0, description: 'keystrokes: seed that picks the spots; fuzz: seed of the episodes; quality: seed of the cases (default 1)' },
-    cases: { kind: 'int', value: 'N', min: 2, max: 10000, description: 'quality: cursor cases on the held-out files, half after a line\'s indentation, half mid-line (default 60)' },
+    seed: { kind: 'int', value: 'S', min: 0, description: 'keystrokes: seed that picks the spots; fuzz: seed of the episodes; quality and lookup: seed of the cases (default 1)' },
+    cases: { kind: 'int', value: 'N', min: 2, max: 10000, description: 'quality: cursor cases on the held-out files, half after a line\'s indentation, half mid-line (default 60; lookup: 40)' },
     'interval-ms': { kind: 'int', value: 'MS', min: 0, max: 60000, description: 'keystrokes: a keystroke every MS ms without waiting for answers (0: each waits for its answer)' },
     'debounce-ms': { kind: 'int', value: 'MS', min: 0, max: 5000, description: "keystrokes: the server's completion.debounceMs (default: the server's)" },
     'time-budget-ms': { kind: 'int', value: 'MS', min: 0, max: 60000, description: "keystrokes: the server's completion.timeBudgetMs (default: the server's)" },

@@ -11,9 +11,12 @@
  * Reports tok/s, forward passes per token, the lookup share of the emitted and of the accepted
  * drafted tokens, the ratio to the variant without lookup, and whether every output equals plain
  * greedy's token for token (exit 1 if not). --sweep adds a grid of lookup params (draft tokens,
- * n-gram lengths, drafts per round). --out writes the JSON.
+ * n-gram lengths, drafts per round). --cost-curve FILE (the output of `engine-cli forward-curve`
+ * for another model, e.g. a memory-bound 0.5B q8_0) adds each variant's modelled ratio there: its
+ * decode steps' forward sizes priced on that curve (rows past the curve's last N extrapolated
+ * along its last segment), over plain's (or ReDrafter's) on the same curve. --out writes the JSON.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Drafter, LOOKUP_DEFAULTS, Model, type GenerateOptions, type GenerateStats, type LookupOptions, type Session } from '../native/lib/index.js';
 import { Tokenizer } from '../native/lib/tokenizer.js';
 import { UsageError, type ParsedArgs } from '../server/src/cli/args.js';
@@ -70,6 +73,25 @@ export interface LookupVariantResult {
    * time for these acceptances (docs/performance.md, "Lookup drafts").
    */
   forward_rows_histogram: number[];
+  /** With --cost-curve: the variant's decode steps priced on that curve (ms), and the ratio as for `ratio`. */
+  modelled_ms?: number;
+  modelled_ratio?: number;
+}
+
+/** `engine-cli forward-curve`'s lines "forward N=n  t ms" as a cost per forward of n rows. */
+export function costCurve(text: string): (n: number) => number {
+  const pts = [...text.matchAll(/forward N=(\d+)\s+([\d.]+) ms/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+  if (pts.length < 2) throw new UsageError('--cost-curve: no "forward N=... ms" lines (engine-cli forward-curve output) in the file');
+  return (n: number): number => {
+    const exact = pts.find((p) => p[0] === n);
+    if (exact) return exact[1];
+    let i = pts.findIndex((p) => p[0] > n);
+    if (i < 0) i = pts.length - 1;
+    if (i === 0) i = 1;
+    const [n0, c0] = pts[i - 1]!;
+    const [n1, c1] = pts[i]!;
+    return c0 + ((c1 - c0) * (n - n0)) / (n1 - n0);
+  };
 }
 
 export interface LookupBenchResult {
@@ -85,6 +107,7 @@ export interface LookupBenchResult {
   max_tokens: number;
   rounds: number;
   variants: LookupVariantResult[];
+  cost_curve?: string;
   identical_greedy_output: boolean;
 }
 
@@ -210,11 +233,19 @@ export async function runLookupBench(args: ParsedArgs): Promise<number> {
     const plainTokS = results[0]!.tok_s;
     const rdTokS = results.find((r) => r.name === 'redrafter')?.tok_s ?? plainTokS;
     for (const r of results) r.ratio = r.tok_s / (r.drafter ? rdTokS : plainTokS);
+    const curveFile = f['cost-curve'] as string | undefined;
+    if (curveFile !== undefined) {
+      const cost = costCurve(readFileSync(curveFile, 'utf8'));
+      for (const r of results) r.modelled_ms = r.forward_rows_histogram.reduce((a, c, n) => a + (c > 0 ? c * cost(n) : 0), 0);
+      const plainMs = results[0]!.modelled_ms!;
+      const rdMs = results.find((r) => r.name === 'redrafter')?.modelled_ms ?? plainMs;
+      for (const r of results) r.modelled_ratio = (r.drafter ? rdMs : plainMs) / r.modelled_ms!;
+    }
     const result: LookupBenchResult = {
       model: modelDir, drafter: drafterDir, threads, kernel_path: info.kernelPath, dtype: info.computeDtype,
       cases: cases.length, line_start: cases.filter((c) => c.kind === 'line-start').length, mid_line: cases.filter((c) => c.kind === 'mid-line').length,
       prompt_tokens: { min: Math.min(...lens), mean: lens.reduce((a, b) => a + b, 0) / lens.length, max: Math.max(...lens) },
-      max_tokens: maxTokens, rounds, variants: results, identical_greedy_output: results.every((r) => r.identical),
+      max_tokens: maxTokens, rounds, variants: results, ...(curveFile !== undefined ? { cost_curve: curveFile } : {}), identical_greedy_output: results.every((r) => r.identical),
     };
     process.stdout.write(formatLookup(result));
     if (f.out !== undefined) writeFileSync(f.out as string, `${JSON.stringify(result, null, 2)}\n`);
@@ -227,9 +258,10 @@ export async function runLookupBench(args: ParsedArgs): Promise<number> {
 
 export function formatLookup(r: LookupBenchResult): string {
   const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-  const head = ['variant', 'tok/s', 'ratio', 'fwd/token', 'tok/fwd', 'rounds', 'tree', 'lookup/emitted', 'lookup/accepted', 'identical'];
+  const curve = r.cost_curve !== undefined;
+  const head = ['variant', 'tok/s', 'ratio', ...(curve ? ['modelled'] : []), 'fwd/token', 'tok/fwd', 'rounds', 'tree', 'lookup/emitted', 'lookup/accepted', 'identical'];
   const rows = r.variants.map((v) => [
-    v.name, v.tok_s.toFixed(1), v.ratio.toFixed(3), v.forward_passes_per_token.toFixed(3), v.tokens_per_forward.toFixed(2), String(v.rounds),
+    v.name, v.tok_s.toFixed(1), v.ratio.toFixed(3), ...(curve ? [v.modelled_ratio!.toFixed(3)] : []), v.forward_passes_per_token.toFixed(3), v.tokens_per_forward.toFixed(2), String(v.rounds),
     v.mean_tree_size.toFixed(1), pct(v.lookup_share_of_emitted), pct(v.lookup_share_of_accepted), v.identical ? 'yes' : `NO (${v.mismatched_prompts.join(',')})`,
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));
@@ -239,6 +271,7 @@ export function formatLookup(r: LookupBenchResult): string {
     `(${r.line_start} line-start, ${r.mid_line} mid-line), prompts ${r.prompt_tokens.min}-${r.prompt_tokens.max} tokens ` +
     `(mean ${r.prompt_tokens.mean.toFixed(0)}), ${r.max_tokens} tokens, best of ${r.rounds} rounds per prompt\n` +
     `${line(head)}\n${rows.map(line).join('\n')}\n` +
+    (curve ? `modelled: the ratio of the same decode steps priced on ${r.cost_curve}\n` : '') +
     `greedy outputs identical to plain: ${r.identical_greedy_output ? 'yes' : 'NO'}\n`
   );
 }

@@ -37,9 +37,13 @@ void lookup_find(const int32_t * text, int n_text, const lookup_params & p, int 
     for (int n = n_hi; n >= p.min_ngram && out.size() < p.max_drafts; --n) {
         const int32_t * pat = text + n_text - n;  // (n) the last n tokens, g0 last
         const int32_t first = pat[0];
-        // occurrences text[i .. i + n) with i + n < n_text, i.e. i <= n_text - n - 1, latest first
-        for (int i = n_text - n - 1; i >= 0; --i) {
+        // occurrences text[i .. i + n) with i + n < n_text, i.e. i <= n_text - n - 1, latest first;
+        // at most 4 x max_drafts of them per n (a text of one repeated token would otherwise check
+        // every position against every kept draft)
+        int seen = 0;
+        for (int i = n_text - n - 1; i >= 0 && seen < 4 * p.max_drafts; --i) {
             if (text[i] != first || !std::equal(pat + 1, pat + n, text + i + 1)) continue;
+            ++seen;
             const int start = i + n;  // the first token after the occurrence
             const int k = std::min(max_tokens, n_text - start);
             // the candidate [g0, text[start .. start + k)): g0 == text[start - 1], so it is text[start - 1 .. start + k)

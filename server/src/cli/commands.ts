@@ -82,7 +82,7 @@ export const benchCommand: CommandSpec = {
     'slipstream bench steps [--model DIR] [--threads N] [--tokens N] [--rounds N] [--work-us US] [--out FILE] | ' +
     'slipstream bench startup [--model DIR] [--rounds N] [--out FILE] | ' +
     'slipstream bench (engine | redrafter | keystrokes | prefetch | alternatives | fuzz | soak) [--model DIR] [--drafter DIR] [--weights bf16|q8_0|q4_0] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] | ' +
-    'slipstream bench lookup [--model DIR] [--drafter DIR] [--threads N] [--weights W] [--max-tokens N] [--lookup-tokens K] [--cases N] [--seed S] [--rounds R] [--sweep] [--out FILE] | ' +
+    'slipstream bench lookup [--model DIR] [--drafter DIR] [--threads N] [--weights W] [--max-tokens N] [--lookup-tokens K] [--cases N] [--seed S] [--rounds R] [--sweep] [--cost-curve FILE] [--out FILE] | ' +
     'slipstream bench quality [--model DIR] [--cases N] [--seed S] [--min-token-probability P] [--out FILE] | ' +
     'slipstream bench tracing --trace FILE [--out FILE]',
   positionals: ['suite'],
@@ -97,6 +97,7 @@ export const benchCommand: CommandSpec = {
     'min-token-probability': { kind: 'number', value: 'P', min: 0, max: 1, description: 'quality: completion.minTokenProbability of the typing pass (default: the setting\'s default)' },
     'max-tokens': { kind: 'int', value: 'N', min: 1, description: "redrafter: tokens generated per prompt (default 128); keystrokes: completion.maxTokens (default: the server's); quality: completion.maxTokens (default 32); lookup: tokens per prompt (default: completion.maxTokens, 48)" },
     sweep: { kind: 'boolean', description: 'redrafter: also measure a grid of (beams, beam length); lookup: also a grid of lookup params' },
+    'cost-curve': { kind: 'string', value: 'FILE', description: "lookup: price each variant's decode steps on this engine-cli forward-curve output (another model's forward costs)" },
     'lookup-tokens': { kind: 'int', value: 'K', min: 1, max: 63, description: 'lookup: draft tokens per round at most (default 4)' },
     tokens: { kind: 'int', value: 'N', min: 2, max: 512, description: 'steps: tokens generated per round (default 64)' },
     rounds: { kind: 'int', value: 'N', min: 1, max: 10000, description: 'steps: rounds, each running every variant once (default 30); startup: rounds of two server starts, an empty and a filled calibration cache (default 8); alternatives: timed rounds over the same spots (default 2); lookup: rounds over every prompt and variant, best per prompt (default 3)' },

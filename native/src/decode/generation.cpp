@@ -16,6 +16,8 @@
 #include "core/session.h"
 #include "redrafter/drafter.h"
 
+static_assert(1 + LOOKUP_MAX_TOKENS <= SPECULATE_MAX_EXTRA_LEN, "a lookup draft (g0 + tokens) fits one extra beam");
+
 namespace {
 
 [[noreturn]] void invalid(const std::string & msg) { throw engine_error(ERROR_INVALID_ARGUMENT, msg); }

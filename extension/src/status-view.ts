@@ -52,10 +52,13 @@ export function statusRows(s: StatusResult): StatusRow[] {
   }
   rows.push(e.drafter ? { label: `Drafter: ${base(e.drafter.dir)} (${origin(e.drafter.source)})`, detail: e.drafter.dir } : { label: 'Drafter: none' });
   const c = e.modeDecision?.calibration;
+  const lk = e.lookup;
+  const lookup = !lk ? '' : lk.on ? ` · prompt lookup: up to ${count(lk.tokens, 'token')} a round, ${count(lk.accepted, 'token')} accepted from it (${lk.reason})` : ` · prompt lookup off: ${lk.reason}`;
   rows.push({
-    label: `Decoding: ${e.mode === 'redrafter' ? 'ReDrafter speculative decoding' : 'plain (one token per step)'} · setting ${e.modeSetting}`,
+    label: `Decoding: ${e.mode === 'redrafter' ? 'ReDrafter speculative decoding' : 'plain (one token per step)'}${lk?.on ? ' + prompt lookup' : ''} · setting ${e.modeSetting}`,
     detail:
       (e.modeDecision?.reason ?? '') +
+      lookup +
       (c
         ? ` · calibrated ${c.source === 'cache' ? `by an earlier start on ${c.measuredAt.slice(0, 10)}, ` : ''}in ${Math.round(c.ms)} ms over ${c.rounds} rounds of up to ${c.tokens} tokens after ${c.promptTokens}-token prompts, ${c.shapes.length} tree shapes`
         : ''),

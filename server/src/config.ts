@@ -29,6 +29,8 @@ export interface Settings {
     /** ReDrafter's tree: beams M and beam length L; 0 = auto (mode-calibration.ts decideMode). */
     beams: number;
     beamLength: number;
+    /** Draft tokens per round looked up in the prompt and the output (0 = off; docs/engine.md, "Lookup drafts"). */
+    promptLookup: number;
     /** CPU threads; 0 = engine default. */
     threads: number;
     /** How the model's matrices are kept in memory: as stored, or quantized at load (docs/engine.md). */
@@ -105,7 +107,7 @@ export type LogLevelName = 'error' | 'warn' | 'info' | 'debug';
 
 export function defaultSettings(): Settings {
   return {
-    engine: { model: '', drafter: '', backend: 'auto', mode: 'auto', beams: 0, beamLength: 0, threads: 0, weights: 'bf16', remote: { url: '', api: 'openai', model: '', apiKeyEnv: '', timeoutMs: 10_000, prompt: 'ids' } },
+    engine: { model: '', drafter: '', backend: 'auto', mode: 'auto', beams: 0, beamLength: 0, promptLookup: 4, threads: 0, weights: 'bf16', remote: { url: '', api: 'openai', model: '', apiKeyEnv: '', timeoutMs: 10_000, prompt: 'ids' } },
     completion: {
       enabled: true,
       debounceMs: 75,
@@ -226,6 +228,10 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
   'engine.beamLength': { scope: 'engine',
     ...zeroOrIntIn(2, 16),
     description: 'ReDrafter\'s tree depth: tokens per beam (L), the guaranteed one included: 2..16 (1 would draft nothing and is refused). 0: under engine.mode "auto" the fastest shape of the calibration at load, under "redrafter" the drafter\'s default (3 on a CPU).',
+  },
+  'engine.promptLookup': { scope: 'engine',
+    ...intIn(0, 63),
+    description: 'Prompt lookup, for decoding without a drafter (no drafter loaded, or engine.mode "auto" chose plain decoding): each step, the last 2-4 tokens are looked up earlier in the prompt and the suggestion so far (the text after the cursor, code that repeats), and up to this many of the tokens that followed them are verified in the same forward pass as the next token. The suggestion is the same token for token; it only comes sooner when text repeats. Runs where a forward of that many rows plus one was measured at load to cost at most 1.5x one row (a model bound by reading its weights; docs/configuration.md, "Prompt lookup"). Local engine only; not under engine.mode "ar" nor in ReDrafter\'s rounds. 0: off.',
   },
   'engine.threads': { scope: 'engine', ...intIn(0, 256), description: 'CPU threads; 0: one per physical core of the CPUs the server may run on (its affinity mask, e.g. taskset), at most what a cgroup CPU quota grants (a container\'s --cpus).' },
   'engine.weights': { scope: 'engine',

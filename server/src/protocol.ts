@@ -259,6 +259,14 @@ export interface StatusResult {
         source: 'measured' | 'cache';
       } | null;
     } | null;
+    /**
+     * Prompt lookup (engine.promptLookup; docs/configuration.md "Prompt lookup"): draft tokens per
+     * round at most; whether it runs and why (not where ReDrafter runs, nor where a forward of its
+     * rows was measured to cost more than 1.5 single rows); the generated tokens only its drafts
+     * proposed (accepted) since the start. null: the setting 0, engine.mode "ar", a remote engine,
+     * no model loaded; absent from servers before it.
+     */
+    lookup?: { tokens: number; on: boolean; reason: string; accepted: number } | null;
     backends: { name: string; available: boolean; reason?: string }[];
     error: { message: string; code: string } | null;
     sessions: number;

@@ -42,6 +42,7 @@ export class StatusFeature implements Feature {
         mode: host.mode,
         modeSetting: host.modeSetting ?? host.mode,
         modeDecision: host.modeDecision ? { reason: host.modeDecision.reason, shape: host.modeDecision.shape, calibration: host.modeDecision.calibration } : null,
+        lookup: host.lookup ?? null,
         backends: host.backends,
         error: host.error,
         sessions: host.sessions,

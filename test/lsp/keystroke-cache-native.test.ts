@@ -6,7 +6,8 @@
  * the cache on, including those where a diverged suggestion's rest went to the engine as extra
  * drafts (their verification is exact; some of their tokens are accepted). At the host, a
  * generation given its own output as an extra draft, or a wrong one, gives the same ids as one
- * without, and accepts the right draft's tokens. With the cache on, resident KV is reused and typing
+ * without, and accepts the right draft's tokens, in ReDrafter's rounds and in rounds of their own
+ * without a drafter (none under engine.mode "ar"). With the cache on, resident KV is reused and typing
  * through answers without the engine and the engine's block pool holds the prompts' blocks; with
  * it off, nothing is reused and the pool is off. A prefetch computes what
  * follows an accepted suggestion: the request after the accept gets exactly what a cold server computes.
@@ -15,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultSettings } from '../../server/src/config.js';
+import { defaultModelDirs } from '../../server/src/completion/default-model.js';
 import { NativeEngineHost } from '../../server/src/completion/native-engine-host.js';
 import { Logger } from '../../server/src/log.js';
 import type { StatusResult, TracesResult } from '../../server/src/protocol.js';
@@ -149,9 +151,14 @@ describe('prefetch on the shipped model', () => {
 });
 
 describe('extra drafts at the native host', () => {
-  it('never change the output: a right draft is accepted, a wrong one is not, the ids are the same', async () => {
+  // ReDrafter's rounds (the shipped pair), and rounds of their own without a drafter (the shipped
+  // model configured alone; prompt lookup off, so only the extra drafts are verified)
+  it.each([
+    ['in ReDrafter rounds', { mode: 'redrafter' as const }],
+    ['without a drafter', { mode: 'auto' as const, model: defaultModelDirs().model, promptLookup: 0 }],
+  ])('never change the output: a right draft is accepted, a wrong one is not, the ids are the same (%s)', async (_name, engine) => {
     const host = new NativeEngineHost(new Logger(() => {}));
-    host.configure({ ...defaultSettings().engine, mode: 'redrafter' });
+    host.configure({ ...defaultSettings().engine, ...engine });
     try {
       const model = await host.ready();
       const tok = model.tokenizer;
@@ -181,6 +188,20 @@ describe('extra drafts at the native host', () => {
       expect(wrong.ids).toEqual(cold.ids);
       expect(wrong.drafts![1]).toBe(0);
       expect(host.status().kv).toMatchObject({ sessions: 3 });
+      expect(host.status().drafterDir === null).toBe(engine.mode === 'auto');
+    } finally {
+      await host.dispose();
+    }
+  }, 60_000);
+
+  it('are not offered under engine.mode "ar" (plain decoding)', async () => {
+    const host = new NativeEngineHost(new Logger(() => {}));
+    host.configure({ ...defaultSettings().engine, mode: 'ar' });
+    try {
+      await host.ready();
+      expect(host.takesExtraDrafts()).toBe(false);
+      host.configure({ ...defaultSettings().engine, mode: 'auto' });
+      expect(host.takesExtraDrafts()).toBe(true);
     } finally {
       await host.dispose();
     }

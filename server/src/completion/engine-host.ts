@@ -161,6 +161,12 @@ export interface EngineHostStatus {
   modeSetting?: string;
   /** Why `mode`, with the calibration figures of mode auto. */
   modeDecision?: ModeDecision | null;
+  /**
+   * Prompt lookup (engine.promptLookup): draft tokens per round at most, whether it runs and why,
+   * and the tokens only its drafts proposed that were accepted since the start; null when the
+   * setting is 0 or engine.mode "ar" (absent: a host without it).
+   */
+  lookup?: { tokens: number; on: boolean; reason: string; accepted: number } | null;
   backends: { name: string; available: boolean; reason?: string }[];
   error: { message: string; code: string } | null;
   sessions: number;

@@ -11,7 +11,9 @@
  * prefetch only on an idle engine, ended by the next request); reports backends.
  * Prefix reuse happens inside Session.generate, from the session's own KV and from the model's shared
  * KV block pool (a request with reuse false drops the session's KV first and turns the pool off);
- * cache.kvBudgetMB is split between the two; extra drafts go to ReDrafter generations. Never throws past its callers' catch: errors carry codes.
+ * cache.kvBudgetMB is split between the two; extra drafts go to every generation but under
+ * engine.mode "ar", with or without the drafter, and prompt lookup (engine.promptLookup) to those
+ * without it. Never throws past its callers' catch: errors carry codes.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +31,7 @@ import { Mutex } from './mutex.js';
 import { healingVocab } from './token-healing.js';
 import { fromPerformanceNow, nowMs } from '../trace/clock.js';
 import { engineStep, type EngineSpans, type EngineStep } from '../trace/engine-steps.js';
+import { lookupPays, measureRowCost, rowCostReason, type RowCost } from './row-cost.js';
 import { SessionPool } from './session-pool.js';
 import { VERSION } from '../version.js';
 
@@ -53,6 +56,8 @@ interface Loaded {
   defaults: TreeShape | null;
   /** Plain vs ReDrafter timings per tree shape (mode auto with a drafter), or null until measured. */
   calibration: Calibration | null;
+  /** What a forward of 1 + engine.promptLookup rows costs here (row-cost.ts), or null until measured or when it failed. */
+  rowCost: RowCost | null;
   /** The sessions, one per document key. */
   pool: SessionPool<Session>;
 }
@@ -63,13 +68,19 @@ export class NativeEngineHost implements EngineHost {
   private loading: Promise<Loaded> | null = null;
   private error: { message: string; code: string } | null = null;
   private kvBudgetBytes = DEFAULT_KV_BUDGET_BYTES;
+  /** Tokens that only prompt lookup's drafts proposed, accepted since the start (status). */
+  private lookupAccepted = 0;
   private readonly lock = new Mutex();
   private readonly gate = new BackgroundGate();
 
-  /** calibrations: where mode auto's calibrations are kept across starts (null: measured at every load). */
+  /**
+   * calibrations: where mode auto's calibrations are kept across starts (null: measured at every
+   * load); rowCost: how prompt lookup's rows are timed (row-cost.ts; tests give fakes).
+   */
   constructor(
     private readonly log: Logger,
     private readonly calibrations: CalibrationStore | null = new CalibrationStore(cacheDirPath()),
+    private readonly rowCost: (model: Model, rows: number) => Promise<RowCost> = measureRowCost,
   ) {}
 
   configure(engine: Settings['engine']): void {
@@ -170,6 +181,7 @@ export class NativeEngineHost implements EngineHost {
       choice,
       defaults: drafter ? { beams: drafter.info.defaultBeams, beamLength: drafter.info.defaultBeamLength } : null,
       calibration: null,
+      rowCost: null,
       // K and V per token: (2, numLayers, numKvHeads * headDim) in the model's K/V dtype (bf16 or f32), see native/src/core/kv-cache.h
       pool: new SessionPool<Session>(info.kvBytesPerToken, sessionShare(this.kvBudgetBytes)),
       view: {
@@ -186,6 +198,7 @@ export class NativeEngineHost implements EngineHost {
     };
     model.setKvPool(poolShare(this.kvBudgetBytes));
     if (s.mode === 'auto') await this.calibrate(loaded);
+    await this.measureRowCost(loaded);
     return loaded;
   }
 
@@ -261,9 +274,51 @@ export class NativeEngineHost implements EngineHost {
     return this.loaded !== null && this.gate.idle;
   }
 
-  /** Extra drafts go to ReDrafter rounds only: with plain decoding chosen (or nothing loaded yet) none is used. */
+  /**
+   * Whether prompt lookup runs for the current settings and decision, and why: engine.promptLookup
+   * set, not under engine.mode "ar" nor where ReDrafter runs (its drafter drafts; lookup drafts in
+   * its rounds measured slower on the shipped pair: docs/performance.md, "Lookup drafts"), and a
+   * forward of its rows measured cheap enough here (row-cost.ts). null: the setting is 0 or mode "ar".
+   */
+  private lookupState(l: Loaded, decision: ModeDecision | null): { on: boolean; reason: string } | null {
+    const s = this.settings;
+    if (!s || s.mode === 'ar' || s.promptLookup <= 0) return null;
+    if (decision?.chosen === 'redrafter') return { on: false, reason: 'ReDrafter runs: its drafter drafts' };
+    const cost = l.rowCost;
+    if (!cost || cost.rows !== 1 + s.promptLookup) return { on: false, reason: 'the cost of its rows is not measured' };
+    return { on: lookupPays(cost), reason: rowCostReason(cost) };
+  }
+
+  /** Prompt lookup's draft tokens per round (engine.promptLookup), 0 when it does not run (lookupState). */
+  private lookupTokens(l: Loaded, decision: ModeDecision | null): number {
+    return this.lookupState(l, decision)?.on ? this.settings!.promptLookup : 0;
+  }
+
+  /**
+   * Times a forward of 1 + engine.promptLookup rows against one row (row-cost.ts) once per loaded
+   * model and setting, when prompt lookup could run (not under engine.mode "ar", nor where
+   * ReDrafter runs); logs the verdict. A failure leaves lookup off.
+   */
+  private async measureRowCost(l: Loaded): Promise<void> {
+    const s = this.settings;
+    if (!s || s.mode === 'ar' || s.promptLookup <= 0 || this.decision(l)?.chosen === 'redrafter') return;
+    const rows = 1 + s.promptLookup;
+    if (l.rowCost?.rows === rows) return;
+    try {
+      l.rowCost = await this.rowCost(l.model, rows);
+      this.log.info(`prompt lookup: ${rowCostReason(l.rowCost)} (measured in ${Math.round(l.rowCost.ms)} ms)`);
+    } catch (err) {
+      l.rowCost = null;
+      this.log.warn(`prompt lookup: cannot measure what its rows cost, off: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Extra drafts are verified in every generation but under engine.mode "ar" (always plain
+   * decoding), with the drafter's tree or, without one, in rounds of their own; none before a load.
+   */
   takesExtraDrafts(): boolean {
-    return this.decision(this.loaded)?.chosen === 'redrafter';
+    return this.loaded !== null && this.settings !== null && this.settings.mode !== 'ar';
   }
 
   /**
@@ -318,13 +373,19 @@ export class NativeEngineHost implements EngineHost {
     try {
       // mode switched to auto after the load: calibrate now, once
       if (this.settings?.mode === 'auto') await this.calibrate(loaded);
+      // engine.promptLookup set after the load: measure what its rows cost, once
+      await this.measureRowCost(loaded);
       const decision = this.decision(loaded);
       // alternatives (plainDecoding) sample with plain decoding whatever the mode
       const drafter = decision?.chosen === 'redrafter' && !req.plainDecoding ? loaded.drafter : null;
       // the decision's tree shape for every ReDrafter generation (requests, prefetch, extra drafts alike)
       const shape = drafter ? decision!.shape : null;
-      // the engine takes extra drafts in ReDrafter rounds only
-      const extra = drafter && req.extraDrafts?.length ? req.extraDrafts : null;
+      // a diverged suggestion's rest is verified with or without the drafter, prompt lookup's drafts
+      // in rounds without it (lookupTokens); neither under engine.mode "ar" nor for alternatives
+      const drafts = this.takesExtraDrafts() && !req.plainDecoding;
+      const extra = drafts && req.extraDrafts?.length ? req.extraDrafts : null;
+      const tokens = drafts && !drafter ? this.lookupTokens(loaded, decision) : 0;
+      const lookup = tokens > 0 ? { tokens } : null;
       const unsureBelow = req.minTokenProbability ?? 0;
       const gen = session.generate(req.prompt, {
         maxTokens: req.maxTokens,
@@ -334,7 +395,9 @@ export class NativeEngineHost implements EngineHost {
         signal: req.signal,
         ...(req.requiredPrefix ? { requiredPrefix: req.requiredPrefix } : {}),
         ...(unsureBelow > 0 ? { logprobs: true } : {}),
-        ...(drafter ? { mode: 'redrafter' as const, drafter, ...(shape ? { beams: shape.beams, beamLength: shape.beamLength } : {}), ...(extra ? { extraDrafts: extra } : {}) } : {}),
+        ...(drafter ? { mode: 'redrafter' as const, drafter, ...(shape ? { beams: shape.beams, beamLength: shape.beamLength } : {}) } : {}),
+        ...(extra ? { extraDrafts: extra } : {}),
+        ...(lookup ? { lookup } : {}),
       });
       let extraAccepted = 0;
       let finished = false;
@@ -353,6 +416,7 @@ export class NativeEngineHost implements EngineHost {
           }
           steps?.end(r.value);
           extraAccepted += r.value.step.extraAccepted;
+          this.lookupAccepted += r.value.step.lookupAccepted;
           figures.note(r.value.step);
           const cut = r.value.logprobs ? firstUnsure(r.value.logprobs, unsureBelow) : -1;
           if (cut >= 0) {
@@ -495,12 +559,18 @@ export class NativeEngineHost implements EngineHost {
       mode: decision?.chosen ?? 'ar',
       modeSetting: s?.mode ?? 'auto',
       modeDecision: decision,
+      lookup: this.lookupStatus(l, decision),
       backends: list,
       error: this.error,
       sessions: l?.pool.size ?? 0,
       memory: this.memory(),
       kv: l ? this.kvFigures(l) : { bytes: 0, budgetBytes: this.kvBudgetBytes, sessions: 0, hits: 0, evictions: 0 },
     };
+  }
+
+  private lookupStatus(l: Loaded | null, decision: ModeDecision | null): EngineHostStatus['lookup'] {
+    const state = l ? this.lookupState(l, decision) : null;
+    return state ? { tokens: this.settings!.promptLookup, ...state, accepted: this.lookupAccepted } : null;
   }
 
   /** The sessions' KV and the engine's block pool together (the budget is shared: sessionShare / poolShare). */
@@ -565,11 +635,12 @@ class StepFigures {
 
 /**
  * Times a Session.generate loop for a trace: each chunk is one engine step (the first the prefill,
- * then one decode round each), reported with the chunk's own figures. A round is placed where the
- * engine ran it (its end, endedAt, less its engine time): the steps run ahead of this loop, so a
- * round often ended before the loop asked for it. The prefill is timed from the loop's ask. A
- * final next() that ran a step without emitting (a stop token) is reported too, from the
- * generation's forward-pass count.
+ * then one decode round each, of the kind the engine reports: a plain step, a ReDrafter round or
+ * a round of drafts without a drafter), reported with the chunk's own figures. A round is placed
+ * where the engine ran it (its end, endedAt, less its engine time): the steps run ahead of this
+ * loop, so a round often ended before the loop asked for it. The prefill is timed from the loop's
+ * ask. A final next() that ran a step without emitting (a stop token) is reported too, from the
+ * generation's forward-pass count, as the kind of the round before it.
  */
 class StepTimer {
   private at = 0;
@@ -577,7 +648,7 @@ class StepTimer {
 
   constructor(
     private readonly spans: EngineSpans,
-    private readonly mode: Exclude<EngineStep['kind'], 'prefill'>,
+    private mode: Exclude<EngineStep['kind'], 'prefill'>,
   ) {}
 
   begin(): void {
@@ -585,7 +656,9 @@ class StepTimer {
   }
 
   end(chunk: GenerateChunk | null): void {
-    const kind = this.count++ === 0 ? 'prefill' : this.mode;
+    const first = this.count++ === 0;
+    if (!first && chunk && chunk.step.kind !== 'prefill') this.mode = chunk.step.kind;
+    const kind = first ? 'prefill' : this.mode;
     if (kind === 'prefill' || !chunk) {
       this.spans.step(engineStep(kind, this.at, nowMs(), chunk));
       return;

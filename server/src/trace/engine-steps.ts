@@ -20,7 +20,9 @@ export interface StepStatsLike {
   treeSize?: number;
   /** ReDrafter: drafted tokens accepted (the guaranteed token not counted). */
   accepted?: number;
+  /** Of those, the ones only a caller's extra draft / only prompt lookup proposed. */
   extraAccepted?: number;
+  lookupAccepted?: number;
   draftMs?: number;
   verifyMs?: number;
   acceptMs?: number;
@@ -29,7 +31,8 @@ export interface StepStatsLike {
 }
 
 export interface EngineStep {
-  kind: 'prefill' | 'ar' | 'redrafter';
+  /** 'drafts': a round verifying drafts without a drafter (a diverged suggestion's rest, prompt lookup). */
+  kind: 'prefill' | 'ar' | 'redrafter' | 'drafts';
   /** On the trace clock (trace/clock.ts). */
   start: number;
   end: number;
@@ -72,6 +75,7 @@ export function roundSpan(step: EngineStep, index: number): TraceSpan {
   if (s.treeSize !== undefined) attrs.treeSize = s.treeSize;
   if (s.accepted !== undefined) attrs.accepted = s.accepted;
   if (s.extraAccepted) attrs.extraAccepted = s.extraAccepted;
+  if (s.lookupAccepted) attrs.lookupAccepted = s.lookupAccepted;
   if (s.stepMs !== undefined) attrs.engineMs = round3(s.stepMs);
   const children: TraceSpan[] = [];
   let at = step.start;

@@ -205,6 +205,20 @@ describe('status texts', () => {
     const kept = { ...status, engine: { ...status.engine, modeDecision: { ...md, calibration: { ...md.calibration!, source: 'cache' as const } } } };
     expect(decoding(kept)).toContain(' · calibrated by an earlier start on 2026-12-06, in 140 ms over 3 rounds');
   });
+
+  it('Show Status: the decoding row names prompt lookup when it is on, with what it contributed', () => {
+    const row = (lookup: typeof status.engine.lookup) => statusRows({ ...status, engine: { ...status.engine, lookup } }).find((r) => r.label.startsWith('Decoding'))!;
+    expect(row(null).label).toBe('Decoding: ReDrafter speculative decoding · setting auto');
+    const reason = 'a forward of 5 rows costs 1.32x one row (13.10 / 9.92 ms after 184 tokens), at most 1.5x: on';
+    const plain = { ...status, engine: { ...status.engine, mode: 'ar', lookup: { tokens: 4, on: true, reason, accepted: 212 } } };
+    const on = statusRows(plain).find((r) => r.label.startsWith('Decoding'))!;
+    expect(on.label).toBe('Decoding: plain (one token per step) + prompt lookup · setting auto');
+    expect(on.detail).toContain(` · prompt lookup: up to 4 tokens a round, 212 tokens accepted from it (${reason})`);
+    expect(on.detail!.indexOf('prompt lookup')).toBeLessThan(on.detail!.indexOf('calibrated'));
+    const off = row({ tokens: 4, on: false, reason: 'ReDrafter runs: its drafter drafts', accepted: 0 });
+    expect(off.label).toBe('Decoding: ReDrafter speculative decoding · setting auto');
+    expect(off.detail).toContain(' · prompt lookup off: ReDrafter runs: its drafter drafts');
+  });
 });
 
 describe('the latency view', () => {

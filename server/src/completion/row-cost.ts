@@ -1,0 +1,97 @@
+/**
+ * Whether prompt lookup (engine.promptLookup) pays for this model on this machine: a draft of k
+ * looked-up tokens is verified in one forward of 1 + k rows, which costs about one row where the
+ * forward is bound by reading the weights (a 0.5B model on a CPU: 5 rows 1.3-1.4x one row) and
+ * about k + 1 rows where it is bound by arithmetic (the shipped 5.5M model, whose weights stay in
+ * cache: 4 rows 2.2x). At load the host times a forward of one row and one of 1 + k rows after a
+ * context, alternating, the fastest of each kept, and turns lookup off where their ratio
+ * exceeds LOOKUP_MAX_ROW_COST (docs/configuration.md, "Prompt lookup"; docs/performance.md,
+ * "Lookup drafts"). About 50 ms on small models, 0.2-0.35 s at 0.5B (bench/row-cost.ts prints it).
+ */
+import type { Model } from '../../../native/lib/index.js';
+import { mulberry32 } from '../mulberry32.js';
+
+/**
+ * The most a forward of 1 + k rows may cost, in single-row forwards, for prompt lookup to be on.
+ * On the shipped model (arithmetic-bound: 5 rows 1.7x one) lookup measured 1.04-1.09x plain
+ * decoding over 48-token suggestions, and nothing beyond the noise through the server on its short
+ * ones; priced at the 0.5B shape's row costs (5 rows 1.1-1.4x) the same steps come to 1.31x
+ * (docs/performance.md, "Lookup drafts").
+ */
+export const LOOKUP_MAX_ROW_COST = 1.5;
+/**
+ * Context before the timed forwards: every row attends to it, as a request's rows attend to its
+ * prompt, which makes the arithmetic of many rows dearer (the shipped model's 5 rows: 1.45-1.62x
+ * one row after 32 tokens, 1.71-1.77x after 256). FIRST_TOKENS, then more while their prefill,
+ * estimated from the first's pace, stays under PREFILL_BUDGET_MS, up to CONTEXT_TOKENS; a big
+ * model (whose forwards are bound by reading the weights whatever the context) stops early.
+ */
+const FIRST_TOKENS = 32;
+const CONTEXT_TOKENS = 256;
+const PREFILL_BUDGET_MS = 150;
+/**
+ * Alternations of the two forwards, the fastest of each counting: at least MIN_ROUNDS, more while
+ * they take under BUDGET_MS in all (a small model's forwards take a tenth of a millisecond, and
+ * three of them say little on a busy machine), at most MAX_ROUNDS.
+ */
+const MIN_ROUNDS = 3;
+const MAX_ROUNDS = 64;
+const BUDGET_MS = 40;
+
+export interface RowCost {
+  /** Rows of the many-row forward (1 + prompt lookup's draft tokens). */
+  rows: number;
+  /** Tokens before them. */
+  context: number;
+  /** Fastest single-row and many-row forward, ms. */
+  oneMs: number;
+  manyMs: number;
+  /** manyMs / oneMs. */
+  ratio: number;
+  /** The whole measurement, prefill included, ms. */
+  ms: number;
+}
+
+/** Times forwards of 1 and `rows` rows on a session of its own (disposed after). */
+export async function measureRowCost(model: Model, rows: number): Promise<RowCost> {
+  const started = performance.now();
+  const session = model.createSession({ maxContext: CONTEXT_TOKENS + rows + 1 });
+  try {
+    const next = mulberry32(20261207);
+    const ids = (n: number): Int32Array => Int32Array.from({ length: n }, () => Math.floor(next() * model.info.vocabSize));
+    await session.forward(ids(FIRST_TOKENS));
+    const perToken = (performance.now() - started) / FIRST_TOKENS;
+    const more = Math.min(CONTEXT_TOKENS - FIRST_TOKENS, Math.floor(PREFILL_BUDGET_MS / perToken));
+    if (more > 0) await session.forward(ids(more));
+    const context = session.length;
+    let oneMs = Infinity;
+    let manyMs = Infinity;
+    const time = async (n: number): Promise<number> => {
+      const t0 = performance.now();
+      await session.forward(ids(n));
+      const ms = performance.now() - t0;
+      session.truncate(context);
+      return ms;
+    };
+    await time(rows);  // warm-up: the many-row path's first call
+    const t0 = performance.now();
+    for (let r = 0; r < MAX_ROUNDS && (r < MIN_ROUNDS || performance.now() - t0 < BUDGET_MS); r++) {
+      oneMs = Math.min(oneMs, await time(1));
+      manyMs = Math.min(manyMs, await time(rows));
+    }
+    return { rows, context, oneMs, manyMs, ratio: manyMs / oneMs, ms: performance.now() - started };
+  } finally {
+    session.dispose();
+  }
+}
+
+/** Whether the measured cost lets lookup drafts pay. */
+export function lookupPays(cost: RowCost): boolean {
+  return cost.ratio <= LOOKUP_MAX_ROW_COST;
+}
+
+/** What status and the log say about a measurement. */
+export function rowCostReason(cost: RowCost): string {
+  const verdict = lookupPays(cost) ? `at most ${LOOKUP_MAX_ROW_COST}x: on` : `over ${LOOKUP_MAX_ROW_COST}x: off`;
+  return `a forward of ${cost.rows} rows costs ${cost.ratio.toFixed(2)}x one row (${cost.manyMs.toFixed(2)} / ${cost.oneMs.toFixed(2)} ms after ${cost.context} tokens), ${verdict}`;
+}

@@ -1,0 +1,44 @@
+/**
+ * Prompt lookup's cost check (server/src/completion/row-cost.ts) on the real shipped model: the
+ * measurement times forwards of 1 and 1 + k rows after a context of up to 256 tokens (all of them
+ * on a model this small), leaves the model's other sessions and the model usable, and its verdict
+ * follows LOOKUP_MAX_ROW_COST; the verdict and the reason status shows, on given figures.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Model } from '../../native/lib/index.js';
+import { LOOKUP_MAX_ROW_COST, lookupPays, measureRowCost, rowCostReason, type RowCost } from '../../server/src/completion/row-cost.js';
+import { repoRoot } from '../helpers/paths.js';
+
+let model: Model;
+beforeAll(async () => {
+  model = await Model.load(join(repoRoot, 'fixtures', 'models', 'slipstream-code'), { threads: 2 });
+});
+afterAll(() => model?.dispose());
+
+describe('what a forward of many rows costs', () => {
+  it('times 1 and 1 + k rows after a context on a session of its own', async () => {
+    const other = model.createSession();
+    await other.forward(Int32Array.from([1, 2, 3]));
+    const c = await measureRowCost(model, 5);
+    expect(c.rows).toBe(5);
+    expect(c.context).toBe(256);  // the shipped model prefills 224 more tokens well inside the budget
+    expect(c.oneMs).toBeGreaterThan(0);
+    expect(c.manyMs).toBeGreaterThan(0);
+    expect(c.ratio).toBeCloseTo(c.manyMs / c.oneMs, 10);
+    expect(c.ms).toBeGreaterThanOrEqual(c.oneMs + c.manyMs);
+    expect(lookupPays(c)).toBe(c.ratio <= LOOKUP_MAX_ROW_COST);
+    // the model's other sessions are untouched
+    expect(other.length).toBe(3);
+    other.dispose();
+  });
+
+  it('says its verdict with the figures', () => {
+    const at = (ratio: number): RowCost => ({ rows: 5, context: 184, oneMs: 10, manyMs: 10 * ratio, ratio, ms: 300 });
+    expect(lookupPays(at(1.3))).toBe(true);
+    expect(lookupPays(at(LOOKUP_MAX_ROW_COST))).toBe(true);
+    expect(lookupPays(at(1.51))).toBe(false);
+    expect(rowCostReason(at(1.3))).toBe('a forward of 5 rows costs 1.30x one row (13.00 / 10.00 ms after 184 tokens), at most 1.5x: on');
+    expect(rowCostReason(at(1.8))).toBe('a forward of 5 rows costs 1.80x one row (18.00 / 10.00 ms after 184 tokens), over 1.5x: off');
+  });
+});

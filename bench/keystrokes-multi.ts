@@ -35,7 +35,8 @@ const REVISIT_DOCS = 5;
 export interface MultiOptions {
   root: string;
   serverArgs: string[];
-  mode: 'ar' | 'redrafter';
+  /** 'redrafter' with a drafter; 'auto' without one (plain decoding with prompt lookup, as a server runs it). */
+  mode: 'auto' | 'redrafter';
   visits: number;
   chars: number;
   seed: number;

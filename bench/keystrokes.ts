@@ -11,7 +11,8 @@
  * `slipstream trace`. --compare-tracing types every spot twice, with the server's spans on and off
  * in alternating order, and reports what tracing costs. --record FILE writes every message the
  * client sent, one JSON line each (the fuzzer's seed traffic). --compare-healing does the same with
- * token healing (slipstream.completion.tokenHealing) on and off: what healing costs per keystroke.
+ * token healing (slipstream.completion.tokenHealing) on and off: what healing costs per keystroke;
+ * --compare-lookup with prompt lookup (slipstream.engine.promptLookup) at its default and off.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import type { InlineCompletionList } from 'vscode-languageserver';
 import { UsageError, type ParsedArgs } from '../server/src/cli/args.js';
 import { existingDir, existingFile } from '../server/src/cli/paths.js';
+import { defaultSettings } from '../server/src/config.js';
 import { packageRoot } from '../server/src/package-root.js';
 import type { Outcome, RequestTrace } from '../server/src/protocol.js';
 import { nowMs } from '../server/src/trace/clock.js';
@@ -55,6 +57,8 @@ export interface KeystrokeRecord {
   tracing?: boolean;
   /** With --compare-healing: whether token healing was on for this request. */
   healing?: boolean;
+  /** With --compare-lookup: whether prompt lookup was on for this request. */
+  lookup?: boolean;
 }
 
 export interface KeystrokeGroup {
@@ -96,6 +100,8 @@ export interface KeystrokeBenchResult {
   tracing_cost?: TracingCost;
   /** With --compare-healing: the same keystrokes with token healing on and off (TracingCost's figures). */
   healing_cost?: TracingCost;
+  /** With --compare-lookup: the same keystrokes with prompt lookup on and off (TracingCost's figures). */
+  lookup_cost?: TracingCost;
   requests: KeystrokeRecord[];
 }
 
@@ -117,6 +123,8 @@ export interface TracingCost {
   server_on_mean_ms: number;
   server_off_mean_ms: number;
   server_cost: number;
+  /** Pairs whose two answers held the same suggestion (with prompt lookup: every pair, as it is exact). */
+  same_suggestions: number;
 }
 
 const LANGUAGES: Record<string, string> = { '.ts': 'typescript', '.js': 'javascript', '.py': 'python', '.rs': 'rust', '.go': 'go', '.c': 'c', '.cpp': 'cpp' };
@@ -173,7 +181,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
     const result = await runMultiSession({
       root,
       serverArgs: ['--model', modelDir, ...(drafterDir ? ['--drafter', drafterDir] : [])],
-      mode: drafterDir ? 'redrafter' : 'ar',
+      mode: drafterDir ? 'redrafter' : 'auto',
       visits: (f.spots as number | undefined) ?? 9,
       chars: (f.chars as number | undefined) ?? 24,
       seed: (f.seed as number | undefined) ?? 1,
@@ -194,10 +202,10 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
   const debounce = (f['debounce-ms'] as number | undefined) ?? null;
   const maxTokens = (f['max-tokens'] as number | undefined) ?? null;
   const timeBudget = (f['time-budget-ms'] as number | undefined) ?? null;
-  const compareHealing = f['compare-healing'] === true;
-  if (compareHealing && f['compare-tracing'] === true) throw new UsageError('--compare-tracing and --compare-healing are one at a time');
-  const compare = f['compare-tracing'] === true || compareHealing;
-  const variant: 'tracing' | 'healing' = compareHealing ? 'healing' : 'tracing';
+  const variants = (['tracing', 'healing', 'lookup'] as const).filter((v) => f[`compare-${v}`] === true);
+  if (variants.length > 1) throw new UsageError('--compare-tracing, --compare-healing and --compare-lookup are one at a time');
+  const compare = variants.length > 0;
+  const variant: ComparedSetting = variants[0] ?? 'tracing';
   if (maxTokens !== null && maxTokens > 1024) throw new UsageError('--max-tokens must be at most 1024 for keystrokes (completion.maxTokens)');
   const original = readFileSync(file, 'utf8');
   const spots = planSpots(original, spotCount, chars, seed);
@@ -209,7 +217,8 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
   const typist = new LspClient(serverArgs, f.record === undefined ? {} : { record: (m) => recorded.push(JSON.stringify(m)) });
   try {
     await typist.initialize({
-      engine: { mode: drafterDir ? 'redrafter' : 'ar', ...(f.threads !== undefined ? { threads: f.threads } : {}) },
+      // without a drafter: mode auto, what a server runs for such a model (plain decoding with prompt lookup)
+      engine: { mode: drafterDir ? 'redrafter' : 'auto', ...(f.threads !== undefined ? { threads: f.threads } : {}) },
       completion: { ...(debounce !== null ? { debounceMs: debounce } : {}), ...(maxTokens !== null ? { maxTokens } : {}), ...(timeBudget !== null ? { timeBudgetMs: timeBudget } : {}) },
       trace: { capacity: Math.min(100000, (compare ? 3 : 1) * total + 64) },
     });
@@ -225,6 +234,10 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
     log(`bench keystrokes: ${relative(process.cwd(), file) || file}, ${spots.length} spots, ${total} keystrokes, mode ${status.engine.mode}, ` +
       (interval > 0 ? `a keystroke every ${interval} ms` : 'each keystroke waits for its answer'));
 
+    if (compare && variant === 'lookup') {
+      const l = status.engine.lookup;
+      log(`bench keystrokes: prompt lookup at its default ${l ? `${l.on ? 'runs' : 'does not run'}: ${l.reason}` : 'is off (engine.mode "ar")'}`);
+    }
     const pending: Pending[] = [];
     // One spot: delete its characters, type them back one keystroke at a time.
     const typeSpot = async (s: number, spot: (typeof spots)[number], tracing?: boolean, measured = true): Promise<void> => {
@@ -260,7 +273,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
       if (typist.text !== original) throw new Error(`internal: the document differs from ${file} after spot ${s}`);
     };
     const setSpans = (on: boolean): Promise<void> =>
-      typist.notify('workspace/didChangeConfiguration', { settings: { slipstream: compareHealing ? { completion: { tokenHealing: on } } : { trace: { spans: on } } } });
+      typist.notify('workspace/didChangeConfiguration', { settings: { slipstream: comparedSetting(variant, on) } });
     for (const [s, spot] of spots.entries()) {
       if (!compare) {
         await typeSpot(s, spot);
@@ -352,18 +365,29 @@ export function formatTable(r: KeystrokeBenchResult): string {
     ['ghost text had the next char', pct(all.predicted_next_share)],
     ['answered at the time budget', `${all.early_answers} of ${all.answered}${r.time_budget_ms !== null ? ` (timeBudgetMs ${r.time_budget_ms})` : ''}`],
   ];
-  for (const [name, c] of [['tracing', r.tracing_cost], ['healing', r.healing_cost]] as const) {
+  for (const [name, c] of [['tracing', r.tracing_cost], ['healing', r.healing_cost], ['lookup', r.lookup_cost]] as const) {
     if (!c) continue;
     rows.push([`${name} on vs off (client)`, `${ms(c.on_mean_ms)} vs ${ms(c.off_mean_ms)} mean over ${c.pairs} keystroke pairs: ${c.cost >= 0 ? '+' : ''}${pct(c.cost)}`]);
     rows.push(['  per keystroke, on - off', `median ${c.median_diff_ms.toFixed(3)} ms (${c.median_cost >= 0 ? '+' : ''}${pct(c.median_cost)} of the median), 10%-trimmed mean ${c.trimmed_mean_diff_ms.toFixed(3)} ms`]);
     rows.push([`${name} on vs off (server)`, `${ms(c.server_on_mean_ms)} vs ${ms(c.server_off_mean_ms)}: ${c.server_cost >= 0 ? '+' : ''}${pct(c.server_cost)}`]);
+    rows.push(['  the same suggestion on and off', `${c.same_suggestions} of ${c.pairs}`]);
   }
   const w = Math.max(...rows.map((x) => x[0].length)) + 2;
   return `${rows.map(([k, v]) => `${k.padEnd(w)}${v}`).join('\n')}\n`;
 }
 
 /** What the server's spans (or token healing) cost: the keystrokes answered by the engine in both passes, on vs off. */
-export function tracingCost(rs: KeystrokeRecord[], variant: 'tracing' | 'healing' = 'tracing'): TracingCost {
+/** The setting a --compare-X run turns on and off. */
+export type ComparedSetting = 'tracing' | 'healing' | 'lookup';
+
+/** The slipstream settings that turn `variant` on or off (lookup on: engine.promptLookup's default). */
+function comparedSetting(variant: ComparedSetting, on: boolean): Record<string, unknown> {
+  if (variant === 'healing') return { completion: { tokenHealing: on } };
+  if (variant === 'lookup') return { engine: { promptLookup: on ? defaultSettings().engine.promptLookup : 0 } };
+  return { trace: { spans: on } };
+}
+
+export function tracingCost(rs: KeystrokeRecord[], variant: ComparedSetting = 'tracing'): TracingCost {
   const key = (r: KeystrokeRecord): string => `${r.spot}/${r.keystroke}`;
   const off = new Map(rs.filter((r) => r[variant] === false && r.source === 'engine' && ANSWERED.has(r.outcome)).map((r) => [key(r), r]));
   const pairs = rs.filter((r) => r[variant] === true && r.source === 'engine' && ANSWERED.has(r.outcome) && off.has(key(r))).map((r) => [r, off.get(key(r))!] as const);
@@ -387,5 +411,6 @@ export function tracingCost(rs: KeystrokeRecord[], variant: 'tracing' | 'healing
     server_on_mean_ms: sOn,
     server_off_mean_ms: sOff,
     server_cost: sOff > 0 ? (sOn - sOff) / sOff : 0,
+    same_suggestions: pairs.filter(([a, b]) => a.suggestion === b.suggestion).length,
   };
 }

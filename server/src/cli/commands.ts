@@ -81,7 +81,7 @@ export const benchCommand: CommandSpec = {
   usage:
     'slipstream bench steps [--model DIR] [--threads N] [--tokens N] [--rounds N] [--work-us US] [--out FILE] | ' +
     'slipstream bench startup [--model DIR] [--rounds N] [--out FILE] | ' +
-    'slipstream bench (engine | redrafter | keystrokes | prefetch | alternatives | fuzz | soak) [--model DIR] [--drafter DIR] [--weights bf16|q8_0|q4_0] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] | ' +
+    'slipstream bench (engine | redrafter | keystrokes | prefetch | alternatives | fuzz | soak) [--model DIR] [--drafter DIR] [--weights bf16|q8_0|q4_0] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] [--compare-lookup] | ' +
     'slipstream bench lookup [--model DIR] [--drafter DIR] [--threads N] [--weights W] [--max-tokens N] [--lookup-tokens K] [--cases N] [--seed S] [--rounds R] [--sweep] [--cost-curve FILE] [--out FILE] | ' +
     'slipstream bench quality [--model DIR] [--cases N] [--seed S] [--min-token-probability P] [--out FILE] | ' +
     'slipstream bench tracing --trace FILE [--out FILE]',
@@ -119,6 +119,7 @@ export const benchCommand: CommandSpec = {
     },
     'compare-tracing': { kind: 'boolean', description: "keystrokes: type every spot twice, with the server's spans on and off in alternating order, and report the difference" },
     'compare-healing': { kind: 'boolean', description: 'keystrokes: type every spot twice, with token healing on and off in alternating order, and report the difference' },
+    'compare-lookup': { kind: 'boolean', description: 'keystrokes: type every spot twice, with prompt lookup (engine.promptLookup) at its default and off in alternating order, and report the difference' },
     record: { kind: 'string', value: 'FILE', description: 'keystrokes: write every message the client sends here, one JSON line each' },
     seconds: { kind: 'int', value: 'N', min: 1, max: 1_000_000, description: 'fuzz: run for N seconds (default 60)' },
     episodes: { kind: 'int', value: 'N', min: 1, description: 'fuzz: run N episodes (one connection each)' },

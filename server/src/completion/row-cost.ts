@@ -6,7 +6,7 @@
  * cache: 4 rows 2.2x). At load the host times a forward of one row and one of 1 + k rows after a
  * context, alternating, the fastest of each kept, and turns lookup off where their ratio
  * exceeds LOOKUP_MAX_ROW_COST (docs/configuration.md, "Prompt lookup"; docs/performance.md,
- * "Lookup drafts"). About 50 ms on small models, 0.2-0.35 s at 0.5B (bench/row-cost.ts prints it).
+ * "Lookup drafts"). 30-40 ms on the shipped model, 0.1-0.15 s at 0.5B (bench/row-cost.ts prints it).
  */
 import type { Model } from '../../../native/lib/index.js';
 import { mulberry32 } from '../mulberry32.js';
@@ -26,15 +26,17 @@ export const LOOKUP_MAX_ROW_COST = 1.5;
  * estimated from the first's pace, stays under PREFILL_BUDGET_MS, up to CONTEXT_TOKENS; a big
  * model (whose forwards are bound by reading the weights whatever the context) stops early.
  */
-const FIRST_TOKENS = 32;
+const FIRST_TOKENS = 8;
 const CONTEXT_TOKENS = 256;
-const PREFILL_BUDGET_MS = 150;
+const PREFILL_BUDGET_MS = 60;
 /**
  * Alternations of the two forwards, the fastest of each counting: at least MIN_ROUNDS, more while
  * they take under BUDGET_MS in all (a small model's forwards take a tenth of a millisecond, and
- * three of them say little on a busy machine), at most MAX_ROUNDS.
+ * a few of them say little on a busy machine), at most MAX_ROUNDS. A big model's forwards (tens
+ * to hundreds of ms, bound by the weights' stream) run MIN_ROUNDS times: its ratio sits far below
+ * the bound.
  */
-const MIN_ROUNDS = 3;
+const MIN_ROUNDS = 2;
 const MAX_ROUNDS = 64;
 const BUDGET_MS = 40;
 
@@ -76,7 +78,8 @@ export async function measureRowCost(model: Model, rows: number): Promise<RowCos
       session.truncate(context);
       return ms;
     };
-    await time(rows);  // warm-up: the many-row path's first call
+    await time(1);  // warm-up: each path's first call
+    await time(rows);
     const t0 = performance.now();
     for (let r = 0; r < MAX_ROUNDS && (r < MIN_ROUNDS || performance.now() - t0 < BUDGET_MS); r++) {
       oneMs = Math.min(oneMs, await time(1));

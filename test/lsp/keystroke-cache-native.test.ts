@@ -7,7 +7,7 @@
  * drafts (their verification is exact; some of their tokens are accepted). At the host, a
  * generation given its own output as an extra draft, or a wrong one, gives the same ids as one
  * without, and accepts the right draft's tokens, in ReDrafter's rounds and in rounds of their own
- * without a drafter (none under engine.mode "ar"). With the cache on, resident KV is reused and typing
+ * without a drafter (where the load's check found a few rows cheap; none under engine.mode "ar"). With the cache on, resident KV is reused and typing
  * through answers without the engine and the engine's block pool holds the prompts' blocks; with
  * it off, nothing is reused and the pool is off. A prefetch computes what
  * follows an accepted suggestion: the request after the accept gets exactly what a cold server computes.
@@ -20,6 +20,7 @@ import { defaultModelDirs } from '../../server/src/completion/default-model.js';
 import { NativeEngineHost } from '../../server/src/completion/native-engine-host.js';
 import { Logger } from '../../server/src/log.js';
 import type { StatusResult, TracesResult } from '../../server/src/protocol.js';
+import { fakeRowCost } from '../helpers/fake-row-cost.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
 import { repoRoot } from '../helpers/paths.js';
 
@@ -157,7 +158,9 @@ describe('extra drafts at the native host', () => {
     ['in ReDrafter rounds', { mode: 'redrafter' as const }],
     ['without a drafter', { mode: 'auto' as const, model: defaultModelDirs().model, promptLookup: 0 }],
   ])('never change the output: a right draft is accepted, a wrong one is not, the ids are the same (%s)', async (_name, engine) => {
-    const host = new NativeEngineHost(new Logger(() => {}));
+    // without a drafter, drafts are verified where a few rows cost little more than one: the
+    // shipped model's do not, so its measured cost is replaced by a FAKE memory-bound model's
+    const host = new NativeEngineHost(new Logger(() => {}), null, fakeRowCost(1.2));
     host.configure({ ...defaultSettings().engine, ...engine });
     try {
       const model = await host.ready();
@@ -194,16 +197,22 @@ describe('extra drafts at the native host', () => {
     }
   }, 60_000);
 
-  it('are not offered under engine.mode "ar" (plain decoding)', async () => {
-    const host = new NativeEngineHost(new Logger(() => {}));
-    host.configure({ ...defaultSettings().engine, mode: 'ar' });
-    try {
-      await host.ready();
-      expect(host.takesExtraDrafts()).toBe(false);
-      host.configure({ ...defaultSettings().engine, mode: 'auto' });
-      expect(host.takesExtraDrafts()).toBe(true);
-    } finally {
-      await host.dispose();
-    }
+  it('are taken in ReDrafter rounds, without a drafter where rows are cheap, never under engine.mode "ar"', async () => {
+    const taken = async (engine: Partial<ReturnType<typeof defaultSettings>['engine']>, ratio: number): Promise<boolean> => {
+      const host = new NativeEngineHost(new Logger(() => {}), null, fakeRowCost(ratio));
+      host.configure({ ...defaultSettings().engine, ...engine });
+      try {
+        await host.ready();
+        return host.takesExtraDrafts();
+      } finally {
+        await host.dispose();
+      }
+    };
+    const alone = defaultModelDirs().model;
+    expect(await taken({ mode: 'ar' }, 1.2)).toBe(false);
+    expect(await taken({ mode: 'redrafter' }, 3)).toBe(true);
+    expect(await taken({ mode: 'auto', model: alone }, 1.2)).toBe(true);
+    expect(await taken({ mode: 'auto', model: alone }, 1.7)).toBe(false);
+    expect(await taken({ mode: 'auto', model: alone, promptLookup: 0 }, 1.2)).toBe(true);
   }, 60_000);
 });

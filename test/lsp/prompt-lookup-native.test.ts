@@ -12,9 +12,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { InlineCompletionList } from 'vscode-languageserver-protocol';
 import { defaultModelDirs } from '../../server/src/completion/default-model.js';
 import { NativeEngineHost } from '../../server/src/completion/native-engine-host.js';
-import { LOOKUP_MAX_ROW_COST, type RowCost } from '../../server/src/completion/row-cost.js';
+import { LOOKUP_MAX_ROW_COST } from '../../server/src/completion/row-cost.js';
 import { Logger } from '../../server/src/log.js';
 import type { RequestTrace, StatusResult, TraceSpan } from '../../server/src/protocol.js';
+import { fakeRowCost } from '../helpers/fake-row-cost.js';
 import { createPair, type LspPair } from '../helpers/lsp-pair.js';
 
 let pair: LspPair | undefined;
@@ -46,8 +47,8 @@ interface Answer {
   status: StatusResult;
 }
 
-/** FAKE: the row cost a memory-bound model measures (the 0.5B shape, q8_0: 5 rows 1.3x one row). */
-const cheapRows = async (_model: unknown, rows: number): Promise<RowCost> => ({ rows, context: 256, oneMs: 10, manyMs: 13, ratio: 1.3, ms: 0 });
+/** FAKE: the row cost a memory-bound model measures (the 0.5B shape: 5 rows 1.1-1.3x one row). */
+const cheapRows = fakeRowCost(1.3);
 
 async function suggest(settings: Record<string, unknown>, rowCost?: typeof cheapRows): Promise<Answer> {
   pair = createPair(rowCost ? { engineHost: new NativeEngineHost(new Logger(() => {}), null, rowCost), ownsEngineHost: true } : {});

@@ -11,14 +11,14 @@
  * prefetch only on an idle engine, ended by the next request); reports backends.
  * Prefix reuse happens inside Session.generate, from the session's own KV and from the model's shared
  * KV block pool (a request with reuse false drops the session's KV first and turns the pool off);
- * cache.kvBudgetMB is split between the two; extra drafts go to every generation but under
- * engine.mode "ar", with or without the drafter, and prompt lookup (engine.promptLookup) to those
- * without it. Never throws past its callers' catch: errors carry codes.
+ * cache.kvBudgetMB is split between the two; extra drafts go to ReDrafter generations and, where a
+ * forward of a few rows was measured cheap at load (row-cost.ts), to plain ones, as prompt lookup
+ * (engine.promptLookup) does; neither under engine.mode "ar". Never throws past its callers' catch: errors carry codes.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { addonPath, backends, Drafter, Model, Tokenizer, type GenerateChunk, type GenerateResult, type Session, type StepStats } from '../../../native/lib/index.js';
-import type { Settings } from '../config.js';
+import { defaultSettings, type Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { abortError } from './debouncer.js';
 import { firstUnsure } from './confidence.js';
@@ -285,7 +285,7 @@ export class NativeEngineHost implements EngineHost {
     if (!s || s.mode === 'ar' || s.promptLookup <= 0) return null;
     if (decision?.chosen === 'redrafter') return { on: false, reason: 'ReDrafter runs: its drafter drafts' };
     const cost = l.rowCost;
-    if (!cost || cost.rows !== 1 + s.promptLookup) return { on: false, reason: 'the cost of its rows is not measured' };
+    if (!cost || cost.rows !== checkedRows(s)) return { on: false, reason: 'the cost of its rows is not measured' };
     return { on: lookupPays(cost), reason: rowCostReason(cost) };
   }
 
@@ -295,30 +295,36 @@ export class NativeEngineHost implements EngineHost {
   }
 
   /**
-   * Times a forward of 1 + engine.promptLookup rows against one row (row-cost.ts) once per loaded
-   * model and setting, when prompt lookup could run (not under engine.mode "ar", nor where
-   * ReDrafter runs); logs the verdict. A failure leaves lookup off.
+   * Times a forward of a few rows (1 + engine.promptLookup, or 1 + its default when it is 0)
+   * against one row (row-cost.ts) once per loaded model and setting, where plain decoding runs
+   * (not under engine.mode "ar", nor where ReDrafter runs): whether drafts verified without a
+   * drafter pay here, prompt lookup's and a diverged suggestion's rest alike. Logs the verdict; a
+   * failure counts as not paying.
    */
   private async measureRowCost(l: Loaded): Promise<void> {
     const s = this.settings;
-    if (!s || s.mode === 'ar' || s.promptLookup <= 0 || this.decision(l)?.chosen === 'redrafter') return;
-    const rows = 1 + s.promptLookup;
+    if (!s || s.mode === 'ar' || this.decision(l)?.chosen === 'redrafter') return;
+    const rows = checkedRows(s);
     if (l.rowCost?.rows === rows) return;
     try {
       l.rowCost = await this.rowCost(l.model, rows);
-      this.log.info(`prompt lookup: ${rowCostReason(l.rowCost)} (measured in ${Math.round(l.rowCost.ms)} ms)`);
+      this.log.info(`drafts without a drafter (prompt lookup, a diverged suggestion's rest): ${rowCostReason(l.rowCost)} (measured in ${Math.round(l.rowCost.ms)} ms)`);
     } catch (err) {
       l.rowCost = null;
-      this.log.warn(`prompt lookup: cannot measure what its rows cost, off: ${(err as Error).message}`);
+      this.log.warn(`drafts without a drafter: cannot measure what their rows cost, so none: ${(err as Error).message}`);
     }
   }
 
   /**
-   * Extra drafts are verified in every generation but under engine.mode "ar" (always plain
-   * decoding), with the drafter's tree or, without one, in rounds of their own; none before a load.
+   * Extra drafts (a diverged suggestion's rest) are verified in ReDrafter's rounds and, without
+   * the drafter, in rounds of their own where the forward of a few rows was measured cheap
+   * (measureRowCost); never under engine.mode "ar" (always plain decoding), nor before a load.
    */
   takesExtraDrafts(): boolean {
-    return this.loaded !== null && this.settings !== null && this.settings.mode !== 'ar';
+    const l = this.loaded;
+    const s = this.settings;
+    if (!l || !s || s.mode === 'ar') return false;
+    return this.decision(l)?.chosen === 'redrafter' || (l.rowCost !== null && l.rowCost.rows === checkedRows(s) && lookupPays(l.rowCost));
   }
 
   /**
@@ -380,8 +386,9 @@ export class NativeEngineHost implements EngineHost {
       const drafter = decision?.chosen === 'redrafter' && !req.plainDecoding ? loaded.drafter : null;
       // the decision's tree shape for every ReDrafter generation (requests, prefetch, extra drafts alike)
       const shape = drafter ? decision!.shape : null;
-      // a diverged suggestion's rest is verified with or without the drafter, prompt lookup's drafts
-      // in rounds without it (lookupTokens); neither under engine.mode "ar" nor for alternatives
+      // a diverged suggestion's rest is verified in ReDrafter's rounds or, where rows are cheap, in
+      // rounds of its own; prompt lookup's drafts without the drafter (lookupTokens); neither under
+      // engine.mode "ar" nor for alternatives
       const drafts = this.takesExtraDrafts() && !req.plainDecoding;
       const extra = drafts && req.extraDrafts?.length ? req.extraDrafts : null;
       const tokens = drafts && !drafter ? this.lookupTokens(loaded, decision) : 0;
@@ -606,6 +613,11 @@ export class NativeEngineHost implements EngineHost {
       if (l) this.unload(l);
     });
   }
+}
+
+/** The rows of the cost check (row-cost.ts): prompt lookup's draft and its guaranteed token. */
+function checkedRows(s: Settings['engine']): number {
+  return 1 + (s.promptLookup > 0 ? s.promptLookup : defaultSettings().engine.promptLookup);
 }
 
 /** Runs `a` then `b` (releasing the session before the engine lock). */

@@ -56,7 +56,7 @@ interface Loaded {
   defaults: TreeShape | null;
   /** Plain vs ReDrafter timings per tree shape (mode auto with a drafter), or null until measured. */
   calibration: Calibration | null;
-  /** What a forward of 1 + engine.promptLookup rows costs here (row-cost.ts), or null until measured or when it failed. */
+  /** What a forward of checkedRows() rows costs here against one row (row-cost.ts), or null until measured or when it failed. */
   rowCost: RowCost | null;
   /** The sessions, one per document key. */
   pool: SessionPool<Session>;
@@ -75,7 +75,7 @@ export class NativeEngineHost implements EngineHost {
 
   /**
    * calibrations: where mode auto's calibrations are kept across starts (null: measured at every
-   * load); rowCost: how prompt lookup's rows are timed (row-cost.ts; tests give fakes).
+   * load); rowCost: the check of what drafts without a drafter cost (row-cost.ts; tests give fakes).
    */
   constructor(
     private readonly log: Logger,
@@ -379,7 +379,7 @@ export class NativeEngineHost implements EngineHost {
     try {
       // mode switched to auto after the load: calibrate now, once
       if (this.settings?.mode === 'auto') await this.calibrate(loaded);
-      // engine.promptLookup set after the load: measure what its rows cost, once
+      // engine.mode or engine.promptLookup changed after the load: measure what the rows cost, once
       await this.measureRowCost(loaded);
       const decision = this.decision(loaded);
       // alternatives (plainDecoding) sample with plain decoding whatever the mode

@@ -6,5 +6,5 @@
 import type { RowCost } from '../../server/src/completion/row-cost.js';
 
 export function fakeRowCost(ratio: number): (model: unknown, rows: number) => Promise<RowCost> {
-  return async (_model, rows) => ({ rows, context: 256, oneMs: 10, manyMs: 10 * ratio, ratio, ms: 0 });
+  return async (_model, rows) => ({ rows, context: 256, oneMs: 10, manyMs: 10 * ratio, ratio, ms: 0, measuredAt: new Date().toISOString(), source: 'measured' });
 }

@@ -2,7 +2,8 @@
  * Mode auto's calibrations kept across server starts: a server that starts again with the same
  * model and drafter files, engine build, weight format, kernel path, thread count and CPU decides
  * its decoding mode from the calibration measured last time instead of measuring again (~0.35 s
- * of both cores on the shipped pair before its first suggestion, more on larger models).
+ * of both cores on the shipped pair before its first suggestion, more on larger models). The same
+ * file keeps the row-cost checks of drafts without a drafter (row-cost.ts: 0.1-1 s on big models).
  *
  * One JSON file, `mode-calibration.json`, in the user's cache directory (cacheDirPath: only the
  * server's environment names it, never a client). It holds up to MAX_ENTRIES calibrations, newest
@@ -11,8 +12,9 @@
  * sees half a file; two servers saving at once lose one of the two entries at worst. A file that
  * cannot be read or parsed, or an entry of the wrong shape, is ignored (the server calibrates as it
  * did without a cache); a failure to write is logged by the caller. The file only ever chooses
- * between plain decoding and ReDrafter shapes, which give the same output (ReDrafter is exact), so
- * a stale or edited file costs speed, not correctness.
+ * between plain decoding and ReDrafter shapes, and whether drafts are verified without a drafter,
+ * which give the same output (verification is exact), so a stale or edited file costs speed, not
+ * correctness.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -20,6 +22,7 @@ import { arch, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { userDirPath } from '../user-dir.js';
 import { MAX_BEAMS, MAX_BEAM_LENGTH, MIN_BEAM_LENGTH, type Calibration, type ShapeFigures, type TreeShape } from './mode-calibration.js';
+import type { RowCost } from './row-cost.js';
 
 export const CALIBRATION_FILE_NAME = 'mode-calibration.json';
 /** Calibrations kept (different models, drafters, thread counts or shape settings). */
@@ -51,10 +54,11 @@ async function folderStamps(dir: string): Promise<FileStamp[]> {
   return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
-/** What a calibration was measured on, as calibrationIdentity takes it. */
+/** What a calibration (or a row-cost check) was measured on, as calibrationIdentity takes it. */
 export interface CalibrationSubject {
   modelDir: string;
-  drafterDir: string;
+  /** null: no drafter (a row-cost check). */
+  drafterDir: string | null;
   /** The loaded engine addon's file (a rebuilt engine is measured again). */
   addonPath: string;
   /** The package version. */
@@ -64,8 +68,10 @@ export interface CalibrationSubject {
   kernelPath: string;
   threads: number;
   kvDtype: string;
-  /** The shapes the calibration measures (candidateShapes). */
+  /** The shapes the calibration measures (candidateShapes); none for a row-cost check. */
   shapes: readonly TreeShape[];
+  /** A row-cost check: the rows of its many-row forward. */
+  rows?: number;
 }
 
 /**
@@ -81,20 +87,24 @@ export async function calibrationIdentity(s: CalibrationSubject): Promise<{ key:
     version: s.version,
     addon: [resolve(s.addonPath), addon.size, addon.mtimeMs],
     model: [await fs.realpath(s.modelDir), await folderStamps(s.modelDir)],
-    drafter: [await fs.realpath(s.drafterDir), await folderStamps(s.drafterDir)],
+    drafter: s.drafterDir === null ? null : [await fs.realpath(s.drafterDir), await folderStamps(s.drafterDir)],
     engine: [s.computeDtype, s.kernelPath, s.threads, s.kvDtype],
     cpu: [cpu[0]?.model ?? '', cpu.length, arch()],
     shapes: s.shapes.map((x) => [x.beams, x.beamLength]),
+    ...(s.rows !== undefined ? { rows: s.rows } : {}),
   };
   const key = createHash('sha256').update(JSON.stringify(identity)).digest('hex');
-  const what = `${s.modelDir} + ${s.drafterDir}, ${s.computeDtype} on ${s.kernelPath}, ${s.threads} threads, ${cpu[0]?.model ?? 'unknown CPU'}`;
+  const pair = s.drafterDir === null ? `${s.modelDir}, ${s.rows ?? 0} rows` : `${s.modelDir} + ${s.drafterDir}`;
+  const what = `${pair}, ${s.computeDtype} on ${s.kernelPath}, ${s.threads} threads, ${cpu[0]?.model ?? 'unknown CPU'}`;
   return { key, what };
 }
 
+/** One kept measurement: a calibration or a row-cost check. */
 interface Entry {
   key: string;
   what: string;
-  calibration: Calibration;
+  calibration?: Calibration;
+  rowCost?: RowCost;
 }
 
 interface StoreFile {
@@ -119,9 +129,19 @@ export function isCalibration(x: unknown): x is Calibration {
   );
 }
 
+/** Whether a parsed value is a row-cost check this server can decide with. */
+export function isRowCost(x: unknown): x is RowCost {
+  const c = x as Partial<RowCost> | null;
+  return (
+    !!c && int(c.rows, 2, 64) && int(c.context, 1, 1 << 20) && finite(c.oneMs) && finite(c.manyMs) && finite(c.ratio) && finite(c.ms) &&
+    typeof c.measuredAt === 'string' && Number.isFinite(Date.parse(c.measuredAt))
+  );
+}
+
 function isEntry(x: unknown): x is Entry {
   const e = x as Partial<Entry> | null;
-  return !!e && typeof e.key === 'string' && typeof e.what === 'string' && isCalibration(e.calibration);
+  if (!e || typeof e.key !== 'string' || typeof e.what !== 'string') return false;
+  return e.calibration !== undefined ? isCalibration(e.calibration) && e.rowCost === undefined : isRowCost(e.rowCost);
 }
 
 /** Calibrations in one file of a cache directory. */
@@ -156,17 +176,38 @@ export class CalibrationStore {
 
   /** The calibration saved under key, measured less than MAX_AGE_MS ago (and not in the future); null when there is none. */
   async find(key: string): Promise<Calibration | null> {
+    const c = (await this.fresh(key))?.calibration;
+    return c ? { ...c, source: 'cache' } : null;
+  }
+
+  /** The row-cost check saved under key, as find does. */
+  async findRowCost(key: string): Promise<RowCost | null> {
+    const c = (await this.fresh(key))?.rowCost;
+    return c ? { ...c, source: 'cache' } : null;
+  }
+
+  /** The entry under key, when measured less than MAX_AGE_MS ago (and not in the future). */
+  private async fresh(key: string): Promise<Entry | null> {
     const e = (await this.entries()).find((x) => x.key === key);
-    if (!e) return null;
-    const age = this.now() - Date.parse(e.calibration.measuredAt);
-    if (age < 0 || age > MAX_AGE_MS) return null;
-    return { ...e.calibration, source: 'cache' };
+    const at = e?.calibration?.measuredAt ?? e?.rowCost?.measuredAt;
+    if (!e || at === undefined) return null;
+    const age = this.now() - Date.parse(at);
+    return age < 0 || age > MAX_AGE_MS ? null : e;
   }
 
   /** Saves a calibration under key (replacing an older one), keeping the MAX_ENTRIES newest; creates the directory (0700). Throws on a failed write. */
   async save(key: string, what: string, calibration: Calibration): Promise<void> {
-    const kept = (await this.entries()).filter((x) => x.key !== key);
-    const entries: Entry[] = [{ key, what, calibration: { ...calibration, source: 'measured' as const } }, ...kept].slice(0, MAX_ENTRIES);
+    await this.saveEntry({ key, what, calibration: { ...calibration, source: 'measured' as const } });
+  }
+
+  /** Saves a row-cost check under key, as save does. */
+  async saveRowCost(key: string, what: string, rowCost: RowCost): Promise<void> {
+    await this.saveEntry({ key, what, rowCost: { ...rowCost, source: 'measured' as const } });
+  }
+
+  private async saveEntry(entry: Entry): Promise<void> {
+    const kept = (await this.entries()).filter((x) => x.key !== entry.key);
+    const entries: Entry[] = [entry, ...kept].slice(0, MAX_ENTRIES);
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {

@@ -249,17 +249,35 @@ export class NativeEngineHost implements EngineHost {
    * cache for this load: it is measured as without one.
    */
   private async keptCalibration(l: Loaded, shapes: TreeShape[]): Promise<{ id: { key: string; what: string } | null; calibration: Calibration | null }> {
-    if (!this.calibrations || !l.choice.drafter) return { id: null, calibration: null };
+    if (!l.choice.drafter) return { id: null, calibration: null };
+    const kept = await this.kept(l, l.choice.drafter, { shapes }, (store, key) => store.find(key), 'mode auto: no calibration cache for this load');
+    return { id: kept.id, calibration: kept.value };
+  }
+
+  /** The same for the row-cost check of `rows` rows on the loaded model (its drafter not part of it). */
+  private async keptRowCost(l: Loaded, rows: number): Promise<{ id: { key: string; what: string } | null; rowCost: RowCost | null }> {
+    const kept = await this.kept(l, null, { shapes: [], rows }, (store, key) => store.findRowCost(key), 'drafts without a drafter: no cache of the row-cost check for this load');
+    return { id: kept.id, rowCost: kept.value };
+  }
+
+  private async kept<T>(
+    l: Loaded,
+    drafterDir: string | null,
+    measures: { shapes: TreeShape[]; rows?: number },
+    find: (store: CalibrationStore, key: string) => Promise<T | null>,
+    noCache: string,
+  ): Promise<{ id: { key: string; what: string } | null; value: T | null }> {
+    if (!this.calibrations) return { id: null, value: null };
     try {
       const info = l.model.info;
       const id = await calibrationIdentity({
-        modelDir: l.choice.model, drafterDir: l.choice.drafter, addonPath: addonPath(), version: VERSION,
-        computeDtype: info.computeDtype, kernelPath: info.kernelPath, threads: info.threads, kvDtype: info.kvDtype, shapes,
+        modelDir: l.choice.model, drafterDir, addonPath: addonPath(), version: VERSION,
+        computeDtype: info.computeDtype, kernelPath: info.kernelPath, threads: info.threads, kvDtype: info.kvDtype, ...measures,
       });
-      return { id, calibration: await this.calibrations.find(id.key) };
+      return { id, value: await find(this.calibrations, id.key) };
     } catch (err) {
-      this.log.warn(`mode auto: no calibration cache for this load: ${(err as Error).message}`);
-      return { id: null, calibration: null };
+      this.log.warn(`${noCache}: ${(err as Error).message}`);
+      return { id: null, value: null };
     }
   }
 
@@ -306,13 +324,26 @@ export class NativeEngineHost implements EngineHost {
     if (!s || s.mode === 'ar' || this.decision(l)?.chosen === 'redrafter') return;
     const rows = checkedRows(s);
     if (l.rowCost?.rows === rows) return;
-    try {
-      l.rowCost = await this.rowCost(l.model, rows);
-      this.log.info(`drafts without a drafter (prompt lookup, a diverged suggestion's rest): ${rowCostReason(l.rowCost)} (measured in ${Math.round(l.rowCost.ms)} ms)`);
-    } catch (err) {
-      l.rowCost = null;
-      this.log.warn(`drafts without a drafter: cannot measure what their rows cost, so none: ${(err as Error).message}`);
+    const kept = await this.keptRowCost(l, rows);
+    if (kept.rowCost) {
+      l.rowCost = kept.rowCost;
+    } else {
+      try {
+        l.rowCost = await this.rowCost(l.model, rows);
+      } catch (err) {
+        l.rowCost = null;
+        this.log.warn(`drafts without a drafter: cannot measure what their rows cost, so none: ${(err as Error).message}`);
+        return;
+      }
+      if (kept.id && this.calibrations) {
+        await this.calibrations.saveRowCost(kept.id.key, kept.id.what, l.rowCost).catch((err: unknown) => {
+          this.log.warn(`drafts without a drafter: cannot keep the row-cost check in ${this.calibrations!.file}: ${(err as Error).message}`);
+        });
+      }
     }
+    const c = l.rowCost;
+    const how = c.source === 'cache' ? `kept from ${this.calibrations!.file}, measured ${c.measuredAt} in ${Math.round(c.ms)} ms` : `measured in ${Math.round(c.ms)} ms`;
+    this.log.info(`drafts without a drafter (prompt lookup, a diverged suggestion's rest): ${rowCostReason(c)} (${how})`);
   }
 
   /**

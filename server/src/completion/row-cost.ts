@@ -52,6 +52,10 @@ export interface RowCost {
   ratio: number;
   /** The whole measurement, prefill included, ms. */
   ms: number;
+  /** When it was measured (ISO 8601). */
+  measuredAt: string;
+  /** 'measured' at this start, or 'cache': kept from an earlier start (calibration-store.ts). */
+  source: 'measured' | 'cache';
 }
 
 /** Times forwards of 1 and `rows` rows on a session of its own (disposed after). */
@@ -85,7 +89,7 @@ export async function measureRowCost(model: Model, rows: number): Promise<RowCos
       oneMs = Math.min(oneMs, await time(1));
       manyMs = Math.min(manyMs, await time(rows));
     }
-    return { rows, context, oneMs, manyMs, ratio: manyMs / oneMs, ms: performance.now() - started };
+    return { rows, context, oneMs, manyMs, ratio: manyMs / oneMs, ms: performance.now() - started, measuredAt: new Date().toISOString(), source: 'measured' };
   } finally {
     session.dispose();
   }
@@ -99,5 +103,6 @@ export function lookupPays(cost: RowCost): boolean {
 /** What status and the log say about a measurement. */
 export function rowCostReason(cost: RowCost): string {
   const verdict = lookupPays(cost) ? `at most ${LOOKUP_MAX_ROW_COST}x: on` : `over ${LOOKUP_MAX_ROW_COST}x: off`;
-  return `a forward of ${cost.rows} rows costs ${cost.ratio.toFixed(2)}x one row (${cost.manyMs.toFixed(2)} / ${cost.oneMs.toFixed(2)} ms after ${cost.context} tokens), ${verdict}`;
+  const kept = cost.source === 'cache' ? `, measured by an earlier start on ${cost.measuredAt.slice(0, 10)}` : '';
+  return `a forward of ${cost.rows} rows costs ${cost.ratio.toFixed(2)}x one row (${cost.manyMs.toFixed(2)} / ${cost.oneMs.toFixed(2)} ms after ${cost.context} tokens${kept}), ${verdict}`;
 }

@@ -12,11 +12,13 @@ import {
   calibrationIdentity,
   CalibrationStore,
   isCalibration,
+  isRowCost,
   MAX_AGE_MS,
   MAX_ENTRIES,
   type CalibrationSubject,
 } from '../../../server/src/completion/calibration-store.js';
 import type { Calibration } from '../../../server/src/completion/mode-calibration.js';
+import type { RowCost } from '../../../server/src/completion/row-cost.js';
 
 const T0 = Date.parse('2026-12-06T20:00:00.000Z');
 /** A fake calibration measured at `at` with plain decoding at `ar` ms/token. */
@@ -106,6 +108,46 @@ describe('CalibrationStore', () => {
   });
 });
 
+describe('row-cost checks in the same file', () => {
+  const cost = (ratio: number, at = T0): RowCost => ({ rows: 5, context: 256, oneMs: 10, manyMs: 10 * ratio, ratio, ms: 40, measuredAt: new Date(at).toISOString(), source: 'measured' });
+
+  it('keeps them beside calibrations, each under its key, for as long', async () => {
+    let now = T0 + 1000;
+    const store = new CalibrationStore(dir, () => now);
+    await store.save('cal', 'model + drafter', fake(2));
+    await store.saveRowCost('rows', 'model, 5 rows', cost(1.7));
+    expect(await store.findRowCost('rows')).toEqual({ ...cost(1.7), source: 'cache' });
+    expect(await store.find('cal')).toEqual({ ...fake(2), source: 'cache' });
+    // each kind only from its own entries
+    expect(await store.findRowCost('cal')).toBeNull();
+    expect(await store.find('rows')).toBeNull();
+    await store.saveRowCost('rows', 'model, 5 rows', cost(1.2));
+    expect((await store.findRowCost('rows'))!.ratio).toBe(1.2);
+    now = T0 + MAX_AGE_MS + 1;
+    expect(await store.findRowCost('rows')).toBeNull();
+  });
+
+  it('ignores an entry that is neither, or both, or a check with figures it cannot use', async () => {
+    const good = cost(1.3);
+    expect(isRowCost(good)).toBe(true);
+    for (const bad of [{ ...good, rows: 1 }, { ...good, rows: 65 }, { ...good, ratio: -1 }, { ...good, oneMs: Number.NaN }, { ...good, measuredAt: 'then' }, { ...good, context: 0 }]) {
+      expect(isRowCost(bad), JSON.stringify(bad)).toBe(false);
+    }
+    writeFileSync(join(dir, CALIBRATION_FILE_NAME), JSON.stringify({ version: 1, entries: [
+      { key: 'both', what: 'x', calibration: fake(2), rowCost: good },
+      { key: 'neither', what: 'x' },
+      { key: 'bad', what: 'x', rowCost: { ...good, ratio: 'fast' } },
+      { key: 'ok', what: 'x', rowCost: good },
+    ] }));
+    const store = new CalibrationStore(dir, () => T0 + 1000);
+    for (const key of ['both', 'neither', 'bad']) {
+      expect(await store.findRowCost(key), key).toBeNull();
+      expect(await store.find(key), key).toBeNull();
+    }
+    expect(await store.findRowCost('ok')).toEqual({ ...good, source: 'cache' });
+  });
+});
+
 describe('calibrationIdentity', () => {
   function subject(): CalibrationSubject {
     for (const d of ['model', 'drafter']) {
@@ -143,6 +185,18 @@ describe('calibrationIdentity', () => {
     expect(k3).not.toBe(k2);
     utimesSync(join(dir, 'addon.node'), new Date(T0), new Date(T0));
     expect((await calibrationIdentity(s)).key).not.toBe(k3);
+  });
+
+  it('for a row-cost check: no drafter, and the rows in the key', async () => {
+    const calibration = subject();
+    const s = { ...calibration, drafterDir: null, shapes: [], rows: 5 };
+    const base = await calibrationIdentity(s);
+    expect(base.what).toContain('model, 5 rows, bf16 on avx512bf16');
+    expect((await calibrationIdentity({ ...s, rows: 9 })).key).not.toBe(base.key);
+    // a calibration of the same model is another key; the drafter's files do not matter to the check
+    expect((await calibrationIdentity(calibration)).key).not.toBe(base.key);
+    writeFileSync(join(dir, 'drafter', 'config.json'), '{"changed": true}');
+    expect((await calibrationIdentity(s)).key).toBe(base.key);
   });
 
   it('fails (so the load measures without a cache) when a folder or the addon is gone', async () => {

@@ -1,12 +1,14 @@
 /**
- * Whether prompt lookup (engine.promptLookup) pays for this model on this machine: a draft of k
- * looked-up tokens is verified in one forward of 1 + k rows, which costs about one row where the
+ * Whether drafts verified without a drafter (prompt lookup's, engine.promptLookup; a diverged
+ * suggestion's rest) pay for this model on this machine: a draft of k tokens is verified in one
+ * forward of 1 + k rows, which costs about one row where the
  * forward is bound by reading the weights (a 0.5B model on a CPU: 5 rows 1.3-1.4x one row) and
  * about k + 1 rows where it is bound by arithmetic (the shipped 5.5M model, whose weights stay in
  * cache: 4 rows 2.2x). At load the host times a forward of one row and one of 1 + k rows after a
  * context, alternating, the fastest of each kept, and turns lookup off where their ratio
  * exceeds LOOKUP_MAX_ROW_COST (docs/configuration.md, "Prompt lookup"; docs/performance.md,
- * "Lookup drafts"). 30-40 ms on the shipped model, 0.1-0.15 s at 0.5B (bench/row-cost.ts prints it).
+ * "Lookup drafts"). 30-40 ms on the shipped model, 0.1-0.15 s at 0.5B (bench/row-cost.ts prints it);
+ * kept across starts beside mode auto's calibrations (calibration-store.ts).
  */
 import type { Model } from '../../../native/lib/index.js';
 import { mulberry32 } from '../mulberry32.js';

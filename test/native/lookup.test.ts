@@ -3,12 +3,14 @@
  * drafts") on the shipped model: greedy output with lookup equals greedy output without it token
  * for token, with and without the drafter, on a prompt that repeats (lookupAccepted > 0 there, steps
  * of kind 'drafts'); extraDrafts verified with mode 'ar'; a sampled run's validity (ids in the
- * vocabulary, the same seed gives the same output twice); option validation.
+ * vocabulary, the same seed gives the same output twice); option validation; `slipstream generate
+ * --lookup` prints the same ids as without it.
  */
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Drafter, LOOKUP_DEFAULTS, Model, Tokenizer, type GenerateOptions, type Session, type StepStats } from '../../native/lib/index.js';
-import { repoRoot } from '../helpers/paths.js';
+import { cliPath, repoRoot } from '../helpers/paths.js';
 
 const shippedModel = join(repoRoot, 'fixtures', 'models', 'slipstream-code');
 const shippedDrafter = join(repoRoot, 'fixtures', 'models', 'slipstream-code-drafter');
@@ -123,5 +125,19 @@ describe('lookup drafts', () => {
     bad({ tokens: 4, maxDrafts: 0 }, /lookup.maxDrafts must be an integer between 1 and 16/);
     bad({ tokens: 4, ngram: 2 }, /unknown option 'ngram'/);
     expect(LOOKUP_DEFAULTS).toEqual({ minNgram: 2, maxNgram: 4, maxDrafts: 1 });
+  });
+});
+
+describe('slipstream generate --lookup', () => {
+  const generate = (args: string[]): { ids: number[]; stats: Record<string, number> } =>
+    JSON.parse(execFileSync(process.execPath, [cliPath, 'generate', '--prompt', REPEATING, '--max-tokens', '32', ...args, '--json'], { encoding: 'utf8', timeout: 60_000 }));
+
+  it('prints the ids plain decoding gives, with the tokens prompt lookup proposed', () => {
+    const plain = generate([]);
+    const lookup = generate(['--lookup', '4']);
+    expect(lookup.ids).toEqual(plain.ids);
+    expect(plain.stats.lookup_accepted).toBe(0);
+    expect(lookup.stats.lookup_accepted).toBeGreaterThan(0);
+    expect(lookup.stats.forward_passes).toBeLessThan(plain.stats.forward_passes);
   });
 });

@@ -43,7 +43,7 @@ export const generateCommand: CommandSpec = {
   summary: 'Generate tokens from a prompt with the engine, plain (ar) or with ReDrafter.',
   usage:
     'slipstream generate [--model DIR] [--drafter DIR] (--prompt TEXT | --prompt-ids 1,2,3) [--max-tokens N] ' +
-    '[--mode ar|redrafter] [--temperature T] [--seed S] [--weights bf16|q8_0|q4_0] [--json]',
+    '[--mode ar|redrafter] [--lookup K] [--temperature T] [--seed S] [--weights bf16|q8_0|q4_0] [--json]',
   flags: {
     model,
     drafter,
@@ -53,6 +53,7 @@ export const generateCommand: CommandSpec = {
     mode: { kind: 'string', value: 'MODE', default: 'ar', description: "'ar' (plain decoding) or 'redrafter'" },
     beams: { kind: 'int', value: 'M', min: 1, max: 64, description: 'ReDrafter beam width (with --mode redrafter)' },
     'beam-length': { kind: 'int', value: 'L', min: 2, max: 16, description: 'ReDrafter beam length, counting the guaranteed token (with --mode redrafter)' },
+    lookup: { kind: 'int', value: 'K', min: 1, max: 63, description: 'prompt lookup: verify up to K tokens that followed the last 2-4 tokens earlier in the prompt and output, each step (docs/engine.md, "Lookup drafts")' },
     temperature: { kind: 'number', value: 'T', min: 0, default: 0, description: '0 for greedy' },
     'top-k': { kind: 'int', value: 'K', min: 0, description: 'sample among the K most likely tokens (0: all)' },
     'top-p': { kind: 'number', value: 'P', min: 0, max: 1, description: 'nucleus sampling mass' },

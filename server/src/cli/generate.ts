@@ -1,6 +1,7 @@
 /**
  * `slipstream generate`: loads a model (and a drafter for --mode redrafter), runs one generation
- * and prints the text, or with --json one object {ids, text, stats} (docs/cli.md). --prompt is
+ * (with --lookup, prompt lookup's drafts verified each step) and prints the text, or with --json
+ * one object {ids, text, stats} (docs/cli.md). --prompt is
  * tokenized with the model's tokenizer (BOS per its tokenizer_config); --prompt-ids is used as given.
  */
 import { existsSync } from 'node:fs';
@@ -49,6 +50,7 @@ export async function runGenerate(args: ParsedArgs): Promise<number> {
     if (drafter) opts.drafter = drafter;
     if (f.beams !== undefined) opts.beams = f.beams as number;
     if (f['beam-length'] !== undefined) opts.beamLength = f['beam-length'] as number;
+    if (f.lookup !== undefined) opts.lookup = { tokens: f.lookup as number };
     if (tokenizer) opts.stopTokens = [...new Set([...model.info.eosTokenIds, ...tokenizer.eosTokenIds])];
     const session = model.createSession({ maxContext: Math.min(model.info.maxPositionEmbeddings, prompt.length + opts.maxTokens + 16) });
     const gen = session.generate(prompt, opts);
@@ -71,9 +73,9 @@ export async function runGenerate(args: ParsedArgs): Promise<number> {
           `prefill ${s.prefill_ms.toFixed(1)} ms, decode ${s.decode_ms.toFixed(1)} ms` +
           (s.decode_ms > 0 ? ` (${((result.ids.length - 1) / (s.decode_ms / 1000)).toFixed(1)} tok/s)` : '') + '\n',
       );
-      if (s.accepted_histogram)  // ReDrafter stats (docs/redrafter.md §4)
+      if (s.accepted_histogram)  // ReDrafter's and lookup's rounds (docs/redrafter.md §4)
         process.stderr.write(
-          `redrafter: ${s.tokens_per_step.toFixed(2)} tokens/step, accepted drafts histogram [${s.accepted_histogram.join(' ')}], ` +
+          `${drafter ? 'redrafter' : 'drafts'}: ${s.tokens_per_step.toFixed(2)} tokens/step${s.lookup_accepted > 0 ? ` (${s.lookup_accepted} tokens from prompt lookup)` : ''}, accepted drafts histogram [${s.accepted_histogram.join(' ')}], ` +
             `mean tree ${(s.mean_tree_size ?? 0).toFixed(1)} nodes, draft ${(s.draft_ms ?? 0).toFixed(1)} ms, verify ${(s.verify_ms ?? 0).toFixed(1)} ms, ` +
             `accept ${(s.accept_ms ?? 0).toFixed(1)} ms\n`,
         );

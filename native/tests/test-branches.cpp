@@ -22,7 +22,7 @@
 #include "run-generation.h"
 #include "stories-drafters.h"
 #include "test-util.h"
-#include "tiny-model.h"
+#include "tiny-engine.h"
 
 namespace {
 
@@ -396,25 +396,16 @@ void test_logits_bits(const char * name, const model & m, const std::vector<int3
     CHECK(differ == 0);
 }
 
-// A seeded tiny model (tiny-model.h) through the C API: exactness on other attention paths.
+// A seeded tiny model (tiny-engine.h) through the C API: exactness on other attention paths.
 void test_tiny(const char * name, tiny_spec spec) {
-    const std::string dir = write_tiny_model(spec, 11);
-    engine_model_params mp = engine_model_default_params();
-    mp.n_threads = 2;
-    engine_model * m = nullptr;
-    char err[512];
-    CHECK(engine_model_init(dir.c_str(), &mp, &m, err, sizeof err) == ENGINE_STATUS_OK);
-    if (!m) return;
-    engine_session * s = nullptr;
-    CHECK(engine_session_init(m, 512, &s, nullptr, 0) == ENGINE_STATUS_OK);
+    tiny_engine e(spec, 11, 2, 512);
+    if (!e.ok()) return;
     std::vector<int32_t> prompt;
     for (int i = 0; i < 21; ++i) prompt.push_back(1 + (i * 7) % (spec.vocab - 1));
-    test_exact(name, s, prompt, 40);
-    engine_session_free(s);
-    engine_model_free(m);
+    test_exact(name, e.s, prompt, 40);
     model_load_params lp;
     lp.n_threads = 2;
-    auto im = model_load(dir, lp);
+    auto im = model_load(e.dir, lp);
     for (int B : {1, 3, 4}) test_logits_bits(name, *im, prompt, B, 24);
 }
 

@@ -19,7 +19,7 @@
 #include "run-generation.h"
 #include "stories-drafters.h"
 #include "test-util.h"
-#include "tiny-model.h"
+#include "tiny-engine.h"
 
 namespace {
 
@@ -251,23 +251,13 @@ void test_refused(stories_drafters & f) {
 
 // A seeded tiny model: exactness on other attention / matmul paths (f32 hd 8 and 32, bf16 hd 16).
 void test_tiny(const char * name, tiny_spec spec) {
-    const std::string dir = write_tiny_model(spec, 11);
-    engine_model_params mp = engine_model_default_params();
-    mp.n_threads = 2;
-    engine_model * m = nullptr;
-    char err[512];
-    CHECK(engine_model_init(dir.c_str(), &mp, &m, err, sizeof err) == ENGINE_STATUS_OK);
-    if (!m) return;
-    engine_session * s = nullptr;
-    CHECK(engine_session_init(m, 512, &s, nullptr, 0) == ENGINE_STATUS_OK);
+    tiny_engine e(spec, 11, 2, 512);
+    if (!e.ok()) return;
     ids prompt;
     for (int i = 0; i < 30; ++i) prompt.push_back(1 + (i * 7) % 11);  // a period-11 text: lookups hit
     lookup_tally t;
-    check_exact(name, s, prompt, 40, t);
+    check_exact(name, e.s, prompt, 40, t);
     CHECK(t.rounds > 0);
-    engine_session_free(s);
-    engine_model_free(m);
-    remove_dir(dir);
 }
 
 }  // namespace

@@ -84,11 +84,9 @@ void generation_init(generation & g, session & s, generation_params params) {
     }
     g.p = std::move(params);
     g.totals.prompt_tokens = (int)g.p.prompt.size();
-    if (g.p.lookup.tokens > 0) {
-        g.text.reserve(g.p.prompt.size() + (size_t)g.p.max_tokens);
-        g.text = g.p.prompt;
-        g.lookup_len = g.p.lookup.tokens;  // start at the cap; the schedule shrinks it on misses
-    }
+    g.text.reserve(g.p.prompt.size() + (size_t)g.p.max_tokens);
+    g.text.assign(g.p.prompt.begin(), g.p.prompt.end());
+    if (g.p.lookup.tokens > 0) g.lookup_len = g.p.lookup.tokens;  // start at the cap; the schedule shrinks it on misses
     if (!g.p.branches.empty()) branches_init(g.br, g.p.branches);
 }
 
@@ -168,7 +166,8 @@ generation_done step(generation & g, int max_out, std::vector<int32_t> & out, ge
         } else {
             const int max_emit = std::min(max_out, g.p.max_tokens - tot.emitted);
             // the round's drafts: the caller's, re-aligned to g0 (none left once the output leaves them), then lookup drafts
-            speculate_align_extra(g.generated.data(), (int)g.generated.size(), g.p.extra_tokens.data(), g.p.extra_lens.data(),
+            const size_t n_prompt = g.p.prompt.size();
+            speculate_align_extra(g.text.data() + n_prompt, (int)(g.text.size() - n_prompt), g.p.extra_tokens.data(), g.p.extra_lens.data(),
                                   (int)g.p.extra_lens.size(), g.ex_tokens, g.ex_lens);
             const int n_caller = (int)g.ex_lens.size();
             g.lookup.clear();
@@ -224,8 +223,7 @@ generation_done step(generation & g, int max_out, std::vector<int32_t> & out, ge
         }
         out.push_back(t);
         if (g.p.logprobs) g.step_logprobs.push_back(decided_lp[i]);
-        g.generated.push_back(t);
-        if (g.p.lookup.tokens > 0) g.text.push_back(t);
+        g.text.push_back(t);
         tot.emitted += 1;
         if (g.constraint) {
             g.cpos = prefix_constraint_advance(*g.constraint, g.cpos, t);

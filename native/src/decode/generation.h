@@ -73,14 +73,15 @@ struct generation {
     generation_params p;
     std::optional<prefix_constraint> constraint;
     int cpos = 0;                    // constraint state after the emitted tokens
-    std::vector<int32_t> generated;  // (emitted) every token emitted; the session's pending g0 is the last
+    // (prompt + emitted) the prompt, then every token emitted (the session's pending g0 last): what
+    // lookup drafts are looked up in; its tail after the prompt is what extra drafts are aligned to
+    std::vector<int32_t> text;
     std::vector<float> step_logprobs;  // with p.logprobs: (tokens the last step emitted) their log-probabilities
     bool started = false;
     bool failed = false;             // a step threw: no further steps
     generation_done done = GENERATION_RUNNING;
     generation_totals totals;
     std::vector<int32_t> ex_tokens, ex_lens, round_out;  // per-step scratch
-    std::vector<int32_t> text;       // with lookup: (prompt + emitted) the text drafts are looked up in, g0 last
     lookup_drafts lookup;            // per-step scratch: this round's lookup drafts
     int lookup_len = 0;              // with lookup: this generation's adaptive draft length (1..p.lookup.tokens): x2 / half
     std::vector<float> round_logprobs;                   // per-step scratch: (round_out) with p.logprobs

@@ -302,9 +302,15 @@ export class NativeEngineHost implements EngineHost {
     const s = this.settings;
     if (!s || s.mode === 'ar' || s.promptLookup <= 0) return null;
     if (decision?.chosen === 'redrafter') return { on: false, reason: 'ReDrafter runs: its drafter drafts' };
-    const cost = l.rowCost;
-    if (!cost || cost.rows !== checkedRows(s)) return { on: false, reason: 'the cost of its rows is not measured' };
+    const cost = this.checked(l);
+    if (!cost) return { on: false, reason: 'the cost of its rows is not measured' };
     return { on: lookupPays(cost), reason: rowCostReason(cost) };
+  }
+
+  /** The row-cost check of the current settings' rows, when measured (null: not yet, or it failed). */
+  private checked(l: Loaded): RowCost | null {
+    const s = this.settings;
+    return s && l.rowCost?.rows === checkedRows(s) ? l.rowCost : null;
   }
 
   /** Prompt lookup's draft tokens per round (engine.promptLookup), 0 when it does not run (lookupState). */
@@ -321,9 +327,8 @@ export class NativeEngineHost implements EngineHost {
    */
   private async measureRowCost(l: Loaded): Promise<void> {
     const s = this.settings;
-    if (!s || s.mode === 'ar' || this.decision(l)?.chosen === 'redrafter') return;
+    if (!s || s.mode === 'ar' || this.decision(l)?.chosen === 'redrafter' || this.checked(l)) return;
     const rows = checkedRows(s);
-    if (l.rowCost?.rows === rows) return;
     const kept = await this.keptRowCost(l, rows);
     if (kept.rowCost) {
       l.rowCost = kept.rowCost;
@@ -352,10 +357,14 @@ export class NativeEngineHost implements EngineHost {
    * (measureRowCost); never under engine.mode "ar" (always plain decoding), nor before a load.
    */
   takesExtraDrafts(): boolean {
-    const l = this.loaded;
-    const s = this.settings;
-    if (!l || !s || s.mode === 'ar') return false;
-    return this.decision(l)?.chosen === 'redrafter' || (l.rowCost !== null && l.rowCost.rows === checkedRows(s) && lookupPays(l.rowCost));
+    return this.loaded !== null && this.draftsTaken(this.loaded, this.decision(this.loaded));
+  }
+
+  private draftsTaken(l: Loaded, decision: ModeDecision | null): boolean {
+    if (!this.settings || this.settings.mode === 'ar') return false;
+    if (decision?.chosen === 'redrafter') return true;
+    const cost = this.checked(l);
+    return cost !== null && lookupPays(cost);
   }
 
   /**
@@ -420,7 +429,7 @@ export class NativeEngineHost implements EngineHost {
       // a diverged suggestion's rest is verified in ReDrafter's rounds or, where rows are cheap, in
       // rounds of its own; prompt lookup's drafts without the drafter (lookupTokens); neither under
       // engine.mode "ar" nor for alternatives
-      const drafts = this.takesExtraDrafts() && !req.plainDecoding;
+      const drafts = !req.plainDecoding && this.draftsTaken(loaded, decision);
       const extra = drafts && req.extraDrafts?.length ? req.extraDrafts : null;
       const tokens = drafts && !drafter ? this.lookupTokens(loaded, decision) : 0;
       const lookup = tokens > 0 ? { tokens } : null;
@@ -646,9 +655,12 @@ export class NativeEngineHost implements EngineHost {
   }
 }
 
+/** engine.promptLookup's default: the draft the row-cost check times when the setting is 0. */
+const DEFAULT_LOOKUP_TOKENS = defaultSettings().engine.promptLookup;
+
 /** The rows of the cost check (row-cost.ts): prompt lookup's draft and its guaranteed token. */
 function checkedRows(s: Settings['engine']): number {
-  return 1 + (s.promptLookup > 0 ? s.promptLookup : defaultSettings().engine.promptLookup);
+  return 1 + (s.promptLookup > 0 ? s.promptLookup : DEFAULT_LOOKUP_TOKENS);
 }
 
 /** Runs `a` then `b` (releasing the session before the engine lock). */

@@ -11,40 +11,13 @@
  *   options: --requests N (pairs, default 200)  --tokens N (per request, default 16)  --prompt N (prompt tokens, default 256)
  * Needs llama-server built (bash bench/llama-cpp/setup.sh server).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { seededIds } from '../lib/seeded-ids.js';
 import { convertHfToGguf } from './hf-to-gguf.js';
-
-const LLAMA_SERVER = resolve('.bench-deps/llama-cpp/build/bin/llama-server');
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
-
-async function waitHealthy(url: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/health`)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`llama-server at ${url} did not become healthy within 120 s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { startLlamaServer } from './llama-server-process.js';
 
 /** One streamed /completion request read to its end: milliseconds, and whether probabilities came back. */
 async function timed(url: string, prompt: number[], tokens: number, probs: boolean): Promise<{ ms: number; sawProbs: boolean }> {
@@ -76,11 +49,9 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'slipstream-logprobs-cost-'));
   const gguf = join(dir, 'model.gguf');
   convertHfToGguf(values.model, gguf);
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(LLAMA_SERVER, ['-m', gguf, '--host', '127.0.0.1', '--port', String(port), '-c', '2048', '-np', '1', '-t', '1'], { stdio: 'ignore' });
+  const server = await startLlamaServer(gguf, ['-c', '2048', '-np', '1', '-t', '1']);
+  const url = server.url;
   try {
-    await waitHealthy(url);
     // ids from 256 on: clear of the special tokens at the start of the byte-level vocabularies
     const prompt = Array.from(seededIds(Number(values.prompt), 256, Math.min(config.vocab_size, 32_000), 7));
     for (let i = 0; i < 5; i++) await timed(url, prompt, tokens, i % 2 === 1); // warm-up
@@ -101,7 +72,7 @@ async function main(): Promise<void> {
     const d = median(withProbs) - median(without);
     console.log(`difference: ${d.toFixed(2)} ms per request (${((d / median(without)) * 100).toFixed(1)} %), ${(d / tokens).toFixed(3)} ms per token (medians)`);
   } finally {
-    child.kill('SIGTERM');
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -13,14 +13,16 @@
  * it in the cache, how many items the answers held, and a digest of every list, so two builds can be
  * compared for speed with the same output (the alternatives' seeds are fixed). The files are opened
  * from a copy in a fixed scratch folder, so two checkouts' runs send the same prompts (a snippet from
- * another open file names its path).
+ * another open file names its path). With --remote URL the server runs engine.backend "remote"
+ * against that serving engine (--remote-api, default llama-server; --model gives the tokenizer, the
+ * shipped model by default; no drafter).
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ParsedArgs } from '../server/src/cli/args.js';
+import { UsageError, type ParsedArgs } from '../server/src/cli/args.js';
 import { existingDir } from '../server/src/cli/paths.js';
 import { defaultModelDirs } from '../server/src/completion/default-model.js';
 import { packageRoot } from '../server/src/package-root.js';
@@ -55,7 +57,10 @@ export async function runAlternativesBench(args: ParsedArgs): Promise<number> {
   const f = args.flags;
   const shipped = defaultModelDirs();
   const modelDir = existingDir('model', (f.model as string | undefined) ?? shipped.model);
-  const drafterDir = f.drafter !== undefined ? existingDir('drafter', f.drafter as string) : f.model === undefined ? existingDir('drafter', shipped.drafter) : null;
+  const remote = f.remote as string | undefined;
+  const api = (f['remote-api'] as string | undefined) ?? 'llama-server';
+  if (api !== 'llama-server' && api !== 'openai') throw new UsageError(`--remote-api: expected openai or llama-server, got "${api}"`);
+  const drafterDir = f.drafter !== undefined ? existingDir('drafter', f.drafter as string) : f.model === undefined && !remote ? existingDir('drafter', shipped.drafter) : null;
   const scratch = join(tmpdir(), 'slipstream-bench-alternatives');
   mkdirSync(scratch, { recursive: true });
   const files = MULTI_FILES.map((x) => {
@@ -69,9 +74,14 @@ export async function runAlternativesBench(args: ParsedArgs): Promise<number> {
   const client = new LspClient(['--model', modelDir, ...(drafterDir ? ['--drafter', drafterDir] : []), ...(f.weights !== undefined ? ['--weights', f.weights as string] : [])]);
   const docs = new Docs(client);
   const uris = files.map((x) => pathToFileURL(x).href);
-  process.stderr.write(`bench alternatives: ${spots.length} line ends over ${MULTI_FILES.join(', ')}, ${rounds} timed rounds\n`);
+  process.stderr.write(`bench alternatives: ${spots.length} line ends over ${MULTI_FILES.join(', ')}, ${rounds} timed rounds${remote ? `, remote engine ${remote} (${api})` : ''}\n`);
   try {
-    await client.initialize({ completion: { debounceMs: 0 }, cache: { prefetch: false }, trace: { capacity: 100000 } });
+    await client.initialize({
+      completion: { debounceMs: 0 },
+      cache: { prefetch: false },
+      trace: { capacity: 100000 },
+      ...(remote ? { engine: { backend: 'remote', remote: { url: remote, api } } } : {}),
+    });
     for (const [d, uri] of uris.entries()) {
       await docs.open(uri, texts[d]!);
       await docs.complete(uri, texts[d]!.length, 2); // outside the measurement: load, fill each session

@@ -82,7 +82,7 @@ export const benchCommand: CommandSpec = {
   usage:
     'slipstream bench steps [--model DIR] [--threads N] [--tokens N] [--rounds N] [--work-us US] [--out FILE] | ' +
     'slipstream bench startup [--model DIR] [--rounds N] [--out FILE] | ' +
-    'slipstream bench (engine | redrafter | keystrokes | prefetch | alternatives | fuzz | soak) [--model DIR] [--drafter DIR] [--weights bf16|q8_0|q4_0] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] [--compare-lookup] | ' +
+    'slipstream bench (engine | redrafter | keystrokes | prefetch | alternatives | fuzz | soak) [--model DIR] [--drafter DIR] [--weights bf16|q8_0|q4_0] [--remote URL [--remote-api API]] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] [--compare-lookup] | ' +
     'slipstream bench lookup [--model DIR] [--drafter DIR] [--threads N] [--weights W] [--max-tokens N] [--lookup-tokens K] [--cases N] [--seed S] [--rounds R] [--sweep] [--cost-curve FILE] [--out FILE] | ' +
     'slipstream bench quality [--model DIR] [--cases N] [--seed S] [--min-token-probability P] [--out FILE] | ' +
     'slipstream bench tracing --trace FILE [--out FILE]',
@@ -130,6 +130,8 @@ export const benchCommand: CommandSpec = {
     failures: { kind: 'string', value: 'DIR', description: 'fuzz: write the bytes of each failing episode here' },
     minutes: { kind: 'number', value: 'M', min: 0.1, max: 10_000, description: 'soak: minutes the clients type (default 30)' },
     clients: { kind: 'int', value: 'N', min: 1, max: 64, description: 'soak: TCP clients typing at once (default 4)' },
+    remote: { kind: 'string', value: 'URL', description: "alternatives: a serving engine's base URL (engine.backend remote; --model gives the tokenizer)" },
+    'remote-api': { kind: 'string', value: 'API', description: 'alternatives: engine.remote.api with --remote, openai or llama-server (default llama-server)' },
     'sample-seconds': { kind: 'int', value: 'S', min: 1, max: 3600, description: 'soak: seconds between memory samples (default 60)' },
     help,
   },

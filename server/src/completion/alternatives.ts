@@ -10,7 +10,8 @@
  * are branches of one generation with the first suggestion (branch-batch.ts: invokedSeats), one
  * forward per step for all of them, each exactly the sample it would be alone; they take their seats
  * once the first is known and read what their branches produced meanwhile. On other engines (a
- * remote one) they are computed one after another once the first is ready. They run under one hold
+ * remote one) they are computed one after another once the first is ready (at once, llama-server
+ * spread them over slots that prefilled the prompt again: docs/performance.md). They run under one hold
  * of the document (provider.holdDocument) and stop at once when the request is cancelled, the
  * document changes or another request of the document arrives (none starts when one is in flight).
  * An editor cycles through them (VS Code: Alt+] and Alt+[).

@@ -6,7 +6,8 @@
  * growing delay (restart-policy.ts). vscode-languageclient registers the inline completion
  * provider itself once the server advertises it. When the server says the whole suggestion behind
  * an early answer is ready (slipstream/suggestionFinished: suggestion-finished.ts) and the editor
- * is still there, it asks again, as its own automatic request. No completion logic here.
+ * is still there, it asks again, as its own automatic request; Alt+] / Alt+[ on such an answer
+ * fetch the user's own list first (own-answers.ts). No completion logic here.
  */
 import * as vscode from 'vscode';
 import {
@@ -21,6 +22,7 @@ import {
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import { KeystrokeClock } from './client-trace.js';
+import { holdsItems, OwnAnswers } from './own-answers.js';
 import { RestartPolicy } from './restart-policy.js';
 import { syncableScheme } from './language-gate.js';
 import { documentOn, serverSection, serverToStart, suggestionsOn } from './settings.js';
@@ -40,7 +42,11 @@ export interface ClientHooks {
   onRestarting(delayMs: number): void;
 }
 
-export function createClient(context: vscode.ExtensionContext, output: vscode.LogOutputChannel, hooks: ClientHooks): { client: LanguageClient; policy: RestartPolicy; catchUp: (editor: vscode.TextEditor) => void } {
+export function createClient(
+  context: vscode.ExtensionContext,
+  output: vscode.LogOutputChannel,
+  hooks: ClientHooks,
+): { client: LanguageClient; policy: RestartPolicy; catchUp: (editor: vscode.TextEditor) => void; ownAnswers: OwnAnswers } {
   const start = serverToStart(context.asAbsolutePath('dist/server.js'));
   output.info(start.kind === 'bundled' ? `server: the bundled one (${start.module})` : `server: ${start.command} ${start.args.join(' ')} (slipstream.server.command)`);
   const serverOptions: ServerOptions =
@@ -60,6 +66,8 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
   // catch-up after startup, asking again for a finished suggestion), until a deadline: it stands for
   // the user's typing and goes to the server as automatic (one suggestion, no alternatives).
   let own: { uri: string; version: number; position: vscode.Position; until: number } | undefined;
+  // where VS Code's list is the answer to such a request (Alt+] / Alt+[ there: own-answers.ts)
+  const ownAnswers = new OwnAnswers();
   const expectOwn = (editor: vscode.TextEditor): void => {
     own = { uri: editor.document.uri.toString(), version: editor.document.version, position: editor.selection.active, until: Date.now() + OWN_REQUEST_MS };
   };
@@ -110,6 +118,8 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
           own?.uri === doc.uri.toString() && own.version === doc.version && own.position.isEqual(position) && Date.now() <= own.until;
         if (mine) own = undefined;
         const result = await next(doc, position, mine ? { ...ctx, triggerKind: vscode.InlineCompletionTriggerKind.Automatic } : ctx, token);
+        if (mine) ownAnswers.answered(doc, position, holdsItems(result));
+        else ownAnswers.fetched();
         hooks.onCompletion();
         return result;
       },
@@ -155,5 +165,5 @@ export function createClient(context: vscode.ExtensionContext, output: vscode.Lo
    * for text typed while the server started: it goes to the server as automatic (one suggestion, no
    * alternatives: the user asked for none), and its trace keeps the keystroke's time.
    */
-  return { client, policy, catchUp: expectOwn };
+  return { client, policy, catchUp: expectOwn, ownAnswers };
 }

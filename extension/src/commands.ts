@@ -3,13 +3,16 @@
  * suggestions on/off (everywhere, or for the active editor's language), the latency report
  * (latency-report.ts), restart, the log, and
  * accept-next-word / accept-next-line, which run VS Code's own partial-accept actions (word: VS
- * Code binds Ctrl+Right itself; line: package.json binds Ctrl+Alt+End, unbound in VS Code).
+ * Code binds Ctrl+Right itself; line: package.json binds Ctrl+Alt+End, unbound in VS Code), and
+ * show next / previous suggestion (Alt+] / Alt+[ where the ghost text answers the extension's own
+ * request: own-answers.ts).
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import type { RequestTrace, StatusResult, TracesResult } from '../../server/src/protocol.js';
 import { languageKey } from './language-gate.js';
 import { OPEN_LATENCY_REPORT, openLatencyReport } from './latency-report.js';
+import type { OwnAnswers } from './own-answers.js';
 import { documentOn, suggestionsOn, toggleLanguage, toggleSuggestions } from './settings.js';
 import type { StatusBar } from './status-bar.js';
 import { statusRows } from './status-view.js';
@@ -19,6 +22,7 @@ export interface CommandContext {
   statusBar: StatusBar;
   output: vscode.LogOutputChannel;
   restart: () => Promise<void>;
+  ownAnswers: OwnAnswers;
 }
 
 type Action = vscode.QuickPickItem & { run?: () => unknown };
@@ -94,6 +98,8 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     reg('slipstream.showLog', () => ctx.output.show()),
     reg('slipstream.acceptNextWord', () => vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextWord')),
     reg('slipstream.acceptNextLine', () => vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextLine')),
+    reg('slipstream.showNextSuggestion', () => ctx.ownAnswers.cycle('next')),
+    reg('slipstream.showPreviousSuggestion', () => ctx.ownAnswers.cycle('previous')),
   ];
 }
 

@@ -52,7 +52,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       statusBar.setClient({ phase: 'failed', message: `the server did not start: ${(err as Error).message}` });
     }
   };
-  context.subscriptions.push(...registerCommands({ client: () => client!, statusBar, output, restart }));
+  context.subscriptions.push(...registerCommands({ client: () => client!, statusBar, output, restart, ownAnswers: made.ownAnswers }));
 
   const updateOff = (): void => {
     const doc = vscode.window.activeTextEditor?.document;

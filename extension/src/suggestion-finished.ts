@@ -42,9 +42,13 @@ export function finishedEditor(params: unknown, asUri: (uri: vscode.Uri) => stri
   if (typeof uri !== 'string' || typeof version !== 'number' || typeof line !== 'number' || typeof character !== 'number') return undefined;
   const editor = vscode.window.activeTextEditor;
   if (!editor || editor.document.version !== version || asUri(editor.document.uri) !== uri) return undefined;
+  return loneCursorAt(editor, line, character) ? editor : undefined;
+}
+
+/** Whether `editor` has one cursor, with nothing selected, at this line and character (UTF-16). */
+export function loneCursorAt(editor: vscode.TextEditor, line: number, character: number): boolean {
   const [sel, ...more] = editor.selections;
-  if (!sel || more.length > 0 || !sel.isEmpty || sel.active.line !== line || sel.active.character !== character) return undefined;
-  return editor;
+  return !!sel && more.length === 0 && sel.isEmpty && sel.active.line === line && sel.active.character === character;
 }
 
 /**

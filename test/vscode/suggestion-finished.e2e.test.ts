@@ -7,7 +7,9 @@
  * asks again, and the ghost text grows to the whole suggestion (what a separate server's
  * slipstream/complete gives for the same text and cursor) with no further keystroke. The server's
  * traces and the tap's log show the early answer, the notification and the extension's own
- * automatic request. Then, with the server's own notifications held back by the tap, a
+ * automatic request. Alt+] then shows an alternative and Alt+[ the whole suggestion again, through
+ * one invoked request (VS Code keeps the extension's request's list there: own-answers.ts). Then,
+ * with the server's own notifications held back by the tap, a
  * notification for a version the editor has since left behind (a character typed and deleted:
  * same text, same cursor) is ignored, and one for the current version grows the ghost text. Skips until
  * scripts/vscode-e2e-setup.sh has run. See docs/testing.md ("VS Code end to end").
@@ -18,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompleteResult, RequestTrace, TraceSpan } from '../../server/src/protocol.js';
 import { repoRoot, shippedDrafter, shippedModel } from '../helpers/paths.js';
 import { spawnStdio, type SpawnedServer } from '../helpers/spawn-server.js';
-import { readGhostText, waitForStableGhost } from './ghost-text.js';
+import { readGhostText, waitForGhostOtherThan, waitForStableGhost } from './ghost-text.js';
 import { e2eDir } from './tools.js';
 import { e2eSkipReason, ghostIn, openFile, startWorkbench, type Workbench } from './workbench.js';
 
@@ -149,6 +151,26 @@ describe.skipIf(missing)('slipstream/suggestionFinished in code-server', () => {
       const again = traces.find((t) => t.cacheHit === 'typing')!;
       expect(again).toMatchObject({ trigger: 'automatic', outcome: 'cached' });
       expect(again.client?.keystrokeAt).toBeUndefined();
+
+      // Alt+] on the grown ghost text: VS Code's list there is the extension's own request's (one
+      // suggestion, and VS Code asks no more at that version and cursor), yet the user's ask brings
+      // the alternatives: another text, then Alt+[ the whole suggestion again.
+      const before = inlineRequests(requests.uri).length;
+      await page.keyboard.press('Alt+BracketRight');
+      const next = await waitForGhostOtherThan(page, whole);
+      wb.mark('next');
+      console.log(`vscode finished e2e: after Alt+]: ${JSON.stringify(next)}`);
+      await page.keyboard.press('Alt+BracketLeft');
+      expect(await waitForGhostOtherThan(page, next)).toBe(whole);
+      // one request for both keys, the user's: invoked, at the cursor (its alternatives' traces: of the same version)
+      const asked = inlineRequests(requests.uri).slice(before);
+      expect(asked).toHaveLength(1);
+      expect(asked[0]).toMatchObject({ position: at, triggerKind: 1 });
+      const alternatives = await until(() => {
+        const t = readTraces().filter((r) => r.uri === requests.uri && r.trigger === 'alternative' && r.outcome === 'shown');
+        return t.length > 0 ? t : undefined;
+      }, 'the traces of the alternatives', 10_000);
+      expect(alternatives.every((t) => t.version === typedVersion)).toBe(true);
       expect(wb.offsite).toEqual([]);
     } catch (e) {
       await page.screenshot({ path: join(wb.scratch.root, 'failure-grow.png') }).catch(() => {});

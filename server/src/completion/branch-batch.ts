@@ -78,8 +78,11 @@ export class BranchBatch {
     if (!seat) throw new Error(`a branch batch of ${this.seats.length} has no seat ${index}`);
     if (seat.req || seat.absent) throw new Error(`seat ${index} of a branch batch was taken twice`);
     seat.req = req;
-    if (req.signal.aborted) seat.end.abort(req.signal.reason);
-    else req.signal.addEventListener('abort', () => seat.end.abort(req.signal.reason), { once: true });
+    // removed when the seat leaves: the request's signal is a composite one (AbortSignal.any), which
+    // Node keeps alive, with everything its listeners hold, while an abort listener is attached
+    const aborted = (): void => seat.end.abort(req.signal.reason);
+    if (req.signal.aborted) aborted();
+    else req.signal.addEventListener('abort', aborted, { once: true });
     if (!this.shared) {
       this.shared = req;
       this.running = this.seats.length > 1 && this.host.generateTogether !== undefined;
@@ -100,6 +103,7 @@ export class BranchBatch {
         yield item.chunk;
       }
     } finally {
+      req.signal.removeEventListener('abort', aborted);
       seat.finished = true;
       seat.left.abort('its suggestion needs no more tokens');
       seat.end.abort('its suggestion needs no more tokens');

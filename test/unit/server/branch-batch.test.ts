@@ -3,8 +3,10 @@
  * (the batch's samplings); each seat's stream yields exactly its branch's tokens and summary, a
  * late seat from the branch's start; a seat that stops early, aborts or is absent ends its branch
  * only; an engine error reaches every seat; a late seat that cannot share the generation (another
- * prompt), or a lone seat, gets one of its own. Over the FAKE engine.
+ * prompt), or a lone seat, gets one of its own. A seat leaves no listener on its request's signal
+ * (a composite signal with one is kept alive by Node, with all it holds). Over the FAKE engine.
  */
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { BranchBatch } from '../../../server/src/completion/branch-batch.js';
 import type { GeneratedChunk, GenerateRequest, GenerateSummary } from '../../../server/src/completion/engine-host.js';
@@ -118,5 +120,16 @@ describe('BranchBatch', () => {
     expect((await read(e, lone.member(0, request(e)))).text).toBe('s3-xxx');
     expect(e.togetherCalls).toEqual([2]);
     await expect(read(e, lone.member(1, request(e)))).rejects.toThrow('a branch batch of 1 has no seat 1');
+  });
+
+  it("leaves no abort listener on a seat's request signal once the seat is done, however it ended", async () => {
+    const e = fakeEngine();
+    const batch = batchOf(e, 1, 2, 3);
+    // the provider's request signals are composite (AbortSignal.any), as here
+    const signals = [0, 1, 2].map(() => AbortSignal.any([new AbortController().signal]));
+    await read(e, batch.member(0, request(e, 'let a = ', signals[0])));
+    await read(e, batch.member(1, request(e, 'let a = ', signals[1])), 1);
+    await read(e, batch.member(2, request(e, 'let b = ', signals[2])));
+    for (const s of signals) expect(getEventListeners(s, 'abort')).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@
  * client sent, one JSON line each (the fuzzer's seed traffic). --compare-healing does the same with
  * token healing (slipstream.completion.tokenHealing) on and off: what healing costs per keystroke;
  * --compare-lookup with prompt lookup (slipstream.engine.promptLookup) at its default and off.
+ * --weights and --psm-typed-lines set the server's engine.weights and completion.psmTypedLines.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -92,6 +93,8 @@ export interface KeystrokeBenchResult {
   max_tokens: number | null;
   /** --time-budget-ms (null: the server's default). */
   time_budget_ms: number | null;
+  /** --psm-typed-lines (null: the server's default). */
+  psm_typed_lines: string | null;
   outcomes: Partial<Record<Outcome, number>>;
   all: KeystrokeGroup;
   first_keystroke: KeystrokeGroup;
@@ -202,6 +205,8 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
   const debounce = (f['debounce-ms'] as number | undefined) ?? null;
   const maxTokens = (f['max-tokens'] as number | undefined) ?? null;
   const timeBudget = (f['time-budget-ms'] as number | undefined) ?? null;
+  const psmTypedLines = (f['psm-typed-lines'] as string | undefined) ?? null;
+  if (psmTypedLines !== null && psmTypedLines !== 'middle' && psmTypedLines !== 'prefix') throw new UsageError(`--psm-typed-lines: expected middle or prefix, got "${psmTypedLines}"`);
   const variants = (['tracing', 'healing', 'lookup'] as const).filter((v) => f[`compare-${v}`] === true);
   if (variants.length > 1) throw new UsageError('--compare-tracing, --compare-healing and --compare-lookup are one at a time');
   const compare = variants.length > 0;
@@ -212,14 +217,19 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
   const total = spots.reduce((s, p) => s + [...p.typed].length, 0);
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
-  const serverArgs = ['--model', modelDir, ...(drafterDir ? ['--drafter', drafterDir] : [])];
+  const serverArgs = ['--model', modelDir, ...(drafterDir ? ['--drafter', drafterDir] : []), ...(f.weights !== undefined ? ['--weights', f.weights as string] : [])];
   const recorded: string[] = [];
   const typist = new LspClient(serverArgs, f.record === undefined ? {} : { record: (m) => recorded.push(JSON.stringify(m)) });
   try {
     await typist.initialize({
       // without a drafter: mode auto, what a server runs for such a model (plain decoding with prompt lookup)
       engine: { mode: drafterDir ? 'redrafter' : 'auto', ...(f.threads !== undefined ? { threads: f.threads } : {}) },
-      completion: { ...(debounce !== null ? { debounceMs: debounce } : {}), ...(maxTokens !== null ? { maxTokens } : {}), ...(timeBudget !== null ? { timeBudgetMs: timeBudget } : {}) },
+      completion: {
+        ...(debounce !== null ? { debounceMs: debounce } : {}),
+        ...(maxTokens !== null ? { maxTokens } : {}),
+        ...(timeBudget !== null ? { timeBudgetMs: timeBudget } : {}),
+        ...(psmTypedLines !== null ? { psmTypedLines } : {}),
+      },
       trace: { capacity: Math.min(100000, (compare ? 3 : 1) * total + 64) },
     });
     const uri = pathToFileURL(file).href;
@@ -323,7 +333,7 @@ export async function runKeystrokesBench(args: ParsedArgs): Promise<number> {
     for (const r of requests) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
     const result: KeystrokeBenchResult = {
       model: modelDir, drafter: drafterDir, mode: status.engine.mode, file, spots: spots.length, chars, seed,
-      interval_ms: interval, debounce_ms: debounce, max_tokens: maxTokens, time_budget_ms: timeBudget, outcomes,
+      interval_ms: interval, debounce_ms: debounce, max_tokens: maxTokens, time_budget_ms: timeBudget, psm_typed_lines: psmTypedLines, outcomes,
       all: summarize(requests),
       first_keystroke: summarize(requests.filter((r) => r.keystroke === 0)),
       following_keystrokes: summarize(requests.filter((r) => r.keystroke > 0)),

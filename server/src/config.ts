@@ -60,6 +60,8 @@ export interface Settings {
     contextTokens: number;
     /** Share of the budget the suffix may use (0..1). */
     suffixShare: number;
+    /** PSM fill-in-the-middle prompts: the lines being typed at the middle's start or the prefix's end (context.ts). */
+    psmTypedLines: 'middle' | 'prefix';
     /** Add snippets from other open documents of the same language. */
     snippets: boolean;
     /** Back the prompt off by the cursor's partial token and require the output to rewrite it (token-healing.ts). */
@@ -115,6 +117,7 @@ export function defaultSettings(): Settings {
       multiline: 'auto',
       contextTokens: 1024,
       suffixShare: 0.25,
+      psmTypedLines: 'middle',
       snippets: true,
       tokenHealing: true,
       temperature: 0,
@@ -267,6 +270,11 @@ export const SETTINGS_SPEC: Record<string, SettingSpec> = {
   },
   'completion.contextTokens': { scope: 'client', ...intIn(16, 32768), description: 'Prompt budget in tokens (prefix + suffix + snippets), also capped by the model\'s context.' },
   'completion.suffixShare': { scope: 'client', ...numIn(0, 0.9), description: 'Share of the prompt budget for the text after the cursor (fill-in-the-middle models).' },
+  'completion.psmTypedLines': { scope: 'client',
+    ...oneOf('middle', 'prefix'),
+    description:
+      'For models whose fill-in-the-middle order is prefix, suffix, middle (PSM: Qwen2.5-Coder, DeepSeek-Coder, StarCoder; not the shipped model, which is SPM): where the prompt puts the lines being typed, from a line start up to 1024 characters before the cursor. "middle": after the suffix, as the start of the middle, so typing at the cursor only appends to the prompt and the engine (or a remote server\'s prompt cache) keeps the suffix\'s work from one keystroke to the next. "prefix": at the end of the prefix, the standard layout, where every keystroke recomputes the suffix.',
+  },
   'completion.snippets': { scope: 'client', ...bool, description: 'Add snippets from other open documents of the same language when budget remains.' },
   'completion.tokenHealing': { scope: 'client', ...bool, description: 'Token healing: when the cursor ends inside a token (a run of spaces, part of a word), back the prompt off by that token and make the suggestion start with its text, so it continues the way the model was trained. Local engine only (a remote engine cannot constrain decoding).' },
   'completion.temperature': { scope: 'client', ...numIn(0, 2), description: 'Sampling temperature; 0 is greedy.' },

@@ -31,11 +31,16 @@ describe('textDocument/inlineCompletion', () => {
     expect(item.command).toMatchObject({ command: 'slipstream.didAcceptCompletionItem', arguments: [expect.any(String)] });
   });
 
-  it('builds a fill-in-the-middle prompt from the text around the cursor', async () => {
+  it('builds a fill-in-the-middle prompt from the text around the cursor, the typed line at the middle\'s start (PSM)', async () => {
     engine.respond = () => 'x';
     await pair.open(uri, 'function f() {\n  return \n}\n');
     await pair.inline(uri, { line: 1, character: 9 });
-    expect(engine.calls[0]!.prompt).toBe('<|fim_prefix|>function f() {\n  return <|fim_suffix|>\n}\n<|fim_middle|>');
+    expect(engine.calls[0]!.prompt).toBe('<|fim_prefix|>function f() {\n<|fim_suffix|>\n}\n<|fim_middle|>  return ');
+    // the standard layout: the whole prefix before the suffix
+    await pair.client.sendNotification('workspace/didChangeConfiguration', { settings: { slipstream: { completion: { psmTypedLines: 'prefix' } } } });
+    await pair.change(uri, 2, [{ range: { start: { line: 1, character: 9 }, end: { line: 1, character: 9 } }, text: 'y' }]);
+    await pair.inline(uri, { line: 1, character: 10 });
+    expect(engine.calls.at(-1)!.prompt).toBe('<|fim_prefix|>function f() {\n  return y<|fim_suffix|>\n}\n<|fim_middle|>');
   });
 
   it('adds a snippet from another open document of the same language to the prompt', async () => {

@@ -82,7 +82,7 @@ export const benchCommand: CommandSpec = {
   usage:
     'slipstream bench steps [--model DIR] [--threads N] [--tokens N] [--rounds N] [--work-us US] [--out FILE] | ' +
     'slipstream bench startup [--model DIR] [--rounds N] [--out FILE] | ' +
-    'slipstream bench (engine | redrafter | keystrokes | prefetch | alternatives | fuzz | soak) [--model DIR] [--drafter DIR] [--weights bf16|q8_0|q4_0] [--remote URL [--remote-api API]] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] [--compare-lookup] | ' +
+    'slipstream bench (engine | redrafter | keystrokes | prefetch | alternatives | fuzz | soak) [--model DIR] [--drafter DIR] [--weights bf16|q8_0|q4_0] [--remote URL [--remote-api API]] [--out FILE] [--trace FILE] [--compare-tracing] [--compare-healing] [--compare-lookup] [--psm-typed-lines middle|prefix] | ' +
     'slipstream bench lookup [--model DIR] [--drafter DIR] [--threads N] [--weights W] [--max-tokens N] [--lookup-tokens K] [--cases N] [--seed S] [--rounds R] [--sweep] [--cost-curve FILE] [--out FILE] | ' +
     'slipstream bench quality [--model DIR] [--cases N] [--seed S] [--min-token-probability P] [--out FILE] | ' +
     'slipstream bench tracing --trace FILE [--out FILE]',
@@ -92,7 +92,7 @@ export const benchCommand: CommandSpec = {
     drafter,
     out: { kind: 'string', value: 'FILE', description: 'write the JSON result here' },
     threads: { kind: 'int', value: 'N', min: 1, max: 256, description: 'CPU threads' },
-    weights: { ...weightsFlag, description: `engine, redrafter, alternatives: ${weightsFlag.description}` },
+    weights: { ...weightsFlag, description: `engine, redrafter, keystrokes, alternatives: ${weightsFlag.description}` },
     beams: { kind: 'int', value: 'M', min: 1, max: 64, description: 'redrafter: beam width (default: the backend default)' },
     'beam-length': { kind: 'int', value: 'L', min: 2, max: 16, description: 'redrafter: beam length, counting the guaranteed token' },
     'min-token-probability': { kind: 'number', value: 'P', min: 0, max: 1, description: 'quality: completion.minTokenProbability of the typing pass (default: the setting\'s default)' },
@@ -121,6 +121,7 @@ export const benchCommand: CommandSpec = {
     'compare-tracing': { kind: 'boolean', description: "keystrokes: type every spot twice, with the server's spans on and off in alternating order, and report the difference" },
     'compare-healing': { kind: 'boolean', description: 'keystrokes: type every spot twice, with token healing on and off in alternating order, and report the difference' },
     'compare-lookup': { kind: 'boolean', description: 'keystrokes: type every spot twice, with prompt lookup (engine.promptLookup) at its default and off in alternating order, and report the difference' },
+    'psm-typed-lines': { kind: 'string', value: 'WHERE', description: "keystrokes: the server's completion.psmTypedLines, middle or prefix (default: the server's)" },
     record: { kind: 'string', value: 'FILE', description: 'keystrokes: write every message the client sends here, one JSON line each' },
     seconds: { kind: 'int', value: 'N', min: 1, max: 1_000_000, description: 'fuzz: run for N seconds (default 60)' },
     episodes: { kind: 'int', value: 'N', min: 1, description: 'fuzz: run N episodes (one connection each)' },

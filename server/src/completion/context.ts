@@ -3,12 +3,15 @@
  * token budget, in the model's own format (prompt-format.ts), plus snippets from other open
  * documents of the same language when budget remains (FIM models only). The prefix window's
  * start is kept per document while it fits, so consecutive keystrokes share a token prefix and
- * the engine reuses its KV cache.
+ * the engine reuses its KV cache. In PSM order the lines being typed go at the start of the middle
+ * (after the suffix) rather than at the end of the prefix (Budget.psmTypedLines, docs/protocol.md
+ * "Context"): typing at the cursor then only appends to the prompt, as in SPM order, instead of
+ * moving the whole suffix.
  */
 import type { TokenizerLike } from './engine-host.js';
 import { DOCUMENT_TEXT, type PromptFormat } from './prompt-format.js';
 import { snippetAsComment, type Snippet } from './snippets.js';
-import { LastEncoding, TokenCache, type SplitRule } from './token-cache.js';
+import { isSplitAt, LastEncoding, splitPoint, TokenCache, type SplitRule } from './token-cache.js';
 
 export interface Budget {
   /** Prompt tokens at most (before clamping to the model's context). */
@@ -16,18 +19,32 @@ export interface Budget {
   suffixShare: number;
   maxTokens: number;
   maxContext: number;
+  /**
+   * PSM order only: where the lines being typed go. 'middle': from a line break at most
+   * TYPED_LINES_MAX_CHARS before the cursor (kept while typing goes on), after <fim_middle> as the
+   * middle's start, so the suffix stays in place as the cursor moves on; 'prefix' (the default
+   * here): at the end of the prefix, the standard layout.
+   */
+  psmTypedLines?: 'middle' | 'prefix';
 }
+
+/** The typed lines of a PSM prompt (psmTypedLines 'middle') span at most this many characters; past it they start again at a later line. */
+export const TYPED_LINES_MAX_CHARS = 1024;
 
 /** Per-document state that makes consecutive prompts share a prefix, and their tokenization work. */
 export class PromptState {
   anchor = -1;
+  /** Where the typed lines of a PSM prompt begin (a document offset; psmTypedLines 'middle'), -1: not yet. */
+  typedFrom = -1;
   charsPerToken = 3;
   /** The prefix window's head ids. */
   readonly cache: TokenCache;
   /** The suffix window's ids (typing at the cursor leaves its text as it is). */
   readonly suffix = new LastEncoding();
+  /** The typed lines' ids. */
+  readonly typed = new LastEncoding();
   /** rule: where the tokenizer's windows may be cut (token-cache.ts lineSplitRule), null: nowhere. */
-  constructor(rule: SplitRule | null) {
+  constructor(readonly rule: SplitRule | null) {
     this.cache = new TokenCache(rule);
   }
 }
@@ -48,6 +65,8 @@ export interface BuiltPrompt {
   suffix: string;
   prefixTokens: number;
   suffixTokens: number;
+  /** Of prefixTokens, those after <fim_middle> (the typed lines of a PSM prompt); 0: the prefix is whole before the suffix. */
+  typedTokens: number;
   snippetTokens: number;
   /** ms spent in tokenizer.encode. */
   tokenizeMs: number;
@@ -125,12 +144,17 @@ export function buildPrompt(input: PromptInput, tok: TokenizerLike, format: Prom
   }
 
   const seq: ArrayLike<number>[] = [format.bos];
+  let typedTokens = 0;
   if (format.kind === 'fim' && format.order === 'spm') {
     // the suffix first: typing at the cursor only appends to this prompt, so the engine's resident
     // prefix (the suffix, the snippets and the old prefix) is reused up to the new characters
     seq.push([format.prefix, format.suffix], suffixIds, [format.middle], ...parts, prefixIds);
   } else if (format.kind === 'fim') {
-    seq.push([format.prefix], ...parts, prefixIds, [format.suffix], suffixIds, [format.middle]);
+    // the typed lines after the middle marker: the same ids, the prefix's last ones moved past the suffix
+    const typed = budget.psmTypedLines === 'middle' ? typedLines(tok, text, start, offset, prefixIds, state) : null;
+    typedTokens = typed?.length ?? 0;
+    const head = prefixIds.subarray(0, prefixIds.length - typedTokens);
+    seq.push([format.prefix], ...parts, head, [format.suffix], suffixIds, [format.middle], typed ?? []);
   } else {
     seq.push(prefixIds);
   }
@@ -141,7 +165,34 @@ export function buildPrompt(input: PromptInput, tok: TokenizerLike, format: Prom
     ids.set(s, at);
     at += s.length;
   }
-  return { ids, prefix, suffix, prefixTokens: prefixIds.length, suffixTokens: suffixIds.length, snippetTokens, tokenizeMs };
+  return { ids, prefix, suffix, prefixTokens: prefixIds.length, suffixTokens: suffixIds.length, typedTokens, snippetTokens, tokenizeMs };
+}
+
+/**
+ * The ids of the typed lines, text[from, offset) where `from` is the state's (kept while it is
+ * still a cut of the prefix window before the cursor, at most TYPED_LINES_MAX_CHARS back) or else
+ * the last cut at a line break before the cursor; they are the last ids of prefixIds (a cut is
+ * where the tokenizer encodes the two sides apart: token-cache.ts), so moving them keeps every id.
+ * Null (and the state forgets its start) where there is no such cut or the ids do not match.
+ */
+function typedLines(tok: TokenizerLike, text: string, start: number, offset: number, prefixIds: Int32Array, state: PromptState): Int32Array | null {
+  const rule = state.rule;
+  const window = text.slice(start, offset);
+  const cut = (at: number): boolean => at > start && offset - at <= TYPED_LINES_MAX_CHARS && rule !== null && isSplitAt(window, at - start, rule);
+  let from = state.typedFrom;
+  if (!cut(from)) from = rule ? start + splitPoint(window, rule, 0) : -1;
+  if (!cut(from)) {
+    state.typedFrom = -1;
+    return null;
+  }
+  const ids = state.typed.encode(tok, wellFormed(text.slice(from, offset)));
+  const at = prefixIds.length - ids.length;
+  if (ids.length === 0 || at < 1 || ids.some((id, i) => prefixIds[at + i] !== id)) {
+    state.typedFrom = -1;
+    return null;
+  }
+  state.typedFrom = from;
+  return ids;
 }
 
 /** Ids of a literal U+FFFD per tokenizer (what the model generates when it means that character). */

@@ -294,10 +294,21 @@ export class CompletionProvider {
         },
         view.model.tokenizer,
         view.format,
-        { contextTokens: settings.completion.contextTokens, suffixShare: settings.completion.suffixShare, maxTokens: req.maxTokens ?? settings.completion.maxTokens, maxContext: view.model.maxContext },
+        {
+          contextTokens: settings.completion.contextTokens,
+          suffixShare: settings.completion.suffixShare,
+          maxTokens: req.maxTokens ?? settings.completion.maxTokens,
+          maxContext: view.model.maxContext,
+          psmTypedLines: settings.completion.psmTypedLines,
+        },
         state,
       );
-      trace.stage('context', { prefixTokens: prompt.prefixTokens, suffixTokens: prompt.suffixTokens, snippetTokens: prompt.snippetTokens });
+      trace.stage('context', {
+        prefixTokens: prompt.prefixTokens,
+        suffixTokens: prompt.suffixTokens,
+        snippetTokens: prompt.snippetTokens,
+        ...(prompt.typedTokens > 0 ? { typedTokens: prompt.typedTokens } : {}),
+      });
       trace.split('tokenize', prompt.tokenizeMs);
       // token healing (token-healing.ts), where the host constrains decoding
       const tb = settings.completion.tokenHealing ? view.model.tokenBytes : undefined;

@@ -118,9 +118,9 @@ export function healTail(ids: ArrayLike<number>, end: number, vocab: HealingVoca
   return best;
 }
 
-/** Where the prefix's tokens end in a built prompt (PSM puts the suffix after them). */
+/** Where the prefix's tokens end in a built prompt (PSM puts the suffix after them, unless the typed lines follow it). */
 export function prefixEnd(prompt: BuiltPrompt, format: PromptFormat): number {
-  return format.kind === 'fim' && format.order === 'psm' ? prompt.ids.length - prompt.suffixTokens - 2 : prompt.ids.length;
+  return format.kind === 'fim' && format.order === 'psm' && prompt.typedTokens === 0 ? prompt.ids.length - prompt.suffixTokens - 2 : prompt.ids.length;
 }
 
 export interface HealedPrompt {
@@ -132,7 +132,8 @@ export interface HealedPrompt {
 /** The prompt backed off by its cursor-side partial token(s), with what the output must start with. */
 export function healPrompt(prompt: BuiltPrompt, format: PromptFormat, vocab: HealingVocab, limits: { tokens: number; bytes: number } = HEALING_LIMITS): HealedPrompt {
   const end = prefixEnd(prompt, format);
-  const start = end - prompt.prefixTokens;
+  // the cursor side's tokens: the typed lines where they follow the suffix, else the whole prefix
+  const start = end - (prompt.typedTokens > 0 ? prompt.typedTokens : prompt.prefixTokens);
   const window = prompt.ids.subarray(start, end);
   const healing = healTail(window, window.length, vocab, prompt.prefix, limits);
   if (!healing) return { ids: prompt.ids, healing: null };

@@ -2,7 +2,8 @@
  * Prompt building with real tokenizers: the FIM layout read from the tokenizer's special tokens
  * (a byte-level BPE tokenizer in the Qwen2 layout), the prefix-only fallback (stories260K), the
  * token budget, a stable prefix window across keystrokes, line-split token caching that gives
- * the same ids as whole-text encoding, and decoding that keeps a leading space.
+ * the same ids as whole-text encoding, decoding that keeps a leading space, and PSM prompts with
+ * the typed lines in the middle (completion.psmTypedLines).
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../../native/lib/tokenizer.js';
 import { writeByteLevelTokenizer } from '../../../bench/lib/byte-level-tokenizer.js';
-import { buildPrompt, decodeContinuation, PromptState, wellFormed } from '../../../server/src/completion/context.js';
+import { buildPrompt, decodeContinuation, PromptState, TYPED_LINES_MAX_CHARS, wellFormed, type BuiltPrompt } from '../../../server/src/completion/context.js';
 import { detectPromptFormat } from '../../../server/src/completion/prompt-format.js';
 import { isSplitAt, lineSplitRule, splitPoint, splitRuleHolds, TokenCache, type SplitRule } from '../../../server/src/completion/token-cache.js';
 import { repoRoot, shippedModel, stories260K } from '../../helpers/paths.js';
@@ -94,6 +95,89 @@ describe('prompt format', () => {
     // The first generated piece ('▁there') keeps its leading space when decoded after the prompt.
     const next = tok.encode('there', { addSpecialTokens: false });
     expect(decodeContinuation(tok, p.ids, next)).toBe(' there');
+  });
+});
+
+describe('PSM prompts with the typed lines in the middle (completion.psmTypedLines)', () => {
+  const middle = { ...budget, psmTypedLines: 'middle' as const };
+  const sameIds = (a: Int32Array, b: Int32Array): void => expect([...a].sort((x, y) => x - y)).toEqual([...b].sort((x, y) => x - y));
+  const common = (a: BuiltPrompt, b: BuiltPrompt): number => {
+    let n = 0;
+    while (n < a.ids.length && a.ids[n] === b.ids[n]) n++;
+    return n;
+  };
+
+  it("builds <|fim_prefix|>H<|fim_suffix|>S<|fim_middle|>T with T from the cursor line's start: the standard prompt's ids, moved", () => {
+    const f = detectPromptFormat(qwen);
+    const text = 'def add(a, b):\n    return a\n\nprint(add(1, 2))\n';
+    const offset = text.indexOf('return ') + 7;
+    const line = text.lastIndexOf('\n', offset) + 1;
+    const p = buildPrompt({ text, offset, languageId: 'python' }, qwen, f, middle, new PromptState(rule));
+    expect(qwen.decode(p.ids)).toBe(`<|fim_prefix|>${text.slice(0, line)}<|fim_suffix|>${text.slice(offset)}<|fim_middle|>${text.slice(line, offset)}`);
+    expect(p.typedTokens).toBe(qwen.encode(text.slice(line, offset), { addSpecialTokens: false }).length);
+    const standard = buildPrompt({ text, offset, languageId: 'python' }, qwen, f, budget, new PromptState(rule));
+    expect(standard.typedTokens).toBe(0);
+    sameIds(p.ids, standard.ids);
+    expect([p.prefixTokens, p.suffixTokens]).toEqual([standard.prefixTokens, standard.suffixTokens]);
+  });
+
+  it('typing at the cursor only appends to the prompt, where the standard layout recomputes the suffix', () => {
+    const f = detectPromptFormat(qwen);
+    for (const [layout, state] of [[middle, new PromptState(rule)], [budget, new PromptState(rule)]] as const) {
+      let text = code;
+      let offset = code.indexOf('return x + 7') + 7;
+      let last = buildPrompt({ text, offset, languageId: 'python' }, qwen, f, layout, state);
+      expect(last.suffixTokens).toBeGreaterThan(50);
+      // a line and a half typed, a keystroke at a time: a new line, then its words
+      for (const ch of 'y * 2\n    z = x') {
+        text = text.slice(0, offset) + ch + text.slice(offset);
+        offset++;
+        const next = buildPrompt({ text, offset, languageId: 'python' }, qwen, f, layout, state);
+        if (layout === middle) expect(common(last, next)).toBeGreaterThanOrEqual(last.ids.length - 2);
+        else expect(common(last, next)).toBeLessThan(last.ids.length - last.suffixTokens);
+        last = next;
+      }
+      // the typed lines kept their start (the first keystroke's line) across the new line
+      if (layout === middle) expect(qwen.decode(last.ids.subarray(last.ids.length - last.typedTokens))).toBe('    return y * 2\n    z = x');
+    }
+  });
+
+  it('starts the typed lines at an earlier line on a blank indented line, and again at a later line past the bound', () => {
+    const f = detectPromptFormat(qwen);
+    const blank = 'def f(x):\n    y = x\n    \n';
+    const p = buildPrompt({ text: blank, offset: blank.length - 1, languageId: 'python' }, qwen, f, middle, new PromptState(rule));
+    // no cut before an indentation-only line (its ids may merge with the line break): the line above starts them
+    expect(qwen.decode(p.ids.subarray(p.ids.length - p.typedTokens))).toBe('    y = x\n    ');
+    const state = new PromptState(rule);
+    const lines = Array.from({ length: 40 }, (_, i) => `    v${i} = compute(v${i - 1}, "padding padding padding")\n`).join('');
+    const doc = `def g():\n${lines}`;
+    let typedFrom = -1;
+    let moved = 0;
+    for (let k = 1; k <= 40; k++) {
+      // the cursor at the end of line k (a budget that holds the whole file: the prefix window stays at its start)
+      const offset = doc.indexOf('\n', 9 + (lines.length / 40) * (k - 1) + 5);
+      const q = buildPrompt({ text: doc, offset, languageId: 'python' }, qwen, f, { ...middle, contextTokens: 4000 }, state);
+      const typed = qwen.decode(q.ids.subarray(q.ids.length - q.typedTokens));
+      expect(doc.slice(0, offset).endsWith(typed)).toBe(true);
+      expect(typed.length).toBeLessThanOrEqual(TYPED_LINES_MAX_CHARS);
+      if (k > 1 && state.typedFrom !== typedFrom) {
+        expect(offset - typedFrom).toBeGreaterThan(TYPED_LINES_MAX_CHARS); // moved on only past the bound
+        moved++;
+      }
+      typedFrom = state.typedFrom;
+    }
+    expect(moved).toBeGreaterThan(0);
+  });
+
+  it('keeps the standard layout where the tokenizer has no cut (SentencePiece) and for SPM models', () => {
+    const text = 'def add(a, b):\n    return a\n';
+    const offset = text.indexOf('return ') + 7;
+    const psm = buildPrompt({ text, offset, languageId: 'python' }, qwen, detectPromptFormat(qwen), middle, new PromptState(null));
+    expect(psm.typedTokens).toBe(0);
+    expect(qwen.decode(psm.ids)).toBe(`<|fim_prefix|>${text.slice(0, offset)}<|fim_suffix|>${text.slice(offset)}<|fim_middle|>`);
+    const s = buildPrompt({ text, offset, languageId: 'python' }, spm, detectPromptFormat(spm), middle, new PromptState(rule));
+    expect(s.typedTokens).toBe(0);
+    expect(spm.decode(s.ids)).toBe(`<|fim_prefix|><|fim_suffix|>${text.slice(offset)}<|fim_middle|>${text.slice(0, offset)}`);
   });
 });
 

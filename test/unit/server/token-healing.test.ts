@@ -4,7 +4,7 @@
  * byte-level tokenizer (bench/lib/byte-level-tokenizer.ts). At a line start after indentation and
  * inside an identifier the prompt backs off by the partial token(s), the removed text is exactly
  * the end of the text before the cursor, the healed ids are the original ones minus the removed
- * ones (in SPM, PSM and prefix-only layouts), and the limits hold. stripHealed leaves what follows
+ * ones (in SPM, PSM and prefix-only layouts, and PSM with the typed lines after the suffix), and the limits hold. stripHealed leaves what follows
  * the cursor. A small fake vocabulary (named so) pins the edge cases: duplicate pieces, a split
  * UTF-8 character, special tokens.
  */
@@ -18,6 +18,7 @@ import type { TokenBytes } from '../../../native/lib/token-bytes.js';
 import { buildPrompt, PromptState } from '../../../server/src/completion/context.js';
 import { detectPromptFormat } from '../../../server/src/completion/prompt-format.js';
 import { HEALING_LIMITS, HealingVocab, healingVocab, healPrompt, healTail, stripHealed } from '../../../server/src/completion/token-healing.js';
+import { lineSplitRule } from '../../../server/src/completion/token-cache.js';
 import { shippedModel, stories260K } from '../../helpers/paths.js';
 
 const shipped = shippedModel;
@@ -115,6 +116,20 @@ describe('token healing', () => {
         expect(healing!.text, `${dir} ${f.kind}`).toBe(' i');
       }
     }
+  });
+
+  it('backs off the end of the typed lines where a PSM prompt puts them after the suffix (psmTypedLines middle)', async () => {
+    const { tok, vocab } = await load(qwen2Dir);
+    const format = detectPromptFormat(tok);
+    const text = 'function area(r: number) {\n    for (const x i\n}\n';
+    const offset = text.indexOf('x i') + 'x i'.length;
+    const budget = { contextTokens: 256, suffixShare: 0.25, maxTokens: 16, maxContext: 1024, psmTypedLines: 'middle' as const };
+    const prompt = buildPrompt({ text, offset, languageId: 'typescript' }, tok, format, budget, new PromptState(lineSplitRule(tok)));
+    expect(prompt.typedTokens).toBeGreaterThan(1);
+    const { ids, healing } = healPrompt(prompt, format, vocab);
+    expect(healing).toMatchObject({ text: ' i' });
+    // the prompt's last ids (the typed lines' end) go, nothing else
+    expect(Array.from(ids)).toEqual(Array.from(prompt.ids.subarray(0, prompt.ids.length - healing!.tokens)));
   });
 
   it('respects the token and byte limits', async () => {

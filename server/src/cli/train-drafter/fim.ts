@@ -28,7 +28,8 @@ export function fimPrompts(
 ): FimPrompts | undefined {
   if (format.kind !== 'fim' || o.share <= 0) return undefined;
   const splitRule = lineSplitRule(tok);
-  const budget = { contextTokens: o.contextTokens, suffixShare: defaultSettings().completion.suffixShare, maxTokens: o.maxTokens, maxContext: o.maxContext };
+  const { suffixShare, psmTypedLines } = defaultSettings().completion;
+  const budget = { contextTokens: o.contextTokens, suffixShare, psmTypedLines, maxTokens: o.maxTokens, maxContext: o.maxContext };
   return {
     share: o.share,
     prompt(file, part, rand, where) {

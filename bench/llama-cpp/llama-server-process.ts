@@ -4,21 +4,10 @@
  * file and extra flags) that answers /health before it is handed back. The benchmark stops it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { freePort } from '../lib/free-port.js';
 
 export const LLAMA_SERVER = resolve('.bench-deps/llama-cpp/build/bin/llama-server');
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 async function waitHealthy(url: string): Promise<void> {
   const deadline = Date.now() + 120_000;

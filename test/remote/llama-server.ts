@@ -7,10 +7,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertHfToGguf } from '../../bench/llama-cpp/hf-to-gguf.js';
+import { freePort } from '../../bench/lib/free-port.js';
 import { repoRoot } from '../helpers/paths.js';
 
 export const LLAMA_SERVER = join(repoRoot, '.bench-deps', 'llama-cpp', 'build', 'bin', 'llama-server');
@@ -40,17 +40,6 @@ export class GgufCache {
   dispose(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Slot {

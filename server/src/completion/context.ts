@@ -151,7 +151,7 @@ export function buildPrompt(input: PromptInput, tok: TokenizerLike, format: Prom
     seq.push([format.prefix, format.suffix], suffixIds, [format.middle], ...parts, prefixIds);
   } else if (format.kind === 'fim') {
     // the typed lines after the middle marker: the same ids, the prefix's last ones moved past the suffix
-    const typed = budget.psmTypedLines === 'middle' ? typedLines(tok, text, start, offset, prefixIds, state) : null;
+    const typed = budget.psmTypedLines === 'middle' ? typedLines((s) => encode(s, state.typed), text, start, offset, prefixIds, state) : null;
     typedTokens = typed?.length ?? 0;
     const head = prefixIds.subarray(0, prefixIds.length - typedTokens);
     seq.push([format.prefix], ...parts, head, [format.suffix], suffixIds, [format.middle], typed ?? []);
@@ -174,8 +174,9 @@ export function buildPrompt(input: PromptInput, tok: TokenizerLike, format: Prom
  * the last cut at a line break before the cursor; they are the last ids of prefixIds (a cut is
  * where the tokenizer encodes the two sides apart: token-cache.ts), so moving them keeps every id.
  * Null (and the state forgets its start) where there is no such cut or the ids do not match.
+ * `encode`: buildPrompt's (its time counts as the prompt's tokenizing).
  */
-function typedLines(tok: TokenizerLike, text: string, start: number, offset: number, prefixIds: Int32Array, state: PromptState): Int32Array | null {
+function typedLines(encode: (s: string) => Int32Array, text: string, start: number, offset: number, prefixIds: Int32Array, state: PromptState): Int32Array | null {
   const rule = state.rule;
   const window = text.slice(start, offset);
   const cut = (at: number): boolean => at > start && offset - at <= TYPED_LINES_MAX_CHARS && rule !== null && isSplitAt(window, at - start, rule);
@@ -185,7 +186,7 @@ function typedLines(tok: TokenizerLike, text: string, start: number, offset: num
     state.typedFrom = -1;
     return null;
   }
-  const ids = state.typed.encode(tok, wellFormed(text.slice(from, offset)));
+  const ids = encode(text.slice(from, offset));
   const at = prefixIds.length - ids.length;
   if (ids.length === 0 || at < 1 || ids.some((id, i) => prefixIds[at + i] !== id)) {
     state.typedFrom = -1;

@@ -1,8 +1,8 @@
 /**
  * Retention through the in-process server with a fake engine and a hand-driven clock: what stays
  * of accepted items 30 s and 5 min after the accept, in slipstream/status events.retention, for an
- * accept after or before the didChange that inserts the item, a partial accept, a document closed
- * before the checkpoints, and an accept whose text never appears.
+ * accept after or before the didChange that inserts the item, one after edits above the cursor, a
+ * partial accept, a document closed before the checkpoints, and an accept whose text never appears.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InlineCompletionItem } from 'vscode-languageserver-protocol';
@@ -83,6 +83,18 @@ describe('retention of accepted suggestions', () => {
     await pair.change(uri, 4, [remove(0, 15, 16)]); // ';' deleted
     await advance(300_000);
     expect(await figures()).toEqual([[1, 6, 5], [1, 6, 5]]);
+    expect((await retention()).untracked).toBe(0);
+  });
+
+  it('finds the text when the document was edited before the cursor between the offer and the accept', async () => {
+    const item = await offer();
+    // another edit above the cursor (a second cursor, a formatter, an import added) moves it on
+    await pair.change(uri, 2, [insert(0, 0, '// x\n'), insert(1, 0, '/* */ ')]);
+    await pair.change(uri, 3, [insert(1, 16, 'b + 1;')]);
+    await accept(item);
+    expect(await retention()).toEqual(retentionOf([0, 0, 0], [0, 0, 0], 0, 1));
+    await advance(30_000);
+    expect(await figures()).toEqual([[1, 6, 6], [0, 0, 0]]);
     expect((await retention()).untracked).toBe(0);
   });
 

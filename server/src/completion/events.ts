@@ -6,14 +6,18 @@
  * items after its first, also on their own). An item that answers the same document version and
  * cursor as the one offered just before it there, with that one's text and more (an early answer
  * grown to the whole suggestion: time-budget.ts), is the same suggestion growing: shown once.
- * What stays of the accepted text: retention.ts.
+ * Each item's offset follows its document's edits after the offer (an edit before the cursor
+ * between the offer and the accept shifts it), so that retention.ts, which measures what stays
+ * of the accepted text, looks for it where it was inserted.
  */
+import type { DocumentEdit } from '../documents.js';
+import { movePoint } from './retention.js';
 
 export interface OfferedItem {
   id: string;
   uri: string;
   version: number | null;
-  /** UTF-16 offset of the cursor the item was computed for. */
+  /** UTF-16 offset of the cursor the item was computed for, moved through the document's edits since (edited). */
   offset: number;
   text: string;
   /** A further suggestion of an invoked request (completion.alternatives), not its first. */
@@ -56,6 +60,13 @@ export class CompletionEvents {
     if (rec.shownAt === undefined && !grown) this.counts.shown++;
     rec.shownAt = Date.now();
     return true;
+  }
+
+  /** The edits of one didChange of uri, in order: its items' offsets move through them (an edit at or after an offset leaves it). */
+  edited(uri: string, edits: readonly DocumentEdit[]): void {
+    for (const rec of this.items.values()) {
+      if (rec.uri === uri) for (const edit of edits) rec.offset = movePoint(rec.offset, edit);
+    }
   }
 
   /** The item, undefined when unknown. */

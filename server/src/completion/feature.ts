@@ -71,7 +71,10 @@ export class CompletionFeature implements Feature {
     schedule?: Schedule,
   ) {
     this.retention = new RetentionTracker((uri) => ctx.documents.get(uri)?.getText(), schedule);
-    ctx.documents.onEdits((doc, edits) => this.retention.changed(doc.uri, edits));
+    ctx.documents.onEdits((doc, edits) => {
+      this.events.edited(doc.uri, edits);
+      this.retention.changed(doc.uri, edits);
+    });
     this.traces = new TraceLog((message) => ctx.log.warn(message));
     this.provider = new CompletionProvider({
       host,

@@ -62,9 +62,9 @@ describe('what a forward of many rows costs', () => {
     await other.forward(Int32Array.from([1, 2, 3]));
     const c = await measureRowCost(model, 5);
     expect(c.rows).toBe(5);
-    // the shipped model prefills all 256 tokens in 14-22 ms of the 60 ms budget; at least two
-    // chunks of 32 even on a machine busy enough to slow it threefold
-    expect(c.context).toBeGreaterThanOrEqual(64);
+    // the shipped model prefills all 256 tokens in 14-22 ms of the 60 ms budget; 8 + 32 + 32 at
+    // least even on a machine busy enough to slow it tenfold
+    expect(c.context).toBeGreaterThanOrEqual(72);
     expect(c.context).toBeLessThanOrEqual(256);
     expect(c.oneMs).toBeGreaterThan(0);
     expect(c.manyMs).toBeGreaterThan(0);

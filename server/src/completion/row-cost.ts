@@ -7,7 +7,7 @@
  * cache: 4 rows 2.2x). At load the host times a forward of one row and one of 1 + k rows after a
  * context, alternating, the fastest of each kept, and turns lookup off where their ratio
  * exceeds LOOKUP_MAX_ROW_COST (docs/configuration.md, "Prompt lookup"; docs/performance.md,
- * "Lookup drafts"). 55-65 ms on the shipped model, 0.17 s at 0.5B q8_0 (bench/row-cost.ts prints it);
+ * "Lookup drafts"). 55-65 ms on the shipped model, 0.16-0.19 s at 0.5B q8_0 (bench/row-cost.ts prints it);
  * kept across starts beside mode auto's calibrations (calibration-store.ts).
  */
 import type { Model } from '../../../native/lib/index.js';
@@ -24,13 +24,15 @@ export const LOOKUP_MAX_ROW_COST = 1.5;
 /**
  * Context before the timed forwards: every row attends to it, as a request's rows attend to its
  * prompt, which makes the arithmetic of many rows dearer (the shipped model's 5 rows: 1.45-1.62x
- * one row after 32 tokens, 1.71-1.77x after 256). Prefilled CONTEXT_CHUNK tokens at a time while
- * the prefill so far took under PREFILL_BUDGET_MS, up to CONTEXT_TOKENS: the shipped model reaches
- * CONTEXT_TOKENS in 14-22 ms; a big model (whose forwards are bound by reading
- * the weights whatever the context) stops after a chunk or two. (An estimate from the first chunk's
- * pace instead read the first call's stalls and a busy machine's as a big model: 1.2-2.3 ms for 8
+ * one row after 32 tokens, 1.71-1.77x after 256). Prefilled FIRST_CHUNK tokens, then
+ * CONTEXT_CHUNK at a time, while the prefill so far took under PREFILL_BUDGET_MS, up to
+ * CONTEXT_TOKENS: the shipped model reaches CONTEXT_TOKENS in 14-22 ms; a big model (whose
+ * forwards are bound by reading the weights whatever the context) stops after a chunk or two, the
+ * first one short so that a 7B one spends little on it. (An estimate from the first chunk's pace
+ * instead read the first call's stalls and a busy machine's as a big model: 1.2-2.3 ms for 8
  * tokens of the shipped model against the 1.9 ms that reaching 256 allowed.)
  */
+const FIRST_CHUNK = 8;
 const CONTEXT_CHUNK = 32;
 const CONTEXT_TOKENS = 256;
 const PREFILL_BUDGET_MS = 60;
@@ -73,7 +75,7 @@ export async function measureRowCost(model: Model, rows: number): Promise<RowCos
     const next = mulberry32(20261207);
     const ids = (n: number): Int32Array => Int32Array.from({ length: n }, () => Math.floor(next() * model.info.vocabSize));
     while (session.length < contextCap && performance.now() - started < PREFILL_BUDGET_MS) {
-      await session.forward(ids(Math.min(CONTEXT_CHUNK, contextCap - session.length)));
+      await session.forward(ids(Math.min(session.length === 0 ? FIRST_CHUNK : CONTEXT_CHUNK, contextCap - session.length)));
     }
     const context = session.length;
     let oneMs = Infinity;

@@ -30,6 +30,13 @@ export function wireConnection(connection: Connection, server: Server): void {
       setImmediate(() => server.afterCompletion());
     }
   });
+  connection.onCompletion(async (params, token) => {
+    try {
+      return await server.completion.completion(params, token);
+    } finally {
+      setImmediate(() => server.afterCompletion());
+    }
+  });
   connection.onNotification(DidShowCompletionNotification.type, (params) => server.completion.didShow(params));
   connection.onNotification(DidPartiallyAcceptCompletionNotification.type, (params) => server.completion.didPartiallyAccept(params));
   connection.onExecuteCommand((params) => server.completion.executeCommand(params));

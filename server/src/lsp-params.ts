@@ -93,6 +93,19 @@ export const PARAMS: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>
       workDoneToken: progressToken.optional(),
     }),
   ],
+  [
+    'textDocument/completion',
+    obj({
+      textDocument: identifier,
+      position,
+      context: obj({
+        triggerKind: z.union([z.literal(1), z.literal(2), z.literal(3)], { error: 'expected 1 (Invoked), 2 (TriggerCharacter) or 3 (TriggerForIncompleteCompletions)' }),
+        triggerCharacter: str.optional(),
+      }).optional(),
+      workDoneToken: progressToken.optional(),
+      partialResultToken: progressToken.optional(),
+    }),
+  ],
   ['textDocument/didShowCompletion', obj({ item: inlineCompletionItem })],
   ['textDocument/didPartiallyAcceptCompletion', obj({ item: inlineCompletionItem, acceptedLength: uinteger })],
   ['slipstream/status', noParams],

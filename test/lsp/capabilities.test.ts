@@ -1,6 +1,7 @@
 /**
  * What the server advertises in initialize: incremental sync, inline completions, the accept
- * command, the negotiated position encoding and the custom methods.
+ * command, the negotiated position encoding and the custom methods; a completion menu only where
+ * the client shows no inline completions.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeEngineHost } from '../helpers/fake-engine.js';
@@ -20,6 +21,17 @@ describe('initialize', () => {
       positionEncoding: 'utf-16',
       experimental: { slipstream: { methods: ['slipstream/status', 'slipstream/complete', 'slipstream/traces'] } },
     });
+  });
+
+  it('offers a completion menu only to clients that do not say they show inline completions', async () => {
+    pair = createPair({ engineHost: new FakeEngineHost() });
+    const menu = (await pair.initialize({ textDocument: { completion: {} } })).capabilities;
+    expect(menu.completionProvider).toEqual({ triggerCharacters: ['.', '(', '[', '{', ',', ':', '=', ' '] });
+    expect(menu.inlineCompletionProvider).toBe(true);
+    pair.dispose();
+    pair = createPair({ engineHost: new FakeEngineHost() });
+    const inline = (await pair.initialize({ textDocument: { completion: {}, inlineCompletion: { dynamicRegistration: false } } })).capabilities;
+    expect(inline.completionProvider).toBeUndefined();
   });
 
   it.each([

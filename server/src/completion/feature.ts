@@ -1,6 +1,7 @@
 /**
- * The completion feature: advertises inlineCompletionProvider and the accept command, turns
- * `textDocument/inlineCompletion` and `slipstream/complete` into provider requests (LSP
+ * The completion feature: advertises inlineCompletionProvider (and a completion menu to clients
+ * that show no inline completions) and the accept command, turns `textDocument/inlineCompletion`,
+ * `textDocument/completion` and `slipstream/complete` into provider requests (LSP
  * CancellationToken → AbortSignal), answers with ranges in the negotiated position encoding,
  * and records Copilot's didShow / didPartiallyAccept / accept events (and, through retention.ts,
  * what stays of the accepted text); tells clients that ask for it when the whole suggestion behind
@@ -11,7 +12,13 @@ import {
   ErrorCodes,
   LSPErrorCodes,
   ResponseError,
+  CompletionItemKind,
+  InsertTextFormat,
+  MarkupKind,
   type CancellationToken,
+  type CompletionItem,
+  type CompletionList,
+  type CompletionParams,
   type ExecuteCommandParams,
   type InlineCompletionItem,
   type InlineCompletionList,
@@ -33,6 +40,7 @@ import {
 import type { EngineHost } from './engine-host.js';
 import { CompletionEvents } from './events.js';
 import { alternativesFor, invokedSeats } from './alternatives.js';
+import { menuItems } from './menu-items.js';
 import { RetentionTracker, type Schedule } from './retention.js';
 import { CompletionProvider, type CompletionRequest, type CompletionResult } from './provider.js';
 import { checkClientTrace, type ClientTrace } from '../trace/client-trace.js';
@@ -51,6 +59,9 @@ function tokenSignal(token: CancellationToken | undefined): { signal: AbortSigna
   const sub = token.onCancellationRequested(() => ac.abort('cancelled'));
   return { signal: ac.signal, dispose: () => sub.dispose() };
 }
+
+/** Characters after which a menu client asks at once (it asks after word characters anyway). */
+const MENU_TRIGGER_CHARACTERS = ['.', '(', '[', '{', ',', ':', '=', ' '];
 
 function itemId(item: InlineCompletionItem | undefined): string | undefined {
   const arg = item?.command?.arguments?.[0];
@@ -90,7 +101,12 @@ export class CompletionFeature implements Feature {
   }
 
   initialize(): ServerCapabilities {
-    return { inlineCompletionProvider: true, executeCommandProvider: { commands: [ACCEPT_COMMAND] } };
+    return {
+      inlineCompletionProvider: true,
+      executeCommandProvider: { commands: [ACCEPT_COMMAND] },
+      // the menu for clients that show no inline completions (VS Code's and the editors/ plugins' say they do)
+      ...(this.ctx.client.textDocument?.inlineCompletion ? {} : { completionProvider: { triggerCharacters: MENU_TRIGGER_CHARACTERS } }),
+    };
   }
 
   /** The document was closed or dropped for the limits. */
@@ -99,22 +115,28 @@ export class CompletionFeature implements Feature {
     this.retention.closed(uri);
   }
 
-  async inlineCompletion(params: SlipstreamInlineCompletionParams, token?: CancellationToken): Promise<InlineCompletionList | null> {
-    const receivedAt = nowMs();
-    const uri = params.textDocument.uri;
+  /** The open document and the cursor's offset in it; null for a document the limits keep out. */
+  private cursor(uri: string, position: Position): { doc: TextDocument; offset: number } | null {
     const doc = this.ctx.documents.get(uri);
     if (!doc) {
       // over the limits: the client was told once (server.ts); an error here would be shown per keystroke
-      if (this.ctx.documents.wasRefused(uri)) return { items: [] };
+      if (this.ctx.documents.wasRefused(uri)) return null;
       throw invalid(`unknown document ${uri}: send textDocument/didOpen first`);
     }
-    let offset: number;
     try {
-      offset = this.ctx.documents.offsetAt(doc, params.position);
+      return { doc, offset: this.ctx.documents.offsetAt(doc, position) };
     } catch (err) {
       if (err instanceof PositionError) throw invalid(err.message);
       throw err;
     }
+  }
+
+  async inlineCompletion(params: SlipstreamInlineCompletionParams, token?: CancellationToken): Promise<InlineCompletionList | null> {
+    const receivedAt = nowMs();
+    const uri = params.textDocument.uri;
+    const at = this.cursor(uri, params.position);
+    if (!at) return { items: [] };
+    const { doc, offset } = at;
     const version = typeof params.textDocument.version === 'number' ? params.textDocument.version : doc.version;
     if (version !== doc.version) return { items: [] }; // computed for a text the document no longer has
     const { signal, dispose } = tokenSignal(token);
@@ -134,6 +156,53 @@ export class CompletionFeature implements Feature {
       };
       const count = req.trigger === 'invoked' ? this.ctx.config.settings.completion.alternatives : 1;
       return this.toList(await this.withAlternatives(req, count), doc, offset);
+    } finally {
+      dispose();
+    }
+  }
+
+  /**
+   * `textDocument/completion`: the suggestion an automatic inline request would show, as menu
+   * items (menu-items.ts). Incomplete, so that the client asks again as the user types (the
+   * keystroke cache answers what typing through the suggestion keeps).
+   */
+  async completion(params: CompletionParams, token?: CancellationToken): Promise<CompletionList> {
+    const receivedAt = nowMs();
+    const uri = params.textDocument.uri;
+    const at = this.cursor(uri, params.position);
+    if (!at) return { isIncomplete: true, items: [] };
+    const { doc, offset } = at;
+    const { signal, dispose } = tokenSignal(token);
+    try {
+      const result = await this.provider.complete({
+        key: uri,
+        text: doc.getText(),
+        offset,
+        languageId: doc.languageId,
+        version: doc.version,
+        currentVersion: () => this.ctx.documents.get(uri)?.version,
+        trigger: 'automatic',
+        signal,
+        receivedAt,
+      });
+      if (result.outcome === 'cancelled') throw new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
+      const suggestions = result.outcome === 'shown' || result.outcome === 'cached' ? [{ id: result.item.id, text: result.item.text, replaceLength: result.replaceLength }] : [];
+      const formats: unknown = this.ctx.client.textDocument?.completion?.completionItem?.documentationFormat;
+      const markdown = Array.isArray(formats) && formats.includes(MarkupKind.Markdown);
+      const docs = this.ctx.documents;
+      const cursor = docs.positionAt(doc, offset);
+      const items = menuItems(doc.getText(), offset, suggestions, { markdown, languageId: doc.languageId }).map((plan, i): CompletionItem => ({
+        label: plan.label,
+        kind: CompletionItemKind.Text,
+        detail: plan.detail,
+        ...(plan.documentation ? { documentation: plan.documentation } : {}),
+        sortText: String(i).padStart(4, '0'),
+        filterText: plan.filterText,
+        insertTextFormat: InsertTextFormat.PlainText,
+        textEdit: { range: { start: docs.positionAt(doc, plan.start), end: cursor }, newText: plan.newText },
+        command: { title: 'Accept Slipstream completion', command: ACCEPT_COMMAND, arguments: plan.acceptedLength === undefined ? [plan.id] : [plan.id, plan.acceptedLength] },
+      }));
+      return { isIncomplete: true, items };
     } finally {
       dispose();
     }
@@ -239,11 +308,14 @@ export class CompletionFeature implements Feature {
 
   executeCommand(params: ExecuteCommandParams): null {
     if (params.command !== ACCEPT_COMMAND) throw invalid(`unknown command ${JSON.stringify(params.command)}`);
-    const id = params.arguments?.[0];
-    if (typeof id !== 'string') throw invalid(`${ACCEPT_COMMAND} takes the item id as its only argument`);
-    const rec = this.events.accepted(id);
+    const [id, length] = params.arguments ?? [];
+    if (typeof id !== 'string' || (length !== undefined && !(Number.isInteger(length) && (length as number) >= 0))) {
+      throw invalid(`${ACCEPT_COMMAND} takes the item id and, for a part of it, the accepted length (UTF-16 code units)`);
+    }
+    // a menu's first line of a multi-line suggestion (menu-items.ts) is a partial accept
+    const rec = length === undefined ? this.events.accepted(id) : this.events.partiallyAccepted(id, length as number);
     if (!rec) this.ctx.log.debug(`accept for an unknown item ${id}`);
-    else this.retention.accepted(rec, rec.text.length);
+    else this.retention.accepted(rec, rec.acceptedLength ?? 0);
     return null;
   }
 

@@ -41,12 +41,12 @@ void check_case(int64_t n, int n_head_kv, int group, int head_dim, int64_t kv_le
     attention(out.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, head_dim, mp, pool);
     bool zero_rows_ok = true;
     const double max_rel = attention_max_rel(out, ref, mask, masked, n, total, n_head, head_dim, zero_rows_ok);
-    // the generic kernel runs where paged reading gives the contiguous kernel's bits; on the
-    // reference path attention is attention_ref itself
+    // where the generic kernel runs, its arithmetic one (row, head) at a time; on the reference
+    // path attention is attention_ref itself
     bool direct_same = true;
     if (reference_path()) {
         direct_same = same_bits(out, ref);
-    } else if (attention_paged_exact(KV_F32, n_head, n_head_kv, head_dim)) {
+    } else if (!attention_runs_tiles(n_head, n_head_kv, head_dim)) {
         std::vector<float> direct(out.size(), 7.0f);
         attention_one_by_one(direct.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, head_dim, mp, dot_f32,
                              axpy_f32);

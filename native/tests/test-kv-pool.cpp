@@ -324,8 +324,8 @@ void test_cross_document(engine_model * m) {
     CHECK(engine_model_set_kv_pool(m, 0) == ENGINE_STATUS_OK);
 }
 
-// Full pool blocks a prefill finds are read in place (held, not copied) where that keeps the output's
-// bits (attention_paged_exact: bf16 K/V, or f32 without the AVX-512 tile kernel): a fresh session
+// Full pool blocks a prefill finds are read in place (held, not copied; attention_paged gives the
+// contiguous attention's bits, f32 and bf16 K/V, tile kernel or generic): a fresh session
 // on a published document holds its 4 full blocks; diverging at token 20 keeps block 0 in place and
 // copies rows 16..19 of block 1 into the session before releasing it; every output (ids and the
 // last logits row) equals a cold model's; freeing the sessions releases every hold.
@@ -334,8 +334,6 @@ void test_in_place(engine_model * m, engine_model * cold) {
     CHECK(engine_model_set_kv_pool(cold, 0) == ENGINE_STATUS_OK);
     engine_model_info info;
     engine_model_get_info(m, &info);
-    const bool in_place = attention_paged_exact(std::strcmp(info.kv_dtype, "bf16") == 0 ? KV_BF16 : KV_F32, info.n_head,
-                                                info.n_head_kv, info.head_dim);
     std::mt19937 rng(9);
     std::vector<int32_t> x;
     for (int i = 0; i < 70; ++i) x.push_back(1 + static_cast<int32_t>(rng() % static_cast<uint32_t>(info.n_vocab - 1)));
@@ -356,16 +354,16 @@ void test_in_place(engine_model * m, engine_model * cold) {
     run_generation(s1, greedy_params(x, 8));
     const generation_run r2 = run_generation(s2, greedy_params(x, 8));
     CHECK(r2.stats.reused_tokens == 64);
-    CHECK(s2->s.kv.shared == (in_place ? 64 : 0));
+    CHECK(s2->s.kv.shared == 64);
     engine_kv_pool_stats ps;
     engine_model_get_kv_pool_stats(m, &ps);
-    CHECK(ps.held == (in_place ? 4 : 0));
+    CHECK(ps.held == 4);
     cold_run(x, r2, s2);
     const generation_run r3 = run_generation(s2, greedy_params(z, 8));  // truncates to 20: block 0 stays, rows 16..19 copied
     CHECK(r3.stats.reused_tokens == 20);
-    CHECK(s2->s.kv.shared == (in_place ? 16 : 0));
+    CHECK(s2->s.kv.shared == 16);
     engine_model_get_kv_pool_stats(m, &ps);
-    CHECK(ps.held == (in_place ? 1 : 0));
+    CHECK(ps.held == 1);
     cold_run(z, r3, s2);
     const generation_run r4 = run_generation(s2, greedy_params(x, 8));  // back: its own 20, then copies of x's blocks
     CHECK(r4.stats.reused_tokens == 64);
@@ -374,7 +372,8 @@ void test_in_place(engine_model * m, engine_model * cold) {
     engine_session_free(s2);
     engine_model_get_kv_pool_stats(m, &ps);
     CHECK(ps.held == 0);
-    std::fprintf(stderr, "in place (%s K/V): %s\n", info.kv_dtype, in_place ? "held and read through the block table" : "copied (the AVX-512 tile kernel reads this cache)");
+    std::fprintf(stderr, "in place (%s K/V, %s attention): held and read through the block table\n", info.kv_dtype,
+                 attention_runs_tiles(info.n_head, info.n_head_kv, info.head_dim) ? "tile" : "generic");
     CHECK(engine_model_set_kv_pool(m, 0) == ENGINE_STATUS_OK);
 }
 

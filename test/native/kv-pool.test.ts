@@ -149,7 +149,7 @@ describe('K/V in the model\'s dtype (docs/engine.md "K/V dtype")', () => {
       const b = m.createSession();
       const r = await greedy(b, prompt);
       expect(r.reused).toBe(64);
-      expect(b.sharedLength).toBe(64); // 4 blocks held in place (bf16 K/V: always)
+      expect(b.sharedLength).toBe(64); // 4 blocks held in place
       expect(m.kvPool().held).toBe(4);
       b.truncate(20);
       expect(b.sharedLength).toBe(16);

@@ -75,16 +75,14 @@ int64_t session_fill_from_pool(session & s, const int32_t * prompt, int64_t n, i
     int64_t tail_rows = 0;
     int32_t tail = -1;
     if (covered < limit && covered + KV_BLOCK_TOKENS > keep) tail = pool->lookup_tail(prompt, nb, limit - covered, &tail_rows);
-    // full blocks continuing the in-place prefix are held and read in place, where that keeps the
-    // output's bits (attention_paged_exact); the rest are copied (the first may be partly kept already)
-    const model_config & c = s.m->config;
-    const bool in_place = attention_paged_exact(s.kv.dtype, c.n_head, c.n_head_kv, c.head_dim);
+    // full blocks continuing the in-place prefix are held and read in place (attention_paged gives
+    // attention()'s bits); the rest are copied (the first may be partly kept already)
     std::vector<int32_t> done;  // ids to release now (the held-in-place ones stay held)
     for (int64_t b = 0; b < nb; ++b) {
         const int32_t id = ids[static_cast<size_t>(b)];
         if (b < keep / KV_BLOCK_TOKENS) {
             done.push_back(id);
-        } else if (in_place && b * KV_BLOCK_TOKENS == s.kv.shared && b * KV_BLOCK_TOKENS >= keep) {
+        } else if (b * KV_BLOCK_TOKENS == s.kv.shared && b * KV_BLOCK_TOKENS >= keep) {
             hold_in_place(s, *pool, id);
         } else {
             copy_rows_in(s, pool->data(id), b * KV_BLOCK_TOKENS, std::max<int64_t>(0, keep - b * KV_BLOCK_TOKENS), KV_BLOCK_TOKENS);

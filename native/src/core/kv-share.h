@@ -16,9 +16,9 @@ struct session;
 // session already truncated to keep), extends the kept prefix with the pool's longest resident
 // chain of full blocks of prompt and then a tail block's common rows, never past n - 1 (the last
 // prompt position is recomputed for its logits). The positions are committed (tokens and K/V):
-// full blocks that continue the session's in-place prefix (kv.shared == their first slot, and
-// attention_paged_exact for the model, so outputs keep their bits) are HELD and read in place
-// (no copy, no second copy in memory); other rows are copied. Returns the new keep (>= keep).
+// full blocks that continue the session's in-place prefix (kv.shared == their first slot) are HELD
+// and read in place (no copy, no second copy in memory: attention_paged gives attention()'s bits);
+// other rows are copied. Returns the new keep (>= keep).
 // No pool, a pool that is off, or nothing longer resident: returns keep unchanged.
 int64_t session_fill_from_pool(session & s, const int32_t * prompt, int64_t n, int64_t keep);
 

@@ -1,6 +1,6 @@
 /*
- * attention-keyblocks.cpp: the generic attention (kernels.h attention() for bf16 K/V on every CPU
- * and for f32 K/V where the AVX-512 tile kernel does not take the shape; attention_paged()) by
+ * attention-keyblocks.cpp: the generic attention (kernels.h attention() and attention_paged(), f32
+ * and bf16 K/V, where the AVX-512 tile kernel does not take the shape or the CPU has no AVX-512) by
  * blocks of keys, so that a KV head's keys and values are read once for many queries instead of
  * once per (row, head).
  *

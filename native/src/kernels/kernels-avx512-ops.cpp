@@ -2,8 +2,9 @@
  * kernels-avx512-ops.cpp: the AVX-512 versions of the non-matmul kernels: a vector exp (Cephes
  * polynomial, about 1 ulp), SiLU-GLU, and attention for head_dim a multiple of 16 up to 128 (one
  * KV head's query heads x a tile of query rows at once: scores over transposed 16-slot blocks of
- * K, masked softmax, weighted sum of V). Compiled with target attributes; kernels.cpp calls them
- * only when supported. See docs/engine.md, "attention".
+ * K, masked softmax, weighted sum of V), on f32 or bf16 K/V rows (bf16 widened to f32 as each row
+ * loads: exact, so the same arithmetic on the same numbers). Compiled with target attributes;
+ * kernels.cpp calls them only when supported. See docs/engine.md, "attention".
  */
 #include <immintrin.h>
 
@@ -71,12 +72,19 @@ AVX512_TARGET inline void transpose16(__m512 r[16]) {
     }
 }
 
-// kt: (16 * NV, 16): kt[d][x] = k[(j0 + x) * kv_dim + d] for x < cnt, else 0.
-template <int NV>
-AVX512_TARGET inline void transpose_keys(float * kt, const float * k, int64_t kv_dim, int64_t j0, int64_t cnt) {
+// 16 elements of a K or V row as f32: f32 as they are, bf16 widened (its bits in the high half).
+AVX512_TARGET inline __m512 load16(const float * p) { return _mm512_loadu_ps(p); }
+AVX512_TARGET inline __m512 load16(const uint16_t * p) {
+    const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
+
+// kt: (16 * NV, 16): kt[d][x] = k[j0 + x][col + d] for x < cnt, else 0 (k: one row pointer per slot).
+template <int NV, class T>
+AVX512_TARGET inline void transpose_keys(float * kt, const T * const * k, int64_t col, int64_t j0, int64_t cnt) {
     for (int c = 0; c < NV; ++c) {
         __m512 r[16];
-        for (int x = 0; x < 16; ++x) r[x] = x < cnt ? _mm512_loadu_ps(k + (j0 + x) * kv_dim + 16 * c) : _mm512_setzero_ps();
+        for (int x = 0; x < 16; ++x) r[x] = x < cnt ? load16(k[j0 + x] + col + 16 * c) : _mm512_setzero_ps();
         transpose16(r);
         for (int t = 0; t < 16; ++t) _mm512_storeu_ps(kt + (16 * c + t) * 16, r[t]);
     }
@@ -156,18 +164,18 @@ AVX512_TARGET inline float softmax_masked(float * s, int64_t tp, int64_t limit, 
     return inv;
 }
 
-// o[x] = inv[x] * sum_{j < len} p[x][j] v_j for QG queries (head_dim 16 * NV); v: slot 0, stride kv_dim.
+// o[x] = inv[x] * sum_{j < len} p[x][j] v_j for QG queries (head_dim 16 * NV); v_j: v[j] + col.
 // One accumulator per (query, column block), slots summed in order: a query's result must not depend
 // on QG or on len (slots past its own limit hold p = 0), so rows are batch-invariant.
-template <int NV, int QG>
-AVX512_TARGET inline void weighted_v(float * const * o, const float * const * p, const float * inv, const float * v,
-                                     int64_t kv_dim, int64_t len) {
+template <int NV, int QG, class T>
+AVX512_TARGET inline void weighted_v(float * const * o, const float * const * p, const float * inv, const T * const * v,
+                                     int64_t col, int64_t len) {
     __m512 acc[QG][NV];
     for (int x = 0; x < QG; ++x)
         for (int c = 0; c < NV; ++c) acc[x][c] = _mm512_setzero_ps();
     for (int64_t j = 0; j < len; ++j) {
         __m512 vr[NV];
-        for (int c = 0; c < NV; ++c) vr[c] = _mm512_loadu_ps(v + j * kv_dim + 16 * c);
+        for (int c = 0; c < NV; ++c) vr[c] = load16(v[j] + col + 16 * c);
         for (int x = 0; x < QG; ++x) {
             const __m512 pv = _mm512_set1_ps(p[x][j]);
             for (int c = 0; c < NV; ++c) acc[x][c] = _mm512_fmadd_ps(pv, vr[c], acc[x][c]);
@@ -180,21 +188,21 @@ AVX512_TARGET inline void weighted_v(float * const * o, const float * const * p,
 }
 
 // weighted_v for r < R + 1 remaining queries, as one group.
-template <int NV, int R>
+template <int NV, int R, class T>
 AVX512_TARGET inline void weighted_v_rest(int64_t r, float * const * o, const float * const * p, const float * inv,
-                                          const float * v, int64_t kv_dim, int64_t len) {
+                                          const T * const * v, int64_t col, int64_t len) {
     if constexpr (R > 0) {
-        if (r == R) weighted_v<NV, R>(o, p, inv, v, kv_dim, len);
-        else weighted_v_rest<NV, R - 1>(r, o, p, inv, v, kv_dim, len);
+        if (r == R) weighted_v<NV, R>(o, p, inv, v, col, len);
+        else weighted_v_rest<NV, R - 1>(r, o, p, inv, v, col, len);
     }
 }
 
-template <int NV>
-AVX512_TARGET void attention_tile_t(const attention_args & a, int hk, int64_t i0, int64_t i1) {
+template <int NV, class T>
+AVX512_TARGET void attention_tile_t(const attention_args<T> & a, int hk, int64_t i0, int64_t i1) {
     constexpr int HD = 16 * NV;
     const int g = a.n_head / a.n_head_kv;
     const int64_t total = a.kv_len + a.n;
-    const int64_t kv_dim = static_cast<int64_t>(a.n_head_kv) * HD, q_dim = static_cast<int64_t>(a.n_head) * HD;
+    const int64_t q_dim = static_cast<int64_t>(a.n_head) * HD;
     // slots any row of the tile may see: causal row i sees [0, kv_len + i]
     const int64_t len = a.mask ? total : a.kv_len + i1;
     const int64_t tp = (len + 15) / 16 * 16;
@@ -215,14 +223,13 @@ AVX512_TARGET void attention_tile_t(const attention_args & a, int hk, int64_t i0
             op[x] = a.out + i * q_dim + col;
             pp[x] = S.data() + x * tp;
         }
-    const float * kh = a.k + static_cast<int64_t>(hk) * HD;
-    const float * vh = a.v + static_cast<int64_t>(hk) * HD;
+    const int64_t col = static_cast<int64_t>(hk) * HD;  // KV head hk's columns of every K / V row
     // scores, 16 slots at a time, the block transposed once for all queries. Every query takes the
     // same path whatever the tile holds, so a row's output does not depend on the batch around it
     // (greedy ReDrafter == plain greedy bit for bit; a per-query path for 1-3 queries measured
     // 1.3-2x faster on the scores but summed in another order).
     for (int64_t j0 = 0; j0 < len; j0 += 16) {
-        transpose_keys<NV>(kt.data(), kh, kv_dim, j0, len - j0 < 16 ? len - j0 : 16);
+        transpose_keys<NV>(kt.data(), a.k, col, j0, len - j0 < 16 ? len - j0 : 16);
         float * s = S.data() + j0;
         int64_t x = 0;
         for (; x + 8 <= m; x += 8) scores_block<8, HD>(s + x * tp, tp, qp.data() + x, kt.data(), a.scale);
@@ -248,14 +255,15 @@ AVX512_TARGET void attention_tile_t(const attention_args & a, int hk, int64_t i0
     // weighted sums of V: groups of up to G queries share each V row load (at most ~16 accumulators)
     constexpr int G = NV <= 2 ? 8 : NV == 3 ? 5 : NV == 4 ? 4 : 3;
     int64_t x = 0;
-    for (; x + G <= m; x += G) weighted_v<NV, G>(op.data() + x, pp.data() + x, inv.data() + x, vh, kv_dim, len);
-    weighted_v_rest<NV, G - 1>(m - x, op.data() + x, pp.data() + x, inv.data() + x, vh, kv_dim, len);
+    for (; x + G <= m; x += G) weighted_v<NV, G>(op.data() + x, pp.data() + x, inv.data() + x, a.v, col, len);
+    weighted_v_rest<NV, G - 1>(m - x, op.data() + x, pp.data() + x, inv.data() + x, a.v, col, len);
 }
 
 }  // namespace
 
-// Rows [i0, i1) of the batch, all query heads of KV head hk (see kernels.h, attention()).
-bool attention_tile_avx512(const attention_args & a, int hk, int64_t i0, int64_t i1) {
+namespace {
+template <class T>
+bool tile_for_head_dim(const attention_args<T> & a, int hk, int64_t i0, int64_t i1) {
     switch (a.head_dim) {
         case 16: attention_tile_t<1>(a, hk, i0, i1); return true;
         case 32: attention_tile_t<2>(a, hk, i0, i1); return true;
@@ -268,6 +276,11 @@ bool attention_tile_avx512(const attention_args & a, int hk, int64_t i0, int64_t
         default: return false;
     }
 }
+}  // namespace
+
+// Rows [i0, i1) of the batch, all query heads of KV head hk (see kernels.h, attention()).
+bool attention_tile_avx512(const attention_args<float> & a, int hk, int64_t i0, int64_t i1) { return tile_for_head_dim(a, hk, i0, i1); }
+bool attention_tile_avx512(const attention_args<uint16_t> & a, int hk, int64_t i0, int64_t i1) { return tile_for_head_dim(a, hk, i0, i1); }
 
 AVX512_TARGET void silu_glu_avx512(float * g, const float * u, int64_t len) {
     int64_t j = 0;

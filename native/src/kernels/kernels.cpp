@@ -1,10 +1,10 @@
 /*
  * kernels.cpp: run-time dispatch of matmul, attention, SiLU-GLU and the dot/axpy helpers to the
  * best path this CPU supports, and the split of a matmul's rows / the AVX-512 attention's (KV head,
- * row tile) pairs / RMSNorm's rows into thread-pool tasks. The generic attention (head sizes the
- * AVX-512 kernel does not take, and bf16 K/V on every CPU) is attention-keyblocks.cpp, given its
- * inner loops here. Path functions live in kernels-avx512*.cpp, kernels-avx2.cpp, attention-avx2.cpp
- * and kernels-ref.cpp.
+ * row tile) pairs (f32 and bf16 K/V, contiguous or through a block table) / RMSNorm's rows into
+ * thread-pool tasks. The generic attention (head sizes the AVX-512 kernel does not take, and CPUs
+ * without AVX-512) is attention-keyblocks.cpp, given its inner loops here. Path functions live in
+ * kernels-avx512*.cpp, kernels-avx2.cpp, attention-avx2.cpp and kernels-ref.cpp.
  */
 #include <algorithm>
 #include <cmath>
@@ -221,29 +221,89 @@ void attention_paged_rows(float * out, const float * q, const kv_view<T> & k, co
                          kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
 }
 
-}  // namespace
-
-bool attention_paged_exact(kv_dtype d, int n_head, int n_head_kv, int head_dim) {
-    if (d == KV_BF16) return true;
-    const bool tile = resolve(KERNEL_PATH_AUTO) == KERNEL_PATH_AVX512 && head_dim % 16 == 0 && head_dim <= 128 && n_head_kv > 0 &&
-                      n_head % n_head_kv == 0;
-    return !tile;
+// Whether the AVX-512 tile kernel takes this shape on resolved path p (else the generic kernel).
+bool tile_takes(kernel_path p, int n_head, int n_head_kv, int head_dim) {
+    return p == KERNEL_PATH_AVX512 && head_dim % 16 == 0 && head_dim <= 128 && n_head_kv > 0 && n_head % n_head_kv == 0;
 }
 
-namespace {
-// attention_paged for K/V of T (float or bf16 bits) with that type's dot / axpy.
+// The AVX-512 tile kernel for K/V of T (float or bf16 bits) through row pointers krow(j) / vrow(j)
+// (in the calling thread's buffers, which the tasks on any thread read), contiguous caches and
+// views alike, so both give the same bits. One task per (KV head, tile of query rows). A tile's
+// scores, (rows * group, slots), stay under ~256 KB (L2); with a pool, rows are split further
+// until there are 2 tasks per thread.
+template <class T, class KRow, class VRow>
+void attention_tiles(float * out, const float * q, KRow krow, VRow vrow, int64_t kv_len, int64_t n, int n_head, int n_head_kv,
+                     int head_dim, const uint8_t * mask, thread_pool * pool) {
+    const int64_t total = kv_len + n, group = n_head / n_head_kv;
+    thread_local std::vector<const T *> k_rows, v_rows;
+    k_rows.resize(static_cast<size_t>(total));
+    v_rows.resize(static_cast<size_t>(total));
+    for (int64_t j = 0; j < total; ++j) {
+        k_rows[j] = krow(j);
+        v_rows[j] = vrow(j);
+    }
+    const attention_args<T> a{out, q, k_rows.data(), v_rows.data(), kv_len, n, n_head, n_head_kv, head_dim, mask,
+                              1.0f / std::sqrt(static_cast<float>(head_dim))};
+    const int64_t tp = (total + 15) / 16 * 16;
+    int64_t rows = std::max<int64_t>(1, std::min<int64_t>(n, 65536 / (group * tp)));
+    const int threads = pool ? pool->n_threads() : 1;
+    const bool small = static_cast<double>(n) * n_head * static_cast<double>(total) * head_dim < 65536.0;
+    const bool parallel = threads > 1 && !small;
+    if (parallel) {
+        const int64_t want_tiles = std::min<int64_t>(n, (2 * threads + n_head_kv - 1) / n_head_kv);
+        rows = std::min(rows, (n + want_tiles - 1) / want_tiles);
+    }
+    const int64_t tiles = (n + rows - 1) / rows;
+    const int64_t n_tasks = tiles * n_head_kv;
+    auto task = [&](int64_t t) {
+        const int hk = static_cast<int>(t % n_head_kv);
+        const int64_t i0 = (t / n_head_kv) * rows;
+        attention_tile_avx512(a, hk, i0, std::min(i0 + rows, n));
+    };
+    if (!parallel || n_tasks < 2) {
+        for (int64_t t = 0; t < n_tasks; ++t) task(t);
+        return;
+    }
+    pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
+}
+
+// attention() on contiguous K/V of T: the tile kernel where it takes the shape, else the generic one.
+template <class T>
+void attention_contiguous(float * out, const float * q, const T * k_cache, const T * v_cache, int64_t kv_len, int64_t n, int n_head,
+                          int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, kernel_path p,
+                          const attention_block_ops & ops) {
+    if (n <= 0) return;
+    if (!tile_takes(p, n_head, n_head_kv, head_dim)) {
+        attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
+        return;
+    }
+    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_tiles<T>(out, q, [&](int64_t j) { return k_cache + j * kv_dim; }, [&](int64_t j) { return v_cache + j * kv_dim; }, kv_len, n,
+                       n_head, n_head_kv, head_dim, mask, pool);
+}
+
+// attention_paged for K/V of T (float or bf16 bits): the kernel attention() runs for the shape.
 template <class T>
 void attention_paged_t(float * out, const float * q, const kv_view<T> & k, const kv_view<T> & v, int64_t kv_len, int64_t n,
                        int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, kernel_path path,
                        const attention_block_ops & ops) {
-    if (resolve(path) == KERNEL_PATH_REF) {
+    const kernel_path p = resolve(path);
+    if (p == KERNEL_PATH_REF) {
         attention_paged_ref(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask);
         return;
     }
     if (n <= 0) return;
-    attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
+    if (!tile_takes(p, n_head, n_head_kv, head_dim)) {
+        attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
+        return;
+    }
+    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
+    attention_tiles<T>(out, q, [&](int64_t j) { return kv_view_row(k, j, kv_dim); }, [&](int64_t j) { return kv_view_row(v, j, kv_dim); },
+                       kv_len, n, n_head, n_head_kv, head_dim, mask, pool);
 }
 }  // namespace
+
+bool attention_runs_tiles(int n_head, int n_head_kv, int head_dim) { return tile_takes(resolve(KERNEL_PATH_AUTO), n_head, n_head_kv, head_dim); }
 
 void attention_paged(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
                      int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
@@ -310,49 +370,18 @@ void attention(float * out, const float * q, const float * k_cache, const float 
         attention_ref(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask);
         return;
     }
-    const bool fast = p == KERNEL_PATH_AVX512 && head_dim % 16 == 0 && head_dim <= 128 && n_head_kv > 0 &&
-                      n_head % n_head_kv == 0;
-    if (!fast || n <= 0) {
-        attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, g_block_ops);
-        return;
-    }
-    const attention_args a{out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask,
-                           1.0f / std::sqrt(static_cast<float>(head_dim))};
-    // One task per (KV head, tile of query rows). A tile's scores, (rows * group, slots), stay
-    // under ~256 KB (L2); with a pool, rows are split further until there are 2 tasks per thread.
-    const int64_t total = kv_len + n, group = n_head / n_head_kv;
-    const int64_t tp = (total + 15) / 16 * 16;
-    int64_t rows = std::max<int64_t>(1, std::min<int64_t>(n, 65536 / (group * tp)));
-    const int threads = pool ? pool->n_threads() : 1;
-    const bool small = static_cast<double>(n) * n_head * static_cast<double>(total) * head_dim < 65536.0;
-    const bool parallel = threads > 1 && !small;
-    if (parallel) {
-        const int64_t want_tiles = std::min<int64_t>(n, (2 * threads + n_head_kv - 1) / n_head_kv);
-        rows = std::min(rows, (n + want_tiles - 1) / want_tiles);
-    }
-    const int64_t tiles = (n + rows - 1) / rows;
-    const int64_t n_tasks = tiles * n_head_kv;
-    auto task = [&](int64_t t) {
-        const int hk = static_cast<int>(t % n_head_kv);
-        const int64_t i0 = (t / n_head_kv) * rows;
-        attention_tile_avx512(a, hk, i0, std::min(i0 + rows, n));
-    };
-    if (!parallel || n_tasks < 2) {
-        for (int64_t t = 0; t < n_tasks; ++t) task(t);
-        return;
-    }
-    pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
+    attention_contiguous(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, p, g_block_ops);
 }
 
 void attention(float * out, const float * q, const uint16_t * k_cache, const uint16_t * v_cache, int64_t kv_len,
                int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                kernel_path path) {
-    if (resolve(path) == KERNEL_PATH_REF) {
+    const kernel_path p = resolve(path);
+    if (p == KERNEL_PATH_REF) {
         attention_ref(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask);
         return;
     }
-    if (n <= 0) return;
-    attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, g_block_ops_bf16);
+    attention_contiguous(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, p, g_block_ops_bf16);
 }
 
 float dot_f32_bf16(const float * a, const uint16_t * b, int64_t len) { return g_dot_bf16(a, b, len); }

@@ -224,9 +224,10 @@ const char * kv_dtype_name(kv_dtype d);  // "f32" | "bf16"
 // "f32" / "bf16"; false for anything else.
 bool kv_dtype_parse(const char * name, kv_dtype * out);
 // attention() with bf16 K/V: k_cache, v_cache: (slots, n_head_kv * head_dim) bf16, the rest as
-// above. Every path runs the generic kernel, its results those of the bf16 dot / axpy below per key
-// (AVX2 where the CPU has it, AVX-512 CPUs included: no AVX-512 bf16-K/V tile kernel is written),
-// so a row's output is the same in any batch; KERNEL_PATH_REF runs the bf16 attention_ref.
+// above. AUTO runs the AVX-512 tile kernel where attention() on f32 K/V does (each row widened as it
+// loads, so its results are the f32 kernel's on the widened copies), else the generic kernel, its
+// results those of the bf16 dot / axpy below per key (AVX2 where the CPU has it); either way a
+// row's output is the same in any batch. KERNEL_PATH_REF runs the bf16 attention_ref.
 void attention(float * out, const float * q, const uint16_t * k_cache, const uint16_t * v_cache, int64_t kv_len,
                int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                kernel_path path = KERNEL_PATH_AUTO);
@@ -253,19 +254,18 @@ inline const T * kv_view_row(const kv_view<T> & v, int64_t j, int64_t kv_dim) {
     return j < v.shared ? v.blocks[j / KV_VIEW_BLOCK] + (j % KV_VIEW_BLOCK) * kv_dim : v.own + j * kv_dim;
 }
 // attention() reading K and V through views (f32 or bf16), the same numbers in the same order as
-// the contiguous generic kernel (bit for bit: only the rows' addresses differ). Every path runs
-// the generic kernel (the AVX-512 tile kernel reads contiguous f32 K/V only); REF runs
-// attention_paged_ref.
+// attention() on contiguous K/V (bit for bit: only the rows' addresses differ): the AVX-512 tile
+// kernel where attention() takes it, else the generic kernel; REF runs attention_paged_ref.
 void attention_paged(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
                      int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                      kernel_path path = KERNEL_PATH_AUTO);
 void attention_paged(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v, int64_t kv_len,
                      int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
                      kernel_path path = KERNEL_PATH_AUTO);
-// True when attention() on contiguous K/V of this dtype and shape runs the generic kernel on this
-// CPU (AUTO path), so attention_paged gives the same bits: bf16 K/V always; f32 K/V unless the
-// AVX-512 tile kernel takes the shape. Sessions read pool blocks in place only then.
-bool attention_paged_exact(kv_dtype d, int n_head, int n_head_kv, int head_dim);
+// True when attention() and attention_paged() run the AVX-512 tile kernel for this shape on this
+// CPU (AUTO path: AVX-512, head_dim a multiple of 16 up to 128, n_head a multiple of n_head_kv),
+// f32 and bf16 K/V alike; false: the generic kernel.
+bool attention_runs_tiles(int n_head, int n_head_kv, int head_dim);
 void attention_paged_ref(float * out, const float * q, const kv_view<float> & k, const kv_view<float> & v, int64_t kv_len,
                          int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask);
 void attention_paged_ref(float * out, const float * q, const kv_view<uint16_t> & k, const kv_view<uint16_t> & v,
@@ -471,16 +471,21 @@ void silu_glu_avx512(float * g, const float * u, int64_t len);
 void silu_glu_avx2(float * g, const float * u, int64_t len);
 // s (len) = exp(s - shift) with exp256; s < shift - 88 (and -inf) gives exactly 0.
 void exp_shifted_avx2(float * s, int64_t len, float shift);
-// The arguments of attention() (kernels.h above), as the AVX-512 tile kernel takes them.
+// The arguments of attention() and attention_paged() (above), as the AVX-512 tile kernel takes
+// them: K and V as one row pointer per slot (contiguous caches and views alike), T float or bf16.
+template <class T>
 struct attention_args {
     float * out;          // (n, n_head * head_dim)
     const float * q;      // (n, n_head * head_dim)
-    const float * k;      // k_cache: (slots, n_head_kv * head_dim)
-    const float * v;      // v_cache: (slots, n_head_kv * head_dim)
+    const T * const * k;  // (kv_len + n) rows: slot j's K, n_head_kv * head_dim elements
+    const T * const * v;  // (kv_len + n) rows: slot j's V
     int64_t kv_len, n;
     int n_head, n_head_kv, head_dim;
     const uint8_t * mask;  // (n, kv_len + n) or null (causal)
     float scale;           // 1 / sqrt(head_dim)
 };
-// Query rows [i0, i1), all query heads of KV head hk; false when head_dim is not supported.
-bool attention_tile_avx512(const attention_args & a, int hk, int64_t i0, int64_t i1);
+// Query rows [i0, i1), all query heads of KV head hk; false when head_dim is not supported. bf16
+// rows are widened to f32 as they load (exact), so bf16 K/V give the f32 kernel's bits on the
+// widened copies.
+bool attention_tile_avx512(const attention_args<float> & a, int hk, int64_t i0, int64_t i1);
+bool attention_tile_avx512(const attention_args<uint16_t> & a, int hk, int64_t i0, int64_t i1);

@@ -84,4 +84,5 @@ void convert_f32_to_bf16_avx512(uint16_t *, const float *, int64_t) { absent(__f
 void silu_glu_avx512(float *, const float *, int64_t) { absent(__func__); }
 void silu_glu_avx2(float *, const float *, int64_t) { absent(__func__); }
 void exp_shifted_avx2(float *, int64_t, float) { absent(__func__); }
-bool attention_tile_avx512(const attention_args &, int, int64_t, int64_t) { absent(__func__); }
+bool attention_tile_avx512(const attention_args<float> &, int, int64_t, int64_t) { absent(__func__); }
+bool attention_tile_avx512(const attention_args<uint16_t> &, int, int64_t, int64_t) { absent(__func__); }

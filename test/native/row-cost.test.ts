@@ -80,11 +80,11 @@ describe('what a forward of many rows costs', () => {
     const at = (ratio: number): RowCost => ({ rows: 5, context: 184, oneMs: 10, manyMs: 10 * ratio, ratio, ms: 300, measuredAt: '2026-12-07T11:00:00.000Z', source: 'measured' });
     expect(lookupPays(at(1.3))).toBe(true);
     expect(lookupPays(at(LOOKUP_MAX_ROW_COST))).toBe(true);
-    expect(lookupPays(at(1.51))).toBe(false);
-    expect(rowCostReason(at(1.3))).toBe('a forward of 5 rows costs 1.30x one row (13.00 / 10.00 ms after 184 tokens), at most 1.5x: on');
-    expect(rowCostReason(at(1.8))).toBe('a forward of 5 rows costs 1.80x one row (18.00 / 10.00 ms after 184 tokens), over 1.5x: off');
+    expect(lookupPays(at(1.76))).toBe(false);
+    expect(rowCostReason(at(1.3))).toBe('a forward of 5 rows costs 1.30x one row (13.00 / 10.00 ms after 184 tokens), at most 1.75x: on');
+    expect(rowCostReason(at(1.8))).toBe('a forward of 5 rows costs 1.80x one row (18.00 / 10.00 ms after 184 tokens), over 1.75x: off');
     expect(rowCostReason({ ...at(1.3), source: 'cache' })).toBe(
-      'a forward of 5 rows costs 1.30x one row (13.00 / 10.00 ms after 184 tokens, measured by an earlier start on 2026-12-07), at most 1.5x: on',
+      'a forward of 5 rows costs 1.30x one row (13.00 / 10.00 ms after 184 tokens, measured by an earlier start on 2026-12-07), at most 1.75x: on',
     );
   });
 });

@@ -209,7 +209,7 @@ describe('status texts', () => {
   it('Show Status: the decoding row names prompt lookup when it is on, with what it contributed', () => {
     const row = (lookup: typeof status.engine.lookup) => statusRows({ ...status, engine: { ...status.engine, lookup } }).find((r) => r.label.startsWith('Decoding'))!;
     expect(row(null).label).toBe('Decoding: ReDrafter speculative decoding · setting auto');
-    const reason = 'a forward of 5 rows costs 1.32x one row (13.10 / 9.92 ms after 184 tokens), at most 1.5x: on';
+    const reason = 'a forward of 5 rows costs 1.32x one row (13.10 / 9.92 ms after 184 tokens), at most 1.75x: on';
     const plain = { ...status, engine: { ...status.engine, mode: 'ar', lookup: { tokens: 4, on: true, reason, accepted: 212 } } };
     const on = statusRows(plain).find((r) => r.label.startsWith('Decoding'))!;
     expect(on.label).toBe('Decoding: plain (one token per step) + prompt lookup · setting auto');

@@ -18,6 +18,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultSettings } from '../../server/src/config.js';
 import { defaultModelDirs } from '../../server/src/completion/default-model.js';
 import { NativeEngineHost } from '../../server/src/completion/native-engine-host.js';
+import { LOOKUP_MAX_ROW_COST } from '../../server/src/completion/row-cost.js';
 import { Logger } from '../../server/src/log.js';
 import type { StatusResult, TracesResult } from '../../server/src/protocol.js';
 import { fakeRowCost } from '../helpers/fake-row-cost.js';
@@ -213,7 +214,7 @@ describe('extra drafts at the native host', () => {
     expect(await taken({ mode: 'ar' }, 1.2)).toBe(false);
     expect(await taken({ mode: 'redrafter' }, 3)).toBe(true);
     expect(await taken({ mode: 'auto', model: alone }, 1.2)).toBe(true);
-    expect(await taken({ mode: 'auto', model: alone }, 1.7)).toBe(false);
+    expect(await taken({ mode: 'auto', model: alone }, LOOKUP_MAX_ROW_COST + 0.2)).toBe(false);
     expect(await taken({ mode: 'auto', model: alone, promptLookup: 0 }, 1.2)).toBe(true);
   }, 60_000);
 });

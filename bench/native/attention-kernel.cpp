@@ -24,6 +24,7 @@
 #include <random>
 #include <vector>
 
+#include "attention-bench-case.h"
 #include "kernels/kernels.h"
 #include "stopwatch.h"
 
@@ -63,20 +64,11 @@ constexpr shape QWEN_05B{14, 2, 64}, SHIPPED{8, 4, 32};
 
 void bench(const char * what, const shape & sh, int64_t kv_len, int64_t n, bool tree) {
     const int n_head = sh.n_head, n_head_kv = sh.n_head_kv, hd = sh.hd;
-    const int64_t total = kv_len + n, q_dim = int64_t{n_head} * hd, kv_dim = int64_t{n_head_kv} * hd;
-    std::mt19937 rng(3);
-    std::normal_distribution<float> nd(0, 1);
-    std::vector<float> q(static_cast<size_t>(n * q_dim));
-    for (auto & x : q) x = nd(rng);
-    std::vector<uint16_t> k(static_cast<size_t>(total * kv_dim)), v(k.size());
-    for (auto & x : k) x = f32_to_bf16(nd(rng));
-    for (auto & x : v) x = f32_to_bf16(nd(rng));
-    std::vector<uint8_t> mask;
-    if (tree) {  // each row sees the context, itself and a random half of the rows before it
-        mask.assign(static_cast<size_t>(n * total), 0);
-        for (int64_t i = 0; i < n; ++i)
-            for (int64_t j = 0; j <= kv_len + i; ++j) mask[i * total + j] = j < kv_len || j == kv_len + i || (rng() & 1);
-    }
+    const int64_t total = kv_len + n;
+    const attention_bench_case c = make_attention_case(n_head, n_head_kv, hd, kv_len, n, tree);
+    const std::vector<float> & q = c.q;
+    const std::vector<uint16_t> &k = c.k, &v = c.v;
+    const uint8_t * mask = c.mask_or_null();
     std::vector<float> o1(q.size()), o2(q.size());
     double best_old = 1e9, best_new = 1e9;
     // calls per timed run: about 2^24 multiply-adds of scores and sums each
@@ -85,11 +77,11 @@ void bench(const char * what, const shape & sh, int64_t kv_len, int64_t n, bool 
         auto t0 = std::chrono::steady_clock::now();
         for (int r = 0; r < reps; ++r)
             attention_one_key_at_a_time(o1.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, hd,
-                                        tree ? mask.data() : nullptr);
+                                        mask);
         best_old = std::min(best_old, seconds_since(t0) / reps);
         t0 = std::chrono::steady_clock::now();
         for (int r = 0; r < reps; ++r)
-            attention(o2.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, hd, tree ? mask.data() : nullptr,
+            attention(o2.data(), q.data(), k.data(), v.data(), kv_len, n, n_head, n_head_kv, hd, mask,
                       nullptr);
         best_new = std::min(best_new, seconds_since(t0) / reps);
     }

@@ -20,9 +20,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <vector>
 
+#include "attention-bench-case.h"
 #include "base/thread-pool.h"
 #include "kernels/kernels.h"
 #include "stopwatch.h"
@@ -32,23 +32,13 @@ namespace {
 constexpr int N_HEAD = 14, N_HEAD_KV = 2, HD = 64;
 
 void bench(const char * what, int64_t kv_len, int64_t n, bool tree, thread_pool * pool) {
-    const int64_t total = kv_len + n, q_dim = int64_t{N_HEAD} * HD, kv_dim = int64_t{N_HEAD_KV} * HD;
-    std::mt19937 rng(3);
-    std::normal_distribution<float> nd(0, 1);
-    std::vector<float> q(static_cast<size_t>(n * q_dim));
-    for (auto & x : q) x = nd(rng);
-    std::vector<uint16_t> k(static_cast<size_t>(total * kv_dim)), v(k.size());
-    for (auto & x : k) x = f32_to_bf16(nd(rng));
-    for (auto & x : v) x = f32_to_bf16(nd(rng));
-    std::vector<float> kw(k.size()), vw(v.size());
+    const int64_t total = kv_len + n;
+    const attention_bench_case c = make_attention_case(N_HEAD, N_HEAD_KV, HD, kv_len, n, tree);
+    const std::vector<float> & q = c.q;
+    const std::vector<uint16_t> &k = c.k, &v = c.v;
+    std::vector<float> kw(k.size()), vw(v.size());  // the same numbers as f32
     for (size_t i = 0; i < k.size(); ++i) kw[i] = bf16_to_f32(k[i]), vw[i] = bf16_to_f32(v[i]);
-    std::vector<uint8_t> mask;
-    if (tree) {  // each row sees the context, itself and a random half of the rows before it
-        mask.assign(static_cast<size_t>(n * total), 0);
-        for (int64_t i = 0; i < n; ++i)
-            for (int64_t j = 0; j <= kv_len + i; ++j) mask[i * total + j] = j < kv_len || j == kv_len + i || (rng() & 1);
-    }
-    const uint8_t * mp = tree ? mask.data() : nullptr;
+    const uint8_t * mp = c.mask_or_null();
     std::vector<float> o_generic(q.size()), o_tile(q.size()), o_f32(q.size());
     double best[3] = {1e9, 1e9, 1e9};
     // calls per timed run: about 2^24 multiply-adds of scores and sums each

@@ -186,78 +186,31 @@ void run_rows(kernel_path p, const matmul_job & j, const float * x, const bf16_i
     }
 }
 
-// The generic attention for contiguous K/V or K/V through views: slot -> row pointers (in the
-// calling thread's buffers, which the tasks on any thread read), then attention_keyblocks.
-template <class T, class KRow, class VRow>
-void attention_generic(float * out, const float * q, KRow krow, VRow vrow, int64_t kv_len, int64_t n, int n_head,
-                       int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, const attention_block_ops & ops) {
-    if (n <= 0) return;
-    const int64_t total = kv_len + n;
-    thread_local std::vector<const T *> k_buf, v_buf;
-    k_buf.resize(static_cast<size_t>(total));
-    v_buf.resize(static_cast<size_t>(total));
-    for (int64_t j = 0; j < total; ++j) {
-        k_buf[j] = krow(j);
-        v_buf[j] = vrow(j);
-    }
-    attention_keyblocks(out, q, k_buf.data(), v_buf.data(), kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
-}
-
-template <class T>
-void attention_rows(float * out, const float * q, const T * k_cache, const T * v_cache, int64_t kv_len, int64_t n,
-                    int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
-                    const attention_block_ops & ops) {
-    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
-    attention_generic<T>(out, q, [&](int64_t j) { return k_cache + j * kv_dim; }, [&](int64_t j) { return v_cache + j * kv_dim; },
-                         kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
-}
-
-template <class T>
-void attention_paged_rows(float * out, const float * q, const kv_view<T> & k, const kv_view<T> & v, int64_t kv_len,
-                          int64_t n, int n_head, int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool,
-                          const attention_block_ops & ops) {
-    const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
-    attention_generic<T>(out, q, [&](int64_t j) { return kv_view_row(k, j, kv_dim); }, [&](int64_t j) { return kv_view_row(v, j, kv_dim); },
-                         kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
-}
-
 // Whether the AVX-512 tile kernel takes this shape on resolved path p (else the generic kernel).
 bool tile_takes(kernel_path p, int n_head, int n_head_kv, int head_dim) {
     return p == KERNEL_PATH_AVX512 && head_dim % 16 == 0 && head_dim <= 128 && n_head_kv > 0 && n_head % n_head_kv == 0;
 }
 
-// The AVX-512 tile kernel for K/V of T (float or bf16 bits) through row pointers krow(j) / vrow(j)
-// (in the calling thread's buffers, which the tasks on any thread read), contiguous caches and
-// views alike, so both give the same bits. One task per (KV head, tile of query rows). A tile's
+// The AVX-512 tile kernel over a's rows: one task per (KV head, tile of query rows). A tile's
 // scores, (rows * group, slots), stay under ~256 KB (L2); with a pool, rows are split further
 // until there are 2 tasks per thread.
-template <class T, class KRow, class VRow>
-void attention_tiles(float * out, const float * q, KRow krow, VRow vrow, int64_t kv_len, int64_t n, int n_head, int n_head_kv,
-                     int head_dim, const uint8_t * mask, thread_pool * pool) {
-    const int64_t total = kv_len + n, group = n_head / n_head_kv;
-    thread_local std::vector<const T *> k_rows, v_rows;
-    k_rows.resize(static_cast<size_t>(total));
-    v_rows.resize(static_cast<size_t>(total));
-    for (int64_t j = 0; j < total; ++j) {
-        k_rows[j] = krow(j);
-        v_rows[j] = vrow(j);
-    }
-    const attention_args<T> a{out, q, k_rows.data(), v_rows.data(), kv_len, n, n_head, n_head_kv, head_dim, mask,
-                              1.0f / std::sqrt(static_cast<float>(head_dim))};
+template <class T>
+void attention_tiles(const attention_args<T> & a, thread_pool * pool) {
+    const int64_t n = a.n, total = a.kv_len + a.n, group = a.n_head / a.n_head_kv;
     const int64_t tp = (total + 15) / 16 * 16;
     int64_t rows = std::max<int64_t>(1, std::min<int64_t>(n, 65536 / (group * tp)));
     const int threads = pool ? pool->n_threads() : 1;
-    const bool small = static_cast<double>(n) * n_head * static_cast<double>(total) * head_dim < 65536.0;
+    const bool small = static_cast<double>(n) * a.n_head * static_cast<double>(total) * a.head_dim < 65536.0;
     const bool parallel = threads > 1 && !small;
     if (parallel) {
-        const int64_t want_tiles = std::min<int64_t>(n, (2 * threads + n_head_kv - 1) / n_head_kv);
+        const int64_t want_tiles = std::min<int64_t>(n, (2 * threads + a.n_head_kv - 1) / a.n_head_kv);
         rows = std::min(rows, (n + want_tiles - 1) / want_tiles);
     }
     const int64_t tiles = (n + rows - 1) / rows;
-    const int64_t n_tasks = tiles * n_head_kv;
+    const int64_t n_tasks = tiles * a.n_head_kv;
     auto task = [&](int64_t t) {
-        const int hk = static_cast<int>(t % n_head_kv);
-        const int64_t i0 = (t / n_head_kv) * rows;
+        const int hk = static_cast<int>(t % a.n_head_kv);
+        const int64_t i0 = (t / a.n_head_kv) * rows;
         attention_tile_avx512(a, hk, i0, std::min(i0 + rows, n));
     };
     if (!parallel || n_tasks < 2) {
@@ -267,19 +220,39 @@ void attention_tiles(float * out, const float * q, KRow krow, VRow vrow, int64_t
     pool->parallel_for(static_cast<int>(n_tasks), [&](int t, int) { task(t); });
 }
 
-// attention() on contiguous K/V of T: the tile kernel where it takes the shape, else the generic one.
+// Attention for K/V of T (float or bf16 bits) whose slot j's rows are krow(j) / vrow(j): a
+// contiguous cache's or a view's, gathered into row pointers (in the calling thread's buffers,
+// which the tasks on any thread read), so both give the same bits. The AVX-512 tile kernel where
+// it takes the shape on path p, else the generic kernel with the dtype's block ops.
+template <class T, class KRow, class VRow>
+void attention_slots(float * out, const float * q, KRow krow, VRow vrow, int64_t kv_len, int64_t n, int n_head, int n_head_kv,
+                     int head_dim, const uint8_t * mask, thread_pool * pool, kernel_path p, const attention_block_ops & ops) {
+    if (n <= 0) return;
+    const int64_t total = kv_len + n;
+    thread_local std::vector<const T *> k_rows, v_rows;
+    k_rows.resize(static_cast<size_t>(total));
+    v_rows.resize(static_cast<size_t>(total));
+    for (int64_t j = 0; j < total; ++j) {
+        k_rows[j] = krow(j);
+        v_rows[j] = vrow(j);
+    }
+    if (!tile_takes(p, n_head, n_head_kv, head_dim)) {
+        attention_keyblocks(out, q, k_rows.data(), v_rows.data(), kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
+        return;
+    }
+    attention_tiles(attention_args<T>{out, q, k_rows.data(), v_rows.data(), kv_len, n, n_head, n_head_kv, head_dim, mask,
+                                      1.0f / std::sqrt(static_cast<float>(head_dim))},
+                    pool);
+}
+
+// attention() on contiguous K/V of T.
 template <class T>
 void attention_contiguous(float * out, const float * q, const T * k_cache, const T * v_cache, int64_t kv_len, int64_t n, int n_head,
                           int n_head_kv, int head_dim, const uint8_t * mask, thread_pool * pool, kernel_path p,
                           const attention_block_ops & ops) {
-    if (n <= 0) return;
-    if (!tile_takes(p, n_head, n_head_kv, head_dim)) {
-        attention_rows(out, q, k_cache, v_cache, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
-        return;
-    }
     const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
-    attention_tiles<T>(out, q, [&](int64_t j) { return k_cache + j * kv_dim; }, [&](int64_t j) { return v_cache + j * kv_dim; }, kv_len, n,
-                       n_head, n_head_kv, head_dim, mask, pool);
+    attention_slots<T>(out, q, [&](int64_t j) { return k_cache + j * kv_dim; }, [&](int64_t j) { return v_cache + j * kv_dim; }, kv_len, n,
+                       n_head, n_head_kv, head_dim, mask, pool, p, ops);
 }
 
 // attention_paged for K/V of T (float or bf16 bits): the kernel attention() runs for the shape.
@@ -292,14 +265,9 @@ void attention_paged_t(float * out, const float * q, const kv_view<T> & k, const
         attention_paged_ref(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask);
         return;
     }
-    if (n <= 0) return;
-    if (!tile_takes(p, n_head, n_head_kv, head_dim)) {
-        attention_paged_rows(out, q, k, v, kv_len, n, n_head, n_head_kv, head_dim, mask, pool, ops);
-        return;
-    }
     const int64_t kv_dim = static_cast<int64_t>(n_head_kv) * head_dim;
-    attention_tiles<T>(out, q, [&](int64_t j) { return kv_view_row(k, j, kv_dim); }, [&](int64_t j) { return kv_view_row(v, j, kv_dim); },
-                       kv_len, n, n_head, n_head_kv, head_dim, mask, pool);
+    attention_slots<T>(out, q, [&](int64_t j) { return kv_view_row(k, j, kv_dim); }, [&](int64_t j) { return kv_view_row(v, j, kv_dim); },
+                       kv_len, n, n_head, n_head_kv, head_dim, mask, pool, p, ops);
 }
 }  // namespace
 

@@ -16,6 +16,7 @@ import {
   InsertTextFormat,
   MarkupKind,
   type CancellationToken,
+  type Command,
   type CompletionItem,
   type CompletionList,
   type CompletionParams,
@@ -62,6 +63,11 @@ function tokenSignal(token: CancellationToken | undefined): { signal: AbortSigna
 
 /** Characters after which a menu client asks at once (it asks after word characters anyway). */
 const MENU_TRIGGER_CHARACTERS = ['.', '(', '[', '{', ',', ':', '=', ' '];
+
+/** The command an item carries, which the client runs when the user accepts it: the item's id and, for a part of it, its length. */
+function acceptCommand(id: string, acceptedLength?: number): Command {
+  return { title: 'Accept Slipstream completion', command: ACCEPT_COMMAND, arguments: acceptedLength === undefined ? [id] : [id, acceptedLength] };
+}
 
 function itemId(item: InlineCompletionItem | undefined): string | undefined {
   const arg = item?.command?.arguments?.[0];
@@ -172,11 +178,12 @@ export class CompletionFeature implements Feature {
     const at = this.cursor(uri, params.position);
     if (!at) return { isIncomplete: true, items: [] };
     const { doc, offset } = at;
+    const text = doc.getText(); // the text the suggestion and its items are for, whatever comes meanwhile
     const { signal, dispose } = tokenSignal(token);
     try {
       const result = await this.provider.complete({
         key: uri,
-        text: doc.getText(),
+        text,
         offset,
         languageId: doc.languageId,
         version: doc.version,
@@ -191,7 +198,7 @@ export class CompletionFeature implements Feature {
       const markdown = Array.isArray(formats) && formats.includes(MarkupKind.Markdown);
       const docs = this.ctx.documents;
       const cursor = docs.positionAt(doc, offset);
-      const items = menuItems(doc.getText(), offset, suggestions, { markdown, languageId: doc.languageId }).map((plan, i): CompletionItem => ({
+      const items = menuItems(text, offset, suggestions, { markdown, languageId: doc.languageId }).map((plan, i): CompletionItem => ({
         label: plan.label,
         kind: CompletionItemKind.Text,
         detail: plan.detail,
@@ -200,7 +207,7 @@ export class CompletionFeature implements Feature {
         filterText: plan.filterText,
         insertTextFormat: InsertTextFormat.PlainText,
         textEdit: { range: { start: docs.positionAt(doc, plan.start), end: cursor }, newText: plan.newText },
-        command: { title: 'Accept Slipstream completion', command: ACCEPT_COMMAND, arguments: plan.acceptedLength === undefined ? [plan.id] : [plan.id, plan.acceptedLength] },
+        command: acceptCommand(plan.id, plan.acceptedLength),
       }));
       return { isIncomplete: true, items };
     } finally {
@@ -260,7 +267,7 @@ export class CompletionFeature implements Feature {
       items.push({
         insertText: result.item.text,
         range: { start, end },
-        command: { title: 'Accept Slipstream completion', command: ACCEPT_COMMAND, arguments: [result.item.id] },
+        command: acceptCommand(result.item.id),
       });
     }
     return { items };
